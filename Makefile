@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: Apache-2.0
+# The two commands a newcomer needs:  make demo   and   make test
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+
+.PHONY: all deps build demo test test-fast test-asan bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) -Dwerror=true
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Build a small sample image (a Debian-like base layer, a layer that drops a
+# payload, a layer that "deletes" it) and scan it, printing the table.
+demo: build
+	@python3 tests/fixtures/demo.py $(BUILD)/demo-image
+	@echo
+	$(BUILD)/stowaway scan --format table oci:$(BUILD)/demo-image:latest; \
+	  rc=$$?; echo "(exit code $$rc: 0 = nothing at or above --fail-on high)"; [ $$rc -le 1 ]
+
+# Every test: unit (cmocka), fuzz corpus replays, end-to-end, and the same
+# again under AddressSanitizer + UBSan. Ends with "N passed, N failed".
+test: build
+	@tests/run.sh $(BUILD) $(ASAN_BUILD)
+
+test-fast: build
+	@tests/run.sh $(BUILD)
+
+bench: build
+	bench/scan.sh $(BUILD)
+
+fuzz: deps
+	fuzz/run.sh $(or $(SECONDS),60)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

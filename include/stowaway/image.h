@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Image sources. An sw_image is the verified description of one image:
+ * manifest and config bytes (both checked against their digests and size
+ * bounds at open time), the layer list with diff_ids, and a way to read each
+ * layer blob. Layer blobs are verified while they stream (see scan.h).
+ *
+ * Inputs:  oci:DIR[:TAG]   oci-archive:FILE[:TAG]   docker-archive:FILE[:N]
+ *          dir:ROOTFS      a bare path (sniffed)
+ */
+#ifndef STOWAWAY_IMAGE_H
+#define STOWAWAY_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stowaway/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sw_image sw_image;
+
+typedef struct sw_image_opts {
+	const char *platform;     /* "os/arch[/variant]"; NULL = linux/amd64 */
+	uint64_t max_manifest;    /* bytes of a manifest or index */
+	uint64_t max_config;      /* bytes of an image config */
+	uint32_t max_layers;      /* layers per image */
+} sw_image_opts;
+
+#define SW_IMAGE_OPTS_INIT { NULL, 4u << 20, 16u << 20, 1024 }
+
+typedef enum { SW_SRC_OCI, SW_SRC_OCI_ARCHIVE, SW_SRC_DOCKER_ARCHIVE,
+	       SW_SRC_DIR } sw_source_kind;
+
+typedef struct sw_layer_info {
+	size_t index;
+	const char *digest;      /* blob digest; for uncompressed docker-archive layers the diff_id */
+	const char *diff_id;     /* from the config; NULL for dir: */
+	int64_t size;            /* blob size; -1 when the source does not say */
+	const char *media_type;  /* as declared: informational only, never trusted */
+	const char *created_by;  /* history step that made this layer, or NULL */
+} sw_layer_info;
+
+/* Open and verify an image. On success *out belongs to the caller
+ * (sw_image_free). Errors: SW_EFORMAT (malformed), SW_EVERIFY (digest or size
+ * mismatch), SW_ENOTFOUND (no such tag/platform/file), SW_ELIMIT, SW_EIO. */
+int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts,
+		  sw_error *err);
+void sw_image_free(sw_image *img);
+
+/* Borrowed strings, valid until sw_image_free. May be NULL when the source
+ * has no such thing (a dir: rootfs has no manifest). */
+sw_source_kind sw_image_kind(const sw_image *img);
+const char *sw_image_input(const sw_image *img);
+const char *sw_image_reference(const sw_image *img);
+const char *sw_image_manifest_digest(const sw_image *img);
+const char *sw_image_config_digest(const sw_image *img);
+const char *sw_image_config(const sw_image *img, size_t *len);
+size_t sw_image_layer_count(const sw_image *img);
+const sw_layer_info *sw_image_layer(const sw_image *img, size_t i);
+
+/* Normalise a registry reference the way Docker does ("alpine" ->
+ * "docker.io/library/alpine:latest"). Writes into out (size n). */
+int sw_reference_normalize(const char *ref, char *out, size_t n, sw_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

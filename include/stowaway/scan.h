@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Static scanning: stream every layer once, hand each file to the detectors,
+ * then lay the layers over each other to tell which findings are still in
+ * the final filesystem. The result is an sw_report (report.h).
+ */
+#ifndef STOWAWAY_SCAN_H
+#define STOWAWAY_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stowaway/error.h"
+#include "stowaway/image.h"
+#include "stowaway/report.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bounds on what one image may cost. Whatever exceeds one is not an error:
+ * it is listed under "incomplete" and raises a medium `incomplete` finding. */
+typedef struct sw_limits {
+	uint64_t max_file_size;   /* bytes of one file given to content detectors */
+	uint64_t max_image_bytes; /* uncompressed bytes per image */
+	uint64_t max_entries;     /* tar entries per image */
+	uint32_t max_ratio;       /* uncompressed:compressed bytes per layer */
+	uint32_t max_path;        /* bytes of an entry's path */
+	uint32_t max_depth;       /* nested archive depth */
+	double timeout;           /* seconds per image */
+} sw_limits;
+
+#define SW_LIMITS_INIT { 64ull << 20, 32ull << 30, 1000000, 250, 4096, 4, 600.0 }
+
+typedef struct sw_progress {
+	size_t layers_done, layers;
+	uint64_t bytes_in, bytes_out;  /* compressed read, uncompressed produced */
+	uint64_t files;
+	double seconds;
+} sw_progress;
+
+typedef struct sw_scan_opts {
+	sw_limits limits;
+	unsigned jobs;                    /* worker threads; 0 = number of cores */
+	const char *const *ioc_files;     /* extra IOC lists ("sha256 severity category name") */
+	size_t n_ioc_files;
+	const char *data_dir;             /* bundled data; NULL = built-in default */
+	bool no_bundled_ioc;
+	/* Called from worker threads at most every 200 ms (serialised). */
+	void (*progress)(void *ctx, const sw_progress *p);
+	void *progress_ctx;
+} sw_scan_opts;
+
+#define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, NULL, false, NULL, NULL }
+
+/* Scan an image. On success *out belongs to the caller (sw_report_free),
+ * whatever the findings. Errors (SW_EVERIFY for a blob or diff_id that does
+ * not match, SW_EFORMAT for a corrupt layer, SW_EIO) leave *out NULL. */
+int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out,
+		  sw_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

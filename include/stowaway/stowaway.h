@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libstowaway: find what hides in container images. Umbrella header. */
+#ifndef STOWAWAY_H
+#define STOWAWAY_H
+
+#include "stowaway/error.h"
+#include "stowaway/image.h"
+#include "stowaway/report.h"
+#include "stowaway/scan.h"
+
+/* The library version, "MAJOR.MINOR.PATCH". */
+const char *sw_version(void);
+
+#endif

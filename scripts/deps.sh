@@ -1,0 +1,22 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Install the Debian 12 packages stowaway needs to build, test, fuzz and
+# benchmark, skipping what is already there. Runs apt-get as root, or
+# through sudo.
+set -eu
+pkgs="gcc make meson ninja-build pkgconf libssl-dev libisal-dev libzstd-dev
+      libcmocka-dev clang python3 zstd time skopeo umoci mmdebstrap
+      libdeflate-dev zlib1g-dev isal"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing" >&2
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* stowaway scan: open each image, scan it, write the report, pick the exit code. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stowaway/stowaway.h"
+#include "cli.h"
+
+static const char scan_help[] =
+	"usage: stowaway scan [options] IMAGE...\n"
+	"\n"
+	"  --format table|json     report format (table on a terminal, json otherwise)\n"
+	"  --output FILE           write the report to FILE\n"
+	"  --fail-on SEVERITY      exit 1 at or above: info|low|medium|high|critical (default high)\n"
+	"  --platform OS/ARCH[/V]  image to pick from a multi-platform index (default linux/amd64)\n"
+	"  --jobs N                layers decoded in parallel (default: number of cores)\n"
+	"  --ioc FILE              extra SHA-256 IOC list: \"sha256 severity category name\" per line\n"
+	"  --no-bundled-ioc        do not load the bundled IOC list\n"
+	"  --quiet                 no progress on stderr\n"
+	"limits (exceeding one is reported as incomplete, never passed as clean):\n"
+	"  --max-file-size SIZE    bytes of one file given to content detectors (default 256M)\n"
+	"  --max-image-size SIZE   uncompressed bytes per image (default 32G)\n"
+	"  --max-entries N         tar entries per image (default 1000000)\n"
+	"  --max-ratio N           uncompressed:compressed ratio per layer (default 250)\n"
+	"  --max-path N            bytes of an entry path (default 4096)\n"
+	"  --max-depth N           nested archive depth (default 4)\n"
+	"  --timeout SECONDS       per image (default 600)\n";
+
+enum { O_FORMAT = 256, O_OUTPUT, O_FAILON, O_PLATFORM, O_JOBS, O_IOC, O_NOIOC, O_QUIET,
+       O_MFS, O_MIS, O_ME, O_MR, O_MP, O_MD, O_TO, O_HELP };
+
+static const struct option longopts[] = {
+	{ "format", required_argument, NULL, O_FORMAT },
+	{ "output", required_argument, NULL, O_OUTPUT },
+	{ "fail-on", required_argument, NULL, O_FAILON },
+	{ "platform", required_argument, NULL, O_PLATFORM },
+	{ "jobs", required_argument, NULL, O_JOBS },
+	{ "ioc", required_argument, NULL, O_IOC },
+	{ "no-bundled-ioc", no_argument, NULL, O_NOIOC },
+	{ "quiet", no_argument, NULL, O_QUIET },
+	{ "max-file-size", required_argument, NULL, O_MFS },
+	{ "max-image-size", required_argument, NULL, O_MIS },
+	{ "max-entries", required_argument, NULL, O_ME },
+	{ "max-ratio", required_argument, NULL, O_MR },
+	{ "max-path", required_argument, NULL, O_MP },
+	{ "max-depth", required_argument, NULL, O_MD },
+	{ "timeout", required_argument, NULL, O_TO },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void on_progress(void *ctx, const sw_progress *p)
+{
+	double mib = (double)p->bytes_out / (1 << 20);
+
+	(void)ctx;
+	fprintf(stderr, "\r\033[Klayers %zu/%zu  %.0f MiB read  %.0f MiB unpacked  %.0f MiB/s  %llu files",
+		p->layers_done, p->layers, (double)p->bytes_in / (1 << 20), mib,
+		p->seconds > 0 ? mib / p->seconds : 0.0, (unsigned long long)p->files);
+}
+
+static int bad(const char *opt, const char *val)
+{
+	cli_error("%s: invalid value \"%s\"", opt, val);
+	return EXIT_ERROR;
+}
+
+int cmd_scan(int argc, char **argv)
+{
+	sw_scan_opts so = SW_SCAN_OPTS_INIT;
+	sw_image_opts io = SW_IMAGE_OPTS_INIT;
+	sw_severity fail_on = SW_SEV_HIGH;
+	const char *format = NULL, *output = NULL;
+	const char **iocs = NULL;
+	size_t niocs = 0;
+	bool quiet = false;
+	FILE *out = stdout;
+	uint64_t v;
+	int c, i, worst = EXIT_CLEAN;
+
+	so.limits.max_file_size = 256ull << 20;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:f:j:q", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_FORMAT: case 'f':
+			if (strcmp(optarg, "table") != 0 && strcmp(optarg, "json") != 0)
+				return bad("--format", optarg);
+			format = optarg;
+			break;
+		case O_OUTPUT: case 'o': output = optarg; break;
+		case O_FAILON:
+			if (sw_severity_parse(optarg, &fail_on) < 0)
+				return bad("--fail-on", optarg);
+			break;
+		case O_PLATFORM: io.platform = optarg; break;
+		case O_JOBS: case 'j':
+			if (cli_parse_uint(optarg, 1024, &v) < 0 || v == 0)
+				return bad("--jobs", optarg);
+			so.jobs = (unsigned)v;
+			break;
+		case O_IOC: {
+			const char **n = realloc(iocs, (niocs + 1) * sizeof(*n));
+			if (!n)
+				return EXIT_ERROR;
+			iocs = n;
+			iocs[niocs++] = optarg;
+			break;
+		}
+		case O_NOIOC: so.no_bundled_ioc = true; break;
+		case O_QUIET: case 'q': quiet = true; break;
+		case O_MFS:
+			if (cli_parse_size(optarg, &so.limits.max_file_size) < 0)
+				return bad("--max-file-size", optarg);
+			break;
+		case O_MIS:
+			if (cli_parse_size(optarg, &so.limits.max_image_bytes) < 0)
+				return bad("--max-image-size", optarg);
+			break;
+		case O_ME:
+			if (cli_parse_uint(optarg, UINT32_MAX, &so.limits.max_entries) < 0)
+				return bad("--max-entries", optarg);
+			break;
+		case O_MR:
+			if (cli_parse_uint(optarg, 1000000, &v) < 0 || v == 0)
+				return bad("--max-ratio", optarg);
+			so.limits.max_ratio = (uint32_t)v;
+			break;
+		case O_MP:
+			if (cli_parse_uint(optarg, 65536, &v) < 0 || v < 16)
+				return bad("--max-path", optarg);
+			so.limits.max_path = (uint32_t)v;
+			break;
+		case O_MD:
+			if (cli_parse_uint(optarg, 64, &v) < 0)
+				return bad("--max-depth", optarg);
+			so.limits.max_depth = (uint32_t)v;
+			break;
+		case O_TO:
+			if (cli_parse_uint(optarg, 86400 * 7, &v) < 0 || v == 0)
+				return bad("--timeout", optarg);
+			so.limits.timeout = (double)v;
+			break;
+		case O_HELP:
+			fputs(scan_help, stdout);
+			return EXIT_CLEAN;
+		default:
+			fputs(scan_help, stderr);
+			return EXIT_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("scan: no image given (try 'stowaway scan --help')");
+		return EXIT_ERROR;
+	}
+	so.ioc_files = iocs;
+	so.n_ioc_files = niocs;
+	if (!quiet && isatty(STDERR_FILENO))
+		so.progress = on_progress;
+	if (output && !(out = fopen(output, "w"))) {
+		cli_error("--output %s: cannot open for writing", output);
+		free(iocs);
+		return EXIT_ERROR;
+	}
+	if (!format)
+		format = !output && isatty(STDOUT_FILENO) ? "table" : "json";
+	for (i = optind; i < argc; i++) {
+		sw_error err = SW_ERROR_INIT;
+		sw_image *img = NULL;
+		sw_report *rep = NULL;
+		sw_severity max;
+		int rc = sw_image_open(&img, argv[i], &io, &err);
+		if (rc == 0)
+			rc = sw_scan_image(img, &so, &rep, &err);
+		if (so.progress)
+			fputs("\r\033[K", stderr);
+		if (rc == 0)
+			rc = sw_report_write(rep, strcmp(format, "json") == 0 ? SW_FMT_JSON : SW_FMT_TABLE,
+					     !output && isatty(STDOUT_FILENO), out, &err);
+		if (rc < 0) {
+			cli_error("%s: %s", argv[i], err.msg);
+			worst = EXIT_ERROR;
+		} else if (sw_report_max_severity(rep, &max) && max >= fail_on && worst != EXIT_ERROR) {
+			worst = EXIT_FINDINGS;
+		}
+		sw_report_free(rep);
+		sw_image_free(img);
+	}
+	if (output && fclose(out) != 0) {
+		cli_error("--output %s: write failed", output);
+		worst = EXIT_ERROR;
+	}
+	free(iocs);
+	return worst;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * stowaway: the command-line front end. Each verb is a thin cmd_<verb>.c
+ * over the public library API. Exit codes follow ClamAV: 0 nothing at or
+ * above --fail-on, 1 findings at or above it, 2 an error.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stowaway/stowaway.h"
+#include "cli.h"
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("stowaway: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	static const struct { const char *suf; uint64_t mul; } u[] = {
+		{ "", 1 }, { "B", 1 }, { "K", 1ull << 10 }, { "KiB", 1ull << 10 },
+		{ "M", 1ull << 20 }, { "MiB", 1ull << 20 }, { "G", 1ull << 30 },
+		{ "GiB", 1ull << 30 }, { "T", 1ull << 40 }, { "TiB", 1ull << 40 },
+	};
+	char *end;
+	unsigned long long v;
+	size_t i;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	for (i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		if (strcmp(end, u[i].suf) == 0) {
+			if (v > UINT64_MAX / u[i].mul)
+				return -1;
+			*out = v * u[i].mul;
+			return 0;
+		}
+	return -1;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: stowaway <command> [options]\n"
+	      "\n"
+	      "commands:\n"
+	      "  scan IMAGE...     static analysis of container images\n"
+	      "  version           print the version\n"
+	      "  help              this text\n"
+	      "\n"
+	      "IMAGE: oci:DIR[:TAG]  oci-archive:FILE[:TAG]  docker-archive:FILE[:REF|:@N]\n"
+	      "       dir:ROOTFS     or a bare path (sniffed)\n"
+	      "Run 'stowaway scan --help' for scan options.\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_ERROR;
+	}
+	if (strcmp(argv[1], "scan") == 0)
+		return cmd_scan(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("stowaway %s\n", sw_version());
+		return EXIT_CLEAN;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return EXIT_CLEAN;
+	}
+	cli_error("%s: unknown command (try 'stowaway help')", argv[1]);
+	return EXIT_ERROR;
+}

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Hash IOCs: SHA-256 lists of known-bad files. The bundled list
+ * (data/ioc/sha256.txt) is compiled into the library; users add their own
+ * with --ioc FILE. Line format: "<sha256-hex> <severity> <category> <name>",
+ * '#' starts a comment. A malformed line is an error naming file and line:
+ * a typo in a blocklist must not silently disable it.
+ *
+ * The engine hashes every regular file while it streams (whatever its size),
+ * so lookup is a binary search in a sorted array.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detector.h"
+#include "../util/banned.h"
+
+extern const char sw_bundled_ioc[];
+
+#define MAX_IOC_FILE (64u << 20)
+#define MAX_IOCS 4000000
+
+typedef struct ioc {
+	uint8_t h[SW_SHA256_LEN];
+	sw_severity sev;
+	const char *category, *name, *source; /* into the string pool */
+} ioc;
+
+typedef struct iocs {
+	ioc *v;
+	size_t n, cap;
+	char **pool;
+	size_t npool;
+} iocs;
+
+static const char *const categories[] = {
+	"miner", "backdoor", "reverse-shell", "dropper", "persistence", "packed",
+	"hidden-payload", "suspicious-config", "test",
+};
+
+static char *pool_add(iocs *s, char *str)
+{
+	char **p;
+
+	if (!str || !(p = realloc(s->pool, (s->npool + 1) * sizeof(*p)))) {
+		free(str);
+		return NULL;
+	}
+	s->pool = p;
+	s->pool[s->npool++] = str;
+	return str;
+}
+
+static int hexbytes(const char *p, size_t n, uint8_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		int hi = isxdigit((unsigned char)p[2 * i]) ? p[2 * i] : -1;
+		int lo = isxdigit((unsigned char)p[2 * i + 1]) ? p[2 * i + 1] : -1;
+		if (hi < 0 || lo < 0)
+			return SW_EFORMAT;
+		hi = isdigit(hi) ? hi - '0' : tolower(hi) - 'a' + 10;
+		lo = isdigit(lo) ? lo - '0' : tolower(lo) - 'a' + 10;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static int parse_list(iocs *s, const char *text, size_t len, const char *source,
+		      sw_error *err)
+{
+	const char *p = text, *end = text + len;
+	size_t line = 0;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *f[4];
+		size_t fl[4], k = 0, ci;
+		const char *q;
+		ioc *x;
+
+		eol = eol ? eol : end;
+		line++;
+		q = p;
+		while (q < eol && k < 4) {
+			while (q < eol && (*q == ' ' || *q == '\t' || *q == '\r'))
+				q++;
+			if (q >= eol || *q == '#')
+				break;
+			f[k] = q;
+			if (k == 3) { /* the name is the rest of the line */
+				const char *t = eol;
+				while (t > q && (t[-1] == ' ' || t[-1] == '\t' || t[-1] == '\r'))
+					t--;
+				fl[k++] = (size_t)(t - q);
+				break;
+			}
+			while (q < eol && *q != ' ' && *q != '\t')
+				q++;
+			fl[k] = (size_t)(q - f[k]);
+			k++;
+		}
+		p = eol + 1;
+		if (k == 0)
+			continue;
+		if (k != 4)
+			return sw_error_set(err, SW_EFORMAT,
+					    "%s:%zu: expected \"sha256 severity category name\"", source, line);
+		if (s->n >= MAX_IOCS)
+			return sw_error_set(err, SW_ELIMIT, "%s: more than %d IOCs", source, MAX_IOCS);
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 64;
+			ioc *nv = realloc(s->v, cap * sizeof(*nv));
+			if (!nv)
+				return sw_error_set(err, SW_ENOMEM, "out of memory");
+			s->v = nv;
+			s->cap = cap;
+		}
+		x = &s->v[s->n];
+		if (fl[0] != 64 || hexbytes(f[0], SW_SHA256_LEN, x->h) < 0)
+			return sw_error_set(err, SW_EFORMAT, "%s:%zu: not a 64-hex-digit SHA-256", source, line);
+		{
+			char sev[16];
+			snprintf(sev, sizeof(sev), "%.*s", (int)(fl[1] < 15 ? fl[1] : 15), f[1]);
+			if (sw_severity_parse(sev, &x->sev) < 0)
+				return sw_error_set(err, SW_EFORMAT,
+						    "%s:%zu: severity must be info, low, medium, high or critical",
+						    source, line);
+		}
+		for (ci = 0; ci < sizeof(categories) / sizeof(categories[0]); ci++)
+			if (strlen(categories[ci]) == fl[2] && memcmp(categories[ci], f[2], fl[2]) == 0)
+				break;
+		if (ci == sizeof(categories) / sizeof(categories[0]))
+			return sw_error_set(err, SW_EFORMAT, "%s:%zu: unknown category \"%.*s\"",
+					    source, line, (int)(fl[2] > 40 ? 40 : fl[2]), f[2]);
+		x->category = categories[ci];
+		if (!(x->name = pool_add(s, sw__strndup(f[3], fl[3] > 200 ? 200 : fl[3]))))
+			return sw_error_set(err, SW_ENOMEM, "out of memory");
+		x->source = source;
+		s->n++;
+	}
+	return 0;
+}
+
+static int cmp_ioc(const void *a, const void *b)
+{
+	return memcmp(((const ioc *)a)->h, ((const ioc *)b)->h, SW_SHA256_LEN);
+}
+
+static void ioc_release(void *state)
+{
+	iocs *s = state;
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->npool; i++)
+		free(s->pool[i]);
+	free(s->pool);
+	free(s->v);
+	free(s);
+}
+
+static int ioc_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_error *err)
+{
+	iocs *s = calloc(1, sizeof(*s));
+	size_t i;
+	int rc = 0;
+
+	*state = NULL;
+	if (!s)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	if (!o->no_bundled_ioc) {
+		sw_buf_printf(ruleset, "ioc:bundled\n%s", sw_bundled_ioc);
+		if ((rc = parse_list(s, sw_bundled_ioc, strlen(sw_bundled_ioc), "bundled IOC list", err)) < 0)
+			goto out;
+	}
+	for (i = 0; i < o->n_ioc_files; i++) {
+		const char *path = o->ioc_files[i];
+		FILE *f = fopen(path, "rb");
+		sw_buf b = SW_BUF_INIT(MAX_IOC_FILE);
+		char chunk[65536];
+		size_t n;
+		const char *src;
+
+		if (!f) {
+			rc = sw_error_set(err, SW_ENOTFOUND, "--ioc %s: cannot open", path);
+			goto out;
+		}
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			if ((rc = sw_buf_append(&b, chunk, n)) < 0)
+				break;
+		fclose(f);
+		if (rc < 0) {
+			sw_buf_release(&b);
+			rc = sw_error_set(err, rc, "--ioc %s: larger than %u bytes", path, MAX_IOC_FILE);
+			goto out;
+		}
+		src = pool_add(s, sw__strdup(path));
+		sw_buf_printf(ruleset, "ioc:%zu\n", b.len);
+		sw_buf_append(ruleset, b.data, b.len);
+		rc = src ? parse_list(s, b.data ? b.data : "", b.len, src, err) :
+			sw_error_set(err, SW_ENOMEM, "out of memory");
+		sw_buf_release(&b);
+		if (rc < 0)
+			goto out;
+	}
+	qsort(s->v, s->n, sizeof(*s->v), cmp_ioc);
+	*state = s;
+	return 0;
+out:
+	ioc_release(s);
+	return rc;
+}
+
+static int ioc_file(void *state, void *wstate, const sw_file *f, const uint8_t *data,
+		    size_t len, sw_emit *out)
+{
+	iocs *s = state;
+	ioc key;
+	const ioc *hit;
+	char hex[2 * SW_SHA256_LEN + 1], title[256];
+	sw_buf ev = SW_BUF_INIT(4096);
+	int rc;
+
+	(void)wstate, (void)data, (void)len;
+	if (!f->sha256 || !s->n)
+		return 0;
+	memcpy(key.h, f->sha256, SW_SHA256_LEN);
+	if (!(hit = bsearch(&key, s->v, s->n, sizeof(*s->v), cmp_ioc)))
+		return 0;
+	sw_hex(f->sha256, SW_SHA256_LEN, hex);
+	snprintf(title, sizeof(title), "Known-bad file hash: %s", hit->name);
+	sw_buf_printf(&ev, "{\"sha256\":\"%s\",\"ioc\":", hex);
+	sw_jsonw_str(&ev, hit->name);
+	sw_buf_printf(&ev, ",\"list\":");
+	sw_jsonw_str(&ev, hit->source);
+	sw_buf_putc(&ev, '}');
+	rc = sw_emit_finding(out, "SW-IOC-SHA256", hit->sev, hit->category, title, sw_buf_cstr(&ev));
+	sw_buf_release(&ev);
+	return rc;
+}
+
+const sw_detector sw_detector_ioc = {
+	.name = "ioc",
+	.flags = 0,
+	.init = ioc_init,
+	.release = ioc_release,
+	.file = ioc_file,
+};

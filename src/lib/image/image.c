@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Opening an image: pick the source kind from the input's prefix (or sniff
+ * a bare path), let the kind's loader find manifest and config, and verify
+ * everything small before anything large is read. Layer blobs are only
+ * located here (their sizes checked); their digests are checked as they
+ * stream, because reading a layer twice would double the cost of a scan.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image_int.h"
+#include "../util/banned.h"
+
+char *sw_image__keep(sw_image *img, char *s)
+{
+	char **n;
+
+	if (!s)
+		return NULL;
+	if (!(n = realloc(img->strings, (img->nstrings + 1) * sizeof(*n)))) {
+		free(s);
+		return NULL;
+	}
+	img->strings = n;
+	img->strings[img->nstrings++] = s;
+	return s;
+}
+
+int sw_image__read_blob(sw_image *img, const char *digest, int64_t size,
+			uint64_t max, char **out, size_t *len, sw_error *err)
+{
+	uint8_t want[SW_SHA256_LEN], got[SW_SHA256_LEN];
+	char path[128], gotstr[SW_DIGEST_STRLEN];
+	int rc;
+
+	*out = NULL;
+	if (sw_digest_parse(digest, want) < 0)
+		return sw_error_set(err, SW_EFORMAT, "invalid digest \"%.100s\"", digest);
+	if (size >= 0 && (uint64_t)size > max)
+		return sw_error_set(err, SW_ELIMIT,
+				    "blob %s declares %lld bytes, over the %llu-byte limit",
+				    digest, (long long)size, (unsigned long long)max);
+	snprintf(path, sizeof(path), "blobs/sha256/%s", digest + 7);
+	if ((rc = sw_fsview_read(img->fs, path, max, out, len, err)) < 0)
+		return sw_error_prefix(err, "blob %s", digest);
+	if (size >= 0 && *len != (size_t)size) {
+		rc = sw_error_set(err, SW_EVERIFY, "blob %s: size is %zu bytes, descriptor says %lld",
+				  digest, *len, (long long)size);
+		goto bad;
+	}
+	sw_sha256_buf(*out, *len, got);
+	if (memcmp(got, want, sizeof(want)) != 0) {
+		sw_digest_str(got, gotstr);
+		rc = sw_error_set(err, SW_EVERIFY, "blob %s: content hashes to %s", digest, gotstr);
+		goto bad;
+	}
+	return 0;
+bad:
+	free(*out);
+	*out = NULL;
+	return rc;
+}
+
+static void map_history(sw_image *img, const sw_json *cfg)
+{
+	const sw_json *hist = sw_json_get_arr(cfg, "history"), *h;
+	size_t li = 0;
+
+	if (!hist)
+		return;
+	for (h = hist->child; h && li < img->nlayers; h = h->next) {
+		const sw_json *empty = sw_json_get(h, "empty_layer");
+		if (empty && empty->type == SW_JSON_BOOL && empty->b)
+			continue;
+		img->layers[li++].created_by = sw_json_get_str(h, "created_by");
+	}
+}
+
+int sw_image__load_config(sw_image *img, char *cfg, size_t len, sw_error *err)
+{
+	const sw_json *root, *rootfs, *ids, *d;
+	const char *type;
+	size_t i = 0;
+	int rc;
+
+	img->config = cfg;
+	img->config_len = len;
+	if ((rc = sw_json_parse(cfg, len, &img->config_doc, err)) < 0)
+		return sw_error_prefix(err, "image config");
+	root = sw_json_root(img->config_doc);
+	if (root->type != SW_JSON_OBJ)
+		return sw_error_set(err, SW_EFORMAT, "image config: not a JSON object");
+	rootfs = sw_json_get_obj(root, "rootfs");
+	type = sw_json_get_str(rootfs, "type");
+	if (!type || strcmp(type, "layers") != 0)
+		return sw_error_set(err, SW_EFORMAT, "image config: rootfs.type must be \"layers\"");
+	if (!(ids = sw_json_get_arr(rootfs, "diff_ids")))
+		return sw_error_set(err, SW_EFORMAT, "image config: rootfs.diff_ids missing");
+	if (ids->n != img->nlayers)
+		return sw_error_set(err, SW_EVERIFY,
+				    "image config lists %zu diff_ids but the manifest has %zu layers",
+				    ids->n, img->nlayers);
+	for (d = ids->child; d; d = d->next, i++) {
+		if (d->type != SW_JSON_STR || !sw_digest_valid(d->s))
+			return sw_error_set(err, SW_EFORMAT, "image config: diff_ids[%zu] is not a sha256 digest", i);
+		img->layers[i].diff_id = d->s;
+	}
+	map_history(img, root);
+	return 0;
+}
+
+static int split_input(const char *in, const char **prefix_end, sw_source_kind *kind)
+{
+	static const struct { const char *p; sw_source_kind k; } pre[] = {
+		{ "oci:", SW_SRC_OCI }, { "oci-archive:", SW_SRC_OCI_ARCHIVE },
+		{ "docker-archive:", SW_SRC_DOCKER_ARCHIVE }, { "dir:", SW_SRC_DIR },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		if (strncmp(in, pre[i].p, strlen(pre[i].p)) == 0) {
+			*prefix_end = in + strlen(pre[i].p);
+			*kind = pre[i].k;
+			return 1;
+		}
+	*prefix_end = in;
+	return 0;
+}
+
+/* "PATH[:SEL]": the whole string when it names a file, else split at the
+ * last ':' (paths may contain colons; selectors may not contain '/'). */
+static int split_path(const char *s, char **path, char **sel)
+{
+	struct stat st;
+	const char *colon = strrchr(s, ':');
+
+	*sel = NULL;
+	if (stat(s, &st) == 0 || !colon || strchr(colon, '/')) {
+		*path = sw__strdup(s);
+		return *path ? 0 : SW_ENOMEM;
+	}
+	*path = sw__strndup(s, (size_t)(colon - s));
+	*sel = sw__strdup(colon + 1);
+	return *path && *sel ? 0 : SW_ENOMEM;
+}
+
+static int sniff(const char *path, sw_source_kind *kind, sw_error *err)
+{
+	struct stat st;
+	sw_fsview *v = NULL;
+	int rc;
+
+	if (stat(path, &st) < 0)
+		return sw_error_set(err, errno == ENOENT ? SW_ENOTFOUND : SW_EIO,
+				    "%s: %s (and it is not a supported image reference)",
+				    path, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		char lay[4096];
+		snprintf(lay, sizeof(lay), "%s/oci-layout", path);
+		*kind = stat(lay, &st) == 0 ? SW_SRC_OCI : SW_SRC_DIR;
+		return 0;
+	}
+	if ((rc = sw_fsview_open_tar(&v, path, err)) < 0)
+		return rc;
+	if (sw_fsview_exists(v, "manifest.json"))
+		*kind = SW_SRC_DOCKER_ARCHIVE;
+	else if (sw_fsview_exists(v, "oci-layout"))
+		*kind = SW_SRC_OCI_ARCHIVE;
+	else
+		rc = sw_error_set(err, SW_EFORMAT,
+				  "%s: a tar with neither manifest.json nor oci-layout is not an image", path);
+	sw_fsview_free(v);
+	return rc;
+}
+
+static int load_dir(sw_image *img, const char *path, sw_error *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return sw_error_set(err, SW_ENOTFOUND, "%s: not a directory", path);
+	if (!(img->rootfs = sw__strdup(path)) ||
+	    !(img->layers = calloc(1, sizeof(*img->layers))) ||
+	    !(img->locs = calloc(1, sizeof(*img->locs))))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	img->nlayers = 1;
+	img->layers[0].size = -1;
+	img->layers[0].created_by = NULL;
+	return 0;
+}
+
+int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts,
+		  sw_error *err)
+{
+	sw_image_opts defo = SW_IMAGE_OPTS_INIT;
+	sw_image *img = NULL;
+	const char *rest;
+	char *path = NULL, *sel = NULL;
+	bool explicit;
+	int rc = 0;
+
+	*out = NULL;
+	if (!opts)
+		opts = &defo;
+	if (!(img = calloc(1, sizeof(*img))) || !(img->input = sw__strdup(input))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	explicit = split_input(input, &rest, &img->kind);
+	if (img->kind == SW_SRC_DIR && explicit) {
+		path = sw__strdup(rest);
+	} else if ((rc = split_path(rest, &path, &sel)) < 0) {
+		sw_error_set(err, rc, "out of memory");
+		goto out;
+	}
+	if (!path) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!explicit && (rc = sniff(path, &img->kind, err)) < 0) {
+		char norm[512];
+		if (rc == SW_ENOTFOUND && input[0] != '/' && input[0] != '.' &&
+		    sw_reference_normalize(input, norm, sizeof(norm), NULL) == 0)
+			rc = sw_error_set(err, SW_EINVAL,
+					  "no such file, and registry references (%s) are not supported yet",
+					  norm);
+		goto out;
+	}
+	switch (img->kind) {
+	case SW_SRC_OCI:
+		if ((rc = sw_fsview_open_dir(&img->fs, path, err)) == 0)
+			rc = sw_image__load_oci(img, sel, opts, err);
+		break;
+	case SW_SRC_OCI_ARCHIVE:
+		if ((rc = sw_fsview_open_tar(&img->fs, path, err)) == 0)
+			rc = sw_image__load_oci(img, sel, opts, err);
+		break;
+	case SW_SRC_DOCKER_ARCHIVE:
+		if ((rc = sw_fsview_open_tar(&img->fs, path, err)) == 0)
+			rc = sw_image__load_docker(img, sel, opts, err);
+		break;
+	case SW_SRC_DIR:
+		rc = load_dir(img, path, err);
+		break;
+	}
+	if (rc < 0)
+		goto out;
+	*out = img;
+	img = NULL;
+out:
+	free(path);
+	free(sel);
+	sw_image_free(img);
+	return rc;
+}
+
+void sw_image_free(sw_image *img)
+{
+	size_t i;
+
+	if (!img)
+		return;
+	for (i = 0; i < img->nstrings; i++)
+		free(img->strings[i]);
+	free(img->strings);
+	sw_json_free(img->config_doc);
+	free(img->config);
+	free(img->layers);
+	free(img->locs);
+	sw_fsview_free(img->fs);
+	free(img->rootfs);
+	free(img->input);
+	free(img->reference);
+	free(img->manifest_digest);
+	free(img->config_digest);
+	free(img);
+}
+
+sw_source_kind sw_image_kind(const sw_image *img) { return img->kind; }
+const char *sw_image_input(const sw_image *img) { return img->input; }
+const char *sw_image_reference(const sw_image *img) { return img->reference; }
+const char *sw_image_manifest_digest(const sw_image *img) { return img->manifest_digest; }
+const char *sw_image_config_digest(const sw_image *img) { return img->config_digest; }
+size_t sw_image_layer_count(const sw_image *img) { return img->nlayers; }
+const char *sw_image__rootfs(const sw_image *img) { return img->rootfs; }
+
+const char *sw_image_config(const sw_image *img, size_t *len)
+{
+	if (len)
+		*len = img->config_len;
+	return img->config;
+}
+
+const sw_layer_info *sw_image_layer(const sw_image *img, size_t i)
+{
+	return i < img->nlayers ? &img->layers[i] : NULL;
+}
+
+const sw_blobloc *sw_image__layer_loc(const sw_image *img, size_t i)
+{
+	return i < img->nlayers ? &img->locs[i] : NULL;
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * OCI image layouts, as a directory or inside a tar (oci-archive), and the
+ * shared manifest reader used by docker-archives written by Docker >= 25.
+ *
+ * Selection: index.json entries are filtered by tag (the
+ * org.opencontainers.image.ref.name annotation), nested indexes are
+ * followed (at most 4 deep), and among platform entries the requested
+ * platform wins (default linux/amd64). BuildKit attestation manifests
+ * (platform unknown/unknown) are never picked as images.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "image_int.h"
+#include "../util/banned.h"
+
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MAX_INDEX_DEPTH 4
+
+typedef struct want {
+	const char *tag;
+	bool explicit_platform;
+	char os[32], arch[32], variant[32];
+} want;
+
+static int parse_platform(const char *p, want *w, sw_error *err)
+{
+	const char *s1, *s2;
+
+	if (!p)
+		p = "linux/amd64";
+	s1 = strchr(p, '/');
+	if (!s1 || s1 == p || (size_t)(s1 - p) >= sizeof(w->os))
+		return sw_error_set(err, SW_EINVAL, "platform \"%s\": expected os/arch[/variant]", p);
+	memcpy(w->os, p, (size_t)(s1 - p));
+	w->os[s1 - p] = '\0';
+	s2 = strchr(s1 + 1, '/');
+	if ((s2 ? (size_t)(s2 - s1 - 1) : strlen(s1 + 1)) >= sizeof(w->arch) ||
+	    (s2 && strlen(s2 + 1) >= sizeof(w->variant)))
+		return sw_error_set(err, SW_EINVAL, "platform \"%s\": too long", p);
+	snprintf(w->arch, sizeof(w->arch), "%.*s",
+		 (int)(s2 ? (size_t)(s2 - s1 - 1) : strlen(s1 + 1)), s1 + 1);
+	snprintf(w->variant, sizeof(w->variant), "%s", s2 ? s2 + 1 : "");
+	return 0;
+}
+
+static bool is_index(const sw_json *desc)
+{
+	const char *mt = sw_json_get_str(desc, "mediaType");
+	return mt && (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0);
+}
+
+static bool is_attestation(const sw_json *desc)
+{
+	const sw_json *pf = sw_json_get_obj(desc, "platform");
+	const char *os = sw_json_get_str(pf, "os"), *arch = sw_json_get_str(pf, "architecture");
+	return os && arch && strcmp(os, "unknown") == 0 && strcmp(arch, "unknown") == 0;
+}
+
+static bool platform_ok(const sw_json *desc, const want *w)
+{
+	const sw_json *pf = sw_json_get_obj(desc, "platform");
+	const char *os, *arch, *var;
+
+	if (!pf)
+		return false;
+	os = sw_json_get_str(pf, "os");
+	arch = sw_json_get_str(pf, "architecture");
+	var = sw_json_get_str(pf, "variant");
+	if (!os || !arch || strcmp(os, w->os) != 0 || strcmp(arch, w->arch) != 0)
+		return false;
+	return !w->variant[0] || (var && strcmp(var, w->variant) == 0);
+}
+
+static const char *ref_name(const sw_json *desc)
+{
+	return sw_json_get_str(sw_json_get_obj(desc, "annotations"),
+			       "org.opencontainers.image.ref.name");
+}
+
+/* Choose one descriptor from an index's manifests. */
+static int choose(const sw_json *manifests, const want *w, bool top,
+		  const sw_json **out, sw_error *err)
+{
+	const sw_json *d, *only = NULL, *plat = NULL;
+	size_t n = 0;
+	sw_buf tags = SW_BUF_INIT(512);
+
+	*out = NULL;
+	for (d = manifests->child; d; d = d->next) {
+		if (d->type != SW_JSON_OBJ || is_attestation(d))
+			continue;
+		if (top && w->tag) {
+			const char *t = ref_name(d);
+			if (t)
+				sw_buf_printf(&tags, "%s%s", tags.len ? ", " : "", t);
+			if (!t || strcmp(t, w->tag) != 0)
+				continue;
+		}
+		n++;
+		only = d;
+		if (!plat && platform_ok(d, w))
+			plat = d;
+	}
+	if (n == 0) {
+		int rc;
+		if (top && w->tag)
+			rc = sw_error_set(err, SW_ENOTFOUND, "tag \"%s\" not in index.json (tags: %s)",
+					  w->tag, tags.len ? sw_buf_cstr(&tags) : "none");
+		else
+			rc = sw_error_set(err, SW_ENOTFOUND, "index lists no image manifest");
+		sw_buf_release(&tags);
+		return rc;
+	}
+	sw_buf_release(&tags);
+	/* A lone manifest is the image unless the user asked for another
+	 * platform than the one it declares. */
+	if (plat)
+		*out = plat;
+	else if (n == 1 && (!sw_json_get(only, "platform") || is_index(only) ||
+			    !w->explicit_platform))
+		*out = only;
+	if (!*out)
+		return sw_error_set(err, SW_ENOTFOUND,
+				    "no manifest for platform %s/%s%s%s among %zu; use --platform",
+				    w->os, w->arch, w->variant[0] ? "/" : "", w->variant, n);
+	return 0;
+}
+
+static int desc_fields(const sw_json *d, const char **digest, int64_t *size,
+		       const char *what, sw_error *err)
+{
+	*digest = sw_json_get_str(d, "digest");
+	if (!*digest || !sw_digest_valid(*digest))
+		return sw_error_set(err, SW_EFORMAT, "%s: descriptor digest missing or not sha256", what);
+	if (sw_json_get_i64(d, "size", size) < 0 || *size < 0)
+		return sw_error_set(err, SW_EFORMAT, "%s %s: descriptor size missing or negative",
+				    what, *digest);
+	return 0;
+}
+
+/* Read a verified manifest and fill layers + config. */
+static int load_manifest(sw_image *img, const char *digest, char *body, size_t len,
+			 const sw_image_opts *o, sw_error *err)
+{
+	sw_json_doc *doc = NULL;
+	const sw_json *root, *cfg, *layers, *l;
+	const char *cdig;
+	int64_t csize;
+	char *cbytes = NULL;
+	size_t clen, i = 0;
+	int64_t sv;
+	int rc;
+
+	if ((rc = sw_json_parse(body, len, &doc, err)) < 0) {
+		sw_error_prefix(err, "manifest %s", digest);
+		goto out;
+	}
+	root = sw_json_root(doc);
+	if (sw_json_get_i64(root, "schemaVersion", &sv) < 0 || sv != 2) {
+		rc = sw_error_set(err, SW_EFORMAT, "manifest %s: schemaVersion must be 2", digest);
+		goto out;
+	}
+	cfg = sw_json_get_obj(root, "config");
+	layers = sw_json_get_arr(root, "layers");
+	if (!cfg || !layers) {
+		rc = sw_error_set(err, SW_EFORMAT, "manifest %s: config or layers missing", digest);
+		goto out;
+	}
+	if (layers->n > o->max_layers) {
+		rc = sw_error_set(err, SW_ELIMIT, "manifest %s: %zu layers, over the limit of %u",
+				  digest, layers->n, o->max_layers);
+		goto out;
+	}
+	img->nlayers = layers->n;
+	if (!(img->layers = calloc(layers->n + 1, sizeof(*img->layers))) ||
+	    !(img->locs = calloc(layers->n + 1, sizeof(*img->locs)))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (l = layers->child; l; l = l->next, i++) {
+		sw_layer_info *li = &img->layers[i];
+		const char *ld;
+		char path[128];
+		if ((rc = desc_fields(l, &ld, &li->size, "layer", err)) < 0)
+			goto out;
+		li->index = i;
+		if (!(li->digest = sw_image__keep(img, sw__strdup(ld))) ||
+		    !(li->media_type = sw_image__keep(img, sw__strdup(sw_json_get_str(l, "mediaType") ?
+								    sw_json_get_str(l, "mediaType") : "")))) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+			goto out;
+		}
+		snprintf(path, sizeof(path), "blobs/sha256/%s", ld + 7);
+		if ((rc = sw_fsview_locate(img->fs, path, &img->locs[i], err)) < 0) {
+			sw_error_prefix(err, "layer %zu blob %s", i, ld);
+			goto out;
+		}
+		img->locs[i].verify = true;
+		if (img->locs[i].size != (uint64_t)li->size) {
+			rc = sw_error_set(err, SW_EVERIFY, "layer %zu blob %s: %llu bytes, descriptor says %lld",
+					  i, ld, (unsigned long long)img->locs[i].size, (long long)li->size);
+			goto out;
+		}
+	}
+	if ((rc = desc_fields(cfg, &cdig, &csize, "config", err)) < 0)
+		goto out;
+	if ((rc = sw_image__read_blob(img, cdig, csize, o->max_config, &cbytes, &clen, err)) < 0)
+		goto out;
+	if (!(img->config_digest = sw__strdup(cdig)) ||
+	    !(img->manifest_digest = sw__strdup(digest))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = sw_image__load_config(img, cbytes, clen, err);
+	cbytes = NULL; /* owned by img now */
+out:
+	free(cbytes);
+	sw_json_free(doc);
+	return rc;
+}
+
+int sw_image__load_oci(sw_image *img, const char *tag, const sw_image_opts *o, sw_error *err)
+{
+	char *idx = NULL, *body = NULL, *lay = NULL;
+	sw_json_doc *docs[MAX_INDEX_DEPTH + 1] = { 0 };
+	const sw_json *cur, *desc = NULL, *lv;
+	size_t len, laylen;
+	int depth, rc;
+	want w;
+
+	memset(&w, 0, sizeof(w));
+	w.tag = tag && *tag ? tag : NULL;
+	w.explicit_platform = o->platform != NULL;
+	if ((rc = parse_platform(o->platform, &w, err)) < 0)
+		return rc;
+	if ((rc = sw_fsview_read(img->fs, "oci-layout", 4096, &lay, &laylen, err)) < 0)
+		return sw_error_prefix(err, "not an OCI layout");
+	if ((rc = sw_json_parse(lay, laylen, &docs[0], err)) < 0 ||
+	    !(lv = sw_json_root(docs[0])) || !sw_json_get_str(lv, "imageLayoutVersion")) {
+		rc = rc < 0 ? sw_error_prefix(err, "oci-layout") :
+			sw_error_set(err, SW_EFORMAT, "oci-layout: imageLayoutVersion missing");
+		goto out;
+	}
+	sw_json_free(docs[0]);
+	docs[0] = NULL;
+	if ((rc = sw_fsview_read(img->fs, "index.json", o->max_manifest, &idx, &len, err)) < 0)
+		goto out;
+	if ((rc = sw_json_parse(idx, len, &docs[0], err)) < 0) {
+		sw_error_prefix(err, "index.json");
+		goto out;
+	}
+	cur = sw_json_root(docs[0]);
+	for (depth = 0;; depth++) {
+		const sw_json *mans = sw_json_get_arr(cur, "manifests");
+		const char *dg;
+		int64_t sz;
+		if (!mans) {
+			rc = sw_error_set(err, SW_EFORMAT, "%s: manifests array missing",
+					  depth ? "image index" : "index.json");
+			goto out;
+		}
+		if ((rc = choose(mans, &w, depth == 0, &desc, err)) < 0)
+			goto out;
+		if (depth == 0) {
+			const sw_json *ann = sw_json_get_obj(desc, "annotations");
+			const char *name = sw_json_get_str(ann, "io.containerd.image.name");
+			char norm[512];
+			if (name && sw_reference_normalize(name, norm, sizeof(norm), NULL) == 0)
+				img->reference = sw__strdup(norm);
+		}
+		if ((rc = desc_fields(desc, &dg, &sz, "manifest", err)) < 0)
+			goto out;
+		free(body);
+		if ((rc = sw_image__read_blob(img, dg, sz, o->max_manifest, &body, &len, err)) < 0)
+			goto out;
+		if (!is_index(desc)) {
+			rc = load_manifest(img, dg, body, len, o, err);
+			goto out;
+		}
+		if (depth + 1 > MAX_INDEX_DEPTH) {
+			rc = sw_error_set(err, SW_ELIMIT, "image indexes nested deeper than %d",
+					  MAX_INDEX_DEPTH);
+			goto out;
+		}
+		if ((rc = sw_json_parse(body, len, &docs[depth + 1], err)) < 0) {
+			sw_error_prefix(err, "image index %s", dg);
+			goto out;
+		}
+		cur = sw_json_root(docs[depth + 1]);
+	}
+out:
+	for (depth = 0; depth <= MAX_INDEX_DEPTH; depth++)
+		sw_json_free(docs[depth]);
+	free(idx);
+	free(body);
+	free(lay);
+	return rc;
+}

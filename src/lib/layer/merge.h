@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The merged view: layers laid over each other as a runtime would. */
+#ifndef SW_LAYER_MERGE_H
+#define SW_LAYER_MERGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	SW_MREC_WHITEOUT = 1,  /* path names what a ".wh." marker deletes */
+	SW_MREC_OPAQUE = 2,    /* path names a directory made opaque */
+	SW_MREC_UNPLACED = 4,  /* never lands in the filesystem (escaping path, aufs metadata) */
+};
+
+typedef struct sw_mrec {
+	const char *path;      /* cleaned, absolute */
+	const char *link;      /* hardlink target (cleaned, absolute) or NULL */
+	char type;             /* tar typeflag */
+	uint8_t flags;
+} sw_mrec;
+
+typedef struct sw_merge sw_merge;
+
+/* Called for entries the merge cannot place as a runtime would. */
+typedef void (*sw_merge_issue_fn)(void *ctx, size_t layer, size_t rec, const char *why);
+
+sw_merge *sw_merge_new(size_t nlayers);
+void sw_merge_free(sw_merge *m);
+/* Apply layer `layer` (layers must come bottom to top). The records must
+ * stay valid until sw_merge_free. SW_ENOMEM is the only error. */
+int sw_merge_apply(sw_merge *m, size_t layer, const sw_mrec *recs, size_t n,
+		   sw_merge_issue_fn issue, void *ctx);
+/* Is the content written by (layer, rec) still reachable in the final
+ * filesystem, under its own path or through a hardlink? */
+bool sw_merge_live(const sw_merge *m, size_t layer, size_t rec);
+/* Which entry last wrote `path` in the final filesystem. */
+bool sw_merge_lookup(const sw_merge *m, const char *path, size_t *layer, size_t *rec);
+size_t sw_merge_count(const sw_merge *m);
+
+#endif

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The report object: findings, what could not be fully scanned, and the
+ * verdict derived from them. The report owns copies of every string, so it
+ * outlives the image and the scan that produced it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_int.h"
+#include "../util/banned.h"
+
+static const char *const sev_names[] = { "info", "low", "medium", "high", "critical" };
+
+const char *sw_severity_name(sw_severity s)
+{
+	return (unsigned)s < 5 ? sev_names[s] : "unknown";
+}
+
+int sw_severity_parse(const char *name, sw_severity *out)
+{
+	int i;
+
+	for (i = 0; i < 5; i++)
+		if (name && strcmp(name, sev_names[i]) == 0) {
+			*out = (sw_severity)i;
+			return 0;
+		}
+	return SW_EINVAL;
+}
+
+const char *sw_verdict_name(sw_verdict v)
+{
+	return v == SW_VERDICT_MALICIOUS ? "malicious" :
+	       v == SW_VERDICT_SUSPICIOUS ? "suspicious" : "clean";
+}
+
+int sw_report__new(sw_report **out, const sw_image *img, sw_error *err)
+{
+	sw_report *r = calloc(1, sizeof(*r));
+	size_t i, n = sw_image_layer_count(img);
+
+	*out = NULL;
+	if (!r || !(r->layers = calloc(n + 1, sizeof(*r->layers))))
+		goto oom;
+	r->nlayers = n;
+	r->input = sw__strdup(sw_image_input(img));
+	r->reference = sw__strdup(sw_image_reference(img));
+	r->manifest_digest = sw__strdup(sw_image_manifest_digest(img));
+	r->config_digest = sw__strdup(sw_image_config_digest(img));
+	for (i = 0; i < n; i++) {
+		const sw_layer_info *li = sw_image_layer(img, i);
+		r->layers[i].digest = sw__strdup(li->digest);
+		r->layers[i].diff_id = sw__strdup(li->diff_id);
+		r->layers[i].created_by = sw__strdup(li->created_by);
+		r->layers[i].media_type = sw__strdup(li->media_type);
+		r->layers[i].size = li->size;
+	}
+	*out = r;
+	return 0;
+oom:
+	sw_report_free(r);
+	return sw_error_set(err, SW_ENOMEM, "out of memory");
+}
+
+static void finding_release(sw_finding *f)
+{
+	free((char *)f->id);
+	free((char *)f->category);
+	free((char *)f->title);
+	free((char *)f->detector);
+	free((char *)f->path);
+	free((char *)f->layer_digest);
+	free((char *)f->created_by);
+	free((char *)f->evidence);
+}
+
+void sw_report_free(sw_report *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nf; i++)
+		finding_release(&r->f[i]);
+	free(r->f);
+	for (i = 0; i < r->ninc; i++) {
+		free((char *)r->inc[i].path);
+		free((char *)r->inc[i].reason);
+	}
+	free(r->inc);
+	for (i = 0; i < r->nlayers; i++) {
+		free(r->layers[i].digest);
+		free(r->layers[i].diff_id);
+		free(r->layers[i].created_by);
+		free(r->layers[i].media_type);
+	}
+	free(r->layers);
+	free(r->input);
+	free(r->reference);
+	free(r->manifest_digest);
+	free(r->config_digest);
+	free(r->ruleset);
+	free(r);
+}
+
+int sw_report__add(sw_report *r, const sw_finding *f)
+{
+	sw_finding *d;
+
+	if (r->nf == r->capf) {
+		size_t cap = r->capf ? r->capf * 2 : 16;
+		sw_finding *nf = realloc(r->f, cap * sizeof(*nf));
+		if (!nf)
+			return SW_ENOMEM;
+		r->f = nf;
+		r->capf = cap;
+	}
+	d = &r->f[r->nf];
+	memset(d, 0, sizeof(*d));
+	d->severity = f->severity;
+	d->layer = f->layer;
+	d->in_final_fs = f->in_final_fs;
+	d->id = sw__strdup(f->id);
+	d->category = sw__strdup(f->category);
+	d->title = sw__strdup(f->title);
+	d->detector = sw__strdup(f->detector);
+	d->path = sw__strdup(f->path);
+	d->layer_digest = sw__strdup(f->layer_digest);
+	d->created_by = sw__strdup(f->created_by);
+	d->evidence = sw__strdup(f->evidence ? f->evidence : "{}");
+	if (!d->id || !d->category || !d->title || !d->detector || !d->evidence ||
+	    (f->path && !d->path)) {
+		finding_release(d);
+		return SW_ENOMEM;
+	}
+	r->nf++;
+	return 0;
+}
+
+int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const char *reason)
+{
+	sw_incomplete *d;
+
+	if (r->ninc == r->capinc) {
+		size_t cap = r->capinc ? r->capinc * 2 : 8;
+		sw_incomplete *ni = realloc(r->inc, cap * sizeof(*ni));
+		if (!ni)
+			return SW_ENOMEM;
+		r->inc = ni;
+		r->capinc = cap;
+	}
+	d = &r->inc[r->ninc];
+	d->path = sw__strdup(path);
+	d->layer = layer;
+	d->reason = sw__strdup(reason);
+	if (!d->reason) {
+		free((char *)d->path);
+		return SW_ENOMEM;
+	}
+	r->ninc++;
+	return 0;
+}
+
+static int cmp_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_finding(const void *pa, const void *pb)
+{
+	const sw_finding *a = pa, *b = pb;
+	int c;
+
+	if (a->severity != b->severity)
+		return a->severity > b->severity ? -1 : 1;
+	if (a->layer != b->layer)
+		return a->layer < b->layer ? -1 : 1;
+	if ((c = cmp_str(a->path, b->path)))
+		return c;
+	return cmp_str(a->id, b->id);
+}
+
+void sw_report__sort(sw_report *r)
+{
+	qsort(r->f, r->nf, sizeof(*r->f), cmp_finding);
+}
+
+size_t sw_report_finding_count(const sw_report *r) { return r->nf; }
+size_t sw_report_incomplete_count(const sw_report *r) { return r->ninc; }
+
+const sw_finding *sw_report_finding(const sw_report *r, size_t i)
+{
+	return i < r->nf ? &r->f[i] : NULL;
+}
+
+const sw_incomplete *sw_report_incomplete(const sw_report *r, size_t i)
+{
+	return i < r->ninc ? &r->inc[i] : NULL;
+}
+
+bool sw_report_max_severity(const sw_report *r, sw_severity *out)
+{
+	size_t i;
+	bool any = false;
+
+	for (i = 0; i < r->nf; i++)
+		if (!any || r->f[i].severity > *out) {
+			*out = r->f[i].severity;
+			any = true;
+		}
+	return any;
+}
+
+/* Categories that mean "this is malware", as opposed to risk or hygiene. */
+static bool malware_category(const char *c)
+{
+	static const char *const mal[] = { "miner", "backdoor", "reverse-shell", "dropper",
+					   "persistence", "hidden-payload", "packed" };
+	size_t i;
+
+	for (i = 0; i < sizeof(mal) / sizeof(mal[0]); i++)
+		if (strcmp(c, mal[i]) == 0)
+			return true;
+	return false;
+}
+
+sw_verdict sw_report_verdict(const sw_report *r)
+{
+	sw_verdict v = SW_VERDICT_CLEAN;
+	size_t i;
+
+	for (i = 0; i < r->nf; i++) {
+		const sw_finding *f = &r->f[i];
+		if (f->severity >= SW_SEV_HIGH && malware_category(f->category))
+			return SW_VERDICT_MALICIOUS;
+		if (f->severity >= SW_SEV_MEDIUM)
+			v = SW_VERDICT_SUSPICIOUS;
+	}
+	return v;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Building a report: the scan engine's side of report.h. Internal. */
+#ifndef SW_REPORT_INT_H
+#define SW_REPORT_INT_H
+
+#include "stowaway/report.h"
+#include "stowaway/image.h"
+#include "../util/util.h"
+
+typedef struct sw_rlayer {
+	char *digest, *diff_id, *created_by, *media_type;
+	int64_t size;
+} sw_rlayer;
+
+struct sw_report {
+	char *input, *reference, *manifest_digest, *config_digest, *ruleset;
+	sw_rlayer *layers;
+	size_t nlayers;
+	sw_finding *f;
+	size_t nf, capf;
+	sw_incomplete *inc;
+	size_t ninc, capinc;
+	uint64_t files, bytes;
+	double seconds;
+	uint64_t cache_hits;
+};
+
+/* A report describing `img` (copied), with no findings yet. */
+int sw_report__new(sw_report **out, const sw_image *img, sw_error *err);
+/* Copy a finding in (all strings duplicated). */
+int sw_report__add(sw_report *r, const sw_finding *f);
+int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const char *reason);
+/* Stable order: severity (highest first), then layer, path, id. */
+void sw_report__sort(sw_report *r);
+
+#endif

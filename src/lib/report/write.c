@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Report writers. JSON follows the stowaway.report/v1 schema field for field
+ * (docs/ARCHITECTURE.md); it is assembled in memory (a report is small next
+ * to the image it describes) and written with one fwrite, so a failed write
+ * is detected and reported rather than leaving half a document.
+ */
+#include <string.h>
+
+#include "report_int.h"
+#include "../util/banned.h"
+
+#ifndef SW_VERSION
+#define SW_VERSION "0.0.0"
+#endif
+
+#define MAX_REPORT (1u << 30)
+
+static void kv_str(sw_buf *b, const char *k, const char *v, bool comma)
+{
+	sw_buf_printf(b, "%s\"%s\":", comma ? "," : "", k);
+	sw_jsonw_str(b, v);
+}
+
+static void write_json(const sw_report *r, sw_buf *b)
+{
+	size_t i;
+
+	sw_buf_printf(b, "{\"schema\":\"stowaway.report/v1\",\"tool\":{\"name\":\"stowaway\",\"version\":\"%s\"",
+		      SW_VERSION);
+	kv_str(b, "ruleset", r->ruleset, true);
+	sw_buf_printf(b, "},\"image\":{");
+	kv_str(b, "input", r->input, false);
+	kv_str(b, "reference", r->reference, true);
+	kv_str(b, "manifest_digest", r->manifest_digest, true);
+	kv_str(b, "config_digest", r->config_digest, true);
+	sw_buf_printf(b, ",\"layers\":[");
+	for (i = 0; i < r->nlayers; i++) {
+		const sw_rlayer *l = &r->layers[i];
+		sw_buf_printf(b, "%s{\"index\":%zu", i ? "," : "", i);
+		kv_str(b, "digest", l->digest, true);
+		kv_str(b, "diff_id", l->diff_id, true);
+		if (l->size >= 0)
+			sw_buf_printf(b, ",\"size\":%lld", (long long)l->size);
+		else
+			sw_buf_printf(b, ",\"size\":null");
+		kv_str(b, "created_by", l->created_by, true);
+		sw_buf_putc(b, '}');
+	}
+	sw_buf_printf(b, "]},\"verdict\":\"%s\",\"findings\":[", sw_verdict_name(sw_report_verdict(r)));
+	for (i = 0; i < r->nf; i++) {
+		const sw_finding *f = &r->f[i];
+		sw_buf_printf(b, "%s{", i ? "," : "");
+		kv_str(b, "id", f->id, false);
+		kv_str(b, "severity", sw_severity_name(f->severity), true);
+		kv_str(b, "category", f->category, true);
+		kv_str(b, "title", f->title, true);
+		kv_str(b, "detector", f->detector, true);
+		kv_str(b, "path", f->path, true);
+		if (f->layer >= 0)
+			sw_buf_printf(b, ",\"layer\":%d", f->layer);
+		else
+			sw_buf_printf(b, ",\"layer\":null");
+		kv_str(b, "layer_digest", f->layer_digest, true);
+		kv_str(b, "created_by", f->created_by, true);
+		if (f->path)
+			sw_buf_printf(b, ",\"in_final_fs\":%s", f->in_final_fs ? "true" : "false");
+		else
+			sw_buf_printf(b, ",\"in_final_fs\":null");
+		sw_buf_printf(b, ",\"evidence\":%s}", f->evidence);
+	}
+	sw_buf_printf(b, "],\"incomplete\":[");
+	for (i = 0; i < r->ninc; i++) {
+		const sw_incomplete *c = &r->inc[i];
+		sw_buf_printf(b, "%s{", i ? "," : "");
+		kv_str(b, "path", c->path, false);
+		if (c->layer >= 0)
+			sw_buf_printf(b, ",\"layer\":%d", c->layer);
+		else
+			sw_buf_printf(b, ",\"layer\":null");
+		kv_str(b, "reason", c->reason, true);
+		sw_buf_putc(b, '}');
+	}
+	sw_buf_printf(b, "],\"stats\":{\"layers\":%zu,\"files\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"cache_hits\":%llu}}\n",
+		      r->nlayers, (unsigned long long)r->files, (unsigned long long)r->bytes,
+		      r->seconds, (unsigned long long)r->cache_hits);
+}
+
+static const char *sev_color(sw_severity s)
+{
+	switch (s) {
+	case SW_SEV_CRITICAL: return "\033[1;31m";
+	case SW_SEV_HIGH: return "\033[31m";
+	case SW_SEV_MEDIUM: return "\033[33m";
+	case SW_SEV_LOW: return "\033[36m";
+	default: return "\033[2m";
+	}
+}
+
+/* Print at most `w` display columns of s (bytes; control chars shown as '?'). */
+static void cell(sw_buf *b, const char *s, int w)
+{
+	int n = 0;
+
+	for (; s && *s && n < w; s++, n++) {
+		unsigned char c = (unsigned char)*s;
+		if (n == w - 1 && s[1]) {
+			sw_buf_append(b, "~", 1);
+			n++;
+			break;
+		}
+		sw_buf_putc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
+	}
+	while (n++ < w)
+		sw_buf_putc(b, ' ');
+}
+
+static void human(char *out, size_t n, uint64_t v)
+{
+	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	int i = 0;
+
+	while (d >= 1024 && i < 4)
+		d /= 1024, i++;
+	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", d, u[i]);
+}
+
+static void write_table(const sw_report *r, sw_buf *b, bool color)
+{
+	const char *bold = color ? "\033[1m" : "", *off = color ? "\033[0m" : "";
+	sw_verdict v = sw_report_verdict(r);
+	int counts[5] = { 0 };
+	char sz[32], lay[16];
+	size_t i;
+
+	human(sz, sizeof(sz), r->bytes);
+	sw_buf_printf(b, "%sstowaway %s%s  %s", bold, SW_VERSION, off, r->input);
+	if (r->reference)
+		sw_buf_printf(b, "  (%s)", r->reference);
+	sw_buf_printf(b, "\n%zu layers, %llu files, %s in %.2f s\n\n", r->nlayers,
+		      (unsigned long long)r->files, sz, r->seconds);
+	if (r->nf) {
+		sw_buf_printf(b, "%s%-9s %-18s %-5s %-44s %s%s\n", bold, "SEVERITY", "ID", "LAYER",
+			      "PATH", "TITLE", off);
+		for (i = 0; i < r->nf; i++) {
+			const sw_finding *f = &r->f[i];
+			counts[f->severity]++;
+			sw_buf_printf(b, "%s%-9s%s ", color ? sev_color(f->severity) : "",
+				      sw_severity_name(f->severity), off);
+			cell(b, f->id, 18);
+			sw_buf_putc(b, ' ');
+			if (f->layer >= 0)
+				snprintf(lay, sizeof(lay), "%d", f->layer);
+			else
+				snprintf(lay, sizeof(lay), "-");
+			cell(b, lay, 5);
+			sw_buf_putc(b, ' ');
+			cell(b, f->path ? f->path : "(image)", 44);
+			sw_buf_putc(b, ' ');
+			cell(b, f->title, 200);
+			while (b->len && b->data[b->len - 1] == ' ')
+				b->len--;
+			sw_buf_putc(b, '\n');
+			if (f->path && !f->in_final_fs)
+				sw_buf_printf(b, "%38s deleted or replaced by a later layer: still shipped in every pull\n", "");
+			if (f->created_by) {
+				sw_buf_printf(b, "%38s added by: ", "");
+				cell(b, f->created_by, 100);
+				while (b->len && b->data[b->len - 1] == ' ')
+					b->len--;
+				sw_buf_putc(b, '\n');
+			}
+		}
+		sw_buf_putc(b, '\n');
+	} else {
+		sw_buf_printf(b, "no findings\n\n");
+	}
+	if (r->ninc) {
+		sw_buf_printf(b, "%sNot fully scanned%s\n", bold, off);
+		for (i = 0; i < r->ninc && i < 50; i++) {
+			const sw_incomplete *c = &r->inc[i];
+			if (c->layer >= 0)
+				sw_buf_printf(b, "  layer %d ", c->layer);
+			else
+				sw_buf_printf(b, "  image ");
+			if (c->path) {
+				cell(b, c->path, 60);
+				while (b->len && b->data[b->len - 1] == ' ')
+					b->len--;
+			}
+			sw_buf_printf(b, ": %s\n", c->reason);
+		}
+		if (r->ninc > 50)
+			sw_buf_printf(b, "  ... and %zu more (see --format json)\n", r->ninc - 50);
+		sw_buf_putc(b, '\n');
+	}
+	sw_buf_printf(b, "verdict: %s%s%s", color && v != SW_VERDICT_CLEAN ?
+		      (v == SW_VERDICT_MALICIOUS ? "\033[1;31m" : "\033[33m") : "",
+		      sw_verdict_name(v), off);
+	if (r->nf) {
+		int s;
+		bool first = true;
+		sw_buf_printf(b, " (%zu finding%s:", r->nf, r->nf == 1 ? "" : "s");
+		for (s = 4; s >= 0; s--)
+			if (counts[s]) {
+				sw_buf_printf(b, "%s %d %s", first ? "" : ",", counts[s],
+					      sw_severity_name((sw_severity)s));
+				first = false;
+			}
+		sw_buf_putc(b, ')');
+	}
+	sw_buf_putc(b, '\n');
+}
+
+int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_error *err)
+{
+	sw_buf b = SW_BUF_INIT(MAX_REPORT);
+	int rc = 0;
+
+	if (fmt == SW_FMT_JSON)
+		write_json(r, &b);
+	else
+		write_table(r, &b, color);
+	if (b.len && (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0))
+		rc = sw_error_set(err, SW_EIO, "writing the report failed");
+	sw_buf_release(&b);
+	return rc;
+}

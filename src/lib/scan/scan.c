@@ -1,0 +1,943 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The scan engine: one pass over every layer, in parallel.
+ *
+ * Each worker thread takes the next layer and pushes its bytes through a
+ * chain of stages, each bounded: read (pread, 1 MiB) -> blob SHA-256 ->
+ * decompress (sniffed) -> diff_id SHA-256 -> tar parser -> per-file SHA-256
+ * (+ content buffer when a content detector is loaded) -> detectors. Nothing
+ * is written to disk. Limits (entries, bytes, ratio, time) stop a layer
+ * early and are recorded as incomplete, never as clean; integrity failures
+ * (a digest or diff_id that does not match, a corrupt stream) fail the scan.
+ *
+ * Layers are scanned out of order, so each keeps its own records (paths and
+ * types of every entry) and findings. When all are done the records are
+ * laid over each other bottom to top (layer/merge.c) and every finding
+ * learns whether its file is still in the final filesystem.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "stowaway/scan.h"
+#include "../detect/detector.h"
+#include "../image/image_int.h"
+#include "../layer/inflate.h"
+#include "../layer/merge.h"
+#include "../layer/tar.h"
+#include "../report/report_int.h"
+#include "../util/util.h"
+#include "../util/banned.h"
+
+#define READ_CHUNK (1u << 20)
+#define MAX_INCOMPLETE_PER_LAYER 1000
+#define RATIO_GRACE (16ull << 20) /* ratio is judged once this much came out */
+
+static const sw_detector *const detectors[] = { &sw_detector_ioc };
+#define NDET (sizeof(detectors) / sizeof(detectors[0]))
+
+typedef struct rec {
+	uint32_t path, link;    /* offsets into job.strings; link 0 = none */
+	char type;
+	uint8_t flags;          /* SW_MREC_* */
+} rec;
+
+typedef struct pfinding {
+	sw_finding f;           /* strings heap-owned */
+	size_t rec;
+} pfinding;
+
+typedef struct pinc {
+	char *path, *reason;
+} pinc;
+
+typedef struct job {
+	size_t index;
+	int rc;
+	sw_error err;
+	rec *recs;
+	size_t nrecs, caprecs;
+	sw_buf strings;
+	pfinding *fs;
+	size_t nf, capf;
+	pinc *incs;
+	size_t ninc, capinc, inc_dropped;
+} job;
+
+typedef struct scan {
+	const sw_image *img;
+	const sw_scan_opts *o;
+	sw_limits lim;
+	void *dstate[NDET];
+	bool want_content;
+	job *jobs;
+	size_t njobs;
+	atomic_size_t next, done;
+	atomic_uint_fast64_t entries, bytes_in, bytes_out, files;
+	atomic_bool stop;
+	double start, deadline;
+	pthread_mutex_t plock;
+	double last_progress;
+} scan;
+
+typedef struct worker {
+	scan *s;
+	job *j;
+	void *wstate[NDET];
+	sw_sha256 *fh, *bh, *dh;
+	sw_buf content;
+	uint8_t *rbuf;
+	char *clean, *clean2;
+	sw_tar *t;
+	uint64_t layer_in, layer_out;
+	sw_error *err;
+	/* the file being streamed */
+	bool in_file, truncated;
+	size_t cur_rec;
+	sw_file cur;
+	uint8_t digest[SW_SHA256_LEN];
+} worker;
+
+struct sw_emit {
+	worker *w;
+	const char *detector;
+};
+
+/* ---- per-layer bookkeeping ---- */
+
+static int job_str(job *j, const char *s, size_t n, uint32_t *off)
+{
+	int rc;
+
+	if (j->strings.len == 0 && (rc = sw_buf_putc(&j->strings, '\0')) < 0)
+		return rc; /* offset 0 means "none" */
+	if (j->strings.len + n + 1 > UINT32_MAX)
+		return SW_ELIMIT;
+	*off = (uint32_t)j->strings.len;
+	if ((rc = sw_buf_append(&j->strings, s, n)) < 0)
+		return rc;
+	return sw_buf_putc(&j->strings, '\0');
+}
+
+static const char *job_path(const job *j, size_t r)
+{
+	return j->strings.data + j->recs[r].path;
+}
+
+static int add_rec(job *j, const char *path, const char *link, char type, uint8_t flags,
+		   size_t *idx)
+{
+	rec *r;
+	int rc;
+
+	if (j->nrecs == j->caprecs) {
+		size_t cap = j->caprecs ? j->caprecs * 2 : 256;
+		rec *nr = realloc(j->recs, cap * sizeof(*nr));
+		if (!nr)
+			return SW_ENOMEM;
+		j->recs = nr;
+		j->caprecs = cap;
+	}
+	r = &j->recs[j->nrecs];
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	r->flags = flags;
+	if ((rc = job_str(j, path, strlen(path), &r->path)) < 0)
+		return rc;
+	if (link && (rc = job_str(j, link, strlen(link), &r->link)) < 0)
+		return rc;
+	*idx = j->nrecs++;
+	return 0;
+}
+
+static int add_inc(job *j, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int add_inc(job *j, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char reason[600];
+	pinc *p;
+
+	if (j->ninc >= MAX_INCOMPLETE_PER_LAYER) {
+		j->inc_dropped++;
+		return 0;
+	}
+	if (j->ninc == j->capinc) {
+		size_t cap = j->capinc ? j->capinc * 2 : 8;
+		pinc *np = realloc(j->incs, cap * sizeof(*np));
+		if (!np)
+			return SW_ENOMEM;
+		j->incs = np;
+		j->capinc = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	p = &j->incs[j->ninc];
+	p->path = sw__strdup(path);
+	p->reason = sw__strdup(reason);
+	if (!p->reason || (path && !p->path)) {
+		free(p->path);
+		free(p->reason);
+		return SW_ENOMEM;
+	}
+	j->ninc++;
+	return 0;
+}
+
+int sw_emit_finding(sw_emit *e, const char *id, sw_severity sev, const char *category,
+	    const char *title, const char *evidence_json)
+{
+	job *j = e->w->j;
+	pfinding *p;
+
+	if (j->nf == j->capf) {
+		size_t cap = j->capf ? j->capf * 2 : 8;
+		pfinding *np = realloc(j->fs, cap * sizeof(*np));
+		if (!np)
+			return SW_ENOMEM;
+		j->fs = np;
+		j->capf = cap;
+	}
+	p = &j->fs[j->nf];
+	memset(p, 0, sizeof(*p));
+	p->rec = e->w->cur_rec;
+	p->f.id = sw__strdup(id);
+	p->f.severity = sev;
+	p->f.category = sw__strdup(category);
+	p->f.title = sw__strdup(title);
+	p->f.detector = sw__strdup(e->detector);
+	p->f.evidence = sw__strdup(evidence_json ? evidence_json : "{}");
+	p->f.layer = (int)j->index;
+	if (!p->f.id || !p->f.category || !p->f.title || !p->f.detector || !p->f.evidence) {
+		free((char *)p->f.id);
+		free((char *)p->f.category);
+		free((char *)p->f.title);
+		free((char *)p->f.detector);
+		free((char *)p->f.evidence);
+		return SW_ENOMEM;
+	}
+	j->nf++;
+	return 0;
+}
+
+/* ---- files ---- */
+
+static int run_detectors(worker *w, const uint8_t *data, size_t len)
+{
+	size_t d;
+	int rc;
+
+	for (d = 0; d < NDET; d++) {
+		sw_emit e = { w, detectors[d]->name };
+		bool content = detectors[d]->flags & SW_DET_CONTENT;
+		if (!detectors[d]->file || (content && w->truncated))
+			continue;
+		rc = detectors[d]->file(w->s->dstate[d], w->wstate[d], &w->cur,
+					content ? data : NULL, content ? len : 0, &e);
+		if (rc < 0)
+			return sw_error_set(w->err, rc, "%s: detector %s failed", w->cur.path,
+					    detectors[d]->name);
+	}
+	return 0;
+}
+
+/* Start an entry: record it, and for regular files prepare hashing. */
+static int file_begin(worker *w, const char *path, const char *link, char type,
+		      uint8_t flags, uint32_t mode, uint64_t size, uint64_t uid, uint64_t gid,
+		      const sw_tar_xattr *xa, size_t nxa)
+{
+	job *j = w->j;
+	int rc;
+
+	if ((rc = add_rec(j, path, link, type, flags, &w->cur_rec)) < 0)
+		return sw_error_set(w->err, rc, "out of memory recording entries");
+	if (flags & (SW_MREC_WHITEOUT | SW_MREC_OPAQUE))
+		return 0;
+	memset(&w->cur, 0, sizeof(w->cur));
+	w->cur.path = path;
+	w->cur.type = type;
+	w->cur.mode = mode;
+	w->cur.size = size;
+	w->cur.uid = uid;
+	w->cur.gid = gid;
+	w->cur.link = link ? link : "";
+	w->cur.layer = j->index;
+	w->cur.xattrs = xa;
+	w->cur.nxattrs = nxa;
+	atomic_fetch_add(&w->s->files, 1);
+	if (type != '0')
+		return run_detectors(w, NULL, 0);
+	w->in_file = true;
+	w->truncated = w->s->want_content && size > w->s->lim.max_file_size;
+	w->cur.truncated = w->truncated;
+	if (w->truncated &&
+	    (rc = add_inc(j, path, "file is %llu bytes, over max-file-size %llu: content detectors skipped",
+			  (unsigned long long)size, (unsigned long long)w->s->lim.max_file_size)) < 0)
+		return rc;
+	sw_sha256_reset(w->fh);
+	sw_buf_reset(&w->content);
+	return 0;
+}
+
+static int file_data(worker *w, const uint8_t *p, size_t n)
+{
+	if (!w->in_file)
+		return 0;
+	sw_sha256_update(w->fh, p, n);
+	if (w->s->want_content && !w->truncated)
+		return sw_buf_append(&w->content, p, n);
+	return 0;
+}
+
+static int file_end(worker *w)
+{
+	int rc;
+
+	if (!w->in_file)
+		return 0;
+	w->in_file = false;
+	sw_sha256_final(w->fh, w->digest);
+	w->cur.sha256 = w->digest;
+	/* cur.path points into a buffer that add_rec may have moved */
+	w->cur.path = job_path(w->j, w->cur_rec);
+	rc = run_detectors(w, (const uint8_t *)w->content.data, w->content.len);
+	return rc;
+}
+
+/* ---- tar callbacks ---- */
+
+static void printable(char *out, size_t n, const char *in, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len && o + 1 < n; i++)
+		out[o++] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ? '?' : in[i];
+	out[o] = '\0';
+}
+
+static int on_entry(void *ctx, const sw_tar_entry *e)
+{
+	worker *w = ctx;
+	job *j = w->j;
+	const sw_limits *lim = &w->s->lim;
+	char *path = w->clean, *link = NULL;
+	const char *base;
+	uint8_t flags = 0;
+	int rc;
+
+	if (atomic_fetch_add(&w->s->entries, 1) + 1 > lim->max_entries)
+		return sw_error_set(w->err, SW_ELIMIT,
+				    "image has more than max-entries %llu tar entries: layer scan stopped",
+				    (unsigned long long)lim->max_entries);
+	rc = sw_path_clean(e->name, e->name_len, path, lim->max_path + 1);
+	if (rc < 0) {
+		char shown[256];
+		printable(shown + 1, sizeof(shown) - 1, e->name, e->name_len);
+		shown[0] = '/';
+		memmove(shown + 1, shown + 1 + (shown[1] == '/'), strlen(shown + 1));
+		snprintf(path, lim->max_path + 1, "%s", shown);
+		flags |= SW_MREC_UNPLACED;
+		if ((rc = add_inc(j, path, rc == SW_ELIMIT ?
+				  "entry path longer than max-path %u: not placed in the merged view" :
+				  "entry path escapes the root (\"..\" or NUL): a runtime refuses it; content scanned, not placed",
+				  lim->max_path)) < 0)
+			return rc;
+	}
+	base = strrchr(path, '/') + 1;
+	if (!(flags & SW_MREC_UNPLACED) && strncmp(base, ".wh.", 4) == 0) {
+		if (strcmp(base, ".wh..wh..opq") == 0) {
+			path[base - path > 1 ? base - path - 1 : 1] = '\0';
+			flags |= SW_MREC_OPAQUE;
+		} else if (strncmp(base, ".wh..wh.", 8) == 0) {
+			flags |= SW_MREC_UNPLACED; /* aufs metadata: scanned, never visible */
+		} else {
+			memmove((char *)base, base + 4, strlen(base + 4) + 1);
+			flags |= SW_MREC_WHITEOUT;
+		}
+	}
+	if (e->type == '1') {
+		link = w->clean2;
+		if (sw_path_clean(e->link, strlen(e->link), link, lim->max_path + 1) < 0) {
+			link = NULL;
+			flags |= SW_MREC_UNPLACED;
+			if ((rc = add_inc(j, path, "hardlink target escapes the root: not placed")) < 0)
+				return rc;
+		}
+	} else if (e->type == '2') {
+		link = (char *)e->link;
+	}
+	if (e->sparse && (rc = add_inc(j, path, "GNU sparse entry: data is a sparse map, not the file's bytes")) < 0)
+		return rc;
+	if (e->type != '0' && e->type != '1' && e->type != '2' && e->type != '5' &&
+	    e->type != '3' && e->type != '4' && e->type != '6' &&
+	    (rc = add_inc(j, path, "unknown tar entry type '%c': data not scanned as a file",
+			  (e->type >= 0x20 && e->type < 0x7f) ? e->type : '?')) < 0)
+		return rc;
+	if ((rc = file_begin(w, path, link, e->type, flags, e->mode, e->size, e->uid, e->gid,
+			     e->xattrs, e->nxattrs)) < 0)
+		return rc;
+	if ((flags & (SW_MREC_WHITEOUT | SW_MREC_OPAQUE)) && e->size)
+		/* markers must be empty: bytes in one are a place to hide */
+		return file_begin(w, path, NULL, '0', SW_MREC_UNPLACED, e->mode, e->size,
+				  e->uid, e->gid, NULL, 0);
+	return 0;
+}
+
+static int on_data(void *ctx, const uint8_t *p, size_t n)
+{
+	return file_data(ctx, p, n);
+}
+
+static int on_entry_end(void *ctx)
+{
+	return file_end(ctx);
+}
+
+/* ---- the stream ---- */
+
+static void progress(worker *w)
+{
+	scan *s = w->s;
+	sw_progress p;
+	double now;
+
+	if (!s->o->progress)
+		return;
+	now = sw_now();
+	if (now - s->last_progress < 0.2 || pthread_mutex_trylock(&s->plock) != 0)
+		return;
+	s->last_progress = now;
+	p.layers_done = atomic_load(&s->done);
+	p.layers = s->njobs;
+	p.bytes_in = atomic_load(&s->bytes_in);
+	p.bytes_out = atomic_load(&s->bytes_out);
+	p.files = atomic_load(&s->files);
+	p.seconds = now - s->start;
+	s->o->progress(s->o->progress_ctx, &p);
+	pthread_mutex_unlock(&s->plock);
+}
+
+static int check_budget(worker *w, size_t n)
+{
+	scan *s = w->s;
+	uint64_t total = atomic_fetch_add(&s->bytes_out, n) + n;
+
+	w->layer_out += n;
+	if (total > s->lim.max_image_bytes)
+		return sw_error_set(w->err, SW_ELIMIT,
+				    "image exceeds max-image-bytes %llu uncompressed: layer scan stopped",
+				    (unsigned long long)s->lim.max_image_bytes);
+	if (w->layer_out > RATIO_GRACE && w->layer_in &&
+	    w->layer_out / w->layer_in > s->lim.max_ratio)
+		return sw_error_set(w->err, SW_ELIMIT,
+				    "compression ratio over max-ratio %u:1 (%llu bytes from %llu): layer scan stopped",
+				    s->lim.max_ratio, (unsigned long long)w->layer_out,
+				    (unsigned long long)w->layer_in);
+	if (sw_now() > s->deadline)
+		return sw_error_set(w->err, SW_ETIMEOUT, "scan exceeded its %.0f s timeout: layer scan stopped",
+				    s->lim.timeout);
+	if (atomic_load(&s->stop))
+		return sw_error_set(w->err, SW_ERROR, "stopped");
+	progress(w);
+	return 0;
+}
+
+static int sink(void *ctx, const uint8_t *p, size_t n)
+{
+	worker *w = ctx;
+	int rc;
+
+	if ((rc = check_budget(w, n)) < 0)
+		return rc;
+	sw_sha256_update(w->dh, p, n);
+	return sw_tar_feed(w->t, p, n, w->err);
+}
+
+static int read_at(int fd, uint8_t *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return SW_EIO;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int verify(worker *w, const sw_layer_info *li, const sw_blobloc *loc)
+{
+	uint8_t d[SW_SHA256_LEN], want[SW_SHA256_LEN];
+	char got[SW_DIGEST_STRLEN];
+
+	if (loc->verify && li->digest) {
+		sw_sha256_final(w->bh, d);
+		if (sw_digest_parse(li->digest, want) < 0 || memcmp(d, want, sizeof(d)) != 0) {
+			sw_digest_str(d, got);
+			return sw_error_set(w->err, SW_EVERIFY, "blob %s: content hashes to %s",
+					    li->digest, got);
+		}
+	}
+	if (li->diff_id) {
+		sw_sha256_final(w->dh, d);
+		if (sw_digest_parse(li->diff_id, want) < 0 || memcmp(d, want, sizeof(d)) != 0) {
+			sw_digest_str(d, got);
+			return sw_error_set(w->err, SW_EVERIFY,
+					    "uncompressed layer hashes to %s but the config's diff_id is %s",
+					    got, li->diff_id);
+		}
+	}
+	return 0;
+}
+
+static int scan_blob(worker *w)
+{
+	scan *s = w->s;
+	job *j = w->j;
+	const sw_layer_info *li = sw_image_layer(s->img, j->index);
+	const sw_blobloc *loc = sw_image__layer_loc(s->img, j->index);
+	sw_tar_cb cb = { w, on_entry, on_data, on_entry_end };
+	sw_inflate *z = NULL;
+	uint64_t off = 0;
+	bool trailing = false;
+	int rc = 0;
+
+	sw_sha256_reset(w->bh);
+	sw_sha256_reset(w->dh);
+	w->layer_in = w->layer_out = 0;
+	w->in_file = false;
+	if (!(w->t = sw_tar_new(&cb, 1u << 20)))
+		return sw_error_set(w->err, SW_ENOMEM, "out of memory");
+	while (off < loc->size) {
+		size_t n = loc->size - off < READ_CHUNK ? (size_t)(loc->size - off) : READ_CHUNK;
+		if ((rc = read_at(loc->fd, w->rbuf, n, loc->off + off)) < 0) {
+			sw_error_set(w->err, rc, "read failed at offset %llu", (unsigned long long)off);
+			goto out;
+		}
+		if (!z && (rc = sw_inflate_new(&z, sw_comp_sniff(w->rbuf, n), w->err)) < 0)
+			goto out;
+		off += n;
+		w->layer_in += n;
+		atomic_fetch_add(&s->bytes_in, n);
+		sw_sha256_update(w->bh, w->rbuf, n);
+		if ((rc = sw_inflate_feed(z, w->rbuf, n, sink, w, w->err)) < 0)
+			goto out;
+	}
+	if (!z) {
+		rc = sw_error_set(w->err, SW_EFORMAT, "layer blob is empty");
+		goto out;
+	}
+	if ((rc = sw_inflate_finish(z, w->err)) < 0 ||
+	    (rc = sw_tar_finish(w->t, &trailing, w->err)) < 0)
+		goto out;
+	if (trailing)
+		rc = add_inc(j, NULL, "non-zero data after the tar end-of-archive marker is not part of any file");
+	if (rc == 0)
+		rc = verify(w, li, loc);
+out:
+	sw_inflate_free(z);
+	sw_tar_free(w->t);
+	w->t = NULL;
+	return rc;
+}
+
+/* dir: sources - walk a root filesystem without following any symlink. */
+static int walk_dir(worker *w, int dfd, char *path, size_t plen, unsigned depth)
+{
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (depth > w->s->lim.max_path / 2)
+		return add_inc(w->j, path, "directory nesting too deep");
+	if (!(d = fdopendir(dfd))) {
+		close(dfd);
+		return add_inc(w->j, path, "cannot read directory");
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		struct stat st;
+		size_t n = strlen(de->d_name);
+		char type, link[4096] = "";
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (plen + 1 + n > w->s->lim.max_path) {
+			rc = add_inc(w->j, path, "entry path longer than max-path: skipped");
+			continue;
+		}
+		snprintf(path + plen, w->s->lim.max_path + 1 - plen, "%s%s", plen > 1 ? "/" : "", de->d_name);
+		if (atomic_fetch_add(&w->s->entries, 1) + 1 > w->s->lim.max_entries) {
+			rc = sw_error_set(w->err, SW_ELIMIT, "more than max-entries files: walk stopped");
+			break;
+		}
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = add_inc(w->j, path, "cannot stat");
+			path[plen > 1 ? plen : 1] = '\0';
+			continue;
+		}
+		type = S_ISREG(st.st_mode) ? '0' : S_ISDIR(st.st_mode) ? '5' : S_ISLNK(st.st_mode) ? '2' :
+		       S_ISCHR(st.st_mode) ? '3' : S_ISBLK(st.st_mode) ? '4' : '6';
+		if (type == '2') {
+			ssize_t l = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+			link[l > 0 ? l : 0] = '\0';
+		}
+		rc = file_begin(w, path, type == '2' ? link : NULL, type, 0, st.st_mode & 07777,
+				type == '0' ? (uint64_t)st.st_size : 0, st.st_uid, st.st_gid, NULL, 0);
+		if (rc == 0 && type == '0') {
+			int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			ssize_t r = 0;
+			if (fd < 0) {
+				rc = add_inc(w->j, path, "cannot open");
+			} else {
+				while (rc == 0 && (r = read(fd, w->rbuf, READ_CHUNK)) > 0)
+					if ((rc = check_budget(w, (size_t)r)) == 0)
+						rc = file_data(w, w->rbuf, (size_t)r);
+				close(fd);
+				if (rc == 0 && r < 0)
+					rc = add_inc(w->j, path, "read error");
+			}
+			if (rc == 0)
+				rc = file_end(w);
+			w->in_file = false;
+		} else if (rc == 0 && type == '5') {
+			int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				rc = add_inc(w->j, path, "cannot open directory");
+			else
+				rc = walk_dir(w, sub, path, strlen(path), depth + 1);
+		}
+		path[plen > 1 ? plen : 1] = '\0';
+		if (plen <= 1)
+			path[1] = '\0';
+	}
+	closedir(d);
+	return rc;
+}
+
+static int scan_rootfs(worker *w)
+{
+	const char *root = sw_image__rootfs(w->s->img);
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return sw_error_set(w->err, SW_EIO, "%s: %s", root, strerror(errno));
+	w->clean[0] = '/';
+	w->clean[1] = '\0';
+	return walk_dir(w, fd, w->clean, 1, 0);
+}
+
+static void *work(void *arg)
+{
+	worker *w = arg;
+	scan *s = w->s;
+	size_t i;
+
+	while (!atomic_load(&s->stop) && (i = atomic_fetch_add(&s->next, 1)) < s->njobs) {
+		job *j = &s->jobs[i];
+		int rc;
+		w->j = j;
+		w->err = &j->err;
+		rc = sw_image__rootfs(s->img) ? scan_rootfs(w) : scan_blob(w);
+		if (rc == SW_ELIMIT || rc == SW_ETIMEOUT) {
+			/* A bound was hit: what was read is kept, the rest is
+			 * reported, and the digests cannot be verified. */
+			rc = add_inc(j, NULL, "%s", j->err.msg);
+			if (rc == 0 && !sw_image__rootfs(s->img))
+				rc = add_inc(j, NULL, "layer digest and diff_id not verified: the stream was not read to the end");
+		}
+		if (rc < 0) {
+			j->rc = rc;
+			atomic_store(&s->stop, true);
+		}
+		atomic_fetch_add(&s->done, 1);
+	}
+	return NULL;
+}
+
+static int worker_init(worker *w, scan *s, sw_error *err)
+{
+	size_t d;
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->s = s;
+	w->content = (sw_buf)SW_BUF_INIT(s->lim.max_file_size);
+	if (!(w->fh = sw_sha256_new()) || !(w->bh = sw_sha256_new()) || !(w->dh = sw_sha256_new()) ||
+	    !(w->rbuf = malloc(READ_CHUNK)) || !(w->clean = malloc(s->lim.max_path + 2)) ||
+	    !(w->clean2 = malloc(s->lim.max_path + 2)))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	for (d = 0; d < NDET; d++)
+		if (detectors[d]->worker_init &&
+		    (rc = detectors[d]->worker_init(s->dstate[d], &w->wstate[d], err)) < 0)
+			return rc;
+	return 0;
+}
+
+static void worker_release(worker *w)
+{
+	size_t d;
+
+	for (d = 0; d < NDET; d++)
+		if (detectors[d]->worker_release && w->wstate[d])
+			detectors[d]->worker_release(w->wstate[d]);
+	sw_sha256_free(w->fh);
+	sw_sha256_free(w->bh);
+	sw_sha256_free(w->dh);
+	sw_buf_release(&w->content);
+	free(w->rbuf);
+	free(w->clean);
+	free(w->clean2);
+}
+
+static void job_release(job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->nf; i++) {
+		free((char *)j->fs[i].f.id);
+		free((char *)j->fs[i].f.category);
+		free((char *)j->fs[i].f.title);
+		free((char *)j->fs[i].f.detector);
+		free((char *)j->fs[i].f.evidence);
+	}
+	free(j->fs);
+	for (i = 0; i < j->ninc; i++) {
+		free(j->incs[i].path);
+		free(j->incs[i].reason);
+	}
+	free(j->incs);
+	free(j->recs);
+	sw_buf_release(&j->strings);
+}
+
+/* ---- merge and report ---- */
+
+static void on_issue(void *ctx, size_t layer, size_t r, const char *why)
+{
+	scan *s = ctx;
+	job *j = &s->jobs[layer];
+
+	add_inc(j, job_path(j, r), "%s", why);
+}
+
+static int merge(scan *s, sw_merge **out)
+{
+	sw_merge *m = sw_merge_new(s->njobs);
+	sw_mrec **all = calloc(s->njobs + 1, sizeof(*all));
+	size_t l, i;
+	int rc = 0;
+
+	*out = NULL;
+	if (!m || !all) {
+		rc = SW_ENOMEM;
+		goto out;
+	}
+	for (l = 0; l < s->njobs && rc == 0; l++) {
+		job *j = &s->jobs[l];
+		if (!(all[l] = calloc(j->nrecs + 1, sizeof(sw_mrec)))) {
+			rc = SW_ENOMEM;
+			break;
+		}
+		for (i = 0; i < j->nrecs; i++) {
+			all[l][i].path = j->strings.data + j->recs[i].path;
+			all[l][i].link = j->recs[i].link ? j->strings.data + j->recs[i].link : NULL;
+			all[l][i].type = j->recs[i].type;
+			all[l][i].flags = j->recs[i].flags;
+		}
+		rc = sw_merge_apply(m, l, all[l], j->nrecs, on_issue, s);
+	}
+out:
+	/* the merge keeps pointers into job strings, not into the arrays */
+	for (l = 0; all && l < s->njobs; l++)
+		free(all[l]);
+	free(all);
+	if (rc < 0) {
+		sw_merge_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+static int build_report(scan *s, const sw_merge *m, sw_report *r)
+{
+	size_t l, i;
+	int rc;
+
+	for (l = 0; l < s->njobs; l++) {
+		job *j = &s->jobs[l];
+		const sw_layer_info *li = sw_image_layer(s->img, l);
+		for (i = 0; i < j->nf; i++) {
+			sw_finding f = j->fs[i].f;
+			size_t rr = j->fs[i].rec;
+			f.path = job_path(j, rr);
+			f.layer_digest = li->digest;
+			f.created_by = li->created_by;
+			f.in_final_fs = !(j->recs[rr].flags & SW_MREC_UNPLACED) && sw_merge_live(m, l, rr);
+			if ((rc = sw_report__add(r, &f)) < 0)
+				return rc;
+		}
+		if (j->inc_dropped) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "%zu more incomplete entries in this layer not listed",
+				 j->inc_dropped);
+			if ((rc = sw_report__add_incomplete(r, NULL, (int)l, msg)) < 0)
+				return rc;
+		}
+		for (i = 0; i < j->ninc; i++) {
+			sw_finding f = { 0 };
+			char title[700];
+			if ((rc = sw_report__add_incomplete(r, j->incs[i].path, (int)l, j->incs[i].reason)) < 0)
+				return rc;
+			snprintf(title, sizeof(title), "Not fully scanned: %s", j->incs[i].reason);
+			f.id = "SW-INCOMPLETE";
+			f.severity = SW_SEV_MEDIUM;
+			f.category = "incomplete";
+			f.title = title;
+			f.detector = "limits";
+			f.path = j->incs[i].path;
+			f.layer = (int)l;
+			f.layer_digest = li->digest;
+			f.created_by = li->created_by;
+			f.in_final_fs = false;
+			if (f.path) {
+				size_t ol, orr;
+				f.in_final_fs = sw_merge_lookup(m, f.path, &ol, &orr) && ol == l;
+			}
+			f.evidence = "{}";
+			if ((rc = sw_report__add(r, &f)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int init_detectors(scan *s, char **ruleset, sw_error *err)
+{
+	sw_buf rs = SW_BUF_INIT((size_t)1 << 31);
+	uint8_t d[SW_SHA256_LEN];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < NDET; i++) {
+		if (detectors[i]->init && (rc = detectors[i]->init(&s->dstate[i], s->o, &rs, err)) < 0) {
+			sw_buf_release(&rs);
+			return rc;
+		}
+		if (detectors[i]->flags & SW_DET_CONTENT)
+			s->want_content = true;
+	}
+	sw_sha256_buf(rs.data ? rs.data : "", rs.len, d);
+	sw_buf_release(&rs);
+	if (!(*ruleset = malloc(SW_DIGEST_STRLEN)))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	sw_digest_str(d, *ruleset);
+	return 0;
+}
+
+static unsigned ncores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out,
+		  sw_error *err)
+{
+	sw_scan_opts defo = SW_SCAN_OPTS_INIT;
+	scan s;
+	worker *ws = NULL;
+	pthread_t *th = NULL;
+	sw_merge *m = NULL;
+	sw_report *r = NULL;
+	size_t i, nw = 0, started = 0;
+	int rc;
+
+	*out = NULL;
+	if (!opts)
+		opts = &defo;
+	memset(&s, 0, sizeof(s));
+	s.img = img;
+	s.o = opts;
+	s.lim = opts->limits;
+	s.start = sw_now();
+	s.deadline = s.start + (s.lim.timeout > 0 ? s.lim.timeout : 1e12);
+	pthread_mutex_init(&s.plock, NULL);
+	s.njobs = sw_image_layer_count(img);
+	if ((rc = sw_report__new(&r, img, err)) < 0)
+		goto out;
+	if ((rc = init_detectors(&s, &r->ruleset, err)) < 0)
+		goto out;
+	if (!(s.jobs = calloc(s.njobs + 1, sizeof(*s.jobs)))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < s.njobs; i++) {
+		s.jobs[i].index = i;
+		s.jobs[i].strings = (sw_buf)SW_BUF_INIT((size_t)UINT32_MAX);
+	}
+	nw = opts->jobs ? opts->jobs : ncores();
+	if (nw > s.njobs)
+		nw = s.njobs ? s.njobs : 1;
+	if (!(ws = calloc(nw, sizeof(*ws))) || !(th = calloc(nw, sizeof(*th)))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nw; i++)
+		if ((rc = worker_init(&ws[i], &s, err)) < 0)
+			goto out;
+	for (started = 0; started < nw; started++)
+		if (pthread_create(&th[started], NULL, work, &ws[started]) != 0)
+			break;
+	if (started == 0)
+		work(&ws[0]);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < s.njobs; i++)
+		if (s.jobs[i].rc < 0 && s.jobs[i].err.msg[0] && strcmp(s.jobs[i].err.msg, "stopped") != 0) {
+			const sw_layer_info *li = sw_image_layer(img, i);
+			*err = s.jobs[i].err;
+			rc = sw_error_prefix(err, "layer %zu (%s)", i, li->digest ? li->digest : "rootfs");
+			goto out;
+		}
+	if ((rc = merge(&s, &m)) < 0) {
+		sw_error_set(err, rc, "out of memory merging layers");
+		goto out;
+	}
+	if ((rc = build_report(&s, m, r)) < 0) {
+		sw_error_set(err, rc, "out of memory building the report");
+		goto out;
+	}
+	sw_report__sort(r);
+	r->files = atomic_load(&s.files);
+	r->bytes = atomic_load(&s.bytes_out);
+	r->seconds = sw_now() - s.start;
+	*out = r;
+	r = NULL;
+	rc = 0;
+out:
+	for (i = 0; i < nw && ws; i++)
+		worker_release(&ws[i]);
+	free(ws);
+	free(th);
+	sw_merge_free(m);
+	for (i = 0; s.jobs && i < s.njobs; i++)
+		job_release(&s.jobs[i]);
+	free(s.jobs);
+	for (i = 0; i < NDET; i++)
+		if (detectors[i]->release && s.dstate[i])
+			detectors[i]->release(s.dstate[i]);
+	pthread_mutex_destroy(&s.plock);
+	sw_report_free(r);
+	return rc;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Small memory helpers and the bounded buffer. Every buffer that holds
+ * attacker-controlled bytes carries its own ceiling (`max`): growth past it
+ * fails with SW_ELIMIT instead of letting an input decide how much memory
+ * we take (the idea of curl's dynbuf `toobig`).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+#include "banned.h"
+
+void *sw__xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+char *sw__strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+char *sw__strndup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *sw__asprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
+}
+
+static int buf_grow(sw_buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (extra > b->max || b->len > b->max - extra)
+		return SW_ELIMIT;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	if (cap > b->max + 1)
+		cap = b->max + 1;
+	p = realloc(b->data, cap);
+	if (!p)
+		return SW_ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int sw_buf_append(sw_buf *b, const void *p, size_t n)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = buf_grow(b, n)) < 0)
+		return rc;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int sw_buf_putc(sw_buf *b, char c)
+{
+	return sw_buf_append(b, &c, 1);
+}
+
+int sw_buf_printf(sw_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char small[256];
+	int n, rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return SW_ERROR;
+	if ((size_t)n < sizeof(small))
+		return sw_buf_append(b, small, (size_t)n);
+	if ((rc = buf_grow(b, (size_t)n)) < 0)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+const char *sw_buf_cstr(sw_buf *b)
+{
+	if (!b->data && buf_grow(b, 0) < 0)
+		return "";
+	b->data[b->len] = '\0';
+	return b->data;
+}
+
+void sw_buf_reset(sw_buf *b)
+{
+	b->len = 0;
+}
+
+void sw_buf_release(sw_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *sw_buf_detach(sw_buf *b, size_t *len)
+{
+	char *p;
+
+	sw_buf_cstr(b);
+	p = b->data;
+	if (len)
+		*len = b->len;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+double sw_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A strict, bounded JSON reader for manifests, indexes and configs.
+ *
+ * Why our own: every byte of these documents is attacker-controlled, and we
+ * want three guarantees a general library does not give together: nesting
+ * depth is capped (SW_JSON_MAX_DEPTH) so no input can exhaust the stack;
+ * memory is proportional to the input, which the caller has already bounded
+ * (all nodes and strings live in one arena freed at once); and the grammar
+ * is RFC 8259 exactly (no comments, no trailing commas, no NaN, valid UTF-8
+ * escapes), so two parsers cannot disagree about what a manifest says.
+ * Duplicate object keys are rejected for the same reason.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "banned.h"
+
+typedef struct arena_blk {
+	struct arena_blk *next;
+	size_t used, cap;
+	max_align_t data[];
+} arena_blk;
+
+struct sw_json_doc {
+	arena_blk *blocks;
+	sw_json *root;
+};
+
+typedef struct {
+	const char *p, *end, *start;
+	sw_json_doc *doc;
+	sw_error *err;
+} parser;
+
+static void *arena_alloc(sw_json_doc *d, size_t n)
+{
+	arena_blk *b = d->blocks;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+		b = malloc(sizeof(*b) + cap);
+		if (!b)
+			return NULL;
+		b->cap = cap;
+		b->used = 0;
+		b->next = d->blocks;
+		d->blocks = b;
+	}
+	b->used += n;
+	return (char *)b->data + b->used - n;
+}
+
+static int fail(parser *ps, const char *what)
+{
+	return sw_error_set(ps->err, SW_EFORMAT, "json: %s at byte %zu", what,
+			    (size_t)(ps->p - ps->start));
+}
+
+static void skip_ws(parser *ps)
+{
+	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' ||
+				   *ps->p == '\n' || *ps->p == '\r'))
+		ps->p++;
+}
+
+static int hex4(parser *ps, unsigned *out)
+{
+	unsigned v = 0;
+	int i;
+
+	if (ps->end - ps->p < 4)
+		return fail(ps, "short \\u escape");
+	for (i = 0; i < 4; i++) {
+		char c = *ps->p++;
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return fail(ps, "bad \\u escape");
+	}
+	*out = v;
+	return 0;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12);
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18);
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Length of a valid UTF-8 sequence at p, or 0. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0], cp;
+	size_t n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	if ((size_t)(end - p) < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3F);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return n;
+}
+
+static int parse_string(parser *ps, char **out, size_t *outlen)
+{
+	const char *s;
+	char *buf, *o;
+	int rc;
+
+	ps->p++; /* opening quote */
+	s = ps->p;
+	/* Decoded text is never longer than the source: size the copy once. */
+	while (ps->p < ps->end && *ps->p != '"') {
+		if ((unsigned char)*ps->p < 0x20)
+			return fail(ps, "control character in string");
+		ps->p += (*ps->p == '\\' && ps->p + 1 < ps->end) ? 2 : 1;
+	}
+	if (ps->p >= ps->end)
+		return fail(ps, "unterminated string");
+	buf = arena_alloc(ps->doc, (size_t)(ps->p - s) + 1);
+	if (!buf)
+		return sw_error_set(ps->err, SW_ENOMEM, "json: out of memory");
+	ps->p = s;
+	o = buf;
+	while (*ps->p != '"') {
+		unsigned char c = (unsigned char)*ps->p;
+		if (c != '\\') {
+			size_t n = utf8_len((const unsigned char *)ps->p,
+					    (const unsigned char *)ps->end);
+			if (!n)
+				return fail(ps, "invalid UTF-8 in string");
+			memcpy(o, ps->p, n);
+			o += n;
+			ps->p += n;
+			continue;
+		}
+		ps->p++;
+		switch (*ps->p++) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '/': *o++ = '/'; break;
+		case 'b': *o++ = '\b'; break;
+		case 'f': *o++ = '\f'; break;
+		case 'n': *o++ = '\n'; break;
+		case 'r': *o++ = '\r'; break;
+		case 't': *o++ = '\t'; break;
+		case 'u': {
+			unsigned cp, lo;
+			if ((rc = hex4(ps, &cp)) < 0)
+				return rc;
+			if (cp >= 0xDC00 && cp <= 0xDFFF)
+				return fail(ps, "lone low surrogate");
+			if (cp >= 0xD800 && cp <= 0xDBFF) {
+				if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u')
+					return fail(ps, "lone high surrogate");
+				ps->p += 2;
+				if ((rc = hex4(ps, &lo)) < 0)
+					return rc;
+				if (lo < 0xDC00 || lo > 0xDFFF)
+					return fail(ps, "bad surrogate pair");
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			}
+			o += put_utf8(o, cp);
+			break;
+		}
+		default:
+			return fail(ps, "bad escape");
+		}
+	}
+	ps->p++; /* closing quote */
+	*o = '\0';
+	*out = buf;
+	*outlen = (size_t)(o - buf);
+	return 0;
+}
+
+static int parse_number(parser *ps, sw_json *v)
+{
+	const char *s = ps->p;
+	bool frac = false;
+	char tmp[64];
+	size_t n;
+
+	if (ps->p < ps->end && *ps->p == '-')
+		ps->p++;
+	if (ps->p >= ps->end)
+		return fail(ps, "bad number");
+	if (*ps->p == '0')
+		ps->p++;
+	else if (*ps->p >= '1' && *ps->p <= '9')
+		while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
+			ps->p++;
+	else
+		return fail(ps, "bad number");
+	if (ps->p < ps->end && *ps->p == '.') {
+		frac = true;
+		ps->p++;
+		if (ps->p >= ps->end || *ps->p < '0' || *ps->p > '9')
+			return fail(ps, "bad fraction");
+		while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
+			ps->p++;
+	}
+	if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
+		frac = true;
+		ps->p++;
+		if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
+			ps->p++;
+		if (ps->p >= ps->end || *ps->p < '0' || *ps->p > '9')
+			return fail(ps, "bad exponent");
+		while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
+			ps->p++;
+	}
+	n = (size_t)(ps->p - s);
+	if (n >= sizeof(tmp))
+		n = sizeof(tmp) - 1; /* long numbers lose precision, never bounds */
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	v->type = SW_JSON_NUM;
+	v->d = strtod(tmp, NULL);
+	if (!frac) {
+		errno = 0;
+		v->i = strtoll(tmp, NULL, 10);
+		v->is_int = errno == 0 && (size_t)(ps->p - s) < sizeof(tmp);
+	}
+	return 0;
+}
+
+static int parse_value(parser *ps, sw_json *v, int depth);
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Two parsers that pick different copies of a duplicated key disagree about
+ * what a manifest says; refuse duplicates outright. Sorting keeps this
+ * O(n log n) for objects with many members. */
+static int check_dup_keys(parser *ps, const sw_json *v)
+{
+	const sw_json *c;
+	char **keys;
+	size_t i = 0;
+	int rc = 0;
+
+	if (v->n < 2)
+		return 0;
+	if (!(keys = malloc(v->n * sizeof(*keys))))
+		return sw_error_set(ps->err, SW_ENOMEM, "json: out of memory");
+	for (c = v->child; c; c = c->next)
+		keys[i++] = c->key;
+	qsort(keys, v->n, sizeof(*keys), cmp_key);
+	for (i = 1; i < v->n; i++)
+		if (strcmp(keys[i - 1], keys[i]) == 0) {
+			rc = fail(ps, "duplicate member name");
+			break;
+		}
+	free(keys);
+	return rc;
+}
+
+static int parse_container(parser *ps, sw_json *v, int depth, bool obj)
+{
+	char close = obj ? '}' : ']';
+	sw_json **tail = &v->child;
+	int rc;
+
+	if (depth >= SW_JSON_MAX_DEPTH)
+		return sw_error_set(ps->err, SW_ELIMIT,
+				    "json: nesting deeper than %d at byte %zu",
+				    SW_JSON_MAX_DEPTH, (size_t)(ps->p - ps->start));
+	v->type = obj ? SW_JSON_OBJ : SW_JSON_ARR;
+	ps->p++;
+	skip_ws(ps);
+	if (ps->p < ps->end && *ps->p == close) {
+		ps->p++;
+		return 0;
+	}
+	for (;;) {
+		sw_json *c = arena_alloc(ps->doc, sizeof(*c));
+		if (!c)
+			return sw_error_set(ps->err, SW_ENOMEM, "json: out of memory");
+		memset(c, 0, sizeof(*c));
+		skip_ws(ps);
+		if (obj) {
+			size_t klen;
+			if (ps->p >= ps->end || *ps->p != '"')
+				return fail(ps, "expected member name");
+			if ((rc = parse_string(ps, &c->key, &klen)) < 0)
+				return rc;
+			if (strlen(c->key) != klen)
+				return fail(ps, "NUL in member name");
+			skip_ws(ps);
+			if (ps->p >= ps->end || *ps->p != ':')
+				return fail(ps, "expected ':'");
+			ps->p++;
+			skip_ws(ps);
+		}
+		if ((rc = parse_value(ps, c, depth + 1)) < 0)
+			return rc;
+		*tail = c;
+		tail = &c->next;
+		v->n++;
+		skip_ws(ps);
+		if (ps->p < ps->end && *ps->p == ',') {
+			ps->p++;
+			continue;
+		}
+		if (ps->p < ps->end && *ps->p == close) {
+			ps->p++;
+			return obj ? check_dup_keys(ps, v) : 0;
+		}
+		return fail(ps, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+	}
+}
+
+static int parse_lit(parser *ps, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, lit, n) != 0)
+		return fail(ps, "unexpected token");
+	ps->p += n;
+	return 0;
+}
+
+static int parse_value(parser *ps, sw_json *v, int depth)
+{
+	skip_ws(ps);
+	if (ps->p >= ps->end)
+		return fail(ps, "unexpected end");
+	switch (*ps->p) {
+	case '{': return parse_container(ps, v, depth, true);
+	case '[': return parse_container(ps, v, depth, false);
+	case '"':
+		v->type = SW_JSON_STR;
+		return parse_string(ps, &v->s, &v->slen);
+	case 't': v->type = SW_JSON_BOOL; v->b = true; return parse_lit(ps, "true");
+	case 'f': v->type = SW_JSON_BOOL; return parse_lit(ps, "false");
+	case 'n': v->type = SW_JSON_NULL; return parse_lit(ps, "null");
+	default: return parse_number(ps, v);
+	}
+}
+
+int sw_json_parse(const char *p, size_t len, sw_json_doc **out, sw_error *err)
+{
+	parser ps = { p, p + len, p, NULL, err };
+	sw_json_doc *d;
+	int rc;
+
+	*out = NULL;
+	if (!(d = calloc(1, sizeof(*d))))
+		return sw_error_set(err, SW_ENOMEM, "json: out of memory");
+	ps.doc = d;
+	if (!(d->root = arena_alloc(d, sizeof(sw_json)))) {
+		rc = sw_error_set(err, SW_ENOMEM, "json: out of memory");
+		goto out;
+	}
+	memset(d->root, 0, sizeof(sw_json));
+	if ((rc = parse_value(&ps, d->root, 0)) < 0)
+		goto out;
+	skip_ws(&ps);
+	if (ps.p != ps.end) {
+		rc = fail(&ps, "trailing data");
+		goto out;
+	}
+	*out = d;
+	return 0;
+out:
+	sw_json_free(d);
+	return rc;
+}
+
+const sw_json *sw_json_root(const sw_json_doc *d)
+{
+	return d ? d->root : NULL;
+}
+
+void sw_json_free(sw_json_doc *d)
+{
+	arena_blk *b, *n;
+
+	if (!d)
+		return;
+	for (b = d->blocks; b; b = n) {
+		n = b->next;
+		free(b);
+	}
+	free(d);
+}
+
+const sw_json *sw_json_get(const sw_json *obj, const char *key)
+{
+	const sw_json *c;
+
+	if (!obj || obj->type != SW_JSON_OBJ)
+		return NULL;
+	for (c = obj->child; c; c = c->next)
+		if (strcmp(c->key, key) == 0)
+			return c->type == SW_JSON_NULL ? NULL : c;
+	return NULL;
+}
+
+const char *sw_json_get_str(const sw_json *obj, const char *key)
+{
+	const sw_json *v = sw_json_get(obj, key);
+	return v && v->type == SW_JSON_STR ? v->s : NULL;
+}
+
+const sw_json *sw_json_get_arr(const sw_json *obj, const char *key)
+{
+	const sw_json *v = sw_json_get(obj, key);
+	return v && v->type == SW_JSON_ARR ? v : NULL;
+}
+
+const sw_json *sw_json_get_obj(const sw_json *obj, const char *key)
+{
+	const sw_json *v = sw_json_get(obj, key);
+	return v && v->type == SW_JSON_OBJ ? v : NULL;
+}
+
+int sw_json_get_i64(const sw_json *obj, const char *key, int64_t *out)
+{
+	const sw_json *v = sw_json_get(obj, key);
+
+	if (!v || v->type != SW_JSON_NUM || !v->is_int)
+		return SW_EFORMAT;
+	*out = v->i;
+	return 0;
+}
+
+/* ---- writer ---- */
+
+int sw_jsonw_strn(sw_buf *b, const char *s, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t i = 0, run;
+	int rc;
+
+	if ((rc = sw_buf_putc(b, '"')) < 0)
+		return rc;
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		size_t u;
+		for (run = i; run < n; run++) {
+			unsigned char r = (unsigned char)s[run];
+			if (r < 0x20 || r == '"' || r == '\\' || r >= 0x80)
+				break;
+		}
+		if (run > i) {
+			if ((rc = sw_buf_append(b, s + i, run - i)) < 0)
+				return rc;
+			i = run;
+			continue;
+		}
+		if (c >= 0x80) {
+			/* Pass valid UTF-8 through; escape each invalid byte as
+			 * U+FFFD so the report is always valid JSON. */
+			u = utf8_len((const unsigned char *)s + i, (const unsigned char *)s + n);
+			if (u) {
+				rc = sw_buf_append(b, s + i, u);
+				i += u;
+			} else {
+				rc = sw_buf_append(b, "\\ufffd", 6);
+				i++;
+			}
+		} else if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			rc = sw_buf_append(b, e, 2);
+			i++;
+		} else if (c == '\n') {
+			rc = sw_buf_append(b, "\\n", 2), i++;
+		} else if (c == '\t') {
+			rc = sw_buf_append(b, "\\t", 2), i++;
+		} else if (c == '\r') {
+			rc = sw_buf_append(b, "\\r", 2), i++;
+		} else {
+			char e[6] = { '\\', 'u', '0', '0', hx[c >> 4], hx[c & 15] };
+			rc = sw_buf_append(b, e, 6);
+			i++;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return sw_buf_putc(b, '"');
+}
+
+int sw_jsonw_str(sw_buf *b, const char *s)
+{
+	if (!s)
+		return sw_buf_append(b, "null", 4);
+	return sw_jsonw_strn(b, s, strlen(s));
+}

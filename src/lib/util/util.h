@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internal helpers shared by every module: bounded growable buffers,
+ * SHA-256 digests, a bounded JSON reader and a JSON writer, path
+ * normalisation. Nothing here is public API.
+ */
+#ifndef SW_UTIL_H
+#define SW_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "stowaway/error.h"
+
+/* ---- memory ---- */
+void *sw__xmalloc(size_t n);          /* abort on OOM: only for tiny fixed sizes */
+char *sw__strdup(const char *s);      /* NULL on OOM */
+char *sw__strndup(const char *s, size_t n);
+char *sw__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- bounded buffer: grows up to `max`, then refuses with SW_ELIMIT ---- */
+typedef struct sw_buf {
+	char *data;
+	size_t len, cap, max;
+} sw_buf;
+#define SW_BUF_INIT(max) { NULL, 0, 0, (max) }
+int sw_buf_append(sw_buf *b, const void *p, size_t n);
+int sw_buf_putc(sw_buf *b, char c);
+int sw_buf_printf(sw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *sw_buf_cstr(sw_buf *b); /* NUL-terminates (without counting it) */
+void sw_buf_reset(sw_buf *b);
+void sw_buf_release(sw_buf *b);
+/* Take ownership of the data (NUL-terminated); the buffer is emptied. */
+char *sw_buf_detach(sw_buf *b, size_t *len);
+
+/* ---- digests ---- */
+#define SW_SHA256_LEN 32
+#define SW_DIGEST_STRLEN 72 /* "sha256:" + 64 hex + NUL */
+typedef struct sw_sha256 sw_sha256;
+sw_sha256 *sw_sha256_new(void);
+void sw_sha256_free(sw_sha256 *h);
+void sw_sha256_reset(sw_sha256 *h);
+void sw_sha256_update(sw_sha256 *h, const void *p, size_t n);
+void sw_sha256_final(sw_sha256 *h, uint8_t out[SW_SHA256_LEN]);
+void sw_sha256_buf(const void *p, size_t n, uint8_t out[SW_SHA256_LEN]);
+void sw_hex(const uint8_t *in, size_t n, char *out); /* out: 2n+1 */
+void sw_digest_str(const uint8_t d[SW_SHA256_LEN], char out[SW_DIGEST_STRLEN]);
+/* Validate "sha256:<64 lowercase hex>" and decode it. */
+int sw_digest_parse(const char *s, uint8_t out[SW_SHA256_LEN]);
+bool sw_digest_valid(const char *s);
+
+/* ---- JSON reader (bounded: document size, depth, counts) ---- */
+typedef enum { SW_JSON_NULL, SW_JSON_BOOL, SW_JSON_NUM, SW_JSON_STR,
+	       SW_JSON_ARR, SW_JSON_OBJ } sw_json_type;
+typedef struct sw_json sw_json;
+struct sw_json {
+	sw_json_type type;
+	bool b;
+	bool is_int;       /* number had no fraction/exponent and fits int64 */
+	int64_t i;
+	double d;
+	char *s;           /* STR: decoded, NUL-terminated (may hold NULs: see slen) */
+	size_t slen;
+	char *key;         /* set when this value is an object member */
+	size_t n;          /* ARR/OBJ: number of children */
+	sw_json *child, *next;
+};
+typedef struct sw_json_doc sw_json_doc;
+#define SW_JSON_MAX_DEPTH 64
+/* Parse `len` bytes. The whole input must be one value plus whitespace. */
+int sw_json_parse(const char *p, size_t len, sw_json_doc **out, sw_error *err);
+const sw_json *sw_json_root(const sw_json_doc *d);
+void sw_json_free(sw_json_doc *d);
+/* Lookups return NULL when absent or of another type (null counts as absent). */
+const sw_json *sw_json_get(const sw_json *obj, const char *key);
+const char *sw_json_get_str(const sw_json *obj, const char *key);
+const sw_json *sw_json_get_arr(const sw_json *obj, const char *key);
+const sw_json *sw_json_get_obj(const sw_json *obj, const char *key);
+/* Integer member; SW_EFORMAT when absent, not an integer, or out of range. */
+int sw_json_get_i64(const sw_json *obj, const char *key, int64_t *out);
+
+/* ---- JSON writer into a sw_buf ---- */
+int sw_jsonw_str(sw_buf *b, const char *s);           /* quoted, escaped */
+int sw_jsonw_strn(sw_buf *b, const char *s, size_t n);
+
+/* ---- paths ---- */
+/* Normalise a tar entry name to "/a/b": strips "./" and leading "/",
+ * folds "." and "//", resolves ".." lexically. Returns SW_EFORMAT when the
+ * name would escape the root, SW_ELIMIT when longer than `max`. */
+int sw_path_clean(const char *in, size_t inlen, char *out, size_t max);
+
+/* ---- time ---- */
+double sw_now(void); /* monotonic seconds */
+
+#endif

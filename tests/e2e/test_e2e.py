@@ -1,0 +1,667 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""End-to-end tests: build images (tests/fixtures/imagelib.py), run the
+stowaway binary on them, assert the exact findings, errors and exit codes.
+
+usage: test_e2e.py STOWAWAY_BINARY [CASE...]
+Prints one line per case and ends with "N passed, N failed".
+"""
+import gzip
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+from imagelib import (E, EICAR, Layer, Blobs, config_for, docker_archive, jdump,  # noqa: E402
+                      manifest_for, oci_image, sha, tar_dir, write_oci, MT_MANIFEST)
+
+BIN = None
+WORK = None
+CASES = []
+EICAR_SHA = sha(EICAR)[7:]
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+class Run:
+    def __init__(self, args, rc, out, err, maxrss_kb):
+        self.args, self.rc, self.out, self.err, self.maxrss_kb = args, rc, out, err, maxrss_kb
+
+    @property
+    def json(self):
+        try:
+            return json.loads(self.out)
+        except ValueError as e:
+            raise AssertionError("stdout is not JSON: %s\n%s" % (e, self.out[:500]))
+
+    def findings(self, fid=None):
+        return [f for f in self.json["findings"] if fid is None or f["id"] == fid]
+
+
+def scan(*args, fmt="json", timeout=300):
+    cmd = [BIN, "scan", "--quiet"] + (["--format", fmt] if fmt else []) + list(args)
+    # GNU time reports the peak RSS of the scanner alone (rusage of a child
+    # forked from this big Python process would count the parent's pages).
+    rss = os.path.join(WORK, "rss.txt")
+    p = subprocess.run(["/usr/bin/time", "-q", "-f", "%M", "-o", rss] + cmd,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    with open(rss) as f:
+        lines = [l for l in f.read().split() if l.isdigit()]
+    return Run(cmd, p.returncode, p.stdout.decode("utf-8", "replace"),
+               p.stderr.decode("utf-8", "replace"), int(lines[-1]) if lines else 0)
+
+
+def d(name):
+    p = os.path.join(WORK, name)
+    shutil.rmtree(p, ignore_errors=True)
+    os.makedirs(p)
+    return p
+
+
+SANITIZED = os.environ.get("STOWAWAY_SANITIZED") == "1"
+
+
+def rss_ok(r, limit_mib=256):
+    """Peak RSS bound (not meaningful under AddressSanitizer's shadow memory)."""
+    if not SANITIZED:
+        ok(r.maxrss_kb < limit_mib * 1024, "peak RSS %d KiB" % r.maxrss_kb)
+
+
+def eq(got, want, what=""):
+    if got != want:
+        raise AssertionError("%s: got %r, want %r" % (what, got, want))
+
+
+def ok(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def one_finding(r, fid, path, layer, final=True):
+    fs = [f for f in r.findings(fid) if f["path"] == path]
+    ok(len(fs) == 1, "want one %s at %s, have %s (stderr %s)" % (
+        fid, path, [(f["id"], f["path"], f["layer"]) for f in r.json["findings"]], r.err))
+    eq(fs[0]["layer"], layer, "layer of " + path)
+    eq(fs[0]["in_final_fs"], final, "in_final_fs of " + path)
+    return fs[0]
+
+
+def error_run(r, needle):
+    eq(r.rc, 2, "exit code (stderr: %s)" % r.err.strip())
+    ok(r.err.startswith("stowaway: "), "error line format: %r" % r.err)
+    ok(len(r.err.strip().splitlines()) == 1, "one-line error: %r" % r.err)
+    ok(needle in r.err, "error %r should mention %r" % (r.err.strip(), needle))
+
+
+def base_layer(extra=None, comp="gzip", created_by="ADD rootfs.tar /"):
+    ents = [E("bin", kind="dir"), E("bin/sh", b"#!fake shell\n", mode=0o755),
+            E("etc", kind="dir"), E("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")]
+    return Layer(ents + (extra or []), comp=comp, created_by=created_by)
+
+
+# ---------------------------------------------------------------- sources
+
+@case
+def oci_layout_gzip_finds_eicar():
+    root = d("oci1")
+    oci_image(root, [base_layer(), Layer([E("opt", kind="dir"), E("opt/eicar.com", EICAR)],
+                                         created_by="COPY eicar.com /opt/")],
+              name="docker.io/someuser/openjdk:latest")
+    r = scan("oci:" + root)
+    eq(r.rc, 0, "exit code (medium < high)")
+    f = one_finding(r, "SW-IOC-SHA256", "/opt/eicar.com", 1)
+    eq(f["severity"], "medium", "severity")
+    eq(f["category"], "test", "category")
+    eq(f["created_by"], "COPY eicar.com /opt/", "created_by")
+    eq(f["evidence"]["sha256"], EICAR_SHA, "evidence sha256")
+    j = r.json
+    eq(j["schema"], "stowaway.report/v1", "schema")
+    eq(j["verdict"], "suspicious", "verdict")
+    eq(j["image"]["reference"], "docker.io/someuser/openjdk:latest", "reference")
+    eq(len(j["image"]["layers"]), 2, "layers")
+    ok(j["tool"]["ruleset"].startswith("sha256:"), "ruleset digest")
+    eq(j["stats"]["layers"], 2, "stats.layers")
+    eq(scan("--fail-on", "medium", "oci:" + root).rc, 1, "exit with --fail-on medium")
+
+
+@case
+def bare_path_is_sniffed_and_table_output():
+    root = d("oci2")
+    oci_image(root, [base_layer([E("eicar.txt", EICAR)])])
+    r = scan(root, fmt="table")
+    eq(r.rc, 0, "rc")
+    ok("SW-IOC-SHA256" in r.out and "/eicar.txt" in r.out, "table lists the finding:\n" + r.out)
+    ok("verdict: suspicious" in r.out, "table verdict")
+    ok("\033[" not in r.out, "no colour when not a terminal")
+
+
+@case
+def output_file_gets_json():
+    root = d("oci3")
+    oci_image(root, [base_layer([E("eicar.txt", EICAR)])])
+    out = os.path.join(WORK, "report.json")
+    r = scan("--output", out, root, fmt=None)
+    eq(r.rc, 0, "rc")
+    eq(r.out, "", "stdout empty")
+    with open(out) as f:
+        ok(json.load(f)["findings"][0]["path"] == "/eicar.txt", "report file content")
+
+
+@case
+def zstd_plain_and_multimember_gzip_layers():
+    root = d("comp")
+    oci_image(root, [base_layer(comp="zstd"),
+                     Layer([E("a", kind="dir"), E("a/eicar", EICAR)], comp="none"),
+                     Layer([E("b", kind="dir"), E("b/pad", os.urandom(200000)), E("b/eicar", EICAR)],
+                           comp="gzip-multi"),
+                     Layer([E("c", kind="dir"), E("c/eicar", EICAR)], comp="zstd")])
+    r = scan(root)
+    eq(r.rc, 0, "rc " + r.err)
+    one_finding(r, "SW-IOC-SHA256", "/a/eicar", 1)
+    one_finding(r, "SW-IOC-SHA256", "/b/eicar", 2)
+    one_finding(r, "SW-IOC-SHA256", "/c/eicar", 3)
+
+
+@case
+def media_type_is_not_trusted():
+    # a zstd blob declared as gzip, a gzip blob declared as plain tar
+    root = d("mt")
+    l1 = Layer([E("x", EICAR)], comp="zstd")
+    l2 = Layer([E("y", EICAR)], comp="gzip")
+    l1.comp, l2.comp = "gzip", "none"  # lie in the manifest's mediaType
+    oci_image(root, [l1, l2])
+    r = scan(root)
+    eq(r.rc, 0, "rc " + r.err)
+    one_finding(r, "SW-IOC-SHA256", "/x", 0)
+    one_finding(r, "SW-IOC-SHA256", "/y", 1)
+
+
+@case
+def oci_archive_source():
+    root = d("ociarch")
+    oci_image(root, [base_layer([E("opt", kind="dir"), E("opt/e", EICAR)])], tag="v1")
+    arch = os.path.join(WORK, "img.oci.tar")
+    tar_dir(root, arch)
+    for inp in ("oci-archive:" + arch, "oci-archive:%s:v1" % arch, arch):
+        r = scan(inp)
+        eq(r.rc, 0, inp + " " + r.err)
+        one_finding(r, "SW-IOC-SHA256", "/opt/e", 0)
+
+
+@case
+def docker_archive_all_three_layouts():
+    layers = [base_layer(), Layer([E("srv", kind="dir"), E("srv/eicar", EICAR)],
+                                  created_by="COPY eicar /srv/")]
+    for layout in ("v24", "v25", "containerd"):
+        out = os.path.join(WORK, "docker-%s.tar" % layout)
+        docker_archive(out, layers, layout=layout, repotag="thanhtudo/openjdk:latest")
+        for inp in ("docker-archive:" + out, out):
+            r = scan(inp)
+            eq(r.rc, 0, "%s rc: %s" % (layout, r.err))
+            f = one_finding(r, "SW-IOC-SHA256", "/srv/eicar", 1)
+            eq(f["created_by"], "COPY eicar /srv/", layout + " created_by")
+            eq(r.json["image"]["reference"], "docker.io/thanhtudo/openjdk:latest", layout + " ref")
+
+
+@case
+def dir_rootfs_source():
+    root = d("rootfs")
+    os.makedirs(os.path.join(root, "usr/share/.cache"))
+    with open(os.path.join(root, "usr/share/.cache/e"), "wb") as f:
+        f.write(EICAR)
+    os.symlink("/etc/shadow", os.path.join(root, "evil-link"))
+    r = scan("dir:" + root)
+    eq(r.rc, 0, "rc " + r.err)
+    one_finding(r, "SW-IOC-SHA256", "/usr/share/.cache/e", 0)
+
+
+@case
+def multi_platform_index_and_tags():
+    root = d("multi")
+    amd = [Layer([E("amd64-eicar", EICAR)])]
+    arm = [Layer([E("arm64-eicar", EICAR)])]
+    write_oci(root, [
+        (arm, config_for(arm, arch="arm64"), {"platform": {"os": "linux", "architecture": "arm64", "variant": "v8"},
+                                             "annotations": {"org.opencontainers.image.ref.name": "multi"}}),
+        (amd, config_for(amd), {"platform": {"os": "linux", "architecture": "amd64"},
+                                "annotations": {"org.opencontainers.image.ref.name": "multi"}}),
+        (arm, config_for(arm, arch="arm64"), {"annotations": {"org.opencontainers.image.ref.name": "armonly"}}),
+    ])
+    r = scan("oci:%s:multi" % root)
+    eq(r.rc, 0, r.err)
+    one_finding(r, "SW-IOC-SHA256", "/amd64-eicar", 0)
+    r = scan("--platform", "linux/arm64", "oci:%s:multi" % root)
+    one_finding(r, "SW-IOC-SHA256", "/arm64-eicar", 0)
+    r = scan("oci:%s:armonly" % root)
+    one_finding(r, "SW-IOC-SHA256", "/arm64-eicar", 0)
+    error_run(scan("oci:%s:nosuch" % root), "tag \"nosuch\" not in index.json")
+    error_run(scan("--platform", "linux/s390x", "oci:%s:multi" % root), "no manifest for platform linux/s390x")
+
+
+@case
+def nested_index_is_followed():
+    root = d("nested")
+    b = Blobs(root)
+    layers = [Layer([E("n-eicar", EICAR)])]
+    man = jdump(manifest_for(b, layers, jdump(config_for(layers))))
+    inner = jdump({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                   "manifests": [{"mediaType": MT_MANIFEST, "digest": b.put(man), "size": len(man),
+                                  "platform": {"os": "linux", "architecture": "amd64"}}]})
+    with open(os.path.join(root, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+    with open(os.path.join(root, "index.json"), "wb") as f:
+        f.write(jdump({"schemaVersion": 2, "manifests": [
+            {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": b.put(inner),
+             "size": len(inner)}]}))
+    r = scan(root)
+    eq(r.rc, 0, r.err)
+    one_finding(r, "SW-IOC-SHA256", "/n-eicar", 0)
+
+
+# ---------------------------------------------------------------- merged view
+
+@case
+def whiteout_hides_but_finding_stays():
+    root = d("wh")
+    oci_image(root, [
+        base_layer([E("usr", kind="dir"), E("usr/share", kind="dir"), E("usr/share/.x", kind="dir"),
+                    E("usr/share/.x/payload", EICAR)], created_by="RUN curl ... > /usr/share/.x/payload"),
+        Layer([E("usr/share/.x/.wh.payload")], created_by="RUN rm /usr/share/.x/payload")])
+    r = scan(root)
+    f = one_finding(r, "SW-IOC-SHA256", "/usr/share/.x/payload", 0, final=False)
+    eq(f["created_by"], "RUN curl ... > /usr/share/.x/payload", "created_by")
+    ok("still shipped" in scan(root, fmt="table").out, "table explains deleted payloads")
+
+
+@case
+def opaque_directory_hides_lower_children_only():
+    root = d("opq")
+    oci_image(root, [
+        Layer([E("opt", kind="dir"), E("opt/d", kind="dir"), E("opt/d/old", EICAR)]),
+        Layer([E("opt/d/new", EICAR), E("opt/d/.wh..wh..opq")])])  # marker after a sibling
+    r = scan(root)
+    one_finding(r, "SW-IOC-SHA256", "/opt/d/old", 0, final=False)
+    one_finding(r, "SW-IOC-SHA256", "/opt/d/new", 1, final=True)
+
+
+@case
+def replaced_file_and_dir_replaced_by_file():
+    root = d("repl")
+    oci_image(root, [
+        Layer([E("f", EICAR), E("dir", kind="dir"), E("dir/inner", EICAR)]),
+        Layer([E("f", b"clean now"), E("dir", b"now a file")])])
+    r = scan(root)
+    one_finding(r, "SW-IOC-SHA256", "/f", 0, final=False)
+    one_finding(r, "SW-IOC-SHA256", "/dir/inner", 0, final=False)
+
+
+@case
+def hardlink_keeps_deleted_target_alive():
+    root = d("hl")
+    oci_image(root, [
+        Layer([E("a", kind="dir"), E("a/payload", EICAR)]),
+        Layer([E("b", kind="dir"), E("b/alias", kind="hardlink", link="a/payload"), E("a/.wh.payload")])])
+    r = scan(root)
+    one_finding(r, "SW-IOC-SHA256", "/a/payload", 0, final=True)
+
+
+@case
+def pax_and_gnu_long_names_and_xattrs():
+    longdir = "/".join(["d%03d" % i for i in range(40)])  # ~200 bytes
+    root = d("long")
+    oci_image(root, [
+        Layer([E(longdir + "/pax-eicar", EICAR,
+                 pax={"SCHILY.xattr.security.capability": "\x01\x00\x00\x02"})]),
+        Layer([E(longdir + "/gnu-eicar", EICAR)], fmt=tarfile.GNU_FORMAT),
+        Layer([E("short/ustar-eicar", EICAR)], fmt=tarfile.USTAR_FORMAT)])
+    r = scan(root)
+    eq(r.rc, 0, r.err)
+    one_finding(r, "SW-IOC-SHA256", "/" + longdir + "/pax-eicar", 0)
+    one_finding(r, "SW-IOC-SHA256", "/" + longdir + "/gnu-eicar", 1)
+    one_finding(r, "SW-IOC-SHA256", "/short/ustar-eicar", 2)
+
+
+@case
+def custom_ioc_list_malicious_verdict():
+    root = d("iocx")
+    miner = b"\x7fELF fake miner stand-in: stratum+tcp://pool.example.invalid:3333 --donate-level 1\n"
+    oci_image(root, [base_layer([E("usr/bin/.kworker", miner, mode=0o755)])])
+    lst = os.path.join(WORK, "iocs.txt")
+    with open(lst, "w") as f:
+        f.write("# test list\n\n%s critical miner XMRig stand-in (test)\n" % sha(miner)[7:])
+    r = scan("--ioc", lst, root)
+    eq(r.rc, 1, "rc " + r.err)
+    f = one_finding(r, "SW-IOC-SHA256", "/usr/bin/.kworker", 0)
+    eq((f["severity"], f["category"]), ("critical", "miner"), "severity/category")
+    eq(r.json["verdict"], "malicious", "verdict")
+    with open(lst, "w") as f:
+        f.write("%s critical minr typo\n" % sha(miner)[7:])
+    error_run(scan("--ioc", lst, root), "iocs.txt:1: unknown category")
+    error_run(scan("--ioc", os.path.join(WORK, "nope.txt"), root), "cannot open")
+
+
+# ---------------------------------------------------------------- hostile input
+
+@case
+def dotdot_path_is_reported_not_applied():
+    root = d("dotdot")
+    oci_image(root, [Layer([E("../../../etc/evil", EICAR), E("/abs/eicar", EICAR)])])
+    r = scan(root)
+    eq(r.rc, 0, r.err)
+    inc = r.json["incomplete"]
+    ok(any("escapes the root" in i["reason"] for i in inc), "incomplete lists the escape: %s" % inc)
+    ok(any(f["id"] == "SW-INCOMPLETE" and f["severity"] == "medium" for f in r.json["findings"]),
+       "incomplete raises a medium finding")
+    one_finding(r, "SW-IOC-SHA256", "/abs/eicar", 0)
+    ok([f for f in r.findings("SW-IOC-SHA256") if "etc/evil" in f["path"] and not f["in_final_fs"]],
+       "content of the escaping entry is still scanned")
+
+
+@case
+def symlink_escape_then_write_through_it():
+    root = d("symesc")
+    oci_image(root, [Layer([E("link", kind="symlink", link="../../../../etc"),
+                            E("link/cron.d", kind="dir"), E("link/cron.d/evil", EICAR)])])
+    r = scan(root)
+    eq(r.rc, 0, r.err)
+    ok(any("symlink" in i["reason"] for i in r.json["incomplete"]), "incomplete: %s" % r.json["incomplete"])
+    ok(r.findings("SW-IOC-SHA256"), "content written through the link is scanned")
+
+
+def corrupt_image(name, mutate):
+    root = d(name)
+    layers = [base_layer([E("x", EICAR)])]
+    oci_image(root, layers)
+    mutate(root, layers)
+    return root
+
+
+def blob_path(root, digest):
+    return os.path.join(root, "blobs", "sha256", digest[7:])
+
+
+@case
+def truncated_gzip_is_an_error():
+    def cut(root, layers):
+        p = blob_path(root, sha(layers[0].blob))
+        data = layers[0].blob[:len(layers[0].blob) // 2]
+        os.remove(p)
+        # keep the manifest honest about the truncated bytes
+        L = Layer(raw=layers[0].raw, blob=data)
+        shutil.rmtree(root)
+        os.makedirs(root)
+        oci_image(root, [L])
+    r = scan(corrupt_image("trunc", cut))
+    error_run(r, "truncated")
+    ok("layer 0" in r.err, "names the layer")
+
+
+@case
+def wrong_blob_digest_is_an_error():
+    def flip(root, layers):
+        p = blob_path(root, sha(layers[0].blob))
+        b = bytearray(open(p, "rb").read())
+        b[-5] ^= 1  # inside the gzip trailer area: same size, different hash
+        open(p, "wb").write(bytes(b))
+    r = scan(corrupt_image("wrongdig", flip))
+    eq(r.rc, 2, r.err)
+    ok(sha(base_layer([E("x", EICAR)]).blob) in r.err or "hashes to" in r.err or "gzip" in r.err,
+       "names the blob: " + r.err)
+
+
+@case
+def wrong_digest_plain_layer_names_blob():
+    root = d("wrongdig2")
+    L = Layer([E("x", EICAR)], comp="none")
+    oci_image(root, [L])
+    p = blob_path(root, sha(L.blob))
+    b = bytearray(open(p, "rb").read())
+    b[-1] ^= 1  # trailing zero block: tar still parses, digest differs
+    open(p, "wb").write(bytes(b))
+    error_run(scan(root), "blob %s: content hashes to" % sha(L.blob))
+
+
+@case
+def wrong_diff_id_is_an_error():
+    root = d("wrongdiff")
+    L = Layer([E("x", EICAR)])
+    cfg = config_for([L])
+    cfg["rootfs"]["diff_ids"] = [sha(b"something else")]
+    write_oci(root, [([L], cfg, None)])
+    error_run(scan(root), "diff_id is " + sha(b"something else"))
+
+
+@case
+def declared_size_larger_than_data():
+    root = d("size")
+    L = Layer([E("x", EICAR)])
+    oci_image(root, [L])
+    # rewrite the manifest with a bigger size for the layer
+    idx = json.load(open(os.path.join(root, "index.json")))
+    md = idx["manifests"][0]["digest"]
+    man = json.load(open(blob_path(root, md)))
+    man["layers"][0]["size"] += 1000
+    b = Blobs(root)
+    mb = jdump(man)
+    idx["manifests"][0].update({"digest": b.put(mb), "size": len(mb)})
+    open(os.path.join(root, "index.json"), "wb").write(jdump(idx))
+    error_run(scan(root), "descriptor says")
+
+
+@case
+def wrong_config_digest_and_bad_tar_checksum():
+    root = corrupt_image("cfgdig", lambda root, layers: None)
+    idx = json.load(open(os.path.join(root, "index.json")))
+    man = json.load(open(blob_path(root, idx["manifests"][0]["digest"])))
+    with open(blob_path(root, man["config"]["digest"]), "r+b") as f:
+        f.seek(2)
+        f.write(b"X")
+    error_run(scan(root), "blob %s: content hashes to" % man["config"]["digest"])
+    root = d("badsum")
+    raw = bytearray(Layer([E("x", EICAR)], comp="none").raw)
+    raw[0] ^= 0x20  # name byte: checksum no longer adds up
+    oci_image(root, [Layer(raw=bytes(raw), comp="gzip")])
+    error_run(scan(root), "checksum")
+
+
+@case
+def gzip_bomb_is_cut_off():
+    root = d("bomb")
+    # one tar entry of 2 GiB zeros: ~2 MB of gzip
+    size = 2 << 30
+    hdr = tarfile.TarInfo("zeros")
+    hdr.size = size
+    head = hdr.tobuf(tarfile.PAX_FORMAT)
+    co = zlib.compressobj(6, zlib.DEFLATED, 31)
+    parts = [co.compress(head)]
+    chunk = bytes(1 << 20)
+    crc, n = zlib.crc32(head), len(head)
+    for _ in range(size >> 20):
+        parts.append(co.compress(chunk))
+    parts.append(co.compress(bytes(1024)))
+    parts.append(co.flush())
+    blob = b"".join(parts)
+    L = Layer(raw=b"", blob=blob)
+    write_oci(root, [([L], config_for([L]), None)])
+    r = scan(root)
+    eq(r.rc, 0, r.err)
+    ok(any("compression ratio" in i["reason"] for i in r.json["incomplete"]),
+       "incomplete names the ratio: %s" % r.json["incomplete"])
+    rss_ok(r)
+
+
+def fast_tar(n):
+    """n empty files, written block by block (tarfile is too slow for 1e6)."""
+    out = bytearray()
+    base = bytearray(512)
+    base[100:108] = b"0000644\0"
+    base[108:116] = b"0000000\0"
+    base[116:124] = b"0000000\0"
+    base[124:136] = b"00000000000\0"
+    base[136:148] = b"14540000000\0"
+    base[156:157] = b"0"
+    base[257:265] = b"ustar\x0000"
+    base_sum = sum(base) + 8 * 32
+    for i in range(n):
+        name = b"f%07d" % i
+        blk = bytearray(base)
+        blk[0:len(name)] = name
+        s = base_sum + sum(name)
+        blk[148:156] = b"%06o\0 " % s
+        out += blk
+    out += bytes(1024)
+    return bytes(out)
+
+
+@case
+def million_entries_bounded():
+    root = d("million")
+    L = Layer(raw=fast_tar(1000000), comp="gzip")
+    oci_image(root, [L])
+    r = scan(root)
+    eq(r.rc, 0, r.err)
+    eq(r.json["stats"]["files"], 1000000, "files")
+    rss_ok(r)
+    r = scan("--max-entries", "1000", root)
+    eq(r.rc, 0, r.err)
+    ok(any("max-entries" in i["reason"] for i in r.json["incomplete"]), "incomplete: max-entries")
+
+
+@case
+def huge_manifest_is_refused():
+    root = d("hugeman")
+    L = Layer([E("x", EICAR)])
+    b = Blobs(root)
+    man = manifest_for(b, [L], jdump(config_for([L])))
+    body = jdump(man)[:-1] + b"," + b" " * (100 << 20) + b'"x":1}'
+    idx = {"schemaVersion": 2, "manifests": [{"mediaType": MT_MANIFEST, "digest": b.put(body),
+                                               "size": len(body)}]}
+    open(os.path.join(root, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
+    open(os.path.join(root, "index.json"), "wb").write(jdump(idx))
+    r = scan(root)
+    error_run(r, "limit")
+    rss_ok(r)
+
+
+@case
+def deeply_nested_json_is_refused():
+    root = d("deep")
+    L = Layer([E("x", EICAR)])
+    cfg = jdump(config_for([L]))[:-1] + b',"deep":' + b"[" * 100000 + b"]" * 100000 + b"}"
+    write_oci(root, [([L], cfg, None)])
+    error_run(scan(root), "nesting deeper than")
+
+
+@case
+def hostile_archives_and_layouts():
+    out = os.path.join(WORK, "evil-docker.tar")
+    with tarfile.open(out, "w") as t:
+        for name, data in (("../evil", b"x"), ("manifest.json", b"[]")):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, __import__("io").BytesIO(data))
+    error_run(scan("docker-archive:" + out), "escapes the archive root")
+    root = d("symblob")
+    L = Layer([E("x", EICAR)])
+    oci_image(root, [L])
+    p = blob_path(root, sha(L.blob))
+    os.remove(p)
+    os.symlink("/etc/passwd", p)
+    error_run(scan(root), "symlink")
+    error_run(scan(os.path.join(WORK, "does-not-exist")), "does-not-exist")
+    error_run(scan("docker.io/library/alpine:3.20"), "registry")
+
+
+# ---------------------------------------------------------------- other clients
+
+@case
+def skopeo_and_umoci_interop():
+    if not shutil.which("skopeo") or not shutil.which("umoci"):
+        raise AssertionError("skopeo and umoci are required (make deps)")
+    root = d("umoci")
+    img = os.path.join(root, "layout")
+    env = dict(os.environ)
+    subprocess.run(["umoci", "init", "--layout", img], check=True)
+    subprocess.run(["umoci", "new", "--image", img + ":t"], check=True)
+    src = os.path.join(root, "src")
+    os.makedirs(os.path.join(src, "opt"))
+    open(os.path.join(src, "opt", "eicar"), "wb").write(EICAR)
+    subprocess.run(["umoci", "insert", "--image", img + ":t", os.path.join(src, "opt"), "/opt"],
+                   check=True, env=env, stdout=subprocess.DEVNULL)
+    r = scan("oci:%s:t" % img)
+    eq(r.rc, 0, r.err)
+    one_finding(r, "SW-IOC-SHA256", "/opt/eicar", 0)
+    # skopeo converts our OCI image to a docker-archive and an OCI layout of its own
+    mine = d("skopeo-src")
+    oci_image(mine, [base_layer(), Layer([E("s", kind="dir"), E("s/eicar", EICAR)])], tag="v1")
+    da = os.path.join(WORK, "skopeo-docker.tar")
+    if os.path.exists(da):
+        os.remove(da)
+    subprocess.run(["skopeo", "copy", "--quiet", "oci:%s:v1" % mine,
+                    "docker-archive:%s:example/skopeo:v1" % da], check=True)
+    r = scan(da)
+    eq(r.rc, 0, r.err)
+    one_finding(r, "SW-IOC-SHA256", "/s/eicar", 1)
+    eq(r.json["image"]["reference"], "docker.io/example/skopeo:v1", "reference")
+    lay = os.path.join(WORK, "skopeo-oci")
+    shutil.rmtree(lay, ignore_errors=True)
+    subprocess.run(["skopeo", "copy", "--quiet", "oci:%s:v1" % mine, "oci:%s:copy" % lay], check=True)
+    r = scan("oci:%s:copy" % lay)
+    one_finding(r, "SW-IOC-SHA256", "/s/eicar", 1)
+
+
+@case
+def realistic_debian_image():
+    tarball = os.environ.get("STOWAWAY_DEBIAN_ROOTFS")
+    if not tarball or not os.path.exists(tarball):
+        raise AssertionError("STOWAWAY_DEBIAN_ROOTFS not built (tests/fixtures/debian-rootfs.sh)")
+    root = d("debian")
+    raw = open(tarball, "rb").read()
+    base = Layer(raw=raw, comp="gzip", created_by="mmdebstrap bookworm minbase")
+    top = Layer([E("opt", kind="dir"), E("opt/eicar", EICAR)], created_by="COPY eicar /opt/")
+    oci_image(root, [base, top], name="docker.io/library/debian:bookworm")
+    r = scan(root)
+    eq(r.rc, 0, r.err)
+    ok(r.json["stats"]["files"] > 3000, "files: %d" % r.json["stats"]["files"])
+    eq([(f["id"], f["path"]) for f in r.json["findings"]], [("SW-IOC-SHA256", "/opt/eicar")],
+       "only the planted finding")
+    eq(r.json["incomplete"], [], "nothing incomplete")
+
+
+def main():
+    global BIN, WORK
+    BIN = os.path.abspath(sys.argv[1])
+    want = set(sys.argv[2:])
+    WORK = tempfile.mkdtemp(prefix="stowaway-e2e-")
+    passed = failed = 0
+    try:
+        for fn in CASES:
+            if want and fn.__name__ not in want:
+                continue
+            t0 = time.time()
+            try:
+                fn()
+                passed += 1
+                print("ok   %-48s %.2fs" % (fn.__name__, time.time() - t0), flush=True)
+            except Exception as e:  # noqa: BLE001 - report every failure and go on
+                failed += 1
+                print("FAIL %-48s %s" % (fn.__name__, str(e).strip()[:2000]), flush=True)
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
+    print("e2e: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
