@@ -37,6 +37,8 @@
 #include "../util/banned.h"
 
 #define READ_CHUNK (1u << 20)
+#define PIPE_SLOTS 8
+#define PIPE_SLOT (256u << 10)
 #define MAX_INCOMPLETE_PER_LAYER 1000
 #define RATIO_GRACE (16ull << 20) /* ratio is judged once this much came out */
 
@@ -96,8 +98,10 @@ typedef struct worker {
 	uint8_t *rbuf;
 	char *clean, *clean2;
 	sw_tar *t;
+	sw_pipe *pipe;
 	uint64_t layer_in, layer_out;
-	sw_error *err;
+	sw_error *err;          /* the job's error: consumer side */
+	sw_error perr;          /* producer side (read, inflate, limits) */
 	/* the file being streamed */
 	bool in_file, truncated;
 	size_t cur_rec;
@@ -411,9 +415,13 @@ static void progress(worker *w)
 
 	if (!s->o->progress)
 		return;
-	now = sw_now();
-	if (now - s->last_progress < 0.2 || pthread_mutex_trylock(&s->plock) != 0)
+	if (pthread_mutex_trylock(&s->plock) != 0)
 		return;
+	now = sw_now();
+	if (now - s->last_progress < 0.2) {
+		pthread_mutex_unlock(&s->plock);
+		return;
+	}
 	s->last_progress = now;
 	p.layers_done = atomic_load(&s->done);
 	p.layers = s->njobs;
@@ -425,40 +433,50 @@ static void progress(worker *w)
 	pthread_mutex_unlock(&s->plock);
 }
 
-static int check_budget(worker *w, size_t n)
+static int check_budget(worker *w, size_t n, sw_error *err)
 {
 	scan *s = w->s;
 	uint64_t total = atomic_fetch_add(&s->bytes_out, n) + n;
 
 	w->layer_out += n;
 	if (total > s->lim.max_image_bytes)
-		return sw_error_set(w->err, SW_ELIMIT,
+		return sw_error_set(err, SW_ELIMIT,
 				    "image exceeds max-image-bytes %llu uncompressed: layer scan stopped",
 				    (unsigned long long)s->lim.max_image_bytes);
 	if (w->layer_out > RATIO_GRACE && w->layer_in &&
 	    w->layer_out / w->layer_in > s->lim.max_ratio)
-		return sw_error_set(w->err, SW_ELIMIT,
+		return sw_error_set(err, SW_ELIMIT,
 				    "compression ratio over max-ratio %u:1 (%llu bytes from %llu): layer scan stopped",
 				    s->lim.max_ratio, (unsigned long long)w->layer_out,
 				    (unsigned long long)w->layer_in);
 	if (sw_now() > s->deadline)
-		return sw_error_set(w->err, SW_ETIMEOUT, "scan exceeded its %.0f s timeout: layer scan stopped",
+		return sw_error_set(err, SW_ETIMEOUT, "scan exceeded its %.0f s timeout: layer scan stopped",
 				    s->lim.timeout);
 	if (atomic_load(&s->stop))
-		return sw_error_set(w->err, SW_ERROR, "stopped");
+		return sw_error_set(err, SW_ERROR, "stopped");
 	progress(w);
 	return 0;
 }
 
+/* Consumer side of a layer: runs on the pipe's thread. */
+static int consume(void *ctx, const uint8_t *p, size_t n)
+{
+	worker *w = ctx;
+
+	sw_sha256_update(w->dh, p, n);
+	return sw_tar_feed(w->t, p, n, w->err);
+}
+
+/* Producer side: the decompressor's output goes through the limits and
+ * into the pipe. */
 static int sink(void *ctx, const uint8_t *p, size_t n)
 {
 	worker *w = ctx;
 	int rc;
 
-	if ((rc = check_budget(w, n)) < 0)
+	if ((rc = check_budget(w, n, &w->perr)) < 0)
 		return rc;
-	sw_sha256_update(w->dh, p, n);
-	return sw_tar_feed(w->t, p, n, w->err);
+	return sw_pipe_put(w->pipe, p, n);
 }
 
 static int read_at(int fd, uint8_t *buf, size_t n, uint64_t off)
@@ -511,41 +529,48 @@ static int scan_blob(worker *w)
 	sw_inflate *z = NULL;
 	uint64_t off = 0;
 	bool trailing = false;
-	int rc = 0;
+	int rc = 0, crc;
 
 	sw_sha256_reset(w->bh);
 	sw_sha256_reset(w->dh);
 	w->layer_in = w->layer_out = 0;
 	w->in_file = false;
-	if (!(w->t = sw_tar_new(&cb, 1u << 20)))
+	memset(&w->perr, 0, sizeof(w->perr));
+	if (!(w->t = sw_tar_new(&cb, 1u << 20)) ||
+	    sw_pipe_start(&w->pipe, PIPE_SLOTS, PIPE_SLOT, consume, w) < 0) {
+		sw_tar_free(w->t);
+		w->t = NULL;
 		return sw_error_set(w->err, SW_ENOMEM, "out of memory");
+	}
 	while (off < loc->size) {
 		size_t n = loc->size - off < READ_CHUNK ? (size_t)(loc->size - off) : READ_CHUNK;
 		if ((rc = read_at(loc->fd, w->rbuf, n, loc->off + off)) < 0) {
-			sw_error_set(w->err, rc, "read failed at offset %llu", (unsigned long long)off);
-			goto out;
+			sw_error_set(&w->perr, rc, "read failed at offset %llu", (unsigned long long)off);
+			break;
 		}
-		if (!z && (rc = sw_inflate_new(&z, sw_comp_sniff(w->rbuf, n), w->err)) < 0)
-			goto out;
+		if (!z && (rc = sw_inflate_new(&z, sw_comp_sniff(w->rbuf, n), &w->perr)) < 0)
+			break;
 		off += n;
 		w->layer_in += n;
 		atomic_fetch_add(&s->bytes_in, n);
 		sw_sha256_update(w->bh, w->rbuf, n);
-		if ((rc = sw_inflate_feed(z, w->rbuf, n, sink, w, w->err)) < 0)
-			goto out;
+		if ((rc = sw_inflate_feed(z, w->rbuf, n, sink, w, &w->perr)) < 0)
+			break;
 	}
-	if (!z) {
-		rc = sw_error_set(w->err, SW_EFORMAT, "layer blob is empty");
-		goto out;
-	}
-	if ((rc = sw_inflate_finish(z, w->err)) < 0 ||
-	    (rc = sw_tar_finish(w->t, &trailing, w->err)) < 0)
-		goto out;
-	if (trailing)
+	if (rc == 0 && !z)
+		rc = sw_error_set(&w->perr, SW_EFORMAT, "layer blob is empty");
+	if (rc == 0)
+		rc = sw_inflate_finish(z, &w->perr);
+	/* The consumer's error explains a producer that was told to stop. */
+	if ((crc = sw_pipe_finish(w->pipe)) < 0)
+		rc = crc;
+	else if (rc < 0)
+		*w->err = w->perr;
+	w->pipe = NULL;
+	if (rc == 0 && (rc = sw_tar_finish(w->t, &trailing, w->err)) == 0 && trailing)
 		rc = add_inc(j, NULL, "non-zero data after the tar end-of-archive marker is not part of any file");
 	if (rc == 0)
 		rc = verify(w, li, loc);
-out:
 	sw_inflate_free(z);
 	sw_tar_free(w->t);
 	w->t = NULL;
@@ -582,7 +607,7 @@ static int walk_dir(worker *w, int dfd, char *path, size_t plen, unsigned depth)
 		}
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = add_inc(w->j, path, "cannot stat");
-			path[plen > 1 ? plen : 1] = '\0';
+			path[plen] = '\0';
 			continue;
 		}
 		type = S_ISREG(st.st_mode) ? '0' : S_ISDIR(st.st_mode) ? '5' : S_ISLNK(st.st_mode) ? '2' :
@@ -600,7 +625,7 @@ static int walk_dir(worker *w, int dfd, char *path, size_t plen, unsigned depth)
 				rc = add_inc(w->j, path, "cannot open");
 			} else {
 				while (rc == 0 && (r = read(fd, w->rbuf, READ_CHUNK)) > 0)
-					if ((rc = check_budget(w, (size_t)r)) == 0)
+					if ((rc = check_budget(w, (size_t)r, w->err)) == 0)
 						rc = file_data(w, w->rbuf, (size_t)r);
 				close(fd);
 				if (rc == 0 && r < 0)
@@ -616,9 +641,7 @@ static int walk_dir(worker *w, int dfd, char *path, size_t plen, unsigned depth)
 			else
 				rc = walk_dir(w, sub, path, strlen(path), depth + 1);
 		}
-		path[plen > 1 ? plen : 1] = '\0';
-		if (plen <= 1)
-			path[1] = '\0';
+		path[plen] = '\0';
 	}
 	closedir(d);
 	return rc;

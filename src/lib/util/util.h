@@ -91,6 +91,19 @@ int sw_jsonw_strn(sw_buf *b, const char *s, size_t n);
  * name would escape the root, SW_ELIMIT when longer than `max`. */
 int sw_path_clean(const char *in, size_t inlen, char *out, size_t max);
 
+/* ---- a bounded chunk pipe with its own consumer thread (pipe.c) ---- */
+typedef struct sw_pipe sw_pipe;
+/* Start a thread that calls fn(ctx, bytes, n) for every chunk put, in order.
+ * nslots x slot_size bytes are allocated once. SW_ENOMEM on failure. */
+int sw_pipe_start(sw_pipe **out, size_t nslots, size_t slot_size,
+		  int (*fn)(void *ctx, const uint8_t *p, size_t n), void *ctx);
+/* Queue bytes (copied; split into slots). Blocks while the pipe is full.
+ * Returns the consumer's error, if it has failed, instead of queueing. */
+int sw_pipe_put(sw_pipe *p, const uint8_t *data, size_t n);
+/* No more input: wait for the consumer to drain, free the pipe, and return
+ * the consumer's first error (0 if none). NULL is a no-op. */
+int sw_pipe_finish(sw_pipe *p);
+
 /* ---- time ---- */
 double sw_now(void); /* monotonic seconds */
 

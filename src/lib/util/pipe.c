@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A bounded single-producer, single-consumer pipe of byte chunks with its own
+ * consumer thread. The scanner uses it to split one layer's work over two
+ * cores: the producer reads, hashes and decompresses; the consumer hashes the
+ * uncompressed stream, parses tar and runs the detectors. A layer of any size
+ * then costs about max(decompress, scan) instead of their sum, which matters
+ * when one big layer would otherwise keep a core idle.
+ *
+ * Memory is fixed (slots x slot size). When the consumer fails, put() returns
+ * its error so the producer stops at once; finish() returns it too.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "banned.h"
+
+struct sw_pipe {
+	pthread_mutex_t mu;
+	pthread_cond_t can_put, can_get;
+	uint8_t **slot;
+	size_t *len;
+	size_t nslots, slot_size, head, count;
+	bool closed;
+	int rc;                 /* consumer's first error */
+	int (*fn)(void *, const uint8_t *, size_t);
+	void *ctx;
+	pthread_t th;
+};
+
+static void *consume(void *arg)
+{
+	sw_pipe *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		uint8_t *buf;
+		size_t n;
+		int rc;
+		while (p->count == 0 && !p->closed)
+			pthread_cond_wait(&p->can_get, &p->mu);
+		if (p->count == 0)
+			break;
+		buf = p->slot[p->head];
+		n = p->len[p->head];
+		pthread_mutex_unlock(&p->mu);
+		rc = p->rc < 0 ? 0 : p->fn(p->ctx, buf, n);
+		pthread_mutex_lock(&p->mu);
+		if (rc < 0 && p->rc == 0)
+			p->rc = rc;
+		p->head = (p->head + 1) % p->nslots;
+		p->count--;
+		pthread_cond_signal(&p->can_put);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void pipe_free(sw_pipe *p)
+{
+	size_t i;
+
+	for (i = 0; p->slot && i < p->nslots; i++)
+		free(p->slot[i]);
+	free(p->slot);
+	free(p->len);
+	pthread_cond_destroy(&p->can_put);
+	pthread_cond_destroy(&p->can_get);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+int sw_pipe_start(sw_pipe **out, size_t nslots, size_t slot_size,
+		  int (*fn)(void *, const uint8_t *, size_t), void *ctx)
+{
+	sw_pipe *p = calloc(1, sizeof(*p));
+	size_t i;
+
+	*out = NULL;
+	if (!p)
+		return SW_ENOMEM;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->can_put, NULL);
+	pthread_cond_init(&p->can_get, NULL);
+	p->nslots = nslots;
+	p->slot_size = slot_size;
+	p->fn = fn;
+	p->ctx = ctx;
+	if (!(p->slot = calloc(nslots, sizeof(*p->slot))) || !(p->len = calloc(nslots, sizeof(*p->len))))
+		goto oom;
+	for (i = 0; i < nslots; i++)
+		if (!(p->slot[i] = malloc(slot_size)))
+			goto oom;
+	if (pthread_create(&p->th, NULL, consume, p) != 0)
+		goto oom;
+	*out = p;
+	return 0;
+oom:
+	pipe_free(p);
+	return SW_ENOMEM;
+}
+
+int sw_pipe_put(sw_pipe *p, const uint8_t *data, size_t n)
+{
+	int rc = 0;
+
+	while (n) {
+		size_t k = n < p->slot_size ? n : p->slot_size, tail;
+		pthread_mutex_lock(&p->mu);
+		while (p->count == p->nslots && p->rc == 0)
+			pthread_cond_wait(&p->can_put, &p->mu);
+		if ((rc = p->rc) < 0) {
+			pthread_mutex_unlock(&p->mu);
+			return rc;
+		}
+		tail = (p->head + p->count) % p->nslots;
+		pthread_mutex_unlock(&p->mu);
+		/* the slot at tail is ours until count says otherwise */
+		memcpy(p->slot[tail], data, k);
+		p->len[tail] = k;
+		pthread_mutex_lock(&p->mu);
+		p->count++;
+		pthread_cond_signal(&p->can_get);
+		pthread_mutex_unlock(&p->mu);
+		data += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int sw_pipe_finish(sw_pipe *p)
+{
+	int rc;
+
+	if (!p)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	p->closed = true;
+	pthread_cond_signal(&p->can_get);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->th, NULL);
+	rc = p->rc;
+	pipe_free(p);
+	return rc;
+}
