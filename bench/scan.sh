@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Benchmark `stowaway scan` against the floor of the work it must do, on a
-# Debian image of over 500 MB uncompressed (python3 + openjdk-17-jre-headless
-# from mmdebstrap, three gzip layers), all in one run:
+# Debian image of over 500 MB uncompressed (mmdebstrap: minbase, + python3,
+# + openjdk-17-jre-headless, + gcc/g++; four gzip layers), all in one run:
 #   - stowaway scan            (wall time, peak RSS)
 #   - igzip -dc > /dev/null    over the same layer blobs, one after another
 #   - tar -xzf to a tmpfs      over the same layer blobs
@@ -12,13 +12,14 @@ cd "$(dirname "$0")/.."
 B=${1:-build}
 runs=${2:-3}
 cache=${STOWAWAY_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stowaway-tests}
-img=$cache/bench-image
+img=$cache/bench-image-v2
 if [ ! -f "$img/index.json" ]; then
 	t0=$(tests/fixtures/debian-rootfs.sh minbase)
 	t1=$(tests/fixtures/debian-rootfs.sh bench-python python3)
-	t2=$(tests/fixtures/debian-rootfs.sh bench-full python3,openjdk-17-jre-headless)
+	t2=$(tests/fixtures/debian-rootfs.sh bench-java python3,openjdk-17-jre-headless)
+	t3=$(tests/fixtures/debian-rootfs.sh bench-full python3,openjdk-17-jre-headless,gcc,g++)
 	rm -rf "$img.tmp"
-	python3 bench/mkimage.py "$img.tmp" "$t0" "$t1" "$t2"
+	python3 bench/mkimage.py "$img.tmp" "$t0" "$t1" "$t2" "$t3"
 	mv "$img.tmp" "$img"
 fi
 blobs=$(python3 -c '

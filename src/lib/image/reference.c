@@ -43,10 +43,12 @@ int sw_reference_normalize(const char *ref, char *out, size_t n, sw_error *err)
 	if (strcmp(domain, "index.docker.io") == 0)
 		snprintf(domain, sizeof(domain), "docker.io");
 	at = strchr(path, '@');
-	colon = strrchr(path, ':');
-	if (at && colon > at)
-		colon = NULL;
-	if (colon && strchr(colon, '/'))
+	/* the tag's colon is the last one before any digest */
+	colon = NULL;
+	for (p = path; *p && p != at; p++)
+		if (*p == ':')
+			colon = p;
+	if (colon && memchr(colon, '/', (size_t)((at ? at : colon + strlen(colon)) - colon)))
 		colon = NULL;
 	digested = at != NULL;
 	tagged = colon != NULL;

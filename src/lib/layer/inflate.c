@@ -6,6 +6,10 @@
  * measured (zlib, libdeflate, isa-l; see bench/gunzip.c and
  * docs/ARCHITECTURE.md) it is the fastest that can stream, and libdeflate
  * cannot stream at all (it wants the whole input and output in memory).
+ * ISA-L insists on seeing a gzip header whole in one call, and a header can
+ * be cut anywhere by our reads (FNAME and FEXTRA make it any length), so we
+ * parse member headers ourselves, byte by byte, and hand ISA-L only the
+ * deflate data, asking it to verify the trailer (ISAL_GZIP_NO_HDR_VER).
  * Concatenated gzip members are followed, as Go's reader does; bytes after
  * the last member that do not start another member are an error, because a
  * container runtime would refuse the layer.
@@ -16,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 #include <zstd.h>
 
@@ -23,17 +28,28 @@
 #include "../util/banned.h"
 
 #define OUT_CHUNK (256u << 10)
+#define MAX_GZ_HEADER (1u << 20)
+
+enum { GH_FIXED, GH_XLEN, GH_EXTRA, GH_NAME, GH_COMMENT, GH_HCRC, GH_DONE };
+enum { FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16 };
 
 struct sw_inflate {
 	sw_comp kind;
 	uint8_t *out;
 	struct inflate_state gz;
 	bool gz_member_done; /* between members: waiting to see the next header */
-	bool gz_started;
+	bool gz_in_header;
+	int gh_state;
+	uint8_t gh_buf[10];
+	size_t gh_n, gh_total;
+	uint32_t gh_need, gh_crc;
+	uint8_t gh_flg;
 	ZSTD_DStream *zs;
 	bool zs_frame_done;
 	uint64_t in_total;
 };
+
+static void gz_member_start(sw_inflate *z);
 
 sw_comp sw_comp_sniff(const uint8_t *p, size_t n)
 {
@@ -77,8 +93,7 @@ int sw_inflate_new(sw_inflate **out, sw_comp kind, sw_error *err)
 	if (kind != SW_COMP_NONE && !(z->out = malloc(OUT_CHUNK)))
 		goto oom;
 	if (kind == SW_COMP_GZIP) {
-		isal_inflate_init(&z->gz);
-		z->gz.crc_flag = ISAL_GZIP;
+		gz_member_start(z);
 	} else if (kind == SW_COMP_ZSTD) {
 		if (!(z->zs = ZSTD_createDStream()))
 			goto oom;
@@ -103,13 +118,96 @@ void sw_inflate_free(sw_inflate *z)
 	free(z);
 }
 
+/* Step past the optional header fields this member's flags say are absent. */
+static void gh_skip(sw_inflate *z)
+{
+	if (z->gh_state == GH_XLEN && !(z->gh_flg & FEXTRA))
+		z->gh_state = GH_NAME;
+	if (z->gh_state == GH_NAME && !(z->gh_flg & FNAME))
+		z->gh_state = GH_COMMENT;
+	if (z->gh_state == GH_COMMENT && !(z->gh_flg & FCOMMENT))
+		z->gh_state = GH_HCRC;
+	if (z->gh_state == GH_HCRC && !(z->gh_flg & FHCRC))
+		z->gh_state = GH_DONE;
+	z->gh_n = 0;
+}
+
+/* Advance the member-header parser over p[0..n); returns bytes consumed or
+ * a negative error. gh_state is GH_DONE once the header has ended. */
+static long gz_header(sw_inflate *z, const uint8_t *p, size_t n, sw_error *err)
+{
+	size_t i = 0;
+
+	while (i < n && z->gh_state != GH_DONE) {
+		uint8_t c = p[i++];
+		if (++z->gh_total > MAX_GZ_HEADER)
+			return sw_error_set(err, SW_ELIMIT, "gzip: member header longer than %u bytes",
+					    MAX_GZ_HEADER);
+		if (z->gh_state != GH_HCRC)
+			z->gh_crc = crc32_gzip_refl(z->gh_crc, &c, 1);
+		switch (z->gh_state) {
+		case GH_FIXED:
+			z->gh_buf[z->gh_n++] = c;
+			if (z->gh_n < 10)
+				break;
+			if (z->gh_buf[0] != 0x1f || z->gh_buf[1] != 0x8b || z->gh_buf[2] != 8)
+				return sw_error_set(err, SW_EFORMAT, "gzip: bad member header");
+			if (z->gh_buf[3] & 0xE0)
+				return sw_error_set(err, SW_EFORMAT, "gzip: reserved header flags set");
+			z->gh_flg = z->gh_buf[3];
+			z->gh_state = GH_XLEN;
+			z->gh_need = 0;
+			gh_skip(z);
+			break;
+		case GH_XLEN:
+			z->gh_need |= (uint32_t)c << (8 * z->gh_n++);
+			if (z->gh_n == 2) {
+				z->gh_state = z->gh_need ? GH_EXTRA : GH_NAME;
+				if (z->gh_state == GH_NAME)
+					gh_skip(z);
+			}
+			break;
+		case GH_EXTRA:
+			if (--z->gh_need == 0) {
+				z->gh_state = GH_NAME;
+				gh_skip(z);
+			}
+			break;
+		case GH_NAME:
+		case GH_COMMENT:
+			if (c == 0) {
+				z->gh_state++;
+				gh_skip(z);
+			}
+			break;
+		case GH_HCRC:
+			z->gh_buf[z->gh_n++] = c;
+			if (z->gh_n == 2) {
+				if ((uint32_t)(z->gh_buf[0] | z->gh_buf[1] << 8) != (z->gh_crc & 0xFFFF))
+					return sw_error_set(err, SW_EFORMAT, "gzip: header CRC mismatch");
+				z->gh_state = GH_DONE;
+			}
+			break;
+		}
+	}
+	return (long)i;
+}
+
+static void gz_member_start(sw_inflate *z)
+{
+	z->gz_in_header = true;
+	z->gh_state = GH_FIXED;
+	z->gh_n = z->gh_total = 0;
+	z->gh_need = z->gh_crc = 0;
+}
+
 static int gz_feed(sw_inflate *z, const uint8_t *p, size_t n, sw_sink_fn sink,
 		   void *ctx, sw_error *err)
 {
 	int rc;
 
 	while (n) {
-		uint32_t take = n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)n;
+		uint32_t take;
 		if (z->gz_member_done) {
 			/* Another member must start here; zero padding is not a
 			 * member and a runtime would reject it. */
@@ -117,13 +215,26 @@ static int gz_feed(sw_inflate *z, const uint8_t *p, size_t n, sw_sink_fn sink,
 				return sw_error_set(err, SW_EFORMAT,
 						    "gzip: %llu bytes after the end of the stream are not a gzip member",
 						    (unsigned long long)n);
-			isal_inflate_reset(&z->gz);
-			z->gz.crc_flag = ISAL_GZIP;
+			gz_member_start(z);
 			z->gz_member_done = false;
 		}
+		if (z->gz_in_header) {
+			long used = gz_header(z, p, n, err);
+			if (used < 0)
+				return (int)used;
+			p += used;
+			n -= (size_t)used;
+			if (z->gh_state != GH_DONE)
+				break;
+			z->gz_in_header = false;
+			isal_inflate_init(&z->gz);
+			z->gz.crc_flag = ISAL_GZIP_NO_HDR_VER;
+			if (!n)
+				break;
+		}
+		take = n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)n;
 		z->gz.next_in = (uint8_t *)p;
 		z->gz.avail_in = take;
-		z->gz_started = true;
 		do {
 			int r;
 			z->gz.next_out = z->out;
@@ -132,7 +243,6 @@ static int gz_feed(sw_inflate *z, const uint8_t *p, size_t n, sw_sink_fn sink,
 			if (r < 0)
 				return sw_error_set(err, SW_EFORMAT, "gzip: corrupt data (%s)",
 						    r == ISAL_INCORRECT_CHECKSUM ? "CRC mismatch" :
-						    r == ISAL_INVALID_WRAPPER ? "bad header" :
 						    "invalid deflate stream");
 			if (z->gz.next_out > z->out &&
 			    (rc = sink(ctx, z->out, (size_t)(z->gz.next_out - z->out))) < 0)
@@ -144,8 +254,6 @@ static int gz_feed(sw_inflate *z, const uint8_t *p, size_t n, sw_sink_fn sink,
 		} while (z->gz.avail_in || z->gz.avail_out == 0);
 		n -= take - z->gz.avail_in;
 		p += take - z->gz.avail_in;
-		if (!z->gz_member_done && z->gz.avail_in == 0 && n == 0)
-			break;
 	}
 	return 0;
 }
@@ -194,7 +302,7 @@ int sw_inflate_feed(sw_inflate *z, const uint8_t *p, size_t n, sw_sink_fn sink,
 
 int sw_inflate_finish(sw_inflate *z, sw_error *err)
 {
-	if (z->kind == SW_COMP_GZIP && !z->gz_member_done)
+	if (z->kind == SW_COMP_GZIP && (z->gz_in_header || !z->gz_member_done))
 		return sw_error_set(err, SW_EFORMAT, "gzip: truncated stream (%llu compressed bytes)",
 				    (unsigned long long)z->in_total);
 	if (z->kind == SW_COMP_ZSTD && !z->zs_frame_done)

@@ -252,6 +252,8 @@ static node *walk(sw_merge *m, const char *path, bool create, bool parent_only,
 			if (!(nx = add_child(m, cur, p, n)))
 				return NULL;
 		}
+		if (create)
+			nx->touched = m->cur; /* written under: an opaque marker keeps it */
 		cur = nx;
 		p = e ? e + 1 : p + n;
 		while (*p == '/')
@@ -273,6 +275,8 @@ static int put_entry(sw_merge *m, size_t layer, size_t i, const sw_mrec *r,
 		     sw_merge_issue_fn issue, void *ctx)
 {
 	node *parent, *blocked, *old, *x, *target = NULL;
+	uint32_t tlayer = NONE, trec = NONE;
+	char ttype = 0;
 	const char *name;
 	size_t nlen;
 
@@ -288,6 +292,11 @@ static int put_entry(sw_merge *m, size_t layer, size_t i, const sw_mrec *r,
 				issue(ctx, layer, i, "hardlink target is missing or a directory");
 			return 0;
 		}
+		/* Copy what the link shares now: replacing the old entry below
+		 * may free the target (a link to itself or into the subtree). */
+		ttype = target->type;
+		tlayer = target->clayer;
+		trec = target->crec;
 	}
 	parent = walk(m, r->path, true, true, &blocked);
 	if (!parent) {
@@ -299,7 +308,9 @@ static int put_entry(sw_merge *m, size_t layer, size_t i, const sw_mrec *r,
 	}
 	if (parent->type != '5') {
 		if (issue)
-			issue(ctx, layer, i, "parent is not a directory");
+			issue(ctx, layer, i, parent->type == '2' ?
+			      "path passes through a symlink; a runtime would resolve it inside the root" :
+			      "parent is not a directory");
 		return 0;
 	}
 	name = base_name(r->path, &nlen);
@@ -314,12 +325,12 @@ static int put_entry(sw_merge *m, size_t layer, size_t i, const sw_mrec *r,
 		remove_tree(m, old, false);
 	if (!(x = add_child(m, parent, name, nlen)))
 		return SW_ENOMEM;
-	x->type = r->type == '1' ? target->type : r->type;
+	x->type = target ? ttype : r->type;
 	x->olayer = (uint32_t)layer;
 	x->orec = (uint32_t)i;
 	if (target) {
-		x->clayer = target->clayer;
-		x->crec = target->crec;
+		x->clayer = tlayer;
+		x->crec = trec;
 	} else {
 		x->clayer = (uint32_t)layer;
 		x->crec = (uint32_t)i;

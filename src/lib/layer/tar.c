@@ -380,7 +380,8 @@ static int on_header(sw_tar *t, sw_error *err)
 	int rc;
 
 	if ((rc = sw_tar__parse_header(t->blk, &t->hdr, err)) < 0)
-		return sw_error_prefix(err, "at offset %llu", (unsigned long long)t->pos);
+		return sw_error_prefix(err, "at offset %llu",
+				       (unsigned long long)(t->pos - SW_TAR_BLOCK));
 	if (t->hdr.zero) {
 		if (++t->zero_blocks >= 2)
 			t->state = ST_END;

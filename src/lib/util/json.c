@@ -221,7 +221,7 @@ static int parse_number(parser *ps, sw_json *v)
 {
 	const char *s = ps->p;
 	bool frac = false;
-	char tmp[64];
+	char tmp[64], *num;
 	size_t n;
 
 	if (ps->p < ps->end && *ps->p == '-')
@@ -254,16 +254,19 @@ static int parse_number(parser *ps, sw_json *v)
 			ps->p++;
 	}
 	n = (size_t)(ps->p - s);
-	if (n >= sizeof(tmp))
-		n = sizeof(tmp) - 1; /* long numbers lose precision, never bounds */
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
+	/* strtod needs a terminated copy; long numbers get one from the arena
+	 * (bounded by the document, which the caller bounded) */
+	num = n < sizeof(tmp) ? tmp : arena_alloc(ps->doc, n + 1);
+	if (!num)
+		return sw_error_set(ps->err, SW_ENOMEM, "json: out of memory");
+	memcpy(num, s, n);
+	num[n] = '\0';
 	v->type = SW_JSON_NUM;
-	v->d = strtod(tmp, NULL);
+	v->d = strtod(num, NULL);
 	if (!frac) {
 		errno = 0;
-		v->i = strtoll(tmp, NULL, 10);
-		v->is_int = errno == 0 && (size_t)(ps->p - s) < sizeof(tmp);
+		v->i = strtoll(num, NULL, 10);
+		v->is_int = errno == 0;
 	}
 	return 0;
 }
