@@ -207,7 +207,8 @@ static int ioc_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_err
 		if (rc < 0)
 			goto out;
 	}
-	qsort(s->v, s->n, sizeof(*s->v), cmp_ioc);
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), cmp_ioc);
 	*state = s;
 	return 0;
 out:

@@ -203,7 +203,8 @@ static int index_tar(sw_fsview *v, uint64_t fsize, sw_error *err)
 		}
 		off = data + padded;
 	}
-	qsort(v->m, v->nm, sizeof(*v->m), cmp_member);
+	if (v->nm > 1)
+		qsort(v->m, v->nm, sizeof(*v->m), cmp_member);
 out:
 	free(pp.path);
 	free(longname);

@@ -183,7 +183,8 @@ static int cmp_finding(const void *pa, const void *pb)
 
 void sw_report__sort(sw_report *r)
 {
-	qsort(r->f, r->nf, sizeof(*r->f), cmp_finding);
+	if (r->nf > 1)
+		qsort(r->f, r->nf, sizeof(*r->f), cmp_finding);
 }
 
 size_t sw_report_finding_count(const sw_report *r) { return r->nf; }
