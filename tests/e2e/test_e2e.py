@@ -215,6 +215,48 @@ def docker_archive_all_three_layouts():
 
 
 @case
+def docker_archive_with_several_images():
+    out = os.path.join(WORK, "docker-two.tar")
+    docker_archive(out, [base_layer([E("e", EICAR)])], layout="v24", repotag="example/app:1.0")
+    # list the same image twice, under two tags
+    with tarfile.open(out) as t:
+        members = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()]
+    man = json.loads([d for m, d in members if m.name == "manifest.json"][0])
+    second = dict(man[0], RepoTags=["example/other:2.0"])
+    man = jdump(man + [second])
+    out2 = os.path.join(WORK, "docker-two2.tar")
+    with tarfile.open(out2, "w") as t:
+        for m, data in members:
+            if m.name == "manifest.json":
+                data = man
+                m.size = len(data)
+            t.addfile(m, __import__("io").BytesIO(data) if data is not None else None)
+    error_run(scan("docker-archive:" + out2), "holds 2 images")
+    for sel in (":@1", ":example/other:2.0", ":docker.io/example/app:1.0"):
+        r = scan("docker-archive:" + out2 + sel)
+        eq(r.rc, 0, sel + " " + r.err)
+        one_finding(r, "SW-IOC-SHA256", "/e", 0)
+    eq(scan("docker-archive:%s:@1" % out2).json["image"]["reference"], "docker.io/example/other:2.0",
+       "reference of the selected image")
+    error_run(scan("docker-archive:" + out2 + ":@7"), "no image @7")
+
+
+@case
+def terminal_gets_progress_and_colour():
+    if not shutil.which("script"):
+        raise AssertionError("script(1) from util-linux is required")
+    root = d("tty")
+    oci_image(root, [base_layer([E("e", EICAR)])])
+    p = subprocess.run(["script", "-qfec", "%s scan oci:%s" % (BIN, root), "/dev/null"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    out = p.stdout.decode("utf-8", "replace")
+    ok("layers 0/1" in out or "layers 1/1" in out, "progress on a terminal: %r" % out[:300])
+    ok("\033[" in out and "SW-IOC-SHA256" in out, "coloured table on a terminal")
+    r = scan(root, fmt=None)
+    ok(r.err == "" and r.out.startswith("{"), "no progress and JSON in a pipe")
+
+
+@case
 def dir_rootfs_source():
     root = d("rootfs")
     os.makedirs(os.path.join(root, "usr/share/.cache"))

@@ -131,20 +131,34 @@ static int split_input(const char *in, const char **prefix_end, sw_source_kind *
 	return 0;
 }
 
-/* "PATH[:SEL]": the whole string when it names a file, else split at the
- * last ':' (paths may contain colons; selectors may not contain '/'). */
+/* "PATH[:SEL]": the whole string when it names a file; else the shortest
+ * prefix before a ':' that names one (paths may contain colons, and so may
+ * selectors such as "name:tag"); else split at the last ':' so the error
+ * names the likely path. */
 static int split_path(const char *s, char **path, char **sel)
 {
 	struct stat st;
-	const char *colon = strrchr(s, ':');
+	const char *c, *cut = NULL;
 
 	*sel = NULL;
-	if (stat(s, &st) == 0 || !colon || strchr(colon, '/')) {
+	if (stat(s, &st) == 0) {
 		*path = sw__strdup(s);
 		return *path ? 0 : SW_ENOMEM;
 	}
-	*path = sw__strndup(s, (size_t)(colon - s));
-	*sel = sw__strdup(colon + 1);
+	for (c = strchr(s, ':'); c && !cut; c = strchr(c + 1, ':')) {
+		char *pre = sw__strndup(s, (size_t)(c - s));
+		if (!pre)
+			return SW_ENOMEM;
+		if (stat(pre, &st) == 0)
+			cut = c;
+		free(pre);
+	}
+	if (!cut && !(cut = strrchr(s, ':'))) {
+		*path = sw__strdup(s);
+		return *path ? 0 : SW_ENOMEM;
+	}
+	*path = sw__strndup(s, (size_t)(cut - s));
+	*sel = sw__strdup(cut + 1);
 	return *path && *sel ? 0 : SW_ENOMEM;
 }
 
