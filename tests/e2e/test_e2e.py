@@ -543,6 +543,40 @@ def gzip_bomb_is_cut_off():
     rss_ok(r)
 
 
+@case
+def timeout_stops_a_long_scan():
+    # 20 GiB of zeros as concatenated gzip members of 1 GiB each (~1 MB each):
+    # a scan with the ratio and size limits lifted takes well over 10 s, so
+    # only --timeout can stop it after 1 s.
+    root = d("slow")
+    gib = 1 << 30
+    hdr = tarfile.TarInfo("zeros")
+    hdr.size = 20 * gib - 512 * 3
+    head = hdr.tobuf(tarfile.PAX_FORMAT)  # size needs a PAX record
+    def member(prefix, nzero):
+        co = zlib.compressobj(1, zlib.DEFLATED, 31)
+        parts = [co.compress(prefix)]
+        chunk = bytes(1 << 20)
+        left = nzero
+        while left:
+            k = min(left, len(chunk))
+            parts.append(co.compress(chunk[:k]))
+            left -= k
+        parts.append(co.flush())
+        return b"".join(parts)
+    first = member(head, gib - len(head))
+    rest = member(b"", gib)
+    blob = first + rest * 19
+    L = Layer(raw=b"", blob=blob)
+    write_oci(root, [([L], config_for([L]), None)])
+    t0 = time.time()
+    r = scan("--timeout", "1", "--max-ratio", "1000000", "--max-image-size", "1T", root)
+    took = time.time() - t0
+    eq(r.rc, 0, r.err)
+    ok(any("timeout" in i["reason"] for i in r.json["incomplete"]), "incomplete: %s" % r.json["incomplete"])
+    ok(took < 5, "stopped after %.1f s" % took)
+
+
 def fast_tar(n):
     """n empty files, written block by block (tarfile is too slow for 1e6)."""
     out = bytearray()

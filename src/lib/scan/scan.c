@@ -40,6 +40,8 @@
 #define PIPE_SLOTS 8
 #define PIPE_SLOT (256u << 10)
 #define MAX_INCOMPLETE_PER_LAYER 1000
+#define MAX_FINDINGS_PER_LAYER 10000
+#define MAX_NAME_BYTES_PER_LAYER (256u << 20) /* paths + link targets kept for the merge */
 #define RATIO_GRACE (16ull << 20) /* ratio is judged once this much came out */
 
 static const sw_detector *const detectors[] = { &sw_detector_ioc };
@@ -70,7 +72,7 @@ typedef struct job {
 	pfinding *fs;
 	size_t nf, capf;
 	pinc *incs;
-	size_t ninc, capinc, inc_dropped;
+	size_t ninc, capinc, inc_dropped, f_dropped;
 } job;
 
 typedef struct scan {
@@ -202,6 +204,10 @@ int sw_emit_finding(sw_emit *e, const char *id, sw_severity sev, const char *cat
 	job *j = e->w->j;
 	pfinding *p;
 
+	if (j->nf >= MAX_FINDINGS_PER_LAYER) {
+		j->f_dropped++;
+		return 0;
+	}
 	if (j->nf == j->capf) {
 		size_t cap = j->capf ? j->capf * 2 : 8;
 		pfinding *np = realloc(j->fs, cap * sizeof(*np));
@@ -262,7 +268,9 @@ static int file_begin(worker *w, const char *path, const char *link, char type,
 	int rc;
 
 	if ((rc = add_rec(j, path, link, type, flags, &w->cur_rec)) < 0)
-		return sw_error_set(w->err, rc, "out of memory recording entries");
+		return sw_error_set(w->err, rc, rc == SW_ELIMIT ?
+				    "entry names in this layer exceed %u MiB: layer scan stopped" :
+				    "out of memory recording entries", MAX_NAME_BYTES_PER_LAYER >> 20);
 	if (flags & (SW_MREC_WHITEOUT | SW_MREC_OPAQUE))
 		return 0;
 	memset(&w->cur, 0, sizeof(w->cur));
@@ -810,6 +818,13 @@ static int build_report(scan *s, const sw_merge *m, sw_report *r)
 			if ((rc = sw_report__add(r, &f)) < 0)
 				return rc;
 		}
+		if (j->f_dropped) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "%zu more findings in this layer not listed (limit %d)",
+				 j->f_dropped, MAX_FINDINGS_PER_LAYER);
+			if ((rc = sw_report__add_incomplete(r, NULL, (int)l, msg)) < 0)
+				return rc;
+		}
 		if (j->inc_dropped) {
 			char msg[128];
 			snprintf(msg, sizeof(msg), "%zu more incomplete entries in this layer not listed",
@@ -907,7 +922,7 @@ int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out
 	}
 	for (i = 0; i < s.njobs; i++) {
 		s.jobs[i].index = i;
-		s.jobs[i].strings = (sw_buf)SW_BUF_INIT((size_t)UINT32_MAX);
+		s.jobs[i].strings = (sw_buf)SW_BUF_INIT(MAX_NAME_BYTES_PER_LAYER);
 	}
 	nw = opts->jobs ? opts->jobs : ncores();
 	if (nw > s.njobs)
