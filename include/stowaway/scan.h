@@ -45,14 +45,19 @@ typedef struct sw_scan_opts {
 	unsigned jobs;                    /* worker threads; 0 = number of cores */
 	const char *const *ioc_files;     /* extra IOC lists ("sha256 severity category name") */
 	size_t n_ioc_files;
-	const char *data_dir;             /* bundled data; NULL = built-in default */
 	bool no_bundled_ioc;
+	const char *const *rule_dirs;     /* extra YARA rule directories (*.yar, *.yara) */
+	size_t n_rule_dirs;
+	bool no_bundled_rules;
+	bool no_rule_cache;               /* always compile; never read or write the cache */
+	const char *cache_dir;            /* NULL = $XDG_CACHE_HOME/stowaway or ~/.cache/stowaway */
+	int file_timeout;                 /* seconds of YARA per file; 0 = 10 */
 	/* Called from worker threads at most every 200 ms (serialised). */
 	void (*progress)(void *ctx, const sw_progress *p);
 	void *progress_ctx;
 } sw_scan_opts;
 
-#define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, NULL, false, NULL, NULL }
+#define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, false, NULL, 0, false, false, NULL, 0, NULL, NULL }
 
 /* Scan an image. On success *out belongs to the caller (sw_report_free),
  * whatever the findings. Errors (SW_EVERIFY for a blob or diff_id that does

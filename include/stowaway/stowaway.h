@@ -7,6 +7,7 @@
 #include "stowaway/image.h"
 #include "stowaway/report.h"
 #include "stowaway/scan.h"
+#include "stowaway/rules.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *sw_version(void);

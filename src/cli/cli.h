@@ -2,6 +2,7 @@
 #ifndef SW_CLI_H
 #define SW_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Print "stowaway: <what>: <why>" to stderr. */
@@ -10,7 +11,11 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_size(const char *s, uint64_t *out);
 int cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
+/* Append a borrowed string to a growing array. -1 on OOM. */
+int cli_push(const char ***v, size_t *n, const char *s);
+
 int cmd_scan(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
 
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1

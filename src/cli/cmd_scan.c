@@ -19,6 +19,9 @@ static const char scan_help[] =
 	"  --jobs N                layers decoded in parallel (default: number of cores)\n"
 	"  --ioc FILE              extra SHA-256 IOC list: \"sha256 severity category name\" per line\n"
 	"  --no-bundled-ioc        do not load the bundled IOC list\n"
+	"  --rules DIR             extra YARA rules (*.yar, *.yara in DIR; repeatable)\n"
+	"  --no-bundled-rules      do not load the bundled YARA rules\n"
+	"  --file-timeout SECONDS  YARA time per file (default 10)\n"
 	"  --quiet                 no progress on stderr\n"
 	"limits (exceeding one is reported as incomplete, never passed as clean):\n"
 	"  --max-file-size SIZE    bytes of one file given to content detectors (default 256M)\n"
@@ -30,7 +33,7 @@ static const char scan_help[] =
 	"  --timeout SECONDS       per image (default 600)\n";
 
 enum { O_FORMAT = 256, O_OUTPUT, O_FAILON, O_PLATFORM, O_JOBS, O_IOC, O_NOIOC, O_QUIET,
-       O_MFS, O_MIS, O_ME, O_MR, O_MP, O_MD, O_TO, O_HELP };
+       O_MFS, O_MIS, O_ME, O_MR, O_MP, O_MD, O_TO, O_HELP, O_RULES, O_NORULES, O_FTO };
 
 static const struct option longopts[] = {
 	{ "format", required_argument, NULL, O_FORMAT },
@@ -49,6 +52,9 @@ static const struct option longopts[] = {
 	{ "max-depth", required_argument, NULL, O_MD },
 	{ "timeout", required_argument, NULL, O_TO },
 	{ "help", no_argument, NULL, O_HELP },
+	{ "rules", required_argument, NULL, O_RULES },
+	{ "no-bundled-rules", no_argument, NULL, O_NORULES },
+	{ "file-timeout", required_argument, NULL, O_FTO },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -74,8 +80,8 @@ int cmd_scan(int argc, char **argv)
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
 	sw_severity fail_on = SW_SEV_HIGH;
 	const char *format = NULL, *output = NULL;
-	const char **iocs = NULL;
-	size_t niocs = 0;
+	const char **iocs = NULL, **rdirs = NULL;
+	size_t niocs = 0, nrdirs = 0;
 	bool quiet = false;
 	FILE *out = stdout;
 	uint64_t v;
@@ -101,14 +107,20 @@ int cmd_scan(int argc, char **argv)
 				return bad("--jobs", optarg);
 			so.jobs = (unsigned)v;
 			break;
-		case O_IOC: {
-			const char **n = realloc(iocs, (niocs + 1) * sizeof(*n));
-			if (!n)
+		case O_IOC:
+			if (cli_push(&iocs, &niocs, optarg) < 0)
 				return EXIT_ERROR;
-			iocs = n;
-			iocs[niocs++] = optarg;
 			break;
-		}
+		case O_RULES:
+			if (cli_push(&rdirs, &nrdirs, optarg) < 0)
+				return EXIT_ERROR;
+			break;
+		case O_NORULES: so.no_bundled_rules = true; break;
+		case O_FTO:
+			if (cli_parse_uint(optarg, 3600, &v) < 0 || v == 0)
+				return bad("--file-timeout", optarg);
+			so.file_timeout = (int)v;
+			break;
 		case O_NOIOC: so.no_bundled_ioc = true; break;
 		case O_QUIET: case 'q': quiet = true; break;
 		case O_MFS:
@@ -157,11 +169,14 @@ int cmd_scan(int argc, char **argv)
 	}
 	so.ioc_files = iocs;
 	so.n_ioc_files = niocs;
+	so.rule_dirs = rdirs;
+	so.n_rule_dirs = nrdirs;
 	if (!quiet && isatty(STDERR_FILENO))
 		so.progress = on_progress;
 	if (output && !(out = fopen(output, "w"))) {
 		cli_error("--output %s: cannot open for writing", output);
 		free(iocs);
+		free(rdirs);
 		return EXIT_ERROR;
 	}
 	if (!format)
@@ -193,5 +208,6 @@ int cmd_scan(int argc, char **argv)
 		worst = EXIT_ERROR;
 	}
 	free(iocs);
+	free(rdirs);
 	return worst;
 }

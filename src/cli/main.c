@@ -67,12 +67,25 @@ int cli_parse_size(const char *s, uint64_t *out)
 	return -1;
 }
 
+int cli_push(const char ***v, size_t *n, const char *s)
+{
+	const char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -1;
+	nv[(*n)++] = s;
+	*v = nv;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: stowaway <command> [options]\n"
 	      "\n"
 	      "commands:\n"
 	      "  scan IMAGE...     static analysis of container images\n"
+	      "  rules list        the YARA rules a scan would use\n"
+	      "  rules test FILE.. run the rules over local files\n"
 	      "  version           print the version\n"
 	      "  help              this text\n"
 	      "\n"
@@ -89,6 +102,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "scan") == 0)
 		return cmd_scan(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rules") == 0)
+		return cmd_rules(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("stowaway %s\n", sw_version());
 		return EXIT_CLEAN;

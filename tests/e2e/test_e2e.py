@@ -54,7 +54,8 @@ def scan(*args, fmt="json", timeout=300):
     # GNU time reports the peak RSS of the scanner alone (rusage of a child
     # forked from this big Python process would count the parent's pages).
     rss = os.path.join(WORK, "rss.txt")
-    p = subprocess.run(["/usr/bin/time", "-q", "-f", "%M", "-o", rss] + cmd,
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache"))
+    p = subprocess.run(["/usr/bin/time", "-q", "-f", "%M", "-o", rss] + cmd, env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
     with open(rss) as f:
         lines = [l for l in f.read().split() if l.isdigit()]
@@ -393,6 +394,93 @@ def custom_ioc_list_malicious_verdict():
     error_run(scan("--ioc", os.path.join(WORK, "nope.txt"), root), "cannot open")
 
 
+# ---------------------------------------------------------------- YARA
+
+# Harmless stand-ins in the shape of the real thing: option and protocol
+# strings as a miner binary carries them, with no code that mines.
+MINER_STANDIN = (b"\x7fELF\x02\x01\x01" + bytes(64) + b"XMRig 6.21.0 built for linux\0"
+                 b"--donate-level=N\0--cpu-max-threads-hint=N\0--randomx-1gb-pages\0"
+                 b"rx/0\0cn/r\0stratum+tcp://\0{\"id\":1,\"method\":\"login\"}\0" + bytes(256))
+MINER_CONFIG = (b'{"autosave": true, "pools": [{"url": "stratum+tcp://pool.example.invalid:3333",'
+                b' "user": "WALLET-PLACEHOLDER", "pass": "x", "algo": "rx/0"}]}\n')
+
+
+@case
+def yara_finds_miner_and_config_in_their_layers():
+    root = d("yara1")
+    oci_image(root, [base_layer(),
+                     Layer([E("usr", kind="dir"), E("usr/share", kind="dir"),
+                            E("usr/share/.java", kind="dir"),
+                            E("usr/share/.java/jupdate", MINER_STANDIN, mode=0o755)],
+                           created_by="COPY jupdate /usr/share/.java/"),
+                     Layer([E("etc/xmr.json", MINER_CONFIG)], created_by="COPY config.json /etc/xmr.json")])
+    r = scan(root)
+    eq(r.rc, 1, "critical finding fails the scan: " + r.err)
+    f = one_finding(r, "SW-MINER-XMRIG", "/usr/share/.java/jupdate", 1)
+    eq((f["severity"], f["category"], f["detector"]), ("critical", "miner", "yara"), "meta")
+    eq(f["evidence"]["rule"], "SW_MINER_XMRIG", "evidence rule")
+    ok(any(x["data"].startswith("--donate-level") for x in f["evidence"]["strings"]), "evidence strings")
+    one_finding(r, "SW-MINER-CONFIG", "/etc/xmr.json", 2)
+    eq(r.json["verdict"], "malicious", "verdict")
+
+
+@case
+def user_rules_and_rule_errors():
+    root = d("yara2")
+    oci_image(root, [base_layer([E("opt/tool", b"hello CUSTOM-MARKER-42 world")])])
+    rules = d("myrules")
+    open(os.path.join(rules, "custom.yar"), "w").write(
+        'rule custom { meta: id = "ACME-1" severity = "high" category = "backdoor" '
+        'title = "ACME marker" strings: $a = "CUSTOM-MARKER-42" condition: $a and filepath == "/opt/tool" }\n')
+    r = scan("--rules", rules, root)
+    eq(r.rc, 1, r.err)
+    f = one_finding(r, "ACME-1", "/opt/tool", 0)
+    eq(f["evidence"]["namespace"], "user", "namespace")
+    cache = os.path.join(WORK, "cache", "stowaway")
+    ok(any(n.endswith(".yarc") for n in os.listdir(cache)), "compiled rules cached")
+    again = scan("--rules", rules, root)
+    eq(again.json["findings"], r.json["findings"], "same findings from the cached rules")
+    eq(again.json["tool"]["ruleset"], r.json["tool"]["ruleset"], "same ruleset digest")
+    eq(scan(root).json["findings"], [], "bundled rules alone: nothing")
+    ok(scan(root).json["tool"]["ruleset"] != r.json["tool"]["ruleset"], "ruleset digest covers user rules")
+    bad = d("badrules")
+    open(os.path.join(bad, "nometa.yar"), "w").write('rule nometa { strings: $a = "x" condition: $a }\n')
+    error_run(scan("--rules", bad, root), "rule user:nometa: meta id and title are required")
+    open(os.path.join(bad, "nometa.yar"), "w").write('rule broken {\n condition: $undefined\n}\n')
+    error_run(scan("--rules", bad, root), "nometa.yar:3: undefined string")
+    error_run(scan("--rules", os.path.join(WORK, "nodir"), root), "nodir")
+
+
+@case
+def rules_list_and_test_commands():
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache"))
+    p = subprocess.run([BIN, "rules", "list"], stdout=subprocess.PIPE, env=env)
+    out = p.stdout.decode()
+    eq(p.returncode, 0, "rules list")
+    for rid in ("SW-TEST-EICAR", "SW-MINER-XMRIG", "SW-MINER-CONFIG"):
+        ok(rid in out, rid + " listed")
+    f = os.path.join(WORK, "standin.bin")
+    open(f, "wb").write(MINER_STANDIN)
+    clean = os.path.join(WORK, "clean.txt")
+    open(clean, "w").write("nothing to see\n")
+    p = subprocess.run([BIN, "rules", "test", f, clean], stdout=subprocess.PIPE, env=env)
+    eq(p.returncode, 1, "rules test exits 1 on a match")
+    eq(p.stdout.decode().strip(), "%s: SW-MINER-XMRIG critical miner (bundled:SW_MINER_XMRIG) "
+       "XMRig cryptocurrency miner (or a fork)" % f, "match line")
+    eq(subprocess.run([BIN, "rules", "test", clean], env=env).returncode, 0, "no match: 0")
+
+
+@case
+def big_file_skips_content_detectors_visibly():
+    root = d("bigfile")
+    oci_image(root, [Layer([E("big", bytes(3 << 20))])])
+    r = scan("--max-file-size", "1M", root)
+    eq(r.rc, 0, r.err)
+    ok(any(i["path"] == "/big" and "max-file-size" in i["reason"] for i in r.json["incomplete"]),
+       "incomplete: %s" % r.json["incomplete"])
+    one_finding(r, "SW-INCOMPLETE", "/big", 0)
+
+
 # ---------------------------------------------------------------- hostile input
 
 @case
@@ -710,8 +798,9 @@ def realistic_debian_image():
     r = scan(root)
     eq(r.rc, 0, r.err)
     ok(r.json["stats"]["files"] > 3000, "files: %d" % r.json["stats"]["files"])
-    eq([(f["id"], f["path"]) for f in r.json["findings"]], [("SW-IOC-SHA256", "/opt/eicar")],
-       "only the planted finding")
+    eq(sorted((f["id"], f["path"]) for f in r.json["findings"]),
+       [("SW-IOC-SHA256", "/opt/eicar"), ("SW-TEST-EICAR", "/opt/eicar")],
+       "only the planted file is found (by its hash and by the EICAR rule)")
     eq(r.json["incomplete"], [], "nothing incomplete")
 
 

@@ -37,6 +37,10 @@ typedef struct sw_emit sw_emit;
 int sw_emit_finding(sw_emit *e, const char *id, sw_severity sev, const char *category,
 	    const char *title, const char *evidence_json);
 
+/* The current file could not be fully examined by this detector: listed
+ * under "incomplete" and raised as a medium finding, never passed as clean. */
+int sw_emit_incomplete(sw_emit *e, const char *reason);
+
 enum { SW_DET_CONTENT = 1 << 0 }; /* needs file bytes, not only metadata */
 
 typedef struct sw_detector {
@@ -52,5 +56,6 @@ typedef struct sw_detector {
 } sw_detector;
 
 extern const sw_detector sw_detector_ioc;
+extern const sw_detector sw_detector_yara;
 
 #endif

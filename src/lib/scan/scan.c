@@ -44,7 +44,7 @@
 #define MAX_NAME_BYTES_PER_LAYER (256u << 20) /* paths + link targets kept for the merge */
 #define RATIO_GRACE (16ull << 20) /* ratio is judged once this much came out */
 
-static const sw_detector *const detectors[] = { &sw_detector_ioc };
+static const sw_detector *const detectors[] = { &sw_detector_ioc, &sw_detector_yara };
 #define NDET (sizeof(detectors) / sizeof(detectors[0]))
 
 typedef struct rec {
@@ -236,6 +236,11 @@ int sw_emit_finding(sw_emit *e, const char *id, sw_severity sev, const char *cat
 	}
 	j->nf++;
 	return 0;
+}
+
+int sw_emit_incomplete(sw_emit *e, const char *reason)
+{
+	return add_inc(e->w->j, e->w->cur.path, "%s: %s", e->detector, reason);
 }
 
 /* ---- files ---- */

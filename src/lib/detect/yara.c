@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * YARA rules (libyara 4.2). Rules come from the bundled set (rules/NAME.yar,
+ * compiled into the library) and from --rules directories. They are
+ * compiled once per run, and the compiled form is cached on disk under a
+ * name that is the SHA-256 of every source and the libyara version, so a
+ * second run loads instead of compiling, and no stale cache can be used.
+ *
+ * Every public rule must carry meta id, severity, category and title: they
+ * become the finding. A rule without them is refused at compile time with
+ * its file and name, so a rule author learns at once, not at scan time.
+ *
+ * One YR_SCANNER per worker thread (scanners are not thread-safe; compiled
+ * rules are read-only and shared). Files are scanned from memory, with a
+ * per-file timeout: a rule that is too slow on a file makes that file
+ * incomplete, never clean.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yara.h>
+
+#include "stowaway/rules.h"
+#include "detector.h"
+#include "../util/banned.h"
+
+typedef struct { const char *name, *text; } sw_embedded;
+extern const sw_embedded sw_bundled_rules[];
+
+#define MAX_RULE_FILE (16u << 20)
+#define MAX_RULE_FILES 4096
+#define MAX_EVIDENCE_STRINGS 8
+
+typedef struct src {
+	char *name;      /* "bundled:miners.yar" or a path; always owned */
+	char *text;
+	bool owned;      /* text is ours to free */
+} src;
+
+typedef struct ystate {
+	YR_RULES *rules;
+	int timeout;
+} ystate;
+
+static const char *const categories[] = {
+	"miner", "backdoor", "reverse-shell", "dropper", "persistence", "packed",
+	"hidden-payload", "suspicious-config", "test",
+};
+
+static bool valid_category(const char *c)
+{
+	size_t i;
+
+	for (i = 0; c && i < sizeof(categories) / sizeof(categories[0]); i++)
+		if (strcmp(c, categories[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *meta_str(const YR_RULE *rule, const char *key)
+{
+	const YR_META *m;
+
+	yr_rule_metas_foreach(rule, m)
+		if (m->type == META_TYPE_STRING && strcmp(m->identifier, key) == 0)
+			return m->string;
+	return NULL;
+}
+
+/* ---- sources ---- */
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int read_text(const char *path, char **out, sw_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	sw_buf b = SW_BUF_INIT(MAX_RULE_FILE);
+	char chunk[65536];
+	size_t n;
+	int rc = 0;
+
+	*out = NULL;
+	if (!f)
+		return sw_error_set(err, SW_ENOTFOUND, "rules %s: %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if ((rc = sw_buf_append(&b, chunk, n)) < 0)
+			break;
+	fclose(f);
+	if (rc < 0) {
+		sw_buf_release(&b);
+		return sw_error_set(err, rc, "rules %s: larger than %u bytes", path, MAX_RULE_FILE);
+	}
+	*out = sw_buf_detach(&b, NULL);
+	return *out ? 0 : sw_error_set(err, SW_ENOMEM, "out of memory");
+}
+
+static bool is_rule_file(const char *n)
+{
+	size_t l = strlen(n);
+	return (l > 4 && strcmp(n + l - 4, ".yar") == 0) || (l > 5 && strcmp(n + l - 5, ".yara") == 0);
+}
+
+/* Append the rule files of one directory (sorted, not recursive). */
+static int add_dir(src **v, size_t *n, const char *dir, sw_error *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t nn = 0, i;
+	int rc = 0;
+
+	if (!d)
+		return sw_error_set(err, SW_ENOTFOUND, "--rules %s: %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		char **nv;
+		if (de->d_name[0] == '.' || !is_rule_file(de->d_name))
+			continue;
+		if (nn >= MAX_RULE_FILES || !(nv = realloc(names, (nn + 1) * sizeof(*nv)))) {
+			rc = sw_error_set(err, SW_ELIMIT, "--rules %s: too many rule files", dir);
+			break;
+		}
+		names = nv;
+		if (!(names[nn] = sw__strdup(de->d_name))) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+			break;
+		}
+		nn++;
+	}
+	closedir(d);
+	if (rc == 0 && nn == 0)
+		rc = sw_error_set(err, SW_ENOTFOUND, "--rules %s: no .yar or .yara files", dir);
+	if (nn > 1)
+		qsort(names, nn, sizeof(*names), cmp_name);
+	for (i = 0; rc == 0 && i < nn; i++) {
+		src *nv = realloc(*v, (*n + 1) * sizeof(*nv));
+		if (!nv) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+			break;
+		}
+		*v = nv;
+		(*v)[*n].owned = true;
+		(*v)[*n].text = NULL;
+		if (!((*v)[*n].name = sw__asprintf("%s/%s", dir, names[i]))) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+			break;
+		}
+		if ((rc = read_text((*v)[*n].name, &(*v)[*n].text, err)) < 0) {
+			free((*v)[*n].name);
+			break;
+		}
+		(*n)++;
+	}
+	for (i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+static void free_srcs(src *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		if (v[i].owned)
+			free(v[i].text);
+	}
+	free(v);
+}
+
+/* ---- compile, validate, cache ---- */
+
+typedef struct cerr {
+	sw_error *err;
+	const char *file;
+	int failed;
+} cerr;
+
+static void on_compile_msg(int level, const char *file, int line, const YR_RULE *rule,
+			   const char *msg, void *user)
+{
+	cerr *c = user;
+
+	(void)file, (void)rule;
+	if (level != YARA_ERROR_LEVEL_ERROR || c->failed++)
+		return;
+	sw_error_set(c->err, SW_EFORMAT, "rules %s:%d: %s", c->file, line, msg);
+}
+
+static int check_meta(YR_RULES *rules, sw_error *err)
+{
+	const YR_RULE *rule;
+
+	yr_rules_foreach(rules, rule) {
+		const char *sev = meta_str(rule, "severity");
+		sw_severity s;
+		if (RULE_IS_PRIVATE(rule))
+			continue;
+		if (!meta_str(rule, "id") || !meta_str(rule, "title"))
+			return sw_error_set(err, SW_EFORMAT, "rule %s:%s: meta id and title are required",
+					    rule->ns->name, rule->identifier);
+		if (sw_severity_parse(sev, &s) < 0)
+			return sw_error_set(err, SW_EFORMAT,
+					    "rule %s:%s: meta severity must be info, low, medium, high or critical",
+					    rule->ns->name, rule->identifier);
+		if (!valid_category(meta_str(rule, "category")))
+			return sw_error_set(err, SW_EFORMAT, "rule %s:%s: meta category \"%s\" is not known",
+					    rule->ns->name, rule->identifier,
+					    meta_str(rule, "category") ? meta_str(rule, "category") : "");
+	}
+	return 0;
+}
+
+static int compile(src *v, size_t n, YR_RULES **out, sw_error *err)
+{
+	YR_COMPILER *c = NULL;
+	cerr ce = { err, NULL, 0 };
+	size_t i;
+	int rc = 0;
+
+	if (yr_compiler_create(&c) != ERROR_SUCCESS)
+		return sw_error_set(err, SW_ENOMEM, "yara: cannot create a compiler");
+	yr_compiler_set_callback(c, on_compile_msg, &ce);
+	yr_compiler_define_string_variable(c, "filepath", "");
+	yr_compiler_define_string_variable(c, "filename", "");
+	yr_compiler_define_string_variable(c, "extension", "");
+	for (i = 0; i < n && !ce.failed; i++) {
+		ce.file = v[i].name;
+		yr_compiler_add_string(c, v[i].text, strncmp(v[i].name, "bundled:", 8) == 0 ?
+				       "bundled" : "user");
+	}
+	if (ce.failed)
+		rc = err ? err->code : SW_EFORMAT;
+	else if (yr_compiler_get_rules(c, out) != ERROR_SUCCESS)
+		rc = sw_error_set(err, SW_ENOMEM, "yara: cannot build the rules");
+	yr_compiler_destroy(c);
+	if (rc == 0 && (rc = check_meta(*out, err)) < 0) {
+		yr_rules_destroy(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static char *cache_path(const char *dir, const char *hex)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (dir)
+		return sw__asprintf("%s/rules-%s.yarc", dir, hex);
+	if (xdg && *xdg)
+		return sw__asprintf("%s/stowaway/rules-%s.yarc", xdg, hex);
+	if (home && *home)
+		return sw__asprintf("%s/.cache/stowaway/rules-%s.yarc", home, hex);
+	return NULL;
+}
+
+static void mkdirs(char *path)
+{
+	char *p;
+
+	for (p = path + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(path, 0700);
+			*p = '/';
+		}
+}
+
+/* Save compiled rules atomically (write a private temp file, rename). */
+static void cache_save(YR_RULES *rules, const char *path)
+{
+	char *tmp = sw__asprintf("%s.%d.tmp", path, (int)getpid()), *dir;
+
+	if (!tmp)
+		return;
+	if ((dir = sw__strdup(tmp))) {
+		mkdirs(dir);
+		free(dir);
+	}
+	if (yr_rules_save(rules, tmp) == ERROR_SUCCESS && rename(tmp, path) == 0) {
+		free(tmp);
+		return;
+	}
+	unlink(tmp);
+	free(tmp);
+}
+
+static int load_sources(const sw_scan_opts *o, src **v, size_t *n, sw_error *err)
+{
+	const sw_embedded *e;
+	size_t i;
+	int rc;
+
+	*v = NULL;
+	*n = 0;
+	for (e = sw_bundled_rules; !o->no_bundled_rules && e->name; e++) {
+		src *nv = realloc(*v, (*n + 1) * sizeof(*nv));
+		if (!nv)
+			return sw_error_set(err, SW_ENOMEM, "out of memory");
+		*v = nv;
+		nv[*n].owned = false; /* text is the library's own constant */
+		nv[*n].text = (char *)e->text;
+		if (!(nv[*n].name = sw__asprintf("bundled:%s", e->name)))
+			return sw_error_set(err, SW_ENOMEM, "out of memory");
+		(*n)++;
+	}
+	for (i = 0; i < o->n_rule_dirs; i++)
+		if ((rc = add_dir(v, n, o->rule_dirs[i], err)) < 0)
+			return rc;
+	return 0;
+}
+
+int sw_yara__load(const sw_scan_opts *o, YR_RULES **out, sw_buf *ruleset, sw_error *err);
+int sw_yara__load(const sw_scan_opts *o, YR_RULES **out, sw_buf *ruleset, sw_error *err)
+{
+	src *v = NULL;
+	size_t n = 0, i;
+	sw_sha256 *h = NULL;
+	uint8_t d[SW_SHA256_LEN];
+	char hex[2 * SW_SHA256_LEN + 1], *cpath = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = load_sources(o, &v, &n, err)) < 0)
+		goto out;
+	if (n == 0)
+		goto out;
+	if (!(h = sw_sha256_new())) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	sw_sha256_update(h, "yara " YR_VERSION "\n", strlen("yara " YR_VERSION "\n"));
+	for (i = 0; i < n; i++) {
+		sw_sha256_update(h, v[i].name, strlen(v[i].name) + 1);
+		sw_sha256_update(h, v[i].text, strlen(v[i].text) + 1);
+		if (ruleset) {
+			sw_buf_printf(ruleset, "yara:%s\n", v[i].name);
+			sw_buf_append(ruleset, v[i].text, strlen(v[i].text));
+		}
+	}
+	sw_sha256_final(h, d);
+	sw_hex(d, SW_SHA256_LEN, hex);
+	if (!o->no_rule_cache && (cpath = cache_path(o->cache_dir, hex)) &&
+	    yr_rules_load(cpath, out) == ERROR_SUCCESS) {
+		if (check_meta(*out, NULL) == 0)
+			goto out;
+		yr_rules_destroy(*out);
+		*out = NULL;
+	}
+	if ((rc = compile(v, n, out, err)) < 0)
+		goto out;
+	if (cpath)
+		cache_save(*out, cpath);
+out:
+	free(cpath);
+	sw_sha256_free(h);
+	free_srcs(v, n);
+	return rc;
+}
+
+/* ---- the detector ---- */
+
+static void yara_release(void *state)
+{
+	ystate *s = state;
+
+	if (!s)
+		return;
+	if (s->rules)
+		yr_rules_destroy(s->rules);
+	yr_finalize();
+	free(s);
+}
+
+static int yara_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_error *err)
+{
+	ystate *s;
+	int rc;
+
+	*state = NULL;
+	if (yr_initialize() != ERROR_SUCCESS)
+		return sw_error_set(err, SW_ENOMEM, "yara: initialisation failed");
+	if (!(s = calloc(1, sizeof(*s)))) {
+		yr_finalize();
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	s->timeout = o->file_timeout > 0 ? o->file_timeout : 10;
+	if ((rc = sw_yara__load(o, &s->rules, ruleset, err)) < 0) {
+		yara_release(s);
+		return rc;
+	}
+	*state = s;
+	return 0;
+}
+
+static int yara_worker_init(void *state, void **wstate, sw_error *err)
+{
+	ystate *s = state;
+	YR_SCANNER *sc = NULL;
+
+	*wstate = NULL;
+	if (!s->rules)
+		return 0;
+	if (yr_scanner_create(s->rules, &sc) != ERROR_SUCCESS)
+		return sw_error_set(err, SW_ENOMEM, "yara: cannot create a scanner");
+	yr_scanner_set_timeout(sc, s->timeout);
+	yr_scanner_set_flags(sc, SCAN_FLAGS_FAST_MODE);
+	*wstate = sc;
+	return 0;
+}
+
+static void yara_worker_release(void *wstate)
+{
+	if (wstate)
+		yr_scanner_destroy(wstate);
+}
+
+typedef struct match_ctx {
+	sw_emit *out;
+	const sw_file *f;
+	int rc;
+} match_ctx;
+
+/* Matched bytes as JSON-safe text: printable ASCII kept, the rest \xNN. */
+static void snippet(sw_buf *b, const uint8_t *p, size_t n)
+{
+	char tmp[64 * 4 + 1];
+	size_t i, o = 0;
+
+	for (i = 0; i < n && i < 64; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			tmp[o++] = (char)p[i];
+		} else {
+			snprintf(tmp + o, 5, "\\x%02x", p[i]);
+			o += 4;
+		}
+	}
+	tmp[o] = '\0';
+	sw_jsonw_str(b, tmp);
+}
+
+static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
+{
+	match_ctx *m = user;
+	const YR_RULE *rule = data;
+	const YR_STRING *str;
+	sw_buf ev = SW_BUF_INIT(16384);
+	char hex[2 * SW_SHA256_LEN + 1];
+	sw_severity sev = SW_SEV_MEDIUM;
+	size_t shown = 0;
+
+	if (msg != CALLBACK_MSG_RULE_MATCHING)
+		return CALLBACK_CONTINUE;
+	sw_severity_parse(meta_str(rule, "severity"), &sev);
+	sw_buf_printf(&ev, "{\"rule\":");
+	sw_jsonw_str(&ev, rule->identifier);
+	sw_buf_printf(&ev, ",\"namespace\":");
+	sw_jsonw_str(&ev, rule->ns->name);
+	if (m->f->sha256) {
+		sw_hex(m->f->sha256, SW_SHA256_LEN, hex);
+		sw_buf_printf(&ev, ",\"sha256\":\"%s\"", hex);
+	}
+	sw_buf_printf(&ev, ",\"strings\":[");
+	yr_rule_strings_foreach(rule, str) {
+		const YR_MATCH *mt;
+		yr_string_matches_foreach(ctx, str, mt) {
+			if (shown >= MAX_EVIDENCE_STRINGS)
+				break;
+			sw_buf_printf(&ev, "%s{\"id\":", shown ? "," : "");
+			sw_jsonw_str(&ev, str->identifier);
+			sw_buf_printf(&ev, ",\"offset\":%lld,\"data\":", (long long)(mt->base + mt->offset));
+			snippet(&ev, mt->data, (size_t)mt->data_length);
+			sw_buf_putc(&ev, '}');
+			shown++;
+			break; /* one match per string is evidence enough */
+		}
+	}
+	sw_buf_printf(&ev, "]}");
+	m->rc = sw_emit_finding(m->out, meta_str(rule, "id"), sev, meta_str(rule, "category"),
+				meta_str(rule, "title"), sw_buf_cstr(&ev));
+	sw_buf_release(&ev);
+	return m->rc < 0 ? CALLBACK_ERROR : CALLBACK_CONTINUE;
+}
+
+static int yara_file(void *state, void *wstate, const sw_file *f, const uint8_t *data,
+		     size_t len, sw_emit *out)
+{
+	YR_SCANNER *sc = wstate;
+	match_ctx m = { out, f, 0 };
+	const char *base, *ext;
+	int r;
+
+	(void)state;
+	if (!sc || f->type != '0' || !data || !len)
+		return 0;
+	base = strrchr(f->path, '/');
+	base = base ? base + 1 : f->path;
+	ext = strrchr(base, '.');
+	yr_scanner_define_string_variable(sc, "filepath", f->path);
+	yr_scanner_define_string_variable(sc, "filename", base);
+	yr_scanner_define_string_variable(sc, "extension", ext ? ext + 1 : "");
+	yr_scanner_set_callback(sc, on_match, &m);
+	r = yr_scanner_scan_mem(sc, data, len);
+	if (m.rc < 0)
+		return m.rc;
+	if (r == ERROR_SCAN_TIMEOUT)
+		return sw_emit_incomplete(out, "YARA rules exceeded the per-file timeout");
+	if (r == ERROR_TOO_MANY_MATCHES)
+		return sw_emit_incomplete(out, "YARA: too many string matches; rules not fully evaluated");
+	if (r != ERROR_SUCCESS)
+		return sw_emit_incomplete(out, "YARA scan failed on this file");
+	return 0;
+}
+
+const sw_detector sw_detector_yara = {
+	.name = "yara",
+	.flags = SW_DET_CONTENT,
+	.init = yara_init,
+	.release = yara_release,
+	.worker_init = yara_worker_init,
+	.worker_release = yara_worker_release,
+	.file = yara_file,
+};
+
+/* ---- rule authors' helpers (rules.h) ---- */
+
+static void rule_info(const YR_RULE *rule, sw_rule_info *ri)
+{
+	ri->ns = rule->ns->name;
+	ri->name = rule->identifier;
+	ri->id = meta_str(rule, "id");
+	ri->severity = meta_str(rule, "severity");
+	ri->category = meta_str(rule, "category");
+	ri->title = meta_str(rule, "title");
+}
+
+int sw_rules_list(const sw_scan_opts *o, int (*fn)(void *ctx, const sw_rule_info *r),
+		  void *ctx, sw_error *err)
+{
+	YR_RULES *rules = NULL;
+	const YR_RULE *rule;
+	int rc;
+
+	if (yr_initialize() != ERROR_SUCCESS)
+		return sw_error_set(err, SW_ENOMEM, "yara: initialisation failed");
+	if ((rc = sw_yara__load(o, &rules, NULL, err)) == 0 && rules) {
+		yr_rules_foreach(rules, rule) {
+			sw_rule_info ri;
+			if (RULE_IS_PRIVATE(rule))
+				continue;
+			rule_info(rule, &ri);
+			if ((rc = fn(ctx, &ri)) < 0)
+				break;
+		}
+	}
+	if (rules)
+		yr_rules_destroy(rules);
+	yr_finalize();
+	return rc;
+}
+
+typedef struct test_ctx {
+	const char *path;
+	int (*fn)(void *ctx, const char *path, const sw_rule_info *r);
+	void *ctx;
+	int matches, rc;
+} test_ctx;
+
+static int on_test_match(YR_SCAN_CONTEXT *yctx, int msg, void *data, void *user)
+{
+	test_ctx *t = user;
+	sw_rule_info ri;
+
+	(void)yctx;
+	if (msg != CALLBACK_MSG_RULE_MATCHING)
+		return CALLBACK_CONTINUE;
+	rule_info(data, &ri);
+	t->matches++;
+	if ((t->rc = t->fn(t->ctx, t->path, &ri)) < 0)
+		return CALLBACK_ERROR;
+	return CALLBACK_CONTINUE;
+}
+
+int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
+		  int (*fn)(void *ctx, const char *path, const sw_rule_info *r),
+		  void *ctx, sw_error *err)
+{
+	YR_RULES *rules = NULL;
+	YR_SCANNER *sc = NULL;
+	test_ctx t = { NULL, fn, ctx, 0, 0 };
+	size_t i;
+	int rc;
+
+	if (yr_initialize() != ERROR_SUCCESS)
+		return sw_error_set(err, SW_ENOMEM, "yara: initialisation failed");
+	if ((rc = sw_yara__load(o, &rules, NULL, err)) < 0)
+		goto out;
+	if (!rules) {
+		rc = sw_error_set(err, SW_ENOTFOUND, "no rules selected");
+		goto out;
+	}
+	if (yr_scanner_create(rules, &sc) != ERROR_SUCCESS) {
+		rc = sw_error_set(err, SW_ENOMEM, "yara: cannot create a scanner");
+		goto out;
+	}
+	yr_scanner_set_timeout(sc, o->file_timeout > 0 ? o->file_timeout : 10);
+	yr_scanner_set_callback(sc, on_test_match, &t);
+	for (i = 0; i < n && rc == 0; i++) {
+		FILE *f = fopen(paths[i], "rb");
+		sw_buf b = SW_BUF_INIT(o->limits.max_file_size);
+		char chunk[65536];
+		size_t k;
+		const char *base = strrchr(paths[i], '/'), *ext;
+		if (!f) {
+			rc = sw_error_set(err, SW_ENOTFOUND, "%s: %s", paths[i], strerror(errno));
+			break;
+		}
+		while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			if ((rc = sw_buf_append(&b, chunk, k)) < 0)
+				break;
+		fclose(f);
+		if (rc < 0) {
+			sw_buf_release(&b);
+			rc = sw_error_set(err, rc, "%s: larger than max-file-size", paths[i]);
+			break;
+		}
+		base = base ? base + 1 : paths[i];
+		ext = strrchr(base, '.');
+		yr_scanner_define_string_variable(sc, "filepath", paths[i]);
+		yr_scanner_define_string_variable(sc, "filename", base);
+		yr_scanner_define_string_variable(sc, "extension", ext ? ext + 1 : "");
+		t.path = paths[i];
+		if (yr_scanner_scan_mem(sc, (const uint8_t *)(b.data ? b.data : ""), b.len) != ERROR_SUCCESS)
+			rc = t.rc < 0 ? t.rc : sw_error_set(err, SW_ERROR, "%s: YARA scan failed or timed out",
+							    paths[i]);
+		sw_buf_release(&b);
+	}
+out:
+	if (sc)
+		yr_scanner_destroy(sc);
+	if (rules)
+		yr_rules_destroy(rules);
+	yr_finalize();
+	return rc < 0 ? rc : t.matches;
+}
