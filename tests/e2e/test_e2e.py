@@ -324,6 +324,11 @@ def whiteout_hides_but_finding_stays():
     r = scan(root)
     f = one_finding(r, "SW-IOC-SHA256", "/usr/share/.x/payload", 0, final=False)
     eq(f["created_by"], "RUN curl ... > /usr/share/.x/payload", "created_by")
+    h = one_finding(r, "SW-HIDDEN-PAYLOAD", "/usr/share/.x/payload", 0, final=False)
+    eq((h["category"], h["severity"]), ("hidden-payload", "medium"), "hidden payload takes the file's severity")
+    eq(h["evidence"], {"added_in_layer": 0, "added_by": "RUN curl ... > /usr/share/.x/payload",
+                       "removed_in_layer": 1, "removed_by": "RUN rm /usr/share/.x/payload",
+                       "findings": ["SW-IOC-SHA256", "SW-TEST-EICAR"]}, "hidden payload evidence")
     ok("still shipped" in scan(root, fmt="table").out, "table explains deleted payloads")
 
 
@@ -347,6 +352,9 @@ def replaced_file_and_dir_replaced_by_file():
     r = scan(root)
     one_finding(r, "SW-IOC-SHA256", "/f", 0, final=False)
     one_finding(r, "SW-IOC-SHA256", "/dir/inner", 0, final=False)
+    eq(one_finding(r, "SW-HIDDEN-PAYLOAD", "/dir/inner", 0, final=False)["evidence"]["removed_in_layer"], 1,
+       "replacing the directory removed it")
+    one_finding(r, "SW-HIDDEN-PAYLOAD", "/f", 0, final=False)
 
 
 @case
@@ -357,6 +365,7 @@ def hardlink_keeps_deleted_target_alive():
         Layer([E("b", kind="dir"), E("b/alias", kind="hardlink", link="a/payload"), E("a/.wh.payload")])])
     r = scan(root)
     one_finding(r, "SW-IOC-SHA256", "/a/payload", 0, final=True)
+    eq(r.findings("SW-HIDDEN-PAYLOAD"), [], "a hardlink keeps it visible: not hidden")
 
 
 @case

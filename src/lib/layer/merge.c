@@ -41,7 +41,8 @@ struct sw_merge {
 	node root;
 	node **tab;
 	size_t tabsz, count;
-	uint32_t **live;         /* live[layer][rec] */
+	uint32_t **live;         /* live[layer][rec]: final nodes holding that content */
+	uint32_t **dead;         /* dead[layer][rec]: layer that took the last one away */
 	size_t *nlive;
 	size_t nlayers;
 	uint32_t cur;            /* layer being applied */
@@ -66,11 +67,12 @@ sw_merge *sw_merge_new(size_t nlayers)
 	m->tabsz = 1024;
 	m->tab = calloc(m->tabsz, sizeof(*m->tab));
 	m->live = calloc(nlayers + 1, sizeof(*m->live));
+	m->dead = calloc(nlayers + 1, sizeof(*m->dead));
 	m->nlive = calloc(nlayers + 1, sizeof(*m->nlive));
 	m->nlayers = nlayers;
 	m->root.type = '5';
 	m->root.olayer = m->root.clayer = NONE;
-	if (!m->tab || !m->live || !m->nlive) {
+	if (!m->tab || !m->live || !m->dead || !m->nlive) {
 		sw_merge_free(m);
 		return NULL;
 	}
@@ -110,7 +112,10 @@ void sw_merge_free(sw_merge *m)
 	free(m->tab);
 	for (i = 0; m->live && i < m->nlayers; i++)
 		free(m->live[i]);
+	for (i = 0; m->dead && i < m->nlayers; i++)
+		free(m->dead[i]);
 	free(m->live);
+	free(m->dead);
 	free(m->nlive);
 	free(m);
 }
@@ -149,8 +154,14 @@ static int grow(sw_merge *m)
 
 static void live_add(sw_merge *m, const node *n, int delta)
 {
-	if (n->clayer != NONE && n->clayer < m->nlayers && n->crec < m->nlive[n->clayer])
-		m->live[n->clayer][n->crec] += (uint32_t)delta;
+	uint32_t *c;
+
+	if (n->clayer == NONE || n->clayer >= m->nlayers || n->crec >= m->nlive[n->clayer])
+		return;
+	c = &m->live[n->clayer][n->crec];
+	*c += (uint32_t)delta;
+	if (*c == 0)
+		m->dead[n->clayer][n->crec] = m->cur;
 }
 
 static void unhash(sw_merge *m, node *n)
@@ -362,8 +373,10 @@ int sw_merge_apply(sw_merge *m, size_t layer, const sw_mrec *recs, size_t n,
 
 	if (layer >= m->nlayers)
 		return SW_EINVAL;
-	if (!(m->live[layer] = calloc(n + 1, sizeof(uint32_t))))
+	if (!(m->live[layer] = calloc(n + 1, sizeof(uint32_t))) ||
+	    !(m->dead[layer] = malloc((n + 1) * sizeof(uint32_t))))
 		return SW_ENOMEM;
+	memset(m->dead[layer], 0xff, (n + 1) * sizeof(uint32_t)); /* NONE */
 	m->nlive[layer] = n;
 	m->cur = (uint32_t)layer;
 	for (i = 0; i < n; i++) {
@@ -388,6 +401,14 @@ bool sw_merge_live(const sw_merge *m, size_t layer, size_t rec)
 {
 	return layer < m->nlayers && m->live[layer] && rec < m->nlive[layer] &&
 	       m->live[layer][rec] > 0;
+}
+
+long sw_merge_removed_by(const sw_merge *m, size_t layer, size_t rec)
+{
+	if (layer >= m->nlayers || !m->dead[layer] || rec >= m->nlive[layer] ||
+	    m->live[layer][rec] > 0 || m->dead[layer][rec] == NONE)
+		return -1;
+	return (long)m->dead[layer][rec];
 }
 
 bool sw_merge_lookup(const sw_merge *m, const char *path, size_t *layer, size_t *rec)

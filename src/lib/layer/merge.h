@@ -34,6 +34,9 @@ int sw_merge_apply(sw_merge *m, size_t layer, const sw_mrec *recs, size_t n,
 /* Is the content written by (layer, rec) still reachable in the final
  * filesystem, under its own path or through a hardlink? */
 bool sw_merge_live(const sw_merge *m, size_t layer, size_t rec);
+/* The layer whose entries deleted or replaced the last copy of (layer,
+ * rec)'s content, or -1 while it is live (or never was placed). */
+long sw_merge_removed_by(const sw_merge *m, size_t layer, size_t rec);
 /* Which entry last wrote `path` in the final filesystem. */
 bool sw_merge_lookup(const sw_merge *m, const char *path, size_t *layer, size_t *rec);
 size_t sw_merge_count(const sw_merge *m);

@@ -805,6 +805,55 @@ out:
 	return 0;
 }
 
+/* The findings j->fs[..last] that share last's file: if a later layer
+ * deleted or replaced that file, say so in a finding of its own, naming
+ * both layers and their build steps. The bytes are still in every pull. */
+static int hidden_payload(scan *s, const sw_merge *m, sw_report *r, size_t l, size_t last)
+{
+	job *j = &s->jobs[l];
+	size_t rr = j->fs[last].rec, first = last, k;
+	const sw_layer_info *add = sw_image_layer(s->img, l), *del;
+	sw_severity sev = SW_SEV_INFO;
+	sw_buf ev = SW_BUF_INIT(65536);
+	sw_finding f = { 0 };
+	char title[160];
+	long by;
+	int rc;
+
+	if ((j->recs[rr].flags & SW_MREC_UNPLACED) || (by = sw_merge_removed_by(m, l, rr)) < 0)
+		return 0;
+	while (first > 0 && j->fs[first - 1].rec == rr)
+		first--;
+	del = sw_image_layer(s->img, (size_t)by);
+	sw_buf_printf(&ev, "{\"added_in_layer\":%zu,\"added_by\":", l);
+	sw_jsonw_str(&ev, add->created_by);
+	sw_buf_printf(&ev, ",\"removed_in_layer\":%ld,\"removed_by\":", by);
+	sw_jsonw_str(&ev, del ? del->created_by : NULL);
+	sw_buf_printf(&ev, ",\"findings\":[");
+	for (k = first; k <= last; k++) {
+		if (j->fs[k].f.severity > sev)
+			sev = j->fs[k].f.severity;
+		sw_buf_printf(&ev, "%s", k > first ? "," : "");
+		sw_jsonw_str(&ev, j->fs[k].f.id);
+	}
+	sw_buf_printf(&ev, "]}");
+	snprintf(title, sizeof(title), "Flagged file removed by layer %ld still ships in layer %zu", by, l);
+	f.id = "SW-HIDDEN-PAYLOAD";
+	f.severity = sev;
+	f.category = "hidden-payload";
+	f.title = title;
+	f.detector = "merge";
+	f.path = job_path(j, rr);
+	f.layer = (int)l;
+	f.layer_digest = add->digest;
+	f.created_by = add->created_by;
+	f.in_final_fs = false;
+	f.evidence = sw_buf_cstr(&ev);
+	rc = ev.len ? sw_report__add(r, &f) : SW_ENOMEM;
+	sw_buf_release(&ev);
+	return rc;
+}
+
 static int build_report(scan *s, const sw_merge *m, sw_report *r)
 {
 	size_t l, i;
@@ -821,6 +870,10 @@ static int build_report(scan *s, const sw_merge *m, sw_report *r)
 			f.created_by = li->created_by;
 			f.in_final_fs = !(j->recs[rr].flags & SW_MREC_UNPLACED) && sw_merge_live(m, l, rr);
 			if ((rc = sw_report__add(r, &f)) < 0)
+				return rc;
+			/* a detector's findings on one file are consecutive */
+			if ((i + 1 == j->nf || j->fs[i + 1].rec != rr) &&
+			    (rc = hidden_payload(s, m, r, l, i)) < 0)
 				return rc;
 		}
 		if (j->f_dropped) {
