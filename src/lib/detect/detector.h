@@ -37,6 +37,12 @@ typedef struct sw_emit sw_emit;
 int sw_emit_finding(sw_emit *e, const char *id, sw_severity sev, const char *category,
 	    const char *title, const char *evidence_json);
 
+/* Image-level detectors: a finding about one build step (its layer, or -1
+ * for a step that made no layer; created_by may be NULL for the config). */
+int sw_emit_step_finding(sw_emit *e, int layer, const char *created_by, const char *id,
+			 sw_severity sev, const char *category, const char *title,
+			 const char *evidence_json);
+
 /* The current file could not be fully examined by this detector: listed
  * under "incomplete" and raised as a medium finding, never passed as clean. */
 int sw_emit_incomplete(sw_emit *e, const char *reason);
@@ -57,5 +63,6 @@ typedef struct sw_detector {
 
 extern const sw_detector sw_detector_ioc;
 extern const sw_detector sw_detector_yara;
+extern const sw_detector sw_detector_config;
 
 #endif

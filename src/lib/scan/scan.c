@@ -44,7 +44,8 @@
 #define MAX_NAME_BYTES_PER_LAYER (256u << 20) /* paths + link targets kept for the merge */
 #define RATIO_GRACE (16ull << 20) /* ratio is judged once this much came out */
 
-static const sw_detector *const detectors[] = { &sw_detector_ioc, &sw_detector_yara };
+static const sw_detector *const detectors[] = { &sw_detector_ioc, &sw_detector_yara,
+						 &sw_detector_config };
 #define NDET (sizeof(detectors) / sizeof(detectors[0]))
 
 typedef struct rec {
@@ -112,8 +113,10 @@ typedef struct worker {
 } worker;
 
 struct sw_emit {
-	worker *w;
+	worker *w;              /* file detectors: the worker and its current file */
 	const char *detector;
+	sw_report *r;           /* image detectors: straight into the report */
+	const sw_image *img;
 };
 
 /* ---- per-layer bookkeeping ---- */
@@ -198,11 +201,36 @@ static int add_inc(job *j, const char *path, const char *fmt, ...)
 	return 0;
 }
 
+int sw_emit_step_finding(sw_emit *e, int layer, const char *created_by, const char *id,
+			 sw_severity sev, const char *category, const char *title,
+			 const char *evidence_json)
+{
+	const sw_layer_info *li = layer >= 0 ? sw_image_layer(e->img, (size_t)layer) : NULL;
+	sw_finding f = { 0 };
+
+	if (!e->r)
+		return SW_EINVAL;
+	f.id = id;
+	f.severity = sev;
+	f.category = category;
+	f.title = title;
+	f.detector = e->detector;
+	f.layer = li ? layer : -1;
+	f.layer_digest = li ? li->digest : NULL;
+	f.created_by = created_by;
+	f.evidence = evidence_json;
+	return sw_report__add(e->r, &f);
+}
+
 int sw_emit_finding(sw_emit *e, const char *id, sw_severity sev, const char *category,
 	    const char *title, const char *evidence_json)
 {
-	job *j = e->w->j;
+	job *j;
 	pfinding *p;
+
+	if (!e->w)
+		return sw_emit_step_finding(e, -1, NULL, id, sev, category, title, evidence_json);
+	j = e->w->j;
 
 	if (j->nf >= MAX_FINDINGS_PER_LAYER) {
 		j->f_dropped++;
@@ -251,7 +279,7 @@ static int run_detectors(worker *w, const uint8_t *data, size_t len)
 	int rc;
 
 	for (d = 0; d < NDET; d++) {
-		sw_emit e = { w, detectors[d]->name };
+		sw_emit e = { w, detectors[d]->name, NULL, NULL };
 		bool content = detectors[d]->flags & SW_DET_CONTENT;
 		if (!detectors[d]->file || (content && w->truncated))
 			continue;
@@ -1013,6 +1041,13 @@ int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out
 	if ((rc = build_report(&s, m, r)) < 0) {
 		sw_error_set(err, rc, "out of memory building the report");
 		goto out;
+	}
+	for (i = 0; i < NDET; i++) {
+		sw_emit e = { NULL, detectors[i]->name, r, img };
+		if (detectors[i]->image && (rc = detectors[i]->image(s.dstate[i], img, &e)) < 0) {
+			sw_error_set(err, rc, "detector %s failed on the image", detectors[i]->name);
+			goto out;
+		}
 	}
 	sw_report__sort(r);
 	r->files = atomic_load(&s.files);

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Image config and history: what the image runs when it starts, and what
+ * its build ran. The poisoned images that carry miners give themselves away
+ * here as often as in their files: an Entrypoint that pipes a download into
+ * a shell, a Cmd with a pool URL and `--donate-level`, an Env that holds a
+ * wallet, a base64 blob that decodes into any of those.
+ *
+ * Where a text sits decides what it means. `curl ... | bash` in a build
+ * step is how half of the world installs Node.js (low); the same in an
+ * Entrypoint fetches code at every start (high). A wallet-shaped string is
+ * only reported next to mining context (a pool, miner options), because
+ * wallet-shaped strings occur in honest data.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detector.h"
+#include "../util/banned.h"
+
+#define MAX_TEXT (64u << 10)    /* bytes of one field examined */
+#define MAX_DECODE_DEPTH 2
+
+typedef enum { WHERE_START, WHERE_ENV, WHERE_LABEL, WHERE_HISTORY } where;
+
+/* Mining pool hosts seen in miner configurations (public pool lists). */
+static const char *const pools[] = {
+	"supportxmr.com", "nanopool.org", "minexmr.com", "2miners.com", "f2pool.com",
+	"hashvault.pro", "moneroocean.stream", "c3pool.com", "herominers.com",
+	"unmineable.com", "xmrpool.eu", "monerohash.com", "minergate.com",
+	"nicehash.com", "pool.hashvault.pro", "xmr.pool.gntl.co.uk", "ethermine.org",
+	"viabtc.com", "antpool.com", "mining-dutch.nl", "zpool.ca", "zergpool.com",
+	"kryptex.network", "xmrfast.com", "gulf.moneroocean.stream", "pool.minexmr.com",
+};
+
+static const char *const miner_opts[] = {
+	"--donate-level", "--cpu-max-threads-hint", "--randomx-1gb-pages", "--rig-id",
+	"--coin=monero", "--coin monero", "-a rx/0", "--algo=rx/0", "--algo rx/0",
+	"-a cryptonight", "--algo=cryptonight", "--max-cpu-usage", "--cpu-priority",
+	"--nicehash", "--tls-fingerprint",
+};
+
+static const char *find_ci(const char *hay, size_t n, const char *needle)
+{
+	size_t k = strlen(needle), i, j;
+
+	for (i = 0; k && i + k <= n; i++) {
+		for (j = 0; j < k; j++)
+			if (tolower((unsigned char)hay[i + j]) != tolower((unsigned char)needle[j]))
+				break;
+		if (j == k)
+			return hay + i;
+	}
+	return NULL;
+}
+
+static bool is_word(const char *hay, const char *at, size_t n, const char *w)
+{
+	size_t k = strlen(w);
+	bool left = at == hay || !isalnum((unsigned char)at[-1]);
+	bool right = (size_t)(at - hay) + k >= n || !isalnum((unsigned char)at[k]);
+
+	return left && right;
+}
+
+/* `curl|wget ... | sh`, `base64 -d | sh`, or download + chmod +x. */
+static const char *fetch_exec(const char *t, size_t n)
+{
+	static const char *const getters[] = { "curl", "wget", "fetch", "busybox wget" };
+	static const char *const shells[] = { "sh", "bash", "dash", "ash", "zsh", "python",
+					      "python3", "perl", "ruby", "node", "php" };
+	const char *pipe = NULL, *got = NULL, *end;
+	size_t i, k;
+
+	for (i = 0; i < sizeof(getters) / sizeof(getters[0]) && !got; i++) {
+		const char *p = t;
+		while ((p = find_ci(p, n - (size_t)(p - t), getters[i])) && !is_word(t, p, n, getters[i]))
+			p++;
+		got = p;
+	}
+	if (!got) {
+		const char *b = find_ci(t, n, "base64");
+		if (b && (find_ci(b, n - (size_t)(b - t), " -d") || find_ci(b, n - (size_t)(b - t), "--decode")))
+			got = b;
+	}
+	if (!got)
+		return NULL;
+	end = t + n;
+	for (pipe = memchr(got, '|', (size_t)(end - got)); pipe;
+	     pipe = memchr(pipe + 1, '|', (size_t)(end - pipe - 1))) {
+		const char *q = pipe + 1;
+		if (q < end && *q == '|') {
+			pipe = q; /* || is "or", not a pipe */
+			continue;
+		}
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (end - q >= 5 && memcmp(q, "sudo ", 5) == 0)
+			q += 5;
+		if (end - q >= 5 && memcmp(q, "/bin/", 5) == 0)
+			q += 5;
+		else if (end - q >= 9 && memcmp(q, "/usr/bin/", 9) == 0)
+			q += 9;
+		for (k = 0; k < sizeof(shells) / sizeof(shells[0]); k++) {
+			size_t l = strlen(shells[k]);
+			if ((size_t)(end - q) >= l && memcmp(q, shells[k], l) == 0 &&
+			    (q + l == end || !isalnum((unsigned char)q[l])))
+				return "download piped into an interpreter";
+		}
+		if (pipe + 1 >= end)
+			break;
+	}
+	if (find_ci(got, n - (size_t)(got - t), "chmod +x") || find_ci(got, n - (size_t)(got - t), "chmod 7") ||
+	    find_ci(got, n - (size_t)(got - t), "chmod 0755"))
+		return "download made executable";
+	return NULL;
+}
+
+static const char *pool_of(const char *t, size_t n)
+{
+	static const char *const schemes[] = { "stratum+tcp://", "stratum+ssl://", "stratum+tls://",
+					       "stratum2+tcp://", "stratum1+tcp://" };
+	size_t i;
+
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+		if (find_ci(t, n, schemes[i]))
+			return schemes[i];
+	for (i = 0; i < sizeof(pools) / sizeof(pools[0]); i++)
+		if (find_ci(t, n, pools[i]))
+			return pools[i];
+	return NULL;
+}
+
+static const char *miner_opt(const char *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(miner_opts) / sizeof(miner_opts[0]); i++)
+		if (find_ci(t, n, miner_opts[i]))
+			return miner_opts[i];
+	return NULL;
+}
+
+static bool base58(char c)
+{
+	return isalnum((unsigned char)c) && c != '0' && c != 'O' && c != 'I' && c != 'l';
+}
+
+/* A Monero address: 95 (standard) or 106 (integrated) base58 characters
+ * starting with 4 or 8. Returns its start, NULL if none. */
+static const char *wallet_of(const char *t, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t j = i;
+		while (j < n && base58(t[j]))
+			j++;
+		if ((j - i == 95 || j - i == 106) && (t[i] == '4' || t[i] == '8'))
+			return t + i;
+		i = j + 1;
+	}
+	return NULL;
+}
+
+typedef struct ctx {
+	sw_emit *out;
+	int layer;               /* history steps: their layer, else -1 */
+	const char *step;        /* history created_by, else NULL */
+	bool mining_context;     /* a pool or miner option anywhere in the config */
+} ctx;
+
+static int emit(ctx *c, const char *id, sw_severity sev, const char *cat, const char *title,
+		const char *field, const char *text, size_t n, const char *match, const char *decoded)
+{
+	sw_buf ev = SW_BUF_INIT(MAX_TEXT * 2);
+	int rc;
+
+	sw_buf_printf(&ev, "{\"field\":");
+	sw_jsonw_str(&ev, field);
+	sw_buf_printf(&ev, ",\"value\":");
+	sw_jsonw_strn(&ev, text, n > 2048 ? 2048 : n);
+	sw_buf_printf(&ev, ",\"match\":");
+	sw_jsonw_str(&ev, match);
+	if (decoded) {
+		sw_buf_printf(&ev, ",\"decoded\":");
+		sw_jsonw_strn(&ev, decoded, strlen(decoded) > 2048 ? 2048 : strlen(decoded));
+	}
+	sw_buf_putc(&ev, '}');
+	rc = sw_emit_step_finding(c->out, c->layer, c->step, id, sev, cat, title, sw_buf_cstr(&ev));
+	sw_buf_release(&ev);
+	return rc;
+}
+
+static int check_text(ctx *c, where w, const char *field, const char *t, size_t n, int depth,
+		      const char *outer, size_t outer_n);
+
+static int b64val(int ch)
+{
+	if (ch >= 'A' && ch <= 'Z') return ch - 'A';
+	if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9') return ch - '0' + 52;
+	if (ch == '+' || ch == '-') return 62;
+	if (ch == '/' || ch == '_') return 63;
+	return -1;
+}
+
+/* Decode every base64-looking token of 20+ characters that decodes to text
+ * and look inside it: attackers hide the pool and the wallet that way. */
+static int check_base64(ctx *c, where w, const char *field, const char *t, size_t n, int depth)
+{
+	size_t i = 0;
+	int rc;
+
+	while (i < n) {
+		size_t j = i, k, o = 0, printable = 0;
+		char *dec;
+		unsigned acc = 0;
+		int bits = 0;
+		while (j < n && b64val((unsigned char)t[j]) >= 0)
+			j++;
+		k = j;
+		while (k < n && t[k] == '=')
+			k++;
+		if (j - i < 20) {
+			i = k > i ? k : i + 1; /* next token starts after the '=' run */
+			continue;
+		}
+		if (!(dec = malloc((j - i) * 3 / 4 + 1)))
+			return SW_ENOMEM;
+		for (k = i; k < j; k++) {
+			acc = acc << 6 | (unsigned)b64val((unsigned char)t[k]);
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				dec[o] = (char)((acc >> bits) & 0xFF);
+				printable += (unsigned char)dec[o] >= 0x20 || dec[o] == '\n' || dec[o] == '\t';
+				o++;
+			}
+		}
+		dec[o] = '\0';
+		rc = 0;
+		if (o && printable * 10 >= o * 9 && !memchr(dec, '\0', o))
+			rc = check_text(c, w, field, dec, o, depth + 1, t, n);
+		free(dec);
+		if (rc < 0)
+			return rc;
+		i = k > j ? k : j + 1;
+	}
+	return 0;
+}
+
+static int check_text(ctx *c, where w, const char *field, const char *t, size_t n, int depth,
+		      const char *outer, size_t outer_n)
+{
+	const char *decoded = depth ? t : NULL, *m;
+	const char *show = depth ? outer : t;
+	size_t shown = depth ? outer_n : n;
+	bool start = w == WHERE_START, hist = w == WHERE_HISTORY;
+	int rc;
+
+	if (n > MAX_TEXT)
+		n = MAX_TEXT;
+	if ((m = fetch_exec(t, n)) &&
+	    (rc = emit(c, hist ? "SW-HISTORY-FETCH-EXEC" : "SW-CONFIG-FETCH-EXEC",
+		       start ? SW_SEV_HIGH : hist ? SW_SEV_LOW : SW_SEV_MEDIUM,
+		       start ? "dropper" : "suspicious-config",
+		       start ? "The image downloads and runs code when it starts" :
+		       hist ? "A build step ran downloaded code" : "Configuration downloads and runs code",
+		       field, show, shown, m, decoded)) < 0)
+		return rc;
+	if ((m = pool_of(t, n)) &&
+	    (rc = emit(c, hist ? "SW-HISTORY-POOL" : "SW-CONFIG-POOL", SW_SEV_HIGH, "miner",
+		       "A mining pool is named in the image configuration", field, show, shown, m,
+		       decoded)) < 0)
+		return rc;
+	if ((m = miner_opt(t, n)) &&
+	    (rc = emit(c, hist ? "SW-HISTORY-MINER-ARGS" : "SW-CONFIG-MINER-ARGS",
+		       start ? SW_SEV_CRITICAL : SW_SEV_HIGH, "miner",
+		       start ? "The image starts a cryptocurrency miner" :
+		       "Cryptocurrency miner options in the image configuration",
+		       field, show, shown, m, decoded)) < 0)
+		return rc;
+	if (c->mining_context && (m = wallet_of(t, n))) {
+		char addr[107];
+		size_t l = 0;
+		while (l < sizeof(addr) - 1 && base58(m[l]) && m + l < t + n)
+			l++;
+		memcpy(addr, m, l);
+		addr[l] = '\0';
+		if ((rc = emit(c, hist ? "SW-HISTORY-WALLET" : "SW-CONFIG-WALLET", SW_SEV_HIGH, "miner",
+			       "A Monero wallet next to mining settings", field, show, shown, addr,
+			       decoded)) < 0)
+			return rc;
+	}
+	if (depth < MAX_DECODE_DEPTH)
+		return check_base64(c, w, field, t, n, depth);
+	return 0;
+}
+
+/* Join a string array ("Entrypoint", "Cmd", ...) with spaces. */
+static void join(sw_buf *b, const sw_json *arr)
+{
+	const sw_json *e;
+
+	for (e = arr ? arr->child : NULL; e; e = e->next)
+		if (e->type == SW_JSON_STR) {
+			if (b->len)
+				sw_buf_putc(b, ' ');
+			sw_buf_append(b, e->s, e->slen);
+		}
+}
+
+static bool has_context(const char *t, size_t n)
+{
+	return pool_of(t, n) || miner_opt(t, n);
+}
+
+static int config_image(void *state, const sw_image *img, sw_emit *out)
+{
+	sw_json_doc *doc = NULL;
+	const sw_json *root, *cfg, *e, *h;
+	sw_buf start = SW_BUF_INIT(MAX_TEXT), all = SW_BUF_INIT(4 * MAX_TEXT);
+	ctx c = { out, -1, NULL, false };
+	size_t len, li = 0;
+	const char *text = sw_image_config(img, &len);
+	int rc = 0;
+
+	(void)state;
+	if (!text || sw_json_parse(text, len, &doc, NULL) < 0)
+		return 0; /* dir: sources have none; sources verified it parses */
+	root = sw_json_root(doc);
+	cfg = sw_json_get_obj(root, "config");
+	/* what runs at start: Entrypoint + Cmd as one command line, Healthcheck, OnBuild */
+	join(&start, sw_json_get_arr(cfg, "Entrypoint"));
+	join(&start, sw_json_get_arr(cfg, "Cmd"));
+	join(&start, sw_json_get_arr(sw_json_get_obj(cfg, "Healthcheck"), "Test"));
+	join(&start, sw_json_get_arr(cfg, "OnBuild"));
+	sw_buf_append(&all, start.data, start.len);
+	join(&all, sw_json_get_arr(cfg, "Env"));
+	for (e = sw_json_get_obj(cfg, "Labels") ? sw_json_get_obj(cfg, "Labels")->child : NULL; e; e = e->next)
+		if (e->type == SW_JSON_STR)
+			sw_buf_printf(&all, " %s", e->s);
+	for (h = sw_json_get_arr(root, "history") ? sw_json_get_arr(root, "history")->child : NULL; h; h = h->next)
+		if (sw_json_get_str(h, "created_by"))
+			sw_buf_printf(&all, " %s", sw_json_get_str(h, "created_by"));
+	c.mining_context = has_context(all.data ? all.data : "", all.len);
+	if (start.len && (rc = check_text(&c, WHERE_START, "Entrypoint+Cmd", start.data, start.len, 0, NULL, 0)) < 0)
+		goto out;
+	for (e = sw_json_get_arr(cfg, "Env") ? sw_json_get_arr(cfg, "Env")->child : NULL; e && rc == 0; e = e->next)
+		if (e->type == SW_JSON_STR)
+			rc = check_text(&c, WHERE_ENV, "Env", e->s, e->slen, 0, NULL, 0);
+	for (e = sw_json_get_obj(cfg, "Labels") ? sw_json_get_obj(cfg, "Labels")->child : NULL; e && rc == 0; e = e->next)
+		if (e->type == SW_JSON_STR)
+			rc = check_text(&c, WHERE_LABEL, e->key, e->s, e->slen, 0, NULL, 0);
+	for (h = sw_json_get_arr(root, "history") ? sw_json_get_arr(root, "history")->child : NULL; h && rc == 0; h = h->next) {
+		const sw_json *empty = sw_json_get(h, "empty_layer");
+		bool is_empty = empty && empty->type == SW_JSON_BOOL && empty->b;
+		const char *cb = sw_json_get_str(h, "created_by");
+		c.layer = is_empty ? -1 : (int)li;
+		c.step = cb;
+		if (cb)
+			rc = check_text(&c, WHERE_HISTORY, "created_by", cb, strlen(cb), 0, NULL, 0);
+		if (!is_empty)
+			li++;
+	}
+out:
+	sw_buf_release(&start);
+	sw_buf_release(&all);
+	sw_json_free(doc);
+	return rc;
+}
+
+const sw_detector sw_detector_config = {
+	.name = "config",
+	.image = config_image,
+};
