@@ -534,6 +534,54 @@ def config_and_history_reveal_the_miner():
     eq(r.json["verdict"], "malicious", "verdict")
 
 
+DAO_PY = (b"#!/usr/bin/env python3\n# launcher stand-in, shaped like the reported dao.py\n"
+          b"import subprocess\n"
+          b"subprocess.Popen(['/usr/share/.java/jupdate', '-c', '/usr/share/.java/config.json'])\n")
+
+
+@case
+def entrypoint_chain_links_launcher_and_payload():
+    root = d("chain1")
+    oci_image(root, [
+        base_layer([E("usr", kind="dir"), E("usr/bin", kind="dir"),
+                    E("usr/bin/python3", b"\x7fELF stand-in interpreter", mode=0o755)]),
+        Layer([E("opt", kind="dir"), E("opt/app", kind="dir"), E("opt/app/dao.py", DAO_PY, mode=0o644),
+               E("usr/share", kind="dir"), E("usr/share/.java", kind="dir"),
+               E("usr/share/.java/jupdate", MINER_STANDIN, mode=0o755)],
+              created_by="COPY . /")],
+        cfg_extra={"config": {"Entrypoint": ["python3", "dao.py"], "WorkingDir": "/opt/app",
+                              "Env": ["PATH=/usr/local/bin:/usr/bin:/bin"]}})
+    r = scan(root)
+    eq(r.rc, 1, r.err)
+    m = one_finding(r, "SW-MINER-XMRIG", "/usr/share/.java/jupdate", 1)
+    eq((m["evidence"]["runs_at_start"], m["evidence"]["started_by"]), (True, "/opt/app/dao.py"),
+       "the payload knows its launcher")
+    l = one_finding(r, "SW-LAUNCHER", "/opt/app/dao.py", 1)
+    eq((l["severity"], l["category"]), ("critical", "miner"), "launcher takes the payload's severity")
+    eq((l["evidence"]["starts"], l["evidence"]["target_findings"]),
+       ("/usr/share/.java/jupdate", ["SW-MINER-XMRIG"]), "the launcher names what it starts")
+
+
+@case
+def entrypoint_chain_through_symlinks_and_scripts():
+    root = d("chain2")
+    oci_image(root, [
+        base_layer([E("usr", kind="dir"), E("usr/local", kind="dir"), E("usr/local/bin", kind="dir"),
+                    E("usr/local/bin/entry.sh", b"#!/bin/sh\nset -e\nexec /srv/run.sh \"$@\"\n", mode=0o755),
+                    E("docker-entrypoint.sh", kind="symlink", link="usr/local/bin/entry.sh"),
+                    E("srv", kind="dir"),
+                    E("srv/run.sh", b"#!/bin/sh\nnohup /var/tmp/.x/kworker >/dev/null 2>&1 &\n", mode=0o755),
+                    E("var", kind="dir"), E("var/tmp", kind="dir"), E("var/tmp/.x", kind="dir"),
+                    E("var/tmp/.x/kworker", MINER_STANDIN, mode=0o755)])],
+        cfg_extra={"config": {"Entrypoint": ["/docker-entrypoint.sh"], "Cmd": ["serve"]}})
+    r = scan(root)
+    m = one_finding(r, "SW-MINER-XMRIG", "/var/tmp/.x/kworker", 0)
+    eq(m["evidence"]["started_by"], "/srv/run.sh", "started by the second script")
+    l = one_finding(r, "SW-LAUNCHER", "/srv/run.sh", 0)
+    eq(l["evidence"]["depth"], 2, "two scripts deep")
+    eq(r.findings("SW-LAUNCHER")[0]["path"], "/srv/run.sh", "one launcher finding")
+
+
 @case
 def wallet_shape_without_mining_context_is_quiet():
     root = d("cfg2")

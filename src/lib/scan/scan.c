@@ -31,6 +31,7 @@
 #include "../image/image_int.h"
 #include "../layer/inflate.h"
 #include "../layer/merge.h"
+#include "chain.h"
 #include "../layer/tar.h"
 #include "../report/report_int.h"
 #include "../util/util.h"
@@ -43,6 +44,8 @@
 #define MAX_FINDINGS_PER_LAYER 10000
 #define MAX_NAME_BYTES_PER_LAYER (256u << 20) /* paths + link targets kept for the merge */
 #define RATIO_GRACE (16ull << 20) /* ratio is judged once this much came out */
+#define MAX_RETAIN_FILE (64u << 10)   /* scripts kept for the entrypoint chain */
+#define MAX_RETAIN_TOTAL (16u << 20)
 
 static const sw_detector *const detectors[] = { &sw_detector_ioc, &sw_detector_yara,
 						 &sw_detector_config };
@@ -59,6 +62,12 @@ typedef struct pfinding {
 	size_t rec;
 } pfinding;
 
+typedef struct kept {
+	size_t rec;
+	uint8_t *data;
+	size_t len;
+} kept;
+
 typedef struct pinc {
 	char *path, *reason;
 } pinc;
@@ -74,6 +83,8 @@ typedef struct job {
 	size_t nf, capf;
 	pinc *incs;
 	size_t ninc, capinc, inc_dropped, f_dropped;
+	kept *kept;
+	size_t nkept;
 } job;
 
 typedef struct scan {
@@ -88,6 +99,8 @@ typedef struct scan {
 	atomic_uint_fast64_t entries, bytes_in, bytes_out, files;
 	atomic_bool stop;
 	double start, deadline;
+	char **start_paths;     /* what Entrypoint/Cmd may run: keep those bytes */
+	atomic_uint_fast64_t kept_bytes;
 	pthread_mutex_t plock;
 	double last_progress;
 } scan;
@@ -292,6 +305,44 @@ static int run_detectors(worker *w, const uint8_t *data, size_t len)
 	return 0;
 }
 
+static bool is_start_path(const scan *s, const char *path)
+{
+	char **p;
+
+	for (p = s->start_paths; p && *p; p++)
+		if (strcmp(*p, path) == 0)
+			return true;
+	return false;
+}
+
+/* Keep the bytes of small scripts (executable with "#!", or named by
+ * Entrypoint/Cmd) for the entrypoint chain, within a fixed budget. */
+static int keep_script(worker *w)
+{
+	job *j = w->j;
+	const sw_buf *c = &w->content;
+	kept *k;
+
+	if (!w->s->want_content || w->truncated || c->len == 0 || c->len > MAX_RETAIN_FILE)
+		return 0;
+	if (!(((w->cur.mode & 0111) && c->len > 2 && c->data[0] == '#' && c->data[1] == '!') ||
+	      is_start_path(w->s, w->cur.path)))
+		return 0;
+	if (atomic_fetch_add(&w->s->kept_bytes, c->len) + c->len > MAX_RETAIN_TOTAL)
+		return add_inc(j, w->cur.path, "script not kept for the entrypoint chain: budget spent");
+	if (!(k = realloc(j->kept, (j->nkept + 1) * sizeof(*k))))
+		return SW_ENOMEM;
+	j->kept = k;
+	k = &j->kept[j->nkept];
+	if (!(k->data = malloc(c->len)))
+		return SW_ENOMEM;
+	memcpy(k->data, c->data, c->len);
+	k->len = c->len;
+	k->rec = w->cur_rec;
+	j->nkept++;
+	return 0;
+}
+
 /* Start an entry: record it, and for regular files prepare hashing. */
 static int file_begin(worker *w, const char *path, const char *link, char type,
 		      uint8_t flags, uint32_t mode, uint64_t size, uint64_t uid, uint64_t gid,
@@ -353,8 +404,9 @@ static int file_end(worker *w)
 	w->cur.sha256 = w->digest;
 	/* cur.path points into a buffer that add_rec may have moved */
 	w->cur.path = job_path(w->j, w->cur_rec);
-	rc = run_detectors(w, (const uint8_t *)w->content.data, w->content.len);
-	return rc;
+	if ((rc = run_detectors(w, (const uint8_t *)w->content.data, w->content.len)) < 0)
+		return rc;
+	return keep_script(w);
 }
 
 /* ---- tar callbacks ---- */
@@ -780,6 +832,9 @@ static void job_release(job *j)
 		free(j->incs[i].reason);
 	}
 	free(j->incs);
+	for (i = 0; i < j->nkept; i++)
+		free(j->kept[i].data);
+	free(j->kept);
 	free(j->recs);
 	sw_buf_release(&j->strings);
 }
@@ -946,6 +1001,33 @@ static int build_report(scan *s, const sw_merge *m, sw_report *r)
 	return 0;
 }
 
+static char chain_type(void *ctx, size_t l, size_t r)
+{
+	const scan *s = ctx;
+	return r < s->jobs[l].nrecs ? s->jobs[l].recs[r].type : 0;
+}
+
+static const char *chain_link(void *ctx, size_t l, size_t r)
+{
+	const scan *s = ctx;
+	const job *j = &s->jobs[l];
+	return r < j->nrecs && j->recs[r].link ? j->strings.data + j->recs[r].link : NULL;
+}
+
+static const uint8_t *chain_content(void *ctx, size_t l, size_t r, size_t *len)
+{
+	const scan *s = ctx;
+	const job *j = &s->jobs[l];
+	size_t i;
+
+	for (i = 0; i < j->nkept; i++)
+		if (j->kept[i].rec == r) {
+			*len = j->kept[i].len;
+			return j->kept[i].data;
+		}
+	return NULL;
+}
+
 static int init_detectors(scan *s, char **ruleset, sw_error *err)
 {
 	sw_buf rs = SW_BUF_INIT((size_t)1 << 31);
@@ -1002,6 +1084,14 @@ int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out
 		goto out;
 	if ((rc = init_detectors(&s, &r->ruleset, err)) < 0)
 		goto out;
+	{
+		size_t clen;
+		const char *cfg = sw_image_config(img, &clen);
+		if ((rc = sw_chain_start_paths(cfg, clen, &s.start_paths)) < 0) {
+			sw_error_set(err, rc, "out of memory");
+			goto out;
+		}
+	}
 	if (!(s.jobs = calloc(s.njobs + 1, sizeof(*s.jobs)))) {
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;
@@ -1042,6 +1132,14 @@ int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out
 		sw_error_set(err, rc, "out of memory building the report");
 		goto out;
 	}
+	{
+		sw_chain_env env = { m, NULL, 0, &s, chain_type, chain_link, chain_content };
+		env.config = sw_image_config(img, &env.config_len);
+		if ((rc = sw_chain_link(&env, r)) < 0) {
+			sw_error_set(err, rc, "out of memory following the entrypoint chain");
+			goto out;
+		}
+	}
 	for (i = 0; i < NDET; i++) {
 		sw_emit e = { NULL, detectors[i]->name, r, img };
 		if (detectors[i]->image && (rc = detectors[i]->image(s.dstate[i], img, &e)) < 0) {
@@ -1068,6 +1166,7 @@ out:
 	for (i = 0; i < NDET; i++)
 		if (detectors[i]->release && s.dstate[i])
 			detectors[i]->release(s.dstate[i]);
+	sw_chain_free_paths(s.start_paths);
 	pthread_mutex_destroy(&s.plock);
 	sw_report_free(r);
 	return rc;
