@@ -64,5 +64,6 @@ typedef struct sw_detector {
 extern const sw_detector sw_detector_ioc;
 extern const sw_detector sw_detector_yara;
 extern const sw_detector sw_detector_config;
+extern const sw_detector sw_detector_heur;
 
 #endif

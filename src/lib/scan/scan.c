@@ -48,7 +48,7 @@
 #define MAX_RETAIN_TOTAL (16u << 20)
 
 static const sw_detector *const detectors[] = { &sw_detector_ioc, &sw_detector_yara,
-						 &sw_detector_config };
+						 &sw_detector_heur, &sw_detector_config };
 #define NDET (sizeof(detectors) / sizeof(detectors[0]))
 
 typedef struct rec {
@@ -119,6 +119,8 @@ typedef struct worker {
 	sw_error *err;          /* the job's error: consumer side */
 	sw_error perr;          /* producer side (read, inflate, limits) */
 	/* the file being streamed */
+	sw_tar_xattr xa[64];     /* copies: the tar parser frees its own after the header */
+	size_t nxa;
 	bool in_file, truncated;
 	size_t cur_rec;
 	sw_file cur;
@@ -343,6 +345,34 @@ static int keep_script(worker *w)
 	return 0;
 }
 
+static void free_xattrs(worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nxa; i++) {
+		free(w->xa[i].name);
+		free(w->xa[i].value);
+	}
+	w->nxa = 0;
+}
+
+static int copy_xattrs(worker *w, const sw_tar_xattr *xa, size_t n)
+{
+	size_t i;
+
+	free_xattrs(w);
+	for (i = 0; i < n && i < sizeof(w->xa) / sizeof(w->xa[0]); i++) {
+		w->xa[i].name = sw__strdup(xa[i].name);
+		w->xa[i].value = malloc(xa[i].value_len + 1);
+		w->xa[i].value_len = xa[i].value_len;
+		w->nxa = i + 1;
+		if (!w->xa[i].name || !w->xa[i].value)
+			return SW_ENOMEM;
+		memcpy(w->xa[i].value, xa[i].value, xa[i].value_len + 1);
+	}
+	return 0;
+}
+
 /* Start an entry: record it, and for regular files prepare hashing. */
 static int file_begin(worker *w, const char *path, const char *link, char type,
 		      uint8_t flags, uint32_t mode, uint64_t size, uint64_t uid, uint64_t gid,
@@ -366,8 +396,10 @@ static int file_begin(worker *w, const char *path, const char *link, char type,
 	w->cur.gid = gid;
 	w->cur.link = link ? link : "";
 	w->cur.layer = j->index;
-	w->cur.xattrs = xa;
-	w->cur.nxattrs = nxa;
+	if ((rc = copy_xattrs(w, xa, nxa)) < 0)
+		return sw_error_set(w->err, rc, "out of memory");
+	w->cur.xattrs = w->xa;
+	w->cur.nxattrs = w->nxa;
 	atomic_fetch_add(&w->s->files, 1);
 	if (type != '0')
 		return run_detectors(w, NULL, 0);
@@ -803,6 +835,7 @@ static void worker_release(worker *w)
 {
 	size_t d;
 
+	free_xattrs(w);
 	for (d = 0; d < NDET; d++)
 		if (detectors[d]->worker_release && w->wstate[d])
 			detectors[d]->worker_release(w->wstate[d]);
