@@ -36,6 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	io.max_manifest = 1 << 20;
 	io.max_config = 1 << 20;
 	so.jobs = 1;
+	/* YARA's compiler is not ours to fuzz, and compiling per input would
+	 * cost more than the parse: the other detectors (IOC, heuristics,
+	 * config/history, entrypoint chain) all run. */
+	so.no_bundled_rules = true;
+	so.no_rule_cache = true;
 	so.limits.max_image_bytes = 64u << 20;
 	so.limits.max_entries = 10000;
 	so.limits.timeout = 10;

@@ -490,6 +490,70 @@ def big_file_skips_content_detectors_visibly():
     one_finding(r, "SW-INCOMPLETE", "/big", 0)
 
 
+# ---------------------------------------------------------------- nested archives
+
+def _zip(members):
+    import io as _io
+    import zipfile
+    b = _io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return b.getvalue()
+
+
+@case
+def nested_archives_are_expanded():
+    import io as _io
+    import zipfile
+    tgz = _io.BytesIO()
+    with tarfile.open(fileobj=tgz, mode="w:gz") as t:
+        data = MINER_STANDIN
+        ti = tarfile.TarInfo("bin/helper")
+        ti.size = len(data)
+        t.addfile(ti, _io.BytesIO(data))
+    jar = _io.BytesIO()
+    with zipfile.ZipFile(jar, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+        z.writestr("config/pool.json", MINER_CONFIG)
+        z.writestr("inner.zip", _zip({"deep/eicar.com": EICAR}))
+    npm = _io.BytesIO()
+    with tarfile.open(fileobj=npm, mode="w:gz") as t:
+        ti = tarfile.TarInfo("package/test/eicar.com")
+        ti.size = len(EICAR)
+        t.addfile(ti, _io.BytesIO(EICAR))
+    sfx = b"#!/bin/sh\ntail -n +4 \"$0\" | tar xz -C /tmp\nexit 0\n" + tgz.getvalue()
+    root = d("nested")
+    oci_image(root, [base_layer(), Layer([
+        E("opt", kind="dir"), E("opt/vendor", kind="dir"), E("opt/vendor/tools.tar.gz", tgz.getvalue()),
+        E("app", kind="dir"), E("app/lib", kind="dir"), E("app/lib/x.jar", jar.getvalue()),
+        E("app/pkg.tgz", npm.getvalue()), E("app/install.sh", sfx, mode=0o755)])])
+    r = scan(root)
+    eq(r.rc, 1, r.err)
+    one_finding(r, "SW-MINER-XMRIG", "/opt/vendor/tools.tar.gz!bin/helper", 1)
+    one_finding(r, "SW-MINER-CONFIG", "/app/lib/x.jar!config/pool.json", 1)
+    one_finding(r, "SW-TEST-EICAR", "/app/lib/x.jar!inner.zip!deep/eicar.com", 1)
+    one_finding(r, "SW-TEST-EICAR", "/app/pkg.tgz!package/test/eicar.com", 1)
+    one_finding(r, "SW-HEUR-SELF-EXTRACTING", "/app/install.sh", 1)
+    one_finding(r, "SW-MINER-XMRIG", "/app/install.sh!payload!bin/helper", 1)
+    shallow = scan("--max-depth", "1", root)
+    one_finding(shallow, "SW-MINER-CONFIG", "/app/lib/x.jar!config/pool.json", 1)
+    eq([f for f in shallow.findings("SW-TEST-EICAR") if "inner.zip" in f["path"]], [], "depth limit")
+
+
+@case
+def nested_bomb_is_bounded():
+    import io as _io
+    import zipfile
+    root = d("zipbomb")
+    big = _zip({"zeros%d.bin" % i: bytes(8 << 20) for i in range(6)})  # 48 MiB from ~50 KB
+    oci_image(root, [Layer([E("bomb.zip", big)])])
+    r = scan("--max-file-size", "16M", root)
+    eq(r.rc, 0, r.err)
+    ok(any("nested archive" in i["reason"] for i in r.json["incomplete"]), "incomplete: %s" % r.json["incomplete"])
+    rss_ok(r)
+
+
 # ---------------------------------------------------------------- heuristics
 
 def packed_elf(marker=True, size=65536):

@@ -74,6 +74,7 @@ const char *sw_comp_name(sw_comp c)
 	case SW_COMP_ZSTD: return "zstd";
 	case SW_COMP_BZIP2: return "bzip2";
 	case SW_COMP_XZ: return "xz";
+	case SW_COMP_DEFLATE: return "deflate";
 	default: return "unknown";
 	}
 }
@@ -83,7 +84,8 @@ int sw_inflate_new(sw_inflate **out, sw_comp kind, sw_error *err)
 	sw_inflate *z;
 
 	*out = NULL;
-	if (kind != SW_COMP_NONE && kind != SW_COMP_GZIP && kind != SW_COMP_ZSTD)
+	if (kind != SW_COMP_NONE && kind != SW_COMP_GZIP && kind != SW_COMP_ZSTD &&
+	    kind != SW_COMP_DEFLATE)
 		return sw_error_set(err, SW_EFORMAT,
 				    "%s-compressed layers are not supported by the image spec",
 				    sw_comp_name(kind));
@@ -94,6 +96,11 @@ int sw_inflate_new(sw_inflate **out, sw_comp kind, sw_error *err)
 		goto oom;
 	if (kind == SW_COMP_GZIP) {
 		gz_member_start(z);
+	} else if (kind == SW_COMP_DEFLATE) {
+		/* a zip member: one raw deflate stream, no header, no trailer */
+		z->gz_in_header = false;
+		isal_inflate_init(&z->gz);
+		z->gz.crc_flag = ISAL_DEFLATE;
 	} else if (kind == SW_COMP_ZSTD) {
 		if (!(z->zs = ZSTD_createDStream()))
 			goto oom;
@@ -294,7 +301,9 @@ int sw_inflate_feed(sw_inflate *z, const uint8_t *p, size_t n, sw_sink_fn sink,
 {
 	z->in_total += n;
 	switch (z->kind) {
-	case SW_COMP_GZIP: return gz_feed(z, p, n, sink, ctx, err);
+	case SW_COMP_GZIP:
+	case SW_COMP_DEFLATE:
+		return gz_feed(z, p, n, sink, ctx, err);
 	case SW_COMP_ZSTD: return zs_feed(z, p, n, sink, ctx, err);
 	default: return n ? sink(ctx, p, n) : 0;
 	}
@@ -302,7 +311,8 @@ int sw_inflate_feed(sw_inflate *z, const uint8_t *p, size_t n, sw_sink_fn sink,
 
 int sw_inflate_finish(sw_inflate *z, sw_error *err)
 {
-	if (z->kind == SW_COMP_GZIP && (z->gz_in_header || !z->gz_member_done))
+	if ((z->kind == SW_COMP_GZIP || z->kind == SW_COMP_DEFLATE) &&
+	    (z->gz_in_header || !z->gz_member_done))
 		return sw_error_set(err, SW_EFORMAT, "gzip: truncated stream (%llu compressed bytes)",
 				    (unsigned long long)z->in_total);
 	if (z->kind == SW_COMP_ZSTD && !z->zs_frame_done)

@@ -9,7 +9,8 @@
 #include "../util/util.h"
 
 typedef enum { SW_COMP_NONE, SW_COMP_GZIP, SW_COMP_ZSTD, SW_COMP_BZIP2,
-	       SW_COMP_XZ, SW_COMP_UNKNOWN } sw_comp;
+	       SW_COMP_XZ, SW_COMP_UNKNOWN,
+	       SW_COMP_DEFLATE /* raw deflate (zip members): never sniffed */ } sw_comp;
 
 /* Identify a stream from its first bytes (n >= 6 for a sure answer). */
 sw_comp sw_comp_sniff(const uint8_t *p, size_t n);

@@ -32,6 +32,7 @@
 #include "../layer/inflate.h"
 #include "../layer/merge.h"
 #include "chain.h"
+#include "nested.h"
 #include "../layer/tar.h"
 #include "../report/report_int.h"
 #include "../util/util.h"
@@ -60,6 +61,7 @@ typedef struct rec {
 typedef struct pfinding {
 	sw_finding f;           /* strings heap-owned */
 	size_t rec;
+	char *path;             /* inside a nested archive ("outer!inner"), else NULL */
 } pfinding;
 
 typedef struct kept {
@@ -125,6 +127,10 @@ typedef struct worker {
 	size_t cur_rec;
 	sw_file cur;
 	uint8_t digest[SW_SHA256_LEN];
+	/* a member of a nested archive being scanned */
+	const char *nested_path;
+	unsigned depth;
+	uint64_t nest_budget;
 } worker;
 
 struct sw_emit {
@@ -269,7 +275,8 @@ int sw_emit_finding(sw_emit *e, const char *id, sw_severity sev, const char *cat
 	p->f.detector = sw__strdup(e->detector);
 	p->f.evidence = sw__strdup(evidence_json ? evidence_json : "{}");
 	p->f.layer = (int)j->index;
-	if (!p->f.id || !p->f.category || !p->f.title || !p->f.detector || !p->f.evidence) {
+	p->path = e->w->nested_path ? sw__strdup(e->w->nested_path) : NULL;
+	if ((e->w->nested_path && !p->path) || !p->f.id || !p->f.category || !p->f.title || !p->f.detector || !p->f.evidence) {
 		free((char *)p->f.id);
 		free((char *)p->f.category);
 		free((char *)p->f.title);
@@ -373,6 +380,81 @@ static int copy_xattrs(worker *w, const sw_tar_xattr *xa, size_t n)
 	return 0;
 }
 
+/* ---- archives inside files ---- */
+
+static int nested_member(void *ctx, const char *path, uint32_t mode, const uint8_t *data,
+			 size_t len);
+
+static int nested_incomplete(void *ctx, const char *path, const char *reason)
+{
+	worker *w = ctx;
+
+	return add_inc(w->j, path, "nested archive: %s", reason);
+}
+
+static int nested_sfx(void *ctx, const char *path, size_t offset)
+{
+	worker *w = ctx;
+	char ev[96];
+	sw_emit e = { w, "heuristic", NULL, NULL };
+
+	snprintf(ev, sizeof(ev), "{\"payload_offset\":%zu}", offset);
+	(void)path;
+	return sw_emit_finding(&e, "SW-HEUR-SELF-EXTRACTING", SW_SEV_LOW, "suspicious-config",
+			       "Script with an archive appended (self-extracting); its payload is scanned",
+			       ev);
+}
+
+/* Expand `data` if it is an archive, within --max-depth and a byte budget
+ * shared by everything under the top-level file. */
+static int expand_nested(worker *w, const char *path, const uint8_t *data, size_t len)
+{
+	sw_nested_cb cb = { w, nested_member, nested_incomplete, nested_sfx };
+	sw_nested_limits lim;
+	int rc;
+
+	if (!w->s->want_content || w->truncated || !len || w->depth >= w->s->lim.max_depth)
+		return 0;
+	if (w->depth == 0)
+		w->nest_budget = w->s->lim.max_file_size;
+	lim.max_member = w->s->lim.max_file_size;
+	lim.budget = &w->nest_budget;
+	lim.max_ratio = w->s->lim.max_ratio;
+	lim.max_members = 10000;
+	w->depth++;
+	rc = sw_nested_expand(path, data, len, &lim, &cb);
+	w->depth--;
+	return rc < 0 ? rc : 0;
+}
+
+/* One member of a nested archive: scanned like a file of the layer, its
+ * findings named "outer!inner" and attached to the outer file's entry. */
+static int nested_member(void *ctx, const char *path, uint32_t mode, const uint8_t *data,
+			 size_t len)
+{
+	worker *w = ctx;
+	sw_file saved = w->cur;
+	const char *saved_path = w->nested_path;
+	uint8_t digest[SW_SHA256_LEN];
+	int rc;
+
+	sw_sha256_buf(data, len, digest);
+	w->cur.path = path;
+	w->cur.mode = mode;
+	w->cur.size = len;
+	w->cur.sha256 = digest;
+	w->cur.xattrs = NULL;
+	w->cur.nxattrs = 0;
+	w->nested_path = path;
+	atomic_fetch_add(&w->s->files, 1);
+	rc = run_detectors(w, data, len);
+	if (rc == 0)
+		rc = expand_nested(w, path, data, len);
+	w->cur = saved;
+	w->nested_path = saved_path;
+	return rc;
+}
+
 /* Start an entry: record it, and for regular files prepare hashing. */
 static int file_begin(worker *w, const char *path, const char *link, char type,
 		      uint8_t flags, uint32_t mode, uint64_t size, uint64_t uid, uint64_t gid,
@@ -438,7 +520,9 @@ static int file_end(worker *w)
 	w->cur.path = job_path(w->j, w->cur_rec);
 	if ((rc = run_detectors(w, (const uint8_t *)w->content.data, w->content.len)) < 0)
 		return rc;
-	return keep_script(w);
+	if ((rc = keep_script(w)) < 0)
+		return rc;
+	return expand_nested(w, w->cur.path, (const uint8_t *)w->content.data, w->content.len);
 }
 
 /* ---- tar callbacks ---- */
@@ -858,6 +942,7 @@ static void job_release(job *j)
 		free((char *)j->fs[i].f.title);
 		free((char *)j->fs[i].f.detector);
 		free((char *)j->fs[i].f.evidence);
+		free(j->fs[i].path);
 	}
 	free(j->fs);
 	for (i = 0; i < j->ninc; i++) {
@@ -981,7 +1066,7 @@ static int build_report(scan *s, const sw_merge *m, sw_report *r)
 		for (i = 0; i < j->nf; i++) {
 			sw_finding f = j->fs[i].f;
 			size_t rr = j->fs[i].rec;
-			f.path = job_path(j, rr);
+			f.path = j->fs[i].path ? j->fs[i].path : job_path(j, rr);
 			f.layer_digest = li->digest;
 			f.created_by = li->created_by;
 			f.in_final_fs = !(j->recs[rr].flags & SW_MREC_UNPLACED) && sw_merge_live(m, l, rr);

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Archives inside files: expanded in memory, member by member. Internal. */
+#ifndef SW_SCAN_NESTED_H
+#define SW_SCAN_NESTED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/util.h"
+
+typedef struct sw_nested_cb {
+	void *ctx;
+	/* One member: its full name ("outer!inner"), mode and bytes. */
+	int (*member)(void *ctx, const char *path, uint32_t mode, const uint8_t *data, size_t len);
+	/* Something was not expanded fully (limit, corrupt member). */
+	int (*incomplete)(void *ctx, const char *path, const char *reason);
+	/* A script carries an archive from byte `offset` on (may be NULL). */
+	int (*sfx)(void *ctx, const char *path, size_t offset);
+} sw_nested_cb;
+
+typedef struct sw_nested_limits {
+	uint64_t max_member;   /* bytes of one expanded member */
+	uint64_t *budget;      /* expanded bytes left for this top-level file (shared) */
+	uint32_t max_ratio;
+	uint32_t max_members;  /* per archive */
+} sw_nested_limits;
+
+/* The archive kind of data ("tar", "gzip", "zstd", "zip"), or NULL. */
+const char *sw_nested_kind(const uint8_t *data, size_t len);
+
+/* Expand one archive level. Returns the number of members given to cb, 0 when
+ * data is not an archive, or a negative error from a callback. Corrupt or
+ * over-limit archives are reported through cb->incomplete, not as errors. */
+int sw_nested_expand(const char *outer, const uint8_t *data, size_t len,
+		     const sw_nested_limits *lim, const sw_nested_cb *cb);
+
+#endif
