@@ -23,17 +23,19 @@ print(p, f)
 PY
 }
 
-run_suite() { # $1 build dir, $2 label
-	echo "== $2: unit tests and fuzz corpus replays"
-	meson test -C "$1" --print-errorlogs --num-processes 2 >"$1/meson-test.out" 2>&1
-	tail -n 12 "$1/meson-test.out" | grep -E '^(Ok|Fail|Expected|Unexpected|Skipped|Timeout)' || cat "$1/meson-test.out"
-	set -- "$1" "$2" $(count_meson "$1")
-	passed=$((passed + $3)); failed=$((failed + $4))
-	[ "$4" -eq 0 ] || grep -E '(FAIL|ERROR|TIMEOUT)' "$1/meson-test.out" | head -20
-	echo "== $2: end-to-end"
-	python3 tests/e2e/test_e2e.py "$1/stowaway" >"$1/e2e.out" 2>&1
-	cat "$1/e2e.out"
-	line=$(tail -n 1 "$1/e2e.out")
+run_suite() { # $1 build dir, $2 label, $3... extra meson test arguments
+	b=$1 label=$2
+	shift 2
+	echo "== $label: meson suites (unit, fuzz replays, rules, sarif, precision)"
+	meson test -C "$b" --print-errorlogs --num-processes 2 "$@" >"$b/meson-test.out" 2>&1
+	grep -E '^ *[0-9]+/[0-9]+ ' "$b/meson-test.out" || cat "$b/meson-test.out"
+	set -- $(count_meson "$b")
+	passed=$((passed + $1)); failed=$((failed + $2))
+	[ "$2" -eq 0 ] || grep -B2 -A40 -E '^(FAIL|ERROR|TIMEOUT)|^-+ *(stdout|stderr)' "$b/meson-test.out" | head -120
+	echo "== $label: end-to-end"
+	python3 tests/e2e/test_e2e.py "$b/stowaway" >"$b/e2e.out" 2>&1
+	cat "$b/e2e.out"
+	line=$(tail -n 1 "$b/e2e.out")
 	p=$(echo "$line" | sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 	f=$(echo "$line" | sed -n 's/^e2e: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 	if [ -z "$p" ]; then p=0; f=1; fi
@@ -55,7 +57,8 @@ if [ $# -ge 2 ]; then
 	if ninja -C "$2" >"$2.ninja.out" 2>&1; then
 		export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 		export STOWAWAY_SANITIZED=1
-		run_suite "$2" "sanitizers"
+		# precision scans eight full Debian images: once, in the normal build
+		run_suite "$2" "sanitizers" --no-suite precision
 	else
 		cat "$2.ninja.out"; failed=$((failed + 1))
 	fi

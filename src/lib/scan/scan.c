@@ -420,7 +420,7 @@ static int expand_nested(worker *w, const char *path, const uint8_t *data, size_
 	lim.max_member = w->s->lim.max_file_size;
 	lim.budget = &w->nest_budget;
 	lim.max_ratio = w->s->lim.max_ratio;
-	lim.max_members = 10000;
+	lim.max_members = 100000;
 	w->depth++;
 	rc = sw_nested_expand(path, data, len, &lim, &cb);
 	w->depth--;
