@@ -33,6 +33,7 @@ test-fast: build
 	@tests/run.sh $(BUILD)
 
 bench: build
+	@scripts/deps.sh bench
 	bench/scan.sh $(BUILD)
 
 fuzz: deps

@@ -7,6 +7,8 @@ set -eu
 pkgs="gcc make meson ninja-build pkgconf libssl-dev libisal-dev libzstd-dev
       libcmocka-dev libyara-dev yara clang python3 zstd time skopeo umoci mmdebstrap
       libdeflate-dev zlib1g-dev isal"
+# the benchmark's peers
+[ "${1:-}" = bench ] && pkgs="$pkgs clamav"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
