@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Findings and the scan report (schema stowaway.report/v1, see
- * docs/ARCHITECTURE.md), with the JSON and table writers.
+ * docs/ARCHITECTURE.md), with the table, JSON and SARIF writers.
  */
 #ifndef STOWAWAY_REPORT_H
 #define STOWAWAY_REPORT_H
@@ -58,9 +58,27 @@ const char *sw_verdict_name(sw_verdict v);
 /* Highest severity present; returns false when there are no findings. */
 bool sw_report_max_severity(const sw_report *r, sw_severity *out);
 
-typedef enum { SW_FMT_TABLE, SW_FMT_JSON } sw_format;
-/* Write to f. `color` adds ANSI colours to the table. */
+/*
+ * Report formats.
+ *   SW_FMT_TABLE  for people; `color` adds ANSI colours.
+ *   SW_FMT_JSON   schema stowaway.report/v1 (docs/ARCHITECTURE.md).
+ *   SW_FMT_SARIF  SARIF 2.1.0 as GitHub code scanning takes it: one run, a
+ *                 rule per finding id with its `security-severity` (critical
+ *                 9.5, high 8.0, medium 5.5, low 3.0, info 1.0), a result per
+ *                 finding located at the URI "image/<layer>/<path>" ("image/config"
+ *                 for image-level findings) with a fingerprint stable across
+ *                 runs, and "incomplete" items as tool execution notifications.
+ *                 At most 25,000 results: beyond that the most severe are kept
+ *                 and a notification counts the rest.
+ */
+typedef enum { SW_FMT_TABLE, SW_FMT_JSON, SW_FMT_SARIF } sw_format;
+/* Write to f. SW_EIO when writing fails; for SARIF also SW_ELIMIT when the
+ * document would exceed 1 GiB (then nothing is written). */
 int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_error *err);
+/* One SARIF 2.1.0 document with a run per report (reports borrowed), for
+ * several images in one file. n is 1 to 20 (GitHub's runs per file), else
+ * SW_EINVAL; errors otherwise as sw_report_write. */
+int sw_report_write_sarif(const sw_report *const *reps, size_t n, FILE *f, sw_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* stowaway scan: open each image, scan it, write the report, pick the exit code. */
+/*
+ * stowaway scan: open each image, scan it, write the report, pick the exit
+ * code. Table and JSON reports are written image by image; SARIF is one
+ * document with a run per image, so those reports are kept until the end.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +13,14 @@
 #include "stowaway/stowaway.h"
 #include "cli.h"
 
+#define SARIF_MAX_IMAGES 20 /* GitHub: runs per SARIF file */
+
 static const char scan_help[] =
 	"usage: stowaway scan [options] IMAGE...\n"
 	"\n"
-	"  --format table|json     report format (table on a terminal, json otherwise)\n"
+	"  --format FORMAT         table, json or sarif (default: table on a terminal, json\n"
+	"                          otherwise); sarif is SARIF 2.1.0 for GitHub code scanning,\n"
+	"                          one document with a run per image (at most 20 images)\n"
 	"  --output FILE           write the report to FILE\n"
 	"  --fail-on SEVERITY      exit 1 at or above: info|low|medium|high|critical (default high)\n"
 	"  --platform OS/ARCH[/V]  image to pick from a multi-platform index (default linux/amd64)\n"
@@ -81,7 +89,9 @@ int cmd_scan(int argc, char **argv)
 	sw_severity fail_on = SW_SEV_HIGH;
 	const char *format = NULL, *output = NULL;
 	const char **iocs = NULL, **rdirs = NULL;
-	size_t niocs = 0, nrdirs = 0;
+	sw_report **reps = NULL; /* SARIF: every report, written at the end */
+	size_t niocs = 0, nrdirs = 0, nreps = 0, k;
+	sw_format fmt;
 	bool quiet = false;
 	FILE *out = stdout;
 	uint64_t v;
@@ -92,7 +102,8 @@ int cmd_scan(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:f:j:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_FORMAT: case 'f':
-			if (strcmp(optarg, "table") != 0 && strcmp(optarg, "json") != 0)
+			if (strcmp(optarg, "table") != 0 && strcmp(optarg, "json") != 0 &&
+			    strcmp(optarg, "sarif") != 0)
 				return bad("--format", optarg);
 			format = optarg;
 			break;
@@ -173,14 +184,30 @@ int cmd_scan(int argc, char **argv)
 	so.n_rule_dirs = nrdirs;
 	if (!quiet && isatty(STDERR_FILENO))
 		so.progress = on_progress;
-	if (output && !(out = fopen(output, "w"))) {
-		cli_error("--output %s: cannot open for writing", output);
+	if (!format)
+		format = !output && isatty(STDOUT_FILENO) ? "table" : "json";
+	fmt = strcmp(format, "sarif") == 0 ? SW_FMT_SARIF :
+	      strcmp(format, "json") == 0 ? SW_FMT_JSON : SW_FMT_TABLE;
+	if (fmt == SW_FMT_SARIF && argc - optind > SARIF_MAX_IMAGES) {
+		cli_error("--format sarif: at most %d images per file, not %d", SARIF_MAX_IMAGES,
+			  argc - optind);
 		free(iocs);
 		free(rdirs);
 		return EXIT_ERROR;
 	}
-	if (!format)
-		format = !output && isatty(STDOUT_FILENO) ? "table" : "json";
+	if (fmt == SW_FMT_SARIF && !(reps = calloc((size_t)(argc - optind), sizeof(*reps)))) {
+		cli_error("scan: out of memory");
+		free(iocs);
+		free(rdirs);
+		return EXIT_ERROR;
+	}
+	if (output && !(out = fopen(output, "w"))) {
+		cli_error("--output %s: cannot open for writing", output);
+		free(reps);
+		free(iocs);
+		free(rdirs);
+		return EXIT_ERROR;
+	}
 	for (i = optind; i < argc; i++) {
 		sw_error err = SW_ERROR_INIT;
 		sw_image *img = NULL;
@@ -191,18 +218,30 @@ int cmd_scan(int argc, char **argv)
 			rc = sw_scan_image(img, &so, &rep, &err);
 		if (so.progress)
 			fputs("\r\033[K", stderr);
-		if (rc == 0)
-			rc = sw_report_write(rep, strcmp(format, "json") == 0 ? SW_FMT_JSON : SW_FMT_TABLE,
-					     !output && isatty(STDOUT_FILENO), out, &err);
+		if (rc == 0 && fmt != SW_FMT_SARIF)
+			rc = sw_report_write(rep, fmt, !output && isatty(STDOUT_FILENO), out, &err);
 		if (rc < 0) {
 			cli_error("%s: %s", argv[i], err.msg);
 			worst = EXIT_ERROR;
 		} else if (sw_report_max_severity(rep, &max) && max >= fail_on && worst != EXIT_ERROR) {
 			worst = EXIT_FINDINGS;
 		}
-		sw_report_free(rep);
+		if (rc == 0 && reps)
+			reps[nreps++] = rep; /* the report owns its strings: it outlives img */
+		else
+			sw_report_free(rep);
 		sw_image_free(img);
 	}
+	if (nreps) {
+		sw_error err = SW_ERROR_INIT;
+		if (sw_report_write_sarif((const sw_report *const *)reps, nreps, out, &err) < 0) {
+			cli_error("--format sarif: %s", err.msg);
+			worst = EXIT_ERROR;
+		}
+	}
+	for (k = 0; k < nreps; k++)
+		sw_report_free(reps[k]);
+	free(reps);
 	if (output && fclose(out) != 0) {
 		cli_error("--output %s: write failed", output);
 		worst = EXIT_ERROR;

@@ -470,13 +470,17 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 	sw_buf_printf(&ev, ",\"strings\":[");
 	yr_rule_strings_foreach(rule, str) {
 		const YR_MATCH *mt;
-		yr_string_matches_foreach(ctx, str, mt) {
-			if (shown >= MAX_EVIDENCE_STRINGS)
-				break;
+		YR_MATCH m1;
+		/* libyara hands out matches from its notebook allocator, not
+		 * always aligned: read each one through memcpy, not the macro */
+		for (mt = ctx->matches[str->idx].head; mt && shown < MAX_EVIDENCE_STRINGS; mt = m1.next) {
+			memcpy(&m1, mt, sizeof(m1));
+			if (m1.is_private)
+				continue;
 			sw_buf_printf(&ev, "%s{\"id\":", shown ? "," : "");
 			sw_jsonw_str(&ev, str->identifier);
-			sw_buf_printf(&ev, ",\"offset\":%lld,\"data\":", (long long)(mt->base + mt->offset));
-			snippet(&ev, mt->data, (size_t)mt->data_length);
+			sw_buf_printf(&ev, ",\"offset\":%lld,\"data\":", (long long)(m1.base + m1.offset));
+			snippet(&ev, m1.data, (size_t)m1.data_length);
 			sw_buf_putc(&ev, '}');
 			shown++;
 			break; /* one match per string is evidence enough */

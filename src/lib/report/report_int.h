@@ -32,5 +32,8 @@ int sw_report__add(sw_report *r, const sw_finding *f);
 int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const char *reason);
 /* Stable order: severity (highest first), then layer, path, id. */
 void sw_report__sort(sw_report *r);
+/* Append a SARIF 2.1.0 document with one run per report (1 to 20) to b
+ * (sarif.c). SW_EINVAL for a bad n, SW_ELIMIT past b's bound, SW_ENOMEM. */
+int sw_report__sarif(const sw_report *const *reps, size_t n, sw_buf *b, sw_error *err);
 
 #endif

@@ -218,11 +218,13 @@ int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_e
 	sw_buf b = SW_BUF_INIT(MAX_REPORT);
 	int rc = 0;
 
-	if (fmt == SW_FMT_JSON)
+	if (fmt == SW_FMT_SARIF)
+		rc = sw_report__sarif(&r, 1, &b, err);
+	else if (fmt == SW_FMT_JSON)
 		write_json(r, &b);
 	else
 		write_table(r, &b, color);
-	if (b.len && (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0))
+	if (rc == 0 && b.len && (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0))
 		rc = sw_error_set(err, SW_EIO, "writing the report failed");
 	sw_buf_release(&b);
 	return rc;
