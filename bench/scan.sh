@@ -58,7 +58,7 @@ scan=$(timeit "$B/stowaway" scan --quiet --format json "oci:$img")
 floor=$(timeit sh -c "for b in $blobs; do igzip -dc < \$b > /dev/null; done")
 unpack="rm -rf $tmpfs/x; mkdir $tmpfs/x; for b in $blobs; do tar -xzf \$b -C $tmpfs/x 2>/dev/null; done"
 untar=$(timeit sh -c "$unpack; rm -rf $tmpfs/x")
-tyara=$(timeit sh -c "$unpack; yara -C -p 2 -r -d filepath= -d filename= -d extension= $tmpfs/rules.yarc $tmpfs/x; rm -rf $tmpfs/x")
+tyara=$(timeit sh -c "$unpack; yara -N -C -p 2 -r -d filepath= -d filename= -d extension= $tmpfs/rules.yarc $tmpfs/x; rm -rf $tmpfs/x")
 tclam=$(timeit sh -c "$unpack; clamscan -r --quiet --no-summary -d $tmpfs/clamdb $tmpfs/x; rm -rf $tmpfs/x")
 json=$("$B/stowaway" scan --quiet --format json "oci:$img")
 python3 - "$scan" "$floor" "$untar" "$tyara" "$tclam" "$json" <<'PY'
