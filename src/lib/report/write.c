@@ -141,14 +141,14 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 	sw_buf_printf(b, "\n%zu layers, %llu files, %s in %.2f s\n\n", r->nlayers,
 		      (unsigned long long)r->files, sz, r->seconds);
 	if (r->nf) {
-		sw_buf_printf(b, "%s%-9s %-18s %-5s %-44s %s%s\n", bold, "SEVERITY", "ID", "LAYER",
+		sw_buf_printf(b, "%s%-9s %-24s %-5s %-44s %s%s\n", bold, "SEVERITY", "ID", "LAYER",
 			      "PATH", "TITLE", off);
 		for (i = 0; i < r->nf; i++) {
 			const sw_finding *f = &r->f[i];
 			counts[f->severity]++;
 			sw_buf_printf(b, "%s%-9s%s ", color ? sev_color(f->severity) : "",
 				      sw_severity_name(f->severity), off);
-			cell(b, f->id, 18);
+			cell(b, f->id, 24);
 			sw_buf_putc(b, ' ');
 			if (f->layer >= 0)
 				snprintf(lay, sizeof(lay), "%d", f->layer);
@@ -163,9 +163,9 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 				b->len--;
 			sw_buf_putc(b, '\n');
 			if (f->path && !f->in_final_fs)
-				sw_buf_printf(b, "%38s deleted or replaced by a later layer: still shipped in every pull\n", "");
+				sw_buf_printf(b, "%44s deleted or replaced by a later layer: still shipped in every pull\n", "");
 			if (f->created_by) {
-				sw_buf_printf(b, "%38s added by: ", "");
+				sw_buf_printf(b, "%44s added by: ", "");
 				cell(b, f->created_by, 100);
 				while (b->len && b->data[b->len - 1] == ' ')
 					b->len--;
