@@ -218,7 +218,7 @@ static const char *const caps_ok[] = {
 };
 
 static const char *const kthreads[] = {
-	"kworker", "kswapd0", "kthreadd", "ksoftirqd", "kdevtmpfsi", "kinsing", "migration",
+	"kworker", "kswapd0", "kthreadd", "ksoftirqd", "kdevtmpfs", "migration",
 	"rcu_sched", "watchdogd", "kauditd", "khugepaged", "jbd2", "kblockd", "xfsaild",
 	NULL,
 };

@@ -28,7 +28,7 @@
 #include "detector.h"
 #include "../util/banned.h"
 
-typedef struct { const char *name, *text; } sw_embedded;
+typedef struct { const char *name, *text; size_t len; } sw_embedded;
 extern const sw_embedded sw_bundled_rules[];
 
 #define MAX_RULE_FILE (16u << 20)
@@ -38,7 +38,7 @@ extern const sw_embedded sw_bundled_rules[];
 typedef struct src {
 	char *name;      /* "bundled:miners.yar" or a path; always owned */
 	char *text;
-	bool owned;      /* text is ours to free */
+	bool owned;      /* text is ours to free (always, today) */
 } src;
 
 typedef struct ystate {
@@ -295,7 +295,7 @@ static void cache_save(YR_RULES *rules, const char *path)
 static int load_sources(const sw_scan_opts *o, src **v, size_t *n, sw_error *err)
 {
 	const sw_embedded *e;
-	size_t i;
+	size_t i, k;
 	int rc;
 
 	*v = NULL;
@@ -305,10 +305,19 @@ static int load_sources(const sw_scan_opts *o, src **v, size_t *n, sw_error *err
 		if (!nv)
 			return sw_error_set(err, SW_ENOMEM, "out of memory");
 		*v = nv;
-		nv[*n].owned = false; /* text is the library's own constant */
-		nv[*n].text = (char *)e->text;
-		if (!(nv[*n].name = sw__asprintf("bundled:%s", e->name)))
+		/* stored masked (tools/embed.c) so the binary never matches
+		 * its own rules; unmasked into memory of our own */
+		nv[*n].owned = true;
+		nv[*n].name = sw__asprintf("bundled:%s", e->name);
+		nv[*n].text = malloc(e->len + 1);
+		if (!nv[*n].name || !nv[*n].text) {
+			free(nv[*n].name);
+			free(nv[*n].text);
 			return sw_error_set(err, SW_ENOMEM, "out of memory");
+		}
+		for (k = 0; k < e->len; k++)
+			nv[*n].text[k] = (char)((unsigned char)e->text[k] ^ ((0xA5 + 31 * k) & 0xFF));
+		nv[*n].text[e->len] = '\0';
 		(*n)++;
 	}
 	for (i = 0; i < o->n_rule_dirs; i++)
