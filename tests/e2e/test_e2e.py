@@ -542,6 +542,30 @@ def nested_archives_are_expanded():
 
 
 @case
+def nested_bzip2_and_xz():
+    import io as _io
+    import lzma
+    bufs = {}
+    for mode in ("bz2", "xz"):
+        b = _io.BytesIO()
+        with tarfile.open(fileobj=b, mode="w:" + mode) as t:
+            ti = tarfile.TarInfo("bin/helper")
+            ti.size = len(MINER_STANDIN)
+            t.addfile(ti, _io.BytesIO(MINER_STANDIN))
+        bufs[mode] = b.getvalue()
+    root = d("nested2")
+    oci_image(root, [Layer([E("opt", kind="dir"), E("opt/t.tar.bz2", bufs["bz2"]),
+                            E("opt/t.tar.xz", bufs["xz"]), E("opt/eicar.com.xz", lzma.compress(EICAR)),
+                            E("opt/broken.xz", lzma.compress(EICAR * 100)[:40])])])
+    r = scan(root)
+    one_finding(r, "SW-MINER-XMRIG", "/opt/t.tar.bz2!bin/helper", 0)
+    one_finding(r, "SW-MINER-XMRIG", "/opt/t.tar.xz!bin/helper", 0)
+    one_finding(r, "SW-TEST-EICAR", "/opt/eicar.com.xz!eicar.com", 0)
+    ok(any(i["path"] == "/opt/broken.xz" and "xz" in i["reason"] for i in r.json["incomplete"]),
+       "truncated xz is incomplete: %s" % r.json["incomplete"])
+
+
+@case
 def nested_bomb_is_bounded():
     import io as _io
     import zipfile

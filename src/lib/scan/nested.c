@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Archives inside image files: a tar.gz under /opt/vendor, a jar, a wheel,
+ * Archives inside image files: a tar.gz, tar.bz2 or tar.xz under /opt/vendor, a jar, a wheel,
  * an npm .tgz, a self-extracting installer. Attackers nest payloads to step
  * around scanners that look at layer files only. Each level is expanded in
  * memory from the bytes the engine already holds, with the same stages as a
@@ -13,6 +13,9 @@
  * so a zip of zips of zips cannot multiply its way past the limits.
  */
 #include <string.h>
+
+#include <bzlib.h>
+#include <lzma.h>
 
 #include "nested.h"
 #include "../layer/inflate.h"
@@ -30,6 +33,8 @@ const char *sw_nested_kind(const uint8_t *p, size_t n)
 	switch (sw_comp_sniff(p, n)) {
 	case SW_COMP_GZIP: return "gzip";
 	case SW_COMP_ZSTD: return "zstd";
+	case SW_COMP_BZIP2: return "bzip2";
+	case SW_COMP_XZ: return "xz";
 	default: return NULL;
 	}
 }
@@ -79,6 +84,71 @@ static int decompress(sw_comp kind, const uint8_t *p, size_t n, dctx *d)
 	if (rc < 0 && !d->why)
 		d->why = "corrupt compressed data";
 	sw_inflate_free(z);
+	return rc;
+}
+
+/* bzip2 and xz are not layer formats (the image spec has no such media
+ * types, and layers refuse them), but they are common inside layers. */
+static int decompress_bz2(const uint8_t *p, size_t n, dctx *d)
+{
+	bz_stream bz;
+	uint8_t out[65536];
+	int r, rc = 0;
+
+	memset(&bz, 0, sizeof(bz));
+	d->in = n;
+	if (BZ2_bzDecompressInit(&bz, 0, 0) != BZ_OK)
+		return SW_ENOMEM;
+	bz.next_in = (char *)p;
+	bz.avail_in = n > UINT32_MAX ? UINT32_MAX : (unsigned)n;
+	do {
+		bz.next_out = (char *)out;
+		bz.avail_out = sizeof(out);
+		r = BZ2_bzDecompress(&bz);
+		if (r != BZ_OK && r != BZ_STREAM_END) {
+			d->why = "corrupt bzip2 data";
+			rc = SW_EFORMAT;
+			break;
+		}
+		if ((rc = collect(d, out, sizeof(out) - bz.avail_out)) < 0)
+			break;
+		if (r == BZ_OK && bz.avail_in == 0 && bz.avail_out != 0) {
+			d->why = "truncated bzip2 data";
+			rc = SW_EFORMAT;
+			break;
+		}
+	} while (r != BZ_STREAM_END);
+	BZ2_bzDecompressEnd(&bz);
+	return rc;
+}
+
+static int decompress_xz(const uint8_t *p, size_t n, dctx *d)
+{
+	lzma_stream xz = LZMA_STREAM_INIT;
+	uint8_t out[65536];
+	lzma_ret r;
+	int rc = 0;
+
+	d->in = n;
+	/* 128 MiB of decoder memory at most, as for zstd windows */
+	if (lzma_stream_decoder(&xz, 128u << 20, LZMA_CONCATENATED) != LZMA_OK)
+		return SW_ENOMEM;
+	xz.next_in = p;
+	xz.avail_in = n;
+	do {
+		xz.next_out = out;
+		xz.avail_out = sizeof(out);
+		r = lzma_code(&xz, LZMA_FINISH);
+		if (r != LZMA_OK && r != LZMA_STREAM_END) {
+			d->why = r == LZMA_MEMLIMIT_ERROR ? "xz stream needs too much memory" :
+				 r == LZMA_BUF_ERROR ? "truncated xz data" : "corrupt xz data";
+			rc = r == LZMA_MEMLIMIT_ERROR ? SW_ELIMIT : SW_EFORMAT;
+			break;
+		}
+		if ((rc = collect(d, out, sizeof(out) - xz.avail_out)) < 0)
+			break;
+	} while (r != LZMA_STREAM_END);
+	lzma_end(&xz);
 	return rc;
 }
 
@@ -295,7 +365,10 @@ int sw_nested_expand(const char *outer, const uint8_t *data, size_t len,
 		char name[MAX_NAME];
 		const char *base = strrchr(outer, '/') ? strrchr(outer, '/') + 1 : outer;
 		size_t bl = strlen(base);
-		if (decompress(!strcmp(kind, "gzip") ? SW_COMP_GZIP : SW_COMP_ZSTD, data, len, &d) < 0) {
+		int dr = !strcmp(kind, "bzip2") ? decompress_bz2(data, len, &d) :
+			 !strcmp(kind, "xz") ? decompress_xz(data, len, &d) :
+			 decompress(!strcmp(kind, "gzip") ? SW_COMP_GZIP : SW_COMP_ZSTD, data, len, &d);
+		if (dr < 0) {
 			rc = cb->incomplete(cb->ctx, outer, d.why);
 			sw_buf_release(&d.out);
 			return rc;
@@ -305,8 +378,13 @@ int sw_nested_expand(const char *outer, const uint8_t *data, size_t len,
 		    !strcmp(sw_nested_kind((const uint8_t *)d.out.data, d.out.len), "tar")) {
 			rc = expand_tar(outer, (const uint8_t *)d.out.data, d.out.len, lim, cb);
 		} else {
-			if (bl > 3 && (!strcmp(base + bl - 3, ".gz") || !strcmp(base + bl - 4, ".zst")))
-				bl -= base[bl - 1] == 'z' ? 3 : 4;
+			static const char *const sufs[] = { ".gz", ".zst", ".bz2", ".xz" };
+			size_t k;
+			for (k = 0; k < sizeof(sufs) / sizeof(sufs[0]); k++)
+				if (bl > strlen(sufs[k]) && !strcmp(base + bl - strlen(sufs[k]), sufs[k])) {
+					bl -= strlen(sufs[k]);
+					break;
+				}
 			snprintf(name, sizeof(name), "%s!%.*s", outer, (int)bl, base);
 			rc = cb->member(cb->ctx, name, 0644, (const uint8_t *)(d.out.data ? d.out.data : ""),
 					d.out.len);
