@@ -179,23 +179,13 @@ static int ioc_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_err
 	}
 	for (i = 0; i < o->n_ioc_files; i++) {
 		const char *path = o->ioc_files[i];
-		FILE *f = fopen(path, "rb");
 		sw_buf b = SW_BUF_INIT(MAX_IOC_FILE);
-		char chunk[65536];
-		size_t n;
 		const char *src;
 
-		if (!f) {
-			rc = sw_error_set(err, SW_ENOTFOUND, "--ioc %s: cannot open", path);
-			goto out;
-		}
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			if ((rc = sw_buf_append(&b, chunk, n)) < 0)
-				break;
-		fclose(f);
-		if (rc < 0) {
+		if ((rc = sw_file_read(path, &b)) < 0) {
 			sw_buf_release(&b);
-			rc = sw_error_set(err, rc, "--ioc %s: larger than %u bytes", path, MAX_IOC_FILE);
+			rc = sw_error_set(err, rc, "--ioc %s: %s", path, rc == SW_ELIMIT ?
+					  "larger than 64 MiB" : "cannot open");
 			goto out;
 		}
 		src = pool_add(s, sw__strdup(path));

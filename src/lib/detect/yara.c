@@ -80,22 +80,14 @@ static int cmp_name(const void *a, const void *b)
 
 static int read_text(const char *path, char **out, sw_error *err)
 {
-	FILE *f = fopen(path, "rb");
 	sw_buf b = SW_BUF_INIT(MAX_RULE_FILE);
-	char chunk[65536];
-	size_t n;
-	int rc = 0;
+	int rc;
 
 	*out = NULL;
-	if (!f)
-		return sw_error_set(err, SW_ENOTFOUND, "rules %s: %s", path, strerror(errno));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if ((rc = sw_buf_append(&b, chunk, n)) < 0)
-			break;
-	fclose(f);
-	if (rc < 0) {
+	if ((rc = sw_file_read(path, &b)) < 0) {
 		sw_buf_release(&b);
-		return sw_error_set(err, rc, "rules %s: larger than %u bytes", path, MAX_RULE_FILE);
+		return sw_error_set(err, rc, "rules %s: %s", path,
+				    rc == SW_ELIMIT ? "larger than 16 MiB" : strerror(errno));
 	}
 	*out = sw_buf_detach(&b, NULL);
 	return *out ? 0 : sw_error_set(err, SW_ENOMEM, "out of memory");
@@ -626,22 +618,12 @@ int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
 	yr_scanner_set_timeout(sc, o->file_timeout > 0 ? o->file_timeout : 10);
 	yr_scanner_set_callback(sc, on_test_match, &t);
 	for (i = 0; i < n && rc == 0; i++) {
-		FILE *f = fopen(paths[i], "rb");
 		sw_buf b = SW_BUF_INIT(o->limits.max_file_size);
-		char chunk[65536];
-		size_t k;
 		const char *base = strrchr(paths[i], '/'), *ext;
-		if (!f) {
-			rc = sw_error_set(err, SW_ENOTFOUND, "%s: %s", paths[i], strerror(errno));
-			break;
-		}
-		while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			if ((rc = sw_buf_append(&b, chunk, k)) < 0)
-				break;
-		fclose(f);
-		if (rc < 0) {
+		if ((rc = sw_file_read(paths[i], &b)) < 0) {
 			sw_buf_release(&b);
-			rc = sw_error_set(err, rc, "%s: larger than max-file-size", paths[i]);
+			rc = sw_error_set(err, rc, "%s: %s", paths[i],
+					  rc == SW_ELIMIT ? "larger than max-file-size" : strerror(errno));
 			break;
 		}
 		base = base ? base + 1 : paths[i];

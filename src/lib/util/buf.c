@@ -145,6 +145,24 @@ char *sw_buf_detach(sw_buf *b, size_t *len)
 	return p;
 }
 
+int sw_file_read(const char *path, sw_buf *b)
+{
+	FILE *f = fopen(path, "rb");
+	char chunk[65536];
+	size_t n;
+	int rc = 0;
+
+	if (!f)
+		return SW_ENOTFOUND;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if ((rc = sw_buf_append(b, chunk, n)) < 0)
+			break;
+	if (rc == 0 && ferror(f))
+		rc = SW_EIO;
+	fclose(f);
+	return rc;
+}
+
 double sw_now(void)
 {
 	struct timespec ts;

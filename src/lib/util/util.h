@@ -35,6 +35,10 @@ void sw_buf_release(sw_buf *b);
 /* Take ownership of the data (NUL-terminated); the buffer is emptied. */
 char *sw_buf_detach(sw_buf *b, size_t *len);
 
+/* Read a whole local file into b (bounded by b->max). SW_ENOTFOUND when it
+ * cannot be opened (errno kept), SW_ELIMIT when larger than b->max. */
+int sw_file_read(const char *path, sw_buf *b);
+
 /* ---- digests ---- */
 #define SW_SHA256_LEN 32
 #define SW_DIGEST_STRLEN 72 /* "sha256:" + 64 hex + NUL */
