@@ -566,6 +566,23 @@ def nested_bzip2_and_xz():
 
 
 @case
+def nested_zip_with_hostile_offsets():
+    z = bytearray(_zip({"a.txt": b"hello", "b.txt": EICAR}))
+    cd = z.find(b"PK\x01\x02")
+    z[cd + 42:cd + 46] = struct.pack("<I", 0xFFFFFFF0)  # local header offset near 4 GiB
+    eocd = z.rfind(b"PK\x05\x06")
+    z2 = bytearray(z)
+    z2[eocd + 16:eocd + 20] = struct.pack("<I", 0xFFFFFF00)  # central directory offset past the end
+    root = d("zipoff")
+    oci_image(root, [Layer([E("a.zip", bytes(z)), E("b.zip", bytes(z2))])])
+    r = scan(root)
+    eq(r.rc, 0, r.err)
+    reasons = [(i["path"], i["reason"]) for i in r.json["incomplete"]]
+    ok(any(p.startswith("/a.zip!") and "local header" in why for p, why in reasons), "a.zip: %s" % reasons)
+    ok(any(p == "/b.zip" and "central directory" in why for p, why in reasons), "b.zip: %s" % reasons)
+
+
+@case
 def nested_bomb_is_bounded():
     import io as _io
     import zipfile

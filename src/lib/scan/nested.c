@@ -303,9 +303,10 @@ static int expand_zip(const char *outer, const uint8_t *p, size_t n, const sw_ne
 			continue;
 		if ((uint32_t)count >= lim->max_members)
 			return cb->incomplete(cb->ctx, outer, "more members than the nested-archive limit");
-		if (lho + 30u > n || le32(p + lho) != 0x04034b50)
+		/* size_t arithmetic: a hostile offset near 4 GiB must not wrap */
+		if ((size_t)lho + 30 > n || le32(p + lho) != 0x04034b50)
 			return cb->incomplete(cb->ctx, name, "zip local header missing");
-		data = lho + 30u + le16(p + lho + 26) + le16(p + lho + 28);
+		data = (size_t)lho + 30 + le16(p + lho + 26) + le16(p + lho + 28);
 		if ((flags & 1) || (method != 0 && method != 8) || data > n || csize > n - data ||
 		    usize > lim->max_member || usize > *lim->budget) {
 			if ((rc = cb->incomplete(cb->ctx, name, (flags & 1) ? "encrypted zip member" :
