@@ -20,6 +20,7 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+from caserun import run_cases  # noqa: E402
 from imagelib import (E, EICAR, Layer, Blobs, config_for, docker_archive, jdump,  # noqa: E402
                       manifest_for, oci_image, sha, tar_dir, write_oci, MT_MANIFEST)
 
@@ -1075,23 +1076,10 @@ def main():
     BIN = os.path.abspath(sys.argv[1])
     want = set(sys.argv[2:])
     WORK = tempfile.mkdtemp(prefix="stowaway-e2e-")
-    passed = failed = 0
     try:
-        for fn in CASES:
-            if want and fn.__name__ not in want:
-                continue
-            t0 = time.time()
-            try:
-                fn()
-                passed += 1
-                print("ok   %-48s %.2fs" % (fn.__name__, time.time() - t0), flush=True)
-            except Exception as e:  # noqa: BLE001 - report every failure and go on
-                failed += 1
-                print("FAIL %-48s %s" % (fn.__name__, str(e).strip()[:2000]), flush=True)
+        return run_cases("e2e", CASES, want)
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
-    print("e2e: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -14,10 +14,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+from caserun import run_cases  # noqa: E402
 from imagelib import Layer, oci_image  # noqa: E402
 
 IMAGES = {
@@ -69,21 +69,11 @@ def main():
     binary = os.path.abspath(sys.argv[1])
     want = sys.argv[2:] or list(IMAGES)
     work = tempfile.mkdtemp(prefix="stowaway-precision-")
-    passed = failed = 0
+    cases = [(n, lambda n=n: check(binary, work, n, IMAGES[n])) for n in want]
     try:
-        for name in want:
-            t0 = time.time()
-            try:
-                note = check(binary, work, name, IMAGES[name])
-                passed += 1
-                print("ok   %-12s %6.1fs  %s" % (name, time.time() - t0, note), flush=True)
-            except Exception as e:  # noqa: BLE001 - report every image
-                failed += 1
-                print("FAIL %-12s %s" % (name, str(e)[:3000]), flush=True)
+        return run_cases("precision", cases, width=12, detail=3000)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("precision: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -30,10 +30,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+from caserun import run_cases  # noqa: E402
 from imagelib import E, EICAR, Layer, oci_image, sha  # noqa: E402
 
 AJV = "8.17.1"
@@ -578,23 +578,10 @@ def main():
         "stowaway-tests")
     CACHE = os.path.join(base, "npm-sarif")
     WORK = tempfile.mkdtemp(prefix="stowaway-sarif-")
-    passed = failed = 0
     try:
-        for fn in CASES:
-            if want and fn.__name__ not in want:
-                continue
-            t0 = time.time()
-            try:
-                fn()
-                passed += 1
-                print("ok   %-48s %.2fs" % (fn.__name__, time.time() - t0), flush=True)
-            except Exception as e:  # noqa: BLE001 - report every failure and go on
-                failed += 1
-                print("FAIL %-48s %s" % (fn.__name__, str(e).strip()[:3000]), flush=True)
+        return run_cases("sarif", CASES, want, detail=3000)
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
-    print("sarif: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
 
 
 if __name__ == "__main__":
