@@ -33,7 +33,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
-from caserun import run_cases  # noqa: E402
+from caserun import eq, ok, run_cases  # noqa: E402
 from imagelib import E, EICAR, Layer, oci_image, sha  # noqa: E402
 
 AJV = "8.17.1"
@@ -60,16 +60,6 @@ MINER = b"\x7fELF fake miner stand-in: stratum+tcp://pool.example.invalid:3333 -
 def case(fn):
     CASES.append(fn)
     return fn
-
-
-def eq(got, want, what=""):
-    if got != want:
-        raise AssertionError("%s: got %r, want %r" % (what, got, want))
-
-
-def ok(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def d(name):

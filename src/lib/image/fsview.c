@@ -314,18 +314,17 @@ static int open_beneath(sw_fsview *v, const char *path, sw_error *err)
 	}
 }
 
-bool sw_fsview_exists(sw_fsview *v, const char *path)
-{
-	sw_blobloc loc;
 
-	return sw_fsview_locate(v, path, &loc, NULL) == 0;
-}
-
-int sw_fsview_locate(sw_fsview *v, const char *path, sw_blobloc *out, sw_error *err)
+/* Find a regular file. In a directory view the file is opened; `keep` makes
+ * the view own that descriptor (layer blobs, read later), otherwise the
+ * caller closes it (*tmpfd) as soon as it is done. */
+static int locate(sw_fsview *v, const char *path, sw_blobloc *out, bool keep, int *tmpfd,
+		  sw_error *err)
 {
 	struct stat st;
 	int fd, *fds;
 
+	*tmpfd = -1;
 	if (v->tarfd >= 0) {
 		const member *m = find_member(v, path);
 		if (!m)
@@ -344,16 +343,26 @@ int sw_fsview_locate(sw_fsview *v, const char *path, sw_blobloc *out, sw_error *
 		close(fd);
 		return sw_error_set(err, SW_EFORMAT, "%s/%s: not a regular file", v->label, path);
 	}
-	if (!(fds = realloc(v->fds, (v->nfds + 1) * sizeof(*fds)))) {
+	if (!keep) {
+		*tmpfd = fd;
+	} else if (!(fds = realloc(v->fds, (v->nfds + 1) * sizeof(*fds)))) {
 		close(fd);
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	} else {
+		v->fds = fds;
+		v->fds[v->nfds++] = fd;
 	}
-	v->fds = fds;
-	v->fds[v->nfds++] = fd;
 	out->fd = fd;
 	out->off = 0;
 	out->size = (uint64_t)st.st_size;
 	return 0;
+}
+
+int sw_fsview_locate(sw_fsview *v, const char *path, sw_blobloc *out, sw_error *err)
+{
+	int unused;
+
+	return locate(v, path, out, true, &unused, err);
 }
 
 int sw_fsview_read(sw_fsview *v, const char *path, uint64_t max, char **out,
@@ -361,23 +370,37 @@ int sw_fsview_read(sw_fsview *v, const char *path, uint64_t max, char **out,
 {
 	sw_blobloc loc;
 	char *buf;
-	int rc;
+	int rc, fd;
 
 	*out = NULL;
-	if ((rc = sw_fsview_locate(v, path, &loc, err)) < 0)
+	if ((rc = locate(v, path, &loc, false, &fd, err)) < 0)
 		return rc;
-	if (loc.size > max)
-		return sw_error_set(err, SW_ELIMIT, "%s: %s is %llu bytes, over the %llu-byte limit",
-				    v->label, path, (unsigned long long)loc.size,
-				    (unsigned long long)max);
-	if (!(buf = malloc(loc.size + 1)))
-		return sw_error_set(err, SW_ENOMEM, "out of memory");
-	if ((rc = read_exact(loc.fd, buf, loc.size, loc.off)) < 0) {
+	if (loc.size > max) {
+		rc = sw_error_set(err, SW_ELIMIT, "%s: %s is %llu bytes, over the %llu-byte limit",
+				  v->label, path, (unsigned long long)loc.size,
+				  (unsigned long long)max);
+	} else if (!(buf = malloc(loc.size + 1))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+	} else if ((rc = read_exact(loc.fd, buf, loc.size, loc.off)) < 0) {
 		free(buf);
-		return sw_error_set(err, rc, "%s: %s: short read", v->label, path);
+		sw_error_set(err, rc, "%s: %s: short read", v->label, path);
+	} else {
+		buf[loc.size] = '\0';
+		*out = buf;
+		*len = loc.size;
 	}
-	buf[loc.size] = '\0';
-	*out = buf;
-	*len = loc.size;
-	return 0;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+bool sw_fsview_exists(sw_fsview *v, const char *path)
+{
+	sw_blobloc loc;
+	int fd;
+	bool found = locate(v, path, &loc, false, &fd, NULL) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return found;
 }
