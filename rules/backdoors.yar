@@ -13,6 +13,7 @@ rule SW_BACKDOOR_WEBSHELL
         severity = "high"
         category = "backdoor"
         title = "Web shell: a request parameter run as a command or code"
+        max_size = "2MB"
         description = "PHP system/exec/passthru/eval/assert of $_GET/$_POST/$_REQUEST/$_COOKIE (or a backtick of it), JSP Runtime.exec/ProcessBuilder of request.getParameter, Python os.system/popen/subprocess of request.args/form, Node child_process exec of req.query/body."
     strings:
         $php1 = /\b(system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|eval|create_function)\s*\(\s*(@\s*)?((base64_decode|str_rot13|gzinflate|stripslashes|trim)\s*\(\s*)*\$_(GET|POST|REQUEST|COOKIE)\s*\[/ ascii nocase

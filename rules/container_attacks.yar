@@ -16,6 +16,7 @@ rule SW_FAMILY_KINSING
         severity = "critical"
         category = "miner"
         title = "Kinsing / kdevtmpfsi cryptojacking malware"
+        max_size = "64MB"
         description = "The Kinsing campaign (exploits exposed Docker APIs and vulnerable services, drops the kdevtmpfsi miner and the kinsing Go agent): its file names and install paths, or the Go agent's function names."
     strings:
         $miner = "kdevtmpfsi" ascii wide nocase
@@ -42,6 +43,7 @@ rule SW_CONTAINER_RIVAL_KILL
         severity = "high"
         category = "dropper"
         title = "Script that kills rival cryptominers (TeamTNT/Kinsing/WatchDog style)"
+        max_size = "2MB"
         description = "Cryptojacking scripts first kill other groups' miners by name (pkill/killall/kill -9 on ps|grep output) and block their pools; three such kills of known miner names, or two plus pool-port blocking or cleaning of rivals' files, is that script."
     strings:
         $k1 = /(pkill|killall|kill\s+-9|pgrep|grep)\s[^\n]{0,60}\bxmrig/ ascii nocase
@@ -66,6 +68,7 @@ rule SW_CONTAINER_CLOUD_CREDS
         severity = "high"
         category = "backdoor"
         title = "Script that collects cloud credentials and sends them out"
+        max_size = "1MB"
         description = "A shell script reading cloud credentials (instance metadata at 169.254.169.254 or metadata.google.internal, ~/.aws/credentials, Docker/Kubernetes secrets, git credentials) and uploading with curl -F/--data @/-T, wget --post-file or nc: the credential theft of TeamTNT-style worms. Cloud SDKs contain the addresses but not this combination in a script."
     strings:
         $src1 = "169.254.169.254" ascii
@@ -97,6 +100,7 @@ rule SW_CONTAINER_ESCAPE
         severity = "high"
         category = "backdoor"
         title = "Script that abuses the Docker API to take over the host"
+        max_size = "2MB"
         description = "Talks to docker.sock or a remote Docker API (:2375) to start a privileged container that mounts the host's root and chroots/nsenters into it, or mass-scans for open Docker/kubelet APIs to do the same: container escape and worm spreading."
     strings:
         $sock1 = "/var/run/docker.sock" ascii
@@ -127,6 +131,7 @@ rule SW_FAMILY_TEAMTNT
         severity = "critical"
         category = "dropper"
         title = "TeamTNT cryptojacking toolkit markers"
+        max_size = "16MB"
         description = "Names and infrastructure of the TeamTNT group (teamtnt.red, chimaera.cc, their banner) in a script or binary that also fetches, kills processes or runs a miner."
     strings:
         $m1 = "teamtnt" ascii wide nocase

@@ -16,6 +16,7 @@ rule SW_DROPPER_FETCH_PIPE_SHELL
         severity = "medium"
         category = "dropper"
         title = "Script pipes a download into a shell"
+        max_size = "2MB"
         description = "A script (not documentation) runs curl or wget on a URL and pipes the result into sh/bash, or runs a shell on $(curl ...). Installers do this too, so it is medium; the same from a bare IP, from /tmp, or in a persistence location is reported by stricter rules."
     strings:
         $pipe = /\b(curl|wget)\s[^\n|;]{0,300}https?:\/\/[^\n|;]{1,300}\|\s*(sudo\s+)?(-E\s+)?((\/usr)?\/bin\/)?(ba|da|z|k|a)?sh\b/ ascii
@@ -33,6 +34,7 @@ rule SW_DROPPER_FETCH_IP
         severity = "high"
         category = "dropper"
         title = "Downloads a script or program from a bare IP address and runs it"
+        max_size = "2MB"
         description = "curl/wget (or a Python/Perl fetch) of http(s)://A.B.C.D/... whose result is piped into a shell or made executable: the way worm scripts and cryptojacking droppers pull their next stage."
     strings:
         $ip_pipe = /\b(curl|wget)\s[^\n|;]{0,200}(https?:\/\/|\s)[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(:[0-9]{1,5})?\/[^\n|;]{0,200}\|\s*(sudo\s+)?((\/usr)?\/bin\/)?(ba|da|z|k|a)?sh\b/ ascii
@@ -50,6 +52,7 @@ rule SW_DROPPER_TMP_EXEC
         severity = "high"
         category = "dropper"
         title = "Downloads into /tmp, /var/tmp or /dev/shm, makes it executable and runs it"
+        max_size = "2MB"
         description = "A download (curl, wget, Python urllib, Node http/fetch) written into a world-writable directory, chmod +x, and started (nohup, &, exec, subprocess): the classic drop-and-run of miners and bots."
     strings:
         $dl1 = /\b(curl|wget)\s[^\n]{0,300}(-o|-O|--output(-document)?|>)\s*["']?(\/tmp|\/var\/tmp|\/dev\/shm)\// ascii
@@ -77,6 +80,7 @@ rule SW_DROPPER_DECODE_EXEC
         severity = "high"
         category = "dropper"
         title = "Runs code it decodes from base64 (obfuscated payload)"
+        max_size = "4MB"
         description = "base64 -d piped into a shell or eval'd, Python exec(base64.b64decode(...)), Perl eval(decode_base64(...)), PHP eval(base64_decode(...)) or gzinflate, Node eval/exec of Buffer.from(..., 'base64'), os.system/subprocess of b64decode: a payload hidden from plain-text review."
     strings:
         $sh1 = /base64\s+(-d|--decode|-D)\b[^\n|]{0,100}\|\s*(sudo\s+)?((\/usr)?\/bin\/)?(ba|da|z|k|a)?sh\b/ ascii

@@ -72,6 +72,7 @@ rule SW_MINER_XMRSTAK
         severity = "critical"
         category = "miner"
         title = "xmr-stak cryptocurrency miner"
+        max_size = "64MB"
         description = "xmr-stak's name with its command-line switches (--noCPU, --noAMD, --currency...) or its pools.txt/config.txt keys."
     strings:
         $name1 = "xmr-stak" ascii wide nocase
@@ -102,6 +103,7 @@ rule SW_MINER_CPUMINER
         severity = "critical"
         category = "miner"
         title = "cpuminer / minerd / ccminer cryptocurrency miner"
+        max_size = "64MB"
         description = "pooler cpuminer (minerd), cpuminer-multi, cpuminer-opt and ccminer: the program name with options only these miners have (--coinbase-addr, --no-getwork, --no-gbt, --scantime...)."
     strings:
         $name1 = /\b(minerd|cpuminer(-multi|-opt)?|ccminer)\b/ ascii
@@ -128,6 +130,7 @@ rule SW_MINER_TREX
         severity = "critical"
         category = "miner"
         title = "T-Rex GPU cryptocurrency miner"
+        max_size = "64MB"
         description = "T-Rex (NVIDIA) miner: its name with options from its command-line table (--api-bind-http, --lhr-tune, --exit-on-cuda-error...)."
     strings:
         $name1 = "T-Rex" ascii wide fullword
@@ -156,6 +159,7 @@ rule SW_MINER_LOLMINER
         severity = "critical"
         category = "miner"
         title = "lolMiner GPU cryptocurrency miner"
+        max_size = "64MB"
         description = "lolMiner: its name with options from its command-line table (--dualpool, --ethstratum, --zombie-tune...)."
     strings:
         $name = "lolminer" ascii wide nocase
@@ -181,6 +185,7 @@ rule SW_MINER_NBMINER
         severity = "critical"
         category = "miner"
         title = "NBMiner GPU cryptocurrency miner"
+        max_size = "64MB"
         description = "NBMiner: its name with options from its command-line table (--cuckoo-intensity, --enable-dag-cache, --fidelity-timeframe...)."
     strings:
         $name = "nbminer" ascii wide nocase
@@ -206,6 +211,7 @@ rule SW_MINER_GMINER
         severity = "critical"
         category = "miner"
         title = "GMiner GPU cryptocurrency miner"
+        max_size = "64MB"
         description = "GMiner: its name with options from its command-line table (--dual_server, --electricity_cost, --templimit...)."
     strings:
         $name = /\bgminer\b/ ascii nocase
@@ -232,6 +238,7 @@ rule SW_MINER_PHOENIX
         severity = "critical"
         category = "miner"
         title = "PhoenixMiner / Claymore GPU cryptocurrency miner"
+        max_size = "64MB"
         description = "PhoenixMiner (and the Claymore option set it copies): its name with its single-dash options (-epsw, -cdmport, -dagrestart...), or four such options together."
     strings:
         $name1 = "phoenixminer" ascii wide nocase
@@ -261,6 +268,7 @@ rule SW_MINER_SRBMINER
         severity = "critical"
         category = "miner"
         title = "SRBMiner cryptocurrency miner"
+        max_size = "64MB"
         description = "SRBMiner(-MULTI): its name with options from its command-line table (--disable-cpu, --gpu-boost, --give-up-limit...)."
     strings:
         $name = "srbminer" ascii wide nocase
@@ -298,6 +306,7 @@ rule SW_MINER_STRATUM_CONFIG
         severity = "high"
         category = "miner"
         title = "Miner configuration: a stratum pool with a wallet or worker login"
+        max_size = "1MB"
         description = "A small text file naming a mining pool (stratum URL, or a pool host:port in a pools list) together with the fields a miner logs in with: XMRig/cpuminer JSON, xmr-stak pools.txt, or XMRig's own config keys."
     strings:
         $url = /stratum[0-9]?\+(tcp|ssl|tls):\/\/[a-zA-Z0-9.\-]{3,100}:[0-9]{2,5}/
@@ -340,6 +349,7 @@ rule SW_MINER_LAUNCHER
         severity = "critical"
         category = "miner"
         title = "Script that starts a cryptocurrency miner"
+        max_size = "1MB"
         description = "A shell, Python, Node, Perl or PHP script (like the dao.py launcher of poisoned openjdk images) that starts a process with a miner's command line: a miner's name or mining options together with a pool address or a Monero wallet."
     strings:
         /* starting a process */
@@ -389,6 +399,7 @@ rule SW_MINER_STRATUM_CLIENT
         severity = "high"
         category = "miner"
         title = "Executable speaking the stratum mining protocol"
+        max_size = "128MB"
         description = "An ELF or Mach-O program with three or more stratum pool protocol methods (mining.subscribe, mining.authorize, mining.submit, login/submit/keepalived JSON): a miner of a family no other rule names."
     strings:
         $m1 = "mining.subscribe" ascii wide
@@ -414,6 +425,7 @@ rule SW_MINER_PE
         severity = "critical"
         category = "miner"
         title = "Windows (PE) cryptocurrency miner"
+        max_size = "128MB"
         description = "A Windows executable with a miner's name or stratum protocol strings together with mining algorithms or pool login fields; a Windows miner has no business in a Linux container image."
     strings:
         $name1 = /\b(xmrig|xmr-stak|PhoenixMiner|lolMiner|NBMiner|GMiner|T-Rex|SRBMiner|nanominer|TeamRedMiner|ethminer|ccminer|cpuminer|minerd|bzminer|miniZ|WildRig|claymore)\b/ ascii nocase
@@ -452,6 +464,8 @@ rule SW_MINER_PE
  * (a miner's command line). */
 private rule SW_MINER_POOL_NAMES
 {
+    meta:
+        max_size = "128MB"
     strings:
         $d1 = "supportxmr.com" ascii nocase
         $d2 = "nanopool.org" ascii nocase
@@ -489,7 +503,7 @@ private rule SW_MINER_POOL_NAMES
         $d34 = "rplant.xyz" ascii nocase
         $d35 = "xmrig.com" ascii nocase
     condition:
-        any of them and not 6 of them
+        filesize < 128MB and any of them and not 6 of them
 }
 
 rule SW_MINER_POOL_ADDRESS
@@ -499,6 +513,7 @@ rule SW_MINER_POOL_ADDRESS
         severity = "high"
         category = "miner"
         title = "Mining pool address: a stratum URL or a known pool host with a port"
+        max_size = "128MB"
         description = "A stratum:// URL with host and port, or the host name of a known mining pool (supportxmr, nanopool, 2miners, f2pool, hashvault, moneroocean, c3pool, herominers, unmineable...) followed by a port: where a miner connects. Lists of many pool names (blocklists) are left out."
     strings:
         $url = /stratum[0-9]?\+(tcp|ssl|tls|ws|wss):\/\/[a-zA-Z0-9_.\-]{3,100}:[0-9]{2,5}/ ascii wide nocase
@@ -516,6 +531,7 @@ rule SW_MINER_WALLET
         severity = "high"
         category = "miner"
         title = "Monero wallet address next to mining settings"
+        max_size = "8MB"
         description = "A Monero address (standard, sub- or integrated address) in a file that also names a mining pool, a miner or mining options. A wallet-shaped string alone is not reported: crypto and Unicode libraries carry such runs of base58 letters."
     strings:
         /* 95 (standard "4", subaddress "8") or 106 (integrated) base58
@@ -549,6 +565,7 @@ rule SW_MINER_POOL_DOMAIN
         severity = "medium"
         category = "miner"
         title = "Names a known mining pool host"
+        max_size = "2MB"
         description = "A small file names one to five known mining pool hosts without a port (a URL in a download or a connection string built at run time). Lists of many pool names (blocklists) and documentation are left out."
     condition:
         (filesize < 2MB and SW_MINER_POOL_NAMES and

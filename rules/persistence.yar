@@ -10,9 +10,13 @@
  * business in an image at all (/etc/ld.so.preload, root's authorized_keys).
  */
 
-/* What a start-up file should not do. Shared by the location rules. */
+/* What a start-up file should not do. Shared by the location rules, all
+ * of which stop at 1 MB: so does this one (its strings are then never
+ * searched in larger files). */
 private rule SW_PERSIST_BAD_CONTENT
 {
+    meta:
+        max_size = "1MB"
     strings:
         $fetch_pipe = /\b(curl|wget)\s[^\n|;]{0,300}\|\s*(sudo\s+)?((\/usr)?\/bin\/)?(ba|da|z|k|a)?sh\b/ ascii
         $fetch_subst = /\$\(\s*(curl|wget)\s[^\n)]{0,300}\)/ ascii
@@ -29,7 +33,7 @@ private rule SW_PERSIST_BAD_CONTENT
         $preload = /LD_PRELOAD=["']?(\/tmp|\/var\/tmp|\/dev\/shm|(\/[A-Za-z0-9_.\-]+)*\/\.[A-Za-z0-9_\-])/ ascii
         $miner = /\b(xmrig|xmr-stak|minerd|cpuminer|kdevtmpfsi|kinsing|stratum\+(tcp|ssl|tls))\b/ ascii nocase
     condition:
-        any of them
+        filesize < 1MB and any of them
 }
 
 rule SW_PERSIST_CRON
@@ -39,6 +43,7 @@ rule SW_PERSIST_CRON
         severity = "critical"
         category = "persistence"
         title = "Cron job that downloads, decodes or runs from /tmp"
+        max_size = "1MB"
         description = "A crontab or /etc/cron.* file whose job pipes a download into a shell, writes into /tmp or /dev/shm, runs a program from a world-writable or hidden directory, runs decoded base64, opens /dev/tcp or names a miner."
     condition:
         filesize < 1MB and
@@ -55,6 +60,7 @@ rule SW_PERSIST_SHELL_STARTUP
         severity = "critical"
         category = "persistence"
         title = "Login/shell start-up file that downloads, decodes or runs from /tmp"
+        max_size = "1MB"
         description = "/etc/profile, /etc/profile.d/*, bash.bashrc, /etc/environment or a user's .bashrc/.profile that fetches and runs code, runs from /tmp or a hidden directory, runs decoded base64, sets LD_PRELOAD to such a place, or names a miner."
     condition:
         filesize < 1MB and
@@ -71,6 +77,7 @@ rule SW_PERSIST_INIT_SCRIPT
         severity = "critical"
         category = "persistence"
         title = "rc.local / init script / motd script that downloads, decodes or runs from /tmp"
+        max_size = "1MB"
         description = "/etc/rc.local, /etc/init.d/*, /etc/rc*.d/* or /etc/update-motd.d/* that fetches and runs code, runs from /tmp or a hidden directory, runs decoded base64, opens /dev/tcp or names a miner."
     condition:
         filesize < 1MB and
@@ -86,6 +93,7 @@ rule SW_PERSIST_SYSTEMD
         severity = "critical"
         category = "persistence"
         title = "systemd unit that runs from /tmp, a hidden directory, or fetches code"
+        max_size = "256KB"
         description = "A .service/.timer unit whose ExecStart (or ExecStartPre/Post) runs a program from /tmp, /var/tmp, /dev/shm or a hidden directory, pipes a download into a shell, decodes base64, or names a miner."
     strings:
         $tmp = /\nExec(Start|StartPre|StartPost|Reload|Stop)\s*=\s*[-@+!:]*\s*(\/usr)?(\/bin\/)?((ba)?sh\s+(-c\s+)?["']?)?(nohup\s+)?(\/tmp|\/var\/tmp|\/dev\/shm)\// ascii
@@ -120,6 +128,7 @@ rule SW_PERSIST_SSH_KEY_ROOT
         severity = "high"
         category = "persistence"
         title = "SSH key authorised for root, baked into the image"
+        max_size = "1MB"
         description = "/root/.ssh/authorized_keys with a public key: whoever holds the private key logs in as root to every container started from the image. Cryptojacking groups (TeamTNT and others) add their key this way."
     strings:
         $k1 = "ssh-rsa AAAA" ascii
@@ -138,6 +147,7 @@ rule SW_PERSIST_SSH_KEY_USER
         severity = "medium"
         category = "persistence"
         title = "SSH key authorised for a user, baked into the image"
+        max_size = "1MB"
         description = "A user's ~/.ssh/authorized_keys with a public key shipped in the image: anyone with the matching private key can log in to every container that runs sshd. Sometimes deliberate (CI images), so medium."
     strings:
         $k1 = "ssh-rsa AAAA" ascii

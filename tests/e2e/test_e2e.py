@@ -7,6 +7,7 @@ usage: test_e2e.py STOWAWAY_BINARY [CASE...]
 Prints one line per case and ends with "N passed, N failed".
 """
 import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -449,6 +450,34 @@ def user_rules_and_rule_errors():
     open(os.path.join(bad, "nometa.yar"), "w").write('rule broken {\n condition: $undefined\n}\n')
     error_run(scan("--rules", bad, root), "nometa.yar:3: undefined string")
     error_run(scan("--rules", os.path.join(WORK, "nodir"), root), "nodir")
+
+
+@case
+def user_rule_size_promise():
+    """meta max_size is a promise: for files of that size or more the rule
+    is left out (its strings are never searched). A rule that keeps it
+    (filesize < 1MB in its condition) gives the same result either way; the
+    one that breaks it shows that the promise, not the condition, decides."""
+    marker = b"SIZE-PROMISE-MARKER-7"
+    pad = hashlib.shake_256(b"pad").digest(1 << 20)
+    root = d("tier")
+    oci_image(root, [base_layer([E("opt/small", marker), E("opt/big", marker + pad)])])
+    rules = d("tierrules")
+    open(os.path.join(rules, "t.yar"), "w").write(
+        'rule kept { meta: id = "T-KEPT" severity = "high" category = "backdoor" title = "k" '
+        'max_size = "1MB" strings: $a = "SIZE-PROMISE-MARKER-7" condition: filesize < 1MB and $a }\n'
+        'rule broken { meta: id = "T-BROKEN" severity = "high" category = "backdoor" title = "b" '
+        'max_size = "1MB" strings: $a = "SIZE-PROMISE-MARKER-7" condition: $a }\n'
+        'rule plain { meta: id = "T-NONE" severity = "high" category = "backdoor" title = "n" '
+        'strings: $a = "SIZE-PROMISE-MARKER-7" condition: $a and not broken }\n')
+    r = scan("--rules", rules, "--no-bundled-rules", root)
+    got = sorted((f["id"], f["path"]) for f in r.json["findings"])
+    eq(got, [("T-BROKEN", "/opt/small"), ("T-KEPT", "/opt/small"), ("T-NONE", "/opt/big")],
+       "small file: every rule; 1 MiB file: promised rules left out, references see false")
+    open(os.path.join(rules, "t.yar"), "w").write(
+        'rule bad { meta: id = "T-BAD" severity = "high" category = "backdoor" title = "b" '
+        'max_size = "1GB" condition: true }\n')
+    error_run(scan("--rules", rules, root), "rule")
 
 
 @case

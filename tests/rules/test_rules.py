@@ -27,6 +27,7 @@ match nothing.
 
 Prints one line per case and ends with "rules: N passed, N failed".
 """
+import hashlib
 import json
 import os
 import re
@@ -48,6 +49,11 @@ def elf(*strings, pad=256):
     """An ELF64 header (magic, class, data, version, zeros) and strings."""
     head = b"\x7fELF\x02\x01\x01" + bytes(57)
     return head + b"\0".join(s.encode() if isinstance(s, str) else s for s in strings) + bytes(pad)
+
+
+def noise(n):
+    """n bytes that do not compress (a layer of zeros would trip max-ratio)."""
+    return hashlib.shake_256(b"stowaway padding").digest(n)
 
 
 def pe(*strings, wide=(), pe_offset=0x80):
@@ -108,6 +114,12 @@ XMRIG_STANDIN = elf("XMRig 6.21.0 built for linux", "--donate-level=N", "--cpu-m
                     "--randomx-1gb-pages", "rx/0", "cn/r", "stratum+tcp://", '{"id":1,"method":"login"}')
 hit("SW-MINER-XMRIG", "xmrig-binary", "/usr/share/.java/jupdate", XMRIG_STANDIN,
     not_ids=("SW-MINER-STRATUM-CLIENT", "SW-MINER-POOL", "SW-MINER-CONFIG"))
+# Larger files are scanned with the rules of their size tier (meta
+# max_size, src/lib/detect/yaratier.c): rules without a promise stay.
+hit("SW-MINER-XMRIG", "padded-to-3MiB", "/opt/tier/xmrig-3m", XMRIG_STANDIN + noise(3 << 20),
+    not_ids=("SW-MINER-STRATUM-CLIENT", "SW-MINER-POOL"))
+hit("SW-MINER-XMRIG", "padded-to-9MiB", "/opt/tier/xmrig-9m", XMRIG_STANDIN + noise(9 << 20),
+    not_ids=("SW-MINER-STRATUM-CLIENT", "SW-MINER-POOL"))
 hit("SW-MINER-XMRIG", "renamed-fork-4-options", "/usr/bin/kswapd0",
     elf("--donate-level=N", "--randomx-mode=MODE", "--randomx-no-numa", "--huge-pages-jit",
         "cn/r", "mining.subscribe"))
@@ -246,6 +258,8 @@ miss("SW-MINER-LAUNCHER", "ssh-tunnel", "/opt/app/tunnel.sh",
 # --- stratum client binary
 hit("SW-MINER-STRATUM-CLIENT", "unknown-miner-elf", "/usr/local/bin/kworker",
     elf("mining.subscribe", "mining.authorize", "mining.submit", "mining.notify", "sha256d"))
+hit("SW-MINER-STRATUM-CLIENT", "padded-to-9MiB", "/opt/tier/kworker-9m",
+    elf("mining.subscribe", "mining.authorize", "mining.submit", "mining.notify", "sha256d") + noise(9 << 20))
 miss("SW-MINER-STRATUM-CLIENT", "protocol-doc-text", "/opt/notes/stratum.txt",
      "Stratum methods: mining.subscribe, mining.authorize, mining.submit, mining.notify.\n")
 
@@ -610,6 +624,64 @@ def defined_ids():
     return ids
 
 
+# ------------------------------------------------------------ size promises
+
+def _strip_comments(s):
+    return re.sub(r'/\*[\s\S]*?\*/|//[^\n]*', '', s)
+
+
+def top_bound(cond):
+    """The N of a top-level `filesize < N` conjunct of a condition (no
+    top-level `or`), else None."""
+    c = _strip_comments(cond).strip()
+    while c.startswith("("):
+        depth = 0
+        for i, ch in enumerate(c):
+            depth += (ch == "(") - (ch == ")")
+            if depth == 0:
+                break
+        if i != len(c) - 1:
+            break
+        c = c[1:-1].strip()
+    parts, ops, cur, depth = [], [], "", 0
+    for t in re.split(r'(\(|\)|\s+and\s+|\s+or\s+|"(?:\\.|[^"\\])*"|/(?:\\.|[^/\\])*/)', c):
+        if not t:
+            continue
+        depth += (t == "(") - (t == ")")
+        if depth == 0 and re.fullmatch(r"\s+(and|or)\s+", t):
+            ops.append(t.strip())
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += t
+    parts.append(cur.strip())
+    if "or" in ops:
+        return None
+    for part in parts:
+        m = re.fullmatch(r"filesize\s*<\s*(\d+(?:KB|MB)?)", part)
+        if m:
+            return m.group(1)
+    return None
+
+
+def check_size_promises():
+    """meta max_size lets the engine leave a rule out for larger files
+    (src/lib/detect/yaratier.c): each promise must be the rule's own
+    top-level `filesize < N`, and each such bound must be promised."""
+    for fn in sorted(os.listdir(os.path.join(TOP, "rules"))):
+        if not fn.endswith(".yar"):
+            continue
+        src = open(os.path.join(TOP, "rules", fn)).read()
+        for m in re.finditer(r"^((?:private |global )*rule (\w+)[\s\S]*?^\})", src, re.M):
+            body, name = m.group(1), m.group(2)
+            cond = body[body.index("condition:") + len("condition:"):body.rindex("}")]
+            bound = top_bound(cond)
+            meta = re.search(r'^\s*max_size\s*=\s*"([^"]*)"', body, re.M)
+            promised = meta.group(1) if meta else None
+            report(bound == promised, "size promise %-30s %s" % (name, promised or "-"),
+                   "condition bound %s, meta max_size %s" % (bound, promised))
+
+
 def check_list(binary, env):
     p = subprocess.run([binary, "rules", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     listed = set(line.split()[0] for line in p.stdout.decode().splitlines() if line.strip())
@@ -729,6 +801,7 @@ def main():
     work = tempfile.mkdtemp(prefix="stowaway-rules-")
     env = dict(os.environ, XDG_CACHE_HOME=os.path.join(work, "cache"))
     try:
+        check_size_promises()
         check_list(binary, env)
         check_self(binary, env)
         check_rules_test(binary, env, work)

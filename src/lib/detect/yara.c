@@ -26,6 +26,7 @@
 
 #include "stowaway/rules.h"
 #include "detector.h"
+#include "yaratier.h"
 #include "../util/banned.h"
 
 typedef struct { const char *name, *text; size_t len; } sw_embedded;
@@ -41,8 +42,23 @@ typedef struct src {
 	bool owned;      /* text is ours to free (always, today) */
 } src;
 
+/* Size tiers (yaratier.c): the rules compiled for files of at least
+ * tier_min[t] bytes leave out every rule whose meta max_size promises it
+ * cannot match such files. */
+#define NTIERS 3
+static const uint64_t tier_min[NTIERS] = { 0, 1u << 20, 8u << 20 };
+
+static int tier_of(uint64_t size)
+{
+	int t = NTIERS - 1;
+
+	while (t > 0 && size < tier_min[t])
+		t--;
+	return t;
+}
+
 typedef struct ystate {
-	YR_RULES *rules;
+	YR_RULES *rules[NTIERS];
 	int timeout;
 } ystate;
 
@@ -240,16 +256,16 @@ static int compile(src *v, size_t n, YR_RULES **out, sw_error *err)
 	return rc;
 }
 
-static char *cache_path(const char *dir, const char *hex)
+static char *cache_path(const char *dir, const char *hex, int tier)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 
 	if (dir)
-		return sw__asprintf("%s/rules-%s.yarc", dir, hex);
+		return sw__asprintf("%s/rules-%s-%d.yarc", dir, hex, tier);
 	if (xdg && *xdg)
-		return sw__asprintf("%s/stowaway/rules-%s.yarc", xdg, hex);
+		return sw__asprintf("%s/stowaway/rules-%s-%d.yarc", xdg, hex, tier);
 	if (home && *home)
-		return sw__asprintf("%s/.cache/stowaway/rules-%s.yarc", home, hex);
+		return sw__asprintf("%s/.cache/stowaway/rules-%s-%d.yarc", home, hex, tier);
 	return NULL;
 }
 
@@ -318,17 +334,42 @@ static int load_sources(const sw_scan_opts *o, src **v, size_t *n, sw_error *err
 	return 0;
 }
 
-int sw_yara__load(const sw_scan_opts *o, YR_RULES **out, sw_buf *ruleset, sw_error *err);
-int sw_yara__load(const sw_scan_opts *o, YR_RULES **out, sw_buf *ruleset, sw_error *err)
+/* The sources as compiled for one tier: stubs in place of the rules
+ * that cannot match files that large. */
+static int tier_srcs(const src *v, size_t n, int tier, src **out, sw_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	if (!(*out = calloc(n, sizeof(**out))))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	for (i = 0; i < n && rc == 0; i++) {
+		sw_buf b = SW_BUF_INIT(2 * MAX_RULE_FILE);
+		(*out)[i].owned = true;
+		if (!((*out)[i].name = sw__strdup(v[i].name)))
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		else if ((rc = sw_yara_tier_text(v[i].text, tier_min[tier], &b, v[i].name, err)) == 0 &&
+			 !((*out)[i].text = sw_buf_detach(&b, NULL)))
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		sw_buf_release(&b);
+	}
+	return rc;
+}
+
+/* Compile (or load from the cache) the rules of every tier. out[] is all
+ * NULL when no source is selected. */
+static int load_tiers(const sw_scan_opts *o, YR_RULES **out, int ntiers, sw_buf *ruleset,
+		      sw_error *err)
 {
 	src *v = NULL;
 	size_t n = 0, i;
 	sw_sha256 *h = NULL;
 	uint8_t d[SW_SHA256_LEN];
-	char hex[2 * SW_SHA256_LEN + 1], *cpath = NULL;
-	int rc;
+	char hex[2 * SW_SHA256_LEN + 1];
+	int rc, t;
 
-	*out = NULL;
+	for (t = 0; t < ntiers; t++)
+		out[t] = NULL;
 	if ((rc = load_sources(o, &v, &n, err)) < 0)
 		goto out;
 	if (n == 0)
@@ -337,7 +378,7 @@ int sw_yara__load(const sw_scan_opts *o, YR_RULES **out, sw_buf *ruleset, sw_err
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;
 	}
-	sw_sha256_update(h, "yara " YR_VERSION "\n", strlen("yara " YR_VERSION "\n"));
+	sw_sha256_update(h, "yara " YR_VERSION " tiers 2\n", strlen("yara " YR_VERSION " tiers 2\n"));
 	for (i = 0; i < n; i++) {
 		sw_sha256_update(h, v[i].name, strlen(v[i].name) + 1);
 		sw_sha256_update(h, v[i].text, strlen(v[i].text) + 1);
@@ -348,19 +389,36 @@ int sw_yara__load(const sw_scan_opts *o, YR_RULES **out, sw_buf *ruleset, sw_err
 	}
 	sw_sha256_final(h, d);
 	sw_hex(d, SW_SHA256_LEN, hex);
-	if (!o->no_rule_cache && (cpath = cache_path(o->cache_dir, hex)) &&
-	    yr_rules_load(cpath, out) == ERROR_SUCCESS) {
-		if (check_meta(*out, NULL) == 0)
-			goto out;
-		yr_rules_destroy(*out);
-		*out = NULL;
+	/* tier 0 first: it is the sources as written, so a syntax error is
+	 * reported against the author's own lines */
+	for (t = 0; t < ntiers && rc == 0; t++) {
+		char *cpath = o->no_rule_cache ? NULL : cache_path(o->cache_dir, hex, t);
+		src *tv = NULL;
+		if (cpath && yr_rules_load(cpath, &out[t]) == ERROR_SUCCESS) {
+			if (check_meta(out[t], NULL) == 0) {
+				free(cpath);
+				continue;
+			}
+			yr_rules_destroy(out[t]);
+			out[t] = NULL;
+		}
+		if (t == 0)
+			rc = compile(v, n, &out[t], err);
+		else if ((rc = tier_srcs(v, n, t, &tv, err)) == 0)
+			rc = compile(tv, n, &out[t], err);
+		if (tv)
+			free_srcs(tv, n);
+		if (rc == 0 && cpath)
+			cache_save(out[t], cpath);
+		free(cpath);
 	}
-	if ((rc = compile(v, n, out, err)) < 0)
-		goto out;
-	if (cpath)
-		cache_save(*out, cpath);
 out:
-	free(cpath);
+	if (rc < 0)
+		for (t = 0; t < ntiers; t++)
+			if (out[t]) {
+				yr_rules_destroy(out[t]);
+				out[t] = NULL;
+			}
 	sw_sha256_free(h);
 	free_srcs(v, n);
 	return rc;
@@ -371,11 +429,13 @@ out:
 static void yara_release(void *state)
 {
 	ystate *s = state;
+	int t;
 
 	if (!s)
 		return;
-	if (s->rules)
-		yr_rules_destroy(s->rules);
+	for (t = 0; t < NTIERS; t++)
+		if (s->rules[t])
+			yr_rules_destroy(s->rules[t]);
 	yr_finalize();
 	free(s);
 }
@@ -393,7 +453,7 @@ static int yara_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_er
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
 	s->timeout = o->file_timeout > 0 ? o->file_timeout : 10;
-	if ((rc = sw_yara__load(o, &s->rules, ruleset, err)) < 0) {
+	if ((rc = load_tiers(o, s->rules, NTIERS, ruleset, err)) < 0) {
 		yara_release(s);
 		return rc;
 	}
@@ -401,26 +461,44 @@ static int yara_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_er
 	return 0;
 }
 
-static int yara_worker_init(void *state, void **wstate, sw_error *err)
-{
-	ystate *s = state;
-	YR_SCANNER *sc = NULL;
-
-	*wstate = NULL;
-	if (!s->rules)
-		return 0;
-	if (yr_scanner_create(s->rules, &sc) != ERROR_SUCCESS)
-		return sw_error_set(err, SW_ENOMEM, "yara: cannot create a scanner");
-	yr_scanner_set_timeout(sc, s->timeout);
-	yr_scanner_set_flags(sc, SCAN_FLAGS_FAST_MODE);
-	*wstate = sc;
-	return 0;
-}
+typedef struct yworker {
+	YR_SCANNER *sc[NTIERS];
+} yworker;
 
 static void yara_worker_release(void *wstate)
 {
-	if (wstate)
-		yr_scanner_destroy(wstate);
+	yworker *w = wstate;
+	int t;
+
+	if (!w)
+		return;
+	for (t = 0; t < NTIERS; t++)
+		if (w->sc[t])
+			yr_scanner_destroy(w->sc[t]);
+	free(w);
+}
+
+static int yara_worker_init(void *state, void **wstate, sw_error *err)
+{
+	ystate *s = state;
+	yworker *w;
+	int t;
+
+	*wstate = NULL;
+	if (!s->rules[0])
+		return 0;
+	if (!(w = calloc(1, sizeof(*w))))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	for (t = 0; t < NTIERS; t++) {
+		if (yr_scanner_create(s->rules[t], &w->sc[t]) != ERROR_SUCCESS) {
+			yara_worker_release(w);
+			return sw_error_set(err, SW_ENOMEM, "yara: cannot create a scanner");
+		}
+		yr_scanner_set_timeout(w->sc[t], s->timeout);
+		yr_scanner_set_flags(w->sc[t], SCAN_FLAGS_FAST_MODE);
+	}
+	*wstate = w;
+	return 0;
 }
 
 typedef struct match_ctx {
@@ -497,14 +575,16 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 static int yara_file(void *state, void *wstate, const sw_file *f, const uint8_t *data,
 		     size_t len, sw_emit *out)
 {
-	YR_SCANNER *sc = wstate;
+	yworker *w = wstate;
+	YR_SCANNER *sc;
 	match_ctx m = { out, f, 0 };
 	const char *base, *ext;
 	int r;
 
 	(void)state;
-	if (!sc || f->type != '0' || !data || !len)
+	if (!w || f->type != '0' || !data || !len)
 		return 0;
+	sc = w->sc[tier_of(len)];
 	base = strrchr(f->path, '/');
 	base = base ? base + 1 : f->path;
 	ext = strrchr(base, '.');
@@ -555,7 +635,7 @@ int sw_rules_list(const sw_scan_opts *o, int (*fn)(void *ctx, const sw_rule_info
 
 	if (yr_initialize() != ERROR_SUCCESS)
 		return sw_error_set(err, SW_ENOMEM, "yara: initialisation failed");
-	if ((rc = sw_yara__load(o, &rules, NULL, err)) == 0 && rules) {
+	if ((rc = load_tiers(o, &rules, 1, NULL, err)) == 0 && rules) {
 		yr_rules_foreach(rules, rule) {
 			sw_rule_info ri;
 			if (RULE_IS_PRIVATE(rule))
@@ -597,27 +677,30 @@ int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
 		  int (*fn)(void *ctx, const char *path, const sw_rule_info *r),
 		  void *ctx, sw_error *err)
 {
-	YR_RULES *rules = NULL;
-	YR_SCANNER *sc = NULL;
+	YR_RULES *rules[NTIERS] = { NULL };
+	YR_SCANNER *scs[NTIERS] = { NULL };
 	test_ctx t = { NULL, fn, ctx, 0, 0 };
 	size_t i;
-	int rc;
+	int rc, k;
 
 	if (yr_initialize() != ERROR_SUCCESS)
 		return sw_error_set(err, SW_ENOMEM, "yara: initialisation failed");
-	if ((rc = sw_yara__load(o, &rules, NULL, err)) < 0)
+	if ((rc = load_tiers(o, rules, NTIERS, NULL, err)) < 0)
 		goto out;
-	if (!rules) {
+	if (!rules[0]) {
 		rc = sw_error_set(err, SW_ENOTFOUND, "no rules selected");
 		goto out;
 	}
-	if (yr_scanner_create(rules, &sc) != ERROR_SUCCESS) {
-		rc = sw_error_set(err, SW_ENOMEM, "yara: cannot create a scanner");
-		goto out;
+	for (k = 0; k < NTIERS; k++) {
+		if (yr_scanner_create(rules[k], &scs[k]) != ERROR_SUCCESS) {
+			rc = sw_error_set(err, SW_ENOMEM, "yara: cannot create a scanner");
+			goto out;
+		}
+		yr_scanner_set_timeout(scs[k], o->file_timeout > 0 ? o->file_timeout : 10);
+		yr_scanner_set_callback(scs[k], on_test_match, &t);
 	}
-	yr_scanner_set_timeout(sc, o->file_timeout > 0 ? o->file_timeout : 10);
-	yr_scanner_set_callback(sc, on_test_match, &t);
 	for (i = 0; i < n && rc == 0; i++) {
+		YR_SCANNER *sc;
 		sw_buf b = SW_BUF_INIT(o->limits.max_file_size);
 		const char *base = strrchr(paths[i], '/'), *ext;
 		if ((rc = sw_file_read(paths[i], &b)) < 0) {
@@ -626,6 +709,8 @@ int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
 					  rc == SW_ELIMIT ? "larger than max-file-size" : strerror(errno));
 			break;
 		}
+		/* the tier a scan would use: same result as `stowaway scan` */
+		sc = scs[tier_of(b.len)];
 		base = base ? base + 1 : paths[i];
 		ext = strrchr(base, '.');
 		yr_scanner_define_string_variable(sc, "filepath", paths[i]);
@@ -638,10 +723,12 @@ int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
 		sw_buf_release(&b);
 	}
 out:
-	if (sc)
-		yr_scanner_destroy(sc);
-	if (rules)
-		yr_rules_destroy(rules);
+	for (k = 0; k < NTIERS; k++) {
+		if (scs[k])
+			yr_scanner_destroy(scs[k]);
+		if (rules[k])
+			yr_rules_destroy(rules[k]);
+	}
 	yr_finalize();
 	return rc < 0 ? rc : t.matches;
 }
