@@ -4,7 +4,7 @@
 # benchmark, skipping what is already there. Runs apt-get as root, or
 # through sudo.
 set -eu
-pkgs="gcc make meson ninja-build pkgconf libssl-dev libisal-dev libzstd-dev
+pkgs="gcc libc6-dev make meson ninja-build pkgconf libssl-dev libisal-dev libzstd-dev
       libcmocka-dev libyara-dev libbz2-dev liblzma-dev yara clang python3 zstd time skopeo umoci mmdebstrap
       libdeflate-dev zlib1g-dev isal"
 # the benchmark's peers

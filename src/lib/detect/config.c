@@ -169,6 +169,7 @@ typedef struct ctx {
 	int layer;               /* history steps: their layer, else -1 */
 	const char *step;        /* history created_by, else NULL */
 	bool mining_context;     /* a pool or miner option anywhere in the config */
+	const char *user;        /* config User ("" = root by default) */
 } ctx;
 
 static int emit(ctx *c, const char *id, sw_severity sev, const char *cat, const char *title,
@@ -183,6 +184,11 @@ static int emit(ctx *c, const char *id, sw_severity sev, const char *cat, const 
 	sw_jsonw_strn(&ev, text, n > 2048 ? 2048 : n);
 	sw_buf_printf(&ev, ",\"match\":");
 	sw_jsonw_str(&ev, match);
+	if (strcmp(field, "Entrypoint+Cmd") == 0) {
+		/* who it runs as: root makes whatever starts worse */
+		sw_buf_printf(&ev, ",\"user\":");
+		sw_jsonw_str(&ev, c->user && *c->user ? c->user : "root (no User set)");
+	}
 	if (decoded) {
 		sw_buf_printf(&ev, ",\"decoded\":");
 		sw_jsonw_strn(&ev, decoded, strlen(decoded) > 2048 ? 2048 : strlen(decoded));
@@ -312,6 +318,45 @@ static void join(sw_buf *b, const sw_json *arr)
 		}
 }
 
+/* Ports that mining pools, proxies and Monero daemons listen on by default
+ * (stratum 3333/4444/5555/7777, mining proxies 14444/14433, p2pool 3333/37889,
+ * monerod 18080/18081/18089), and the Docker Engine API (2375 plain, 2376
+ * TLS), which cryptojacking worms scan for. An honest image may expose any
+ * of them (docker:dind exposes 2375/2376, a Monero node 18080), so alone
+ * this is low; with mining settings elsewhere in the config it is medium. */
+static const struct { unsigned port; const char *what; } ports[] = {
+	{ 3333, "stratum pool / p2pool" }, { 4444, "stratum pool" }, { 5555, "stratum pool" },
+	{ 7777, "stratum pool" }, { 14433, "mining proxy (TLS)" }, { 14444, "mining proxy" },
+	{ 37889, "p2pool" }, { 18080, "monerod p2p" }, { 18081, "monerod RPC" },
+	{ 18089, "monerod restricted RPC" }, { 2375, "Docker Engine API (plain)" },
+	{ 2376, "Docker Engine API (TLS)" },
+};
+
+static int check_ports(ctx *c, const sw_json *exposed)
+{
+	const sw_json *e;
+	int rc = 0;
+
+	for (e = exposed ? exposed->child : NULL; e && rc == 0; e = e->next) {
+		unsigned long port;
+		char *end;
+		size_t i;
+		if (!e->key || !isdigit((unsigned char)e->key[0]))
+			continue;
+		port = strtoul(e->key, &end, 10);
+		if (*end && *end != '/')
+			continue;
+		for (i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+			if (ports[i].port == port)
+				rc = emit(c, "SW-CONFIG-PORT", c->mining_context ? SW_SEV_MEDIUM : SW_SEV_LOW,
+					  "suspicious-config",
+					  c->mining_context ? "Exposes a mining port, with mining settings in the config"
+							    : "Exposes a port used by mining pools or the Docker API",
+					  "ExposedPorts", e->key, strlen(e->key), ports[i].what, NULL);
+	}
+	return rc;
+}
+
 static bool has_context(const char *t, size_t n)
 {
 	return pool_of(t, n) || miner_opt(t, n);
@@ -322,7 +367,7 @@ static int config_image(void *state, const sw_image *img, sw_emit *out)
 	sw_json_doc *doc = NULL;
 	const sw_json *root, *cfg, *e, *h;
 	sw_buf start = SW_BUF_INIT(MAX_TEXT), all = SW_BUF_INIT(4 * MAX_TEXT);
-	ctx c = { out, -1, NULL, false };
+	ctx c = { out, -1, NULL, false, NULL };
 	size_t len, li = 0;
 	const char *text = sw_image_config(img, &len);
 	int rc = 0;
@@ -346,6 +391,9 @@ static int config_image(void *state, const sw_image *img, sw_emit *out)
 		if (sw_json_get_str(h, "created_by"))
 			sw_buf_printf(&all, " %s", sw_json_get_str(h, "created_by"));
 	c.mining_context = has_context(all.data ? all.data : "", all.len);
+	c.user = sw_json_get_str(cfg, "User");
+	if ((rc = check_ports(&c, sw_json_get_obj(cfg, "ExposedPorts"))) < 0)
+		goto out;
 	if (start.len && (rc = check_text(&c, WHERE_START, "Entrypoint+Cmd", start.data, start.len, 0, NULL, 0)) < 0)
 		goto out;
 	for (e = sw_json_get_arr(cfg, "Env") ? sw_json_get_arr(cfg, "Env")->child : NULL; e && rc == 0; e = e->next)
