@@ -8,6 +8,8 @@
 #include "stowaway/report.h"
 #include "stowaway/scan.h"
 #include "stowaway/rules.h"
+#include "stowaway/reference.h"
+#include "stowaway/names.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *sw_version(void);

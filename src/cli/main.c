@@ -86,6 +86,7 @@ static void usage(FILE *f)
 	      "  scan IMAGE...     static analysis of container images\n"
 	      "  rules list        the YARA rules a scan would use\n"
 	      "  rules test FILE.. run the rules over local files\n"
+	      "  name REF...       flag look-alike image names (typosquats, impersonation)\n"
 	      "  version           print the version\n"
 	      "  help              this text\n"
 	      "\n"
@@ -104,6 +105,8 @@ int main(int argc, char **argv)
 		return cmd_scan(argc - 1, argv + 1);
 	if (strcmp(argv[1], "rules") == 0)
 		return cmd_rules(argc - 1, argv + 1);
+	if (strcmp(argv[1], "name") == 0)
+		return cmd_name(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("stowaway %s\n", sw_version());
 		return EXIT_CLEAN;

@@ -41,6 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
 from imagelib import E, EICAR, Layer, oci_image  # noqa: E402
+from caserun import Checks  # noqa: E402
 
 # ------------------------------------------------------------ stand-ins
 
@@ -606,13 +607,8 @@ WHITEOUT_CASE = dict(id="SW-MINER-XMRIG", name="deleted-in-later-layer", path="u
 
 # ------------------------------------------------------------ the driver
 
-RESULTS = {"pass": 0, "fail": 0}
-
-
-def report(ok, what, detail=""):
-    RESULTS["pass" if ok else "fail"] += 1
-    print("%s %s%s" % ("ok  " if ok else "FAIL", what, ("  -- " + detail) if detail and not ok else ""),
-          flush=True)
+CHECKS = Checks()
+report = CHECKS.report
 
 
 def defined_ids():
@@ -808,8 +804,7 @@ def main():
         check_image(binary, env, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("rules: %d passed, %d failed" % (RESULTS["pass"], RESULTS["fail"]))
-    return 1 if RESULTS["fail"] else 0
+    return CHECKS.summary("rules")
 
 
 if __name__ == "__main__":
