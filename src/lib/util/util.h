@@ -85,6 +85,29 @@ const sw_json *sw_json_get_obj(const sw_json *obj, const char *key);
 /* Integer member; SW_EFORMAT when absent, not an integer, or out of range. */
 int sw_json_get_i64(const sw_json *obj, const char *key, int64_t *out);
 
+/* ---- YAML reader (yaml.c, over libyaml): bounded, no aliases ---- */
+typedef enum { SW_YAML_SCALAR, SW_YAML_SEQ, SW_YAML_MAP } sw_yaml_type;
+typedef struct sw_yaml sw_yaml;
+struct sw_yaml {
+	sw_yaml_type type;
+	int line;          /* 1-based; for a map member, the line of its key */
+	char *key;         /* set when this value is a map member */
+	char *s;           /* SCALAR: the text, NUL-terminated */
+	size_t slen;
+	bool plain;        /* SCALAR: unquoted (so "yes"/"true" may be meant as booleans) */
+	size_t n;          /* SEQ/MAP: number of children */
+	sw_yaml *child, *next;
+};
+typedef struct sw_yaml_doc sw_yaml_doc;
+#define SW_YAML_MAX_INPUT (16 << 20)
+/* Parse every document of a YAML stream; errors say "NAME:LINE: why". */
+int sw_yaml_parse(const char *p, size_t len, const char *name, sw_yaml_doc **out, sw_error *err);
+void sw_yaml_free(sw_yaml_doc *d);
+size_t sw_yaml_ndocs(const sw_yaml_doc *d);
+const sw_yaml *sw_yaml_root(const sw_yaml_doc *d, size_t i);   /* NULL for an empty document */
+const sw_yaml *sw_yaml_get(const sw_yaml *map, const char *key);
+const char *sw_yaml_str(const sw_yaml *n);                     /* NULL unless a scalar */
+
 /* ---- JSON writer into a sw_buf ---- */
 int sw_jsonw_str(sw_buf *b, const char *s);           /* quoted, escaped */
 int sw_jsonw_strn(sw_buf *b, const char *s, size_t n);
