@@ -10,6 +10,8 @@
 #include "stowaway/rules.h"
 #include "stowaway/reference.h"
 #include "stowaway/names.h"
+#include "stowaway/policy.h"
+#include "stowaway/manifests.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *sw_version(void);

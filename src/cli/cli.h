@@ -17,6 +17,8 @@ int cli_push(const char ***v, size_t *n, const char *s);
 int cmd_scan(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_name(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
 
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1

@@ -87,6 +87,9 @@ static void usage(FILE *f)
 	      "  rules list        the YARA rules a scan would use\n"
 	      "  rules test FILE.. run the rules over local files\n"
 	      "  name REF...       flag look-alike image names (typosquats, impersonation)\n"
+	      "  check IMAGE...    may these images run? (names, policy, scan)\n"
+	      "  check --manifests PATH  every image of Dockerfiles, Kubernetes YAML, compose\n"
+	      "  policy lint FILE  every problem of a policy file, with its line\n"
 	      "  version           print the version\n"
 	      "  help              this text\n"
 	      "\n"
@@ -107,6 +110,10 @@ int main(int argc, char **argv)
 		return cmd_rules(argc - 1, argv + 1);
 	if (strcmp(argv[1], "name") == 0)
 		return cmd_name(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "policy") == 0)
+		return cmd_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("stowaway %s\n", sw_version());
 		return EXIT_CLEAN;

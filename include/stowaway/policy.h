@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Admission policy: where images may come from and what they must prove.
+ * Read from stowaway's YAML policy (docs/policy.md) or from a
+ * containers-policy.json (podman, CRI-O, skopeo), and applied to one
+ * reference at a time by sw_policy_decide.
+ */
+#ifndef STOWAWAY_POLICY_H
+#define STOWAWAY_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "stowaway/error.h"
+#include "stowaway/names.h"
+#include "stowaway/reference.h"
+#include "stowaway/report.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sw_policy sw_policy;
+
+/* One problem found while reading a policy: its line (0 when none) and why. */
+typedef struct sw_policy_problem {
+	int line;
+	char msg[400];
+} sw_policy_problem;
+
+/* Load a policy file (YAML, or JSON for containers-policy.json). Every
+ * problem is collected into probs (caller frees); the load fails with
+ * SW_EFORMAT when there is at least one, err naming the first. */
+int sw_policy_load(const char *path, sw_policy **out, sw_policy_problem **probs, size_t *nprobs,
+		   sw_error *err);
+/* The built-in policy used when none is given: look-alike names denied,
+ * everything else allowed. */
+int sw_policy_default(sw_policy **out);
+void sw_policy_free(sw_policy *p);
+const char *sw_policy_path(const sw_policy *p);
+
+typedef enum sw_reason_kind { SW_REASON_DENY, SW_REASON_WARN, SW_REASON_INFO } sw_reason_kind;
+
+typedef struct sw_reason {
+	sw_reason_kind kind;
+	char text[640];
+	int line;            /* policy line behind it, 0 when none */
+} sw_reason;
+
+#define SW_DECISION_MAX_REASONS 16
+#define SW_POLICY_MAX_KEYS 16
+
+typedef struct sw_decision {
+	bool allowed;            /* after the mode: warn mode always allows */
+	bool enforce;            /* the effective mode */
+	bool need_scan;          /* the policy caps finding severity ... */
+	int max_severity;        /* ... at this sw_severity; -1: no finding at all */
+	bool need_signature;     /* a signature by one of keys[] is required */
+	const char *keys[SW_POLICY_MAX_KEYS];
+	size_t nkeys;
+	size_t nreasons;
+	sw_reason reasons[SW_DECISION_MAX_REASONS];
+} sw_decision;
+
+/* Decide on a reference: access lists, look-alike names (nr), digest
+ * requirement; says whether a scan and a signature are required (the
+ * caller performs them and calls sw_decision_add). transport is "docker"
+ * for registry references, else "oci", "oci-archive", "docker-archive",
+ * "dir" with path holding the local path. */
+void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *ref, const char *path,
+		      const sw_name_result *nr, sw_decision *d);
+
+/* Add a reason (a deny also clears allowed, unless in warn mode, where it
+ * becomes a warning). */
+void sw_decision_add(sw_decision *d, sw_reason_kind kind, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

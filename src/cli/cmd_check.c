@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * stowaway check: may these images run? For each image (named on the
+ * command line, or found in Dockerfiles, Kubernetes manifests and compose
+ * files), apply the look-alike name check and the policy, and the scan and
+ * signature the policy asks for; print the decision with every reason.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stowaway/stowaway.h"
+#include "cli.h"
+
+static const char check_help[] =
+	"usage: stowaway check [--policy FILE] [--format table|json] IMAGE...\n"
+	"       stowaway check [--policy FILE] [--format table|json] --manifests PATH...\n"
+	"\n"
+	"IMAGE: a registry reference (nginx:1.27, ghcr.io/org/app@sha256:...) or a\n"
+	"local image (oci:DIR, oci-archive:FILE, docker-archive:FILE, dir:ROOTFS).\n"
+	"--manifests reads Dockerfiles (FROM, COPY --from), Kubernetes YAML and\n"
+	"compose files, a file or a directory tree, and checks every image they\n"
+	"name, reporting file and line.\n"
+	"Without --policy: look-alike names are denied, everything else allowed.\n"
+	"Exit 0 when every image is allowed, 1 when one is denied, 2 on error.\n";
+
+typedef struct item {
+	const char *image;
+	const char *file;   /* NULL for command-line images */
+	int line;
+	const char *where;
+} item;
+
+typedef struct result {
+	char reference[800];
+	sw_decision d;
+} result;
+
+static bool local_source(const char *s, const char **transport, const char **path)
+{
+	static const char *const pre[] = { "oci:", "oci-archive:", "docker-archive:", "dir:" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		size_t n = strlen(pre[i]);
+		if (strncmp(s, pre[i], n) == 0) {
+			static char t[32];
+			snprintf(t, sizeof(t), "%.*s", (int)(n - 1), pre[i]);
+			*transport = t;
+			*path = s + n;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Scan a local image and hold its worst finding against the policy. */
+static void scan_local(const char *input, sw_decision *d)
+{
+	sw_image_opts io = SW_IMAGE_OPTS_INIT;
+	sw_scan_opts so = SW_SCAN_OPTS_INIT;
+	sw_image *img = NULL;
+	sw_report *rep = NULL;
+	sw_error err = SW_ERROR_INIT;
+	sw_severity max;
+
+	if (sw_image_open(&img, input, &io, &err) < 0 || sw_scan_image(img, &so, &rep, &err) < 0) {
+		sw_decision_add(d, SW_REASON_DENY, 0, "the policy requires a scan, which failed: %s", err.msg);
+		sw_image_free(img);
+		return;
+	}
+	if (sw_report_max_severity(rep, &max) && (d->max_severity < 0 || (int)max > d->max_severity))
+		sw_decision_add(d, SW_REASON_DENY, 0, "the scan found a %s finding; the policy allows at most %s",
+				sw_severity_name(max),
+				d->max_severity < 0 ? "none" : sw_severity_name((sw_severity)d->max_severity));
+	else
+		sw_decision_add(d, SW_REASON_INFO, 0, "scanned: no finding above what the policy allows");
+	sw_report_free(rep);
+	sw_image_free(img);
+}
+
+static void decide(const sw_policy *pol, const item *it, result *r, bool *bad_input)
+{
+	const char *transport = "docker", *path = NULL;
+	sw_name_result nr;
+	sw_error err = SW_ERROR_INIT;
+
+	memset(r, 0, sizeof(*r));
+	if (local_source(it->image, &transport, &path)) {
+		sw_ref dummy;
+		memset(&dummy, 0, sizeof(dummy));
+		snprintf(r->reference, sizeof(r->reference), "%s", it->image);
+		sw_policy_decide(pol, transport, &dummy, path, NULL, &r->d);
+		if (r->d.need_scan)
+			scan_local(it->image, &r->d);
+	} else if (sw_names_check(it->image, &nr, &err) < 0) {
+		r->d.allowed = false;
+		r->d.enforce = true;
+		snprintf(r->reference, sizeof(r->reference), "%s", it->image);
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "%s", err.msg);
+		*bad_input = true;
+		return;
+	} else {
+		sw_ref_format(&nr.ref, SW_REF_DEFAULT, r->reference, sizeof(r->reference));
+		sw_policy_decide(pol, "docker", &nr.ref, NULL, &nr, &r->d);
+		if (r->d.need_scan)
+			sw_decision_add(&r->d, SW_REASON_DENY, 0,
+					"the policy requires a scan, and this version of stowaway cannot pull from a "
+					"registry: scan a local copy (oci:DIR, docker-archive:FILE) instead");
+	}
+	if (r->d.need_signature)
+		sw_decision_add(&r->d, SW_REASON_DENY, 0,
+				"the policy requires a signature by one of %zu key(s), and this version of stowaway "
+				"cannot verify signatures yet",
+				r->d.nkeys);
+}
+
+static const char *kind_str(sw_reason_kind k)
+{
+	return k == SW_REASON_DENY ? "deny" : k == SW_REASON_WARN ? "warn" : "info";
+}
+
+static void print_table(FILE *f, const sw_policy *pol, const item *it, const result *r)
+{
+	size_t k;
+
+	fprintf(f, "%-5s %s", r->d.allowed ? "ALLOW" : "DENY", it->image);
+	if (it->file)
+		fprintf(f, "  (%s:%d, %s)", it->file, it->line, it->where);
+	fputc('\n', f);
+	for (k = 0; k < r->d.nreasons; k++) {
+		const sw_reason *rs = &r->d.reasons[k];
+		fprintf(f, "      %s: %s", kind_str(rs->kind), rs->text);
+		if (rs->line)
+			fprintf(f, " [%s:%d]", sw_policy_path(pol), rs->line);
+		fputc('\n', f);
+	}
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void print_json(FILE *f, const sw_policy *pol, const item *it, const result *r, bool first)
+{
+	size_t k;
+
+	fputs(first ? "" : ",", f);
+	fputs("{\"image\":", f);
+	json_str(f, it->image);
+	fputs(",\"reference\":", f);
+	json_str(f, r->reference);
+	if (it->file) {
+		fputs(",\"source\":{\"file\":", f);
+		json_str(f, it->file);
+		fprintf(f, ",\"line\":%d,\"where\":", it->line);
+		json_str(f, it->where);
+		fputc('}', f);
+	}
+	fprintf(f, ",\"allowed\":%s,\"mode\":\"%s\",\"reasons\":[", r->d.allowed ? "true" : "false",
+		r->d.enforce ? "enforce" : "warn");
+	for (k = 0; k < r->d.nreasons; k++) {
+		const sw_reason *rs = &r->d.reasons[k];
+		fprintf(f, "%s{\"kind\":\"%s\",\"text\":", k ? "," : "", kind_str(rs->kind));
+		json_str(f, rs->text);
+		if (rs->line) {
+			fputs(",\"policy\":", f);
+			json_str(f, sw_policy_path(pol));
+			fprintf(f, ",\"policy_line\":%d", rs->line);
+		}
+		fputc('}', f);
+	}
+	fputs("]}", f);
+}
+
+enum { O_POLICY = 256, O_FORMAT, O_MANIFESTS, O_HELP };
+
+static const struct option longopts[] = {
+	{ "policy", required_argument, NULL, O_POLICY },
+	{ "format", required_argument, NULL, O_FORMAT },
+	{ "manifests", no_argument, NULL, O_MANIFESTS },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cmd_check(int argc, char **argv)
+{
+	const char *policy = NULL, *format = NULL;
+	bool manifests = false, bad = false, json;
+	sw_policy *pol = NULL;
+	sw_image_use **uses = NULL;
+	size_t *nuses = NULL, nitems = 0, i, k, npaths = 0;
+	item *items = NULL;
+	int c, rc = EXIT_CLEAN;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_POLICY: policy = optarg; break;
+		case O_FORMAT:
+			if (strcmp(optarg, "table") && strcmp(optarg, "json")) {
+				cli_error("--format: \"%s\" is not table or json", optarg);
+				return EXIT_ERROR;
+			}
+			format = optarg;
+			break;
+		case O_MANIFESTS: manifests = true; break;
+		case O_HELP: fputs(check_help, stdout); return EXIT_CLEAN;
+		default: fputs(check_help, stderr); return EXIT_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		fputs(check_help, stderr);
+		return EXIT_ERROR;
+	}
+	if (policy) {
+		sw_policy_problem *probs = NULL;
+		size_t np = 0;
+		sw_error err = SW_ERROR_INIT;
+		int r = sw_policy_load(policy, &pol, &probs, &np, &err);
+		free(probs);
+		if (r < 0) {
+			cli_error("%s%s", err.msg, np > 1 ? " (and more: run 'stowaway policy lint')" : "");
+			return EXIT_ERROR;
+		}
+	} else if (sw_policy_default(&pol) < 0) {
+		cli_error("out of memory");
+		return EXIT_ERROR;
+	}
+	npaths = (size_t)(argc - optind);
+	if (manifests) {
+		if (!(uses = calloc(npaths, sizeof(*uses))) || !(nuses = calloc(npaths, sizeof(*nuses)))) {
+			cli_error("out of memory");
+			rc = EXIT_ERROR;
+			goto out;
+		}
+		for (i = 0; i < npaths; i++) {
+			sw_error err = SW_ERROR_INIT;
+			if (sw_manifests_collect(argv[optind + (int)i], &uses[i], &nuses[i], &err) < 0) {
+				cli_error("%s", err.msg);
+				rc = EXIT_ERROR;
+				goto out;
+			}
+			nitems += nuses[i];
+		}
+	} else {
+		nitems = npaths;
+	}
+	if (nitems && !(items = calloc(nitems, sizeof(*items)))) {
+		cli_error("out of memory");
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	nitems = 0;
+	for (i = 0; i < npaths; i++) {
+		if (!manifests) {
+			items[nitems++].image = argv[optind + (int)i];
+			continue;
+		}
+		for (k = 0; k < nuses[i]; k++) {
+			item *it = &items[nitems++];
+			it->image = uses[i][k].image;
+			it->file = uses[i][k].file;
+			it->line = uses[i][k].line;
+			it->where = uses[i][k].where;
+		}
+	}
+	if (!format)
+		format = isatty(STDOUT_FILENO) ? "table" : "json";
+	json = strcmp(format, "json") == 0;
+	if (json) {
+		fputs("{\"schema\":\"stowaway.check/v1\",\"policy\":", stdout);
+		json_str(stdout, sw_policy_path(pol));
+		fputs(",\"results\":[", stdout);
+	}
+	for (i = 0; i < nitems; i++) {
+		result r;
+		bool bad_input = false;
+		decide(pol, &items[i], &r, &bad_input);
+		if (bad_input && !items[i].file)
+			bad = true; /* a command-line typo is an error; a bad manifest line a denial */
+		if (!r.d.allowed && rc == EXIT_CLEAN)
+			rc = EXIT_FINDINGS;
+		if (json)
+			print_json(stdout, pol, &items[i], &r, i == 0);
+		else
+			print_table(stdout, pol, &items[i], &r);
+	}
+	if (json)
+		fputs("]}\n", stdout);
+	if (manifests && nitems == 0)
+		fprintf(stderr, "stowaway: no image references found\n");
+	if (bad)
+		rc = EXIT_ERROR;
+out:
+	for (i = 0; uses && i < npaths; i++)
+		sw_image_uses_free(uses[i], nuses[i]);
+	free(uses);
+	free(nuses);
+	free(items);
+	sw_policy_free(pol);
+	return rc;
+}

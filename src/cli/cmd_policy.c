@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* stowaway policy lint FILE...: every problem of a policy, with its line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stowaway/policy.h"
+#include "cli.h"
+
+static const char policy_help[] =
+	"usage: stowaway policy lint FILE...\n"
+	"\n"
+	"Read each policy (stowaway YAML, or containers-policy.json) and print\n"
+	"every problem as FILE:LINE: why. Exit 0 when all are valid, 2 when not.\n"
+	"The format is described in docs/policy.md.\n";
+
+int cmd_policy(int argc, char **argv)
+{
+	int i, rc = EXIT_CLEAN;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "lint") != 0) {
+		fputs(policy_help, argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? EXIT_CLEAN : EXIT_ERROR;
+	}
+	if (argc < 3) {
+		fputs(policy_help, stderr);
+		return EXIT_ERROR;
+	}
+	for (i = 2; i < argc; i++) {
+		sw_policy *p = NULL;
+		sw_policy_problem *probs = NULL;
+		sw_error err = SW_ERROR_INIT;
+		size_t n = 0, k;
+		int r = sw_policy_load(argv[i], &p, &probs, &n, &err);
+		if (r < 0 && n == 0) {
+			cli_error("%s", err.msg);
+			rc = EXIT_ERROR;
+		}
+		for (k = 0; k < n; k++) {
+			if (probs[k].line)
+				printf("%s:%d: %s\n", argv[i], probs[k].line, probs[k].msg);
+			else
+				printf("%s: %s\n", argv[i], probs[k].msg);
+		}
+		if (r == 0)
+			printf("%s: ok\n", argv[i]);
+		else
+			rc = EXIT_ERROR;
+		free(probs);
+		sw_policy_free(p);
+	}
+	return rc;
+}

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The images a change would run: read from Dockerfiles (FROM, with
+ * --platform and build stages; COPY --from=IMAGE), Kubernetes manifests
+ * (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob,
+ * List: containers, initContainers, ephemeralContainers) and compose files
+ * (services.*.image), each with its file and line. A directory is walked
+ * without following symbolic links, with bounds on depth and file count.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "stowaway/manifests.h"
+#include "../util/util.h"
+#include "../util/banned.h"
+
+#define MAX_FILE (16u << 20)
+#define MAX_FILES 100000
+#define MAX_DIR_DEPTH 16
+#define MAX_USES 1000000
+#define MAX_STAGES 256
+
+typedef struct coll {
+	sw_image_use *v;
+	size_t n;
+	size_t files;
+	sw_error *err;
+} coll;
+
+void sw_image_uses_free(sw_image_use *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].image);
+		free(v[i].file);
+		free(v[i].where);
+	}
+	free(v);
+}
+
+static int add(coll *c, const char *image, size_t ilen, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+static int add(coll *c, const char *image, size_t ilen, const char *file, int line, const char *fmt, ...)
+{
+	sw_image_use *nv;
+	char where[512];
+	va_list ap;
+
+	if (c->n >= MAX_USES)
+		return sw_error_set(c->err, SW_ELIMIT, "%s: more than %d image references", file, MAX_USES);
+	if (c->n % 64 == 0) {
+		if (!(nv = realloc(c->v, (c->n + 64) * sizeof(*nv))))
+			return sw_error_set(c->err, SW_ENOMEM, "out of memory");
+		c->v = nv;
+	}
+	va_start(ap, fmt);
+	vsnprintf(where, sizeof(where), fmt, ap);
+	va_end(ap);
+	nv = &c->v[c->n];
+	nv->image = sw__strndup(image, ilen);
+	nv->file = sw__strdup(file);
+	nv->where = sw__strdup(where);
+	nv->line = line;
+	if (!nv->image || !nv->file || !nv->where) {
+		free(nv->image);
+		free(nv->file);
+		free(nv->where);
+		return sw_error_set(c->err, SW_ENOMEM, "out of memory");
+	}
+	c->n++;
+	return 0;
+}
+
+/* ---- Dockerfile ---- */
+
+typedef struct arg { char name[128]; char value[512]; } arg;
+
+/* Expand $NAME and ${NAME} from the ARGs declared before the first FROM
+ * (the only ones FROM can see). Returns false when one has no value. */
+static bool expand(const char *in, size_t n, const arg *args, size_t nargs, char *out, size_t on,
+		   char *missing, size_t mn)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n && o + 1 < on) {
+		if (in[i] == '$' && i + 1 < n) {
+			size_t j = i + 1, k0, k1, a;
+			bool brace = in[j] == '{';
+			if (brace)
+				j++;
+			k0 = j;
+			while (j < n && (isalnum((unsigned char)in[j]) || in[j] == '_'))
+				j++;
+			k1 = j;
+			if (brace) {
+				/* ${NAME:-default} is not resolved: treat as unknown */
+				if (j >= n || in[j] != '}') {
+					snprintf(missing, mn, "%.*s", (int)(n - i > 60 ? 60 : n - i), in + i);
+					return false;
+				}
+				j++;
+			}
+			for (a = 0; a < nargs; a++)
+				if (strlen(args[a].name) == k1 - k0 && memcmp(args[a].name, in + k0, k1 - k0) == 0)
+					break;
+			if (a == nargs || !args[a].value[0]) {
+				snprintf(missing, mn, "%.*s", (int)(k1 - k0 > 60 ? 60 : k1 - k0), in + k0);
+				return false;
+			}
+			o += (size_t)snprintf(out + o, on - o, "%s", args[a].value);
+			if (o >= on)
+				o = on - 1;
+			i = j;
+			continue;
+		}
+		out[o++] = in[i++];
+	}
+	out[o] = '\0';
+	return true;
+}
+
+static size_t word(const char *s, size_t n, size_t *at)
+{
+	size_t b;
+
+	while (*at < n && isspace((unsigned char)s[*at]))
+		(*at)++;
+	b = *at;
+	while (*at < n && !isspace((unsigned char)s[*at]))
+		(*at)++;
+	return *at - b;
+}
+
+static int dockerfile(coll *c, const char *file, const char *text, size_t len)
+{
+	char stages[MAX_STAGES][128];
+	arg args[64];
+	size_t nstages = 0, nargs = 0, i = 0;
+	int line = 1, rc = 0;
+	bool seen_from = false;
+	sw_buf logical = SW_BUF_INIT(1u << 20);
+
+	while (i < len && rc == 0) {
+		/* one logical line: physical lines joined by a trailing backslash */
+		int start_line = line;
+		size_t at = 0, kw, w0;
+		const char *s;
+		logical.len = 0;
+		for (;;) {
+			size_t e = i;
+			while (e < len && text[e] != '\n')
+				e++;
+			{
+				size_t l = e - i, t = l;
+				while (t > 0 && (text[i + t - 1] == ' ' || text[i + t - 1] == '\t' || text[i + t - 1] == '\r'))
+					t--;
+				bool cont = t > 0 && text[i + t - 1] == '\\';
+				const char *p = text + i;
+				size_t k = 0;
+				while (k < l && (p[k] == ' ' || p[k] == '\t'))
+					k++;
+				/* comment lines inside a continuation are skipped */
+				if (!(logical.len && k < l && p[k] == '#'))
+					sw_buf_append(&logical, p, cont ? t - 1 : l);
+				if (cont)
+					sw_buf_putc(&logical, ' ');
+				i = e < len ? e + 1 : e;
+				line++;
+				if (!cont || i >= len)
+					break;
+			}
+		}
+		s = logical.data ? logical.data : "";
+		kw = word(s, logical.len, &at);
+		w0 = at - kw;
+		if (!kw || s[w0] == '#')
+			continue;
+		if (kw == 3 && strncasecmp(s + w0, "ARG", 3) == 0 && !seen_from && nargs < 64) {
+			size_t vl = word(s, logical.len, &at), v0 = at - vl;
+			const char *eq = memchr(s + v0, '=', vl);
+			size_t nl = eq ? (size_t)(eq - (s + v0)) : vl;
+			snprintf(args[nargs].name, sizeof(args[nargs].name), "%.*s", (int)(nl < 127 ? nl : 127), s + v0);
+			args[nargs].value[0] = '\0';
+			if (eq) {
+				const char *v = eq + 1;
+				size_t l = vl - nl - 1;
+				if (l >= 2 && (v[0] == '"' || v[0] == '\'') && v[l - 1] == v[0]) {
+					v++;
+					l -= 2;
+				}
+				snprintf(args[nargs].value, sizeof(args[nargs].value), "%.*s", (int)(l < 511 ? l : 511), v);
+			}
+			nargs++;
+		} else if (kw == 4 && strncasecmp(s + w0, "FROM", 4) == 0) {
+			char img[1024], missing[64], platform[128] = "";
+			size_t wl, wb, k;
+			seen_from = true;
+			for (;;) {
+				wl = word(s, logical.len, &at);
+				wb = at - wl;
+				if (wl > 2 && s[wb] == '-' && s[wb + 1] == '-') {
+					if (wl > 11 && strncmp(s + wb, "--platform=", 11) == 0)
+						snprintf(platform, sizeof(platform), "%.*s", (int)(wl - 11 < 100 ? wl - 11 : 100),
+							 s + wb + 11);
+					continue;
+				}
+				break;
+			}
+			if (!wl)
+				continue;
+			if (!expand(s + wb, wl, args, nargs, img, sizeof(img), missing, sizeof(missing))) {
+				rc = add(c, s + wb, wl, file, start_line,
+					 "FROM with build argument %s that has no default", missing);
+			} else {
+				for (k = 0; k < nstages; k++)
+					if (strcasecmp(stages[k], img) == 0)
+						break;
+				if (k == nstages && strcmp(img, "scratch") != 0)
+					rc = add(c, img, strlen(img), file, start_line, "FROM%s%s", platform[0] ? " --platform=" : "",
+						 platform);
+			}
+			/* AS name */
+			wl = word(s, logical.len, &at);
+			if (wl == 2 && strncasecmp(s + at - 2, "AS", 2) == 0) {
+				wl = word(s, logical.len, &at);
+				if (wl && nstages < MAX_STAGES) {
+					snprintf(stages[nstages], sizeof(stages[nstages]), "%.*s", (int)(wl < 127 ? wl : 127),
+						 s + at - wl);
+					nstages++;
+				}
+			}
+		} else if ((kw == 4 && strncasecmp(s + w0, "COPY", 4) == 0) ||
+			   (kw == 3 && strncasecmp(s + w0, "ADD", 3) == 0)) {
+			size_t wl, wb, k;
+			while ((wl = word(s, logical.len, &at)) > 2 && s[at - wl] == '-' && s[at - wl + 1] == '-') {
+				wb = at - wl;
+				if (wl > 7 && strncmp(s + wb, "--from=", 7) == 0) {
+					const char *f = s + wb + 7;
+					size_t fl = wl - 7;
+					bool digits = true;
+					for (k = 0; k < fl; k++)
+						digits &= isdigit((unsigned char)f[k]) != 0;
+					for (k = 0; k < nstages; k++)
+						if (strlen(stages[k]) == fl && strncasecmp(stages[k], f, fl) == 0)
+							break;
+					if (!digits && k == nstages)
+						rc = add(c, f, fl, file, start_line, "COPY --from");
+				}
+			}
+		}
+	}
+	sw_buf_release(&logical);
+	return rc;
+}
+
+/* ---- Kubernetes and compose ---- */
+
+static int containers(coll *c, const char *file, const sw_yaml *spec, const char *what)
+{
+	static const char *const lists[] = { "containers", "initContainers", "ephemeralContainers" };
+	size_t k;
+	int rc = 0;
+
+	for (k = 0; k < 3 && rc == 0; k++) {
+		const sw_yaml *l = sw_yaml_get(spec, lists[k]), *e;
+		if (!l || l->type != SW_YAML_SEQ)
+			continue;
+		for (e = l->child; e && rc == 0; e = e->next) {
+			const sw_yaml *img = sw_yaml_get(e, "image");
+			const char *name = sw_yaml_str(sw_yaml_get(e, "name"));
+			if (img && sw_yaml_str(img))
+				rc = add(c, img->s, img->slen, file, img->line, "%s, %s %s", what, lists[k],
+					 name ? name : "(unnamed)");
+			else if (img)
+				rc = add(c, "", 0, file, img->line, "%s, %s %s: image is not a string", what, lists[k],
+					 name ? name : "(unnamed)");
+		}
+	}
+	return rc;
+}
+
+static int k8s_object(coll *c, const char *file, const sw_yaml *o, int depth)
+{
+	const char *kind = sw_yaml_str(sw_yaml_get(o, "kind"));
+	const char *name = sw_yaml_str(sw_yaml_get(sw_yaml_get(o, "metadata"), "name"));
+	const sw_yaml *spec = sw_yaml_get(o, "spec");
+	char what[300];
+
+	if (!kind)
+		return 0;
+	snprintf(what, sizeof(what), "%.60s %.200s", kind, name ? name : "(unnamed)");
+	if (strcmp(kind, "List") == 0 && depth == 0) {
+		const sw_yaml *items = sw_yaml_get(o, "items"), *e;
+		int rc = 0;
+		for (e = items && items->type == SW_YAML_SEQ ? items->child : NULL; e && rc == 0; e = e->next)
+			rc = k8s_object(c, file, e, 1);
+		return rc;
+	}
+	if (strcmp(kind, "Pod") == 0)
+		return containers(c, file, spec, what);
+	if (strcmp(kind, "Deployment") == 0 || strcmp(kind, "StatefulSet") == 0 ||
+	    strcmp(kind, "DaemonSet") == 0 || strcmp(kind, "ReplicaSet") == 0 || strcmp(kind, "Job") == 0 ||
+	    strcmp(kind, "ReplicationController") == 0 || strcmp(kind, "PodTemplate") == 0)
+		return containers(c, file,
+				  sw_yaml_get(strcmp(kind, "PodTemplate") == 0 ? sw_yaml_get(o, "template")
+									     : sw_yaml_get(spec, "template"),
+					      "spec"),
+				  what);
+	if (strcmp(kind, "CronJob") == 0)
+		return containers(c, file,
+				  sw_yaml_get(sw_yaml_get(sw_yaml_get(sw_yaml_get(spec, "jobTemplate"), "spec"), "template"),
+					      "spec"),
+				  what);
+	return 0;
+}
+
+static int yaml_file(coll *c, const char *file, const char *text, size_t len)
+{
+	sw_yaml_doc *doc = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = sw_yaml_parse(text, len, file, &doc, c->err)) < 0)
+		return rc;
+	for (i = 0; i < sw_yaml_ndocs(doc) && rc == 0; i++) {
+		const sw_yaml *r = sw_yaml_root(doc, i), *svc, *s;
+		if (!r || r->type != SW_YAML_MAP)
+			continue;
+		if ((svc = sw_yaml_get(r, "services")) && svc->type == SW_YAML_MAP && !sw_yaml_get(r, "kind")) {
+			for (s = svc->child; s && rc == 0; s = s->next) {
+				const sw_yaml *img = sw_yaml_get(s, "image");
+				if (img && sw_yaml_str(img))
+					rc = add(c, img->s, img->slen, file, img->line, "compose service %s", s->key);
+			}
+			continue;
+		}
+		rc = k8s_object(c, file, r, 0);
+	}
+	sw_yaml_free(doc);
+	return rc;
+}
+
+/* ---- files and directories ---- */
+
+static bool is_dockerfile(const char *base)
+{
+	size_t n = strlen(base);
+
+	return strncmp(base, "Dockerfile", 10) == 0 || strncmp(base, "Containerfile", 13) == 0 ||
+	       (n > 11 && strcmp(base + n - 11, ".Dockerfile") == 0) ||
+	       (n > 11 && strcmp(base + n - 11, ".dockerfile") == 0);
+}
+
+static bool is_yaml(const char *base)
+{
+	size_t n = strlen(base);
+
+	return (n > 5 && strcmp(base + n - 5, ".yaml") == 0) || (n > 4 && strcmp(base + n - 4, ".yml") == 0);
+}
+
+static int one_file(coll *c, int dirfd, const char *name, const char *display, bool explicit_file)
+{
+	const char *base = strrchr(display, '/');
+	sw_buf b = SW_BUF_INIT(MAX_FILE);
+	int fd, rc;
+	bool df, ym;
+	char tmp[65536];
+	ssize_t r;
+
+	base = base ? base + 1 : display;
+	df = is_dockerfile(base);
+	ym = is_yaml(base);
+	if (!df && !ym && !explicit_file)
+		return 0;
+	if (++c->files > MAX_FILES)
+		return sw_error_set(c->err, SW_ELIMIT, "more than %d files", MAX_FILES);
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return sw_error_set(c->err, SW_EIO, "%s: %s", display, strerror(errno));
+	for (;;) {
+		r = read(fd, tmp, sizeof(tmp));
+		if (r <= 0)
+			break;
+		if (sw_buf_append(&b, tmp, (size_t)r) < 0) {
+			close(fd);
+			sw_buf_release(&b);
+			return sw_error_set(c->err, SW_ELIMIT, "%s: larger than 16 MiB", display);
+		}
+	}
+	close(fd);
+	if (r < 0) {
+		sw_buf_release(&b);
+		return sw_error_set(c->err, SW_EIO, "%s: %s", display, strerror(errno));
+	}
+	if (!df && !ym) /* an explicit file of unknown name: YAML unless it reads like a Dockerfile */
+		df = b.len >= 4 && (strncasecmp(b.data, "FROM", 4) == 0 || strncasecmp(b.data, "ARG", 3) == 0 ||
+				    b.data[0] == '#');
+	rc = df ? dockerfile(c, display, b.data ? b.data : "", b.len)
+		: yaml_file(c, display, b.data ? b.data : "", b.len);
+	sw_buf_release(&b);
+	return rc;
+}
+
+static int walk(coll *c, int dfd, const char *display, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL;
+	size_t nn = 0, i;
+	int rc = 0;
+
+	if (depth > MAX_DIR_DEPTH)
+		return sw_error_set(c->err, SW_ELIMIT, "%s: directories nested deeper than %d", display, MAX_DIR_DEPTH);
+	if (!(d = fdopendir(dfd))) {
+		close(dfd);
+		return sw_error_set(c->err, SW_EIO, "%s: %s", display, strerror(errno));
+	}
+	while ((de = readdir(d)) && rc == 0) {
+		char **nv;
+		if (de->d_name[0] == '.')
+			continue; /* ., .., and hidden (.git) */
+		if (nn >= MAX_FILES || !(nv = realloc(names, (nn + 1) * sizeof(*nv)))) {
+			rc = sw_error_set(c->err, SW_ELIMIT, "%s: too many entries", display);
+			break;
+		}
+		names = nv;
+		if (!(names[nn] = sw__strdup(de->d_name)))
+			rc = sw_error_set(c->err, SW_ENOMEM, "out of memory");
+		else
+			nn++;
+	}
+	for (i = 0; rc == 0 && i < nn; i++) {
+		struct stat st;
+		char *sub = sw__asprintf("%s/%s", display, names[i]);
+		if (!sub) {
+			rc = sw_error_set(c->err, SW_ENOMEM, "out of memory");
+			break;
+		}
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (S_ISDIR(st.st_mode)) {
+				int fd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				rc = fd < 0 ? sw_error_set(c->err, SW_EIO, "%s: %s", sub, strerror(errno))
+					    : walk(c, fd, sub, depth + 1);
+			} else if (S_ISREG(st.st_mode)) {
+				rc = one_file(c, dfd, names[i], sub, false);
+			} /* symbolic links and the rest: never followed */
+		}
+		free(sub);
+	}
+	for (i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+int sw_manifests_collect(const char *path, sw_image_use **out, size_t *n, sw_error *err)
+{
+	coll c = { NULL, 0, 0, err };
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (lstat(path, &st) < 0)
+		return sw_error_set(err, SW_ENOTFOUND, "%s: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		rc = fd < 0 ? sw_error_set(err, SW_EIO, "%s: %s", path, strerror(errno)) : walk(&c, fd, path, 0);
+	} else if (S_ISREG(st.st_mode)) {
+		rc = one_file(&c, AT_FDCWD, path, path, true);
+	} else {
+		rc = sw_error_set(err, SW_EFORMAT, "%s: not a file or directory (symbolic links are not followed)", path);
+	}
+	if (rc < 0) {
+		sw_image_uses_free(c.v, c.n);
+		return rc;
+	}
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
