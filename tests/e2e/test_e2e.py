@@ -21,7 +21,7 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
-from caserun import eq, ok, run_cases  # noqa: E402
+from caserun import drive, eq, ok  # noqa: E402
 from imagelib import (E, EICAR, Layer, Blobs, config_for, docker_archive, jdump,  # noqa: E402
                       manifest_for, oci_image, sha, tar_dir, write_oci, MT_MANIFEST)
 
@@ -1136,15 +1136,13 @@ def realistic_debian_image():
     eq(r.json["incomplete"], [], "nothing incomplete")
 
 
-def main():
+def setup(binary, work):
     global BIN, WORK
-    BIN = os.path.abspath(sys.argv[1])
-    want = set(sys.argv[2:])
-    WORK = tempfile.mkdtemp(prefix="stowaway-e2e-")
-    try:
-        return run_cases("e2e", CASES, want)
-    finally:
-        shutil.rmtree(WORK, ignore_errors=True)
+    BIN, WORK = binary, work
+
+
+def main():
+    return drive("e2e", CASES, "stowaway-e2e-", setup)
 
 
 if __name__ == "__main__":

@@ -266,7 +266,7 @@ static int dockerfile(coll *c, const char *file, const char *text, size_t len)
 
 static int containers(coll *c, const char *file, const sw_yaml *spec, const char *what)
 {
-	static const char *const lists[] = { "containers", "initContainers", "ephemeralContainers" };
+	static const char *const lists[] = { "initContainers", "containers", "ephemeralContainers" };
 	size_t k;
 	int rc = 0;
 

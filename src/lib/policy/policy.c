@@ -871,7 +871,11 @@ void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *r
 	/* access lists */
 	if (docker)
 		explicit_level = access_lists(p, host, name, full, d);
-	/* look-alike names, unless the policy names this namespace or repository itself */
+	/* look-alike names, unless the policy names this repository, or this
+	 * namespace, itself (allowing docker.io/library vouches for the
+	 * official images, not for a misspelt one) */
+	if (docker && explicit_level == 1 && strncmp(name, "docker.io/library/", 18) == 0)
+		explicit_level = -1;
 	if (docker && nr && nr->verdict != SW_NAME_OK && explicit_level < 1) {
 		int act = nr->verdict == SW_NAME_TYPOSQUAT ? s.typosquat : s.impersonation;
 		if (act == ACT_UNSET)

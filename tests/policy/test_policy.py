@@ -1,0 +1,511 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Policy, `stowaway policy lint` and `stowaway check` tests.
+
+usage: test_policy.py STOWAWAY_BINARY [CASE...]
+Prints one line per case and ends with "policy: N passed, N failed".
+
+Each case writes a policy (YAML or containers-policy.json) and manifests
+into a scratch directory, runs the binary, and asserts decisions with their
+reasons, lines and exit codes. Local images for scan requirements are built
+with tests/fixtures/imagelib.py.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
+from caserun import drive, eq, ok  # noqa: E402
+from imagelib import E, EICAR, Layer, oci_image  # noqa: E402
+
+BIN = None
+WORK = None
+CASES = []
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+class Run:
+    def __init__(self, p):
+        self.rc = p.returncode
+        self.out = p.stdout.decode("utf-8", "replace")
+        self.err = p.stderr.decode("utf-8", "replace")
+        try:
+            self.json = json.loads(self.out)
+        except ValueError:
+            self.json = None
+
+
+def run(*args, stdin=None, timeout=120):
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache"))
+    return Run(subprocess.run([BIN] + list(args), input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=env, timeout=timeout))
+
+
+def write(name, text, mode="w"):
+    path = os.path.join(WORK, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, mode) as f:
+        f.write(text)
+    return path
+
+
+def check(policy, *images):
+    args = ["check", "--format", "json"] + (["--policy", policy] if policy else []) + list(images)
+    r = run(*args)
+    ok(r.json is not None, "check output is JSON: %r %r" % (r.out[:300], r.err))
+    return r
+
+
+def verdicts(r):
+    return {x["image"]: x["allowed"] for x in r.json["results"]}
+
+
+def reasons(r, image, kind="deny"):
+    for x in r.json["results"]:
+        if x["image"] == image:
+            return [y["text"] for y in x["reasons"] if y["kind"] == kind]
+    raise AssertionError("no result for " + image)
+
+
+# ------------------------------------------------------------------ lint
+
+@case
+def lint_example_policy_is_clean():
+    r = run("policy", "lint", os.path.join(TOP, "examples", "policy.yaml"))
+    eq(r.rc, 0, r.out + r.err)
+    ok(r.out.strip().endswith(": ok"), r.out)
+
+
+@case
+def lint_reports_every_problem_with_its_line():
+    p = write("bad.yaml", "\n".join([
+        "version: 2",                                  # 1
+        "mode: enforcing",                             # 2
+        "registries:",                                 # 3
+        "  allow: [docker.io, library]",               # 4
+        "namespaces:",                                 # 5
+        "  allow: [library/nginx]",                    # 6
+        "names: {typosquat: block}",                   # 7
+        "require:",                                    # 8
+        "  digest: sometimes",                         # 9
+        "  signature: {keys: [/nonexistent/key.pub]}",  # 10
+        "scan: {max_severity: severe}",                # 11
+        "colour: blue",                                # 12
+        "overrides:",                                  # 13
+        "  - {mode: warn}",                            # 14
+        "  - {scope: '*.example.com/x'}",              # 15
+        "repositories:",                               # 16
+        "  deny: [docker.io/library]",                 # 17
+    ]) + "\n")
+    r = run("policy", "lint", p)
+    eq(r.rc, 2, "lint exit")
+    want = [(1, "version must be 1"), (2, "mode must be enforce or warn"),
+            (4, "\"library\" is not a registry host"), (6, "write the registry host first"),
+            (7, "names.typosquat must be deny, warn or allow"), (9, "require.digest must be true or false"),
+            (10, "signature key \"/nonexistent/key.pub\""), (11, "scan.max_severity must be"),
+            (12, "unknown key \"colour\""), (14, "an override needs a scope"),
+            (15, "a wildcard scope is *.DOMAIN"), (17, "is not a repository")]
+    for line, text in want:
+        ok(any(l.startswith("%s:%d: " % (p, line)) and text in l for l in r.out.splitlines()),
+           "line %d: %r not in\n%s" % (line, text, r.out))
+    eq(len(r.out.strip().splitlines()), len(want), "one line per problem:\n" + r.out)
+
+
+@case
+def lint_refuses_hostile_yaml():
+    bomb = write("bomb.yaml", "version: 1\na: &a [x, x, x, x, x, x, x, x, x]\nb: [*a, *a, *a, *a, *a]\n")
+    r = run("policy", "lint", bomb)
+    eq(r.rc, 2, "exit")
+    ok("%s:2: anchors" % bomb in r.out, r.out)
+    dup = write("dup.yaml", "version: 1\nmode: warn\nmode: enforce\n")
+    r = run("policy", "lint", dup)
+    ok("%s:3: key \"mode\" given twice (first on line 2)" % dup in r.out, r.out)
+    bad = write("utf8.yaml", b"version: 1\nmode: \xff\xfe\n", "wb")
+    r = run("policy", "lint", bad)
+    eq(r.rc, 2, "exit")
+    ok(r.out.startswith(bad + ":"), r.out)
+    big = write("big.yaml", "version: 1\n# " + "x" * (5 << 20) + "\n")
+    r = run("policy", "lint", big)
+    eq(r.rc, 2, "exit")
+    ok("larger than 4 MiB" in r.err, r.err)
+    two = write("two.yaml", "version: 1\n---\nversion: 1\n")
+    r = run("policy", "lint", two)
+    ok("one YAML document (found 2)" in r.out, r.out)
+    r = run("check", "--policy", bomb, "nginx")
+    eq(r.rc, 2, "check refuses to run with a broken policy")
+    ok("anchors" in r.err and "policy lint" not in r.err or "anchors" in r.err, r.err)
+
+
+# ------------------------------------------------------------------ matching
+
+@case
+def namespace_boundaries_not_string_prefixes():
+    p = write("ns.yaml", "version: 1\nnamespaces:\n  allow: [docker.io/library]\n")
+    r = check(p, "nginx", "docker.io/library/redis:7", "docker.io/library-evil/nginx", "docker.io/libraryx/nginx",
+              "ghcr.io/library/nginx")
+    eq(verdicts(r), {"nginx": True, "docker.io/library/redis:7": True, "docker.io/library-evil/nginx": False,
+                     "docker.io/libraryx/nginx": False, "ghcr.io/library/nginx": True}, "verdicts")
+    ok(any("its namespace is not in namespaces.allow" in t for t in reasons(r, "docker.io/libraryx/nginx")),
+       str(reasons(r, "docker.io/libraryx/nginx")))
+    eq(r.rc, 1, "exit 1 when one is denied")
+
+
+@case
+def registries_exact_with_ports_and_wildcards():
+    p = write("reg.yaml", "version: 1\nregistries:\n  allow: [registry.example.com:5000, '*.corp.example']\n")
+    r = check(p, "registry.example.com:5000/a/b", "registry.example.com:5001/a/b", "registry.example.com/a/b",
+              "r1.corp.example/x", "corp.example/x", "evilcorp.example/x", "nginx")
+    eq(verdicts(r), {"registry.example.com:5000/a/b": True, "registry.example.com:5001/a/b": False,
+                     "registry.example.com/a/b": False, "r1.corp.example/x": True, "corp.example/x": False,
+                     "evilcorp.example/x": False, "nginx": False}, "verdicts")
+
+
+@case
+def deny_with_a_more_specific_allow():
+    p = write("deny.yaml", "\n".join([
+        "version: 1",
+        "namespaces: {deny: [docker.io/someuser]}",
+        "repositories: {allow: [docker.io/someuser/good]}",
+    ]) + "\n")
+    r = check(p, "someuser/good:1", "someuser/bad", "docker.io/someuser/good/sub", "bitnami/redis")
+    eq(verdicts(r), {"someuser/good:1": True, "someuser/bad": False, "docker.io/someuser/good/sub": True,
+                     "bitnami/redis": True}, "verdicts")
+    deny = reasons(r, "someuser/bad")
+    ok(any("matches \"docker.io/someuser\" in namespaces.deny" in t for t in deny), str(deny))
+    line = [x for x in r.json["results"] if x["image"] == "someuser/bad"][0]["reasons"][0]
+    eq(line.get("policy_line"), 2, "the reason names the policy line")
+
+
+@case
+def repositories_allow_narrows_within_a_namespace():
+    p = write("repo.yaml", "version: 1\nrepositories:\n  allow: [ghcr.io/org/app, ghcr.io/org/web]\n")
+    r = check(p, "ghcr.io/org/app:1", "ghcr.io/org/other", "ghcr.io/elsewhere/x", "ghcr.io/org/app-evil")
+    eq(verdicts(r), {"ghcr.io/org/app:1": True, "ghcr.io/org/other": False, "ghcr.io/elsewhere/x": True,
+                     "ghcr.io/org/app-evil": False}, "verdicts")
+
+
+@case
+def exact_reference_scopes():
+    p = write("exact.yaml", "version: 1\nrepositories:\n  deny: [docker.io/library/nginx:1.19]\n")
+    r = check(p, "nginx:1.19", "nginx:1.27", "docker.io/library/nginx:1.19")
+    eq(verdicts(r), {"nginx:1.19": False, "nginx:1.27": True, "docker.io/library/nginx:1.19": False}, "verdicts")
+
+
+# ------------------------------------------------------------------ requirements, names, modes
+
+@case
+def digest_required_with_override():
+    p = write("digest.yaml", "\n".join([
+        "version: 1",
+        "require: {digest: true}",
+        "overrides:",
+        "  - scope: ghcr.io/org/sandbox",
+        "    require: {digest: false}",
+    ]) + "\n")
+    r = check(p, "nginx:1.27", "nginx@" + DIGEST, "ghcr.io/org/sandbox/tool:dev")
+    eq(verdicts(r), {"nginx:1.27": False, "nginx@" + DIGEST: True, "ghcr.io/org/sandbox/tool:dev": True}, "v")
+    ok(any("requires a digest" in t and "a tag can be moved" in t for t in reasons(r, "nginx:1.27")), "reason")
+
+
+@case
+def warn_mode_reports_but_allows():
+    p = write("warn.yaml", "version: 1\nmode: warn\nnamespaces: {allow: [docker.io/library]}\n")
+    r = check(p, "someuser/openjdk", "nginx")
+    eq(r.rc, 0, "warn mode exits 0")
+    eq(verdicts(r), {"someuser/openjdk": True, "nginx": True}, "verdicts")
+    warns = reasons(r, "someuser/openjdk", "warn")
+    ok(any("impersonation" in t for t in warns) and any("namespaces.allow" in t for t in warns), str(warns))
+    eq(r.json["results"][0]["mode"], "warn", "mode in JSON")
+
+
+@case
+def names_actions_and_explicit_allow():
+    p = write("names.yaml", "\n".join([
+        "version: 1",
+        "names: {typosquat: warn, impersonation: deny}",
+        "namespaces: {allow: [docker.io/ourteam, docker.io/library, docker.io/bitnami]}",
+    ]) + "\n")
+    r = check(p, "ngnix", "ourteam/postgres", "bitnami/postgresql", "someuser/postgres")
+    eq(verdicts(r), {"ngnix": True, "ourteam/postgres": True, "bitnami/postgresql": True,
+                     "someuser/postgres": False}, "verdicts")
+    ok(any("typosquat" in t and "nginx" in t for t in reasons(r, "ngnix", "warn")), "typosquat warned")
+    eq(reasons(r, "ourteam/postgres", "warn") + reasons(r, "ourteam/postgres"), [],
+       "a namespace the policy allows by name is not second-guessed")
+    r = check(None, "thanhtudo/openjdk", "openjdk:17")
+    eq(verdicts(r), {"thanhtudo/openjdk": False, "openjdk:17": True}, "built-in policy denies look-alikes")
+
+
+@case
+def signature_required_is_denied_until_verifiable():
+    key = write("keys/cosign.pub", "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n")
+    p = write("sig.yaml", "version: 1\nrequire:\n  signature: {keys: [%s]}\n" % key)
+    r = check(p, "nginx@" + DIGEST)
+    eq(verdicts(r), {"nginx@" + DIGEST: False}, "verdict")
+    ok(any("signature" in t and "cannot verify" in t for t in reasons(r, "nginx@" + DIGEST)), "reason")
+
+
+@case
+def scan_requirement_on_local_images():
+    bad = os.path.join(WORK, "img-bad")
+    good = os.path.join(WORK, "img-good")
+    oci_image(bad, [Layer([E("etc/hostname", b"x\n")]), Layer([E("opt/eicar.com", EICAR)])])
+    oci_image(good, [Layer([E("etc/hostname", b"x\n")])])
+    p = write("scan.yaml", "version: 1\nscan: {max_severity: low}\n")
+    r = check(p, "oci:" + bad, "oci:" + good, "nginx@" + DIGEST)
+    eq(verdicts(r), {"oci:" + bad: False, "oci:" + good: True, "nginx@" + DIGEST: False}, "verdicts")
+    ok(any("medium finding" in t and "at most low" in t for t in reasons(r, "oci:" + bad)), str(reasons(r, "oci:" + bad)))
+    ok(any("cannot pull from a registry" in t for t in reasons(r, "nginx@" + DIGEST)), "registry scan reason")
+    p = write("scan-none.yaml", "version: 1\nscan: {max_severity: none}\n")
+    r = check(p, "oci:" + bad)
+    ok(any("at most none" in t for t in reasons(r, "oci:" + bad)), "none allows no finding")
+
+
+@case
+def invalid_reference_on_the_command_line_is_an_error():
+    r = run("check", "--format", "json", "UPPER/Case", "nginx")
+    eq(r.rc, 2, "exit 2")
+    ok(any("must be lowercase" in t for t in reasons(r, "UPPER/Case")), r.out)
+
+
+# ------------------------------------------------------------------ containers-policy.json
+
+@case
+def containers_policy_json():
+    key = write("keys/cp.pub", "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n")
+    pol = {"default": [{"type": "reject"}],
+           "transports": {
+               "docker": {
+                   "docker.io/library": [{"type": "insecureAcceptAnything"}],
+                   "docker.io/library/centos": [{"type": "reject"}],
+                   "ghcr.io/org": [{"type": "sigstoreSigned", "keyPath": key,
+                                    "signedIdentity": {"type": "matchRepository"}}],
+                   "*.corp.example": [{"type": "insecureAcceptAnything"}]},
+               "oci": {"": [{"type": "insecureAcceptAnything"}]}}}
+    p = write("policy.json", json.dumps(pol, indent=2))
+    r = run("policy", "lint", p)
+    eq(r.rc, 0, r.out + r.err)
+    img = os.path.join(WORK, "cp-img")
+    oci_image(img, [Layer([E("etc/hostname", b"x\n")])])
+    r = check(p, "nginx", "centos", "quay.io/x/y", "ghcr.io/org/app@" + DIGEST, "r.corp.example/a", "oci:" + img,
+              "docker.io/library-evil/x")
+    eq(verdicts(r), {"nginx": True, "centos": False, "quay.io/x/y": False, "ghcr.io/org/app@" + DIGEST: False,
+                     "r.corp.example/a": True, "oci:" + img: True, "docker.io/library-evil/x": False}, "verdicts")
+    ok(any("default says reject" in t for t in reasons(r, "quay.io/x/y")), str(reasons(r, "quay.io/x/y")))
+    ok(any("signature" in t for t in reasons(r, "ghcr.io/org/app@" + DIGEST)), "sigstoreSigned needs a signature")
+
+
+@case
+def containers_policy_json_is_strict():
+    for pol, want in (
+            ({"default": [{"type": "reject"}], "extra": 1}, "unknown field \"extra\""),
+            ({"transports": {}}, "\"default\" is required"),
+            ({"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k"}]}, "signedBy (GPG"),
+            ({"default": [{"type": "sigstoreSigned", "fulcio": {}}]}, "keyless"),
+            ({"default": [{"type": "sigstoreSigned"}]}, "exactly one of keyPath"),
+            ({"default": [{"type": "insecureAcceptAnything", "keyPath": "/x"}]}, "unknown field \"keyPath\""),
+            ({"default": [{"type": "reject"}], "transports": {"docker": {"library/x": [{"type": "reject"}]}}},
+             "write the registry host first"),
+            ({"default": [{"type": "reject"}], "transports": {"ftp": {}}}, "unknown transport")):
+        p = write("strict.json", json.dumps(pol))
+        r = run("policy", "lint", p)
+        eq(r.rc, 2, "lint %s" % pol)
+        ok(want in r.out, "want %r in %r" % (want, r.out))
+    p = write("dupkey.json", '{"default": [{"type": "reject"}], "default": []}')
+    r = run("policy", "lint", p)
+    eq(r.rc, 2, "duplicate keys in JSON")
+
+
+# ------------------------------------------------------------------ manifests
+
+K8S = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: web}
+spec:
+  initContainers:
+    - name: init
+      image: busybox:1.36
+  containers:
+    - name: app
+      image: thanhtudo/openjdk
+  ephemeralContainers:
+    - name: debug
+      image: ngnix
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  template:
+    spec:
+      containers:
+        - name: api
+          image: ghcr.io/org/api@%(d)s
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec: {template: {spec: {containers: [{name: pg, image: postgres:16}]}}}
+---
+kind: DaemonSet
+metadata: {name: agent}
+spec: {template: {spec: {containers: [{name: a, image: bitnarni/node-exporter}]}}}
+---
+kind: ReplicaSet
+metadata: {name: rs}
+spec: {template: {spec: {containers: [{name: r, image: redis:7}]}}}
+---
+kind: Job
+metadata: {name: once}
+spec: {template: {spec: {containers: [{name: j, image: "python:3.12"}]}}}
+---
+kind: CronJob
+metadata: {name: nightly}
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - name: c
+              image: library-nginx/nginx
+---
+kind: List
+items:
+  - kind: Pod
+    metadata: {name: listed}
+    spec: {containers: [{name: l, image: alpine:3.20}]}
+---
+kind: ConfigMap
+data: {image: "not/an-image-field"}
+""" % {"d": DIGEST}
+
+
+@case
+def kubernetes_manifests_every_kind_with_lines():
+    p = write("k8s/all.yaml", K8S)
+    r = run("check", "--format", "json", "--manifests", p)
+    eq(r.rc, 1, r.err)
+    got = [(x["image"], x["source"]["line"], x["allowed"]) for x in r.json["results"]]
+    eq(got, [("busybox:1.36", 7, True), ("thanhtudo/openjdk", 10, False), ("ngnix", 13, False),
+             ("ghcr.io/org/api@" + DIGEST, 23, True), ("postgres:16", 28, True),
+             ("bitnarni/node-exporter", 32, False), ("redis:7", 36, True), ("python:3.12", 40, True),
+             ("library-nginx/nginx", 51, False), ("alpine:3.20", 57, True)], "images, lines, verdicts")
+    where = {x["image"]: x["source"]["where"] for x in r.json["results"]}
+    eq(where["busybox:1.36"], "Pod web, initContainers init", "where")
+    eq(where["ngnix"], "Pod web, ephemeralContainers debug", "where")
+    eq(where["library-nginx/nginx"], "CronJob nightly, containers c", "where")
+
+
+DOCKERFILE = """\
+# syntax=docker/dockerfile:1
+ARG BASE=golang:1.22
+ARG RUNTIME
+FROM --platform=$BUILDPLATFORM ${BASE} AS build
+RUN go build -o /app .
+FROM build AS test
+FROM gcr.io/distroless/static-debian12 \\
+  AS final
+COPY --from=build /app /app
+COPY --from=nginx:1.27 /etc/nginx/nginx.conf /etc/nginx/
+COPY --from=0 /x /y
+FROM scratch
+FROM ${RUNTIME}
+FROM thanhtudo/openjdk
+"""
+
+
+@case
+def dockerfile_stages_platform_args_copy_from():
+    p = write("df/Dockerfile", DOCKERFILE)
+    r = run("check", "--format", "json", "--manifests", p)
+    got = [(x["image"], x["source"]["line"], x["allowed"]) for x in r.json["results"]]
+    eq(got, [("golang:1.22", 4, True), ("gcr.io/distroless/static-debian12", 7, True), ("nginx:1.27", 10, True),
+             ("${RUNTIME}", 13, False), ("thanhtudo/openjdk", 14, False)], "images, lines")
+    where = {x["image"]: x["source"]["where"] for x in r.json["results"]}
+    eq(where["golang:1.22"], "FROM --platform=$BUILDPLATFORM", "platform kept")
+    eq(where["nginx:1.27"], "COPY --from", "copy from")
+    eq(where["${RUNTIME}"], "FROM with build argument RUNTIME that has no default", "unresolved ARG")
+    eq(r.rc, 1, "exit")
+
+
+@case
+def the_dao_py_dockerfile_fails_with_a_plain_reason():
+    """The brief's own example: FROM thanhtudo/openjdk."""
+    p = write("dao/Dockerfile", "FROM thanhtudo/openjdk\nCOPY dao.py /opt/app/\nCMD [\"python3\", \"dao.py\"]\n")
+    r = run("check", "--format", "table", "--manifests", p)
+    eq(r.rc, 1, "denied")
+    ok(r.out.startswith("DENY  thanhtudo/openjdk  (%s:1, FROM)" % p), r.out)
+    ok("\"openjdk\" is a Docker Hub official image, published only as docker.io/library/openjdk; "
+       "\"thanhtudo\" is not its publisher" in r.out, r.out)
+
+
+@case
+def compose_and_directory_walk():
+    write("repo/compose.yaml", "services:\n  web:\n    image: nginx:1.27\n  build-only:\n    build: .\n"
+                               "  cache:\n    image: rediss:7\n")
+    write("repo/sub/Containerfile", "FROM alpine:3.20\n")
+    write("repo/notes.txt", "FROM evil/ignored\n")
+    write("repo/.git/Dockerfile", "FROM hidden/ignored\n")
+    outside = write("outside/Dockerfile", "FROM outside/ignored\n")
+    os.symlink(os.path.dirname(outside), os.path.join(WORK, "repo", "link"))
+    r = run("check", "--format", "json", "--manifests", os.path.join(WORK, "repo"))
+    got = sorted((os.path.relpath(x["source"]["file"], WORK), x["image"], x["allowed"]) for x in r.json["results"])
+    eq(got, [("repo/compose.yaml", "nginx:1.27", True), ("repo/compose.yaml", "rediss:7", False),
+             ("repo/sub/Containerfile", "alpine:3.20", True)], "found, and nothing through the symlink")
+
+
+@case
+def hostile_manifests():
+    bomb = write("h/bomb.yaml", "kind: Pod\nspec: &s {containers: [{image: x}]}\nx: [*s, *s]\n")
+    r = run("check", "--manifests", bomb)
+    eq(r.rc, 2, "alias bomb refused")
+    ok("bomb.yaml:2: anchors" in r.err, r.err)
+    bad = write("h/bad.yaml", b"kind: Pod\nspec: {containers: [{image: \"\xc3\x28\"}]}\n", "wb")
+    r = run("check", "--manifests", bad)
+    eq(r.rc, 2, "invalid UTF-8 refused")
+    ok("bad.yaml:" in r.err, r.err)
+    huge = write("h/huge.yaml", "kind: Pod\n# " + "x" * (17 << 20) + "\n")
+    r = run("check", "--manifests", huge)
+    eq(r.rc, 2, "huge file refused")
+    ok("larger than 16 MiB" in r.err, r.err)
+    nonstr = write("h/nonstr.yaml", "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: [a]}]}\n")
+    r = run("check", "--format", "json", "--manifests", nonstr)
+    eq([(x["allowed"], x["source"]["line"]) for x in r.json["results"]], [(False, 3)], "non-string image denied")
+
+
+@case
+def ten_thousand_containers():
+    lines = ["apiVersion: v1", "kind: Pod", "metadata: {name: big}", "spec:", "  containers:"]
+    for i in range(10000):
+        lines.append("    - {name: c%d, image: \"%s\"}" % (i, "nginx:1.%d" % i if i % 2 else "bitnami/redis:%d" % i))
+    p = write("big/pod.yaml", "\n".join(lines) + "\n")
+    t0 = time.time()
+    r = run("check", "--format", "json", "--manifests", p, timeout=300)
+    took = time.time() - t0
+    eq(r.rc, 0, r.err)
+    eq(len(r.json["results"]), 10000, "every container checked")
+    ok(all(x["allowed"] for x in r.json["results"]), "all allowed")
+    return "%.1fs" % took
+
+
+def setup(binary, work):
+    global BIN, WORK
+    BIN, WORK = binary, work
+
+
+def main():
+    return drive("policy", CASES, "stowaway-policy-", setup)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
