@@ -22,17 +22,32 @@ extern "C" {
 
 typedef struct sw_image sw_image;
 
+/* How to reach registries (registry references only). */
+typedef struct sw_registry_opts {
+	const char *const *insecure;  /* hosts ("host:port") spoken to over plain HTTP */
+	size_t n_insecure;
+	const char *ca_file;          /* extra trusted CA certificates (PEM) */
+	const char *creds;            /* "user:password" for the image's registry */
+	const char *docker_config;    /* config.json; NULL = $DOCKER_CONFIG or ~/.docker */
+	const char *const *mirrors;   /* Docker Hub mirrors ("host[:port]"), tried first */
+	size_t n_mirrors;
+	double connect_timeout;       /* seconds; 0 = 15 */
+	double stall_timeout;         /* seconds without a byte; 0 = 30 */
+	unsigned retries;             /* on 429, 5xx, resets; 0 = 4 */
+} sw_registry_opts;
+
 typedef struct sw_image_opts {
 	const char *platform;     /* "os/arch[/variant]"; NULL = linux/amd64 */
 	uint64_t max_manifest;    /* bytes of a manifest or index */
 	uint64_t max_config;      /* bytes of an image config */
 	uint32_t max_layers;      /* layers per image */
+	const sw_registry_opts *registry;  /* NULL = defaults */
 } sw_image_opts;
 
-#define SW_IMAGE_OPTS_INIT { NULL, 4u << 20, 16u << 20, 1024 }
+#define SW_IMAGE_OPTS_INIT { NULL, 4u << 20, 16u << 20, 1024, NULL }
 
 typedef enum { SW_SRC_OCI, SW_SRC_OCI_ARCHIVE, SW_SRC_DOCKER_ARCHIVE,
-	       SW_SRC_DIR } sw_source_kind;
+	       SW_SRC_DIR, SW_SRC_REGISTRY } sw_source_kind;
 
 typedef struct sw_layer_info {
 	size_t index;
@@ -64,6 +79,12 @@ const sw_layer_info *sw_image_layer(const sw_image *img, size_t i);
 /* Normalise a registry reference the way Docker does ("alpine" ->
  * "docker.io/library/alpine:latest"). Writes into out (size n). */
 int sw_reference_normalize(const char *ref, char *out, size_t n, sw_error *err);
+
+/* Copy an image (a registry reference, or any source with a manifest) into
+ * an OCI layout directory: the manifest, config and layer blobs byte for
+ * byte, each verified, and index.json naming it (ref.name = the tag). The
+ * directory is created, or must be empty. */
+int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *opts, sw_error *err);
 
 #ifdef __cplusplus
 }

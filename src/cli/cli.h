@@ -14,11 +14,40 @@ int cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
 /* Append a borrowed string to a growing array. -1 on OOM. */
 int cli_push(const char ***v, size_t *n, const char *s);
 
+/* Registry options shared by the verbs that reach registries. */
+#include "stowaway/image.h"
+
+enum { O_REG_INSECURE = 1000, O_REG_CA, O_REG_CREDS, O_REG_MIRROR, O_REG_TIMEOUT };
+#define CLI_REGISTRY_LONGOPTS \
+	{ "insecure-registry", required_argument, NULL, O_REG_INSECURE }, \
+	{ "ca", required_argument, NULL, O_REG_CA }, \
+	{ "creds", required_argument, NULL, O_REG_CREDS }, \
+	{ "mirror", required_argument, NULL, O_REG_MIRROR }, \
+	{ "registry-timeout", required_argument, NULL, O_REG_TIMEOUT }
+#define CLI_REGISTRY_HELP \
+	"registries (references such as alpine:3.20, ghcr.io/org/app@sha256:...):\n" \
+	"  --insecure-registry HOST  plain HTTP to HOST[:PORT] (test registries; repeatable)\n" \
+	"  --ca FILE               trust the CA certificates in FILE (PEM) as well\n" \
+	"  --creds USER:PASSWORD   credentials (default: ~/.docker/config.json, $DOCKER_CONFIG)\n" \
+	"  --mirror HOST[:PORT]    try this Docker Hub mirror first (repeatable)\n" \
+	"  --registry-timeout S    seconds without data before a transfer fails (default 30)\n"
+
+typedef struct cli_registry {
+	sw_registry_opts o;
+	const char **insecure, **mirrors;
+	size_t ninsecure, nmirrors;
+} cli_registry;
+
+/* 1: option handled; 0: not a registry option; -1: bad value (reported). */
+int cli_registry_opt(cli_registry *r, int c, const char *arg);
+void cli_registry_free(cli_registry *r);
+
 int cmd_scan(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_name(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
 
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1

@@ -38,7 +38,8 @@ static const char scan_help[] =
 	"  --max-ratio N           uncompressed:compressed ratio per layer (default 250)\n"
 	"  --max-path N            bytes of an entry path (default 4096)\n"
 	"  --max-depth N           nested archive depth (default 4)\n"
-	"  --timeout SECONDS       per image (default 600)\n";
+	"  --timeout SECONDS       per image (default 600)\n"
+	CLI_REGISTRY_HELP;
 
 enum { O_FORMAT = 256, O_OUTPUT, O_FAILON, O_PLATFORM, O_JOBS, O_IOC, O_NOIOC, O_QUIET,
        O_MFS, O_MIS, O_ME, O_MR, O_MP, O_MD, O_TO, O_HELP, O_RULES, O_NORULES, O_FTO };
@@ -63,6 +64,7 @@ static const struct option longopts[] = {
 	{ "rules", required_argument, NULL, O_RULES },
 	{ "no-bundled-rules", no_argument, NULL, O_NORULES },
 	{ "file-timeout", required_argument, NULL, O_FTO },
+	CLI_REGISTRY_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -96,7 +98,10 @@ int cmd_scan(int argc, char **argv)
 	FILE *out = stdout;
 	uint64_t v;
 	int c, i, worst = EXIT_CLEAN;
+	cli_registry reg;
 
+	memset(&reg, 0, sizeof(reg));
+	io.registry = &reg.o;
 	so.limits.max_file_size = 256ull << 20;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:f:j:q", longopts, NULL)) != -1) {
@@ -169,13 +174,22 @@ int cmd_scan(int argc, char **argv)
 		case O_HELP:
 			fputs(scan_help, stdout);
 			return EXIT_CLEAN;
-		default:
-			fputs(scan_help, stderr);
+		default: {
+			int r = cli_registry_opt(&reg, c, optarg);
+			if (r > 0)
+				break;
+			if (r == 0)
+				fputs(scan_help, stderr);
+			cli_registry_free(&reg);
+			free(iocs);
+			free(rdirs);
 			return EXIT_ERROR;
+		}
 		}
 	}
 	if (optind >= argc) {
 		cli_error("scan: no image given (try 'stowaway scan --help')");
+		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
 	so.ioc_files = iocs;
@@ -193,12 +207,14 @@ int cmd_scan(int argc, char **argv)
 			  argc - optind);
 		free(iocs);
 		free(rdirs);
+		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
 	if (fmt == SW_FMT_SARIF && !(reps = calloc((size_t)(argc - optind), sizeof(*reps)))) {
 		cli_error("scan: out of memory");
 		free(iocs);
 		free(rdirs);
+		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
 	if (output && !(out = fopen(output, "w"))) {
@@ -206,6 +222,7 @@ int cmd_scan(int argc, char **argv)
 		free(reps);
 		free(iocs);
 		free(rdirs);
+		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
 	for (i = optind; i < argc; i++) {
@@ -248,5 +265,6 @@ int cmd_scan(int argc, char **argv)
 	}
 	free(iocs);
 	free(rdirs);
+	cli_registry_free(&reg);
 	return worst;
 }

@@ -78,6 +78,54 @@ int cli_push(const char ***v, size_t *n, const char *s)
 	return 0;
 }
 
+int cli_registry_opt(cli_registry *r, int c, const char *arg)
+{
+	char *end;
+	double v;
+
+	switch (c) {
+	case O_REG_INSECURE:
+		if (cli_push(&r->insecure, &r->ninsecure, arg) < 0)
+			return -1;
+		r->o.insecure = r->insecure;
+		r->o.n_insecure = r->ninsecure;
+		return 1;
+	case O_REG_MIRROR:
+		if (cli_push(&r->mirrors, &r->nmirrors, arg) < 0)
+			return -1;
+		r->o.mirrors = r->mirrors;
+		r->o.n_mirrors = r->nmirrors;
+		return 1;
+	case O_REG_CA:
+		r->o.ca_file = arg;
+		return 1;
+	case O_REG_CREDS:
+		if (!strchr(arg, ':')) {
+			cli_error("--creds: expected USER:PASSWORD");
+			return -1;
+		}
+		r->o.creds = arg;
+		return 1;
+	case O_REG_TIMEOUT:
+		v = strtod(arg, &end);
+		if (*end || !(v > 0) || v > 3600) {
+			cli_error("--registry-timeout: \"%s\" is not a number of seconds (up to 3600)", arg);
+			return -1;
+		}
+		r->o.stall_timeout = v;
+		r->o.connect_timeout = v < 15 ? v : 15;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void cli_registry_free(cli_registry *r)
+{
+	free(r->insecure);
+	free(r->mirrors);
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: stowaway <command> [options]\n"
@@ -90,6 +138,7 @@ static void usage(FILE *f)
 	      "  check IMAGE...    may these images run? (names, policy, scan)\n"
 	      "  check --manifests PATH  every image of Dockerfiles, Kubernetes YAML, compose\n"
 	      "  policy lint FILE  every problem of a policy file, with its line\n"
+	      "  pull IMAGE oci:DIR  copy a registry image into an OCI layout\n"
 	      "  version           print the version\n"
 	      "  help              this text\n"
 	      "\n"
@@ -112,6 +161,8 @@ int main(int argc, char **argv)
 		return cmd_name(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "pull") == 0)
+		return cmd_pull(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)
 		return cmd_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "image_int.h"
+#include "../registry/registry.h"
 #include "../util/banned.h"
 
 char *sw_image__keep(sw_image *img, char *s)
@@ -44,6 +45,8 @@ int sw_image__read_blob(sw_image *img, const char *digest, int64_t size,
 		return sw_error_set(err, SW_ELIMIT,
 				    "blob %s declares %lld bytes, over the %llu-byte limit",
 				    digest, (long long)size, (unsigned long long)max);
+	if (img->reg)
+		return sw_reg_blob(img->reg, digest, size, max, out, len, err);
 	snprintf(path, sizeof(path), "blobs/sha256/%s", digest + 7);
 	if ((rc = sw_fsview_read(img->fs, path, max, out, len, err)) < 0)
 		return sw_error_prefix(err, "blob %s", digest);
@@ -118,6 +121,7 @@ static int split_input(const char *in, const char **prefix_end, sw_source_kind *
 	static const struct { const char *p; sw_source_kind k; } pre[] = {
 		{ "oci:", SW_SRC_OCI }, { "oci-archive:", SW_SRC_OCI_ARCHIVE },
 		{ "docker-archive:", SW_SRC_DOCKER_ARCHIVE }, { "dir:", SW_SRC_DIR },
+		{ "docker://", SW_SRC_REGISTRY }, { "registry:", SW_SRC_REGISTRY },
 	};
 	size_t i;
 
@@ -235,13 +239,19 @@ int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts,
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (img->kind == SW_SRC_REGISTRY) {
+		rc = sw_image__load_registry(img, rest, opts, err);
+		goto done;
+	}
 	if (!explicit && (rc = sniff(path, &img->kind, err)) < 0) {
 		char norm[512];
+		/* not a file: a registry reference, as Docker reads it */
 		if (rc == SW_ENOTFOUND && input[0] != '/' && input[0] != '.' &&
-		    sw_reference_normalize(input, norm, sizeof(norm), NULL) == 0)
-			rc = sw_error_set(err, SW_EINVAL,
-					  "no such file, and registry references (%s) are not supported yet",
-					  norm);
+		    sw_reference_normalize(input, norm, sizeof(norm), NULL) == 0) {
+			img->kind = SW_SRC_REGISTRY;
+			rc = sw_image__load_registry(img, input, opts, err);
+			goto done;
+		}
 		goto out;
 	}
 	switch (img->kind) {
@@ -260,7 +270,10 @@ int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts,
 	case SW_SRC_DIR:
 		rc = load_dir(img, path, err);
 		break;
+	case SW_SRC_REGISTRY:
+		break;
 	}
+done:
 	if (rc < 0)
 		goto out;
 	*out = img;
@@ -286,11 +299,13 @@ void sw_image_free(sw_image *img)
 	free(img->layers);
 	free(img->locs);
 	sw_fsview_free(img->fs);
+	sw_reg_free(img->reg);
 	free(img->rootfs);
 	free(img->input);
 	free(img->reference);
 	free(img->manifest_digest);
 	free(img->config_digest);
+	free(img->manifest);
 	free(img);
 }
 

@@ -40,6 +40,9 @@ struct sw_image {
 	size_t nstrings;
 	sw_fsview *fs;
 	char *rootfs;            /* dir: source */
+	struct sw_reg *reg;      /* registry source: the repository's client */
+	char *manifest;          /* the image manifest's bytes, as verified */
+	size_t manifest_len;
 };
 
 /* Keep `s` alive as long as the image; returns it (NULL on OOM). */
@@ -49,6 +52,12 @@ char *sw_image__keep(sw_image *img, char *s);
 int sw_image__load_config(sw_image *img, char *cfg, size_t len, sw_error *err);
 int sw_image__load_oci(sw_image *img, const char *tag, const sw_image_opts *o, sw_error *err);
 int sw_image__load_docker(sw_image *img, const char *sel, const sw_image_opts *o, sw_error *err);
+/* A registry reference: manifest (or index, by platform), config, layer
+ * descriptors; layer bytes are streamed later (sw_image__stream_layer). */
+int sw_image__load_registry(sw_image *img, const char *ref, const sw_image_opts *o, sw_error *err);
+/* Registry layers (locs[i].fd < 0): stream the blob into sink. */
+int sw_image__stream_layer(const sw_image *img, size_t i, int (*sink)(void *ctx, const uint8_t *p, size_t n),
+			   void *ctx, sw_error *err);
 /* Read a blob through the view and check size and digest. */
 int sw_image__read_blob(sw_image *img, const char *digest, int64_t size,
 			uint64_t max, char **out, size_t *len, sw_error *err);

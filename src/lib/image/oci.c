@@ -3,6 +3,9 @@
  * OCI image layouts, as a directory or inside a tar (oci-archive), and the
  * shared manifest reader used by docker-archives written by Docker >= 25.
  *
+ * Registry references use the same reader: the manifest (or index) comes
+ * from the registry by tag or digest, verified, and layers are streamed.
+ *
  * Selection: index.json entries are filtered by tag (the
  * org.opencontainers.image.ref.name annotation), nested indexes are
  * followed (at most 4 deep), and among platform entries the requested
@@ -13,6 +16,8 @@
 #include <string.h>
 
 #include "image_int.h"
+#include "stowaway/reference.h"
+#include "../registry/registry.h"
 #include "../util/banned.h"
 
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -193,6 +198,13 @@ static int load_manifest(sw_image *img, const char *digest, char *body, size_t l
 			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 			goto out;
 		}
+		if (img->reg) {
+			/* streamed from the registry when scanned; verified then */
+			img->locs[i].fd = -1;
+			img->locs[i].size = (uint64_t)li->size;
+			img->locs[i].verify = true;
+			continue;
+		}
 		snprintf(path, sizeof(path), "blobs/sha256/%s", ld + 7);
 		if ((rc = sw_fsview_locate(img->fs, path, &img->locs[i], err)) < 0) {
 			sw_error_prefix(err, "layer %zu blob %s", i, ld);
@@ -209,11 +221,14 @@ static int load_manifest(sw_image *img, const char *digest, char *body, size_t l
 		goto out;
 	if ((rc = sw_image__read_blob(img, cdig, csize, o->max_config, &cbytes, &clen, err)) < 0)
 		goto out;
+	free(img->manifest);
 	if (!(img->config_digest = sw__strdup(cdig)) ||
-	    !(img->manifest_digest = sw__strdup(digest))) {
+	    !(img->manifest_digest = sw__strdup(digest)) ||
+	    !(img->manifest = sw__strndup(body, len))) {
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;
 	}
+	img->manifest_len = len;
 	rc = sw_image__load_config(img, cbytes, clen, err);
 	cbytes = NULL; /* owned by img now */
 out:
@@ -298,4 +313,106 @@ out:
 	free(body);
 	free(lay);
 	return rc;
+}
+
+/* ---- registry references ---- */
+
+static bool body_is_index(const char *media_type, const sw_json *root)
+{
+	const char *mt = sw_json_get_str(root, "mediaType");
+
+	if (sw_json_get_arr(root, "manifests") && !sw_json_get_arr(root, "layers"))
+		return true;
+	return (mt && (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0)) ||
+	       (media_type && (strncmp(media_type, MT_OCI_INDEX, strlen(MT_OCI_INDEX)) == 0 ||
+			       strncmp(media_type, MT_DOCKER_LIST, strlen(MT_DOCKER_LIST)) == 0));
+}
+
+int sw_image__load_registry(sw_image *img, const char *input, const sw_image_opts *o, sw_error *err)
+{
+	sw_ref ref;
+	char *body = NULL, *mt = NULL, *dg = NULL, full[1024];
+	sw_json_doc *doc = NULL;
+	size_t len;
+	int depth, rc;
+	want w;
+
+	memset(&w, 0, sizeof(w));
+	w.explicit_platform = o->platform != NULL;
+	if ((rc = parse_platform(o->platform, &w, err)) < 0)
+		return rc;
+	if ((rc = sw_ref_parse(input, &ref, err)) < 0)
+		return rc;
+	sw_ref_format(&ref, SW_REF_DEFAULT, full, sizeof(full));
+	if (!(img->reference = sw__strdup(full)))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	if ((rc = sw_reg_open(&img->reg, ref.domain, ref.path, o->registry, err)) < 0)
+		return rc;
+	/* a digest decides; a tag is only a name for it */
+	rc = sw_reg_manifest(img->reg, ref.digest[0] ? ref.digest : ref.tag[0] ? ref.tag : "latest",
+			     o->max_manifest, &body, &len, &mt, &dg, err);
+	for (depth = 0; rc == 0; depth++) {
+		const sw_json *root, *desc = NULL;
+		const char *next;
+		int64_t sz;
+		if ((rc = sw_json_parse(body, len, &doc, err)) < 0) {
+			sw_error_prefix(err, "%s: manifest %s", full, dg);
+			break;
+		}
+		root = sw_json_root(doc);
+		if (!body_is_index(mt, root)) {
+			rc = load_manifest(img, dg, body, len, o, err);
+			break;
+		}
+		if (depth + 1 > MAX_INDEX_DEPTH) {
+			rc = sw_error_set(err, SW_ELIMIT, "%s: image indexes nested deeper than %d", full,
+					  MAX_INDEX_DEPTH);
+			break;
+		}
+		if (!sw_json_get_arr(root, "manifests")) {
+			rc = sw_error_set(err, SW_EFORMAT, "%s: image index %s: manifests array missing", full, dg);
+			break;
+		}
+		if ((rc = choose(sw_json_get_arr(root, "manifests"), &w, false, &desc, err)) < 0 ||
+		    (rc = desc_fields(desc, &next, &sz, "manifest", err)) < 0) {
+			sw_error_prefix(err, "%s", full);
+			break;
+		}
+		if (sz > 0 && (uint64_t)sz > o->max_manifest) {
+			rc = sw_error_set(err, SW_ELIMIT, "%s: manifest %s declares %lld bytes, over the limit", full, next,
+					  (long long)sz);
+			break;
+		}
+		{
+			char *nd = sw__strdup(next);
+			free(body);
+			free(mt);
+			free(dg);
+			body = mt = dg = NULL;
+			sw_json_free(doc);
+			doc = NULL;
+			if (!nd) {
+				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+				break;
+			}
+			rc = sw_reg_manifest(img->reg, nd, o->max_manifest, &body, &len, &mt, &dg, err);
+			if (rc == 0 && len != (size_t)sz)
+				rc = sw_error_set(err, SW_EVERIFY, "%s: manifest %s is %zu bytes, the index says %lld", full,
+						  nd, len, (long long)sz);
+			free(nd);
+		}
+	}
+	sw_json_free(doc);
+	free(body);
+	free(mt);
+	free(dg);
+	return rc;
+}
+
+int sw_image__stream_layer(const sw_image *img, size_t i, int (*sink)(void *ctx, const uint8_t *p, size_t n),
+			   void *ctx, sw_error *err)
+{
+	if (!img->reg || i >= img->nlayers)
+		return sw_error_set(err, SW_EINVAL, "layer %zu is not a registry blob", i);
+	return sw_reg_stream(img->reg, img->layers[i].digest, sink, ctx, err);
 }

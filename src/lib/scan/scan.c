@@ -117,6 +117,7 @@ typedef struct worker {
 	char *clean, *clean2;
 	sw_tar *t;
 	sw_pipe *pipe;
+	sw_inflate *z;          /* the current layer's decompressor */
 	uint64_t layer_in, layer_out;
 	sw_error *err;          /* the job's error: consumer side */
 	sw_error perr;          /* producer side (read, inflate, limits) */
@@ -728,6 +729,27 @@ static int verify(worker *w, const sw_layer_info *li, const sw_blobloc *loc)
 	return 0;
 }
 
+/* One chunk of a layer blob: blob hash, decompressor (chosen by the first
+ * bytes), and on into the tar stage through the pipe. */
+static int feed(worker *w, const uint8_t *p, size_t n)
+{
+	int rc;
+
+	if (!w->z && (rc = sw_inflate_new(&w->z, sw_comp_sniff(p, n), &w->perr)) < 0)
+		return rc;
+	if (w->layer_in + n > sw_image__layer_loc(w->s->img, w->j->index)->size)
+		return sw_error_set(&w->perr, SW_EVERIFY, "layer blob is larger than its descriptor says");
+	w->layer_in += n;
+	atomic_fetch_add(&w->s->bytes_in, n);
+	sw_sha256_update(w->bh, p, n);
+	return sw_inflate_feed(w->z, p, n, sink, w, &w->perr);
+}
+
+static int feed_cb(void *ctx, const uint8_t *p, size_t n)
+{
+	return feed(ctx, p, n);
+}
+
 static int scan_blob(worker *w)
 {
 	scan *s = w->s;
@@ -751,21 +773,28 @@ static int scan_blob(worker *w)
 		w->t = NULL;
 		return sw_error_set(w->err, SW_ENOMEM, "out of memory");
 	}
-	while (off < loc->size) {
+	w->z = NULL;
+	if (loc->fd < 0) {
+		/* a registry blob: bytes arrive from the network, same stages */
+		sw_error nerr = SW_ERROR_INIT;
+		rc = sw_image__stream_layer(s->img, j->index, feed_cb, w, &nerr);
+		if (rc < 0 && !w->perr.msg[0])
+			w->perr = nerr;
+		else if (rc == 0 && w->layer_in != loc->size)
+			rc = sw_error_set(&w->perr, SW_EVERIFY, "blob %s: %llu bytes, the manifest says %llu", li->digest,
+					  (unsigned long long)w->layer_in, (unsigned long long)loc->size);
+	}
+	while (loc->fd >= 0 && off < loc->size) {
 		size_t n = loc->size - off < READ_CHUNK ? (size_t)(loc->size - off) : READ_CHUNK;
 		if ((rc = read_at(loc->fd, w->rbuf, n, loc->off + off)) < 0) {
 			sw_error_set(&w->perr, rc, "read failed at offset %llu", (unsigned long long)off);
 			break;
 		}
-		if (!z && (rc = sw_inflate_new(&z, sw_comp_sniff(w->rbuf, n), &w->perr)) < 0)
-			break;
 		off += n;
-		w->layer_in += n;
-		atomic_fetch_add(&s->bytes_in, n);
-		sw_sha256_update(w->bh, w->rbuf, n);
-		if ((rc = sw_inflate_feed(z, w->rbuf, n, sink, w, &w->perr)) < 0)
+		if ((rc = feed(w, w->rbuf, n)) < 0)
 			break;
 	}
+	z = w->z;
 	if (rc == 0 && !z)
 		rc = sw_error_set(&w->perr, SW_EFORMAT, "layer blob is empty");
 	if (rc == 0)

@@ -1,0 +1,734 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * OCI distribution client over libcurl (FORMATS.md §4). One sw_reg is one
+ * repository on one registry; requests may run from several threads (each
+ * uses its own easy handle; the bearer token is shared under a lock).
+ *
+ *   - HTTPS with certificate verification; plain HTTP only for hosts named
+ *     insecure; extra CA file.
+ *   - Auth: a 401 with "Bearer realm=...,service=...,scope=..." fetches a
+ *     token (anonymous, or with basic credentials from --creds or the
+ *     Docker config.json "auths"), a 401 with "Basic" gets the credentials.
+ *   - Redirects followed by hand (at most 5): the Authorization header is
+ *     sent only to the host it was meant for, never across hosts (object
+ *     stores get presigned URLs).
+ *   - Retries with exponential backoff on 429, 5xx and transport errors,
+ *     honouring Retry-After (at most 30 s), but never after body bytes have
+ *     gone downstream.
+ *   - Connect timeout, stall timeout (no byte for N seconds), size limits
+ *     enforced while receiving, every manifest and small blob hashed and
+ *     checked against its digest and Docker-Content-Digest.
+ *   - Docker Hub: docker.io is served by registry-1.docker.io; mirrors are
+ *     tried first, in order.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "registry.h"
+#include "../util/banned.h"
+
+#define MAX_REDIRECTS 5
+#define MAX_ERR_BODY 2048
+#define MAX_TOKEN (64u << 10)
+
+static const char ACCEPT[] =
+	"Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+	"application/vnd.docker.distribution.manifest.list.v2+json, "
+	"application/vnd.docker.distribution.manifest.v2+json";
+
+struct sw_reg {
+	char *bases[8];          /* "https://host[:port]": mirrors first, then the registry */
+	size_t nbases, base;     /* the one that answered last */
+	char *repo;
+	char *user, *pass;       /* basic credentials, or NULL */
+	char *ca_file;
+	double connect_timeout, stall_timeout;
+	unsigned retries;
+	pthread_mutex_t mu;
+	char *token;             /* bearer token, shared */
+	char *token_for;         /* the base it was issued for */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- credentials ---- */
+
+static int b64dec(const char *in, char *out, size_t outn)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned v = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	for (; *in && *in != '='; in++) {
+		const char *p = strchr(tbl, *in);
+		if (!p)
+			return -1;
+		v = (v << 6) | (unsigned)(p - tbl);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o + 1 >= outn)
+				return -1;
+			out[o++] = (char)((v >> bits) & 0xFF);
+		}
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+static int set_creds(sw_reg *r, const char *userpass)
+{
+	const char *colon = strchr(userpass, ':');
+
+	if (!colon)
+		return -1;
+	r->user = sw__strndup(userpass, (size_t)(colon - userpass));
+	r->pass = sw__strdup(colon + 1);
+	return r->user && r->pass ? 0 : -1;
+}
+
+/* Docker's config.json: {"auths": {"host": {"auth": base64("user:pass")}}};
+ * Docker Hub's key is "https://index.docker.io/v1/". */
+static void creds_from_config(sw_reg *r, const char *domain, const char *path)
+{
+	sw_buf b = SW_BUF_INIT(1u << 20);
+	sw_json_doc *doc = NULL;
+	const sw_json *auths, *e;
+	char *fallback = NULL;
+	const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
+	bool hub = strcmp(domain, "docker.io") == 0;
+
+	if (!path) {
+		if (dir && *dir)
+			path = fallback = sw__asprintf("%s/config.json", dir);
+		else if (home && *home)
+			path = fallback = sw__asprintf("%s/.docker/config.json", home);
+	}
+	if (!path || sw_file_read(path, &b) < 0 || sw_json_parse(b.data, b.len, &doc, NULL) < 0)
+		goto out;
+	auths = sw_json_get_obj(sw_json_root(doc), "auths");
+	for (e = auths ? auths->child : NULL; e; e = e->next) {
+		const char *k = e->key, *auth;
+		char dec[1024];
+		if (strncmp(k, "https://", 8) == 0)
+			k += 8;
+		else if (strncmp(k, "http://", 7) == 0)
+			k += 7;
+		if (!(hub ? strncmp(k, "index.docker.io", 15) == 0 || strncmp(k, "docker.io", 9) == 0 ||
+				    strncmp(k, "registry-1.docker.io", 20) == 0
+			  : strncmp(k, domain, strlen(domain)) == 0 &&
+				    (k[strlen(domain)] == '\0' || k[strlen(domain)] == '/')))
+			continue;
+		if ((auth = sw_json_get_str(e, "auth")) && b64dec(auth, dec, sizeof(dec)) > 0)
+			set_creds(r, dec);
+		break;
+	}
+out:
+	sw_json_free(doc);
+	sw_buf_release(&b);
+	free(fallback);
+}
+
+/* ---- one HTTP exchange ---- */
+
+typedef struct xfer {
+	sw_reg *r;
+	long status;
+	/* response headers we use */
+	char *content_type, *docker_digest, *location, *www_auth, *retry_after;
+	/* body */
+	uint64_t max;            /* for buffered bodies */
+	sw_buf *body;            /* buffered body (status 200), or NULL when streaming */
+	int (*sink)(void *, const uint8_t *, size_t);
+	void *sink_ctx;
+	int sink_rc;
+	uint64_t delivered;
+	bool too_big;
+	sw_buf errbody;          /* start of a non-200 body, for messages */
+	CURL *h;
+} xfer;
+
+static void xfer_reset(xfer *x)
+{
+	free(x->content_type);
+	free(x->docker_digest);
+	free(x->location);
+	free(x->www_auth);
+	free(x->retry_after);
+	x->content_type = x->docker_digest = x->location = x->www_auth = x->retry_after = NULL;
+	x->status = 0;
+	x->errbody.len = 0;
+	x->too_big = false;
+	if (x->body)
+		x->body->len = 0;
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *ud)
+{
+	xfer *x = ud;
+	size_t len = size * n, k;
+	static const struct { const char *name; size_t off; } want[] = {
+		{ "content-type", offsetof(xfer, content_type) },
+		{ "docker-content-digest", offsetof(xfer, docker_digest) },
+		{ "location", offsetof(xfer, location) },
+		{ "www-authenticate", offsetof(xfer, www_auth) },
+		{ "retry-after", offsetof(xfer, retry_after) },
+	};
+
+	if (len > 5 && strncmp(buf, "HTTP/", 5) == 0) {
+		/* a new response (after 100-continue, or a proxy): forget the last */
+		free(x->www_auth);
+		x->www_auth = NULL;
+		return len;
+	}
+	for (k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		size_t nl = strlen(want[k].name);
+		if (len > nl + 1 && strncasecmp(buf, want[k].name, nl) == 0 && buf[nl] == ':') {
+			char **slot = (char **)((char *)x + want[k].off);
+			const char *v = buf + nl + 1;
+			size_t vl = len - nl - 1;
+			while (vl && (*v == ' ' || *v == '\t')) {
+				v++;
+				vl--;
+			}
+			while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+				vl--;
+			free(*slot);
+			*slot = sw__strndup(v, vl > 8192 ? 8192 : vl);
+		}
+	}
+	return len;
+}
+
+static size_t on_body(char *buf, size_t size, size_t n, void *ud)
+{
+	xfer *x = ud;
+	size_t len = size * n;
+
+	if (!x->status)
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
+	if (x->status != 200) {
+		if (x->errbody.len < MAX_ERR_BODY)
+			sw_buf_append(&x->errbody, buf,
+				      len < MAX_ERR_BODY - x->errbody.len ? len : MAX_ERR_BODY - x->errbody.len);
+		return len;
+	}
+	if (x->sink) {
+		if ((x->sink_rc = x->sink(x->sink_ctx, (const uint8_t *)buf, len)) < 0)
+			return 0; /* abort the transfer */
+		x->delivered += len;
+		return len;
+	}
+	if (x->body->len + len > x->max) {
+		x->too_big = true;
+		return 0;
+	}
+	if (sw_buf_append(x->body, buf, len) < 0)
+		return 0;
+	return len;
+}
+
+static bool same_host(const char *a, const char *b)
+{
+	/* scheme://host[:port]/... : compare through the authority */
+	const char *pa = strstr(a, "://"), *pb = strstr(b, "://");
+	size_t la, lb;
+
+	if (!pa || !pb)
+		return false;
+	pa += 3;
+	pb += 3;
+	la = strcspn(pa, "/?#");
+	lb = strcspn(pb, "/?#");
+	return la == lb && strncasecmp(pa, pb, la) == 0 && (size_t)(pa - a) == (size_t)(pb - b) &&
+	       strncasecmp(a, b, (size_t)(pa - a)) == 0;
+}
+
+/* Resolve a Location against the URL it answered. */
+static char *resolve(const char *base, const char *loc)
+{
+	const char *p;
+
+	if (strstr(loc, "://"))
+		return sw__strdup(loc);
+	p = strstr(base, "://");
+	if (!p)
+		return NULL;
+	p += 3;
+	if (loc[0] == '/')
+		return sw__asprintf("%.*s%s", (int)(p - base + strcspn(p, "/?#")), base, loc);
+	return NULL; /* relative paths without '/': registries do not send them */
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* key="value" pairs of a WWW-Authenticate challenge */
+static char *challenge_param(const char *ch, const char *key)
+{
+	size_t kl = strlen(key);
+	const char *p = ch;
+
+	while ((p = strstr(p, key))) {
+		if ((p == ch || p[-1] == ' ' || p[-1] == ',') && p[kl] == '=') {
+			const char *v = p + kl + 1;
+			if (*v == '"') {
+				const char *e = strchr(v + 1, '"');
+				return e ? sw__strndup(v + 1, (size_t)(e - v - 1)) : NULL;
+			}
+			return sw__strndup(v, strcspn(v, ", "));
+		}
+		p += kl;
+	}
+	return NULL;
+}
+
+static CURL *easy(sw_reg *r, xfer *x)
+{
+	CURL *h = curl_easy_init();
+
+	if (!h)
+		return NULL;
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(r->connect_timeout * 1000));
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)(r->stall_timeout < 1 ? 1 : r->stall_timeout));
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (r->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, r->ca_file);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "stowaway/" SW_VERSION);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
+	return h;
+}
+
+/* Fetch a bearer token for this challenge. */
+static int fetch_token(sw_reg *r, const char *challenge, sw_error *err)
+{
+	char *realm = challenge_param(challenge, "realm"), *service = challenge_param(challenge, "service"),
+	     *scope = challenge_param(challenge, "scope"), *url = NULL, *es = NULL, *esc = NULL;
+	sw_buf body = SW_BUF_INIT(MAX_TOKEN);
+	xfer x;
+	CURL *h = NULL;
+	CURLcode cc;
+	sw_json_doc *doc = NULL;
+	const char *tok;
+	int rc = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.r = r;
+	x.body = &body;
+	x.max = MAX_TOKEN;
+	x.errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
+	if (!realm || (strncmp(realm, "https://", 8) != 0 && strncmp(realm, "http://", 7) != 0)) {
+		rc = sw_error_set(err, SW_EFORMAT, "%s: bearer challenge without a usable realm", sw_reg_base(r));
+		goto out;
+	}
+	if (!(h = easy(r, &x))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	x.h = h;
+	es = service ? curl_easy_escape(h, service, 0) : NULL;
+	if (!scope)
+		scope = sw__asprintf("repository:%s:pull", r->repo);
+	esc = scope ? curl_easy_escape(h, scope, 0) : NULL;
+	url = sw__asprintf("%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?", es ? es : "",
+			   esc ? esc : "");
+	if (!url) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (r->user) {
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERNAME, r->user);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, r->pass);
+	}
+	cc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x.status);
+	if (cc != CURLE_OK) {
+		rc = sw_error_set(err, SW_EIO, "token server %s: %s", realm, curl_easy_strerror(cc));
+		goto out;
+	}
+	if (x.status == 401 || x.status == 403) {
+		rc = sw_error_set(err, SW_EVERIFY, "token server %s refused the %s (HTTP %ld)", realm,
+				  r->user ? "credentials" : "anonymous request", x.status);
+		goto out;
+	}
+	if (x.status != 200 || sw_json_parse(body.data, body.len, &doc, NULL) < 0 ||
+	    (!(tok = sw_json_get_str(sw_json_root(doc), "token")) &&
+	     !(tok = sw_json_get_str(sw_json_root(doc), "access_token")))) {
+		rc = sw_error_set(err, SW_EFORMAT, "token server %s: no token in the answer (HTTP %ld)", realm,
+				  x.status);
+		goto out;
+	}
+	pthread_mutex_lock(&r->mu);
+	free(r->token);
+	free(r->token_for);
+	r->token = sw__strdup(tok);
+	r->token_for = sw__strdup(r->bases[r->base]);
+	pthread_mutex_unlock(&r->mu);
+out:
+	if (es)
+		curl_free(es);
+	if (esc)
+		curl_free(esc);
+	if (h)
+		curl_easy_cleanup(h);
+	sw_json_free(doc);
+	sw_buf_release(&body);
+	sw_buf_release(&x.errbody);
+	xfer_reset(&x);
+	free(realm);
+	free(service);
+	free(scope);
+	free(url);
+	return rc;
+}
+
+/* GET base/v2/<repo>/<what>: auth, redirects, retries. For a buffered body
+ * pass body+max; for streaming, sink. On success x->status is 200. */
+static int get(sw_reg *r, const char *what, const char *accept, xfer *x, sw_error *err)
+{
+	unsigned attempt = 0, auth_tries = 0, redirects = 0;
+	char *url = NULL;
+	int rc = 0;
+
+	for (;;) {
+		struct curl_slist *hdr = NULL;
+		char *authz = NULL;
+		CURLcode cc;
+		double wait = 0;
+		const char *base = r->bases[r->base];
+
+		if (!url && !(url = sw__asprintf("%s/v2/%s/%s", base, r->repo, what)))
+			return sw_error_set(err, SW_ENOMEM, "out of memory");
+		xfer_reset(x);
+		if (!(x->h = easy(r, x))) {
+			free(url);
+			return sw_error_set(err, SW_ENOMEM, "out of memory");
+		}
+		curl_easy_setopt(x->h, CURLOPT_URL, url);
+		if (accept)
+			hdr = curl_slist_append(hdr, accept);
+		/* credentials only for the registry's own host */
+		if (same_host(url, base)) {
+			pthread_mutex_lock(&r->mu);
+			if (r->token && r->token_for && strcmp(r->token_for, base) == 0)
+				authz = sw__asprintf("Authorization: Bearer %s", r->token);
+			pthread_mutex_unlock(&r->mu);
+			if (authz)
+				hdr = curl_slist_append(hdr, authz);
+			else if (r->user && auth_tries) {
+				curl_easy_setopt(x->h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+				curl_easy_setopt(x->h, CURLOPT_USERNAME, r->user);
+				curl_easy_setopt(x->h, CURLOPT_PASSWORD, r->pass);
+			}
+		}
+		curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, hdr);
+		cc = curl_easy_perform(x->h);
+		if (!x->status)
+			curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
+		curl_easy_cleanup(x->h);
+		x->h = NULL;
+		curl_slist_free_all(hdr);
+		free(authz);
+		if (x->sink_rc < 0) {
+			rc = x->sink_rc;
+			break;
+		}
+		if (x->too_big) {
+			rc = sw_error_set(err, SW_ELIMIT, "%s: larger than the %llu-byte limit", url,
+					  (unsigned long long)x->max);
+			break;
+		}
+		if (cc == CURLE_OK && x->status == 200)
+			break;
+		if (cc == CURLE_OK && x->status == 401 && x->www_auth && auth_tries < 2) {
+			auth_tries++;
+			if (strncasecmp(x->www_auth, "Bearer", 6) == 0) {
+				if ((rc = fetch_token(r, x->www_auth, err)) < 0)
+					break;
+				continue;
+			}
+			if (strncasecmp(x->www_auth, "Basic", 5) == 0 && r->user)
+				continue;
+		}
+		if (cc == CURLE_OK && x->status >= 300 && x->status < 400 && x->status != 304 && x->location) {
+			char *next = resolve(url, x->location);
+			if (!next || ++redirects > MAX_REDIRECTS ||
+			    (strncmp(next, "https://", 8) != 0 && strncmp(next, "http://", 7) != 0)) {
+				free(next);
+				rc = sw_error_set(err, SW_EFORMAT, "%s: too many or unusable redirects", url);
+				break;
+			}
+			free(url);
+			url = next;
+			continue;
+		}
+		/* transient? */
+		if ((cc != CURLE_OK || x->status == 429 || x->status >= 500) && !x->delivered &&
+		    attempt < r->retries) {
+			wait = 0.5 * (double)(1u << attempt);
+			if (x->retry_after && isdigit((unsigned char)x->retry_after[0]))
+				wait = strtod(x->retry_after, NULL);
+			if (wait > 30)
+				wait = 30;
+			attempt++;
+			sleep_s(wait);
+			continue;
+		}
+		/* a mirror that fails gives way to the next base */
+		if (r->base + 1 < r->nbases && !x->delivered) {
+			r->base++;
+			free(url);
+			url = NULL;
+			attempt = auth_tries = redirects = 0;
+			continue;
+		}
+		if (cc != CURLE_OK)
+			rc = sw_error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? SW_ETIMEOUT : SW_EIO, "%s: %s", url,
+					  cc == CURLE_OPERATION_TIMEDOUT ? "timed out (no data)" : curl_easy_strerror(cc));
+		else if (x->status == 404)
+			rc = sw_error_set(err, SW_ENOTFOUND, "%s: not found (HTTP 404)", url);
+		else if (x->status == 401 || x->status == 403)
+			rc = sw_error_set(err, SW_EVERIFY, "%s: access denied (HTTP %ld)%s", url, x->status,
+					  r->user ? "" : "; give credentials with --creds or docker login");
+		else
+			rc = sw_error_set(err, SW_EIO, "%s: HTTP %ld %.200s", url, x->status,
+					  sw_buf_cstr(&x->errbody));
+		break;
+	}
+	free(url);
+	return rc;
+}
+
+/* ---- public ---- */
+
+const char *sw_reg_base(const sw_reg *r)
+{
+	return r->bases[r->base];
+}
+
+static bool in_list(const char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+int sw_reg_open(sw_reg **out, const char *domain, const char *repo, const sw_registry_opts *o,
+		sw_error *err)
+{
+	static const sw_registry_opts defaults = { 0 };
+	sw_reg *r;
+	const char *host = strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
+	size_t i;
+
+	*out = NULL;
+	if (!o)
+		o = &defaults;
+	pthread_once(&curl_once, curl_init);
+	if (!(r = calloc(1, sizeof(*r))))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	pthread_mutex_init(&r->mu, NULL);
+	r->connect_timeout = o->connect_timeout > 0 ? o->connect_timeout : 15;
+	r->stall_timeout = o->stall_timeout > 0 ? o->stall_timeout : 30;
+	r->retries = o->retries ? o->retries : 4;
+	r->repo = sw__strdup(repo);
+	r->ca_file = o->ca_file ? sw__strdup(o->ca_file) : NULL;
+	if (strcmp(domain, "docker.io") == 0)
+		for (i = 0; i < o->n_mirrors && r->nbases < 7; i++)
+			r->bases[r->nbases++] = sw__asprintf("%s://%s", in_list(o->insecure, o->n_insecure, o->mirrors[i]) ?
+							     "http" : "https", o->mirrors[i]);
+	r->bases[r->nbases++] = sw__asprintf("%s://%s", in_list(o->insecure, o->n_insecure, domain) ||
+							       in_list(o->insecure, o->n_insecure, host) ? "http" : "https",
+					     host);
+	for (i = 0; i < r->nbases; i++)
+		if (!r->bases[i]) {
+			sw_reg_free(r);
+			return sw_error_set(err, SW_ENOMEM, "out of memory");
+		}
+	if (o->creds) {
+		if (set_creds(r, o->creds) < 0) {
+			sw_reg_free(r);
+			return sw_error_set(err, SW_EINVAL, "--creds must be USER:PASSWORD");
+		}
+	} else {
+		creds_from_config(r, domain, o->docker_config);
+	}
+	if (!r->repo) {
+		sw_reg_free(r);
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	*out = r;
+	return 0;
+}
+
+void sw_reg_free(sw_reg *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nbases; i++)
+		free(r->bases[i]);
+	free(r->repo);
+	free(r->user);
+	if (r->pass) {
+		memset(r->pass, 0, strlen(r->pass));
+		free(r->pass);
+	}
+	free(r->ca_file);
+	free(r->token);
+	free(r->token_for);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+int sw_reg_manifest(sw_reg *r, const char *tag_or_digest, uint64_t max, char **body, size_t *len,
+		    char **media_type, char **digest, sw_error *err)
+{
+	sw_buf b = SW_BUF_INIT(max + 1);
+	xfer x;
+	char *what = sw__asprintf("manifests/%s", tag_or_digest), dstr[SW_DIGEST_STRLEN];
+	uint8_t d[SW_SHA256_LEN], want[SW_SHA256_LEN];
+	int rc;
+
+	*body = *media_type = *digest = NULL;
+	memset(&x, 0, sizeof(x));
+	x.r = r;
+	x.body = &b;
+	x.max = max;
+	x.errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
+	if (!what)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	rc = get(r, what, ACCEPT, &x, err);
+	free(what);
+	if (rc == 0) {
+		sw_sha256_buf(b.data ? b.data : "", b.len, d);
+		sw_digest_str(d, dstr);
+		if (x.docker_digest && sw_digest_valid(x.docker_digest) && strcmp(x.docker_digest, dstr) != 0)
+			rc = sw_error_set(err, SW_EVERIFY,
+					  "%s: manifest %s hashes to %s but the registry says Docker-Content-Digest %.80s",
+					  sw_reg_base(r), tag_or_digest, dstr, x.docker_digest);
+		else if (strncmp(tag_or_digest, "sha256:", 7) == 0 &&
+			 (sw_digest_parse(tag_or_digest, want) < 0 || memcmp(want, d, sizeof(d)) != 0))
+			rc = sw_error_set(err, SW_EVERIFY, "%s: manifest %s: content hashes to %s", sw_reg_base(r),
+					  tag_or_digest, dstr);
+	}
+	if (rc == 0) {
+		*len = b.len;
+		*media_type = sw__strdup(x.content_type ? x.content_type : "");
+		*digest = sw__strdup(dstr);
+		*body = sw_buf_detach(&b, NULL);
+		if (!*media_type || !*digest || !*body) {
+			free(*media_type);
+			free(*digest);
+			free(*body);
+			*body = *media_type = *digest = NULL;
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		}
+	}
+	sw_buf_release(&b);
+	sw_buf_release(&x.errbody);
+	xfer_reset(&x);
+	return rc;
+}
+
+int sw_reg_blob(sw_reg *r, const char *digest, int64_t size, uint64_t max, char **out, size_t *len,
+		sw_error *err)
+{
+	sw_buf b = SW_BUF_INIT(max + 1);
+	xfer x;
+	char *what, dstr[SW_DIGEST_STRLEN];
+	uint8_t d[SW_SHA256_LEN], want[SW_SHA256_LEN];
+	int rc;
+
+	*out = NULL;
+	if (sw_digest_parse(digest, want) < 0)
+		return sw_error_set(err, SW_EFORMAT, "invalid digest \"%.100s\"", digest);
+	if (size >= 0 && (uint64_t)size > max)
+		return sw_error_set(err, SW_ELIMIT, "blob %s declares %lld bytes, over the %llu-byte limit", digest,
+				    (long long)size, (unsigned long long)max);
+	if (!(what = sw__asprintf("blobs/%s", digest)))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	memset(&x, 0, sizeof(x));
+	x.r = r;
+	x.body = &b;
+	x.max = max;
+	x.errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
+	rc = get(r, what, NULL, &x, err);
+	free(what);
+	if (rc == 0 && size >= 0 && b.len != (size_t)size)
+		rc = sw_error_set(err, SW_EVERIFY, "blob %s: %zu bytes, descriptor says %lld", digest, b.len,
+				  (long long)size);
+	if (rc == 0) {
+		sw_sha256_buf(b.data ? b.data : "", b.len, d);
+		if (memcmp(d, want, sizeof(d)) != 0) {
+			sw_digest_str(d, dstr);
+			rc = sw_error_set(err, SW_EVERIFY, "blob %s: content hashes to %s", digest, dstr);
+		}
+	}
+	if (rc == 0) {
+		*len = b.len;
+		if (!(*out = sw_buf_detach(&b, NULL)))
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	sw_buf_release(&b);
+	sw_buf_release(&x.errbody);
+	xfer_reset(&x);
+	return rc;
+}
+
+int sw_reg_stream(sw_reg *r, const char *digest, int (*sink)(void *ctx, const uint8_t *p, size_t n),
+		  void *ctx, sw_error *err)
+{
+	xfer x;
+	char *what = sw__asprintf("blobs/%s", digest);
+	int rc;
+
+	if (!what)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	memset(&x, 0, sizeof(x));
+	x.r = r;
+	x.sink = sink;
+	x.sink_ctx = ctx;
+	x.errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
+	rc = get(r, what, NULL, &x, err);
+	free(what);
+	sw_buf_release(&x.errbody);
+	xfer_reset(&x);
+	return rc;
+}

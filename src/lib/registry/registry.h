@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The OCI distribution client (client.c): one repository of one registry. */
+#ifndef SW_REGISTRY_H
+#define SW_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stowaway/image.h"
+#include "../util/util.h"
+
+typedef struct sw_reg sw_reg;
+
+/* domain: the reference's ("docker.io" is served by registry-1.docker.io),
+ * repo: its path ("library/alpine"). Options may be NULL (defaults). */
+int sw_reg_open(sw_reg **out, const char *domain, const char *repo, const sw_registry_opts *o,
+		sw_error *err);
+void sw_reg_free(sw_reg *r);
+
+/* GET a manifest by tag or digest, at most max bytes, with the full Accept
+ * list. *digest is the SHA-256 of the body ("sha256:..."), checked against
+ * Docker-Content-Digest when the registry sends one. All out strings are
+ * malloc'd. */
+int sw_reg_manifest(sw_reg *r, const char *tag_or_digest, uint64_t max, char **body, size_t *len,
+		    char **media_type, char **digest, sw_error *err);
+
+/* GET a small blob into memory (at most max bytes), size and digest checked. */
+int sw_reg_blob(sw_reg *r, const char *digest, int64_t size, uint64_t max, char **out, size_t *len,
+		sw_error *err);
+
+/* Stream a blob into sink as it arrives (no temporary file). The caller
+ * hashes what it receives and checks the digest; a transfer that fails
+ * after bytes were delivered is not retried (they cannot be taken back). */
+int sw_reg_stream(sw_reg *r, const char *digest, int (*sink)(void *ctx, const uint8_t *p, size_t n),
+		  void *ctx, sw_error *err);
+
+/* "https://registry-1.docker.io" etc., for messages */
+const char *sw_reg_base(const sw_reg *r);
+
+#endif
