@@ -24,7 +24,9 @@ static const char check_help[] =
 	"compose files, a file or a directory tree, and checks every image they\n"
 	"name, reporting file and line.\n"
 	"Without --policy: look-alike names are denied, everything else allowed.\n"
-	"Exit 0 when every image is allowed, 1 when one is denied, 2 on error.\n";
+	"  --resolve               ask the registry what each tag points to (digest)\n"
+	"Exit 0 when every image is allowed, 1 when one is denied, 2 on error.\n"
+	CLI_REGISTRY_HELP;
 
 typedef struct item {
 	const char *image;
@@ -35,8 +37,12 @@ typedef struct item {
 
 typedef struct result {
 	char reference[800];
+	char digest[80];        /* resolved from the registry, when asked */
 	sw_decision d;
 } result;
+
+static const sw_image_opts *g_io;   /* registry options for this run */
+static bool g_resolve;
 
 static bool local_source(const char *s, const char **transport, const char **path)
 {
@@ -56,21 +62,23 @@ static bool local_source(const char *s, const char **transport, const char **pat
 	return false;
 }
 
-/* Scan a local image and hold its worst finding against the policy. */
-static void scan_local(const char *input, sw_decision *d)
+/* Scan an image (local, or pulled from its registry as it streams) and
+ * hold its worst finding against the policy. */
+static void scan_image(const char *input, sw_decision *d, char *digest, size_t dn)
 {
-	sw_image_opts io = SW_IMAGE_OPTS_INIT;
 	sw_scan_opts so = SW_SCAN_OPTS_INIT;
 	sw_image *img = NULL;
 	sw_report *rep = NULL;
 	sw_error err = SW_ERROR_INIT;
 	sw_severity max;
 
-	if (sw_image_open(&img, input, &io, &err) < 0 || sw_scan_image(img, &so, &rep, &err) < 0) {
+	if (sw_image_open(&img, input, g_io, &err) < 0 || sw_scan_image(img, &so, &rep, &err) < 0) {
 		sw_decision_add(d, SW_REASON_DENY, 0, "the policy requires a scan, which failed: %s", err.msg);
 		sw_image_free(img);
 		return;
 	}
+	if (digest && sw_image_manifest_digest(img))
+		snprintf(digest, dn, "%s", sw_image_manifest_digest(img));
 	if (sw_report_max_severity(rep, &max) && (d->max_severity < 0 || (int)max > d->max_severity))
 		sw_decision_add(d, SW_REASON_DENY, 0, "the scan found a %s finding; the policy allows at most %s",
 				sw_severity_name(max),
@@ -94,7 +102,7 @@ static void decide(const sw_policy *pol, const item *it, result *r, bool *bad_in
 		snprintf(r->reference, sizeof(r->reference), "%s", it->image);
 		sw_policy_decide(pol, transport, &dummy, path, NULL, &r->d);
 		if (r->d.need_scan)
-			scan_local(it->image, &r->d);
+			scan_image(it->image, &r->d, NULL, 0);
 	} else if (sw_names_check(it->image, &nr, &err) < 0) {
 		r->d.allowed = false;
 		r->d.enforce = true;
@@ -105,10 +113,16 @@ static void decide(const sw_policy *pol, const item *it, result *r, bool *bad_in
 	} else {
 		sw_ref_format(&nr.ref, SW_REF_DEFAULT, r->reference, sizeof(r->reference));
 		sw_policy_decide(pol, "docker", &nr.ref, NULL, &nr, &r->d);
-		if (r->d.need_scan)
-			sw_decision_add(&r->d, SW_REASON_DENY, 0,
-					"the policy requires a scan, and this version of stowaway cannot pull from a "
-					"registry: scan a local copy (oci:DIR, docker-archive:FILE) instead");
+		if (r->d.need_scan) {
+			scan_image(it->image, &r->d, r->digest, sizeof(r->digest));
+		} else if (g_resolve) {
+			sw_image *img = NULL;
+			if (sw_image_open(&img, it->image, g_io, &err) < 0)
+				sw_decision_add(&r->d, SW_REASON_DENY, 0, "cannot resolve: %s", err.msg);
+			else if (sw_image_manifest_digest(img))
+				snprintf(r->digest, sizeof(r->digest), "%s", sw_image_manifest_digest(img));
+			sw_image_free(img);
+		}
 	}
 	if (r->d.need_signature)
 		sw_decision_add(&r->d, SW_REASON_DENY, 0,
@@ -127,6 +141,8 @@ static void print_table(FILE *f, const sw_policy *pol, const item *it, const res
 	size_t k;
 
 	fprintf(f, "%-5s %s", r->d.allowed ? "ALLOW" : "DENY", it->image);
+	if (r->digest[0])
+		fprintf(f, " = %s", r->digest);
 	if (it->file)
 		fprintf(f, "  (%s:%d, %s)", it->file, it->line, it->where);
 	fputc('\n', f);
@@ -163,6 +179,10 @@ static void print_json(FILE *f, const sw_policy *pol, const item *it, const resu
 	json_str(f, it->image);
 	fputs(",\"reference\":", f);
 	json_str(f, r->reference);
+	if (r->digest[0]) {
+		fputs(",\"digest\":", f);
+		json_str(f, r->digest);
+	}
 	if (it->file) {
 		fputs(",\"source\":{\"file\":", f);
 		json_str(f, it->file);
@@ -186,13 +206,15 @@ static void print_json(FILE *f, const sw_policy *pol, const item *it, const resu
 	fputs("]}", f);
 }
 
-enum { O_POLICY = 256, O_FORMAT, O_MANIFESTS, O_HELP };
+enum { O_POLICY = 256, O_FORMAT, O_MANIFESTS, O_RESOLVE, O_HELP };
 
 static const struct option longopts[] = {
 	{ "policy", required_argument, NULL, O_POLICY },
 	{ "format", required_argument, NULL, O_FORMAT },
 	{ "manifests", no_argument, NULL, O_MANIFESTS },
+	{ "resolve", no_argument, NULL, O_RESOLVE },
 	{ "help", no_argument, NULL, O_HELP },
+	CLI_REGISTRY_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -205,7 +227,13 @@ int cmd_check(int argc, char **argv)
 	size_t *nuses = NULL, nitems = 0, i, k, npaths = 0;
 	item *items = NULL;
 	int c, rc = EXIT_CLEAN;
+	sw_image_opts io = SW_IMAGE_OPTS_INIT;
+	cli_registry reg;
 
+	memset(&reg, 0, sizeof(reg));
+	io.registry = &reg.o;
+	g_io = &io;
+	g_resolve = false;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -213,17 +241,28 @@ int cmd_check(int argc, char **argv)
 		case O_FORMAT:
 			if (strcmp(optarg, "table") && strcmp(optarg, "json")) {
 				cli_error("--format: \"%s\" is not table or json", optarg);
+				cli_registry_free(&reg);
 				return EXIT_ERROR;
 			}
 			format = optarg;
 			break;
 		case O_MANIFESTS: manifests = true; break;
-		case O_HELP: fputs(check_help, stdout); return EXIT_CLEAN;
-		default: fputs(check_help, stderr); return EXIT_ERROR;
+		case O_RESOLVE: g_resolve = true; break;
+		case O_HELP: fputs(check_help, stdout); cli_registry_free(&reg); return EXIT_CLEAN;
+		default: {
+			int r = cli_registry_opt(&reg, c, optarg);
+			if (r > 0)
+				break;
+			if (r == 0)
+				fputs(check_help, stderr);
+			cli_registry_free(&reg);
+			return EXIT_ERROR;
+		}
 		}
 	}
 	if (optind >= argc) {
 		fputs(check_help, stderr);
+		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
 	if (policy) {
@@ -234,10 +273,12 @@ int cmd_check(int argc, char **argv)
 		free(probs);
 		if (r < 0) {
 			cli_error("%s%s", err.msg, np > 1 ? " (and more: run 'stowaway policy lint')" : "");
+			cli_registry_free(&reg);
 			return EXIT_ERROR;
 		}
 	} else if (sw_policy_default(&pol) < 0) {
 		cli_error("out of memory");
+		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
 	npaths = (size_t)(argc - optind);
@@ -312,5 +353,6 @@ out:
 	free(nuses);
 	free(items);
 	sw_policy_free(pol);
+	cli_registry_free(&reg);
 	return rc;
 }

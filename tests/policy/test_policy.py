@@ -260,10 +260,12 @@ def scan_requirement_on_local_images():
     oci_image(bad, [Layer([E("etc/hostname", b"x\n")]), Layer([E("opt/eicar.com", EICAR)])])
     oci_image(good, [Layer([E("etc/hostname", b"x\n")])])
     p = write("scan.yaml", "version: 1\nscan: {max_severity: low}\n")
-    r = check(p, "oci:" + bad, "oci:" + good, "nginx@" + DIGEST)
-    eq(verdicts(r), {"oci:" + bad: False, "oci:" + good: True, "nginx@" + DIGEST: False}, "verdicts")
+    gone = "127.0.0.1:1/x@" + DIGEST  # nothing listens on port 1
+    r = check(p, "oci:" + bad, "oci:" + good, gone, "--insecure-registry", "127.0.0.1:1")
+    eq(verdicts(r), {"oci:" + bad: False, "oci:" + good: True, gone: False}, "verdicts")
     ok(any("medium finding" in t and "at most low" in t for t in reasons(r, "oci:" + bad)), str(reasons(r, "oci:" + bad)))
-    ok(any("cannot pull from a registry" in t for t in reasons(r, "nginx@" + DIGEST)), "registry scan reason")
+    ok(any("requires a scan, which failed" in t and "127.0.0.1:1" in t for t in reasons(r, gone)),
+       "an unreachable registry is a denial that says so: %s" % reasons(r, gone))
     p = write("scan-none.yaml", "version: 1\nscan: {max_severity: none}\n")
     r = check(p, "oci:" + bad)
     ok(any("at most none" in t for t in reasons(r, "oci:" + bad)), "none allows no finding")

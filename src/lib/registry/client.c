@@ -329,6 +329,13 @@ static CURL *easy(sw_reg *r, xfer *x)
 	return h;
 }
 
+static bool transient(CURLcode cc)
+{
+	return cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR || cc == CURLE_PARTIAL_FILE ||
+	       cc == CURLE_GOT_NOTHING || cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_HTTP2 ||
+	       cc == CURLE_HTTP2_STREAM || cc == CURLE_SSL_CONNECT_ERROR;
+}
+
 /* Fetch a bearer token for this challenge. */
 static int fetch_token(sw_reg *r, const char *challenge, sw_error *err)
 {
@@ -494,9 +501,10 @@ static int get(sw_reg *r, const char *what, const char *accept, xfer *x, sw_erro
 			url = next;
 			continue;
 		}
-		/* transient? */
-		if ((cc != CURLE_OK || x->status == 429 || x->status >= 500) && !x->delivered &&
-		    attempt < r->retries) {
+		/* transient? (a host that does not resolve or refuses the
+		 * connection is not going to change its mind in a second) */
+		if (((cc != CURLE_OK && transient(cc)) || (cc == CURLE_OK && (x->status == 429 || x->status >= 500))) &&
+		    !x->delivered && attempt < r->retries) {
 			wait = 0.5 * (double)(1u << attempt);
 			if (x->retry_after && isdigit((unsigned char)x->retry_after[0]))
 				wait = strtod(x->retry_after, NULL);
