@@ -331,9 +331,10 @@ static CURL *easy(sw_reg *r, xfer *x)
 
 static bool transient(CURLcode cc)
 {
+	/* not CURLE_OPERATION_TIMEDOUT: a server that went silent for the
+	 * whole stall timeout has had its chance */
 	return cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR || cc == CURLE_PARTIAL_FILE ||
-	       cc == CURLE_GOT_NOTHING || cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_HTTP2 ||
-	       cc == CURLE_HTTP2_STREAM || cc == CURLE_SSL_CONNECT_ERROR;
+	       cc == CURLE_GOT_NOTHING || cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM;
 }
 
 /* Fetch a bearer token for this challenge. */
