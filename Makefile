@@ -35,6 +35,7 @@ test-fast: build
 bench: build
 	@scripts/deps.sh bench
 	bench/scan.sh $(BUILD)
+	bench/registry.sh $(BUILD)
 
 fuzz: deps
 	fuzz/run.sh $(or $(SECONDS),60)

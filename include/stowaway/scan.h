@@ -55,9 +55,14 @@ typedef struct sw_scan_opts {
 	/* Called from worker threads at most every 200 ms (serialised). */
 	void (*progress)(void *ctx, const sw_progress *p);
 	void *progress_ctx;
+	/* The per-layer verdict cache (SQLite): NULL = none. A layer found
+	 * there (same digest, rules, limits and engine version) is neither
+	 * read nor decompressed; results are the same as without it. */
+	const char *layer_cache;
+	uint64_t layer_cache_max;         /* bytes kept, least recently used go first; 0 = 2 GiB */
 } sw_scan_opts;
 
-#define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, false, NULL, 0, false, false, NULL, 0, NULL, NULL }
+#define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, false, NULL, 0, false, false, NULL, 0, NULL, NULL, NULL, 0 }
 
 /* Scan an image. On success *out belongs to the caller (sw_report_free),
  * whatever the findings. Errors (SW_EVERIFY for a blob or diff_id that does

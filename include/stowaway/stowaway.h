@@ -12,6 +12,7 @@
 #include "stowaway/names.h"
 #include "stowaway/policy.h"
 #include "stowaway/manifests.h"
+#include "stowaway/cache.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *sw_version(void);

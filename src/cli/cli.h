@@ -48,6 +48,7 @@ int cmd_name(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1

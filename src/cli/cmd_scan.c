@@ -39,10 +39,15 @@ static const char scan_help[] =
 	"  --max-path N            bytes of an entry path (default 4096)\n"
 	"  --max-depth N           nested archive depth (default 4)\n"
 	"  --timeout SECONDS       per image (default 600)\n"
+	"layer cache (a layer already scanned with the same rules is not read again):\n"
+	"  --cache PATH            the SQLite file (default $XDG_CACHE_HOME/stowaway/layers.db)\n"
+	"  --cache-max SIZE        keep at most SIZE, least recently used go first (default 2G)\n"
+	"  --no-cache              neither read nor write the cache\n"
 	CLI_REGISTRY_HELP;
 
 enum { O_FORMAT = 256, O_OUTPUT, O_FAILON, O_PLATFORM, O_JOBS, O_IOC, O_NOIOC, O_QUIET,
-       O_MFS, O_MIS, O_ME, O_MR, O_MP, O_MD, O_TO, O_HELP, O_RULES, O_NORULES, O_FTO };
+       O_MFS, O_MIS, O_ME, O_MR, O_MP, O_MD, O_TO, O_HELP, O_RULES, O_NORULES, O_FTO,
+       O_CACHE, O_NOCACHE, O_CACHEMAX };
 
 static const struct option longopts[] = {
 	{ "format", required_argument, NULL, O_FORMAT },
@@ -64,6 +69,9 @@ static const struct option longopts[] = {
 	{ "rules", required_argument, NULL, O_RULES },
 	{ "no-bundled-rules", no_argument, NULL, O_NORULES },
 	{ "file-timeout", required_argument, NULL, O_FTO },
+	{ "cache", required_argument, NULL, O_CACHE },
+	{ "no-cache", no_argument, NULL, O_NOCACHE },
+	{ "cache-max", required_argument, NULL, O_CACHEMAX },
 	CLI_REGISTRY_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -99,6 +107,9 @@ int cmd_scan(int argc, char **argv)
 	uint64_t v;
 	int c, i, worst = EXIT_CLEAN;
 	cli_registry reg;
+	const char *cache = NULL;
+	char *cache_default = NULL;
+	bool no_cache = false;
 
 	memset(&reg, 0, sizeof(reg));
 	io.registry = &reg.o;
@@ -132,6 +143,13 @@ int cmd_scan(int argc, char **argv)
 				return EXIT_ERROR;
 			break;
 		case O_NORULES: so.no_bundled_rules = true; break;
+		case O_CACHE: cache = optarg; break;
+		case O_NOCACHE: no_cache = true; break;
+		case O_CACHEMAX:
+			if (cli_parse_size(optarg, &v) < 0 || v == 0)
+				return bad("--cache-max", optarg);
+			so.layer_cache_max = v;
+			break;
 		case O_FTO:
 			if (cli_parse_uint(optarg, 3600, &v) < 0 || v == 0)
 				return bad("--file-timeout", optarg);
@@ -192,6 +210,8 @@ int cmd_scan(int argc, char **argv)
 		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
+	if (!no_cache)
+		so.layer_cache = cache ? cache : (cache_default = sw_cache_default_path());
 	so.ioc_files = iocs;
 	so.n_ioc_files = niocs;
 	so.rule_dirs = rdirs;
@@ -207,6 +227,7 @@ int cmd_scan(int argc, char **argv)
 			  argc - optind);
 		free(iocs);
 		free(rdirs);
+		free(cache_default);
 		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
@@ -214,6 +235,7 @@ int cmd_scan(int argc, char **argv)
 		cli_error("scan: out of memory");
 		free(iocs);
 		free(rdirs);
+		free(cache_default);
 		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
@@ -222,6 +244,7 @@ int cmd_scan(int argc, char **argv)
 		free(reps);
 		free(iocs);
 		free(rdirs);
+		free(cache_default);
 		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
@@ -265,6 +288,7 @@ int cmd_scan(int argc, char **argv)
 	}
 	free(iocs);
 	free(rdirs);
+	free(cache_default);
 	cli_registry_free(&reg);
 	return worst;
 }

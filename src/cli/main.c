@@ -139,6 +139,7 @@ static void usage(FILE *f)
 	      "  check --manifests PATH  every image of Dockerfiles, Kubernetes YAML, compose\n"
 	      "  policy lint FILE  every problem of a policy file, with its line\n"
 	      "  pull IMAGE oci:DIR  copy a registry image into an OCI layout\n"
+	      "  cache stats|prune the per-layer verdict cache\n"
 	      "  version           print the version\n"
 	      "  help              this text\n"
 	      "\n"
@@ -163,6 +164,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "pull") == 0)
 		return cmd_pull(argc - 1, argv + 1);
+	if (strcmp(argv[1], "cache") == 0)
+		return cmd_cache(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)
 		return cmd_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

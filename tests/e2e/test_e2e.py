@@ -21,7 +21,7 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
-from caserun import drive, eq, ok  # noqa: E402
+from caserun import drive_module, eq, ok  # noqa: E402
 from imagelib import (E, EICAR, Layer, Blobs, config_for, docker_archive, jdump,  # noqa: E402
                       manifest_for, oci_image, sha, tar_dir, write_oci, MT_MANIFEST)
 
@@ -240,7 +240,7 @@ def terminal_gets_progress_and_colour():
         raise AssertionError("script(1) from util-linux is required")
     root = d("tty")
     oci_image(root, [base_layer([E("e", EICAR)])])
-    p = subprocess.run(["script", "-qfec", "%s scan oci:%s" % (BIN, root), "/dev/null"],
+    p = subprocess.run(["script", "-qfec", "%s scan --no-cache oci:%s" % (BIN, root), "/dev/null"],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     out = p.stdout.decode("utf-8", "replace")
     ok("layers 0/1" in out or "layers 1/1" in out, "progress on a terminal: %r" % out[:300])
@@ -1136,13 +1136,8 @@ def realistic_debian_image():
     eq(r.json["incomplete"], [], "nothing incomplete")
 
 
-def setup(binary, work):
-    global BIN, WORK
-    BIN, WORK = binary, work
-
-
 def main():
-    return drive("e2e", CASES, "stowaway-e2e-", setup)
+    return drive_module("e2e", "stowaway-e2e-", globals())
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
-from caserun import drive, eq, ok  # noqa: E402
+from caserun import drive_module, eq, ok  # noqa: E402
 from imagelib import E, EICAR, Layer, oci_image  # noqa: E402
 
 BIN = None
@@ -500,13 +500,8 @@ def ten_thousand_containers():
     return "%.1fs" % took
 
 
-def setup(binary, work):
-    global BIN, WORK
-    BIN, WORK = binary, work
-
-
 def main():
-    return drive("policy", CASES, "stowaway-policy-", setup)
+    return drive_module("policy", "stowaway-policy-", globals())
 
 
 if __name__ == "__main__":

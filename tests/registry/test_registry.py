@@ -17,16 +17,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
-from caserun import drive, eq, ok  # noqa: E402
-from imagelib import EICAR, E, Layer, MT_INDEX, config_for, jdump, oci_image, write_oci  # noqa: E402
+from caserun import drive_module, eq, ok  # noqa: E402
+from imagelib import EICAR, MINER_STANDIN as MINER, E, Layer, MT_INDEX, config_for, jdump, oci_image, write_oci  # noqa: E402
 import registry as R  # noqa: E402
 
 BIN = None
 WORK = None
 CASES = []
-MINER = (b"\x7fELF\x02\x01\x01" + bytes(64) + b"XMRig 6.21.0 built for linux\0--donate-level=N\0"
-         b"--cpu-max-threads-hint=N\0--randomx-1gb-pages\0rx/0\0cn/r\0stratum+tcp://\0"
-         b"{\"id\":1,\"method\":\"login\"}\0" + bytes(256))
 
 
 def case(fn):
@@ -301,13 +298,8 @@ def unreachable_registry_fails_fast():
     ok(r.took < 10, "no retries against a refused connection (%.1fs)" % r.took)
 
 
-def setup(binary, work):
-    global BIN, WORK
-    BIN, WORK = binary, work
-
-
 def main():
-    return drive("registry", CASES, "stowaway-registry-", setup)
+    return drive_module("registry", "stowaway-registry-", globals())
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@
 #include "../layer/tar.h"
 #include "../report/report_int.h"
 #include "../util/util.h"
+#include "stowaway/cache.h"
 #include "../util/banned.h"
 
 #define READ_CHUNK (1u << 20)
@@ -52,42 +53,7 @@ static const sw_detector *const detectors[] = { &sw_detector_ioc, &sw_detector_y
 						 &sw_detector_heur, &sw_detector_config };
 #define NDET (sizeof(detectors) / sizeof(detectors[0]))
 
-typedef struct rec {
-	uint32_t path, link;    /* offsets into job.strings; link 0 = none */
-	char type;
-	uint8_t flags;          /* SW_MREC_* */
-} rec;
-
-typedef struct pfinding {
-	sw_finding f;           /* strings heap-owned */
-	size_t rec;
-	char *path;             /* inside a nested archive ("outer!inner"), else NULL */
-} pfinding;
-
-typedef struct kept {
-	size_t rec;
-	uint8_t *data;
-	size_t len;
-} kept;
-
-typedef struct pinc {
-	char *path, *reason;
-} pinc;
-
-typedef struct job {
-	size_t index;
-	int rc;
-	sw_error err;
-	rec *recs;
-	size_t nrecs, caprecs;
-	sw_buf strings;
-	pfinding *fs;
-	size_t nf, capf;
-	pinc *incs;
-	size_t ninc, capinc, inc_dropped, f_dropped;
-	kept *kept;
-	size_t nkept;
-} job;
+#include "job.h"
 
 typedef struct scan {
 	const sw_image *img;
@@ -105,6 +71,8 @@ typedef struct scan {
 	atomic_uint_fast64_t kept_bytes;
 	pthread_mutex_t plock;
 	double last_progress;
+	sw_cache *cache;
+	uint64_t cache_hits;
 } scan;
 
 typedef struct worker {
@@ -547,6 +515,7 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 	uint8_t flags = 0;
 	int rc;
 
+	w->j->entries++;
 	if (atomic_fetch_add(&w->s->entries, 1) + 1 > lim->max_entries)
 		return sw_error_set(w->err, SW_ELIMIT,
 				    "image has more than max-entries %llu tar entries: layer scan stopped",
@@ -649,6 +618,7 @@ static int check_budget(worker *w, size_t n, sw_error *err)
 	uint64_t total = atomic_fetch_add(&s->bytes_out, n) + n;
 
 	w->layer_out += n;
+	w->j->bytes_out += n;
 	if (total > s->lim.max_image_bytes)
 		return sw_error_set(err, SW_ELIMIT,
 				    "image exceeds max-image-bytes %llu uncompressed: layer scan stopped",
@@ -839,6 +809,7 @@ static int walk_dir(worker *w, int dfd, char *path, size_t plen, unsigned depth)
 			continue;
 		}
 		snprintf(path + plen, w->s->lim.max_path + 1 - plen, "%s%s", plen > 1 ? "/" : "", de->d_name);
+		w->j->entries++;
 		if (atomic_fetch_add(&w->s->entries, 1) + 1 > w->s->lim.max_entries) {
 			rc = sw_error_set(w->err, SW_ELIMIT, "more than max-entries files: walk stopped");
 			break;
@@ -906,10 +877,15 @@ static void *work(void *arg)
 	while (!atomic_load(&s->stop) && (i = atomic_fetch_add(&s->next, 1)) < s->njobs) {
 		job *j = &s->jobs[i];
 		int rc;
+		if (j->cached) {
+			atomic_fetch_add(&s->done, 1);
+			continue;
+		}
 		w->j = j;
 		w->err = &j->err;
 		rc = sw_image__rootfs(s->img) ? scan_rootfs(w) : scan_blob(w);
 		if (rc == SW_ELIMIT || rc == SW_ETIMEOUT) {
+			j->limited = true;
 			/* A bound was hit: what was read is kept, the rest is
 			 * reported, and the digests cannot be verified. */
 			rc = add_inc(j, NULL, "%s", j->err.msg);
@@ -959,31 +935,6 @@ static void worker_release(worker *w)
 	free(w->rbuf);
 	free(w->clean);
 	free(w->clean2);
-}
-
-static void job_release(job *j)
-{
-	size_t i;
-
-	for (i = 0; i < j->nf; i++) {
-		free((char *)j->fs[i].f.id);
-		free((char *)j->fs[i].f.category);
-		free((char *)j->fs[i].f.title);
-		free((char *)j->fs[i].f.detector);
-		free((char *)j->fs[i].f.evidence);
-		free(j->fs[i].path);
-	}
-	free(j->fs);
-	for (i = 0; i < j->ninc; i++) {
-		free(j->incs[i].path);
-		free(j->incs[i].reason);
-	}
-	free(j->incs);
-	for (i = 0; i < j->nkept; i++)
-		free(j->kept[i].data);
-	free(j->kept);
-	free(j->recs);
-	sw_buf_release(&j->strings);
 }
 
 /* ---- merge and report ---- */
@@ -1175,6 +1126,130 @@ static const uint8_t *chain_content(void *ctx, size_t l, size_t r, size_t *len)
 	return NULL;
 }
 
+/* ---- the layer cache ---- */
+
+#define LAYER_CACHE_DEFAULT_MAX (2ull << 30)
+
+/* Everything a layer's result depends on besides its bytes: the engine,
+ * the rules and IOC lists (the ruleset digest), the per-layer limits. */
+static char *cache_key(const scan *s, const char *ruleset, const char *digest)
+{
+	sw_sha256 *h = sw_sha256_new();
+	uint8_t d[SW_SHA256_LEN];
+	char *hex, *text;
+
+	if (!h)
+		return NULL;
+	text = sw__asprintf("stowaway layer cache 1\n%s\n%s\n%s\n%llu %u %u %u %d\n", SW_VERSION, ruleset, digest,
+			    (unsigned long long)s->lim.max_file_size, s->lim.max_ratio, s->lim.max_path,
+			    s->lim.max_depth, s->want_content);
+	if (text)
+		sw_sha256_update(h, text, strlen(text));
+	sw_sha256_final(h, d);
+	sw_sha256_free(h);
+	free(text);
+	if (!(hex = malloc(2 * SW_SHA256_LEN + 1)))
+		return NULL;
+	sw_hex(d, SW_SHA256_LEN, hex);
+	return hex;
+}
+
+/* The cached job must hold what this image needs from it: the same diff_id
+ * as this image's config names, and the bytes of every file Entrypoint/Cmd
+ * may run (kept only for the image that stored the entry). */
+static bool cached_job_fits(const scan *s, const job *j, const char *diff_id, const sw_layer_info *li)
+{
+	char **p;
+	size_t r, k;
+
+	if (li->diff_id && strcmp(li->diff_id, diff_id) != 0)
+		return false;
+	for (p = s->start_paths; p && *p; p++)
+		for (r = 0; r < j->nrecs; r++) {
+			if (j->recs[r].type != '0' || strcmp(j->strings.data + j->recs[r].path, *p) != 0)
+				continue;
+			for (k = 0; k < j->nkept && j->kept[k].rec != r; k++)
+				;
+			if (k == j->nkept)
+				return false;
+		}
+	return true;
+}
+
+static void cache_lookup(scan *s, const char *ruleset)
+{
+	size_t i, k;
+
+	for (i = 0; i < s->njobs; i++) {
+		job *j = &s->jobs[i];
+		const sw_layer_info *li = sw_image_layer(s->img, i);
+		uint8_t *data = NULL;
+		size_t len;
+		char *diff_id = NULL;
+		if (!li->digest || !(j->key = cache_key(s, ruleset, li->digest)))
+			continue;
+		if (sw_cache_get(s->cache, j->key, &data, &len) < 0)
+			continue;
+		/* the image-wide bounds count cached layers too: a layer that would
+		 * cross one is scanned, so the bound is met where it would be */
+		if (sw_job_decode(j, data, len, &diff_id, MAX_NAME_BYTES_PER_LAYER) == 0 &&
+		    cached_job_fits(s, j, diff_id, li) &&
+		    atomic_load(&s->entries) + j->entries <= s->lim.max_entries &&
+		    atomic_load(&s->bytes_out) + j->bytes_out <= s->lim.max_image_bytes) {
+			j->cached = true;
+			s->cache_hits++;
+			atomic_fetch_add(&s->entries, j->entries);
+			atomic_fetch_add(&s->bytes_out, j->bytes_out);
+			for (k = 0; k < j->nkept; k++)
+				atomic_fetch_add(&s->kept_bytes, j->kept[k].len);
+		} else {
+			/* unusable: scan the layer as if the entry were not there */
+			char *key = j->key;
+			j->key = NULL;
+			sw_job_release(j);
+			memset(j, 0, sizeof(*j));
+			j->index = i;
+			j->key = key;
+			j->strings = (sw_buf)SW_BUF_INIT(MAX_NAME_BYTES_PER_LAYER);
+		}
+		free(diff_id);
+		free(data);
+	}
+}
+
+/* A job is stored only when its result depends on nothing but the layer,
+ * the rules and the limits in the key: not when a bound of the whole image
+ * (entries, time) stopped it, nor when a per-file timeout or the image's
+ * script budget shaped it. */
+static bool cacheable(const job *j)
+{
+	size_t i;
+
+	if (j->cached || j->limited || j->rc < 0 || !j->key)
+		return false;
+	for (i = 0; i < j->ninc; i++)
+		if (strstr(j->incs[i].reason, "timeout") || strstr(j->incs[i].reason, "timed out") ||
+		    strstr(j->incs[i].reason, "budget spent"))
+			return false;
+	return true;
+}
+
+static void cache_store(scan *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->njobs; i++) {
+		job *j = &s->jobs[i];
+		const sw_layer_info *li = sw_image_layer(s->img, i);
+		sw_buf b = SW_BUF_INIT((size_t)1 << 30);
+		if (!cacheable(j))
+			continue;
+		if (sw_job_encode(j, li->diff_id ? li->diff_id : "", &b) == 0)
+			sw_cache_put(s->cache, j->key, li->digest, (const uint8_t *)b.data, b.len);
+		sw_buf_release(&b);
+	}
+}
+
 static int init_detectors(scan *s, char **ruleset, sw_error *err)
 {
 	sw_buf rs = SW_BUF_INIT((size_t)1 << 31);
@@ -1247,6 +1322,12 @@ int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out
 		s.jobs[i].index = i;
 		s.jobs[i].strings = (sw_buf)SW_BUF_INIT(MAX_NAME_BYTES_PER_LAYER);
 	}
+	if (opts->layer_cache && !sw_image__rootfs(img)) {
+		/* a cache that cannot be opened is not used: the scan does the work */
+		if (sw_cache_open(&s.cache, opts->layer_cache,
+				  opts->layer_cache_max ? opts->layer_cache_max : LAYER_CACHE_DEFAULT_MAX, NULL) == 0)
+			cache_lookup(&s, r->ruleset);
+	}
 	nw = opts->jobs ? opts->jobs : ncores();
 	if (nw > s.njobs)
 		nw = s.njobs ? s.njobs : 1;
@@ -1271,6 +1352,9 @@ int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out
 			rc = sw_error_prefix(err, "layer %zu (%s)", i, li->digest ? li->digest : "rootfs");
 			goto out;
 		}
+	if (s.cache)
+		cache_store(&s);
+	r->cache_hits = s.cache_hits;
 	if ((rc = merge(&s, &m)) < 0) {
 		sw_error_set(err, rc, "out of memory merging layers");
 		goto out;
@@ -1308,12 +1392,13 @@ out:
 	free(th);
 	sw_merge_free(m);
 	for (i = 0; s.jobs && i < s.njobs; i++)
-		job_release(&s.jobs[i]);
+		sw_job_release(&s.jobs[i]);
 	free(s.jobs);
 	for (i = 0; i < NDET; i++)
 		if (detectors[i]->release && s.dstate[i])
 			detectors[i]->release(s.dstate[i]);
 	sw_chain_free_paths(s.start_paths);
+	sw_cache_close(s.cache);
 	pthread_mutex_destroy(&s.plock);
 	sw_report_free(r);
 	return rc;
