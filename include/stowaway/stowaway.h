@@ -13,6 +13,7 @@
 #include "stowaway/policy.h"
 #include "stowaway/manifests.h"
 #include "stowaway/cache.h"
+#include "stowaway/sign.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *sw_version(void);

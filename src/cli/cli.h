@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Print "stowaway: <what>: <why>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -41,6 +42,10 @@ typedef struct cli_registry {
 /* 1: option handled; 0: not a registry option; -1: bad value (reported). */
 int cli_registry_opt(cli_registry *r, int c, const char *arg);
 void cli_registry_free(cli_registry *r);
+/* Zero r and point io's registry options at it. */
+void cli_registry_init(cli_registry *r, sw_image_opts *io);
+/* A JSON string literal, escaped. */
+void cli_json_str(FILE *f, const char *s);
 
 int cmd_scan(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
@@ -49,6 +54,7 @@ int cmd_check(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1

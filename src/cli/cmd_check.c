@@ -89,6 +89,46 @@ static void scan_image(const char *input, sw_decision *d, char *digest, size_t d
 	sw_image_free(img);
 }
 
+/* The policy's keys: a cosign signature by one of them, for this digest,
+ * under this repository's name. */
+static void check_signature(const char *image, const char *transport, result *r)
+{
+	sw_pubkeys *pk = NULL;
+	sw_sig_result *res = NULL;
+	size_t n = 0, k;
+	sw_error err = SW_ERROR_INIT;
+	char digest[80] = "";
+	int v;
+
+	if (strcmp(transport, "docker") != 0) {
+		sw_decision_add(&r->d, SW_REASON_DENY, 0,
+				"the policy requires a signature; signatures live in a registry, next to the image: "
+				"check the registry reference instead of a local copy");
+		return;
+	}
+	if (sw_pubkeys_load(&pk, r->d.keys, r->d.nkeys, &err) < 0) {
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy's signature keys: %s", err.msg);
+		return;
+	}
+	v = sw_verify_image(image, g_io, pk, SW_IDENTITY_REPOSITORY, digest, sizeof(digest), &res, &n, &err);
+	if (v < 0)
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "signature check failed: %s", err.msg);
+	else if (v == 0 && n == 0)
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy requires a signature, and %s@%s has none", image,
+				digest);
+	else if (v == 0)
+		for (k = 0; k < n && k < 4; k++)
+			sw_decision_add(&r->d, SW_REASON_DENY, 0, "signature %zu of %zu does not count: %s", k + 1, n,
+					res[k].reason);
+	else
+		sw_decision_add(&r->d, SW_REASON_INFO, 0, "signed: %d valid signature%s for %s", v, v == 1 ? "" : "s",
+				digest);
+	if (digest[0] && !r->digest[0])
+		snprintf(r->digest, sizeof(r->digest), "%s", digest);
+	free(res);
+	sw_pubkeys_free(pk);
+}
+
 static void decide(const sw_policy *pol, const item *it, result *r, bool *bad_input)
 {
 	const char *transport = "docker", *path = NULL;
@@ -125,10 +165,7 @@ static void decide(const sw_policy *pol, const item *it, result *r, bool *bad_in
 		}
 	}
 	if (r->d.need_signature)
-		sw_decision_add(&r->d, SW_REASON_DENY, 0,
-				"the policy requires a signature by one of %zu key(s), and this version of stowaway "
-				"cannot verify signatures yet",
-				r->d.nkeys);
+		check_signature(it->image, transport, r);
 }
 
 static const char *kind_str(sw_reason_kind k)
@@ -155,39 +192,24 @@ static void print_table(FILE *f, const sw_policy *pol, const item *it, const res
 	}
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void print_json(FILE *f, const sw_policy *pol, const item *it, const result *r, bool first)
 {
 	size_t k;
 
 	fputs(first ? "" : ",", f);
 	fputs("{\"image\":", f);
-	json_str(f, it->image);
+	cli_json_str(f, it->image);
 	fputs(",\"reference\":", f);
-	json_str(f, r->reference);
+	cli_json_str(f, r->reference);
 	if (r->digest[0]) {
 		fputs(",\"digest\":", f);
-		json_str(f, r->digest);
+		cli_json_str(f, r->digest);
 	}
 	if (it->file) {
 		fputs(",\"source\":{\"file\":", f);
-		json_str(f, it->file);
+		cli_json_str(f, it->file);
 		fprintf(f, ",\"line\":%d,\"where\":", it->line);
-		json_str(f, it->where);
+		cli_json_str(f, it->where);
 		fputc('}', f);
 	}
 	fprintf(f, ",\"allowed\":%s,\"mode\":\"%s\",\"reasons\":[", r->d.allowed ? "true" : "false",
@@ -195,10 +217,10 @@ static void print_json(FILE *f, const sw_policy *pol, const item *it, const resu
 	for (k = 0; k < r->d.nreasons; k++) {
 		const sw_reason *rs = &r->d.reasons[k];
 		fprintf(f, "%s{\"kind\":\"%s\",\"text\":", k ? "," : "", kind_str(rs->kind));
-		json_str(f, rs->text);
+		cli_json_str(f, rs->text);
 		if (rs->line) {
 			fputs(",\"policy\":", f);
-			json_str(f, sw_policy_path(pol));
+			cli_json_str(f, sw_policy_path(pol));
 			fprintf(f, ",\"policy_line\":%d", rs->line);
 		}
 		fputc('}', f);
@@ -230,8 +252,7 @@ int cmd_check(int argc, char **argv)
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
 	cli_registry reg;
 
-	memset(&reg, 0, sizeof(reg));
-	io.registry = &reg.o;
+	cli_registry_init(&reg, &io);
 	g_io = &io;
 	g_resolve = false;
 	optind = 1;
@@ -324,7 +345,7 @@ int cmd_check(int argc, char **argv)
 	json = strcmp(format, "json") == 0;
 	if (json) {
 		fputs("{\"schema\":\"stowaway.check/v1\",\"policy\":", stdout);
-		json_str(stdout, sw_policy_path(pol));
+		cli_json_str(stdout, sw_policy_path(pol));
 		fputs(",\"results\":[", stdout);
 	}
 	for (i = 0; i < nitems; i++) {

@@ -34,8 +34,7 @@ int cmd_pull(int argc, char **argv)
 	const char *dest;
 	int c, rc;
 
-	memset(&reg, 0, sizeof(reg));
-	io.registry = &reg.o;
+	cli_registry_init(&reg, &io);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		int r;

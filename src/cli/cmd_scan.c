@@ -111,8 +111,7 @@ int cmd_scan(int argc, char **argv)
 	char *cache_default = NULL;
 	bool no_cache = false;
 
-	memset(&reg, 0, sizeof(reg));
-	io.registry = &reg.o;
+	cli_registry_init(&reg, &io);
 	so.limits.max_file_size = 256ull << 20;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:f:j:q", longopts, NULL)) != -1) {

@@ -120,6 +120,27 @@ int cli_registry_opt(cli_registry *r, int c, const char *arg)
 	}
 }
 
+void cli_registry_init(cli_registry *r, sw_image_opts *io)
+{
+	memset(r, 0, sizeof(*r));
+	io->registry = &r->o;
+}
+
+void cli_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
 void cli_registry_free(cli_registry *r)
 {
 	free(r->insecure);
@@ -140,6 +161,7 @@ static void usage(FILE *f)
 	      "  policy lint FILE  every problem of a policy file, with its line\n"
 	      "  pull IMAGE oci:DIR  copy a registry image into an OCI layout\n"
 	      "  cache stats|prune the per-layer verdict cache\n"
+	      "  verify --key K IMAGE  check cosign signatures of an image\n"
 	      "  version           print the version\n"
 	      "  help              this text\n"
 	      "\n"
@@ -166,6 +188,8 @@ int main(int argc, char **argv)
 		return cmd_pull(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cache") == 0)
 		return cmd_cache(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)
 		return cmd_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -245,12 +245,17 @@ def names_actions_and_explicit_allow():
 
 
 @case
-def signature_required_is_denied_until_verifiable():
-    key = write("keys/cosign.pub", "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n")
+def signature_required_is_denied_when_it_cannot_be_checked():
+    key = os.path.join(TOP, "..", "shared", "vectors", "cosign", "cosign.pub")  # a real cosign key
     p = write("sig.yaml", "version: 1\nrequire:\n  signature: {keys: [%s]}\n" % key)
-    r = check(p, "nginx@" + DIGEST)
-    eq(verdicts(r), {"nginx@" + DIGEST: False}, "verdict")
-    ok(any("signature" in t and "cannot verify" in t for t in reasons(r, "nginx@" + DIGEST)), "reason")
+    gone = "127.0.0.1:1/x@" + DIGEST
+    r = check(p, gone, "--insecure-registry", "127.0.0.1:1")
+    eq(verdicts(r), {gone: False}, "verdict")
+    ok(any("signature check failed" in t for t in reasons(r, gone)), "reason: %s" % reasons(r, gone))
+    img = os.path.join(WORK, "sig-local")
+    oci_image(img, [Layer([E("etc/hostname", b"x\n")])])
+    r = check(p, "oci:" + img)
+    ok(any("signatures live in a registry" in t for t in reasons(r, "oci:" + img)), "local copy: %s" % r.out)
 
 
 @case
@@ -288,8 +293,8 @@ def containers_policy_json():
                "docker": {
                    "docker.io/library": [{"type": "insecureAcceptAnything"}],
                    "docker.io/library/centos": [{"type": "reject"}],
-                   "ghcr.io/org": [{"type": "sigstoreSigned", "keyPath": key,
-                                    "signedIdentity": {"type": "matchRepository"}}],
+                   "127.0.0.1:1/org": [{"type": "sigstoreSigned", "keyPath": key,
+                                        "signedIdentity": {"type": "matchRepository"}}],
                    "*.corp.example": [{"type": "insecureAcceptAnything"}]},
                "oci": {"": [{"type": "insecureAcceptAnything"}]}}}
     p = write("policy.json", json.dumps(pol, indent=2))
@@ -297,12 +302,13 @@ def containers_policy_json():
     eq(r.rc, 0, r.out + r.err)
     img = os.path.join(WORK, "cp-img")
     oci_image(img, [Layer([E("etc/hostname", b"x\n")])])
-    r = check(p, "nginx", "centos", "quay.io/x/y", "ghcr.io/org/app@" + DIGEST, "r.corp.example/a", "oci:" + img,
-              "docker.io/library-evil/x")
-    eq(verdicts(r), {"nginx": True, "centos": False, "quay.io/x/y": False, "ghcr.io/org/app@" + DIGEST: False,
+    signed = "127.0.0.1:1/org/app@" + DIGEST
+    r = check(p, "nginx", "centos", "quay.io/x/y", signed, "r.corp.example/a", "oci:" + img,
+              "docker.io/library-evil/x", "--insecure-registry", "127.0.0.1:1")
+    eq(verdicts(r), {"nginx": True, "centos": False, "quay.io/x/y": False, signed: False,
                      "r.corp.example/a": True, "oci:" + img: True, "docker.io/library-evil/x": False}, "verdicts")
     ok(any("default says reject" in t for t in reasons(r, "quay.io/x/y")), str(reasons(r, "quay.io/x/y")))
-    ok(any("signature" in t for t in reasons(r, "ghcr.io/org/app@" + DIGEST)), "sigstoreSigned needs a signature")
+    ok(any("signature" in t for t in reasons(r, signed)), "sigstoreSigned needs a signature")
 
 
 @case

@@ -211,6 +211,35 @@ def pull_writes_a_byte_identical_layout():
         eq(leftovers, [], "no temporary files left")
 
 
+@case
+def docker_hub_names_through_a_mirror():
+    """"alpine" means Docker Hub; --mirror is asked first (here the local
+    registry plays the mirror: nothing reaches the internet)."""
+    with R.Registry() as reg:
+        R.push(reg, image("img"), "latest", "library/alpine", "3.20")
+        r = scan("--mirror", reg.host, "--insecure-registry", reg.host, "alpine:3.20")
+        eq(r.rc, 1, r.err)
+        eq(findings(r), local_findings(), "findings")
+        eq(r.json["image"]["reference"], "docker.io/library/alpine:3.20", "named as Docker names it")
+
+
+@case
+def memory_stays_bounded_for_a_large_registry_image():
+    big = os.path.join(WORK, "big")
+    oci_image(big, [Layer([E("opt/blob%d" % i, os.urandom(16 << 20)) for i in range(6)])])
+    with R.Registry() as reg:
+        R.push(reg, big, "latest", "team/big", "v1")
+        rss = os.path.join(WORK, "rss")
+        env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache"))
+        p = subprocess.run(["/usr/bin/time", "-q", "-f", "%M", "-o", rss, BIN, "scan", "--quiet", "--no-cache",
+                            "--format", "json", "--insecure-registry", reg.host, "%s/team/big:v1" % reg.host],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300)
+        eq(p.returncode, 0, p.stderr.decode())
+        kb = int(open(rss).read().split()[-1])
+        ok(kb < 256 * 1024, "peak RSS %d KiB for a 96 MiB layer streamed from the registry" % kb)
+        return "%d MiB peak" % (kb // 1024)
+
+
 # ---------------------------------------------------------------- faults
 
 def through(faults, fn, auth=None):
@@ -289,6 +318,115 @@ def huge_manifest_is_refused_while_it_arrives():
         eq(r.rc, 2, "refused")
         ok("larger than" in r.err and "limit" in r.err, r.err)
     through({"huge_manifest": {"bytes": 8 << 20}}, go)
+
+
+# ---------------------------------------------------------------- cosign signatures
+
+def upload_blob(reg, name, data):
+    d = R.sha256_digest(data)
+    r = R.urlopen("%s/v2/%s/blobs/uploads/" % (reg.url, name), method="POST", data=b"")
+    ok(r.status == 202, "upload start: %s" % r.status)
+    loc = r.headers["Location"]
+    if loc.startswith("/"):
+        loc = reg.url + loc
+    r = R.urlopen(loc + ("&" if "?" in loc else "?") + "digest=" + d, method="PUT", data=data,
+                  headers={"Content-Type": "application/octet-stream"})
+    ok(r.status == 201, "upload: %s %s" % (r.status, r.body[:200]))
+    return d
+
+
+def cosign_payload(identity, digest):
+    """The simple-signing payload exactly as cosign writes it (Go's
+    json.Marshal: compact, fixed key order)."""
+    return ('{"critical":{"identity":{"docker-reference":"%s"},"image":{"docker-manifest-digest":"%s"},'
+            '"type":"cosign container image signature"},"optional":null}' % (identity, digest)).encode()
+
+
+def keypair(name):
+    key = os.path.join(WORK, name + ".pem")
+    pub = os.path.join(WORK, name + ".pub")
+    if not os.path.exists(pub):
+        subprocess.run(["openssl", "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", key], check=True)
+        subprocess.run(["openssl", "ec", "-in", key, "-pubout", "-out", pub], check=True, stderr=subprocess.DEVNULL)
+    return key, pub
+
+
+def sign(key, payload):
+    import base64
+    p = os.path.join(WORK, "payload.bin")
+    with open(p, "wb") as f:
+        f.write(payload)
+    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key, p], check=True, stdout=subprocess.PIPE).stdout
+    return base64.b64encode(der).decode()
+
+
+def put_signatures(reg, name, image_digest, sigs, sizes=None):
+    """A sha256-<hex>.sig manifest holding one layer per (payload, signature)."""
+    cfg = b'{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}'
+    cd = upload_blob(reg, name, cfg)
+    layers = []
+    for i, (payload, sig) in enumerate(sigs):
+        d = upload_blob(reg, name, payload)
+        layers.append({"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                       "size": (sizes or {}).get(i, len(payload)), "digest": d,
+                       "annotations": {"dev.cosignproject.cosign/signature": sig}})
+    man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": len(cfg), "digest": cd},
+           "layers": layers}
+    r = R.urlopen("%s/v2/%s/manifests/sha256-%s.sig" % (reg.url, name, image_digest[7:]), method="PUT",
+                  data=json.dumps(man).encode(), headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    ok(r.status == 201, "signature manifest: %s %s" % (r.status, r.body[:300]))
+
+
+@case
+def cosign_signatures_verified_from_the_registry():
+    key, pub = keypair("k1")
+    key2, pub2 = keypair("k2")
+    with R.Registry() as reg:
+        signed = R.push(reg, image("img"), "latest", "team/signed", "v1")
+        R.push(reg, image("img"), "latest", "team/unsigned", "v1")
+        ident = "%s/team/signed" % reg.host
+        good = cosign_payload(ident, signed)
+        other = cosign_payload(ident, "sha256:" + "ab" * 32)
+        put_signatures(reg, "team/signed", signed, [(other, sign(key, other)), (good, sign(key, good))])
+        ref = "%s/team/signed:v1" % reg.host
+        v = run("verify", "--format", "json", "--insecure-registry", reg.host, "--key", pub, ref)
+        eq(v.rc, 0, v.err)
+        sigs = v.json["results"][0]["signatures"]
+        eq([x["status"] for x in sigs], ["wrong-digest", "valid"], "one for another manifest, one valid")
+        eq(v.json["results"][0]["digest"], signed, "the digest verified")
+        v = run("verify", "--format", "json", "--insecure-registry", reg.host, "--key", pub2, ref)
+        eq((v.rc, [x["status"] for x in v.json["results"][0]["signatures"]]), (1, ["bad-signature"] * 2),
+           "another key verifies nothing")
+        v = run("verify", "--format", "json", "--insecure-registry", reg.host, "--key", pub2, "--key", pub, ref)
+        eq(v.rc, 0, "any one of several keys")
+        v = run("verify", "--format", "table", "--insecure-registry", reg.host, "--key", pub,
+                "%s/team/unsigned:v1" % reg.host)
+        eq(v.rc, 1, "unsigned: exit 1")
+        ok("UNSIGNED" in v.out and "0 of 0" in v.out, v.out)
+        v = run("verify", "--format", "json", "--identity", "exact", "--insecure-registry", reg.host, "--key", pub, ref)
+        eq(v.rc, 1, "exact identity: cosign signs the repository, not the tag")
+        # forged: payload altered after signing; a layer whose size lies
+        forged = good.replace(b"cosign container", b"cosign  container")
+        R.push(reg, image("img"), "latest", "team/forged", "v1")
+        fident = "%s/team/forged" % reg.host
+        fgood = cosign_payload(fident, signed)
+        put_signatures(reg, "team/forged", signed,
+                       [(forged.replace(ident.encode(), fident.encode()), sign(key, fgood)), (fgood, sign(key, fgood))],
+                       sizes={1: len(fgood) + 5})
+        v = run("verify", "--format", "json", "--insecure-registry", reg.host, "--key", pub, "%s/team/forged:v1" % reg.host)
+        eq(v.rc, 1, "nothing valid")
+        st = [x["status"] for x in v.json["results"][0]["signatures"]]
+        eq(st, ["bad-signature", "malformed"], "altered payload; layer size not matching its blob")
+        # the policy hook
+        pol = os.path.join(WORK, "sig-policy.yaml")
+        with open(pol, "w") as f:
+            f.write("version: 1\nrequire:\n  signature: {keys: [%s]}\n" % pub)
+        c = run("check", "--format", "json", "--policy", pol, "--insecure-registry", reg.host, ref,
+                "%s/team/unsigned:v1" % reg.host)
+        eq(c.rc, 1, c.err)
+        eq([x["allowed"] for x in c.json["results"]], [True, False], "signed admitted, unsigned refused")
+        ok(any("has none" in y["text"] for y in c.json["results"][1]["reasons"]), c.out)
 
 
 @case

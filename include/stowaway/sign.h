@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cosign-compatible keyed signatures (FORMATS.md §6): verification of the
+ * legacy "simple signing" format that cosign v1/v2 (and v3 with
+ * --new-bundle-format=false) store under the sha256-<hex>.sig tag.
+ */
+#ifndef STOWAWAY_SIGN_H
+#define STOWAWAY_SIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "stowaway/error.h"
+#include "stowaway/image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sw_pubkeys sw_pubkeys;
+
+/* Load PEM public keys (PUBLIC KEY: ECDSA P-256, also P-384/P-521, RSA,
+ * Ed25519). A value starting with "data:" is base64 of the PEM file (as
+ * containers-policy.json's keyData). */
+int sw_pubkeys_load(sw_pubkeys **out, const char *const *paths, size_t n, sw_error *err);
+void sw_pubkeys_free(sw_pubkeys *k);
+
+typedef enum sw_sig_status {
+	SW_SIG_VALID = 0,       /* signature and claims check out */
+	SW_SIG_BAD_SIGNATURE,   /* no key verifies it */
+	SW_SIG_WRONG_DIGEST,    /* signed, but for another manifest */
+	SW_SIG_WRONG_IDENTITY,  /* signed for this digest, under another name */
+	SW_SIG_MALFORMED,       /* payload or annotation not as cosign writes them */
+} sw_sig_status;
+
+typedef struct sw_sig_result {
+	sw_sig_status status;
+	char reason[300];
+	char identity[512];     /* critical.identity.docker-reference */
+	char digest[80];        /* critical.image.docker-manifest-digest */
+	int key;                /* index of the key that verified it, -1 none */
+	bool rekor_bundle;      /* a transparency-log bundle annotation is present (not checked) */
+} sw_sig_result;
+
+/* How the signed identity must relate to the reference (containers-policy
+ * signedIdentity): not checked (cosign's default), same repository, or
+ * the exact reference. */
+typedef enum sw_identity_rule { SW_IDENTITY_ANY, SW_IDENTITY_REPOSITORY, SW_IDENTITY_EXACT } sw_identity_rule;
+
+/* Verify one signature: payload bytes, the base64 DER signature from the
+ * layer annotation, against the image's manifest digest. */
+void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, const char *sig_b64,
+		   const char *image_digest, const char *reference, sw_identity_rule rule, sw_sig_result *out);
+
+/* Verify a registry image: resolve its digest, read sha256-<hex>.sig from
+ * the same repository, verify every signature. results (malloc'd) has one
+ * entry per signature layer. Returns the number of valid signatures, or an
+ * error (no .sig tag is 0 signatures, not an error). */
+int sw_verify_image(const char *ref, const sw_image_opts *o, const sw_pubkeys *keys, sw_identity_rule rule,
+		    char *digest_out, size_t digest_n, sw_sig_result **results, size_t *nresults, sw_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Verifying cosign's keyed signatures (FORMATS.md §6.1-6.4).
+ *
+ * A signature is a layer of the sha256-<hex>.sig manifest in the image's
+ * repository: the layer blob is the payload (simple-signing JSON), the
+ * annotation dev.cosignproject.cosign/signature is base64 of a DER ECDSA
+ * signature over SHA-256(payload). It counts for an image when a trusted
+ * key verifies it and the payload's critical.image.docker-manifest-digest
+ * is that image's digest. The payload is read strictly, as containers/image
+ * reads it: the top level is exactly {critical, optional}, critical exactly
+ * {type, image, identity}, type "cosign container image signature". A Rekor
+ * bundle annotation is reported, not required (offline verification).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "stowaway/reference.h"
+#include "stowaway/sign.h"
+#include "../image/image_int.h"
+#include "../registry/registry.h"
+#include "../util/util.h"
+#include "../util/banned.h"
+
+#define MAX_KEYS 16
+#define MAX_SIG_MANIFEST (4u << 20)
+#define MAX_PAYLOAD (1u << 20)
+#define MAX_SIGS 256
+#define MT_SIMPLESIGNING "application/vnd.dev.cosign.simplesigning.v1+json"
+#define ANN_SIG "dev.cosignproject.cosign/signature"
+#define ANN_BUNDLE "dev.sigstore.cosign/bundle"
+
+struct sw_pubkeys {
+	EVP_PKEY *k[MAX_KEYS];
+	size_t n;
+};
+
+static int b64decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
+{
+	size_t cap = inlen / 4 * 3 + 3;
+	EVP_ENCODE_CTX *ctx;
+	int n1 = 0, n2 = 0;
+
+	if (!(*out = malloc(cap + 1)) || !(ctx = EVP_ENCODE_CTX_new())) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, *out, &n1, (const unsigned char *)in, (int)inlen) < 0 ||
+	    EVP_DecodeFinal(ctx, *out + n1, &n2) < 0) {
+		EVP_ENCODE_CTX_free(ctx);
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	EVP_ENCODE_CTX_free(ctx);
+	*outlen = (size_t)(n1 + n2);
+	return 0;
+}
+
+int sw_pubkeys_load(sw_pubkeys **out, const char *const *paths, size_t n, sw_error *err)
+{
+	sw_pubkeys *k;
+	size_t i;
+
+	*out = NULL;
+	if (n > MAX_KEYS)
+		return sw_error_set(err, SW_ELIMIT, "at most %d keys", MAX_KEYS);
+	if (!(k = calloc(1, sizeof(*k))))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		sw_buf b = SW_BUF_INIT(1u << 20);
+		BIO *bio = NULL;
+		const char *what = paths[i];
+		if (strncmp(paths[i], "data:", 5) == 0) {
+			uint8_t *pem = NULL;
+			size_t len = 0;
+			what = "keyData";
+			if (b64decode(paths[i] + 5, strlen(paths[i] + 5), &pem, &len) == 0)
+				sw_buf_append(&b, pem, len);
+			free(pem);
+			bio = b.len ? BIO_new_mem_buf(b.data, (int)b.len) : NULL;
+		} else if (sw_file_read(paths[i], &b) == 0) {
+			bio = BIO_new_mem_buf(b.data, (int)b.len);
+		} else {
+			sw_buf_release(&b);
+			sw_pubkeys_free(k);
+			return sw_error_set(err, SW_ENOTFOUND, "key %s: cannot read it", paths[i]);
+		}
+		if (!bio || !(k->k[k->n] = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL))) {
+			BIO_free(bio);
+			sw_buf_release(&b);
+			sw_pubkeys_free(k);
+			return sw_error_set(err, SW_EFORMAT, "key %s: not a PEM PUBLIC KEY", what);
+		}
+		k->n++;
+		BIO_free(bio);
+		sw_buf_release(&b);
+	}
+	*out = k;
+	return 0;
+}
+
+void sw_pubkeys_free(sw_pubkeys *k)
+{
+	size_t i;
+
+	if (!k)
+		return;
+	for (i = 0; i < k->n; i++)
+		EVP_PKEY_free(k->k[i]);
+	free(k);
+}
+
+/* Exactly these keys, no others. */
+static bool only_keys(const sw_json *obj, const char *const *keys)
+{
+	const sw_json *c;
+	size_t n = 0, i;
+
+	if (!obj || obj->type != SW_JSON_OBJ)
+		return false;
+	for (i = 0; keys[i]; i++)
+		if (!sw_json_get(obj, keys[i]) && strcmp(keys[i], "optional") != 0)
+			return false;
+	for (c = obj->child; c; c = c->next, n++) {
+		for (i = 0; keys[i]; i++)
+			if (strcmp(c->key, keys[i]) == 0)
+				break;
+		if (!keys[i])
+			return false;
+	}
+	return true;
+}
+
+/* "index.docker.io/library/x" and "docker.io/library/x:tag" name the same
+ * repository: compare normalised names (and tag/digest for EXACT). */
+static bool identity_ok(const char *signed_ref, const char *reference, sw_identity_rule rule)
+{
+	sw_ref a, b;
+	char na[600], nb[600];
+
+	if (rule == SW_IDENTITY_ANY)
+		return true;
+	if (sw_ref_parse(signed_ref, &a, NULL) < 0 || sw_ref_parse(reference, &b, NULL) < 0)
+		return false;
+	sw_ref_format(&a, SW_REF_NAME, na, sizeof(na));
+	sw_ref_format(&b, SW_REF_NAME, nb, sizeof(nb));
+	if (strcmp(na, nb) != 0)
+		return false;
+	return rule == SW_IDENTITY_REPOSITORY || (strcmp(a.tag, b.tag) == 0 && strcmp(a.digest, b.digest) == 0);
+}
+
+void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, const char *sig_b64,
+		   const char *image_digest, const char *reference, sw_identity_rule rule, sw_sig_result *out)
+{
+	static const char *const top[] = { "critical", "optional", NULL };
+	static const char *const crit[] = { "type", "image", "identity", NULL };
+	static const char *const img[] = { "docker-manifest-digest", NULL };
+	static const char *const ident[] = { "docker-reference", NULL };
+	uint8_t *sig = NULL;
+	size_t siglen = 0, i;
+	sw_json_doc *doc = NULL;
+	const sw_json *root, *c;
+	const char *type, *dg, *id;
+
+	memset(out, 0, sizeof(*out));
+	out->key = -1;
+	out->status = SW_SIG_BAD_SIGNATURE;
+	if (!sig_b64 || b64decode(sig_b64, strlen(sig_b64), &sig, &siglen) < 0 || siglen == 0) {
+		out->status = SW_SIG_MALFORMED;
+		snprintf(out->reason, sizeof(out->reason), "the signature annotation is not base64");
+		goto done;
+	}
+	for (i = 0; keys && i < keys->n && out->key < 0; i++) {
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		if (md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, keys->k[i]) == 1 &&
+		    EVP_DigestVerify(md, sig, siglen, (const unsigned char *)payload, plen) == 1)
+			out->key = (int)i;
+		EVP_MD_CTX_free(md);
+	}
+	if (out->key < 0) {
+		snprintf(out->reason, sizeof(out->reason), "no trusted key verifies the signature over the payload");
+		goto done;
+	}
+	/* signed by us: now the claims */
+	out->status = SW_SIG_MALFORMED;
+	if (sw_json_parse(payload, plen, &doc, NULL) < 0 || !only_keys(root = sw_json_root(doc), top) ||
+	    !only_keys(c = sw_json_get_obj(root, "critical"), crit) || !only_keys(sw_json_get_obj(c, "image"), img) ||
+	    !only_keys(sw_json_get_obj(c, "identity"), ident) || !(type = sw_json_get_str(c, "type")) ||
+	    strcmp(type, "cosign container image signature") != 0 ||
+	    !(dg = sw_json_get_str(sw_json_get_obj(c, "image"), "docker-manifest-digest")) ||
+	    !(id = sw_json_get_str(sw_json_get_obj(c, "identity"), "docker-reference"))) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "the payload is not a cosign simple-signing document (critical.type/image/identity)");
+		goto done;
+	}
+	snprintf(out->identity, sizeof(out->identity), "%s", id);
+	snprintf(out->digest, sizeof(out->digest), "%s", dg);
+	if (!image_digest || strcmp(dg, image_digest) != 0) {
+		out->status = SW_SIG_WRONG_DIGEST;
+		snprintf(out->reason, sizeof(out->reason), "signed for manifest %.80s, not for this image's %.80s", dg,
+			 image_digest ? image_digest : "(unknown)");
+		goto done;
+	}
+	if (reference && !identity_ok(id, reference, rule)) {
+		out->status = SW_SIG_WRONG_IDENTITY;
+		snprintf(out->reason, sizeof(out->reason), "signed as %.200s, not as %.80s", id, reference);
+		goto done;
+	}
+	out->status = SW_SIG_VALID;
+	snprintf(out->reason, sizeof(out->reason), "valid: key %d, identity %.200s", out->key + 1, id);
+done:
+	sw_json_free(doc);
+	free(sig);
+}
+
+int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_pubkeys *keys, sw_identity_rule rule,
+		    char *digest_out, size_t digest_n, sw_sig_result **results, size_t *nresults, sw_error *err)
+{
+	sw_ref ref;
+	sw_reg *reg = NULL;
+	char *body = NULL, *mt = NULL, *dg = NULL, *sbody = NULL, *smt = NULL, *sdg = NULL, tag[80], full[1024];
+	size_t len, slen, i = 0;
+	sw_json_doc *doc = NULL;
+	const sw_json *layers, *l;
+	int rc, valid = 0;
+	static const sw_image_opts defo = SW_IMAGE_OPTS_INIT;
+
+	*results = NULL;
+	*nresults = 0;
+	if (!o)
+		o = &defo;
+	if ((rc = sw_ref_parse(refstr, &ref, err)) < 0)
+		return rc;
+	sw_ref_format(&ref, SW_REF_FULL, full, sizeof(full));
+	if ((rc = sw_reg_open(&reg, ref.domain, ref.path, o->registry, err)) < 0)
+		return rc;
+	/* the digest signed is the one the reference resolves to (an index for
+	 * a multi-platform tag, as cosign signs it) */
+	if ((rc = sw_reg_manifest(reg, ref.digest[0] ? ref.digest : ref.tag[0] ? ref.tag : "latest", o->max_manifest,
+				  &body, &len, &mt, &dg, err)) < 0)
+		goto out;
+	snprintf(digest_out, digest_n, "%s", dg);
+	snprintf(tag, sizeof(tag), "sha256-%s.sig", dg + 7);
+	rc = sw_reg_manifest(reg, tag, MAX_SIG_MANIFEST, &sbody, &slen, &smt, &sdg, err);
+	if (rc == SW_ENOTFOUND) {
+		rc = 0; /* unsigned */
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	if ((rc = sw_json_parse(sbody, slen, &doc, err)) < 0 || !(layers = sw_json_get_arr(sw_json_root(doc), "layers"))) {
+		rc = rc < 0 ? sw_error_prefix(err, "%s: signature manifest %s", full, tag)
+			    : sw_error_set(err, SW_EFORMAT, "%s: signature manifest %s has no layers", full, tag);
+		goto out;
+	}
+	if (layers->n > MAX_SIGS) {
+		rc = sw_error_set(err, SW_ELIMIT, "%s: more than %d signatures", full, MAX_SIGS);
+		goto out;
+	}
+	if (layers->n && !(*results = calloc(layers->n, sizeof(**results)))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (l = layers->child; l; l = l->next) {
+		sw_sig_result *res = &(*results)[i++];
+		const sw_json *ann = sw_json_get_obj(l, "annotations");
+		const char *ld = sw_json_get_str(l, "digest"), *lmt = sw_json_get_str(l, "mediaType");
+		int64_t lsz = -1;
+		char *payload = NULL;
+		size_t plen;
+		sw_error berr = SW_ERROR_INIT;
+		(*nresults)++;
+		sw_json_get_i64(l, "size", &lsz);
+		if (!lmt || strcmp(lmt, MT_SIMPLESIGNING) != 0 || !ld) {
+			res->status = SW_SIG_MALFORMED;
+			res->key = -1;
+			snprintf(res->reason, sizeof(res->reason), "layer is not a simple-signing payload (%.80s)",
+				 lmt ? lmt : "no media type");
+			continue;
+		}
+		/* the payload blob is checked against the layer digest and size */
+		if (sw_reg_blob(reg, ld, lsz, MAX_PAYLOAD, &payload, &plen, &berr) < 0) {
+			res->status = SW_SIG_MALFORMED;
+			res->key = -1;
+			snprintf(res->reason, sizeof(res->reason), "payload blob: %.250s", berr.msg);
+			continue;
+		}
+		sw_sig_verify(keys, payload, plen, sw_json_get_str(ann, ANN_SIG), dg, full, rule, res);
+		res->rekor_bundle = sw_json_get_str(ann, ANN_BUNDLE) != NULL;
+		if (res->status == SW_SIG_VALID)
+			valid++;
+		free(payload);
+	}
+	rc = valid;
+out:
+	sw_json_free(doc);
+	free(body);
+	free(mt);
+	free(dg);
+	free(sbody);
+	free(smt);
+	free(sdg);
+	sw_reg_free(reg);
+	if (rc < 0) {
+		free(*results);
+		*results = NULL;
+		*nresults = 0;
+	}
+	return rc;
+}
