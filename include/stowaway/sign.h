@@ -59,6 +59,25 @@ void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, con
 int sw_verify_image(const char *ref, const sw_image_opts *o, const sw_pubkeys *keys, sw_identity_rule rule,
 		    char *digest_out, size_t digest_n, sw_sig_result **results, size_t *nresults, sw_error *err);
 
+/* ---- keys and signing ---- */
+
+typedef struct evp_pkey_st EVP_PKEY;   /* OpenSSL's */
+
+/* A new ECDSA P-256 key pair: the public key as PEM PUBLIC KEY, the private
+ * key in cosign's encrypted format (scrypt N=32768 + nacl/secretbox over
+ * PKCS#8, label ENCRYPTED COSIGN PRIVATE KEY). Files are created, never
+ * overwritten. */
+int sw_key_generate(const char *priv_path, const char *pub_path, const char *password, sw_error *err);
+/* Read a cosign (or sigstore) encrypted private key, or a plain PEM one. */
+int sw_key_load_private(const char *path, const char *password, EVP_PKEY **out, sw_error *err);
+
+/* Sign a registry image as cosign does: the simple-signing payload for its
+ * digest and repository, ECDSA-SHA256, appended as a layer to the
+ * sha256-<hex>.sig manifest in the same repository. annotations: "k=v"
+ * strings for the payload's "optional" object (may be NULL). */
+int sw_sign_image(const char *ref, const sw_image_opts *o, EVP_PKEY *key, const char *const *annotations,
+		  size_t nannotations, char *digest_out, size_t digest_n, sw_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -55,6 +55,8 @@ int cmd_policy(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1

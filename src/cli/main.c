@@ -162,6 +162,8 @@ static void usage(FILE *f)
 	      "  pull IMAGE oci:DIR  copy a registry image into an OCI layout\n"
 	      "  cache stats|prune the per-layer verdict cache\n"
 	      "  verify --key K IMAGE  check cosign signatures of an image\n"
+	      "  sign --key K IMAGE    sign an image as cosign does\n"
+	      "  keygen            a cosign-format key pair\n"
 	      "  version           print the version\n"
 	      "  help              this text\n"
 	      "\n"
@@ -190,6 +192,10 @@ int main(int argc, char **argv)
 		return cmd_cache(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "sign") == 0)
+		return cmd_sign(argc - 1, argv + 1);
+	if (strcmp(argv[1], "keygen") == 0)
+		return cmd_keygen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)
 		return cmd_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -158,6 +158,12 @@ typedef struct xfer {
 	bool too_big;
 	sw_buf errbody;          /* start of a non-200 body, for messages */
 	CURL *h;
+	/* writes */
+	const char *method;      /* NULL = GET */
+	const uint8_t *upload;   /* request body */
+	size_t upload_len;
+	const char *req_type;    /* request Content-Type */
+	long want;               /* success status (200 for GET) */
 } xfer;
 
 static void xfer_reset(xfer *x)
@@ -219,7 +225,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
 
 	if (!x->status)
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
-	if (x->status != 200) {
+	if (x->status != (x->want ? x->want : 200)) {
 		if (x->errbody.len < MAX_ERR_BODY)
 			sw_buf_append(&x->errbody, buf,
 				      len < MAX_ERR_BODY - x->errbody.len ? len : MAX_ERR_BODY - x->errbody.len);
@@ -437,7 +443,7 @@ static int get(sw_reg *r, const char *what, const char *accept, xfer *x, sw_erro
 		double wait = 0;
 		const char *base = r->bases[r->base];
 
-		if (!url && !(url = sw__asprintf("%s/v2/%s/%s", base, r->repo, what)))
+		if (!url && !(url = strstr(what, "://") ? sw__strdup(what) : sw__asprintf("%s/v2/%s/%s", base, r->repo, what)))
 			return sw_error_set(err, SW_ENOMEM, "out of memory");
 		xfer_reset(x);
 		if (!(x->h = easy(r, x))) {
@@ -447,6 +453,14 @@ static int get(sw_reg *r, const char *what, const char *accept, xfer *x, sw_erro
 		curl_easy_setopt(x->h, CURLOPT_URL, url);
 		if (accept)
 			hdr = curl_slist_append(hdr, accept);
+		if (x->method) {
+			char ct[200];
+			curl_easy_setopt(x->h, CURLOPT_CUSTOMREQUEST, x->method);
+			curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, x->upload ? (const char *)x->upload : "");
+			curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->upload_len);
+			snprintf(ct, sizeof(ct), "Content-Type: %s", x->req_type ? x->req_type : "application/octet-stream");
+			hdr = curl_slist_append(hdr, ct);
+		}
 		/* credentials only for the registry's own host */
 		if (same_host(url, base)) {
 			pthread_mutex_lock(&r->mu);
@@ -478,7 +492,7 @@ static int get(sw_reg *r, const char *what, const char *accept, xfer *x, sw_erro
 					  (unsigned long long)x->max);
 			break;
 		}
-		if (cc == CURLE_OK && x->status == 200)
+		if (cc == CURLE_OK && x->status == (x->want ? x->want : 200))
 			break;
 		if (cc == CURLE_OK && x->status == 401 && x->www_auth && auth_tries < 2) {
 			auth_tries++;
@@ -490,7 +504,8 @@ static int get(sw_reg *r, const char *what, const char *accept, xfer *x, sw_erro
 			if (strncasecmp(x->www_auth, "Basic", 5) == 0 && r->user)
 				continue;
 		}
-		if (cc == CURLE_OK && x->status >= 300 && x->status < 400 && x->status != 304 && x->location) {
+		if (cc == CURLE_OK && !x->method && x->status >= 300 && x->status < 400 && x->status != 304 &&
+		    x->location) {
 			char *next = resolve(url, x->location);
 			if (!next || ++redirects > MAX_REDIRECTS ||
 			    (strncmp(next, "https://", 8) != 0 && strncmp(next, "http://", 7) != 0)) {
@@ -739,5 +754,72 @@ int sw_reg_stream(sw_reg *r, const char *digest, int (*sink)(void *ctx, const ui
 	free(what);
 	sw_buf_release(&x.errbody);
 	xfer_reset(&x);
+	return rc;
+}
+
+/* ---- writes (signatures) ---- */
+
+static int request(sw_reg *r, const char *method, const char *what, const char *ctype, const void *body, size_t len,
+		   long want, char **location, sw_error *err)
+{
+	xfer x;
+	sw_buf sink = SW_BUF_INIT(1u << 16);
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	x.r = r;
+	x.body = &sink;
+	x.max = 1u << 16;
+	x.errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
+	x.method = method;
+	x.upload = body;
+	x.upload_len = len;
+	x.req_type = ctype;
+	x.want = want;
+	rc = get(r, what, NULL, &x, err);
+	if (rc == 0 && location)
+		*location = x.location ? sw__strdup(x.location) : NULL;
+	sw_buf_release(&sink);
+	sw_buf_release(&x.errbody);
+	xfer_reset(&x);
+	return rc;
+}
+
+int sw_reg_put_blob(sw_reg *r, const void *data, size_t len, char digest[SW_DIGEST_STRLEN], sw_error *err)
+{
+	uint8_t d[SW_SHA256_LEN];
+	char *loc = NULL, *abs = NULL, *url = NULL;
+	int rc;
+
+	sw_sha256_buf(data, len, d);
+	sw_digest_str(d, digest);
+	/* already there? a HEAD would do; a small GET costs the same here */
+	if ((rc = request(r, "POST", "blobs/uploads/", NULL, "", 0, 202, &loc, err)) < 0)
+		return rc;
+	if (!loc)
+		return sw_error_set(err, SW_EFORMAT, "%s: upload started without a Location", sw_reg_base(r));
+	abs = loc[0] == '/' ? sw__asprintf("%s%s", sw_reg_base(r), loc) : sw__strdup(loc);
+	if (!abs || !(url = sw__asprintf("%s%sdigest=%s", abs, strchr(abs, '?') ? "&" : "?", digest)))
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+	else if (!same_host(url, sw_reg_base(r)))
+		rc = sw_error_set(err, SW_EFORMAT, "%s: upload Location points to another host", sw_reg_base(r));
+	else
+		rc = request(r, "PUT", url, "application/octet-stream", data, len, 201, NULL, err);
+	free(loc);
+	free(abs);
+	free(url);
+	return rc;
+}
+
+int sw_reg_put_manifest(sw_reg *r, const char *tag, const char *media_type, const void *body, size_t len,
+			sw_error *err)
+{
+	char *what = sw__asprintf("manifests/%s", tag);
+	int rc;
+
+	if (!what)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	rc = request(r, "PUT", what, media_type, body, len, 201, NULL, err);
+	free(what);
 	return rc;
 }

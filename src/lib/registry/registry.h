@@ -35,6 +35,12 @@ int sw_reg_blob(sw_reg *r, const char *digest, int64_t size, uint64_t max, char 
 int sw_reg_stream(sw_reg *r, const char *digest, int (*sink)(void *ctx, const uint8_t *p, size_t n),
 		  void *ctx, sw_error *err);
 
+/* Upload a blob (monolithic POST + PUT); digest gets its "sha256:...". */
+int sw_reg_put_blob(sw_reg *r, const void *data, size_t len, char digest[SW_DIGEST_STRLEN], sw_error *err);
+/* PUT a manifest under a tag. */
+int sw_reg_put_manifest(sw_reg *r, const char *tag, const char *media_type, const void *body, size_t len,
+			sw_error *err);
+
 /* "https://registry-1.docker.io" etc., for messages */
 const char *sw_reg_base(const sw_reg *r);
 

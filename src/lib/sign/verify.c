@@ -22,6 +22,7 @@
 
 #include "stowaway/reference.h"
 #include "stowaway/sign.h"
+#include "sigstore.h"
 #include "../image/image_int.h"
 #include "../registry/registry.h"
 #include "../util/util.h"
@@ -221,55 +222,79 @@ done:
 	free(sig);
 }
 
-int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_pubkeys *keys, sw_identity_rule rule,
-		    char *digest_out, size_t digest_n, sw_sig_result **results, size_t *nresults, sw_error *err)
+int sw_sigimage_open(const char *refstr, const sw_image_opts *o, sw_sigimage *si, sw_error *err)
 {
-	sw_ref ref;
-	sw_reg *reg = NULL;
-	char *body = NULL, *mt = NULL, *dg = NULL, *sbody = NULL, *smt = NULL, *sdg = NULL, tag[80], full[1024];
-	size_t len, slen, i = 0;
-	sw_json_doc *doc = NULL;
-	const sw_json *layers, *l;
-	int rc, valid = 0;
 	static const sw_image_opts defo = SW_IMAGE_OPTS_INIT;
+	char *body = NULL, *mt = NULL, *sbody = NULL, *smt = NULL, *sdg = NULL;
+	size_t len, slen;
+	int rc;
 
-	*results = NULL;
-	*nresults = 0;
+	memset(si, 0, sizeof(*si));
 	if (!o)
 		o = &defo;
-	if ((rc = sw_ref_parse(refstr, &ref, err)) < 0)
+	if ((rc = sw_ref_parse(refstr, &si->ref, err)) < 0)
 		return rc;
-	sw_ref_format(&ref, SW_REF_FULL, full, sizeof(full));
-	if ((rc = sw_reg_open(&reg, ref.domain, ref.path, o->registry, err)) < 0)
+	sw_ref_format(&si->ref, SW_REF_FULL, si->full, sizeof(si->full));
+	if ((rc = sw_reg_open(&si->reg, si->ref.domain, si->ref.path, o->registry, err)) < 0)
 		return rc;
 	/* the digest signed is the one the reference resolves to (an index for
 	 * a multi-platform tag, as cosign signs it) */
-	if ((rc = sw_reg_manifest(reg, ref.digest[0] ? ref.digest : ref.tag[0] ? ref.tag : "latest", o->max_manifest,
-				  &body, &len, &mt, &dg, err)) < 0)
+	if ((rc = sw_reg_manifest(si->reg, si->ref.digest[0] ? si->ref.digest : si->ref.tag[0] ? si->ref.tag : "latest",
+				  o->max_manifest, &body, &len, &mt, &si->digest, err)) < 0)
 		goto out;
-	snprintf(digest_out, digest_n, "%s", dg);
-	snprintf(tag, sizeof(tag), "sha256-%s.sig", dg + 7);
-	rc = sw_reg_manifest(reg, tag, MAX_SIG_MANIFEST, &sbody, &slen, &smt, &sdg, err);
+	snprintf(si->tag, sizeof(si->tag), "sha256-%s.sig", si->digest + 7);
+	rc = sw_reg_manifest(si->reg, si->tag, MAX_SIG_MANIFEST, &sbody, &slen, &smt, &sdg, err);
 	if (rc == SW_ENOTFOUND) {
 		rc = 0; /* unsigned */
 		goto out;
 	}
 	if (rc < 0)
 		goto out;
-	if ((rc = sw_json_parse(sbody, slen, &doc, err)) < 0 || !(layers = sw_json_get_arr(sw_json_root(doc), "layers"))) {
-		rc = rc < 0 ? sw_error_prefix(err, "%s: signature manifest %s", full, tag)
-			    : sw_error_set(err, SW_EFORMAT, "%s: signature manifest %s has no layers", full, tag);
-		goto out;
-	}
-	if (layers->n > MAX_SIGS) {
-		rc = sw_error_set(err, SW_ELIMIT, "%s: more than %d signatures", full, MAX_SIGS);
-		goto out;
-	}
-	if (layers->n && !(*results = calloc(layers->n, sizeof(**results)))) {
+	if ((rc = sw_json_parse(sbody, slen, &si->doc, err)) < 0 ||
+	    !(si->layers = sw_json_get_arr(sw_json_root(si->doc), "layers")))
+		rc = rc < 0 ? sw_error_prefix(err, "%s: signature manifest %s", si->full, si->tag)
+			    : sw_error_set(err, SW_EFORMAT, "%s: signature manifest %s has no layers", si->full, si->tag);
+	else if (si->layers->n > MAX_SIGS)
+		rc = sw_error_set(err, SW_ELIMIT, "%s: more than %d signatures", si->full, MAX_SIGS);
+out:
+	free(body);
+	free(mt);
+	free(sbody);
+	free(smt);
+	free(sdg);
+	if (rc < 0)
+		sw_sigimage_close(si);
+	return rc;
+}
+
+void sw_sigimage_close(sw_sigimage *si)
+{
+	sw_json_free(si->doc);
+	free(si->digest);
+	sw_reg_free(si->reg);
+	memset(si, 0, sizeof(*si));
+}
+
+int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_pubkeys *keys, sw_identity_rule rule,
+		    char *digest_out, size_t digest_n, sw_sig_result **results, size_t *nresults, sw_error *err)
+{
+	sw_sigimage si;
+	const sw_json *l;
+	size_t i = 0;
+	int rc, valid = 0;
+
+	*results = NULL;
+	*nresults = 0;
+	if ((rc = sw_sigimage_open(refstr, o, &si, err)) < 0)
+		return rc;
+	snprintf(digest_out, digest_n, "%s", si.digest);
+	if (!si.layers)
+		goto out; /* unsigned: 0 signatures */
+	if (si.layers->n && !(*results = calloc(si.layers->n, sizeof(**results)))) {
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (l = layers->child; l; l = l->next) {
+	for (l = si.layers->child; l; l = l->next) {
 		sw_sig_result *res = &(*results)[i++];
 		const sw_json *ann = sw_json_get_obj(l, "annotations");
 		const char *ld = sw_json_get_str(l, "digest"), *lmt = sw_json_get_str(l, "mediaType");
@@ -287,13 +312,13 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_pubkeys
 			continue;
 		}
 		/* the payload blob is checked against the layer digest and size */
-		if (sw_reg_blob(reg, ld, lsz, MAX_PAYLOAD, &payload, &plen, &berr) < 0) {
+		if (sw_reg_blob(si.reg, ld, lsz, MAX_PAYLOAD, &payload, &plen, &berr) < 0) {
 			res->status = SW_SIG_MALFORMED;
 			res->key = -1;
 			snprintf(res->reason, sizeof(res->reason), "payload blob: %.250s", berr.msg);
 			continue;
 		}
-		sw_sig_verify(keys, payload, plen, sw_json_get_str(ann, ANN_SIG), dg, full, rule, res);
+		sw_sig_verify(keys, payload, plen, sw_json_get_str(ann, ANN_SIG), si.digest, si.full, rule, res);
 		res->rekor_bundle = sw_json_get_str(ann, ANN_BUNDLE) != NULL;
 		if (res->status == SW_SIG_VALID)
 			valid++;
@@ -301,14 +326,7 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_pubkeys
 	}
 	rc = valid;
 out:
-	sw_json_free(doc);
-	free(body);
-	free(mt);
-	free(dg);
-	free(sbody);
-	free(smt);
-	free(sdg);
-	sw_reg_free(reg);
+	sw_sigimage_close(&si);
 	if (rc < 0) {
 		free(*results);
 		*results = NULL;

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * stowaway keygen | sign: cosign-compatible keys and signatures.
+ * The password comes from --password-file, $STOWAWAY_PASSWORD or
+ * $COSIGN_PASSWORD, or a prompt on the terminal (echo off); it is wiped
+ * after use.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "stowaway/stowaway.h"
+#include "cli.h"
+
+#define PW_MAX 1024
+
+static void wipe(char *p, size_t n)
+{
+	volatile char *v = p;
+
+	while (n--)
+		*v++ = 0;
+}
+
+static int prompt(const char *what, char *buf, size_t n)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	struct termios old, raw;
+	size_t len = 0;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, what, strlen(what)) < 0 || tcgetattr(fd, &old) < 0) {
+		close(fd);
+		return -1;
+	}
+	raw = old;
+	raw.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fd, TCSAFLUSH, &raw);
+	while (len + 1 < n && read(fd, buf + len, 1) == 1 && buf[len] != '\n')
+		len++;
+	buf[len] = '\0';
+	tcsetattr(fd, TCSAFLUSH, &old);
+	(void)!write(fd, "\n", 1);
+	close(fd);
+	return 0;
+}
+
+/* 0 with the password in buf; -1 (reported) when none can be had. */
+static int password(const char *file, bool confirm, char *buf, size_t n)
+{
+	const char *env = getenv("STOWAWAY_PASSWORD");
+
+	if (!env)
+		env = getenv("COSIGN_PASSWORD");
+	if (file) {
+		FILE *f = fopen(file, "r");
+		size_t got;
+		if (!f) {
+			cli_error("--password-file %s: %s", file, strerror(errno));
+			return -1;
+		}
+		got = fread(buf, 1, n - 1, f);
+		fclose(f);
+		while (got && (buf[got - 1] == '\n' || buf[got - 1] == '\r'))
+			got--;
+		buf[got] = '\0';
+		return 0;
+	}
+	if (env) {
+		snprintf(buf, n, "%s", env);
+		return 0;
+	}
+	if (prompt("Password for the private key: ", buf, n) < 0) {
+		cli_error("no password: give --password-file, or set STOWAWAY_PASSWORD or COSIGN_PASSWORD");
+		return -1;
+	}
+	if (confirm) {
+		char again[PW_MAX];
+		int same = prompt("Again: ", again, sizeof(again)) == 0 && strcmp(again, buf) == 0;
+		wipe(again, sizeof(again));
+		if (!same) {
+			cli_error("the passwords differ");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char keygen_help[] =
+	"usage: stowaway keygen [--output-key-prefix PREFIX] [--password-file FILE]\n"
+	"\n"
+	"Write PREFIX.key (ECDSA P-256, cosign's encrypted format: scrypt N=32768 +\n"
+	"nacl/secretbox, ENCRYPTED COSIGN PRIVATE KEY) and PREFIX.pub (PEM PUBLIC KEY).\n"
+	"PREFIX defaults to \"cosign\". Existing files are never overwritten.\n";
+
+enum { O_PREFIX = 256, O_PWFILE, O_KEY, O_ANN, O_HELP };
+
+int cmd_keygen(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "output-key-prefix", required_argument, NULL, O_PREFIX },
+		{ "password-file", required_argument, NULL, O_PWFILE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *prefix = "cosign", *pwfile = NULL;
+	char pw[PW_MAX], *priv, *pub;
+	sw_error err = SW_ERROR_INIT;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case O_PREFIX: prefix = optarg; break;
+		case O_PWFILE: pwfile = optarg; break;
+		case O_HELP: fputs(keygen_help, stdout); return EXIT_CLEAN;
+		default: fputs(keygen_help, stderr); return EXIT_ERROR;
+		}
+	}
+	if (optind != argc) {
+		fputs(keygen_help, stderr);
+		return EXIT_ERROR;
+	}
+	if (password(pwfile, true, pw, sizeof(pw)) < 0)
+		return EXIT_ERROR;
+	priv = malloc(strlen(prefix) + 5);
+	pub = malloc(strlen(prefix) + 5);
+	if (!priv || !pub) {
+		free(priv);
+		free(pub);
+		wipe(pw, sizeof(pw));
+		return EXIT_ERROR;
+	}
+	sprintf(priv, "%s.key", prefix);
+	sprintf(pub, "%s.pub", prefix);
+	rc = sw_key_generate(priv, pub, pw, &err);
+	wipe(pw, sizeof(pw));
+	if (rc < 0)
+		cli_error("%s", err.msg);
+	else
+		printf("Private key written to %s\nPublic key written to %s\n", priv, pub);
+	free(priv);
+	free(pub);
+	return rc < 0 ? EXIT_ERROR : EXIT_CLEAN;
+}
+
+static const char sign_help[] =
+	"usage: stowaway sign --key FILE [-a KEY=VALUE]... [--password-file FILE] [options] IMAGE...\n"
+	"\n"
+	"Sign registry images as cosign does (simple signing, stored as a layer of the\n"
+	"sha256-<digest>.sig manifest in the image's repository; signatures already\n"
+	"there are kept). The key is a cosign or sigstore encrypted private key, or a\n"
+	"plain PEM private key. -a adds KEY=VALUE to the payload's \"optional\" part.\n"
+	CLI_REGISTRY_HELP;
+
+int cmd_sign(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "key", required_argument, NULL, O_KEY },
+		{ "annotation", required_argument, NULL, O_ANN },
+		{ "password-file", required_argument, NULL, O_PWFILE },
+		{ "help", no_argument, NULL, O_HELP },
+		CLI_REGISTRY_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	sw_image_opts io = SW_IMAGE_OPTS_INIT;
+	cli_registry reg;
+	const char *keyfile = NULL, *pwfile = NULL, **ann = NULL;
+	size_t nann = 0;
+	char pw[PW_MAX];
+	EVP_PKEY *key = NULL;
+	sw_error err = SW_ERROR_INIT;
+	int c, i, r, rc = EXIT_CLEAN;
+
+	cli_registry_init(&reg, &io);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "a:", lo, NULL)) != -1) {
+		switch (c) {
+		case O_KEY: keyfile = optarg; break;
+		case 'a': case O_ANN:
+			if (!strchr(optarg, '=') || optarg[0] == '=' || cli_push(&ann, &nann, optarg) < 0) {
+				cli_error("-a: \"%s\" is not KEY=VALUE", optarg);
+				rc = EXIT_ERROR;
+			}
+			break;
+		case O_PWFILE: pwfile = optarg; break;
+		case O_HELP: fputs(sign_help, stdout); goto out;
+		default:
+			if ((r = cli_registry_opt(&reg, c, optarg)) > 0)
+				break;
+			if (r == 0)
+				fputs(sign_help, stderr);
+			rc = EXIT_ERROR;
+		}
+		if (rc != EXIT_CLEAN)
+			goto out;
+	}
+	if (!keyfile || optind >= argc) {
+		fputs(sign_help, stderr);
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	if (password(pwfile, false, pw, sizeof(pw)) < 0) {
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	r = sw_key_load_private(keyfile, pw, &key, &err);
+	wipe(pw, sizeof(pw));
+	if (r < 0) {
+		cli_error("%s", err.msg);
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	for (i = optind; i < argc; i++) {
+		char digest[80] = "";
+		if (sw_sign_image(argv[i], &io, key, ann, nann, digest, sizeof(digest), &err) < 0) {
+			cli_error("%s: %s", argv[i], err.msg);
+			rc = EXIT_ERROR;
+		} else {
+			printf("signed %s@%s\n", argv[i], digest);
+		}
+	}
+out:
+	EVP_PKEY_free(key);
+	free(ann);
+	cli_registry_free(&reg);
+	return rc;
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Signing a registry image the way cosign does (FORMATS.md §6.1-6.3):
+ *
+ *   payload  {"critical":{"identity":{"docker-reference":REPO},
+ *             "image":{"docker-manifest-digest":DIGEST},
+ *             "type":"cosign container image signature"},"optional":OPT}
+ *            compact, in this key order (Go's json.Marshal of cosign's
+ *            struct); REPO in go-containerregistry's spelling (Docker Hub
+ *            is index.docker.io/library/NAME); OPT null, or the -a
+ *            annotations as an object with sorted keys (a Go map).
+ *   sig      ECDSA over SHA-256(payload), DER, base64 in the layer
+ *            annotation dev.cosignproject.cosign/signature.
+ *   storage  one layer per signature in the OCI manifest tagged
+ *            sha256-<hex>.sig in the image's repository; existing
+ *            signatures are kept and the new one appended.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "stowaway/reference.h"
+#include "stowaway/sign.h"
+#include "sigstore.h"
+#include "../registry/registry.h"
+#include "../util/util.h"
+#include "../util/banned.h"
+
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_SIMPLESIGNING "application/vnd.dev.cosign.simplesigning.v1+json"
+#define MAX_SIG_MANIFEST (4u << 20)
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int payload(sw_buf *b, const sw_ref *ref, const char *digest, const char *const *ann, size_t nann)
+{
+	const char **sorted = NULL;
+	size_t i;
+
+	sw_buf_printf(b, "{\"critical\":{\"identity\":{\"docker-reference\":");
+	if (strcmp(ref->domain, "docker.io") == 0) {
+		char id[600];
+		snprintf(id, sizeof(id), "index.docker.io/%s", ref->path);
+		sw_jsonw_str(b, id);
+	} else {
+		char id[600];
+		snprintf(id, sizeof(id), "%s/%s", ref->domain, ref->path);
+		sw_jsonw_str(b, id);
+	}
+	sw_buf_printf(b, "},\"image\":{\"docker-manifest-digest\":\"%s\"},"
+			 "\"type\":\"cosign container image signature\"},\"optional\":", digest);
+	if (!nann) {
+		sw_buf_printf(b, "null}");
+		return 0;
+	}
+	if (!(sorted = malloc(nann * sizeof(*sorted))))
+		return SW_ENOMEM;
+	memcpy(sorted, ann, nann * sizeof(*sorted));
+	qsort(sorted, nann, sizeof(*sorted), cmp_str);
+	sw_buf_putc(b, '{');
+	for (i = 0; i < nann; i++) {
+		const char *eq = strchr(sorted[i], '=');
+		char *k = sw__strndup(sorted[i], (size_t)(eq - sorted[i]));
+		sw_buf_printf(b, "%s", i ? "," : "");
+		sw_jsonw_str(b, k ? k : "");
+		sw_buf_putc(b, ':');
+		sw_jsonw_str(b, eq + 1);
+		free(k);
+	}
+	sw_buf_printf(b, "}}");
+	free(sorted);
+	return 0;
+}
+
+static char *sign_b64(EVP_PKEY *key, const sw_buf *payload_bytes)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char *sig = NULL, *b64 = NULL;
+	size_t sl = 0;
+
+	if (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
+	    EVP_DigestSign(md, NULL, &sl, (const unsigned char *)payload_bytes->data, payload_bytes->len) != 1 ||
+	    !(sig = malloc(sl)) ||
+	    EVP_DigestSign(md, sig, &sl, (const unsigned char *)payload_bytes->data, payload_bytes->len) != 1 ||
+	    !(b64 = malloc(4 * ((sl + 2) / 3) + 1))) {
+		EVP_MD_CTX_free(md);
+		free(sig);
+		return NULL;
+	}
+	EVP_EncodeBlock(b64, sig, (int)sl);
+	EVP_MD_CTX_free(md);
+	free(sig);
+	return (char *)b64;
+}
+
+/* One layer descriptor, written back from the existing .sig manifest. */
+static void write_layer(sw_buf *b, const sw_json *l)
+{
+	const sw_json *ann = sw_json_get_obj(l, "annotations"), *a;
+	int64_t size = 0;
+
+	sw_json_get_i64(l, "size", &size);
+	sw_buf_printf(b, "{\"mediaType\":");
+	sw_jsonw_str(b, sw_json_get_str(l, "mediaType") ? sw_json_get_str(l, "mediaType") : MT_SIMPLESIGNING);
+	sw_buf_printf(b, ",\"size\":%lld,\"digest\":", (long long)size);
+	sw_jsonw_str(b, sw_json_get_str(l, "digest") ? sw_json_get_str(l, "digest") : "");
+	if (ann && ann->n) {
+		sw_buf_printf(b, ",\"annotations\":{");
+		for (a = ann->child; a; a = a->next) {
+			if (a->type != SW_JSON_STR)
+				continue;
+			sw_buf_printf(b, "%s", a == ann->child ? "" : ",");
+			sw_jsonw_str(b, a->key);
+			sw_buf_putc(b, ':');
+			sw_jsonw_str(b, a->s);
+		}
+		sw_buf_putc(b, '}');
+	}
+	sw_buf_putc(b, '}');
+}
+
+int sw_sign_image(const char *refstr, const sw_image_opts *o, EVP_PKEY *key, const char *const *ann, size_t nann,
+		  char *digest_out, size_t digest_n, sw_error *err)
+{
+	sw_sigimage si;
+	char *sig = NULL, pdig[SW_DIGEST_STRLEN], cdig[SW_DIGEST_STRLEN];
+	size_t i;
+	sw_buf pay = SW_BUF_INIT(1u << 20), man = SW_BUF_INIT(MAX_SIG_MANIFEST), cfg = SW_BUF_INIT(1u << 20);
+	const sw_json *l;
+	int rc;
+
+	for (i = 0; i < nann; i++)
+		if (!strchr(ann[i], '=') || ann[i][0] == '=')
+			return sw_error_set(err, SW_EINVAL, "annotation \"%s\" is not KEY=VALUE", ann[i]);
+	/* what is already signed stays: the new layer is appended */
+	if ((rc = sw_sigimage_open(refstr, o, &si, err)) < 0)
+		return rc;
+	snprintf(digest_out, digest_n, "%s", si.digest);
+	if ((rc = payload(&pay, &si.ref, si.digest, ann, nann)) < 0 || !(sig = sign_b64(key, &pay))) {
+		rc = sw_error_set(err, SW_ERROR, "signing failed (is the key an ECDSA/RSA/Ed25519 private key?)");
+		goto out;
+	}
+	if ((rc = sw_reg_put_blob(si.reg, pay.data, pay.len, pdig, err)) < 0)
+		goto out;
+	/* go-containerregistry's config for such an image: diff_ids = the layers */
+	sw_buf_printf(&cfg, "{\"architecture\":\"\",\"created\":\"0001-01-01T00:00:00Z\",\"history\":[{\"created\":"
+			    "\"0001-01-01T00:00:00Z\"}],\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
+	for (l = si.layers ? si.layers->child : NULL; l; l = l->next)
+		sw_buf_printf(&cfg, "\"%s\",", sw_json_get_str(l, "digest") ? sw_json_get_str(l, "digest") : "");
+	sw_buf_printf(&cfg, "\"%s\"]},\"config\":{}}", pdig);
+	if ((rc = sw_reg_put_blob(si.reg, cfg.data, cfg.len, cdig, err)) < 0)
+		goto out;
+	sw_buf_printf(&man, "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\""
+			    MT_OCI_CONFIG "\",\"size\":%zu,\"digest\":\"%s\"},\"layers\":[", cfg.len, cdig);
+	for (l = si.layers ? si.layers->child : NULL; l; l = l->next) {
+		write_layer(&man, l);
+		sw_buf_putc(&man, ',');
+	}
+	sw_buf_printf(&man, "{\"mediaType\":\"" MT_SIMPLESIGNING "\",\"size\":%zu,\"digest\":\"%s\",\"annotations\":"
+			    "{\"dev.cosignproject.cosign/signature\":\"%s\"}}]}", pay.len, pdig, sig);
+	rc = sw_reg_put_manifest(si.reg, si.tag, MT_OCI_MANIFEST, man.data, man.len, err);
+out:
+	free(sig);
+	sw_buf_release(&pay);
+	sw_buf_release(&man);
+	sw_buf_release(&cfg);
+	sw_sigimage_close(&si);
+	return rc;
+}
