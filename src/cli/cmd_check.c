@@ -71,10 +71,13 @@ static void scan_image(const char *input, sw_decision *d, char *digest, size_t d
 	sw_report *rep = NULL;
 	sw_error err = SW_ERROR_INIT;
 	sw_severity max;
+	char *cache = sw_cache_default_path();   /* layers scanned before are not scanned again */
 
+	so.layer_cache = cache;
 	if (sw_image_open(&img, input, g_io, &err) < 0 || sw_scan_image(img, &so, &rep, &err) < 0) {
 		sw_decision_add(d, SW_REASON_DENY, 0, "the policy requires a scan, which failed: %s", err.msg);
 		sw_image_free(img);
+		free(cache);
 		return;
 	}
 	if (digest && sw_image_manifest_digest(img))
@@ -87,6 +90,7 @@ static void scan_image(const char *input, sw_decision *d, char *digest, size_t d
 		sw_decision_add(d, SW_REASON_INFO, 0, "scanned: no finding above what the policy allows");
 	sw_report_free(rep);
 	sw_image_free(img);
+	free(cache);
 }
 
 /* The policy's keys: a cosign signature by one of them, for this digest,

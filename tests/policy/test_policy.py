@@ -274,6 +274,8 @@ def scan_requirement_on_local_images():
     p = write("scan-none.yaml", "version: 1\nscan: {max_severity: none}\n")
     r = check(p, "oci:" + bad)
     ok(any("at most none" in t for t in reasons(r, "oci:" + bad)), "none allows no finding")
+    db = os.path.join(WORK, "cache", "stowaway", "layers.db")
+    ok(os.path.exists(db), "check's scans go through the layer cache (%s)" % db)
 
 
 @case
