@@ -58,6 +58,11 @@ typedef struct sw_decision {
 	bool need_signature;     /* a signature by one of keys[] is required */
 	const char *keys[SW_POLICY_MAX_KEYS];
 	size_t nkeys;
+	bool need_attestation;   /* a signed stowaway scan verdict is required ... */
+	const char *att_keys[SW_POLICY_MAX_KEYS];  /* ... by one of these keys */
+	size_t natt_keys;
+	int att_verdict;         /* at most: 0 clean, 1 suspicious, 2 malicious */
+	int att_max_age_days;    /* 0: any age */
 	size_t nreasons;
 	sw_reason reasons[SW_DECISION_MAX_REASONS];
 } sw_decision;

@@ -50,6 +50,8 @@ typedef struct sw_report sw_report;
 
 void sw_report_free(sw_report *r);
 size_t sw_report_finding_count(const sw_report *r);
+/* The digest of every rule and IOC list the scan used ("sha256:..."). */
+const char *sw_report_ruleset(const sw_report *r);
 const sw_finding *sw_report_finding(const sw_report *r, size_t i);
 size_t sw_report_incomplete_count(const sw_report *r);
 const sw_incomplete *sw_report_incomplete(const sw_report *r, size_t i);

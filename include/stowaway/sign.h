@@ -78,6 +78,34 @@ int sw_key_load_private(const char *path, const char *password, EVP_PKEY **out, 
 int sw_sign_image(const char *ref, const sw_image_opts *o, EVP_PKEY *key, const char *const *annotations,
 		  size_t nannotations, char *digest_out, size_t digest_n, sw_error *err);
 
+/* ---- signed scan verdicts (in-toto statements in DSSE envelopes) ---- */
+
+#define SW_ATTEST_PREDICATE "https://stowaway.dev/attestations/scan/v1"
+
+struct sw_report;
+
+/* Sign a statement about a registry image (subject: its digest; predicate:
+ * the scan's verdict, counts per severity, incomplete count, ruleset and
+ * scanner version, time) and attach it next to the image: an OCI manifest
+ * with "subject" (an OCI 1.1 referrer) tagged sha256-<hex>.att (the
+ * fallback for registries without the referrers API), appended to what is
+ * there. The report must be of the image the reference resolves to. */
+int sw_attest_image(const char *ref, const sw_image_opts *o, EVP_PKEY *key, const struct sw_report *rep,
+		    char *digest_out, size_t digest_n, sw_error *err);
+
+typedef struct sw_att_result {
+	sw_sig_status status;    /* VALID: signature, subject and predicate type check out */
+	char reason[300];
+	char verdict[16];        /* clean | suspicious | malicious */
+	long long scanned_at;    /* seconds since the epoch */
+	char ruleset[80];
+} sw_att_result;
+
+/* Read and verify the image's scan attestations; returns the number that
+ * are valid (results malloc'd, one per attestation layer). */
+int sw_verify_attestations(const char *ref, const sw_image_opts *o, const sw_pubkeys *keys, char *digest_out,
+			   size_t digest_n, sw_att_result **results, size_t *n, sw_error *err);
+
 #ifdef __cplusplus
 }
 #endif

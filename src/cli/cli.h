@@ -2,6 +2,7 @@
 #ifndef SW_CLI_H
 #define SW_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +45,11 @@ int cli_registry_opt(cli_registry *r, int c, const char *arg);
 void cli_registry_free(cli_registry *r);
 /* Zero r and point io's registry options at it. */
 void cli_registry_init(cli_registry *r, sw_image_opts *io);
+/* A private key's password: --password-file, $STOWAWAY_PASSWORD,
+ * $COSIGN_PASSWORD or a prompt (twice when confirm). -1 when none. */
+int cli_password(const char *file, bool confirm, char *buf, size_t n);
+void cli_wipe(char *p, size_t n);
+
 /* A JSON string literal, escaped. */
 void cli_json_str(FILE *f, const char *s);
 
@@ -55,6 +61,7 @@ int cmd_policy(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_verify_attestation(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 

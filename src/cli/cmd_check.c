@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "stowaway/stowaway.h"
@@ -133,6 +134,49 @@ static void check_signature(const char *image, const char *transport, result *r)
 	sw_pubkeys_free(pk);
 }
 
+/* A stowaway scan verdict signed by one of the policy's keys, for this
+ * digest, no worse and no older than the policy allows. */
+static void check_attestation(const char *image, const char *transport, result *r)
+{
+	static const char *const names[] = { "clean", "suspicious", "malicious" };
+	sw_pubkeys *pk = NULL;
+	sw_att_result *res = NULL;
+	size_t n = 0, k;
+	sw_error err = SW_ERROR_INIT;
+	char digest[80] = "";
+	long long now = (long long)time(NULL);
+	int v, ok = 0;
+
+	if (strcmp(transport, "docker") != 0) {
+		sw_decision_add(&r->d, SW_REASON_DENY, 0,
+				"the policy requires a signed scan verdict, which lives in the registry next to the image");
+		return;
+	}
+	if (sw_pubkeys_load(&pk, r->d.att_keys, r->d.natt_keys, &err) < 0) {
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy's attestation keys: %s", err.msg);
+		return;
+	}
+	v = sw_verify_attestations(image, g_io, pk, digest, sizeof(digest), &res, &n, &err);
+	for (k = 0; v > 0 && k < n; k++) {
+		int rank = strcmp(res[k].verdict, "clean") == 0 ? 0 : strcmp(res[k].verdict, "suspicious") == 0 ? 1 : 2;
+		if (res[k].status != SW_SIG_VALID || rank > r->d.att_verdict ||
+		    (r->d.att_max_age_days && now - res[k].scanned_at > (long long)r->d.att_max_age_days * 86400))
+			continue;
+		ok = 1;
+	}
+	if (v < 0)
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "attestation check failed: %s", err.msg);
+	else if (!ok)
+		sw_decision_add(&r->d, SW_REASON_DENY, 0,
+				"no signed stowaway scan verdict of at most \"%s\"%s for %s (%zu attestation%s, %d valid)",
+				names[r->d.att_verdict < 0 || r->d.att_verdict > 2 ? 2 : r->d.att_verdict],
+				r->d.att_max_age_days ? " and recent enough" : "", digest, n, n == 1 ? "" : "s", v);
+	else
+		sw_decision_add(&r->d, SW_REASON_INFO, 0, "scanned and attested for %s", digest);
+	free(res);
+	sw_pubkeys_free(pk);
+}
+
 static void decide(const sw_policy *pol, const item *it, result *r, bool *bad_input)
 {
 	const char *transport = "docker", *path = NULL;
@@ -170,6 +214,8 @@ static void decide(const sw_policy *pol, const item *it, result *r, bool *bad_in
 	}
 	if (r->d.need_signature)
 		check_signature(it->image, transport, r);
+	if (r->d.need_attestation)
+		check_attestation(it->image, transport, r);
 }
 
 static const char *kind_str(sw_reason_kind k)

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "stowaway/stowaway.h"
 #include "cli.h"
 
@@ -39,6 +41,10 @@ static const char scan_help[] =
 	"  --max-path N            bytes of an entry path (default 4096)\n"
 	"  --max-depth N           nested archive depth (default 4)\n"
 	"  --timeout SECONDS       per image (default 600)\n"
+	"  --attest                sign the verdict of each registry image (in-toto, DSSE) and\n"
+	"                          attach it next to the image (needs --key)\n"
+	"  --key FILE              private key for --attest (cosign format or PEM)\n"
+	"  --password-file FILE    its password (else $STOWAWAY_PASSWORD, $COSIGN_PASSWORD, a prompt)\n"
 	"layer cache (a layer already scanned with the same rules is not read again):\n"
 	"  --cache PATH            the SQLite file (default $XDG_CACHE_HOME/stowaway/layers.db)\n"
 	"  --cache-max SIZE        keep at most SIZE, least recently used go first (default 2G)\n"
@@ -47,7 +53,7 @@ static const char scan_help[] =
 
 enum { O_FORMAT = 256, O_OUTPUT, O_FAILON, O_PLATFORM, O_JOBS, O_IOC, O_NOIOC, O_QUIET,
        O_MFS, O_MIS, O_ME, O_MR, O_MP, O_MD, O_TO, O_HELP, O_RULES, O_NORULES, O_FTO,
-       O_CACHE, O_NOCACHE, O_CACHEMAX };
+       O_CACHE, O_NOCACHE, O_CACHEMAX, O_ATTEST, O_KEY, O_PWFILE };
 
 static const struct option longopts[] = {
 	{ "format", required_argument, NULL, O_FORMAT },
@@ -72,6 +78,9 @@ static const struct option longopts[] = {
 	{ "cache", required_argument, NULL, O_CACHE },
 	{ "no-cache", no_argument, NULL, O_NOCACHE },
 	{ "cache-max", required_argument, NULL, O_CACHEMAX },
+	{ "attest", no_argument, NULL, O_ATTEST },
+	{ "key", required_argument, NULL, O_KEY },
+	{ "password-file", required_argument, NULL, O_PWFILE },
 	CLI_REGISTRY_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -107,9 +116,10 @@ int cmd_scan(int argc, char **argv)
 	uint64_t v;
 	int c, i, worst = EXIT_CLEAN;
 	cli_registry reg;
-	const char *cache = NULL;
+	const char *cache = NULL, *keyfile = NULL, *pwfile = NULL;
 	char *cache_default = NULL;
-	bool no_cache = false;
+	bool no_cache = false, attest = false;
+	EVP_PKEY *akey = NULL;
 
 	cli_registry_init(&reg, &io);
 	so.limits.max_file_size = 256ull << 20;
@@ -143,6 +153,9 @@ int cmd_scan(int argc, char **argv)
 			break;
 		case O_NORULES: so.no_bundled_rules = true; break;
 		case O_CACHE: cache = optarg; break;
+		case O_ATTEST: attest = true; break;
+		case O_KEY: keyfile = optarg; break;
+		case O_PWFILE: pwfile = optarg; break;
 		case O_NOCACHE: no_cache = true; break;
 		case O_CACHEMAX:
 			if (cli_parse_size(optarg, &v) < 0 || v == 0)
@@ -209,6 +222,28 @@ int cmd_scan(int argc, char **argv)
 		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
+	if (attest) {
+		char pw[1024];
+		sw_error kerr = SW_ERROR_INIT;
+		int kr;
+		if (!keyfile) {
+			cli_error("--attest needs --key FILE");
+			cli_registry_free(&reg);
+			free(iocs);
+			free(rdirs);
+			return EXIT_ERROR;
+		}
+		kr = cli_password(pwfile, false, pw, sizeof(pw)) < 0 ? -1 : sw_key_load_private(keyfile, pw, &akey, &kerr);
+		cli_wipe(pw, sizeof(pw));
+		if (kr < 0) {
+			if (kerr.msg[0])
+				cli_error("%s", kerr.msg);
+			cli_registry_free(&reg);
+			free(iocs);
+			free(rdirs);
+			return EXIT_ERROR;
+		}
+	}
 	if (!no_cache)
 		so.layer_cache = cache ? cache : (cache_default = sw_cache_default_path());
 	so.ioc_files = iocs;
@@ -265,6 +300,19 @@ int cmd_scan(int argc, char **argv)
 		} else if (sw_report_max_severity(rep, &max) && max >= fail_on && worst != EXIT_ERROR) {
 			worst = EXIT_FINDINGS;
 		}
+		if (rc == 0 && akey) {
+			char dg[80];
+			if (sw_image_kind(img) != SW_SRC_REGISTRY) {
+				cli_error("%s: --attest attaches to registry images only", argv[i]);
+				worst = EXIT_ERROR;
+			} else if (sw_attest_image(argv[i], &io, akey, rep, dg, sizeof(dg), &err) < 0) {
+				cli_error("%s: attestation: %s", argv[i], err.msg);
+				worst = EXIT_ERROR;
+			} else if (!quiet) {
+				fprintf(stderr, "stowaway: %s@%s: verdict %s signed and attached\n", argv[i], dg,
+					sw_verdict_name(sw_report_verdict(rep)));
+			}
+		}
 		if (rc == 0 && reps)
 			reps[nreps++] = rep; /* the report owns its strings: it outlives img */
 		else
@@ -288,6 +336,7 @@ int cmd_scan(int argc, char **argv)
 	free(iocs);
 	free(rdirs);
 	free(cache_default);
+	EVP_PKEY_free(akey);
 	cli_registry_free(&reg);
 	return worst;
 }

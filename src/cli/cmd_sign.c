@@ -21,7 +21,7 @@
 
 #define PW_MAX 1024
 
-static void wipe(char *p, size_t n)
+void cli_wipe(char *p, size_t n)
 {
 	volatile char *v = p;
 
@@ -54,7 +54,7 @@ static int prompt(const char *what, char *buf, size_t n)
 }
 
 /* 0 with the password in buf; -1 (reported) when none can be had. */
-static int password(const char *file, bool confirm, char *buf, size_t n)
+int cli_password(const char *file, bool confirm, char *buf, size_t n)
 {
 	const char *env = getenv("STOWAWAY_PASSWORD");
 
@@ -85,7 +85,7 @@ static int password(const char *file, bool confirm, char *buf, size_t n)
 	if (confirm) {
 		char again[PW_MAX];
 		int same = prompt("Again: ", again, sizeof(again)) == 0 && strcmp(again, buf) == 0;
-		wipe(again, sizeof(again));
+		cli_wipe(again, sizeof(again));
 		if (!same) {
 			cli_error("the passwords differ");
 			return -1;
@@ -129,20 +129,20 @@ int cmd_keygen(int argc, char **argv)
 		fputs(keygen_help, stderr);
 		return EXIT_ERROR;
 	}
-	if (password(pwfile, true, pw, sizeof(pw)) < 0)
+	if (cli_password(pwfile, true, pw, sizeof(pw)) < 0)
 		return EXIT_ERROR;
 	priv = malloc(strlen(prefix) + 5);
 	pub = malloc(strlen(prefix) + 5);
 	if (!priv || !pub) {
 		free(priv);
 		free(pub);
-		wipe(pw, sizeof(pw));
+		cli_wipe(pw, sizeof(pw));
 		return EXIT_ERROR;
 	}
 	sprintf(priv, "%s.key", prefix);
 	sprintf(pub, "%s.pub", prefix);
 	rc = sw_key_generate(priv, pub, pw, &err);
-	wipe(pw, sizeof(pw));
+	cli_wipe(pw, sizeof(pw));
 	if (rc < 0)
 		cli_error("%s", err.msg);
 	else
@@ -208,12 +208,12 @@ int cmd_sign(int argc, char **argv)
 		rc = EXIT_ERROR;
 		goto out;
 	}
-	if (password(pwfile, false, pw, sizeof(pw)) < 0) {
+	if (cli_password(pwfile, false, pw, sizeof(pw)) < 0) {
 		rc = EXIT_ERROR;
 		goto out;
 	}
 	r = sw_key_load_private(keyfile, pw, &key, &err);
-	wipe(pw, sizeof(pw));
+	cli_wipe(pw, sizeof(pw));
 	if (r < 0) {
 		cli_error("%s", err.msg);
 		rc = EXIT_ERROR;

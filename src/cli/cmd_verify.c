@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "stowaway/stowaway.h"
@@ -40,6 +41,35 @@ static const char *status_str(sw_sig_status s)
 	return (unsigned)s < 5 ? n[s] : "?";
 }
 
+/* The end of option parsing both verbs share: images and keys are there,
+ * and the keys load. EXIT_CLEAN or EXIT_ERROR (reported). */
+static int keys_and_images(int argc, const char **keys, size_t nkeys, const char *help, sw_pubkeys **pk)
+{
+	sw_error err = SW_ERROR_INIT;
+
+	if (optind >= argc || !nkeys) {
+		fputs(help, stderr);
+		return EXIT_ERROR;
+	}
+	if (sw_pubkeys_load(pk, keys, nkeys, &err) < 0) {
+		cli_error("%s", err.msg);
+		return EXIT_ERROR;
+	}
+	return EXIT_CLEAN;
+}
+
+/* A registry option, or an unknown one (usage printed). */
+static int other_opt(cli_registry *reg, int c, const char *help)
+{
+	int r = cli_registry_opt(reg, c, optarg);
+
+	if (r > 0)
+		return EXIT_CLEAN;
+	if (r == 0)
+		fputs(help, stderr);
+	return EXIT_ERROR;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
@@ -55,7 +85,6 @@ int cmd_verify(int argc, char **argv)
 	cli_registry_init(&reg, &io);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		int r;
 		switch (c) {
 		case O_KEY:
 			if (cli_push(&keys, &nkeys, optarg) < 0)
@@ -86,25 +115,13 @@ int cmd_verify(int argc, char **argv)
 			cli_registry_free(&reg);
 			return EXIT_CLEAN;
 		default:
-			if ((r = cli_registry_opt(&reg, c, optarg)) > 0)
-				break;
-			if (r == 0)
-				fputs(verify_help, stderr);
-			rc = EXIT_ERROR;
+			rc = other_opt(&reg, c, verify_help);
 		}
 		if (rc == EXIT_ERROR)
 			goto out;
 	}
-	if (optind >= argc || !nkeys) {
-		fputs(verify_help, stderr);
-		rc = EXIT_ERROR;
+	if ((rc = keys_and_images(argc, keys, nkeys, verify_help, &pk)) != EXIT_CLEAN)
 		goto out;
-	}
-	if (sw_pubkeys_load(&pk, keys, nkeys, &err) < 0) {
-		cli_error("%s", err.msg);
-		rc = EXIT_ERROR;
-		goto out;
-	}
 	json = format ? strcmp(format, "json") == 0 : !isatty(STDOUT_FILENO);
 	if (json)
 		fputs("{\"schema\":\"stowaway.verify/v1\",\"results\":[", stdout);
@@ -145,6 +162,111 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (json)
 		puts("]}");
+out:
+	sw_pubkeys_free(pk);
+	free(keys);
+	cli_registry_free(&reg);
+	return rc;
+}
+
+static const char vatt_help[] =
+	"usage: stowaway verify-attestation --key FILE [--key FILE]... [--verdict V] [--max-age DAYS] IMAGE...\n"
+	"\n"
+	"Check the signed scan verdicts attached to registry images by 'stowaway scan\n"
+	"--attest': signature (DSSE, in-toto statement) by one of the keys, subject\n"
+	"= the image's digest, and optionally the verdict (at most V: clean,\n"
+	"suspicious, malicious) and its age. Exit 0 when every image has one that\n"
+	"passes, 1 when one has none, 2 on error.\n"
+	CLI_REGISTRY_HELP;
+
+static int verdict_rank(const char *v)
+{
+	return strcmp(v, "clean") == 0 ? 0 : strcmp(v, "suspicious") == 0 ? 1 : strcmp(v, "malicious") == 0 ? 2 : 3;
+}
+
+int cmd_verify_attestation(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "key", required_argument, NULL, O_KEY },
+		{ "verdict", required_argument, NULL, O_IDENTITY },
+		{ "max-age", required_argument, NULL, O_FORMAT },
+		{ "help", no_argument, NULL, O_HELP },
+		CLI_REGISTRY_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	sw_image_opts io = SW_IMAGE_OPTS_INIT;
+	cli_registry reg;
+	const char **keys = NULL, *verdict = "malicious";
+	size_t nkeys = 0;
+	uint64_t max_age = 0;
+	sw_pubkeys *pk = NULL;
+	sw_error err = SW_ERROR_INIT;
+	int c, i, rc = EXIT_CLEAN;
+
+	cli_registry_init(&reg, &io);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case O_KEY:
+			if (cli_push(&keys, &nkeys, optarg) < 0)
+				rc = EXIT_ERROR;
+			break;
+		case O_IDENTITY:
+			if (verdict_rank(optarg) > 2) {
+				cli_error("--verdict: \"%s\" is not clean, suspicious or malicious", optarg);
+				rc = EXIT_ERROR;
+			}
+			verdict = optarg;
+			break;
+		case O_FORMAT:
+			if (cli_parse_uint(optarg, 100000, &max_age) < 0) {
+				cli_error("--max-age: \"%s\" is not a number of days", optarg);
+				rc = EXIT_ERROR;
+			}
+			break;
+		case O_HELP:
+			fputs(vatt_help, stdout);
+			goto out;
+		default:
+			rc = other_opt(&reg, c, vatt_help);
+		}
+		if (rc == EXIT_ERROR)
+			goto out;
+	}
+	if ((rc = keys_and_images(argc, keys, nkeys, vatt_help, &pk)) != EXIT_CLEAN)
+		goto out;
+	for (i = optind; i < argc; i++) {
+		sw_att_result *res = NULL;
+		size_t n = 0, k, passing = 0;
+		char digest[80] = "";
+		long long now = (long long)time(NULL);
+		if (sw_verify_attestations(argv[i], &io, pk, digest, sizeof(digest), &res, &n, &err) < 0) {
+			cli_error("%s: %s", argv[i], err.msg);
+			rc = EXIT_ERROR;
+			continue;
+		}
+		for (k = 0; k < n; k++) {
+			const char *why = res[k].reason;
+			char buf[400];
+			if (res[k].status == SW_SIG_VALID && verdict_rank(res[k].verdict) > verdict_rank(verdict)) {
+				snprintf(buf, sizeof(buf), "verdict %s is worse than %s", res[k].verdict, verdict);
+				why = buf;
+			} else if (res[k].status == SW_SIG_VALID && max_age &&
+				   now - res[k].scanned_at > (long long)max_age * 86400) {
+				snprintf(buf, sizeof(buf), "scanned %lld days ago, more than %llu", (now - res[k].scanned_at) / 86400,
+					 (unsigned long long)max_age);
+				why = buf;
+			} else if (res[k].status == SW_SIG_VALID) {
+				passing++;
+			}
+			printf("    %s %s\n", res[k].status == SW_SIG_VALID && why == res[k].reason ? "ok  " : "no  ", why);
+		}
+		printf("%s %s@%s  (%zu of %zu attestations pass)\n", passing ? "ATTESTED" : "NOT-ATTESTED", argv[i], digest,
+		       passing, n);
+		if (!passing && rc == EXIT_CLEAN)
+			rc = EXIT_FINDINGS;
+		free(res);
+	}
 out:
 	sw_pubkeys_free(pk);
 	free(keys);

@@ -164,6 +164,7 @@ static void usage(FILE *f)
 	      "  verify --key K IMAGE  check cosign signatures of an image\n"
 	      "  sign --key K IMAGE    sign an image as cosign does\n"
 	      "  keygen            a cosign-format key pair\n"
+	      "  verify-attestation --key K IMAGE  check signed scan verdicts (scan --attest)\n"
 	      "  version           print the version\n"
 	      "  help              this text\n"
 	      "\n"
@@ -194,6 +195,8 @@ int main(int argc, char **argv)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "sign") == 0)
 		return cmd_sign(argc - 1, argv + 1);
+	if (strcmp(argv[1], "verify-attestation") == 0)
+		return cmd_verify_attestation(argc - 1, argv + 1);
 	if (strcmp(argv[1], "keygen") == 0)
 		return cmd_keygen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)

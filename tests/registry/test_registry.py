@@ -493,6 +493,63 @@ def keygen_sign_verify():
 
 
 @case
+def signed_scan_verdicts():
+    """scan --attest signs an in-toto statement of the verdict (DSSE) and
+    attaches it under sha256-<hex>.att with an OCI 1.1 subject;
+    verify-attestation and the policy read it back."""
+    import base64
+    pw = os.path.join(WORK, "apw")
+    with open(pw, "w") as f:
+        f.write("pw\n")
+    prefix = os.path.join(WORK, "att")
+    eq(run("keygen", "--output-key-prefix", prefix, "--password-file", pw).rc, 0, "keygen")
+    key, pub = prefix + ".key", prefix + ".pub"
+    _, other = keypair("not-the-attester")
+    with R.Registry() as reg:
+        clean_dir = os.path.join(WORK, "clean-img")
+        oci_image(clean_dir, [Layer([E("etc/hostname", b"x\n")])])
+        cd = R.push(reg, clean_dir, "latest", "team/clean", "v1")
+        md = R.push(reg, image("img"), "latest", "team/bad", "v1")
+        opts = ["--insecure-registry", reg.host]
+        for name in ("clean", "bad"):
+            r = scan("--attest", "--key", key, "--password-file", pw, *opts, "%s/team/%s:v1" % (reg.host, name))
+            ok(r.rc in (0, 1), r.err)
+        # what is stored: cosign's attestation layout, with an OCI 1.1 subject
+        m = json.loads(R.urlopen("%s/v2/team/clean/manifests/sha256-%s.att" % (reg.url, cd[7:]),
+                                 headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}).body)
+        eq(m["subject"]["digest"], cd, "subject is the image")
+        eq(m["layers"][0]["mediaType"], "application/vnd.dsse.envelope.v1+json", "DSSE layer")
+        env = json.loads(R.urlopen("%s/v2/team/clean/blobs/%s" % (reg.url, m["layers"][0]["digest"])).body)
+        st = json.loads(base64.b64decode(env["payload"]))
+        eq((st["_type"], st["subject"][0]["digest"]["sha256"], st["predicate"]["verdict"]),
+           ("https://in-toto.io/Statement/v1", cd[7:], "clean"), "the statement")
+        # openssl verifies the DSSE signature over the PAE bytes
+        payload = base64.b64decode(env["payload"])
+        pae = b"DSSEv1 %d application/vnd.in-toto+json %d " % (len("application/vnd.in-toto+json"), len(payload)) + payload
+        with open(os.path.join(WORK, "pae"), "wb") as f:
+            f.write(pae)
+        with open(os.path.join(WORK, "pae.sig"), "wb") as f:
+            f.write(base64.b64decode(env["signatures"][0]["sig"]))
+        o = subprocess.run(["openssl", "dgst", "-sha256", "-verify", pub, "-signature", os.path.join(WORK, "pae.sig"),
+                            os.path.join(WORK, "pae")], stdout=subprocess.PIPE)
+        eq(o.stdout.strip(), b"Verified OK", "openssl verifies the envelope")
+        va = lambda *a: run("verify-attestation", *opts, *a)  # noqa: E731
+        eq(va("--key", pub, "--verdict", "clean", "%s/team/clean:v1" % reg.host).rc, 0, "clean image attested clean")
+        r = va("--key", pub, "--verdict", "clean", "%s/team/bad:v1" % reg.host)
+        eq(r.rc, 1, "a critical verdict is not clean")
+        ok("worse than clean" in r.out, r.out)
+        eq(va("--key", other, "%s/team/clean:v1" % reg.host).rc, 1, "another key attests nothing")
+        eq(va("--key", pub, "--max-age", "1", "%s/team/clean:v1" % reg.host).rc, 0, "fresh")
+        pol = os.path.join(WORK, "att-policy.yaml")
+        with open(pol, "w") as f:
+            f.write("version: 1\nrequire:\n  attestation: {keys: [%s], verdict: clean, max_age_days: 7}\n" % pub)
+        c = run("check", "--format", "json", "--policy", pol, *opts, "%s/team/clean:v1" % reg.host,
+                "%s/team/bad:v1" % reg.host)
+        eq([x["allowed"] for x in c.json["results"]], [True, False], "policy: clean and attested, else refused")
+        ok(md, "pushed")
+
+
+@case
 def unreachable_registry_fails_fast():
     r = scan("--insecure-registry", "127.0.0.1:1", "127.0.0.1:1/x/y:1")
     eq(r.rc, 2, "error")

@@ -44,6 +44,10 @@ typedef struct settings {
 	int verdict;          /* containers-policy: ACT_ALLOW (accept anything), ACT_DENY (reject) */
 	char *keys[SW_POLICY_MAX_KEYS];
 	int nkeys;            /* -1 unset */
+	char *att_keys[SW_POLICY_MAX_KEYS];   /* require.attestation */
+	int natt_keys;        /* -1 unset */
+	int att_verdict;      /* 0 clean, 1 suspicious, 2 malicious; -1 unset */
+	int att_max_age;      /* days; -1 unset, 0 any */
 } settings;
 
 typedef struct entry {
@@ -93,6 +97,9 @@ static void settings_init(settings *s)
 	s->mode = s->typosquat = s->impersonation = s->digest = s->max_severity = -1;
 	s->verdict = ACT_UNSET;
 	s->nkeys = -1;
+	s->natt_keys = -1;
+	s->att_verdict = -1;
+	s->att_max_age = -1;
 }
 
 static void settings_release(settings *s)
@@ -101,6 +108,8 @@ static void settings_release(settings *s)
 
 	for (i = 0; i < s->nkeys; i++)
 		free(s->keys[i]);
+	for (i = 0; i < s->natt_keys; i++)
+		free(s->att_keys[i]);
 }
 
 void sw_policy_free(sw_policy *p)
@@ -311,7 +320,7 @@ static void parse_settings(loader *l, const sw_yaml *m, settings *s, const char 
 			s->impersonation = parse_action(l, c, "names.impersonation");
 	}
 	if ((v = sw_yaml_get(m, "require")) && want_map(l, v, "require")) {
-		static const char *const k[] = { "digest", "signature", NULL };
+		static const char *const k[] = { "digest", "signature", "attestation", NULL };
 		unknown_keys(l, v, "require", k);
 		if ((c = sw_yaml_get(v, "digest")))
 			s->digest = parse_bool(l, c, "require.digest");
@@ -330,6 +339,44 @@ static void parse_settings(loader *l, const sw_yaml *m, settings *s, const char 
 						add_key(l, s, e->s, e->line);
 				}
 			}
+		}
+	}
+	if ((v = sw_yaml_get(m, "require")) && v->type == SW_YAML_MAP && (c = sw_yaml_get(v, "attestation")) &&
+	    want_map(l, c, "require.attestation")) {
+		static const char *const ka[] = { "keys", "verdict", "max_age_days", NULL };
+		const sw_yaml *keys = sw_yaml_get(c, "keys"), *e, *x;
+		unknown_keys(l, c, "require.attestation", ka);
+		if (!keys || keys->type != SW_YAML_SEQ) {
+			problem(l, c->line, "require.attestation.keys must be a list of public key files");
+		} else {
+			s->natt_keys = 0;
+			for (e = keys->child; e; e = e->next) {
+				if (e->type != SW_YAML_SCALAR || !e->slen || s->natt_keys >= SW_POLICY_MAX_KEYS) {
+					problem(l, e->line, "a key is a file path (at most %d)", SW_POLICY_MAX_KEYS);
+					continue;
+				}
+				if (access(e->s, R_OK) != 0)
+					problem(l, e->line, "attestation key \"%s\": %s", e->s, strerror(errno));
+				s->att_keys[s->natt_keys++] = sw__strdup(e->s);
+			}
+		}
+		s->att_verdict = 2;
+		if ((x = sw_yaml_get(c, "verdict"))) {
+			const char *t = sw_yaml_str(x);
+			s->att_verdict = t && !strcmp(t, "clean") ? 0 : t && !strcmp(t, "suspicious") ? 1 :
+					 t && !strcmp(t, "malicious") ? 2 : -2;
+			if (s->att_verdict == -2)
+				problem(l, x->line, "require.attestation.verdict must be clean, suspicious or malicious");
+		}
+		s->att_max_age = 0;
+		if ((x = sw_yaml_get(c, "max_age_days"))) {
+			const char *t = sw_yaml_str(x);
+			char *end = NULL;
+			long d = t ? strtol(t, &end, 10) : -1;
+			if (!t || *end || d < 1 || d > 100000)
+				problem(l, x->line, "require.attestation.max_age_days must be a number of days");
+			else
+				s->att_max_age = (int)d;
 		}
 	}
 	if ((v = sw_yaml_get(m, "scan")) && want_map(l, v, "scan")) {
@@ -759,6 +806,12 @@ static void effective(const sw_policy *p, const char *transport, const char *hos
 		s->nkeys = best->s.nkeys;
 		memcpy(s->keys, best->s.keys, sizeof(s->keys));
 	}
+	if (best->s.natt_keys >= 0) {
+		s->natt_keys = best->s.natt_keys;
+		memcpy(s->att_keys, best->s.att_keys, sizeof(s->att_keys));
+		s->att_verdict = best->s.att_verdict;
+		s->att_max_age = best->s.att_max_age;
+	}
 }
 
 static const char *const list_names[] = { "registries", "namespaces", "repositories" };
@@ -891,6 +944,13 @@ void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *r
 	if (s.max_severity != -1) {
 		d->need_scan = true;
 		d->max_severity = s.max_severity == -2 ? -1 : s.max_severity;
+	}
+	if (s.natt_keys > 0) {
+		d->need_attestation = true;
+		d->att_verdict = s.att_verdict;
+		d->att_max_age_days = s.att_max_age;
+		for (i = 0; i < (size_t)s.natt_keys && i < SW_POLICY_MAX_KEYS; i++)
+			d->att_keys[d->natt_keys++] = s.att_keys[i];
 	}
 	if (s.nkeys > 0) {
 		d->need_signature = true;

@@ -188,6 +188,7 @@ void sw_report__sort(sw_report *r)
 }
 
 size_t sw_report_finding_count(const sw_report *r) { return r->nf; }
+const char *sw_report_ruleset(const sw_report *r) { return r->ruleset; }
 size_t sw_report_incomplete_count(const sw_report *r) { return r->ninc; }
 
 const sw_finding *sw_report_finding(const sw_report *r, size_t i)

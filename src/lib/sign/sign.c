@@ -78,7 +78,7 @@ static int payload(sw_buf *b, const sw_ref *ref, const char *digest, const char 
 	return 0;
 }
 
-static char *sign_b64(EVP_PKEY *key, const sw_buf *payload_bytes)
+char *sw_sig__sign_b64(EVP_PKEY *key, const sw_buf *payload_bytes)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char *sig = NULL, *b64 = NULL;
@@ -100,7 +100,7 @@ static char *sign_b64(EVP_PKEY *key, const sw_buf *payload_bytes)
 }
 
 /* One layer descriptor, written back from the existing .sig manifest. */
-static void write_layer(sw_buf *b, const sw_json *l)
+void sw_sig__write_layer(sw_buf *b, const sw_json *l)
 {
 	const sw_json *ann = sw_json_get_obj(l, "annotations"), *a;
 	int64_t size = 0;
@@ -125,51 +125,72 @@ static void write_layer(sw_buf *b, const sw_json *l)
 	sw_buf_putc(b, '}');
 }
 
+/* Upload a new layer blob and the manifest holding what was there plus it
+ * (cosign's storage for .sig and .att tags). layer_json: the new layer's
+ * descriptor fields after "digest" (e.g. ,"annotations":{...}); tail: what
+ * follows "layers" in the manifest ("" or ,"subject":{...}). */
+int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *media_type, const char *layer_json,
+		   const char *tail, sw_error *err)
+{
+	sw_buf man = SW_BUF_INIT(MAX_SIG_MANIFEST), cfg = SW_BUF_INIT(1u << 20);
+	char bdig[SW_DIGEST_STRLEN], cdig[SW_DIGEST_STRLEN];
+	const sw_json *l;
+	int rc;
+
+	if ((rc = sw_reg_put_blob(si->reg, blob, len, bdig, err)) < 0)
+		goto out;
+	/* go-containerregistry's config for such an image: diff_ids = the layers */
+	sw_buf_printf(&cfg, "{\"architecture\":\"\",\"created\":\"0001-01-01T00:00:00Z\",\"history\":[{\"created\":"
+			    "\"0001-01-01T00:00:00Z\"}],\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
+	for (l = si->layers ? si->layers->child : NULL; l; l = l->next)
+		sw_buf_printf(&cfg, "\"%s\",", sw_json_get_str(l, "digest") ? sw_json_get_str(l, "digest") : "");
+	sw_buf_printf(&cfg, "\"%s\"]},\"config\":{}}", bdig);
+	if ((rc = sw_reg_put_blob(si->reg, cfg.data, cfg.len, cdig, err)) < 0)
+		goto out;
+	sw_buf_printf(&man, "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\""
+			    MT_OCI_CONFIG "\",\"size\":%zu,\"digest\":\"%s\"},\"layers\":[", cfg.len, cdig);
+	for (l = si->layers ? si->layers->child : NULL; l; l = l->next) {
+		sw_sig__write_layer(&man, l);
+		sw_buf_putc(&man, ',');
+	}
+	sw_buf_printf(&man, "{\"mediaType\":\"%s\",\"size\":%zu,\"digest\":\"%s\"%s}]%s}", media_type, len, bdig,
+		      layer_json, tail);
+	rc = sw_reg_put_manifest(si->reg, si->tag, MT_OCI_MANIFEST, man.data, man.len, err);
+out:
+	sw_buf_release(&man);
+	sw_buf_release(&cfg);
+	return rc;
+}
+
 int sw_sign_image(const char *refstr, const sw_image_opts *o, EVP_PKEY *key, const char *const *ann, size_t nann,
 		  char *digest_out, size_t digest_n, sw_error *err)
 {
 	sw_sigimage si;
-	char *sig = NULL, pdig[SW_DIGEST_STRLEN], cdig[SW_DIGEST_STRLEN];
+	char *sig = NULL;
 	size_t i;
-	sw_buf pay = SW_BUF_INIT(1u << 20), man = SW_BUF_INIT(MAX_SIG_MANIFEST), cfg = SW_BUF_INIT(1u << 20);
-	const sw_json *l;
+	sw_buf pay = SW_BUF_INIT(1u << 20);
 	int rc;
 
 	for (i = 0; i < nann; i++)
 		if (!strchr(ann[i], '=') || ann[i][0] == '=')
 			return sw_error_set(err, SW_EINVAL, "annotation \"%s\" is not KEY=VALUE", ann[i]);
 	/* what is already signed stays: the new layer is appended */
-	if ((rc = sw_sigimage_open(refstr, o, &si, err)) < 0)
+	if ((rc = sw_sigimage_open(refstr, o, "sig", &si, err)) < 0)
 		return rc;
 	snprintf(digest_out, digest_n, "%s", si.digest);
-	if ((rc = payload(&pay, &si.ref, si.digest, ann, nann)) < 0 || !(sig = sign_b64(key, &pay))) {
+	if ((rc = payload(&pay, &si.ref, si.digest, ann, nann)) < 0 || !(sig = sw_sig__sign_b64(key, &pay))) {
 		rc = sw_error_set(err, SW_ERROR, "signing failed (is the key an ECDSA/RSA/Ed25519 private key?)");
 		goto out;
 	}
-	if ((rc = sw_reg_put_blob(si.reg, pay.data, pay.len, pdig, err)) < 0)
-		goto out;
-	/* go-containerregistry's config for such an image: diff_ids = the layers */
-	sw_buf_printf(&cfg, "{\"architecture\":\"\",\"created\":\"0001-01-01T00:00:00Z\",\"history\":[{\"created\":"
-			    "\"0001-01-01T00:00:00Z\"}],\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
-	for (l = si.layers ? si.layers->child : NULL; l; l = l->next)
-		sw_buf_printf(&cfg, "\"%s\",", sw_json_get_str(l, "digest") ? sw_json_get_str(l, "digest") : "");
-	sw_buf_printf(&cfg, "\"%s\"]},\"config\":{}}", pdig);
-	if ((rc = sw_reg_put_blob(si.reg, cfg.data, cfg.len, cdig, err)) < 0)
-		goto out;
-	sw_buf_printf(&man, "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\""
-			    MT_OCI_CONFIG "\",\"size\":%zu,\"digest\":\"%s\"},\"layers\":[", cfg.len, cdig);
-	for (l = si.layers ? si.layers->child : NULL; l; l = l->next) {
-		write_layer(&man, l);
-		sw_buf_putc(&man, ',');
+	{
+		char *ann_json = sw__asprintf(",\"annotations\":{\"dev.cosignproject.cosign/signature\":\"%s\"}", sig);
+		rc = ann_json ? sw_sig__append(&si, pay.data, pay.len, MT_SIMPLESIGNING, ann_json, "", err)
+			      : sw_error_set(err, SW_ENOMEM, "out of memory");
+		free(ann_json);
 	}
-	sw_buf_printf(&man, "{\"mediaType\":\"" MT_SIMPLESIGNING "\",\"size\":%zu,\"digest\":\"%s\",\"annotations\":"
-			    "{\"dev.cosignproject.cosign/signature\":\"%s\"}}]}", pay.len, pdig, sig);
-	rc = sw_reg_put_manifest(si.reg, si.tag, MT_OCI_MANIFEST, man.data, man.len, err);
 out:
 	free(sig);
 	sw_buf_release(&pay);
-	sw_buf_release(&man);
-	sw_buf_release(&cfg);
 	sw_sigimage_close(&si);
 	return rc;
 }

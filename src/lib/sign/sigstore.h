@@ -13,13 +13,30 @@ typedef struct sw_sigimage {
 	char full[1024];          /* the reference as given, normalised */
 	sw_reg *reg;
 	char *digest;             /* what the reference resolves to (manifest or index) */
+	char *media_type;         /* its media type, and size */
+	size_t manifest_len;
 	char tag[80];             /* sha256-<hex>.sig */
 	sw_json_doc *doc;         /* the .sig manifest, or NULL when there is none */
 	const sw_json *layers;    /* its layers (NULL when none) */
 } sw_sigimage;
 
-/* Resolve the reference's digest and read its .sig manifest if there is one. */
-int sw_sigimage_open(const char *ref, const sw_image_opts *o, sw_sigimage *si, sw_error *err);
+/* Resolve the reference's digest and read its .sig (suffix "sig") or .att
+ * ("att") manifest if there is one. */
+int sw_sigimage_open(const char *ref, const sw_image_opts *o, const char *suffix, sw_sigimage *si, sw_error *err);
 void sw_sigimage_close(sw_sigimage *si);
+
+/* Index of the first key that verifies the base64 signature over the
+ * bytes, or -1 (also when the signature is not base64). */
+int sw_sig__key_verifies(const sw_pubkeys *keys, const void *data, size_t len, const char *sig_b64);
+
+/* Base64 DER signature (ECDSA-SHA256 etc.) over the bytes; malloc'd. */
+char *sw_sig__sign_b64(EVP_PKEY *key, const sw_buf *bytes);
+/* Append a layer (uploaded from blob) to the .sig/.att manifest of si:
+ * existing layers kept, a fresh config, the manifest PUT under si->tag. */
+int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *media_type, const char *layer_json,
+		   const char *tail, sw_error *err);
+
+/* Write back a layer descriptor of an existing manifest. */
+void sw_sig__write_layer(sw_buf *b, const sw_json *l);
 
 #endif

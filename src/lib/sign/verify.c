@@ -158,6 +158,36 @@ static bool identity_ok(const char *signed_ref, const char *reference, sw_identi
 	return rule == SW_IDENTITY_REPOSITORY || (strcmp(a.tag, b.tag) == 0 && strcmp(a.digest, b.digest) == 0);
 }
 
+static int keys_verify(const sw_pubkeys *keys, const uint8_t *sig, size_t siglen, const void *data, size_t len)
+{
+	size_t i;
+	int found = -1;
+
+	for (i = 0; keys && i < keys->n && found < 0; i++) {
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		if (md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, keys->k[i]) == 1 &&
+		    EVP_DigestVerify(md, sig, siglen, data, len) == 1)
+			found = (int)i;
+		EVP_MD_CTX_free(md);
+	}
+	return found;
+}
+
+int sw_sig__key_verifies(const sw_pubkeys *keys, const void *data, size_t len, const char *sig_b64)
+{
+	uint8_t *sig = NULL;
+	size_t siglen = 0;
+	int k;
+
+	if (!sig_b64 || b64decode(sig_b64, strlen(sig_b64), &sig, &siglen) < 0 || !siglen) {
+		free(sig);
+		return -1;
+	}
+	k = keys_verify(keys, sig, siglen, data, len);
+	free(sig);
+	return k;
+}
+
 void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, const char *sig_b64,
 		   const char *image_digest, const char *reference, sw_identity_rule rule, sw_sig_result *out)
 {
@@ -166,7 +196,7 @@ void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, con
 	static const char *const img[] = { "docker-manifest-digest", NULL };
 	static const char *const ident[] = { "docker-reference", NULL };
 	uint8_t *sig = NULL;
-	size_t siglen = 0, i;
+	size_t siglen = 0;
 	sw_json_doc *doc = NULL;
 	const sw_json *root, *c;
 	const char *type, *dg, *id;
@@ -179,13 +209,7 @@ void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, con
 		snprintf(out->reason, sizeof(out->reason), "the signature annotation is not base64");
 		goto done;
 	}
-	for (i = 0; keys && i < keys->n && out->key < 0; i++) {
-		EVP_MD_CTX *md = EVP_MD_CTX_new();
-		if (md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, keys->k[i]) == 1 &&
-		    EVP_DigestVerify(md, sig, siglen, (const unsigned char *)payload, plen) == 1)
-			out->key = (int)i;
-		EVP_MD_CTX_free(md);
-	}
+	out->key = keys_verify(keys, sig, siglen, payload, plen);
 	if (out->key < 0) {
 		snprintf(out->reason, sizeof(out->reason), "no trusted key verifies the signature over the payload");
 		goto done;
@@ -222,10 +246,11 @@ done:
 	free(sig);
 }
 
-int sw_sigimage_open(const char *refstr, const sw_image_opts *o, sw_sigimage *si, sw_error *err)
+int sw_sigimage_open(const char *refstr, const sw_image_opts *o, const char *suffix, sw_sigimage *si,
+		     sw_error *err)
 {
 	static const sw_image_opts defo = SW_IMAGE_OPTS_INIT;
-	char *body = NULL, *mt = NULL, *sbody = NULL, *smt = NULL, *sdg = NULL;
+	char *body = NULL, *sbody = NULL, *smt = NULL, *sdg = NULL;
 	size_t len, slen;
 	int rc;
 
@@ -240,9 +265,10 @@ int sw_sigimage_open(const char *refstr, const sw_image_opts *o, sw_sigimage *si
 	/* the digest signed is the one the reference resolves to (an index for
 	 * a multi-platform tag, as cosign signs it) */
 	if ((rc = sw_reg_manifest(si->reg, si->ref.digest[0] ? si->ref.digest : si->ref.tag[0] ? si->ref.tag : "latest",
-				  o->max_manifest, &body, &len, &mt, &si->digest, err)) < 0)
+				  o->max_manifest, &body, &len, &si->media_type, &si->digest, err)) < 0)
 		goto out;
-	snprintf(si->tag, sizeof(si->tag), "sha256-%s.sig", si->digest + 7);
+	si->manifest_len = len;
+	snprintf(si->tag, sizeof(si->tag), "sha256-%s.%s", si->digest + 7, suffix);
 	rc = sw_reg_manifest(si->reg, si->tag, MAX_SIG_MANIFEST, &sbody, &slen, &smt, &sdg, err);
 	if (rc == SW_ENOTFOUND) {
 		rc = 0; /* unsigned */
@@ -258,7 +284,6 @@ int sw_sigimage_open(const char *refstr, const sw_image_opts *o, sw_sigimage *si
 		rc = sw_error_set(err, SW_ELIMIT, "%s: more than %d signatures", si->full, MAX_SIGS);
 out:
 	free(body);
-	free(mt);
 	free(sbody);
 	free(smt);
 	free(sdg);
@@ -271,6 +296,7 @@ void sw_sigimage_close(sw_sigimage *si)
 {
 	sw_json_free(si->doc);
 	free(si->digest);
+	free(si->media_type);
 	sw_reg_free(si->reg);
 	memset(si, 0, sizeof(*si));
 }
@@ -285,7 +311,7 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_pubkeys
 
 	*results = NULL;
 	*nresults = 0;
-	if ((rc = sw_sigimage_open(refstr, o, &si, err)) < 0)
+	if ((rc = sw_sigimage_open(refstr, o, "sig", &si, err)) < 0)
 		return rc;
 	snprintf(digest_out, digest_n, "%s", si.digest);
 	if (!si.layers)
