@@ -14,6 +14,7 @@
 #include "stowaway/manifests.h"
 #include "stowaway/cache.h"
 #include "stowaway/sign.h"
+#include "stowaway/sandbox.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *sw_version(void);

@@ -59,6 +59,7 @@ int cmd_name(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_unpack(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_verify_attestation(int argc, char **argv);

@@ -64,3 +64,58 @@ int cmd_pull(int argc, char **argv)
 	cli_registry_free(&reg);
 	return rc < 0 ? EXIT_ERROR : EXIT_CLEAN;
 }
+
+static const char unpack_help[] =
+	"usage: stowaway unpack [--platform OS/ARCH[/V]] [registry options] IMAGE DIR\n"
+	"\n"
+	"Assemble the image's root filesystem in DIR (created, or empty): layers\n"
+	"applied with their whiteouts, nothing placed outside DIR or written through\n"
+	"a link, no device nodes, setuid/setgid bits dropped, digests checked.\n"
+	CLI_REGISTRY_HELP;
+
+int cmd_unpack(int argc, char **argv)
+{
+	sw_image_opts io = SW_IMAGE_OPTS_INIT;
+	cli_registry reg;
+	sw_error err = SW_ERROR_INIT;
+	sw_image *img = NULL;
+	sw_rootfs_stats st;
+	int c, rc = EXIT_CLEAN;
+
+	cli_registry_init(&reg, &io);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		int r;
+		switch (c) {
+		case O_PLATFORM: io.platform = optarg; break;
+		case O_HELP: fputs(unpack_help, stdout); goto out;
+		default:
+			if ((r = cli_registry_opt(&reg, c, optarg)) > 0)
+				break;
+			if (r == 0)
+				fputs(unpack_help, stderr);
+			rc = EXIT_ERROR;
+			goto out;
+		}
+	}
+	if (argc - optind != 2) {
+		fputs(unpack_help, stderr);
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	if (sw_image_open(&img, argv[optind], &io, &err) < 0 ||
+	    sw_rootfs_assemble(img, argv[optind + 1], NULL, &st, &err) < 0) {
+		cli_error("%s: %s", argv[optind], err.msg);
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	printf("%llu layers, %llu entries, %llu files, %llu bytes; %llu whiteouts; skipped %llu (devices, FIFOs); "
+	       "refused %llu (outside the root)\n",
+	       (unsigned long long)st.layers, (unsigned long long)st.entries, (unsigned long long)st.files,
+	       (unsigned long long)st.bytes, (unsigned long long)st.whiteouts, (unsigned long long)st.skipped,
+	       (unsigned long long)st.refused);
+out:
+	sw_image_free(img);
+	cli_registry_free(&reg);
+	return rc;
+}

@@ -160,6 +160,7 @@ static void usage(FILE *f)
 	      "  check --manifests PATH  every image of Dockerfiles, Kubernetes YAML, compose\n"
 	      "  policy lint FILE  every problem of a policy file, with its line\n"
 	      "  pull IMAGE oci:DIR  copy a registry image into an OCI layout\n"
+	      "  unpack IMAGE DIR  assemble the image's root filesystem in DIR\n"
 	      "  cache stats|prune the per-layer verdict cache\n"
 	      "  verify --key K IMAGE  check cosign signatures of an image\n"
 	      "  sign --key K IMAGE    sign an image as cosign does\n"
@@ -189,6 +190,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "pull") == 0)
 		return cmd_pull(argc - 1, argv + 1);
+	if (strcmp(argv[1], "unpack") == 0)
+		return cmd_unpack(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cache") == 0)
 		return cmd_cache(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)

@@ -493,6 +493,45 @@ def keygen_sign_verify():
 
 
 @case
+def sign_and_verify_an_oci_layout():
+    """Signatures of an image on disk live in its layout, as `cosign save`
+    keeps them: a blob and an index.json entry named sha256-<hex>.sig. The
+    layout still scans as one image."""
+    pw = os.path.join(WORK, "lpw")
+    with open(pw, "w") as f:
+        f.write("pw\n")
+    prefix = os.path.join(WORK, "layoutkey")
+    eq(run("keygen", "--output-key-prefix", prefix, "--password-file", pw).rc, 0, "keygen")
+    lay = os.path.join(WORK, "signed-layout")
+    oci_image(lay, [Layer([E("opt/eicar.com", EICAR)])], name="registry.example.com/team/app:1.0")
+    r = run("sign", "--key", prefix + ".key", "--password-file", pw, "oci:" + lay)
+    eq(r.rc, 0, r.err)
+    v = run("verify", "--format", "json", "--key", prefix + ".pub", "oci:" + lay)
+    eq((v.rc, [x["status"] for x in v.json["results"][0]["signatures"]]), (0, ["valid"]), v.out + v.err)
+    names = [m.get("annotations", {}).get("org.opencontainers.image.ref.name")
+             for m in json.load(open(os.path.join(lay, "index.json")))["manifests"]]
+    ok(any(n and n.endswith(".sig") for n in names) and "latest" in names, "both entries: %s" % names)
+    r = scan("oci:" + lay)
+    eq([f[0] for f in findings(r)], ["SW-IOC-SHA256", "SW-TEST-EICAR"], "the signed layout scans as its image")
+    # a payload blob changed on disk no longer verifies
+    sig = [m for m in json.load(open(os.path.join(lay, "index.json")))["manifests"]
+           if m.get("annotations", {}).get("org.opencontainers.image.ref.name", "").endswith(".sig")][0]
+    man = json.load(open(os.path.join(lay, "blobs", "sha256", sig["digest"][7:])))
+    blob = os.path.join(lay, "blobs", "sha256", man["layers"][0]["digest"][7:])
+    data = bytearray(open(blob, "rb").read())
+    data[-3] ^= 1
+    with open(blob, "wb") as f:
+        f.write(bytes(data))
+    v = run("verify", "--format", "json", "--key", prefix + ".pub", "oci:" + lay)
+    eq((v.rc, [x["status"] for x in v.json["results"][0]["signatures"]]), (1, ["malformed"]), v.out)
+    unnamed = os.path.join(WORK, "unnamed-layout")
+    oci_image(unnamed, [Layer([E("etc/x", b"x\n")])])
+    r = run("sign", "--key", prefix + ".key", "--password-file", pw, "oci:" + unnamed)
+    eq(r.rc, 2, "a layout that does not name its image has no identity to sign")
+    ok("io.containerd.image.name" in r.err, r.err)
+
+
+@case
 def signed_scan_verdicts():
     """scan --attest signs an in-toto statement of the verdict (DSSE) and
     attaches it under sha256-<hex>.att with an OCI 1.1 subject;

@@ -57,10 +57,19 @@ static bool is_index(const sw_json *desc)
 	return mt && (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0);
 }
 
+/* Not an image to scan: BuildKit attestation manifests (platform
+ * unknown/unknown) and cosign attachments kept in a layout (ref names
+ * sha256-<hex>.sig / .att). */
 static bool is_attestation(const sw_json *desc)
 {
 	const sw_json *pf = sw_json_get_obj(desc, "platform");
 	const char *os = sw_json_get_str(pf, "os"), *arch = sw_json_get_str(pf, "architecture");
+	const char *name = sw_json_get_str(sw_json_get_obj(desc, "annotations"), "org.opencontainers.image.ref.name");
+	size_t n = name ? strlen(name) : 0;
+
+	if (name && n == 75 && strncmp(name, "sha256-", 7) == 0 &&
+	    (strcmp(name + 71, ".sig") == 0 || strcmp(name + 71, ".att") == 0))
+		return true;
 	return os && arch && strcmp(os, "unknown") == 0 && strcmp(arch, "unknown") == 0;
 }
 

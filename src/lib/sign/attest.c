@@ -202,7 +202,7 @@ int sw_verify_attestations(const char *ref, const sw_image_opts *o, const sw_pub
 			snprintf(r->reason, sizeof(r->reason), "not a DSSE layer");
 			continue;
 		}
-		if (sw_reg_blob(si.reg, ld, sz, MAX_ENVELOPE, &env, &elen, &berr) < 0) {
+		if (sw_sigstore_blob(&si, ld, sz, MAX_ENVELOPE, &env, &elen, &berr) < 0) {
 			r->status = SW_SIG_MALFORMED;
 			snprintf(r->reason, sizeof(r->reason), "envelope blob: %.250s", berr.msg);
 			continue;

@@ -137,7 +137,7 @@ int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *me
 	const sw_json *l;
 	int rc;
 
-	if ((rc = sw_reg_put_blob(si->reg, blob, len, bdig, err)) < 0)
+	if ((rc = sw_sigstore_put_blob(si, blob, len, bdig, err)) < 0)
 		goto out;
 	/* go-containerregistry's config for such an image: diff_ids = the layers */
 	sw_buf_printf(&cfg, "{\"architecture\":\"\",\"created\":\"0001-01-01T00:00:00Z\",\"history\":[{\"created\":"
@@ -145,7 +145,7 @@ int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *me
 	for (l = si->layers ? si->layers->child : NULL; l; l = l->next)
 		sw_buf_printf(&cfg, "\"%s\",", sw_json_get_str(l, "digest") ? sw_json_get_str(l, "digest") : "");
 	sw_buf_printf(&cfg, "\"%s\"]},\"config\":{}}", bdig);
-	if ((rc = sw_reg_put_blob(si->reg, cfg.data, cfg.len, cdig, err)) < 0)
+	if ((rc = sw_sigstore_put_blob(si, cfg.data, cfg.len, cdig, err)) < 0)
 		goto out;
 	sw_buf_printf(&man, "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\""
 			    MT_OCI_CONFIG "\",\"size\":%zu,\"digest\":\"%s\"},\"layers\":[", cfg.len, cdig);
@@ -155,7 +155,7 @@ int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *me
 	}
 	sw_buf_printf(&man, "{\"mediaType\":\"%s\",\"size\":%zu,\"digest\":\"%s\"%s}]%s}", media_type, len, bdig,
 		      layer_json, tail);
-	rc = sw_reg_put_manifest(si->reg, si->tag, MT_OCI_MANIFEST, man.data, man.len, err);
+	rc = sw_sigstore_put_manifest(si, MT_OCI_MANIFEST, man.data, man.len, err);
 out:
 	sw_buf_release(&man);
 	sw_buf_release(&cfg);
@@ -178,6 +178,12 @@ int sw_sign_image(const char *refstr, const sw_image_opts *o, EVP_PKEY *key, con
 	if ((rc = sw_sigimage_open(refstr, o, "sig", &si, err)) < 0)
 		return rc;
 	snprintf(digest_out, digest_n, "%s", si.digest);
+	if (!si.ref.path[0]) {
+		rc = sw_error_set(err, SW_EINVAL,
+				  "%s: the layout does not name its image (io.containerd.image.name), so there is no identity to sign",
+				  refstr);
+		goto out;
+	}
 	if ((rc = payload(&pay, &si.ref, si.digest, ann, nann)) < 0 || !(sig = sw_sig__sign_b64(key, &pay))) {
 		rc = sw_error_set(err, SW_ERROR, "signing failed (is the key an ECDSA/RSA/Ed25519 private key?)");
 		goto out;

@@ -18,12 +18,22 @@ typedef struct sw_sigimage {
 	char tag[80];             /* sha256-<hex>.sig */
 	sw_json_doc *doc;         /* the .sig manifest, or NULL when there is none */
 	const sw_json *layers;    /* its layers (NULL when none) */
+	struct sw_image *img;     /* an OCI layout image ("oci:DIR[:TAG]") ... */
+	char *dir;                /* ... and its directory; else reg is set */
 } sw_sigimage;
 
 /* Resolve the reference's digest and read its .sig (suffix "sig") or .att
  * ("att") manifest if there is one. */
 int sw_sigimage_open(const char *ref, const sw_image_opts *o, const char *suffix, sw_sigimage *si, sw_error *err);
 void sw_sigimage_close(sw_sigimage *si);
+int sw_sigimage__open_layout(const char *input, const sw_image_opts *o, const char *suffix, sw_sigimage *si,
+			     sw_error *err);
+
+/* Blobs and the attachment manifest, in the registry or the layout. */
+int sw_sigstore_blob(sw_sigimage *si, const char *digest, int64_t size, uint64_t max, char **out, size_t *len,
+		     sw_error *err);
+int sw_sigstore_put_blob(sw_sigimage *si, const void *data, size_t len, char digest[SW_DIGEST_STRLEN], sw_error *err);
+int sw_sigstore_put_manifest(sw_sigimage *si, const char *media_type, const void *body, size_t len, sw_error *err);
 
 /* Index of the first key that verifies the base64 signature over the
  * bytes, or -1 (also when the signature is not base64). */

@@ -257,6 +257,11 @@ int sw_sigimage_open(const char *refstr, const sw_image_opts *o, const char *suf
 	memset(si, 0, sizeof(*si));
 	if (!o)
 		o = &defo;
+	if (strncmp(refstr, "oci:", 4) == 0) {
+		if ((rc = sw_sigimage__open_layout(refstr, o, suffix, si, err)) < 0)
+			sw_sigimage_close(si);
+		return rc;
+	}
 	if ((rc = sw_ref_parse(refstr, &si->ref, err)) < 0)
 		return rc;
 	sw_ref_format(&si->ref, SW_REF_FULL, si->full, sizeof(si->full));
@@ -297,6 +302,8 @@ void sw_sigimage_close(sw_sigimage *si)
 	sw_json_free(si->doc);
 	free(si->digest);
 	free(si->media_type);
+	sw_image_free(si->img);
+	free(si->dir);
 	sw_reg_free(si->reg);
 	memset(si, 0, sizeof(*si));
 }
@@ -338,7 +345,7 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_pubkeys
 			continue;
 		}
 		/* the payload blob is checked against the layer digest and size */
-		if (sw_reg_blob(si.reg, ld, lsz, MAX_PAYLOAD, &payload, &plen, &berr) < 0) {
+		if (sw_sigstore_blob(&si, ld, lsz, MAX_PAYLOAD, &payload, &plen, &berr) < 0) {
 			res->status = SW_SIG_MALFORMED;
 			res->key = -1;
 			snprintf(res->reason, sizeof(res->reason), "payload blob: %.250s", berr.msg);

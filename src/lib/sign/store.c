@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Where signatures and attestations live: next to the image in its
+ * registry repository (the sha256-<hex>.sig / .att tags), or, for an image
+ * in an OCI layout ("oci:DIR[:TAG]"), in the same layout as cosign's
+ * `cosign save` keeps them: blobs under blobs/sha256/ and an index.json
+ * entry whose org.opencontainers.image.ref.name is the tag. Writes into a
+ * layout go through O_EXCL temporary files renamed into place, by names
+ * derived from validated digests only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sigstore.h"
+#include "../image/image_int.h"
+#include "../util/banned.h"
+
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MAX_INDEX (4u << 20)
+
+/* "oci:DIR[:TAG]" -> DIR (the longest prefix that is a directory) */
+static char *layout_dir(const char *input)
+{
+	const char *p = input + 4;
+	char *dir = sw__strdup(p), *colon;
+	struct stat st;
+
+	while (dir && stat(dir, &st) != 0 && (colon = strrchr(dir, ':')))
+		*colon = '\0';
+	return dir;
+}
+
+int sw_sigimage__open_layout(const char *input, const sw_image_opts *o, const char *suffix, sw_sigimage *si,
+			     sw_error *err)
+{
+	sw_buf b = SW_BUF_INIT(MAX_INDEX);
+	sw_json_doc *idx = NULL, *mdoc = NULL;
+	const sw_json *m;
+	int rc;
+
+	if ((rc = sw_image_open(&si->img, input, o, err)) < 0)
+		return rc;
+	if (!si->img->manifest || !(si->dir = layout_dir(input))) {
+		rc = sw_error_set(err, SW_EINVAL, "%s: not an OCI layout image", input);
+		goto out;
+	}
+	if (si->img->reference && sw_ref_parse(si->img->reference, &si->ref, NULL) == 0)
+		sw_ref_format(&si->ref, SW_REF_FULL, si->full, sizeof(si->full));
+	else
+		snprintf(si->full, sizeof(si->full), "%s", input);
+	si->digest = sw__strdup(si->img->manifest_digest);
+	si->manifest_len = si->img->manifest_len;
+	if (sw_json_parse(si->img->manifest, si->img->manifest_len, &mdoc, NULL) == 0 &&
+	    sw_json_get_str(sw_json_root(mdoc), "mediaType"))
+		si->media_type = sw__strdup(sw_json_get_str(sw_json_root(mdoc), "mediaType"));
+	else
+		si->media_type = sw__strdup(MT_OCI_MANIFEST);
+	snprintf(si->tag, sizeof(si->tag), "sha256-%s.%s", si->digest + 7, suffix);
+	/* the attachment, if the layout holds one */
+	{
+		char *path = sw__asprintf("%s/index.json", si->dir);
+		if (!path || sw_file_read(path, &b) < 0 || sw_json_parse(b.data, b.len, &idx, err) < 0) {
+			free(path);
+			rc = sw_error_set(err, SW_EFORMAT, "%s: cannot read index.json", si->dir);
+			goto out;
+		}
+		free(path);
+	}
+	for (m = sw_json_get_arr(sw_json_root(idx), "manifests") ? sw_json_get_arr(sw_json_root(idx), "manifests")->child
+								  : NULL;
+	     m; m = m->next) {
+		const char *name = sw_json_get_str(sw_json_get_obj(m, "annotations"), "org.opencontainers.image.ref.name");
+		const char *dg = sw_json_get_str(m, "digest");
+		int64_t sz = -1;
+		char *body = NULL;
+		size_t len;
+		if (!name || strcmp(name, si->tag) != 0 || !dg)
+			continue;
+		sw_json_get_i64(m, "size", &sz);
+		if ((rc = sw_image__read_blob(si->img, dg, sz, MAX_INDEX, &body, &len, err)) < 0)
+			goto out;
+		rc = sw_json_parse(body, len, &si->doc, err);
+		free(body);
+		if (rc < 0)
+			goto out;
+		si->layers = sw_json_get_arr(sw_json_root(si->doc), "layers");
+		break;
+	}
+	rc = 0;
+out:
+	sw_json_free(idx);
+	sw_json_free(mdoc);
+	sw_buf_release(&b);
+	return rc;
+}
+
+int sw_sigstore_blob(sw_sigimage *si, const char *digest, int64_t size, uint64_t max, char **out, size_t *len,
+		     sw_error *err)
+{
+	if (si->reg)
+		return sw_reg_blob(si->reg, digest, size, max, out, len, err);
+	return sw_image__read_blob(si->img, digest, size, max, out, len, err);
+}
+
+static int write_atomic(const char *dir, const char *name, const void *data, size_t len, bool replace, sw_error *err)
+{
+	char *tmp = sw__asprintf("%s/.%s.%d.part", dir, name, (int)getpid()), *dst = sw__asprintf("%s/%s", dir, name);
+	int fd = -1, rc = 0;
+	const char *p = data;
+	size_t off = 0;
+
+	if (!tmp || !dst) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!replace && access(dst, F_OK) == 0)
+		goto out; /* content-addressed: already there */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
+		rc = sw_error_set(err, SW_EIO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	while (off < len) {
+		ssize_t w = write(fd, p + off, len - off);
+		if (w < 0) {
+			rc = sw_error_set(err, SW_EIO, "%s: %s", tmp, strerror(errno));
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) < 0 && rc == 0)
+		rc = sw_error_set(err, SW_EIO, "%s: %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, dst) < 0)
+		rc = sw_error_set(err, SW_EIO, "%s: %s", dst, strerror(errno));
+	if (rc < 0)
+		unlink(tmp);
+out:
+	free(tmp);
+	free(dst);
+	return rc;
+}
+
+int sw_sigstore_put_blob(sw_sigimage *si, const void *data, size_t len, char digest[SW_DIGEST_STRLEN], sw_error *err)
+{
+	uint8_t d[SW_SHA256_LEN];
+	char *dir;
+	int rc;
+
+	if (si->reg)
+		return sw_reg_put_blob(si->reg, data, len, digest, err);
+	sw_sha256_buf(data, len, d);
+	sw_digest_str(d, digest);
+	if (!(dir = sw__asprintf("%s/blobs/sha256", si->dir)))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	rc = write_atomic(dir, digest + 7, data, len, false, err);
+	free(dir);
+	return rc;
+}
+
+int sw_sigstore_put_manifest(sw_sigimage *si, const char *media_type, const void *body, size_t len, sw_error *err)
+{
+	char dg[SW_DIGEST_STRLEN], *path = NULL;
+	sw_buf b = SW_BUF_INIT(MAX_INDEX), out = SW_BUF_INIT(MAX_INDEX + 4096);
+	sw_json_doc *idx = NULL;
+	const sw_json *m;
+	int rc, first = 1;
+
+	if (si->reg)
+		return sw_reg_put_manifest(si->reg, si->tag, media_type, body, len, err);
+	if ((rc = sw_sigstore_put_blob(si, body, len, dg, err)) < 0)
+		return rc;
+	/* index.json: every entry but an older one of this tag, then the new one */
+	if (!(path = sw__asprintf("%s/index.json", si->dir)) || sw_file_read(path, &b) < 0 ||
+	    sw_json_parse(b.data, b.len, &idx, err) < 0) {
+		rc = sw_error_set(err, SW_EFORMAT, "%s: cannot read index.json", si->dir);
+		goto out;
+	}
+	sw_buf_printf(&out, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[");
+	for (m = sw_json_get_arr(sw_json_root(idx), "manifests") ? sw_json_get_arr(sw_json_root(idx), "manifests")->child
+								  : NULL;
+	     m; m = m->next) {
+		const sw_json *ann = sw_json_get_obj(m, "annotations"), *a, *pf = sw_json_get_obj(m, "platform");
+		const char *name = sw_json_get_str(ann, "org.opencontainers.image.ref.name");
+		int64_t sz = 0;
+		if (name && strcmp(name, si->tag) == 0)
+			continue;
+		sw_json_get_i64(m, "size", &sz);
+		sw_buf_printf(&out, "%s{\"mediaType\":", first ? "" : ",");
+		sw_jsonw_str(&out, sw_json_get_str(m, "mediaType") ? sw_json_get_str(m, "mediaType") : MT_OCI_MANIFEST);
+		sw_buf_printf(&out, ",\"digest\":");
+		sw_jsonw_str(&out, sw_json_get_str(m, "digest") ? sw_json_get_str(m, "digest") : "");
+		sw_buf_printf(&out, ",\"size\":%lld", (long long)sz);
+		if (pf && sw_json_get_str(pf, "os") && sw_json_get_str(pf, "architecture")) {
+			sw_buf_printf(&out, ",\"platform\":{\"architecture\":");
+			sw_jsonw_str(&out, sw_json_get_str(pf, "architecture"));
+			sw_buf_printf(&out, ",\"os\":");
+			sw_jsonw_str(&out, sw_json_get_str(pf, "os"));
+			if (sw_json_get_str(pf, "variant")) {
+				sw_buf_printf(&out, ",\"variant\":");
+				sw_jsonw_str(&out, sw_json_get_str(pf, "variant"));
+			}
+			sw_buf_putc(&out, '}');
+		}
+		if (ann && ann->n) {
+			sw_buf_printf(&out, ",\"annotations\":{");
+			for (a = ann->child; a; a = a->next) {
+				if (a->type != SW_JSON_STR)
+					continue;
+				sw_buf_printf(&out, "%s", a == ann->child ? "" : ",");
+				sw_jsonw_str(&out, a->key);
+				sw_buf_putc(&out, ':');
+				sw_jsonw_str(&out, a->s);
+			}
+			sw_buf_putc(&out, '}');
+		}
+		sw_buf_putc(&out, '}');
+		first = 0;
+	}
+	sw_buf_printf(&out, "%s{\"mediaType\":", first ? "" : ",");
+	sw_jsonw_str(&out, media_type);
+	sw_buf_printf(&out, ",\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"%s\"}}]}\n",
+		      dg, len, si->tag);
+	rc = write_atomic(si->dir, "index.json", out.data, out.len, true, err);
+out:
+	free(path);
+	sw_json_free(idx);
+	sw_buf_release(&b);
+	sw_buf_release(&out);
+	return rc;
+}
