@@ -18,20 +18,15 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
-from caserun import drive_module, eq, ok  # noqa: E402
+from caserun import collector, drive_module, eq, ok  # noqa: E402
 from imagelib import EICAR, MINER_STANDIN as MINER, E, Layer, config_for, oci_image, write_oci  # noqa: E402
 import registry as R  # noqa: E402
 
 BIN = None
 WORK = None
-CASES = []
+CASES, case = collector()
 DAO = (b"import subprocess\nsubprocess.Popen(['/usr/share/.java/jupdate', '-c', "
        b"'/usr/share/.java/config.json'])\n")
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
 
 
 def scan(*args, cache=None, env_extra=None):

@@ -19,18 +19,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
-from caserun import drive_module, eq, ok  # noqa: E402
+from caserun import collector, drive_module, eq, ok  # noqa: E402
 from imagelib import E, EICAR, Layer, oci_image  # noqa: E402
 
 BIN = None
 WORK = None
-CASES = []
+CASES, case = collector()
 DIGEST = "sha256:" + "0123456789abcdef" * 4
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
 
 
 class Run:

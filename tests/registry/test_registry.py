@@ -17,18 +17,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
-from caserun import drive_module, eq, ok  # noqa: E402
+from caserun import collector, drive_module, eq, ok  # noqa: E402
 from imagelib import EICAR, MINER_STANDIN as MINER, E, Layer, MT_INDEX, config_for, jdump, oci_image, write_oci  # noqa: E402
 import registry as R  # noqa: E402
 
 BIN = None
 WORK = None
-CASES = []
-
-
-def case(fn):
-    CASES.append(fn)
-    return fn
+CASES, case = collector()
 
 
 class Run:

@@ -98,7 +98,8 @@ static int remove_at(int dfd, const char *name, unsigned depth)
 /* Empty a directory (opaque marker). */
 static int empty_dir(int dfd)
 {
-	int dup_fd = dup(dfd);
+	/* dfd may be an O_PATH descriptor: open the directory itself to read it */
+	int dup_fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 	struct dirent *de;
 	int rc = 0;
@@ -208,6 +209,11 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 			    (src = open_in_root(c->root, lp + 1, O_RDONLY | O_NOFOLLOW, 0)) < 0) {
 				c->st->refused++;
 				break;
+			}
+			{
+				struct stat sst;
+				if (fstat(src, &sst) == 0) /* a link shares its target's mode */
+					fchmod(c->out_fd, sst.st_mode & 0777);
 			}
 			while ((r = read(src, buf, sizeof(buf))) > 0) {
 				c->st->bytes += (uint64_t)r;
