@@ -106,7 +106,7 @@ out:
 	return rc;
 }
 
-static void verify_envelope(const sw_pubkeys *keys, const char *env, size_t len, const char *digest, sw_att_result *r)
+void sw_att__verify_envelope(const sw_pubkeys *keys, const char *env, size_t len, const char *digest, sw_att_result *r)
 {
 	sw_json_doc *doc = NULL, *sdoc = NULL;
 	const sw_json *root, *sigs, *s, *pred, *subj;
@@ -207,7 +207,7 @@ int sw_verify_attestations(const char *ref, const sw_image_opts *o, const sw_pub
 			snprintf(r->reason, sizeof(r->reason), "envelope blob: %.250s", berr.msg);
 			continue;
 		}
-		verify_envelope(keys, env, elen, si.digest, r);
+		sw_att__verify_envelope(keys, env, elen, si.digest, r);
 		if (r->status == SW_SIG_VALID)
 			valid++;
 		free(env);

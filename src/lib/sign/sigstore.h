@@ -46,6 +46,10 @@ char *sw_sig__sign_b64(EVP_PKEY *key, const sw_buf *bytes);
 int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *media_type, const char *layer_json,
 		   const char *tail, sw_error *err);
 
+/* Check one DSSE envelope (bytes of the .att layer) for the image digest. */
+void sw_att__verify_envelope(const sw_pubkeys *keys, const char *env, size_t len, const char *digest,
+			     sw_att_result *r);
+
 /* Write back a layer descriptor of an existing manifest. */
 void sw_sig__write_layer(sw_buf *b, const sw_json *l);
 
