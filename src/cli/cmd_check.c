@@ -47,19 +47,18 @@ static bool g_resolve;
 
 static bool local_source(const char *s, const char **transport, const char **path)
 {
-	static const char *const pre[] = { "oci:", "oci-archive:", "docker-archive:", "dir:" };
+	static const struct { const char *prefix, *transport; } src[] = {
+		{ "oci:", "oci" }, { "oci-archive:", "oci-archive" },
+		{ "docker-archive:", "docker-archive" }, { "dir:", "dir" },
+	};
 	size_t i;
 
-	for (i = 0; i < 4; i++) {
-		size_t n = strlen(pre[i]);
-		if (strncmp(s, pre[i], n) == 0) {
-			static char t[32];
-			snprintf(t, sizeof(t), "%.*s", (int)(n - 1), pre[i]);
-			*transport = t;
-			*path = s + n;
+	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+		if (strncmp(s, src[i].prefix, strlen(src[i].prefix)) == 0) {
+			*transport = src[i].transport;
+			*path = s + strlen(src[i].prefix);
 			return true;
 		}
-	}
 	return false;
 }
 

@@ -543,7 +543,7 @@ def signed_scan_verdicts():
         clean_dir = os.path.join(WORK, "clean-img")
         oci_image(clean_dir, [Layer([E("etc/hostname", b"x\n")])])
         cd = R.push(reg, clean_dir, "latest", "team/clean", "v1")
-        md = R.push(reg, image("img"), "latest", "team/bad", "v1")
+        R.push(reg, image("img"), "latest", "team/bad", "v1")
         opts = ["--insecure-registry", reg.host]
         for name in ("clean", "bad"):
             r = scan("--attest", "--key", key, "--password-file", pw, *opts, "%s/team/%s:v1" % (reg.host, name))
@@ -580,7 +580,6 @@ def signed_scan_verdicts():
         c = run("check", "--format", "json", "--policy", pol, *opts, "%s/team/clean:v1" % reg.host,
                 "%s/team/bad:v1" % reg.host)
         eq([x["allowed"] for x in c.json["results"]], [True, False], "policy: clean and attested, else refused")
-        ok(md, "pushed")
 
 
 @case

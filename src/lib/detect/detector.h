@@ -46,6 +46,9 @@ int sw_emit_step_finding(sw_emit *e, int layer, const char *created_by, const ch
 /* The current file could not be fully examined by this detector: listed
  * under "incomplete" and raised as a medium finding, never passed as clean. */
 int sw_emit_incomplete(sw_emit *e, const char *reason);
+/* The same, for a cause that depends on the run rather than on the bytes
+ * (a timeout): the layer's result is then not kept in the layer cache. */
+int sw_emit_transient(sw_emit *e, const char *reason);
 
 enum { SW_DET_CONTENT = 1 << 0 }; /* needs file bytes, not only metadata */
 

@@ -596,7 +596,7 @@ static int yara_file(void *state, void *wstate, const sw_file *f, const uint8_t 
 	if (m.rc < 0)
 		return m.rc;
 	if (r == ERROR_SCAN_TIMEOUT)
-		return sw_emit_incomplete(out, "YARA rules exceeded the per-file timeout");
+		return sw_emit_transient(out, "YARA rules exceeded the per-file timeout");
 	if (r == ERROR_TOO_MANY_MATCHES)
 		return sw_emit_incomplete(out, "YARA: too many string matches; rules not fully evaluated");
 	if (r != ERROR_SUCCESS)

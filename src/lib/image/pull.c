@@ -20,36 +20,23 @@
 
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 typedef struct blobw {
 	int fd;
 	sw_sha256 *h;
-	uint64_t n;
+	uint64_t n, max;        /* bytes so far; the descriptor's size */
 } blobw;
 
 static int blob_sink(void *ctx, const uint8_t *p, size_t n)
 {
 	blobw *b = ctx;
 
+	/* the registry decides how much it sends: never more than the
+	 * descriptor says (the digest is only known at the end) */
+	if (n > b->max - b->n)
+		return SW_ELIMIT;
 	sw_sha256_update(b->h, p, n);
 	b->n += n;
-	return write_all(b->fd, p, n) < 0 ? SW_EIO : 0;
+	return sw_write_all(b->fd, p, n);
 }
 
 /* Write bytes (or, with reg, stream layer i) to blobs/sha256/<hex>. */
@@ -58,7 +45,7 @@ static int put_blob(int bdir, const sw_image *img, const char *digest, const voi
 {
 	char tmp[96], name[80], got[SW_DIGEST_STRLEN];
 	uint8_t d[SW_SHA256_LEN], want[SW_SHA256_LEN];
-	blobw b = { -1, NULL, 0 };
+	blobw b = { -1, NULL, 0, layer >= 0 ? (uint64_t)img->layers[layer].size : (uint64_t)len };
 	int rc = 0;
 
 	if (sw_digest_parse(digest, want) < 0)
@@ -75,8 +62,14 @@ static int put_blob(int bdir, const sw_image *img, const char *digest, const voi
 	}
 	if (layer >= 0) {
 		rc = sw_image__stream_layer(img, (size_t)layer, blob_sink, &b, err);
-		if (rc == SW_EIO && !err->msg[0])
+		if (rc == SW_ELIMIT)
+			sw_error_set(err, SW_EVERIFY, "blob %s: more bytes than its descriptor's %llu", digest,
+				     (unsigned long long)b.max);
+		else if (rc == SW_EIO && !err->msg[0])
 			sw_error_set(err, SW_EIO, "writing blob %s: %s", digest, strerror(errno));
+		else if (rc == 0 && b.n != b.max)
+			rc = sw_error_set(err, SW_EVERIFY, "blob %s: %llu bytes, its descriptor says %llu", digest,
+					  (unsigned long long)b.n, (unsigned long long)b.max);
 	} else if (blob_sink(&b, bytes, len) < 0) {
 		rc = sw_error_set(err, SW_EIO, "writing blob %s: %s", digest, strerror(errno));
 	}
@@ -105,7 +98,7 @@ static int put_file(int dir, const char *name, const char *text, sw_error *err)
 
 	if (fd < 0)
 		return sw_error_set(err, SW_EIO, "%s: %s", name, strerror(errno));
-	if (write_all(fd, text, strlen(text)) < 0)
+	if (sw_write_all(fd, text, strlen(text)) < 0)
 		rc = sw_error_set(err, SW_EIO, "%s: %s", name, strerror(errno));
 	close(fd);
 	return rc;

@@ -64,30 +64,6 @@ static void curl_init(void)
 
 /* ---- credentials ---- */
 
-static int b64dec(const char *in, char *out, size_t outn)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	unsigned v = 0;
-	int bits = 0;
-	size_t o = 0;
-
-	for (; *in && *in != '='; in++) {
-		const char *p = strchr(tbl, *in);
-		if (!p)
-			return -1;
-		v = (v << 6) | (unsigned)(p - tbl);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o + 1 >= outn)
-				return -1;
-			out[o++] = (char)((v >> bits) & 0xFF);
-		}
-	}
-	out[o] = '\0';
-	return (int)o;
-}
-
 static int set_creds(sw_reg *r, const char *userpass)
 {
 	const char *colon = strchr(userpass, ':');
@@ -121,7 +97,8 @@ static void creds_from_config(sw_reg *r, const char *domain, const char *path)
 	auths = sw_json_get_obj(sw_json_root(doc), "auths");
 	for (e = auths ? auths->child : NULL; e; e = e->next) {
 		const char *k = e->key, *auth;
-		char dec[1024];
+		uint8_t *dec = NULL;
+		size_t dl = 0;
 		if (strncmp(k, "https://", 8) == 0)
 			k += 8;
 		else if (strncmp(k, "http://", 7) == 0)
@@ -131,8 +108,12 @@ static void creds_from_config(sw_reg *r, const char *domain, const char *path)
 			  : strncmp(k, domain, strlen(domain)) == 0 &&
 				    (k[strlen(domain)] == '\0' || k[strlen(domain)] == '/')))
 			continue;
-		if ((auth = sw_json_get_str(e, "auth")) && b64dec(auth, dec, sizeof(dec)) > 0)
-			set_creds(r, dec);
+		if ((auth = sw_json_get_str(e, "auth")) && strlen(auth) < 4096 &&
+		    sw_b64_decode(auth, strlen(auth), &dec, &dl) == 0 && dl && !memchr(dec, 0, dl)) {
+			dec[dl] = '\0';
+			set_creds(r, (const char *)dec);
+		}
+		free(dec);
 		break;
 	}
 out:

@@ -217,7 +217,7 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 			}
 			while ((r = read(src, buf, sizeof(buf))) > 0) {
 				c->st->bytes += (uint64_t)r;
-				if (c->st->bytes > c->o->max_bytes || write(c->out_fd, buf, (size_t)r) != r) {
+				if (c->st->bytes > c->o->max_bytes || sw_write_all(c->out_fd, buf, (size_t)r) < 0) {
 					rc = c->st->bytes > c->o->max_bytes
 						     ? sw_error_set(c->err, SW_ELIMIT, "more than %llu bytes written",
 								    (unsigned long long)c->o->max_bytes)
@@ -240,20 +240,13 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 static int on_data(void *ctx, const uint8_t *p, size_t n)
 {
 	asm_ctx *c = ctx;
-	size_t off = 0;
 
 	if (c->out_fd < 0)
 		return 0;
 	c->st->bytes += n;
 	if (c->st->bytes > c->o->max_bytes)
 		return sw_error_set(c->err, SW_ELIMIT, "more than %llu bytes written", (unsigned long long)c->o->max_bytes);
-	while (off < n) {
-		ssize_t w = write(c->out_fd, p + off, n - off);
-		if (w < 0)
-			return fail(c, SW_EIO, "write");
-		off += (size_t)w;
-	}
-	return 0;
+	return sw_write_all(c->out_fd, p, n) < 0 ? fail(c, SW_EIO, "write") : 0;
 }
 
 static int on_entry_end(void *ctx)

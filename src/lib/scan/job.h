@@ -53,6 +53,7 @@ typedef struct job {
 	uint64_t entries, bytes_out;  /* what it counted against the image's limits */
 	bool cached;            /* filled from the layer cache: not scanned */
 	bool limited;           /* a bound stopped it: not cacheable */
+	bool transient;         /* shaped by the run (a timeout, the image's script budget): not cacheable */
 	char *key;              /* its cache key, when a cache is open */
 } job;
 

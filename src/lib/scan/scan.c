@@ -262,6 +262,12 @@ int sw_emit_incomplete(sw_emit *e, const char *reason)
 	return add_inc(e->w->j, e->w->cur.path, "%s: %s", e->detector, reason);
 }
 
+int sw_emit_transient(sw_emit *e, const char *reason)
+{
+	e->w->j->transient = true;
+	return sw_emit_incomplete(e, reason);
+}
+
 /* ---- files ---- */
 
 static int run_detectors(worker *w, const uint8_t *data, size_t len)
@@ -306,8 +312,10 @@ static int keep_script(worker *w)
 	if (!(((w->cur.mode & 0111) && c->len > 2 && c->data[0] == '#' && c->data[1] == '!') ||
 	      is_start_path(w->s, w->cur.path)))
 		return 0;
-	if (atomic_fetch_add(&w->s->kept_bytes, c->len) + c->len > MAX_RETAIN_TOTAL)
+	if (atomic_fetch_add(&w->s->kept_bytes, c->len) + c->len > MAX_RETAIN_TOTAL) {
+		j->transient = true; /* the budget is the image's, not the layer's */
 		return add_inc(j, w->cur.path, "script not kept for the entrypoint chain: budget spent");
+	}
 	if (!(k = realloc(j->kept, (j->nkept + 1) * sizeof(*k))))
 		return SW_ENOMEM;
 	j->kept = k;
@@ -1219,19 +1227,11 @@ static void cache_lookup(scan *s, const char *ruleset)
 
 /* A job is stored only when its result depends on nothing but the layer,
  * the rules and the limits in the key: not when a bound of the whole image
- * (entries, time) stopped it, nor when a per-file timeout or the image's
- * script budget shaped it. */
+ * (entries, time) stopped it, nor when something transient shaped it (a
+ * per-file timeout, the image's script budget). */
 static bool cacheable(const job *j)
 {
-	size_t i;
-
-	if (j->cached || j->limited || j->rc < 0 || !j->key)
-		return false;
-	for (i = 0; i < j->ninc; i++)
-		if (strstr(j->incs[i].reason, "timeout") || strstr(j->incs[i].reason, "timed out") ||
-		    strstr(j->incs[i].reason, "budget spent"))
-			return false;
-	return true;
+	return !j->cached && !j->limited && !j->transient && j->rc >= 0 && j->key;
 }
 
 static void cache_store(scan *s)

@@ -41,17 +41,6 @@ static int pae(sw_buf *out, const char *type, const char *body, size_t len)
 	return sw_buf_append(out, body, len);
 }
 
-static void b64(sw_buf *out, const void *p, size_t n)
-{
-	char *tmp = malloc(4 * ((n + 2) / 3) + 1);
-
-	if (!tmp)
-		return;
-	EVP_EncodeBlock((unsigned char *)tmp, p, (int)n);
-	sw_buf_append(out, tmp, strlen(tmp));
-	free(tmp);
-}
-
 int sw_attest_image(const char *ref, const sw_image_opts *o, EVP_PKEY *key, const struct sw_report *rep,
 		    char *digest_out, size_t digest_n, sw_error *err)
 {
@@ -87,7 +76,7 @@ int sw_attest_image(const char *ref, const sw_image_opts *o, EVP_PKEY *key, cons
 		goto out;
 	}
 	sw_buf_printf(&env, "{\"payloadType\":\"" PAYLOAD_TYPE "\",\"payload\":\"");
-	b64(&env, st.data, st.len);
+	sw_b64_encode(&env, st.data, st.len);
 	sw_buf_printf(&env, "\",\"signatures\":[{\"keyid\":\"\",\"sig\":\"%s\"}]}", sig);
 	{
 		char *tail = sw__asprintf(",\"subject\":{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}",
@@ -112,7 +101,7 @@ void sw_att__verify_envelope(const sw_pubkeys *keys, const char *env, size_t len
 	const sw_json *root, *sigs, *s, *pred, *subj;
 	const char *pt, *pl;
 	uint8_t *payload = NULL;
-	size_t plen = 0, pn;
+	size_t plen = 0;
 	sw_buf in = SW_BUF_INIT(2u << 20);
 	bool good = false;
 	struct tm tm;
@@ -125,13 +114,10 @@ void sw_att__verify_envelope(const sw_pubkeys *keys, const char *env, size_t len
 		snprintf(r->reason, sizeof(r->reason), "not a DSSE envelope of an in-toto statement");
 		goto out;
 	}
-	pn = strlen(pl);
-	if (pn % 4 || !(payload = malloc(pn / 4 * 3 + 1)) ||
-	    EVP_DecodeBlock(payload, (const unsigned char *)pl, (int)pn) < 0) {
+	if (sw_b64_decode(pl, strlen(pl), &payload, &plen) < 0) {
 		snprintf(r->reason, sizeof(r->reason), "the payload is not base64");
 		goto out;
 	}
-	plen = pn / 4 * 3 - (pn && pl[pn - 1] == '=') - (pn > 1 && pl[pn - 2] == '=');
 	pae(&in, PAYLOAD_TYPE, (const char *)payload, plen);
 	for (s = sigs->child; s && !good; s = s->next) {
 		good = sw_sig__key_verifies(keys, in.data, in.len, sw_json_get_str(s, "sig")) >= 0;

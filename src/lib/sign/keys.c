@@ -34,60 +34,17 @@
 #define LABEL_SIGSTORE "ENCRYPTED SIGSTORE PRIVATE KEY"
 #define WRITE_N 32768
 
-static int b64enc(const uint8_t *in, size_t n, sw_buf *out)
-{
-	size_t cap = 4 * ((n + 2) / 3) + 1;
-	char *tmp = malloc(cap);
-	int rc;
-
-	if (!tmp)
-		return SW_ENOMEM;
-	EVP_EncodeBlock((unsigned char *)tmp, in, (int)n);
-	rc = sw_buf_append(out, tmp, strlen(tmp));
-	free(tmp);
-	return rc;
-}
-
-/* standard base64 (with padding) -> bytes; -1 when malformed */
-static int b64dec(const char *in, uint8_t **out, size_t *outn)
-{
-	size_t n = strlen(in), pad = 0;
-	int got;
-
-	if (n % 4)
-		return -1;
-	while (pad < 2 && n > pad && in[n - 1 - pad] == '=')
-		pad++;
-	if (!(*out = malloc(n / 4 * 3 + 1)))
-		return -1;
-	got = EVP_DecodeBlock(*out, (const unsigned char *)in, (int)n);
-	if (got < 0 || (size_t)got < pad) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	*outn = (size_t)got - pad;
-	return 0;
-}
-
 static int write_file(const char *path, const char *text, mode_t mode, sw_error *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	size_t n = strlen(text), off = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode), rc = 0;
 
 	if (fd < 0)
 		return sw_error_set(err, SW_EIO, "%s: %s%s", path, strerror(errno),
 				    errno == EEXIST ? " (not overwritten)" : "");
-	while (off < n) {
-		ssize_t w = write(fd, text + off, n - off);
-		if (w < 0) {
-			close(fd);
-			return sw_error_set(err, SW_EIO, "%s: %s", path, strerror(errno));
-		}
-		off += (size_t)w;
-	}
+	if (sw_write_all(fd, text, strlen(text)) < 0)
+		rc = sw_error_set(err, SW_EIO, "%s: %s", path, strerror(errno));
 	close(fd);
-	return 0;
+	return rc;
 }
 
 int sw_key__generate(const char *priv_path, const char *pub_path, const char *password, int64_t scrypt_n,
@@ -130,13 +87,13 @@ int sw_key__generate(const char *priv_path, const char *pub_path, const char *pa
 	crypto_secretbox_easy(ct, der, (unsigned long long)derlen, nonce, key);
 	sw_buf_printf(&json, "{\"kdf\":{\"name\":\"scrypt\",\"params\":{\"N\":%lld,\"r\":8,\"p\":1},\"salt\":\"",
 		      (long long)scrypt_n);
-	b64enc(salt, sizeof(salt), &json);
+	sw_b64_encode(&json, salt, sizeof(salt));
 	sw_buf_printf(&json, "\"},\"cipher\":{\"name\":\"nacl/secretbox\",\"nonce\":\"");
-	b64enc(nonce, sizeof(nonce), &json);
+	sw_b64_encode(&json, nonce, sizeof(nonce));
 	sw_buf_printf(&json, "\"},\"ciphertext\":\"");
-	b64enc(ct, (size_t)derlen + crypto_secretbox_MACBYTES, &json);
+	sw_b64_encode(&json, ct, (size_t)derlen + crypto_secretbox_MACBYTES);
 	sw_buf_printf(&json, "\"}");
-	b64enc((const uint8_t *)json.data, json.len, &b64);
+	sw_b64_encode(&b64, json.data, json.len);
 	sw_buf_printf(&pem, "-----BEGIN %s-----\n", label);
 	for (i = 0; i < b64.len; i += 64)
 		sw_buf_printf(&pem, "%.*s\n", (int)(b64.len - i < 64 ? b64.len - i : 64), b64.data + i);
@@ -219,7 +176,7 @@ int sw_key_load_private(const char *path, const char *password, EVP_PKEY **out, 
 		rc = *out ? 0 : sw_error_set(err, SW_EFORMAT, "key %s: not a cosign key nor a PEM private key", path);
 		goto out;
 	}
-	if (b64dec(body, &json, &jlen) < 0 || sw_json_parse((const char *)json, jlen, &doc, NULL) < 0) {
+	if (sw_b64_decode(body, strlen(body), &json, &jlen) < 0 || sw_json_parse((const char *)json, jlen, &doc, NULL) < 0) {
 		rc = sw_error_set(err, SW_EFORMAT, "key %s: the PEM body is not base64 JSON (truncated?)", path);
 		goto out;
 	}
@@ -240,10 +197,10 @@ int sw_key_load_private(const char *path, const char *password, EVP_PKEY **out, 
 				  (long long)N, (long long)r, (long long)p);
 		goto out;
 	}
-	if (!sw_json_get_str(kdf, "salt") || b64dec(sw_json_get_str(kdf, "salt"), &salt, &sl) < 0 ||
-	    !sw_json_get_str(cipher, "nonce") || b64dec(sw_json_get_str(cipher, "nonce"), &nonce, &nl) < 0 ||
+	if (!sw_json_get_str(kdf, "salt") || sw_b64_decode(sw_json_get_str(kdf, "salt"), strlen(sw_json_get_str(kdf, "salt")), &salt, &sl) < 0 ||
+	    !sw_json_get_str(cipher, "nonce") || sw_b64_decode(sw_json_get_str(cipher, "nonce"), strlen(sw_json_get_str(cipher, "nonce")), &nonce, &nl) < 0 ||
 	    nl != crypto_secretbox_NONCEBYTES || !sw_json_get_str(root, "ciphertext") ||
-	    b64dec(sw_json_get_str(root, "ciphertext"), &ct, &cl) < 0 || cl < crypto_secretbox_MACBYTES) {
+	    sw_b64_decode(sw_json_get_str(root, "ciphertext"), strlen(sw_json_get_str(root, "ciphertext")), &ct, &cl) < 0 || cl < crypto_secretbox_MACBYTES) {
 		rc = sw_error_set(err, SW_EFORMAT, "key %s: salt, nonce or ciphertext malformed", path);
 		goto out;
 	}

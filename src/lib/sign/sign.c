@@ -81,22 +81,21 @@ static int payload(sw_buf *b, const sw_ref *ref, const char *digest, const char 
 char *sw_sig__sign_b64(EVP_PKEY *key, const sw_buf *payload_bytes)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char *sig = NULL, *b64 = NULL;
+	unsigned char *sig = NULL;
 	size_t sl = 0;
+	sw_buf b64 = SW_BUF_INIT(4096);
+	char *out = NULL;
 
-	if (!md || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) != 1 ||
-	    EVP_DigestSign(md, NULL, &sl, (const unsigned char *)payload_bytes->data, payload_bytes->len) != 1 ||
-	    !(sig = malloc(sl)) ||
-	    EVP_DigestSign(md, sig, &sl, (const unsigned char *)payload_bytes->data, payload_bytes->len) != 1 ||
-	    !(b64 = malloc(4 * ((sl + 2) / 3) + 1))) {
-		EVP_MD_CTX_free(md);
-		free(sig);
-		return NULL;
-	}
-	EVP_EncodeBlock(b64, sig, (int)sl);
+	if (md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
+	    EVP_DigestSign(md, NULL, &sl, (const unsigned char *)payload_bytes->data, payload_bytes->len) == 1 &&
+	    (sig = malloc(sl)) &&
+	    EVP_DigestSign(md, sig, &sl, (const unsigned char *)payload_bytes->data, payload_bytes->len) == 1 &&
+	    sw_b64_encode(&b64, sig, sl) == 0)
+		out = sw_buf_detach(&b64, NULL);
+	sw_buf_release(&b64);
 	EVP_MD_CTX_free(md);
 	free(sig);
-	return (char *)b64;
+	return out;
 }
 
 /* One layer descriptor, written back from the existing .sig manifest. */

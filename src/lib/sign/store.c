@@ -111,8 +111,6 @@ static int write_atomic(const char *dir, const char *name, const void *data, siz
 {
 	char *tmp = sw__asprintf("%s/.%s.%d.part", dir, name, (int)getpid()), *dst = sw__asprintf("%s/%s", dir, name);
 	int fd = -1, rc = 0;
-	const char *p = data;
-	size_t off = 0;
 
 	if (!tmp || !dst) {
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
@@ -124,14 +122,8 @@ static int write_atomic(const char *dir, const char *name, const void *data, siz
 		rc = sw_error_set(err, SW_EIO, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	while (off < len) {
-		ssize_t w = write(fd, p + off, len - off);
-		if (w < 0) {
-			rc = sw_error_set(err, SW_EIO, "%s: %s", tmp, strerror(errno));
-			break;
-		}
-		off += (size_t)w;
-	}
+	if (sw_write_all(fd, data, len) < 0)
+		rc = sw_error_set(err, SW_EIO, "%s: %s", tmp, strerror(errno));
 	if (close(fd) < 0 && rc == 0)
 		rc = sw_error_set(err, SW_EIO, "%s: %s", tmp, strerror(errno));
 	if (rc == 0 && rename(tmp, dst) < 0)

@@ -41,30 +41,6 @@ struct sw_pubkeys {
 	size_t n;
 };
 
-static int b64decode(const char *in, size_t inlen, uint8_t **out, size_t *outlen)
-{
-	size_t cap = inlen / 4 * 3 + 3;
-	EVP_ENCODE_CTX *ctx;
-	int n1 = 0, n2 = 0;
-
-	if (!(*out = malloc(cap + 1)) || !(ctx = EVP_ENCODE_CTX_new())) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, *out, &n1, (const unsigned char *)in, (int)inlen) < 0 ||
-	    EVP_DecodeFinal(ctx, *out + n1, &n2) < 0) {
-		EVP_ENCODE_CTX_free(ctx);
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	EVP_ENCODE_CTX_free(ctx);
-	*outlen = (size_t)(n1 + n2);
-	return 0;
-}
-
 int sw_pubkeys_load(sw_pubkeys **out, const char *const *paths, size_t n, sw_error *err)
 {
 	sw_pubkeys *k;
@@ -83,7 +59,7 @@ int sw_pubkeys_load(sw_pubkeys **out, const char *const *paths, size_t n, sw_err
 			uint8_t *pem = NULL;
 			size_t len = 0;
 			what = "keyData";
-			if (b64decode(paths[i] + 5, strlen(paths[i] + 5), &pem, &len) == 0)
+			if (sw_b64_decode(paths[i] + 5, strlen(paths[i] + 5), &pem, &len) == 0)
 				sw_buf_append(&b, pem, len);
 			free(pem);
 			bio = b.len ? BIO_new_mem_buf(b.data, (int)b.len) : NULL;
@@ -179,7 +155,7 @@ int sw_sig__key_verifies(const sw_pubkeys *keys, const void *data, size_t len, c
 	size_t siglen = 0;
 	int k;
 
-	if (!sig_b64 || b64decode(sig_b64, strlen(sig_b64), &sig, &siglen) < 0 || !siglen) {
+	if (!sig_b64 || sw_b64_decode(sig_b64, strlen(sig_b64), &sig, &siglen) < 0 || !siglen) {
 		free(sig);
 		return -1;
 	}
@@ -204,7 +180,7 @@ void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, con
 	memset(out, 0, sizeof(*out));
 	out->key = -1;
 	out->status = SW_SIG_BAD_SIGNATURE;
-	if (!sig_b64 || b64decode(sig_b64, strlen(sig_b64), &sig, &siglen) < 0 || siglen == 0) {
+	if (!sig_b64 || sw_b64_decode(sig_b64, strlen(sig_b64), &sig, &siglen) < 0 || siglen == 0) {
 		out->status = SW_SIG_MALFORMED;
 		snprintf(out->reason, sizeof(out->reason), "the signature annotation is not base64");
 		goto done;
