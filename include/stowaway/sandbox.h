@@ -7,6 +7,8 @@
 
 #include "stowaway/error.h"
 #include "stowaway/image.h"
+#include "stowaway/report.h"
+#include "stowaway/scan.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -15,9 +17,11 @@ extern "C" {
 typedef struct sw_rootfs_opts {
 	uint64_t max_entries;
 	uint64_t max_bytes;       /* bytes written in all */
+	int64_t id_base;          /* >= 0 (root only): entries owned by id_base + their
+				   * uid/gid (ids above 65535 become 65534); -1: ours */
 } sw_rootfs_opts;
 
-#define SW_ROOTFS_OPTS_INIT { 1000000, 8ull << 30 }
+#define SW_ROOTFS_OPTS_INIT { 1000000, 8ull << 30, -1 }
 
 typedef struct sw_rootfs_stats {
 	uint64_t layers, entries, files, bytes;
@@ -31,6 +35,36 @@ typedef struct sw_rootfs_stats {
  * link, no device nodes, no setuid bits; blob digests and diff_ids checked. */
 int sw_rootfs_assemble(const sw_image *img, const char *target, const sw_rootfs_opts *o, sw_rootfs_stats *st,
 		       sw_error *err);
+
+/*
+ * Dynamic analysis: run the image in a rootless sandbox (user, mount, PID,
+ * network, IPC, UTS and cgroup namespaces; pivot_root; no capabilities;
+ * no_new_privs; a seccomp filter; rlimits) whose network is a sinkhole,
+ * trace what it does, and judge it. Works as root and as an unprivileged
+ * user (user namespaces must be allowed).
+ */
+typedef struct sw_detonate_opts {
+	unsigned timeout;           /* seconds of wall clock (default 30) */
+	const char *const *cmd;     /* argv replacing Entrypoint + Cmd, or NULL */
+	size_t ncmd;
+	uint64_t memory;            /* bytes for the whole sandbox (default 1 GiB) */
+	unsigned max_procs;         /* processes (default 256) */
+	uint64_t max_artifact;      /* bytes of an executed file kept for the scan (64 MiB) */
+	const char *keep;           /* keep the work directory here (rootfs, executed files) */
+	const sw_scan_opts *scan;   /* how executed files are scanned (NULL: defaults) */
+	sw_rootfs_opts rootfs;
+} sw_detonate_opts;
+
+#define SW_DETONATE_OPTS_INIT { 30, NULL, 0, 1ull << 30, 256, 64ull << 20, NULL, NULL, SW_ROOTFS_OPTS_INIT }
+
+/* Detonate img. The report carries the timeline (events), the behaviour
+ * findings (detector "sandbox") and the static findings of every file the
+ * image executed. SW_ERROR when the sandbox cannot be built here (the
+ * reason says which part), SW_ELIMIT/SW_EVERIFY/SW_EFORMAT from the image. */
+int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out, sw_error *err);
+
+/* Append the findings and timeline of `dynamic` to `into` (scan --dynamic). */
+int sw_report_merge(sw_report *into, const sw_report *dynamic, sw_error *err);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,8 @@
 
 /* Print "stowaway: <what>: <why>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "OPT: invalid value \"VAL\"" on stderr; returns EXIT_ERROR. */
+int cli_bad(const char *opt, const char *val);
 /* "64M", "1GiB", "4096" -> bytes. -1 on error. */
 int cli_parse_size(const char *s, uint64_t *out);
 int cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
@@ -65,6 +67,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_verify_attestation(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
+int cmd_detonate(int argc, char **argv);
 
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1

@@ -41,6 +41,9 @@ static const char scan_help[] =
 	"  --max-path N            bytes of an entry path (default 4096)\n"
 	"  --max-depth N           nested archive depth (default 4)\n"
 	"  --timeout SECONDS       per image (default 600)\n"
+	"  --dynamic               also run the image in the sandbox (see 'stowaway detonate')\n"
+	"                          and merge what it does into the report\n"
+	"  --dynamic-timeout S     the sandbox's wall clock (default 30)\n"
 	"  --attest                sign the verdict of each registry image (in-toto, DSSE) and\n"
 	"                          attach it next to the image (needs --key)\n"
 	"  --key FILE              private key for --attest (cosign format or PEM)\n"
@@ -53,7 +56,7 @@ static const char scan_help[] =
 
 enum { O_FORMAT = 256, O_OUTPUT, O_FAILON, O_PLATFORM, O_JOBS, O_IOC, O_NOIOC, O_QUIET,
        O_MFS, O_MIS, O_ME, O_MR, O_MP, O_MD, O_TO, O_HELP, O_RULES, O_NORULES, O_FTO,
-       O_CACHE, O_NOCACHE, O_CACHEMAX, O_ATTEST, O_KEY, O_PWFILE };
+       O_CACHE, O_NOCACHE, O_CACHEMAX, O_ATTEST, O_KEY, O_PWFILE, O_DYNAMIC, O_DYNTO };
 
 static const struct option longopts[] = {
 	{ "format", required_argument, NULL, O_FORMAT },
@@ -79,6 +82,8 @@ static const struct option longopts[] = {
 	{ "no-cache", no_argument, NULL, O_NOCACHE },
 	{ "cache-max", required_argument, NULL, O_CACHEMAX },
 	{ "attest", no_argument, NULL, O_ATTEST },
+	{ "dynamic", no_argument, NULL, O_DYNAMIC },
+	{ "dynamic-timeout", required_argument, NULL, O_DYNTO },
 	{ "key", required_argument, NULL, O_KEY },
 	{ "password-file", required_argument, NULL, O_PWFILE },
 	CLI_REGISTRY_LONGOPTS,
@@ -93,12 +98,6 @@ static void on_progress(void *ctx, const sw_progress *p)
 	fprintf(stderr, "\r\033[Klayers %zu/%zu  %.0f MiB read  %.0f MiB unpacked  %.0f MiB/s  %llu files",
 		p->layers_done, p->layers, (double)p->bytes_in / (1 << 20), mib,
 		p->seconds > 0 ? mib / p->seconds : 0.0, (unsigned long long)p->files);
-}
-
-static int bad(const char *opt, const char *val)
-{
-	cli_error("%s: invalid value \"%s\"", opt, val);
-	return EXIT_ERROR;
 }
 
 int cmd_scan(int argc, char **argv)
@@ -118,7 +117,8 @@ int cmd_scan(int argc, char **argv)
 	cli_registry reg;
 	const char *cache = NULL, *keyfile = NULL, *pwfile = NULL;
 	char *cache_default = NULL;
-	bool no_cache = false, attest = false;
+	bool no_cache = false, attest = false, dynamic = false;
+	sw_detonate_opts dopts = SW_DETONATE_OPTS_INIT;
 	EVP_PKEY *akey = NULL;
 
 	cli_registry_init(&reg, &io);
@@ -129,18 +129,18 @@ int cmd_scan(int argc, char **argv)
 		case O_FORMAT: case 'f':
 			if (strcmp(optarg, "table") != 0 && strcmp(optarg, "json") != 0 &&
 			    strcmp(optarg, "sarif") != 0)
-				return bad("--format", optarg);
+				return cli_bad("--format", optarg);
 			format = optarg;
 			break;
 		case O_OUTPUT: case 'o': output = optarg; break;
 		case O_FAILON:
 			if (sw_severity_parse(optarg, &fail_on) < 0)
-				return bad("--fail-on", optarg);
+				return cli_bad("--fail-on", optarg);
 			break;
 		case O_PLATFORM: io.platform = optarg; break;
 		case O_JOBS: case 'j':
 			if (cli_parse_uint(optarg, 1024, &v) < 0 || v == 0)
-				return bad("--jobs", optarg);
+				return cli_bad("--jobs", optarg);
 			so.jobs = (unsigned)v;
 			break;
 		case O_IOC:
@@ -154,51 +154,57 @@ int cmd_scan(int argc, char **argv)
 		case O_NORULES: so.no_bundled_rules = true; break;
 		case O_CACHE: cache = optarg; break;
 		case O_ATTEST: attest = true; break;
+		case O_DYNAMIC: dynamic = true; break;
+		case O_DYNTO:
+			if (cli_parse_uint(optarg, 86400, &v) < 0 || v == 0)
+				return cli_bad("--dynamic-timeout", optarg);
+			dopts.timeout = (unsigned)v;
+			break;
 		case O_KEY: keyfile = optarg; break;
 		case O_PWFILE: pwfile = optarg; break;
 		case O_NOCACHE: no_cache = true; break;
 		case O_CACHEMAX:
 			if (cli_parse_size(optarg, &v) < 0 || v == 0)
-				return bad("--cache-max", optarg);
+				return cli_bad("--cache-max", optarg);
 			so.layer_cache_max = v;
 			break;
 		case O_FTO:
 			if (cli_parse_uint(optarg, 3600, &v) < 0 || v == 0)
-				return bad("--file-timeout", optarg);
+				return cli_bad("--file-timeout", optarg);
 			so.file_timeout = (int)v;
 			break;
 		case O_NOIOC: so.no_bundled_ioc = true; break;
 		case O_QUIET: case 'q': quiet = true; break;
 		case O_MFS:
 			if (cli_parse_size(optarg, &so.limits.max_file_size) < 0)
-				return bad("--max-file-size", optarg);
+				return cli_bad("--max-file-size", optarg);
 			break;
 		case O_MIS:
 			if (cli_parse_size(optarg, &so.limits.max_image_bytes) < 0)
-				return bad("--max-image-size", optarg);
+				return cli_bad("--max-image-size", optarg);
 			break;
 		case O_ME:
 			if (cli_parse_uint(optarg, UINT32_MAX, &so.limits.max_entries) < 0)
-				return bad("--max-entries", optarg);
+				return cli_bad("--max-entries", optarg);
 			break;
 		case O_MR:
 			if (cli_parse_uint(optarg, 1000000, &v) < 0 || v == 0)
-				return bad("--max-ratio", optarg);
+				return cli_bad("--max-ratio", optarg);
 			so.limits.max_ratio = (uint32_t)v;
 			break;
 		case O_MP:
 			if (cli_parse_uint(optarg, 65536, &v) < 0 || v < 16)
-				return bad("--max-path", optarg);
+				return cli_bad("--max-path", optarg);
 			so.limits.max_path = (uint32_t)v;
 			break;
 		case O_MD:
 			if (cli_parse_uint(optarg, 64, &v) < 0)
-				return bad("--max-depth", optarg);
+				return cli_bad("--max-depth", optarg);
 			so.limits.max_depth = (uint32_t)v;
 			break;
 		case O_TO:
 			if (cli_parse_uint(optarg, 86400 * 7, &v) < 0 || v == 0)
-				return bad("--timeout", optarg);
+				return cli_bad("--timeout", optarg);
 			so.limits.timeout = (double)v;
 			break;
 		case O_HELP:
@@ -290,6 +296,13 @@ int cmd_scan(int argc, char **argv)
 		int rc = sw_image_open(&img, argv[i], &io, &err);
 		if (rc == 0)
 			rc = sw_scan_image(img, &so, &rep, &err);
+		if (rc == 0 && dynamic) {
+			sw_report *dyn = NULL;
+			dopts.scan = &so;
+			if ((rc = sw_detonate(img, &dopts, &dyn, &err)) == 0)
+				rc = sw_report_merge(rep, dyn, &err);
+			sw_report_free(dyn);
+		}
 		if (so.progress)
 			fputs("\r\033[K", stderr);
 		if (rc == 0 && fmt != SW_FMT_SARIF)

@@ -25,6 +25,12 @@ void cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+int cli_bad(const char *opt, const char *val)
+{
+	cli_error("%s: invalid value \"%s\"", opt, val);
+	return EXIT_ERROR;
+}
+
 int cli_parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
@@ -160,6 +166,7 @@ static void usage(FILE *f)
 	      "  check --manifests PATH  every image of Dockerfiles, Kubernetes YAML, compose\n"
 	      "  policy lint FILE  every problem of a policy file, with its line\n"
 	      "  pull IMAGE oci:DIR  copy a registry image into an OCI layout\n"
+	      "  detonate IMAGE    run the image in a rootless, sinkholed sandbox; report what it does\n"
 	      "  unpack IMAGE DIR  assemble the image's root filesystem in DIR\n"
 	      "  cache stats|prune the per-layer verdict cache\n"
 	      "  verify --key K IMAGE  check cosign signatures of an image\n"
@@ -190,6 +197,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "pull") == 0)
 		return cmd_pull(argc - 1, argv + 1);
+	if (strcmp(argv[1], "detonate") == 0)
+		return cmd_detonate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "unpack") == 0)
 		return cmd_unpack(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cache") == 0)

@@ -89,6 +89,13 @@ void sw_report_free(sw_report *r)
 		free((char *)r->inc[i].reason);
 	}
 	free(r->inc);
+	for (i = 0; i < r->nevents; i++) {
+		free(r->events[i]);
+		free(r->event_lines[i]);
+	}
+	free(r->events);
+	free(r->event_lines);
+	free(r->dynamic);
 	for (i = 0; i < r->nlayers; i++) {
 		free(r->layers[i].digest);
 		free(r->layers[i].diff_id);
@@ -240,4 +247,60 @@ sw_verdict sw_report_verdict(const sw_report *r)
 			v = SW_VERDICT_SUSPICIOUS;
 	}
 	return v;
+}
+
+int sw_report__add_event(sw_report *r, const char *json, const char *line)
+{
+	if (r->nevents == r->capevents) {
+		size_t cap = r->capevents ? r->capevents * 2 : 64;
+		char **e = realloc(r->events, cap * sizeof(*e)), **l;
+		if (!e)
+			return SW_ENOMEM;
+		r->events = e;
+		if (!(l = realloc(r->event_lines, cap * sizeof(*l))))
+			return SW_ENOMEM;
+		r->event_lines = l;
+		r->capevents = cap;
+	}
+	if (!(r->events[r->nevents] = sw__strdup(json)))
+		return SW_ENOMEM;
+	if (!(r->event_lines[r->nevents] = sw__strdup(line ? line : ""))) {
+		free(r->events[r->nevents]);
+		return SW_ENOMEM;
+	}
+	r->nevents++;
+	return 0;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+int sw_report__merge(sw_report *into, const sw_report *from)
+{
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < from->nf; i++) {
+		const sw_finding *f = &from->f[i];
+		for (j = 0; j < into->nf; j++)
+			if (same_str(into->f[j].id, f->id) && same_str(into->f[j].path, f->path))
+				break;
+		if (j == into->nf && (rc = sw_report__add(into, f)) < 0)
+			return rc;
+	}
+	for (i = 0; i < from->ninc; i++)
+		if ((rc = sw_report__add_incomplete(into, from->inc[i].path, from->inc[i].layer, from->inc[i].reason)) < 0)
+			return rc;
+	for (i = 0; i < from->nevents; i++)
+		if ((rc = sw_report__add_event(into, from->events[i], from->event_lines[i])) < 0)
+			return rc;
+	if (from->dynamic) {
+		free(into->dynamic);
+		if (!(into->dynamic = sw__strdup(from->dynamic)))
+			return SW_ENOMEM;
+	}
+	sw_report__sort(into);
+	return 0;
 }

@@ -23,6 +23,11 @@ struct sw_report {
 	uint64_t files, bytes;
 	double seconds;
 	uint64_t cache_hits;
+	/* dynamic analysis (sandbox): the timeline, one JSON object per event
+	 * with a one-line rendering for the table, and the run's summary */
+	char **events, **event_lines;
+	size_t nevents, capevents;
+	char *dynamic;
 };
 
 /* A report describing `img` (copied), with no findings yet. */
@@ -30,6 +35,11 @@ int sw_report__new(sw_report **out, const sw_image *img, sw_error *err);
 /* Copy a finding in (all strings duplicated). */
 int sw_report__add(sw_report *r, const sw_finding *f);
 int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const char *reason);
+/* Append a timeline event (a JSON object) and its table line (copied). */
+int sw_report__add_event(sw_report *r, const char *json, const char *line);
+/* Findings, incompletes and the timeline of `from` appended to `into`;
+ * a finding with the same id and path as one already there is skipped. */
+int sw_report__merge(sw_report *into, const sw_report *from);
 /* Stable order: severity (highest first), then layer, path, id. */
 void sw_report__sort(sw_report *r);
 /* Append a SARIF 2.1.0 document with one run per report (1 to 20) to b

@@ -81,7 +81,15 @@ static void write_json(const sw_report *r, sw_buf *b)
 		kv_str(b, "reason", c->reason, true);
 		sw_buf_putc(b, '}');
 	}
-	sw_buf_printf(b, "],\"stats\":{\"layers\":%zu,\"files\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"cache_hits\":%llu}}\n",
+	sw_buf_printf(b, "]");
+	if (r->dynamic || r->nevents) {
+		sw_buf_printf(b, ",\"dynamic\":{\"summary\":%s,\"events\":[", r->dynamic ? r->dynamic : "{}");
+		for (i = 0; i < r->nevents; i++)
+			sw_buf_printf(b, "%s%s", i ? "," : "", r->events[i]);
+		sw_buf_putc(b, ']');
+		sw_buf_putc(b, '}');
+	}
+	sw_buf_printf(b, ",\"stats\":{\"layers\":%zu,\"files\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"cache_hits\":%llu}}\n",
 		      r->nlayers, (unsigned long long)r->files, (unsigned long long)r->bytes,
 		      r->seconds, (unsigned long long)r->cache_hits);
 }
@@ -140,6 +148,14 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 		sw_buf_printf(b, "  (%s)", r->reference);
 	sw_buf_printf(b, "\n%zu layers, %llu files, %s in %.2f s\n\n", r->nlayers,
 		      (unsigned long long)r->files, sz, r->seconds);
+	if (r->nevents) {
+		sw_buf_printf(b, "%sTimeline (sandbox)%s\n", bold, off);
+		for (i = 0; i < r->nevents && i < 400; i++)
+			sw_buf_printf(b, "  %s\n", r->event_lines[i]);
+		if (r->nevents > 400)
+			sw_buf_printf(b, "  ... and %zu more events (see --format json)\n", r->nevents - 400);
+		sw_buf_putc(b, '\n');
+	}
 	if (r->nf) {
 		sw_buf_printf(b, "%s%-9s %-24s %-5s %-44s %s%s\n", bold, "SEVERITY", "ID", "LAYER",
 			      "PATH", "TITLE", off);
@@ -162,7 +178,7 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 			while (b->len && b->data[b->len - 1] == ' ')
 				b->len--;
 			sw_buf_putc(b, '\n');
-			if (f->path && !f->in_final_fs)
+			if (f->path && !f->in_final_fs && f->layer >= 0)
 				sw_buf_printf(b, "%44s deleted or replaced by a later layer: still shipped in every pull\n", "");
 			if (f->created_by) {
 				sw_buf_printf(b, "%44s added by: ", "");

@@ -157,6 +157,9 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 					cur = -1;
 					break;
 				}
+				if (c->o->id_base >= 0)
+					(void)fchownat(cur, tok, (uid_t)c->o->id_base, (gid_t)c->o->id_base,
+						       AT_SYMLINK_NOFOLLOW);
 				next = open_in_root(cur, tok, O_PATH | O_DIRECTORY, 0);
 				close(cur);
 				cur = next;
@@ -231,7 +234,13 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 	}
 	default:
 		c->st->skipped++; /* devices, FIFOs: never created */
-		break;
+		close(pfd);
+		return rc;
+	}
+	if (rc == 0 && c->o->id_base >= 0) {
+		uint64_t u = e->uid < 65536 ? e->uid : 65534, g = e->gid < 65536 ? e->gid : 65534;
+		(void)fchownat(pfd, name, (uid_t)(c->o->id_base + (int64_t)u), (gid_t)(c->o->id_base + (int64_t)g),
+			       AT_SYMLINK_NOFOLLOW);
 	}
 	close(pfd);
 	return rc;

@@ -1,0 +1,750 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The supervisor (M), the sandbox's init (W) and the image's command (E):
+ * see sandbox_int.h for who does what. Everything here runs in processes
+ * forked from stowaway; nothing in them trusts the root filesystem.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <linux/securebits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox_int.h"
+
+/* ---- the event log ---- */
+
+uint64_t sw_sbx_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void sw_ev_begin(sw_evlog *l, sw_buf *b, const char *kind, int pid, int ppid)
+{
+	uint64_t t = sw_sbx_now() - l->t0;
+
+	sw_buf_reset(b);
+	sw_buf_printf(b, "{\"t\":%llu.%03llu,\"kind\":\"%s\"", (unsigned long long)(t / 1000000000ull),
+		      (unsigned long long)(t / 1000000ull % 1000), kind);
+	if (pid > 0)
+		sw_buf_printf(b, ",\"pid\":%d", pid);
+	if (ppid > 0)
+		sw_buf_printf(b, ",\"ppid\":%d", ppid);
+}
+
+void sw_ev_end(sw_evlog *l, sw_buf *b)
+{
+	if (l->count >= l->max) {
+		l->dropped++;
+		return;
+	}
+	l->count++;
+	sw_buf_append(b, "}\n", 2);
+	(void)sw_write_all(l->fd, b->data, b->len);
+}
+
+void sw_ev_str(sw_buf *b, const char *key, const char *v, size_t n)
+{
+	size_t i, len = strnlen(v, n);
+
+	sw_buf_printf(b, ",\"%s\":\"", key);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c == '"' || c == '\\')
+			sw_buf_printf(b, "\\%c", c);
+		else if (c >= 0x20 && c < 0x7f)
+			sw_buf_putc(b, (char)c);
+		else
+			sw_buf_printf(b, "\\u%04x", c);
+	}
+	sw_buf_putc(b, '"');
+}
+
+void sw_ev_int(sw_buf *b, const char *key, int64_t v)
+{
+	sw_buf_printf(b, ",\"%s\":%lld", key, (long long)v);
+}
+
+/* ---- small helpers ---- */
+
+static void die_msg(int ctl, const char *what)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "X%s: %s", what, strerror(errno));
+
+	if (ctl >= 0)
+		(void)send(ctl, msg, (size_t)(n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1), MSG_NOSIGNAL);
+	_exit(126);
+}
+
+static int open_root(int root, const char *path, int flags, uint64_t resolve)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)(flags | O_CLOEXEC);
+	how.resolve = resolve;
+	return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+}
+
+/* A real directory root/name (not a link): made when missing, replaced
+ * when the image put something else there. Returns an O_PATH fd. */
+static int mountpoint_dir(int root, const char *name)
+{
+	const uint64_t res = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	int fd = open_root(root, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, res);
+	int parent;
+	const char *slash = strrchr(name, '/');
+	char pname[64];
+
+	if (fd >= 0)
+		return fd;
+	if (slash) {
+		snprintf(pname, sizeof(pname), "%.*s", (int)(slash - name), name);
+		if ((parent = open_root(root, pname, O_PATH | O_DIRECTORY | O_NOFOLLOW, res)) < 0)
+			return -1;
+		name = slash + 1;
+	} else {
+		parent = dup(root);
+	}
+	(void)unlinkat(parent, name, 0);
+	(void)mkdirat(parent, name, 0755);
+	fd = openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(parent);
+	return fd;
+}
+
+static int mount_on(int fd, const char *src, const char *type, unsigned long flags, const char *data)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	return mount(src, p, type, flags, data);
+}
+
+static int write_new(int dir, const char *name, const char *text)
+{
+	int fd;
+
+	(void)unlinkat(dir, name, 0);
+	if ((fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		return -1;
+	(void)sw_write_all(fd, text, strlen(text));
+	close(fd);
+	return 0;
+}
+
+/* Mounts, files the runtime provides, pivot_root. In W, before anything of
+ * the image runs. */
+static void setup_root(int ctl)
+{
+	static const char *const devs[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	int root, fd, dev, etc;
+	size_t i;
+
+	/* the cwd is the root filesystem (see init_main): bind it onto itself
+	 * and step back in through its parent, our own work directory, so
+	 * that no directory above it needs to be searchable by us */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die_msg(ctl, "making mounts private");
+	if (mount(".", ".", NULL, MS_BIND | MS_REC, NULL) < 0)
+		die_msg(ctl, "bind-mounting the root filesystem");
+	if (chdir("../" SW_BOX_ROOT_NAME) < 0 || (root = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_msg(ctl, "opening the root filesystem");
+	if ((fd = mountpoint_dir(root, "proc")) < 0 ||
+	    mount_on(fd, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		die_msg(ctl, "mounting /proc");
+	close(fd);
+	if ((fd = mountpoint_dir(root, "tmp")) < 0 ||
+	    mount_on(fd, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=256m,nr_inodes=65536") < 0)
+		die_msg(ctl, "mounting /tmp");
+	close(fd);
+	if ((fd = mountpoint_dir(root, "sys")) >= 0) {
+		/* read-only sysfs, as runtimes give; left empty where refused */
+		(void)mount_on(fd, "sysfs", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+		close(fd);
+	}
+	if ((fd = mountpoint_dir(root, "dev")) < 0 ||
+	    mount_on(fd, "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k,nr_inodes=256") < 0)
+		die_msg(ctl, "mounting /dev");
+	close(fd);
+	if ((dev = open_root(root, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS)) < 0)
+		die_msg(ctl, "opening /dev");
+	for (i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+		char host[32];
+		int f = openat(dev, devs[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		snprintf(host, sizeof(host), "/dev/%s", devs[i]);
+		if (f < 0)
+			die_msg(ctl, "creating a device file");
+		close(f);
+		if ((f = openat(dev, devs[i], O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0 || mount_on(f, host, NULL, MS_BIND, NULL) < 0)
+			die_msg(ctl, "binding a device node");
+		close(f);
+	}
+	(void)symlinkat("/proc/self/fd", dev, "fd");
+	(void)symlinkat("/proc/self/fd/0", dev, "stdin");
+	(void)symlinkat("/proc/self/fd/1", dev, "stdout");
+	(void)symlinkat("/proc/self/fd/2", dev, "stderr");
+	if ((fd = mountpoint_dir(root, "dev/shm")) < 0 ||
+	    mount_on(fd, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m,nr_inodes=4096") < 0)
+		die_msg(ctl, "mounting /dev/shm");
+	close(fd);
+	close(dev);
+	/* the files a runtime writes: name service points at the sinkhole */
+	if ((etc = open_root(root, "etc", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)) < 0) {
+		(void)mkdirat(root, "etc", 0755);
+		etc = open_root(root, "etc", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+	}
+	if (etc >= 0) {
+		(void)write_new(etc, "resolv.conf", "nameserver " SW_SINK_V4 "\n");
+		(void)write_new(etc, "hostname", "sandbox\n");
+		(void)write_new(etc, "hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+					      "127.0.1.1\tsandbox\n");
+		close(etc);
+	}
+	if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		die_msg(ctl, "pivot_root");
+	close(root);
+	if (sethostname("sandbox", 7) < 0)
+		die_msg(ctl, "sethostname");
+}
+
+static void write_file(const char *path, const char *text, int ctl)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || sw_write_all(fd, text, strlen(text)) < 0)
+		die_msg(ctl, path);
+	close(fd);
+}
+
+/* Capabilities go in two steps: the bounding set and securebits while we
+ * still may change them, then (after the ids are set) every set empty. */
+static void drop_bounding(int ctl)
+{
+	int c;
+
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+			 SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+			 SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED) < 0)
+		die_msg(ctl, "securebits");
+	for (c = 0; c <= 63; c++)
+		if (prctl(PR_CAPBSET_DROP, c) < 0 && errno != EINVAL)
+			die_msg(ctl, "dropping the bounding set");
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+static void drop_caps(int ctl)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capset, &h, d) < 0)
+		die_msg(ctl, "capset");
+}
+
+/* E: becomes the image's command. */
+static void run_command(const sw_box_params *p, int ctl, int out, int execd)
+{
+	const sw_box_cmd *c = p->cmd;
+	struct rlimit rl;
+	char buf[64];
+	struct ucred cr = { getpid(), getuid(), getgid() };
+	char cbuf[CMSG_SPACE(sizeof(cr))];
+	struct iovec iov = { (void *)"H", 1 };
+	struct msghdr m = { NULL, 0, &iov, 1, cbuf, sizeof(cbuf), 0 };
+	struct cmsghdr *cm;
+	int lfd, nul, ack;
+
+	if ((nul = open("/dev/null", O_RDONLY)) < 0 || dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 ||
+	    dup2(ctl, 3) < 0 || dup2(execd, 4) < 0 || fcntl(4, F_SETFD, FD_CLOEXEC) < 0)
+		die_msg(ctl, "standard descriptors");
+	ctl = 3;
+	if (syscall(SYS_close_range, 5, ~0u, 0) < 0)
+		die_msg(ctl, "close_range");
+	rl.rlim_cur = rl.rlim_max = p->max_procs;
+	(void)setrlimit(RLIMIT_NPROC, &rl);
+	rl.rlim_cur = rl.rlim_max = 4096;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max = 0;
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	rl.rlim_cur = rl.rlim_max = 1ull << 30;
+	(void)setrlimit(RLIMIT_FSIZE, &rl);
+	rl.rlim_cur = rl.rlim_max = 64 << 20;
+	(void)setrlimit(RLIMIT_MEMLOCK, &rl);
+	if (chdir(c->cwd && c->cwd[0] ? c->cwd : "/") < 0 && chdir("/") < 0)
+		die_msg(ctl, "chdir");
+	if ((c->uid || c->gid) && p->id_range) {
+		/* the image's user, among the 65536 ids mapped */
+		drop_bounding(ctl);
+		if (setgroups(0, NULL) < 0 || setresgid(c->gid, c->gid, c->gid) < 0 || setresuid(c->uid, c->uid, c->uid) < 0)
+			die_msg(ctl, "switching to the image's user");
+	} else if (c->uid || c->gid) {
+		/* the image's user: a user namespace of its own in which our one
+		 * id is that user's (files we own look like its own) */
+		if (unshare(CLONE_NEWUSER) < 0)
+			die_msg(ctl, "user namespace for the image's user");
+		write_file("/proc/self/setgroups", "deny", ctl);
+		snprintf(buf, sizeof(buf), "%u 0 1\n", c->uid);
+		write_file("/proc/self/uid_map", buf, ctl);
+		snprintf(buf, sizeof(buf), "%u 0 1\n", c->gid);
+		write_file("/proc/self/gid_map", buf, ctl);
+		drop_bounding(ctl);
+	} else {
+		drop_bounding(ctl);
+	}
+	drop_caps(ctl);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die_msg(ctl, "no_new_privs");
+	/* the id changes made this mm undumpable (inherited from the
+	 * supervisor); the supervisor must be able to take our listener */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	/* who we are, before the filter stops sendmsg */
+	cr.pid = getpid();
+	cr.uid = getuid();
+	cr.gid = getgid();
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_CREDENTIALS;
+	cm->cmsg_len = CMSG_LEN(sizeof(cr));
+	memcpy(CMSG_DATA(cm), &cr, sizeof(cr));
+	if (sendmsg(ctl, &m, MSG_NOSIGNAL) < 0)
+		die_msg(ctl, "hello");
+	if (sw_seccomp_install(&lfd) < 0)
+		die_msg(ctl, "seccomp user notification (kernel 5.5 or later)");
+	snprintf(buf, sizeof(buf), "L%d", lfd);
+	if (write(ctl, buf, strlen(buf)) < 0 || read(ctl, &ack, 1) != 1)
+		_exit(126);
+	close(lfd);
+	close(ctl);
+	execve(c->exe, c->argv, c->env);
+	{
+		char msg[600];
+		int n = snprintf(msg, sizeof(msg), "stowaway sandbox: cannot run %s: %s\n", c->exe, strerror(errno));
+		(void)!write(2, msg, (size_t)n);
+	}
+	_exit(127);
+}
+
+/* W: PID 1 of the sandbox. Exits when no process is left, with the
+ * command's status. */
+static void init_main(const sw_box_params *p, int ctl, int out)
+{
+	pid_t cmd;
+	int st, code = 0, execd[2];
+	char x;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		_exit(126);
+	/* the supervisor's id change left this mm undumpable, which would keep
+	 * it from our namespaces; until the command runs only */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if (fchdir(p->rootfs_fd) < 0)
+		die_msg(ctl, "entering the root filesystem");
+	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) < 0)
+		die_msg(ctl, "mount, IPC, UTS and cgroup namespaces");
+	setup_root(ctl);
+	(void)setsid();
+	if (pipe2(execd, O_CLOEXEC) < 0 || (cmd = fork()) < 0)
+		die_msg(ctl, "fork");
+	if (cmd == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(execd[0]);
+		run_command(p, ctl, out, execd[1]);
+	}
+	close(ctl);
+	close(out);
+	close(execd[1]);
+	/* once the command runs (its end closes on exec), nothing of the
+	 * sandbox may read or write this process's memory */
+	while (read(execd[0], &x, 1) < 0 && errno == EINTR)
+		;
+	close(execd[0]);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	for (;;) {
+		pid_t w = waitpid(-1, &st, __WALL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			break; /* ECHILD: nothing left */
+		}
+		if (w == cmd)
+			code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
+	_exit(code);
+}
+
+/* ---- sampling: CPU, memory, processes of the sandbox ---- */
+
+#define MAX_PROCS_TRACKED 1024
+
+typedef struct proc_rec {
+	int host, ns;
+	char comm[20];
+	uint64_t ticks;
+} proc_rec;
+
+typedef struct sampler {
+	int hostproc;
+	char nsid[64];
+	proc_rec procs[MAX_PROCS_TRACKED];
+	size_t nprocs;
+	uint64_t total_ticks, last_ticks, live, peak_live, rss_pages, peak_rss;
+	unsigned busy_samples, samples;
+} sampler;
+
+static void sample(sampler *s, sw_tracer *t)
+{
+	DIR *d;
+	struct dirent *de;
+	int dfd = dup(s->hostproc);
+	uint64_t ticks = 0, rss = 0, live = 0;
+
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		char name[300], link[64], stat[1024], *rp;
+		ssize_t n;
+		int fd, host = atoi(de->d_name);
+		unsigned long long ut = 0, stt = 0, rs = 0;
+		size_t i;
+		if (host <= 0)
+			continue;
+		snprintf(name, sizeof(name), "%d/ns/pid", host);
+		if ((n = readlinkat(s->hostproc, name, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = 0;
+		if (strcmp(link, s->nsid) != 0)
+			continue;
+		snprintf(name, sizeof(name), "%d/stat", host);
+		if ((fd = openat(s->hostproc, name, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(fd, stat, sizeof(stat) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		stat[n] = 0;
+		/* comm may hold spaces and parentheses: fields follow the last ')' */
+		if (!(rp = strrchr(stat, ')')) ||
+		    sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %llu",
+			   &ut, &stt, &rs) != 3)
+			continue;
+		live++;
+		rss += rs;
+		for (i = 0; i < s->nprocs; i++)
+			if (s->procs[i].host == host)
+				break;
+		if (i == s->nprocs && s->nprocs < MAX_PROCS_TRACKED) {
+			char *lp = strchr(stat, '(');
+			size_t l = lp ? (size_t)(rp - lp - 1) : 0;
+			s->procs[i].host = host;
+			s->procs[i].ns = t ? sw_tracer_nspid(t, host) : 0;
+			snprintf(s->procs[i].comm, sizeof(s->procs[i].comm), "%.*s", (int)(l < 19 ? l : 19),
+				 lp ? lp + 1 : "");
+			s->procs[i].ticks = 0;
+			s->nprocs++;
+		}
+		if (i < s->nprocs) {
+			ticks += ut + stt >= s->procs[i].ticks ? ut + stt - s->procs[i].ticks : 0;
+			s->procs[i].ticks = ut + stt;
+		}
+	}
+	closedir(d);
+	s->samples++;
+	s->live = live;
+	if (live > s->peak_live)
+		s->peak_live = live;
+	s->rss_pages = rss;
+	if (rss > s->peak_rss)
+		s->peak_rss = rss;
+	s->total_ticks += ticks;
+	s->last_ticks = ticks;
+}
+
+/* ---- M: the supervisor ---- */
+
+static void fail_event(sw_evlog *log, const char *what, const char *why)
+{
+	sw_buf b = SW_BUF_INIT(4096);
+
+	sw_ev_begin(log, &b, "error", 0, 0);
+	sw_ev_str(&b, "what", what, 256);
+	sw_ev_str(&b, "reason", why, 512);
+	sw_ev_end(log, &b);
+	sw_buf_release(&b);
+}
+
+#define FAIL(what) do { fail_event(&log, what, strerror(errno)); _exit(3); } while (0)
+
+/* The command's side of the handshake: its pid (as we see it) and the
+ * notification listener number; or the reason set-up failed. */
+static int handshake(int ctl, pid_t *epid, int *lfd, char *err, size_t errn)
+{
+	char buf[600], cbuf[CMSG_SPACE(sizeof(struct ucred))];
+	struct iovec iov = { buf, sizeof(buf) - 1 };
+	struct msghdr m = { NULL, 0, &iov, 1, cbuf, sizeof(cbuf), 0 };
+	struct pollfd pf = { ctl, POLLIN, 0 };
+	struct cmsghdr *cm;
+	ssize_t n;
+	int step;
+
+	*epid = 0;
+	for (step = 0; step < 2; step++) {
+		if (poll(&pf, 1, 20000) <= 0) {
+			snprintf(err, errn, "the sandbox did not start within 20 s");
+			return -1;
+		}
+		m.msg_controllen = sizeof(cbuf);
+		if ((n = recvmsg(ctl, &m, 0)) <= 0) {
+			snprintf(err, errn, "the sandbox's init exited during set-up");
+			return -1;
+		}
+		buf[n] = 0;
+		if (buf[0] == 'X') {
+			snprintf(err, errn, "%s", buf + 1);
+			return -1;
+		}
+		if (buf[0] == 'H') {
+			for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) {
+					struct ucred cr;
+					memcpy(&cr, CMSG_DATA(cm), sizeof(cr));
+					*epid = cr.pid;
+				}
+		} else if (buf[0] == 'L') {
+			*lfd = atoi(buf + 1);
+		}
+	}
+	if (*epid <= 0) {
+		snprintf(err, errn, "the sandboxed command did not identify itself");
+		return -1;
+	}
+	return 0;
+}
+
+void sw_box_supervise(const sw_box_params *p)
+{
+	sw_evlog log = { p->events_fd, sw_sbx_now(), 0, 20000, 0 };
+	sampler *smp = calloc(1, sizeof(*smp));
+	sw_sink *sink = NULL;
+	sw_tracer *tr = NULL;
+	sw_error err = SW_ERROR_INIT;
+	int hostproc, ctl[2], outp[2], wpidfd, nfd = -1, lfd = -1, one = 1, st = 0, mnt;
+	pid_t w, epid;
+	char msg[600], name[64], c;
+	uint64_t start, deadline, next_sample, interval = 250000000ull;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN), tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	bool timed_out = false, mem_killed = false, procs_hit = false, exited = false;
+	unsigned outputs = 0;
+	uint64_t out_bytes = 0;
+	sw_buf b = SW_BUF_INIT(1 << 20);
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	(void)prctl(PR_SET_NAME, "sw-supervisor");
+	if (!smp)
+		_exit(3);
+	if ((hostproc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		FAIL("opening /proc");
+	smp->hostproc = hostproc;
+	if (geteuid() == 0 && setgroups(0, NULL) < 0) /* root's groups stay outside */
+		FAIL("dropping supplementary groups");
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
+		FAIL("user and network namespaces (are unprivileged user namespaces allowed?)");
+	if (write(p->sync_fd, "u", 1) != 1 || read(p->sync_fd, &c, 1) != 1 || c != 'm') {
+		errno = EPERM;
+		FAIL("writing the user namespace's id maps");
+	}
+	close(p->sync_fd);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		FAIL("becoming root in the user namespace");
+	if (sw_sink_open(&sink, &log, &err) < 0) {
+		fail_event(&log, "sinkhole", err.msg);
+		_exit(3);
+	}
+	if (unshare(CLONE_NEWPID) < 0)
+		FAIL("PID namespace");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 || pipe2(outp, O_CLOEXEC) < 0)
+		FAIL("socketpair");
+	(void)setsockopt(ctl[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	start = sw_sbx_now();
+	if ((w = fork()) < 0)
+		FAIL("fork");
+	if (w == 0) {
+		close(ctl[0]);
+		close(outp[0]);
+		close(p->events_fd);
+		close(hostproc);
+		init_main(p, ctl[1], outp[1]);
+	}
+	close(ctl[1]);
+	close(outp[1]);
+	if ((wpidfd = (int)syscall(SYS_pidfd_open, w, 0)) < 0)
+		FAIL("pidfd_open");
+	if (handshake(ctl[0], &epid, &lfd, msg, sizeof(msg)) < 0) {
+		fail_event(&log, "sandbox set-up", msg);
+		kill(w, SIGKILL);
+		waitpid(w, NULL, 0);
+		_exit(3);
+	}
+	{
+		int efd = (int)syscall(SYS_pidfd_open, epid, 0);
+		if (efd < 0 || (nfd = (int)syscall(SYS_pidfd_getfd, efd, lfd, 0)) < 0) {
+			fail_event(&log, "taking the seccomp listener", strerror(errno));
+			kill(w, SIGKILL);
+			_exit(3);
+		}
+		close(efd);
+	}
+	snprintf(name, sizeof(name), "%d/ns/pid", (int)w);
+	{
+		ssize_t n = readlinkat(hostproc, name, smp->nsid, sizeof(smp->nsid) - 1);
+		smp->nsid[n > 0 ? n : 0] = 0;
+	}
+	/* see the sandbox's files as it sees them, from here on */
+	snprintf(name, sizeof(name), "%d/ns/mnt", (int)w);
+	if ((mnt = openat(hostproc, name, O_RDONLY | O_CLOEXEC)) < 0 || setns(mnt, CLONE_NEWNS) < 0) {
+		fail_event(&log, "joining the sandbox's mount namespace", strerror(errno));
+		kill(w, SIGKILL);
+		_exit(3);
+	}
+	close(mnt);
+	if (sw_tracer_new(&tr, nfd, &log, sink, p->artifacts_dir, hostproc, p->max_artifact) < 0) {
+		fail_event(&log, "tracer", "seccomp notification sizes");
+		kill(w, SIGKILL);
+		_exit(3);
+	}
+	if (write(ctl[0], "A", 1) != 1) {
+		fail_event(&log, "sandbox set-up", "the command went away");
+		kill(w, SIGKILL);
+		_exit(3);
+	}
+	deadline = start + (uint64_t)p->timeout * 1000000000ull;
+	next_sample = sw_sbx_now() + interval;
+	while (!exited) {
+		struct pollfd pf[4 + 512];
+		size_t np = 0, ns, i;
+		uint64_t now = sw_sbx_now();
+		int to;
+
+		if (now >= deadline && !timed_out) {
+			timed_out = true;
+			sw_ev_begin(&log, &b, "timeout", 0, 0);
+			sw_ev_int(&b, "seconds", p->timeout);
+			sw_ev_end(&log, &b);
+			kill(w, SIGKILL);
+		}
+		to = (int)((next_sample > now ? next_sample - now : 0) / 1000000ull) + 1;
+		pf[np++] = (struct pollfd){ wpidfd, POLLIN, 0 };
+		pf[np++] = (struct pollfd){ nfd, POLLIN, 0 }; /* -1 once gone: poll skips it */
+		pf[np++] = (struct pollfd){ outp[0], POLLIN, 0 };
+		ns = sw_sink_fds(sink, pf + np, 512);
+		if (poll(pf, np + ns, to) < 0 && errno != EINTR)
+			break;
+		if (pf[1].revents & POLLIN)
+			(void)sw_tracer_handle(tr);
+		if (pf[1].revents & (POLLHUP | POLLERR | POLLNVAL))
+			nfd = -1; /* every filtered process is gone */
+		if (pf[2].revents) {
+			char ob[4096];
+			ssize_t r = read(outp[0], ob, sizeof(ob));
+			if (r > 0) {
+				out_bytes += (uint64_t)r;
+				if (outputs++ < 64) {
+					sw_ev_begin(&log, &b, "output", 0, 0);
+					sw_ev_str(&b, "text", ob, (size_t)(r < 1024 ? r : 1024));
+					sw_ev_end(&log, &b);
+				}
+			} else {
+				close(outp[0]);
+				outp[0] = -1;
+			}
+		}
+		sw_sink_serve(sink, pf + np, ns);
+		if (sw_sbx_now() >= next_sample) {
+			sample(smp, tr);
+			next_sample += interval;
+			if ((double)smp->last_ticks >= 0.75 * (double)ncpu * (double)tck * ((double)interval / 1e9))
+				smp->busy_samples++;
+			if (smp->rss_pages * (uint64_t)page > p->memory && !mem_killed) {
+				mem_killed = true;
+				sw_ev_begin(&log, &b, "limit", 0, 0);
+				sw_ev_str(&b, "limit", "memory", 16);
+				sw_ev_int(&b, "bytes", (int64_t)(smp->rss_pages * (uint64_t)page));
+				sw_ev_int(&b, "max", (int64_t)p->memory);
+				sw_ev_end(&log, &b);
+				kill(w, SIGKILL);
+			}
+			if (smp->live + 2 >= p->max_procs && !procs_hit) {
+				procs_hit = true;
+				sw_ev_begin(&log, &b, "limit", 0, 0);
+				sw_ev_str(&b, "limit", "processes", 16);
+				sw_ev_int(&b, "processes", (int64_t)smp->live);
+				sw_ev_int(&b, "max", p->max_procs);
+				sw_ev_end(&log, &b);
+			}
+		}
+		if (pf[0].revents & POLLIN) {
+			if (waitpid(w, &st, 0) == w)
+				exited = true;
+		}
+		for (i = 0; i < np; i++)
+			pf[i].revents = 0;
+	}
+	/* CPU per process, from the last samples */
+	for (size_t i = 0; i < smp->nprocs; i++) {
+		proc_rec *r = &smp->procs[i];
+		if (r->ticks * 1000 / (uint64_t)tck < 50 || i >= 256)
+			continue;
+		sw_ev_begin(&log, &b, "cpu", r->ns, 0);
+		sw_ev_str(&b, "comm", r->comm, sizeof(r->comm));
+		sw_ev_int(&b, "cpu_ms", (int64_t)(r->ticks * 1000 / (uint64_t)tck));
+		sw_ev_end(&log, &b);
+	}
+	sw_sink_close(sink);
+	log.max += 2; /* the summary always gets through */
+	sw_ev_begin(&log, &b, "summary", 0, 0);
+	if (WIFEXITED(st))
+		sw_ev_int(&b, "exit", WEXITSTATUS(st));
+	else
+		sw_ev_int(&b, "signal", WTERMSIG(st));
+	sw_buf_printf(&b, ",\"timed_out\":%s,\"memory_killed\":%s,\"process_limit\":%s", timed_out ? "true" : "false",
+		      mem_killed ? "true" : "false", procs_hit ? "true" : "false");
+	sw_buf_printf(&b, ",\"wall_seconds\":%.3f", (double)(sw_sbx_now() - start) / 1e9);
+	sw_buf_printf(&b, ",\"cpu_seconds\":%.3f", (double)smp->total_ticks / (double)tck);
+	sw_buf_printf(&b, ",\"busy_seconds\":%.2f", smp->busy_samples * ((double)interval / 1e9));
+	sw_ev_int(&b, "cpus", ncpu);
+	sw_ev_int(&b, "peak_processes", (int64_t)smp->peak_live);
+	sw_ev_int(&b, "processes_seen", (int64_t)smp->nprocs);
+	sw_ev_int(&b, "peak_rss", (int64_t)(smp->peak_rss * (uint64_t)page));
+	sw_ev_int(&b, "output_bytes", (int64_t)out_bytes);
+	sw_ev_int(&b, "dropped_events", (int64_t)log.dropped);
+	sw_ev_end(&log, &b);
+	sw_tracer_free(tr);
+	_exit(0);
+}

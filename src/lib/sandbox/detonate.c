@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `stowaway detonate`: the main process's side. Assemble the image's root
+ * filesystem, work out what the image runs (Entrypoint, Cmd, Env,
+ * WorkingDir, User, as a runtime would), start the supervisor (box.c),
+ * write its user namespace's id maps, read its events, and turn them into
+ * a report: the timeline, behaviour findings (behave.c) and the static
+ * findings of every file the image executed (the scan engine over the
+ * copies the tracer kept).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox_int.h"
+#include "../report/report_int.h"
+
+/* Who the sandbox is on the host when stowaway runs as root: an id no
+ * account uses, so the sandbox owns nothing of the host's. */
+#define SANDBOX_ROOT_ID 2146435072u
+
+#define EVENT_LINE_MAX (512 * 1024)
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* ---- the command, as a runtime would run it ---- */
+
+static int open_in(int root, const char *path, int flags)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)(flags | O_CLOEXEC);
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+}
+
+static bool executable_in(int root, const char *path)
+{
+	struct stat st;
+	int fd = open_in(root, path, O_PATH);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+	close(fd);
+	return ok;
+}
+
+/* Look name up in /etc/passwd or /etc/group of the image: the id, the
+ * primary group (passwd) and the home directory. */
+static int lookup_db(int root, const char *db, const char *name, unsigned *id, unsigned *gid, char *home, size_t hn)
+{
+	char buf[65536], *line, *save = NULL;
+	int fd = open_in(root, db, O_RDONLY | O_NONBLOCK);
+	ssize_t n;
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (n = read(fd, buf, sizeof(buf) - 1)) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	buf[n] = 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[7] = { 0 }, *p = line;
+		int k;
+		for (k = 0; k < 7 && p; k++) {
+			f[k] = p;
+			if ((p = strchr(p, ':')))
+				*p++ = 0;
+		}
+		if (!f[0] || !f[2] || strcmp(f[0], name) != 0)
+			continue;
+		*id = (unsigned)strtoul(f[2], NULL, 10);
+		if (gid && f[3])
+			*gid = (unsigned)strtoul(f[3], NULL, 10);
+		if (home && f[5])
+			snprintf(home, hn, "%s", f[5]);
+		return 0;
+	}
+	return -1;
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static int strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+
+	if (!nv)
+		return -1;
+	*v = nv;
+	if (!(nv[*n] = strdup(s)))
+		return -1;
+	nv[++*n] = NULL;
+	return 0;
+}
+
+static void strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void cmd_free(sw_box_cmd *c)
+{
+	strv_free(c->argv);
+	strv_free(c->env);
+	free(c->cwd);
+	free(c->exe);
+	memset(c, 0, sizeof(*c));
+}
+
+static int resolve_cmd(const sw_image *img, const sw_detonate_opts *o, int root, sw_box_cmd *c, sw_buf *desc,
+		       sw_error *err)
+{
+	size_t clen = 0, na = 0, ne = 0, i;
+	const char *cj = sw_image_config(img, &clen), *user = NULL, *wd = NULL, *path = DEFAULT_PATH;
+	sw_json_doc *doc = NULL;
+	const sw_json *cfg = NULL, *e;
+	char home[512] = "/root", found[4200];
+	bool have_path = false, have_home = false;
+	int rc = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (cj && sw_json_parse(cj, clen, &doc, NULL) == 0)
+		cfg = sw_json_get_obj(sw_json_root(doc), "config");
+	if (o->cmd && o->ncmd) {
+		for (i = 0; i < o->ncmd; i++)
+			if (strv_push(&c->argv, &na, o->cmd[i]) < 0)
+				goto oom;
+	} else if (cfg) {
+		const char *keys[] = { "Entrypoint", "Cmd" };
+		for (int k = 0; k < 2; k++)
+			for (e = sw_json_get_arr(cfg, keys[k]) ? sw_json_get_arr(cfg, keys[k])->child : NULL; e; e = e->next)
+				if (e->type == SW_JSON_STR && na < 4096 && strv_push(&c->argv, &na, e->s) < 0)
+					goto oom;
+	}
+	if (!na) {
+		rc = sw_error_set(err, SW_EINVAL, "the image has neither Entrypoint nor Cmd: give a command (-- CMD ARG...)");
+		goto out;
+	}
+	if (cfg) {
+		user = sw_json_get_str(cfg, "User");
+		wd = sw_json_get_str(cfg, "WorkingDir");
+		for (e = sw_json_get_arr(cfg, "Env") ? sw_json_get_arr(cfg, "Env")->child : NULL; e; e = e->next) {
+			if (e->type != SW_JSON_STR || !strchr(e->s, '=') || strlen(e->s) != e->slen || ne >= 4096)
+				continue;
+			if (strncmp(e->s, "PATH=", 5) == 0) {
+				have_path = true;
+				path = e->s + 5;
+			}
+			have_home |= strncmp(e->s, "HOME=", 5) == 0;
+			if (strv_push(&c->env, &ne, e->s) < 0)
+				goto oom;
+		}
+	}
+	c->cwd = strdup(wd && wd[0] == '/' ? wd : "/");
+	if (!c->cwd)
+		goto oom;
+	if (user && *user) {
+		char u[256], *g;
+		snprintf(u, sizeof(u), "%s", user);
+		if ((g = strchr(u, ':')))
+			*g++ = 0;
+		if (all_digits(u)) {
+			c->uid = (unsigned)strtoul(u, NULL, 10);
+			c->gid = c->uid;
+			home[0] = 0;
+		} else if (lookup_db(root, "/etc/passwd", u, &c->uid, &c->gid, home, sizeof(home)) < 0) {
+			rc = sw_error_set(err, SW_ENOTFOUND, "User \"%s\": no such user in the image's /etc/passwd", user);
+			goto out;
+		}
+		if (g && all_digits(g))
+			c->gid = (unsigned)strtoul(g, NULL, 10);
+		else if (g && lookup_db(root, "/etc/group", g, &c->gid, NULL, NULL, 0) < 0) {
+			rc = sw_error_set(err, SW_ENOTFOUND, "User \"%s\": no such group in the image's /etc/group", user);
+			goto out;
+		}
+	}
+	if (!have_path && strv_push(&c->env, &ne, "PATH=" DEFAULT_PATH) < 0)
+		goto oom;
+	if (strv_push(&c->env, &ne, "HOSTNAME=sandbox") < 0)
+		goto oom;
+	if (!have_home) {
+		char h[600];
+		snprintf(h, sizeof(h), "HOME=%s", home[0] ? home : "/");
+		if (strv_push(&c->env, &ne, h) < 0)
+			goto oom;
+	}
+	/* argv[0] as execvp would find it, in the image */
+	found[0] = 0;
+	if (strchr(c->argv[0], '/')) {
+		if (c->argv[0][0] == '/')
+			snprintf(found, sizeof(found), "%s", c->argv[0]);
+		else
+			snprintf(found, sizeof(found), "%s/%s", c->cwd, c->argv[0]);
+	} else {
+		const char *p = path;
+		while (*p) {
+			const char *q = strchr(p, ':');
+			size_t l = q ? (size_t)(q - p) : strlen(p);
+			char cand[4200];
+			snprintf(cand, sizeof(cand), "%.*s/%s", (int)l, l ? p : ".", c->argv[0]);
+			if (executable_in(root, cand)) {
+				snprintf(found, sizeof(found), "%s", cand);
+				break;
+			}
+			p += l + (q ? 1 : 0);
+			if (!q)
+				break;
+		}
+	}
+	if (!found[0] || !executable_in(root, found)) {
+		rc = sw_error_set(err, SW_ENOTFOUND, "\"%s\": no such executable in the image (PATH %s)", c->argv[0], path);
+		goto out;
+	}
+	if (!(c->exe = strdup(found)))
+		goto oom;
+	sw_buf_printf(desc, "\"run\":");
+	sw_jsonw_str(desc, found);
+	sw_buf_printf(desc, ",\"argv\":[");
+	for (i = 0; i < na; i++) {
+		if (i)
+			sw_buf_putc(desc, ',');
+		sw_jsonw_str(desc, c->argv[i]);
+	}
+	sw_buf_printf(desc, "],\"cwd\":");
+	sw_jsonw_str(desc, c->cwd);
+	sw_buf_printf(desc, ",\"uid\":%u,\"gid\":%u", c->uid, c->gid);
+	goto out;
+oom:
+	rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+out:
+	sw_json_free(doc);
+	if (rc < 0)
+		cmd_free(c);
+	return rc;
+}
+
+/* ---- the work directory ---- */
+
+/* chown (or remove) a tree by descriptors, never following a link. */
+static int tree_at(int dfd, const char *name, unsigned depth, bool remove, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int sub, rc = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!remove && fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = -1;
+	if (!S_ISDIR(st.st_mode))
+		return remove ? unlinkat(dfd, name, 0) : rc;
+	if (depth > 4096)
+		return -1;
+	if (remove && (st.st_mode & 0700) != 0700)
+		(void)fchmodat(dfd, name, 0700, 0); /* the sandbox may have locked its dirs */
+	if ((sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	if (!(d = fdopendir(sub))) {
+		close(sub);
+		return -1;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    tree_at(sub, de->d_name, depth + 1, remove, uid, gid) < 0)
+			rc = -1;
+	closedir(d);
+	if (remove && unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+		rc = -1;
+	return rc;
+}
+
+/* ---- events ---- */
+
+/* One line for the table: time, pid, kind, then the fields. */
+static void render(const sw_json *ev, sw_buf *out)
+{
+	const sw_json *m;
+	const char *kind = sw_json_get_str(ev, "kind");
+	int64_t pid = 0;
+	double t = 0;
+
+	if ((m = sw_json_get(ev, "t")) && m->type == SW_JSON_NUM)
+		t = m->is_int ? (double)m->i : m->d;
+	(void)sw_json_get_i64(ev, "pid", &pid);
+	sw_buf_reset(out);
+	sw_buf_printf(out, "%8.3fs ", t);
+	if (pid > 0)
+		sw_buf_printf(out, "pid %-5lld ", (long long)pid);
+	else
+		sw_buf_printf(out, "%-10s", "");
+	sw_buf_printf(out, "%-12s", kind ? kind : "?");
+	for (m = ev->child; m; m = m->next) {
+		if (!strcmp(m->key, "t") || !strcmp(m->key, "kind") || !strcmp(m->key, "pid"))
+			continue;
+		sw_buf_printf(out, " %s=", m->key);
+		if (m->type == SW_JSON_STR) {
+			size_t i, n = m->slen < 160 ? m->slen : 160;
+			for (i = 0; i < n; i++) {
+				unsigned char c = (unsigned char)m->s[i];
+				sw_buf_putc(out, c >= 0x20 && c < 0x7f ? (char)c : '.');
+			}
+			if (m->slen > 160)
+				sw_buf_printf(out, "...");
+		} else if (m->type == SW_JSON_NUM) {
+			if (m->is_int)
+				sw_buf_printf(out, "%lld", (long long)m->i);
+			else
+				sw_buf_printf(out, "%g", m->d);
+		} else if (m->type == SW_JSON_ARR) {
+			const sw_json *a;
+			size_t tot = 0;
+			sw_buf_putc(out, '[');
+			for (a = m->child; a && tot < 240; a = a->next) {
+				if (a != m->child)
+					sw_buf_putc(out, ' ');
+				if (a->type == SW_JSON_STR) {
+					size_t i, n = a->slen < 120 ? a->slen : 120;
+					for (i = 0; i < n; i++) {
+						unsigned char c = (unsigned char)a->s[i];
+						sw_buf_putc(out, c >= 0x20 && c < 0x7f ? (char)c : '.');
+					}
+					tot += n;
+				}
+			}
+			sw_buf_putc(out, ']');
+		} else if (m->type == SW_JSON_BOOL) {
+			sw_buf_printf(out, "%s", m->b ? "true" : "false");
+		}
+	}
+}
+
+typedef struct evset {
+	sw_json_doc **docs;
+	char **text;
+	size_t n, cap;
+} evset;
+
+static void evset_free(evset *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		sw_json_free(s->docs[i]);
+		free(s->text[i]);
+	}
+	free(s->docs);
+	free(s->text);
+}
+
+static int evset_add(evset *s, const char *line, size_t n)
+{
+	sw_json_doc *d = NULL;
+
+	if (sw_json_parse(line, n, &d, NULL) < 0 || sw_json_root(d)->type != SW_JSON_OBJ) {
+		sw_json_free(d);
+		return 0; /* our own writer made it: a bad line is a truncated one */
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 128;
+		sw_json_doc **nd = realloc(s->docs, cap * sizeof(*nd));
+		char **nt;
+		if (!nd) {
+			sw_json_free(d);
+			return -1;
+		}
+		s->docs = nd;
+		if (!(nt = realloc(s->text, cap * sizeof(*nt)))) {
+			sw_json_free(d);
+			return -1;
+		}
+		s->text = nt;
+		s->cap = cap;
+	}
+	if (!(s->text[s->n] = strndup(line, n))) {
+		sw_json_free(d);
+		return -1;
+	}
+	s->docs[s->n++] = d;
+	return 0;
+}
+
+/* Read the supervisor's events until it closes the pipe or the deadline
+ * passes (then it is killed: it must never outlive its budget). */
+static int read_events(int fd, pid_t m, uint64_t deadline_ns, evset *s)
+{
+	sw_buf acc = SW_BUF_INIT(EVENT_LINE_MAX * 2);
+	char buf[65536];
+	int rc = 0;
+
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		uint64_t now = sw_sbx_now();
+		ssize_t n;
+		char *nl;
+		size_t start = 0;
+
+		if (now >= deadline_ns) {
+			kill(m, SIGKILL);
+			rc = -1;
+			break;
+		}
+		if (poll(&pf, 1, (int)((deadline_ns - now) / 1000000ull) + 1) <= 0)
+			continue;
+		if ((n = read(fd, buf, sizeof(buf))) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (sw_buf_append(&acc, buf, (size_t)n) < 0) {
+			sw_buf_reset(&acc); /* an overlong line: dropped */
+			continue;
+		}
+		while ((nl = memchr(acc.data + start, '\n', acc.len - start))) {
+			if (evset_add(s, acc.data + start, (size_t)(nl - (acc.data + start))) < 0) {
+				rc = -2;
+				break;
+			}
+			start = (size_t)(nl - acc.data) + 1;
+		}
+		if (start) {
+			memmove(acc.data, acc.data + start, acc.len - start);
+			acc.len -= start;
+		}
+	}
+	sw_buf_release(&acc);
+	return rc;
+}
+
+/* ---- the static scan of what ran ---- */
+
+static const char *exec_path_of(const evset *s, const char *sha)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		const sw_json *e = sw_json_root(s->docs[i]);
+		const char *k = sw_json_get_str(e, "kind"), *h = sw_json_get_str(e, "sha256");
+		if (k && h && strcmp(k, "exec") == 0 && strcmp(h, sha) == 0)
+			return sw_json_get_str(e, "path");
+	}
+	return NULL;
+}
+
+static int scan_executed(const char *artdir, const sw_detonate_opts *o, const evset *s, sw_report *r, sw_error *err)
+{
+	sw_scan_opts so = SW_SCAN_OPTS_INIT;
+	sw_image_opts io = SW_IMAGE_OPTS_INIT;
+	sw_image *img = NULL;
+	sw_report *sr = NULL;
+	char *in;
+	size_t i;
+	int rc;
+	DIR *d = opendir(artdir);
+	bool any = false;
+	struct dirent *de;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		any |= de->d_name[0] != '.';
+	closedir(d);
+	if (!any)
+		return 0;
+	if (o->scan)
+		so = *o->scan;
+	so.progress = NULL;
+	if (!(in = sw__asprintf("dir:%s", artdir)))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	rc = sw_image_open(&img, in, &io, err);
+	free(in);
+	if (rc < 0)
+		return rc;
+	if ((rc = sw_scan_image(img, &so, &sr, err)) < 0) {
+		sw_image_free(img);
+		return rc;
+	}
+	for (i = 0; i < sw_report_finding_count(sr); i++) {
+		sw_finding f = *sw_report_finding(sr, i);
+		const char *p = f.path && f.path[0] == '/' ? exec_path_of(s, f.path + 1) : NULL;
+		char *ev;
+		if (f.layer >= 0 && f.path && !p)
+			continue; /* the part file or a name we did not make */
+		if (!(ev = sw__asprintf("{\"executed\":true,\"sha256\":\"%s\",\"static\":%s}", f.path ? f.path + 1 : "",
+				       f.evidence ? f.evidence : "{}")))
+			break;
+		f.path = p;
+		f.layer = -1;
+		f.layer_digest = NULL;
+		f.created_by = NULL;
+		f.in_final_fs = true; /* it was there to run */
+		f.evidence = ev;
+		rc = sw_report__add(r, &f);
+		if (rc == 0 && p && f.category && strcmp(f.category, "miner") == 0 && f.severity >= SW_SEV_HIGH) {
+			sw_finding run = f;
+			char *t = sw__asprintf("A miner ran in the sandbox: %s (%s)", p, f.id);
+			run.id = "SW-DYN-MINER-RUN";
+			run.severity = SW_SEV_CRITICAL;
+			run.detector = "sandbox";
+			run.title = t ? t : "A miner ran in the sandbox";
+			rc = sw_report__add(r, &run);
+			free(t);
+		}
+		free(ev);
+		if (rc < 0)
+			break;
+	}
+	for (i = 0; i < sw_report_incomplete_count(sr); i++) {
+		const sw_incomplete *c = sw_report_incomplete(sr, i);
+		const char *p = c->path && c->path[0] == '/' ? exec_path_of(s, c->path + 1) : NULL;
+		(void)sw_report__add_incomplete(r, p ? p : c->path, -1, c->reason);
+	}
+	if (!r->ruleset && sw_report_ruleset(sr))
+		r->ruleset = sw__strdup(sw_report_ruleset(sr));
+	sw_report_free(sr);
+	sw_image_free(img);
+	return rc < 0 ? sw_error_set(err, SW_ENOMEM, "out of memory") : 0;
+}
+
+/* ---- the run ---- */
+
+static int write_map(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = sw_write_all(fd, text, strlen(text));
+	close(fd);
+	return rc;
+}
+
+static unsigned cpus_allowed(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	return (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out, sw_error *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	char work[4096], rootfs[4200], art[4200], c;
+	sw_rootfs_stats st;
+	sw_box_cmd cmd;
+	sw_box_params bp;
+	sw_buf desc = SW_BUF_INIT(1 << 20), line = SW_BUF_INIT(1 << 16);
+	evset evs = { 0 };
+	sw_report *r = NULL;
+	int evp[2] = { -1, -1 }, sp[2] = { -1, -1 }, root = -1, artfd = -1, status = 0, rc;
+	bool is_root = geteuid() == 0, have_cmd = false;
+	uid_t hid = is_root ? SANDBOX_ROOT_ID : geteuid();
+	gid_t hgid = is_root ? SANDBOX_ROOT_ID : getegid();
+	pid_t m = -1;
+	uint64_t t0 = sw_sbx_now();
+	size_t i;
+	const char *error_reason = NULL;
+
+	*out = NULL;
+	snprintf(work, sizeof(work), "%s/stowaway-detonate.XXXXXX", o->keep ? o->keep : tmp && *tmp ? tmp : "/tmp");
+	if (o->keep && mkdir(o->keep, 0755) < 0 && errno != EEXIST)
+		return sw_error_set(err, SW_EIO, "--keep %s: %s", o->keep, strerror(errno));
+	if (!mkdtemp(work))
+		return sw_error_set(err, SW_EIO, "%s: cannot make a work directory: %s", work, strerror(errno));
+	snprintf(rootfs, sizeof(rootfs), "%s/" SW_BOX_ROOT_NAME, work);
+	snprintf(art, sizeof(art), "%s/executed", work);
+	if (mkdir(art, 0700) < 0) {
+		rc = sw_error_set(err, SW_EIO, "%s: %s", art, strerror(errno));
+		goto out;
+	}
+	{
+		sw_rootfs_opts ro = o->rootfs;
+		ro.id_base = is_root ? (int64_t)SANDBOX_ROOT_ID : -1; /* image ownership, shifted */
+		if ((rc = sw_rootfs_assemble(img, rootfs, &ro, &st, err)) < 0)
+			goto out;
+	}
+	if ((root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = sw_error_set(err, SW_EIO, "%s: %s", rootfs, strerror(errno));
+		goto out;
+	}
+	sw_buf_putc(&desc, '{');
+	if ((rc = resolve_cmd(img, o, root, &cmd, &desc, err)) < 0)
+		goto out;
+	have_cmd = true;
+	if (is_root && (chown(work, hid, hgid) < 0 || chown(rootfs, hid, hgid) < 0 || chown(art, hid, hgid) < 0)) {
+		rc = sw_error_set(err, SW_EIO, "%s: cannot give the root filesystem to the sandbox's id: %s", work,
+				  strerror(errno));
+		goto out;
+	}
+	if ((artfd = open(art, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || pipe2(evp, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		rc = sw_error_set(err, SW_EIO, "sandbox set-up: %s", strerror(errno));
+		goto out;
+	}
+	memset(&bp, 0, sizeof(bp));
+	bp.rootfs_fd = root;
+	bp.artifacts_dir = artfd;
+	bp.cmd = &cmd;
+	bp.timeout = o->timeout ? o->timeout : 30;
+	bp.memory = o->memory ? o->memory : 1ull << 30;
+	bp.max_procs = o->max_procs ? o->max_procs : 256;
+	bp.max_artifact = o->max_artifact ? o->max_artifact : 64ull << 20;
+	bp.events_fd = evp[1];
+	bp.sync_fd = sp[1];
+	bp.id_range = is_root;
+	fflush(NULL);
+	if ((m = fork()) < 0) {
+		rc = sw_error_set(err, SW_ERROR, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (m == 0) {
+		close(evp[0]);
+		close(sp[0]);
+		sw_box_supervise(&bp);
+	}
+	close(evp[1]);
+	close(sp[1]);
+	evp[1] = sp[1] = -1;
+	/* the supervisor has its user namespace: give it one id, ours (or,
+	 * as root, one no account uses) */
+	{
+		struct pollfd pf = { sp[0], POLLIN, 0 };
+		char map[64];
+		if (poll(&pf, 1, 20000) == 1 && read(sp[0], &c, 1) == 1 && c == 'u') {
+			snprintf(map, sizeof(map), "0 %u %u\n", (unsigned)hid, is_root ? 65536u : 1u);
+			/* setgroups stays allowed only with a whole id range (root) */
+			if ((is_root || write_map(m, "setgroups", "deny") == 0) && write_map(m, "uid_map", map) == 0) {
+				snprintf(map, sizeof(map), "0 %u %u\n", (unsigned)hgid, is_root ? 65536u : 1u);
+				if (write_map(m, "gid_map", map) == 0)
+					(void)!write(sp[0], "m", 1);
+			}
+		}
+		close(sp[0]);
+		sp[0] = -1;
+	}
+	rc = read_events(evp[0], m, t0 + ((uint64_t)bp.timeout + 60) * 1000000000ull, &evs);
+	while (waitpid(m, &status, 0) < 0 && errno == EINTR)
+		;
+	m = -1;
+	if (rc == -2) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* set-up failures come as an "error" event */
+	for (i = 0; i < evs.n; i++) {
+		const sw_json *e = sw_json_root(evs.docs[i]);
+		const char *k = sw_json_get_str(e, "kind");
+		if (k && strcmp(k, "error") == 0) {
+			error_reason = sw_json_get_str(e, "reason");
+			rc = sw_error_set(err, SW_ERROR, "sandbox: %s: %s", sw_json_get_str(e, "what") ?
+					  sw_json_get_str(e, "what") : "set-up", error_reason ? error_reason : "failed");
+			goto out;
+		}
+	}
+	if (rc == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		rc = sw_error_set(err, SW_ERROR, "sandbox: the supervisor %s", rc == -1 ? "overran its deadline and was killed"
+				  : "failed");
+		goto out;
+	}
+	if ((rc = sw_report__new(&r, img, err)) < 0)
+		goto out;
+	for (i = 0; i < evs.n; i++) {
+		const sw_json *e = sw_json_root(evs.docs[i]);
+		const char *k = sw_json_get_str(e, "kind");
+		if (k && strcmp(k, "summary") == 0) {
+			/* the run's summary joins what main knows: the command and
+			 * the isolation layers */
+			sw_buf_printf(&desc, ",\"isolation\":{\"namespaces\":[\"user\",\"mount\",\"pid\",\"network\",\"ipc\","
+				      "\"uts\",\"cgroup\"],\"pivot_root\":true,\"capabilities\":[],\"no_new_privs\":true,"
+				      "\"seccomp\":\"user-notification\",\"network\":\"sinkhole\",\"host_id\":%u,\"ids\":%u,"
+				      "\"rlimits\":{\"nproc\":%u,\"nofile\":4096,\"fsize\":1073741824,\"core\":0},"
+				      "\"memory_limit\":%llu,\"timeout\":%u},\"run\":%s", (unsigned)hid, is_root ? 65536u : 1u, bp.max_procs,
+				      (unsigned long long)bp.memory, bp.timeout, evs.text[i]);
+			continue;
+		}
+		render(e, &line);
+		if ((rc = sw_report__add_event(r, evs.text[i], sw_buf_cstr(&line))) < 0) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	sw_buf_putc(&desc, '}');
+	if (!(r->dynamic = sw__strndup(desc.data, desc.len))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	{
+		const sw_json **ev = calloc(evs.n + 1, sizeof(*ev));
+		double wall = (double)(sw_sbx_now() - t0) / 1e9;
+		if (!ev) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < evs.n; i++)
+			ev[i] = sw_json_root(evs.docs[i]);
+		rc = sw_behave(r, ev, evs.n, wall, cpus_allowed());
+		free(ev);
+		if (rc < 0) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if ((rc = scan_executed(art, o, &evs, r, err)) < 0)
+		goto out;
+	r->seconds = (double)(sw_sbx_now() - t0) / 1e9;
+	sw_report__sort(r);
+	*out = r;
+	r = NULL;
+	rc = 0;
+out:
+	if (m > 0) {
+		kill(m, SIGKILL);
+		waitpid(m, NULL, 0);
+	}
+	for (i = 0; i < 2; i++) {
+		if (evp[i] >= 0)
+			close(evp[i]);
+		if (sp[i] >= 0)
+			close(sp[i]);
+	}
+	if (root >= 0)
+		close(root);
+	if (artfd >= 0)
+		close(artfd);
+	if (have_cmd)
+		cmd_free(&cmd);
+	evset_free(&evs);
+	sw_buf_release(&desc);
+	sw_buf_release(&line);
+	sw_report_free(r);
+	if (!o->keep)
+		(void)tree_at(AT_FDCWD, work, 0, true, 0, 0);
+	return rc;
+}
+
+int sw_report_merge(sw_report *into, const sw_report *dynamic, sw_error *err)
+{
+	if (sw_report__merge(into, dynamic) < 0)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	return 0;
+}

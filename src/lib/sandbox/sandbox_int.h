@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The sandbox's parts, internal. Process layout:
+ *
+ *   stowaway (main)      assembles the root filesystem, writes the user
+ *     |                  namespace maps, reads events, judges them
+ *     +- supervisor (M)  own user + network namespace: the sinkhole, the
+ *          |             seccomp notification handler, the clock
+ *          +- init (W)   PID 1 of a new PID namespace; own mount, IPC, UTS
+ *               |        and cgroup namespaces; pivot_root; reaps orphans
+ *               +- the image's command (E): no capabilities, no_new_privs,
+ *                  rlimits, the seccomp filter
+ *
+ * M talks to main through one pipe of JSON lines, one event per line
+ * ({"t":seconds,"kind":...}); main keeps them as the report's timeline.
+ */
+#ifndef SW_SANDBOX_INT_H
+#define SW_SANDBOX_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "stowaway/sandbox.h"
+#include "../util/util.h"
+
+/* ---- the event log (M side) ---- */
+typedef struct sw_evlog {
+	int fd;                 /* write end of the pipe to main */
+	uint64_t t0;            /* monotonic ns at the start */
+	unsigned count, max;
+	uint64_t dropped;
+} sw_evlog;
+
+uint64_t sw_sbx_now(void); /* CLOCK_MONOTONIC in ns */
+/* Start an event line in b: {"t":..,"kind":"<kind>" (pid/ppid when > 0). */
+void sw_ev_begin(sw_evlog *l, sw_buf *b, const char *kind, int pid, int ppid);
+/* Close the object and write it; events beyond the bound are counted only. */
+void sw_ev_end(sw_evlog *l, sw_buf *b);
+/* ,"key":"value" with value escaped, at most n bytes of it (binary-safe:
+ * bytes that are not printable ASCII become \u00XX). */
+void sw_ev_str(sw_buf *b, const char *key, const char *v, size_t n);
+void sw_ev_int(sw_buf *b, const char *key, int64_t v);
+
+/* ---- the sinkhole (sink.c) ---- */
+#define SW_SINK_V4 "198.18.0.1"   /* what every A query resolves to */
+#define SW_SINK_V6 "fd53::1"      /* and every AAAA query */
+
+typedef struct sw_sink sw_sink;
+/* In the new network namespace: loopback up, every address local, DNS
+ * listeners on port 53. */
+int sw_sink_open(sw_sink **out, sw_evlog *log, sw_error *err);
+/* Make sure a listener (SOCK_STREAM) or receiver (SOCK_DGRAM) is bound to
+ * port on every address, before the sandboxed connect or send goes on. */
+void sw_sink_ensure(sw_sink *s, int type, unsigned port);
+/* Descriptors to poll (POLLIN); at most max. */
+size_t sw_sink_fds(sw_sink *s, struct pollfd *p, size_t max);
+/* Serve whatever is ready among p[0..n); close idle connections. */
+void sw_sink_serve(sw_sink *s, const struct pollfd *p, size_t n);
+void sw_sink_close(sw_sink *s);
+
+/* "mining.<verb>", compared in two parts: stowaway's own binary must not
+ * carry the protocol's method names whole, or miner rules would match it. */
+static inline bool sw_stratum_is(const char *method, const char *verb)
+{
+	return strncmp(method, "mining.", 7) == 0 && strcmp(method + 7, verb) == 0;
+}
+
+/* Protocol readers, pure functions (exposed for tests and fuzzing). */
+/* DNS query -> answer in out (at most outmax); the question's name and
+ * type in name/qtype. Returns the answer length, 0 when there is none to
+ * give, -1 for a malformed query. */
+int sw_dns_answer(const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char name[256], unsigned *qtype);
+/* The SNI host name of a TLS ClientHello record; 1 found, 0 none, -1 bad. */
+int sw_tls_sni(const uint8_t *p, size_t n, char out[256]);
+
+/* ---- tracing (trace.c) ---- */
+typedef struct sw_tracer sw_tracer;
+int sw_tracer_new(sw_tracer **out, int notify_fd, sw_evlog *log, sw_sink *sink, int artifacts_dir,
+		  int hostproc, uint64_t max_artifact);
+int sw_tracer_fd(const sw_tracer *t);
+/* Answer one pending notification (the fd polled readable). -1 when the
+ * listener is gone (every filtered process has exited). */
+int sw_tracer_handle(sw_tracer *t);
+/* Host pid -> pid as the sandbox sees it (0 when unknown). */
+int sw_tracer_nspid(sw_tracer *t, pid_t host);
+void sw_tracer_free(sw_tracer *t);
+/* The persistence location a path falls in (a prefix or suffix), or NULL. */
+const char *sw_sbx_persist_path(const char *p);
+
+/* The BPF program: native x86-64 only, escape syscalls and the syscalls
+ * traced go to the supervisor, clone3 refused with ENOSYS. */
+int sw_seccomp_install(int *listener);
+
+/* ---- the supervisor (box.c) ---- */
+typedef struct sw_box_cmd {
+	char *exe;              /* what to execve: absolute inside the root */
+	char **argv;            /* as the image wrote it */
+	char **env;
+	char *cwd;
+	unsigned uid, gid;      /* inside; 0 = root */
+} sw_box_cmd;
+
+#define SW_BOX_ROOT_NAME "root"
+
+typedef struct sw_box_params {
+	int rootfs_fd;          /* the assembled root (O_PATH), named
+				 * SW_BOX_ROOT_NAME in a work directory the
+				 * sandbox's id owns (its parents need not be
+				 * searchable by that id) */
+	int artifacts_dir;      /* where executed files are copied */
+	const sw_box_cmd *cmd;
+	unsigned timeout;       /* seconds */
+	uint64_t memory;        /* bytes, summed over the sandbox (sampled) */
+	unsigned max_procs;
+	uint64_t max_artifact;  /* bytes of one copied executable */
+	int events_fd;          /* write end */
+	int sync_fd;            /* M <-> main: "unshared" / "maps written" */
+	bool id_range;          /* 65536 ids mapped (stowaway runs as root): the
+				 * image's User is set directly; else a nested user
+				 * namespace maps it onto our one id */
+} sw_box_params;
+
+/* In the child forked by main: never returns. */
+void sw_box_supervise(const sw_box_params *p) __attribute__((noreturn));
+
+/* ---- judging (behave.c) ---- */
+typedef struct sw_report sw_report;
+typedef struct sw_json sw_json;
+/* Findings from the timeline (events parsed), added to r. ncpu is the
+ * number of CPUs the sandbox could use. */
+int sw_behave(sw_report *r, const sw_json *const *events, size_t n, double wall, unsigned ncpu);
+
+#endif

@@ -1,0 +1,808 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The sinkhole: the sandbox's network namespace has loopback and nothing
+ * else, and every IPv4 and IPv6 address is made local to it (routes
+ * "local 0.0.0.0/0" and "local ::/0" on lo, the AnyIP trick), so whatever
+ * the sandbox connects to lands on a socket of ours bound to that port on
+ * every address. The tracer tells us the port before the connect goes on
+ * (sw_sink_ensure). No packet can leave: there is no other interface.
+ *
+ * The sink plays the server side of what matters: DNS (every A/AAAA
+ * answered with the sink address, names recorded), stratum (a login
+ * answered with a job so the miner shows wallet, worker, agent and
+ * algorithm), HTTP (request line and Host recorded, 404), TLS (SNI from
+ * the ClientHello); other TCP and UDP is recorded (first bytes both ways).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sandbox_int.h"
+
+#define MAX_PORTS 256        /* distinct listening ports */
+#define MAX_CONNS 128        /* open TCP sessions */
+#define REC_BYTES 512        /* first bytes recorded each way */
+#define IN_MAX (64 * 1024)   /* a session's buffered input */
+#define IDLE_NS (5ull * 1000000000ull)
+
+enum { P_UNKNOWN, P_RAW, P_HTTP, P_TLS, P_STRATUM, P_DNS };
+
+typedef struct conn {
+	int fd;
+	int proto;
+	unsigned port;
+	char dst[INET6_ADDRSTRLEN + 8];
+	uint8_t *in;
+	size_t inlen, served, total_in, total_out;
+	uint8_t out_rec[REC_BYTES];
+	size_t out_reclen;
+	uint64_t last;
+	bool closing, logged;
+	unsigned requests;
+} conn;
+
+typedef struct listener {
+	int fd;
+	int type;             /* SOCK_STREAM, SOCK_DGRAM */
+	int family;
+	unsigned port;
+} listener;
+
+struct sw_sink {
+	sw_evlog *log;
+	listener ls[MAX_PORTS * 2];
+	size_t nls;
+	conn cs[MAX_CONNS];
+	size_t ncs;
+	uint64_t refused;      /* sessions beyond MAX_CONNS */
+	sw_buf ev;
+};
+
+/* ---- namespace set-up ---- */
+
+static int nl_route_local(int family)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+		char attrs[32];
+	} req;
+	struct rtattr *ra;
+	char ack[256];
+	int fd, oif = (int)if_nametoindex("lo"), rc = -1;
+	ssize_t n;
+
+	if (oif <= 0 || (fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)) < 0)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	req.nh.nlmsg_type = RTM_NEWROUTE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK;
+	req.nh.nlmsg_seq = 1;
+	req.rt.rtm_family = (unsigned char)family;
+	req.rt.rtm_table = RT_TABLE_LOCAL;
+	req.rt.rtm_protocol = RTPROT_BOOT;
+	req.rt.rtm_scope = RT_SCOPE_HOST;
+	req.rt.rtm_type = RTN_LOCAL;
+	ra = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+	ra->rta_type = RTA_OIF;
+	ra->rta_len = RTA_LENGTH(sizeof(int));
+	memcpy(RTA_DATA(ra), &oif, sizeof(int));
+	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(ra->rta_len);
+	if (send(fd, &req, req.nh.nlmsg_len, 0) == (ssize_t)req.nh.nlmsg_len &&
+	    (n = recv(fd, ack, sizeof(ack), 0)) >= (ssize_t)NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
+		struct nlmsghdr *h = (struct nlmsghdr *)ack;
+		struct nlmsgerr *e = NLMSG_DATA(h);
+		if (h->nlmsg_type == NLMSG_ERROR && e->error == 0)
+			rc = 0;
+	}
+	close(fd);
+	return rc;
+}
+
+static int lo_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	if (rc == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+	return rc;
+}
+
+static listener *find_listener(sw_sink *s, int type, int family, unsigned port)
+{
+	size_t i;
+
+	for (i = 0; i < s->nls; i++)
+		if (s->ls[i].type == type && s->ls[i].family == family && s->ls[i].port == port)
+			return &s->ls[i];
+	return NULL;
+}
+
+static int add_listener(sw_sink *s, int type, int family, unsigned port)
+{
+	int fd, one = 1, zero = 0;
+	struct sockaddr_in6 a6;
+	struct sockaddr_in a4;
+
+	if (find_listener(s, type, family, port))
+		return 0;
+	if (s->nls >= sizeof(s->ls) / sizeof(s->ls[0]))
+		return -1;
+	if ((fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6) {
+		/* TCP: one dual-stack socket; UDP: v6 only (v4 has its own, so
+		 * that answers leave from the address that was asked) */
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, type == SOCK_DGRAM ? &one : &zero, sizeof(int));
+		if (type == SOCK_DGRAM)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		memset(&a6, 0, sizeof(a6));
+		a6.sin6_family = AF_INET6;
+		a6.sin6_port = htons((uint16_t)port);
+		a6.sin6_addr = in6addr_any;
+		if (bind(fd, (struct sockaddr *)&a6, sizeof(a6)) < 0)
+			goto fail;
+	} else {
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+		memset(&a4, 0, sizeof(a4));
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons((uint16_t)port);
+		a4.sin_addr.s_addr = htonl(INADDR_ANY);
+		if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)) < 0)
+			goto fail;
+	}
+	if (type == SOCK_STREAM && listen(fd, 64) < 0)
+		goto fail;
+	s->ls[s->nls++] = (listener){ fd, type, family, port };
+	return 0;
+fail:
+	close(fd);
+	return -1;
+}
+
+void sw_sink_ensure(sw_sink *s, int type, unsigned port)
+{
+	if (port == 0 || port > 65535)
+		return;
+	if (type == SOCK_STREAM) {
+		(void)add_listener(s, SOCK_STREAM, AF_INET6, port);
+	} else if (type == SOCK_DGRAM) {
+		(void)add_listener(s, SOCK_DGRAM, AF_INET, port);
+		(void)add_listener(s, SOCK_DGRAM, AF_INET6, port);
+	}
+}
+
+int sw_sink_open(sw_sink **out, sw_evlog *log, sw_error *err)
+{
+	sw_sink *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	s->log = log;
+	s->ev = (sw_buf)SW_BUF_INIT(64 * 1024);
+	if (lo_up() < 0 || nl_route_local(AF_INET) < 0) {
+		free(s);
+		return sw_error_set(err, SW_ERROR, "sandbox network: cannot bring up loopback with every address local (%s)",
+				    strerror(errno));
+	}
+	(void)nl_route_local(AF_INET6); /* IPv6 may be off in this kernel */
+	sw_sink_ensure(s, SOCK_DGRAM, 53);
+	sw_sink_ensure(s, SOCK_STREAM, 53);
+	*out = s;
+	return 0;
+}
+
+/* ---- protocol readers ---- */
+
+static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+int sw_dns_answer(const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char name[256], unsigned *qtype)
+{
+	size_t off = 12, nl = 0, qend;
+	unsigned qclass, labels = 0;
+	size_t o;
+
+	name[0] = 0;
+	*qtype = 0;
+	if (n < 12 || n > 4096 || (q[2] & 0x80) || be16(q + 4) < 1)
+		return -1;
+	while (off < n && q[off]) {
+		unsigned len = q[off];
+		if (len > 63 || off + 1 + len > n || nl + len + 1 > 255 || ++labels > 127)
+			return -1; /* compression pointers have no place in a question */
+		if (nl)
+			name[nl++] = '.';
+		memcpy(name + nl, q + off + 1, len);
+		nl += len;
+		off += 1 + len;
+	}
+	name[nl] = 0;
+	if (off + 5 > n)
+		return -1;
+	off++;
+	*qtype = be16(q + off);
+	qclass = be16(q + off + 2);
+	qend = off + 4;
+	for (o = 0; o < nl; o++)
+		if ((unsigned char)name[o] < 0x21 || (unsigned char)name[o] > 0x7e)
+			name[o] = '?';
+	if (qend + 28 > outmax || (q[2] & 0x78) != 0 /* only standard queries */)
+		return 0;
+	memcpy(out, q, qend);
+	out[2] = (uint8_t)(0x80 | (q[2] & 0x01)); /* QR, RD as asked */
+	out[3] = 0x80;                             /* RA, NOERROR */
+	out[4] = 0; out[5] = 1;                    /* one question */
+	out[6] = 0; out[7] = 0;
+	out[8] = out[9] = out[10] = out[11] = 0;
+	o = qend;
+	if (qclass == 1 && (*qtype == 1 || *qtype == 28)) {
+		static const uint8_t head[] = { 0xc0, 0x0c };
+		bool v6 = *qtype == 28;
+		memcpy(out + o, head, 2);
+		out[o + 2] = 0; out[o + 3] = (uint8_t)*qtype;
+		out[o + 4] = 0; out[o + 5] = 1;
+		out[o + 6] = 0; out[o + 7] = 0; out[o + 8] = 0; out[o + 9] = 60; /* TTL */
+		out[o + 10] = 0; out[o + 11] = v6 ? 16 : 4;
+		if (v6)
+			inet_pton(AF_INET6, SW_SINK_V6, out + o + 12);
+		else
+			inet_pton(AF_INET, SW_SINK_V4, out + o + 12);
+		o += 12 + (v6 ? 16 : 4);
+		out[7] = 1;
+	}
+	return (int)o;
+}
+
+int sw_tls_sni(const uint8_t *p, size_t n, char out[256])
+{
+	size_t off, end, l;
+
+	out[0] = 0;
+	if (n < 5 || p[0] != 0x16 || p[1] != 3)
+		return -1;
+	end = 5 + (size_t)be16(p + 3);
+	if (end > n)
+		end = n;
+	off = 5;
+	if (off + 4 > end || p[off] != 1) /* ClientHello */
+		return -1;
+	off += 4 + 2 + 32;                /* header, version, random */
+	if (off + 1 > end)
+		return -1;
+	off += 1 + p[off];                /* session id */
+	if (off + 2 > end)
+		return -1;
+	off += 2 + be16(p + off);         /* cipher suites */
+	if (off + 1 > end)
+		return -1;
+	off += 1 + p[off];                /* compression methods */
+	if (off + 2 > end)
+		return 0;
+	l = be16(p + off);
+	off += 2;
+	if (off + l < end)
+		end = off + l;
+	while (off + 4 <= end) {
+		unsigned type = be16(p + off), len = be16(p + off + 2);
+		size_t x = off + 4;
+		if (x + len > end)
+			return -1;
+		if (type == 0 && len >= 5) { /* server_name: list, type 0, name */
+			size_t nlen = be16(p + x + 3), i;
+			if (p[x + 2] != 0 || x + 5 + nlen > x + len || nlen == 0 || nlen > 255)
+				return -1;
+			for (i = 0; i < nlen; i++) {
+				unsigned char c = p[x + 5 + i];
+				out[i] = (char)(c > 0x20 && c < 0x7f ? c : '?');
+			}
+			out[nlen] = 0;
+			return 1;
+		}
+		off = x + len;
+	}
+	return 0;
+}
+
+/* ---- sessions ---- */
+
+static void addr_str(const struct sockaddr_storage *ss, char *out, size_t n, unsigned *port)
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+			inet_ntop(AF_INET, (const uint8_t *)&a->sin6_addr + 12, out, (socklen_t)n);
+		else
+			inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)n);
+		*port = ntohs(a->sin6_port);
+	} else if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)n);
+		*port = ntohs(a->sin_port);
+	} else {
+		snprintf(out, n, "?");
+		*port = 0;
+	}
+}
+
+static void conn_send(conn *c, const char *p, size_t n)
+{
+	ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	size_t k;
+
+	if (w <= 0)
+		return;
+	c->total_out += (size_t)w;
+	k = (size_t)w < REC_BYTES - c->out_reclen ? (size_t)w : REC_BYTES - c->out_reclen;
+	memcpy(c->out_rec + c->out_reclen, p, k);
+	c->out_reclen += k;
+}
+
+static const char *proto_name(int p)
+{
+	static const char *const names[] = { "unknown", "raw", "http", "tls", "stratum", "dns" };
+	return names[p];
+}
+
+/* The session's summary: destination, protocol, first bytes both ways. */
+static void conn_log(sw_sink *s, conn *c)
+{
+	sw_buf *b = &s->ev;
+
+	if (c->logged)
+		return;
+	c->logged = true;
+	sw_ev_begin(s->log, b, "tcp-session", 0, 0);
+	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
+	sw_ev_int(b, "port", c->port);
+	sw_ev_str(b, "protocol", proto_name(c->proto), 16);
+	sw_ev_int(b, "bytes_in", (int64_t)c->total_in);
+	sw_ev_int(b, "bytes_out", (int64_t)c->total_out);
+	sw_ev_str(b, "first_in", (const char *)c->in, c->inlen < REC_BYTES ? c->inlen : REC_BYTES);
+	sw_ev_str(b, "first_out", (const char *)c->out_rec, c->out_reclen);
+	sw_ev_end(s->log, b);
+}
+
+static void http_serve(sw_sink *s, conn *c)
+{
+	static const char resp[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+	const char *p = (const char *)c->in, *end = p + c->inlen, *eol, *host = NULL, *ua = NULL;
+	size_t hl = 0, ul = 0;
+	sw_buf *b = &s->ev;
+	char *hdr_end = memmem(c->in, c->inlen, "\r\n\r\n", 4);
+
+	if (!hdr_end && c->inlen < IN_MAX)
+		return;
+	end = hdr_end ? hdr_end : end;
+	eol = memchr(p, '\r', (size_t)(end - p));
+	if (!eol)
+		eol = end;
+	for (const char *l = eol; l && l < end;) {
+		const char *next;
+		l += 2;
+		next = l < end ? memmem(l, (size_t)(end - l), "\r\n", 2) : NULL;
+		if (!next)
+			next = end;
+		if ((size_t)(next - l) > 5 && strncasecmp(l, "host:", 5) == 0) {
+			host = l + 5;
+			hl = (size_t)(next - host);
+		} else if ((size_t)(next - l) > 11 && strncasecmp(l, "user-agent:", 11) == 0) {
+			ua = l + 11;
+			ul = (size_t)(next - ua);
+		}
+		l = next;
+	}
+	while (host && hl && *host == ' ')
+		host++, hl--;
+	while (ua && ul && *ua == ' ')
+		ua++, ul--;
+	sw_ev_begin(s->log, b, "http", 0, 0);
+	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
+	sw_ev_int(b, "port", c->port);
+	sw_ev_str(b, "request", p, (size_t)(eol - p) < 1024 ? (size_t)(eol - p) : 1024);
+	sw_ev_str(b, "host", host ? host : "", host ? (hl < 256 ? hl : 256) : 0);
+	sw_ev_str(b, "user_agent", ua ? ua : "", ua ? (ul < 256 ? ul : 256) : 0);
+	sw_ev_end(s->log, b);
+	conn_send(c, resp, sizeof(resp) - 1);
+	c->closing = true;
+}
+
+static void tls_serve(sw_sink *s, conn *c)
+{
+	char sni[256];
+	sw_buf *b = &s->ev;
+	size_t need = c->inlen >= 5 ? 5 + (size_t)be16(c->in + 3) : 5;
+	int r;
+
+	if (c->inlen < need && c->inlen < IN_MAX)
+		return;
+	r = sw_tls_sni(c->in, c->inlen, sni);
+	sw_ev_begin(s->log, b, "tls", 0, 0);
+	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
+	sw_ev_int(b, "port", c->port);
+	sw_ev_str(b, "sni", r == 1 ? sni : "", 255);
+	if (r < 0)
+		sw_ev_str(b, "error", "not a TLS ClientHello", 64);
+	sw_ev_end(s->log, b);
+	c->closing = true; /* no certificate to offer: the client gives up */
+}
+
+/* One JSON-RPC line of a stratum client. Both dialects: the Monero one
+ * (login / getjob / submit / keepalived) and the Bitcoin one
+ * (mining.subscribe / mining.authorize / mining.submit). */
+static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
+{
+	sw_json_doc *doc = NULL;
+	const sw_json *root, *params, *id;
+	const char *method;
+	sw_buf *b = &s->ev;
+	sw_buf r = SW_BUF_INIT(4096);
+	char idtxt[32] = "1";
+
+	if (sw_json_parse(line, n, &doc, NULL) < 0 || !(root = sw_json_root(doc)) || root->type != SW_JSON_OBJ ||
+	    !(method = sw_json_get_str(root, "method"))) {
+		sw_json_free(doc);
+		return;
+	}
+	if ((id = sw_json_get(root, "id")) && id->type == SW_JSON_NUM && id->is_int)
+		snprintf(idtxt, sizeof(idtxt), "%lld", (long long)id->i);
+	params = sw_json_get(root, "params");
+	c->requests++;
+	if (strcmp(method, "login") == 0 && params && params->type == SW_JSON_OBJ) {
+		const sw_json *algo = sw_json_get_arr(params, "algo");
+		sw_buf al = SW_BUF_INIT(1024);
+		const char *lg = sw_json_get_str(params, "login"), *pw = sw_json_get_str(params, "pass"),
+			   *ag = sw_json_get_str(params, "agent"), *rig = sw_json_get_str(params, "rigid");
+		for (const sw_json *a = algo ? algo->child : NULL; a; a = a->next)
+			if (a->type == SW_JSON_STR)
+				sw_buf_printf(&al, "%s%s", al.len ? "," : "", a->s);
+		sw_ev_begin(s->log, b, "stratum", 0, 0);
+		sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
+		sw_ev_int(b, "port", c->port);
+		sw_ev_str(b, "method", method, 64);
+		sw_ev_str(b, "login", lg ? lg : "", 512);
+		sw_ev_str(b, "pass", pw ? pw : "", 256);
+		sw_ev_str(b, "agent", ag ? ag : "", 256);
+		sw_ev_str(b, "rigid", rig ? rig : "", 256);
+		sw_ev_str(b, "algo", al.len ? sw_buf_cstr(&al) : "", 512);
+		sw_ev_end(s->log, b);
+		sw_buf_release(&al);
+		/* a job: the miner starts hashing, as it would on a real pool */
+		sw_buf_printf(&r, "{\"id\":%s,\"jsonrpc\":\"2.0\",\"error\":null,\"result\":{\"id\":\"sinkhole\","
+			      "\"job\":{\"blob\":\"%0152d\",\"job_id\":\"1\",\"target\":\"ffffff00\","
+			      "\"height\":1,\"seed_hash\":\"%064d\"},\"status\":\"OK\"}}\n",
+			      idtxt, 0, 0);
+	} else if (sw_stratum_is(method, "subscribe")) {
+		sw_buf_printf(&r, "{\"id\":%s,\"result\":[[[\"mining.notify\",\"1\"]],\"00000000\",4],\"error\":null}\n",
+			      idtxt);
+		sw_ev_begin(s->log, b, "stratum", 0, 0);
+		sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
+		sw_ev_int(b, "port", c->port);
+		sw_ev_str(b, "method", method, 64);
+		if (params && params->type == SW_JSON_ARR && params->child && params->child->type == SW_JSON_STR)
+			sw_ev_str(b, "agent", params->child->s, 256);
+		sw_ev_end(s->log, b);
+	} else if (sw_stratum_is(method, "authorize")) {
+		const sw_json *w = params && params->type == SW_JSON_ARR ? params->child : NULL;
+		sw_ev_begin(s->log, b, "stratum", 0, 0);
+		sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
+		sw_ev_int(b, "port", c->port);
+		sw_ev_str(b, "method", method, 64);
+		sw_ev_str(b, "login", w && w->type == SW_JSON_STR ? w->s : "", 512);
+		sw_ev_str(b, "pass", w && w->next && w->next->type == SW_JSON_STR ? w->next->s : "", 256);
+		sw_ev_end(s->log, b);
+		sw_buf_printf(&r, "{\"id\":%s,\"result\":true,\"error\":null}\n", idtxt);
+	} else if (strcmp(method, "keepalived") == 0) {
+		sw_buf_printf(&r, "{\"id\":%s,\"jsonrpc\":\"2.0\",\"error\":null,\"result\":{\"status\":\"KEEPALIVED\"}}\n",
+			      idtxt);
+	} else if (strcmp(method, "submit") == 0 || sw_stratum_is(method, "submit")) {
+		if (c->requests < 64) {
+			sw_ev_begin(s->log, b, "stratum", 0, 0);
+			sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
+			sw_ev_int(b, "port", c->port);
+			sw_ev_str(b, "method", method, 64);
+			sw_ev_end(s->log, b);
+		}
+		sw_buf_printf(&r, "{\"id\":%s,\"jsonrpc\":\"2.0\",\"error\":null,\"result\":{\"status\":\"OK\"}}\n", idtxt);
+	} else {
+		sw_buf_printf(&r, "{\"id\":%s,\"error\":{\"code\":-1,\"message\":\"unknown method\"},\"result\":null}\n",
+			      idtxt);
+	}
+	if (r.len)
+		conn_send(c, r.data, r.len);
+	sw_buf_release(&r);
+	sw_json_free(doc);
+}
+
+static void stratum_serve(sw_sink *s, conn *c)
+{
+	size_t done = c->served;
+
+	for (;;) {
+		uint8_t *nl = memchr(c->in + done, '\n', c->inlen - done);
+		if (!nl)
+			break;
+		stratum_line(s, c, (const char *)c->in + done, (size_t)(nl - (c->in + done)));
+		done = (size_t)(nl - c->in) + 1;
+	}
+	/* keep the first bytes for the session record; drop served lines
+	 * only when the buffer fills */
+	c->served = done;
+	if (c->inlen >= IN_MAX / 2 && done) {
+		memmove(c->in, c->in + done, c->inlen - done);
+		c->inlen -= done;
+		c->served = 0;
+	}
+}
+
+static void dns_tcp_serve(sw_sink *s, conn *c)
+{
+	while (c->inlen >= 2) {
+		size_t l = be16(c->in);
+		uint8_t ans[600];
+		char name[256];
+		unsigned qt;
+		int n;
+		if (c->inlen < 2 + l)
+			return;
+		n = sw_dns_answer(c->in + 2, l, ans + 2, sizeof(ans) - 2, name, &qt);
+		sw_ev_begin(s->log, &s->ev, "dns", 0, 0);
+		sw_ev_str(&s->ev, "name", name, 255);
+		sw_ev_int(&s->ev, "qtype", qt);
+		sw_ev_str(&s->ev, "transport", "tcp", 8);
+		sw_ev_end(s->log, &s->ev);
+		if (n > 0) {
+			ans[0] = (uint8_t)(n >> 8);
+			ans[1] = (uint8_t)n;
+			conn_send(c, (const char *)ans, (size_t)n + 2);
+		}
+		memmove(c->in, c->in + 2 + l, c->inlen - 2 - l);
+		c->inlen -= 2 + l;
+		if (n < 0) {
+			c->closing = true;
+			return;
+		}
+	}
+}
+
+static bool http_method(const uint8_t *p, size_t n)
+{
+	static const char *const m[] = { "GET ", "POST ", "HEAD ", "PUT ", "OPTIONS ", "CONNECT ", "DELETE ", "PATCH " };
+	size_t i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (n >= strlen(m[i]) && memcmp(p, m[i], strlen(m[i])) == 0)
+			return true;
+	return false;
+}
+
+static void conn_input(sw_sink *s, conn *c)
+{
+	if (c->proto == P_UNKNOWN && c->inlen) {
+		if (c->port == 53)
+			c->proto = P_DNS;
+		else if (c->in[0] == 0x16)
+			c->proto = P_TLS;
+		else if (http_method(c->in, c->inlen))
+			c->proto = P_HTTP;
+		else if (c->in[0] == '{')
+			c->proto = P_STRATUM;
+		else if (c->inlen >= 8 || memchr(c->in, '\n', c->inlen))
+			c->proto = P_RAW;
+	}
+	switch (c->proto) {
+	case P_HTTP: http_serve(s, c); break;
+	case P_TLS: tls_serve(s, c); break;
+	case P_STRATUM: stratum_serve(s, c); break;
+	case P_DNS: dns_tcp_serve(s, c); break;
+	default:
+		if (c->inlen >= IN_MAX)
+			c->closing = true;
+		break;
+	}
+}
+
+static void conn_close(sw_sink *s, size_t i)
+{
+	conn *c = &s->cs[i];
+
+	conn_log(s, c);
+	close(c->fd);
+	free(c->in);
+	s->cs[i] = s->cs[--s->ncs];
+}
+
+static void accept_one(sw_sink *s, int lfd, unsigned port)
+{
+	struct sockaddr_storage dst;
+	socklen_t dl = sizeof(dst);
+	unsigned dport;
+	conn *c;
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (s->ncs >= MAX_CONNS || !(s->cs[s->ncs].in = malloc(IN_MAX))) {
+		s->refused++;
+		close(fd);
+		return;
+	}
+	c = &s->cs[s->ncs++];
+	c->fd = fd;
+	c->proto = P_UNKNOWN;
+	c->port = port;
+	c->inlen = c->served = c->total_in = c->total_out = c->out_reclen = 0;
+	c->closing = c->logged = false;
+	c->requests = 0;
+	c->last = sw_sbx_now();
+	if (getsockname(fd, (struct sockaddr *)&dst, &dl) == 0)
+		addr_str(&dst, c->dst, sizeof(c->dst), &dport); /* the address the sandbox dialled */
+	else
+		snprintf(c->dst, sizeof(c->dst), "?");
+}
+
+static void udp_one(sw_sink *s, listener *l)
+{
+	uint8_t buf[4096], ans[600];
+	struct sockaddr_storage from;
+	char cbuf[256], dst[INET6_ADDRSTRLEN] = "?";
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr m = { &from, sizeof(from), &iov, 1, cbuf, sizeof(cbuf), 0 };
+	struct cmsghdr *cm;
+	struct in_pktinfo pi4;
+	struct in6_pktinfo pi6;
+	bool have4 = false, have6 = false;
+	ssize_t n = recvmsg(l->fd, &m, MSG_DONTWAIT);
+	unsigned qt, sport;
+	char name[256], src[INET6_ADDRSTRLEN];
+
+	if (n < 0)
+		return;
+	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			memcpy(&pi4, CMSG_DATA(cm), sizeof(pi4));
+			inet_ntop(AF_INET, &pi4.ipi_addr, dst, sizeof(dst));
+			have4 = true;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			memcpy(&pi6, CMSG_DATA(cm), sizeof(pi6));
+			inet_ntop(AF_INET6, &pi6.ipi6_addr, dst, sizeof(dst));
+			have6 = true;
+		}
+	}
+	addr_str(&from, src, sizeof(src), &sport);
+	if (l->port == 53) {
+		int a = sw_dns_answer(buf, (size_t)n, ans, sizeof(ans), name, &qt);
+		sw_ev_begin(s->log, &s->ev, "dns", 0, 0);
+		sw_ev_str(&s->ev, "name", name, 255);
+		sw_ev_int(&s->ev, "qtype", qt);
+		sw_ev_str(&s->ev, "server", dst, sizeof(dst));
+		if (a < 0)
+			sw_ev_str(&s->ev, "error", "malformed query", 32);
+		sw_ev_end(s->log, &s->ev);
+		if (a > 0) {
+			/* answer from the address that was asked, as resolvers check */
+			char ob[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+			struct iovec oi = { ans, (size_t)a };
+			struct msghdr om = { &from, m.msg_namelen, &oi, 1, ob, 0, 0 };
+			memset(ob, 0, sizeof(ob));
+			if (have4) {
+				pi4.ipi_spec_dst = pi4.ipi_addr;
+				pi4.ipi_ifindex = 0;
+				om.msg_controllen = CMSG_SPACE(sizeof(pi4));
+				cm = CMSG_FIRSTHDR(&om);
+				cm->cmsg_level = IPPROTO_IP;
+				cm->cmsg_type = IP_PKTINFO;
+				cm->cmsg_len = CMSG_LEN(sizeof(pi4));
+				memcpy(CMSG_DATA(cm), &pi4, sizeof(pi4));
+			} else if (have6) {
+				pi6.ipi6_ifindex = 0;
+				om.msg_controllen = CMSG_SPACE(sizeof(pi6));
+				cm = CMSG_FIRSTHDR(&om);
+				cm->cmsg_level = IPPROTO_IPV6;
+				cm->cmsg_type = IPV6_PKTINFO;
+				cm->cmsg_len = CMSG_LEN(sizeof(pi6));
+				memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
+			}
+			(void)sendmsg(l->fd, &om, MSG_DONTWAIT);
+		}
+		return;
+	}
+	sw_ev_begin(s->log, &s->ev, "udp", 0, 0);
+	sw_ev_str(&s->ev, "dst", dst, sizeof(dst));
+	sw_ev_int(&s->ev, "port", l->port);
+	sw_ev_int(&s->ev, "bytes", n);
+	sw_ev_str(&s->ev, "first", (const char *)buf, (size_t)n < REC_BYTES ? (size_t)n : REC_BYTES);
+	sw_ev_end(s->log, &s->ev);
+}
+
+size_t sw_sink_fds(sw_sink *s, struct pollfd *p, size_t max)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < s->nls && k < max; i++)
+		p[k++] = (struct pollfd){ s->ls[i].fd, POLLIN, 0 };
+	for (i = 0; i < s->ncs && k < max; i++)
+		p[k++] = (struct pollfd){ s->cs[i].fd, POLLIN, 0 };
+	return k;
+}
+
+void sw_sink_serve(sw_sink *s, const struct pollfd *p, size_t n)
+{
+	uint64_t now = sw_sbx_now();
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (!p[i].revents)
+			continue;
+		for (j = 0; j < s->nls; j++) {
+			if (s->ls[j].fd != p[i].fd)
+				continue;
+			if (s->ls[j].type == SOCK_STREAM)
+				accept_one(s, s->ls[j].fd, s->ls[j].port);
+			else
+				udp_one(s, &s->ls[j]);
+		}
+		for (j = 0; j < s->ncs; j++) {
+			conn *c = &s->cs[j];
+			ssize_t r;
+			if (c->fd != p[i].fd)
+				continue;
+			r = recv(c->fd, c->in + c->inlen, IN_MAX - c->inlen, MSG_DONTWAIT);
+			if (r > 0) {
+				c->inlen += (size_t)r;
+				c->total_in += (size_t)r;
+				c->last = now;
+				conn_input(s, c);
+			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+				c->closing = true;
+			}
+		}
+	}
+	for (j = 0; j < s->ncs;) {
+		if (s->cs[j].closing || s->cs[j].last + IDLE_NS < now || s->cs[j].inlen >= IN_MAX)
+			conn_close(s, j);
+		else
+			j++;
+	}
+}
+
+void sw_sink_close(sw_sink *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	while (s->ncs)
+		conn_close(s, s->ncs - 1);
+	if (s->refused) {
+		sw_ev_begin(s->log, &s->ev, "sink-refused", 0, 0);
+		sw_ev_int(&s->ev, "connections", (int64_t)s->refused);
+		sw_ev_end(s->log, &s->ev);
+	}
+	for (i = 0; i < s->nls; i++)
+		close(s->ls[i].fd);
+	sw_buf_release(&s->ev);
+	free(s);
+}

@@ -1,0 +1,931 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tracing by seccomp user notification. The filter (installed by the
+ * sandboxed command just before it runs the image's program) lets almost
+ * every syscall through untouched; the ones below stop and wait for the
+ * supervisor, which reads their arguments from the caller's memory,
+ * records an event and answers: "continue" for the traced ones, EPERM for
+ * the escape ones. Only these syscalls pay for a round trip.
+ *
+ * Reading arguments is racy by nature (another thread of the caller may
+ * change the memory between our read and the kernel's): what the tracer
+ * records is evidence, and isolation does not rest on it. The namespaces,
+ * the missing network and the refused syscalls are what hold.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sandbox_int.h"
+
+enum { T_TRACE, T_BLOCK };
+
+typedef struct sys_entry {
+	int nr;
+	const char *name;
+	int kind;
+} sys_entry;
+
+#define S(n, k) { SYS_##n, #n, k }
+static const sys_entry systab[] = {
+	S(execve, T_TRACE), S(execveat, T_TRACE), S(connect, T_TRACE), S(sendmsg, T_TRACE),
+	S(sendmmsg, T_TRACE), S(bind, T_TRACE), S(listen, T_TRACE), S(open, T_TRACE),
+	S(openat, T_TRACE), S(openat2, T_TRACE), S(creat, T_TRACE), S(rename, T_TRACE),
+	S(renameat, T_TRACE), S(renameat2, T_TRACE), S(memfd_create, T_TRACE), S(chmod, T_TRACE),
+	S(fchmodat, T_TRACE), S(fchmod, T_TRACE), S(symlink, T_TRACE), S(symlinkat, T_TRACE),
+	S(ptrace, T_TRACE),
+	/* refused: what a container never needs, and the ways out */
+	S(mount, T_BLOCK), S(umount2, T_BLOCK), S(pivot_root, T_BLOCK), S(chroot, T_BLOCK),
+	S(unshare, T_BLOCK), S(setns, T_BLOCK), S(init_module, T_BLOCK), S(finit_module, T_BLOCK),
+	S(delete_module, T_BLOCK), S(kexec_load, T_BLOCK), S(kexec_file_load, T_BLOCK), S(bpf, T_BLOCK),
+	S(perf_event_open, T_BLOCK), S(keyctl, T_BLOCK), S(add_key, T_BLOCK), S(request_key, T_BLOCK),
+	S(open_by_handle_at, T_BLOCK), S(name_to_handle_at, T_BLOCK), S(reboot, T_BLOCK),
+	S(swapon, T_BLOCK), S(swapoff, T_BLOCK), S(syslog, T_BLOCK), S(iopl, T_BLOCK), S(ioperm, T_BLOCK),
+	S(acct, T_BLOCK), S(settimeofday, T_BLOCK), S(clock_settime, T_BLOCK), S(clock_adjtime, T_BLOCK),
+	S(adjtimex, T_BLOCK), S(fsopen, T_BLOCK), S(fsconfig, T_BLOCK), S(fsmount, T_BLOCK),
+	S(move_mount, T_BLOCK), S(open_tree, T_BLOCK), S(fspick, T_BLOCK), S(mount_setattr, T_BLOCK),
+	S(quotactl, T_BLOCK), S(lookup_dcookie, T_BLOCK), S(userfaultfd, T_BLOCK), S(vhangup, T_BLOCK),
+	S(uselib, T_BLOCK),
+};
+#undef S
+
+#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
+		  CLONE_NEWCGROUP)
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
+#define ARG_HI(i) (offsetof(struct seccomp_data, args) + 8 * (i) + 4)
+
+int sw_seccomp_install(int *listener)
+{
+	struct sock_filter f[256];
+	struct sock_fprog prog;
+	size_t n = 0, i;
+	int fd;
+
+#define ADD(x) (f[n++] = (struct sock_filter)x)
+	ADD(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0));
+	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS)); /* i386, x32: another syscall table */
+	ADD(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+	ADD(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1));
+	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS));
+	/* clone with namespace flags: to the supervisor (refused there) */
+	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 4));
+	ADD(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0)));
+	ADD(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_FLAGS, 0, 1));
+	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	/* clone3 hides its flags behind a pointer: ENOSYS, libc falls back */
+	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1));
+	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
+	/* sendto on a connected socket (no address): not worth a stop */
+	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sendto, 0, 6));
+	ADD(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(4)));
+	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3));
+	ADD(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_HI(4)));
+	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1));
+	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+	for (i = 0; i < sizeof(systab) / sizeof(systab[0]); i++) {
+		ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)systab[i].nr, 0, 1));
+		ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+	}
+	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+#undef ADD
+	prog.len = (unsigned short)n;
+	prog.filter = f;
+	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (fd < 0)
+		return -1;
+	*listener = fd;
+	return 0;
+}
+
+/* ---- the tracer ---- */
+
+#define MAX_PIDS 4096
+#define MAX_SEEN 4096
+#define MAX_ARGV 64
+#define ARG_BYTES 1024
+
+typedef struct pident {
+	pid_t host;
+	int ns, nsppid;
+} pident;
+
+struct sw_tracer {
+	int fd, artdir, hostproc;
+	uint64_t max_artifact;
+	sw_evlog *log;
+	sw_sink *sink;
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	pident pids[MAX_PIDS];
+	char *written[MAX_SEEN];   /* paths created or written since the start */
+	size_t nwritten;
+	char *seen[MAX_SEEN];      /* "kind dst port" already recorded, with counts */
+	unsigned seen_count[MAX_SEEN];
+	size_t nseen;
+	char *copied[1024];        /* sha256 of executables already copied */
+	size_t ncopied;
+	sw_buf ev;
+};
+
+int sw_tracer_new(sw_tracer **out, int notify_fd, sw_evlog *log, sw_sink *sink, int artifacts_dir,
+		  int hostproc, uint64_t max_artifact)
+{
+	struct seccomp_notif_sizes sz;
+	sw_tracer *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (!t || syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0 ||
+	    !(t->req = calloc(1, sz.seccomp_notif > sizeof(*t->req) ? sz.seccomp_notif : sizeof(*t->req))) ||
+	    !(t->resp = calloc(1, sz.seccomp_notif_resp > sizeof(*t->resp) ? sz.seccomp_notif_resp
+									 : sizeof(*t->resp)))) {
+		if (t) {
+			free(t->req);
+			free(t);
+		}
+		return -1;
+	}
+	t->fd = notify_fd;
+	t->log = log;
+	t->sink = sink;
+	t->artdir = artifacts_dir;
+	t->hostproc = hostproc;
+	t->max_artifact = max_artifact;
+	t->ev = (sw_buf)SW_BUF_INIT(256 * 1024);
+	*out = t;
+	return 0;
+}
+
+int sw_tracer_fd(const sw_tracer *t) { return t->fd; }
+
+void sw_tracer_free(sw_tracer *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nwritten; i++)
+		free(t->written[i]);
+	for (i = 0; i < t->nseen; i++)
+		free(t->seen[i]);
+	for (i = 0; i < t->ncopied; i++)
+		free(t->copied[i]);
+	sw_buf_release(&t->ev);
+	free(t->req);
+	free(t->resp);
+	close(t->fd);
+	free(t);
+}
+
+/* ---- pids: the host's view -> the sandbox's ---- */
+
+static int read_status(sw_tracer *t, pid_t host, int *nspid, pid_t *ppid)
+{
+	char name[64], buf[2048], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(name, sizeof(name), "%d/status", (int)host);
+	if ((fd = openat(t->hostproc, name, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	*nspid = 0;
+	*ppid = 0;
+	if ((p = strstr(buf, "\nPPid:")))
+		*ppid = (pid_t)atoi(p + 6);
+	if ((p = strstr(buf, "\nNSpid:"))) {
+		char *e = strchr(p + 1, '\n'), *last = p + 7;
+		for (char *q = p + 7; q < (e ? e : buf + n); q++)
+			if (*q == '\t' || *q == ' ')
+				last = q + 1;
+		*nspid = atoi(last);
+	}
+	return 0;
+}
+
+int sw_tracer_nspid(sw_tracer *t, pid_t host)
+{
+	unsigned h = (unsigned)host % MAX_PIDS, k;
+	int ns;
+	pid_t pp;
+
+	for (k = 0; k < 8; k++) {
+		pident *e = &t->pids[(h + k) % MAX_PIDS];
+		if (e->host == host)
+			return e->ns;
+		if (e->host == 0) {
+			if (read_status(t, host, &ns, &pp) < 0)
+				return 0;
+			e->host = host;
+			e->ns = ns;
+			e->nsppid = 0;
+			if (pp > 0) {
+				int pns;
+				pid_t x;
+				if (read_status(t, pp, &pns, &x) == 0)
+					e->nsppid = pns;
+			}
+			return ns;
+		}
+	}
+	return read_status(t, host, &ns, &pp) == 0 ? ns : 0;
+}
+
+static int nsppid(sw_tracer *t, pid_t host)
+{
+	unsigned h = (unsigned)host % MAX_PIDS, k;
+
+	(void)sw_tracer_nspid(t, host);
+	for (k = 0; k < 8; k++)
+		if (t->pids[(h + k) % MAX_PIDS].host == host)
+			return t->pids[(h + k) % MAX_PIDS].nsppid;
+	return 0;
+}
+
+/* A process that exec'd: its parent may have changed (reparenting), and a
+ * reused pid must not keep an old entry. */
+static void pid_forget(sw_tracer *t, pid_t host)
+{
+	unsigned h = (unsigned)host % MAX_PIDS, k;
+
+	for (k = 0; k < 8; k++)
+		if (t->pids[(h + k) % MAX_PIDS].host == host)
+			t->pids[(h + k) % MAX_PIDS].host = -1; /* tombstone */
+}
+
+/* ---- the caller's memory ---- */
+
+static ssize_t mem_read(pid_t pid, uint64_t addr, void *buf, size_t n)
+{
+	struct iovec l = { buf, n }, r = { (void *)(uintptr_t)addr, n };
+
+	if (addr == 0)
+		return -1;
+	return process_vm_readv(pid, &l, 1, &r, 1, 0);
+}
+
+/* A NUL-terminated string, page by page (a string may end right before an
+ * unmapped page). Returns its length, -1 when unreadable; truncated at max-1. */
+static ssize_t mem_str(pid_t pid, uint64_t addr, char *out, size_t max)
+{
+	size_t got = 0;
+
+	if (addr == 0)
+		return -1;
+	while (got < max - 1) {
+		size_t chunk = 4096 - ((addr + got) & 4095);
+		ssize_t r;
+		char *z;
+		if (chunk > max - 1 - got)
+			chunk = max - 1 - got;
+		if ((r = mem_read(pid, addr + got, out + got, chunk)) <= 0)
+			return got ? (ssize_t)got : -1;
+		if ((z = memchr(out + got, 0, (size_t)r)))
+			return (ssize_t)(z - out);
+		got += (size_t)r;
+	}
+	out[got] = 0;
+	return (ssize_t)got;
+}
+
+static bool still_valid(sw_tracer *t)
+{
+	return ioctl(t->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &t->req->id) == 0;
+}
+
+/* ---- paths as the caller sees them ---- */
+
+/* The path of the caller's descriptor, or of its cwd (fd = AT_FDCWD). */
+static int fd_path(sw_tracer *t, pid_t pid, int fd, char *out, size_t n)
+{
+	char name[64];
+	ssize_t r;
+
+	if (fd == AT_FDCWD)
+		snprintf(name, sizeof(name), "%d/cwd", (int)pid);
+	else
+		snprintf(name, sizeof(name), "%d/fd/%d", (int)pid, fd);
+	if ((r = readlinkat(t->hostproc, name, out, n - 1)) < 0)
+		return -1;
+	out[r] = 0;
+	return 0;
+}
+
+/* dirfd + path -> an absolute path in the sandbox (lexically). */
+static void abs_path(sw_tracer *t, pid_t pid, int dirfd, const char *path, char *out, size_t n)
+{
+	char base[4096];
+
+	if (path[0] == '/' || fd_path(t, pid, dirfd, base, sizeof(base)) < 0 || base[0] != '/') {
+		snprintf(out, n, "%s", path);
+		return;
+	}
+	snprintf(out, n, "%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", path);
+}
+
+/* Open what the caller names, as it would (from its cwd or dirfd; its
+ * /proc/self is not ours). Read-only, never blocking on a FIFO. */
+static int open_as(sw_tracer *t, pid_t pid, int dirfd, const char *path, bool empty_path)
+{
+	char name[4200];
+	int d, fd;
+
+	if (empty_path || (strncmp(path, "/proc/self/", 11) == 0) || strncmp(path, "/dev/fd/", 8) == 0 ||
+	    strncmp(path, "/proc/thread-self/", 18) == 0) {
+		if (empty_path)
+			snprintf(name, sizeof(name), "%d/fd/%d", (int)pid, dirfd);
+		else if (path[1] == 'd')
+			snprintf(name, sizeof(name), "%d/fd/%s", (int)pid, path + 8);
+		else
+			snprintf(name, sizeof(name), "%d/%s", (int)pid, strchr(path + 6, '/') + 1);
+		return openat(t->hostproc, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	}
+	if (path[0] == '/')
+		return open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (dirfd == AT_FDCWD)
+		snprintf(name, sizeof(name), "%d/cwd", (int)pid);
+	else
+		snprintf(name, sizeof(name), "%d/fd/%d", (int)pid, dirfd);
+	if ((d = openat(t->hostproc, name, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	fd = openat(d, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(d);
+	return fd;
+}
+
+static bool in_list(char *const *v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+static void remember(char **v, size_t *n, size_t max, const char *s)
+{
+	char *d;
+
+	if (*n < max && !in_list(v, *n, s) && (d = strdup(s)))
+		v[(*n)++] = d;
+}
+
+/* First few occurrences of a key are recorded, the rest only counted. */
+static bool first_time(sw_tracer *t, const char *key, unsigned keep)
+{
+	size_t i;
+
+	for (i = 0; i < t->nseen; i++)
+		if (strcmp(t->seen[i], key) == 0)
+			return ++t->seen_count[i] <= keep;
+	if (t->nseen < MAX_SEEN && (t->seen[t->nseen] = strdup(key))) {
+		t->seen_count[t->nseen++] = 1;
+		return true;
+	}
+	return false;
+}
+
+/* ---- what an executed file is ---- */
+
+static const char *socket_kind(sw_tracer *t, pid_t pid, int fd)
+{
+	char target[128];
+	int pfd, dup, dom = 0;
+	socklen_t l = sizeof(dom);
+
+	if (fd_path(t, pid, fd, target, sizeof(target)) < 0 || strncmp(target, "socket:", 7) != 0)
+		return NULL;
+	if ((pfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return "socket";
+	dup = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	close(pfd);
+	if (dup < 0)
+		return "socket";
+	if (getsockopt(dup, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0)
+		dom = 0;
+	close(dup);
+	return dom == AF_INET || dom == AF_INET6 ? "inet" : dom == AF_UNIX ? "unix" : "socket";
+}
+
+/* Hash the file and keep a copy for the static detectors (once per
+ * content). Writes ,"sha256":..,"size":.. (and why it was not kept). */
+static void exec_file(sw_tracer *t, int fd, sw_buf *b)
+{
+	struct stat st;
+	uint8_t buf[65536], d[SW_SHA256_LEN];
+	char hex[SW_SHA256_LEN * 2 + 1], tmp[96];
+	sw_sha256 *h;
+	uint64_t total = 0;
+	int out = -1;
+	ssize_t r;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		sw_ev_str(b, "file", "not a regular file", 32);
+		return;
+	}
+	if (!(h = sw_sha256_new()))
+		return;
+	snprintf(tmp, sizeof(tmp), ".part.%d", (int)getpid());
+	if ((uint64_t)st.st_size <= t->max_artifact)
+		out = openat(t->artdir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	while ((r = read(fd, buf, sizeof(buf))) > 0 && total < (1ull << 32)) {
+		sw_sha256_update(h, buf, (size_t)r);
+		total += (uint64_t)r;
+		if (out >= 0 && (total > t->max_artifact || sw_write_all(out, buf, (size_t)r) < 0)) {
+			close(out);
+			out = -1;
+			unlinkat(t->artdir, tmp, 0);
+		}
+	}
+	sw_sha256_final(h, d);
+	sw_sha256_free(h);
+	sw_hex(d, sizeof(d), hex);
+	sw_ev_str(b, "sha256", hex, sizeof(hex));
+	sw_ev_int(b, "size", (int64_t)total);
+	if (out >= 0) {
+		close(out);
+		if (!in_list(t->copied, t->ncopied, hex) && t->ncopied < 1024) {
+			if (renameat(t->artdir, tmp, t->artdir, hex) == 0)
+				t->copied[t->ncopied++] = strdup(hex);
+		} else {
+			unlinkat(t->artdir, tmp, 0);
+		}
+	} else {
+		sw_ev_str(b, "not_scanned", "larger than the per-file bound", 64);
+	}
+}
+
+static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
+{
+	bool at = sd->nr == SYS_execveat;
+	int dirfd = at ? (int)sd->args[0] : AT_FDCWD, flags = at ? (int)sd->args[4] : 0, fd;
+	uint64_t argvp = sd->args[at ? 2 : 1];
+	char path[4096], absp[4200], arg[ARG_BYTES], target[256];
+	sw_buf *b = &t->ev;
+	sw_buf av = SW_BUF_INIT(64 * 1024);
+	const char *k0, *k1;
+	unsigned i;
+
+	if (mem_str(pid, sd->args[at ? 1 : 0], path, sizeof(path)) < 0)
+		path[0] = 0;
+	sw_buf_putc(&av, '[');
+	for (i = 0; i < MAX_ARGV; i++) {
+		uint64_t p;
+		ssize_t l;
+		if (mem_read(pid, argvp + 8 * i, &p, 8) != 8 || p == 0)
+			break;
+		if ((l = mem_str(pid, p, arg, sizeof(arg))) < 0)
+			break;
+		if (i)
+			sw_buf_putc(&av, ',');
+		sw_jsonw_strn(&av, arg, (size_t)l);
+	}
+	sw_buf_putc(&av, ']');
+	if (!still_valid(t)) {
+		sw_buf_release(&av);
+		return;
+	}
+	pid_forget(t, pid);
+	abs_path(t, pid, dirfd, path, absp, sizeof(absp));
+	sw_ev_begin(t->log, b, "exec", sw_tracer_nspid(t, pid), nsppid(t, pid));
+	sw_ev_str(b, "path", path[0] ? absp : "", sizeof(absp));
+	sw_buf_append(b, ",\"argv\":", 8);
+	sw_buf_append(b, av.data, av.len);
+	sw_buf_release(&av);
+	if (path[0] == 0 && (flags & AT_EMPTY_PATH) && fd_path(t, pid, dirfd, target, sizeof(target)) == 0)
+		sw_ev_str(b, "fd_target", target, sizeof(target));
+	if ((path[0] == 0 && (flags & AT_EMPTY_PATH)) || strncmp(path, "/proc/self/fd/", 14) == 0 ||
+	    strncmp(path, "/dev/fd/", 8) == 0) {
+		int n = (path[0] == 0) ? dirfd : atoi(path + (path[1] == 'd' ? 8 : 14));
+		if (fd_path(t, pid, n, target, sizeof(target)) == 0 && strncmp(target, "/memfd:", 7) == 0)
+			sw_ev_int(b, "memfd", 1);
+	}
+	if (in_list(t->written, t->nwritten, absp))
+		sw_ev_int(b, "dropped", 1);
+	if ((k0 = socket_kind(t, pid, 0)))
+		sw_ev_str(b, "stdin", k0, 16);
+	if ((k1 = socket_kind(t, pid, 1)))
+		sw_ev_str(b, "stdout", k1, 16);
+	if ((fd = open_as(t, pid, dirfd, path, path[0] == 0 && (flags & AT_EMPTY_PATH))) >= 0) {
+		exec_file(t, fd, b);
+		close(fd);
+	} else {
+		sw_ev_str(b, "file", "not found", 16);
+	}
+	sw_ev_end(t->log, b);
+}
+
+static void sockaddr_fields(sw_buf *b, const uint8_t *sa, size_t len, unsigned *port, int *family)
+{
+	char a[INET6_ADDRSTRLEN];
+	unsigned short fam;
+
+	*port = 0;
+	*family = 0;
+	if (len < 2)
+		return;
+	memcpy(&fam, sa, 2);
+	*family = fam;
+	if (fam == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		struct sockaddr_in in;
+		memcpy(&in, sa, sizeof(in));
+		inet_ntop(AF_INET, &in.sin_addr, a, sizeof(a));
+		*port = ntohs(in.sin_port);
+		sw_ev_str(b, "dst", a, sizeof(a));
+		sw_ev_int(b, "port", *port);
+	} else if (fam == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		struct sockaddr_in6 in;
+		memcpy(&in, sa, sizeof(in));
+		if (IN6_IS_ADDR_V4MAPPED(&in.sin6_addr))
+			inet_ntop(AF_INET, (uint8_t *)&in.sin6_addr + 12, a, sizeof(a));
+		else
+			inet_ntop(AF_INET6, &in.sin6_addr, a, sizeof(a));
+		*port = ntohs(in.sin6_port);
+		sw_ev_str(b, "dst", a, sizeof(a));
+		sw_ev_int(b, "port", *port);
+	} else if (fam == AF_UNIX) {
+		size_t l = len - 2 > 108 ? 108 : len - 2;
+		const char *p = (const char *)sa + 2;
+		bool abstract = l > 0 && p[0] == 0;
+		sw_ev_str(b, "unix", abstract ? p + 1 : p, abstract ? l - 1 : strnlen(p, l));
+		if (abstract)
+			sw_ev_int(b, "abstract", 1);
+	} else {
+		sw_ev_int(b, "family", fam);
+	}
+}
+
+static int sock_type(pid_t pid, int fd)
+{
+	int pfd, dup, type = 0;
+	socklen_t l = sizeof(type);
+
+	if ((pfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return 0;
+	dup = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+	close(pfd);
+	if (dup < 0)
+		return 0;
+	if (getsockopt(dup, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+		type = 0;
+	close(dup);
+	return type;
+}
+
+/* connect, sendto, sendmsg, sendmmsg, bind: the address; the sink gets
+ * a listener on the port before the call goes on. */
+static void on_net(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
+{
+	uint8_t sa[128];
+	uint64_t addr = 0, alen = 0;
+	const char *kind;
+	sw_buf *b = &t->ev;
+	sw_buf tmp = SW_BUF_INIT(4096);
+	unsigned port;
+	int fam, type, fd = (int)sd->args[0];
+	char key[256];
+
+	switch (sd->nr) {
+	case SYS_connect: kind = "connect"; addr = sd->args[1]; alen = sd->args[2]; break;
+	case SYS_bind: kind = "bind"; addr = sd->args[1]; alen = sd->args[2]; break;
+	case SYS_sendto: kind = "send"; addr = sd->args[4]; alen = sd->args[5]; break;
+	case SYS_sendmsg: case SYS_sendmmsg: {
+		struct msghdr m;
+		kind = "send";
+		if (mem_read(pid, sd->args[1], &m, sizeof(m)) != sizeof(m) || !m.msg_name)
+			return;
+		addr = (uint64_t)(uintptr_t)m.msg_name;
+		alen = m.msg_namelen;
+		break;
+	}
+	default: return;
+	}
+	if (alen > sizeof(sa))
+		alen = sizeof(sa);
+	if (alen < 2 || mem_read(pid, addr, sa, alen) != (ssize_t)alen || !still_valid(t))
+		return;
+	type = sock_type(pid, fd);
+	sockaddr_fields(&tmp, sa, alen, &port, &fam);
+	if (fam == AF_INET || fam == AF_INET6) {
+		if (strcmp(kind, "bind") != 0)
+			sw_sink_ensure(t->sink, type == SOCK_STREAM ? SOCK_STREAM : SOCK_DGRAM, port);
+	} else if (fam != AF_UNIX) {
+		sw_buf_release(&tmp);
+		return; /* netlink, packet...: nothing outside to reach */
+	}
+	snprintf(key, sizeof(key), "%s %d %.*s", kind, type, (int)(tmp.len < 200 ? tmp.len : 200), tmp.data);
+	if (first_time(t, key, 3)) {
+		sw_ev_begin(t->log, b, kind, sw_tracer_nspid(t, pid), nsppid(t, pid));
+		if (fam == AF_UNIX)
+			sw_ev_str(b, "proto", type == SOCK_STREAM ? "stream" : type == SOCK_DGRAM ? "dgram" : "other", 8);
+		else
+			sw_ev_str(b, "proto", type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "other", 8);
+		sw_buf_append(b, tmp.data, tmp.len);
+		sw_ev_end(t->log, b);
+	}
+	sw_buf_release(&tmp);
+}
+
+/* Where a write means persistence, and what a read means. */
+static const char *const persist_prefix[] = {
+	"/etc/ld.so.preload", "/etc/cron", "/var/spool/cron/", "/etc/anacrontab", "/etc/profile",
+	"/etc/bash.bashrc", "/etc/rc.local", "/etc/init.d/", "/etc/rc", "/etc/systemd/",
+	"/lib/systemd/system/", "/usr/lib/systemd/system/", "/etc/sudoers", "/etc/passwd", "/etc/shadow",
+	"/etc/environment", "/etc/ld.so.conf", "/etc/update-motd.d/", "/etc/xdg/autostart/",
+	"/etc/security/", "/etc/pam.d/",
+};
+static const char *const persist_suffix[] = {
+	"/.bashrc", "/.profile", "/.bash_profile", "/.bash_login", "/.ssh/authorized_keys",
+	"/.ssh/authorized_keys2", "/.zshrc", "/.config/autostart",
+};
+static const char *const cred_suffix[] = {
+	"/.aws/credentials", "/.aws/config", "/.docker/config.json", "/.kube/config", "/.ssh/id_rsa",
+	"/.ssh/id_ed25519", "/.ssh/id_ecdsa", "/.ssh/id_dsa", "/.git-credentials", "/.netrc",
+	"/.config/gcloud/credentials.db", "/.config/gcloud/application_default_credentials.json",
+	"/.azure/accessTokens.json", "/.azure/msal_token_cache.json", "/.s3cfg", "/.pgpass",
+	"/.npmrc", "/.pypirc", "/.boto",
+};
+
+const char *sw_sbx_persist_path(const char *p)
+{
+	size_t i, n = strlen(p);
+
+	for (i = 0; i < sizeof(persist_prefix) / sizeof(persist_prefix[0]); i++)
+		if (strncmp(p, persist_prefix[i], strlen(persist_prefix[i])) == 0)
+			return persist_prefix[i];
+	for (i = 0; i < sizeof(persist_suffix) / sizeof(persist_suffix[0]); i++) {
+		size_t l = strlen(persist_suffix[i]);
+		if (n >= l && strstr(p, persist_suffix[i]))
+			return persist_suffix[i];
+	}
+	return NULL;
+}
+
+/* "credentials", "escape" or NULL for a file opened for reading. */
+static const char *sensitive_read(const char *p)
+{
+	size_t i, n = strlen(p);
+
+	for (i = 0; i < sizeof(cred_suffix) / sizeof(cred_suffix[0]); i++) {
+		size_t l = strlen(cred_suffix[i]);
+		if (n >= l && strcmp(p + n - l, cred_suffix[i]) == 0)
+			return "credentials";
+	}
+	if (strncmp(p, "/var/run/secrets/", 17) == 0 || strncmp(p, "/run/secrets/", 13) == 0 ||
+	    strcmp(p, "/etc/shadow") == 0 || strcmp(p, "/etc/gshadow") == 0)
+		return "credentials";
+	if (strncmp(p, "/proc/", 6) == 0) {
+		const char *q = p + 6;
+		if (*q >= '0' && *q <= '9') {
+			while (*q >= '0' && *q <= '9')
+				q++;
+			if (strncmp(q, "/root", 5) == 0 && (q[5] == 0 || q[5] == '/'))
+				return "escape";
+			if (strncmp(q, "/environ", 8) == 0 && strncmp(p, "/proc/self", 10) != 0)
+				return "credentials";
+		}
+		if (strcmp(p, "/proc/sysrq-trigger") == 0 || strncmp(p, "/proc/sys/kernel/core_pattern", 29) == 0 ||
+		    strncmp(p, "/proc/sys/kernel/modprobe", 25) == 0 || strcmp(p, "/proc/kcore") == 0)
+			return "escape";
+	}
+	if (strstr(p, "docker.sock") || strstr(p, "containerd.sock") || strstr(p, "crio.sock") ||
+	    (strncmp(p, "/sys/fs/cgroup/", 15) == 0 && strstr(p, "release_agent")))
+		return "escape";
+	return NULL;
+}
+
+static void on_open(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
+{
+	char path[4096], absp[4200];
+	int dirfd = AT_FDCWD;
+	uint64_t flags = 0, paddr;
+	const char *why = NULL;
+	bool write;
+
+	switch (sd->nr) {
+	case SYS_open: paddr = sd->args[0]; flags = sd->args[1]; break;
+	case SYS_creat: paddr = sd->args[0]; flags = O_CREAT | O_WRONLY | O_TRUNC; break;
+	case SYS_openat: dirfd = (int)sd->args[0]; paddr = sd->args[1]; flags = sd->args[2]; break;
+	case SYS_openat2: {
+		struct open_how how;
+		dirfd = (int)sd->args[0];
+		paddr = sd->args[1];
+		if (sd->args[3] < sizeof(uint64_t) || mem_read(pid, sd->args[2], &how, sizeof(uint64_t)) != 8)
+			return;
+		flags = how.flags;
+		break;
+	}
+	default: return;
+	}
+	if (mem_str(pid, paddr, path, sizeof(path)) <= 0 || !still_valid(t))
+		return;
+	write = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0;
+	if (!write && path[0] == '/' && !sensitive_read(path) && strncmp(path, "/proc/", 6) != 0)
+		return; /* the common case: a plain read, nothing to record */
+	abs_path(t, pid, dirfd, path, absp, sizeof(absp));
+	if (write) {
+		if (strncmp(absp, "/dev/", 5) == 0 || strncmp(absp, "/proc/self/", 11) == 0)
+			return;
+		remember(t->written, &t->nwritten, MAX_SEEN, absp);
+		if (!first_time(t, absp, 1))
+			return;
+		sw_ev_begin(t->log, &t->ev, "file-write", sw_tracer_nspid(t, pid), nsppid(t, pid));
+		sw_ev_str(&t->ev, "path", absp, sizeof(absp));
+		if (flags & O_CREAT)
+			sw_ev_int(&t->ev, "create", 1);
+		if ((why = sw_sbx_persist_path(absp)))
+			sw_ev_str(&t->ev, "persistence", why, 64);
+		else if ((why = sensitive_read(absp)))
+			sw_ev_str(&t->ev, "sensitive", why, 16);
+		sw_ev_end(t->log, &t->ev);
+		return;
+	}
+	if (!(why = sensitive_read(absp)))
+		return;
+	if (!first_time(t, absp, 1))
+		return;
+	sw_ev_begin(t->log, &t->ev, "file-read", sw_tracer_nspid(t, pid), nsppid(t, pid));
+	sw_ev_str(&t->ev, "path", absp, sizeof(absp));
+	sw_ev_str(&t->ev, "sensitive", why, 16);
+	sw_ev_end(t->log, &t->ev);
+}
+
+static void on_file_misc(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
+{
+	char a[4096], bpath[4096], absb[4200];
+	sw_buf *b = &t->ev;
+	const char *why;
+
+	switch (sd->nr) {
+	case SYS_rename: case SYS_renameat: case SYS_renameat2: {
+		bool at = sd->nr != SYS_rename;
+		if (mem_str(pid, sd->args[at ? 1 : 0], a, sizeof(a)) < 0 ||
+		    mem_str(pid, sd->args[at ? 3 : 1], bpath, sizeof(bpath)) < 0 || !still_valid(t))
+			return;
+		abs_path(t, pid, at ? (int)sd->args[2] : AT_FDCWD, bpath, absb, sizeof(absb));
+		remember(t->written, &t->nwritten, MAX_SEEN, absb);
+		sw_ev_begin(t->log, b, "file-rename", sw_tracer_nspid(t, pid), nsppid(t, pid));
+		sw_ev_str(b, "from", a, sizeof(a));
+		sw_ev_str(b, "path", absb, sizeof(absb));
+		if ((why = sw_sbx_persist_path(absb)))
+			sw_ev_str(b, "persistence", why, 64);
+		sw_ev_end(t->log, b);
+		return;
+	}
+	case SYS_chmod: case SYS_fchmodat: case SYS_fchmod: {
+		uint64_t mode = sd->nr == SYS_fchmodat ? sd->args[2] : sd->args[1];
+		if (!(mode & 0111))
+			return;
+		if (sd->nr == SYS_fchmod) {
+			if (fd_path(t, pid, (int)sd->args[0], absb, sizeof(absb)) < 0)
+				return;
+		} else {
+			if (mem_str(pid, sd->args[sd->nr == SYS_chmod ? 0 : 1], a, sizeof(a)) < 0 || !still_valid(t))
+				return;
+			abs_path(t, pid, sd->nr == SYS_chmod ? AT_FDCWD : (int)sd->args[0], a, absb, sizeof(absb));
+		}
+		if (!in_list(t->written, t->nwritten, absb))
+			return; /* making an image's own file executable: not news */
+		sw_ev_begin(t->log, b, "chmod-exec", sw_tracer_nspid(t, pid), nsppid(t, pid));
+		sw_ev_str(b, "path", absb, sizeof(absb));
+		sw_ev_int(b, "mode", (int64_t)(mode & 07777));
+		sw_ev_end(t->log, b);
+		return;
+	}
+	case SYS_memfd_create:
+		if (mem_str(pid, sd->args[0], a, 256) < 0 || !still_valid(t))
+			a[0] = 0;
+		sw_ev_begin(t->log, b, "memfd", sw_tracer_nspid(t, pid), nsppid(t, pid));
+		sw_ev_str(b, "name", a, 256);
+		sw_ev_end(t->log, b);
+		return;
+	case SYS_symlink: case SYS_symlinkat: {
+		bool at = sd->nr == SYS_symlinkat;
+		if (mem_str(pid, sd->args[0], a, sizeof(a)) < 0 ||
+		    mem_str(pid, sd->args[at ? 2 : 1], bpath, sizeof(bpath)) < 0 || !still_valid(t))
+			return;
+		if (!((why = sensitive_read(a)) || strncmp(a, "../../", 6) == 0))
+			return;
+		abs_path(t, pid, at ? (int)sd->args[1] : AT_FDCWD, bpath, absb, sizeof(absb));
+		sw_ev_begin(t->log, b, "symlink", sw_tracer_nspid(t, pid), nsppid(t, pid));
+		sw_ev_str(b, "target", a, sizeof(a));
+		sw_ev_str(b, "path", absb, sizeof(absb));
+		sw_ev_str(b, "sensitive", why ? why : "escape", 16);
+		sw_ev_end(t->log, b);
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+static const sys_entry *sys_of(int nr)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(systab) / sizeof(systab[0]); i++)
+		if (systab[i].nr == nr)
+			return &systab[i];
+	return NULL;
+}
+
+/* A refused call: recorded with what it asked for, answered EPERM. */
+static void on_block(sw_tracer *t, pid_t pid, const struct seccomp_data *sd, const char *name)
+{
+	sw_buf *b = &t->ev;
+	char s1[512], s2[512], key[96];
+
+	snprintf(key, sizeof(key), "blocked %s", name);
+	if (!first_time(t, key, 4))
+		return;
+	sw_ev_begin(t->log, b, "blocked", sw_tracer_nspid(t, pid), nsppid(t, pid));
+	sw_ev_str(b, "syscall", name, 32);
+	if (sd->nr == SYS_mount) {
+		if (mem_str(pid, sd->args[0], s1, sizeof(s1)) >= 0)
+			sw_ev_str(b, "source", s1, sizeof(s1));
+		if (mem_str(pid, sd->args[1], s2, sizeof(s2)) >= 0)
+			sw_ev_str(b, "target", s2, sizeof(s2));
+	} else if (sd->nr == SYS_unshare || sd->nr == SYS_clone || sd->nr == SYS_setns) {
+		sw_ev_int(b, "flags", (int64_t)(sd->args[sd->nr == SYS_setns ? 1 : 0] & 0xffffffffu));
+	} else if (sd->nr == SYS_ptrace) {
+		sw_ev_int(b, "request", (int64_t)sd->args[0]);
+		sw_ev_int(b, "target_pid", (int64_t)sd->args[1]);
+	}
+	sw_ev_end(t->log, b);
+}
+
+int sw_tracer_handle(sw_tracer *t)
+{
+	const struct seccomp_data *sd = &t->req->data;
+	const sys_entry *e;
+	pid_t pid;
+	bool refuse = false;
+
+	memset(t->req, 0, sizeof(*t->req));
+	if (ioctl(t->fd, SECCOMP_IOCTL_NOTIF_RECV, t->req) < 0)
+		return errno == EINTR || errno == ENOENT ? 0 : -1;
+	pid = (pid_t)t->req->pid;
+	e = sys_of(sd->nr);
+	if (sd->nr == SYS_clone) {
+		on_block(t, pid, sd, "clone");
+		refuse = true;
+	} else if (sd->nr == SYS_ptrace) {
+		long req = (long)sd->args[0];
+		if (req != PTRACE_TRACEME && (pid_t)sd->args[1] == 1) {
+			on_block(t, pid, sd, "ptrace");
+			refuse = true; /* the sandbox's init is ours */
+		}
+	} else if (e && e->kind == T_BLOCK) {
+		on_block(t, pid, sd, e->name);
+		refuse = true;
+	} else {
+		switch (sd->nr) {
+		case SYS_execve: case SYS_execveat: on_exec(t, pid, sd); break;
+		case SYS_connect: case SYS_bind: case SYS_sendto: case SYS_sendmsg: case SYS_sendmmsg:
+			on_net(t, pid, sd);
+			break;
+		case SYS_listen:
+			sw_ev_begin(t->log, &t->ev, "listen", sw_tracer_nspid(t, pid), nsppid(t, pid));
+			sw_ev_end(t->log, &t->ev);
+			break;
+		case SYS_open: case SYS_openat: case SYS_openat2: case SYS_creat: on_open(t, pid, sd); break;
+		default: on_file_misc(t, pid, sd); break;
+		}
+	}
+	memset(t->resp, 0, sizeof(*t->resp));
+	t->resp->id = t->req->id;
+	if (refuse) {
+		t->resp->error = -EPERM;
+	} else {
+		t->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	}
+	if (ioctl(t->fd, SECCOMP_IOCTL_NOTIF_SEND, t->resp) < 0 && errno != ENOENT)
+		return errno == EINTR ? 0 : 0;
+	return 0;
+}

@@ -1,0 +1,415 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Dynamic analysis (`stowaway detonate`, `scan --dynamic`): harmless
+stand-ins compiled statically here (tests/fixtures/standins/behave.c), one
+image per behaviour, each run in the sandbox with the exact findings
+asserted (id, path, evidence); what must not happen (a file outside, a
+process outliving the timeout) checked on the host; benign Debian images
+(python3 -c 'print(1)', nginx -t) with no high finding; the same again as
+an unprivileged user.
+
+usage: test_detonate.py STOWAWAY_BINARY [CASE...]
+Ends with "detonate: N passed, N failed".
+"""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
+from caserun import collector, drive_module, eq, ok  # noqa: E402
+from imagelib import E, Layer, oci_image  # noqa: E402
+
+BIN = None
+WORK = None
+CASES, case = collector()
+WALLET = "48edfHu7V9Z84YzzMa6fUueoELZ9ZRXq9VetWzYGzKt52XU5xvqgzYnDK9URnRoJMk1j8nLwEVsaSWJ4fhdUyZijBGUicoD"
+NOBODY = 65534
+_built = {}
+
+
+def standin():
+    """The behaviour stand-in, statically linked (built once)."""
+    if "behave" not in _built:
+        out = os.path.join(WORK, "behave")
+        subprocess.run(["gcc", "-static", "-O2", "-o", out, os.path.join(HERE, "..", "fixtures", "standins", "behave.c")],
+                       check=True, stderr=subprocess.DEVNULL)
+        _built["behave"] = open(out, "rb").read()
+    return _built["behave"]
+
+
+def image(name, cmd):
+    """A one-layer image: the stand-in as /bin/behave and as /bin/sh (a
+    pretend shell), with the directories a runtime expects."""
+    root = os.path.join(WORK, "img-" + name)
+    if not os.path.exists(root):
+        data = standin()
+        ents = [E("bin/", kind="dir"), E("bin/behave", data, mode=0o755), E("bin/sh", data, mode=0o755),
+                E("etc/", kind="dir"), E("tmp/", kind="dir", mode=0o1777), E("root/", kind="dir", mode=0o700),
+                E("var/", kind="dir"), E("var/run/", kind="dir")]
+        oci_image(root, [Layer(ents, created_by="COPY behave /bin/")],
+                  cfg_extra={"config": {"Entrypoint": ["/bin/behave"], "Cmd": cmd}})
+        for d, _, fs in os.walk(WORK):
+            os.chmod(d, 0o755)
+            for f in fs:
+                os.chmod(os.path.join(d, f), 0o644 if not f.startswith("stowaway") else 0o755)
+    return "oci:" + root
+
+
+def debian(name, pkgs, config=None, suffix=""):
+    tar = subprocess.run([os.path.join(HERE, "..", "fixtures", "debian-rootfs.sh"), name, pkgs],
+                         stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    root = os.path.join(WORK, "deb-" + name + suffix)
+    if not os.path.exists(root):
+        with open(tar, "rb") as f:
+            oci_image(root, [Layer(raw=f.read(), comp="none", created_by="mmdebstrap " + pkgs)],
+                      cfg_extra={"config": config or {"Cmd": ["/bin/bash"]}})
+        for d, _, fs in os.walk(root):
+            os.chmod(d, 0o755)
+            for f in fs:
+                os.chmod(os.path.join(d, f), 0o644)
+    return "oci:" + root
+
+
+def run(img, *args, user=None, extra=(), cmd=(), timeout=120):
+    """detonate IMAGE [-- CMD...]: (exit code, report or None, stderr)."""
+    tmp = os.path.join(WORK, "tmp")
+    os.makedirs(tmp, exist_ok=True)
+    os.chmod(tmp, 0o1777)
+    env = dict(os.environ, TMPDIR=tmp, XDG_CACHE_HOME=os.path.join(tmp, "cache-%s" % (user or "root")))
+    argv = [BIN] + list(extra or ["detonate", "--format", "json"]) + list(args) + [img]
+    if cmd:
+        argv += ["--"] + list(cmd)
+    pre = []
+    if user is not None:
+        pre = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups"]
+        env["HOME"] = tmp
+    p = subprocess.run(pre + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout)
+    rep = json.loads(p.stdout) if p.stdout.strip() else None
+    left = [n for n in os.listdir(tmp) if n.startswith("stowaway-detonate")]
+    eq(left, [], "work directories left behind")
+    return p.returncode, rep, p.stderr.decode()
+
+
+def run_cmd(img, cmd, *args, **kw):
+    """detonate IMAGE -- CMD..."""
+    return run(img, *args, cmd=cmd, **kw)
+
+
+def findings(rep, fid=None):
+    return [f for f in rep["findings"] if fid is None or f["id"] == fid]
+
+
+def the(rep, fid, path="*"):
+    got = [f for f in findings(rep, fid) if path == "*" or f["path"] == path]
+    ok(len(got) == 1, "one %s at %s, got %s (all: %s)" % (fid, path, got,
+                                                         [(f["id"], f["path"]) for f in rep["findings"]]))
+    eq(got[0]["detector"], "sandbox", fid + " detector")
+    eq(got[0]["layer"], None, fid + " layer")
+    return got[0]
+
+
+def events(rep, kind):
+    return [e for e in rep["dynamic"]["events"] if e["kind"] == kind]
+
+
+def summary(rep):
+    return rep["dynamic"]["summary"]["run"]
+
+
+def no_process_left(marker):
+    """No process on the host runs the stand-in with this argument."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        ok(not (len(argv) > 1 and argv[0].endswith(b"behave") and argv[1] == marker.encode()),
+           "process %s (%r) outlived the sandbox" % (pid, argv))
+
+
+def high(rep):
+    return [(f["severity"], f["id"], f["path"]) for f in rep["findings"] if f["severity"] in ("high", "critical")]
+
+
+@case
+def miner_stratum_login_pool_and_cpu():
+    rc, rep, err = run(image("miner", ["miner", "7"]), "--timeout", "20")
+    eq(rc, 1, "exit code (findings): " + err)
+    f = the(rep, "SW-DYN-STRATUM-LOGIN")
+    eq(f["severity"], "critical", "severity")
+    eq(f["category"], "miner", "category")
+    ev = f["evidence"]
+    eq(ev["login"], WALLET, "wallet")
+    eq(ev["pass"], "rig-7", "worker")
+    eq(ev["algo"], "rx/0,cn/r", "algorithms")
+    ok(ev["agent"].startswith("XMRig/6.21.0"), ev["agent"])
+    eq(ev["port"] if "port" in ev else 3333, 3333, "port")
+    the(rep, "SW-DYN-POOL-HOST")
+    eq([e["name"] for e in events(rep, "dns")], ["pool.supportxmr.com"], "DNS names")
+    eq([(e["proto"], e["port"]) for e in events(rep, "connect")], [("tcp", 3333)], "connections")
+    cpu = the(rep, "SW-DYN-CPU-BURN")
+    eq(cpu["severity"], "high", "CPU burn with a pool login is high")
+    ok(cpu["evidence"]["busy_seconds"] >= 5, cpu["evidence"])
+    # the executed file went through the static detectors
+    st = [f for f in rep["findings"] if f["path"] == "/bin/behave" and f["detector"] == "yara"]
+    ok(st and st[0]["evidence"]["executed"] is True, "static findings of /bin/behave: %s" % st)
+    no_process_left("miner")
+
+
+@case
+def dropper_download_write_execute():
+    rc, rep, err = run(image("dropper", ["dropper"]))
+    eq(rc, 1, "exit code: " + err)
+    f = the(rep, "SW-DYN-DROPPER", "/tmp/.cache-update")
+    eq(f["severity"], "critical", "severity")
+    http = events(rep, "http")
+    eq([(h["request"], h["host"], h["user_agent"]) for h in http],
+       [("GET /payload.bin HTTP/1.1", "dl.example.net", "Wget/1.21")], "HTTP request")
+    ex = [e for e in events(rep, "exec") if e["path"] == "/tmp/.cache-update"]
+    ok(len(ex) == 1 and ex[0].get("dropped") == 1 and ex[0]["argv"] == ["kworker", "sleep0"], ex)
+    eq([e["path"] for e in events(rep, "chmod-exec")], ["/tmp/.cache-update"], "chmod +x")
+    ok(any("payload running" in e["text"] for e in events(rep, "output")), "the payload ran")
+
+
+@case
+def persistence_writes():
+    rc, rep, err = run(image("persist", ["persist"]))
+    eq(rc, 1, "exit code: " + err)
+    for p in ("/etc/ld.so.preload", "/etc/cron.d/update", "/root/.ssh/authorized_keys"):
+        eq(the(rep, "SW-DYN-PERSISTENCE", p)["severity"], "high", p)
+
+
+@case
+def escape_attempts_refused_and_nothing_outside():
+    marker = "/tmp/stowaway-escape-marker"
+    before = set(os.listdir("/etc"))
+    rc, rep, err = run(image("escape", ["escape"]))
+    eq(rc, 1, "exit code: " + err)
+    for p in ("syscall:mount", "syscall:ptrace", "syscall:unshare", "/proc/1/root/etc/hostname",
+              "/var/run/docker.sock", "/tmp/hostetc", "/tmp/up"):
+        the(rep, "SW-DYN-ESCAPE", p)
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("mounted!" not in out and "attached" not in out and "unshared!" not in out, "a refused call succeeded: " + out)
+    ok("escape: done" in out, out)
+    ok(not os.path.exists(marker), "a file appeared outside: " + marker)
+    eq(set(os.listdir("/etc")) - before, set(), "new files in the host's /etc")
+
+
+@case
+def credential_hunting():
+    rc, rep, err = run(image("creds", ["creds"]))
+    eq(rc, 1, "exit code: " + err)
+    the(rep, "SW-DYN-CREDENTIALS", "/root/.aws/credentials")
+    the(rep, "SW-DYN-CREDENTIALS", "/var/run/secrets/kubernetes.io/serviceaccount/token")
+    eq(the(rep, "SW-DYN-METADATA")["evidence"]["dst"], "169.254.169.254", "metadata address")
+
+
+@case
+def reverse_shell_on_a_socket():
+    rc, rep, err = run(image("revshell", ["revshell"]))
+    eq(rc, 1, "exit code: " + err)
+    f = the(rep, "SW-DYN-REVERSE-SHELL", "/bin/sh")
+    eq(f["severity"], "critical", "severity")
+    eq((f["evidence"]["stdin"], f["evidence"]["stdout"]), ("inet", "inet"), "stdio on a socket")
+    eq([(e["dst"], e["port"]) for e in events(rep, "connect")], [("203.0.113.7", 4444)], "where it called")
+    sess = events(rep, "tcp-session")
+    ok(sess and sess[0]["first_in"].startswith("$"), "the shell's prompt reached the sink: %s" % sess)
+
+
+@case
+def scanning_many_destinations():
+    rc, rep, err = run(image("scan", ["scan", "40"]))
+    eq(rc, 0, "medium only: exit 0: " + err)
+    f = the(rep, "SW-DYN-SCANNING")
+    eq((f["severity"], f["evidence"]["destinations"]), ("medium", 40), "scanning")
+
+
+@case
+def fork_bomb_contained_and_killed_at_timeout():
+    t0 = time.time()
+    rc, rep, err = run(image("forkbomb", ["forkbomb"]), "--timeout", "4")
+    took = time.time() - t0
+    eq(rc, 1, "exit code: " + err)
+    the(rep, "SW-DYN-FORK-BOMB")
+    s = summary(rep)
+    ok(s["timed_out"] and s["peak_processes"] <= 256, s)
+    ok(took < 4 + 10, "took %.1f s" % took)
+    no_process_left("forkbomb")
+
+
+@case
+def memory_hog_killed():
+    rc, rep, err = run(image("memhog", ["memhog"]), "--memory", "128M", "--timeout", "20")
+    eq(rc, 0, "medium only: " + err)
+    the(rep, "SW-DYN-MEMORY")
+    s = summary(rep)
+    ok(s["memory_killed"] and not s["timed_out"], s)
+    no_process_left("memhog")
+
+
+@case
+def timeout_kills_everything():
+    t0 = time.time()
+    rc, rep, err = run(image("sleep", ["sleep"]), "--timeout", "2")
+    eq(rc, 0, err)
+    ok(summary(rep)["timed_out"] and summary(rep)["signal"] == 9, summary(rep))
+    ok(time.time() - t0 < 2 + 8, "took %.1f s" % (time.time() - t0))
+    eq(findings(rep, None) and high(rep), [], "no high finding for a sleeper")
+    no_process_left("sleep")
+
+
+@case
+def isolation_as_seen_from_inside():
+    """The sandbox's own view: no capabilities, no_new_privs, seccomp,
+    PID 1 is not us, hostname, loopback only, the resolver is the sink."""
+    img = debian("python3", "python3")
+    script = ("import os,socket;"
+              "st=dict(l.split(':\\t',1) for l in open('/proc/self/status').read().splitlines() if ':\\t' in l);"
+              "print('caps',st['CapEff'].strip(),st['CapBnd'].strip(),'nnp',st['NoNewPrivs'].strip(),"
+              "'seccomp',st['Seccomp'].strip());"
+              "print('pid1',open('/proc/1/comm').read().strip(),'me',os.getpid());"
+              "print('host',socket.gethostname());"
+              "print('ifs',sorted(os.listdir('/sys/class/net')) if os.path.isdir('/sys/class/net') else 'none');"
+              "print('dev',sorted(os.listdir('/dev')));"
+              "print('resolv',open('/etc/resolv.conf').read().strip())")
+    rc, rep, err = run_cmd(img, ["python3", "-c", script])
+    eq(rc, 0, err)
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("caps 0000000000000000 0000000000000000 nnp 1 seccomp 2" in out, out)
+    ok("pid1 behave" not in out and "me 2" in out, out)
+    ok("host sandbox" in out, out)
+    ok("ifs ['lo']" in out or "ifs none" in out, out)
+    ok("'null'" in out and "'urandom'" in out and "'sda'" not in out, out)
+    ok("resolv nameserver 198.18.0.1" in out, out)
+    iso = rep["dynamic"]["summary"]["isolation"]
+    eq(iso["namespaces"], ["user", "mount", "pid", "network", "ipc", "uts", "cgroup"], "namespaces")
+
+
+@case
+def benign_python_print():
+    rc, rep, err = run_cmd(debian("python3", "python3"), ["python3", "-c", "print(1)"])
+    eq(rc, 0, err)
+    eq(high(rep), [], "high findings")
+    eq("".join(e["text"] for e in events(rep, "output")), "1\n", "output")
+    eq(summary(rep)["exit"], 0, "exit status")
+
+
+@case
+def benign_nginx_config_test():
+    rc, rep, err = run_cmd(debian("nginx", "nginx"), ["nginx", "-t"])
+    eq(rc, 0, err)
+    eq(high(rep), [], "high findings")
+    ok(any("syntax is ok" in e["text"] for e in events(rep, "output")), "nginx -t ran")
+
+
+@case
+def image_user_and_workdir():
+    img = debian("python3", "python3", suffix="-user", config={
+        "User": "nobody", "WorkingDir": "/tmp", "Env": ["GREETING=hi"],
+        "Entrypoint": ["python3", "-c", "import os;print(os.getuid(),os.getcwd(),os.environ['GREETING'],"
+                       "os.environ['PATH'])"]})
+    rc, rep, err = run(img)
+    eq(rc, 0, err)
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok(out.startswith("65534 /tmp hi /usr/local/sbin:"), out)
+
+
+@case
+def scan_dynamic_merges_both():
+    tmp = os.path.join(WORK, "tmp")
+    env = dict(os.environ, TMPDIR=tmp, XDG_CACHE_HOME=os.path.join(tmp, "cache-root"))
+    p = subprocess.run([BIN, "scan", "--quiet", "--no-cache", "--format", "json", "--dynamic", "--dynamic-timeout", "10",
+                        image("persist", ["persist"])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    eq(p.returncode, 1, p.stderr.decode())
+    rep = json.loads(p.stdout)
+    det = {f["detector"] for f in rep["findings"]}
+    ok("sandbox" in det and "yara" in det, det)
+    # the static finding on /bin/behave once (layer 0), not again from the run
+    st = [(f["id"], f["layer"]) for f in rep["findings"] if f["path"] == "/bin/behave"]
+    eq(st, [("SW-MINER-POOL-DOMAIN", 0)], "static findings of /bin/behave")
+    ok(events(rep, "exec"), "the timeline is in the report")
+
+
+@case
+def errors_exit_2():
+    rc, rep, err = run("oci:" + os.path.join(WORK, "nonexistent"))
+    eq(rc, 2, "a missing image")
+    root = os.path.join(WORK, "img-nocmd")
+    oci_image(root, [Layer([E("etc/", kind="dir")])], cfg_extra={"config": {"Env": ["PATH=/bin"]}})
+    for d, _, fs in os.walk(root):
+        os.chmod(d, 0o755)
+    rc, rep, err = run("oci:" + root)
+    eq(rc, 2, "no command")
+    ok("neither Entrypoint nor Cmd" in err, err)
+    rc, rep, err = run_cmd("oci:" + root, ["/bin/nothere"])
+    eq(rc, 2, "no such executable")
+    ok("no such executable" in err, err)
+
+
+@case
+def keep_directory():
+    keep = os.path.join(WORK, "kept")
+    rc, rep, err = run(image("persist", ["persist"]), "--keep", keep)
+    eq(rc, 1, err)
+    (d,) = [x for x in os.listdir(keep) if x.startswith("stowaway-detonate")]
+    ok(os.path.isfile(os.path.join(keep, d, "root", "etc", "ld.so.preload")), "the sandbox's writes are kept")
+    ok(os.listdir(os.path.join(keep, d, "executed")), "executed files are kept")
+
+
+def unprivileged_binary():
+    """A copy of stowaway nobody can run (the build tree may be private)."""
+    os.chmod(WORK, 0o755)
+    dst = os.path.join(WORK, "stowaway-bin")
+    if not os.path.exists(dst):
+        shutil.copy(BIN, dst)
+        os.chmod(dst, 0o755)
+    return dst
+
+
+@case
+def unprivileged_miner_and_escape():
+    global BIN
+    saved, BIN = BIN, unprivileged_binary()
+    try:
+        rc, rep, err = run(image("miner1", ["miner", "1"]), user=NOBODY)
+        eq(rc, 1, "exit code: " + err)
+        eq(the(rep, "SW-DYN-STRATUM-LOGIN")["evidence"]["login"], WALLET, "wallet")
+        eq(rep["dynamic"]["summary"]["isolation"]["host_id"], NOBODY, "runs as the user")
+        rc, rep, err = run(image("escape", ["escape"]), user=NOBODY)
+        eq(rc, 1, "exit code: " + err)
+        the(rep, "SW-DYN-ESCAPE", "syscall:mount")
+        ok(not os.path.exists("/tmp/stowaway-escape-marker"), "a file appeared outside")
+        rc, rep, err = run(image("forkbomb", ["forkbomb"]), "--timeout", "3", user=NOBODY)
+        the(rep, "SW-DYN-FORK-BOMB")
+        no_process_left("forkbomb")
+    finally:
+        BIN = saved
+
+
+@case
+def unprivileged_benign_python():
+    global BIN
+    saved, BIN = BIN, unprivileged_binary()
+    try:
+        rc, rep, err = run(debian("python3", "python3"), user=NOBODY, cmd=["python3", "-c", "print(1)"])
+        eq(rc, 0, err)
+        eq(high(rep), [], "high findings")
+        eq("".join(e["text"] for e in events(rep, "output")), "1\n", "output")
+    finally:
+        BIN = saved
+
+
+def main():
+    return drive_module("detonate", "stowaway-detonate-test-", globals())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
