@@ -233,6 +233,23 @@ def scanning_many_destinations():
 
 
 @case
+def memfd_tls_udp_and_io_uring():
+    rc, rep, err = run(image("misc", ["misc"]))
+    eq(rc, 1, "exit code: " + err)
+    f = the(rep, "SW-DYN-MEMFD-EXEC")
+    ok(f["evidence"]["fd_target"].startswith("/memfd:payload"), f["evidence"])
+    ex = [e for e in events(rep, "exec") if e.get("memfd") == 1]
+    ok(len(ex) == 1 and ex[0]["argv"] == ["memfd-child", "sleep0"] and ex[0]["sha256"] == events(rep, "exec")[0]["sha256"],
+       "the memfd program was hashed: %s" % ex)
+    ok(any("payload running" in e["text"] for e in events(rep, "output")), "it ran")
+    eq([(e["sni"], e["port"]) for e in events(rep, "tls")], [("update.example.org", 443)], "TLS server name")
+    eq([(e["dst"], e["port"], e["first"]) for e in events(rep, "udp")], [("203.0.113.9", 5353, "hello-udp")], "UDP")
+    eq([e["syscall"] for e in events(rep, "blocked")], ["io_uring_setup"], "io_uring refused")
+    the(rep, "SW-DYN-PRIVILEGED")
+    ok(not any("io_uring!" in e["text"] for e in events(rep, "output")), "io_uring worked")
+
+
+@case
 def fork_bomb_contained_and_killed_at_timeout():
     t0 = time.time()
     rc, rep, err = run(image("forkbomb", ["forkbomb"]), "--timeout", "4")

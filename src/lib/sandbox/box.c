@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -489,6 +490,52 @@ static void sample(sampler *s, sw_tracer *t)
 
 /* ---- M: the supervisor ---- */
 
+/* One lock for the event log, the sink and the tracer's tables: the
+ * tracer thread waits for notifications without it (a blocking receive is
+ * what lets the kernel hand the CPU straight over), the main thread polls
+ * without it. */
+static pthread_mutex_t big = PTHREAD_MUTEX_INITIALIZER;
+
+/* The tracer thread is made before the PID namespace (no thread can be
+ * made after it), waits for its tracer, then takes a private fs_struct
+ * and joins the sandbox's mount namespace: it sees the sandbox's files as
+ * the sandbox does. */
+typedef struct tstart {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	sw_tracer *t;
+	int mnt;
+	int state;              /* 0 waiting, 1 go, 2 quit, 3 running, 4 failed */
+	int err;
+} tstart;
+
+static void *tracer_main(void *arg)
+{
+	tstart *ts = arg;
+	int state;
+
+	pthread_mutex_lock(&ts->m);
+	while (ts->state == 0)
+		pthread_cond_wait(&ts->c, &ts->m);
+	state = ts->state;
+	if (state == 1) {
+		if (unshare(CLONE_FS) < 0 || setns(ts->mnt, CLONE_NEWNS) < 0) {
+			ts->err = errno;
+			ts->state = 4;
+		} else {
+			ts->state = 3;
+		}
+	}
+	state = ts->state;
+	pthread_cond_broadcast(&ts->c);
+	pthread_mutex_unlock(&ts->m);
+	if (state != 3)
+		return NULL;
+	while (sw_tracer_handle(ts->t, &big) == 0)
+		;
+	return NULL;
+}
+
 static void fail_event(sw_evlog *log, const char *what, const char *why)
 {
 	sw_buf b = SW_BUF_INIT(4096);
@@ -555,7 +602,9 @@ void sw_box_supervise(const sw_box_params *p)
 	sw_sink *sink = NULL;
 	sw_tracer *tr = NULL;
 	sw_error err = SW_ERROR_INIT;
-	int hostproc, ctl[2], outp[2], wpidfd, nfd = -1, lfd = -1, one = 1, st = 0, mnt;
+	int hostproc, ctl[2], outp[2], wpidfd, nfd = -1, lfd = -1, one = 1, st = 0, mnt, wake;
+	pthread_t th;
+	tstart ts = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, -1, 0, 0 };
 	pid_t w, epid;
 	char msg[600], name[64], c;
 	uint64_t start, deadline, next_sample, interval = 250000000ull;
@@ -583,10 +632,14 @@ void sw_box_supervise(const sw_box_params *p)
 	close(p->sync_fd);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		FAIL("becoming root in the user namespace");
-	if (sw_sink_open(&sink, &log, &err) < 0) {
+	if ((wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		FAIL("eventfd");
+	if (sw_sink_open(&sink, &log, wake, &err) < 0) {
 		fail_event(&log, "sinkhole", err.msg);
 		_exit(3);
 	}
+	if ((errno = pthread_create(&th, NULL, tracer_main, &ts)) != 0)
+		FAIL("tracer thread");
 	if (unshare(CLONE_NEWPID) < 0)
 		FAIL("PID namespace");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 || pipe2(outp, O_CLOEXEC) < 0)
@@ -626,19 +679,31 @@ void sw_box_supervise(const sw_box_params *p)
 		ssize_t n = readlinkat(hostproc, name, smp->nsid, sizeof(smp->nsid) - 1);
 		smp->nsid[n > 0 ? n : 0] = 0;
 	}
-	/* see the sandbox's files as it sees them, from here on */
-	snprintf(name, sizeof(name), "%d/ns/mnt", (int)w);
-	if ((mnt = openat(hostproc, name, O_RDONLY | O_CLOEXEC)) < 0 || setns(mnt, CLONE_NEWNS) < 0) {
-		fail_event(&log, "joining the sandbox's mount namespace", strerror(errno));
-		kill(w, SIGKILL);
-		_exit(3);
-	}
-	close(mnt);
 	if (sw_tracer_new(&tr, nfd, &log, sink, p->artifacts_dir, hostproc, p->max_artifact) < 0) {
 		fail_event(&log, "tracer", "seccomp notification sizes");
 		kill(w, SIGKILL);
 		_exit(3);
 	}
+	snprintf(name, sizeof(name), "%d/ns/mnt", (int)w);
+	if ((mnt = openat(hostproc, name, O_RDONLY | O_CLOEXEC)) < 0) {
+		fail_event(&log, "opening the sandbox's mount namespace", strerror(errno));
+		kill(w, SIGKILL);
+		_exit(3);
+	}
+	pthread_mutex_lock(&ts.m);
+	ts.t = tr;
+	ts.mnt = mnt;
+	ts.state = 1;
+	pthread_cond_broadcast(&ts.c);
+	while (ts.state == 1)
+		pthread_cond_wait(&ts.c, &ts.m);
+	pthread_mutex_unlock(&ts.m);
+	if (ts.state != 3) {
+		fail_event(&log, "joining the sandbox's mount namespace", strerror(ts.err));
+		kill(w, SIGKILL);
+		_exit(3);
+	}
+	close(mnt);
 	if (write(ctl[0], "A", 1) != 1) {
 		fail_event(&log, "sandbox set-up", "the command went away");
 		kill(w, SIGKILL);
@@ -652,6 +717,7 @@ void sw_box_supervise(const sw_box_params *p)
 		uint64_t now = sw_sbx_now();
 		int to;
 
+		pthread_mutex_lock(&big);
 		if (now >= deadline && !timed_out) {
 			timed_out = true;
 			sw_ev_begin(&log, &b, "timeout", 0, 0);
@@ -661,15 +727,19 @@ void sw_box_supervise(const sw_box_params *p)
 		}
 		to = (int)((next_sample > now ? next_sample - now : 0) / 1000000ull) + 1;
 		pf[np++] = (struct pollfd){ wpidfd, POLLIN, 0 };
-		pf[np++] = (struct pollfd){ nfd, POLLIN, 0 }; /* -1 once gone: poll skips it */
+		pf[np++] = (struct pollfd){ wake, POLLIN, 0 };
 		pf[np++] = (struct pollfd){ outp[0], POLLIN, 0 };
 		ns = sw_sink_fds(sink, pf + np, 512);
-		if (poll(pf, np + ns, to) < 0 && errno != EINTR)
+		pthread_mutex_unlock(&big);
+		if (poll(pf, np + ns, to) < 0 && errno != EINTR) {
+			pthread_mutex_lock(&big);
 			break;
-		if (pf[1].revents & POLLIN)
-			(void)sw_tracer_handle(tr);
-		if (pf[1].revents & (POLLHUP | POLLERR | POLLNVAL))
-			nfd = -1; /* every filtered process is gone */
+		}
+		pthread_mutex_lock(&big);
+		if (pf[1].revents & POLLIN) {
+			uint64_t v;
+			(void)!read(wake, &v, sizeof(v)); /* a new listener: poll again with it */
+		}
 		if (pf[2].revents) {
 			char ob[4096];
 			ssize_t r = read(outp[0], ob, sizeof(ob));
@@ -700,7 +770,7 @@ void sw_box_supervise(const sw_box_params *p)
 				sw_ev_end(&log, &b);
 				kill(w, SIGKILL);
 			}
-			if (smp->live + 2 >= p->max_procs && !procs_hit) {
+			if (smp->live + 8 >= p->max_procs && !procs_hit) {
 				procs_hit = true;
 				sw_ev_begin(&log, &b, "limit", 0, 0);
 				sw_ev_str(&b, "limit", "processes", 16);
@@ -715,7 +785,11 @@ void sw_box_supervise(const sw_box_params *p)
 		}
 		for (i = 0; i < np; i++)
 			pf[i].revents = 0;
+		if (!exited)
+			pthread_mutex_unlock(&big);
 	}
+	/* the lock stays held: the tracer thread stops here, and goes with
+	 * this process */
 	/* CPU per process, from the last samples */
 	for (size_t i = 0; i < smp->nprocs; i++) {
 		proc_rec *r = &smp->procs[i];
@@ -745,6 +819,7 @@ void sw_box_supervise(const sw_box_params *p)
 	sw_ev_int(&b, "output_bytes", (int64_t)out_bytes);
 	sw_ev_int(&b, "dropped_events", (int64_t)log.dropped);
 	sw_ev_end(&log, &b);
-	sw_tracer_free(tr);
+	/* the tracer thread may still sit in a receive into tr's buffers:
+	 * nothing is freed, the process ends here */
 	_exit(0);
 }

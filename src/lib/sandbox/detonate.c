@@ -32,7 +32,7 @@
  * account uses, so the sandbox owns nothing of the host's. */
 #define SANDBOX_ROOT_ID 2146435072u
 
-#define EVENT_LINE_MAX (512 * 1024)
+#define EVENT_LINE_MAX (4 << 20)
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- the command, as a runtime would run it ---- */
@@ -415,7 +415,7 @@ static int evset_add(evset *s, const char *line, size_t n)
  * passes (then it is killed: it must never outlive its budget). */
 static int read_events(int fd, pid_t m, uint64_t deadline_ns, evset *s)
 {
-	sw_buf acc = SW_BUF_INIT(EVENT_LINE_MAX * 2);
+	sw_buf acc = SW_BUF_INIT(EVENT_LINE_MAX);
 	char buf[65536];
 	int rc = 0;
 
@@ -700,6 +700,16 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 		const sw_json *e = sw_json_root(evs.docs[i]);
 		const char *k = sw_json_get_str(e, "kind");
 		if (k && strcmp(k, "summary") == 0) {
+			int64_t dropped = 0;
+			if (sw_json_get_i64(e, "dropped_events", &dropped) == 0 && dropped > 0) {
+				char why[160];
+				snprintf(why, sizeof(why), "sandbox: %lld events beyond the bound of 20000 were not recorded",
+					 (long long)dropped);
+				if (sw_report__add_incomplete(r, NULL, -1, why) < 0) {
+					rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+					goto out;
+				}
+			}
 			/* the run's summary joins what main knows: the command and
 			 * the isolation layers */
 			sw_buf_printf(&desc, ",\"isolation\":{\"namespaces\":[\"user\",\"mount\",\"pid\",\"network\",\"ipc\","
@@ -709,6 +719,16 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 				      "\"memory_limit\":%llu,\"timeout\":%u},\"run\":%s", (unsigned)hid, is_root ? 65536u : 1u, bp.max_procs,
 				      (unsigned long long)bp.memory, bp.timeout, evs.text[i]);
 			continue;
+		}
+		if (k && strcmp(k, "exec") == 0 && sw_json_get_str(e, "not_scanned")) {
+			char *why = sw__asprintf("executed file (sha256 %s) not scanned: %s", sw_json_get_str(e, "sha256") ?
+						 sw_json_get_str(e, "sha256") : "?", sw_json_get_str(e, "not_scanned"));
+			if (!why || sw_report__add_incomplete(r, sw_json_get_str(e, "path"), -1, why) < 0) {
+				free(why);
+				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+				goto out;
+			}
+			free(why);
 		}
 		render(e, &line);
 		if ((rc = sw_report__add_event(r, evs.text[i], sw_buf_cstr(&line))) < 0) {

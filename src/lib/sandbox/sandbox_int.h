@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -50,8 +51,9 @@ void sw_ev_int(sw_buf *b, const char *key, int64_t v);
 
 typedef struct sw_sink sw_sink;
 /* In the new network namespace: loopback up, every address local, DNS
- * listeners on port 53. */
-int sw_sink_open(sw_sink **out, sw_evlog *log, sw_error *err);
+ * listeners on port 53. wake_fd (an eventfd, or -1) is written when a
+ * listener is added, so that a poll on the old set returns. */
+int sw_sink_open(sw_sink **out, sw_evlog *log, int wake_fd, sw_error *err);
 /* Make sure a listener (SOCK_STREAM) or receiver (SOCK_DGRAM) is bound to
  * port on every address, before the sandboxed connect or send goes on. */
 void sw_sink_ensure(sw_sink *s, int type, unsigned port);
@@ -81,12 +83,12 @@ typedef struct sw_tracer sw_tracer;
 int sw_tracer_new(sw_tracer **out, int notify_fd, sw_evlog *log, sw_sink *sink, int artifacts_dir,
 		  int hostproc, uint64_t max_artifact);
 int sw_tracer_fd(const sw_tracer *t);
-/* Answer one pending notification (the fd polled readable). -1 when the
- * listener is gone (every filtered process has exited). */
-int sw_tracer_handle(sw_tracer *t);
+/* Wait for one notification and answer it; mu (which guards the event
+ * log, the sink and the tracer) is held while it is examined, not while
+ * waiting. -1 when the listener is unusable. */
+int sw_tracer_handle(sw_tracer *t, pthread_mutex_t *mu);
 /* Host pid -> pid as the sandbox sees it (0 when unknown). */
 int sw_tracer_nspid(sw_tracer *t, pid_t host);
-void sw_tracer_free(sw_tracer *t);
 /* The persistence location a path falls in (a prefix or suffix), or NULL. */
 const char *sw_sbx_persist_path(const char *p);
 

@@ -61,6 +61,7 @@ typedef struct listener {
 
 struct sw_sink {
 	sw_evlog *log;
+	int wake_fd;
 	listener ls[MAX_PORTS * 2];
 	size_t nls;
 	conn cs[MAX_CONNS];
@@ -176,6 +177,10 @@ static int add_listener(sw_sink *s, int type, int family, unsigned port)
 	if (type == SOCK_STREAM && listen(fd, 64) < 0)
 		goto fail;
 	s->ls[s->nls++] = (listener){ fd, type, family, port };
+	if (s->wake_fd >= 0) {
+		uint64_t one64 = 1;
+		(void)!write(s->wake_fd, &one64, sizeof(one64));
+	}
 	return 0;
 fail:
 	close(fd);
@@ -194,7 +199,7 @@ void sw_sink_ensure(sw_sink *s, int type, unsigned port)
 	}
 }
 
-int sw_sink_open(sw_sink **out, sw_evlog *log, sw_error *err)
+int sw_sink_open(sw_sink **out, sw_evlog *log, int wake_fd, sw_error *err)
 {
 	sw_sink *s = calloc(1, sizeof(*s));
 
@@ -202,6 +207,7 @@ int sw_sink_open(sw_sink **out, sw_evlog *log, sw_error *err)
 	if (!s)
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	s->log = log;
+	s->wake_fd = wake_fd;
 	s->ev = (sw_buf)SW_BUF_INIT(64 * 1024);
 	if (lo_up() < 0 || nl_route_local(AF_INET) < 0) {
 		free(s);
