@@ -24,6 +24,7 @@ static const char detonate_help[] =
 	"  --timeout SECONDS       wall clock, then every process is killed (default 30)\n"
 	"  --memory SIZE           memory for the whole sandbox (default 1G)\n"
 	"  --max-procs N           processes (default 256)\n"
+	"  --cpus N                CPUs for the sandbox (cgroup v2 where delegated; default all)\n"
 	"  --keep DIR              keep the root filesystem and executed files under DIR\n"
 	"  --format FORMAT         table, json or sarif (default: table on a terminal, json\n"
 	"                          otherwise)\n"
@@ -33,7 +34,7 @@ static const char detonate_help[] =
 	"  --rules DIR             extra YARA rules for executed files (repeatable)\n"
 	CLI_REGISTRY_HELP;
 
-enum { O_TIMEOUT = 256, O_CMD, O_MEMORY, O_MAXPROCS, O_KEEP, O_FORMAT, O_OUTPUT, O_FAILON, O_PLATFORM, O_RULES,
+enum { O_TIMEOUT = 256, O_CMD, O_MEMORY, O_MAXPROCS, O_CPUS, O_KEEP, O_FORMAT, O_OUTPUT, O_FAILON, O_PLATFORM, O_RULES,
        O_HELP };
 
 static const struct option longopts[] = {
@@ -41,6 +42,7 @@ static const struct option longopts[] = {
 	{ "cmd", required_argument, NULL, O_CMD },
 	{ "memory", required_argument, NULL, O_MEMORY },
 	{ "max-procs", required_argument, NULL, O_MAXPROCS },
+	{ "cpus", required_argument, NULL, O_CPUS },
 	{ "keep", required_argument, NULL, O_KEEP },
 	{ "format", required_argument, NULL, O_FORMAT },
 	{ "output", required_argument, NULL, O_OUTPUT },
@@ -94,6 +96,11 @@ int cmd_detonate(int argc, char **argv)
 			if (cli_parse_uint(optarg, 65536, &v) < 0 || v < 4)
 				return cli_bad("--max-procs", optarg);
 			d.max_procs = (unsigned)v;
+			break;
+		case O_CPUS:
+			if (cli_parse_uint(optarg, 4096, &v) < 0 || v == 0)
+				return cli_bad("--cpus", optarg);
+			d.cpus = (unsigned)v;
 			break;
 		case O_KEEP: d.keep = optarg; break;
 		case 'f': case O_FORMAT:

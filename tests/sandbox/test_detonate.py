@@ -381,6 +381,35 @@ def keep_directory():
     ok(os.listdir(os.path.join(keep, d, "executed")), "executed files are kept")
 
 
+@case
+def cgroup_v2_limits_written():
+    """Where cgroup v2 is delegated, the sandbox gets a child group with
+    memory.max, pids.max and cpu.max and the supervisor in it. These
+    machines run cgroup v1, so the test stands up a pretend unified
+    hierarchy (a tmpfs on /sys/fs/cgroup in a private mount namespace) and
+    checks what was written there; the kernel's enforcement is not
+    exercised here."""
+    tmp = os.path.join(WORK, "tmp")
+    os.makedirs(tmp, exist_ok=True)
+    script = ('mount -t tmpfs none /sys/fs/cgroup && echo "cpu memory pids" > /sys/fs/cgroup/cgroup.controllers && '
+              'echo "memory pids" > /sys/fs/cgroup/cgroup.subtree_control && '
+              '"$0" detonate --format json --memory 200M --max-procs 99 --cpus 1 "$1" -- /bin/behave persist '
+              '> "$2"; rc=$?; for f in /sys/fs/cgroup/stowaway-detonate-*/*; do echo "$f=$(cat "$f")"; done; '
+              'exit $rc')
+    out = os.path.join(tmp, "cg.json")
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, BIN, image("persist", ["persist"]),
+                        out], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, TMPDIR=tmp))
+    eq(p.returncode, 1, p.stderr.decode())
+    files = dict(l.split("=", 1) for l in p.stdout.decode().splitlines())
+    got = {os.path.basename(k): v for k, v in files.items()}
+    eq((got.get("memory.max"), got.get("memory.swap.max"), got.get("pids.max"), got.get("cpu.max")),
+       (str(200 << 20), "0", "99", "100000 100000"), "limits")
+    ok(got.get("cgroup.procs", "").isdigit(), "the supervisor was put in the group: %s" % got)
+    rep = json.load(open(out))
+    ok(rep["dynamic"]["summary"]["isolation"]["cgroup"].startswith("v2"), rep["dynamic"]["summary"]["isolation"])
+    the(rep, "SW-DYN-PERSISTENCE", "/etc/ld.so.preload")
+
+
 def unprivileged_binary():
     """A copy of stowaway nobody can run (the build tree may be private)."""
     os.chmod(WORK, 0o755)

@@ -550,6 +550,92 @@ static int scan_executed(const char *artdir, const sw_detonate_opts *o, const ev
 	return rc < 0 ? sw_error_set(err, SW_ENOMEM, "out of memory") : 0;
 }
 
+/* ---- cgroup v2 limits, where we may make a child group ---- */
+
+static int put(const char *dir, const char *file, const char *text)
+{
+	char path[4400];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	/* O_CREAT: a no-op on cgroupfs, where the files exist or cannot be made */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		return -1;
+	rc = sw_write_all(fd, text, strlen(text));
+	close(fd);
+	return rc;
+}
+
+/* A child of our own cgroup (unified hierarchy only) with memory.max,
+ * memory.swap.max, pids.max and, when asked, cpu.max; the supervisor goes
+ * in, and everything it starts with it. 0 and the group's path in out, or
+ * -1 where there is no delegated cgroup v2 (then limits are sampled). */
+static int cgroup_setup(pid_t m, uint64_t memory, unsigned procs, unsigned cpus, char *out, size_t n)
+{
+	char line[4096], self[4200], sc[4300], num[64], ctl[256] = "";
+	FILE *f;
+	int fd;
+	ssize_t r;
+
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) < 0 || !(f = fopen("/proc/self/cgroup", "re")))
+		return -1;
+	self[0] = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(self, sizeof(self), "/sys/fs/cgroup%s", strcmp(line + 3, "/") ? line + 3 : "");
+		}
+	fclose(f);
+	if (!self[0])
+		return -1;
+	snprintf(sc, sizeof(sc), "%s/cgroup.subtree_control", self);
+	if ((fd = open(sc, O_RDONLY | O_CLOEXEC)) >= 0) {
+		r = read(fd, ctl, sizeof(ctl) - 1);
+		ctl[r > 0 ? r : 0] = 0;
+		close(fd);
+	}
+	if ((!strstr(ctl, "memory") || !strstr(ctl, "pids")) &&
+	    put(self, "cgroup.subtree_control", cpus ? "+memory +pids +cpu" : "+memory +pids") < 0)
+		return -1; /* not delegated to us, or we hold processes there */
+	snprintf(out, n, "%s/stowaway-detonate-%d", self, (int)m);
+	if (mkdir(out, 0755) < 0)
+		return -1;
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)memory);
+	if (put(out, "memory.max", num) < 0)
+		goto fail;
+	(void)put(out, "memory.swap.max", "0");
+	snprintf(num, sizeof(num), "%u", procs);
+	if (put(out, "pids.max", num) < 0)
+		goto fail;
+	snprintf(num, sizeof(num), "%u 100000", cpus * 100000);
+	if (cpus && put(out, "cpu.max", num) < 0)
+		goto fail;
+	snprintf(num, sizeof(num), "%d", (int)m);
+	if (put(out, "cgroup.procs", num) < 0)
+		goto fail;
+	return 0;
+fail:
+	rmdir(out);
+	out[0] = 0;
+	return -1;
+}
+
+/* OOM kills the group's memory.events counted, after the run. */
+static long cgroup_oom_kills(const char *dir)
+{
+	char path[4400], buf[1024], *p;
+	int fd;
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "%s/memory.events", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[r > 0 ? r : 0] = 0;
+	return (p = strstr(buf, "oom_kill ")) ? atol(p + 9) : 0;
+}
+
 /* ---- the run ---- */
 
 static int write_map(pid_t pid, const char *file, const char *text)
@@ -590,6 +676,9 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 	gid_t hgid = is_root ? SANDBOX_ROOT_ID : getegid();
 	pid_t m = -1;
 	uint64_t t0 = sw_sbx_now();
+	char cg[4300] = "";
+	bool have_cg = false;
+	long oom = 0;
 	size_t i;
 	const char *error_reason = NULL;
 
@@ -653,6 +742,8 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 	close(evp[1]);
 	close(sp[1]);
 	evp[1] = sp[1] = -1;
+	/* hard limits where cgroup v2 is delegated to us; else sampled */
+	have_cg = cgroup_setup(m, bp.memory, bp.max_procs, o->cpus, cg, sizeof(cg)) == 0;
 	/* the supervisor has its user namespace: give it one id, ours (or,
 	 * as root, one no account uses) */
 	{
@@ -674,6 +765,19 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 	while (waitpid(m, &status, 0) < 0 && errno == EINTR)
 		;
 	m = -1;
+	if (have_cg) {
+		oom = cgroup_oom_kills(cg);
+		(void)rmdir(cg); /* empty now: the sandbox's processes are gone */
+		if (oom > 0) {
+			char ev[160];
+			int n = snprintf(ev, sizeof(ev), "{\"t\":%.3f,\"kind\":\"limit\",\"limit\":\"memory\",\"oom_kills\":%ld,"
+					 "\"max\":%llu}", (double)(sw_sbx_now() - t0) / 1e9, oom, (unsigned long long)bp.memory);
+			if (evset_add(&evs, ev, (size_t)n) < 0) {
+				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
 	if (rc == -2) {
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;
@@ -716,8 +820,10 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 				      "\"uts\",\"cgroup\"],\"pivot_root\":true,\"capabilities\":[],\"no_new_privs\":true,"
 				      "\"seccomp\":\"user-notification\",\"network\":\"sinkhole\",\"host_id\":%u,\"ids\":%u,"
 				      "\"rlimits\":{\"nproc\":%u,\"nofile\":4096,\"fsize\":1073741824,\"core\":0},"
-				      "\"memory_limit\":%llu,\"timeout\":%u},\"run\":%s", (unsigned)hid, is_root ? 65536u : 1u, bp.max_procs,
-				      (unsigned long long)bp.memory, bp.timeout, evs.text[i]);
+				      "\"memory_limit\":%llu,\"timeout\":%u,\"cgroup\":\"%s\"},\"run\":%s", (unsigned)hid,
+				      is_root ? 65536u : 1u, bp.max_procs, (unsigned long long)bp.memory, bp.timeout,
+				      have_cg ? "v2: memory.max, pids.max, cpu.max" : "none: memory sampled, processes by rlimit",
+				      evs.text[i]);
 			continue;
 		}
 		if (k && strcmp(k, "exec") == 0 && sw_json_get_str(e, "not_scanned")) {
@@ -769,6 +875,8 @@ out:
 		kill(m, SIGKILL);
 		waitpid(m, NULL, 0);
 	}
+	if (have_cg && m > 0)
+		(void)rmdir(cg);
 	for (i = 0; i < 2; i++) {
 		if (evp[i] >= 0)
 			close(evp[i]);
