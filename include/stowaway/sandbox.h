@@ -51,12 +51,13 @@ typedef struct sw_detonate_opts {
 	unsigned max_procs;         /* processes (default 256) */
 	unsigned cpus;              /* CPU limit where cgroup v2 is delegated (0: none) */
 	uint64_t max_artifact;      /* bytes of an executed file kept for the scan (64 MiB) */
+	uint64_t max_disk;          /* bytes it may write to the work directory's disk (4 GiB) */
 	const char *keep;           /* keep the work directory here (rootfs, executed files) */
 	const sw_scan_opts *scan;   /* how executed files are scanned (NULL: defaults) */
 	sw_rootfs_opts rootfs;
 } sw_detonate_opts;
 
-#define SW_DETONATE_OPTS_INIT { 30, NULL, 0, 1ull << 30, 256, 0, 64ull << 20, NULL, NULL, SW_ROOTFS_OPTS_INIT }
+#define SW_DETONATE_OPTS_INIT { 30, NULL, 0, 1ull << 30, 256, 0, 64ull << 20, 4ull << 30, NULL, NULL, SW_ROOTFS_OPTS_INIT }
 
 /* Detonate img. The report carries the timeline (events), the behaviour
  * findings (detector "sandbox") and the static findings of every file the

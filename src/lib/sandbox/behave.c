@@ -314,6 +314,9 @@ int sw_behave(sw_report *r, const sw_json *const *ev, size_t n, double wall, uns
 			if (!strcmp(str(e, "limit"), "processes"))
 				add(&j, "SW-DYN-FORK-BOMB", SW_SEV_HIGH, "resource-abuse", NULL, &b,
 				    "Created processes up to the sandbox's limit (%lld)", (long long)num(e, "max"));
+			else if (!strcmp(str(e, "limit"), "disk"))
+				add(&j, "SW-DYN-DISK", SW_SEV_MEDIUM, "resource-abuse", NULL, &b,
+				    "Wrote more than the sandbox allows (%lld MiB), killed", (long long)(num(e, "max") >> 20));
 			else
 				add(&j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &b,
 				    "Used more memory than the sandbox allows (%lld MiB), killed",

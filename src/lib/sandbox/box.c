@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,18 +56,24 @@ void sw_ev_begin(sw_evlog *l, sw_buf *b, const char *kind, int pid, int ppid)
 
 void sw_ev_end(sw_evlog *l, sw_buf *b)
 {
-	if (l->count >= l->max) {
+	if (l->count >= l->max || l->bytes + b->len + 2 > SW_EVLOG_MAX_BYTES) {
 		l->dropped++;
 		return;
 	}
 	l->count++;
+	l->bytes += b->len + 2;
 	sw_buf_append(b, "}\n", 2);
 	(void)sw_write_all(l->fd, b->data, b->len);
 }
 
 void sw_ev_str(sw_buf *b, const char *key, const char *v, size_t n)
 {
-	size_t i, len = strnlen(v, n);
+	sw_ev_bytes(b, key, v, strnlen(v, n));
+}
+
+void sw_ev_bytes(sw_buf *b, const char *key, const char *v, size_t len)
+{
+	size_t i;
 
 	sw_buf_printf(b, ",\"%s\":\"", key);
 	for (i = 0; i < len; i++) {
@@ -296,7 +303,7 @@ static void run_command(const sw_box_params *p, int ctl, int out, int execd)
 	(void)setrlimit(RLIMIT_MEMLOCK, &rl);
 	if (chdir(c->cwd && c->cwd[0] ? c->cwd : "/") < 0 && chdir("/") < 0)
 		die_msg(ctl, "chdir");
-	if ((c->uid || c->gid) && p->id_range) {
+	if ((c->uid || c->gid) && p->id_range && c->uid < 65536 && c->gid < 65536) {
 		/* the image's user, among the 65536 ids mapped */
 		drop_bounding(ctl);
 		if (setgroups(0, NULL) < 0 || setresgid(c->gid, c->gid, c->gid) < 0 || setresuid(c->uid, c->uid, c->uid) < 0)
@@ -349,6 +356,12 @@ static void run_command(const sw_box_params *p, int ctl, int out, int execd)
 	_exit(127);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+	_exit(128 + SIGKILL);
+}
+
 /* W: PID 1 of the sandbox. Exits when no process is left, with the
  * command's status. */
 static void init_main(const sw_box_params *p, int ctl, int out)
@@ -367,6 +380,12 @@ static void init_main(const sw_box_params *p, int ctl, int out)
 	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) < 0)
 		die_msg(ctl, "mount, IPC, UTS and cgroup namespaces");
 	setup_root(ctl);
+	close(p->rootfs_fd);
+	close(p->artifacts_dir);
+	/* the wall clock, kept by PID 1 itself: its exit ends the namespace,
+	 * whatever the supervisor is doing */
+	signal(SIGALRM, on_alarm);
+	alarm(p->timeout);
 	(void)setsid();
 	if (pipe2(execd, O_CLOEXEC) < 0 || (cmd = fork()) < 0)
 		die_msg(ctl, "fork");
@@ -414,6 +433,10 @@ typedef struct sampler {
 	size_t nprocs;
 	uint64_t total_ticks, last_ticks, live, peak_live, rss_pages, peak_rss;
 	unsigned busy_samples, samples;
+	int64_t shmem0, shmem;     /* the host's Shmem (kB), first and last seen: memfds
+				    * and tmpfs files the sandbox holds, that no RSS shows */
+	int rootfs_fd;
+	int64_t disk0, disk;       /* bytes used on the work directory's filesystem */
 } sampler;
 
 static void sample(sampler *s, sw_tracer *t)
@@ -477,6 +500,27 @@ static void sample(sampler *s, sw_tracer *t)
 		}
 	}
 	closedir(d);
+	{
+		char mi[8192], *q;
+		int fd = openat(s->hostproc, "meminfo", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, mi, sizeof(mi) - 1) : -1;
+		struct statfs sf;
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			mi[n] = 0;
+			if ((q = strstr(mi, "\nShmem:"))) {
+				s->shmem = atoll(q + 7);
+				if (!s->samples)
+					s->shmem0 = s->shmem;
+			}
+		}
+		if (fstatfs(s->rootfs_fd, &sf) == 0) {
+			s->disk = (int64_t)(sf.f_blocks - sf.f_bfree) * (int64_t)sf.f_bsize;
+			if (!s->samples)
+				s->disk0 = s->disk;
+		}
+	}
 	s->samples++;
 	s->live = live;
 	if (live > s->peak_live)
@@ -597,7 +641,7 @@ static int handshake(int ctl, pid_t *epid, int *lfd, char *err, size_t errn)
 
 void sw_box_supervise(const sw_box_params *p)
 {
-	sw_evlog log = { p->events_fd, sw_sbx_now(), 0, 20000, 0 };
+	sw_evlog log = { p->events_fd, sw_sbx_now(), 0, 20000, 0, 0 };
 	sampler *smp = calloc(1, sizeof(*smp));
 	sw_sink *sink = NULL;
 	sw_tracer *tr = NULL;
@@ -608,8 +652,8 @@ void sw_box_supervise(const sw_box_params *p)
 	pid_t w, epid;
 	char msg[600], name[64], c;
 	uint64_t start, deadline, next_sample, interval = 250000000ull;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN), tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	bool timed_out = false, mem_killed = false, procs_hit = false, exited = false;
+	long ncpu = p->cpus ? (long)p->cpus : sysconf(_SC_NPROCESSORS_ONLN), tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	bool timed_out = false, mem_killed = false, procs_hit = false, exited = false, disk_killed = false;
 	unsigned outputs = 0;
 	uint64_t out_bytes = 0;
 	sw_buf b = SW_BUF_INIT(1 << 20);
@@ -621,6 +665,8 @@ void sw_box_supervise(const sw_box_params *p)
 	if ((hostproc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		FAIL("opening /proc");
 	smp->hostproc = hostproc;
+	smp->rootfs_fd = p->rootfs_fd;
+	sample(smp, NULL); /* the baselines, before anything of the sandbox runs */
 	if (geteuid() == 0 && setgroups(0, NULL) < 0) /* root's groups stay outside */
 		FAIL("dropping supplementary groups");
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
@@ -712,7 +758,7 @@ void sw_box_supervise(const sw_box_params *p)
 	deadline = start + (uint64_t)p->timeout * 1000000000ull;
 	next_sample = sw_sbx_now() + interval;
 	while (!exited) {
-		struct pollfd pf[4 + 512];
+		struct pollfd pf[3 + SW_SINK_MAX_FDS];
 		size_t np = 0, ns, i;
 		uint64_t now = sw_sbx_now();
 		int to;
@@ -729,7 +775,7 @@ void sw_box_supervise(const sw_box_params *p)
 		pf[np++] = (struct pollfd){ wpidfd, POLLIN, 0 };
 		pf[np++] = (struct pollfd){ wake, POLLIN, 0 };
 		pf[np++] = (struct pollfd){ outp[0], POLLIN, 0 };
-		ns = sw_sink_fds(sink, pf + np, 512);
+		ns = sw_sink_fds(sink, pf + np, SW_SINK_MAX_FDS);
 		pthread_mutex_unlock(&big);
 		if (poll(pf, np + ns, to) < 0 && errno != EINTR) {
 			pthread_mutex_lock(&big);
@@ -747,7 +793,7 @@ void sw_box_supervise(const sw_box_params *p)
 				out_bytes += (uint64_t)r;
 				if (outputs++ < 64) {
 					sw_ev_begin(&log, &b, "output", 0, 0);
-					sw_ev_str(&b, "text", ob, (size_t)(r < 1024 ? r : 1024));
+					sw_ev_bytes(&b, "text", ob, (size_t)(r < 1024 ? r : 1024));
 					sw_ev_end(&log, &b);
 				}
 			} else {
@@ -761,11 +807,22 @@ void sw_box_supervise(const sw_box_params *p)
 			next_sample += interval;
 			if ((double)smp->last_ticks >= 0.75 * (double)ncpu * (double)tck * ((double)interval / 1e9))
 				smp->busy_samples++;
-			if (smp->rss_pages * (uint64_t)page > p->memory && !mem_killed) {
+			uint64_t used = smp->rss_pages * (uint64_t)page +
+					(smp->shmem > smp->shmem0 ? (uint64_t)(smp->shmem - smp->shmem0) * 1024 : 0);
+			if (smp->disk - smp->disk0 > (int64_t)p->max_disk && !disk_killed) {
+				disk_killed = true;
+				sw_ev_begin(&log, &b, "limit", 0, 0);
+				sw_ev_str(&b, "limit", "disk", 16);
+				sw_ev_int(&b, "bytes", smp->disk - smp->disk0);
+				sw_ev_int(&b, "max", (int64_t)p->max_disk);
+				sw_ev_end(&log, &b);
+				kill(w, SIGKILL);
+			}
+			if (used > p->memory && !mem_killed) {
 				mem_killed = true;
 				sw_ev_begin(&log, &b, "limit", 0, 0);
 				sw_ev_str(&b, "limit", "memory", 16);
-				sw_ev_int(&b, "bytes", (int64_t)(smp->rss_pages * (uint64_t)page));
+				sw_ev_int(&b, "bytes", (int64_t)used);
 				sw_ev_int(&b, "max", (int64_t)p->memory);
 				sw_ev_end(&log, &b);
 				kill(w, SIGKILL);
@@ -790,6 +847,13 @@ void sw_box_supervise(const sw_box_params *p)
 	}
 	/* the lock stays held: the tracer thread stops here, and goes with
 	 * this process */
+	if (!timed_out && sw_sbx_now() + 100000000ull >= deadline) {
+		/* PID 1's own alarm ended it before our clock came round */
+		timed_out = true;
+		sw_ev_begin(&log, &b, "timeout", 0, 0);
+		sw_ev_int(&b, "seconds", p->timeout);
+		sw_ev_end(&log, &b);
+	}
 	/* CPU per process, from the last samples */
 	for (size_t i = 0; i < smp->nprocs; i++) {
 		proc_rec *r = &smp->procs[i];

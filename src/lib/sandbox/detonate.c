@@ -512,8 +512,8 @@ static int scan_executed(const char *artdir, const sw_detonate_opts *o, const ev
 		sw_finding f = *sw_report_finding(sr, i);
 		const char *p = f.path && f.path[0] == '/' ? exec_path_of(s, f.path + 1) : NULL;
 		char *ev;
-		if (f.layer >= 0 && f.path && !p)
-			continue; /* the part file or a name we did not make */
+		if (f.path && strncmp(f.path, "/.part.", 7) == 0)
+			continue; /* a copy the tracer did not finish */
 		if (!(ev = sw__asprintf("{\"executed\":true,\"sha256\":\"%s\",\"static\":%s}", f.path ? f.path + 1 : "",
 				       f.evidence ? f.evidence : "{}")))
 			break;
@@ -549,6 +549,8 @@ static int scan_executed(const char *artdir, const sw_detonate_opts *o, const ev
 	sw_image_free(img);
 	return rc < 0 ? sw_error_set(err, SW_ENOMEM, "out of memory") : 0;
 }
+
+static unsigned cpus_allowed(void);
 
 /* ---- cgroup v2 limits, where we may make a child group ---- */
 
@@ -675,7 +677,7 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 	uid_t hid = is_root ? SANDBOX_ROOT_ID : geteuid();
 	gid_t hgid = is_root ? SANDBOX_ROOT_ID : getegid();
 	pid_t m = -1;
-	uint64_t t0 = sw_sbx_now();
+	uint64_t t0 = sw_sbx_now(), t_run = 0;
 	char cg[4300] = "";
 	bool have_cg = false;
 	long oom = 0;
@@ -726,10 +728,16 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 	bp.memory = o->memory ? o->memory : 1ull << 30;
 	bp.max_procs = o->max_procs ? o->max_procs : 256;
 	bp.max_artifact = o->max_artifact ? o->max_artifact : 64ull << 20;
+	bp.max_disk = o->max_disk ? o->max_disk : 4ull << 30;
+	{
+		unsigned allowed = cpus_allowed();
+		bp.cpus = o->cpus && o->cpus < allowed ? o->cpus : allowed;
+	}
 	bp.events_fd = evp[1];
 	bp.sync_fd = sp[1];
 	bp.id_range = is_root;
 	fflush(NULL);
+	t_run = sw_sbx_now(); /* the supervisor's budget starts now, not with the rootfs */
 	if ((m = fork()) < 0) {
 		rc = sw_error_set(err, SW_ERROR, "fork: %s", strerror(errno));
 		goto out;
@@ -761,7 +769,7 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 		close(sp[0]);
 		sp[0] = -1;
 	}
-	rc = read_events(evp[0], m, t0 + ((uint64_t)bp.timeout + 60) * 1000000000ull, &evs);
+	rc = read_events(evp[0], m, t_run + ((uint64_t)bp.timeout + 60) * 1000000000ull, &evs);
 	while (waitpid(m, &status, 0) < 0 && errno == EINTR)
 		;
 	m = -1;

@@ -33,7 +33,10 @@ typedef struct sw_evlog {
 	uint64_t t0;            /* monotonic ns at the start */
 	unsigned count, max;
 	uint64_t dropped;
+	uint64_t bytes;
 } sw_evlog;
+
+#define SW_EVLOG_MAX_BYTES (64u << 20) /* of event text, besides the count */
 
 uint64_t sw_sbx_now(void); /* CLOCK_MONOTONIC in ns */
 /* Start an event line in b: {"t":..,"kind":"<kind>" (pid/ppid when > 0). */
@@ -44,12 +47,15 @@ void sw_ev_end(sw_evlog *l, sw_buf *b);
  * bytes that are not printable ASCII become \u00XX). */
 void sw_ev_str(sw_buf *b, const char *key, const char *v, size_t n);
 void sw_ev_int(sw_buf *b, const char *key, int64_t v);
+/* The same for bytes that may hold NULs (first bytes of a session). */
+void sw_ev_bytes(sw_buf *b, const char *key, const char *v, size_t n);
 
 /* ---- the sinkhole (sink.c) ---- */
 #define SW_SINK_V4 "198.18.0.1"   /* what every A query resolves to */
 #define SW_SINK_V6 "fd53::1"      /* and every AAAA query */
 
 typedef struct sw_sink sw_sink;
+#define SW_SINK_MAX_FDS (512 + 128) /* listeners + sessions */
 /* In the new network namespace: loopback up, every address local, DNS
  * listeners on port 53. wake_fd (an eventfd, or -1) is written when a
  * listener is added, so that a poll on the old set returns. */
@@ -118,6 +124,8 @@ typedef struct sw_box_params {
 	uint64_t memory;        /* bytes, summed over the sandbox (sampled) */
 	unsigned max_procs;
 	uint64_t max_artifact;  /* bytes of one copied executable */
+	uint64_t max_disk;      /* bytes the sandbox may add to the work directory's disk */
+	unsigned cpus;          /* CPUs it may use (0: all online) */
 	int events_fd;          /* write end */
 	int sync_fd;            /* M <-> main: "unshared" / "maps written" */
 	bool id_range;          /* 65536 ids mapped (stowaway runs as root): the

@@ -30,8 +30,8 @@
 
 #include "sandbox_int.h"
 
-#define MAX_PORTS 256        /* distinct listening ports */
-#define MAX_CONNS 128        /* open TCP sessions */
+#define MAX_PORTS 256        /* distinct listening ports (two sockets for UDP) */
+#define MAX_CONNS 128        /* open TCP sessions (SW_SINK_MAX_FDS counts both) */
 #define REC_BYTES 512        /* first bytes recorded each way */
 #define IN_MAX (64 * 1024)   /* a session's buffered input */
 #define IDLE_NS (5ull * 1000000000ull)
@@ -386,8 +386,8 @@ static void conn_log(sw_sink *s, conn *c)
 	sw_ev_str(b, "protocol", proto_name(c->proto), 16);
 	sw_ev_int(b, "bytes_in", (int64_t)c->total_in);
 	sw_ev_int(b, "bytes_out", (int64_t)c->total_out);
-	sw_ev_str(b, "first_in", (const char *)c->in, c->inlen < REC_BYTES ? c->inlen : REC_BYTES);
-	sw_ev_str(b, "first_out", (const char *)c->out_rec, c->out_reclen);
+	sw_ev_bytes(b, "first_in", (const char *)c->in, c->inlen < REC_BYTES ? c->inlen : REC_BYTES);
+	sw_ev_bytes(b, "first_out", (const char *)c->out_rec, c->out_reclen);
 	sw_ev_end(s->log, b);
 }
 
@@ -405,10 +405,10 @@ static void http_serve(sw_sink *s, conn *c)
 	eol = memchr(p, '\r', (size_t)(end - p));
 	if (!eol)
 		eol = end;
-	for (const char *l = eol; l && l < end;) {
+	for (const char *l = eol; l && l + 2 < end;) {
 		const char *next;
 		l += 2;
-		next = l < end ? memmem(l, (size_t)(end - l), "\r\n", 2) : NULL;
+		next = memmem(l, (size_t)(end - l), "\r\n", 2);
 		if (!next)
 			next = end;
 		if ((size_t)(next - l) > 5 && strncasecmp(l, "host:", 5) == 0) {
@@ -739,7 +739,7 @@ static void udp_one(sw_sink *s, listener *l)
 	sw_ev_str(&s->ev, "dst", dst, sizeof(dst));
 	sw_ev_int(&s->ev, "port", l->port);
 	sw_ev_int(&s->ev, "bytes", n);
-	sw_ev_str(&s->ev, "first", (const char *)buf, (size_t)n < REC_BYTES ? (size_t)n : REC_BYTES);
+	sw_ev_bytes(&s->ev, "first", (const char *)buf, (size_t)n < REC_BYTES ? (size_t)n : REC_BYTES);
 	sw_ev_end(s->log, &s->ev);
 }
 

@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox_int.h"
@@ -105,6 +106,17 @@ int sw_seccomp_install(int *listener)
 	ADD(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_FLAGS, 0, 1));
 	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
 	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	/* socket families other than unix, inet, inet6 and netlink (vsock
+	 * reaches the hypervisor on kernels without its namespacing; packet
+	 * and raw need capabilities we dropped): to the supervisor, refused */
+	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 7));
+	ADD(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(0)));
+	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 4, 0));
+	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 3, 0));
+	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET6, 2, 0));
+	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_NETLINK, 1, 0));
+	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
 	/* clone3 hides its flags behind a pointer: ENOSYS, libc falls back */
 	ADD(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1));
 	ADD(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS));
@@ -159,6 +171,7 @@ struct sw_tracer {
 	char *copied[1024];        /* sha256 of executables already copied */
 	size_t ncopied;
 	uint64_t copied_bytes;     /* bounded: 16 times the per-file bound */
+	struct timespec start;     /* files modified since were written by the sandbox */
 	sw_buf ev;
 };
 
@@ -188,6 +201,7 @@ int sw_tracer_new(sw_tracer **out, int notify_fd, sw_evlog *log, sw_sink *sink, 
 	t->artdir = artifacts_dir;
 	t->hostproc = hostproc;
 	t->max_artifact = max_artifact;
+	clock_gettime(CLOCK_REALTIME, &t->start);
 	t->ev = (sw_buf)SW_BUF_INIT(2 << 20);
 	*out = t;
 	return 0;
@@ -300,8 +314,10 @@ static ssize_t mem_str(pid_t pid, uint64_t addr, char *out, size_t max)
 		char *z;
 		if (chunk > max - 1 - got)
 			chunk = max - 1 - got;
-		if ((r = mem_read(pid, addr + got, out + got, chunk)) <= 0)
+		if ((r = mem_read(pid, addr + got, out + got, chunk)) <= 0) {
+			out[got] = 0;
 			return got ? (ssize_t)got : -1;
+		}
 		if ((z = memchr(out + got, 0, (size_t)r)))
 			return (ssize_t)(z - out);
 		got += (size_t)r;
@@ -333,33 +349,99 @@ static int fd_path(sw_tracer *t, pid_t pid, int fd, char *out, size_t n)
 	return 0;
 }
 
+/* The device nodes and links the sandbox's /dev holds: writes there are
+ * not news (/dev/shm is a place to drop files, and is not skipped). */
+static bool our_dev(const char *p)
+{
+	static const char *const devs[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+					    "/dev/tty", "/dev/stdout", "/dev/stderr", "/dev/stdin" };
+	size_t i;
+
+	if (strncmp(p, "/dev/fd/", 8) == 0)
+		return true;
+	for (i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
+		if (strcmp(p, devs[i]) == 0)
+			return true;
+	return false;
+}
+
+/* "//tmp/./a/../x" -> "/tmp/x", in place (lexically, as a record). */
+static void normalise(char *p)
+{
+	char *out = p, *in = p;
+
+	if (*p != '/')
+		return;
+	while (*in) {
+		while (*in == '/')
+			in++;
+		if (!*in)
+			break;
+		if (in[0] == '.' && (in[1] == '/' || !in[1])) {
+			in += 1;
+			continue;
+		}
+		if (in[0] == '.' && in[1] == '.' && (in[2] == '/' || !in[2])) {
+			while (out > p && *--out != '/')
+				;
+			in += 2;
+			continue;
+		}
+		*out++ = '/';
+		while (*in && *in != '/')
+			*out++ = *in++;
+	}
+	if (out == p)
+		*out++ = '/';
+	*out = 0;
+}
+
 /* dirfd + path -> an absolute path in the sandbox (lexically). */
 static void abs_path(sw_tracer *t, pid_t pid, int dirfd, const char *path, char *out, size_t n)
 {
 	char base[4096];
 
-	if (path[0] == '/' || fd_path(t, pid, dirfd, base, sizeof(base)) < 0 || base[0] != '/') {
+	if (path[0] == '/' || fd_path(t, pid, dirfd, base, sizeof(base)) < 0 || base[0] != '/')
 		snprintf(out, n, "%s", path);
-		return;
-	}
-	snprintf(out, n, "%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", path);
+	else
+		snprintf(out, n, "%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", path);
+	normalise(out);
 }
 
 /* Open what the caller names, as it would (from its cwd or dirfd; its
  * /proc/self is not ours). Read-only, never blocking on a FIFO. */
+/* "/proc/self/fd/N", "/proc/thread-self/fd/N", "/dev/fd/N": N, else -1. */
+static int self_fd_path(const char *path)
+{
+	static const char *const pre[] = { "/proc/self/fd/", "/proc/thread-self/fd/", "/dev/fd/" };
+	size_t i;
+
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++) {
+		size_t l = strlen(pre[i]);
+		const char *q = path + l;
+		if (strncmp(path, pre[i], l) != 0 || !*q || strlen(q) > 9)
+			continue;
+		for (; *q; q++)
+			if (*q < '0' || *q > '9')
+				return -1;
+		return atoi(path + l);
+	}
+	return -1;
+}
+
+/* Open what the caller names, as it would: the tracer thread lives in the
+ * sandbox's mount namespace, so absolute paths and ".." stay inside it;
+ * only the caller's own descriptors are reached through the host's /proc,
+ * by number and nothing else. Read-only, never blocking on a FIFO. */
 static int open_as(sw_tracer *t, pid_t pid, int dirfd, const char *path, bool empty_path)
 {
-	char name[4200];
-	int d, fd;
+	char name[64];
+	int d, fd, n = empty_path ? dirfd : self_fd_path(path);
 
-	if (empty_path || (strncmp(path, "/proc/self/", 11) == 0) || strncmp(path, "/dev/fd/", 8) == 0 ||
-	    strncmp(path, "/proc/thread-self/", 18) == 0) {
-		if (empty_path)
-			snprintf(name, sizeof(name), "%d/fd/%d", (int)pid, dirfd);
-		else if (path[1] == 'd')
-			snprintf(name, sizeof(name), "%d/fd/%s", (int)pid, path + 8);
-		else
-			snprintf(name, sizeof(name), "%d/%s", (int)pid, strchr(path + 6, '/') + 1);
+	if (empty_path || n >= 0) {
+		if (n < 0)
+			return -1;
+		snprintf(name, sizeof(name), "%d/fd/%d", (int)pid, n);
 		return openat(t->hostproc, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	}
 	if (path[0] == '/')
@@ -401,14 +483,31 @@ static bool first_time(sw_tracer *t, const char *key, unsigned keep)
 	for (i = 0; i < t->nseen; i++)
 		if (strcmp(t->seen[i], key) == 0)
 			return ++t->seen_count[i] <= keep;
-	if (t->nseen < MAX_SEEN && (t->seen[t->nseen] = strdup(key))) {
+	if (t->nseen < MAX_SEEN && (t->seen[t->nseen] = strdup(key)))
 		t->seen_count[t->nseen++] = 1;
-		return true;
-	}
-	return false;
+	return true; /* a full table records everything (the event bound still holds) */
 }
 
 /* ---- what an executed file is ---- */
+
+/* pidfd_open wants a thread group leader; notifications name threads. */
+static int pidfd_of(sw_tracer *t, pid_t tid)
+{
+	char name[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+	pid_t tgid = tid;
+
+	snprintf(name, sizeof(name), "%d/status", (int)tid);
+	if ((fd = openat(t->hostproc, name, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = 0;
+		if ((p = strstr(buf, "\nTgid:")))
+			tgid = (pid_t)atoi(p + 6);
+	}
+	return (int)syscall(SYS_pidfd_open, tgid, 0);
+}
 
 static const char *socket_kind(sw_tracer *t, pid_t pid, int fd)
 {
@@ -418,7 +517,7 @@ static const char *socket_kind(sw_tracer *t, pid_t pid, int fd)
 
 	if (fd_path(t, pid, fd, target, sizeof(target)) < 0 || strncmp(target, "socket:", 7) != 0)
 		return NULL;
-	if ((pfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+	if ((pfd = pidfd_of(t, pid)) < 0)
 		return "socket";
 	dup = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
 	close(pfd);
@@ -432,26 +531,44 @@ static const char *socket_kind(sw_tracer *t, pid_t pid, int fd)
 
 /* Hash the file and keep a copy for the static detectors (once per
  * content). Writes ,"sha256":..,"size":.. (and why it was not kept). */
-static void exec_file(sw_tracer *t, int fd, sw_buf *b)
+/* Hash the file and keep a copy for the static detectors (once per
+ * content), reading at most the per-file bound: a larger file is recorded
+ * by size and reported unscanned (reading gigabytes here would hold the
+ * tracer). Also: written during the run (mtime), a memfd. */
+static void exec_file(sw_tracer *t, int fd, sw_buf *b, bool *dropped)
 {
 	struct stat st;
 	uint8_t buf[65536], d[SW_SHA256_LEN];
-	char hex[SW_SHA256_LEN * 2 + 1], tmp[96];
+	char hex[SW_SHA256_LEN * 2 + 1], tmp[96], name[64], link[64];
 	sw_sha256 *h;
 	uint64_t total = 0;
 	int out = -1;
 	ssize_t r;
 
+	snprintf(name, sizeof(name), "%d/fd/%d", (int)getpid(), fd);
+	if ((r = readlinkat(t->hostproc, name, link, sizeof(link) - 1)) > 0) {
+		link[r] = 0;
+		if (strncmp(link, "/memfd:", 7) == 0)
+			sw_ev_int(b, "memfd", 1);
+	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		sw_ev_str(b, "file", "not a regular file", 32);
+		return;
+	}
+	if (st.st_mtim.tv_sec > t->start.tv_sec ||
+	    (st.st_mtim.tv_sec == t->start.tv_sec && st.st_mtim.tv_nsec > t->start.tv_nsec))
+		*dropped = true; /* written since the tracer started */
+	if ((uint64_t)st.st_size > t->max_artifact) {
+		sw_ev_int(b, "size", (int64_t)st.st_size);
+		sw_ev_str(b, "not_scanned", "larger than the bound on executed files kept for the static scan", 80);
 		return;
 	}
 	if (!(h = sw_sha256_new()))
 		return;
 	snprintf(tmp, sizeof(tmp), ".part.%d", (int)getpid());
-	if ((uint64_t)st.st_size <= t->max_artifact && t->copied_bytes + (uint64_t)st.st_size <= 16 * t->max_artifact)
+	if (t->copied_bytes + (uint64_t)st.st_size <= 16 * t->max_artifact)
 		out = openat(t->artdir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	while ((r = read(fd, buf, sizeof(buf))) > 0 && total < (1ull << 32)) {
+	while (total <= t->max_artifact && (r = read(fd, buf, sizeof(buf))) > 0) {
 		sw_sha256_update(h, buf, (size_t)r);
 		total += (uint64_t)r;
 		if (out >= 0 && (total > t->max_artifact || sw_write_all(out, buf, (size_t)r) < 0)) {
@@ -462,6 +579,15 @@ static void exec_file(sw_tracer *t, int fd, sw_buf *b)
 	}
 	sw_sha256_final(h, d);
 	sw_sha256_free(h);
+	if (total > t->max_artifact) { /* it grew while we read */
+		if (out >= 0) {
+			close(out);
+			unlinkat(t->artdir, tmp, 0);
+		}
+		sw_ev_int(b, "size", (int64_t)total);
+		sw_ev_str(b, "not_scanned", "larger than the bound on executed files kept for the static scan", 80);
+		return;
+	}
 	sw_hex(d, sizeof(d), hex);
 	sw_ev_str(b, "sha256", hex, sizeof(hex));
 	sw_ev_int(b, "size", (int64_t)total);
@@ -476,7 +602,7 @@ static void exec_file(sw_tracer *t, int fd, sw_buf *b)
 			unlinkat(t->artdir, tmp, 0);
 		}
 	} else if (!in_list(t->copied, t->ncopied, hex)) {
-		sw_ev_str(b, "not_scanned", "beyond the bounds on executed files kept for the static scan", 80);
+		sw_ev_str(b, "not_scanned", "beyond the bound on executed files kept for the static scan", 80);
 	}
 }
 
@@ -487,9 +613,10 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 	uint64_t argvp = sd->args[at ? 2 : 1];
 	char path[4096], absp[4200], arg[ARG_BYTES], target[256];
 	sw_buf *b = &t->ev;
-	sw_buf av = SW_BUF_INIT(64 * 1024);
+	sw_buf av = SW_BUF_INIT(MAX_ARGV * (ARG_BYTES * 6 + 3) + 16); /* every byte escaped */
 	const char *k0, *k1;
 	unsigned i;
+	bool dropped;
 
 	if (mem_str(pid, sd->args[at ? 1 : 0], path, sizeof(path)) < 0)
 		path[0] = 0;
@@ -519,24 +646,19 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 	sw_buf_release(&av);
 	if (path[0] == 0 && (flags & AT_EMPTY_PATH) && fd_path(t, pid, dirfd, target, sizeof(target)) == 0)
 		sw_ev_str(b, "fd_target", target, sizeof(target));
-	if ((path[0] == 0 && (flags & AT_EMPTY_PATH)) || strncmp(path, "/proc/self/fd/", 14) == 0 ||
-	    strncmp(path, "/dev/fd/", 8) == 0) {
-		int n = (path[0] == 0) ? dirfd : atoi(path + (path[1] == 'd' ? 8 : 14));
-		if (fd_path(t, pid, n, target, sizeof(target)) == 0 && strncmp(target, "/memfd:", 7) == 0)
-			sw_ev_int(b, "memfd", 1);
-	}
-	if (in_list(t->written, t->nwritten, absp))
-		sw_ev_int(b, "dropped", 1);
+	dropped = in_list(t->written, t->nwritten, absp);
 	if ((k0 = socket_kind(t, pid, 0)))
 		sw_ev_str(b, "stdin", k0, 16);
 	if ((k1 = socket_kind(t, pid, 1)))
 		sw_ev_str(b, "stdout", k1, 16);
 	if ((fd = open_as(t, pid, dirfd, path, path[0] == 0 && (flags & AT_EMPTY_PATH))) >= 0) {
-		exec_file(t, fd, b);
+		exec_file(t, fd, b, &dropped);
 		close(fd);
 	} else {
 		sw_ev_str(b, "file", "not found", 16);
 	}
+	if (dropped)
+		sw_ev_int(b, "dropped", 1);
 	sw_ev_end(t->log, b);
 }
 
@@ -558,9 +680,10 @@ static void sockaddr_fields(sw_buf *b, const uint8_t *sa, size_t len, unsigned *
 		*port = ntohs(in.sin_port);
 		sw_ev_str(b, "dst", a, sizeof(a));
 		sw_ev_int(b, "port", *port);
-	} else if (fam == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+	} else if (fam == AF_INET6 && len >= 24) { /* the kernel takes it without sin6_scope_id */
 		struct sockaddr_in6 in;
-		memcpy(&in, sa, sizeof(in));
+		memset(&in, 0, sizeof(in));
+		memcpy(&in, sa, len < sizeof(in) ? len : sizeof(in));
 		if (IN6_IS_ADDR_V4MAPPED(&in.sin6_addr))
 			inet_ntop(AF_INET, (uint8_t *)&in.sin6_addr + 12, a, sizeof(a));
 		else
@@ -580,12 +703,12 @@ static void sockaddr_fields(sw_buf *b, const uint8_t *sa, size_t len, unsigned *
 	}
 }
 
-static int sock_type(pid_t pid, int fd)
+static int sock_type(sw_tracer *t, pid_t pid, int fd)
 {
 	int pfd, dup, type = 0;
 	socklen_t l = sizeof(type);
 
-	if ((pfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+	if ((pfd = pidfd_of(t, pid)) < 0)
 		return 0;
 	dup = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
 	close(pfd);
@@ -599,44 +722,29 @@ static int sock_type(pid_t pid, int fd)
 
 /* connect, sendto, sendmsg, sendmmsg, bind: the address; the sink gets
  * a listener on the port before the call goes on. */
-static void on_net(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
+/* One address a socket call names: recorded (first few times), and for
+ * inet a sink listener on its port before the call goes on. */
+static void net_addr(sw_tracer *t, pid_t pid, const char *kind, int fd, uint64_t addr, uint64_t alen)
 {
 	uint8_t sa[128];
-	uint64_t addr = 0, alen = 0;
-	const char *kind;
 	sw_buf *b = &t->ev;
 	sw_buf tmp = SW_BUF_INIT(4096);
 	unsigned port;
-	int fam, type, fd = (int)sd->args[0];
+	int fam, type;
 	char key[256];
 
-	switch (sd->nr) {
-	case SYS_connect: kind = "connect"; addr = sd->args[1]; alen = sd->args[2]; break;
-	case SYS_bind: kind = "bind"; addr = sd->args[1]; alen = sd->args[2]; break;
-	case SYS_sendto: kind = "send"; addr = sd->args[4]; alen = sd->args[5]; break;
-	case SYS_sendmsg: case SYS_sendmmsg: {
-		struct msghdr m;
-		kind = "send";
-		if (mem_read(pid, sd->args[1], &m, sizeof(m)) != sizeof(m) || !m.msg_name)
-			return;
-		addr = (uint64_t)(uintptr_t)m.msg_name;
-		alen = m.msg_namelen;
-		break;
-	}
-	default: return;
-	}
 	if (alen > sizeof(sa))
 		alen = sizeof(sa);
 	if (alen < 2 || mem_read(pid, addr, sa, alen) != (ssize_t)alen || !still_valid(t))
 		return;
-	type = sock_type(pid, fd);
+	type = sock_type(t, pid, fd);
 	sockaddr_fields(&tmp, sa, alen, &port, &fam);
 	if (fam == AF_INET || fam == AF_INET6) {
 		if (strcmp(kind, "bind") != 0)
 			sw_sink_ensure(t->sink, type == SOCK_STREAM ? SOCK_STREAM : SOCK_DGRAM, port);
 	} else if (fam != AF_UNIX) {
 		sw_buf_release(&tmp);
-		return; /* netlink, packet...: nothing outside to reach */
+		return; /* netlink: nothing outside to reach */
 	}
 	snprintf(key, sizeof(key), "%s %d %.*s", kind, type, (int)(tmp.len < 200 ? tmp.len : 200), tmp.data);
 	if (first_time(t, key, 3)) {
@@ -649,6 +757,31 @@ static void on_net(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 		sw_ev_end(t->log, b);
 	}
 	sw_buf_release(&tmp);
+}
+
+/* connect, sendto, sendmsg, sendmmsg (its first 16 messages), bind. */
+static void on_net(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
+{
+	int fd = (int)sd->args[0];
+	unsigned i, n;
+
+	switch (sd->nr) {
+	case SYS_connect: net_addr(t, pid, "connect", fd, sd->args[1], sd->args[2]); return;
+	case SYS_bind: net_addr(t, pid, "bind", fd, sd->args[1], sd->args[2]); return;
+	case SYS_sendto: net_addr(t, pid, "send", fd, sd->args[4], sd->args[5]); return;
+	case SYS_sendmsg: case SYS_sendmmsg:
+		n = sd->nr == SYS_sendmsg ? 1 : (unsigned)(sd->args[2] < 16 ? sd->args[2] : 16);
+		for (i = 0; i < n; i++) {
+			struct mmsghdr m;
+			if (mem_read(pid, sd->args[1] + (uint64_t)i * sizeof(m), &m, sizeof(m.msg_hdr)) != sizeof(m.msg_hdr))
+				return;
+			if (m.msg_hdr.msg_name)
+				net_addr(t, pid, "send", fd, (uint64_t)(uintptr_t)m.msg_hdr.msg_name, m.msg_hdr.msg_namelen);
+		}
+		return;
+	default:
+		return;
+	}
 }
 
 /* Where a write means persistence, and what a read means. */
@@ -749,7 +882,7 @@ static void on_open(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 		return; /* the common case: a plain read, nothing to record */
 	abs_path(t, pid, dirfd, path, absp, sizeof(absp));
 	if (write) {
-		if (strncmp(absp, "/dev/", 5) == 0 || strncmp(absp, "/proc/self/", 11) == 0)
+		if (our_dev(absp) || strncmp(absp, "/proc/self/", 11) == 0)
 			return;
 		remember(t->written, &t->nwritten, MAX_SEEN, absp);
 		if (!first_time(t, absp, 1))
@@ -903,6 +1036,16 @@ int sw_tracer_handle(sw_tracer *t, pthread_mutex_t *mu)
 		memset(t->resp, 0, sizeof(*t->resp));
 		t->resp->id = t->req->id;
 		t->resp->error = -ENOSYS;
+		pthread_mutex_unlock(mu);
+		(void)ioctl(t->fd, SECCOMP_IOCTL_NOTIF_SEND, t->resp);
+		return 0;
+	} else if (sd->nr == SYS_socket) {
+		char what[48];
+		snprintf(what, sizeof(what), "socket:%d", (int)(sd->args[0] & 0xffffffffu));
+		on_block(t, pid, sd, what);
+		memset(t->resp, 0, sizeof(*t->resp));
+		t->resp->id = t->req->id;
+		t->resp->error = -EAFNOSUPPORT;
 		pthread_mutex_unlock(mu);
 		(void)ioctl(t->fd, SECCOMP_IOCTL_NOTIF_SEND, t->resp);
 		return 0;
