@@ -1019,8 +1019,7 @@ int sw_tracer_handle(sw_tracer *t, pthread_mutex_t *mu)
 	const struct seccomp_data *sd = &t->req->data;
 	const sys_entry *e;
 	pid_t pid;
-	bool refuse = false;
-	int rc = 0;
+	int refuse = 0, rc = 0; /* refuse: the errno to answer with */
 
 	memset(t->req, 0, sizeof(*t->req));
 	if (ioctl(t->fd, SECCOMP_IOCTL_NOTIF_RECV, t->req) < 0)
@@ -1033,34 +1032,24 @@ int sw_tracer_handle(sw_tracer *t, pthread_mutex_t *mu)
 		snprintf(what, sizeof(what), "%s:%d", sd->arch != AUDIT_ARCH_X86_64 ? "i386" : "x32",
 			 sd->nr & ~0x40000000);
 		on_block(t, pid, sd, what);
-		memset(t->resp, 0, sizeof(*t->resp));
-		t->resp->id = t->req->id;
-		t->resp->error = -ENOSYS;
-		pthread_mutex_unlock(mu);
-		(void)ioctl(t->fd, SECCOMP_IOCTL_NOTIF_SEND, t->resp);
-		return 0;
+		refuse = ENOSYS;
 	} else if (sd->nr == SYS_socket) {
 		char what[48];
 		snprintf(what, sizeof(what), "socket:%d", (int)(sd->args[0] & 0xffffffffu));
 		on_block(t, pid, sd, what);
-		memset(t->resp, 0, sizeof(*t->resp));
-		t->resp->id = t->req->id;
-		t->resp->error = -EAFNOSUPPORT;
-		pthread_mutex_unlock(mu);
-		(void)ioctl(t->fd, SECCOMP_IOCTL_NOTIF_SEND, t->resp);
-		return 0;
+		refuse = EAFNOSUPPORT;
 	} else if (sd->nr == SYS_clone) {
 		on_block(t, pid, sd, "clone");
-		refuse = true;
+		refuse = EPERM;
 	} else if (sd->nr == SYS_ptrace) {
 		long req = (long)sd->args[0];
 		if (req != PTRACE_TRACEME && (pid_t)sd->args[1] == 1) {
 			on_block(t, pid, sd, "ptrace");
-			refuse = true; /* the sandbox's init is ours */
+			refuse = EPERM; /* the sandbox's init is ours */
 		}
 	} else if (e && e->kind == T_BLOCK) {
 		on_block(t, pid, sd, e->name);
-		refuse = true;
+		refuse = EPERM;
 	} else {
 		switch (sd->nr) {
 		case SYS_execve: case SYS_execveat: on_exec(t, pid, sd); break;
@@ -1078,7 +1067,7 @@ int sw_tracer_handle(sw_tracer *t, pthread_mutex_t *mu)
 	memset(t->resp, 0, sizeof(*t->resp));
 	t->resp->id = t->req->id;
 	if (refuse) {
-		t->resp->error = -EPERM;
+		t->resp->error = -refuse;
 	} else {
 		t->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	}
