@@ -81,6 +81,9 @@ static inline bool sw_stratum_is(const char *method, const char *verb)
  * type in name/qtype. Returns the answer length, 0 when there is none to
  * give, -1 for a malformed query. */
 int sw_dns_answer(const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char name[256], unsigned *qtype);
+/* One TCP session's client bytes through the protocol handlers as if they
+ * came to port (answers go nowhere); events to log. For fuzzing. */
+int sw_sink_feed(const uint8_t *p, size_t n, unsigned port, sw_evlog *log);
 /* The SNI host name of a TLS ClientHello record; 1 found, 0 none, -1 bad. */
 int sw_tls_sni(const uint8_t *p, size_t n, char out[256]);
 
