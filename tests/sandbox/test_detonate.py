@@ -89,7 +89,7 @@ def run(img, *args, user=None, extra=(), cmd=(), timeout=120):
         pre = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups"]
         env["HOME"] = tmp
     p = subprocess.run(pre + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout)
-    rep = json.loads(p.stdout) if p.stdout.strip() else None
+    rep = strict_json(p.stdout) if p.stdout.strip() else None
     left = [n for n in os.listdir(tmp) if n.startswith("stowaway-detonate")]
     eq(left, [], "work directories left behind")
     return p.returncode, rep, p.stderr.decode()
@@ -98,6 +98,16 @@ def run(img, *args, user=None, extra=(), cmd=(), timeout=120):
 def run_cmd(img, cmd, *args, **kw):
     """detonate IMAGE -- CMD..."""
     return run(img, *args, cmd=cmd, **kw)
+
+
+def strict_json(text):
+    """A report, refusing duplicate keys (a parser would keep one of them)."""
+    def pairs(kv):
+        keys = [k for k, _ in kv]
+        dup = {k for k in keys if keys.count(k) > 1}
+        ok(not dup, "duplicate keys %s" % dup)
+        return dict(kv)
+    return json.loads(text, object_pairs_hook=pairs)
 
 
 def findings(rep, fid=None):
@@ -355,13 +365,25 @@ def scan_dynamic_merges_both():
     p = subprocess.run([BIN, "scan", "--quiet", "--no-cache", "--format", "json", "--dynamic", "--dynamic-timeout", "10",
                         image("persist", ["persist"])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     eq(p.returncode, 1, p.stderr.decode())
-    rep = json.loads(p.stdout)
+    rep = strict_json(p.stdout)
     det = {f["detector"] for f in rep["findings"]}
     ok("sandbox" in det and "yara" in det, det)
     # the static finding on /bin/behave once (layer 0), not again from the run
     st = [(f["id"], f["layer"]) for f in rep["findings"] if f["path"] == "/bin/behave"]
     eq(st, [("SW-MINER-POOL-DOMAIN", 0)], "static findings of /bin/behave")
     ok(events(rep, "exec"), "the timeline is in the report")
+
+
+@case
+def table_output():
+    tmp = os.path.join(WORK, "tmp")
+    p = subprocess.run([BIN, "detonate", "--format", "table", image("persist", ["persist"])], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=dict(os.environ, TMPDIR=tmp))
+    eq(p.returncode, 1, p.stderr.decode())
+    out = p.stdout.decode()
+    ok("Sandbox  ran /bin/behave as uid 0; exit 0 after" in out, out)
+    ok("Timeline (sandbox)" in out and "file-write" in out and "path=/etc/ld.so.preload" in out, out)
+    ok("SW-DYN-PERSISTENCE" in out and "\nverdict: " in out, out)
 
 
 @case
@@ -414,7 +436,7 @@ def cgroup_v2_limits_written():
     eq((got.get("memory.max"), got.get("memory.swap.max"), got.get("pids.max"), got.get("cpu.max")),
        (str(200 << 20), "0", "99", "100000 100000"), "limits")
     ok(got.get("cgroup.procs", "").isdigit(), "the supervisor was put in the group: %s" % got)
-    rep = json.load(open(out))
+    rep = strict_json(open(out).read())
     ok(rep["dynamic"]["summary"]["isolation"]["cgroup"].startswith("v2"), rep["dynamic"]["summary"]["isolation"])
     the(rep, "SW-DYN-PERSISTENCE", "/etc/ld.so.preload")
 

@@ -134,6 +134,39 @@ static void human(char *out, size_t n, uint64_t v)
 	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", d, u[i]);
 }
 
+/* "Sandbox: ran /usr/bin/x as uid 0; exit 0 after 1.20 s; CPU 0.40 s; ..." */
+static void sandbox_line(const char *dyn, sw_buf *b, const char *bold, const char *off)
+{
+	sw_json_doc *d = NULL;
+	const sw_json *run, *root, *cmd, *v;
+	int64_t x;
+
+	if (sw_json_parse(dyn, strlen(dyn), &d, NULL) < 0)
+		return;
+	root = sw_json_root(d);
+	run = sw_json_get_obj(root, "run");
+	cmd = sw_json_get_obj(root, "command");
+	sw_buf_printf(b, "%sSandbox%s  ran %s", bold, off, cmd && sw_json_get_str(cmd, "exe") ? sw_json_get_str(cmd, "exe") : "?");
+	if (cmd && sw_json_get_i64(cmd, "uid", &x) == 0)
+		sw_buf_printf(b, " as uid %lld", (long long)x);
+	if (run) {
+		if (sw_json_get_i64(run, "exit", &x) == 0)
+			sw_buf_printf(b, "; exit %lld", (long long)x);
+		else if (sw_json_get_i64(run, "signal", &x) == 0)
+			sw_buf_printf(b, "; killed by signal %lld", (long long)x);
+		if ((v = sw_json_get(run, "wall_seconds")) && v->type == SW_JSON_NUM)
+			sw_buf_printf(b, " after %.2f s", v->is_int ? (double)v->i : v->d);
+		if ((v = sw_json_get(run, "timed_out")) && v->type == SW_JSON_BOOL && v->b)
+			sw_buf_printf(b, " (the time limit)");
+		if ((v = sw_json_get(run, "cpu_seconds")) && v->type == SW_JSON_NUM)
+			sw_buf_printf(b, "; CPU %.2f s", v->is_int ? (double)v->i : v->d);
+		if (sw_json_get_i64(run, "peak_processes", &x) == 0 && x > 0)
+			sw_buf_printf(b, "; at most %lld processes", (long long)x);
+	}
+	sw_buf_printf(b, "\n\n");
+	sw_json_free(d);
+}
+
 static void write_table(const sw_report *r, sw_buf *b, bool color)
 {
 	const char *bold = color ? "\033[1m" : "", *off = color ? "\033[0m" : "";
@@ -148,6 +181,8 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 		sw_buf_printf(b, "  (%s)", r->reference);
 	sw_buf_printf(b, "\n%zu layers, %llu files, %s in %.2f s\n\n", r->nlayers,
 		      (unsigned long long)r->files, sz, r->seconds);
+	if (r->dynamic)
+		sandbox_line(r->dynamic, b, bold, off);
 	if (r->nevents) {
 		sw_buf_printf(b, "%sTimeline (sandbox)%s\n", bold, off);
 		for (i = 0; i < r->nevents && i < 400; i++)

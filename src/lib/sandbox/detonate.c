@@ -244,7 +244,7 @@ static int resolve_cmd(const sw_image *img, const sw_detonate_opts *o, int root,
 	}
 	if (!(c->exe = strdup(found)))
 		goto oom;
-	sw_buf_printf(desc, "\"run\":");
+	sw_buf_printf(desc, "\"command\":{\"exe\":");
 	sw_jsonw_str(desc, found);
 	sw_buf_printf(desc, ",\"argv\":[");
 	for (i = 0; i < na; i++) {
@@ -254,7 +254,7 @@ static int resolve_cmd(const sw_image *img, const sw_detonate_opts *o, int root,
 	}
 	sw_buf_printf(desc, "],\"cwd\":");
 	sw_jsonw_str(desc, c->cwd);
-	sw_buf_printf(desc, ",\"uid\":%u,\"gid\":%u", c->uid, c->gid);
+	sw_buf_printf(desc, ",\"uid\":%u,\"gid\":%u}", c->uid, c->gid);
 	goto out;
 oom:
 	rc = sw_error_set(err, SW_ENOMEM, "out of memory");
