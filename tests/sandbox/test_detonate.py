@@ -377,6 +377,7 @@ def scan_dynamic_merges_both():
 @case
 def table_output():
     tmp = os.path.join(WORK, "tmp")
+    os.makedirs(tmp, exist_ok=True)
     p = subprocess.run([BIN, "detonate", "--format", "table", image("persist", ["persist"])], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, env=dict(os.environ, TMPDIR=tmp))
     eq(p.returncode, 1, p.stderr.decode())
