@@ -167,7 +167,8 @@ def miner_stratum_login_pool_and_cpu():
     eq([(e["proto"], e["port"]) for e in events(rep, "connect")], [("tcp", 3333)], "connections")
     cpu = the(rep, "SW-DYN-CPU-BURN")
     eq(cpu["severity"], "high", "CPU burn with a pool login is high")
-    ok(cpu["evidence"]["busy_seconds"] >= 5, cpu["evidence"])
+    ev = cpu["evidence"]  # the rule: 5 s busy, or 60% of a run of 4 s or more (a loaded CI machine)
+    ok(ev["busy_seconds"] >= 5 or (ev["wall_seconds"] >= 4 and ev["busy_seconds"] >= 0.6 * ev["wall_seconds"]), ev)
     # the executed file went through the static detectors
     st = [f for f in rep["findings"] if f["path"] == "/bin/behave" and f["detector"] == "yara"]
     ok(st and st[0]["evidence"]["executed"] is True, "static findings of /bin/behave: %s" % st)
