@@ -151,7 +151,7 @@ def high(rep):
 
 @case
 def miner_stratum_login_pool_and_cpu():
-    rc, rep, err = run(image("miner", ["miner", "7"]), "--timeout", "20")
+    rc, rep, err = run(image("miner", ["miner", "9"]), "--timeout", "20")
     eq(rc, 1, "exit code (findings): " + err)
     f = the(rep, "SW-DYN-STRATUM-LOGIN")
     eq(f["severity"], "critical", "severity")
