@@ -165,6 +165,11 @@ def miner_stratum_login_pool_and_cpu():
     the(rep, "SW-DYN-POOL-HOST")
     eq([e["name"] for e in events(rep, "dns")], ["pool.supportxmr.com"], "DNS names")
     eq([(e["proto"], e["port"]) for e in events(rep, "connect")], [("tcp", 3333)], "connections")
+    # the process tree: the burn workers never exec, the sampler still sees them, under the miner
+    procs = events(rep, "process")
+    miner_pid = [e["pid"] for e in events(rep, "exec") if e["path"] == "/bin/behave"][0]
+    workers = [p for p in procs if p.get("ppid") == miner_pid]
+    ok(len(workers) >= 1 and all(p["cpu_ms"] > 1000 for p in workers), "burn workers: %s" % procs)
     cpu = the(rep, "SW-DYN-CPU-BURN")
     eq(cpu["severity"], "high", "CPU burn with a pool login is high")
     ev = cpu["evidence"]  # the rule: 5 s busy, or 60% of a run of 4 s or more (a loaded CI machine)

@@ -421,7 +421,7 @@ static void init_main(const sw_box_params *p, int ctl, int out)
 #define MAX_PROCS_TRACKED 1024
 
 typedef struct proc_rec {
-	int host, ns;
+	int host, ns, nsppid;
 	char comm[20];
 	uint64_t ticks;
 } proc_rec;
@@ -457,6 +457,7 @@ static void sample(sampler *s, sw_tracer *t)
 		ssize_t n;
 		int fd, host = atoi(de->d_name);
 		unsigned long long ut = 0, stt = 0, rs = 0;
+		int ppid = 0;
 		size_t i;
 		if (host <= 0)
 			continue;
@@ -476,8 +477,8 @@ static void sample(sampler *s, sw_tracer *t)
 		stat[n] = 0;
 		/* comm may hold spaces and parentheses: fields follow the last ')' */
 		if (!(rp = strrchr(stat, ')')) ||
-		    sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %llu",
-			   &ut, &stt, &rs) != 3)
+		    sscanf(rp + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %llu",
+			   &ppid, &ut, &stt, &rs) != 4)
 			continue;
 		live++;
 		rss += rs;
@@ -489,6 +490,7 @@ static void sample(sampler *s, sw_tracer *t)
 			size_t l = lp ? (size_t)(rp - lp - 1) : 0;
 			s->procs[i].host = host;
 			s->procs[i].ns = t ? sw_tracer_nspid(t, host) : 0;
+			s->procs[i].nsppid = t && ppid > 0 ? sw_tracer_nspid(t, ppid) : 0;
 			snprintf(s->procs[i].comm, sizeof(s->procs[i].comm), "%.*s", (int)(l < 19 ? l : 19),
 				 lp ? lp + 1 : "");
 			s->procs[i].ticks = 0;
@@ -854,12 +856,11 @@ void sw_box_supervise(const sw_box_params *p)
 		sw_ev_int(&b, "seconds", p->timeout);
 		sw_ev_end(&log, &b);
 	}
-	/* CPU per process, from the last samples */
-	for (size_t i = 0; i < smp->nprocs; i++) {
+	/* every process the sampler saw (the tree, with those that never
+	 * exec'd) and its CPU time, from the last samples */
+	for (size_t i = 0; i < smp->nprocs && i < 256; i++) {
 		proc_rec *r = &smp->procs[i];
-		if (r->ticks * 1000 / (uint64_t)tck < 50 || i >= 256)
-			continue;
-		sw_ev_begin(&log, &b, "cpu", r->ns, 0);
+		sw_ev_begin(&log, &b, "process", r->ns, r->nsppid);
 		sw_ev_str(&b, "comm", r->comm, sizeof(r->comm));
 		sw_ev_int(&b, "cpu_ms", (int64_t)(r->ticks * 1000 / (uint64_t)tck));
 		sw_ev_end(&log, &b);
