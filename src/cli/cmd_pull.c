@@ -26,32 +26,40 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The options pull and unpack share: --platform, --help, the registry's.
+ * 0 to go on, 1 after --help, -1 on a bad option (usage printed). */
+static int platform_opts(int argc, char **argv, cli_registry *reg, sw_image_opts *io, const char *help)
+{
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_PLATFORM: io->platform = optarg; break;
+		case O_HELP: fputs(help, stdout); return 1;
+		default:
+			if ((r = cli_registry_opt(reg, c, optarg)) > 0)
+				break;
+			if (r == 0)
+				fputs(help, stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int cmd_pull(int argc, char **argv)
 {
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
 	cli_registry reg;
 	sw_error err = SW_ERROR_INIT;
 	const char *dest;
-	int c, rc;
+	int rc;
 
 	cli_registry_init(&reg, &io);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		int r;
-		switch (c) {
-		case O_PLATFORM: io.platform = optarg; break;
-		case O_HELP:
-			cli_registry_free(&reg);
-			fputs(pull_help, stdout);
-			return EXIT_CLEAN;
-		default:
-			if ((r = cli_registry_opt(&reg, c, optarg)) > 0)
-				break;
-			if (r == 0)
-				fputs(pull_help, stderr);
-			cli_registry_free(&reg);
-			return EXIT_ERROR;
-		}
+	if ((rc = platform_opts(argc, argv, &reg, &io, pull_help)) != 0) {
+		cli_registry_free(&reg);
+		return rc > 0 ? EXIT_CLEAN : EXIT_ERROR;
 	}
 	if (argc - optind != 2 || strncmp(argv[optind + 1], "oci:", 4) != 0 || !argv[optind + 1][4]) {
 		fputs(pull_help, stderr);
@@ -80,23 +88,12 @@ int cmd_unpack(int argc, char **argv)
 	sw_error err = SW_ERROR_INIT;
 	sw_image *img = NULL;
 	sw_rootfs_stats st;
-	int c, rc = EXIT_CLEAN;
+	int rc = EXIT_CLEAN, r;
 
 	cli_registry_init(&reg, &io);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		int r;
-		switch (c) {
-		case O_PLATFORM: io.platform = optarg; break;
-		case O_HELP: fputs(unpack_help, stdout); goto out;
-		default:
-			if ((r = cli_registry_opt(&reg, c, optarg)) > 0)
-				break;
-			if (r == 0)
-				fputs(unpack_help, stderr);
-			rc = EXIT_ERROR;
-			goto out;
-		}
+	if ((r = platform_opts(argc, argv, &reg, &io, unpack_help)) != 0) {
+		rc = r > 0 ? EXIT_CLEAN : EXIT_ERROR;
+		goto out;
 	}
 	if (argc - optind != 2) {
 		fputs(unpack_help, stderr);

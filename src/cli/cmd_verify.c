@@ -24,7 +24,7 @@ static const char verify_help[] =
 	"Exit 0 when every image has a valid signature, 1 when one has none, 2 on error.\n"
 	CLI_REGISTRY_HELP;
 
-enum { O_KEY = 256, O_IDENTITY, O_FORMAT, O_HELP };
+enum { O_KEY = 256, O_IDENTITY, O_FORMAT, O_HELP, O_VERDICT, O_MAXAGE };
 
 static const struct option longopts[] = {
 	{ "key", required_argument, NULL, O_KEY },
@@ -188,8 +188,8 @@ int cmd_verify_attestation(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "key", required_argument, NULL, O_KEY },
-		{ "verdict", required_argument, NULL, O_IDENTITY },
-		{ "max-age", required_argument, NULL, O_FORMAT },
+		{ "verdict", required_argument, NULL, O_VERDICT },
+		{ "max-age", required_argument, NULL, O_MAXAGE },
 		{ "help", no_argument, NULL, O_HELP },
 		CLI_REGISTRY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -211,14 +211,14 @@ int cmd_verify_attestation(int argc, char **argv)
 			if (cli_push(&keys, &nkeys, optarg) < 0)
 				rc = EXIT_ERROR;
 			break;
-		case O_IDENTITY:
+		case O_VERDICT:
 			if (verdict_rank(optarg) > 2) {
 				cli_error("--verdict: \"%s\" is not clean, suspicious or malicious", optarg);
 				rc = EXIT_ERROR;
 			}
 			verdict = optarg;
 			break;
-		case O_FORMAT:
+		case O_MAXAGE:
 			if (cli_parse_uint(optarg, 100000, &max_age) < 0) {
 				cli_error("--max-age: \"%s\" is not a number of days", optarg);
 				rc = EXIT_ERROR;

@@ -362,6 +362,13 @@ static int fetch_token(sw_reg *r, const char *challenge, sw_error *err)
 		goto out;
 	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (r->user && strncmp(realm, "http://", 7) == 0 && strncmp(sw_reg_base(r), "http://", 7) != 0) {
+		/* a TLS registry naming a plain-HTTP token service: the password
+		 * would cross the network in clear */
+		rc = sw_error_set(err, SW_EVERIFY, "%s: refusing to send credentials to the plain-HTTP token realm %s",
+				  sw_reg_base(r), realm);
+		goto out;
+	}
 	if (r->user) {
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 		curl_easy_setopt(h, CURLOPT_USERNAME, r->user);
@@ -502,7 +509,7 @@ static int get(sw_reg *r, const char *what, const char *accept, xfer *x, sw_erro
 		 * connection is not going to change its mind in a second) */
 		if (((cc != CURLE_OK && transient(cc)) || (cc == CURLE_OK && (x->status == 429 || x->status >= 500))) &&
 		    !x->delivered && attempt < r->retries) {
-			wait = 0.5 * (double)(1u << attempt);
+			wait = 0.5 * (double)(1u << (attempt < 6 ? attempt : 6)); /* 30 s caps it anyway */
 			if (x->retry_after && isdigit((unsigned char)x->retry_after[0]))
 				wait = strtod(x->retry_after, NULL);
 			if (wait > 30)

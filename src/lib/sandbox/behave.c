@@ -124,12 +124,16 @@ static void evidence(sw_buf *b, const sw_json *e, const char *extra)
 	if (num(e, "pid"))
 		sw_buf_printf(b, ",\"pid\":%lld", (long long)num(e, "pid"));
 	for (const sw_json *m = e->child; m; m = m->next) {
-		if (!strcmp(m->key, "t") || !strcmp(m->key, "pid") || !strcmp(m->key, "ppid") || m->type != SW_JSON_STR)
+		if (!strcmp(m->key, "t") || !strcmp(m->key, "pid") || !strcmp(m->key, "ppid") ||
+		    !(m->type == SW_JSON_STR || (m->type == SW_JSON_NUM && m->is_int)))
 			continue;
 		sw_buf_printf(b, ",");
 		sw_jsonw_str(b, m->key);
 		sw_buf_putc(b, ':');
-		sw_jsonw_strn(b, m->s, m->slen);
+		if (m->type == SW_JSON_STR)
+			sw_jsonw_strn(b, m->s, m->slen);
+		else
+			sw_buf_printf(b, "%lld", (long long)m->i);
 	}
 	if (extra)
 		sw_buf_printf(b, ",%s", extra);

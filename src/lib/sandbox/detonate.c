@@ -303,6 +303,20 @@ static int tree_at(int dfd, const char *name, unsigned depth, bool remove, uid_t
 
 /* ---- events ---- */
 
+/* At most max bytes of s, unprintable ones as '.'; returns how many. */
+static size_t printable(sw_buf *out, const char *s, size_t n, size_t max)
+{
+	size_t i;
+
+	if (n > max)
+		n = max;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		sw_buf_putc(out, c >= 0x20 && c < 0x7f ? (char)c : '.');
+	}
+	return n;
+}
+
 /* One line for the table: time, pid, kind, then the fields. */
 static void render(const sw_json *ev, sw_buf *out)
 {
@@ -326,11 +340,7 @@ static void render(const sw_json *ev, sw_buf *out)
 			continue;
 		sw_buf_printf(out, " %s=", m->key);
 		if (m->type == SW_JSON_STR) {
-			size_t i, n = m->slen < 160 ? m->slen : 160;
-			for (i = 0; i < n; i++) {
-				unsigned char c = (unsigned char)m->s[i];
-				sw_buf_putc(out, c >= 0x20 && c < 0x7f ? (char)c : '.');
-			}
+			printable(out, m->s, m->slen, 160);
 			if (m->slen > 160)
 				sw_buf_printf(out, "...");
 		} else if (m->type == SW_JSON_NUM) {
@@ -345,14 +355,8 @@ static void render(const sw_json *ev, sw_buf *out)
 			for (a = m->child; a && tot < 240; a = a->next) {
 				if (a != m->child)
 					sw_buf_putc(out, ' ');
-				if (a->type == SW_JSON_STR) {
-					size_t i, n = a->slen < 120 ? a->slen : 120;
-					for (i = 0; i < n; i++) {
-						unsigned char c = (unsigned char)a->s[i];
-						sw_buf_putc(out, c >= 0x20 && c < 0x7f ? (char)c : '.');
-					}
-					tot += n;
-				}
+				if (a->type == SW_JSON_STR)
+					tot += printable(out, a->s, a->slen, 120);
 			}
 			sw_buf_putc(out, ']');
 		} else if (m->type == SW_JSON_BOOL) {

@@ -669,6 +669,20 @@ static void accept_one(sw_sink *s, int lfd, unsigned port)
 		snprintf(c->dst, sizeof(c->dst), "?");
 }
 
+/* One control message into m's (large enough) control buffer; its length. */
+static size_t put_cmsg(struct msghdr *m, int level, int type, const void *data, size_t n)
+{
+	struct cmsghdr *cm;
+
+	m->msg_controllen = CMSG_SPACE(n);
+	cm = CMSG_FIRSTHDR(m);
+	cm->cmsg_level = level;
+	cm->cmsg_type = type;
+	cm->cmsg_len = CMSG_LEN(n);
+	memcpy(CMSG_DATA(cm), data, n);
+	return CMSG_SPACE(n);
+}
+
 static void udp_one(sw_sink *s, listener *l)
 {
 	uint8_t buf[4096], ans[600];
@@ -681,8 +695,8 @@ static void udp_one(sw_sink *s, listener *l)
 	struct in6_pktinfo pi6;
 	bool have4 = false, have6 = false;
 	ssize_t n = recvmsg(l->fd, &m, MSG_DONTWAIT);
-	unsigned qt, sport;
-	char name[256], src[INET6_ADDRSTRLEN];
+	unsigned qt;
+	char name[256];
 
 	if (n < 0)
 		return;
@@ -697,7 +711,6 @@ static void udp_one(sw_sink *s, listener *l)
 			have6 = true;
 		}
 	}
-	addr_str(&from, src, sizeof(src), &sport);
 	if (l->port == 53) {
 		int a = sw_dns_answer(buf, (size_t)n, ans, sizeof(ans), name, &qt);
 		sw_ev_begin(s->log, &s->ev, "dns", 0, 0);
@@ -716,20 +729,10 @@ static void udp_one(sw_sink *s, listener *l)
 			if (have4) {
 				pi4.ipi_spec_dst = pi4.ipi_addr;
 				pi4.ipi_ifindex = 0;
-				om.msg_controllen = CMSG_SPACE(sizeof(pi4));
-				cm = CMSG_FIRSTHDR(&om);
-				cm->cmsg_level = IPPROTO_IP;
-				cm->cmsg_type = IP_PKTINFO;
-				cm->cmsg_len = CMSG_LEN(sizeof(pi4));
-				memcpy(CMSG_DATA(cm), &pi4, sizeof(pi4));
+				om.msg_controllen = put_cmsg(&om, IPPROTO_IP, IP_PKTINFO, &pi4, sizeof(pi4));
 			} else if (have6) {
 				pi6.ipi6_ifindex = 0;
-				om.msg_controllen = CMSG_SPACE(sizeof(pi6));
-				cm = CMSG_FIRSTHDR(&om);
-				cm->cmsg_level = IPPROTO_IPV6;
-				cm->cmsg_type = IPV6_PKTINFO;
-				cm->cmsg_len = CMSG_LEN(sizeof(pi6));
-				memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
+				om.msg_controllen = put_cmsg(&om, IPPROTO_IPV6, IPV6_PKTINFO, &pi6, sizeof(pi6));
 			}
 			(void)sendmsg(l->fd, &om, MSG_DONTWAIT);
 		}

@@ -151,7 +151,8 @@ int sw_seccomp_install(int *listener)
 #define ARG_BYTES 1024
 
 typedef struct pident {
-	pid_t host;
+	pid_t host;             /* 0 empty, -1 forgotten */
+	pid_t tgid;
 	int ns, nsppid;
 } pident;
 
@@ -211,7 +212,9 @@ int sw_tracer_fd(const sw_tracer *t) { return t->fd; }
 
 /* ---- pids: the host's view -> the sandbox's ---- */
 
-static int read_status(sw_tracer *t, pid_t host, int *nspid, pid_t *ppid)
+/* From /proc/<host>/status: the pid in the sandbox (last NSpid), the
+ * parent's host pid, the thread group. */
+static int read_status(sw_tracer *t, pid_t host, int *nspid, pid_t *ppid, pid_t *tgid)
 {
 	char name[64], buf[2048], *p;
 	ssize_t n;
@@ -227,6 +230,9 @@ static int read_status(sw_tracer *t, pid_t host, int *nspid, pid_t *ppid)
 	buf[n] = 0;
 	*nspid = 0;
 	*ppid = 0;
+	*tgid = host;
+	if ((p = strstr(buf, "\nTgid:")))
+		*tgid = (pid_t)atoi(p + 6);
 	if ((p = strstr(buf, "\nPPid:")))
 		*ppid = (pid_t)atoi(p + 6);
 	if ((p = strstr(buf, "\nNSpid:"))) {
@@ -239,43 +245,42 @@ static int read_status(sw_tracer *t, pid_t host, int *nspid, pid_t *ppid)
 	return 0;
 }
 
-int sw_tracer_nspid(sw_tracer *t, pid_t host)
+/* The cached identity of a host pid (a thread's too), read once: a
+ * small open-addressed table, 8 probes, the home slot evicted when full. */
+static const pident *pid_entry(sw_tracer *t, pid_t host)
 {
 	unsigned h = (unsigned)host % MAX_PIDS, k;
-	int ns;
-	pid_t pp;
+	pident *free_slot = NULL, *e;
+	pid_t pp, tg, x1;
+	int ns, pns;
 
 	for (k = 0; k < 8; k++) {
-		pident *e = &t->pids[(h + k) % MAX_PIDS];
+		e = &t->pids[(h + k) % MAX_PIDS];
 		if (e->host == host)
-			return e->ns;
-		if (e->host == 0) {
-			if (read_status(t, host, &ns, &pp) < 0)
-				return 0;
-			e->host = host;
-			e->ns = ns;
-			e->nsppid = 0;
-			if (pp > 0) {
-				int pns;
-				pid_t x;
-				if (read_status(t, pp, &pns, &x) == 0)
-					e->nsppid = pns;
-			}
-			return ns;
-		}
+			return e;
+		if (!free_slot && e->host <= 0)
+			free_slot = e;
 	}
-	return read_status(t, host, &ns, &pp) == 0 ? ns : 0;
+	if (read_status(t, host, &ns, &pp, &tg) < 0)
+		return NULL;
+	e = free_slot ? free_slot : &t->pids[h];
+	e->host = host;
+	e->ns = ns;
+	e->tgid = tg;
+	e->nsppid = pp > 0 && read_status(t, pp, &pns, &x1, &x1) == 0 ? pns : 0;
+	return e;
+}
+
+int sw_tracer_nspid(sw_tracer *t, pid_t host)
+{
+	const pident *e = pid_entry(t, host);
+	return e ? e->ns : 0;
 }
 
 static int nsppid(sw_tracer *t, pid_t host)
 {
-	unsigned h = (unsigned)host % MAX_PIDS, k;
-
-	(void)sw_tracer_nspid(t, host);
-	for (k = 0; k < 8; k++)
-		if (t->pids[(h + k) % MAX_PIDS].host == host)
-			return t->pids[(h + k) % MAX_PIDS].nsppid;
-	return 0;
+	const pident *e = pid_entry(t, host);
+	return e ? e->nsppid : 0;
 }
 
 /* A process that exec'd: its parent may have changed (reparenting), and a
@@ -493,20 +498,8 @@ static bool first_time(sw_tracer *t, const char *key, unsigned keep)
 /* pidfd_open wants a thread group leader; notifications name threads. */
 static int pidfd_of(sw_tracer *t, pid_t tid)
 {
-	char name[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
-	pid_t tgid = tid;
-
-	snprintf(name, sizeof(name), "%d/status", (int)tid);
-	if ((fd = openat(t->hostproc, name, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		buf[n > 0 ? n : 0] = 0;
-		if ((p = strstr(buf, "\nTgid:")))
-			tgid = (pid_t)atoi(p + 6);
-	}
-	return (int)syscall(SYS_pidfd_open, tgid, 0);
+	const pident *e = pid_entry(t, tid);
+	return (int)syscall(SYS_pidfd_open, e ? e->tgid : tid, 0);
 }
 
 static const char *socket_kind(sw_tracer *t, pid_t pid, int fd)
