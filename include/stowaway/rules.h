@@ -18,7 +18,14 @@ extern "C" {
 typedef struct sw_rule_info {
 	const char *ns, *name;                       /* YARA namespace and identifier */
 	const char *id, *severity, *category, *title; /* from the rule's meta */
+	int prefilter;  /* 1: the prefilter can rule files out for it; 0: every
+			 * file may match it (no literal it requires); -1 unknown */
 } sw_rule_info;
+
+/* The prefilter that keeps files no rule can match away from libyara:
+ * "hyperscan 5.4.0", or "none" when this build or this CPU has none (every
+ * file then goes to libyara: slower, same findings). */
+const char *sw_rules_prefilter(void);
 
 /* Compile (or load from the cache) the rules `o` selects and call fn for
  * each public rule. Errors: SW_EFORMAT for a rule that does not compile or

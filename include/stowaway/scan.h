@@ -52,6 +52,7 @@ typedef struct sw_scan_opts {
 	bool no_rule_cache;               /* always compile; never read or write the cache */
 	const char *cache_dir;            /* NULL = $XDG_CACHE_HOME/stowaway or ~/.cache/stowaway */
 	int file_timeout;                 /* seconds of YARA per file; 0 = 10 */
+	bool no_prefilter;                /* give every file to libyara (no literal prefilter) */
 	/* Called from worker threads at most every 200 ms (serialised). */
 	void (*progress)(void *ctx, const sw_progress *p);
 	void *progress_ctx;
@@ -62,7 +63,7 @@ typedef struct sw_scan_opts {
 	uint64_t layer_cache_max;         /* bytes kept, least recently used go first; 0 = 2 GiB */
 } sw_scan_opts;
 
-#define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, false, NULL, 0, false, false, NULL, 0, NULL, NULL, NULL, 0 }
+#define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, false, NULL, 0, false, false, NULL, 0, false, NULL, NULL, NULL, 0 }
 
 /* Scan an image. On success *out belongs to the caller (sw_report_free),
  * whatever the findings. Errors (SW_EVERIFY for a blob or diff_id that does

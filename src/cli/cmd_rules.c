@@ -10,17 +10,19 @@
 
 static const char rules_help[] =
 	"usage: stowaway rules list [--rules DIR]... [--no-bundled-rules]\n"
-	"       stowaway rules test [--rules DIR]... [--no-bundled-rules] FILE...\n"
+	"       stowaway rules test [--rules DIR]... [--no-bundled-rules] [--no-prefilter] FILE...\n"
 	"\n"
-	"list: every rule with its id, severity, category and title.\n"
+	"list: every rule with its id, severity, category and title; a rule marked\n"
+	"      \"(every file)\" requires no literal the prefilter can look for, so\n"
+	"      every file goes to libyara while it is loaded (slower, never wrong).\n"
 	"test: run the rules over local files; prints one line per match and\n"
 	"      exits 1 when something matched, 0 when nothing did, 2 on error.\n";
 
 static int print_rule(void *ctx, const sw_rule_info *r)
 {
 	(void)ctx;
-	printf("%-24s %-9s %-18s %s:%s  %s\n", r->id, r->severity, r->category, r->ns, r->name,
-	       r->title);
+	printf("%-24s %-9s %-18s %s:%s  %s%s\n", r->id, r->severity, r->category, r->ns, r->name,
+	       r->title, r->prefilter == 0 ? "  (every file)" : "");
 	return 0;
 }
 
@@ -32,11 +34,12 @@ static int print_match(void *ctx, const char *path, const sw_rule_info *r)
 	return 0;
 }
 
-enum { O_RULES = 256, O_NORULES, O_HELP };
+enum { O_RULES = 256, O_NORULES, O_NOPF, O_HELP };
 
 static const struct option longopts[] = {
 	{ "rules", required_argument, NULL, O_RULES },
 	{ "no-bundled-rules", no_argument, NULL, O_NORULES },
+	{ "no-prefilter", no_argument, NULL, O_NOPF },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -62,6 +65,7 @@ int cmd_rules(int argc, char **argv)
 				return EXIT_ERROR;
 			break;
 		case O_NORULES: so.no_bundled_rules = true; break;
+		case O_NOPF: so.no_prefilter = true; break;
 		case O_HELP: fputs(rules_help, stdout); free(dirs); return EXIT_CLEAN;
 		default: fputs(rules_help, stderr); free(dirs); return EXIT_ERROR;
 		}

@@ -32,6 +32,8 @@ static const char scan_help[] =
 	"  --rules DIR             extra YARA rules (*.yar, *.yara in DIR; repeatable)\n"
 	"  --no-bundled-rules      do not load the bundled YARA rules\n"
 	"  --file-timeout SECONDS  YARA time per file (default 10)\n"
+	"  --no-prefilter          give every file to libyara (the prefilter skips files\n"
+	"                          no rule can match; the findings are the same)\n"
 	"  --quiet                 no progress on stderr\n"
 	"limits (exceeding one is reported as incomplete, never passed as clean):\n"
 	"  --max-file-size SIZE    bytes of one file given to content detectors (default 256M)\n"
@@ -55,7 +57,7 @@ static const char scan_help[] =
 	CLI_REGISTRY_HELP;
 
 enum { O_FORMAT = 256, O_OUTPUT, O_FAILON, O_PLATFORM, O_JOBS, O_IOC, O_NOIOC, O_QUIET,
-       O_MFS, O_MIS, O_ME, O_MR, O_MP, O_MD, O_TO, O_HELP, O_RULES, O_NORULES, O_FTO,
+       O_MFS, O_MIS, O_ME, O_MR, O_MP, O_MD, O_TO, O_HELP, O_RULES, O_NORULES, O_FTO, O_NOPF,
        O_CACHE, O_NOCACHE, O_CACHEMAX, O_ATTEST, O_KEY, O_PWFILE, O_DYNAMIC, O_DYNTO };
 
 static const struct option longopts[] = {
@@ -77,6 +79,7 @@ static const struct option longopts[] = {
 	{ "help", no_argument, NULL, O_HELP },
 	{ "rules", required_argument, NULL, O_RULES },
 	{ "no-bundled-rules", no_argument, NULL, O_NORULES },
+	{ "no-prefilter", no_argument, NULL, O_NOPF },
 	{ "file-timeout", required_argument, NULL, O_FTO },
 	{ "cache", required_argument, NULL, O_CACHE },
 	{ "no-cache", no_argument, NULL, O_NOCACHE },
@@ -152,6 +155,7 @@ int cmd_scan(int argc, char **argv)
 				return EXIT_ERROR;
 			break;
 		case O_NORULES: so.no_bundled_rules = true; break;
+		case O_NOPF: so.no_prefilter = true; break;
 		case O_CACHE: cache = optarg; break;
 		case O_ATTEST: attest = true; break;
 		case O_DYNAMIC: dynamic = true; break;

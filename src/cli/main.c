@@ -214,7 +214,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "policy") == 0)
 		return cmd_policy(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("stowaway %s\n", sw_version());
+		printf("stowaway %s\nYARA prefilter: %s\n", sw_version(), sw_rules_prefilter());
 		return EXIT_CLEAN;
 	}
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||

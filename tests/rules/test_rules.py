@@ -30,6 +30,8 @@ Prints one line per case and ends with "rules: N passed, N failed".
 import hashlib
 import json
 import os
+import platform
+import random
 import re
 import shutil
 import struct
@@ -697,6 +699,146 @@ def check_list(binary, env):
     report(not dup, "case paths are unique", "duplicates: %s" % dup)
 
 
+def check_prefilter_setup(binary, env):
+    """The prefilter (src/lib/detect/yaragate.c) must gate every bundled
+    rule: one rule it cannot gate sends every file to libyara. On x86-64
+    the build must have it (scripts/deps.sh installs Hyperscan)."""
+    p = subprocess.run([binary, "rules", "list"], stdout=subprocess.PIPE, env=env)
+    open_rules = [line.split()[0] for line in p.stdout.decode().splitlines() if "(every file)" in line]
+    report(not open_rules, "the prefilter gates every bundled rule", "open: %s" % open_rules)
+    v = subprocess.run([binary, "version"], stdout=subprocess.PIPE).stdout.decode()
+    if platform.machine() == "x86_64":
+        report("YARA prefilter: hyperscan" in v, "this build has the Hyperscan prefilter", v.strip())
+
+
+# Rules that exercise what the gate reader must follow or leave open:
+# modifiers (nocase, wide, xor, base64, fullword), hex jumps and
+# alternatives, regex flags and classes, counts, offsets, loops, `not`,
+# uint32be, rule references, paths.
+GATE_RULES = r"""
+import "math"
+private rule P_SCRIPT { condition: uint16(0) == 0x2123 }
+rule G_TEXT { meta: id = "G-TEXT" severity = "low" category = "test" title = "t"
+  strings: $a = "Curl" nocase $b = "wget" wide ascii $c = "sh" fullword
+  condition: ($a or $b) and $c }
+rule G_HEX { meta: id = "G-HEX" severity = "low" category = "test" title = "t"
+  strings: $h = { 7F 45 4C 46 [4-12] ( 01 | 02 ) ?? 3E } $i = { 6E 6F 68 75 70 }
+  condition: $h at 0 or #i > 1 }
+rule G_REGEX { meta: id = "G-REGEX" severity = "low" category = "test" title = "t"
+  strings: $r = /(stratum|pool)[0-9]?\+(tcp|ssl):\/\/[a-z0-9.\-]{3,60}:[0-9]{2,5}/ nocase
+           $s = /\bnc\s+-e\s+\/bin\/(ba)?sh\b/
+           $t = /x{,3}cho[^\n]{0,400}base64 -d/s
+           $w = /ev.l\(/ wide
+  condition: any of them }
+rule G_XOR { meta: id = "G-XOR" severity = "low" category = "test" title = "t"
+  strings: $x = "xmrig" xor(1-255) $y = "donate" base64
+  condition: $x or $y }
+rule G_LOGIC { meta: id = "G-LOGIC" severity = "low" category = "test" title = "t"
+  strings: $a = "alpha" $b = "beta" $c = "gamma"
+  condition: (2 of ($a, $b, $c) and not $c) or (P_SCRIPT and $a in (0..64)) or
+             (filesize < 100 and uint32be(0) == 0x23212f62) or
+             for any i in (1..#b) : (@b[i] > 10 and $c) or math.entropy(0, filesize) > 7.99 }
+rule G_PATH { meta: id = "G-PATH" severity = "low" category = "test" title = "t"
+  strings: $k = "key"
+  condition: (filename matches /^(id_rsa|authorized_keys)$/ or extension == "pem") and $k }
+"""
+
+
+def unquote(text):
+    """A YARA text string's bytes (escapes \\xNN \\n \\t \\r \\" \\\\)."""
+    out, i = bytearray(), 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            e = text[i + 1]
+            if e == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", text[i + 2:i + 4]):
+                out.append(int(text[i + 2:i + 4], 16))
+                i += 4
+                continue
+            out += {"n": b"\n", "t": b"\t", "r": b"\r"}.get(e, e.encode("latin-1", "replace"))
+            i += 2
+            continue
+        out += c.encode("latin-1", "replace")
+        i += 1
+    return bytes(out)
+
+
+def check_prefilter_agrees(binary, env, work):
+    """Pass 3: the prefilter only skips files no rule can match. Thousands
+    of files made from the samples (mutated, spliced, case-flipped,
+    widened, buried in noise) and from the rules' own strings go through
+    `rules test` with and without the prefilter: the matches must be the
+    same, and there must be many of them."""
+    rng = random.Random(20261128)
+    seeds = [c["data"] for c in CASES]
+    vocab = []
+    for fn in sorted(os.listdir(os.path.join(TOP, "rules"))):
+        if fn.endswith(".yar"):
+            vocab += [unquote(m) for m in
+                      re.findall(r'"((?:\\.|[^"\\\n])*)"', open(os.path.join(TOP, "rules", fn)).read())]
+    vocab += [b"curl", b"wget", b"sh", b"nohup", b"nohupnohup", b"\x7fELF\x02\x01\x01\0\0\0\0\x01\0\x3e",
+              b"alpha", b"beta", b"gamma", b"#!/bin", b"key", b"stratum+tcp://pool.example.invalid:3333",
+              b"nc -e /bin/sh", b"echo aGk= | base64 -d", "ev(l(".encode("utf-16-le"),
+              b"ZG9uYXRl", b"donate", bytes(x ^ 0x21 for x in b"xmrig"), "wget".encode("utf-16-le")]
+
+    def mutate(d):
+        k = rng.randrange(8)
+        if k == 0 or not d:
+            return d
+        if k == 1:
+            return bytes(c ^ 0x20 if 65 <= (c | 0x20) <= 90 + 32 and rng.random() < 0.3 else c for c in d)
+        if k == 2:
+            return d[:rng.randrange(len(d) + 1)]
+        if k == 3:
+            o = rng.choice(seeds)
+            return d[:rng.randrange(len(d) + 1)] + o[rng.randrange(len(o) + 1):]
+        if k == 4:
+            return os.urandom(rng.randrange(64)) + d + os.urandom(rng.randrange(64))
+        if k == 5:
+            return d.decode("latin-1").encode("utf-16-le")
+        if k == 6:
+            b = bytearray(d)
+            for _ in range(rng.randrange(1, 4)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+            return bytes(b)
+        return d + b"\n" + rng.choice(seeds)
+
+    def soup():
+        parts = [rng.choice(vocab) for _ in range(rng.randrange(1, 12))]
+        return rng.choice([b"", b"#!/bin/sh\n"]) + rng.choice([b" ", b"\n", b"=", b" -o ", b":"]).join(parts)
+
+    d = os.path.join(work, "agree")
+    names = ["a.sh", "b.py", "c.txt", "id_rsa", "d.pem", "authorized_keys", "e", "f.js", "README.md"]
+    files = []
+    for i in range(2400):
+        data = mutate(rng.choice(seeds)) if i % 2 else soup()
+        sub = os.path.join(d, "%04d" % i)
+        os.makedirs(sub)
+        f = os.path.join(sub, rng.choice(names))
+        with open(f, "wb") as fh:
+            fh.write(data)
+        files.append(f)
+    rdir = os.path.join(work, "gate-rules")
+    os.makedirs(rdir)
+    with open(os.path.join(rdir, "gate.yar"), "w") as fh:
+        fh.write(GATE_RULES)
+    for label, extra in (("bundled rules", []), ("gate rules", ["--no-bundled-rules", "--rules", rdir])):
+        got = {}
+        for mode in ([], ["--no-prefilter"]):
+            p = subprocess.run([binary, "rules", "test"] + extra + mode + files, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+            got[bool(mode)] = (p.returncode, sorted(set(
+                (m.group(1), m.group(2)) for m in map(MATCH_LINE.match, p.stdout.decode().splitlines()) if m)))
+        a, b = got[False], got[True]
+        nids = len(set(x[1] for x in b[1]))
+        report(a == b, "prefilter agrees with libyara alone on %d files, %s (%d matches, %d ids)" % (
+            len(files), label, len(b[1]), nids),
+            "only with prefilter: %s; only without: %s" % (sorted(set(a[1]) - set(b[1]))[:10],
+                                                            sorted(set(b[1]) - set(a[1]))[:10]))
+        report(len(b[1]) >= 200 and nids >= (20 if not extra else 5),
+               "the comparison has matches to lose (%s)" % label, "%d matches, %d ids" % (len(b[1]), nids))
+
+
 def check_self(binary, env):
     """stowaway compiles its rules into itself, masked (tools/embed.c): an
     image that ships the scanner must not match the scanner's own rules.
@@ -761,6 +903,15 @@ def check_image(binary, env, work):
                        stderr=subprocess.PIPE, env=env)
     report(p.returncode == 1, "image scan exits 1 (findings at or above high)",
            "exit %d: %s" % (p.returncode, p.stderr.decode().strip()))
+    # the same scan with every file given to libyara: the same findings
+    q = subprocess.run([binary, "scan", "--no-cache", "--no-prefilter", "--format", "json", "oci:" + root],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        key = lambda rep: sorted((f["id"], f["path"], f["layer"], f["severity"]) for f in json.loads(rep)["findings"])
+        same, diff = key(p.stdout) == key(q.stdout), set(key(p.stdout)) ^ set(key(q.stdout))
+    except (ValueError, KeyError) as e:
+        same, diff = False, str(e)
+    report(same, "image scan finds the same with --no-prefilter", str(diff))
     try:
         r = json.loads(p.stdout.decode())
     except ValueError as e:
@@ -800,8 +951,10 @@ def main():
         check_size_promises()
         check_list(binary, env)
         check_self(binary, env)
+        check_prefilter_setup(binary, env)
         check_rules_test(binary, env, work)
         check_image(binary, env, work)
+        check_prefilter_agrees(binary, env, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return CHECKS.summary("rules")

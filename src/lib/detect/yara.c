@@ -14,18 +14,33 @@
  * rules are read-only and shared). Files are scanned from memory, with a
  * per-file timeout: a rule that is too slow on a file makes that file
  * incomplete, never clean.
+ *
+ * Before libyara, a prefilter: every literal that the rules' strings
+ * require (yaragate.c) is looked for in one pass (Hyperscan, all literals
+ * at once), and a file goes to libyara only when some public rule's gate
+ * is open on what was found. A file that no rule can match costs one
+ * Hyperscan pass instead of libyara's automaton and every condition. The
+ * matches are libyara's alone: the prefilter only skips files on which
+ * libyara would have matched nothing (`--no-prefilter` gives every file to
+ * libyara; tests check the two agree).
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <limits.h>
 #include <yara.h>
+#ifdef SW_HAVE_HYPERSCAN
+#include <hs.h>
+#endif
 
 #include "stowaway/rules.h"
 #include "detector.h"
+#include "yaragate.h"
 #include "yaratier.h"
 #include "../util/banned.h"
 
@@ -57,9 +72,31 @@ static int tier_of(uint64_t size)
 	return t;
 }
 
+/* The prefilter: a gate over the rules and the literals' database. */
+typedef struct prefilter {
+	sw_ygate *gate;            /* kept for `rules list` even when not used */
+	bool active;               /* files are skipped on its word */
+	size_t hitwords, nrules;
+#ifdef SW_HAVE_HYPERSCAN
+	/* the file's bytes (one database per size tier, leaving out what no
+	 * rule needs in files that large), then filepath, filename, extension */
+	hs_database_t *db[NTIERS + 3];
+	hs_scratch_t *proto;       /* sized for all of them */
+#endif
+} prefilter;
+
+typedef struct pf_worker {
+	uint64_t *hits;
+	uint8_t *rv;
+#ifdef SW_HAVE_HYPERSCAN
+	hs_scratch_t *hs;
+#endif
+} pf_worker;
+
 typedef struct ystate {
 	YR_RULES *rules[NTIERS];
 	int timeout;
+	prefilter pf;
 } ystate;
 
 static const char *const categories[] = {
@@ -256,16 +293,23 @@ static int compile(src *v, size_t n, YR_RULES **out, sw_error *err)
 	return rc;
 }
 
+/* The cached compiled rules of a tier, or (tier -1) the prefilter's
+ * compiled patterns. */
 static char *cache_path(const char *dir, const char *hex, int tier)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char name[160];
 
+	if (tier < 0)
+		snprintf(name, sizeof(name), "prefilter-%s-3.hsdb", hex);
+	else
+		snprintf(name, sizeof(name), "rules-%s-%d.yarc", hex, tier);
 	if (dir)
-		return sw__asprintf("%s/rules-%s-%d.yarc", dir, hex, tier);
+		return sw__asprintf("%s/%s", dir, name);
 	if (xdg && *xdg)
-		return sw__asprintf("%s/stowaway/rules-%s-%d.yarc", xdg, hex, tier);
+		return sw__asprintf("%s/stowaway/%s", xdg, name);
 	if (home && *home)
-		return sw__asprintf("%s/.cache/stowaway/rules-%s-%d.yarc", home, hex, tier);
+		return sw__asprintf("%s/.cache/stowaway/%s", home, name);
 	return NULL;
 }
 
@@ -356,10 +400,13 @@ static int tier_srcs(const src *v, size_t n, int tier, src **out, sw_error *err)
 	return rc;
 }
 
-/* Compile (or load from the cache) the rules of every tier. out[] is all
- * NULL when no source is selected. */
+static int pf_build(prefilter *pf, const src *v, size_t n, const char *cpath, sw_error *err);
+
+/* Compile (or load from the cache) the rules of every tier, and build the
+ * prefilter when pf is given. out[] is all NULL when no source is
+ * selected. */
 static int load_tiers(const sw_scan_opts *o, YR_RULES **out, int ntiers, sw_buf *ruleset,
-		      sw_error *err)
+		      prefilter *pf, sw_error *err)
 {
 	src *v = NULL;
 	size_t n = 0, i;
@@ -412,6 +459,11 @@ static int load_tiers(const sw_scan_opts *o, YR_RULES **out, int ntiers, sw_buf 
 			cache_save(out[t], cpath);
 		free(cpath);
 	}
+	if (rc == 0 && pf && !o->no_prefilter) {
+		char *cpath = o->no_rule_cache ? NULL : cache_path(o->cache_dir, hex, -1);
+		rc = pf_build(pf, v, n, cpath, err);
+		free(cpath);
+	}
 out:
 	if (rc < 0)
 		for (t = 0; t < ntiers; t++)
@@ -422,6 +474,366 @@ out:
 	sw_sha256_free(h);
 	free_srcs(v, n);
 	return rc;
+}
+
+/* ---- the prefilter ---- */
+
+/* Drop the literals' database: files all go to libyara. */
+static void pf_disable(prefilter *pf)
+{
+#ifdef SW_HAVE_HYPERSCAN
+	int k;
+	if (pf->proto)
+		hs_free_scratch(pf->proto);
+	pf->proto = NULL;
+	for (k = 0; k < NTIERS + 3; k++) {
+		if (pf->db[k])
+			hs_free_database(pf->db[k]);
+		pf->db[k] = NULL;
+	}
+#endif
+	pf->active = false;
+}
+
+static void pf_release(prefilter *pf)
+{
+	pf_disable(pf);
+	sw_ygate_free(pf->gate);
+	pf->gate = NULL;
+}
+
+static const char *ns_of(const src *v)
+{
+	return strncmp(v->name, "bundled:", 8) == 0 ? "bundled" : "user";
+}
+
+#ifdef SW_HAVE_HYPERSCAN
+#define PF_NDB (NTIERS + 3)
+static const unsigned pf_var[3] = { SW_YGATE_PATH, SW_YGATE_NAME, SW_YGATE_EXT };
+
+/* Compile the patterns of one database (those matched against the bytes
+ * of files of one size tier, or against one of a file's names) into
+ * pf->db[which]: literals
+ * written byte by byte (\xNN), regexes in prefilter mode (Hyperscan may
+ * then match more, never less). A regex Hyperscan refuses is dropped (its
+ * strings fall back to their literals, its path test to "true") and the
+ * database compiled again. A drop may bring literals into a database
+ * compiled before it: pf_build compiles them all again then. */
+static int pf_compile(prefilter *pf, int which)
+{
+	size_t np = sw_ygate_npatterns(pf->gate), i, m, tries;
+	char **exprs = calloc(np, sizeof(*exprs));
+	unsigned *flags = calloc(np, sizeof(*flags)), *ids = calloc(np, sizeof(*ids));
+	hs_compile_error_t *ce = NULL;
+	int rc = -1;
+
+	if (!exprs || !flags || !ids)
+		goto out;
+	for (tries = 0; tries <= np; tries++) {
+		size_t e;
+		/* the patterns this database needs (a drop changes them: the
+		 * literals of a dropped regex come in) */
+		for (i = 0, m = 0; i < np; i++) {
+			size_t len, k;
+			unsigned f;
+			const uint8_t *p = sw_ygate_pattern(pf->gate, i, &len, &f);
+			uint64_t b = sw_ygate_pattern_bound(pf->gate, i);
+			if (sw_ygate_dropped(pf->gate, i) ||
+			    (which < NTIERS ? (f & (SW_YGATE_PATH | SW_YGATE_NAME | SW_YGATE_EXT)) ||
+			     b <= tier_min[which] :
+			     (f & (SW_YGATE_PATH | SW_YGATE_NAME | SW_YGATE_EXT)) != pf_var[which - NTIERS]))
+				continue;
+			if (f & SW_YGATE_REGEX) {
+				exprs[m] = sw__strdup((const char *)p);
+				flags[m] = HS_FLAG_PREFILTER | (f & SW_YGATE_DOTALL ? HS_FLAG_DOTALL : 0);
+			} else if ((exprs[m] = malloc(4 * len + 1))) {
+				for (k = 0; k < len; k++)
+					snprintf(exprs[m] + 4 * k, 5, "\\x%02x", p[k]);
+				flags[m] = 0;
+			}
+			if (!exprs[m])
+				goto out;
+			flags[m] |= HS_FLAG_SINGLEMATCH | (f & SW_YGATE_CASELESS ? HS_FLAG_CASELESS : 0);
+			ids[m++] = (unsigned)i;
+		}
+		if (m == 0) {
+			rc = 0;
+			break;
+		}
+		if (hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)m, HS_MODE_BLOCK,
+				     NULL, &pf->db[which], &ce) == HS_SUCCESS) {
+			rc = hs_alloc_scratch(pf->db[which], &pf->proto) == HS_SUCCESS ? 0 : -1;
+			break;
+		}
+		if (!ce || ce->expression < 0 || (size_t)ce->expression >= m ||
+		    !(flags[ce->expression] & HS_FLAG_PREFILTER))
+			break; /* not one regex's fault */
+		e = (size_t)ce->expression;
+		sw_ygate_drop(pf->gate, ids[e]);
+		hs_free_compile_error(ce);
+		ce = NULL;
+		for (i = 0; i < m; i++) {
+			free(exprs[i]);
+			exprs[i] = NULL;
+		}
+	}
+out:
+	if (ce)
+		hs_free_compile_error(ce);
+	for (i = 0; exprs && i < np; i++)
+		free(exprs[i]);
+	free(exprs);
+	free(flags);
+	free(ids);
+	return rc;
+}
+
+static size_t pf_ndropped(const prefilter *pf)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sw_ygate_npatterns(pf->gate); i++)
+		n += sw_ygate_dropped(pf->gate, i);
+	return n;
+}
+
+/* The compiled databases are cached beside the compiled rules (the file
+ * name carries the rules' digest): "SWPF 3", Hyperscan's version, the
+ * pattern count, each database serialized (u64 size, bytes), then the
+ * dropped regexes (u32 count, u32 each). Anything that does not fit is
+ * compiled again. */
+#define PF_MAGIC "SWPF 3\n"
+
+static int pf_cache_load(prefilter *pf, const char *path)
+{
+	sw_buf b = SW_BUF_INIT(256u << 20);
+	size_t off, vlen, np = sw_ygate_npatterns(pf->gate);
+	const char *ver = hs_version();
+	uint32_t n32, nd, i;
+	int k;
+
+	if (sw_file_read(path, &b) < 0)
+		goto bad;
+	vlen = strlen(ver);
+	off = strlen(PF_MAGIC);
+	if (b.len < off + vlen + 1 + 4 || memcmp(b.data, PF_MAGIC, off) != 0 ||
+	    memcmp(b.data + off, ver, vlen) != 0 || b.data[off + vlen] != '\n')
+		goto bad;
+	off += vlen + 1;
+	memcpy(&n32, b.data + off, 4);
+	off += 4;
+	if (n32 != np)
+		goto bad;
+	for (k = 0; k < PF_NDB; k++) {
+		uint64_t sz;
+		if (b.len - off < 8)
+			goto bad;
+		memcpy(&sz, b.data + off, 8);
+		off += 8;
+		if (sz > b.len - off)
+			goto bad;
+		if (sz && (hs_deserialize_database(b.data + off, (size_t)sz, &pf->db[k]) != HS_SUCCESS ||
+			   hs_alloc_scratch(pf->db[k], &pf->proto) != HS_SUCCESS))
+			goto bad;
+		off += (size_t)sz;
+	}
+	if (b.len - off < 4)
+		goto bad;
+	memcpy(&nd, b.data + off, 4);
+	off += 4;
+	if (nd > np || b.len - off != 4ull * nd)
+		goto bad;
+	for (i = 0; i < nd; i++) {
+		uint32_t id;
+		memcpy(&id, b.data + off + 4ull * i, 4);
+		if (id >= np)
+			goto bad;
+		sw_ygate_drop(pf->gate, id);
+	}
+	sw_buf_release(&b);
+	return 0;
+bad:
+	sw_buf_release(&b);
+	pf_disable(pf);
+	/* a drop read before the file proved bad stays: compiling again
+	 * would drop the same regex (Hyperscan refuses what it refuses) */
+	return -1;
+}
+
+static void pf_cache_save(const prefilter *pf, const char *path)
+{
+	sw_buf b = SW_BUF_INIT(512u << 20);
+	uint32_t n32 = (uint32_t)sw_ygate_npatterns(pf->gate), nd = 0, i;
+	size_t ndpos;
+	char *tmp, *dir;
+	int k, fail = 0;
+
+	fail |= sw_buf_printf(&b, "%s%s\n", PF_MAGIC, hs_version());
+	fail |= sw_buf_append(&b, &n32, 4);
+	for (k = 0; k < PF_NDB; k++) {
+		char *bytes = NULL;
+		size_t len = 0;
+		uint64_t sz;
+		if (pf->db[k] && hs_serialize_database(pf->db[k], &bytes, &len) != HS_SUCCESS)
+			fail = -1;
+		sz = len;
+		fail |= sw_buf_append(&b, &sz, 8);
+		if (len)
+			fail |= sw_buf_append(&b, bytes, len);
+		free(bytes);
+	}
+	ndpos = b.len;
+	fail |= sw_buf_append(&b, &nd, 4);
+	for (i = 0; i < n32; i++)
+		if (sw_ygate_dropped(pf->gate, i)) {
+			fail |= sw_buf_append(&b, &i, 4);
+			nd++;
+		}
+	if (fail || !b.data) {
+		sw_buf_release(&b);
+		return;
+	}
+	memcpy(b.data + ndpos, &nd, 4);
+	if ((tmp = sw__asprintf("%s.%d.tmp", path, (int)getpid()))) {
+		if ((dir = sw__strdup(tmp))) {
+			mkdirs(dir);
+			free(dir);
+		}
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			bool ok = sw_write_all(fd, b.data, b.len) == 0;
+			ok &= close(fd) == 0;
+			if (!ok || rename(tmp, path) != 0)
+				unlink(tmp);
+		}
+		free(tmp);
+	}
+	sw_buf_release(&b);
+}
+#endif
+
+/* Build the gate and its literals' database from the sources. Leaves the
+ * prefilter inactive (every file goes to libyara) when the rules cannot be
+ * gated: a rule whose gate is always open, a source the gate reader does
+ * not follow (no gate then), no Hyperscan in this build or on this CPU. */
+static int pf_build(prefilter *pf, const src *v, size_t n, const char *cpath, sw_error *err)
+{
+	const char **texts, **nss;
+	size_t i;
+	int rc;
+
+	memset(pf, 0, sizeof(*pf));
+	if (!(texts = calloc(n, sizeof(*texts))) || !(nss = calloc(n, sizeof(*nss)))) {
+		free(texts);
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		texts[i] = v[i].text;
+		nss[i] = ns_of(&v[i]);
+	}
+	rc = sw_ygate_build(texts, nss, n, &pf->gate, err);
+	free(texts);
+	free(nss);
+	if (rc < 0 || !pf->gate || sw_ygate_open_rules(pf->gate) > 0)
+		return rc;
+	pf->nrules = sw_ygate_nrules(pf->gate);
+	pf->hitwords = (sw_ygate_npatterns(pf->gate) + 63) / 64 + 1;
+#ifdef SW_HAVE_HYPERSCAN
+	{
+		int k;
+		if (hs_valid_platform() != HS_SUCCESS)
+			return 0;
+		if (!cpath || pf_cache_load(pf, cpath) < 0) {
+			size_t before;
+			do { /* again if a drop changed what the earlier ones need */
+				before = pf_ndropped(pf);
+				pf_disable(pf);
+				for (k = 0; k < PF_NDB; k++)
+					if (pf_compile(pf, k) < 0) {
+						pf_disable(pf);
+						return 0;
+					}
+			} while (pf_ndropped(pf) != before);
+			if (cpath)
+				pf_cache_save(pf, cpath);
+		}
+	}
+	(void)cpath;
+	pf->active = sw_ygate_open_rules(pf->gate) == 0;
+#else
+	pf->active = sw_ygate_npatterns(pf->gate) == 0;
+#endif
+	return 0;
+}
+
+static void pf_worker_release(pf_worker *w)
+{
+#ifdef SW_HAVE_HYPERSCAN
+	if (w->hs)
+		hs_free_scratch(w->hs);
+#endif
+	free(w->hits);
+	free(w->rv);
+	memset(w, 0, sizeof(*w));
+}
+
+static int pf_worker_init(const prefilter *pf, pf_worker *w, sw_error *err)
+{
+	memset(w, 0, sizeof(*w));
+	if (!pf->active)
+		return 0;
+	if (!(w->hits = calloc(pf->hitwords, sizeof(*w->hits))) ||
+	    !(w->rv = calloc(pf->nrules + 1, 1)))
+		goto oom;
+#ifdef SW_HAVE_HYPERSCAN
+	if (pf->proto && hs_clone_scratch(pf->proto, &w->hs) != HS_SUCCESS)
+		goto oom;
+#endif
+	return 0;
+oom:
+	pf_worker_release(w);
+	return sw_error_set(err, SW_ENOMEM, "out of memory");
+}
+
+#ifdef SW_HAVE_HYPERSCAN
+static int on_literal(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+		      void *ctx)
+{
+	uint64_t *hits = ctx;
+
+	(void)from;
+	(void)to;
+	(void)flags;
+	hits[id / 64] |= 1ull << (id % 64);
+	return 0;
+}
+#endif
+
+/* True when no public rule can match this file: libyara need not see it. */
+static bool pf_skip(const prefilter *pf, pf_worker *w, const char *path, const char *name,
+		    const char *ext, const uint8_t *data, size_t len)
+{
+	sw_ygate_file gf = { data, len, path, name, ext };
+
+	if (!pf->active || !w->hits || len > UINT_MAX)
+		return false;
+	if (getenv("SW_NOHS")) return true;
+	memset(w->hits, 0, pf->hitwords * sizeof(*w->hits));
+#ifdef SW_HAVE_HYPERSCAN
+	{
+		const char *in[3] = { path, name, ext };
+		hs_database_t *db = pf->db[tier_of(len)];
+		int k;
+		if (db && hs_scan(db, (const char *)data, (unsigned)len, 0, w->hs, on_literal, w->hits) !=
+		    HS_SUCCESS)
+			return false;
+		for (k = 0; k < 3; k++)
+			if (pf->db[NTIERS + k] && hs_scan(pf->db[NTIERS + k], in[k], (unsigned)strlen(in[k]), 0,
+							  w->hs, on_literal, w->hits) != HS_SUCCESS)
+				return false;
+	}
+#endif
+	return !sw_ygate_may_match(pf->gate, w->hits, &gf, w->rv);
 }
 
 /* ---- the detector ---- */
@@ -436,6 +848,7 @@ static void yara_release(void *state)
 	for (t = 0; t < NTIERS; t++)
 		if (s->rules[t])
 			yr_rules_destroy(s->rules[t]);
+	pf_release(&s->pf);
 	yr_finalize();
 	free(s);
 }
@@ -453,7 +866,7 @@ static int yara_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_er
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
 	s->timeout = o->file_timeout > 0 ? o->file_timeout : 10;
-	if ((rc = load_tiers(o, s->rules, NTIERS, ruleset, err)) < 0) {
+	if ((rc = load_tiers(o, s->rules, NTIERS, ruleset, &s->pf, err)) < 0) {
 		yara_release(s);
 		return rc;
 	}
@@ -463,6 +876,7 @@ static int yara_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_er
 
 typedef struct yworker {
 	YR_SCANNER *sc[NTIERS];
+	pf_worker pf;
 } yworker;
 
 static void yara_worker_release(void *wstate)
@@ -475,6 +889,7 @@ static void yara_worker_release(void *wstate)
 	for (t = 0; t < NTIERS; t++)
 		if (w->sc[t])
 			yr_scanner_destroy(w->sc[t]);
+	pf_worker_release(&w->pf);
 	free(w);
 }
 
@@ -489,6 +904,10 @@ static int yara_worker_init(void *state, void **wstate, sw_error *err)
 		return 0;
 	if (!(w = calloc(1, sizeof(*w))))
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	if (pf_worker_init(&s->pf, &w->pf, err) < 0) {
+		free(w);
+		return err ? err->code : SW_ENOMEM;
+	}
 	for (t = 0; t < NTIERS; t++) {
 		if (yr_scanner_create(s->rules[t], &w->sc[t]) != ERROR_SUCCESS) {
 			yara_worker_release(w);
@@ -575,19 +994,21 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 static int yara_file(void *state, void *wstate, const sw_file *f, const uint8_t *data,
 		     size_t len, sw_emit *out)
 {
+	ystate *s = state;
 	yworker *w = wstate;
 	YR_SCANNER *sc;
 	match_ctx m = { out, f, 0 };
 	const char *base, *ext;
 	int r;
 
-	(void)state;
 	if (!w || f->type != '0' || !data || !len)
 		return 0;
 	sc = w->sc[tier_of(len)];
 	base = strrchr(f->path, '/');
 	base = base ? base + 1 : f->path;
 	ext = strrchr(base, '.');
+	if (pf_skip(&s->pf, &w->pf, f->path, base, ext ? ext + 1 : "", data, len))
+		return 0;
 	yr_scanner_define_string_variable(sc, "filepath", f->path);
 	yr_scanner_define_string_variable(sc, "filename", base);
 	yr_scanner_define_string_variable(sc, "extension", ext ? ext + 1 : "");
@@ -616,6 +1037,21 @@ const sw_detector sw_detector_yara = {
 
 /* ---- rule authors' helpers (rules.h) ---- */
 
+const char *sw_rules_prefilter(void)
+{
+#ifdef SW_HAVE_HYPERSCAN
+	static char name[64];
+	if (hs_valid_platform() == HS_SUCCESS) {
+		if (!name[0]) {
+			snprintf(name, sizeof(name), "hyperscan %.40s", hs_version());
+			name[strcspn(name + 10, " ") + 10] = '\0'; /* the version, not its date */
+		}
+		return name;
+	}
+#endif
+	return "none";
+}
+
 static void rule_info(const YR_RULE *rule, sw_rule_info *ri)
 {
 	ri->ns = rule->ns->name;
@@ -624,6 +1060,7 @@ static void rule_info(const YR_RULE *rule, sw_rule_info *ri)
 	ri->severity = meta_str(rule, "severity");
 	ri->category = meta_str(rule, "category");
 	ri->title = meta_str(rule, "title");
+	ri->prefilter = -1;
 }
 
 int sw_rules_list(const sw_scan_opts *o, int (*fn)(void *ctx, const sw_rule_info *r),
@@ -631,20 +1068,24 @@ int sw_rules_list(const sw_scan_opts *o, int (*fn)(void *ctx, const sw_rule_info
 {
 	YR_RULES *rules = NULL;
 	const YR_RULE *rule;
+	prefilter pf = { 0 };
 	int rc;
 
 	if (yr_initialize() != ERROR_SUCCESS)
 		return sw_error_set(err, SW_ENOMEM, "yara: initialisation failed");
-	if ((rc = load_tiers(o, &rules, 1, NULL, err)) == 0 && rules) {
+	if ((rc = load_tiers(o, &rules, 1, NULL, &pf, err)) == 0 && rules) {
 		yr_rules_foreach(rules, rule) {
 			sw_rule_info ri;
 			if (RULE_IS_PRIVATE(rule))
 				continue;
 			rule_info(rule, &ri);
+			if (pf.gate)
+				ri.prefilter = sw_ygate_rule_gated(pf.gate, rule->ns->name, rule->identifier);
 			if ((rc = fn(ctx, &ri)) < 0)
 				break;
 		}
 	}
+	pf_release(&pf);
 	if (rules)
 		yr_rules_destroy(rules);
 	yr_finalize();
@@ -680,12 +1121,15 @@ int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
 	YR_RULES *rules[NTIERS] = { NULL };
 	YR_SCANNER *scs[NTIERS] = { NULL };
 	test_ctx t = { NULL, fn, ctx, 0, 0 };
+	prefilter pf = { 0 };
+	pf_worker pw = { 0 };
 	size_t i;
 	int rc, k;
 
 	if (yr_initialize() != ERROR_SUCCESS)
 		return sw_error_set(err, SW_ENOMEM, "yara: initialisation failed");
-	if ((rc = load_tiers(o, rules, NTIERS, NULL, err)) < 0)
+	if ((rc = load_tiers(o, rules, NTIERS, NULL, &pf, err)) < 0 ||
+	    (rc = pf_worker_init(&pf, &pw, err)) < 0)
 		goto out;
 	if (!rules[0]) {
 		rc = sw_error_set(err, SW_ENOTFOUND, "no rules selected");
@@ -717,6 +1161,12 @@ int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
 		yr_scanner_define_string_variable(sc, "filename", base);
 		yr_scanner_define_string_variable(sc, "extension", ext ? ext + 1 : "");
 		t.path = paths[i];
+		/* the same prefilter as a scan (--no-prefilter to compare) */
+		if (pf_skip(&pf, &pw, paths[i], base, ext ? ext + 1 : "",
+			    (const uint8_t *)(b.data ? b.data : ""), b.len)) {
+			sw_buf_release(&b);
+			continue;
+		}
 		if (yr_scanner_scan_mem(sc, (const uint8_t *)(b.data ? b.data : ""), b.len) != ERROR_SUCCESS)
 			rc = t.rc < 0 ? t.rc : sw_error_set(err, SW_ERROR, "%s: YARA scan failed or timed out",
 							    paths[i]);
@@ -729,6 +1179,8 @@ out:
 		if (rules[k])
 			yr_rules_destroy(rules[k]);
 	}
+	pf_worker_release(&pw);
+	pf_release(&pf);
 	yr_finalize();
 	return rc < 0 ? rc : t.matches;
 }

@@ -28,116 +28,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "yaralex.h"
 #include "yaratier.h"
 #include "../util/banned.h"
 
-typedef struct lex {
-	const char *s;
-	size_t n, i;
-} lex;
-
-static bool is_id0(char c)
-{
-	return isalpha((unsigned char)c) || c == '_';
-}
-
-static bool is_id(char c)
-{
-	return isalnum((unsigned char)c) || c == '_';
-}
-
-/* Skip whitespace and comments; false on an unterminated comment. */
-static bool skip_space(lex *l)
-{
-	while (l->i < l->n) {
-		char c = l->s[l->i];
-		if (isspace((unsigned char)c)) {
-			l->i++;
-		} else if (c == '/' && l->i + 1 < l->n && l->s[l->i + 1] == '/') {
-			while (l->i < l->n && l->s[l->i] != '\n')
-				l->i++;
-		} else if (c == '/' && l->i + 1 < l->n && l->s[l->i + 1] == '*') {
-			const char *e = NULL;
-			size_t k;
-			for (k = l->i + 2; k + 1 < l->n; k++)
-				if (l->s[k] == '*' && l->s[k + 1] == '/') {
-					e = l->s + k;
-					break;
-				}
-			if (!e)
-				return false;
-			l->i = (size_t)(e - l->s) + 2;
-		} else {
-			break;
-		}
-	}
-	return true;
-}
-
-/* Skip a quoted string or a regex starting at l->i (the opening quote or
- * slash), escapes included; false when unterminated. */
-static bool skip_quoted(lex *l, char q)
-{
-	for (l->i++; l->i < l->n; l->i++) {
-		char c = l->s[l->i];
-		if (c == '\\') {
-			l->i++;
-			continue;
-		}
-		if (c == '\n' && q == '"')
-			return false;
-		if (c == q) {
-			l->i++;
-			return true;
-		}
-	}
-	return false;
-}
-
-static size_t ident(lex *l)
-{
-	size_t b = l->i;
-
-	while (l->i < l->n && is_id(l->s[l->i]))
-		l->i++;
-	return l->i - b;
-}
-
-static bool word_is(const char *p, size_t n, const char *w)
-{
-	return strlen(w) == n && memcmp(p, w, n) == 0;
-}
-
-/* "N", "NKB", "NMB" -> bytes; 0 when malformed. */
-static uint64_t parse_size(const char *p, size_t n)
-{
-	uint64_t v = 0, mul = 1;
-	size_t i = 0;
-
-	if (n >= 2 && (word_is(p + n - 2, 2, "KB") || word_is(p + n - 2, 2, "MB"))) {
-		mul = p[n - 2] == 'K' ? 1024 : 1024 * 1024;
-		n -= 2;
-	}
-	if (n == 0 || n > 9)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)p[i]))
-			return 0;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	return v * mul;
-}
-
 /* The body of one rule, from its '{' to the matching '}'. Records meta
  * max_size (0 when absent). Returns false when the text is not understood. */
-static bool rule_body(lex *l, uint64_t *max_size, const char *rule, sw_error *err, int *bad)
+static bool rule_body(sw_ylex *l, uint64_t *max_size, const char *rule, sw_error *err, int *bad)
 {
 	int depth = 0;
 
 	*max_size = 0;
 	while (l->i < l->n) {
 		char c;
-		if (!skip_space(l))
+		if (!sw_ylex_space(l))
 			return false;
 		if (l->i >= l->n)
 			break;
@@ -150,24 +54,24 @@ static bool rule_body(lex *l, uint64_t *max_size, const char *rule, sw_error *er
 			if (--depth == 0)
 				return true;
 		} else if (c == '"' || c == '/') {
-			if (!skip_quoted(l, c))
+			if (!sw_ylex_quoted(l, c))
 				return false;
-		} else if (is_id0(c)) {
+		} else if (sw_ylex_is_id0(c)) {
 			const char *w = l->s + l->i;
-			size_t wn = ident(l);
+			size_t wn = sw_ylex_ident(l);
 			/* a meta key, not $max_size, #max_size... */
 			bool sigil = w > l->s && strchr("$#@!", w[-1]);
-			if (depth == 1 && !sigil && word_is(w, wn, "max_size")) {
+			if (depth == 1 && !sigil && sw_ylex_word_is(w, wn, "max_size")) {
 				size_t v0;
-				if (!skip_space(l) || l->i >= l->n || l->s[l->i] != '=')
+				if (!sw_ylex_space(l) || l->i >= l->n || l->s[l->i] != '=')
 					continue;
 				l->i++;
-				if (!skip_space(l) || l->i >= l->n || l->s[l->i] != '"')
+				if (!sw_ylex_space(l) || l->i >= l->n || l->s[l->i] != '"')
 					continue;
 				v0 = l->i + 1;
-				if (!skip_quoted(l, '"'))
+				if (!sw_ylex_quoted(l, '"'))
 					return false;
-				*max_size = parse_size(l->s + v0, l->i - 1 - v0);
+				*max_size = sw_ylex_size(l->s + v0, l->i - 1 - v0);
 				if (*max_size == 0 && !*bad) {
 					*bad = 1;
 					sw_error_set(err, SW_EFORMAT,
@@ -185,7 +89,7 @@ static bool rule_body(lex *l, uint64_t *max_size, const char *rule, sw_error *er
 int sw_yara_tier_text(const char *text, uint64_t min_size, sw_buf *out, const char *name,
 		      sw_error *err)
 {
-	lex l = { text, strlen(text), 0 };
+	sw_ylex l = { text, strlen(text), 0 };
 	size_t copied = 0, mods = (size_t)-1, start = out->len;
 	int bad = 0, fail = 0;
 	bool is_private = false;
@@ -196,33 +100,33 @@ int sw_yara_tier_text(const char *text, uint64_t min_size, sw_buf *out, const ch
 		uint64_t max_size;
 		char rname[256];
 
-		if (!skip_space(&l))
+		if (!sw_ylex_space(&l))
 			goto verbatim;
 		if (l.i >= l.n)
 			break;
 		t0 = l.i;
 		if (l.s[l.i] == '"') {
-			if (!skip_quoted(&l, '"'))
+			if (!sw_ylex_quoted(&l, '"'))
 				goto verbatim;
 			mods = (size_t)-1;
 			continue;
 		}
-		if (!is_id0(l.s[l.i])) {
+		if (!sw_ylex_is_id0(l.s[l.i])) {
 			l.i++;
 			mods = (size_t)-1;
 			continue;
 		}
 		w = l.s + l.i;
-		wn = ident(&l);
-		if (word_is(w, wn, "private") || word_is(w, wn, "global")) {
+		wn = sw_ylex_ident(&l);
+		if (sw_ylex_word_is(w, wn, "private") || sw_ylex_word_is(w, wn, "global")) {
 			if (mods == (size_t)-1) {
 				mods = t0;
 				is_private = false;
 			}
-			is_private |= word_is(w, wn, "private");
+			is_private |= sw_ylex_word_is(w, wn, "private");
 			continue;
 		}
-		if (!word_is(w, wn, "rule")) {
+		if (!sw_ylex_word_is(w, wn, "rule")) {
 			mods = (size_t)-1;
 			continue;
 		}
@@ -231,15 +135,15 @@ int sw_yara_tier_text(const char *text, uint64_t min_size, sw_buf *out, const ch
 			mods = t0;
 			is_private = false;
 		}
-		if (!skip_space(&l) || l.i >= l.n || !is_id0(l.s[l.i]))
+		if (!sw_ylex_space(&l) || l.i >= l.n || !sw_ylex_is_id0(l.s[l.i]))
 			goto verbatim;
 		name0 = l.i;
-		namen = ident(&l);
+		namen = sw_ylex_ident(&l);
 		snprintf(rname, sizeof(rname), "%s:%.*s", name, (int)(namen < 200 ? namen : 200),
 			 l.s + name0);
 		/* tags, up to the opening brace */
 		while (l.i < l.n && l.s[l.i] != '{') {
-			if (!skip_space(&l))
+			if (!sw_ylex_space(&l))
 				goto verbatim;
 			if (l.i < l.n && l.s[l.i] != '{')
 				l.i++;

@@ -36,6 +36,7 @@ enum { FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16 };
 struct sw_inflate {
 	sw_comp kind;
 	uint8_t *out;
+	sw_outbuf_fn get;    /* the caller's buffers, if set */
 	struct inflate_state gz;
 	bool gz_member_done; /* between members: waiting to see the next header */
 	bool gz_in_header;
@@ -50,6 +51,28 @@ struct sw_inflate {
 };
 
 static void gz_member_start(sw_inflate *z);
+
+void sw_inflate_set_output(sw_inflate *z, sw_outbuf_fn get)
+{
+	z->get = get;
+}
+
+/* Where the next step writes: our buffer, or the caller's. */
+static int out_buf(sw_inflate *z, void *ctx, uint8_t **buf, size_t *cap)
+{
+	int rc;
+
+	if (!z->get) {
+		*buf = z->out;
+		*cap = OUT_CHUNK;
+		return 0;
+	}
+	if ((rc = z->get(ctx, buf, cap)) < 0)
+		return rc;
+	if (*cap > UINT32_MAX / 2)
+		*cap = UINT32_MAX / 2;
+	return *cap ? 0 : SW_ERROR;
+}
 
 sw_comp sw_comp_sniff(const uint8_t *p, size_t n)
 {
@@ -243,16 +266,20 @@ static int gz_feed(sw_inflate *z, const uint8_t *p, size_t n, sw_sink_fn sink,
 		z->gz.next_in = (uint8_t *)p;
 		z->gz.avail_in = take;
 		do {
+			uint8_t *out;
+			size_t cap;
 			int r;
-			z->gz.next_out = z->out;
-			z->gz.avail_out = OUT_CHUNK;
+			if ((rc = out_buf(z, ctx, &out, &cap)) < 0)
+				return rc;
+			z->gz.next_out = out;
+			z->gz.avail_out = (uint32_t)cap;
 			r = isal_inflate(&z->gz);
 			if (r < 0)
 				return sw_error_set(err, SW_EFORMAT, "gzip: corrupt data (%s)",
 						    r == ISAL_INCORRECT_CHECKSUM ? "CRC mismatch" :
 						    "invalid deflate stream");
-			if (z->gz.next_out > z->out &&
-			    (rc = sink(ctx, z->out, (size_t)(z->gz.next_out - z->out))) < 0)
+			if (z->gz.next_out > out &&
+			    (rc = sink(ctx, out, (size_t)(z->gz.next_out - out))) < 0)
 				return rc;
 			if (z->gz.block_state == ISAL_BLOCK_FINISH) {
 				z->gz_member_done = true;
@@ -272,25 +299,31 @@ static int zs_feed(sw_inflate *z, const uint8_t *p, size_t n, sw_sink_fn sink,
 	int rc;
 
 	while (in.pos < in.size) {
-		ZSTD_outBuffer o = { z->out, OUT_CHUNK, 0 };
-		size_t r = ZSTD_decompressStream(z->zs, &o, &in);
+		ZSTD_outBuffer o = { NULL, 0, 0 };
+		size_t r;
+		if ((rc = out_buf(z, ctx, (uint8_t **)&o.dst, &o.size)) < 0)
+			return rc;
+		r = ZSTD_decompressStream(z->zs, &o, &in);
 		if (ZSTD_isError(r))
 			return sw_error_set(err, SW_EFORMAT, "zstd: %s", ZSTD_getErrorName(r));
 		z->zs_frame_done = r == 0;
-		if (o.pos && (rc = sink(ctx, z->out, o.pos)) < 0)
+		if (o.pos && (rc = sink(ctx, o.dst, o.pos)) < 0)
 			return rc;
 	}
 	/* Drain output held inside the decoder (input consumed, output full). */
 	for (;;) {
 		ZSTD_inBuffer none = { NULL, 0, 0 };
-		ZSTD_outBuffer o = { z->out, OUT_CHUNK, 0 };
-		size_t r = ZSTD_decompressStream(z->zs, &o, &none);
+		ZSTD_outBuffer o = { NULL, 0, 0 };
+		size_t r;
+		if ((rc = out_buf(z, ctx, (uint8_t **)&o.dst, &o.size)) < 0)
+			return rc;
+		r = ZSTD_decompressStream(z->zs, &o, &none);
 		if (ZSTD_isError(r))
 			return sw_error_set(err, SW_EFORMAT, "zstd: %s", ZSTD_getErrorName(r));
 		if (!o.pos)
 			break;
 		z->zs_frame_done = r == 0;
-		if ((rc = sink(ctx, z->out, o.pos)) < 0)
+		if ((rc = sink(ctx, o.dst, o.pos)) < 0)
 			return rc;
 	}
 	return 0;

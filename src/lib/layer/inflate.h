@@ -23,6 +23,11 @@ typedef struct sw_inflate sw_inflate;
 int sw_inflate_new(sw_inflate **out, sw_comp kind, sw_error *err);
 void sw_inflate_free(sw_inflate *z);
 /* Decompress `n` input bytes, passing output to sink in chunks. */
+/* Decompress into buffers the caller hands out (get, called with the ctx
+ * of each feed, before each step) instead of the decompressor's own: the
+ * sink then sees pointers into them. */
+typedef int (*sw_outbuf_fn)(void *ctx, uint8_t **buf, size_t *cap);
+void sw_inflate_set_output(sw_inflate *z, sw_outbuf_fn get);
 int sw_inflate_feed(sw_inflate *z, const uint8_t *p, size_t n,
 		    sw_sink_fn sink, void *ctx, sw_error *err);
 /* SW_EFORMAT if the compressed stream ended early (truncated). */

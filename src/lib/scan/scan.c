@@ -81,11 +81,14 @@ typedef struct worker {
 	void *wstate[NDET];
 	sw_sha256 *fh, *bh, *dh;
 	sw_buf content;
+	const uint8_t *direct;  /* the whole file in the tar parser's chunk: not copied */
+	size_t direct_len;
 	uint8_t *rbuf;
 	char *clean, *clean2;
 	sw_tar *t;
 	sw_pipe *pipe;
 	sw_inflate *z;          /* the current layer's decompressor */
+	const uint8_t *slot;    /* the pipe slot it writes into */
 	uint64_t layer_in, layer_out;
 	sw_error *err;          /* the job's error: consumer side */
 	sw_error perr;          /* producer side (read, inflate, limits) */
@@ -301,18 +304,17 @@ static bool is_start_path(const scan *s, const char *path)
 
 /* Keep the bytes of small scripts (executable with "#!", or named by
  * Entrypoint/Cmd) for the entrypoint chain, within a fixed budget. */
-static int keep_script(worker *w)
+static int keep_script(worker *w, const uint8_t *data, size_t len)
 {
 	job *j = w->j;
-	const sw_buf *c = &w->content;
 	kept *k;
 
-	if (!w->s->want_content || w->truncated || c->len == 0 || c->len > MAX_RETAIN_FILE)
+	if (!w->s->want_content || w->truncated || len == 0 || len > MAX_RETAIN_FILE)
 		return 0;
-	if (!(((w->cur.mode & 0111) && c->len > 2 && c->data[0] == '#' && c->data[1] == '!') ||
+	if (!(((w->cur.mode & 0111) && len > 2 && data[0] == '#' && data[1] == '!') ||
 	      is_start_path(w->s, w->cur.path)))
 		return 0;
-	if (atomic_fetch_add(&w->s->kept_bytes, c->len) + c->len > MAX_RETAIN_TOTAL) {
+	if (atomic_fetch_add(&w->s->kept_bytes, len) + len > MAX_RETAIN_TOTAL) {
 		j->transient = true; /* the budget is the image's, not the layer's */
 		return add_inc(j, w->cur.path, "script not kept for the entrypoint chain: budget spent");
 	}
@@ -320,10 +322,10 @@ static int keep_script(worker *w)
 		return SW_ENOMEM;
 	j->kept = k;
 	k = &j->kept[j->nkept];
-	if (!(k->data = malloc(c->len)))
+	if (!(k->data = malloc(len)))
 		return SW_ENOMEM;
-	memcpy(k->data, c->data, c->len);
-	k->len = c->len;
+	memcpy(k->data, data, len);
+	k->len = len;
 	k->rec = w->cur_rec;
 	j->nkept++;
 	return 0;
@@ -471,35 +473,55 @@ static int file_begin(worker *w, const char *path, const char *link, char type,
 		return rc;
 	sw_sha256_reset(w->fh);
 	sw_buf_reset(&w->content);
+	w->direct = NULL;
 	return 0;
 }
 
-static int file_data(worker *w, const uint8_t *p, size_t n)
-{
-	if (!w->in_file)
-		return 0;
-	sw_sha256_update(w->fh, p, n);
-	if (w->s->want_content && !w->truncated)
-		return sw_buf_append(&w->content, p, n);
-	return 0;
-}
-
-static int file_end(worker *w)
+/* stable: p stays valid until file_end when it is the whole file (the tar
+ * parser's chunk: file_end comes from the same call); then it is used
+ * where it is instead of copied. */
+static int file_data(worker *w, const uint8_t *p, size_t n, bool stable)
 {
 	int rc;
 
 	if (!w->in_file)
 		return 0;
+	sw_sha256_update(w->fh, p, n);
+	if (!w->s->want_content || w->truncated)
+		return 0;
+	if (stable && !w->direct && w->content.len == 0 && n == w->cur.size) {
+		w->direct = p;
+		w->direct_len = n;
+		return 0;
+	}
+	if (w->direct) { /* more than the header said: never from tar, but safe */
+		rc = sw_buf_append(&w->content, w->direct, w->direct_len);
+		w->direct = NULL;
+		if (rc < 0)
+			return rc;
+	}
+	return sw_buf_append(&w->content, p, n);
+}
+
+static int file_end(worker *w)
+{
+	const uint8_t *data = w->direct ? w->direct : (const uint8_t *)w->content.data;
+	size_t len = w->direct ? w->direct_len : w->content.len;
+	int rc;
+
+	if (!w->in_file)
+		return 0;
 	w->in_file = false;
+	w->direct = NULL;
 	sw_sha256_final(w->fh, w->digest);
 	w->cur.sha256 = w->digest;
 	/* cur.path points into a buffer that add_rec may have moved */
 	w->cur.path = job_path(w->j, w->cur_rec);
-	if ((rc = run_detectors(w, (const uint8_t *)w->content.data, w->content.len)) < 0)
+	if ((rc = run_detectors(w, data, len)) < 0)
 		return rc;
-	if ((rc = keep_script(w)) < 0)
+	if ((rc = keep_script(w, data, len)) < 0)
 		return rc;
-	return expand_nested(w, w->cur.path, (const uint8_t *)w->content.data, w->content.len);
+	return expand_nested(w, w->cur.path, data, len);
 }
 
 /* ---- tar callbacks ---- */
@@ -584,7 +606,7 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 
 static int on_data(void *ctx, const uint8_t *p, size_t n)
 {
-	return file_data(ctx, p, n);
+	return file_data(ctx, p, n, true);
 }
 
 static int on_entry_end(void *ctx)
@@ -656,7 +678,8 @@ static int consume(void *ctx, const uint8_t *p, size_t n)
 }
 
 /* Producer side: the decompressor's output goes through the limits and
- * into the pipe. */
+ * into the pipe; it decompresses straight into the pipe's slots (outbuf),
+ * so only stored (uncompressed) layers are copied. */
 static int sink(void *ctx, const uint8_t *p, size_t n)
 {
 	worker *w = ctx;
@@ -664,7 +687,20 @@ static int sink(void *ctx, const uint8_t *p, size_t n)
 
 	if ((rc = check_budget(w, n, &w->perr)) < 0)
 		return rc;
+	if (w->slot && p == w->slot) {
+		w->slot = NULL;
+		return sw_pipe_commit(w->pipe, n);
+	}
 	return sw_pipe_put(w->pipe, p, n);
+}
+
+static int outbuf(void *ctx, uint8_t **buf, size_t *cap)
+{
+	worker *w = ctx;
+	int rc = sw_pipe_reserve(w->pipe, buf, cap);
+
+	w->slot = rc == 0 ? *buf : NULL;
+	return rc;
 }
 
 static int read_at(int fd, uint8_t *buf, size_t n, uint64_t off)
@@ -713,8 +749,11 @@ static int feed(worker *w, const uint8_t *p, size_t n)
 {
 	int rc;
 
-	if (!w->z && (rc = sw_inflate_new(&w->z, sw_comp_sniff(p, n), &w->perr)) < 0)
-		return rc;
+	if (!w->z) {
+		if ((rc = sw_inflate_new(&w->z, sw_comp_sniff(p, n), &w->perr)) < 0)
+			return rc;
+		sw_inflate_set_output(w->z, outbuf);
+	}
 	if (w->layer_in + n > sw_image__layer_loc(w->s->img, w->j->index)->size)
 		return sw_error_set(&w->perr, SW_EVERIFY, "layer blob is larger than its descriptor says");
 	w->layer_in += n;
@@ -752,6 +791,7 @@ static int scan_blob(worker *w)
 		return sw_error_set(w->err, SW_ENOMEM, "out of memory");
 	}
 	w->z = NULL;
+	w->slot = NULL;
 	if (loc->fd < 0) {
 		/* a registry blob: bytes arrive from the network, same stages */
 		sw_error nerr = SW_ERROR_INIT;
@@ -843,7 +883,7 @@ static int walk_dir(worker *w, int dfd, char *path, size_t plen, unsigned depth)
 			} else {
 				while (rc == 0 && (r = read(fd, w->rbuf, READ_CHUNK)) > 0)
 					if ((rc = check_budget(w, (size_t)r, w->err)) == 0)
-						rc = file_data(w, w->rbuf, (size_t)r);
+						rc = file_data(w, w->rbuf, (size_t)r, false);
 				close(fd);
 				if (rc == 0 && r < 0)
 					rc = add_inc(w->j, path, "read error");

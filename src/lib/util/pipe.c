@@ -23,7 +23,7 @@ struct sw_pipe {
 	uint8_t **slot;
 	size_t *len;
 	size_t nslots, slot_size, head, count;
-	bool closed;
+	bool closed, reserved;  /* reserved: the producer writes into the tail slot */
 	int rc;                 /* consumer's first error */
 	int (*fn)(void *, const uint8_t *, size_t);
 	void *ctx;
@@ -118,6 +118,7 @@ int sw_pipe_put(sw_pipe *p, const uint8_t *data, size_t n)
 		tail = (p->head + p->count) % p->nslots;
 		pthread_mutex_unlock(&p->mu);
 		/* the slot at tail is ours until count says otherwise */
+		p->reserved = false;
 		memcpy(p->slot[tail], data, k);
 		p->len[tail] = k;
 		pthread_mutex_lock(&p->mu);
@@ -128,6 +129,42 @@ int sw_pipe_put(sw_pipe *p, const uint8_t *data, size_t n)
 		n -= k;
 	}
 	return 0;
+}
+
+int sw_pipe_reserve(sw_pipe *p, uint8_t **buf, size_t *cap)
+{
+	int rc;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->count == p->nslots && p->rc == 0)
+		pthread_cond_wait(&p->can_put, &p->mu);
+	rc = p->rc;
+	/* the slot at tail is ours until count says otherwise */
+	*buf = p->slot[(p->head + p->count) % p->nslots];
+	pthread_mutex_unlock(&p->mu);
+	*cap = p->slot_size;
+	p->reserved = rc == 0;
+	return rc;
+}
+
+int sw_pipe_commit(sw_pipe *p, size_t n)
+{
+	int rc;
+
+	if (!p->reserved || n > p->slot_size)
+		return SW_ERROR;
+	if (n == 0)
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	rc = p->rc;
+	p->len[(p->head + p->count) % p->nslots] = n;
+	if (rc == 0) {
+		p->count++;
+		pthread_cond_signal(&p->can_get);
+	}
+	pthread_mutex_unlock(&p->mu);
+	p->reserved = false;
+	return rc;
 }
 
 int sw_pipe_finish(sw_pipe *p)
