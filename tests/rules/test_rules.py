@@ -738,6 +738,9 @@ rule G_LOGIC { meta: id = "G-LOGIC" severity = "low" category = "test" title = "
   condition: (2 of ($a, $b, $c) and not $c) or (P_SCRIPT and $a in (0..64)) or
              (filesize < 100 and uint32be(0) == 0x23212f62) or
              for any i in (1..#b) : (@b[i] > 10 and $c) or math.entropy(0, filesize) > 7.99 }
+rule G_CLASS { meta: id = "G-CLASS" severity = "low" category = "test" title = "t"
+  strings: $c = /[\d-f]x[]-a]y/ $m = /k[a-c]m/wide $n = /zq[^\n]{2}/nocase
+  condition: any of them }
 rule G_PATH { meta: id = "G-PATH" severity = "low" category = "test" title = "t"
   strings: $k = "key"
   condition: (filename matches /^(id_rsa|authorized_keys)$/ or extension == "pem") and $k }
@@ -779,7 +782,8 @@ def check_prefilter_agrees(binary, env, work):
     vocab += [b"curl", b"wget", b"sh", b"nohup", b"nohupnohup", b"\x7fELF\x02\x01\x01\0\0\0\0\x01\0\x3e",
               b"alpha", b"beta", b"gamma", b"#!/bin", b"key", b"stratum+tcp://pool.example.invalid:3333",
               b"nc -e /bin/sh", b"echo aGk= | base64 -d", "ev(l(".encode("utf-16-le"),
-              b"ZG9uYXRl", b"donate", bytes(x ^ 0x21 for x in b"xmrig"), "wget".encode("utf-16-le")]
+              b"ZG9uYXRl", b"donate", bytes(x ^ 0x21 for x in b"xmrig"), "wget".encode("utf-16-le"),
+              b"ex]y", b"fx-y", b"dxay", b"5x]y", "kbm".encode("utf-16-le"), b"ZQab", b"zq\nx"]
 
     def mutate(d):
         k = rng.randrange(8)
@@ -837,6 +841,44 @@ def check_prefilter_agrees(binary, env, work):
                                                             sorted(set(b[1]) - set(a[1]))[:10]))
         report(len(b[1]) >= 200 and nids >= (20 if not extra else 5),
                "the comparison has matches to lose (%s)" % label, "%d matches, %d ids" % (len(b[1]), nids))
+
+
+def check_prefilter_cache(binary, env, work):
+    """The prefilter's compiled databases are cached on disk: a damaged or
+    foreign cache file must be recompiled, never trusted."""
+    d = os.path.join(work, "pfcache")
+    os.makedirs(d)
+    files = []
+    for i, c in enumerate(c for c in CASES if c["match"] and not c["location"]):
+        f = os.path.join(d, "%03d-%s" % (i, os.path.basename(c["path"])))
+        with open(f, "wb") as fh:
+            fh.write(c["data"])
+        files.append(f)
+
+    def run():
+        p = subprocess.run([binary, "rules", "test"] + files, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        return p.returncode, p.stdout
+    base = run()
+    cdir = os.path.join(env["XDG_CACHE_HOME"], "stowaway")
+    dbs = [os.path.join(cdir, f) for f in os.listdir(cdir) if f.startswith("prefilter-")]
+    report(len(dbs) == 1 and base[0] == 1 and base[1].count(b"\n") >= 40,
+           "the prefilter's databases are cached (%d file)" % len(dbs), "%s, exit %d" % (dbs, base[0]))
+    if len(dbs) != 1:
+        return
+    good = open(dbs[0], "rb").read()
+    damaged = {
+        "a byte flipped in the header": good[:3] + bytes([good[3] ^ 1]) + good[4:],
+        "a byte flipped in the pattern digest": good[:60] + bytes([good[60] ^ 0x40]) + good[61:],
+        "a byte flipped in a database": good[:len(good) // 2] + bytes([good[len(good) // 2] ^ 0xff]) + good[len(good) // 2 + 1:],
+        "cut in half": good[:len(good) // 2],
+        "garbage appended": good + b"\0" * 64,
+        "empty": b"",
+    }
+    for what, data in damaged.items():
+        with open(dbs[0], "wb") as fh:
+            fh.write(data)
+        got = run()
+        report(got == base, "prefilter cache %s: same matches" % what, "exit %d" % got[0])
 
 
 def check_self(binary, env):
@@ -952,6 +994,7 @@ def main():
         check_list(binary, env)
         check_self(binary, env)
         check_prefilter_setup(binary, env)
+        check_prefilter_cache(binary, env, work)
         check_rules_test(binary, env, work)
         check_image(binary, env, work)
         check_prefilter_agrees(binary, env, work)

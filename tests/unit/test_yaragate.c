@@ -237,6 +237,36 @@ static void test_hex_and_regex(void **state)
 	assert_non_null(g);
 	assert_true(pattern(g, "(?:a\\x00)(?:.\\x00)(?:b\\x00)", SW_YGATE_REGEX));
 	sw_ygate_free(g);
+	/* YARA reads i?s? after the slash: a modifier may follow at once */
+	g = build("rule m { strings: $r = /abc/wide $s = /def/nocase $t = /ghi/is condition: any of them }");
+	assert_non_null(g);
+	assert_true(pattern(g, "(?:a\\x00)(?:b\\x00)(?:c\\x00)", SW_YGATE_REGEX));
+	assert_true(pattern(g, "def", SW_YGATE_REGEX | SW_YGATE_CASELESS));
+	assert_true(pattern(g, "ghi", SW_YGATE_REGEX | SW_YGATE_CASELESS | SW_YGATE_DOTALL));
+	sw_ygate_free(g);
+}
+
+static void test_classes(void **state)
+{
+	sw_ygate *g;
+
+	(void)state;
+	/* members and ranges become byte ranges; \s a superset */
+	g = build("rule c { strings: $r = /x[a-c\\x41_]y[^\\n]z[\\s]/ condition: $r }");
+	assert_non_null(g);
+	assert_true(pattern(g, "x[\\x41\\x5f\\x61-\\x63]y[\\x00-\\x09\\x0b-\\xff]z"
+			    "[\\x09-\\x0d\\x20]", SW_YGATE_REGEX));
+	sw_ygate_free(g);
+	/* where YARA versions read a class differently: every byte */
+	g = build("rule d { strings: $r = /x[\\d-z]y[]-a]z[a-\\w]/ condition: $r }");
+	assert_non_null(g);
+	assert_true(pattern(g, "x[\\x00-\\xff]y[\\x00-\\xff]z[\\x00-\\xff]", SW_YGATE_REGEX));
+	sw_ygate_free(g);
+	/* a leading ']' is a member, a '-' at either end too */
+	g = build("rule e { strings: $r = /q[]a]r[-b]s[c-]/ condition: $r }");
+	assert_non_null(g);
+	assert_true(pattern(g, "q[\\x5d\\x61]r[\\x2d\\x62]s[\\x2d\\x63]", SW_YGATE_REGEX));
+	sw_ygate_free(g);
 }
 
 static void test_conditions(void **state)
@@ -316,6 +346,10 @@ static void test_open_gates(void **state)
 	t[0] = "rule a { strings: $a = \"x\" condition: $a";
 	assert_int_equal(sw_ygate_build(t, ns, 1, &g, &err), 0);
 	assert_null(g);
+	/* a comment inside a hex string could hide its end */
+	t[0] = "rule h { strings: $h = { 4D 5A /* } condition: false */ 90 } condition: $h }";
+	assert_int_equal(sw_ygate_build(t, ns, 1, &g, &err), 0);
+	assert_null(g);
 	/* rule references resolve in their own namespace only */
 	t[0] = "rule r1 { strings: $a = \"alpha\" condition: $a }";
 	t[1] = "rule r2 { strings: $b = \"beta\" condition: r1 and $b }";
@@ -353,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_regex_lits),
 		cmocka_unit_test(test_text_strings),
 		cmocka_unit_test(test_hex_and_regex),
+		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_conditions),
 		cmocka_unit_test(test_open_gates),
 		cmocka_unit_test(test_dropped_regex),

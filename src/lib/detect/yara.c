@@ -77,6 +77,7 @@ typedef struct prefilter {
 	sw_ygate *gate;            /* kept for `rules list` even when not used */
 	bool active;               /* files are skipped on its word */
 	size_t hitwords, nrules;
+	uint64_t *namebits;        /* the patterns run on a file's names */
 #ifdef SW_HAVE_HYPERSCAN
 	/* the file's bytes (one database per size tier, leaving out what no
 	 * rule needs in files that large), then filepath, filename, extension */
@@ -301,7 +302,7 @@ static char *cache_path(const char *dir, const char *hex, int tier)
 	char name[160];
 
 	if (tier < 0)
-		snprintf(name, sizeof(name), "prefilter-%s-3.hsdb", hex);
+		snprintf(name, sizeof(name), "prefilter-%s-4.hsdb", hex);
 	else
 		snprintf(name, sizeof(name), "rules-%s-%d.yarc", hex, tier);
 	if (dir)
@@ -500,6 +501,8 @@ static void pf_release(prefilter *pf)
 	pf_disable(pf);
 	sw_ygate_free(pf->gate);
 	pf->gate = NULL;
+	free(pf->namebits);
+	pf->namebits = NULL;
 }
 
 static const char *ns_of(const src *v)
@@ -525,6 +528,7 @@ static int pf_compile(prefilter *pf, int which)
 	char **exprs = calloc(np, sizeof(*exprs));
 	unsigned *flags = calloc(np, sizeof(*flags)), *ids = calloc(np, sizeof(*ids));
 	hs_compile_error_t *ce = NULL;
+	bool checked = false;
 	int rc = -1;
 
 	if (!exprs || !flags || !ids)
@@ -569,9 +573,26 @@ static int pf_compile(prefilter *pf, int which)
 		    !(flags[ce->expression] & HS_FLAG_PREFILTER))
 			break; /* not one regex's fault */
 		e = (size_t)ce->expression;
-		sw_ygate_drop(pf->gate, ids[e]);
 		hs_free_compile_error(ce);
 		ce = NULL;
+		if (!checked) {
+			/* once: every regex alone, so that many refusals cost
+			 * one pass, not a compile of the whole set each */
+			for (i = 0; i < m; i++) {
+				hs_database_t *one = NULL;
+				if (!(flags[i] & HS_FLAG_PREFILTER))
+					continue;
+				if (hs_compile(exprs[i], flags[i], HS_MODE_BLOCK, NULL, &one, &ce) != HS_SUCCESS)
+					sw_ygate_drop(pf->gate, ids[i]);
+				if (one)
+					hs_free_database(one);
+				if (ce)
+					hs_free_compile_error(ce);
+				ce = NULL;
+			}
+			checked = true;
+		}
+		sw_ygate_drop(pf->gate, ids[e]);
 		for (i = 0; i < m; i++) {
 			free(exprs[i]);
 			exprs[i] = NULL;
@@ -598,32 +619,83 @@ static size_t pf_ndropped(const prefilter *pf)
 }
 
 /* The compiled databases are cached beside the compiled rules (the file
- * name carries the rules' digest): "SWPF 3", Hyperscan's version, the
- * pattern count, each database serialized (u64 size, bytes), then the
- * dropped regexes (u32 count, u32 each). Anything that does not fit is
- * compiled again. */
-#define PF_MAGIC "SWPF 3\n"
+ * name carries the rules' digest): "SWPF 4", Hyperscan's version, the
+ * pattern count, the dropped regexes (u32 count, u32 each), the digest of
+ * the patterns they were compiled from (pf_digest, drops applied), each
+ * database serialized (u64 size, bytes), and the SHA-256 of all that.
+ * Anything that does not fit is compiled again. */
+#define PF_MAGIC "SWPF 4\n"
+#define PF_MAX_FILE (256u << 20)
+
+/* What the databases were compiled from: every pattern (bytes, flags, the
+ * size from which no rule needs it), the size tiers, the drops. A cache
+ * file is used only for exactly this. */
+static void pf_digest(const prefilter *pf, uint8_t d[SW_SHA256_LEN])
+{
+	sw_sha256 *h = sw_sha256_new();
+	size_t i, np = sw_ygate_npatterns(pf->gate);
+
+	if (!h) {
+		memset(d, 0, SW_SHA256_LEN);
+		return;
+	}
+	sw_sha256_update(h, PF_MAGIC, strlen(PF_MAGIC));
+	sw_sha256_update(h, tier_min, sizeof(tier_min));
+	for (i = 0; i < np; i++) {
+		size_t len;
+		unsigned f;
+		const uint8_t *p = sw_ygate_pattern(pf->gate, i, &len, &f);
+		uint64_t meta[4] = { len, f, sw_ygate_pattern_bound(pf->gate, i),
+				     sw_ygate_dropped(pf->gate, i) };
+		sw_sha256_update(h, meta, sizeof(meta));
+		sw_sha256_update(h, p, len);
+	}
+	sw_sha256_final(h, d);
+	sw_sha256_free(h);
+}
 
 static int pf_cache_load(prefilter *pf, const char *path)
 {
-	sw_buf b = SW_BUF_INIT(256u << 20);
+	sw_buf b = SW_BUF_INIT(PF_MAX_FILE);
 	size_t off, vlen, np = sw_ygate_npatterns(pf->gate);
 	const char *ver = hs_version();
+	uint8_t want[SW_SHA256_LEN];
 	uint32_t n32, nd, i;
 	int k;
 
-	if (sw_file_read(path, &b) < 0)
+	if (sw_file_read(path, &b) < 0 || b.len < SW_SHA256_LEN)
 		goto bad;
+	/* the whole file's own SHA-256 at its end: damage is caught here,
+	 * not left to Hyperscan's reader */
+	sw_sha256_buf(b.data, b.len - SW_SHA256_LEN, want);
+	if (memcmp(b.data + b.len - SW_SHA256_LEN, want, SW_SHA256_LEN) != 0)
+		goto bad;
+	b.len -= SW_SHA256_LEN;
 	vlen = strlen(ver);
 	off = strlen(PF_MAGIC);
-	if (b.len < off + vlen + 1 + 4 || memcmp(b.data, PF_MAGIC, off) != 0 ||
+	if (b.len < off + vlen + 1 + 8 || memcmp(b.data, PF_MAGIC, off) != 0 ||
 	    memcmp(b.data + off, ver, vlen) != 0 || b.data[off + vlen] != '\n')
 		goto bad;
 	off += vlen + 1;
 	memcpy(&n32, b.data + off, 4);
-	off += 4;
-	if (n32 != np)
+	memcpy(&nd, b.data + off + 4, 4);
+	off += 8;
+	if (n32 != np || nd > np || b.len - off < 4ull * nd + SW_SHA256_LEN)
 		goto bad;
+	for (i = 0; i < nd; i++) {
+		uint32_t id;
+		memcpy(&id, b.data + off + 4ull * i, 4);
+		if (id >= np)
+			goto bad;
+		sw_ygate_drop(pf->gate, id);
+	}
+	off += 4ull * nd;
+	/* nothing else from the file is used unless it was compiled from
+	 * exactly these patterns, tiers and drops */
+	pf_digest(pf, want);
+	if (memcmp(b.data + off, want, SW_SHA256_LEN) != 0)
+		goto bad;
+	off += SW_SHA256_LEN;
 	for (k = 0; k < PF_NDB; k++) {
 		uint64_t sz;
 		if (b.len - off < 8)
@@ -637,39 +709,37 @@ static int pf_cache_load(prefilter *pf, const char *path)
 			goto bad;
 		off += (size_t)sz;
 	}
-	if (b.len - off < 4)
+	if (off != b.len)
 		goto bad;
-	memcpy(&nd, b.data + off, 4);
-	off += 4;
-	if (nd > np || b.len - off != 4ull * nd)
-		goto bad;
-	for (i = 0; i < nd; i++) {
-		uint32_t id;
-		memcpy(&id, b.data + off + 4ull * i, 4);
-		if (id >= np)
-			goto bad;
-		sw_ygate_drop(pf->gate, id);
-	}
 	sw_buf_release(&b);
 	return 0;
 bad:
 	sw_buf_release(&b);
 	pf_disable(pf);
-	/* a drop read before the file proved bad stays: compiling again
-	 * would drop the same regex (Hyperscan refuses what it refuses) */
+	sw_ygate_undrop(pf->gate); /* the file's drops are not ours */
 	return -1;
 }
 
 static void pf_cache_save(const prefilter *pf, const char *path)
 {
-	sw_buf b = SW_BUF_INIT(512u << 20);
+	sw_buf b = SW_BUF_INIT(PF_MAX_FILE);
 	uint32_t n32 = (uint32_t)sw_ygate_npatterns(pf->gate), nd = 0, i;
+	uint8_t d[SW_SHA256_LEN];
 	size_t ndpos;
 	char *tmp, *dir;
 	int k, fail = 0;
 
 	fail |= sw_buf_printf(&b, "%s%s\n", PF_MAGIC, hs_version());
 	fail |= sw_buf_append(&b, &n32, 4);
+	ndpos = b.len;
+	fail |= sw_buf_append(&b, &nd, 4);
+	for (i = 0; i < n32; i++)
+		if (sw_ygate_dropped(pf->gate, i)) {
+			fail |= sw_buf_append(&b, &i, 4);
+			nd++;
+		}
+	pf_digest(pf, d);
+	fail |= sw_buf_append(&b, d, sizeof(d));
 	for (k = 0; k < PF_NDB; k++) {
 		char *bytes = NULL;
 		size_t len = 0;
@@ -682,18 +752,16 @@ static void pf_cache_save(const prefilter *pf, const char *path)
 			fail |= sw_buf_append(&b, bytes, len);
 		free(bytes);
 	}
-	ndpos = b.len;
-	fail |= sw_buf_append(&b, &nd, 4);
-	for (i = 0; i < n32; i++)
-		if (sw_ygate_dropped(pf->gate, i)) {
-			fail |= sw_buf_append(&b, &i, 4);
-			nd++;
-		}
 	if (fail || !b.data) {
 		sw_buf_release(&b);
 		return;
 	}
 	memcpy(b.data + ndpos, &nd, 4);
+	sw_sha256_buf(b.data, b.len, d);
+	if (sw_buf_append(&b, d, sizeof(d)) < 0) {
+		sw_buf_release(&b);
+		return;
+	}
 	if ((tmp = sw__asprintf("%s.%d.tmp", path, (int)getpid()))) {
 		if ((dir = sw__strdup(tmp))) {
 			mkdirs(dir);
@@ -738,6 +806,15 @@ static int pf_build(prefilter *pf, const src *v, size_t n, const char *cpath, sw
 		return rc;
 	pf->nrules = sw_ygate_nrules(pf->gate);
 	pf->hitwords = (sw_ygate_npatterns(pf->gate) + 63) / 64 + 1;
+	if (!(pf->namebits = calloc(pf->hitwords, sizeof(*pf->namebits))))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	for (i = 0; i < sw_ygate_npatterns(pf->gate); i++) {
+		size_t len;
+		unsigned f;
+		sw_ygate_pattern(pf->gate, i, &len, &f);
+		if (f & (SW_YGATE_PATH | SW_YGATE_NAME | SW_YGATE_EXT))
+			pf->namebits[i / 64] |= 1ull << (i % 64);
+	}
 #ifdef SW_HAVE_HYPERSCAN
 	{
 		int k;
@@ -817,16 +894,25 @@ static bool pf_skip(const prefilter *pf, pf_worker *w, const char *path, const c
 
 	if (!pf->active || !w->hits || len > UINT_MAX)
 		return false;
-	if (getenv("SW_NOHS")) return true;
 	memset(w->hits, 0, pf->hitwords * sizeof(*w->hits));
 #ifdef SW_HAVE_HYPERSCAN
 	{
 		const char *in[3] = { path, name, ext };
 		hs_database_t *db = pf->db[tier_of(len)];
+		size_t i;
 		int k;
 		if (db && hs_scan(db, (const char *)data, (unsigned)len, 0, w->hs, on_literal, w->hits) !=
 		    HS_SUCCESS)
 			return false;
+		/* the names' patterns taken as found first (a gate only opens
+		 * as more is found): on most files that already closes every
+		 * gate, and the names need no scan */
+		for (i = 0; i < pf->hitwords; i++)
+			w->hits[i] |= pf->namebits[i];
+		if (!sw_ygate_may_match(pf->gate, w->hits, &gf, w->rv))
+			return true;
+		for (i = 0; i < pf->hitwords; i++)
+			w->hits[i] &= ~pf->namebits[i];
 		for (k = 0; k < 3; k++)
 			if (pf->db[NTIERS + k] && hs_scan(pf->db[NTIERS + k], in[k], (unsigned)strlen(in[k]), 0,
 							  w->hs, on_literal, w->hits) != HS_SUCCESS)

@@ -76,7 +76,7 @@ typedef struct grule {
 	bool nohit;                /* may be true in a file where no pattern was found */
 	uint64_t bound;            /* false for files of this size or more */
 	gstr *strs;
-	uint32_t nstrs;
+	uint32_t nstrs, strcap;
 	gnode *cond;
 } grule;
 
@@ -189,7 +189,8 @@ static bool lit_rehash(sw_ygate *g)
 
 /* The index of pattern b[0..n) (a literal is stored lower-cased when
  * caseless, and cut to LITMAX bytes: a prefix of what is required is
- * required), added when new; -1 on out-of-memory or too many. */
+ * required), added when new; -1 on out-of-memory (g->oom set: the build
+ * fails), -2 when there are too many (the caller does without it). */
 static long lit_add(sw_ygate *g, const uint8_t *b, size_t n, unsigned flags)
 {
 	uint8_t low[LITMAX];
@@ -206,7 +207,7 @@ static long lit_add(sw_ygate *g, const uint8_t *b, size_t n, unsigned flags)
 		key = low;
 	}
 	if ((g->nlits + 1) * 2 > g->lhcap && !lit_rehash(g))
-		return -1;
+		goto oom;
 	k = lit_hash(key, n, flags) & (g->lhcap - 1);
 	while (g->lhash[k]) {
 		glit *l = &g->lits[g->lhash[k] - 1];
@@ -215,23 +216,26 @@ static long lit_add(sw_ygate *g, const uint8_t *b, size_t n, unsigned flags)
 		k = (k + 1) & (g->lhcap - 1);
 	}
 	if (g->nlits >= MAX_LITS)
-		return -1;
+		return -2;
 	if (g->nlits == g->litcap) {
 		size_t cap = g->litcap ? g->litcap * 2 : 256;
 		glit *nl = realloc(g->lits, cap * sizeof(*nl));
 		if (!nl)
-			return -1;
+			goto oom;
 		g->lits = nl;
 		g->litcap = cap;
 	}
 	if (!(g->lits[g->nlits].b = ga(g, n + 1)))
-		return -1;
+		goto oom;
 	memcpy(g->lits[g->nlits].b, key, n);
 	g->lits[g->nlits].len = (uint32_t)n;
 	g->lits[g->nlits].flags = (uint8_t)flags;
 	g->lits[g->nlits].dropped = false;
 	g->lhash[k] = (uint32_t)g->nlits + 1;
 	return (long)g->nlits++;
+oom:
+	g->oom = true;
+	return -1;
 }
 
 /* ---- regular expressions: the literals every match contains ---- */
@@ -446,44 +450,109 @@ static int escape(const char *re, size_t b, size_t *i)
 	}
 }
 
-/* A [class] of a few plain members as an exact set; ok false otherwise. */
+/* One member of a [class] at re[*i]: a byte (0..255), or -1 for a set
+ * (\w \s \d: added to set), -2 for one that YARA versions read
+ * differently (\W \S \D, an unknown letter escape). */
+static int class_item(const char *re, size_t n, size_t *i, uint8_t set[32])
+{
+	static const char space[] = "\t\n\v\f\r ";
+	int c = (unsigned char)re[(*i)++], k;
+
+	if (c != '\\')
+		return c;
+	if (*i < n && re[*i] && strchr("sdw", re[*i])) {
+		c = (unsigned char)re[(*i)++];
+		if (c == 's') /* a superset of what any YARA version means by it */
+			for (k = 0; space[k]; k++)
+				set[(uint8_t)space[k] / 8] |= (uint8_t)(1u << ((uint8_t)space[k] % 8));
+		else
+			for (k = 0; k < 256; k++)
+				if (isdigit(k) || (c == 'w' && (isalpha(k) || k == '_')))
+					set[k / 8] |= (uint8_t)(1u << (k % 8));
+		return -1;
+	}
+	k = escape(re, n, i);
+	return k == -1 ? -2 : k; /* \W \S \D \b \B in a class: versions differ */
+}
+
+/* Read a [class] whose '[' is at re[*i] into set (256 bits), as YARA does;
+ * where YARA versions differ (an escape as a range's end, a range after a
+ * leading ']', \S \W \D inside a class) every byte is taken, which holds
+ * every reading. Returns false when not understood (*i unchanged). */
+static bool class_parse(const char *re, size_t n, size_t *i, uint8_t set[32])
+{
+	size_t k = *i + 1, j;
+	bool neg = false, all = false;
+
+	memset(set, 0, 32);
+	if (k < n && re[k] == '^') {
+		neg = true;
+		k++;
+	}
+	if (k < n && re[k] == ']') {
+		set[']' / 8] |= 1u << (']' % 8);
+		k++;
+		if (k < n && re[k] == '-')
+			all = true;
+	}
+	for (;;) {
+		int lo, hi;
+		if (k >= n)
+			return false;
+		if (re[k] == ']')
+			break;
+		lo = class_item(re, n, &k, set);
+		if (k + 1 < n && re[k] == '-' && re[k + 1] != ']') {
+			k++;
+			if (re[k] == '\\' && k + 1 < n && isalpha((unsigned char)re[k + 1]) && re[k + 1] != 'x' &&
+			    !strchr("ntrfa", re[k + 1]))
+				all = true; /* \d, \w... as a range's end: versions differ */
+			hi = class_item(re, n, &k, set);
+			if (lo < 0 || hi < 0 || hi < lo)
+				all = true;
+			else
+				for (j = (size_t)lo; j <= (size_t)hi; j++)
+					set[j / 8] |= (uint8_t)(1u << (j % 8));
+			continue;
+		}
+		if (lo == -2)
+			all = true;
+		else if (lo >= 0)
+			set[lo / 8] |= (uint8_t)(1u << (lo % 8));
+	}
+	*i = k + 1;
+	if (all) {
+		memset(set, 0xff, 32);
+		return true;
+	}
+	if (neg)
+		for (j = 0; j < 32; j++)
+			set[j] = (uint8_t)~set[j];
+	return true;
+}
+
+static bool in_set(const uint8_t set[32], int c)
+{
+	return set[c / 8] >> (c % 8) & 1;
+}
+
+/* A [class] of a few members as an exact set; ok false otherwise. */
 static void class_set(const char *re, size_t a, size_t b, rset *out)
 {
-	size_t i = a + 1;
-	int prev = -1;
+	uint8_t set[32];
+	size_t i = a;
+	int c;
 
 	out->ok = false;
 	out->n = 0;
-	if (i < b && re[i] == '^')
+	if (!class_parse(re, b, &i, set) || i != b)
 		return;
-	while (i < b - 1) {
-		int c;
-		if (re[i] == '\\') {
-			i++;
-			if ((c = escape(re, b - 1, &i)) < 0)
-				return;
-		} else if (re[i] == '-' && prev >= 0 && i + 1 < b - 1) {
-			int hi = (unsigned char)re[i + 1], k;
-			if (re[i + 1] == '\\' || hi < prev || hi - prev > 8)
-				return;
-			for (k = prev + 1; k <= hi; k++) {
-				uint8_t ch = (uint8_t)k;
-				if (!rset_add(out, &ch, 1))
-					return;
-			}
-			i += 2;
-			prev = -1;
-			continue;
-		} else {
-			c = (unsigned char)re[i++];
-		}
-		{
+	for (c = 0; c < 256; c++)
+		if (in_set(set, c)) {
 			uint8_t ch = (uint8_t)c;
 			if (out->n >= 8 || !rset_add(out, &ch, 1))
 				return;
 		}
-		prev = c;
-	}
 	out->ok = out->n > 0;
 }
 
@@ -718,41 +787,22 @@ static bool rx_form(const char *re, size_t n, bool wide, bool anchors, sw_buf *o
 				return false;
 			}
 		} else if (c == '[') {
-			i++;
-			if (sw_buf_putc(o, '[') < 0)
+			uint8_t set[32];
+			int lo, hi;
+			if (!class_parse(re, n, &i, set) || sw_buf_putc(o, '[') < 0)
 				return false;
-			if (i < n && re[i] == '^') {
-				i++;
-				if (sw_buf_putc(o, '^') < 0)
-					return false;
-			}
-			if (i < n && re[i] == ']') {
-				i++;
-				if (sw_buf_printf(o, "\\]") < 0)
-					return false;
-			}
-			for (;;) {
-				if (i >= n)
-					return false;
-				c = re[i];
-				if (c == ']') {
-					i++;
+			for (lo = 0; lo < 256; lo = hi + 1) { /* runs of members as ranges */
+				for (; lo < 256 && !in_set(set, lo); lo++)
+					;
+				if (lo == 256)
 					break;
-				}
-				if (c == '\\') {
-					i++;
-					if (!rx_class_escape(re, n, &i, o))
-						return false;
-				} else if (c == '-') {
-					i++;
-					if (sw_buf_putc(o, '-') < 0)
-						return false;
-				} else {
-					i++;
-					if (sw_buf_printf(o, "\\x%02x", (unsigned char)c) < 0)
-						return false;
-				}
+				for (hi = lo; hi + 1 < 256 && in_set(set, hi + 1); hi++)
+					;
+				if (sw_buf_printf(o, hi > lo ? "\\x%02x-\\x%02x" : "\\x%02x", lo, hi) < 0)
+					return false;
 			}
+			if (o->data[o->len - 1] == '[') /* an empty class: matches nothing */
+				return false;
 			if (sw_buf_putc(o, ']') < 0)
 				return false;
 		} else if (c == '{') {
@@ -1056,9 +1106,10 @@ static size_t tokenize(sw_ylex *l, tok *t, size_t max)
 			if (!sw_ylex_quoted(l, c))
 				return (size_t)-1;
 			k->kind = c == '"' ? T_TEXT : T_REGEX;
-			if (c == '/')
-				while (l->i < l->n && isalpha((unsigned char)l->s[l->i]))
-					l->i++;
+			if (c == '/' && l->i < l->n && l->s[l->i] == 'i')
+				l->i++;
+			if (c == '/' && l->i < l->n && l->s[l->i] == 's')
+				l->i++;
 		} else if (c == '{') {
 			return (size_t)-1;
 		} else {
@@ -1278,9 +1329,8 @@ static gnode *parse_unit(cparse *c, size_t a, size_t b)
 			flags |= end[-1] == 'i' ? SW_YGATE_CASELESS : end[-1] == 's' ? SW_YGATE_DOTALL : 0;
 			end--;
 		}
-		if (end > re && rx_form(re, (size_t)(end - 1 - re), false, true, &rb) &&
-		    (id = lit_add(c->g, (const uint8_t *)rb.data, rb.len, flags)) < 0)
-			c->g->oom = true;
+		if (end > re && rx_form(re, (size_t)(end - 1 - re), false, true, &rb))
+			id = lit_add(c->g, (const uint8_t *)rb.data, rb.len, flags);
 		sw_buf_release(&rb);
 		if (id < 0)
 			return node(c, G_TRUE);
@@ -1413,8 +1463,6 @@ static bool unfound(const gnode *n, const grule *r, const sw_ygate *g, bool path
  * false when not understood. */
 static bool parse_strings(sw_ygate *g, grule *r, sw_ylex *l)
 {
-	size_t cap = 0;
-
 	for (;;) {
 		gstr *s;
 		size_t n0, n1, v0, v1;
@@ -1443,14 +1491,17 @@ static bool parse_strings(sw_ygate *g, grule *r, sw_ylex *l)
 			if (!sw_ylex_quoted(l, kind))
 				return false;
 			v1 = l->i - 1;
-			if (kind == '/')
-				for (; l->i < l->n && isalpha((unsigned char)l->s[l->i]); l->i++) {
-					re_i |= l->s[l->i] == 'i';
-					re_s |= l->s[l->i] == 's';
-				}
+			if (kind == '/') { /* YARA reads i?s? here; a modifier may follow */
+				if (l->i < l->n && l->s[l->i] == 'i' && (re_i = true))
+					l->i++;
+				if (l->i < l->n && l->s[l->i] == 's' && (re_s = true))
+					l->i++;
+			}
 		} else if (kind == '{') {
+			/* a comment in a hex string could hide a '}': no gate */
 			while (l->i < l->n && l->s[l->i] != '}')
-				l->i++;
+				if (l->s[l->i++] == '/')
+					return false;
 			if (l->i >= l->n)
 				return false;
 			v1 = l->i++;
@@ -1495,10 +1546,12 @@ static bool parse_strings(sw_ygate *g, grule *r, sw_ylex *l)
 				l->i++;
 			}
 		}
-		if (r->nstrs == cap) {
+		if (r->nstrs == r->strcap) { /* (a second strings: section adds on) */
 			gstr *ns;
-			cap = cap ? cap * 2 : 16;
-			if (!(ns = ga(g, cap * sizeof(*ns))))
+			if (r->strcap > UINT32_MAX / 4)
+				return false;
+			r->strcap = r->strcap ? r->strcap * 2 : 16;
+			if (!(ns = ga(g, r->strcap * sizeof(*ns))))
 				return false;
 			if (r->nstrs)
 				memcpy(ns, r->strs, r->nstrs * sizeof(*ns));
@@ -1540,7 +1593,7 @@ static bool parse_strings(sw_ygate *g, grule *r, sw_ylex *l)
 				    (s->rx = lit_add(g, (const uint8_t *)rb.data, rb.len,
 						     SW_YGATE_REGEX | (nocase || re_i ? SW_YGATE_CASELESS : 0) |
 						     (re_s ? SW_YGATE_DOTALL : 0))) < 0)
-					g->oom = true;
+					s->rx = -1; /* its literals stand in */
 				sw_buf_release(&rb);
 			}
 		}
@@ -1784,6 +1837,16 @@ const uint8_t *sw_ygate_pattern(const sw_ygate *g, size_t i, size_t *len, unsign
 uint64_t sw_ygate_pattern_bound(const sw_ygate *g, size_t i)
 {
 	return g->lits[i].bound;
+}
+
+void sw_ygate_undrop(sw_ygate *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nlits; i++)
+		g->lits[i].dropped = false;
+	count_open(g);
+	bounds(g);
 }
 
 bool sw_ygate_dropped(const sw_ygate *g, size_t i)

@@ -43,6 +43,7 @@ const uint8_t *sw_ygate_pattern(const sw_ygate *g, size_t i, size_t *len, unsign
  * they require. */
 void sw_ygate_drop(sw_ygate *g, size_t i);
 bool sw_ygate_dropped(const sw_ygate *g, size_t i);
+void sw_ygate_undrop(sw_ygate *g); /* every drop taken back */
 /* No rule needs pattern i in a file of this many bytes or more (every
  * rule that looks for it is false there by its `filesize <` terms): a
  * matcher for large files may leave it out. */
