@@ -17,6 +17,7 @@
  * zstd goes through libzstd's streaming API; skippable frames (zstd:chunked)
  * are handled by libzstd itself. Plain tar passes through.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,9 +36,8 @@ enum { FHCRC = 2, FEXTRA = 4, FNAME = 8, FCOMMENT = 16 };
 
 struct sw_inflate {
 	sw_comp kind;
-	uint8_t *out;
+	uint8_t *out;        /* ours, made on first use */
 	sw_outbuf_fn get;    /* the caller's buffers, if set */
-	struct inflate_state gz;
 	bool gz_member_done; /* between members: waiting to see the next header */
 	bool gz_in_header;
 	int gh_state;
@@ -48,6 +48,10 @@ struct sw_inflate {
 	ZSTD_DStream *zs;
 	bool zs_frame_done;
 	uint64_t in_total;
+	/* last: ISA-L's state is large (its window) and isal_inflate_init
+	 * sets what it needs, so it is not zeroed (a zip of 15,000 small
+	 * members would otherwise clear a gigabyte) */
+	struct inflate_state gz;
 };
 
 static void gz_member_start(sw_inflate *z);
@@ -63,6 +67,8 @@ static int out_buf(sw_inflate *z, void *ctx, uint8_t **buf, size_t *cap)
 	int rc;
 
 	if (!z->get) {
+		if (!z->out && !(z->out = malloc(OUT_CHUNK)))
+			return SW_ENOMEM;
 		*buf = z->out;
 		*cap = OUT_CHUNK;
 		return 0;
@@ -112,11 +118,10 @@ int sw_inflate_new(sw_inflate **out, sw_comp kind, sw_error *err)
 		return sw_error_set(err, SW_EFORMAT,
 				    "%s-compressed layers are not supported by the image spec",
 				    sw_comp_name(kind));
-	if (!(z = calloc(1, sizeof(*z))))
+	if (!(z = malloc(sizeof(*z))))
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	memset(z, 0, offsetof(sw_inflate, gz));
 	z->kind = kind;
-	if (kind != SW_COMP_NONE && !(z->out = malloc(OUT_CHUNK)))
-		goto oom;
 	if (kind == SW_COMP_GZIP) {
 		gz_member_start(z);
 	} else if (kind == SW_COMP_DEFLATE) {

@@ -43,6 +43,7 @@ const char *sw_nested_kind(const uint8_t *p, size_t n)
 
 typedef struct dctx {
 	sw_buf out;
+	size_t hint;            /* the size the archive says, bounded */
 	uint64_t in;
 	const sw_nested_limits *lim;
 	const char *why;
@@ -51,6 +52,7 @@ typedef struct dctx {
 static int collect(void *c, const uint8_t *p, size_t n)
 {
 	dctx *d = c;
+	bool in_place = d->out.data && p == (const uint8_t *)d->out.data + d->out.len;
 
 	if (n > *d->lim->budget) {
 		d->why = "expansion budget for this file spent";
@@ -60,11 +62,31 @@ static int collect(void *c, const uint8_t *p, size_t n)
 		d->why = "compression ratio over max-ratio";
 		return SW_ELIMIT;
 	}
-	if (sw_buf_append(&d->out, p, n) < 0) {
+	if (in_place && n <= d->out.cap - d->out.len - 1) {
+		d->out.len += n; /* decompressed where it belongs (into_out) */
+	} else if (sw_buf_append(&d->out, p, n) < 0) {
 		d->why = "member larger than max-file-size";
 		return SW_ELIMIT;
 	}
 	*d->lim->budget -= n;
+	return 0;
+}
+
+/* The decompressor writes straight into the member's buffer: room for
+ * what is left of the size hint, or 64 KiB more. */
+static int into_out(void *c, uint8_t **buf, size_t *cap)
+{
+	dctx *d = c;
+	size_t want = d->hint > d->out.len + 65536 ? d->hint - d->out.len : 65536;
+
+	if (d->out.cap - (d->out.data ? d->out.len + 1 : 0) < 4096 || !d->out.data) {
+		if (sw_buf_reserve(&d->out, want) < 0 && sw_buf_reserve(&d->out, 4096) < 0) {
+			d->why = "member larger than max-file-size";
+			return SW_ELIMIT;
+		}
+	}
+	*buf = (uint8_t *)d->out.data + d->out.len;
+	*cap = d->out.cap - d->out.len - 1;
 	return 0;
 }
 
@@ -78,6 +100,13 @@ static int decompress(sw_comp kind, const uint8_t *p, size_t n, dctx *d)
 	d->in = n;
 	if ((rc = sw_inflate_new(&z, kind, &err)) < 0)
 		return rc;
+	/* a hint, from bytes an attacker wrote: never above what the limits
+	 * allow (max-file-size, and the ratio once past 16 MiB) */
+	if (d->hint > d->lim->max_member)
+		d->hint = d->lim->max_member;
+	if (d->hint > (16u << 20) && d->hint / (n ? n : 1) > d->lim->max_ratio)
+		d->hint = 16u << 20;
+	sw_inflate_set_output(z, into_out);
 	rc = sw_inflate_feed(z, p, n, collect, d, &err);
 	if (rc == 0)
 		rc = sw_inflate_finish(z, &err);
@@ -319,7 +348,7 @@ static int expand_zip(const char *outer, const uint8_t *p, size_t n, const sw_ne
 			*lim->budget -= csize;
 			rc = cb->member(cb->ctx, name, 0644, p + data, csize);
 		} else {
-			dctx dz = { SW_BUF_INIT(lim->max_member), 0, lim, NULL };
+			dctx dz = { SW_BUF_INIT(lim->max_member), usize, 0, lim, NULL };
 			if (decompress(SW_COMP_DEFLATE, p + data, csize, &dz) < 0)
 				rc = cb->incomplete(cb->ctx, name, dz.why);
 			else
@@ -362,7 +391,9 @@ int sw_nested_expand(const char *outer, const uint8_t *data, size_t len,
 	if (!strcmp(kind, "zip"))
 		return expand_zip(outer, data, len, lim, cb);
 	{
-		dctx d = { SW_BUF_INIT(lim->max_member), 0, lim, NULL };
+		/* gzip ends with the size mod 2^32: a hint for the buffer */
+		dctx d = { SW_BUF_INIT(lim->max_member),
+			   len >= 18 && !strcmp(kind, "gzip") ? (size_t)le32(data + len - 4) : 0, 0, lim, NULL };
 		char name[MAX_NAME];
 		const char *base = strrchr(outer, '/') ? strrchr(outer, '/') + 1 : outer;
 		size_t bl = strlen(base);

@@ -72,6 +72,11 @@ static int buf_grow(sw_buf *b, size_t extra)
 	return 0;
 }
 
+int sw_buf_reserve(sw_buf *b, size_t n)
+{
+	return buf_grow(b, n);
+}
+
 int sw_buf_append(sw_buf *b, const void *p, size_t n)
 {
 	int rc;

@@ -27,6 +27,8 @@ typedef struct sw_buf {
 } sw_buf;
 #define SW_BUF_INIT(max) { NULL, 0, 0, (max) }
 int sw_buf_append(sw_buf *b, const void *p, size_t n);
+/* Room for n more bytes (SW_ELIMIT past the buffer's max). */
+int sw_buf_reserve(sw_buf *b, size_t n);
 int sw_buf_putc(sw_buf *b, char c);
 int sw_buf_printf(sw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sw_buf_cstr(sw_buf *b); /* NUL-terminates (without counting it) */
