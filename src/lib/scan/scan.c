@@ -417,7 +417,10 @@ static int nested_member(void *ctx, const char *path, uint32_t mode, const uint8
 	uint8_t digest[SW_SHA256_LEN];
 	int rc;
 
-	sw_sha256_buf(data, len, digest);
+	/* the outer file's hash is final by now: its hasher is free */
+	sw_sha256_reset(w->fh);
+	sw_sha256_update(w->fh, data, len);
+	sw_sha256_final(w->fh, digest);
 	w->cur.path = path;
 	w->cur.mode = mode;
 	w->cur.size = len;

@@ -5,6 +5,7 @@
  * accept "sha256:" followed by exactly 64 lowercase hex digits, as the OCI
  * image spec requires for the algorithm we implement.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -16,6 +17,22 @@ struct sw_sha256 {
 	EVP_MD_CTX *ctx;
 };
 
+/* The implementation fetched once: EVP_sha256() makes OpenSSL 3 look it up
+ * again at every init, which a scan does for every file. */
+static EVP_MD *fetched;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch(void)
+{
+	fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_md(void)
+{
+	pthread_once(&fetch_once, fetch);
+	return fetched ? fetched : EVP_sha256();
+}
+
 sw_sha256 *sw_sha256_new(void)
 {
 	sw_sha256 *h = calloc(1, sizeof(*h));
@@ -23,7 +40,7 @@ sw_sha256 *sw_sha256_new(void)
 	if (!h)
 		return NULL;
 	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, sha256_md(), NULL) != 1) {
 		EVP_MD_CTX_free(h->ctx);
 		free(h);
 		return NULL;
@@ -41,7 +58,7 @@ void sw_sha256_free(sw_sha256 *h)
 
 void sw_sha256_reset(sw_sha256 *h)
 {
-	EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(h->ctx, sha256_md(), NULL);
 }
 
 void sw_sha256_update(sw_sha256 *h, const void *p, size_t n)
@@ -60,7 +77,7 @@ void sw_sha256_buf(const void *p, size_t n, uint8_t out[SW_SHA256_LEN])
 {
 	unsigned int len = SW_SHA256_LEN;
 
-	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+	EVP_Digest(p, n, out, &len, sha256_md(), NULL);
 }
 
 void sw_hex(const uint8_t *in, size_t n, char *out)
