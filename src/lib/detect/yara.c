@@ -835,9 +835,9 @@ static int pf_build(prefilter *pf, const src *v, size_t n, const char *cpath, sw
 				pf_cache_save(pf, cpath);
 		}
 	}
-	(void)cpath;
 	pf->active = sw_ygate_open_rules(pf->gate) == 0;
 #else
+	(void)cpath;
 	pf->active = sw_ygate_npatterns(pf->gate) == 0;
 #endif
 	return 0;
