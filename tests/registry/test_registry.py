@@ -111,6 +111,24 @@ def tls_with_a_generated_ca():
 
 
 @case
+def no_password_to_a_plain_http_token_realm():
+    """A TLS registry whose token realm is plain HTTP: an anonymous token is
+    fine, but credentials are never sent there."""
+    with R.Registry(tls=True, auth="token", plain_realm=True) as reg:
+        ok(reg.realm.startswith("http://"), reg.realm)
+        R.push(reg, image("img"), "latest", "team/app", "v1", creds=reg.creds)
+        n = len(reg.token_server.log)
+        r = scan("--ca", reg.ca_file, "%s/team/app:v1" % reg.host)
+        eq(r.rc, 1, "anonymous pull through a plain-HTTP realm: " + r.err)
+        n = len(reg.token_server.log)
+        r = scan("--ca", reg.ca_file, "--creds", "alice:s3cret", "%s/team/app:v1" % reg.host)
+        eq(r.rc, 2, "credentials and a plain-HTTP realm: " + r.err)
+        ok("refusing to send credentials to the plain-HTTP token realm" in r.err, r.err)
+        sent = [c for c in reg.token_server.log[n:] if c.get("authorization")]
+        eq(sent, [], "no Authorization header reached the token server")
+
+
+@case
 def token_auth_anonymous_and_with_credentials():
     with R.Registry(auth="token") as reg:
         R.push(reg, image("img"), "latest", "team/app", "v1", creds=reg.creds)
@@ -574,6 +592,25 @@ def signed_scan_verdicts():
         ok("worse than clean" in r.out, r.out)
         eq(va("--key", other, "%s/team/clean:v1" % reg.host).rc, 1, "another key attests nothing")
         eq(va("--key", pub, "--max-age", "1", "%s/team/clean:v1" % reg.host).rc, 0, "fresh")
+        # at most 8 signatures in one envelope (each costs a verification
+        # per key): 8 copies of the good one verify, 9 are refused
+        for copies, want in ((8, 0), (9, 1)):
+            env2 = dict(env, signatures=env["signatures"] * copies)
+            blob = json.dumps(env2).encode()
+            d2 = upload_blob(reg, "team/clean", blob)
+            m2 = json.loads(json.dumps(m))
+            m2["layers"][0].update(digest=d2, size=len(blob))
+            r = R.urlopen("%s/v2/team/clean/manifests/sha256-%s.att" % (reg.url, cd[7:]), method="PUT",
+                          data=json.dumps(m2).encode(),
+                          headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+            ok(r.status == 201, "attestation with %d signatures: %s" % (copies, r.status))
+            r = va("--key", pub, "%s/team/clean:v1" % reg.host)
+            eq(r.rc, want, "%d signatures in the envelope: %s" % (copies, r.out + r.err))
+            if copies == 9:
+                ok("9 signatures in one envelope (at most 8)" in r.out + r.err, r.out + r.err)
+        r = R.urlopen("%s/v2/team/clean/manifests/sha256-%s.att" % (reg.url, cd[7:]), method="PUT",
+                      data=json.dumps(m).encode(), headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+        ok(r.status == 201, "the attestation as scan --attest wrote it, back")
         pol = os.path.join(WORK, "att-policy.yaml")
         with open(pol, "w") as f:
             f.write("version: 1\nrequire:\n  attestation: {keys: [%s], verdict: clean, max_age_days: 7}\n" % pub)
