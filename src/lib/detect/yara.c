@@ -15,10 +15,11 @@
  * per-file timeout: a rule that is too slow on a file makes that file
  * incomplete, never clean.
  *
- * Before libyara, a prefilter: every literal that the rules' strings
- * require (yaragate.c) is looked for in one pass (Hyperscan, all literals
- * at once), and a file goes to libyara only when some public rule's gate
- * is open on what was found. A file that no rule can match costs one
+ * Before libyara, a prefilter: the patterns the rules' strings require
+ * (yaragate.c: literals, and regexes that match at least what YARA's do)
+ * are looked for in one pass (Hyperscan, all patterns at once, in prefilter
+ * mode), and a file goes to libyara only when some public rule's gate is
+ * open on what was found. A file that no rule can match costs one
  * Hyperscan pass instead of libyara's automaton and every condition. The
  * matches are libyara's alone: the prefilter only skips files on which
  * libyara would have matched nothing (`--no-prefilter` gives every file to

@@ -7,28 +7,37 @@
  * can match, so the file need not be given to libyara at all.
  *
  * From the rule sources (the same texts libyara compiles) it takes, for
- * each string, the literals one of which every match must contain:
+ * each string, patterns one of which every match must contain:
  *   - a text string: itself (ascii and/or wide, caseless with nocase); xor
  *     and base64 strings have none (always possible);
  *   - a hex string: its longest run of fixed bytes outside alternatives,
  *     jumps and wildcards (2 bytes at least);
- *   - a regex: for each top-level alternative, the longest run of plain
- *     characters every match contains (3 bytes at least, else none).
+ *   - a regex: the regex itself, rewritten so that Hyperscan reads it and
+ *     matches at least what YARA's does (rx_form: classes as byte sets,
+ *     anchors and \b dropped, long bounded repeats unbounded, a zero byte
+ *     after each character for wide); should Hyperscan refuse it, the
+ *     literals every match contains stand in: for each top-level
+ *     alternative its longest required run, groups and small classes
+ *     multiplied out (3 bytes at least, else none).
  * and for each rule a gate: its condition, in which
  *   - `$a`, `$a at ...`, `$a in ...`, `#a > 0` and the like hold when one
- *     of $a's literals was found;
+ *     of $a's patterns was found;
  *   - `N of (...)`, `any/all of them` count such strings;
  *   - `filesize`, `uint8/16/32[be](N)` compared with numbers,
- *     `filepath/filename/extension == "..."` and references to earlier
+ *     `filepath/filename/extension == "..."`, `... matches /re/` (a
+ *     pattern run on the name, anchors kept) and references to earlier
  *     rules are evaluated;
- *   - everything else (`not ...`, `for ...`, modules, arithmetic, regex
- *     matches on paths) is taken as true.
+ *   - everything else (`not ...`, `for ...`, modules, arithmetic) is taken
+ *     as true.
  * Each step only widens what may match, so a closed gate proves the rule
- * false; an open gate proves nothing and libyara decides. Whatever the
- * reader does not follow makes a term, a string or (at top level: an
- * include) the whole gate always open, never closed.
+ * false; an open gate proves nothing and libyara decides. A gate also only
+ * opens as more is found (yara.c relies on that). Whatever the reader does
+ * not follow makes a term, a string or (at top level: an include, a
+ * comment in a hex string) the whole gate always open, never closed.
  *
- * The literals are searched for by the prefilter (yara.c: Hyperscan); this
+ * Each pattern also carries the size from which no rule needs it (its
+ * rules' `filesize <` bounds), so large files are searched for less.
+ * The patterns are searched for by the prefilter (yara.c: Hyperscan); this
  * file knows nothing of how.
  */
 #include <ctype.h>

@@ -11,7 +11,7 @@
 
 typedef struct sw_ygate sw_ygate;
 
-/* What a gate may look at besides the literals found: the file's bytes
+/* What a gate may look at besides the patterns found: the file's bytes
  * (uint8/16/32 at fixed offsets, filesize) and the external variables. */
 typedef struct sw_ygate_file {
 	const uint8_t *data;
@@ -58,7 +58,7 @@ size_t sw_ygate_open_rules(const sw_ygate *g);
 int sw_ygate_rule_gated(const sw_ygate *g, const char *ns, const char *name);
 
 /* False only when no public rule can match this file: for every rule, its
- * condition read with each string "present" when one of its literals is
+ * condition read with each string "present" when one of its patterns is
  * in hits (or it has none to look for), every term the gate cannot
  * evaluate taken as true and every `not` as true. scratch holds
  * sw_ygate_nrules() bytes. */
