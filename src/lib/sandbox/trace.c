@@ -169,6 +169,7 @@ struct sw_tracer {
 	char *seen[MAX_SEEN];      /* "kind dst port" already recorded, with counts */
 	unsigned seen_count[MAX_SEEN];
 	size_t nseen;
+	uint16_t seen_at[2 * MAX_SEEN]; /* open addressing over seen: index + 1, 0 empty */
 	char *copied[1024];        /* sha256 of executables already copied */
 	size_t ncopied;
 	uint64_t copied_bytes;     /* bounded: 16 times the per-file bound */
@@ -483,13 +484,22 @@ static void remember(char **v, size_t *n, size_t max, const char *s)
 /* First few occurrences of a key are recorded, the rest only counted. */
 static bool first_time(sw_tracer *t, const char *key, unsigned keep)
 {
-	size_t i;
+	uint32_t h = 2166136261u;
+	size_t k;
+	const char *c;
 
-	for (i = 0; i < t->nseen; i++)
+	/* hashed: a program can make every traced call a new key */
+	for (c = key; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	for (k = h & (2 * MAX_SEEN - 1); t->seen_at[k]; k = (k + 1) & (2 * MAX_SEEN - 1)) {
+		size_t i = t->seen_at[k] - 1u;
 		if (strcmp(t->seen[i], key) == 0)
 			return ++t->seen_count[i] <= keep;
-	if (t->nseen < MAX_SEEN && (t->seen[t->nseen] = strdup(key)))
-		t->seen_count[t->nseen++] = 1;
+	}
+	if (t->nseen < MAX_SEEN && (t->seen[t->nseen] = strdup(key))) {
+		t->seen_count[t->nseen] = 1;
+		t->seen_at[k] = (uint16_t)(++t->nseen);
+	}
 	return true; /* a full table records everything (the event bound still holds) */
 }
 
