@@ -797,7 +797,8 @@ def check_prefilter_agrees(binary, env, work):
             o = rng.choice(seeds)
             return d[:rng.randrange(len(d) + 1)] + o[rng.randrange(len(o) + 1):]
         if k == 4:
-            return os.urandom(rng.randrange(64)) + d + os.urandom(rng.randrange(64))
+            noise = lambda: bytes(rng.randrange(256) for _ in range(rng.randrange(64)))  # noqa: E731
+            return noise() + d + noise()  # seeded: a failure can be replayed
         if k == 5:
             return d.decode("latin-1").encode("utf-16-le")
         if k == 6:
@@ -870,9 +871,18 @@ def check_prefilter_cache(binary, env, work):
     if len(dbs) != 1:
         return
     good = open(dbs[0], "rb").read()
+    # the layout (yara.c, pf_cache_load): "SWPF n\n", Hyperscan's version
+    # and "\n", u32 patterns, u32 drops, u32 per drop, then the digest
+    first = good.index(b"\n") + 1
+    nd = struct.unpack_from("<I", good, good.index(b"\n", first) + 1 + 4)[0]
+    digest_at = good.index(b"\n", first) + 1 + 8 + 4 * nd
     damaged = {
         "a byte flipped in the header": good[:3] + bytes([good[3] ^ 1]) + good[4:],
-        "a byte flipped in the pattern digest": good[:60] + bytes([good[60] ^ 0x40]) + good[61:],
+        # the file's own SHA-256 (its last 32 bytes) made right again, so
+        # that only the digest of the patterns can catch it
+        "a byte flipped in the pattern digest, the file's checksum redone":
+            (lambda b: b + hashlib.sha256(b).digest())(
+                good[:digest_at + 5] + bytes([good[digest_at + 5] ^ 0x40]) + good[digest_at + 6:-32]),
         "a byte flipped in a database": good[:len(good) // 2] + bytes([good[len(good) // 2] ^ 0xff]) + good[len(good) // 2 + 1:],
         "cut in half": good[:len(good) // 2],
         "garbage appended": good + b"\0" * 64,
@@ -883,6 +893,10 @@ def check_prefilter_cache(binary, env, work):
             fh.write(data)
         got = run()
         report(got == base, "prefilter cache %s: same matches" % what, "exit %d" % got[0])
+        # refused, compiled again and saved again (serialisation is
+        # deterministic): a file that was used as it was stays damaged
+        report(open(dbs[0], "rb").read() == good, "prefilter cache %s: refused and rewritten" % what,
+               "%d bytes on disk" % os.path.getsize(dbs[0]))
 
 
 def check_self(binary, env):

@@ -185,6 +185,16 @@ static bool pattern(const sw_ygate *g, const char *want, unsigned want_flags)
 	return pattern_n(g, want, strlen(want), want_flags);
 }
 
+/* One rule set whose patterns include want (with exactly these flags). */
+static void expect_pattern(const char *rules, const char *want, unsigned flags)
+{
+	sw_ygate *g = build(rules);
+
+	assert_non_null(g);
+	assert_true(pattern(g, want, flags));
+	sw_ygate_free(g);
+}
+
 #define S(x) x, sizeof(x) - 1
 
 static void test_text_strings(void **state)
@@ -233,10 +243,8 @@ static void test_hex_and_regex(void **state)
 	assert_true(may(g, S("whatever"), "/x", true)); /* the regex hit */
 	sw_ygate_free(g);
 	/* a wide regex: each character followed by a zero byte */
-	g = build("rule w { strings: $r = /a.b/ wide condition: $r }");
-	assert_non_null(g);
-	assert_true(pattern(g, "(?:a\\x00)(?:.\\x00)(?:b\\x00)", SW_YGATE_REGEX));
-	sw_ygate_free(g);
+	expect_pattern("rule w { strings: $r = /a.b/ wide condition: $r }",
+		       "(?:a\\x00)(?:.\\x00)(?:b\\x00)", SW_YGATE_REGEX);
 	/* YARA reads i?s? after the slash: a modifier may follow at once */
 	g = build("rule m { strings: $r = /abc/wide $s = /def/nocase $t = /ghi/is condition: any of them }");
 	assert_non_null(g);
@@ -244,29 +252,24 @@ static void test_hex_and_regex(void **state)
 	assert_true(pattern(g, "def", SW_YGATE_REGEX | SW_YGATE_CASELESS));
 	assert_true(pattern(g, "ghi", SW_YGATE_REGEX | SW_YGATE_CASELESS | SW_YGATE_DOTALL));
 	sw_ygate_free(g);
+	/* \S: only what no YARA version counts as a space is left out */
+	expect_pattern("rule s { strings: $r = /x\\Sy\\n/ condition: $r }",
+		       "x[^\\t ]y\\x0a", SW_YGATE_REGEX);
 }
 
 static void test_classes(void **state)
 {
-	sw_ygate *g;
-
 	(void)state;
 	/* members and ranges become byte ranges; \s a superset */
-	g = build("rule c { strings: $r = /x[a-c\\x41_]y[^\\n]z[\\s]/ condition: $r }");
-	assert_non_null(g);
-	assert_true(pattern(g, "x[\\x41\\x5f\\x61-\\x63]y[\\x00-\\x09\\x0b-\\xff]z"
-			    "[\\x09-\\x0d\\x20]", SW_YGATE_REGEX));
-	sw_ygate_free(g);
+	expect_pattern("rule c { strings: $r = /x[a-c\\x41_]y[^\\n]z[\\s]/ condition: $r }",
+		       "x[\\x41\\x5f\\x61-\\x63]y[\\x00-\\x09\\x0b-\\xff]z"
+		       "[\\x09-\\x0d\\x20]", SW_YGATE_REGEX);
 	/* where YARA versions read a class differently: every byte */
-	g = build("rule d { strings: $r = /x[\\d-z]y[]-a]z[a-\\w]/ condition: $r }");
-	assert_non_null(g);
-	assert_true(pattern(g, "x[\\x00-\\xff]y[\\x00-\\xff]z[\\x00-\\xff]", SW_YGATE_REGEX));
-	sw_ygate_free(g);
+	expect_pattern("rule d { strings: $r = /x[\\d-z]y[]-a]z[a-\\w]/ condition: $r }",
+		       "x[\\x00-\\xff]y[\\x00-\\xff]z[\\x00-\\xff]", SW_YGATE_REGEX);
 	/* a leading ']' is a member, a '-' at either end too */
-	g = build("rule e { strings: $r = /q[]a]r[-b]s[c-]/ condition: $r }");
-	assert_non_null(g);
-	assert_true(pattern(g, "q[\\x5d\\x61]r[\\x2d\\x62]s[\\x2d\\x63]", SW_YGATE_REGEX));
-	sw_ygate_free(g);
+	expect_pattern("rule e { strings: $r = /q[]a]r[-b]s[c-]/ condition: $r }",
+		       "q[\\x5d\\x61]r[\\x2d\\x62]s[\\x2d\\x63]", SW_YGATE_REGEX);
 }
 
 static void test_conditions(void **state)

@@ -73,12 +73,10 @@ static int tier_of(uint64_t size)
 	return t;
 }
 
-/* The prefilter: a gate over the rules and the literals' database. */
+/* The prefilter: a gate over the rules and the patterns' databases. */
 typedef struct prefilter {
 	sw_ygate *gate;            /* kept for `rules list` even when not used */
 	bool active;               /* files are skipped on its word */
-	size_t hitwords, nrules;
-	uint64_t *namebits;        /* the patterns run on a file's names */
 #ifdef SW_HAVE_HYPERSCAN
 	/* the file's bytes (one database per size tier, leaving out what no
 	 * rule needs in files that large), then filepath, filename, extension */
@@ -502,8 +500,6 @@ static void pf_release(prefilter *pf)
 	pf_disable(pf);
 	sw_ygate_free(pf->gate);
 	pf->gate = NULL;
-	free(pf->namebits);
-	pf->namebits = NULL;
 }
 
 static const char *ns_of(const src *v)
@@ -805,17 +801,6 @@ static int pf_build(prefilter *pf, const src *v, size_t n, const char *cpath, sw
 	free(nss);
 	if (rc < 0 || !pf->gate || sw_ygate_open_rules(pf->gate) > 0)
 		return rc;
-	pf->nrules = sw_ygate_nrules(pf->gate);
-	pf->hitwords = (sw_ygate_npatterns(pf->gate) + 63) / 64 + 1;
-	if (!(pf->namebits = calloc(pf->hitwords, sizeof(*pf->namebits))))
-		return sw_error_set(err, SW_ENOMEM, "out of memory");
-	for (i = 0; i < sw_ygate_npatterns(pf->gate); i++) {
-		size_t len;
-		unsigned f;
-		sw_ygate_pattern(pf->gate, i, &len, &f);
-		if (f & (SW_YGATE_PATH | SW_YGATE_NAME | SW_YGATE_EXT))
-			pf->namebits[i / 64] |= 1ull << (i % 64);
-	}
 #ifdef SW_HAVE_HYPERSCAN
 	{
 		int k;
@@ -860,8 +845,8 @@ static int pf_worker_init(const prefilter *pf, pf_worker *w, sw_error *err)
 	memset(w, 0, sizeof(*w));
 	if (!pf->active)
 		return 0;
-	if (!(w->hits = calloc(pf->hitwords, sizeof(*w->hits))) ||
-	    !(w->rv = calloc(pf->nrules + 1, 1)))
+	if (!(w->hits = calloc(sw_ygate_hitwords(pf->gate), sizeof(*w->hits))) ||
+	    !(w->rv = calloc(sw_ygate_nrules(pf->gate) + 1, 1)))
 		goto oom;
 #ifdef SW_HAVE_HYPERSCAN
 	if (pf->proto && hs_clone_scratch(pf->proto, &w->hs) != HS_SUCCESS)
@@ -892,13 +877,16 @@ static bool pf_skip(const prefilter *pf, pf_worker *w, const char *path, const c
 		    const char *ext, const uint8_t *data, size_t len)
 {
 	sw_ygate_file gf = { data, len, path, name, ext };
+	size_t words;
 
 	if (!pf->active || !w->hits || len > UINT_MAX)
 		return false;
-	memset(w->hits, 0, pf->hitwords * sizeof(*w->hits));
+	words = sw_ygate_hitwords(pf->gate);
+	memset(w->hits, 0, words * sizeof(*w->hits));
 #ifdef SW_HAVE_HYPERSCAN
 	{
 		const char *in[3] = { path, name, ext };
+		const uint64_t *names = sw_ygate_namebits(pf->gate);
 		hs_database_t *db = pf->db[tier_of(len)];
 		size_t i;
 		int k;
@@ -908,12 +896,12 @@ static bool pf_skip(const prefilter *pf, pf_worker *w, const char *path, const c
 		/* the names' patterns taken as found first (a gate only opens
 		 * as more is found): on most files that already closes every
 		 * gate, and the names need no scan */
-		for (i = 0; i < pf->hitwords; i++)
-			w->hits[i] |= pf->namebits[i];
+		for (i = 0; i < words; i++)
+			w->hits[i] |= names[i];
 		if (!sw_ygate_may_match(pf->gate, w->hits, &gf, w->rv))
 			return true;
-		for (i = 0; i < pf->hitwords; i++)
-			w->hits[i] &= ~pf->namebits[i];
+		for (i = 0; i < words; i++)
+			w->hits[i] &= ~names[i];
 		for (k = 0; k < 3; k++)
 			if (pf->db[NTIERS + k] && hs_scan(pf->db[NTIERS + k], in[k], (unsigned)strlen(in[k]), 0,
 							  w->hs, on_literal, w->hits) != HS_SUCCESS)

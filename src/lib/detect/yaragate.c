@@ -82,7 +82,7 @@ typedef struct grule {
 	const char *name, *ns;
 	size_t namelen;
 	bool is_private, open;
-	bool nohit;                /* may be true in a file where no pattern was found */
+	bool nohit;                /* may be true where no content pattern was found */
 	uint64_t bound;            /* false for files of this size or more */
 	gstr *strs;
 	uint32_t nstrs, strcap;
@@ -112,6 +112,7 @@ struct sw_ygate {
 	grule *rules;
 	size_t nrules, rulecap, open;
 	size_t hitwords;           /* 64-bit words of a hits bitset */
+	uint64_t *namebits;        /* the patterns run on names, not on content */
 	bool oom;
 };
 
@@ -738,27 +739,28 @@ size_t sw_ygate_regex_lits(const char *re, size_t n, uint8_t (*lits)[256], size_
 #define RX_BOUND 16
 #define RX_MAX 16384
 
-static bool rx_class_escape(const char *re, size_t n, size_t *i, sw_buf *o)
+/* An escape outside a class, re[*i] the character after the backslash, as
+ * Hyperscan reads it: \s \w \d as the classes YARA means (\s a superset of
+ * every YARA version's, so \S is only "not a space or a tab", what no
+ * version counts as a space), anything else a byte written \xNN. false
+ * when not understood. */
+static bool rx_escape(const char *re, size_t n, size_t *i, sw_buf *o)
 {
-	char e = *i < n ? re[*i] : '\0';
+	static const struct { char e; const char *cls; } sets[] = {
+		{ 's', "[\\t\\n\\x0b\\f\\r ]" }, { 'S', "[^\\t ]" },
+		{ 'w', "[A-Za-z0-9_]" }, { 'W', "[^A-Za-z0-9_]" },
+		{ 'd', "[0-9]" }, { 'D', "[^0-9]" },
+	};
+	size_t k;
+	int c;
 
-	(*i)++;
-	switch (e) {
-	case 's': return sw_buf_printf(o, "\\t\\n\\x0b\\f\\r ") == 0;
-	case 'w': return sw_buf_printf(o, "A-Za-z0-9_") == 0;
-	case 'd': return sw_buf_printf(o, "0-9") == 0;
-	case 'x':
-		if (*i + 1 >= n || hexval(re[*i]) < 0 || hexval(re[*i + 1]) < 0)
-			return false;
-		*i += 2;
-		return sw_buf_printf(o, "\\x%c%c", re[*i - 2], re[*i - 1]) == 0;
-	case 'n': case 't': case 'r': case 'f': case 'a':
-		return sw_buf_printf(o, "\\%c", e) == 0;
-	default:
-		if (!e || isalnum((unsigned char)e))
-			return false; /* \S \W \D \b in a class, or unknown */
-		return sw_buf_printf(o, "\\x%02x", (unsigned char)e) == 0;
-	}
+	for (k = 0; *i < n && k < sizeof(sets) / sizeof(sets[0]); k++)
+		if (re[*i] == sets[k].e) {
+			(*i)++;
+			return sw_buf_printf(o, "%s", sets[k].cls) == 0;
+		}
+	c = escape(re, n, i);
+	return c >= 0 && sw_buf_printf(o, "\\x%02x", c) == 0;
 }
 
 static bool rx_form(const char *re, size_t n, bool wide, bool anchors, sw_buf *o)
@@ -776,23 +778,12 @@ static bool rx_form(const char *re, size_t n, bool wide, bool anchors, sw_buf *o
 		    sw_buf_printf(o, "(?:") < 0)
 			return false;
 		if (c == '\\') {
-			char e;
 			if (++i >= n)
 				return false;
-			e = re[i];
-			if (e == 'b' || e == 'B') {
+			if (re[i] == 'b' || re[i] == 'B') { /* zero-width: dropped */
 				i++;
 				atom = false;
-			} else if (e == 'S' || e == 'W' || e == 'D') {
-				i++;
-				if (sw_buf_printf(o, "%s", e == 'S' ? "[^\\t\\n\\x0b\\f\\r ]" :
-						  e == 'W' ? "[^A-Za-z0-9_]" : "[^0-9]") < 0)
-					return false;
-			} else if (e == 's' || e == 'w' || e == 'd') {
-				if (sw_buf_putc(o, '[') < 0 || !rx_class_escape(re, n, &i, o) ||
-				    sw_buf_putc(o, ']') < 0)
-					return false;
-			} else if (!rx_class_escape(re, n, &i, o)) {
+			} else if (!rx_escape(re, n, &i, o)) {
 				return false;
 			}
 		} else if (c == '[') {
@@ -1429,11 +1420,12 @@ static bool str_open(const sw_ygate *g, const gstr *s)
 }
 
 /* Whether a condition may hold with none of its patterns found. With
- * path_open false, a path test (filepath == "...") counts as closed: that
- * is a rule open for (almost) every file, whose gate saves nothing (sizes
- * and magic numbers let most files through). With path_open true it is
- * the exact question for a file where nothing was found. Rules referenced
- * come earlier and have their answers already. */
+ * path_open false, a path test (filepath == or matches) counts as closed:
+ * that is a rule open for (almost) every file, whose gate saves nothing
+ * (sizes and magic numbers let most files through). With path_open true,
+ * path tests count as open: the question for a file in which no content
+ * pattern was found, whatever its name. Rules referenced come earlier and
+ * have their answers already. */
 static bool unfound(const gnode *n, const grule *r, const sw_ygate *g, bool path_open)
 {
 	uint32_t i, open = 0;
@@ -1462,7 +1454,7 @@ static bool unfound(const gnode *n, const grule *r, const sw_ygate *g, bool path
 	case G_VAREQ:
 		return path_open;
 	case G_VARRE:
-		return g->lits[n->ref].dropped;
+		return path_open || g->lits[n->ref].dropped;
 	default:
 		return true; /* true, filesize, a magic number */
 	}
@@ -1826,9 +1818,26 @@ int sw_ygate_build(const char *const *text, const char *const *ns, size_t n, sw_
 	}
 	count_open(g);
 	bounds(g);
-	g->hitwords = (g->nlits + 63) / 64;
+	g->hitwords = g->nlits / 64 + 1;
+	if (!(g->namebits = ga(g, g->hitwords * sizeof(*g->namebits)))) {
+		sw_ygate_free(g);
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < g->nlits; i++)
+		if (g->lits[i].flags & (SW_YGATE_PATH | SW_YGATE_NAME | SW_YGATE_EXT))
+			g->namebits[i / 64] |= 1ull << (i % 64);
 	*out = g;
 	return 0;
+}
+
+size_t sw_ygate_hitwords(const sw_ygate *g)
+{
+	return g->hitwords;
+}
+
+const uint64_t *sw_ygate_namebits(const sw_ygate *g)
+{
+	return g->namebits;
 }
 
 size_t sw_ygate_npatterns(const sw_ygate *g)
@@ -1981,11 +1990,11 @@ bool sw_ygate_may_match(const sw_ygate *g, const uint64_t *hits, const sw_ygate_
 	bool any = false;
 
 	for (i = 0; i < g->hitwords && !any; i++)
-		any = hits[i] != 0;
+		any = (hits[i] & ~g->namebits[i]) != 0;
 	for (i = 0; i < g->nrules; i++) {
 		const grule *r = &g->rules[i];
-		/* most files hold no pattern: only the few rules that need
-		 * none are worth evaluating there */
+		/* most files hold no content pattern: only the few rules that
+		 * need none are worth evaluating there */
 		scratch[i] = (any || r->nohit) && eval(g, r->cond, r, hits, f, scratch);
 		if (scratch[i] && !r->is_private)
 			return true;

@@ -39,6 +39,10 @@ enum {
 };
 size_t sw_ygate_npatterns(const sw_ygate *g);
 const uint8_t *sw_ygate_pattern(const sw_ygate *g, size_t i, size_t *len, unsigned *flags);
+/* 64-bit words in a hits bitset, and the bits of the patterns that are run
+ * on a file's names rather than its bytes. */
+size_t sw_ygate_hitwords(const sw_ygate *g);
+const uint64_t *sw_ygate_namebits(const sw_ygate *g);
 /* A regex the matcher cannot take: its strings fall back to the literals
  * they require. */
 void sw_ygate_drop(sw_ygate *g, size_t i);

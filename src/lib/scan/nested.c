@@ -62,8 +62,10 @@ static int collect(void *c, const uint8_t *p, size_t n)
 		d->why = "compression ratio over max-ratio";
 		return SW_ELIMIT;
 	}
-	if (in_place && n <= d->out.cap - d->out.len - 1) {
-		d->out.len += n; /* decompressed where it belongs (into_out) */
+	if (in_place) { /* decompressed where it belongs (into_out) */
+		if (n > d->out.cap - d->out.len - 1)
+			return SW_ERROR; /* more than into_out gave room for */
+		d->out.len += n;
 	} else if (sw_buf_append(&d->out, p, n) < 0) {
 		d->why = "member larger than max-file-size";
 		return SW_ELIMIT;
@@ -104,6 +106,8 @@ static int decompress(sw_comp kind, const uint8_t *p, size_t n, dctx *d)
 	 * allow (max-file-size, and the ratio once past 16 MiB) */
 	if (d->hint > d->lim->max_member)
 		d->hint = d->lim->max_member;
+	if (d->hint > *d->lim->budget)
+		d->hint = *d->lim->budget;
 	if (d->hint > (16u << 20) && d->hint / (n ? n : 1) > d->lim->max_ratio)
 		d->hint = 16u << 20;
 	sw_inflate_set_output(z, into_out);

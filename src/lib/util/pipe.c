@@ -102,35 +102,6 @@ oom:
 	return SW_ENOMEM;
 }
 
-int sw_pipe_put(sw_pipe *p, const uint8_t *data, size_t n)
-{
-	int rc = 0;
-
-	while (n) {
-		size_t k = n < p->slot_size ? n : p->slot_size, tail;
-		pthread_mutex_lock(&p->mu);
-		while (p->count == p->nslots && p->rc == 0)
-			pthread_cond_wait(&p->can_put, &p->mu);
-		if ((rc = p->rc) < 0) {
-			pthread_mutex_unlock(&p->mu);
-			return rc;
-		}
-		tail = (p->head + p->count) % p->nslots;
-		pthread_mutex_unlock(&p->mu);
-		/* the slot at tail is ours until count says otherwise */
-		p->reserved = false;
-		memcpy(p->slot[tail], data, k);
-		p->len[tail] = k;
-		pthread_mutex_lock(&p->mu);
-		p->count++;
-		pthread_cond_signal(&p->can_get);
-		pthread_mutex_unlock(&p->mu);
-		data += k;
-		n -= k;
-	}
-	return 0;
-}
-
 int sw_pipe_reserve(sw_pipe *p, uint8_t **buf, size_t *cap)
 {
 	int rc;
@@ -165,6 +136,24 @@ int sw_pipe_commit(sw_pipe *p, size_t n)
 	pthread_mutex_unlock(&p->mu);
 	p->reserved = false;
 	return rc;
+}
+
+int sw_pipe_put(sw_pipe *p, const uint8_t *data, size_t n)
+{
+	while (n) {
+		uint8_t *slot;
+		size_t cap, k;
+		int rc;
+		if ((rc = sw_pipe_reserve(p, &slot, &cap)) < 0)
+			return rc;
+		k = n < cap ? n : cap;
+		memcpy(slot, data, k);
+		if ((rc = sw_pipe_commit(p, k)) < 0)
+			return rc;
+		data += k;
+		n -= k;
+	}
+	return 0;
 }
 
 int sw_pipe_finish(sw_pipe *p)

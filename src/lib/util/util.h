@@ -138,8 +138,8 @@ int sw_pipe_start(sw_pipe **out, size_t nslots, size_t slot_size,
 int sw_pipe_put(sw_pipe *p, const uint8_t *data, size_t n);
 /* Without the copy: the next free slot to write into (blocks while the
  * pipe is full; the same slot again until committed), then queue the n
- * bytes written there (n 0 keeps the slot reserved). A put drops the
- * reservation. Both return the consumer's error, if it has failed. */
+ * bytes written there (n 0 keeps the slot reserved; put is these two with
+ * a copy). Both return the consumer's error, if it has failed. */
 int sw_pipe_reserve(sw_pipe *p, uint8_t **buf, size_t *cap);
 int sw_pipe_commit(sw_pipe *p, size_t n);
 /* No more input: wait for the consumer to drain, free the pipe, and return
