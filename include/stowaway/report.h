@@ -59,6 +59,12 @@ sw_verdict sw_report_verdict(const sw_report *r);
 const char *sw_verdict_name(sw_verdict v);
 /* Highest severity present; returns false when there are no findings. */
 bool sw_report_max_severity(const sw_report *r, sw_severity *out);
+/* Record that part of the analysis did not run or finish (path may be
+ * NULL, layer -1 for the image): an `incomplete` entry and a medium
+ * SW-INCOMPLETE finding from `detector`, so the verdict is never clean.
+ * SW_ENOMEM is the only error. */
+int sw_report_add_incomplete(sw_report *r, const char *detector, const char *path, int layer,
+			     const char *reason);
 
 /*
  * Report formats.

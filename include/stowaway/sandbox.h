@@ -19,12 +19,16 @@ typedef struct sw_rootfs_opts {
 	uint64_t max_bytes;       /* bytes written in all */
 	int64_t id_base;          /* >= 0 (root only): entries owned by id_base + their
 				   * uid/gid (ids above 65535 become 65534); -1: ours */
+	unsigned max_ratio;       /* bytes written per byte of a layer's blob, judged
+				   * after 16 MiB of a layer (as a scan's max-ratio) */
+	double timeout;           /* seconds for the whole assembly */
 } sw_rootfs_opts;
 
-#define SW_ROOTFS_OPTS_INIT { 1000000, 8ull << 30, -1 }
+#define SW_ROOTFS_OPTS_INIT { 1000000, 8ull << 30, -1, 250, 600 }
 
 typedef struct sw_rootfs_stats {
 	uint64_t layers, entries, files, bytes;
+	uint64_t links;           /* hard links, made as links (never copies) */
 	uint64_t whiteouts;
 	uint64_t skipped;         /* device nodes, FIFOs: never created */
 	uint64_t refused;         /* names above the root, hard links out of it */
@@ -32,7 +36,10 @@ typedef struct sw_rootfs_stats {
 
 /* Apply the image's layers to target (created, or empty): whiteouts and
  * opaque directories, no entry outside target, nothing written through a
- * link, no device nodes, no setuid bits; blob digests and diff_ids checked. */
+ * link, no device nodes, no setuid bits; blob digests and diff_ids checked.
+ * SW_EFORMAT for a whiteout that names "", "." or ".." (nothing of it is
+ * applied; what earlier entries made stays in target), SW_ELIMIT past a
+ * bound (entries, bytes, ratio, time), SW_EVERIFY on a digest mismatch. */
 int sw_rootfs_assemble(const sw_image *img, const char *target, const sw_rootfs_opts *o, sw_rootfs_stats *st,
 		       sw_error *err);
 

@@ -106,10 +106,11 @@ int cmd_unpack(int argc, char **argv)
 		rc = EXIT_ERROR;
 		goto out;
 	}
-	printf("%llu layers, %llu entries, %llu files, %llu bytes; %llu whiteouts; skipped %llu (devices, FIFOs); "
-	       "refused %llu (outside the root)\n",
+	printf("%llu layers, %llu entries, %llu files, %llu bytes, %llu hard links; %llu whiteouts; "
+	       "skipped %llu (devices, FIFOs, aufs metadata); refused %llu (outside the root)\n",
 	       (unsigned long long)st.layers, (unsigned long long)st.entries, (unsigned long long)st.files,
-	       (unsigned long long)st.bytes, (unsigned long long)st.whiteouts, (unsigned long long)st.skipped,
+	       (unsigned long long)st.bytes, (unsigned long long)st.links, (unsigned long long)st.whiteouts,
+	       (unsigned long long)st.skipped,
 	       (unsigned long long)st.refused);
 out:
 	sw_image_free(img);

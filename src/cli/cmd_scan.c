@@ -297,14 +297,26 @@ int cmd_scan(int argc, char **argv)
 		sw_image *img = NULL;
 		sw_report *rep = NULL;
 		sw_severity max;
+		bool dyn_failed = false;
 		int rc = sw_image_open(&img, argv[i], &io, &err);
 		if (rc == 0)
 			rc = sw_scan_image(img, &so, &rep, &err);
 		if (rc == 0 && dynamic) {
 			sw_report *dyn = NULL;
 			dopts.scan = &so;
-			if ((rc = sw_detonate(img, &dopts, &dyn, &err)) == 0)
+			if ((rc = sw_detonate(img, &dopts, &dyn, &err)) == 0) {
 				rc = sw_report_merge(rep, dyn, &err);
+			} else {
+				/* the static results stand; what did not run is said,
+				 * in the report and as an error */
+				char why[sizeof(err.msg) + 32];
+				snprintf(why, sizeof(why), "dynamic analysis did not run: %s", err.msg);
+				dyn_failed = true;
+				cli_error("%s: %s", argv[i], why);
+				rc = sw_report_add_incomplete(rep, "sandbox", NULL, -1, why);
+				if (rc < 0)
+					sw_error_set(&err, rc, "out of memory");
+			}
 			sw_report_free(dyn);
 		}
 		if (so.progress)
@@ -313,6 +325,8 @@ int cmd_scan(int argc, char **argv)
 			rc = sw_report_write(rep, fmt, !output && isatty(STDOUT_FILENO), out, &err);
 		if (rc < 0) {
 			cli_error("%s: %s", argv[i], err.msg);
+			worst = EXIT_ERROR;
+		} else if (dyn_failed) {
 			worst = EXIT_ERROR;
 		} else if (sw_report_max_severity(rep, &max) && max >= fail_on && worst != EXIT_ERROR) {
 			worst = EXIT_FINDINGS;

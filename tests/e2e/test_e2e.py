@@ -615,6 +615,144 @@ def nested_bomb_is_bounded():
     rss_ok(r)
 
 
+@case
+def nested_past_max_depth_is_incomplete():
+    """EICAR five .tar.gz deep: at the default --max-depth 4 the fifth level
+    is not expanded, and that is said (never a clean verdict)."""
+    import io as _io
+    data, name = EICAR, "eicar.com"
+    for level in range(5):
+        b = _io.BytesIO()
+        with tarfile.open(fileobj=b, mode="w:gz") as t:
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, _io.BytesIO(data))
+        data, name = b.getvalue(), "l%d.tar.gz" % level
+    root = d("deep5")
+    oci_image(root, [Layer([E("opt", kind="dir"), E("opt/l4.tar.gz", data)])])
+    r = scan(root)
+    eq(r.findings("SW-TEST-EICAR"), [], "the fifth level is not read at depth 4")
+    deep = "/opt/l4.tar.gz!l3.tar.gz!l2.tar.gz!l1.tar.gz!l0.tar.gz"
+    inc = [i for i in r.json["incomplete"] if i["path"] == deep]
+    eq(len(inc), 1, "one incomplete for the unexpanded level: %s" % r.json["incomplete"])
+    ok("deeper than --max-depth 4" in inc[0]["reason"], inc[0]["reason"])
+    f = [f for f in r.findings("SW-INCOMPLETE") if f["path"] == deep]
+    eq(len(f), 1, "an SW-INCOMPLETE finding names it: %s" % r.findings("SW-INCOMPLETE"))
+    eq(f[0]["layer"], 0, "layer")
+    eq(r.json["verdict"], "suspicious", "never clean")
+    r5 = scan("--max-depth", "5", root)
+    one_finding(r5, "SW-TEST-EICAR", deep + "!eicar.com", 0)
+    eq([i for i in r5.json["incomplete"] if "max-depth" in i["reason"]], [], "at depth 5 all is read")
+
+
+@case
+def hostile_whiteouts_are_findings():
+    """A whiteout naming "..", "." or "" (an attack on whatever unpacks the
+    image) is a high finding, at its layer, in a layer or in a nested tar,
+    and is never applied to the merged view."""
+    import io as _io
+    inner = _io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as t:
+        for n in ("rootfs/etc/.wh...", "rootfs/x"):
+            ti = tarfile.TarInfo(n)
+            t.addfile(ti, _io.BytesIO(b""))
+    root = d("whdotdot")
+    oci_image(root, [base_layer([E("etc", kind="dir"), E("etc/eicar.com", EICAR), E("opt", kind="dir")]),
+                     Layer([E("etc/.wh..."), E(".wh.."),
+                            E("opt/.wh."), E("opt/layer.tar.gz", inner.getvalue())])])
+    r = scan(root)
+    eq(r.rc, 1, r.err)
+    for path in ("/etc/.wh...", "/.wh..", "/opt/.wh."):
+        f = one_finding(r, "SW-WHITEOUT-ESCAPE", path, 1, final=False)
+        eq((f["severity"], f["category"]), ("high", "escape"), path)
+    one_finding(r, "SW-WHITEOUT-ESCAPE", "/opt/layer.tar.gz!rootfs/etc/.wh...", 1)
+    eq(one_finding(r, "SW-WHITEOUT-ESCAPE", "/etc/.wh...", 1, final=False)["evidence"]["deletes"], "..", "evidence")
+    # never applied: what the lower layer put in /etc and / is still there
+    one_finding(r, "SW-TEST-EICAR", "/etc/eicar.com", 0, final=True)
+    eq(r.json["verdict"], "malicious", "verdict")
+
+
+# ---------------------------------------------------------------- hostile sources
+
+def _fifo(path):
+    if os.path.lexists(path):
+        os.unlink(path)
+    os.mkfifo(path)
+
+
+def _socket(path):
+    import socket
+    if os.path.lexists(path):
+        os.unlink(path)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    cwd = os.getcwd()
+    os.chdir(os.path.dirname(path))  # a bind path is short: 108 bytes
+    try:
+        s.bind(os.path.basename(path))
+    finally:
+        os.chdir(cwd)
+        s.close()
+
+
+@case
+def fifos_and_sockets_in_sources_never_hang():
+    """A FIFO anywhere an image source is read (index.json, a manifest or
+    layer blob, the archive itself) would block open() forever: each is
+    refused at once with an error naming it; in a dir: source it is an
+    entry like a device."""
+    base = d("fifo")
+    img = os.path.join(base, "img")
+    oci_image(img, [Layer([E("etc", kind="dir"), E("etc/x", b"x")])])
+    idx = json.load(open(os.path.join(img, "index.json")))
+    mdig = idx["manifests"][0]["digest"][7:]
+    man = json.load(open(os.path.join(img, "blobs", "sha256", mdig)))
+    ldig = man["layers"][0]["digest"][7:]
+    kinds = [("fifo", _fifo), ("socket", _socket)]
+    if os.geteuid() == 0:
+        kinds.append(("chardev", lambda p: (os.path.lexists(p) and os.unlink(p),
+                                            os.mknod(p, 0o600 | 0o020000, os.makedev(1, 3)))))
+    for kind, make in kinds:
+        for what, rel in (("index.json", "index.json"), ("manifest blob", "blobs/sha256/" + mdig),
+                          ("layer blob", "blobs/sha256/" + ldig)):
+            bad = os.path.join(base, "%s-%s" % (kind, what.replace(" ", "-")))
+            shutil.rmtree(bad, ignore_errors=True)
+            shutil.copytree(img, bad)
+            make(os.path.join(bad, rel))
+            for cmd in (["scan", "--quiet", "--format", "json"], ["unpack"]):
+                argv = [BIN] + cmd + ["oci:" + bad] + ([os.path.join(base, "t-%s-%s" % (kind, what[0]))]
+                                                       if cmd == ["unpack"] else [])
+                try:
+                    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+                except subprocess.TimeoutExpired:
+                    raise AssertionError("%s as a %s: %s hangs" % (what, kind, cmd[0]))
+                err = p.stderr.decode()
+                eq(p.returncode, 2, "%s as a %s, %s: exit code (%s)" % (what, kind, cmd[0], err))
+                ok(rel.split("/")[-1] in err and ("not a regular file" in err), "%s: %s" % (what, err))
+        # the archive itself
+        arch = os.path.join(base, "archive-" + kind)
+        make(arch)
+        for pre in ("oci-archive:", "docker-archive:", ""):
+            try:
+                p = subprocess.run([BIN, "scan", "--quiet", pre + arch], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=30)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("%s%s hangs" % (pre, kind))
+            eq(p.returncode, 2, "%s%s: %s" % (pre, kind, p.stderr.decode()))
+    # a dir: source holding a FIFO and a socket: walked, never opened
+    rootfs = os.path.join(base, "rootfs")
+    os.makedirs(os.path.join(rootfs, "etc"), exist_ok=True)
+    with open(os.path.join(rootfs, "etc", "eicar.com"), "wb") as f:
+        f.write(EICAR)
+    _fifo(os.path.join(rootfs, "etc", "pipe"))
+    _socket(os.path.join(rootfs, "etc", "sock"))
+    try:
+        r = scan("dir:" + rootfs, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("dir: with a FIFO hangs")
+    eq(r.rc, 0, r.err)
+    ok(any(f["path"] == "/etc/eicar.com" for f in r.findings("SW-TEST-EICAR")), "the regular file is scanned")
+
+
 # ---------------------------------------------------------------- heuristics
 
 def packed_elf(marker=True, size=65536):

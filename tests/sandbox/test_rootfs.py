@@ -17,7 +17,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
-from caserun import collector, drive_module, eq, ok  # noqa: E402
+from caserun import collector, drive_module, eq, ok, runnable_copy  # noqa: E402
 from imagelib import E, Layer, oci_image  # noqa: E402
 
 BIN = None
@@ -150,6 +150,143 @@ def digests_are_checked_and_targets_must_be_empty():
         f.write(bytes(data))
     rc, out, err = unpack(img, os.path.join(WORK, "target3b"))
     eq(rc, 2, "a damaged blob is refused")
+
+
+NOBODY = 65534
+
+
+def binary_for(user):
+    """The binary, or a copy that nobody can run."""
+    return BIN if user is None else runnable_copy(BIN, WORK)
+
+
+def as_user(argv, user, env=None):
+    pre = [] if user is None else ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups"]
+    p = subprocess.run(pre + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=120)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def sentinels(top):
+    """A tree top/above, top/dir/beside, top/dir/target-parent/... with a
+    sentinel file at every level a hostile image could reach; returns the
+    target path (not created) and a snapshot function."""
+    levels = [top, os.path.join(top, "dir"), os.path.join(top, "dir", "sub")]
+    for lv in levels:
+        os.makedirs(lv, exist_ok=True)
+        os.chmod(lv, 0o777)
+        with open(os.path.join(lv, "sentinel"), "w") as f:
+            f.write("keep " + lv)
+
+    def snap():
+        out = {}
+        for dp, dns, fns in os.walk(top):
+            dns[:] = [n for n in dns if n != "target"]
+            for n in fns:
+                with open(os.path.join(dp, n), "rb") as f:
+                    out[os.path.join(dp, n)] = f.read()
+            for n in dns:
+                out[os.path.join(dp, n) + "/"] = b""
+        return out
+    return os.path.join(levels[-1], "target"), snap
+
+
+# Whiteouts whose target is "..", "." or empty: joined to their directory
+# they name the directory above, the directory itself. Each must be refused
+# before anything is deleted, at the top of the image and below, as root
+# and as an unprivileged user.
+HOSTILE_MARKERS = [".wh...", ".wh..", ".wh."]
+
+
+@case
+def hostile_whiteouts_are_refused_and_delete_nothing():
+    for user in (None, NOBODY):
+        for n, marker in enumerate(HOSTILE_MARKERS):
+            for where in ("", "etc/"):
+                img = os.path.join(WORK, "wh-%s-%d-%d" % (user, n, len(where)))
+                oci_image(img, [Layer([E("etc", kind="dir"), E("etc/passwd", b"root:x:0:0::/root:/bin/sh\n")]),
+                                Layer([E(where + marker)])])
+                os.chmod(WORK, 0o755)
+                for dp, dns, fns in os.walk(img):
+                    os.chmod(dp, 0o755)
+                top = os.path.join(WORK, "wh-top-%s-%d-%d" % (user, n, len(where)))
+                target, snap = sentinels(top)
+                before = snap()
+                rc, out, err = as_user([binary_for(user), "unpack", "oci:" + img, target], user)
+                what = "%s%s as %s" % (where, marker, user or "root")
+                eq(rc, 2, what + ": refused (%s)" % err)
+                ok("whiteout" in err and marker in err, what + ": the error names the entry: " + err)
+                eq(snap(), before, what + ": every file outside the target is untouched")
+                eq(open(os.path.join(target, "etc", "passwd"), "rb").read(), b"root:x:0:0::/root:/bin/sh\n",
+                   what + ": the lower layer's file is still in the target")
+
+
+@case
+def hostile_whiteout_in_detonate_deletes_nothing():
+    """detonate assembles the rootfs in a work directory under TMPDIR (or
+    --keep): a ".wh..." there would remove TMPDIR's own files."""
+    img = os.path.join(WORK, "wh-det")
+    oci_image(img, [Layer([E("bin", kind="dir"), E("bin/true", b"#!/bin/sh\n", mode=0o755)]),
+                    Layer([E(".wh...")])], cfg_extra={"config": {"Cmd": ["/bin/true"]}})
+    top = os.path.join(WORK, "det-top")
+    target, snap = sentinels(top)
+    tmp = os.path.dirname(target)
+    before = snap()
+    env = dict(os.environ, TMPDIR=tmp, XDG_CACHE_HOME=os.path.join(WORK, "cache"))
+    rc, out, err = as_user([BIN, "detonate", "--format", "json", "oci:" + img], None, env)
+    eq(rc, 2, "detonate refuses the image: " + err)
+    ok("whiteout" in err, err)
+    eq(snap(), before, "nothing outside the work directory changed")
+    eq([x for x in os.listdir(tmp) if x.startswith("stowaway-detonate")], [], "the work directory is cleaned up")
+    keep = os.path.join(tmp, "keep")
+    rc, out, err = as_user([BIN, "detonate", "--keep", keep, "oci:" + img], None, env)
+    eq(rc, 2, "--keep: refused too: " + err)
+    eq({k: v for k, v in snap().items() if not k.startswith(keep)}, before, "--keep: nothing outside changed")
+    # scan --dynamic keeps the static results and says what did not run
+    rc, out, err = as_user([BIN, "scan", "--quiet", "--format", "json", "--dynamic", "oci:" + img], None, env)
+    eq(rc, 2, "scan --dynamic: an error: " + err)
+    import json
+    rep = json.loads(out)
+    ids = sorted(f["id"] for f in rep["findings"])
+    ok("SW-WHITEOUT-ESCAPE" in ids and "SW-INCOMPLETE" in ids, "static findings kept: %s" % ids)
+    ok(any("dynamic analysis did not run" in i["reason"] for i in rep["incomplete"]), rep["incomplete"])
+    eq(rep["verdict"], "malicious", "verdict")
+    eq({k: v for k, v in snap().items() if not k.startswith(keep)}, before, "scan --dynamic: nothing outside changed")
+
+
+@case
+def hard_links_are_links_not_copies():
+    """One 1 MiB file and 3,000 hard links to it: 1 MiB written, not 3 GiB;
+    a link to a directory, to a missing file or out of the root is refused."""
+    for user in (None, NOBODY):
+        img = os.path.join(WORK, "hl-%s" % user)
+        big = os.urandom(1 << 20)
+        ents = [E("data", kind="dir"), E("data/big", big, mode=0o640), E("dir", kind="dir"),
+                E("lnk", kind="symlink", link="/data/big")]
+        ents += [E("data/l%04d" % i, kind="hardlink", link="data/big") for i in range(3000)]
+        ents += [E("to-dir", kind="hardlink", link="dir"), E("to-missing", kind="hardlink", link="nope"),
+                 E("to-out", kind="hardlink", link="../../etc/passwd"), E("to-link", kind="hardlink", link="lnk")]
+        oci_image(img, [Layer(ents)])
+        for dp, dns, fns in os.walk(img):
+            os.chmod(dp, 0o755)
+        top = os.path.join(WORK, "hl-top-%s" % user)
+        target, snap = sentinels(top)
+        before = snap()
+        import time
+        t0 = time.time()
+        rc, out, err = as_user([binary_for(user), "unpack", "oci:" + img, target], user)
+        eq(rc, 0, err)
+        m = re.search(r"(\d+) bytes, (\d+) hard links", out)
+        ok(m, out)
+        eq(int(m.group(1)), 1 << 20, "bytes written: the file once")
+        eq(int(m.group(2)), 3001, "3,000 links to the file and one to the symlink")
+        st = os.stat(os.path.join(target, "data", "big"))
+        eq(st.st_nlink, 3001, "one inode")
+        eq(os.stat(os.path.join(target, "data", "l2999")).st_ino, st.st_ino, "a link shares the inode")
+        eq(os.readlink(os.path.join(target, "to-link")), "/data/big", "a link to a symlink is that symlink")
+        for n in ("to-dir", "to-missing", "to-out"):
+            ok(not os.path.lexists(os.path.join(target, n)), n + " refused")
+        eq(snap(), before, "nothing outside changed")
+        ok(time.time() - t0 < 30, "fast")
 
 
 def main():

@@ -44,6 +44,8 @@ static void on_issue(void *ctx, size_t layer, size_t rec, const char *why)
 {
 	issues *is = ctx;
 
+	if (!is)
+		return;
 	is->n++;
 	is->layer = layer;
 	is->rec = rec;
@@ -188,6 +190,59 @@ static void test_whiteout_root_ignored(void **state)
 	apply(m, 1, l1, N(l1), NULL);
 	assert_true(sw_merge_live(m, 0, 0));
 	sw_merge_free(m);
+}
+
+/* Whiteout records that name no entry ("/d/..", "/d/.", "/d/") delete
+ * nothing: not the directory, not its parent. */
+static void test_whiteout_naming_no_entry(void **state)
+{
+	static const sw_mrec l0[] = { D("/d"), F("/d/a"), F("/b") };
+	static const sw_mrec l1[] = { WH("/d/.."), WH("/d/."), WH("/d/") };
+	sw_merge *m = sw_merge_new(2);
+	issues is = { 0 };
+
+	(void)state;
+	apply(m, 0, l0, N(l0), NULL);
+	apply(m, 1, l1, N(l1), &is);
+	assert_true(sw_merge_live(m, 0, 0));
+	assert_true(sw_merge_live(m, 0, 1));
+	assert_true(sw_merge_live(m, 0, 2));
+	assert_int_equal(is.n, 3);
+	assert_non_null(strstr(is.why, "names no entry"));
+	sw_merge_free(m);
+}
+
+/* The one classifier every layer reader asks. */
+static void test_marker_kinds(void **state)
+{
+	static const struct { const char *name; sw_marker want; const char *target; } cases[] = {
+		{ "passwd", SW_MARK_NONE, NULL },
+		{ ".wh", SW_MARK_NONE, NULL },
+		{ ".wh.passwd", SW_MARK_WHITEOUT, "passwd" },
+		{ ".wh...x", SW_MARK_WHITEOUT, "..x" },
+		{ ".wh....", SW_MARK_WHITEOUT, "..." },
+		{ ".wh..wh", SW_MARK_WHITEOUT, ".wh" },
+		{ ".wh..wh..opq", SW_MARK_OPAQUE, NULL },
+		{ ".wh..wh..opqx", SW_MARK_META, NULL },
+		{ ".wh..wh.plnk", SW_MARK_META, NULL },
+		{ ".wh...", SW_MARK_HOSTILE, NULL },
+		{ ".wh..", SW_MARK_HOSTILE, NULL },
+		{ ".wh.", SW_MARK_HOSTILE, NULL },
+		{ ".wh.a/b", SW_MARK_HOSTILE, NULL },
+	};
+	const char *t;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(cases); i++) {
+		assert_int_equal(sw_marker_kind(cases[i].name, strlen(cases[i].name), &t), cases[i].want);
+		if (cases[i].target)
+			assert_string_equal(t, cases[i].target);
+		else
+			assert_null(t);
+	}
+	/* a NUL inside the target, with the length given */
+	assert_int_equal(sw_marker_kind(".wh.a\0b", 7, &t), SW_MARK_HOSTILE);
 }
 
 static void test_opaque_marker_after_sibling(void **state)
@@ -537,6 +592,8 @@ int main(void)
 		cmocka_unit_test(test_bad_layer_index),
 		cmocka_unit_test(test_whiteout_file),
 		cmocka_unit_test(test_whiteout_directory),
+		cmocka_unit_test(test_whiteout_naming_no_entry),
+		cmocka_unit_test(test_marker_kinds),
 		cmocka_unit_test(test_whiteout_root_ignored),
 		cmocka_unit_test(test_opaque_marker_after_sibling),
 		cmocka_unit_test(test_opaque_marker_first),

@@ -222,7 +222,11 @@ int sw_fsview_open_tar(sw_fsview **out, const char *path, sw_error *err)
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	v->dirfd = -1;
 	v->label = sw__strdup(path);
-	v->tarfd = open(path, O_RDONLY | O_CLOEXEC);
+	v->tarfd = sw_open_regular(AT_FDCWD, path, true);
+	if (v->tarfd < 0 && errno == EINVAL) {
+		sw_fsview_free(v);
+		return sw_error_set(err, SW_EFORMAT, "%s: not a regular file", path);
+	}
 	if (v->tarfd < 0 || fstat(v->tarfd, &st) < 0) {
 		int e = errno;
 		sw_fsview_free(v);
@@ -296,14 +300,18 @@ static int open_beneath(sw_fsview *v, const char *path, sw_error *err)
 		slash = strchr(p, '/');
 		if (slash)
 			*slash = '\0';
-		next = openat(fd, p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-			      (slash ? O_DIRECTORY : 0));
+		next = slash ? openat(fd, p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_DIRECTORY)
+			     : sw_open_regular(fd, p, false);
 		if (next < 0) {
 			int e = errno;
 			close(fd);
 			if (e == ELOOP)
 				return sw_error_set(err, SW_EFORMAT, "%s/%s: is a symlink; refused",
 						    v->label, path);
+			if (e == EINVAL || e == ENOTDIR)
+				return sw_error_set(err, SW_EFORMAT, "%s/%s: %s; refused", v->label, path,
+						    e == ENOTDIR ? "a component is not a directory" :
+						    "not a regular file (a FIFO, device or socket is never opened)");
 			return sw_error_set(err, e == ENOENT ? SW_ENOTFOUND : SW_EIO, "%s/%s: %s",
 					    v->label, path, strerror(e));
 		}

@@ -48,6 +48,29 @@ struct sw_merge {
 	uint32_t cur;            /* layer being applied */
 };
 
+sw_marker sw_marker_kind(const char *base, size_t n, const char **target)
+{
+	const char *t;
+	size_t tn;
+
+	if (target)
+		*target = NULL;
+	if (n < 4 || memcmp(base, ".wh.", 4) != 0)
+		return SW_MARK_NONE;
+	if (n == 12 && memcmp(base, ".wh..wh..opq", 12) == 0)
+		return SW_MARK_OPAQUE;
+	if (n >= 8 && memcmp(base, ".wh..wh.", 8) == 0)
+		return SW_MARK_META;
+	t = base + 4;
+	tn = n - 4;
+	if (tn == 0 || (tn == 1 && t[0] == '.') || (tn == 2 && t[0] == '.' && t[1] == '.') ||
+	    memchr(t, '/', tn) || memchr(t, '\0', tn))
+		return SW_MARK_HOSTILE;
+	if (target)
+		*target = t;
+	return SW_MARK_WHITEOUT;
+}
+
 static size_t hkey(const node *parent, const char *name, size_t n)
 {
 	uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)parent;
@@ -383,6 +406,15 @@ int sw_merge_apply(sw_merge *m, size_t layer, const sw_mrec *recs, size_t n,
 		if (recs[i].flags & (SW_MREC_OPAQUE | SW_MREC_UNPLACED))
 			continue;
 		if (recs[i].flags & SW_MREC_WHITEOUT) {
+			size_t bl;
+			const char *b = base_name(recs[i].path, &bl);
+			/* the scan never records such a whiteout; a cache entry
+			 * or a future caller might: it deletes nothing */
+			if (bl == 0 || (bl == 1 && b[0] == '.') || (bl == 2 && b[0] == '.' && b[1] == '.')) {
+				if (issue)
+					issue(ctx, layer, i, "whiteout names no entry (\"\", \".\" or \"..\"): ignored");
+				continue;
+			}
 			if ((x = walk(m, recs[i].path, false, false, &blocked)) && x != &m->root)
 				remove_tree(m, x, false);
 			continue;

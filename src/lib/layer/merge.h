@@ -13,6 +13,23 @@ enum {
 	SW_MREC_UNPLACED = 4,  /* never lands in the filesystem (escaping path, aufs metadata) */
 };
 
+/* What a layer entry's last path component means to a runtime. */
+typedef enum sw_marker {
+	SW_MARK_NONE,          /* an ordinary name */
+	SW_MARK_WHITEOUT,      /* ".wh.<name>": deletes <name> beside it */
+	SW_MARK_OPAQUE,        /* ".wh..wh..opq": hides the directory's lower contents */
+	SW_MARK_META,          /* other ".wh..wh.*": aufs metadata, never visible */
+	SW_MARK_HOSTILE,       /* ".wh." whose target is empty, ".", ".." or holds
+				  '/' or NUL: a runtime that joins it to the
+				  directory deletes that directory or its parent */
+} sw_marker;
+
+/* Classify the last component base[0..n): every reader of layers (the
+ * scan, the merged view, rootfs assembly, nested archives) asks this one
+ * function, so none of them can disagree on what a marker deletes. For a
+ * whiteout, *target (when not NULL) is set to the name it deletes. */
+sw_marker sw_marker_kind(const char *base, size_t n, const char **target);
+
 typedef struct sw_mrec {
 	const char *path;      /* cleaned, absolute */
 	const char *link;      /* hardlink target (cleaned, absolute) or NULL */

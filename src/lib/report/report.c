@@ -169,6 +169,30 @@ int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const c
 	return 0;
 }
 
+int sw_report_add_incomplete(sw_report *r, const char *detector, const char *path, int layer,
+			     const char *reason)
+{
+	sw_finding f = { 0 };
+	char title[700];
+	int rc;
+
+	if ((rc = sw_report__add_incomplete(r, path, layer, reason)) < 0)
+		return rc;
+	snprintf(title, sizeof(title), "Not fully analysed: %s", reason);
+	f.id = "SW-INCOMPLETE";
+	f.severity = SW_SEV_MEDIUM;
+	f.category = "incomplete";
+	f.title = title;
+	f.detector = detector;
+	f.path = path;
+	f.layer = layer;
+	f.evidence = "{}";
+	if ((rc = sw_report__add(r, &f)) < 0)
+		return rc;
+	sw_report__sort(r);
+	return 0;
+}
+
 static int cmp_str(const char *a, const char *b)
 {
 	return strcmp(a ? a : "", b ? b : "");
@@ -225,7 +249,8 @@ bool sw_report_max_severity(const sw_report *r, sw_severity *out)
 static bool malware_category(const char *c)
 {
 	static const char *const mal[] = { "miner", "backdoor", "reverse-shell", "dropper",
-					   "persistence", "hidden-payload", "packed" };
+					   "persistence", "hidden-payload", "packed",
+					   "escape" };
 	size_t i;
 
 	for (i = 0; i < sizeof(mal) / sizeof(mal[0]); i++)

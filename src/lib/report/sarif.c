@@ -238,6 +238,11 @@ static const struct known {
 	  "A file that another rule flagged was deleted or replaced by a later layer. It is not "
 	  "visible in the container's filesystem, but its bytes stay in the earlier layer and are "
 	  "downloaded with every pull: hiding a payload this way is a known evasion." },
+	{ "SW-WHITEOUT-ESCAPE", "Whiteout marker that deletes outside its directory",
+	  "A layer holds a whiteout marker whose target is empty, \".\" or \"..\" (such as "
+	  "\".wh...\"). No build tool writes one. A runtime or unpacker that joins the target to "
+	  "the marker's directory deletes that directory, or the directory above the extraction "
+	  "target, on the machine that unpacks the image." },
 	{ "SW-INCOMPLETE", "File or layer not fully scanned",
 	  "A scan limit (file size, image size, entry count, compression ratio, path length, "
 	  "nesting depth or time) was reached, so the content detectors did not see all of this "
@@ -269,6 +274,9 @@ static const struct help {
 	  "bytes stay in the earlier layer and ship with every pull. Find out why the file was added, "
 	  "then create and delete temporary files in one build step (or use a multi-stage build) "
 	  "and rebuild." },
+	{ "escape", "The image reaches for what is outside its container: the host's files, a "
+	  "container runtime's socket, or the machine that unpacks it. Do not run or unpack it; "
+	  "treat its source as hostile." },
 	{ "suspicious-config", "Review the image configuration (Entrypoint, Cmd, Env, Labels, User, "
 	  "exposed ports) and its build history, and remove what the application does not need." },
 	{ "impersonation", "The image name imitates a well-known image. Check the registry, namespace "

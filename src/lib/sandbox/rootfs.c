@@ -13,16 +13,19 @@
  *     the outside;
  *   - the last component is created with O_NOFOLLOW | O_EXCL after
  *     removing what was there (a layer replaces, it never writes through);
- *   - hard links are copies of their target's bytes (resolved in the root,
- *     not followed out of it); device nodes and FIFOs are skipped and
+ *   - hard links are made as hard links, their target resolved in the
+ *     root and never followed out of it (a copy per link would let one
+ *     small layer write gigabytes); device nodes and FIFOs are skipped and
  *     counted; setuid/setgid/sticky bits are dropped; owners are not set
  *     (the sandbox maps one user);
- *   - whiteouts remove the named entry in the same directory, an opaque
+ *   - whiteouts remove the named entry in the same directory (one that
+ *     names "", "." or ".." refuses the image: joined to its directory it
+ *     names that directory or its parent), an opaque
  *     marker empties its directory of what lower layers put there (applied
  *     when it is met; Docker and BuildKit write it before the directory's
  *     own entries);
- *   - bounded: entries, bytes written, and the same digest checks as a
- *     scan (blob digest, diff_id).
+ *   - bounded: entries, bytes written, the compression ratio, time, and
+ *     the same digest checks as a scan (blob digest, diff_id).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +41,7 @@
 #include "stowaway/sandbox.h"
 #include "../image/image_int.h"
 #include "../layer/inflate.h"
+#include "../layer/merge.h"
 #include "../layer/tar.h"
 #include "../util/util.h"
 #include "../util/banned.h"
@@ -54,7 +58,8 @@ typedef struct asm_ctx {
 	sw_tar *t;
 	int out_fd;             /* the regular file being written, or -1 */
 	char path[4100];
-	uint64_t layer_in;
+	uint64_t layer_in, layer_out;
+	double deadline;
 } asm_ctx;
 
 static int open_in_root(int root, const char *path, int flags, mode_t mode)
@@ -121,12 +126,68 @@ static int fail(asm_ctx *c, int code, const char *what)
 	return sw_error_set(c->err, code, "%s: %s: %s", c->path, what, strerror(errno));
 }
 
+/* The directory that holds c->path, resolved inside the root; missing
+ * components are made, one at a time, each resolved inside the root.
+ * -1 (and counted as refused) when it cannot be. */
+static int parent_dir(asm_ctx *c, const char *parent)
+{
+	char walk[4100], *save = NULL, *tok;
+	int pfd = open_in_root(c->root, parent[0] ? parent + 1 : "", O_PATH | O_DIRECTORY, 0), cur;
+
+	if (pfd >= 0)
+		return pfd;
+	snprintf(walk, sizeof(walk), "%s", parent + 1);
+	cur = dup(c->root);
+	for (tok = strtok_r(walk, "/", &save); tok && cur >= 0; tok = strtok_r(NULL, "/", &save)) {
+		int next;
+		if (mkdirat(cur, tok, 0755) < 0 && errno != EEXIST) {
+			close(cur);
+			return -1;
+		}
+		if (c->o->id_base >= 0)
+			(void)fchownat(cur, tok, (uid_t)c->o->id_base, (gid_t)c->o->id_base, AT_SYMLINK_NOFOLLOW);
+		next = open_in_root(cur, tok, O_PATH | O_DIRECTORY, 0);
+		close(cur);
+		cur = next;
+	}
+	return cur;
+}
+
+/* A hard link made as a hard link: its target's directory resolved inside
+ * the root, the target's last component never followed (linkat without
+ * AT_SYMLINK_FOLLOW links a symlink itself). A copy would let a small
+ * layer (one file, thousands of links to it) write gigabytes. */
+static int hard_link(asm_ctx *c, int pfd, const char *name, const char *link)
+{
+	char lp[4100], *slash;
+	int tdir;
+
+	if (sw_path_clean(link, strlen(link), lp, sizeof(lp)) < 0 || !lp[1]) {
+		c->st->refused++; /* above the root, or the root itself */
+		return 0;
+	}
+	slash = strrchr(lp, '/');
+	*slash = '\0';
+	if ((tdir = open_in_root(c->root, lp[0] ? lp + 1 : "", O_PATH | O_DIRECTORY, 0)) < 0) {
+		c->st->refused++;
+		return 0;
+	}
+	if (linkat(tdir, slash + 1, pfd, name, 0) < 0)
+		c->st->refused++; /* missing, a directory, or another filesystem */
+	else
+		c->st->links++;
+	close(tdir);
+	return 0;
+}
+
 static int on_entry(void *ctx, const sw_tar_entry *e)
 {
 	asm_ctx *c = ctx;
 	char *slash, *name, parent[4100];
+	const char *target;
 	int pfd, rc = 0;
 	mode_t mode = e->mode & 0777;
+	sw_marker mark;
 
 	c->out_fd = -1;
 	if (++c->st->entries > c->o->max_entries)
@@ -141,40 +202,23 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 	slash = strrchr(parent, '/');
 	*slash = '\0';
 	name = c->path + (slash + 1 - parent);
-	if ((pfd = open_in_root(c->root, parent[0] ? parent + 1 : "", O_PATH | O_DIRECTORY, 0)) < 0) {
-		/* a parent that is not there: create the missing directories,
-		 * one component at a time, each resolved inside the root */
-		char walk[4100];
-		snprintf(walk, sizeof(walk), "%s", parent + 1);
-		/* create each missing component in turn */
-		{
-			int cur = dup(c->root);
-			char *save = NULL, *tok;
-			for (tok = strtok_r(walk, "/", &save); tok && cur >= 0; tok = strtok_r(NULL, "/", &save)) {
-				int next;
-				if (mkdirat(cur, tok, 0755) < 0 && errno != EEXIST) {
-					close(cur);
-					cur = -1;
-					break;
-				}
-				if (c->o->id_base >= 0)
-					(void)fchownat(cur, tok, (uid_t)c->o->id_base, (gid_t)c->o->id_base,
-						       AT_SYMLINK_NOFOLLOW);
-				next = open_in_root(cur, tok, O_PATH | O_DIRECTORY, 0);
-				close(cur);
-				cur = next;
-			}
-			pfd = cur;
-		}
-		if (pfd < 0) {
-			c->st->refused++;
-			return 0;
-		}
+	mark = sw_marker_kind(name, strlen(name), &target);
+	if (mark == SW_MARK_HOSTILE) /* before anything of it is made */
+		return sw_error_set(c->err, SW_EFORMAT,
+				    "%s: whiteout naming \"%s\" refused: unpacking it would delete %s", c->path,
+				    name + 4, strcmp(name + 4, "..") ? "its whole directory" : "the directory above it");
+	if (mark == SW_MARK_META) {
+		c->st->skipped++; /* aufs metadata: never part of the tree */
+		return 0;
 	}
-	if (strncmp(name, ".wh.", 4) == 0) {
-		if (strcmp(name, ".wh..wh..opq") == 0)
+	if ((pfd = parent_dir(c, parent)) < 0) {
+		c->st->refused++;
+		return 0;
+	}
+	if (mark != SW_MARK_NONE) {
+		if (mark == SW_MARK_OPAQUE)
 			rc = empty_dir(pfd) < 0 ? fail(c, SW_EIO, "opaque directory") : 0;
-		else if (remove_at(pfd, name + 4, 0) < 0)
+		else if (remove_at(pfd, target, 0) < 0)
 			rc = fail(c, SW_EIO, "whiteout");
 		close(pfd);
 		c->st->whiteouts++;
@@ -194,7 +238,12 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 		if (symlinkat(e->link, pfd, name) < 0)
 			rc = fail(c, SW_EIO, "symlink");
 		break;
-	case '0': case '7': case '1': {
+	case '1':
+		remove_at(pfd, name, 0);
+		rc = hard_link(c, pfd, name, e->link);
+		close(pfd);
+		return rc; /* owner and mode are the target's: the inode is shared */
+	case '0': case '7':
 		remove_at(pfd, name, 0);
 		if ((c->out_fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777)) < 0) {
 			rc = fail(c, SW_EIO, "create");
@@ -202,36 +251,7 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 		}
 		fchmod(c->out_fd, mode & 0777); /* no setuid/setgid/sticky, whatever the umask */
 		c->st->files++;
-		if (e->type == '1') {
-			/* a hard link: a copy of its target, found inside the root */
-			char lp[4100];
-			uint8_t buf[65536];
-			ssize_t r;
-			int src;
-			if (sw_path_clean(e->link, strlen(e->link), lp, sizeof(lp)) < 0 ||
-			    (src = open_in_root(c->root, lp + 1, O_RDONLY | O_NOFOLLOW, 0)) < 0) {
-				c->st->refused++;
-				break;
-			}
-			{
-				struct stat sst;
-				if (fstat(src, &sst) == 0) /* a link shares its target's mode */
-					fchmod(c->out_fd, sst.st_mode & 0777);
-			}
-			while ((r = read(src, buf, sizeof(buf))) > 0) {
-				c->st->bytes += (uint64_t)r;
-				if (c->st->bytes > c->o->max_bytes || sw_write_all(c->out_fd, buf, (size_t)r) < 0) {
-					rc = c->st->bytes > c->o->max_bytes
-						     ? sw_error_set(c->err, SW_ELIMIT, "more than %llu bytes written",
-								    (unsigned long long)c->o->max_bytes)
-						     : fail(c, SW_EIO, "write");
-					break;
-				}
-			}
-			close(src);
-		}
 		break;
-	}
 	default:
 		c->st->skipped++; /* devices, FIFOs: never created */
 		close(pfd);
@@ -272,6 +292,13 @@ static int tar_sink(void *ctx, const uint8_t *p, size_t n)
 {
 	asm_ctx *c = ctx;
 
+	c->layer_out += n;
+	if (c->layer_out > (16u << 20) && c->layer_in && c->o->max_ratio &&
+	    c->layer_out / c->layer_in > c->o->max_ratio)
+		return sw_error_set(c->err, SW_ELIMIT, "compression ratio over %u:1 (%llu bytes from %llu)",
+				    c->o->max_ratio, (unsigned long long)c->layer_out, (unsigned long long)c->layer_in);
+	if (c->o->timeout > 0 && sw_now() > c->deadline)
+		return sw_error_set(c->err, SW_ETIMEOUT, "assembly exceeded its %.0f s timeout", c->o->timeout);
 	sw_sha256_update(c->dh, p, n);
 	return sw_tar_feed(c->t, p, n, c->err);
 }
@@ -324,6 +351,7 @@ int sw_rootfs_assemble(const sw_image *img, const char *target, const sw_rootfs_
 	c.o = o;
 	c.err = err;
 	c.out_fd = -1;
+	c.deadline = sw_now() + o->timeout;
 	if ((c.root = open(target, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return sw_error_set(err, SW_EIO, "%s: %s", target, strerror(errno));
 	{
@@ -349,7 +377,7 @@ int sw_rootfs_assemble(const sw_image *img, const char *target, const sw_rootfs_
 		const sw_blobloc *loc = sw_image__layer_loc(img, i);
 		bool trailing = false;
 		c.z = NULL;
-		c.layer_in = 0;
+		c.layer_in = c.layer_out = 0;
 		if (!(c.t = sw_tar_new(&cb, 1u << 20)) || !(c.bh = sw_sha256_new()) || !(c.dh = sw_sha256_new())) {
 			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		} else if (loc->fd < 0) {

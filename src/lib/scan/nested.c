@@ -19,6 +19,7 @@
 
 #include "nested.h"
 #include "../layer/inflate.h"
+#include "../layer/merge.h"
 #include "../layer/tar.h"
 #include "../util/banned.h"
 
@@ -212,7 +213,15 @@ typedef struct tctx {
 static int t_entry(void *c, const sw_tar_entry *e)
 {
 	tctx *t = c;
+	int rc;
 
+	if (t->cb->hostile && member_name(t->name, t->outer, e->name, e->name_len) == 0) {
+		const char *inner = t->name + strlen(t->outer) + 1, *base = strrchr(inner, '/');
+		base = base ? base + 1 : inner;
+		if (sw_marker_kind(base, strlen(base), NULL) == SW_MARK_HOSTILE &&
+		    (rc = t->cb->hostile(t->cb->ctx, t->name, base)) < 0)
+			return rc;
+	}
 	t->in_file = e->type == '0' && !e->sparse;
 	t->skip = false;
 	t->mode = e->mode;
@@ -367,26 +376,40 @@ static int expand_zip(const char *outer, const uint8_t *p, size_t n, const sw_ne
 	return count;
 }
 
+/* A script with an archive appended: where the archive starts, or NULL. */
+static const uint8_t *sfx_payload(const uint8_t *data, size_t len)
+{
+	static const char *const marks[] = { "\n\x1f\x8b\x08", "\nPK\x03\x04", "\n\x28\xb5\x2f\xfd" };
+	size_t i;
+
+	if (len <= 2 || data[0] != '#' || data[1] != '!')
+		return NULL;
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		const uint8_t *at = memmem(data, len, marks[i], strlen(marks[i]));
+		if (at)
+			return at + 1;
+	}
+	return NULL;
+}
+
+bool sw_nested_expandable(const uint8_t *data, size_t len)
+{
+	return sw_nested_kind(data, len) || sfx_payload(data, len);
+}
+
 int sw_nested_expand(const char *outer, const uint8_t *data, size_t len,
 		     const sw_nested_limits *lim, const sw_nested_cb *cb)
 {
 	const char *kind = sw_nested_kind(data, len);
+	const uint8_t *at = kind ? NULL : sfx_payload(data, len);
 	int rc;
 
-	if (!kind && len > 2 && data[0] == '#' && data[1] == '!') {
-		/* a script with an archive appended: expand the payload */
-		static const char *const marks[] = { "\n\x1f\x8b\x08", "\nPK\x03\x04", "\n\x28\xb5\x2f\xfd" };
-		size_t i;
-		for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
-			const uint8_t *at = memmem(data, len, marks[i], strlen(marks[i]));
-			if (at) {
-				char name[MAX_NAME];
-				if (cb->sfx && (rc = cb->sfx(cb->ctx, outer, (size_t)(at + 1 - data))) < 0)
-					return rc;
-				snprintf(name, sizeof(name), "%s!payload", outer);
-				return sw_nested_expand(name, at + 1, len - (size_t)(at + 1 - data), lim, cb);
-			}
-		}
+	if (at) {
+		char name[MAX_NAME];
+		if (cb->sfx && (rc = cb->sfx(cb->ctx, outer, (size_t)(at - data))) < 0)
+			return rc;
+		snprintf(name, sizeof(name), "%s!payload", outer);
+		return sw_nested_expand(name, at, len - (size_t)(at - data), lim, cb);
 	}
 	if (!kind)
 		return 0;

@@ -3,6 +3,7 @@
 #ifndef SW_SCAN_NESTED_H
 #define SW_SCAN_NESTED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,10 @@ typedef struct sw_nested_cb {
 	int (*incomplete)(void *ctx, const char *path, const char *reason);
 	/* A script carries an archive from byte `offset` on (may be NULL). */
 	int (*sfx)(void *ctx, const char *path, size_t offset);
+	/* A tar member is a whiteout that names "", "." or "..": whatever
+	 * applies this tar as a layer deletes outside its directory (may be
+	 * NULL). base is the member's last component. */
+	int (*hostile)(void *ctx, const char *path, const char *base);
 } sw_nested_cb;
 
 typedef struct sw_nested_limits {
@@ -27,6 +32,11 @@ typedef struct sw_nested_limits {
 
 /* The archive kind of data ("tar", "gzip", "zstd", "zip"), or NULL. */
 const char *sw_nested_kind(const uint8_t *data, size_t len);
+
+/* Would sw_nested_expand find something to expand in data (an archive,
+ * or a script with one appended)? Used at --max-depth, where what is not
+ * expanded must be reported, not passed. */
+bool sw_nested_expandable(const uint8_t *data, size_t len);
 
 /* Expand one archive level. Returns the number of members given to cb, 0 when
  * data is not an archive, or a negative error from a callback. Corrupt or

@@ -384,16 +384,36 @@ static int nested_sfx(void *ctx, const char *path, size_t offset)
 			       ev);
 }
 
+static int hostile_marker(worker *w, const char *base);
+
+static int nested_hostile(void *ctx, const char *path, const char *base)
+{
+	worker *w = ctx;
+	const char *saved = w->nested_path;
+	int rc;
+
+	w->nested_path = path; /* the finding names the member */
+	rc = hostile_marker(w, base);
+	w->nested_path = saved;
+	return rc;
+}
+
 /* Expand `data` if it is an archive, within --max-depth and a byte budget
- * shared by everything under the top-level file. */
+ * shared by everything under the top-level file. An archive at the depth
+ * limit is not passed as read: it is listed as incomplete. */
 static int expand_nested(worker *w, const char *path, const uint8_t *data, size_t len)
 {
-	sw_nested_cb cb = { w, nested_member, nested_incomplete, nested_sfx };
+	sw_nested_cb cb = { w, nested_member, nested_incomplete, nested_sfx, nested_hostile };
 	sw_nested_limits lim;
 	int rc;
 
-	if (!w->s->want_content || w->truncated || !len || w->depth >= w->s->lim.max_depth)
+	if (!w->s->want_content || w->truncated || !len)
 		return 0;
+	if (w->depth >= w->s->lim.max_depth)
+		return sw_nested_expandable(data, len) ?
+			add_inc(w->j, path, "nested archive: %s deeper than --max-depth %u: not expanded",
+				sw_nested_kind(data, len) ? sw_nested_kind(data, len) : "appended archive",
+				w->s->lim.max_depth) : 0;
 	if (w->depth == 0)
 		w->nest_budget = w->s->lim.max_file_size;
 	lim.max_member = w->s->lim.max_file_size;
@@ -538,6 +558,32 @@ static void printable(char *out, size_t n, const char *in, size_t len)
 	out[o] = '\0';
 }
 
+/* A whiteout that names "", "." or "..": nothing a build tool writes.
+ * A runtime or unpacker that joins it to its directory deletes that
+ * directory, or the one above the extraction target. Never applied (the
+ * entry is unplaced); reported as what it is, an attack on whatever
+ * unpacks the image. */
+static int hostile_marker(worker *w, const char *base)
+{
+	sw_emit e = { w, "merge", NULL, NULL };
+	sw_buf ev = SW_BUF_INIT(4096);
+	char title[160];
+	int rc;
+
+	sw_buf_printf(&ev, "{\"marker\":");
+	sw_jsonw_str(&ev, base);
+	sw_buf_printf(&ev, ",\"deletes\":");
+	sw_jsonw_str(&ev, base + 4);
+	sw_buf_putc(&ev, '}');
+	snprintf(title, sizeof(title), "Whiteout marker naming \"%s\": unpacking it deletes %s",
+		 base + 4, !strcmp(base + 4, "..") ? "the directory above its own" :
+		 !strcmp(base + 4, ".") || !base[4] ? "its whole directory" : "outside its directory");
+	rc = ev.len ? sw_emit_finding(&e, "SW-WHITEOUT-ESCAPE", SW_SEV_HIGH, "escape", title,
+				      sw_buf_cstr(&ev)) : SW_ENOMEM;
+	sw_buf_release(&ev);
+	return rc;
+}
+
 static int on_entry(void *ctx, const sw_tar_entry *e)
 {
 	worker *w = ctx;
@@ -546,6 +592,7 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 	char *path = w->clean, *link = NULL;
 	const char *base;
 	uint8_t flags = 0;
+	sw_marker mark;
 	int rc;
 
 	w->j->entries++;
@@ -568,16 +615,15 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 			return rc;
 	}
 	base = strrchr(path, '/') + 1;
-	if (!(flags & SW_MREC_UNPLACED) && strncmp(base, ".wh.", 4) == 0) {
-		if (strcmp(base, ".wh..wh..opq") == 0) {
-			path[base - path > 1 ? base - path - 1 : 1] = '\0';
-			flags |= SW_MREC_OPAQUE;
-		} else if (strncmp(base, ".wh..wh.", 8) == 0) {
-			flags |= SW_MREC_UNPLACED; /* aufs metadata: scanned, never visible */
-		} else {
-			memmove((char *)base, base + 4, strlen(base + 4) + 1);
-			flags |= SW_MREC_WHITEOUT;
-		}
+	mark = flags & SW_MREC_UNPLACED ? SW_MARK_NONE : sw_marker_kind(base, strlen(base), NULL);
+	if (mark == SW_MARK_OPAQUE) {
+		path[base - path > 1 ? base - path - 1 : 1] = '\0';
+		flags |= SW_MREC_OPAQUE;
+	} else if (mark == SW_MARK_META || mark == SW_MARK_HOSTILE) {
+		flags |= SW_MREC_UNPLACED; /* scanned, never visible, never applied */
+	} else if (mark == SW_MARK_WHITEOUT) {
+		memmove((char *)base, base + 4, strlen(base + 4) + 1);
+		flags |= SW_MREC_WHITEOUT;
 	}
 	if (e->type == '1') {
 		link = w->clean2;
@@ -599,6 +645,8 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 		return rc;
 	if ((rc = file_begin(w, path, link, e->type, flags, e->mode, e->size, e->uid, e->gid,
 			     e->xattrs, e->nxattrs)) < 0)
+		return rc;
+	if (mark == SW_MARK_HOSTILE && (rc = hostile_marker(w, base)) < 0)
 		return rc;
 	if ((flags & (SW_MREC_WHITEOUT | SW_MREC_OPAQUE)) && e->size)
 		/* markers must be empty: bytes in one are a place to hide */
@@ -879,10 +927,18 @@ static int walk_dir(worker *w, int dfd, char *path, size_t plen, unsigned depth)
 		rc = file_begin(w, path, type == '2' ? link : NULL, type, 0, st.st_mode & 07777,
 				type == '0' ? (uint64_t)st.st_size : 0, st.st_uid, st.st_gid, NULL, 0);
 		if (rc == 0 && type == '0') {
+			/* non-blocking, and the same inode as stat saw: a FIFO
+			 * swapped in meanwhile is never waited on */
 			int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+			struct stat fst;
 			ssize_t r = 0;
+			if (fd >= 0 && (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode) || fst.st_ino != st.st_ino ||
+					fst.st_dev != st.st_dev)) {
+				close(fd);
+				fd = -1;
+			}
 			if (fd < 0) {
-				rc = add_inc(w->j, path, "cannot open");
+				rc = add_inc(w->j, path, "cannot open as the regular file it was");
 			} else {
 				while (rc == 0 && (r = read(fd, w->rbuf, READ_CHUNK)) > 0)
 					if ((rc = check_budget(w, (size_t)r, w->err)) == 0)

@@ -64,7 +64,7 @@ int sw_sigimage__open_layout(const char *input, const sw_image_opts *o, const ch
 	/* the attachment, if the layout holds one */
 	{
 		char *path = sw__asprintf("%s/index.json", si->dir);
-		if (!path || sw_file_read(path, &b) < 0 || sw_json_parse(b.data, b.len, &idx, err) < 0) {
+		if (!path || sw_file_read_regular(path, &b) < 0 || sw_json_parse(b.data, b.len, &idx, err) < 0) {
 			free(path);
 			rc = sw_error_set(err, SW_EFORMAT, "%s: cannot read index.json", si->dir);
 			goto out;
@@ -166,7 +166,7 @@ int sw_sigstore_put_manifest(sw_sigimage *si, const char *media_type, const void
 	if ((rc = sw_sigstore_put_blob(si, body, len, dg, err)) < 0)
 		return rc;
 	/* index.json: every entry but an older one of this tag, then the new one */
-	if (!(path = sw__asprintf("%s/index.json", si->dir)) || sw_file_read(path, &b) < 0 ||
+	if (!(path = sw__asprintf("%s/index.json", si->dir)) || sw_file_read_regular(path, &b) < 0 ||
 	    sw_json_parse(b.data, b.len, &idx, err) < 0) {
 		rc = sw_error_set(err, SW_EFORMAT, "%s: cannot read index.json", si->dir);
 		goto out;

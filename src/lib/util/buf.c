@@ -5,11 +5,14 @@
  * fails with SW_ELIMIT instead of letting an input decide how much memory
  * we take (the idea of curl's dynbuf `toobig`).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 #include "banned.h"
@@ -165,6 +168,28 @@ int sw_file_read(const char *path, sw_buf *b)
 	if (rc == 0 && ferror(f))
 		rc = SW_EIO;
 	fclose(f);
+	return rc;
+}
+
+int sw_file_read_regular(const char *path, sw_buf *b)
+{
+	int fd = sw_open_regular(AT_FDCWD, path, false), rc = 0;
+	char chunk[65536];
+	ssize_t n;
+
+	if (fd < 0)
+		return errno == EINVAL ? SW_EFORMAT : SW_ENOTFOUND;
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = SW_EIO;
+			break;
+		}
+		if ((rc = sw_buf_append(b, chunk, (size_t)n)) < 0)
+			break;
+	}
+	close(fd);
 	return rc;
 }
 

@@ -38,8 +38,13 @@ void sw_buf_release(sw_buf *b);
 char *sw_buf_detach(sw_buf *b, size_t *len);
 
 /* Read a whole local file into b (bounded by b->max). SW_ENOTFOUND when it
- * cannot be opened (errno kept), SW_ELIMIT when larger than b->max. */
+ * cannot be opened (errno kept), SW_ELIMIT when larger than b->max. For
+ * files the user names (a pipe from the shell is fine). */
 int sw_file_read(const char *path, sw_buf *b);
+/* The same for a file inside an image (a layout's index.json): a regular
+ * file only, never through a symlink at its last component; SW_EFORMAT for
+ * a FIFO, device or socket, which is never opened. */
+int sw_file_read_regular(const char *path, sw_buf *b);
 
 /* ---- digests ---- */
 #define SW_SHA256_LEN 32
@@ -126,6 +131,12 @@ int sw_jsonw_strn(sw_buf *b, const char *s, size_t n);
  * folds "." and "//", resolves ".." lexically. Returns SW_EFORMAT when the
  * name would escape the root, SW_ELIMIT when longer than `max`. */
 int sw_path_clean(const char *in, size_t inlen, char *out, size_t max);
+/* Open dfd/name for reading only if it is a regular file; a FIFO, device or
+ * socket is never opened (nothing can make the caller wait). follow: a
+ * symlink at the last component is followed (a path the user typed), else
+ * refused with ELOOP. The descriptor is O_NONBLOCK | O_CLOEXEC (no effect
+ * on a regular file). -1 with errno (EINVAL: not a regular file). */
+int sw_open_regular(int dfd, const char *name, bool follow);
 
 /* ---- a bounded chunk pipe with its own consumer thread (pipe.c) ---- */
 typedef struct sw_pipe sw_pipe;
