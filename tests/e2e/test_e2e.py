@@ -672,6 +672,24 @@ def hostile_whiteouts_are_findings():
     eq(r.json["verdict"], "malicious", "verdict")
 
 
+@case
+def hard_link_flood_is_a_finding():
+    """3,000 hard links to one 1 MiB file: 3 GiB for an unpacker that copies
+    links. A medium finding on the target (git's hundred names for one
+    program are far below the bound)."""
+    root = d("hlflood")
+    ents = [E("data", kind="dir"), E("data/big", os.urandom(1 << 20))]
+    ents += [E("data/l%04d" % i, kind="hardlink", link="data/big") for i in range(3000)]
+    ents += [E("data/m%03d" % i, kind="hardlink", link="data/l0000") for i in range(100)]
+    oci_image(root, [Layer(ents)])
+    r = scan(root)
+    eq(r.rc, 0, r.err)
+    f = one_finding(r, "SW-HARDLINK-FLOOD", "/data/big", 0)
+    eq((f["severity"], f["evidence"]["hard_links"]), ("medium", 3000), "severity and count")
+    eq(len(r.findings("SW-HARDLINK-FLOOD")), 1, "a hundred links stay quiet")
+    eq(r.json["verdict"], "suspicious", "verdict")
+
+
 # ---------------------------------------------------------------- hostile sources
 
 def _fifo(path):

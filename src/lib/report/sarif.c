@@ -243,6 +243,10 @@ static const struct known {
 	  "\".wh...\"). No build tool writes one. A runtime or unpacker that joins the target to "
 	  "the marker's directory deletes that directory, or the directory above the extraction "
 	  "target, on the machine that unpacks the image." },
+	{ "SW-HARDLINK-FLOOD", "Thousands of hard links to one file",
+	  "A layer links one file under a thousand names or more. No package does this; an "
+	  "unpacker that copies each hard link writes the file once per link, so a small layer "
+	  "fills the disk of whatever unpacks it." },
 	{ "SW-INCOMPLETE", "File or layer not fully scanned",
 	  "A scan limit (file size, image size, entry count, compression ratio, path length, "
 	  "nesting depth or time) was reached, so the content detectors did not see all of this "

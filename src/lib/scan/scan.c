@@ -48,6 +48,7 @@
 #define RATIO_GRACE (16ull << 20) /* ratio is judged once this much came out */
 #define MAX_RETAIN_FILE (64u << 10)   /* scripts kept for the entrypoint chain */
 #define MAX_RETAIN_TOTAL (16u << 20)
+#define LINK_FLOOD 1000                 /* hard links to one file in a layer */
 
 static const sw_detector *const detectors[] = { &sw_detector_ioc, &sw_detector_yara,
 						 &sw_detector_heur, &sw_detector_config };
@@ -1142,6 +1143,63 @@ static int hidden_payload(scan *s, const sw_merge *m, sw_report *r, size_t l, si
 	return rc;
 }
 
+static int cmp_link(const void *a, const void *b, void *ctx)
+{
+	const job *j = ctx;
+
+	return strcmp(j->strings.data + *(const uint32_t *)a, j->strings.data + *(const uint32_t *)b);
+}
+
+/* Thousands of hard links to one file in a layer: nothing a package does
+ * (git's many names for one program are about a hundred), and an unpacker
+ * that copies each link writes the file that many times (3,000 links to
+ * 1 MiB: 3 GiB from a 1 MiB layer). One finding per such target. */
+static int link_floods(scan *s, const sw_merge *m, sw_report *r, size_t l)
+{
+	job *j = &s->jobs[l];
+	const sw_layer_info *li = sw_image_layer(s->img, l);
+	uint32_t *links;
+	size_t n = 0, i, k;
+	int rc = 0;
+
+	for (i = 0; i < j->nrecs; i++)
+		n += j->recs[i].type == '1' && j->recs[i].link;
+	if (n < LINK_FLOOD)
+		return 0;
+	if (!(links = malloc(n * sizeof(*links))))
+		return SW_ENOMEM;
+	for (i = 0, n = 0; i < j->nrecs; i++)
+		if (j->recs[i].type == '1' && j->recs[i].link)
+			links[n++] = j->recs[i].link;
+	qsort_r(links, n, sizeof(*links), cmp_link, j);
+	for (i = 0; i < n && rc == 0; i = k) {
+		sw_finding f = { 0 };
+		char title[160], ev[64];
+		size_t ol, orr;
+		for (k = i + 1; k < n && !cmp_link(&links[i], &links[k], j); k++)
+			;
+		if (k - i < LINK_FLOOD)
+			continue;
+		snprintf(title, sizeof(title), "%zu hard links to one file: an unpacker that copies links writes it "
+			 "%zu times", k - i, k - i);
+		snprintf(ev, sizeof(ev), "{\"hard_links\":%zu}", k - i);
+		f.id = "SW-HARDLINK-FLOOD";
+		f.severity = SW_SEV_MEDIUM;
+		f.category = "suspicious-config";
+		f.title = title;
+		f.detector = "merge";
+		f.path = j->strings.data + links[i];
+		f.layer = (int)l;
+		f.layer_digest = li->digest;
+		f.created_by = li->created_by;
+		f.in_final_fs = sw_merge_lookup(m, f.path, &ol, &orr);
+		f.evidence = ev;
+		rc = sw_report__add(r, &f);
+	}
+	free(links);
+	return rc;
+}
+
 static int build_report(scan *s, const sw_merge *m, sw_report *r)
 {
 	size_t l, i;
@@ -1164,6 +1222,8 @@ static int build_report(scan *s, const sw_merge *m, sw_report *r)
 			    (rc = hidden_payload(s, m, r, l, i)) < 0)
 				return rc;
 		}
+		if ((rc = link_floods(s, m, r, l)) < 0)
+			return rc;
 		if (j->f_dropped) {
 			char msg[128];
 			snprintf(msg, sizeof(msg), "%zu more findings in this layer not listed (limit %d)",
