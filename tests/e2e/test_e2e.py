@@ -1235,6 +1235,76 @@ def hostile_archives_and_layouts():
     error_run(scan("docker.io/library/alpine:3.20"), "registry")
 
 
+@case
+def image_names_never_become_paths_outside():
+    """Every name an image gives that becomes a path: descriptor digests
+    shaped like traversals (of the right length), a docker-archive's layer
+    paths, nested members. Each is refused or reported; nothing outside is
+    read (a secret beside the layout stays out of every report)."""
+    import io as _io
+    base = d("names")
+    secret = os.path.join(base, "secret")
+    with open(secret, "wb") as f:
+        f.write(EICAR)
+    trav = "sha256:" + ("../" * 21 + "secret")[:64]
+    root = os.path.join(base, "img")
+    L = Layer([E("x", b"x")])
+    oci_image(root, [L])
+    idx_p = os.path.join(root, "index.json")
+    idx = json.load(open(idx_p))
+    man_p = blob_path(root, idx["manifests"][0]["digest"])
+    man = json.load(open(man_p))
+    for what, edit in (("layer", lambda m, i: m["layers"][0].update(digest=trav)),
+                       ("config", lambda m, i: m["config"].update(digest=trav)),
+                       ("manifest", lambda m, i: i["manifests"][0].update(digest=trav))):
+        bad = os.path.join(base, "bad-" + what)
+        shutil.rmtree(bad, ignore_errors=True)
+        shutil.copytree(root, bad)
+        m2, i2 = json.loads(json.dumps(man)), json.loads(json.dumps(idx))
+        edit(m2, i2)
+        mb = jdump(m2)
+        with open(blob_path(bad, sha(mb)), "wb") as f:
+            f.write(mb)
+        if what != "manifest":
+            i2["manifests"][0].update(digest=sha(mb), size=len(mb))
+        with open(os.path.join(bad, "index.json"), "wb") as f:
+            f.write(jdump(i2))
+        r = scan(bad)
+        eq(r.rc, 2, "%s digest %s: %s" % (what, trav, r.err))
+        ok("EICAR" not in r.out, what)
+        p = subprocess.run([BIN, "unpack", "oci:" + bad, os.path.join(base, "t-" + what)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        eq(p.returncode, 2, "unpack, %s digest: %s" % (what, p.stderr.decode()))
+    # docker-archive: a layer path that climbs out of the archive
+    out = os.path.join(base, "da.tar")
+    docker_archive(out, [L])
+    with tarfile.open(out) as t:
+        members = [(m, t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()]
+    with tarfile.open(out, "w") as t:
+        for m, data in members:
+            if m.name == "manifest.json":
+                mj = json.loads(data)
+                mj[0]["Layers"] = ["../secret"]
+                data = jdump(mj)
+                m.size = len(data)
+            t.addfile(m, _io.BytesIO(data) if data is not None else None)
+    r = scan("docker-archive:" + out)
+    eq(r.rc, 2, "docker-archive layer path ../secret: " + r.err)
+    # nested tar members named out of their archive: reported, never placed
+    inner = _io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w") as t:
+        for n in ("../../../etc/evil", "/abs/eicar.com"):
+            ti = tarfile.TarInfo(n)
+            ti.size = len(EICAR)
+            t.addfile(ti, _io.BytesIO(EICAR))
+    nroot = d("names-nested")
+    oci_image(nroot, [Layer([E("a.tar", inner.getvalue())])])
+    r = scan(nroot)
+    ok(any(i["path"] == "/a.tar" and "escapes" in i["reason"] for i in r.json["incomplete"]),
+       "the escaping member is reported: %s" % r.json["incomplete"])
+    one_finding(r, "SW-TEST-EICAR", "/a.tar!abs/eicar.com", 0)
+
+
 # ---------------------------------------------------------------- other clients
 
 @case
