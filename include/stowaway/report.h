@@ -46,6 +46,19 @@ typedef struct sw_incomplete {
 
 typedef enum { SW_VERDICT_CLEAN, SW_VERDICT_SUSPICIOUS, SW_VERDICT_MALICIOUS } sw_verdict;
 
+/* A finding category, from the one table (report/category.c). */
+typedef struct sw_category {
+	const char *name;          /* "miner", "escape", ... */
+	bool malware;              /* a high finding in it makes the verdict malicious */
+	bool rules;                /* YARA rules and IOC lists may name it */
+	const char *help;          /* what to do about it (SARIF's help text) */
+} sw_category;
+
+/* The category called name, or NULL when there is none (borrowed, static). */
+const sw_category *sw_category_find(const char *name);
+/* Is name a malware category? false for unknown names. */
+bool sw_category_malware(const char *name);
+
 typedef struct sw_report sw_report;
 
 void sw_report_free(sw_report *r);

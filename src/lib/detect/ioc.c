@@ -34,10 +34,6 @@ typedef struct iocs {
 	size_t npool;
 } iocs;
 
-static const char *const categories[] = {
-	"miner", "backdoor", "reverse-shell", "dropper", "persistence", "packed",
-	"hidden-payload", "suspicious-config", "test",
-};
 
 static char *pool_add(iocs *s, char *str)
 {
@@ -77,7 +73,7 @@ static int parse_list(iocs *s, const char *text, size_t len, const char *source,
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *f[4];
-		size_t fl[4], k = 0, ci;
+		size_t fl[4], k = 0;
 		const char *q;
 		ioc *x;
 
@@ -129,13 +125,15 @@ static int parse_list(iocs *s, const char *text, size_t len, const char *source,
 						    "%s:%zu: severity must be info, low, medium, high or critical",
 						    source, line);
 		}
-		for (ci = 0; ci < sizeof(categories) / sizeof(categories[0]); ci++)
-			if (strlen(categories[ci]) == fl[2] && memcmp(categories[ci], f[2], fl[2]) == 0)
-				break;
-		if (ci == sizeof(categories) / sizeof(categories[0]))
-			return sw_error_set(err, SW_EFORMAT, "%s:%zu: unknown category \"%.*s\"",
-					    source, line, (int)(fl[2] > 40 ? 40 : fl[2]), f[2]);
-		x->category = categories[ci];
+		{
+			char name[32];
+			const sw_category *c;
+			snprintf(name, sizeof(name), "%.*s", (int)(fl[2] < 31 ? fl[2] : 31), f[2]);
+			if (fl[2] > 31 || !(c = sw_category_find(name)) || !c->rules)
+				return sw_error_set(err, SW_EFORMAT, "%s:%zu: unknown category \"%.*s\"",
+						    source, line, (int)(fl[2] > 40 ? 40 : fl[2]), f[2]);
+			x->category = c->name;
+		}
 		if (!(x->name = pool_add(s, sw__strndup(f[3], fl[3] > 200 ? 200 : fl[3]))))
 			return sw_error_set(err, SW_ENOMEM, "out of memory");
 		x->source = source;

@@ -99,19 +99,12 @@ typedef struct ystate {
 	prefilter pf;
 } ystate;
 
-static const char *const categories[] = {
-	"miner", "backdoor", "reverse-shell", "dropper", "persistence", "packed",
-	"hidden-payload", "suspicious-config", "test",
-};
 
 static bool valid_category(const char *c)
 {
-	size_t i;
+	const sw_category *cat = sw_category_find(c);
 
-	for (i = 0; c && i < sizeof(categories) / sizeof(categories[0]); i++)
-		if (strcmp(c, categories[i]) == 0)
-			return true;
-	return false;
+	return cat && cat->rules;
 }
 
 static const char *meta_str(const YR_RULE *rule, const char *key)

@@ -245,20 +245,6 @@ bool sw_report_max_severity(const sw_report *r, sw_severity *out)
 	return any;
 }
 
-/* Categories that mean "this is malware", as opposed to risk or hygiene. */
-static bool malware_category(const char *c)
-{
-	static const char *const mal[] = { "miner", "backdoor", "reverse-shell", "dropper",
-					   "persistence", "hidden-payload", "packed",
-					   "escape" };
-	size_t i;
-
-	for (i = 0; i < sizeof(mal) / sizeof(mal[0]); i++)
-		if (strcmp(c, mal[i]) == 0)
-			return true;
-	return false;
-}
-
 sw_verdict sw_report_verdict(const sw_report *r)
 {
 	sw_verdict v = SW_VERDICT_CLEAN;
@@ -266,7 +252,7 @@ sw_verdict sw_report_verdict(const sw_report *r)
 
 	for (i = 0; i < r->nf; i++) {
 		const sw_finding *f = &r->f[i];
-		if (f->severity >= SW_SEV_HIGH && malware_category(f->category))
+		if (f->severity >= SW_SEV_HIGH && sw_category_malware(f->category))
 			return SW_VERDICT_MALICIOUS;
 		if (f->severity >= SW_SEV_MEDIUM)
 			v = SW_VERDICT_SUSPICIOUS;

@@ -253,50 +253,6 @@ static const struct known {
 	  "file or layer. It was not checked and must not be taken as clean." },
 };
 
-static const struct help {
-	const char *category, *text;
-} helps[] = {
-	{ "miner", "A cryptocurrency miner spends the CPU of every host that runs the image. Do not "
-	  "deploy it. The result names the build step that added the file: rebuild from a trusted, "
-	  "pinned base image without it, and check hosts that ran the image for high CPU use and "
-	  "connections to mining pools." },
-	{ "backdoor", "Treat the image as compromised and do not run it. Find the build step that "
-	  "added the file (the result names it), rebuild from a trusted base image, rotate the "
-	  "credentials its containers could reach and review the hosts that ran it." },
-	{ "reverse-shell", "A reverse shell gives a remote party a shell inside the container. Do "
-	  "not run the image; rebuild it from a trusted base without the build step named in the "
-	  "result, rotate reachable credentials and review the hosts that ran it." },
-	{ "dropper", "The image fetches and runs code at build or run time. Replace the download with "
-	  "a pinned, checksummed artifact from a trusted source, or remove it, and rebuild." },
-	{ "persistence", "A file puts itself where the system runs it automatically (cron, systemd, "
-	  "shell profiles, ld.so.preload, authorized_keys). Confirm that a package you chose installed "
-	  "it; otherwise rebuild the image without the build step that added it." },
-	{ "packed", "A packed executable hides its code from inspection. Confirm where the binary "
-	  "came from (a checksum published by its vendor) and prefer an unpacked build from a "
-	  "distribution package." },
-	{ "hidden-payload", "Deleting a file in a later layer does not remove it from the image: its "
-	  "bytes stay in the earlier layer and ship with every pull. Find out why the file was added, "
-	  "then create and delete temporary files in one build step (or use a multi-stage build) "
-	  "and rebuild." },
-	{ "escape", "The image reaches for what is outside its container: the host's files, a "
-	  "container runtime's socket, or the machine that unpacks it. Do not run or unpack it; "
-	  "treat its source as hostile." },
-	{ "suspicious-config", "Review the image configuration (Entrypoint, Cmd, Env, Labels, User, "
-	  "exposed ports) and its build history, and remove what the application does not need." },
-	{ "impersonation", "The image name imitates a well-known image. Check the registry, namespace "
-	  "and repository you meant to use, and pin the image by digest." },
-	{ "typosquat", "The image name is one typo away from a well-known image. Check the exact name "
-	  "you meant to pull, and pin the image by digest." },
-	{ "signature", "The image's signatures do not meet the requirement. Verify its provenance "
-	  "before use." },
-	{ "policy", "The image breaks the configured policy. Use an image the policy allows." },
-	{ "incomplete", "Part of the image was not scanned because a limit was reached. Raise the "
-	  "limit named in the message (for example --max-file-size) and scan again, or review the "
-	  "file by other means; do not take it as clean." },
-	{ "test", "This is a test file (such as EICAR) that anti-malware tools detect on purpose. "
-	  "Remove it from images that are not test fixtures." },
-};
-
 static const char default_help[] =
 	"Review the file named in the result: the message names the layer and the build step that "
 	"added it. Confirm where it came from, and rebuild the image without it if it is not "
@@ -314,12 +270,9 @@ static const struct known *known_rule(const char *id)
 
 static const char *help_for(const char *category)
 {
-	size_t i;
+	const sw_category *c = sw_category_find(category);
 
-	for (i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
-		if (strcmp(category, helps[i].category) == 0)
-			return helps[i].text;
-	return default_help;
+	return c ? c->help : default_help;
 }
 
 /* "SW-MINER-XMRIG" -> "SwMinerXmrig": a rule name is an identifier. */
