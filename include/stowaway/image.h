@@ -80,11 +80,22 @@ const sw_layer_info *sw_image_layer(const sw_image *img, size_t i);
  * "docker.io/library/alpine:latest"). Writes into out (size n). */
 int sw_reference_normalize(const char *ref, char *out, size_t n, sw_error *err);
 
+typedef struct sw_pull_opts {
+	unsigned max_ratio;       /* decompressed bytes per blob byte (after 16 MiB of a layer) */
+	double timeout;           /* seconds for the whole copy */
+} sw_pull_opts;
+
+#define SW_PULL_OPTS_INIT { 250, 600 }
+
 /* Copy an image (a registry reference, or any source with a manifest) into
  * an OCI layout directory: the manifest, config and layer blobs byte for
- * byte, each verified, and index.json naming it (ref.name = the tag). The
- * directory is created, or must be empty. */
-int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *opts, sw_error *err);
+ * byte, each verified, and index.json naming it (ref.name = the tag). Layers
+ * go through the same verified stream as a scan (decompressed and read as
+ * tar on the way: diff_id, ratio, deadline), so a layout pull writes holds
+ * nothing a scan would refuse to read. The directory is created, or must be
+ * empty. po NULL: defaults. */
+int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *opts, const sw_pull_opts *po,
+		  sw_error *err);
 
 #ifdef __cplusplus
 }

@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 from caserun import drive_module, eq, ok  # noqa: E402
 from imagelib import (E, EICAR, Layer, Blobs, config_for, docker_archive, jdump,  # noqa: E402
-                      manifest_for, oci_image, sha, tar_dir, write_oci, MT_MANIFEST)
+                      manifest_for, oci_image, sha, tar_dir, write_oci, zeros_layer, MT_MANIFEST)
 
 BIN = None
 WORK = None
@@ -1125,25 +1125,7 @@ def timeout_stops_a_long_scan():
     # a scan with the ratio and size limits lifted takes well over 10 s, so
     # only --timeout can stop it after 1 s.
     root = d("slow")
-    gib = 1 << 30
-    hdr = tarfile.TarInfo("zeros")
-    hdr.size = 20 * gib - 512 * 3
-    head = hdr.tobuf(tarfile.PAX_FORMAT)  # size needs a PAX record
-    def member(prefix, nzero):
-        co = zlib.compressobj(1, zlib.DEFLATED, 31)
-        parts = [co.compress(prefix)]
-        chunk = bytes(1 << 20)
-        left = nzero
-        while left:
-            k = min(left, len(chunk))
-            parts.append(co.compress(chunk[:k]))
-            left -= k
-        parts.append(co.flush())
-        return b"".join(parts)
-    first = member(head, gib - len(head))
-    rest = member(b"", gib)
-    blob = first + rest * 19
-    L = Layer(raw=b"", blob=blob)
+    L = zeros_layer(20)
     write_oci(root, [([L], config_for([L]), None)])
     t0 = time.time()
     r = scan("--timeout", "1", "--max-ratio", "1000000", "--max-image-size", "1T", root)

@@ -225,6 +225,45 @@ def pull_writes_a_byte_identical_layout():
 
 
 @case
+def pull_bounds_ratio_and_time():
+    """pull reads layers through the same verified stream as scan: a ratio
+    bomb and a layer only a deadline stops are refused, and nothing of them
+    is left in the layout."""
+    import gzip as _gzip
+    import io as _io
+    import tarfile as _tarfile
+    from imagelib import zeros_layer
+    raw = _io.BytesIO()
+    with _tarfile.open(fileobj=raw, mode="w") as t:
+        ti = _tarfile.TarInfo("bomb")
+        ti.size = 64 << 20
+        t.addfile(ti, _io.BytesIO(bytes(ti.size)))
+    bomb = Layer(raw=raw.getvalue(), blob=_gzip.compress(raw.getvalue(), mtime=0))
+    slow = zeros_layer(20)
+    for name, L in (("bomb", bomb), ("slow", slow)):
+        d = os.path.join(WORK, "src-" + name)
+        write_oci(d, [([L], config_for([L]), None)], index_extra=None)
+    with R.Registry() as reg:
+        R.push(reg, os.path.join(WORK, "src-bomb"), None, "team/bomb", "v1")
+        R.push(reg, os.path.join(WORK, "src-slow"), None, "team/slow", "v1")
+        dest = os.path.join(WORK, "pulled-bomb")
+        r = run("pull", "--insecure-registry", reg.host, "%s/team/bomb:v1" % reg.host, "oci:" + dest)
+        eq(r.rc, 2, "a ratio bomb is refused: " + r.err)
+        ok("compression ratio over max-ratio 250:1" in r.err, r.err)
+        eq([n for n in os.listdir(os.path.join(dest, "blobs", "sha256"))], [], "nothing of it is kept")
+        dest = os.path.join(WORK, "pulled-bomb2")
+        r = run("pull", "--max-ratio", "100000", "--insecure-registry", reg.host, "%s/team/bomb:v1" % reg.host,
+                "oci:" + dest)
+        eq(r.rc, 0, "with the bound lifted it is pulled: " + r.err)
+        dest = os.path.join(WORK, "pulled-slow")
+        r = run("pull", "--timeout", "1", "--max-ratio", "1000000000", "--insecure-registry", reg.host,
+                "%s/team/slow:v1" % reg.host, "oci:" + dest)
+        eq(r.rc, 2, "stopped by the deadline: " + r.err)
+        ok("timeout" in r.err, r.err)
+        ok(r.took < 8, "stopped after %.1f s" % r.took)
+
+
+@case
 def docker_hub_names_through_a_mirror():
     """"alpine" means Docker Hub; --mirror is asked first (here the local
     registry plays the mirror: nothing reaches the internet)."""

@@ -289,6 +289,42 @@ def hard_links_are_links_not_copies():
         ok(time.time() - t0 < 30, "fast")
 
 
+@case
+def unpack_bounds_ratio_and_time():
+    """unpack reads layers through the same stream as scan: a ratio bomb and
+    a layer that only a deadline stops are refused, quickly (the zeros are
+    named out of the root, so none of them reach the disk either way)."""
+    import gzip as _gzip
+    import io as _io
+    import tarfile as _tarfile
+    import time
+    from imagelib import config_for, write_oci, zeros_layer
+    raw = _io.BytesIO()
+    with _tarfile.open(fileobj=raw, mode="w") as t:
+        ti = _tarfile.TarInfo("../bomb")
+        ti.size = 64 << 20
+        t.addfile(ti, _io.BytesIO(bytes(ti.size)))
+    bomb = Layer(raw=raw.getvalue(), blob=_gzip.compress(raw.getvalue(), mtime=0))
+    img = os.path.join(WORK, "ratio")
+    write_oci(img, [([bomb], config_for([bomb]), None)])
+    rc, out, err = unpack(img, os.path.join(WORK, "target-ratio"))
+    eq(rc, 2, "a ratio bomb is refused: " + err)
+    ok("compression ratio over max-ratio 250:1" in err, err)
+    rc, out, err = as_user([BIN, "unpack", "--max-ratio", "100000", "oci:" + img,
+                            os.path.join(WORK, "target-ratio2")], None)
+    eq(rc, 0, "with the bound lifted it is read: " + err)
+    slow = zeros_layer(20, "../zeros")
+    img = os.path.join(WORK, "slow")
+    write_oci(img, [([slow], config_for([slow]), None)])
+    t0 = time.time()
+    rc, out, err = as_user([BIN, "unpack", "--timeout", "1", "--max-ratio", "1000000000", "oci:" + img,
+                            os.path.join(WORK, "target-slow")], None)
+    took = time.time() - t0
+    eq(rc, 2, "stopped by the deadline: " + err)
+    ok("timeout" in err, err)
+    ok(took < 5, "stopped after %.1f s" % took)
+
+
 def main():
     return drive_module("rootfs", "stowaway-rootfs-", globals())
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "image_int.h"
+#include "stream.h"
 #include "stowaway/reference.h"
 #include "../util/banned.h"
 
@@ -30,8 +31,6 @@ static int blob_sink(void *ctx, const uint8_t *p, size_t n)
 {
 	blobw *b = ctx;
 
-	/* the registry decides how much it sends: never more than the
-	 * descriptor says (the digest is only known at the end) */
 	if (n > b->max - b->n)
 		return SW_ELIMIT;
 	sw_sha256_update(b->h, p, n);
@@ -39,13 +38,25 @@ static int blob_sink(void *ctx, const uint8_t *p, size_t n)
 	return sw_write_all(b->fd, p, n);
 }
 
+/* A layer's raw bytes, from the verified stream, to the file. */
+static int layer_raw(void *ctx, const uint8_t *p, size_t n, sw_error *err)
+{
+	blobw *b = ctx;
+
+	if (sw_write_all(b->fd, p, n) < 0)
+		return sw_error_set(err, SW_EIO, "writing the blob: %s", strerror(errno));
+	b->n += n;
+	return 0;
+}
+
 /* Write bytes (or, with reg, stream layer i) to blobs/sha256/<hex>. */
 static int put_blob(int bdir, const sw_image *img, const char *digest, const void *bytes, size_t len, int layer,
-		    sw_error *err)
+		    const sw_lstream_opts *lo, sw_error *err)
 {
 	char tmp[96], name[80], got[SW_DIGEST_STRLEN];
 	uint8_t d[SW_SHA256_LEN], want[SW_SHA256_LEN];
 	blobw b = { -1, NULL, 0, layer >= 0 ? (uint64_t)img->layers[layer].size : (uint64_t)len };
+	sw_lstream *ls = NULL;
 	int rc = 0;
 
 	if (sw_digest_parse(digest, want) < 0)
@@ -61,19 +72,18 @@ static int put_blob(int bdir, const sw_image *img, const char *digest, const voi
 		goto out;
 	}
 	if (layer >= 0) {
-		rc = sw_image__stream_layer(img, (size_t)layer, blob_sink, &b, err);
-		if (rc == SW_ELIMIT)
-			sw_error_set(err, SW_EVERIFY, "blob %s: more bytes than its descriptor's %llu", digest,
-				     (unsigned long long)b.max);
-		else if (rc == SW_EIO && !err->msg[0])
-			sw_error_set(err, SW_EIO, "writing blob %s: %s", digest, strerror(errno));
-		else if (rc == 0 && b.n != b.max)
-			rc = sw_error_set(err, SW_EVERIFY, "blob %s: %llu bytes, its descriptor says %llu", digest,
-					  (unsigned long long)b.n, (unsigned long long)b.max);
+		/* the one verified stream: size, digest, ratio, deadline,
+		 * diff_id; it checks the digest itself */
+		sw_lstream_cb cb = { &b, layer_raw, NULL, { NULL, NULL, NULL, NULL } };
+		sw_lstream_stats st;
+		if (!(ls = sw_lstream_new()))
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		else
+			rc = sw_lstream_run(ls, img, (size_t)layer, lo, &cb, &st, err);
 	} else if (blob_sink(&b, bytes, len) < 0) {
 		rc = sw_error_set(err, SW_EIO, "writing blob %s: %s", digest, strerror(errno));
 	}
-	if (rc == 0) {
+	if (rc == 0 && layer < 0) {
 		sw_sha256_final(b.h, d);
 		if (memcmp(d, want, sizeof(d)) != 0) {
 			sw_digest_str(d, got);
@@ -88,6 +98,7 @@ out:
 	if (rc < 0)
 		unlinkat(bdir, tmp, 0);
 	sw_sha256_free(b.h);
+	sw_lstream_free(ls);
 	return rc;
 }
 
@@ -134,8 +145,11 @@ static int open_target(const char *path, int *dir, int *bdir, sw_error *err)
 	return 0;
 }
 
-int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *opts, sw_error *err)
+int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *opts, const sw_pull_opts *po,
+		  sw_error *err)
 {
+	static const sw_pull_opts defpo = SW_PULL_OPTS_INIT;
+	sw_lstream_opts lo;
 	sw_image *img = NULL;
 	sw_buf idx = SW_BUF_INIT(1u << 20);
 	int dir = -1, bdir = -1, rc;
@@ -143,6 +157,9 @@ int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *o
 	sw_json_doc *mdoc = NULL;
 	const char *mt = MT_OCI_MANIFEST;
 
+	if (!po)
+		po = &defpo;
+	lo = (sw_lstream_opts){ po->max_ratio, po->timeout > 0 ? sw_now() + po->timeout : 0, po->timeout, false };
 	if ((rc = sw_image_open(&img, input, opts, err)) < 0)
 		return rc;
 	if (!img->manifest) {
@@ -153,7 +170,7 @@ int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *o
 		goto out;
 	for (i = 0; i < img->nlayers && rc == 0; i++) {
 		if (img->locs[i].fd < 0) {
-			rc = put_blob(bdir, img, img->layers[i].digest, NULL, 0, (int)i, err);
+			rc = put_blob(bdir, img, img->layers[i].digest, NULL, 0, (int)i, &lo, err);
 		} else {
 			/* a local source: copy through memory in one piece is not bounded;
 			 * pulling is meant for registries */
@@ -163,9 +180,9 @@ int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *o
 			sw_error_prefix(err, "layer %zu", i);
 	}
 	if (rc == 0)
-		rc = put_blob(bdir, img, img->config_digest, img->config, img->config_len, -1, err);
+		rc = put_blob(bdir, img, img->config_digest, img->config, img->config_len, -1, &lo, err);
 	if (rc == 0)
-		rc = put_blob(bdir, img, img->manifest_digest, img->manifest, img->manifest_len, -1, err);
+		rc = put_blob(bdir, img, img->manifest_digest, img->manifest, img->manifest_len, -1, &lo, err);
 	if (rc == 0) {
 		sw_ref ref;
 		const char *m;

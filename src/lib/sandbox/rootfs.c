@@ -24,8 +24,10 @@
  *     marker empties its directory of what lower layers put there (applied
  *     when it is met; Docker and BuildKit write it before the directory's
  *     own entries);
- *   - bounded: entries, bytes written, the compression ratio, time, and
- *     the same digest checks as a scan (blob digest, diff_id).
+ *   - bounded and verified: entries and bytes written here; the size
+ *     against the descriptor, the ratio, time, the blob digest and the
+ *     diff_id by the one layer stream every reader of layers uses
+ *     (image/stream.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,26 +42,19 @@
 
 #include "stowaway/sandbox.h"
 #include "../image/image_int.h"
-#include "../layer/inflate.h"
+#include "../image/stream.h"
 #include "../layer/merge.h"
 #include "../layer/tar.h"
 #include "../util/util.h"
 #include "../util/banned.h"
-
-#define READ_CHUNK (1u << 20)
 
 typedef struct asm_ctx {
 	int root;
 	sw_rootfs_stats *st;
 	const sw_rootfs_opts *o;
 	sw_error *err;
-	sw_sha256 *bh, *dh;
-	sw_inflate *z;
-	sw_tar *t;
 	int out_fd;             /* the regular file being written, or -1 */
 	char path[4100];
-	uint64_t layer_in, layer_out;
-	double deadline;
 } asm_ctx;
 
 static int open_in_root(int root, const char *path, int flags, mode_t mode)
@@ -288,53 +283,13 @@ static int on_entry_end(void *ctx)
 	return 0;
 }
 
-static int tar_sink(void *ctx, const uint8_t *p, size_t n)
-{
-	asm_ctx *c = ctx;
-
-	c->layer_out += n;
-	if (c->layer_out > (16u << 20) && c->layer_in && c->o->max_ratio &&
-	    c->layer_out / c->layer_in > c->o->max_ratio)
-		return sw_error_set(c->err, SW_ELIMIT, "compression ratio over %u:1 (%llu bytes from %llu)",
-				    c->o->max_ratio, (unsigned long long)c->layer_out, (unsigned long long)c->layer_in);
-	if (c->o->timeout > 0 && sw_now() > c->deadline)
-		return sw_error_set(c->err, SW_ETIMEOUT, "assembly exceeded its %.0f s timeout", c->o->timeout);
-	sw_sha256_update(c->dh, p, n);
-	return sw_tar_feed(c->t, p, n, c->err);
-}
-
-static int feed(void *ctx, const uint8_t *p, size_t n)
-{
-	asm_ctx *c = ctx;
-	int rc;
-
-	if (!c->z && (rc = sw_inflate_new(&c->z, sw_comp_sniff(p, n), c->err)) < 0)
-		return rc;
-	c->layer_in += n;
-	sw_sha256_update(c->bh, p, n);
-	return sw_inflate_feed(c->z, p, n, tar_sink, c, c->err);
-}
-
-static int check(sw_sha256 *h, const char *want, const char *what, sw_error *err)
-{
-	uint8_t d[SW_SHA256_LEN], w[SW_SHA256_LEN];
-	char got[SW_DIGEST_STRLEN];
-
-	sw_sha256_final(h, d);
-	if (!want)
-		return 0;
-	if (sw_digest_parse(want, w) < 0 || memcmp(d, w, sizeof(d)) != 0) {
-		sw_digest_str(d, got);
-		return sw_error_set(err, SW_EVERIFY, "%s hashes to %s, not %s", what, got, want);
-	}
-	return 0;
-}
-
 int sw_rootfs_assemble(const sw_image *img, const char *target, const sw_rootfs_opts *o, sw_rootfs_stats *st,
 		       sw_error *err)
 {
 	static const sw_rootfs_opts defo = SW_ROOTFS_OPTS_INIT;
-	sw_tar_cb cb = { NULL, on_entry, on_data, on_entry_end };
+	sw_lstream_cb cb = { NULL, NULL, NULL, { NULL, on_entry, on_data, on_entry_end } };
+	sw_lstream_opts lo;
+	sw_lstream *ls;
 	asm_ctx c;
 	size_t i;
 	int rc = 0;
@@ -351,7 +306,8 @@ int sw_rootfs_assemble(const sw_image *img, const char *target, const sw_rootfs_
 	c.o = o;
 	c.err = err;
 	c.out_fd = -1;
-	c.deadline = sw_now() + o->timeout;
+	cb.tar.ctx = &c;
+	lo = (sw_lstream_opts){ o->max_ratio, o->timeout > 0 ? sw_now() + o->timeout : 0, o->timeout, false };
 	if ((c.root = open(target, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return sw_error_set(err, SW_EIO, "%s: %s", target, strerror(errno));
 	{
@@ -371,56 +327,22 @@ int sw_rootfs_assemble(const sw_image *img, const char *target, const sw_rootfs_
 			return sw_error_set(err, SW_EINVAL, "%s: not empty", target);
 		}
 	}
-	cb.ctx = &c;
+	if (!(ls = sw_lstream_new())) {
+		close(c.root);
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
 	for (i = 0; i < sw_image_layer_count(img) && rc == 0; i++) {
 		const sw_layer_info *li = sw_image_layer(img, i);
-		const sw_blobloc *loc = sw_image__layer_loc(img, i);
-		bool trailing = false;
-		c.z = NULL;
-		c.layer_in = c.layer_out = 0;
-		if (!(c.t = sw_tar_new(&cb, 1u << 20)) || !(c.bh = sw_sha256_new()) || !(c.dh = sw_sha256_new())) {
-			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-		} else if (loc->fd < 0) {
-			rc = sw_image__stream_layer(img, i, feed, &c, err);
-		} else {
-			uint8_t *buf = malloc(READ_CHUNK);
-			uint64_t off = 0;
-			if (!buf)
-				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-			while (buf && rc == 0 && off < loc->size) {
-				size_t n = loc->size - off < READ_CHUNK ? (size_t)(loc->size - off) : READ_CHUNK;
-				ssize_t r = pread(loc->fd, buf, n, (off_t)(loc->off + off));
-				if (r <= 0) {
-					rc = sw_error_set(err, SW_EIO, "read failed");
-					break;
-				}
-				off += (uint64_t)r;
-				rc = feed(&c, buf, (size_t)r);
-			}
-			free(buf);
-		}
-		if (rc == 0 && !c.z)
-			rc = sw_error_set(err, SW_EFORMAT, "empty layer blob");
-		if (rc == 0)
-			rc = sw_inflate_finish(c.z, err);
-		if (rc == 0)
-			rc = sw_tar_finish(c.t, &trailing, err);
-		if (rc == 0 && loc->verify)
-			rc = check(c.bh, li->digest, "blob", err);
-		if (rc == 0)
-			rc = check(c.dh, li->diff_id, "uncompressed layer", err);
+		sw_lstream_stats ls_st;
+		rc = sw_lstream_run(ls, img, i, &lo, &cb, &ls_st, err);
 		if (c.out_fd >= 0)
 			close(c.out_fd);
 		c.out_fd = -1;
-		sw_inflate_free(c.z);
-		sw_tar_free(c.t);
-		sw_sha256_free(c.bh);
-		sw_sha256_free(c.dh);
-		c.bh = c.dh = NULL;
 		if (rc < 0)
 			sw_error_prefix(err, "layer %zu (%s)", i, li->digest ? li->digest : "");
 		st->layers++;
 	}
+	sw_lstream_free(ls);
 	close(c.root);
 	return rc;
 }

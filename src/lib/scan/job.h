@@ -54,6 +54,7 @@ typedef struct job {
 	bool cached;            /* filled from the layer cache: not scanned */
 	bool limited;           /* a bound stopped it: not cacheable */
 	bool transient;         /* shaped by the run (a timeout, the image's script budget): not cacheable */
+	bool stopped;           /* told to stop because another layer failed */
 	char *key;              /* its cache key, when a cache is open */
 } job;
 

@@ -29,6 +29,7 @@
 #include "stowaway/scan.h"
 #include "../detect/detector.h"
 #include "../image/image_int.h"
+#include "../image/stream.h"
 #include "../layer/inflate.h"
 #include "../layer/merge.h"
 #include "chain.h"
@@ -40,12 +41,9 @@
 #include "../util/banned.h"
 
 #define READ_CHUNK (1u << 20)
-#define PIPE_SLOTS 8
-#define PIPE_SLOT (256u << 10)
 #define MAX_INCOMPLETE_PER_LAYER 1000
 #define MAX_FINDINGS_PER_LAYER 10000
 #define MAX_NAME_BYTES_PER_LAYER (256u << 20) /* paths + link targets kept for the merge */
-#define RATIO_GRACE (16ull << 20) /* ratio is judged once this much came out */
 #define MAX_RETAIN_FILE (64u << 10)   /* scripts kept for the entrypoint chain */
 #define MAX_RETAIN_TOTAL (16u << 20)
 #define LINK_FLOOD 1000                 /* hard links to one file in a layer */
@@ -80,19 +78,14 @@ typedef struct worker {
 	scan *s;
 	job *j;
 	void *wstate[NDET];
-	sw_sha256 *fh, *bh, *dh;
+	sw_sha256 *fh;
 	sw_buf content;
 	const uint8_t *direct;  /* the whole file in the tar parser's chunk: not copied */
 	size_t direct_len;
 	uint8_t *rbuf;
 	char *clean, *clean2;
-	sw_tar *t;
-	sw_pipe *pipe;
-	sw_inflate *z;          /* the current layer's decompressor */
-	const uint8_t *slot;    /* the pipe slot it writes into */
-	uint64_t layer_in, layer_out;
-	sw_error *err;          /* the job's error: consumer side */
-	sw_error perr;          /* producer side (read, inflate, limits) */
+	sw_lstream *ls;         /* the layer stream (image/stream.c) */
+	sw_error *err;          /* the job's error */
 	/* the file being streamed */
 	sw_tar_xattr xa[64];     /* copies: the tar parser frees its own after the header */
 	size_t nxa;
@@ -694,194 +687,57 @@ static void progress(worker *w)
 	pthread_mutex_unlock(&s->plock);
 }
 
+/* The image's own budgets, after every chunk of tar bytes (a layer's, from
+ * the stream; a dir: source's, from the walk). The ratio is the stream's. */
 static int check_budget(worker *w, size_t n, sw_error *err)
 {
 	scan *s = w->s;
 	uint64_t total = atomic_fetch_add(&s->bytes_out, n) + n;
 
-	w->layer_out += n;
 	w->j->bytes_out += n;
 	if (total > s->lim.max_image_bytes)
 		return sw_error_set(err, SW_ELIMIT,
 				    "image exceeds max-image-bytes %llu uncompressed: layer scan stopped",
 				    (unsigned long long)s->lim.max_image_bytes);
-	if (w->layer_out > RATIO_GRACE && w->layer_in &&
-	    w->layer_out / w->layer_in > s->lim.max_ratio)
-		return sw_error_set(err, SW_ELIMIT,
-				    "compression ratio over max-ratio %u:1 (%llu bytes from %llu): layer scan stopped",
-				    s->lim.max_ratio, (unsigned long long)w->layer_out,
-				    (unsigned long long)w->layer_in);
 	if (sw_now() > s->deadline)
 		return sw_error_set(err, SW_ETIMEOUT, "scan exceeded its %.0f s timeout: layer scan stopped",
 				    s->lim.timeout);
-	if (atomic_load(&s->stop))
+	if (atomic_load(&s->stop)) {
+		w->j->stopped = true; /* another layer failed: this one's error is not news */
 		return sw_error_set(err, SW_ERROR, "stopped");
+	}
 	progress(w);
 	return 0;
 }
 
-/* Consumer side of a layer: runs on the pipe's thread. */
-static int consume(void *ctx, const uint8_t *p, size_t n)
+static int out_cb(void *ctx, size_t n, sw_error *err)
+{
+	return check_budget(ctx, n, err);
+}
+
+static int raw_cb(void *ctx, const uint8_t *p, size_t n, sw_error *err)
 {
 	worker *w = ctx;
 
-	sw_sha256_update(w->dh, p, n);
-	return sw_tar_feed(w->t, p, n, w->err);
-}
-
-/* Producer side: the decompressor's output goes through the limits and
- * into the pipe; it decompresses straight into the pipe's slots (outbuf),
- * so only stored (uncompressed) layers are copied. */
-static int sink(void *ctx, const uint8_t *p, size_t n)
-{
-	worker *w = ctx;
-	int rc;
-
-	if ((rc = check_budget(w, n, &w->perr)) < 0)
-		return rc;
-	if (w->slot && p == w->slot) {
-		w->slot = NULL;
-		return sw_pipe_commit(w->pipe, n);
-	}
-	return sw_pipe_put(w->pipe, p, n);
-}
-
-static int outbuf(void *ctx, uint8_t **buf, size_t *cap)
-{
-	worker *w = ctx;
-	int rc = sw_pipe_reserve(w->pipe, buf, cap);
-
-	w->slot = rc == 0 ? *buf : NULL;
-	return rc;
-}
-
-static int read_at(int fd, uint8_t *buf, size_t n, uint64_t off)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return SW_EIO;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-static int verify(worker *w, const sw_layer_info *li, const sw_blobloc *loc)
-{
-	uint8_t d[SW_SHA256_LEN], want[SW_SHA256_LEN];
-	char got[SW_DIGEST_STRLEN];
-
-	if (loc->verify && li->digest) {
-		sw_sha256_final(w->bh, d);
-		if (sw_digest_parse(li->digest, want) < 0 || memcmp(d, want, sizeof(d)) != 0) {
-			sw_digest_str(d, got);
-			return sw_error_set(w->err, SW_EVERIFY, "blob %s: content hashes to %s",
-					    li->digest, got);
-		}
-	}
-	if (li->diff_id) {
-		sw_sha256_final(w->dh, d);
-		if (sw_digest_parse(li->diff_id, want) < 0 || memcmp(d, want, sizeof(d)) != 0) {
-			sw_digest_str(d, got);
-			return sw_error_set(w->err, SW_EVERIFY,
-					    "uncompressed layer hashes to %s but the config's diff_id is %s",
-					    got, li->diff_id);
-		}
-	}
-	return 0;
-}
-
-/* One chunk of a layer blob: blob hash, decompressor (chosen by the first
- * bytes), and on into the tar stage through the pipe. */
-static int feed(worker *w, const uint8_t *p, size_t n)
-{
-	int rc;
-
-	if (!w->z) {
-		if ((rc = sw_inflate_new(&w->z, sw_comp_sniff(p, n), &w->perr)) < 0)
-			return rc;
-		sw_inflate_set_output(w->z, outbuf);
-	}
-	if (w->layer_in + n > sw_image__layer_loc(w->s->img, w->j->index)->size)
-		return sw_error_set(&w->perr, SW_EVERIFY, "layer blob is larger than its descriptor says");
-	w->layer_in += n;
+	(void)p;
+	(void)err;
 	atomic_fetch_add(&w->s->bytes_in, n);
-	sw_sha256_update(w->bh, p, n);
-	return sw_inflate_feed(w->z, p, n, sink, w, &w->perr);
-}
-
-static int feed_cb(void *ctx, const uint8_t *p, size_t n)
-{
-	return feed(ctx, p, n);
+	return 0;
 }
 
 static int scan_blob(worker *w)
 {
 	scan *s = w->s;
 	job *j = w->j;
-	const sw_layer_info *li = sw_image_layer(s->img, j->index);
-	const sw_blobloc *loc = sw_image__layer_loc(s->img, j->index);
-	sw_tar_cb cb = { w, on_entry, on_data, on_entry_end };
-	sw_inflate *z = NULL;
-	uint64_t off = 0;
-	bool trailing = false;
-	int rc = 0, crc;
+	sw_lstream_opts o = { s->lim.max_ratio, s->deadline, s->lim.timeout, true };
+	sw_lstream_cb cb = { w, raw_cb, out_cb, { w, on_entry, on_data, on_entry_end } };
+	sw_lstream_stats st;
+	int rc;
 
-	sw_sha256_reset(w->bh);
-	sw_sha256_reset(w->dh);
-	w->layer_in = w->layer_out = 0;
 	w->in_file = false;
-	memset(&w->perr, 0, sizeof(w->perr));
-	if (!(w->t = sw_tar_new(&cb, 1u << 20)) ||
-	    sw_pipe_start(&w->pipe, PIPE_SLOTS, PIPE_SLOT, consume, w) < 0) {
-		sw_tar_free(w->t);
-		w->t = NULL;
-		return sw_error_set(w->err, SW_ENOMEM, "out of memory");
-	}
-	w->z = NULL;
-	w->slot = NULL;
-	if (loc->fd < 0) {
-		/* a registry blob: bytes arrive from the network, same stages */
-		sw_error nerr = SW_ERROR_INIT;
-		rc = sw_image__stream_layer(s->img, j->index, feed_cb, w, &nerr);
-		if (rc < 0 && !w->perr.msg[0])
-			w->perr = nerr;
-		else if (rc == 0 && w->layer_in != loc->size)
-			rc = sw_error_set(&w->perr, SW_EVERIFY, "blob %s: %llu bytes, the manifest says %llu", li->digest,
-					  (unsigned long long)w->layer_in, (unsigned long long)loc->size);
-	}
-	while (loc->fd >= 0 && off < loc->size) {
-		size_t n = loc->size - off < READ_CHUNK ? (size_t)(loc->size - off) : READ_CHUNK;
-		if ((rc = read_at(loc->fd, w->rbuf, n, loc->off + off)) < 0) {
-			sw_error_set(&w->perr, rc, "read failed at offset %llu", (unsigned long long)off);
-			break;
-		}
-		off += n;
-		if ((rc = feed(w, w->rbuf, n)) < 0)
-			break;
-	}
-	z = w->z;
-	if (rc == 0 && !z)
-		rc = sw_error_set(&w->perr, SW_EFORMAT, "layer blob is empty");
-	if (rc == 0)
-		rc = sw_inflate_finish(z, &w->perr);
-	/* The consumer's error explains a producer that was told to stop. */
-	if ((crc = sw_pipe_finish(w->pipe)) < 0)
-		rc = crc;
-	else if (rc < 0)
-		*w->err = w->perr;
-	w->pipe = NULL;
-	if (rc == 0 && (rc = sw_tar_finish(w->t, &trailing, w->err)) == 0 && trailing)
+	rc = sw_lstream_run(w->ls, s->img, j->index, &o, &cb, &st, w->err);
+	if (rc == 0 && st.trailing)
 		rc = add_inc(j, NULL, "non-zero data after the tar end-of-archive marker is not part of any file");
-	if (rc == 0)
-		rc = verify(w, li, loc);
-	sw_inflate_free(z);
-	sw_tar_free(w->t);
-	w->t = NULL;
 	return rc;
 }
 
@@ -1017,8 +873,7 @@ static int worker_init(worker *w, scan *s, sw_error *err)
 	memset(w, 0, sizeof(*w));
 	w->s = s;
 	w->content = (sw_buf)SW_BUF_INIT(s->lim.max_file_size);
-	if (!(w->fh = sw_sha256_new()) || !(w->bh = sw_sha256_new()) || !(w->dh = sw_sha256_new()) ||
-	    !(w->rbuf = malloc(READ_CHUNK)) || !(w->clean = malloc(s->lim.max_path + 2)) ||
+	if (!(w->fh = sw_sha256_new()) || !(w->ls = sw_lstream_new()) || !(w->rbuf = malloc(READ_CHUNK)) || !(w->clean = malloc(s->lim.max_path + 2)) ||
 	    !(w->clean2 = malloc(s->lim.max_path + 2)))
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	for (d = 0; d < NDET; d++)
@@ -1037,8 +892,7 @@ static void worker_release(worker *w)
 		if (detectors[d]->worker_release && w->wstate[d])
 			detectors[d]->worker_release(w->wstate[d]);
 	sw_sha256_free(w->fh);
-	sw_sha256_free(w->bh);
-	sw_sha256_free(w->dh);
+	sw_lstream_free(w->ls);
 	sw_buf_release(&w->content);
 	free(w->rbuf);
 	free(w->clean);
@@ -1505,7 +1359,7 @@ int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	for (i = 0; i < s.njobs; i++)
-		if (s.jobs[i].rc < 0 && s.jobs[i].err.msg[0] && strcmp(s.jobs[i].err.msg, "stopped") != 0) {
+		if (s.jobs[i].rc < 0 && s.jobs[i].err.msg[0] && !s.jobs[i].stopped) {
 			const sw_layer_info *li = sw_image_layer(img, i);
 			*err = s.jobs[i].err;
 			rc = sw_error_prefix(err, "layer %zu (%s)", i, li->digest ? li->digest : "rootfs");
