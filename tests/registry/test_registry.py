@@ -229,16 +229,8 @@ def pull_bounds_ratio_and_time():
     """pull reads layers through the same verified stream as scan: a ratio
     bomb and a layer only a deadline stops are refused, and nothing of them
     is left in the layout."""
-    import gzip as _gzip
-    import io as _io
-    import tarfile as _tarfile
-    from imagelib import zeros_layer
-    raw = _io.BytesIO()
-    with _tarfile.open(fileobj=raw, mode="w") as t:
-        ti = _tarfile.TarInfo("bomb")
-        ti.size = 64 << 20
-        t.addfile(ti, _io.BytesIO(bytes(ti.size)))
-    bomb = Layer(raw=raw.getvalue(), blob=_gzip.compress(raw.getvalue(), mtime=0))
+    from imagelib import ratio_bomb_layer, zeros_layer
+    bomb = ratio_bomb_layer("bomb")
     slow = zeros_layer(20)
     for name, L in (("bomb", bomb), ("slow", slow)):
         d = os.path.join(WORK, "src-" + name)

@@ -294,17 +294,9 @@ def unpack_bounds_ratio_and_time():
     """unpack reads layers through the same stream as scan: a ratio bomb and
     a layer that only a deadline stops are refused, quickly (the zeros are
     named out of the root, so none of them reach the disk either way)."""
-    import gzip as _gzip
-    import io as _io
-    import tarfile as _tarfile
     import time
-    from imagelib import config_for, write_oci, zeros_layer
-    raw = _io.BytesIO()
-    with _tarfile.open(fileobj=raw, mode="w") as t:
-        ti = _tarfile.TarInfo("../bomb")
-        ti.size = 64 << 20
-        t.addfile(ti, _io.BytesIO(bytes(ti.size)))
-    bomb = Layer(raw=raw.getvalue(), blob=_gzip.compress(raw.getvalue(), mtime=0))
+    from imagelib import config_for, ratio_bomb_layer, write_oci, zeros_layer
+    bomb = ratio_bomb_layer("../bomb")
     img = os.path.join(WORK, "ratio")
     write_oci(img, [([bomb], config_for([bomb]), None)])
     rc, out, err = unpack(img, os.path.join(WORK, "target-ratio"))

@@ -113,21 +113,6 @@ static int on_pax_path(void *ctx, const char *k, size_t kl, const char *val, siz
 	return 0;
 }
 
-static int read_exact(int fd, void *buf, size_t n, uint64_t off)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? SW_EIO : SW_EFORMAT;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 static int index_tar(sw_fsview *v, uint64_t fsize, sw_error *err)
 {
 	uint8_t blk[SW_TAR_BLOCK];
@@ -140,7 +125,7 @@ static int index_tar(sw_fsview *v, uint64_t fsize, sw_error *err)
 		sw_tar_hdr h;
 		uint64_t data = off + SW_TAR_BLOCK, padded;
 
-		if ((rc = read_exact(v->tarfd, blk, sizeof(blk), off)) < 0) {
+		if ((rc = sw_pread_all(v->tarfd, blk, sizeof(blk), off)) < 0) {
 			sw_error_set(err, rc, "%s: read failed at offset %llu", v->label,
 				     (unsigned long long)off);
 			goto out;
@@ -174,7 +159,7 @@ static int index_tar(sw_fsview *v, uint64_t fsize, sw_error *err)
 				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 				goto out;
 			}
-			rc = read_exact(v->tarfd, meta, h.size, data);
+			rc = sw_pread_all(v->tarfd, meta, h.size, data);
 			meta[h.size] = '\0';
 			if (rc == 0 && h.type == 'x')
 				rc = sw_tar__parse_pax(meta, h.size, on_pax_path, &pp, err);
@@ -389,7 +374,7 @@ int sw_fsview_read(sw_fsview *v, const char *path, uint64_t max, char **out,
 				  (unsigned long long)max);
 	} else if (!(buf = malloc(loc.size + 1))) {
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-	} else if ((rc = read_exact(loc.fd, buf, loc.size, loc.off)) < 0) {
+	} else if ((rc = sw_pread_all(loc.fd, buf, loc.size, loc.off)) < 0) {
 		free(buf);
 		sw_error_set(err, rc, "%s: %s: short read", v->label, path);
 	} else {

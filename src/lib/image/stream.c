@@ -136,21 +136,6 @@ static int feed(void *ctx, const uint8_t *p, size_t n)
 	return sw_inflate_feed(ls->z, p, n, sink, ls, &ls->perr);
 }
 
-static int read_at(int fd, uint8_t *buf, size_t n, uint64_t off)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? SW_EIO : SW_EFORMAT;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 /* The source: a file range, or the registry's response body. */
 static int read_blob(sw_lstream *ls, const sw_image *img, size_t i, const sw_blobloc *loc)
 {
@@ -165,7 +150,7 @@ static int read_blob(sw_lstream *ls, const sw_image *img, size_t i, const sw_blo
 	}
 	while (off < loc->size) {
 		size_t n = loc->size - off < READ_CHUNK ? (size_t)(loc->size - off) : READ_CHUNK;
-		if ((rc = read_at(loc->fd, ls->rbuf, n, loc->off + off)) < 0)
+		if ((rc = sw_pread_all(loc->fd, ls->rbuf, n, loc->off + off)) < 0)
 			return sw_error_set(&ls->perr, rc, "read failed at offset %llu", (unsigned long long)off);
 		off += n;
 		if ((rc = feed(ls, ls->rbuf, n)) < 0)

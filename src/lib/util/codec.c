@@ -64,3 +64,18 @@ int sw_write_all(int fd, const void *p, size_t n)
 	}
 	return 0;
 }
+
+int sw_pread_all(int fd, void *buf, size_t n, uint64_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? SW_EIO : SW_EFORMAT;
+		got += (size_t)r;
+	}
+	return 0;
+}

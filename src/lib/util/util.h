@@ -115,12 +115,15 @@ const sw_yaml *sw_yaml_root(const sw_yaml_doc *d, size_t i);   /* NULL for an em
 const sw_yaml *sw_yaml_get(const sw_yaml *map, const char *key);
 const char *sw_yaml_str(const sw_yaml *n);                     /* NULL unless a scalar */
 
-/* ---- base64 (standard alphabet, padded) and whole writes (codec.c) ---- */
+/* ---- base64 (standard alphabet, padded), whole writes and reads (codec.c) ---- */
 int sw_b64_encode(sw_buf *out, const void *p, size_t n);
 /* SW_EFORMAT unless n is a multiple of 4 of valid characters; *out malloc'd. */
 int sw_b64_decode(const char *in, size_t n, uint8_t **out, size_t *outn);
 /* Write all n bytes (retrying short writes and EINTR); SW_EIO with errno set. */
 int sw_write_all(int fd, const void *p, size_t n);
+/* Read exactly n bytes at off (retrying EINTR): SW_EIO on a read error,
+ * SW_EFORMAT when the file ends first. */
+int sw_pread_all(int fd, void *buf, size_t n, uint64_t off);
 
 /* ---- JSON writer into a sw_buf ---- */
 int sw_jsonw_str(sw_buf *b, const char *s);           /* quoted, escaped */
