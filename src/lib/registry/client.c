@@ -81,7 +81,7 @@ static void creds_from_config(sw_reg *r, const char *domain, const char *path)
 {
 	sw_buf b = SW_BUF_INIT(1u << 20);
 	sw_json_doc *doc = NULL;
-	const sw_json *auths, *e;
+	const sw_json *auths = NULL, *e;
 	char *fallback = NULL;
 	const char *dir = getenv("DOCKER_CONFIG"), *home = getenv("HOME");
 	bool hub = strcmp(domain, "docker.io") == 0;
@@ -113,12 +113,20 @@ static void creds_from_config(sw_reg *r, const char *domain, const char *path)
 			dec[dl] = '\0';
 			set_creds(r, (const char *)dec);
 		}
+		if (dec)
+			explicit_bzero(dec, dl);
 		free(dec);
 		break;
 	}
 out:
+	/* the parsed strings and the file's bytes hold credentials */
+	for (e = auths ? auths->child : NULL; e; e = e->next) {
+		const sw_json *a = sw_json_get(e, "auth");
+		if (a && a->type == SW_JSON_STR)
+			explicit_bzero((char *)a->s, a->slen);
+	}
 	sw_json_free(doc);
-	sw_buf_release(&b);
+	sw_buf_release_secret(&b);
 	free(fallback);
 }
 
@@ -341,6 +349,7 @@ static int fetch_token(sw_reg *r, const char *challenge, sw_error *err)
 	x.r = r;
 	x.body = &body;
 	x.max = MAX_TOKEN;
+	(void)sw_buf_reserve(&body, MAX_TOKEN - 1); /* one allocation: no copy left behind by realloc */
 	x.errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
 	if (!realm || (strncmp(realm, "https://", 8) != 0 && strncmp(realm, "http://", 7) != 0)) {
 		rc = sw_error_set(err, SW_EFORMAT, "%s: bearer challenge without a usable realm", sw_reg_base(r));
@@ -393,11 +402,12 @@ static int fetch_token(sw_reg *r, const char *challenge, sw_error *err)
 		goto out;
 	}
 	pthread_mutex_lock(&r->mu);
-	free(r->token);
+	sw_free_secret(r->token);
 	free(r->token_for);
 	r->token = sw__strdup(tok);
 	r->token_for = sw__strdup(r->bases[r->base]);
 	pthread_mutex_unlock(&r->mu);
+	explicit_bzero((char *)tok, strlen(tok)); /* the parsed copy */
 out:
 	if (es)
 		curl_free(es);
@@ -406,7 +416,7 @@ out:
 	if (h)
 		curl_easy_cleanup(h);
 	sw_json_free(doc);
-	sw_buf_release(&body);
+	sw_buf_release_secret(&body);
 	sw_buf_release(&x.errbody);
 	xfer_reset(&x);
 	free(realm);
@@ -470,7 +480,7 @@ static int get(sw_reg *r, const char *what, const char *accept, xfer *x, sw_erro
 		curl_easy_cleanup(x->h);
 		x->h = NULL;
 		curl_slist_free_all(hdr);
-		free(authz);
+		sw_free_secret(authz);
 		if (x->sink_rc < 0) {
 			rc = x->sink_rc;
 			break;
@@ -618,12 +628,9 @@ void sw_reg_free(sw_reg *r)
 		free(r->bases[i]);
 	free(r->repo);
 	free(r->user);
-	if (r->pass) {
-		memset(r->pass, 0, strlen(r->pass));
-		free(r->pass);
-	}
+	sw_free_secret(r->pass);
 	free(r->ca_file);
-	free(r->token);
+	sw_free_secret(r->token);
 	free(r->token_for);
 	pthread_mutex_destroy(&r->mu);
 	free(r);

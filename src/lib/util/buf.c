@@ -140,6 +140,21 @@ void sw_buf_release(sw_buf *b)
 	b->len = b->cap = 0;
 }
 
+void sw_buf_release_secret(sw_buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->cap);
+	sw_buf_release(b);
+}
+
+void sw_free_secret(char *s)
+{
+	if (!s)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 char *sw_buf_detach(sw_buf *b, size_t *len)
 {
 	char *p;

@@ -34,6 +34,12 @@ int sw_buf_printf(sw_buf *b, const char *fmt, ...) __attribute__((format(printf,
 const char *sw_buf_cstr(sw_buf *b); /* NUL-terminates (without counting it) */
 void sw_buf_reset(sw_buf *b);
 void sw_buf_release(sw_buf *b);
+/* The same for a buffer that held a secret: the whole allocation is wiped
+ * first. (A buffer that grew may have left copies in memory realloc freed:
+ * reserve a secret's buffer before filling it.) */
+void sw_buf_release_secret(sw_buf *b);
+/* Wipe a secret string (password, token), then free it. NULL: no-op. */
+void sw_free_secret(char *s);
 /* Take ownership of the data (NUL-terminated); the buffer is emptied. */
 char *sw_buf_detach(sw_buf *b, size_t *len);
 
