@@ -202,10 +202,54 @@ static void test_helpers(void **state)
 	free(s);
 }
 
+/* Growing arrays: appended one at a time, every index written (ASan sees
+ * an overrun), with the implicit and the explicit capacity. */
+static void test_grow(void **state)
+{
+	size_t *v = NULL, n, *w = NULL, wn, cap = 0;
+	char **z = NULL;
+
+	(void)state;
+	for (n = 0; n < 5000; n++) {
+		assert_int_equal(SW_GROW(v, n), 0);
+		v[n] = n;
+	}
+	for (n = 0; n < 5000; n++)
+		assert_int_equal(v[n], n);
+	free(v);
+	for (wn = 0; wn < 3000; wn++) {
+		assert_int_equal(SW_GROW_CAP(w, wn, cap), 0);
+		assert_true(cap > wn);
+		w[wn] = wn;
+	}
+	free(w);
+	/* a NULL-terminated list: the count includes the terminator */
+	for (n = 0; n < 100; n++) {
+		assert_int_equal(SW_GROW(z, n + 1), 0);
+		z[n] = (char *)"x";
+		z[n + 1] = NULL;
+	}
+	free(z);
+	/* an array allocated elsewhere, exact size: the explicit form grows it */
+	w = calloc(3, sizeof(*w));
+	cap = 0;
+	assert_non_null(w);
+	assert_int_equal(SW_GROW_CAP(w, 3, cap), 0);
+	w[3] = 3;
+	assert_true(cap >= 4);
+	free(w);
+	/* overflow is refused, the array kept */
+	cap = SIZE_MAX / 2;
+	w = NULL;
+	assert_int_equal(sw__grow(&w, SIZE_MAX / 2, 8, &cap), SW_ENOMEM);
+	assert_null(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_and_cstr),
+		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_max_bound),
 		cmocka_unit_test(test_zero_max),
 		cmocka_unit_test(test_printf),

@@ -29,7 +29,7 @@ typedef struct ioc {
 
 typedef struct iocs {
 	ioc *v;
-	size_t n, cap;
+	size_t n;
 	char **pool;
 	size_t npool;
 } iocs;
@@ -37,13 +37,10 @@ typedef struct iocs {
 
 static char *pool_add(iocs *s, char *str)
 {
-	char **p;
-
-	if (!str || !(p = realloc(s->pool, (s->npool + 1) * sizeof(*p)))) {
+	if (!str || SW_GROW(s->pool, s->npool) < 0) {
 		free(str);
 		return NULL;
 	}
-	s->pool = p;
 	s->pool[s->npool++] = str;
 	return str;
 }
@@ -106,14 +103,8 @@ static int parse_list(iocs *s, const char *text, size_t len, const char *source,
 					    "%s:%zu: expected \"sha256 severity category name\"", source, line);
 		if (s->n >= MAX_IOCS)
 			return sw_error_set(err, SW_ELIMIT, "%s: more than %d IOCs", source, MAX_IOCS);
-		if (s->n == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 64;
-			ioc *nv = realloc(s->v, cap * sizeof(*nv));
-			if (!nv)
-				return sw_error_set(err, SW_ENOMEM, "out of memory");
-			s->v = nv;
-			s->cap = cap;
-		}
+		if (SW_GROW(s->v, s->n) < 0)
+			return sw_error_set(err, SW_ENOMEM, "out of memory");
 		x = &s->v[s->n];
 		if (fl[0] != 64 || hexbytes(f[0], SW_SHA256_LEN, x->h) < 0)
 			return sw_error_set(err, SW_EFORMAT, "%s:%zu: not a 64-hex-digit SHA-256", source, line);

@@ -157,14 +157,12 @@ static int add_dir(src **v, size_t *n, const char *dir, sw_error *err)
 	if (!d)
 		return sw_error_set(err, SW_ENOTFOUND, "--rules %s: %s", dir, strerror(errno));
 	while ((de = readdir(d))) {
-		char **nv;
 		if (de->d_name[0] == '.' || !is_rule_file(de->d_name))
 			continue;
-		if (nn >= MAX_RULE_FILES || !(nv = realloc(names, (nn + 1) * sizeof(*nv)))) {
+		if (nn >= MAX_RULE_FILES || SW_GROW(names, nn) < 0) {
 			rc = sw_error_set(err, SW_ELIMIT, "--rules %s: too many rule files", dir);
 			break;
 		}
-		names = nv;
 		if (!(names[nn] = sw__strdup(de->d_name))) {
 			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 			break;
@@ -177,12 +175,10 @@ static int add_dir(src **v, size_t *n, const char *dir, sw_error *err)
 	if (nn > 1)
 		qsort(names, nn, sizeof(*names), cmp_name);
 	for (i = 0; rc == 0 && i < nn; i++) {
-		src *nv = realloc(*v, (*n + 1) * sizeof(*nv));
-		if (!nv) {
+		if (SW_GROW(*v, *n) < 0) {
 			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 			break;
 		}
-		*v = nv;
 		(*v)[*n].owned = true;
 		(*v)[*n].text = NULL;
 		if (!((*v)[*n].name = sw__asprintf("%s/%s", dir, names[i]))) {
@@ -346,10 +342,10 @@ static int load_sources(const sw_scan_opts *o, src **v, size_t *n, sw_error *err
 	*v = NULL;
 	*n = 0;
 	for (e = sw_bundled_rules; !o->no_bundled_rules && e->name; e++) {
-		src *nv = realloc(*v, (*n + 1) * sizeof(*nv));
-		if (!nv)
+		src *nv;
+		if (SW_GROW(*v, *n) < 0)
 			return sw_error_set(err, SW_ENOMEM, "out of memory");
-		*v = nv;
+		nv = *v;
 		/* stored masked (tools/embed.c) so the binary never matches
 		 * its own rules; unmasked into memory of our own */
 		nv[*n].owned = true;

@@ -106,11 +106,11 @@ typedef struct arena_blk {
 struct sw_ygate {
 	arena_blk *arena;
 	glit *lits;
-	size_t nlits, litcap;
+	size_t nlits;
 	uint32_t *lhash;           /* open addressing: literal index + 1, 0 empty */
 	size_t lhcap;
 	grule *rules;
-	size_t nrules, rulecap, open;
+	size_t nrules, open;
 	size_t hitwords;           /* 64-bit words of a hits bitset */
 	uint64_t *namebits;        /* the patterns run on names, not on content */
 	bool oom;
@@ -227,14 +227,8 @@ static long lit_add(sw_ygate *g, const uint8_t *b, size_t n, unsigned flags)
 	}
 	if (g->nlits >= MAX_LITS)
 		return -2;
-	if (g->nlits == g->litcap) {
-		size_t cap = g->litcap ? g->litcap * 2 : 256;
-		glit *nl = realloc(g->lits, cap * sizeof(*nl));
-		if (!nl)
-			goto oom;
-		g->lits = nl;
-		g->litcap = cap;
-	}
+	if (SW_GROW(g->lits, g->nlits) < 0)
+		goto oom;
 	if (!(g->lits[g->nlits].b = ga(g, n + 1)))
 		goto oom;
 	memcpy(g->lits[g->nlits].b, key, n);
@@ -1681,14 +1675,8 @@ static int parse_text(sw_ygate *g, const char *text, const char *ns, tok *toks)
 			return 0; /* include, or something newer */
 		if (!sw_ylex_space(&l) || l.i >= l.n || !sw_ylex_is_id0(l.s[l.i]))
 			return 0;
-		if (g->nrules == g->rulecap) {
-			size_t cap = g->rulecap ? g->rulecap * 2 : 64;
-			grule *nr = realloc(g->rules, cap * sizeof(*nr));
-			if (!nr)
-				return -1;
-			g->rules = nr;
-			g->rulecap = cap;
-		}
+		if (SW_GROW(g->rules, g->nrules) < 0)
+			return -1;
 		r = &g->rules[g->nrules];
 		memset(r, 0, sizeof(*r));
 		r->ns = ns;

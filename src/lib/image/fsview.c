@@ -82,12 +82,8 @@ static int add_member(sw_fsview *v, const char *name, char type, uint64_t off,
 	if (v->nm >= MAX_MEMBERS)
 		return sw_error_set(err, SW_ELIMIT, "%s: more than %d archive members",
 				    v->label, MAX_MEMBERS);
-	if (!(v->nm & (v->nm + 1)) || v->nm == 0) {
-		m = realloc(v->m, (v->nm * 2 + 2) * sizeof(*m));
-		if (!m)
-			return sw_error_set(err, SW_ENOMEM, "out of memory");
-		v->m = m;
-	}
+	if (SW_GROW(v->m, v->nm) < 0)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	m = &v->m[v->nm];
 	if (!(m->name = sw__strdup(clean + 1)))
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
@@ -315,7 +311,7 @@ static int locate(sw_fsview *v, const char *path, sw_blobloc *out, bool keep, in
 		  sw_error *err)
 {
 	struct stat st;
-	int fd, *fds;
+	int fd;
 
 	*tmpfd = -1;
 	if (v->tarfd >= 0) {
@@ -338,11 +334,10 @@ static int locate(sw_fsview *v, const char *path, sw_blobloc *out, bool keep, in
 	}
 	if (!keep) {
 		*tmpfd = fd;
-	} else if (!(fds = realloc(v->fds, (v->nfds + 1) * sizeof(*fds)))) {
+	} else if (SW_GROW(v->fds, v->nfds) < 0) {
 		close(fd);
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	} else {
-		v->fds = fds;
 		v->fds[v->nfds++] = fd;
 	}
 	out->fd = fd;

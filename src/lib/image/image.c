@@ -18,15 +18,12 @@
 
 char *sw_image__keep(sw_image *img, char *s)
 {
-	char **n;
-
 	if (!s)
 		return NULL;
-	if (!(n = realloc(img->strings, (img->nstrings + 1) * sizeof(*n)))) {
+	if (SW_GROW(img->strings, img->nstrings) < 0) {
 		free(s);
 		return NULL;
 	}
-	img->strings = n;
 	img->strings[img->nstrings++] = s;
 	return s;
 }

@@ -274,10 +274,8 @@ static int on_pax(void *ctx, const char *k, size_t kl, const char *v, size_t vl)
 	if (kl > 13 && memcmp(k, "SCHILY.xattr.", 13) == 0) {
 		if (t->nxattrs >= 64)
 			return SW_ELIMIT;
-		x = realloc(t->xattrs, (t->nxattrs + 1) * sizeof(*x));
-		if (!x)
+		if (SW_GROW(t->xattrs, t->nxattrs) < 0)
 			return SW_ENOMEM;
-		t->xattrs = x;
 		x = &t->xattrs[t->nxattrs];
 		x->name = sw__strndup(k + 13, kl - 13);
 		x->value = sw__strndup(v, vl);

@@ -57,11 +57,8 @@ static int add(coll *c, const char *image, size_t ilen, const char *file, int li
 
 	if (c->n >= MAX_USES)
 		return sw_error_set(c->err, SW_ELIMIT, "%s: more than %d image references", file, MAX_USES);
-	if (c->n % 64 == 0) {
-		if (!(nv = realloc(c->v, (c->n + 64) * sizeof(*nv))))
-			return sw_error_set(c->err, SW_ENOMEM, "out of memory");
-		c->v = nv;
-	}
+	if (SW_GROW(c->v, c->n) < 0)
+		return sw_error_set(c->err, SW_ENOMEM, "out of memory");
 	va_start(ap, fmt);
 	vsnprintf(where, sizeof(where), fmt, ap);
 	va_end(ap);
@@ -424,14 +421,12 @@ static int walk(coll *c, int dfd, const char *display, int depth)
 		return sw_error_set(c->err, SW_EIO, "%s: %s", display, strerror(errno));
 	}
 	while ((de = readdir(d)) && rc == 0) {
-		char **nv;
 		if (de->d_name[0] == '.')
 			continue; /* ., .., and hidden (.git) */
-		if (nn >= MAX_FILES || !(nv = realloc(names, (nn + 1) * sizeof(*nv)))) {
+		if (nn >= MAX_FILES || SW_GROW(names, nn) < 0) {
 			rc = sw_error_set(c->err, SW_ELIMIT, "%s: too many entries", display);
 			break;
 		}
-		names = nv;
 		if (!(names[nn] = sw__strdup(de->d_name)))
 			rc = sw_error_set(c->err, SW_ENOMEM, "out of memory");
 		else

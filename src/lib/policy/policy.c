@@ -81,9 +81,9 @@ static void problem(loader *l, int line, const char *fmt, ...)
 	sw_policy_problem *np;
 	va_list ap;
 
-	if (l->nprobs >= 1000 || !(np = realloc(l->probs, (l->nprobs + 1) * sizeof(*np))))
+	if (l->nprobs >= 1000 || SW_GROW(l->probs, l->nprobs) < 0)
 		return;
-	l->probs = np;
+	np = l->probs;
 	np[l->nprobs].line = line;
 	va_start(ap, fmt);
 	vsnprintf(np[l->nprobs].msg, sizeof(np[l->nprobs].msg), fmt, ap);
@@ -401,11 +401,11 @@ static void add_entry(loader *l, entry **v, size_t *n, const char *transport, co
 	entry *nv;
 
 	*out = NULL;
-	if (*n >= MAX_ENTRIES || !(nv = realloc(*v, (*n + 1) * sizeof(*nv)))) {
+	if (*n >= MAX_ENTRIES || SW_GROW(*v, *n) < 0) {
 		problem(l, line, "too many entries (at most %d)", MAX_ENTRIES);
 		return;
 	}
-	*v = nv;
+	nv = *v;
 	memset(&nv[*n], 0, sizeof(nv[*n]));
 	nv[*n].transport = sw__strdup(transport);
 	nv[*n].scope = scope_norm(scope);

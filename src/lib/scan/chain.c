@@ -70,11 +70,11 @@ static int candidates(const char *word, const char *workdir, const char *pathvar
 	else if (strchr(word, '/') || script)
 		one = sw__asprintf("%s/%s", workdir && *workdir ? workdir : "/", word);
 	if (one || word[0] == '/' || strchr(word, '/') || script) {
-		if (!one || !(nv = realloc(*v, (*n + 2) * sizeof(*nv)))) {
+		if (!one || SW_GROW(*v, *n + 1) < 0) {
 			free(one);
 			return SW_ENOMEM;
 		}
-		*v = nv;
+		nv = *v;
 		nv[(*n)++] = one;
 		nv[*n] = NULL;
 		return 0;
@@ -85,11 +85,11 @@ static int candidates(const char *word, const char *workdir, const char *pathvar
 			e = p + strlen(p);
 		if (e > p && *p == '/') {
 			char *c = sw__asprintf("%.*s/%s", (int)(e - p), p, word);
-			if (!c || !(nv = realloc(*v, (*n + 2) * sizeof(*nv)))) {
+			if (!c || SW_GROW(*v, *n + 1) < 0) {
 				free(c);
 				return SW_ENOMEM;
 			}
-			*v = nv;
+			nv = *v;
 			nv[(*n)++] = c;
 			nv[*n] = NULL;
 		}
@@ -195,9 +195,10 @@ int sw_chain_start_paths(const char *config, size_t len, char ***out)
 	size_t n = 0;
 	int rc = 0;
 
-	*out = calloc(1, sizeof(**out));
-	if (!*out)
+	*out = NULL; /* grown by SW_GROW only, NULL-terminated: never NULL on success */
+	if (SW_GROW(*out, 0) < 0)
 		return SW_ENOMEM;
+	(*out)[0] = NULL;
 	if (!config || sw_json_parse(config, len, &doc, NULL) < 0)
 		return 0;
 	rc = argv_paths(sw_json_get_obj(sw_json_root(doc), "config"), out, &n);

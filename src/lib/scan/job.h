@@ -49,7 +49,7 @@ typedef struct job {
 	pinc *incs;
 	size_t ninc, capinc, inc_dropped, f_dropped;
 	kept *kept;
-	size_t nkept;
+	size_t nkept, capkept;
 	uint64_t entries, bytes_out;  /* what it counted against the image's limits */
 	bool cached;            /* filled from the layer cache: not scanned */
 	bool limited;           /* a bound stopped it: not cacheable */

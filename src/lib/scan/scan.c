@@ -133,14 +133,8 @@ static int add_rec(job *j, const char *path, const char *link, char type, uint8_
 	rec *r;
 	int rc;
 
-	if (j->nrecs == j->caprecs) {
-		size_t cap = j->caprecs ? j->caprecs * 2 : 256;
-		rec *nr = realloc(j->recs, cap * sizeof(*nr));
-		if (!nr)
-			return SW_ENOMEM;
-		j->recs = nr;
-		j->caprecs = cap;
-	}
+	if (SW_GROW_CAP(j->recs, j->nrecs, j->caprecs) < 0)
+		return SW_ENOMEM;
 	r = &j->recs[j->nrecs];
 	memset(r, 0, sizeof(*r));
 	r->type = type;
@@ -165,14 +159,8 @@ static int add_inc(job *j, const char *path, const char *fmt, ...)
 		j->inc_dropped++;
 		return 0;
 	}
-	if (j->ninc == j->capinc) {
-		size_t cap = j->capinc ? j->capinc * 2 : 8;
-		pinc *np = realloc(j->incs, cap * sizeof(*np));
-		if (!np)
-			return SW_ENOMEM;
-		j->incs = np;
-		j->capinc = cap;
-	}
+	if (SW_GROW_CAP(j->incs, j->ninc, j->capinc) < 0)
+		return SW_ENOMEM;
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
@@ -223,14 +211,8 @@ int sw_emit_finding(sw_emit *e, const char *id, sw_severity sev, const char *cat
 		j->f_dropped++;
 		return 0;
 	}
-	if (j->nf == j->capf) {
-		size_t cap = j->capf ? j->capf * 2 : 8;
-		pfinding *np = realloc(j->fs, cap * sizeof(*np));
-		if (!np)
-			return SW_ENOMEM;
-		j->fs = np;
-		j->capf = cap;
-	}
+	if (SW_GROW_CAP(j->fs, j->nf, j->capf) < 0)
+		return SW_ENOMEM;
 	p = &j->fs[j->nf];
 	memset(p, 0, sizeof(*p));
 	p->rec = e->w->cur_rec;
@@ -312,9 +294,8 @@ static int keep_script(worker *w, const uint8_t *data, size_t len)
 		j->transient = true; /* the budget is the image's, not the layer's */
 		return add_inc(j, w->cur.path, "script not kept for the entrypoint chain: budget spent");
 	}
-	if (!(k = realloc(j->kept, (j->nkept + 1) * sizeof(*k))))
+	if (SW_GROW_CAP(j->kept, j->nkept, j->capkept) < 0)
 		return SW_ENOMEM;
-	j->kept = k;
 	k = &j->kept[j->nkept];
 	if (!(k->data = malloc(len)))
 		return SW_ENOMEM;

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -138,6 +139,38 @@ void sw_buf_release(sw_buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+}
+
+int sw__grow(void *pp, size_t n, size_t elem, size_t *cap)
+{
+	size_t want;
+	void *p, *np;
+
+	memcpy(&p, pp, sizeof(p));
+	if (!cap) { /* implicit capacity: 8, then the next power of two at or above n */
+		if (!p)
+			for (want = 8; want <= n && want < SIZE_MAX / 2; want *= 2)
+				;
+		else if (n == 0)
+			want = 8;
+		else if (n >= 8 && !(n & (n - 1)))
+			want = n * 2;
+		else
+			return 0;
+	} else {
+		if (n < *cap)
+			return 0;
+		for (want = *cap ? *cap * 2 : 8; want <= n && want < SIZE_MAX / 2; want *= 2)
+			;
+	}
+	if (want <= n || want > SIZE_MAX / elem)
+		return SW_ENOMEM;
+	if (!(np = realloc(p, want * elem)))
+		return SW_ENOMEM;
+	memcpy(pp, &np, sizeof(np));
+	if (cap)
+		*cap = want;
+	return 0;
 }
 
 void sw_buf_release_secret(sw_buf *b)

@@ -40,6 +40,17 @@ void sw_buf_release(sw_buf *b);
 void sw_buf_release_secret(sw_buf *b);
 /* Wipe a secret string (password, token), then free it. NULL: no-op. */
 void sw_free_secret(char *s);
+
+/* ---- growing arrays ----
+ * Room for element n of an array p that holds n elements and is appended to
+ * one at a time: SW_GROW(p, n) before p[n++] = x. The capacity is implicit
+ * (8, then the next power of two at or above n), so only a count is kept;
+ * such an array must only ever be filled this way. SW_GROW_CAP(p, n, cap)
+ * keeps an explicit capacity instead (for arrays also allocated elsewhere).
+ * SW_ENOMEM, the array unchanged, on failure or overflow. */
+int sw__grow(void *pp, size_t n, size_t elem, size_t *cap);
+#define SW_GROW(p, n) sw__grow(&(p), (n), sizeof(*(p)), NULL)
+#define SW_GROW_CAP(p, n, cap) sw__grow(&(p), (n), sizeof(*(p)), &(cap))
 /* Take ownership of the data (NUL-terminated); the buffer is emptied. */
 char *sw_buf_detach(sw_buf *b, size_t *len);
 

@@ -153,13 +153,11 @@ int sw_yaml_parse(const char *p, size_t len, const char *name, sw_yaml_doc **out
 				rc = fail(err, name, ev.start_mark.line + 1, "too many documents");
 			break;
 		case YAML_DOCUMENT_END_EVENT: {
-			sw_yaml **nd = realloc(d->docs, (d->ndocs + 1) * sizeof(*nd));
-			if (!nd) {
+			if (SW_GROW(d->docs, d->ndocs) < 0) {
 				node_free(root);
 				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 				break;
 			}
-			d->docs = nd;
 			/* an empty document reads as an empty plain scalar: none */
 			if (root && root->type == SW_YAML_SCALAR && root->plain && !root->slen) {
 				node_free(root);
