@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "detector.h"
+#include "../image/runconf.h"
 #include "../util/banned.h"
 
 #define MAX_TEXT (64u << 10)    /* bytes of one field examined */
@@ -305,7 +306,7 @@ static int check_text(ctx *c, where w, const char *field, const char *t, size_t 
 	return 0;
 }
 
-/* Join a string array ("Entrypoint", "Cmd", ...) with spaces. */
+/* Join a string array ("Healthcheck", "OnBuild", ...) with spaces. */
 static void join(sw_buf *b, const sw_json *arr)
 {
 	const sw_json *e;
@@ -316,6 +317,18 @@ static void join(sw_buf *b, const sw_json *arr)
 				sw_buf_putc(b, ' ');
 			sw_buf_append(b, e->s, e->slen);
 		}
+}
+
+/* The same for argv or Env of the run configuration. */
+static void join_strv(sw_buf *b, char *const *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (b->len)
+			sw_buf_putc(b, ' ');
+		sw_buf_append(b, v[i], strlen(v[i]));
+	}
 }
 
 /* Ports that mining pools, proxies and Monero daemons listen on by default
@@ -368,7 +381,8 @@ static int config_image(void *state, const sw_image *img, sw_emit *out)
 	const sw_json *root, *cfg, *e, *h;
 	sw_buf start = SW_BUF_INIT(MAX_TEXT), all = SW_BUF_INIT(4 * MAX_TEXT);
 	ctx c = { out, -1, NULL, false, NULL };
-	size_t len, li = 0;
+	sw_runconf run = { 0 };
+	size_t len, li = 0, i;
 	const char *text = sw_image_config(img, &len);
 	int rc = 0;
 
@@ -377,13 +391,14 @@ static int config_image(void *state, const sw_image *img, sw_emit *out)
 		return 0; /* dir: sources have none; sources verified it parses */
 	root = sw_json_root(doc);
 	cfg = sw_json_get_obj(root, "config");
+	if ((rc = sw_runconf_from(cfg, &run)) < 0)
+		goto out;
 	/* what runs at start: Entrypoint + Cmd as one command line, Healthcheck, OnBuild */
-	join(&start, sw_json_get_arr(cfg, "Entrypoint"));
-	join(&start, sw_json_get_arr(cfg, "Cmd"));
+	join_strv(&start, run.argv, run.argc);
 	join(&start, sw_json_get_arr(sw_json_get_obj(cfg, "Healthcheck"), "Test"));
 	join(&start, sw_json_get_arr(cfg, "OnBuild"));
 	sw_buf_append(&all, start.data, start.len);
-	join(&all, sw_json_get_arr(cfg, "Env"));
+	join_strv(&all, run.env, run.nenv);
 	for (e = sw_json_get_obj(cfg, "Labels") ? sw_json_get_obj(cfg, "Labels")->child : NULL; e; e = e->next)
 		if (e->type == SW_JSON_STR)
 			sw_buf_printf(&all, " %s", e->s);
@@ -391,14 +406,13 @@ static int config_image(void *state, const sw_image *img, sw_emit *out)
 		if (sw_json_get_str(h, "created_by"))
 			sw_buf_printf(&all, " %s", sw_json_get_str(h, "created_by"));
 	c.mining_context = has_context(all.data ? all.data : "", all.len);
-	c.user = sw_json_get_str(cfg, "User");
+	c.user = run.user;
 	if ((rc = check_ports(&c, sw_json_get_obj(cfg, "ExposedPorts"))) < 0)
 		goto out;
 	if (start.len && (rc = check_text(&c, WHERE_START, "Entrypoint+Cmd", start.data, start.len, 0, NULL, 0)) < 0)
 		goto out;
-	for (e = sw_json_get_arr(cfg, "Env") ? sw_json_get_arr(cfg, "Env")->child : NULL; e && rc == 0; e = e->next)
-		if (e->type == SW_JSON_STR)
-			rc = check_text(&c, WHERE_ENV, "Env", e->s, e->slen, 0, NULL, 0);
+	for (i = 0; i < run.nenv && rc == 0; i++)
+		rc = check_text(&c, WHERE_ENV, "Env", run.env[i], strlen(run.env[i]), 0, NULL, 0);
 	for (e = sw_json_get_obj(cfg, "Labels") ? sw_json_get_obj(cfg, "Labels")->child : NULL; e && rc == 0; e = e->next)
 		if (e->type == SW_JSON_STR)
 			rc = check_text(&c, WHERE_LABEL, e->key, e->s, e->slen, 0, NULL, 0);
@@ -414,6 +428,7 @@ static int config_image(void *state, const sw_image *img, sw_emit *out)
 			li++;
 	}
 out:
+	sw_runconf_release(&run);
 	sw_buf_release(&start);
 	sw_buf_release(&all);
 	sw_json_free(doc);

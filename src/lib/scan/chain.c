@@ -19,13 +19,13 @@
 #include <string.h>
 
 #include "chain.h"
+#include "../image/runconf.h"
 #include "../util/banned.h"
 
 #define MAX_NODES 64
 #define MAX_DEPTH 4
 #define MAX_TOKENS 256
 #define MAX_LINKS 8
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 typedef struct cnode {
 	char *path;              /* resolved (final, after symlinks) */
@@ -154,44 +154,31 @@ static int shell_words(const char *cmd, const char *workdir, const char *pathvar
 	return rc;
 }
 
-static int argv_paths(const sw_json *cfg, char ***v, size_t *n)
+static int argv_paths(const sw_runconf *rcf, char ***v, size_t *n)
 {
-	const sw_json *ep = sw_json_get_arr(cfg, "Entrypoint"), *cmd = sw_json_get_arr(cfg, "Cmd"), *e;
-	const char *argv[64], *workdir = sw_json_get_str(cfg, "WorkingDir"), *pathvar = NULL;
-
-	size_t argc = 0, i;
+	char *const *argv = rcf->argv;
+	size_t argc = rcf->argc < 64 ? rcf->argc : 64, i;
 	int rc;
 
-	for (e = sw_json_get_arr(cfg, "Env") ? sw_json_get_arr(cfg, "Env")->child : NULL; e; e = e->next)
-		if (e->type == SW_JSON_STR && !strncmp(e->s, "PATH=", 5))
-			pathvar = e->s + 5;
-	if (!pathvar)
-		pathvar = DEFAULT_PATH;
-	for (e = ep ? ep->child : NULL; e && argc < 64; e = e->next)
-		if (e->type == SW_JSON_STR)
-			argv[argc++] = e->s;
-	for (e = cmd ? cmd->child : NULL; e && argc < 64; e = e->next)
-		if (e->type == SW_JSON_STR)
-			argv[argc++] = e->s;
 	if (!argc)
 		return 0;
 	if (is_shell(base_of(argv[0]))) {
 		for (i = 1; i + 1 < argc; i++)
 			if (!strcmp(argv[i], "-c"))
-				return shell_words(argv[i + 1], workdir, pathvar, v, n);
+				return shell_words(argv[i + 1], rcf->workdir, rcf->path, v, n);
 	}
-	if ((rc = candidates(argv[0], workdir, pathvar, v, n)) < 0)
+	if ((rc = candidates(argv[0], rcf->workdir, rcf->path, v, n)) < 0)
 		return rc;
 	if (is_interp(base_of(argv[0])))
 		for (i = 1; i < argc; i++)
 			if (argv[i][0] != '-')
-				return candidates(argv[i], workdir, NULL, v, n);
+				return candidates(argv[i], rcf->workdir, NULL, v, n);
 	return 0;
 }
 
 int sw_chain_start_paths(const char *config, size_t len, char ***out)
 {
-	sw_json_doc *doc = NULL;
+	sw_runconf rcf;
 	size_t n = 0;
 	int rc = 0;
 
@@ -199,11 +186,10 @@ int sw_chain_start_paths(const char *config, size_t len, char ***out)
 	if (SW_GROW(*out, 0) < 0)
 		return SW_ENOMEM;
 	(*out)[0] = NULL;
-	if (!config || sw_json_parse(config, len, &doc, NULL) < 0)
-		return 0;
-	rc = argv_paths(sw_json_get_obj(sw_json_root(doc), "config"), out, &n);
-	sw_json_free(doc);
-	return rc;
+	if ((rc = sw_runconf_parse(config, len, &rcf)) == 0)
+		rc = argv_paths(&rcf, out, &n);
+	sw_runconf_release(&rcf);
+	return rc == SW_EFORMAT ? 0 : rc; /* sources verified the config parses */
 }
 
 void sw_chain_free_paths(char **paths)
