@@ -23,6 +23,15 @@ def put(kind, name, data):
         f.write(data)
 
 
+def term_seeds():
+    """Text with every kind of control the terminal escaper must show."""
+    put("term", "escapes", b"\x1b]0;pwned\x07\x1b[2J\x1b[32mverdict: clean\x1b[0m\r\b\t\n\x7f\\x1b")
+    put("term", "c1", b"\x9b2J\xc2\x9b2J\xc2\x80\xc2\x9f\xc2\xa0\x80\x9f")
+    put("term", "bidi", "evil\u202efdp.exe\u2066\u2069\u200e\u200f\u061c\u2028\u2029".encode())
+    put("term", "invalid", b"\xff\xc0\x80\xe0\x80\x9b\xed\xa0\x80\xf4\x90\x80\x80\xe2\x80")
+    put("term", "valid", "caf\u00e9 \u6f22\u5b57 \U0001f600 \u00a0/usr/bin".encode())
+
+
 def main():
     long = "/".join(["dir%02d" % i for i in range(30)])
     ents = [E("bin", kind="dir"), E("bin/sh", b"#!x\n", mode=0o4755),
@@ -58,6 +67,7 @@ def main():
         put("json", "index.json", idx)
     finally:
         shutil.rmtree(tmp)
+    term_seeds()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 #include "stowaway/cache.h"
 #include "stowaway/sign.h"
 #include "stowaway/sandbox.h"
+#include "stowaway/term.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *sw_version(void);

@@ -7,8 +7,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Print "stowaway: <what>: <why>" to stderr. */
+/* Print "stowaway: <what>: <why>" to stderr, the formatted message escaped
+ * whole for the terminal (stowaway/term.h): it may quote an image. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print one line to f the same way: fmt formatted (without a newline),
+ * escaped whole, then '\n'. Every line that shows a reference, a path, a
+ * reason or anything else from outside goes through here or cli_error. */
+void cli_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "OPT: invalid value \"VAL\"" on stderr; returns EXIT_ERROR. */
 int cli_bad(const char *opt, const char *val);
 /* "64M", "1GiB", "4096" -> bytes. -1 on error. */

@@ -222,22 +222,24 @@ static const char *kind_str(sw_reason_kind k)
 	return k == SW_REASON_DENY ? "deny" : k == SW_REASON_WARN ? "warn" : "info";
 }
 
+/* Every line goes through cli_line: the image names come from manifests
+ * and the reasons quote registries and scans. */
 static void print_table(FILE *f, const sw_policy *pol, const item *it, const result *r)
 {
+	const char *verdict = r->d.allowed ? "ALLOW" : "DENY", *eq = r->digest[0] ? " = " : "";
 	size_t k;
 
-	fprintf(f, "%-5s %s", r->d.allowed ? "ALLOW" : "DENY", it->image);
-	if (r->digest[0])
-		fprintf(f, " = %s", r->digest);
 	if (it->file)
-		fprintf(f, "  (%s:%d, %s)", it->file, it->line, it->where);
-	fputc('\n', f);
+		cli_line(f, "%-5s %s%s%s  (%s:%d, %s)", verdict, it->image, eq, r->digest, it->file, it->line,
+			 it->where);
+	else
+		cli_line(f, "%-5s %s%s%s", verdict, it->image, eq, r->digest);
 	for (k = 0; k < r->d.nreasons; k++) {
 		const sw_reason *rs = &r->d.reasons[k];
-		fprintf(f, "      %s: %s", kind_str(rs->kind), rs->text);
 		if (rs->line)
-			fprintf(f, " [%s:%d]", sw_policy_path(pol), rs->line);
-		fputc('\n', f);
+			cli_line(f, "      %s: %s [%s:%d]", kind_str(rs->kind), rs->text, sw_policy_path(pol), rs->line);
+		else
+			cli_line(f, "      %s: %s", kind_str(rs->kind), rs->text);
 	}
 }
 

@@ -38,12 +38,12 @@ int cmd_policy(int argc, char **argv)
 		}
 		for (k = 0; k < n; k++) {
 			if (probs[k].line)
-				printf("%s:%d: %s\n", argv[i], probs[k].line, probs[k].msg);
+				cli_line(stdout, "%s:%d: %s", argv[i], probs[k].line, probs[k].msg);
 			else
-				printf("%s: %s\n", argv[i], probs[k].msg);
+				cli_line(stdout, "%s: %s", argv[i], probs[k].msg);
 		}
 		if (r == 0)
-			printf("%s: ok\n", argv[i]);
+			cli_line(stdout, "%s: ok", argv[i]);
 		else
 			rc = EXIT_ERROR;
 		free(probs);

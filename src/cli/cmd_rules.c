@@ -21,16 +21,17 @@ static const char rules_help[] =
 static int print_rule(void *ctx, const sw_rule_info *r)
 {
 	(void)ctx;
-	printf("%-24s %-9s %-18s %s:%s  %s%s\n", r->id, r->severity, r->category, r->ns, r->name,
-	       r->title, r->prefilter == 0 ? "  (every file)" : "");
+	cli_line(stdout, "%-24s %-9s %-18s %s:%s  %s%s", r->id, r->severity, r->category, r->ns, r->name,
+		 r->title, r->prefilter == 0 ? "  (every file)" : "");
 	return 0;
 }
 
 static int print_match(void *ctx, const char *path, const sw_rule_info *r)
 {
 	(void)ctx;
-	printf("%s: %s %s %s (%s:%s) %s\n", path, r->id, r->severity, r->category, r->ns, r->name,
-	       r->title);
+	/* the path may be a file taken out of an image, its name untouched */
+	cli_line(stdout, "%s: %s %s %s (%s:%s) %s", path, r->id, r->severity, r->category, r->ns, r->name,
+		 r->title);
 	return 0;
 }
 

@@ -340,8 +340,8 @@ int cmd_scan(int argc, char **argv)
 				cli_error("%s: attestation: %s", argv[i], err.msg);
 				worst = EXIT_ERROR;
 			} else if (!quiet) {
-				fprintf(stderr, "stowaway: %s@%s: verdict %s signed and attached\n", argv[i], dg,
-					sw_verdict_name(sw_report_verdict(rep)));
+				cli_line(stderr, "stowaway: %s@%s: verdict %s signed and attached", argv[i], dg,
+					 sw_verdict_name(sw_report_verdict(rep)));
 			}
 		}
 		if (rc == 0 && reps)

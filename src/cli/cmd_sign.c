@@ -225,7 +225,7 @@ int cmd_sign(int argc, char **argv)
 			cli_error("%s: %s", argv[i], err.msg);
 			rc = EXIT_ERROR;
 		} else {
-			printf("signed %s@%s\n", argv[i], digest);
+			cli_line(stdout, "signed %s@%s", argv[i], digest);
 		}
 	}
 out:

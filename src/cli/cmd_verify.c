@@ -152,11 +152,11 @@ int cmd_verify(int argc, char **argv)
 			}
 			printf("]}");
 		} else {
-			printf("%-8s %s@%s  (%d of %zu signature%s valid)\n", v > 0 ? "VERIFIED" : "UNSIGNED", argv[i], digest, v,
-			       n, n == 1 ? "" : "s");
+			cli_line(stdout, "%-8s %s@%s  (%d of %zu signature%s valid)", v > 0 ? "VERIFIED" : "UNSIGNED", argv[i],
+				 digest, v, n, n == 1 ? "" : "s");
 			for (k = 0; k < n; k++)
-				printf("    %-14s %s%s\n", status_str(res[k].status), res[k].reason,
-				       res[k].rekor_bundle ? " (Rekor bundle present, not checked: offline)" : "");
+				cli_line(stdout, "    %-14s %s%s", status_str(res[k].status), res[k].reason,
+					 res[k].rekor_bundle ? " (Rekor bundle present, not checked: offline)" : "");
 		}
 		free(res);
 	}
@@ -259,10 +259,10 @@ int cmd_verify_attestation(int argc, char **argv)
 			} else if (res[k].status == SW_SIG_VALID) {
 				passing++;
 			}
-			printf("    %s %s\n", res[k].status == SW_SIG_VALID && why == res[k].reason ? "ok  " : "no  ", why);
+			cli_line(stdout, "    %s %s", res[k].status == SW_SIG_VALID && why == res[k].reason ? "ok  " : "no  ", why);
 		}
-		printf("%s %s@%s  (%zu of %zu attestations pass)\n", passing ? "ATTESTED" : "NOT-ATTESTED", argv[i], digest,
-		       passing, n);
+		cli_line(stdout, "%s %s@%s  (%zu of %zu attestations pass)", passing ? "ATTESTED" : "NOT-ATTESTED", argv[i],
+			 digest, passing, n);
 		if (!passing && rc == EXIT_CLEAN)
 			rc = EXIT_FINDINGS;
 		free(res);

@@ -14,15 +14,46 @@
 #include "stowaway/stowaway.h"
 #include "cli.h"
 
+/* Format one line and print it escaped whole (sw_term_fputs), then the
+ * newline: any part of a message may quote an image (a tar name, the User,
+ * a reference, a registry's answer), and which part is decided far from
+ * here, so the whole of it is escaped at the one place it is printed. */
+static void vline(FILE *f, const char *prefix, const char *fmt, va_list ap)
+{
+	char small[1024], *big = NULL;
+	const char *s = small;
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	if (n >= (int)sizeof(small) && (big = malloc((size_t)n + 1)) &&
+	    vsnprintf(big, (size_t)n + 1, fmt, again) == n)
+		s = big; /* else the first 1023 bytes will do */
+	va_end(again);
+	fputs(prefix, f);
+	if (n >= 0)
+		sw_term_fputs(s, f);
+	fputc('\n', f);
+	free(big);
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("stowaway: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vline(stderr, "stowaway: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void cli_line(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline(f, "", fmt, ap);
+	va_end(ap);
 }
 
 int cli_bad(const char *opt, const char *val)

@@ -996,6 +996,235 @@ def symlink_escape_then_write_through_it():
     ok(r.findings("SW-IOC-SHA256"), "content written through the link is scanned")
 
 
+# ---------------------------------------------------------------- terminal injection
+# Every command that shows image-controlled text to a person (report tables,
+# error lines, progress) shows it through the one escaper (stowaway/term.h):
+# no byte a terminal obeys reaches stdout or stderr, and the escaped form is
+# there, so the text was shown, not dropped. JSON keeps the exact bytes.
+
+OSC = "\x1b]0;pwned\x07"                   # retitles the window
+CLEAR = "\x1b[2J"                          # clears the screen
+GREEN = "\x1b[32mverdict: clean\x1b[0m"    # paints a fake verdict
+CSI8 = "\u009b"                            # C1 CSI encoded in UTF-8 (c2 9b)
+RLO = "\u202e"                             # right-to-left override
+RAW = "\udc9b"                             # the raw byte 0x9b, not UTF-8 (surrogateescape)
+HOSTILE = OSC + CLEAR + CSI8 + RLO
+SHOWN = {"osc": r"\x1b]0;pwned\x07", "clear": r"\x1b[2J", "green": r"\x1b[32mverdict: clean\x1b[0m",
+         "csi8": r"\u009b", "rlo": r"\u202e", "raw": r"\x9b"}
+BIDI = {0x061c, 0x200e, 0x200f, 0x2028, 0x2029} | set(range(0x202a, 0x202f)) | set(range(0x2066, 0x206a))
+
+
+def inert(data, what):
+    """The text of data (bytes), failing on anything a terminal would obey:
+    C0 but tab and newline, DEL, C1 as UTF-8, bytes outside valid UTF-8 (raw
+    C1 among them), bidirectional controls and Unicode line breaks."""
+    text = data.decode("utf-8", "surrogateescape")
+    bad = sorted({"U+%04X" % ord(ch) if ord(ch) < 0xdc80 or ord(ch) > 0xdcff else "byte 0x%02x" % (ord(ch) - 0xdc00)
+                  for ch in text if (ord(ch) < 0x20 and ch not in "\t\n") or ord(ch) == 0x7f or
+                  0x80 <= ord(ch) <= 0x9f or 0xdc80 <= ord(ch) <= 0xdcff or ord(ch) in BIDI})
+    ok(not bad, "%s: reaches the terminal: %s in %r" % (what, ", ".join(bad), text[:2000]))
+    return text
+
+
+def shows(text, what, *keys):
+    for k in keys:
+        ok(SHOWN[k] in text, "%s: %s (escaped) not shown in %r" % (what, SHOWN[k], text[:2000]))
+
+
+def human(*args, stdin=None, timeout=300):
+    """Run a command whose output is for people: (rc, stdout, stderr) as
+    text, both checked inert."""
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache"))
+    p = subprocess.run([BIN] + list(args), input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=env, timeout=timeout)
+    what = " ".join(a for a in args[:2])
+    return p.returncode, inert(p.stdout, what + ": stdout"), inert(p.stderr, what + ": stderr")
+
+
+def verdict_lines(out):
+    """Lines that start as the table's verdict does (the hostile text says
+    "verdict: clean" too, escaped, inside other lines)."""
+    return [l for l in out.split("\n") if l.startswith("verdict: ")]
+
+
+START = "/opt/" + CLEAR + CSI8 + RLO + "/run.sh"   # the Entrypoint: a script that starts the payload
+
+
+def hostile_config():
+    return {"config": {"Entrypoint": [START], "Cmd": [CSI8 + "2J", RLO + "txt.exe", OSC + GREEN],
+                       "User": CLEAR + "root" + CSI8, "Env": ["PATH=/bin", "PS1=" + GREEN + RLO],
+                       "Labels": {OSC: RLO + CSI8}, "WorkingDir": "/" + CLEAR}}
+
+
+def hostile_scan_image():
+    """Findings, build steps and incomplete entries whose paths carry every
+    kind of control: UTF-8 ones through PAX names, raw bytes through GNU names;
+    the Entrypoint a script at such a path, starting the payload."""
+    root = d("term-scan")
+    named = Layer([E("opt", kind="dir"), E("opt/" + HOSTILE + "/eicar.com", EICAR),
+                   E(START[1:], b"#!/bin/sh\nexec /opt/eicar\n", mode=0o755), E("opt/eicar", EICAR)],
+                  created_by="COPY " + OSC + CLEAR + CSI8 + RLO + " /opt/")
+    raw = Layer([E("srv", kind="dir"), E("srv/" + RAW + "2J" + CLEAR + "\t\r.eicar", EICAR),
+                 E("../" + CLEAR + RAW + RLO + "up", EICAR)],
+                fmt=tarfile.GNU_FORMAT, created_by="RUN " + GREEN)
+    oci_image(root, [base_layer(created_by="ADD " + RLO + "rootfs.tar /"), named, raw], cfg_extra=hostile_config())
+    return root
+
+
+@case
+def hostile_text_escaped_in_scan_table():
+    root = hostile_scan_image()
+    rc, out, err = human("scan", "--quiet", "--no-cache", "--format", "table", "oci:" + root)
+    eq(rc, 0, "exit code (stderr %r)" % err)
+    shows(out, "finding path", "osc", "clear", "csi8", "rlo")
+    shows(out, "raw byte in a path", "raw")
+    shows(out, "created_by", "green")
+    ok(r"\t\r.eicar" in out, "tab and CR shown escaped: %r" % out)
+    ok("/../" + SHOWN["clear"] + SHOWN["raw"] + SHOWN["rlo"] + "up" in out, "incomplete path: %r" % out)
+    ok("/opt/" + SHOWN["clear"] + SHOWN["csi8"] + SHOWN["rlo"] + "/run.sh" in out and "SW-LAUNCHER" in out,
+       "the Entrypoint script that starts the payload: %r" % out)
+    v = verdict_lines(out)
+    ok(len(v) == 1 and v[0].startswith("verdict: suspicious ("), "one verdict line, ours: %s" % v)
+    # JSON is for programs: the exact names, escaped only by the JSON writer
+    r = scan("--no-cache", "oci:" + root)
+    eq(r.rc, 0, r.err)
+    paths = {f["path"] for f in r.findings("SW-IOC-SHA256")}
+    ok("/opt/" + HOSTILE + "/eicar.com" in paths, "exact path in JSON: %s" % paths)
+    eq([f["path"] for f in r.findings("SW-LAUNCHER")], [START], "exact Entrypoint script in JSON")
+    ok(any(i["path"] == "/../" + CLEAR + "\ufffd" + RLO + "up" for i in r.json["incomplete"]),
+       "the unplaced name as the entry has it (the raw byte as U+FFFD): %s" % r.json["incomplete"])
+    # SARIF messages are text for people too (the structure stays JSON)
+    r = scan("--no-cache", "oci:" + root, fmt="sarif")
+    eq(r.rc, 0, r.err)
+    msgs = [x["message"]["text"] for x in r.json["runs"][0]["results"]]
+    for m in msgs:
+        inert(m.encode(), "SARIF message")
+    ok(any(SHOWN["osc"] in m for m in msgs), "SARIF message shows the path escaped: %s" % msgs)
+
+
+@case
+def hostile_text_escaped_on_a_terminal():
+    if not shutil.which("script"):
+        raise AssertionError("script(1) from util-linux is required")
+    root = hostile_scan_image()
+    p = subprocess.run(["script", "-qfec", "%s scan --no-cache oci:%s" % (BIN, root), "/dev/null"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                       env=dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache")))
+    out = p.stdout
+    ok(b"\033[" in out and b"SW-IOC-SHA256" in out, "a coloured table on a terminal: %r" % out[:300])
+    # our own colours and the progress line's erase are the only sequences
+    for seq in (b"\r\033[K", b"\033[1;31m", b"\033[31m", b"\033[33m", b"\033[36m", b"\033[2m", b"\033[1m",
+                b"\033[0m", b"\r\n"):
+        out = out.replace(seq, b"\n" if seq == b"\r\n" else b"")
+    text = inert(out, "scan on a terminal (table and progress)")
+    shows(text, "finding path", "osc", "clear", "csi8", "rlo", "raw")
+
+
+@case
+def hostile_text_escaped_in_error_lines():
+    # tags in index.json, listed by the error for a tag that is not there
+    tagged = d("term-tags")
+    oci_image(tagged, [base_layer()], tag=HOSTILE)
+    for args in (["scan", "--quiet", "--format", "table"], ["unpack"]):
+        extra = [os.path.join(WORK, "term-unpack-none")] if args == ["unpack"] else []
+        rc, out, err = human(*(args + ["oci:%s:nosuch" % tagged] + extra))
+        eq(rc, 2, "%s: exit code" % args[0])
+        ok(err.startswith("stowaway: ") and err.count("\n") == 1, "%s: one error line: %r" % (args[0], err))
+        shows(err, args[0] + " error", "osc", "clear", "csi8", "rlo")
+    # a directory name too long for the file system, refused while unpacking
+    longname = d("term-long")
+    oci_image(longname, [Layer([E(OSC + RAW + "A" * 300, kind="dir")], fmt=tarfile.GNU_FORMAT)])
+    rc, out, err = human("unpack", "oci:" + longname, os.path.join(WORK, "term-unpack-long"))
+    eq(rc, 2, "unpack: exit code (%r)" % err)
+    shows(err, "unpack error", "osc", "raw")
+    # the hostile image unpacks: its summary line is numbers only
+    dest = os.path.join(WORK, "term-unpack")
+    shutil.rmtree(dest, ignore_errors=True)
+    rc, out, err = human("unpack", "oci:" + hostile_scan_image(), dest)
+    eq(rc, 0, "unpack: exit code (%r)" % err)
+    # references: each is quoted by its error
+    rc, out, err = human("name", "--format", "table", "nginx" + OSC, "ng" + CSI8 + "nix" + RLO, "ngnix")
+    eq(rc, 2, "name: exit code")
+    eq(err.count("\n"), 2, "name: one line per bad reference: %r" % err)
+    shows(err, "name error", "osc", "csi8", "rlo")
+    ok("typosquat" in out, "name: the valid reference is judged: %r" % out)
+    rc, out, err = human("name", "--format", "table", "-", stdin=("alpine" + CLEAR + "\n" + "x" + RLO + "\n").encode())
+    eq(rc, 2, "name -: exit code")
+    shows(err, "name - error", "clear", "rlo")
+
+
+@case
+def hostile_text_escaped_by_check():
+    # image names found in a Dockerfile, and a scan the policy asks for that
+    # fails with an error quoting the image's tags
+    mdir = d("term-manifests")
+    with open(os.path.join(mdir, "Dockerfile"), "w", encoding="utf-8", errors="surrogateescape") as f:
+        f.write("FROM ngnix" + OSC + "\nFROM alpine" + CSI8 + RLO + "\nFROM bu" + CLEAR + "sybox AS b\n")
+    rc, out, err = human("check", "--format", "table", "--manifests", mdir)
+    eq(rc, 1, "check --manifests: exit code (%r)" % err)
+    shows(out, "check table", "osc", "csi8", "rlo", "clear")
+    tagged = d("term-tags2")
+    oci_image(tagged, [base_layer()], tag=HOSTILE)
+    pol = os.path.join(WORK, "term-scan.yaml")
+    with open(pol, "w") as f:
+        f.write("version: 1\nscan: {max_severity: low}\n")
+    rc, out, err = human("check", "--format", "table", "--policy", pol, "oci:%s:nosuch" % tagged)
+    eq(rc, 1, "check --policy: exit code (%r)" % err)
+    ok("requires a scan, which failed" in out, "check: the scan's failure is the reason: %r" % out)
+    shows(out, "check reason", "osc", "clear", "csi8", "rlo")
+
+
+@case
+def hostile_file_names_in_rules_test():
+    rdir = d("term-rules")
+    name = os.path.join(rdir, "eicar-" + OSC + RAW + RLO + "\n.com")
+    with open(name, "wb") as f:
+        f.write(EICAR)
+    rc, out, err = human("rules", "test", name)
+    eq(rc, 1, "rules test: a match (%r)" % err)
+    ok("SW-TEST-EICAR" in out, "rules test: the match: %r" % out)
+    shows(out, "rules test path", "osc", "raw", "rlo")
+    ok(r"\n.com" in out and out.count("\n") == 1, "one line per match: %r" % out)
+    rc, out, err = human("rules", "test", os.path.join(rdir, "gone" + CLEAR + CSI8))
+    eq(rc, 2, "rules test: a missing file")
+    shows(err, "rules test error", "clear", "csi8")
+
+
+@case
+def hostile_entrypoint_and_user_in_detonate():
+    exe = os.path.join(WORK, "behave")
+    if not os.path.exists(exe):
+        subprocess.run(["gcc", "-static", "-O2", "-o", exe, os.path.join(HERE, "..", "fixtures", "standins", "behave.c")],
+                       check=True, stderr=subprocess.DEVNULL)
+    data = open(exe, "rb").read()
+    prog = "bin/" + OSC + CLEAR + CSI8 + RLO + "x"
+
+    def image(name, user=None):
+        root = d(name)
+        ents = [E("bin/", kind="dir"), E(prog, data, mode=0o755), E("bin/sh", data, mode=0o755),
+                E("etc/", kind="dir"), E("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
+                E("tmp/", kind="dir", mode=0o1777), E("root/", kind="dir", mode=0o700)]
+        cfg = {"Entrypoint": ["/" + prog], "Cmd": ["persist", GREEN + RLO]}
+        if user:
+            cfg["User"] = user
+        oci_image(root, [Layer(ents, created_by="COPY " + OSC + " /bin/")], cfg_extra={"config": cfg})
+        return "oci:" + root
+
+    rc, out, err = human("detonate", "--format", "table", "--timeout", "20", image("term-det-user", CLEAR + "evil" + CSI8 + RLO))
+    eq(rc, 2, "an unknown User is an error")
+    ok("no such user" in err and err.count("\n") == 1, "one error line: %r" % err)
+    shows(err, "detonate User error", "clear", "csi8", "rlo")
+    rc, out, err = human("detonate", "--format", "table", "--timeout", "20", image("term-det"))
+    if rc == 2 and "Sandbox" not in out:
+        return "sandbox unavailable here (%s): the table was not checked" % err.strip()[:120]
+    eq(rc, 1, "detonate: exit code (%r)" % err)
+    ok("ran /" + prog.split("/")[0] + "/" + SHOWN["osc"] + SHOWN["clear"] + SHOWN["csi8"] + SHOWN["rlo"] + "x" in out,
+       "the Sandbox line shows the Entrypoint escaped: %r" % out)
+    shows(out, "detonate timeline", "green")
+    v = verdict_lines(out)
+    ok(len(v) == 1 and v[0].startswith("verdict: malicious ("), "one verdict line, ours: %s" % v)
+
+
 def corrupt_image(name, mutate):
     root = d(name)
     layers = [base_layer([E("x", EICAR)])]

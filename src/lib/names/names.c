@@ -647,13 +647,25 @@ int sw_names_write(FILE *f, const char *const *inputs, const sw_name_result *rs,
 		}
 		sw_buf_printf(&b, "]}\n");
 	} else {
+		/* for a person: the names pass the escaper like any text that
+		 * came from outside (a parsed reference holds no control, but
+		 * the table does not rely on it) */
 		for (i = 0; i < n; i++) {
 			const sw_name_result *r = &rs[i];
+			const char *why = r->verdict == SW_NAME_OK ? r->note : r->reason;
 			char fam[1024];
+			size_t at = b.len;
 			sw_ref_format(&r->ref, SW_REF_FAMILIAR, fam, sizeof(fam));
-			sw_buf_printf(&b, "%-40s %-13s %s%s%s\n", fam, sw_name_verdict_str(r->verdict),
-				      r->verdict == SW_NAME_OK ? r->note : r->reason,
-				      r->resembles[0] ? "; resembles " : "", r->resembles);
+			(void)sw_buf_term(&b, fam, strlen(fam), SIZE_MAX, NULL);
+			while (b.len - at < 40)
+				sw_buf_putc(&b, ' ');
+			sw_buf_printf(&b, " %-13s ", sw_name_verdict_str(r->verdict));
+			(void)sw_buf_term(&b, why, strlen(why), SIZE_MAX, NULL);
+			if (r->resembles[0]) {
+				sw_buf_printf(&b, "; resembles ");
+				(void)sw_buf_term(&b, r->resembles, strlen(r->resembles), SIZE_MAX, NULL);
+			}
+			sw_buf_putc(&b, '\n');
 		}
 	}
 	if (b.len && fwrite(b.data, 1, b.len, f) != b.len)

@@ -24,7 +24,8 @@ struct sw_report {
 	double seconds;
 	uint64_t cache_hits;
 	/* dynamic analysis (sandbox): the timeline, one JSON object per event
-	 * with a one-line rendering for the table, and the run's summary */
+	 * with a one-line rendering for the table (already escaped for the
+	 * terminal: the table prints it as it is), and the run's summary */
 	char **events, **event_lines;
 	size_t nevents, capevents;
 	char *dynamic;
@@ -35,7 +36,8 @@ int sw_report__new(sw_report **out, const sw_image *img, sw_error *err);
 /* Copy a finding in (all strings duplicated). */
 int sw_report__add(sw_report *r, const sw_finding *f);
 int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const char *reason);
-/* Append a timeline event (a JSON object) and its table line (copied). */
+/* Append a timeline event (a JSON object) and its table line (copied;
+ * every value in it already through the terminal escaper). */
 int sw_report__add_event(sw_report *r, const char *json, const char *line);
 /* Findings, incompletes and the timeline of `from` appended to `into`;
  * a finding with the same id and path as one already there is skipped. */

@@ -114,23 +114,24 @@ static size_t clip(const char *s, size_t max)
 	return max;
 }
 
-/* Append s to t, at most max bytes, "…" when cut, control characters shown
- * as '?' and line breaks as spaces: a message is one line of plain text. */
+/* Append s to t, at most max bytes, "…" when cut. A message is text a
+ * person reads (on GitHub, in an editor, in a terminal), so s goes through
+ * the terminal escaper: one line, with every control and bidirectional
+ * character shown as an escape, never obeyed. The JSON writer then escapes
+ * the result as it does any string. */
 static void text(sw_buf *t, const char *s, size_t max)
 {
-	size_t len, n, i;
+	size_t len, start = t->len, taken;
 
 	if (!s)
 		return;
 	len = strlen(s);
-	n = len <= max ? len : clip(s, max < 3 ? 0 : max - 3);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		sw_buf_putc(t, c == '\n' || c == '\r' || c == '\t' ? ' ' :
-			    c < 0x20 || c == 0x7f ? '?' : (char)c);
-	}
-	if (n < len && max >= 3)
+	(void)sw_buf_term(t, s, len, max, &taken);
+	if (taken < len && max >= 3) {
+		t->len = start;
+		(void)sw_buf_term(t, s, len, max - 3, NULL);
 		sw_buf_append(t, "\xe2\x80\xa6", 3);
+	}
 }
 
 /* Write t as a JSON string of at most max bytes (never empty). */

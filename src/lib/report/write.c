@@ -105,22 +105,42 @@ static const char *sev_color(sw_severity s)
 	}
 }
 
-/* Print at most `w` display columns of s (bytes; control chars shown as '?'). */
+/* At most `w` columns of s, escaped for the terminal (sw_term_unit: a
+ * character is one column, an escape as many as its characters), then
+ * padded; when s does not fit, what fits in w - 1 columns and a '~'. */
 static void cell(sw_buf *b, const char *s, int w)
 {
-	int n = 0;
+	char u[SW_TERM_UNIT_MAX];
+	size_t n = s ? strlen(s) : 0, i = 0, cols = 0, width = w > 0 ? (size_t)w : 0;
+	size_t mark = b->len, mark_cols = 0, k, c;
 
-	for (; s && *s && n < w; s++, n++) {
-		unsigned char c = (unsigned char)*s;
-		if (n == w - 1 && s[1]) {
-			sw_buf_append(b, "~", 1);
-			n++;
+	while (i < n && width > 0) {
+		k = sw_term_unit(s + i, n - i, u);
+		c = (unsigned char)u[0] >= 0x80 ? 1 : strlen(u);
+		if (cols + c > width) {
+			b->len = mark; /* back to the last unit that leaves room for the '~' */
+			cols = mark_cols;
+			sw_buf_putc(b, '~');
+			cols++;
 			break;
 		}
-		sw_buf_putc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
+		sw_buf_append(b, u, strlen(u));
+		cols += c;
+		i += k;
+		if (cols < width) {
+			mark = b->len;
+			mark_cols = cols;
+		}
 	}
-	while (n++ < w)
+	while (cols++ < width)
 		sw_buf_putc(b, ' ');
+}
+
+/* The whole of s, escaped for the terminal. */
+static void text(sw_buf *b, const char *s)
+{
+	if (s)
+		(void)sw_buf_term(b, s, strlen(s), SIZE_MAX, NULL);
 }
 
 static void human(char *out, size_t n, uint64_t v)
@@ -146,7 +166,9 @@ static void sandbox_line(const char *dyn, sw_buf *b, const char *bold, const cha
 	root = sw_json_root(d);
 	run = sw_json_get_obj(root, "run");
 	cmd = sw_json_get_obj(root, "command");
-	sw_buf_printf(b, "%sSandbox%s  ran %s", bold, off, cmd && sw_json_get_str(cmd, "exe") ? sw_json_get_str(cmd, "exe") : "?");
+	/* the image's Entrypoint: attacker-controlled text like every other */
+	sw_buf_printf(b, "%sSandbox%s  ran ", bold, off);
+	text(b, cmd && sw_json_get_str(cmd, "exe") ? sw_json_get_str(cmd, "exe") : "?");
 	if (cmd && sw_json_get_i64(cmd, "uid", &x) == 0)
 		sw_buf_printf(b, " as uid %lld", (long long)x);
 	if (run) {
@@ -176,15 +198,21 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 	size_t i;
 
 	human(sz, sizeof(sz), r->bytes);
-	sw_buf_printf(b, "%sstowaway %s%s  %s", bold, SW_VERSION, off, r->input);
-	if (r->reference)
-		sw_buf_printf(b, "  (%s)", r->reference);
+	sw_buf_printf(b, "%sstowaway %s%s  ", bold, SW_VERSION, off);
+	text(b, r->input);
+	if (r->reference) {
+		sw_buf_printf(b, "  (");
+		text(b, r->reference);
+		sw_buf_putc(b, ')');
+	}
 	sw_buf_printf(b, "\n%zu layers, %llu files, %s in %.2f s\n\n", r->nlayers,
 		      (unsigned long long)r->files, sz, r->seconds);
 	if (r->dynamic)
 		sandbox_line(r->dynamic, b, bold, off);
 	if (r->nevents) {
 		sw_buf_printf(b, "%sTimeline (sandbox)%s\n", bold, off);
+		/* event lines are escaped where they are rendered (detonate.c:
+		 * render), where each value's length is known */
 		for (i = 0; i < r->nevents && i < 400; i++)
 			sw_buf_printf(b, "  %s\n", r->event_lines[i]);
 		if (r->nevents > 400)
@@ -240,7 +268,9 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 				while (b->len && b->data[b->len - 1] == ' ')
 					b->len--;
 			}
-			sw_buf_printf(b, ": %s\n", c->reason);
+			sw_buf_printf(b, ": ");
+			text(b, c->reason);
+			sw_buf_putc(b, '\n');
 		}
 		if (r->ninc > 50)
 			sw_buf_printf(b, "  ... and %zu more (see --format json)\n", r->ninc - 50);

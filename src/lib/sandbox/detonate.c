@@ -303,21 +303,10 @@ static int tree_at(int dfd, const char *name, unsigned depth, bool remove, uid_t
 
 /* ---- events ---- */
 
-/* At most max bytes of s, unprintable ones as '.'; returns how many. */
-static size_t printable(sw_buf *out, const char *s, size_t n, size_t max)
-{
-	size_t i;
-
-	if (n > max)
-		n = max;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		sw_buf_putc(out, c >= 0x20 && c < 0x7f ? (char)c : '.');
-	}
-	return n;
-}
-
-/* One line for the table: time, pid, kind, then the fields. */
+/* One line for the table: time, pid, kind, then the fields. The values
+ * are what the sandboxed program chose (paths, arguments, names, its
+ * output): each is escaped for the terminal here, where its length is known
+ * (it may hold NULs), and the table prints the line as it is. */
 static void render(const sw_json *ev, sw_buf *out)
 {
 	const sw_json *m;
@@ -340,8 +329,9 @@ static void render(const sw_json *ev, sw_buf *out)
 			continue;
 		sw_buf_printf(out, " %s=", m->key);
 		if (m->type == SW_JSON_STR) {
-			printable(out, m->s, m->slen, 160);
-			if (m->slen > 160)
+			size_t taken;
+			(void)sw_buf_term(out, m->s, m->slen, 160, &taken);
+			if (taken < m->slen)
 				sw_buf_printf(out, "...");
 		} else if (m->type == SW_JSON_NUM) {
 			if (m->is_int)
@@ -353,10 +343,12 @@ static void render(const sw_json *ev, sw_buf *out)
 			size_t tot = 0;
 			sw_buf_putc(out, '[');
 			for (a = m->child; a && tot < 240; a = a->next) {
+				size_t at = out->len;
 				if (a != m->child)
 					sw_buf_putc(out, ' ');
 				if (a->type == SW_JSON_STR)
-					tot += printable(out, a->s, a->slen, 120);
+					(void)sw_buf_term(out, a->s, a->slen, 120, NULL);
+				tot += out->len - at;
 			}
 			sw_buf_putc(out, ']');
 		} else if (m->type == SW_JSON_BOOL) {

@@ -524,15 +524,6 @@ static int file_end(worker *w)
 
 /* ---- tar callbacks ---- */
 
-static void printable(char *out, size_t n, const char *in, size_t len)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o + 1 < n; i++)
-		out[o++] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ? '?' : in[i];
-	out[o] = '\0';
-}
-
 /* A whiteout that names "", "." or "..": nothing a build tool writes.
  * A runtime or unpacker that joins it to its directory deletes that
  * directory, or the one above the extraction target. Never applied (the
@@ -577,9 +568,18 @@ static int on_entry(void *ctx, const sw_tar_entry *e)
 				    (unsigned long long)lim->max_entries);
 	rc = sw_path_clean(e->name, e->name_len, path, lim->max_path + 1);
 	if (rc < 0) {
+		/* The record keeps the name as the entry has it (its first 254
+		 * bytes): each output escapes it for its reader, the JSON writer
+		 * for programs, sw_term_escape for people. Only NUL, which a C
+		 * string cannot hold, is shown as '?'. */
 		char shown[256];
-		printable(shown + 1, sizeof(shown) - 1, e->name, e->name_len);
+		size_t k, len = e->name_len < sizeof(shown) - 2 ? e->name_len : sizeof(shown) - 2;
 		shown[0] = '/';
+		memcpy(shown + 1, e->name, len);
+		shown[len + 1] = '\0';
+		for (k = 1; k <= len; k++)
+			if (shown[k] == '\0')
+				shown[k] = '?';
 		memmove(shown + 1, shown + 1 + (shown[1] == '/'), strlen(shown + 1));
 		snprintf(path, lim->max_path + 1, "%s", shown);
 		flags |= SW_MREC_UNPLACED;

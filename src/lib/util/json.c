@@ -115,35 +115,6 @@ static size_t put_utf8(char *o, unsigned cp)
 	return 4;
 }
 
-/* Length of a valid UTF-8 sequence at p, or 0. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0], cp;
-	size_t n, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3F);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return n;
-}
-
 static int parse_string(parser *ps, char **out, size_t *outlen)
 {
 	const char *s;
@@ -168,8 +139,7 @@ static int parse_string(parser *ps, char **out, size_t *outlen)
 	while (*ps->p != '"') {
 		unsigned char c = (unsigned char)*ps->p;
 		if (c != '\\') {
-			size_t n = utf8_len((const unsigned char *)ps->p,
-					    (const unsigned char *)ps->end);
+			size_t n = sw_utf8_decode(ps->p, (size_t)(ps->end - ps->p), NULL);
 			if (!n)
 				return fail(ps, "invalid UTF-8 in string");
 			memcpy(o, ps->p, n);
@@ -501,7 +471,7 @@ int sw_jsonw_strn(sw_buf *b, const char *s, size_t n)
 		if (c >= 0x80) {
 			/* Pass valid UTF-8 through; escape each invalid byte as
 			 * U+FFFD so the report is always valid JSON. */
-			u = utf8_len((const unsigned char *)s + i, (const unsigned char *)s + n);
+			u = sw_utf8_decode(s + i, n - i, NULL);
 			if (u) {
 				rc = sw_buf_append(b, s + i, u);
 				i += u;

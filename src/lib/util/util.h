@@ -2,7 +2,8 @@
 /*
  * Internal helpers shared by every module: bounded growable buffers,
  * SHA-256 digests, a bounded JSON reader and a JSON writer, path
- * normalisation. Nothing here is public API.
+ * normalisation, UTF-8 decoding and text escaped for terminals (term.c,
+ * whose public half is stowaway/term.h). Nothing else here is public API.
  */
 #ifndef SW_UTIL_H
 #define SW_UTIL_H
@@ -145,6 +146,22 @@ int sw_pread_all(int fd, void *buf, size_t n, uint64_t off);
 /* ---- JSON writer into a sw_buf ---- */
 int sw_jsonw_str(sw_buf *b, const char *s);           /* quoted, escaped */
 int sw_jsonw_strn(sw_buf *b, const char *s, size_t n);
+
+/* ---- UTF-8 and text for terminals (term.c; the public half is stowaway/term.h) ---- */
+/* The length (1-4) of the valid UTF-8 character at s (n bytes available),
+ * its code point in *cp (may be NULL); 0 when the bytes are not valid
+ * UTF-8: a stray continuation byte, a truncated, overlong or surrogate
+ * sequence, or past U+10FFFF. */
+size_t sw_utf8_decode(const void *s, size_t n, uint32_t *cp);
+#define SW_TERM_UNIT_MAX 7 /* "\u202e" and its NUL */
+/* The first unit of s (n > 0 bytes) as sw_term_escape shows it: its text,
+ * NUL-terminated, in out (the character itself, or its escape); returns how
+ * many bytes of s it covers (1 to 4). For callers that count columns. */
+size_t sw_term_unit(const char *s, size_t n, char out[SW_TERM_UNIT_MAX]);
+/* Append the escape of n bytes of s to b, whole units only and at most max
+ * bytes of it; *taken (may be NULL) gets how many bytes of s went in (n
+ * when all did). Errors of sw_buf_append (what went in before stays). */
+int sw_buf_term(sw_buf *b, const char *s, size_t n, size_t max, size_t *taken);
 
 /* ---- paths ---- */
 /* Normalise a tar entry name to "/a/b": strips "./" and leading "/",
