@@ -58,6 +58,17 @@ typedef struct sw_layer_info {
 	const char *created_by;  /* history step that made this layer, or NULL */
 } sw_layer_info;
 
+/* How input names an image, without opening it: the one reader of inputs
+ * every command shares. Sets *kind; for a local source *path and *sel (the
+ * part after the last ':' that leaves an existing path, "DIR:TAG"; may be
+ * NULL), for a registry reference *path is the reference without any
+ * "docker://" or "registry:" prefix. Both malloc'd, the caller frees. A
+ * bare path is sniffed (it must exist: a directory with oci-layout, another
+ * directory, or a tar holding manifest.json or oci-layout); what is not a
+ * file and parses as a reference is one, as Docker reads it. Errors:
+ * SW_ENOTFOUND (neither), SW_EFORMAT (a file that is not an image), SW_ENOMEM. */
+int sw_image_classify(const char *input, sw_source_kind *kind, char **path, char **sel, sw_error *err);
+
 /* Open and verify an image. On success *out belongs to the caller
  * (sw_image_free). Errors: SW_EFORMAT (malformed), SW_EVERIFY (digest or size
  * mismatch), SW_ENOTFOUND (no such tag/platform/file), SW_ELIMIT, SW_EIO. */

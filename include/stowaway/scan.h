@@ -31,7 +31,7 @@ typedef struct sw_limits {
 	double timeout;           /* seconds per image */
 } sw_limits;
 
-#define SW_LIMITS_INIT { 64ull << 20, 32ull << 30, 1000000, 250, 4096, 4, 600.0 }
+#define SW_LIMITS_INIT { 256ull << 20, 32ull << 30, 1000000, 250, 4096, 4, 600.0 }
 
 typedef struct sw_progress {
 	size_t layers_done, layers;

@@ -11,6 +11,7 @@
 #include "stowaway/reference.h"
 #include "stowaway/names.h"
 #include "stowaway/policy.h"
+#include "stowaway/check.h"
 #include "stowaway/manifests.h"
 #include "stowaway/cache.h"
 #include "stowaway/sign.h"

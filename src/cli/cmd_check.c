@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "stowaway/stowaway.h"
@@ -36,187 +35,6 @@ typedef struct item {
 	const char *where;
 } item;
 
-typedef struct result {
-	char reference[800];
-	char digest[80];        /* resolved from the registry, when asked */
-	sw_decision d;
-} result;
-
-static const sw_image_opts *g_io;   /* registry options for this run */
-static bool g_resolve;
-
-static bool local_source(const char *s, const char **transport, const char **path)
-{
-	static const struct { const char *prefix, *transport; } src[] = {
-		{ "oci:", "oci" }, { "oci-archive:", "oci-archive" },
-		{ "docker-archive:", "docker-archive" }, { "dir:", "dir" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++)
-		if (strncmp(s, src[i].prefix, strlen(src[i].prefix)) == 0) {
-			*transport = src[i].transport;
-			*path = s + strlen(src[i].prefix);
-			return true;
-		}
-	return false;
-}
-
-/* Scan an image (local, or pulled from its registry as it streams) and
- * hold its worst finding against the policy. */
-static void scan_image(const char *input, sw_decision *d, char *digest, size_t dn)
-{
-	sw_scan_opts so = SW_SCAN_OPTS_INIT;
-	sw_image *img = NULL;
-	sw_report *rep = NULL;
-	sw_error err = SW_ERROR_INIT;
-	sw_severity max;
-	char *cache = sw_cache_default_path();   /* layers scanned before are not scanned again */
-
-	so.layer_cache = cache;
-	if (sw_image_open(&img, input, g_io, &err) < 0 || sw_scan_image(img, &so, &rep, &err) < 0) {
-		sw_decision_add(d, SW_REASON_DENY, 0, "the policy requires a scan, which failed: %s", err.msg);
-		sw_image_free(img);
-		free(cache);
-		return;
-	}
-	if (digest && sw_image_manifest_digest(img))
-		snprintf(digest, dn, "%s", sw_image_manifest_digest(img));
-	if (sw_report_max_severity(rep, &max) && (d->max_severity < 0 || (int)max > d->max_severity))
-		sw_decision_add(d, SW_REASON_DENY, 0, "the scan found a %s finding; the policy allows at most %s",
-				sw_severity_name(max),
-				d->max_severity < 0 ? "none" : sw_severity_name((sw_severity)d->max_severity));
-	else
-		sw_decision_add(d, SW_REASON_INFO, 0, "scanned: no finding above what the policy allows");
-	sw_report_free(rep);
-	sw_image_free(img);
-	free(cache);
-}
-
-/* The policy's keys: a cosign signature by one of them, for this digest,
- * under this repository's name. */
-static void check_signature(const char *image, const char *transport, result *r)
-{
-	sw_pubkeys *pk = NULL;
-	sw_sig_result *res = NULL;
-	size_t n = 0, k;
-	sw_error err = SW_ERROR_INIT;
-	char digest[80] = "";
-	int v;
-
-	if (strcmp(transport, "docker") != 0) {
-		sw_decision_add(&r->d, SW_REASON_DENY, 0,
-				"the policy requires a signature; signatures live in a registry, next to the image: "
-				"check the registry reference instead of a local copy");
-		return;
-	}
-	if (sw_pubkeys_load(&pk, r->d.keys, r->d.nkeys, &err) < 0) {
-		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy's signature keys: %s", err.msg);
-		return;
-	}
-	v = sw_verify_image(image, g_io, pk, SW_IDENTITY_REPOSITORY, digest, sizeof(digest), &res, &n, &err);
-	if (v < 0)
-		sw_decision_add(&r->d, SW_REASON_DENY, 0, "signature check failed: %s", err.msg);
-	else if (v == 0 && n == 0)
-		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy requires a signature, and %s@%s has none", image,
-				digest);
-	else if (v == 0)
-		for (k = 0; k < n && k < 4; k++)
-			sw_decision_add(&r->d, SW_REASON_DENY, 0, "signature %zu of %zu does not count: %s", k + 1, n,
-					res[k].reason);
-	else
-		sw_decision_add(&r->d, SW_REASON_INFO, 0, "signed: %d valid signature%s for %s", v, v == 1 ? "" : "s",
-				digest);
-	if (digest[0] && !r->digest[0])
-		snprintf(r->digest, sizeof(r->digest), "%s", digest);
-	free(res);
-	sw_pubkeys_free(pk);
-}
-
-/* A stowaway scan verdict signed by one of the policy's keys, for this
- * digest, no worse and no older than the policy allows. */
-static void check_attestation(const char *image, const char *transport, result *r)
-{
-	static const char *const names[] = { "clean", "suspicious", "malicious" };
-	sw_pubkeys *pk = NULL;
-	sw_att_result *res = NULL;
-	size_t n = 0, k;
-	sw_error err = SW_ERROR_INIT;
-	char digest[80] = "";
-	long long now = (long long)time(NULL);
-	int v, ok = 0;
-
-	if (strcmp(transport, "docker") != 0) {
-		sw_decision_add(&r->d, SW_REASON_DENY, 0,
-				"the policy requires a signed scan verdict, which lives in the registry next to the image");
-		return;
-	}
-	if (sw_pubkeys_load(&pk, r->d.att_keys, r->d.natt_keys, &err) < 0) {
-		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy's attestation keys: %s", err.msg);
-		return;
-	}
-	v = sw_verify_attestations(image, g_io, pk, digest, sizeof(digest), &res, &n, &err);
-	for (k = 0; v > 0 && k < n; k++) {
-		int rank = strcmp(res[k].verdict, "clean") == 0 ? 0 : strcmp(res[k].verdict, "suspicious") == 0 ? 1 : 2;
-		if (res[k].status != SW_SIG_VALID || rank > r->d.att_verdict ||
-		    (r->d.att_max_age_days && now - res[k].scanned_at > (long long)r->d.att_max_age_days * 86400))
-			continue;
-		ok = 1;
-	}
-	if (v < 0)
-		sw_decision_add(&r->d, SW_REASON_DENY, 0, "attestation check failed: %s", err.msg);
-	else if (!ok)
-		sw_decision_add(&r->d, SW_REASON_DENY, 0,
-				"no signed stowaway scan verdict of at most \"%s\"%s for %s (%zu attestation%s, %d valid)",
-				names[r->d.att_verdict < 0 || r->d.att_verdict > 2 ? 2 : r->d.att_verdict],
-				r->d.att_max_age_days ? " and recent enough" : "", digest, n, n == 1 ? "" : "s", v);
-	else
-		sw_decision_add(&r->d, SW_REASON_INFO, 0, "scanned and attested for %s", digest);
-	free(res);
-	sw_pubkeys_free(pk);
-}
-
-static void decide(const sw_policy *pol, const item *it, result *r, bool *bad_input)
-{
-	const char *transport = "docker", *path = NULL;
-	sw_name_result nr;
-	sw_error err = SW_ERROR_INIT;
-
-	memset(r, 0, sizeof(*r));
-	if (local_source(it->image, &transport, &path)) {
-		sw_ref dummy;
-		memset(&dummy, 0, sizeof(dummy));
-		snprintf(r->reference, sizeof(r->reference), "%s", it->image);
-		sw_policy_decide(pol, transport, &dummy, path, NULL, &r->d);
-		if (r->d.need_scan)
-			scan_image(it->image, &r->d, NULL, 0);
-	} else if (sw_names_check(it->image, &nr, &err) < 0) {
-		r->d.allowed = false;
-		r->d.enforce = true;
-		snprintf(r->reference, sizeof(r->reference), "%s", it->image);
-		sw_decision_add(&r->d, SW_REASON_DENY, 0, "%s", err.msg);
-		*bad_input = true;
-		return;
-	} else {
-		sw_ref_format(&nr.ref, SW_REF_DEFAULT, r->reference, sizeof(r->reference));
-		sw_policy_decide(pol, "docker", &nr.ref, NULL, &nr, &r->d);
-		if (r->d.need_scan) {
-			scan_image(it->image, &r->d, r->digest, sizeof(r->digest));
-		} else if (g_resolve) {
-			sw_image *img = NULL;
-			if (sw_image_open(&img, it->image, g_io, &err) < 0)
-				sw_decision_add(&r->d, SW_REASON_DENY, 0, "cannot resolve: %s", err.msg);
-			else if (sw_image_manifest_digest(img))
-				snprintf(r->digest, sizeof(r->digest), "%s", sw_image_manifest_digest(img));
-			sw_image_free(img);
-		}
-	}
-	if (r->d.need_signature)
-		check_signature(it->image, transport, r);
-	if (r->d.need_attestation)
-		check_attestation(it->image, transport, r);
-}
-
 static const char *kind_str(sw_reason_kind k)
 {
 	return k == SW_REASON_DENY ? "deny" : k == SW_REASON_WARN ? "warn" : "info";
@@ -224,7 +42,7 @@ static const char *kind_str(sw_reason_kind k)
 
 /* Every line goes through cli_line: the image names come from manifests
  * and the reasons quote registries and scans. */
-static void print_table(FILE *f, const sw_policy *pol, const item *it, const result *r)
+static void print_table(FILE *f, const sw_policy *pol, const item *it, const sw_check_result *r)
 {
 	const char *verdict = r->d.allowed ? "ALLOW" : "DENY", *eq = r->digest[0] ? " = " : "";
 	size_t k;
@@ -243,7 +61,7 @@ static void print_table(FILE *f, const sw_policy *pol, const item *it, const res
 	}
 }
 
-static void print_json(FILE *f, const sw_policy *pol, const item *it, const result *r, bool first)
+static void print_json(FILE *f, const sw_policy *pol, const item *it, const sw_check_result *r, bool first)
 {
 	size_t k;
 
@@ -301,11 +119,14 @@ int cmd_check(int argc, char **argv)
 	item *items = NULL;
 	int c, rc = EXIT_CLEAN;
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
+	sw_scan_opts so = SW_SCAN_OPTS_INIT;
+	sw_check_opts co = SW_CHECK_OPTS_INIT;
+	char *cache = NULL;
 	cli_registry reg;
 
 	cli_registry_init(&reg, &io);
-	g_io = &io;
-	g_resolve = false;
+	co.image = &io;
+	co.scan = &so;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -319,7 +140,7 @@ int cmd_check(int argc, char **argv)
 			format = optarg;
 			break;
 		case O_MANIFESTS: manifests = true; break;
-		case O_RESOLVE: g_resolve = true; break;
+		case O_RESOLVE: co.resolve = true; break;
 		case O_HELP: fputs(check_help, stdout); cli_registry_free(&reg); return EXIT_CLEAN;
 		default: {
 			int r = cli_registry_opt(&reg, c, optarg);
@@ -391,6 +212,8 @@ int cmd_check(int argc, char **argv)
 			it->where = uses[i][k].where;
 		}
 	}
+	/* the same limits and layer cache as `stowaway scan`: shared entries */
+	so.layer_cache = cache = sw_cache_default_path();
 	if (!format)
 		format = isatty(STDOUT_FILENO) ? "table" : "json";
 	json = strcmp(format, "json") == 0;
@@ -400,10 +223,13 @@ int cmd_check(int argc, char **argv)
 		fputs(",\"results\":[", stdout);
 	}
 	for (i = 0; i < nitems; i++) {
-		result r;
-		bool bad_input = false;
-		decide(pol, &items[i], &r, &bad_input);
-		if (bad_input && !items[i].file)
+		sw_check_result r;
+		if (sw_check(pol, items[i].image, &co, &r) < 0) {
+			cli_error("out of memory");
+			rc = EXIT_ERROR;
+			break;
+		}
+		if (r.bad_input && !items[i].file)
 			bad = true; /* a command-line typo is an error; a bad manifest line a denial */
 		if (!r.d.allowed && rc == EXIT_CLEAN)
 			rc = EXIT_FINDINGS;
@@ -424,6 +250,7 @@ out:
 	free(uses);
 	free(nuses);
 	free(items);
+	free(cache);
 	sw_policy_free(pol);
 	cli_registry_free(&reg);
 	return rc;

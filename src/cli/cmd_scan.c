@@ -125,7 +125,6 @@ int cmd_scan(int argc, char **argv)
 	EVP_PKEY *akey = NULL;
 
 	cli_registry_init(&reg, &io);
-	so.limits.max_file_size = 256ull << 20;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:f:j:q", longopts, NULL)) != -1) {
 		switch (c) {

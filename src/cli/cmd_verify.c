@@ -179,9 +179,12 @@ static const char vatt_help[] =
 	"passes, 1 when one has none, 2 on error.\n"
 	CLI_REGISTRY_HELP;
 
+/* The verdict's rank; anything unknown ranks above malicious. */
 static int verdict_rank(const char *v)
 {
-	return strcmp(v, "clean") == 0 ? 0 : strcmp(v, "suspicious") == 0 ? 1 : strcmp(v, "malicious") == 0 ? 2 : 3;
+	sw_verdict x;
+
+	return sw_verdict_parse(v, &x) == 0 ? (int)x : SW_VERDICT_MALICIOUS + 1;
 }
 
 int cmd_verify_attestation(int argc, char **argv)

@@ -165,17 +165,7 @@ void cli_registry_init(cli_registry *r, sw_image_opts *io)
 
 void cli_json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	sw_json_fputs(f, s);
 }
 
 void cli_registry_free(cli_registry *r)

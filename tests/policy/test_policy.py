@@ -280,6 +280,68 @@ def invalid_reference_on_the_command_line_is_an_error():
     ok(any("must be lowercase" in t for t in reasons(r, "UPPER/Case")), r.out)
 
 
+@case
+def check_reads_every_input_as_scan_does():
+    """One input reader: every form scan takes, check takes and judges the
+    same image (a bare path is a file, not a Docker Hub name; ./rootfs is a
+    root filesystem; docker://REF is a reference), and check's scans share
+    the layer cache's entries with scan's (the same limits)."""
+    from imagelib import docker_archive, tar_dir
+    base = os.path.join(WORK, "forms")
+    img = os.path.join(base, "img")
+    L = [Layer([E("etc/hostname", b"x\n")]), Layer([E("opt/eicar.com", EICAR)])]
+    oci_image(img, L)
+    tar_dir(img, os.path.join(base, "img.tar"))
+    docker_archive(os.path.join(base, "da.tar"), L)
+    rootfs = os.path.join(base, "rootfs", "opt")
+    os.makedirs(rootfs, exist_ok=True)
+    with open(os.path.join(rootfs, "eicar.com"), "wb") as f:
+        f.write(EICAR)
+    p = write("scan-low.yaml", "version: 1\nscan: {max_severity: low}\n")
+    forms = ["oci:" + img, img, "oci-archive:" + os.path.join(base, "img.tar"), os.path.join(base, "img.tar"),
+             "docker-archive:" + os.path.join(base, "da.tar"), os.path.join(base, "da.tar"), "./rootfs",
+             "dir:./rootfs"]
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache-forms"))
+    db = os.path.join(WORK, "cache-forms", "stowaway", "layers.db")
+
+    def go(*args):
+        q = subprocess.run([BIN] + list(args), cwd=base, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=120)
+        return q.returncode, q.stdout.decode(), q.stderr.decode()
+
+    def entries():
+        rc, out, err = go("cache", "stats", "--cache", db)
+        return int(out.split("entries:")[1].split()[0])
+    for f in forms:
+        rc, out, err = go("scan", "--quiet", "--format", "json", f)
+        eq(rc, 0, "scan %s: %s" % (f, err))
+        ok(any(x["id"] == "SW-TEST-EICAR" for x in json.loads(out)["findings"]), "scan %s finds EICAR" % f)
+    before = entries()
+    for f in forms:
+        rc, out, err = go("check", "--format", "json", "--policy", p, f)
+        eq(rc, 1, "check %s: denied, not an error (%s)" % (f, err))
+        res = json.loads(out)["results"][0]
+        eq(res["allowed"], False, f)
+        ok(any("medium finding" in x["text"] for x in res["reasons"]), "%s: %s" % (f, res["reasons"]))
+    eq(entries(), before, "check's scans hit scan's cache entries: none added")
+    # docker:// is a reference for check as for scan (here unreachable: a
+    # denial that names the registry, never "invalid registry host")
+    rc, out, err = go("check", "--format", "json", "--policy", p, "--insecure-registry", "127.0.0.1:1",
+                      "docker://127.0.0.1:1/x:1")
+    eq(rc, 1, err)
+    res = json.loads(out)["results"][0]
+    eq(res["reference"], "127.0.0.1:1/x:1", "normalised reference")
+    ok(any("requires a scan, which failed" in x["text"] for x in res["reasons"]), res["reasons"])
+
+
+@case
+def check_json_is_valid_on_invalid_utf8():
+    q = subprocess.run([BIN, "check", "--format", "json", b"a\xffb\x1b[2J"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache")))
+    doc = json.loads(q.stdout.decode("utf-8"))  # strict: a raw 0xFF byte would fail here
+    eq(doc["results"][0]["image"], "a\ufffdb\x1b[2J", "escaped, not raw")
+
+
 # ------------------------------------------------------------------ containers-policy.json
 
 @case

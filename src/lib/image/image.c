@@ -208,14 +208,48 @@ static int load_dir(sw_image *img, const char *path, sw_error *err)
 	return 0;
 }
 
+int sw_image_classify(const char *input, sw_source_kind *kind, char **path, char **sel, sw_error *err)
+{
+	const char *rest;
+	bool explicit = split_input(input, &rest, kind);
+	char norm[512];
+	int rc;
+
+	*path = *sel = NULL;
+	if (explicit && (*kind == SW_SRC_DIR || *kind == SW_SRC_REGISTRY)) {
+		/* dir: paths are not split at ':'; references keep their tag */
+		return (*path = sw__strdup(rest)) ? 0 : sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	if ((rc = split_path(rest, path, sel)) < 0 || !*path) {
+		free(*path);
+		free(*sel);
+		*path = *sel = NULL;
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	if (explicit || (rc = sniff(*path, kind, err)) == 0)
+		return 0;
+	free(*path);
+	free(*sel);
+	*path = *sel = NULL;
+	/* not a file: a registry reference, as Docker reads it */
+	if (rc == SW_ENOTFOUND && input[0] != '/' && input[0] != '.') {
+		sw_error rerr = SW_ERROR_INIT;
+		if (sw_reference_normalize(input, norm, sizeof(norm), &rerr) == 0) {
+			*kind = SW_SRC_REGISTRY;
+			return (*path = sw__strdup(input)) ? 0 : sw_error_set(err, SW_ENOMEM, "out of memory");
+		}
+		return sw_error_set(err, SW_ENOTFOUND, "%s: no such file, and not an image reference: %s", input,
+				    rerr.msg);
+	}
+	return rc;
+}
+
 int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts,
 		  sw_error *err)
 {
 	sw_image_opts defo = SW_IMAGE_OPTS_INIT;
 	sw_image *img = NULL;
-	const char *rest;
 	char *path = NULL, *sel = NULL;
-	bool explicit;
 	int rc = 0;
 
 	*out = NULL;
@@ -225,31 +259,11 @@ int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts,
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;
 	}
-	explicit = split_input(input, &rest, &img->kind);
-	if (img->kind == SW_SRC_DIR && explicit) {
-		path = sw__strdup(rest);
-	} else if ((rc = split_path(rest, &path, &sel)) < 0) {
-		sw_error_set(err, rc, "out of memory");
+	if ((rc = sw_image_classify(input, &img->kind, &path, &sel, err)) < 0)
 		goto out;
-	}
-	if (!path) {
-		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-		goto out;
-	}
 	if (img->kind == SW_SRC_REGISTRY) {
-		rc = sw_image__load_registry(img, rest, opts, err);
+		rc = sw_image__load_registry(img, path, opts, err);
 		goto done;
-	}
-	if (!explicit && (rc = sniff(path, &img->kind, err)) < 0) {
-		char norm[512];
-		/* not a file: a registry reference, as Docker reads it */
-		if (rc == SW_ENOTFOUND && input[0] != '/' && input[0] != '.' &&
-		    sw_reference_normalize(input, norm, sizeof(norm), NULL) == 0) {
-			img->kind = SW_SRC_REGISTRY;
-			rc = sw_image__load_registry(img, input, opts, err);
-			goto done;
-		}
-		goto out;
 	}
 	switch (img->kind) {
 	case SW_SRC_OCI:

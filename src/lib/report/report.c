@@ -35,6 +35,19 @@ const char *sw_verdict_name(sw_verdict v)
 	       v == SW_VERDICT_SUSPICIOUS ? "suspicious" : "clean";
 }
 
+int sw_verdict_parse(const char *name, sw_verdict *out)
+{
+	static const sw_verdict all[] = { SW_VERDICT_CLEAN, SW_VERDICT_SUSPICIOUS, SW_VERDICT_MALICIOUS };
+	size_t i;
+
+	for (i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(name, sw_verdict_name(all[i])) == 0) {
+			*out = all[i];
+			return 0;
+		}
+	return SW_EFORMAT;
+}
+
 int sw_report__new(sw_report **out, const sw_image *img, sw_error *err)
 {
 	sw_report *r = calloc(1, sizeof(*r));

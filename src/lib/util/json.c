@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "stowaway/report.h"
 #include "banned.h"
 
 typedef struct arena_blk {
@@ -505,4 +506,15 @@ int sw_jsonw_str(sw_buf *b, const char *s)
 	if (!s)
 		return sw_buf_append(b, "null", 4);
 	return sw_jsonw_strn(b, s, strlen(s));
+}
+
+void sw_json_fputs(FILE *f, const char *s)
+{
+	sw_buf b = SW_BUF_INIT(SIZE_MAX);
+
+	if (sw_jsonw_str(&b, s) == 0)
+		fwrite(b.data, 1, b.len, f);
+	else
+		fputs("\"\"", f); /* out of memory: still valid JSON */
+	sw_buf_release(&b);
 }

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The admission decision as one library call: may this image run? The CLI
+ * (`stowaway check`), the admission webhook, the registry gate and the
+ * sweeper all call sw_check, so they decide exactly alike.
+ */
+#ifndef STOWAWAY_CHECK_H
+#define STOWAWAY_CHECK_H
+
+#include <stdbool.h>
+
+#include "stowaway/error.h"
+#include "stowaway/image.h"
+#include "stowaway/policy.h"
+#include "stowaway/scan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sw_check_opts {
+	const sw_image_opts *image;   /* registry client and platform; NULL: defaults */
+	const sw_scan_opts *scan;     /* how a required scan runs (limits, layer cache,
+				       * rules); NULL: scan's defaults */
+	bool resolve;                 /* ask the registry for the digest even when
+				       * nothing else needs it */
+} sw_check_opts;
+
+#define SW_CHECK_OPTS_INIT { NULL, NULL, false }
+
+typedef struct sw_check_result {
+	char reference[800];          /* the normalised reference, or the input for a
+				       * local source */
+	char digest[80];              /* the manifest digest judged, when known */
+	bool bad_input;               /* the input is neither an image nor a reference */
+	sw_decision d;                /* allowed, mode, every reason with its policy line */
+} sw_check_result;
+
+/*
+ * Decide on input (anything `stowaway scan` takes: oci:DIR[:TAG],
+ * oci-archive:FILE, docker-archive:FILE, dir:ROOTFS, a bare path, a
+ * registry reference with or without docker://) under policy (NULL: the
+ * built-in policy). Applies the look-alike names check and the policy's
+ * access rules, then the scan, signature and attestation the policy
+ * requires. It never fails open: whatever could not be checked is a deny
+ * reason in r. Returns 0 with the decision in r; SW_ENOMEM alone is an
+ * error.
+ */
+int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o, sw_check_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

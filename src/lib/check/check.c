@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The admission decision (stowaway/check.h). One input is read the way
+ * every command reads it (sw_image_classify), judged by the look-alike
+ * names check and the policy, and then by what the policy requires: a scan
+ * of the image (the same engine, limits and layer cache as `stowaway
+ * scan`), a cosign signature by one of its keys, a signed stowaway scan
+ * verdict. Each step that cannot finish adds a deny reason: nothing is
+ * admitted because a check could not run.
+ *
+ * The CLI prints what this returns; the webhook and the registry gate
+ * call the same function.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "stowaway/check.h"
+#include "stowaway/cache.h"
+#include "stowaway/names.h"
+#include "stowaway/sign.h"
+#include "../util/util.h"
+#include "../util/banned.h"
+
+static const char *transport_of(sw_source_kind k)
+{
+	switch (k) {
+	case SW_SRC_OCI: return "oci";
+	case SW_SRC_OCI_ARCHIVE: return "oci-archive";
+	case SW_SRC_DOCKER_ARCHIVE: return "docker-archive";
+	case SW_SRC_DIR: return "dir";
+	default: return "docker";
+	}
+}
+
+/* Scan the image (local, or streamed from its registry) and hold its worst
+ * finding against the policy's bound. */
+static void scan_image(const char *input, const sw_check_opts *o, sw_check_result *r)
+{
+	sw_scan_opts so = SW_SCAN_OPTS_INIT;
+	sw_image *img = NULL;
+	sw_report *rep = NULL;
+	sw_error err = SW_ERROR_INIT;
+	sw_severity max;
+	sw_decision *d = &r->d;
+
+	if (o->scan)
+		so = *o->scan;
+	so.progress = NULL;
+	if (sw_image_open(&img, input, o->image, &err) < 0 || sw_scan_image(img, &so, &rep, &err) < 0) {
+		sw_decision_add(d, SW_REASON_DENY, 0, "the policy requires a scan, which failed: %s", err.msg);
+		sw_image_free(img);
+		return;
+	}
+	if (sw_image_manifest_digest(img) && !r->digest[0])
+		snprintf(r->digest, sizeof(r->digest), "%s", sw_image_manifest_digest(img));
+	if (sw_report_max_severity(rep, &max) && (d->max_severity < 0 || (int)max > d->max_severity))
+		sw_decision_add(d, SW_REASON_DENY, 0, "the scan found a %s finding; the policy allows at most %s",
+				sw_severity_name(max),
+				d->max_severity < 0 ? "none" : sw_severity_name((sw_severity)d->max_severity));
+	else
+		sw_decision_add(d, SW_REASON_INFO, 0, "scanned: no finding above what the policy allows");
+	sw_report_free(rep);
+	sw_image_free(img);
+}
+
+/* A cosign signature by one of the policy's keys, for this digest, under
+ * this repository's name. */
+static void check_signature(const char *ref, bool remote, const sw_check_opts *o, sw_check_result *r)
+{
+	sw_pubkeys *pk = NULL;
+	sw_sig_result *res = NULL;
+	size_t n = 0, k;
+	sw_error err = SW_ERROR_INIT;
+	char digest[80] = "";
+	int v;
+
+	if (!remote) {
+		sw_decision_add(&r->d, SW_REASON_DENY, 0,
+				"the policy requires a signature; signatures live in a registry, next to the image: "
+				"check the registry reference instead of a local copy");
+		return;
+	}
+	if (sw_pubkeys_load(&pk, r->d.keys, r->d.nkeys, &err) < 0) {
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy's signature keys: %s", err.msg);
+		return;
+	}
+	v = sw_verify_image(ref, o->image, pk, SW_IDENTITY_REPOSITORY, digest, sizeof(digest), &res, &n, &err);
+	if (v < 0)
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "signature check failed: %s", err.msg);
+	else if (v == 0 && n == 0)
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy requires a signature, and %s@%s has none", ref,
+				digest);
+	else if (v == 0)
+		for (k = 0; k < n && k < 4; k++)
+			sw_decision_add(&r->d, SW_REASON_DENY, 0, "signature %zu of %zu does not count: %s", k + 1, n,
+					res[k].reason);
+	else
+		sw_decision_add(&r->d, SW_REASON_INFO, 0, "signed: %d valid signature%s for %s", v, v == 1 ? "" : "s",
+				digest);
+	if (digest[0] && !r->digest[0])
+		snprintf(r->digest, sizeof(r->digest), "%s", digest);
+	free(res);
+	sw_pubkeys_free(pk);
+}
+
+/* A stowaway scan verdict signed by one of the policy's keys, for this
+ * digest, no worse and no older than the policy allows. */
+static void check_attestation(const char *ref, bool remote, const sw_check_opts *o, sw_check_result *r)
+{
+	sw_pubkeys *pk = NULL;
+	sw_att_result *res = NULL;
+	size_t n = 0, k;
+	sw_error err = SW_ERROR_INIT;
+	char digest[80] = "";
+	long long now = (long long)time(NULL);
+	sw_verdict bound = r->d.att_verdict >= SW_VERDICT_CLEAN && r->d.att_verdict <= SW_VERDICT_MALICIOUS
+				   ? (sw_verdict)r->d.att_verdict : SW_VERDICT_CLEAN;
+	int v, ok = 0;
+
+	if (!remote) {
+		sw_decision_add(&r->d, SW_REASON_DENY, 0,
+				"the policy requires a signed scan verdict, which lives in the registry next to the image");
+		return;
+	}
+	if (sw_pubkeys_load(&pk, r->d.att_keys, r->d.natt_keys, &err) < 0) {
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy's attestation keys: %s", err.msg);
+		return;
+	}
+	v = sw_verify_attestations(ref, o->image, pk, digest, sizeof(digest), &res, &n, &err);
+	for (k = 0; v > 0 && k < n; k++) {
+		sw_verdict got;
+		if (res[k].status != SW_SIG_VALID || sw_verdict_parse(res[k].verdict, &got) < 0 || got > bound ||
+		    (r->d.att_max_age_days && now - res[k].scanned_at > (long long)r->d.att_max_age_days * 86400))
+			continue;
+		ok = 1;
+	}
+	if (v < 0)
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "attestation check failed: %s", err.msg);
+	else if (!ok)
+		sw_decision_add(&r->d, SW_REASON_DENY, 0,
+				"no signed stowaway scan verdict of at most \"%s\"%s for %s (%zu attestation%s, %d valid)",
+				sw_verdict_name(bound), r->d.att_max_age_days ? " and recent enough" : "", digest, n,
+				n == 1 ? "" : "s", v);
+	else
+		sw_decision_add(&r->d, SW_REASON_INFO, 0, "scanned and attested for %s", digest);
+	if (digest[0] && !r->digest[0])
+		snprintf(r->digest, sizeof(r->digest), "%s", digest);
+	free(res);
+	sw_pubkeys_free(pk);
+}
+
+/* The digest the reference points to now, when asked and nothing else
+ * looked it up. */
+static void resolve(const char *ref, const sw_check_opts *o, sw_check_result *r)
+{
+	sw_image *img = NULL;
+	sw_error err = SW_ERROR_INIT;
+
+	if (sw_image_open(&img, ref, o->image, &err) < 0)
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "cannot resolve: %s", err.msg);
+	else if (sw_image_manifest_digest(img))
+		snprintf(r->digest, sizeof(r->digest), "%s", sw_image_manifest_digest(img));
+	sw_image_free(img);
+}
+
+int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o, sw_check_result *r)
+{
+	static const sw_check_opts defo = SW_CHECK_OPTS_INIT;
+	sw_policy *own = NULL;
+	sw_source_kind kind;
+	sw_name_result nr;
+	sw_error err = SW_ERROR_INIT;
+	char *path = NULL, *sel = NULL;
+	bool remote;
+
+	memset(r, 0, sizeof(*r));
+	if (!o)
+		o = &defo;
+	if (!policy) {
+		if (sw_policy_default(&own) < 0)
+			return SW_ENOMEM;
+		policy = own;
+	}
+	if (sw_image_classify(input, &kind, &path, &sel, &err) < 0) {
+		r->d.allowed = false;
+		r->d.enforce = true;
+		r->bad_input = err.code != SW_ENOMEM;
+		snprintf(r->reference, sizeof(r->reference), "%s", input);
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "%s", err.msg);
+		goto out;
+	}
+	remote = kind == SW_SRC_REGISTRY;
+	if (!remote) {
+		char local[4200];
+		sw_ref none;
+		memset(&none, 0, sizeof(none));
+		snprintf(r->reference, sizeof(r->reference), "%s", input);
+		/* policy scopes for local transports name "PATH" or "PATH:REF" */
+		snprintf(local, sizeof(local), "%s%s%s", path, sel ? ":" : "", sel ? sel : "");
+		sw_policy_decide(policy, transport_of(kind), &none, local, NULL, &r->d);
+	} else if (sw_names_check(path, &nr, &err) < 0) {
+		r->d.allowed = false;
+		r->d.enforce = true;
+		r->bad_input = true;
+		snprintf(r->reference, sizeof(r->reference), "%s", input);
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "%s", err.msg);
+		goto out;
+	} else {
+		sw_ref_format(&nr.ref, SW_REF_DEFAULT, r->reference, sizeof(r->reference));
+		sw_policy_decide(policy, "docker", &nr.ref, NULL, &nr, &r->d);
+	}
+	if (r->d.need_scan)
+		scan_image(input, o, r);
+	else if (remote && o->resolve)
+		resolve(path, o, r);
+	if (r->d.need_signature)
+		check_signature(remote ? path : input, remote, o, r);
+	if (r->d.need_attestation)
+		check_attestation(remote ? path : input, remote, o, r);
+out:
+	free(path);
+	free(sel);
+	sw_policy_free(own);
+	return 0;
+}
