@@ -78,4 +78,8 @@ int cmd_detonate(int argc, char **argv);
 #define EXIT_FINDINGS 1
 #define EXIT_ERROR 2
 
+/* Last: the functions no file may use (every command includes this header
+ * after its system headers, so none can miss it). */
+#include "../lib/util/banned.h"
+
 #endif

@@ -139,8 +139,8 @@ int cmd_keygen(int argc, char **argv)
 		cli_wipe(pw, sizeof(pw));
 		return EXIT_ERROR;
 	}
-	sprintf(priv, "%s.key", prefix);
-	sprintf(pub, "%s.pub", prefix);
+	snprintf(priv, strlen(prefix) + 5, "%s.key", prefix);
+	snprintf(pub, strlen(prefix) + 5, "%s.pub", prefix);
 	rc = sw_key_generate(priv, pub, pw, &err);
 	cli_wipe(pw, sizeof(pw));
 	if (rc < 0)

@@ -16,6 +16,10 @@
 #define gets(a) sw_banned_gets
 #undef atoi
 #define atoi(a) sw_banned_atoi_use_strtol
+#undef atol
+#define atol(a) sw_banned_atol_use_strtol
+#undef atoll
+#define atoll(a) sw_banned_atoll_use_strtoll
 #undef mktemp
 #define mktemp(a) sw_banned_mktemp
 #endif
