@@ -61,7 +61,10 @@ typedef struct sw_detonate_opts {
 
 /* Detonate img. The report carries the timeline (events), the behaviour
  * findings (detector "sandbox") and the static findings of every file the
- * image executed. SW_ERROR when the sandbox cannot be built here (the
+ * image executed. Every event is judged; the timeline keeps the first
+ * 20,000 (or 64 MiB of them) and limit events; whatever was not seen or
+ * recorded is listed as incomplete with a SW-INCOMPLETE finding (a run
+ * whose supervisor died or overran its deadline too). SW_ERROR when the sandbox cannot be built here (the
  * reason says which part), SW_ELIMIT/SW_EVERIFY/SW_EFORMAT from the image. */
 int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out, sw_error *err);
 
