@@ -55,9 +55,11 @@ typedef struct sw_detonate_opts {
 	const char *keep;           /* keep the work directory here (rootfs, executed files) */
 	const sw_scan_opts *scan;   /* how executed files are scanned (NULL: defaults) */
 	sw_rootfs_opts rootfs;
+	uint64_t max_inodes;        /* inodes it may add to that filesystem (100,000) */
 } sw_detonate_opts;
 
-#define SW_DETONATE_OPTS_INIT { 30, NULL, 0, 1ull << 30, 256, 0, 64ull << 20, 4ull << 30, NULL, NULL, SW_ROOTFS_OPTS_INIT }
+#define SW_DETONATE_OPTS_INIT { 30, NULL, 0, 1ull << 30, 256, 0, 64ull << 20, 4ull << 30, NULL, NULL, \
+				SW_ROOTFS_OPTS_INIT, 100000 }
 
 /* Detonate img. The report carries the timeline (events), the behaviour
  * findings (detector "sandbox") and the static findings of every file the

@@ -491,6 +491,21 @@ def large_events_flood(user=None):
     incomplete_raised(rep, "large events")
 
 
+def many_empty_files(user=None):
+    # up to 400,000: the bound counts the filesystem's inodes, and other
+    # programs on a shared machine may free some meanwhile
+    rc, rep, err = run(image("inodes", ["inodes", "400000"], quiet=True), "--timeout", "90", user=user, timeout=300)
+    eq(rc, 0, "medium only: " + err)
+    f = the(rep, "SW-DYN-DISK")
+    eq((f["severity"], f["evidence"]["limit"]), ("medium", "inodes"), "the inode bound")
+    ok(f["evidence"]["inodes"] > 100000 and f["evidence"]["max"] == 100000, f["evidence"])
+    eq(len([e for e in events(rep, "limit") if e["limit"] == "inodes"]), 1, "one inode limit event")
+    s = summary(rep)
+    ok(s.get("signal") == 9 and s["disk_killed"] and not s["timed_out"], "killed at the bound: %s" % s)
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("400000 files" not in out, "it finished: " + out)
+
+
 @case
 def events_beyond_the_bound_still_judged():
     """25,000 cheap events, then a stratum login: the login is past the
@@ -503,6 +518,13 @@ def large_event_flood_keeps_the_summary():
     """Execs with long arguments of control bytes, far past 64 MiB of
     event text: the summary still arrives; the rest is incomplete."""
     large_events_flood()
+
+
+@case
+def many_empty_files_hit_the_inode_bound():
+    """Empty files on the root filesystem, 150,000 and more: no bytes to
+    speak of, but the inode bound (100,000 new) kills it."""
+    many_empty_files()
 
 
 def behave_running(mode):
@@ -647,6 +669,7 @@ def unprivileged_event_bounds():
     try:
         events_beyond_the_bound(user=NOBODY)
         large_events_flood(user=NOBODY)
+        many_empty_files(user=NOBODY)
     finally:
         BIN = saved
 

@@ -405,6 +405,9 @@ static void on_limit(judge *j, const sw_json *e)
 	else if (!strcmp(l, "disk"))
 		add(j, "SW-DYN-DISK", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
 		    "Wrote more than the sandbox allows (%lld MiB), killed", (long long)(num(e, "max") >> 20));
+	else if (!strcmp(l, "inodes"))
+		add(j, "SW-DYN-DISK", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
+		    "Made more files than the sandbox allows (%lld), killed", (long long)num(e, "max"));
 	else
 		add(j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
 		    "Used more memory than the sandbox allows (%lld MiB), killed", (long long)(num(e, "max") >> 20));

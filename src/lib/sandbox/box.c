@@ -476,6 +476,7 @@ typedef struct sampler {
 				    * and tmpfs files the sandbox holds, that no RSS shows */
 	int rootfs_fd;
 	int64_t disk0, disk;       /* bytes used on the work directory's filesystem */
+	int64_t inodes0, inodes;   /* and inodes (0 where it does not count them) */
 } sampler;
 
 static void sample(sampler *s, sw_tracer *t)
@@ -557,9 +558,13 @@ static void sample(sampler *s, sw_tracer *t)
 			}
 		}
 		if (fstatfs(s->rootfs_fd, &sf) == 0) {
+			/* empty files take no blocks: inodes are counted too */
 			s->disk = (int64_t)(sf.f_blocks - sf.f_bfree) * (int64_t)sf.f_bsize;
-			if (!s->samples)
+			s->inodes = sf.f_files >= sf.f_ffree ? (int64_t)(sf.f_files - sf.f_ffree) : 0;
+			if (!s->samples) {
 				s->disk0 = s->disk;
+				s->inodes0 = s->inodes;
+			}
 		}
 	}
 	s->samples++;
@@ -870,6 +875,15 @@ void sw_box_supervise(const sw_box_params *p)
 				sw_ev_end(&log, &b);
 				kill(w, SIGKILL);
 			}
+			if (smp->inodes - smp->inodes0 > (int64_t)p->max_inodes && !disk_killed) {
+				disk_killed = true;
+				sw_ev_begin(&log, &b, "limit", 0, 0);
+				sw_ev_str(&b, "limit", "inodes", 16);
+				sw_ev_int(&b, "inodes", smp->inodes - smp->inodes0);
+				sw_ev_int(&b, "max", (int64_t)p->max_inodes);
+				sw_ev_end(&log, &b);
+				kill(w, SIGKILL);
+			}
 			if (used > p->memory && !mem_killed) {
 				mem_killed = true;
 				sw_ev_begin(&log, &b, "limit", 0, 0);
@@ -926,8 +940,9 @@ void sw_box_supervise(const sw_box_params *p)
 		sw_ev_int(&b, "exit", WEXITSTATUS(st));
 	else
 		sw_ev_int(&b, "signal", WTERMSIG(st));
-	sw_buf_printf(&b, ",\"timed_out\":%s,\"memory_killed\":%s,\"process_limit\":%s", timed_out ? "true" : "false",
-		      mem_killed ? "true" : "false", procs_hit ? "true" : "false");
+	sw_buf_printf(&b, ",\"timed_out\":%s,\"memory_killed\":%s,\"process_limit\":%s,\"disk_killed\":%s",
+		      timed_out ? "true" : "false", mem_killed ? "true" : "false", procs_hit ? "true" : "false",
+		      disk_killed ? "true" : "false");
 	sw_buf_printf(&b, ",\"wall_seconds\":%.3f", (double)(sw_sbx_now() - start) / 1e9);
 	sw_buf_printf(&b, ",\"cpu_seconds\":%.3f", (double)smp->total_ticks / (double)tck);
 	sw_buf_printf(&b, ",\"busy_seconds\":%.2f", smp->busy_samples * ((double)interval / 1e9));

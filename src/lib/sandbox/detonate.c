@@ -887,6 +887,7 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 	bp.max_procs = o->max_procs ? o->max_procs : 256;
 	bp.max_artifact = o->max_artifact ? o->max_artifact : 64ull << 20;
 	bp.max_disk = o->max_disk ? o->max_disk : 4ull << 30;
+	bp.max_inodes = o->max_inodes ? o->max_inodes : 100000;
 	{
 		unsigned allowed = cpus_allowed();
 		bp.cpus = o->cpus && o->cpus < allowed ? o->cpus : allowed;

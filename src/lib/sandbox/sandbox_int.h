@@ -139,6 +139,7 @@ typedef struct sw_box_params {
 	unsigned max_procs;
 	uint64_t max_artifact;  /* bytes of one copied executable */
 	uint64_t max_disk;      /* bytes the sandbox may add to the work directory's disk */
+	uint64_t max_inodes;    /* and inodes (files, directories, links) */
 	unsigned cpus;          /* CPUs it may use (0: all online) */
 	int events_fd;          /* write end */
 	int sync_fd;            /* M <-> main: "unshared" / "maps written" */
