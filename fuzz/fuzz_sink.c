@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (data[0] >= 2 && data[0] <= 6) {
 		static const unsigned ports[] = { 80, 443, 3333, 53, 9999 };
 		static int devnull = -1;
-		sw_evlog log = { 0, 0, 0, 1000, 0, 0 };
+		sw_evlog log = { .fd = -1 };
 		if (devnull < 0 && (devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
 			abort();
 		log.fd = devnull;

@@ -62,13 +62,18 @@ typedef struct sw_detonate_opts {
 	const char *keep;           /* keep the work directory here (rootfs, executed files) */
 	const sw_scan_opts *scan;   /* how executed files are scanned (NULL: defaults) */
 	sw_rootfs_opts rootfs;
+	uint64_t max_inodes;        /* inodes it may add to that filesystem (100,000) */
 } sw_detonate_opts;
 
-#define SW_DETONATE_OPTS_INIT { 30, NULL, 0, 1ull << 30, 256, 0, 64ull << 20, 4ull << 30, NULL, NULL, SW_ROOTFS_OPTS_INIT }
+#define SW_DETONATE_OPTS_INIT { 30, NULL, 0, 1ull << 30, 256, 0, 64ull << 20, 4ull << 30, NULL, NULL, \
+				SW_ROOTFS_OPTS_INIT, 100000 }
 
 /* Detonate img. The report carries the timeline (events), the behaviour
  * findings (detector "sandbox") and the static findings of every file the
- * image executed. SW_ERROR when the sandbox cannot be built here (the
+ * image executed. Every event is judged; the timeline keeps the first
+ * 20,000 (or 64 MiB of them) and limit events; whatever was not seen or
+ * recorded is listed as incomplete with a SW-INCOMPLETE finding (a run
+ * whose supervisor died or overran its deadline too). SW_ERROR when the sandbox cannot be built here (the
  * reason says which part), SW_ELIMIT/SW_EVERIFY/SW_EFORMAT from the image. */
 int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out, sw_error *err);
 

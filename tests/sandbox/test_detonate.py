@@ -32,22 +32,25 @@ NOBODY = 65534
 _built = {}
 
 
-def standin():
-    """The behaviour stand-in, statically linked (built once)."""
-    if "behave" not in _built:
-        out = os.path.join(WORK, "behave")
-        subprocess.run(["gcc", "-static", "-O2", "-o", out, os.path.join(HERE, "..", "fixtures", "standins", "behave.c")],
+def standin(quiet=False):
+    """The behaviour stand-in, statically linked (built once). quiet: with
+    no pool name in it, so that no static detector finds anything."""
+    key = "behave-quiet" if quiet else "behave"
+    if key not in _built:
+        out = os.path.join(WORK, key)
+        subprocess.run(["gcc", "-static", "-O2"] + (["-DSTANDIN_QUIET"] if quiet else []) +
+                       ["-o", out, os.path.join(HERE, "..", "fixtures", "standins", "behave.c")],
                        check=True, stderr=subprocess.DEVNULL)
-        _built["behave"] = open(out, "rb").read()
-    return _built["behave"]
+        _built[key] = open(out, "rb").read()
+    return _built[key]
 
 
-def image(name, cmd):
+def image(name, cmd, quiet=False):
     """A one-layer image: the stand-in as /bin/behave and as /bin/sh (a
     pretend shell), with the directories a runtime expects."""
-    root = os.path.join(WORK, "img-" + name)
+    root = os.path.join(WORK, "img-" + name + ("-quiet" if quiet else ""))
     if not os.path.exists(root):
-        data = standin()
+        data = standin(quiet)
         ents = [E("bin/", kind="dir"), E("bin/behave", data, mode=0o755), E("bin/sh", data, mode=0o755),
                 E("etc/", kind="dir"), E("tmp/", kind="dir", mode=0o1777), E("root/", kind="dir", mode=0o700),
                 E("var/", kind="dir"), E("var/run/", kind="dir")]
@@ -448,6 +451,187 @@ def cgroup_v2_limits_written():
     the(rep, "SW-DYN-PERSISTENCE", "/etc/ld.so.preload")
 
 
+def unrecorded(rep):
+    """The incomplete entries saying events went unrecorded."""
+    return [i for i in rep["incomplete"] if "not recorded" in i["reason"]]
+
+
+def incomplete_raised(rep, what):
+    """Something was not fully seen: an incomplete entry, a medium
+    SW-INCOMPLETE finding, and never a clean verdict (the quiet stand-in
+    has no static finding of its own to lift it)."""
+    eq([f for f in rep["findings"] if f["detector"] != "sandbox"], [], "static findings")
+    ok(unrecorded(rep), "%s: no incomplete entry about unrecorded events: %s" % (what, rep["incomplete"]))
+    inc = findings(rep, "SW-INCOMPLETE")
+    ok(inc and all(f["severity"] == "medium" and f["category"] == "incomplete" for f in inc),
+       "%s: SW-INCOMPLETE findings: %s" % (what, inc))
+    ok(rep["verdict"] != "clean", "%s: verdict %s" % (what, rep["verdict"]))
+
+
+def events_beyond_the_bound(user=None):
+    rc, rep, err = run(image("events", ["events", "25000"], quiet=True), "--timeout", "60", user=user)
+    eq(rc, 1, "exit code (findings): " + err)
+    # judged although the timeline stops long before it
+    f = the(rep, "SW-DYN-STRATUM-LOGIN")
+    eq((f["evidence"]["login"], f["evidence"]["dst"], f["evidence"]["port"]), (WALLET, "198.18.0.1", 3333), "the login")
+    eq(events(rep, "stratum"), [], "the login is past the recorded timeline")
+    ok(len(rep["dynamic"]["events"]) <= 20000 + 64, "recorded %d events" % len(rep["dynamic"]["events"]))
+    incomplete_raised(rep, "25,000 events")
+    eq(summary(rep)["exit"], 0, "the summary and exit status")
+
+
+def large_events_flood(user=None):
+    rc, rep, err = run(image("bigexec", ["bigexec", "2000"], quiet=True), "--timeout", "30", user=user)
+    ok(rc in (0, 1), "exit code: %d %s" % (rc, err))
+    ok("run" in rep["dynamic"]["summary"], "no run summary: %s" % rep["dynamic"]["summary"])
+    eq(summary(rep)["exit"], 0, "exit status")
+    ok(not summary(rep)["timed_out"], "ran to its end: %s" % summary(rep))
+    text = sum(len(json.dumps(e)) for e in rep["dynamic"]["events"])
+    ok(text <= (64 << 20) + (1 << 20), "%d bytes of recorded events" % text)
+    incomplete_raised(rep, "large events")
+
+
+def many_empty_files(user=None):
+    # up to 400,000: the bound counts the filesystem's inodes, and other
+    # programs on a shared machine may free some meanwhile
+    rc, rep, err = run(image("inodes", ["inodes", "400000"], quiet=True), "--timeout", "90", user=user, timeout=300)
+    eq(rc, 0, "medium only: " + err)
+    f = the(rep, "SW-DYN-DISK")
+    eq((f["severity"], f["evidence"]["limit"]), ("medium", "inodes"), "the inode bound")
+    ok(f["evidence"]["inodes"] > 100000 and f["evidence"]["max"] == 100000, f["evidence"])
+    eq(len([e for e in events(rep, "limit") if e["limit"] == "inodes"]), 1, "one inode limit event")
+    s = summary(rep)
+    ok(s.get("signal") == 9 and s["disk_killed"] and not s["timed_out"], "killed at the bound: %s" % s)
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("400000 files" not in out, "it finished: " + out)
+
+
+@case
+def events_beyond_the_bound_still_judged():
+    """25,000 cheap events, then a stratum login: the login is past the
+    recorded timeline, yet found; the missing record is incomplete."""
+    events_beyond_the_bound()
+
+
+@case
+def large_event_flood_keeps_the_summary():
+    """Execs with long arguments of control bytes, far past 64 MiB of
+    event text: the summary still arrives; the rest is incomplete."""
+    large_events_flood()
+
+
+@case
+def many_empty_files_hit_the_inode_bound():
+    """Empty files on the root filesystem, 150,000 and more: no bytes to
+    speak of, but the inode bound (100,000 new) kills it."""
+    many_empty_files()
+
+
+def behave_running(mode):
+    """Host pids of stand-ins running in this mode."""
+    pids = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 1 and argv[0].endswith(b"behave") and argv[1] == mode.encode():
+            pids.append(pid)
+    return pids
+
+
+def children(pid):
+    """(pid, comm) of the processes whose parent is pid."""
+    out = []
+    for d in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm, rest = st[st.index("(") + 1:st.rindex(")")], st[st.rindex(")") + 2:].split()
+        if int(rest[1]) == pid:
+            out.append((int(d), comm))
+    return out
+
+
+@case
+def stalled_reader_keeps_the_deadline():
+    """When main is behind, the supervisor waits for it (back-pressure),
+    and so does the sandbox, but never past the run's deadline: main
+    stopped for 6 s from the sandbox's start, an endless flood is killed
+    at its 3 s all the same; then everything arrives, the summary last."""
+    tmp = os.path.join(WORK, "tmp")
+    os.makedirs(tmp, exist_ok=True)
+    img = image("flood", ["events", "100000000"], quiet=True)
+    p = subprocess.Popen([BIN, "detonate", "--format", "json", "--timeout", "3", img], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=dict(os.environ, TMPDIR=tmp))
+    try:
+        t0, init = time.time(), []
+        while not init and time.time() - t0 < 20 and p.poll() is None:
+            sup = [c for c, comm in children(p.pid) if comm == "sw-supervisor"]
+            init = children(sup[0]) if sup else []
+            time.sleep(0.01)
+        ok(init, "the sandbox never started")
+        os.kill(p.pid, 19)  # SIGSTOP: main reads nothing from now on
+        t1 = time.time()
+        time.sleep(6)
+        left = behave_running("events")
+        os.kill(p.pid, 18)  # SIGCONT
+        ok(not left, "the flood outlived its deadline while main was stopped (%.1f s): %s" % (time.time() - t1, left))
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    eq(p.returncode, 0, "medium only: " + err.decode())
+    rep = strict_json(out)
+    s = summary(rep)
+    ok(s["timed_out"] and (s.get("signal") == 9 or s.get("exit") == 137), s)
+    # every event the supervisor wrote arrived: in the timeline, or judged and counted
+    ok("events" in s, "the summary does not say how many events it wrote: %s" % s)
+    left_out = sum(int(i["reason"].split()[1]) for i in unrecorded(rep))
+    eq(len(rep["dynamic"]["events"]) + left_out, s["events"], "events written and read (%s)" % rep["incomplete"])
+
+
+@case
+def supervisor_killed_is_incomplete():
+    """The supervisor dies mid-run (here killed; an OOM kill in its cgroup
+    would do the same): no summary comes, and the report says so, as an
+    incomplete with its finding, rather than passing for a clean run."""
+    tmp = os.path.join(WORK, "tmp")
+    os.makedirs(tmp, exist_ok=True)
+    p = subprocess.Popen([BIN, "detonate", "--format", "json", "--timeout", "20", image("sleep", ["sleep"], quiet=True)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, TMPDIR=tmp))
+    try:
+        t0, sup, init = time.time(), [], []
+        while not init and time.time() - t0 < 20 and p.poll() is None:
+            sup = [c for c, comm in children(p.pid) if comm == "sw-supervisor"]
+            init = children(sup[0]) if sup else []
+            time.sleep(0.05)
+        ok(init, "the sandbox never started")
+        time.sleep(0.5)
+        os.kill(sup[0], 9)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    eq(p.returncode, 0, "a report, medium only: " + err.decode())
+    rep = strict_json(out)
+    ok("run" not in rep["dynamic"]["summary"], rep["dynamic"]["summary"])
+    inc = [i["reason"] for i in rep["incomplete"]]
+    ok(any("no summary of the run (the supervisor was killed by signal 9)" in r for r in inc), inc)
+    ok(findings(rep, "SW-INCOMPLETE") and rep["verdict"] == "suspicious", (rep["verdict"], rep["findings"]))
+    try:
+        with open("/proc/%d/stat" % init[0][0]) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        state = "gone"
+    ok(state in ("gone", "Z", "X"), "the sandbox's init outlived its supervisor: state %s" % state)
+
+
 def unprivileged_binary():
     """A copy of stowaway nobody can run (the build tree may be private)."""
     os.chmod(WORK, 0o755)
@@ -474,6 +658,18 @@ def unprivileged_miner_and_escape():
         rc, rep, err = run(image("forkbomb", ["forkbomb"]), "--timeout", "3", user=NOBODY)
         the(rep, "SW-DYN-FORK-BOMB")
         no_process_left("forkbomb")
+    finally:
+        BIN = saved
+
+
+@case
+def unprivileged_event_bounds():
+    global BIN
+    saved, BIN = BIN, unprivileged_binary()
+    try:
+        events_beyond_the_bound(user=NOBODY)
+        large_events_flood(user=NOBODY)
+        many_empty_files(user=NOBODY)
     finally:
         BIN = saved
 

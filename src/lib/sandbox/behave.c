@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Behaviour findings from a sandbox timeline (detector "sandbox"). Each
+ * Behaviour findings from a sandbox run (detector "sandbox"). Each
  * finding names the events that make it, in its evidence. A weak signal
  * alone (CPU use, a refused syscall a runtime check also makes) stays
  * medium; what only malware does (a stratum login, a shell on a socket, a
  * downloaded file executed, writes to persistence locations) is high or
  * critical.
+ *
+ * The judge sees the events one at a time, as main reads them, and keeps
+ * only what later findings need (a bounded table of destinations, the
+ * time of the last download, the summary's figures): every event is
+ * judged, however many there are and whether or not the timeline keeps
+ * it. Findings are bounded too (FINDINGS_PER_ID distinct paths per id);
+ * what a bound leaves out becomes an incomplete entry with its
+ * SW-INCOMPLETE finding, so the verdict is never clean for it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,11 +67,36 @@ static bool is_metadata(const char *host)
 	return false;
 }
 
-typedef struct judge {
+/* Distinct findings of one id (one per path) kept; more are counted. */
+#define FINDINGS_PER_ID 64
+#define MAX_IDS 32
+#define MAX_DESTINATIONS 4096
+
+struct sw_judge {
 	sw_report *r;
 	int rc;
+	unsigned ncpu;
 	bool miner_signal;
-} judge;
+	bool downloaded;           /* network traffic seen: at download_t */
+	double download_t;
+	bool have_summary;
+	double busy, cpu, run;     /* the summary's figures */
+	char (*seen)[128];         /* TCP destinations, "addr:port" */
+	uint16_t seen_at[2 * MAX_DESTINATIONS]; /* open addressing: index + 1, 0 empty */
+	size_t ndst;
+	sw_buf dsts;               /* the first 20, as JSON strings */
+	sw_buf b;                  /* evidence being built */
+	struct {
+		const char *id;    /* a literal */
+		unsigned n;
+		size_t at[FINDINGS_PER_ID]; /* its findings in r->f */
+		uint64_t more;
+	} ids[MAX_IDS];
+	size_t ninc;
+	uint64_t inc_more;
+};
+
+typedef sw_judge judge;
 
 static const char *str(const sw_json *e, const char *k)
 {
@@ -84,7 +117,8 @@ static double dnum(const sw_json *e, const char *k)
 	return v && v->type == SW_JSON_NUM ? (v->is_int ? (double)v->i : v->d) : 0;
 }
 
-/* Add a finding unless one with the same id and path exists. */
+/* Add a finding unless one with the same id and path exists; past
+ * FINDINGS_PER_ID of an id, count it. */
 static void add(judge *j, const char *id, sw_severity sev, const char *cat, const char *path, sw_buf *ev,
 		const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 static void add(judge *j, const char *id, sw_severity sev, const char *cat, const char *path, sw_buf *ev,
@@ -93,14 +127,27 @@ static void add(judge *j, const char *id, sw_severity sev, const char *cat, cons
 	char title[512];
 	va_list ap;
 	sw_finding f;
-	size_t i;
+	size_t i, k;
 
 	if (j->rc < 0)
 		return;
-	for (i = 0; i < j->r->nf; i++)
-		if (strcmp(j->r->f[i].id, id) == 0 &&
-		    ((!path && !j->r->f[i].path) || (path && j->r->f[i].path && strcmp(path, j->r->f[i].path) == 0)))
+	if (path && !*path)
+		path = NULL;
+	for (k = 0; k < MAX_IDS && j->ids[k].id && strcmp(j->ids[k].id, id) != 0; k++)
+		;
+	if (k == MAX_IDS)
+		return; /* more ids than this file has */
+	j->ids[k].id = id;
+	for (i = 0; i < j->ids[k].n; i++) {
+		const char *fp = j->r->f[j->ids[k].at[i]].path;
+		if ((!path && !fp) || (path && fp && strcmp(path, fp) == 0))
 			return;
+	}
+	if (j->ids[k].n >= FINDINGS_PER_ID) {
+		j->ids[k].more++;
+		return;
+	}
+	j->ids[k].at[j->ids[k].n++] = j->r->nf;
 	va_start(ap, fmt);
 	vsnprintf(title, sizeof(title), fmt, ap);
 	va_end(ap);
@@ -110,7 +157,7 @@ static void add(judge *j, const char *id, sw_severity sev, const char *cat, cons
 	f.category = cat;
 	f.title = title;
 	f.detector = "sandbox";
-	f.path = path && *path ? path : NULL;
+	f.path = path;
 	f.layer = -1;
 	f.evidence = ev && ev->len ? sw_buf_cstr(ev) : "{}";
 	j->rc = sw_report__add(j->r, &f);
@@ -174,179 +221,304 @@ static bool escape_syscall(const char *s)
 	return false;
 }
 
-int sw_behave(sw_report *r, const sw_json *const *ev, size_t n, double wall, unsigned ncpu)
+int sw_judge_new(sw_judge **out, sw_report *r, unsigned ncpu)
 {
-	judge j = { r, 0, false };
-	sw_buf b = SW_BUF_INIT(1 << 20), dsts = SW_BUF_INIT(1 << 20);
-	const sw_json *summary = NULL, *last_download = NULL;
-	char extra[512];
-	size_t i, ndst = 0;
-	char (*seen)[128] = calloc(4096, 128);
+	judge *j = calloc(1, sizeof(*j));
 
-	if (!seen)
+	*out = NULL;
+	if (!j || !(j->seen = calloc(MAX_DESTINATIONS, sizeof(*j->seen)))) {
+		free(j);
 		return SW_ENOMEM;
-	for (i = 0; i < n && j.rc == 0; i++) {
-		const sw_json *e = ev[i];
-		const char *k = str(e, "kind");
-		if (!strcmp(k, "summary")) {
-			summary = e;
-		} else if (!strcmp(k, "stratum")) {
-			const char *m = str(e, "method");
-			evidence(&b, e, NULL);
-			if (!strcmp(m, "login") || sw_stratum_is(m, "authorize")) {
-				j.miner_signal = true;
-				add(&j, "SW-DYN-STRATUM-LOGIN", SW_SEV_CRITICAL, "miner", NULL, &b,
-				    "Logged in to a mining pool (stratum %s at %s:%lld) as \"%.80s\"", m, str(e, "dst"),
-				    (long long)num(e, "port"), str(e, "login"));
-			} else if (sw_stratum_is(m, "subscribe")) {
-				j.miner_signal = true;
-				add(&j, "SW-DYN-STRATUM", SW_SEV_HIGH, "miner", NULL, &b,
-				    "Spoke the stratum mining protocol (%s at %s:%lld)", m, str(e, "dst"),
-				    (long long)num(e, "port"));
-			}
-		} else if (!strcmp(k, "dns") || !strcmp(k, "tls") || !strcmp(k, "http")) {
-			const char *h = !strcmp(k, "dns") ? str(e, "name") : !strcmp(k, "tls") ? str(e, "sni") : str(e, "host");
-			char host[256];
-			snprintf(host, sizeof(host), "%s", h);
-			if (!strcmp(k, "http") && strchr(host, ':'))
-				*strchr(host, ':') = 0;
-			if (is_pool(host)) {
-				j.miner_signal = true;
-				evidence(&b, e, NULL);
-				add(&j, "SW-DYN-POOL-HOST", SW_SEV_HIGH, "miner", NULL, &b,
-				    "Looked up or contacted a mining pool: %s", host);
-			}
-			if (is_metadata(host)) {
-				evidence(&b, e, NULL);
-				add(&j, "SW-DYN-METADATA", SW_SEV_HIGH, "credential-theft", NULL, &b,
-				    "Reached for the cloud metadata service (%s): where instance credentials are", host);
-			}
-			if (!strcmp(k, "http"))
-				last_download = e;
-		} else if (!strcmp(k, "connect") || !strcmp(k, "send")) {
-			const char *d = str(e, "dst");
-			char key[128];
-			size_t x;
-			if (*d && is_metadata(d)) {
-				evidence(&b, e, NULL);
-				add(&j, "SW-DYN-METADATA", SW_SEV_HIGH, "credential-theft", NULL, &b,
-				    "Reached for the cloud metadata service (%s): where instance credentials are", d);
-			}
-			if (*str(e, "unix") && (strstr(str(e, "unix"), "docker.sock") || strstr(str(e, "unix"), "containerd") ||
-						 strstr(str(e, "unix"), "crio.sock"))) {
-				evidence(&b, e, NULL);
-				add(&j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", str(e, "unix"), &b,
-				    "Tried to reach a container runtime's socket (%s)", str(e, "unix"));
-			}
-			if (!strcmp(k, "connect") && *d && strcmp(str(e, "proto"), "tcp") == 0) {
-				snprintf(key, sizeof(key), "%s:%lld", d, (long long)num(e, "port"));
-				for (x = 0; x < ndst && strcmp(seen[x], key); x++)
-					;
-				if (x == ndst && ndst < 4096) {
-					memcpy(seen[ndst++], key, sizeof(key));
-					if (ndst <= 20)
-						sw_buf_printf(&dsts, "%s\"%s\"", dsts.len ? "," : "", key);
-				}
-			}
-		} else if (!strcmp(k, "tcp-session")) {
-			if (num(e, "bytes_out") > 0 || num(e, "bytes_in") > 0)
-				last_download = e;
-		} else if (!strcmp(k, "exec")) {
-			const char *p = str(e, "path"), *bn = base(p);
-			bool inet_io = !strcmp(str(e, "stdin"), "inet") || !strcmp(str(e, "stdout"), "inet");
-			if (num(e, "memfd")) {
-				evidence(&b, e, NULL);
-				add(&j, "SW-DYN-MEMFD-EXEC", SW_SEV_HIGH, "dropper", p, &b,
-				    "Executed a program from memory (memfd): nothing on disk to scan");
-			}
-			if (num(e, "dropped")) {
-				extra[0] = 0;
-				if (last_download)
-					snprintf(extra, sizeof(extra), "\"after_network_at\":%.3f", dnum(last_download, "t"));
-				evidence(&b, e, extra[0] ? extra : NULL);
-				if (last_download)
-					add(&j, "SW-DYN-DROPPER", SW_SEV_CRITICAL, "dropper", p, &b,
-					    "Downloaded, wrote and executed %s", p);
-				else
-					add(&j, "SW-DYN-DROPPED-EXEC", SW_SEV_HIGH, "dropper", p, &b,
-					    "Executed a file it had written during the run: %s", p);
-			}
-			if (inet_io) {
-				evidence(&b, e, NULL);
-				if (shell_name(bn))
-					add(&j, "SW-DYN-REVERSE-SHELL", SW_SEV_CRITICAL, "reverse-shell", p, &b,
-					    "A shell (%s) runs with its input or output on a network socket", bn);
-				else
-					add(&j, "SW-DYN-SOCKET-STDIO", SW_SEV_HIGH, "reverse-shell", p, &b,
-					    "%s runs with its input or output on a network socket", bn);
-			}
-		} else if (!strcmp(k, "file-write") || !strcmp(k, "file-rename")) {
-			if (*str(e, "persistence")) {
-				evidence(&b, e, NULL);
-				add(&j, "SW-DYN-PERSISTENCE", SW_SEV_HIGH, "persistence", str(e, "path"), &b,
-				    "Wrote to a persistence location: %s", str(e, "path"));
-			} else if (!strcmp(str(e, "sensitive"), "escape")) {
-				evidence(&b, e, NULL);
-				add(&j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", str(e, "path"), &b,
-				    "Wrote to %s: a way out of a container", str(e, "path"));
-			}
-		} else if (!strcmp(k, "file-read") || !strcmp(k, "symlink")) {
-			evidence(&b, e, NULL);
-			if (!strcmp(str(e, "sensitive"), "credentials"))
-				add(&j, "SW-DYN-CREDENTIALS", SW_SEV_HIGH, "credential-theft", str(e, "path"), &b,
-				    "Read a credentials file: %s", str(e, "path"));
-			else if (!strcmp(k, "symlink"))
-				add(&j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", str(e, "path"), &b,
-				    "Made a link to %s: a path out of a container", str(e, "target"));
-			else
-				add(&j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", str(e, "path"), &b,
-				    "Opened %s: a way out of a container", str(e, "path"));
-		} else if (!strcmp(k, "blocked")) {
-			const char *s = str(e, "syscall");
-			evidence(&b, e, NULL);
-			if (escape_syscall(s)) {
-				char id_path[64];
-				snprintf(id_path, sizeof(id_path), "syscall:%s", s);
-				add(&j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", id_path, &b,
-				    "Tried %s, refused: an escape attempt", s);
-			} else {
-				add(&j, "SW-DYN-PRIVILEGED", SW_SEV_MEDIUM, "privileged", NULL, &b,
-				    "Tried a privileged syscall (%s), refused", s);
-			}
-		} else if (!strcmp(k, "limit")) {
-			evidence(&b, e, NULL);
-			if (!strcmp(str(e, "limit"), "processes"))
-				add(&j, "SW-DYN-FORK-BOMB", SW_SEV_HIGH, "resource-abuse", NULL, &b,
-				    "Created processes up to the sandbox's limit (%lld)", (long long)num(e, "max"));
-			else if (!strcmp(str(e, "limit"), "disk"))
-				add(&j, "SW-DYN-DISK", SW_SEV_MEDIUM, "resource-abuse", NULL, &b,
-				    "Wrote more than the sandbox allows (%lld MiB), killed", (long long)(num(e, "max") >> 20));
-			else
-				add(&j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &b,
-				    "Used more memory than the sandbox allows (%lld MiB), killed",
-				    (long long)(num(e, "max") >> 20));
+	}
+	j->r = r;
+	j->ncpu = ncpu;
+	j->dsts = (sw_buf)SW_BUF_INIT(1 << 20);
+	j->b = (sw_buf)SW_BUF_INIT(1 << 20);
+	*out = j;
+	return 0;
+}
+
+void sw_judge_free(sw_judge *j)
+{
+	if (!j)
+		return;
+	free(j->seen);
+	sw_buf_release(&j->dsts);
+	sw_buf_release(&j->b);
+	free(j);
+}
+
+static void on_stratum(judge *j, const sw_json *e)
+{
+	const char *m = str(e, "method");
+
+	evidence(&j->b, e, NULL);
+	if (!strcmp(m, "login") || sw_stratum_is(m, "authorize")) {
+		j->miner_signal = true;
+		add(j, "SW-DYN-STRATUM-LOGIN", SW_SEV_CRITICAL, "miner", NULL, &j->b,
+		    "Logged in to a mining pool (stratum %s at %s:%lld) as \"%.80s\"", m, str(e, "dst"),
+		    (long long)num(e, "port"), str(e, "login"));
+	} else if (sw_stratum_is(m, "subscribe")) {
+		j->miner_signal = true;
+		add(j, "SW-DYN-STRATUM", SW_SEV_HIGH, "miner", NULL, &j->b, "Spoke the stratum mining protocol (%s at %s:%lld)",
+		    m, str(e, "dst"), (long long)num(e, "port"));
+	}
+}
+
+static void on_host(judge *j, const sw_json *e, const char *k)
+{
+	const char *h = !strcmp(k, "dns") ? str(e, "name") : !strcmp(k, "tls") ? str(e, "sni") : str(e, "host");
+	char host[256];
+
+	snprintf(host, sizeof(host), "%s", h);
+	if (!strcmp(k, "http") && strchr(host, ':'))
+		*strchr(host, ':') = 0;
+	if (is_pool(host)) {
+		j->miner_signal = true;
+		evidence(&j->b, e, NULL);
+		add(j, "SW-DYN-POOL-HOST", SW_SEV_HIGH, "miner", NULL, &j->b, "Looked up or contacted a mining pool: %s", host);
+	}
+	if (is_metadata(host)) {
+		evidence(&j->b, e, NULL);
+		add(j, "SW-DYN-METADATA", SW_SEV_HIGH, "credential-theft", NULL, &j->b,
+		    "Reached for the cloud metadata service (%s): where instance credentials are", host);
+	}
+	if (!strcmp(k, "http")) {
+		j->downloaded = true;
+		j->download_t = dnum(e, "t");
+	}
+}
+
+static void on_connect(judge *j, const sw_json *e, const char *k)
+{
+	const char *d = str(e, "dst"), *u = str(e, "unix");
+	char key[128];
+	size_t x;
+
+	if (*d && is_metadata(d)) {
+		evidence(&j->b, e, NULL);
+		add(j, "SW-DYN-METADATA", SW_SEV_HIGH, "credential-theft", NULL, &j->b,
+		    "Reached for the cloud metadata service (%s): where instance credentials are", d);
+	}
+	if (*u && (strstr(u, "docker.sock") || strstr(u, "containerd") || strstr(u, "crio.sock"))) {
+		evidence(&j->b, e, NULL);
+		add(j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", u, &j->b, "Tried to reach a container runtime's socket (%s)", u);
+	}
+	if (!strcmp(k, "connect") && *d && strcmp(str(e, "proto"), "tcp") == 0) {
+		uint32_t h = 2166136261u;
+		snprintf(key, sizeof(key), "%s:%lld", d, (long long)num(e, "port"));
+		/* hashed: every connect may name a new destination */
+		for (const char *c = key; *c; c++)
+			h = (h ^ (uint8_t)*c) * 16777619u;
+		for (x = h & (2 * MAX_DESTINATIONS - 1); j->seen_at[x]; x = (x + 1) & (2 * MAX_DESTINATIONS - 1))
+			if (strcmp(j->seen[j->seen_at[x] - 1u], key) == 0)
+				return;
+		if (j->ndst < MAX_DESTINATIONS) {
+			memcpy(j->seen[j->ndst++], key, sizeof(key));
+			j->seen_at[x] = (uint16_t)j->ndst;
+			if (j->ndst <= 20)
+				sw_buf_printf(&j->dsts, "%s\"%s\"", j->dsts.len ? "," : "", key);
 		}
 	}
-	if (j.rc == 0 && ndst >= 16) {
-		sw_buf_reset(&b);
-		sw_buf_printf(&b, "{\"destinations\":%zu,\"first\":[%s]}", ndst, dsts.len ? sw_buf_cstr(&dsts) : "");
-		add(&j, "SW-DYN-SCANNING", ndst >= 64 ? SW_SEV_HIGH : SW_SEV_MEDIUM, "scanning", NULL, &b,
-		    "Tried %zu different network destinations: scanning", ndst);
+}
+
+static void on_exec(judge *j, const sw_json *e)
+{
+	const char *p = str(e, "path"), *bn = base(p);
+	bool inet_io = !strcmp(str(e, "stdin"), "inet") || !strcmp(str(e, "stdout"), "inet");
+	char extra[512];
+
+	if (num(e, "memfd")) {
+		evidence(&j->b, e, NULL);
+		add(j, "SW-DYN-MEMFD-EXEC", SW_SEV_HIGH, "dropper", p, &j->b,
+		    "Executed a program from memory (memfd): nothing on disk to scan");
 	}
-	if (j.rc == 0 && summary) {
-		double busy = dnum(summary, "busy_seconds"), cpu = dnum(summary, "cpu_seconds");
-		double run = dnum(summary, "wall_seconds") > 0 ? dnum(summary, "wall_seconds") : wall;
-		if (busy >= 5 || (run >= 4 && busy >= 0.6 * run)) {
-			sw_buf_reset(&b);
-			sw_buf_printf(&b, "{\"busy_seconds\":%.2f,\"cpu_seconds\":%.2f,\"wall_seconds\":%.2f,\"cpus\":%u}", busy,
-				      cpu, run, ncpu);
-			add(&j, "SW-DYN-CPU-BURN", j.miner_signal ? SW_SEV_HIGH : SW_SEV_MEDIUM, "miner", NULL, &b,
-			    "Kept the CPUs busy for %.0f s of %.0f s%s", busy, run,
-			    j.miner_signal ? ", with other mining signs" : "");
+	if (num(e, "dropped")) {
+		extra[0] = 0;
+		if (j->downloaded)
+			snprintf(extra, sizeof(extra), "\"after_network_at\":%.3f", j->download_t);
+		evidence(&j->b, e, extra[0] ? extra : NULL);
+		if (j->downloaded)
+			add(j, "SW-DYN-DROPPER", SW_SEV_CRITICAL, "dropper", p, &j->b, "Downloaded, wrote and executed %s", p);
+		else
+			add(j, "SW-DYN-DROPPED-EXEC", SW_SEV_HIGH, "dropper", p, &j->b,
+			    "Executed a file it had written during the run: %s", p);
+	}
+	if (inet_io) {
+		evidence(&j->b, e, NULL);
+		if (shell_name(bn))
+			add(j, "SW-DYN-REVERSE-SHELL", SW_SEV_CRITICAL, "reverse-shell", p, &j->b,
+			    "A shell (%s) runs with its input or output on a network socket", bn);
+		else
+			add(j, "SW-DYN-SOCKET-STDIO", SW_SEV_HIGH, "reverse-shell", p, &j->b,
+			    "%s runs with its input or output on a network socket", bn);
+	}
+}
+
+static void on_file(judge *j, const sw_json *e, const char *k)
+{
+	const char *p = str(e, "path");
+
+	if (!strcmp(k, "file-write") || !strcmp(k, "file-rename")) {
+		if (*str(e, "persistence")) {
+			evidence(&j->b, e, NULL);
+			add(j, "SW-DYN-PERSISTENCE", SW_SEV_HIGH, "persistence", p, &j->b, "Wrote to a persistence location: %s", p);
+		} else if (!strcmp(str(e, "sensitive"), "escape")) {
+			evidence(&j->b, e, NULL);
+			add(j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", p, &j->b, "Wrote to %s: a way out of a container", p);
+		}
+		return;
+	}
+	evidence(&j->b, e, NULL);
+	if (!strcmp(str(e, "sensitive"), "credentials"))
+		add(j, "SW-DYN-CREDENTIALS", SW_SEV_HIGH, "credential-theft", p, &j->b, "Read a credentials file: %s", p);
+	else if (!strcmp(k, "symlink"))
+		add(j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", p, &j->b, "Made a link to %s: a path out of a container",
+		    str(e, "target"));
+	else
+		add(j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", p, &j->b, "Opened %s: a way out of a container", p);
+}
+
+static void on_blocked(judge *j, const sw_json *e)
+{
+	const char *s = str(e, "syscall");
+	char id_path[64];
+
+	evidence(&j->b, e, NULL);
+	if (escape_syscall(s)) {
+		snprintf(id_path, sizeof(id_path), "syscall:%s", s);
+		add(j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", id_path, &j->b, "Tried %s, refused: an escape attempt", s);
+	} else {
+		add(j, "SW-DYN-PRIVILEGED", SW_SEV_MEDIUM, "privileged", NULL, &j->b, "Tried a privileged syscall (%s), refused",
+		    s);
+	}
+}
+
+static void on_limit(judge *j, const sw_json *e)
+{
+	const char *l = str(e, "limit");
+
+	evidence(&j->b, e, NULL);
+	if (!strcmp(l, "processes"))
+		add(j, "SW-DYN-FORK-BOMB", SW_SEV_HIGH, "resource-abuse", NULL, &j->b,
+		    "Created processes up to the sandbox's limit (%lld)", (long long)num(e, "max"));
+	else if (!strcmp(l, "disk"))
+		add(j, "SW-DYN-DISK", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
+		    "Wrote more than the sandbox allows (%lld MiB), killed", (long long)(num(e, "max") >> 20));
+	else if (!strcmp(l, "inodes"))
+		add(j, "SW-DYN-DISK", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
+		    "Made more files than the sandbox allows (%lld), killed", (long long)num(e, "max"));
+	else
+		add(j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
+		    "Used more memory than the sandbox allows (%lld MiB), killed", (long long)(num(e, "max") >> 20));
+}
+
+int sw_judge_event(sw_judge *j, const sw_json *e)
+{
+	const char *k = str(e, "kind");
+
+	if (!strcmp(k, "summary")) {
+		j->have_summary = true;
+		j->busy = dnum(e, "busy_seconds");
+		j->cpu = dnum(e, "cpu_seconds");
+		j->run = dnum(e, "wall_seconds");
+	} else if (!strcmp(k, "stratum")) {
+		on_stratum(j, e);
+	} else if (!strcmp(k, "dns") || !strcmp(k, "tls") || !strcmp(k, "http")) {
+		on_host(j, e, k);
+	} else if (!strcmp(k, "connect") || !strcmp(k, "send")) {
+		on_connect(j, e, k);
+	} else if (!strcmp(k, "tcp-session")) {
+		if (num(e, "bytes_out") > 0 || num(e, "bytes_in") > 0) {
+			j->downloaded = true;
+			j->download_t = dnum(e, "t");
+		}
+	} else if (!strcmp(k, "exec")) {
+		on_exec(j, e);
+	} else if (!strcmp(k, "file-write") || !strcmp(k, "file-rename") || !strcmp(k, "file-read") ||
+		   !strcmp(k, "symlink")) {
+		on_file(j, e, k);
+	} else if (!strcmp(k, "blocked")) {
+		on_blocked(j, e);
+	} else if (!strcmp(k, "limit")) {
+		on_limit(j, e);
+	}
+	return j->rc;
+}
+
+/* reserved: the few entries the judge itself adds at the end (what its
+ * bounds left out) are not subject to the bound. */
+static int incomplete(judge *j, const char *path, const char *reason, bool reserved)
+{
+	sw_report *r = j->r;
+	sw_finding f;
+	char title[700];
+	size_t i;
+
+	if (j->rc < 0)
+		return j->rc;
+	for (i = 0; i < r->ninc; i++)
+		if (strcmp(r->inc[i].reason, reason) == 0 &&
+		    ((!path && !r->inc[i].path) || (path && r->inc[i].path && strcmp(path, r->inc[i].path) == 0)))
+			return 0;
+	if (!reserved && j->ninc >= SW_JUDGE_MAX_INCOMPLETE) {
+		j->inc_more++;
+		return 0;
+	}
+	j->ninc++;
+	snprintf(title, sizeof(title), "Not fully seen: %s", reason);
+	memset(&f, 0, sizeof(f));
+	f.id = "SW-INCOMPLETE";
+	f.severity = SW_SEV_MEDIUM;
+	f.category = "incomplete";
+	f.title = title;
+	f.detector = "sandbox";
+	f.path = path;
+	f.layer = -1;
+	f.evidence = "{}";
+	if ((j->rc = sw_report__add_incomplete(r, path, -1, reason)) == 0)
+		j->rc = sw_report__add(r, &f);
+	return j->rc;
+}
+
+int sw_judge_incomplete(sw_judge *j, const char *path, const char *reason)
+{
+	return incomplete(j, path, reason, false);
+}
+
+int sw_judge_end(sw_judge *j, double wall)
+{
+	char why[160];
+	size_t k;
+
+	if (j->rc == 0 && j->ndst >= 16) {
+		sw_buf_reset(&j->b);
+		sw_buf_printf(&j->b, "{\"destinations\":%zu,\"first\":[%s]}", j->ndst,
+			      j->dsts.len ? sw_buf_cstr(&j->dsts) : "");
+		add(j, "SW-DYN-SCANNING", j->ndst >= 64 ? SW_SEV_HIGH : SW_SEV_MEDIUM, "scanning", NULL, &j->b,
+		    "Tried %zu different network destinations: scanning", j->ndst);
+	}
+	if (j->rc == 0 && j->have_summary) {
+		double run = j->run > 0 ? j->run : wall;
+		if (j->busy >= 5 || (run >= 4 && j->busy >= 0.6 * run)) {
+			sw_buf_reset(&j->b);
+			sw_buf_printf(&j->b, "{\"busy_seconds\":%.2f,\"cpu_seconds\":%.2f,\"wall_seconds\":%.2f,\"cpus\":%u}",
+				      j->busy, j->cpu, run, j->ncpu);
+			add(j, "SW-DYN-CPU-BURN", j->miner_signal ? SW_SEV_HIGH : SW_SEV_MEDIUM, "miner", NULL, &j->b,
+			    "Kept the CPUs busy for %.0f s of %.0f s%s", j->busy, run,
+			    j->miner_signal ? ", with other mining signs" : "");
 		}
 	}
-	free(seen);
-	sw_buf_release(&b);
-	sw_buf_release(&dsts);
-	return j.rc;
+	for (k = 0; k < MAX_IDS && j->ids[k].id && j->rc == 0; k++)
+		if (j->ids[k].more) {
+			snprintf(why, sizeof(why), "sandbox: %llu more %s findings not listed (at most %d)",
+				 (unsigned long long)j->ids[k].more, j->ids[k].id, FINDINGS_PER_ID);
+			(void)incomplete(j, NULL, why, true);
+		}
+	if (j->rc == 0 && j->inc_more) {
+		snprintf(why, sizeof(why), "sandbox: %llu more incomplete entries not listed (at most %d)",
+			 (unsigned long long)j->inc_more, SW_JUDGE_MAX_INCOMPLETE);
+		(void)incomplete(j, NULL, why, true);
+	}
+	return j->rc;
 }

@@ -45,6 +45,7 @@ void sw_ev_begin(sw_evlog *l, sw_buf *b, const char *kind, int pid, int ppid)
 {
 	uint64_t t = sw_sbx_now() - l->t0;
 
+	l->kind = kind;
 	sw_buf_reset(b);
 	sw_buf_printf(b, "{\"t\":%llu.%03llu,\"kind\":\"%s\"", (unsigned long long)(t / 1000000000ull),
 		      (unsigned long long)(t / 1000000ull % 1000), kind);
@@ -54,16 +55,54 @@ void sw_ev_begin(sw_evlog *l, sw_buf *b, const char *kind, int pid, int ppid)
 		sw_buf_printf(b, ",\"ppid\":%d", ppid);
 }
 
+/* All n bytes to the pipe. Main reads all the time, so a full pipe only
+ * means it is behind: wait, the writer's lock held (the sandbox's traced
+ * calls wait too, which is the back-pressure). The one thing a wait must
+ * not hold back is the deadline: past it, the sandbox is killed here. */
+static void ev_write(sw_evlog *l, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(l->fd, p, n);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pf = { l->fd, POLLOUT, 0 };
+			uint64_t now = sw_sbx_now();
+			int to = -1;
+			if (l->stop_pid > 0 && !l->stopped) {
+				if (now >= l->stop_at) {
+					l->stopped = true;
+					kill(l->stop_pid, SIGKILL);
+				} else {
+					to = (int)((l->stop_at - now) / 1000000ull) + 1;
+				}
+			}
+			(void)poll(&pf, 1, to);
+			continue;
+		}
+		return; /* main is gone */
+	}
+}
+
 void sw_ev_end(sw_evlog *l, sw_buf *b)
 {
-	if (l->count >= l->max || l->bytes + b->len + 2 > SW_EVLOG_MAX_BYTES) {
-		l->dropped++;
-		return;
+	if (b->len + 2 > SW_EV_LINE_MAX) {
+		/* no producer makes one (their fields are bounded below this);
+		 * should one, main still learns what went unrecorded */
+		size_t n = b->len;
+		const char *kind = l->kind ? l->kind : "?";
+		sw_ev_begin(l, b, "oversized", 0, 0);
+		sw_ev_str(b, "of", kind, 32);
+		sw_ev_int(b, "bytes", (int64_t)n);
 	}
 	l->count++;
-	l->bytes += b->len + 2;
 	sw_buf_append(b, "}\n", 2);
-	(void)sw_write_all(l->fd, b->data, b->len);
+	ev_write(l, b->data, b->len);
 }
 
 void sw_ev_str(sw_buf *b, const char *key, const char *v, size_t n)
@@ -437,6 +476,7 @@ typedef struct sampler {
 				    * and tmpfs files the sandbox holds, that no RSS shows */
 	int rootfs_fd;
 	int64_t disk0, disk;       /* bytes used on the work directory's filesystem */
+	int64_t inodes0, inodes;   /* and inodes (0 where it does not count them) */
 } sampler;
 
 static void sample(sampler *s, sw_tracer *t)
@@ -518,9 +558,13 @@ static void sample(sampler *s, sw_tracer *t)
 			}
 		}
 		if (fstatfs(s->rootfs_fd, &sf) == 0) {
+			/* empty files take no blocks: inodes are counted too */
 			s->disk = (int64_t)(sf.f_blocks - sf.f_bfree) * (int64_t)sf.f_bsize;
-			if (!s->samples)
+			s->inodes = sf.f_files >= sf.f_ffree ? (int64_t)(sf.f_files - sf.f_ffree) : 0;
+			if (!s->samples) {
 				s->disk0 = s->disk;
+				s->inodes0 = s->inodes;
+			}
 		}
 	}
 	s->samples++;
@@ -584,7 +628,7 @@ static void *tracer_main(void *arg)
 
 static void fail_event(sw_evlog *log, const char *what, const char *why)
 {
-	sw_buf b = SW_BUF_INIT(4096);
+	sw_buf b = SW_BUF_INIT(SW_EV_LINE_MAX);
 
 	sw_ev_begin(log, &b, "error", 0, 0);
 	sw_ev_str(&b, "what", what, 256);
@@ -643,7 +687,7 @@ static int handshake(int ctl, pid_t *epid, int *lfd, char *err, size_t errn)
 
 void sw_box_supervise(const sw_box_params *p)
 {
-	sw_evlog log = { p->events_fd, sw_sbx_now(), 0, 20000, 0, 0 };
+	sw_evlog log = { p->events_fd, sw_sbx_now(), 0, 0, 0, false, NULL };
 	sampler *smp = calloc(1, sizeof(*smp));
 	sw_sink *sink = NULL;
 	sw_tracer *tr = NULL;
@@ -655,15 +699,18 @@ void sw_box_supervise(const sw_box_params *p)
 	char msg[600], name[64], c;
 	uint64_t start, deadline, next_sample, interval = 250000000ull;
 	long ncpu = p->cpus ? (long)p->cpus : sysconf(_SC_NPROCESSORS_ONLN), tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	bool timed_out = false, mem_killed = false, procs_hit = false, exited = false, disk_killed = false;
+	bool timed_out = false, log_timeout = false, mem_killed = false, procs_hit = false, exited = false;
+	bool disk_killed = false;
 	unsigned outputs = 0;
-	uint64_t out_bytes = 0;
+	uint64_t out_bytes = 0, n_events;
 	sw_buf b = SW_BUF_INIT(1 << 20);
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	(void)prctl(PR_SET_NAME, "sw-supervisor");
 	if (!smp)
 		_exit(3);
+	/* a full pipe makes a writer wait in poll, where the deadline is kept */
+	(void)fcntl(p->events_fd, F_SETFL, fcntl(p->events_fd, F_GETFL) | O_NONBLOCK);
 	if ((hostproc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		FAIL("opening /proc");
 	smp->hostproc = hostproc;
@@ -758,6 +805,10 @@ void sw_box_supervise(const sw_box_params *p)
 		_exit(3);
 	}
 	deadline = start + (uint64_t)p->timeout * 1000000000ull;
+	pthread_mutex_lock(&big);
+	log.stop_pid = w;
+	log.stop_at = deadline;
+	pthread_mutex_unlock(&big);
 	next_sample = sw_sbx_now() + interval;
 	while (!exited) {
 		struct pollfd pf[3 + SW_SINK_MAX_FDS];
@@ -765,13 +816,17 @@ void sw_box_supervise(const sw_box_params *p)
 		uint64_t now = sw_sbx_now();
 		int to;
 
-		pthread_mutex_lock(&big);
 		if (now >= deadline && !timed_out) {
-			timed_out = true;
+			/* before the lock: its holder may be waiting for main */
+			timed_out = log_timeout = true;
+			kill(w, SIGKILL);
+		}
+		pthread_mutex_lock(&big);
+		if (log_timeout) {
+			log_timeout = false;
 			sw_ev_begin(&log, &b, "timeout", 0, 0);
 			sw_ev_int(&b, "seconds", p->timeout);
 			sw_ev_end(&log, &b);
-			kill(w, SIGKILL);
 		}
 		to = (int)((next_sample > now ? next_sample - now : 0) / 1000000ull) + 1;
 		pf[np++] = (struct pollfd){ wpidfd, POLLIN, 0 };
@@ -820,6 +875,15 @@ void sw_box_supervise(const sw_box_params *p)
 				sw_ev_end(&log, &b);
 				kill(w, SIGKILL);
 			}
+			if (smp->inodes - smp->inodes0 > (int64_t)p->max_inodes && !disk_killed) {
+				disk_killed = true;
+				sw_ev_begin(&log, &b, "limit", 0, 0);
+				sw_ev_str(&b, "limit", "inodes", 16);
+				sw_ev_int(&b, "inodes", smp->inodes - smp->inodes0);
+				sw_ev_int(&b, "max", (int64_t)p->max_inodes);
+				sw_ev_end(&log, &b);
+				kill(w, SIGKILL);
+			}
 			if (used > p->memory && !mem_killed) {
 				mem_killed = true;
 				sw_ev_begin(&log, &b, "limit", 0, 0);
@@ -839,8 +903,10 @@ void sw_box_supervise(const sw_box_params *p)
 			}
 		}
 		if (pf[0].revents & POLLIN) {
-			if (waitpid(w, &st, 0) == w)
+			if (waitpid(w, &st, 0) == w) {
 				exited = true;
+				log.stop_pid = 0; /* reaped: its number may be reused */
+			}
 		}
 		for (i = 0; i < np; i++)
 			pf[i].revents = 0;
@@ -866,14 +932,17 @@ void sw_box_supervise(const sw_box_params *p)
 		sw_ev_end(&log, &b);
 	}
 	sw_sink_close(sink);
-	log.max += 2; /* the summary always gets through */
+	/* the summary is never dropped: nothing is (main decides what the
+	 * timeline keeps); it says how many events came before it */
+	n_events = log.count;
 	sw_ev_begin(&log, &b, "summary", 0, 0);
 	if (WIFEXITED(st))
 		sw_ev_int(&b, "exit", WEXITSTATUS(st));
 	else
 		sw_ev_int(&b, "signal", WTERMSIG(st));
-	sw_buf_printf(&b, ",\"timed_out\":%s,\"memory_killed\":%s,\"process_limit\":%s", timed_out ? "true" : "false",
-		      mem_killed ? "true" : "false", procs_hit ? "true" : "false");
+	sw_buf_printf(&b, ",\"timed_out\":%s,\"memory_killed\":%s,\"process_limit\":%s,\"disk_killed\":%s",
+		      timed_out ? "true" : "false", mem_killed ? "true" : "false", procs_hit ? "true" : "false",
+		      disk_killed ? "true" : "false");
 	sw_buf_printf(&b, ",\"wall_seconds\":%.3f", (double)(sw_sbx_now() - start) / 1e9);
 	sw_buf_printf(&b, ",\"cpu_seconds\":%.3f", (double)smp->total_ticks / (double)tck);
 	sw_buf_printf(&b, ",\"busy_seconds\":%.2f", smp->busy_samples * ((double)interval / 1e9));
@@ -882,7 +951,7 @@ void sw_box_supervise(const sw_box_params *p)
 	sw_ev_int(&b, "processes_seen", (int64_t)smp->nprocs);
 	sw_ev_int(&b, "peak_rss", (int64_t)(smp->peak_rss * (uint64_t)page));
 	sw_ev_int(&b, "output_bytes", (int64_t)out_bytes);
-	sw_ev_int(&b, "dropped_events", (int64_t)log.dropped);
+	sw_ev_int(&b, "events", (int64_t)n_events);
 	sw_ev_end(&log, &b);
 	/* the tracer thread may still sit in a receive into tr's buffers:
 	 * nothing is freed, the process ends here */

@@ -32,7 +32,13 @@
  * account uses, so the sandbox owns nothing of the host's. */
 #define SANDBOX_ROOT_ID 2146435072u
 
-#define EVENT_LINE_MAX (4 << 20)
+/* The timeline keeps the first TIMELINE_EVENTS events or TIMELINE_BYTES
+ * of their text, whichever bound comes first; limit, timeout and error
+ * events have TIMELINE_RESERVED places past it. Every event is judged. */
+#define TIMELINE_EVENTS 20000
+#define TIMELINE_BYTES (64u << 20)
+#define TIMELINE_RESERVED 64
+#define MAX_EXECS 1024          /* the tracer keeps at most as many files */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- the command, as a runtime would run it ---- */
@@ -357,62 +363,158 @@ static void render(const sw_json *ev, sw_buf *out)
 	}
 }
 
-typedef struct evset {
-	sw_json_doc **docs;
-	char **text;
-	size_t n, cap;
-} evset;
+/* What main keeps of the run while it reads the events: each is parsed,
+ * judged and either added to the timeline or only counted; its parse is
+ * gone before the next. Memory is the timeline's bound plus a line. */
+typedef struct exec_rec {
+	char sha[SW_SHA256_LEN * 2 + 1];
+	char *path;
+} exec_rec;
 
-static void evset_free(evset *s)
+typedef struct runlog {
+	sw_report *r;
+	sw_judge *j;
+	sw_buf line;               /* an event's table line */
+	uint64_t lines;            /* event lines read, the summary excluded */
+	uint64_t unreadable;       /* lines that were not an event */
+	uint64_t oversized;        /* events the supervisor could only name */
+	uint64_t unrecorded;       /* judged, left out of the timeline */
+	uint64_t text;             /* bytes of event text in the timeline */
+	bool full;                 /* the timeline took its last event */
+	size_t reserved;
+	char *summary;             /* its text, when it came */
+	int64_t summary_events;    /* how many events it says came before it */
+	uint64_t lines_before;     /* and how many did */
+	char *err_what, *err_reason; /* the first "error" event (set-up failed) */
+	exec_rec *execs;           /* sha256 -> the path it was first run as */
+	size_t nexecs;
+} runlog;
+
+static void runlog_release(runlog *g)
 {
 	size_t i;
 
-	for (i = 0; i < s->n; i++) {
-		sw_json_free(s->docs[i]);
-		free(s->text[i]);
-	}
-	free(s->docs);
-	free(s->text);
+	for (i = 0; i < g->nexecs; i++)
+		free(g->execs[i].path);
+	free(g->execs);
+	free(g->summary);
+	free(g->err_what);
+	free(g->err_reason);
+	sw_buf_release(&g->line);
+	sw_judge_free(g->j);
 }
 
-static int evset_add(evset *s, const char *line, size_t n)
+static const char *exec_path_of(const runlog *g, const char *sha)
 {
-	sw_json_doc *d = NULL;
+	size_t i;
 
-	if (sw_json_parse(line, n, &d, NULL) < 0 || sw_json_root(d)->type != SW_JSON_OBJ) {
-		sw_json_free(d);
-		return 0; /* our own writer made it: a bad line is a truncated one */
+	for (i = 0; i < g->nexecs; i++)
+		if (strcmp(g->execs[i].sha, sha) == 0)
+			return g->execs[i].path;
+	return NULL;
+}
+
+/* An exec: where its file went (for the static findings' paths), and an
+ * incomplete when the tracer did not keep it for the scan. */
+static int on_exec_event(runlog *g, const sw_json *e)
+{
+	const char *sha = sw_json_get_str(e, "sha256"), *path = sw_json_get_str(e, "path");
+	const char *ns = sw_json_get_str(e, "not_scanned");
+	int rc = 0;
+
+	if (path && !*path)
+		path = NULL;
+	if (ns) {
+		char *why = sw__asprintf("executed file (sha256 %s) not scanned: %s", sha ? sha : "?", ns);
+		rc = why ? sw_judge_incomplete(g->j, path, why) : SW_ENOMEM;
+		free(why);
 	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 128;
-		sw_json_doc **nd = realloc(s->docs, cap * sizeof(*nd));
-		char **nt;
-		if (!nd) {
-			sw_json_free(d);
-			return -1;
-		}
-		s->docs = nd;
-		if (!(nt = realloc(s->text, cap * sizeof(*nt)))) {
-			sw_json_free(d);
-			return -1;
-		}
-		s->text = nt;
-		s->cap = cap;
-	}
-	if (!(s->text[s->n] = strndup(line, n))) {
-		sw_json_free(d);
-		return -1;
-	}
-	s->docs[s->n++] = d;
+	if (rc < 0 || !sha || !path || strlen(sha) != SW_SHA256_LEN * 2 || exec_path_of(g, sha) ||
+	    g->nexecs >= MAX_EXECS)
+		return rc;
+	if (!g->execs && !(g->execs = calloc(MAX_EXECS, sizeof(*g->execs))))
+		return SW_ENOMEM;
+	if (!(g->execs[g->nexecs].path = sw__strdup(path)))
+		return SW_ENOMEM;
+	memcpy(g->execs[g->nexecs++].sha, sha, SW_SHA256_LEN * 2 + 1);
 	return 0;
 }
 
-/* Read the supervisor's events until it closes the pipe or the deadline
- * passes (then it is killed: it must never outlive its budget). */
-static int read_events(int fd, pid_t m, uint64_t deadline_ns, evset *s)
+/* Into the timeline while it has room (a prefix of the run: once an event
+ * is left out, so is every later one), else counted. */
+static int record(runlog *g, const sw_json *e, const char *kind, const char *text, size_t n)
 {
-	sw_buf acc = SW_BUF_INIT(EVENT_LINE_MAX);
+	bool reserved = !strcmp(kind, "limit") || !strcmp(kind, "timeout") || !strcmp(kind, "error");
+
+	if (!g->full && g->r->nevents < TIMELINE_EVENTS && g->text + n <= TIMELINE_BYTES) {
+		g->text += n;
+	} else if (reserved && g->reserved < TIMELINE_RESERVED) {
+		g->reserved++;
+	} else {
+		g->full = true;
+		g->unrecorded++;
+		return 0;
+	}
+	render(e, &g->line);
+	return sw_report__add_event(g->r, text, sw_buf_cstr(&g->line));
+}
+
+/* One event line (NUL-terminated at n): judged, then recorded or counted.
+ * The summary goes to the report's summary, not the timeline. 0 or
+ * SW_ENOMEM. */
+static int on_line(runlog *g, const char *text, size_t n)
+{
+	sw_json_doc *d = NULL;
+	const sw_json *e = NULL;
+	const char *k = NULL;
+	int rc = 0;
+
+	if (sw_json_parse(text, n, &d, NULL) == 0 && (e = sw_json_root(d))->type == SW_JSON_OBJ)
+		k = sw_json_get_str(e, "kind");
+	if (!k) {
+		g->lines++;
+		g->unreadable++; /* our own writer made it: a line cut short */
+	} else if (!strcmp(k, "summary")) {
+		if (!g->summary) {
+			g->lines_before = g->lines;
+			(void)sw_json_get_i64(e, "events", &g->summary_events);
+			if (!(g->summary = sw__strndup(text, n)))
+				rc = SW_ENOMEM;
+		}
+		if (rc == 0)
+			rc = sw_judge_event(g->j, e);
+	} else {
+		g->lines++;
+		if (!strcmp(k, "error") && !g->err_what) {
+			const char *w = sw_json_get_str(e, "what"), *why = sw_json_get_str(e, "reason");
+			g->err_what = sw__strdup(w ? w : "set-up");
+			g->err_reason = sw__strdup(why ? why : "failed");
+			if (!g->err_what || !g->err_reason)
+				rc = SW_ENOMEM;
+		}
+		if (!strcmp(k, "oversized"))
+			g->oversized++;
+		if (rc == 0 && !strcmp(k, "exec"))
+			rc = on_exec_event(g, e);
+		if (rc == 0)
+			rc = sw_judge_event(g->j, e);
+		if (rc == 0)
+			rc = record(g, e, k, text, n);
+	}
+	sw_json_free(d);
+	return rc < 0 ? SW_ENOMEM : 0;
+}
+
+/* Read the supervisor's events until it closes the pipe or the deadline
+ * passes (then it is killed: it must never outlive its budget). Every
+ * line is handled as soon as it is whole: the supervisor waits for us
+ * when we are behind, so we never stop reading. -1 the deadline, -2 out
+ * of memory. */
+static int read_events(int fd, pid_t m, uint64_t deadline_ns, runlog *g)
+{
+	sw_buf acc = SW_BUF_INIT(SW_EV_LINE_MAX + 65536);
 	char buf[65536];
+	bool skipping = false; /* the rest of a line past the bound */
 	int rc = 0;
 
 	for (;;) {
@@ -437,46 +539,53 @@ static int read_events(int fd, pid_t m, uint64_t deadline_ns, evset *s)
 		if (n == 0)
 			break;
 		if (sw_buf_append(&acc, buf, (size_t)n) < 0) {
-			sw_buf_reset(&acc); /* an overlong line: dropped */
-			continue;
+			rc = -2;
+			break;
 		}
 		while ((nl = memchr(acc.data + start, '\n', acc.len - start))) {
-			if (evset_add(s, acc.data + start, (size_t)(nl - (acc.data + start))) < 0) {
+			*nl = 0;
+			if (!skipping && on_line(g, acc.data + start, (size_t)(nl - (acc.data + start))) < 0) {
 				rc = -2;
-				break;
+				goto out;
 			}
+			skipping = false;
 			start = (size_t)(nl - acc.data) + 1;
 		}
 		if (start) {
 			memmove(acc.data, acc.data + start, acc.len - start);
 			acc.len -= start;
 		}
+		if (acc.len >= SW_EV_LINE_MAX) {
+			/* no event is this long: not one of ours, skipped to its end */
+			if (!skipping) {
+				g->lines++;
+				g->unreadable++;
+			}
+			skipping = true;
+			acc.len = 0;
+		}
 	}
+	if (acc.len && !skipping) { /* the supervisor ended in the middle of a line */
+		g->lines++;
+		g->unreadable++;
+	}
+out:
 	sw_buf_release(&acc);
 	return rc;
 }
 
 /* ---- the static scan of what ran ---- */
 
-static const char *exec_path_of(const evset *s, const char *sha)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++) {
-		const sw_json *e = sw_json_root(s->docs[i]);
-		const char *k = sw_json_get_str(e, "kind"), *h = sw_json_get_str(e, "sha256");
-		if (k && h && strcmp(k, "exec") == 0 && strcmp(h, sha) == 0)
-			return sw_json_get_str(e, "path");
-	}
-	return NULL;
-}
-
-static int scan_executed(const char *artdir, const sw_detonate_opts *o, const evset *s, sw_report *r, sw_error *err)
+/* The static detectors over the copies the tracer kept, their findings
+ * and incompletes put on the paths the files ran as. Every incomplete
+ * goes through the judge, which raises its SW-INCOMPLETE finding (the
+ * scan's own are not copied: one per entry, not two). */
+static int scan_executed(const char *artdir, const sw_detonate_opts *o, runlog *g, sw_error *err)
 {
 	sw_scan_opts so = SW_SCAN_OPTS_INIT;
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
 	sw_image *img = NULL;
-	sw_report *sr = NULL;
+	sw_report *sr = NULL, *r = g->r;
 	char *in;
 	size_t i;
 	int rc;
@@ -506,13 +615,15 @@ static int scan_executed(const char *artdir, const sw_detonate_opts *o, const ev
 	}
 	for (i = 0; i < sw_report_finding_count(sr); i++) {
 		sw_finding f = *sw_report_finding(sr, i);
-		const char *p = f.path && f.path[0] == '/' ? exec_path_of(s, f.path + 1) : NULL;
+		const char *p = f.path && f.path[0] == '/' ? exec_path_of(g, f.path + 1) : NULL;
 		char *ev;
-		if (f.path && strncmp(f.path, "/.part.", 7) == 0)
-			continue; /* a copy the tracer did not finish */
+		if ((f.path && strncmp(f.path, "/.part.", 7) == 0) || strcmp(f.id, "SW-INCOMPLETE") == 0)
+			continue; /* a copy the tracer did not finish; an incomplete's (below) */
 		if (!(ev = sw__asprintf("{\"executed\":true,\"sha256\":\"%s\",\"static\":%s}", f.path ? f.path + 1 : "",
-				       f.evidence ? f.evidence : "{}")))
+				       f.evidence ? f.evidence : "{}"))) {
+			rc = SW_ENOMEM;
 			break;
+		}
 		f.path = p;
 		f.layer = -1;
 		f.layer_digest = NULL;
@@ -534,10 +645,10 @@ static int scan_executed(const char *artdir, const sw_detonate_opts *o, const ev
 		if (rc < 0)
 			break;
 	}
-	for (i = 0; i < sw_report_incomplete_count(sr); i++) {
+	for (i = 0; i < sw_report_incomplete_count(sr) && rc >= 0; i++) {
 		const sw_incomplete *c = sw_report_incomplete(sr, i);
-		const char *p = c->path && c->path[0] == '/' ? exec_path_of(s, c->path + 1) : NULL;
-		(void)sw_report__add_incomplete(r, p ? p : c->path, -1, c->reason);
+		const char *p = c->path && c->path[0] == '/' ? exec_path_of(g, c->path + 1) : NULL;
+		rc = sw_judge_incomplete(g->j, p ? p : c->path, c->reason);
 	}
 	if (!r->ruleset && sw_report_ruleset(sr))
 		r->ruleset = sw__strdup(sw_report_ruleset(sr));
@@ -658,6 +769,50 @@ static unsigned cpus_allowed(void)
 	return (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 }
 
+/* What the run left unseen, each an incomplete with its SW-INCOMPLETE
+ * finding: events judged but not in the timeline, lines that were no
+ * event, and a missing summary (the supervisor died or was killed: how
+ * the run ended, and whatever came after the last event read, is not
+ * known). read_rc and status: read_events' and the supervisor's. */
+static int run_incompletes(runlog *g, int read_rc, int status)
+{
+	char why[400], how[96];
+	int rc = 0;
+
+	if (g->unrecorded) {
+		snprintf(why, sizeof(why), "sandbox: %llu of %llu events were judged but not recorded: the timeline "
+			 "keeps the first %d events or %u MiB of them", (unsigned long long)g->unrecorded,
+			 (unsigned long long)g->lines, TIMELINE_EVENTS, TIMELINE_BYTES >> 20);
+		rc = sw_judge_incomplete(g->j, NULL, why);
+	}
+	if (rc == 0 && g->unreadable) {
+		snprintf(why, sizeof(why), "sandbox: %llu event lines could not be read (cut short, or over %u KiB): "
+			 "not judged", (unsigned long long)g->unreadable, SW_EV_LINE_MAX >> 10);
+		rc = sw_judge_incomplete(g->j, NULL, why);
+	}
+	if (rc == 0 && g->oversized) {
+		snprintf(why, sizeof(why), "sandbox: %llu events over %u KiB were recorded by kind and size only: not "
+			 "judged", (unsigned long long)g->oversized, SW_EV_LINE_MAX >> 10);
+		rc = sw_judge_incomplete(g->j, NULL, why);
+	}
+	if (rc == 0 && !g->summary) {
+		if (read_rc == -1)
+			snprintf(how, sizeof(how), "the supervisor overran its deadline and was killed");
+		else if (WIFSIGNALED(status))
+			snprintf(how, sizeof(how), "the supervisor was killed by signal %d", WTERMSIG(status));
+		else
+			snprintf(how, sizeof(how), "the supervisor exited with status %d", WEXITSTATUS(status));
+		snprintf(why, sizeof(why), "sandbox: no summary of the run (%s): how it ended, its figures and any "
+			 "later events were not seen", how);
+		rc = sw_judge_incomplete(g->j, NULL, why);
+	} else if (rc == 0 && g->summary_events >= 0 && (uint64_t)g->summary_events != g->lines_before) {
+		snprintf(why, sizeof(why), "sandbox: the supervisor wrote %lld events before its summary, %llu arrived",
+			 (long long)g->summary_events, (unsigned long long)g->lines_before);
+		rc = sw_judge_incomplete(g->j, NULL, why);
+	}
+	return rc;
+}
+
 int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out, sw_error *err)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -665,10 +820,10 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 	sw_rootfs_stats st;
 	sw_box_cmd cmd;
 	sw_box_params bp;
-	sw_buf desc = SW_BUF_INIT(1 << 20), line = SW_BUF_INIT(1 << 16);
-	evset evs = { 0 };
+	sw_buf desc = SW_BUF_INIT(1 << 20);
+	runlog g = { .line = SW_BUF_INIT(1 << 16), .summary_events = -1 };
 	sw_report *r = NULL;
-	int evp[2] = { -1, -1 }, sp[2] = { -1, -1 }, root = -1, artfd = -1, status = 0, rc;
+	int evp[2] = { -1, -1 }, sp[2] = { -1, -1 }, root = -1, artfd = -1, status = 0, rc, read_rc;
 	bool is_root = geteuid() == 0, have_cmd = false;
 	uid_t hid = is_root ? SANDBOX_ROOT_ID : geteuid();
 	gid_t hgid = is_root ? SANDBOX_ROOT_ID : getegid();
@@ -678,7 +833,6 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 	bool have_cg = false;
 	long oom = 0;
 	size_t i;
-	const char *error_reason = NULL;
 
 	*out = NULL;
 	snprintf(work, sizeof(work), "%s/stowaway-detonate.XXXXXX", o->keep ? o->keep : tmp && *tmp ? tmp : "/tmp");
@@ -725,6 +879,7 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 	bp.max_procs = o->max_procs ? o->max_procs : 256;
 	bp.max_artifact = o->max_artifact ? o->max_artifact : 64ull << 20;
 	bp.max_disk = o->max_disk ? o->max_disk : 4ull << 30;
+	bp.max_inodes = o->max_inodes ? o->max_inodes : 100000;
 	{
 		unsigned allowed = cpus_allowed();
 		bp.cpus = o->cpus && o->cpus < allowed ? o->cpus : allowed;
@@ -732,6 +887,14 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 	bp.events_fd = evp[1];
 	bp.sync_fd = sp[1];
 	bp.id_range = is_root;
+	/* the report exists before the run: events are judged as they come */
+	if ((rc = sw_report__new(&r, img, err)) < 0)
+		goto out;
+	if (sw_judge_new(&g.j, r, cpus_allowed()) < 0) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	g.r = r;
 	fflush(NULL);
 	t_run = sw_sbx_now(); /* the supervisor's budget starts now, not with the rootfs */
 	if ((m = fork()) < 0) {
@@ -765,10 +928,14 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 		close(sp[0]);
 		sp[0] = -1;
 	}
-	rc = read_events(evp[0], m, t_run + ((uint64_t)bp.timeout + 60) * 1000000000ull, &evs);
+	read_rc = read_events(evp[0], m, t_run + ((uint64_t)bp.timeout + 60) * 1000000000ull, &g);
 	while (waitpid(m, &status, 0) < 0 && errno == EINTR)
 		;
 	m = -1;
+	if (read_rc == -2) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
 	if (have_cg) {
 		oom = cgroup_oom_kills(cg);
 		(void)rmdir(cg); /* empty now: the sandbox's processes are gone */
@@ -776,99 +943,40 @@ int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out,
 			char ev[160];
 			int n = snprintf(ev, sizeof(ev), "{\"t\":%.3f,\"kind\":\"limit\",\"limit\":\"memory\",\"oom_kills\":%ld,"
 					 "\"max\":%llu}", (double)(sw_sbx_now() - t0) / 1e9, oom, (unsigned long long)bp.memory);
-			if (evset_add(&evs, ev, (size_t)n) < 0) {
+			if (on_line(&g, ev, (size_t)n) < 0) {
 				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 				goto out;
 			}
 		}
-	}
-	if (rc == -2) {
-		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-		goto out;
 	}
 	/* set-up failures come as an "error" event */
-	for (i = 0; i < evs.n; i++) {
-		const sw_json *e = sw_json_root(evs.docs[i]);
-		const char *k = sw_json_get_str(e, "kind");
-		if (k && strcmp(k, "error") == 0) {
-			error_reason = sw_json_get_str(e, "reason");
-			rc = sw_error_set(err, SW_ERROR, "sandbox: %s: %s", sw_json_get_str(e, "what") ?
-					  sw_json_get_str(e, "what") : "set-up", error_reason ? error_reason : "failed");
-			goto out;
-		}
-	}
-	if (rc == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		rc = sw_error_set(err, SW_ERROR, "sandbox: the supervisor %s", rc == -1 ? "overran its deadline and was killed"
-				  : "failed");
+	if (g.err_what) {
+		rc = sw_error_set(err, SW_ERROR, "sandbox: %s: %s", g.err_what, g.err_reason);
 		goto out;
 	}
-	if ((rc = sw_report__new(&r, img, err)) < 0)
-		goto out;
-	for (i = 0; i < evs.n; i++) {
-		const sw_json *e = sw_json_root(evs.docs[i]);
-		const char *k = sw_json_get_str(e, "kind");
-		if (k && strcmp(k, "summary") == 0) {
-			int64_t dropped = 0;
-			if (sw_json_get_i64(e, "dropped_events", &dropped) == 0 && dropped > 0) {
-				char why[160];
-				snprintf(why, sizeof(why), "sandbox: %lld events beyond the bound of 20000 were not recorded",
-					 (long long)dropped);
-				if (sw_report__add_incomplete(r, NULL, -1, why) < 0) {
-					rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-					goto out;
-				}
-			}
-			/* the run's summary joins what main knows: the command and
-			 * the isolation layers */
-			sw_buf_printf(&desc, ",\"isolation\":{\"namespaces\":[\"user\",\"mount\",\"pid\",\"network\",\"ipc\","
-				      "\"uts\",\"cgroup\"],\"pivot_root\":true,\"capabilities\":[],\"no_new_privs\":true,"
-				      "\"seccomp\":\"user-notification\",\"network\":\"sinkhole\",\"host_id\":%u,\"ids\":%u,"
-				      "\"rlimits\":{\"nproc\":%u,\"nofile\":4096,\"fsize\":1073741824,\"core\":0},"
-				      "\"memory_limit\":%llu,\"timeout\":%u,\"cgroup\":\"%s\"},\"run\":%s", (unsigned)hid,
-				      is_root ? 65536u : 1u, bp.max_procs, (unsigned long long)bp.memory, bp.timeout,
-				      have_cg ? "v2: memory.max, pids.max, cpu.max" : "none: memory sampled, processes by rlimit",
-				      evs.text[i]);
-			continue;
-		}
-		if (k && strcmp(k, "exec") == 0 && sw_json_get_str(e, "not_scanned")) {
-			char *why = sw__asprintf("executed file (sha256 %s) not scanned: %s", sw_json_get_str(e, "sha256") ?
-						 sw_json_get_str(e, "sha256") : "?", sw_json_get_str(e, "not_scanned"));
-			if (!why || sw_report__add_incomplete(r, sw_json_get_str(e, "path"), -1, why) < 0) {
-				free(why);
-				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-				goto out;
-			}
-			free(why);
-		}
-		render(e, &line);
-		if ((rc = sw_report__add_event(r, evs.text[i], sw_buf_cstr(&line))) < 0) {
-			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-			goto out;
-		}
+	if (g.summary) {
+		/* the run's summary joins what main knows: the command and the
+		 * isolation layers */
+		sw_buf_printf(&desc, ",\"isolation\":{\"namespaces\":[\"user\",\"mount\",\"pid\",\"network\",\"ipc\","
+			      "\"uts\",\"cgroup\"],\"pivot_root\":true,\"capabilities\":[],\"no_new_privs\":true,"
+			      "\"seccomp\":\"user-notification\",\"network\":\"sinkhole\",\"host_id\":%u,\"ids\":%u,"
+			      "\"rlimits\":{\"nproc\":%u,\"nofile\":4096,\"fsize\":1073741824,\"core\":0},"
+			      "\"memory_limit\":%llu,\"timeout\":%u,\"cgroup\":\"%s\"},\"run\":%s", (unsigned)hid,
+			      is_root ? 65536u : 1u, bp.max_procs, (unsigned long long)bp.memory, bp.timeout,
+			      have_cg ? "v2: memory.max, pids.max, cpu.max" : "none: memory sampled, processes by rlimit",
+			      g.summary);
 	}
 	sw_buf_putc(&desc, '}');
-	if (!(r->dynamic = sw__strndup(desc.data, desc.len))) {
+	if (!(r->dynamic = sw__strndup(desc.data, desc.len)) || run_incompletes(&g, read_rc, status) < 0) {
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;
 	}
-	{
-		const sw_json **ev = calloc(evs.n + 1, sizeof(*ev));
-		double wall = (double)(sw_sbx_now() - t0) / 1e9;
-		if (!ev) {
-			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-			goto out;
-		}
-		for (i = 0; i < evs.n; i++)
-			ev[i] = sw_json_root(evs.docs[i]);
-		rc = sw_behave(r, ev, evs.n, wall, cpus_allowed());
-		free(ev);
-		if (rc < 0) {
-			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if ((rc = scan_executed(art, o, &evs, r, err)) < 0)
+	if ((rc = scan_executed(art, o, &g, err)) < 0)
 		goto out;
+	if (sw_judge_end(g.j, (double)(sw_sbx_now() - t0) / 1e9) < 0) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
 	r->seconds = (double)(sw_sbx_now() - t0) / 1e9;
 	sw_report__sort(r);
 	*out = r;
@@ -893,9 +1001,8 @@ out:
 		close(artfd);
 	if (have_cmd)
 		cmd_free(&cmd);
-	evset_free(&evs);
+	runlog_release(&g);
 	sw_buf_release(&desc);
-	sw_buf_release(&line);
 	sw_report_free(r);
 	if (!o->keep)
 		(void)tree_at(AT_FDCWD, work, 0, true, 0, 0);

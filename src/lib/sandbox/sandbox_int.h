@@ -12,7 +12,10 @@
  *                  rlimits, the seccomp filter
  *
  * M talks to main through one pipe of JSON lines, one event per line
- * ({"t":seconds,"kind":...}); main keeps them as the report's timeline.
+ * ({"t":seconds,"kind":...}). M writes every event, each at most
+ * SW_EV_LINE_MAX bytes, and waits for the pipe when main is behind (the
+ * sandbox waits with it); main judges every event as it arrives and keeps
+ * only the first ones as the report's timeline (detonate.c).
  */
 #ifndef SW_SANDBOX_INT_H
 #define SW_SANDBOX_INT_H
@@ -29,19 +32,27 @@
 
 /* ---- the event log (M side) ---- */
 typedef struct sw_evlog {
-	int fd;                 /* write end of the pipe to main */
+	int fd;                 /* write end of the pipe to main (O_NONBLOCK in M) */
 	uint64_t t0;            /* monotonic ns at the start */
-	unsigned count, max;
-	uint64_t dropped;
-	uint64_t bytes;
+	uint64_t count;         /* events written */
+	uint64_t stop_at;       /* monotonic ns: a write still waiting for main */
+	pid_t stop_pid;         /* then kills this (the sandbox's PID 1), if > 0 */
+	bool stopped;
+	const char *kind;       /* of the event being built */
 } sw_evlog;
 
-#define SW_EVLOG_MAX_BYTES (64u << 20) /* of event text, besides the count */
+/* One event line, newline included. Every producer bounds its fields so
+ * that an event fits (the largest, an exec, is about 50 KiB); one that
+ * does not is written as {"kind":"oversized","of":kind,"bytes":n}. */
+#define SW_EV_LINE_MAX (64u << 10)
 
 uint64_t sw_sbx_now(void); /* CLOCK_MONOTONIC in ns */
-/* Start an event line in b: {"t":..,"kind":"<kind>" (pid/ppid when > 0). */
+/* Start an event line in b: {"t":..,"kind":"<kind>" (pid/ppid when > 0).
+ * kind must live until sw_ev_end. */
 void sw_ev_begin(sw_evlog *l, sw_buf *b, const char *kind, int pid, int ppid);
-/* Close the object and write it; events beyond the bound are counted only. */
+/* Close the object and write it, waiting while the pipe is full; past
+ * l->stop_at the wait kills l->stop_pid first (the run's deadline holds
+ * even when main is slow), then goes on waiting: nothing is dropped. */
 void sw_ev_end(sw_evlog *l, sw_buf *b);
 /* ,"key":"value" with value escaped, at most n bytes of it (binary-safe:
  * bytes that are not printable ASCII become \u00XX). */
@@ -128,6 +139,7 @@ typedef struct sw_box_params {
 	unsigned max_procs;
 	uint64_t max_artifact;  /* bytes of one copied executable */
 	uint64_t max_disk;      /* bytes the sandbox may add to the work directory's disk */
+	uint64_t max_inodes;    /* and inodes (files, directories, links) */
 	unsigned cpus;          /* CPUs it may use (0: all online) */
 	int events_fd;          /* write end */
 	int sync_fd;            /* M <-> main: "unshared" / "maps written" */
@@ -142,8 +154,24 @@ void sw_box_supervise(const sw_box_params *p) __attribute__((noreturn));
 /* ---- judging (behave.c) ---- */
 typedef struct sw_report sw_report;
 typedef struct sw_json sw_json;
-/* Findings from the timeline (events parsed), added to r. ncpu is the
- * number of CPUs the sandbox could use. */
-int sw_behave(sw_report *r, const sw_json *const *events, size_t n, double wall, unsigned ncpu);
+typedef struct sw_judge sw_judge;
+
+/* A judge that adds behaviour findings to r (borrowed, outlives it) as
+ * the run's events arrive, one at a time: its memory does not grow with
+ * their number. ncpu: the CPUs the sandbox could use. SW_ENOMEM. */
+int sw_judge_new(sw_judge **out, sw_report *r, unsigned ncpu);
+/* One event, parsed (borrowed for the call only). 0 or SW_ENOMEM. */
+int sw_judge_event(sw_judge *j, const sw_json *e);
+/* Something not fully seen or recorded: an incomplete entry and a medium
+ * SW-INCOMPLETE finding (path may be NULL); the same path and reason
+ * once; past SW_JUDGE_MAX_INCOMPLETE only counted (sw_judge_end lists the
+ * count). 0 or SW_ENOMEM. */
+#define SW_JUDGE_MAX_INCOMPLETE 256
+int sw_judge_incomplete(sw_judge *j, const char *path, const char *reason);
+/* The findings that need the whole run (scanning, CPU burn) and what the
+ * bounds left out, as incompletes. wall: seconds of the run, for when the
+ * summary is missing. 0 or SW_ENOMEM. */
+int sw_judge_end(sw_judge *j, double wall);
+void sw_judge_free(sw_judge *j); /* NULL: no-op */
 
 #endif

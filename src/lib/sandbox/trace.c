@@ -149,6 +149,10 @@ int sw_seccomp_install(int *listener)
 #define MAX_SEEN 4096
 #define MAX_ARGV 64
 #define ARG_BYTES 1024
+/* An exec event's arguments, as JSON text: escaping makes a byte up to
+ * six, so 64 arguments of 1 KiB could take 384 KiB; a name (4 KiB, up to
+ * 24 KiB escaped) plus this stays well inside SW_EV_LINE_MAX. */
+#define ARGV_TEXT (24u << 10)
 
 typedef struct pident {
 	pid_t host;             /* 0 empty, -1 forgotten */
@@ -500,7 +504,7 @@ static bool first_time(sw_tracer *t, const char *key, unsigned keep)
 		t->seen_count[t->nseen] = 1;
 		t->seen_at[k] = (uint16_t)(++t->nseen);
 	}
-	return true; /* a full table records everything (the event bound still holds) */
+	return true; /* a full table records everything (main bounds what the timeline keeps) */
 }
 
 /* ---- what an executed file is ---- */
@@ -616,25 +620,35 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 	uint64_t argvp = sd->args[at ? 2 : 1];
 	char path[4096], absp[4200], arg[ARG_BYTES], target[256];
 	sw_buf *b = &t->ev;
-	sw_buf av = SW_BUF_INIT(MAX_ARGV * (ARG_BYTES * 6 + 3) + 16); /* every byte escaped */
+	sw_buf av = SW_BUF_INIT(ARGV_TEXT), one = SW_BUF_INIT(ARG_BYTES * 6 + 8); /* every byte escaped */
 	const char *k0, *k1;
 	unsigned i;
-	bool dropped;
+	bool dropped, cut = false;
 
 	if (mem_str(pid, sd->args[at ? 1 : 0], path, sizeof(path)) < 0)
 		path[0] = 0;
 	sw_buf_putc(&av, '[');
-	for (i = 0; i < MAX_ARGV; i++) {
+	for (i = 0; i <= MAX_ARGV; i++) {
 		uint64_t p;
 		ssize_t l;
 		if (mem_read(pid, argvp + 8 * i, &p, 8) != 8 || p == 0)
 			break;
-		if ((l = mem_str(pid, p, arg, sizeof(arg))) < 0)
+		if (i == MAX_ARGV || (l = mem_str(pid, p, arg, sizeof(arg))) < 0) {
+			cut = i == MAX_ARGV;
 			break;
+		}
+		sw_buf_reset(&one);
+		sw_jsonw_strn(&one, arg, (size_t)l);
+		if (av.len + one.len + 2 > ARGV_TEXT) {
+			cut = true;
+			break;
+		}
+		cut |= (size_t)l == sizeof(arg) - 1;
 		if (i)
 			sw_buf_putc(&av, ',');
-		sw_jsonw_strn(&av, arg, (size_t)l);
+		sw_buf_append(&av, one.data, one.len);
 	}
+	sw_buf_release(&one);
 	sw_buf_putc(&av, ']');
 	if (!still_valid(t)) {
 		sw_buf_release(&av);
@@ -647,6 +661,8 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 	sw_buf_append(b, ",\"argv\":", 8);
 	sw_buf_append(b, av.data, av.len);
 	sw_buf_release(&av);
+	if (cut)
+		sw_ev_int(b, "argv_truncated", 1); /* more arguments, or longer, than kept */
 	if (path[0] == 0 && (flags & AT_EMPTY_PATH) && fd_path(t, pid, dirfd, target, sizeof(target)) == 0)
 		sw_ev_str(b, "fd_target", target, sizeof(target));
 	dropped = in_list(t->written, t->nwritten, absp);
