@@ -495,7 +495,7 @@ static void sample(sampler *s, sw_tracer *t)
 	while ((de = readdir(d))) {
 		char name[300], link[64], stat[1024], *rp;
 		ssize_t n;
-		int fd, host = atoi(de->d_name);
+		int fd, host = (int)strtol(de->d_name, NULL, 10);
 		unsigned long long ut = 0, stt = 0, rs = 0;
 		int ppid = 0;
 		size_t i;
@@ -552,7 +552,7 @@ static void sample(sampler *s, sw_tracer *t)
 		if (n > 0) {
 			mi[n] = 0;
 			if ((q = strstr(mi, "\nShmem:"))) {
-				s->shmem = atoll(q + 7);
+				s->shmem = strtoll(q + 7, NULL, 10);
 				if (!s->samples)
 					s->shmem0 = s->shmem;
 			}
@@ -675,7 +675,7 @@ static int handshake(int ctl, pid_t *epid, int *lfd, char *err, size_t errn)
 					*epid = cr.pid;
 				}
 		} else if (buf[0] == 'L') {
-			*lfd = atoi(buf + 1);
+			*lfd = (int)strtol(buf + 1, NULL, 10);
 		}
 	}
 	if (*epid <= 0) {

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "sandbox_int.h"
+#include "../image/runconf.h"
 #include "../report/report_int.h"
 
 /* Who the sandbox is on the host when stowaway runs as root: an id no
@@ -39,7 +40,6 @@
 #define TIMELINE_BYTES (64u << 20)
 #define TIMELINE_RESERVED 64
 #define MAX_EXECS 1024          /* the tracer keeps at most as many files */
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ---- the command, as a runtime would run it ---- */
 
@@ -148,47 +148,38 @@ static int resolve_cmd(const sw_image *img, const sw_detonate_opts *o, int root,
 		       sw_error *err)
 {
 	size_t clen = 0, na = 0, ne = 0, i;
-	const char *cj = sw_image_config(img, &clen), *user = NULL, *wd = NULL, *path = DEFAULT_PATH;
-	sw_json_doc *doc = NULL;
-	const sw_json *cfg = NULL, *e;
+	const char *cj = sw_image_config(img, &clen), *user, *wd, *path;
+	sw_runconf run;
 	char home[512] = "/root", found[4200];
-	bool have_path = false, have_home = false;
+	bool have_path, have_home;
 	int rc = 0;
 
 	memset(c, 0, sizeof(*c));
-	if (cj && sw_json_parse(cj, clen, &doc, NULL) == 0)
-		cfg = sw_json_get_obj(sw_json_root(doc), "config");
+	/* what a runtime would run: the same reading as the static analysers' */
+	if (sw_runconf_parse(cj, clen, &run) == SW_ENOMEM)
+		goto oom;
+	user = run.user;
+	wd = run.workdir;
+	path = run.path;
+	have_path = run.has_path;
+	have_home = run.has_home;
 	if (o->cmd && o->ncmd) {
 		for (i = 0; i < o->ncmd; i++)
 			if (strv_push(&c->argv, &na, o->cmd[i]) < 0)
 				goto oom;
-	} else if (cfg) {
-		const char *keys[] = { "Entrypoint", "Cmd" };
-		for (int k = 0; k < 2; k++)
-			for (e = sw_json_get_arr(cfg, keys[k]) ? sw_json_get_arr(cfg, keys[k])->child : NULL; e; e = e->next)
-				if (e->type == SW_JSON_STR && na < 4096 && strv_push(&c->argv, &na, e->s) < 0)
-					goto oom;
+	} else {
+		for (i = 0; i < run.argc; i++)
+			if (strv_push(&c->argv, &na, run.argv[i]) < 0)
+				goto oom;
 	}
 	if (!na) {
 		rc = sw_error_set(err, SW_EINVAL, "the image has neither Entrypoint nor Cmd: give a command (-- CMD ARG...)");
 		goto out;
 	}
-	if (cfg) {
-		user = sw_json_get_str(cfg, "User");
-		wd = sw_json_get_str(cfg, "WorkingDir");
-		for (e = sw_json_get_arr(cfg, "Env") ? sw_json_get_arr(cfg, "Env")->child : NULL; e; e = e->next) {
-			if (e->type != SW_JSON_STR || !strchr(e->s, '=') || strlen(e->s) != e->slen || ne >= 4096)
-				continue;
-			if (strncmp(e->s, "PATH=", 5) == 0) {
-				have_path = true;
-				path = e->s + 5;
-			}
-			have_home |= strncmp(e->s, "HOME=", 5) == 0;
-			if (strv_push(&c->env, &ne, e->s) < 0)
-				goto oom;
-		}
-	}
-	c->cwd = strdup(wd && wd[0] == '/' ? wd : "/");
+	for (i = 0; i < run.nenv; i++)
+		if (strv_push(&c->env, &ne, run.env[i]) < 0)
+			goto oom;
+	c->cwd = strdup(wd ? wd : "/");
 	if (!c->cwd)
 		goto oom;
 	if (user && *user) {
@@ -211,7 +202,7 @@ static int resolve_cmd(const sw_image *img, const sw_detonate_opts *o, int root,
 			goto out;
 		}
 	}
-	if (!have_path && strv_push(&c->env, &ne, "PATH=" DEFAULT_PATH) < 0)
+	if (!have_path && strv_push(&c->env, &ne, "PATH=" SW_RUNCONF_DEFAULT_PATH) < 0)
 		goto oom;
 	if (strv_push(&c->env, &ne, "HOSTNAME=sandbox") < 0)
 		goto oom;
@@ -265,7 +256,8 @@ static int resolve_cmd(const sw_image *img, const sw_detonate_opts *o, int root,
 oom:
 	rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 out:
-	sw_json_free(doc);
+	/* the error texts above quote user and path: built before this */
+	sw_runconf_release(&run);
 	if (rc < 0)
 		cmd_free(c);
 	return rc;
@@ -742,7 +734,7 @@ static long cgroup_oom_kills(const char *dir)
 	r = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	buf[r > 0 ? r : 0] = 0;
-	return (p = strstr(buf, "oom_kill ")) ? atol(p + 9) : 0;
+	return (p = strstr(buf, "oom_kill ")) ? strtol(p + 9, NULL, 10) : 0;
 }
 
 /* ---- the run ---- */

@@ -237,15 +237,15 @@ static int read_status(sw_tracer *t, pid_t host, int *nspid, pid_t *ppid, pid_t 
 	*ppid = 0;
 	*tgid = host;
 	if ((p = strstr(buf, "\nTgid:")))
-		*tgid = (pid_t)atoi(p + 6);
+		*tgid = (pid_t)strtol(p + 6, NULL, 10);
 	if ((p = strstr(buf, "\nPPid:")))
-		*ppid = (pid_t)atoi(p + 6);
+		*ppid = (pid_t)strtol(p + 6, NULL, 10);
 	if ((p = strstr(buf, "\nNSpid:"))) {
 		char *e = strchr(p + 1, '\n'), *last = p + 7;
 		for (char *q = p + 7; q < (e ? e : buf + n); q++)
 			if (*q == '\t' || *q == ' ')
 				last = q + 1;
-		*nspid = atoi(last);
+		*nspid = (int)strtol(last, NULL, 10);
 	}
 	return 0;
 }
@@ -434,7 +434,7 @@ static int self_fd_path(const char *path)
 		for (; *q; q++)
 			if (*q < '0' || *q > '9')
 				return -1;
-		return atoi(path + l);
+		return (int)strtol(path + l, NULL, 10);
 	}
 	return -1;
 }

@@ -197,4 +197,8 @@ int sw_pipe_finish(sw_pipe *p);
 /* ---- time ---- */
 double sw_now(void); /* monotonic seconds */
 
+/* Last: the functions no file may use. Every library file includes this
+ * header (directly or through its module's) after its system headers. */
+#include "banned.h"
+
 #endif
