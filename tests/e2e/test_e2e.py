@@ -690,6 +690,21 @@ def hard_link_flood_is_a_finding():
     eq(r.json["verdict"], "suspicious", "verdict")
 
 
+@case
+def unlisted_incompletes_are_a_finding_too():
+    """Past 1,000 incomplete entries in a layer the rest are counted in one
+    line: that line raises SW-INCOMPLETE like every other."""
+    root = d("manyinc")
+    oci_image(root, [Layer([E("../x%04d" % i, b"x") for i in range(1010)])])
+    r = scan(root)
+    line = [i for i in r.json["incomplete"] if "not listed" in i["reason"]]
+    eq(len(line), 1, "one counting line: %s" % line[:1])
+    ok(line[0]["reason"].startswith("10 more incomplete entries"), line[0]["reason"])
+    f = [x for x in r.findings("SW-INCOMPLETE") if "not listed" in x["title"]]
+    eq(len(f), 1, "its finding")
+    eq((f[0]["layer"], f[0]["path"]), (0, None), "layer, no path")
+
+
 # ---------------------------------------------------------------- hostile sources
 
 def _fifo(path):

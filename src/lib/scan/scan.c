@@ -1035,6 +1035,35 @@ static int link_floods(scan *s, const sw_merge *m, sw_report *r, size_t l)
 	return rc;
 }
 
+/* What layer l could not scan: an incomplete entry, and the medium
+ * SW-INCOMPLETE finding that keeps the verdict from being clean. */
+static int layer_incomplete(scan *s, const sw_merge *m, sw_report *r, size_t l, const char *path, const char *reason)
+{
+	const sw_layer_info *li = sw_image_layer(s->img, l);
+	sw_finding f = { 0 };
+	char title[700];
+	int rc;
+
+	if ((rc = sw_report__add_incomplete(r, path, (int)l, reason)) < 0)
+		return rc;
+	snprintf(title, sizeof(title), "Not fully scanned: %s", reason);
+	f.id = "SW-INCOMPLETE";
+	f.severity = SW_SEV_MEDIUM;
+	f.category = "incomplete";
+	f.title = title;
+	f.detector = "limits";
+	f.path = path;
+	f.layer = (int)l;
+	f.layer_digest = li->digest;
+	f.created_by = li->created_by;
+	if (path) {
+		size_t ol, orr;
+		f.in_final_fs = sw_merge_lookup(m, path, &ol, &orr) && ol == l;
+	}
+	f.evidence = "{}";
+	return sw_report__add(r, &f);
+}
+
 static int build_report(scan *s, const sw_merge *m, sw_report *r)
 {
 	size_t l, i;
@@ -1063,40 +1092,19 @@ static int build_report(scan *s, const sw_merge *m, sw_report *r)
 			char msg[128];
 			snprintf(msg, sizeof(msg), "%zu more findings in this layer not listed (limit %d)",
 				 j->f_dropped, MAX_FINDINGS_PER_LAYER);
-			if ((rc = sw_report__add_incomplete(r, NULL, (int)l, msg)) < 0)
+			if ((rc = layer_incomplete(s, m, r, l, NULL, msg)) < 0)
 				return rc;
 		}
 		if (j->inc_dropped) {
 			char msg[128];
 			snprintf(msg, sizeof(msg), "%zu more incomplete entries in this layer not listed",
 				 j->inc_dropped);
-			if ((rc = sw_report__add_incomplete(r, NULL, (int)l, msg)) < 0)
+			if ((rc = layer_incomplete(s, m, r, l, NULL, msg)) < 0)
 				return rc;
 		}
-		for (i = 0; i < j->ninc; i++) {
-			sw_finding f = { 0 };
-			char title[700];
-			if ((rc = sw_report__add_incomplete(r, j->incs[i].path, (int)l, j->incs[i].reason)) < 0)
+		for (i = 0; i < j->ninc; i++)
+			if ((rc = layer_incomplete(s, m, r, l, j->incs[i].path, j->incs[i].reason)) < 0)
 				return rc;
-			snprintf(title, sizeof(title), "Not fully scanned: %s", j->incs[i].reason);
-			f.id = "SW-INCOMPLETE";
-			f.severity = SW_SEV_MEDIUM;
-			f.category = "incomplete";
-			f.title = title;
-			f.detector = "limits";
-			f.path = j->incs[i].path;
-			f.layer = (int)l;
-			f.layer_digest = li->digest;
-			f.created_by = li->created_by;
-			f.in_final_fs = false;
-			if (f.path) {
-				size_t ol, orr;
-				f.in_final_fs = sw_merge_lookup(m, f.path, &ol, &orr) && ol == l;
-			}
-			f.evidence = "{}";
-			if ((rc = sw_report__add(r, &f)) < 0)
-				return rc;
-		}
 	}
 	return 0;
 }
