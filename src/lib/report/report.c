@@ -182,25 +182,33 @@ int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const c
 	return 0;
 }
 
-int sw_report_add_incomplete(sw_report *r, const char *detector, const char *path, int layer,
-			     const char *reason)
+int sw_report__incomplete(sw_report *r, const sw_finding *where, const char *reason)
 {
-	sw_finding f = { 0 };
+	sw_finding f = *where;
 	char title[700];
 	int rc;
 
-	if ((rc = sw_report__add_incomplete(r, path, layer, reason)) < 0)
+	if ((rc = sw_report__add_incomplete(r, where->path, where->layer, reason)) < 0)
 		return rc;
 	snprintf(title, sizeof(title), "Not fully analysed: %s", reason);
 	f.id = "SW-INCOMPLETE";
 	f.severity = SW_SEV_MEDIUM;
 	f.category = "incomplete";
 	f.title = title;
-	f.detector = detector;
-	f.path = path;
-	f.layer = layer;
 	f.evidence = "{}";
-	if ((rc = sw_report__add(r, &f)) < 0)
+	return sw_report__add(r, &f);
+}
+
+int sw_report_add_incomplete(sw_report *r, const char *detector, const char *path, int layer,
+			     const char *reason)
+{
+	sw_finding where = { 0 };
+	int rc;
+
+	where.detector = detector;
+	where.path = path;
+	where.layer = layer;
+	if ((rc = sw_report__incomplete(r, &where, reason)) < 0)
 		return rc;
 	sw_report__sort(r);
 	return 0;

@@ -44,6 +44,10 @@ int sw_report__add_event(sw_report *r, const char *json, const char *line);
 int sw_report__merge(sw_report *into, const sw_report *from);
 /* Stable order: severity (highest first), then layer, path, id. */
 void sw_report__sort(sw_report *r);
+/* An incomplete entry and its medium SW-INCOMPLETE finding ("Not fully
+ * analysed: <reason>"), located as `where` says (detector, path, layer,
+ * layer_digest, created_by, in_final_fs; the rest is set here). */
+int sw_report__incomplete(sw_report *r, const sw_finding *where, const char *reason);
 /* Append a SARIF 2.1.0 document with one run per report (1 to 20) to b
  * (sarif.c). SW_EINVAL for a bad n, SW_ELIMIT past b's bound, SW_ENOMEM. */
 int sw_report__sarif(const sw_report *const *reps, size_t n, sw_buf *b, sw_error *err);

@@ -452,7 +452,6 @@ static int incomplete(judge *j, const char *path, const char *reason, bool reser
 {
 	sw_report *r = j->r;
 	sw_finding f;
-	char title[700];
 	size_t i;
 
 	if (j->rc < 0)
@@ -466,19 +465,11 @@ static int incomplete(judge *j, const char *path, const char *reason, bool reser
 		return 0;
 	}
 	j->ninc++;
-	snprintf(title, sizeof(title), "Not fully seen: %s", reason);
 	memset(&f, 0, sizeof(f));
-	f.id = "SW-INCOMPLETE";
-	f.severity = SW_SEV_MEDIUM;
-	f.category = "incomplete";
-	f.title = title;
 	f.detector = "sandbox";
 	f.path = path;
 	f.layer = -1;
-	f.evidence = "{}";
-	if ((j->rc = sw_report__add_incomplete(r, path, -1, reason)) == 0)
-		j->rc = sw_report__add(r, &f);
-	return j->rc;
+	return j->rc = sw_report__incomplete(r, &f, reason);
 }
 
 int sw_judge_incomplete(sw_judge *j, const char *path, const char *reason)

@@ -1040,28 +1040,18 @@ static int link_floods(scan *s, const sw_merge *m, sw_report *r, size_t l)
 static int layer_incomplete(scan *s, const sw_merge *m, sw_report *r, size_t l, const char *path, const char *reason)
 {
 	const sw_layer_info *li = sw_image_layer(s->img, l);
-	sw_finding f = { 0 };
-	char title[700];
-	int rc;
+	sw_finding where = { 0 };
 
-	if ((rc = sw_report__add_incomplete(r, path, (int)l, reason)) < 0)
-		return rc;
-	snprintf(title, sizeof(title), "Not fully scanned: %s", reason);
-	f.id = "SW-INCOMPLETE";
-	f.severity = SW_SEV_MEDIUM;
-	f.category = "incomplete";
-	f.title = title;
-	f.detector = "limits";
-	f.path = path;
-	f.layer = (int)l;
-	f.layer_digest = li->digest;
-	f.created_by = li->created_by;
+	where.detector = "limits";
+	where.path = path;
+	where.layer = (int)l;
+	where.layer_digest = li->digest;
+	where.created_by = li->created_by;
 	if (path) {
 		size_t ol, orr;
-		f.in_final_fs = sw_merge_lookup(m, path, &ol, &orr) && ol == l;
+		where.in_final_fs = sw_merge_lookup(m, path, &ol, &orr) && ol == l;
 	}
-	f.evidence = "{}";
-	return sw_report__add(r, &f);
+	return sw_report__incomplete(r, &where, reason);
 }
 
 static int build_report(scan *s, const sw_merge *m, sw_report *r)
