@@ -751,7 +751,7 @@ def fifos_and_sockets_in_sources_never_hang():
             shutil.rmtree(bad, ignore_errors=True)
             shutil.copytree(img, bad)
             make(os.path.join(bad, rel))
-            for cmd in (["scan", "--quiet", "--format", "json"], ["unpack"]):
+            for cmd in (["scan", "--quiet", "--format", "json"], ["unpack"], ["detonate", "--format", "json"]):
                 argv = [BIN] + cmd + ["oci:" + bad] + ([os.path.join(base, "t-%s-%s" % (kind, what[0]))]
                                                        if cmd == ["unpack"] else [])
                 try:

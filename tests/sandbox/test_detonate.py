@@ -91,10 +91,18 @@ def run(img, *args, user=None, extra=(), cmd=(), timeout=120):
     if user is not None:
         pre = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups"]
         env["HOME"] = tmp
+    # sentinels beside the work directory (in TMPDIR) and above it: no
+    # image, however hostile, may change them
+    guards = {os.path.join(tmp, "sentinel"): b"beside", os.path.join(WORK, "sentinel"): b"above"}
+    for g, data in guards.items():
+        with open(g, "wb") as f:
+            f.write(data)
     p = subprocess.run(pre + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=timeout)
     rep = strict_json(p.stdout) if p.stdout.strip() else None
     left = [n for n in os.listdir(tmp) if n.startswith("stowaway-detonate")]
     eq(left, [], "work directories left behind")
+    for g, data in guards.items():
+        ok(os.path.exists(g) and open(g, "rb").read() == data, "sentinel %s untouched" % g)
     return p.returncode, rep, p.stderr.decode()
 
 
@@ -150,6 +158,34 @@ def no_process_left(marker):
 
 def high(rep):
     return [(f["severity"], f["id"], f["path"]) for f in rep["findings"] if f["severity"] in ("high", "critical")]
+
+
+@case
+def one_saturated_thread_is_a_burn():
+    """A miner held to one thread keeps one CPU of several busy: counted
+    (it was not, while the rule asked for 75% of every CPU)."""
+    rc, rep, err = run(image("burn1", ["burn1", "7"]), "--timeout", "20")
+    cpu = the(rep, "SW-DYN-CPU-BURN")
+    eq(cpu["severity"], "medium", "CPU alone is medium")
+    ok(cpu["evidence"]["busy_seconds"] >= 5, cpu["evidence"])
+
+
+@case
+def burn_counted_beside_a_cpu_hog():
+    """On a host whose other CPUs are taken (a CI machine running other
+    jobs), the miner gets less than it asks; what it could have had is
+    what counts."""
+    n = os.cpu_count() or 2
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        rc, rep, err = run(image("miner", ["miner", "9"]), "--timeout", "20")
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+    eq(rc, 1, err)
+    cpu = the(rep, "SW-DYN-CPU-BURN")
+    eq(cpu["severity"], "high", "with the stratum login: high")
 
 
 @case

@@ -471,6 +471,8 @@ typedef struct sampler {
 	proc_rec procs[MAX_PROCS_TRACKED];
 	size_t nprocs;
 	uint64_t total_ticks, last_ticks, live, peak_live, rss_pages, peak_rss;
+	uint64_t last_max;         /* the busiest process's ticks in the last interval */
+	uint64_t host_idle, last_idle; /* the host's idle+iowait ticks (all CPUs): total, last interval */
 	unsigned busy_samples, samples;
 	int64_t shmem0, shmem;     /* the host's Shmem (kB), first and last seen: memfds
 				    * and tmpfs files the sandbox holds, that no RSS shows */
@@ -479,12 +481,27 @@ typedef struct sampler {
 	int64_t inodes0, inodes;   /* and inodes (0 where it does not count them) */
 } sampler;
 
+/* Was the last interval a burn? tpi: clock ticks per CPU in an interval.
+ * Any of: 75% of every CPU the sandbox may use; one process at 75% of a
+ * CPU (a miner on one thread, or throttled to one); or, on a host where
+ * others took the rest, at least half a CPU and 75% of what the sandbox
+ * could have had (its own use plus the host's idle time, within its CPUs). */
+static bool burning(const sampler *s, double tpi, long ncpu)
+{
+	double used = (double)s->last_ticks, could = used + (double)s->last_idle;
+
+	if (could > (double)ncpu * tpi)
+		could = (double)ncpu * tpi;
+	return used >= 0.75 * (double)ncpu * tpi || (double)s->last_max >= 0.75 * tpi ||
+	       (used >= 0.5 * tpi && used >= 0.75 * could);
+}
+
 static void sample(sampler *s, sw_tracer *t)
 {
 	DIR *d;
 	struct dirent *de;
 	int dfd = dup(s->hostproc);
-	uint64_t ticks = 0, rss = 0, live = 0;
+	uint64_t ticks = 0, rss = 0, live = 0, most = 0;
 
 	if (dfd < 0 || !(d = fdopendir(dfd))) {
 		if (dfd >= 0)
@@ -537,11 +554,31 @@ static void sample(sampler *s, sw_tracer *t)
 			s->nprocs++;
 		}
 		if (i < s->nprocs) {
-			ticks += ut + stt >= s->procs[i].ticks ? ut + stt - s->procs[i].ticks : 0;
+			uint64_t dt = ut + stt >= s->procs[i].ticks ? ut + stt - s->procs[i].ticks : 0;
+			ticks += dt;
+			most = dt > most ? dt : most;
 			s->procs[i].ticks = ut + stt;
 		}
 	}
 	closedir(d);
+	s->last_max = most;
+	{
+		/* the host's idle time: what the sandbox could have had besides
+		 * what it used (a busy host leaves a miner less than it asks) */
+		char st[512];
+		unsigned long long us, ni, sy, idle = 0, iow = 0;
+		int fd = openat(s->hostproc, "stat", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, st, sizeof(st) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			st[n] = 0;
+			if (sscanf(st, "cpu %llu %llu %llu %llu %llu", &us, &ni, &sy, &idle, &iow) == 5) {
+				s->last_idle = s->samples && idle + iow >= s->host_idle ? idle + iow - s->host_idle : 0;
+				s->host_idle = idle + iow;
+			}
+		}
+	}
 	{
 		char mi[8192], *q;
 		int fd = openat(s->hostproc, "meminfo", O_RDONLY | O_CLOEXEC);
@@ -862,7 +899,7 @@ void sw_box_supervise(const sw_box_params *p)
 		if (sw_sbx_now() >= next_sample) {
 			sample(smp, tr);
 			next_sample += interval;
-			if ((double)smp->last_ticks >= 0.75 * (double)ncpu * (double)tck * ((double)interval / 1e9))
+			if (burning(smp, (double)tck * ((double)interval / 1e9), ncpu))
 				smp->busy_samples++;
 			uint64_t used = smp->rss_pages * (uint64_t)page +
 					(smp->shmem > smp->shmem0 ? (uint64_t)(smp->shmem - smp->shmem0) * 1024 : 0);
