@@ -241,7 +241,7 @@ def names_actions_and_explicit_allow():
 
 @case
 def signature_required_is_denied_when_it_cannot_be_checked():
-    key = os.path.join(TOP, "..", "shared", "vectors", "cosign", "cosign.pub")  # a real cosign key
+    key = os.path.join(TOP, "tests", "data", "cosign", "cosign.pub")  # a real cosign key
     p = write("sig.yaml", "version: 1\nrequire:\n  signature: {keys: [%s]}\n" % key)
     gone = "127.0.0.1:1/x@" + DIGEST
     r = check(p, gone, "--insecure-registry", "127.0.0.1:1")

@@ -533,7 +533,7 @@ def keygen_sign_verify():
         # (No cosign here, and Debian's skopeo 1.9 is built with sigstore
         # disabled, signing and verifying: "Debian-local change: sigstore
         # disabled". The independent checks are openssl above and the real
-        # cosign signatures of ../shared/vectors in tests/unit/test_cosign.c.)
+        # cosign signatures of tests/data/cosign in tests/unit/test_cosign.c.)
 
 
 @case

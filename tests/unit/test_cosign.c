@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cosign interoperability: the real signatures in ../shared/vectors/cosign
- * (made by cosign, taken from containers/image's fixtures), read in place.
- * Every case of the vectors' README must behave as it says: valid ones
+ * cosign interoperability: the real signatures in tests/data/cosign (made by
+ * cosign, taken from containers/image's fixtures; SOURCE.md there), read in
+ * place. Every case listed in SOURCE.md must behave as it says: valid ones
  * verify (with the right key only), a signature for another manifest does
  * not count, a modified or schema-1 manifest fails. Then forgeries made
  * from the valid vector: a flipped bit in payload or signature, the
