@@ -18,15 +18,28 @@
 extern "C" {
 #endif
 
+/* When the image is scanned. AUTO: a local image always (it is at hand,
+ * and nothing is admitted unjudged), a registry image when the policy
+ * requires it. ALWAYS: every image. NEVER: only when the policy requires
+ * it (a policy's requirement is never waived). */
+typedef enum sw_check_scan { SW_CHECK_SCAN_AUTO, SW_CHECK_SCAN_ALWAYS, SW_CHECK_SCAN_NEVER } sw_check_scan;
+
 typedef struct sw_check_opts {
 	const sw_image_opts *image;   /* registry client and platform; NULL: defaults */
-	const sw_scan_opts *scan;     /* how a required scan runs (limits, layer cache,
-				       * rules); NULL: scan's defaults */
+	const sw_scan_opts *scan;     /* how a scan runs (limits, layer cache, rules);
+				       * NULL: scan's defaults */
 	bool resolve;                 /* ask the registry for the digest even when
 				       * nothing else needs it */
+	sw_check_scan scan_mode;
 } sw_check_opts;
 
-#define SW_CHECK_OPTS_INIT { NULL, NULL, false }
+#define SW_CHECK_OPTS_INIT { NULL, NULL, false, SW_CHECK_SCAN_AUTO }
+
+/* A scan the policy did not bound admits findings up to this severity
+ * (as `scan --fail-on high`: a high or critical finding denies). */
+#define SW_CHECK_DEFAULT_MAX_SEVERITY SW_SEV_MEDIUM
+
+#define SW_CHECK_MAX_UNCHECKED 4
 
 typedef struct sw_check_result {
 	char reference[800];          /* the normalised reference, or the input for a
@@ -34,6 +47,9 @@ typedef struct sw_check_result {
 	char digest[80];              /* the manifest digest judged, when known */
 	bool bad_input;               /* the input is neither an image nor a reference */
 	sw_decision d;                /* allowed, mode, every reason with its policy line */
+	const char *unchecked[SW_CHECK_MAX_UNCHECKED]; /* what was not checked ("not
+				       * scanned", "signature not required"): static */
+	size_t nunchecked;
 } sw_check_result;
 
 /*

@@ -23,7 +23,11 @@ static const char check_help[] =
 	"--manifests reads Dockerfiles (FROM, COPY --from), Kubernetes YAML and\n"
 	"compose files, a file or a directory tree, and checks every image they\n"
 	"name, reporting file and line.\n"
-	"Without --policy: look-alike names are denied, everything else allowed.\n"
+	"Without --policy: look-alike names are denied, and a scan (of local images,\n"
+	"or with --scan) denies a high or critical finding or an incomplete scan.\n"
+	"Every decision lists what it did not check.\n"
+	"  --scan                  scan registry images too (local images always are)\n"
+	"  --no-scan               scan only where the policy requires it\n"
 	"  --resolve               ask the registry what each tag points to (digest)\n"
 	"Exit 0 when every image is allowed, 1 when one is denied, 2 on error.\n"
 	CLI_REGISTRY_HELP;
@@ -59,6 +63,8 @@ static void print_table(FILE *f, const sw_policy *pol, const item *it, const sw_
 		else
 			cli_line(f, "      %s: %s", kind_str(rs->kind), rs->text);
 	}
+	for (k = 0; k < r->nunchecked; k++)
+		cli_line(f, "      not checked: %s", r->unchecked[k]);
 }
 
 static void print_json(FILE *f, const sw_policy *pol, const item *it, const sw_check_result *r, bool first)
@@ -94,16 +100,23 @@ static void print_json(FILE *f, const sw_policy *pol, const item *it, const sw_c
 		}
 		fputc('}', f);
 	}
+	fputs("],\"not_checked\":[", f);
+	for (k = 0; k < r->nunchecked; k++) {
+		fputs(k ? "," : "", f);
+		cli_json_str(f, r->unchecked[k]);
+	}
 	fputs("]}", f);
 }
 
-enum { O_POLICY = 256, O_FORMAT, O_MANIFESTS, O_RESOLVE, O_HELP };
+enum { O_POLICY = 256, O_FORMAT, O_MANIFESTS, O_RESOLVE, O_HELP, O_SCAN, O_NOSCAN };
 
 static const struct option longopts[] = {
 	{ "policy", required_argument, NULL, O_POLICY },
 	{ "format", required_argument, NULL, O_FORMAT },
 	{ "manifests", no_argument, NULL, O_MANIFESTS },
 	{ "resolve", no_argument, NULL, O_RESOLVE },
+	{ "scan", no_argument, NULL, O_SCAN },
+	{ "no-scan", no_argument, NULL, O_NOSCAN },
 	{ "help", no_argument, NULL, O_HELP },
 	CLI_REGISTRY_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
@@ -141,6 +154,8 @@ int cmd_check(int argc, char **argv)
 			break;
 		case O_MANIFESTS: manifests = true; break;
 		case O_RESOLVE: co.resolve = true; break;
+		case O_SCAN: co.scan_mode = SW_CHECK_SCAN_ALWAYS; break;
+		case O_NOSCAN: co.scan_mode = SW_CHECK_SCAN_NEVER; break;
 		case O_HELP: fputs(check_help, stdout); cli_registry_free(&reg); return EXIT_CLEAN;
 		default: {
 			int r = cli_registry_opt(&reg, c, optarg);

@@ -342,6 +342,44 @@ def check_json_is_valid_on_invalid_utf8():
     eq(doc["results"][0]["image"], "a\ufffdb\x1b[2J", "escaped, not raw")
 
 
+@case
+def nothing_is_allowed_unjudged():
+    """Without a policy, a local image is scanned (a high finding denies, an
+    incomplete scan denies); --no-scan skips it and says so; a registry
+    image is scanned with --scan; every decision lists what it did not
+    check."""
+    from imagelib import MINER_STANDIN
+    base = os.path.join(WORK, "unjudged")
+    miner, eicar, deep = (os.path.join(base, n) for n in ("miner", "eicar", "deep"))
+    oci_image(miner, [Layer([E("usr/share/.java/jupdate", MINER_STANDIN, mode=0o755)])], tag="v1")
+    oci_image(eicar, [Layer([E("opt/eicar.com", EICAR)])])
+    oci_image(deep, [Layer([E("../escape", b"x")])])
+    r = check(None, "oci:%s:v1" % miner)
+    eq(r.rc, 1, "a miner in a local image is denied without any policy: %s" % r.out)
+    ok(any("high finding" in t or "critical finding" in t for t in reasons(r, "oci:%s:v1" % miner)),
+       reasons(r, "oci:%s:v1" % miner))
+    res = r.json["results"][0]
+    eq(res["not_checked"], ["signature not required", "signed scan verdict not required"], "what was not checked")
+    r = check(None, "oci:" + eicar)
+    eq(r.rc, 0, "a medium finding stays within the default bound")
+    ok(any("scanned" in t for t in reasons(r, "oci:" + eicar, "info")), reasons(r, "oci:" + eicar, "info"))
+    r = check(None, "oci:" + deep)
+    eq(r.rc, 1, "an incomplete scan is a denial")
+    ok(any("could not read all of the image" in t for t in reasons(r, "oci:" + deep)), reasons(r, "oci:" + deep))
+    r = run("check", "--format", "json", "--no-scan", "oci:%s:v1" % miner)
+    eq(r.rc, 0, "--no-scan: " + r.err)
+    ok("not scanned (--no-scan)" in r.json["results"][0]["not_checked"], r.json["results"][0])
+    gone = "127.0.0.1:1/x@" + DIGEST
+    r = check(None, gone)
+    eq(r.rc, 0, "a registry image without --scan is judged by name and policy")
+    ok(any(u.startswith("not scanned") for u in r.json["results"][0]["not_checked"]), r.json["results"][0])
+    r = check(None, "--scan", "--insecure-registry", "127.0.0.1:1", gone)
+    eq(r.rc, 1, "--scan of an unreachable registry image: denied")
+    ok(any("requires a scan, which failed" in t for t in reasons(r, gone)), reasons(r, gone))
+    r = run("check", "--format", "table", "--no-scan", "oci:%s:v1" % miner)
+    ok("not checked: not scanned (--no-scan)" in r.out, "the table lists it: " + r.out)
+
+
 # ------------------------------------------------------------------ containers-policy.json
 
 @case

@@ -55,6 +55,9 @@ static void scan_image(const char *input, const sw_check_opts *o, sw_check_resul
 	}
 	if (sw_image_manifest_digest(img) && !r->digest[0])
 		snprintf(r->digest, sizeof(r->digest), "%s", sw_image_manifest_digest(img));
+	if (sw_report_incomplete_count(rep) > 0) /* fail closed: what was not read may be the payload */
+		sw_decision_add(d, SW_REASON_DENY, 0, "the scan could not read all of the image (%zu incomplete, the first: %s)",
+				sw_report_incomplete_count(rep), sw_report_incomplete(rep, 0)->reason);
 	if (sw_report_max_severity(rep, &max) && (d->max_severity < 0 || (int)max > d->max_severity))
 		sw_decision_add(d, SW_REASON_DENY, 0, "the scan found a %s finding; the policy allows at most %s",
 				sw_severity_name(max),
@@ -165,6 +168,12 @@ static void resolve(const char *ref, const sw_check_opts *o, sw_check_result *r)
 	sw_image_free(img);
 }
 
+static void unchecked(sw_check_result *r, const char *what)
+{
+	if (r->nunchecked < SW_CHECK_MAX_UNCHECKED)
+		r->unchecked[r->nunchecked++] = what;
+}
+
 int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o, sw_check_result *r)
 {
 	static const sw_check_opts defo = SW_CHECK_OPTS_INIT;
@@ -211,14 +220,28 @@ int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o,
 		sw_ref_format(&nr.ref, SW_REF_DEFAULT, r->reference, sizeof(r->reference));
 		sw_policy_decide(policy, "docker", &nr.ref, NULL, &nr, &r->d);
 	}
+	if (!r->d.need_scan && (o->scan_mode == SW_CHECK_SCAN_ALWAYS || (o->scan_mode == SW_CHECK_SCAN_AUTO && !remote))) {
+		/* nothing admitted unjudged: a scan the policy did not bound
+		 * denies what `scan` fails on by default */
+		r->d.need_scan = true;
+		r->d.max_severity = SW_CHECK_DEFAULT_MAX_SEVERITY;
+	}
 	if (r->d.need_scan)
 		scan_image(input, o, r);
-	else if (remote && o->resolve)
-		resolve(path, o, r);
+	else {
+		unchecked(r, remote ? "not scanned (registry images are scanned when the policy or --scan asks)"
+				    : "not scanned (--no-scan)");
+		if (remote && o->resolve)
+			resolve(path, o, r);
+	}
 	if (r->d.need_signature)
 		check_signature(remote ? path : input, remote, o, r);
+	else
+		unchecked(r, "signature not required");
 	if (r->d.need_attestation)
 		check_attestation(remote ? path : input, remote, o, r);
+	else
+		unchecked(r, "signed scan verdict not required");
 out:
 	free(path);
 	free(sel);
