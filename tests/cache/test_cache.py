@@ -66,6 +66,47 @@ def chain_cfg():
 
 
 @case
+def a_cache_hit_still_verifies_local_blobs():
+    """A clean scan of a layout fills the cache; a copy of the layout with
+    one layer blob corrupted (same size) must not pass on the cache's word:
+    the blob is hashed on a hit (no decompression), and the scan fails. The
+    same for a docker save archive, whose layer.tar is named by its diff_id."""
+    import shutil
+    from imagelib import docker_archive
+    img = build("verify", [base_layer(), Layer([E("opt/app.txt", b"clean\n")])])
+    db = os.path.join(WORK, "verify.db")
+    rc, rep, err = scan("oci:" + img, cache=db)
+    eq(rc, 0, err)
+    bad = os.path.join(WORK, "verify-bad")
+    shutil.rmtree(bad, ignore_errors=True)
+    shutil.copytree(img, bad)
+    idx = json.load(open(os.path.join(bad, "index.json")))
+    man = json.load(open(os.path.join(bad, "blobs", "sha256", idx["manifests"][0]["digest"][7:])))
+    blob = os.path.join(bad, "blobs", "sha256", man["layers"][1]["digest"][7:])
+    data = bytearray(open(blob, "rb").read())
+    data[len(data) // 2] ^= 0xff
+    with open(blob, "wb") as f:
+        f.write(bytes(data))
+    rc, rep, err = scan("oci:" + bad, cache=db)
+    eq(rc, 2, "a corrupted blob fails even on a cache hit: " + err)
+    ok("hashes to" in err and man["layers"][1]["digest"] in err, err)
+    # docker save (v24): layer.tar uncompressed, named by the config's diff_id
+    L = [base_layer(), Layer([E("opt/app.txt", b"clean\n")])]
+    tar = os.path.join(WORK, "verify.tar")
+    docker_archive(tar, L, layout="v24")
+    rc, rep, err = scan("docker-archive:" + tar, cache=db)
+    eq(rc, 0, err)
+    data = bytearray(open(tar, "rb").read())
+    pos = data.find(b"clean\n")
+    ok(pos > 0, "the file's bytes are in the archive")
+    data[pos] ^= 0x01
+    with open(tar, "wb") as f:
+        f.write(bytes(data))
+    rc, rep, err = scan("docker-archive:" + tar, cache=db)
+    eq(rc, 2, "docker-archive: a corrupted layer.tar fails on a cache hit: " + err)
+
+
+@case
 def identical_with_and_without_the_cache():
     img = build("a", [base_layer()] + payload_layers(), chain_cfg())
     db = os.path.join(WORK, "a.db")

@@ -232,3 +232,30 @@ int sw_lstream_run(sw_lstream *ls, const sw_image *img, size_t i, const sw_lstre
 	ls->t = NULL;
 	return rc;
 }
+
+int sw_lstream_verify(sw_lstream *ls, const sw_image *img, size_t i, sw_error *err)
+{
+	const sw_layer_info *li = sw_image_layer(img, i);
+	const sw_blobloc *loc = sw_image__layer_loc(img, i);
+	const char *want = NULL;
+	uint64_t off = 0;
+	int rc;
+
+	if (!li || !loc || loc->fd < 0)
+		return sw_error_set(err, SW_EINVAL, "layer %zu is not a local blob", i);
+	sw_sha256_reset(ls->bh);
+	while (off < loc->size) {
+		size_t n = loc->size - off < READ_CHUNK ? (size_t)(loc->size - off) : READ_CHUNK;
+		if ((rc = sw_pread_all(loc->fd, ls->rbuf, n, loc->off + off)) < 0)
+			return sw_error_set(err, rc, "read failed at offset %llu", (unsigned long long)off);
+		/* a source that does not name the blob's digest (docker save's
+		 * layer.tar) still names an uncompressed layer's: the diff_id */
+		if (off == 0)
+			want = loc->verify ? li->digest : sw_comp_sniff(ls->rbuf, n) == SW_COMP_NONE ? li->diff_id : NULL;
+		sw_sha256_update(ls->bh, ls->rbuf, n);
+		off += n;
+	}
+	if (!want)
+		return 0;
+	return check(ls->bh, want, err, "blob %s: content hashes to %s");
+}

@@ -58,4 +58,9 @@ void sw_lstream_free(sw_lstream *ls);
 int sw_lstream_run(sw_lstream *ls, const sw_image *img, size_t i, const sw_lstream_opts *o,
 		   const sw_lstream_cb *cb, sw_lstream_stats *st, sw_error *err);
 
+/* What a layer-cache hit still owes a local source: layer i's blob read
+ * and its digest checked (the diff_id for an uncompressed blob whose source
+ * names no digest), without decompressing. SW_EVERIFY on a mismatch. */
+int sw_lstream_verify(sw_lstream *ls, const sw_image *img, size_t i, sw_error *err);
+
 #endif

@@ -823,6 +823,15 @@ static void *work(void *arg)
 		job *j = &s->jobs[i];
 		int rc;
 		if (j->cached) {
+			/* the layer's findings come from the cache, but a local
+			 * blob is still read and hashed: a corrupted copy of an
+			 * image scanned before must not pass for it */
+			const sw_blobloc *loc = sw_image__layer_loc(s->img, i);
+			int vrc = loc->fd >= 0 ? sw_lstream_verify(w->ls, s->img, i, &j->err) : 0;
+			if (vrc < 0) {
+				j->rc = vrc;
+				atomic_store(&s->stop, true);
+			}
 			atomic_fetch_add(&s->done, 1);
 			continue;
 		}
