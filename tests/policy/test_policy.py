@@ -148,10 +148,25 @@ def namespace_boundaries_not_string_prefixes():
     r = check(p, "nginx", "docker.io/library/redis:7", "docker.io/library-evil/nginx", "docker.io/libraryx/nginx",
               "ghcr.io/library/nginx")
     eq(verdicts(r), {"nginx": True, "docker.io/library/redis:7": True, "docker.io/library-evil/nginx": False,
-                     "docker.io/libraryx/nginx": False, "ghcr.io/library/nginx": True}, "verdicts")
-    ok(any("its namespace is not in namespaces.allow" in t for t in reasons(r, "docker.io/libraryx/nginx")),
+                     "docker.io/libraryx/nginx": False, "ghcr.io/library/nginx": False}, "verdicts")
+    ok(any("none covers it" in t and "namespaces.allow \"docker.io/libraryx\"" in t
+           for t in reasons(r, "docker.io/libraryx/nginx")),
        str(reasons(r, "docker.io/libraryx/nginx")))
     eq(r.rc, 1, "exit 1 when one is denied")
+
+
+@case
+def an_allow_list_is_complete():
+    """A policy that allows docker.io/library and ghcr.io/myorg denies
+    quay.io and mcr.microsoft.com, naming what would admit them."""
+    p = write("complete.yaml", "version: 1\nnamespaces:\n  allow: [docker.io/library, ghcr.io/myorg]\n")
+    r = check(p, "nginx", "ghcr.io/myorg/app", "quay.io/prometheus/prometheus", "mcr.microsoft.com/dotnet/sdk")
+    eq(verdicts(r), {"nginx": True, "ghcr.io/myorg/app": True, "quay.io/prometheus/prometheus": False,
+                     "mcr.microsoft.com/dotnet/sdk": False}, "verdicts")
+    why = reasons(r, "quay.io/prometheus/prometheus")
+    ok(any("none covers it" in t and "\"quay.io\"" in t and "\"quay.io/prometheus\"" in t for t in why), why)
+    line = [x for x in r.json["results"] if x["image"] == "quay.io/prometheus/prometheus"][0]["reasons"][0]
+    eq(line.get("policy_line"), 3, "the reason points at the allow list")
 
 
 @case
@@ -173,7 +188,7 @@ def deny_with_a_more_specific_allow():
     ]) + "\n")
     r = check(p, "someuser/good:1", "someuser/bad", "docker.io/someuser/good/sub", "bitnami/redis")
     eq(verdicts(r), {"someuser/good:1": True, "someuser/bad": False, "docker.io/someuser/good/sub": True,
-                     "bitnami/redis": True}, "verdicts")
+                     "bitnami/redis": False}, "verdicts (an allow list is complete: bitnami is not on it)")
     deny = reasons(r, "someuser/bad")
     ok(any("matches \"docker.io/someuser\" in namespaces.deny" in t for t in deny), str(deny))
     line = [x for x in r.json["results"] if x["image"] == "someuser/bad"][0]["reasons"][0]
@@ -184,8 +199,13 @@ def deny_with_a_more_specific_allow():
 def repositories_allow_narrows_within_a_namespace():
     p = write("repo.yaml", "version: 1\nrepositories:\n  allow: [ghcr.io/org/app, ghcr.io/org/web]\n")
     r = check(p, "ghcr.io/org/app:1", "ghcr.io/org/other", "ghcr.io/elsewhere/x", "ghcr.io/org/app-evil")
-    eq(verdicts(r), {"ghcr.io/org/app:1": True, "ghcr.io/org/other": False, "ghcr.io/elsewhere/x": True,
+    eq(verdicts(r), {"ghcr.io/org/app:1": True, "ghcr.io/org/other": False, "ghcr.io/elsewhere/x": False,
                      "ghcr.io/org/app-evil": False}, "verdicts")
+    # `registries: any`: the lists only narrow where they speak
+    p = write("repo-any.yaml", "version: 1\nregistries: any\nrepositories:\n  allow: [ghcr.io/org/app]\n")
+    r = check(p, "ghcr.io/org/app:1", "ghcr.io/org/other", "ghcr.io/elsewhere/x", "quay.io/x/y")
+    eq(verdicts(r), {"ghcr.io/org/app:1": True, "ghcr.io/org/other": False, "ghcr.io/elsewhere/x": True,
+                     "quay.io/x/y": True}, "verdicts with registries: any")
 
 
 @case

@@ -64,6 +64,7 @@ struct sw_policy {
 	settings base;
 	entry *lists;
 	size_t nlists;
+	bool any_registry;       /* registries: any: what no allow entry covers is not denied */
 	entry *overrides;
 	size_t noverrides;
 };
@@ -422,6 +423,10 @@ static void parse_lists(loader *l, const sw_yaml *root, const char *key, int lev
 					      "a repository (host/namespace/name)" };
 	int allow;
 
+	if (m && level == 0 && m->type == SW_YAML_SCALAR && strcmp(m->s, "any") == 0) {
+		l->p->any_registry = true; /* the explicit opt-out of complete allow lists */
+		return;
+	}
 	if (!m || !want_map(l, m, key))
 		return;
 	unknown_keys(l, m, key, k);
@@ -825,7 +830,10 @@ static int entry_match(const entry *e, const char *host, const char *name, const
 
 /* The allow and deny lists. A deny entry that matches denies, unless an
  * allow entry more specific than it matches too (deny docker.io/someuser,
- * allow docker.io/someuser/good). Allow lists narrow, level by level: when
+ * allow docker.io/someuser/good). Allow lists are complete: when the policy
+ * allows anything, a name no allow entry covers is denied (as Kyverno and
+ * Gatekeeper users read an allow list), unless it says `registries: any`.
+ * They also narrow, level by level: when
  * registries.allow is not empty the host must be in it; when
  * namespaces.allow names namespaces on this host, the namespace must be one
  * of them; when repositories.allow names repositories in this namespace,
@@ -862,6 +870,19 @@ static int access_lists(const sw_policy *p, const char *host, const char *name, 
 		sw_decision_add(d, SW_REASON_DENY, deny->line, "%s is denied: it matches \"%s\" in %s.deny", name,
 				deny->scope, list_names[deny->level]);
 		return -1;
+	}
+	if (!allow && !p->any_registry) {
+		const entry *first = NULL;
+		for (i = 0; i < p->nlists && !first; i++)
+			if (p->lists[i].allow)
+				first = &p->lists[i];
+		if (first) {
+			sw_decision_add(d, SW_REASON_DENY, first->line,
+					"%s is not admitted: the policy's allow lists are complete and none covers it "
+					"(registries.allow would need \"%s\", or namespaces.allow \"%s\"; "
+					"`registries: any` admits what the lists do not name)", name, host, ns);
+			return -1;
+		}
 	}
 	for (level = 0; level < 3; level++) {
 		bool applies = false, admitted = false;
