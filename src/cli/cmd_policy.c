@@ -18,7 +18,12 @@ int cmd_policy(int argc, char **argv)
 {
 	int i, rc = EXIT_CLEAN;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "lint") != 0) {
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(policy_help, stdout); /* policy --help, policy lint --help */
+			return EXIT_CLEAN;
+		}
+	if (argc < 2 || strcmp(argv[1], "lint") != 0) {
 		fputs(policy_help, argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? EXIT_CLEAN : EXIT_ERROR;
 	}

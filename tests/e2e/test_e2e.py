@@ -705,6 +705,19 @@ def unlisted_incompletes_are_a_finding_too():
     eq((f[0]["layer"], f[0]["path"]), (0, None), "layer, no path")
 
 
+@case
+def empty_directory_is_an_error_and_help_works_everywhere():
+    empty = d("empty-dir")
+    r = scan("dir:" + empty)
+    error_run(r, "an empty directory is not an image")
+    r = scan(empty)
+    eq(r.rc, 2, "a bare empty directory too: " + r.err)
+    for argv in (["policy", "lint", "--help"], ["policy", "--help"], ["policy", "lint", "-h"]):
+        p = subprocess.run([BIN] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        eq(p.returncode, 0, "%s: %s" % (argv, p.stderr.decode()))
+        ok(p.stdout.startswith(b"usage: stowaway policy"), p.stdout[:80])
+
+
 # ---------------------------------------------------------------- hostile sources
 
 def _fifo(path):

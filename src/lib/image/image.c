@@ -6,6 +6,7 @@
  * located here (their sizes checked); their digests are checked as they
  * stream, because reading a layer twice would double the cost of a scan.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,19 @@ static int load_dir(sw_image *img, const char *path, sw_error *err)
 
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return sw_error_set(err, SW_ENOTFOUND, "%s: not a directory", path);
+	{
+		/* an empty directory is a mistyped path, not a clean image */
+		DIR *d = opendir(path);
+		struct dirent *de;
+		bool empty = true;
+		while (d && empty && (de = readdir(d)))
+			empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+		if (d)
+			closedir(d);
+		if (!d || empty)
+			return sw_error_set(err, SW_EFORMAT, "%s: %s", path,
+					    d ? "an empty directory is not an image" : strerror(errno));
+	}
 	if (!(img->rootfs = sw__strdup(path)) ||
 	    !(img->layers = calloc(1, sizeof(*img->layers))) ||
 	    !(img->locs = calloc(1, sizeof(*img->locs))))
