@@ -94,9 +94,10 @@ int sw_reference_normalize(const char *ref, char *out, size_t n, sw_error *err);
 typedef struct sw_pull_opts {
 	unsigned max_ratio;       /* decompressed bytes per blob byte (after 16 MiB of a layer) */
 	double timeout;           /* seconds for the whole copy */
+	const char *tag;          /* the layout's name for it (ref.name); NULL: the source's tag */
 } sw_pull_opts;
 
-#define SW_PULL_OPTS_INIT { 250, 600 }
+#define SW_PULL_OPTS_INIT { 250, 600, NULL }
 
 /* Copy an image (a registry reference, or any source with a manifest) into
  * an OCI layout directory: the manifest, config and layer blobs byte for

@@ -14,7 +14,7 @@
 	"  --timeout S             stop after S seconds (default 600)\n"
 
 static const char pull_help[] =
-	"usage: stowaway pull [options] IMAGE oci:DIR\n"
+	"usage: stowaway pull [options] IMAGE oci:DIR[:TAG]\n"
 	"\n"
 	"Copy a registry image into a new OCI layout directory: its manifest, config\n"
 	"and layers byte for byte, each verified against its digest. Scan it later\n"
@@ -76,6 +76,7 @@ int cmd_pull(int argc, char **argv)
 	cli_registry reg;
 	sw_error err = SW_ERROR_INIT;
 	const char *dest;
+	char *dir, *colon;
 	int rc;
 
 	cli_registry_init(&reg, &io);
@@ -88,9 +89,26 @@ int cmd_pull(int argc, char **argv)
 		cli_registry_free(&reg);
 		return EXIT_ERROR;
 	}
-	dest = argv[optind + 1] + 4;
+	/* oci:DIR[:TAG], split at the first ':' as containers/image does */
+	if (!(dir = strdup(argv[optind + 1] + 4))) {
+		cli_error("out of memory");
+		cli_registry_free(&reg);
+		return EXIT_ERROR;
+	}
+	if ((colon = strchr(dir, ':'))) {
+		*colon = '\0';
+		po.tag = colon + 1;
+	}
+	if (!dir[0] || (po.tag && !po.tag[0])) {
+		fputs(pull_help, stderr);
+		free(dir);
+		cli_registry_free(&reg);
+		return EXIT_ERROR;
+	}
+	dest = dir;
 	if ((rc = sw_image_pull(argv[optind], dest, &io, &po, &err)) < 0)
 		cli_error("%s: %s", argv[optind], err.msg);
+	free(dir);
 	cli_registry_free(&reg);
 	return rc < 0 ? EXIT_ERROR : EXIT_CLEAN;
 }

@@ -222,6 +222,14 @@ def pull_writes_a_byte_identical_layout():
         ok("already holds an OCI layout" in r.err, r.err)
         leftovers = [n for n in os.listdir(os.path.join(dest, "blobs", "sha256")) if n.startswith(".")]
         eq(leftovers, [], "no temporary files left")
+        # oci:DIR:TAG names the image in the layout, as skopeo copy does
+        tagged = os.path.join(WORK, "pulled-tagged")
+        r = run("pull", "--insecure-registry", reg.host, "%s/team/app:v1" % reg.host, "oci:%s:stable" % tagged)
+        eq(r.rc, 0, r.err)
+        ok(not os.path.exists(tagged + ":stable"), "no directory named DIR:TAG")
+        idx = json.load(open(os.path.join(tagged, "index.json")))
+        eq(idx["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "stable", "the tag given")
+        eq(findings(scan("oci:%s:stable" % tagged)), local_findings(), "oci:DIR:TAG scans")
 
 
 @case

@@ -194,7 +194,10 @@ int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *o
 		sw_buf_printf(&idx, ",\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"io.containerd.image.name\":",
 			      img->manifest_digest, img->manifest_len);
 		sw_jsonw_str(&idx, img->reference ? img->reference : input);
-		if (img->reference && sw_ref_parse(img->reference, &ref, NULL) == 0 && ref.tag[0]) {
+		if (po->tag) {
+			sw_buf_printf(&idx, ",\"org.opencontainers.image.ref.name\":");
+			sw_jsonw_str(&idx, po->tag);
+		} else if (img->reference && sw_ref_parse(img->reference, &ref, NULL) == 0 && ref.tag[0]) {
 			sw_buf_printf(&idx, ",\"org.opencontainers.image.ref.name\":");
 			sw_jsonw_str(&idx, ref.tag);
 		}
