@@ -162,7 +162,11 @@ static int ioc_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_err
 	if (!s)
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	if (!o->no_bundled_ioc) {
-		sw_buf_printf(ruleset, "ioc:bundled\n%s", sw_bundled_ioc);
+		/* the ruleset's digest keys the layer cache: never a partial one */
+		if (sw_buf_printf(ruleset, "ioc:bundled\n%s", sw_bundled_ioc) < 0) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+			goto out;
+		}
 		if ((rc = parse_list(s, sw_bundled_ioc, strlen(sw_bundled_ioc), "bundled IOC list", err)) < 0)
 			goto out;
 	}
@@ -178,10 +182,10 @@ static int ioc_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_err
 			goto out;
 		}
 		src = pool_add(s, sw__strdup(path));
-		sw_buf_printf(ruleset, "ioc:%zu\n", b.len);
-		sw_buf_append(ruleset, b.data, b.len);
-		rc = src ? parse_list(s, b.data ? b.data : "", b.len, src, err) :
-			sw_error_set(err, SW_ENOMEM, "out of memory");
+		if (!src || sw_buf_printf(ruleset, "ioc:%zu\n", b.len) < 0 || sw_buf_append(ruleset, b.data, b.len) < 0)
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		else
+			rc = parse_list(s, b.data ? b.data : "", b.len, src, err);
 		sw_buf_release(&b);
 		if (rc < 0)
 			goto out;
@@ -218,7 +222,8 @@ static int ioc_file(void *state, void *wstate, const sw_file *f, const uint8_t *
 	sw_buf_printf(&ev, ",\"list\":");
 	sw_jsonw_str(&ev, hit->source);
 	sw_buf_putc(&ev, '}');
-	rc = sw_emit_finding(out, "SW-IOC-SHA256", hit->sev, hit->category, title, sw_buf_cstr(&ev));
+	rc = sw_buf_err(&ev) ? sw_buf_err(&ev) :
+	     sw_emit_finding(out, "SW-IOC-SHA256", hit->sev, hit->category, title, sw_buf_cstr(&ev));
 	sw_buf_release(&ev);
 	return rc;
 }

@@ -418,9 +418,11 @@ static int load_tiers(const sw_scan_opts *o, YR_RULES **out, int ntiers, sw_buf 
 	for (i = 0; i < n; i++) {
 		sw_sha256_update(h, v[i].name, strlen(v[i].name) + 1);
 		sw_sha256_update(h, v[i].text, strlen(v[i].text) + 1);
-		if (ruleset) {
-			sw_buf_printf(ruleset, "yara:%s\n", v[i].name);
-			sw_buf_append(ruleset, v[i].text, strlen(v[i].text));
+		/* the ruleset's digest keys the layer cache: never a partial one */
+		if (ruleset && (sw_buf_printf(ruleset, "yara:%s\n", v[i].name) < 0 ||
+				sw_buf_append(ruleset, v[i].text, strlen(v[i].text)) < 0)) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+			goto out;
 		}
 	}
 	sw_sha256_final(h, d);
@@ -1049,7 +1051,8 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 		}
 	}
 	sw_buf_printf(&ev, "]}");
-	m->rc = sw_emit_finding(m->out, meta_str(rule, "id"), sev, meta_str(rule, "category"),
+	m->rc = sw_buf_err(&ev) ? sw_buf_err(&ev) :
+		sw_emit_finding(m->out, meta_str(rule, "id"), sev, meta_str(rule, "category"),
 				meta_str(rule, "title"), sw_buf_cstr(&ev));
 	sw_buf_release(&ev);
 	return m->rc < 0 ? CALLBACK_ERROR : CALLBACK_CONTINUE;

@@ -18,7 +18,10 @@ static int push(char ***v, size_t *n, const char *s, size_t len)
 {
 	char *c;
 
-	if (SW_GROW(*v, *n + 1) < 0 || !(c = sw__strndup(s, len)))
+	if (SW_GROW(*v, *n + 1) < 0)
+		return SW_ENOMEM;
+	(*v)[*n] = NULL; /* terminated before anything else can fail */
+	if (!(c = sw__strndup(s, len)))
 		return SW_ENOMEM;
 	(*v)[(*n)++] = c;
 	(*v)[*n] = NULL;

@@ -57,18 +57,20 @@ int sw_report__new(sw_report **out, const sw_image *img, sw_error *err)
 	if (!r || !(r->layers = calloc(n + 1, sizeof(*r->layers))))
 		goto oom;
 	r->nlayers = n;
-	r->input = sw__strdup(sw_image_input(img));
-	r->reference = sw__strdup(sw_image_reference(img));
-	r->manifest_digest = sw__strdup(sw_image_manifest_digest(img));
-	r->config_digest = sw__strdup(sw_image_config_digest(img));
+#define COPY(dst, src) do { const char *s_ = (src); if (((dst) = sw__strdup(s_)) == NULL && s_) goto oom; } while (0)
+	COPY(r->input, sw_image_input(img));
+	COPY(r->reference, sw_image_reference(img));
+	COPY(r->manifest_digest, sw_image_manifest_digest(img));
+	COPY(r->config_digest, sw_image_config_digest(img));
 	for (i = 0; i < n; i++) {
 		const sw_layer_info *li = sw_image_layer(img, i);
-		r->layers[i].digest = sw__strdup(li->digest);
-		r->layers[i].diff_id = sw__strdup(li->diff_id);
-		r->layers[i].created_by = sw__strdup(li->created_by);
-		r->layers[i].media_type = sw__strdup(li->media_type);
+		COPY(r->layers[i].digest, li->digest);
+		COPY(r->layers[i].diff_id, li->diff_id);
+		COPY(r->layers[i].created_by, li->created_by);
+		COPY(r->layers[i].media_type, li->media_type);
 		r->layers[i].size = li->size;
 	}
+#undef COPY
 	*out = r;
 	return 0;
 oom:
@@ -150,7 +152,7 @@ int sw_report__add(sw_report *r, const sw_finding *f)
 	d->created_by = sw__strdup(f->created_by);
 	d->evidence = sw__strdup(f->evidence ? f->evidence : "{}");
 	if (!d->id || !d->category || !d->title || !d->detector || !d->evidence ||
-	    (f->path && !d->path)) {
+	    (f->path && !d->path) || (f->layer_digest && !d->layer_digest) || (f->created_by && !d->created_by)) {
 		finding_release(d);
 		return SW_ENOMEM;
 	}
@@ -174,8 +176,9 @@ int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const c
 	d->path = sw__strdup(path);
 	d->layer = layer;
 	d->reason = sw__strdup(reason);
-	if (!d->reason) {
+	if (!d->reason || (path && !d->path)) {
 		free((char *)d->path);
+		free((char *)d->reason);
 		return SW_ENOMEM;
 	}
 	r->ninc++;

@@ -305,6 +305,10 @@ int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_e
 		write_json(r, &b);
 	else
 		write_table(r, &b, color);
+	if (rc == 0 && sw_buf_err(&b)) /* never half a report */
+		rc = sw_error_set(err, sw_buf_err(&b), sw_buf_err(&b) == SW_ELIMIT ?
+				  "the report is larger than %u MiB" : "out of memory writing the report",
+				  (unsigned)(MAX_REPORT >> 20));
 	if (rc == 0 && b.len && (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0))
 		rc = sw_error_set(err, SW_EIO, "writing the report failed");
 	sw_buf_release(&b);

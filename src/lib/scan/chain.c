@@ -189,7 +189,13 @@ int sw_chain_start_paths(const char *config, size_t len, char ***out)
 	if ((rc = sw_runconf_parse(config, len, &rcf)) == 0)
 		rc = argv_paths(&rcf, out, &n);
 	sw_runconf_release(&rcf);
-	return rc == SW_EFORMAT ? 0 : rc; /* sources verified the config parses */
+	if (rc == SW_EFORMAT)
+		return 0; /* sources verified the config parses */
+	if (rc < 0) {
+		sw_chain_free_paths(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 void sw_chain_free_paths(char **paths)

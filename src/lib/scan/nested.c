@@ -53,6 +53,7 @@ typedef struct dctx {
 static int collect(void *c, const uint8_t *p, size_t n)
 {
 	dctx *d = c;
+	int rc;
 	bool in_place = d->out.data && p == (const uint8_t *)d->out.data + d->out.len;
 
 	if (n > *d->lim->budget) {
@@ -67,9 +68,9 @@ static int collect(void *c, const uint8_t *p, size_t n)
 		if (n > d->out.cap - d->out.len - 1)
 			return SW_ERROR; /* more than into_out gave room for */
 		d->out.len += n;
-	} else if (sw_buf_append(&d->out, p, n) < 0) {
-		d->why = "member larger than max-file-size";
-		return SW_ELIMIT;
+	} else if ((rc = sw_buf_append(&d->out, p, n)) < 0) {
+		d->why = rc == SW_ENOMEM ? "out of memory" : "member larger than max-file-size";
+		return rc;
 	}
 	*d->lim->budget -= n;
 	return 0;
@@ -83,9 +84,13 @@ static int into_out(void *c, uint8_t **buf, size_t *cap)
 	size_t want = d->hint > d->out.len + 65536 ? d->hint - d->out.len : 65536;
 
 	if (d->out.cap - (d->out.data ? d->out.len + 1 : 0) < 4096 || !d->out.data) {
-		if (sw_buf_reserve(&d->out, want) < 0 && sw_buf_reserve(&d->out, 4096) < 0) {
-			d->why = "member larger than max-file-size";
-			return SW_ELIMIT;
+		if (sw_buf_reserve(&d->out, want) < 0) {
+			int rc;
+			d->out.err = 0; /* the hint was too much: try a little */
+			if ((rc = sw_buf_reserve(&d->out, 4096)) < 0) {
+				d->why = rc == SW_ENOMEM ? "out of memory" : "member larger than max-file-size";
+				return rc;
+			}
 		}
 	}
 	*buf = (uint8_t *)d->out.data + d->out.len;
@@ -289,6 +294,8 @@ static int expand_tar(const char *outer, const uint8_t *p, size_t n, const sw_ne
 	sw_buf_release(&t.data);
 	if (t.rc < 0)
 		return t.rc; /* a callback's own error */
+	if (rc == SW_ENOMEM)
+		return rc; /* ours, not the archive's */
 	if (rc < 0)
 		return cb->incomplete(cb->ctx, outer, "nested tar is corrupt or truncated");
 	return t.count;
@@ -362,7 +369,10 @@ static int expand_zip(const char *outer, const uint8_t *p, size_t n, const sw_ne
 			rc = cb->member(cb->ctx, name, 0644, p + data, csize);
 		} else {
 			dctx dz = { SW_BUF_INIT(lim->max_member), usize, 0, lim, NULL };
-			if (decompress(SW_COMP_DEFLATE, p + data, csize, &dz) < 0)
+			int dr = decompress(SW_COMP_DEFLATE, p + data, csize, &dz);
+			if (dr == SW_ENOMEM)
+				rc = dr; /* an error of ours, not the archive's */
+			else if (dr < 0)
 				rc = cb->incomplete(cb->ctx, name, dz.why);
 			else
 				rc = cb->member(cb->ctx, name, 0644,
@@ -428,7 +438,7 @@ int sw_nested_expand(const char *outer, const uint8_t *data, size_t len,
 			 !strcmp(kind, "xz") ? decompress_xz(data, len, &d) :
 			 decompress(!strcmp(kind, "gzip") ? SW_COMP_GZIP : SW_COMP_ZSTD, data, len, &d);
 		if (dr < 0) {
-			rc = cb->incomplete(cb->ctx, outer, d.why);
+			rc = dr == SW_ENOMEM ? dr : cb->incomplete(cb->ctx, outer, d.why);
 			sw_buf_release(&d.out);
 			return rc;
 		}

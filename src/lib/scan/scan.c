@@ -230,6 +230,7 @@ int sw_emit_finding(sw_emit *e, const char *id, sw_severity sev, const char *cat
 		free((char *)p->f.title);
 		free((char *)p->f.detector);
 		free((char *)p->f.evidence);
+		free(p->path);
 		return SW_ENOMEM;
 	}
 	j->nf++;
@@ -1347,9 +1348,12 @@ int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	for (i = 0; i < s.njobs; i++)
-		if (s.jobs[i].rc < 0 && s.jobs[i].err.msg[0] && !s.jobs[i].stopped) {
+		if (s.jobs[i].rc < 0 && !s.jobs[i].stopped) {
 			const sw_layer_info *li = sw_image_layer(img, i);
 			*err = s.jobs[i].err;
+			if (!err->msg[0]) /* a bare code (out of memory) is an error too */
+				sw_error_set(err, s.jobs[i].rc, "%s",
+					     s.jobs[i].rc == SW_ENOMEM ? "out of memory" : "layer scan failed");
 			rc = sw_error_prefix(err, "layer %zu (%s)", i, li->digest ? li->digest : "rootfs");
 			goto out;
 		}

@@ -58,8 +58,10 @@ static int buf_grow(sw_buf *b, size_t extra)
 	size_t need, cap;
 	char *p;
 
+	if (b->err)
+		return b->err;
 	if (extra > b->max || b->len > b->max - extra)
-		return SW_ELIMIT;
+		return b->err = SW_ELIMIT;
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return 0;
@@ -70,7 +72,7 @@ static int buf_grow(sw_buf *b, size_t extra)
 		cap = b->max + 1;
 	p = realloc(b->data, cap);
 	if (!p)
-		return SW_ENOMEM;
+		return b->err = SW_ENOMEM;
 	b->data = p;
 	b->cap = cap;
 	return 0;
@@ -109,7 +111,7 @@ int sw_buf_printf(sw_buf *b, const char *fmt, ...)
 	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return SW_ERROR;
+		return b->err = SW_ERROR;
 	if ((size_t)n < sizeof(small))
 		return sw_buf_append(b, small, (size_t)n);
 	if ((rc = buf_grow(b, (size_t)n)) < 0)
@@ -132,6 +134,7 @@ const char *sw_buf_cstr(sw_buf *b)
 void sw_buf_reset(sw_buf *b)
 {
 	b->len = 0;
+	b->err = 0;
 }
 
 void sw_buf_release(sw_buf *b)
@@ -139,6 +142,7 @@ void sw_buf_release(sw_buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+	b->err = 0;
 }
 
 int sw__grow(void *pp, size_t n, size_t elem, size_t *cap)

@@ -21,12 +21,19 @@ char *sw__strdup(const char *s);      /* NULL on OOM */
 char *sw__strndup(const char *s, size_t n);
 char *sw__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- bounded buffer: grows up to `max`, then refuses with SW_ELIMIT ---- */
+/* ---- bounded buffer: grows up to `max`, then refuses with SW_ELIMIT ----
+ * The first failure sticks (err): every later append is refused with it and
+ * writes nothing, so a buffer never holds text with a hole in the middle,
+ * and a writer that builds a document piece by piece checks once, at the
+ * end (sw_buf_err). sw_buf_reset clears it. */
 typedef struct sw_buf {
 	char *data;
 	size_t len, cap, max;
+	int err;
 } sw_buf;
-#define SW_BUF_INIT(max) { NULL, 0, 0, (max) }
+#define SW_BUF_INIT(max) { NULL, 0, 0, (max), 0 }
+/* The buffer's first failure (SW_ENOMEM, SW_ELIMIT), 0 when none. */
+static inline int sw_buf_err(const sw_buf *b) { return b->err; }
 int sw_buf_append(sw_buf *b, const void *p, size_t n);
 /* Room for n more bytes (SW_ELIMIT past the buffer's max). */
 int sw_buf_reserve(sw_buf *b, size_t n);
