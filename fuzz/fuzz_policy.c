@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const refs[] = {
 	"nginx:1.27", "ngnix", "docker.io/someuser/openjdk", "docker.io/library/busybox:1.36",
-	"ghcr.io/example-org/app@" DIGEST, "quay.io/prometheus/prometheus", "localhost:5000/app",
+	("ghcr.io/example-org/app@" DIGEST), "quay.io/prometheus/prometheus", "localhost:5000/app",
 	"registry.example.com/team/app:1", "gchr.io/org/app",
 };
 
