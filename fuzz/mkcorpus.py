@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Write the seed corpora in fuzz/corpus/ (small, deterministic inputs built
 with tests/fixtures/imagelib.py). Re-run after changing formats; the seeds
-are committed so every CI run replays them."""
+are committed so every CI run replays them.
+    mkcorpus.py                   every deterministic group
+    mkcorpus.py GROUP...          policy, manifests, challenge, term
+    mkcorpus.py keys STOWAWAY     private keys (random; needs openssl)"""
 import gzip
 import os
 import shutil
@@ -32,7 +35,185 @@ def term_seeds():
     put("term", "valid", "caf\u00e9 \u6f22\u5b57 \U0001f600 \u00a0/usr/bin".encode())
 
 
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+def policy_seeds():
+    """YAML policies (every section, overrides, hostile shapes) and
+    containers-policy.json files (every requirement type, local transports)."""
+    put("policy", "example.yaml", open(os.path.join(HERE, "..", "examples", "policy.yaml"), "rb").read())
+    put("policy", "lists.yaml", b"""version: 1
+registries:
+  allow: [docker.io, ghcr.io, "localhost:5000", "*.example.com"]
+  deny: [quay.io]
+namespaces:
+  allow:
+    - docker.io/library
+    - index.docker.io/bitnami
+  deny: [docker.io/someuser]
+repositories:
+  allow: [docker.io/someuser/good, "docker.io/library/busybox:1.36"]
+  deny: [docker.io/library/centos]
+""")
+    put("policy", "settings.yaml", b"""version: 1
+mode: warn
+names: {typosquat: warn, impersonation: allow}
+require:
+  digest: yes
+  signature:
+    keys: [/dev/null]
+  attestation:
+    keys: [/dev/null]
+    verdict: suspicious
+    max_age_days: 30
+scan:
+  max_severity: none
+overrides:
+  - scope: ghcr.io/example-org
+    mode: enforce
+    names: {typosquat: deny}
+    require: {digest: false, signature: {keys: [/dev/null, /dev/zero]}}
+    scan: {max_severity: high}
+  - scope: docker.io/library/busybox@%s
+    scan: {max_severity: critical}
+""" % DIGEST.encode())
+    put("policy", "problems.yaml", b"version: 2\nmode: loud\ncolour: red\nregistries:\n  allow: [nohost, \"*.\"]\n"
+        b"namespaces: {deny: [library/x]}\noverrides: [{mode: warn}, 3]\n")
+    put("policy", "dup.yaml", b"version: 1\nmode: warn\nmode: enforce\n")
+    put("policy", "anchors.yaml", b"version: 1\nregistries:\n  allow: &a [docker.io]\n  deny: *a\n")
+    put("policy", "two-docs.yaml", b"version: 1\n---\nversion: 1\n")
+    put("containers_policy", "docs.json", b"""{
+  "default": [{"type": "reject"}],
+  "transports": {
+    "docker": {
+      "docker.io/library": [{"type": "insecureAcceptAnything"}],
+      "docker.io/library/centos": [{"type": "reject"}],
+      "ghcr.io/example-org": [{"type": "sigstoreSigned", "keyPath": "/dev/null",
+                               "signedIdentity": {"type": "matchRepository"}}],
+      "*.corp.example": [{"type": "insecureAcceptAnything"}]
+    },
+    "oci": {"": [{"type": "insecureAcceptAnything"}]},
+    "dir": {"/srv/images": [{"type": "insecureAcceptAnything"}]}
+  }
+}
+""")
+    put("containers_policy", "keys.json", b'{"default": [{"type": "sigstoreSigned", "keyDatas": ["QUJD", "REVG"]}],'
+        b' "transports": {"docker-archive": {"/tmp": [{"type": "sigstoreSigned", "keyPaths": ["/dev/null"]}]},'
+        b' "docker": {"quay.io/x": [{"type": "sigstoreSigned", "keyData": "QQ=="},'
+        b' {"type": "insecureAcceptAnything"}]}}}')
+    put("containers_policy", "unsupported.json", b'{"default": [{"type": "signedBy", "keyType": "GPGKeys"},'
+        b' {"type": "sigstoreSigned", "fulcio": {}}, {"type": "other"}, "x"], "transports": {"ftp": {},'
+        b' "docker": {"library": [], "docker.io/a": [{"type": "reject", "extra": 1}]}}, "extra": true}')
+
+
+def manifest_seeds():
+    """The first byte picks the file name: 0 Dockerfile, 1 deploy.yaml,
+    2 app.Dockerfile, 3 an unknown name (sniffed)."""
+    put("manifests", "dockerfile", b"\0" + b"""# syntax=docker/dockerfile:1
+ARG BASE=debian
+ARG TAG="bookworm-slim"
+FROM ${BASE}:${TAG} AS build
+FROM --platform=$BUILDPLATFORM golang:1.22 AS tools
+COPY --from=build /out /out
+COPY --from=nginx:1.27 /etc/nginx /etc/nginx
+FROM $MISSING/app:1
+FROM \\
+  # comment
+  --platform=linux/arm64 \\
+
+  alpine:3.20
+from python:3.12 as Final
+copy --from=final /x /y
+FROM scratch
+""")
+    put("manifests", "escape", b"\2" + b"\xef\xbb\xbf# escape=`\nFROM mcr.microsoft.com/windows:ltsc2022\n"
+        b"RUN echo C:\\\nFROM evil/base:1 `\n  AS b\nCOPY --from=b C:\\ C:\\\n")
+    put("manifests", "k8s", b"\1" + b"""apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      initContainers: [{name: init, image: busybox:1.36}]
+      containers:
+        - name: app
+          image: ghcr.io/org/app@%s
+---
+kind: CronJob
+metadata: {name: nightly}
+spec: {jobTemplate: {spec: {template: {spec: {containers: [{name: job, image: alpine:3.20}]}}}}}
+---
+kind: List
+items:
+  - kind: Pod
+    spec: {containers: [{image: [not, a, string]}], ephemeralContainers: [{name: d, image: x}]}
+---
+kind: PodTemplate
+template: {spec: {containers: [{image: quay.io/x/y:1}]}}
+""" % DIGEST.encode())
+    put("manifests", "compose", b"\3" + b"services:\n  web:\n    image: nginx:1.27\n  db:\n    image: 'postgres:16'\n"
+        b"  built: {build: .}\nvolumes: {data: {}}\n")
+    put("manifests", "sniffed-dockerfile", b"\3" + b"ARG X=alpine\nFROM $X\n")
+
+
+def challenge_seeds():
+    """WWW-Authenticate headers as registries send them, and odd ones."""
+    put("challenge", "hub", b'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
+        b'scope="repository:samalba/my-app:pull,push",error="insufficient_scope"')
+    put("challenge", "tokens", b"Bearer realm=https://ghcr.io/token, service=ghcr.io, scope=repository:o/r:pull")
+    put("challenge", "basic", b'Basic realm="Registry Realm"')
+    put("challenge", "escapes", b'Bearer Realm = "https://a/t?q=\\"x\\"" ,\tSERVICE="a\\\\b", '
+        b'scope="x, realm=evil", Basic realm="y"')
+    put("challenge", "garbage", b'Bearer abc== "stray" ,,= realm="unterminated \\')
+
+
+def key_seeds(stowaway):
+    """Private keys read with the password "fuzz-password": a cosign key
+    (written by `stowaway keygen`), the same with the sigstore label, with
+    N=65536 (a wrong key then), plain, encrypted and SEC1 PEM keys. Random:
+    run only when asked (mkcorpus.py keys BUILD/stowaway)."""
+    import base64
+    import json
+    import subprocess
+    tmp = tempfile.mkdtemp()
+    try:
+        env = dict(os.environ, STOWAWAY_PASSWORD="fuzz-password")
+        subprocess.run([stowaway, "keygen", "--output-key-prefix", os.path.join(tmp, "k")], env=env,
+                       check=True, stdout=subprocess.DEVNULL)
+        key = open(os.path.join(tmp, "k.key"), "rb").read()
+        put("keys", "cosign.key", key)
+        put("keys", "sigstore.key", key.replace(b"COSIGN", b"SIGSTORE"))
+        body = b"".join(key.splitlines()[1:-1])
+        doc = json.loads(base64.b64decode(body))
+        doc["kdf"]["params"]["N"] = 65536
+        b64 = base64.b64encode(json.dumps(doc).encode())
+        put("keys", "n65536.key", b"-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----\n" +
+            b"\n".join(b64[i:i + 64] for i in range(0, len(b64), 64)) +
+            b"\n-----END ENCRYPTED COSIGN PRIVATE KEY-----\n")
+        put("keys", "truncated.key", key[:len(key) // 2])
+        pem = os.path.join(tmp, "p.pem")
+        subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-out", pem], check=True)
+        put("keys", "pkcs8.pem", open(pem, "rb").read())
+        put("keys", "pkcs8-encrypted.pem", subprocess.run(
+            ["openssl", "pkcs8", "-topk8", "-in", pem, "-v2", "aes-256-cbc", "-passout", "pass:fuzz-password"],
+            check=True, stdout=subprocess.PIPE).stdout)
+        put("keys", "sec1.pem", subprocess.run(["openssl", "ec", "-in", pem], check=True, stdout=subprocess.PIPE,
+                                               stderr=subprocess.DEVNULL).stdout)
+    finally:
+        shutil.rmtree(tmp)
+
+
 def main():
+    if len(sys.argv) > 1:
+        groups = {"policy": policy_seeds, "manifests": manifest_seeds, "challenge": challenge_seeds,
+                  "term": term_seeds}
+        if sys.argv[1] == "keys":
+            key_seeds(sys.argv[2])
+        else:
+            for g in sys.argv[1:]:
+                groups[g]()
+        return
     long = "/".join(["dir%02d" % i for i in range(30)])
     ents = [E("bin", kind="dir"), E("bin/sh", b"#!x\n", mode=0o4755),
             E("lnk", kind="symlink", link="../../etc"), E("hard", kind="hardlink", link="bin/sh"),
@@ -68,6 +249,9 @@ def main():
     finally:
         shutil.rmtree(tmp)
     term_seeds()
+    policy_seeds()
+    manifest_seeds()
+    challenge_seeds()
 
 
 if __name__ == "__main__":

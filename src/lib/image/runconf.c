@@ -76,9 +76,14 @@ int sw_runconf_from(const sw_json *cfg, sw_runconf *rc)
 		}
 		rc->has_home |= strncmp(e->s, "HOME=", 5) == 0;
 	}
-	if ((s = sw_json_get_str(cfg, "WorkingDir")) && s[0] == '/' && !(rc->workdir = sw__strdup(s)))
+	/* a NUL inside these cannot be passed either (chdir, the user lookup) */
+	if ((e = sw_json_get(cfg, "WorkingDir")) && e->type == SW_JSON_STR && !passable(e))
+		rc->dropped++;
+	else if ((s = sw_json_get_str(cfg, "WorkingDir")) && s[0] == '/' && !(rc->workdir = sw__strdup(s)))
 		return SW_ENOMEM;
-	if ((s = sw_json_get_str(cfg, "User")) && s[0] && !(rc->user = sw__strdup(s)))
+	if ((e = sw_json_get(cfg, "User")) && e->type == SW_JSON_STR && !passable(e))
+		rc->dropped++;
+	else if ((s = sw_json_get_str(cfg, "User")) && s[0] && !(rc->user = sw__strdup(s)))
 		return SW_ENOMEM;
 	return 0;
 }

@@ -23,7 +23,8 @@ typedef struct sw_runconf {
 	const char *path;     /* PATH's value (the last PATH= in Env), or the default */
 	bool has_path, has_home;
 	char *workdir;        /* WorkingDir when absolute, else NULL */
-	char *user;           /* User, or NULL when unset or empty */
+	char *user;           /* User, or NULL when unset or empty (either, with
+				 a NUL inside: NULL, and counted in dropped) */
 	size_t dropped;       /* entries a runtime could not pass: not strings, a
 				 NUL inside, an Env entry without '=', past the bound */
 } sw_runconf;

@@ -6,6 +6,9 @@
  * List: containers, initContainers, ephemeralContainers) and compose files
  * (services.*.image), each with its file and line. A directory is walked
  * without following symbolic links, with bounds on depth and file count.
+ * Dockerfile lines are joined exactly as BuildKit joins them (the escape
+ * directive, continuations, comments, blank lines, a byte-order mark): a
+ * line read any other way is an image the policy never sees.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -106,10 +109,11 @@ static bool expand(const char *in, size_t n, const arg *args, size_t nargs, char
 				}
 				j++;
 			}
-			for (a = 0; a < nargs; a++)
+			/* the last declaration wins, as in BuildKit */
+			for (a = nargs; a-- > 0;)
 				if (strlen(args[a].name) == k1 - k0 && memcmp(args[a].name, in + k0, k1 - k0) == 0)
 					break;
-			if (a == nargs || !args[a].value[0]) {
+			if (a == (size_t)-1 || !args[a].value[0]) {
 				snprintf(missing, mn, "%.*s", (int)(k1 - k0 > 60 ? 60 : k1 - k0), in + k0);
 				return false;
 			}
@@ -137,45 +141,136 @@ static size_t word(const char *s, size_t n, size_t *at)
 	return *at - b;
 }
 
+/* The length of the white-space character at p (n bytes left) as Go's
+ * unicode.IsSpace sees it, which is how BuildKit trims a line's start
+ * (ASCII, NEL, NO-BREAK SPACE and the Unicode spaces); 0 for other bytes. */
+static size_t space_len(const char *p, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	if (n && (u[0] == ' ' || (u[0] >= '\t' && u[0] <= '\r')))
+		return 1;
+	if (n >= 2 && u[0] == 0xc2 && (u[1] == 0x85 || u[1] == 0xa0))
+		return 2;
+	if (n >= 3 && ((u[0] == 0xe1 && u[1] == 0x9a && u[2] == 0x80) ||
+		       (u[0] == 0xe2 && u[1] == 0x80 && ((u[2] >= 0x80 && u[2] <= 0x8a) || u[2] == 0xa8 || u[2] == 0xa9 || u[2] == 0xaf)) ||
+		       (u[0] == 0xe2 && u[1] == 0x81 && u[2] == 0x9f) || (u[0] == 0xe3 && u[1] == 0x80 && u[2] == 0x80)))
+		return 3;
+	return 0;
+}
+
+static size_t skip_space(const char *p, size_t n)
+{
+	size_t k = 0, s;
+
+	while ((s = space_len(p + k, n - k)))
+		k += s;
+	return k;
+}
+
+/* The escape character the parser directives at a Dockerfile's top choose
+ * ("# escape=`", names in any case): '\' unless one says '`'. Directives
+ * end at the first line that is not one (a comment, a blank line, an
+ * unknown name, an instruction). */
+static char escape_char(const char *s, size_t n)
+{
+	size_t i = 0, e, a, b, v, w;
+	char esc = '\\';
+
+	for (;;) {
+		for (e = i; e < n && s[e] != '\n'; e++)
+			;
+		i += skip_space(s + i, e - i);
+		if (i >= e || s[i] != '#')
+			return esc;
+		for (a = i + 1; a < e && isspace((unsigned char)s[a]); a++)
+			;
+		for (b = a; b < e && isalnum((unsigned char)s[b]); b++)
+			;
+		for (v = b; v < e && isspace((unsigned char)s[v]); v++)
+			;
+		if (b == a || !isalpha((unsigned char)s[a]) || v >= e || s[v] != '=')
+			return esc;
+		for (v++; v < e && isspace((unsigned char)s[v]); v++)
+			;
+		for (w = e; w > v && isspace((unsigned char)s[w - 1]); w--)
+			;
+		if (w == v)
+			return esc;
+		if (b - a == 6 && strncasecmp(s + a, "escape", 6) == 0) {
+			if (w - v == 1 && (s[v] == '\\' || s[v] == '`'))
+				esc = s[v];
+		} else if (!(b - a == 6 && strncasecmp(s + a, "syntax", 6) == 0) &&
+			   !(b - a == 5 && strncasecmp(s + a, "check", 5) == 0)) {
+			return esc;
+		}
+		if (e >= n)
+			return esc;
+		i = e + 1;
+	}
+}
+
+/* The next logical line into out, joined as BuildKit joins lines: a line
+ * that ends with the escape character (blanks after it allowed; not an
+ * escaped escape) goes on into the next with nothing between them; inside
+ * a continued line, comment and blank lines are skipped and end nothing; a
+ * comment is never continued. A line's leading white space goes, Unicode
+ * spaces included. *start is the first line's number; out->len is 0 when
+ * the line read was blank or a comment. */
+static void logical_line(const char *text, size_t len, size_t *i, int *line, char esc, sw_buf *out, int *start)
+{
+	bool open = false;
+
+	out->len = 0;
+	while (*i < len) {
+		const char *p = text + *i;
+		size_t l = 0, t, k;
+		bool cont;
+
+		while (*i + l < len && p[l] != '\n')
+			l++;
+		*i += *i + l < len ? l + 1 : l;
+		(*line)++;
+		for (t = l; t > 0 && p[t - 1] == '\r'; t--)
+			;
+		k = skip_space(p, t);
+		if (k >= t || p[k] == '#') {
+			if (open)
+				continue;
+			return;
+		}
+		if (!open)
+			*start = *line;
+		else
+			k = 0;
+		for (l = t; l > 0 && (p[l - 1] == ' ' || p[l - 1] == '\t'); l--)
+			;
+		cont = l > 0 && p[l - 1] == esc && (l == 1 || p[l - 2] != esc);
+		(void)sw_buf_append(out, p + k, (cont ? l - 1 : t) - k);
+		if (!cont)
+			return;
+		open = true;
+	}
+}
+
 static int dockerfile(coll *c, const char *file, const char *text, size_t len)
 {
 	char stages[MAX_STAGES][128];
 	arg args[64];
 	size_t nstages = 0, nargs = 0, i = 0;
-	int line = 1, rc = 0;
+	int line = 0, rc = 0;
 	bool seen_from = false;
 	sw_buf logical = SW_BUF_INIT(1u << 20);
+	char esc;
 
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		i = 3; /* a byte-order mark */
+	esc = escape_char(text + i, len - i);
 	while (i < len && rc == 0) {
-		/* one logical line: physical lines joined by a trailing backslash */
-		int start_line = line;
+		int start_line = line + 1;
 		size_t at = 0, kw, w0;
 		const char *s;
-		logical.len = 0;
-		for (;;) {
-			size_t e = i;
-			while (e < len && text[e] != '\n')
-				e++;
-			{
-				size_t l = e - i, t = l;
-				while (t > 0 && (text[i + t - 1] == ' ' || text[i + t - 1] == '\t' || text[i + t - 1] == '\r'))
-					t--;
-				bool cont = t > 0 && text[i + t - 1] == '\\';
-				const char *p = text + i;
-				size_t k = 0;
-				while (k < l && (p[k] == ' ' || p[k] == '\t'))
-					k++;
-				/* comment lines inside a continuation are skipped */
-				if (!(logical.len && k < l && p[k] == '#'))
-					sw_buf_append(&logical, p, cont ? t - 1 : l);
-				if (cont)
-					sw_buf_putc(&logical, ' ');
-				i = e < len ? e + 1 : e;
-				line++;
-				if (!cont || i >= len)
-					break;
-			}
-		}
+		logical_line(text, len, &i, &line, esc, &logical, &start_line);
 		s = logical.data ? logical.data : "";
 		kw = word(s, logical.len, &at);
 		w0 = at - kw;

@@ -666,8 +666,16 @@ static void load_containers_json(loader *l, const sw_json *root)
 				continue;
 			}
 			add_entry(l, &l->p->overrides, &l->p->noverrides, tr->key, sc->key, 0, &en);
-			if (en)
-				cp_requirements(l, sc, &en->s, where);
+			if (!en)
+				continue;
+			cp_requirements(l, sc, &en->s, where);
+			/* a scope's requirements replace the default's whole, as in
+			 * containers/image: sigstoreSigned alone accepts what its keys
+			 * verify, and keys the scope does not name are not asked for */
+			if (en->s.verdict == ACT_UNSET)
+				en->s.verdict = ACT_ALLOW;
+			if (en->s.nkeys < 0)
+				en->s.nkeys = 0;
 		}
 	}
 }
@@ -709,7 +717,9 @@ int sw_policy_load(const char *path, sw_policy **out, sw_policy_problem **probs,
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
 	settings_init(&l.p->base);
-	for (p = b.data ? b.data : ""; p < (b.data ? b.data + b.len : p) && isspace((unsigned char)*p); p++)
+	/* up to the NUL sw_buf_cstr puts after the data: a file of white
+	 * space only was sniffed by the byte the heap left after it */
+	for (p = sw_buf_cstr(&b); isspace((unsigned char)*p); p++)
 		;
 	if (*p == '{') {
 		sw_json_doc *doc = NULL;
@@ -722,9 +732,11 @@ int sw_policy_load(const char *path, sw_policy **out, sw_policy_problem **probs,
 	} else {
 		sw_yaml_doc *doc = NULL;
 		sw_error yerr = SW_ERROR_INIT;
-		if (sw_yaml_parse(b.data ? b.data : "", b.len, path, &doc, &yerr) < 0) {
-			/* "path:LINE: why" -> the line and the why */
-			const char *m = yerr.msg + strlen(path);
+		/* parsed under a short name: "policy:LINE: why" fits in the
+		 * message whatever the path's length (finish() names the file) */
+		if (sw_yaml_parse(b.data ? b.data : "", b.len, "policy", &doc, &yerr) < 0) {
+			/* "policy:LINE: why" -> the line and the why */
+			const char *m = strncmp(yerr.msg, "policy:", 7) == 0 ? yerr.msg + 6 : "";
 			int line = *m == ':' ? (int)strtol(m + 1, NULL, 10) : 0;
 			const char *why = line ? strchr(m + 1, ':') : NULL;
 			problem(&l, line, "%s", why ? why + 2 : yerr.msg);

@@ -279,24 +279,67 @@ static void sleep_s(double s)
 		;
 }
 
-/* key="value" pairs of a WWW-Authenticate challenge */
-static char *challenge_param(const char *ch, const char *key)
+/* The end of the quoted string that starts at q (its closing quote), or
+ * NULL when it is not closed. */
+static const char *quoted_end(const char *q)
+{
+	for (q++; *q && *q != '"'; q++)
+		if (*q == '\\' && q[1])
+			q++;
+	return *q ? q : NULL;
+}
+
+/* RFC 7235 auth-params: name BWS "=" BWS (token / quoted-string), names in
+ * any case, separated by commas (and the scheme, a token without '=').
+ * Quoted strings are skipped whole wherever they are, so a name inside a
+ * value is never read as a parameter; their escapes are undone. The first
+ * parameter of that name counts. */
+char *sw_reg__challenge_param(const char *ch, const char *key)
 {
 	size_t kl = strlen(key);
 	const char *p = ch;
 
-	while ((p = strstr(p, key))) {
-		if ((p == ch || p[-1] == ' ' || p[-1] == ',') && p[kl] == '=') {
-			const char *v = p + kl + 1;
-			if (*v == '"') {
-				const char *e = strchr(v + 1, '"');
-				return e ? sw__strndup(v + 1, (size_t)(e - v - 1)) : NULL;
-			}
-			return sw__strndup(v, strcspn(v, ", "));
+	for (;;) {
+		const char *name, *v, *e;
+		size_t nl;
+		bool hit;
+
+		p += strspn(p, " \t,");
+		if (!*p)
+			return NULL;
+		if (*p == '"') {            /* a stray quoted string */
+			if (!(e = quoted_end(p)))
+				return NULL;
+			p = e + 1;
+			continue;
 		}
-		p += kl;
+		name = p;
+		nl = strcspn(p, " \t,=\"");
+		p += nl + strspn(p + nl, " \t");
+		if (*p != '=')              /* the scheme, a token68, a stray word (nl > 0) */
+			continue;
+		p += 1 + strspn(p + 1, " \t");
+		hit = nl == kl && strncasecmp(name, key, kl) == 0;
+		if (*p != '"') {
+			v = p;
+			p += strcspn(p, " \t,");
+			if (hit)
+				return sw__strndup(v, (size_t)(p - v));
+			continue;
+		}
+		if (!(e = quoted_end(p)))
+			return NULL;
+		if (hit) {
+			char *out = malloc((size_t)(e - p)), *o = out;
+			if (!out)
+				return NULL;
+			for (v = p + 1; v < e; v++)
+				*o++ = *v == '\\' ? *++v : *v;
+			*o = '\0';
+			return out;
+		}
+		p = e + 1;
 	}
-	return NULL;
 }
 
 static CURL *easy(sw_reg *r, xfer *x)
@@ -335,8 +378,9 @@ static bool transient(CURLcode cc)
 /* Fetch a bearer token for this challenge. */
 static int fetch_token(sw_reg *r, const char *challenge, sw_error *err)
 {
-	char *realm = challenge_param(challenge, "realm"), *service = challenge_param(challenge, "service"),
-	     *scope = challenge_param(challenge, "scope"), *url = NULL, *es = NULL, *esc = NULL;
+	char *realm = sw_reg__challenge_param(challenge, "realm"),
+	     *service = sw_reg__challenge_param(challenge, "service"),
+	     *scope = sw_reg__challenge_param(challenge, "scope"), *url = NULL, *es = NULL, *esc = NULL;
 	sw_buf body = SW_BUF_INIT(MAX_TOKEN);
 	xfer x;
 	CURL *h = NULL;

@@ -44,4 +44,9 @@ int sw_reg_put_manifest(sw_reg *r, const char *tag, const char *media_type, cons
 /* "https://registry-1.docker.io" etc., for messages */
 const char *sw_reg_base(const sw_reg *r);
 
+/* The value of the auth-param `key` in a WWW-Authenticate challenge
+ * ("Bearer realm=\"...\",service=..."), malloc'd; NULL when absent,
+ * malformed or out of memory. Internal to the client; exposed for tests. */
+char *sw_reg__challenge_param(const char *challenge, const char *key);
+
 #endif
