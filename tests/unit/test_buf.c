@@ -54,6 +54,13 @@ static void test_max_bound(void **state)
 	assert_int_equal(sw_buf_append(&b, "0123456", 7), 0);
 	assert_int_equal(sw_buf_append(&b, "789x", 4), SW_ELIMIT);
 	assert_content(&b, "0123456");
+	/* the first failure sticks: nothing more is written, even what fits */
+	assert_int_equal(sw_buf_err(&b), SW_ELIMIT);
+	assert_int_equal(sw_buf_append(&b, "7", 1), SW_ELIMIT);
+	assert_content(&b, "0123456");
+	sw_buf_reset(&b); /* until reset */
+	assert_int_equal(sw_buf_err(&b), 0);
+	assert_int_equal(sw_buf_append(&b, "0123456", 7), 0);
 	assert_int_equal(sw_buf_append(&b, "789", 3), 0); /* exactly max */
 	assert_content(&b, "0123456789");
 	assert_int_equal(sw_buf_putc(&b, 'x'), SW_ELIMIT);
@@ -124,7 +131,10 @@ static void test_printf_limit(void **state)
 	/* large path refused */
 	assert_int_equal(sw_buf_printf(&b, "%400s", "x"), SW_ELIMIT);
 	assert_content(&b, "keep");
-	/* small path refused */
+	/* small path refused (after a reset: the first failure sticks) */
+	assert_int_equal(sw_buf_printf(&b, "%250s", "y"), SW_ELIMIT);
+	sw_buf_reset(&b);
+	assert_int_equal(sw_buf_printf(&b, "%s", "keep"), 0);
 	assert_int_equal(sw_buf_printf(&b, "%250s", "y"), 0);
 	assert_int_equal(sw_buf_printf(&b, "%100s", "z"), SW_ELIMIT);
 	assert_int_equal(b.len, 254);

@@ -235,19 +235,19 @@ static void test_access_lists(void **state)
 				    "is docker.io/library/nginx)" },
 	       END);
 	EXPECT(p, "gcr.io/distroless/static", false, true,
-	       { SW_REASON_DENY, 0, "gcr.io/distroless/static is not admitted: its registry is not in registries.allow" },
+	       { SW_REASON_DENY, 3, "gcr.io/distroless/static is not admitted: the policy's allow lists are complete and none covers it..." },
 	       END);
 	EXPECT(p, "registry.example.com/team/app", true, true,
 	       { SW_REASON_INFO, 3, "allowed by \"*.example.com\" in registries.allow" }, END);
 	/* a wildcard is for subdomains, never the domain itself */
 	EXPECT(p, "example.com/team/app", false, true,
-	       { SW_REASON_DENY, 0, "example.com/team/app is not admitted: its registry is not in registries.allow" },
+	       { SW_REASON_DENY, 3, "example.com/team/app is not admitted: the policy's allow lists are complete and none covers it..." },
 	       END);
 	/* a host is matched with its port */
 	EXPECT(p, "localhost:5000/app", true, true,
 	       { SW_REASON_INFO, 3, "allowed by \"localhost:5000\" in registries.allow" }, END);
 	EXPECT(p, "localhost:5001/app", false, true,
-	       { SW_REASON_DENY, 0, "localhost:5001/app is not admitted: its registry is not in registries.allow" },
+	       { SW_REASON_DENY, 3, "localhost:5001/app is not admitted: the policy's allow lists are complete and none covers it..." },
 	       END);
 	EXPECT(p, "ghcr.io/example-org/app@" DIGEST, true, true,
 	       { SW_REASON_INFO, 3, "allowed by \"ghcr.io\" in registries.allow" }, END);
