@@ -400,6 +400,24 @@ def nothing_is_allowed_unjudged():
     ok("not checked: not scanned (--no-scan)" in r.out, "the table lists it: " + r.out)
 
 
+@case
+def key_paths_are_relative_to_the_policy_file():
+    """A policy travels with its keys: keys/cosign.pub means the file beside
+    the policy, whatever directory check runs from."""
+    import shutil
+    d = os.path.join(WORK, "relkeys")
+    os.makedirs(os.path.join(d, "keys"), exist_ok=True)
+    shutil.copy(os.path.join(TOP, "tests", "data", "cosign", "cosign.pub"), os.path.join(d, "keys", "cosign.pub"))
+    with open(os.path.join(d, "policy.yaml"), "w") as f:
+        f.write("version: 1\nrequire:\n  signature: {keys: [keys/cosign.pub]}\n"
+                "  attestation: {keys: [keys/cosign.pub]}\n")
+    elsewhere = os.path.join(WORK, "elsewhere")
+    os.makedirs(elsewhere, exist_ok=True)
+    q = subprocess.run([BIN, "policy", "lint", os.path.join(d, "policy.yaml")], cwd=elsewhere,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    eq(q.returncode, 0, "lint from another directory: %s %s" % (q.stdout.decode(), q.stderr.decode()))
+
+
 # ------------------------------------------------------------------ containers-policy.json
 
 @case

@@ -285,17 +285,36 @@ static bool want_map(loader *l, const sw_yaml *v, const char *what)
 	return false;
 }
 
-static void add_key(loader *l, settings *s, const char *path, int line)
+/* A key path as the policy file means it: relative to the file's own
+ * directory (the policy travels with its keys), never to wherever check
+ * happens to run. malloc'd; NULL on ENOMEM. */
+static char *key_path(const loader *l, const char *path)
 {
+	const char *slash = l->name ? strrchr(l->name, '/') : NULL;
+
+	if (path[0] == '/' || !slash)
+		return sw__strdup(path);
+	return sw__asprintf("%.*s/%s", (int)(slash - l->name), l->name, path);
+}
+
+static void add_key(loader *l, settings *s, const char *path, int line, bool yaml)
+{
+	char *full;
+
 	if (s->nkeys < 0)
 		s->nkeys = 0;
 	if (s->nkeys >= SW_POLICY_MAX_KEYS) {
 		problem(l, line, "at most %d signature keys", SW_POLICY_MAX_KEYS);
 		return;
 	}
-	if (access(path, R_OK) != 0)
-		problem(l, line, "signature key \"%s\": %s", path, strerror(errno));
-	s->keys[s->nkeys++] = sw__strdup(path);
+	/* containers-policy.json keeps containers/image's reading of its paths */
+	if (!(full = yaml ? key_path(l, path) : sw__strdup(path))) {
+		problem(l, line, "out of memory");
+		return;
+	}
+	if (access(full, R_OK) != 0)
+		problem(l, line, "signature key \"%s\": %s", full, strerror(errno));
+	s->keys[s->nkeys++] = full;
 }
 
 /* names, require, scan, mode: the settings an override may change too. */
@@ -337,7 +356,7 @@ static void parse_settings(loader *l, const sw_yaml *m, settings *s, const char 
 					if (e->type != SW_YAML_SCALAR || !e->slen)
 						problem(l, e->line, "a signature key is a file path");
 					else
-						add_key(l, s, e->s, e->line);
+						add_key(l, s, e->s, e->line, true);
 				}
 			}
 		}
@@ -356,9 +375,14 @@ static void parse_settings(loader *l, const sw_yaml *m, settings *s, const char 
 					problem(l, e->line, "a key is a file path (at most %d)", SW_POLICY_MAX_KEYS);
 					continue;
 				}
-				if (access(e->s, R_OK) != 0)
-					problem(l, e->line, "attestation key \"%s\": %s", e->s, strerror(errno));
-				s->att_keys[s->natt_keys++] = sw__strdup(e->s);
+				char *full = key_path(l, e->s);
+				if (!full) {
+					problem(l, e->line, "out of memory");
+					continue;
+				}
+				if (access(full, R_OK) != 0)
+					problem(l, e->line, "attestation key \"%s\": %s", full, strerror(errno));
+				s->att_keys[s->natt_keys++] = full;
 			}
 		}
 		s->att_verdict = 2;
@@ -585,7 +609,7 @@ static void cp_requirements(loader *l, const sw_json *arr, settings *s, const ch
 			strict_keys(l, r, where, k);
 			if (sw_json_get_str(r, "keyPath")) {
 				given++;
-				add_key(l, s, sw_json_get_str(r, "keyPath"), 0);
+				add_key(l, s, sw_json_get_str(r, "keyPath"), 0, false);
 			}
 			if (sw_json_get_str(r, "keyData")) {
 				given++;
@@ -595,7 +619,7 @@ static void cp_requirements(loader *l, const sw_json *arr, settings *s, const ch
 				given++;
 				for (e = e->child; e; e = e->next)
 					if (e->type == SW_JSON_STR)
-						add_key(l, s, e->s, 0);
+						add_key(l, s, e->s, 0, false);
 			}
 			if ((e = sw_json_get_arr(r, "keyDatas"))) {
 				given++;
