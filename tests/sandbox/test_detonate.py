@@ -21,7 +21,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
-from caserun import collector, drive_module, eq, ok  # noqa: E402
+from caserun import collector, drive_module, eq, ok, runnable_copy  # noqa: E402
 from imagelib import E, Layer, oci_image  # noqa: E402
 
 BIN = None
@@ -670,12 +670,7 @@ def supervisor_killed_is_incomplete():
 
 def unprivileged_binary():
     """A copy of stowaway nobody can run (the build tree may be private)."""
-    os.chmod(WORK, 0o755)
-    dst = os.path.join(WORK, "stowaway-bin")
-    if not os.path.exists(dst):
-        shutil.copy(BIN, dst)
-        os.chmod(dst, 0o755)
-    return dst
+    return runnable_copy(BIN, WORK)
 
 
 @case

@@ -25,31 +25,15 @@
 #include <sqlite3.h>
 
 #include "stowaway/cache.h"
+#include "tmpdir.h"
 #include "../../src/lib/util/banned.h"
 
 #define LAYER "sha256:0000000000000000000000000000000000000000000000000000000000000001"
 
-static char dir[256];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/sw-test-cache-XXXXXX", t && *t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return tmpdir_setup("cache");
 }
 
 static const char *db_path(const char *name)

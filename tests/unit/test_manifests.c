@@ -25,32 +25,16 @@
 #include <cmocka.h>
 
 #include "stowaway/manifests.h"
+#include "tmpdir.h"
 #include "../../src/lib/util/banned.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define DIGEST "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-static char dir[256];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st, (void)flag, (void)f;
-	return remove(p);
-}
-
 static int setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/sw-test-manifests-XXXXXX", t && *t ? t : "/tmp");
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return tmpdir_setup("manifests");
 }
 
 /* Write dir/name (parents made); returns the path (static, one slot). */
