@@ -70,10 +70,6 @@ size_t sw_report_incomplete_count(const sw_report *r);
 const sw_incomplete *sw_report_incomplete(const sw_report *r, size_t i);
 sw_verdict sw_report_verdict(const sw_report *r);
 const char *sw_verdict_name(sw_verdict v);
-/* Write s as a JSON string to f (quoted; controls, quotes and backslashes
- * escaped; invalid UTF-8 as \ufffd): the library's one JSON string writer,
- * for front-ends that print JSON of their own. */
-void sw_json_fputs(FILE *f, const char *s);
 /* "clean", "suspicious" or "malicious" into *out (the enum's order is the
  * ranking); SW_EFORMAT for anything else, which no bound should admit. */
 int sw_verdict_parse(const char *name, sw_verdict *out);

@@ -17,6 +17,7 @@
 #include "stowaway/sign.h"
 #include "stowaway/sandbox.h"
 #include "stowaway/term.h"
+#include "stowaway/json.h"
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 const char *sw_version(void);

@@ -57,9 +57,6 @@ void cli_registry_init(cli_registry *r, sw_image_opts *io);
 int cli_password(const char *file, bool confirm, char *buf, size_t n);
 void cli_wipe(char *p, size_t n);
 
-/* A JSON string literal, escaped. */
-void cli_json_str(FILE *f, const char *s);
-
 int cmd_scan(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_name(int argc, char **argv);

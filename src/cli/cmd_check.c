@@ -67,45 +67,58 @@ static void print_table(FILE *f, const sw_policy *pol, const item *it, const sw_
 		cli_line(f, "      not checked: %s", r->unchecked[k]);
 }
 
-static void print_json(FILE *f, const sw_policy *pol, const item *it, const sw_check_result *r, bool first)
+static void print_json(sw_json_out *o, const sw_policy *pol, const item *it, const sw_check_result *r)
 {
 	size_t k;
 
-	fputs(first ? "" : ",", f);
-	fputs("{\"image\":", f);
-	cli_json_str(f, it->image);
-	fputs(",\"reference\":", f);
-	cli_json_str(f, r->reference);
+	sw_json_out_obj(o);
+	sw_json_out_key(o, "image");
+	sw_json_out_str(o, it->image);
+	sw_json_out_key(o, "reference");
+	sw_json_out_str(o, r->reference);
 	if (r->digest[0]) {
-		fputs(",\"digest\":", f);
-		cli_json_str(f, r->digest);
+		sw_json_out_key(o, "digest");
+		sw_json_out_str(o, r->digest);
 	}
 	if (it->file) {
-		fputs(",\"source\":{\"file\":", f);
-		cli_json_str(f, it->file);
-		fprintf(f, ",\"line\":%d,\"where\":", it->line);
-		cli_json_str(f, it->where);
-		fputc('}', f);
+		sw_json_out_key(o, "source");
+		sw_json_out_obj(o);
+		sw_json_out_key(o, "file");
+		sw_json_out_str(o, it->file);
+		sw_json_out_key(o, "line");
+		sw_json_out_int(o, it->line);
+		sw_json_out_key(o, "where");
+		sw_json_out_str(o, it->where);
+		sw_json_out_end(o);
 	}
-	fprintf(f, ",\"allowed\":%s,\"mode\":\"%s\",\"reasons\":[", r->d.allowed ? "true" : "false",
-		r->d.enforce ? "enforce" : "warn");
+	sw_json_out_key(o, "allowed");
+	sw_json_out_bool(o, r->d.allowed);
+	sw_json_out_key(o, "mode");
+	sw_json_out_str(o, r->d.enforce ? "enforce" : "warn");
+	sw_json_out_key(o, "reasons");
+	sw_json_out_arr(o);
 	for (k = 0; k < r->d.nreasons; k++) {
 		const sw_reason *rs = &r->d.reasons[k];
-		fprintf(f, "%s{\"kind\":\"%s\",\"text\":", k ? "," : "", kind_str(rs->kind));
-		cli_json_str(f, rs->text);
+		sw_json_out_obj(o);
+		sw_json_out_key(o, "kind");
+		sw_json_out_str(o, kind_str(rs->kind));
+		sw_json_out_key(o, "text");
+		sw_json_out_str(o, rs->text);
 		if (rs->line) {
-			fputs(",\"policy\":", f);
-			cli_json_str(f, sw_policy_path(pol));
-			fprintf(f, ",\"policy_line\":%d", rs->line);
+			sw_json_out_key(o, "policy");
+			sw_json_out_str(o, sw_policy_path(pol));
+			sw_json_out_key(o, "policy_line");
+			sw_json_out_int(o, rs->line);
 		}
-		fputc('}', f);
+		sw_json_out_end(o);
 	}
-	fputs("],\"not_checked\":[", f);
-	for (k = 0; k < r->nunchecked; k++) {
-		fputs(k ? "," : "", f);
-		cli_json_str(f, r->unchecked[k]);
-	}
-	fputs("]}", f);
+	sw_json_out_end(o);
+	sw_json_out_key(o, "not_checked");
+	sw_json_out_arr(o);
+	for (k = 0; k < r->nunchecked; k++)
+		sw_json_out_str(o, r->unchecked[k]);
+	sw_json_out_end(o);
+	sw_json_out_end(o);
 }
 
 enum { O_POLICY = 256, O_FORMAT, O_MANIFESTS, O_RESOLVE, O_HELP, O_SCAN, O_NOSCAN };
@@ -127,6 +140,7 @@ int cmd_check(int argc, char **argv)
 	const char *policy = NULL, *format = NULL;
 	bool manifests = false, bad = false, json;
 	sw_policy *pol = NULL;
+	sw_json_out *jo = NULL;
 	sw_image_use **uses = NULL;
 	size_t *nuses = NULL, nitems = 0, i, k, npaths = 0;
 	item *items = NULL;
@@ -233,9 +247,15 @@ int cmd_check(int argc, char **argv)
 		format = isatty(STDOUT_FILENO) ? "table" : "json";
 	json = strcmp(format, "json") == 0;
 	if (json) {
-		fputs("{\"schema\":\"stowaway.check/v1\",\"policy\":", stdout);
-		cli_json_str(stdout, sw_policy_path(pol));
-		fputs(",\"results\":[", stdout);
+		/* written whole at the end: never half a document */
+		jo = sw_json_out_new();
+		sw_json_out_obj(jo);
+		sw_json_out_key(jo, "schema");
+		sw_json_out_str(jo, "stowaway.check/v1");
+		sw_json_out_key(jo, "policy");
+		sw_json_out_str(jo, sw_policy_path(pol));
+		sw_json_out_key(jo, "results");
+		sw_json_out_arr(jo);
 	}
 	for (i = 0; i < nitems; i++) {
 		sw_check_result r;
@@ -249,12 +269,19 @@ int cmd_check(int argc, char **argv)
 		if (!r.d.allowed && rc == EXIT_CLEAN)
 			rc = EXIT_FINDINGS;
 		if (json)
-			print_json(stdout, pol, &items[i], &r, i == 0);
+			print_json(jo, pol, &items[i], &r);
 		else
 			print_table(stdout, pol, &items[i], &r);
 	}
-	if (json)
-		fputs("]}\n", stdout);
+	if (json) {
+		sw_error jerr = SW_ERROR_INIT;
+		sw_json_out_end(jo);
+		sw_json_out_end(jo);
+		if (sw_json_out_finish(jo, stdout, &jerr) < 0) {
+			cli_error("%s", jerr.msg);
+			rc = EXIT_ERROR;
+		}
+	}
 	if (manifests && nitems == 0)
 		fprintf(stderr, "stowaway: no image references found\n");
 	if (bad)

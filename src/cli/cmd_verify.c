@@ -78,6 +78,7 @@ int cmd_verify(int argc, char **argv)
 	size_t nkeys = 0;
 	sw_identity_rule rule = SW_IDENTITY_ANY;
 	sw_pubkeys *pk = NULL;
+	sw_json_out *jo = NULL;
 	sw_error err = SW_ERROR_INIT;
 	int c, i, rc = EXIT_CLEAN;
 	bool json;
@@ -123,8 +124,14 @@ int cmd_verify(int argc, char **argv)
 	if ((rc = keys_and_images(argc, keys, nkeys, verify_help, &pk)) != EXIT_CLEAN)
 		goto out;
 	json = format ? strcmp(format, "json") == 0 : !isatty(STDOUT_FILENO);
-	if (json)
-		fputs("{\"schema\":\"stowaway.verify/v1\",\"results\":[", stdout);
+	if (json) {
+		jo = sw_json_out_new();
+		sw_json_out_obj(jo);
+		sw_json_out_key(jo, "schema");
+		sw_json_out_str(jo, "stowaway.verify/v1");
+		sw_json_out_key(jo, "results");
+		sw_json_out_arr(jo);
+	}
 	for (i = optind; i < argc; i++) {
 		sw_sig_result *res = NULL;
 		size_t n = 0, k;
@@ -138,19 +145,29 @@ int cmd_verify(int argc, char **argv)
 		if (v == 0 && rc == EXIT_CLEAN)
 			rc = EXIT_FINDINGS;
 		if (json) {
-			printf("%s{\"image\":", i > optind ? "," : "");
-			cli_json_str(stdout, argv[i]);
-			printf(",\"digest\":");
-			cli_json_str(stdout, digest);
-			printf(",\"verified\":%s,\"signatures\":[", v > 0 ? "true" : "false");
+			sw_json_out_obj(jo);
+			sw_json_out_key(jo, "image");
+			sw_json_out_str(jo, argv[i]);
+			sw_json_out_key(jo, "digest");
+			sw_json_out_str(jo, digest);
+			sw_json_out_key(jo, "verified");
+			sw_json_out_bool(jo, v > 0);
+			sw_json_out_key(jo, "signatures");
+			sw_json_out_arr(jo);
 			for (k = 0; k < n; k++) {
-				printf("%s{\"status\":\"%s\",\"reason\":", k ? "," : "", status_str(res[k].status));
-				cli_json_str(stdout, res[k].reason);
-				printf(",\"identity\":");
-				cli_json_str(stdout, res[k].identity);
-				printf(",\"rekor_bundle\":%s}", res[k].rekor_bundle ? "true" : "false");
+				sw_json_out_obj(jo);
+				sw_json_out_key(jo, "status");
+				sw_json_out_str(jo, status_str(res[k].status));
+				sw_json_out_key(jo, "reason");
+				sw_json_out_str(jo, res[k].reason);
+				sw_json_out_key(jo, "identity");
+				sw_json_out_str(jo, res[k].identity);
+				sw_json_out_key(jo, "rekor_bundle");
+				sw_json_out_bool(jo, res[k].rekor_bundle);
+				sw_json_out_end(jo);
 			}
-			printf("]}");
+			sw_json_out_end(jo);
+			sw_json_out_end(jo);
 		} else {
 			cli_line(stdout, "%-8s %s@%s  (%d of %zu signature%s valid)", v > 0 ? "VERIFIED" : "UNSIGNED", argv[i],
 				 digest, v, n, n == 1 ? "" : "s");
@@ -160,8 +177,14 @@ int cmd_verify(int argc, char **argv)
 		}
 		free(res);
 	}
-	if (json)
-		puts("]}");
+	if (json) {
+		sw_json_out_end(jo);
+		sw_json_out_end(jo);
+		if (sw_json_out_finish(jo, stdout, &err) < 0) {
+			cli_error("%s", err.msg);
+			rc = EXIT_ERROR;
+		}
+	}
 out:
 	sw_pubkeys_free(pk);
 	free(keys);

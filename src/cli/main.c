@@ -163,11 +163,6 @@ void cli_registry_init(cli_registry *r, sw_image_opts *io)
 	io->registry = &r->o;
 }
 
-void cli_json_str(FILE *f, const char *s)
-{
-	sw_json_fputs(f, s);
-}
-
 void cli_registry_free(cli_registry *r)
 {
 	free(r->insecure);

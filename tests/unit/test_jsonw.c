@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "../../src/lib/util/util.h"
+#include "stowaway/json.h"
 #include "../../src/lib/util/banned.h"
 
 /* ---- the reference ---- */
@@ -373,6 +374,136 @@ static void test_nul_and_append(void **state)
 	sw_buf_release(&b);
 }
 
+/* ---- the structure writer (sw_jw_*) ---- */
+
+/* Commas, nesting, keys and every value kind; the result parses. */
+static void test_structure(void **state)
+{
+	sw_buf b = SW_BUF_INIT(4096);
+	sw_jw w = SW_JW_INIT(&b);
+	sw_json_doc *d = NULL;
+	sw_error err = SW_ERROR_INIT;
+
+	(void)state;
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "a", "x\xff");
+	sw_jw_karr(&w, "l");
+	sw_jw_int(&w, -3);
+	sw_jw_uint(&w, 18446744073709551615ull);
+	sw_jw_obj(&w);
+	sw_jw_end(&w);
+	sw_jw_arr(&w);
+	sw_jw_end(&w);
+	sw_jw_null(&w);
+	sw_jw_str(&w, NULL);
+	sw_jw_real(&w, 0.5, 1);
+	sw_jw_real(&w, 1.0 / 0.0, 3);
+	sw_jw_end(&w);
+	sw_jw_kbool(&w, "t", true);
+	sw_jw_kraw(&w, "r", "{\"k\":[1,2]}");
+	sw_jw_kraw(&w, "n", NULL);
+	sw_jw_kobj(&w, "\x1b[31m");
+	sw_jw_kint(&w, "z", 0);
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	assert_int_equal(sw_jw_done(&w), 0);
+	assert_string_equal(sw_buf_cstr(&b),
+		"{\"a\":\"x\\ufffd\",\"l\":[-3,18446744073709551615,{},[],null,null,0.5,null],"
+		"\"t\":true,\"r\":{\"k\":[1,2]},\"n\":null,\"\\u001b[31m\":{\"z\":0}}");
+	assert_int_equal(sw_json_parse(b.data, b.len, &d, &err), 0);
+	sw_json_free(d);
+	sw_buf_release(&b);
+}
+
+/* Each misuse leaves SW_EINVAL in the buffer, and nothing after it is
+ * written. */
+static void test_misuse(void **state)
+{
+	int i;
+
+	(void)state;
+	for (i = 0; i < 8; i++) {
+		sw_buf b = SW_BUF_INIT(4096);
+		sw_jw w = SW_JW_INIT(&b);
+		size_t len;
+
+		switch (i) {
+		case 0: sw_jw_obj(&w); sw_jw_str(&w, "value without key"); break;
+		case 1: sw_jw_arr(&w); sw_jw_key(&w, "key in array"); break;
+		case 2: sw_jw_end(&w); break;
+		case 3: sw_jw_obj(&w); sw_jw_key(&w, "k"); sw_jw_end(&w); break;
+		case 4: sw_jw_obj(&w); sw_jw_key(&w, "k"); sw_jw_key(&w, "k2"); break;
+		case 5: sw_jw_int(&w, 1); sw_jw_int(&w, 2); break;
+		case 6: for (int k = 0; k <= SW_JW_MAX_DEPTH; k++) sw_jw_arr(&w); break;
+		case 7: sw_jw_obj(&w); sw_jw_key(&w, NULL); break;
+		}
+		assert_int_equal(sw_jw_done(&w), SW_EINVAL);
+		len = b.len;
+		sw_jw_arr(&w);
+		sw_jw_end(&w);
+		assert_int_equal(b.len, len);
+		sw_buf_release(&b);
+	}
+}
+
+/* Unclosed, or nothing written: not a document. A full buffer's own error
+ * is what done reports. */
+static void test_done(void **state)
+{
+	sw_buf b = SW_BUF_INIT(4096);
+	sw_jw w = SW_JW_INIT(&b);
+
+	(void)state;
+	assert_int_equal(sw_jw_done(&w), SW_EINVAL);
+	sw_jw_arr(&w);
+	assert_int_equal(sw_jw_done(&w), SW_EINVAL);
+	sw_jw_end(&w);
+	assert_int_equal(sw_jw_done(&w), 0);
+	sw_buf_release(&b);
+	b = (sw_buf)SW_BUF_INIT(4);
+	w = (sw_jw)SW_JW_INIT(&b);
+	sw_jw_arr(&w);
+	sw_jw_str(&w, "longer than four");
+	sw_jw_end(&w);
+	assert_int_equal(sw_jw_done(&w), SW_ELIMIT);
+	sw_buf_release(&b);
+}
+
+/* The front-ends' document: written whole, or not at all on a misuse. */
+static void test_out(void **state)
+{
+	char got[256] = "";
+	sw_error err = SW_ERROR_INIT;
+	sw_json_out *o = sw_json_out_new();
+	FILE *f = tmpfile();
+
+	(void)state;
+	assert_non_null(f);
+	sw_json_out_obj(o);
+	sw_json_out_key(o, "a");
+	sw_json_out_arr(o);
+	sw_json_out_str(o, "\x1b]8;;\xc0");
+	sw_json_out_int(o, -1);
+	sw_json_out_bool(o, false);
+	sw_json_out_str(o, NULL);
+	sw_json_out_end(o);
+	sw_json_out_end(o);
+	assert_int_equal(sw_json_out_finish(o, f, &err), 0);
+	rewind(f);
+	assert_non_null(fgets(got, sizeof(got), f));
+	assert_string_equal(got, "{\"a\":[\"\\u001b]8;;\\ufffd\",-1,false,null]}\n");
+	fclose(f);
+
+	f = tmpfile();
+	o = sw_json_out_new();
+	sw_json_out_obj(o);
+	sw_json_out_str(o, "no key");
+	assert_int_equal(sw_json_out_finish(o, f, &err), SW_EINVAL);
+	assert_int_equal(ftell(f), 0);
+	assert_int_equal(sw_json_out_finish(NULL, f, &err), SW_ENOMEM);
+	fclose(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +514,10 @@ int main(void)
 		cmocka_unit_test(test_valid_edges),
 		cmocka_unit_test(test_generated),
 		cmocka_unit_test(test_nul_and_append),
+		cmocka_unit_test(test_structure),
+		cmocka_unit_test(test_misuse),
+		cmocka_unit_test(test_done),
+		cmocka_unit_test(test_out),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -177,24 +177,21 @@ static int emit(ctx *c, const char *id, sw_severity sev, const char *cat, const 
 		const char *field, const char *text, size_t n, const char *match, const char *decoded)
 {
 	sw_buf ev = SW_BUF_INIT(MAX_TEXT * 2);
+	sw_jw w = SW_JW_INIT(&ev);
 	int rc;
 
-	sw_buf_printf(&ev, "{\"field\":");
-	sw_jsonw_str(&ev, field);
-	sw_buf_printf(&ev, ",\"value\":");
-	sw_jsonw_strn(&ev, text, n > 2048 ? 2048 : n);
-	sw_buf_printf(&ev, ",\"match\":");
-	sw_jsonw_str(&ev, match);
-	if (strcmp(field, "Entrypoint+Cmd") == 0) {
-		/* who it runs as: root makes whatever starts worse */
-		sw_buf_printf(&ev, ",\"user\":");
-		sw_jsonw_str(&ev, c->user && *c->user ? c->user : "root (no User set)");
-	}
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "field", field);
+	sw_jw_key(&w, "value");
+	sw_jw_strn(&w, text, n > 2048 ? 2048 : n);
+	sw_jw_kstr(&w, "match", match);
+	if (strcmp(field, "Entrypoint+Cmd") == 0) /* who it runs as: root makes whatever starts worse */
+		sw_jw_kstr(&w, "user", c->user && *c->user ? c->user : "root (no User set)");
 	if (decoded) {
-		sw_buf_printf(&ev, ",\"decoded\":");
-		sw_jsonw_strn(&ev, decoded, strlen(decoded) > 2048 ? 2048 : strlen(decoded));
+		sw_jw_key(&w, "decoded");
+		sw_jw_strn(&w, decoded, strlen(decoded) > 2048 ? 2048 : strlen(decoded));
 	}
-	sw_buf_putc(&ev, '}');
+	sw_jw_end(&w);
 	rc = sw_emit_step_finding(c->out, c->layer, c->step, id, sev, cat, title, sw_buf_cstr(&ev));
 	sw_buf_release(&ev);
 	return rc;

@@ -299,6 +299,8 @@ static int heur_file(void *state, void *wstate, const sw_file *f, const uint8_t 
 {
 	signals s = { { 0 }, { 0 }, 0, 0, false };
 	sw_buf ev = SW_BUF_INIT(4096);
+	sw_jw w = SW_JW_INIT(&ev);
+	char mode[16];
 	bool is_elf = data && len >= 4 && memcmp(data, "\x7f" "ELF", 4) == 0;
 	bool exec = f->type == '0' && (is_elf || (f->mode & 0111));
 	sw_severity sev;
@@ -320,13 +322,19 @@ static int heur_file(void *state, void *wstate, const sw_file *f, const uint8_t 
 	if (s.score < 2)
 		return 0; /* one weak signal is not a finding */
 	sev = s.score >= 6 ? SW_SEV_HIGH : s.score >= 4 ? SW_SEV_MEDIUM : SW_SEV_LOW;
-	sw_buf_printf(&ev, "{\"score\":%d,\"signals\":[", s.score);
+	sw_jw_obj(&w);
+	sw_jw_kint(&w, "score", s.score);
+	sw_jw_karr(&w, "signals");
 	for (i = 0; i < s.n; i++) {
-		sw_buf_printf(&ev, "%s{\"signal\":", i ? "," : "");
-		sw_jsonw_str(&ev, s.name[i]);
-		sw_buf_printf(&ev, ",\"weight\":%d}", s.weight[i]);
+		sw_jw_obj(&w);
+		sw_jw_kstr(&w, "signal", s.name[i]);
+		sw_jw_kint(&w, "weight", s.weight[i]);
+		sw_jw_end(&w);
 	}
-	sw_buf_printf(&ev, "],\"mode\":\"%04o\"}", f->mode & 07777);
+	sw_jw_end(&w);
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)(f->mode & 07777));
+	sw_jw_kstr(&w, "mode", mode);
+	sw_jw_end(&w);
 	rc = sw_emit_finding(out, s.packed ? "SW-HEUR-PACKED" : "SW-HEUR-SUSPICIOUS-FILE", sev,
 			     s.packed ? "packed" : "suspicious-config",
 			     s.packed ? "Packed executable with suspicious traits" :

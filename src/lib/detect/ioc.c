@@ -207,6 +207,7 @@ static int ioc_file(void *state, void *wstate, const sw_file *f, const uint8_t *
 	const ioc *hit;
 	char hex[2 * SW_SHA256_LEN + 1], title[256];
 	sw_buf ev = SW_BUF_INIT(4096);
+	sw_jw w = SW_JW_INIT(&ev);
 	int rc;
 
 	(void)wstate, (void)data, (void)len;
@@ -217,11 +218,11 @@ static int ioc_file(void *state, void *wstate, const sw_file *f, const uint8_t *
 		return 0;
 	sw_hex(f->sha256, SW_SHA256_LEN, hex);
 	snprintf(title, sizeof(title), "Known-bad file hash: %s", hit->name);
-	sw_buf_printf(&ev, "{\"sha256\":\"%s\",\"ioc\":", hex);
-	sw_jsonw_str(&ev, hit->name);
-	sw_buf_printf(&ev, ",\"list\":");
-	sw_jsonw_str(&ev, hit->source);
-	sw_buf_putc(&ev, '}');
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "sha256", hex);
+	sw_jw_kstr(&w, "ioc", hit->name);
+	sw_jw_kstr(&w, "list", hit->source);
+	sw_jw_end(&w);
 	rc = sw_buf_err(&ev) ? sw_buf_err(&ev) :
 	     sw_emit_finding(out, "SW-IOC-SHA256", hit->sev, hit->category, title, sw_buf_cstr(&ev));
 	sw_buf_release(&ev);

@@ -189,20 +189,29 @@ int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *o
 		if (sw_json_parse(img->manifest, img->manifest_len, &mdoc, NULL) == 0 &&
 		    (m = sw_json_get_str(sw_json_root(mdoc), "mediaType")))
 			mt = m;
-		sw_buf_printf(&idx, "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":");
-		sw_jsonw_str(&idx, mt);
-		sw_buf_printf(&idx, ",\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"io.containerd.image.name\":",
-			      img->manifest_digest, img->manifest_len);
-		sw_jsonw_str(&idx, img->reference ? img->reference : input);
-		if (po->tag) {
-			sw_buf_printf(&idx, ",\"org.opencontainers.image.ref.name\":");
-			sw_jsonw_str(&idx, po->tag);
-		} else if (img->reference && sw_ref_parse(img->reference, &ref, NULL) == 0 && ref.tag[0]) {
-			sw_buf_printf(&idx, ",\"org.opencontainers.image.ref.name\":");
-			sw_jsonw_str(&idx, ref.tag);
-		}
-		sw_buf_printf(&idx, "}}]}\n");
-		if ((rc = put_file(dir, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}\n", err)) == 0)
+		sw_jw w = SW_JW_INIT(&idx);
+		sw_jw_obj(&w);
+		sw_jw_kint(&w, "schemaVersion", 2);
+		sw_jw_karr(&w, "manifests");
+		sw_jw_obj(&w);
+		sw_jw_kstr(&w, "mediaType", mt);
+		sw_jw_kstr(&w, "digest", img->manifest_digest);
+		sw_jw_kuint(&w, "size", img->manifest_len);
+		sw_jw_kobj(&w, "annotations");
+		sw_jw_kstr(&w, "io.containerd.image.name", img->reference ? img->reference : input);
+		if (po->tag)
+			sw_jw_kstr(&w, "org.opencontainers.image.ref.name", po->tag);
+		else if (img->reference && sw_ref_parse(img->reference, &ref, NULL) == 0 && ref.tag[0])
+			sw_jw_kstr(&w, "org.opencontainers.image.ref.name", ref.tag);
+		sw_jw_end(&w);
+		sw_jw_end(&w);
+		sw_jw_end(&w);
+		sw_jw_end(&w);
+		if ((rc = sw_jw_done(&w)) == 0)
+			rc = sw_buf_putc(&idx, '\n');
+		if (rc < 0)
+			rc = sw_error_set(err, rc, "writing index.json: %s", sw_code_name(rc));
+		if (rc == 0 && (rc = put_file(dir, "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}\n", err)) == 0)
 			rc = put_file(dir, "index.json", sw_buf_cstr(&idx), err);
 	}
 out:

@@ -624,28 +624,28 @@ int sw_names_write(FILE *f, const char *const *inputs, const sw_name_result *rs,
 	int rc = 0;
 
 	if (json) {
-		sw_buf_printf(&b, "{\"schema\":\"stowaway.names/v1\",\"results\":[");
+		sw_jw w = SW_JW_INIT(&b);
+		sw_jw_obj(&w);
+		sw_jw_kstr(&w, "schema", "stowaway.names/v1");
+		sw_jw_karr(&w, "results");
 		for (i = 0; i < n; i++) {
 			char full[1024], fam[1024];
 			const sw_name_result *r = &rs[i];
 			sw_ref_format(&r->ref, SW_REF_DEFAULT, full, sizeof(full));
 			sw_ref_format(&r->ref, SW_REF_FAMILIAR, fam, sizeof(fam));
-			sw_buf_printf(&b, "%s{\"input\":", i ? "," : "");
-			sw_jsonw_str(&b, inputs[i]);
-			sw_buf_printf(&b, ",\"reference\":");
-			sw_jsonw_str(&b, full);
-			sw_buf_printf(&b, ",\"familiar\":");
-			sw_jsonw_str(&b, fam);
-			sw_buf_printf(&b, ",\"verdict\":\"%s\",\"resembles\":", sw_name_verdict_str(r->verdict));
-			if (r->resembles[0])
-				sw_jsonw_str(&b, r->resembles);
-			else
-				sw_buf_printf(&b, "null");
-			sw_buf_printf(&b, ",\"reason\":");
-			sw_jsonw_str(&b, r->verdict == SW_NAME_OK ? r->note : r->reason);
-			sw_buf_putc(&b, '}');
+			sw_jw_obj(&w);
+			sw_jw_kstr(&w, "input", inputs[i]);
+			sw_jw_kstr(&w, "reference", full);
+			sw_jw_kstr(&w, "familiar", fam);
+			sw_jw_kstr(&w, "verdict", sw_name_verdict_str(r->verdict));
+			sw_jw_kstr(&w, "resembles", r->resembles[0] ? r->resembles : NULL);
+			sw_jw_kstr(&w, "reason", r->verdict == SW_NAME_OK ? r->note : r->reason);
+			sw_jw_end(&w);
 		}
-		sw_buf_printf(&b, "]}\n");
+		sw_jw_end(&w);
+		sw_jw_end(&w);
+		if (sw_jw_done(&w) == 0)
+			sw_buf_putc(&b, '\n');
 	} else {
 		/* for a person: the names pass the escaper like any text that
 		 * came from outside (a parsed reference holds no control, but
@@ -668,7 +668,9 @@ int sw_names_write(FILE *f, const char *const *inputs, const sw_name_result *rs,
 			sw_buf_putc(&b, '\n');
 		}
 	}
-	if (b.len && fwrite(b.data, 1, b.len, f) != b.len)
+	if (sw_buf_err(&b))
+		rc = sw_buf_err(&b);
+	else if (b.len && fwrite(b.data, 1, b.len, f) != b.len)
 		rc = SW_EIO;
 	sw_buf_release(&b);
 	return rc;

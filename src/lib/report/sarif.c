@@ -52,47 +52,9 @@
 #define MAX_PART 1024         /* bytes of a path, title or build step in a message */
 #define FP_HEX 32             /* hex digits of a fingerprint */
 
-/* An output with a sticky error: after the first failure nothing is added. */
-typedef struct out {
-	sw_buf *b;
-	int rc;
-} out;
-
-static void raw(out *o, const char *s)
-{
-	if (!o->rc)
-		o->rc = sw_buf_append(o->b, s, strlen(s));
-}
-
-static void fmt(out *o, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static void fmt(out *o, const char *f, ...)
-{
-	char tmp[128];
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(tmp, sizeof(tmp), f, ap);
-	va_end(ap);
-	if (o->rc)
-		return;
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		o->rc = SW_ERROR; /* only numbers and short words pass through here */
-	else
-		o->rc = sw_buf_append(o->b, tmp, (size_t)n);
-}
-
-static void str(out *o, const char *s)
-{
-	if (!o->rc)
-		o->rc = sw_jsonw_str(o->b, s);
-}
-
-static void strn(out *o, const char *s, size_t n)
-{
-	if (!o->rc)
-		o->rc = sw_jsonw_strn(o->b, s, n);
-}
+/* Everything goes through the JSON writer (util.h: sw_jw), whose errors
+ * are sticky in the buffer: after the first failure nothing is added. */
+typedef sw_jw out;
 
 /* ---- text helpers ---- */
 
@@ -141,7 +103,7 @@ static void text_out(out *o, sw_buf *t, size_t max, const char *fallback)
 
 	if (!*s)
 		s = fallback;
-	strn(o, s, clip(s, max));
+	sw_jw_strn(o, s, clip(s, max));
 }
 
 /* Write prefix + path as a URI string. The path is percent-encoded:
@@ -157,7 +119,8 @@ static void uri(out *o, const char *prefix, const char *p)
 	while (*p == '/')
 		p++;
 	if (!(u = malloc(plen + 3 * strlen(p) + 2))) {
-		o->rc = o->rc ? o->rc : SW_ENOMEM;
+		if (!o->b->err)
+			o->b->err = SW_ENOMEM;
 		return;
 	}
 	memcpy(u, prefix, plen);
@@ -185,7 +148,7 @@ static void uri(out *o, const char *prefix, const char *p)
 	}
 	if (!*p)
 		u[n++] = '_';
-	strn(o, u, n);
+	sw_jw_strn(o, u, n);
 	free(u);
 }
 
@@ -298,7 +261,7 @@ static void rule_name(out *o, const char *id)
 		start = false;
 	}
 	name[n] = '\0';
-	str(o, n ? name : "Finding");
+	sw_jw_str(o, n ? name : "Finding");
 }
 
 /* ---- one run ---- */
@@ -484,13 +447,15 @@ static void write_rule(out *o, const run *u, const rule *ru)
 	const char *tags[MAX_TAGS];
 	size_t ntags = 0, i, m;
 
-	raw(o, "{\"id\":");
-	str(o, nonempty(f->id, "unknown"));
-	raw(o, ",\"name\":");
+	sw_jw_obj(o);
+	sw_jw_kstr(o, "id", nonempty(f->id, "unknown"));
+	sw_jw_key(o, "name");
 	rule_name(o, f->id);
 	short_text(&t, f, k, ru->same_title, MAX_DESC);
-	raw(o, ",\"shortDescription\":{\"text\":");
+	sw_jw_kobj(o, "shortDescription");
+	sw_jw_key(o, "text");
 	text_out(o, &t, MAX_DESC, "stowaway finding");
+	sw_jw_end(o);
 	sw_buf_reset(&t);
 	if (k) {
 		text(&t, k->fulld, MAX_DESC);
@@ -502,13 +467,19 @@ static void write_rule(out *o, const run *u, const rule *ru)
 		text(&t, f->category, 40);
 		lit(&t, "; each result says where in the image it was found.");
 	}
-	raw(o, "},\"fullDescription\":{\"text\":");
+	sw_jw_kobj(o, "fullDescription");
+	sw_jw_key(o, "text");
 	text_out(o, &t, MAX_DESC, "stowaway finding");
-	raw(o, "},\"help\":{\"text\":");
-	str(o, help_for(f->category));
-	raw(o, "},\"defaultConfiguration\":{\"level\":");
-	str(o, level_of(f->severity));
-	raw(o, "},\"properties\":{\"tags\":[\"security\"");
+	sw_jw_end(o);
+	sw_jw_kobj(o, "help");
+	sw_jw_kstr(o, "text", help_for(f->category));
+	sw_jw_end(o);
+	sw_jw_kobj(o, "defaultConfiguration");
+	sw_jw_kstr(o, "level", level_of(f->severity));
+	sw_jw_end(o);
+	sw_jw_kobj(o, "properties");
+	sw_jw_karr(o, "tags");
+	sw_jw_str(o, "security");
 	tags[ntags++] = "security";
 	for (i = ru->start; i < ru->start + ru->count && ntags < MAX_TAGS; i++) {
 		const char *c = kf(u, u->members[i])->category;
@@ -517,14 +488,13 @@ static void write_rule(out *o, const run *u, const rule *ru)
 		if (m < ntags || !*c)
 			continue;
 		tags[ntags++] = c;
-		raw(o, ",");
-		str(o, c);
+		sw_jw_str(o, c);
 	}
-	raw(o, "],\"security-severity\":");
-	str(o, security_severity(f->severity));
-	raw(o, ",\"precision\":");
-	str(o, precision_of(f->detector));
-	raw(o, "}}");
+	sw_jw_end(o);
+	sw_jw_kstr(o, "security-severity", security_severity(f->severity));
+	sw_jw_kstr(o, "precision", precision_of(f->detector));
+	sw_jw_end(o);
+	sw_jw_end(o);
 	sw_buf_release(&t);
 }
 
@@ -542,14 +512,21 @@ static void location_uri(out *o, const char *path, int layer)
 	if (path)
 		uri(o, pre, path);
 	else
-		str(o, pre);
+		sw_jw_str(o, pre);
 }
 
 static void physical(out *o, const char *path, int layer)
 {
-	raw(o, "{\"physicalLocation\":{\"artifactLocation\":{\"uri\":");
+	sw_jw_obj(o);
+	sw_jw_kobj(o, "physicalLocation");
+	sw_jw_kobj(o, "artifactLocation");
+	sw_jw_key(o, "uri");
 	location_uri(o, path, layer);
-	raw(o, "},\"region\":{\"startLine\":1}}");
+	sw_jw_end(o);
+	sw_jw_kobj(o, "region");
+	sw_jw_kint(o, "startLine", 1);
+	sw_jw_end(o);
+	sw_jw_end(o);
 }
 
 /* "<path> in layer 2 (sha256:...)", "layer 2 (sha256:...)" or "the image configuration" */
@@ -575,10 +552,10 @@ static void write_result(out *o, const run *u, size_t pos)
 	const sw_finding *f = kf(u, pos);
 	sw_buf t = SW_BUF_INIT(8 * MAX_PART);
 
-	raw(o, "{\"ruleId\":");
-	str(o, nonempty(f->id, "unknown"));
-	fmt(o, ",\"ruleIndex\":%zu,\"level\":\"%s\",\"message\":{\"text\":", u->rix[pos],
-	    level_of(f->severity));
+	sw_jw_obj(o);
+	sw_jw_kstr(o, "ruleId", nonempty(f->id, "unknown"));
+	sw_jw_kuint(o, "ruleIndex", u->rix[pos]);
+	sw_jw_kstr(o, "level", level_of(f->severity));
 	text(&t, nonempty(f->title, f->id), MAX_PART);
 	lit(&t, ": ");
 	where(&t, u, f->path, f->layer, f->layer_digest);
@@ -597,64 +574,78 @@ static void write_result(out *o, const run *u, size_t pos)
 		    "but still ships in the image with every pull.");
 	else
 		lit(&t, ".");
-	strn(o, sw_buf_cstr(&t), t.len);
-	raw(o, "},\"locations\":[");
+	sw_jw_kobj(o, "message");
+	sw_jw_key(o, "text");
+	sw_jw_strn(o, sw_buf_cstr(&t), t.len);
+	sw_jw_end(o);
+	sw_jw_karr(o, "locations");
 	physical(o, f->path, f->layer);
-	raw(o, ",\"logicalLocations\":[{\"kind\":\"module\",\"name\":");
-	str(o, u->image);
-	raw(o, ",\"fullyQualifiedName\":");
-	str(o, u->image);
-	raw(o, "}");
+	sw_jw_karr(o, "logicalLocations");
+	sw_jw_obj(o);
+	sw_jw_kstr(o, "kind", "module");
+	sw_jw_kstr(o, "name", u->image);
+	sw_jw_kstr(o, "fullyQualifiedName", u->image);
+	sw_jw_end(o);
 	if (f->layer >= 0 && f->layer_digest) {
 		sw_buf_reset(&t);
 		text(&t, u->image, MAX_PART);
 		sw_buf_printf(&t, "/layers/%d/", f->layer);
 		text(&t, f->layer_digest, 128);
-		raw(o, ",{\"kind\":\"resource\",\"name\":");
-		str(o, f->layer_digest);
-		raw(o, ",\"fullyQualifiedName\":");
-		strn(o, sw_buf_cstr(&t), t.len);
-		raw(o, "}");
+		sw_jw_obj(o);
+		sw_jw_kstr(o, "kind", "resource");
+		sw_jw_kstr(o, "name", f->layer_digest);
+		sw_jw_key(o, "fullyQualifiedName");
+		sw_jw_strn(o, sw_buf_cstr(&t), t.len);
+		sw_jw_end(o);
 	}
-	raw(o, "]}],\"partialFingerprints\":{\"primaryLocationLineHash\":");
-	str(o, u->fp[pos]);
-	raw(o, "},\"properties\":{\"severity\":");
-	str(o, sw_severity_name(f->severity));
-	raw(o, ",\"category\":");
-	str(o, f->category);
-	raw(o, ",\"detector\":");
-	str(o, f->detector);
-	raw(o, ",\"title\":");
-	str(o, f->title);
-	raw(o, ",\"path\":");
-	str(o, f->path);
+	sw_jw_end(o); /* logicalLocations */
+	sw_jw_end(o); /* the location */
+	sw_jw_end(o); /* locations */
+	sw_jw_kobj(o, "partialFingerprints");
+	sw_jw_kstr(o, "primaryLocationLineHash", u->fp[pos]);
+	sw_jw_end(o);
+	sw_jw_kobj(o, "properties");
+	sw_jw_kstr(o, "severity", sw_severity_name(f->severity));
+	sw_jw_kstr(o, "category", f->category);
+	sw_jw_kstr(o, "detector", f->detector);
+	sw_jw_kstr(o, "title", f->title);
+	sw_jw_kstr(o, "path", f->path);
+	sw_jw_key(o, "layer");
 	if (f->layer >= 0)
-		fmt(o, ",\"layer\":%d", f->layer);
+		sw_jw_int(o, f->layer);
 	else
-		raw(o, ",\"layer\":null");
-	raw(o, ",\"layer_digest\":");
-	str(o, f->layer_digest);
-	raw(o, ",\"created_by\":");
-	str(o, f->created_by);
-	raw(o, f->path ? (f->in_final_fs ? ",\"in_final_fs\":true" : ",\"in_final_fs\":false") :
-	       ",\"in_final_fs\":null");
-	raw(o, ",\"evidence\":");
-	raw(o, nonempty(f->evidence, "{}"));
-	raw(o, "}}");
+		sw_jw_null(o);
+	sw_jw_kstr(o, "layer_digest", f->layer_digest);
+	sw_jw_kstr(o, "created_by", f->created_by);
+	sw_jw_key(o, "in_final_fs");
+	if (f->path)
+		sw_jw_bool(o, f->in_final_fs);
+	else
+		sw_jw_null(o);
+	sw_jw_kraw(o, "evidence", nonempty(f->evidence, "{}"));
+	sw_jw_end(o);
+	sw_jw_end(o);
 	sw_buf_release(&t);
 }
 
 static void notification(out *o, const char *msg, size_t len, const char *path, int layer)
 {
-	raw(o, "{\"level\":\"warning\",\"message\":{\"text\":");
-	strn(o, msg, len);
-	raw(o, "},\"descriptor\":{\"id\":\"SW-INCOMPLETE\"}");
+	sw_jw_obj(o);
+	sw_jw_kstr(o, "level", "warning");
+	sw_jw_kobj(o, "message");
+	sw_jw_key(o, "text");
+	sw_jw_strn(o, msg, len);
+	sw_jw_end(o);
+	sw_jw_kobj(o, "descriptor");
+	sw_jw_kstr(o, "id", "SW-INCOMPLETE");
+	sw_jw_end(o);
 	if (path || layer >= 0) {
-		raw(o, ",\"locations\":[");
+		sw_jw_karr(o, "locations");
 		physical(o, path, layer);
-		raw(o, "}]");
+		sw_jw_end(o);
+		sw_jw_end(o);
 	}
-	raw(o, "}");
+	sw_jw_end(o);
 }
 
 static void write_notifications(out *o, const run *u)
@@ -662,9 +653,8 @@ static void write_notifications(out *o, const run *u)
 	const sw_report *r = u->r;
 	sw_buf t = SW_BUF_INIT(8 * MAX_PART);
 	size_t i, n = r->ninc < MAX_NOTES ? r->ninc : MAX_NOTES;
-	bool comma = false;
 
-	raw(o, "[");
+	sw_jw_arr(o);
 	for (i = 0; i < n; i++) {
 		const sw_incomplete *c = &r->inc[i];
 		const char *digest = c->layer >= 0 && (size_t)c->layer < r->nlayers ?
@@ -679,29 +669,28 @@ static void write_notifications(out *o, const run *u)
 			where(&t, u, c->path, c->layer, digest);
 		}
 		lit(&t, ". Not fully scanned: not known to be clean.");
-		raw(o, comma ? "," : "");
 		notification(o, sw_buf_cstr(&t), t.len, c->path, c->layer);
-		comma = true;
 	}
 	if (r->ninc > n) {
 		sw_buf_reset(&t);
 		sw_buf_printf(&t, "%zu more items were not fully scanned (see --format json for all).",
 			      r->ninc - n);
-		raw(o, comma ? "," : "");
 		notification(o, sw_buf_cstr(&t), t.len, NULL, -1);
-		comma = true;
 	}
 	if (r->nf > u->nkept) {
 		sw_buf_reset(&t);
 		sw_buf_printf(&t, "%zu findings are not in this file: a SARIF run for GitHub holds at "
 			      "most %d results, and the %zu most severe were kept (see --format json "
 			      "for all).", r->nf - u->nkept, MAX_RESULTS, u->nkept);
-		raw(o, comma ? "," : "");
-		raw(o, "{\"level\":\"warning\",\"message\":{\"text\":");
-		strn(o, sw_buf_cstr(&t), t.len);
-		raw(o, "}}");
+		sw_jw_obj(o);
+		sw_jw_kstr(o, "level", "warning");
+		sw_jw_kobj(o, "message");
+		sw_jw_key(o, "text");
+		sw_jw_strn(o, sw_buf_cstr(&t), t.len);
+		sw_jw_end(o);
+		sw_jw_end(o);
 	}
-	raw(o, "]");
+	sw_jw_end(o);
 	sw_buf_release(&t);
 }
 
@@ -711,70 +700,90 @@ static void write_run(out *o, const run *u)
 	sw_buf t = SW_BUF_INIT(2 * MAX_DESC);
 	size_t i;
 
-	raw(o, "{\"tool\":{\"driver\":{\"name\":\"stowaway\",\"semanticVersion\":");
-	str(o, SW_VERSION);
-	raw(o, ",\"version\":");
-	str(o, SW_VERSION);
-	raw(o, ",\"rules\":[");
-	for (i = 0; i < u->nrules; i++) {
-		raw(o, i ? "," : "");
+	sw_jw_obj(o);
+	sw_jw_kobj(o, "tool");
+	sw_jw_kobj(o, "driver");
+	sw_jw_kstr(o, "name", "stowaway");
+	sw_jw_kstr(o, "semanticVersion", SW_VERSION);
+	sw_jw_kstr(o, "version", SW_VERSION);
+	sw_jw_karr(o, "rules");
+	for (i = 0; i < u->nrules; i++)
 		write_rule(o, u, &u->rules[i]);
-	}
+	sw_jw_end(o);
+	sw_jw_end(o);
+	sw_jw_end(o);
 	/* GitHub's category for this run: one per image, so several images
 	 * can be uploaded for one commit; it ends with '/' (no run id). */
 	lit(&t, "stowaway/");
 	text(&t, u->image + strspn(u->image, "/"), MAX_DESC);
 	lit(&t, "/");
-	raw(o, "]}},\"automationDetails\":{\"id\":");
-	strn(o, sw_buf_cstr(&t), t.len);
-	raw(o, "},\"invocations\":[{\"executionSuccessful\":true,\"toolExecutionNotifications\":");
+	sw_jw_kobj(o, "automationDetails");
+	sw_jw_key(o, "id");
+	sw_jw_strn(o, sw_buf_cstr(&t), t.len);
+	sw_jw_end(o);
+	sw_jw_karr(o, "invocations");
+	sw_jw_obj(o);
+	sw_jw_kbool(o, "executionSuccessful", true);
+	sw_jw_key(o, "toolExecutionNotifications");
 	write_notifications(o, u);
-	raw(o, "}],\"results\":[");
-	for (i = 0; i < u->nkept; i++) {
-		raw(o, i ? "," : "");
+	sw_jw_end(o);
+	sw_jw_end(o);
+	sw_jw_karr(o, "results");
+	for (i = 0; i < u->nkept; i++)
 		write_result(o, u, i);
-	}
-	raw(o, "],\"properties\":{\"input\":");
-	str(o, r->input);
-	raw(o, ",\"reference\":");
-	str(o, r->reference);
-	raw(o, ",\"manifest_digest\":");
-	str(o, r->manifest_digest);
-	raw(o, ",\"config_digest\":");
-	str(o, r->config_digest);
-	raw(o, ",\"ruleset\":");
-	str(o, r->ruleset);
-	fmt(o, ",\"verdict\":\"%s\"", sw_verdict_name(sw_report_verdict(r)));
-	fmt(o, ",\"findings\":%zu,\"results\":%zu", r->nf, u->nkept);
-	fmt(o, ",\"stats\":{\"layers\":%zu,\"files\":%llu,", r->nlayers, (unsigned long long)r->files);
-	fmt(o, "\"bytes\":%llu,\"seconds\":%.3f,", (unsigned long long)r->bytes, r->seconds);
-	fmt(o, "\"cache_hits\":%llu}}}", (unsigned long long)r->cache_hits);
+	sw_jw_end(o);
+	sw_jw_kobj(o, "properties");
+	sw_jw_kstr(o, "input", r->input);
+	sw_jw_kstr(o, "reference", r->reference);
+	sw_jw_kstr(o, "manifest_digest", r->manifest_digest);
+	sw_jw_kstr(o, "config_digest", r->config_digest);
+	sw_jw_kstr(o, "ruleset", r->ruleset);
+	sw_jw_kstr(o, "verdict", sw_verdict_name(sw_report_verdict(r)));
+	sw_jw_kuint(o, "findings", r->nf);
+	sw_jw_kuint(o, "results", u->nkept);
+	sw_jw_kobj(o, "stats");
+	sw_jw_kuint(o, "layers", r->nlayers);
+	sw_jw_kuint(o, "files", r->files);
+	sw_jw_kuint(o, "bytes", r->bytes);
+	sw_jw_key(o, "seconds");
+	sw_jw_real(o, r->seconds, 3);
+	sw_jw_kuint(o, "cache_hits", r->cache_hits);
+	sw_jw_end(o);
+	sw_jw_end(o);
+	sw_jw_end(o);
 	sw_buf_release(&t);
 }
 
 int sw_report__sarif(const sw_report *const *reps, size_t n, sw_buf *b, sw_error *err)
 {
-	out o = { b, 0 };
+	out o = SW_JW_INIT(b);
 	size_t i;
+	int rc = 0;
 	run u;
 
 	if (n == 0 || n > MAX_RUNS)
 		return sw_error_set(err, SW_EINVAL, "a SARIF file holds 1 to %d runs (images), not %zu",
 				    MAX_RUNS, n);
-	raw(&o, "{\"$schema\":\"" SARIF_SCHEMA "\",\"version\":\"2.1.0\",\"runs\":[");
-	for (i = 0; i < n && !o.rc; i++) {
-		if ((o.rc = run_prepare(&u, reps[i])) == 0) {
-			raw(&o, i ? "," : "");
+	sw_jw_obj(&o);
+	sw_jw_kstr(&o, "$schema", SARIF_SCHEMA);
+	sw_jw_kstr(&o, "version", "2.1.0");
+	sw_jw_karr(&o, "runs");
+	for (i = 0; i < n && !sw_buf_err(b); i++) {
+		if ((rc = run_prepare(&u, reps[i])) == 0)
 			write_run(&o, &u);
-		}
+		else if (!b->err)
+			b->err = rc;
 		run_release(&u);
 	}
-	raw(&o, "]}\n");
-	if (o.rc == SW_ELIMIT)
+	sw_jw_end(&o);
+	sw_jw_end(&o);
+	if ((rc = sw_jw_done(&o)) == 0)
+		rc = sw_buf_putc(b, '\n');
+	if (rc == SW_ELIMIT)
 		return sw_error_set(err, SW_ELIMIT, "SARIF report exceeds %zu bytes", b->max);
-	if (o.rc < 0)
-		return sw_error_set(err, o.rc == SW_ENOMEM ? SW_ENOMEM : SW_ERROR,
-				    "writing the SARIF report failed: %s", sw_code_name(o.rc));
+	if (rc < 0)
+		return sw_error_set(err, rc == SW_ENOMEM ? SW_ENOMEM : SW_ERROR,
+				    "writing the SARIF report failed: %s", sw_code_name(rc));
 	return 0;
 }
 

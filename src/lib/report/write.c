@@ -16,82 +16,101 @@
 
 #define MAX_REPORT (1u << 30)
 
-static void kv_str(sw_buf *b, const char *k, const char *v, bool comma)
-{
-	sw_buf_printf(b, "%s\"%s\":", comma ? "," : "", k);
-	sw_jsonw_str(b, v);
-}
-
 static void write_json(const sw_report *r, sw_buf *b)
 {
+	sw_jw w = SW_JW_INIT(b);
 	size_t i;
 
-	sw_buf_printf(b, "{\"schema\":\"stowaway.report/v1\",\"tool\":{\"name\":\"stowaway\",\"version\":\"%s\"",
-		      SW_VERSION);
-	kv_str(b, "ruleset", r->ruleset, true);
-	sw_buf_printf(b, "},\"image\":{");
-	kv_str(b, "input", r->input, false);
-	kv_str(b, "reference", r->reference, true);
-	kv_str(b, "manifest_digest", r->manifest_digest, true);
-	kv_str(b, "config_digest", r->config_digest, true);
-	sw_buf_printf(b, ",\"layers\":[");
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "schema", "stowaway.report/v1");
+	sw_jw_kobj(&w, "tool");
+	sw_jw_kstr(&w, "name", "stowaway");
+	sw_jw_kstr(&w, "version", SW_VERSION);
+	sw_jw_kstr(&w, "ruleset", r->ruleset);
+	sw_jw_end(&w);
+	sw_jw_kobj(&w, "image");
+	sw_jw_kstr(&w, "input", r->input);
+	sw_jw_kstr(&w, "reference", r->reference);
+	sw_jw_kstr(&w, "manifest_digest", r->manifest_digest);
+	sw_jw_kstr(&w, "config_digest", r->config_digest);
+	sw_jw_karr(&w, "layers");
 	for (i = 0; i < r->nlayers; i++) {
 		const sw_rlayer *l = &r->layers[i];
-		sw_buf_printf(b, "%s{\"index\":%zu", i ? "," : "", i);
-		kv_str(b, "digest", l->digest, true);
-		kv_str(b, "diff_id", l->diff_id, true);
+		sw_jw_obj(&w);
+		sw_jw_kuint(&w, "index", i);
+		sw_jw_kstr(&w, "digest", l->digest);
+		sw_jw_kstr(&w, "diff_id", l->diff_id);
+		sw_jw_key(&w, "size");
 		if (l->size >= 0)
-			sw_buf_printf(b, ",\"size\":%lld", (long long)l->size);
+			sw_jw_int(&w, l->size);
 		else
-			sw_buf_printf(b, ",\"size\":null");
-		kv_str(b, "created_by", l->created_by, true);
-		sw_buf_putc(b, '}');
+			sw_jw_null(&w);
+		sw_jw_kstr(&w, "created_by", l->created_by);
+		sw_jw_end(&w);
 	}
-	sw_buf_printf(b, "]},\"verdict\":\"%s\",\"findings\":[", sw_verdict_name(sw_report_verdict(r)));
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	sw_jw_kstr(&w, "verdict", sw_verdict_name(sw_report_verdict(r)));
+	sw_jw_karr(&w, "findings");
 	for (i = 0; i < r->nf; i++) {
 		const sw_finding *f = &r->f[i];
-		sw_buf_printf(b, "%s{", i ? "," : "");
-		kv_str(b, "id", f->id, false);
-		kv_str(b, "severity", sw_severity_name(f->severity), true);
-		kv_str(b, "category", f->category, true);
-		kv_str(b, "title", f->title, true);
-		kv_str(b, "detector", f->detector, true);
-		kv_str(b, "path", f->path, true);
+		sw_jw_obj(&w);
+		sw_jw_kstr(&w, "id", f->id);
+		sw_jw_kstr(&w, "severity", sw_severity_name(f->severity));
+		sw_jw_kstr(&w, "category", f->category);
+		sw_jw_kstr(&w, "title", f->title);
+		sw_jw_kstr(&w, "detector", f->detector);
+		sw_jw_kstr(&w, "path", f->path);
+		sw_jw_key(&w, "layer");
 		if (f->layer >= 0)
-			sw_buf_printf(b, ",\"layer\":%d", f->layer);
+			sw_jw_int(&w, f->layer);
 		else
-			sw_buf_printf(b, ",\"layer\":null");
-		kv_str(b, "layer_digest", f->layer_digest, true);
-		kv_str(b, "created_by", f->created_by, true);
+			sw_jw_null(&w);
+		sw_jw_kstr(&w, "layer_digest", f->layer_digest);
+		sw_jw_kstr(&w, "created_by", f->created_by);
+		sw_jw_key(&w, "in_final_fs");
 		if (f->path)
-			sw_buf_printf(b, ",\"in_final_fs\":%s", f->in_final_fs ? "true" : "false");
+			sw_jw_bool(&w, f->in_final_fs);
 		else
-			sw_buf_printf(b, ",\"in_final_fs\":null");
-		sw_buf_printf(b, ",\"evidence\":%s}", f->evidence);
+			sw_jw_null(&w);
+		sw_jw_kraw(&w, "evidence", f->evidence);
+		sw_jw_end(&w);
 	}
-	sw_buf_printf(b, "],\"incomplete\":[");
+	sw_jw_end(&w);
+	sw_jw_karr(&w, "incomplete");
 	for (i = 0; i < r->ninc; i++) {
 		const sw_incomplete *c = &r->inc[i];
-		sw_buf_printf(b, "%s{", i ? "," : "");
-		kv_str(b, "path", c->path, false);
+		sw_jw_obj(&w);
+		sw_jw_kstr(&w, "path", c->path);
+		sw_jw_key(&w, "layer");
 		if (c->layer >= 0)
-			sw_buf_printf(b, ",\"layer\":%d", c->layer);
+			sw_jw_int(&w, c->layer);
 		else
-			sw_buf_printf(b, ",\"layer\":null");
-		kv_str(b, "reason", c->reason, true);
-		sw_buf_putc(b, '}');
+			sw_jw_null(&w);
+		sw_jw_kstr(&w, "reason", c->reason);
+		sw_jw_end(&w);
 	}
-	sw_buf_printf(b, "]");
+	sw_jw_end(&w);
 	if (r->dynamic || r->nevents) {
-		sw_buf_printf(b, ",\"dynamic\":{\"summary\":%s,\"events\":[", r->dynamic ? r->dynamic : "{}");
+		sw_jw_kobj(&w, "dynamic");
+		sw_jw_kraw(&w, "summary", r->dynamic ? r->dynamic : "{}");
+		sw_jw_karr(&w, "events");
 		for (i = 0; i < r->nevents; i++)
-			sw_buf_printf(b, "%s%s", i ? "," : "", r->events[i]);
-		sw_buf_putc(b, ']');
-		sw_buf_putc(b, '}');
+			sw_jw_raw(&w, r->events[i]);
+		sw_jw_end(&w);
+		sw_jw_end(&w);
 	}
-	sw_buf_printf(b, ",\"stats\":{\"layers\":%zu,\"files\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"cache_hits\":%llu}}\n",
-		      r->nlayers, (unsigned long long)r->files, (unsigned long long)r->bytes,
-		      r->seconds, (unsigned long long)r->cache_hits);
+	sw_jw_kobj(&w, "stats");
+	sw_jw_kuint(&w, "layers", r->nlayers);
+	sw_jw_kuint(&w, "files", r->files);
+	sw_jw_kuint(&w, "bytes", r->bytes);
+	sw_jw_key(&w, "seconds");
+	sw_jw_real(&w, r->seconds, 3);
+	sw_jw_kuint(&w, "cache_hits", r->cache_hits);
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	if (sw_jw_done(&w) == 0)
+		sw_buf_putc(b, '\n');
 }
 
 static const char *sev_color(sw_severity s)
@@ -307,7 +326,9 @@ int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_e
 		write_table(r, &b, color);
 	if (rc == 0 && sw_buf_err(&b)) /* never half a report */
 		rc = sw_error_set(err, sw_buf_err(&b), sw_buf_err(&b) == SW_ELIMIT ?
-				  "the report is larger than %u MiB" : "out of memory writing the report",
+				  "the report is larger than %u MiB" : sw_buf_err(&b) == SW_EINVAL ?
+				  "the report's JSON was not well formed (a bug: please report it)" :
+				  "out of memory writing the report",
 				  (unsigned)(MAX_REPORT >> 20));
 	if (rc == 0 && b.len && (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0))
 		rc = sw_error_set(err, SW_EIO, "writing the report failed");

@@ -299,18 +299,25 @@ static int script_paths(const sw_chain_env *env, cnode *nodes, int *nn, int self
 static int ev_add(sw_finding *f, const char *key, const char *json)
 {
 	size_t n = strlen(f->evidence);
-	char *e;
+	sw_buf b = SW_BUF_INIT(SIZE_MAX);
+	sw_jw w = SW_JW_INIT(&b);
+	int rc;
 
 	/* each chain node is visited once, so a key is never added twice; do not
 	 * search the text for it: evidence quotes attacker bytes */
 	if (n < 2 || f->evidence[n - 1] != '}')
 		return 0;
-	e = sw__asprintf("%.*s%s\"%s\":%s}", (int)(n - 1), f->evidence, n > 2 ? "," : "", key, json);
-	if (!e)
-		return SW_ENOMEM;
+	sw_buf_append(&b, f->evidence, n - 1);
+	sw_jw_resume(&w, n > 2);
+	sw_jw_kraw(&w, key, json);
+	sw_jw_end(&w);
+	if ((rc = sw_jw_done(&w)) < 0) {
+		sw_buf_release(&b);
+		return rc;
+	}
 	free((char *)f->evidence);
-	f->evidence = e;
-	return 0;
+	f->evidence = sw_buf_detach(&b, NULL);
+	return f->evidence ? 0 : SW_ENOMEM;
 }
 
 static bool counts(const sw_finding *f)
@@ -327,10 +334,12 @@ static int link_node(sw_report *r, const cnode *nodes, int i)
 	const char *cat = NULL;
 	size_t k, nf = r->nf;
 	sw_finding f = { 0 };
+	sw_jw idw = SW_JW_INIT(&ids), w = SW_JW_INIT(&ev);
 	char title[160];
 	int rc = 0;
 
 	sw_jsonw_str(&starter, par ? par->path : "Entrypoint/Cmd");
+	sw_jw_arr(&idw);
 	for (k = 0; k < nf && rc == 0; k++) {
 		sw_finding *x = &r->f[k];
 		if (!x->path || strcmp(x->path, c->path) != 0 || x->layer != (int)c->layer)
@@ -342,17 +351,23 @@ static int link_node(sw_report *r, const cnode *nodes, int i)
 				sev = x->severity > sev ? x->severity : sev;
 				cat = x->category;
 			}
-			sw_buf_printf(&ids, "%s", ids.len ? "," : "");
-			sw_jsonw_str(&ids, x->id);
+			sw_jw_str(&idw, x->id);
 		}
 	}
 	if (rc < 0 || !cat)
 		goto out;
 	/* The launcher's own finding, pointing at what it starts. */
-	sw_buf_printf(&ev, "{\"starts\":");
-	sw_jsonw_str(&ev, c->path);
-	sw_buf_printf(&ev, ",\"target_layer\":%zu,\"target_findings\":[%s],\"depth\":%d}", c->layer,
-		      sw_buf_cstr(&ids), c->depth);
+	sw_jw_end(&idw);
+	if ((rc = sw_jw_done(&idw)) < 0)
+		goto out;
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "starts", c->path);
+	sw_jw_kuint(&w, "target_layer", c->layer);
+	sw_jw_kraw(&w, "target_findings", sw_buf_cstr(&ids));
+	sw_jw_kint(&w, "depth", c->depth);
+	sw_jw_end(&w);
+	if ((rc = sw_jw_done(&w)) < 0)
+		goto out;
 	snprintf(title, sizeof(title), "%s starts a flagged file at container start",
 		 par ? "Start-up script" : "The image's entrypoint");
 	f.id = "SW-LAUNCHER";

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "util.h"
-#include "stowaway/report.h"
+#include "stowaway/json.h"
 #include "banned.h"
 
 typedef struct arena_blk {
@@ -508,13 +508,227 @@ int sw_jsonw_str(sw_buf *b, const char *s)
 	return sw_jsonw_strn(b, s, strlen(s));
 }
 
-void sw_json_fputs(FILE *f, const char *s)
-{
-	sw_buf b = SW_BUF_INIT(SIZE_MAX);
+/* ---- the writer that keeps commas and nesting ---- */
 
-	if (sw_jsonw_str(&b, s) == 0)
-		fwrite(b.data, 1, b.len, f);
+static bool jw_bad(const sw_jw *w)
+{
+	return w->b->err != 0;
+}
+
+static void jw_misuse(sw_jw *w)
+{
+	if (!w->b->err)
+		w->b->err = SW_EINVAL;
+}
+
+/* Before a value: the comma, or nothing after a key; a value inside an
+ * object without its key is a misuse, as is a second top-level value. */
+static bool jw_value(sw_jw *w)
+{
+	uint64_t bit;
+
+	if (jw_bad(w))
+		return false;
+	if (w->keyed) {
+		w->keyed = false;
+		return true;
+	}
+	if (w->depth == 0) {
+		if (w->top) {
+			jw_misuse(w);
+			return false;
+		}
+		w->top = true;
+		return true;
+	}
+	bit = 1ull << (w->depth - 1);
+	if (w->obj & bit) {
+		jw_misuse(w);
+		return false;
+	}
+	if (w->more & bit)
+		sw_buf_putc(w->b, ',');
+	w->more |= bit;
+	return !jw_bad(w);
+}
+
+static void jw_open(sw_jw *w, bool obj)
+{
+	uint64_t bit;
+
+	if (!jw_value(w))
+		return;
+	if (w->depth >= SW_JW_MAX_DEPTH) {
+		jw_misuse(w);
+		return;
+	}
+	bit = 1ull << w->depth;
+	w->depth++;
+	w->more &= ~bit;
+	if (obj)
+		w->obj |= bit;
 	else
-		fputs("\"\"", f); /* out of memory: still valid JSON */
-	sw_buf_release(&b);
+		w->obj &= ~bit;
+	sw_buf_putc(w->b, obj ? '{' : '[');
+}
+
+void sw_jw_obj(sw_jw *w) { jw_open(w, true); }
+void sw_jw_arr(sw_jw *w) { jw_open(w, false); }
+
+void sw_jw_end(sw_jw *w)
+{
+	bool obj;
+
+	if (jw_bad(w))
+		return;
+	if (w->depth == 0 || w->keyed) {
+		jw_misuse(w);
+		return;
+	}
+	w->depth--;
+	obj = w->obj & (1ull << w->depth);
+	sw_buf_putc(w->b, obj ? '}' : ']');
+}
+
+void sw_jw_key(sw_jw *w, const char *k)
+{
+	uint64_t bit;
+
+	if (jw_bad(w))
+		return;
+	bit = w->depth ? 1ull << (w->depth - 1) : 0;
+	if (!bit || !(w->obj & bit) || w->keyed || !k) {
+		jw_misuse(w);
+		return;
+	}
+	if (w->more & bit)
+		sw_buf_putc(w->b, ',');
+	w->more |= bit;
+	sw_jsonw_str(w->b, k);
+	sw_buf_putc(w->b, ':');
+	w->keyed = true;
+}
+
+void sw_jw_strn(sw_jw *w, const char *s, size_t n)
+{
+	if (jw_value(w))
+		sw_jsonw_strn(w->b, s, n);
+}
+
+void sw_jw_str(sw_jw *w, const char *s)
+{
+	if (jw_value(w))
+		sw_jsonw_str(w->b, s);
+}
+
+void sw_jw_int(sw_jw *w, long long v)
+{
+	if (jw_value(w))
+		sw_buf_printf(w->b, "%lld", v);
+}
+
+void sw_jw_uint(sw_jw *w, unsigned long long v)
+{
+	if (jw_value(w))
+		sw_buf_printf(w->b, "%llu", v);
+}
+
+void sw_jw_real(sw_jw *w, double v, int decimals)
+{
+	if (!jw_value(w))
+		return;
+	if (v != v || v > 1e308 || v < -1e308)
+		sw_buf_append(w->b, "null", 4);
+	else
+		sw_buf_printf(w->b, "%.*f", decimals, v);
+}
+
+void sw_jw_bool(sw_jw *w, bool v)
+{
+	if (jw_value(w))
+		sw_buf_append(w->b, v ? "true" : "false", v ? 4 : 5);
+}
+
+void sw_jw_null(sw_jw *w)
+{
+	if (jw_value(w))
+		sw_buf_append(w->b, "null", 4);
+}
+
+void sw_jw_raw(sw_jw *w, const char *json)
+{
+	if (!jw_value(w))
+		return;
+	if (json && *json)
+		sw_buf_append(w->b, json, strlen(json));
+	else
+		sw_buf_append(w->b, "null", 4);
+}
+
+void sw_jw_kstr(sw_jw *w, const char *k, const char *s) { sw_jw_key(w, k); sw_jw_str(w, s); }
+void sw_jw_kint(sw_jw *w, const char *k, long long v) { sw_jw_key(w, k); sw_jw_int(w, v); }
+void sw_jw_kuint(sw_jw *w, const char *k, unsigned long long v) { sw_jw_key(w, k); sw_jw_uint(w, v); }
+void sw_jw_kbool(sw_jw *w, const char *k, bool v) { sw_jw_key(w, k); sw_jw_bool(w, v); }
+void sw_jw_kraw(sw_jw *w, const char *k, const char *json) { sw_jw_key(w, k); sw_jw_raw(w, json); }
+void sw_jw_kobj(sw_jw *w, const char *k) { sw_jw_key(w, k); sw_jw_obj(w); }
+void sw_jw_karr(sw_jw *w, const char *k) { sw_jw_key(w, k); sw_jw_arr(w); }
+
+void sw_jw_resume(sw_jw *w, bool members)
+{
+	w->depth = 1;
+	w->obj = 1;
+	w->more = members ? 1 : 0;
+	w->keyed = false;
+	w->top = true;
+}
+
+int sw_jw_done(const sw_jw *w)
+{
+	if (w->b->err)
+		return w->b->err;
+	return w->depth || w->keyed || !w->top ? SW_EINVAL : 0;
+}
+
+/* ---- the same writer for front-ends (stowaway/json.h) ---- */
+
+struct sw_json_out {
+	sw_buf b;
+	sw_jw w;
+};
+
+sw_json_out *sw_json_out_new(void)
+{
+	sw_json_out *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->b = (sw_buf)SW_BUF_INIT((size_t)1 << 30);
+	o->w = (sw_jw)SW_JW_INIT(&o->b);
+	return o;
+}
+
+void sw_json_out_obj(sw_json_out *o) { if (o) sw_jw_obj(&o->w); }
+void sw_json_out_arr(sw_json_out *o) { if (o) sw_jw_arr(&o->w); }
+void sw_json_out_end(sw_json_out *o) { if (o) sw_jw_end(&o->w); }
+void sw_json_out_key(sw_json_out *o, const char *key) { if (o) sw_jw_key(&o->w, key); }
+void sw_json_out_str(sw_json_out *o, const char *s) { if (o) sw_jw_str(&o->w, s); }
+void sw_json_out_int(sw_json_out *o, long long v) { if (o) sw_jw_int(&o->w, v); }
+void sw_json_out_bool(sw_json_out *o, bool v) { if (o) sw_jw_bool(&o->w, v); }
+
+int sw_json_out_finish(sw_json_out *o, FILE *f, sw_error *err)
+{
+	int rc;
+
+	if (!o)
+		return sw_error_set(err, SW_ENOMEM, "out of memory writing JSON");
+	if ((rc = sw_jw_done(&o->w)) == 0)
+		rc = sw_buf_putc(&o->b, '\n');
+	if (rc < 0)
+		rc = sw_error_set(err, rc, rc == SW_EINVAL ? "the JSON output was not well formed (a bug: please report it)" :
+				  rc == SW_ELIMIT ? "the JSON output is larger than 1 GiB" : "out of memory writing JSON");
+	else if (fwrite(o->b.data, 1, o->b.len, f) != o->b.len || fflush(f) != 0)
+		rc = sw_error_set(err, SW_EIO, "writing the JSON output failed");
+	sw_buf_release(&o->b);
+	free(o);
+	return rc;
 }

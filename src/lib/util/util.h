@@ -150,9 +150,54 @@ int sw_write_all(int fd, const void *p, size_t n);
  * SW_EFORMAT when the file ends first. */
 int sw_pread_all(int fd, void *buf, size_t n, uint64_t off);
 
-/* ---- JSON writer into a sw_buf ---- */
-int sw_jsonw_str(sw_buf *b, const char *s);           /* quoted, escaped */
+/* ---- JSON writer into a sw_buf (json.c) ----
+ * The one place JSON text is made. The writer keeps the commas and the
+ * nesting; strings are escaped, and bytes that are not valid UTF-8 become
+ * \ufffd, so whatever names an attacker gives, the output parses. Errors
+ * are sticky in the buffer (sw_buf_err): a misuse (a value where a key is
+ * due, an end with nothing open, nesting past SW_JW_MAX_DEPTH) sets
+ * SW_EINVAL, so a writer bug cannot emit broken JSON silently. */
+#define SW_JW_MAX_DEPTH 64
+typedef struct sw_jw {
+	sw_buf *b;
+	unsigned depth;
+	uint64_t obj;    /* bit d: level d+1 is an object (else an array) */
+	uint64_t more;   /* bit d: level d+1 has a member already */
+	bool keyed;      /* a key was written: its value comes next */
+	bool top;        /* the one top-level value has begun */
+} sw_jw;
+#define SW_JW_INIT(buf) { .b = (buf) }
+void sw_jw_obj(sw_jw *w);                                 /* { */
+void sw_jw_arr(sw_jw *w);                                 /* [ */
+void sw_jw_end(sw_jw *w);                                 /* } or ] */
+void sw_jw_key(sw_jw *w, const char *k);
+void sw_jw_str(sw_jw *w, const char *s);                  /* NULL: null */
+void sw_jw_strn(sw_jw *w, const char *s, size_t n);
+void sw_jw_int(sw_jw *w, long long v);
+void sw_jw_uint(sw_jw *w, unsigned long long v);
+void sw_jw_real(sw_jw *w, double v, int decimals);        /* not finite: null */
+void sw_jw_bool(sw_jw *w, bool v);
+void sw_jw_null(sw_jw *w);
+/* A value that is JSON text already (made by this writer elsewhere, or
+ * checked by sw_json_parse); NULL or empty: null. */
+void sw_jw_raw(sw_jw *w, const char *json);
+/* A key and its value in one call. */
+void sw_jw_kstr(sw_jw *w, const char *k, const char *s);
+void sw_jw_kint(sw_jw *w, const char *k, long long v);
+void sw_jw_kuint(sw_jw *w, const char *k, unsigned long long v);
+void sw_jw_kbool(sw_jw *w, const char *k, bool v);
+void sw_jw_kraw(sw_jw *w, const char *k, const char *json);
+void sw_jw_kobj(sw_jw *w, const char *k);
+void sw_jw_karr(sw_jw *w, const char *k);
+/* Go on with an object whose text is in the buffer already, still open
+ * (no closing brace yet): members says whether it has any. */
+void sw_jw_resume(sw_jw *w, bool members);
+/* 0 when the document is whole (everything opened is closed), else the
+ * buffer's error or SW_EINVAL. */
+int sw_jw_done(const sw_jw *w);
+/* The escaped, quoted string alone (what sw_jw_str writes). */
 int sw_jsonw_strn(sw_buf *b, const char *s, size_t n);
+int sw_jsonw_str(sw_buf *b, const char *s);
 
 /* ---- UTF-8 and text for terminals (term.c; the public half is stowaway/term.h) ---- */
 /* The length (1-4) of the valid UTF-8 character at s (n bytes available),
