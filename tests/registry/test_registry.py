@@ -576,6 +576,18 @@ def sign_and_verify_an_oci_layout():
         f.write(bytes(data))
     v = run("verify", "--format", "json", "--key", prefix + ".pub", "oci:" + lay)
     eq((v.rc, [x["status"] for x in v.json["results"][0]["signatures"]]), (1, ["malformed"]), v.out)
+    # index.json's other entries are copied through the one JSON writer: an
+    # annotation that is not a string is left out, never a stray comma
+    odd = os.path.join(WORK, "odd-annotations")
+    oci_image(odd, [Layer([E("etc/x", b"x\n")])], name="registry.example.com/team/odd:1")
+    idx = json.load(open(os.path.join(odd, "index.json")))
+    idx["manifests"][0]["annotations"] = dict([("x.count", 1)] + list(idx["manifests"][0]["annotations"].items()))
+    with open(os.path.join(odd, "index.json"), "w") as f:
+        json.dump(idx, f)
+    r = run("sign", "--key", prefix + ".key", "--password-file", pw, "oci:" + odd)
+    eq(r.rc, 0, r.err)
+    anns = [m.get("annotations", {}) for m in json.load(open(os.path.join(odd, "index.json")))["manifests"]]
+    eq(sorted(anns[0]), ["io.containerd.image.name", "org.opencontainers.image.ref.name"], "%s" % anns)
     unnamed = os.path.join(WORK, "unnamed-layout")
     oci_image(unnamed, [Layer([E("etc/x", b"x\n")])])
     r = run("sign", "--key", prefix + ".key", "--password-file", pw, "oci:" + unnamed)

@@ -157,9 +157,10 @@ int sw_sigstore_put_manifest(sw_sigimage *si, const char *media_type, const void
 {
 	char dg[SW_DIGEST_STRLEN], *path = NULL;
 	sw_buf b = SW_BUF_INIT(MAX_INDEX), out = SW_BUF_INIT(MAX_INDEX + 4096);
+	sw_jw w = SW_JW_INIT(&out);
 	sw_json_doc *idx = NULL;
 	const sw_json *m;
-	int rc, first = 1;
+	int rc;
 
 	if (si->reg)
 		return sw_reg_put_manifest(si->reg, si->tag, media_type, body, len, err);
@@ -171,7 +172,10 @@ int sw_sigstore_put_manifest(sw_sigimage *si, const char *media_type, const void
 		rc = sw_error_set(err, SW_EFORMAT, "%s: cannot read index.json", si->dir);
 		goto out;
 	}
-	sw_buf_printf(&out, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[");
+	sw_jw_obj(&w);
+	sw_jw_kint(&w, "schemaVersion", 2);
+	sw_jw_kstr(&w, "mediaType", "application/vnd.oci.image.index.v1+json");
+	sw_jw_karr(&w, "manifests");
 	for (m = sw_json_get_arr(sw_json_root(idx), "manifests") ? sw_json_get_arr(sw_json_root(idx), "manifests")->child
 								  : NULL;
 	     m; m = m->next) {
@@ -181,41 +185,43 @@ int sw_sigstore_put_manifest(sw_sigimage *si, const char *media_type, const void
 		if (name && strcmp(name, si->tag) == 0)
 			continue;
 		sw_json_get_i64(m, "size", &sz);
-		sw_buf_printf(&out, "%s{\"mediaType\":", first ? "" : ",");
-		sw_jsonw_str(&out, sw_json_get_str(m, "mediaType") ? sw_json_get_str(m, "mediaType") : MT_OCI_MANIFEST);
-		sw_buf_printf(&out, ",\"digest\":");
-		sw_jsonw_str(&out, sw_json_get_str(m, "digest") ? sw_json_get_str(m, "digest") : "");
-		sw_buf_printf(&out, ",\"size\":%lld", (long long)sz);
+		sw_jw_obj(&w);
+		sw_jw_kstr(&w, "mediaType", sw_json_get_str(m, "mediaType") ? sw_json_get_str(m, "mediaType") : MT_OCI_MANIFEST);
+		sw_jw_kstr(&w, "digest", sw_json_get_str(m, "digest") ? sw_json_get_str(m, "digest") : "");
+		sw_jw_kint(&w, "size", sz);
 		if (pf && sw_json_get_str(pf, "os") && sw_json_get_str(pf, "architecture")) {
-			sw_buf_printf(&out, ",\"platform\":{\"architecture\":");
-			sw_jsonw_str(&out, sw_json_get_str(pf, "architecture"));
-			sw_buf_printf(&out, ",\"os\":");
-			sw_jsonw_str(&out, sw_json_get_str(pf, "os"));
-			if (sw_json_get_str(pf, "variant")) {
-				sw_buf_printf(&out, ",\"variant\":");
-				sw_jsonw_str(&out, sw_json_get_str(pf, "variant"));
-			}
-			sw_buf_putc(&out, '}');
+			sw_jw_kobj(&w, "platform");
+			sw_jw_kstr(&w, "architecture", sw_json_get_str(pf, "architecture"));
+			sw_jw_kstr(&w, "os", sw_json_get_str(pf, "os"));
+			if (sw_json_get_str(pf, "variant"))
+				sw_jw_kstr(&w, "variant", sw_json_get_str(pf, "variant"));
+			sw_jw_end(&w);
 		}
 		if (ann && ann->n) {
-			sw_buf_printf(&out, ",\"annotations\":{");
-			for (a = ann->child; a; a = a->next) {
-				if (a->type != SW_JSON_STR)
-					continue;
-				sw_buf_printf(&out, "%s", a == ann->child ? "" : ",");
-				sw_jsonw_str(&out, a->key);
-				sw_buf_putc(&out, ':');
-				sw_jsonw_str(&out, a->s);
-			}
-			sw_buf_putc(&out, '}');
+			sw_jw_kobj(&w, "annotations");
+			for (a = ann->child; a; a = a->next)
+				if (a->type == SW_JSON_STR)
+					sw_jw_kstr(&w, a->key, a->s);
+			sw_jw_end(&w);
 		}
-		sw_buf_putc(&out, '}');
-		first = 0;
+		sw_jw_end(&w);
 	}
-	sw_buf_printf(&out, "%s{\"mediaType\":", first ? "" : ",");
-	sw_jsonw_str(&out, media_type);
-	sw_buf_printf(&out, ",\"digest\":\"%s\",\"size\":%zu,\"annotations\":{\"org.opencontainers.image.ref.name\":\"%s\"}}]}\n",
-		      dg, len, si->tag);
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "mediaType", media_type);
+	sw_jw_kstr(&w, "digest", dg);
+	sw_jw_kuint(&w, "size", len);
+	sw_jw_kobj(&w, "annotations");
+	sw_jw_kstr(&w, "org.opencontainers.image.ref.name", si->tag);
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	if ((rc = sw_jw_done(&w)) == 0)
+		rc = sw_buf_putc(&out, '\n');
+	if (rc < 0) {
+		rc = sw_error_set(err, rc, "%s: writing index.json: %s", si->dir, sw_code_name(rc));
+		goto out;
+	}
 	rc = write_atomic(si->dir, "index.json", out.data, out.len, true, err);
 out:
 	free(path);
