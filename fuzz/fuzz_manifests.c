@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < size; i++)
 		lines += data[i] == '\n' || data[i] == '\r' || (data[i] == 0xc2 && i + 1 < size && data[i + 1] == 0x85) ||
 			 (data[i] == 0xe2 && i + 2 < size && data[i + 1] == 0x80 && (data[i + 2] & 0xfe) == 0xa8);
-	if (sw_manifests_collect(path, &v, &n, &err) == 0) {
+	if (sw_manifests_collect(path, NULL, &v, &n, &err) == 0) {
 		for (i = 0; i < n; i++)
 			if (!v[i].image || strcmp(v[i].file, path) != 0 || v[i].line < 1 || (size_t)v[i].line > lines ||
 			    !v[i].where || !v[i].where[0])

@@ -21,8 +21,13 @@ static const char check_help[] =
 	"IMAGE: a registry reference (nginx:1.27, ghcr.io/org/app@sha256:...) or a\n"
 	"local image (oci:DIR, oci-archive:FILE, docker-archive:FILE, dir:ROOTFS).\n"
 	"--manifests reads Dockerfiles (FROM, COPY --from), Kubernetes YAML and\n"
-	"compose files, a file or a directory tree, and checks every image they\n"
-	"name, reporting file and line.\n"
+	"compose files (a file, a directory tree, or - for standard input) and\n"
+	"checks every image they name, reporting file and line. A file that cannot\n"
+	"be read (a YAML error, a Helm template) is an error on its own line; the\n"
+	"others are still checked. Compose ${VAR:-default} is expanded from the\n"
+	"environment and the .env beside the file.\n"
+	"  --skip-dirs GLOB        do not enter matching directories (repeatable)\n"
+	"  --skip-files GLOB       do not read matching files (repeatable)\n"
 	"Without --policy: look-alike names are denied, and a scan (of local images,\n"
 	"or with --scan) denies a high or critical finding or an incomplete scan.\n"
 	"Every decision lists what it did not check.\n"
@@ -37,6 +42,7 @@ typedef struct item {
 	const char *file;   /* NULL for command-line images */
 	int line;
 	const char *where;
+	const char *error;  /* the file could not be read: no decision */
 } item;
 
 static const char *kind_str(sw_reason_kind k)
@@ -46,7 +52,21 @@ static const char *kind_str(sw_reason_kind k)
 
 /* Every line goes through cli_line: the image names come from manifests
  * and the reasons quote registries and scans. */
+static void print_decision(FILE *f, const sw_policy *pol, const item *it, const sw_check_result *r);
+
 static void print_table(FILE *f, const sw_policy *pol, const item *it, const sw_check_result *r)
+{
+	if (it->error) {
+		if (it->line)
+			cli_line(f, "ERROR %s:%d: %s", it->file, it->line, it->error);
+		else
+			cli_line(f, "ERROR %s: %s", it->file, it->error);
+		return;
+	}
+	print_decision(f, pol, it, r);
+}
+
+static void print_decision(FILE *f, const sw_policy *pol, const item *it, const sw_check_result *r)
 {
 	const char *verdict = r->d.allowed ? "ALLOW" : "DENY", *eq = r->digest[0] ? " = " : "";
 	size_t k;
@@ -67,11 +87,34 @@ static void print_table(FILE *f, const sw_policy *pol, const item *it, const sw_
 		cli_line(f, "      not checked: %s", r->unchecked[k]);
 }
 
+/* Where a manifest named the image (its "where" only for an image). */
+static void json_source(sw_json_out *o, const item *it)
+{
+	sw_json_out_key(o, "source");
+	sw_json_out_obj(o);
+	sw_json_out_key(o, "file");
+	sw_json_out_str(o, it->file);
+	sw_json_out_key(o, "line");
+	sw_json_out_int(o, it->line);
+	if (!it->error) {
+		sw_json_out_key(o, "where");
+		sw_json_out_str(o, it->where);
+	}
+	sw_json_out_end(o);
+}
+
 static void print_json(sw_json_out *o, const sw_policy *pol, const item *it, const sw_check_result *r)
 {
 	size_t k;
 
 	sw_json_out_obj(o);
+	if (it->error) {
+		json_source(o, it);
+		sw_json_out_key(o, "error");
+		sw_json_out_str(o, it->error);
+		sw_json_out_end(o);
+		return;
+	}
 	sw_json_out_key(o, "image");
 	sw_json_out_str(o, it->image);
 	sw_json_out_key(o, "reference");
@@ -80,17 +123,8 @@ static void print_json(sw_json_out *o, const sw_policy *pol, const item *it, con
 		sw_json_out_key(o, "digest");
 		sw_json_out_str(o, r->digest);
 	}
-	if (it->file) {
-		sw_json_out_key(o, "source");
-		sw_json_out_obj(o);
-		sw_json_out_key(o, "file");
-		sw_json_out_str(o, it->file);
-		sw_json_out_key(o, "line");
-		sw_json_out_int(o, it->line);
-		sw_json_out_key(o, "where");
-		sw_json_out_str(o, it->where);
-		sw_json_out_end(o);
-	}
+	if (it->file)
+		json_source(o, it);
 	sw_json_out_key(o, "allowed");
 	sw_json_out_bool(o, r->d.allowed);
 	sw_json_out_key(o, "mode");
@@ -121,7 +155,7 @@ static void print_json(sw_json_out *o, const sw_policy *pol, const item *it, con
 	sw_json_out_end(o);
 }
 
-enum { O_POLICY = 256, O_FORMAT, O_MANIFESTS, O_RESOLVE, O_HELP, O_SCAN, O_NOSCAN };
+enum { O_POLICY = 256, O_FORMAT, O_MANIFESTS, O_RESOLVE, O_HELP, O_SCAN, O_NOSCAN, O_SKIPDIRS, O_SKIPFILES };
 
 static const struct option longopts[] = {
 	{ "policy", required_argument, NULL, O_POLICY },
@@ -130,6 +164,8 @@ static const struct option longopts[] = {
 	{ "resolve", no_argument, NULL, O_RESOLVE },
 	{ "scan", no_argument, NULL, O_SCAN },
 	{ "no-scan", no_argument, NULL, O_NOSCAN },
+	{ "skip-dirs", required_argument, NULL, O_SKIPDIRS },
+	{ "skip-files", required_argument, NULL, O_SKIPFILES },
 	{ "help", no_argument, NULL, O_HELP },
 	CLI_REGISTRY_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
@@ -148,6 +184,8 @@ int cmd_check(int argc, char **argv)
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
 	sw_scan_opts so = SW_SCAN_OPTS_INIT;
 	sw_check_opts co = SW_CHECK_OPTS_INIT;
+	sw_manifests_opts mo = { 0 };
+	const char **skip_dirs = NULL, **skip_files = NULL;
 	char *cache = NULL;
 	cli_registry reg;
 
@@ -161,8 +199,8 @@ int cmd_check(int argc, char **argv)
 		case O_FORMAT:
 			if (strcmp(optarg, "table") && strcmp(optarg, "json")) {
 				cli_error("--format: \"%s\" is not table or json", optarg);
-				cli_registry_free(&reg);
-				return EXIT_ERROR;
+				rc = EXIT_ERROR;
+				goto out;
 			}
 			format = optarg;
 			break;
@@ -170,22 +208,36 @@ int cmd_check(int argc, char **argv)
 		case O_RESOLVE: co.resolve = true; break;
 		case O_SCAN: co.scan_mode = SW_CHECK_SCAN_ALWAYS; break;
 		case O_NOSCAN: co.scan_mode = SW_CHECK_SCAN_NEVER; break;
-		case O_HELP: fputs(check_help, stdout); cli_registry_free(&reg); return EXIT_CLEAN;
+		case O_SKIPDIRS:
+		case O_SKIPFILES: {
+			const char ***v = c == O_SKIPDIRS ? &skip_dirs : &skip_files;
+			size_t *nv = c == O_SKIPDIRS ? &mo.nskip_dirs : &mo.nskip_files;
+			const char **g = realloc(*v, (*nv + 1) * sizeof(**v));
+			if (!g) {
+				cli_error("out of memory");
+				rc = EXIT_ERROR;
+				goto out;
+			}
+			g[(*nv)++] = optarg;
+			*v = g;
+			break;
+		}
+		case O_HELP: fputs(check_help, stdout); rc = EXIT_CLEAN; goto out;
 		default: {
 			int r = cli_registry_opt(&reg, c, optarg);
 			if (r > 0)
 				break;
 			if (r == 0)
 				fputs(check_help, stderr);
-			cli_registry_free(&reg);
-			return EXIT_ERROR;
+			rc = EXIT_ERROR;
+			goto out;
 		}
 		}
 	}
 	if (optind >= argc) {
 		fputs(check_help, stderr);
-		cli_registry_free(&reg);
-		return EXIT_ERROR;
+		rc = EXIT_ERROR;
+		goto out;
 	}
 	if (policy) {
 		sw_policy_problem *probs = NULL;
@@ -195,13 +247,13 @@ int cmd_check(int argc, char **argv)
 		free(probs);
 		if (r < 0) {
 			cli_error("%s%s", err.msg, np > 1 ? " (and more: run 'stowaway policy lint')" : "");
-			cli_registry_free(&reg);
-			return EXIT_ERROR;
+			rc = EXIT_ERROR;
+			goto out;
 		}
 	} else if (sw_policy_default(&pol) < 0) {
 		cli_error("out of memory");
-		cli_registry_free(&reg);
-		return EXIT_ERROR;
+		rc = EXIT_ERROR;
+		goto out;
 	}
 	npaths = (size_t)(argc - optind);
 	if (manifests) {
@@ -212,7 +264,9 @@ int cmd_check(int argc, char **argv)
 		}
 		for (i = 0; i < npaths; i++) {
 			sw_error err = SW_ERROR_INIT;
-			if (sw_manifests_collect(argv[optind + (int)i], &uses[i], &nuses[i], &err) < 0) {
+			mo.skip_dirs = skip_dirs;
+			mo.skip_files = skip_files;
+			if (sw_manifests_collect(argv[optind + (int)i], &mo, &uses[i], &nuses[i], &err) < 0) {
 				cli_error("%s", err.msg);
 				rc = EXIT_ERROR;
 				goto out;
@@ -239,6 +293,7 @@ int cmd_check(int argc, char **argv)
 			it->file = uses[i][k].file;
 			it->line = uses[i][k].line;
 			it->where = uses[i][k].where;
+			it->error = uses[i][k].error;
 		}
 	}
 	/* the same limits and layer cache as `stowaway scan`: shared entries */
@@ -259,6 +314,14 @@ int cmd_check(int argc, char **argv)
 	}
 	for (i = 0; i < nitems; i++) {
 		sw_check_result r;
+		if (items[i].error) { /* the file's own line; the worst exit code */
+			bad = true;
+			if (json)
+				print_json(jo, pol, &items[i], NULL);
+			else
+				print_table(stdout, pol, &items[i], NULL);
+			continue;
+		}
 		if (sw_check(pol, items[i].image, &co, &r) < 0) {
 			cli_error("out of memory");
 			rc = EXIT_ERROR;
@@ -292,6 +355,8 @@ out:
 	free(uses);
 	free(nuses);
 	free(items);
+	free(skip_dirs);
+	free(skip_files);
 	free(cache);
 	sw_policy_free(pol);
 	cli_registry_free(&reg);

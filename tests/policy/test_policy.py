@@ -609,21 +609,66 @@ def compose_and_directory_walk():
 
 @case
 def hostile_manifests():
+    def errors(r):
+        return [(os.path.basename(x["source"]["file"]), x["source"]["line"], x["error"])
+                for x in r.json["results"] if "error" in x]
     bomb = write("h/bomb.yaml", "kind: Pod\nspec: &s {containers: [{image: x}]}\nx: [*s, *s]\n")
-    r = run("check", "--manifests", bomb)
+    r = run("check", "--format", "json", "--manifests", bomb)
     eq(r.rc, 2, "alias bomb refused")
-    ok("bomb.yaml:2: anchors" in r.err, r.err)
+    eq(errors(r), [("bomb.yaml", 2, bomb + ":2: anchors (&name) are not accepted: write the value out")], r.out)
     bad = write("h/bad.yaml", b"kind: Pod\nspec: {containers: [{image: \"\xc3\x28\"}]}\n", "wb")
-    r = run("check", "--manifests", bad)
+    r = run("check", "--format", "json", "--manifests", bad)
     eq(r.rc, 2, "invalid UTF-8 refused")
-    ok("bad.yaml:" in r.err, r.err)
+    eq([e[:2] for e in errors(r)], [("bad.yaml", 2)], r.out)
     huge = write("h/huge.yaml", "kind: Pod\n# " + "x" * (17 << 20) + "\n")
-    r = run("check", "--manifests", huge)
+    r = run("check", "--format", "table", "--manifests", huge)
     eq(r.rc, 2, "huge file refused")
-    ok("larger than 16 MiB" in r.err, r.err)
+    eq(r.out, "ERROR %s: larger than 16 MiB\n" % huge, r.err)
     nonstr = write("h/nonstr.yaml", "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: [a]}]}\n")
     r = run("check", "--format", "json", "--manifests", nonstr)
     eq([(x["allowed"], x["source"]["line"]) for x in r.json["results"]], [(False, 3)], "non-string image denied")
+
+
+@case
+def one_bad_file_does_not_hide_the_others():
+    """A repository as found: a PVC with a duplicate key, a Helm chart, a
+    compose file with variables and its .env, a vendored tree to skip.
+    Every file has its own line; the exit code is the worst (error 2)."""
+    write("mixed/pvc.yaml", "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n"
+                            "  name: data2\nspec: {}\n")
+    write("mixed/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+                               "  template:\n    spec:\n      containers:\n      - name: web\n"
+                               "        image: nginx:1.27\n")
+    write("mixed/chart/templates/job.yaml", "apiVersion: batch/v1\nkind: Job\n{{- with .Values.x }}\n"
+                                            "metadata: {name: x}\n{{- end }}\n")
+    write("mixed/app/.env", "TAG=1.27\n")
+    write("mixed/app/compose.yaml", "services:\n  a:\n    image: nginx:${TAG}\n  b:\n"
+                                    "    image: alpine:${ALPINE_TAG:-3.20}\n  c:\n    image: redis:${NOT_SET}\n")
+    write("mixed/vendor/Dockerfile", "FROM someuser/openjdk\n")
+    d = os.path.join(WORK, "mixed")
+    r = run("check", "--format", "json", "--no-scan", "--manifests", d, "--skip-dirs", "vendor")
+    eq(r.rc, 2, r.err)
+    got = sorted((os.path.relpath(x["source"]["file"], d), x["source"]["line"],
+                  x.get("image"), x.get("allowed"), "error" in x) for x in r.json["results"])
+    eq(got, [("app/compose.yaml", 3, "nginx:1.27", True, False),
+             ("app/compose.yaml", 5, "alpine:3.20", True, False),
+             ("app/compose.yaml", 7, "redis:${NOT_SET}", False, False),
+             ("chart/templates/job.yaml", 3, None, None, True),
+             ("deploy.yaml", 9, "nginx:1.27", True, False),
+             ("pvc.yaml", 5, None, None, True)], r.out)
+    where = [x["source"]["where"] for x in r.json["results"] if x.get("image") == "redis:${NOT_SET}"]
+    ok("variable NOT_SET is not set" in where[0], where)
+    tmpl = [x["error"] for x in r.json["results"] if "templates" in x["source"]["file"]]
+    ok(tmpl[0].startswith("a template: render it first (helm template"), tmpl)
+    # without the skip the vendored look-alike is judged too
+    r = run("check", "--format", "json", "--no-scan", "--manifests", d)
+    ok(any(x.get("image") == "someuser/openjdk" and not x["allowed"] for x in r.json["results"]), r.out)
+    # the rendered chart comes on standard input
+    r = run("check", "--format", "table", "--no-scan", "--manifests", "-",
+            stdin=b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                  b"  - {name: c, image: someuser/golang}\n")
+    eq(r.rc, 1, r.out + r.err)
+    ok(r.out.startswith("DENY  someuser/golang  ((stdin):6, Pod p, containers c)"), r.out)
 
 
 @case

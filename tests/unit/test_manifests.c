@@ -71,7 +71,7 @@ static void expect_uses(const char *path, const use *want, size_t nwant)
 	size_t n = 0, i;
 	sw_error err = SW_ERROR_INIT;
 
-	if (sw_manifests_collect(path, &v, &n, &err) != 0)
+	if (sw_manifests_collect(path, NULL, &v, &n, &err) != 0)
 		fail_msg("%s: %s", path, err.msg);
 	for (i = 0; i < n; i++) {
 		char file[4096];
@@ -93,7 +93,7 @@ static void refused(const char *path, int code, const char *msg)
 	sw_image_use *v = (sw_image_use *)&v;
 	size_t n = 99;
 	sw_error err = SW_ERROR_INIT;
-	int rc = sw_manifests_collect(path, &v, &n, &err);
+	int rc = sw_manifests_collect(path, NULL, &v, &n, &err);
 
 	if (rc != code || strcmp(err.msg, msg) != 0)
 		fail_msg("%s: %d \"%s\", want %d \"%s\"", path, rc, err.msg, code, msg);
@@ -417,7 +417,7 @@ static void test_directory(void **state)
 	snprintf(link, sizeof(link), "%s/tree/Dockerfile.link", dir);
 	snprintf(sub, sizeof(sub), "%s/elsewhere/Dockerfile", dir);
 	assert_int_equal(symlink(sub, link), 0);
-	assert_int_equal(sw_manifests_collect(root, &v, &n, &err), 0);
+	assert_int_equal(sw_manifests_collect(root, NULL, &v, &n, &err), 0);
 	/* the walk's order is the directory's: compare sorted */
 	qsort(v, n, sizeof(*v), by_file_line);
 	for (i = 0; i < n && i < N(want); i++) {
@@ -437,6 +437,31 @@ static void test_directory(void **state)
 	}
 }
 
+/* Collect path: among its uses, one error for file at line with msg; the
+ * other uses are returned beside it. Returns how many uses there were. */
+static size_t expect_error(const char *path, const char *file, int line, const char *msg)
+{
+	sw_image_use *v = NULL;
+	size_t n = 0, i, found = 0;
+	sw_error err = SW_ERROR_INIT;
+
+	if (sw_manifests_collect(path, NULL, &v, &n, &err) != 0)
+		fail_msg("%s: %s", path, err.msg);
+	for (i = 0; i < n; i++) {
+		if (!v[i].error)
+			continue;
+		if (strcmp(v[i].file, file) != 0 || v[i].line != line || strcmp(v[i].error, msg) != 0 ||
+		    strcmp(v[i].image, "") != 0)
+			fail_msg("%s: error %s:%d \"%s\"; want %s:%d \"%s\"", path, v[i].file, v[i].line, v[i].error,
+				 file, line, msg);
+		found++;
+	}
+	if (found != 1)
+		fail_msg("%s: %zu errors, want 1", path, found);
+	sw_image_uses_free(v, n);
+	return n;
+}
+
 static void test_errors(void **state)
 {
 	char msg[1024], path[600], *big;
@@ -446,16 +471,16 @@ static void test_errors(void **state)
 	(void)state;
 	p = put("dup.yaml", "kind: Pod\nspec:\n  containers: []\n  containers: []\n");
 	snprintf(msg, sizeof(msg), "%s:4: key \"containers\" given twice (first on line 3)", p);
-	refused(p, SW_EFORMAT, msg);
+	assert_int_equal(expect_error(p, p, 4, msg), 1);
 	p = put("anchor.yaml", "kind: Pod\nspec: &s {containers: [{image: a}]}\n");
 	snprintf(msg, sizeof(msg), "%s:2: anchors (&name) are not accepted: write the value out", p);
-	refused(p, SW_EFORMAT, msg);
-	/* one bad file fails the whole walk, naming it */
-	p = put("walk/ok/Dockerfile", "FROM alpine\n");
+	assert_int_equal(expect_error(p, p, 2, msg), 1);
+	/* one bad file does not hide the others: its error, and the rest */
+	put("walk/ok/Dockerfile", "FROM alpine\n");
 	p = put("walk/bad.yaml", "a: [\n");
 	snprintf(msg, sizeof(msg), "%s:2: did not find expected node content while parsing a flow node", p);
 	snprintf(path, sizeof(path), "%s/walk", dir);
-	refused(path, SW_EFORMAT, msg);
+	assert_int_equal(expect_error(path, p, 2, msg), 2);
 	refused("/nonexistent/manifests", SW_ENOTFOUND, "/nonexistent/manifests: No such file or directory");
 	refused("/dev/null", SW_EFORMAT,
 		"/dev/null: not a file or directory (symbolic links are not followed)");
@@ -465,20 +490,116 @@ static void test_errors(void **state)
 	memset(big, '#', (16u << 20) + 1);
 	big[(16u << 20) + 1] = '\0';
 	p = put("huge.yaml", big);
-	snprintf(msg, sizeof(msg), "%s: larger than 16 MiB", p);
-	refused(p, SW_ELIMIT, msg);
+	assert_int_equal(expect_error(p, p, 0, "larger than 16 MiB"), 1);
 	big[16u << 20] = '\0';
 	expect_uses(put("huge.yaml", big), NULL, 0);
 	free(big);
-	/* directories nested deeper than 16 */
+	/* directories nested deeper than 16: that directory is an error, the
+	 * rest is read */
 	snprintf(path, sizeof(path), "deep");
 	for (i = 0; i < 18; i++)
 		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/d");
 	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/Dockerfile");
 	put(path, "FROM x\n");
+	put("deep/Dockerfile", "FROM y\n");
 	snprintf(path, sizeof(path), "%s/deep", dir);
-	snprintf(msg, sizeof(msg), "%s/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d: directories nested deeper than 16", path);
-	refused(path, SW_ELIMIT, msg);
+	snprintf(msg, sizeof(msg), "%s/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d", path);
+	assert_int_equal(expect_error(path, msg, 0, "directories nested deeper than 16: not read"), 2);
+}
+
+/* A Helm chart's templates are not YAML until rendered: each says so, at
+ * the line of its first action. */
+static void test_templates(void **state)
+{
+	const char *p;
+
+	(void)state;
+	p = put("chart/templates/deploy.yaml",
+		"{{- if .Values.enabled }}\n"
+		"apiVersion: apps/v1\n"
+		"kind: Deployment\n"
+		"metadata:\n"
+		"  name: {{ include \"x.fullname\" . }}\n"
+		"{{- end }}\n");
+	assert_int_equal(expect_error(p, p, 1,
+				      "a template: render it first (helm template CHART | stowaway check --manifests -)"),
+			 1);
+	p = put("chart2/pod.yaml", "kind: Pod\nspec:\n  containers:\n  - name: a\n    image: {{ .Values.image }}\n");
+	assert_int_equal(expect_error(p, p, 5,
+				      "a template: render it first (helm template CHART | stowaway check --manifests -)"),
+			 1);
+	/* a value that merely holds {{ }} (an alert template) is not a template */
+	p = put("cm.yaml", "kind: Pod\nmetadata:\n  annotations:\n    summary: \"{{ $labels.instance }} down\"\n"
+			   "spec:\n  containers:\n  - name: a\n    image: alpine:3.20\n");
+	{
+		static const use want[] = { { "alpine:3.20", NULL, 8, "Pod (unnamed), containers a" } };
+		expect_uses(p, want, N(want));
+	}
+}
+
+/* Compose interpolation as docker compose does it: the environment first,
+ * then .env beside the file; defaults; an unset variable named. */
+static void test_compose_variables(void **state)
+{
+	const char *p;
+
+	(void)state;
+	put("cv/.env", "# comment\nexport TAG=1.2\nREG = \"ghcr.io/org\"  \nEMPTY=\nSHADOWED=from-file\n");
+	p = put("cv/compose.yaml",
+		"services:\n"
+		"  a:\n    image: ${REG}/app:${TAG}\n"
+		"  b:\n    image: $REG/b:${MISSING:-7}\n"
+		"  c:\n    image: x/c:${EMPTY:-dflt}\n"
+		"  d:\n    image: x/d:${EMPTY-kept}\n"
+		"  e:\n    image: x/e:${NOPE}\n"
+		"  f:\n    image: x/f:${SHADOWED}\n"
+		"  g:\n    image: x/g$$:${UNSET_A:-${TAG}}\n"
+		"  h:\n    image: x/h:${NOPE2:?must be set}\n");
+	setenv("SHADOWED", "from-env", 1);
+	unsetenv("NOPE");
+	unsetenv("NOPE2");
+	unsetenv("MISSING");
+	unsetenv("UNSET_A");
+	{
+		static const use want[] = {
+			{ "ghcr.io/org/app:1.2", NULL, 3, "compose service a" },
+			{ "ghcr.io/org/b:7", NULL, 5, "compose service b" },
+			{ "x/c:dflt", NULL, 7, "compose service c" },
+			{ "x/d:", NULL, 9, "compose service d" },
+			{ "x/e:${NOPE}", NULL, 11,
+			  "compose service e: variable NOPE is not set (no default, not in the environment or .env)" },
+			{ "x/f:from-env", NULL, 13, "compose service f" },
+			{ "x/g$:1.2", NULL, 15, "compose service g" },
+			{ "x/h:${NOPE2:?must be set}", NULL, 17,
+			  "compose service h: variable NOPE2 is not set (no default, not in the environment or .env)" },
+		};
+		expect_uses(p, want, N(want));
+	}
+	unsetenv("SHADOWED");
+}
+
+/* --skip-dirs and --skip-files: globs on the path and on the name. */
+static void test_skip(void **state)
+{
+	sw_image_use *v = NULL;
+	size_t n = 0;
+	sw_error err = SW_ERROR_INIT;
+	const char *dirs[] = { "vendor" }, *files[] = { "*.test.yaml" };
+	sw_manifests_opts o = { dirs, 1, files, 1 };
+	char path[600];
+
+	(void)state;
+	put("sk/vendor/Dockerfile", "FROM vendored\n");
+	put("sk/a.test.yaml", "kind: Pod\nspec:\n  containers: [{name: t, image: test}]\n");
+	put("sk/app/Dockerfile", "FROM kept\n");
+	snprintf(path, sizeof(path), "%s/sk", dir);
+	assert_int_equal(sw_manifests_collect(path, &o, &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].image, "kept");
+	sw_image_uses_free(v, n);
+	assert_int_equal(sw_manifests_collect(path, NULL, &v, &n, &err), 0);
+	assert_int_equal(n, 3);
+	sw_image_uses_free(v, n);
 }
 
 int main(void)
@@ -488,6 +609,9 @@ int main(void)
 		cmocka_unit_test(test_dockerfile_escape_directive),
 		cmocka_unit_test(test_dockerfile_continuations),
 		cmocka_unit_test(test_kubernetes),
+		cmocka_unit_test(test_templates),
+		cmocka_unit_test(test_compose_variables),
+		cmocka_unit_test(test_skip),
 		cmocka_unit_test(test_compose),
 		cmocka_unit_test(test_explicit_files),
 		cmocka_unit_test(test_directory),

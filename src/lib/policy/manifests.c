@@ -12,6 +12,7 @@
  */
 #include <ctype.h>
 #include <dirent.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,11 +32,17 @@
 #define MAX_USES 1000000
 #define MAX_STAGES 256
 
+#define MAX_ENV_FILE (1u << 20)
+#define TEMPLATE_HINT "a template: render it first (helm template CHART | stowaway check --manifests -)"
+#define MAX_EXPAND_DEPTH 8
+
 typedef struct coll {
 	sw_image_use *v;
 	size_t n;
 	size_t files;
-	sw_error *err;
+	const sw_manifests_opts *o;
+	bool templated; /* the file being read has {{ }} in it */
+	sw_error *err;  /* what stops the walk */
 } coll;
 
 void sw_image_uses_free(sw_image_use *v, size_t n)
@@ -46,6 +53,7 @@ void sw_image_uses_free(sw_image_use *v, size_t n)
 		free(v[i].image);
 		free(v[i].file);
 		free(v[i].where);
+		free(v[i].error);
 	}
 	free(v);
 }
@@ -69,6 +77,7 @@ static int add(coll *c, const char *image, size_t ilen, const char *file, int li
 	nv->image = sw__strndup(image, ilen);
 	nv->file = sw__strdup(file);
 	nv->where = sw__strdup(where);
+	nv->error = NULL;
 	nv->line = line;
 	if (!nv->image || !nv->file || !nv->where) {
 		free(nv->image);
@@ -77,6 +86,23 @@ static int add(coll *c, const char *image, size_t ilen, const char *file, int li
 		return sw_error_set(c->err, SW_ENOMEM, "out of memory");
 	}
 	c->n++;
+	return 0;
+}
+
+/* A file that could not be read: one use carrying the reason; the walk
+ * goes on. */
+static int add_error(coll *c, const char *file, int line, const char *why)
+{
+	char *e = sw__strdup(why);
+	int rc;
+
+	if (!e)
+		return sw_error_set(c->err, SW_ENOMEM, "out of memory");
+	if ((rc = add(c, "", 0, file, line, "%s", "unreadable")) < 0) {
+		free(e);
+		return rc;
+	}
+	c->v[c->n - 1].error = e;
 	return 0;
 }
 
@@ -354,6 +380,206 @@ static int dockerfile(coll *c, const char *file, const char *text, size_t len)
 	return rc;
 }
 
+/* ---- compose variables ---- */
+
+/* The .env beside a compose file: KEY=VALUE lines (an "export " prefix,
+ * quotes and "#" comments as docker compose reads them). */
+typedef struct envfile {
+	const char *text;
+	size_t len;
+} envfile;
+
+/* The value of `name` in the .env text (the last assignment wins) into
+ * out; false when it is not there. */
+static bool env_lookup(const envfile *ef, const char *name, size_t nl, sw_buf *out)
+{
+	const char *p = ef->text, *end = ef->text + ef->len;
+	bool found = false;
+
+	while (p && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *q, *v, *ve;
+		if (!eol)
+			eol = end;
+		q = p;
+		while (q < eol && (*q == ' ' || *q == '\t'))
+			q++;
+		if ((size_t)(eol - q) > 7 && memcmp(q, "export ", 7) == 0)
+			for (q += 7; q < eol && *q == ' '; q++)
+				;
+		if ((size_t)(eol - q) > nl && memcmp(q, name, nl) == 0) {
+			v = q + nl;
+			while (v < eol && (*v == ' ' || *v == '\t'))
+				v++;
+			if (v < eol && *v == '=') {
+				v++;
+				while (v < eol && (*v == ' ' || *v == '\t'))
+					v++;
+				ve = eol;
+				if (ve > v && ve[-1] == '\r')
+					ve--;
+				if (v < ve && (*v == '"' || *v == '\'')) {
+					const char *close = memchr(v + 1, *v, (size_t)(ve - v - 1));
+					if (close)
+						ve = close;
+					v++;
+				} else {
+					const char *h;
+					for (h = v; h < ve; h++)
+						if (*h == '#' && (h == v || h[-1] == ' ' || h[-1] == '\t'))
+							break;
+					ve = h;
+					while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+						ve--;
+				}
+				sw_buf_reset(out);
+				sw_buf_append(out, v, (size_t)(ve - v));
+				found = true;
+			}
+		}
+		p = eol + 1;
+	}
+	return found;
+}
+
+/* A variable's value: the environment first, then .env (docker compose's
+ * order). */
+static bool var_value(const envfile *ef, const char *name, size_t nl, sw_buf *out)
+{
+	char key[256];
+	const char *v;
+
+	if (nl == 0 || nl >= sizeof(key))
+		return false;
+	memcpy(key, name, nl);
+	key[nl] = '\0';
+	if ((v = getenv(key))) {
+		sw_buf_reset(out);
+		sw_buf_append(out, v, strlen(v));
+		return true;
+	}
+	return env_lookup(ef, name, nl, out);
+}
+
+static bool var_char(char ch, bool first)
+{
+	return ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (!first && ch >= '0' && ch <= '9');
+}
+
+/* Expand compose interpolation in in[0..n) into out: $$, $VAR, ${VAR},
+ * ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error},
+ * ${VAR:+alt}, ${VAR+alt}, defaults themselves expanded. 0, or 1 with the
+ * name of a variable that is unset (or empty, for ":") and has no default,
+ * in missing; SW_EFORMAT for an unclosed "${". */
+static int interpolate(const envfile *ef, const char *in, size_t n, sw_buf *out, int depth, char *missing,
+		       size_t mn)
+{
+	sw_buf val = SW_BUF_INIT(1u << 20);
+	size_t i = 0;
+	int rc = 0;
+
+	if (depth > MAX_EXPAND_DEPTH)
+		return SW_ELIMIT;
+	while (i < n && rc == 0) {
+		size_t nl, j, open, close;
+		const char *name;
+		bool set, empty;
+		if (in[i] != '$' || i + 1 >= n) {
+			sw_buf_putc(out, in[i++]);
+			continue;
+		}
+		if (in[i + 1] == '$') {
+			sw_buf_putc(out, '$');
+			i += 2;
+			continue;
+		}
+		if (in[i + 1] != '{') {
+			for (j = i + 1; j < n && var_char(in[j], j == i + 1); j++)
+				;
+			if (j == i + 1) {
+				sw_buf_putc(out, in[i++]);
+				continue;
+			}
+			if (var_value(ef, in + i + 1, j - i - 1, &val))
+				sw_buf_append(out, val.data, val.len);
+			else {
+				snprintf(missing, mn, "%.*s", (int)(j - i - 1 > 100 ? 100 : j - i - 1), in + i + 1);
+				rc = 1;
+			}
+			i = j;
+			continue;
+		}
+		/* ${...}: find its closing brace, counting nested ${ */
+		for (close = i + 2, open = 1; close < n; close++) {
+			if (in[close] == '{' && in[close - 1] == '$')
+				open++;
+			else if (in[close] == '}' && --open == 0)
+				break;
+		}
+		if (close >= n) {
+			rc = SW_EFORMAT;
+			break;
+		}
+		name = in + i + 2;
+		for (j = i + 2; j < close && var_char(in[j], j == i + 2); j++)
+			;
+		nl = (size_t)(in + j - name);
+		set = var_value(ef, name, nl, &val);
+		empty = !set || val.len == 0;
+		if (j == close) {
+			if (set) {
+				sw_buf_append(out, val.data, val.len);
+			} else {
+				snprintf(missing, mn, "%.*s", (int)(nl > 100 ? 100 : nl), name);
+				rc = 1;
+			}
+		} else {
+			bool colon = in[j] == ':';
+			char op = colon && j + 1 < close ? in[j + 1] : in[j];
+			size_t from = j + (colon ? 2 : 1);
+			bool unset = colon ? empty : !set;
+			if (nl == 0 || (op != '-' && op != '?' && op != '+') || from > close) {
+				rc = SW_EFORMAT;
+				break;
+			}
+			if (op == '-' && unset)
+				rc = interpolate(ef, in + from, close - from, out, depth + 1, missing, mn);
+			else if (op == '+' && !unset)
+				rc = interpolate(ef, in + from, close - from, out, depth + 1, missing, mn);
+			else if (op == '?' && unset) {
+				snprintf(missing, mn, "%.*s", (int)(nl > 100 ? 100 : nl), name);
+				rc = 1;
+			} else if (op != '+')
+				sw_buf_append(out, val.data, val.len);
+		}
+		i = close + 1;
+	}
+	sw_buf_release(&val);
+	if (rc == 0 && sw_buf_err(out))
+		rc = sw_buf_err(out);
+	return rc;
+}
+
+/* A compose service's image, expanded; an unset variable leaves the text
+ * as written, named in where (the policy then denies what it cannot read). */
+static int compose_image(coll *c, const envfile *ef, const char *file, const sw_yaml *s, const sw_yaml *img)
+{
+	sw_buf out = SW_BUF_INIT(4096);
+	char missing[128] = "";
+	int rc = interpolate(ef, img->s, img->slen, &out, 0, missing, sizeof(missing));
+
+	if (rc == 0)
+		rc = add(c, out.data ? out.data : "", out.len, file, img->line, "compose service %s", s->key);
+	else if (rc == 1)
+		rc = add(c, img->s, img->slen, file, img->line,
+			 "compose service %s: variable %s is not set (no default, not in the environment or .env)",
+			 s->key, missing);
+	else
+		rc = add(c, img->s, img->slen, file, img->line,
+			 "compose service %s: the image's ${...} cannot be read", s->key);
+	sw_buf_release(&out);
+	return rc;
+}
+
 /* ---- Kubernetes and compose ---- */
 
 static int containers(coll *c, const char *file, const sw_yaml *spec, const char *what)
@@ -373,8 +599,8 @@ static int containers(coll *c, const char *file, const sw_yaml *spec, const char
 				rc = add(c, img->s, img->slen, file, img->line, "%s, %s %s", what, lists[k],
 					 name ? name : "(unnamed)");
 			else if (img)
-				rc = add(c, "", 0, file, img->line, "%s, %s %s: image is not a string", what, lists[k],
-					 name ? name : "(unnamed)");
+				rc = add(c, "", 0, file, img->line, "%s, %s %s: image is not a string%s", what, lists[k],
+					 name ? name : "(unnamed)", c->templated ? " (" TEMPLATE_HINT ")" : "");
 		}
 	}
 	return rc;
@@ -415,14 +641,35 @@ static int k8s_object(coll *c, const char *file, const sw_yaml *o, int depth)
 	return 0;
 }
 
-static int yaml_file(coll *c, const char *file, const char *text, size_t len)
+/* A Helm chart template: {{ ... }} actions where YAML expects structure. */
+static bool templated(const char *text, size_t len)
+{
+	return memmem(text, len, "{{", 2) != NULL;
+}
+
+static int yaml_file(coll *c, const char *file, const char *text, size_t len, const envfile *ef)
 {
 	sw_yaml_doc *doc = NULL;
+	sw_error perr = SW_ERROR_INIT;
 	size_t i;
 	int rc;
 
-	if ((rc = sw_yaml_parse(text, len, file, &doc, c->err)) < 0)
-		return rc;
+	if ((rc = sw_yaml_parse(text, len, file, &doc, &perr)) < 0) {
+		const char *at = perr.msg + strlen(file);
+		int line = 0;
+		if (rc == SW_ENOMEM)
+			return sw_error_set(c->err, rc, "out of memory");
+		if (strncmp(perr.msg, file, strlen(file)) == 0 && *at == ':')
+			line = (int)strtol(at + 1, NULL, 10);
+		if (templated(text, len)) { /* the line of the first action */
+			const char *t = memmem(text, len, "{{", 2), *q;
+			for (line = 1, q = text; q < t; q++)
+				line += *q == '\n';
+			return add_error(c, file, line, TEMPLATE_HINT);
+		}
+		return add_error(c, file, line, perr.msg);
+	}
+	c->templated = templated(text, len);
 	for (i = 0; i < sw_yaml_ndocs(doc) && rc == 0; i++) {
 		const sw_yaml *r = sw_yaml_root(doc, i), *svc, *s;
 		if (!r || r->type != SW_YAML_MAP)
@@ -431,7 +678,10 @@ static int yaml_file(coll *c, const char *file, const char *text, size_t len)
 			for (s = svc->child; s && rc == 0; s = s->next) {
 				const sw_yaml *img = sw_yaml_get(s, "image");
 				if (img && sw_yaml_str(img))
-					rc = add(c, img->s, img->slen, file, img->line, "compose service %s", s->key);
+					rc = compose_image(c, ef, file, s, img);
+				else if (img)
+					rc = add(c, "", 0, file, img->line, "compose service %s: image is not a string%s",
+						 s->key, templated(text, len) ? " (" TEMPLATE_HINT ")" : "");
 			}
 			continue;
 		}
@@ -459,44 +709,104 @@ static bool is_yaml(const char *base)
 	return (n > 5 && strcmp(base + n - 5, ".yaml") == 0) || (n > 4 && strcmp(base + n - 4, ".yml") == 0);
 }
 
+static bool skipped(const char *const *globs, size_t n, const char *display)
+{
+	const char *base = strrchr(display, '/');
+	size_t i;
+
+	base = base ? base + 1 : display;
+	for (i = 0; i < n; i++)
+		if (fnmatch(globs[i], display, 0) == 0 || fnmatch(globs[i], base, 0) == 0)
+			return true;
+	return false;
+}
+
+/* Read all of fd (at most MAX_FILE bytes) into b: 0, SW_ELIMIT, or SW_EIO
+ * with errno. */
+static int read_fd(int fd, sw_buf *b)
+{
+	char tmp[65536];
+	ssize_t r;
+
+	for (;;) {
+		r = read(fd, tmp, sizeof(tmp));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (sw_buf_append(b, tmp, (size_t)r) < 0)
+			return sw_buf_err(b);
+	}
+	return r < 0 ? SW_EIO : 0;
+}
+
+/* The .env beside the file dirfd/name, if there is one (a regular file). */
+static void read_envfile(int dirfd, const char *name, sw_buf *b)
+{
+	const char *slash = strrchr(name, '/');
+	char *path = slash ? sw__asprintf("%.*s/.env", (int)(slash - name), name) : sw__strdup(".env");
+	int fd = path ? sw_open_regular(dirfd, path, false) : -1;
+
+	if (fd >= 0) {
+		if (read_fd(fd, b) < 0)
+			sw_buf_reset(b); /* an unreadable .env: the variables are unset, and say so */
+		close(fd);
+	}
+	free(path);
+}
+
+/* One file, its text in b; df/ym: its kind by name. */
+static int read_text(coll *c, int dirfd, const char *name, const char *display, bool df, bool ym, sw_buf *b)
+{
+	int rc;
+
+	if (!df && !ym) /* an explicit file of unknown name: YAML unless it reads like a Dockerfile */
+		df = b->len >= 4 && (strncasecmp(b->data, "FROM", 4) == 0 || strncasecmp(b->data, "ARG", 3) == 0 ||
+				     b->data[0] == '#');
+	if (df)
+		return dockerfile(c, display, b->data ? b->data : "", b->len);
+	{
+		sw_buf env = SW_BUF_INIT(MAX_ENV_FILE);
+		envfile ef;
+		if (dirfd != -2)
+			read_envfile(dirfd, name, &env);
+		ef.text = env.data ? env.data : "";
+		ef.len = env.len;
+		rc = yaml_file(c, display, b->data ? b->data : "", b->len, &ef);
+		sw_buf_release(&env);
+	}
+	return rc;
+}
+
+/* dirfd -2: standard input. */
 static int one_file(coll *c, int dirfd, const char *name, const char *display, bool explicit_file)
 {
 	const char *base = strrchr(display, '/');
 	sw_buf b = SW_BUF_INIT(MAX_FILE);
 	int fd, rc;
 	bool df, ym;
-	char tmp[65536];
-	ssize_t r;
 
 	base = base ? base + 1 : display;
-	df = is_dockerfile(base);
-	ym = is_yaml(base);
+	df = dirfd != -2 && is_dockerfile(base);
+	ym = dirfd != -2 && is_yaml(base);
 	if (!df && !ym && !explicit_file)
+		return 0;
+	if (c->o && skipped(c->o->skip_files, c->o->nskip_files, display))
 		return 0;
 	if (++c->files > MAX_FILES)
 		return sw_error_set(c->err, SW_ELIMIT, "more than %d files", MAX_FILES);
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return sw_error_set(c->err, SW_EIO, "%s: %s", display, strerror(errno));
-	for (;;) {
-		r = read(fd, tmp, sizeof(tmp));
-		if (r <= 0)
-			break;
-		if (sw_buf_append(&b, tmp, (size_t)r) < 0) {
-			close(fd);
-			sw_buf_release(&b);
-			return sw_error_set(c->err, SW_ELIMIT, "%s: larger than 16 MiB", display);
-		}
-	}
-	close(fd);
-	if (r < 0) {
-		sw_buf_release(&b);
-		return sw_error_set(c->err, SW_EIO, "%s: %s", display, strerror(errno));
-	}
-	if (!df && !ym) /* an explicit file of unknown name: YAML unless it reads like a Dockerfile */
-		df = b.len >= 4 && (strncasecmp(b.data, "FROM", 4) == 0 || strncasecmp(b.data, "ARG", 3) == 0 ||
-				    b.data[0] == '#');
-	rc = df ? dockerfile(c, display, b.data ? b.data : "", b.len)
-		: yaml_file(c, display, b.data ? b.data : "", b.len);
+	fd = dirfd == -2 ? 0 : openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return add_error(c, display, 0, strerror(errno));
+	rc = read_fd(fd, &b);
+	if (fd != 0)
+		close(fd);
+	if (rc == SW_ELIMIT)
+		rc = add_error(c, display, 0, "larger than 16 MiB");
+	else if (rc < 0)
+		rc = add_error(c, display, 0, strerror(errno));
+	else
+		rc = read_text(c, dirfd, name, display, df, ym, &b);
 	sw_buf_release(&b);
 	return rc;
 }
@@ -509,11 +819,13 @@ static int walk(coll *c, int dfd, const char *display, int depth)
 	size_t nn = 0, i;
 	int rc = 0;
 
-	if (depth > MAX_DIR_DEPTH)
-		return sw_error_set(c->err, SW_ELIMIT, "%s: directories nested deeper than %d", display, MAX_DIR_DEPTH);
+	if (depth > MAX_DIR_DEPTH) {
+		close(dfd);
+		return add_error(c, display, 0, "directories nested deeper than 16: not read");
+	}
 	if (!(d = fdopendir(dfd))) {
 		close(dfd);
-		return sw_error_set(c->err, SW_EIO, "%s: %s", display, strerror(errno));
+		return add_error(c, display, 0, strerror(errno));
 	}
 	while ((de = readdir(d)) && rc == 0) {
 		if (de->d_name[0] == '.')
@@ -536,9 +848,10 @@ static int walk(coll *c, int dfd, const char *display, int depth)
 		}
 		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			if (S_ISDIR(st.st_mode)) {
-				int fd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-				rc = fd < 0 ? sw_error_set(c->err, SW_EIO, "%s: %s", sub, strerror(errno))
-					    : walk(c, fd, sub, depth + 1);
+				if (!c->o || !skipped(c->o->skip_dirs, c->o->nskip_dirs, sub)) {
+					int fd = openat(dfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+					rc = fd < 0 ? add_error(c, sub, 0, strerror(errno)) : walk(c, fd, sub, depth + 1);
+				}
 			} else if (S_ISREG(st.st_mode)) {
 				rc = one_file(c, dfd, names[i], sub, false);
 			} /* symbolic links and the rest: never followed */
@@ -552,17 +865,20 @@ static int walk(coll *c, int dfd, const char *display, int depth)
 	return rc;
 }
 
-int sw_manifests_collect(const char *path, sw_image_use **out, size_t *n, sw_error *err)
+int sw_manifests_collect(const char *path, const sw_manifests_opts *o, sw_image_use **out, size_t *n,
+			 sw_error *err)
 {
-	coll c = { NULL, 0, 0, err };
+	coll c = { NULL, 0, 0, o, false, err };
 	struct stat st;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if (lstat(path, &st) < 0)
+	if (strcmp(path, "-") == 0) {
+		rc = one_file(&c, -2, "-", "(stdin)", true);
+	} else if (lstat(path, &st) < 0) {
 		return sw_error_set(err, SW_ENOTFOUND, "%s: %s", path, strerror(errno));
-	if (S_ISDIR(st.st_mode)) {
+	} else if (S_ISDIR(st.st_mode)) {
 		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = fd < 0 ? sw_error_set(err, SW_EIO, "%s: %s", path, strerror(errno)) : walk(&c, fd, path, 0);
 	} else if (S_ISREG(st.st_mode)) {

@@ -140,7 +140,11 @@ int sw_yaml_parse(const char *p, size_t len, const char *name, sw_yaml_doc **out
 			char msg[300];
 			snprintf(msg, sizeof(msg), "%s%s%s", parser.problem ? parser.problem : "syntax error",
 				 parser.context ? " " : "", parser.context ? parser.context : "");
-			rc = fail(err, name, parser.problem_mark.line + 1, msg);
+			size_t line = parser.problem_mark.line + 1, k;
+			if (parser.error == YAML_READER_ERROR) /* an offset, not a mark */
+				for (line = 1, k = 0; k < parser.problem_offset && k < len; k++)
+					line += p[k] == '\n';
+			rc = fail(err, name, (int)line, msg);
 			break;
 		}
 		switch (ev.type) {
