@@ -62,8 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 (data[i] == 0xe2 && i + 2 < size && data[i + 1] == 0x80 && (data[i + 2] & 0xfe) == 0xa8);
 	if (sw_manifests_collect(path, NULL, &v, &n, &err) == 0) {
 		for (i = 0; i < n; i++)
-			if (!v[i].image || strcmp(v[i].file, path) != 0 || v[i].line < 1 || (size_t)v[i].line > lines ||
-			    !v[i].where || !v[i].where[0])
+			if (!v[i].image || strcmp(v[i].file, path) != 0 || v[i].line < (v[i].error ? 0 : 1) ||
+			    (size_t)v[i].line > lines || !v[i].where || !v[i].where[0] ||
+			    (v[i].error && (!v[i].error[0] || v[i].image[0])))
 				abort();
 		sw_image_uses_free(v, n);
 	} else if (v || n || !err.msg[0]) {
