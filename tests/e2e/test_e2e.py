@@ -321,7 +321,9 @@ def whiteout_hides_but_finding_stays():
     eq(h["evidence"], {"added_in_layer": 0, "added_by": "RUN curl ... > /usr/share/.x/payload",
                        "removed_in_layer": 1, "removed_by": "RUN rm /usr/share/.x/payload",
                        "findings": ["SW-IOC-SHA256", "SW-TEST-EICAR"]}, "hidden payload evidence")
-    ok("still shipped" in scan(root, fmt="table").out, "table explains deleted payloads")
+    table = scan(root, fmt="table").out
+    ok("still shipped" in table, "table explains deleted payloads")
+    ok("removed by: RUN rm /usr/share/.x/payload (layer 1)" in table, "and names the step that deleted it: " + table)
 
 
 @case
@@ -963,6 +965,8 @@ def entrypoint_chain_links_launcher_and_payload():
     eq((l["severity"], l["category"]), ("critical", "miner"), "launcher takes the payload's severity")
     eq(l["evidence"]["starts"], "/usr/share/.java/jupdate", "the launcher names what it starts")
     ok("SW-MINER-XMRIG" in l["evidence"]["target_findings"], "and why it matters")
+    table = scan(root, fmt="table").out
+    ok("starts: /usr/share/.java/jupdate (layer 1)" in table, "the table names what the launcher starts: " + table)
 
 
 @case

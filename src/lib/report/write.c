@@ -208,6 +208,37 @@ static void sandbox_line(const char *dyn, sw_buf *b, const char *bold, const cha
 	sw_json_free(d);
 }
 
+/* An indented detail line under a finding: "label: text (layer N)". */
+static void detail(sw_buf *b, const char *label, const char *text, int64_t layer)
+{
+	sw_buf_printf(b, "%44s %s: ", "", label);
+	cell(b, text, 100);
+	while (b->len && b->data[b->len - 1] == ' ')
+		b->len--;
+	if (layer >= 0)
+		sw_buf_printf(b, " (layer %lld)", (long long)layer);
+	sw_buf_putc(b, '\n');
+}
+
+/* What the JSON evidence says that a reader of the table needs: the file
+ * a launcher starts, the step that deleted a hidden payload. */
+static void evidence_lines(sw_buf *b, const sw_finding *f)
+{
+	sw_json_doc *d = NULL;
+	const sw_json *root;
+	const char *v;
+	int64_t layer;
+
+	if (!f->evidence || sw_json_parse(f->evidence, strlen(f->evidence), &d, NULL) < 0)
+		return;
+	root = sw_json_root(d);
+	if ((v = sw_json_get_str(root, "starts")))
+		detail(b, "starts", v, sw_json_get_i64(root, "target_layer", &layer) == 0 ? layer : -1);
+	if ((v = sw_json_get_str(root, "removed_by")))
+		detail(b, "removed by", v, sw_json_get_i64(root, "removed_in_layer", &layer) == 0 ? layer : -1);
+	sw_json_free(d);
+}
+
 static void write_table(const sw_report *r, sw_buf *b, bool color)
 {
 	const char *bold = color ? "\033[1m" : "", *off = color ? "\033[0m" : "";
@@ -262,13 +293,9 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 			sw_buf_putc(b, '\n');
 			if (f->path && !f->in_final_fs && f->layer >= 0)
 				sw_buf_printf(b, "%44s deleted or replaced by a later layer: still shipped in every pull\n", "");
-			if (f->created_by) {
-				sw_buf_printf(b, "%44s added by: ", "");
-				cell(b, f->created_by, 100);
-				while (b->len && b->data[b->len - 1] == ' ')
-					b->len--;
-				sw_buf_putc(b, '\n');
-			}
+			if (f->created_by)
+				detail(b, "added by", f->created_by, -1);
+			evidence_lines(b, f);
 		}
 		sw_buf_putc(b, '\n');
 	} else {
