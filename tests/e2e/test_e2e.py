@@ -282,6 +282,12 @@ def multi_platform_index_and_tags():
     one_finding(r, "SW-IOC-SHA256", "/arm64-eicar", 0)
     error_run(scan("oci:%s:nosuch" % root), "tag \"nosuch\" not in index.json")
     error_run(scan("--platform", "linux/s390x", "oci:%s:multi" % root), "no manifest for platform linux/s390x")
+    # several images that are not platforms of one: the advice is a tag, not --platform
+    two = d("twotags")
+    one, other = [Layer([E("etc/a", b"a\n")])], [Layer([E("etc/b", b"b\n")])]
+    write_oci(two, [(one, config_for(one), {"annotations": {"org.opencontainers.image.ref.name": "1.0"}}),
+                    (other, config_for(other), {"annotations": {"org.opencontainers.image.ref.name": "2.0"}})])
+    error_run(scan("oci:" + two), "index.json holds 2 images (tags: 1.0, 2.0): name one as DIR:TAG")
 
 
 @case

@@ -99,18 +99,21 @@ static int choose(const sw_json *manifests, const want *w, bool top,
 		  const sw_json **out, sw_error *err)
 {
 	const sw_json *d, *only = NULL, *plat = NULL;
-	size_t n = 0;
+	size_t n = 0, named = 0;
 	sw_buf tags = SW_BUF_INIT(512);
+	int rc = 0;
 
 	*out = NULL;
 	for (d = manifests->child; d; d = d->next) {
 		if (d->type != SW_JSON_OBJ || is_attestation(d))
 			continue;
-		if (top && w->tag) {
+		if (top) {
 			const char *t = ref_name(d);
-			if (t)
+			if (t) {
 				sw_buf_printf(&tags, "%s%s", tags.len ? ", " : "", t);
-			if (!t || strcmp(t, w->tag) != 0)
+				named++;
+			}
+			if (w->tag && (!t || strcmp(t, w->tag) != 0))
 				continue;
 		}
 		n++;
@@ -119,7 +122,6 @@ static int choose(const sw_json *manifests, const want *w, bool top,
 			plat = d;
 	}
 	if (n == 0) {
-		int rc;
 		if (top && w->tag)
 			rc = sw_error_set(err, SW_ENOTFOUND, "tag \"%s\" not in index.json (tags: %s)",
 					  w->tag, tags.len ? sw_buf_cstr(&tags) : "none");
@@ -128,7 +130,6 @@ static int choose(const sw_json *manifests, const want *w, bool top,
 		sw_buf_release(&tags);
 		return rc;
 	}
-	sw_buf_release(&tags);
 	/* A lone manifest is the image unless the user asked for another
 	 * platform than the one it declares. */
 	if (plat)
@@ -136,11 +137,15 @@ static int choose(const sw_json *manifests, const want *w, bool top,
 	else if (n == 1 && (!sw_json_get(only, "platform") || is_index(only) ||
 			    !w->explicit_platform))
 		*out = only;
-	if (!*out)
-		return sw_error_set(err, SW_ENOTFOUND,
-				    "no manifest for platform %s/%s%s%s among %zu; use --platform",
-				    w->os, w->arch, w->variant[0] ? "/" : "", w->variant, n);
-	return 0;
+	if (!*out && top && !w->tag && named > 1) /* several images, not several platforms */
+		rc = sw_error_set(err, SW_ENOTFOUND,
+				  "index.json holds %zu images (tags: %s): name one as DIR:TAG", n, sw_buf_cstr(&tags));
+	else if (!*out)
+		rc = sw_error_set(err, SW_ENOTFOUND,
+				  "no manifest for platform %s/%s%s%s among %zu; use --platform",
+				  w->os, w->arch, w->variant[0] ? "/" : "", w->variant, n);
+	sw_buf_release(&tags);
+	return rc;
 }
 
 static int desc_fields(const sw_json *d, const char **digest, int64_t *size,
