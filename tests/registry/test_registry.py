@@ -93,6 +93,7 @@ def plain_http_scan_equals_local_scan():
         eq(findings(by_digest), local_findings(), "by digest")
         r = scan("%s/someuser/app:1.0" % reg.host)
         eq(r.rc, 2, "HTTPS is the default: a plain-HTTP registry is an error without --insecure-registry")
+        ok("(if %s serves plain HTTP, name it with --insecure-registry %s)" % (reg.host, reg.host) in r.err, r.err)
         r = scan("docker://%s/someuser/app:nope" % reg.host, "--insecure-registry", reg.host)
         eq(r.rc, 2, "unknown tag")
         ok("not found" in r.err and "someuser/app" in r.err, r.err)

@@ -580,7 +580,12 @@ static int get(sw_reg *r, const char *what, const char *accept, xfer *x, sw_erro
 			attempt = auth_tries = redirects = 0;
 			continue;
 		}
-		if (cc != CURLE_OK)
+		if (cc == CURLE_SSL_CONNECT_ERROR && strncmp(url, "https://", 8) == 0)
+			/* the usual cause: a registry that speaks plain HTTP */
+			rc = sw_error_set(err, SW_EIO, "%s: %s (if %.*s serves plain HTTP, name it with "
+					  "--insecure-registry %.*s)", url, curl_easy_strerror(cc),
+					  (int)strcspn(url + 8, "/"), url + 8, (int)strcspn(url + 8, "/"), url + 8);
+		else if (cc != CURLE_OK)
 			rc = sw_error_set(err, cc == CURLE_OPERATION_TIMEDOUT ? SW_ETIMEOUT : SW_EIO, "%s: %s", url,
 					  cc == CURLE_OPERATION_TIMEDOUT ? "timed out (no data)" : curl_easy_strerror(cc));
 		else if (x->status == 404)
