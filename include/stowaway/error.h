@@ -28,11 +28,14 @@ enum sw_code {
 typedef struct sw_error {
 	int code;
 	char msg[512];
+	int line;      /* the line of the input it concerns, when the reader
+			* knows it (YAML), else 0 */
 } sw_error;
 
-#define SW_ERROR_INIT { 0, { 0 } }
+#define SW_ERROR_INIT { 0, { 0 }, 0 }
 
-/* Record an error (printf-style) and return `code`. `err` may be NULL. */
+/* Record an error (printf-style) and return `code`; line is reset to 0.
+ * `err` may be NULL. */
 int sw_error_set(sw_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -655,12 +655,9 @@ static int yaml_file(coll *c, const char *file, const char *text, size_t len, co
 	int rc;
 
 	if ((rc = sw_yaml_parse(text, len, file, &doc, &perr)) < 0) {
-		const char *at = perr.msg + strlen(file);
-		int line = 0;
+		int line = perr.line;
 		if (rc == SW_ENOMEM)
 			return sw_error_set(c->err, rc, "out of memory");
-		if (strncmp(perr.msg, file, strlen(file)) == 0 && *at == ':')
-			line = (int)strtol(at + 1, NULL, 10);
 		if (templated(text, len)) { /* the line of the first action */
 			const char *t = memmem(text, len, "{{", 2), *q;
 			for (line = 1, q = text; q < t; q++)

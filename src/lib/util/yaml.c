@@ -64,7 +64,10 @@ typedef struct frame {
 
 static int fail(sw_error *err, const char *name, size_t line, const char *msg)
 {
-	return sw_error_set(err, SW_EFORMAT, "%s:%zu: %s", name, line, msg);
+	sw_error_set(err, SW_EFORMAT, "%s:%zu: %s", name, line, msg);
+	if (err)
+		err->line = line > INT32_MAX ? 0 : (int)line;
+	return SW_EFORMAT;
 }
 
 /* Attach a finished node to the frame on top (or make it the document). */
