@@ -65,7 +65,7 @@ static void refused(const char *y, size_t len, const char *want)
 	if (!strstr(err.msg, want))
 		fail_msg("error \"%s\", want \"%s\"", err.msg, want);
 	/* the line is in the error as a number too, the one the text names */
-	if (strncmp(want, "h.yaml:", 7) == 0 && err.line != (int)strtol(want + 7, NULL, 10))
+	if (strncmp(want, "h.yaml:", 7) == 0 && want[7] && err.line != (int)strtol(want + 7, NULL, 10))
 		fail_msg("error line %d, want the line of \"%s\"", err.line, want);
 }
 
