@@ -31,14 +31,15 @@
  *     as true.
  * Each step only widens what may match, so a closed gate proves the rule
  * false; an open gate proves nothing and libyara decides. A gate also only
- * opens as more is found (yara.c relies on that). Whatever the reader does
- * not follow makes a term, a string or (at top level: an include, a
- * comment in a hex string) the whole gate always open, never closed.
+ * opens as more is found (yara_prefilter.c relies on that). Whatever the
+ * reader does not follow makes a term, a string or (at top level: an
+ * include, a comment in a hex string) the whole gate always open, never
+ * closed.
  *
  * Each pattern also carries the size from which no rule needs it (its
  * rules' `filesize <` bounds), so large files are searched for less.
- * The patterns are searched for by the prefilter (yara.c: Hyperscan); this
- * file knows nothing of how.
+ * The patterns are searched for by the prefilter (yara_prefilter.c:
+ * Hyperscan); these files know nothing of how.
  *
  * This file is the gate itself: its arena, the patterns, what each rule
  * needs and from which size, the build, and the evaluation on a file. The
