@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Fuzz the YARA gate reader (src/lib/detect/yaragate.c) with rule text of
+ * Fuzz the YARA gate reader (src/lib/detect/yaragate*.c) with rule text of
  * any shape (--rules directories hold third-party rule packs): it must
  * never crash or read out of bounds, and a gate must only open as more is
  * found (a file closed with every pattern found is closed with none).

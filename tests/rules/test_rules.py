@@ -871,7 +871,7 @@ def check_prefilter_cache(binary, env, work):
     if len(dbs) != 1:
         return
     good = open(dbs[0], "rb").read()
-    # the layout (yara.c, pf_cache_load): "SWPF n\n", Hyperscan's version
+    # the layout (yara_prefilter.c, pf_cache_load): "SWPF n\n", Hyperscan's version
     # and "\n", u32 patterns, u32 drops, u32 per drop, then the digest
     first = good.index(b"\n") + 1
     nd = struct.unpack_from("<I", good, good.index(b"\n", first) + 1 + 4)[0]

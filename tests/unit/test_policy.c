@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for admission policies (src/lib/policy/policy.c, public API
+ * Unit tests for admission policies (src/lib/policy/policy*.c, public API
  * stowaway/policy.h): policies written to a temporary directory in both
  * forms (stowaway's YAML and containers-policy.json), loaded, and asked
  * about references. Each decision is checked whole: allowed or not, the

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Unit tests for the YARA gates (src/lib/detect/yaragate.c): the literals a
+ * Unit tests for the YARA gates (src/lib/detect/yaragate*.c): the literals a
  * regex requires, the patterns taken from text, hex and regex strings (and
  * their modifiers), and conditions read as gates: which files they close
  * on, and that whatever the reader cannot follow leaves the gate open.

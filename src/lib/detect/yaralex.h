@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A small YARA source reader shared by the size-tier splitter
- * (yaratier.c) and the prefilter's gate builder (yaragate.c). */
+ * (yaratier.c) and the prefilter's gate builder (yaragate*.c). */
 #ifndef SW_DETECT_YARALEX_H
 #define SW_DETECT_YARALEX_H
 

@@ -674,7 +674,29 @@ static void fail_event(sw_evlog *log, const char *what, const char *why)
 	sw_buf_release(&b);
 }
 
-#define FAIL(what) do { fail_event(&log, what, strerror(errno)); _exit(3); } while (0)
+/* M's state from its set-up to the run's summary. It lives in
+ * sw_box_supervise's frame, which never returns: the sinkhole, the tracer
+ * and the tracer thread keep pointers into it. */
+typedef struct supervisor {
+	const sw_box_params *p;
+	sw_evlog log;
+	sampler *smp;
+	sw_sink *sink;
+	sw_tracer *tr;
+	tstart ts;
+	pthread_t th;
+	int hostproc, ctl[2], outp[2], wpidfd, wake;
+	int st;                 /* init's wait status */
+	pid_t w;                /* init, as we see it */
+	uint64_t start, deadline, interval;
+	long ncpu, tck, page;
+	bool timed_out, log_timeout, mem_killed, procs_hit, exited, disk_killed;
+	unsigned outputs;
+	uint64_t out_bytes;
+	sw_buf b;               /* the event being built */
+} supervisor;
+
+#define FAIL(what) do { fail_event(&s->log, what, strerror(errno)); _exit(3); } while (0)
 
 /* The command's side of the handshake: its pid (as we see it) and the
  * notification listener number; or the reason set-up failed. */
@@ -722,37 +744,40 @@ static int handshake(int ctl, pid_t *epid, int *lfd, char *err, size_t errn)
 	return 0;
 }
 
-void sw_box_supervise(const sw_box_params *p)
+static void sup_init(supervisor *s, const sw_box_params *p)
 {
-	sw_evlog log = { p->events_fd, sw_sbx_now(), 0, 0, 0, false, NULL };
-	sampler *smp = calloc(1, sizeof(*smp));
-	sw_sink *sink = NULL;
-	sw_tracer *tr = NULL;
+	s->p = p;
+	s->log = (sw_evlog){ p->events_fd, sw_sbx_now(), 0, 0, 0, false, NULL };
+	s->smp = calloc(1, sizeof(*s->smp));
+	s->interval = 250000000ull;
+	s->ncpu = p->cpus ? (long)p->cpus : sysconf(_SC_NPROCESSORS_ONLN);
+	s->tck = sysconf(_SC_CLK_TCK);
+	s->page = sysconf(_SC_PAGESIZE);
+	s->b = (sw_buf)SW_BUF_INIT(1 << 20);
+}
+
+/* M's own user and network namespaces (main writes their id maps), the
+ * sinkhole in them, the tracer thread, then the PID namespace init is
+ * born into and the channels to it. A failure ends M (exit 3) with an
+ * "error" event. */
+static void enter_namespaces(supervisor *s)
+{
+	const sw_box_params *p = s->p;
 	sw_error err = SW_ERROR_INIT;
-	int hostproc, ctl[2], outp[2], wpidfd, nfd = -1, lfd = -1, one = 1, st = 0, mnt, wake;
-	pthread_t th;
-	tstart ts = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, -1, 0, 0 };
-	pid_t w, epid;
-	char msg[600], name[64], c;
-	uint64_t start, deadline, next_sample, interval = 250000000ull;
-	long ncpu = p->cpus ? (long)p->cpus : sysconf(_SC_NPROCESSORS_ONLN), tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
-	bool timed_out = false, log_timeout = false, mem_killed = false, procs_hit = false, exited = false;
-	bool disk_killed = false;
-	unsigned outputs = 0;
-	uint64_t out_bytes = 0, n_events;
-	sw_buf b = SW_BUF_INIT(1 << 20);
+	int one = 1;
+	char c;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	(void)prctl(PR_SET_NAME, "sw-supervisor");
-	if (!smp)
+	if (!s->smp)
 		_exit(3);
 	/* a full pipe makes a writer wait in poll, where the deadline is kept */
 	(void)fcntl(p->events_fd, F_SETFL, fcntl(p->events_fd, F_GETFL) | O_NONBLOCK);
-	if ((hostproc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((s->hostproc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		FAIL("opening /proc");
-	smp->hostproc = hostproc;
-	smp->rootfs_fd = p->rootfs_fd;
-	sample(smp, NULL); /* the baselines, before anything of the sandbox runs */
+	s->smp->hostproc = s->hostproc;
+	s->smp->rootfs_fd = p->rootfs_fd;
+	sample(s->smp, NULL); /* the baselines, before anything of the sandbox runs */
 	if (geteuid() == 0 && setgroups(0, NULL) < 0) /* root's groups stay outside */
 		FAIL("dropping supplementary groups");
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0)
@@ -764,112 +789,214 @@ void sw_box_supervise(const sw_box_params *p)
 	close(p->sync_fd);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		FAIL("becoming root in the user namespace");
-	if ((wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+	if ((s->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		FAIL("eventfd");
-	if (sw_sink_open(&sink, &log, wake, &err) < 0) {
-		fail_event(&log, "sinkhole", err.msg);
+	if (sw_sink_open(&s->sink, &s->log, s->wake, &err) < 0) {
+		fail_event(&s->log, "sinkhole", err.msg);
 		_exit(3);
 	}
-	if ((errno = pthread_create(&th, NULL, tracer_main, &ts)) != 0)
+	if ((errno = pthread_create(&s->th, NULL, tracer_main, &s->ts)) != 0)
 		FAIL("tracer thread");
 	if (unshare(CLONE_NEWPID) < 0)
 		FAIL("PID namespace");
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0 || pipe2(outp, O_CLOEXEC) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, s->ctl) < 0 || pipe2(s->outp, O_CLOEXEC) < 0)
 		FAIL("socketpair");
-	(void)setsockopt(ctl[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-	start = sw_sbx_now();
-	if ((w = fork()) < 0)
+	(void)setsockopt(s->ctl[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+}
+
+/* W, the sandbox's init, forked into the new PID namespace; its pidfd. */
+static void start_init(supervisor *s)
+{
+	s->start = sw_sbx_now();
+	if ((s->w = fork()) < 0)
 		FAIL("fork");
-	if (w == 0) {
-		close(ctl[0]);
-		close(outp[0]);
-		close(p->events_fd);
-		close(hostproc);
-		init_main(p, ctl[1], outp[1]);
+	if (s->w == 0) {
+		close(s->ctl[0]);
+		close(s->outp[0]);
+		close(s->p->events_fd);
+		close(s->hostproc);
+		init_main(s->p, s->ctl[1], s->outp[1]);
 	}
-	close(ctl[1]);
-	close(outp[1]);
-	if ((wpidfd = (int)syscall(SYS_pidfd_open, w, 0)) < 0)
+	close(s->ctl[1]);
+	close(s->outp[1]);
+	if ((s->wpidfd = (int)syscall(SYS_pidfd_open, s->w, 0)) < 0)
 		FAIL("pidfd_open");
-	if (handshake(ctl[0], &epid, &lfd, msg, sizeof(msg)) < 0) {
-		fail_event(&log, "sandbox set-up", msg);
-		kill(w, SIGKILL);
-		waitpid(w, NULL, 0);
+}
+
+/* The command's side of the handshake, its seccomp listener taken from
+ * it, the sampler told the sandbox's PID namespace, the tracer made. */
+static void take_command(supervisor *s)
+{
+	char msg[600], name[64];
+	int nfd = -1, lfd = -1;
+	pid_t epid;
+
+	if (handshake(s->ctl[0], &epid, &lfd, msg, sizeof(msg)) < 0) {
+		fail_event(&s->log, "sandbox set-up", msg);
+		kill(s->w, SIGKILL);
+		waitpid(s->w, NULL, 0);
 		_exit(3);
 	}
 	{
 		int efd = (int)syscall(SYS_pidfd_open, epid, 0);
 		if (efd < 0 || (nfd = (int)syscall(SYS_pidfd_getfd, efd, lfd, 0)) < 0) {
-			fail_event(&log, "taking the seccomp listener", strerror(errno));
-			kill(w, SIGKILL);
+			fail_event(&s->log, "taking the seccomp listener", strerror(errno));
+			kill(s->w, SIGKILL);
 			_exit(3);
 		}
 		close(efd);
 	}
-	snprintf(name, sizeof(name), "%d/ns/pid", (int)w);
+	snprintf(name, sizeof(name), "%d/ns/pid", (int)s->w);
 	{
-		ssize_t n = readlinkat(hostproc, name, smp->nsid, sizeof(smp->nsid) - 1);
-		smp->nsid[n > 0 ? n : 0] = 0;
+		ssize_t n = readlinkat(s->hostproc, name, s->smp->nsid, sizeof(s->smp->nsid) - 1);
+		s->smp->nsid[n > 0 ? n : 0] = 0;
 	}
-	if (sw_tracer_new(&tr, nfd, &log, sink, p->artifacts_dir, hostproc, p->max_artifact) < 0) {
-		fail_event(&log, "tracer", "seccomp notification sizes");
-		kill(w, SIGKILL);
+	if (sw_tracer_new(&s->tr, nfd, &s->log, s->sink, s->p->artifacts_dir, s->hostproc, s->p->max_artifact) < 0) {
+		fail_event(&s->log, "tracer", "seccomp notification sizes");
+		kill(s->w, SIGKILL);
 		_exit(3);
 	}
-	snprintf(name, sizeof(name), "%d/ns/mnt", (int)w);
-	if ((mnt = openat(hostproc, name, O_RDONLY | O_CLOEXEC)) < 0) {
-		fail_event(&log, "opening the sandbox's mount namespace", strerror(errno));
-		kill(w, SIGKILL);
+}
+
+/* The tracer thread into the sandbox's mount namespace, then the command
+ * told to go on. */
+static void start_tracer(supervisor *s)
+{
+	char name[64];
+	int mnt;
+
+	snprintf(name, sizeof(name), "%d/ns/mnt", (int)s->w);
+	if ((mnt = openat(s->hostproc, name, O_RDONLY | O_CLOEXEC)) < 0) {
+		fail_event(&s->log, "opening the sandbox's mount namespace", strerror(errno));
+		kill(s->w, SIGKILL);
 		_exit(3);
 	}
-	pthread_mutex_lock(&ts.m);
-	ts.t = tr;
-	ts.mnt = mnt;
-	ts.state = 1;
-	pthread_cond_broadcast(&ts.c);
-	while (ts.state == 1)
-		pthread_cond_wait(&ts.c, &ts.m);
-	pthread_mutex_unlock(&ts.m);
-	if (ts.state != 3) {
-		fail_event(&log, "joining the sandbox's mount namespace", strerror(ts.err));
-		kill(w, SIGKILL);
+	pthread_mutex_lock(&s->ts.m);
+	s->ts.t = s->tr;
+	s->ts.mnt = mnt;
+	s->ts.state = 1;
+	pthread_cond_broadcast(&s->ts.c);
+	while (s->ts.state == 1)
+		pthread_cond_wait(&s->ts.c, &s->ts.m);
+	pthread_mutex_unlock(&s->ts.m);
+	if (s->ts.state != 3) {
+		fail_event(&s->log, "joining the sandbox's mount namespace", strerror(s->ts.err));
+		kill(s->w, SIGKILL);
 		_exit(3);
 	}
 	close(mnt);
-	if (write(ctl[0], "A", 1) != 1) {
-		fail_event(&log, "sandbox set-up", "the command went away");
-		kill(w, SIGKILL);
+	if (write(s->ctl[0], "A", 1) != 1) {
+		fail_event(&s->log, "sandbox set-up", "the command went away");
+		kill(s->w, SIGKILL);
 		_exit(3);
 	}
-	deadline = start + (uint64_t)p->timeout * 1000000000ull;
+}
+
+static void timeout_event(supervisor *s)
+{
+	sw_ev_begin(&s->log, &s->b, "timeout", 0, 0);
+	sw_ev_int(&s->b, "seconds", s->p->timeout);
+	sw_ev_end(&s->log, &s->b);
+}
+
+/* A limit passed: its event (which limit, the figure under key, the
+ * bound), and the sandbox killed when kill_it. */
+static void limit_event(supervisor *s, const char *limit, const char *key, int64_t v, int64_t max,
+			bool kill_it)
+{
+	sw_ev_begin(&s->log, &s->b, "limit", 0, 0);
+	sw_ev_str(&s->b, "limit", limit, 16);
+	sw_ev_int(&s->b, key, v);
+	sw_ev_int(&s->b, "max", max);
+	sw_ev_end(&s->log, &s->b);
+	if (kill_it)
+		kill(s->w, SIGKILL);
+}
+
+/* After a sample: a busy interval counted, and an event for each limit
+ * the sandbox passed, once (disk, inodes and memory kill it too). */
+static void check_limits(supervisor *s)
+{
+	const sw_box_params *p = s->p;
+	sampler *smp = s->smp;
+
+	if (burning(smp, (double)s->tck * ((double)s->interval / 1e9), s->ncpu))
+		smp->busy_samples++;
+	uint64_t used = smp->rss_pages * (uint64_t)s->page +
+			(smp->shmem > smp->shmem0 ? (uint64_t)(smp->shmem - smp->shmem0) * 1024 : 0);
+	if (smp->disk - smp->disk0 > (int64_t)p->max_disk && !s->disk_killed) {
+		s->disk_killed = true;
+		limit_event(s, "disk", "bytes", smp->disk - smp->disk0, (int64_t)p->max_disk, true);
+	}
+	if (smp->inodes - smp->inodes0 > (int64_t)p->max_inodes && !s->disk_killed) {
+		s->disk_killed = true;
+		limit_event(s, "inodes", "inodes", smp->inodes - smp->inodes0, (int64_t)p->max_inodes, true);
+	}
+	if (used > p->memory && !s->mem_killed) {
+		s->mem_killed = true;
+		limit_event(s, "memory", "bytes", (int64_t)used, (int64_t)p->memory, true);
+	}
+	if (smp->live + 8 >= p->max_procs && !s->procs_hit) {
+		s->procs_hit = true;
+		limit_event(s, "processes", "processes", (int64_t)smp->live, p->max_procs, false);
+	}
+}
+
+/* The command's stdout and stderr: counted, the first 64 chunks kept as
+ * events; the pipe closed at its end. */
+static void read_output(supervisor *s)
+{
+	char ob[4096];
+	ssize_t r = read(s->outp[0], ob, sizeof(ob));
+
+	if (r > 0) {
+		s->out_bytes += (uint64_t)r;
+		if (s->outputs++ < 64) {
+			sw_ev_begin(&s->log, &s->b, "output", 0, 0);
+			sw_ev_bytes(&s->b, "text", ob, (size_t)(r < 1024 ? r : 1024));
+			sw_ev_end(&s->log, &s->b);
+		}
+	} else {
+		close(s->outp[0]);
+		s->outp[0] = -1;
+	}
+}
+
+/* Until init exits: the deadline kept, the command's output read, the
+ * sinkhole served, and every interval a sample and its limits. Returns
+ * with the lock held: the tracer thread stops there, and goes with this
+ * process. */
+static void watch(supervisor *s)
+{
+	uint64_t next_sample;
+
+	s->deadline = s->start + (uint64_t)s->p->timeout * 1000000000ull;
 	pthread_mutex_lock(&big);
-	log.stop_pid = w;
-	log.stop_at = deadline;
+	s->log.stop_pid = s->w;
+	s->log.stop_at = s->deadline;
 	pthread_mutex_unlock(&big);
-	next_sample = sw_sbx_now() + interval;
-	while (!exited) {
+	next_sample = sw_sbx_now() + s->interval;
+	while (!s->exited) {
 		struct pollfd pf[3 + SW_SINK_MAX_FDS];
 		size_t np = 0, ns, i;
 		uint64_t now = sw_sbx_now();
 		int to;
 
-		if (now >= deadline && !timed_out) {
+		if (now >= s->deadline && !s->timed_out) {
 			/* before the lock: its holder may be waiting for main */
-			timed_out = log_timeout = true;
-			kill(w, SIGKILL);
+			s->timed_out = s->log_timeout = true;
+			kill(s->w, SIGKILL);
 		}
 		pthread_mutex_lock(&big);
-		if (log_timeout) {
-			log_timeout = false;
-			sw_ev_begin(&log, &b, "timeout", 0, 0);
-			sw_ev_int(&b, "seconds", p->timeout);
-			sw_ev_end(&log, &b);
+		if (s->log_timeout) {
+			s->log_timeout = false;
+			timeout_event(s);
 		}
 		to = (int)((next_sample > now ? next_sample - now : 0) / 1000000ull) + 1;
-		pf[np++] = (struct pollfd){ wpidfd, POLLIN, 0 };
-		pf[np++] = (struct pollfd){ wake, POLLIN, 0 };
-		pf[np++] = (struct pollfd){ outp[0], POLLIN, 0 };
-		ns = sw_sink_fds(sink, pf + np, SW_SINK_MAX_FDS);
+		pf[np++] = (struct pollfd){ s->wpidfd, POLLIN, 0 };
+		pf[np++] = (struct pollfd){ s->wake, POLLIN, 0 };
+		pf[np++] = (struct pollfd){ s->outp[0], POLLIN, 0 };
+		ns = sw_sink_fds(s->sink, pf + np, SW_SINK_MAX_FDS);
 		pthread_mutex_unlock(&big);
 		if (poll(pf, np + ns, to) < 0 && errno != EINTR) {
 			pthread_mutex_lock(&big);
@@ -878,118 +1005,88 @@ void sw_box_supervise(const sw_box_params *p)
 		pthread_mutex_lock(&big);
 		if (pf[1].revents & POLLIN) {
 			uint64_t v;
-			(void)!read(wake, &v, sizeof(v)); /* a new listener: poll again with it */
+			(void)!read(s->wake, &v, sizeof(v)); /* a new listener: poll again with it */
 		}
-		if (pf[2].revents) {
-			char ob[4096];
-			ssize_t r = read(outp[0], ob, sizeof(ob));
-			if (r > 0) {
-				out_bytes += (uint64_t)r;
-				if (outputs++ < 64) {
-					sw_ev_begin(&log, &b, "output", 0, 0);
-					sw_ev_bytes(&b, "text", ob, (size_t)(r < 1024 ? r : 1024));
-					sw_ev_end(&log, &b);
-				}
-			} else {
-				close(outp[0]);
-				outp[0] = -1;
-			}
-		}
-		sw_sink_serve(sink, pf + np, ns);
+		if (pf[2].revents)
+			read_output(s);
+		sw_sink_serve(s->sink, pf + np, ns);
 		if (sw_sbx_now() >= next_sample) {
-			sample(smp, tr);
-			next_sample += interval;
-			if (burning(smp, (double)tck * ((double)interval / 1e9), ncpu))
-				smp->busy_samples++;
-			uint64_t used = smp->rss_pages * (uint64_t)page +
-					(smp->shmem > smp->shmem0 ? (uint64_t)(smp->shmem - smp->shmem0) * 1024 : 0);
-			if (smp->disk - smp->disk0 > (int64_t)p->max_disk && !disk_killed) {
-				disk_killed = true;
-				sw_ev_begin(&log, &b, "limit", 0, 0);
-				sw_ev_str(&b, "limit", "disk", 16);
-				sw_ev_int(&b, "bytes", smp->disk - smp->disk0);
-				sw_ev_int(&b, "max", (int64_t)p->max_disk);
-				sw_ev_end(&log, &b);
-				kill(w, SIGKILL);
-			}
-			if (smp->inodes - smp->inodes0 > (int64_t)p->max_inodes && !disk_killed) {
-				disk_killed = true;
-				sw_ev_begin(&log, &b, "limit", 0, 0);
-				sw_ev_str(&b, "limit", "inodes", 16);
-				sw_ev_int(&b, "inodes", smp->inodes - smp->inodes0);
-				sw_ev_int(&b, "max", (int64_t)p->max_inodes);
-				sw_ev_end(&log, &b);
-				kill(w, SIGKILL);
-			}
-			if (used > p->memory && !mem_killed) {
-				mem_killed = true;
-				sw_ev_begin(&log, &b, "limit", 0, 0);
-				sw_ev_str(&b, "limit", "memory", 16);
-				sw_ev_int(&b, "bytes", (int64_t)used);
-				sw_ev_int(&b, "max", (int64_t)p->memory);
-				sw_ev_end(&log, &b);
-				kill(w, SIGKILL);
-			}
-			if (smp->live + 8 >= p->max_procs && !procs_hit) {
-				procs_hit = true;
-				sw_ev_begin(&log, &b, "limit", 0, 0);
-				sw_ev_str(&b, "limit", "processes", 16);
-				sw_ev_int(&b, "processes", (int64_t)smp->live);
-				sw_ev_int(&b, "max", p->max_procs);
-				sw_ev_end(&log, &b);
-			}
+			sample(s->smp, s->tr);
+			next_sample += s->interval;
+			check_limits(s);
 		}
 		if (pf[0].revents & POLLIN) {
-			if (waitpid(w, &st, 0) == w) {
-				exited = true;
-				log.stop_pid = 0; /* reaped: its number may be reused */
+			if (waitpid(s->w, &s->st, 0) == s->w) {
+				s->exited = true;
+				s->log.stop_pid = 0; /* reaped: its number may be reused */
 			}
 		}
 		for (i = 0; i < np; i++)
 			pf[i].revents = 0;
-		if (!exited)
+		if (!s->exited)
 			pthread_mutex_unlock(&big);
 	}
-	/* the lock stays held: the tracer thread stops here, and goes with
-	 * this process */
-	if (!timed_out && sw_sbx_now() + 100000000ull >= deadline) {
+}
+
+/* After the run: a timeout PID 1's own alarm enforced, and every process
+ * the sampler saw (the tree, with those that never exec'd) with its CPU
+ * time, from the last samples. */
+static void process_events(supervisor *s)
+{
+	if (!s->timed_out && sw_sbx_now() + 100000000ull >= s->deadline) {
 		/* PID 1's own alarm ended it before our clock came round */
-		timed_out = true;
-		sw_ev_begin(&log, &b, "timeout", 0, 0);
-		sw_ev_int(&b, "seconds", p->timeout);
-		sw_ev_end(&log, &b);
+		s->timed_out = true;
+		timeout_event(s);
 	}
-	/* every process the sampler saw (the tree, with those that never
-	 * exec'd) and its CPU time, from the last samples */
-	for (size_t i = 0; i < smp->nprocs && i < 256; i++) {
-		proc_rec *r = &smp->procs[i];
-		sw_ev_begin(&log, &b, "process", r->ns, r->nsppid);
-		sw_ev_str(&b, "comm", r->comm, sizeof(r->comm));
-		sw_ev_int(&b, "cpu_ms", (int64_t)(r->ticks * 1000 / (uint64_t)tck));
-		sw_ev_end(&log, &b);
+	for (size_t i = 0; i < s->smp->nprocs && i < 256; i++) {
+		proc_rec *r = &s->smp->procs[i];
+		sw_ev_begin(&s->log, &s->b, "process", r->ns, r->nsppid);
+		sw_ev_str(&s->b, "comm", r->comm, sizeof(r->comm));
+		sw_ev_int(&s->b, "cpu_ms", (int64_t)(r->ticks * 1000 / (uint64_t)s->tck));
+		sw_ev_end(&s->log, &s->b);
 	}
-	sw_sink_close(sink);
-	/* the summary is never dropped: nothing is (main decides what the
-	 * timeline keeps); it says how many events came before it */
-	n_events = log.count;
-	sw_ev_begin(&log, &b, "summary", 0, 0);
-	if (WIFEXITED(st))
-		sw_ev_int(&b, "exit", WEXITSTATUS(st));
+}
+
+/* The summary is never dropped: nothing is (main decides what the
+ * timeline keeps); it says how many events came before it. */
+static void summary_event(supervisor *s)
+{
+	const sampler *smp = s->smp;
+	uint64_t n_events = s->log.count;
+
+	sw_ev_begin(&s->log, &s->b, "summary", 0, 0);
+	if (WIFEXITED(s->st))
+		sw_ev_int(&s->b, "exit", WEXITSTATUS(s->st));
 	else
-		sw_ev_int(&b, "signal", WTERMSIG(st));
-	sw_buf_printf(&b, ",\"timed_out\":%s,\"memory_killed\":%s,\"process_limit\":%s,\"disk_killed\":%s",
-		      timed_out ? "true" : "false", mem_killed ? "true" : "false", procs_hit ? "true" : "false",
-		      disk_killed ? "true" : "false");
-	sw_buf_printf(&b, ",\"wall_seconds\":%.3f", (double)(sw_sbx_now() - start) / 1e9);
-	sw_buf_printf(&b, ",\"cpu_seconds\":%.3f", (double)smp->total_ticks / (double)tck);
-	sw_buf_printf(&b, ",\"busy_seconds\":%.2f", smp->busy_samples * ((double)interval / 1e9));
-	sw_ev_int(&b, "cpus", ncpu);
-	sw_ev_int(&b, "peak_processes", (int64_t)smp->peak_live);
-	sw_ev_int(&b, "processes_seen", (int64_t)smp->nprocs);
-	sw_ev_int(&b, "peak_rss", (int64_t)(smp->peak_rss * (uint64_t)page));
-	sw_ev_int(&b, "output_bytes", (int64_t)out_bytes);
-	sw_ev_int(&b, "events", (int64_t)n_events);
-	sw_ev_end(&log, &b);
+		sw_ev_int(&s->b, "signal", WTERMSIG(s->st));
+	sw_buf_printf(&s->b, ",\"timed_out\":%s,\"memory_killed\":%s,\"process_limit\":%s,\"disk_killed\":%s",
+		      s->timed_out ? "true" : "false", s->mem_killed ? "true" : "false",
+		      s->procs_hit ? "true" : "false", s->disk_killed ? "true" : "false");
+	sw_buf_printf(&s->b, ",\"wall_seconds\":%.3f", (double)(sw_sbx_now() - s->start) / 1e9);
+	sw_buf_printf(&s->b, ",\"cpu_seconds\":%.3f", (double)smp->total_ticks / (double)s->tck);
+	sw_buf_printf(&s->b, ",\"busy_seconds\":%.2f", smp->busy_samples * ((double)s->interval / 1e9));
+	sw_ev_int(&s->b, "cpus", s->ncpu);
+	sw_ev_int(&s->b, "peak_processes", (int64_t)smp->peak_live);
+	sw_ev_int(&s->b, "processes_seen", (int64_t)smp->nprocs);
+	sw_ev_int(&s->b, "peak_rss", (int64_t)(smp->peak_rss * (uint64_t)s->page));
+	sw_ev_int(&s->b, "output_bytes", (int64_t)s->out_bytes);
+	sw_ev_int(&s->b, "events", (int64_t)n_events);
+	sw_ev_end(&s->log, &s->b);
+}
+
+void sw_box_supervise(const sw_box_params *p)
+{
+	supervisor s = { .ts = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, -1, 0, 0 } };
+
+	sup_init(&s, p);
+	enter_namespaces(&s);
+	start_init(&s);
+	take_command(&s);
+	start_tracer(&s);
+	watch(&s);
+	process_events(&s);
+	sw_sink_close(s.sink);
+	summary_event(&s);
 	/* the tracer thread may still sit in a receive into tr's buffers:
 	 * nothing is freed, the process ends here */
 	_exit(0);

@@ -805,199 +805,263 @@ static int run_incompletes(runlog *g, int read_rc, int status)
 	return rc;
 }
 
-int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out, sw_error *err)
-{
-	const char *tmp = getenv("TMPDIR");
-	char work[4096], rootfs[4200], art[4200], c;
+/* One detonation, from the work directory to the report. */
+typedef struct detonation {
+	char work[4096], rootfs[4200], art[4200];
 	sw_rootfs_stats st;
 	sw_box_cmd cmd;
 	sw_box_params bp;
-	sw_buf desc = SW_BUF_INIT(1 << 20);
-	runlog g = { .line = SW_BUF_INIT(1 << 16), .summary_events = -1 };
-	sw_report *r = NULL;
-	int evp[2] = { -1, -1 }, sp[2] = { -1, -1 }, root = -1, artfd = -1, status = 0, rc, read_rc;
-	bool is_root = geteuid() == 0, have_cmd = false;
-	uid_t hid = is_root ? SANDBOX_ROOT_ID : geteuid();
-	gid_t hgid = is_root ? SANDBOX_ROOT_ID : getegid();
-	pid_t m = -1;
-	uint64_t t0 = sw_sbx_now(), t_run = 0;
-	char cg[4300] = "";
-	bool have_cg = false;
-	long oom = 0;
-	size_t i;
+	sw_buf desc;               /* the run's description: command, isolation, summary */
+	runlog g;
+	sw_report *r;
+	int evp[2], sp[2], root, artfd, status, read_rc;
+	bool is_root, have_cmd, have_cg;
+	uid_t hid;                 /* who the sandbox is on the host */
+	gid_t hgid;
+	pid_t m;                   /* the supervisor */
+	uint64_t t0, t_run;
+	char cg[4300];             /* its cgroup, when one is delegated to us */
+} detonation;
 
-	*out = NULL;
-	snprintf(work, sizeof(work), "%s/stowaway-detonate.XXXXXX", o->keep ? o->keep : tmp && *tmp ? tmp : "/tmp");
+static void detonation_init(detonation *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->desc = (sw_buf)SW_BUF_INIT(1 << 20);
+	d->g.line = (sw_buf)SW_BUF_INIT(1 << 16);
+	d->g.summary_events = -1;
+	d->evp[0] = d->evp[1] = d->sp[0] = d->sp[1] = -1;
+	d->root = d->artfd = -1;
+	d->is_root = geteuid() == 0;
+	d->hid = d->is_root ? SANDBOX_ROOT_ID : geteuid();
+	d->hgid = d->is_root ? SANDBOX_ROOT_ID : getegid();
+	d->m = -1;
+	d->t0 = sw_sbx_now();
+}
+
+/* The work directory (under --keep, $TMPDIR or /tmp) and the names in it. */
+static int make_workdir(detonation *d, const sw_detonate_opts *o, sw_error *err)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(d->work, sizeof(d->work), "%s/stowaway-detonate.XXXXXX", o->keep ? o->keep : tmp && *tmp ? tmp : "/tmp");
 	if (o->keep && mkdir(o->keep, 0755) < 0 && errno != EEXIST)
 		return sw_error_set(err, SW_EIO, "--keep %s: %s", o->keep, strerror(errno));
-	if (!mkdtemp(work))
-		return sw_error_set(err, SW_EIO, "%s: cannot make a work directory: %s", work, strerror(errno));
-	snprintf(rootfs, sizeof(rootfs), "%s/" SW_BOX_ROOT_NAME, work);
-	snprintf(art, sizeof(art), "%s/executed", work);
-	if (mkdir(art, 0700) < 0) {
-		rc = sw_error_set(err, SW_EIO, "%s: %s", art, strerror(errno));
-		goto out;
-	}
+	if (!mkdtemp(d->work))
+		return sw_error_set(err, SW_EIO, "%s: cannot make a work directory: %s", d->work, strerror(errno));
+	snprintf(d->rootfs, sizeof(d->rootfs), "%s/" SW_BOX_ROOT_NAME, d->work);
+	snprintf(d->art, sizeof(d->art), "%s/executed", d->work);
+	return 0;
+}
+
+/* The root filesystem assembled, the command resolved (described in
+ * desc), the work directory given to the sandbox's id (as root), the
+ * event pipe and the id maps' channel made. */
+static int prepare_sandbox(detonation *d, const sw_image *img, const sw_detonate_opts *o, sw_error *err)
+{
+	int rc;
+
+	if (mkdir(d->art, 0700) < 0)
+		return sw_error_set(err, SW_EIO, "%s: %s", d->art, strerror(errno));
 	{
 		sw_rootfs_opts ro = o->rootfs;
-		ro.id_base = is_root ? (int64_t)SANDBOX_ROOT_ID : -1; /* image ownership, shifted */
-		if ((rc = sw_rootfs_assemble(img, rootfs, &ro, &st, err)) < 0)
-			goto out;
+		ro.id_base = d->is_root ? (int64_t)SANDBOX_ROOT_ID : -1; /* image ownership, shifted */
+		if ((rc = sw_rootfs_assemble(img, d->rootfs, &ro, &d->st, err)) < 0)
+			return rc;
 	}
-	if ((root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		rc = sw_error_set(err, SW_EIO, "%s: %s", rootfs, strerror(errno));
-		goto out;
-	}
-	sw_buf_putc(&desc, '{');
-	if ((rc = resolve_cmd(img, o, root, &cmd, &desc, err)) < 0)
-		goto out;
-	have_cmd = true;
-	if (is_root && (chown(work, hid, hgid) < 0 || chown(rootfs, hid, hgid) < 0 || chown(art, hid, hgid) < 0)) {
-		rc = sw_error_set(err, SW_EIO, "%s: cannot give the root filesystem to the sandbox's id: %s", work,
-				  strerror(errno));
-		goto out;
-	}
-	if ((artfd = open(art, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || pipe2(evp, O_CLOEXEC) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
-		rc = sw_error_set(err, SW_EIO, "sandbox set-up: %s", strerror(errno));
-		goto out;
-	}
-	memset(&bp, 0, sizeof(bp));
-	bp.rootfs_fd = root;
-	bp.artifacts_dir = artfd;
-	bp.cmd = &cmd;
-	bp.timeout = o->timeout ? o->timeout : 30;
-	bp.memory = o->memory ? o->memory : 1ull << 30;
-	bp.max_procs = o->max_procs ? o->max_procs : 256;
-	bp.max_artifact = o->max_artifact ? o->max_artifact : 64ull << 20;
-	bp.max_disk = o->max_disk ? o->max_disk : 4ull << 30;
-	bp.max_inodes = o->max_inodes ? o->max_inodes : 100000;
+	if ((d->root = open(d->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return sw_error_set(err, SW_EIO, "%s: %s", d->rootfs, strerror(errno));
+	sw_buf_putc(&d->desc, '{');
+	if ((rc = resolve_cmd(img, o, d->root, &d->cmd, &d->desc, err)) < 0)
+		return rc;
+	d->have_cmd = true;
+	if (d->is_root && (chown(d->work, d->hid, d->hgid) < 0 || chown(d->rootfs, d->hid, d->hgid) < 0 ||
+			   chown(d->art, d->hid, d->hgid) < 0))
+		return sw_error_set(err, SW_EIO, "%s: cannot give the root filesystem to the sandbox's id: %s",
+				    d->work, strerror(errno));
+	if ((d->artfd = open(d->art, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || pipe2(d->evp, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, d->sp) < 0)
+		return sw_error_set(err, SW_EIO, "sandbox set-up: %s", strerror(errno));
+	return 0;
+}
+
+/* What the supervisor is given: the root, the command, the bounds. */
+static void box_params(detonation *d, const sw_detonate_opts *o)
+{
+	sw_box_params *bp = &d->bp;
+
+	memset(bp, 0, sizeof(*bp));
+	bp->rootfs_fd = d->root;
+	bp->artifacts_dir = d->artfd;
+	bp->cmd = &d->cmd;
+	bp->timeout = o->timeout ? o->timeout : 30;
+	bp->memory = o->memory ? o->memory : 1ull << 30;
+	bp->max_procs = o->max_procs ? o->max_procs : 256;
+	bp->max_artifact = o->max_artifact ? o->max_artifact : 64ull << 20;
+	bp->max_disk = o->max_disk ? o->max_disk : 4ull << 30;
+	bp->max_inodes = o->max_inodes ? o->max_inodes : 100000;
 	{
 		unsigned allowed = cpus_allowed();
-		bp.cpus = o->cpus && o->cpus < allowed ? o->cpus : allowed;
+		bp->cpus = o->cpus && o->cpus < allowed ? o->cpus : allowed;
 	}
-	bp.events_fd = evp[1];
-	bp.sync_fd = sp[1];
-	bp.id_range = is_root;
-	/* the report exists before the run: events are judged as they come */
-	if ((rc = sw_report__new(&r, img, err)) < 0)
-		goto out;
-	if (sw_judge_new(&g.j, r, cpus_allowed()) < 0) {
-		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-		goto out;
-	}
-	g.r = r;
-	fflush(NULL);
-	t_run = sw_sbx_now(); /* the supervisor's budget starts now, not with the rootfs */
-	if ((m = fork()) < 0) {
-		rc = sw_error_set(err, SW_ERROR, "fork: %s", strerror(errno));
-		goto out;
-	}
-	if (m == 0) {
-		close(evp[0]);
-		close(sp[0]);
-		sw_box_supervise(&bp);
-	}
-	close(evp[1]);
-	close(sp[1]);
-	evp[1] = sp[1] = -1;
-	/* hard limits where cgroup v2 is delegated to us; else sampled */
-	have_cg = cgroup_setup(m, bp.memory, bp.max_procs, o->cpus, cg, sizeof(cg)) == 0;
-	/* the supervisor has its user namespace: give it one id, ours (or,
-	 * as root, one no account uses) */
-	{
-		struct pollfd pf = { sp[0], POLLIN, 0 };
-		char map[64];
-		if (poll(&pf, 1, 20000) == 1 && read(sp[0], &c, 1) == 1 && c == 'u') {
-			snprintf(map, sizeof(map), "0 %u %u\n", (unsigned)hid, is_root ? 65536u : 1u);
-			/* setgroups stays allowed only with a whole id range (root) */
-			if ((is_root || write_map(m, "setgroups", "deny") == 0) && write_map(m, "uid_map", map) == 0) {
-				snprintf(map, sizeof(map), "0 %u %u\n", (unsigned)hgid, is_root ? 65536u : 1u);
-				if (write_map(m, "gid_map", map) == 0)
-					(void)!write(sp[0], "m", 1);
-			}
+	bp->events_fd = d->evp[1];
+	bp->sync_fd = d->sp[1];
+	bp->id_range = d->is_root;
+}
+
+/* The supervisor has its user namespace: give it one id, ours (or, as
+ * root, one no account uses). */
+static void write_id_maps(detonation *d)
+{
+	struct pollfd pf = { d->sp[0], POLLIN, 0 };
+	char map[64], c;
+
+	if (poll(&pf, 1, 20000) == 1 && read(d->sp[0], &c, 1) == 1 && c == 'u') {
+		snprintf(map, sizeof(map), "0 %u %u\n", (unsigned)d->hid, d->is_root ? 65536u : 1u);
+		/* setgroups stays allowed only with a whole id range (root) */
+		if ((d->is_root || write_map(d->m, "setgroups", "deny") == 0) && write_map(d->m, "uid_map", map) == 0) {
+			snprintf(map, sizeof(map), "0 %u %u\n", (unsigned)d->hgid, d->is_root ? 65536u : 1u);
+			if (write_map(d->m, "gid_map", map) == 0)
+				(void)!write(d->sp[0], "m", 1);
 		}
-		close(sp[0]);
-		sp[0] = -1;
 	}
-	read_rc = read_events(evp[0], m, t_run + ((uint64_t)bp.timeout + 60) * 1000000000ull, &g);
-	while (waitpid(m, &status, 0) < 0 && errno == EINTR)
+	close(d->sp[0]);
+	d->sp[0] = -1;
+}
+
+/* The report (it exists before the run: events are judged as they come),
+ * then the supervisor forked, put in a cgroup where one is delegated to
+ * us (hard limits; else they are sampled), and given its id maps. */
+static int start_run(detonation *d, const sw_image *img, const sw_detonate_opts *o, sw_error *err)
+{
+	int rc;
+
+	if ((rc = sw_report__new(&d->r, img, err)) < 0)
+		return rc;
+	if (sw_judge_new(&d->g.j, d->r, cpus_allowed()) < 0)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	d->g.r = d->r;
+	fflush(NULL);
+	d->t_run = sw_sbx_now(); /* the supervisor's budget starts now, not with the rootfs */
+	if ((d->m = fork()) < 0)
+		return sw_error_set(err, SW_ERROR, "fork: %s", strerror(errno));
+	if (d->m == 0) {
+		close(d->evp[0]);
+		close(d->sp[0]);
+		sw_box_supervise(&d->bp);
+	}
+	close(d->evp[1]);
+	close(d->sp[1]);
+	d->evp[1] = d->sp[1] = -1;
+	d->have_cg = cgroup_setup(d->m, d->bp.memory, d->bp.max_procs, o->cpus, d->cg, sizeof(d->cg)) == 0;
+	write_id_maps(d);
+	return 0;
+}
+
+/* The events read until the supervisor ends (or overruns its deadline),
+ * the supervisor reaped, the cgroup's OOM kills added as a limit event;
+ * a set-up failure (an "error" event) is the run's error. */
+static int finish_run(detonation *d, sw_error *err)
+{
+	d->read_rc = read_events(d->evp[0], d->m, d->t_run + ((uint64_t)d->bp.timeout + 60) * 1000000000ull, &d->g);
+	while (waitpid(d->m, &d->status, 0) < 0 && errno == EINTR)
 		;
-	m = -1;
-	if (read_rc == -2) {
-		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (have_cg) {
-		oom = cgroup_oom_kills(cg);
-		(void)rmdir(cg); /* empty now: the sandbox's processes are gone */
+	d->m = -1;
+	if (d->read_rc == -2)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	if (d->have_cg) {
+		long oom = cgroup_oom_kills(d->cg);
+		(void)rmdir(d->cg); /* empty now: the sandbox's processes are gone */
 		if (oom > 0) {
 			char ev[160];
 			int n = snprintf(ev, sizeof(ev), "{\"t\":%.3f,\"kind\":\"limit\",\"limit\":\"memory\",\"oom_kills\":%ld,"
-					 "\"max\":%llu}", (double)(sw_sbx_now() - t0) / 1e9, oom, (unsigned long long)bp.memory);
-			if (on_line(&g, ev, (size_t)n) < 0) {
-				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-				goto out;
-			}
+					 "\"max\":%llu}", (double)(sw_sbx_now() - d->t0) / 1e9, oom,
+					 (unsigned long long)d->bp.memory);
+			if (on_line(&d->g, ev, (size_t)n) < 0)
+				return sw_error_set(err, SW_ENOMEM, "out of memory");
 		}
 	}
-	/* set-up failures come as an "error" event */
-	if (g.err_what) {
-		rc = sw_error_set(err, SW_ERROR, "sandbox: %s: %s", g.err_what, g.err_reason);
-		goto out;
-	}
-	if (g.summary) {
-		/* the run's summary joins what main knows: the command and the
-		 * isolation layers */
-		sw_buf_printf(&desc, ",\"isolation\":{\"namespaces\":[\"user\",\"mount\",\"pid\",\"network\",\"ipc\","
+	if (d->g.err_what)
+		return sw_error_set(err, SW_ERROR, "sandbox: %s: %s", d->g.err_what, d->g.err_reason);
+	return 0;
+}
+
+/* The report finished: the run described (the run's summary joins what
+ * main knows: the command and the isolation layers), what the run left
+ * unseen, the executed files' static findings, the judge's last word. */
+static int finish_report(detonation *d, const sw_detonate_opts *o, sw_error *err)
+{
+	int rc;
+
+	if (d->g.summary)
+		sw_buf_printf(&d->desc, ",\"isolation\":{\"namespaces\":[\"user\",\"mount\",\"pid\",\"network\",\"ipc\","
 			      "\"uts\",\"cgroup\"],\"pivot_root\":true,\"capabilities\":[],\"no_new_privs\":true,"
 			      "\"seccomp\":\"user-notification\",\"network\":\"sinkhole\",\"host_id\":%u,\"ids\":%u,"
 			      "\"rlimits\":{\"nproc\":%u,\"nofile\":4096,\"fsize\":1073741824,\"core\":0},"
-			      "\"memory_limit\":%llu,\"timeout\":%u,\"cgroup\":\"%s\"},\"run\":%s", (unsigned)hid,
-			      is_root ? 65536u : 1u, bp.max_procs, (unsigned long long)bp.memory, bp.timeout,
-			      have_cg ? "v2: memory.max, pids.max, cpu.max" : "none: memory sampled, processes by rlimit",
-			      g.summary);
+			      "\"memory_limit\":%llu,\"timeout\":%u,\"cgroup\":\"%s\"},\"run\":%s", (unsigned)d->hid,
+			      d->is_root ? 65536u : 1u, d->bp.max_procs, (unsigned long long)d->bp.memory, d->bp.timeout,
+			      d->have_cg ? "v2: memory.max, pids.max, cpu.max" : "none: memory sampled, processes by rlimit",
+			      d->g.summary);
+	sw_buf_putc(&d->desc, '}');
+	if (!(d->r->dynamic = sw__strndup(d->desc.data, d->desc.len)) || run_incompletes(&d->g, d->read_rc, d->status) < 0)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	if ((rc = scan_executed(d->art, o, &d->g, err)) < 0)
+		return rc;
+	if (sw_judge_end(d->g.j, (double)(sw_sbx_now() - d->t0) / 1e9) < 0)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	d->r->seconds = (double)(sw_sbx_now() - d->t0) / 1e9;
+	sw_report__sort(d->r);
+	return 0;
+}
+
+static void detonation_release(detonation *d, const sw_detonate_opts *o)
+{
+	size_t i;
+
+	if (d->m > 0) {
+		kill(d->m, SIGKILL);
+		waitpid(d->m, NULL, 0);
 	}
-	sw_buf_putc(&desc, '}');
-	if (!(r->dynamic = sw__strndup(desc.data, desc.len)) || run_incompletes(&g, read_rc, status) < 0) {
-		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-		goto out;
+	if (d->have_cg && d->m > 0)
+		(void)rmdir(d->cg);
+	for (i = 0; i < 2; i++) {
+		if (d->evp[i] >= 0)
+			close(d->evp[i]);
+		if (d->sp[i] >= 0)
+			close(d->sp[i]);
 	}
-	if ((rc = scan_executed(art, o, &g, err)) < 0)
+	if (d->root >= 0)
+		close(d->root);
+	if (d->artfd >= 0)
+		close(d->artfd);
+	if (d->have_cmd)
+		cmd_free(&d->cmd);
+	runlog_release(&d->g);
+	sw_buf_release(&d->desc);
+	sw_report_free(d->r);
+	if (!o->keep)
+		(void)tree_at(AT_FDCWD, d->work, 0, true, 0, 0);
+}
+
+int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out, sw_error *err)
+{
+	detonation d;
+	int rc;
+
+	detonation_init(&d);
+	*out = NULL;
+	if ((rc = make_workdir(&d, o, err)) < 0)
+		return rc;
+	if ((rc = prepare_sandbox(&d, img, o, err)) < 0)
 		goto out;
-	if (sw_judge_end(g.j, (double)(sw_sbx_now() - t0) / 1e9) < 0) {
-		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+	box_params(&d, o);
+	if ((rc = start_run(&d, img, o, err)) < 0 || (rc = finish_run(&d, err)) < 0 ||
+	    (rc = finish_report(&d, o, err)) < 0)
 		goto out;
-	}
-	r->seconds = (double)(sw_sbx_now() - t0) / 1e9;
-	sw_report__sort(r);
-	*out = r;
-	r = NULL;
+	*out = d.r;
+	d.r = NULL;
 	rc = 0;
 out:
-	if (m > 0) {
-		kill(m, SIGKILL);
-		waitpid(m, NULL, 0);
-	}
-	if (have_cg && m > 0)
-		(void)rmdir(cg);
-	for (i = 0; i < 2; i++) {
-		if (evp[i] >= 0)
-			close(evp[i]);
-		if (sp[i] >= 0)
-			close(sp[i]);
-	}
-	if (root >= 0)
-		close(root);
-	if (artfd >= 0)
-		close(artfd);
-	if (have_cmd)
-		cmd_free(&cmd);
-	runlog_release(&g);
-	sw_buf_release(&desc);
-	sw_report_free(r);
-	if (!o->keep)
-		(void)tree_at(AT_FDCWD, work, 0, true, 0, 0);
+	detonation_release(&d, o);
 	return rc;
 }
 

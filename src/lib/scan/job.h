@@ -2,8 +2,8 @@
 /*
  * What scanning one layer produces (a "job"): the records of its entries
  * for the merge, its findings, what it could not scan, and the small
- * scripts kept for the entrypoint chain. Shared by the engine (scan.c) and
- * the layer cache codec (jobcache.c).
+ * scripts kept for the entrypoint chain. Shared by the engine (scan*.c)
+ * and the layer cache codec (jobcache.c).
  */
 #ifndef SW_SCAN_JOB_H
 #define SW_SCAN_JOB_H

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The rule reader of the YARA gate (see yaragate.c): the sources' rules,
+ * each string's patterns (text strings, hex strings' longest fixed runs,
+ * regexes through yaragate_regex.c), the condition handed to
+ * yaragate_cond.c. Whatever it does not follow at top level (an include,
+ * a comment in a hex string) leaves no gate at all.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "yaragate_int.h"
+#include "../util/banned.h"
+
+#define MIN_REGEX_LIT 3
+#define MIN_HEX_LIT 2
+
+/* ---- strings ---- */
+
+/* Add the forms of a literal to s: ascii and/or wide, caseless or not. */
+static bool str_add(sw_ygate *g, uint32_t *ids, uint32_t *nids, uint32_t max,
+		    const uint8_t *b, size_t n, bool ascii, bool wide, bool caseless)
+{
+	uint8_t w[LITMAX];
+	long id;
+	size_t i;
+
+	if (ascii) {
+		if (*nids >= max || (id = sw_ygate__lit_add(g, b, n, caseless ? SW_YGATE_CASELESS : 0)) < 0)
+			return false;
+		ids[(*nids)++] = (uint32_t)id;
+	}
+	if (wide) {
+		for (i = 0; i < n && 2 * i + 1 < LITMAX; i++) {
+			w[2 * i] = b[i];
+			w[2 * i + 1] = 0;
+		}
+		if (*nids >= max ||
+		    (id = sw_ygate__lit_add(g, w, 2 * i, caseless ? SW_YGATE_CASELESS : 0)) < 0)
+			return false;
+		ids[(*nids)++] = (uint32_t)id;
+	}
+	return true;
+}
+
+/* Decode a "text string" body; its length, or (size_t)-1 for an escape
+ * YARA would not accept either. */
+size_t sw_ygate__text_decode(const char *p, size_t n, uint8_t *out, size_t cap)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && o < cap; i++) {
+		int c = (unsigned char)p[i];
+		if (c == '\\') {
+			if (++i >= n)
+				return (size_t)-1;
+			switch (p[i]) {
+			case 'n': c = '\n'; break;
+			case 't': c = '\t'; break;
+			case 'r': c = '\r'; break;
+			case '"': c = '"'; break;
+			case '\\': c = '\\'; break;
+			case 'x':
+				if (i + 2 >= n || sw_ygate__hexval(p[i + 1]) < 0 || sw_ygate__hexval(p[i + 2]) < 0)
+					return (size_t)-1;
+				c = sw_ygate__hexval(p[i + 1]) * 16 + sw_ygate__hexval(p[i + 2]);
+				i += 2;
+				break;
+			default:
+				return (size_t)-1;
+			}
+		}
+		out[o++] = (uint8_t)c;
+	}
+	return o;
+}
+
+/* The longest run of fixed bytes in a hex string body; its length (0 when
+ * not understood). */
+static size_t hex_lit(const char *p, size_t n, uint8_t *best)
+{
+	uint8_t cur[LITMAX];
+	size_t i = 0, ncur = 0, nbest = 0;
+
+	while (i <= n) {
+		bool brk = false;
+		if (i == n) {
+			brk = true;
+			i++;
+		} else if (isspace((unsigned char)p[i])) {
+			i++;
+			continue;
+		} else if (sw_ygate__hexval(p[i]) >= 0 && i + 1 < n && sw_ygate__hexval(p[i + 1]) >= 0) {
+			if (ncur < LITMAX)
+				cur[ncur++] = (uint8_t)(sw_ygate__hexval(p[i]) * 16 + sw_ygate__hexval(p[i + 1]));
+			i += 2;
+			continue;
+		} else if ((p[i] == '?' || sw_ygate__hexval(p[i]) >= 0) && i + 1 < n &&
+			   (p[i + 1] == '?' || sw_ygate__hexval(p[i + 1]) >= 0)) {
+			brk = true; /* a wildcard, whole or half */
+			i += 2;
+		} else if (p[i] == '[') {
+			while (i < n && p[i] != ']')
+				i++;
+			if (i >= n)
+				return 0;
+			i++;
+			brk = true;
+		} else if (p[i] == '(') {
+			int depth = 0;
+			for (; i < n; i++) {
+				if (p[i] == '(')
+					depth++;
+				else if (p[i] == ')' && --depth == 0)
+					break;
+			}
+			if (i >= n)
+				return 0;
+			i++;
+			brk = true;
+		} else if (p[i] == '~') {
+			i++;
+			brk = true;
+			while (i < n && isspace((unsigned char)p[i]))
+				i++;
+			if (i + 1 < n)
+				i += 2; /* the byte it negates */
+		} else {
+			return 0;
+		}
+		if (brk) {
+			if (ncur > nbest) {
+				memcpy(best, cur, ncur);
+				nbest = ncur;
+			}
+			ncur = 0;
+		}
+	}
+	return nbest;
+}
+
+/* ---- rules ---- */
+
+/* The strings: section. l at its first '$'; stops before `condition`.
+ * false when not understood. */
+static bool parse_strings(sw_ygate *g, grule *r, sw_ylex *l)
+{
+	for (;;) {
+		gstr *s;
+		size_t n0, n1, v0, v1;
+		char kind;
+		bool nocase = false, ascii = false, wide = false, unknown = false, re_i = false;
+		bool re_s = false;
+		uint8_t buf[LITMAX];
+		uint32_t ids[2 * 64];
+		uint32_t nids = 0;
+
+		if (!sw_ylex_space(l) || l->i >= l->n)
+			return false;
+		if (l->s[l->i] != '$')
+			return true;
+		l->i++;
+		n0 = l->i;
+		n1 = n0 + sw_ylex_ident(l);
+		if (!sw_ylex_space(l) || l->i >= l->n || l->s[l->i] != '=')
+			return false;
+		l->i++;
+		if (!sw_ylex_space(l) || l->i >= l->n)
+			return false;
+		kind = l->s[l->i];
+		v0 = l->i + 1;
+		if (kind == '"' || kind == '/') {
+			if (!sw_ylex_quoted(l, kind))
+				return false;
+			v1 = l->i - 1;
+			if (kind == '/') { /* YARA reads i?s? here; a modifier may follow */
+				if (l->i < l->n && l->s[l->i] == 'i' && (re_i = true))
+					l->i++;
+				if (l->i < l->n && l->s[l->i] == 's' && (re_s = true))
+					l->i++;
+			}
+		} else if (kind == '{') {
+			/* a comment in a hex string could hide a '}': no gate */
+			while (l->i < l->n && l->s[l->i] != '}')
+				if (l->s[l->i++] == '/')
+					return false;
+			if (l->i >= l->n)
+				return false;
+			v1 = l->i++;
+		} else {
+			return false;
+		}
+		/* modifiers */
+		for (;;) {
+			const char *w;
+			size_t wn;
+			if (!sw_ylex_space(l) || l->i >= l->n)
+				return false;
+			if (!sw_ylex_is_id0(l->s[l->i]))
+				break;
+			w = l->s + l->i;
+			wn = sw_ylex_ident(l);
+			if (sw_ylex_word_is(w, wn, "condition")) {
+				l->i = (size_t)(w - l->s);
+				break;
+			}
+			if (sw_ylex_word_is(w, wn, "nocase"))
+				nocase = true;
+			else if (sw_ylex_word_is(w, wn, "ascii"))
+				ascii = true;
+			else if (sw_ylex_word_is(w, wn, "wide"))
+				wide = true;
+			else if (!sw_ylex_word_is(w, wn, "fullword") && !sw_ylex_word_is(w, wn, "private"))
+				unknown = true; /* xor, base64, base64wide, anything newer */
+			if (!sw_ylex_space(l))
+				return false;
+			if (l->i < l->n && l->s[l->i] == '(') {
+				while (l->i < l->n && l->s[l->i] != ')') {
+					if (l->s[l->i] == '"') {
+						if (!sw_ylex_quoted(l, '"'))
+							return false;
+					} else {
+						l->i++;
+					}
+				}
+				if (l->i >= l->n)
+					return false;
+				l->i++;
+			}
+		}
+		if (r->nstrs == r->strcap) { /* (a second strings: section adds on) */
+			gstr *ns;
+			if (r->strcap > UINT32_MAX / 4)
+				return false;
+			r->strcap = r->strcap ? r->strcap * 2 : 16;
+			if (!(ns = sw_ygate__alloc(g, r->strcap * sizeof(*ns))))
+				return false;
+			if (r->nstrs)
+				memcpy(ns, r->strs, r->nstrs * sizeof(*ns));
+			r->strs = ns;
+		}
+		s = &r->strs[r->nstrs++];
+		s->rx = -1;
+		s->namelen = n1 - n0;
+		if (!(s->name = sw_ygate__dup(g, l->s + n0, n1 - n0)))
+			return false;
+		if (!ascii && !wide)
+			ascii = true;
+		if (unknown)
+			continue;
+		if (kind == '"') {
+			size_t len = sw_ygate__text_decode(l->s + v0, v1 - v0, buf, sizeof(buf));
+			if (len == (size_t)-1 || len == 0 ||
+			    !str_add(g, ids, &nids, 128, buf, len, ascii, wide, nocase))
+				nids = 0;
+		} else if (kind == '{') {
+			size_t len = hex_lit(l->s + v0, v1 - v0, buf);
+			if (len < MIN_HEX_LIT || !str_add(g, ids, &nids, 128, buf, len, true, false, false))
+				nids = 0;
+		} else {
+			uint8_t alts[64][256];
+			size_t lens[64], na, k;
+			na = sw_ygate_regex_lits(l->s + v0, v1 - v0, alts, lens, 64, MIN_REGEX_LIT);
+			for (k = 0; k < na; k++)
+				if (!str_add(g, ids, &nids, 128, alts[k], lens[k], ascii, wide,
+					     nocase || re_i)) {
+					nids = 0;
+					break;
+				}
+			if (na == 0)
+				nids = 0;
+			{
+				sw_buf rb = SW_BUF_INIT(4 * RX_MAX);
+				if (sw_ygate__rx_translate(l->s + v0, v1 - v0, ascii, wide, &rb) &&
+				    (s->rx = sw_ygate__lit_add(g, (const uint8_t *)rb.data, rb.len,
+							       SW_YGATE_REGEX | (nocase || re_i ? SW_YGATE_CASELESS : 0) |
+							       (re_s ? SW_YGATE_DOTALL : 0))) < 0)
+					s->rx = -1; /* its literals stand in */
+				sw_buf_release(&rb);
+			}
+		}
+		if (g->oom)
+			return false;
+		if (nids) {
+			if (!(s->lits = sw_ygate__alloc(g, nids * sizeof(uint32_t))))
+				return false;
+			memcpy(s->lits, ids, nids * sizeof(uint32_t));
+			s->nlits = nids;
+		}
+	}
+}
+
+/* One rule body, from after its '{'. false when not understood. */
+static bool parse_body(sw_ygate *g, grule *r, sw_ylex *l, tok *toks)
+{
+	for (;;) {
+		const char *w;
+		size_t wn;
+		if (!sw_ylex_space(l) || l->i >= l->n)
+			return false;
+		if (l->s[l->i] == '"') {
+			if (!sw_ylex_quoted(l, '"'))
+				return false;
+			continue;
+		}
+		if (!sw_ylex_is_id0(l->s[l->i])) {
+			if (l->s[l->i] == '}' || l->s[l->i] == '{' || l->s[l->i] == '/')
+				return false; /* a rule without a condition, or not ours */
+			l->i++;
+			continue;
+		}
+		w = l->s + l->i;
+		wn = sw_ylex_ident(l);
+		if (!sw_ylex_space(l) || l->i >= l->n || l->s[l->i] != ':')
+			continue;
+		if (sw_ylex_word_is(w, wn, "strings")) {
+			l->i++;
+			if (!parse_strings(g, r, l))
+				return false;
+		} else if (sw_ylex_word_is(w, wn, "condition")) {
+			l->i++;
+			return sw_ygate__read_condition(g, r, l, toks);
+		} else {
+			l->i++; /* meta: */
+		}
+	}
+}
+
+int sw_ygate__parse_text(sw_ygate *g, const char *text, const char *ns, tok *toks)
+{
+	sw_ylex l = { text, strlen(text), 0 };
+	bool is_private = false;
+
+	for (;;) {
+		const char *w;
+		size_t wn;
+		grule *r;
+		if (!sw_ylex_space(&l))
+			return 0;
+		if (l.i >= l.n)
+			return 1;
+		if (!sw_ylex_is_id0(l.s[l.i]))
+			return 0;
+		w = l.s + l.i;
+		wn = sw_ylex_ident(&l);
+		if (sw_ylex_word_is(w, wn, "import")) {
+			if (!sw_ylex_space(&l) || l.i >= l.n || l.s[l.i] != '"' || !sw_ylex_quoted(&l, '"'))
+				return 0;
+			continue;
+		}
+		if (sw_ylex_word_is(w, wn, "private")) {
+			is_private = true;
+			continue;
+		}
+		if (sw_ylex_word_is(w, wn, "global"))
+			continue;
+		if (!sw_ylex_word_is(w, wn, "rule"))
+			return 0; /* include, or something newer */
+		if (!sw_ylex_space(&l) || l.i >= l.n || !sw_ylex_is_id0(l.s[l.i]))
+			return 0;
+		if (SW_GROW(g->rules, g->nrules) < 0)
+			return -1;
+		r = &g->rules[g->nrules];
+		memset(r, 0, sizeof(*r));
+		r->ns = ns;
+		r->is_private = is_private;
+		w = l.s + l.i;
+		r->namelen = sw_ylex_ident(&l);
+		if (!(r->name = sw_ygate__dup(g, w, r->namelen)))
+			return -1;
+		while (l.i < l.n && l.s[l.i] != '{') { /* tags */
+			if (!sw_ylex_space(&l))
+				return 0;
+			if (l.i < l.n && l.s[l.i] != '{')
+				l.i++;
+		}
+		if (l.i >= l.n)
+			return 0;
+		l.i++;
+		if (!parse_body(g, r, &l, toks))
+			return g->oom ? -1 : 0;
+		g->nrules++;
+		is_private = false;
+	}
+}

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The stowaway YAML policy (docs/policy.md) into the model (see policy.c):
+ * version, mode, the access lists of registries, namespaces and
+ * repositories, names, require (digest, signature, attestation), scan, and
+ * overrides by scope. Every value that is not what it should be, and every
+ * unknown key, is a problem with its line; the reader goes on to find the
+ * others.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy_int.h"
+#include "../util/banned.h"
+
+static int parse_action(loader *l, const sw_yaml *v, const char *what)
+{
+	const char *s = sw_yaml_str(v);
+
+	if (s && strcmp(s, "deny") == 0)
+		return ACT_DENY;
+	if (s && strcmp(s, "warn") == 0)
+		return ACT_WARN;
+	if (s && strcmp(s, "allow") == 0)
+		return ACT_ALLOW;
+	sw_policy__problem(l, v->line, "%s must be deny, warn or allow", what);
+	return ACT_UNSET;
+}
+
+static int parse_bool(loader *l, const sw_yaml *v, const char *what)
+{
+	const char *s = sw_yaml_str(v);
+
+	if (s && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0))
+		return 1;
+	if (s && (strcmp(s, "false") == 0 || strcmp(s, "no") == 0))
+		return 0;
+	sw_policy__problem(l, v->line, "%s must be true or false", what);
+	return -1;
+}
+
+static void unknown_keys(loader *l, const sw_yaml *map, const char *where, const char *const *known)
+{
+	const sw_yaml *c;
+
+	for (c = map->child; c; c = c->next) {
+		const char *const *k;
+		for (k = known; *k; k++)
+			if (strcmp(c->key, *k) == 0)
+				break;
+		if (!*k)
+			sw_policy__problem(l, c->line, "%s: unknown key \"%s\"", where, c->key);
+	}
+}
+
+static bool want_map(loader *l, const sw_yaml *v, const char *what)
+{
+	if (v->type == SW_YAML_MAP)
+		return true;
+	sw_policy__problem(l, v->line, "%s must be a mapping (key: value lines)", what);
+	return false;
+}
+
+/* names, require, scan, mode: the settings an override may change too. */
+static void parse_settings(loader *l, const sw_yaml *m, settings *s, const char *where)
+{
+	const sw_yaml *v, *c;
+
+	if ((v = sw_yaml_get(m, "mode"))) {
+		const char *t = sw_yaml_str(v);
+		if (t && strcmp(t, "enforce") == 0)
+			s->mode = 1;
+		else if (t && strcmp(t, "warn") == 0)
+			s->mode = 0;
+		else
+			sw_policy__problem(l, v->line, "%smode must be enforce or warn", where);
+	}
+	if ((v = sw_yaml_get(m, "names")) && want_map(l, v, "names")) {
+		static const char *const k[] = { "typosquat", "impersonation", NULL };
+		unknown_keys(l, v, "names", k);
+		if ((c = sw_yaml_get(v, "typosquat")))
+			s->typosquat = parse_action(l, c, "names.typosquat");
+		if ((c = sw_yaml_get(v, "impersonation")))
+			s->impersonation = parse_action(l, c, "names.impersonation");
+	}
+	if ((v = sw_yaml_get(m, "require")) && want_map(l, v, "require")) {
+		static const char *const k[] = { "digest", "signature", "attestation", NULL };
+		unknown_keys(l, v, "require", k);
+		if ((c = sw_yaml_get(v, "digest")))
+			s->digest = parse_bool(l, c, "require.digest");
+		if ((c = sw_yaml_get(v, "signature")) && want_map(l, c, "require.signature")) {
+			static const char *const ks[] = { "keys", NULL };
+			const sw_yaml *keys = sw_yaml_get(c, "keys"), *e;
+			unknown_keys(l, c, "require.signature", ks);
+			if (!keys || keys->type != SW_YAML_SEQ) {
+				sw_policy__problem(l, c->line, "require.signature.keys must be a list of public key files");
+			} else {
+				s->nkeys = 0;
+				for (e = keys->child; e; e = e->next) {
+					if (e->type != SW_YAML_SCALAR || !e->slen)
+						sw_policy__problem(l, e->line, "a signature key is a file path");
+					else
+						sw_policy__add_key(l, s, e->s, e->line, true);
+				}
+			}
+		}
+	}
+	if ((v = sw_yaml_get(m, "require")) && v->type == SW_YAML_MAP && (c = sw_yaml_get(v, "attestation")) &&
+	    want_map(l, c, "require.attestation")) {
+		static const char *const ka[] = { "keys", "verdict", "max_age_days", NULL };
+		const sw_yaml *keys = sw_yaml_get(c, "keys"), *e, *x;
+		unknown_keys(l, c, "require.attestation", ka);
+		if (!keys || keys->type != SW_YAML_SEQ) {
+			sw_policy__problem(l, c->line, "require.attestation.keys must be a list of public key files");
+		} else {
+			s->natt_keys = 0;
+			for (e = keys->child; e; e = e->next) {
+				if (e->type != SW_YAML_SCALAR || !e->slen || s->natt_keys >= SW_POLICY_MAX_KEYS) {
+					sw_policy__problem(l, e->line, "a key is a file path (at most %d)", SW_POLICY_MAX_KEYS);
+					continue;
+				}
+				char *full = sw_policy__key_path(l, e->s);
+				if (!full) {
+					sw_policy__problem(l, e->line, "out of memory");
+					continue;
+				}
+				if (access(full, R_OK) != 0)
+					sw_policy__problem(l, e->line, "attestation key \"%s\": %s", full, strerror(errno));
+				s->att_keys[s->natt_keys++] = full;
+			}
+		}
+		s->att_verdict = 2;
+		if ((x = sw_yaml_get(c, "verdict"))) {
+			const char *t = sw_yaml_str(x);
+			s->att_verdict = t && !strcmp(t, "clean") ? 0 : t && !strcmp(t, "suspicious") ? 1 :
+					 t && !strcmp(t, "malicious") ? 2 : -2;
+			if (s->att_verdict == -2)
+				sw_policy__problem(l, x->line, "require.attestation.verdict must be clean, suspicious or malicious");
+		}
+		s->att_max_age = 0;
+		if ((x = sw_yaml_get(c, "max_age_days"))) {
+			const char *t = sw_yaml_str(x);
+			char *end = NULL;
+			long d = t ? strtol(t, &end, 10) : -1;
+			if (!t || *end || d < 1 || d > 100000)
+				sw_policy__problem(l, x->line, "require.attestation.max_age_days must be a number of days");
+			else
+				s->att_max_age = (int)d;
+		}
+	}
+	if ((v = sw_yaml_get(m, "scan")) && want_map(l, v, "scan")) {
+		static const char *const k[] = { "max_severity", NULL };
+		unknown_keys(l, v, "scan", k);
+		if ((c = sw_yaml_get(v, "max_severity"))) {
+			sw_severity sev;
+			const char *t = sw_yaml_str(c);
+			if (t && strcmp(t, "none") == 0)
+				s->max_severity = -2;
+			else if (t && sw_severity_parse(t, &sev) == 0)
+				s->max_severity = (int)sev;
+			else
+				sw_policy__problem(l, c->line, "scan.max_severity must be none, info, low, medium, high or critical");
+		}
+	}
+}
+
+static void parse_lists(loader *l, const sw_yaml *root, const char *key, int level)
+{
+	const sw_yaml *m = sw_yaml_get(root, key), *e;
+	static const char *const k[] = { "allow", "deny", NULL };
+	static const char *const levels[] = { "a registry host", "a namespace (host/namespace)",
+					      "a repository (host/namespace/name)" };
+	int allow;
+
+	if (m && level == 0 && m->type == SW_YAML_SCALAR && strcmp(m->s, "any") == 0) {
+		l->p->any_registry = true; /* the explicit opt-out of complete allow lists */
+		return;
+	}
+	if (!m || !want_map(l, m, key))
+		return;
+	unknown_keys(l, m, key, k);
+	for (allow = 1; allow >= 0; allow--) {
+		const sw_yaml *list = sw_yaml_get(m, allow ? "allow" : "deny");
+		if (!list)
+			continue;
+		if (list->type != SW_YAML_SEQ) {
+			sw_policy__problem(l, list->line, "%s.%s must be a list", key, allow ? "allow" : "deny");
+			continue;
+		}
+		for (e = list->child; e; e = e->next) {
+			char why[600];
+			int lv;
+			entry *en;
+			if (e->type != SW_YAML_SCALAR) {
+				sw_policy__problem(l, e->line, "%s.%s: each entry is one name", key, allow ? "allow" : "deny");
+				continue;
+			}
+			lv = sw_policy__scope_check(e->s, why, sizeof(why));
+			if (lv < 0) {
+				sw_policy__problem(l, e->line, "%s", why);
+				continue;
+			}
+			if ((level == 0 && lv != 0) || (level == 1 && lv != 1) || (level == 2 && lv < 2)) {
+				sw_policy__problem(l, e->line, "%s.%s: \"%s\" is not %s", key, allow ? "allow" : "deny", e->s,
+						   levels[level]);
+				continue;
+			}
+			sw_policy__add_entry(l, &l->p->lists, &l->p->nlists, "docker", e->s, e->line, &en);
+			if (en) {
+				en->allow = allow;
+				en->level = level;
+			}
+		}
+	}
+}
+
+void sw_policy__load_yaml(loader *l, const sw_yaml *root)
+{
+	static const char *const top[] = { "version", "mode", "registries", "namespaces", "repositories",
+					   "names", "require", "scan", "overrides", NULL };
+	const sw_yaml *v, *o;
+
+	if (!root || root->type != SW_YAML_MAP) {
+		sw_policy__problem(l, root ? root->line : 1, "a policy is a mapping that starts with \"version: 1\"");
+		return;
+	}
+	unknown_keys(l, root, "policy", top);
+	v = sw_yaml_get(root, "version");
+	if (!v)
+		sw_policy__problem(l, 1, "\"version: 1\" is required");
+	else if (!sw_yaml_str(v) || strcmp(v->s, "1") != 0)
+		sw_policy__problem(l, v->line, "version must be 1");
+	parse_settings(l, root, &l->p->base, "");
+	parse_lists(l, root, "registries", 0);
+	parse_lists(l, root, "namespaces", 1);
+	parse_lists(l, root, "repositories", 2);
+	if ((o = sw_yaml_get(root, "overrides"))) {
+		if (o->type != SW_YAML_SEQ) {
+			sw_policy__problem(l, o->line, "overrides must be a list of {scope: ..., ...}");
+			return;
+		}
+		for (v = o->child; v; v = v->next) {
+			static const char *const k[] = { "scope", "mode", "names", "require", "scan", NULL };
+			const sw_yaml *sc;
+			char why[600];
+			entry *en;
+			if (!want_map(l, v, "an override"))
+				continue;
+			unknown_keys(l, v, "override", k);
+			sc = sw_yaml_get(v, "scope");
+			if (!sc || !sw_yaml_str(sc)) {
+				sw_policy__problem(l, v->line, "an override needs a scope (host, host/namespace or host/repository)");
+				continue;
+			}
+			if (sw_policy__scope_check(sc->s, why, sizeof(why)) < 0) {
+				sw_policy__problem(l, sc->line, "%s", why);
+				continue;
+			}
+			sw_policy__add_entry(l, &l->p->overrides, &l->p->noverrides, "docker", sc->s, sc->line, &en);
+			if (en)
+				parse_settings(l, v, &en->s, "override: ");
+		}
+	}
+}
