@@ -134,7 +134,7 @@ void sw_ev_int(sw_buf *b, const char *key, int64_t v)
 
 /* ---- small helpers ---- */
 
-static void die_msg(int ctl, const char *what)
+static _Noreturn void die_msg(int ctl, const char *what)
 {
 	char msg[512];
 	int n = snprintf(msg, sizeof(msg), "X%s: %s", what, strerror(errno));
