@@ -144,7 +144,7 @@ typedef struct match_ctx {
 } match_ctx;
 
 /* Matched bytes as JSON-safe text: printable ASCII kept, the rest \xNN. */
-static void snippet(sw_buf *b, const uint8_t *p, size_t n)
+static void snippet(sw_jw *w, const uint8_t *p, size_t n)
 {
 	char tmp[64 * 4 + 1];
 	size_t i, o = 0;
@@ -158,7 +158,7 @@ static void snippet(sw_buf *b, const uint8_t *p, size_t n)
 		}
 	}
 	tmp[o] = '\0';
-	sw_jsonw_str(b, tmp);
+	sw_jw_str(w, tmp);
 }
 
 static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
@@ -167,6 +167,7 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 	const YR_RULE *rule = data;
 	const YR_STRING *str;
 	sw_buf ev = SW_BUF_INIT(16384);
+	sw_jw w = SW_JW_INIT(&ev);
 	char hex[2 * SW_SHA256_LEN + 1];
 	sw_severity sev = SW_SEV_MEDIUM;
 	size_t shown = 0;
@@ -174,15 +175,14 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 	if (msg != CALLBACK_MSG_RULE_MATCHING)
 		return CALLBACK_CONTINUE;
 	sw_severity_parse(sw_yara__meta_str(rule, "severity"), &sev);
-	sw_buf_printf(&ev, "{\"rule\":");
-	sw_jsonw_str(&ev, rule->identifier);
-	sw_buf_printf(&ev, ",\"namespace\":");
-	sw_jsonw_str(&ev, rule->ns->name);
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "rule", rule->identifier);
+	sw_jw_kstr(&w, "namespace", rule->ns->name);
 	if (m->f->sha256) {
 		sw_hex(m->f->sha256, SW_SHA256_LEN, hex);
-		sw_buf_printf(&ev, ",\"sha256\":\"%s\"", hex);
+		sw_jw_kstr(&w, "sha256", hex);
 	}
-	sw_buf_printf(&ev, ",\"strings\":[");
+	sw_jw_karr(&w, "strings");
 	yr_rule_strings_foreach(rule, str) {
 		const YR_MATCH *mt;
 		YR_MATCH m1;
@@ -192,17 +192,19 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 			memcpy(&m1, mt, sizeof(m1));
 			if (m1.is_private)
 				continue;
-			sw_buf_printf(&ev, "%s{\"id\":", shown ? "," : "");
-			sw_jsonw_str(&ev, str->identifier);
-			sw_buf_printf(&ev, ",\"offset\":%lld,\"data\":", (long long)(m1.base + m1.offset));
-			snippet(&ev, m1.data, (size_t)m1.data_length);
-			sw_buf_putc(&ev, '}');
+			sw_jw_obj(&w);
+			sw_jw_kstr(&w, "id", str->identifier);
+			sw_jw_kint(&w, "offset", (long long)(m1.base + m1.offset));
+			sw_jw_key(&w, "data");
+			snippet(&w, m1.data, (size_t)m1.data_length);
+			sw_jw_end(&w);
 			shown++;
 			break; /* one match per string is evidence enough */
 		}
 	}
-	sw_buf_printf(&ev, "]}");
-	m->rc = sw_buf_err(&ev) ? sw_buf_err(&ev) :
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	m->rc = sw_jw_done(&w) < 0 ? sw_jw_done(&w) :
 		sw_emit_finding(m->out, sw_yara__meta_str(rule, "id"), sev, sw_yara__meta_str(rule, "category"),
 				sw_yara__meta_str(rule, "title"), sw_buf_cstr(&ev));
 	sw_buf_release(&ev);

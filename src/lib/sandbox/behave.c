@@ -84,7 +84,6 @@ struct sw_judge {
 	char (*seen)[128];         /* TCP destinations, "addr:port" */
 	uint16_t seen_at[2 * MAX_DESTINATIONS]; /* open addressing: index + 1, 0 empty */
 	size_t ndst;
-	sw_buf dsts;               /* the first 20, as JSON strings */
 	sw_buf b;                  /* evidence being built */
 	struct {
 		const char *id;    /* a literal */
@@ -163,28 +162,33 @@ static void add(judge *j, const char *id, sw_severity sev, const char *cat, cons
 	j->rc = sw_report__add(j->r, &f);
 }
 
-/* {"event":<the event>} as evidence, plus extra fields. */
-static void evidence(sw_buf *b, const sw_json *e, const char *extra)
+/* The event's fields as evidence (its time, pid, strings and integers),
+ * and when it came after the first download, that time (after_net >= 0). */
+static void evidence(sw_buf *b, const sw_json *e, double after_net)
 {
+	sw_jw w = SW_JW_INIT(b);
+
 	sw_buf_reset(b);
-	sw_buf_printf(b, "{\"time\":%.3f", dnum(e, "t"));
+	sw_jw_obj(&w);
+	sw_jw_key(&w, "time");
+	sw_jw_real(&w, dnum(e, "t"), 3);
 	if (num(e, "pid"))
-		sw_buf_printf(b, ",\"pid\":%lld", (long long)num(e, "pid"));
+		sw_jw_kint(&w, "pid", num(e, "pid"));
 	for (const sw_json *m = e->child; m; m = m->next) {
 		if (!strcmp(m->key, "t") || !strcmp(m->key, "pid") || !strcmp(m->key, "ppid") ||
 		    !(m->type == SW_JSON_STR || (m->type == SW_JSON_NUM && m->is_int)))
 			continue;
-		sw_buf_printf(b, ",");
-		sw_jsonw_str(b, m->key);
-		sw_buf_putc(b, ':');
+		sw_jw_key(&w, m->key);
 		if (m->type == SW_JSON_STR)
-			sw_jsonw_strn(b, m->s, m->slen);
+			sw_jw_strn(&w, m->s, m->slen);
 		else
-			sw_buf_printf(b, "%lld", (long long)m->i);
+			sw_jw_int(&w, m->i);
 	}
-	if (extra)
-		sw_buf_printf(b, ",%s", extra);
-	sw_buf_putc(b, '}');
+	if (after_net >= 0) {
+		sw_jw_key(&w, "after_network_at");
+		sw_jw_real(&w, after_net, 3);
+	}
+	sw_jw_end(&w);
 }
 
 static const char *base(const char *p)
@@ -232,7 +236,6 @@ int sw_judge_new(sw_judge **out, sw_report *r, unsigned ncpu)
 	}
 	j->r = r;
 	j->ncpu = ncpu;
-	j->dsts = (sw_buf)SW_BUF_INIT(1 << 20);
 	j->b = (sw_buf)SW_BUF_INIT(1 << 20);
 	*out = j;
 	return 0;
@@ -243,7 +246,6 @@ void sw_judge_free(sw_judge *j)
 	if (!j)
 		return;
 	free(j->seen);
-	sw_buf_release(&j->dsts);
 	sw_buf_release(&j->b);
 	free(j);
 }
@@ -252,7 +254,7 @@ static void on_stratum(judge *j, const sw_json *e)
 {
 	const char *m = str(e, "method");
 
-	evidence(&j->b, e, NULL);
+	evidence(&j->b, e, -1);
 	if (!strcmp(m, "login") || sw_stratum_is(m, "authorize")) {
 		j->miner_signal = true;
 		add(j, "SW-DYN-STRATUM-LOGIN", SW_SEV_CRITICAL, "miner", NULL, &j->b,
@@ -275,11 +277,11 @@ static void on_host(judge *j, const sw_json *e, const char *k)
 		*strchr(host, ':') = 0;
 	if (is_pool(host)) {
 		j->miner_signal = true;
-		evidence(&j->b, e, NULL);
+		evidence(&j->b, e, -1);
 		add(j, "SW-DYN-POOL-HOST", SW_SEV_HIGH, "miner", NULL, &j->b, "Looked up or contacted a mining pool: %s", host);
 	}
 	if (is_metadata(host)) {
-		evidence(&j->b, e, NULL);
+		evidence(&j->b, e, -1);
 		add(j, "SW-DYN-METADATA", SW_SEV_HIGH, "credential-theft", NULL, &j->b,
 		    "Reached for the cloud metadata service (%s): where instance credentials are", host);
 	}
@@ -296,12 +298,12 @@ static void on_connect(judge *j, const sw_json *e, const char *k)
 	size_t x;
 
 	if (*d && is_metadata(d)) {
-		evidence(&j->b, e, NULL);
+		evidence(&j->b, e, -1);
 		add(j, "SW-DYN-METADATA", SW_SEV_HIGH, "credential-theft", NULL, &j->b,
 		    "Reached for the cloud metadata service (%s): where instance credentials are", d);
 	}
 	if (*u && (strstr(u, "docker.sock") || strstr(u, "containerd") || strstr(u, "crio.sock"))) {
-		evidence(&j->b, e, NULL);
+		evidence(&j->b, e, -1);
 		add(j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", u, &j->b, "Tried to reach a container runtime's socket (%s)", u);
 	}
 	if (!strcmp(k, "connect") && *d && strcmp(str(e, "proto"), "tcp") == 0) {
@@ -316,8 +318,6 @@ static void on_connect(judge *j, const sw_json *e, const char *k)
 		if (j->ndst < MAX_DESTINATIONS) {
 			memcpy(j->seen[j->ndst++], key, sizeof(key));
 			j->seen_at[x] = (uint16_t)j->ndst;
-			if (j->ndst <= 20)
-				sw_buf_printf(&j->dsts, "%s\"%s\"", j->dsts.len ? "," : "", key);
 		}
 	}
 }
@@ -326,18 +326,14 @@ static void on_exec(judge *j, const sw_json *e)
 {
 	const char *p = str(e, "path"), *bn = base(p);
 	bool inet_io = !strcmp(str(e, "stdin"), "inet") || !strcmp(str(e, "stdout"), "inet");
-	char extra[512];
 
 	if (num(e, "memfd")) {
-		evidence(&j->b, e, NULL);
+		evidence(&j->b, e, -1);
 		add(j, "SW-DYN-MEMFD-EXEC", SW_SEV_HIGH, "dropper", p, &j->b,
 		    "Executed a program from memory (memfd): nothing on disk to scan");
 	}
 	if (num(e, "dropped")) {
-		extra[0] = 0;
-		if (j->downloaded)
-			snprintf(extra, sizeof(extra), "\"after_network_at\":%.3f", j->download_t);
-		evidence(&j->b, e, extra[0] ? extra : NULL);
+		evidence(&j->b, e, j->downloaded ? j->download_t : -1);
 		if (j->downloaded)
 			add(j, "SW-DYN-DROPPER", SW_SEV_CRITICAL, "dropper", p, &j->b, "Downloaded, wrote and executed %s", p);
 		else
@@ -345,7 +341,7 @@ static void on_exec(judge *j, const sw_json *e)
 			    "Executed a file it had written during the run: %s", p);
 	}
 	if (inet_io) {
-		evidence(&j->b, e, NULL);
+		evidence(&j->b, e, -1);
 		if (shell_name(bn))
 			add(j, "SW-DYN-REVERSE-SHELL", SW_SEV_CRITICAL, "reverse-shell", p, &j->b,
 			    "A shell (%s) runs with its input or output on a network socket", bn);
@@ -361,15 +357,15 @@ static void on_file(judge *j, const sw_json *e, const char *k)
 
 	if (!strcmp(k, "file-write") || !strcmp(k, "file-rename")) {
 		if (*str(e, "persistence")) {
-			evidence(&j->b, e, NULL);
+			evidence(&j->b, e, -1);
 			add(j, "SW-DYN-PERSISTENCE", SW_SEV_HIGH, "persistence", p, &j->b, "Wrote to a persistence location: %s", p);
 		} else if (!strcmp(str(e, "sensitive"), "escape")) {
-			evidence(&j->b, e, NULL);
+			evidence(&j->b, e, -1);
 			add(j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", p, &j->b, "Wrote to %s: a way out of a container", p);
 		}
 		return;
 	}
-	evidence(&j->b, e, NULL);
+	evidence(&j->b, e, -1);
 	if (!strcmp(str(e, "sensitive"), "credentials"))
 		add(j, "SW-DYN-CREDENTIALS", SW_SEV_HIGH, "credential-theft", p, &j->b, "Read a credentials file: %s", p);
 	else if (!strcmp(k, "symlink"))
@@ -384,7 +380,7 @@ static void on_blocked(judge *j, const sw_json *e)
 	const char *s = str(e, "syscall");
 	char id_path[64];
 
-	evidence(&j->b, e, NULL);
+	evidence(&j->b, e, -1);
 	if (escape_syscall(s)) {
 		snprintf(id_path, sizeof(id_path), "syscall:%s", s);
 		add(j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", id_path, &j->b, "Tried %s, refused: an escape attempt", s);
@@ -398,7 +394,7 @@ static void on_limit(judge *j, const sw_json *e)
 {
 	const char *l = str(e, "limit");
 
-	evidence(&j->b, e, NULL);
+	evidence(&j->b, e, -1);
 	if (!strcmp(l, "processes"))
 		add(j, "SW-DYN-FORK-BOMB", SW_SEV_HIGH, "resource-abuse", NULL, &j->b,
 		    "Created processes up to the sandbox's limit (%lld)", (long long)num(e, "max"));
@@ -483,18 +479,32 @@ int sw_judge_end(sw_judge *j, double wall)
 	size_t k;
 
 	if (j->rc == 0 && j->ndst >= 16) {
+		sw_jw w = SW_JW_INIT(&j->b);
 		sw_buf_reset(&j->b);
-		sw_buf_printf(&j->b, "{\"destinations\":%zu,\"first\":[%s]}", j->ndst,
-			      j->dsts.len ? sw_buf_cstr(&j->dsts) : "");
+		sw_jw_obj(&w);
+		sw_jw_kuint(&w, "destinations", j->ndst);
+		sw_jw_karr(&w, "first");
+		for (k = 0; k < j->ndst && k < 20; k++)
+			sw_jw_str(&w, j->seen[k]);
+		sw_jw_end(&w);
+		sw_jw_end(&w);
 		add(j, "SW-DYN-SCANNING", j->ndst >= 64 ? SW_SEV_HIGH : SW_SEV_MEDIUM, "scanning", NULL, &j->b,
 		    "Tried %zu different network destinations: scanning", j->ndst);
 	}
 	if (j->rc == 0 && j->have_summary) {
 		double run = j->run > 0 ? j->run : wall;
 		if (j->busy >= 5 || (run >= 4 && j->busy >= 0.6 * run)) {
+			sw_jw w = SW_JW_INIT(&j->b);
 			sw_buf_reset(&j->b);
-			sw_buf_printf(&j->b, "{\"busy_seconds\":%.2f,\"cpu_seconds\":%.2f,\"wall_seconds\":%.2f,\"cpus\":%u}",
-				      j->busy, j->cpu, run, j->ncpu);
+			sw_jw_obj(&w);
+			sw_jw_key(&w, "busy_seconds");
+			sw_jw_real(&w, j->busy, 2);
+			sw_jw_key(&w, "cpu_seconds");
+			sw_jw_real(&w, j->cpu, 2);
+			sw_jw_key(&w, "wall_seconds");
+			sw_jw_real(&w, run, 2);
+			sw_jw_kuint(&w, "cpus", j->ncpu);
+			sw_jw_end(&w);
 			add(j, "SW-DYN-CPU-BURN", j->miner_signal ? SW_SEV_HIGH : SW_SEV_MEDIUM, "miner", NULL, &j->b,
 			    "Kept the CPUs busy for %.0f s of %.0f s%s", j->busy, run,
 			    j->miner_signal ? ", with other mining signs" : "");

@@ -41,18 +41,23 @@ uint64_t sw_sbx_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void sw_ev_begin(sw_evlog *l, sw_buf *b, const char *kind, int pid, int ppid)
+void sw_ev_begin(sw_evlog *l, sw_evb *e, const char *kind, int pid, int ppid)
 {
 	uint64_t t = sw_sbx_now() - l->t0;
+	char secs[32];
 
 	l->kind = kind;
-	sw_buf_reset(b);
-	sw_buf_printf(b, "{\"t\":%llu.%03llu,\"kind\":\"%s\"", (unsigned long long)(t / 1000000000ull),
-		      (unsigned long long)(t / 1000000ull % 1000), kind);
+	sw_buf_reset(&e->b);
+	e->w = (sw_jw)SW_JW_INIT(&e->b);
+	snprintf(secs, sizeof(secs), "%llu.%03llu", (unsigned long long)(t / 1000000000ull),
+		 (unsigned long long)(t / 1000000ull % 1000));
+	sw_jw_obj(&e->w);
+	sw_jw_kraw(&e->w, "t", secs);
+	sw_jw_kstr(&e->w, "kind", kind);
 	if (pid > 0)
-		sw_buf_printf(b, ",\"pid\":%d", pid);
+		sw_jw_kint(&e->w, "pid", pid);
 	if (ppid > 0)
-		sw_buf_printf(b, ",\"ppid\":%d", ppid);
+		sw_jw_kint(&e->w, "ppid", ppid);
 }
 
 /* All n bytes to the pipe. Main reads all the time, so a full pipe only
@@ -89,47 +94,43 @@ static void ev_write(sw_evlog *l, const char *p, size_t n)
 	}
 }
 
-void sw_ev_end(sw_evlog *l, sw_buf *b)
+void sw_ev_end(sw_evlog *l, sw_evb *e)
 {
-	if (b->len + 2 > SW_EV_LINE_MAX) {
+	sw_jw_end(&e->w);
+	if (sw_jw_done(&e->w) < 0 || e->b.len + 1 > SW_EV_LINE_MAX) {
 		/* no producer makes one (their fields are bounded below this);
 		 * should one, main still learns what went unrecorded */
-		size_t n = b->len;
+		size_t n = e->b.len;
 		const char *kind = l->kind ? l->kind : "?";
-		sw_ev_begin(l, b, "oversized", 0, 0);
-		sw_ev_str(b, "of", kind, 32);
-		sw_ev_int(b, "bytes", (int64_t)n);
+		sw_ev_begin(l, e, "oversized", 0, 0);
+		sw_ev_str(e, "of", kind, 32);
+		sw_ev_int(e, "bytes", (int64_t)n);
+		sw_jw_end(&e->w);
 	}
 	l->count++;
-	sw_buf_append(b, "}\n", 2);
-	ev_write(l, b->data, b->len);
+	sw_buf_putc(&e->b, '\n');
+	ev_write(l, e->b.data, e->b.len);
 }
 
-void sw_ev_str(sw_buf *b, const char *key, const char *v, size_t n)
+void sw_ev_str(sw_evb *e, const char *key, const char *v, size_t n)
 {
-	sw_ev_bytes(b, key, v, strnlen(v, n));
+	sw_ev_bytes(e, key, v, strnlen(v, n));
 }
 
-void sw_ev_bytes(sw_buf *b, const char *key, const char *v, size_t len)
+void sw_ev_bytes(sw_evb *e, const char *key, const char *v, size_t len)
 {
-	size_t i;
-
-	sw_buf_printf(b, ",\"%s\":\"", key);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (c == '"' || c == '\\')
-			sw_buf_printf(b, "\\%c", c);
-		else if (c >= 0x20 && c < 0x7f)
-			sw_buf_putc(b, (char)c);
-		else
-			sw_buf_printf(b, "\\u%04x", c);
-	}
-	sw_buf_putc(b, '"');
+	sw_jw_key(&e->w, key);
+	sw_jw_bytes(&e->w, v, len);
 }
 
-void sw_ev_int(sw_buf *b, const char *key, int64_t v)
+void sw_ev_int(sw_evb *e, const char *key, int64_t v)
 {
-	sw_buf_printf(b, ",\"%s\":%lld", key, (long long)v);
+	sw_jw_kint(&e->w, key, v);
+}
+
+void sw_ev_raw(sw_evb *e, const char *key, const char *json)
+{
+	sw_jw_kraw(&e->w, key, json);
 }
 
 /* ---- small helpers ---- */
@@ -665,13 +666,13 @@ static void *tracer_main(void *arg)
 
 static void fail_event(sw_evlog *log, const char *what, const char *why)
 {
-	sw_buf b = SW_BUF_INIT(SW_EV_LINE_MAX);
+	sw_evb b = SW_EVB_INIT;
 
 	sw_ev_begin(log, &b, "error", 0, 0);
 	sw_ev_str(&b, "what", what, 256);
 	sw_ev_str(&b, "reason", why, 512);
 	sw_ev_end(log, &b);
-	sw_buf_release(&b);
+	sw_buf_release(&b.b);
 }
 
 /* M's state from its set-up to the run's summary. It lives in
@@ -693,7 +694,7 @@ typedef struct supervisor {
 	bool timed_out, log_timeout, mem_killed, procs_hit, exited, disk_killed;
 	unsigned outputs;
 	uint64_t out_bytes;
-	sw_buf b;               /* the event being built */
+	sw_evb b;               /* the event being built */
 } supervisor;
 
 #define FAIL(what) do { fail_event(&s->log, what, strerror(errno)); _exit(3); } while (0)
@@ -753,7 +754,7 @@ static void sup_init(supervisor *s, const sw_box_params *p)
 	s->ncpu = p->cpus ? (long)p->cpus : sysconf(_SC_NPROCESSORS_ONLN);
 	s->tck = sysconf(_SC_CLK_TCK);
 	s->page = sysconf(_SC_PAGESIZE);
-	s->b = (sw_buf)SW_BUF_INIT(1 << 20);
+	s->b.b = (sw_buf)SW_BUF_INIT(1 << 20);
 }
 
 /* M's own user and network namespaces (main writes their id maps), the
@@ -1059,12 +1060,16 @@ static void summary_event(supervisor *s)
 		sw_ev_int(&s->b, "exit", WEXITSTATUS(s->st));
 	else
 		sw_ev_int(&s->b, "signal", WTERMSIG(s->st));
-	sw_buf_printf(&s->b, ",\"timed_out\":%s,\"memory_killed\":%s,\"process_limit\":%s,\"disk_killed\":%s",
-		      s->timed_out ? "true" : "false", s->mem_killed ? "true" : "false",
-		      s->procs_hit ? "true" : "false", s->disk_killed ? "true" : "false");
-	sw_buf_printf(&s->b, ",\"wall_seconds\":%.3f", (double)(sw_sbx_now() - s->start) / 1e9);
-	sw_buf_printf(&s->b, ",\"cpu_seconds\":%.3f", (double)smp->total_ticks / (double)s->tck);
-	sw_buf_printf(&s->b, ",\"busy_seconds\":%.2f", smp->busy_samples * ((double)s->interval / 1e9));
+	sw_jw_kbool(&s->b.w, "timed_out", s->timed_out);
+	sw_jw_kbool(&s->b.w, "memory_killed", s->mem_killed);
+	sw_jw_kbool(&s->b.w, "process_limit", s->procs_hit);
+	sw_jw_kbool(&s->b.w, "disk_killed", s->disk_killed);
+	sw_jw_key(&s->b.w, "wall_seconds");
+	sw_jw_real(&s->b.w, (double)(sw_sbx_now() - s->start) / 1e9, 3);
+	sw_jw_key(&s->b.w, "cpu_seconds");
+	sw_jw_real(&s->b.w, (double)smp->total_ticks / (double)s->tck, 3);
+	sw_jw_key(&s->b.w, "busy_seconds");
+	sw_jw_real(&s->b.w, smp->busy_samples * ((double)s->interval / 1e9), 2);
 	sw_ev_int(&s->b, "cpus", s->ncpu);
 	sw_ev_int(&s->b, "peak_processes", (int64_t)smp->peak_live);
 	sw_ev_int(&s->b, "processes_seen", (int64_t)smp->nprocs);

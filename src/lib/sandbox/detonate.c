@@ -144,7 +144,7 @@ static void cmd_free(sw_box_cmd *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int resolve_cmd(const sw_image *img, const sw_detonate_opts *o, int root, sw_box_cmd *c, sw_buf *desc,
+static int resolve_cmd(const sw_image *img, const sw_detonate_opts *o, int root, sw_box_cmd *c, sw_jw *desc,
 		       sw_error *err)
 {
 	size_t clen = 0, na = 0, ne = 0, i;
@@ -241,17 +241,16 @@ static int resolve_cmd(const sw_image *img, const sw_detonate_opts *o, int root,
 	}
 	if (!(c->exe = strdup(found)))
 		goto oom;
-	sw_buf_printf(desc, "\"command\":{\"exe\":");
-	sw_jsonw_str(desc, found);
-	sw_buf_printf(desc, ",\"argv\":[");
-	for (i = 0; i < na; i++) {
-		if (i)
-			sw_buf_putc(desc, ',');
-		sw_jsonw_str(desc, c->argv[i]);
-	}
-	sw_buf_printf(desc, "],\"cwd\":");
-	sw_jsonw_str(desc, c->cwd);
-	sw_buf_printf(desc, ",\"uid\":%u,\"gid\":%u}", c->uid, c->gid);
+	sw_jw_kobj(desc, "command");
+	sw_jw_kstr(desc, "exe", found);
+	sw_jw_karr(desc, "argv");
+	for (i = 0; i < na; i++)
+		sw_jw_str(desc, c->argv[i]);
+	sw_jw_end(desc);
+	sw_jw_kstr(desc, "cwd", c->cwd);
+	sw_jw_kuint(desc, "uid", c->uid);
+	sw_jw_kuint(desc, "gid", c->gid);
+	sw_jw_end(desc);
 	goto out;
 oom:
 	rc = sw_error_set(err, SW_ENOMEM, "out of memory");
@@ -608,11 +607,18 @@ static int scan_executed(const char *artdir, const sw_detonate_opts *o, runlog *
 	for (i = 0; i < sw_report_finding_count(sr); i++) {
 		sw_finding f = *sw_report_finding(sr, i);
 		const char *p = f.path && f.path[0] == '/' ? exec_path_of(g, f.path + 1) : NULL;
+		sw_buf evb = SW_BUF_INIT(SIZE_MAX);
+		sw_jw w = SW_JW_INIT(&evb);
 		char *ev;
 		if ((f.path && strncmp(f.path, "/.part.", 7) == 0) || strcmp(f.id, "SW-INCOMPLETE") == 0)
 			continue; /* a copy the tracer did not finish; an incomplete's (below) */
-		if (!(ev = sw__asprintf("{\"executed\":true,\"sha256\":\"%s\",\"static\":%s}", f.path ? f.path + 1 : "",
-				       f.evidence ? f.evidence : "{}"))) {
+		sw_jw_obj(&w);
+		sw_jw_kbool(&w, "executed", true);
+		sw_jw_kstr(&w, "sha256", f.path ? f.path + 1 : "");
+		sw_jw_kraw(&w, "static", f.evidence ? f.evidence : "{}");
+		sw_jw_end(&w);
+		if (sw_jw_done(&w) < 0 || !(ev = sw_buf_detach(&evb, NULL))) {
+			sw_buf_release(&evb);
 			rc = SW_ENOMEM;
 			break;
 		}
@@ -812,6 +818,7 @@ typedef struct detonation {
 	sw_box_cmd cmd;
 	sw_box_params bp;
 	sw_buf desc;               /* the run's description: command, isolation, summary */
+	sw_jw descw;
 	runlog g;
 	sw_report *r;
 	int evp[2], sp[2], root, artfd, status, read_rc;
@@ -827,6 +834,7 @@ static void detonation_init(detonation *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->desc = (sw_buf)SW_BUF_INIT(1 << 20);
+	d->descw = (sw_jw)SW_JW_INIT(&d->desc);
 	d->g.line = (sw_buf)SW_BUF_INIT(1 << 16);
 	d->g.summary_events = -1;
 	d->evp[0] = d->evp[1] = d->sp[0] = d->sp[1] = -1;
@@ -870,8 +878,8 @@ static int prepare_sandbox(detonation *d, const sw_image *img, const sw_detonate
 	}
 	if ((d->root = open(d->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return sw_error_set(err, SW_EIO, "%s: %s", d->rootfs, strerror(errno));
-	sw_buf_putc(&d->desc, '{');
-	if ((rc = resolve_cmd(img, o, d->root, &d->cmd, &d->desc, err)) < 0)
+	sw_jw_obj(&d->descw);
+	if ((rc = resolve_cmd(img, o, d->root, &d->cmd, &d->descw, err)) < 0)
 		return rc;
 	d->have_cmd = true;
 	if (d->is_root && (chown(d->work, d->hid, d->hgid) < 0 || chown(d->rootfs, d->hid, d->hgid) < 0 ||
@@ -972,17 +980,59 @@ static int finish_run(detonation *d, sw_error *err)
 		long oom = cgroup_oom_kills(d->cg);
 		(void)rmdir(d->cg); /* empty now: the sandbox's processes are gone */
 		if (oom > 0) {
-			char ev[160];
-			int n = snprintf(ev, sizeof(ev), "{\"t\":%.3f,\"kind\":\"limit\",\"limit\":\"memory\",\"oom_kills\":%ld,"
-					 "\"max\":%llu}", (double)(sw_sbx_now() - d->t0) / 1e9, oom,
-					 (unsigned long long)d->bp.memory);
-			if (on_line(&d->g, ev, (size_t)n) < 0)
+			sw_buf ev = SW_BUF_INIT(256);
+			sw_jw w = SW_JW_INIT(&ev);
+			int orc;
+			sw_jw_obj(&w);
+			sw_jw_key(&w, "t");
+			sw_jw_real(&w, (double)(sw_sbx_now() - d->t0) / 1e9, 3);
+			sw_jw_kstr(&w, "kind", "limit");
+			sw_jw_kstr(&w, "limit", "memory");
+			sw_jw_kint(&w, "oom_kills", oom);
+			sw_jw_kuint(&w, "max", d->bp.memory);
+			sw_jw_end(&w);
+			orc = sw_jw_done(&w) < 0 ? SW_ENOMEM : on_line(&d->g, ev.data, ev.len);
+			sw_buf_release(&ev);
+			if (orc < 0)
 				return sw_error_set(err, SW_ENOMEM, "out of memory");
 		}
 	}
 	if (d->g.err_what)
 		return sw_error_set(err, SW_ERROR, "sandbox: %s: %s", d->g.err_what, d->g.err_reason);
 	return 0;
+}
+
+/* The isolation the run had, and its summary event, in the description. */
+static void describe_isolation(detonation *d)
+{
+	static const char *const ns[] = { "user", "mount", "pid", "network", "ipc", "uts", "cgroup" };
+	sw_jw *w = &d->descw;
+	size_t i;
+
+	sw_jw_kobj(w, "isolation");
+	sw_jw_karr(w, "namespaces");
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		sw_jw_str(w, ns[i]);
+	sw_jw_end(w);
+	sw_jw_kbool(w, "pivot_root", true);
+	sw_jw_karr(w, "capabilities");
+	sw_jw_end(w);
+	sw_jw_kbool(w, "no_new_privs", true);
+	sw_jw_kstr(w, "seccomp", "user-notification");
+	sw_jw_kstr(w, "network", "sinkhole");
+	sw_jw_kuint(w, "host_id", (unsigned)d->hid);
+	sw_jw_kuint(w, "ids", d->is_root ? 65536u : 1u);
+	sw_jw_kobj(w, "rlimits");
+	sw_jw_kuint(w, "nproc", d->bp.max_procs);
+	sw_jw_kuint(w, "nofile", 4096);
+	sw_jw_kuint(w, "fsize", 1073741824);
+	sw_jw_kuint(w, "core", 0);
+	sw_jw_end(w);
+	sw_jw_kuint(w, "memory_limit", d->bp.memory);
+	sw_jw_kuint(w, "timeout", d->bp.timeout);
+	sw_jw_kstr(w, "cgroup", d->have_cg ? "v2: memory.max, pids.max, cpu.max" : "none: memory sampled, processes by rlimit");
+	sw_jw_end(w);
+	sw_jw_kraw(w, "run", d->g.summary);
 }
 
 /* The report finished: the run described (the run's summary joins what
@@ -993,16 +1043,10 @@ static int finish_report(detonation *d, const sw_detonate_opts *o, sw_error *err
 	int rc;
 
 	if (d->g.summary)
-		sw_buf_printf(&d->desc, ",\"isolation\":{\"namespaces\":[\"user\",\"mount\",\"pid\",\"network\",\"ipc\","
-			      "\"uts\",\"cgroup\"],\"pivot_root\":true,\"capabilities\":[],\"no_new_privs\":true,"
-			      "\"seccomp\":\"user-notification\",\"network\":\"sinkhole\",\"host_id\":%u,\"ids\":%u,"
-			      "\"rlimits\":{\"nproc\":%u,\"nofile\":4096,\"fsize\":1073741824,\"core\":0},"
-			      "\"memory_limit\":%llu,\"timeout\":%u,\"cgroup\":\"%s\"},\"run\":%s", (unsigned)d->hid,
-			      d->is_root ? 65536u : 1u, d->bp.max_procs, (unsigned long long)d->bp.memory, d->bp.timeout,
-			      d->have_cg ? "v2: memory.max, pids.max, cpu.max" : "none: memory sampled, processes by rlimit",
-			      d->g.summary);
-	sw_buf_putc(&d->desc, '}');
-	if (!(d->r->dynamic = sw__strndup(d->desc.data, d->desc.len)) || run_incompletes(&d->g, d->read_rc, d->status) < 0)
+		describe_isolation(d);
+	sw_jw_end(&d->descw);
+	if (sw_jw_done(&d->descw) < 0 || !(d->r->dynamic = sw__strndup(d->desc.data, d->desc.len)) ||
+	    run_incompletes(&d->g, d->read_rc, d->status) < 0)
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	if ((rc = scan_executed(d->art, o, &d->g, err)) < 0)
 		return rc;

@@ -47,19 +47,27 @@ typedef struct sw_evlog {
 #define SW_EV_LINE_MAX (64u << 10)
 
 uint64_t sw_sbx_now(void); /* CLOCK_MONOTONIC in ns */
-/* Start an event line in b: {"t":..,"kind":"<kind>" (pid/ppid when > 0).
+/* An event being built: its line, and the JSON writer over it. */
+typedef struct sw_evb {
+	sw_buf b;
+	sw_jw w;
+} sw_evb;
+#define SW_EVB_INIT { SW_BUF_INIT(SW_EV_LINE_MAX), { 0 } }
+/* Start an event line in e: {"t":..,"kind":"<kind>" (pid/ppid when > 0).
  * kind must live until sw_ev_end. */
-void sw_ev_begin(sw_evlog *l, sw_buf *b, const char *kind, int pid, int ppid);
+void sw_ev_begin(sw_evlog *l, sw_evb *e, const char *kind, int pid, int ppid);
 /* Close the object and write it, waiting while the pipe is full; past
  * l->stop_at the wait kills l->stop_pid first (the run's deadline holds
  * even when main is slow), then goes on waiting: nothing is dropped. */
-void sw_ev_end(sw_evlog *l, sw_buf *b);
-/* ,"key":"value" with value escaped, at most n bytes of it (binary-safe:
+void sw_ev_end(sw_evlog *l, sw_evb *e);
+/* "key":"value", at most n bytes of value, binary-safe (sw_jw_bytes:
  * bytes that are not printable ASCII become \u00XX). */
-void sw_ev_str(sw_buf *b, const char *key, const char *v, size_t n);
-void sw_ev_int(sw_buf *b, const char *key, int64_t v);
+void sw_ev_str(sw_evb *e, const char *key, const char *v, size_t n);
+void sw_ev_int(sw_evb *e, const char *key, int64_t v);
 /* The same for bytes that may hold NULs (first bytes of a session). */
-void sw_ev_bytes(sw_buf *b, const char *key, const char *v, size_t n);
+void sw_ev_bytes(sw_evb *e, const char *key, const char *v, size_t n);
+/* "key": a value that is JSON already (an argv array). */
+void sw_ev_raw(sw_evb *e, const char *key, const char *json);
 
 /* ---- the sinkhole (sink.c) ---- */
 #define SW_SINK_V4 "198.18.0.1"   /* what every A query resolves to */

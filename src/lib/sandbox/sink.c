@@ -67,7 +67,7 @@ struct sw_sink {
 	conn cs[MAX_CONNS];
 	size_t ncs;
 	uint64_t refused;      /* sessions beyond MAX_CONNS */
-	sw_buf ev;
+	sw_evb ev;
 };
 
 /* ---- namespace set-up ---- */
@@ -208,7 +208,7 @@ int sw_sink_open(sw_sink **out, sw_evlog *log, int wake_fd, sw_error *err)
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	s->log = log;
 	s->wake_fd = wake_fd;
-	s->ev = (sw_buf)SW_BUF_INIT(64 * 1024);
+	s->ev.b = (sw_buf)SW_BUF_INIT(64 * 1024);
 	if (lo_up() < 0 || nl_route_local(AF_INET) < 0) {
 		free(s);
 		return sw_error_set(err, SW_ERROR, "sandbox network: cannot bring up loopback with every address local (%s)",
@@ -375,7 +375,7 @@ static const char *proto_name(int p)
 /* The session's summary: destination, protocol, first bytes both ways. */
 static void conn_log(sw_sink *s, conn *c)
 {
-	sw_buf *b = &s->ev;
+	sw_evb *b = &s->ev;
 
 	if (c->logged)
 		return;
@@ -396,7 +396,7 @@ static void http_serve(sw_sink *s, conn *c)
 	static const char resp[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 	const char *p = (const char *)c->in, *end = p + c->inlen, *eol, *host = NULL, *ua = NULL;
 	size_t hl = 0, ul = 0;
-	sw_buf *b = &s->ev;
+	sw_evb *b = &s->ev;
 	char *hdr_end = memmem(c->in, c->inlen, "\r\n\r\n", 4);
 
 	if (!hdr_end && c->inlen < IN_MAX)
@@ -438,7 +438,7 @@ static void http_serve(sw_sink *s, conn *c)
 static void tls_serve(sw_sink *s, conn *c)
 {
 	char sni[256];
-	sw_buf *b = &s->ev;
+	sw_evb *b = &s->ev;
 	size_t need = c->inlen >= 5 ? 5 + (size_t)be16(c->in + 3) : 5;
 	int r;
 
@@ -455,6 +455,24 @@ static void tls_serve(sw_sink *s, conn *c)
 	c->closing = true; /* no certificate to offer: the client gives up */
 }
 
+/* A reply's fixed members after its id: the Monero dialect's "jsonrpc",
+ * and "error": null. */
+static void reply_head(sw_jw *w, bool jsonrpc)
+{
+	if (jsonrpc)
+		sw_jw_kstr(w, "jsonrpc", "2.0");
+	sw_jw_key(w, "error");
+	sw_jw_null(w);
+}
+
+static void reply_status(sw_jw *w, const char *status)
+{
+	reply_head(w, true);
+	sw_jw_kobj(w, "result");
+	sw_jw_kstr(w, "status", status);
+	sw_jw_end(w);
+}
+
 /* One JSON-RPC line of a stratum client. Both dialects: the Monero one
  * (login / getjob / submit / keepalived) and the Bitcoin one
  * (mining.subscribe / mining.authorize / mining.submit). */
@@ -463,9 +481,10 @@ static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
 	sw_json_doc *doc = NULL;
 	const sw_json *root, *params, *id;
 	const char *method;
-	sw_buf *b = &s->ev;
+	sw_evb *b = &s->ev;
 	sw_buf r = SW_BUF_INIT(4096);
-	char idtxt[32] = "1";
+	sw_jw w = SW_JW_INIT(&r);
+	long long idn = 1;
 
 	if (sw_json_parse(line, n, &doc, NULL) < 0 || !(root = sw_json_root(doc)) || root->type != SW_JSON_OBJ ||
 	    !(method = sw_json_get_str(root, "method"))) {
@@ -473,7 +492,10 @@ static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
 		return;
 	}
 	if ((id = sw_json_get(root, "id")) && id->type == SW_JSON_NUM && id->is_int)
-		snprintf(idtxt, sizeof(idtxt), "%lld", (long long)id->i);
+		idn = id->i;
+	/* every reply: {"id":N, ..., "error":null|{...}, "result":...} */
+	sw_jw_obj(&w);
+	sw_jw_kint(&w, "id", idn);
 	params = sw_json_get(root, "params");
 	c->requests++;
 	if (strcmp(method, "login") == 0 && params && params->type == SW_JSON_OBJ) {
@@ -496,13 +518,35 @@ static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
 		sw_ev_end(s->log, b);
 		sw_buf_release(&al);
 		/* a job: the miner starts hashing, as it would on a real pool */
-		sw_buf_printf(&r, "{\"id\":%s,\"jsonrpc\":\"2.0\",\"error\":null,\"result\":{\"id\":\"sinkhole\","
-			      "\"job\":{\"blob\":\"%0152d\",\"job_id\":\"1\",\"target\":\"ffffff00\","
-			      "\"height\":1,\"seed_hash\":\"%064d\"},\"status\":\"OK\"}}\n",
-			      idtxt, 0, 0);
+		char blob[153], seed[65];
+		memset(blob, '0', 152);
+		blob[152] = 0;
+		memset(seed, '0', 64);
+		seed[64] = 0;
+		reply_head(&w, true);
+		sw_jw_kobj(&w, "result");
+		sw_jw_kstr(&w, "id", "sinkhole");
+		sw_jw_kobj(&w, "job");
+		sw_jw_kstr(&w, "blob", blob);
+		sw_jw_kstr(&w, "job_id", "1");
+		sw_jw_kstr(&w, "target", "ffffff00");
+		sw_jw_kint(&w, "height", 1);
+		sw_jw_kstr(&w, "seed_hash", seed);
+		sw_jw_end(&w);
+		sw_jw_kstr(&w, "status", "OK");
+		sw_jw_end(&w);
 	} else if (sw_stratum_is(method, "subscribe")) {
-		sw_buf_printf(&r, "{\"id\":%s,\"result\":[[[\"mining.notify\",\"1\"]],\"00000000\",4],\"error\":null}\n",
-			      idtxt);
+		sw_jw_karr(&w, "result");
+		sw_jw_arr(&w);
+		sw_jw_arr(&w);
+		sw_jw_str(&w, "mining.notify");
+		sw_jw_str(&w, "1");
+		sw_jw_end(&w);
+		sw_jw_end(&w);
+		sw_jw_str(&w, "00000000");
+		sw_jw_int(&w, 4);
+		sw_jw_end(&w);
+		reply_head(&w, false);
 		sw_ev_begin(s->log, b, "stratum", 0, 0);
 		sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
 		sw_ev_int(b, "port", c->port);
@@ -511,18 +555,18 @@ static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
 			sw_ev_str(b, "agent", params->child->s, 256);
 		sw_ev_end(s->log, b);
 	} else if (sw_stratum_is(method, "authorize")) {
-		const sw_json *w = params && params->type == SW_JSON_ARR ? params->child : NULL;
+		const sw_json *wk = params && params->type == SW_JSON_ARR ? params->child : NULL;
 		sw_ev_begin(s->log, b, "stratum", 0, 0);
 		sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
 		sw_ev_int(b, "port", c->port);
 		sw_ev_str(b, "method", method, 64);
-		sw_ev_str(b, "login", w && w->type == SW_JSON_STR ? w->s : "", 512);
-		sw_ev_str(b, "pass", w && w->next && w->next->type == SW_JSON_STR ? w->next->s : "", 256);
+		sw_ev_str(b, "login", wk && wk->type == SW_JSON_STR ? wk->s : "", 512);
+		sw_ev_str(b, "pass", wk && wk->next && wk->next->type == SW_JSON_STR ? wk->next->s : "", 256);
 		sw_ev_end(s->log, b);
-		sw_buf_printf(&r, "{\"id\":%s,\"result\":true,\"error\":null}\n", idtxt);
+		sw_jw_kbool(&w, "result", true);
+		reply_head(&w, false);
 	} else if (strcmp(method, "keepalived") == 0) {
-		sw_buf_printf(&r, "{\"id\":%s,\"jsonrpc\":\"2.0\",\"error\":null,\"result\":{\"status\":\"KEEPALIVED\"}}\n",
-			      idtxt);
+		reply_status(&w, "KEEPALIVED");
 	} else if (strcmp(method, "submit") == 0 || sw_stratum_is(method, "submit")) {
 		if (c->requests < 64) {
 			sw_ev_begin(s->log, b, "stratum", 0, 0);
@@ -531,12 +575,17 @@ static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
 			sw_ev_str(b, "method", method, 64);
 			sw_ev_end(s->log, b);
 		}
-		sw_buf_printf(&r, "{\"id\":%s,\"jsonrpc\":\"2.0\",\"error\":null,\"result\":{\"status\":\"OK\"}}\n", idtxt);
+		reply_status(&w, "OK");
 	} else {
-		sw_buf_printf(&r, "{\"id\":%s,\"error\":{\"code\":-1,\"message\":\"unknown method\"},\"result\":null}\n",
-			      idtxt);
+		sw_jw_kobj(&w, "error");
+		sw_jw_kint(&w, "code", -1);
+		sw_jw_kstr(&w, "message", "unknown method");
+		sw_jw_end(&w);
+		sw_jw_key(&w, "result");
+		sw_jw_null(&w);
 	}
-	if (r.len)
+	sw_jw_end(&w);
+	if (sw_jw_done(&w) == 0 && sw_buf_putc(&r, '\n') == 0)
 		conn_send(c, r.data, r.len);
 	sw_buf_release(&r);
 	sw_json_free(doc);
@@ -758,7 +807,7 @@ int sw_sink_feed(const uint8_t *p, size_t n, unsigned port, sw_evlog *log)
 	memset(&c, 0, sizeof(c));
 	s.log = log;
 	s.wake_fd = -1;
-	s.ev = (sw_buf)SW_BUF_INIT(64 * 1024);
+	s.ev.b = (sw_buf)SW_BUF_INIT(64 * 1024);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		return -1;
 	if (!(c.in = malloc(IN_MAX))) {
@@ -786,7 +835,7 @@ int sw_sink_feed(const uint8_t *p, size_t n, unsigned port, sw_evlog *log)
 	close(sv[0]);
 	close(sv[1]);
 	free(c.in);
-	sw_buf_release(&s.ev);
+	sw_buf_release(&s.ev.b);
 	return 0;
 }
 
@@ -856,6 +905,6 @@ void sw_sink_close(sw_sink *s)
 	}
 	for (i = 0; i < s->nls; i++)
 		close(s->ls[i].fd);
-	sw_buf_release(&s->ev);
+	sw_buf_release(&s->ev.b);
 	free(s);
 }

@@ -178,7 +178,7 @@ struct sw_tracer {
 	size_t ncopied;
 	uint64_t copied_bytes;     /* bounded: 16 times the per-file bound */
 	struct timespec start;     /* files modified since were written by the sandbox */
-	sw_buf ev;
+	sw_evb ev;
 };
 
 int sw_tracer_new(sw_tracer **out, int notify_fd, sw_evlog *log, sw_sink *sink, int artifacts_dir,
@@ -208,7 +208,7 @@ int sw_tracer_new(sw_tracer **out, int notify_fd, sw_evlog *log, sw_sink *sink, 
 	t->hostproc = hostproc;
 	t->max_artifact = max_artifact;
 	clock_gettime(CLOCK_REALTIME, &t->start);
-	t->ev = (sw_buf)SW_BUF_INIT(2 << 20);
+	t->ev.b = (sw_buf)SW_BUF_INIT(2 << 20);
 	*out = t;
 	return 0;
 }
@@ -542,7 +542,7 @@ static const char *socket_kind(sw_tracer *t, pid_t pid, int fd)
  * content), reading at most the per-file bound: a larger file is recorded
  * by size and reported unscanned (reading gigabytes here would hold the
  * tracer). Also: written during the run (mtime), a memfd. */
-static void exec_file(sw_tracer *t, int fd, sw_buf *b, bool *dropped)
+static void exec_file(sw_tracer *t, int fd, sw_evb *b, bool *dropped)
 {
 	struct stat st;
 	uint8_t buf[65536], d[SW_SHA256_LEN];
@@ -619,15 +619,16 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 	int dirfd = at ? (int)sd->args[0] : AT_FDCWD, flags = at ? (int)sd->args[4] : 0, fd;
 	uint64_t argvp = sd->args[at ? 2 : 1];
 	char path[4096], absp[4200], arg[ARG_BYTES], target[256];
-	sw_buf *b = &t->ev;
+	sw_evb *b = &t->ev;
 	sw_buf av = SW_BUF_INIT(ARGV_TEXT), one = SW_BUF_INIT(ARG_BYTES * 6 + 8); /* every byte escaped */
+	sw_jw avw = SW_JW_INIT(&av);
 	const char *k0, *k1;
 	unsigned i;
 	bool dropped, cut = false;
 
 	if (mem_str(pid, sd->args[at ? 1 : 0], path, sizeof(path)) < 0)
 		path[0] = 0;
-	sw_buf_putc(&av, '[');
+	sw_jw_arr(&avw);
 	for (i = 0; i <= MAX_ARGV; i++) {
 		uint64_t p;
 		ssize_t l;
@@ -644,12 +645,10 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 			break;
 		}
 		cut |= (size_t)l == sizeof(arg) - 1;
-		if (i)
-			sw_buf_putc(&av, ',');
-		sw_buf_append(&av, one.data, one.len);
+		sw_jw_raw(&avw, sw_buf_cstr(&one));
 	}
 	sw_buf_release(&one);
-	sw_buf_putc(&av, ']');
+	sw_jw_end(&avw);
 	if (!still_valid(t)) {
 		sw_buf_release(&av);
 		return;
@@ -658,8 +657,7 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 	abs_path(t, pid, dirfd, path, absp, sizeof(absp));
 	sw_ev_begin(t->log, b, "exec", sw_tracer_nspid(t, pid), nsppid(t, pid));
 	sw_ev_str(b, "path", path[0] ? absp : "", sizeof(absp));
-	sw_buf_append(b, ",\"argv\":", 8);
-	sw_buf_append(b, av.data, av.len);
+	sw_ev_raw(b, "argv", sw_jw_done(&avw) < 0 ? "[]" : sw_buf_cstr(&av));
 	sw_buf_release(&av);
 	if (cut)
 		sw_ev_int(b, "argv_truncated", 1); /* more arguments, or longer, than kept */
@@ -681,7 +679,7 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 	sw_ev_end(t->log, b);
 }
 
-static void sockaddr_fields(sw_buf *b, const uint8_t *sa, size_t len, unsigned *port, int *family)
+static void sockaddr_fields(sw_evb *b, const uint8_t *sa, size_t len, unsigned *port, int *family)
 {
 	char a[INET6_ADDRSTRLEN];
 	unsigned short fam;
@@ -746,8 +744,8 @@ static int sock_type(sw_tracer *t, pid_t pid, int fd)
 static void net_addr(sw_tracer *t, pid_t pid, const char *kind, int fd, uint64_t addr, uint64_t alen)
 {
 	uint8_t sa[128];
-	sw_buf *b = &t->ev;
-	sw_buf tmp = SW_BUF_INIT(4096);
+	sw_evb *b = &t->ev;
+	sw_evb tmp = { SW_BUF_INIT(4096), { 0 } };
 	unsigned port;
 	int fam, type;
 	char key[256];
@@ -757,25 +755,31 @@ static void net_addr(sw_tracer *t, pid_t pid, const char *kind, int fd, uint64_t
 	if (alen < 2 || mem_read(pid, addr, sa, alen) != (ssize_t)alen || !still_valid(t))
 		return;
 	type = sock_type(t, pid, fd);
+	/* the address's fields alone, as members of an object already open:
+	 * their text is the key below, then goes into the event as it is */
+	tmp.w = (sw_jw)SW_JW_INIT(&tmp.b);
+	sw_jw_resume(&tmp.w, true);
 	sockaddr_fields(&tmp, sa, alen, &port, &fam);
 	if (fam == AF_INET || fam == AF_INET6) {
 		if (strcmp(kind, "bind") != 0)
 			sw_sink_ensure(t->sink, type == SOCK_STREAM ? SOCK_STREAM : SOCK_DGRAM, port);
 	} else if (fam != AF_UNIX) {
-		sw_buf_release(&tmp);
+		sw_buf_release(&tmp.b);
 		return; /* netlink: nothing outside to reach */
 	}
-	snprintf(key, sizeof(key), "%s %d %.*s", kind, type, (int)(tmp.len < 200 ? tmp.len : 200), tmp.data);
+	snprintf(key, sizeof(key), "%s %d %.*s", kind, type, (int)(tmp.b.len < 200 ? tmp.b.len : 200),
+		 tmp.b.data ? tmp.b.data : "");
 	if (first_time(t, key, 3)) {
 		sw_ev_begin(t->log, b, kind, sw_tracer_nspid(t, pid), nsppid(t, pid));
 		if (fam == AF_UNIX)
 			sw_ev_str(b, "proto", type == SOCK_STREAM ? "stream" : type == SOCK_DGRAM ? "dgram" : "other", 8);
 		else
 			sw_ev_str(b, "proto", type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "other", 8);
-		sw_buf_append(b, tmp.data, tmp.len);
+		if (tmp.b.len && !sw_buf_err(&tmp.b)) /* members after members: the comma is in tmp */
+			sw_buf_append(&b->b, tmp.b.data, tmp.b.len);
 		sw_ev_end(t->log, b);
 	}
-	sw_buf_release(&tmp);
+	sw_buf_release(&tmp.b);
 }
 
 /* connect, sendto, sendmsg, sendmmsg (its first 16 messages), bind. */
@@ -930,7 +934,7 @@ static void on_open(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 static void on_file_misc(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 {
 	char a[4096], bpath[4096], absb[4200];
-	sw_buf *b = &t->ev;
+	sw_evb *b = &t->ev;
 	const char *why;
 
 	switch (sd->nr) {
@@ -1009,7 +1013,7 @@ static const sys_entry *sys_of(int nr)
 /* A refused call: recorded with what it asked for, answered EPERM. */
 static void on_block(sw_tracer *t, pid_t pid, const struct seccomp_data *sd, const char *name)
 {
-	sw_buf *b = &t->ev;
+	sw_evb *b = &t->ev;
 	char s1[512], s2[512], key[96];
 
 	snprintf(key, sizeof(key), "blocked %s", name);

@@ -125,14 +125,22 @@ static int nested_incomplete(void *ctx, const char *path, const char *reason)
 static int nested_sfx(void *ctx, const char *path, size_t offset)
 {
 	worker *w = ctx;
-	char ev[96];
+	sw_buf ev = SW_BUF_INIT(96);
+	sw_jw jw = SW_JW_INIT(&ev);
 	sw_emit e = { w, "heuristic", NULL, NULL };
+	int rc;
 
-	snprintf(ev, sizeof(ev), "{\"payload_offset\":%zu}", offset);
 	(void)path;
-	return sw_emit_finding(&e, "SW-HEUR-SELF-EXTRACTING", SW_SEV_LOW, "suspicious-config",
-			       "Script with an archive appended (self-extracting); its payload is scanned",
-			       ev);
+	sw_jw_obj(&jw);
+	sw_jw_kuint(&jw, "payload_offset", offset);
+	sw_jw_end(&jw);
+	rc = sw_jw_done(&jw);
+	if (rc == 0)
+		rc = sw_emit_finding(&e, "SW-HEUR-SELF-EXTRACTING", SW_SEV_LOW, "suspicious-config",
+				     "Script with an archive appended (self-extracting); its payload is scanned",
+				     sw_buf_cstr(&ev));
+	sw_buf_release(&ev);
+	return rc;
 }
 
 static int hostile_marker(worker *w, const char *base);
@@ -309,19 +317,20 @@ static int hostile_marker(worker *w, const char *base)
 {
 	sw_emit e = { w, "merge", NULL, NULL };
 	sw_buf ev = SW_BUF_INIT(4096);
+	sw_jw jw = SW_JW_INIT(&ev);
 	char title[160];
 	int rc;
 
-	sw_buf_printf(&ev, "{\"marker\":");
-	sw_jsonw_str(&ev, base);
-	sw_buf_printf(&ev, ",\"deletes\":");
-	sw_jsonw_str(&ev, base + 4);
-	sw_buf_putc(&ev, '}');
+	sw_jw_obj(&jw);
+	sw_jw_kstr(&jw, "marker", base);
+	sw_jw_kstr(&jw, "deletes", base + 4);
+	sw_jw_end(&jw);
 	snprintf(title, sizeof(title), "Whiteout marker naming \"%s\": unpacking it deletes %s",
 		 base + 4, !strcmp(base + 4, "..") ? "the directory above its own" :
 		 !strcmp(base + 4, ".") || !base[4] ? "its whole directory" : "outside its directory");
-	rc = ev.len ? sw_emit_finding(&e, "SW-WHITEOUT-ESCAPE", SW_SEV_HIGH, "escape", title,
-				      sw_buf_cstr(&ev)) : SW_ENOMEM;
+	rc = sw_jw_done(&jw);
+	if (rc == 0)
+		rc = sw_emit_finding(&e, "SW-WHITEOUT-ESCAPE", SW_SEV_HIGH, "escape", title, sw_buf_cstr(&ev));
 	sw_buf_release(&ev);
 	return rc;
 }

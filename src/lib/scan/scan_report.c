@@ -73,6 +73,7 @@ static int hidden_payload(scan *s, const sw_merge *m, sw_report *r, size_t l, si
 	const sw_layer_info *add = sw_image_layer(s->img, l), *del;
 	sw_severity sev = SW_SEV_INFO;
 	sw_buf ev = SW_BUF_INIT(65536);
+	sw_jw w = SW_JW_INIT(&ev);
 	sw_finding f = { 0 };
 	char title[160];
 	long by;
@@ -83,18 +84,19 @@ static int hidden_payload(scan *s, const sw_merge *m, sw_report *r, size_t l, si
 	while (first > 0 && j->fs[first - 1].rec == rr)
 		first--;
 	del = sw_image_layer(s->img, (size_t)by);
-	sw_buf_printf(&ev, "{\"added_in_layer\":%zu,\"added_by\":", l);
-	sw_jsonw_str(&ev, add->created_by);
-	sw_buf_printf(&ev, ",\"removed_in_layer\":%ld,\"removed_by\":", by);
-	sw_jsonw_str(&ev, del ? del->created_by : NULL);
-	sw_buf_printf(&ev, ",\"findings\":[");
+	sw_jw_obj(&w);
+	sw_jw_kuint(&w, "added_in_layer", l);
+	sw_jw_kstr(&w, "added_by", add->created_by);
+	sw_jw_kint(&w, "removed_in_layer", by);
+	sw_jw_kstr(&w, "removed_by", del ? del->created_by : NULL);
+	sw_jw_karr(&w, "findings");
 	for (k = first; k <= last; k++) {
 		if (j->fs[k].f.severity > sev)
 			sev = j->fs[k].f.severity;
-		sw_buf_printf(&ev, "%s", k > first ? "," : "");
-		sw_jsonw_str(&ev, j->fs[k].f.id);
+		sw_jw_str(&w, j->fs[k].f.id);
 	}
-	sw_buf_printf(&ev, "]}");
+	sw_jw_end(&w);
+	sw_jw_end(&w);
 	snprintf(title, sizeof(title), "Flagged file removed by layer %ld still ships in layer %zu", by, l);
 	f.id = "SW-HIDDEN-PAYLOAD";
 	f.severity = sev;
@@ -107,7 +109,9 @@ static int hidden_payload(scan *s, const sw_merge *m, sw_report *r, size_t l, si
 	f.created_by = add->created_by;
 	f.in_final_fs = false;
 	f.evidence = sw_buf_cstr(&ev);
-	rc = ev.len ? sw_report__add(r, &f) : SW_ENOMEM;
+	rc = sw_jw_done(&w);
+	if (rc == 0)
+		rc = sw_report__add(r, &f);
 	sw_buf_release(&ev);
 	return rc;
 }
@@ -143,7 +147,9 @@ static int link_floods(scan *s, const sw_merge *m, sw_report *r, size_t l)
 	qsort_r(links, n, sizeof(*links), cmp_link, j);
 	for (i = 0; i < n && rc == 0; i = k) {
 		sw_finding f = { 0 };
-		char title[160], ev[64];
+		sw_buf ev = SW_BUF_INIT(64);
+		sw_jw w = SW_JW_INIT(&ev);
+		char title[160];
 		size_t ol, orr;
 		for (k = i + 1; k < n && !cmp_link(&links[i], &links[k], j); k++)
 			;
@@ -151,7 +157,9 @@ static int link_floods(scan *s, const sw_merge *m, sw_report *r, size_t l)
 			continue;
 		snprintf(title, sizeof(title), "%zu hard links to one file: an unpacker that copies links writes it "
 			 "%zu times", k - i, k - i);
-		snprintf(ev, sizeof(ev), "{\"hard_links\":%zu}", k - i);
+		sw_jw_obj(&w);
+		sw_jw_kuint(&w, "hard_links", k - i);
+		sw_jw_end(&w);
 		f.id = "SW-HARDLINK-FLOOD";
 		f.severity = SW_SEV_MEDIUM;
 		f.category = "suspicious-config";
@@ -162,8 +170,10 @@ static int link_floods(scan *s, const sw_merge *m, sw_report *r, size_t l)
 		f.layer_digest = li->digest;
 		f.created_by = li->created_by;
 		f.in_final_fs = sw_merge_lookup(m, f.path, &ol, &orr);
-		f.evidence = ev;
-		rc = sw_report__add(r, &f);
+		f.evidence = sw_buf_cstr(&ev);
+		if ((rc = sw_jw_done(&w)) == 0)
+			rc = sw_report__add(r, &f);
+		sw_buf_release(&ev);
 	}
 	free(links);
 	return rc;

@@ -621,6 +621,34 @@ void sw_jw_str(sw_jw *w, const char *s)
 		sw_jsonw_str(w->b, s);
 }
 
+void sw_jw_bytes(sw_jw *w, const void *p, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	const unsigned char *s = p;
+	size_t i, run;
+
+	if (!jw_value(w))
+		return;
+	sw_buf_putc(w->b, '"');
+	for (i = 0; i < n; i = run) {
+		for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\'; run++)
+			;
+		if (run > i) {
+			sw_buf_append(w->b, s + i, run - i);
+			continue;
+		}
+		if (s[i] == '"' || s[i] == '\\') {
+			char e[2] = { '\\', (char)s[i] };
+			sw_buf_append(w->b, e, 2);
+		} else {
+			char e[6] = { '\\', 'u', '0', '0', hx[s[i] >> 4], hx[s[i] & 15] };
+			sw_buf_append(w->b, e, 6);
+		}
+		run = i + 1;
+	}
+	sw_buf_putc(w->b, '"');
+}
+
 void sw_jw_int(sw_jw *w, long long v)
 {
 	if (jw_value(w))

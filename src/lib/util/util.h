@@ -178,6 +178,10 @@ void sw_jw_uint(sw_jw *w, unsigned long long v);
 void sw_jw_real(sw_jw *w, double v, int decimals);        /* not finite: null */
 void sw_jw_bool(sw_jw *w, bool v);
 void sw_jw_null(sw_jw *w);
+/* Bytes that must come back byte for byte (a session's first bytes): a
+ * string in which printable ASCII stays and every other byte is \u00XX,
+ * so a reader gets code points U+0000..U+00FF, one per byte. */
+void sw_jw_bytes(sw_jw *w, const void *p, size_t n);
 /* A value that is JSON text already (made by this writer elsewhere, or
  * checked by sw_json_parse); NULL or empty: null. */
 void sw_jw_raw(sw_jw *w, const char *json);
