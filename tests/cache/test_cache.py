@@ -117,6 +117,9 @@ def identical_with_and_without_the_cache():
     eq(result(cold), result(ref), "cold cache")
     eq(result(warm), result(ref), "warm cache")
     eq((cold["stats"]["cache_hits"], warm["stats"]["cache_hits"]), (0, 3), "hits")
+    eq([r["stats"]["files"] for r in (ref, cold, warm)], [ref["stats"]["files"]] * 3,
+       "a cache hit counts the layer's files as the scan that stored it did")
+    ok(ref["stats"]["files"] > 0, "files counted")
     ids = sorted(f["id"] for f in ref["findings"])
     ok("SW-LAUNCHER" in ids and "SW-HIDDEN-PAYLOAD" in ids, "chain and hidden payload found: %s" % ids)
 

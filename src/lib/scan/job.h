@@ -51,6 +51,8 @@ typedef struct job {
 	kept *kept;
 	size_t nkept, capkept;
 	uint64_t entries, bytes_out;  /* what it counted against the image's limits */
+	uint64_t files;               /* files it scanned (nested ones too): the
+				       * report's count, also on a cache hit */
 	bool cached;            /* filled from the layer cache: not scanned */
 	bool limited;           /* a bound stopped it: not cacheable */
 	bool transient;         /* shaped by the run (a timeout, the image's script budget): not cacheable */

@@ -2,7 +2,7 @@
 /*
  * The layer cache's payload: a job written as length-prefixed fields.
  *
- *   "SWJOB2\0" | str diff_id | u64 entries | u64 bytes_out
+ *   "SWJOB3\0" | str diff_id | u64 entries | u64 bytes_out | u64 files
  *   u64 nrecs  | nrecs x (u8 type, u8 flags, str path, u8 has_link, str link)
  *   u64 nf     | nf x (u64 rec, str id, u8 severity, str category, str title,
  *                      str detector, str evidence, u8 has_path, str path)
@@ -21,7 +21,7 @@
 #include "job.h"
 #include "../util/banned.h"
 
-#define MAGIC "SWJOB2"
+#define MAGIC "SWJOB3"
 
 static int put_u64(sw_buf *b, uint64_t v)
 {
@@ -61,6 +61,7 @@ int sw_job_encode(const job *j, const char *diff_id, sw_buf *b)
 	rc |= put_cstr(b, diff_id);
 	rc |= put_u64(b, j->entries);
 	rc |= put_u64(b, j->bytes_out);
+	rc |= put_u64(b, j->files);
 	rc |= put_u64(b, j->nrecs);
 	for (i = 0; i < j->nrecs && rc == 0; i++) {
 		uint8_t tf[2] = { (uint8_t)j->recs[i].type, j->recs[i].flags };
@@ -193,6 +194,7 @@ int sw_job_decode(job *j, const uint8_t *p, size_t n, char **diff_id, size_t max
 		return SW_EFORMAT;
 	j->entries = get_u64(&r);
 	j->bytes_out = get_u64(&r);
+	j->files = get_u64(&r);
 	/* records: at least 11 bytes each */
 	cnt = get_u64(&r);
 	if (r.bad || cnt > (uint64_t)(r.end - r.p) / 11)

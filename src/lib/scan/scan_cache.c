@@ -86,6 +86,7 @@ static void cache_lookup(scan *s, const char *ruleset)
 			s->cache_hits++;
 			atomic_fetch_add(&s->entries, j->entries);
 			atomic_fetch_add(&s->bytes_out, j->bytes_out);
+			atomic_fetch_add(&s->files, j->files);
 			for (k = 0; k < j->nkept; k++)
 				atomic_fetch_add(&s->kept_bytes, j->kept[k].len);
 		} else {

@@ -208,6 +208,7 @@ static int nested_member(void *ctx, const char *path, uint32_t mode, const uint8
 	w->cur.nxattrs = 0;
 	w->nested_path = path;
 	atomic_fetch_add(&w->s->files, 1);
+	w->j->files++;
 	rc = run_detectors(w, data, len);
 	if (rc == 0)
 		rc = expand_nested(w, path, data, len);
@@ -244,6 +245,7 @@ static int file_begin(worker *w, const char *path, const char *link, char type,
 	w->cur.xattrs = w->xa;
 	w->cur.nxattrs = w->nxa;
 	atomic_fetch_add(&w->s->files, 1);
+	w->j->files++;
 	if (type != '0')
 		return run_detectors(w, NULL, 0);
 	w->in_file = true;
