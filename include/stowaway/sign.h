@@ -61,21 +61,32 @@ int sw_verify_image(const char *ref, const sw_image_opts *o, const sw_pubkeys *k
 
 /* ---- keys and signing ---- */
 
-typedef struct evp_pkey_st EVP_PKEY;   /* OpenSSL's */
+/* A private signing key. Opaque: its bytes stay inside the library (and are
+ * wiped when it is freed); callers hold it only to pass it to sw_sign_image
+ * or sw_attest_image. */
+typedef struct sw_privkey sw_privkey;
 
 /* A new ECDSA P-256 key pair: the public key as PEM PUBLIC KEY, the private
  * key in cosign's encrypted format (scrypt N=32768 + nacl/secretbox over
  * PKCS#8, label ENCRYPTED COSIGN PRIVATE KEY). Files are created, never
  * overwritten. */
 int sw_key_generate(const char *priv_path, const char *pub_path, const char *password, sw_error *err);
-/* Read a cosign (or sigstore) encrypted private key, or a plain PEM one. */
-int sw_key_load_private(const char *path, const char *password, EVP_PKEY **out, sw_error *err);
+
+/* Read a private key: cosign's or sigstore's encrypted format (scrypt N of
+ * 32768, 65536 or 131072, r=8, p=1), or a plain PEM one (PKCS#8 or SEC1,
+ * encrypted PEM with the same password). password NULL is "". On success
+ * *out belongs to the caller (sw_privkey_free); on failure it is NULL.
+ * Errors: SW_ENOTFOUND (no such file), SW_EVERIFY (wrong password or a
+ * damaged ciphertext), SW_EFORMAT (not a key we read). */
+int sw_privkey_load(const char *path, const char *password, sw_privkey **out, sw_error *err);
+/* Free a key, its secret wiped; NULL is a no-op. */
+void sw_privkey_free(sw_privkey *key);
 
 /* Sign a registry image as cosign does: the simple-signing payload for its
  * digest and repository, ECDSA-SHA256, appended as a layer to the
  * sha256-<hex>.sig manifest in the same repository. annotations: "k=v"
  * strings for the payload's "optional" object (may be NULL). */
-int sw_sign_image(const char *ref, const sw_image_opts *o, EVP_PKEY *key, const char *const *annotations,
+int sw_sign_image(const char *ref, const sw_image_opts *o, const sw_privkey *key, const char *const *annotations,
 		  size_t nannotations, char *digest_out, size_t digest_n, sw_error *err);
 
 /* ---- signed scan verdicts (in-toto statements in DSSE envelopes) ---- */
@@ -90,7 +101,7 @@ struct sw_report;
  * with "subject" (an OCI 1.1 referrer) tagged sha256-<hex>.att (the
  * fallback for registries without the referrers API), appended to what is
  * there. The report must be of the image the reference resolves to. */
-int sw_attest_image(const char *ref, const sw_image_opts *o, EVP_PKEY *key, const struct sw_report *rep,
+int sw_attest_image(const char *ref, const sw_image_opts *o, const sw_privkey *key, const struct sw_report *rep,
 		    char *digest_out, size_t digest_n, sw_error *err);
 
 typedef struct sw_att_result {
