@@ -29,8 +29,10 @@ import sys
 
 # defined by the linker or the C runtime, not by libstowaway's sources
 LINKER = {"_init", "_fini", "_edata", "_end", "__bss_start"}
-# the sanitizer runtimes' hooks, in -Db_sanitize and -Dfuzzing builds
-RUNTIME_PREFIXES = ("__asan", "__ubsan", "__lsan", "__sanitizer", "__sancov", "__odr_asan")
+# the sanitizer runtimes' hooks and the coverage sections' bounds, in
+# -Db_sanitize and -Dfuzzing builds
+RUNTIME_PREFIXES = ("__asan", "__ubsan", "__lsan", "__sanitizer", "__sancov", "__odr_asan",
+                    "__start___sancov", "__stop___sancov")
 
 EXPORT_MARK = 'visibility("default")'
 
