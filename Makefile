@@ -2,8 +2,9 @@
 # The two commands a newcomer needs:  make demo   and   make test
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+PREFIX ?= /usr/local
 
-.PHONY: all deps build demo test test-fast test-asan bench fuzz clean
+.PHONY: all deps build demo test test-fast test-asan bench fuzz install clean
 
 all: build
 
@@ -39,6 +40,14 @@ bench: build
 
 fuzz: deps
 	fuzz/run.sh $(or $(SECONDS),60)
+
+# The binary, libstowaway (static and shared), the headers under
+# include/stowaway/ and stowaway.pc, under PREFIX; DESTDIR stages the tree
+# elsewhere (make install PREFIX=/usr DESTDIR=/tmp/pkg).
+install: deps $(BUILD)/build.ninja
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	ninja -C $(BUILD)
+	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir "$(DESTDIR)")
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

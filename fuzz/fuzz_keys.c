@@ -10,15 +10,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "stowaway/sign.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	EVP_PKEY *pk = NULL;
+	sw_privkey *pk = NULL;
 	sw_error err = SW_ERROR_INIT;
 	char path[64];
 	int fd = memfd_create("fuzz", 0), rc;
@@ -30,10 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	rc = sw_key_load_private(path, "fuzz-password", &pk, &err);
+	rc = sw_privkey_load(path, "fuzz-password", &pk, &err);
 	close(fd);
 	if ((rc == 0) != (pk != NULL) || (rc != 0 && !err.msg[0]))
 		abort();
-	EVP_PKEY_free(pk);
+	sw_privkey_free(pk);
 	return 0;
 }

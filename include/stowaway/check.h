@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 #include "stowaway/image.h"
 #include "stowaway/policy.h"
@@ -62,7 +63,7 @@ typedef struct sw_check_result {
  * reason in r. Returns 0 with the decision in r; SW_ENOMEM alone is an
  * error.
  */
-int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o, sw_check_result *r);
+SW_API int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o, sw_check_result *r);
 
 #ifdef __cplusplus
 }

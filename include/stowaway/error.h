@@ -8,6 +8,8 @@
 #ifndef STOWAWAY_ERROR_H
 #define STOWAWAY_ERROR_H
 
+#include "stowaway/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -36,15 +38,15 @@ typedef struct sw_error {
 
 /* Record an error (printf-style) and return `code`; line is reset to 0.
  * `err` may be NULL. */
-int sw_error_set(sw_error *err, int code, const char *fmt, ...)
+SW_API int sw_error_set(sw_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Prefix the existing message with "<prefix>: ". Returns err->code. */
-int sw_error_prefix(sw_error *err, const char *fmt, ...)
+SW_API int sw_error_prefix(sw_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* A short name for a code ("format", "limit", ...). */
-const char *sw_code_name(int code);
+SW_API const char *sw_code_name(int code);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 
 #ifdef __cplusplus
@@ -67,29 +68,29 @@ typedef struct sw_layer_info {
  * directory, or a tar holding manifest.json or oci-layout); what is not a
  * file and parses as a reference is one, as Docker reads it. Errors:
  * SW_ENOTFOUND (neither), SW_EFORMAT (a file that is not an image), SW_ENOMEM. */
-int sw_image_classify(const char *input, sw_source_kind *kind, char **path, char **sel, sw_error *err);
+SW_API int sw_image_classify(const char *input, sw_source_kind *kind, char **path, char **sel, sw_error *err);
 
 /* Open and verify an image. On success *out belongs to the caller
  * (sw_image_free). Errors: SW_EFORMAT (malformed), SW_EVERIFY (digest or size
  * mismatch), SW_ENOTFOUND (no such tag/platform/file), SW_ELIMIT, SW_EIO. */
-int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts,
-		  sw_error *err);
-void sw_image_free(sw_image *img);
+SW_API int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts,
+			 sw_error *err);
+SW_API void sw_image_free(sw_image *img);
 
 /* Borrowed strings, valid until sw_image_free. May be NULL when the source
  * has no such thing (a dir: rootfs has no manifest). */
-sw_source_kind sw_image_kind(const sw_image *img);
-const char *sw_image_input(const sw_image *img);
-const char *sw_image_reference(const sw_image *img);
-const char *sw_image_manifest_digest(const sw_image *img);
-const char *sw_image_config_digest(const sw_image *img);
-const char *sw_image_config(const sw_image *img, size_t *len);
-size_t sw_image_layer_count(const sw_image *img);
-const sw_layer_info *sw_image_layer(const sw_image *img, size_t i);
+SW_API sw_source_kind sw_image_kind(const sw_image *img);
+SW_API const char *sw_image_input(const sw_image *img);
+SW_API const char *sw_image_reference(const sw_image *img);
+SW_API const char *sw_image_manifest_digest(const sw_image *img);
+SW_API const char *sw_image_config_digest(const sw_image *img);
+SW_API const char *sw_image_config(const sw_image *img, size_t *len);
+SW_API size_t sw_image_layer_count(const sw_image *img);
+SW_API const sw_layer_info *sw_image_layer(const sw_image *img, size_t i);
 
 /* Normalise a registry reference the way Docker does ("alpine" ->
  * "docker.io/library/alpine:latest"). Writes into out (size n). */
-int sw_reference_normalize(const char *ref, char *out, size_t n, sw_error *err);
+SW_API int sw_reference_normalize(const char *ref, char *out, size_t n, sw_error *err);
 
 typedef struct sw_pull_opts {
 	unsigned max_ratio;       /* decompressed bytes per blob byte (after 16 MiB of a layer) */
@@ -106,8 +107,8 @@ typedef struct sw_pull_opts {
  * tar on the way: diff_id, ratio, deadline), so a layout pull writes holds
  * nothing a scan would refuse to read. The directory is created, or must be
  * empty. po NULL: defaults. */
-int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *opts, const sw_pull_opts *po,
-		  sw_error *err);
+SW_API int sw_image_pull(const char *input, const char *oci_dir, const sw_image_opts *opts,
+			 const sw_pull_opts *po, sw_error *err);
 
 #ifdef __cplusplus
 }

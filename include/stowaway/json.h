@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 
 #ifdef __cplusplus
@@ -21,18 +22,18 @@ extern "C" {
 typedef struct sw_json_out sw_json_out;
 
 /* NULL when out of memory. */
-sw_json_out *sw_json_out_new(void);
-void sw_json_out_obj(sw_json_out *o);
-void sw_json_out_arr(sw_json_out *o);
-void sw_json_out_end(sw_json_out *o);
-void sw_json_out_key(sw_json_out *o, const char *key);
-void sw_json_out_str(sw_json_out *o, const char *s);   /* NULL: null */
-void sw_json_out_int(sw_json_out *o, long long v);
-void sw_json_out_bool(sw_json_out *o, bool v);
+SW_API sw_json_out *sw_json_out_new(void);
+SW_API void sw_json_out_obj(sw_json_out *o);
+SW_API void sw_json_out_arr(sw_json_out *o);
+SW_API void sw_json_out_end(sw_json_out *o);
+SW_API void sw_json_out_key(sw_json_out *o, const char *key);
+SW_API void sw_json_out_str(sw_json_out *o, const char *s);   /* NULL: null */
+SW_API void sw_json_out_int(sw_json_out *o, long long v);
+SW_API void sw_json_out_bool(sw_json_out *o, bool v);
 /* Write the document and a newline to f, then free o (o may be NULL: out
  * of memory at sw_json_out_new). A misuse (a value where a key is due, an
  * unclosed container) is SW_EINVAL; nothing is written then. */
-int sw_json_out_finish(sw_json_out *o, FILE *f, sw_error *err);
+SW_API int sw_json_out_finish(sw_json_out *o, FILE *f, sw_error *err);
 
 #ifdef __cplusplus
 }

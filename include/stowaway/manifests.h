@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 
 #ifdef __cplusplus
@@ -40,9 +41,9 @@ typedef struct sw_manifests_opts {
  * bounds). Compose image values have ${VAR}, ${VAR:-default},
  * ${VAR-default} expanded from the environment, then from the .env file
  * beside the compose file, as docker compose does. o may be NULL. */
-int sw_manifests_collect(const char *path, const sw_manifests_opts *o, sw_image_use **out, size_t *n,
-			 sw_error *err);
-void sw_image_uses_free(sw_image_use *v, size_t n);
+SW_API int sw_manifests_collect(const char *path, const sw_manifests_opts *o, sw_image_use **out, size_t *n,
+				sw_error *err);
+SW_API void sw_image_uses_free(sw_image_use *v, size_t n);
 
 #ifdef __cplusplus
 }

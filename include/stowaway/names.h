@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 #include "stowaway/reference.h"
 
@@ -32,17 +33,17 @@ typedef struct sw_name_result {
 } sw_name_result;
 
 /* Judge one reference. SW_EFORMAT when it does not parse (err says why). */
-int sw_names_check(const char *ref, sw_name_result *out, sw_error *err);
+SW_API int sw_names_check(const char *ref, sw_name_result *out, sw_error *err);
 
-const char *sw_name_verdict_str(sw_name_verdict v);
+SW_API const char *sw_name_verdict_str(sw_name_verdict v);
 
 /* Write results (inputs[i] is what the user typed for rs[i]) as a table
  * or as JSON (schema stowaway.names/v1). */
-int sw_names_write(FILE *f, const char *const *inputs, const sw_name_result *rs, size_t n, bool json);
+SW_API int sw_names_write(FILE *f, const char *const *inputs, const sw_name_result *rs, size_t n, bool json);
 
 /* Edit distance with adjacent transpositions (optimal string alignment),
  * or max + 1 as soon as it must exceed max. Exposed for the tests. */
-size_t sw_names_distance(const char *a, const char *b, size_t max);
+SW_API size_t sw_names_distance(const char *a, const char *b, size_t max);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 #include "stowaway/names.h"
 #include "stowaway/reference.h"
@@ -31,13 +32,13 @@ typedef struct sw_policy_problem {
 /* Load a policy file (YAML, or JSON for containers-policy.json). Every
  * problem is collected into probs (caller frees); the load fails with
  * SW_EFORMAT when there is at least one, err naming the first. */
-int sw_policy_load(const char *path, sw_policy **out, sw_policy_problem **probs, size_t *nprobs,
-		   sw_error *err);
+SW_API int sw_policy_load(const char *path, sw_policy **out, sw_policy_problem **probs, size_t *nprobs,
+			  sw_error *err);
 /* The built-in policy used when none is given: look-alike names denied,
  * everything else allowed. */
-int sw_policy_default(sw_policy **out);
-void sw_policy_free(sw_policy *p);
-const char *sw_policy_path(const sw_policy *p);
+SW_API int sw_policy_default(sw_policy **out);
+SW_API void sw_policy_free(sw_policy *p);
+SW_API const char *sw_policy_path(const sw_policy *p);
 
 typedef enum sw_reason_kind { SW_REASON_DENY, SW_REASON_WARN, SW_REASON_INFO } sw_reason_kind;
 
@@ -72,12 +73,12 @@ typedef struct sw_decision {
  * caller performs them and calls sw_decision_add). transport is "docker"
  * for registry references, else "oci", "oci-archive", "docker-archive",
  * "dir" with path holding the local path. */
-void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *ref, const char *path,
-		      const sw_name_result *nr, sw_decision *d);
+SW_API void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *ref, const char *path,
+			     const sw_name_result *nr, sw_decision *d);
 
 /* Add a reason (a deny also clears allowed, unless in warn mode, where it
  * becomes a warning). */
-void sw_decision_add(sw_decision *d, sw_reason_kind kind, int line, const char *fmt, ...)
+SW_API void sw_decision_add(sw_decision *d, sw_reason_kind kind, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 #ifdef __cplusplus

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 
 #ifdef __cplusplus
@@ -27,7 +28,7 @@ typedef struct sw_ref {
 /* Parse and normalise: default domain docker.io, index.docker.io folded
  * into it, "library/" before single-component Docker Hub names. No tag is
  * added. Refuses what Docker refuses, with a message that says why. */
-int sw_ref_parse(const char *s, sw_ref *r, sw_error *err);
+SW_API int sw_ref_parse(const char *s, sw_ref *r, sw_error *err);
 
 typedef enum sw_ref_form {
 	SW_REF_FULL,      /* docker.io/library/openjdk:17@sha256:...  (tag as given) */
@@ -37,7 +38,7 @@ typedef enum sw_ref_form {
 } sw_ref_form;
 
 /* Write a form into out (size n); SW_ELIMIT when it does not fit. */
-int sw_ref_format(const sw_ref *r, sw_ref_form form, char *out, size_t n);
+SW_API int sw_ref_format(const sw_ref *r, sw_ref_form form, char *out, size_t n);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 
 #ifdef __cplusplus
@@ -20,9 +21,9 @@ extern "C" {
 typedef enum { SW_SEV_INFO, SW_SEV_LOW, SW_SEV_MEDIUM, SW_SEV_HIGH,
 	       SW_SEV_CRITICAL } sw_severity;
 
-const char *sw_severity_name(sw_severity s);
+SW_API const char *sw_severity_name(sw_severity s);
 /* SW_EINVAL for an unknown name. */
-int sw_severity_parse(const char *name, sw_severity *out);
+SW_API int sw_severity_parse(const char *name, sw_severity *out);
 
 typedef struct sw_finding {
 	const char *id;            /* stable rule id, e.g. "SW-IOC-SHA256" */
@@ -55,32 +56,32 @@ typedef struct sw_category {
 } sw_category;
 
 /* The category called name, or NULL when there is none (borrowed, static). */
-const sw_category *sw_category_find(const char *name);
+SW_API const sw_category *sw_category_find(const char *name);
 /* Is name a malware category? false for unknown names. */
-bool sw_category_malware(const char *name);
+SW_API bool sw_category_malware(const char *name);
 
 typedef struct sw_report sw_report;
 
-void sw_report_free(sw_report *r);
-size_t sw_report_finding_count(const sw_report *r);
+SW_API void sw_report_free(sw_report *r);
+SW_API size_t sw_report_finding_count(const sw_report *r);
 /* The digest of every rule and IOC list the scan used ("sha256:..."). */
-const char *sw_report_ruleset(const sw_report *r);
-const sw_finding *sw_report_finding(const sw_report *r, size_t i);
-size_t sw_report_incomplete_count(const sw_report *r);
-const sw_incomplete *sw_report_incomplete(const sw_report *r, size_t i);
-sw_verdict sw_report_verdict(const sw_report *r);
-const char *sw_verdict_name(sw_verdict v);
+SW_API const char *sw_report_ruleset(const sw_report *r);
+SW_API const sw_finding *sw_report_finding(const sw_report *r, size_t i);
+SW_API size_t sw_report_incomplete_count(const sw_report *r);
+SW_API const sw_incomplete *sw_report_incomplete(const sw_report *r, size_t i);
+SW_API sw_verdict sw_report_verdict(const sw_report *r);
+SW_API const char *sw_verdict_name(sw_verdict v);
 /* "clean", "suspicious" or "malicious" into *out (the enum's order is the
  * ranking); SW_EFORMAT for anything else, which no bound should admit. */
-int sw_verdict_parse(const char *name, sw_verdict *out);
+SW_API int sw_verdict_parse(const char *name, sw_verdict *out);
 /* Highest severity present; returns false when there are no findings. */
-bool sw_report_max_severity(const sw_report *r, sw_severity *out);
+SW_API bool sw_report_max_severity(const sw_report *r, sw_severity *out);
 /* Record that part of the analysis did not run or finish (path may be
  * NULL, layer -1 for the image): an `incomplete` entry and a medium
  * SW-INCOMPLETE finding from `detector`, so the verdict is never clean.
  * SW_ENOMEM is the only error. */
-int sw_report_add_incomplete(sw_report *r, const char *detector, const char *path, int layer,
-			     const char *reason);
+SW_API int sw_report_add_incomplete(sw_report *r, const char *detector, const char *path, int layer,
+				    const char *reason);
 
 /*
  * Report formats.
@@ -98,11 +99,11 @@ int sw_report_add_incomplete(sw_report *r, const char *detector, const char *pat
 typedef enum { SW_FMT_TABLE, SW_FMT_JSON, SW_FMT_SARIF } sw_format;
 /* Write to f. SW_EIO when writing fails; for SARIF also SW_ELIMIT when the
  * document would exceed 1 GiB (then nothing is written). */
-int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_error *err);
+SW_API int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_error *err);
 /* One SARIF 2.1.0 document with a run per report (reports borrowed), for
  * several images in one file. n is 1 to 20 (GitHub's runs per file), else
  * SW_EINVAL; errors otherwise as sw_report_write. */
-int sw_report_write_sarif(const sw_report *const *reps, size_t n, FILE *f, sw_error *err);
+SW_API int sw_report_write_sarif(const sw_report *const *reps, size_t n, FILE *f, sw_error *err);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 #include "stowaway/scan.h"
 
@@ -25,20 +26,20 @@ typedef struct sw_rule_info {
 /* The prefilter that keeps files no rule can match away from libyara:
  * "hyperscan 5.4.0", or "none" when this build or this CPU has none (every
  * file then goes to libyara: slower, same findings). */
-const char *sw_rules_prefilter(void);
+SW_API const char *sw_rules_prefilter(void);
 
 /* Compile (or load from the cache) the rules `o` selects and call fn for
  * each public rule. Errors: SW_EFORMAT for a rule that does not compile or
  * lacks its meta (the message names file and line or rule). */
-int sw_rules_list(const sw_scan_opts *o, int (*fn)(void *ctx, const sw_rule_info *r),
-		  void *ctx, sw_error *err);
+SW_API int sw_rules_list(const sw_scan_opts *o, int (*fn)(void *ctx, const sw_rule_info *r),
+			 void *ctx, sw_error *err);
 
 /* Run the rules over local files (each read whole, up to
  * o->limits.max_file_size bytes) and call fn for every match. Returns the
  * number of matches, or a negative error. */
-int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
-		  int (*fn)(void *ctx, const char *path, const sw_rule_info *r),
-		  void *ctx, sw_error *err);
+SW_API int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
+			 int (*fn)(void *ctx, const char *path, const sw_rule_info *r),
+			 void *ctx, sw_error *err);
 
 #ifdef __cplusplus
 }

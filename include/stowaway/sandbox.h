@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 #include "stowaway/image.h"
 #include "stowaway/report.h"
@@ -40,8 +41,8 @@ typedef struct sw_rootfs_stats {
  * SW_EFORMAT for a whiteout that names "", "." or ".." (nothing of it is
  * applied; what earlier entries made stays in target), SW_ELIMIT past a
  * bound (entries, bytes, ratio, time), SW_EVERIFY on a digest mismatch. */
-int sw_rootfs_assemble(const sw_image *img, const char *target, const sw_rootfs_opts *o, sw_rootfs_stats *st,
-		       sw_error *err);
+SW_API int sw_rootfs_assemble(const sw_image *img, const char *target, const sw_rootfs_opts *o,
+			      sw_rootfs_stats *st, sw_error *err);
 
 /*
  * Dynamic analysis: run the image in a rootless sandbox (user, mount, PID,
@@ -75,10 +76,10 @@ typedef struct sw_detonate_opts {
  * recorded is listed as incomplete with a SW-INCOMPLETE finding (a run
  * whose supervisor died or overran its deadline too). SW_ERROR when the sandbox cannot be built here (the
  * reason says which part), SW_ELIMIT/SW_EVERIFY/SW_EFORMAT from the image. */
-int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out, sw_error *err);
+SW_API int sw_detonate(const sw_image *img, const sw_detonate_opts *o, sw_report **out, sw_error *err);
 
 /* Append the findings and timeline of `dynamic` to `into` (scan --dynamic). */
-int sw_report_merge(sw_report *into, const sw_report *dynamic, sw_error *err);
+SW_API int sw_report_merge(sw_report *into, const sw_report *dynamic, sw_error *err);
 
 #ifdef __cplusplus
 }

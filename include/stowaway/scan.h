@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 #include "stowaway/image.h"
 #include "stowaway/report.h"
@@ -68,8 +69,8 @@ typedef struct sw_scan_opts {
 /* Scan an image. On success *out belongs to the caller (sw_report_free),
  * whatever the findings. Errors (SW_EVERIFY for a blob or diff_id that does
  * not match, SW_EFORMAT for a corrupt layer, SW_EIO) leave *out NULL. */
-int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out,
-		  sw_error *err);
+SW_API int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out,
+			 sw_error *err);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 #include "stowaway/image.h"
 
@@ -22,8 +23,8 @@ typedef struct sw_pubkeys sw_pubkeys;
 /* Load PEM public keys (PUBLIC KEY: ECDSA P-256, also P-384/P-521, RSA,
  * Ed25519). A value starting with "data:" is base64 of the PEM file (as
  * containers-policy.json's keyData). */
-int sw_pubkeys_load(sw_pubkeys **out, const char *const *paths, size_t n, sw_error *err);
-void sw_pubkeys_free(sw_pubkeys *k);
+SW_API int sw_pubkeys_load(sw_pubkeys **out, const char *const *paths, size_t n, sw_error *err);
+SW_API void sw_pubkeys_free(sw_pubkeys *k);
 
 typedef enum sw_sig_status {
 	SW_SIG_VALID = 0,       /* signature and claims check out */
@@ -49,34 +50,47 @@ typedef enum sw_identity_rule { SW_IDENTITY_ANY, SW_IDENTITY_REPOSITORY, SW_IDEN
 
 /* Verify one signature: payload bytes, the base64 DER signature from the
  * layer annotation, against the image's manifest digest. */
-void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, const char *sig_b64,
-		   const char *image_digest, const char *reference, sw_identity_rule rule, sw_sig_result *out);
+SW_API void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, const char *sig_b64,
+			  const char *image_digest, const char *reference, sw_identity_rule rule, sw_sig_result *out);
 
 /* Verify a registry image: resolve its digest, read sha256-<hex>.sig from
  * the same repository, verify every signature. results (malloc'd) has one
  * entry per signature layer. Returns the number of valid signatures, or an
  * error (no .sig tag is 0 signatures, not an error). */
-int sw_verify_image(const char *ref, const sw_image_opts *o, const sw_pubkeys *keys, sw_identity_rule rule,
-		    char *digest_out, size_t digest_n, sw_sig_result **results, size_t *nresults, sw_error *err);
+SW_API int sw_verify_image(const char *ref, const sw_image_opts *o, const sw_pubkeys *keys,
+			   sw_identity_rule rule, char *digest_out, size_t digest_n, sw_sig_result **results,
+			   size_t *nresults, sw_error *err);
 
 /* ---- keys and signing ---- */
 
-typedef struct evp_pkey_st EVP_PKEY;   /* OpenSSL's */
+/* A private signing key. Opaque: its bytes stay inside the library (and are
+ * wiped when it is freed); callers hold it only to pass it to sw_sign_image
+ * or sw_attest_image. */
+typedef struct sw_privkey sw_privkey;
 
 /* A new ECDSA P-256 key pair: the public key as PEM PUBLIC KEY, the private
  * key in cosign's encrypted format (scrypt N=32768 + nacl/secretbox over
  * PKCS#8, label ENCRYPTED COSIGN PRIVATE KEY). Files are created, never
  * overwritten. */
-int sw_key_generate(const char *priv_path, const char *pub_path, const char *password, sw_error *err);
-/* Read a cosign (or sigstore) encrypted private key, or a plain PEM one. */
-int sw_key_load_private(const char *path, const char *password, EVP_PKEY **out, sw_error *err);
+SW_API int sw_key_generate(const char *priv_path, const char *pub_path, const char *password, sw_error *err);
+
+/* Read a private key: cosign's or sigstore's encrypted format (scrypt N of
+ * 32768, 65536 or 131072, r=8, p=1), or a plain PEM one (PKCS#8 or SEC1,
+ * encrypted PEM with the same password). password NULL is "". On success
+ * *out belongs to the caller (sw_privkey_free); on failure it is NULL.
+ * Errors: SW_ENOTFOUND (no such file), SW_EVERIFY (wrong password or a
+ * damaged ciphertext), SW_EFORMAT (not a key we read). */
+SW_API int sw_privkey_load(const char *path, const char *password, sw_privkey **out, sw_error *err);
+/* Free a key, its secret wiped; NULL is a no-op. */
+SW_API void sw_privkey_free(sw_privkey *key);
 
 /* Sign a registry image as cosign does: the simple-signing payload for its
  * digest and repository, ECDSA-SHA256, appended as a layer to the
  * sha256-<hex>.sig manifest in the same repository. annotations: "k=v"
  * strings for the payload's "optional" object (may be NULL). */
-int sw_sign_image(const char *ref, const sw_image_opts *o, EVP_PKEY *key, const char *const *annotations,
-		  size_t nannotations, char *digest_out, size_t digest_n, sw_error *err);
+SW_API int sw_sign_image(const char *ref, const sw_image_opts *o, const sw_privkey *key,
+			 const char *const *annotations, size_t nannotations, char *digest_out, size_t digest_n,
+			 sw_error *err);
 
 /* ---- signed scan verdicts (in-toto statements in DSSE envelopes) ---- */
 
@@ -90,8 +104,8 @@ struct sw_report;
  * with "subject" (an OCI 1.1 referrer) tagged sha256-<hex>.att (the
  * fallback for registries without the referrers API), appended to what is
  * there. The report must be of the image the reference resolves to. */
-int sw_attest_image(const char *ref, const sw_image_opts *o, EVP_PKEY *key, const struct sw_report *rep,
-		    char *digest_out, size_t digest_n, sw_error *err);
+SW_API int sw_attest_image(const char *ref, const sw_image_opts *o, const sw_privkey *key,
+			   const struct sw_report *rep, char *digest_out, size_t digest_n, sw_error *err);
 
 typedef struct sw_att_result {
 	sw_sig_status status;    /* VALID: signature, subject and predicate type check out */
@@ -103,8 +117,9 @@ typedef struct sw_att_result {
 
 /* Read and verify the image's scan attestations; returns the number that
  * are valid (results malloc'd, one per attestation layer). */
-int sw_verify_attestations(const char *ref, const sw_image_opts *o, const sw_pubkeys *keys, char *digest_out,
-			   size_t digest_n, sw_att_result **results, size_t *n, sw_error *err);
+SW_API int sw_verify_attestations(const char *ref, const sw_image_opts *o, const sw_pubkeys *keys,
+				  char *digest_out, size_t digest_n, sw_att_result **results, size_t *n,
+				  sw_error *err);
 
 #ifdef __cplusplus
 }

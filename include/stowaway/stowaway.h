@@ -3,6 +3,7 @@
 #ifndef STOWAWAY_H
 #define STOWAWAY_H
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 #include "stowaway/image.h"
 #include "stowaway/report.h"
@@ -19,7 +20,15 @@
 #include "stowaway/term.h"
 #include "stowaway/json.h"
 
-/* The library version, "MAJOR.MINOR.PATCH". */
-const char *sw_version(void);
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library version, "MAJOR.MINOR.PATCH" (static). */
+SW_API const char *sw_version(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

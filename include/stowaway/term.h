@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "stowaway/export.h"
 #include "stowaway/error.h"
 
 #ifdef __cplusplus
@@ -45,11 +46,11 @@ extern "C" {
  * all of it fit; see SW_TERM_ESCAPED_MAX), so a caller can tell a cut and go
  * on from there. The output's length is strlen(out).
  */
-size_t sw_term_escape(char *out, size_t size, const char *s, size_t n);
+SW_API size_t sw_term_escape(char *out, size_t size, const char *s, size_t n);
 
 /* Write the C string s to f escaped (NULL writes nothing). SW_EIO when a
  * write fails. */
-int sw_term_fputs(const char *s, FILE *f);
+SW_API int sw_term_fputs(const char *s, FILE *f);
 
 #ifdef __cplusplus
 }

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "stowaway/stowaway.h"
 #include "cli.h"
 
@@ -247,7 +245,7 @@ static int scan_option(scan_args *a, int c)
 
 /* --attest's private key into *key (its password wiped): -1 to go on,
  * else the exit code. */
-static int attest_key(scan_args *a, EVP_PKEY **key)
+static int attest_key(scan_args *a, sw_privkey **key)
 {
 	char pw[1024];
 	sw_error kerr = SW_ERROR_INIT;
@@ -258,7 +256,7 @@ static int attest_key(scan_args *a, EVP_PKEY **key)
 		scan_args_release(a, NULL);
 		return EXIT_ERROR;
 	}
-	kr = cli_password(a->pwfile, false, pw, sizeof(pw)) < 0 ? -1 : sw_key_load_private(a->keyfile, pw, key, &kerr);
+	kr = cli_password(a->pwfile, false, pw, sizeof(pw)) < 0 ? -1 : sw_privkey_load(a->keyfile, pw, key, &kerr);
 	cli_wipe(pw, sizeof(pw));
 	if (kr < 0) {
 		if (kerr.msg[0])
@@ -339,7 +337,7 @@ static int run_dynamic(scan_args *a, const sw_image *img, sw_report *rep, const 
 
 /* --attest: rep's verdict signed and attached next to the registry image.
  * false on failure (reported). */
-static bool attest_one(const scan_args *a, const char *arg, const sw_image *img, EVP_PKEY *akey,
+static bool attest_one(const scan_args *a, const char *arg, const sw_image *img, sw_privkey *akey,
 		       const sw_report *rep, sw_error *err)
 {
 	char dg[80];
@@ -360,7 +358,7 @@ static bool attest_one(const scan_args *a, const char *arg, const sw_image *img,
 /* One image: opened, scanned (and run with --dynamic), its report written
  * (SARIF: kept in reps), attested with --attest. Returns worst, raised to
  * what this image asks for. */
-static int scan_one(scan_args *a, const char *arg, sw_format fmt, FILE *out, EVP_PKEY *akey,
+static int scan_one(scan_args *a, const char *arg, sw_format fmt, FILE *out, sw_privkey *akey,
 		    sw_report **reps, size_t *nreps, int worst)
 {
 	sw_error err = SW_ERROR_INIT;
@@ -427,7 +425,7 @@ int cmd_scan(int argc, char **argv)
 	sw_format fmt;
 	FILE *out = stdout;
 	char *cache_default = NULL;
-	EVP_PKEY *akey = NULL;
+	sw_privkey *akey = NULL;
 	int c, i, rc, worst = EXIT_CLEAN;
 
 	cli_registry_init(&a.reg, &a.io);
@@ -448,7 +446,7 @@ int cmd_scan(int argc, char **argv)
 	for (i = optind; i < argc; i++)
 		worst = scan_one(&a, argv[i], fmt, out, akey, reps, &nreps, worst);
 	worst = scan_finish(&a, reps, nreps, out, worst);
-	EVP_PKEY_free(akey);
+	sw_privkey_free(akey);
 	scan_args_release(&a, cache_default);
 	return worst;
 }

@@ -14,8 +14,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "stowaway/stowaway.h"
 #include "cli.h"
 
@@ -176,7 +174,7 @@ int cmd_sign(int argc, char **argv)
 	const char *keyfile = NULL, *pwfile = NULL, **ann = NULL;
 	size_t nann = 0;
 	char pw[PW_MAX];
-	EVP_PKEY *key = NULL;
+	sw_privkey *key = NULL;
 	sw_error err = SW_ERROR_INIT;
 	int c, i, r, rc = EXIT_CLEAN;
 
@@ -212,7 +210,7 @@ int cmd_sign(int argc, char **argv)
 		rc = EXIT_ERROR;
 		goto out;
 	}
-	r = sw_key_load_private(keyfile, pw, &key, &err);
+	r = sw_privkey_load(keyfile, pw, &key, &err);
 	cli_wipe(pw, sizeof(pw));
 	if (r < 0) {
 		cli_error("%s", err.msg);
@@ -229,7 +227,7 @@ int cmd_sign(int argc, char **argv)
 		}
 	}
 out:
-	EVP_PKEY_free(key);
+	sw_privkey_free(key);
 	free(ann);
 	cli_registry_free(&reg);
 	return rc;

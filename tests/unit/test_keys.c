@@ -20,6 +20,7 @@
 
 #include "stowaway/sign.h"
 #include "../../src/lib/sign/keys.h"
+#include "../../src/lib/sign/sigstore.h"
 #include "../../src/lib/util/util.h"
 #include "../../src/lib/util/banned.h"
 
@@ -33,28 +34,30 @@ static void paths(const char *name, char *priv, char *pub)
 
 static void roundtrip(const char *name, int64_t n, const char *label)
 {
-	char priv[300], pub[300];
-	EVP_PKEY *k = NULL;
+	char priv[300], pub[300], *sig;
+	sw_privkey *k = NULL;
 	sw_error err = SW_ERROR_INIT;
 	sw_pubkeys *pk = NULL;
 	const char *pp = pub;
-	EVP_MD_CTX *md;
-	unsigned char sig[128];
-	size_t sl = sizeof(sig);
+	sw_buf msg = SW_BUF_INIT(64);
 
 	paths(name, priv, pub);
 	assert_int_equal(sw_key__generate(priv, pub, "pw", n, label, &err), 0);
-	assert_int_equal(sw_key_load_private(priv, "pw", &k, &err), 0);
-	md = EVP_MD_CTX_new();
-	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k), 1);
-	assert_int_equal(EVP_DigestSign(md, sig, &sl, (const unsigned char *)"hello", 5), 1);
-	EVP_MD_CTX_free(md);
+	assert_int_equal(sw_privkey_load(priv, "pw", &k, &err), 0);
+	/* what it signs, its public half verifies */
+	assert_int_equal(sw_buf_append(&msg, "hello", 5), 0);
+	assert_non_null(sig = sw_sig__sign_b64(k->pkey, &msg));
 	assert_int_equal(sw_pubkeys_load(&pk, &pp, 1, &err), 0);
-	EVP_PKEY_free(k);
+	assert_int_equal(sw_sig__key_verifies(pk, msg.data, msg.len, sig), 0);
+	assert_int_equal(sw_sig__key_verifies(pk, "hellO", 5, sig), -1);
+	free(sig);
+	sw_buf_release(&msg);
+	sw_privkey_free(k);
 	sw_pubkeys_free(pk);
 	k = NULL;
-	assert_int_equal(sw_key_load_private(priv, "wrong", &k, &err), SW_EVERIFY);
+	assert_int_equal(sw_privkey_load(priv, "wrong", &k, &err), SW_EVERIFY);
 	assert_non_null(strstr(err.msg, "wrong password"));
+	assert_null(k);
 }
 
 static void test_labels_and_costs(void **state)
@@ -68,7 +71,7 @@ static void test_labels_and_costs(void **state)
 static void test_refusals(void **state)
 {
 	char priv[300], pub[300], tpath[300];
-	EVP_PKEY *k = NULL;
+	sw_privkey *k = NULL;
 	sw_error err = SW_ERROR_INIT;
 	sw_buf b = SW_BUF_INIT(1u << 20);
 	FILE *f;
@@ -77,7 +80,7 @@ static void test_refusals(void **state)
 	(void)state;
 	paths("n1024", priv, pub);
 	assert_int_equal(sw_key__generate(priv, pub, "pw", 1024, "ENCRYPTED COSIGN PRIVATE KEY", &err), 0);
-	assert_int_equal(sw_key_load_private(priv, "pw", &k, &err), SW_EFORMAT);
+	assert_int_equal(sw_privkey_load(priv, "pw", &k, &err), SW_EFORMAT);
 	assert_non_null(strstr(err.msg, "N=1024"));
 	/* never overwrites */
 	assert_int_equal(sw_key__generate(priv, pub, "pw", 32768, "ENCRYPTED COSIGN PRIVATE KEY", &err), SW_EIO);
@@ -89,23 +92,24 @@ static void test_refusals(void **state)
 	f = fopen(tpath, "w");
 	fwrite(b.data, 1, b.len / 2, f);
 	fclose(f);
-	assert_int_not_equal(sw_key_load_private(tpath, "pw", &k, &err), 0);
+	assert_int_not_equal(sw_privkey_load(tpath, "pw", &k, &err), 0);
 	/* a changed character in the middle of the body (ciphertext or JSON) */
 	mid = b.data + b.len / 2;
 	*mid = *mid == 'A' ? 'B' : 'A';
 	f = fopen(tpath, "w");
 	fwrite(b.data, 1, b.len, f);
 	fclose(f);
-	assert_int_not_equal(sw_key_load_private(tpath, "pw", &k, &err), 0);
+	assert_int_not_equal(sw_privkey_load(tpath, "pw", &k, &err), 0);
 	assert_null(k);
 	sw_buf_release(&b);
-	assert_int_equal(sw_key_load_private("/nonexistent", "pw", &k, &err), SW_ENOTFOUND);
+	assert_int_equal(sw_privkey_load("/nonexistent", "pw", &k, &err), SW_ENOTFOUND);
 }
 
 static void test_plain_pkcs8(void **state)
 {
 	char path[300];
-	EVP_PKEY *gen = EVP_EC_gen("P-256"), *k = NULL;
+	EVP_PKEY *gen = EVP_EC_gen("P-256");
+	sw_privkey *k = NULL;
 	sw_error err = SW_ERROR_INIT;
 	FILE *f;
 
@@ -114,9 +118,10 @@ static void test_plain_pkcs8(void **state)
 	f = fopen(path, "w");
 	assert_int_equal(PEM_write_PrivateKey(f, gen, NULL, NULL, 0, NULL, NULL), 1);
 	fclose(f);
-	assert_int_equal(sw_key_load_private(path, "", &k, &err), 0);
-	assert_int_equal(EVP_PKEY_eq(k, gen), 1);
-	EVP_PKEY_free(k);
+	assert_int_equal(sw_privkey_load(path, "", &k, &err), 0);
+	assert_int_equal(EVP_PKEY_eq(k->pkey, gen), 1);
+	sw_privkey_free(k);
+	sw_privkey_free(NULL);
 	EVP_PKEY_free(gen);
 }
 

@@ -27,6 +27,7 @@
 #include "stowaway/report.h"
 #include "stowaway/sign.h"
 #include "stowaway/stowaway.h"
+#include "keys.h"
 #include "sigstore.h"
 #include "../util/banned.h"
 
@@ -41,7 +42,7 @@ static int pae(sw_buf *out, const char *type, const char *body, size_t len)
 	return sw_buf_append(out, body, len);
 }
 
-int sw_attest_image(const char *ref, const sw_image_opts *o, EVP_PKEY *key, const struct sw_report *rep,
+int sw_attest_image(const char *ref, const sw_image_opts *o, const sw_privkey *key, const struct sw_report *rep,
 		    char *digest_out, size_t digest_n, sw_error *err)
 {
 	sw_sigimage si;
@@ -71,7 +72,7 @@ int sw_attest_image(const char *ref, const sw_image_opts *o, EVP_PKEY *key, cons
 		      when, sw_verdict_name(sw_report_verdict(rep)), counts[SW_SEV_CRITICAL], counts[SW_SEV_HIGH],
 		      counts[SW_SEV_MEDIUM], counts[SW_SEV_LOW], counts[SW_SEV_INFO], sw_report_incomplete_count(rep));
 	pae(&sig_in, PAYLOAD_TYPE, st.data, st.len);
-	if (!(sig = sw_sig__sign_b64(key, &sig_in))) {
+	if (!(sig = sw_sig__sign_b64(key->pkey, &sig_in))) {
 		rc = sw_error_set(err, SW_ERROR, "signing the attestation failed");
 		goto out;
 	}

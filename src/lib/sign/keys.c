@@ -10,7 +10,9 @@
  * containers/image version reads) and read that label and "ENCRYPTED
  * SIGSTORE PRIVATE KEY" with N in {32768, 65536, 131072}; plain PKCS#8 or
  * SEC1 PEM keys are read too. Passwords, derived keys and decrypted key
- * bytes are wiped (sodium_memzero) as soon as they are used.
+ * bytes are wiped (sodium_memzero) as soon as they are used. A key read is
+ * an sw_privkey, opaque outside src/lib/sign: the OpenSSL key inside never
+ * reaches a caller.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -150,7 +152,8 @@ static char *pem_body(const char *text, const char *label)
 	return sw_buf_detach(&out, NULL);
 }
 
-int sw_key_load_private(const char *path, const char *password, EVP_PKEY **out, sw_error *err)
+/* The OpenSSL key in the file at path (see sw_privkey_load). */
+static int load_pkey(const char *path, const char *password, EVP_PKEY **out, sw_error *err)
 {
 	sw_buf b = SW_BUF_INIT(1u << 20);
 	char *body = NULL;
@@ -241,4 +244,29 @@ out:
 	sodium_memzero(b.data ? b.data : (char *)key, b.data ? b.len : 0);
 	sw_buf_release(&b);
 	return rc;
+}
+
+int sw_privkey_load(const char *path, const char *password, sw_privkey **out, sw_error *err)
+{
+	EVP_PKEY *pkey = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = load_pkey(path, password, &pkey, err)) < 0)
+		return rc;
+	if (!(*out = malloc(sizeof(**out)))) {
+		EVP_PKEY_free(pkey);
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	(*out)->pkey = pkey;
+	return 0;
+}
+
+/* OpenSSL clears a private key's secret when the key is freed. */
+void sw_privkey_free(sw_privkey *key)
+{
+	if (!key)
+		return;
+	EVP_PKEY_free(key->pkey);
+	free(key);
 }

@@ -23,6 +23,7 @@
 
 #include "stowaway/reference.h"
 #include "stowaway/sign.h"
+#include "keys.h"
 #include "sigstore.h"
 #include "../registry/registry.h"
 #include "../util/util.h"
@@ -161,8 +162,8 @@ out:
 	return rc;
 }
 
-int sw_sign_image(const char *refstr, const sw_image_opts *o, EVP_PKEY *key, const char *const *ann, size_t nann,
-		  char *digest_out, size_t digest_n, sw_error *err)
+int sw_sign_image(const char *refstr, const sw_image_opts *o, const sw_privkey *key, const char *const *ann,
+		  size_t nann, char *digest_out, size_t digest_n, sw_error *err)
 {
 	sw_sigimage si;
 	char *sig = NULL;
@@ -183,7 +184,7 @@ int sw_sign_image(const char *refstr, const sw_image_opts *o, EVP_PKEY *key, con
 				  refstr);
 		goto out;
 	}
-	if ((rc = payload(&pay, &si.ref, si.digest, ann, nann)) < 0 || !(sig = sw_sig__sign_b64(key, &pay))) {
+	if ((rc = payload(&pay, &si.ref, si.digest, ann, nann)) < 0 || !(sig = sw_sig__sign_b64(key->pkey, &pay))) {
 		rc = sw_error_set(err, SW_ERROR, "signing failed (is the key an ECDSA/RSA/Ed25519 private key?)");
 		goto out;
 	}

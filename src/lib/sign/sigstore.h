@@ -3,6 +3,8 @@
 #ifndef SW_SIGN_SIGSTORE_H
 #define SW_SIGN_SIGSTORE_H
 
+#include <openssl/evp.h>
+
 #include "stowaway/reference.h"
 #include "stowaway/sign.h"
 #include "../registry/registry.h"
