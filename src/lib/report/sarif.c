@@ -24,7 +24,7 @@
  * how many were left out), 20 runs per file, 20 tags per rule, rule names of
  * 255 characters and descriptions of 1024. What the scan could not fully
  * read ("incomplete") becomes tool execution notifications; the scan itself
- * still succeeded. Every string goes through sw_jsonw_str: paths, build steps
+ * still succeeded. Every string goes through the JSON writer (sw_jw): paths, build steps
  * and evidence are attacker-controlled bytes, possibly not UTF-8. Like the
  * JSON writer, the document is built in a bounded buffer and written whole;
  * the first failed append is kept and ends the build, so a half-written

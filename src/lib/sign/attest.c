@@ -42,6 +42,68 @@ static int pae(sw_buf *out, const char *type, const char *body, size_t len)
 	return sw_buf_append(out, body, len);
 }
 
+/* The in-toto statement: the image, and the scan's verdict as predicate. */
+static void statement(sw_buf *st, const char *name, const char *hex, const struct sw_report *rep, const char *when,
+		      const size_t counts[5])
+{
+	sw_jw w = SW_JW_INIT(st);
+
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "_type", "https://in-toto.io/Statement/v1");
+	sw_jw_karr(&w, "subject");
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "name", name);
+	sw_jw_kobj(&w, "digest");
+	sw_jw_kstr(&w, "sha256", hex);
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	sw_jw_kstr(&w, "predicateType", SW_ATTEST_PREDICATE);
+	sw_jw_kobj(&w, "predicate");
+	sw_jw_kobj(&w, "scanner");
+	sw_jw_kstr(&w, "name", "stowaway");
+	sw_jw_kstr(&w, "version", sw_version());
+	sw_jw_kstr(&w, "ruleset", sw_report_ruleset(rep) ? sw_report_ruleset(rep) : "");
+	sw_jw_end(&w);
+	sw_jw_kstr(&w, "scanned_at", when);
+	sw_jw_kstr(&w, "verdict", sw_verdict_name(sw_report_verdict(rep)));
+	sw_jw_kobj(&w, "findings");
+	sw_jw_kuint(&w, "critical", counts[SW_SEV_CRITICAL]);
+	sw_jw_kuint(&w, "high", counts[SW_SEV_HIGH]);
+	sw_jw_kuint(&w, "medium", counts[SW_SEV_MEDIUM]);
+	sw_jw_kuint(&w, "low", counts[SW_SEV_LOW]);
+	sw_jw_kuint(&w, "info", counts[SW_SEV_INFO]);
+	sw_jw_end(&w);
+	sw_jw_kuint(&w, "incomplete", sw_report_incomplete_count(rep));
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+}
+
+/* The DSSE envelope: the statement's bytes and their signature. */
+static int envelope(sw_buf *env, const sw_buf *st, const char *sig)
+{
+	sw_buf b64 = SW_BUF_INIT(4u << 20);
+	sw_jw w = SW_JW_INIT(env);
+	int rc;
+
+	if ((rc = sw_b64_encode(&b64, st->data, st->len)) < 0 || (rc = sw_buf_err(st)) < 0) {
+		sw_buf_release(&b64);
+		return rc;
+	}
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "payloadType", PAYLOAD_TYPE);
+	sw_jw_kstr(&w, "payload", sw_buf_cstr(&b64));
+	sw_jw_karr(&w, "signatures");
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "keyid", "");
+	sw_jw_kstr(&w, "sig", sig);
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	sw_buf_release(&b64);
+	return sw_jw_done(&w);
+}
+
 int sw_attest_image(const char *ref, const sw_image_opts *o, const sw_privkey *key, const struct sw_report *rep,
 		    char *digest_out, size_t digest_n, sw_error *err)
 {
@@ -61,32 +123,17 @@ int sw_attest_image(const char *ref, const sw_image_opts *o, const sw_privkey *k
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	sw_ref_format(&si.ref, SW_REF_NAME, name, sizeof(name));
-	sw_buf_printf(&st, "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[{\"name\":");
-	sw_jsonw_str(&st, name);
-	sw_buf_printf(&st, ",\"digest\":{\"sha256\":\"%s\"}}],\"predicateType\":\"" SW_ATTEST_PREDICATE "\","
-			   "\"predicate\":{\"scanner\":{\"name\":\"stowaway\",\"version\":\"%s\",\"ruleset\":",
-		      si.digest + 7, sw_version());
-	sw_jsonw_str(&st, sw_report_ruleset(rep) ? sw_report_ruleset(rep) : "");
-	sw_buf_printf(&st, "},\"scanned_at\":\"%s\",\"verdict\":\"%s\",\"findings\":{\"critical\":%zu,\"high\":%zu,"
-			   "\"medium\":%zu,\"low\":%zu,\"info\":%zu},\"incomplete\":%zu}}",
-		      when, sw_verdict_name(sw_report_verdict(rep)), counts[SW_SEV_CRITICAL], counts[SW_SEV_HIGH],
-		      counts[SW_SEV_MEDIUM], counts[SW_SEV_LOW], counts[SW_SEV_INFO], sw_report_incomplete_count(rep));
+	statement(&st, name, si.digest + 7, rep, when, counts);
 	pae(&sig_in, PAYLOAD_TYPE, st.data, st.len);
 	if (!(sig = sw_sig__sign_b64(key->pkey, &sig_in))) {
 		rc = sw_error_set(err, SW_ERROR, "signing the attestation failed");
 		goto out;
 	}
-	sw_buf_printf(&env, "{\"payloadType\":\"" PAYLOAD_TYPE "\",\"payload\":\"");
-	sw_b64_encode(&env, st.data, st.len);
-	sw_buf_printf(&env, "\",\"signatures\":[{\"keyid\":\"\",\"sig\":\"%s\"}]}", sig);
-	{
-		char *tail = sw__asprintf(",\"subject\":{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}",
-					  si.media_type ? si.media_type : MT_OCI_MANIFEST, si.digest, si.manifest_len);
-		rc = tail ? sw_sig__append(&si, env.data, env.len, MT_DSSE,
-					   ",\"annotations\":{\"predicateType\":\"" SW_ATTEST_PREDICATE "\"}", tail, err)
-			  : sw_error_set(err, SW_ENOMEM, "out of memory");
-		free(tail);
+	if ((rc = envelope(&env, &st, sig)) < 0) {
+		rc = sw_error_set(err, rc, "writing the attestation: %s", sw_code_name(rc));
+		goto out;
 	}
+	rc = sw_sig__append(&si, env.data, env.len, MT_DSSE, "predicateType", SW_ATTEST_PREDICATE, true, err);
 out:
 	free(sig);
 	sw_buf_release(&st);

@@ -49,6 +49,18 @@ static int write_file(const char *path, const char *text, mode_t mode, sw_error 
 	return rc;
 }
 
+
+/* "key": the base64 of n bytes, through the JSON writer. */
+static void kb64(sw_jw *w, const char *key, const void *p, size_t n)
+{
+	sw_buf b = SW_BUF_INIT(SIZE_MAX);
+
+	if (sw_b64_encode(&b, p, n) < 0 && !w->b->err)
+		w->b->err = SW_ENOMEM;
+	sw_jw_kstr(w, key, sw_buf_cstr(&b));
+	sw_buf_release(&b);
+}
+
 int sw_key__generate(const char *priv_path, const char *pub_path, const char *password, int64_t scrypt_n,
 		     const char *label, sw_error *err)
 {
@@ -87,14 +99,29 @@ int sw_key__generate(const char *priv_path, const char *pub_path, const char *pa
 		goto out;
 	}
 	crypto_secretbox_easy(ct, der, (unsigned long long)derlen, nonce, key);
-	sw_buf_printf(&json, "{\"kdf\":{\"name\":\"scrypt\",\"params\":{\"N\":%lld,\"r\":8,\"p\":1},\"salt\":\"",
-		      (long long)scrypt_n);
-	sw_b64_encode(&json, salt, sizeof(salt));
-	sw_buf_printf(&json, "\"},\"cipher\":{\"name\":\"nacl/secretbox\",\"nonce\":\"");
-	sw_b64_encode(&json, nonce, sizeof(nonce));
-	sw_buf_printf(&json, "\"},\"ciphertext\":\"");
-	sw_b64_encode(&json, ct, (size_t)derlen + crypto_secretbox_MACBYTES);
-	sw_buf_printf(&json, "\"}");
+	{
+		sw_jw w = SW_JW_INIT(&json);
+		sw_jw_obj(&w);
+		sw_jw_kobj(&w, "kdf");
+		sw_jw_kstr(&w, "name", "scrypt");
+		sw_jw_kobj(&w, "params");
+		sw_jw_kint(&w, "N", scrypt_n);
+		sw_jw_kint(&w, "r", 8);
+		sw_jw_kint(&w, "p", 1);
+		sw_jw_end(&w);
+		kb64(&w, "salt", salt, sizeof(salt));
+		sw_jw_end(&w);
+		sw_jw_kobj(&w, "cipher");
+		sw_jw_kstr(&w, "name", "nacl/secretbox");
+		kb64(&w, "nonce", nonce, sizeof(nonce));
+		sw_jw_end(&w);
+		kb64(&w, "ciphertext", ct, (size_t)derlen + crypto_secretbox_MACBYTES);
+		sw_jw_end(&w);
+		if (sw_jw_done(&w) < 0) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
 	sw_b64_encode(&b64, json.data, json.len);
 	sw_buf_printf(&pem, "-----BEGIN %s-----\n", label);
 	for (i = 0; i < b64.len; i += 64)

@@ -42,41 +42,47 @@ static int cmp_str(const void *a, const void *b)
 static int payload(sw_buf *b, const sw_ref *ref, const char *digest, const char *const *ann, size_t nann)
 {
 	const char **sorted = NULL;
+	sw_jw w = SW_JW_INIT(b);
+	char id[600];
 	size_t i;
+	int rc = 0;
 
-	sw_buf_printf(b, "{\"critical\":{\"identity\":{\"docker-reference\":");
-	if (strcmp(ref->domain, "docker.io") == 0) {
-		char id[600];
-		snprintf(id, sizeof(id), "index.docker.io/%s", ref->path);
-		sw_jsonw_str(b, id);
-	} else {
-		char id[600];
-		snprintf(id, sizeof(id), "%s/%s", ref->domain, ref->path);
-		sw_jsonw_str(b, id);
-	}
-	sw_buf_printf(b, "},\"image\":{\"docker-manifest-digest\":\"%s\"},"
-			 "\"type\":\"cosign container image signature\"},\"optional\":", digest);
+	/* cosign's simple-signing payload, its members in cosign's order */
+	snprintf(id, sizeof(id), "%s/%s", strcmp(ref->domain, "docker.io") == 0 ? "index.docker.io" : ref->domain,
+		 ref->path);
+	sw_jw_obj(&w);
+	sw_jw_kobj(&w, "critical");
+	sw_jw_kobj(&w, "identity");
+	sw_jw_kstr(&w, "docker-reference", id);
+	sw_jw_end(&w);
+	sw_jw_kobj(&w, "image");
+	sw_jw_kstr(&w, "docker-manifest-digest", digest);
+	sw_jw_end(&w);
+	sw_jw_kstr(&w, "type", "cosign container image signature");
+	sw_jw_end(&w);
+	sw_jw_key(&w, "optional");
 	if (!nann) {
-		sw_buf_printf(b, "null}");
-		return 0;
-	}
-	if (!(sorted = malloc(nann * sizeof(*sorted))))
+		sw_jw_null(&w);
+	} else if (!(sorted = malloc(nann * sizeof(*sorted)))) {
 		return SW_ENOMEM;
-	memcpy(sorted, ann, nann * sizeof(*sorted));
-	qsort(sorted, nann, sizeof(*sorted), cmp_str);
-	sw_buf_putc(b, '{');
-	for (i = 0; i < nann; i++) {
-		const char *eq = strchr(sorted[i], '=');
-		char *k = sw__strndup(sorted[i], (size_t)(eq - sorted[i]));
-		sw_buf_printf(b, "%s", i ? "," : "");
-		sw_jsonw_str(b, k ? k : "");
-		sw_buf_putc(b, ':');
-		sw_jsonw_str(b, eq + 1);
-		free(k);
+	} else {
+		memcpy(sorted, ann, nann * sizeof(*sorted));
+		qsort(sorted, nann, sizeof(*sorted), cmp_str);
+		sw_jw_obj(&w);
+		for (i = 0; i < nann && rc == 0; i++) {
+			const char *eq = strchr(sorted[i], '=');
+			char *k = sw__strndup(sorted[i], (size_t)(eq - sorted[i]));
+			if (!k)
+				rc = SW_ENOMEM;
+			else
+				sw_jw_kstr(&w, k, eq + 1);
+			free(k);
+		}
+		sw_jw_end(&w);
+		free(sorted);
 	}
-	sw_buf_printf(b, "}}");
-	free(sorted);
-	return 0;
+	sw_jw_end(&w);
+	return rc < 0 ? rc : sw_jw_done(&w);
 }
 
 char *sw_sig__sign_b64(EVP_PKEY *key, const sw_buf *payload_bytes)
@@ -100,39 +106,33 @@ char *sw_sig__sign_b64(EVP_PKEY *key, const sw_buf *payload_bytes)
 }
 
 /* One layer descriptor, written back from the existing .sig manifest. */
-void sw_sig__write_layer(sw_buf *b, const sw_json *l)
+void sw_sig__write_layer(sw_jw *w, const sw_json *l)
 {
 	const sw_json *ann = sw_json_get_obj(l, "annotations"), *a;
 	int64_t size = 0;
 
 	sw_json_get_i64(l, "size", &size);
-	sw_buf_printf(b, "{\"mediaType\":");
-	sw_jsonw_str(b, sw_json_get_str(l, "mediaType") ? sw_json_get_str(l, "mediaType") : MT_SIMPLESIGNING);
-	sw_buf_printf(b, ",\"size\":%lld,\"digest\":", (long long)size);
-	sw_jsonw_str(b, sw_json_get_str(l, "digest") ? sw_json_get_str(l, "digest") : "");
+	sw_jw_obj(w);
+	sw_jw_kstr(w, "mediaType", sw_json_get_str(l, "mediaType") ? sw_json_get_str(l, "mediaType") : MT_SIMPLESIGNING);
+	sw_jw_kint(w, "size", size);
+	sw_jw_kstr(w, "digest", sw_json_get_str(l, "digest") ? sw_json_get_str(l, "digest") : "");
 	if (ann && ann->n) {
-		sw_buf_printf(b, ",\"annotations\":{");
-		for (a = ann->child; a; a = a->next) {
-			if (a->type != SW_JSON_STR)
-				continue;
-			sw_buf_printf(b, "%s", a == ann->child ? "" : ",");
-			sw_jsonw_str(b, a->key);
-			sw_buf_putc(b, ':');
-			sw_jsonw_str(b, a->s);
-		}
-		sw_buf_putc(b, '}');
+		sw_jw_kobj(w, "annotations");
+		for (a = ann->child; a; a = a->next)
+			if (a->type == SW_JSON_STR)
+				sw_jw_kstr(w, a->key, a->s);
+		sw_jw_end(w);
 	}
-	sw_buf_putc(b, '}');
+	sw_jw_end(w);
 }
 
 /* Upload a new layer blob and the manifest holding what was there plus it
- * (cosign's storage for .sig and .att tags). layer_json: the new layer's
- * descriptor fields after "digest" (e.g. ,"annotations":{...}); tail: what
- * follows "layers" in the manifest ("" or ,"subject":{...}). */
-int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *media_type, const char *layer_json,
-		   const char *tail, sw_error *err)
+ * (cosign's storage for .sig and .att tags). */
+int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *media_type, const char *ann_key,
+		   const char *ann_value, bool subject, sw_error *err)
 {
 	sw_buf man = SW_BUF_INIT(MAX_SIG_MANIFEST), cfg = SW_BUF_INIT(1u << 20);
+	sw_jw mw = SW_JW_INIT(&man), cw = SW_JW_INIT(&cfg);
 	char bdig[SW_DIGEST_STRLEN], cdig[SW_DIGEST_STRLEN];
 	const sw_json *l;
 	int rc;
@@ -140,21 +140,64 @@ int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *me
 	if ((rc = sw_sigstore_put_blob(si, blob, len, bdig, err)) < 0)
 		goto out;
 	/* go-containerregistry's config for such an image: diff_ids = the layers */
-	sw_buf_printf(&cfg, "{\"architecture\":\"\",\"created\":\"0001-01-01T00:00:00Z\",\"history\":[{\"created\":"
-			    "\"0001-01-01T00:00:00Z\"}],\"os\":\"\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[");
+	sw_jw_obj(&cw);
+	sw_jw_kstr(&cw, "architecture", "");
+	sw_jw_kstr(&cw, "created", "0001-01-01T00:00:00Z");
+	sw_jw_karr(&cw, "history");
+	sw_jw_obj(&cw);
+	sw_jw_kstr(&cw, "created", "0001-01-01T00:00:00Z");
+	sw_jw_end(&cw);
+	sw_jw_end(&cw);
+	sw_jw_kstr(&cw, "os", "");
+	sw_jw_kobj(&cw, "rootfs");
+	sw_jw_kstr(&cw, "type", "layers");
+	sw_jw_karr(&cw, "diff_ids");
 	for (l = si->layers ? si->layers->child : NULL; l; l = l->next)
-		sw_buf_printf(&cfg, "\"%s\",", sw_json_get_str(l, "digest") ? sw_json_get_str(l, "digest") : "");
-	sw_buf_printf(&cfg, "\"%s\"]},\"config\":{}}", bdig);
+		sw_jw_str(&cw, sw_json_get_str(l, "digest") ? sw_json_get_str(l, "digest") : "");
+	sw_jw_str(&cw, bdig);
+	sw_jw_end(&cw);
+	sw_jw_end(&cw);
+	sw_jw_kobj(&cw, "config");
+	sw_jw_end(&cw);
+	sw_jw_end(&cw);
+	if ((rc = sw_jw_done(&cw)) < 0) {
+		rc = sw_error_set(err, rc, "writing the signature image's config: %s", sw_code_name(rc));
+		goto out;
+	}
 	if ((rc = sw_sigstore_put_blob(si, cfg.data, cfg.len, cdig, err)) < 0)
 		goto out;
-	sw_buf_printf(&man, "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":\""
-			    MT_OCI_CONFIG "\",\"size\":%zu,\"digest\":\"%s\"},\"layers\":[", cfg.len, cdig);
-	for (l = si->layers ? si->layers->child : NULL; l; l = l->next) {
-		sw_sig__write_layer(&man, l);
-		sw_buf_putc(&man, ',');
+	sw_jw_obj(&mw);
+	sw_jw_kint(&mw, "schemaVersion", 2);
+	sw_jw_kstr(&mw, "mediaType", MT_OCI_MANIFEST);
+	sw_jw_kobj(&mw, "config");
+	sw_jw_kstr(&mw, "mediaType", MT_OCI_CONFIG);
+	sw_jw_kuint(&mw, "size", cfg.len);
+	sw_jw_kstr(&mw, "digest", cdig);
+	sw_jw_end(&mw);
+	sw_jw_karr(&mw, "layers");
+	for (l = si->layers ? si->layers->child : NULL; l; l = l->next)
+		sw_sig__write_layer(&mw, l);
+	sw_jw_obj(&mw);
+	sw_jw_kstr(&mw, "mediaType", media_type);
+	sw_jw_kuint(&mw, "size", len);
+	sw_jw_kstr(&mw, "digest", bdig);
+	sw_jw_kobj(&mw, "annotations");
+	sw_jw_kstr(&mw, ann_key, ann_value);
+	sw_jw_end(&mw);
+	sw_jw_end(&mw);
+	sw_jw_end(&mw);
+	if (subject) {
+		sw_jw_kobj(&mw, "subject");
+		sw_jw_kstr(&mw, "mediaType", si->media_type ? si->media_type : MT_OCI_MANIFEST);
+		sw_jw_kstr(&mw, "digest", si->digest);
+		sw_jw_kuint(&mw, "size", si->manifest_len);
+		sw_jw_end(&mw);
 	}
-	sw_buf_printf(&man, "{\"mediaType\":\"%s\",\"size\":%zu,\"digest\":\"%s\"%s}]%s}", media_type, len, bdig,
-		      layer_json, tail);
+	sw_jw_end(&mw);
+	if ((rc = sw_jw_done(&mw)) < 0) {
+		rc = sw_error_set(err, rc, "writing the signature manifest: %s", sw_code_name(rc));
+		goto out;
+	}
 	rc = sw_sigstore_put_manifest(si, MT_OCI_MANIFEST, man.data, man.len, err);
 out:
 	sw_buf_release(&man);
@@ -188,12 +231,8 @@ int sw_sign_image(const char *refstr, const sw_image_opts *o, const sw_privkey *
 		rc = sw_error_set(err, SW_ERROR, "signing failed (is the key an ECDSA/RSA/Ed25519 private key?)");
 		goto out;
 	}
-	{
-		char *ann_json = sw__asprintf(",\"annotations\":{\"dev.cosignproject.cosign/signature\":\"%s\"}", sig);
-		rc = ann_json ? sw_sig__append(&si, pay.data, pay.len, MT_SIMPLESIGNING, ann_json, "", err)
-			      : sw_error_set(err, SW_ENOMEM, "out of memory");
-		free(ann_json);
-	}
+	rc = sw_sig__append(&si, pay.data, pay.len, MT_SIMPLESIGNING, "dev.cosignproject.cosign/signature", sig, false,
+			    err);
 out:
 	free(sig);
 	sw_buf_release(&pay);

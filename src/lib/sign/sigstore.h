@@ -43,16 +43,18 @@ int sw_sig__key_verifies(const sw_pubkeys *keys, const void *data, size_t len, c
 
 /* Base64 DER signature (ECDSA-SHA256 etc.) over the bytes; malloc'd. */
 char *sw_sig__sign_b64(EVP_PKEY *key, const sw_buf *bytes);
-/* Append a layer (uploaded from blob) to the .sig/.att manifest of si:
- * existing layers kept, a fresh config, the manifest PUT under si->tag. */
-int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *media_type, const char *layer_json,
-		   const char *tail, sw_error *err);
+/* Append a layer (uploaded from blob, with one annotation ann_key:
+ * ann_value) to the .sig/.att manifest of si: existing layers kept, a
+ * fresh config, the manifest (with an OCI 1.1 subject naming si's
+ * manifest when subject) PUT under si->tag. */
+int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *media_type, const char *ann_key,
+		   const char *ann_value, bool subject, sw_error *err);
 
 /* Check one DSSE envelope (bytes of the .att layer) for the image digest. */
 void sw_att__verify_envelope(const sw_pubkeys *keys, const char *env, size_t len, const char *digest,
 			     sw_att_result *r);
 
 /* Write back a layer descriptor of an existing manifest. */
-void sw_sig__write_layer(sw_buf *b, const sw_json *l);
+void sw_sig__write_layer(sw_jw *w, const sw_json *l);
 
 #endif
