@@ -84,11 +84,14 @@ SW_API int sw_privkey_load(const char *path, const char *password, sw_privkey **
 /* Free a key, its secret wiped; NULL is a no-op. */
 SW_API void sw_privkey_free(sw_privkey *key);
 
-/* Sign a registry image as cosign does: the simple-signing payload for its
- * digest and repository, ECDSA-SHA256, appended as a layer to the
- * sha256-<hex>.sig manifest in the same repository. annotations: "k=v"
- * strings for the payload's "optional" object (may be NULL). */
-SW_API int sw_sign_image(const char *ref, const sw_image_opts *o, const sw_privkey *key,
+/* Sign a registry image (or an OCI layout, oci:DIR) as cosign does: the
+ * simple-signing payload for its digest and identity, ECDSA-SHA256,
+ * appended as a layer to the sha256-<hex>.sig manifest beside the image.
+ * The identity is the image's repository, or identity when not NULL (a
+ * reference, its tag kept: cosign's --sign-container-identity; what a
+ * layout that records no name must be given). annotations: "k=v" strings
+ * for the payload's "optional" object (may be NULL). */
+SW_API int sw_sign_image(const char *ref, const sw_image_opts *o, const sw_privkey *key, const char *identity,
 			 const char *const *annotations, size_t nannotations, char *digest_out, size_t digest_n,
 			 sw_error *err);
 

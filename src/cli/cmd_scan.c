@@ -44,8 +44,9 @@ static const char scan_help[] =
 	"  --dynamic               also run the image in the sandbox (see 'stowaway detonate')\n"
 	"                          and merge what it does into the report\n"
 	"  --dynamic-timeout S     the sandbox's wall clock (default 30)\n"
-	"  --attest                sign the verdict of each registry image (in-toto, DSSE) and\n"
-	"                          attach it next to the image (needs --key)\n"
+	"  --attest                sign the verdict of each image (in-toto, DSSE) and attach it\n"
+	"                          next to it: in its registry repository or its OCI layout\n"
+	"                          (needs --key)\n"
 	"  --key FILE              private key for --attest (cosign format or PEM)\n"
 	"  --password-file FILE    its password (else $STOWAWAY_PASSWORD, $COSIGN_PASSWORD, a prompt)\n"
 	"layer cache (a layer already scanned with the same rules is not read again):\n"
@@ -335,17 +336,23 @@ static int run_dynamic(scan_args *a, const sw_image *img, sw_report *rep, const 
 	return rc;
 }
 
-/* --attest: rep's verdict signed and attached next to the registry image.
+/* --attest: rep's verdict signed and attached next to the image: in its
+ * registry repository, or in its OCI layout (as cosign save keeps them).
  * false on failure (reported). */
 static bool attest_one(const scan_args *a, const char *arg, const sw_image *img, sw_privkey *akey,
 		       const sw_report *rep, sw_error *err)
 {
-	char dg[80];
+	char dg[80], where[4200];
 
-	if (sw_image_kind(img) != SW_SRC_REGISTRY) {
-		cli_error("%s: --attest attaches to registry images only", arg);
+	if (sw_image_kind(img) != SW_SRC_REGISTRY && sw_image_kind(img) != SW_SRC_OCI) {
+		cli_error("%s: --attest attaches to a registry image or an OCI layout (oci:DIR): an archive or a "
+			  "directory has no place for it", arg);
 		return false;
-	} else if (sw_attest_image(arg, &a->io, akey, rep, dg, sizeof(dg), err) < 0) {
+	}
+	/* a layout named by its bare path is still oci: to the signature store */
+	snprintf(where, sizeof(where), "%s%s", sw_image_kind(img) == SW_SRC_OCI && strncmp(arg, "oci:", 4) != 0 ?
+		 "oci:" : "", arg);
+	if (sw_attest_image(where, &a->io, akey, rep, dg, sizeof(dg), err) < 0) {
 		cli_error("%s: attestation: %s", arg, err->msg);
 		return false;
 	} else if (!a->quiet) {

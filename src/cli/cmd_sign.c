@@ -99,7 +99,7 @@ static const char keygen_help[] =
 	"nacl/secretbox, ENCRYPTED COSIGN PRIVATE KEY) and PREFIX.pub (PEM PUBLIC KEY).\n"
 	"PREFIX defaults to \"cosign\". Existing files are never overwritten.\n";
 
-enum { O_PREFIX = 256, O_PWFILE, O_KEY, O_ANN, O_HELP };
+enum { O_PREFIX = 256, O_PWFILE, O_KEY, O_ANN, O_HELP, O_NAME };
 
 int cmd_keygen(int argc, char **argv)
 {
@@ -151,12 +151,17 @@ int cmd_keygen(int argc, char **argv)
 }
 
 static const char sign_help[] =
-	"usage: stowaway sign --key FILE [-a KEY=VALUE]... [--password-file FILE] [options] IMAGE...\n"
+	"usage: stowaway sign --key FILE [-a KEY=VALUE]... [--name REF] [--password-file FILE] [options] IMAGE...\n"
 	"\n"
-	"Sign registry images as cosign does (simple signing, stored as a layer of the\n"
-	"sha256-<digest>.sig manifest in the image's repository; signatures already\n"
-	"there are kept). The key is a cosign or sigstore encrypted private key, or a\n"
-	"plain PEM private key. -a adds KEY=VALUE to the payload's \"optional\" part.\n"
+	"Sign registry images (or OCI layouts, oci:DIR) as cosign does (simple signing,\n"
+	"stored as a layer of the sha256-<digest>.sig manifest beside the image;\n"
+	"signatures already there are kept). The key is a cosign or sigstore encrypted\n"
+	"private key, or a plain PEM private key.\n"
+	"  -a, --annotation KEY=VALUE  add to the payload's \"optional\" part (repeatable)\n"
+	"  --name REF              the identity to sign (default: the image's repository;\n"
+	"                          a layout's recorded name). With a tag, the signature\n"
+	"                          passes verify --identity exact for that tag\n"
+	"                          (cosign: --sign-container-identity)\n"
 	CLI_REGISTRY_HELP;
 
 int cmd_sign(int argc, char **argv)
@@ -165,13 +170,15 @@ int cmd_sign(int argc, char **argv)
 		{ "key", required_argument, NULL, O_KEY },
 		{ "annotation", required_argument, NULL, O_ANN },
 		{ "password-file", required_argument, NULL, O_PWFILE },
+		{ "name", required_argument, NULL, O_NAME },
+		{ "sign-container-identity", required_argument, NULL, O_NAME },
 		{ "help", no_argument, NULL, O_HELP },
 		CLI_REGISTRY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
 	cli_registry reg;
-	const char *keyfile = NULL, *pwfile = NULL, **ann = NULL;
+	const char *keyfile = NULL, *pwfile = NULL, **ann = NULL, *name = NULL;
 	size_t nann = 0;
 	char pw[PW_MAX];
 	sw_privkey *key = NULL;
@@ -190,6 +197,7 @@ int cmd_sign(int argc, char **argv)
 			}
 			break;
 		case O_PWFILE: pwfile = optarg; break;
+		case O_NAME: name = optarg; break;
 		case O_HELP: fputs(sign_help, stdout); goto out;
 		default:
 			if ((r = cli_registry_opt(&reg, c, optarg)) > 0)
@@ -219,7 +227,7 @@ int cmd_sign(int argc, char **argv)
 	}
 	for (i = optind; i < argc; i++) {
 		char digest[80] = "";
-		if (sw_sign_image(argv[i], &io, key, ann, nann, digest, sizeof(digest), &err) < 0) {
+		if (sw_sign_image(argv[i], &io, key, name, ann, nann, digest, sizeof(digest), &err) < 0) {
 			cli_error("%s: %s", argv[i], err.msg);
 			rc = EXIT_ERROR;
 		} else {

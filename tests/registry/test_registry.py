@@ -18,7 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 from caserun import collector, drive_module, eq, ok  # noqa: E402
-from imagelib import EICAR, MINER_STANDIN as MINER, E, Layer, MT_INDEX, config_for, jdump, oci_image, write_oci  # noqa: E402
+from imagelib import EICAR, MINER_STANDIN as MINER, E, Layer, MT_INDEX, config_for, jdump, oci_image, tar_dir, write_oci  # noqa: E402
 import registry as R  # noqa: E402
 
 BIN = None
@@ -527,6 +527,18 @@ def keygen_sign_verify():
         r = run("sign", "--key", key, "--password-file", pw, *opts, ref)
         v = run("verify", "--format", "json", "--key", pub, *opts, ref)
         eq([x["status"] for x in v.json["results"][0]["signatures"]], ["valid", "valid"], "appended")
+        # --identity exact: a signature of the repository (cosign's default)
+        # is not one of REF:v1; sign --name REF:v1 makes one that is
+        exact = lambda: run("verify", "--format", "json", "--key", pub, "--identity", "exact", *opts, ref)  # noqa: E731
+        v = exact()
+        eq((v.rc, [x["status"] for x in v.json["results"][0]["signatures"]]), (1, ["wrong-identity"] * 2), v.out)
+        r = run("sign", "--key", key, "--password-file", pw, "--name", ref, *opts, ref)
+        eq(r.rc, 0, r.err)
+        v = exact()
+        eq((v.rc, [x["status"] for x in v.json["results"][0]["signatures"]]),
+           (0, ["wrong-identity", "wrong-identity", "valid"]), v.out)
+        r = run("sign", "--key", key, "--password-file", pw, "--name", ref + "@" + digest, *opts, ref)
+        eq(r.rc, 2, "an identity is a name, not a digest")
         # wrong password, damaged key
         bad = os.path.join(WORK, "badpw")
         with open(bad, "w") as f:
@@ -593,7 +605,27 @@ def sign_and_verify_an_oci_layout():
     oci_image(unnamed, [Layer([E("etc/x", b"x\n")])])
     r = run("sign", "--key", prefix + ".key", "--password-file", pw, "oci:" + unnamed)
     eq(r.rc, 2, "a layout that does not name its image has no identity to sign")
-    ok("io.containerd.image.name" in r.err, r.err)
+    ok("io.containerd.image.name" in r.err and "--name REF" in r.err, r.err)
+    # --name gives it one; with a tag the signature passes --identity exact
+    r = run("sign", "--key", prefix + ".key", "--password-file", pw, "--name", "registry.example.com/team/unnamed:2.0",
+            "oci:" + unnamed)
+    eq(r.rc, 0, r.err)
+    v = run("verify", "--format", "json", "--key", prefix + ".pub", "oci:" + unnamed)
+    eq([(x["status"], x["identity"]) for x in v.json["results"][0]["signatures"]],
+       [("valid", "registry.example.com/team/unnamed:2.0")], v.out + v.err)
+    # scan --attest keeps the verdict in the layout too, and it reads back
+    r = run("scan", "--attest", "--key", prefix + ".key", "--password-file", pw, "--format", "json", "oci:" + lay)
+    eq((r.rc, r.json["verdict"]), (0, "suspicious"), r.err)
+    ok("verdict suspicious signed and attached" in r.err, r.err)
+    va = run("verify-attestation", "--key", prefix + ".pub", "--verdict", "suspicious", "oci:" + lay)
+    eq(va.rc, 0, va.out + va.err)
+    va = run("verify-attestation", "--key", prefix + ".pub", "--verdict", "clean", "oci:" + lay)
+    eq(va.rc, 1, "its verdict is suspicious, not clean: " + va.out + va.err)
+    arch = os.path.join(WORK, "signed-layout.tar")
+    tar_dir(unnamed, arch)
+    r = run("scan", "--attest", "--key", prefix + ".key", "--password-file", pw, "oci-archive:" + arch)
+    eq(r.rc, 2, "an archive has no place for an attestation")
+    ok("an archive or a directory has no place for it" in r.err, r.err)
 
 
 @case

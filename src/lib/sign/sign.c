@@ -39,17 +39,18 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int payload(sw_buf *b, const sw_ref *ref, const char *digest, const char *const *ann, size_t nann)
+static int payload(sw_buf *b, const sw_ref *ref, bool with_tag, const char *digest, const char *const *ann,
+		   size_t nann)
 {
 	const char **sorted = NULL;
 	sw_jw w = SW_JW_INIT(b);
-	char id[600];
+	char id[1100];
 	size_t i;
 	int rc = 0;
 
 	/* cosign's simple-signing payload, its members in cosign's order */
-	snprintf(id, sizeof(id), "%s/%s", strcmp(ref->domain, "docker.io") == 0 ? "index.docker.io" : ref->domain,
-		 ref->path);
+	snprintf(id, sizeof(id), "%s/%s%s%s", strcmp(ref->domain, "docker.io") == 0 ? "index.docker.io" : ref->domain,
+		 ref->path, with_tag && ref->tag[0] ? ":" : "", with_tag ? ref->tag : "");
 	sw_jw_obj(&w);
 	sw_jw_kobj(&w, "critical");
 	sw_jw_kobj(&w, "identity");
@@ -205,10 +206,11 @@ out:
 	return rc;
 }
 
-int sw_sign_image(const char *refstr, const sw_image_opts *o, const sw_privkey *key, const char *const *ann,
-		  size_t nann, char *digest_out, size_t digest_n, sw_error *err)
+int sw_sign_image(const char *refstr, const sw_image_opts *o, const sw_privkey *key, const char *identity,
+		  const char *const *ann, size_t nann, char *digest_out, size_t digest_n, sw_error *err)
 {
 	sw_sigimage si;
+	sw_ref idref;
 	char *sig = NULL;
 	size_t i;
 	sw_buf pay = SW_BUF_INIT(1u << 20);
@@ -217,17 +219,22 @@ int sw_sign_image(const char *refstr, const sw_image_opts *o, const sw_privkey *
 	for (i = 0; i < nann; i++)
 		if (!strchr(ann[i], '=') || ann[i][0] == '=')
 			return sw_error_set(err, SW_EINVAL, "annotation \"%s\" is not KEY=VALUE", ann[i]);
+	if (identity && sw_ref_parse(identity, &idref, err) < 0)
+		return sw_error_prefix(err, "identity \"%s\"", identity);
+	if (identity && idref.digest[0])
+		return sw_error_set(err, SW_EINVAL, "identity \"%s\": a name (and tag), not a digest: the digest signed is the image's",
+				    identity);
 	/* what is already signed stays: the new layer is appended */
 	if ((rc = sw_sigimage_open(refstr, o, "sig", &si, err)) < 0)
 		return rc;
 	snprintf(digest_out, digest_n, "%s", si.digest);
-	if (!si.ref.path[0]) {
+	if (!si.ref.path[0] && !identity) {
 		rc = sw_error_set(err, SW_EINVAL,
-				  "%s: the layout does not name its image (io.containerd.image.name), so there is no identity to sign",
-				  refstr);
+				  "%s: the layout does not name its image (io.containerd.image.name): give the identity to "
+				  "sign with --name REF", refstr);
 		goto out;
 	}
-	if ((rc = payload(&pay, &si.ref, si.digest, ann, nann)) < 0 || !(sig = sw_sig__sign_b64(key->pkey, &pay))) {
+	if ((rc = payload(&pay, identity ? &idref : &si.ref, identity != NULL, si.digest, ann, nann)) < 0 || !(sig = sw_sig__sign_b64(key->pkey, &pay))) {
 		rc = sw_error_set(err, SW_ERROR, "signing failed (is the key an ECDSA/RSA/Ed25519 private key?)");
 		goto out;
 	}
