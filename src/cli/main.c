@@ -14,6 +14,8 @@
 #include "stowaway/stowaway.h"
 #include "cli.h"
 
+int cmd_serve(int argc, char **argv); /* cmd_serve.c */
+
 /* Format one line and print it escaped whole (sw_term_fputs), then the
  * newline: any part of a message may quote an image (a tar name, the User,
  * a reference, a registry's answer), and which part is decided far from
@@ -189,6 +191,7 @@ static void usage(FILE *f)
 	      "  sign --key K IMAGE    sign an image as cosign does\n"
 	      "  keygen            a cosign-format key pair\n"
 	      "  verify-attestation --key K IMAGE  check signed scan verdicts (scan --attest)\n"
+	      "  serve webhook     a Kubernetes admission webhook (HTTPS, AdmissionReview v1)\n"
 	      "  version           print the version\n"
 	      "  help              this text\n"
 	      "\n"
@@ -229,6 +232,8 @@ int main(int argc, char **argv)
 		return cmd_keygen(argc - 1, argv + 1);
 	if (strcmp(argv[1], "policy") == 0)
 		return cmd_policy(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		printf("stowaway %s\nYARA prefilter: %s\n", sw_version(), sw_rules_prefilter());
 		return EXIT_CLEAN;
