@@ -479,7 +479,8 @@ def certificate_rotation():
         resp = srv.review(review("Pod", obj("Pod", pod_spec(["nginx:1.27"]))))
         eq(resp["allowed"], True, "still serving")
     finally:
-        eq(srv.stop(), 0, "exit status")
+        rc = srv.stop()
+        eq(rc, 0, "exit status: " + "\n".join(l for l in srv.logtext().splitlines() if "leak" in l or "#" in l)[:6000])
 
 
 @case
