@@ -164,6 +164,16 @@ class Server:
         with open(self.log.name) as f:
             return f.read()
 
+    def review_log(self, uid):
+        """The review's log line: written after the answer is sent, so it
+        may come a moment after the response."""
+        for _ in range(100):
+            lines = [json.loads(x) for x in self.logtext().splitlines() if uid in x]
+            if lines:
+                return lines[-1]
+            time.sleep(0.02)
+        raise AssertionError("no log line for review %s" % uid)
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -320,8 +330,7 @@ def update_with_unchanged_image_decides_nothing():
     body = review("Deployment", new, old, op="UPDATE")
     resp = s.review(body)
     eq(resp["allowed"], True, json.dumps(resp))
-    log = s.logtext()
-    line = [json.loads(x) for x in log.splitlines() if body["request"]["uid"] in x][-1]
+    line = s.review_log(body["request"]["uid"])
     eq(line["images"], [], "no image judged")
     eq(line["unchanged"], 1, "one unchanged")
     new["spec"]["template"]["spec"]["containers"][0]["image"] = "quay.io/legacy/app:2"
@@ -335,7 +344,7 @@ def dry_run_answered_the_same():
     body = review("Pod", obj("Pod", pod_spec(["someuser/openjdk"])), dry=True)
     resp = s.review(body)
     eq(resp["allowed"], False, json.dumps(resp))
-    line = [json.loads(x) for x in s.logtext().splitlines() if body["request"]["uid"] in x][-1]
+    line = s.review_log(body["request"]["uid"])
     eq(line["dry_run"], True, "logged as a dry run")
     for k in ("uid", "namespace", "kind", "operation", "images", "allowed", "reason", "ms"):
         ok(k in line, "log line has " + k)
