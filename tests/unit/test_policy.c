@@ -824,9 +824,16 @@ static void test_containers_policy_strict(void **state)
 		  "localhost); namespaces are written with their host, as in docker.io/library" },
 		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"oci\": {\"/x\": []}}}",
 		  "transports.oci[\"/x\"]: a non-empty list of requirements is required" },
-		{ "{\"default\": [{\"type\": \"reject\"},]}", "not valid JSON: json: bad number at byte 32" },
-		{ "{\"default\": [{\"type\": \"reject\"}], \"default\": []}",
-		  "not valid JSON: json: duplicate member name at byte 48" },
+	};
+	static const struct {
+		const char *text;
+		int line;
+		const char *msg;
+	} syntax[] = {
+		/* JSON errors at their line */
+		{ "{\"default\": [{\"type\": \"reject\"},\n]}", 2, "not valid JSON: json: bad number at byte 33" },
+		{ "{\"default\": [{\"type\": \"reject\"}],\n \"default\": []}", 2,
+		  "not valid JSON: json: duplicate member name \"default\" at byte 49" },
 	};
 	size_t i;
 
@@ -835,6 +842,11 @@ static void test_containers_policy_strict(void **state)
 		char name[32];
 		snprintf(name, sizeof(name), "strict%zu.json", i);
 		refused(name, cases[i].text, 0, cases[i].msg);
+	}
+	for (i = 0; i < N(syntax); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "syntax%zu.json", i);
+		refused(name, syntax[i].text, syntax[i].line, syntax[i].msg);
 	}
 }
 

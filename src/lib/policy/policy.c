@@ -293,7 +293,7 @@ int sw_policy_load(const char *path, sw_policy **out, sw_policy_problem **probs,
 		sw_json_doc *doc = NULL;
 		sw_error jerr = SW_ERROR_INIT;
 		if (sw_json_parse(b.data, b.len, &doc, &jerr) < 0)
-			sw_policy__problem(&l, 0, "not valid JSON: %s", jerr.msg);
+			sw_policy__problem(&l, jerr.line, "not valid JSON: %s", jerr.msg);
 		else
 			sw_policy__load_containers_json(&l, sw_json_root(doc));
 		sw_json_free(doc);
@@ -303,11 +303,10 @@ int sw_policy_load(const char *path, sw_policy **out, sw_policy_problem **probs,
 		/* parsed under a short name: "policy:LINE: why" fits in the
 		 * message whatever the path's length (finish() names the file) */
 		if (sw_yaml_parse(b.data ? b.data : "", b.len, "policy", &doc, &yerr) < 0) {
-			/* "policy:LINE: why" -> the line and the why */
-			const char *m = strncmp(yerr.msg, "policy:", 7) == 0 ? yerr.msg + 6 : "";
-			int line = *m == ':' ? (int)strtol(m + 1, NULL, 10) : 0;
-			const char *why = line ? strchr(m + 1, ':') : NULL;
-			sw_policy__problem(&l, line, "%s", why ? why + 2 : yerr.msg);
+			char head[32];
+			size_t hl = (size_t)snprintf(head, sizeof(head), "policy:%d: ", yerr.line);
+			sw_policy__problem(&l, yerr.line, "%s",
+					   strncmp(yerr.msg, head, hl) == 0 ? yerr.msg + hl : yerr.msg);
 		} else if (sw_yaml_ndocs(doc) != 1) {
 			sw_policy__problem(&l, 0, "a policy is one YAML document (found %zu)", sw_yaml_ndocs(doc));
 		} else {
