@@ -77,6 +77,8 @@ static void check_signature(const char *ref, bool remote, const sw_check_opts *o
 	size_t n = 0, k;
 	sw_error err = SW_ERROR_INIT;
 	char digest[80] = "";
+	sw_identity repo = { SW_IDENTITY_REPOSITORY, NULL, NULL };
+	sw_sig_check c = { NULL, NULL, &repo };
 	int v;
 
 	if (!remote) {
@@ -89,7 +91,8 @@ static void check_signature(const char *ref, bool remote, const sw_check_opts *o
 		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy's signature keys: %s", err.msg);
 		return;
 	}
-	v = sw_verify_image(ref, o->image, pk, SW_IDENTITY_REPOSITORY, digest, sizeof(digest), &res, &n, &err);
+	c.keys = pk;
+	v = sw_verify_image(ref, o->image, &c, digest, sizeof(digest), &res, &n, &err);
 	if (v < 0)
 		sw_decision_add(&r->d, SW_REASON_DENY, 0, "signature check failed: %s", err.msg);
 	else if (v == 0 && n == 0)
