@@ -518,6 +518,41 @@ def lint_json_policies_at_their_lines():
     ok("lines.json:7: " in r.err, r.err)
 
 
+@case
+def lint_warns_about_surprising_reach():
+    """An allow that can never match, a deny a more specific allow cuts
+    into: warnings, the policy still valid (exit 0)."""
+    p = write("reach.yaml", "\n".join([
+        "version: 1",                                         # 1
+        "registries:",                                        # 2
+        "  allow: [docker.io, ghcr.io]",                      # 3
+        "  deny: [ghcr.io]",                                  # 4
+        "namespaces:",                                        # 5
+        "  deny: [docker.io/someuser]",                       # 6
+        "repositories:",                                      # 7
+        "  allow: [docker.io/someuser/good]",                 # 8
+    ]) + "\n")
+    r = run("policy", "lint", p)
+    eq(r.rc, 0, r.out + r.err)
+    eq(r.out.splitlines(), [
+        "%s:3: warning: registries.allow \"ghcr.io\" never admits anything: registries.deny names the same scope "
+        "(line 4), and a deny wins a tie" % p,
+        "%s:6: warning: namespaces.deny \"docker.io/someuser\" does not deny \"docker.io/someuser/good\": the more "
+        "specific repositories.allow entry (line 8) admits it" % p,
+        "%s: ok (with warnings)" % p], "warnings")
+    r = check(p, "ghcr.io/org/app", "docker.io/someuser/good", "docker.io/someuser/bad")
+    eq(verdicts(r), {"ghcr.io/org/app": False, "docker.io/someuser/good": True, "docker.io/someuser/bad": False},
+       "the warnings describe what check does")
+    p = write("reach.json", json.dumps({"default": [{"type": "reject"}], "transports": {"docker": {
+        "index.docker.io/library/busybox": [{"type": "insecureAcceptAnything"}],
+        "docker.io/library/alpine": [{"type": "insecureAcceptAnything"}]}}}, indent=1))
+    r = run("policy", "lint", p)
+    eq(r.rc, 0, r.out)
+    ok("%s:9: warning: transports.docker[\"index.docker.io/library/busybox\"]: never matches" % p in r.out, r.out)
+    r = check(p, "busybox", "alpine")
+    eq(verdicts(r), {"busybox": False, "alpine": True}, "index.docker.io is a scope no reference has")
+
+
 # ------------------------------------------------------------------ manifests
 
 K8S = """\

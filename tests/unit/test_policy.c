@@ -219,7 +219,9 @@ static const char lists_yaml[] =
 
 static void test_access_lists(void **state)
 {
-	sw_policy *p = load("lists.yaml", lists_yaml);
+	static const prob w[] = { { 9, "namespaces.deny \"docker.io/someuser\" does not deny \"docker.io/someuser/good\": "
+				       "the more specific repositories.allow entry (line 11) admits it" } };
+	sw_policy *p = load_warned("lists.yaml", lists_yaml, w, N(w));
 
 	(void)state;
 	EXPECT(p, "nginx:1.27", true, true,
@@ -263,6 +265,47 @@ static void test_access_lists(void **state)
 	       END);
 	EXPECT(p, "ghcr.io/example-org/app@" DIGEST, true, true,
 	       { SW_REASON_INFO, 3, "allowed by \"ghcr.io\" in registries.allow" }, END);
+	sw_policy_free(p);
+}
+
+/* `policy lint`'s warnings about the lists' reach: an allow the same
+ * scope's deny always beats, a deny that a more specific allow cuts into
+ * (wildcards, hosts, names and exact references alike). */
+static void test_list_warnings(void **state)
+{
+	static const char y[] =
+		"version: 1\n"                                                           /* 1 */
+		"registries:\n"                                                          /* 2 */
+		"  allow: [ghcr.io, r.corp.example]\n"                                   /* 3 */
+		"  deny: [ghcr.io, \"*.corp.example\"]\n"                                /* 4 */
+		"namespaces:\n"                                                          /* 5 */
+		"  allow: [quay.io/team, docker.io/libraryx]\n"                          /* 6 */
+		"  deny: [docker.io/library]\n"                                          /* 7 */
+		"repositories:\n"                                                        /* 8 */
+		"  allow: [quay.io/team/app, \"docker.io/library/nginx:1.27\"]\n"        /* 9 */
+		"  deny: [quay.io/team/app]\n";                                          /* 10 */
+	static const prob w[] = {
+		{ 3, "registries.allow \"ghcr.io\" never admits anything: registries.deny names the same scope (line 4), and "
+		     "a deny wins a tie" },
+		{ 4, "registries.deny \"*.corp.example\" does not deny \"r.corp.example\": the more specific "
+		     "registries.allow entry (line 3) admits it" },
+		{ 7, "namespaces.deny \"docker.io/library\" does not deny \"docker.io/library/nginx:1.27\": the more "
+		     "specific repositories.allow entry (line 9) admits it" },
+		{ 9, "repositories.allow \"quay.io/team/app\" never admits anything: repositories.deny names the same scope "
+		     "(line 10), and a deny wins a tie" },
+	};
+	sw_policy *p = load_warned("reach.yaml", y, w, N(w));
+
+	(void)state;
+	EXPECT(p, "ghcr.io/org/app", false, true,
+	       { SW_REASON_DENY, 4, "ghcr.io/org/app is denied: it matches \"ghcr.io\" in registries.deny" }, END);
+	EXPECT(p, "quay.io/team/app", false, true,
+	       { SW_REASON_DENY, 10, "quay.io/team/app is denied: it matches \"quay.io/team/app\" in repositories.deny" },
+	       END);
+	sw_policy_free(p);
+	/* the example policy has nothing to warn about */
+	p = load("clean.yaml", "version: 1\nnamespaces:\n  allow: [docker.io/library]\nrepositories:\n"
+		 "  deny: [docker.io/library/centos]\n");
 	sw_policy_free(p);
 }
 
@@ -1091,6 +1134,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_access_lists),
+		cmocka_unit_test(test_list_warnings),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_digest_and_mode),
 		cmocka_unit_test(test_overrides),

@@ -335,6 +335,7 @@ int sw_policy_load(const char *path, sw_policy **out, sw_policy_problem **probs,
 			sw_policy__problem(&l, 0, "a policy is one YAML document (found %zu)", sw_yaml_ndocs(doc));
 		} else {
 			sw_policy__load_yaml(&l, sw_yaml_root(doc, 0));
+			sw_policy__lint_lists(&l);
 		}
 		sw_yaml_free(doc);
 	}

@@ -106,9 +106,11 @@ void sw_policy__add_entry(loader *l, entry **v, size_t *n, const char *transport
 			  int line, entry **out);
 
 /* The readers: a YAML policy (policy_yaml.c), a containers-policy.json
- * (policy_containers.c), each into l->p, every problem into l. */
+ * (policy_containers.c), each into l->p, every problem into l; warnings
+ * about the reach of a YAML policy's access lists (policy_yaml.c). */
 void sw_policy__load_yaml(loader *l, const sw_yaml *root);
 void sw_policy__load_containers_json(loader *l, const sw_json *root);
+void sw_policy__lint_lists(loader *l);
 void sw_policy__cp_release(cp_scope *sc);
 
 /* The decision under a containers-policy.json (policy_decide.c). */
