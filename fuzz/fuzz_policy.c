@@ -5,8 +5,8 @@
  * so the real file path code runs. A policy that loads decides on fixed
  * references (official, look-alike, pinned, another registry) and local
  * transports; every decision must be consistent: a denial says why, warn
- * mode never denies, what the caller must check is well formed. A refusal
- * names at least one problem. */
+ * mode never denies, what the caller must check is well formed. A policy
+ * that loads has warnings at most; a refusal names at least one problem. */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const refs[] = {
 	"nginx:1.27", "ngnix", "docker.io/someuser/openjdk", "docker.io/library/busybox:1.36",
 	("ghcr.io/example-org/app@" DIGEST), "quay.io/prometheus/prometheus", "localhost:5000/app",
-	"registry.example.com/team/app:1", "gchr.io/org/app",
+	"registry.example.com/team/app:1", "gchr.io/org/app", ("redis:7@" DIGEST), "busybox",
+	"r.example.com:5000/x/y",
 };
 
 static const struct {
@@ -39,7 +40,7 @@ static void consistent(const sw_decision *d)
 {
 	size_t i, denies = 0;
 
-	if (d->nreasons > SW_DECISION_MAX_REASONS || d->nkeys > SW_POLICY_MAX_KEYS ||
+	if (d->nreasons > SW_DECISION_MAX_REASONS || d->nsigs > SW_DECISION_MAX_SIGS ||
 	    d->natt_keys > SW_POLICY_MAX_KEYS)
 		abort();
 	for (i = 0; i < d->nreasons; i++) {
@@ -53,11 +54,27 @@ static void consistent(const sw_decision *d)
 		abort();
 	if (d->allowed && denies)
 		abort();
-	if (d->need_signature != (d->nkeys > 0) || d->need_attestation != (d->natt_keys > 0))
+	if (d->need_signature != (d->nsigs > 0) || d->need_attestation != (d->natt_keys > 0))
 		abort();
-	for (i = 0; i < d->nkeys; i++)
-		if (!d->keys[i] || !d->keys[i][0])
+	for (i = 0; i < d->nsigs; i++) {
+		const sw_sig_require *s = &d->sigs[i];
+		size_t k;
+		/* each signature has its keys; an identity rule that names a
+		 * reference has it */
+		if (!s->nkeys || s->nkeys > SW_POLICY_MAX_KEYS || s->nrekor_keys > SW_POLICY_MAX_KEYS)
 			abort();
+		for (k = 0; k < s->nkeys; k++)
+			if (!s->keys[k])
+				abort();
+		for (k = 0; k < s->nrekor_keys; k++)
+			if (!s->rekor_keys[k])
+				abort();
+		if ((s->identity.rule == SW_IDENTITY_EXACT_REFERENCE || s->identity.rule == SW_IDENTITY_EXACT_REPOSITORY ||
+		     s->identity.rule == SW_IDENTITY_REMAP) && !s->identity.value)
+			abort();
+		if (s->identity.rule == SW_IDENTITY_REMAP && !s->identity.signed_prefix)
+			abort();
+	}
 	for (i = 0; i < d->natt_keys; i++)
 		if (!d->att_keys[i] || !d->att_keys[i][0])
 			abort();
@@ -114,19 +131,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	rc = sw_policy_load(path, &p, &probs, &n, &err);
 	close(fd);
-	if (rc == 0) {
-		if (!p || probs || n)
-			abort();
-		decide_all(p);
-		sw_policy_free(p);
-		return 0;
-	}
-	/* refused: the first problem is in err, every problem says what */
-	if (p || !err.msg[0] || (rc == SW_EFORMAT) != (n > 0))
-		abort();
 	for (i = 0; i < n; i++)
 		if (!probs[i].msg[0] || probs[i].line < 0)
 			abort();
+	if (rc == 0) {
+		/* loaded: with warnings at most */
+		if (!p)
+			abort();
+		for (i = 0; i < n; i++)
+			if (!probs[i].warning)
+				abort();
+		decide_all(p);
+		sw_policy_free(p);
+		free(probs);
+		return 0;
+	}
+	/* refused: the first problem is in err, one at least is not a warning */
+	if (p || !err.msg[0])
+		abort();
+	for (i = 0; i < n && probs[i].warning; i++)
+		;
+	if ((rc == SW_EFORMAT) != (i < n))
+		abort();
 	free(probs);
 	return 0;
 }

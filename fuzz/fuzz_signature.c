@@ -5,7 +5,9 @@
  * reader see arbitrary bytes as if a trusted key had signed them. First
  * byte even: the input is a cosign payload; odd: an in-toto statement
  * (wrapped in a DSSE envelope here), or, when the second byte is odd too,
- * a raw envelope. Nothing may crash; results must be consistent. */
+ * a raw envelope, or, when it is 3 modulo 4, the payload of a Rekor SET
+ * (written canonically, which must be a fixed point, and signed here as
+ * the log would sign it). Nothing may crash; results must be consistent. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,36 @@ static void setup(void)
 	remove(path);
 }
 
+/* A Rekor SET over the input as its payload, signed by the harness's key
+ * playing the log: the entry reader runs past the log's signature. */
+static void rekor(const char *p, size_t n)
+{
+	sw_json_doc *doc = NULL, *again = NULL;
+	sw_buf c1 = SW_BUF_INIT(1u << 22), c2 = SW_BUF_INIT(1u << 22), bundle = SW_BUF_INIT(1u << 23);
+	sw_error err = SW_ERROR_INIT;
+	char *set = NULL;
+
+	if (sw_json_parse(p, n, &doc, NULL) < 0)
+		goto out;
+	if (sw_sig__canonical(&c1, sw_json_root(doc)) == 0) {
+		/* canonical JSON is a fixed point */
+		if (sw_json_parse(c1.data, c1.len, &again, NULL) < 0 || sw_sig__canonical(&c2, sw_json_root(again)) < 0 ||
+		    c1.len != c2.len || memcmp(c1.data, c2.data, c1.len) != 0)
+			abort();
+		if (!(set = sw_sig__sign_b64(key, &c1)))
+			abort();
+		sw_buf_printf(&bundle, "{\"SignedEntryTimestamp\":\"%s\",\"Payload\":%.*s}", set, (int)n, p);
+		sw_rekor_set_verify(pub, sw_buf_cstr(&bundle), pub, 0, "AAAA", "", 0, &err);
+	}
+out:
+	free(set);
+	sw_buf_release(&c1);
+	sw_buf_release(&c2);
+	sw_buf_release(&bundle);
+	sw_json_free(doc);
+	sw_json_free(again);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	sw_buf in = SW_BUF_INIT(1u << 22);
@@ -55,8 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sw_buf_append(&in, data + 1, size - 1);
 		if (!(sig = sw_sig__sign_b64(key, &in)))
 			abort();
-		sw_sig_verify(pub, in.data ? in.data : "", in.len, sig, DIGEST, "registry.example.com/a/b",
-			      SW_IDENTITY_REPOSITORY, &r);
+		sw_identity repo = { SW_IDENTITY_REPOSITORY, NULL, NULL };
+		sw_sig_verify(pub, in.data ? in.data : "", in.len, sig, DIGEST, "registry.example.com/a/b", &repo, &r);
 		if (r.key != 0 || (r.status == SW_SIG_VALID && strcmp(r.digest, DIGEST) != 0))
 			abort(); /* our own signature must verify; valid means this digest */
 		free(sig);
@@ -78,6 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(sig);
 		sw_buf_release(&pae);
 		sw_buf_release(&env);
+	} else if ((data[1] & 3) == 3) {
+		rekor((const char *)data + 2, size - 2);
 	} else {
 		sw_att_result r;
 		sw_att__verify_envelope(pub, (const char *)data + 2, size - 2, DIGEST, &r);

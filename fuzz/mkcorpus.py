@@ -104,6 +104,24 @@ overrides:
     put("containers_policy", "unsupported.json", b'{"default": [{"type": "signedBy", "keyType": "GPGKeys"},'
         b' {"type": "sigstoreSigned", "fulcio": {}}, {"type": "other"}, "x"], "transports": {"ftp": {},'
         b' "docker": {"library": [], "docker.io/a": [{"type": "reject", "extra": 1}]}}, "extra": true}')
+    put("containers_policy", "identities.json", b"""{"default": [{"type": "insecureAcceptAnything"}],
+ "transports": {"docker": {
+  "*.example.com": [{"type": "sigstoreSigned", "keyPath": "/dev/null", "rekorPublicKeyPaths": ["/dev/null"],
+                     "signedIdentity": {"type": "remapIdentity", "prefix": "r.example.com/a",
+                                        "signedPrefix": "s.example.com/b"}}],
+  "docker.io/library/busybox:latest": [{"type": "sigstoreSigned", "keyData": "QQ==",
+     "signedIdentity": {"type": "exactReference", "dockerReference": "busybox:1"}}],
+  "localhost:5000": [{"type": "signedBaseLayer", "baseLayerIdentity": {"type": "exactRepository",
+                                                                      "dockerRepository": "x"}}],
+  "index.docker.io/library/redis": [{"type": "reject"}],
+  "quay.io": [{"type": "sigstoreSigned", "pki": {"caRootsPath": "/ca", "subjectEmail": "a@b"}}]},
+ "oci": {"/srv/a": [{"type": "reject"}, {"type": "insecureAcceptAnything"}]}}}
+""")
+    put("containers_policy", "scopes.json", b"""{"default": [{"type": "reject"}], "transports": {
+ "containers-storage": {"[overlay@/var/lib/containers]x@sha256:0123": [{"type": "reject"}]},
+ "docker-daemon": {"sha256:0000000000000000000000000000000000000000000000000000000000000000": []},
+ "oci-archive": {"/": [{"type": "reject"}], "rel": null}, "transports": null}}
+""")
 
 
 def manifest_seeds():

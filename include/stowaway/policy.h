@@ -16,6 +16,7 @@
 #include "stowaway/names.h"
 #include "stowaway/reference.h"
 #include "stowaway/report.h"
+#include "stowaway/sign.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,15 +24,19 @@ extern "C" {
 
 typedef struct sw_policy sw_policy;
 
-/* One problem found while reading a policy: its line (0 when none) and why. */
+/* One problem found while reading a policy: its line (0 when none) and why.
+ * A warning does not stop the policy from loading: it says that a rule
+ * reaches less (or other) than it seems to (`policy lint` prints them). */
 typedef struct sw_policy_problem {
 	int line;
+	bool warning;
 	char msg[400];
 } sw_policy_problem;
 
 /* Load a policy file (YAML, or JSON for containers-policy.json). Every
- * problem is collected into probs (caller frees); the load fails with
- * SW_EFORMAT when there is at least one, err naming the first. */
+ * problem and warning is collected into probs (caller frees); the load
+ * fails with SW_EFORMAT when there is at least one problem that is not a
+ * warning, err naming the first. */
 SW_API int sw_policy_load(const char *path, sw_policy **out, sw_policy_problem **probs, size_t *nprobs,
 			  sw_error *err);
 /* The built-in policy used when none is given: look-alike names denied,
@@ -50,15 +55,29 @@ typedef struct sw_reason {
 
 #define SW_DECISION_MAX_REASONS 16
 #define SW_POLICY_MAX_KEYS 16
+#define SW_DECISION_MAX_SIGS 8
+
+/* One signature the image must carry (each of a decision's must be
+ * there): by one of keys (paths, or "data:" and the base64 of a PEM file),
+ * with a Rekor SET by one of rekor_keys when there are any, under an
+ * identity that matches. Pointers borrowed from the policy. */
+typedef struct sw_sig_require {
+	const char *keys[SW_POLICY_MAX_KEYS];
+	size_t nkeys;
+	const char *rekor_keys[SW_POLICY_MAX_KEYS];
+	size_t nrekor_keys;
+	sw_identity identity;
+	int line;                /* the policy's line that asks for it */
+} sw_sig_require;
 
 typedef struct sw_decision {
 	bool allowed;            /* after the mode: warn mode always allows */
 	bool enforce;            /* the effective mode */
 	bool need_scan;          /* the policy caps finding severity ... */
 	int max_severity;        /* ... at this sw_severity; -1: no finding at all */
-	bool need_signature;     /* a signature by one of keys[] is required */
-	const char *keys[SW_POLICY_MAX_KEYS];
-	size_t nkeys;
+	bool need_signature;     /* nsigs > 0: signatures are required, all of sigs[] */
+	sw_sig_require sigs[SW_DECISION_MAX_SIGS];
+	size_t nsigs;
 	bool need_attestation;   /* a signed stowaway scan verdict is required ... */
 	const char *att_keys[SW_POLICY_MAX_KEYS];  /* ... by one of these keys */
 	size_t natt_keys;
@@ -69,17 +88,19 @@ typedef struct sw_decision {
 } sw_decision;
 
 /* Decide on a reference: access lists, look-alike names (nr), digest
- * requirement; says whether a scan and a signature are required (the
+ * requirement; says whether a scan and signatures are required (the
  * caller performs them and calls sw_decision_add). transport is "docker"
- * for registry references, else "oci", "oci-archive", "docker-archive",
- * "dir" with path holding the local path. */
+ * for registry references (ref as the image was named), else "oci",
+ * "oci-archive", "docker-archive", "dir" with path holding the local
+ * image's path: absolute, without symbolic links (containers-policy.json
+ * scopes name it so; sw_check resolves it). */
 SW_API void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *ref, const char *path,
 			     const sw_name_result *nr, sw_decision *d);
 
 /* Add a reason (a deny also clears allowed, unless in warn mode, where it
  * becomes a warning). */
 SW_API void sw_decision_add(sw_decision *d, sw_reason_kind kind, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+	       __attribute__((format(printf, 4, 5)));
 
 #ifdef __cplusplus
 }

@@ -11,8 +11,11 @@ static const char policy_help[] =
 	"usage: stowaway policy lint FILE...\n"
 	"\n"
 	"Read each policy (stowaway YAML, or containers-policy.json) and print\n"
-	"every problem as FILE:LINE: why. Exit 0 when all are valid, 2 when not.\n"
-	"The format is described in docs/policy.md.\n";
+	"every problem as FILE:LINE: why, and every rule whose reach is not what it\n"
+	"seems as FILE:LINE: warning: why (an allow that can never match, a deny a\n"
+	"more specific allow cuts into, a scope no image can have, a requirement\n"
+	"stowaway cannot verify). Exit 0 when all are valid (warnings or not), 2\n"
+	"when not. The format is described in docs/policy.md.\n";
 
 int cmd_policy(int argc, char **argv)
 {
@@ -42,13 +45,14 @@ int cmd_policy(int argc, char **argv)
 			rc = EXIT_ERROR;
 		}
 		for (k = 0; k < n; k++) {
+			const char *w = probs[k].warning ? "warning: " : "";
 			if (probs[k].line)
-				cli_line(stdout, "%s:%d: %s", argv[i], probs[k].line, probs[k].msg);
+				cli_line(stdout, "%s:%d: %s%s", argv[i], probs[k].line, w, probs[k].msg);
 			else
-				cli_line(stdout, "%s: %s", argv[i], probs[k].msg);
+				cli_line(stdout, "%s: %s%s", argv[i], w, probs[k].msg);
 		}
 		if (r == 0)
-			cli_line(stdout, "%s: ok", argv[i]);
+			cli_line(stdout, "%s: ok%s", argv[i], n ? " (with warnings)" : "");
 		else
 			rc = EXIT_ERROR;
 		free(probs);

@@ -37,8 +37,9 @@ static const struct option longopts[] = {
 
 static const char *status_str(sw_sig_status s)
 {
-	static const char *const n[] = { "valid", "bad-signature", "wrong-digest", "wrong-identity", "malformed" };
-	return (unsigned)s < 5 ? n[s] : "?";
+	static const char *const n[] = { "valid", "bad-signature", "wrong-digest", "wrong-identity", "malformed",
+					 "bad-rekor-set" };
+	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
 }
 
 /* The end of option parsing both verbs share: images and keys are there,
@@ -136,7 +137,9 @@ int cmd_verify(int argc, char **argv)
 		sw_sig_result *res = NULL;
 		size_t n = 0, k;
 		char digest[80] = "";
-		int v = sw_verify_image(argv[i], &io, pk, rule, digest, sizeof(digest), &res, &n, &err);
+		sw_identity id = { rule, NULL, NULL };
+		sw_sig_check chk = { pk, NULL, &id };
+		int v = sw_verify_image(argv[i], &io, &chk, digest, sizeof(digest), &res, &n, &err);
 		if (v < 0) {
 			cli_error("%s: %s", argv[i], err.msg);
 			rc = EXIT_ERROR;

@@ -448,23 +448,109 @@ def containers_policy_json():
 
 @case
 def containers_policy_json_is_strict():
+    """Refused whole where containers/image refuses it, each problem at its
+    line; accepted (with a warning) where containers/image accepts what
+    stowaway cannot use."""
     for pol, want in (
-            ({"default": [{"type": "reject"}], "extra": 1}, "unknown field \"extra\""),
-            ({"transports": {}}, "\"default\" is required"),
-            ({"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k"}]}, "signedBy (GPG"),
-            ({"default": [{"type": "sigstoreSigned", "fulcio": {}}]}, "keyless"),
-            ({"default": [{"type": "sigstoreSigned"}]}, "exactly one of keyPath"),
+            ({"default": [{"type": "reject"}], "extra": 1}, ":1: policy: unknown field \"extra\""),
+            ({"transports": {}}, ":1: \"default\" is required"),
+            ({"default": [{"type": "sigstoreSigned", "fulcio": {}, "rekorPublicKeyPath": "/r"}]},
+             "fulcio: one of caPath and caData is required"),
+            ({"default": [{"type": "sigstoreSigned"}]}, "exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio"),
+            ({"default": [{"type": "sigstoreSigned", "keyPaths": []}]}, "\"keyPaths\" contains no entries"),
             ({"default": [{"type": "insecureAcceptAnything", "keyPath": "/x"}]}, "unknown field \"keyPath\""),
-            ({"default": [{"type": "reject"}], "transports": {"docker": {"library/x": [{"type": "reject"}]}}},
-             "write the registry host first"),
-            ({"default": [{"type": "reject"}], "transports": {"ftp": {}}}, "unknown transport")):
+            ({"default": [{"type": "reject"}], "transports": None}, ":1: \"transports\" must be an object"),
+            ({"default": [{"type": "reject"}], "transports": {"oci": {"images/x": [{"type": "reject"}]}}},
+             ":1: transports.oci[\"images/x\"]: a scope is an absolute path"),
+            ({"default": [{"type": "reject"}], "transports": {"docker-archive": {"/x.tar": [{"type": "reject"}]}}},
+             "this transport has no scope but \"\""),
+            ({"default": [{"type": "sigstoreSigned", "keyData": "QQ==",
+                           "signedIdentity": {"type": "exactReference", "dockerReference": "ghcr.io/x"}}]},
+             "has neither a tag nor a digest")):
         p = write("strict.json", json.dumps(pol))
         r = run("policy", "lint", p)
         eq(r.rc, 2, "lint %s" % pol)
         ok(want in r.out, "want %r in %r" % (want, r.out))
-    p = write("dupkey.json", '{"default": [{"type": "reject"}], "default": []}')
+    p = write("dupkey.json", '{"default": [{"type": "reject"}],\n "default": []}')
     r = run("policy", "lint", p)
     eq(r.rc, 2, "duplicate keys in JSON")
+    ok("%s:2: not valid JSON: json: duplicate member name \"default\"" % p in r.out, r.out)
+    for pol, want in (
+            ({"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k"}]},
+             ":1: warning: default: stowaway does not verify signedBy (GPG simple signing)"),
+            ({"default": [{"type": "reject"}], "transports": {"docker": {"library/x": [{"type": "reject"}]}}},
+             ":1: warning: transports.docker[\"library/x\"]: never matches"),
+            ({"default": [{"type": "reject"}], "transports": {"ftp": {}}}, ":1: warning: transports: \"ftp\"")):
+        p = write("accepted.json", json.dumps(pol))
+        r = run("policy", "lint", p)
+        eq(r.rc, 0, "lint %s: %s" % (pol, r.out))
+        ok(want in r.out and r.out.strip().endswith(": ok (with warnings)"), "want %r in %r" % (want, r.out))
+
+
+@case
+def lint_json_policies_at_their_lines():
+    """`policy lint` points at the line of a containers-policy.json to
+    change (it said ":0" for every problem)."""
+    p = write("lines.json", "\n".join([
+        "{",                                                          # 1
+        '  "default": [{"type": "reject"}],',                          # 2
+        '  "transports": {',                                           # 3
+        '    "docker": {',                                             # 4
+        '      "ghcr.io/org": [{"type": "sigstoreSigned",',            # 5
+        '                       "keyPath": "/nonexistent/k.pub",',     # 6
+        '                       "signedIdentity": {"type": "matchRepository", "x": 1}}],',  # 7
+        '      "quay.io": [{"type": "acceptEverything"}]',             # 8
+        '    },',                                                      # 9
+        '    "oci": {"relative/path": [{"type": "reject"}]}',          # 10
+        '  }',
+        '}']) + "\n")
+    r = run("policy", "lint", p)
+    eq(r.rc, 2, r.out)
+    for line, text in ((6, "warning: transports.docker[\"ghcr.io/org\"]: key \"/nonexistent/k.pub\""),
+                       (7, "transports.docker[\"ghcr.io/org\"].signedIdentity: unknown field \"x\""),
+                       (8, "unknown requirement type \"acceptEverything\""),
+                       (10, "transports.oci[\"relative/path\"]: a scope is an absolute path")):
+        ok(any(l.startswith("%s:%d: " % (p, line)) and text in l for l in r.out.splitlines()),
+           "line %d: %r not in\n%s" % (line, text, r.out))
+    ok(":0:" not in r.out, r.out)
+    r = run("check", "--policy", p, "nginx")
+    eq(r.rc, 2, "check refuses the policy")
+    ok("lines.json:7: " in r.err, r.err)
+
+
+@case
+def lint_warns_about_surprising_reach():
+    """An allow that can never match, a deny a more specific allow cuts
+    into: warnings, the policy still valid (exit 0)."""
+    p = write("reach.yaml", "\n".join([
+        "version: 1",                                         # 1
+        "registries:",                                        # 2
+        "  allow: [docker.io, ghcr.io]",                      # 3
+        "  deny: [ghcr.io]",                                  # 4
+        "namespaces:",                                        # 5
+        "  deny: [docker.io/someuser]",                       # 6
+        "repositories:",                                      # 7
+        "  allow: [docker.io/someuser/good]",                 # 8
+    ]) + "\n")
+    r = run("policy", "lint", p)
+    eq(r.rc, 0, r.out + r.err)
+    eq(r.out.splitlines(), [
+        "%s:3: warning: registries.allow \"ghcr.io\" never admits anything: registries.deny names the same scope "
+        "(line 4), and a deny wins a tie" % p,
+        "%s:6: warning: namespaces.deny \"docker.io/someuser\" does not deny \"docker.io/someuser/good\": the more "
+        "specific repositories.allow entry (line 8) admits it" % p,
+        "%s: ok (with warnings)" % p], "warnings")
+    r = check(p, "ghcr.io/org/app", "docker.io/someuser/good", "docker.io/someuser/bad")
+    eq(verdicts(r), {"ghcr.io/org/app": False, "docker.io/someuser/good": True, "docker.io/someuser/bad": False},
+       "the warnings describe what check does")
+    p = write("reach.json", json.dumps({"default": [{"type": "reject"}], "transports": {"docker": {
+        "index.docker.io/library/busybox": [{"type": "insecureAcceptAnything"}],
+        "docker.io/library/alpine": [{"type": "insecureAcceptAnything"}]}}}, indent=1))
+    r = run("policy", "lint", p)
+    eq(r.rc, 0, r.out)
+    ok("%s:9: warning: transports.docker[\"index.docker.io/library/busybox\"]: never matches" % p in r.out, r.out)
+    r = check(p, "busybox", "alpine")
+    eq(verdicts(r), {"busybox": False, "alpine": True}, "index.docker.io is a scope no reference has")
 
 
 # ------------------------------------------------------------------ manifests

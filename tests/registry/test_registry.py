@@ -20,6 +20,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 from caserun import collector, drive_module, eq, ok  # noqa: E402
 from imagelib import EICAR, MINER_STANDIN as MINER, E, Layer, MT_INDEX, config_for, jdump, oci_image, tar_dir, write_oci  # noqa: E402
 import registry as R  # noqa: E402
+import cosignlib as C  # noqa: E402
+from cosignlib import cosign_payload, put_signatures, upload_blob  # noqa: E402
 
 BIN = None
 WORK = None
@@ -375,60 +377,12 @@ def huge_manifest_is_refused_while_it_arrives():
 
 # ---------------------------------------------------------------- cosign signatures
 
-def upload_blob(reg, name, data):
-    d = R.sha256_digest(data)
-    r = R.urlopen("%s/v2/%s/blobs/uploads/" % (reg.url, name), method="POST", data=b"")
-    ok(r.status == 202, "upload start: %s" % r.status)
-    loc = r.headers["Location"]
-    if loc.startswith("/"):
-        loc = reg.url + loc
-    r = R.urlopen(loc + ("&" if "?" in loc else "?") + "digest=" + d, method="PUT", data=data,
-                  headers={"Content-Type": "application/octet-stream"})
-    ok(r.status == 201, "upload: %s %s" % (r.status, r.body[:200]))
-    return d
-
-
-def cosign_payload(identity, digest):
-    """The simple-signing payload exactly as cosign writes it (Go's
-    json.Marshal: compact, fixed key order)."""
-    return ('{"critical":{"identity":{"docker-reference":"%s"},"image":{"docker-manifest-digest":"%s"},'
-            '"type":"cosign container image signature"},"optional":null}' % (identity, digest)).encode()
-
-
 def keypair(name):
-    key = os.path.join(WORK, name + ".pem")
-    pub = os.path.join(WORK, name + ".pub")
-    if not os.path.exists(pub):
-        subprocess.run(["openssl", "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", key], check=True)
-        subprocess.run(["openssl", "ec", "-in", key, "-pubout", "-out", pub], check=True, stderr=subprocess.DEVNULL)
-    return key, pub
+    return C.keypair(WORK, name)
 
 
 def sign(key, payload):
-    import base64
-    p = os.path.join(WORK, "payload.bin")
-    with open(p, "wb") as f:
-        f.write(payload)
-    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key, p], check=True, stdout=subprocess.PIPE).stdout
-    return base64.b64encode(der).decode()
-
-
-def put_signatures(reg, name, image_digest, sigs, sizes=None):
-    """A sha256-<hex>.sig manifest holding one layer per (payload, signature)."""
-    cfg = b'{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}'
-    cd = upload_blob(reg, name, cfg)
-    layers = []
-    for i, (payload, sig) in enumerate(sigs):
-        d = upload_blob(reg, name, payload)
-        layers.append({"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
-                       "size": (sizes or {}).get(i, len(payload)), "digest": d,
-                       "annotations": {"dev.cosignproject.cosign/signature": sig}})
-    man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-           "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": len(cfg), "digest": cd},
-           "layers": layers}
-    r = R.urlopen("%s/v2/%s/manifests/sha256-%s.sig" % (reg.url, name, image_digest[7:]), method="PUT",
-                  data=json.dumps(man).encode(), headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
-    ok(r.status == 201, "signature manifest: %s %s" % (r.status, r.body[:300]))
+    return C.sign(key, payload, WORK)
 
 
 @case

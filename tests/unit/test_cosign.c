@@ -26,6 +26,11 @@
 #include "../../src/lib/util/util.h"
 #include "../../src/lib/util/banned.h"
 
+#define assert_has(hay, needle) do { \
+	if (!strstr((hay), (needle))) \
+		fail_msg("\"%s\" does not contain \"%s\"", (hay), (needle)); \
+} while (0)
+
 static const char *dir;
 
 static char *slurp(const char *rel, size_t *len)
@@ -44,6 +49,7 @@ typedef struct vsig {
 	char *payload;
 	size_t plen;
 	char *sig;
+	char *bundle;      /* dev.sigstore.cosign/bundle, or NULL */
 } vsig;
 
 static vsig load_sig(const char *rel)
@@ -68,6 +74,8 @@ static vsig load_sig(const char *rel)
 	for (len = strlen(p64); len && p64[len - 1] == '='; len--)
 		v.plen--;
 	v.sig = strdup(s64);
+	s64 = sw_json_get_str(sw_json_get_obj(sw_json_root(doc), "annotations"), "dev.sigstore.cosign/bundle");
+	v.bundle = s64 ? strdup(s64) : NULL;
 	sw_json_free(doc);
 	free(text);
 	return v;
@@ -117,9 +125,10 @@ static sw_sig_status check(const char *folder, const char *sig, const char *keyn
 
 	snprintf(rel, sizeof(rel), "%s/%s", folder, sig);
 	v = load_sig(rel);
-	sw_sig_verify(k, v.payload, v.plen, v.sig, dg, NULL, SW_IDENTITY_ANY, r);
+	sw_sig_verify(k, v.payload, v.plen, v.sig, dg, NULL, NULL, r);
 	free(v.payload);
 	free(v.sig);
+	free(v.bundle);
 	free(dg);
 	sw_pubkeys_free(k);
 	return r->status;
@@ -151,16 +160,17 @@ static void test_forgeries(void **state)
 	vsig v = load_sig("valid/signature-1.json");
 	char *dg = manifest_digest("valid");
 	sw_pubkeys *k = key("cosign.pub"), *k2 = key("cosign2.pub");
+	sw_identity repo = { SW_IDENTITY_REPOSITORY, NULL, NULL }, rdoe = { SW_IDENTITY_REPO_DIGEST_OR_EXACT, NULL, NULL };
 	sw_sig_result r;
 	size_t i;
 
 	(void)state;
-	sw_sig_verify(k, v.payload, v.plen, v.sig, dg, NULL, SW_IDENTITY_ANY, &r);
+	sw_sig_verify(k, v.payload, v.plen, v.sig, dg, NULL, NULL, &r);
 	assert_int_equal(r.status, SW_SIG_VALID);
 	/* a flipped bit anywhere in the payload */
 	for (i = 0; i < v.plen; i += 7) {
 		v.payload[i] ^= 0x01;
-		sw_sig_verify(k, v.payload, v.plen, v.sig, dg, NULL, SW_IDENTITY_ANY, &r);
+		sw_sig_verify(k, v.payload, v.plen, v.sig, dg, NULL, NULL, &r);
 		assert_int_equal(r.status, SW_SIG_BAD_SIGNATURE);
 		v.payload[i] ^= 0x01;
 	}
@@ -168,27 +178,147 @@ static void test_forgeries(void **state)
 	for (i = 10; i < strlen(v.sig) - 4; i += 5) {
 		char c = v.sig[i];
 		v.sig[i] = c == 'A' ? 'B' : 'A';
-		sw_sig_verify(k, v.payload, v.plen, v.sig, dg, NULL, SW_IDENTITY_ANY, &r);
+		sw_sig_verify(k, v.payload, v.plen, v.sig, dg, NULL, NULL, &r);
 		assert_true(r.status == SW_SIG_BAD_SIGNATURE || r.status == SW_SIG_MALFORMED);
 		v.sig[i] = c;
 	}
 	/* the right signature under another key */
-	sw_sig_verify(k2, v.payload, v.plen, v.sig, dg, NULL, SW_IDENTITY_ANY, &r);
+	sw_sig_verify(k2, v.payload, v.plen, v.sig, dg, NULL, NULL, &r);
 	assert_int_equal(r.status, SW_SIG_BAD_SIGNATURE);
 	/* not base64 at all */
-	sw_sig_verify(k, v.payload, v.plen, "***", dg, NULL, SW_IDENTITY_ANY, &r);
+	sw_sig_verify(k, v.payload, v.plen, "***", dg, NULL, NULL, &r);
 	assert_int_equal(r.status, SW_SIG_MALFORMED);
 	/* the identity rule: repository matches, another repository does not */
-	sw_sig_verify(k, v.payload, v.plen, v.sig, dg, "192.168.64.2:5000/cosign-signed-single-sample:v9",
-		      SW_IDENTITY_REPOSITORY, &r);
+	sw_sig_verify(k, v.payload, v.plen, v.sig, dg, "192.168.64.2:5000/cosign-signed-single-sample:v9", &repo, &r);
 	assert_int_equal(r.status, SW_SIG_VALID);
-	sw_sig_verify(k, v.payload, v.plen, v.sig, dg, "192.168.64.2:5000/other", SW_IDENTITY_REPOSITORY, &r);
+	sw_sig_verify(k, v.payload, v.plen, v.sig, dg, "192.168.64.2:5000/other", &repo, &r);
+	assert_int_equal(r.status, SW_SIG_WRONG_IDENTITY);
+	/* cosign signs the repository alone: containers/image's default
+	 * (matchRepoDigestOrExact) and matchExact never take it */
+	sw_sig_verify(k, v.payload, v.plen, v.sig, dg, "192.168.64.2:5000/cosign-signed-single-sample:latest", &rdoe, &r);
 	assert_int_equal(r.status, SW_SIG_WRONG_IDENTITY);
 	free(v.payload);
 	free(v.sig);
+	free(v.bundle);
 	free(dg);
 	sw_pubkeys_free(k);
 	sw_pubkeys_free(k2);
+}
+
+/* The Rekor SET cosign attached to key-rekor-valid: signed by the public
+ * log's key over the canonical JSON of its payload, for cosign2.pub, this
+ * signature and this payload; anything else fails. */
+static void test_rekor_set(void **state)
+{
+	vsig v = load_sig("key-rekor-valid/signature-1.json");
+	sw_pubkeys *rk = key("rekor.pub"), *k = key("cosign.pub"), *k2 = key("cosign2.pub");
+	sw_error err = SW_ERROR_INIT;
+	char *b, *p;
+
+	(void)state;
+	assert_non_null(v.bundle);
+	assert_int_equal(sw_rekor_set_verify(rk, v.bundle, k2, 0, v.sig, v.payload, v.plen, &err), 0);
+	/* the log's key must be the log's: cosign2.pub is not */
+	assert_int_equal(sw_rekor_set_verify(k2, v.bundle, k2, 0, v.sig, v.payload, v.plen, &err), SW_EVERIFY);
+	assert_has(err.msg, "no trusted Rekor key");
+	/* the entry names cosign2.pub, not cosign.pub */
+	assert_int_equal(sw_rekor_set_verify(rk, v.bundle, k, 0, v.sig, v.payload, v.plen, &err), SW_EVERIFY);
+	assert_has(err.msg, "another public key");
+	/* another payload */
+	v.payload[3] ^= 1;
+	assert_int_equal(sw_rekor_set_verify(rk, v.bundle, k2, 0, v.sig, v.payload, v.plen, &err), SW_EVERIFY);
+	assert_has(err.msg, "another payload");
+	v.payload[3] ^= 1;
+	/* no bundle; a bundle with a member more; a payload changed after signing */
+	assert_int_equal(sw_rekor_set_verify(rk, NULL, k2, 0, v.sig, v.payload, v.plen, &err), SW_EVERIFY);
+	b = malloc(strlen(v.bundle) + 16);
+	snprintf(b, strlen(v.bundle) + 16, "{\"x\":1,%s", v.bundle + 1);
+	assert_int_equal(sw_rekor_set_verify(rk, b, k2, 0, v.sig, v.payload, v.plen, &err), SW_EVERIFY);
+	memcpy(b, v.bundle, strlen(v.bundle) + 1);
+	assert_non_null(p = strstr(b, "\"logIndex\":"));
+	p[11] = p[11] == '9' ? '8' : '9';
+	assert_int_equal(sw_rekor_set_verify(rk, b, k2, 0, v.sig, v.payload, v.plen, &err), SW_EVERIFY);
+	assert_has(err.msg, "no trusted Rekor key");
+	free(b);
+	/* white space does not matter: the log signed the canonical form */
+	assert_non_null(p = strstr(v.bundle, "\"Payload\":{"));
+	b = malloc(strlen(v.bundle) + 8);
+	snprintf(b, strlen(v.bundle) + 8, "%.*s\"Payload\" :\n { %s", (int)(p - v.bundle), v.bundle, p + 11);
+	assert_int_equal(sw_rekor_set_verify(rk, b, k2, 0, v.sig, v.payload, v.plen, &err), 0);
+	free(b);
+	free(v.payload);
+	free(v.sig);
+	free(v.bundle);
+	sw_pubkeys_free(rk);
+	sw_pubkeys_free(k);
+	sw_pubkeys_free(k2);
+}
+
+/* containers/image's signedIdentity rules, case by case
+ * (signature/policy_reference_match.go and its tests). */
+static void test_identity_rules(void **state)
+{
+	static const struct {
+		sw_identity_rule rule;
+		const char *value, *signed_prefix, *image, *signed_ref;
+		bool want;
+	} cases[] = {
+		{ SW_IDENTITY_ANY, NULL, NULL, "a.example/x:1", "other.example/y", true },
+		/* matchRepository */
+		{ SW_IDENTITY_REPOSITORY, NULL, NULL, "a.example/ns/x:1", "a.example/ns/x", true },
+		{ SW_IDENTITY_REPOSITORY, NULL, NULL, "a.example/ns/x:1", "a.example/ns/x:2", true },
+		{ SW_IDENTITY_REPOSITORY, NULL, NULL, "busybox:latest", "index.docker.io/library/busybox", true },
+		{ SW_IDENTITY_REPOSITORY, NULL, NULL, "a.example/ns/x:1", "a.example/ns/y", false },
+		{ SW_IDENTITY_REPOSITORY, NULL, NULL, NULL, "a.example/ns/x", false },
+		/* matchExact */
+		{ SW_IDENTITY_EXACT, NULL, NULL, "a.example/x:1", "a.example/x:1", true },
+		{ SW_IDENTITY_EXACT, NULL, NULL, "a.example/x:1", "a.example/x", false },
+		{ SW_IDENTITY_EXACT, NULL, NULL, "a.example/x:1", "a.example/x:2", false },
+		{ SW_IDENTITY_EXACT, NULL, NULL, "a.example/x", "a.example/x", false },
+		{ SW_IDENTITY_EXACT, NULL, NULL, "busybox:latest", "docker.io/library/busybox:latest", true },
+		/* matchRepoDigestOrExact */
+		{ SW_IDENTITY_REPO_DIGEST_OR_EXACT, NULL, NULL, "a.example/x:1", "a.example/x:1", true },
+		{ SW_IDENTITY_REPO_DIGEST_OR_EXACT, NULL, NULL, "a.example/x:1", "a.example/x", false },
+		{ SW_IDENTITY_REPO_DIGEST_OR_EXACT, NULL, NULL, "a.example/x:1", "a.example/x:2", false },
+		{ SW_IDENTITY_REPO_DIGEST_OR_EXACT, NULL, NULL,
+		  "a.example/x@sha256:0000000000000000000000000000000000000000000000000000000000000000", "a.example/x:7", true },
+		{ SW_IDENTITY_REPO_DIGEST_OR_EXACT, NULL, NULL,
+		  "a.example/x@sha256:0000000000000000000000000000000000000000000000000000000000000000", "a.example/x",
+		  false },
+		{ SW_IDENTITY_REPO_DIGEST_OR_EXACT, NULL, NULL,
+		  "a.example/x@sha256:0000000000000000000000000000000000000000000000000000000000000000", "a.example/y:7",
+		  false },
+		/* exactReference: the image's own name does not matter */
+		{ SW_IDENTITY_EXACT_REFERENCE, "a.example/x:1", NULL, "b.example/y:2", "a.example/x:1", true },
+		{ SW_IDENTITY_EXACT_REFERENCE, "a.example/x:1", NULL, NULL, "a.example/x:1", true },
+		{ SW_IDENTITY_EXACT_REFERENCE, "a.example/x:1", NULL, "a.example/x:1", "a.example/x", false },
+		{ SW_IDENTITY_EXACT_REFERENCE, "a.example/x:1", NULL, "a.example/x:1", "a.example/x:2", false },
+		/* exactRepository */
+		{ SW_IDENTITY_EXACT_REPOSITORY, "a.example/x", NULL, "b.example/y:2", "a.example/x", true },
+		{ SW_IDENTITY_EXACT_REPOSITORY, "a.example/x", NULL, "b.example/y:2", "a.example/x:9", true },
+		{ SW_IDENTITY_EXACT_REPOSITORY, "a.example/x", NULL, "b.example/y:2", "a.example/xx", false },
+		/* remapIdentity: then as matchRepoDigestOrExact */
+		{ SW_IDENTITY_REMAP, "mirror.example/ns", "a.example/team", "mirror.example/ns/app:1", "a.example/team/app:1",
+		  true },
+		{ SW_IDENTITY_REMAP, "mirror.example/ns", "a.example/team", "mirror.example/ns/app:1", "a.example/team/app",
+		  false },
+		{ SW_IDENTITY_REMAP, "mirror.example/ns", "a.example/team", "mirror.example/nsx/app:1",
+		  "a.example/team/app:1", false },
+		{ SW_IDENTITY_REMAP, "mirror.example/ns", "a.example/team", "mirror.example/nsx/app:1",
+		  "mirror.example/nsx/app:1", true },
+		/* the rewritten name must be canonical: docker.io/busybox is not */
+		{ SW_IDENTITY_REMAP, "mirror.example/lib", "docker.io", "mirror.example/lib/busybox:1", "busybox:1", false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sw_identity id = { cases[i].rule, cases[i].value, cases[i].signed_prefix };
+		if (sw_identity_match(&id, cases[i].image, cases[i].signed_ref) != cases[i].want)
+			fail_msg("case %zu: %s signed as %s: want %d", i, cases[i].image ? cases[i].image : "(none)",
+				 cases[i].signed_ref, cases[i].want);
+	}
+	assert_true(sw_identity_match(NULL, NULL, "anything"));
 }
 
 /* Sign with a key of our own (so payload shapes can vary) and hold the
@@ -247,7 +377,7 @@ static void test_payload_rules(void **state)
 		char *sig;
 		snprintf(payload, sizeof(payload), cases[i].payload, D);
 		sig = sign_b64(pk, payload);
-		sw_sig_verify(k, payload, strlen(payload), sig, D, NULL, SW_IDENTITY_ANY, &r);
+		sw_sig_verify(k, payload, strlen(payload), sig, D, NULL, NULL, &r);
 		if (r.status != cases[i].want)
 			fail_msg("case %zu: status %d (%s), want %d", i, r.status, r.reason, cases[i].want);
 		free(sig);
@@ -289,6 +419,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_readme_cases),
 		cmocka_unit_test(test_forgeries),
 		cmocka_unit_test(test_payload_rules),
+		cmocka_unit_test(test_rekor_set),
+		cmocka_unit_test(test_identity_rules),
 		cmocka_unit_test(test_bad_keys),
 	};
 

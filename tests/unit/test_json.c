@@ -445,6 +445,35 @@ static char *nested(size_t depth, bool objects, size_t *len)
 	return sw_buf_detach(&b, len);
 }
 
+/* Every value knows its line (a member: its name's), and an error its own:
+ * a reader can point at the line of a JSON file a person must change. */
+static void test_lines(void **state)
+{
+	static const char doc[] = "\n{\"a\": 1,\n \"b\":\n  [true,\n   {\"c\": \"x\"}],\r\n\"d\": null}";
+	sw_error err = SW_ERROR_INIT;
+	sw_json_doc *d = NULL;
+	const sw_json *root, *b;
+
+	(void)state;
+	assert_int_equal(sw_json_parse(doc, strlen(doc), &d, &err), 0);
+	root = sw_json_root(d);
+	assert_int_equal(root->line, 2);
+	assert_int_equal(root->child->line, 2);                 /* "a" */
+	b = root->child->next;
+	assert_int_equal(b->line, 3);                           /* "b": its name's line */
+	assert_int_equal(b->child->line, 4);                    /* true */
+	assert_int_equal(b->child->next->line, 5);              /* {"c": ...} */
+	assert_int_equal(b->child->next->child->line, 5);
+	assert_int_equal(b->next->line, 6);                     /* "d" after \r\n */
+	sw_json_free(d);
+	d = NULL;
+	assert_int_equal(sw_json_parse("{\n\"a\": 1,\n\n \"b\": x}", 20, &d, &err), SW_EFORMAT);
+	assert_int_equal(err.line, 4);
+	assert_int_equal(sw_json_parse("{\"a\": 1,\n\"b\": 2,\n\"a\": 3}", 24, &d, &err), SW_EFORMAT);
+	assert_int_equal(err.line, 3);                          /* the second "a" */
+	assert_non_null(strstr(err.msg, "duplicate member name \"a\""));
+}
+
 static void test_depth_limit(void **state)
 {
 	bad_case c = { NULL, 0, SW_ELIMIT, "nesting deeper than 64" };
@@ -580,6 +609,7 @@ int main(void)
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_duplicate_keys_large),
+		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_writer_escaping),
 		cmocka_unit_test(test_writer_roundtrip),

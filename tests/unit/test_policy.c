@@ -67,7 +67,8 @@ static sw_policy *load(const char *name, const char *text)
 
 	if (rc != 0)
 		fail_msg("%s refused: %d %s", name, rc, err.msg);
-	assert_int_equal(n, 0);
+	if (n)
+		fail_msg("%s: %zu warnings, the first on line %d: %s", name, n, probs[0].line, probs[0].msg);
 	assert_null(probs);
 	assert_non_null(p);
 	assert_string_equal(sw_policy_path(p), path);
@@ -90,10 +91,15 @@ static void refused_n(const char *name, const char *text, size_t len, const prob
 	const char *path = put(name, text, len);
 	char first[1024];
 	int rc = sw_policy_load(path, &p, &probs, &n, &err);
+	size_t k;
 
 	if (rc != SW_EFORMAT)
 		fail_msg("%s: rc %d (%s), want SW_EFORMAT", name, rc, err.msg);
 	assert_null(p);
+	for (i = k = 0; i < n; i++) /* the warnings are not what this is about */
+		if (!probs[i].warning)
+			probs[k++] = probs[i];
+	n = k;
 	for (i = 0; i < n && i < nwant; i++)
 		if (probs[i].line != want[i].line || strcmp(probs[i].msg, want[i].msg) != 0)
 			fail_msg("%s: problem %zu is %d \"%s\", want %d \"%s\"", name, i, probs[i].line,
@@ -111,6 +117,28 @@ static void refused(const char *name, const char *text, int line, const char *ms
 	prob want = { line, msg };
 
 	refused_n(name, text, strlen(text), &want, 1);
+}
+
+/* Loaded with exactly these warnings (line and message). */
+static sw_policy *load_warned(const char *name, const char *text, const prob *want, size_t nwant)
+{
+	sw_policy *p = NULL;
+	sw_policy_problem *probs = NULL;
+	size_t n = 0, i;
+	sw_error err = SW_ERROR_INIT;
+	const char *path = put(name, text, strlen(text));
+
+	if (sw_policy_load(path, &p, &probs, &n, &err) != 0)
+		fail_msg("%s refused: %s", name, err.msg);
+	for (i = 0; i < n; i++)
+		if (i >= nwant || !probs[i].warning || probs[i].line != want[i].line ||
+		    strncmp(probs[i].msg, want[i].msg, strlen(want[i].msg)) != 0)
+			fail_msg("%s: warning %zu is %d \"%s\" (warning %d), want %d \"%s\"", name, i, probs[i].line,
+				 probs[i].msg, probs[i].warning, i < nwant ? want[i].line : -1, i < nwant ? want[i].msg : "-");
+	if (n != nwant)
+		fail_msg("%s: %zu warnings, want %zu", name, n, nwant);
+	free(probs);
+	return p;
 }
 
 /* Decide on a registry reference, with its look-alike verdict. */
@@ -191,7 +219,9 @@ static const char lists_yaml[] =
 
 static void test_access_lists(void **state)
 {
-	sw_policy *p = load("lists.yaml", lists_yaml);
+	static const prob w[] = { { 9, "namespaces.deny \"docker.io/someuser\" does not deny \"docker.io/someuser/good\": "
+				       "the more specific repositories.allow entry (line 11) admits it" } };
+	sw_policy *p = load_warned("lists.yaml", lists_yaml, w, N(w));
 
 	(void)state;
 	EXPECT(p, "nginx:1.27", true, true,
@@ -235,6 +265,47 @@ static void test_access_lists(void **state)
 	       END);
 	EXPECT(p, "ghcr.io/example-org/app@" DIGEST, true, true,
 	       { SW_REASON_INFO, 3, "allowed by \"ghcr.io\" in registries.allow" }, END);
+	sw_policy_free(p);
+}
+
+/* `policy lint`'s warnings about the lists' reach: an allow the same
+ * scope's deny always beats, a deny that a more specific allow cuts into
+ * (wildcards, hosts, names and exact references alike). */
+static void test_list_warnings(void **state)
+{
+	static const char y[] =
+		"version: 1\n"                                                           /* 1 */
+		"registries:\n"                                                          /* 2 */
+		"  allow: [ghcr.io, r.corp.example]\n"                                   /* 3 */
+		"  deny: [ghcr.io, \"*.corp.example\"]\n"                                /* 4 */
+		"namespaces:\n"                                                          /* 5 */
+		"  allow: [quay.io/team, docker.io/libraryx]\n"                          /* 6 */
+		"  deny: [docker.io/library]\n"                                          /* 7 */
+		"repositories:\n"                                                        /* 8 */
+		"  allow: [quay.io/team/app, \"docker.io/library/nginx:1.27\"]\n"        /* 9 */
+		"  deny: [quay.io/team/app]\n";                                          /* 10 */
+	static const prob w[] = {
+		{ 3, "registries.allow \"ghcr.io\" never admits anything: registries.deny names the same scope (line 4), and "
+		     "a deny wins a tie" },
+		{ 4, "registries.deny \"*.corp.example\" does not deny \"r.corp.example\": the more specific "
+		     "registries.allow entry (line 3) admits it" },
+		{ 7, "namespaces.deny \"docker.io/library\" does not deny \"docker.io/library/nginx:1.27\": the more "
+		     "specific repositories.allow entry (line 9) admits it" },
+		{ 9, "repositories.allow \"quay.io/team/app\" never admits anything: repositories.deny names the same scope "
+		     "(line 10), and a deny wins a tie" },
+	};
+	sw_policy *p = load_warned("reach.yaml", y, w, N(w));
+
+	(void)state;
+	EXPECT(p, "ghcr.io/org/app", false, true,
+	       { SW_REASON_DENY, 4, "ghcr.io/org/app is denied: it matches \"ghcr.io\" in registries.deny" }, END);
+	EXPECT(p, "quay.io/team/app", false, true,
+	       { SW_REASON_DENY, 10, "quay.io/team/app is denied: it matches \"quay.io/team/app\" in repositories.deny" },
+	       END);
+	sw_policy_free(p);
+	/* the example policy has nothing to warn about */
+	p = load("clean.yaml", "version: 1\nnamespaces:\n  allow: [docker.io/library]\nrepositories:\n"
+		 "  deny: [docker.io/library/centos]\n");
 	sw_policy_free(p);
 }
 
@@ -314,7 +385,7 @@ static void test_digest_and_mode(void **state)
 	assert_false(d.need_scan);
 	assert_false(d.need_signature);
 	assert_false(d.need_attestation);
-	assert_int_equal(d.nkeys, 0);
+	assert_int_equal(d.nsigs, 0);
 	sw_policy_free(warn);
 	sw_policy_free(enf);
 }
@@ -401,8 +472,10 @@ static void test_keys(void **state)
 	assert_int_equal(d.nreasons, 0);
 	assert_true(d.allowed);
 	assert_true(d.need_signature);
-	assert_int_equal(d.nkeys, 1);
-	assert_string_equal(d.keys[0], pub);
+	assert_int_equal(d.nsigs, 1);
+	assert_int_equal(d.sigs[0].nkeys, 1);
+	assert_string_equal(d.sigs[0].keys[0], pub);
+	assert_int_equal(d.sigs[0].identity.rule, SW_IDENTITY_REPOSITORY);
 	assert_true(d.need_attestation);
 	assert_int_equal(d.natt_keys, 2);
 	assert_string_equal(d.att_keys[0], att);
@@ -411,8 +484,9 @@ static void test_keys(void **state)
 	assert_int_equal(d.att_max_age_days, 7);
 	/* an override's keys replace the top level's */
 	decide(p, "ghcr.io/org/app@" DIGEST, &d);
-	assert_int_equal(d.nkeys, 1);
-	assert_string_equal(d.keys[0], att);
+	assert_int_equal(d.nsigs, 1);
+	assert_int_equal(d.sigs[0].nkeys, 1);
+	assert_string_equal(d.sigs[0].keys[0], att);
 	assert_int_equal(d.natt_keys, 2);
 	sw_policy_free(p);
 	/* defaults: any verdict short of malicious, any age */
@@ -693,42 +767,54 @@ static void test_containers_policy(void **state)
 	(void)state;
 	snprintf(keyfile, sizeof(keyfile), "%s", put("org.pub", "k\n", 2));
 	snprintf(js, sizeof(js),
-		 "{\n"
-		 "  \"default\": [{\"type\": \"reject\"}],\n"
-		 "  \"transports\": {\n"
-		 "    \"docker\": {\n"
-		 "      \"docker.io/library\": [{\"type\": \"insecureAcceptAnything\"}],\n"
-		 "      \"ghcr.io/example-org\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"%s\",\n"
+		 "{\n"                                                                                 /* 1 */
+		 "  \"default\": [{\"type\": \"reject\"}],\n"                                          /* 2 */
+		 "  \"transports\": {\n"                                                               /* 3 */
+		 "    \"docker\": {\n"                                                                 /* 4 */
+		 "      \"docker.io/library\": [{\"type\": \"insecureAcceptAnything\"}],\n"            /* 5 */
+		 "      \"ghcr.io/example-org\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"%s\",\n"  /* 6 */
 		 "                               \"signedIdentity\": {\"type\": \"matchRepository\"}}],\n"
-		 "      \"quay.io/keys\": [{\"type\": \"sigstoreSigned\", \"keyDatas\": [\"QUJD\", \"REVG\"]}]\n"
+		 "      \"quay.io/keys\": [{\"type\": \"sigstoreSigned\", \"keyDatas\": [\"QUJD\", \"RE\\nVG\"]}]\n" /* 8 */
 		 "    },\n"
-		 "    \"oci\": {\"\": [{\"type\": \"insecureAcceptAnything\"}]},\n"
-		 "    \"dir\": {\"/srv/images\": [{\"type\": \"insecureAcceptAnything\"}]}\n"
+		 "    \"oci\": {\"\": [{\"type\": \"insecureAcceptAnything\"}]},\n"                    /* 10 */
+		 "    \"dir\": {\"/srv/images\": [{\"type\": \"insecureAcceptAnything\"}]}\n"          /* 11 */
 		 "  }\n"
 		 "}\n",
 		 keyfile);
 	p = load("policy.json", js);
-	/* a containers-policy.json has no lines: every reason has line 0 */
-	EXPECT(p, "nginx:1.27", true, true, { SW_REASON_INFO, 0, "policy scope \"docker.io/library\" applies" }, END);
+	/* reasons point at the policy's lines */
+	EXPECT(p, "nginx:1.27", true, true, { SW_REASON_INFO, 5, "policy scope docker[\"docker.io/library\"] applies" },
+	       END);
 	EXPECT(p, "quay.io/prometheus/prometheus", false, true,
-	       { SW_REASON_DENY, 0, "rejected by the policy (its default says reject)" }, END);
+	       { SW_REASON_DENY, 2, "rejected by the policy (its default says reject)" }, END);
 	EXPECT(p, "docker.io/someuser/app", false, true,
-	       { SW_REASON_DENY, 0, "rejected by the policy (its default says reject)" }, END);
+	       { SW_REASON_DENY, 2, "rejected by the policy (its default says reject)" }, END);
 	/* look-alike names are not part of the format: a warning only */
-	EXPECT(p, "ngnix", true, true, { SW_REASON_INFO, 0, "policy scope \"docker.io/library\" applies" },
+	EXPECT(p, "ngnix", true, true, { SW_REASON_INFO, 5, "policy scope docker[\"docker.io/library\"] applies" },
 	       { SW_REASON_WARN, 0, "typosquat: \"ngnix\" is not an official image; ..." }, END);
+	/* a signature is asked for, with the requirement's identity rule */
 	decide(p, "quay.io/keys/app", &d);
-	assert_int_equal(d.nkeys, 2);
-	assert_string_equal(d.keys[0], "data:QUJD");
-	assert_string_equal(d.keys[1], "data:REVG");
-	/* local transports: scopes are path prefixes on '/' boundaries */
+	assert_true(d.allowed);
+	assert_int_equal(d.nsigs, 1);
+	assert_int_equal(d.sigs[0].nkeys, 2);
+	assert_string_equal(d.sigs[0].keys[0], "data:QUJD");
+	assert_string_equal(d.sigs[0].keys[1], "data:REVG"); /* base64's line breaks dropped */
+	assert_int_equal(d.sigs[0].identity.rule, SW_IDENTITY_REPO_DIGEST_OR_EXACT); /* the default */
+	assert_int_equal(d.sigs[0].line, 8);
+	decide(p, "ghcr.io/example-org/app:1", &d);
+	assert_int_equal(d.nsigs, 1);
+	assert_string_equal(d.sigs[0].keys[0], keyfile);
+	assert_int_equal(d.sigs[0].identity.rule, SW_IDENTITY_REPOSITORY);
+	assert_int_equal(d.sigs[0].nrekor_keys, 0);
+	/* local transports: the path, then its parents, then "" */
 	decide_local(p, "oci", "/anywhere/image", &d);
 	assert_true(d.allowed);
 	assert_int_equal(d.nreasons, 1);
-	assert_string_equal(d.reasons[0].text, "policy scope \"\"\"\" applies (local transport)");
+	assert_string_equal(d.reasons[0].text, "policy scope oci[\"\"] applies");
+	assert_int_equal(d.reasons[0].line, 10);
 	decide_local(p, "dir", "/srv/images/app", &d);
 	assert_true(d.allowed);
-	assert_string_equal(d.reasons[0].text, "policy scope \"/srv/images\" applies (local transport)");
+	assert_string_equal(d.reasons[0].text, "policy scope dir[\"/srv/images\"] applies");
 	decide_local(p, "dir", "/srv/images-evil/app", &d);
 	assert_false(d.allowed);
 	assert_int_equal(d.nreasons, 1);
@@ -736,57 +822,177 @@ static void test_containers_policy(void **state)
 	decide_local(p, "docker-archive", "/srv/images/app.tar", &d);
 	assert_false(d.allowed);
 	sw_policy_free(p);
-	/* a rejecting scope in an accepting default */
-	p = load("accept.json",
-		 "{\"default\": [{\"type\": \"insecureAcceptAnything\"}],\n"
-		 " \"transports\": {\"docker\": {\"docker.io/evil\": [{\"type\": \"reject\"}]}}}");
-	EXPECT(p, "docker.io/evil/x", false, true,
-	       { SW_REASON_INFO, 0, "policy scope \"docker.io/evil\" applies" },
-	       { SW_REASON_DENY, 0, "rejected by the policy (its scope says reject)" }, END);
-	EXPECT(p, "docker.io/evilcorp/x", true, true, END);
+}
+
+/* containers/image's lookup: the reference as named (":latest" when it has
+ * neither tag nor digest), its repository and namespaces up to the host
+ * with its port, "*.DOMAIN" without the port, then "", then the default;
+ * scopes compared as written; a tag and a digest together refused. */
+static void test_containers_lookup(void **state)
+{
+	static const char js[] =
+		"{\"default\": [{\"type\": \"reject\"}],\n"                                             /* 1 */
+		" \"transports\": {\"docker\": {\n"                                                     /* 2 */
+		"   \"docker.io/library/busybox:latest\": [{\"type\": \"insecureAcceptAnything\"}],\n"   /* 3 */
+		"   \"docker.io/library/busybox\": [{\"type\": \"reject\"}],\n"                          /* 4 */
+		"   \"*.example.com\": [{\"type\": \"insecureAcceptAnything\"}],\n"                      /* 5 */
+		"   \"registry.example.com:5000/team\": [{\"type\": \"reject\"}],\n"                     /* 6 */
+		"   \"index.docker.io/library/alpine\": [{\"type\": \"insecureAcceptAnything\"}],\n"     /* 7 */
+		"   \"docker.io/library/nginx@" DIGEST "\": [{\"type\": \"insecureAcceptAnything\"}],\n" /* 8 */
+		"   \"docker.io/library/redis\": [{\"type\": \"insecureAcceptAnything\"}]},\n"           /* 9 */
+		"  \"oci\": {\"/srv/oci\": [{\"type\": \"insecureAcceptAnything\"}],\n"                 /* 10 */
+		"           \"/srv/oci/bad\": [{\"type\": \"reject\"}]},\n"                              /* 11 */
+		"  \"docker-archive\": {\"\": [{\"type\": \"insecureAcceptAnything\"}]}}}\n";            /* 12 */
+	static const prob warned[] = {
+		{ 7, "transports.docker[\"index.docker.io/library/alpine\"]: never matches: containers/image compares the "
+		     "scope as written with the image's full name (docker.io/library/alpine is how it would name it)" },
+	};
+	sw_policy *p = load_warned("lookup.json", js, warned, N(warned));
+	sw_decision d;
+
+	(void)state;
+	EXPECT(p, "busybox", true, true,
+	       { SW_REASON_INFO, 3, "policy scope docker[\"docker.io/library/busybox:latest\"] applies" }, END);
+	EXPECT(p, "busybox:1.36", false, true,
+	       { SW_REASON_INFO, 4, "policy scope docker[\"docker.io/library/busybox\"] applies" },
+	       { SW_REASON_DENY, 4, "rejected by the policy (its scope says reject)" }, END);
+	/* *.DOMAIN: the host's port goes first */
+	EXPECT(p, "r.example.com:5000/x/y", true, true,
+	       { SW_REASON_INFO, 5, "policy scope docker[\"*.example.com\"] applies" }, END);
+	EXPECT(p, "registry.example.com:5000/team/app", false, true,
+	       { SW_REASON_INFO, 6, "policy scope docker[\"registry.example.com:5000/team\"] applies" },
+	       { SW_REASON_DENY, 6, "rejected by the policy (its scope says reject)" }, END);
+	EXPECT(p, "example.com/x", false, true, { SW_REASON_DENY, 1, "rejected by the policy (its default says reject)" },
+	       END);
+	/* index.docker.io is a scope no reference has */
+	EXPECT(p, "alpine:3.20", false, true, { SW_REASON_DENY, 1, "rejected by the policy (its default says reject)" },
+	       END);
+	EXPECT(p, "index.docker.io/library/alpine:3.20", false, true,
+	       { SW_REASON_DENY, 1, "rejected by the policy (its default says reject)" }, END);
+	EXPECT(p, "nginx@" DIGEST, true, true,
+	       { SW_REASON_INFO, 8, "policy scope docker[\"docker.io/library/nginx@" DIGEST "\"] applies" }, END);
+	EXPECT(p, "nginx:1.27", false, true, { SW_REASON_DENY, 1, "rejected by the policy (its default says reject)" },
+	       END);
+	/* a tag and a digest: containers/image refuses the reference */
+	EXPECT(p, "redis:7@" DIGEST, false, true,
+	       { SW_REASON_DENY, 0, "a reference with both a tag and a digest: containers/image refuses it (name it by "
+				    "digest alone)" }, END);
+	EXPECT(p, "redis@" DIGEST, true, true,
+	       { SW_REASON_INFO, 9, "policy scope docker[\"docker.io/library/redis\"] applies" }, END);
+	decide_local(p, "oci", "/srv/oci/bad/x", &d);
+	assert_false(d.allowed);
+	assert_int_equal(d.reasons[0].line, 11);
+	decide_local(p, "oci", "/srv/oci/bad", &d);
+	assert_false(d.allowed);
+	decide_local(p, "oci", "/srv/oci/good", &d);
+	assert_true(d.allowed);
+	decide_local(p, "oci", "/srv/ocibad", &d);
+	assert_false(d.allowed);
+	assert_int_equal(d.reasons[0].line, 1);
+	decide_local(p, "docker-archive", "/anywhere/x.tar", &d);
+	assert_true(d.allowed);
 	sw_policy_free(p);
 }
 
-/* As containers/image reads it, the requirements of the most specific
- * matching scope replace the default's whole: a sigstoreSigned scope under
- * a rejecting default admits what its key verifies (it was rejected by the
- * default's "reject" whatever its signature), and an accepting scope under
- * a signing default asks for no signature (it kept the default's keys). */
-static void test_containers_scope_replaces_default(void **state)
+/* Every requirement of the scope found must pass (an AND): a reject among
+ * accepts rejects, two sigstoreSigned need two signatures; and the
+ * requirements of a scope replace the default's whole, both ways. */
+static void test_containers_requirements(void **state)
 {
-	char js[2048], keyfile[512];
+	char js[4096], a[512], rk[512];
 	sw_policy *p;
 	sw_decision d;
 
 	(void)state;
-	snprintf(keyfile, sizeof(keyfile), "%s", put("scope.pub", "k\n", 2));
+	snprintf(a, sizeof(a), "%s", put("a.pub", "k\n", 2));
+	snprintf(rk, sizeof(rk), "%s", put("rekor.pub", "k\n", 2));
 	snprintf(js, sizeof(js),
-		 "{\"default\": [{\"type\": \"reject\"}],\n"
-		 " \"transports\": {\"docker\": {\"ghcr.io/example-org\": [{\"type\": \"sigstoreSigned\", "
-		 "\"keyPath\": \"%s\"}]}}}\n", keyfile);
-	p = load("signed-scope.json", js);
-	EXPECT(p, "ghcr.io/example-org/app:1", true, true,
-	       { SW_REASON_INFO, 0, "policy scope \"ghcr.io/example-org\" applies" }, END);
-	decide(p, "ghcr.io/example-org/app:1", &d);
+		 "{\"default\": [{\"type\": \"insecureAcceptAnything\"}],\n"                              /* 1 */
+		 " \"transports\": {\"docker\": {\n"                                                      /* 2 */
+		 "  \"ghcr.io/rej\": [{\"type\": \"insecureAcceptAnything\"}, {\"type\": \"reject\"}],\n" /* 3 */
+		 "  \"ghcr.io/org\": [{\"type\": \"insecureAcceptAnything\"},\n"                         /* 4 */
+		 "    {\"type\": \"sigstoreSigned\", \"keyPath\": \"%s\", \"rekorPublicKeyPath\": \"%s\"},\n" /* 5 */
+		 "    {\"type\": \"sigstoreSigned\", \"keyData\": \"QUJD\",\n"                            /* 6 */
+		 "     \"signedIdentity\": {\"type\": \"remapIdentity\", \"prefix\": \"ghcr.io/org\",\n"
+		 "                          \"signedPrefix\": \"registry.example.com/org\"}}],\n"
+		 "  \"ghcr.io/gpg\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"%s\"}]}}}\n", /* 9 */
+		 a, rk, a);
+	{
+		static const prob w[] = { { 9, "transports.docker[\"ghcr.io/gpg\"]: stowaway does not verify signedBy" } };
+		p = load_warned("and.json", js, w, N(w));
+	}
+	EXPECT(p, "ghcr.io/rej/x", false, true, { SW_REASON_INFO, 3, "policy scope docker[\"ghcr.io/rej\"] applies" },
+	       { SW_REASON_DENY, 3, "rejected by the policy (its scope says reject)" }, END);
+	decide(p, "ghcr.io/org/app:1", &d);
+	assert_true(d.allowed);
 	assert_true(d.need_signature);
-	assert_int_equal(d.nkeys, 1);
-	assert_string_equal(d.keys[0], keyfile);
-	EXPECT(p, "ghcr.io/other/app:1", false, true,
-	       { SW_REASON_DENY, 0, "rejected by the policy (its default says reject)" }, END);
+	assert_int_equal(d.nsigs, 2);
+	assert_string_equal(d.sigs[0].keys[0], a);
+	assert_int_equal(d.sigs[0].nrekor_keys, 1);
+	assert_string_equal(d.sigs[0].rekor_keys[0], rk);
+	assert_int_equal(d.sigs[0].line, 5);
+	assert_string_equal(d.sigs[1].keys[0], "data:QUJD");
+	assert_int_equal(d.sigs[1].nrekor_keys, 0);
+	assert_int_equal(d.sigs[1].identity.rule, SW_IDENTITY_REMAP);
+	assert_string_equal(d.sigs[1].identity.value, "ghcr.io/org");
+	assert_string_equal(d.sigs[1].identity.signed_prefix, "registry.example.com/org");
+	EXPECT(p, "ghcr.io/gpg/x", false, true, { SW_REASON_INFO, 9, "policy scope docker[\"ghcr.io/gpg\"] applies" },
+	       { SW_REASON_DENY, 9, "the policy (its scope) requires a signedBy (GPG) signature, which stowaway does not "
+				    "verify" }, END);
+	EXPECT(p, "quay.io/x/y", true, true, END);
 	sw_policy_free(p);
+	/* a signing default, an accepting scope: no signature asked there */
 	snprintf(js, sizeof(js),
 		 "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"%s\"}],\n"
-		 " \"transports\": {\"docker\": {\"docker.io/library\": [{\"type\": \"insecureAcceptAnything\"}]}}}\n",
-		 keyfile);
+		 " \"transports\": {\"docker\": {\"docker.io/library\": [{\"type\": \"insecureAcceptAnything\"}]}}}\n", a);
 	p = load("accept-scope.json", js);
 	decide(p, "nginx:1.27", &d);
 	assert_true(d.allowed);
 	assert_false(d.need_signature);
-	assert_int_equal(d.nkeys, 0);
+	assert_int_equal(d.nsigs, 0);
 	decide(p, "ghcr.io/other/app:1", &d);
 	assert_true(d.allowed);
 	assert_true(d.need_signature);
-	assert_string_equal(d.keys[0], keyfile);
+	assert_string_equal(d.sigs[0].keys[0], a);
+	sw_policy_free(p);
+	/* a rejecting default, a signing scope: admitted when signed */
+	snprintf(js, sizeof(js),
+		 "{\"default\": [{\"type\": \"reject\"}],\n"
+		 " \"transports\": {\"docker\": {\"ghcr.io/example-org\": [{\"type\": \"sigstoreSigned\", "
+		 "\"keyPath\": \"%s\", \"signedIdentity\": {\"type\": \"matchRepository\"}}]}}}\n", a);
+	p = load("signed-scope.json", js);
+	decide(p, "ghcr.io/example-org/app:1", &d);
+	assert_true(d.allowed);
+	assert_int_equal(d.nsigs, 1);
+	sw_policy_free(p);
+}
+
+/* Accepted as containers/image accepts them, with a warning each: a docker
+ * scope no reference can match, an unknown transport, a key file that is
+ * not there (read when an image needs it). */
+static void test_containers_warnings(void **state)
+{
+	static const char js[] =
+		"{\"default\": [{\"type\": \"reject\"}],\n"                                                  /* 1 */
+		" \"transports\": {\n"                                                                       /* 2 */
+		"  \"docker\": {\"library/x\": [{\"type\": \"insecureAcceptAnything\"}],\n"                 /* 3 */
+		"             \"docker.io/nginx\": [{\"type\": \"insecureAcceptAnything\"}],\n"              /* 4 */
+		"             \"*.example.com:5000\": [{\"type\": \"insecureAcceptAnything\"}],\n"           /* 5 */
+		"             \"quay.io\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"/nonexistent/k.pub\"}]},\n" /* 6 */
+		"  \"ftp\": {\"x\": [{\"type\": \"insecureAcceptAnything\"}]}}}\n";                         /* 7 */
+	static const prob w[] = {
+		{ 3, "transports.docker[\"library/x\"]: never matches: containers/image compares the scope as written with "
+		     "the image's full name (docker.io/library/x is how it would name it)" },
+		{ 4, "transports.docker[\"docker.io/nginx\"]: covers images under docker.io/nginx/..., not the official "
+		     "image docker.io/library/nginx" },
+		{ 5, "transports.docker[\"*.example.com:5000\"]: never matches: a wildcard scope is *.DOMAIN" },
+		{ 6, "transports.docker[\"quay.io\"]: key \"/nonexistent/k.pub\": No such file or directory" },
+		{ 7, "transports: \"ftp\" is not a transport stowaway or containers/image reads" },
+	};
+	sw_policy *p = load_warned("warned.json", js, w, N(w));
+
+	(void)state;
+	EXPECT(p, "x", false, true, { SW_REASON_DENY, 1, "rejected by the policy (its default says reject)" }, END);
 	sw_policy_free(p);
 }
 
@@ -794,39 +1000,97 @@ static void test_containers_policy_strict(void **state)
 {
 	static const struct {
 		const char *text;
+		int line;
 		const char *msg;
 	} cases[] = {
-		{ "{\"default\": [{\"type\": \"reject\"}], \"extra\": 1}",
+		{ "{\"default\": [{\"type\": \"reject\"}], \"extra\": 1}", 1,
 		  "policy: unknown field \"extra\" (containers-policy.json is strict: the whole file is rejected)" },
-		{ "{\"default\": [{\"type\": \"reject\", \"why\": \"x\"}]}",
+		{ "{\"default\": [{\"type\": \"reject\", \"why\": \"x\"}]}", 1,
 		  "default: unknown field \"why\" (containers-policy.json is strict: the whole file is rejected)" },
-		{ "{\"transports\": {}}", "\"default\" is required" },
-		{ "{\"default\": []}", "default: a non-empty list of requirements is required" },
-		{ "{\"default\": [\"reject\"]}", "default: each requirement is an object with a \"type\"" },
-		{ "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\"}]}",
-		  "default: signedBy (GPG simple signing) is not supported: use sigstoreSigned" },
-		{ "{\"default\": [{\"type\": \"acceptAll\"}]}", "default: unknown requirement type \"acceptAll\"" },
-		{ "{\"default\": [{\"type\": \"sigstoreSigned\"}]}",
-		  "default: sigstoreSigned needs exactly one of keyPath, keyPaths, keyData, keyDatas" },
-		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QQ==\", \"keyDatas\": [\"QQ==\"]}]}",
-		  "default: sigstoreSigned needs exactly one of keyPath, keyPaths, keyData, keyDatas" },
-		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"fulcio\": {}}]}",
-		  "default: sigstoreSigned with fulcio or pki (keyless) is not supported: stowaway verifies keyed "
-		  "signatures" },
-		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": []}", "\"transports\" must be an object" },
-		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"ftp\": {}}}",
-		  "transports: unknown transport \"ftp\"" },
-		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"oci\": []}}",
+		{ "{\"transports\": {}}", 1, "\"default\" is required" },
+		{ "{\"default\": []}", 1, "default: a non-empty list of requirements is required" },
+		{ "{\"default\": null}", 1, "default: a non-empty list of requirements is required" },
+		{ "{\"default\": [\"reject\"]}", 1, "default: each requirement is an object with a \"type\" string" },
+		{ "{\"default\": [{\"type\": \"acceptAll\"}]}", 1, "default: unknown requirement type \"acceptAll\"" },
+		{ "{\"default\": [{\"type\": \"insecureAcceptAnything\", \"keyPath\": \"/x\"}]}", 1,
+		  "default: unknown field \"keyPath\" (containers-policy.json is strict: the whole file is rejected)" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\"}]}", 1,
+		  "default: sigstoreSigned needs exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio and pki" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QQ==\", \"keyDatas\": [\"QQ==\"]}]}", 1,
+		  "default: sigstoreSigned needs exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio and pki" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPaths\": []}]}", 1,
+		  "default: \"keyPaths\" contains no entries" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\",\n \"keyDatas\": []}]}", 2,
+		  "default: \"keyDatas\" contains no entries" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QQ=\"}]}", 1,
+		  "default: \"keyData\" is not base64 (it holds the file's bytes, base64-encoded)" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QQ==\", \"rekorPublicKeyPath\": \"/r\",\n"
+		  "  \"rekorPublicKeyData\": \"QQ==\"}]}", 1,
+		  "default: at most one of rekorPublicKeyPath, rekorPublicKeyPaths, rekorPublicKeyData and "
+		  "rekorPublicKeyDatas" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"fulcio\": {\"caPath\": \"/ca\", \"oidcIssuer\": \"x\"},\n"
+		  "  \"rekorPublicKeyPath\": \"/r\"}]}", 1, "default.fulcio: subjectEmail is required" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QQ==\",\n"
+		  "  \"signedIdentity\": {\"type\": \"matchExact\", \"extra\": 1}}]}", 2,
+		  "default.signedIdentity: unknown field \"extra\" (containers-policy.json is strict: the whole file is "
+		  "rejected)" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QQ==\",\n"
+		  "  \"signedIdentity\": {\"type\": \"matchRepository\", \"dockerReference\": \"a.example/x:1\"}}]}", 2,
+		  "default.signedIdentity: unknown field \"dockerReference\" for matchRepository (containers-policy.json is "
+		  "strict: the whole file is rejected)" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QQ==\",\n"
+		  "  \"signedIdentity\": {\"type\": \"exactReference\", \"dockerReference\": \"a.example/x\"}}]}", 2,
+		  "default.signedIdentity: dockerReference \"a.example/x\" has neither a tag nor a digest" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QQ==\",\n"
+		  "  \"signedIdentity\": {\"type\": \"exactRepository\"}}]}", 2,
+		  "default.signedIdentity: exactRepository needs \"dockerRepository\"" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QQ==\",\n"
+		  "  \"signedIdentity\": {\"type\": \"remapIdentity\", \"prefix\": \"a.example/Team\",\n"
+		  "                     \"signedPrefix\": \"b.example\"}}]}", 2,
+		  "default.signedIdentity: prefix \"a.example/Team\" is not a registry host or a name that starts with one" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QQ==\", \"signedIdentity\": null}]}", 1,
+		  "default.signedIdentity must be a JSON object" },
+		{ "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyData\": \"QQ==\",\n"
+		  "  \"signedIdentity\": {\"type\": \"matchAnything\"}}]}", 2,
+		  "default.signedIdentity: unknown type \"matchAnything\"" },
+		{ "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\"}]}", 1,
+		  "default: signedBy needs exactly one of keyPath, keyPaths and keyData" },
+		{ "{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"PGP\", \"keyPath\": \"/k\"}]}", 1,
+		  "default: keyType \"PGP\" is not one of GPGKeys, signedByGPGKeys, X509Certificates, signedByX509CAs" },
+		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": []}", 1, "\"transports\" must be an object" },
+		{ "{\"default\": [{\"type\": \"reject\"}],\n \"transports\": null}", 2, "\"transports\" must be an object" },
+		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"oci\": []}}", 1,
 		  "transports.oci must be an object of scopes" },
-		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"library\": "
-		  "[{\"type\": \"reject\"}]}}}",
-		  "transports.docker[\"library\"]: \"library\" is not a registry host (a host has a '.' or a port, or is "
-		  "localhost); namespaces are written with their host, as in docker.io/library" },
-		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"oci\": {\"/x\": []}}}",
+		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"oci\": {\"/x\": []}}}", 1,
 		  "transports.oci[\"/x\"]: a non-empty list of requirements is required" },
-		{ "{\"default\": [{\"type\": \"reject\"},]}", "not valid JSON: json: bad number at byte 32" },
-		{ "{\"default\": [{\"type\": \"reject\"}], \"default\": []}",
-		  "not valid JSON: json: duplicate member name at byte 48" },
+		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"oci\": {\"/x\": null}}}", 1,
+		  "transports.oci[\"/x\"]: a non-empty list of requirements is required" },
+		{ "{\"default\": [{\"type\": \"reject\"}],\n \"transports\": {\"oci\": {\n"
+		  "  \"images/app\": [{\"type\": \"insecureAcceptAnything\"}]}}}", 3,
+		  "transports.oci[\"images/app\"]: a scope is an absolute path" },
+		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"oci-archive\": {\n"
+		  "  \"/\": [{\"type\": \"insecureAcceptAnything\"}]}}}", 2,
+		  "transports.oci-archive[\"/\"]: \"/\" is not a scope: write the default scope \"\"" },
+		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"dir\": {\n"
+		  "  \"/srv/x/\": [{\"type\": \"insecureAcceptAnything\"}]}}}", 2,
+		  "transports.dir[\"/srv/x/\"]: a scope is a clean path (no trailing '/', no \"//\", \".\" or \"..\")" },
+		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"oci\": {\n"
+		  "  \"/srv/../etc\": [{\"type\": \"insecureAcceptAnything\"}]}}}", 2,
+		  "transports.oci[\"/srv/../etc\"]: a scope is a clean path (no trailing '/', no \"//\", \".\" or \"..\")" },
+		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker-archive\": {\n"
+		  "  \"/srv/x.tar\": [{\"type\": \"insecureAcceptAnything\"}]}}}", 2,
+		  "transports.docker-archive[\"/srv/x.tar\"]: this transport has no scope but \"\"" },
+		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker-daemon\": {\n"
+		  "  \"" DIGEST "\": [{\"type\": \"insecureAcceptAnything\"}]}}}", 2,
+		  "transports.docker-daemon[\"" DIGEST "\"]: a digest (an image ID) is not a scope" },
+		{ "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"containers-storage\": {\n"
+		  "  \"[var/lib/containers]x\": [{\"type\": \"insecureAcceptAnything\"}]}}}", 2,
+		  "transports.containers-storage[\"[var/lib/containers]x\"]: a scope is \"[ROOT]...\" or "
+		  "\"[DRIVER@ROOT]...\" with an absolute ROOT, then NAME[:TAG][@DIGEST][@ID]" },
+		/* JSON errors at their line */
+		{ "{\"default\": [{\"type\": \"reject\"},\n]}", 2, "not valid JSON: json: bad number at byte 33" },
+		{ "{\"default\": [{\"type\": \"reject\"}],\n \"default\": []}", 2,
+		  "not valid JSON: json: duplicate member name \"default\" at byte 49" },
 	};
 	size_t i;
 
@@ -834,7 +1098,7 @@ static void test_containers_policy_strict(void **state)
 	for (i = 0; i < N(cases); i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "strict%zu.json", i);
-		refused(name, cases[i].text, 0, cases[i].msg);
+		refused(name, cases[i].text, cases[i].line, cases[i].msg);
 	}
 }
 
@@ -870,6 +1134,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_access_lists),
+		cmocka_unit_test(test_list_warnings),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_digest_and_mode),
 		cmocka_unit_test(test_overrides),
@@ -881,7 +1146,9 @@ int main(void)
 		cmocka_unit_test(test_long_path),
 		cmocka_unit_test(test_blank_file),
 		cmocka_unit_test(test_containers_policy),
-		cmocka_unit_test(test_containers_scope_replaces_default),
+		cmocka_unit_test(test_containers_lookup),
+		cmocka_unit_test(test_containers_requirements),
+		cmocka_unit_test(test_containers_warnings),
 		cmocka_unit_test(test_containers_policy_strict),
 		cmocka_unit_test(test_default_policy),
 	};

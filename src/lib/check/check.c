@@ -11,6 +11,8 @@
  * The CLI prints what this returns; the webhook and the registry gate
  * call the same function.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,32 @@ static const char *transport_of(sw_source_kind k)
 	case SW_SRC_DIR: return "dir";
 	default: return "docker";
 	}
+}
+
+/* A local image's path as containers/image names it for its policy
+ * scopes: absolute, cleaned, every symbolic link resolved; a last component
+ * that does not exist is kept as written. malloc'd; NULL and errno. */
+static char *resolve_local(const char *path)
+{
+	char *slash, *dir, *res, *out;
+
+	if ((res = realpath(path, NULL)) || errno != ENOENT)
+		return res;
+	if (!(dir = sw__strdup(path)))
+		return NULL;
+	slash = strrchr(dir, '/');
+	if (slash && slash[1] == '\0') {
+		free(dir);
+		errno = ENOENT;
+		return NULL;
+	}
+	if (slash)
+		*slash = '\0';
+	res = realpath(slash ? (dir[0] ? dir : "/") : ".", NULL);
+	out = res ? sw__asprintf("%s/%s", strcmp(res, "/") ? res : "", slash ? slash + 1 : path) : NULL;
+	free(res);
+	free(dir);
+	return out;
 }
 
 /* Scan the image (local, or streamed from its registry) and hold its worst
@@ -68,44 +96,63 @@ static void scan_image(const char *input, const sw_check_opts *o, sw_check_resul
 	sw_image_free(img);
 }
 
-/* A cosign signature by one of the policy's keys, for this digest, under
- * this repository's name. */
-static void check_signature(const char *ref, bool remote, const sw_check_opts *o, sw_check_result *r)
+/* One signature the policy requires: by one of its keys, for this digest,
+ * under an identity its rule accepts, with a Rekor SET when it asks for
+ * one. */
+static void check_one_signature(const char *ref, const sw_check_opts *o, const sw_sig_require *req,
+				sw_check_result *r)
 {
-	sw_pubkeys *pk = NULL;
+	sw_pubkeys *pk = NULL, *rk = NULL;
 	sw_sig_result *res = NULL;
 	size_t n = 0, k;
 	sw_error err = SW_ERROR_INIT;
 	char digest[80] = "";
+	sw_sig_check c;
 	int v;
 
+	if (sw_pubkeys_load(&pk, req->keys, req->nkeys, &err) < 0 ||
+	    (req->nrekor_keys && sw_pubkeys_load(&rk, req->rekor_keys, req->nrekor_keys, &err) < 0)) {
+		sw_decision_add(&r->d, SW_REASON_DENY, req->line, "the policy's signature keys: %s", err.msg);
+		goto out;
+	}
+	c.keys = pk;
+	c.rekor_keys = rk;
+	c.identity = &req->identity;
+	v = sw_verify_image(ref, o->image, &c, digest, sizeof(digest), &res, &n, &err);
+	if (v < 0)
+		sw_decision_add(&r->d, SW_REASON_DENY, req->line, "signature check failed: %s", err.msg);
+	else if (v == 0 && n == 0)
+		sw_decision_add(&r->d, SW_REASON_DENY, req->line, "the policy requires a signature, and %s@%s has none",
+				ref, digest);
+	else if (v == 0)
+		for (k = 0; k < n && k < 4; k++)
+			sw_decision_add(&r->d, SW_REASON_DENY, req->line, "signature %zu of %zu does not count: %s", k + 1,
+					n, res[k].reason);
+	else
+		sw_decision_add(&r->d, SW_REASON_INFO, req->line, "signed: %d valid signature%s for %s", v,
+				v == 1 ? "" : "s", digest);
+	if (digest[0] && !r->digest[0])
+		snprintf(r->digest, sizeof(r->digest), "%s", digest);
+out:
+	free(res);
+	sw_pubkeys_free(pk);
+	sw_pubkeys_free(rk);
+}
+
+/* Every signature the policy requires (containers-policy.json: each
+ * sigstoreSigned requirement of the scope; all must pass). */
+static void check_signatures(const char *ref, bool remote, const sw_check_opts *o, sw_check_result *r)
+{
+	size_t i;
+
 	if (!remote) {
-		sw_decision_add(&r->d, SW_REASON_DENY, 0,
+		sw_decision_add(&r->d, SW_REASON_DENY, r->d.nsigs ? r->d.sigs[0].line : 0,
 				"the policy requires a signature; signatures live in a registry, next to the image: "
 				"check the registry reference instead of a local copy");
 		return;
 	}
-	if (sw_pubkeys_load(&pk, r->d.keys, r->d.nkeys, &err) < 0) {
-		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy's signature keys: %s", err.msg);
-		return;
-	}
-	v = sw_verify_image(ref, o->image, pk, SW_IDENTITY_REPOSITORY, digest, sizeof(digest), &res, &n, &err);
-	if (v < 0)
-		sw_decision_add(&r->d, SW_REASON_DENY, 0, "signature check failed: %s", err.msg);
-	else if (v == 0 && n == 0)
-		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy requires a signature, and %s@%s has none", ref,
-				digest);
-	else if (v == 0)
-		for (k = 0; k < n && k < 4; k++)
-			sw_decision_add(&r->d, SW_REASON_DENY, 0, "signature %zu of %zu does not count: %s", k + 1, n,
-					res[k].reason);
-	else
-		sw_decision_add(&r->d, SW_REASON_INFO, 0, "signed: %d valid signature%s for %s", v, v == 1 ? "" : "s",
-				digest);
-	if (digest[0] && !r->digest[0])
-		snprintf(r->digest, sizeof(r->digest), "%s", digest);
-	free(res);
-	sw_pubkeys_free(pk);
+	for (i = 0; i < r->d.nsigs; i++)
+		check_one_signature(ref, o, &r->d.sigs[i], r);
 }
 
 /* A stowaway scan verdict signed by one of the policy's keys, for this
@@ -202,13 +249,20 @@ int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o,
 	}
 	remote = kind == SW_SRC_REGISTRY;
 	if (!remote) {
-		char local[4200];
+		char *local = resolve_local(path);
 		sw_ref none;
 		memset(&none, 0, sizeof(none));
 		snprintf(r->reference, sizeof(r->reference), "%s", input);
-		/* policy scopes for local transports name "PATH" or "PATH:REF" */
-		snprintf(local, sizeof(local), "%s%s%s", path, sel ? ":" : "", sel ? sel : "");
+		if (!local) {
+			r->d.allowed = false;
+			r->d.enforce = true;
+			sw_decision_add(&r->d, SW_REASON_DENY, 0, "%s: cannot resolve the path: %s", path, strerror(errno));
+			goto out;
+		}
+		/* policy scopes for local transports name the image's path, not
+		 * the text it was given as (a ":TAG", a symbolic link, "..") */
 		sw_policy_decide(policy, transport_of(kind), &none, local, NULL, &r->d);
+		free(local);
 	} else if (sw_names_check(path, &nr, &err) < 0) {
 		r->d.allowed = false;
 		r->d.enforce = true;
@@ -235,7 +289,7 @@ int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o,
 			resolve(path, o, r);
 	}
 	if (r->d.need_signature)
-		check_signature(remote ? path : input, remote, o, r);
+		check_signatures(remote ? path : input, remote, o, r);
 	else
 		unchecked(r, "signature not required");
 	if (r->d.need_attestation)

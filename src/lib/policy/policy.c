@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Admission policy (docs/policy.md). Two readers fill one model:
+ * Admission policy (docs/policy.md). Two readers:
  *
  *   stowaway YAML: mode, allow/deny lists of registries, namespaces and
  *   repositories, actions for look-alike names, required digest, required
@@ -8,20 +8,20 @@
  *   per-scope overrides of all of these;
  *
  *   containers-policy.json (containers/image): "default" and per-transport
- *   scopes with reject / insecureAcceptAnything / sigstoreSigned
- *   (keyPath, keyPaths, keyData, keyDatas), parsed strictly as c/image does
- *   (an unknown field rejects the file).
+ *   scopes, each a list of requirements, kept as containers/image keeps
+ *   them and decided as it decides (policy_containers.c, policy_decide.c).
  *
- * Scopes match on component boundaries: "docker.io/library" matches
+ * YAML scopes match on component boundaries: "docker.io/library" matches
  * docker.io/library/nginx and never docker.io/library-evil/nginx (the
  * prefix trap of string-prefix matchers). A host scope matches that host
  * (port included) and "*.example.com" matches its subdomains. The most
  * specific matching scope wins: longest scope, an exact reference (with tag
  * or digest) above all, a deny above an allow of the same length.
  *
- * The parts: this file holds the model, its scopes and the loading;
- * policy_yaml.c and policy_containers.c read the two formats;
- * policy_decide.c decides on a reference.
+ * The parts: this file holds the model, its scopes, the problems and
+ * warnings a reader finds, and the loading; policy_yaml.c and
+ * policy_containers.c read the two formats; policy_decide.c decides on a
+ * reference.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -37,26 +37,40 @@
 #define MAX_ENTRIES 10000
 #define MAX_POLICY_FILE (4u << 20)
 
-void sw_policy__problem(loader *l, int line, const char *fmt, ...)
+static void add_problem(loader *l, int line, bool warning, const char *fmt, va_list ap)
 {
 	sw_policy_problem *np;
-	va_list ap;
 
 	if (l->nprobs >= 1000 || SW_GROW(l->probs, l->nprobs) < 0)
 		return;
-	np = l->probs;
-	np[l->nprobs].line = line;
+	np = &l->probs[l->nprobs++];
+	np->line = line;
+	np->warning = warning;
+	vsnprintf(np->msg, sizeof(np->msg), fmt, ap);
+}
+
+void sw_policy__problem(loader *l, int line, const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf(np[l->nprobs].msg, sizeof(np[l->nprobs].msg), fmt, ap);
+	add_problem(l, line, false, fmt, ap);
 	va_end(ap);
-	l->nprobs++;
+}
+
+void sw_policy__warning(loader *l, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_problem(l, line, true, fmt, ap);
+	va_end(ap);
 }
 
 void sw_policy__settings_init(settings *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->mode = s->typosquat = s->impersonation = s->digest = s->max_severity = -1;
-	s->verdict = ACT_UNSET;
 	s->nkeys = -1;
 	s->natt_keys = -1;
 	s->att_verdict = -1;
@@ -91,6 +105,10 @@ void sw_policy_free(sw_policy *p)
 	}
 	free(p->lists);
 	free(p->overrides);
+	sw_policy__cp_release(&p->cp_default);
+	for (i = 0; i < p->ncp; i++)
+		sw_policy__cp_release(&p->cp[i]);
+	free(p->cp);
 	free(p->path);
 	free(p);
 }
@@ -252,13 +270,18 @@ void sw_policy__add_entry(loader *l, entry **v, size_t *n, const char *transport
 
 static int finish(loader *l, sw_policy **out, sw_policy_problem **probs, size_t *nprobs, sw_error *err)
 {
+	size_t i;
+
 	*probs = l->probs;
 	*nprobs = l->nprobs;
-	if (l->nprobs) {
-		sw_error_set(err, SW_EFORMAT, "%s:%d: %s", l->name, l->probs[0].line, l->probs[0].msg);
-		sw_policy_free(l->p);
-		return SW_EFORMAT;
-	}
+	for (i = 0; i < l->nprobs; i++)
+		if (!l->probs[i].warning) {
+			sw_error_set(err, SW_EFORMAT, "%s:%d: %s", l->name, l->probs[i].line, l->probs[i].msg);
+			if (err)
+				err->line = l->probs[i].line;
+			sw_policy_free(l->p);
+			return SW_EFORMAT;
+		}
 	*out = l->p;
 	return 0;
 }
@@ -293,9 +316,10 @@ int sw_policy_load(const char *path, sw_policy **out, sw_policy_problem **probs,
 		sw_json_doc *doc = NULL;
 		sw_error jerr = SW_ERROR_INIT;
 		if (sw_json_parse(b.data, b.len, &doc, &jerr) < 0)
-			sw_policy__problem(&l, 0, "not valid JSON: %s", jerr.msg);
+			sw_policy__problem(&l, jerr.line, "not valid JSON: %s", jerr.msg);
 		else
 			sw_policy__load_containers_json(&l, sw_json_root(doc));
+		l.p->containers = true;
 		sw_json_free(doc);
 	} else {
 		sw_yaml_doc *doc = NULL;
@@ -303,15 +327,15 @@ int sw_policy_load(const char *path, sw_policy **out, sw_policy_problem **probs,
 		/* parsed under a short name: "policy:LINE: why" fits in the
 		 * message whatever the path's length (finish() names the file) */
 		if (sw_yaml_parse(b.data ? b.data : "", b.len, "policy", &doc, &yerr) < 0) {
-			/* "policy:LINE: why" -> the line and the why */
-			const char *m = strncmp(yerr.msg, "policy:", 7) == 0 ? yerr.msg + 6 : "";
-			int line = *m == ':' ? (int)strtol(m + 1, NULL, 10) : 0;
-			const char *why = line ? strchr(m + 1, ':') : NULL;
-			sw_policy__problem(&l, line, "%s", why ? why + 2 : yerr.msg);
+			char head[32];
+			size_t hl = (size_t)snprintf(head, sizeof(head), "policy:%d: ", yerr.line);
+			sw_policy__problem(&l, yerr.line, "%s",
+					   strncmp(yerr.msg, head, hl) == 0 ? yerr.msg + hl : yerr.msg);
 		} else if (sw_yaml_ndocs(doc) != 1) {
 			sw_policy__problem(&l, 0, "a policy is one YAML document (found %zu)", sw_yaml_ndocs(doc));
 		} else {
 			sw_policy__load_yaml(&l, sw_yaml_root(doc, 0));
+			sw_policy__lint_lists(&l);
 		}
 		sw_yaml_free(doc);
 	}

@@ -4,6 +4,20 @@
  * apply (the base, then the most specific override), the access lists,
  * look-alike names, the digest, and what the policy asks to be checked
  * besides (scan, signature, attestation), every reason with its line.
+ *
+ * Under a containers-policy.json the decision is containers/image's
+ * (signature/policy_eval.go, docker/policyconfiguration/naming.go): the
+ * requirements of the first scope found, in this order, apply, and every
+ * one of them must pass:
+ *   docker: the reference as named (":latest" added when it has neither
+ *     tag nor digest; one with both is refused), then its repository and
+ *     each parent namespace up to the host with its port, then "*.DOMAIN"
+ *     for each domain of the host without its port; scopes are compared
+ *     as written;
+ *   oci, oci-archive, dir: the image's absolute path without symbolic
+ *     links (never a ":TAG" suffix), then each parent directory;
+ *   docker-archive: "" only;
+ * then the transport's "" scope, then "default".
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,8 +79,6 @@ static void effective(const sw_policy *p, const char *transport, const char *hos
 		s->digest = best->s.digest;
 	if (best->s.max_severity != -1)
 		s->max_severity = best->s.max_severity;
-	if (best->s.verdict != ACT_UNSET)
-		s->verdict = best->s.verdict;
 	if (best->s.nkeys >= 0) {
 		s->nkeys = best->s.nkeys;
 		memcpy(s->keys, best->s.keys, sizeof(s->keys));
@@ -176,6 +188,129 @@ static int access_lists(const sw_policy *p, const char *host, const char *name, 
 	return explicit_level;
 }
 
+/* ---- containers-policy.json ---- */
+
+static const cp_scope *cp_find(const sw_policy *p, const char *transport, const char *scope)
+{
+	size_t i;
+
+	for (i = 0; i < p->ncp; i++)
+		if (strcmp(p->cp[i].transport, transport) == 0 && strcmp(p->cp[i].scope, scope) == 0)
+			return &p->cp[i];
+	return NULL;
+}
+
+/* The first scope of containers/image's lookup order (NULL: default). */
+static const cp_scope *cp_lookup(const sw_policy *p, const char *transport, const sw_ref *ref, const char *path)
+{
+	const cp_scope *sc;
+	char name[600], id[800];
+	char *c;
+
+	if (strcmp(transport, "docker") == 0) {
+		sw_ref_format(ref, SW_REF_NAME, name, sizeof(name));
+		snprintf(id, sizeof(id), "%s%s%s", name, ref->tag[0] ? ":" : ref->digest[0] ? "@" : ":latest",
+			 ref->tag[0] ? ref->tag : ref->digest);
+		if ((sc = cp_find(p, transport, id)))
+			return sc;
+		for (;;) {
+			if ((sc = cp_find(p, transport, name)))
+				return sc;
+			if (!(c = strrchr(name, '/')))
+				break;
+			*c = '\0';
+		}
+		/* the host: its port goes, then "*.b.c", "*.c" */
+		if ((c = strchr(name, ':')))
+			*c = '\0';
+		for (c = strchr(name, '.'); c; c = strchr(c + 1, '.')) {
+			snprintf(id, sizeof(id), "*%s", c);
+			if ((sc = cp_find(p, transport, id)))
+				return sc;
+		}
+	} else if (strcmp(transport, "docker-archive") != 0 && path && path[0] == '/') {
+		snprintf(name, sizeof(name), "%s", path);
+		while (name[0] && strcmp(name, "/") != 0) {
+			if ((sc = cp_find(p, transport, name)))
+				return sc;
+			if (!(c = strrchr(name, '/')))
+				break;
+			*c = '\0';
+		}
+	}
+	return cp_find(p, transport, "");
+}
+
+static void cp_signature(const cp_req *r, sw_decision *d)
+{
+	sw_sig_require *s;
+	size_t k;
+
+	if (d->nsigs >= SW_DECISION_MAX_SIGS) {
+		sw_decision_add(d, SW_REASON_DENY, r->line, "more than %d signature requirements apply",
+				SW_DECISION_MAX_SIGS);
+		return;
+	}
+	s = &d->sigs[d->nsigs++];
+	for (k = 0; k < r->nkeys; k++)
+		s->keys[s->nkeys++] = r->keys[k];
+	for (k = 0; k < r->nrekor; k++)
+		s->rekor_keys[s->nrekor_keys++] = r->rekor[k];
+	s->identity.rule = r->id_rule;
+	s->identity.value = r->id_value;
+	s->identity.signed_prefix = r->id_signed_prefix;
+	s->line = r->line;
+	d->need_signature = true;
+}
+
+void sw_policy__decide_containers(const sw_policy *p, const char *transport, const sw_ref *ref, const char *path,
+				  const sw_name_result *nr, sw_decision *d)
+{
+	const cp_scope *sc;
+	bool docker = strcmp(transport, "docker") == 0;
+	size_t i;
+
+	if (docker && ref->tag[0] && ref->digest[0]) {
+		sw_decision_add(d, SW_REASON_DENY, 0, "a reference with both a tag and a digest: containers/image "
+				"refuses it (name it by digest alone)");
+		return;
+	}
+	if ((sc = cp_lookup(p, transport, ref, path)))
+		sw_decision_add(d, SW_REASON_INFO, sc->line, "policy scope %s[\"%s\"] applies", sc->transport, sc->scope);
+	else
+		sc = &p->cp_default;
+	for (i = 0; i < sc->nreqs; i++) {
+		const cp_req *r = &sc->reqs[i];
+		const char *where = sc == &p->cp_default ? "its default" : "its scope";
+		switch (r->kind) {
+		case CP_ACCEPT:
+			break;
+		case CP_REJECT:
+			sw_decision_add(d, SW_REASON_DENY, r->line, "rejected by the policy (%s says reject)", where);
+			break;
+		case CP_SIGNED_BY:
+			sw_decision_add(d, SW_REASON_DENY, r->line, "the policy (%s) requires a signedBy (GPG) signature, "
+					"which stowaway does not verify", where);
+			break;
+		case CP_BASE_LAYER:
+			sw_decision_add(d, SW_REASON_DENY, r->line, "the policy (%s) requires signedBaseLayer, which is "
+					"not implemented", where);
+			break;
+		case CP_SIGSTORE:
+			if (r->keyless)
+				sw_decision_add(d, SW_REASON_DENY, r->line, "the policy (%s) requires a keyless signature "
+						"(fulcio, pki), which stowaway does not verify", where);
+			else
+				cp_signature(r, d);
+			break;
+		}
+	}
+	/* names are not part of the format: look-alikes are warned about */
+	if (docker && nr && nr->verdict != SW_NAME_OK)
+		sw_decision_add(d, SW_REASON_WARN, 0, "%s: %s (the real one is %s)", sw_name_verdict_str(nr->verdict),
+				nr->reason, nr->resembles);
+}
+
 void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *ref, const char *path,
 		      const sw_name_result *nr, sw_decision *d)
 {
@@ -188,6 +323,11 @@ void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *r
 
 	memset(d, 0, sizeof(*d));
 	d->allowed = true;
+	if (p->containers) {
+		d->enforce = true;
+		sw_policy__decide_containers(p, transport, ref, path, nr, d);
+		return;
+	}
 	host[0] = name[0] = full[0] = '\0';
 	if (docker) {
 		snprintf(host, sizeof(host), "%s", ref->domain);
@@ -199,9 +339,6 @@ void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *r
 	if (ov)
 		sw_decision_add(d, SW_REASON_INFO, ov->line, "policy scope \"%s\" applies%s", ov->scope[0] ? ov->scope : "\"\"",
 				strcmp(ov->transport, "docker") ? " (local transport)" : "");
-	if (s.verdict == ACT_DENY)
-		sw_decision_add(d, SW_REASON_DENY, ov ? ov->line : 0, "rejected by the policy (%s)",
-				ov ? "its scope says reject" : "its default says reject");
 	/* access lists */
 	if (docker)
 		explicit_level = access_lists(p, host, name, full, d);
@@ -234,8 +371,13 @@ void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *r
 			d->att_keys[d->natt_keys++] = s.att_keys[i];
 	}
 	if (s.nkeys > 0) {
+		/* require.signature: one of the keys, signed under the image's
+		 * repository (cosign signs the repository) */
+		sw_sig_require *sg = &d->sigs[d->nsigs++];
 		d->need_signature = true;
 		for (i = 0; i < (size_t)s.nkeys && i < SW_POLICY_MAX_KEYS; i++)
-			d->keys[d->nkeys++] = s.keys[i];
+			sg->keys[sg->nkeys++] = s.keys[i];
+		sg->identity.rule = SW_IDENTITY_REPOSITORY;
+		sg->line = ov && ov->s.nkeys >= 0 ? ov->line : 0;
 	}
 }

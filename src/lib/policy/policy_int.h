@@ -21,7 +21,6 @@ typedef struct settings {
 	int typosquat, impersonation;   /* action */
 	int digest;           /* -1 unset, 0/1 */
 	int max_severity;     /* -1 unset, -2 "none" (no finding at all), else sw_severity */
-	int verdict;          /* containers-policy: ACT_ALLOW (accept anything), ACT_DENY (reject) */
 	char *keys[SW_POLICY_MAX_KEYS];
 	int nkeys;            /* -1 unset */
 	char *att_keys[SW_POLICY_MAX_KEYS];   /* require.attestation */
@@ -39,8 +38,36 @@ typedef struct entry {
 	settings s;           /* overrides */
 } entry;
 
+/* containers-policy.json, as containers/image holds it: a scope's
+ * requirements, every one of which must pass. */
+typedef enum { CP_ACCEPT, CP_REJECT, CP_SIGSTORE, CP_SIGNED_BY, CP_BASE_LAYER } cp_kind;
+
+typedef struct cp_req {
+	cp_kind kind;
+	int line;
+	bool keyless;                      /* sigstoreSigned with fulcio or pki */
+	char *keys[SW_POLICY_MAX_KEYS];    /* a path, or "data:" + base64 of the PEM */
+	size_t nkeys;
+	char *rekor[SW_POLICY_MAX_KEYS];   /* the same, for Rekor's keys */
+	size_t nrekor;
+	sw_identity_rule id_rule;
+	char *id_value, *id_signed_prefix;
+} cp_req;
+
+typedef struct cp_scope {
+	char *transport;                   /* NULL: "default" */
+	char *scope;
+	int line;
+	cp_req *reqs;
+	size_t nreqs;
+} cp_scope;
+
 struct sw_policy {
 	char *path;
+	bool containers;         /* a containers-policy.json: cp_default and cp decide */
+	cp_scope cp_default;
+	cp_scope *cp;
+	size_t ncp;
 	settings base;
 	entry *lists;
 	size_t nlists;
@@ -56,9 +83,10 @@ typedef struct loader {
 	const char *name;
 } loader;
 
-/* The model (policy.c): a problem kept with its line (at most 1,000);
- * settings with nothing set. */
+/* The model (policy.c): a problem or a warning kept with its line (at
+ * most 1,000); settings with nothing set. */
 void sw_policy__problem(loader *l, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sw_policy__warning(loader *l, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void sw_policy__settings_init(settings *s);
 
 /* Scopes (policy.c): a docker scope checked (its level: 0 host,
@@ -78,8 +106,15 @@ void sw_policy__add_entry(loader *l, entry **v, size_t *n, const char *transport
 			  int line, entry **out);
 
 /* The readers: a YAML policy (policy_yaml.c), a containers-policy.json
- * (policy_containers.c), each into l->p, every problem into l. */
+ * (policy_containers.c), each into l->p, every problem into l; warnings
+ * about the reach of a YAML policy's access lists (policy_yaml.c). */
 void sw_policy__load_yaml(loader *l, const sw_yaml *root);
 void sw_policy__load_containers_json(loader *l, const sw_json *root);
+void sw_policy__lint_lists(loader *l);
+void sw_policy__cp_release(cp_scope *sc);
+
+/* The decision under a containers-policy.json (policy_decide.c). */
+void sw_policy__decide_containers(const sw_policy *p, const char *transport, const sw_ref *ref, const char *path,
+				  const sw_name_result *nr, sw_decision *d);
 
 #endif

@@ -264,3 +264,67 @@ void sw_policy__load_yaml(loader *l, const sw_yaml *root)
 		}
 	}
 }
+
+/* ---- the reach of the access lists (warnings) ---- */
+
+static const char *const list_names[] = { "registries", "namespaces", "repositories" };
+
+/* The host of an entry's scope ("*.example.com" stays itself). */
+static size_t host_len(const entry *e)
+{
+	const char *slash = strchr(e->scope, '/');
+
+	return slash ? (size_t)(slash - e->scope) : strlen(e->scope);
+}
+
+/* Whether every name a matches is also matched by b (a within b's reach),
+ * as sw_policy__scope_match matches: a wildcard covers longer hosts that
+ * end with it, a host covers what is on it, a name covers its own
+ * reference and what is under it. */
+static bool within(const entry *a, const entry *b)
+{
+	size_t ah = host_len(a), bl = strlen(b->scope);
+	const char *an = a->scope;
+
+	if (b->scope[0] == '*') {
+		const char *h = an[0] == '*' ? an + 1 : an; /* ".sub.example.com" or "r.example.com" */
+		size_t hl = an[0] == '*' ? ah - 1 : ah;
+		return hl > bl - 1 && strncmp(h + hl - (bl - 1), b->scope + 1, bl - 1) == 0;
+	}
+	if (an[0] == '*')
+		return false;
+	if (b->level == 0)
+		return ah == bl && strncmp(an, b->scope, bl) == 0;
+	if (strchr(b->scope, '@') || strchr(b->scope + host_len(b), ':'))
+		return strcmp(an, b->scope) == 0; /* an exact reference */
+	return strncmp(an, b->scope, bl) == 0 && (an[bl] == '\0' || an[bl] == '/' || an[bl] == ':' || an[bl] == '@');
+}
+
+/* An allow entry that the same scope's deny always beats (a tie goes to
+ * the deny) never admits anything; a deny entry with a more specific
+ * allow inside its reach does not deny what that allow admits. Both are
+ * said, as warnings: the policy still loads. */
+void sw_policy__lint_lists(loader *l)
+{
+	const sw_policy *p = l->p;
+	size_t i, k;
+
+	for (i = 0; i < p->nlists; i++) {
+		const entry *d = &p->lists[i];
+		if (d->allow)
+			continue;
+		for (k = 0; k < p->nlists; k++) {
+			const entry *a = &p->lists[k];
+			if (!a->allow || !within(a, d))
+				continue;
+			if (strcmp(a->scope, d->scope) == 0)
+				sw_policy__warning(l, a->line, "%s.allow \"%s\" never admits anything: %s.deny names the same "
+						   "scope (line %d), and a deny wins a tie", list_names[a->level], a->scope,
+						   list_names[d->level], d->line);
+			else
+				sw_policy__warning(l, d->line, "%s.deny \"%s\" does not deny \"%s\": the more specific "
+						   "%s.allow entry (line %d) admits it", list_names[d->level], d->scope,
+						   a->scope, list_names[a->level], a->line);
+		}
+	}
+}

@@ -10,6 +10,14 @@
 #include "../registry/registry.h"
 #include "../util/util.h"
 
+#define SW_SIG_MAX_KEYS 16
+
+/* Public keys (sw_pubkeys_load), in the order given. */
+struct sw_pubkeys {
+	EVP_PKEY *k[SW_SIG_MAX_KEYS];
+	size_t n;
+};
+
 typedef struct sw_sigimage {
 	sw_ref ref;
 	char full[1024];          /* the reference as given, normalised */
@@ -36,6 +44,15 @@ int sw_sigstore_blob(sw_sigimage *si, const char *digest, int64_t size, uint64_t
 		     sw_error *err);
 int sw_sigstore_put_blob(sw_sigimage *si, const void *data, size_t len, char digest[SW_DIGEST_STRLEN], sw_error *err);
 int sw_sigstore_put_manifest(sw_sigimage *si, const char *media_type, const void *body, size_t len, sw_error *err);
+
+/* Exactly these members (a NULL-terminated list), every one present but
+ * may_lack (NULL: none may be absent); a value of null counts as absent. */
+bool sw_sig__only_keys(const sw_json *obj, const char *const *keys, const char *may_lack);
+
+/* v written as RFC 8785 canonical JSON (rekor.c): integers only (within
+ * 2^53), member names within the Basic Multilingual Plane; SW_EFORMAT
+ * otherwise, the buffer's error when it is full. */
+int sw_sig__canonical(sw_buf *out, const sw_json *v);
 
 /* Index of the first key that verifies the base64 signature over the
  * bytes, or -1 (also when the signature is not base64). */

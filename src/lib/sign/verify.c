@@ -9,8 +9,12 @@
  * key verifies it and the payload's critical.image.docker-manifest-digest
  * is that image's digest. The payload is read strictly, as containers/image
  * reads it: the top level is exactly {critical, optional}, critical exactly
- * {type, image, identity}, type "cosign container image signature". A Rekor
- * bundle annotation is reported, not required (offline verification).
+ * {type, image, identity}, type "cosign container image signature". The
+ * signed identity is held against the reference by the rule asked for
+ * (sw_identity_match: containers-policy.json's signedIdentity, with
+ * containers/image's meaning). A Rekor bundle annotation is reported, and
+ * required only when the caller gives Rekor's keys (rekor.c checks it,
+ * offline).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +32,6 @@
 #include "../util/util.h"
 #include "../util/banned.h"
 
-#define MAX_KEYS 16
 #define MAX_SIG_MANIFEST (4u << 20)
 #define MAX_PAYLOAD (1u << 20)
 #define MAX_SIGS 256
@@ -36,19 +39,14 @@
 #define ANN_SIG "dev.cosignproject.cosign/signature"
 #define ANN_BUNDLE "dev.sigstore.cosign/bundle"
 
-struct sw_pubkeys {
-	EVP_PKEY *k[MAX_KEYS];
-	size_t n;
-};
-
 int sw_pubkeys_load(sw_pubkeys **out, const char *const *paths, size_t n, sw_error *err)
 {
 	sw_pubkeys *k;
 	size_t i;
 
 	*out = NULL;
-	if (n > MAX_KEYS)
-		return sw_error_set(err, SW_ELIMIT, "at most %d keys", MAX_KEYS);
+	if (n > SW_SIG_MAX_KEYS)
+		return sw_error_set(err, SW_ELIMIT, "at most %d keys", SW_SIG_MAX_KEYS);
 	if (!(k = calloc(1, sizeof(*k))))
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
@@ -95,18 +93,17 @@ void sw_pubkeys_free(sw_pubkeys *k)
 	free(k);
 }
 
-/* Exactly these keys, no others. */
-static bool only_keys(const sw_json *obj, const char *const *keys)
+bool sw_sig__only_keys(const sw_json *obj, const char *const *keys, const char *may_lack)
 {
 	const sw_json *c;
-	size_t n = 0, i;
+	size_t i;
 
 	if (!obj || obj->type != SW_JSON_OBJ)
 		return false;
 	for (i = 0; keys[i]; i++)
-		if (!sw_json_get(obj, keys[i]) && strcmp(keys[i], "optional") != 0)
+		if (!sw_json_get(obj, keys[i]) && (!may_lack || strcmp(keys[i], may_lack) != 0))
 			return false;
-	for (c = obj->child; c; c = c->next, n++) {
+	for (c = obj->child; c; c = c->next) {
 		for (i = 0; keys[i]; i++)
 			if (strcmp(c->key, keys[i]) == 0)
 				break;
@@ -116,22 +113,88 @@ static bool only_keys(const sw_json *obj, const char *const *keys)
 	return true;
 }
 
-/* "index.docker.io/library/x" and "docker.io/library/x:tag" name the same
- * repository: compare normalised names (and tag/digest for EXACT). */
-static bool identity_ok(const char *signed_ref, const char *reference, sw_identity_rule rule)
-{
-	sw_ref a, b;
-	char na[600], nb[600];
+/* ---- signed identities (containers/image's signature/policy_reference_match.go) ---- */
 
-	if (rule == SW_IDENTITY_ANY)
+static bool ref_parse(const char *s, sw_ref *r)
+{
+	return s && sw_ref_parse(s, r, NULL) == 0;
+}
+
+static bool name_only(const sw_ref *r)
+{
+	return !r->tag[0] && !r->digest[0];
+}
+
+static bool same_form(const sw_ref *a, const sw_ref *b, sw_ref_form f)
+{
+	char x[800], y[800];
+
+	return sw_ref_format(a, f, x, sizeof(x)) == 0 && sw_ref_format(b, f, y, sizeof(y)) == 0 && strcmp(x, y) == 0;
+}
+
+/* matchRepoDigestOrExact on parsed values: a repository-only signature
+ * never matches; a tagged reference needs the same reference, a digest
+ * reference the same repository (the digest itself is checked against
+ * the manifest). */
+static bool repo_digest_or_exact(const sw_ref *intended, const sw_ref *sig)
+{
+	if (name_only(sig))
+		return false;
+	if (intended->tag[0])
+		return same_form(intended, sig, SW_REF_FULL);
+	if (intended->digest[0])
+		return same_form(intended, sig, SW_REF_NAME);
+	return false;
+}
+
+/* remapIdentity: a reference whose name is prefix, or under prefix at a
+ * '/', is written again with signed_prefix in its place; the result must
+ * be a name in canonical form. */
+static bool remap(const sw_identity *id, const sw_ref *in, sw_ref *out)
+{
+	char name[600], full[800], re[1200];
+	size_t pl = strlen(id->value);
+
+	if (sw_ref_format(in, SW_REF_NAME, name, sizeof(name)) < 0 || sw_ref_format(in, SW_REF_FULL, full, sizeof(full)) < 0)
+		return false;
+	if (strncmp(name, id->value, pl) != 0 || (name[pl] != '\0' && name[pl] != '/')) {
+		*out = *in;
 		return true;
-	if (sw_ref_parse(signed_ref, &a, NULL) < 0 || sw_ref_parse(reference, &b, NULL) < 0)
+	}
+	snprintf(re, sizeof(re), "%s%s", id->signed_prefix, full + pl);
+	return ref_parse(re, out) && sw_ref_format(out, SW_REF_FULL, full, sizeof(full)) == 0 && strcmp(full, re) == 0;
+}
+
+bool sw_identity_match(const sw_identity *id, const char *reference, const char *signed_ref)
+{
+	sw_ref in, sig, v;
+
+	if (!id || id->rule == SW_IDENTITY_ANY)
+		return true;
+	if (!ref_parse(signed_ref, &sig))
 		return false;
-	sw_ref_format(&a, SW_REF_NAME, na, sizeof(na));
-	sw_ref_format(&b, SW_REF_NAME, nb, sizeof(nb));
-	if (strcmp(na, nb) != 0)
+	switch (id->rule) {
+	case SW_IDENTITY_EXACT_REFERENCE:
+		return ref_parse(id->value, &v) && !name_only(&v) && !name_only(&sig) && same_form(&v, &sig, SW_REF_FULL);
+	case SW_IDENTITY_EXACT_REPOSITORY:
+		return ref_parse(id->value, &v) && same_form(&v, &sig, SW_REF_NAME);
+	default:
+		break;
+	}
+	if (!ref_parse(reference, &in))
 		return false;
-	return rule == SW_IDENTITY_REPOSITORY || (strcmp(a.tag, b.tag) == 0 && strcmp(a.digest, b.digest) == 0);
+	switch (id->rule) {
+	case SW_IDENTITY_REPOSITORY:
+		return same_form(&in, &sig, SW_REF_NAME);
+	case SW_IDENTITY_EXACT:
+		return !name_only(&in) && !name_only(&sig) && same_form(&in, &sig, SW_REF_FULL);
+	case SW_IDENTITY_REPO_DIGEST_OR_EXACT:
+		return repo_digest_or_exact(&in, &sig);
+	case SW_IDENTITY_REMAP:
+		return id->value && id->signed_prefix && remap(id, &in, &v) && repo_digest_or_exact(&v, &sig);
+	default:
+		return false;
+	}
 }
 
 static int keys_verify(const sw_pubkeys *keys, const uint8_t *sig, size_t siglen, const void *data, size_t len)
@@ -165,7 +228,7 @@ int sw_sig__key_verifies(const sw_pubkeys *keys, const void *data, size_t len, c
 }
 
 void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, const char *sig_b64,
-		   const char *image_digest, const char *reference, sw_identity_rule rule, sw_sig_result *out)
+		   const char *image_digest, const char *reference, const sw_identity *rule, sw_sig_result *out)
 {
 	static const char *const top[] = { "critical", "optional", NULL };
 	static const char *const crit[] = { "type", "image", "identity", NULL };
@@ -192,9 +255,10 @@ void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, con
 	}
 	/* signed by us: now the claims */
 	out->status = SW_SIG_MALFORMED;
-	if (sw_json_parse(payload, plen, &doc, NULL) < 0 || !only_keys(root = sw_json_root(doc), top) ||
-	    !only_keys(c = sw_json_get_obj(root, "critical"), crit) || !only_keys(sw_json_get_obj(c, "image"), img) ||
-	    !only_keys(sw_json_get_obj(c, "identity"), ident) || !(type = sw_json_get_str(c, "type")) ||
+	if (sw_json_parse(payload, plen, &doc, NULL) < 0 || !sw_sig__only_keys(root = sw_json_root(doc), top, "optional") ||
+	    !sw_sig__only_keys(c = sw_json_get_obj(root, "critical"), crit, NULL) ||
+	    !sw_sig__only_keys(sw_json_get_obj(c, "image"), img, NULL) ||
+	    !sw_sig__only_keys(sw_json_get_obj(c, "identity"), ident, NULL) || !(type = sw_json_get_str(c, "type")) ||
 	    strcmp(type, "cosign container image signature") != 0 ||
 	    !(dg = sw_json_get_str(sw_json_get_obj(c, "image"), "docker-manifest-digest")) ||
 	    !(id = sw_json_get_str(sw_json_get_obj(c, "identity"), "docker-reference"))) {
@@ -210,9 +274,10 @@ void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t plen, con
 			 image_digest ? image_digest : "(unknown)");
 		goto done;
 	}
-	if (reference && !identity_ok(id, reference, rule)) {
+	if (!sw_identity_match(rule, reference, id)) {
 		out->status = SW_SIG_WRONG_IDENTITY;
-		snprintf(out->reason, sizeof(out->reason), "signed as %.200s, not as %.80s", id, reference);
+		snprintf(out->reason, sizeof(out->reason), "signed as %.150s, which the identity rule does not accept for %.80s",
+			 id, reference ? reference : "an image without a name");
 		goto done;
 	}
 	out->status = SW_SIG_VALID;
@@ -284,11 +349,12 @@ void sw_sigimage_close(sw_sigimage *si)
 	memset(si, 0, sizeof(*si));
 }
 
-int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_pubkeys *keys, sw_identity_rule rule,
-		    char *digest_out, size_t digest_n, sw_sig_result **results, size_t *nresults, sw_error *err)
+int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_sig_check *c, char *digest_out,
+		    size_t digest_n, sw_sig_result **results, size_t *nresults, sw_error *err)
 {
 	sw_sigimage si;
 	const sw_json *l;
+	char named[800];
 	size_t i = 0;
 	int rc, valid = 0;
 
@@ -297,6 +363,10 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_pubkeys
 	if ((rc = sw_sigimage_open(refstr, o, "sig", &si, err)) < 0)
 		return rc;
 	snprintf(digest_out, digest_n, "%s", si.digest);
+	/* the identity is judged against the reference as named, ":latest"
+	 * when it has neither tag nor digest (containers/image's reading) */
+	if (!si.ref.domain[0] || sw_ref_format(&si.ref, SW_REF_DEFAULT, named, sizeof(named)) < 0)
+		named[0] = '\0';
 	if (!si.layers)
 		goto out; /* unsigned: 0 signatures */
 	if (si.layers->n && !(*results = calloc(si.layers->n, sizeof(**results)))) {
@@ -327,8 +397,15 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_pubkeys
 			snprintf(res->reason, sizeof(res->reason), "payload blob: %.250s", berr.msg);
 			continue;
 		}
-		sw_sig_verify(keys, payload, plen, sw_json_get_str(ann, ANN_SIG), si.digest, si.full, rule, res);
+		sw_sig_verify(c->keys, payload, plen, sw_json_get_str(ann, ANN_SIG), si.digest, named[0] ? named : NULL,
+			      c->identity, res);
 		res->rekor_bundle = sw_json_get_str(ann, ANN_BUNDLE) != NULL;
+		if (res->status == SW_SIG_VALID && c->rekor_keys &&
+		    sw_rekor_set_verify(c->rekor_keys, sw_json_get_str(ann, ANN_BUNDLE), c->keys, res->key,
+					sw_json_get_str(ann, ANN_SIG), payload, plen, &berr) < 0) {
+			res->status = SW_SIG_BAD_REKOR;
+			snprintf(res->reason, sizeof(res->reason), "Rekor SET: %.280s", berr.msg);
+		}
 		if (res->status == SW_SIG_VALID)
 			valid++;
 		free(payload);

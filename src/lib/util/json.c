@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,7 @@ struct sw_json_doc {
 
 typedef struct {
 	const char *p, *end, *start;
+	int line;          /* of p: only white space holds raw newlines */
 	sw_json_doc *doc;
 	sw_error *err;
 } parser;
@@ -58,15 +60,17 @@ static void *arena_alloc(sw_json_doc *d, size_t n)
 
 static int fail(parser *ps, const char *what)
 {
-	return sw_error_set(ps->err, SW_EFORMAT, "json: %s at byte %zu", what,
-			    (size_t)(ps->p - ps->start));
+	sw_error_set(ps->err, SW_EFORMAT, "json: %s at byte %zu", what, (size_t)(ps->p - ps->start));
+	if (ps->err)
+		ps->err->line = ps->line;
+	return SW_EFORMAT;
 }
 
 static void skip_ws(parser *ps)
 {
 	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' ||
 				   *ps->p == '\n' || *ps->p == '\r'))
-		ps->p++;
+		ps->line += *ps->p++ == '\n';
 }
 
 static int hex4(parser *ps, unsigned *out)
@@ -268,7 +272,15 @@ static int check_dup_keys(parser *ps, const sw_json *v)
 	qsort(keys, v->n, sizeof(*keys), cmp_key);
 	for (i = 1; i < v->n; i++)
 		if (strcmp(keys[i - 1], keys[i]) == 0) {
-			rc = fail(ps, "duplicate member name");
+			const sw_json *second = NULL;
+			char what[128];
+			for (c = v->child; c; c = c->next)
+				if (strcmp(c->key, keys[i]) == 0)
+					second = c; /* the last copy: the one a reader would keep */
+			snprintf(what, sizeof(what), "duplicate member name \"%.80s\"", keys[i]);
+			rc = fail(ps, what);
+			if (ps->err && second)
+				ps->err->line = second->line;
 			break;
 		}
 	free(keys);
@@ -298,6 +310,7 @@ static int parse_container(parser *ps, sw_json *v, int depth, bool obj)
 			return sw_error_set(ps->err, SW_ENOMEM, "json: out of memory");
 		memset(c, 0, sizeof(*c));
 		skip_ws(ps);
+		c->line = ps->line;   /* a member's line is its name's */
 		if (obj) {
 			size_t klen;
 			if (ps->p >= ps->end || *ps->p != '"')
@@ -360,7 +373,7 @@ static int parse_value(parser *ps, sw_json *v, int depth)
 
 int sw_json_parse(const char *p, size_t len, sw_json_doc **out, sw_error *err)
 {
-	parser ps = { p, p + len, p, NULL, err };
+	parser ps = { p, p + len, p, 1, NULL, err };
 	sw_json_doc *d;
 	int rc;
 
@@ -373,6 +386,8 @@ int sw_json_parse(const char *p, size_t len, sw_json_doc **out, sw_error *err)
 		goto out;
 	}
 	memset(d->root, 0, sizeof(sw_json));
+	skip_ws(&ps);
+	d->root->line = ps.line;
 	if ((rc = parse_value(&ps, d->root, 0)) < 0)
 		goto out;
 	skip_ws(&ps);

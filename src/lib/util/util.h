@@ -100,6 +100,7 @@ struct sw_json {
 	char *s;           /* STR: decoded, NUL-terminated (may hold NULs: see slen) */
 	size_t slen;
 	char *key;         /* set when this value is an object member */
+	int line;          /* where it starts (a member: its name), from 1 */
 	size_t n;          /* ARR/OBJ: number of children */
 	sw_json *child, *next;
 };
