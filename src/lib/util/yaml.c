@@ -143,11 +143,15 @@ int sw_yaml_parse(const char *p, size_t len, const char *name, sw_yaml_doc **out
 			char msg[300];
 			snprintf(msg, sizeof(msg), "%s%s%s", parser.problem ? parser.problem : "syntax error",
 				 parser.context ? " " : "", parser.context ? parser.context : "");
-			size_t line = parser.problem_mark.line + 1, k;
+			size_t line = parser.problem_mark.line + 1, k, last = 1;
 			if (parser.error == YAML_READER_ERROR) /* an offset, not a mark */
 				for (line = 1, k = 0; k < parser.problem_offset && k < len; k++)
 					line += p[k] == '\n';
-			rc = fail(err, name, (int)line, msg);
+			/* at the end of the input libyaml's mark can be one line past
+			 * the last: name the last line there is */
+			for (k = 0; k < len; k++)
+				last += p[k] == '\n' || (p[k] == '\r' && (k + 1 == len || p[k + 1] != '\n'));
+			rc = fail(err, name, line < last ? line : last, msg);
 			break;
 		}
 		switch (ev.type) {
