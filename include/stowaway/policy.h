@@ -97,6 +97,13 @@ typedef struct sw_decision {
 SW_API void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *ref, const char *path,
 			     const sw_name_result *nr, sw_decision *d);
 
+/* The look-alike names rule alone, for the name a local image records
+ * (io.containerd.image.name, RepoTags; `what` says so in the reason): the
+ * action the policy sets for that name's scope (deny by default; a
+ * containers-policy.json, which has no such rule, warns), nothing when the
+ * policy names the repository or namespace itself. Adds to d. */
+SW_API void sw_policy_judge_name(const sw_policy *p, const sw_name_result *nr, const char *what, sw_decision *d);
+
 /* Add a reason (a deny also clears allowed, unless in warn mode, where it
  * becomes a warning). */
 SW_API void sw_decision_add(sw_decision *d, sw_reason_kind kind, int line, const char *fmt, ...)

@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
 from caserun import collector, drive_module, eq, ok  # noqa: E402
-from imagelib import E, EICAR, Layer, oci_image  # noqa: E402
+from imagelib import E, EICAR, Layer, docker_archive, oci_image  # noqa: E402
 
 BIN = None
 WORK = None
@@ -360,6 +360,36 @@ def check_json_is_valid_on_invalid_utf8():
                        stderr=subprocess.PIPE, env=dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache")))
     doc = json.loads(q.stdout.decode("utf-8"))  # strict: a raw 0xFF byte would fail here
     eq(doc["results"][0]["image"], "a\ufffdb\x1b[2J", "escaped, not raw")
+
+
+@case
+def the_name_an_image_records_is_judged():
+    """A docker save archive or a layout records the name it will have once
+    loaded (RepoTags, io.containerd.image.name): the look-alike names rule
+    judges that name, as it judges a registry reference; the policy's names
+    settings and its explicit allows apply to it the same way."""
+    base = os.path.join(WORK, "recorded")
+    os.makedirs(base, exist_ok=True)
+    layers = [Layer([E("etc/hostname", b"x\n")])]
+    fake_jdk = os.path.join(base, "py.tar")
+    docker_archive(fake_jdk, layers, repotag="someuser/openjdk:17")
+    fake_go = os.path.join(base, "golang-layout")
+    oci_image(fake_go, layers, name="docker.io/someuser/golang:1.22")
+    real = os.path.join(base, "alpine-layout")
+    oci_image(real, layers, name="docker.io/library/alpine:3.20")
+    r = check(None, "--no-scan", fake_jdk, "oci:" + fake_go, "oci:" + real)
+    eq(r.rc, 1, r.out)
+    eq(verdicts(r), {fake_jdk: False, "oci:" + fake_go: False, "oci:" + real: True}, r.out)
+    why = reasons(r, fake_jdk)
+    ok(any(t.startswith("the image records the name docker.io/someuser/openjdk:17: impersonation") for t in why), why)
+    # the policy's own words about names hold: warn, or name the namespace itself
+    pol = write("recorded-warn.yaml", "version: 1\nnames: {impersonation: warn}\nregistries: any\n")
+    r = check(pol, "--no-scan", fake_jdk)
+    eq((r.rc, verdicts(r)), (0, {fake_jdk: True}), r.out)
+    ok(any(t.startswith("the image records the name") for t in reasons(r, fake_jdk, "warn")), r.out)
+    pol = write("recorded-own.yaml", "version: 1\nnamespaces: {allow: [docker.io/someuser]}\nregistries: any\n")
+    r = check(pol, "--no-scan", fake_jdk)
+    eq((r.rc, verdicts(r)), (0, {fake_jdk: True}), "the policy names that namespace itself: " + r.out)
 
 
 @case

@@ -215,6 +215,29 @@ static void resolve(const char *ref, const sw_check_opts *o, sw_check_result *r)
 	sw_image_free(img);
 }
 
+/* The name an archive or a layout records (RepoTags,
+ * io.containerd.image.name) is what it will be called once loaded: the
+ * look-alike names rule judges it as it judges a registry reference. */
+static void judge_recorded_name(const sw_policy *policy, const char *input, sw_source_kind kind,
+				const sw_check_opts *o, sw_check_result *r)
+{
+	sw_image *img = NULL;
+	sw_error err = SW_ERROR_INIT;
+	sw_name_result nr;
+	const char *name;
+	char what[700];
+
+	if (kind == SW_SRC_DIR || sw_image_open(&img, input, o->image, &err) < 0) {
+		sw_image_free(img); /* an image that does not open: the scan says so */
+		return;
+	}
+	if ((name = sw_image_reference(img)) && sw_names_check(name, &nr, NULL) == 0) {
+		snprintf(what, sizeof(what), "the image records the name %s", name);
+		sw_policy_judge_name(policy, &nr, what, &r->d);
+	}
+	sw_image_free(img);
+}
+
 static void unchecked(sw_check_result *r, const char *what)
 {
 	if (r->nunchecked < SW_CHECK_MAX_UNCHECKED)
@@ -263,6 +286,7 @@ int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o,
 		 * the text it was given as (a ":TAG", a symbolic link, "..") */
 		sw_policy_decide(policy, transport_of(kind), &none, local, NULL, &r->d);
 		free(local);
+		judge_recorded_name(policy, input, kind, o, r);
 	} else if (sw_names_check(path, &nr, &err) < 0) {
 		r->d.allowed = false;
 		r->d.enforce = true;

@@ -311,6 +311,41 @@ void sw_policy__decide_containers(const sw_policy *p, const char *transport, con
 				nr->reason, nr->resembles);
 }
 
+void sw_policy_judge_name(const sw_policy *p, const sw_name_result *nr, const char *what, sw_decision *d)
+{
+	char host[256], name[600], full[800];
+	const entry *ov = NULL;
+	sw_decision scratch;
+	settings s;
+	int explicit_level, act;
+
+	if (nr->verdict == SW_NAME_OK)
+		return;
+	if (p->containers) {
+		sw_decision_add(d, SW_REASON_WARN, 0, "%s: %s: %s (the real one is %s)", what,
+				sw_name_verdict_str(nr->verdict), nr->reason, nr->resembles);
+		return;
+	}
+	snprintf(host, sizeof(host), "%s", nr->ref.domain);
+	sw_ref_format(&nr->ref, SW_REF_NAME, name, sizeof(name));
+	sw_ref_format(&nr->ref, SW_REF_FULL, full, sizeof(full));
+	effective(p, "docker", host, name, full, NULL, &s, &ov);
+	/* the access lists only say whether the policy names it itself: their
+	 * reasons are about a registry image, which this is not */
+	memset(&scratch, 0, sizeof(scratch));
+	explicit_level = access_lists(p, host, name, full, &scratch);
+	if (explicit_level == 1 && strncmp(name, "docker.io/library/", 18) == 0)
+		explicit_level = -1;
+	if (explicit_level >= 1)
+		return;
+	act = nr->verdict == SW_NAME_TYPOSQUAT ? s.typosquat : s.impersonation;
+	if (act == ACT_UNSET)
+		act = ACT_DENY;
+	if (act != ACT_ALLOW)
+		sw_decision_add(d, act == ACT_DENY ? SW_REASON_DENY : SW_REASON_WARN, 0, "%s: %s: %s (the real one is %s)",
+				what, sw_name_verdict_str(nr->verdict), nr->reason, nr->resembles);
+}
+
 void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *ref, const char *path,
 		      const sw_name_result *nr, sw_decision *d)
 {
