@@ -12,40 +12,40 @@
 #include "cmdtab.h"
 #include "../lib/util/banned.h"
 
-#define END { 0, NULL, 0, NULL, NULL, NULL, 0 }
-#define HEADING(text) { 0, NULL, 0, NULL, text, NULL, 0 }
+#define END { 0, NULL, 0, NULL, NULL, NULL }
+#define HEADING(text) { 0, NULL, 0, NULL, text, NULL }
 
-#define OPT_HELP { CLI_O_HELP, "help", 'h', NULL, "print this help and exit", NULL, 0 }
+#define OPT_HELP { CLI_O_HELP, "help", 'h', NULL, "print this help and exit", NULL }
 #define OPT_OUTPUT { CLI_O_OUTPUT, "output", 'o', "FILE", "write the result to FILE, not standard output", \
-		     CLI_V_FILE, 0 }
-#define OPT_FORMAT2 { CLI_O_FORMAT, "format", 'f', "FORMAT", "table or json (any case)", CLI_V_FORMATS2, 0 }
+		     CLI_V_FILE }
+#define OPT_FORMAT2 { CLI_O_FORMAT, "format", 'f', "FORMAT", "table or json (any case)", CLI_V_FORMATS2 }
 #define OPT_FORMAT2_AUTO { CLI_O_FORMAT, "format", 'f', "FORMAT", \
 			   "table or json (any case; default: table on a\nterminal, json otherwise)", \
-			   CLI_V_FORMATS2, 0 }
+			   CLI_V_FORMATS2 }
 /* --fail-on where results have severities */
 #define OPT_FAILON_SEV(dflt) { CLI_O_FAILON, "fail-on", 0, "SEVERITY", \
 			       "exit 1 at or above: info, low, medium, high,\ncritical (any case; default " dflt \
-			       "), or none:\nreport only, exit 0 unless an error", CLI_V_SEVERITIES, 0 }
+			       "), or none:\nreport only, exit 0 unless an error", CLI_V_SEVERITIES }
 /* --fail-on where results are judgements (denied, flagged, unsigned) */
 #define OPT_FAILON_JUDGE(what) { CLI_O_FAILON, "fail-on", 0, "SEVERITY", \
 				 "none: report only, exit 0 even when " what ";\nany severity: exit 1 then " \
-				 "(the default)", CLI_V_SEVERITIES, 0 }
+				 "(the default)", CLI_V_SEVERITIES }
 
 #define OPTS_REGISTRY \
 	HEADING("registries (references such as alpine:3.20, ghcr.io/org/app@sha256:...):"), \
 	{ CLI_O_INSECURE, "insecure-registry", 0, "HOST", \
-	  "plain HTTP to HOST[:PORT] (test registries;\nrepeatable; setting insecure-registry)", NULL, 0 }, \
-	{ CLI_O_CA, "ca", 0, "FILE", "trust the CA certificates in FILE (PEM) as well", CLI_V_FILE, 0 }, \
+	  "plain HTTP to HOST[:PORT] (test registries;\nrepeatable; setting insecure-registry)", NULL }, \
+	{ CLI_O_CA, "ca", 0, "FILE", "trust the CA certificates in FILE (PEM) as well", CLI_V_FILE }, \
 	{ CLI_O_CREDS, "creds", 0, "USER:PASSWORD", \
-	  "credentials (default: ~/.docker/config.json,\n$DOCKER_CONFIG)", NULL, 0 }, \
+	  "credentials (default: ~/.docker/config.json,\n$DOCKER_CONFIG)", NULL }, \
 	{ CLI_O_MIRROR, "mirror", 0, "HOST[:PORT]", \
-	  "try this Docker Hub mirror first (repeatable;\nsetting mirror)", NULL, 0 }, \
+	  "try this Docker Hub mirror first (repeatable;\nsetting mirror)", NULL }, \
 	{ CLI_O_REGTIMEOUT, "registry-timeout", 0, "DURATION", \
 	  "time without data before a transfer fails: 90,\n90s, 5m (default 30s; setting registry-timeout)", \
-	  NULL, 0 }
+	  NULL }
 
 #define OPT_PLATFORM { CLI_O_PLATFORM, "platform", 0, "OS/ARCH[/V]", \
-		       "image to pick from a multi-platform index\n(default linux/amd64)", NULL, 0 }
+		       "image to pick from a multi-platform index\n(default linux/amd64)", NULL }
 
 #define EXIT_SEVERITY "0 nothing at or above --fail-on; 1 findings at or above it; 2 an error."
 
@@ -53,61 +53,61 @@ static const cli_opt scan_opts[] = {
 	{ CLI_O_FORMAT, "format", 'f', "FORMAT",
 	  "table, json or sarif (any case; default: table on\na terminal, json otherwise); sarif is SARIF\n"
 	  "2.1.0 for GitHub code scanning, one document\nwith a run per image (at most 20 images)",
-	  CLI_V_FORMATS3, 0 },
+	  CLI_V_FORMATS3 },
 	OPT_OUTPUT,
 	OPT_FAILON_SEV("high"),
 	OPT_PLATFORM,
-	{ CLI_O_JOBS, "jobs", 'j', "N", "layers decoded in parallel (default: the number\nof cores)", NULL, 0 },
+	{ CLI_O_JOBS, "jobs", 'j', "N", "layers decoded in parallel (default: the number\nof cores)", NULL },
 	{ CLI_O_IOC, "ioc", 0, "FILE",
-	  "extra SHA-256 IOC list: \"sha256 severity category\nname\" per line (repeatable)", CLI_V_FILE, 0 },
-	{ CLI_O_NOIOC, "no-bundled-ioc", 0, NULL, "do not load the bundled IOC list", NULL, 0 },
-	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules (*.yar, *.yara in DIR;\nrepeatable)", CLI_V_DIR, 0 },
-	{ CLI_O_NORULES, "no-bundled-rules", 0, NULL, "do not load the bundled YARA rules", NULL, 0 },
-	{ CLI_O_FILETIMEOUT, "file-timeout", 0, "DURATION", "YARA time per file (default 10s)", NULL, 0 },
+	  "extra SHA-256 IOC list: \"sha256 severity category\nname\" per line (repeatable)", CLI_V_FILE },
+	{ CLI_O_NOIOC, "no-bundled-ioc", 0, NULL, "do not load the bundled IOC list", NULL },
+	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules (*.yar, *.yara in DIR;\nrepeatable)", CLI_V_DIR },
+	{ CLI_O_NORULES, "no-bundled-rules", 0, NULL, "do not load the bundled YARA rules", NULL },
+	{ CLI_O_FILETIMEOUT, "file-timeout", 0, "DURATION", "YARA time per file (default 10s)", NULL },
 	{ CLI_O_NOPREFILTER, "no-prefilter", 0, NULL,
 	  "give every file to libyara (the prefilter skips\nfiles no rule can match; the findings are the\nsame)",
-	  NULL, 0 },
-	{ CLI_O_QUIET, "quiet", 'q', NULL, "no progress on stderr", NULL, 0 },
+	  NULL },
+	{ CLI_O_QUIET, "quiet", 'q', NULL, "no progress on stderr", NULL },
 	OPT_HELP,
 	HEADING("limits (exceeding one is reported as incomplete, never passed as clean):"),
 	{ CLI_O_MAXFILESIZE, "max-file-size", 0, "SIZE",
-	  "bytes of one file given to content detectors\n(default 256M)", NULL, 0 },
-	{ CLI_O_MAXIMAGESIZE, "max-image-size", 0, "SIZE", "uncompressed bytes per image (default 32G)", NULL, 0 },
-	{ CLI_O_MAXENTRIES, "max-entries", 0, "N", "tar entries per image (default 1000000)", NULL, 0 },
-	{ CLI_O_MAXRATIO, "max-ratio", 0, "N", "uncompressed:compressed ratio per layer\n(default 250)", NULL, 0 },
-	{ CLI_O_MAXPATH, "max-path", 0, "N", "bytes of an entry path (default 4096)", NULL, 0 },
-	{ CLI_O_MAXDEPTH, "max-depth", 0, "N", "nested archive depth (default 4)", NULL, 0 },
-	{ CLI_O_TIMEOUT, "timeout", 0, "DURATION", "per image: 90, 90s, 5m (default 600s)", NULL, 0 },
+	  "bytes of one file given to content detectors\n(default 256M)", NULL },
+	{ CLI_O_MAXIMAGESIZE, "max-image-size", 0, "SIZE", "uncompressed bytes per image (default 32G)", NULL },
+	{ CLI_O_MAXENTRIES, "max-entries", 0, "N", "tar entries per image (default 1000000)", NULL },
+	{ CLI_O_MAXRATIO, "max-ratio", 0, "N", "uncompressed:compressed ratio per layer\n(default 250)", NULL },
+	{ CLI_O_MAXPATH, "max-path", 0, "N", "bytes of an entry path (default 4096)", NULL },
+	{ CLI_O_MAXDEPTH, "max-depth", 0, "N", "nested archive depth (default 4)", NULL },
+	{ CLI_O_TIMEOUT, "timeout", 0, "DURATION", "per image: 90, 90s, 5m (default 600s)", NULL },
 	HEADING("dynamic analysis and attestations:"),
 	{ CLI_O_DYNAMIC, "dynamic", 0, NULL,
 	  "also run the image in the sandbox (see stowaway\ndetonate) and merge what it does into the report",
-	  NULL, 0 },
-	{ CLI_O_DYNTIMEOUT, "dynamic-timeout", 0, "DURATION", "the sandbox's wall clock (default 30s)", NULL, 0 },
+	  NULL },
+	{ CLI_O_DYNTIMEOUT, "dynamic-timeout", 0, "DURATION", "the sandbox's wall clock (default 30s)", NULL },
 	{ CLI_O_ATTEST, "attest", 0, NULL,
 	  "sign the verdict of each image (in-toto, DSSE)\nand attach it next to it: in its registry\n"
-	  "repository or its OCI layout (needs --key)", NULL, 0 },
-	{ CLI_O_KEY, "key", 0, "FILE", "private key for --attest (cosign format or PEM)", CLI_V_FILE, 0 },
+	  "repository or its OCI layout (needs --key)", NULL },
+	{ CLI_O_KEY, "key", 0, "FILE", "private key for --attest (cosign format or PEM)", CLI_V_FILE },
 	{ CLI_O_PWFILE, "password-file", 0, "FILE",
-	  "its password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt)", CLI_V_FILE, 0 },
+	  "its password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt)", CLI_V_FILE },
 	HEADING("layer cache (a layer already scanned with the same rules is not read again):"),
 	{ CLI_O_CACHE, "cache", 0, "PATH",
-	  "the SQLite file (default\n$XDG_CACHE_HOME/stowaway/layers.db; setting cache)", CLI_V_FILE, 0 },
+	  "the SQLite file (default\n$XDG_CACHE_HOME/stowaway/layers.db; setting cache)", CLI_V_FILE },
 	{ CLI_O_CACHEMAX, "cache-max", 0, "SIZE",
-	  "keep at most SIZE, least recently used go first\n(default 2G)", NULL, 0 },
-	{ CLI_O_NOCACHE, "no-cache", 0, NULL, "neither read nor write the cache", NULL, 0 },
+	  "keep at most SIZE, least recently used go first\n(default 2G)", NULL },
+	{ CLI_O_NOCACHE, "no-cache", 0, NULL, "neither read nor write the cache", NULL },
 	OPTS_REGISTRY,
 	END,
 };
 
 static const cli_opt rules_opts[] = {
-	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules (*.yar, *.yara in DIR;\nrepeatable)", CLI_V_DIR, 0 },
-	{ CLI_O_NORULES, "no-bundled-rules", 0, NULL, "do not load the bundled YARA rules", NULL, 0 },
-	{ CLI_O_NOPREFILTER, "no-prefilter", 0, NULL, "test: give every file to libyara", NULL, 0 },
+	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules (*.yar, *.yara in DIR;\nrepeatable)", CLI_V_DIR },
+	{ CLI_O_NORULES, "no-bundled-rules", 0, NULL, "do not load the bundled YARA rules", NULL },
+	{ CLI_O_NOPREFILTER, "no-prefilter", 0, NULL, "test: give every file to libyara", NULL },
 	OPT_FORMAT2,
 	OPT_OUTPUT,
 	{ CLI_O_FAILON, "fail-on", 0, "SEVERITY",
 	  "test: exit 1 when a rule of at least this\nseverity matched (any case; default info: any\n"
-	  "match), or none: report only", CLI_V_SEVERITIES, 0 },
+	  "match), or none: report only", CLI_V_SEVERITIES },
 	OPT_HELP,
 	END,
 };
@@ -122,19 +122,19 @@ static const cli_opt name_opts[] = {
 
 static const cli_opt check_opts[] = {
 	{ CLI_O_POLICY, "policy", 0, "FILE",
-	  "stowaway YAML or containers-policy.json (setting\npolicy; docs/policy.md)", CLI_V_FILE, 0 },
+	  "stowaway YAML or containers-policy.json (setting\npolicy; docs/policy.md)", CLI_V_FILE },
 	OPT_FORMAT2_AUTO,
 	OPT_OUTPUT,
 	OPT_FAILON_JUDGE("an image is denied"),
 	{ CLI_O_MANIFESTS, "manifests", 0, NULL,
-	  "the operands are Dockerfiles, Kubernetes YAML,\ncompose files, directories of them, or -", NULL, 0 },
-	{ CLI_O_SKIPDIRS, "skip-dirs", 0, "GLOB", "do not enter matching directories (repeatable)", NULL, 0 },
-	{ CLI_O_SKIPFILES, "skip-files", 0, "GLOB", "do not read matching files (repeatable)", NULL, 0 },
-	{ CLI_O_SCAN, "scan", 0, NULL, "scan registry images too (local images always\nare)", NULL, 0 },
-	{ CLI_O_NOSCAN, "no-scan", 0, NULL, "scan only where the policy requires it", NULL, 0 },
-	{ CLI_O_RESOLVE, "resolve", 0, NULL, "ask the registry what each tag points to (digest)", NULL, 0 },
-	{ CLI_O_CACHE, "cache", 0, "PATH", "the layer cache scans use (setting cache)", CLI_V_FILE, 0 },
-	{ CLI_O_NOCACHE, "no-cache", 0, NULL, "neither read nor write the layer cache", NULL, 0 },
+	  "the operands are Dockerfiles, Kubernetes YAML,\ncompose files, directories of them, or -", NULL },
+	{ CLI_O_SKIPDIRS, "skip-dirs", 0, "GLOB", "do not enter matching directories (repeatable)", NULL },
+	{ CLI_O_SKIPFILES, "skip-files", 0, "GLOB", "do not read matching files (repeatable)", NULL },
+	{ CLI_O_SCAN, "scan", 0, NULL, "scan registry images too (local images always\nare)", NULL },
+	{ CLI_O_NOSCAN, "no-scan", 0, NULL, "scan only where the policy requires it", NULL },
+	{ CLI_O_RESOLVE, "resolve", 0, NULL, "ask the registry what each tag points to (digest)", NULL },
+	{ CLI_O_CACHE, "cache", 0, "PATH", "the layer cache scans use (setting cache)", CLI_V_FILE },
+	{ CLI_O_NOCACHE, "no-cache", 0, NULL, "neither read nor write the layer cache", NULL },
 	OPT_HELP,
 	OPTS_REGISTRY,
 	END,
@@ -150,8 +150,8 @@ static const cli_opt policy_opts[] = {
 #define STREAM_OPTS \
 	OPT_PLATFORM, \
 	{ CLI_O_MAXRATIO, "max-ratio", 0, "N", "stop at a layer that inflates more than N:1\n(default 250)", \
-	  NULL, 0 }, \
-	{ CLI_O_TIMEOUT, "timeout", 0, "DURATION", "stop after this long: 90, 90s, 5m (default 600s)", NULL, 0 }, \
+	  NULL }, \
+	{ CLI_O_TIMEOUT, "timeout", 0, "DURATION", "stop after this long: 90, 90s, 5m (default 600s)", NULL }, \
 	OPT_HELP
 
 static const cli_opt pull_opts[] = {
@@ -162,9 +162,9 @@ static const cli_opt pull_opts[] = {
 
 static const cli_opt cache_opts[] = {
 	{ CLI_O_CACHE, "cache", 0, "PATH",
-	  "the SQLite file (default\n$XDG_CACHE_HOME/stowaway/layers.db; setting cache)", CLI_V_FILE, 0 },
-	{ CLI_O_MAX, "max", 0, "SIZE", "prune: keep at most SIZE (64M, 2G, ...)", NULL, 0 },
-	{ CLI_O_ALL, "all", 0, NULL, "prune: drop every entry", NULL, 0 },
+	  "the SQLite file (default\n$XDG_CACHE_HOME/stowaway/layers.db; setting cache)", CLI_V_FILE },
+	{ CLI_O_MAX, "max", 0, "SIZE", "prune: keep at most SIZE (64M, 2G, ...)", NULL },
+	{ CLI_O_ALL, "all", 0, NULL, "prune: drop every entry", NULL },
 	OPT_FORMAT2,
 	OPT_OUTPUT,
 	OPT_HELP,
@@ -172,10 +172,10 @@ static const cli_opt cache_opts[] = {
 };
 
 static const cli_opt verify_opts[] = {
-	{ CLI_O_KEY, "key", 0, "FILE", "a PEM public key (cosign.pub); repeatable", CLI_V_FILE, 0 },
+	{ CLI_O_KEY, "key", 0, "FILE", "a PEM public key (cosign.pub); repeatable", CLI_V_FILE },
 	{ CLI_O_IDENTITY, "identity", 0, "RULE",
 	  "any (cosign's default), repository (the signed\nname is the image's repository) or exact (and\nits tag)",
-	  "any repository exact", 0 },
+	  "any repository exact" },
 	OPT_FORMAT2_AUTO,
 	OPT_OUTPUT,
 	OPT_FAILON_JUDGE("an image has no valid\nsignature"),
@@ -185,12 +185,12 @@ static const cli_opt verify_opts[] = {
 };
 
 static const cli_opt vatt_opts[] = {
-	{ CLI_O_KEY, "key", 0, "FILE", "a PEM public key (cosign.pub); repeatable", CLI_V_FILE, 0 },
+	{ CLI_O_KEY, "key", 0, "FILE", "a PEM public key (cosign.pub); repeatable", CLI_V_FILE },
 	{ CLI_O_VERDICT, "verdict", 0, "VERDICT",
 	  "the worst verdict that passes: clean, suspicious\nor malicious (default malicious: any)",
-	  "clean suspicious malicious", 0 },
+	  "clean suspicious malicious" },
 	{ CLI_O_MAXAGE, "max-age", 0, "DURATION",
-	  "the oldest scan that passes: 7 (days), 12h, 90m,\n7d (default: any age)", NULL, 0 },
+	  "the oldest scan that passes: 7 (days), 12h, 90m,\n7d (default: any age)", NULL },
 	OPT_FORMAT2,
 	OPT_OUTPUT,
 	OPT_FAILON_JUDGE("an image has no passing\nattestation"),
@@ -201,23 +201,23 @@ static const cli_opt vatt_opts[] = {
 
 static const cli_opt keygen_opts[] = {
 	{ CLI_O_PREFIX, "output-key-prefix", 0, "PREFIX", "write PREFIX.key and PREFIX.pub (default cosign)",
-	  CLI_V_FILE, 0 },
+	  CLI_V_FILE },
 	{ CLI_O_PWFILE, "password-file", 0, "FILE",
-	  "the password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt, twice)", CLI_V_FILE, 0 },
+	  "the password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt, twice)", CLI_V_FILE },
 	OPT_HELP,
 	END,
 };
 
 static const cli_opt sign_opts[] = {
-	{ CLI_O_KEY, "key", 0, "FILE", "the private key (cosign, sigstore or PEM)", CLI_V_FILE, 0 },
+	{ CLI_O_KEY, "key", 0, "FILE", "the private key (cosign, sigstore or PEM)", CLI_V_FILE },
 	{ CLI_O_ANNOTATION, "annotation", 'a', "KEY=VALUE",
-	  "add to the payload's \"optional\" part (repeatable)", NULL, 0 },
+	  "add to the payload's \"optional\" part (repeatable)", NULL },
 	{ CLI_O_NAME, "name", 0, "REF",
 	  "the identity to sign (default: the image's\nrepository; a layout's recorded name). With a\n"
-	  "tag, the signature passes verify --identity\nexact for that tag", NULL, 0 },
-	{ CLI_O_NAME, "sign-container-identity", 0, "REF", "cosign's name for --name", NULL, CLI_OPT_ALIAS },
+	  "tag, the signature passes verify --identity\nexact for that tag", NULL },
+	{ CLI_O_NAME, "sign-container-identity", 0, "REF", "cosign's name for --name", NULL },
 	{ CLI_O_PWFILE, "password-file", 0, "FILE",
-	  "its password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt)", CLI_V_FILE, 0 },
+	  "its password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt)", CLI_V_FILE },
 	OPT_HELP,
 	OPTS_REGISTRY,
 	END,
@@ -225,19 +225,19 @@ static const cli_opt sign_opts[] = {
 
 static const cli_opt detonate_opts[] = {
 	{ CLI_O_CMD, "cmd", 0, "STRING", "run /bin/sh -c STRING instead of the image's\nEntrypoint and Cmd",
-	  NULL, 0 },
+	  NULL },
 	{ CLI_O_TIMEOUT, "timeout", 0, "DURATION",
-	  "wall clock, then every process is killed: 90,\n90s, 5m (default 30s)", NULL, 0 },
-	{ CLI_O_MEMORY, "memory", 0, "SIZE", "memory for the whole sandbox (default 1G)", NULL, 0 },
-	{ CLI_O_MAXPROCS, "max-procs", 0, "N", "processes (default 256)", NULL, 0 },
-	{ CLI_O_CPUS, "cpus", 0, "N", "CPUs for the sandbox (cgroup v2 where delegated;\ndefault all)", NULL, 0 },
-	{ CLI_O_KEEP, "keep", 0, "DIR", "keep the root filesystem and executed files under\nDIR", CLI_V_DIR, 0 },
+	  "wall clock, then every process is killed: 90,\n90s, 5m (default 30s)", NULL },
+	{ CLI_O_MEMORY, "memory", 0, "SIZE", "memory for the whole sandbox (default 1G)", NULL },
+	{ CLI_O_MAXPROCS, "max-procs", 0, "N", "processes (default 256)", NULL },
+	{ CLI_O_CPUS, "cpus", 0, "N", "CPUs for the sandbox (cgroup v2 where delegated;\ndefault all)", NULL },
+	{ CLI_O_KEEP, "keep", 0, "DIR", "keep the root filesystem and executed files under\nDIR", CLI_V_DIR },
 	{ CLI_O_FORMAT, "format", 'f', "FORMAT",
-	  "table, json or sarif (any case; default: table on\na terminal, json otherwise)", CLI_V_FORMATS3, 0 },
+	  "table, json or sarif (any case; default: table on\na terminal, json otherwise)", CLI_V_FORMATS3 },
 	OPT_OUTPUT,
 	OPT_FAILON_SEV("high"),
 	OPT_PLATFORM,
-	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules for executed files (repeatable)", CLI_V_DIR, 0 },
+	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules for executed files (repeatable)", CLI_V_DIR },
 	OPT_HELP,
 	OPTS_REGISTRY,
 	END,
@@ -245,7 +245,7 @@ static const cli_opt detonate_opts[] = {
 
 static const cli_opt version_opts[] = {
 	{ CLI_O_VERBOSE, "verbose", 'v', NULL,
-	  "also every setting, its value and where it came\nfrom (default, config file, environment)", NULL, 0 },
+	  "also every setting, its value and where it came\nfrom (default, config file, environment)", NULL },
 	OPT_HELP,
 	END,
 };

@@ -48,10 +48,6 @@ enum cli_optid {
 #define CLI_V_FORMATS2 "table json"
 #define CLI_V_SEVERITIES "none info low medium high critical"
 
-enum {
-	CLI_OPT_ALIAS = 1 << 0,    /* another name of the option listed before it: parsed, not listed */
-};
-
 typedef struct cli_opt {
 	int id;                    /* CLI_O_*; 0 with name NULL: a heading */
 	const char *name;          /* long name without "--"; NULL for a heading */
@@ -59,7 +55,6 @@ typedef struct cli_opt {
 	const char *arg;           /* its value's name ("FILE"); NULL: takes none */
 	const char *help;          /* lines separated by '\n' (a heading: its text) */
 	const char *values;        /* completion: words, or CLI_V_*; NULL: none */
-	unsigned flags;            /* CLI_OPT_* */
 } cli_opt;
 
 /* The entry that ends a command's options (a heading has its text in help). */

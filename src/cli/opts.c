@@ -394,7 +394,7 @@ void cli_usage(const cli_cmd *c, FILE *f)
 	for (o = c->opts; !CLI_OPT_END(o); o++) {
 		if (!o->name)
 			fprintf(f, "%s\n", o->help);
-		else if (!(o->flags & CLI_OPT_ALIAS))
+		else
 			put_option(f, o);
 	}
 	fprintf(f, "\nexit status: ");

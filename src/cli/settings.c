@@ -287,7 +287,7 @@ void cli_settings_print(FILE *f)
 			snprintf(value, sizeof(value), "%s",
 				 i == CLI_S_REGTIMEOUT ? "30s" : i == CLI_S_POLICY ? "(none: the built-in policy)" : "(none)");
 		}
-		cli_line(f, "  %-18s %-40s %s", cli_settings[i].key, value,
+		cli_line(f, "  %-18s %-40s  %s", cli_settings[i].key, value,
 			 s->from == FROM_DEFAULT ? "default" : s->where);
 	}
 }
