@@ -20,6 +20,7 @@
 #include "stowaway/term.h"
 #include "stowaway/json.h"
 #include "stowaway/config.h"
+#include "stowaway/serve.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -140,6 +140,7 @@ int cmd_verify_attestation(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_detonate(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1

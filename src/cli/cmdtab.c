@@ -243,6 +243,23 @@ static const cli_opt detonate_opts[] = {
 	END,
 };
 
+static const cli_opt serve_opts[] = {
+	{ CLI_O_POLICY, "policy", 0, "FILE",
+	  "the policy (docs/policy.md; setting policy);\nwithout: look-alike names denied", CLI_V_FILE },
+	{ CLI_O_TLSCERT, "tls-cert", 0, "FILE", "PEM certificate chain", CLI_V_FILE },
+	{ CLI_O_TLSKEY, "tls-key", 0, "FILE", "its private key (PEM)", CLI_V_FILE },
+	{ CLI_O_LISTEN, "listen", 0, "ADDR:PORT", "where to listen (default 0.0.0.0:8443)", NULL },
+	{ CLI_O_DEADLINE, "deadline", 0, "DURATION",
+	  "a review's time: 2.5, 2.5s, 500ms (default 2.5s);\nthen the images not yet decided are denied\n"
+	  "\"not yet verified ..., retry\"", NULL },
+	{ CLI_O_READTIMEOUT, "read-timeout", 0, "DURATION", "a request's headers and body (default 10s)", NULL },
+	{ CLI_O_WORKERS, "workers", 0, "N", "decisions at once (default 4)", NULL },
+	{ CLI_O_MAXCONNS, "max-connections", 0, "N", "connections at once (default 4096)", NULL },
+	OPT_HELP,
+	OPTS_REGISTRY,
+	END,
+};
+
 static const cli_opt version_opts[] = {
 	{ CLI_O_VERBOSE, "verbose", 'v', NULL,
 	  "also every setting, its value and where it came\nfrom (default, config file, environment)", NULL },
@@ -391,6 +408,16 @@ const cli_cmd cli_cmds[] = {
 	  "Existing files are never overwritten.",
 	  NULL, NULL, "0 written; 2 an error.",
 	  0, keygen_opts },
+	{ "serve", "a Kubernetes validating admission webhook (HTTPS, AdmissionReview v1)",
+	  "serve webhook --tls-cert FILE --tls-key FILE [options]", "webhook", NULL,
+	  "A Kubernetes validating admission webhook (AdmissionReview v1) over HTTPS\n"
+	  "(HTTP/1.1 and HTTP/2). POST /validate judges the images of Pods and of every\n"
+	  "kind with a pod template, as 'stowaway check' judges them; GET /healthz and\n"
+	  "/readyz answer probes. One JSON line per review on stderr. The certificate\n"
+	  "and key are re-read when their files change. SIGTERM answers the reviews in\n"
+	  "flight, then exits 0.",
+	  NULL, NULL, "0 after SIGTERM; 2 an error (it could not start).",
+	  CLI_CMD_REGISTRY | CLI_CMD_POLICY, serve_opts },
 	{ "version", "print the version and, with --verbose, the settings in force",
 	  "version [--verbose]", NULL, NULL,
 	  "Print the version and whether the YARA prefilter is built in. --verbose adds\n"

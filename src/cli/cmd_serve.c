@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * stowaway serve webhook: the Kubernetes validating admission webhook.
+ * Options in, sw_webhook_serve (stowaway/serve.h) does the rest.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stowaway/stowaway.h"
+#include "cli.h"
+
+/* One option of serve's own into o: 0, or EXIT_ERROR (said). */
+static int serve_option(sw_webhook_opts *o, int c, const char *arg)
+{
+	uint64_t n;
+
+	switch (c) {
+	case CLI_O_POLICY: o->policy = arg; return 0;
+	case CLI_O_TLSCERT: o->tls_cert = arg; return 0;
+	case CLI_O_TLSKEY: o->tls_key = arg; return 0;
+	case CLI_O_LISTEN: o->listen = arg; return 0;
+	case CLI_O_DEADLINE: return cli_duration_opt("--deadline", arg, 3600, &o->deadline) < 0 ? EXIT_ERROR : 0;
+	case CLI_O_READTIMEOUT:
+		return cli_duration_opt("--read-timeout", arg, 3600, &o->read_timeout) < 0 ? EXIT_ERROR : 0;
+	case CLI_O_WORKERS:
+		if (cli_parse_uint(arg, 256, &n) < 0 || n == 0)
+			return cli_bad("--workers", arg);
+		o->workers = (unsigned)n;
+		return 0;
+	case CLI_O_MAXCONNS:
+		if (cli_parse_uint(arg, 1u << 20, &n) < 0 || n == 0)
+			return cli_bad("--max-connections", arg);
+		o->max_conns = (unsigned)n;
+		return 0;
+	default:
+		return EXIT_ERROR;
+	}
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	sw_webhook_opts o = SW_WEBHOOK_OPTS_INIT;
+	sw_image_opts io = SW_IMAGE_OPTS_INIT;
+	sw_error err = SW_ERROR_INIT;
+	cli_registry reg;
+	cli_args a;
+	int c, rc = EXIT_CLEAN;
+
+	cli_registry_init(&reg, &io);
+	o.image = &io;
+	if (cli_args_init(&a, "serve") < 0) {
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	a.reg = &reg;
+	while ((c = cli_next(&a, argc, argv)) > 0)
+		if ((rc = serve_option(&o, c, optarg)) != 0)
+			goto out;
+	if (c < 0) {
+		rc = a.status;
+		goto out;
+	}
+	if (a.nops != 1 || strcmp(a.ops[0], "webhook") != 0) {
+		cli_error("serve: expected 'webhook' (try 'stowaway serve --help')");
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	if (!o.policy)
+		o.policy = cli_setting(CLI_S_POLICY);
+	if (sw_webhook_serve(&o, &err) < 0) {
+		cli_error("serve webhook: %s", err.msg);
+		rc = EXIT_ERROR;
+	}
+out:
+	cli_registry_free(&reg);
+	cli_args_release(&a);
+	return rc;
+}

@@ -1,0 +1,502 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""`stowaway serve webhook` as the Kubernetes API server sees it.
+
+usage: test_webhook.py STOWAWAY_BINARY [CASE...]
+Prints one line per case and ends with "serve: N passed, N failed".
+
+No API server runs here: the cases send what it sends. A CA and a serving
+certificate for 127.0.0.1 are made with the openssl CLI; AdmissionReview v1
+bodies are written from the API reference (request.uid, kind, resource,
+subResource, requestKind, name, namespace, operation, userInfo, object,
+oldObject, dryRun, options) and posted with curl (--http1.1 and --http2,
+--cacert) and Python's http.client over TLS. Hostile clients (huge, deep,
+malformed bodies, slowloris, a thousand idle connections), a registry that
+accepts and never answers, SIGTERM during a review and certificate rotation
+are cases of their own.
+"""
+import copy
+import http.client
+import json
+import os
+import resource
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
+from caserun import collector, drive_module, eq, ok  # noqa: E402
+
+BIN = None
+WORK = None
+CASES, case = collector()
+SERVER = None
+STALL = None
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=WORK)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_pair(name, cn):
+    """A key and a certificate for 127.0.0.1 signed by the test CA."""
+    if not os.path.exists(os.path.join(WORK, "ca.pem")):
+        sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+           "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=stowaway test CA")
+        with open(os.path.join(WORK, "san.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    sh("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+       "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn)
+    sh("openssl", "x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+       "-out", name + ".pem", "-days", "2", "-extfile", "san.ext")
+    return os.path.join(WORK, name + ".pem"), os.path.join(WORK, name + ".key")
+
+
+class Stall:
+    """A "registry" on 127.0.0.1 that accepts connections and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(c)
+
+
+POLICY = """version: 1
+registries:
+  allow: [docker.io, ghcr.io, "127.0.0.1:%(stall)d"]
+  deny: [quay.io]
+repositories:
+  deny: [ghcr.io/example-org/sandbox/unvetted]
+overrides:
+  - scope: ghcr.io/example-org/sandbox
+    mode: warn
+  - scope: 127.0.0.1:%(stall)d
+    scan: {max_severity: high}
+"""
+
+
+class Server:
+    def __init__(self, name="main", deadline="1s", extra=()):
+        global STALL
+        if STALL is None:
+            STALL = Stall()
+        self.policy = os.path.join(WORK, "policy.yaml")
+        with open(self.policy, "w") as f:
+            f.write(POLICY % {"stall": STALL.port})
+        self.cert, self.key = make_pair(name, name + ".webhook.test")
+        self.port = free_port()
+        self.log = open(os.path.join(WORK, name + ".log"), "w+")
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "webhook", "--policy", self.policy, "--tls-cert", self.cert, "--tls-key", self.key,
+             "--listen", "127.0.0.1:%d" % self.port, "--deadline", deadline, "--read-timeout", "2s",
+             "--insecure-registry", "127.0.0.1:%d" % STALL.port, "--registry-timeout", "20"] + list(extra),
+            stdout=subprocess.DEVNULL, stderr=self.log, env=dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache")))
+        for _ in range(100):
+            try:
+                if self.get("/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("the server did not become ready: " + self.logtext())
+
+    def ctx(self):
+        return ssl.create_default_context(cafile=os.path.join(WORK, "ca.pem"))
+
+    def conn(self):
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx(), timeout=10)
+
+    def get(self, path):
+        c = self.conn()
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read()
+
+    def post(self, body, ctype="application/json"):
+        c = self.conn()
+        c.request("POST", "/validate", body=body, headers={"Content-Type": ctype})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data
+
+    def review(self, body):
+        st, data = self.post(json.dumps(body).encode())
+        eq(st, 200, "status of a review: %r" % data[:300])
+        return json.loads(data)["response"]
+
+    def curl(self, body, proto):
+        p = subprocess.run(["curl", "-sS", proto, "--cacert", os.path.join(WORK, "ca.pem"), "-H",
+                            "Content-Type: application/json", "--data-binary", "@-", "-w", "\n%{http_version}",
+                            "https://127.0.0.1:%d/validate" % self.port],
+                           input=json.dumps(body).encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        eq(p.returncode, 0, p.stderr)
+        text, version = p.stdout.decode().rsplit("\n", 1)
+        return json.loads(text)["response"], version
+
+    def logtext(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(timeout=30)
+        return self.proc.returncode
+
+
+def server():
+    global SERVER
+    if SERVER is None:
+        SERVER = Server()
+    return SERVER
+
+
+# ---------------------------------------------------------------- bodies
+
+GVR = {
+    "Pod": ("", "v1", "pods"), "ReplicationController": ("", "v1", "replicationcontrollers"),
+    "PodTemplate": ("", "v1", "podtemplates"), "Deployment": ("apps", "v1", "deployments"),
+    "StatefulSet": ("apps", "v1", "statefulsets"), "DaemonSet": ("apps", "v1", "daemonsets"),
+    "ReplicaSet": ("apps", "v1", "replicasets"), "Job": ("batch", "v1", "jobs"),
+    "CronJob": ("batch", "v1", "cronjobs"), "ConfigMap": ("", "v1", "configmaps"),
+}
+
+
+def pod_spec(images, init=(), ephemeral=()):
+    spec = {"containers": [{"name": "c%d" % i, "image": im, "imagePullPolicy": "IfNotPresent"}
+                           for i, im in enumerate(images)], "restartPolicy": "Always"}
+    if init:
+        spec["initContainers"] = [{"name": "i%d" % i, "image": im} for i, im in enumerate(init)]
+    if ephemeral:
+        spec["ephemeralContainers"] = [{"name": "debugger-%d" % i, "image": im, "targetContainerName": "c0"}
+                                       for i, im in enumerate(ephemeral)]
+    return spec
+
+
+def obj(kind, spec, name="web"):
+    group, version, _ = GVR[kind]
+    api = group + "/" + version if group else version
+    meta = {"name": name, "namespace": "team-a", "labels": {"app": name}}
+    template = {"metadata": {"labels": {"app": name}}, "spec": spec}
+    o = {"apiVersion": api, "kind": kind, "metadata": meta}
+    if kind == "Pod":
+        o["spec"] = spec
+    elif kind == "PodTemplate":
+        o["template"] = template
+    elif kind == "CronJob":
+        o["spec"] = {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}}
+    elif kind == "ConfigMap":
+        o["data"] = {"image": spec["containers"][0]["image"]}
+    else:
+        o["spec"] = {"replicas": 2, "selector": {"matchLabels": {"app": name}}, "template": template}
+    return o
+
+
+def review(kind, new, old=None, op="CREATE", sub="", dry=False):
+    group, version, res = GVR[kind]
+    gvk = {"group": group, "version": version, "kind": kind}
+    opts = {"CREATE": "CreateOptions", "UPDATE": "UpdateOptions"}.get(op, "DeleteOptions")
+    return {
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": str(uuid.uuid4()), "kind": gvk, "resource": {"group": group, "version": version, "resource": res},
+            "subResource": sub or None, "requestKind": gvk,
+            "requestResource": {"group": group, "version": version, "resource": res},
+            "requestSubResource": sub or None, "name": new["metadata"]["name"] if new else old["metadata"]["name"],
+            "namespace": "team-a", "operation": op,
+            "userInfo": {"username": "alice@example.com", "uid": "u-1", "groups": ["system:authenticated"]},
+            "object": new, "oldObject": old, "dryRun": dry,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": opts, "fieldManager": "kubectl-client-side-apply"},
+        },
+    }
+
+
+def check_uid(resp, body):
+    eq(resp["uid"], body["request"]["uid"], "response.uid")
+
+
+# ------------------------------------------------------------------ cases
+
+@case
+def allow_official_image_http1_http2_and_http_client():
+    s = server()
+    body = review("Pod", obj("Pod", pod_spec(["nginx:1.27", "docker.io/library/redis:7"])))
+    for proto, want in (("--http1.1", "1.1"), ("--http2", "2")):
+        resp, version = s.curl(body, proto)
+        eq(version, want, "protocol")
+        check_uid(resp, body)
+        eq(resp["allowed"], True, json.dumps(resp))
+        eq(resp["auditAnnotations"]["stowaway.dev/decision"], "allow", "decision")
+    resp = s.review(body)
+    eq(resp["allowed"], True, json.dumps(resp))
+    ok("nginx:1.27" in resp["auditAnnotations"]["stowaway.dev/images"], json.dumps(resp))
+
+
+@case
+def deny_lookalike_and_denied_registry_with_policy_line():
+    s = server()
+    body = review("Pod", obj("Pod", pod_spec(["someuser/openjdk:17", "quay.io/prometheus/prometheus"])))
+    resp = s.review(body)
+    check_uid(resp, body)
+    eq(resp["allowed"], False, json.dumps(resp))
+    st = resp["status"]
+    eq(st["code"], 403, "status.code")
+    msg = st["message"]
+    ok("someuser/openjdk:17" in msg and "impersonation" in msg, msg)
+    ok("quay.io/prometheus/prometheus" in msg and "policy %s:4)" % s.policy in msg, msg)
+    eq(resp["auditAnnotations"]["stowaway.dev/decision"], "deny", "decision")
+
+
+@case
+def warn_mode_scope_allows_with_warnings():
+    s = server()
+    body = review("Deployment", obj("Deployment", pod_spec(["ghcr.io/example-org/sandbox/unvetted:1"])))
+    resp = s.review(body)
+    eq(resp["allowed"], True, json.dumps(resp))
+    ok(resp.get("warnings") and "ghcr.io/example-org/sandbox/unvetted:1" in resp["warnings"][0], json.dumps(resp))
+    eq(resp["auditAnnotations"]["stowaway.dev/decision"], "warn", "decision")
+
+
+@case
+def every_workload_kind_is_judged():
+    s = server()
+    for kind in ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job",
+                 "CronJob", "PodTemplate"):
+        body = review(kind, obj(kind, pod_spec(["nginx:1.27"], init=["quay.io/x/init:1"])))
+        resp = s.review(body)
+        eq(resp["allowed"], False, kind + ": " + json.dumps(resp))
+        ok("quay.io/x/init:1" in resp["status"]["message"], kind + ": " + resp["status"]["message"])
+    resp = s.review(review("ConfigMap", obj("ConfigMap", pod_spec(["quay.io/x/y"]))))
+    eq(resp["allowed"], True, "another kind: allowed with no work")
+
+
+@case
+def ephemeral_containers_subresource():
+    s = server()
+    old = obj("Pod", pod_spec(["nginx:1.27"]))
+    new = copy.deepcopy(old)
+    new["spec"]["ephemeralContainers"] = [{"name": "debugger", "image": "someuser/busybox", "targetContainerName": "c0"}]
+    resp = s.review(review("Pod", new, old, op="UPDATE", sub="ephemeralcontainers"))
+    eq(resp["allowed"], False, json.dumps(resp))
+    ok("someuser/busybox" in resp["status"]["message"], resp["status"]["message"])
+    ok("nginx" not in resp["auditAnnotations"]["stowaway.dev/images"], "only the new image is judged")
+    resp = s.review(review("Pod", new, old, op="UPDATE", sub="status"))
+    eq(resp["allowed"], True, "pods/status is not judged")
+
+
+@case
+def update_with_unchanged_image_decides_nothing():
+    s = server()
+    old = obj("Deployment", pod_spec(["quay.io/legacy/app:1"]))  # admitted before the policy
+    new = copy.deepcopy(old)
+    new["spec"]["replicas"] = 5
+    body = review("Deployment", new, old, op="UPDATE")
+    resp = s.review(body)
+    eq(resp["allowed"], True, json.dumps(resp))
+    log = s.logtext()
+    line = [json.loads(x) for x in log.splitlines() if body["request"]["uid"] in x][-1]
+    eq(line["images"], [], "no image judged")
+    eq(line["unchanged"], 1, "one unchanged")
+    new["spec"]["template"]["spec"]["containers"][0]["image"] = "quay.io/legacy/app:2"
+    resp = s.review(review("Deployment", new, old, op="UPDATE"))
+    eq(resp["allowed"], False, "a changed image is judged")
+
+
+@case
+def dry_run_answered_the_same():
+    s = server()
+    body = review("Pod", obj("Pod", pod_spec(["someuser/openjdk"])), dry=True)
+    resp = s.review(body)
+    eq(resp["allowed"], False, json.dumps(resp))
+    line = [json.loads(x) for x in s.logtext().splitlines() if body["request"]["uid"] in x][-1]
+    eq(line["dry_run"], True, "logged as a dry run")
+    for k in ("uid", "namespace", "kind", "operation", "images", "allowed", "reason", "ms"):
+        ok(k in line, "log line has " + k)
+
+
+@case
+def stalled_registry_denied_within_deadline():
+    s = server()
+    image = "127.0.0.1:%d/team/app:1" % STALL.port
+    body = review("Pod", obj("Pod", pod_spec(["nginx:1.27", image])))
+    t0 = time.time()
+    resp = s.review(body)
+    took = time.time() - t0
+    eq(resp["allowed"], False, json.dumps(resp))
+    msg = resp["status"]["message"]
+    ok("not yet verified: %s: " % image in msg and msg.endswith(", retry"), msg)
+    ok("registry" in msg, msg)
+    ok(took < 1.8, "answered within the 1 s deadline (%.2fs)" % took)
+    t0 = time.time()
+    resp = s.review(review("Pod", obj("Pod", pod_spec([image]))))
+    ok("not yet verified" in resp["status"]["message"], "the retry finds it still running")
+    ok(time.time() - t0 < 1.8, "the retry too")
+    return "%.2fs" % took
+
+
+@case
+def hostile_bodies():
+    s = server()
+    big = os.path.join(WORK, "big.json")
+    with open(big, "wb") as f:
+        f.write(b"x" * (3 * 1024 * 1024 + 1))
+    for proto in ("--http1.1", "--http2"):
+        # the server answers 413 from the headers and closes: curl reads
+        # that answer while Python's client would only see its send fail
+        p = subprocess.run(["curl", "-sS", proto, "--cacert", os.path.join(WORK, "ca.pem"), "-o", "/dev/null",
+                            "-w", "%{http_code}", "-H", "Content-Type: application/json", "--data-binary", "@" + big,
+                            "https://127.0.0.1:%d/validate" % s.port], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30)
+        # HTTP/2: h2o 2.2 resets the stream at the bound rather than answer 413
+        want = ("413",) if proto == "--http1.1" else ("413", "000")
+        ok(p.stdout.decode() in want, "over 3 MiB, %s: %s %s" % (proto, p.stdout.decode(), p.stderr.decode()))
+    st, data = s.post(b'{"apiVersion": "admission.k8s.io/v1", "kind": ')
+    eq(st, 400, "malformed")
+    t0 = time.time()
+    st, data = s.post(b"[" * 10000 + b"]" * 10000)
+    eq(st, 400, "10,000 deep")
+    ok(time.time() - t0 < 1, "refused fast")
+    st, data = s.post(json.dumps(review("Pod", obj("Pod", pod_spec(["nginx"])))).encode(), ctype="text/plain")
+    eq(st, 415, "wrong content type")
+    st, data = s.post(b'{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}')
+    eq(st, 400, "no uid")
+    eq(s.get("/validate")[0], 405, "GET /validate")
+    eq(s.get("/healthz")[0], 200, "healthz")
+
+
+@case
+def slowloris_is_cut_off():
+    s = server()
+    raw = socket.create_connection(("127.0.0.1", s.port))
+    tls = s.ctx().wrap_socket(raw, server_hostname="127.0.0.1")
+    tls.settimeout(10)
+    req = b"POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    t0 = time.time()
+    closed = None
+    try:
+        for b in req:
+            tls.send(bytes([b]))
+            time.sleep(0.25)
+            if time.time() - t0 > 8:
+                break
+        closed = tls.recv(100) == b""
+    except (OSError, ssl.SSLError):
+        closed = True
+    took = time.time() - t0
+    ok(closed, "the server closed the connection")
+    ok(took < 4, "within the 2 s read timeout (%.1fs)" % took)
+    return "%.1fs" % took
+
+
+@case
+def thousand_idle_connections():
+    s = server()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    idle = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(1000)]
+    try:
+        t0 = time.time()
+        resp = s.review(review("Pod", obj("Pod", pod_spec(["nginx:1.27"]))))
+        eq(resp["allowed"], True, json.dumps(resp))
+        return "review in %.3fs beside 1000 idle" % (time.time() - t0)
+    finally:
+        for c in idle:
+            c.close()
+
+
+@case
+def sigterm_answers_the_review_in_flight():
+    srv = Server("term", deadline="2s")
+    image = "127.0.0.1:%d/team/other:2" % STALL.port
+    out = {}
+
+    def send():
+        try:
+            out["resp"] = srv.review(review("Pod", obj("Pod", pod_spec([image]))))
+        except Exception as e:  # noqa: BLE001
+            out["err"] = e
+    t = threading.Thread(target=send)
+    t.start()
+    time.sleep(0.7)
+    srv.proc.send_signal(signal.SIGTERM)
+    t.join(15)
+    rc = srv.proc.wait(timeout=15)
+    ok("resp" in out, "answered: %r %s" % (out.get("err"), srv.logtext()[-800:]))
+    eq(out["resp"]["allowed"], False, "denied, not yet verified")
+    eq(rc, 0, "exit status")
+
+
+@case
+def certificate_rotation():
+    srv = Server("rot")
+    try:
+        def served_cn():
+            with socket.create_connection(("127.0.0.1", srv.port)) as raw:
+                with srv.ctx().wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                    subj = dict(x[0] for x in tls.getpeercert()["subject"])
+                    return subj["commonName"]
+        eq(served_cn(), "rot.webhook.test", "first certificate")
+        cert, key = make_pair("rot2", "rotated.webhook.test")
+        os.replace(key, srv.key)
+        os.replace(cert, srv.cert)
+        deadline = time.time() + 8
+        while served_cn() != "rotated.webhook.test" and time.time() < deadline:
+            time.sleep(0.2)
+        eq(served_cn(), "rotated.webhook.test", "the new certificate, on new connections")
+        with open(srv.cert, "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----\n")
+        time.sleep(3)
+        eq(served_cn(), "rotated.webhook.test", "a bad pair keeps the old one")
+        ok("tls-reload-failed" in srv.logtext(), "and says so")
+        resp = srv.review(review("Pod", obj("Pod", pod_spec(["nginx:1.27"]))))
+        eq(resp["allowed"], True, "still serving")
+    finally:
+        rc = srv.stop()
+        eq(rc, 0, "exit status: " + "\n".join(l for l in srv.logtext().splitlines() if "leak" in l or "#" in l)[:6000])
+
+
+@case
+def sigterm_on_the_main_server_exits_0():
+    s = server()
+    eq(s.stop(), 0, "exit status")
+    ok('"event":"stopped"' in s.logtext(), "logged")
+
+
+def main():
+    try:
+        return drive_module("serve", "stowaway-serve-", globals())
+    finally:
+        if SERVER is not None and SERVER.proc.poll() is None:
+            SERVER.proc.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
