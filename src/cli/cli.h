@@ -90,6 +90,8 @@ int cli_close(const cli_args *a, FILE *f, int rc);
  * EXIT_ERROR (said). */
 sw_json_out *cli_json_begin(const char *schema, const char *key);
 int cli_json_end(sw_json_out *jo, FILE *f, int rc);
+/* Write a finished document to f and free it: rc, or EXIT_ERROR (said). */
+int cli_json_finish(sw_json_out *jo, FILE *f, int rc);
 /* The exit code of a judgement (denied, flagged, unsigned: bad) under
  * --fail-on: 1 when bad unless --fail-on none. */
 int cli_judged(const cli_args *a, bool bad);

@@ -13,7 +13,6 @@
 static int put(const cli_args *a, FILE *f, const char *path, const char *const *names,
 	       const unsigned long long *v, size_t n)
 {
-	sw_error err = SW_ERROR_INIT;
 	sw_json_out *jo;
 	size_t i;
 
@@ -32,11 +31,7 @@ static int put(const cli_args *a, FILE *f, const char *path, const char *const *
 		sw_json_out_int(jo, (long long)v[i]);
 	}
 	sw_json_out_end(jo);
-	if (sw_json_out_finish(jo, f, &err) < 0) {
-		cli_error("%s", err.msg);
-		return -1;
-	}
-	return 0;
+	return cli_json_finish(jo, f, 0) == 0 ? 0 : -1;
 }
 
 int cmd_cache(int argc, char **argv)

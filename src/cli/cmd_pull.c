@@ -84,6 +84,40 @@ out:
 	return rc;
 }
 
+/* What unpack made, as a line or a JSON object; the exit code. */
+static int put_stats(const cli_args *a, FILE *f, const char *image, const char *dir, const sw_rootfs_stats *st)
+{
+	static const char *const names[] = { "layers", "entries", "files", "bytes", "links", "whiteouts", "skipped",
+					     "refused" };
+	const uint64_t v[] = { st->layers, st->entries, st->files, st->bytes, st->links, st->whiteouts, st->skipped,
+			       st->refused };
+	sw_json_out *jo;
+	size_t i;
+
+	if (cli_format(a) != SW_FMT_JSON) {
+		fprintf(f, "%llu layers, %llu entries, %llu files, %llu bytes, %llu hard links; %llu whiteouts; "
+			"skipped %llu (devices, FIFOs, aufs metadata); refused %llu (outside the root)\n",
+			(unsigned long long)v[0], (unsigned long long)v[1], (unsigned long long)v[2],
+			(unsigned long long)v[3], (unsigned long long)v[4], (unsigned long long)v[5],
+			(unsigned long long)v[6], (unsigned long long)v[7]);
+		return EXIT_CLEAN;
+	}
+	jo = sw_json_out_new();
+	sw_json_out_obj(jo);
+	sw_json_out_key(jo, "schema");
+	sw_json_out_str(jo, "stowaway.unpack/v1");
+	sw_json_out_key(jo, "image");
+	sw_json_out_str(jo, image);
+	sw_json_out_key(jo, "target");
+	sw_json_out_str(jo, dir);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		sw_json_out_key(jo, names[i]);
+		sw_json_out_int(jo, (long long)v[i]);
+	}
+	sw_json_out_end(jo);
+	return cli_json_finish(jo, f, EXIT_CLEAN);
+}
+
 int cmd_unpack(int argc, char **argv)
 {
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
@@ -94,6 +128,7 @@ int cmd_unpack(int argc, char **argv)
 	sw_error err = SW_ERROR_INIT;
 	sw_image *img = NULL;
 	sw_rootfs_stats st;
+	FILE *out;
 	int rc = EXIT_CLEAN, r;
 
 	cli_registry_init(&reg, &io);
@@ -115,12 +150,11 @@ int cmd_unpack(int argc, char **argv)
 		rc = EXIT_ERROR;
 		goto out;
 	}
-	printf("%llu layers, %llu entries, %llu files, %llu bytes, %llu hard links; %llu whiteouts; "
-	       "skipped %llu (devices, FIFOs, aufs metadata); refused %llu (outside the root)\n",
-	       (unsigned long long)st.layers, (unsigned long long)st.entries, (unsigned long long)st.files,
-	       (unsigned long long)st.bytes, (unsigned long long)st.links, (unsigned long long)st.whiteouts,
-	       (unsigned long long)st.skipped,
-	       (unsigned long long)st.refused);
+	if (!(out = cli_open(&a))) {
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	rc = cli_close(&a, out, put_stats(&a, out, argv[0], argv[1], &st));
 out:
 	sw_image_free(img);
 	cli_registry_free(&reg);

@@ -148,6 +148,9 @@ int cmd_sign(int argc, char **argv)
 	sw_privkey *key = NULL;
 	sw_error err = SW_ERROR_INIT;
 	cli_args a;
+	sw_json_out *jo = NULL;
+	FILE *out;
+	bool json;
 	int c, i, r, rc = EXIT_CLEAN;
 
 	cli_registry_init(&reg, &io);
@@ -192,15 +195,31 @@ int cmd_sign(int argc, char **argv)
 		rc = EXIT_ERROR;
 		goto out;
 	}
+	if (!(out = cli_open(&a))) {
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	if ((json = cli_format(&a) == SW_FMT_JSON))
+		jo = cli_json_begin("stowaway.sign/v1", "results");
 	for (i = 0; i < argc; i++) {
 		char digest[80] = "";
 		if (sw_sign_image(argv[i], &io, key, name, ann, nann, digest, sizeof(digest), &err) < 0) {
 			cli_error("%s: %s", argv[i], err.msg);
 			rc = EXIT_ERROR;
+		} else if (json) {
+			sw_json_out_obj(jo);
+			sw_json_out_key(jo, "image");
+			sw_json_out_str(jo, argv[i]);
+			sw_json_out_key(jo, "digest");
+			sw_json_out_str(jo, digest);
+			sw_json_out_end(jo);
 		} else {
-			cli_line(stdout, "signed %s@%s", argv[i], digest);
+			cli_line(out, "signed %s@%s", argv[i], digest);
 		}
 	}
+	if (json)
+		rc = cli_json_end(jo, out, rc);
+	rc = cli_close(&a, out, rc);
 out:
 	sw_privkey_free(key);
 	free(ann);

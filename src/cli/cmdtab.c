@@ -160,6 +160,14 @@ static const cli_opt pull_opts[] = {
 	END,
 };
 
+static const cli_opt unpack_opts[] = {
+	STREAM_OPTS,
+	OPT_FORMAT2,
+	OPT_OUTPUT,
+	OPTS_REGISTRY,
+	END,
+};
+
 static const cli_opt cache_opts[] = {
 	{ CLI_O_CACHE, "cache", 0, "PATH",
 	  "the SQLite file (default\n$XDG_CACHE_HOME/stowaway/layers.db; setting cache)", CLI_V_FILE },
@@ -218,6 +226,8 @@ static const cli_opt sign_opts[] = {
 	{ CLI_O_NAME, "sign-container-identity", 0, "REF", "cosign's name for --name", NULL },
 	{ CLI_O_PWFILE, "password-file", 0, "FILE",
 	  "its password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt)", CLI_V_FILE },
+	OPT_FORMAT2,
+	OPT_OUTPUT,
 	OPT_HELP,
 	OPTS_REGISTRY,
 	END,
@@ -364,9 +374,10 @@ const cli_cmd cli_cmds[] = {
 	  "Assemble the image's root filesystem in DIR (created, or empty): layers\n"
 	  "applied with their whiteouts, nothing placed outside DIR or written through\n"
 	  "a link, hard links made as links, no device nodes, setuid/setgid bits\n"
-	  "dropped, digests checked.",
-	  NULL, NULL, "0 assembled; 2 an error.",
-	  CLI_CMD_REGISTRY, pull_opts },
+	  "dropped, digests checked. Prints what it made (JSON: schema\n"
+	  "stowaway.unpack/v1).",
+	  CLI_V_FORMATS2, NULL, "0 assembled; 2 an error.",
+	  CLI_CMD_REGISTRY, unpack_opts },
 	{ "cache", "the per-layer verdict cache: statistics, pruning",
 	  "cache stats [options]\ncache prune [options] (--max SIZE | --all)", "stats prune", NULL,
 	  "The layer cache (default $XDG_CACHE_HOME/stowaway/layers.db) keeps what\n"
@@ -398,8 +409,9 @@ const cli_cmd cli_cmds[] = {
 	  "Sign registry images (or OCI layouts, oci:DIR) as cosign does (simple signing,\n"
 	  "stored as a layer of the sha256-<digest>.sig manifest beside the image;\n"
 	  "signatures already there are kept). The key is a cosign or sigstore encrypted\n"
-	  "private key, or a plain PEM private key.",
-	  NULL, NULL, "0 every image signed; 2 an error.",
+	  "private key, or a plain PEM private key. Prints each image signed with its\n"
+	  "digest (JSON: schema stowaway.sign/v1).",
+	  CLI_V_FORMATS2, NULL, "0 every image signed; 2 an error.",
 	  CLI_CMD_REGISTRY, sign_opts },
 	{ "keygen", "write a cosign-format key pair",
 	  "keygen [options]", NULL, NULL,

@@ -269,17 +269,22 @@ sw_json_out *cli_json_begin(const char *schema, const char *key)
 	return jo;
 }
 
-int cli_json_end(sw_json_out *jo, FILE *f, int rc)
+int cli_json_finish(sw_json_out *jo, FILE *f, int rc)
 {
 	sw_error err = SW_ERROR_INIT;
 
-	sw_json_out_end(jo);
-	sw_json_out_end(jo);
 	if (sw_json_out_finish(jo, f, &err) < 0) {
 		cli_error("%s", err.msg);
 		return EXIT_ERROR;
 	}
 	return rc;
+}
+
+int cli_json_end(sw_json_out *jo, FILE *f, int rc)
+{
+	sw_json_out_end(jo);
+	sw_json_out_end(jo);
+	return cli_json_finish(jo, f, rc);
 }
 
 int cli_judged(const cli_args *a, bool bad)

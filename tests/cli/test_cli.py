@@ -268,12 +268,15 @@ def output_writes_the_result_there():
         "verify": ["verify", "--key", pub, img],
         "verify-attestation": ["verify-attestation", "--key", pub, img],
         "detonate": ["detonate", "--fail-on", "none", "--timeout", "20", behave("persist")],
+        "sign": ["sign", img, "--key", path("k.key")],
+        "unpack": ["unpack", demo(), "TARGET"],
     }
     eq(sorted(runs), sorted(with_option("--output")), "the commands that take --output")
     for c, argv in runs.items():
         for fmt in ("table", "json"):
             out = path("out-%s-%s" % (c, fmt))
-            r = run(*(argv + ["--format", fmt, "--output", out]))
+            args = [a if a != "TARGET" else path("unpacked-" + fmt) for a in argv]
+            r = run(*(args + ["--format", fmt, "--output", out]))
             eq(r.rc, 0, "%s: %r" % (c, r))
             eq(r.out, "", c + ": nothing on stdout")
             text = open(out).read()
