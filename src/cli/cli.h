@@ -108,6 +108,9 @@ int cli_parse_severity(const char *s, bool none, int *out);
  * or a number with ms, s, m, h or d ("90", "90s", "5m", "1.5h"), above 0
  * and at most max seconds, into *out (seconds). -1 otherwise. */
 int cli_parse_duration(const char *s, double unit, double max, double *out);
+/* Seconds rounded up (for the options the library takes in whole seconds;
+ * no libm: the CLI links the library's public symbols only). */
+unsigned cli_whole_seconds(double t);
 /* The same for an option's value in seconds, saying what is wrong. */
 int cli_duration_opt(const char *opt, const char *s, double max, double *out);
 

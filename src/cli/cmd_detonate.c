@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* stowaway detonate IMAGE: run it in the sandbox and report what it did. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +37,7 @@ int cmd_detonate(int argc, char **argv)
 		case CLI_O_TIMEOUT:
 			if (cli_duration_opt("--timeout", optarg, 86400, &t) < 0)
 				goto out;
-			d.timeout = (unsigned)ceil(t);
+			d.timeout = cli_whole_seconds(t);
 			break;
 		case CLI_O_CMD:
 			shcmd[0] = "/bin/sh";

@@ -4,7 +4,6 @@
  * code. Table and JSON reports are written image by image; SARIF is one
  * document with a run per image, so those reports are kept until the end.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +122,7 @@ static int scan_option(scan_args *a, int c)
 	case CLI_O_DYNTIMEOUT:
 		if (cli_duration_opt("--dynamic-timeout", optarg, 86400, &t) < 0)
 			return EXIT_ERROR;
-		a->dopts.timeout = (unsigned)ceil(t);
+		a->dopts.timeout = cli_whole_seconds(t);
 		break;
 	case CLI_O_KEY: a->keyfile = optarg; break;
 	case CLI_O_PWFILE: a->pwfile = optarg; break;
@@ -136,7 +135,7 @@ static int scan_option(scan_args *a, int c)
 	case CLI_O_FILETIMEOUT:
 		if (cli_duration_opt("--file-timeout", optarg, 3600, &t) < 0)
 			return EXIT_ERROR;
-		a->so.file_timeout = (int)ceil(t);
+		a->so.file_timeout = (int)cli_whole_seconds(t);
 		break;
 	case CLI_O_NOIOC: a->so.no_bundled_ioc = true; break;
 	case CLI_O_QUIET: a->quiet = true; break;

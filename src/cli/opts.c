@@ -14,7 +14,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,10 +340,17 @@ int cli_parse_duration(const char *s, double unit, double max, double *out)
 		mul = u[i].secs;
 	}
 	v *= mul;
-	if (!isfinite(v) || !(v > 0) || v > max)
+	if (!(v > 0 && v <= max)) /* NaN and infinities too */
 		return -1;
 	*out = v;
 	return 0;
+}
+
+unsigned cli_whole_seconds(double t)
+{
+	unsigned s = (unsigned)t;
+
+	return s + ((double)s < t);
 }
 
 int cli_duration_opt(const char *opt, const char *s, double max, double *out)
