@@ -42,7 +42,8 @@ fuzz: deps
 	fuzz/run.sh $(or $(SECONDS),60)
 
 # The binary, libstowaway (static and shared), the headers under
-# include/stowaway/ and stowaway.pc, under PREFIX; DESTDIR stages the tree
+# include/stowaway/, stowaway.pc, a man page per command (share/man/man1)
+# and the bash and zsh completions, under PREFIX; DESTDIR stages the tree
 # elsewhere (make install PREFIX=/usr DESTDIR=/tmp/pkg).
 install: deps $(BUILD)/build.ninja
 	meson configure $(BUILD) -Dprefix=$(PREFIX)

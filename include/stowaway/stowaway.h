@@ -19,6 +19,7 @@
 #include "stowaway/sandbox.h"
 #include "stowaway/term.h"
 #include "stowaway/json.h"
+#include "stowaway/config.h"
 #include "stowaway/serve.h"
 
 #ifdef __cplusplus

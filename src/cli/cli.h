@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <getopt.h>
 
 /* Print "stowaway: <what>: <why>" to stderr, the formatted message escaped
  * whole for the terminal (stowaway/term.h): it may quote an image. */
@@ -23,35 +24,109 @@ int cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
 /* Append a borrowed string to a growing array. -1 on OOM. */
 int cli_push(const char ***v, size_t *n, const char *s);
 
-/* Registry options shared by the verbs that reach registries. */
 #include "stowaway/image.h"
+#include "stowaway/report.h"
+#include "stowaway/json.h"
+#include "cmdtab.h"
 
-enum { O_REG_INSECURE = 1000, O_REG_CA, O_REG_CREDS, O_REG_MIRROR, O_REG_TIMEOUT };
-#define CLI_REGISTRY_LONGOPTS \
-	{ "insecure-registry", required_argument, NULL, O_REG_INSECURE }, \
-	{ "ca", required_argument, NULL, O_REG_CA }, \
-	{ "creds", required_argument, NULL, O_REG_CREDS }, \
-	{ "mirror", required_argument, NULL, O_REG_MIRROR }, \
-	{ "registry-timeout", required_argument, NULL, O_REG_TIMEOUT }
-#define CLI_REGISTRY_HELP \
-	"registries (references such as alpine:3.20, ghcr.io/org/app@sha256:...):\n" \
-	"  --insecure-registry HOST  plain HTTP to HOST[:PORT] (test registries; repeatable)\n" \
-	"  --ca FILE               trust the CA certificates in FILE (PEM) as well\n" \
-	"  --creds USER:PASSWORD   credentials (default: ~/.docker/config.json, $DOCKER_CONFIG)\n" \
-	"  --mirror HOST[:PORT]    try this Docker Hub mirror first (repeatable)\n" \
-	"  --registry-timeout S    seconds without data before a transfer fails (default 30)\n"
-
+/* The registry options (CLI_O_INSECURE ... CLI_O_REGTIMEOUT), over the
+ * settings: cli_registry_init takes insecure-registry, mirror and
+ * registry-timeout from them; a flag replaces what they gave. */
 typedef struct cli_registry {
 	sw_registry_opts o;
 	const char **insecure, **mirrors;
 	size_t ninsecure, nmirrors;
+	bool insecure_set, mirrors_set; /* the lists hold the settings' values */
 } cli_registry;
 
 /* 1: option handled; 0: not a registry option; -1: bad value (reported). */
 int cli_registry_opt(cli_registry *r, int c, const char *arg);
 void cli_registry_free(cli_registry *r);
-/* Zero r and point io's registry options at it. */
+/* Zero r, fill it from the settings and point io's registry options at it. */
 void cli_registry_init(cli_registry *r, sw_image_opts *io);
+
+/* ---- one parser for every command (opts.c), over its cmdtab.c entry ---- */
+#define CLI_FAIL_NONE (-1)
+
+typedef struct cli_args {
+	const cli_cmd *cmd;
+	cli_registry *reg;       /* set before parsing to take the registry options */
+	const char *format;      /* "table", "json", "sarif"; NULL: the command's default */
+	const char *output;      /* --output FILE, or NULL */
+	int fail_on;             /* a sw_severity, or CLI_FAIL_NONE */
+	char **ops;              /* the operands, once cli_next returned 0 */
+	int nops;
+	char **pass;             /* PASSTHRU: what followed "--" */
+	int npass;
+	int status;              /* the exit code, once cli_next returned -1 */
+	struct option *lo;       /* private */
+	char so[96];
+	char **collected;
+} cli_args;
+
+/* Build the getopt tables of the command called name; -1 (said) on error.
+ * Release with cli_args_release. */
+int cli_args_init(cli_args *a, const char *name);
+void cli_args_release(cli_args *a);
+/* The next option the command handles itself (a CLI_O_* id, its value in
+ * optarg), after handling the shared ones: -h/--help (usage on stdout,
+ * status 0), --format, --output, --fail-on, the registry's when a->reg is
+ * set. 0 at the end (operands in a->ops); -1 to stop with a->status (help
+ * printed, or an error said in one line). */
+int cli_next(cli_args *a, int argc, char **argv);
+/* The format asked for, else the command's default (CLI_CMD_AUTOFMT: table
+ * on a terminal without --output, else json; otherwise table). */
+sw_format cli_format(const cli_args *a);
+/* Colours for a table: NO_COLOR (not empty) never, CLICOLOR_FORCE (not
+ * empty, not 0) always, else when writing to a terminal. */
+bool cli_color(const cli_args *a);
+/* --output opened for writing, else stdout; NULL when it cannot be (said). */
+FILE *cli_open(const cli_args *a);
+/* Close what cli_open gave (flush stdout); rc, or EXIT_ERROR when writing
+ * failed (said). */
+int cli_close(const cli_args *a, FILE *f, int rc);
+/* A JSON document {"schema": schema, key: [ ... (NULL when out of memory:
+ * cli_json_end says so), and its end: closed, written to f, freed; rc, or
+ * EXIT_ERROR (said). */
+sw_json_out *cli_json_begin(const char *schema, const char *key);
+int cli_json_end(sw_json_out *jo, FILE *f, int rc);
+/* Write a finished document to f and free it: rc, or EXIT_ERROR (said). */
+int cli_json_finish(sw_json_out *jo, FILE *f, int rc);
+/* The exit code of a judgement (denied, flagged, unsigned: bad) under
+ * --fail-on: 1 when bad unless --fail-on none. */
+int cli_judged(const cli_args *a, bool bad);
+/* Does a finding of this severity fail under --fail-on? */
+bool cli_fails(const cli_args *a, sw_severity worst);
+/* Print the command's help, made from the table. */
+void cli_usage(const cli_cmd *c, FILE *f);
+/* Is w one of the blank-separated words of list? */
+bool cli_word_in(const char *list, const char *w);
+/* A severity in any case ("CRITICAL"), or "none" when none is true
+ * (CLI_FAIL_NONE); -1 otherwise. */
+int cli_parse_severity(const char *s, bool none, int *out);
+/* A duration: a number (in units of `unit` seconds: 1, or 86400 for days)
+ * or a number with ms, s, m, h or d ("90", "90s", "5m", "1.5h"), above 0
+ * and at most max seconds, into *out (seconds). -1 otherwise. */
+int cli_parse_duration(const char *s, double unit, double max, double *out);
+/* Seconds rounded up (for the options the library takes in whole seconds;
+ * no libm: the CLI links the library's public symbols only). */
+unsigned cli_whole_seconds(double t);
+/* The same for an option's value in seconds, saying what is wrong. */
+int cli_duration_opt(const char *opt, const char *s, double max, double *out);
+
+/* ---- settings (settings.c): flag > STOWAWAY_* > config file > default ---- */
+/* Read the config file and the environment; -1 (said) when one is wrong. */
+int cli_settings_load(void);
+void cli_settings_free(void);
+/* The setting's (first) value, or NULL for the default. */
+const char *cli_setting(int id);
+size_t cli_setting_list(int id, const char *const **v);
+/* The layer cache's path: the flag, the setting or the default (malloc'd;
+ * NULL when there is none). */
+char *cli_cache_path(const char *flag);
+/* version --verbose: the config file and every setting, with its source. */
+void cli_settings_print(FILE *f);
+
 /* A private key's password: --password-file, $STOWAWAY_PASSWORD,
  * $COSIGN_PASSWORD or a prompt (twice when confirm). -1 when none. */
 int cli_password(const char *file, bool confirm, char *buf, size_t n);
@@ -70,6 +145,7 @@ int cmd_verify_attestation(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_detonate(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1

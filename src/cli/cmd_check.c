@@ -5,7 +5,6 @@
  * files), apply the look-alike name check and the policy, and the scan and
  * signature the policy asks for; print the decision with every reason.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,29 +12,6 @@
 
 #include "stowaway/stowaway.h"
 #include "cli.h"
-
-static const char check_help[] =
-	"usage: stowaway check [--policy FILE] [--format table|json] IMAGE...\n"
-	"       stowaway check [--policy FILE] [--format table|json] --manifests PATH...\n"
-	"\n"
-	"IMAGE: a registry reference (nginx:1.27, ghcr.io/org/app@sha256:...) or a\n"
-	"local image (oci:DIR, oci-archive:FILE, docker-archive:FILE, dir:ROOTFS).\n"
-	"--manifests reads Dockerfiles (FROM, COPY --from), Kubernetes YAML and\n"
-	"compose files (a file, a directory tree, or - for standard input) and\n"
-	"checks every image they name, reporting file and line. A file that cannot\n"
-	"be read (a YAML error, a Helm template) is an error on its own line; the\n"
-	"others are still checked. Compose ${VAR:-default} is expanded from the\n"
-	"environment and the .env beside the file.\n"
-	"  --skip-dirs GLOB        do not enter matching directories (repeatable)\n"
-	"  --skip-files GLOB       do not read matching files (repeatable)\n"
-	"Without --policy: look-alike names are denied, and a scan (of local images,\n"
-	"or with --scan) denies a high or critical finding or an incomplete scan.\n"
-	"Every decision lists what it did not check.\n"
-	"  --scan                  scan registry images too (local images always are)\n"
-	"  --no-scan               scan only where the policy requires it\n"
-	"  --resolve               ask the registry what each tag points to (digest)\n"
-	"Exit 0 when every image is allowed, 1 when one is denied, 2 on error.\n"
-	CLI_REGISTRY_HELP;
 
 typedef struct item {
 	const char *image;
@@ -155,26 +131,13 @@ static void print_json(sw_json_out *o, const sw_policy *pol, const item *it, con
 	sw_json_out_end(o);
 }
 
-enum { O_POLICY = 256, O_FORMAT, O_MANIFESTS, O_RESOLVE, O_HELP, O_SCAN, O_NOSCAN, O_SKIPDIRS, O_SKIPFILES };
-
-static const struct option longopts[] = {
-	{ "policy", required_argument, NULL, O_POLICY },
-	{ "format", required_argument, NULL, O_FORMAT },
-	{ "manifests", no_argument, NULL, O_MANIFESTS },
-	{ "resolve", no_argument, NULL, O_RESOLVE },
-	{ "scan", no_argument, NULL, O_SCAN },
-	{ "no-scan", no_argument, NULL, O_NOSCAN },
-	{ "skip-dirs", required_argument, NULL, O_SKIPDIRS },
-	{ "skip-files", required_argument, NULL, O_SKIPFILES },
-	{ "help", no_argument, NULL, O_HELP },
-	CLI_REGISTRY_LONGOPTS,
-	{ NULL, 0, NULL, 0 },
-};
-
 int cmd_check(int argc, char **argv)
 {
-	const char *policy = NULL, *format = NULL;
-	bool manifests = false, bad = false, json;
+	const char *policy = NULL, *cache_flag = NULL;
+	bool manifests = false, bad = false, denied = false, json, no_cache = false;
+	cli_args a;
+	FILE *out = NULL;
+	char **ops;
 	sw_policy *pol = NULL;
 	sw_json_out *jo = NULL;
 	sw_image_use **uses = NULL;
@@ -192,53 +155,45 @@ int cmd_check(int argc, char **argv)
 	cli_registry_init(&reg, &io);
 	co.image = &io;
 	co.scan = &so;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	if (cli_args_init(&a, "check") < 0) {
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	a.reg = &reg;
+	while ((c = cli_next(&a, argc, argv)) > 0) {
 		switch (c) {
-		case O_POLICY: policy = optarg; break;
-		case O_FORMAT:
-			if (strcmp(optarg, "table") && strcmp(optarg, "json")) {
-				cli_error("--format: \"%s\" is not table or json", optarg);
-				rc = EXIT_ERROR;
-				goto out;
-			}
-			format = optarg;
-			break;
-		case O_MANIFESTS: manifests = true; break;
-		case O_RESOLVE: co.resolve = true; break;
-		case O_SCAN: co.scan_mode = SW_CHECK_SCAN_ALWAYS; break;
-		case O_NOSCAN: co.scan_mode = SW_CHECK_SCAN_NEVER; break;
-		case O_SKIPDIRS:
-		case O_SKIPFILES: {
-			const char ***v = c == O_SKIPDIRS ? &skip_dirs : &skip_files;
-			size_t *nv = c == O_SKIPDIRS ? &mo.nskip_dirs : &mo.nskip_files;
-			const char **g = realloc(*v, (*nv + 1) * sizeof(**v));
-			if (!g) {
+		case CLI_O_POLICY: policy = optarg; break;
+		case CLI_O_MANIFESTS: manifests = true; break;
+		case CLI_O_RESOLVE: co.resolve = true; break;
+		case CLI_O_SCAN: co.scan_mode = SW_CHECK_SCAN_ALWAYS; break;
+		case CLI_O_NOSCAN: co.scan_mode = SW_CHECK_SCAN_NEVER; break;
+		case CLI_O_CACHE: cache_flag = optarg; break;
+		case CLI_O_NOCACHE: no_cache = true; break;
+		case CLI_O_SKIPDIRS:
+		case CLI_O_SKIPFILES: {
+			const char ***v = c == CLI_O_SKIPDIRS ? &skip_dirs : &skip_files;
+			size_t *nv = c == CLI_O_SKIPDIRS ? &mo.nskip_dirs : &mo.nskip_files;
+			if (cli_push(v, nv, optarg) < 0) {
 				cli_error("out of memory");
 				rc = EXIT_ERROR;
 				goto out;
 			}
-			g[(*nv)++] = optarg;
-			*v = g;
 			break;
-		}
-		case O_HELP: fputs(check_help, stdout); rc = EXIT_CLEAN; goto out;
-		default: {
-			int r = cli_registry_opt(&reg, c, optarg);
-			if (r > 0)
-				break;
-			if (r == 0)
-				fputs(check_help, stderr);
-			rc = EXIT_ERROR;
-			goto out;
 		}
 		}
 	}
-	if (optind >= argc) {
-		fputs(check_help, stderr);
+	if (c < 0) {
+		rc = a.status;
+		goto out;
+	}
+	if (a.nops == 0) {
+		cli_error("check: no image given (try 'stowaway check --help')");
 		rc = EXIT_ERROR;
 		goto out;
 	}
+	ops = a.ops;
+	if (!policy)
+		policy = cli_setting(CLI_S_POLICY);
 	if (policy) {
 		sw_policy_problem *probs = NULL;
 		size_t np = 0;
@@ -255,7 +210,7 @@ int cmd_check(int argc, char **argv)
 		rc = EXIT_ERROR;
 		goto out;
 	}
-	npaths = (size_t)(argc - optind);
+	npaths = (size_t)a.nops;
 	if (manifests) {
 		if (!(uses = calloc(npaths, sizeof(*uses))) || !(nuses = calloc(npaths, sizeof(*nuses)))) {
 			cli_error("out of memory");
@@ -266,7 +221,7 @@ int cmd_check(int argc, char **argv)
 			sw_error err = SW_ERROR_INIT;
 			mo.skip_dirs = skip_dirs;
 			mo.skip_files = skip_files;
-			if (sw_manifests_collect(argv[optind + (int)i], &mo, &uses[i], &nuses[i], &err) < 0) {
+			if (sw_manifests_collect(ops[i], &mo, &uses[i], &nuses[i], &err) < 0) {
 				cli_error("%s", err.msg);
 				rc = EXIT_ERROR;
 				goto out;
@@ -284,7 +239,7 @@ int cmd_check(int argc, char **argv)
 	nitems = 0;
 	for (i = 0; i < npaths; i++) {
 		if (!manifests) {
-			items[nitems++].image = argv[optind + (int)i];
+			items[nitems++].image = ops[i];
 			continue;
 		}
 		for (k = 0; k < nuses[i]; k++) {
@@ -297,10 +252,13 @@ int cmd_check(int argc, char **argv)
 		}
 	}
 	/* the same limits and layer cache as `stowaway scan`: shared entries */
-	so.layer_cache = cache = sw_cache_default_path();
-	if (!format)
-		format = isatty(STDOUT_FILENO) ? "table" : "json";
-	json = strcmp(format, "json") == 0;
+	if (!no_cache)
+		so.layer_cache = cache = cli_cache_path(cache_flag);
+	json = cli_format(&a) == SW_FMT_JSON;
+	if (!(out = cli_open(&a))) {
+		rc = EXIT_ERROR;
+		goto out;
+	}
 	if (json) {
 		/* written whole at the end: never half a document */
 		jo = sw_json_out_new();
@@ -319,7 +277,7 @@ int cmd_check(int argc, char **argv)
 			if (json)
 				print_json(jo, pol, &items[i], NULL);
 			else
-				print_table(stdout, pol, &items[i], NULL);
+				print_table(out, pol, &items[i], NULL);
 			continue;
 		}
 		if (sw_check(pol, items[i].image, &co, &r) < 0) {
@@ -329,27 +287,26 @@ int cmd_check(int argc, char **argv)
 		}
 		if (r.bad_input && !items[i].file)
 			bad = true; /* a command-line typo is an error; a bad manifest line a denial */
-		if (!r.d.allowed && rc == EXIT_CLEAN)
-			rc = EXIT_FINDINGS;
+		if (!r.d.allowed)
+			denied = true;
 		if (json)
 			print_json(jo, pol, &items[i], &r);
 		else
-			print_table(stdout, pol, &items[i], &r);
+			print_table(out, pol, &items[i], &r);
 	}
-	if (json) {
-		sw_error jerr = SW_ERROR_INIT;
-		sw_json_out_end(jo);
-		sw_json_out_end(jo);
-		if (sw_json_out_finish(jo, stdout, &jerr) < 0) {
-			cli_error("%s", jerr.msg);
-			rc = EXIT_ERROR;
-		}
-	}
+	if (rc == EXIT_CLEAN)
+		rc = cli_judged(&a, denied);
+	if (json)
+		rc = cli_json_end(jo, out, rc);
 	if (manifests && nitems == 0)
 		fprintf(stderr, "stowaway: no image references found\n");
 	if (bad)
 		rc = EXIT_ERROR;
+	rc = cli_close(&a, out, rc);
+	out = NULL;
 out:
+	if (out && out != stdout)
+		fclose(out);
 	for (i = 0; uses && i < npaths; i++)
 		sw_image_uses_free(uses[i], nuses[i]);
 	free(uses);
@@ -360,5 +317,6 @@ out:
 	free(cache);
 	sw_policy_free(pol);
 	cli_registry_free(&reg);
+	cli_args_release(&a);
 	return rc;
 }

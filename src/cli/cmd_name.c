@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* stowaway name REF...: is this image name a look-alike of a known one? */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,61 +8,36 @@
 #include "stowaway/names.h"
 #include "cli.h"
 
-static const char name_help[] =
-	"usage: stowaway name [--format table|json] REF... | -\n"
-	"\n"
-	"Judge image names against the bundled lists of Docker Hub official\n"
-	"images, known publishers and registry hosts:\n"
-	"  impersonation  a known name where its owner does not publish\n"
-	"                 (someuser/openjdk, library-nginx/nginx)\n"
-	"  typosquat      close to a known name (ngnix, bitnarni/redis, ghrc.io/...)\n"
-	"  ok             neither, with a note on what is known\n"
-	"'-' reads one reference per line from standard input.\n"
-	"Exit 0 when all are ok, 1 when any is flagged, 2 when one is not a\n"
-	"valid reference.\n";
-
 #define MAX_REFS 100000
-
-enum { O_FORMAT = 256, O_HELP };
-
-static const struct option longopts[] = {
-	{ "format", required_argument, NULL, O_FORMAT },
-	{ "help", no_argument, NULL, O_HELP },
-	{ NULL, 0, NULL, 0 },
-};
 
 int cmd_name(int argc, char **argv)
 {
-	const char *format = NULL, **refs = NULL;
+	const char **refs = NULL;
 	sw_name_result *rs = NULL;
 	size_t nrefs = 0, n = 0, i;
 	char **owned = NULL;
 	size_t nowned = 0;
 	int c, rc = EXIT_CLEAN, bad = 0;
+	bool flagged = false;
+	cli_args a;
+	FILE *out = NULL;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_FORMAT:
-			if (strcmp(optarg, "table") && strcmp(optarg, "json")) {
-				cli_error("--format: \"%s\" is not table or json", optarg);
-				return EXIT_ERROR;
-			}
-			format = optarg;
-			break;
-		case O_HELP:
-			fputs(name_help, stdout);
-			return EXIT_CLEAN;
-		default:
-			fputs(name_help, stderr);
-			return EXIT_ERROR;
-		}
-	}
-	if (optind >= argc) {
-		fputs(name_help, stderr);
+	if (cli_args_init(&a, "name") < 0) {
+		cli_args_release(&a);
 		return EXIT_ERROR;
 	}
-	for (i = (size_t)optind; i < (size_t)argc; i++) {
+	while ((c = cli_next(&a, argc, argv)) > 0)
+		;
+	if (c < 0 || a.nops == 0) {
+		if (c == 0)
+			cli_error("name: no reference given (try 'stowaway name --help')");
+		rc = c < 0 ? a.status : EXIT_ERROR;
+		cli_args_release(&a);
+		return rc;
+	}
+	argv = a.ops;
+	argc = a.nops;
+	for (i = 0; i < (size_t)argc; i++) {
 		if (strcmp(argv[i], "-") == 0) {
 			char *line = NULL;
 			size_t cap = 0;
@@ -114,23 +88,28 @@ int cmd_name(int argc, char **argv)
 			continue;
 		}
 		refs[n] = refs[i];
-		if (rs[n].verdict != SW_NAME_OK && rc == EXIT_CLEAN)
-			rc = EXIT_FINDINGS;
+		if (rs[n].verdict != SW_NAME_OK)
+			flagged = true;
 		n++;
 	}
-	if (!format)
-		format = isatty(STDOUT_FILENO) ? "table" : "json";
-	if (sw_names_write(stdout, refs, rs, n, strcmp(format, "json") == 0) < 0) {
+	if (!(out = cli_open(&a))) {
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	rc = cli_judged(&a, flagged);
+	if (sw_names_write(out, refs, rs, n, cli_format(&a) == SW_FMT_JSON) < 0) {
 		cli_error("writing the results failed");
 		rc = EXIT_ERROR;
 	}
 	if (bad)
 		rc = EXIT_ERROR;
+	rc = cli_close(&a, out, rc);
 out:
 	for (i = 0; i < nowned; i++)
 		free(owned[i]);
 	free(owned);
 	free(refs);
 	free(rs);
+	cli_args_release(&a);
 	return rc;
 }

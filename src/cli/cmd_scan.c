@@ -4,7 +4,6 @@
  * code. Table and JSON reports are written image by image; SARIF is one
  * document with a run per image, so those reports are kept until the end.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,83 +13,6 @@
 #include "cli.h"
 
 #define SARIF_MAX_IMAGES 20 /* GitHub: runs per SARIF file */
-
-static const char scan_help[] =
-	"usage: stowaway scan [options] IMAGE...\n"
-	"\n"
-	"  --format FORMAT         table, json or sarif (default: table on a terminal, json\n"
-	"                          otherwise); sarif is SARIF 2.1.0 for GitHub code scanning,\n"
-	"                          one document with a run per image (at most 20 images)\n"
-	"  --output FILE           write the report to FILE\n"
-	"  --fail-on SEVERITY      exit 1 at or above: info|low|medium|high|critical (default high)\n"
-	"  --platform OS/ARCH[/V]  image to pick from a multi-platform index (default linux/amd64)\n"
-	"  --jobs N                layers decoded in parallel (default: number of cores)\n"
-	"  --ioc FILE              extra SHA-256 IOC list: \"sha256 severity category name\" per line\n"
-	"  --no-bundled-ioc        do not load the bundled IOC list\n"
-	"  --rules DIR             extra YARA rules (*.yar, *.yara in DIR; repeatable)\n"
-	"  --no-bundled-rules      do not load the bundled YARA rules\n"
-	"  --file-timeout SECONDS  YARA time per file (default 10)\n"
-	"  --no-prefilter          give every file to libyara (the prefilter skips files\n"
-	"                          no rule can match; the findings are the same)\n"
-	"  --quiet                 no progress on stderr\n"
-	"limits (exceeding one is reported as incomplete, never passed as clean):\n"
-	"  --max-file-size SIZE    bytes of one file given to content detectors (default 256M)\n"
-	"  --max-image-size SIZE   uncompressed bytes per image (default 32G)\n"
-	"  --max-entries N         tar entries per image (default 1000000)\n"
-	"  --max-ratio N           uncompressed:compressed ratio per layer (default 250)\n"
-	"  --max-path N            bytes of an entry path (default 4096)\n"
-	"  --max-depth N           nested archive depth (default 4)\n"
-	"  --timeout SECONDS       per image (default 600)\n"
-	"  --dynamic               also run the image in the sandbox (see 'stowaway detonate')\n"
-	"                          and merge what it does into the report\n"
-	"  --dynamic-timeout S     the sandbox's wall clock (default 30)\n"
-	"  --attest                sign the verdict of each image (in-toto, DSSE) and attach it\n"
-	"                          next to it: in its registry repository or its OCI layout\n"
-	"                          (needs --key)\n"
-	"  --key FILE              private key for --attest (cosign format or PEM)\n"
-	"  --password-file FILE    its password (else $STOWAWAY_PASSWORD, $COSIGN_PASSWORD, a prompt)\n"
-	"layer cache (a layer already scanned with the same rules is not read again):\n"
-	"  --cache PATH            the SQLite file (default $XDG_CACHE_HOME/stowaway/layers.db)\n"
-	"  --cache-max SIZE        keep at most SIZE, least recently used go first (default 2G)\n"
-	"  --no-cache              neither read nor write the cache\n"
-	CLI_REGISTRY_HELP;
-
-enum { O_FORMAT = 256, O_OUTPUT, O_FAILON, O_PLATFORM, O_JOBS, O_IOC, O_NOIOC, O_QUIET,
-       O_MFS, O_MIS, O_ME, O_MR, O_MP, O_MD, O_TO, O_HELP, O_RULES, O_NORULES, O_FTO, O_NOPF,
-       O_CACHE, O_NOCACHE, O_CACHEMAX, O_ATTEST, O_KEY, O_PWFILE, O_DYNAMIC, O_DYNTO };
-
-static const struct option longopts[] = {
-	{ "format", required_argument, NULL, O_FORMAT },
-	{ "output", required_argument, NULL, O_OUTPUT },
-	{ "fail-on", required_argument, NULL, O_FAILON },
-	{ "platform", required_argument, NULL, O_PLATFORM },
-	{ "jobs", required_argument, NULL, O_JOBS },
-	{ "ioc", required_argument, NULL, O_IOC },
-	{ "no-bundled-ioc", no_argument, NULL, O_NOIOC },
-	{ "quiet", no_argument, NULL, O_QUIET },
-	{ "max-file-size", required_argument, NULL, O_MFS },
-	{ "max-image-size", required_argument, NULL, O_MIS },
-	{ "max-entries", required_argument, NULL, O_ME },
-	{ "max-ratio", required_argument, NULL, O_MR },
-	{ "max-path", required_argument, NULL, O_MP },
-	{ "max-depth", required_argument, NULL, O_MD },
-	{ "timeout", required_argument, NULL, O_TO },
-	{ "help", no_argument, NULL, O_HELP },
-	{ "rules", required_argument, NULL, O_RULES },
-	{ "no-bundled-rules", no_argument, NULL, O_NORULES },
-	{ "no-prefilter", no_argument, NULL, O_NOPF },
-	{ "file-timeout", required_argument, NULL, O_FTO },
-	{ "cache", required_argument, NULL, O_CACHE },
-	{ "no-cache", no_argument, NULL, O_NOCACHE },
-	{ "cache-max", required_argument, NULL, O_CACHEMAX },
-	{ "attest", no_argument, NULL, O_ATTEST },
-	{ "dynamic", no_argument, NULL, O_DYNAMIC },
-	{ "dynamic-timeout", required_argument, NULL, O_DYNTO },
-	{ "key", required_argument, NULL, O_KEY },
-	{ "password-file", required_argument, NULL, O_PWFILE },
-	CLI_REGISTRY_LONGOPTS,
-	{ NULL, 0, NULL, 0 },
-};
 
 static void on_progress(void *ctx, const sw_progress *p)
 {
@@ -104,10 +26,9 @@ static void on_progress(void *ctx, const sw_progress *p)
 
 /* What the command line asks for. */
 typedef struct scan_args {
+	cli_args args;      /* --format, --output, --fail-on; the operands */
 	sw_scan_opts so;
 	sw_image_opts io;
-	sw_severity fail_on;
-	const char *format, *output;
 	const char **iocs, **rdirs;
 	size_t niocs, nrdirs;
 	bool quiet;
@@ -124,6 +45,7 @@ static void scan_args_release(scan_args *a, char *cache_default)
 	free(a->rdirs);
 	free(cache_default);
 	cli_registry_free(&a->reg);
+	cli_args_release(&a->args);
 }
 
 /* --max-* and --timeout into lim: -1 taken, else the exit code of a bad
@@ -131,115 +53,94 @@ static void scan_args_release(scan_args *a, char *cache_default)
 static int limit_option(sw_limits *lim, int c)
 {
 	uint64_t v;
+	double t;
 
 	switch (c) {
-	case O_MFS:
+	case CLI_O_MAXFILESIZE:
 		if (cli_parse_size(optarg, &lim->max_file_size) < 0)
 			return cli_bad("--max-file-size", optarg);
 		break;
-	case O_MIS:
+	case CLI_O_MAXIMAGESIZE:
 		if (cli_parse_size(optarg, &lim->max_image_bytes) < 0)
 			return cli_bad("--max-image-size", optarg);
 		break;
-	case O_ME:
+	case CLI_O_MAXENTRIES:
 		if (cli_parse_uint(optarg, UINT32_MAX, &lim->max_entries) < 0)
 			return cli_bad("--max-entries", optarg);
 		break;
-	case O_MR:
+	case CLI_O_MAXRATIO:
 		if (cli_parse_uint(optarg, 1000000, &v) < 0 || v == 0)
 			return cli_bad("--max-ratio", optarg);
 		lim->max_ratio = (uint32_t)v;
 		break;
-	case O_MP:
+	case CLI_O_MAXPATH:
 		if (cli_parse_uint(optarg, 65536, &v) < 0 || v < 16)
 			return cli_bad("--max-path", optarg);
 		lim->max_path = (uint32_t)v;
 		break;
-	case O_MD:
+	case CLI_O_MAXDEPTH:
 		if (cli_parse_uint(optarg, 64, &v) < 0)
 			return cli_bad("--max-depth", optarg);
 		lim->max_depth = (uint32_t)v;
 		break;
-	case O_TO:
-		if (cli_parse_uint(optarg, 86400 * 7, &v) < 0 || v == 0)
-			return cli_bad("--timeout", optarg);
-		lim->timeout = (double)v;
+	case CLI_O_TIMEOUT:
+		if (cli_duration_opt("--timeout", optarg, 86400 * 7, &t) < 0)
+			return EXIT_ERROR;
+		lim->timeout = t;
 		break;
 	}
 	return -1;
 }
 
 /* One option (c, with optarg) into a: -1 taken, else the exit code to
- * return (--help, a bad value). */
+ * return (a bad value). */
 static int scan_option(scan_args *a, int c)
 {
 	uint64_t v;
+	double t;
 
 	switch (c) {
-	case O_FORMAT: case 'f':
-		if (strcmp(optarg, "table") != 0 && strcmp(optarg, "json") != 0 &&
-		    strcmp(optarg, "sarif") != 0)
-			return cli_bad("--format", optarg);
-		a->format = optarg;
-		break;
-	case O_OUTPUT: case 'o': a->output = optarg; break;
-	case O_FAILON:
-		if (sw_severity_parse(optarg, &a->fail_on) < 0)
-			return cli_bad("--fail-on", optarg);
-		break;
-	case O_PLATFORM: a->io.platform = optarg; break;
-	case O_JOBS: case 'j':
+	case CLI_O_PLATFORM: a->io.platform = optarg; break;
+	case CLI_O_JOBS:
 		if (cli_parse_uint(optarg, 1024, &v) < 0 || v == 0)
 			return cli_bad("--jobs", optarg);
 		a->so.jobs = (unsigned)v;
 		break;
-	case O_IOC:
+	case CLI_O_IOC:
 		if (cli_push(&a->iocs, &a->niocs, optarg) < 0)
 			return EXIT_ERROR;
 		break;
-	case O_RULES:
+	case CLI_O_RULES:
 		if (cli_push(&a->rdirs, &a->nrdirs, optarg) < 0)
 			return EXIT_ERROR;
 		break;
-	case O_NORULES: a->so.no_bundled_rules = true; break;
-	case O_NOPF: a->so.no_prefilter = true; break;
-	case O_CACHE: a->cache = optarg; break;
-	case O_ATTEST: a->attest = true; break;
-	case O_DYNAMIC: a->dynamic = true; break;
-	case O_DYNTO:
-		if (cli_parse_uint(optarg, 86400, &v) < 0 || v == 0)
-			return cli_bad("--dynamic-timeout", optarg);
-		a->dopts.timeout = (unsigned)v;
+	case CLI_O_NORULES: a->so.no_bundled_rules = true; break;
+	case CLI_O_NOPREFILTER: a->so.no_prefilter = true; break;
+	case CLI_O_CACHE: a->cache = optarg; break;
+	case CLI_O_ATTEST: a->attest = true; break;
+	case CLI_O_DYNAMIC: a->dynamic = true; break;
+	case CLI_O_DYNTIMEOUT:
+		if (cli_duration_opt("--dynamic-timeout", optarg, 86400, &t) < 0)
+			return EXIT_ERROR;
+		a->dopts.timeout = cli_whole_seconds(t);
 		break;
-	case O_KEY: a->keyfile = optarg; break;
-	case O_PWFILE: a->pwfile = optarg; break;
-	case O_NOCACHE: a->no_cache = true; break;
-	case O_CACHEMAX:
+	case CLI_O_KEY: a->keyfile = optarg; break;
+	case CLI_O_PWFILE: a->pwfile = optarg; break;
+	case CLI_O_NOCACHE: a->no_cache = true; break;
+	case CLI_O_CACHEMAX:
 		if (cli_parse_size(optarg, &v) < 0 || v == 0)
 			return cli_bad("--cache-max", optarg);
 		a->so.layer_cache_max = v;
 		break;
-	case O_FTO:
-		if (cli_parse_uint(optarg, 3600, &v) < 0 || v == 0)
-			return cli_bad("--file-timeout", optarg);
-		a->so.file_timeout = (int)v;
+	case CLI_O_FILETIMEOUT:
+		if (cli_duration_opt("--file-timeout", optarg, 3600, &t) < 0)
+			return EXIT_ERROR;
+		a->so.file_timeout = (int)cli_whole_seconds(t);
 		break;
-	case O_NOIOC: a->so.no_bundled_ioc = true; break;
-	case O_QUIET: case 'q': a->quiet = true; break;
-	case O_MFS: case O_MIS: case O_ME: case O_MR: case O_MP: case O_MD: case O_TO:
+	case CLI_O_NOIOC: a->so.no_bundled_ioc = true; break;
+	case CLI_O_QUIET: a->quiet = true; break;
+	default:
 		return limit_option(&a->so.limits, c);
-	case O_HELP:
-		fputs(scan_help, stdout);
-		return EXIT_CLEAN;
-	default: {
-		int r = cli_registry_opt(&a->reg, c, optarg);
-		if (r > 0)
-			break;
-		if (r == 0)
-			fputs(scan_help, stderr);
-		scan_args_release(a, NULL);
-		return EXIT_ERROR;
-	}
 	}
 	return -1;
 }
@@ -273,17 +174,14 @@ static int attest_key(scan_args *a, sw_privkey **key)
 static sw_format scan_settings(scan_args *a, char **cache_default)
 {
 	if (!a->no_cache)
-		a->so.layer_cache = a->cache ? a->cache : (*cache_default = sw_cache_default_path());
+		a->so.layer_cache = *cache_default = cli_cache_path(a->cache);
 	a->so.ioc_files = a->iocs;
 	a->so.n_ioc_files = a->niocs;
 	a->so.rule_dirs = a->rdirs;
 	a->so.n_rule_dirs = a->nrdirs;
 	if (!a->quiet && isatty(STDERR_FILENO))
 		a->so.progress = on_progress;
-	if (!a->format)
-		a->format = !a->output && isatty(STDOUT_FILENO) ? "table" : "json";
-	return strcmp(a->format, "sarif") == 0 ? SW_FMT_SARIF :
-	       strcmp(a->format, "json") == 0 ? SW_FMT_JSON : SW_FMT_TABLE;
+	return cli_format(&a->args);
 }
 
 /* Where the reports go: *out (--output, else stdout) and, for SARIF, room
@@ -302,8 +200,7 @@ static int open_output(scan_args *a, sw_format fmt, int nimages, char *cache_def
 		scan_args_release(a, cache_default);
 		return EXIT_ERROR;
 	}
-	if (a->output && !(*out = fopen(a->output, "w"))) {
-		cli_error("--output %s: cannot open for writing", a->output);
+	if (!(*out = cli_open(&a->args))) {
 		free(*reps);
 		scan_args_release(a, cache_default);
 		return EXIT_ERROR;
@@ -382,13 +279,13 @@ static int scan_one(scan_args *a, const char *arg, sw_format fmt, FILE *out, sw_
 	if (a->so.progress)
 		fputs("\r\033[K", stderr);
 	if (rc == 0 && fmt != SW_FMT_SARIF)
-		rc = sw_report_write(rep, fmt, !a->output && isatty(STDOUT_FILENO), out, &err);
+		rc = sw_report_write(rep, fmt, cli_color(&a->args), out, &err);
 	if (rc < 0) {
 		cli_error("%s: %s", arg, err.msg);
 		worst = EXIT_ERROR;
 	} else if (dyn_failed) {
 		worst = EXIT_ERROR;
-	} else if (sw_report_max_severity(rep, &max) && max >= a->fail_on && worst != EXIT_ERROR) {
+	} else if (sw_report_max_severity(rep, &max) && cli_fails(&a->args, max) && worst != EXIT_ERROR) {
 		worst = EXIT_FINDINGS;
 	}
 	if (rc == 0 && akey && !attest_one(a, arg, img, akey, rep, &err))
@@ -416,17 +313,12 @@ static int scan_finish(const scan_args *a, sw_report **reps, size_t nreps, FILE 
 	for (k = 0; k < nreps; k++)
 		sw_report_free(reps[k]);
 	free(reps);
-	if (a->output && fclose(out) != 0) {
-		cli_error("--output %s: write failed", a->output);
-		worst = EXIT_ERROR;
-	}
-	return worst;
+	return cli_close(&a->args, out, worst);
 }
 
 int cmd_scan(int argc, char **argv)
 {
-	scan_args a = { .so = SW_SCAN_OPTS_INIT, .io = SW_IMAGE_OPTS_INIT, .fail_on = SW_SEV_HIGH,
-			.dopts = SW_DETONATE_OPTS_INIT };
+	scan_args a = { .so = SW_SCAN_OPTS_INIT, .io = SW_IMAGE_OPTS_INIT, .dopts = SW_DETONATE_OPTS_INIT };
 	sw_report **reps = NULL; /* SARIF: every report, written at the end */
 	size_t nreps = 0;
 	sw_format fmt;
@@ -436,22 +328,30 @@ int cmd_scan(int argc, char **argv)
 	int c, i, rc, worst = EXIT_CLEAN;
 
 	cli_registry_init(&a.reg, &a.io);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:f:j:q", longopts, NULL)) != -1)
-		if ((rc = scan_option(&a, c)) >= 0)
-			return rc;
-	if (optind >= argc) {
-		cli_error("scan: no image given (try 'stowaway scan --help')");
-		cli_registry_free(&a.reg);
+	if (cli_args_init(&a.args, "scan") < 0) {
+		scan_args_release(&a, NULL);
 		return EXIT_ERROR;
+	}
+	a.args.reg = &a.reg;
+	while ((c = cli_next(&a.args, argc, argv)) > 0)
+		if ((rc = scan_option(&a, c)) >= 0) {
+			scan_args_release(&a, NULL);
+			return rc;
+		}
+	if (c < 0 || a.args.nops == 0) {
+		if (c == 0)
+			cli_error("scan: no image given (try 'stowaway scan --help')");
+		rc = c < 0 ? a.args.status : EXIT_ERROR;
+		scan_args_release(&a, NULL);
+		return rc;
 	}
 	if (a.attest && (rc = attest_key(&a, &akey)) >= 0)
 		return rc;
 	fmt = scan_settings(&a, &cache_default);
-	if ((rc = open_output(&a, fmt, argc - optind, cache_default, &reps, &out)) >= 0)
+	if ((rc = open_output(&a, fmt, a.args.nops, cache_default, &reps, &out)) >= 0)
 		return rc;
-	for (i = optind; i < argc; i++)
-		worst = scan_one(&a, argv[i], fmt, out, akey, reps, &nreps, worst);
+	for (i = 0; i < a.args.nops; i++)
+		worst = scan_one(&a, a.args.ops[i], fmt, out, akey, reps, &nreps, worst);
 	worst = scan_finish(&a, reps, nreps, out, worst);
 	sw_privkey_free(akey);
 	scan_args_release(&a, cache_default);

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,41 +91,30 @@ int cli_password(const char *file, bool confirm, char *buf, size_t n)
 	return 0;
 }
 
-static const char keygen_help[] =
-	"usage: stowaway keygen [--output-key-prefix PREFIX] [--password-file FILE]\n"
-	"\n"
-	"Write PREFIX.key (ECDSA P-256, cosign's encrypted format: scrypt N=32768 +\n"
-	"nacl/secretbox, ENCRYPTED COSIGN PRIVATE KEY) and PREFIX.pub (PEM PUBLIC KEY).\n"
-	"PREFIX defaults to \"cosign\". Existing files are never overwritten.\n";
-
-enum { O_PREFIX = 256, O_PWFILE, O_KEY, O_ANN, O_HELP, O_NAME };
-
 int cmd_keygen(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "output-key-prefix", required_argument, NULL, O_PREFIX },
-		{ "password-file", required_argument, NULL, O_PWFILE },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *prefix = "cosign", *pwfile = NULL;
 	char pw[PW_MAX], *priv, *pub;
 	sw_error err = SW_ERROR_INIT;
+	cli_args a;
 	int c, rc;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case O_PREFIX: prefix = optarg; break;
-		case O_PWFILE: pwfile = optarg; break;
-		case O_HELP: fputs(keygen_help, stdout); return EXIT_CLEAN;
-		default: fputs(keygen_help, stderr); return EXIT_ERROR;
-		}
-	}
-	if (optind != argc) {
-		fputs(keygen_help, stderr);
+	if (cli_args_init(&a, "keygen") < 0) {
+		cli_args_release(&a);
 		return EXIT_ERROR;
 	}
+	while ((c = cli_next(&a, argc, argv)) > 0) {
+		if (c == CLI_O_PREFIX)
+			prefix = optarg;
+		else if (c == CLI_O_PWFILE)
+			pwfile = optarg;
+	}
+	rc = c < 0 ? a.status : a.nops ? EXIT_ERROR : -1;
+	if (c == 0 && a.nops)
+		cli_error("keygen: takes no operands (try 'stowaway keygen --help')");
+	cli_args_release(&a);
+	if (rc >= 0)
+		return rc;
 	if (cli_password(pwfile, true, pw, sizeof(pw)) < 0)
 		return EXIT_ERROR;
 	priv = malloc(strlen(prefix) + 5);
@@ -150,32 +138,8 @@ int cmd_keygen(int argc, char **argv)
 	return rc < 0 ? EXIT_ERROR : EXIT_CLEAN;
 }
 
-static const char sign_help[] =
-	"usage: stowaway sign --key FILE [-a KEY=VALUE]... [--name REF] [--password-file FILE] [options] IMAGE...\n"
-	"\n"
-	"Sign registry images (or OCI layouts, oci:DIR) as cosign does (simple signing,\n"
-	"stored as a layer of the sha256-<digest>.sig manifest beside the image;\n"
-	"signatures already there are kept). The key is a cosign or sigstore encrypted\n"
-	"private key, or a plain PEM private key.\n"
-	"  -a, --annotation KEY=VALUE  add to the payload's \"optional\" part (repeatable)\n"
-	"  --name REF              the identity to sign (default: the image's repository;\n"
-	"                          a layout's recorded name). With a tag, the signature\n"
-	"                          passes verify --identity exact for that tag\n"
-	"                          (cosign: --sign-container-identity)\n"
-	CLI_REGISTRY_HELP;
-
 int cmd_sign(int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "key", required_argument, NULL, O_KEY },
-		{ "annotation", required_argument, NULL, O_ANN },
-		{ "password-file", required_argument, NULL, O_PWFILE },
-		{ "name", required_argument, NULL, O_NAME },
-		{ "sign-container-identity", required_argument, NULL, O_NAME },
-		{ "help", no_argument, NULL, O_HELP },
-		CLI_REGISTRY_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
 	cli_registry reg;
 	const char *keyfile = NULL, *pwfile = NULL, **ann = NULL, *name = NULL;
@@ -183,37 +147,43 @@ int cmd_sign(int argc, char **argv)
 	char pw[PW_MAX];
 	sw_privkey *key = NULL;
 	sw_error err = SW_ERROR_INIT;
+	cli_args a;
+	sw_json_out *jo = NULL;
+	FILE *out;
+	bool json;
 	int c, i, r, rc = EXIT_CLEAN;
 
 	cli_registry_init(&reg, &io);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "a:", lo, NULL)) != -1) {
-		switch (c) {
-		case O_KEY: keyfile = optarg; break;
-		case 'a': case O_ANN:
-			if (!strchr(optarg, '=') || optarg[0] == '=' || cli_push(&ann, &nann, optarg) < 0) {
-				cli_error("-a: \"%s\" is not KEY=VALUE", optarg);
-				rc = EXIT_ERROR;
-			}
-			break;
-		case O_PWFILE: pwfile = optarg; break;
-		case O_NAME: name = optarg; break;
-		case O_HELP: fputs(sign_help, stdout); goto out;
-		default:
-			if ((r = cli_registry_opt(&reg, c, optarg)) > 0)
-				break;
-			if (r == 0)
-				fputs(sign_help, stderr);
-			rc = EXIT_ERROR;
-		}
-		if (rc != EXIT_CLEAN)
-			goto out;
-	}
-	if (!keyfile || optind >= argc) {
-		fputs(sign_help, stderr);
+	if (cli_args_init(&a, "sign") < 0) {
 		rc = EXIT_ERROR;
 		goto out;
 	}
+	a.reg = &reg;
+	while ((c = cli_next(&a, argc, argv)) > 0) {
+		switch (c) {
+		case CLI_O_KEY: keyfile = optarg; break;
+		case CLI_O_ANNOTATION:
+			if (!strchr(optarg, '=') || optarg[0] == '=' || cli_push(&ann, &nann, optarg) < 0) {
+				cli_error("-a: \"%s\" is not KEY=VALUE", optarg);
+				rc = EXIT_ERROR;
+				goto out;
+			}
+			break;
+		case CLI_O_PWFILE: pwfile = optarg; break;
+		case CLI_O_NAME: name = optarg; break;
+		}
+	}
+	if (c < 0) {
+		rc = a.status;
+		goto out;
+	}
+	if (!keyfile || a.nops == 0) {
+		cli_error("sign: expected --key FILE and at least one IMAGE (try 'stowaway sign --help')");
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	argv = a.ops;
+	argc = a.nops;
 	if (cli_password(pwfile, false, pw, sizeof(pw)) < 0) {
 		rc = EXIT_ERROR;
 		goto out;
@@ -225,18 +195,35 @@ int cmd_sign(int argc, char **argv)
 		rc = EXIT_ERROR;
 		goto out;
 	}
-	for (i = optind; i < argc; i++) {
+	if (!(out = cli_open(&a))) {
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	if ((json = cli_format(&a) == SW_FMT_JSON))
+		jo = cli_json_begin("stowaway.sign/v1", "results");
+	for (i = 0; i < argc; i++) {
 		char digest[80] = "";
 		if (sw_sign_image(argv[i], &io, key, name, ann, nann, digest, sizeof(digest), &err) < 0) {
 			cli_error("%s: %s", argv[i], err.msg);
 			rc = EXIT_ERROR;
+		} else if (json) {
+			sw_json_out_obj(jo);
+			sw_json_out_key(jo, "image");
+			sw_json_out_str(jo, argv[i]);
+			sw_json_out_key(jo, "digest");
+			sw_json_out_str(jo, digest);
+			sw_json_out_end(jo);
 		} else {
-			cli_line(stdout, "signed %s@%s", argv[i], digest);
+			cli_line(out, "signed %s@%s", argv[i], digest);
 		}
 	}
+	if (json)
+		rc = cli_json_end(jo, out, rc);
+	rc = cli_close(&a, out, rc);
 out:
 	sw_privkey_free(key);
 	free(ann);
 	cli_registry_free(&reg);
+	cli_args_release(&a);
 	return rc;
 }

@@ -14,8 +14,6 @@
 #include "stowaway/stowaway.h"
 #include "cli.h"
 
-int cmd_serve(int argc, char **argv); /* cmd_serve.c */
-
 /* Format one line and print it escaped whole (sw_term_fputs), then the
  * newline: any part of a message may quote an image (a tar name, the User,
  * a reference, a registry's answer), and which part is decided far from
@@ -119,38 +117,42 @@ int cli_push(const char ***v, size_t *n, const char *s)
 
 int cli_registry_opt(cli_registry *r, int c, const char *arg)
 {
-	char *end;
 	double v;
 
 	switch (c) {
-	case O_REG_INSECURE:
+	case CLI_O_INSECURE:
+		if (r->insecure_set) { /* the flag replaces the setting's list */
+			r->ninsecure = 0;
+			r->insecure_set = false;
+		}
 		if (cli_push(&r->insecure, &r->ninsecure, arg) < 0)
 			return -1;
 		r->o.insecure = r->insecure;
 		r->o.n_insecure = r->ninsecure;
 		return 1;
-	case O_REG_MIRROR:
+	case CLI_O_MIRROR:
+		if (r->mirrors_set) {
+			r->nmirrors = 0;
+			r->mirrors_set = false;
+		}
 		if (cli_push(&r->mirrors, &r->nmirrors, arg) < 0)
 			return -1;
 		r->o.mirrors = r->mirrors;
 		r->o.n_mirrors = r->nmirrors;
 		return 1;
-	case O_REG_CA:
+	case CLI_O_CA:
 		r->o.ca_file = arg;
 		return 1;
-	case O_REG_CREDS:
+	case CLI_O_CREDS:
 		if (!strchr(arg, ':')) {
 			cli_error("--creds: expected USER:PASSWORD");
 			return -1;
 		}
 		r->o.creds = arg;
 		return 1;
-	case O_REG_TIMEOUT:
-		v = strtod(arg, &end);
-		if (*end || !(v > 0) || v > 3600) {
-			cli_error("--registry-timeout: \"%s\" is not a number of seconds (up to 3600)", arg);
+	case CLI_O_REGTIMEOUT:
+		if (cli_duration_opt("--registry-timeout", arg, 3600, &v) < 0)
 			return -1;
-		}
 		r->o.stall_timeout = v;
 		r->o.connect_timeout = v < 15 ? v : 15;
 		return 1;
@@ -159,90 +161,110 @@ int cli_registry_opt(cli_registry *r, int c, const char *arg)
 	}
 }
 
-void cli_registry_init(cli_registry *r, sw_image_opts *io)
-{
-	memset(r, 0, sizeof(*r));
-	io->registry = &r->o;
-}
-
 void cli_registry_free(cli_registry *r)
 {
 	free(r->insecure);
 	free(r->mirrors);
 }
 
+/* The list of commands, from the table. */
 static void usage(FILE *f)
 {
-	fputs("usage: stowaway <command> [options]\n"
-	      "\n"
-	      "commands:\n"
-	      "  scan IMAGE...     static analysis of container images\n"
-	      "  rules list        the YARA rules a scan would use\n"
-	      "  rules test FILE.. run the rules over local files\n"
-	      "  name REF...       flag look-alike image names (typosquats, impersonation)\n"
-	      "  check IMAGE...    may these images run? (names, policy, scan)\n"
-	      "  check --manifests PATH  every image of Dockerfiles, Kubernetes YAML, compose\n"
-	      "  policy lint FILE  every problem of a policy file, with its line\n"
-	      "  pull IMAGE oci:DIR  copy a registry image into an OCI layout\n"
-	      "  detonate IMAGE    run the image in a rootless, sinkholed sandbox; report what it does\n"
-	      "  unpack IMAGE DIR  assemble the image's root filesystem in DIR\n"
-	      "  cache stats|prune the per-layer verdict cache\n"
-	      "  verify --key K IMAGE  check cosign signatures of an image\n"
-	      "  sign --key K IMAGE    sign an image as cosign does\n"
-	      "  keygen            a cosign-format key pair\n"
-	      "  verify-attestation --key K IMAGE  check signed scan verdicts (scan --attest)\n"
-	      "  serve webhook     a Kubernetes admission webhook (HTTPS, AdmissionReview v1)\n"
-	      "  version           print the version\n"
-	      "  help              this text\n"
-	      "\n"
+	size_t i;
+
+	fputs("usage: stowaway <command> [options] [operands]\n\ncommands:\n", f);
+	for (i = 0; i < cli_ncmds; i++)
+		fprintf(f, "  %-20s %s\n", cli_cmds[i].name, cli_cmds[i].summary);
+	fputs("\n"
 	      "IMAGE: oci:DIR[:TAG]  oci-archive:FILE[:TAG]  docker-archive:FILE[:REF|:@N]\n"
-	      "       dir:ROOTFS     or a bare path (sniffed)\n"
-	      "Run 'stowaway scan --help' for scan options.\n", f);
+	      "       dir:ROOTFS     a registry reference, or a bare path (sniffed)\n"
+	      "Every command takes -h/--help; options may come before or after operands.\n"
+	      "Run 'stowaway COMMAND --help' or see stowaway-COMMAND(1).\n", f);
 }
+
+static int cmd_version(int argc, char **argv)
+{
+	cli_args a;
+	bool verbose = false;
+	int c;
+
+	if (cli_args_init(&a, "version") < 0)
+		return EXIT_ERROR;
+	while ((c = cli_next(&a, argc, argv)) > 0)
+		if (c == CLI_O_VERBOSE)
+			verbose = true;
+	if (c == 0 && a.nops) {
+		cli_error("version: takes no operands");
+		c = -1;
+		a.status = EXIT_ERROR;
+	}
+	cli_args_release(&a);
+	if (c < 0)
+		return a.status;
+	printf("stowaway %s\nYARA prefilter: %s\n", sw_version(), sw_rules_prefilter());
+	if (verbose)
+		cli_settings_print(stdout);
+	return EXIT_CLEAN;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	cli_args a;
+	const cli_cmd *c = NULL;
+	int r;
+
+	if (cli_args_init(&a, "help") < 0)
+		return EXIT_ERROR;
+	while ((r = cli_next(&a, argc, argv)) > 0)
+		;
+	if (r == 0 && a.nops > 1)
+		cli_error("help: one command at most");
+	else if (r == 0 && a.nops == 1 && !(c = cli_cmd_find(a.ops[0])))
+		cli_error("%s: unknown command (try 'stowaway help')", a.ops[0]);
+	else if (r == 0)
+		c ? cli_usage(c, stdout) : usage(stdout);
+	cli_args_release(&a);
+	return r < 0 ? a.status : r == 0 && (a.nops > 1 || (a.nops == 1 && !c)) ? EXIT_ERROR : EXIT_CLEAN;
+}
+
+/* The commands of the table and what runs each. */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{ "scan", cmd_scan }, { "detonate", cmd_detonate }, { "check", cmd_check }, { "name", cmd_name },
+	{ "policy", cmd_policy }, { "rules", cmd_rules }, { "pull", cmd_pull }, { "unpack", cmd_unpack },
+	{ "cache", cmd_cache }, { "verify", cmd_verify }, { "verify-attestation", cmd_verify_attestation },
+	{ "sign", cmd_sign }, { "keygen", cmd_keygen }, { "serve", cmd_serve }, { "version", cmd_version },
+	{ "help", cmd_help },
+};
 
 int main(int argc, char **argv)
 {
+	const char *name = argc >= 2 ? argv[1] : NULL;
+	size_t i;
+	int rc;
+
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_ERROR;
 	}
-	if (strcmp(argv[1], "scan") == 0)
-		return cmd_scan(argc - 1, argv + 1);
-	if (strcmp(argv[1], "rules") == 0)
-		return cmd_rules(argc - 1, argv + 1);
-	if (strcmp(argv[1], "name") == 0)
-		return cmd_name(argc - 1, argv + 1);
-	if (strcmp(argv[1], "check") == 0)
-		return cmd_check(argc - 1, argv + 1);
-	if (strcmp(argv[1], "pull") == 0)
-		return cmd_pull(argc - 1, argv + 1);
-	if (strcmp(argv[1], "detonate") == 0)
-		return cmd_detonate(argc - 1, argv + 1);
-	if (strcmp(argv[1], "unpack") == 0)
-		return cmd_unpack(argc - 1, argv + 1);
-	if (strcmp(argv[1], "cache") == 0)
-		return cmd_cache(argc - 1, argv + 1);
-	if (strcmp(argv[1], "verify") == 0)
-		return cmd_verify(argc - 1, argv + 1);
-	if (strcmp(argv[1], "sign") == 0)
-		return cmd_sign(argc - 1, argv + 1);
-	if (strcmp(argv[1], "verify-attestation") == 0)
-		return cmd_verify_attestation(argc - 1, argv + 1);
-	if (strcmp(argv[1], "keygen") == 0)
-		return cmd_keygen(argc - 1, argv + 1);
-	if (strcmp(argv[1], "policy") == 0)
-		return cmd_policy(argc - 1, argv + 1);
-	if (strcmp(argv[1], "serve") == 0)
-		return cmd_serve(argc - 1, argv + 1);
-	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-		printf("stowaway %s\nYARA prefilter: %s\n", sw_version(), sw_rules_prefilter());
-		return EXIT_CLEAN;
+	if (strcmp(name, "--version") == 0)
+		name = "version";
+	else if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+		name = "help";
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0 && cli_cmd_find(name))
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		cli_error("%s: unknown command (try 'stowaway help')", argv[1]);
+		return EXIT_ERROR;
 	}
-	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		usage(stdout);
-		return EXIT_CLEAN;
+	if (strcmp(name, "help") != 0 && cli_settings_load() < 0) {
+		cli_settings_free();
+		return EXIT_ERROR;
 	}
-	cli_error("%s: unknown command (try 'stowaway help')", argv[1]);
-	return EXIT_ERROR;
+	rc = commands[i].run(argc - 1, argv + 1);
+	cli_settings_free();
+	return rc;
 }

@@ -13,6 +13,8 @@ Installs the build into a temporary DESTDIR, then, from what is there only:
     to the installed libstowaway.so and runs with LD_LIBRARY_PATH set, and
     the library it loaded is the installed one; compiled as C++, it refers
     to the library's functions by their C names;
+  - a man page for every command `stowaway help` lists, and the bash and zsh
+    completions, are installed;
   - the installed binary prints its version.
 
 usage: install.py --build DIR --source DIR --version V --meson MESON --nm NM
@@ -41,6 +43,30 @@ def find(root, name):
     return hits[0]
 
 
+def binary(dest):
+    """bin/stowaway (the bash completion is called stowaway too)."""
+    hits = [os.path.join(d, "stowaway") for d, _, files in os.walk(dest)
+            if "stowaway" in files and os.path.basename(d) == "bin"]
+    if len(hits) != 1:
+        raise SystemExit("install: %d copies of bin/stowaway under DESTDIR: %s" % (len(hits), hits))
+    return hits[0]
+
+
+def check_docs(dest):
+    """A man page per command (stowaway help lists them) and the completions."""
+    out = run([binary(dest), "help"])
+    listed = out.split("commands:\n", 1)[-1].split("\n\n", 1)[0]
+    cmds = [line.split()[0] for line in listed.split("\n") if line.strip()]
+    man1 = os.path.dirname(find(dest, "stowaway.1"))
+    missing = [c for c in cmds if c != "help" and not os.path.exists(os.path.join(man1, "stowaway-%s.1" % c))]
+    if not cmds or missing:
+        raise SystemExit("install: no man page for %s (commands: %s)" % (missing, cmds))
+    for path in ("bash-completion/completions/stowaway", "zsh/site-functions/_stowaway"):
+        if not any(os.path.join(d, f).endswith("/share/" + path) for d, _, files in os.walk(dest) for f in files):
+            raise SystemExit("install: share/%s is missing" % path)
+    return len(cmds) - 1
+
+
 def check_files(dest, source):
     """The installed files; returns (pkg-config dir, libdir)."""
     pc = find(dest, "stowaway.pc")
@@ -49,7 +75,7 @@ def check_files(dest, source):
     for lib in ("libstowaway.a", "libstowaway.so"):
         if not os.path.exists(os.path.join(libdir, lib)):
             raise SystemExit("install: %s is not beside pkgconfig/ in %s" % (lib, libdir))
-    find(dest, "stowaway")                          # the binary
+    binary(dest)
     hdir = os.path.dirname(find(dest, "stowaway.h"))
     if os.path.basename(hdir) != "stowaway":
         raise SystemExit("install: headers in %s, not in include/stowaway/" % hdir)
@@ -107,7 +133,8 @@ def main():
             print("as C++, consumer.c calls %d sw_ functions by their C names"
                   % sum(1 for n in names if n.startswith("sw_")))
 
-        out = run([find(dest, "stowaway"), "version"])
+        print("%d man pages and the bash and zsh completions installed" % check_docs(dest))
+        out = run([binary(dest), "version"])
         if not out.startswith("stowaway %s\n" % a.version):
             raise SystemExit("install: the installed binary says %r" % out)
     print("install: ok")

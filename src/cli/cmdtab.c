@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Every command of the CLI with its options, as data (cmdtab.h says who
+ * reads it). The text here is what --help prints and what the man pages
+ * and completions are made of, so it is written for people: an option's
+ * help is a few lines of at most 50 columns, a description is wrapped at
+ * 76 columns. The options shared by many commands (--format, --output,
+ * --fail-on, --help, the registry's) are the macros below, one text each.
+ */
+#include <string.h>
+
+#include "cmdtab.h"
+#include "../lib/util/banned.h"
+
+#define END { 0, NULL, 0, NULL, NULL, NULL }
+#define HEADING(text) { 0, NULL, 0, NULL, text, NULL }
+
+#define OPT_HELP { CLI_O_HELP, "help", 'h', NULL, "print this help and exit", NULL }
+#define OPT_OUTPUT { CLI_O_OUTPUT, "output", 'o', "FILE", "write the result to FILE, not standard output", \
+		     CLI_V_FILE }
+#define OPT_FORMAT2 { CLI_O_FORMAT, "format", 'f', "FORMAT", "table or json (any case)", CLI_V_FORMATS2 }
+#define OPT_FORMAT2_AUTO { CLI_O_FORMAT, "format", 'f', "FORMAT", \
+			   "table or json (any case; default: table on a\nterminal, json otherwise)", \
+			   CLI_V_FORMATS2 }
+/* --fail-on where results have severities */
+#define OPT_FAILON_SEV(dflt) { CLI_O_FAILON, "fail-on", 0, "SEVERITY", \
+			       "exit 1 at or above: info, low, medium, high,\ncritical (any case; default " dflt \
+			       "), or none:\nreport only, exit 0 unless an error", CLI_V_SEVERITIES }
+/* --fail-on where results are judgements (denied, flagged, unsigned) */
+#define OPT_FAILON_JUDGE(what) { CLI_O_FAILON, "fail-on", 0, "SEVERITY", \
+				 "none: report only, exit 0 even when " what ";\nany severity: exit 1 then " \
+				 "(the default)", CLI_V_SEVERITIES }
+
+#define OPTS_REGISTRY \
+	HEADING("registries (references such as alpine:3.20, ghcr.io/org/app@sha256:...):"), \
+	{ CLI_O_INSECURE, "insecure-registry", 0, "HOST", \
+	  "plain HTTP to HOST[:PORT] (test registries;\nrepeatable; setting insecure-registry)", NULL }, \
+	{ CLI_O_CA, "ca", 0, "FILE", "trust the CA certificates in FILE (PEM) as well", CLI_V_FILE }, \
+	{ CLI_O_CREDS, "creds", 0, "USER:PASSWORD", \
+	  "credentials (default: ~/.docker/config.json,\n$DOCKER_CONFIG)", NULL }, \
+	{ CLI_O_MIRROR, "mirror", 0, "HOST[:PORT]", \
+	  "try this Docker Hub mirror first (repeatable;\nsetting mirror)", NULL }, \
+	{ CLI_O_REGTIMEOUT, "registry-timeout", 0, "DURATION", \
+	  "time without data before a transfer fails: 90,\n90s, 5m (default 30s; setting registry-timeout)", \
+	  NULL }
+
+#define OPT_PLATFORM { CLI_O_PLATFORM, "platform", 0, "OS/ARCH[/V]", \
+		       "image to pick from a multi-platform index\n(default linux/amd64)", NULL }
+
+#define EXIT_SEVERITY "0 nothing at or above --fail-on; 1 findings at or above it; 2 an error."
+
+static const cli_opt scan_opts[] = {
+	{ CLI_O_FORMAT, "format", 'f', "FORMAT",
+	  "table, json or sarif (any case; default: table on\na terminal, json otherwise); sarif is SARIF\n"
+	  "2.1.0 for GitHub code scanning, one document\nwith a run per image (at most 20 images)",
+	  CLI_V_FORMATS3 },
+	OPT_OUTPUT,
+	OPT_FAILON_SEV("high"),
+	OPT_PLATFORM,
+	{ CLI_O_JOBS, "jobs", 'j', "N", "layers decoded in parallel (default: the number\nof cores)", NULL },
+	{ CLI_O_IOC, "ioc", 0, "FILE",
+	  "extra SHA-256 IOC list: \"sha256 severity category\nname\" per line (repeatable)", CLI_V_FILE },
+	{ CLI_O_NOIOC, "no-bundled-ioc", 0, NULL, "do not load the bundled IOC list", NULL },
+	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules (*.yar, *.yara in DIR;\nrepeatable)", CLI_V_DIR },
+	{ CLI_O_NORULES, "no-bundled-rules", 0, NULL, "do not load the bundled YARA rules", NULL },
+	{ CLI_O_FILETIMEOUT, "file-timeout", 0, "DURATION", "YARA time per file (default 10s)", NULL },
+	{ CLI_O_NOPREFILTER, "no-prefilter", 0, NULL,
+	  "give every file to libyara (the prefilter skips\nfiles no rule can match; the findings are the\nsame)",
+	  NULL },
+	{ CLI_O_QUIET, "quiet", 'q', NULL, "no progress on stderr", NULL },
+	OPT_HELP,
+	HEADING("limits (exceeding one is reported as incomplete, never passed as clean):"),
+	{ CLI_O_MAXFILESIZE, "max-file-size", 0, "SIZE",
+	  "bytes of one file given to content detectors\n(default 256M)", NULL },
+	{ CLI_O_MAXIMAGESIZE, "max-image-size", 0, "SIZE", "uncompressed bytes per image (default 32G)", NULL },
+	{ CLI_O_MAXENTRIES, "max-entries", 0, "N", "tar entries per image (default 1000000)", NULL },
+	{ CLI_O_MAXRATIO, "max-ratio", 0, "N", "uncompressed:compressed ratio per layer\n(default 250)", NULL },
+	{ CLI_O_MAXPATH, "max-path", 0, "N", "bytes of an entry path (default 4096)", NULL },
+	{ CLI_O_MAXDEPTH, "max-depth", 0, "N", "nested archive depth (default 4)", NULL },
+	{ CLI_O_TIMEOUT, "timeout", 0, "DURATION", "per image: 90, 90s, 5m (default 600s)", NULL },
+	HEADING("dynamic analysis and attestations:"),
+	{ CLI_O_DYNAMIC, "dynamic", 0, NULL,
+	  "also run the image in the sandbox (see stowaway\ndetonate) and merge what it does into the report",
+	  NULL },
+	{ CLI_O_DYNTIMEOUT, "dynamic-timeout", 0, "DURATION", "the sandbox's wall clock (default 30s)", NULL },
+	{ CLI_O_ATTEST, "attest", 0, NULL,
+	  "sign the verdict of each image (in-toto, DSSE)\nand attach it next to it: in its registry\n"
+	  "repository or its OCI layout (needs --key)", NULL },
+	{ CLI_O_KEY, "key", 0, "FILE", "private key for --attest (cosign format or PEM)", CLI_V_FILE },
+	{ CLI_O_PWFILE, "password-file", 0, "FILE",
+	  "its password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt)", CLI_V_FILE },
+	HEADING("layer cache (a layer already scanned with the same rules is not read again):"),
+	{ CLI_O_CACHE, "cache", 0, "PATH",
+	  "the SQLite file (default\n$XDG_CACHE_HOME/stowaway/layers.db; setting cache)", CLI_V_FILE },
+	{ CLI_O_CACHEMAX, "cache-max", 0, "SIZE",
+	  "keep at most SIZE, least recently used go first\n(default 2G)", NULL },
+	{ CLI_O_NOCACHE, "no-cache", 0, NULL, "neither read nor write the cache", NULL },
+	OPTS_REGISTRY,
+	END,
+};
+
+static const cli_opt rules_opts[] = {
+	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules (*.yar, *.yara in DIR;\nrepeatable)", CLI_V_DIR },
+	{ CLI_O_NORULES, "no-bundled-rules", 0, NULL, "do not load the bundled YARA rules", NULL },
+	{ CLI_O_NOPREFILTER, "no-prefilter", 0, NULL, "test: give every file to libyara", NULL },
+	OPT_FORMAT2,
+	OPT_OUTPUT,
+	{ CLI_O_FAILON, "fail-on", 0, "SEVERITY",
+	  "test: exit 1 when a rule of at least this\nseverity matched (any case; default info: any\n"
+	  "match), or none: report only", CLI_V_SEVERITIES },
+	OPT_HELP,
+	END,
+};
+
+static const cli_opt name_opts[] = {
+	OPT_FORMAT2_AUTO,
+	OPT_OUTPUT,
+	OPT_FAILON_JUDGE("a name is flagged"),
+	OPT_HELP,
+	END,
+};
+
+static const cli_opt check_opts[] = {
+	{ CLI_O_POLICY, "policy", 0, "FILE",
+	  "stowaway YAML or containers-policy.json (setting\npolicy; docs/policy.md)", CLI_V_FILE },
+	OPT_FORMAT2_AUTO,
+	OPT_OUTPUT,
+	OPT_FAILON_JUDGE("an image is denied"),
+	{ CLI_O_MANIFESTS, "manifests", 0, NULL,
+	  "the operands are Dockerfiles, Kubernetes YAML,\ncompose files, directories of them, or -", NULL },
+	{ CLI_O_SKIPDIRS, "skip-dirs", 0, "GLOB", "do not enter matching directories (repeatable)", NULL },
+	{ CLI_O_SKIPFILES, "skip-files", 0, "GLOB", "do not read matching files (repeatable)", NULL },
+	{ CLI_O_SCAN, "scan", 0, NULL, "scan registry images too (local images always\nare)", NULL },
+	{ CLI_O_NOSCAN, "no-scan", 0, NULL, "scan only where the policy requires it", NULL },
+	{ CLI_O_RESOLVE, "resolve", 0, NULL, "ask the registry what each tag points to (digest)", NULL },
+	{ CLI_O_CACHE, "cache", 0, "PATH", "the layer cache scans use (setting cache)", CLI_V_FILE },
+	{ CLI_O_NOCACHE, "no-cache", 0, NULL, "neither read nor write the layer cache", NULL },
+	OPT_HELP,
+	OPTS_REGISTRY,
+	END,
+};
+
+static const cli_opt policy_opts[] = {
+	OPT_FORMAT2,
+	OPT_OUTPUT,
+	OPT_HELP,
+	END,
+};
+
+#define STREAM_OPTS \
+	OPT_PLATFORM, \
+	{ CLI_O_MAXRATIO, "max-ratio", 0, "N", "stop at a layer that inflates more than N:1\n(default 250)", \
+	  NULL }, \
+	{ CLI_O_TIMEOUT, "timeout", 0, "DURATION", "stop after this long: 90, 90s, 5m (default 600s)", NULL }, \
+	OPT_HELP
+
+static const cli_opt pull_opts[] = {
+	STREAM_OPTS,
+	OPTS_REGISTRY,
+	END,
+};
+
+static const cli_opt unpack_opts[] = {
+	STREAM_OPTS,
+	OPT_FORMAT2,
+	OPT_OUTPUT,
+	OPTS_REGISTRY,
+	END,
+};
+
+static const cli_opt cache_opts[] = {
+	{ CLI_O_CACHE, "cache", 0, "PATH",
+	  "the SQLite file (default\n$XDG_CACHE_HOME/stowaway/layers.db; setting cache)", CLI_V_FILE },
+	{ CLI_O_MAX, "max", 0, "SIZE", "prune: keep at most SIZE (64M, 2G, ...)", NULL },
+	{ CLI_O_ALL, "all", 0, NULL, "prune: drop every entry", NULL },
+	OPT_FORMAT2,
+	OPT_OUTPUT,
+	OPT_HELP,
+	END,
+};
+
+static const cli_opt verify_opts[] = {
+	{ CLI_O_KEY, "key", 0, "FILE", "a PEM public key (cosign.pub); repeatable", CLI_V_FILE },
+	{ CLI_O_IDENTITY, "identity", 0, "RULE",
+	  "any (cosign's default), repository (the signed\nname is the image's repository) or exact (and\nits tag)",
+	  "any repository exact" },
+	OPT_FORMAT2_AUTO,
+	OPT_OUTPUT,
+	OPT_FAILON_JUDGE("an image has no valid\nsignature"),
+	OPT_HELP,
+	OPTS_REGISTRY,
+	END,
+};
+
+static const cli_opt vatt_opts[] = {
+	{ CLI_O_KEY, "key", 0, "FILE", "a PEM public key (cosign.pub); repeatable", CLI_V_FILE },
+	{ CLI_O_VERDICT, "verdict", 0, "VERDICT",
+	  "the worst verdict that passes: clean, suspicious\nor malicious (default malicious: any)",
+	  "clean suspicious malicious" },
+	{ CLI_O_MAXAGE, "max-age", 0, "DURATION",
+	  "the oldest scan that passes: 7 (days), 12h, 90m,\n7d (default: any age)", NULL },
+	OPT_FORMAT2,
+	OPT_OUTPUT,
+	OPT_FAILON_JUDGE("an image has no passing\nattestation"),
+	OPT_HELP,
+	OPTS_REGISTRY,
+	END,
+};
+
+static const cli_opt keygen_opts[] = {
+	{ CLI_O_PREFIX, "output-key-prefix", 0, "PREFIX", "write PREFIX.key and PREFIX.pub (default cosign)",
+	  CLI_V_FILE },
+	{ CLI_O_PWFILE, "password-file", 0, "FILE",
+	  "the password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt, twice)", CLI_V_FILE },
+	OPT_HELP,
+	END,
+};
+
+static const cli_opt sign_opts[] = {
+	{ CLI_O_KEY, "key", 0, "FILE", "the private key (cosign, sigstore or PEM)", CLI_V_FILE },
+	{ CLI_O_ANNOTATION, "annotation", 'a', "KEY=VALUE",
+	  "add to the payload's \"optional\" part (repeatable)", NULL },
+	{ CLI_O_NAME, "name", 0, "REF",
+	  "the identity to sign (default: the image's\nrepository; a layout's recorded name). With a\n"
+	  "tag, the signature passes verify --identity\nexact for that tag", NULL },
+	{ CLI_O_NAME, "sign-container-identity", 0, "REF", "cosign's name for --name", NULL },
+	{ CLI_O_PWFILE, "password-file", 0, "FILE",
+	  "its password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt)", CLI_V_FILE },
+	OPT_FORMAT2,
+	OPT_OUTPUT,
+	OPT_HELP,
+	OPTS_REGISTRY,
+	END,
+};
+
+static const cli_opt detonate_opts[] = {
+	{ CLI_O_CMD, "cmd", 0, "STRING", "run /bin/sh -c STRING instead of the image's\nEntrypoint and Cmd",
+	  NULL },
+	{ CLI_O_TIMEOUT, "timeout", 0, "DURATION",
+	  "wall clock, then every process is killed: 90,\n90s, 5m (default 30s)", NULL },
+	{ CLI_O_MEMORY, "memory", 0, "SIZE", "memory for the whole sandbox (default 1G)", NULL },
+	{ CLI_O_MAXPROCS, "max-procs", 0, "N", "processes (default 256)", NULL },
+	{ CLI_O_CPUS, "cpus", 0, "N", "CPUs for the sandbox (cgroup v2 where delegated;\ndefault all)", NULL },
+	{ CLI_O_KEEP, "keep", 0, "DIR", "keep the root filesystem and executed files under\nDIR", CLI_V_DIR },
+	{ CLI_O_FORMAT, "format", 'f', "FORMAT",
+	  "table, json or sarif (any case; default: table on\na terminal, json otherwise)", CLI_V_FORMATS3 },
+	OPT_OUTPUT,
+	OPT_FAILON_SEV("high"),
+	OPT_PLATFORM,
+	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules for executed files (repeatable)", CLI_V_DIR },
+	OPT_HELP,
+	OPTS_REGISTRY,
+	END,
+};
+
+static const cli_opt serve_opts[] = {
+	{ CLI_O_POLICY, "policy", 0, "FILE",
+	  "the policy (docs/policy.md; setting policy);\nwithout: look-alike names denied", CLI_V_FILE },
+	{ CLI_O_TLSCERT, "tls-cert", 0, "FILE", "PEM certificate chain", CLI_V_FILE },
+	{ CLI_O_TLSKEY, "tls-key", 0, "FILE", "its private key (PEM)", CLI_V_FILE },
+	{ CLI_O_LISTEN, "listen", 0, "ADDR:PORT", "where to listen (default 0.0.0.0:8443)", NULL },
+	{ CLI_O_DEADLINE, "deadline", 0, "DURATION",
+	  "a review's time: 2.5, 2.5s, 500ms (default 2.5s);\nthen the images not yet decided are denied\n"
+	  "\"not yet verified ..., retry\"", NULL },
+	{ CLI_O_READTIMEOUT, "read-timeout", 0, "DURATION", "a request's headers and body (default 10s)", NULL },
+	{ CLI_O_WORKERS, "workers", 0, "N", "decisions at once (default 4)", NULL },
+	{ CLI_O_MAXCONNS, "max-connections", 0, "N", "connections at once (default 4096)", NULL },
+	OPT_HELP,
+	OPTS_REGISTRY,
+	END,
+};
+
+static const cli_opt version_opts[] = {
+	{ CLI_O_VERBOSE, "verbose", 'v', NULL,
+	  "also every setting, its value and where it came\nfrom (default, config file, environment)", NULL },
+	OPT_HELP,
+	END,
+};
+
+static const cli_opt help_opts[] = {
+	OPT_HELP,
+	END,
+};
+
+const cli_cmd cli_cmds[] = {
+	{ "scan", "static analysis of container images",
+	  "scan [options] IMAGE...", NULL, CLI_V_IMAGE,
+	  "Open each image, stream every layer once through the detectors (YARA rules,\n"
+	  "SHA-256 IOC lists, heuristics, the image's config and history, the\n"
+	  "entrypoint chain, nested archives) and report every finding with the layer\n"
+	  "and build step that added it, and whether it is still in the final\n"
+	  "filesystem. With several images and JSON, one report per line.\n"
+	  "\n"
+	  "IMAGE is one of:\n"
+	  "  oci:DIR[:TAG]                     an OCI image layout\n"
+	  "  oci-archive:FILE[:TAG]            a tar of one\n"
+	  "  docker-archive:FILE[:REF|:@N]     docker save output\n"
+	  "  dir:ROOTFS                        a root filesystem directory\n"
+	  "  alpine:3.20, ghcr.io/org/app@...  a registry reference (docker://REF too)\n"
+	  "  PATH                              sniffed: a layout, a rootfs or an archive",
+	  CLI_V_FORMATS3, "high", EXIT_SEVERITY,
+	  CLI_CMD_AUTOFMT | CLI_CMD_REGISTRY | CLI_CMD_CACHE | CLI_CMD_COLOR, scan_opts },
+	{ "detonate", "run an image in a rootless, sinkholed sandbox and report what it does",
+	  "detonate [options] IMAGE [-- CMD ARG...]", NULL, CLI_V_IMAGE,
+	  "Run the image in a rootless sandbox (user, mount, PID, network, IPC, UTS and\n"
+	  "cgroup namespaces; no capabilities; a seccomp filter; a sinkholed network) and\n"
+	  "report what it did: the timeline of executions, connections, DNS names, pool\n"
+	  "logins, file writes and refused syscalls, and the findings they make. Files it\n"
+	  "executes are scanned with the static detectors.\n"
+	  "\n"
+	  "The image's Entrypoint and Cmd run, or --cmd STRING, or the command line\n"
+	  "after \"--\" (options may come before or after IMAGE; everything after \"--\"\n"
+	  "is the command's).",
+	  CLI_V_FORMATS3, "high", EXIT_SEVERITY,
+	  CLI_CMD_AUTOFMT | CLI_CMD_PASSTHRU | CLI_CMD_REGISTRY | CLI_CMD_COLOR, detonate_opts },
+	{ "check", "may these images run? (names, policy, scan, signatures)",
+	  "check [options] IMAGE...\ncheck [options] --manifests PATH...", NULL, CLI_V_IMAGE,
+	  "IMAGE: a registry reference (nginx:1.27, ghcr.io/org/app@sha256:...) or a\n"
+	  "local image (oci:DIR, oci-archive:FILE, docker-archive:FILE, dir:ROOTFS).\n"
+	  "\n"
+	  "--manifests reads Dockerfiles (FROM, COPY --from), Kubernetes YAML and\n"
+	  "compose files (a file, a directory tree, or - for standard input) and\n"
+	  "checks every image they name, reporting file and line. A file that cannot\n"
+	  "be read (a YAML error, a Helm template) is an error on its own line; the\n"
+	  "others are still checked. Compose ${VAR:-default} is expanded from the\n"
+	  "environment and the .env beside the file.\n"
+	  "\n"
+	  "Without --policy (or the policy setting): look-alike names are denied, and\n"
+	  "a scan (of local images, or with --scan) denies a high or critical finding\n"
+	  "or an incomplete scan. Every decision lists what it did not check.",
+	  CLI_V_FORMATS2, "any",
+	  "0 every image is allowed (or --fail-on none); 1 one is denied; 2 an error.",
+	  CLI_CMD_AUTOFMT | CLI_CMD_REGISTRY | CLI_CMD_CACHE | CLI_CMD_POLICY, check_opts },
+	{ "name", "flag look-alike image names (typosquats, impersonation)",
+	  "name [options] REF... | -", NULL, NULL,
+	  "Judge image names against the bundled lists of Docker Hub official\n"
+	  "images, known publishers and registry hosts:\n"
+	  "  impersonation  a known name where its owner does not publish\n"
+	  "                 (someuser/openjdk, library-nginx/nginx)\n"
+	  "  typosquat      close to a known name (ngnix, bitnarni/redis, ghrc.io/...)\n"
+	  "  ok             neither, with a note on what is known\n"
+	  "\n"
+	  "'-' reads one reference per line from standard input.",
+	  CLI_V_FORMATS2, "any",
+	  "0 all are ok (or --fail-on none); 1 one is flagged; 2 one is not a valid\nreference.",
+	  CLI_CMD_AUTOFMT, name_opts },
+	{ "policy", "check policy files",
+	  "policy lint [options] FILE...", "lint", CLI_V_FILE,
+	  "lint: read each policy (stowaway YAML, or containers-policy.json) and print\n"
+	  "every problem as FILE:LINE: why, and every rule whose reach is not what it\n"
+	  "seems as FILE:LINE: warning: why (an allow that can never match, a deny a\n"
+	  "more specific allow cuts into, a scope no image can have, a requirement\n"
+	  "stowaway cannot verify). The format is described in docs/policy.md.",
+	  CLI_V_FORMATS2, NULL, "0 all are valid (warnings or not); 2 one is not, or an error.",
+	  0, policy_opts },
+	{ "rules", "the YARA rules a scan uses: list them, test them on files",
+	  "rules list [options]\nrules test [options] FILE...", "list test", CLI_V_FILE,
+	  "list: every rule with its id, severity, category and title; a rule marked\n"
+	  "      \"(every file)\" requires no literal the prefilter can look for, so\n"
+	  "      every file goes to libyara while it is loaded (slower, never wrong).\n"
+	  "test: run the rules over local files; one line per match.",
+	  CLI_V_FORMATS2, "info",
+	  "list: 0, or 2 on an error. test: 0 nothing matched at or above --fail-on;\n"
+	  "1 something did; 2 an error.",
+	  0, rules_opts },
+	{ "pull", "copy a registry image into an OCI layout",
+	  "pull [options] IMAGE oci:DIR[:TAG]", NULL, CLI_V_IMAGE,
+	  "Copy a registry image into a new OCI layout directory: its manifest, config\n"
+	  "and layers byte for byte, each verified against its digest, tagged TAG in\n"
+	  "the layout's index when given. Scan it later with 'stowaway scan oci:DIR',\n"
+	  "offline. Layers are read as a scan reads them (decompressed, tar and\n"
+	  "diff_id checked).",
+	  NULL, NULL, "0 copied; 2 an error.",
+	  CLI_CMD_REGISTRY, pull_opts },
+	{ "unpack", "assemble an image's root filesystem in a directory",
+	  "unpack [options] IMAGE DIR", NULL, CLI_V_IMAGE,
+	  "Assemble the image's root filesystem in DIR (created, or empty): layers\n"
+	  "applied with their whiteouts, nothing placed outside DIR or written through\n"
+	  "a link, hard links made as links, no device nodes, setuid/setgid bits\n"
+	  "dropped, digests checked. Prints what it made (JSON: schema\n"
+	  "stowaway.unpack/v1).",
+	  CLI_V_FORMATS2, NULL, "0 assembled; 2 an error.",
+	  CLI_CMD_REGISTRY, unpack_opts },
+	{ "cache", "the per-layer verdict cache: statistics, pruning",
+	  "cache stats [options]\ncache prune [options] (--max SIZE | --all)", "stats prune", NULL,
+	  "The layer cache (default $XDG_CACHE_HOME/stowaway/layers.db) keeps what\n"
+	  "scanning each layer found, keyed by layer digest, rules and limits.\n"
+	  "stats: entries, bytes, hits and misses. prune: drop least recently used\n"
+	  "entries until at most SIZE remain, or all of them.",
+	  CLI_V_FORMATS2, NULL, "0 done; 2 an error.",
+	  CLI_CMD_CACHE, cache_opts },
+	{ "verify", "check the cosign signatures of images",
+	  "verify --key FILE [--key FILE]... [options] IMAGE...", NULL, CLI_V_IMAGE,
+	  "Verify cosign signatures (keyed, the sha256-<digest>.sig format cosign\n"
+	  "v1/v2 write, and v3 with --new-bundle-format=false): each signature in the\n"
+	  "image's repository (or OCI layout) is checked against the keys, and its\n"
+	  "payload must name the image's digest. Offline: a Rekor bundle is reported,\n"
+	  "not required.",
+	  CLI_V_FORMATS2, "any",
+	  "0 every image has a valid signature (or --fail-on none); 1 one has none;\n2 an error.",
+	  CLI_CMD_AUTOFMT | CLI_CMD_REGISTRY, verify_opts },
+	{ "verify-attestation", "check the signed scan verdicts of images (scan --attest)",
+	  "verify-attestation --key FILE [--key FILE]... [options] IMAGE...", NULL, CLI_V_IMAGE,
+	  "Check the signed scan verdicts attached to images by 'stowaway scan\n"
+	  "--attest': signature (DSSE, in-toto statement) by one of the keys, subject\n"
+	  "= the image's digest, and optionally the verdict and its age.",
+	  CLI_V_FORMATS2, "any",
+	  "0 every image has one that passes (or --fail-on none); 1 one has none;\n2 an error.",
+	  CLI_CMD_REGISTRY, vatt_opts },
+	{ "sign", "sign images as cosign does",
+	  "sign --key FILE [options] IMAGE...", NULL, CLI_V_IMAGE,
+	  "Sign registry images (or OCI layouts, oci:DIR) as cosign does (simple signing,\n"
+	  "stored as a layer of the sha256-<digest>.sig manifest beside the image;\n"
+	  "signatures already there are kept). The key is a cosign or sigstore encrypted\n"
+	  "private key, or a plain PEM private key. Prints each image signed with its\n"
+	  "digest (JSON: schema stowaway.sign/v1).",
+	  CLI_V_FORMATS2, NULL, "0 every image signed; 2 an error.",
+	  CLI_CMD_REGISTRY, sign_opts },
+	{ "keygen", "write a cosign-format key pair",
+	  "keygen [options]", NULL, NULL,
+	  "Write PREFIX.key (ECDSA P-256, cosign's encrypted format: scrypt N=32768 +\n"
+	  "nacl/secretbox, ENCRYPTED COSIGN PRIVATE KEY) and PREFIX.pub (PEM PUBLIC KEY).\n"
+	  "Existing files are never overwritten.",
+	  NULL, NULL, "0 written; 2 an error.",
+	  0, keygen_opts },
+	{ "serve", "a Kubernetes validating admission webhook (HTTPS, AdmissionReview v1)",
+	  "serve webhook --tls-cert FILE --tls-key FILE [options]", "webhook", NULL,
+	  "A Kubernetes validating admission webhook (AdmissionReview v1) over HTTPS\n"
+	  "(HTTP/1.1 and HTTP/2). POST /validate judges the images of Pods and of every\n"
+	  "kind with a pod template, as 'stowaway check' judges them; GET /healthz and\n"
+	  "/readyz answer probes. One JSON line per review on stderr. The certificate\n"
+	  "and key are re-read when their files change. SIGTERM answers the reviews in\n"
+	  "flight, then exits 0.",
+	  NULL, NULL, "0 after SIGTERM; 2 an error (it could not start).",
+	  CLI_CMD_REGISTRY | CLI_CMD_POLICY, serve_opts },
+	{ "version", "print the version and, with --verbose, the settings in force",
+	  "version [--verbose]", NULL, NULL,
+	  "Print the version and whether the YARA prefilter is built in. --verbose adds\n"
+	  "the config file read and every setting: its value and where it came from.",
+	  NULL, NULL, "0; 2 when the config file cannot be read.",
+	  0, version_opts },
+	{ "help", "print the list of commands, or a command's help",
+	  "help [COMMAND]", NULL, NULL,
+	  "Print the list of commands, or the help of one (as COMMAND --help).",
+	  NULL, NULL, "0; 2 for an unknown command.",
+	  CLI_CMD_NOMAN, help_opts },
+};
+
+const size_t cli_ncmds = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
+
+const cli_cmd *cli_cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < cli_ncmds; i++)
+		if (strcmp(cli_cmds[i].name, name) == 0)
+			return &cli_cmds[i];
+	return NULL;
+}
+
+const cli_setting_def cli_settings[CLI_S_COUNT] = {
+	[CLI_S_CACHE] = { "cache", "STOWAWAY_CACHE", "cache", false, true, CLI_CMD_CACHE,
+			  "the layer cache's SQLite file" },
+	[CLI_S_REGTIMEOUT] = { "registry-timeout", "STOWAWAY_REGISTRY_TIMEOUT", "registry-timeout", false, false,
+			       CLI_CMD_REGISTRY, "time without data before a registry transfer fails" },
+	[CLI_S_INSECURE] = { "insecure-registry", "STOWAWAY_INSECURE_REGISTRY", "insecure-registry", true, false,
+			     CLI_CMD_REGISTRY, "registries reached over plain HTTP (a list)" },
+	[CLI_S_MIRROR] = { "mirror", "STOWAWAY_MIRROR", "mirror", true, false, CLI_CMD_REGISTRY,
+			   "Docker Hub mirrors tried first (a list)" },
+	[CLI_S_POLICY] = { "policy", "STOWAWAY_POLICY", "policy", false, true, CLI_CMD_POLICY,
+			   "the policy check applies" },
+};
+
+const char cli_config_doc[] = "$XDG_CONFIG_HOME/stowaway/config.yaml";
+
+const char *const cli_environment[] = {
+	"STOWAWAY_CONFIG", "the config file to read instead of " "$XDG_CONFIG_HOME/stowaway/config.yaml "
+			   "(~/.config when XDG_CONFIG_HOME is unset); empty: none",
+	"NO_COLOR", "when set and not empty, tables have no colours",
+	"CLICOLOR_FORCE", "when set and not 0, tables have colours even when not written to a terminal "
+			  "(NO_COLOR wins)",
+	"XDG_CACHE_HOME", "where the layer cache and compiled rules live (default ~/.cache)",
+	"STOWAWAY_PASSWORD", "a private key's password (sign, keygen, scan --attest); also COSIGN_PASSWORD",
+	NULL,
+};
