@@ -72,6 +72,8 @@ typedef struct pair_stat {
 	struct timespec mtime[2], ctime[2];
 } pair_stat;
 
+#define OLD_CTX 8
+
 struct sw_http {
 	sw_http_opts o;
 	h2o_globalconf_t conf;
@@ -88,6 +90,11 @@ struct sw_http {
 	size_t ntimeouts;
 	pair_stat loaded, failed;      /* the pair in use; the last pair that did not load */
 	bool have_failed;
+	/* contexts replaced by a reload: kept (the last OLD_CTX of them) rather
+	 * than freed at once, so no accept or handshake h2o has under way can
+	 * meet a freed one; a rotation every few weeks makes this a few KiB */
+	SSL_CTX *old_ctx[OLD_CTX];
+	size_t nold;
 	char addr[80];
 	unsigned nconns;
 	size_t inflight;
@@ -209,7 +216,12 @@ static void on_reload_tick(h2o_timeout_entry_t *entry)
 		sw_http_log("tls-reload-failed", "kept", "the certificate loaded before");
 		return;
 	}
-	SSL_CTX_free(h->accept.ssl_ctx);
+	if (h->nold == OLD_CTX) {
+		SSL_CTX_free(h->old_ctx[0]);
+		memmove(h->old_ctx, h->old_ctx + 1, (OLD_CTX - 1) * sizeof(h->old_ctx[0]));
+		h->nold--;
+	}
+	h->old_ctx[h->nold++] = h->accept.ssl_ctx;
 	h->accept.ssl_ctx = c;
 	h->loaded = now;
 	h->have_failed = false;
@@ -637,9 +649,8 @@ void sw_http_free(sw_http *h)
 	sig_fd = -1;
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
-	SSL_CTX_free(h->accept.ssl_ctx); /* reference-counted: open SSLs keep theirs */
-	h->accept.ssl_ctx = NULL;
-	/* h holds the loop and the context: kept, reachable, for the rest of
-	 * the process (a leak checker sees them still in use, which they are) */
+	/* h holds the loop, the context and the TLS contexts: kept, reachable,
+	 * for the rest of the process (a leak checker sees them still in use,
+	 * which they are: connections h2o has open refer to them) */
 	retired = h;
 }
