@@ -576,6 +576,35 @@ static void test_compose_variables(void **state)
 		expect_uses(p, want, N(want));
 	}
 	unsetenv("SHADOWED");
+	/* a file that asks for more lookups than the bound (each may scan a
+	 * 1 MiB .env) stops expanding, and says so, instead of running long */
+	{
+		static char big[8192];
+		char *q = big;
+		q += snprintf(q, 64, "services:\n  a:\n    image: x/a:");
+		for (int i = 0; i < 300; i++)
+			q += snprintf(q, 8, "${TAG}");
+		snprintf(q, 4, "\n");
+		{
+			static const use want[] = {
+				{ NULL, NULL, 3, "compose service a: more than 256 variables to look up in this file: not expanded" },
+			};
+			sw_image_use *v = NULL;
+			size_t n = 0;
+			sw_error err = SW_ERROR_INIT;
+			const char *path = put("cv/many.yaml", big);
+			assert_int_equal(sw_manifests_collect(path, NULL, &v, &n, &err), 0);
+			assert_int_equal(n, 1);
+			assert_int_equal(v[0].line, want[0].line);
+			assert_string_equal(v[0].where, want[0].where);
+			{ /* left as written: the text without its newline */
+				const char *written = big + strlen("services:\n  a:\n    image: ");
+				assert_int_equal(strlen(v[0].image), strlen(written) - 1);
+				assert_memory_equal(v[0].image, written, strlen(written) - 1);
+			}
+			sw_image_uses_free(v, n);
+		}
+	}
 }
 
 /* --skip-dirs and --skip-files: globs on the path and on the name. */

@@ -35,6 +35,8 @@
 #define MAX_ENV_FILE (1u << 20)
 #define TEMPLATE_HINT "a template: render it first (helm template CHART | stowaway check --manifests -)"
 #define MAX_EXPAND_DEPTH 8
+/* variable lookups per file: each may scan its .env (1 MiB) */
+#define MAX_LOOKUPS 256
 
 typedef struct coll {
 	sw_image_use *v;
@@ -387,6 +389,7 @@ static int dockerfile(coll *c, const char *file, const char *text, size_t len)
 typedef struct envfile {
 	const char *text;
 	size_t len;
+	unsigned lookups;  /* made so far for this file (MAX_LOOKUPS) */
 } envfile;
 
 /* The value of `name` in the .env text (the last assignment wins) into
@@ -443,13 +446,13 @@ static bool env_lookup(const envfile *ef, const char *name, size_t nl, sw_buf *o
 
 /* A variable's value: the environment first, then .env (docker compose's
  * order). */
-static bool var_value(const envfile *ef, const char *name, size_t nl, sw_buf *out)
+static bool var_value(envfile *ef, const char *name, size_t nl, sw_buf *out)
 {
 	char key[256];
 	const char *v;
 
-	if (nl == 0 || nl >= sizeof(key))
-		return false;
+	if (nl == 0 || nl >= sizeof(key) || ++ef->lookups > MAX_LOOKUPS)
+		return false; /* past the budget: interpolate says so */
 	memcpy(key, name, nl);
 	key[nl] = '\0';
 	if ((v = getenv(key))) {
@@ -470,7 +473,7 @@ static bool var_char(char ch, bool first)
  * ${VAR:+alt}, ${VAR+alt}, defaults themselves expanded. 0, or 1 with the
  * name of a variable that is unset (or empty, for ":") and has no default,
  * in missing; SW_EFORMAT for an unclosed "${". */
-static int interpolate(const envfile *ef, const char *in, size_t n, sw_buf *out, int depth, char *missing,
+static int interpolate(envfile *ef, const char *in, size_t n, sw_buf *out, int depth, char *missing,
 		       size_t mn)
 {
 	sw_buf val = SW_BUF_INIT(1u << 20);
@@ -554,6 +557,8 @@ static int interpolate(const envfile *ef, const char *in, size_t n, sw_buf *out,
 		i = close + 1;
 	}
 	sw_buf_release(&val);
+	if (ef->lookups > MAX_LOOKUPS)
+		rc = SW_ELIMIT;
 	if (rc == 0 && sw_buf_err(out))
 		rc = sw_buf_err(out);
 	return rc;
@@ -561,7 +566,7 @@ static int interpolate(const envfile *ef, const char *in, size_t n, sw_buf *out,
 
 /* A compose service's image, expanded; an unset variable leaves the text
  * as written, named in where (the policy then denies what it cannot read). */
-static int compose_image(coll *c, const envfile *ef, const char *file, const sw_yaml *s, const sw_yaml *img)
+static int compose_image(coll *c, envfile *ef, const char *file, const sw_yaml *s, const sw_yaml *img)
 {
 	sw_buf out = SW_BUF_INIT(4096);
 	char missing[128] = "";
@@ -574,7 +579,8 @@ static int compose_image(coll *c, const envfile *ef, const char *file, const sw_
 			 "compose service %s: variable %s is not set (no default, not in the environment or .env)",
 			 s->key, missing);
 	else
-		rc = add(c, img->s, img->slen, file, img->line,
+		rc = add(c, img->s, img->slen, file, img->line, rc == SW_ELIMIT ?
+			 "compose service %s: more than 256 variables to look up in this file: not expanded" :
 			 "compose service %s: the image's ${...} cannot be read", s->key);
 	sw_buf_release(&out);
 	return rc;
@@ -647,7 +653,7 @@ static bool templated(const char *text, size_t len)
 	return memmem(text, len, "{{", 2) != NULL;
 }
 
-static int yaml_file(coll *c, const char *file, const char *text, size_t len, const envfile *ef)
+static int yaml_file(coll *c, const char *file, const char *text, size_t len, envfile *ef)
 {
 	sw_yaml_doc *doc = NULL;
 	sw_error perr = SW_ERROR_INIT;
@@ -764,7 +770,7 @@ static int read_text(coll *c, int dirfd, const char *name, const char *display, 
 		return dockerfile(c, display, b->data ? b->data : "", b->len);
 	{
 		sw_buf env = SW_BUF_INIT(MAX_ENV_FILE);
-		envfile ef;
+		envfile ef = { "", 0, 0 };
 		if (dirfd != -2)
 			read_envfile(dirfd, name, &env);
 		ef.text = env.data ? env.data : "";
