@@ -22,8 +22,12 @@ extern "C" {
 /* When the image is scanned. AUTO: a local image always (it is at hand,
  * and nothing is admitted unjudged), a registry image when the policy
  * requires it. ALWAYS: every image. NEVER: only when the policy requires
- * it (a policy's requirement is never waived). */
-typedef enum sw_check_scan { SW_CHECK_SCAN_AUTO, SW_CHECK_SCAN_ALWAYS, SW_CHECK_SCAN_NEVER } sw_check_scan;
+ * it (a policy's requirement is never waived). DEFER: as AUTO, but the
+ * scan is not run here: r->scan_due says one is due, and the decision is
+ * not complete until sw_check_run_scan has run it (a server runs scans on
+ * workers of their own). */
+typedef enum sw_check_scan { SW_CHECK_SCAN_AUTO, SW_CHECK_SCAN_ALWAYS, SW_CHECK_SCAN_NEVER,
+			     SW_CHECK_SCAN_DEFER } sw_check_scan;
 
 typedef struct sw_check_opts {
 	const sw_image_opts *image;   /* registry client and platform; NULL: defaults */
@@ -51,6 +55,8 @@ typedef struct sw_check_result {
 	const char *unchecked[SW_CHECK_MAX_UNCHECKED]; /* what was not checked ("not
 				       * scanned", "signature not required"): static */
 	size_t nunchecked;
+	bool scan_due;                /* SW_CHECK_SCAN_DEFER: a scan is required and
+				       * has not run; d is not final until it has */
 } sw_check_result;
 
 /*
@@ -59,11 +65,24 @@ typedef struct sw_check_result {
  * registry reference with or without docker://) under policy (NULL: the
  * built-in policy). Applies the look-alike names check and the policy's
  * access rules, then the scan, signature and attestation the policy
- * requires. It never fails open: whatever could not be checked is a deny
- * reason in r. Returns 0 with the decision in r; SW_ENOMEM alone is an
+ * requires. When the policy requires both a scan and a signed scan
+ * verdict (require.attestation), a valid verdict stands in for the scan.
+ * It never fails open: whatever could not be checked is a deny reason in r. Returns 0 with the decision in r; SW_ENOMEM alone is an
  * error.
  */
 SW_API int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o, sw_check_result *r);
+
+/* The scan that sw_check deferred (r->scan_due), run now on the same input
+ * and options, its verdict added to r->d. */
+SW_API void sw_check_run_scan(const char *input, const sw_check_opts *o, sw_check_result *r);
+
+/* What sw_check decides about a registry reference before any I/O: the
+ * look-alike names check and the policy's access rules, with what the
+ * policy requires of the image in r->d (need_scan, need_signature,
+ * need_attestation). A denial in enforce mode here is final: sw_check
+ * would deny too, and nothing needs the registry to say so. Returns 0
+ * (r->bad_input when ref is not a registry reference); SW_ENOMEM. */
+SW_API int sw_check_name(const sw_policy *policy, const char *ref, sw_check_result *r);
 
 #ifdef __cplusplus
 }

@@ -83,6 +83,16 @@ typedef struct sw_decision {
 	size_t natt_keys;
 	int att_verdict;         /* at most: 0 clean, 1 suspicious, 2 malicious */
 	int att_max_age_days;    /* 0: any age */
+	/* Where a decision waits (the admission webhook, the registry gate):
+	 * what a decision that cannot finish in time becomes (on_timeout:
+	 * allow; else a denial), and whether an image whose required scan is
+	 * still running is admitted with a warning (scan.pending: warn; else
+	 * denied "scan pending"). The policy line that says so, 0 for the
+	 * default. */
+	bool on_timeout_allow;
+	int on_timeout_line;
+	bool scan_pending_warn;
+	int scan_pending_line;
 	size_t nreasons;
 	sw_reason reasons[SW_DECISION_MAX_REASONS];
 } sw_decision;

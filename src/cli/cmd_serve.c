@@ -10,12 +10,37 @@
 #include "stowaway/stowaway.h"
 #include "cli.h"
 
+typedef struct serve_args {
+	const char *cache;
+	bool no_cache;
+} serve_args;
+
 /* One option of serve's own into o: 0, or EXIT_ERROR (said). */
-static int serve_option(sw_webhook_opts *o, int c, const char *arg)
+static int serve_option(sw_webhook_opts *o, serve_args *sa, int c, const char *arg)
 {
 	uint64_t n;
 
 	switch (c) {
+	case CLI_O_CACHE: sa->cache = arg; return 0;
+	case CLI_O_NOCACHE: sa->no_cache = true; return 0;
+	case CLI_O_ALLOWTTL: return cli_duration_opt("--allow-ttl", arg, 86400, &o->ttl_allow) < 0 ? EXIT_ERROR : 0;
+	case CLI_O_DENYTTL: return cli_duration_opt("--deny-ttl", arg, 86400, &o->ttl_deny) < 0 ? EXIT_ERROR : 0;
+	case CLI_O_TAGTTL: return cli_duration_opt("--tag-ttl", arg, 86400, &o->ttl_tag) < 0 ? EXIT_ERROR : 0;
+	case CLI_O_SCANWORKERS:
+		if (cli_parse_uint(arg, 64, &n) < 0 || n == 0)
+			return cli_bad("--scan-workers", arg);
+		o->scan_workers = (unsigned)n;
+		return 0;
+	case CLI_O_CACHEENTRIES:
+		if (cli_parse_uint(arg, 100000000, &n) < 0 || n < 16)
+			return cli_bad("--cache-entries", arg);
+		o->cache_entries = (size_t)n;
+		return 0;
+	case CLI_O_CACHEMEMORY:
+		if (cli_parse_size(arg, &n) < 0 || n < (1u << 20))
+			return cli_bad("--cache-memory", arg);
+		o->cache_bytes = (size_t)n;
+		return 0;
 	case CLI_O_POLICY: o->policy = arg; return 0;
 	case CLI_O_TLSCERT: o->tls_cert = arg; return 0;
 	case CLI_O_TLSKEY: o->tls_key = arg; return 0;
@@ -42,6 +67,9 @@ int cmd_serve(int argc, char **argv)
 {
 	sw_webhook_opts o = SW_WEBHOOK_OPTS_INIT;
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
+	sw_scan_opts so = SW_SCAN_OPTS_INIT;
+	serve_args sa = { NULL, false };
+	char *cache = NULL;
 	sw_error err = SW_ERROR_INIT;
 	cli_registry reg;
 	cli_args a;
@@ -55,7 +83,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	a.reg = &reg;
 	while ((c = cli_next(&a, argc, argv)) > 0)
-		if ((rc = serve_option(&o, c, optarg)) != 0)
+		if ((rc = serve_option(&o, &sa, c, optarg)) != 0)
 			goto out;
 	if (c < 0) {
 		rc = a.status;
@@ -68,11 +96,16 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (!o.policy)
 		o.policy = cli_setting(CLI_S_POLICY);
+	/* the same layer cache as `stowaway scan`: shared entries */
+	if (!sa.no_cache)
+		so.layer_cache = cache = cli_cache_path(sa.cache);
+	o.scan = &so;
 	if (sw_webhook_serve(&o, &err) < 0) {
 		cli_error("serve webhook: %s", err.msg);
 		rc = EXIT_ERROR;
 	}
 out:
+	free(cache);
 	cli_registry_free(&reg);
 	cli_args_release(&a);
 	return rc;

@@ -263,8 +263,18 @@ static const cli_opt serve_opts[] = {
 	  "a review's time: 2.5, 2.5s, 500ms (default 2.5s);\nthen the images not yet decided are denied\n"
 	  "\"not yet verified ..., retry\"", NULL },
 	{ CLI_O_READTIMEOUT, "read-timeout", 0, "DURATION", "a request's headers and body (default 10s)", NULL },
-	{ CLI_O_WORKERS, "workers", 0, "N", "decisions at once (default 4)", NULL },
+	{ CLI_O_WORKERS, "workers", 0, "N", "decisions and tag lookups at once (default 4)", NULL },
+	{ CLI_O_SCANWORKERS, "scan-workers", 0, "N", "scans at once (default 1)", NULL },
 	{ CLI_O_MAXCONNS, "max-connections", 0, "N", "connections at once (default 4096)", NULL },
+	{ CLI_O_ALLOWTTL, "allow-ttl", 0, "DURATION", "how long an admitting decision is kept\n(default 10m)", NULL },
+	{ CLI_O_DENYTTL, "deny-ttl", 0, "DURATION",
+	  "how long a denial or a failed lookup is kept\n(default 30s)", NULL },
+	{ CLI_O_TAGTTL, "tag-ttl", 0, "DURATION", "how long a tag's digest is kept (default 30s)", NULL },
+	{ CLI_O_CACHEENTRIES, "cache-entries", 0, "N", "names, tags and decisions kept (default 100000)", NULL },
+	{ CLI_O_CACHEMEMORY, "cache-memory", 0, "SIZE", "the memory they may hold (default 256M)", NULL },
+	{ CLI_O_CACHE, "cache", 0, "PATH", "the layer cache scans use, shared with 'scan'\n(setting cache)",
+	  CLI_V_FILE },
+	{ CLI_O_NOCACHE, "no-cache", 0, NULL, "neither read nor write the layer cache", NULL },
 	OPT_HELP,
 	OPTS_REGISTRY,
 	END,
@@ -423,16 +433,19 @@ const cli_cmd cli_cmds[] = {
 	  "Existing files are never overwritten.",
 	  NULL, NULL, "0 written; 2 an error.",
 	  0, keygen_opts },
-	{ "serve", "a Kubernetes validating admission webhook (HTTPS, AdmissionReview v1)",
+	{ "serve", "a Kubernetes admission webhook (HTTPS, AdmissionReview v1)",
 	  "serve webhook --tls-cert FILE --tls-key FILE [options]", "webhook", NULL,
-	  "A Kubernetes validating admission webhook (AdmissionReview v1) over HTTPS\n"
-	  "(HTTP/1.1 and HTTP/2). POST /validate judges the images of Pods and of every\n"
-	  "kind with a pod template, as 'stowaway check' judges them; GET /healthz and\n"
-	  "/readyz answer probes. One JSON line per review on stderr. The certificate\n"
-	  "and key are re-read when their files change. SIGTERM answers the reviews in\n"
-	  "flight, then exits 0.",
+	  "A Kubernetes admission webhook (AdmissionReview v1) over HTTPS (HTTP/1.1 and\n"
+	  "HTTP/2). POST /validate judges the images of Pods and of every kind with a\n"
+	  "pod template, as 'stowaway check' judges them; POST /mutate judges them too\n"
+	  "and pins each admitted image to the digest judged (a JSONPatch). Decisions,\n"
+	  "tag lookups and name verdicts are cached; a scan the policy requires runs in\n"
+	  "the background. GET /healthz and /readyz answer probes, /metrics Prometheus.\n"
+	  "One JSON line per review on stderr. The certificate, key and policy are\n"
+	  "re-read when their files change (a policy that does not load is refused and\n"
+	  "the old one stays). SIGTERM answers the reviews in flight, then exits 0.",
 	  NULL, NULL, "0 after SIGTERM; 2 an error (it could not start).",
-	  CLI_CMD_REGISTRY | CLI_CMD_POLICY, serve_opts },
+	  CLI_CMD_REGISTRY | CLI_CMD_POLICY | CLI_CMD_CACHE, serve_opts },
 	{ "version", "print the version and, with --verbose, the settings in force",
 	  "version [--verbose]", NULL, NULL,
 	  "Print the version and whether the YARA prefilter is built in. --verbose adds\n"

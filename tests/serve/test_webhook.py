@@ -13,7 +13,10 @@ oldObject, dryRun, options) and posted with curl (--http1.1 and --http2,
 --cacert) and Python's http.client over TLS. Hostile clients (huge, deep,
 malformed bodies, slowloris, a thousand idle connections), a registry that
 accepts and never answers, SIGTERM during a review and certificate rotation
-are cases of their own.
+are cases of their own. A real registry (Debian's docker-registry, with
+images pushed by skopeo) and the fault proxy in front of it serve the cases
+of /mutate, the caches, background scans and signed verdicts; what the
+server did is read from its /metrics.
 """
 import copy
 import http.client
@@ -33,12 +36,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
 from caserun import collector, drive_module, eq, ok  # noqa: E402
+from imagelib import MINER_STANDIN, E, Layer, oci_image  # noqa: E402
+import registry as R  # noqa: E402
 
 BIN = None
 WORK = None
 CASES, case = collector()
 SERVER = None
 STALL = None
+REG = None
 
 
 def sh(*cmd):
@@ -100,20 +106,23 @@ overrides:
 
 
 class Server:
-    def __init__(self, name="main", deadline="1s", extra=()):
+    def __init__(self, name="main", deadline="1s", extra=(), policy=None, insecure=()):
         global STALL
         if STALL is None:
             STALL = Stall()
-        self.policy = os.path.join(WORK, "policy.yaml")
+        self.policy = os.path.join(WORK, name + "-policy.yaml")
         with open(self.policy, "w") as f:
-            f.write(POLICY % {"stall": STALL.port})
+            f.write(policy if policy is not None else POLICY % {"stall": STALL.port})
         self.cert, self.key = make_pair(name, name + ".webhook.test")
         self.port = free_port()
         self.log = open(os.path.join(WORK, name + ".log"), "w+")
+        ins = []
+        for h in ("127.0.0.1:%d" % STALL.port,) + tuple(insecure):
+            ins += ["--insecure-registry", h]
         self.proc = subprocess.Popen(
             [BIN, "serve", "webhook", "--policy", self.policy, "--tls-cert", self.cert, "--tls-key", self.key,
              "--listen", "127.0.0.1:%d" % self.port, "--deadline", deadline, "--read-timeout", "2s",
-             "--insecure-registry", "127.0.0.1:%d" % STALL.port, "--registry-timeout", "20"] + list(extra),
+             "--registry-timeout", "20"] + ins + list(extra),
             stdout=subprocess.DEVNULL, stderr=self.log, env=dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache")))
         for _ in range(100):
             try:
@@ -136,18 +145,34 @@ class Server:
         r = c.getresponse()
         return r.status, r.read()
 
-    def post(self, body, ctype="application/json"):
+    def post(self, body, ctype="application/json", path="/validate"):
         c = self.conn()
-        c.request("POST", "/validate", body=body, headers={"Content-Type": ctype})
+        c.request("POST", path, body=body, headers={"Content-Type": ctype})
         r = c.getresponse()
         data = r.read()
         c.close()
         return r.status, data
 
-    def review(self, body):
-        st, data = self.post(json.dumps(body).encode())
+    def review(self, body, path="/validate"):
+        st, data = self.post(json.dumps(body).encode(), path=path)
         eq(st, 200, "status of a review: %r" % data[:300])
         return json.loads(data)["response"]
+
+    def metrics(self):
+        """/metrics as {"name{labels}": value}."""
+        st, data = self.get("/metrics")
+        eq(st, 200, "GET /metrics")
+        out = {}
+        for line in data.decode().splitlines():
+            if line and not line.startswith("#"):
+                k, v = line.rsplit(" ", 1)
+                out[k] = float(v)
+        return out
+
+    def work(self):
+        """Registry work started so far, by kind."""
+        m = self.metrics()
+        return {k: int(m['stowaway_webhook_registry_work_total{kind="%s"}' % k]) for k in ("resolve", "decide", "scan")}
 
     def curl(self, body, proto):
         p = subprocess.run(["curl", "-sS", proto, "--cacert", os.path.join(WORK, "ca.pem"), "-H",
@@ -492,6 +517,331 @@ def certificate_rotation():
         eq(rc, 0, "exit status: " + "\n".join(l for l in srv.logtext().splitlines() if "leak" in l or "#" in l)[:6000])
 
 
+# ------------------------------------------- a real registry behind it
+
+def registry():
+    """Debian's docker-registry on 127.0.0.1 with four images: clean:v1 (also
+    tagged v2..v6, and as attested:v1, v2), bad:v1 (a miner stand-in: a
+    critical finding)."""
+    global REG
+    if REG is None:
+        REG = R.Registry()
+        REG.start()
+        clean, bad = os.path.join(WORK, "clean"), os.path.join(WORK, "bad")
+        oci_image(clean, [Layer([E("etc/hostname", b"webhook\n"), E("srv/index.html", b"<p>ok</p>\n")])])
+        oci_image(bad, [Layer([E("etc/hostname", b"x\n"), E("usr/share/.java/jupdate", MINER_STANDIN, mode=0o755)])])
+        REG.digests = {}
+        for tag in ("v1", "v2", "v3", "v4", "v5", "v6"):
+            REG.digests["clean:" + tag] = R.push(REG, clean, "latest", "team/clean", tag)
+        REG.digests["bad:v1"] = R.push(REG, bad, "latest", "team/bad", "v1")
+        for tag in ("v1", "v2"):
+            R.push(REG, clean, "latest", "team/attested", tag)
+    return REG
+
+
+def apply_patch(doc, patch):
+    """RFC 6902 "replace" ops (all /mutate sends), on a copy; a path that is
+    not there fails, as it fails in the API server."""
+    doc = copy.deepcopy(doc)
+    for op in patch:
+        eq(op["op"], "replace", "op")
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        cur = doc
+        for p in parts[:-1]:
+            cur = cur[int(p)] if isinstance(cur, list) else cur[p]
+        last = parts[-1]
+        if isinstance(cur, list):
+            cur[int(last)] = op["value"]
+        else:
+            ok(last in cur, "the patched member exists: " + op["path"])
+            cur[last] = op["value"]
+    return doc
+
+
+def reg_policy(reg, extra=""):
+    return """version: 1
+registries:
+  allow: [docker.io, "%(h)s"]
+overrides:
+  - scope: %(h)s/team
+    scan: {max_severity: high}
+%(extra)s""" % {"h": reg.host, "extra": extra}
+
+
+@case
+def mutate_pins_every_place_to_the_digest_judged():
+    reg = registry()
+    srv = Server("mutate", policy=reg_policy(reg), insecure=(reg.host,), deadline="20s")
+    try:
+        img = "%s/team/clean:v1" % reg.host
+        pinned_already = "docker.io/library/busybox@sha256:" + "ab" * 32
+        spec = pod_spec([img, pinned_already, img], init=[img])
+        dep = obj("Deployment", spec)
+        body = review("Deployment", dep)
+        resp = srv.review(body, path="/mutate")
+        check_uid(resp, body)
+        eq(resp["allowed"], True, json.dumps(resp))
+        eq(resp["patchType"], "JSONPatch", "patch type")
+        import base64
+        patch = json.loads(base64.b64decode(resp["patch"]))
+        eq(sorted(p["path"] for p in patch),
+           ["/spec/template/spec/containers/0/image", "/spec/template/spec/containers/2/image",
+            "/spec/template/spec/initContainers/0/image"], "every place of the tagged image, nothing else")
+        out = apply_patch(dep, patch)
+        want = img + "@" + reg.digests["clean:v1"]
+        c = out["spec"]["template"]["spec"]
+        eq([x["image"] for x in c["containers"]] + [c["initContainers"][0]["image"]],
+           [want, pinned_already, want, want], "pinned to the digest the registry serves")
+        # /validate judges the pinned object from the cache: no registry work
+        before = srv.work()
+        resp = srv.review(review("Deployment", out))
+        eq(resp["allowed"], True, json.dumps(resp))
+        eq(srv.work()["decide"], before["decide"], "the pinned reference's decision was cached")
+        # a denied image is not pinned, and the answer says why
+        resp = srv.review(review("Pod", obj("Pod", pod_spec(["%s/team/bad:v1" % reg.host]))), path="/mutate")
+        eq(resp["allowed"], False, json.dumps(resp))
+        ok("patch" not in resp, "no patch with a denial")
+        ok("critical" in resp["status"]["message"], resp["status"]["message"])
+        # /validate never patches
+        resp = srv.review(review("Pod", obj("Pod", pod_spec([img]))))
+        ok("patch" not in resp and resp["allowed"], json.dumps(resp))
+    finally:
+        eq(srv.stop(), 0, "exit status")
+
+
+@case
+def one_fetch_per_image_however_many_ask():
+    reg = registry()
+    srv = Server("flight", policy=reg_policy(reg), insecure=(reg.host,), deadline="20s")
+    try:
+        img = "%s/team/clean:v2" % reg.host
+        before = srv.work()
+        out, threads = [], []
+        for i in range(16):
+            b = review("Deployment", obj("Deployment", pod_spec([img, img], init=[img]), name="d%d" % i))
+            threads.append(threading.Thread(target=lambda b=b: out.append(srv.review(b))))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        eq(len(out), 16, "16 answers")
+        eq([r["allowed"] for r in out], [True] * 16, json.dumps(out[:2]))
+        after = srv.work()
+        eq({k: after[k] - before[k] for k in after}, {"resolve": 1, "decide": 1, "scan": 1},
+           "one tag lookup, one decision, one scan for 16 reviews of 3 containers")
+        # cached: another review does no registry work; a decision hit
+        m0 = srv.metrics()
+        resp = srv.review(review("Pod", obj("Pod", pod_spec([img]))))
+        eq(resp["allowed"], True, json.dumps(resp))
+        eq(resp["auditAnnotations"]["stowaway.dev/images"], img + "=" + reg.digests["clean:v2"], "audit: the digest")
+        eq(srv.work(), after, "no registry work for a cached decision")
+        m1 = srv.metrics()
+        key = 'stowaway_webhook_cache_lookups_total{cache="decision",result="hit"}'
+        eq(m1[key] - m0[key], 1, "a decision hit")
+        return "16 reviews x 3 containers: 1 resolve, 1 decide, 1 scan"
+    finally:
+        eq(srv.stop(), 0, "exit status")
+
+
+@case
+def denials_are_cached_briefly():
+    reg = registry()
+    srv = Server("negative", policy=reg_policy(reg), insecure=(reg.host,), deadline="20s",
+                 extra=("--deny-ttl", "1s"))
+    try:
+        img = "%s/team/bad:v1" % reg.host
+        r1 = srv.review(review("Pod", obj("Pod", pod_spec([img]))))
+        eq(r1["allowed"], False, json.dumps(r1))
+        msg = r1["status"]["message"]
+        ok("the scan found a critical finding; the policy allows at most high" in msg, msg)
+        ok(msg.startswith("stowaway denied Pod team-a/web: " + img + ": "), msg)
+        w = srv.work()
+        r2 = srv.review(review("Pod", obj("Pod", pod_spec([img]))))
+        eq(r2["status"]["message"], msg, "the same denial")
+        eq(srv.work(), w, "from the cache")
+        time.sleep(1.3)
+        r3 = srv.review(review("Pod", obj("Pod", pod_spec([img]))))
+        eq(r3["allowed"], False, "still denied")
+        eq(srv.work()["decide"], w["decide"] + 1, "decided again once the denial expired")
+    finally:
+        eq(srv.stop(), 0, "exit status")
+
+
+@case
+def no_registry_io_when_the_name_decides():
+    s = server()
+    before = s.work()
+    for images in (["nginx:1.27", "docker.io/library/redis:7"], ["someuser/openjdk"], ["quay.io/team/app:1"],
+                   ["ghcr.io/example-org/sandbox/tool:1"]):
+        s.review(review("Pod", obj("Pod", pod_spec(images))))
+    eq(s.work(), before, "names alone decided these")
+
+
+@case
+def scan_pending_denied_then_admitted_on_retry():
+    reg = registry()
+    px = R.FaultProxy(reg, faults={"slow_blob": {"seconds": 4}})
+    px.__enter__()
+    pol = reg_policy(reg) + """  - scope: %(p)s/team
+    scan: {max_severity: high}
+  - scope: %(p)s/team/attested
+    scan: {max_severity: high, pending: warn}
+""" % {"p": px.host}
+    pol = pol.replace('allow: [docker.io, "%s"]' % reg.host, 'allow: [docker.io, "%s", "%s"]' % (reg.host, px.host))
+    srv = Server("pending", policy=pol, insecure=(reg.host, px.host), deadline="1s")
+    try:
+        img = "%s/team/clean:v3" % px.host
+        t0 = time.time()
+        resp = srv.review(review("Pod", obj("Pod", pod_spec([img]))))
+        took = time.time() - t0
+        eq(resp["allowed"], False, json.dumps(resp))
+        msg = resp["status"]["message"]
+        ok("scan pending: %s: scanning its layers" % img in msg and msg.endswith("retry"), msg)
+        ok(took < 1.8, "denied at the 1 s deadline (%.2fs)" % took)
+        # the scan goes on; the retries find it, and it runs once
+        deadline = time.time() + 40
+        while time.time() < deadline:
+            resp = srv.review(review("Pod", obj("Pod", pod_spec([img]))))
+            if resp["allowed"]:
+                break
+            time.sleep(0.5)
+        eq(resp["allowed"], True, json.dumps(resp))
+        eq(srv.work()["scan"], 1, "one scan for all the retries")
+        # scan.pending: warn admits at once, with a warning; the scan runs
+        warned = "%s/team/attested:v1" % px.host
+        t0 = time.time()
+        resp = srv.review(review("Pod", obj("Pod", pod_spec([warned]))))
+        eq(resp["allowed"], True, json.dumps(resp))
+        ok(any("admitted while its scan is pending (scan.pending: warn)" in w and "policy %s:" % srv.policy in w
+               for w in resp.get("warnings", [])), json.dumps(resp))
+        ok(time.time() - t0 < 1.0, "without waiting for the deadline")
+        return "denied in %.2fs, admitted on retry" % took
+    finally:
+        eq(srv.stop(), 0, "exit status")
+        px.close()
+
+
+@case
+def on_timeout_allow_admits_with_a_warning():
+    global STALL
+    if STALL is None:
+        STALL = Stall()
+    pol = POLICY % {"stall": STALL.port} + """  - scope: 127.0.0.1:%d/team/lenient
+    scan: {max_severity: high}
+    on_timeout: allow
+""" % STALL.port
+    srv = Server("lenient", policy=pol, deadline="500ms")
+    try:
+        img = "127.0.0.1:%d/team/lenient:1" % STALL.port
+        resp = srv.review(review("Pod", obj("Pod", pod_spec([img]))))
+        eq(resp["allowed"], True, json.dumps(resp))
+        ok(any("admitted unverified (on_timeout: allow)" in w and img in w for w in resp["warnings"]), resp["warnings"])
+        eq(resp["auditAnnotations"]["stowaway.dev/decision"], "warn", "audited as a warning")
+        strict = "127.0.0.1:%d/team/strict:1" % STALL.port
+        resp = srv.review(review("Pod", obj("Pod", pod_spec([strict]))))
+        eq(resp["allowed"], False, "the rest of the registry is not lenient")
+        m = srv.metrics()
+        eq((m['stowaway_webhook_deadline_total{result="allowed"}'], m['stowaway_webhook_deadline_total{result="denied"}']),
+           (1, 1), "counted")
+    finally:
+        eq(srv.stop(), 0, "exit status")
+
+
+@case
+def signed_verdict_stands_in_for_the_scan():
+    reg = registry()
+    pw = os.path.join(WORK, "att-pw")
+    with open(pw, "w") as f:
+        f.write("pw\n")
+    prefix = os.path.join(WORK, "att")
+    if not os.path.exists(prefix + ".pub"):
+        subprocess.run([BIN, "keygen", "--output-key-prefix", prefix, "--password-file", pw], check=True,
+                       stdout=subprocess.DEVNULL)
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache"))
+    p = subprocess.run([BIN, "scan", "--quiet", "--attest", "--key", prefix + ".key", "--password-file", pw,
+                        "--insecure-registry", reg.host, "%s/team/attested:v1" % reg.host], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    eq(p.returncode, 0, p.stderr)
+    pol = reg_policy(reg) + """  - scope: %s/team/attested
+    scan: {max_severity: high}
+    require:
+      attestation: {keys: [%s], verdict: clean}
+""" % (reg.host, prefix + ".pub")
+    srv = Server("attested", policy=pol, insecure=(reg.host,), deadline="20s")
+    try:
+        resp = srv.review(review("Pod", obj("Pod", pod_spec(["%s/team/attested:v1" % reg.host]))))
+        eq(resp["allowed"], True, json.dumps(resp))
+        eq(srv.work()["scan"], 0, "the signed verdict stood in for the scan")
+        resp = srv.review(review("Pod", obj("Pod", pod_spec(["%s/team/attested:v2" % reg.host]))))
+        eq(resp["allowed"], True, "the same digest under another tag: the verdict is the digest's")
+        resp = srv.review(review("Pod", obj("Pod", pod_spec(["%s/team/bad:v1" % reg.host]))))
+        eq(resp["allowed"], False, "an unattested image elsewhere is scanned")
+        eq(srv.work()["scan"], 1, "and that one was scanned")
+    finally:
+        eq(srv.stop(), 0, "exit status")
+
+
+@case
+def policy_reload_good_then_broken():
+    pol = "version: 1\nregistries:\n  allow: [docker.io]\n"
+    srv = Server("reload", policy=pol)
+    try:
+        def judge():
+            return srv.review(review("Pod", obj("Pod", pod_spec(["docker.io/library/nginx:1.27"]))))
+
+        def write(text):
+            tmp = srv.policy + ".new"
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.replace(tmp, srv.policy)  # as a ConfigMap update swaps files
+
+        eq(judge()["allowed"], True, "allowed by the first policy")
+        write("version: 1\nregistries:\n  allow: [ghcr.io]\n  deny: [docker.io]\n")
+        deadline = time.time() + 8
+        while judge()["allowed"] and time.time() < deadline:
+            time.sleep(0.2)
+        resp = judge()
+        eq(resp["allowed"], False, "the new policy is in force")
+        ok("(policy %s:4)" % srv.policy in resp["status"]["message"], resp["status"]["message"])
+        write("version: 2\nregistries: [\n")
+        time.sleep(3)
+        resp = judge()
+        eq(resp["allowed"], False, "a broken policy keeps the last good one")
+        st, data = srv.get("/readyz")
+        eq(st, 200, "still ready")
+        ok("policy_reload_error" in json.loads(data), data)
+        ok("policy-refused" in srv.logtext(), "logged")
+        m = srv.metrics()
+        eq((m['stowaway_webhook_policy_reloads_total{result="loaded"}'],
+            m['stowaway_webhook_policy_reloads_total{result="refused"}']), (1, 1), "counted")
+        eq(m["stowaway_webhook_policy_generation"], 2, "generation")
+    finally:
+        eq(srv.stop(), 0, "exit status")
+
+
+@case
+def metrics_in_prometheus_text():
+    s = server()
+    s.review(review("Pod", obj("Pod", pod_spec(["nginx:1.27"]))))
+    s.review(review("Pod", obj("Pod", pod_spec(["someuser/openjdk"]))))
+    c = s.conn()
+    c.request("GET", "/metrics")
+    r = c.getresponse()
+    text = r.read().decode()
+    eq(r.getheader("Content-Type"), "text/plain; version=0.0.4", "content type")
+    m = s.metrics()
+    ok(m['stowaway_webhook_reviews_total{path="validate",decision="allow"}'] >= 1, "allows counted")
+    ok(m['stowaway_webhook_reviews_total{path="validate",decision="deny"}'] >= 1, "denials counted")
+    buckets = [(k, v) for k, v in m.items() if k.startswith("stowaway_webhook_review_duration_seconds_bucket")]
+    vals = [v for _, v in buckets]
+    eq(vals, sorted(vals), "cumulative buckets")
+    eq(buckets[-1][0], 'stowaway_webhook_review_duration_seconds_bucket{le="+Inf"}', "+Inf last")
+    eq(vals[-1], m["stowaway_webhook_review_duration_seconds_count"], "+Inf is the count")
+    ok(m["process_resident_memory_bytes"] > 1e6, "RSS")
+    for name in ("stowaway_webhook_queue_depth", "stowaway_webhook_cache_entries", "stowaway_webhook_registry_work_total"):
+        ok("# TYPE %s " % name in text, name)
+
+
 @case
 def sigterm_on_the_main_server_exits_0():
     s = server()
@@ -505,6 +855,8 @@ def main():
     finally:
         if SERVER is not None and SERVER.proc.poll() is None:
             SERVER.proc.kill()
+        if REG is not None:
+            REG.close()
 
 
 if __name__ == "__main__":

@@ -445,6 +445,43 @@ static void test_overrides(void **state)
 	sw_policy_free(p);
 }
 
+/* What a waiting decision becomes (the admission webhook's deadline):
+ * on_timeout and scan.pending, per scope, with their lines; refused when
+ * they are not one of their two words. */
+static void test_waiting(void **state)
+{
+	static const char y[] =
+		"version: 1\n"                                       /* 1 */
+		"on_timeout: deny\n"                                 /* 2 */
+		"scan:\n"                                            /* 3 */
+		"  max_severity: high\n"                             /* 4 */
+		"overrides:\n"                                       /* 5 */
+		"  - scope: ghcr.io/team-a\n"                        /* 6 */
+		"    on_timeout: allow\n"                            /* 7 */
+		"  - scope: ghcr.io/team-b\n"                        /* 8 */
+		"    scan: { max_severity: high, pending: warn }\n"; /* 9 */
+	sw_policy *p = load("waiting.yaml", y);
+	sw_decision d;
+
+	(void)state;
+	decide(p, "ghcr.io/team-a/app:1", &d);
+	assert_true(d.on_timeout_allow);
+	assert_int_equal(d.on_timeout_line, 7);
+	assert_false(d.scan_pending_warn);
+	decide(p, "ghcr.io/team-b/app:1", &d);
+	assert_false(d.on_timeout_allow);
+	assert_int_equal(d.on_timeout_line, 2);
+	assert_true(d.scan_pending_warn);
+	assert_int_equal(d.scan_pending_line, 9);
+	decide(p, "docker.io/library/nginx:1", &d);
+	assert_false(d.on_timeout_allow);
+	assert_false(d.scan_pending_warn);
+	sw_policy_free(p);
+	refused("timeout.yaml", "version: 1\non_timeout: maybe\n", 2, "on_timeout must be deny or allow");
+	refused("pending.yaml", "version: 1\nscan: {max_severity: high, pending: allow}\n", 2,
+		"scan.pending must be deny or warn");
+}
+
 static void test_keys(void **state)
 {
 	char y[4096], pub[512], att[512];
@@ -1138,6 +1175,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_digest_and_mode),
 		cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_waiting),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_key_problems),
 		cmocka_unit_test(test_problems),

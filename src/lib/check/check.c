@@ -64,8 +64,9 @@ static char *resolve_local(const char *path)
 
 /* Scan the image (local, or streamed from its registry) and hold its worst
  * finding against the policy's bound. */
-static void scan_image(const char *input, const sw_check_opts *o, sw_check_result *r)
+void sw_check_run_scan(const char *input, const sw_check_opts *o, sw_check_result *r)
 {
+	static const sw_check_opts defo = SW_CHECK_OPTS_INIT;
 	sw_scan_opts so = SW_SCAN_OPTS_INIT;
 	sw_image *img = NULL;
 	sw_report *rep = NULL;
@@ -73,6 +74,9 @@ static void scan_image(const char *input, const sw_check_opts *o, sw_check_resul
 	sw_severity max;
 	sw_decision *d = &r->d;
 
+	r->scan_due = false;
+	if (!o)
+		o = &defo;
 	if (o->scan)
 		so = *o->scan;
 	so.progress = NULL;
@@ -156,8 +160,9 @@ static void check_signatures(const char *ref, bool remote, const sw_check_opts *
 }
 
 /* A stowaway scan verdict signed by one of the policy's keys, for this
- * digest, no worse and no older than the policy allows. */
-static void check_attestation(const char *ref, bool remote, const sw_check_opts *o, sw_check_result *r)
+ * digest, no worse and no older than the policy allows. Returns the best
+ * verdict that passed (-1: none). */
+static int check_attestation(const char *ref, bool remote, const sw_check_opts *o, sw_check_result *r)
 {
 	sw_pubkeys *pk = NULL;
 	sw_att_result *res = NULL;
@@ -167,16 +172,16 @@ static void check_attestation(const char *ref, bool remote, const sw_check_opts 
 	long long now = (long long)time(NULL);
 	sw_verdict bound = r->d.att_verdict >= SW_VERDICT_CLEAN && r->d.att_verdict <= SW_VERDICT_MALICIOUS
 				   ? (sw_verdict)r->d.att_verdict : SW_VERDICT_CLEAN;
-	int v, ok = 0;
+	int v, ok = 0, best = -1;
 
 	if (!remote) {
 		sw_decision_add(&r->d, SW_REASON_DENY, 0,
 				"the policy requires a signed scan verdict, which lives in the registry next to the image");
-		return;
+		return -1;
 	}
 	if (sw_pubkeys_load(&pk, r->d.att_keys, r->d.natt_keys, &err) < 0) {
 		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy's attestation keys: %s", err.msg);
-		return;
+		return -1;
 	}
 	v = sw_verify_attestations(ref, o->image, pk, digest, sizeof(digest), &res, &n, &err);
 	for (k = 0; v > 0 && k < n; k++) {
@@ -185,6 +190,8 @@ static void check_attestation(const char *ref, bool remote, const sw_check_opts 
 		    (r->d.att_max_age_days && now - res[k].scanned_at > (long long)r->d.att_max_age_days * 86400))
 			continue;
 		ok = 1;
+		if (best < 0 || (int)got < best)
+			best = (int)got;
 	}
 	if (v < 0)
 		sw_decision_add(&r->d, SW_REASON_DENY, 0, "attestation check failed: %s", err.msg);
@@ -199,6 +206,7 @@ static void check_attestation(const char *ref, bool remote, const sw_check_opts 
 		snprintf(r->digest, sizeof(r->digest), "%s", digest);
 	free(res);
 	sw_pubkeys_free(pk);
+	return v < 0 ? -1 : best;
 }
 
 /* The digest the reference points to now, when asked and nothing else
@@ -244,15 +252,59 @@ static void unchecked(sw_check_result *r, const char *what)
 		r->unchecked[r->nunchecked++] = what;
 }
 
+/* The name of a registry reference judged: sw_check_name's work, and the
+ * first step of sw_check's for a registry image. path: the reference
+ * without "docker://". */
+static void judge_name(const sw_policy *policy, const char *input, const char *path, sw_check_result *r)
+{
+	sw_name_result nr;
+	sw_error err = SW_ERROR_INIT;
+
+	if (sw_names_check(path, &nr, &err) < 0) {
+		r->d.allowed = false;
+		r->d.enforce = true;
+		r->bad_input = true;
+		snprintf(r->reference, sizeof(r->reference), "%s", input);
+		sw_decision_add(&r->d, SW_REASON_DENY, 0, "%s", err.msg);
+		return;
+	}
+	sw_ref_format(&nr.ref, SW_REF_DEFAULT, r->reference, sizeof(r->reference));
+	sw_policy_decide(policy, "docker", &nr.ref, NULL, &nr, &r->d);
+}
+
+/* A policy's scan bound that a signed verdict answers: "clean" (nothing of
+ * medium severity or above) meets any bound of low or above. */
+static bool verdict_meets_scan(int verdict, const sw_decision *d)
+{
+	return verdict == (int)SW_VERDICT_CLEAN && d->max_severity >= (int)SW_SEV_LOW;
+}
+
+int sw_check_name(const sw_policy *policy, const char *ref, sw_check_result *r)
+{
+	sw_policy *own = NULL;
+
+	memset(r, 0, sizeof(*r));
+	if (!policy) {
+		if (sw_policy_default(&own) < 0)
+			return SW_ENOMEM;
+		policy = own;
+	}
+	if (strncmp(ref, "docker://", 9) == 0)
+		ref += 9;
+	judge_name(policy, ref, ref, r);
+	sw_policy_free(own);
+	return 0;
+}
+
 int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o, sw_check_result *r)
 {
 	static const sw_check_opts defo = SW_CHECK_OPTS_INIT;
 	sw_policy *own = NULL;
 	sw_source_kind kind;
-	sw_name_result nr;
 	sw_error err = SW_ERROR_INIT;
 	char *path = NULL, *sel = NULL;
-	bool remote;
+	bool remote, scan_first;
+	int attested = -1;
 
 	memset(r, 0, sizeof(*r));
 	if (!o)
@@ -287,26 +339,34 @@ int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o,
 		sw_policy_decide(policy, transport_of(kind), &none, local, NULL, &r->d);
 		free(local);
 		judge_recorded_name(policy, input, kind, o, r);
-	} else if (sw_names_check(path, &nr, &err) < 0) {
-		r->d.allowed = false;
-		r->d.enforce = true;
-		r->bad_input = true;
-		snprintf(r->reference, sizeof(r->reference), "%s", input);
-		sw_decision_add(&r->d, SW_REASON_DENY, 0, "%s", err.msg);
-		goto out;
 	} else {
-		sw_ref_format(&nr.ref, SW_REF_DEFAULT, r->reference, sizeof(r->reference));
-		sw_policy_decide(policy, "docker", &nr.ref, NULL, &nr, &r->d);
+		judge_name(policy, input, path, r);
+		if (r->bad_input)
+			goto out;
 	}
-	if (!r->d.need_scan && (o->scan_mode == SW_CHECK_SCAN_ALWAYS || (o->scan_mode == SW_CHECK_SCAN_AUTO && !remote))) {
+	if (!r->d.need_scan && (o->scan_mode == SW_CHECK_SCAN_ALWAYS ||
+				((o->scan_mode == SW_CHECK_SCAN_AUTO || o->scan_mode == SW_CHECK_SCAN_DEFER) && !remote))) {
 		/* nothing admitted unjudged: a scan the policy did not bound
 		 * denies what `scan` fails on by default */
 		r->d.need_scan = true;
 		r->d.max_severity = SW_CHECK_DEFAULT_MAX_SEVERITY;
 	}
-	if (r->d.need_scan)
-		scan_image(input, o, r);
-	else {
+	/* a signed verdict may stand in for the scan: look at it first */
+	scan_first = !(r->d.need_scan && r->d.need_attestation && verdict_meets_scan(SW_VERDICT_CLEAN, &r->d));
+	if (!scan_first) {
+		attested = check_attestation(remote ? path : input, remote, o, r);
+		if (verdict_meets_scan(attested, &r->d)) {
+			r->d.need_scan = false;
+			sw_decision_add(&r->d, SW_REASON_INFO, 0,
+					"not scanned: the signed scan verdict \"clean\" meets the policy's scan bound");
+		}
+	}
+	if (r->d.need_scan) {
+		if (o->scan_mode == SW_CHECK_SCAN_DEFER)
+			r->scan_due = true;
+		else
+			sw_check_run_scan(input, o, r);
+	} else if (attested < 0) {
 		unchecked(r, remote ? "not scanned (registry images are scanned when the policy or --scan asks)"
 				    : "not scanned (--no-scan)");
 		if (remote && o->resolve)
@@ -316,9 +376,9 @@ int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o,
 		check_signatures(remote ? path : input, remote, o, r);
 	else
 		unchecked(r, "signature not required");
-	if (r->d.need_attestation)
+	if (r->d.need_attestation && scan_first)
 		check_attestation(remote ? path : input, remote, o, r);
-	else
+	else if (!r->d.need_attestation)
 		unchecked(r, "signed scan verdict not required");
 out:
 	free(path);

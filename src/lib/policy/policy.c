@@ -75,6 +75,7 @@ void sw_policy__settings_init(settings *s)
 	s->natt_keys = -1;
 	s->att_verdict = -1;
 	s->att_max_age = -1;
+	s->on_timeout = s->scan_pending = -1;
 }
 
 static void settings_release(settings *s)

@@ -79,6 +79,14 @@ static void effective(const sw_policy *p, const char *transport, const char *hos
 		s->digest = best->s.digest;
 	if (best->s.max_severity != -1)
 		s->max_severity = best->s.max_severity;
+	if (best->s.on_timeout >= 0) {
+		s->on_timeout = best->s.on_timeout;
+		s->on_timeout_line = best->s.on_timeout_line;
+	}
+	if (best->s.scan_pending >= 0) {
+		s->scan_pending = best->s.scan_pending;
+		s->scan_pending_line = best->s.scan_pending_line;
+	}
 	if (best->s.nkeys >= 0) {
 		s->nkeys = best->s.nkeys;
 		memcpy(s->keys, best->s.keys, sizeof(s->keys));
@@ -398,6 +406,10 @@ void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *r
 		d->need_scan = true;
 		d->max_severity = s.max_severity == -2 ? -1 : s.max_severity;
 	}
+	d->on_timeout_allow = s.on_timeout == 1;
+	d->on_timeout_line = s.on_timeout_line;
+	d->scan_pending_warn = s.scan_pending == 1;
+	d->scan_pending_line = s.scan_pending_line;
 	if (s.natt_keys > 0) {
 		d->need_attestation = true;
 		d->att_verdict = s.att_verdict;

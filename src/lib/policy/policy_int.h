@@ -27,6 +27,9 @@ typedef struct settings {
 	int natt_keys;        /* -1 unset */
 	int att_verdict;      /* 0 clean, 1 suspicious, 2 malicious; -1 unset */
 	int att_max_age;      /* days; -1 unset, 0 any */
+	int on_timeout;       /* admission: -1 unset, 0 deny, 1 allow */
+	int scan_pending;     /* admission: -1 unset, 0 deny, 1 warn */
+	int on_timeout_line, scan_pending_line;
 } settings;
 
 typedef struct entry {

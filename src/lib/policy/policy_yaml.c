@@ -63,11 +63,30 @@ static bool want_map(loader *l, const sw_yaml *v, const char *what)
 	return false;
 }
 
-/* names, require, scan, mode: the settings an override may change too. */
+/* A choice of two words: 0 for the first, 1 for the second, -1 (a
+ * problem) for anything else. */
+static int parse_choice(loader *l, const sw_yaml *v, const char *what, const char *w0, const char *w1)
+{
+	const char *s = sw_yaml_str(v);
+
+	if (s && strcmp(s, w0) == 0)
+		return 0;
+	if (s && strcmp(s, w1) == 0)
+		return 1;
+	sw_policy__problem(l, v->line, "%s must be %s or %s", what, w0, w1);
+	return -1;
+}
+
+/* names, require, scan, mode, on_timeout: the settings an override may
+ * change too. */
 static void parse_settings(loader *l, const sw_yaml *m, settings *s, const char *where)
 {
 	const sw_yaml *v, *c;
 
+	if ((v = sw_yaml_get(m, "on_timeout"))) {
+		s->on_timeout = parse_choice(l, v, "on_timeout", "deny", "allow");
+		s->on_timeout_line = v->line;
+	}
 	if ((v = sw_yaml_get(m, "mode"))) {
 		const char *t = sw_yaml_str(v);
 		if (t && strcmp(t, "enforce") == 0)
@@ -151,8 +170,12 @@ static void parse_settings(loader *l, const sw_yaml *m, settings *s, const char 
 		}
 	}
 	if ((v = sw_yaml_get(m, "scan")) && want_map(l, v, "scan")) {
-		static const char *const k[] = { "max_severity", NULL };
+		static const char *const k[] = { "max_severity", "pending", NULL };
 		unknown_keys(l, v, "scan", k);
+		if ((c = sw_yaml_get(v, "pending"))) {
+			s->scan_pending = parse_choice(l, c, "scan.pending", "deny", "warn");
+			s->scan_pending_line = c->line;
+		}
 		if ((c = sw_yaml_get(v, "max_severity"))) {
 			sw_severity sev;
 			const char *t = sw_yaml_str(c);
@@ -219,7 +242,7 @@ static void parse_lists(loader *l, const sw_yaml *root, const char *key, int lev
 void sw_policy__load_yaml(loader *l, const sw_yaml *root)
 {
 	static const char *const top[] = { "version", "mode", "registries", "namespaces", "repositories",
-					   "names", "require", "scan", "overrides", NULL };
+					   "names", "require", "scan", "on_timeout", "overrides", NULL };
 	const sw_yaml *v, *o;
 
 	if (!root || root->type != SW_YAML_MAP) {
@@ -242,7 +265,7 @@ void sw_policy__load_yaml(loader *l, const sw_yaml *root)
 			return;
 		}
 		for (v = o->child; v; v = v->next) {
-			static const char *const k[] = { "scope", "mode", "names", "require", "scan", NULL };
+			static const char *const k[] = { "scope", "mode", "names", "require", "scan", "on_timeout", NULL };
 			const sw_yaml *sc;
 			char why[600];
 			entry *en;

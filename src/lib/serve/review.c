@@ -12,7 +12,8 @@
  *  - CREATE and UPDATE; an UPDATE judges only the images the old object
  *    did not have (scaling a Deployment decides nothing);
  *  - the images of containers, initContainers and ephemeralContainers,
- *    each distinct image once, with the first place it appears.
+ *    each distinct image once, with the first place it appears and a
+ *    JSON pointer to every place (the mutating webhook patches them all).
  *
  * Anything else (another kind or group, another subresource such as
  * pods/status or pods/exec, DELETE and CONNECT) is allowed with no work.
@@ -52,72 +53,106 @@ static char *field(const sw_json *obj, const char *key)
 	return sw__strndup(s ? s : "", s ? strnlen(s, SW_REVIEW_MAX_FIELD) : 0);
 }
 
-/* The pod spec of an object of this kind (NULL when it has none). */
-static const sw_json *pod_spec(const sw_json *obj, const kind_spec *k, char *where, size_t n)
+/* The pod spec of an object of this kind (NULL when it has none), its
+ * place for people ("spec.template.spec") and as a JSON pointer
+ * ("/spec/template/spec"; the members are plain words: nothing to escape). */
+static const sw_json *pod_spec(const sw_json *obj, const kind_spec *k, char *where, char *ptr, size_t n)
 {
 	size_t i;
-	int len = 0;
+	int len = 0, plen = 0;
 
-	where[0] = 0;
+	where[0] = ptr[0] = 0;
 	for (i = 0; obj && i < 4 && k->path[i]; i++) {
 		obj = sw_json_get_obj(obj, k->path[i]);
 		len += snprintf(where + len, n - (size_t)len, "%s%s", i ? "." : "", k->path[i]);
+		plen += snprintf(ptr + plen, n - (size_t)plen, "/%s", k->path[i]);
 	}
 	if (obj && strcmp(k->kind, "CronJob") == 0) {
 		obj = sw_json_get_obj(obj, "spec");
 		snprintf(where + len, n - (size_t)len, ".spec");
+		snprintf(ptr + plen, n - (size_t)plen, "/spec");
 	}
 	return obj;
 }
 
-static bool has_image(const sw_review_image *v, size_t n, const char *image)
+static sw_review_image *find_image(sw_review_image *v, size_t n, const char *image)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (strcmp(v[i].image, image) == 0)
-			return true;
-	return false;
+			return &v[i];
+	return NULL;
 }
 
-/* Every image of a pod spec, in order, into a list (distinct). */
-static int collect(const sw_json *spec, const char *base, sw_review_image **v, size_t *n, bool *too_many)
+static int add_place(sw_review_image *im, const char *ptr, const char *list, size_t i)
 {
-	size_t l, i;
+	char *p;
+
+	if (SW_GROW(im->ptrs, im->nptrs) < 0 || !(p = sw__asprintf("%s/%s/%zu/image", ptr, list, i)))
+		return SW_ENOMEM;
+	im->ptrs[im->nptrs++] = p;
+	return 0;
+}
+
+/* Every image of a pod spec, in order, into a list (distinct), with its
+ * places. Past SW_REVIEW_MAX_IMAGES distinct images or
+ * SW_REVIEW_MAX_PLACES places, *too_many (the object is denied whole). */
+static int collect(const sw_json *spec, const char *base, const char *ptr, sw_review_image **v, size_t *n,
+		   bool *too_many)
+{
+	size_t l, i, places = 0;
 
 	for (l = 0; spec && l < sizeof(lists) / sizeof(lists[0]); l++) {
 		const sw_json *arr = sw_json_get_arr(spec, lists[l]), *c;
 		for (c = arr ? arr->child : NULL, i = 0; c; c = c->next, i++) {
 			const char *img = c->type == SW_JSON_OBJ ? sw_json_get_str(c, "image") : NULL;
-			if (!img || has_image(*v, *n, img))
+			sw_review_image *im;
+			if (!img)
 				continue;
-			if (*n >= SW_REVIEW_MAX_IMAGES) {
+			if (++places > SW_REVIEW_MAX_PLACES) {
 				*too_many = true;
 				return 0;
 			}
-			if (SW_GROW(*v, *n) < 0)
-				return SW_ENOMEM;
-			(*v)[*n].image = sw__strdup(img);
-			(*v)[*n].where = sw__asprintf("%s.%s[%zu]", base, lists[l], i);
-			if (!(*v)[*n].image || !(*v)[*n].where) {
-				free((*v)[*n].image);
-				free((*v)[*n].where);
-				return SW_ENOMEM;
+			if (!(im = find_image(*v, *n, img))) {
+				if (*n >= SW_REVIEW_MAX_IMAGES) {
+					*too_many = true;
+					return 0;
+				}
+				if (SW_GROW(*v, *n) < 0)
+					return SW_ENOMEM;
+				im = &(*v)[(*n)++];
+				memset(im, 0, sizeof(*im));
+				im->image = sw__strdup(img);
+				im->where = sw__asprintf("%s.%s[%zu]", base, lists[l], i);
+				if (!im->image || !im->where)
+					return SW_ENOMEM;
 			}
-			(*n)++;
+			if (add_place(im, ptr, lists[l], i) < 0)
+				return SW_ENOMEM;
 		}
 	}
 	return 0;
+}
+
+static void free_image(sw_review_image *im)
+{
+	size_t i;
+
+	free(im->image);
+	free(im->where);
+	for (i = 0; i < im->nptrs; i++)
+		free(im->ptrs[i]);
+	free(im->ptrs);
+	memset(im, 0, sizeof(*im));
 }
 
 static void free_images(sw_review_image *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		free(v[i].image);
-		free(v[i].where);
-	}
+	for (i = 0; i < n; i++)
+		free_image(&v[i]);
 	free(v);
 }
 
@@ -143,27 +178,27 @@ static int read_images(const sw_json *req, const kind_spec *k, sw_review *rv)
 	sw_review_image *old = NULL, *now = NULL;
 	size_t nold = 0, nnow = 0, i;
 	bool more = false;
-	char where[64];
+	char where[64], ptr[64];
 	const sw_json *spec;
 	int rc;
 
-	spec = pod_spec(sw_json_get_obj(req, "object"), k, where, sizeof(where));
-	if ((rc = collect(spec, where, &now, &nnow, &rv->too_many)) < 0)
+	spec = pod_spec(sw_json_get_obj(req, "object"), k, where, ptr, sizeof(where));
+	if ((rc = collect(spec, where, ptr, &now, &nnow, &rv->too_many)) < 0)
 		goto out;
 	if (strcmp(rv->operation, "UPDATE") == 0) {
-		spec = pod_spec(sw_json_get_obj(req, "oldObject"), k, where, sizeof(where));
-		if ((rc = collect(spec, where, &old, &nold, &more)) < 0)
+		spec = pod_spec(sw_json_get_obj(req, "oldObject"), k, where, ptr, sizeof(where));
+		if ((rc = collect(spec, where, ptr, &old, &nold, &more)) < 0)
 			goto out;
 	}
 	for (i = 0; i < nnow; i++) {
-		if (has_image(old, nold, now[i].image)) {
+		if (find_image(old, nold, now[i].image)) {
 			rv->unchanged++;
 			continue;
 		}
 		if ((rc = SW_GROW(rv->images, rv->nimages)) < 0)
 			goto out;
 		rv->images[rv->nimages++] = now[i];
-		now[i].image = now[i].where = NULL;
+		memset(&now[i], 0, sizeof(now[i]));
 	}
 out:
 	free_images(old, nold);
@@ -237,6 +272,36 @@ void sw_review_release(sw_review *rv)
 	memset(rv, 0, sizeof(*rv));
 }
 
+/* "patchType": "JSONPatch", "patch": base64 of [{"op": "replace",
+ * "path": P, "value": V}, ...]. A replace (not an add) fails, and so the
+ * whole request fails, if the member is not there: nothing is pinned by
+ * a patch that missed. */
+static int write_patch(sw_jw *w, const sw_review_answer *a)
+{
+	sw_buf p = SW_BUF_INIT(SW_REVIEW_PATCH_MAX), b64 = SW_BUF_INIT(SW_REVIEW_PATCH_MAX * 2);
+	sw_jw pw = SW_JW_INIT(&p);
+	size_t i;
+	int rc;
+
+	sw_jw_arr(&pw);
+	for (i = 0; i < a->npatch; i++) {
+		sw_jw_obj(&pw);
+		sw_jw_kstr(&pw, "op", "replace");
+		sw_jw_kstr(&pw, "path", a->patch_ptrs[i]);
+		sw_jw_kstr(&pw, "value", a->patch_values[i]);
+		sw_jw_end(&pw);
+	}
+	sw_jw_end(&pw);
+	if ((rc = sw_jw_done(&pw)) == 0 && (rc = sw_b64_encode(&b64, p.data, p.len)) == 0 &&
+	    (rc = sw_buf_putc(&b64, 0)) == 0) {
+		sw_jw_kstr(w, "patchType", "JSONPatch");
+		sw_jw_kstr(w, "patch", b64.data);
+	}
+	sw_buf_release(&p);
+	sw_buf_release(&b64);
+	return rc;
+}
+
 int sw_review_write(sw_buf *b, const char *uid, const sw_review_answer *a)
 {
 	sw_jw w = SW_JW_INIT(b);
@@ -269,6 +334,8 @@ int sw_review_write(sw_buf *b, const char *uid, const sw_review_answer *a)
 			sw_jw_kstr(&w, "stowaway.dev/images", a->images);
 		sw_jw_end(&w);
 	}
+	if (a->npatch && write_patch(&w, a) < 0)
+		return SW_ENOMEM;
 	sw_jw_end(&w);
 	sw_jw_end(&w);
 	return sw_jw_done(&w) ? sw_jw_done(&w) : sw_buf_err(b);

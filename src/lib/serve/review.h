@@ -15,9 +15,15 @@
 #define SW_REVIEW_MAX_IMAGES 64     /* distinct images in one review */
 #define SW_REVIEW_MAX_FIELD 512     /* uid, kind, namespace, name... longer: cut */
 
+#define SW_REVIEW_MAX_PLACES 256     /* places (containers) one review's images fill, in all */
+#define SW_REVIEW_PATCH_MAX (1u << 20) /* the JSONPatch of one answer */
+
 typedef struct sw_review_image {
 	char *image;   /* as the object names it */
 	char *where;   /* its first place: "spec.template.spec.containers[1]" */
+	char **ptrs;   /* every place, as a JSON pointer to its "image" member
+			* ("/spec/template/spec/containers/1/image"), for /mutate */
+	size_t nptrs;
 } sw_review_image;
 
 typedef struct sw_review {
@@ -43,10 +49,14 @@ typedef struct sw_review_answer {
 	size_t nwarnings;
 	const char *images;           /* audit annotation: "image=digest,..." (NULL: none) */
 	const char *decision;         /* audit annotation: allow | warn | deny */
+	const char *const *patch_ptrs;  /* a JSONPatch (mutating webhook): replace */
+	const char *const *patch_values;/* the member at each pointer with its value */
+	size_t npatch;
 } sw_review_answer;
 
-/* The AdmissionReview response for uid into b (appended). Errors of the
- * buffer (SW_ENOMEM, SW_ELIMIT). */
+/* The AdmissionReview response for uid into b (appended); with a patch,
+ * patchType JSONPatch and the patch in base64. Errors of the buffer
+ * (SW_ENOMEM, SW_ELIMIT). */
 int sw_review_write(sw_buf *b, const char *uid, const sw_review_answer *a);
 
 #endif

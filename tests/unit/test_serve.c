@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The webhook's parts that need no server: the bounded table of names,
+ * tags and decisions (src/lib/serve/dcache.c: its two bounds, least
+ * recently used eviction, expiry, and the entries it must never drop),
+ * and the AdmissionReview reader's places and JSONPatch
+ * (src/lib/serve/review.c).
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../src/lib/serve/dcache.h"
+#include "../../src/lib/serve/review.h"
+#include "../../src/lib/util/util.h"
+
+static int freed;
+
+static void count_free(sw_dc_entry *e)
+{
+	freed++;
+	free(e->val);
+}
+
+static sw_dc_entry *add_done(sw_dc *c, const char *key, double now, double ttl)
+{
+	sw_dc_entry *e = sw_dc_add(c, key, 1, now);
+
+	assert_non_null(e);
+	e->val = malloc(8);
+	sw_dc_done(c, e, now, ttl, 8);
+	return e;
+}
+
+static void lru_eviction_by_count(void **state)
+{
+	sw_dc *c;
+	char key[32];
+	int i;
+
+	(void)state;
+	freed = 0;
+	assert_int_equal(sw_dc_new(&c, 16, 1u << 20, count_free), 0);
+	for (i = 0; i < 16; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		add_done(c, key, 0, 100);
+	}
+	assert_non_null(sw_dc_get(c, "k0", 1)); /* k0 is now the most recently used */
+	add_done(c, "k16", 1, 100);
+	assert_int_equal(sw_dc_count(c, -1), 16);
+	assert_int_equal(sw_dc_evicted(c), 1);
+	assert_null(sw_dc_get(c, "k1", 1));   /* the least recently used went */
+	assert_non_null(sw_dc_get(c, "k0", 1));
+	assert_non_null(sw_dc_get(c, "k16", 1));
+	sw_dc_free(c);
+	assert_int_equal(freed, 17);
+}
+
+static void running_and_held_entries_stay(void **state)
+{
+	sw_dc *c;
+	sw_dc_entry *e[16];
+	char key[32];
+	int i;
+
+	(void)state;
+	assert_int_equal(sw_dc_new(&c, 16, 1u << 20, count_free), 0);
+	for (i = 0; i < 16; i++) {
+		snprintf(key, sizeof(key), "run%d", i);
+		assert_non_null(e[i] = sw_dc_add(c, key, 2, 0));
+	}
+	/* every entry is running: no room, and nothing dropped */
+	assert_null(sw_dc_add(c, "more", 2, 0));
+	assert_int_equal(sw_dc_count(c, 2), 16);
+	/* one done but held: still no room */
+	e[3]->val = malloc(8);
+	sw_dc_done(c, e[3], 0, 100, 8);
+	e[3]->held = true;
+	assert_null(sw_dc_add(c, "more", 2, 0));
+	e[3]->held = false;
+	assert_non_null(sw_dc_add(c, "more", 2, 0));
+	assert_null(sw_dc_get(c, "run3", 0));
+	/* a running entry never expires */
+	assert_non_null(sw_dc_get(c, "run5", 1e9));
+	sw_dc_free(c);
+}
+
+static void expiry_and_byte_bound(void **state)
+{
+	sw_dc *c;
+	sw_dc_entry *e;
+
+	(void)state;
+	assert_int_equal(sw_dc_new(&c, 1000, 1u << 20, count_free), 0);
+	add_done(c, "short", 10, 5);
+	add_done(c, "long", 10, 500);
+	assert_non_null(sw_dc_get(c, "short", 14.9));
+	assert_null(sw_dc_get(c, "short", 15.0));
+	assert_non_null(sw_dc_get(c, "long", 15.0));
+	/* an entry that says it holds more than the bound leaves: the others
+	 * make room for it first, and it is never dropped while held */
+	e = sw_dc_add(c, "big", 1, 20);
+	e->val = malloc(8);
+	e->held = true;
+	sw_dc_done(c, e, 20, 100, (1u << 20) - 64);
+	assert_null(sw_dc_get(c, "long", 20));
+	assert_non_null(sw_dc_get(c, "big", 20));
+	e->held = false;
+	add_done(c, "next", 21, 100); /* released, it is what makes room */
+	assert_null(sw_dc_get(c, "big", 21));
+	assert_true(sw_dc_bytes(c) <= (1u << 20));
+	sw_dc_free(c);
+}
+
+static const char DEPLOY[] =
+	"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{"
+	"\"uid\":\"u1\",\"kind\":{\"group\":\"apps\",\"version\":\"v1\",\"kind\":\"Deployment\"},"
+	"\"namespace\":\"ns\",\"name\":\"web\",\"operation\":\"CREATE\",\"object\":{\"spec\":{\"template\":{"
+	"\"spec\":{\"initContainers\":[{\"name\":\"i\",\"image\":\"reg.test/app:1\"}],"
+	"\"containers\":[{\"name\":\"a\",\"image\":\"reg.test/app:1\"},{\"name\":\"b\",\"image\":\"nginx\"},"
+	"{\"name\":\"c\",\"image\":\"reg.test/app:1\"}]}}}}}}";
+
+static void places_and_patch(void **state)
+{
+	sw_review rv;
+	sw_error err = SW_ERROR_INIT;
+	sw_buf b = SW_BUF_INIT(1u << 20);
+	const char *ptrs[2], *vals[2];
+	sw_review_answer a = { true, NULL, NULL, 0, NULL, "allow", ptrs, vals, 2 };
+	uint8_t *patch;
+	size_t n;
+	char *p, *q;
+
+	(void)state;
+	assert_int_equal(sw_review_read(DEPLOY, sizeof(DEPLOY) - 1, &rv, &err), 0);
+	assert_int_equal(rv.nimages, 2);
+	assert_string_equal(rv.images[0].image, "reg.test/app:1");
+	assert_string_equal(rv.images[0].where, "spec.template.spec.initContainers[0]");
+	assert_int_equal(rv.images[0].nptrs, 3);
+	assert_string_equal(rv.images[0].ptrs[0], "/spec/template/spec/initContainers/0/image");
+	assert_string_equal(rv.images[0].ptrs[1], "/spec/template/spec/containers/0/image");
+	assert_string_equal(rv.images[0].ptrs[2], "/spec/template/spec/containers/2/image");
+	assert_int_equal(rv.images[1].nptrs, 1);
+	assert_string_equal(rv.images[1].ptrs[0], "/spec/template/spec/containers/1/image");
+	ptrs[0] = rv.images[0].ptrs[0];
+	ptrs[1] = rv.images[0].ptrs[2];
+	vals[0] = vals[1] = "reg.test/app:1@sha256:0123";
+	assert_int_equal(sw_review_write(&b, "u1", &a), 0);
+	p = strstr(sw_buf_cstr(&b), "\"patchType\":\"JSONPatch\",\"patch\":\"");
+	assert_non_null(p);
+	p += strlen("\"patchType\":\"JSONPatch\",\"patch\":\"");
+	q = strchr(p, '"');
+	assert_int_equal(sw_b64_decode(p, (size_t)(q - p), &patch, &n), 0);
+	assert_int_equal(n, strlen("[{\"op\":\"replace\",\"path\":\"/spec/template/spec/initContainers/0/image\","
+				   "\"value\":\"reg.test/app:1@sha256:0123\"},{\"op\":\"replace\",\"path\":"
+				   "\"/spec/template/spec/containers/2/image\",\"value\":\"reg.test/app:1@sha256:0123\"}]"));
+	assert_memory_equal(patch, "[{\"op\":\"replace\",\"path\":\"/spec/template/spec/initContainers/0/image\"", 68);
+	free(patch);
+	sw_buf_release(&b);
+	sw_review_release(&rv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(lru_eviction_by_count),
+		cmocka_unit_test(running_and_held_entries_stay),
+		cmocka_unit_test(expiry_and_byte_bound),
+		cmocka_unit_test(places_and_patch),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
