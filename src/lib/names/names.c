@@ -44,13 +44,16 @@ extern const char sw_bundled_names_registries[];
 typedef struct pub {
 	const char *host;   /* "docker.io", "quay.io"... */
 	const char *ns;
+	const char *ns_sk;  /* its skeleton (see skeleton()) */
 	const char **repos;
+	const char **repos_sk;
 	size_t nrepos;
 } pub;
 
 static struct {
 	char *text;                 /* owned copies of the lists, tokenised in place */
 	const char **official;
+	const char **official_sk;   /* the skeletons, made once (the names check runs on a server's loop) */
 	size_t nofficial;
 	pub *pubs;
 	size_t npubs;
@@ -60,6 +63,9 @@ static struct {
 } D;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void skeleton(const char *s, char *out, size_t n, bool drop_sep);
+static const char *skel_dup(const char *s);
 
 /* Split a list into lines of whitespace-separated words; '#' comments. Calls
  * fn(words, n) per non-empty line. Modifies text in place. */
@@ -87,7 +93,7 @@ static int each_line(char *text, int (*fn)(char **w, size_t n))
 static int add_official(char **w, size_t n)
 {
 	(void)n;
-	if (D.nofficial >= MAX_WORDS)
+	if (D.nofficial >= MAX_WORDS || !(D.official_sk[D.nofficial] = skel_dup(w[0])))
 		return -1;
 	D.official[D.nofficial++] = w[0];
 	return 0;
@@ -121,10 +127,15 @@ static int add_pub(char **w, size_t n)
 		p->ns = w[0];
 	}
 	p->nrepos = n - 1;
-	if (n > 1 && !(p->repos = calloc(n - 1, sizeof(*p->repos))))
+	if (!(p->ns_sk = skel_dup(p->ns)) ||
+	    (n > 1 && (!(p->repos = calloc(n - 1, sizeof(*p->repos))) ||
+		       !(p->repos_sk = calloc(n - 1, sizeof(*p->repos_sk))))))
 		return -1;
-	for (i = 1; i < n; i++)
+	for (i = 1; i < n; i++) {
 		p->repos[i - 1] = w[i];
+		if (!(p->repos_sk[i - 1] = skel_dup(w[i])))
+			return -1;
+	}
 	D.npubs++;
 	return 0;
 }
@@ -140,9 +151,10 @@ static void load(void)
 	     *c = dup_list(sw_bundled_names_registries);
 
 	D.official = calloc(MAX_WORDS, sizeof(*D.official));
+	D.official_sk = calloc(MAX_WORDS, sizeof(*D.official_sk));
 	D.hosts = calloc(MAX_WORDS, sizeof(*D.hosts));
 	D.pubs = calloc(MAX_WORDS, sizeof(*D.pubs));
-	if (!a || !b || !c || !D.official || !D.hosts || !D.pubs || each_line(a, add_official) < 0 ||
+	if (!a || !b || !c || !D.official || !D.official_sk || !D.hosts || !D.pubs || each_line(a, add_official) < 0 ||
 	    each_line(b, add_pub) < 0 || each_line(c, add_host) < 0)
 		D.rc = SW_ENOMEM;
 	/* the strings stay referenced for the life of the process */
@@ -222,6 +234,15 @@ static void skeleton(const char *s, char *out, size_t n, bool drop_sep)
 	out[o] = '\0';
 }
 
+/* A known word's skeleton, kept for the life of the process. */
+static const char *skel_dup(const char *s)
+{
+	char sk[NAME_MAX_LEN + 1];
+
+	skeleton(s, sk, sizeof(sk), true);
+	return sw__strdup(sk);
+}
+
 static size_t allowed(size_t len)
 {
 	return len <= 3 ? 0 : len <= 7 ? 1 : 2;
@@ -250,16 +271,14 @@ static bool is_decoration(const char *w, size_t n)
 
 typedef enum { NOT_CLOSE, CLOSE_TYPO, CLOSE_DECORATED } closeness;
 
-/* Is `name` a look-alike of `known` (and not known itself)? */
-static closeness close_to(const char *name, const char *known, bool decorated)
+/* Is `name` a look-alike of `known` (and not known itself)? sn and sk are
+ * their skeletons. */
+static closeness close_to(const char *name, const char *sn, const char *known, const char *sk, bool decorated)
 {
-	char sn[NAME_MAX_LEN + 1], sk[NAME_MAX_LEN + 1];
 	size_t lk = strlen(known), ln = strlen(name), ls, lks, max = allowed(ln > lk ? ln : lk);
 
 	if (strcmp(name, known) == 0)
 		return NOT_CLOSE;
-	skeleton(name, sn, sizeof(sn), true);
-	skeleton(known, sk, sizeof(sk), true);
 	if (!sk[0])
 		return NOT_CLOSE;
 	if (strcmp(sn, sk) == 0 || sw_names_distance(name, known, max) <= max ||
@@ -301,25 +320,29 @@ static const pub *find_pub(const char *host, const char *ns)
 /* The closest official name `name` looks like, or NULL. */
 static const char *official_lookalike(const char *name, bool decorated, closeness *how)
 {
+	char sn[NAME_MAX_LEN + 1];
 	size_t i;
 
 	if (is_official(name))
 		return NULL;
+	skeleton(name, sn, sizeof(sn), true);
 	for (i = 0; i < D.nofficial; i++)
-		if ((*how = close_to(name, D.official[i], decorated)) != NOT_CLOSE)
+		if ((*how = close_to(name, sn, D.official[i], D.official_sk[i], decorated)) != NOT_CLOSE)
 			return D.official[i];
 	return NULL;
 }
 
 static const pub *pub_ns_lookalike(const char *host, const char *ns)
 {
+	char sn[NAME_MAX_LEN + 1];
 	size_t i;
 
 	if (find_pub(host, ns))
 		return NULL;
+	skeleton(ns, sn, sizeof(sn), true);
 	for (i = 0; i < D.npubs; i++)
 		if (strcmp(D.pubs[i].host, host) == 0 && strlen(D.pubs[i].ns) >= 4 &&
-		    close_to(ns, D.pubs[i].ns, true) != NOT_CLOSE)
+		    close_to(ns, sn, D.pubs[i].ns, D.pubs[i].ns_sk, true) != NOT_CLOSE)
 			return &D.pubs[i];
 	return NULL;
 }
@@ -327,13 +350,15 @@ static const pub *pub_ns_lookalike(const char *host, const char *ns)
 /* A distinctive publisher repository equal to (exact) or close to repo. */
 static const pub *pub_repo(const char *repo, bool exact, const char **which)
 {
+	char sn[NAME_MAX_LEN + 1];
 	size_t i, k;
 
+	skeleton(repo, sn, sizeof(sn), true);
 	for (i = 0; i < D.npubs; i++)
 		for (k = 0; k < D.pubs[i].nrepos; k++) {
 			const char *r = D.pubs[i].repos[k];
 			if (exact ? strcmp(repo, r) == 0
-				  : (strlen(r) >= 5 && close_to(repo, r, false) == CLOSE_TYPO)) {
+				  : (strlen(r) >= 5 && close_to(repo, sn, r, D.pubs[i].repos_sk[k], false) == CLOSE_TYPO)) {
 				*which = r;
 				return &D.pubs[i];
 			}
