@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 PREFIX ?= /usr/local
 
-.PHONY: all deps build demo test test-fast test-asan bench fuzz install clean
+.PHONY: all deps build demo image test test-fast test-asan bench fuzz install clean
 
 all: build
 
@@ -24,6 +24,14 @@ demo: build
 	@echo
 	$(BUILD)/stowaway scan --format table oci:$(BUILD)/demo-image:latest; \
 	  rc=$$?; echo "(exit code $$rc: 0 = nothing at or above --fail-on high)"; [ $$rc -le 1 ]
+
+# An OCI image of stowaway itself, the admission webhook's (deploy/kubernetes),
+# in $(BUILD)/image, tag = the version: Debian's packages of the libraries it
+# links, laid out by mmdebstrap and umoci, no container daemon. The binary
+# then scans it, signs it into the layout and verifies it
+# (scripts/mkimage.sh: IMAGE_NAME, IMAGE_KEY, SOURCE_DATE_EPOCH).
+image: build
+	scripts/mkimage.sh $(BUILD) $(BUILD)/image
 
 # Every test: unit (cmocka), fuzz corpus replays, end-to-end, and the same
 # again under AddressSanitizer + UBSan. Ends with "N passed, N failed".
