@@ -833,6 +833,9 @@ def heuristics_score_packers_places_and_permissions():
         E("usr/bin/.sshd", packed_elf(True), mode=0o755),
         E("tmp", kind="dir"), E("tmp/kworker", packed_elf(False), mode=0o755),
         E("usr/bin/tool", static_elf, mode=0o755),
+        # UPX's notice alone, past the first 4 KiB where "UPX!" is looked for
+        E("usr/bin/noted", static_elf + bytes(8192) + b"$Info: This file is packed with the UPX executable packer $",
+          mode=0o755),
         E("usr/bin/passwd", b"#!stand-in\n", mode=0o4755),
         E("usr/local/bin/helper", b"#!stand-in\n", mode=0o4755),
         E("usr/local/bin/capped", b"#!stand-in\n", mode=0o755,
@@ -851,6 +854,15 @@ def heuristics_score_packers_places_and_permissions():
     eq(alt["severity"], "high", "combination is high")
     paths = {f["path"]: f for f in r.json["findings"] if f["id"].startswith("SW-HEUR")}
     ok("/usr/bin/tool" not in paths, "one weak signal (static) is no finding")
+    sig = [x["signal"] for x in paths["/usr/bin/noted"]["evidence"]["signals"]]
+    ok("UPX packer marks" in sig, "the notice: %s" % sig)
+    # stowaway itself carries no needle that its own scan would find
+    own = d("heur-own")
+    with open(BIN, "rb") as f:
+        oci_image(own, [base_layer([E("usr", kind="dir"), E("usr/bin", kind="dir"),
+                                    E("usr/bin/stowaway", f.read(), mode=0o755)])])
+    r = scan(own)
+    eq([f["id"] for f in r.json["findings"] if f["path"] == "/usr/bin/stowaway"], [], "stowaway's own binary")
     ok("/usr/bin/passwd" not in paths, "setuid passwd is what Debian ships")
     eq(paths["/usr/local/bin/helper"]["severity"], "low", "unknown setuid alone is low")
     eq(paths["/usr/local/bin/capped"]["severity"], "low", "unknown file capabilities alone are low")
