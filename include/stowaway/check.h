@@ -22,12 +22,8 @@ extern "C" {
 /* When the image is scanned. AUTO: a local image always (it is at hand,
  * and nothing is admitted unjudged), a registry image when the policy
  * requires it. ALWAYS: every image. NEVER: only when the policy requires
- * it (a policy's requirement is never waived). DEFER: as AUTO, but the
- * scan is not run here: r->scan_due says one is due, and the decision is
- * not complete until sw_check_run_scan has run it (a server runs scans on
- * workers of their own). */
-typedef enum sw_check_scan { SW_CHECK_SCAN_AUTO, SW_CHECK_SCAN_ALWAYS, SW_CHECK_SCAN_NEVER,
-			     SW_CHECK_SCAN_DEFER } sw_check_scan;
+ * it (a policy's requirement is never waived). */
+typedef enum sw_check_scan { SW_CHECK_SCAN_AUTO, SW_CHECK_SCAN_ALWAYS, SW_CHECK_SCAN_NEVER } sw_check_scan;
 
 typedef struct sw_check_opts {
 	const sw_image_opts *image;   /* registry client and platform; NULL: defaults */
@@ -36,9 +32,13 @@ typedef struct sw_check_opts {
 	bool resolve;                 /* ask the registry for the digest even when
 				       * nothing else needs it */
 	sw_check_scan scan_mode;
+	bool defer_scan;              /* the scan is not run here: r->scan_due says one
+				       * is due, and the decision is not complete until
+				       * sw_check_run_scan has run it (a server runs
+				       * scans on workers of their own, or on its copy) */
 } sw_check_opts;
 
-#define SW_CHECK_OPTS_INIT { NULL, NULL, false, SW_CHECK_SCAN_AUTO }
+#define SW_CHECK_OPTS_INIT { NULL, NULL, false, SW_CHECK_SCAN_AUTO, false }
 
 /* A scan the policy did not bound admits findings up to this severity
  * (as `scan --fail-on high`: a high or critical finding denies). */
@@ -55,7 +55,7 @@ typedef struct sw_check_result {
 	const char *unchecked[SW_CHECK_MAX_UNCHECKED]; /* what was not checked ("not
 				       * scanned", "signature not required"): static */
 	size_t nunchecked;
-	bool scan_due;                /* SW_CHECK_SCAN_DEFER: a scan is required and
+	bool scan_due;                /* defer_scan: a scan is required and
 				       * has not run; d is not final until it has */
 } sw_check_result;
 

@@ -344,8 +344,7 @@ int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o,
 		if (r->bad_input)
 			goto out;
 	}
-	if (!r->d.need_scan && (o->scan_mode == SW_CHECK_SCAN_ALWAYS ||
-				((o->scan_mode == SW_CHECK_SCAN_AUTO || o->scan_mode == SW_CHECK_SCAN_DEFER) && !remote))) {
+	if (!r->d.need_scan && (o->scan_mode == SW_CHECK_SCAN_ALWAYS || (o->scan_mode == SW_CHECK_SCAN_AUTO && !remote))) {
 		/* nothing admitted unjudged: a scan the policy did not bound
 		 * denies what `scan` fails on by default */
 		r->d.need_scan = true;
@@ -362,7 +361,7 @@ int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o,
 		}
 	}
 	if (r->d.need_scan) {
-		if (o->scan_mode == SW_CHECK_SCAN_DEFER)
+		if (o->defer_scan)
 			r->scan_due = true;
 		else
 			sw_check_run_scan(input, o, r);

@@ -33,13 +33,11 @@
  * queue or table is the same denial ("busy").
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +48,7 @@
 #include "dcache.h"
 #include "http.h"
 #include "metrics.h"
+#include "polwatch.h"
 #include "pool.h"
 #include "review.h"
 #include "../util/util.h"
@@ -58,7 +57,6 @@
 #define MAX_SCANS_QUEUED 64     /* scans waiting */
 #define NAME_TTL 60.0           /* a name verdict (it also names the scope's key files) */
 #define RELOAD_MS 2000
-#define MAX_POLICY_FILE (4u << 20)
 
 enum { K_NAME, K_TAG, K_DECISION };
 static const char *const kind_names[] = { "name", "tag", "decision" };
@@ -73,15 +71,6 @@ static const char *const decision_names[] = { "allow", "warn", "deny" };
 typedef struct review review;
 typedef struct webhook webhook;
 typedef struct job job;
-
-/* A loaded policy, shared by the reviews and jobs that use it (counted on
- * the loop). */
-typedef struct pol {
-	sw_policy *p;
-	int refs;
-	char hash[17];
-	unsigned gen;
-} pol;
 
 typedef struct waiter {
 	review *rv;
@@ -118,7 +107,7 @@ struct job {
 	sw_pool_job base;
 	webhook *wh;
 	sw_dc_entry *e;
-	pol *pol;
+	sw_pol *pol;
 	int kind;
 	char *input;                 /* resolve: the reference; else docker://REF@DIGEST */
 	sw_check_result *res;
@@ -158,7 +147,7 @@ struct review {
 	bool timer_on;
 	const char *proto;
 	int path;
-	pol *pol;
+	sw_pol *pol;
 };
 
 typedef struct metrics {
@@ -169,7 +158,6 @@ typedef struct metrics {
 	unsigned long long job_errors[3];
 	unsigned long long deadline_unverified, deadline_allowed, scan_pending_warned;
 	unsigned long long busy;
-	unsigned long long reloads_ok, reloads_failed;
 	sw_hist latency;
 } metrics;
 
@@ -177,10 +165,7 @@ struct webhook {
 	sw_webhook_opts o;
 	sw_image_opts image;
 	sw_scan_opts scan;
-	pol *pol;
-	unsigned gen;
-	struct stat pst;             /* the policy file as last read */
-	char last_reload_error[600];
+	sw_polwatch pw;              /* the policy in force (pw.cur) and its reloads */
 	sw_http *http;
 	sw_pool *pool, *scans;
 	sw_dc *dc;
@@ -226,50 +211,6 @@ static void refuse(webhook *wh, sw_http_req *req, int status, const char *msg)
 static const char *policy_name(const webhook *wh)
 {
 	return wh->o.policy ? wh->o.policy : "(built-in policy)";
-}
-
-static void pol_unref(pol *p)
-{
-	if (p && --p->refs == 0) {
-		sw_policy_free(p->p);
-		free(p);
-	}
-}
-
-/* The first 16 hex digits of a SHA-256, and h freed. */
-static void final16(sw_sha256 *h, char out[17])
-{
-	uint8_t d[SW_SHA256_LEN];
-	char hex[2 * SW_SHA256_LEN + 1];
-
-	sw_sha256_final(h, d);
-	sw_sha256_free(h);
-	sw_hex(d, sizeof(d), hex);
-	memcpy(out, hex, 16);
-	out[16] = 0;
-}
-
-/* A file's bytes (at most max) into h; its stat into st when asked.
- * SW_EIO with errno. */
-static int hash_file_into(sw_sha256 *h, const char *path, size_t max, struct stat *st)
-{
-	char buf[16384];
-	ssize_t got;
-	size_t total = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return SW_EIO;
-	if (st && fstat(fd, st) < 0) {
-		close(fd);
-		return SW_EIO;
-	}
-	while (total <= max && (got = read(fd, buf, sizeof(buf))) > 0) {
-		sw_sha256_update(h, buf, (size_t)got);
-		total += (size_t)got;
-	}
-	close(fd);
-	return 0;
 }
 
 /* ---- verdicts ---- */
@@ -344,10 +285,10 @@ static void key_hash(const sw_decision *d, char out[17])
 		for (k = 0; k < n; k++) {
 			sw_sha256_update(h, keys[k], strlen(keys[k]) + 1);
 			if (strncmp(keys[k], "data:", 5) != 0)
-				hash_file_into(h, keys[k], 1u << 20, NULL); /* a missing key: the check says so */
+				sw_hash_file_into(h, keys[k], 1u << 20, NULL); /* a missing key: the check says so */
 		}
 	}
-	final16(h, out);
+	sw_hash_final16(h, out);
 }
 
 /* ---- slots ---- */
@@ -457,7 +398,7 @@ static void review_free(review *rv)
 		sw_http_timer_stop(&rv->timer);
 	free(rv->slots);
 	sw_review_release(&rv->r);
-	pol_unref(rv->pol);
+	sw_pol_unref(rv->pol);
 	free(rv);
 }
 
@@ -677,7 +618,7 @@ static void on_deadline(sw_http_timer *t)
 
 static void job_free(job *j)
 {
-	pol_unref(j->pol);
+	sw_pol_unref(j->pol);
 	free(j->res);
 	free(j->input);
 	free(j);
@@ -723,7 +664,7 @@ static void run_decide(job *j)
 	atomic_store_explicit(&j->state, 1, memory_order_release);
 	co.image = &j->wh->image;
 	co.scan = &j->wh->scan;
-	co.scan_mode = SW_CHECK_SCAN_DEFER;
+	co.defer_scan = true;
 	if (!(j->res = malloc(sizeof(*j->res))) || sw_check(j->pol->p, j->input, &co, j->res) < 0) {
 		free(j->res);
 		j->res = NULL;
@@ -776,7 +717,7 @@ static void notify(sw_dc_entry *e)
 	e->held = held;
 }
 
-static int submit(webhook *wh, sw_dc_entry *e, pol *pl, int kind, char *input, sw_check_result *res)
+static int submit(webhook *wh, sw_dc_entry *e, sw_pol *pl, int kind, char *input, sw_check_result *res)
 {
 	job *j = calloc(1, sizeof(*j));
 
@@ -787,7 +728,7 @@ static int submit(webhook *wh, sw_dc_entry *e, pol *pl, int kind, char *input, s
 	j->wh = wh;
 	j->e = e;
 	j->pol = pl;
-	pl->refs++;
+	sw_pol_ref(pl);
 	j->kind = kind;
 	j->input = input;
 	j->res = res;
@@ -1108,8 +1049,7 @@ static void on_review(webhook *wh, sw_http_req *req, int path)
 	rv->t0 = now;
 	rv->path = path;
 	rv->proto = sw_http_version(req);
-	rv->pol = wh->pol;
-	wh->pol->refs++;
+	rv->pol = sw_pol_ref(wh->pw.cur);
 	if (sw_review_read(body, blen, &rv->r, &err) < 0) {
 		review_free(rv);
 		refuse(wh, req, err.code == SW_ENOMEM ? 503 : 400, err.msg);
@@ -1163,10 +1103,10 @@ static void on_readyz(void *ctx, sw_http_req *req)
 	sw_jw_obj(&w);
 	sw_jw_kstr(&w, "status", stopping ? "stopping" : "ready");
 	sw_jw_kstr(&w, "policy", policy_name(wh));
-	sw_jw_kstr(&w, "policy_hash", wh->pol->hash);
-	sw_jw_kuint(&w, "policy_generation", wh->pol->gen);
-	if (wh->last_reload_error[0])
-		sw_jw_kstr(&w, "policy_reload_error", wh->last_reload_error);
+	sw_jw_kstr(&w, "policy_hash", wh->pw.cur->hash);
+	sw_jw_kuint(&w, "policy_generation", wh->pw.cur->gen);
+	if (wh->pw.error[0])
+		sw_jw_kstr(&w, "policy_reload_error", wh->pw.error);
 	sw_jw_end(&w);
 	if (sw_jw_done(&w) == 0)
 		sw_http_reply(req, stopping ? 503 : 200, "application/json", b.data, b.len);
@@ -1239,10 +1179,10 @@ static void on_metrics(void *ctx, sw_http_req *req)
 	sw_prom_head(&b, "stowaway_webhook_busy_total", "counter", "images denied because a queue or the cache was full");
 	sw_prom_val(&b, "stowaway_webhook_busy_total", "", (double)m->busy);
 	sw_prom_head(&b, "stowaway_webhook_policy_reloads_total", "counter", "policy file changes, loaded or refused");
-	sw_prom_val(&b, "stowaway_webhook_policy_reloads_total", "result=\"loaded\"", (double)m->reloads_ok);
-	sw_prom_val(&b, "stowaway_webhook_policy_reloads_total", "result=\"refused\"", (double)m->reloads_failed);
+	sw_prom_val(&b, "stowaway_webhook_policy_reloads_total", "result=\"loaded\"", (double)wh->pw.loaded);
+	sw_prom_val(&b, "stowaway_webhook_policy_reloads_total", "result=\"refused\"", (double)wh->pw.refused);
 	sw_prom_head(&b, "stowaway_webhook_policy_generation", "gauge", "policies loaded since the start (1: the first)");
-	sw_prom_val(&b, "stowaway_webhook_policy_generation", "", (double)wh->pol->gen);
+	sw_prom_val(&b, "stowaway_webhook_policy_generation", "", (double)wh->pw.cur->gen);
 	sw_prom_head(&b, "process_resident_memory_bytes", "gauge", "resident memory");
 	sw_prom_val(&b, "process_resident_memory_bytes", "", sw_prom_rss());
 	if (sw_buf_err(&b) == 0)
@@ -1252,75 +1192,7 @@ static void on_metrics(void *ctx, sw_http_req *req)
 	sw_buf_release(&b);
 }
 
-/* ---- the policy, and its reloads ---- */
-
-/* The policy file's bytes hashed (the key of every decision under it).
- * SW_EIO with errno. */
-static int hash_file(const char *path, char out[17], struct stat *st)
-{
-	sw_sha256 *h = sw_sha256_new();
-
-	if (!h) {
-		errno = ENOMEM;
-		return SW_EIO;
-	}
-	if (hash_file_into(h, path, MAX_POLICY_FILE, st) < 0) {
-		int e = errno;
-		sw_sha256_free(h);
-		errno = e;
-		return SW_EIO;
-	}
-	final16(h, out);
-	return 0;
-}
-
-static int load_policy(webhook *wh, pol **out, sw_error *err)
-{
-	sw_policy_problem *probs = NULL;
-	size_t nprobs = 0;
-	struct stat st;
-	pol *p = calloc(1, sizeof(*p));
-	int rc;
-
-	if (!p)
-		return sw_error_set(err, SW_ENOMEM, "out of memory");
-	p->refs = 1;
-	if (!wh->o.policy) {
-		snprintf(p->hash, sizeof(p->hash), "built-in");
-		if (sw_policy_default(&p->p) < 0) {
-			free(p);
-			return sw_error_set(err, SW_ENOMEM, "out of memory");
-		}
-		*out = p;
-		return 0;
-	}
-	if (hash_file(wh->o.policy, p->hash, &st) < 0) {
-		free(p);
-		return sw_error_set(err, SW_EIO, "%s: %s", wh->o.policy, strerror(errno));
-	}
-	rc = sw_policy_load(wh->o.policy, &p->p, &probs, &nprobs, err);
-	if (rc < 0 && nprobs) {
-		size_t i;
-		for (i = 0; i < nprobs && probs[i].warning; i++)
-			;
-		if (i < nprobs)
-			sw_error_set(err, rc, "%s:%d: %s", wh->o.policy, probs[i].line, probs[i].msg);
-	}
-	free(probs);
-	if (rc < 0) {
-		free(p);
-		return rc;
-	}
-	wh->pst = st;
-	*out = p;
-	return 0;
-}
-
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
+/* ---- the policy's reloads ---- */
 
 /* Every RELOAD_MS: a changed policy file is loaded; one that does not load
  * is refused, and the policy in force stays. */
@@ -1328,28 +1200,13 @@ static void on_reload(sw_http_timer *t)
 {
 	webhook *wh = (webhook *)((char *)t - offsetof(webhook, reload));
 	sw_error err = SW_ERROR_INIT;
-	struct stat st;
-	char hash[17];
-	pol *np;
+	int rc;
 
 	wh->reload_on = false;
-	if (stat(wh->o.policy, &st) == 0 && !same_file(&st, &wh->pst)) {
-		if (hash_file(wh->o.policy, hash, &st) == 0 && strcmp(hash, wh->pol->hash) == 0) {
-			wh->pst = st; /* touched, not changed */
-		} else if (load_policy(wh, &np, &err) < 0) {
-			wh->pst = st; /* said once, not every 2 s */
-			wh->m.reloads_failed++;
-			snprintf(wh->last_reload_error, sizeof(wh->last_reload_error), "%s", err.msg);
-			sw_http_log("policy-refused", "error", err.msg);
-		} else {
-			np->gen = ++wh->gen;
-			pol_unref(wh->pol);
-			wh->pol = np;
-			wh->m.reloads_ok++;
-			wh->last_reload_error[0] = 0;
-			sw_http_log("policy-loaded", "policy_hash", np->hash);
-		}
-	}
+	if ((rc = sw_polwatch_check(&wh->pw, &err)) > 0)
+		sw_http_log("policy-loaded", "policy_hash", wh->pw.cur->hash);
+	else if (rc < 0)
+		sw_http_log("policy-refused", "error", err.msg);
 	if (!sw_http_stopping(wh->http) && sw_http_timer_start(wh->http, &wh->reload, RELOAD_MS) == 0)
 		wh->reload_on = true;
 }
@@ -1390,9 +1247,8 @@ int sw_webhook_serve(const sw_webhook_opts *o, sw_error *err)
 		wh->scan = *o->scan;
 	wh->scan.progress = NULL;
 	wh->deadline_ms = (unsigned)(o->deadline * 1000.0 + 0.5);
-	if ((rc = load_policy(wh, &wh->pol, err)) < 0)
+	if ((rc = sw_polwatch_init(&wh->pw, o->policy, err)) < 0)
 		goto out;
-	wh->pol->gen = wh->gen = 1;
 	if ((rc = sw_dc_new(&wh->dc, o->cache_entries, o->cache_bytes, free_val)) < 0) {
 		sw_error_set(err, rc, "out of memory");
 		goto out;
@@ -1437,7 +1293,7 @@ out:
 	}
 	sw_http_free(wh->http);
 	sw_dc_free(wh->dc);
-	pol_unref(wh->pol);
+	sw_polwatch_release(&wh->pw);
 	free(wh);
 	return rc;
 }
