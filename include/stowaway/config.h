@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include "stowaway/export.h"
 #include "stowaway/error.h"
 
@@ -35,6 +37,14 @@ typedef int (*sw_config_value_fn)(void *ctx, const char *key, const char *value,
  * file and the line, and err->line holds it), SW_ELIMIT when it is larger.
  */
 SW_API int sw_config_read(const char *path, sw_config_value_fn fn, void *ctx, sw_error *err);
+
+/* A size: digits and an optional unit (B, K or KiB, M or MiB, G or GiB,
+ * T or TiB; powers of 1024). -1 for anything else or an overflow. */
+SW_API int sw_parse_size(const char *s, uint64_t *out);
+/* A duration: a number and an optional unit (ms, s, m, h, d; without one,
+ * `unit` seconds each), more than 0 and at most max seconds. -1 for
+ * anything else (NaN and infinities too). */
+SW_API int sw_parse_duration(const char *s, double unit, double max, double *out);
 
 #ifdef __cplusplus
 }

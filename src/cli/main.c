@@ -79,29 +79,7 @@ int cli_parse_uint(const char *s, uint64_t max, uint64_t *out)
 
 int cli_parse_size(const char *s, uint64_t *out)
 {
-	static const struct { const char *suf; uint64_t mul; } u[] = {
-		{ "", 1 }, { "B", 1 }, { "K", 1ull << 10 }, { "KiB", 1ull << 10 },
-		{ "M", 1ull << 20 }, { "MiB", 1ull << 20 }, { "G", 1ull << 30 },
-		{ "GiB", 1ull << 30 }, { "T", 1ull << 40 }, { "TiB", 1ull << 40 },
-	};
-	char *end;
-	unsigned long long v;
-	size_t i;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	for (i = 0; i < sizeof(u) / sizeof(u[0]); i++)
-		if (strcmp(end, u[i].suf) == 0) {
-			if (v > UINT64_MAX / u[i].mul)
-				return -1;
-			*out = v * u[i].mul;
-			return 0;
-		}
-	return -1;
+	return sw_parse_size(s, out);
 }
 
 int cli_push(const char ***v, size_t *n, const char *s)

@@ -319,31 +319,7 @@ int cli_parse_severity(const char *s, bool none, int *out)
 
 int cli_parse_duration(const char *s, double unit, double max, double *out)
 {
-	static const struct { const char *suf; double secs; } u[] = {
-		{ "ms", 0.001 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 },
-	};
-	char *end;
-	double v, mul = unit;
-	size_t i;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s)
-		return -1;
-	if (*end) {
-		for (i = 0; i < sizeof(u) / sizeof(u[0]) && strcmp(end, u[i].suf) != 0; i++)
-			;
-		if (i == sizeof(u) / sizeof(u[0]))
-			return -1;
-		mul = u[i].secs;
-	}
-	v *= mul;
-	if (!(v > 0 && v <= max)) /* NaN and infinities too */
-		return -1;
-	*out = v;
-	return 0;
+	return sw_parse_duration(s, unit, max, out);
 }
 
 unsigned cli_whole_seconds(double t)

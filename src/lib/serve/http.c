@@ -62,6 +62,7 @@ typedef struct route {
 	sw_http *h;
 	sw_http_handler fn;
 	void *ctx;
+	bool prefix;                   /* every path under it, not only itself */
 	char path[64];
 } route;
 
@@ -274,7 +275,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	route *rt = (route *)self;
 	sw_http_req *r;
 
-	if (!h2o_memis(req->path_normalized.base, req->path_normalized.len, rt->path, strlen(rt->path)))
+	if (!rt->prefix && !h2o_memis(req->path_normalized.base, req->path_normalized.len, rt->path, strlen(rt->path)))
 		return -1; /* h2o matches a prefix; a route is one path */
 	r = h2o_mem_alloc_shared(&req->pool, sizeof(*r), guard_dispose);
 	memset(r, 0, sizeof(*r));
@@ -285,7 +286,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	return 0;
 }
 
-int sw_http_route(sw_http *h, const char *path, sw_http_handler fn, void *ctx)
+static int add_route(sw_http *h, const char *path, bool prefix, sw_http_handler fn, void *ctx)
 {
 	h2o_pathconf_t *pc;
 	route *rt;
@@ -298,10 +299,56 @@ int sw_http_route(sw_http *h, const char *path, sw_http_handler fn, void *ctx)
 	rt->h = h;
 	rt->fn = fn;
 	rt->ctx = ctx;
+	rt->prefix = prefix;
 	snprintf(rt->path, sizeof(rt->path), "%s", path);
 	h->routes[h->nroutes++] = rt;
 	h2o_context_init_pathconf_context(&h->ctx, pc);
 	return 0;
+}
+
+int sw_http_route(sw_http *h, const char *path, sw_http_handler fn, void *ctx)
+{
+	return add_route(h, path, false, fn, ctx);
+}
+
+int sw_http_route_prefix(sw_http *h, const char *prefix, sw_http_handler fn, void *ctx)
+{
+	return add_route(h, prefix, true, fn, ctx);
+}
+
+const char *sw_http_path(const sw_http_req *r, size_t *len)
+{
+	*len = r->req->path_normalized.len;
+	return r->req->path_normalized.base;
+}
+
+const char *sw_http_query(const sw_http_req *r, size_t *len)
+{
+	const h2o_req_t *req = r->req;
+
+	if (req->query_at == SIZE_MAX || req->query_at >= req->path.len) {
+		*len = 0;
+		return "";
+	}
+	*len = req->path.len - req->query_at - 1;
+	return req->path.base + req->query_at + 1;
+}
+
+const char *sw_http_header(const sw_http_req *r, const char *name, char *buf, size_t n)
+{
+	ssize_t i = h2o_find_header_by_str(&r->req->headers, name, strlen(name), -1);
+	const h2o_iovec_t *v;
+
+	if (i < 0 || n == 0)
+		return NULL;
+	v = &r->req->headers.entries[i].value;
+	snprintf(buf, n, "%.*s", (int)(v->len < n ? v->len : n - 1), v->base);
+	return buf;
+}
+
+bool sw_http_is_head(const sw_http_req *r)
+{
+	return h2o_memis(r->req->method.base, r->req->method.len, H2O_STRLIT("HEAD"));
 }
 
 const char *sw_http_method(const sw_http_req *r, size_t *len)
@@ -340,7 +387,38 @@ const char *sw_http_version(const sw_http_req *r)
 	return r->req->version >= 0x200 ? "HTTP/2" : "HTTP/1.1";
 }
 
-void sw_http_reply(sw_http_req *r, int status, const char *ctype, const char *body, size_t len)
+static const char *reason_of(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+static void add_headers(h2o_req_t *req, const char *ctype, const char *const *hdrs)
+{
+	size_t i;
+
+	if (ctype)
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+	for (i = 0; hdrs && hdrs[i] && hdrs[i + 1]; i += 2) {
+		h2o_iovec_t name = h2o_strdup(&req->pool, hdrs[i], strlen(hdrs[i]));
+		h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 0, NULL, hdrs[i + 1],
+				      strlen(hdrs[i + 1]));
+	}
+}
+
+void sw_http_reply_h(sw_http_req *r, int status, const char *ctype, const char *const *hdrs, const char *body,
+		     size_t len)
 {
 	static h2o_generator_t gen = { NULL, NULL };
 	h2o_req_t *req = r->req;
@@ -350,14 +428,34 @@ void sw_http_reply(sw_http_req *r, int status, const char *ctype, const char *bo
 		return;
 	r->answered = true;
 	req->res.status = status;
-	req->res.reason = status == 200 ? "OK" : status == 400 ? "Bad Request" : status == 404 ? "Not Found"
-			: status == 405 ? "Method Not Allowed" : status == 415 ? "Unsupported Media Type"
-			: status == 503 ? "Service Unavailable" : "Error";
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
+	req->res.reason = reason_of(status);
+	add_headers(req, ctype, hdrs);
 	req->res.content_length = len;
 	b = h2o_strdup(&req->pool, body, len);
 	h2o_start_response(req, &gen);
-	h2o_send(req, &b, 1, H2O_SEND_STATE_FINAL);
+	/* a HEAD's answer says the length and sends nothing */
+	h2o_send(req, &b, sw_http_is_head(r) ? 0 : 1, H2O_SEND_STATE_FINAL);
+}
+
+void sw_http_reply(sw_http_req *r, int status, const char *ctype, const char *body, size_t len)
+{
+	sw_http_reply_h(r, status, ctype, NULL, body, len);
+}
+
+int sw_http_reply_file(sw_http_req *r, const char *ctype, const char *const *hdrs, const char *path)
+{
+	h2o_req_t *req = r->req;
+	size_t n = req->res.headers.size;
+
+	if (r->answered)
+		return SW_EINVAL;
+	add_headers(req, NULL, hdrs);
+	if (h2o_file_send(req, 200, "OK", path, h2o_iovec_init(ctype, strlen(ctype)), H2O_FILE_FLAG_NO_ETAG) != 0) {
+		req->res.headers.size = n; /* nothing sent: the caller answers */
+		return SW_ENOTFOUND;
+	}
+	r->answered = true;
+	return 0;
 }
 
 void sw_http_hold(sw_http_req *r, void (*gone)(void *arg), void *arg)

@@ -45,6 +45,9 @@ typedef void (*sw_http_handler)(void *ctx, sw_http_req *req);
 int sw_http_new(sw_http **out, const sw_http_opts *o, sw_error *err);
 /* Before sw_http_run: requests for exactly path go to fn. */
 int sw_http_route(sw_http *h, const char *path, sw_http_handler fn, void *ctx);
+/* Before sw_http_run: requests for every path under prefix ("/v2/") go to
+ * fn (h2o matches on segment boundaries). */
+int sw_http_route_prefix(sw_http *h, const char *prefix, sw_http_handler fn, void *ctx);
 /* Serve until SIGTERM or SIGINT, then stop accepting and return once every
  * request in flight is answered (or grace_ms passed). */
 int sw_http_run(sw_http *h, sw_error *err);
@@ -61,10 +64,26 @@ const char *sw_http_ctype(const sw_http_req *r, char *buf, size_t n);
 const char *sw_http_body(const sw_http_req *r, size_t *len);
 /* "HTTP/1.1" or "HTTP/2". */
 const char *sw_http_version(const sw_http_req *r);
+/* The path as h2o normalised it (".." resolved, %-decoded where safe),
+ * without the query; the query without its '?' ("" when none). */
+const char *sw_http_path(const sw_http_req *r, size_t *len);
+const char *sw_http_query(const sw_http_req *r, size_t *len);
+/* A request header's value (name in lowercase), copied into buf (cut to
+ * n - 1 bytes); NULL when absent. */
+const char *sw_http_header(const sw_http_req *r, const char *name, char *buf, size_t n);
+bool sw_http_is_head(const sw_http_req *r);
 
 /* Answer with status, a content type and a body (copied). Once per
  * request; after it r is gone. */
 void sw_http_reply(sw_http_req *r, int status, const char *ctype, const char *body, size_t len);
+/* The same with more headers: hdrs is NAME, VALUE, ..., NULL. A HEAD
+ * request gets the headers (Content-Length too) and no body. */
+void sw_http_reply_h(sw_http_req *r, int status, const char *ctype, const char *const *hdrs, const char *body,
+		     size_t len);
+/* A file as the body (200; HEAD and Range as HTTP has them), with more
+ * headers. SW_ENOTFOUND when the file cannot be opened: nothing was sent,
+ * the caller answers. */
+int sw_http_reply_file(sw_http_req *r, const char *ctype, const char *const *hdrs, const char *path);
 /* Keep r for a later answer. gone(arg) runs (on the loop) if the client
  * goes away first: r must not be answered after it. */
 void sw_http_hold(sw_http_req *r, void (*gone)(void *arg), void *arg);

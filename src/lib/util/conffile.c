@@ -9,7 +9,9 @@
  * the caller's business; the shape (scalars, or lists of scalars, under
  * top-level keys) is checked here.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "stowaway/config.h"
@@ -84,4 +86,60 @@ int sw_config_read(const char *path, sw_config_value_fn fn, void *ctx, sw_error 
 		rc = 0; /* empty */
 	sw_yaml_free(doc);
 	return rc;
+}
+
+int sw_parse_size(const char *s, uint64_t *out)
+{
+	static const struct { const char *suf; uint64_t mul; } u[] = {
+		{ "", 1 }, { "B", 1 }, { "K", 1ull << 10 }, { "KiB", 1ull << 10 },
+		{ "M", 1ull << 20 }, { "MiB", 1ull << 20 }, { "G", 1ull << 30 },
+		{ "GiB", 1ull << 30 }, { "T", 1ull << 40 }, { "TiB", 1ull << 40 },
+	};
+	char *end;
+	unsigned long long v;
+	size_t i;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	for (i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		if (strcmp(end, u[i].suf) == 0) {
+			if (v > UINT64_MAX / u[i].mul)
+				return -1;
+			*out = v * u[i].mul;
+			return 0;
+		}
+	return -1;
+}
+
+int sw_parse_duration(const char *s, double unit, double max, double *out)
+{
+	static const struct { const char *suf; double secs; } u[] = {
+		{ "ms", 0.001 }, { "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 },
+	};
+	char *end;
+	double v, mul = unit;
+	size_t i;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s)
+		return -1;
+	if (*end) {
+		for (i = 0; i < sizeof(u) / sizeof(u[0]) && strcmp(end, u[i].suf) != 0; i++)
+			;
+		if (i == sizeof(u) / sizeof(u[0]))
+			return -1;
+		mul = u[i].secs;
+	}
+	v *= mul;
+	if (!(v > 0 && v <= max)) /* NaN and infinities too */
+		return -1;
+	*out = v;
+	return 0;
 }
