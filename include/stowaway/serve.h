@@ -54,6 +54,28 @@ typedef struct sw_webhook_opts {
  */
 SW_API int sw_webhook_serve(const sw_webhook_opts *o, sw_error *err);
 
+/*
+ * The registry gate: a pull-through registry (the read side of the
+ * distribution API over HTTPS) in front of the upstreams its YAML
+ * configuration names, that serves an image only after judging it as
+ * sw_check does (names, access rules, signatures and signed verdicts) and
+ * scanning it as it is fetched into its store. A denial is the registry
+ * error DENIED with the reasons and policy lines. Serves until SIGTERM or
+ * SIGINT; 0 then. Errors before serving: the configuration or policy does
+ * not load (SW_EFORMAT, err naming the file and line), the store, the
+ * certificate or the address cannot be opened (SW_EIO).
+ */
+typedef struct sw_gate_opts {
+	const char *config;           /* the gate's configuration (YAML) */
+	const char *listen;           /* "ADDR:PORT" over the file's; NULL: the file's */
+	const sw_scan_opts *scan;     /* how scans run (the layer cache shared with
+				       * `scan`); NULL: scan's defaults */
+} sw_gate_opts;
+
+#define SW_GATE_OPTS_INIT { NULL, NULL, NULL }
+
+SW_API int sw_gate_serve(const sw_gate_opts *o, sw_error *err);
+
 #ifdef __cplusplus
 }
 #endif

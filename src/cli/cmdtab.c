@@ -254,8 +254,9 @@ static const cli_opt detonate_opts[] = {
 };
 
 static const cli_opt serve_opts[] = {
+	{ CLI_O_CONFIG, "config", 0, "FILE", "gate: its configuration (docs/gate.md)", CLI_V_FILE },
 	{ CLI_O_POLICY, "policy", 0, "FILE",
-	  "the policy (docs/policy.md; setting policy);\nwithout: look-alike names denied", CLI_V_FILE },
+	  "webhook: the policy (docs/policy.md; setting\npolicy); without: look-alike names denied", CLI_V_FILE },
 	{ CLI_O_TLSCERT, "tls-cert", 0, "FILE", "PEM certificate chain", CLI_V_FILE },
 	{ CLI_O_TLSKEY, "tls-key", 0, "FILE", "its private key (PEM)", CLI_V_FILE },
 	{ CLI_O_LISTEN, "listen", 0, "ADDR:PORT", "where to listen (default 0.0.0.0:8443)", NULL },
@@ -433,9 +434,10 @@ const cli_cmd cli_cmds[] = {
 	  "Existing files are never overwritten.",
 	  NULL, NULL, "0 written; 2 an error.",
 	  0, keygen_opts },
-	{ "serve", "a Kubernetes admission webhook (HTTPS, AdmissionReview v1)",
-	  "serve webhook --tls-cert FILE --tls-key FILE [options]", "webhook", NULL,
-	  "A Kubernetes admission webhook (AdmissionReview v1) over HTTPS (HTTP/1.1 and\n"
+	{ "serve", "the admission webhook, or the registry gate",
+	  "serve webhook --tls-cert FILE --tls-key FILE [options]\n"
+	  "serve gate --config FILE [--listen ADDR:PORT] [--cache PATH]", "webhook gate", NULL,
+	  "serve webhook: a Kubernetes admission webhook (AdmissionReview v1) over HTTPS (HTTP/1.1 and\n"
 	  "HTTP/2). POST /validate judges the images of Pods and of every kind with a\n"
 	  "pod template, as 'stowaway check' judges them; POST /mutate judges them too\n"
 	  "and pins each admitted image to the digest judged (a JSONPatch). Decisions,\n"
@@ -443,7 +445,13 @@ const cli_cmd cli_cmds[] = {
 	  "the background. GET /healthz and /readyz answer probes, /metrics Prometheus.\n"
 	  "One JSON line per review on stderr. The certificate, key and policy are\n"
 	  "re-read when their files change (a policy that does not load is refused and\n"
-	  "the old one stays). SIGTERM answers the reviews in flight, then exits 0.",
+	  "the old one stays). SIGTERM answers the reviews in flight, then exits 0.\n\n"
+	  "serve gate: a pull-through registry (GET and HEAD of the distribution API, over\n"
+	  "HTTPS) in front of the upstreams its configuration names. A manifest is\n"
+	  "served only after the image was judged as 'check' judges it and scanned as it\n"
+	  "was fetched into the gate's store; a denial is the registry error DENIED with\n"
+	  "the reasons, which docker, podman, skopeo and ctr print. Blobs are served only\n"
+	  "for images allowed. See docs/gate.md.",
 	  NULL, NULL, "0 after SIGTERM; 2 an error (it could not start).",
 	  CLI_CMD_REGISTRY | CLI_CMD_POLICY | CLI_CMD_CACHE, serve_opts },
 	{ "version", "print the version and, with --verbose, the settings in force",

@@ -411,7 +411,9 @@ static void add_headers(h2o_req_t *req, const char *ctype, const char *const *hd
 	if (ctype)
 		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype, strlen(ctype));
 	for (i = 0; hdrs && hdrs[i] && hdrs[i + 1]; i += 2) {
+		/* lowercase: HTTP/2 refuses anything else, HTTP/1.1 does not mind */
 		h2o_iovec_t name = h2o_strdup(&req->pool, hdrs[i], strlen(hdrs[i]));
+		h2o_strtolower(name.base, name.len);
 		h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 0, NULL, hdrs[i + 1],
 				      strlen(hdrs[i + 1]));
 	}
@@ -434,12 +436,27 @@ void sw_http_reply_h(sw_http_req *r, int status, const char *ctype, const char *
 	b = h2o_strdup(&req->pool, body, len);
 	h2o_start_response(req, &gen);
 	/* a HEAD's answer says the length and sends nothing */
-	h2o_send(req, &b, sw_http_is_head(r) ? 0 : 1, H2O_SEND_STATE_FINAL);
+	h2o_send(req, sw_http_is_head(r) ? NULL : &b, sw_http_is_head(r) ? 0 : 1, H2O_SEND_STATE_FINAL);
 }
 
 void sw_http_reply(sw_http_req *r, int status, const char *ctype, const char *body, size_t len)
 {
 	sw_http_reply_h(r, status, ctype, NULL, body, len);
+}
+
+/* 200 to a HEAD: the headers, Content-Length the body's length, no body. */
+static void head_reply(sw_http_req *r, const char *ctype, const char *const *hdrs, size_t len)
+{
+	static h2o_generator_t gen = { NULL, NULL };
+	h2o_req_t *req = r->req;
+
+	r->answered = true;
+	req->res.status = 200;
+	req->res.reason = "OK";
+	add_headers(req, ctype, hdrs);
+	req->res.content_length = len;
+	h2o_start_response(req, &gen);
+	h2o_send(req, NULL, 0, H2O_SEND_STATE_FINAL);
 }
 
 int sw_http_reply_file(sw_http_req *r, const char *ctype, const char *const *hdrs, const char *path)
@@ -449,6 +466,15 @@ int sw_http_reply_file(sw_http_req *r, const char *ctype, const char *const *hdr
 
 	if (r->answered)
 		return SW_EINVAL;
+	if (sw_http_is_head(r)) {
+		/* h2o 2.2 sends a file's bytes after a HEAD too (HTTP/2 then
+		 * resets the stream): the headers alone, from the file's size */
+		struct stat st;
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+			return SW_ENOTFOUND;
+		head_reply(r, ctype, hdrs, (size_t)st.st_size);
+		return 0;
+	}
 	add_headers(req, NULL, hdrs);
 	if (h2o_file_send(req, 200, "OK", path, h2o_iovec_init(ctype, strlen(ctype)), H2O_FILE_FLAG_NO_ETAG) != 0) {
 		req->res.headers.size = n; /* nothing sent: the caller answers */

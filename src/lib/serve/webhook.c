@@ -45,6 +45,7 @@
 #include "stowaway/names.h"
 #include "stowaway/serve.h"
 #include "../registry/registry.h"
+#include "common.h"
 #include "dcache.h"
 #include "http.h"
 #include "metrics.h"
@@ -72,13 +73,6 @@ typedef struct review review;
 typedef struct webhook webhook;
 typedef struct job job;
 
-typedef struct waiter {
-	review *rv;
-	size_t slot;
-	struct waiter **head;        /* the list it is on */
-	struct waiter *prev, *next;
-} waiter;
-
 typedef struct vreason {
 	sw_reason_kind kind;
 	int line;
@@ -100,7 +94,7 @@ typedef struct verdict {
 	size_t nr;
 	size_t bytes;
 	job *j;                      /* while work runs for it */
-	waiter *waiters, *notify;
+	sw_waiter *waiters, *notify;
 } verdict;
 
 struct job {
@@ -132,7 +126,7 @@ typedef struct slot {
 	sw_buf deny;                 /* "IMAGE: reason (policy FILE:LINE)" */
 	sw_buf warns;                /* warnings, NUL-separated */
 	size_t nwarns;
-	waiter w;                    /* while waiting (w.head set) */
+	sw_waiter w;                 /* while waiting (w.head set) */
 	sw_dc_entry *waiting;
 } slot;
 
@@ -353,33 +347,9 @@ static void slot_deny(review *rv, size_t i, const char *fmt, ...)
 
 /* ---- answering ---- */
 
-static void unwait(waiter *w)
-{
-	if (!w->head)
-		return;
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		*w->head = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	w->head = NULL;
-	w->prev = w->next = NULL;
-}
-
 static void wait_on(review *rv, size_t i, sw_dc_entry *e)
 {
-	verdict *v = e->val;
-	waiter *w = &rv->slots[i].w;
-
-	w->rv = rv;
-	w->slot = i;
-	w->head = &v->waiters;
-	w->prev = NULL;
-	w->next = v->waiters;
-	if (v->waiters)
-		v->waiters->prev = w;
-	v->waiters = w;
+	sw_waiter_add(&rv->slots[i].w, &((verdict *)e->val)->waiters, rv, i);
 	rv->slots[i].waiting = e;
 }
 
@@ -390,7 +360,7 @@ static void review_free(review *rv)
 	if (!rv)
 		return;
 	for (i = 0; rv->slots && i < rv->r.nimages; i++) {
-		unwait(&rv->slots[i].w);
+		sw_waiter_remove(&rv->slots[i].w);
 		sw_buf_release(&rv->slots[i].deny);
 		sw_buf_release(&rv->slots[i].warns);
 	}
@@ -582,7 +552,7 @@ static void on_deadline(sw_http_timer *t)
 		char what[400], msg[700];
 		if (s->stage == S_FINAL)
 			continue;
-		unwait(&s->w);
+		sw_waiter_remove(&s->w);
 		describe(wh, s, now, what, sizeof(what));
 		if (s->pin_wait) {
 			/* allowed by its name; /mutate could not pin it in time */
@@ -696,24 +666,23 @@ static void job_run(sw_pool_job *pj)
 		run_scan(j);
 }
 
+static void wake(void *owner, size_t i, void *ctx)
+{
+	review *rv = owner;
+
+	rv->slots[i].waiting = NULL;
+	advance(rv, i, *(const double *)ctx);
+}
+
 /* Every review waiting on e looks again (on the loop). */
 static void notify(sw_dc_entry *e)
 {
 	verdict *v = e->val;
-	waiter *w;
 	double now = sw_now();
 	bool held = e->held;
 
 	e->held = true; /* not evicted while its waiters look at it */
-	v->notify = v->waiters;
-	v->waiters = NULL;
-	for (w = v->notify; w; w = w->next)
-		w->head = &v->notify;
-	while ((w = v->notify)) {
-		unwait(w);
-		w->rv->slots[w->slot].waiting = NULL;
-		advance(w->rv, w->slot, now);
-	}
+	sw_waiters_wake(&v->waiters, &v->notify, wake, &now);
 	e->held = held;
 }
 
@@ -1096,23 +1065,8 @@ static void on_healthz(void *ctx, sw_http_req *req)
 static void on_readyz(void *ctx, sw_http_req *req)
 {
 	webhook *wh = ctx;
-	sw_buf b = SW_BUF_INIT(4096);
-	sw_jw w = SW_JW_INIT(&b);
-	bool stopping = sw_http_stopping(wh->http);
 
-	sw_jw_obj(&w);
-	sw_jw_kstr(&w, "status", stopping ? "stopping" : "ready");
-	sw_jw_kstr(&w, "policy", policy_name(wh));
-	sw_jw_kstr(&w, "policy_hash", wh->pw.cur->hash);
-	sw_jw_kuint(&w, "policy_generation", wh->pw.cur->gen);
-	if (wh->pw.error[0])
-		sw_jw_kstr(&w, "policy_reload_error", wh->pw.error);
-	sw_jw_end(&w);
-	if (sw_jw_done(&w) == 0)
-		sw_http_reply(req, stopping ? 503 : 200, "application/json", b.data, b.len);
-	else
-		sw_http_reply(req, 500, "text/plain", "out of memory\n", 14);
-	sw_buf_release(&b);
+	sw_serve_readyz(req, wh->http, &wh->pw, policy_name(wh));
 }
 
 static void on_metrics(void *ctx, sw_http_req *req)
@@ -1178,18 +1132,8 @@ static void on_metrics(void *ctx, sw_http_req *req)
 	sw_prom_val(&b, "stowaway_webhook_scan_pending_admitted_total", "", (double)m->scan_pending_warned);
 	sw_prom_head(&b, "stowaway_webhook_busy_total", "counter", "images denied because a queue or the cache was full");
 	sw_prom_val(&b, "stowaway_webhook_busy_total", "", (double)m->busy);
-	sw_prom_head(&b, "stowaway_webhook_policy_reloads_total", "counter", "policy file changes, loaded or refused");
-	sw_prom_val(&b, "stowaway_webhook_policy_reloads_total", "result=\"loaded\"", (double)wh->pw.loaded);
-	sw_prom_val(&b, "stowaway_webhook_policy_reloads_total", "result=\"refused\"", (double)wh->pw.refused);
-	sw_prom_head(&b, "stowaway_webhook_policy_generation", "gauge", "policies loaded since the start (1: the first)");
-	sw_prom_val(&b, "stowaway_webhook_policy_generation", "", (double)wh->pw.cur->gen);
-	sw_prom_head(&b, "process_resident_memory_bytes", "gauge", "resident memory");
-	sw_prom_val(&b, "process_resident_memory_bytes", "", sw_prom_rss());
-	if (sw_buf_err(&b) == 0)
-		sw_http_reply(req, 200, "text/plain; version=0.0.4", b.data, b.len);
-	else
-		sw_http_reply(req, 500, "text/plain", "out of memory\n", 14);
-	sw_buf_release(&b);
+	sw_prom_server(&b, "stowaway_webhook", &wh->pw);
+	sw_prom_reply(req, &b);
 }
 
 /* ---- the policy's reloads ---- */
@@ -1199,14 +1143,9 @@ static void on_metrics(void *ctx, sw_http_req *req)
 static void on_reload(sw_http_timer *t)
 {
 	webhook *wh = (webhook *)((char *)t - offsetof(webhook, reload));
-	sw_error err = SW_ERROR_INIT;
-	int rc;
 
 	wh->reload_on = false;
-	if ((rc = sw_polwatch_check(&wh->pw, &err)) > 0)
-		sw_http_log("policy-loaded", "policy_hash", wh->pw.cur->hash);
-	else if (rc < 0)
-		sw_http_log("policy-refused", "error", err.msg);
+	sw_serve_reload(&wh->pw);
 	if (!sw_http_stopping(wh->http) && sw_http_timer_start(wh->http, &wh->reload, RELOAD_MS) == 0)
 		wh->reload_on = true;
 }

@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""`stowaway serve gate` with real clients in front of a real registry.
+
+usage: test_gate.py STOWAWAY_BINARY [CASE...]
+Prints one line per case and ends with "gate: N passed, N failed".
+
+The upstream is Debian's docker-registry on 127.0.0.1 with TLS and token
+auth (tests/fixtures/registry.py), images pushed with skopeo; the fault
+proxy from the same fixture sits between the gate and the registry where a
+case needs an upstream that is slow, down or lying. Clients: skopeo (copy
+through the gate, as a mirror would be used) and curl for what a case must
+see of the HTTP exchange (status, headers). What the gate did is read from
+its /metrics and its log.
+"""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
+from caserun import collector, drive_module, eq, ok  # noqa: E402
+from imagelib import MINER_STANDIN, MT_INDEX, E, Layer, config_for, jdump, oci_image, write_oci  # noqa: E402
+import registry as R  # noqa: E402
+
+BIN = None
+WORK = None
+CASES, case = collector()
+REG = None
+GATES = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=WORK)
+
+
+def gate_cert():
+    """One key and certificate for 127.0.0.1, and a cert dir for skopeo."""
+    if not os.path.exists(os.path.join(WORK, "gate.pem")):
+        sh("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+           "-keyout", "gate.key", "-out", "gate.pem", "-days", "2", "-subj", "/CN=stowaway gate test",
+           "-addext", "subjectAltName=IP:127.0.0.1")
+        os.makedirs(os.path.join(WORK, "certs"))
+        shutil.copy(os.path.join(WORK, "gate.pem"), os.path.join(WORK, "certs", "ca.crt"))
+    return os.path.join(WORK, "gate.pem"), os.path.join(WORK, "gate.key")
+
+
+def registry():
+    """The upstream: TLS and token auth, with the images the cases pull."""
+    global REG
+    if REG is None:
+        REG = R.Registry(tls=True, auth="token")
+        REG.start()
+        REG.d = {}
+        clean = os.path.join(WORK, "clean")
+        oci_image(clean, [Layer([E("etc/hostname", b"gate\n"), E("srv/index.html", b"<p>ok</p>\n")])])
+        bad = os.path.join(WORK, "bad")
+        oci_image(bad, [Layer([E("etc/hostname", b"x\n")]),
+                        Layer([E("usr/share/.java/jupdate", MINER_STANDIN, mode=0o755)])])
+        other = os.path.join(WORK, "other")
+        oci_image(other, [Layer([E("etc/hostname", b"other\n")])])
+        REG.layouts = {"clean": clean, "bad": bad, "other": other}
+        for name, tag, src in (("team/clean", "v1", clean), ("team/clean", "v2", clean), ("team/bad", "v1", bad),
+                               ("team/crowd", "v1", other), ("team/mover", "v1", clean),
+                               ("someuser/openjdk", "17", clean), ("library/busybox", "1.36", clean),
+                               ("team/slow", "v1", other), ("team/signed", "v1", clean),
+                               ("team/unsigned", "v1", other), ("team/kept", "v1", clean),
+                               ("team/never", "v1", other)):
+            REG.d[name + ":" + tag] = R.push(REG, src, "latest", name, tag, creds=REG.creds)
+        pw = os.path.join(WORK, "upstream-pw")
+        with open(pw, "w") as f:
+            f.write(REG.creds[1] + "\n")
+    return REG
+
+
+class Gate:
+    def __init__(self, name, upstreams, extra="", policy=None):
+        cert, key = gate_cert()
+        self.dir = os.path.join(WORK, name)
+        os.makedirs(self.dir)
+        self.port = free_port()
+        self.host = "127.0.0.1:%d" % self.port
+        lines = ["listen: %s" % self.host, "tls: {cert: %s, key: %s}" % (cert, key),
+                 "storage: {path: store, max_size: 1G}"]
+        if policy is not None:
+            with open(os.path.join(self.dir, "policy.yaml"), "w") as f:
+                f.write(policy)
+            lines.append("policy: policy.yaml")
+        lines += [extra, "upstreams:"]
+        for u in upstreams:
+            lines.append("  - " + "\n    ".join("%s: %s" % kv for kv in u.items()))
+        self.config = os.path.join(self.dir, "gate.yaml")
+        with open(self.config, "w") as f:
+            f.write("\n".join(l for l in lines if l) + "\n")
+        self.log = open(os.path.join(self.dir, "gate.log"), "w+")
+        env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache"))
+        self.proc = subprocess.Popen([BIN, "serve", "gate", "--config", self.config], stdout=subprocess.DEVNULL,
+                                     stderr=self.log, env=env)
+        GATES.append(self)
+        for _ in range(200):
+            if self.proc.poll() is not None:
+                raise AssertionError("the gate exited: " + self.logtext())
+            if self.curl("/readyz")[0] == 200:
+                return
+            time.sleep(0.05)
+        raise AssertionError("the gate did not become ready: " + self.logtext())
+
+    def curl(self, path, head=False):
+        """(status, headers dict lowercased, body) of GET (or HEAD) path."""
+        p = subprocess.run(["curl", "-sS", "--cacert", os.path.join(WORK, "gate.pem"), "-D", "-", "-o",
+                            os.path.join(self.dir, "body")] + (["-I"] if head else []) +
+                           ["https://%s%s" % (self.host, path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=60)
+        if p.returncode:
+            return 0, {}, b""
+        lines = p.stdout.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        hdrs = {}
+        for l in lines[1:]:
+            if ":" in l:
+                k, v = l.split(":", 1)
+                hdrs[k.strip().lower()] = v.strip()
+        body = b""
+        if not head and os.path.exists(os.path.join(self.dir, "body")):
+            with open(os.path.join(self.dir, "body"), "rb") as f:
+                body = f.read()
+        return status, hdrs, body
+
+    def pull(self, ref, dest=None, extra=()):
+        """skopeo copy docker://GATE/REF to an OCI layout; (rc, stderr, layout)."""
+        dest = dest or os.path.join(self.dir, "out-%d" % time.time_ns())
+        p = subprocess.run(["skopeo", "--insecure-policy", "copy", "--src-cert-dir", os.path.join(WORK, "certs")] +
+                           list(extra) + ["docker://%s/%s" % (self.host, ref), "oci:%s:x" % dest],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, env=R._clean_env())
+        return p.returncode, p.stderr.decode(), dest
+
+    def metrics(self):
+        st, _, body = self.curl("/metrics")
+        eq(st, 200, "GET /metrics")
+        out = {}
+        for line in body.decode().splitlines():
+            if line and not line.startswith("#"):
+                k, v = line.rsplit(" ", 1)
+                out[k] = float(v)
+        return out
+
+    def work(self):
+        m = self.metrics()
+        return {k: int(m['stowaway_gate_upstream_work_total{kind="%s"}' % k]) for k in ("resolve", "judge")}
+
+    def logtext(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(timeout=30)
+        return self.proc.returncode
+
+
+def upstream(reg, name="up", **kw):
+    u = {"name": name, "url": reg.url, "ca": reg.ca_file, "username": reg.creds[0],
+         "password_file": os.path.join(WORK, "upstream-pw")}
+    u.update(kw)
+    return u
+
+
+def layout_blobs(d):
+    return sorted(os.listdir(os.path.join(d, "blobs", "sha256")))
+
+
+def manifest_digest(d):
+    with open(os.path.join(d, "index.json")) as f:
+        return json.load(f)["manifests"][0]["digest"]
+
+
+MAIN = None
+
+
+def main_gate():
+    global MAIN
+    if MAIN is None:
+        MAIN = Gate("main", [upstream(registry())])
+    return MAIN
+
+
+# ------------------------------------------------------------------ cases
+
+@case
+def clean_image_pulled_byte_identical():
+    g = main_gate()
+    reg = registry()
+    st, hdrs, body = g.curl("/v2/")
+    eq((st, hdrs.get("docker-distribution-api-version")), (200, "registry/2.0"), "the version check")
+    rc, err, out = g.pull("up/team/clean:v1")
+    eq(rc, 0, err)
+    eq(manifest_digest(out), reg.d["team/clean:v1"], "the manifest the upstream has")
+    direct = os.path.join(g.dir, "direct")
+    p = subprocess.run(["skopeo", "--insecure-policy", "copy", "--src-cert-dir", reg.ca_dir, "--src-creds",
+                        "%s:%s" % reg.creds, "docker://%s/team/clean:v1" % reg.host, "oci:%s:x" % direct],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=R._clean_env())
+    eq(p.returncode, 0, p.stderr)
+    eq(layout_blobs(out), layout_blobs(direct), "the same blobs, byte for byte (named by their digests)")
+    for b in layout_blobs(out):
+        with open(os.path.join(out, "blobs", "sha256", b), "rb") as f:
+            eq(hashlib.sha256(f.read()).hexdigest(), b, "blob content")
+    st, hdrs, _ = g.curl("/v2/up/team/clean/manifests/v1", head=True)
+    eq((st, hdrs.get("docker-content-digest")), (200, reg.d["team/clean:v1"]), "HEAD: the digest")
+    ok(int(hdrs.get("content-length", "0")) > 0, "HEAD: the length")
+    eq(g.work()["judge"], 1, "judged once")
+    rc, err, _ = g.pull("up/team/clean:v2")
+    eq(rc, 0, err)
+    eq(g.work()["judge"], 1, "the same digest under another tag: judged already")
+
+
+@case
+def poisoned_image_refused_with_the_reason():
+    g = main_gate()
+    reg = registry()
+    rc, err, _ = g.pull("up/team/bad:v1")
+    ok(rc != 0, "refused")
+    ok("denied: stowaway denied %s/team/bad@%s: the scan found a critical finding" % (reg.host, reg.d["team/bad:v1"])
+       in err, "skopeo prints our reason: " + err[-600:])
+    st, _, body = g.curl("/v2/up/team/bad/manifests/v1")
+    eq(st, 403, "DENIED is a 403")
+    eq(json.loads(body)["errors"][0]["code"], "DENIED", body)
+    # its layers are not served by digest either
+    m = json.loads(subprocess.run(["skopeo", "inspect", "--raw", "--cert-dir", reg.ca_dir, "--creds",
+                                   "%s:%s" % reg.creds, "docker://%s/team/bad:v1" % reg.host],
+                                  stdout=subprocess.PIPE, env=R._clean_env()).stdout)
+    for layer in m["layers"]:
+        st, _, body = g.curl("/v2/up/team/bad/blobs/%s" % layer["digest"])
+        eq(st, 404, "a denied image's blob")
+        eq(json.loads(body)["errors"][0]["code"], "BLOB_UNKNOWN", body)
+    # nor a clean image's blob under another repository's name
+    clean = json.loads(g.curl("/v2/up/team/clean/manifests/v1")[2])
+    eq(g.curl("/v2/up/team/bad/blobs/%s" % clean["config"]["digest"])[0], 404, "blob outside its repository")
+    eq(g.curl("/v2/up/team/clean/blobs/%s" % clean["config"]["digest"])[0], 200, "inside it")
+
+
+@case
+def lookalike_names_refused_through_a_docker_hub_mirror():
+    reg = registry()
+    g = Gate("hub", [upstream(reg, name="hub", registry="docker.io")])
+    try:
+        rc, err, _ = g.pull("hub/library/busybox:1.36")
+        eq(rc, 0, "an official image: " + err[-400:])
+        rc, err, _ = g.pull("hub/someuser/openjdk:17")
+        ok(rc != 0 and "stowaway denied docker.io/someuser/openjdk@" in err and "openjdk" in err,
+           "namespace impersonation: " + err[-600:])
+        # containerd names the upstream with ?ns= instead of a prefix
+        st, hdrs, _ = g.curl("/v2/library/busybox/manifests/1.36?ns=docker.io")
+        eq(st, 200, "?ns=docker.io")
+    finally:
+        eq(g.stop(), 0, "exit status")
+
+
+@case
+def signatures_required_by_the_policy():
+    reg = registry()
+    pw = os.path.join(WORK, "sign-pw")
+    with open(pw, "w") as f:
+        f.write("pw\n")
+    prefix = os.path.join(WORK, "signer")
+    subprocess.run([BIN, "keygen", "--output-key-prefix", prefix, "--password-file", pw], check=True,
+                   stdout=subprocess.DEVNULL)
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache"), SSL_CERT_FILE=reg.ca_file)
+    p = subprocess.run([BIN, "sign", "--key", prefix + ".key", "--password-file", pw, "--ca", reg.ca_file,
+                        "--creds", "%s:%s" % reg.creds, "%s/team/signed:v1" % reg.host], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    eq(p.returncode, 0, p.stderr)
+    pol = "version: 1\nrequire:\n  signature: {keys: [%s]}\n" % (prefix + ".pub")
+    g = Gate("signed", [upstream(reg)], policy=pol)
+    try:
+        rc, err, _ = g.pull("up/team/signed:v1")
+        eq(rc, 0, "signed: " + err[-400:])
+        rc, err, _ = g.pull("up/team/unsigned:v1")
+        ok(rc != 0 and "requires a signature" in err and "has none" in err, "unsigned: " + err[-500:])
+    finally:
+        eq(g.stop(), 0, "exit status")
+
+
+@case
+def concurrent_first_pulls_one_fetch_one_scan():
+    g = main_gate()
+    before = g.work()
+    res = []
+    threads = [threading.Thread(target=lambda i=i: res.append(g.pull("up/team/crowd:v1")[0])) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    eq(res, [0] * 6, "every client got the image")
+    after = g.work()
+    eq({k: after[k] - before[k] for k in after}, {"resolve": 1, "judge": 1}, "one lookup, one judgment")
+    return "6 concurrent first pulls: 1 resolve, 1 judgment"
+
+
+@case
+def first_pull_waits_then_503_and_the_work_goes_on():
+    reg = registry()
+    px = R.FaultProxy(reg, faults={"slow_blob": {"seconds": 4, "match": "team/slow"}})
+    px.__enter__()
+    g = Gate("slow", [upstream(reg, url=px.url)], extra="first_pull_wait: 1s")
+    try:
+        t0 = time.time()
+        st, hdrs, body = g.curl("/v2/up/team/slow/manifests/v1")
+        took = time.time() - t0
+        eq(st, 503, body)
+        eq(hdrs.get("retry-after"), "10", "Retry-After")
+        msg = json.loads(body)["errors"][0]["message"]
+        ok("still judging" in msg and "retry" in msg, msg)
+        ok(took < 2.5, "after the 1 s wait (%.1fs)" % took)
+        deadline = time.time() + 60
+        while time.time() < deadline and g.curl("/v2/up/team/slow/manifests/v1", head=True)[0] != 200:
+            time.sleep(0.5)
+        rc, err, _ = g.pull("up/team/slow:v1")
+        eq(rc, 0, err)
+        eq(g.work()["judge"], 1, "judged once for all the tries")
+        return "503 after %.1fs, then served" % took
+    finally:
+        eq(g.stop(), 0, "exit status")
+        px.close()
+
+
+@case
+def upstream_down_serves_only_what_was_judged():
+    reg = registry()
+    px = R.FaultProxy(reg)
+    px.__enter__()
+    g = Gate("down", [upstream(reg, url=px.url)], extra="tag_ttl: 1s")
+    try:
+        rc, err, _ = g.pull("up/team/kept:v1")
+        eq(rc, 0, err)
+        px.close()
+        time.sleep(1.3)
+        st, hdrs, _ = g.curl("/v2/up/team/kept/manifests/v1", head=True)
+        eq(st, 200, "the judged image, stored")
+        ok("stale" in hdrs.get("warning", ""), "with a warning: %r" % hdrs)
+        rc, err, _ = g.pull("up/team/kept:v1")
+        eq(rc, 0, "pulled while the upstream is down: " + err[-300:])
+        st, _, body = g.curl("/v2/up/team/never/manifests/v1")
+        ok(st in (502, 404) and b"errors" in body, "never judged: not served (%d %r)" % (st, body[:200]))
+        st, _, _ = g.curl("/v2/up/team/bad/manifests/v1")
+        ok(st != 200, "a denied image is never served")
+        ok(g.metrics()["stowaway_gate_stale_served_total"] >= 1, "counted")
+    finally:
+        eq(g.stop(), 0, "exit status")
+
+
+@case
+def a_tag_that_moves_is_judged_again():
+    reg = registry()
+    g = Gate("mover", [upstream(reg)], extra="tag_ttl: 1s")
+    try:
+        rc, err, _ = g.pull("up/team/mover:v1")
+        eq(rc, 0, err)
+        R.push(reg, reg.layouts["bad"], "latest", "team/mover", "v1", creds=reg.creds)
+        time.sleep(1.3)
+        rc, err, _ = g.pull("up/team/mover:v1")
+        ok(rc != 0 and "critical" in err, "the new content is judged and refused: " + err[-300:])
+        ok('"event":"tag-drift"' in g.logtext(), "logged as tag drift")
+        eq(g.metrics()["stowaway_gate_tag_drift_total"], 1, "counted")
+    finally:
+        eq(g.stop(), 0, "exit status")
+        R.push(reg, reg.layouts["clean"], "latest", "team/mover", "v1", creds=reg.creds)
+
+
+@case
+def multi_platform_index():
+    reg = registry()
+    multi = os.path.join(WORK, "multi")
+    images = []
+    for arch in ("amd64", "arm64"):
+        payload = [E("usr/share/.java/jupdate", MINER_STANDIN, mode=0o755)] if arch == "arm64" else \
+            [E("etc/arch", b"amd64\n")]
+        layers = [Layer(payload)]
+        images.append((layers, config_for(layers, arch=arch), {"platform": {"architecture": arch, "os": "linux"}}))
+    blobs = write_oci(multi, images)
+    with open(os.path.join(multi, "index.json"), "rb") as f:
+        inner = f.read()
+    idx = blobs.put(inner)
+    with open(os.path.join(multi, "index.json"), "wb") as f:
+        f.write(jdump({"schemaVersion": 2, "mediaType": MT_INDEX,
+                       "manifests": [{"mediaType": MT_INDEX, "digest": idx, "size": len(inner),
+                                      "annotations": {"org.opencontainers.image.ref.name": "multi"}}]}))
+    R.push(reg, multi, "multi", "team/multi", "v1", all_platforms=True, creds=reg.creds)
+    g = main_gate()
+    before = g.work()["judge"]
+    rc, err, out = g.pull("up/team/multi:v1", extra=["--override-arch", "amd64"])
+    eq(rc, 0, "linux/amd64 is clean: " + err[-400:])
+    eq(g.work()["judge"] - before, 2, "the index, then the amd64 manifest")
+    rc, err, _ = g.pull("up/team/multi:v1", extra=["--override-arch", "arm64"])
+    ok(rc != 0 and "critical" in err, "linux/arm64 carries the miner: " + err[-400:])
+
+
+@case
+def hostile_upstream():
+    reg = registry()
+    px = R.FaultProxy(reg, faults={"wrong_manifest_digest": {"value": "body", "match": "team/clean/manifests/sha256"}})
+    px.__enter__()
+    g = Gate("hostile", [upstream(reg, url=px.url)])
+    try:
+        rc, err, _ = g.pull("up/team/clean:v1")
+        ok(rc != 0, "a manifest whose bytes do not match its digest is not served: " + err[-300:])
+        px.faults = {"truncate_blob": {"match": "team/crowd/blobs"}}
+        rc, err, _ = g.pull("up/team/crowd:v1")
+        ok(rc != 0 and "could not be fetched whole" in err, "a truncated blob: nothing served: " + err[-400:])
+        px.faults = {"huge_manifest": {"bytes": 8 << 20, "match": "team/never"}}
+        rc, err, _ = g.pull("up/team/never:v1")
+        ok(rc != 0, "an 8 MiB manifest is refused")
+        eq(g.metrics()['stowaway_gate_pulls_total{decision="allow"}'], 0, "nothing was served")
+    finally:
+        eq(g.stop(), 0, "exit status")
+        px.close()
+
+
+@case
+def bad_configuration_is_refused_with_its_line():
+    d = os.path.join(WORK, "badconf")
+    os.makedirs(d)
+    cert, key = gate_cert()
+    conf = os.path.join(d, "gate.yaml")
+    for text, want in (
+            ("tls: {cert: %s, key: %s}\nstorage: {path: s}\nupstreams:\n  - {name: up, url: https://r.example}\n"
+             "first_pul_wait: 5s\n" % (cert, key), "gate.yaml:5: gate: unknown key \"first_pul_wait\""),
+            ("tls: {cert: %s, key: %s}\nstorage: {path: s}\nupstreams:\n  - {name: Up, url: https://r.example}\n"
+             % (cert, key), "gate.yaml:4: upstream name \"Up\""),
+            ("storage: {path: s}\nupstreams:\n  - {name: up, url: https://r.example}\n", "HTTPS only"),
+            ("tls: {cert: %s, key: %s}\nstorage: {path: s}\nupstreams:\n  - {name: up, url: ftp://r.example}\n"
+             % (cert, key), "url must be https://")):
+        with open(conf, "w") as f:
+            f.write(text)
+        p = subprocess.run([BIN, "serve", "gate", "--config", conf], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        eq(p.returncode, 2, "exit 2: " + p.stderr.decode())
+        ok(want in p.stderr.decode(), "%r in %r" % (want, p.stderr.decode()))
+
+
+@case
+def sigterm_exits_0():
+    g = main_gate()
+    eq(g.stop(), 0, "exit status")
+    ok('"event":"stopped"' in g.logtext(), "logged")
+
+
+def main():
+    try:
+        return drive_module("gate", "stowaway-gate-", globals())
+    finally:
+        for g in GATES:
+            if g.proc.poll() is None:
+                g.proc.kill()
+        if REG is not None:
+            REG.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
