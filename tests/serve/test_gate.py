@@ -451,6 +451,98 @@ def bad_configuration_is_refused_with_its_line():
                            timeout=30)
         eq(p.returncode, 2, "exit 2: " + p.stderr.decode())
         ok(want in p.stderr.decode(), "%r in %r" % (want, p.stderr.decode()))
+    # the examples in deploy/gate read without a problem: what stops them
+    # here is the policy file they name, which is read next
+    for example in ("deploy/gate/gate.yaml",):
+        p = subprocess.run([BIN, "serve", "gate", "--config", os.path.join(TOP, example)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30)
+        eq(p.returncode, 2, p.stderr.decode())
+        ok("/etc/stowaway/policy/policy.yaml" in p.stderr.decode(), example + ": " + p.stderr.decode())
+
+
+def needs_root(tool):
+    if os.geteuid() != 0:
+        return "skipped: %s runs rootful here, and this is not root" % tool
+    ok(shutil.which(tool), "%s is installed (scripts/deps.sh installs it)" % tool)
+    return None
+
+
+@case
+def podman_pulls_through_the_gate():
+    """registries.conf rewrites the upstream's name to the gate (location),
+    so podman has nothing to fall back to."""
+    skip = needs_root("podman")
+    if skip:
+        return skip
+    reg = registry()
+    g = main_gate()
+    conf = os.path.join(WORK, "registries.conf")
+    with open(conf, "w") as f:
+        f.write('[[registry]]\nprefix = "%s"\nlocation = "%s/up"\n' % (reg.host, g.host))
+    certs = os.path.join(WORK, "podman-certs")
+    os.makedirs(certs, exist_ok=True)
+    shutil.copy(os.path.join(WORK, "gate.pem"), os.path.join(certs, "ca.crt"))
+    env = dict(R._clean_env(), CONTAINERS_REGISTRIES_CONF=conf)
+    base = ["podman", "--root", os.path.join(WORK, "podman-root"), "--runroot", os.path.join(WORK, "podman-run"),
+            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
+
+    def pull(img):
+        return subprocess.run(base + ["pull", "--cert-dir", certs, "%s/%s" % (reg.host, img)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env, timeout=180)
+    p = pull("team/clean:v1")
+    eq(p.returncode, 0, p.stderr.decode()[-600:])
+    p2 = subprocess.run(base + ["image", "inspect", "--format", "{{.Digest}}", "%s/team/clean:v1" % reg.host],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    eq(p2.stdout.decode().strip(), reg.d["team/clean:v1"], "the digest the upstream serves")
+    p = pull("team/bad:v1")
+    err = p.stderr.decode()
+    ok(p.returncode != 0 and "/up/team/bad: denied: stowaway denied" in err and "critical" in err,
+       "podman prints our reason: " + err[-600:])
+
+
+@case
+def containerd_pulls_through_the_gate():
+    """ctr --hosts-dir with the gate as the only host for docker.io
+    (override_path: the gate's prefix for the upstream)."""
+    skip = needs_root("containerd")
+    if skip:
+        return skip
+    reg = registry()
+    g = Gate("ctr", [upstream(reg, name="hub", registry="docker.io")])
+    d = os.path.join(WORK, "containerd")
+    os.makedirs(d)
+    sock = os.path.join(d, "sock")
+    with open(os.path.join(d, "config.toml"), "w") as f:
+        f.write('version = 2\nroot = "%s/root"\nstate = "%s/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+                '[grpc]\n  address = "%s"\n' % (d, d, sock))
+    daemon = subprocess.Popen(["containerd", "--config", os.path.join(d, "config.toml")],
+                              stdout=open(os.path.join(d, "log"), "w"), stderr=subprocess.STDOUT)
+    try:
+        for _ in range(200):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        hosts = os.path.join(d, "hosts", "docker.io")
+        os.makedirs(hosts)
+        shutil.copy(os.path.join(WORK, "gate.pem"), os.path.join(hosts, "gate-ca.crt"))
+        with open(os.path.join(hosts, "hosts.toml"), "w") as f:
+            f.write('server = "https://%s"\n\n[host."https://%s/v2/hub"]\n  capabilities = ["pull", "resolve"]\n'
+                    '  override_path = true\n  ca = "%s"\n' % (g.host, g.host, os.path.join(hosts, "gate-ca.crt")))
+
+        def pull(img):
+            return subprocess.run(["ctr", "--address", sock, "images", "pull", "--snapshotter", "native", "--hosts-dir",
+                                   os.path.join(d, "hosts"), img], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  timeout=180)
+        p = pull("docker.io/library/busybox:1.36")
+        eq(p.returncode, 0, p.stderr.decode()[-600:])
+        p = pull("docker.io/someuser/openjdk:17")
+        err = p.stderr.decode()
+        ok(p.returncode != 0 and "403 stowaway denied docker.io/someuser/openjdk@" in err and "impersonation" in err,
+           "ctr prints our reason (from the status line of the HEAD's answer): " + err[-600:])
+    finally:
+        daemon.terminate()
+        daemon.wait(30)
+        eq(g.stop(), 0, "exit status")
 
 
 @case

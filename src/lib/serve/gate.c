@@ -11,7 +11,8 @@
  *
  * The upstream is the first path component when it names one (podman's
  * and Docker's mirror prefixes), else the one whose registry containerd
- * names in ?ns=, else the only one. A manifest request goes through up to
+ * names in ?ns=, else the default one (default_upstream, or the only
+ * one). A manifest request goes through up to
  * two steps, each cached in one bounded table (dcache.c) and run once
  * however many clients ask (single flight):
  *
@@ -157,6 +158,8 @@ struct gate {
 	unsigned workers;
 	upstream ups[MAX_UPSTREAMS];
 	size_t nups;
+	char *default_up;            /* the upstream of a path with no prefix and no ?ns= */
+	const upstream *dflt;
 	/* the running server */
 	sw_scan_opts scan;
 	sw_polwatch pw;
@@ -172,6 +175,8 @@ struct gate {
 static bool advance(pull *p, double now);
 static void job_done(sw_http_msg *m);
 static void job_free(job *j);
+
+static const upstream *find_upstream(const gate *g, const char *name, size_t len);
 
 /* ---- the configuration file ---- */
 
@@ -350,7 +355,7 @@ static int conf_upstream(gate *g, const sw_yaml *m, const char *file, sw_error *
 static int read_config(gate *g, const char *file, sw_error *err)
 {
 	static const char *const top[] = { "listen", "tls", "policy", "storage", "first_pull_wait", "tag_ttl", "allow_ttl",
-					   "deny_ttl", "workers", "upstreams", NULL };
+					   "deny_ttl", "workers", "upstreams", "default_upstream", NULL };
 	sw_buf b = SW_BUF_INIT(MAX_CONFIG);
 	sw_yaml_doc *doc = NULL;
 	const sw_yaml *root, *v, *c;
@@ -424,6 +429,15 @@ static int read_config(gate *g, const char *file, sw_error *err)
 	for (c = v->child; c; c = c->next)
 		if ((rc = conf_upstream(g, c, file, err)) < 0)
 			goto out;
+	if ((rc = conf_str(root, "default_upstream", file, &g->default_up, false, err)) < 0)
+		goto out;
+	if (g->default_up && !(g->dflt = find_upstream(g, g->default_up, strlen(g->default_up)))) {
+		rc = conf_problem(err, file, sw_yaml_get(root, "default_upstream")->line,
+				  "default_upstream \"%s\" names no upstream", g->default_up);
+		goto out;
+	}
+	if (!g->dflt && g->nups == 1)
+		g->dflt = &g->ups[0];
 out:
 	sw_yaml_free(doc);
 	sw_buf_release(&b);
@@ -443,6 +457,7 @@ static void free_config(gate *g)
 		free(u->ca);
 		free(u->creds);
 	}
+	free(g->default_up);
 	free(g->listen);
 	free(g->cert);
 	free(g->key);
@@ -543,6 +558,8 @@ static void deny(pull *p, const char *why)
 	char msg[2200];
 
 	snprintf(msg, sizeof(msg), "stowaway denied %s/%s@%s: %s", p->up->registry, p->repo, p->digest, why);
+	/* a HEAD's answer has no body: the reason goes in the status line too */
+	sw_http_set_reason(p->req, msg);
 	reg_error(p->req, 403, "DENIED", msg, NULL);
 	finish(p, D_DENY, "decision", why);
 }
@@ -1098,7 +1115,7 @@ static const upstream *find_upstream(const gate *g, const char *name, size_t len
 
 /* The upstream and repository of NAME (the path between /v2/ and
  * /manifests/ or /blobs/): its first component when it names an upstream,
- * else ?ns=, else the only upstream. */
+ * else ?ns=, else the default one. */
 static const upstream *route(const gate *g, sw_http_req *req, const char *name, size_t len, char *repo, size_t rn)
 {
 	const char *slash = memchr(name, '/', len), *q;
@@ -1122,8 +1139,8 @@ static const upstream *route(const gate *g, sw_http_req *req, const char *name, 
 			qlen -= l + 1;
 			q = amp + 1;
 		}
-		if (!u && g->nups == 1)
-			u = &g->ups[0];
+		if (!u)
+			u = g->dflt;
 	}
 	if (!u || len == 0 || len >= rn)
 		return NULL;

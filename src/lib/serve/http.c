@@ -111,6 +111,7 @@ struct sw_http_req {
 	void (*gone)(void *arg);
 	void *arg;
 	bool answered;
+	const char *reason;            /* the status line's text over HTTP/1.1, when set */
 };
 
 /* ---- logging ---- */
@@ -430,13 +431,25 @@ void sw_http_reply_h(sw_http_req *r, int status, const char *ctype, const char *
 		return;
 	r->answered = true;
 	req->res.status = status;
-	req->res.reason = reason_of(status);
+	req->res.reason = r->reason ? r->reason : reason_of(status);
 	add_headers(req, ctype, hdrs);
 	req->res.content_length = len;
 	b = h2o_strdup(&req->pool, body, len);
 	h2o_start_response(req, &gen);
 	/* a HEAD's answer says the length and sends nothing */
 	h2o_send(req, sw_http_is_head(r) ? NULL : &b, sw_http_is_head(r) ? 0 : 1, H2O_SEND_STATE_FINAL);
+}
+
+void sw_http_set_reason(sw_http_req *r, const char *text)
+{
+	size_t i, n = strlen(text) < 400 ? strlen(text) : 400;
+	char *p = h2o_mem_alloc_pool(&r->req->pool, n + 1);
+
+	/* a status line's text: visible ASCII and spaces, nothing else */
+	for (i = 0; i < n; i++)
+		p[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : ' ';
+	p[n] = 0;
+	r->reason = p;
 }
 
 void sw_http_reply(sw_http_req *r, int status, const char *ctype, const char *body, size_t len)

@@ -80,6 +80,10 @@ void sw_http_reply(sw_http_req *r, int status, const char *ctype, const char *bo
  * request gets the headers (Content-Length too) and no body. */
 void sw_http_reply_h(sw_http_req *r, int status, const char *ctype, const char *const *hdrs, const char *body,
 		     size_t len);
+/* The status line's text for the answer to come (HTTP/1.1 only: HTTP/2
+ * has none), cut to 400 bytes of visible ASCII. A client that only says
+ * the status (containerd after a HEAD) then says why. */
+void sw_http_set_reason(sw_http_req *r, const char *text);
 /* A file as the body (200; HEAD and Range as HTTP has them), with more
  * headers. SW_ENOTFOUND when the file cannot be opened: nothing was sent,
  * the caller answers. */
