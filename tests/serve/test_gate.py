@@ -224,6 +224,9 @@ def clean_image_pulled_byte_identical():
     eq((st, hdrs.get("docker-content-digest")), (200, reg.d["team/clean:v1"]), "HEAD: the digest")
     ok(int(hdrs.get("content-length", "0")) > 0, "HEAD: the length")
     eq(g.work()["judge"], 1, "judged once")
+    m = g.metrics()
+    ok(m['stowaway_gate_bytes_total{direction="in"}'] > 0 and m['stowaway_gate_bytes_total{direction="out"}'] > 0,
+       "bytes in and out counted")
     rc, err, _ = g.pull("up/team/clean:v2")
     eq(rc, 0, err)
     eq(g.work()["judge"], 1, "the same digest under another tag: judged already")
@@ -261,9 +264,11 @@ def lookalike_names_refused_through_a_docker_hub_mirror():
     try:
         rc, err, _ = g.pull("hub/library/busybox:1.36")
         eq(rc, 0, "an official image: " + err[-400:])
+        before = g.metrics()['stowaway_gate_bytes_total{direction="in"}']
         rc, err, _ = g.pull("hub/someuser/openjdk:17")
         ok(rc != 0 and "stowaway denied docker.io/someuser/openjdk@" in err and "openjdk" in err,
            "namespace impersonation: " + err[-600:])
+        eq(g.metrics()['stowaway_gate_bytes_total{direction="in"}'], before, "no layer fetched for a name refused")
         # containerd names the upstream with ?ns= instead of a prefix
         st, hdrs, _ = g.curl("/v2/library/busybox/manifests/1.36?ns=docker.io")
         eq(st, 200, "?ns=docker.io")

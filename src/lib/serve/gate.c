@@ -35,7 +35,9 @@
  * registry error DENIED (403) with the reasons and policy lines, which
  * docker, podman, skopeo and ctr print. Nothing unjudged is ever served.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -533,6 +535,14 @@ static void finish(pull *p, int d, const char *source, const char *reason)
 	pull_free(p);
 }
 
+/* A file's size, for the bytes served (0 when it is gone). */
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
 /* The stored manifest, to the client. false when it is not stored. */
 static bool serve_manifest(pull *p, const char *source, const char *warning)
 {
@@ -547,6 +557,8 @@ static bool serve_manifest(pull *p, const char *source, const char *warning)
 		hdrs[2] = "Warning";
 		hdrs[3] = warning;
 	}
+	if (!sw_http_is_head(p->req))
+		g->m.bytes_out += file_size(path);
 	if (sw_http_reply_file(p->req, mt, hdrs, path) < 0)
 		return false;
 	finish(p, D_ALLOW, source, warning);
@@ -645,6 +657,26 @@ static void run_resolve(job *j)
 	sw_reg_free(reg);
 }
 
+/* The bytes a pull wrote into the staging layout. */
+static uint64_t staged_bytes(const char *staging)
+{
+	char path[4200];
+	uint64_t n = 0;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/blobs/sha256", staging);
+	if (!(d = opendir(path)))
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			n += (uint64_t)st.st_size;
+	closedir(d);
+	return n;
+}
+
 static bool is_index(const char *mt)
 {
 	return mt && (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0);
@@ -731,6 +763,14 @@ static void run_judge(job *j)
 	}
 	snprintf(j->digest, sizeof(j->digest), "%s", j->ref);
 	snprintf(input, sizeof(input), "docker://%s/%s@%s", up->registry, j->repo, j->digest);
+	/* a name the policy refuses needs nothing from the upstream */
+	set_phase(j, "checking its name");
+	if (sw_check_name(j->pol->p, input, r) < 0)
+		goto oom;
+	if (!r->d.allowed && r->d.enforce) {
+		reasons(j, r);
+		goto out;
+	}
 	set_phase(j, "fetching its manifest from %s", up->name);
 	if (sw_reg_open(&reg, up->registry, j->repo, &up->ro, &err) < 0 ||
 	    sw_reg_manifest(reg, j->digest, up->io.max_manifest, &body, &len, &j->media_type, &dg, &err) < 0) {
@@ -746,9 +786,6 @@ static void run_judge(job *j)
 	if (j->child) {
 		/* a platform manifest of an index already judged: its signature
 		 * was the index's; the name and the scan bound are the same */
-		set_phase(j, "checking its name");
-		if (sw_check_name(j->pol->p, input, r) < 0)
-			goto oom;
 		if (!r->d.need_scan) { /* nothing unjudged: scan's own bound */
 			r->d.need_scan = true;
 			r->d.max_severity = SW_CHECK_DEFAULT_MAX_SEVERITY;
@@ -775,6 +812,7 @@ static void run_judge(job *j)
 		j->status = 0;
 		goto out;
 	}
+	j->bytes_in = staged_bytes(j->staging);
 	if (r->scan_due) { /* not due: a signed verdict the policy trusts stood in */
 		char oci[4200];
 		snprintf(oci, sizeof(oci), "oci:%s", j->staging);
@@ -924,6 +962,7 @@ static void job_done(sw_http_msg *m)
 			g->m.upstream_errors++;
 		if (j->allowed && j->stage_used) {
 			repo_key(j, key, sizeof(key));
+			g->m.bytes_in += j->bytes_in;
 			if (sw_store_adopt(g->store, key, j->digest, k->media_type ? k->media_type : "", j->staging, &err) < 0) {
 				k->allowed = false;
 				free(k->message);
@@ -1208,10 +1247,13 @@ static void on_blob(gate *g, sw_http_req *req, const upstream *up, const char *r
 	const char *hdrs[] = { "Docker-Content-Digest", digest, NULL };
 
 	snprintf(key, sizeof(key), "%s/%s", up->name, repo);
-	if (sw_store_blob(g->store, key, digest, path, sizeof(path)) &&
-	    sw_http_reply_file(req, "application/octet-stream", hdrs, path) == 0) {
-		g->m.blobs_served++;
-		return;
+	if (sw_store_blob(g->store, key, digest, path, sizeof(path))) {
+		uint64_t n = sw_http_is_head(req) ? 0 : file_size(path);
+		if (sw_http_reply_file(req, "application/octet-stream", hdrs, path) == 0) {
+			g->m.blobs_served++;
+			g->m.bytes_out += n;
+			return;
+		}
 	}
 	g->m.blobs_refused++;
 	reg_error(req, 404, "BLOB_UNKNOWN", "stowaway serves a blob only as part of an image it judged and allowed "
@@ -1319,6 +1361,10 @@ static void on_metrics(void *ctx, sw_http_req *req)
 	sw_prom_head(&b, "stowaway_gate_blobs_total", "counter", "blob requests, served or refused");
 	sw_prom_val(&b, "stowaway_gate_blobs_total", "result=\"served\"", (double)m->blobs_served);
 	sw_prom_val(&b, "stowaway_gate_blobs_total", "result=\"refused\"", (double)m->blobs_refused);
+	sw_prom_head(&b, "stowaway_gate_bytes_total", "counter",
+		     "bytes pulled from upstreams into the store (in) and served to clients (out)");
+	sw_prom_val(&b, "stowaway_gate_bytes_total", "direction=\"in\"", (double)m->bytes_in);
+	sw_prom_val(&b, "stowaway_gate_bytes_total", "direction=\"out\"", (double)m->bytes_out);
 	sw_prom_head(&b, "stowaway_gate_upstream_errors_total", "counter", "upstream lookups and fetches that failed");
 	sw_prom_val(&b, "stowaway_gate_upstream_errors_total", "", (double)m->upstream_errors);
 	sw_prom_head(&b, "stowaway_gate_tag_drift_total", "counter", "tags found pointing to a new digest");
