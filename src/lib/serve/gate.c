@@ -45,10 +45,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "stowaway/check.h"
 #include "stowaway/config.h"
 #include "stowaway/serve.h"
+#include "../image/image_int.h"
 #include "../registry/registry.h"
 #include "common.h"
 #include "dcache.h"
@@ -657,26 +659,6 @@ static void run_resolve(job *j)
 	sw_reg_free(reg);
 }
 
-/* The bytes a pull wrote into the staging layout. */
-static uint64_t staged_bytes(const char *staging)
-{
-	char path[4200];
-	uint64_t n = 0;
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "%s/blobs/sha256", staging);
-	if (!(d = opendir(path)))
-		return 0;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode))
-			n += (uint64_t)st.st_size;
-	closedir(d);
-	return n;
-}
-
 static bool is_index(const char *mt)
 {
 	return mt && (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0);
@@ -747,6 +729,161 @@ out:
 	sw_json_free(doc);
 }
 
+/* One layer's blob on its way into the staging layout. */
+typedef struct kept {
+	int fd;
+	uint64_t n, size;
+	sw_sha256 *h;            /* only for a layer fetched apart (the scan verifies its own) */
+	bool failed;
+} kept;
+
+typedef struct keeper {
+	kept *k;
+	size_t n;
+} keeper;
+
+static int tee_raw(void *ctx, size_t layer, const uint8_t *p, size_t n)
+{
+	keeper *t = ctx;
+	kept *k;
+
+	if (layer >= t->n)
+		return -1;
+	k = &t->k[layer];
+	if (n > k->size - k->n || sw_write_all(k->fd, p, n) < 0) {
+		k->failed = true;
+		return -1;
+	}
+	k->n += n;
+	return 0;
+}
+
+static int fetch_sink(void *ctx, const uint8_t *p, size_t n)
+{
+	kept *k = ctx;
+
+	if (n > k->size - k->n || sw_write_all(k->fd, p, n) < 0)
+		return SW_EIO;
+	sw_sha256_update(k->h, p, n);
+	k->n += n;
+	return 0;
+}
+
+static int write_blob(int dfd, const char *digest, const void *p, size_t n)
+{
+	int fd = openat(dfd, digest + 7, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int rc = fd < 0 ? SW_EIO : sw_write_all(fd, p, n);
+
+	if (fd >= 0 && close(fd) < 0)
+		rc = SW_EIO;
+	return rc;
+}
+
+/* Fetch, verify, keep and scan the image in one pass: every layer's bytes
+ * go to the staging layout as the scan reads (and verifies) them; a layer
+ * the layer cache answered (not read by the scan) is fetched apart and its
+ * digest checked. The scan's verdict goes into r. 0, or an error in err
+ * (nothing of the staging layout may be kept then). */
+static int fetch_and_scan(job *j, const char *input, sw_check_result *r, sw_error *err)
+{
+	sw_scan_opts so = j->g->scan;
+	sw_image *img = NULL;
+	sw_report *rep = NULL;
+	keeper t = { NULL, 0 };
+	char dir[4300];
+	size_t i, clen;
+	const char *cfg;
+	int dfd = -1, rc;
+
+	if ((rc = sw_image_open(&img, input, &j->up->io, err)) < 0)
+		goto out;
+	if (!img->manifest_digest || strcmp(img->manifest_digest, j->digest) != 0) {
+		rc = sw_error_set(err, SW_EVERIFY, "the upstream served another manifest than %s", j->digest);
+		goto out;
+	}
+	snprintf(dir, sizeof(dir), "%s/blobs", j->staging);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/blobs/sha256", j->staging);
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = sw_error_set(err, SW_EIO, "staging: %s", strerror(errno));
+		goto out;
+	}
+	cfg = sw_image_config(img, &clen);
+	if (write_blob(dfd, img->manifest_digest, img->manifest, img->manifest_len) < 0 ||
+	    write_blob(dfd, img->config_digest, cfg, clen) < 0) {
+		rc = sw_error_set(err, SW_EIO, "staging: %s", strerror(errno));
+		goto out;
+	}
+	if (img->nlayers && !(t.k = calloc(img->nlayers, sizeof(*t.k)))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	t.n = img->nlayers;
+	for (i = 0; i < t.n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), ".layer-%zu", i);
+		t.k[i].size = (uint64_t)img->layers[i].size;
+		if ((t.k[i].fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+			rc = sw_error_set(err, SW_EIO, "staging: %s", strerror(errno));
+			t.n = i;
+			goto out;
+		}
+	}
+	so.progress = NULL;
+	so.layer_raw = tee_raw;
+	so.layer_raw_ctx = &t;
+	if ((rc = sw_scan_image(img, &so, &rep, err)) < 0)
+		goto out;
+	for (i = 0; i < t.n; i++) {
+		kept *k = &t.k[i];
+		char name[32];
+		if (k->n == 0 && k->size) { /* the layer cache answered: fetched apart */
+			uint8_t d[SW_SHA256_LEN];
+			char got[SW_DIGEST_STRLEN];
+			if (!(k->h = sw_sha256_new())) {
+				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+				goto out;
+			}
+			if ((rc = sw_image__stream_layer(img, i, fetch_sink, k, err)) < 0)
+				goto out;
+			sw_sha256_final(k->h, d);
+			sw_digest_str(d, got);
+			if (strcmp(got, img->layers[i].digest)) {
+				rc = sw_error_set(err, SW_EVERIFY, "layer %zu: the upstream sent %s for %s", i, got,
+						  img->layers[i].digest);
+				goto out;
+			}
+		}
+		if (k->failed || k->n != k->size) {
+			rc = sw_error_set(err, SW_EVERIFY, "layer %zu: %llu of %llu bytes kept", i, (unsigned long long)k->n,
+					  (unsigned long long)k->size);
+			goto out;
+		}
+		snprintf(name, sizeof(name), ".layer-%zu", i);
+		if (close(k->fd) < 0 || renameat(dfd, name, dfd, img->layers[i].digest + 7) < 0) {
+			k->fd = -1;
+			rc = sw_error_set(err, SW_EIO, "staging: %s", strerror(errno));
+			goto out;
+		}
+		k->fd = -1;
+		j->bytes_in += k->n;
+	}
+	sw_check_add_scan(r, rep, NULL);
+out:
+	for (i = 0; i < t.n; i++) {
+		if (t.k[i].fd >= 0)
+			close(t.k[i].fd);
+		sw_sha256_free(t.k[i].h);
+	}
+	free(t.k);
+	if (dfd >= 0)
+		close(dfd);
+	sw_report_free(rep);
+	sw_image_free(img);
+	return rc;
+}
+
 static void run_judge(job *j)
 {
 	const upstream *up = j->up;
@@ -805,19 +942,12 @@ static void run_judge(job *j)
 		keep_index(j, body, len, &err);
 		goto out;
 	}
-	set_phase(j, "pulling its layers from %s", up->name);
+	set_phase(j, "fetching and scanning its layers from %s", up->name);
 	if (sw_store_staging(j->g->store, j->staging, sizeof(j->staging), &err) < 0 ||
-	    (j->stage_used = true, sw_image_pull(input, j->staging, &up->io, NULL, &err)) < 0) {
+	    (j->stage_used = true, fetch_and_scan(j, input, r, &err)) < 0) {
 		sw_buf_printf(&j->msg, "the image could not be fetched whole, so it was not judged: %s", err.msg);
 		j->status = 0;
 		goto out;
-	}
-	j->bytes_in = staged_bytes(j->staging);
-	if (r->scan_due) { /* not due: a signed verdict the policy trusts stood in */
-		char oci[4200];
-		snprintf(oci, sizeof(oci), "oci:%s", j->staging);
-		set_phase(j, "scanning its layers");
-		sw_check_run_scan(oci, &co, r);
 	}
 	j->allowed = r->d.allowed;
 	if (!j->allowed)
