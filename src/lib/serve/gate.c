@@ -22,11 +22,11 @@
  *     the image last judged for it (with a Warning header);
  *  2. the digest is judged ("d|POLICY|UP|REPO|DIGEST"): sw_check on
  *     NAME@DIGEST for the names, access rules, signatures and signed
- *     verdicts (the scan deferred), then the image is pulled into a
- *     staging layout (every blob verified as it streams) and scanned there
- *     (sw_check_run_scan: always, with the policy's bound or scan's
- *     default); allowed, the staging layout moves into the store; denied,
- *     it is removed. An index is judged by its name and signatures and
+ *     verdicts (the scan deferred), then the image is fetched, verified,
+ *     kept and scanned in one pass (fetch_and_scan: the scan streams each
+ *     layer and a tee writes its bytes to a staging layout; always scanned,
+ *     with the policy's bound or scan's default); allowed, the staging
+ *     layout moves into the store; denied, it is removed. An index is judged by its name and signatures and
  *     stored alone; each platform manifest is judged when a client asks
  *     for it, as a child of the index (its signature is the index's).
  *
