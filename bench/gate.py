@@ -63,6 +63,17 @@ def skopeo(src, dest, extra):
     return dt
 
 
+def in_parallel(fn, n):
+    """fn(0) .. fn(n-1) on n threads at once; the seconds it took."""
+    t0 = time.time()
+    ths = [threading.Thread(target=fn, args=(i,)) for i in range(n)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    return time.time() - t0
+
+
 def peak_rss(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -133,26 +144,14 @@ def main():
                                        capture_output=True)
                     with lock:
                         total[0] += int(p.stdout or b"0")
-            t0 = time.time()
-            ths = [threading.Thread(target=client, args=(i,)) for i in range(VARIANTS)]
-            for t in ths:
-                t.start()
-            for t in ths:
-                t.join()
-            served = time.time() - t0
+            served = in_parallel(client, VARIANTS)
             rate = total[0] / served
             store = os.path.join(work, "store", "blobs", "sha256")
 
             def cat(i):
                 subprocess.run("cat %s > /dev/null" % " ".join(os.path.join(store, d[7:]) for d in blobs[i]),
                                shell=True, check=True)
-            t0 = time.time()
-            ths = [threading.Thread(target=cat, args=(i,)) for i in range(VARIANTS)]
-            for t in ths:
-                t.start()
-            for t in ths:
-                t.join()
-            catted = time.time() - t0
+            catted = in_parallel(cat, VARIANTS)
             cat_rate = total[0] / catted
             rss = peak_rss(gate.pid)
             mb = sum(os.path.getsize(os.path.join(IMAGE_A, "blobs", "sha256", f))
