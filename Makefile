@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 PREFIX ?= /usr/local
 
-.PHONY: all deps build demo image test test-fast test-asan bench bench-webhook fuzz install clean
+.PHONY: all deps build demo image test test-fast test-asan bench bench-webhook bench-gate fuzz install clean
 
 all: build
 
@@ -52,6 +52,12 @@ bench: build
 bench-webhook: build
 	@scripts/deps.sh bench
 	bench/webhook.sh $(BUILD)
+
+# the registry gate: the bench image through it vs straight from the
+# registry (skopeo), 16 clients from its store, its peak RSS
+bench-gate: build
+	@scripts/deps.sh bench
+	bench/gate.sh $(BUILD)
 
 fuzz: deps
 	fuzz/run.sh $(or $(SECONDS),60)
