@@ -8,6 +8,7 @@
  *   GET|HEAD /v2/                                  the API version check
  *   GET|HEAD /v2/[UPSTREAM/]REPO/manifests/REF     judged, then served from the store
  *   GET|HEAD /v2/[UPSTREAM/]REPO/blobs/DIGEST      only blobs of an allowed image of REPO
+ *   GET /v2/[UPSTREAM/]REPO/tags/list              the upstream's list (names, not content)
  *
  * The upstream is the first path component when it names one (podman's
  * and Docker's mirror prefixes), else the one whose registry containerd
@@ -132,7 +133,7 @@ struct pull {
 	gate *g;
 	sw_http_req *req;
 	const upstream *up;
-	char repo[300], ref[200];
+	char repo[300], ref[300];
 	char digest[SW_DIGEST_STRLEN];
 	char stale_digest[SW_DIGEST_STRLEN];
 	bool by_digest, stale;
@@ -1270,6 +1271,171 @@ static bool advance(pull *p, double now)
 	return p->digest[0] ? judge_step(p, now) : tag_step(p, now);
 }
 
+static bool valid_tag(const char *t)
+{
+	size_t i, n = strlen(t);
+
+	if (!n || n > 128 || !((t[0] >= 'a' && t[0] <= 'z') || (t[0] >= 'A' && t[0] <= 'Z') ||
+			       (t[0] >= '0' && t[0] <= '9') || t[0] == '_'))
+		return false;
+	for (i = 1; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9') ||
+		      t[i] == '_' || t[i] == '.' || t[i] == '-'))
+			return false;
+	return true;
+}
+
+/* ---- tags lists: names, not content, so passed on (rewritten) ---- */
+
+#define MAX_TAGS_BODY (4u << 20)
+
+typedef struct tags_job {
+	sw_pool_job base;
+	gate *g;
+	sw_http_req *req;           /* NULL once the client went away */
+	const upstream *up;
+	char repo[300], name[400];  /* name: as the client asked (its prefix kept) */
+	unsigned n;
+	char last[200];
+	char *body;
+	size_t len;
+	int status;
+	char msg[600];
+} tags_job;
+
+static void tags_run(sw_pool_job *pj)
+{
+	tags_job *t = (tags_job *)pj;
+	sw_error err = SW_ERROR_INIT;
+	sw_reg *reg = NULL;
+
+	if (sw_reg_open(&reg, t->up->registry, t->repo, &t->up->ro, &err) < 0 ||
+	    sw_reg_tags(reg, t->n, t->last, MAX_TAGS_BODY, &t->body, &t->len, &err) < 0) {
+		t->status = err.code == SW_ENOTFOUND ? 404 : 502;
+		snprintf(t->msg, sizeof(t->msg), "%s", err.msg);
+	}
+	sw_reg_free(reg);
+}
+
+static void tags_gone(void *arg)
+{
+	((tags_job *)arg)->req = NULL;
+}
+
+/* The upstream's list, rewritten: the name the client asked for, and only
+ * tags that are tags (the one JSON writer escapes what is kept). */
+static void tags_done(sw_http_msg *m)
+{
+	tags_job *t = (tags_job *)((char *)m - offsetof(tags_job, base.done));
+	sw_json_doc *doc = NULL;
+	sw_error err = SW_ERROR_INIT;
+	sw_buf b = SW_BUF_INIT(MAX_TAGS_BODY);
+	sw_jw w = SW_JW_INIT(&b);
+	const sw_json *tags, *c;
+	const char *lastkept = NULL;
+	char link[800];
+	const char *hdrs[3] = { NULL, NULL, NULL };
+	unsigned nkept = 0;
+	bool more = false;
+
+	if (!t->req)
+		goto out;
+	if (t->status) {
+		t->g->m.upstream_errors++;
+		reg_error(t->req, t->status, t->status == 404 ? "NAME_UNKNOWN" : "UNKNOWN", t->msg, NULL);
+		goto out;
+	}
+	if (sw_json_parse(t->body, t->len, &doc, &err) < 0 || !(tags = sw_json_get_arr(sw_json_root(doc), "tags"))) {
+		reg_error(t->req, 502, "UNKNOWN", "the upstream's tags list is not one", NULL);
+		goto out;
+	}
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "name", t->name);
+	sw_jw_karr(&w, "tags");
+	/* a page as the distribution spec has it (an upstream may not page) */
+	for (c = tags->child; c; c = c->next) {
+		if (c->type != SW_JSON_STR || !valid_tag(c->s) || (t->last[0] && strcmp(c->s, t->last) <= 0))
+			continue;
+		if (nkept == t->n) {
+			more = true;
+			break;
+		}
+		sw_jw_str(&w, c->s);
+		lastkept = c->s;
+		nkept++;
+	}
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	if (more && lastkept) {
+		snprintf(link, sizeof(link), "</v2/%s/tags/list?n=%u&last=%s>; rel=\"next\"", t->name, t->n, lastkept);
+		hdrs[0] = "Link";
+		hdrs[1] = link;
+	}
+	if (sw_jw_done(&w) == 0)
+		sw_http_reply_h(t->req, 200, "application/json", hdrs, b.data, b.len);
+	else
+		reg_error(t->req, 502, "UNKNOWN", "the upstream's tags list is too large", NULL);
+out:
+	sw_json_free(doc);
+	sw_buf_release(&b);
+	free(t->body);
+	free(t);
+}
+
+/* n and last from the query (n at most 10,000, which is also the page
+ * when none is asked for). */
+static void tags_query(sw_http_req *req, tags_job *t)
+{
+	size_t qlen;
+	const char *q = sw_http_query(req, &qlen);
+	char v[200];
+
+	t->n = 10000;
+	while (qlen) {
+		const char *amp = memchr(q, '&', qlen);
+		size_t l = amp ? (size_t)(amp - q) : qlen;
+		if (l > 2 && memcmp(q, "n=", 2) == 0 && l - 2 < 8) {
+			snprintf(v, sizeof(v), "%.*s", (int)(l - 2), q + 2);
+			t->n = (unsigned)strtoul(v, NULL, 10);
+			if (t->n < 1 || t->n > 10000)
+				t->n = 10000;
+		} else if (l > 5 && memcmp(q, "last=", 5) == 0 && l - 5 < sizeof(v)) {
+			snprintf(v, sizeof(v), "%.*s", (int)(l - 5), q + 5);
+			if (valid_tag(v))
+				snprintf(t->last, sizeof(t->last), "%s", v);
+		}
+		if (!amp)
+			break;
+		qlen -= l + 1;
+		q = amp + 1;
+	}
+}
+
+static void on_tags(gate *g, sw_http_req *req, const upstream *up, const char *repo, const char *name, size_t nlen)
+{
+	tags_job *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		reg_error(req, 503, "UNAVAILABLE", "out of memory", NULL);
+		return;
+	}
+	t->g = g;
+	t->req = req;
+	t->up = up;
+	snprintf(t->repo, sizeof(t->repo), "%s", repo);
+	snprintf(t->name, sizeof(t->name), "%.*s", (int)nlen, name);
+	tags_query(req, t);
+	t->base.run = tags_run;
+	t->base.done.fn = tags_done;
+	if (sw_pool_submit(g->pool, &t->base) < 0) {
+		free(t);
+		g->m.busy++;
+		reg_error(req, 503, "UNAVAILABLE", "stowaway is busy (the work queue is full): retry", NULL);
+		return;
+	}
+	sw_http_hold(req, tags_gone, t);
+}
+
 /* ---- routes ---- */
 
 static const upstream *find_upstream(const gate *g, const char *name, size_t len)
@@ -1329,19 +1495,6 @@ static bool valid_repo(const upstream *u, const char *repo)
 	       strcmp(r.path, repo) == 0; /* already as the registry names it */
 }
 
-static bool valid_tag(const char *t)
-{
-	size_t i, n = strlen(t);
-
-	if (!n || n > 128 || !((t[0] >= 'a' && t[0] <= 'z') || (t[0] >= 'A' && t[0] <= 'Z') ||
-			       (t[0] >= '0' && t[0] <= '9') || t[0] == '_'))
-		return false;
-	for (i = 1; i < n; i++)
-		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9') ||
-		      t[i] == '_' || t[i] == '.' || t[i] == '-'))
-			return false;
-	return true;
-}
 
 static void on_manifest(gate *g, sw_http_req *req, const upstream *up, const char *repo, const char *ref)
 {
@@ -1360,7 +1513,7 @@ static void on_manifest(gate *g, sw_http_req *req, const upstream *up, const cha
 	snprintf(p->repo, sizeof(p->repo), "%s", repo);
 	snprintf(p->ref, sizeof(p->ref), "%s", ref);
 	if (sw_digest_valid(ref)) {
-		snprintf(p->digest, sizeof(p->digest), "%s", ref);
+		snprintf(p->digest, sizeof(p->digest), "%.71s", ref);
 		p->by_digest = true;
 	}
 	sw_http_hold(req, on_gone, p);
@@ -1415,6 +1568,14 @@ static void on_v2(void *ctx, sw_http_req *req)
 	}
 	rest = path + 4;
 	len -= 4;
+	if (len > 10 && memcmp(rest + len - 10, "/tags/list", 10) == 0) {
+		if (!(up = route(g, req, rest, len - 10, repo, sizeof(repo))) || !valid_repo(up, repo)) {
+			reg_error(req, 404, "NAME_UNKNOWN", "no upstream serves this name (a path prefix names one, or ?ns=)", api);
+			return;
+		}
+		on_tags(g, req, up, repo, rest, len - 10);
+		return;
+	}
 	/* NAME/manifests/REF or NAME/blobs/DIGEST: the last such word wins */
 	for (i = len, kind = NULL; i-- > 0;) {
 		if (i + 11 <= len && memcmp(rest + i, "/manifests/", 11) == 0) {
@@ -1427,7 +1588,7 @@ static void on_v2(void *ctx, sw_http_req *req)
 		}
 	}
 	if (!kind) {
-		reg_error(req, 404, "UNSUPPORTED", "the gate serves manifests and blobs (no tags list, no catalog)", api);
+		reg_error(req, 404, "UNSUPPORTED", "the gate serves manifests, blobs and tags lists (no catalog)", api);
 		return;
 	}
 	snprintf(tail, sizeof(tail), "%.*s", (int)(len - i - strlen(kind) - 2), rest + i + strlen(kind) + 2);
