@@ -512,7 +512,7 @@ static void log_pull(const pull *p, const char *decision, const char *source, co
 	sw_jw_real(&w, (sw_now() - p->t0) * 1000.0, 2);
 	sw_jw_end(&w);
 	if (sw_jw_done(&w) == 0 && sw_buf_putc(&b, '\n') == 0)
-		fwrite(b.data, 1, b.len, stderr);
+		sw_http_logline(b.data, b.len);
 	sw_buf_release(&b);
 }
 

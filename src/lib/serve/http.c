@@ -116,6 +116,27 @@ struct sw_http_req {
 
 /* ---- logging ---- */
 
+/* The lines of one turn of the loop, written together when it ends (one
+ * write for many answers under load, at once when idle). Loop thread only. */
+static sw_buf logbuf = SW_BUF_INIT(4u << 20);
+
+static void log_flush(void)
+{
+	if (logbuf.len)
+		(void)sw_write_all(2, logbuf.data, logbuf.len);
+	sw_buf_reset(&logbuf);
+}
+
+void sw_http_logline(const char *line, size_t n)
+{
+	if (logbuf.len + n > (64u << 10))
+		log_flush();
+	if (sw_buf_append(&logbuf, line, n) < 0) { /* out of memory: unbuffered */
+		sw_buf_reset(&logbuf);
+		(void)sw_write_all(2, line, n);
+	}
+}
+
 void sw_http_log(const char *event, const char *key, const char *value)
 {
 	sw_buf b = SW_BUF_INIT(8192);
@@ -127,8 +148,9 @@ void sw_http_log(const char *event, const char *key, const char *value)
 	if (key)
 		sw_jw_kstr(&w, key, value);
 	sw_jw_end(&w);
+	log_flush(); /* in order, and at once: the server's own events are few */
 	if (sw_jw_done(&w) == 0 && sw_buf_putc(&b, '\n') == 0)
-		fwrite(b.data, 1, b.len, stderr);
+		(void)sw_write_all(2, b.data, b.len);
 	sw_buf_release(&b);
 }
 
@@ -755,7 +777,9 @@ int sw_http_run(sw_http *h, sw_error *err)
 	h2o_socket_read_start(h->listener, on_accept);
 	sw_http_log("listening", "addr", h->addr);
 	for (;;) {
-		if (h2o_evloop_run(h->ctx.loop, 100) != 0 && errno != EINTR)
+		int rc = h2o_evloop_run(h->ctx.loop, 100);
+		log_flush();
+		if (rc != 0 && errno != EINTR)
 			break;
 		if (h->stopping) {
 			if (!stop_at)
@@ -768,6 +792,7 @@ int sw_http_run(sw_http *h, sw_error *err)
 	for (stop_at = sw_now() + 0.2; sw_now() < stop_at;)
 		h2o_evloop_run(h->ctx.loop, 20);
 	sw_http_log("stopped", "addr", h->addr);
+	sw_buf_release(&logbuf);
 	return 0;
 }
 

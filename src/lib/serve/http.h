@@ -109,7 +109,11 @@ typedef struct sw_http_timer {
 int sw_http_timer_start(sw_http *h, sw_http_timer *t, unsigned ms);
 void sw_http_timer_stop(sw_http_timer *t);
 
-/* One JSON log line on stderr, written whole (the server's own events). */
+/* One JSON log line on stderr, written whole and at once (the server's
+ * own events). */
 void sw_http_log(const char *event, const char *key, const char *value);
+/* A line (with its newline) for stderr, written with the others of this
+ * turn of the loop when it ends: the per-request log (loop thread only). */
+void sw_http_logline(const char *line, size_t n);
 
 #endif

@@ -400,7 +400,7 @@ static void log_review(const review *rv, bool allowed, const char *reason, doubl
 	sw_jw_real(&w, secs * 1000.0, 2);
 	sw_jw_end(&w);
 	if (sw_jw_done(&w) == 0 && sw_buf_putc(&b, '\n') == 0)
-		fwrite(b.data, 1, b.len, stderr);
+		sw_http_logline(b.data, b.len);
 	sw_buf_release(&b);
 }
 
