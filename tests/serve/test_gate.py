@@ -310,8 +310,7 @@ def signatures_required_by_the_policy():
                         "--creds", "%s:%s" % reg.creds, "%s/team/signed:v1" % reg.host], env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     eq(p.returncode, 0, p.stderr)
-    pol = "version: 1\nrequire:\n  signature: {keys: [%s]}\n" % (prefix + ".pub")
-    g = Gate("signed", [upstream(reg)], policy=pol)
+    g = signing_gate(reg)
     try:
         rc, err, _ = g.pull("up/team/signed:v1")
         eq(rc, 0, "signed: " + err[-400:])
@@ -499,82 +498,161 @@ def needs_root(tool):
     return None
 
 
+class Podman:
+    """podman, rootful with vfs storage in WORK, whose registries.conf
+    rewrites each named registry to a gate's upstream (location): it has
+    nothing to fall back to."""
+
+    def __init__(self, name):
+        self.dir = os.path.join(WORK, "podman-" + name)
+        self.certs = os.path.join(self.dir, "certs")
+        os.makedirs(self.certs)
+        shutil.copy(os.path.join(WORK, "gate.pem"), os.path.join(self.certs, "ca.crt"))
+        self.conf = os.path.join(self.dir, "registries.conf")
+        self.rules = []
+
+    def route(self, prefix, gate, up):
+        self.rules.append('[[registry]]\nprefix = "%s"\nlocation = "%s/%s"\n' % (prefix, gate.host, up))
+        with open(self.conf, "w") as f:
+            f.write("\n".join(self.rules))
+
+    def pull(self, ref, *extra):
+        env = dict(R._clean_env(), CONTAINERS_REGISTRIES_CONF=self.conf)
+        base = ["podman", "--root", os.path.join(self.dir, "root"), "--runroot", os.path.join(self.dir, "run"),
+                "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
+        p = subprocess.run(base + ["pull", "--cert-dir", self.certs] + list(extra) + [ref], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env, timeout=180)
+        return p.returncode, p.stderr.decode(), base, env
+
+
+class Containerd:
+    """containerd with its own root, state and socket in WORK; ctr pulls
+    with --hosts-dir, each registry's hosts.toml naming a gate's upstream
+    (override_path) and the gate as server."""
+
+    def __init__(self, name):
+        self.dir = os.path.join(WORK, "containerd-" + name)
+        os.makedirs(self.dir)
+        self.sock = os.path.join(self.dir, "sock")
+        with open(os.path.join(self.dir, "config.toml"), "w") as f:
+            f.write('version = 2\nroot = "%s/root"\nstate = "%s/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+                    '[grpc]\n  address = "%s"\n' % (self.dir, self.dir, self.sock))
+        self.proc = subprocess.Popen(["containerd", "--config", os.path.join(self.dir, "config.toml")],
+                                     stdout=open(os.path.join(self.dir, "log"), "w"), stderr=subprocess.STDOUT)
+        for _ in range(200):
+            if os.path.exists(self.sock):
+                break
+            time.sleep(0.05)
+        self.hosts = os.path.join(self.dir, "hosts")
+
+    def route(self, registry, gate, up):
+        d = os.path.join(self.hosts, registry)
+        os.makedirs(d, exist_ok=True)
+        shutil.copy(os.path.join(WORK, "gate.pem"), os.path.join(d, "gate-ca.crt"))
+        with open(os.path.join(d, "hosts.toml"), "w") as f:
+            f.write('server = "https://%s"\n\n[host."https://%s/v2/%s"]\n  capabilities = ["pull", "resolve"]\n'
+                    '  override_path = true\n  ca = "%s"\n' % (gate.host, gate.host, up, os.path.join(d, "gate-ca.crt")))
+
+    def pull(self, ref, *extra):
+        p = subprocess.run(["ctr", "--address", self.sock, "images", "pull", "--snapshotter", "native", "--hosts-dir",
+                            self.hosts] + list(extra) + [ref], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=180)
+        return p.returncode, p.stderr.decode()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def signing_gate(reg):
+    """A gate whose policy requires a signature by the signer's key (the
+    signatures case made the key and signed team/signed)."""
+    prefix = os.path.join(WORK, "signer")
+    pol = "version: 1\nrequire:\n  signature: {keys: [%s]}\n" % (prefix + ".pub")
+    return Gate("signed-%d" % time.time_ns(), [upstream(reg)], policy=pol)
+
+
 @case
 def podman_pulls_through_the_gate():
-    """registries.conf rewrites the upstream's name to the gate (location),
-    so podman has nothing to fall back to."""
+    """The cases through podman: clean (the upstream's digest), poisoned,
+    look-alike, unsigned and signed, each platform of an index."""
     skip = needs_root("podman")
     if skip:
         return skip
     reg = registry()
     g = main_gate()
-    conf = os.path.join(WORK, "registries.conf")
-    with open(conf, "w") as f:
-        f.write('[[registry]]\nprefix = "%s"\nlocation = "%s/up"\n' % (reg.host, g.host))
-    certs = os.path.join(WORK, "podman-certs")
-    os.makedirs(certs, exist_ok=True)
-    shutil.copy(os.path.join(WORK, "gate.pem"), os.path.join(certs, "ca.crt"))
-    env = dict(R._clean_env(), CONTAINERS_REGISTRIES_CONF=conf)
-    base = ["podman", "--root", os.path.join(WORK, "podman-root"), "--runroot", os.path.join(WORK, "podman-run"),
-            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
-
-    def pull(img):
-        return subprocess.run(base + ["pull", "--cert-dir", certs, "%s/%s" % (reg.host, img)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, env=env, timeout=180)
-    p = pull("team/clean:v1")
-    eq(p.returncode, 0, p.stderr.decode()[-600:])
-    p2 = subprocess.run(base + ["image", "inspect", "--format", "{{.Digest}}", "%s/team/clean:v1" % reg.host],
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    eq(p2.stdout.decode().strip(), reg.d["team/clean:v1"], "the digest the upstream serves")
-    p = pull("team/bad:v1")
-    err = p.stderr.decode()
-    ok(p.returncode != 0 and "/up/team/bad: denied: stowaway denied" in err and "critical" in err,
-       "podman prints our reason: " + err[-600:])
+    hub = Gate("podman-hub", [upstream(reg, name="hub", registry="docker.io")])
+    sg = signing_gate(reg)
+    pm = Podman("main")
+    pm.route(reg.host, g, "up")
+    pm.route("docker.io", hub, "hub")
+    try:
+        rc, err, base, env = pm.pull("%s/team/clean:v1" % reg.host)
+        eq(rc, 0, err[-600:])
+        p2 = subprocess.run(base + ["image", "inspect", "--format", "{{.Digest}}", "%s/team/clean:v1" % reg.host],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        eq(p2.stdout.decode().strip(), reg.d["team/clean:v1"], "the digest the upstream serves")
+        rc, err, _, _ = pm.pull("%s/team/bad:v1" % reg.host)
+        ok(rc != 0 and "/up/team/bad: denied: stowaway denied" in err and "critical" in err,
+           "poisoned: podman prints our reason: " + err[-600:])
+        rc, err, _, _ = pm.pull("docker.io/someuser/openjdk:17")
+        ok(rc != 0 and "stowaway denied docker.io/someuser/openjdk@" in err and "impersonation" in err,
+           "look-alike: " + err[-600:])
+        eq(pm.pull("docker.io/library/busybox:1.36")[0], 0, "the official image")
+        rc, err, _, _ = pm.pull("%s/team/multi:v1" % reg.host, "--arch", "arm64")
+        ok(rc != 0 and "critical" in err, "the poisoned arm64 variant: " + err[-400:])
+        eq(pm.pull("%s/team/multi:v1" % reg.host, "--arch", "amd64")[0], 0, "the clean amd64 variant")
+        ps = Podman("signed")
+        ps.route(reg.host, sg, "up")
+        rc, err, _, _ = ps.pull("%s/team/unsigned:v1" % reg.host)
+        ok(rc != 0 and "requires a signature" in err, "unsigned: " + err[-500:])
+        rc, err, _, _ = ps.pull("%s/team/signed:v1" % reg.host)
+        eq(rc, 0, "signed: " + err[-500:])
+    finally:
+        eq(hub.stop(), 0, "exit status")
+        eq(sg.stop(), 0, "exit status")
 
 
 @case
 def containerd_pulls_through_the_gate():
-    """ctr --hosts-dir with the gate as the only host for docker.io
-    (override_path: the gate's prefix for the upstream)."""
+    """The same cases through ctr --hosts-dir (override_path: the gate's
+    prefix for the upstream). ctr resolves with HEAD and prints only the
+    status line: the gate puts the reason there."""
     skip = needs_root("containerd")
     if skip:
         return skip
     reg = registry()
-    g = Gate("ctr", [upstream(reg, name="hub", registry="docker.io")])
-    d = os.path.join(WORK, "containerd")
-    os.makedirs(d)
-    sock = os.path.join(d, "sock")
-    with open(os.path.join(d, "config.toml"), "w") as f:
-        f.write('version = 2\nroot = "%s/root"\nstate = "%s/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-                '[grpc]\n  address = "%s"\n' % (d, d, sock))
-    daemon = subprocess.Popen(["containerd", "--config", os.path.join(d, "config.toml")],
-                              stdout=open(os.path.join(d, "log"), "w"), stderr=subprocess.STDOUT)
+    g = main_gate()
+    hub = Gate("ctr-hub", [upstream(reg, name="hub", registry="docker.io")])
+    sg = signing_gate(reg)
+    cd = Containerd("main")
+    cd.route("docker.io", hub, "hub")
+    cd.route(reg.host, g, "up")
+    cs = Containerd("signed")
+    cs.route(reg.host, sg, "up")
     try:
-        for _ in range(200):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        hosts = os.path.join(d, "hosts", "docker.io")
-        os.makedirs(hosts)
-        shutil.copy(os.path.join(WORK, "gate.pem"), os.path.join(hosts, "gate-ca.crt"))
-        with open(os.path.join(hosts, "hosts.toml"), "w") as f:
-            f.write('server = "https://%s"\n\n[host."https://%s/v2/hub"]\n  capabilities = ["pull", "resolve"]\n'
-                    '  override_path = true\n  ca = "%s"\n' % (g.host, g.host, os.path.join(hosts, "gate-ca.crt")))
-
-        def pull(img):
-            return subprocess.run(["ctr", "--address", sock, "images", "pull", "--snapshotter", "native", "--hosts-dir",
-                                   os.path.join(d, "hosts"), img], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  timeout=180)
-        p = pull("docker.io/library/busybox:1.36")
-        eq(p.returncode, 0, p.stderr.decode()[-600:])
-        p = pull("docker.io/someuser/openjdk:17")
-        err = p.stderr.decode()
-        ok(p.returncode != 0 and "403 stowaway denied docker.io/someuser/openjdk@" in err and "impersonation" in err,
-           "ctr prints our reason (from the status line of the HEAD's answer): " + err[-600:])
+        rc, err = cd.pull("docker.io/library/busybox:1.36")
+        eq(rc, 0, err[-600:])
+        rc, err = cd.pull("docker.io/someuser/openjdk:17")
+        ok(rc != 0 and "403 stowaway denied docker.io/someuser/openjdk@" in err and "impersonation" in err,
+           "look-alike: ctr prints our reason: " + err[-600:])
+        rc, err = cd.pull("%s/team/clean:v1" % reg.host)
+        eq(rc, 0, "clean: " + err[-600:])
+        rc, err = cd.pull("%s/team/bad:v1" % reg.host)
+        ok(rc != 0 and "403 stowaway denied %s/team/bad@" % reg.host in err and "critical" in err,
+           "poisoned: " + err[-600:])
+        rc, err = cd.pull("%s/team/multi:v1" % reg.host, "--platform", "linux/arm64")
+        ok(rc != 0 and "critical" in err, "the poisoned arm64 variant: " + err[-600:])
+        eq(cd.pull("%s/team/multi:v1" % reg.host, "--platform", "linux/amd64")[0], 0, "the clean amd64 variant")
+        rc, err = cs.pull("%s/team/unsigned:v1" % reg.host)
+        ok(rc != 0 and "requires a signature" in err, "unsigned: " + err[-500:])
+        rc, err = cs.pull("%s/team/signed:v1" % reg.host)
+        eq(rc, 0, "signed: " + err[-500:])
     finally:
-        daemon.terminate()
-        daemon.wait(30)
-        eq(g.stop(), 0, "exit status")
+        cd.stop()
+        cs.stop()
+        eq(hub.stop(), 0, "exit status")
+        eq(sg.stop(), 0, "exit status")
 
 
 @case
