@@ -111,6 +111,63 @@ typedef struct sw_sig_check {
 SW_API int sw_verify_image(const char *ref, const sw_image_opts *o, const sw_sig_check *c, char *digest_out,
 			   size_t digest_n, sw_sig_result **results, size_t *nresults, sw_error *err);
 
+/* ---- Sigstore bundles (cosign v3, sigstore-go, sigstore-python ...) ---- */
+
+/* A Sigstore trusted root (trusted_root.json): the transparency logs,
+ * Fulcio CAs, CT logs and timestamp authorities bundles are checked
+ * against. path NULL: the public-good instance's root compiled into the
+ * library (data/sigstore/trusted_root.json). Never fetched. *out belongs to
+ * the caller (sw_trustroot_free). Errors: SW_EIO (cannot read),
+ * SW_EFORMAT (not a trusted root; a validFor without its start, a key or
+ * certificate that does not parse). */
+typedef struct sw_trustroot sw_trustroot;
+SW_API int sw_trustroot_load(const char *path, sw_trustroot **out, sw_error *err);
+/* NULL is a no-op. */
+SW_API void sw_trustroot_free(sw_trustroot *tr);
+
+/* Who must have signed: keys (a bundle signed with a public key: one of
+ * them), or a Fulcio certificate whose SAN (URI or email) is identity, or
+ * matches identity_regexp, and whose OIDC issuer is issuer or matches
+ * issuer_regexp (POSIX extended, unanchored, as cosign's options; NULL:
+ * not checked). Borrowed for the call. */
+typedef struct sw_bundle_want {
+	const sw_pubkeys *keys;
+	const char *identity;
+	const char *identity_regexp;
+	const char *issuer;
+	const char *issuer_regexp;
+} sw_bundle_want;
+
+#define SW_BUNDLE_WANT_INIT { NULL, NULL, NULL, NULL, NULL }
+
+/* What a verified bundle says. */
+typedef struct sw_bundle_info {
+	char identity[512];     /* the certificate's SAN (empty for a key) */
+	char issuer[256];       /* its OIDC issuer */
+	long long signed_at;    /* the first time a log or a TSA vouched for, seconds since the epoch */
+	bool dsse;              /* a DSSE envelope (an attestation), else a message signature */
+} sw_bundle_info;
+
+/* Verify a Sigstore bundle (JSON, media types v0.1 to v0.3) for an artifact
+ * whose SHA-256 is artifact_digest ("sha256:<64 hex>"), offline, against
+ * tr: the signature (message or DSSE with an in-toto statement naming the
+ * artifact), every transparency-log entry (body, SET, inclusion proof and
+ * signed checkpoint), every RFC 3161 timestamp, and for a certificate its
+ * chain to a Fulcio CA at the times those vouch for, its SCT and its
+ * identity. 0: verified (info filled); SW_EVERIFY: refused, why in err
+ * (naming the part: bundle, signature, DSSE, certificate, SCT, identity,
+ * issuer, log entry, SET, inclusion proof, checkpoint, timestamp);
+ * SW_EINVAL: a bad argument. Bundles are bounded at 16 MiB. */
+SW_API int sw_bundle_verify(const sw_trustroot *tr, const char *bundle, size_t len, const char *artifact_digest,
+			    const sw_bundle_want *want, sw_bundle_info *info, sw_error *err);
+
+/* sw_bundle_verify over files: the bundle read from bundle_path, the
+ * artifact a regular file (hashed as it is read) or, when no file has
+ * that name, "sha256:<64 hex>". SW_EIO: a file cannot be read (the
+ * bundle: SW_ELIMIT over 16 MiB); else as sw_bundle_verify. */
+SW_API int sw_bundle_verify_blob(const sw_trustroot *tr, const char *bundle_path, const char *artifact,
+				 const sw_bundle_want *want, sw_bundle_info *info, sw_error *err);
+
 /* ---- keys and signing ---- */
 
 /* A private signing key. Opaque: its bytes stay inside the library (and are

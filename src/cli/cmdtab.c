@@ -192,6 +192,25 @@ static const cli_opt verify_opts[] = {
 	END,
 };
 
+static const cli_opt vblob_opts[] = {
+	{ CLI_O_BUNDLE, "bundle", 0, "FILE", "the Sigstore bundle (.sigstore.json)", CLI_V_FILE },
+	{ CLI_O_KEY, "key", 0, "FILE", "a PEM public key: the bundle must be signed\nwith it (repeatable)", CLI_V_FILE },
+	{ CLI_O_CERTID, "certificate-identity", 0, "ID",
+	  "keyless: the certificate's SAN (URI or email),\nexactly", NULL },
+	{ CLI_O_CERTIDRE, "certificate-identity-regexp", 0, "RE",
+	  "keyless: the SAN matches RE (POSIX extended,\nunanchored)", NULL },
+	{ CLI_O_CERTISS, "certificate-oidc-issuer", 0, "URL", "keyless: the certificate's OIDC issuer, exactly",
+	  NULL },
+	{ CLI_O_CERTISSRE, "certificate-oidc-issuer-regexp", 0, "RE", "keyless: the OIDC issuer matches RE", NULL },
+	{ CLI_O_TRUSTROOT, "trusted-root", 0, "FILE",
+	  "a Sigstore trusted_root.json (default: the\npublic-good instance's, built in)", CLI_V_FILE },
+	OPT_FORMAT2,
+	OPT_OUTPUT,
+	OPT_FAILON_JUDGE("the bundle is refused"),
+	OPT_HELP,
+	END,
+};
+
 static const cli_opt vatt_opts[] = {
 	{ CLI_O_KEY, "key", 0, "FILE", "a PEM public key (cosign.pub); repeatable", CLI_V_FILE },
 	{ CLI_O_VERDICT, "verdict", 0, "VERDICT",
@@ -410,6 +429,23 @@ const cli_cmd cli_cmds[] = {
 	  CLI_V_FORMATS2, "any",
 	  "0 every image has a valid signature (or --fail-on none); 1 one has none;\n2 an error.",
 	  CLI_CMD_AUTOFMT | CLI_CMD_REGISTRY, verify_opts },
+	{ "verify-blob", "verify a Sigstore bundle for a file, offline",
+	  "verify-blob --bundle FILE (--key FILE | --certificate-identity ID\n"
+	  "    --certificate-oidc-issuer URL) [--trusted-root FILE] [options] FILE|sha256:DIGEST", NULL,
+	  CLI_V_FILE,
+	  "Verify a Sigstore bundle (cosign v3, sigstore-go, sigstore-python; media\n"
+	  "types v0.1 to v0.3) for FILE, or for the artifact whose SHA-256 is\n"
+	  "sha256:DIGEST when no such file exists, offline: the message signature or\n"
+	  "DSSE envelope (an in-toto statement naming the artifact), every Rekor\n"
+	  "entry (body, signed entry timestamp, inclusion proof and signed\n"
+	  "checkpoint), every RFC 3161 timestamp, and, keyless, the certificate's\n"
+	  "chain to a Fulcio CA when it was used, its SCT, identity and issuer.\n"
+	  "Everything is checked against the trusted root: the built-in copy of the\n"
+	  "public-good instance's (never fetched), or --trusted-root. The arguments\n"
+	  "are those of the Sigstore conformance suite and of cosign verify-blob.",
+	  CLI_V_FORMATS2, "any",
+	  "0 verified (or --fail-on none); 1 refused, with the reason; 2 an error.",
+	  0, vblob_opts },
 	{ "verify-attestation", "check the signed scan verdicts of images (scan --attest)",
 	  "verify-attestation --key FILE [--key FILE]... [options] IMAGE...", NULL, CLI_V_IMAGE,
 	  "Check the signed scan verdicts attached to images by 'stowaway scan\n"
