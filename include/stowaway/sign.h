@@ -96,18 +96,30 @@ SW_API void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t pl
 SW_API int sw_rekor_set_verify(const sw_pubkeys *rekor_keys, const char *bundle, const sw_pubkeys *keys, int key,
 			       const char *sig_b64, const void *payload, size_t plen, sw_error *err);
 
+struct sw_bundle_want;
+struct sw_trustroot;
+
 /* What a registry image's signatures must show: one of keys, a Rekor SET
- * by one of rekor_keys when not NULL, and the identity (NULL: any). */
+ * by one of rekor_keys when not NULL, and the identity (NULL: any).
+ * Sigstore bundles (cosign v3) count too: keyed ones by keys (with log
+ * entries when rekor_keys is set, else entries are checked only when
+ * present), keyless ones when keyless names the certificate's identity
+ * and issuer (NULL: keyless bundles are not accepted); both against
+ * trust_root (NULL: the built-in one). */
 typedef struct sw_sig_check {
 	const sw_pubkeys *keys;
 	const sw_pubkeys *rekor_keys;
 	const sw_identity *identity;
+	const struct sw_bundle_want *keyless;
+	const struct sw_trustroot *trust_root;
 } sw_sig_check;
 
-/* Verify a registry image: resolve its digest, read sha256-<hex>.sig from
- * the same repository, verify every signature. results (malloc'd) has one
- * entry per signature layer. Returns the number of valid signatures, or an
- * error (no .sig tag is 0 signatures, not an error). */
+/* Verify a registry image (or an OCI layout, oci:DIR): resolve its digest,
+ * read sha256-<hex>.sig from the same repository and the Sigstore bundles
+ * that refer to it (the referrers API, else the sha256-<hex> tag's index),
+ * verify every signature. results (malloc'd) has one entry per signature
+ * layer and per bundle. Returns the number of valid signatures, or an
+ * error (no signature at all is 0 signatures, not an error). */
 SW_API int sw_verify_image(const char *ref, const sw_image_opts *o, const sw_sig_check *c, char *digest_out,
 			   size_t digest_n, sw_sig_result **results, size_t *nresults, sw_error *err);
 
@@ -136,9 +148,11 @@ typedef struct sw_bundle_want {
 	const char *identity_regexp;
 	const char *issuer;
 	const char *issuer_regexp;
+	bool no_tlog;           /* a keyed bundle without log entries is accepted (cosign's
+				 * --insecure-ignore-tlog; entries present are still checked) */
 } sw_bundle_want;
 
-#define SW_BUNDLE_WANT_INIT { NULL, NULL, NULL, NULL, NULL }
+#define SW_BUNDLE_WANT_INIT { NULL, NULL, NULL, NULL, NULL, false }
 
 /* What a verified bundle says. */
 typedef struct sw_bundle_info {
@@ -146,6 +160,9 @@ typedef struct sw_bundle_info {
 	char issuer[256];       /* its OIDC issuer */
 	long long signed_at;    /* the first time a log or a TSA vouched for, seconds since the epoch */
 	bool dsse;              /* a DSSE envelope (an attestation), else a message signature */
+	char predicate_type[256]; /* DSSE: the in-toto statement's predicateType */
+	char subject_name[512];   /* DSSE: the name of the subject that is the artifact */
+	bool keyed;             /* signed with a key (not a certificate) */
 } sw_bundle_info;
 
 /* Verify a Sigstore bundle (JSON, media types v0.1 to v0.3) for an artifact
@@ -201,6 +218,16 @@ SW_API void sw_privkey_free(sw_privkey *key);
 SW_API int sw_sign_image(const char *ref, const sw_image_opts *o, const sw_privkey *key, const char *identity,
 				const char *const *annotations, size_t nannotations, char *digest_out, size_t digest_n,
 				sw_error *err);
+
+/* Sign as cosign v3 does by default: an in-toto statement (predicateType
+ * https://sigstore.dev/cosign/sign/v1, subject: the image's digest, named
+ * by its repository or identity) in a DSSE envelope, in a Sigstore bundle
+ * v0.3 with the key's hint and no log entry (offline, as cosign's
+ * --tlog-upload=false), stored as an OCI 1.1 referrer of the image with
+ * the sha256-<hex> tag's index kept for registries without the referrers
+ * API. */
+SW_API int sw_sign_image_bundle(const char *ref, const sw_image_opts *o, const sw_privkey *key, const char *identity,
+				char *digest_out, size_t digest_n, sw_error *err);
 
 /* ---- signed scan verdicts (in-toto statements in DSSE envelopes) ---- */
 

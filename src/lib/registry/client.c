@@ -685,6 +685,18 @@ void sw_reg_free(sw_reg *r)
 	free(r);
 }
 
+/* GET a small document into b (its max set by the caller): the transfer
+ * state set up for get(); the caller releases b, x->errbody and x. */
+static int get_small(sw_reg *r, const char *what, const char *accept, sw_buf *b, xfer *x, sw_error *err)
+{
+	memset(x, 0, sizeof(*x));
+	x->r = r;
+	x->body = b;
+	x->max = b->max - 1;
+	x->errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
+	return get(r, what, accept, x, err);
+}
+
 int sw_reg_manifest(sw_reg *r, const char *tag_or_digest, uint64_t max, char **body, size_t *len,
 		    char **media_type, char **digest, sw_error *err)
 {
@@ -695,14 +707,9 @@ int sw_reg_manifest(sw_reg *r, const char *tag_or_digest, uint64_t max, char **b
 	int rc;
 
 	*body = *media_type = *digest = NULL;
-	memset(&x, 0, sizeof(x));
-	x.r = r;
-	x.body = &b;
-	x.max = max;
-	x.errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
 	if (!what)
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
-	rc = get(r, what, ACCEPT, &x, err);
+	rc = get_small(r, what, ACCEPT, &b, &x, err);
 	free(what);
 	if (rc == 0) {
 		sw_sha256_buf(b.data ? b.data : "", b.len, d);
@@ -728,6 +735,30 @@ int sw_reg_manifest(sw_reg *r, const char *tag_or_digest, uint64_t max, char **b
 			*body = *media_type = *digest = NULL;
 			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		}
+	}
+	sw_buf_release(&b);
+	sw_buf_release(&x.errbody);
+	xfer_reset(&x);
+	return rc;
+}
+
+int sw_reg_referrers(sw_reg *r, const char *digest, uint64_t max, char **body, size_t *len, sw_error *err)
+{
+	sw_buf b = SW_BUF_INIT(max + 1);
+	xfer x;
+	char *what = sw_digest_valid(digest) ? sw__asprintf("referrers/%s", digest) : NULL;
+	int rc;
+
+	*body = NULL;
+	*len = 0;
+	if (!what)
+		return sw_error_set(err, SW_EINVAL, "referrers of \"%.80s\": not a digest", digest);
+	rc = get_small(r, what, "Accept: application/vnd.oci.image.index.v1+json", &b, &x, err);
+	free(what);
+	if (rc == 0) {
+		*len = b.len;
+		if (!(*body = sw_buf_detach(&b, NULL)))
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
 	sw_buf_release(&b);
 	sw_buf_release(&x.errbody);

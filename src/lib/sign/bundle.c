@@ -371,7 +371,7 @@ static void release(bundle *b)
 /* ---- checks ---- */
 
 /* The in-toto statement names the artifact among its subjects. */
-static int check_statement(const bundle *b, const uint8_t digest[32], sw_error *err)
+static int check_statement(const bundle *b, const uint8_t digest[32], sw_bundle_info *info, sw_error *err)
 {
 	sw_json_doc *doc = NULL;
 	const sw_json *subj, *s;
@@ -389,18 +389,23 @@ static int check_statement(const bundle *b, const uint8_t digest[32], sw_error *
 	}
 	for (s = subj->child; s && n < MAX_SUBJECTS; s = s->next, n++) {
 		const char *v = sw_json_get_str(sw_json_get_obj(s, "digest"), "sha256");
+		const char *name = sw_json_get_str(s, "name");
 		if (v && strcmp(v, hex) == 0) {
+			snprintf(info->subject_name, sizeof(info->subject_name), "%s", name ? name : "");
 			rc = 0;
 			break;
 		}
 	}
+	if (rc == 0 && sw_json_get_str(sw_json_root(doc), "predicateType"))
+		snprintf(info->predicate_type, sizeof(info->predicate_type), "%s",
+			 sw_json_get_str(sw_json_root(doc), "predicateType"));
 	sw_json_free(doc);
 	return rc == 0 ? 0 : sw_error_set(err, SW_EVERIFY, "DSSE: no subject of the statement is the artifact");
 }
 
 /* The signature over the artifact (or the PAE); the signer's key out. */
 static int check_signature(const bundle *b, const sw_bundle_want *w, const uint8_t art[32], uint8_t pae_digest[32],
-			   EVP_PKEY **signer, sw_error *err)
+			   EVP_PKEY **signer, sw_bundle_info *info, sw_error *err)
 {
 	EVP_PKEY *keys[SW_SIG_MAX_KEYS];
 	sw_buf pae = SW_BUF_INIT(MAX_BUNDLE_JSON + 256);
@@ -440,7 +445,7 @@ static int check_signature(const bundle *b, const sw_bundle_want *w, const uint8
 			break;
 		}
 	sw_buf_release(&pae);
-	return rc < 0 ? rc : check_statement(b, art, err);
+	return rc < 0 ? rc : check_statement(b, art, info, err);
 }
 
 static bool matches(const char *got, const char *exact, const char *re, bool *bad_re)
@@ -476,15 +481,15 @@ static int check_identity(const bundle *b, const sw_bundle_want *w, sw_bundle_in
 }
 
 /* Log entries and timestamps; the times they vouch for out. */
-static int check_witnesses(const sw_trustroot *tr, const bundle *b, const sw_tlog_want *tw, int64_t *times,
-			   size_t *nt, sw_error *err)
+static int check_witnesses(const sw_trustroot *tr, const bundle *b, const sw_tlog_want *tw, bool w_no_tlog,
+			   int64_t *times, size_t *nt, sw_error *err)
 {
 	size_t i, j;
 	int64_t t;
 	int rc;
 
 	*nt = 0;
-	if (b->ne == 0)
+	if (b->ne == 0 && !(b->keyed && w_no_tlog))
 		return sw_error_set(err, SW_EVERIFY, "log entry: the bundle has none");
 	for (i = 0; i < b->nts; i++) {
 		if ((rc = sw_tsa__verify(tr, b->tsr[i], b->tsrlen[i], b->sig, b->siglen, &t, err)) < 0)
@@ -506,7 +511,7 @@ static int check_witnesses(const sw_trustroot *tr, const bundle *b, const sw_tlo
 		if (!valid)
 			return sw_error_set(err, SW_EVERIFY, "log entry: no timestamp inside its log key's validity");
 	}
-	if (*nt == 0)
+	if (*nt == 0 && !b->keyed)
 		return sw_error_set(err, SW_EVERIFY, "timestamp: none verified (an integrated time with a SET, or an "
 						     "RFC 3161 timestamp)");
 	return 0;
@@ -534,6 +539,7 @@ int sw_bundle_verify(const sw_trustroot *tr, const char *text, size_t len, const
 	if ((rc = read_bundle(b, text, len, err)) < 0)
 		goto out;
 	info->dsse = b->dsse;
+	info->keyed = b->keyed;
 	if (b->keyed && !(w->keys && w->keys->n)) {
 		rc = sw_error_set(err, SW_EVERIFY, "bundle: signed with a key, and no key was given (--key)");
 		goto out;
@@ -542,13 +548,13 @@ int sw_bundle_verify(const sw_trustroot *tr, const char *text, size_t len, const
 		rc = sw_error_set(err, SW_EVERIFY, "bundle: signed with a certificate, and a key was given");
 		goto out;
 	}
-	if ((rc = check_signature(b, w, art, signed_digest, &signer, err)) < 0)
+	if ((rc = check_signature(b, w, art, signed_digest, &signer, info, err)) < 0)
 		goto out;
 	tw = (sw_tlog_want){ b->sig, b->siglen, b->leaf, b->leaf ? NULL : signer, signed_digest, b->dsse,
 			     b->payload, b->paylen, b->payload_type };
-	if ((rc = check_witnesses(tr, b, &tw, times, &nt, err)) < 0)
+	if ((rc = check_witnesses(tr, b, &tw, w->no_tlog, times, &nt, err)) < 0)
 		goto out;
-	info->signed_at = times[0];
+	info->signed_at = nt ? times[0] : 0;
 	if (b->leaf) {
 		for (i = 0; i < nt; i++)
 			if ((rc = sw_x509__verify_leaf(tr, b->leaf, times[i], err)) < 0)

@@ -368,7 +368,7 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_sig_che
 	if (!si.ref.domain[0] || sw_ref_format(&si.ref, SW_REF_DEFAULT, named, sizeof(named)) < 0)
 		named[0] = '\0';
 	if (!si.layers)
-		goto out; /* unsigned: 0 signatures */
+		goto bundles; /* no legacy signature */
 	if (si.layers->n && !(*results = calloc(si.layers->n, sizeof(**results)))) {
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;
@@ -410,7 +410,10 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_sig_che
 			valid++;
 		free(payload);
 	}
-	rc = valid;
+bundles:
+	/* cosign v3: Sigstore bundles referring to the image */
+	if ((rc = sw_sig__verify_bundles(&si, c, named, results, nresults, err)) >= 0)
+		rc += valid;
 out:
 	sw_sigimage_close(&si);
 	if (rc < 0) {
