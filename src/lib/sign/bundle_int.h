@@ -39,6 +39,8 @@ struct sw_trustroot {
 	size_t ntlogs, nctlogs, ncas, ntsas;
 };
 
+/* A trusted root from its JSON text (name: for messages). */
+int sw_tr__parse(const char *text, size_t len, const char *name, sw_trustroot **out, sw_error *err);
 /* The log with this id, or NULL. */
 const sw_tr_log *sw_tr__log(const sw_tr_log *logs, size_t n, const uint8_t *id, size_t idlen);
 /* "2021-01-12T11:53:27Z" (fraction and offset allowed) to seconds; -1 on a bad form. */
@@ -86,6 +88,9 @@ typedef struct sw_tlog_want {
  * for it, else 0. SW_EVERIFY with the reason. */
 int sw_tlog__verify(const sw_trustroot *tr, const sw_tlog_entry *e, const sw_tlog_want *w, int bundle_minor,
 		    int64_t *time_out, sw_error *err);
+
+/* A checkpoint (signed note) for a tree of size with root, signed by log. */
+int sw_tlog__checkpoint(const char *cp, int64_t size, const uint8_t root[32], const sw_tr_log *log, sw_error *err);
 
 /* The leaf chains to a Fulcio CA of the trusted root valid at t, is valid
  * itself at t, is not a CA and may sign code. */

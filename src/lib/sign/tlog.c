@@ -286,10 +286,11 @@ static int check_proof(const sw_tlog_entry *e, sw_error *err)
 }
 
 /* The checkpoint: origin, size and root of the proof, signed by the log. */
-static int check_checkpoint(const sw_tlog_entry *e, const sw_tr_log *log, sw_error *err)
+int sw_tlog__checkpoint(const char *cp, int64_t tree_size, const uint8_t tree_root[32], const sw_tr_log *log,
+			sw_error *err)
 {
 	static const char dash[] = "\xe2\x80\x94 "; /* U+2014 and a space */
-	const char *cp = e->checkpoint, *end, *p, *nl;
+	const char *end, *p, *nl;
 	char size[32], rootb64[64];
 	size_t textlen, nsig = 0;
 	uint8_t *root = NULL;
@@ -315,9 +316,9 @@ static int check_checkpoint(const sw_tlog_entry *e, const sw_tr_log *log, sw_err
 		return sw_error_set(err, SW_EVERIFY, "checkpoint: no root hash line");
 	memcpy(rootb64, p, (size_t)(nl - p));
 	rootb64[nl - p] = 0;
-	if (strtoll(size, NULL, 10) != e->p_size || (size[0] == '0' && size[1]))
+	if (strtoll(size, NULL, 10) != tree_size || (size[0] == '0' && size[1]))
 		return sw_error_set(err, SW_EVERIFY, "checkpoint: its tree size is not the proof's");
-	rootok = sw_bdl__b64(rootb64, &root, &rn) == 0 && bytes_eq(root, rn, e->root, 32);
+	rootok = sw_bdl__b64(rootb64, &root, &rn) == 0 && bytes_eq(root, rn, tree_root, 32);
 	free(root);
 	if (!rootok)
 		return sw_error_set(err, SW_EVERIFY, "checkpoint: its root hash is not the proof's");
@@ -377,7 +378,7 @@ int sw_tlog__verify(const sw_trustroot *tr, const sw_tlog_entry *e, const sw_tlo
 	if (e->proof) {
 		if (e->nhashes > MAX_PROOF)
 			return sw_error_set(err, SW_EVERIFY, "inclusion proof: more than %d hashes", MAX_PROOF);
-		if ((rc = check_proof(e, err)) < 0 || (rc = check_checkpoint(e, log, err)) < 0)
+		if ((rc = check_proof(e, err)) < 0 || (rc = sw_tlog__checkpoint(e->checkpoint, e->p_size, e->root, log, err)) < 0)
 			return rc;
 	}
 	return 0;

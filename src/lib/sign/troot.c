@@ -184,7 +184,7 @@ static int read_cas(const sw_json *arr, sw_tr_ca *cas, size_t *n, const char *wh
 	return 0;
 }
 
-static int parse_root(const char *text, size_t len, const char *name, sw_trustroot **out, sw_error *err)
+int sw_tr__parse(const char *text, size_t len, const char *name, sw_trustroot **out, sw_error *err)
 {
 	sw_json_doc *doc = NULL;
 	const sw_json *root;
@@ -230,7 +230,7 @@ int sw_trustroot_load(const char *path, sw_trustroot **out, sw_error *err)
 	int rc;
 
 	if (!path)
-		return parse_root(sw_bundled_trusted_root, strlen(sw_bundled_trusted_root), "the bundled trusted root",
+		return sw_tr__parse(sw_bundled_trusted_root, strlen(sw_bundled_trusted_root), "the bundled trusted root",
 				  out, err);
 	if ((rc = sw_file_read_regular(path, &b)) < 0) {
 		sw_buf_release(&b);
@@ -238,7 +238,7 @@ int sw_trustroot_load(const char *path, sw_trustroot **out, sw_error *err)
 		return sw_error_set(err, rc == SW_ELIMIT ? rc : SW_EIO, "%s: cannot read the trusted root%s", path,
 				    rc == SW_ELIMIT ? " (over 4 MiB)" : "");
 	}
-	rc = parse_root(b.data ? b.data : "", b.len, path, out, err);
+	rc = sw_tr__parse(b.data ? b.data : "", b.len, path, out, err);
 	sw_buf_release(&b);
 	return rc;
 }
