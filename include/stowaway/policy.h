@@ -67,6 +67,13 @@ typedef struct sw_sig_require {
 	const char *rekor_keys[SW_POLICY_MAX_KEYS];
 	size_t nrekor_keys;
 	sw_identity identity;
+	/* keyless (Sigstore bundles with a Fulcio certificate): accepted when
+	 * cert_identity or cert_identity_regexp is set, the certificate's
+	 * SAN and OIDC issuer matching; checked against trusted_root (a
+	 * trusted_root.json; NULL: the built-in one) */
+	const char *cert_identity, *cert_identity_regexp;
+	const char *cert_issuer, *cert_issuer_regexp;
+	const char *trusted_root;
 	int line;                /* the policy's line that asks for it */
 } sw_sig_require;
 

@@ -663,6 +663,19 @@ def sigstore_bundles_through_the_referrers_fallback():
                 r = run(*(keyless[:4] + [ident + "/other"] + keyless[5:] + [ref]))
                 eq(r.rc, 1, "another identity")
                 eq(run(*(keyless[:7] + opts + [ref])).rc, 1, "not under the built-in public-good root")
+                # the policy: require.signature, keyless (check, the webhook and the gate share it)
+                for name, who, want in (("kl-ok", "identity: %s\n    issuer: %s" % (ident, iss), 0),
+                                        ("kl-re", "identity_regexp: ^https://github\\.com/example/\n"
+                                         "    issuer_regexp: githubusercontent", 0),
+                                        ("kl-other", "identity: %s\n    issuer: https://gitlab.com" % ident, 1)):
+                    pol = os.path.join(WORK, name + ".yaml")
+                    with open(pol, "w") as f:
+                        f.write("version: 1\nrequire:\n  signature:\n    %s\n    trusted_root: %s\n" % (who, root))
+                    c = run("check", "--format", "json", "--no-scan", "--policy", pol, *opts, ref)
+                    eq(c.rc, want, "check, %s: %s" % (name, c.out + c.err))
+                    reasons = " ".join(x["text"] for x in c.json["results"][0]["reasons"]) if c.json else ""
+                    ok(("signed: 1 valid signature" in reasons) if want == 0 else ("issuer:" in reasons),
+                       "%s: %s" % (name, reasons))
             else:
                 eq(v.rc, 1, "%s tampered: %s" % (part, v.out + v.err))
                 ok(sig[0]["reason"].startswith("bundle: " + S.EXPECTED_REASON[part]),

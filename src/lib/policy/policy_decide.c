@@ -87,9 +87,14 @@ static void effective(const sw_policy *p, const char *transport, const char *hos
 		s->scan_pending = best->s.scan_pending;
 		s->scan_pending_line = best->s.scan_pending_line;
 	}
-	if (best->s.nkeys >= 0) {
+	if (best->s.nkeys >= 0) { /* the requirement is replaced whole */
 		s->nkeys = best->s.nkeys;
 		memcpy(s->keys, best->s.keys, sizeof(s->keys));
+		s->kl_identity = best->s.kl_identity;
+		s->kl_identity_re = best->s.kl_identity_re;
+		s->kl_issuer = best->s.kl_issuer;
+		s->kl_issuer_re = best->s.kl_issuer_re;
+		s->kl_root = best->s.kl_root;
 	}
 	if (best->s.natt_keys >= 0) {
 		s->natt_keys = best->s.natt_keys;
@@ -417,13 +422,19 @@ void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *r
 		for (i = 0; i < (size_t)s.natt_keys && i < SW_POLICY_MAX_KEYS; i++)
 			d->att_keys[d->natt_keys++] = s.att_keys[i];
 	}
-	if (s.nkeys > 0) {
-		/* require.signature: one of the keys, signed under the image's
-		 * repository (cosign signs the repository) */
+	if (s.nkeys > 0 || s.kl_identity || s.kl_identity_re) {
+		/* require.signature: one of the keys, or keyless for the identity
+		 * and issuer, signed under the image's repository (cosign signs
+		 * the repository) */
 		sw_sig_require *sg = &d->sigs[d->nsigs++];
 		d->need_signature = true;
 		for (i = 0; i < (size_t)s.nkeys && i < SW_POLICY_MAX_KEYS; i++)
 			sg->keys[sg->nkeys++] = s.keys[i];
+		sg->cert_identity = s.kl_identity;
+		sg->cert_identity_regexp = s.kl_identity_re;
+		sg->cert_issuer = s.kl_issuer;
+		sg->cert_issuer_regexp = s.kl_issuer_re;
+		sg->trusted_root = s.kl_root;
 		sg->identity.rule = SW_IDENTITY_REPOSITORY;
 		sg->line = ov && ov->s.nkeys >= 0 ? ov->line : 0;
 	}

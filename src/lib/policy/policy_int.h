@@ -22,7 +22,8 @@ typedef struct settings {
 	int digest;           /* -1 unset, 0/1 */
 	int max_severity;     /* -1 unset, -2 "none" (no finding at all), else sw_severity */
 	char *keys[SW_POLICY_MAX_KEYS];
-	int nkeys;            /* -1 unset */
+	int nkeys;            /* -1 unset (require.signature absent; 0 with keyless only) */
+	char *kl_identity, *kl_identity_re, *kl_issuer, *kl_issuer_re, *kl_root;  /* keyless */
 	char *att_keys[SW_POLICY_MAX_KEYS];   /* require.attestation */
 	int natt_keys;        /* -1 unset */
 	int att_verdict;      /* 0 clean, 1 suspicious, 2 malicious; -1 unset */
