@@ -10,8 +10,10 @@
  * sha256-<hex> that writers keep. An OCI layout keeps the same index
  * under that tag in its index.json.
  *
- * Reading: every manifest of that index (at most 256) is fetched by
- * digest, and counts only when its subject is this image and its bundle
+ * Reading: the index's bundle entries (at most 64; one whose annotation
+ * names another predicate type than cosign's signature is an attestation
+ * and is skipped unread) are fetched by digest (manifests 4 MiB, bundles 4
+ * MiB), and count only when the subject is this image and the bundle
  * verifies for the image's digest (sw_bundle_verify: the DSSE statement's
  * subject is that digest). A statement of another predicate type is an
  * attestation, not a signature, and is reported as such. The identity the
@@ -47,8 +49,8 @@
 #define PRED_SIGN "https://sigstore.dev/cosign/sign/v1"
 #define MAX_INDEX (4u << 20)
 #define MAX_MANIFEST (4u << 20)
-#define MAX_BUNDLE (16u << 20)
-#define MAX_REFERRERS 256
+#define MAX_BUNDLE (4u << 20)     /* an image signature's bundle is a few KiB */
+#define MAX_REFERRERS 64          /* judged per image: bounds what a hostile registry can make us fetch */
 
 /* The referrers index of the image: the API, else the fallback tag. NULL
  * (and 0) when there is none. */
@@ -203,7 +205,9 @@ int sw_sig__verify_bundles(sw_sigimage *si, const sw_sig_check *c, const char *n
 		char *bundle = NULL;
 		size_t blen = 0;
 		int64_t sz = -1;
-		if (!dg || (at && strncmp(at, MT_BUNDLE_PREFIX, strlen(MT_BUNDLE_PREFIX)) != 0))
+		const char *pt = sw_json_get_str(sw_json_get_obj(m, "annotations"), "dev.sigstore.bundle.predicateType");
+		if (!dg || (at && strncmp(at, MT_BUNDLE_PREFIX, strlen(MT_BUNDLE_PREFIX)) != 0) ||
+		    (pt && strcmp(pt, PRED_SIGN) != 0))
 			continue;
 		sw_json_get_i64(m, "size", &sz);
 		why = referrer_bundle(si, dg, sz, &bundle, &blen, &berr);

@@ -6,7 +6,7 @@
  * chains to the authority's root at the token's genTime (a TSA
  * certificate expired since is fine; one not yet or no longer valid then
  * is not), the message imprint the hash of the bundle's signature, and
- * genTime inside the authority's validFor. A response may embed the
+ * genTime inside the authority's validFor and not in the future. A response may embed the
  * signer's certificate or not: the authority's chain from the trusted
  * root is offered either way, and only its root is trusted.
  */
@@ -79,6 +79,10 @@ int sw_tsa__verify(const sw_trustroot *tr, const uint8_t *der, size_t n, const u
 	if (!(info = TS_RESP_get_tst_info(resp)) || !(gt = TS_TST_INFO_get_time(info)) || ASN1_TIME_to_tm(gt, &tm) != 1)
 		goto bad;
 	*t = (int64_t)timegm(&tm);
+	if (*t > (int64_t)time(NULL) + 60) {
+		TS_RESP_free(resp);
+		return sw_error_set(err, SW_EVERIFY, "timestamp: its time is in the future");
+	}
 	for (i = 0; i < tr->ntsas; i++) {
 		if (*t < tr->tsas[i].start || *t > tr->tsas[i].end)
 			continue;
