@@ -74,6 +74,10 @@ typedef struct sw_sig_require {
 	const char *cert_identity, *cert_identity_regexp;
 	const char *cert_issuer, *cert_issuer_regexp;
 	const char *trusted_root;
+	/* containers-policy.json's fulcio (legacy keyless .sig signatures): the
+	 * CA certificates (a path, or "data:" and base64 of PEM), the OIDC
+	 * issuer and the SAN email; NULL when not asked for */
+	const char *fulcio_ca, *fulcio_issuer, *fulcio_email;
 	int line;                /* the policy's line that asks for it */
 } sw_sig_require;
 

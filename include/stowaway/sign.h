@@ -112,6 +112,13 @@ typedef struct sw_sig_check {
 	const sw_identity *identity;
 	const struct sw_bundle_want *keyless;
 	const struct sw_trustroot *trust_root;
+	/* containers-policy.json's fulcio: a legacy .sig signature with a
+	 * certificate counts when it chains to these CA certificates (PEM: a
+	 * path, or "data:" and base64) at its Rekor SET's time (rekor_keys
+	 * required), for this OIDC issuer and SAN email */
+	const char *fulcio_ca;
+	const char *fulcio_issuer;
+	const char *fulcio_email;
 } sw_sig_check;
 
 /* Verify a registry image (or an OCI layout, oci:DIR): resolve its digest,

@@ -683,6 +683,44 @@ def sigstore_bundles_through_the_referrers_fallback():
 
 
 @case
+def containers_policy_fulcio_keyless():
+    """containers-policy.json's sigstoreSigned with fulcio, as containers/image
+    defines it: a keyless signature in the legacy .sig format (certificate and
+    chain annotations, a Rekor SET), from a private instance; allowed for the
+    CA, OIDC issuer, email and Rekor key the requirement names, and each
+    tampered part (certificate, SET, identity, issuer, signature) denied with
+    its reason."""
+    import base64
+    inst = S.Instance(time.time())
+    email, iss = "release@example.com", "https://accounts.example.com"
+    with R.Registry() as reg:
+        digest = R.push(reg, image("img"), "latest", "team/kl", "v1")
+        ref = "%s/team/kl:v1" % reg.host
+        payload = cosign_payload("%s/team/kl" % reg.host, digest)
+        pol = os.path.join(WORK, "fulcio-policy.json")
+        with open(pol, "w") as f:
+            json.dump({"default": [{"type": "reject"}], "transports": {"docker": {"%s/team/kl" % reg.host: [{
+                "type": "sigstoreSigned",
+                "fulcio": {"caData": base64.b64encode(inst.ca_pem()).decode(), "oidcIssuer": iss,
+                           "subjectEmail": email},
+                "rekorPublicKeyData": base64.b64encode(inst.log_pem()).decode(),
+                "signedIdentity": {"type": "matchRepository"}}]}}}, f)
+        reasons = {"certificate": "certificate:", "set": "Rekor SET", "identity": "identity:", "issuer": "issuer:",
+                   "signature": "signature:"}
+        for part in (None,) + tuple(reasons):
+            sig, ann = inst.legacy_keyless(payload, email, iss, tamper=part)
+            put_signatures(reg, "team/kl", digest, [(payload, sig, None, ann)])
+            c = run("check", "--format", "json", "--no-scan", "--policy", pol, "--insecure-registry", reg.host, ref)
+            text = " ".join(x["text"] for x in c.json["results"][0]["reasons"]) if c.json else c.err
+            if part is None:
+                eq(c.rc, 0, "a keyless signature for the policy's signer: " + text)
+                ok("signed: 1 valid signature" in text, text)
+            else:
+                eq(c.rc, 1, "%s tampered: %s" % (part, text))
+                ok("keyless: " + reasons[part] in text, "%s tampered, the reason names it: %s" % (part, text))
+
+
+@case
 def signed_scan_verdicts():
     """scan --attest signs an in-toto statement of the verdict (DSSE) and
     attaches it under sha256-<hex>.att with an OCI 1.1 subject;

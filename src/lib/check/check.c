@@ -132,6 +132,9 @@ static void check_one_signature(const char *ref, const sw_check_opts *o, const s
 	c.identity = &req->identity;
 	c.keyless = kl ? &keyless : NULL;
 	c.trust_root = tr;
+	c.fulcio_ca = req->fulcio_ca;
+	c.fulcio_issuer = req->fulcio_issuer;
+	c.fulcio_email = req->fulcio_email;
 	v = sw_verify_image(ref, o->image, &c, digest, sizeof(digest), &res, &n, &err);
 	if (v < 0)
 		sw_decision_add(&r->d, SW_REASON_DENY, req->line, "signature check failed: %s", err.msg);

@@ -269,6 +269,9 @@ static void cp_signature(const cp_req *r, sw_decision *d)
 		s->keys[s->nkeys++] = r->keys[k];
 	for (k = 0; k < r->nrekor; k++)
 		s->rekor_keys[s->nrekor_keys++] = r->rekor[k];
+	s->fulcio_ca = r->fulcio_ca;
+	s->fulcio_issuer = r->fulcio_issuer;
+	s->fulcio_email = r->fulcio_email;
 	s->identity.rule = r->id_rule;
 	s->identity.value = r->id_value;
 	s->identity.signed_prefix = r->id_signed_prefix;
@@ -311,8 +314,8 @@ void sw_policy__decide_containers(const sw_policy *p, const char *transport, con
 			break;
 		case CP_SIGSTORE:
 			if (r->keyless)
-				sw_decision_add(d, SW_REASON_DENY, r->line, "the policy (%s) requires a keyless signature "
-						"(fulcio, pki), which stowaway does not verify", where);
+				sw_decision_add(d, SW_REASON_DENY, r->line, "the policy (%s) requires a pki signature, "
+						"which stowaway does not verify", where);
 			else
 				cp_signature(r, d);
 			break;

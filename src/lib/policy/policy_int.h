@@ -49,7 +49,9 @@ typedef enum { CP_ACCEPT, CP_REJECT, CP_SIGSTORE, CP_SIGNED_BY, CP_BASE_LAYER } 
 typedef struct cp_req {
 	cp_kind kind;
 	int line;
-	bool keyless;                      /* sigstoreSigned with fulcio or pki */
+	bool keyless;                      /* sigstoreSigned with pki (not verified) */
+	char *fulcio_ca;                   /* fulcio: caPath, or "data:" + base64 of caData */
+	char *fulcio_issuer, *fulcio_email;
 	char *keys[SW_POLICY_MAX_KEYS];    /* a path, or "data:" + base64 of the PEM */
 	size_t nkeys;
 	char *rekor[SW_POLICY_MAX_KEYS];   /* the same, for Rekor's keys */

@@ -73,6 +73,20 @@ bool sw_sig__only_keys(const sw_json *obj, const char *const *keys, const char *
  * otherwise, the buffer's error when it is full. */
 int sw_sig__canonical(sw_buf *out, const sw_json *v);
 
+/* A Rekor SET (rekor.c) for a signer given as DER (a public key's
+ * SubjectPublicKeyInfo, or a certificate); the integrated time the log
+ * vouched for out. */
+int sw_rekor__set_check(const sw_pubkeys *rekor_keys, const char *bundle, const uint8_t *signer, size_t signer_len,
+			const char *sig_b64, const void *payload, size_t plen, int64_t *integrated_time, sw_error *err);
+
+/* A legacy keyless signature (fulcio.c): the .sig layer's certificate and
+ * chain annotations, checked as containers/image checks a fulcio
+ * requirement: chain to the CA at the Rekor SET's time, code signing, the
+ * OIDC issuer and the email; then the signature and the SET. 0 (the
+ * certificate's key out, the caller's to free), or SW_EVERIFY with why. */
+int sw_sig__fulcio_verify(const sw_sig_check *c, const sw_json *annotations, const char *payload, size_t plen,
+			  EVP_PKEY **key_out, sw_error *err);
+
 /* Index of the first key that verifies the base64 signature over the
  * bytes, or -1 (also when the signature is not base64). */
 int sw_sig__key_verifies(const sw_pubkeys *keys, const void *data, size_t len, const char *sig_b64);

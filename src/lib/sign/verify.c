@@ -38,6 +38,7 @@
 #define MT_SIMPLESIGNING "application/vnd.dev.cosign.simplesigning.v1+json"
 #define ANN_SIG "dev.cosignproject.cosign/signature"
 #define ANN_BUNDLE "dev.sigstore.cosign/bundle"
+#define ANN_CERT "dev.sigstore.cosign/certificate"
 
 int sw_pubkeys_load(sw_pubkeys **out, const char *const *paths, size_t n, sw_error *err)
 {
@@ -395,6 +396,30 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_sig_che
 			res->status = SW_SIG_MALFORMED;
 			res->key = -1;
 			snprintf(res->reason, sizeof(res->reason), "payload blob: %.250s", berr.msg);
+			continue;
+		}
+		if (c->fulcio_ca && sw_json_get_str(ann, ANN_CERT)) {
+			/* keyless, legacy format: the certificate's key, once fulcio.c
+			 * accepted it, then the payload's claims as for a key */
+			EVP_PKEY *ck = NULL;
+			if (sw_sig__fulcio_verify(c, ann, payload, plen, &ck, &berr) < 0) {
+				res->status = SW_SIG_BAD_SIGNATURE;
+				res->key = -1;
+				snprintf(res->reason, sizeof(res->reason), "keyless: %.280s", berr.msg);
+			} else {
+				sw_pubkeys one = { { ck }, 1 };
+				sw_sig_verify(&one, payload, plen, sw_json_get_str(ann, ANN_SIG), si.digest,
+					      named[0] ? named : NULL, c->identity, res);
+				res->key = -1;
+				if (res->status == SW_SIG_VALID)
+					snprintf(res->reason, sizeof(res->reason), "valid: keyless, %.150s (%.120s)",
+						 c->fulcio_email, c->fulcio_issuer);
+			}
+			res->rekor_bundle = sw_json_get_str(ann, ANN_BUNDLE) != NULL;
+			EVP_PKEY_free(ck);
+			if (res->status == SW_SIG_VALID)
+				valid++;
+			free(payload);
 			continue;
 		}
 		sw_sig_verify(c->keys, payload, plen, sw_json_get_str(ann, ANN_SIG), si.digest, named[0] ? named : NULL,
