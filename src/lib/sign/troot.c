@@ -171,6 +171,8 @@ static int read_cas(const sw_json *arr, sw_tr_ca *cas, size_t *n, const char *wh
 			p = der;
 			ca->chain[ca->n] = d2i_X509(NULL, &p, (long)dn);
 			if (!ca->chain[ca->n] || p != der + dn) {
+				X509_free(ca->chain[ca->n]); /* trailing bytes: refused, and freed */
+				ca->chain[ca->n] = NULL;
 				free(der);
 				return sw_error_set(err, SW_EFORMAT, "%s %zu: a certificate is not DER X.509", what, i + 1);
 			}
