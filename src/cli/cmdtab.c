@@ -464,7 +464,9 @@ const cli_cmd cli_cmds[] = {
 	  "verify-attestation --key FILE [--key FILE]... [options] IMAGE...", NULL, CLI_V_IMAGE,
 	  "Check the signed scan verdicts attached to images by 'stowaway scan\n"
 	  "--attest': signature (DSSE, in-toto statement) by one of the keys, subject\n"
-	  "= the image's digest, and optionally the verdict and its age.",
+	  "= the image's digest, and optionally the verdict and its age. Verdicts in\n"
+	  "Sigstore bundles (cosign v3's storage: OCI 1.1 referrers, or the\n"
+	  "sha256-<digest> tag) are read too.",
 	  CLI_V_FORMATS2, "any",
 	  "0 every image has one that passes (or --fail-on none); 1 one has none;\n2 an error.",
 	  CLI_CMD_REGISTRY, vatt_opts },

@@ -721,6 +721,51 @@ def containers_policy_fulcio_keyless():
 
 
 @case
+def scan_verdicts_in_sigstore_bundles():
+    """verify-attestation reads stowaway's verdicts stored as cosign v3 stores
+    attestations too: a keyed Sigstore bundle (DSSE, in-toto statement) as an
+    OCI 1.1 referrer, listed in the sha256-<hex> fallback index; under
+    another key, or for a verdict the options refuse, it does not pass."""
+    key, other = S.new_key(), S.new_key()
+    pub, other_pub = os.path.join(WORK, "att-bundle.pub"), os.path.join(WORK, "att-other.pub")
+    for k, p in ((key, pub), (other, other_pub)):
+        with open(p, "wb") as f:
+            f.write(S.public_pem(k))
+    with R.Registry() as reg:
+        digest = R.push(reg, image("img"), "latest", "team/attested", "v1")
+        ref = "%s/team/attested:v1" % reg.host
+        accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+        desc = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+                "size": len(R.urlopen("%s/v2/team/attested/manifests/%s" % (reg.url, digest), headers=accept).body)}
+        stmt = S.statement("%s/team/attested" % reg.host, digest[7:], predicate_type="https://stowaway.dev/attestations/scan/v1")
+        stmt = stmt.replace(b'"predicate":{}', json.dumps(
+            {"verdict": "suspicious", "scanner": {"name": "stowaway", "ruleset": "sha256:" + "ab" * 32},
+             "scanned_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, separators=(",", ":")).encode()
+            .join([b'"predicate":', b""]))
+
+        def put(ref_, mt, body):
+            r = R.urlopen("%s/v2/team/attested/manifests/%s" % (reg.url, ref_), method="PUT", data=body,
+                          headers={"Content-Type": mt})
+            ok(r.status == 201, "PUT %s: %s" % (ref_, r.status))
+
+        m = S.referrer(put, lambda b: C.upload_blob(reg, "team/attested", b), desc, S.keyed_bundle(stmt, key),
+                       predicate="https://stowaway.dev/attestations/scan/v1")
+        put("sha256-" + digest[7:], "application/vnd.oci.image.index.v1+json", S.referrers_index([m]))
+        opts = ["--insecure-registry", reg.host]
+        v = run("verify-attestation", "--format", "json", "--key", pub, "--verdict", "suspicious", *opts, ref)
+        eq(v.rc, 0, v.out + v.err)
+        eq(run("verify-attestation", "--key", pub, "--verdict", "clean", *opts, ref).rc, 1, "not clean")
+        v = run("verify-attestation", "--format", "json", "--key", other_pub, *opts, ref)
+        eq(v.rc, 1, "another key: " + v.out + v.err)
+        ok("bundle:" in v.out, v.out)
+        # a signature bundle (cosign's sign predicate) is not a verdict: not read here
+        m2 = S.referrer(put, lambda b: C.upload_blob(reg, "team/attested", b), desc,
+                        S.keyed_bundle(S.statement("x", digest[7:]), key))
+        put("sha256-" + digest[7:], "application/vnd.oci.image.index.v1+json", S.referrers_index([m2]))
+        eq(run("verify-attestation", "--key", pub, *opts, ref).rc, 1, "a signature is not an attestation")
+
+
+@case
 def signed_scan_verdicts():
     """scan --attest signs an in-toto statement of the verdict (DSSE) and
     attaches it under sha256-<hex>.att with an OCI 1.1 subject;

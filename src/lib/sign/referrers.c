@@ -179,65 +179,95 @@ static void judge(sw_sigimage *si, const sw_sig_check *c, const sw_trustroot *tr
 			 info.issuer);
 }
 
-int sw_sig__verify_bundles(sw_sigimage *si, const sw_sig_check *c, const char *named, sw_sig_result **results,
-			   size_t *n, sw_error *err)
+int sw_sig__each_bundle(sw_sigimage *si, const char *predicate, sw_sig_bundle_fn fn, void *ctx, sw_error *err)
 {
 	sw_json_doc *idx = NULL;
-	sw_trustroot *own = NULL;
-	const sw_trustroot *tr = c->trust_root;
 	const sw_json *m, *ms;
 	size_t seen = 0;
-	int rc, valid = 0;
+	int rc;
 
-	if ((!c->keys || !c->keys->n) && !c->keyless)
-		return 0;
 	if ((rc = referrers(si, &idx, err)) < 0 || !idx)
 		return rc;
 	ms = sw_json_get_arr(sw_json_root(idx), "manifests");
-	if (!tr && (rc = sw_trustroot_load(NULL, &own, err)) < 0)
-		goto out;
-	if (!tr)
-		tr = own;
-	for (m = ms ? ms->child : NULL; m && seen < MAX_REFERRERS; m = m->next, seen++) {
+	for (m = ms ? ms->child : NULL; m && seen < MAX_REFERRERS && rc == 0; m = m->next, seen++) {
 		const char *dg = sw_json_get_str(m, "digest"), *at = sw_json_get_str(m, "artifactType"), *why;
+		const char *pt = sw_json_get_str(sw_json_get_obj(m, "annotations"), "dev.sigstore.bundle.predicateType");
 		sw_error berr = SW_ERROR_INIT;
-		sw_sig_result *res;
 		char *bundle = NULL;
 		size_t blen = 0;
 		int64_t sz = -1;
-		const char *pt = sw_json_get_str(sw_json_get_obj(m, "annotations"), "dev.sigstore.bundle.predicateType");
 		if (!dg || (at && strncmp(at, MT_BUNDLE_PREFIX, strlen(MT_BUNDLE_PREFIX)) != 0) ||
-		    (pt && strcmp(pt, PRED_SIGN) != 0))
+		    (pt && strcmp(pt, predicate) != 0))
 			continue;
 		sw_json_get_i64(m, "size", &sz);
 		why = referrer_bundle(si, dg, sz, &bundle, &blen, &berr);
-		if (why && !why[0])
-			continue;
-		/* one more each time: at most 256, beside the legacy ones */
-		if (!(res = realloc(*results, (*n + 1) * sizeof(**results)))) {
-			free(bundle);
-			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-			goto out;
-		}
-		*results = res;
-		res = &(*results)[(*n)++];
-		memset(res, 0, sizeof(*res));
-		if (why) {
-			res->status = SW_SIG_MALFORMED;
-			res->key = -1;
-			snprintf(res->reason, sizeof(res->reason), "bundle %.80s: %.200s", dg, why);
-			continue;
-		}
-		judge(si, c, tr, named, bundle, blen, res);
+		if (!why || why[0])
+			rc = fn(ctx, dg, bundle, blen, why);
 		free(bundle);
-		if (res->status == SW_SIG_VALID)
-			valid++;
 	}
-	rc = valid;
-out:
-	sw_trustroot_free(own);
 	sw_json_free(idx);
 	return rc;
+}
+
+typedef struct verify_ctx {
+	sw_sigimage *si;
+	const sw_sig_check *c;
+	const sw_trustroot *tr;
+	const char *named;
+	sw_sig_result **results;
+	size_t *n;
+	int valid;
+} verify_ctx;
+
+void *sw_sig__one_more(void *pp, size_t *n, size_t elem)
+{
+	char *p;
+
+	memcpy(&p, pp, sizeof(p));
+	/* one more each time: at most 64 bundles, beside the legacy results */
+	if (*n >= SIZE_MAX / elem - 1 || !(p = realloc(p, (*n + 1) * elem)))
+		return NULL;
+	memcpy(pp, &p, sizeof(p));
+	memset(p + *n * elem, 0, elem);
+	return p + (*n)++ * elem;
+}
+
+static int verify_one(void *ctx, const char *dg, const char *bundle, size_t blen, const char *why)
+{
+	verify_ctx *v = ctx;
+	sw_sig_result *res = sw_sig__one_more(v->results, v->n, sizeof(**v->results));
+
+	if (!res)
+		return SW_ENOMEM;
+	if (why) {
+		res->status = SW_SIG_MALFORMED;
+		res->key = -1;
+		snprintf(res->reason, sizeof(res->reason), "bundle %.80s: %.200s", dg, why);
+		return 0;
+	}
+	judge(v->si, v->c, v->tr, v->named, bundle, blen, res);
+	v->valid += res->status == SW_SIG_VALID;
+	return 0;
+}
+
+int sw_sig__verify_bundles(sw_sigimage *si, const sw_sig_check *c, const char *named, sw_sig_result **results,
+			   size_t *n, sw_error *err)
+{
+	sw_trustroot *own = NULL;
+	verify_ctx v = { si, c, c->trust_root, named, results, n, 0 };
+	int rc;
+
+	if ((!c->keys || !c->keys->n) && !c->keyless)
+		return 0;
+	if (!v.tr && (rc = sw_trustroot_load(NULL, &own, err)) < 0)
+		return rc;
+	if (!v.tr)
+		v.tr = own;
+	rc = sw_sig__each_bundle(si, PRED_SIGN, verify_one, &v, err);
+	if (rc == SW_ENOMEM)
+		sw_error_set(err, rc, "out of memory");
+	sw_trustroot_free(own);
+	return rc < 0 ? rc : v.valid;
 }
 
 /* ---- writing ---- */

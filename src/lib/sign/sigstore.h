@@ -62,6 +62,17 @@ int sw_sigstore_tagged(sw_sigimage *si, const char *tag, uint64_t max, char **bo
  * made with a key (cosign v3's DSSE statement, no log entry). */
 int sw_sig__verify_bundles(sw_sigimage *si, const sw_sig_check *c, const char *named, sw_sig_result **results,
 			   size_t *n, sw_error *err);
+/* A results array (*pp of n elements of elem bytes) one element longer:
+ * the new one zeroed and returned, n counted; NULL when out of memory (the
+ * array unchanged). */
+void *sw_sig__one_more(void *pp, size_t *n, size_t elem);
+
+/* Each bundle referring to si whose predicate type (by the index's
+ * annotation, when it has one) is predicate: fn gets it (why: NULL, or
+ * why it could not be read). A negative return of fn stops, and is
+ * returned. */
+typedef int (*sw_sig_bundle_fn)(void *ctx, const char *digest, const char *bundle, size_t len, const char *why);
+int sw_sig__each_bundle(sw_sigimage *si, const char *predicate, sw_sig_bundle_fn fn, void *ctx, sw_error *err);
 int sw_sig__sign_bundle(sw_sigimage *si, EVP_PKEY *key, const sw_ref *identity, bool with_tag, sw_error *err);
 
 /* Exactly these members (a NULL-terminated list), every one present but
