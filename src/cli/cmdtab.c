@@ -444,8 +444,9 @@ const cli_cmd cli_cmds[] = {
 	  "0 every image has a valid signature (or --fail-on none); 1 one has none;\n2 an error.",
 	  CLI_CMD_AUTOFMT | CLI_CMD_REGISTRY, verify_opts },
 	{ "verify-blob", "verify a Sigstore bundle for a file, offline",
-	  "verify-blob --bundle FILE (--key FILE | --certificate-identity ID\n"
-	  "    --certificate-oidc-issuer URL) [--trusted-root FILE] [options] FILE|sha256:DIGEST", NULL,
+	  "verify-blob --bundle FILE --key FILE [options] FILE|sha256:DIGEST\n"
+	  "verify-blob --bundle FILE --certificate-identity ID --certificate-oidc-issuer URL [options] FILE|sha256:DIGEST",
+	  NULL,
 	  CLI_V_FILE,
 	  "Verify a Sigstore bundle (cosign v3, sigstore-go, sigstore-python; media\n"
 	  "types v0.1 to v0.3) for FILE, or for the artifact whose SHA-256 is\n"
