@@ -117,6 +117,12 @@ overrides:
   "quay.io": [{"type": "sigstoreSigned", "pki": {"caRootsPath": "/ca", "subjectEmail": "a@b"}}]},
  "oci": {"/srv/a": [{"type": "reject"}, {"type": "insecureAcceptAnything"}]}}}
 """)
+    put("containers_policy", "fulcio.json", b'{"default": [{"type": "reject"}], "transports": {"docker": {'
+        b' "ghcr.io/org": [{"type": "sigstoreSigned", "fulcio": {"caData": "QUJD", "oidcIssuer":'
+        b' "https://token.actions.githubusercontent.com", "subjectEmail": "a@example.com"},'
+        b' "rekorPublicKeyData": "REVG", "signedIdentity": {"type": "matchRepository"}}],'
+        b' "quay.io": [{"type": "sigstoreSigned", "fulcio": {"caPath": "/dev/null", "caData": "QQ==",'
+        b' "oidcIssuer": "x", "subjectEmail": "y"}, "rekorPublicKeyPath": "/dev/null"}]}}}')
     put("containers_policy", "scopes.json", b"""{"default": [{"type": "reject"}], "transports": {
  "containers-storage": {"[overlay@/var/lib/containers]x@sha256:0123": [{"type": "reject"}]},
  "docker-daemon": {"sha256:0000000000000000000000000000000000000000000000000000000000000000": []},
