@@ -48,8 +48,9 @@ def put(root, data):
     return d, len(data)
 
 
-def image_b(a, b):
-    """A's first three layers (hard links), a small top layer of its own."""
+def image_b(a, b, note=b""):
+    """A's first three layers (hard links), a small top layer of its own
+    (note makes it another layer: the gate benchmark's variants)."""
     shutil.rmtree(b, ignore_errors=True)
     os.makedirs(os.path.join(b, "blobs", "sha256"))
     idx = json.load(open(os.path.join(a, "index.json")))
@@ -59,7 +60,7 @@ def image_b(a, b):
         os.link(blob(a, l["digest"]), blob(b, l["digest"]))
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
-        data = b"#!/bin/sh\nexec /usr/bin/python3 -m http.server 8080\n"
+        data = b"#!/bin/sh\nexec /usr/bin/python3 -m http.server 8080\n" + note
         ti = tarfile.TarInfo("usr/local/bin/serve")
         ti.size, ti.mode, ti.mtime = len(data), 0o755, 0
         t.addfile(ti, io.BytesIO(data))

@@ -11,8 +11,9 @@ pkgs="gcc libc6-dev make meson ninja-build pkgconf libssl-dev libisal-dev libzst
 # Hyperscan, the YARA prefilter: Debian builds it for amd64 only (elsewhere
 # stowaway builds without it and gives every file to libyara)
 [ "$(dpkg --print-architecture)" = amd64 ] && pkgs="$pkgs libhyperscan-dev"
-# the benchmark's peers
-[ "${1:-}" = bench ] && pkgs="$pkgs clamav"
+# the benchmarks' peers and load generators (bench/webhook.sh: wrk for
+# HTTP/1.1, h2load from nghttp2-client for HTTP/2)
+[ "${1:-}" = bench ] && pkgs="$pkgs clamav wrk nghttp2-client"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -76,6 +76,11 @@ SW_API int sw_check(const sw_policy *policy, const char *input, const sw_check_o
  * and options, its verdict added to r->d. */
 SW_API void sw_check_run_scan(const char *input, const sw_check_opts *o, sw_check_result *r);
 
+/* The verdict of a scan the caller ran itself (rep: its report; NULL when
+ * it failed, why: its error), held against the policy's bound in r->d as
+ * sw_check_run_scan holds it. */
+SW_API void sw_check_add_scan(sw_check_result *r, const sw_report *rep, const char *why);
+
 /* What sw_check decides about a registry reference before any I/O: the
  * look-alike names check and the policy's access rules, with what the
  * policy requires of the image in r->d (need_scan, need_signature,

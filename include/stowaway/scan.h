@@ -62,9 +62,17 @@ typedef struct sw_scan_opts {
 	 * read nor decompressed; results are the same as without it. */
 	const char *layer_cache;
 	uint64_t layer_cache_max;         /* bytes kept, least recently used go first; 0 = 2 GiB */
+	/* Layer i's blob bytes as the scan reads them, before decompression,
+	 * for a caller that keeps what it scans (the registry gate: fetch,
+	 * verify, store and scan in one pass). Called from worker threads,
+	 * one thread per layer at a time; a non-zero return stops the scan.
+	 * A layer the layer cache answers is not read, so not passed. */
+	int (*layer_raw)(void *ctx, size_t layer, const uint8_t *p, size_t n);
+	void *layer_raw_ctx;
 } sw_scan_opts;
 
-#define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, false, NULL, 0, false, false, NULL, 0, false, NULL, NULL, NULL, 0 }
+#define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, false, NULL, 0, false, false, NULL, 0, false, NULL, NULL, \
+			    NULL, 0, NULL, NULL }
 
 /* Scan an image. On success *out belongs to the caller (sw_report_free),
  * whatever the findings. Errors (SW_EVERIFY for a blob or diff_id that does

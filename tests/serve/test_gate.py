@@ -233,6 +233,26 @@ def clean_image_pulled_byte_identical():
 
 
 @case
+def tags_list_passed_on_with_the_name_asked():
+    g = main_gate()
+    st, _, body = g.curl("/v2/up/team/clean/tags/list")
+    eq(st, 200, body)
+    eq(json.loads(body), {"name": "up/team/clean", "tags": ["v1", "v2"]}, "the upstream's tags, the name asked")
+    p = subprocess.run(["skopeo", "list-tags", "--cert-dir", os.path.join(WORK, "certs"),
+                        "docker://%s/up/team/clean" % g.host], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=R._clean_env())
+    eq(p.returncode, 0, p.stderr)
+    eq(sorted(json.loads(p.stdout)["Tags"]), ["v1", "v2"], "skopeo list-tags")
+    st, hdrs, body = g.curl("/v2/up/team/clean/tags/list?n=1")
+    eq(json.loads(body)["tags"], ["v1"], "n=1")
+    eq(hdrs.get("link"), '</v2/up/team/clean/tags/list?n=1&last=v1>; rel="next"', "the next page")
+    st, hdrs, body = g.curl("/v2/up/team/clean/tags/list?n=1&last=v1")
+    eq((json.loads(body)["tags"], hdrs.get("link")), (["v2"], None), "the last page")
+    st, _, body = g.curl("/v2/up/team/nosuch/tags/list")
+    eq(st, 404, "an unknown repository: " + body.decode())
+
+
+@case
 def poisoned_image_refused_with_the_reason():
     g = main_gate()
     reg = registry()
@@ -430,7 +450,14 @@ def hostile_upstream():
         px.faults = {"huge_manifest": {"bytes": 8 << 20, "match": "team/never"}}
         rc, err, _ = g.pull("up/team/never:v1")
         ok(rc != 0, "an 8 MiB manifest is refused")
-        eq(g.metrics()['stowaway_gate_pulls_total{decision="allow"}'], 0, "nothing was served")
+        # blobs redirected to another host (as registries do to object
+        # stores): followed, and the bytes still checked against the digest
+        px.faults = {"redirect_blobs_to": {"match": "team/signed/blobs"}}
+        rc, err, _ = g.pull("up/team/signed:v1")
+        eq(rc, 0, "redirected blobs: " + err[-400:])
+        ok(px.redirect_log, "the redirect was taken")
+        ok(not any(px.redirect_saw_auth), "without the upstream's credentials")
+        eq(g.metrics()['stowaway_gate_pulls_total{decision="allow"}'], 1, "nothing else was served")
     finally:
         eq(g.stop(), 0, "exit status")
         px.close()

@@ -115,6 +115,7 @@ class Server:
             f.write(policy if policy is not None else POLICY % {"stall": STALL.port})
         self.cert, self.key = make_pair(name, name + ".webhook.test")
         self.port = free_port()
+        self.timeout = 10 + (float(deadline[:-1]) if deadline.endswith("s") and not deadline.endswith("ms") else 1)
         self.log = open(os.path.join(WORK, name + ".log"), "w+")
         ins = []
         for h in ("127.0.0.1:%d" % STALL.port,) + tuple(insecure):
@@ -137,7 +138,9 @@ class Server:
         return ssl.create_default_context(cafile=os.path.join(WORK, "ca.pem"))
 
     def conn(self):
-        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx(), timeout=10)
+        # the answer comes by the deadline (a first scan compiles the rules,
+        # which on a loaded machine takes seconds): wait a little longer
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx(), timeout=self.timeout)
 
     def get(self, path):
         c = self.conn()

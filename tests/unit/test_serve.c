@@ -14,10 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include "../../src/lib/serve/dcache.h"
+#include "../../src/lib/serve/store.h"
 #include "../../src/lib/serve/review.h"
 #include "../../src/lib/util/util.h"
 
@@ -167,6 +171,83 @@ static void places_and_patch(void **state)
 	sw_review_release(&rv);
 }
 
+/* A staging layout with these blobs (contents), as a pull leaves it. */
+static void stage(sw_store *st, char *dir, size_t n, const char *const *contents, size_t k, char digests[][SW_DIGEST_STRLEN])
+{
+	sw_error err = SW_ERROR_INIT;
+	char path[4200];
+	size_t i;
+
+	assert_int_equal(sw_store_staging(st, dir, n, &err), 0);
+	snprintf(path, sizeof(path), "%s/blobs", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/blobs/sha256", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	for (i = 0; i < k; i++) {
+		uint8_t d[SW_SHA256_LEN];
+		FILE *f;
+		sw_sha256_buf(contents[i], strlen(contents[i]), d);
+		sw_digest_str(d, digests[i]);
+		snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, digests[i] + 7);
+		assert_non_null(f = fopen(path, "w"));
+		fputs(contents[i], f);
+		fclose(f);
+	}
+	/* a pull's temporary file is not adopted */
+	snprintf(path, sizeof(path), "%s/blobs/sha256/.layer-0", dir);
+	fclose(fopen(path, "w"));
+}
+
+static void store_images_blobs_and_eviction(void **state)
+{
+	static const char *const a[] = { "manifest A", "shared layer 0123456789", "layer of A only" };
+	static const char *const b[] = { "manifest B", "shared layer 0123456789" };
+	char root[] = "/tmp/stowaway-store-XXXXXX", dir[4200], path[200], da[3][SW_DIGEST_STRLEN], db[2][SW_DIGEST_STRLEN];
+	const char *mt;
+	sw_store *st;
+	sw_error err = SW_ERROR_INIT;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(sw_store_open(&st, root, 50, &err), 0); /* room for one image */
+	stage(st, dir, sizeof(dir), a, 3, da);
+	assert_int_equal(sw_store_adopt(st, "up/team/a", da[0], "application/vnd.oci.image.manifest.v1+json", dir, &err), 0);
+	assert_true(sw_store_manifest(st, "up/team/a", da[0], path, sizeof(path), &mt));
+	assert_string_equal(mt, "application/vnd.oci.image.manifest.v1+json");
+	assert_true(sw_store_blob(st, "up/team/a", da[2], path, sizeof(path)));
+	assert_false(sw_store_blob(st, "up/team/b", da[2], path, sizeof(path))); /* another repository */
+	assert_false(sw_store_manifest(st, "up/team/a", da[1], path, sizeof(path), &mt)); /* a layer is no manifest */
+	assert_int_equal(sw_store_images(st), 1);
+	/* B shares a layer and pushes the store over its bound: A leaves
+	 * whole, the shared layer stays for B */
+	stage(st, dir, sizeof(dir), b, 2, db);
+	assert_int_equal(sw_store_adopt(st, "up/team/b", db[0], "m", dir, &err), 0);
+	assert_int_equal(sw_store_images(st), 1);
+	assert_int_equal(sw_store_evicted(st), 1);
+	assert_false(sw_store_manifest(st, "up/team/a", da[0], path, sizeof(path), &mt));
+	assert_true(sw_store_blob(st, "up/team/b", db[1], path, sizeof(path)));
+	assert_false(sw_store_blob(st, "up/team/a", da[2], path, sizeof(path)));
+	assert_int_equal(sw_store_bytes(st), strlen(b[0]) + strlen(b[1]));
+	/* a staging layout without the manifest it names is refused whole */
+	stage(st, dir, sizeof(dir), a + 1, 1, da);
+	assert_int_not_equal(sw_store_adopt(st, "up/team/c", db[0], "m", dir, &err), 0);
+	assert_int_equal(sw_store_images(st), 1);
+	sw_store_free(st);
+	/* what a previous process judged is not trusted: emptied on open */
+	assert_int_equal(sw_store_open(&st, root, 60, &err), 0);
+	assert_int_equal(sw_store_bytes(st), 0);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", root, db[1] + 7);
+	assert_int_not_equal(access(path, F_OK), 0);
+	sw_store_free(st);
+	snprintf(path, sizeof(path), "%s/blobs/sha256", root);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/blobs", root);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/tmp", root);
+	rmdir(path);
+	assert_int_equal(rmdir(root), 0); /* nothing left behind */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +255,7 @@ int main(void)
 		cmocka_unit_test(running_and_held_entries_stay),
 		cmocka_unit_test(expiry_and_byte_bound),
 		cmocka_unit_test(places_and_patch),
+		cmocka_unit_test(store_images_blobs_and_eviction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,29 +64,16 @@ static char *resolve_local(const char *path)
 
 /* Scan the image (local, or streamed from its registry) and hold its worst
  * finding against the policy's bound. */
-void sw_check_run_scan(const char *input, const sw_check_opts *o, sw_check_result *r)
+void sw_check_add_scan(sw_check_result *r, const sw_report *rep, const char *why)
 {
-	static const sw_check_opts defo = SW_CHECK_OPTS_INIT;
-	sw_scan_opts so = SW_SCAN_OPTS_INIT;
-	sw_image *img = NULL;
-	sw_report *rep = NULL;
-	sw_error err = SW_ERROR_INIT;
-	sw_severity max;
 	sw_decision *d = &r->d;
+	sw_severity max;
 
 	r->scan_due = false;
-	if (!o)
-		o = &defo;
-	if (o->scan)
-		so = *o->scan;
-	so.progress = NULL;
-	if (sw_image_open(&img, input, o->image, &err) < 0 || sw_scan_image(img, &so, &rep, &err) < 0) {
-		sw_decision_add(d, SW_REASON_DENY, 0, "the policy requires a scan, which failed: %s", err.msg);
-		sw_image_free(img);
+	if (!rep) {
+		sw_decision_add(d, SW_REASON_DENY, 0, "the policy requires a scan, which failed: %s", why ? why : "");
 		return;
 	}
-	if (sw_image_manifest_digest(img) && !r->digest[0])
-		snprintf(r->digest, sizeof(r->digest), "%s", sw_image_manifest_digest(img));
 	if (sw_report_incomplete_count(rep) > 0) /* fail closed: what was not read may be the payload */
 		sw_decision_add(d, SW_REASON_DENY, 0, "the scan could not read all of the image (%zu incomplete, the first: %s)",
 				sw_report_incomplete_count(rep), sw_report_incomplete(rep, 0)->reason);
@@ -96,6 +83,31 @@ void sw_check_run_scan(const char *input, const sw_check_opts *o, sw_check_resul
 				d->max_severity < 0 ? "none" : sw_severity_name((sw_severity)d->max_severity));
 	else
 		sw_decision_add(d, SW_REASON_INFO, 0, "scanned: no finding above what the policy allows");
+}
+
+/* Scan the image (local, or streamed from its registry) and hold its worst
+ * finding against the policy's bound. */
+void sw_check_run_scan(const char *input, const sw_check_opts *o, sw_check_result *r)
+{
+	static const sw_check_opts defo = SW_CHECK_OPTS_INIT;
+	sw_scan_opts so = SW_SCAN_OPTS_INIT;
+	sw_image *img = NULL;
+	sw_report *rep = NULL;
+	sw_error err = SW_ERROR_INIT;
+
+	if (!o)
+		o = &defo;
+	if (o->scan)
+		so = *o->scan;
+	so.progress = NULL;
+	if (sw_image_open(&img, input, o->image, &err) < 0 || sw_scan_image(img, &so, &rep, &err) < 0) {
+		sw_check_add_scan(r, NULL, err.msg);
+		sw_image_free(img);
+		return;
+	}
+	if (sw_image_manifest_digest(img) && !r->digest[0])
+		snprintf(r->digest, sizeof(r->digest), "%s", sw_image_manifest_digest(img));
+	sw_check_add_scan(r, rep, NULL);
 	sw_report_free(rep);
 	sw_image_free(img);
 }

@@ -685,16 +685,23 @@ void sw_reg_free(sw_reg *r)
 	free(r);
 }
 
-/* GET a small document into b (its max set by the caller): the transfer
- * state set up for get(); the caller releases b, x->errbody and x. */
-static int get_small(sw_reg *r, const char *what, const char *accept, sw_buf *b, xfer *x, sw_error *err)
+/* GET what into b (at most max bytes); x is set up here and reset by the
+ * caller (xfer_done). */
+static int get_into(sw_reg *r, const char *what, const char *accept, sw_buf *b, uint64_t max, xfer *x, sw_error *err)
 {
 	memset(x, 0, sizeof(*x));
 	x->r = r;
 	x->body = b;
-	x->max = b->max - 1;
+	x->max = max;
 	x->errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
 	return get(r, what, accept, x, err);
+}
+
+static void xfer_done(xfer *x, sw_buf *b)
+{
+	sw_buf_release(b);
+	sw_buf_release(&x->errbody);
+	xfer_reset(x);
 }
 
 int sw_reg_manifest(sw_reg *r, const char *tag_or_digest, uint64_t max, char **body, size_t *len,
@@ -709,7 +716,7 @@ int sw_reg_manifest(sw_reg *r, const char *tag_or_digest, uint64_t max, char **b
 	*body = *media_type = *digest = NULL;
 	if (!what)
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
-	rc = get_small(r, what, ACCEPT, &b, &x, err);
+	rc = get_into(r, what, ACCEPT, &b, max, &x, err);
 	free(what);
 	if (rc == 0) {
 		sw_sha256_buf(b.data ? b.data : "", b.len, d);
@@ -736,9 +743,7 @@ int sw_reg_manifest(sw_reg *r, const char *tag_or_digest, uint64_t max, char **b
 			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		}
 	}
-	sw_buf_release(&b);
-	sw_buf_release(&x.errbody);
-	xfer_reset(&x);
+	xfer_done(&x, &b);
 	return rc;
 }
 
@@ -753,16 +758,14 @@ int sw_reg_referrers(sw_reg *r, const char *digest, uint64_t max, char **body, s
 	*len = 0;
 	if (!what)
 		return sw_error_set(err, SW_EINVAL, "referrers of \"%.80s\": not a digest", digest);
-	rc = get_small(r, what, "Accept: application/vnd.oci.image.index.v1+json", &b, &x, err);
+	rc = get_into(r, what, "Accept: application/vnd.oci.image.index.v1+json", &b, max, &x, err);
 	free(what);
 	if (rc == 0) {
 		*len = b.len;
 		if (!(*body = sw_buf_detach(&b, NULL)))
 			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
-	sw_buf_release(&b);
-	sw_buf_release(&x.errbody);
-	xfer_reset(&x);
+	xfer_done(&x, &b);
 	return rc;
 }
 
@@ -783,12 +786,7 @@ int sw_reg_blob(sw_reg *r, const char *digest, int64_t size, uint64_t max, char 
 				    (long long)size, (unsigned long long)max);
 	if (!(what = sw__asprintf("blobs/%s", digest)))
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
-	memset(&x, 0, sizeof(x));
-	x.r = r;
-	x.body = &b;
-	x.max = max;
-	x.errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
-	rc = get(r, what, NULL, &x, err);
+	rc = get_into(r, what, NULL, &b, max, &x, err);
 	free(what);
 	if (rc == 0 && size >= 0 && b.len != (size_t)size)
 		rc = sw_error_set(err, SW_EVERIFY, "blob %s: %zu bytes, descriptor says %lld", digest, b.len,
@@ -805,9 +803,32 @@ int sw_reg_blob(sw_reg *r, const char *digest, int64_t size, uint64_t max, char 
 		if (!(*out = sw_buf_detach(&b, NULL)))
 			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
-	sw_buf_release(&b);
-	sw_buf_release(&x.errbody);
-	xfer_reset(&x);
+	xfer_done(&x, &b);
+	return rc;
+}
+
+int sw_reg_tags(sw_reg *r, unsigned n, const char *last, uint64_t max, char **body, size_t *len, sw_error *err)
+{
+	sw_buf b = SW_BUF_INIT(max + 1);
+	xfer x;
+	char *what;
+	int rc;
+
+	*body = NULL;
+	if (last && last[0])
+		what = sw__asprintf("tags/list?n=%u&last=%s", n, last);
+	else
+		what = sw__asprintf("tags/list?n=%u", n);
+	if (!what)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	rc = get_into(r, what, "application/json", &b, max, &x, err);
+	free(what);
+	if (rc == 0) {
+		*len = b.len;
+		if (!(*body = sw_buf_detach(&b, NULL)))
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	xfer_done(&x, &b);
 	return rc;
 }
 

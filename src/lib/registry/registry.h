@@ -34,6 +34,10 @@ int sw_reg_referrers(sw_reg *r, const char *digest, uint64_t max, char **body, s
 int sw_reg_blob(sw_reg *r, const char *digest, int64_t size, uint64_t max, char **out, size_t *len,
 		sw_error *err);
 
+/* GET tags/list?n=N[&last=LAST] (last: a tag, checked by the caller), at
+ * most max bytes of JSON, as the registry sent it. */
+int sw_reg_tags(sw_reg *r, unsigned n, const char *last, uint64_t max, char **body, size_t *len, sw_error *err);
+
 /* Stream a blob into sink as it arrives (no temporary file). The caller
  * hashes what it receives and checks the digest; a transfer that fails
  * after bytes were delivered is not retried (they cannot be taken back). */

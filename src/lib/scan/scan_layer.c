@@ -486,10 +486,11 @@ static int out_cb(void *ctx, size_t n, sw_error *err)
 static int raw_cb(void *ctx, const uint8_t *p, size_t n, sw_error *err)
 {
 	worker *w = ctx;
+	const sw_scan_opts *o = w->s->o;
 
-	(void)p;
-	(void)err;
 	atomic_fetch_add(&w->s->bytes_in, n);
+	if (o->layer_raw && o->layer_raw(o->layer_raw_ctx, w->j->index, p, n) != 0)
+		return sw_error_set(err, SW_EIO, "layer %zu: its bytes could not be kept", w->j->index);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
  *   GET|HEAD /v2/                                  the API version check
  *   GET|HEAD /v2/[UPSTREAM/]REPO/manifests/REF     judged, then served from the store
  *   GET|HEAD /v2/[UPSTREAM/]REPO/blobs/DIGEST      only blobs of an allowed image of REPO
+ *   GET /v2/[UPSTREAM/]REPO/tags/list              the upstream's list (names, not content)
  *
  * The upstream is the first path component when it names one (podman's
  * and Docker's mirror prefixes), else the one whose registry containerd
@@ -22,11 +23,11 @@
  *     the image last judged for it (with a Warning header);
  *  2. the digest is judged ("d|POLICY|UP|REPO|DIGEST"): sw_check on
  *     NAME@DIGEST for the names, access rules, signatures and signed
- *     verdicts (the scan deferred), then the image is pulled into a
- *     staging layout (every blob verified as it streams) and scanned there
- *     (sw_check_run_scan: always, with the policy's bound or scan's
- *     default); allowed, the staging layout moves into the store; denied,
- *     it is removed. An index is judged by its name and signatures and
+ *     verdicts (the scan deferred), then the image is fetched, verified,
+ *     kept and scanned in one pass (fetch_and_scan: the scan streams each
+ *     layer and a tee writes its bytes to a staging layout; always scanned,
+ *     with the policy's bound or scan's default); allowed, the staging
+ *     layout moves into the store; denied, it is removed. An index is judged by its name and signatures and
  *     stored alone; each platform manifest is judged when a client asks
  *     for it, as a child of the index (its signature is the index's).
  *
@@ -45,10 +46,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "stowaway/check.h"
 #include "stowaway/config.h"
 #include "stowaway/serve.h"
+#include "../image/image_int.h"
 #include "../registry/registry.h"
 #include "common.h"
 #include "dcache.h"
@@ -130,7 +133,7 @@ struct pull {
 	gate *g;
 	sw_http_req *req;
 	const upstream *up;
-	char repo[300], ref[200];
+	char repo[300], ref[300];
 	char digest[SW_DIGEST_STRLEN];
 	char stale_digest[SW_DIGEST_STRLEN];
 	bool by_digest, stale;
@@ -657,26 +660,6 @@ static void run_resolve(job *j)
 	sw_reg_free(reg);
 }
 
-/* The bytes a pull wrote into the staging layout. */
-static uint64_t staged_bytes(const char *staging)
-{
-	char path[4200];
-	uint64_t n = 0;
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "%s/blobs/sha256", staging);
-	if (!(d = opendir(path)))
-		return 0;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode))
-			n += (uint64_t)st.st_size;
-	closedir(d);
-	return n;
-}
-
 static bool is_index(const char *mt)
 {
 	return mt && (strcmp(mt, MT_OCI_INDEX) == 0 || strcmp(mt, MT_DOCKER_LIST) == 0);
@@ -747,6 +730,161 @@ out:
 	sw_json_free(doc);
 }
 
+/* One layer's blob on its way into the staging layout. */
+typedef struct kept {
+	int fd;
+	uint64_t n, size;
+	sw_sha256 *h;            /* only for a layer fetched apart (the scan verifies its own) */
+	bool failed;
+} kept;
+
+typedef struct keeper {
+	kept *k;
+	size_t n;
+} keeper;
+
+static int tee_raw(void *ctx, size_t layer, const uint8_t *p, size_t n)
+{
+	keeper *t = ctx;
+	kept *k;
+
+	if (layer >= t->n)
+		return -1;
+	k = &t->k[layer];
+	if (n > k->size - k->n || sw_write_all(k->fd, p, n) < 0) {
+		k->failed = true;
+		return -1;
+	}
+	k->n += n;
+	return 0;
+}
+
+static int fetch_sink(void *ctx, const uint8_t *p, size_t n)
+{
+	kept *k = ctx;
+
+	if (n > k->size - k->n || sw_write_all(k->fd, p, n) < 0)
+		return SW_EIO;
+	sw_sha256_update(k->h, p, n);
+	k->n += n;
+	return 0;
+}
+
+static int write_blob(int dfd, const char *digest, const void *p, size_t n)
+{
+	int fd = openat(dfd, digest + 7, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int rc = fd < 0 ? SW_EIO : sw_write_all(fd, p, n);
+
+	if (fd >= 0 && close(fd) < 0)
+		rc = SW_EIO;
+	return rc;
+}
+
+/* Fetch, verify, keep and scan the image in one pass: every layer's bytes
+ * go to the staging layout as the scan reads (and verifies) them; a layer
+ * the layer cache answered (not read by the scan) is fetched apart and its
+ * digest checked. The scan's verdict goes into r. 0, or an error in err
+ * (nothing of the staging layout may be kept then). */
+static int fetch_and_scan(job *j, const char *input, sw_check_result *r, sw_error *err)
+{
+	sw_scan_opts so = j->g->scan;
+	sw_image *img = NULL;
+	sw_report *rep = NULL;
+	keeper t = { NULL, 0 };
+	char dir[4300];
+	size_t i, clen;
+	const char *cfg;
+	int dfd = -1, rc;
+
+	if ((rc = sw_image_open(&img, input, &j->up->io, err)) < 0)
+		goto out;
+	if (!img->manifest_digest || strcmp(img->manifest_digest, j->digest) != 0) {
+		rc = sw_error_set(err, SW_EVERIFY, "the upstream served another manifest than %s", j->digest);
+		goto out;
+	}
+	snprintf(dir, sizeof(dir), "%s/blobs", j->staging);
+	mkdir(dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/blobs/sha256", j->staging);
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+	    (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = sw_error_set(err, SW_EIO, "staging: %s", strerror(errno));
+		goto out;
+	}
+	cfg = sw_image_config(img, &clen);
+	if (write_blob(dfd, img->manifest_digest, img->manifest, img->manifest_len) < 0 ||
+	    write_blob(dfd, img->config_digest, cfg, clen) < 0) {
+		rc = sw_error_set(err, SW_EIO, "staging: %s", strerror(errno));
+		goto out;
+	}
+	if (img->nlayers && !(t.k = calloc(img->nlayers, sizeof(*t.k)))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	t.n = img->nlayers;
+	for (i = 0; i < t.n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), ".layer-%zu", i);
+		t.k[i].size = (uint64_t)img->layers[i].size;
+		if ((t.k[i].fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+			rc = sw_error_set(err, SW_EIO, "staging: %s", strerror(errno));
+			t.n = i;
+			goto out;
+		}
+	}
+	so.progress = NULL;
+	so.layer_raw = tee_raw;
+	so.layer_raw_ctx = &t;
+	if ((rc = sw_scan_image(img, &so, &rep, err)) < 0)
+		goto out;
+	for (i = 0; i < t.n; i++) {
+		kept *k = &t.k[i];
+		char name[32];
+		if (k->n == 0 && k->size) { /* the layer cache answered: fetched apart */
+			uint8_t d[SW_SHA256_LEN];
+			char got[SW_DIGEST_STRLEN];
+			if (!(k->h = sw_sha256_new())) {
+				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+				goto out;
+			}
+			if ((rc = sw_image__stream_layer(img, i, fetch_sink, k, err)) < 0)
+				goto out;
+			sw_sha256_final(k->h, d);
+			sw_digest_str(d, got);
+			if (strcmp(got, img->layers[i].digest)) {
+				rc = sw_error_set(err, SW_EVERIFY, "layer %zu: the upstream sent %s for %s", i, got,
+						  img->layers[i].digest);
+				goto out;
+			}
+		}
+		if (k->failed || k->n != k->size) {
+			rc = sw_error_set(err, SW_EVERIFY, "layer %zu: %llu of %llu bytes kept", i, (unsigned long long)k->n,
+					  (unsigned long long)k->size);
+			goto out;
+		}
+		snprintf(name, sizeof(name), ".layer-%zu", i);
+		if (close(k->fd) < 0 || renameat(dfd, name, dfd, img->layers[i].digest + 7) < 0) {
+			k->fd = -1;
+			rc = sw_error_set(err, SW_EIO, "staging: %s", strerror(errno));
+			goto out;
+		}
+		k->fd = -1;
+		j->bytes_in += k->n;
+	}
+	sw_check_add_scan(r, rep, NULL);
+out:
+	for (i = 0; i < t.n; i++) {
+		if (t.k[i].fd >= 0)
+			close(t.k[i].fd);
+		sw_sha256_free(t.k[i].h);
+	}
+	free(t.k);
+	if (dfd >= 0)
+		close(dfd);
+	sw_report_free(rep);
+	sw_image_free(img);
+	return rc;
+}
+
 static void run_judge(job *j)
 {
 	const upstream *up = j->up;
@@ -805,19 +943,12 @@ static void run_judge(job *j)
 		keep_index(j, body, len, &err);
 		goto out;
 	}
-	set_phase(j, "pulling its layers from %s", up->name);
+	set_phase(j, "fetching and scanning its layers from %s", up->name);
 	if (sw_store_staging(j->g->store, j->staging, sizeof(j->staging), &err) < 0 ||
-	    (j->stage_used = true, sw_image_pull(input, j->staging, &up->io, NULL, &err)) < 0) {
+	    (j->stage_used = true, fetch_and_scan(j, input, r, &err)) < 0) {
 		sw_buf_printf(&j->msg, "the image could not be fetched whole, so it was not judged: %s", err.msg);
 		j->status = 0;
 		goto out;
-	}
-	j->bytes_in = staged_bytes(j->staging);
-	if (r->scan_due) { /* not due: a signed verdict the policy trusts stood in */
-		char oci[4200];
-		snprintf(oci, sizeof(oci), "oci:%s", j->staging);
-		set_phase(j, "scanning its layers");
-		sw_check_run_scan(oci, &co, r);
 	}
 	j->allowed = r->d.allowed;
 	if (!j->allowed)
@@ -1140,6 +1271,171 @@ static bool advance(pull *p, double now)
 	return p->digest[0] ? judge_step(p, now) : tag_step(p, now);
 }
 
+static bool valid_tag(const char *t)
+{
+	size_t i, n = strlen(t);
+
+	if (!n || n > 128 || !((t[0] >= 'a' && t[0] <= 'z') || (t[0] >= 'A' && t[0] <= 'Z') ||
+			       (t[0] >= '0' && t[0] <= '9') || t[0] == '_'))
+		return false;
+	for (i = 1; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9') ||
+		      t[i] == '_' || t[i] == '.' || t[i] == '-'))
+			return false;
+	return true;
+}
+
+/* ---- tags lists: names, not content, so passed on (rewritten) ---- */
+
+#define MAX_TAGS_BODY (4u << 20)
+
+typedef struct tags_job {
+	sw_pool_job base;
+	gate *g;
+	sw_http_req *req;           /* NULL once the client went away */
+	const upstream *up;
+	char repo[300], name[400];  /* name: as the client asked (its prefix kept) */
+	unsigned n;
+	char last[200];
+	char *body;
+	size_t len;
+	int status;
+	char msg[600];
+} tags_job;
+
+static void tags_run(sw_pool_job *pj)
+{
+	tags_job *t = (tags_job *)pj;
+	sw_error err = SW_ERROR_INIT;
+	sw_reg *reg = NULL;
+
+	if (sw_reg_open(&reg, t->up->registry, t->repo, &t->up->ro, &err) < 0 ||
+	    sw_reg_tags(reg, t->n, t->last, MAX_TAGS_BODY, &t->body, &t->len, &err) < 0) {
+		t->status = err.code == SW_ENOTFOUND ? 404 : 502;
+		snprintf(t->msg, sizeof(t->msg), "%s", err.msg);
+	}
+	sw_reg_free(reg);
+}
+
+static void tags_gone(void *arg)
+{
+	((tags_job *)arg)->req = NULL;
+}
+
+/* The upstream's list, rewritten: the name the client asked for, and only
+ * tags that are tags (the one JSON writer escapes what is kept). */
+static void tags_done(sw_http_msg *m)
+{
+	tags_job *t = (tags_job *)((char *)m - offsetof(tags_job, base.done));
+	sw_json_doc *doc = NULL;
+	sw_error err = SW_ERROR_INIT;
+	sw_buf b = SW_BUF_INIT(MAX_TAGS_BODY);
+	sw_jw w = SW_JW_INIT(&b);
+	const sw_json *tags, *c;
+	const char *lastkept = NULL;
+	char link[800];
+	const char *hdrs[3] = { NULL, NULL, NULL };
+	unsigned nkept = 0;
+	bool more = false;
+
+	if (!t->req)
+		goto out;
+	if (t->status) {
+		t->g->m.upstream_errors++;
+		reg_error(t->req, t->status, t->status == 404 ? "NAME_UNKNOWN" : "UNKNOWN", t->msg, NULL);
+		goto out;
+	}
+	if (sw_json_parse(t->body, t->len, &doc, &err) < 0 || !(tags = sw_json_get_arr(sw_json_root(doc), "tags"))) {
+		reg_error(t->req, 502, "UNKNOWN", "the upstream's tags list is not one", NULL);
+		goto out;
+	}
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "name", t->name);
+	sw_jw_karr(&w, "tags");
+	/* a page as the distribution spec has it (an upstream may not page) */
+	for (c = tags->child; c; c = c->next) {
+		if (c->type != SW_JSON_STR || !valid_tag(c->s) || (t->last[0] && strcmp(c->s, t->last) <= 0))
+			continue;
+		if (nkept == t->n) {
+			more = true;
+			break;
+		}
+		sw_jw_str(&w, c->s);
+		lastkept = c->s;
+		nkept++;
+	}
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	if (more && lastkept) {
+		snprintf(link, sizeof(link), "</v2/%s/tags/list?n=%u&last=%s>; rel=\"next\"", t->name, t->n, lastkept);
+		hdrs[0] = "Link";
+		hdrs[1] = link;
+	}
+	if (sw_jw_done(&w) == 0)
+		sw_http_reply_h(t->req, 200, "application/json", hdrs, b.data, b.len);
+	else
+		reg_error(t->req, 502, "UNKNOWN", "the upstream's tags list is too large", NULL);
+out:
+	sw_json_free(doc);
+	sw_buf_release(&b);
+	free(t->body);
+	free(t);
+}
+
+/* n and last from the query (n at most 10,000, which is also the page
+ * when none is asked for). */
+static void tags_query(sw_http_req *req, tags_job *t)
+{
+	size_t qlen;
+	const char *q = sw_http_query(req, &qlen);
+	char v[200];
+
+	t->n = 10000;
+	while (qlen) {
+		const char *amp = memchr(q, '&', qlen);
+		size_t l = amp ? (size_t)(amp - q) : qlen;
+		if (l > 2 && memcmp(q, "n=", 2) == 0 && l - 2 < 8) {
+			snprintf(v, sizeof(v), "%.*s", (int)(l - 2), q + 2);
+			t->n = (unsigned)strtoul(v, NULL, 10);
+			if (t->n < 1 || t->n > 10000)
+				t->n = 10000;
+		} else if (l > 5 && memcmp(q, "last=", 5) == 0 && l - 5 < sizeof(v)) {
+			snprintf(v, sizeof(v), "%.*s", (int)(l - 5), q + 5);
+			if (valid_tag(v))
+				snprintf(t->last, sizeof(t->last), "%s", v);
+		}
+		if (!amp)
+			break;
+		qlen -= l + 1;
+		q = amp + 1;
+	}
+}
+
+static void on_tags(gate *g, sw_http_req *req, const upstream *up, const char *repo, const char *name, size_t nlen)
+{
+	tags_job *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		reg_error(req, 503, "UNAVAILABLE", "out of memory", NULL);
+		return;
+	}
+	t->g = g;
+	t->req = req;
+	t->up = up;
+	snprintf(t->repo, sizeof(t->repo), "%s", repo);
+	snprintf(t->name, sizeof(t->name), "%.*s", (int)nlen, name);
+	tags_query(req, t);
+	t->base.run = tags_run;
+	t->base.done.fn = tags_done;
+	if (sw_pool_submit(g->pool, &t->base) < 0) {
+		free(t);
+		g->m.busy++;
+		reg_error(req, 503, "UNAVAILABLE", "stowaway is busy (the work queue is full): retry", NULL);
+		return;
+	}
+	sw_http_hold(req, tags_gone, t);
+}
+
 /* ---- routes ---- */
 
 static const upstream *find_upstream(const gate *g, const char *name, size_t len)
@@ -1199,19 +1495,6 @@ static bool valid_repo(const upstream *u, const char *repo)
 	       strcmp(r.path, repo) == 0; /* already as the registry names it */
 }
 
-static bool valid_tag(const char *t)
-{
-	size_t i, n = strlen(t);
-
-	if (!n || n > 128 || !((t[0] >= 'a' && t[0] <= 'z') || (t[0] >= 'A' && t[0] <= 'Z') ||
-			       (t[0] >= '0' && t[0] <= '9') || t[0] == '_'))
-		return false;
-	for (i = 1; i < n; i++)
-		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9') ||
-		      t[i] == '_' || t[i] == '.' || t[i] == '-'))
-			return false;
-	return true;
-}
 
 static void on_manifest(gate *g, sw_http_req *req, const upstream *up, const char *repo, const char *ref)
 {
@@ -1230,7 +1513,7 @@ static void on_manifest(gate *g, sw_http_req *req, const upstream *up, const cha
 	snprintf(p->repo, sizeof(p->repo), "%s", repo);
 	snprintf(p->ref, sizeof(p->ref), "%s", ref);
 	if (sw_digest_valid(ref)) {
-		snprintf(p->digest, sizeof(p->digest), "%s", ref);
+		snprintf(p->digest, sizeof(p->digest), "%.71s", ref);
 		p->by_digest = true;
 	}
 	sw_http_hold(req, on_gone, p);
@@ -1285,6 +1568,14 @@ static void on_v2(void *ctx, sw_http_req *req)
 	}
 	rest = path + 4;
 	len -= 4;
+	if (len > 10 && memcmp(rest + len - 10, "/tags/list", 10) == 0) {
+		if (!(up = route(g, req, rest, len - 10, repo, sizeof(repo))) || !valid_repo(up, repo)) {
+			reg_error(req, 404, "NAME_UNKNOWN", "no upstream serves this name (a path prefix names one, or ?ns=)", api);
+			return;
+		}
+		on_tags(g, req, up, repo, rest, len - 10);
+		return;
+	}
 	/* NAME/manifests/REF or NAME/blobs/DIGEST: the last such word wins */
 	for (i = len, kind = NULL; i-- > 0;) {
 		if (i + 11 <= len && memcmp(rest + i, "/manifests/", 11) == 0) {
@@ -1297,7 +1588,7 @@ static void on_v2(void *ctx, sw_http_req *req)
 		}
 	}
 	if (!kind) {
-		reg_error(req, 404, "UNSUPPORTED", "the gate serves manifests and blobs (no tags list, no catalog)", api);
+		reg_error(req, 404, "UNSUPPORTED", "the gate serves manifests, blobs and tags lists (no catalog)", api);
 		return;
 	}
 	snprintf(tail, sizeof(tail), "%.*s", (int)(len - i - strlen(kind) - 2), rest + i + strlen(kind) + 2);

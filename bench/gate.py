@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Gate benchmark: pulling the bench image through `stowaway serve gate`.
+
+usage: bench/gate.py BUILD_DIR   (run by bench/gate.sh)
+
+Debian's docker-registry on 127.0.0.1 (over TLS, as the gate serves) holds the benchmark image
+(bench/scan.sh builds it: 4 layers, ~700 MB uncompressed) and 16 variants
+that share its first three layers and each add a small layer of their own.
+In one run, with skopeo as the client (copy to an OCI layout):
+  1. the image pulled directly from the registry (the peer);
+  2. the first pull through the gate (fetch, verify, store and scan);
+  3. the second pull through the gate (from its store);
+  4. 16 clients at once, each fetching another variant's manifest and blobs
+     from the gate's store with curl (to /dev/null), against reading the
+     same blob files from the disk with O_DIRECT (dd iflag=direct: the
+     disk's read rate, not the page cache's);
+  5. the gate's peak RSS (VmHWM).
+Targets (issue 17): (2) <= 1.3x (1); (3) <= 1.0x (1); RSS <= 256 MB;
+(4) >= 80% of the disk's read rate.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
+import registry as R  # noqa: E402
+import importlib.util  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("bench_registry", os.path.join(HERE, "registry.py"))
+_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bench)
+image_b = _bench.image_b  # A's three layers and one of its own
+
+CACHE = os.environ.get("STOWAWAY_TEST_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "stowaway-tests")
+IMAGE_A = os.path.join(CACHE, "bench-image-v2")
+VARIANTS = 16
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def skopeo(src, dest, extra):
+    t0 = time.time()
+    p = subprocess.run(["skopeo", "--insecure-policy", "copy", "--quiet"] + extra + [src, "oci:%s:x" % dest],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=R._clean_env())
+    dt = time.time() - t0
+    if p.returncode:
+        raise SystemExit("skopeo %s: %s" % (src, p.stderr.decode()[-800:]))
+    shutil.rmtree(dest, ignore_errors=True)
+    return dt
+
+
+def in_parallel(fn, n):
+    """fn(0) .. fn(n-1) on n threads at once; the seconds it took."""
+    t0 = time.time()
+    ths = [threading.Thread(target=fn, args=(i,)) for i in range(n)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    return time.time() - t0
+
+
+def peak_rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def main():
+    build = sys.argv[1] if len(sys.argv) > 1 else "build"
+    binary = os.path.join(TOP, build, "stowaway")
+    if not os.path.exists(os.path.join(IMAGE_A, "index.json")):
+        raise SystemExit("no benchmark image: run bench/scan.sh first (it builds %s)" % IMAGE_A)
+    work = tempfile.mkdtemp(prefix="stowaway-bench-gate-")
+    gate = None
+    try:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", "g.key", "-out", "g.pem", "-days", "2", "-subj", "/CN=bench",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], cwd=work, check=True, capture_output=True)
+        os.makedirs(os.path.join(work, "certs"))
+        shutil.copy(os.path.join(work, "g.pem"), os.path.join(work, "certs", "ca.crt"))
+        with R.Registry(tls=True) as reg:
+            R.push(reg, IMAGE_A, "latest", "bench/a", "1")
+            for i in range(VARIANTS):
+                b = os.path.join(work, "variant")
+                image_b(IMAGE_A, b, note=b"# variant %d\n" % i)
+                R.push(reg, b, "latest", "bench/v%d" % i, "1")
+                shutil.rmtree(b)
+            port = free_port()
+            host = "127.0.0.1:%d" % port
+            with open(os.path.join(work, "gate.yaml"), "w") as f:
+                f.write("listen: %s\ntls: {cert: g.pem, key: g.key}\nstorage: {path: store, max_size: 8G}\n"
+                        "first_pull_wait: 600s\nupstreams:\n  - {name: up, url: \"%s\", ca: \"%s\"}\n" % (
+                            host, reg.url, reg.ca_file))
+            log = open(os.path.join(work, "gate.log"), "w")
+            gate = subprocess.Popen([binary, "serve", "gate", "--config", os.path.join(work, "gate.yaml"), "--cache",
+                                     os.path.join(work, "layers.db")], stderr=log, stdout=subprocess.DEVNULL)
+            for _ in range(200):
+                if subprocess.run(["curl", "-sf", "--cacert", os.path.join(work, "g.pem"),
+                                   "https://%s/readyz" % host], capture_output=True).returncode == 0:
+                    break
+                time.sleep(0.05)
+            direct = skopeo("docker://%s/bench/a:1" % reg.host, os.path.join(work, "d"), ["--src-cert-dir", reg.ca_dir])
+            via = ["--src-cert-dir", os.path.join(work, "certs")]
+            first = skopeo("docker://%s/up/bench/a:1" % host, os.path.join(work, "f"), via)
+            second = skopeo("docker://%s/up/bench/a:1" % host, os.path.join(work, "s"), via)
+            direct2 = skopeo("docker://%s/bench/a:1" % reg.host, os.path.join(work, "d"), ["--src-cert-dir", reg.ca_dir])
+            direct = min(direct, direct2)
+            # the variants into the store (their own layer judged; the rest known)
+            t0 = time.time()
+            for i in range(VARIANTS):
+                skopeo("docker://%s/up/bench/v%d:1" % (host, i), os.path.join(work, "v"), via)
+            fill = time.time() - t0
+            # 16 clients at once, from the store
+            blobs = {}
+            for i in range(VARIANTS):
+                p = subprocess.run(["curl", "-sf", "--cacert", os.path.join(work, "g.pem"), "-H",
+                                    "Accept: application/vnd.oci.image.manifest.v1+json",
+                                    "https://%s/v2/up/bench/v%d/manifests/1" % (host, i)], capture_output=True)
+                m = json.loads(p.stdout)
+                blobs[i] = [m["config"]["digest"]] + [l["digest"] for l in m["layers"]]
+            total = [0]
+            lock = threading.Lock()
+
+            def client(i):
+                for d in blobs[i]:
+                    p = subprocess.run(["curl", "-sf", "--cacert", os.path.join(work, "g.pem"), "-o", "/dev/null",
+                                        "-w", "%{size_download}", "https://%s/v2/up/bench/v%d/blobs/%s" % (host, i, d)],
+                                       capture_output=True)
+                    with lock:
+                        total[0] += int(p.stdout or b"0")
+            served = in_parallel(client, VARIANTS)
+            rate = total[0] / served
+            store = os.path.join(work, "store", "blobs", "sha256")
+
+            def disk(i):
+                for d in blobs[i]:
+                    subprocess.run(["dd", "if=" + os.path.join(store, d[7:]), "of=/dev/null", "bs=4M", "iflag=direct"],
+                                   check=True, capture_output=True)
+            catted = in_parallel(disk, VARIANTS)
+            cat_rate = total[0] / catted
+            rss = peak_rss(gate.pid)
+            mb = sum(os.path.getsize(os.path.join(IMAGE_A, "blobs", "sha256", f))
+                     for f in os.listdir(os.path.join(IMAGE_A, "blobs", "sha256"))) / 1e6
+            t0 = time.time()
+            subprocess.run([binary, "scan", "--quiet", "--no-cache", "--format", "json", "oci:" + IMAGE_A],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            scan_alone = time.time() - t0
+            print("gate benchmark: bench image %.0f MB of blobs; registry and gate on 127.0.0.1, both over TLS" % mb)
+            print("%-52s %8s %8s" % ("", "seconds", "x direct"))
+            for name, dt in (("direct from the registry (skopeo, TLS; best of 2)", direct),
+                             ("first pull through the gate (fetch+verify+store+scan)", first),
+                             ("second pull through the gate (from its store)", second)):
+                print("%-52s %8.2f %8.2f" % (name, dt, dt / direct))
+            print("(the scan alone, from a local layout, no layer cache: %.2f s; the first pull is the judgment "
+                  "(fetch+scan, bound by the scan on loopback) and then the serving)" % scan_alone)
+            print("%d variants judged into the store (3 shared layers each): %.1f s" % (VARIANTS, fill))
+            print("16 clients from the store: %.0f MB in %.2f s = %.0f MB/s; the same files read from the disk "
+                  "(16 x dd iflag=direct): %.0f MB/s (%.0f%%)" % (total[0] / 1e6, served, rate / 1e6, cat_rate / 1e6,
+                                                                 100 * rate / cat_rate))
+            print("gate peak RSS: %.0f MB" % (rss / 1e6))
+            for name, ok in (("first pull <= 1.3x direct", first <= 1.3 * direct),
+                             ("second pull <= 1.0x direct", second <= 1.0 * direct),
+                             ("peak RSS <= 256 MB", rss <= 256e6),
+                             ("16 clients >= 80% of the disk's rate", rate >= 0.8 * cat_rate)):
+                print("%-40s %s" % (name, "PASS" if ok else "MISS"))
+    finally:
+        if gate and gate.poll() is None:
+            gate.send_signal(signal.SIGTERM)
+            gate.wait(30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
