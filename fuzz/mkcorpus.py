@@ -4,7 +4,7 @@
 with tests/fixtures/imagelib.py). Re-run after changing formats; the seeds
 are committed so every CI run replays them.
     mkcorpus.py                   every deterministic group
-    mkcorpus.py GROUP...          policy, manifests, challenge, term
+    mkcorpus.py GROUP...          policy, manifests, challenge, term, bundle
     mkcorpus.py keys STOWAWAY     private keys (random; needs openssl)"""
 import gzip
 import os
@@ -117,6 +117,12 @@ overrides:
   "quay.io": [{"type": "sigstoreSigned", "pki": {"caRootsPath": "/ca", "subjectEmail": "a@b"}}]},
  "oci": {"/srv/a": [{"type": "reject"}, {"type": "insecureAcceptAnything"}]}}}
 """)
+    put("containers_policy", "fulcio.json", b'{"default": [{"type": "reject"}], "transports": {"docker": {'
+        b' "ghcr.io/org": [{"type": "sigstoreSigned", "fulcio": {"caData": "QUJD", "oidcIssuer":'
+        b' "https://token.actions.githubusercontent.com", "subjectEmail": "a@example.com"},'
+        b' "rekorPublicKeyData": "REVG", "signedIdentity": {"type": "matchRepository"}}],'
+        b' "quay.io": [{"type": "sigstoreSigned", "fulcio": {"caPath": "/dev/null", "caData": "QQ==",'
+        b' "oidcIssuer": "x", "subjectEmail": "y"}, "rekorPublicKeyPath": "/dev/null"}]}}}')
     put("containers_policy", "scopes.json", b"""{"default": [{"type": "reject"}], "transports": {
  "containers-storage": {"[overlay@/var/lib/containers]x@sha256:0123": [{"type": "reject"}]},
  "docker-daemon": {"sha256:0000000000000000000000000000000000000000000000000000000000000000": []},
@@ -222,10 +228,32 @@ def key_seeds(stowaway):
         shutil.rmtree(tmp)
 
 
+def bundle_seeds():
+    """Sigstore bundles, a trusted root and checkpoints, from the
+    conformance cases copied in tests/data/sigstore (first byte: the
+    reader, see fuzz_bundle.c)."""
+    data = os.path.join(HERE, "..", "tests", "data", "sigstore")
+    for case in sorted(os.listdir(data)):
+        b = os.path.join(data, case, "bundle.sigstore.json")
+        if not os.path.isfile(b):
+            continue
+        raw = open(b, "rb").read()
+        put("bundle", case, b"\x00" + raw)
+        put("bundle", case + "-keyed", b"\x01" + raw)
+        r = os.path.join(data, case, "trusted_root.json")
+        if os.path.isfile(r):
+            put("bundle", case + "-root", b"\x02" + open(r, "rb").read())
+    put("bundle", "checkpoint", b"\x03rekor.sigstore.dev - 2605736670972794746\n3\n"
+        b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nTimestamp: 1\n\n"
+        b"\xe2\x80\x94 rekor.sigstore.dev wNI9ajBFAiBTyiBM9WtyOTgohje6QZ5rFGJUdMq7Wk3A6oThE98SUgIhAMvxDwa7Fy\n"
+        b"\xe2\x80\x94 witness.example AAAAAAAA\n")
+    put("bundle", "checkpoint-empty", b"\x03\n\n")
+
+
 def main():
     if len(sys.argv) > 1:
         groups = {"policy": policy_seeds, "manifests": manifest_seeds, "challenge": challenge_seeds,
-                  "term": term_seeds}
+                  "term": term_seeds, "bundle": bundle_seeds}
         if sys.argv[1] == "keys":
             key_seeds(sys.argv[2])
         else:
@@ -270,6 +298,7 @@ def main():
     policy_seeds()
     manifest_seeds()
     challenge_seeds()
+    bundle_seeds()
 
 
 if __name__ == "__main__":

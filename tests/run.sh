@@ -26,7 +26,7 @@ PY
 run_suite() { # $1 build dir, $2 label, $3... extra meson test arguments
 	b=$1 label=$2
 	shift 2
-	echo "== $label: meson suites (unit, fuzz replays, rules, sarif, precision)"
+	echo "== $label: meson suites (unit, fuzz replays, rules, sarif, precision, sigstore)"
 	meson test -C "$b" --print-errorlogs --num-processes 2 "$@" >"$b/meson-test.out" 2>&1
 	grep -E '^ *[0-9]+/[0-9]+ ' "$b/meson-test.out" || cat "$b/meson-test.out"
 	set -- $(count_meson "$b")

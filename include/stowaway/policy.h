@@ -67,6 +67,17 @@ typedef struct sw_sig_require {
 	const char *rekor_keys[SW_POLICY_MAX_KEYS];
 	size_t nrekor_keys;
 	sw_identity identity;
+	/* keyless (Sigstore bundles with a Fulcio certificate): accepted when
+	 * cert_identity or cert_identity_regexp is set, the certificate's
+	 * SAN and OIDC issuer matching; checked against trusted_root (a
+	 * trusted_root.json; NULL: the built-in one) */
+	const char *cert_identity, *cert_identity_regexp;
+	const char *cert_issuer, *cert_issuer_regexp;
+	const char *trusted_root;
+	/* containers-policy.json's fulcio (legacy keyless .sig signatures): the
+	 * CA certificates (a path, or "data:" and base64 of PEM), the OIDC
+	 * issuer and the SAN email; NULL when not asked for */
+	const char *fulcio_ca, *fulcio_issuer, *fulcio_email;
 	int line;                /* the policy's line that asks for it */
 } sw_sig_require;
 

@@ -96,20 +96,101 @@ SW_API void sw_sig_verify(const sw_pubkeys *keys, const char *payload, size_t pl
 SW_API int sw_rekor_set_verify(const sw_pubkeys *rekor_keys, const char *bundle, const sw_pubkeys *keys, int key,
 			       const char *sig_b64, const void *payload, size_t plen, sw_error *err);
 
+struct sw_bundle_want;
+struct sw_trustroot;
+
 /* What a registry image's signatures must show: one of keys, a Rekor SET
- * by one of rekor_keys when not NULL, and the identity (NULL: any). */
+ * by one of rekor_keys when not NULL, and the identity (NULL: any).
+ * Sigstore bundles (cosign v3) count too: keyed ones by keys (with log
+ * entries when rekor_keys is set, else entries are checked only when
+ * present), keyless ones when keyless names the certificate's identity
+ * and issuer (NULL: keyless bundles are not accepted); both against
+ * trust_root (NULL: the built-in one). */
 typedef struct sw_sig_check {
 	const sw_pubkeys *keys;
 	const sw_pubkeys *rekor_keys;
 	const sw_identity *identity;
+	const struct sw_bundle_want *keyless;
+	const struct sw_trustroot *trust_root;
+	/* containers-policy.json's fulcio: a legacy .sig signature with a
+	 * certificate counts when it chains to these CA certificates (PEM: a
+	 * path, or "data:" and base64) at its Rekor SET's time (rekor_keys
+	 * required), for this OIDC issuer and SAN email */
+	const char *fulcio_ca;
+	const char *fulcio_issuer;
+	const char *fulcio_email;
 } sw_sig_check;
 
-/* Verify a registry image: resolve its digest, read sha256-<hex>.sig from
- * the same repository, verify every signature. results (malloc'd) has one
- * entry per signature layer. Returns the number of valid signatures, or an
- * error (no .sig tag is 0 signatures, not an error). */
+/* Verify a registry image (or an OCI layout, oci:DIR): resolve its digest,
+ * read sha256-<hex>.sig from the same repository and the Sigstore bundles
+ * that refer to it (the referrers API, else the sha256-<hex> tag's index),
+ * verify every signature. results (malloc'd) has one entry per signature
+ * layer and per bundle. Returns the number of valid signatures, or an
+ * error (no signature at all is 0 signatures, not an error). */
 SW_API int sw_verify_image(const char *ref, const sw_image_opts *o, const sw_sig_check *c, char *digest_out,
 			   size_t digest_n, sw_sig_result **results, size_t *nresults, sw_error *err);
+
+/* ---- Sigstore bundles (cosign v3, sigstore-go, sigstore-python ...) ---- */
+
+/* A Sigstore trusted root (trusted_root.json): the transparency logs,
+ * Fulcio CAs, CT logs and timestamp authorities bundles are checked
+ * against. path NULL: the public-good instance's root compiled into the
+ * library (data/sigstore/trusted_root.json). Never fetched. *out belongs to
+ * the caller (sw_trustroot_free). Errors: SW_EIO (cannot read),
+ * SW_EFORMAT (not a trusted root; a validFor without its start, a key or
+ * certificate that does not parse). */
+typedef struct sw_trustroot sw_trustroot;
+SW_API int sw_trustroot_load(const char *path, sw_trustroot **out, sw_error *err);
+/* NULL is a no-op. */
+SW_API void sw_trustroot_free(sw_trustroot *tr);
+
+/* Who must have signed: keys (a bundle signed with a public key: one of
+ * them), or a Fulcio certificate whose SAN (URI or email) is identity, or
+ * matches identity_regexp, and whose OIDC issuer is issuer or matches
+ * issuer_regexp (POSIX extended, unanchored, as cosign's options; NULL:
+ * not checked). Borrowed for the call. */
+typedef struct sw_bundle_want {
+	const sw_pubkeys *keys;
+	const char *identity;
+	const char *identity_regexp;
+	const char *issuer;
+	const char *issuer_regexp;
+	bool no_tlog;           /* a keyed bundle without log entries is accepted (cosign's
+				 * --insecure-ignore-tlog; entries present are still checked) */
+} sw_bundle_want;
+
+#define SW_BUNDLE_WANT_INIT { NULL, NULL, NULL, NULL, NULL, false }
+
+/* What a verified bundle says. */
+typedef struct sw_bundle_info {
+	char identity[512];     /* the certificate's SAN (empty for a key) */
+	char issuer[256];       /* its OIDC issuer */
+	long long signed_at;    /* the first time a log or a TSA vouched for, seconds since the epoch */
+	bool dsse;              /* a DSSE envelope (an attestation), else a message signature */
+	char predicate_type[256]; /* DSSE: the in-toto statement's predicateType */
+	char subject_name[512];   /* DSSE: the name of the subject that is the artifact */
+	bool keyed;             /* signed with a key (not a certificate) */
+} sw_bundle_info;
+
+/* Verify a Sigstore bundle (JSON, media types v0.1 to v0.3) for an artifact
+ * whose SHA-256 is artifact_digest ("sha256:<64 hex>"), offline, against
+ * tr: the signature (message or DSSE with an in-toto statement naming the
+ * artifact), every transparency-log entry (body, SET, inclusion proof and
+ * signed checkpoint), every RFC 3161 timestamp, and for a certificate its
+ * chain to a Fulcio CA at the times those vouch for, its SCT and its
+ * identity. 0: verified (info filled); SW_EVERIFY: refused, why in err
+ * (naming the part: bundle, signature, DSSE, certificate, SCT, identity,
+ * issuer, log entry, SET, inclusion proof, checkpoint, timestamp);
+ * SW_EINVAL: a bad argument. Bundles are bounded at 16 MiB. */
+SW_API int sw_bundle_verify(const sw_trustroot *tr, const char *bundle, size_t len, const char *artifact_digest,
+			    const sw_bundle_want *want, sw_bundle_info *info, sw_error *err);
+
+/* sw_bundle_verify over files: the bundle read from bundle_path, the
+ * artifact a regular file (hashed as it is read) or, when no file has
+ * that name, "sha256:<64 hex>". SW_EIO: a file cannot be read (the
+ * bundle: SW_ELIMIT over 16 MiB); else as sw_bundle_verify. */
+SW_API int sw_bundle_verify_blob(const sw_trustroot *tr, const char *bundle_path, const char *artifact,
+				 const sw_bundle_want *want, sw_bundle_info *info, sw_error *err);
 
 /* ---- keys and signing ---- */
 
@@ -144,6 +225,16 @@ SW_API void sw_privkey_free(sw_privkey *key);
 SW_API int sw_sign_image(const char *ref, const sw_image_opts *o, const sw_privkey *key, const char *identity,
 				const char *const *annotations, size_t nannotations, char *digest_out, size_t digest_n,
 				sw_error *err);
+
+/* Sign as cosign v3 does by default: an in-toto statement (predicateType
+ * https://sigstore.dev/cosign/sign/v1, subject: the image's digest, named
+ * by its repository or identity) in a DSSE envelope, in a Sigstore bundle
+ * v0.3 with the key's hint and no log entry (offline, as cosign's
+ * --tlog-upload=false), stored as an OCI 1.1 referrer of the image with
+ * the sha256-<hex> tag's index kept for registries without the referrers
+ * API. */
+SW_API int sw_sign_image_bundle(const char *ref, const sw_image_opts *o, const sw_privkey *key, const char *identity,
+				char *digest_out, size_t digest_n, sw_error *err);
 
 /* ---- signed scan verdicts (in-toto statements in DSSE envelopes) ---- */
 

@@ -142,6 +142,7 @@ int cmd_unpack(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_verify_attestation(int argc, char **argv);
+int cmd_verify_blob(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_detonate(int argc, char **argv);

@@ -150,7 +150,7 @@ int cmd_sign(int argc, char **argv)
 	cli_args a;
 	sw_json_out *jo = NULL;
 	FILE *out;
-	bool json;
+	bool json, legacy = false;
 	int c, i, r, rc = EXIT_CLEAN;
 
 	cli_registry_init(&reg, &io);
@@ -171,10 +171,23 @@ int cmd_sign(int argc, char **argv)
 			break;
 		case CLI_O_PWFILE: pwfile = optarg; break;
 		case CLI_O_NAME: name = optarg; break;
+		case CLI_O_BUNDLEFMT:
+			if (strcmp(optarg, "new") != 0 && strcmp(optarg, "legacy") != 0) {
+				cli_error("--bundle-format: \"%s\" is not new or legacy", optarg);
+				rc = EXIT_ERROR;
+				goto out;
+			}
+			legacy = strcmp(optarg, "legacy") == 0;
+			break;
 		}
 	}
 	if (c < 0) {
 		rc = a.status;
+		goto out;
+	}
+	if (nann && !legacy) {
+		cli_error("sign: -a annotations go in the legacy payload: add --bundle-format legacy");
+		rc = EXIT_ERROR;
 		goto out;
 	}
 	if (!keyfile || a.nops == 0) {
@@ -203,7 +216,8 @@ int cmd_sign(int argc, char **argv)
 		jo = cli_json_begin("stowaway.sign/v1", "results");
 	for (i = 0; i < argc; i++) {
 		char digest[80] = "";
-		if (sw_sign_image(argv[i], &io, key, name, ann, nann, digest, sizeof(digest), &err) < 0) {
+		if ((legacy ? sw_sign_image(argv[i], &io, key, name, ann, nann, digest, sizeof(digest), &err)
+			    : sw_sign_image_bundle(argv[i], &io, key, name, digest, sizeof(digest), &err)) < 0) {
 			cli_error("%s: %s", argv[i], err.msg);
 			rc = EXIT_ERROR;
 		} else if (json) {

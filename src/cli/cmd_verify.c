@@ -21,7 +21,7 @@ static const char *status_str(sw_sig_status s)
  * other(ctx, c) for the rest (0 taken, -1 bad value: said). -1 to go on
  * (*pk loaded), else the exit code. */
 static int parse(cli_args *a, const char *name, int argc, char **argv, cli_registry *reg, const char ***keys,
-		 size_t *nkeys, int (*other)(void *ctx, int c), void *ctx, sw_pubkeys **pk)
+		 size_t *nkeys, int (*other)(void *ctx, int c), void *ctx, const sw_bundle_want *keyless, sw_pubkeys **pk)
 {
 	sw_error err = SW_ERROR_INIT;
 	int c;
@@ -39,21 +39,43 @@ static int parse(cli_args *a, const char *name, int argc, char **argv, cli_regis
 	}
 	if (c < 0)
 		return a->status;
-	if (a->nops == 0 || !*nkeys) {
-		cli_error("%s: expected --key FILE and at least one IMAGE (try 'stowaway %s --help')", name, name);
+	if (keyless && (keyless->identity || keyless->identity_regexp || keyless->issuer || keyless->issuer_regexp) &&
+	    (!(keyless->identity || keyless->identity_regexp) || !(keyless->issuer || keyless->issuer_regexp))) {
+		cli_error("%s: keyless: both --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]",
+			  name);
 		return EXIT_ERROR;
 	}
-	if (sw_pubkeys_load(pk, *keys, *nkeys, &err) < 0) {
+	if (a->nops == 0 || (!*nkeys && !(keyless && keyless->identity_regexp) && !(keyless && keyless->identity))) {
+		cli_error("%s: expected --key FILE%s and at least one IMAGE (try 'stowaway %s --help')", name,
+			  keyless ? " (or --certificate-identity ID --certificate-oidc-issuer URL)" : "", name);
+		return EXIT_ERROR;
+	}
+	if (*nkeys && sw_pubkeys_load(pk, *keys, *nkeys, &err) < 0) {
 		cli_error("%s", err.msg);
 		return EXIT_ERROR;
 	}
 	return -1;
 }
 
+typedef struct verify_args {
+	sw_identity_rule rule;
+	sw_bundle_want keyless;
+	const char *root;
+} verify_args;
+
 static int identity_opt(void *ctx, int c)
 {
-	sw_identity_rule *rule = ctx;
+	verify_args *v = ctx;
+	sw_identity_rule *rule = &v->rule;
 
+	switch (c) {
+	case CLI_O_CERTID: v->keyless.identity = optarg; return 0;
+	case CLI_O_CERTIDRE: v->keyless.identity_regexp = optarg; return 0;
+	case CLI_O_CERTISS: v->keyless.issuer = optarg; return 0;
+	case CLI_O_CERTISSRE: v->keyless.issuer_regexp = optarg; return 0;
+	case CLI_O_TRUSTROOT: v->root = optarg; return 0;
+	default: break;
+	}
 	if (c != CLI_O_IDENTITY)
 		return 0;
 	if (strcmp(optarg, "any") == 0)
@@ -76,7 +98,8 @@ int cmd_verify(int argc, char **argv)
 	cli_args a;
 	const char **keys = NULL;
 	size_t nkeys = 0;
-	sw_identity_rule rule = SW_IDENTITY_ANY;
+	verify_args va = { SW_IDENTITY_ANY, SW_BUNDLE_WANT_INIT, NULL };
+	sw_trustroot *tr = NULL;
 	sw_pubkeys *pk = NULL;
 	sw_json_out *jo = NULL;
 	sw_error err = SW_ERROR_INIT;
@@ -85,8 +108,14 @@ int cmd_verify(int argc, char **argv)
 	bool json, unsigned_one = false;
 
 	cli_registry_init(&reg, &io);
-	if ((rc = parse(&a, "verify", argc, argv, &reg, &keys, &nkeys, identity_opt, &rule, &pk)) >= 0)
+	if ((rc = parse(&a, "verify", argc, argv, &reg, &keys, &nkeys, identity_opt, &va, &va.keyless, &pk)) >= 0)
 		goto out;
+	if ((va.root || va.keyless.identity || va.keyless.identity_regexp) &&
+	    sw_trustroot_load(va.root, &tr, &err) < 0) {
+		cli_error("%s", err.msg);
+		rc = EXIT_ERROR;
+		goto out;
+	}
 	rc = EXIT_CLEAN;
 	if (!(out = cli_open(&a))) {
 		rc = EXIT_ERROR;
@@ -101,8 +130,9 @@ int cmd_verify(int argc, char **argv)
 		sw_sig_result *res = NULL;
 		size_t n = 0, k;
 		char digest[80] = "";
-		sw_identity id = { rule, NULL, NULL };
-		sw_sig_check chk = { pk, NULL, &id };
+		sw_identity id = { va.rule, NULL, NULL };
+		sw_sig_check chk = { pk, NULL, &id, va.keyless.identity || va.keyless.identity_regexp ? &va.keyless : NULL,
+				     tr };
 		int v = sw_verify_image(argv[i], &io, &chk, digest, sizeof(digest), &res, &n, &err);
 		if (v < 0) {
 			cli_error("%s: %s", argv[i], err.msg);
@@ -150,6 +180,7 @@ int cmd_verify(int argc, char **argv)
 		rc = cli_json_end(jo, out, rc);
 	rc = cli_close(&a, out, rc);
 out:
+	sw_trustroot_free(tr);
 	sw_pubkeys_free(pk);
 	free(keys);
 	cli_registry_free(&reg);
@@ -293,7 +324,7 @@ int cmd_verify_attestation(int argc, char **argv)
 	bool json, failed = false;
 
 	cli_registry_init(&reg, &io);
-	if ((rc = parse(&a, "verify-attestation", argc, argv, &reg, &keys, &nkeys, vatt_opt, &v, &pk)) >= 0)
+	if ((rc = parse(&a, "verify-attestation", argc, argv, &reg, &keys, &nkeys, vatt_opt, &v, NULL, &pk)) >= 0)
 		goto out;
 	rc = EXIT_CLEAN;
 	if (!(out = cli_open(&a))) {

@@ -44,6 +44,18 @@
 	  "time without data before a transfer fails: 90,\n90s, 5m (default 30s; setting registry-timeout)", \
 	  NULL }
 
+/* keyless signatures (Sigstore bundles with a Fulcio certificate) */
+#define OPTS_KEYLESS \
+	{ CLI_O_CERTID, "certificate-identity", 0, "ID", \
+	  "keyless: the certificate's SAN (URI or email),\nexactly", NULL }, \
+	{ CLI_O_CERTIDRE, "certificate-identity-regexp", 0, "RE", \
+	  "keyless: the SAN matches RE (POSIX extended,\nunanchored)", NULL }, \
+	{ CLI_O_CERTISS, "certificate-oidc-issuer", 0, "URL", "keyless: the certificate's OIDC issuer, exactly", \
+	  NULL }, \
+	{ CLI_O_CERTISSRE, "certificate-oidc-issuer-regexp", 0, "RE", "keyless: the OIDC issuer matches RE", NULL }, \
+	{ CLI_O_TRUSTROOT, "trusted-root", 0, "FILE", \
+	  "a Sigstore trusted_root.json (default: the\npublic-good instance's, built in)", CLI_V_FILE }
+
 #define OPT_PLATFORM { CLI_O_PLATFORM, "platform", 0, "OS/ARCH[/V]", \
 		       "image to pick from a multi-platform index\n(default linux/amd64)", NULL }
 
@@ -181,6 +193,7 @@ static const cli_opt cache_opts[] = {
 
 static const cli_opt verify_opts[] = {
 	{ CLI_O_KEY, "key", 0, "FILE", "a PEM public key (cosign.pub); repeatable", CLI_V_FILE },
+	OPTS_KEYLESS,
 	{ CLI_O_IDENTITY, "identity", 0, "RULE",
 	  "any (cosign's default), repository (the signed\nname is the image's repository) or exact (and\nits tag)",
 	  "any repository exact" },
@@ -189,6 +202,17 @@ static const cli_opt verify_opts[] = {
 	OPT_FAILON_JUDGE("an image has no valid\nsignature"),
 	OPT_HELP,
 	OPTS_REGISTRY,
+	END,
+};
+
+static const cli_opt vblob_opts[] = {
+	{ CLI_O_BUNDLE, "bundle", 0, "FILE", "the Sigstore bundle (.sigstore.json)", CLI_V_FILE },
+	{ CLI_O_KEY, "key", 0, "FILE", "a PEM public key: the bundle must be signed\nwith it (repeatable)", CLI_V_FILE },
+	OPTS_KEYLESS,
+	OPT_FORMAT2,
+	OPT_OUTPUT,
+	OPT_FAILON_JUDGE("the bundle is refused"),
+	OPT_HELP,
 	END,
 };
 
@@ -224,6 +248,9 @@ static const cli_opt sign_opts[] = {
 	  "the identity to sign (default: the image's\nrepository; a layout's recorded name). With a\n"
 	  "tag, the signature passes verify --identity\nexact for that tag", NULL },
 	{ CLI_O_NAME, "sign-container-identity", 0, "REF", "cosign's name for --name", NULL },
+	{ CLI_O_BUNDLEFMT, "bundle-format", 0, "FORMAT",
+	  "new: a Sigstore bundle stored as an OCI 1.1\nreferrer (cosign v3's default, the default);\n"
+	  "legacy: the sha256-<digest>.sig tag (cosign v2)", "new legacy" },
 	{ CLI_O_PWFILE, "password-file", 0, "FILE",
 	  "its password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt)", CLI_V_FILE },
 	OPT_FORMAT2,
@@ -401,30 +428,60 @@ const cli_cmd cli_cmds[] = {
 	  CLI_V_FORMATS2, NULL, "0 done; 2 an error.",
 	  CLI_CMD_CACHE, cache_opts },
 	{ "verify", "check the cosign signatures of images",
-	  "verify --key FILE [--key FILE]... [options] IMAGE...", NULL, CLI_V_IMAGE,
-	  "Verify cosign signatures (keyed, the sha256-<digest>.sig format cosign\n"
-	  "v1/v2 write, and v3 with --new-bundle-format=false): each signature in the\n"
-	  "image's repository (or OCI layout) is checked against the keys, and its\n"
-	  "payload must name the image's digest. Offline: a Rekor bundle is reported,\n"
-	  "not required.",
+	  "verify --key FILE [--key FILE]... [options] IMAGE...\n"
+	  "verify --certificate-identity ID --certificate-oidc-issuer URL [options] IMAGE...", NULL, CLI_V_IMAGE,
+	  "Verify cosign signatures: the legacy sha256-<digest>.sig format cosign\n"
+	  "v1/v2 write (and v3 with --new-bundle-format=false), checked against the\n"
+	  "keys, whose payload must name the image's digest; and the Sigstore bundles\n"
+	  "cosign v3 writes, found through the registry's referrers API or, where it\n"
+	  "has none, the sha256-<digest> tag (in an OCI layout: that tag in\n"
+	  "index.json): signed with one of the keys, or keyless by a Fulcio\n"
+	  "certificate for the identity and issuer given, checked offline as\n"
+	  "verify-blob checks them (for the image's digest) against the trusted root.\n"
+	  "Offline: a legacy signature's Rekor bundle is reported, not required; a\n"
+	  "keyed bundle without log entries is accepted, entries present are checked.",
 	  CLI_V_FORMATS2, "any",
 	  "0 every image has a valid signature (or --fail-on none); 1 one has none;\n2 an error.",
 	  CLI_CMD_AUTOFMT | CLI_CMD_REGISTRY, verify_opts },
+	{ "verify-blob", "verify a Sigstore bundle for a file, offline",
+	  "verify-blob --bundle FILE --key FILE [options] FILE|sha256:DIGEST\n"
+	  "verify-blob --bundle FILE --certificate-identity ID --certificate-oidc-issuer URL [options] FILE|sha256:DIGEST",
+	  NULL,
+	  CLI_V_FILE,
+	  "Verify a Sigstore bundle (cosign v3, sigstore-go, sigstore-python; media\n"
+	  "types v0.1 to v0.3) for FILE, or for the artifact whose SHA-256 is\n"
+	  "sha256:DIGEST when no such file exists, offline: the message signature or\n"
+	  "DSSE envelope (an in-toto statement naming the artifact), every Rekor\n"
+	  "entry (body, signed entry timestamp, inclusion proof and signed\n"
+	  "checkpoint), every RFC 3161 timestamp, and, keyless, the certificate's\n"
+	  "chain to a Fulcio CA when it was used, its SCT, identity and issuer.\n"
+	  "Everything is checked against the trusted root: the built-in copy of the\n"
+	  "public-good instance's (never fetched), or --trusted-root. The arguments\n"
+	  "are those of the Sigstore conformance suite and of cosign verify-blob.",
+	  CLI_V_FORMATS2, "any",
+	  "0 verified (or --fail-on none); 1 refused, with the reason; 2 an error.",
+	  0, vblob_opts },
 	{ "verify-attestation", "check the signed scan verdicts of images (scan --attest)",
 	  "verify-attestation --key FILE [--key FILE]... [options] IMAGE...", NULL, CLI_V_IMAGE,
 	  "Check the signed scan verdicts attached to images by 'stowaway scan\n"
 	  "--attest': signature (DSSE, in-toto statement) by one of the keys, subject\n"
-	  "= the image's digest, and optionally the verdict and its age.",
+	  "= the image's digest, and optionally the verdict and its age. Verdicts in\n"
+	  "Sigstore bundles (cosign v3's storage: OCI 1.1 referrers, or the\n"
+	  "sha256-<digest> tag) are read too.",
 	  CLI_V_FORMATS2, "any",
 	  "0 every image has one that passes (or --fail-on none); 1 one has none;\n2 an error.",
 	  CLI_CMD_REGISTRY, vatt_opts },
 	{ "sign", "sign images as cosign does",
 	  "sign --key FILE [options] IMAGE...", NULL, CLI_V_IMAGE,
-	  "Sign registry images (or OCI layouts, oci:DIR) as cosign does (simple signing,\n"
-	  "stored as a layer of the sha256-<digest>.sig manifest beside the image;\n"
-	  "signatures already there are kept). The key is a cosign or sigstore encrypted\n"
-	  "private key, or a plain PEM private key. Prints each image signed with its\n"
-	  "digest (JSON: schema stowaway.sign/v1).",
+	  "Sign registry images (or OCI layouts, oci:DIR) as cosign v3 does by default:\n"
+	  "an in-toto statement for the image's digest in a DSSE envelope, in a Sigstore\n"
+	  "bundle (no Rekor entry: stowaway signs offline), stored as an OCI 1.1\n"
+	  "referrer of the image, with the sha256-<digest> tag's index kept for\n"
+	  "registries without the referrers API. --bundle-format legacy signs as cosign\n"
+	  "v1/v2 (simple signing, a layer of the sha256-<digest>.sig manifest; -a\n"
+	  "annotations go in its payload). Signatures already there are kept. The key\n"
+	  "is a cosign or sigstore encrypted private key, or a plain PEM private key.\n"
+	  "Prints each image signed with its digest (JSON: schema stowaway.sign/v1).",
 	  CLI_V_FORMATS2, NULL, "0 every image signed; 2 an error.",
 	  CLI_CMD_REGISTRY, sign_opts },
 	{ "keygen", "write a cosign-format key pair",

@@ -212,7 +212,8 @@ static const struct {
 } commands[] = {
 	{ "scan", cmd_scan }, { "detonate", cmd_detonate }, { "check", cmd_check }, { "name", cmd_name },
 	{ "policy", cmd_policy }, { "rules", cmd_rules }, { "pull", cmd_pull }, { "unpack", cmd_unpack },
-	{ "cache", cmd_cache }, { "verify", cmd_verify }, { "verify-attestation", cmd_verify_attestation },
+	{ "cache", cmd_cache }, { "verify", cmd_verify }, { "verify-blob", cmd_verify_blob },
+	{ "verify-attestation", cmd_verify_attestation },
 	{ "sign", cmd_sign }, { "keygen", cmd_keygen }, { "serve", cmd_serve }, { "version", cmd_version },
 	{ "help", cmd_help },
 };

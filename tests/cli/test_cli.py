@@ -11,6 +11,7 @@ The build directory is STOWAWAY_BUILD, else the binary's directory (for
 `meson install`). Prints one line per case and ends with "cli: N passed,
 N failed".
 """
+import hashlib
 import json
 import os
 import re
@@ -228,6 +229,72 @@ def fail_on_severity_in_any_case():
     eq(run("scan", "--fail-on", "CRITICAL", "-q", "-f", "json", demo()).rc, 0, "--fail-on CRITICAL")
 
 
+SIGSTORE = os.path.join(TOP, "tests", "data", "sigstore")
+BEACON = ("https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/"
+          ".github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main")
+
+
+def blob_args(case):
+    """verify-blob's arguments for a conformance case of tests/data/sigstore
+    (the built-in trusted root: these are public-good production bundles)."""
+    return ["--bundle", os.path.join(SIGSTORE, case, "bundle.sigstore.json"),
+            "--certificate-identity", BEACON,
+            "--certificate-oidc-issuer", "https://token.actions.githubusercontent.com",
+            os.path.join(SIGSTORE, "a.txt")]
+
+
+@case
+def verify_blob_protocol():
+    """The conformance suite's verify-bundle protocol: 0 verified, 1 refused
+    with the reason (naming the part), 2 an error; a sha256: argument that
+    is no file is the artifact's digest; keys, regular expressions, a
+    trusted root of one's own; identity and issuer refusals."""
+    good = blob_args("happy-path-v0.3")
+    r = run("verify-blob", "-f", "json", *good)
+    eq(r.rc, 0, "happy path: %r" % r)
+    doc = r.json()
+    eq((doc["verified"], doc["identity"], doc["issuer"]),
+       (True, BEACON, "https://token.actions.githubusercontent.com"), "identity and issuer")
+    digest = "sha256:" + hashlib.sha256(open(os.path.join(SIGSTORE, "a.txt"), "rb").read()).hexdigest()
+    eq(run("verify-blob", *(good[:-1] + [digest])).rc, 0, "the artifact's digest instead of the file")
+    r = run("verify-blob", "-f", "table", *(good[:-1] + ["sha256:" + "0" * 64]))
+    eq(r.rc, 1, "another digest: %r" % r)
+    ok("REFUSED" in r.out and "signature" in r.out, "the reason names the signature: %r" % r.out)
+    r = run("verify-blob", "-f", "table", *blob_args("signature-mismatch_fail"))
+    eq(r.rc, 1, "a bad signature: %r" % r)
+    bad_id = list(good)
+    bad_id[bad_id.index(BEACON)] = BEACON + "x"
+    r = run("verify-blob", "-f", "json", *bad_id)
+    eq(r.rc, 1, "another identity: %r" % r)
+    ok(r.json()["reason"].startswith("identity:"), "the reason names the identity: %r" % r.out)
+    bad_iss = [a if a != "https://token.actions.githubusercontent.com" else "https://accounts.google.com"
+               for a in good]
+    ok(run("verify-blob", "-f", "json", *bad_iss).json()["reason"].startswith("issuer:"), "the issuer")
+    rx = ["--bundle", good[1], "--certificate-identity-regexp", "^https://github\\.com/sigstore-conformance/",
+          "--certificate-oidc-issuer-regexp", "githubusercontent", good[-1]]
+    eq(run("verify-blob", *rx).rc, 0, "regular expressions")
+    rx[3] = "^https://gitlab"
+    eq(run("verify-blob", *rx).rc, 1, "a regular expression that does not match")
+    # a bundle signed with a key; the key given
+    kc = os.path.join(SIGSTORE, "managed-key-happy-path")
+    eq(run("verify-blob", "--bundle", os.path.join(kc, "bundle.sigstore.json"), "--key", os.path.join(kc, "key.pub"),
+           os.path.join(SIGSTORE, "a.txt")).rc, 0, "a keyed bundle")
+    r = run("verify-blob", "-f", "json", *blob_args("managed-key-happy-path"))
+    eq(r.rc, 1, "a keyed bundle, no key: %r" % r)
+    # Rekor v2 and a TSA, under the staging root the case brings
+    rc2 = os.path.join(SIGSTORE, "rekor2-happy-path")
+    args2 = blob_args("rekor2-happy-path")
+    eq(run("verify-blob", "--trusted-root", os.path.join(rc2, "trusted_root.json"), *args2).rc, 0, "Rekor v2")
+    eq(run("verify-blob", *args2).rc, 1, "a staging bundle under the production root")
+    eq(run("verify-blob", *blob_args("happy-path-intoto-in-dsse-v3")).rc, 0, "DSSE, in-toto")
+    # errors: no bundle file, no trusted root, no artifact, missing options
+    one_line_error(run("verify-blob", *(["--bundle", path("none.json")] + good[2:])), "no bundle")
+    one_line_error(run("verify-blob", "--trusted-root", path("none.json"), *good), "no trusted root")
+    one_line_error(run("verify-blob", *(good[:-1] + [path("no-artifact")])), "no artifact")
+    one_line_error(run("verify-blob", "--bundle", good[1], good[-1]), "neither key nor identity")
+    one_line_error(run("verify-blob", *good[2:]), "no bundle option")
+
+
 @case
 def fail_on_none_reports_only():
     """Every command that judges: findings (or a denial) exit 1, and 0 with
@@ -243,6 +310,7 @@ def fail_on_none_reports_only():
         "verify": ["verify", "-f", "json", "--key", pub, unsigned],
         "verify-attestation": ["verify-attestation", "-f", "json", "--key", pub, unsigned],
         "detonate": ["detonate", "-f", "json", "--timeout", "20s", behave("persist")],
+        "verify-blob": ["verify-blob", "-f", "json"] + blob_args("signature-mismatch_fail"),
     }
     eq(sorted(judged), sorted(with_option("--fail-on")), "the commands that take --fail-on")
     for c, argv in judged.items():
@@ -270,6 +338,7 @@ def output_writes_the_result_there():
         "detonate": ["detonate", "--fail-on", "none", "--timeout", "20", behave("persist")],
         "sign": ["sign", img, "--key", path("k.key")],
         "unpack": ["unpack", demo(), "TARGET"],
+        "verify-blob": ["verify-blob"] + blob_args("happy-path-v0.3"),
     }
     eq(sorted(runs), sorted(with_option("--output")), "the commands that take --output")
     for c, argv in runs.items():

@@ -21,6 +21,7 @@ from caserun import collector, drive_module, eq, ok  # noqa: E402
 from imagelib import EICAR, MINER_STANDIN as MINER, E, Layer, MT_INDEX, config_for, jdump, oci_image, tar_dir, write_oci  # noqa: E402
 import registry as R  # noqa: E402
 import cosignlib as C  # noqa: E402
+import sigstorelib as S  # noqa: E402
 from cosignlib import cosign_payload, put_signatures, upload_blob  # noqa: E402
 
 BIN = None
@@ -455,7 +456,7 @@ def keygen_sign_verify():
         digest = R.push(reg, image("img"), "latest", "team/app", "v1", creds=creds.split(":") and reg.creds)
         ref = "%s/team/app:v1" % reg.host
         opts = ["--insecure-registry", reg.host, "--creds", creds]
-        r = run("sign", "--key", key, "--password-file", pw, "-a", "build=42", *opts, ref)
+        r = run("sign", "--bundle-format", "legacy", "--key", key, "--password-file", pw, "-a", "build=42", *opts, ref)
         eq(r.rc, 0, r.err)
         ok(digest in r.out, r.out)
         v = run("verify", "--format", "json", "--key", pub, "--identity", "repository", *opts, ref)
@@ -478,7 +479,7 @@ def keygen_sign_verify():
                             os.path.join(WORK, "p.bin")], stdout=subprocess.PIPE)
         eq(o.stdout.strip(), b"Verified OK", "openssl dgst -verify")
         # a second signature is appended, not replacing the first
-        r = run("sign", "--key", key, "--password-file", pw, *opts, ref)
+        r = run("sign", "--bundle-format", "legacy", "--key", key, "--password-file", pw, *opts, ref)
         v = run("verify", "--format", "json", "--key", pub, *opts, ref)
         eq([x["status"] for x in v.json["results"][0]["signatures"]], ["valid", "valid"], "appended")
         # --identity exact: a signature of the repository (cosign's default)
@@ -486,24 +487,24 @@ def keygen_sign_verify():
         exact = lambda: run("verify", "--format", "json", "--key", pub, "--identity", "exact", *opts, ref)  # noqa: E731
         v = exact()
         eq((v.rc, [x["status"] for x in v.json["results"][0]["signatures"]]), (1, ["wrong-identity"] * 2), v.out)
-        r = run("sign", "--key", key, "--password-file", pw, "--name", ref, *opts, ref)
+        r = run("sign", "--bundle-format", "legacy", "--key", key, "--password-file", pw, "--name", ref, *opts, ref)
         eq(r.rc, 0, r.err)
         v = exact()
         eq((v.rc, [x["status"] for x in v.json["results"][0]["signatures"]]),
            (0, ["wrong-identity", "wrong-identity", "valid"]), v.out)
-        r = run("sign", "--key", key, "--password-file", pw, "--name", ref + "@" + digest, *opts, ref)
+        r = run("sign", "--bundle-format", "legacy", "--key", key, "--password-file", pw, "--name", ref + "@" + digest, *opts, ref)
         eq(r.rc, 2, "an identity is a name, not a digest")
         # wrong password, damaged key
         bad = os.path.join(WORK, "badpw")
         with open(bad, "w") as f:
             f.write("wrong")
-        r = run("sign", "--key", key, "--password-file", bad, *opts, ref)
+        r = run("sign", "--bundle-format", "legacy", "--key", key, "--password-file", bad, *opts, ref)
         eq(r.rc, 2, "wrong password")
         ok("wrong password" in r.err, r.err)
         trunc = os.path.join(WORK, "trunc.key")
         with open(trunc, "w") as f:
             f.write(open(key).read()[:200])
-        r = run("sign", "--key", trunc, "--password-file", pw, *opts, ref)
+        r = run("sign", "--bundle-format", "legacy", "--key", trunc, "--password-file", pw, *opts, ref)
         eq(r.rc, 2, "truncated key")
         # (No cosign here, and Debian's skopeo 1.9 is built with sigstore
         # disabled, signing and verifying: "Debian-local change: sigstore
@@ -523,7 +524,7 @@ def sign_and_verify_an_oci_layout():
     eq(run("keygen", "--output-key-prefix", prefix, "--password-file", pw).rc, 0, "keygen")
     lay = os.path.join(WORK, "signed-layout")
     oci_image(lay, [Layer([E("opt/eicar.com", EICAR)])], name="registry.example.com/team/app:1.0")
-    r = run("sign", "--key", prefix + ".key", "--password-file", pw, "oci:" + lay)
+    r = run("sign", "--bundle-format", "legacy", "--key", prefix + ".key", "--password-file", pw, "oci:" + lay)
     eq(r.rc, 0, r.err)
     v = run("verify", "--format", "json", "--key", prefix + ".pub", "oci:" + lay)
     eq((v.rc, [x["status"] for x in v.json["results"][0]["signatures"]]), (0, ["valid"]), v.out + v.err)
@@ -551,17 +552,17 @@ def sign_and_verify_an_oci_layout():
     idx["manifests"][0]["annotations"] = dict([("x.count", 1)] + list(idx["manifests"][0]["annotations"].items()))
     with open(os.path.join(odd, "index.json"), "w") as f:
         json.dump(idx, f)
-    r = run("sign", "--key", prefix + ".key", "--password-file", pw, "oci:" + odd)
+    r = run("sign", "--bundle-format", "legacy", "--key", prefix + ".key", "--password-file", pw, "oci:" + odd)
     eq(r.rc, 0, r.err)
     anns = [m.get("annotations", {}) for m in json.load(open(os.path.join(odd, "index.json")))["manifests"]]
     eq(sorted(anns[0]), ["io.containerd.image.name", "org.opencontainers.image.ref.name"], "%s" % anns)
     unnamed = os.path.join(WORK, "unnamed-layout")
     oci_image(unnamed, [Layer([E("etc/x", b"x\n")])])
-    r = run("sign", "--key", prefix + ".key", "--password-file", pw, "oci:" + unnamed)
+    r = run("sign", "--bundle-format", "legacy", "--key", prefix + ".key", "--password-file", pw, "oci:" + unnamed)
     eq(r.rc, 2, "a layout that does not name its image has no identity to sign")
     ok("io.containerd.image.name" in r.err and "--name REF" in r.err, r.err)
     # --name gives it one; with a tag the signature passes --identity exact
-    r = run("sign", "--key", prefix + ".key", "--password-file", pw, "--name", "registry.example.com/team/unnamed:2.0",
+    r = run("sign", "--bundle-format", "legacy", "--key", prefix + ".key", "--password-file", pw, "--name", "registry.example.com/team/unnamed:2.0",
             "oci:" + unnamed)
     eq(r.rc, 0, r.err)
     v = run("verify", "--format", "json", "--key", prefix + ".pub", "oci:" + unnamed)
@@ -580,6 +581,188 @@ def sign_and_verify_an_oci_layout():
     r = run("scan", "--attest", "--key", prefix + ".key", "--password-file", pw, "oci-archive:" + arch)
     eq(r.rc, 2, "an archive has no place for an attestation")
     ok("an archive or a directory has no place for it" in r.err, r.err)
+
+
+def new_keys(name):
+    """stowaway keygen into WORK: (private key, public key, password file)."""
+    pw = os.path.join(WORK, name + ".pw")
+    with open(pw, "w") as f:
+        f.write("pw\n")
+    prefix = os.path.join(WORK, name)
+    eq(run("keygen", "--output-key-prefix", prefix, "--password-file", pw).rc, 0, "keygen " + name)
+    return prefix + ".key", prefix + ".pub", pw
+
+
+@case
+def sigstore_bundles_through_the_referrers_fallback():
+    """cosign v3's storage: sign (default: a Sigstore bundle as an OCI 1.1
+    referrer) into Debian's docker-registry 2.8, which has no referrers API,
+    so the sha256-<hex> tag's index is where it is listed and found; verify
+    --key finds it beside a legacy .sig signature. Keyless: bundles of a
+    private instance (test CA, CT log, Rekor-shaped log key) put there as
+    cosign puts them verify with the identity and issuer, and each tampered
+    part is refused with a reason naming it."""
+    key, pub, pw = new_keys("bundlekey")
+    _, other_pub, _ = new_keys("otherkey")
+    with R.Registry() as reg:
+        digest = R.push(reg, image("img"), "latest", "team/bundled", "v1")
+        ref = "%s/team/bundled:v1" % reg.host
+        opts = ["--insecure-registry", reg.host]
+        eq(R.urlopen("%s/v2/team/bundled/referrers/%s" % (reg.url, digest)).status, 404,
+           "docker-registry 2.8 has no referrers API")
+        r = run("sign", "--key", key, "--password-file", pw, *opts, ref)
+        eq(r.rc, 0, r.err)
+        eq(R.urlopen("%s/v2/team/bundled/manifests/sha256-%s.sig" % (reg.url, digest[7:])).status, 404,
+           "no legacy .sig by default")
+        accept = {"Accept": "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"}
+        idx = json.loads(R.urlopen("%s/v2/team/bundled/manifests/sha256-%s" % (reg.url, digest[7:]),
+                                   headers=accept).body)
+        eq([m["artifactType"] for m in idx["manifests"]], [S.BUNDLE_V03], "the fallback index lists the bundle")
+        man = json.loads(R.urlopen("%s/v2/team/bundled/manifests/%s" % (reg.url, idx["manifests"][0]["digest"]),
+                                   headers=accept).body)
+        eq((man["artifactType"], man["subject"]["digest"], man["config"]["mediaType"]),
+           (S.BUNDLE_V03, digest, "application/vnd.oci.empty.v1+json"), "a referrer manifest as cosign v3 writes it")
+        v = run("verify", "--format", "json", "--key", pub, *opts, ref)
+        sigs = v.json["results"][0]["signatures"]
+        eq((v.rc, [(x["status"], x["identity"]) for x in sigs]), (0, [("valid", "%s/team/bundled" % reg.host)]),
+           v.out + v.err)
+        eq(run("verify", "--key", other_pub, *opts, ref).rc, 1, "another key")
+        # a second bundle is added to the index; a legacy signature beside them
+        eq(run("sign", "--key", key, "--password-file", pw, *opts, ref).rc, 0, "second")
+        eq(run("sign", "--bundle-format", "legacy", "--key", key, "--password-file", pw, *opts, ref).rc, 0, "legacy")
+        v = run("verify", "--format", "json", "--key", pub, *opts, ref)
+        eq([x["status"] for x in v.json["results"][0]["signatures"]], ["valid"] * 3, v.out)
+        # keyless, from a private instance; the index now lists only it
+        inst = S.Instance(time.time())
+        root = os.path.join(WORK, "private_root.json")
+        with open(root, "w") as f:
+            json.dump(inst.trusted_root(), f)
+        ident = "https://github.com/example/app/.github/workflows/release.yml@refs/heads/main"
+        iss = "https://token.actions.githubusercontent.com"
+        stmt = S.statement("%s/team/bundled" % reg.host, digest[7:])
+        desc = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+                "size": len(R.urlopen("%s/v2/team/bundled/manifests/%s" % (reg.url, digest), headers=accept).body)}
+
+        def put(ref_, mt, body):
+            r = R.urlopen("%s/v2/team/bundled/manifests/%s" % (reg.url, ref_), method="PUT", data=body,
+                          headers={"Content-Type": mt})
+            ok(r.status == 201, "PUT %s: %s %s" % (ref_, r.status, r.body[:200]))
+
+        keyless = ["verify", "--format", "json", "--certificate-identity", ident, "--certificate-oidc-issuer", iss,
+                   "--trusted-root", root] + opts
+        for part in (None,) + S.PARTS:
+            m = S.referrer(put, lambda b: C.upload_blob(reg, "team/bundled", b), desc,
+                           inst.bundle(stmt, ident, iss, tamper=part))
+            put("sha256-" + digest[7:], "application/vnd.oci.image.index.v1+json", S.referrers_index([m]))
+            v = run(*(keyless + [ref]))
+            # the legacy .sig signature is listed first: no key here verifies it
+            sig = v.json["results"][0]["signatures"][1:]
+            if part is None:
+                eq((v.rc, [x["status"] for x in sig]), (0, ["valid"]), v.out + v.err)
+                ok(ident in sig[0]["reason"] and iss in sig[0]["reason"], sig[0]["reason"])
+                r = run(*(keyless[:4] + [ident + "/other"] + keyless[5:] + [ref]))
+                eq(r.rc, 1, "another identity")
+                eq(run(*(keyless[:7] + opts + [ref])).rc, 1, "not under the built-in public-good root")
+                # the policy: require.signature, keyless (check, the webhook and the gate share it)
+                for name, who, want in (("kl-ok", "identity: %s\n    issuer: %s" % (ident, iss), 0),
+                                        ("kl-re", "identity_regexp: ^https://github\\.com/example/\n"
+                                         "    issuer_regexp: githubusercontent", 0),
+                                        ("kl-other", "identity: %s\n    issuer: https://gitlab.com" % ident, 1)):
+                    pol = os.path.join(WORK, name + ".yaml")
+                    with open(pol, "w") as f:
+                        f.write("version: 1\nrequire:\n  signature:\n    %s\n    trusted_root: %s\n" % (who, root))
+                    c = run("check", "--format", "json", "--no-scan", "--policy", pol, *opts, ref)
+                    eq(c.rc, want, "check, %s: %s" % (name, c.out + c.err))
+                    reasons = " ".join(x["text"] for x in c.json["results"][0]["reasons"]) if c.json else ""
+                    ok(("signed: 1 valid signature" in reasons) if want == 0 else ("issuer:" in reasons),
+                       "%s: %s" % (name, reasons))
+            else:
+                eq(v.rc, 1, "%s tampered: %s" % (part, v.out + v.err))
+                ok(sig[0]["reason"].startswith("bundle: " + S.EXPECTED_REASON[part]),
+                   "%s tampered, the reason names it: %s" % (part, sig[0]["reason"]))
+
+
+@case
+def containers_policy_fulcio_keyless():
+    """containers-policy.json's sigstoreSigned with fulcio, as containers/image
+    defines it: a keyless signature in the legacy .sig format (certificate and
+    chain annotations, a Rekor SET), from a private instance; allowed for the
+    CA, OIDC issuer, email and Rekor key the requirement names, and each
+    tampered part (certificate, SET, identity, issuer, signature) denied with
+    its reason."""
+    import base64
+    inst = S.Instance(time.time())
+    email, iss = "release@example.com", "https://accounts.example.com"
+    with R.Registry() as reg:
+        digest = R.push(reg, image("img"), "latest", "team/kl", "v1")
+        ref = "%s/team/kl:v1" % reg.host
+        payload = cosign_payload("%s/team/kl" % reg.host, digest)
+        pol = os.path.join(WORK, "fulcio-policy.json")
+        with open(pol, "w") as f:
+            json.dump({"default": [{"type": "reject"}], "transports": {"docker": {"%s/team/kl" % reg.host: [{
+                "type": "sigstoreSigned",
+                "fulcio": {"caData": base64.b64encode(inst.ca_pem()).decode(), "oidcIssuer": iss,
+                           "subjectEmail": email},
+                "rekorPublicKeyData": base64.b64encode(inst.log_pem()).decode(),
+                "signedIdentity": {"type": "matchRepository"}}]}}}, f)
+        reasons = {"certificate": "certificate:", "set": "Rekor SET", "identity": "identity:", "issuer": "issuer:",
+                   "signature": "signature:"}
+        for part in (None,) + tuple(reasons):
+            sig, ann = inst.legacy_keyless(payload, email, iss, tamper=part)
+            put_signatures(reg, "team/kl", digest, [(payload, sig, None, ann)])
+            c = run("check", "--format", "json", "--no-scan", "--policy", pol, "--insecure-registry", reg.host, ref)
+            text = " ".join(x["text"] for x in c.json["results"][0]["reasons"]) if c.json else c.err
+            if part is None:
+                eq(c.rc, 0, "a keyless signature for the policy's signer: " + text)
+                ok("signed: 1 valid signature" in text, text)
+            else:
+                eq(c.rc, 1, "%s tampered: %s" % (part, text))
+                ok("keyless: " + reasons[part] in text, "%s tampered, the reason names it: %s" % (part, text))
+
+
+@case
+def scan_verdicts_in_sigstore_bundles():
+    """verify-attestation reads stowaway's verdicts stored as cosign v3 stores
+    attestations too: a keyed Sigstore bundle (DSSE, in-toto statement) as an
+    OCI 1.1 referrer, listed in the sha256-<hex> fallback index; under
+    another key, or for a verdict the options refuse, it does not pass."""
+    key, other = S.new_key(), S.new_key()
+    pub, other_pub = os.path.join(WORK, "att-bundle.pub"), os.path.join(WORK, "att-other.pub")
+    for k, p in ((key, pub), (other, other_pub)):
+        with open(p, "wb") as f:
+            f.write(S.public_pem(k))
+    with R.Registry() as reg:
+        digest = R.push(reg, image("img"), "latest", "team/attested", "v1")
+        ref = "%s/team/attested:v1" % reg.host
+        accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+        desc = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+                "size": len(R.urlopen("%s/v2/team/attested/manifests/%s" % (reg.url, digest), headers=accept).body)}
+        stmt = S.statement("%s/team/attested" % reg.host, digest[7:], predicate_type="https://stowaway.dev/attestations/scan/v1")
+        stmt = stmt.replace(b'"predicate":{}', json.dumps(
+            {"verdict": "suspicious", "scanner": {"name": "stowaway", "ruleset": "sha256:" + "ab" * 32},
+             "scanned_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, separators=(",", ":")).encode()
+            .join([b'"predicate":', b""]))
+
+        def put(ref_, mt, body):
+            r = R.urlopen("%s/v2/team/attested/manifests/%s" % (reg.url, ref_), method="PUT", data=body,
+                          headers={"Content-Type": mt})
+            ok(r.status == 201, "PUT %s: %s" % (ref_, r.status))
+
+        m = S.referrer(put, lambda b: C.upload_blob(reg, "team/attested", b), desc, S.keyed_bundle(stmt, key),
+                       predicate="https://stowaway.dev/attestations/scan/v1")
+        put("sha256-" + digest[7:], "application/vnd.oci.image.index.v1+json", S.referrers_index([m]))
+        opts = ["--insecure-registry", reg.host]
+        v = run("verify-attestation", "--format", "json", "--key", pub, "--verdict", "suspicious", *opts, ref)
+        eq(v.rc, 0, v.out + v.err)
+        eq(run("verify-attestation", "--key", pub, "--verdict", "clean", *opts, ref).rc, 1, "not clean")
+        v = run("verify-attestation", "--format", "json", "--key", other_pub, *opts, ref)
+        eq(v.rc, 1, "another key: " + v.out + v.err)
+        ok("bundle:" in v.out, v.out)
+        # a signature bundle (cosign's sign predicate) is not a verdict: not read here
+        m2 = S.referrer(put, lambda b: C.upload_blob(reg, "team/attested", b), desc,
+                        S.keyed_bundle(S.statement("x", digest[7:]), key))
+        put("sha256-" + digest[7:], "application/vnd.oci.image.index.v1+json", S.referrers_index([m2]))
+        eq(run("verify-attestation", "--key", pub, *opts, ref).rc, 1, "a signature is not an attestation")
 
 
 @case

@@ -482,6 +482,50 @@ static void test_waiting(void **state)
 		"scan.pending must be deny or warn");
 }
 
+/* require.signature keyless: identity and issuer (or their regexps), a
+ * trusted root relative to the policy; an override replaces the whole
+ * requirement. */
+static void test_keyless(void **state)
+{
+	char y[4096], root[512], pub[512];
+	sw_policy *p;
+	sw_decision d;
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s", put("root.json", "{}", 2));
+	snprintf(pub, sizeof(pub), "%s", put("kl.pub", "k\n", 2));
+	snprintf(y, sizeof(y),
+		 "version: 1\n"
+		 "require:\n"
+		 "  signature:\n"
+		 "    identity: https://github.com/org/app/.github/workflows/release.yml@refs/heads/main\n"
+		 "    issuer: https://token.actions.githubusercontent.com\n"
+		 "    trusted_root: root.json\n"
+		 "overrides:\n"
+		 "  - scope: ghcr.io/org\n"
+		 "    require: {signature: {keys: [\"%s\"], identity_regexp: \"@example\\\\.com$\", "
+		 "issuer_regexp: \"^https://accounts\\\\.\"}}\n",
+		 pub);
+	p = load("keyless.yaml", y);
+	decide(p, "nginx@" DIGEST, &d);
+	assert_true(d.need_signature);
+	assert_int_equal(d.nsigs, 1);
+	assert_int_equal(d.sigs[0].nkeys, 0);
+	assert_string_equal(d.sigs[0].cert_identity,
+			    "https://github.com/org/app/.github/workflows/release.yml@refs/heads/main");
+	assert_string_equal(d.sigs[0].cert_issuer, "https://token.actions.githubusercontent.com");
+	assert_null(d.sigs[0].cert_identity_regexp);
+	assert_string_equal(d.sigs[0].trusted_root, root);
+	decide(p, "ghcr.io/org/app@" DIGEST, &d);
+	assert_int_equal(d.nsigs, 1);
+	assert_int_equal(d.sigs[0].nkeys, 1);
+	assert_null(d.sigs[0].cert_identity);
+	assert_string_equal(d.sigs[0].cert_identity_regexp, "@example\\.com$");
+	assert_string_equal(d.sigs[0].cert_issuer_regexp, "^https://accounts\\.");
+	assert_null(d.sigs[0].trusted_root);
+	sw_policy_free(p);
+}
+
 static void test_keys(void **state)
 {
 	char y[4096], pub[512], att[512];
@@ -519,6 +563,7 @@ static void test_keys(void **state)
 	assert_string_equal(d.att_keys[1], pub);
 	assert_int_equal(d.att_verdict, 0);
 	assert_int_equal(d.att_max_age_days, 7);
+	assert_null(d.sigs[0].cert_identity);
 	/* an override's keys replace the top level's */
 	decide(p, "ghcr.io/org/app@" DIGEST, &d);
 	assert_int_equal(d.nsigs, 1);
@@ -577,7 +622,24 @@ static void test_key_problems(void **state)
 	}
 	refused("keys-17.yaml", y, 21, "at most 16 signature keys");
 	refused("keys-none.yaml", "version: 1\nrequire:\n  signature: {}\n", 3,
+		"require.signature needs keys (public key files) or identity and issuer (keyless)");
+	refused("keys-map.yaml", "version: 1\nrequire:\n  signature: {keys: {a: b}}\n", 3,
 		"require.signature.keys must be a list of public key files");
+	/* keyless: both halves, one form of each, a regexp that compiles, a root that can be read */
+	refused("kl-half.yaml", "version: 1\nrequire:\n  signature: {identity: a@example.com}\n", 3,
+		"require.signature: a keyless signature needs an identity and an issuer");
+	refused("kl-both.yaml",
+		"version: 1\nrequire:\n  signature: {identity: a, identity_regexp: b, issuer: c}\n", 3,
+		"require.signature: identity or identity_regexp, issuer or issuer_regexp: not both");
+	refused("kl-re.yaml",
+		"version: 1\nrequire:\n  signature:\n    identity_regexp: \"(\"\n    issuer: c\n", 4,
+		"require.signature.identity_regexp: not a regular expression (POSIX extended)");
+	refused("kl-root.yaml",
+		"version: 1\nrequire:\n  signature:\n    identity: a\n    issuer: b\n    trusted_root: /nonexistent/r.json\n",
+		6, "trusted root \"/nonexistent/r.json\": No such file or directory");
+	refused("kl-root-only.yaml",
+		"version: 1\nrequire:\n  signature:\n    keys: [/dev/null]\n    trusted_root: /dev/null\n", 3,
+		"require.signature: trusted_root is for keyless signatures (identity, issuer)");
 	refused("keys-empty.yaml", "version: 1\nrequire:\n  signature:\n    keys: [\"\"]\n", 4,
 		"a signature key is a file path");
 }
@@ -1177,6 +1239,7 @@ int main(void)
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_waiting),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_keyless),
 		cmocka_unit_test(test_key_problems),
 		cmocka_unit_test(test_problems),
 		cmocka_unit_test(test_all_problems_listed),

@@ -119,10 +119,14 @@ static void check_one_signature(const char *ref, const sw_check_opts *o, const s
 				sw_check_result *r)
 {
 	sw_pubkeys *pk = NULL, *rk = NULL;
+	sw_trustroot *tr = NULL;
 	sw_sig_result *res = NULL;
 	size_t n = 0, k;
 	sw_error err = SW_ERROR_INIT;
 	char digest[80] = "";
+	sw_bundle_want keyless = { NULL, req->cert_identity, req->cert_identity_regexp, req->cert_issuer,
+				   req->cert_issuer_regexp, false };
+	bool kl = req->cert_identity || req->cert_identity_regexp;
 	sw_sig_check c;
 	int v;
 
@@ -131,9 +135,18 @@ static void check_one_signature(const char *ref, const sw_check_opts *o, const s
 		sw_decision_add(&r->d, SW_REASON_DENY, req->line, "the policy's signature keys: %s", err.msg);
 		goto out;
 	}
+	if (kl && sw_trustroot_load(req->trusted_root, &tr, &err) < 0) {
+		sw_decision_add(&r->d, SW_REASON_DENY, req->line, "the policy's trusted root: %s", err.msg);
+		goto out;
+	}
 	c.keys = pk;
 	c.rekor_keys = rk;
 	c.identity = &req->identity;
+	c.keyless = kl ? &keyless : NULL;
+	c.trust_root = tr;
+	c.fulcio_ca = req->fulcio_ca;
+	c.fulcio_issuer = req->fulcio_issuer;
+	c.fulcio_email = req->fulcio_email;
 	v = sw_verify_image(ref, o->image, &c, digest, sizeof(digest), &res, &n, &err);
 	if (v < 0)
 		sw_decision_add(&r->d, SW_REASON_DENY, req->line, "signature check failed: %s", err.msg);
@@ -151,6 +164,7 @@ static void check_one_signature(const char *ref, const sw_check_opts *o, const s
 		snprintf(r->digest, sizeof(r->digest), "%s", digest);
 out:
 	free(res);
+	sw_trustroot_free(tr);
 	sw_pubkeys_free(pk);
 	sw_pubkeys_free(rk);
 }

@@ -59,7 +59,8 @@ static bool is_index(const sw_json *desc)
 
 /* Not an image to scan: BuildKit attestation manifests (platform
  * unknown/unknown) and cosign attachments kept in a layout (ref names
- * sha256-<hex>.sig / .att). */
+ * sha256-<hex>.sig / .att, and sha256-<hex>: the referrers index of the
+ * tag schema, where Sigstore bundles are listed). */
 static bool is_attestation(const sw_json *desc)
 {
 	const sw_json *pf = sw_json_get_obj(desc, "platform");
@@ -69,6 +70,8 @@ static bool is_attestation(const sw_json *desc)
 
 	if (name && n == 75 && strncmp(name, "sha256-", 7) == 0 &&
 	    (strcmp(name + 71, ".sig") == 0 || strcmp(name + 71, ".att") == 0))
+		return true;
+	if (name && n == 71 && strncmp(name, "sha256-", 7) == 0 && strspn(name + 7, "0123456789abcdef") == 64)
 		return true;
 	return os && arch && strcmp(os, "unknown") == 0 && strcmp(arch, "unknown") == 0;
 }

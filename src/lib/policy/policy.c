@@ -84,6 +84,11 @@ static void settings_release(settings *s)
 
 	for (i = 0; i < s->nkeys; i++)
 		free(s->keys[i]);
+	free(s->kl_identity);
+	free(s->kl_identity_re);
+	free(s->kl_issuer);
+	free(s->kl_issuer_re);
+	free(s->kl_root);
 	for (i = 0; i < s->natt_keys; i++)
 		free(s->att_keys[i]);
 }

@@ -17,7 +17,7 @@
  *     match or stowaway cannot verify it: a docker scope is any string (it
  *     is compared as written, never normalised), an unknown transport is
  *     kept and never used, a key file is read when an image needs it,
- *     signedBy (GPG), keyless sigstoreSigned (fulcio, pki) and
+ *     signedBy (GPG), sigstoreSigned with pki (fulcio is verified: fulcio.c) and
  *     signedBaseLayer are requirements stowaway denies. `policy lint`
  *     warns about each of these.
  *
@@ -383,7 +383,7 @@ static void path_or_data(loader *l, int line, const char *where, const field *pa
 		sw_policy__problem(l, line, "%s: one of %s and %s is required", where, path->name, data->name);
 }
 
-static void parse_fulcio(loader *l, const sw_json *v, const char *where)
+static void parse_fulcio(loader *l, const sw_json *v, cp_req *r, const char *where)
 {
 	field f[] = { { "caPath", F_STR, false, NULL, false }, { "caData", F_BYTES, false, NULL, false },
 		      { "oidcIssuer", F_STR, false, NULL, false }, { "subjectEmail", F_STR, false, NULL, false } };
@@ -397,6 +397,17 @@ static void parse_fulcio(loader *l, const sw_json *v, const char *where)
 		sw_policy__problem(l, v->line, "%s: oidcIssuer is required", w);
 	if (!fstr(&f[3])[0])
 		sw_policy__problem(l, v->line, "%s: subjectEmail is required", w);
+	if (f[1].v && f[1].v->type == SW_JSON_STR)
+		r->fulcio_ca = sw__asprintf("data:%s", f[1].v->s);
+	else if (fstr(&f[0])[0])
+		r->fulcio_ca = sw__strdup(fstr(&f[0]));
+	r->fulcio_issuer = sw__strdup(fstr(&f[2]));
+	r->fulcio_email = sw__strdup(fstr(&f[3]));
+	if (!r->fulcio_ca || !r->fulcio_issuer || !r->fulcio_email)
+		sw_policy__problem(l, v->line, "%s: out of memory", w);
+	else if (strncmp(r->fulcio_ca, "data:", 5) != 0 && access(r->fulcio_ca, R_OK) != 0)
+		sw_policy__warning(l, v->line, "%s: caPath \"%s\": %s (the images this scope covers are denied while it "
+				   "is so)", w, r->fulcio_ca, strerror(errno));
 }
 
 static void parse_pki(loader *l, const sw_json *v, const char *where)
@@ -434,10 +445,9 @@ static void parse_sigstore(loader *l, const sw_json *v, cp_req *r, const char *w
 	keys = key_sources(l, r, false, &f[1], &f[2], &f[3], &f[4], where);
 	if (f[5].got) {
 		keys++;
-		r->keyless = true;
 		if (!f[5].v)
 			sw_policy__problem(l, v->line, "%s: fulcio must be a JSON object", where);
-		parse_fulcio(l, f[5].v, where);
+		parse_fulcio(l, f[5].v, r, where);
 	}
 	if (f[6].got) {
 		keys++;
@@ -463,7 +473,7 @@ static void parse_sigstore(loader *l, const sw_json *v, cp_req *r, const char *w
 	if (f[11].got)
 		parse_identity(l, f[11].v, f[11].line, &r->id_rule, &r->id_value, &r->id_signed_prefix, where);
 	if (r->keyless)
-		sw_policy__warning(l, v->line, "%s: stowaway does not verify keyless signatures (fulcio, pki): the images "
+		sw_policy__warning(l, v->line, "%s: stowaway does not verify pki signatures: the images "
 				   "this scope covers are denied", where);
 }
 
@@ -788,6 +798,9 @@ void sw_policy__cp_release(cp_scope *sc)
 		for (k = 0; k < r->nrekor && k < SW_POLICY_MAX_KEYS; k++)
 			free(r->rekor[k]);
 		free(r->id_value);
+		free(r->fulcio_ca);
+		free(r->fulcio_issuer);
+		free(r->fulcio_email);
 		free(r->id_signed_prefix);
 	}
 	free(sc->reqs);

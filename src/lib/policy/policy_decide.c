@@ -87,9 +87,14 @@ static void effective(const sw_policy *p, const char *transport, const char *hos
 		s->scan_pending = best->s.scan_pending;
 		s->scan_pending_line = best->s.scan_pending_line;
 	}
-	if (best->s.nkeys >= 0) {
+	if (best->s.nkeys >= 0) { /* the requirement is replaced whole */
 		s->nkeys = best->s.nkeys;
 		memcpy(s->keys, best->s.keys, sizeof(s->keys));
+		s->kl_identity = best->s.kl_identity;
+		s->kl_identity_re = best->s.kl_identity_re;
+		s->kl_issuer = best->s.kl_issuer;
+		s->kl_issuer_re = best->s.kl_issuer_re;
+		s->kl_root = best->s.kl_root;
 	}
 	if (best->s.natt_keys >= 0) {
 		s->natt_keys = best->s.natt_keys;
@@ -264,6 +269,9 @@ static void cp_signature(const cp_req *r, sw_decision *d)
 		s->keys[s->nkeys++] = r->keys[k];
 	for (k = 0; k < r->nrekor; k++)
 		s->rekor_keys[s->nrekor_keys++] = r->rekor[k];
+	s->fulcio_ca = r->fulcio_ca;
+	s->fulcio_issuer = r->fulcio_issuer;
+	s->fulcio_email = r->fulcio_email;
 	s->identity.rule = r->id_rule;
 	s->identity.value = r->id_value;
 	s->identity.signed_prefix = r->id_signed_prefix;
@@ -306,8 +314,8 @@ void sw_policy__decide_containers(const sw_policy *p, const char *transport, con
 			break;
 		case CP_SIGSTORE:
 			if (r->keyless)
-				sw_decision_add(d, SW_REASON_DENY, r->line, "the policy (%s) requires a keyless signature "
-						"(fulcio, pki), which stowaway does not verify", where);
+				sw_decision_add(d, SW_REASON_DENY, r->line, "the policy (%s) requires a pki signature, "
+						"which stowaway does not verify", where);
 			else
 				cp_signature(r, d);
 			break;
@@ -417,13 +425,19 @@ void sw_policy_decide(const sw_policy *p, const char *transport, const sw_ref *r
 		for (i = 0; i < (size_t)s.natt_keys && i < SW_POLICY_MAX_KEYS; i++)
 			d->att_keys[d->natt_keys++] = s.att_keys[i];
 	}
-	if (s.nkeys > 0) {
-		/* require.signature: one of the keys, signed under the image's
-		 * repository (cosign signs the repository) */
+	if (s.nkeys > 0 || s.kl_identity || s.kl_identity_re) {
+		/* require.signature: one of the keys, or keyless for the identity
+		 * and issuer, signed under the image's repository (cosign signs
+		 * the repository) */
 		sw_sig_require *sg = &d->sigs[d->nsigs++];
 		d->need_signature = true;
 		for (i = 0; i < (size_t)s.nkeys && i < SW_POLICY_MAX_KEYS; i++)
 			sg->keys[sg->nkeys++] = s.keys[i];
+		sg->cert_identity = s.kl_identity;
+		sg->cert_identity_regexp = s.kl_identity_re;
+		sg->cert_issuer = s.kl_issuer;
+		sg->cert_issuer_regexp = s.kl_issuer_re;
+		sg->trusted_root = s.kl_root;
 		sg->identity.rule = SW_IDENTITY_REPOSITORY;
 		sg->line = ov && ov->s.nkeys >= 0 ? ov->line : 0;
 	}

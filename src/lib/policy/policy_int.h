@@ -22,7 +22,8 @@ typedef struct settings {
 	int digest;           /* -1 unset, 0/1 */
 	int max_severity;     /* -1 unset, -2 "none" (no finding at all), else sw_severity */
 	char *keys[SW_POLICY_MAX_KEYS];
-	int nkeys;            /* -1 unset */
+	int nkeys;            /* -1 unset (require.signature absent; 0 with keyless only) */
+	char *kl_identity, *kl_identity_re, *kl_issuer, *kl_issuer_re, *kl_root;  /* keyless */
 	char *att_keys[SW_POLICY_MAX_KEYS];   /* require.attestation */
 	int natt_keys;        /* -1 unset */
 	int att_verdict;      /* 0 clean, 1 suspicious, 2 malicious; -1 unset */
@@ -48,7 +49,9 @@ typedef enum { CP_ACCEPT, CP_REJECT, CP_SIGSTORE, CP_SIGNED_BY, CP_BASE_LAYER } 
 typedef struct cp_req {
 	cp_kind kind;
 	int line;
-	bool keyless;                      /* sigstoreSigned with fulcio or pki */
+	bool keyless;                      /* sigstoreSigned with pki (not verified) */
+	char *fulcio_ca;                   /* fulcio: caPath, or "data:" + base64 of caData */
+	char *fulcio_issuer, *fulcio_email;
 	char *keys[SW_POLICY_MAX_KEYS];    /* a path, or "data:" + base64 of the PEM */
 	size_t nkeys;
 	char *rekor[SW_POLICY_MAX_KEYS];   /* the same, for Rekor's keys */

@@ -8,6 +8,7 @@
  * others.
  */
 #include <errno.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,6 +80,84 @@ static int parse_choice(loader *l, const sw_yaml *v, const char *what, const cha
 
 /* names, require, scan, mode, on_timeout: the settings an override may
  * change too. */
+/* A string member, kept (malloc'd); a problem when it is not one. */
+static char *opt_str(loader *l, const sw_yaml *m, const char *key, const char *where)
+{
+	const sw_yaml *v = sw_yaml_get(m, key);
+	char *out;
+
+	if (!v)
+		return NULL;
+	if (v->type != SW_YAML_SCALAR || !v->slen) {
+		sw_policy__problem(l, v->line, "%s.%s must be a string", where, key);
+		return NULL;
+	}
+	if (!(out = sw__strdup(v->s)))
+		sw_policy__problem(l, v->line, "out of memory");
+	return out;
+}
+
+static void check_regexp(loader *l, const sw_yaml *m, const char *key, const char *re)
+{
+	regex_t rx;
+
+	if (!re)
+		return;
+	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0)
+		sw_policy__problem(l, sw_yaml_get(m, key)->line, "require.signature.%s: not a regular expression (POSIX "
+				   "extended)", key);
+	else
+		regfree(&rx);
+}
+
+/* require.signature: keys, or keyless (identity or identity_regexp, and
+ * issuer or issuer_regexp, checked against trusted_root or the built-in
+ * root), or both: either kind of signature counts. */
+static void parse_signature(loader *l, const sw_yaml *c, settings *s)
+{
+	static const char *const ks[] = { "keys", "identity", "identity_regexp", "issuer", "issuer_regexp",
+					  "trusted_root", NULL };
+	const sw_yaml *keys = sw_yaml_get(c, "keys"), *e;
+	const char *w = "require.signature";
+	char *root;
+
+	unknown_keys(l, c, w, ks);
+	s->nkeys = 0;
+	s->kl_identity = opt_str(l, c, "identity", w);
+	s->kl_identity_re = opt_str(l, c, "identity_regexp", w);
+	s->kl_issuer = opt_str(l, c, "issuer", w);
+	s->kl_issuer_re = opt_str(l, c, "issuer_regexp", w);
+	check_regexp(l, c, "identity_regexp", s->kl_identity_re);
+	check_regexp(l, c, "issuer_regexp", s->kl_issuer_re);
+	if ((root = opt_str(l, c, "trusted_root", w))) {
+		s->kl_root = sw_policy__key_path(l, root);
+		free(root);
+		if (s->kl_root && access(s->kl_root, R_OK) != 0)
+			sw_policy__problem(l, sw_yaml_get(c, "trusted_root")->line, "trusted root \"%s\": %s", s->kl_root,
+					   strerror(errno));
+	}
+	if ((s->kl_identity && s->kl_identity_re) || (s->kl_issuer && s->kl_issuer_re))
+		sw_policy__problem(l, c->line, "%s: identity or identity_regexp, issuer or issuer_regexp: not both", w);
+	if ((s->kl_identity || s->kl_identity_re) != (s->kl_issuer || s->kl_issuer_re))
+		sw_policy__problem(l, c->line, "%s: a keyless signature needs an identity and an issuer", w);
+	if (s->kl_root && !s->kl_identity && !s->kl_identity_re)
+		sw_policy__problem(l, c->line, "%s: trusted_root is for keyless signatures (identity, issuer)", w);
+	if (!keys && !s->kl_identity && !s->kl_identity_re) {
+		sw_policy__problem(l, c->line, "%s needs keys (public key files) or identity and issuer (keyless)", w);
+		return;
+	}
+	if (keys && keys->type != SW_YAML_SEQ) {
+		sw_policy__problem(l, keys->line, "require.signature.keys must be a list of public key files");
+		return;
+	}
+	for (e = keys ? keys->child : NULL; e; e = e->next) {
+		if (e->type != SW_YAML_SCALAR || !e->slen)
+			sw_policy__problem(l, e->line, "a signature key is a file path");
+		else
+			sw_policy__add_key(l, s, e->s, e->line, true);
+	}
+}
+
 static void parse_settings(loader *l, const sw_yaml *m, settings *s, const char *where)
 {
 	const sw_yaml *v, *c;
@@ -109,22 +188,8 @@ static void parse_settings(loader *l, const sw_yaml *m, settings *s, const char 
 		unknown_keys(l, v, "require", k);
 		if ((c = sw_yaml_get(v, "digest")))
 			s->digest = parse_bool(l, c, "require.digest");
-		if ((c = sw_yaml_get(v, "signature")) && want_map(l, c, "require.signature")) {
-			static const char *const ks[] = { "keys", NULL };
-			const sw_yaml *keys = sw_yaml_get(c, "keys"), *e;
-			unknown_keys(l, c, "require.signature", ks);
-			if (!keys || keys->type != SW_YAML_SEQ) {
-				sw_policy__problem(l, c->line, "require.signature.keys must be a list of public key files");
-			} else {
-				s->nkeys = 0;
-				for (e = keys->child; e; e = e->next) {
-					if (e->type != SW_YAML_SCALAR || !e->slen)
-						sw_policy__problem(l, e->line, "a signature key is a file path");
-					else
-						sw_policy__add_key(l, s, e->s, e->line, true);
-				}
-			}
-		}
+		if ((c = sw_yaml_get(v, "signature")) && want_map(l, c, "require.signature"))
+			parse_signature(l, c, s);
 	}
 	if ((v = sw_yaml_get(m, "require")) && v->type == SW_YAML_MAP && (c = sw_yaml_get(v, "attestation")) &&
 	    want_map(l, c, "require.attestation")) {

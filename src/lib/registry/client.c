@@ -747,6 +747,28 @@ int sw_reg_manifest(sw_reg *r, const char *tag_or_digest, uint64_t max, char **b
 	return rc;
 }
 
+int sw_reg_referrers(sw_reg *r, const char *digest, uint64_t max, char **body, size_t *len, sw_error *err)
+{
+	sw_buf b = SW_BUF_INIT(max + 1);
+	xfer x;
+	char *what = sw_digest_valid(digest) ? sw__asprintf("referrers/%s", digest) : NULL;
+	int rc;
+
+	*body = NULL;
+	*len = 0;
+	if (!what)
+		return sw_error_set(err, SW_EINVAL, "referrers of \"%.80s\": not a digest", digest);
+	rc = get_into(r, what, "Accept: application/vnd.oci.image.index.v1+json", &b, max, &x, err);
+	free(what);
+	if (rc == 0) {
+		*len = b.len;
+		if (!(*body = sw_buf_detach(&b, NULL)))
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	xfer_done(&x, &b);
+	return rc;
+}
+
 int sw_reg_blob(sw_reg *r, const char *digest, int64_t size, uint64_t max, char **out, size_t *len,
 		sw_error *err)
 {

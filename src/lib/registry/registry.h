@@ -25,6 +25,11 @@ void sw_reg_free(sw_reg *r);
 int sw_reg_manifest(sw_reg *r, const char *tag_or_digest, uint64_t max, char **body, size_t *len,
 		    char **media_type, char **digest, sw_error *err);
 
+/* GET the referrers index of a manifest (OCI 1.1: /v2/<repo>/referrers/
+ * <digest>), at most max bytes, malloc'd. SW_ENOTFOUND when the registry
+ * has no referrers API (404): use the sha256-<hex> tag instead. */
+int sw_reg_referrers(sw_reg *r, const char *digest, uint64_t max, char **body, size_t *len, sw_error *err);
+
 /* GET a small blob into memory (at most max bytes), size and digest checked. */
 int sw_reg_blob(sw_reg *r, const char *digest, int64_t size, uint64_t max, char **out, size_t *len,
 		sw_error *err);

@@ -211,9 +211,55 @@ out:
 	sw_buf_release(&in);
 }
 
+typedef struct att_ctx {
+	sw_sigimage *si;
+	const sw_pubkeys *keys;
+	const sw_trustroot *tr;
+	sw_att_result **results;
+	size_t *n;
+	int valid;
+} att_ctx;
+
+/* A Sigstore bundle of a stowaway verdict (cosign v3's storage): the bundle
+ * verified with the keys (log entries checked when present), then its
+ * envelope read as a .att layer's. */
+static int att_bundle(void *ctx, const char *dg, const char *bundle, size_t blen, const char *why)
+{
+	att_ctx *a = ctx;
+	sw_bundle_want want = SW_BUNDLE_WANT_INIT;
+	sw_bundle_info info;
+	sw_error berr = SW_ERROR_INIT;
+	sw_json_doc *doc = NULL;
+	sw_buf env = SW_BUF_INIT(MAX_ENVELOPE);
+	sw_att_result *r = sw_sig__one_more(a->results, a->n, sizeof(**a->results));
+
+	if (!r)
+		return SW_ENOMEM;
+	r->status = SW_SIG_MALFORMED;
+	want.keys = a->keys;
+	want.no_tlog = true;
+	if (why) {
+		snprintf(r->reason, sizeof(r->reason), "bundle %.80s: %.200s", dg, why);
+	} else if (sw_bundle_verify(a->tr, bundle, blen, a->si->digest, &want, &info, &berr) < 0) {
+		r->status = SW_SIG_BAD_SIGNATURE;
+		snprintf(r->reason, sizeof(r->reason), "bundle: %.280s", berr.msg);
+	} else if (sw_json_parse(bundle, blen, &doc, NULL) < 0 ||
+		   sw_sig__canonical(&env, sw_json_get_obj(sw_json_root(doc), "dsseEnvelope")) < 0) {
+		snprintf(r->reason, sizeof(r->reason), "bundle: its envelope cannot be read again");
+	} else {
+		sw_att__verify_envelope(a->keys, env.data, env.len, a->si->digest, r);
+	}
+	a->valid += r->status == SW_SIG_VALID;
+	sw_json_free(doc);
+	sw_buf_release(&env);
+	return 0;
+}
+
 int sw_verify_attestations(const char *ref, const sw_image_opts *o, const sw_pubkeys *keys, char *digest_out,
 			   size_t digest_n, sw_att_result **results, size_t *n, sw_error *err)
 {
+	sw_trustroot *tr = NULL;
+	att_ctx a;
 	sw_sigimage si;
 	const sw_json *l;
 	int rc, valid = 0;
@@ -250,6 +296,21 @@ int sw_verify_attestations(const char *ref, const sw_image_opts *o, const sw_pub
 			valid++;
 		free(env);
 	}
+	/* and the bundles (cosign v3) referring to the image */
+	a = (att_ctx){ &si, keys, NULL, results, n, 0 };
+	if ((rc = sw_trustroot_load(NULL, &tr, err)) == 0) {
+		a.tr = tr;
+		rc = sw_sig__each_bundle(&si, SW_ATTEST_PREDICATE, att_bundle, &a, err);
+		if (rc == SW_ENOMEM)
+			sw_error_set(err, rc, "out of memory");
+	}
+	sw_trustroot_free(tr);
 	sw_sigimage_close(&si);
-	return valid;
+	if (rc < 0) {
+		free(*results);
+		*results = NULL;
+		*n = 0;
+		return rc;
+	}
+	return valid + a.valid;
 }

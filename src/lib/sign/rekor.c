@@ -169,18 +169,19 @@ static int hexval(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* The log entry (a hashedrekord 0.0.1) names this key, signature and
+/* The log entry (a hashedrekord 0.0.1) names this signer (the DER of a
+ * public key, or of a certificate for a keyless signature), signature and
  * payload. */
-static int check_entry(const uint8_t *body, size_t blen, EVP_PKEY *key, const char *sig_b64, const void *payload,
-		       size_t plen, sw_error *err)
+static int check_entry(const uint8_t *body, size_t blen, const uint8_t *signer, size_t signer_len, const char *sig_b64,
+		       const void *payload, size_t plen, sw_error *err)
 {
 	sw_json_doc *doc = NULL;
 	const sw_json *root, *spec, *sig, *hash;
 	const char *kind, *ver, *alg, *val;
-	uint8_t *content = NULL, *want_sig = NULL, *pem = NULL, *der = NULL, *mine = NULL, digest[32];
+	uint8_t *content = NULL, *want_sig = NULL, *pem = NULL, *der = NULL, digest[32];
 	size_t clen = 0, wlen = 0, pemlen = 0, i;
 	long dlen = 0;
-	int mlen, rc = SW_EVERIFY;
+	int rc = SW_EVERIFY;
 
 	if (sw_json_parse((const char *)body, blen, &doc, NULL) < 0) {
 		sw_error_set(err, SW_EVERIFY, "the log entry is not JSON");
@@ -203,8 +204,8 @@ static int check_entry(const uint8_t *body, size_t blen, EVP_PKEY *key, const ch
 		sw_error_set(err, SW_EVERIFY, "the log entry's public key is not one PEM block");
 		goto out;
 	}
-	if ((mlen = i2d_PUBKEY(key, &mine)) <= 0 || (long)mlen != dlen || memcmp(mine, der, (size_t)dlen) != 0) {
-		sw_error_set(err, SW_EVERIFY, "the log entry is for another public key");
+	if ((long)signer_len != dlen || memcmp(signer, der, (size_t)dlen) != 0) {
+		sw_error_set(err, SW_EVERIFY, "the log entry is for another public key or certificate");
 		goto out;
 	}
 	if (b64(sw_json_get_str(sig, "content"), &content, &clen) < 0 || b64(sig_b64, &want_sig, &wlen) < 0 ||
@@ -226,7 +227,6 @@ static int check_entry(const uint8_t *body, size_t blen, EVP_PKEY *key, const ch
 	rc = 0;
 out:
 	OPENSSL_free(der);
-	OPENSSL_free(mine);
 	free(pem);
 	free(content);
 	free(want_sig);
@@ -237,9 +237,25 @@ out:
 int sw_rekor_set_verify(const sw_pubkeys *rekor_keys, const char *bundle, const sw_pubkeys *keys, int key,
 			const char *sig_b64, const void *payload, size_t plen, sw_error *err)
 {
+	unsigned char *mine = NULL;
+	int64_t t;
+	int mlen, rc;
+
+	if (!keys || key < 0 || (size_t)key >= keys->n)
+		return sw_error_set(err, SW_EINVAL, "no Rekor key, or no signing key");
+	if ((mlen = i2d_PUBKEY(keys->k[key], &mine)) <= 0)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	rc = sw_rekor__set_check(rekor_keys, bundle, mine, (size_t)mlen, sig_b64, payload, plen, &t, err);
+	OPENSSL_free(mine);
+	return rc;
+}
+
+int sw_rekor__set_check(const sw_pubkeys *rekor_keys, const char *bundle, const uint8_t *signer, size_t signer_len,
+			const char *sig_b64, const void *payload, size_t plen, int64_t *integrated_time, sw_error *err)
+{
 	static const char *const top[] = { "SignedEntryTimestamp", "Payload", NULL };
 	static const char *const pay[] = { "body", "integratedTime", "logIndex", "logID", NULL };
-	const sw_pubkeys *rk = rekor_keys, *kk = keys;
+	const sw_pubkeys *rk = rekor_keys;
 	sw_json_doc *doc = NULL, *cdoc = NULL;
 	sw_buf cb = SW_BUF_INIT(MAX_BUNDLE);
 	const sw_json *root, *p, *t;
@@ -248,8 +264,9 @@ int sw_rekor_set_verify(const sw_pubkeys *rekor_keys, const char *bundle, const 
 	int rc = SW_EVERIFY;
 	bool signed_by_log = false;
 
-	if (!rk || !rk->n || !kk || key < 0 || (size_t)key >= kk->n)
-		return sw_error_set(err, SW_EINVAL, "no Rekor key, or no signing key");
+	*integrated_time = 0;
+	if (!rk || !rk->n || !signer)
+		return sw_error_set(err, SW_EINVAL, "no Rekor key, or no signer");
 	for (i = 0; i < rk->n; i++)
 		if (EVP_PKEY_base_id(rk->k[i]) != EVP_PKEY_EC)
 			return sw_error_set(err, SW_EVERIFY, "Rekor public key %zu is not an ECDSA key", i + 1);
@@ -284,7 +301,8 @@ int sw_rekor_set_verify(const sw_pubkeys *rekor_keys, const char *bundle, const 
 		sw_error_set(err, SW_EVERIFY, "the SET's payload is not {body, integratedTime, logIndex, logID}");
 		goto out;
 	}
-	rc = check_entry(body, blen, kk->k[key], sig_b64, payload, plen, err);
+	*integrated_time = sw_json_get(p, "integratedTime")->i;
+	rc = check_entry(body, blen, signer, signer_len, sig_b64, payload, plen, err);
 out:
 	free(set);
 	free(body);

@@ -39,6 +39,13 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+void sw_sig__signed_name(const sw_ref *ref, bool with_tag, char *out, size_t n)
+{
+	/* go-containerregistry's spelling, as cosign writes it */
+	snprintf(out, n, "%s/%s%s%s", strcmp(ref->domain, "docker.io") == 0 ? "index.docker.io" : ref->domain,
+		 ref->path, with_tag && ref->tag[0] ? ":" : "", with_tag ? ref->tag : "");
+}
+
 static int payload(sw_buf *b, const sw_ref *ref, bool with_tag, const char *digest, const char *const *ann,
 		   size_t nann)
 {
@@ -49,8 +56,7 @@ static int payload(sw_buf *b, const sw_ref *ref, bool with_tag, const char *dige
 	int rc = 0;
 
 	/* cosign's simple-signing payload, its members in cosign's order */
-	snprintf(id, sizeof(id), "%s/%s%s%s", strcmp(ref->domain, "docker.io") == 0 ? "index.docker.io" : ref->domain,
-		 ref->path, with_tag && ref->tag[0] ? ":" : "", with_tag ? ref->tag : "");
+	sw_sig__signed_name(ref, with_tag, id, sizeof(id));
 	sw_jw_obj(&w);
 	sw_jw_kobj(&w, "critical");
 	sw_jw_kobj(&w, "identity");
@@ -109,7 +115,7 @@ char *sw_sig__sign_b64(EVP_PKEY *key, const sw_buf *payload_bytes)
 /* One layer descriptor, written back from the existing .sig manifest. */
 void sw_sig__write_layer(sw_jw *w, const sw_json *l)
 {
-	const sw_json *ann = sw_json_get_obj(l, "annotations"), *a;
+	const sw_json *ann = sw_json_get_obj(l, "annotations");
 	int64_t size = 0;
 
 	sw_json_get_i64(l, "size", &size);
@@ -117,13 +123,20 @@ void sw_sig__write_layer(sw_jw *w, const sw_json *l)
 	sw_jw_kstr(w, "mediaType", sw_json_get_str(l, "mediaType") ? sw_json_get_str(l, "mediaType") : MT_SIMPLESIGNING);
 	sw_jw_kint(w, "size", size);
 	sw_jw_kstr(w, "digest", sw_json_get_str(l, "digest") ? sw_json_get_str(l, "digest") : "");
-	if (ann && ann->n) {
-		sw_jw_kobj(w, "annotations");
-		for (a = ann->child; a; a = a->next)
-			if (a->type == SW_JSON_STR)
-				sw_jw_kstr(w, a->key, a->s);
-		sw_jw_end(w);
-	}
+	sw_sig__write_annotations(w, ann);
+	sw_jw_end(w);
+}
+
+void sw_sig__write_annotations(sw_jw *w, const sw_json *ann)
+{
+	const sw_json *a;
+
+	if (!ann || !ann->n)
+		return;
+	sw_jw_kobj(w, "annotations");
+	for (a = ann->child; a; a = a->next)
+		if (a->type == SW_JSON_STR)
+			sw_jw_kstr(w, a->key, a->s);
 	sw_jw_end(w);
 }
 

@@ -44,6 +44,36 @@ int sw_sigstore_blob(sw_sigimage *si, const char *digest, int64_t size, uint64_t
 		     sw_error *err);
 int sw_sigstore_put_blob(sw_sigimage *si, const void *data, size_t len, char digest[SW_DIGEST_STRLEN], sw_error *err);
 int sw_sigstore_put_manifest(sw_sigimage *si, const char *media_type, const void *body, size_t len, sw_error *err);
+/* The same under another tag (the referrers fallback, sha256-<hex>). */
+int sw_sigstore_put_tagged(sw_sigimage *si, const char *tag, const char *media_type, const void *body, size_t len,
+			   sw_error *err);
+/* A manifest stored by its digest only (a referrer: a registry PUT by
+ * digest, a blob of the layout); digest out. */
+int sw_sigstore_put_untagged(sw_sigimage *si, const char *media_type, const void *body, size_t len,
+			     char digest[SW_DIGEST_STRLEN], sw_error *err);
+/* An index entry written back (mediaType, digest, size, artifactType,
+ * platform, string annotations). */
+void sw_sigstore_write_desc(sw_jw *w, const sw_json *m);
+/* The manifest a tag names, at most max bytes; SW_ENOTFOUND when none. */
+int sw_sigstore_tagged(sw_sigimage *si, const char *tag, uint64_t max, char **body, size_t *len, sw_error *err);
+
+/* Sigstore bundles stored as OCI 1.1 referrers (referrers.c): verified
+ * (results appended to *results, *n; the number valid returned), and one
+ * made with a key (cosign v3's DSSE statement, no log entry). */
+int sw_sig__verify_bundles(sw_sigimage *si, const sw_sig_check *c, const char *named, sw_sig_result **results,
+			   size_t *n, sw_error *err);
+/* A results array (*pp of n elements of elem bytes) one element longer:
+ * the new one zeroed and returned, n counted; NULL when out of memory (the
+ * array unchanged). */
+void *sw_sig__one_more(void *pp, size_t *n, size_t elem);
+
+/* Each bundle referring to si whose predicate type (by the index's
+ * annotation, when it has one) is predicate: fn gets it (why: NULL, or
+ * why it could not be read). A negative return of fn stops, and is
+ * returned. */
+typedef int (*sw_sig_bundle_fn)(void *ctx, const char *digest, const char *bundle, size_t len, const char *why);
+int sw_sig__each_bundle(sw_sigimage *si, const char *predicate, sw_sig_bundle_fn fn, void *ctx, sw_error *err);
+int sw_sig__sign_bundle(sw_sigimage *si, EVP_PKEY *key, const sw_ref *identity, bool with_tag, sw_error *err);
 
 /* Exactly these members (a NULL-terminated list), every one present but
  * may_lack (NULL: none may be absent); a value of null counts as absent. */
@@ -54,9 +84,27 @@ bool sw_sig__only_keys(const sw_json *obj, const char *const *keys, const char *
  * otherwise, the buffer's error when it is full. */
 int sw_sig__canonical(sw_buf *out, const sw_json *v);
 
+/* A Rekor SET (rekor.c) for a signer given as DER (a public key's
+ * SubjectPublicKeyInfo, or a certificate); the integrated time the log
+ * vouched for out. */
+int sw_rekor__set_check(const sw_pubkeys *rekor_keys, const char *bundle, const uint8_t *signer, size_t signer_len,
+			const char *sig_b64, const void *payload, size_t plen, int64_t *integrated_time, sw_error *err);
+
+/* A legacy keyless signature (fulcio.c): the .sig layer's certificate and
+ * chain annotations, checked as containers/image checks a fulcio
+ * requirement: chain to the CA at the Rekor SET's time, code signing, the
+ * OIDC issuer and the email; then the signature and the SET. 0 (the
+ * certificate's key out, the caller's to free), or SW_EVERIFY with why. */
+int sw_sig__fulcio_verify(const sw_sig_check *c, const sw_json *annotations, const char *payload, size_t plen,
+			  EVP_PKEY **key_out, sw_error *err);
+
 /* Index of the first key that verifies the base64 signature over the
  * bytes, or -1 (also when the signature is not base64). */
 int sw_sig__key_verifies(const sw_pubkeys *keys, const void *data, size_t len, const char *sig_b64);
+
+/* The name a signature is made for: the repository (with the tag when
+ * with_tag), Docker Hub as index.docker.io (cosign's spelling). */
+void sw_sig__signed_name(const sw_ref *ref, bool with_tag, char *out, size_t n);
 
 /* Base64 DER signature (ECDSA-SHA256 etc.) over the bytes; malloc'd. */
 char *sw_sig__sign_b64(EVP_PKEY *key, const sw_buf *bytes);
@@ -70,6 +118,9 @@ int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *me
 /* Check one DSSE envelope (bytes of the .att layer) for the image digest. */
 void sw_att__verify_envelope(const sw_pubkeys *keys, const char *env, size_t len, const char *digest,
 			     sw_att_result *r);
+
+/* "annotations": the string members of ann (nothing when none). */
+void sw_sig__write_annotations(sw_jw *w, const sw_json *ann);
 
 /* Write back a layer descriptor of an existing manifest. */
 void sw_sig__write_layer(sw_jw *w, const sw_json *l);

@@ -155,6 +155,88 @@ int sw_sigstore_put_blob(sw_sigimage *si, const void *data, size_t len, char dig
 
 int sw_sigstore_put_manifest(sw_sigimage *si, const char *media_type, const void *body, size_t len, sw_error *err)
 {
+	return sw_sigstore_put_tagged(si, si->tag, media_type, body, len, err);
+}
+
+int sw_sigstore_put_untagged(sw_sigimage *si, const char *media_type, const void *body, size_t len,
+			     char digest[SW_DIGEST_STRLEN], sw_error *err)
+{
+	uint8_t d[SW_SHA256_LEN];
+
+	if (!si->reg)
+		return sw_sigstore_put_blob(si, body, len, digest, err);
+	sw_sha256_buf(body, len, d);
+	sw_digest_str(d, digest);
+	return sw_reg_put_manifest(si->reg, digest, media_type, body, len, err);
+}
+
+int sw_sigstore_tagged(sw_sigimage *si, const char *tag, uint64_t max, char **body, size_t *len, sw_error *err)
+{
+	sw_buf b = SW_BUF_INIT(MAX_INDEX);
+	sw_json_doc *idx = NULL;
+	const sw_json *m;
+	char *path = NULL, *mt = NULL, *dg = NULL;
+	int rc;
+
+	*body = NULL;
+	*len = 0;
+	if (si->reg) {
+		rc = sw_reg_manifest(si->reg, tag, max, body, len, &mt, &dg, err);
+		free(mt);
+		free(dg);
+		return rc;
+	}
+	if (!(path = sw__asprintf("%s/index.json", si->dir)) || sw_file_read_regular(path, &b) < 0 ||
+	    sw_json_parse(b.data, b.len, &idx, err) < 0) {
+		rc = sw_error_set(err, SW_EFORMAT, "%s: cannot read index.json", si->dir);
+		goto out;
+	}
+	rc = sw_error_set(err, SW_ENOTFOUND, "%s: no tag %s", si->dir, tag);
+	for (m = sw_json_get_arr(sw_json_root(idx), "manifests") ? sw_json_get_arr(sw_json_root(idx), "manifests")->child
+								  : NULL;
+	     m; m = m->next) {
+		const char *name = sw_json_get_str(sw_json_get_obj(m, "annotations"), "org.opencontainers.image.ref.name");
+		int64_t sz = -1;
+		if (!name || strcmp(name, tag) != 0 || !sw_json_get_str(m, "digest"))
+			continue;
+		sw_json_get_i64(m, "size", &sz);
+		rc = sw_image__read_blob(si->img, sw_json_get_str(m, "digest"), sz, max, body, len, err);
+		break;
+	}
+out:
+	free(path);
+	sw_json_free(idx);
+	sw_buf_release(&b);
+	return rc;
+}
+
+void sw_sigstore_write_desc(sw_jw *w, const sw_json *m)
+{
+	const sw_json *pf = sw_json_get_obj(m, "platform");
+	int64_t sz = 0;
+
+	sw_json_get_i64(m, "size", &sz);
+	sw_jw_obj(w);
+	sw_jw_kstr(w, "mediaType", sw_json_get_str(m, "mediaType") ? sw_json_get_str(m, "mediaType") : MT_OCI_MANIFEST);
+	sw_jw_kstr(w, "digest", sw_json_get_str(m, "digest") ? sw_json_get_str(m, "digest") : "");
+	sw_jw_kint(w, "size", sz);
+	if (sw_json_get_str(m, "artifactType"))
+		sw_jw_kstr(w, "artifactType", sw_json_get_str(m, "artifactType"));
+	if (pf && sw_json_get_str(pf, "os") && sw_json_get_str(pf, "architecture")) {
+		sw_jw_kobj(w, "platform");
+		sw_jw_kstr(w, "architecture", sw_json_get_str(pf, "architecture"));
+		sw_jw_kstr(w, "os", sw_json_get_str(pf, "os"));
+		if (sw_json_get_str(pf, "variant"))
+			sw_jw_kstr(w, "variant", sw_json_get_str(pf, "variant"));
+		sw_jw_end(w);
+	}
+	sw_sig__write_annotations(w, sw_json_get_obj(m, "annotations"));
+	sw_jw_end(w);
+}
+
+int sw_sigstore_put_tagged(sw_sigimage *si, const char *tag, const char *media_type, const void *body, size_t len,
+			   sw_error *err)
+{
 	char dg[SW_DIGEST_STRLEN], *path = NULL;
 	sw_buf b = SW_BUF_INIT(MAX_INDEX), out = SW_BUF_INIT(MAX_INDEX + 4096);
 	sw_jw w = SW_JW_INIT(&out);
@@ -163,7 +245,7 @@ int sw_sigstore_put_manifest(sw_sigimage *si, const char *media_type, const void
 	int rc;
 
 	if (si->reg)
-		return sw_reg_put_manifest(si->reg, si->tag, media_type, body, len, err);
+		return sw_reg_put_manifest(si->reg, tag, media_type, body, len, err);
 	if ((rc = sw_sigstore_put_blob(si, body, len, dg, err)) < 0)
 		return rc;
 	/* index.json: every entry but an older one of this tag, then the new one */
@@ -179,39 +261,17 @@ int sw_sigstore_put_manifest(sw_sigimage *si, const char *media_type, const void
 	for (m = sw_json_get_arr(sw_json_root(idx), "manifests") ? sw_json_get_arr(sw_json_root(idx), "manifests")->child
 								  : NULL;
 	     m; m = m->next) {
-		const sw_json *ann = sw_json_get_obj(m, "annotations"), *a, *pf = sw_json_get_obj(m, "platform");
-		const char *name = sw_json_get_str(ann, "org.opencontainers.image.ref.name");
-		int64_t sz = 0;
-		if (name && strcmp(name, si->tag) == 0)
+		const char *name = sw_json_get_str(sw_json_get_obj(m, "annotations"), "org.opencontainers.image.ref.name");
+		if (name && strcmp(name, tag) == 0)
 			continue;
-		sw_json_get_i64(m, "size", &sz);
-		sw_jw_obj(&w);
-		sw_jw_kstr(&w, "mediaType", sw_json_get_str(m, "mediaType") ? sw_json_get_str(m, "mediaType") : MT_OCI_MANIFEST);
-		sw_jw_kstr(&w, "digest", sw_json_get_str(m, "digest") ? sw_json_get_str(m, "digest") : "");
-		sw_jw_kint(&w, "size", sz);
-		if (pf && sw_json_get_str(pf, "os") && sw_json_get_str(pf, "architecture")) {
-			sw_jw_kobj(&w, "platform");
-			sw_jw_kstr(&w, "architecture", sw_json_get_str(pf, "architecture"));
-			sw_jw_kstr(&w, "os", sw_json_get_str(pf, "os"));
-			if (sw_json_get_str(pf, "variant"))
-				sw_jw_kstr(&w, "variant", sw_json_get_str(pf, "variant"));
-			sw_jw_end(&w);
-		}
-		if (ann && ann->n) {
-			sw_jw_kobj(&w, "annotations");
-			for (a = ann->child; a; a = a->next)
-				if (a->type == SW_JSON_STR)
-					sw_jw_kstr(&w, a->key, a->s);
-			sw_jw_end(&w);
-		}
-		sw_jw_end(&w);
+		sw_sigstore_write_desc(&w, m);
 	}
 	sw_jw_obj(&w);
 	sw_jw_kstr(&w, "mediaType", media_type);
 	sw_jw_kstr(&w, "digest", dg);
 	sw_jw_kuint(&w, "size", len);
 	sw_jw_kobj(&w, "annotations");
-	sw_jw_kstr(&w, "org.opencontainers.image.ref.name", si->tag);
+	sw_jw_kstr(&w, "org.opencontainers.image.ref.name", tag);
 	sw_jw_end(&w);
 	sw_jw_end(&w);
 	sw_jw_end(&w);

@@ -38,6 +38,7 @@
 #define MT_SIMPLESIGNING "application/vnd.dev.cosign.simplesigning.v1+json"
 #define ANN_SIG "dev.cosignproject.cosign/signature"
 #define ANN_BUNDLE "dev.sigstore.cosign/bundle"
+#define ANN_CERT "dev.sigstore.cosign/certificate"
 
 int sw_pubkeys_load(sw_pubkeys **out, const char *const *paths, size_t n, sw_error *err)
 {
@@ -368,7 +369,7 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_sig_che
 	if (!si.ref.domain[0] || sw_ref_format(&si.ref, SW_REF_DEFAULT, named, sizeof(named)) < 0)
 		named[0] = '\0';
 	if (!si.layers)
-		goto out; /* unsigned: 0 signatures */
+		goto bundles; /* no legacy signature */
 	if (si.layers->n && !(*results = calloc(si.layers->n, sizeof(**results)))) {
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;
@@ -397,6 +398,30 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_sig_che
 			snprintf(res->reason, sizeof(res->reason), "payload blob: %.250s", berr.msg);
 			continue;
 		}
+		if (c->fulcio_ca && sw_json_get_str(ann, ANN_CERT)) {
+			/* keyless, legacy format: the certificate's key, once fulcio.c
+			 * accepted it, then the payload's claims as for a key */
+			EVP_PKEY *ck = NULL;
+			if (sw_sig__fulcio_verify(c, ann, payload, plen, &ck, &berr) < 0) {
+				res->status = SW_SIG_BAD_SIGNATURE;
+				res->key = -1;
+				snprintf(res->reason, sizeof(res->reason), "keyless: %.280s", berr.msg);
+			} else {
+				sw_pubkeys one = { { ck }, 1 };
+				sw_sig_verify(&one, payload, plen, sw_json_get_str(ann, ANN_SIG), si.digest,
+					      named[0] ? named : NULL, c->identity, res);
+				res->key = -1;
+				if (res->status == SW_SIG_VALID)
+					snprintf(res->reason, sizeof(res->reason), "valid: keyless, %.150s (%.120s)",
+						 c->fulcio_email, c->fulcio_issuer);
+			}
+			res->rekor_bundle = sw_json_get_str(ann, ANN_BUNDLE) != NULL;
+			EVP_PKEY_free(ck);
+			if (res->status == SW_SIG_VALID)
+				valid++;
+			free(payload);
+			continue;
+		}
 		sw_sig_verify(c->keys, payload, plen, sw_json_get_str(ann, ANN_SIG), si.digest, named[0] ? named : NULL,
 			      c->identity, res);
 		res->rekor_bundle = sw_json_get_str(ann, ANN_BUNDLE) != NULL;
@@ -410,7 +435,10 @@ int sw_verify_image(const char *refstr, const sw_image_opts *o, const sw_sig_che
 			valid++;
 		free(payload);
 	}
-	rc = valid;
+bundles:
+	/* cosign v3: Sigstore bundles referring to the image */
+	if ((rc = sw_sig__verify_bundles(&si, c, named, results, nresults, err)) >= 0)
+		rc += valid;
 out:
 	sw_sigimage_close(&si);
 	if (rc < 0) {
