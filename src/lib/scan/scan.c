@@ -298,6 +298,7 @@ int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out
 	r->cache_hits = s.cache_hits;
 	if ((rc = build(&s, r, &m, err)) < 0)
 		goto out;
+	r->scanned = true;
 	sw_report__sort(r);
 	r->files = atomic_load(&s.files);
 	r->bytes = atomic_load(&s.bytes_out);
