@@ -94,6 +94,9 @@ int sw_report__incomplete(sw_report *r, const sw_finding *where, const char *rea
 /* The report's JSON (stowaway.report/v1) appended to b (write.c); errors
  * are b's (sw_buf_err). */
 void sw_report__json(const sw_report *r, sw_buf *b);
+/* An HTML page from a report's JSON document (html.c); SW_EFORMAT when
+ * the document is not a stowaway.report/v1, b's errors otherwise. */
+int sw_report__html(const char *json, size_t len, sw_buf *b, sw_error *err);
 /* Append a SARIF 2.1.0 document with one run per report (1 to 20) to b
  * (sarif.c). SW_EINVAL for a bad n, SW_ELIMIT past b's bound, SW_ENOMEM. */
 int sw_report__sarif(const sw_report *const *reps, size_t n, sw_buf *b, sw_error *err);

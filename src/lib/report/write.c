@@ -408,6 +408,24 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 	sw_buf_putc(b, '\n');
 }
 
+/* The page is made from the report's JSON, the one path a saved report
+ * takes too (sw_report_render_html): what a scan shows and what `stowaway
+ * report` shows of its JSON cannot differ. */
+static int html_page(const sw_report *r, sw_buf *b, sw_error *err)
+{
+	sw_buf j = SW_BUF_INIT(MAX_REPORT);
+	int rc;
+
+	sw_report__json(r, &j);
+	if ((rc = sw_buf_err(&j)) == 0)
+		rc = sw_report__html(j.data, j.len, b, err);
+	else
+		sw_error_set(err, rc, "%s", rc == SW_ELIMIT ? "the report is larger than 1 GiB" :
+			     "out of memory writing the report");
+	sw_buf_release(&j);
+	return rc;
+}
+
 int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_error *err)
 {
 	sw_buf b = SW_BUF_INIT(MAX_REPORT);
@@ -417,6 +435,8 @@ int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_e
 		rc = sw_report__sarif(&r, 1, &b, err);
 	else if (fmt == SW_FMT_JSON)
 		sw_report__json(r, &b);
+	else if (fmt == SW_FMT_HTML)
+		rc = html_page(r, &b, err);
 	else
 		write_table(r, &b, color);
 	if (rc == 0 && sw_buf_err(&b)) /* never half a report */
@@ -427,6 +447,17 @@ int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_e
 				  (unsigned)(MAX_REPORT >> 20));
 	if (rc == 0 && b.len && (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0))
 		rc = sw_error_set(err, SW_EIO, "writing the report failed");
+	sw_buf_release(&b);
+	return rc;
+}
+
+int sw_report_render_html(const char *json, size_t len, FILE *f, sw_error *err)
+{
+	sw_buf b = SW_BUF_INIT(MAX_REPORT);
+	int rc = sw_report__html(json, len, &b, err);
+
+	if (rc == 0 && b.len && (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0))
+		rc = sw_error_set(err, SW_EIO, "writing the page failed");
 	sw_buf_release(&b);
 	return rc;
 }
