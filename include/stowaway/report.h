@@ -112,6 +112,13 @@ SW_API int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *
  * JSON document of len bytes, as `--format json` writes it. SW_EFORMAT
  * when it is not one (err says why), SW_EIO when writing fails. */
 SW_API int sw_report_render_html(const char *json, size_t len, FILE *f, sw_error *err);
+/* Record what was found next to the image: cosign signatures and
+ * attestations (counted, not verified) in its registry repository or its
+ * OCI layout (where: "registry", "layout"), or why they could not be
+ * looked for (error not NULL). The JSON report carries it as
+ * image.attachments. SW_ENOMEM. */
+SW_API int sw_report_set_attachments(sw_report *r, int signatures, int attestations, const char *where,
+				     const char *error);
 /* One SARIF 2.1.0 document with a run per report (reports borrowed), for
  * several images in one file. n is 1 to 20 (GitHub's runs per file), else
  * SW_EINVAL; errors otherwise as sw_report_write. */

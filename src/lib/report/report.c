@@ -153,6 +153,41 @@ int sw_report__chain_add(sw_report *r, const char *path, int layer, int parent, 
 	return 0;
 }
 
+int sw_report__set_decision(sw_report *r, const char *json)
+{
+	char *d = sw__strdup(json);
+
+	if (!d)
+		return SW_ENOMEM;
+	free(r->decision);
+	r->decision = d;
+	return 0;
+}
+
+int sw_report_set_attachments(sw_report *r, int signatures, int attestations, const char *where, const char *error)
+{
+	sw_buf b = SW_BUF_INIT(4096);
+	sw_jw w = SW_JW_INIT(&b);
+	int rc;
+
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "where", where);
+	if (error) {
+		sw_jw_kstr(&w, "error", error);
+	} else {
+		sw_jw_kint(&w, "signatures", signatures);
+		sw_jw_kint(&w, "attestations", attestations);
+	}
+	sw_jw_end(&w);
+	if ((rc = sw_jw_done(&w)) == 0) {
+		free(r->attachments);
+		r->attachments = sw_buf_detach(&b, NULL);
+		rc = r->attachments ? 0 : SW_ENOMEM;
+	}
+	sw_buf_release(&b);
+	return rc;
+}
+
 static void finding_release(sw_finding *f)
 {
 	free((char *)f->id);
@@ -208,6 +243,8 @@ void sw_report_free(sw_report *r)
 	for (i = 0; i < r->nchain; i++)
 		free(r->chain[i].path);
 	free(r->chain);
+	free(r->attachments);
+	free(r->decision);
 	free(r->input);
 	free(r->reference);
 	free(r->manifest_digest);

@@ -52,10 +52,11 @@ struct sw_report {
 	char **events, **event_lines;
 	size_t nevents, capevents;
 	char *dynamic;
-	/* what people read beside the findings: the platform and the index's
-	 * others, what the image runs (Entrypoint then Cmd, User) and the
-	 * chain followed from it (scanned: true when the layers and the
-	 * image-level passes ran) */
+	/* what people read beside the findings (the HTML page): the platform
+	 * and the index's others, what the image runs (Entrypoint then Cmd,
+	 * User) and the chain followed from it (scanned: true when the layers
+	 * and image-level passes ran), signatures found next to the image and
+	 * the admission decision, each a JSON object (NULL: not looked at) */
 	char *platform, **platforms;
 	size_t nplatforms;
 	bool scanned;
@@ -63,6 +64,7 @@ struct sw_report {
 	size_t ncommand;
 	sw_rchain *chain;
 	size_t nchain;
+	char *attachments, *decision;
 };
 
 /* A report describing `img` (copied), with no findings yet. */
@@ -76,6 +78,8 @@ int sw_report__removed(sw_report *r, size_t layer, const char *path, int by);
 int sw_report__set_command(sw_report *r, char *const *argv, size_t n, const char *user);
 /* A file of the entrypoint chain (path copied). SW_ENOMEM. */
 int sw_report__chain_add(sw_report *r, const char *path, int layer, int parent, int depth, bool present);
+/* The admission decision, a JSON object (copied; replaces any). */
+int sw_report__set_decision(sw_report *r, const char *json);
 /* Copy a finding in (all strings duplicated). */
 int sw_report__add(sw_report *r, const sw_finding *f);
 int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const char *reason);

@@ -117,8 +117,12 @@ void sw_report__json(const sw_report *r, sw_buf *b)
 	sw_jw_end(&w);
 	if (r->scanned)
 		json_entrypoint(&w, r);
+	if (r->attachments)
+		sw_jw_kraw(&w, "attachments", r->attachments);
 	sw_jw_end(&w);
 	sw_jw_kstr(&w, "verdict", sw_verdict_name(sw_report_verdict(r)));
+	if (r->decision)
+		sw_jw_kraw(&w, "decision", r->decision);
 	sw_jw_karr(&w, "findings");
 	for (i = 0; i < r->nf; i++) {
 		const sw_finding *f = &r->f[i];

@@ -230,3 +230,21 @@ out:
 	sw_buf_release(&out);
 	return rc;
 }
+
+int sw_attachments_count(const char *ref, const sw_image_opts *o, int *signatures, int *attestations, sw_error *err)
+{
+	static const char *const suffix[] = { "sig", "att" };
+	int *count[] = { signatures, attestations };
+	sw_sigimage si;
+	size_t k;
+	int rc;
+
+	*signatures = *attestations = 0;
+	for (k = 0; k < 2; k++) {
+		if ((rc = sw_sigimage_open(ref, o, suffix[k], &si, err)) < 0)
+			return rc;
+		*count[k] = si.layers ? (int)si.layers->n : 0;
+		sw_sigimage_close(&si);
+	}
+	return 0;
+}
