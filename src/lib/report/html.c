@@ -30,9 +30,9 @@
 #endif
 
 #define DETAIL_PER_SEV 50    /* findings shown whole per severity */
-#define COMPACT_ROWS 1000    /* then one row each, over all severities */
+#define COMPACT_ROWS 500     /* then one row each, over all severities */
 #define MAX_IDS 1000         /* rows of the table of finding ids */
-#define LAYER_FINDINGS 8     /* findings named in a layer's card */
+#define LAYER_FINDINGS 5     /* findings named in a layer's card */
 #define LAYER_REMOVED 20     /* removed files named in a layer's card */
 #define RUN_COLLAPSE 5       /* consecutive unremarkable layers folded */
 #define MAX_INCOMPLETE 300

@@ -100,7 +100,7 @@ static void map_arcs(hw *h)
 		}
 		xa = seg_mid(h, (size_t)a);
 		xd = seg_mid(h, (size_t)d);
-		top = MAP_ARC - 8 - (xd - xa > 300 ? 30 : (xd - xa) / 10);
+		top = MAP_ARC - 14 - (xd - xa > 208 ? 26 : (xd - xa) / 8);
 		hw_printf(h, "<path class=\"arc\" d=\"M%.1f %d C%.1f %.1f %.1f %.1f %.1f %d\" marker-end=\"url(#arrow-arc)\">"
 			     "<title>%d flagged file%s added in layer %d, removed by layer %d: still shipped</title></path>",
 			  xa, MAP_ARC, xa, top, xd, top, xd, MAP_ARC - 2, count, count == 1 ? "" : "s", a, d);
@@ -125,9 +125,9 @@ void sw_html__layer_map(hw *h)
 	every = h->nlay <= 40 ? 1 : h->nlay <= 100 ? 5 : 10;
 	/* the arcs' room is above the strip: none when nothing is hidden */
 	top = h->nhidden ? 0 : MAP_ARC - 6;
-	hw_printf(h, "<figure class=\"layermap\"><svg viewBox=\"0 %d %d %d\" role=\"img\" aria-label=\"Layer map: %zu "
+	hw_printf(h, "<figure class=\"layermap\"><svg viewBox=\"-12 %d %d %d\" role=\"img\" aria-label=\"Layer map: %zu "
 		     "layers, coloured by their worst finding\">",
-		  top, MAP_W, MAP_ARC + MAP_STRIP + 30 - top, h->nlay);
+		  top, MAP_W + 24, MAP_ARC + MAP_STRIP + 30 - top, h->nlay);
 	map_arcs(h);
 	for (i = 0; i < h->nlay; i++) {
 		double x = (double)i * w, gap = w > 8 ? 1.5 : w > 3 ? 0.5 : 0;
