@@ -348,6 +348,9 @@ def debian_image_page():
     ok("%d files added here were removed by later layers" % removed in card, card[:500])
     ok("removes %d of earlier layers" % removed in Dom.text(dom.by_id("layer-2")), "layer 2's count")
     ok("/usr/bin/bash" in Dom.text(dom.by_id("entrypoint")), "bash, found through PATH and /bin -> usr/bin")
+    cards = [Dom.text(a) for a in dom.all("article") if a.get("data-finding") == "SW-TEST-EICAR"]
+    ok(cards and "no installed package lists this file" in cards[0] and "dpkg" in cards[0],
+       "the planted file's provenance: %s" % cards)
     return "%d bytes, %d entries" % (size, rep["stats"]["files"])
 
 

@@ -82,6 +82,20 @@ void hw_str(hw *h, const sw_json *v, size_t max, unsigned flags)
 		hw_str_n(h, v->s, v->slen, max, flags);
 }
 
+void hw_wrap(hw *h, const char *open, const char *s, size_t max, const char *close)
+{
+	hw_raw(h, open);
+	hw_cstr(h, s, max, 0);
+	hw_raw(h, close);
+}
+
+void hw_wrapv(hw *h, const char *open, const sw_json *v, size_t max, const char *close)
+{
+	hw_raw(h, open);
+	hw_str(h, v, max, 0);
+	hw_raw(h, close);
+}
+
 void hw_size(hw *h, int64_t v)
 {
 	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
@@ -460,9 +474,7 @@ static void summary(hw *h)
 	const sw_json *tool = sw_json_get_obj(h->root, "tool");
 
 	banner(h);
-	hw_raw(h, "<div class=\"headbody\"><h1>");
-	hw_str(h, image_name(h), TEXT, 0);
-	hw_raw(h, "</h1><dl class=\"facts\">");
+	hw_wrapv(h, "<div class=\"headbody\"><h1>", image_name(h), TEXT, "</h1><dl class=\"facts\">");
 	if (h->image) {
 		fact(h, "Input", sw_json_get(h->image, "input"), true);
 		fact(h, "Reference", sw_json_get(h->image, "reference"), true);
@@ -477,9 +489,7 @@ static void summary(hw *h)
 	stats_line(h);
 	hw_raw(h, "<dt>Rules</dt><dd>");
 	digest(h, str_of(tool, "ruleset"));
-	hw_raw(h, " <span class=\"note\">stowaway ");
-	hw_cstr(h, str_of(tool, "version"), 64, 0);
-	hw_raw(h, "</span></dd></dl>");
+	hw_wrap(h, " <span class=\"note\">stowaway ", str_of(tool, "version"), 64, "</span></dd></dl>");
 	severity_chips(h);
 	hw_raw(h, "</div></header>\n");
 }
@@ -500,15 +510,11 @@ static void decision(hw *h)
 		     "<p><strong class=\"kind\">%s</strong> under ",
 		  allowed ? "allow" : "deny", allowed ? "allowed" : "denied");
 	if (pol && strcmp(pol, "(built-in)") != 0) {
-		hw_raw(h, "the policy <code>");
-		hw_cstr(h, pol, TEXT, 0);
-		hw_raw(h, "</code>");
+		hw_wrap(h, "the policy <code>", pol, TEXT, "</code>");
 	} else {
 		hw_raw(h, "the built-in policy (look-alike names denied; a scan denies high and critical findings)");
 	}
-	hw_raw(h, " (mode ");
-	hw_cstr(h, str_of(d, "mode"), 32, 0);
-	hw_raw(h, ")</p><ul class=\"plain\">");
+	hw_wrap(h, " (mode ", str_of(d, "mode"), 32, ")</p><ul class=\"plain\">");
 	for (r = rs ? rs->child : NULL; r && k < MAX_REASONS; r = r->next, k++) {
 		const char *kind = str_of(r, "kind");
 		hw_printf(h, "<li><span class=\"badge %s\">", kind && !strcmp(kind, "deny") ? "b4" :
@@ -523,9 +529,7 @@ static void decision(hw *h)
 	if (rs && rs->n > k)
 		hw_printf(h, "<li class=\"note\">and %zu more reasons (see the JSON report)</li>", rs->n - k);
 	for (r = nc ? nc->child : NULL, k = 0; r && k < 16; r = r->next, k++) {
-		hw_raw(h, "<li><span class=\"badge bn\">not checked</span> ");
-		hw_str(h, r, TEXT, 0);
-		hw_raw(h, "</li>");
+		hw_wrapv(h, "<li><span class=\"badge bn\">not checked</span> ", r, TEXT, "</li>");
 	}
 	hw_raw(h, "</ul></div></section>\n");
 }
@@ -631,9 +635,7 @@ static void layer_findings(hw *h, size_t l)
 		hw_badge(h, h->fsev[i]);
 		hw_printf(h, " <a href=\"#f-%zu\" class=\"fid\">", i);
 		hw_cstr(h, str_of(h->f[i], "id"), 200, 0);
-		hw_raw(h, "</a> <code>");
-		hw_cstr(h, str_of(h->f[i], "path"), 300, 0);
-		hw_raw(h, "</code></li>");
+		hw_wrap(h, "</a> <code>", str_of(h->f[i], "path"), 300, "</code></li>");
 		shown++;
 	}
 	if (h->lcount[l] > shown)
@@ -657,9 +659,7 @@ static void layer_removed(hw *h, size_t l)
 		int a;
 		if (!hw_int(hf, "layer", &a) || a != (int)l)
 			continue;
-		hw_raw(h, "<div class=\"gone\"><strong>Hidden payload:</strong> <code>");
-		hw_cstr(h, str_of(hf, "path"), TEXT, 0);
-		hw_raw(h, "</code> was added here and removed by ");
+		hw_wrap(h, "<div class=\"gone\"><strong>Hidden payload:</strong> <code>", str_of(hf, "path"), TEXT, "</code> was added here and removed by ");
 		layer_ref(h, ev, "removed_in_layer", "a later layer");
 		hw_raw(h, " (<code>");
 		hw_cstr(h, str_of(ev, "removed_by"), 300, 0);
@@ -671,9 +671,7 @@ static void layer_removed(hw *h, size_t l)
 	hw_printf(h, "<details><summary>%lld file%s added here %s removed by later layers</summary>"
 		     "<ul class=\"plain\">", (long long)count, count == 1 ? "" : "s", count == 1 ? "was" : "were");
 	for (x = files ? files->child : NULL; x && shown < LAYER_REMOVED; x = x->next, shown++) {
-		hw_raw(h, "<li><code>");
-		hw_str(h, sw_json_get(x, "path"), 500, 0);
-		hw_raw(h, "</code> \xe2\x80\x94 removed by ");
+		hw_wrapv(h, "<li><code>", sw_json_get(x, "path"), 500, "</code> \xe2\x80\x94 removed by ");
 		layer_ref(h, x, "by", "a later layer");
 		if (hidden_for(h, str_of(x, "path"), (int)l))
 			hw_raw(h, " <strong>(flagged)</strong>");
@@ -695,9 +693,7 @@ static void layer_hides(hw *h, size_t l)
 		const sw_json *ev, *f = hidden(h, i, &ev);
 		if (!hw_int(ev, "removed_in_layer", &d) || d != (int)l || !hw_int(ev, "added_in_layer", &a))
 			continue;
-		hw_raw(h, "<div class=\"hides\">Removes <code>");
-		hw_cstr(h, str_of(f, "path"), TEXT, 0);
-		hw_raw(h, "</code>, a flagged file ");
+		hw_wrap(h, "<div class=\"hides\">Removes <code>", str_of(f, "path"), TEXT, "</code>, a flagged file ");
 		layer_link(h, a);
 		hw_raw(h, " added: the file stays in that layer's blob.</div>");
 	}
@@ -893,9 +889,7 @@ static void chain_table(hw *h, const chainctx *c)
 			layer_link(h, l);
 		hw_raw(h, "</td><td>");
 		if (hw_int(n, "parent", &p) && p >= 0 && (size_t)p < c->n) {
-			hw_raw(h, "<code>");
-			hw_str(h, sw_json_get(c->node[p], "path"), TEXT, 0);
-			hw_raw(h, "</code>");
+			hw_wrapv(h, "<code>", sw_json_get(c->node[p], "path"), TEXT, "</code>");
 		} else {
 			hw_raw(h, "Entrypoint/Cmd");
 		}
@@ -986,9 +980,7 @@ static void ev_table(hw *h, const sw_json *arr, int depth)
 
 	hw_raw(h, "<table><thead><tr>");
 	for (col = arr->child->child, c = 0; col && c < 8; col = col->next, c++) {
-		hw_raw(h, "<th>");
-		hw_cstr(h, col->key, 100, 0);
-		hw_raw(h, "</th>");
+		hw_wrap(h, "<th>", col->key, 100, "</th>");
 	}
 	hw_raw(h, "</tr></thead><tbody>");
 	for (row = arr->child; row && k < EV_ITEMS; row = row->next, k++) {
@@ -1015,11 +1007,10 @@ static void ev_object(hw *h, const sw_json *o, int depth)
 	hw_raw(h, "<dl class=\"kv\">");
 	for (m = o->child; m && k < EV_MEMBERS; m = m->next) {
 		/* shown by the finding itself */
-		if (depth == 0 && (!strcmp(m->key, "runs_at_start") || !strcmp(m->key, "started_by")))
+		if (depth == 0 && (!strcmp(m->key, "runs_at_start") || !strcmp(m->key, "started_by") ||
+				   !strcmp(m->key, "package")))
 			continue;
-		hw_raw(h, "<dt>");
-		hw_cstr(h, m->key, 100, 0);
-		hw_raw(h, "</dt><dd>");
+		hw_wrap(h, "<dt>", m->key, 100, "</dt><dd>");
 		ev_value(h, m->key, m, depth + 1);
 		hw_raw(h, "</dd>");
 		k++;
@@ -1050,9 +1041,7 @@ static void ev_value(hw *h, const char *key, const sw_json *v, int depth)
 			hw_printf(h, "%lld", (long long)v->i);
 		return;
 	case SW_JSON_STR:
-		hw_raw(h, "<code>");
-		hw_str(h, v, 1000, 0);
-		hw_raw(h, "</code>");
+		hw_wrapv(h, "<code>", v, 1000, "</code>");
 		return;
 	case SW_JSON_OBJ:
 		if (depth > EV_DEPTH)
@@ -1103,13 +1092,31 @@ static void status(hw *h, size_t i)
 	if (hw_int(ev, "removed_in_layer", &d)) {
 		hw_raw(h, "<strong>removed by ");
 		layer_link(h, d);
-		hw_raw(h, "</strong> (<code>");
-		hw_cstr(h, str_of(ev, "removed_by"), 300, 0);
-		hw_raw(h, "</code>): invisible in a running container, still shipped in every pull</dd>");
+		hw_wrap(h, "</strong> (<code>", str_of(ev, "removed_by"), 300, "</code>): invisible in a running container, still shipped in every pull</dd>");
 	} else {
 		hw_raw(h, "<strong>not in the final filesystem</strong> (deleted or replaced by a later layer, or never "
 			  "placed): still shipped in every pull</dd>");
 	}
+}
+
+/* Which installed package lists the file (evidence "package"). */
+static void provenance(hw *h, const sw_json *ev)
+{
+	const sw_json *p = ev && ev->type == SW_JSON_OBJ ? sw_json_get_obj(ev, "package") : NULL;
+
+	if (!p)
+		return;
+	hw_raw(h, "<dt>Package</dt><dd>");
+	if (str_of(p, "name")) {
+		hw_wrap(h, "listed by the installed package <code>", str_of(p, "name"), 200, "</code> ");
+		hw_cstr(h, str_of(p, "version") ? str_of(p, "version") : "", 100, 0);
+		if (str_of(p, "architecture")) {
+			hw_wrap(h, " (", str_of(p, "architecture"), 40, ")");
+		}
+	} else {
+		hw_raw(h, "<strong>no installed package lists this file</strong>: it was put there by other means");
+	}
+	hw_wrap(h, " <span class=\"note\">(", str_of(p, "manager"), 20, "'s database)</span></dd>");
 }
 
 static void finding_card(hw *h, size_t i)
@@ -1121,15 +1128,11 @@ static void finding_card(hw *h, size_t i)
 	hw_cstr(h, str_of(f, "id"), 200, SW_HTML_ATTR);
 	hw_raw(h, "\"><h4>");
 	hw_badge(h, h->fsev[i]);
-	hw_raw(h, " <span class=\"fid\">");
-	hw_cstr(h, str_of(f, "id"), 200, 0);
-	hw_raw(h, "</span> <span>");
+	hw_wrap(h, " <span class=\"fid\">", str_of(f, "id"), 200, "</span> <span>");
 	hw_cstr(h, str_of(f, "title"), TEXT, 0);
 	hw_raw(h, "</span></h4><dl class=\"kv\"><dt>Where</dt><dd>");
 	if (path) {
-		hw_raw(h, "<code>");
-		hw_cstr(h, path, TEXT, 0);
-		hw_raw(h, "</code>");
+		hw_wrap(h, "<code>", path, TEXT, "</code>");
 	} else if (str_of(f, "detector") && !strcmp(str_of(f, "detector"), "sandbox")) {
 		hw_raw(h, "the sandbox run");
 	} else {
@@ -1143,20 +1146,15 @@ static void finding_card(hw *h, size_t i)
 	}
 	hw_raw(h, "</dd>");
 	if (str_of(f, "created_by")) {
-		hw_raw(h, "<dt>Added by</dt><dd><code>");
-		hw_cstr(h, str_of(f, "created_by"), 600, 0);
-		hw_raw(h, "</code></dd>");
+		hw_wrap(h, "<dt>Added by</dt><dd><code>", str_of(f, "created_by"), 600, "</code></dd>");
 	}
 	status(h, i);
+	provenance(h, ev);
 	rs = ev && ev->type == SW_JSON_OBJ ? sw_json_get(ev, "runs_at_start") : NULL;
 	if (rs && rs->type == SW_JSON_BOOL && rs->b) {
-		hw_raw(h, "<dt>At start</dt><dd><strong>runs when the container starts</strong>, started by <code>");
-		hw_cstr(h, str_of(ev, "started_by"), TEXT, 0);
-		hw_raw(h, "</code></dd>");
+		hw_wrap(h, "<dt>At start</dt><dd><strong>runs when the container starts</strong>, started by <code>", str_of(ev, "started_by"), TEXT, "</code></dd>");
 	}
-	hw_raw(h, "<dt>Category</dt><dd>");
-	hw_cstr(h, str_of(f, "category"), 100, 0);
-	hw_raw(h, " \xc2\xb7 detector ");
+	hw_wrap(h, "<dt>Category</dt><dd>", str_of(f, "category"), 100, " \xc2\xb7 detector ");
 	hw_cstr(h, str_of(f, "detector"), 100, 0);
 	hw_raw(h, "</dd>");
 	if (ev && ev->type == SW_JSON_OBJ && ev->n) {
@@ -1173,16 +1171,12 @@ static void compact_row(hw *h, size_t i)
 
 	hw_printf(h, "<tr id=\"f-%zu\" data-finding=\"", i);
 	hw_cstr(h, str_of(f, "id"), 200, SW_HTML_ATTR);
-	hw_raw(h, "\"><td class=\"fid\">");
-	hw_cstr(h, str_of(f, "id"), 200, 0);
-	hw_raw(h, "</td><td><code>");
+	hw_wrap(h, "\"><td class=\"fid\">", str_of(f, "id"), 200, "</td><td><code>");
 	hw_cstr(h, str_of(f, "path"), 500, 0);
 	hw_raw(h, "</code></td><td>");
 	if (h->flayer[i] >= 0)
 		layer_link(h, h->flayer[i]);
-	hw_raw(h, "</td><td>");
-	hw_cstr(h, str_of(f, "title"), 300, 0);
-	hw_raw(h, "</td></tr>\n");
+	hw_wrap(h, "</td><td>", str_of(f, "title"), 300, "</td></tr>\n");
 }
 
 /* One row per distinct id: what was found, how often, where first. */
@@ -1316,9 +1310,7 @@ static void incomplete(hw *h)
 	for (x = h->incomplete->child; x && k < MAX_INCOMPLETE; x = x->next, k++) {
 		hw_raw(h, "<tr><td>");
 		layer_ref(h, x, "layer", "image");
-		hw_raw(h, "</td><td><code>");
-		hw_str(h, sw_json_get(x, "path"), 500, 0);
-		hw_raw(h, "</code></td><td>");
+		hw_wrapv(h, "</td><td><code>", sw_json_get(x, "path"), 500, "</code></td><td>");
 		hw_str(h, sw_json_get(x, "reason"), TEXT, 0);
 		hw_raw(h, "</td></tr>");
 	}

@@ -120,18 +120,14 @@ static void summary(hw *h, const sw_json *sum)
 	if (hw_int(cmd, "uid", &uid) && hw_int(cmd, "gid", &gid))
 		hw_printf(h, " as uid %d, gid %d", uid, gid);
 	if (str_of(cmd, "cwd")) {
-		hw_raw(h, " in <code>");
-		hw_cstr(h, str_of(cmd, "cwd"), 300, 0);
-		hw_raw(h, "</code>");
+		hw_wrap(h, " in <code>", str_of(cmd, "cwd"), 300, "</code>");
 	}
 	hw_raw(h, "</dd>");
 	run_line(h, sw_json_get_obj(sum, "run"));
 	if (iso) {
 		hw_raw(h, "<dt>Sandbox</dt><dd>namespaces ");
 		words(h, ns, 200, 0);
-		hw_raw(h, "; seccomp ");
-		hw_cstr(h, str_of(iso, "seccomp"), 64, 0);
-		hw_raw(h, "; network ");
+		hw_wrap(h, "; seccomp ", str_of(iso, "seccomp"), 64, "; network ");
 		hw_cstr(h, str_of(iso, "network"), 64, 0);
 		hw_raw(h, " (every name resolves to the sinkhole, every connection is accepted and recorded)");
 		if (str_of(iso, "cgroup")) {
@@ -416,9 +412,7 @@ static void contact_row(hw *h, const contact *c)
 		hw_str(h, c->names[k], 300, 0);
 		hw_raw(h, "</code>");
 	}
-	hw_raw(h, "</td><td><code>");
-	hw_cstr(h, c->proto, 16, 0);
-	hw_raw(h, " ");
+	hw_wrap(h, "</td><td><code>", c->proto, 16, " ");
 	hw_cstr(h, c->dst ? c->dst : c->path, 300, 0);
 	if (c->port >= 0)
 		hw_printf(h, ":%lld", c->port);
@@ -582,21 +576,13 @@ static void stratum_row(hw *h, const sw_json *events, const sw_json *e)
 		hw_printf(h, ":%lld", port);
 	hw_raw(h, "</code>");
 	if (name_before(events, e)) {
-		hw_raw(h, "<br><span class=\"note\">name looked up before: <code>");
-		hw_str(h, name_before(events, e), 300, 0);
-		hw_raw(h, "</code></span>");
+		hw_wrapv(h, "<br><span class=\"note\">name looked up before: <code>", name_before(events, e), 300, "</code></span>");
 	}
-	hw_raw(h, "</td><td class=\"nw\">");
-	hw_cstr(h, str_of(e, "method"), 64, 0);
-	hw_raw(h, "</td><td><code>");
+	hw_wrap(h, "</td><td class=\"nw\">", str_of(e, "method"), 64, "</td><td><code>");
 	hw_str(h, sw_json_get(e, "login"), 300, 0);
-	hw_raw(h, "</code></td><td><code>");
-	hw_str(h, sw_json_get(e, "pass"), 200, 0);
-	hw_raw(h, "</code></td><td>");
+	hw_wrapv(h, "</code></td><td><code>", sw_json_get(e, "pass"), 200, "</code></td><td>");
 	hw_str(h, sw_json_get(e, "agent"), 300, 0);
-	hw_raw(h, "</td><td>");
-	hw_str(h, sw_json_get(e, "algo"), 200, 0);
-	hw_raw(h, "</td>");
+	hw_wrapv(h, "</td><td>", sw_json_get(e, "algo"), 200, "</td>");
 }
 
 static const etable stratum_table = {
@@ -621,15 +607,11 @@ static void file_row(hw *h, const sw_json *events, const sw_json *e)
 	(void)events;
 	hw_raw(h, "<td class=\"num\">");
 	t_of(h, e);
-	hw_raw(h, "</td><td class=\"nw\">");
-	hw_cstr(h, str_of(e, "kind"), 32, 0);
-	hw_raw(h, "</td><td><code>");
+	hw_wrap(h, "</td><td class=\"nw\">", str_of(e, "kind"), 32, "</td><td><code>");
 	hw_str(h, sw_json_get(e, "path"), TEXT, 0);
 	hw_raw(h, "</code></td><td>");
 	if (per) {
-		hw_raw(h, "<strong>persistence</strong> (");
-		hw_cstr(h, per, 200, 0);
-		hw_raw(h, ")");
+		hw_wrap(h, "<strong>persistence</strong> (", per, 200, ")");
 	} else if (sw_json_get(e, "create")) {
 		hw_raw(h, "created");
 	}
@@ -727,9 +709,7 @@ static void timeline(hw *h, const sw_json *events)
 	for (e = events->child; e && k < MAX_EVENTS; e = e->next, k++) {
 		hw_raw(h, "<tr>");
 		when_who(h, e);
-		hw_raw(h, "<td class=\"nw\">");
-		hw_cstr(h, str_of(e, "kind"), 32, 0);
-		hw_raw(h, "</td><td>");
+		hw_wrap(h, "<td class=\"nw\">", str_of(e, "kind"), 32, "</td><td>");
 		event_text(h, e);
 		hw_raw(h, "</td></tr>\n");
 	}

@@ -65,6 +65,10 @@ void hw_printf(hw *h, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 void hw_str(hw *h, const sw_json *v, size_t max, unsigned flags);
 void hw_cstr(hw *h, const char *s, size_t max, unsigned flags);
 void hw_str_n(hw *h, const char *s, size_t n, size_t max, unsigned flags);
+/* open, the text (as hw_cstr, or hw_str for a JSON value), close: our
+ * markup around text from the report. */
+void hw_wrap(hw *h, const char *open, const char *s, size_t max, const char *close);
+void hw_wrapv(hw *h, const char *open, const sw_json *v, size_t max, const char *close);
 /* Human sizes: 1.5 MiB. */
 void hw_size(hw *h, int64_t bytes);
 /* A severity badge (shape, colour and word). */

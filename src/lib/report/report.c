@@ -188,6 +188,30 @@ int sw_report_set_attachments(sw_report *r, int signatures, int attestations, co
 	return rc;
 }
 
+int sw_report__evidence_add(sw_finding *f, const char *key, const char *json)
+{
+	size_t n = strlen(f->evidence);
+	sw_buf b = SW_BUF_INIT(SIZE_MAX);
+	sw_jw w = SW_JW_INIT(&b);
+	int rc;
+
+	/* callers add a key once: never search the text for it, evidence quotes
+	 * attacker bytes */
+	if (n < 2 || f->evidence[n - 1] != '}')
+		return 0;
+	sw_buf_append(&b, f->evidence, n - 1);
+	sw_jw_resume(&w, n > 2);
+	sw_jw_kraw(&w, key, json);
+	sw_jw_end(&w);
+	if ((rc = sw_jw_done(&w)) < 0) {
+		sw_buf_release(&b);
+		return rc;
+	}
+	free((char *)f->evidence);
+	f->evidence = sw_buf_detach(&b, NULL);
+	return f->evidence ? 0 : SW_ENOMEM;
+}
+
 static void finding_release(sw_finding *f)
 {
 	free((char *)f->id);

@@ -80,6 +80,9 @@ int sw_report__set_command(sw_report *r, char *const *argv, size_t n, const char
 int sw_report__chain_add(sw_report *r, const char *path, int layer, int parent, int depth, bool present);
 /* The admission decision, a JSON object (copied; replaces any). */
 int sw_report__set_decision(sw_report *r, const char *json);
+/* Append "key": json (a JSON value) to a finding's evidence object (the
+ * key must not be there yet). SW_ENOMEM. */
+int sw_report__evidence_add(sw_finding *f, const char *key, const char *json);
 /* Copy a finding in (all strings duplicated). */
 int sw_report__add(sw_report *r, const sw_finding *f);
 int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const char *reason);

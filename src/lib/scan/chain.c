@@ -329,31 +329,6 @@ static int script_paths(const sw_chain_env *env, const sw_report *r, cnode *node
 	return 0;
 }
 
-/* Append "key":value (a JSON value) to a finding's evidence object. */
-static int ev_add(sw_finding *f, const char *key, const char *json)
-{
-	size_t n = strlen(f->evidence);
-	sw_buf b = SW_BUF_INIT(SIZE_MAX);
-	sw_jw w = SW_JW_INIT(&b);
-	int rc;
-
-	/* each chain node is visited once, so a key is never added twice; do not
-	 * search the text for it: evidence quotes attacker bytes */
-	if (n < 2 || f->evidence[n - 1] != '}')
-		return 0;
-	sw_buf_append(&b, f->evidence, n - 1);
-	sw_jw_resume(&w, n > 2);
-	sw_jw_kraw(&w, key, json);
-	sw_jw_end(&w);
-	if ((rc = sw_jw_done(&w)) < 0) {
-		sw_buf_release(&b);
-		return rc;
-	}
-	free((char *)f->evidence);
-	f->evidence = sw_buf_detach(&b, NULL);
-	return f->evidence ? 0 : SW_ENOMEM;
-}
-
 static bool counts(const sw_finding *f)
 {
 	return f->path && f->severity >= SW_SEV_MEDIUM && strcmp(f->category, "incomplete") != 0 &&
@@ -378,8 +353,8 @@ static int link_node(sw_report *r, const cnode *nodes, int i)
 		sw_finding *x = &r->f[k];
 		if (!x->path || strcmp(x->path, c->path) != 0 || x->layer != (int)c->layer)
 			continue;
-		if ((rc = ev_add(x, "runs_at_start", "true")) == 0)
-			rc = ev_add(x, "started_by", sw_buf_cstr(&starter));
+		if ((rc = sw_report__evidence_add(x, "runs_at_start", "true")) == 0)
+			rc = sw_report__evidence_add(x, "started_by", sw_buf_cstr(&starter));
 		if (counts(x)) {
 			if (x->severity > sev || !cat) {
 				sev = x->severity > sev ? x->severity : sev;

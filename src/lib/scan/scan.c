@@ -239,6 +239,8 @@ static int build(scan *s, sw_report *r, sw_merge **m, sw_error *err)
 		return sw_error_set(err, rc, "out of memory building the report");
 	if ((rc = sw_scan__chain(s, *m, r)) < 0)
 		return sw_error_set(err, rc, "out of memory following the entrypoint chain");
+	if ((rc = sw_scan__provenance(s, *m, r)) < 0)
+		return sw_error_set(err, rc, "out of memory reading the package databases");
 	for (i = 0; i < NDET; i++) {
 		sw_emit e = { NULL, sw_scan__detectors[i]->name, r, s->img };
 		if (sw_scan__detectors[i]->image &&
