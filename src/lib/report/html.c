@@ -314,13 +314,15 @@ static void nav(hw *h)
 	hw_raw(h, "<nav class=\"toc\"><a href=\"#top\">Summary</a>");
 	if (h->decision)
 		hw_raw(h, "<a href=\"#decision\">Decision</a>");
+	if (h->run_first)
+		hw_raw(h, "<a href=\"#sandbox\">Sandbox</a>");
 	hw_printf(h, "<a href=\"#layers\">Layers (%zu)</a>", h->nlay);
 	if (h->entry)
 		hw_raw(h, "<a href=\"#entrypoint\">Entrypoint</a>");
 	hw_printf(h, "<a href=\"#findings\">Findings (%zu)</a>", h->nf);
 	if (h->incomplete && h->incomplete->n)
 		hw_printf(h, "<a href=\"#incomplete\">Incomplete (%zu)</a>", h->incomplete->n);
-	if (h->dynamic)
+	if (h->dynamic && !h->run_first)
 		hw_raw(h, "<a href=\"#sandbox\">Sandbox</a>");
 	hw_raw(h, "</nav>\n<main>\n");
 }
@@ -444,7 +446,7 @@ static void severity_chips(hw *h)
 static void banner(hw *h)
 {
 	const char *v = verdict_of(h), *word = v, *why = verdict_why(v), *cls = v;
-	const char *sym = !strcmp(v, "malicious") ? "sym-4" : !strcmp(v, "suspicious") ? "sym-3" :
+	const char *sym = !strcmp(v, "malicious") ? "sym-stop" : !strcmp(v, "suspicious") ? "sym-warn" :
 			  !strcmp(v, "clean") ? "sym-ok" : "sym-n";
 	const sw_json *al = h->decision ? sw_json_get(h->decision, "allowed") : NULL;
 
@@ -452,7 +454,7 @@ static void banner(hw *h)
 		bool allowed = al && al->type == SW_JSON_BOOL && al->b;
 		word = allowed ? "allowed" : "denied";
 		cls = allowed ? "clean" : "malicious";
-		sym = allowed ? "sym-ok" : "sym-4";
+		sym = allowed ? "sym-ok" : "sym-stop";
 		why = NULL;
 	}
 	hw_printf(h, "<header class=\"top v-%s\" id=\"top\"><div class=\"banner\"><svg viewBox=\"0 0 20 20\" "
@@ -699,20 +701,30 @@ static void layer_hides(hw *h, size_t l)
 	}
 }
 
+/* The files of the entrypoint chain this layer holds, on one line. */
 static void layer_chain(hw *h, size_t l)
 {
 	const sw_json *chain = h->entry ? sw_json_get_arr(h->entry, "chain") : NULL, *c;
+	size_t n = 0;
 	int cl;
 
-	for (c = chain ? chain->child : NULL; c; c = c->next)
-		if (hw_int(c, "layer", &cl) && cl == (int)l) {
-			const sw_json *pr = sw_json_get(c, "present");
-			hw_raw(h, "<div class=\"note\">Entrypoint chain: <code>");
-			hw_str(h, sw_json_get(c, "path"), 500, 0);
-			hw_raw(h, pr && pr->type == SW_JSON_BOOL && !pr->b ? "</code> (named by a start-up script; removed "
-									     "later)</div>" :
-									     "</code> runs at container start</div>");
+	for (c = chain ? chain->child : NULL; c; c = c->next) {
+		const sw_json *pr = sw_json_get(c, "present");
+		if (!hw_int(c, "layer", &cl) || cl != (int)l)
+			continue;
+		if (n++ == 4) {
+			hw_raw(h, ", \xe2\x80\xa6");
+			continue;
 		}
+		if (n > 4)
+			continue;
+		hw_raw(h, n == 1 ? "<div class=\"note\">Runs at container start: <code>" : ", <code>");
+		hw_str(h, sw_json_get(c, "path"), 300, 0);
+		hw_raw(h, pr && pr->type == SW_JSON_BOOL && !pr->b ? "</code> (named by a start-up script, removed "
+								     "later)" : "</code>");
+	}
+	if (n)
+		hw_printf(h, " (<a href=\"#entrypoint\">%zu file%s of the chain</a>)</div>", n, n == 1 ? "" : "s");
 }
 
 static void layer_card(hw *h, size_t l, const bool *chain)
@@ -758,7 +770,8 @@ static void layers(hw *h)
 		free(inchain);
 		return;
 	}
-	sw_html__layer_map(h);
+	if (layers_scanned(h))
+		sw_html__layer_map(h);
 	hw_raw(h, "<ol class=\"timeline\">\n");
 	for (l = 0; l < h->nlay; l = run) {
 		for (run = l; run < h->nlay && !remarkable(h, run, inchain); run++)
@@ -1337,8 +1350,10 @@ int sw_report__html(const char *json, size_t len, sw_buf *b, sw_error *err)
 
 	memset(&h, 0, sizeof(h));
 	h.b = b;
-	if ((rc = sw_json_parse(json, len, &doc, err)) < 0)
-		return sw_error_prefix(err, "not a JSON report");
+	if ((rc = sw_json_parse(json, len, &doc, err)) < 0) {
+		sw_error_prefix(err, "not a JSON report");
+		return rc;
+	}
 	h.root = sw_json_root(doc);
 	schema = h.root->type == SW_JSON_OBJ ? sw_json_get_str(h.root, "schema") : NULL;
 	if (!schema || strcmp(schema, "stowaway.report/v1") != 0) {
@@ -1350,17 +1365,21 @@ int sw_report__html(const char *json, size_t len, sw_buf *b, sw_error *err)
 		sw_error_set(err, rc, "out of memory");
 		goto out;
 	}
+	/* detonate's page: the run is the news, its layers were not read */
+	h.run_first = h.dynamic && !layers_scanned(&h);
 	page_head(&h);
 	nav(&h);
 	summary(&h);
 	if (h.decision)
 		decision(&h);
+	if (h.run_first)
+		sw_html__dynamic(&h);
 	layers(&h);
 	if (h.entry)
 		entrypoint(&h);
 	findings(&h);
 	incomplete(&h);
-	if (h.dynamic)
+	if (h.dynamic && !h.run_first)
 		sw_html__dynamic(&h);
 	footer(&h);
 	if ((rc = sw_buf_err(b)) < 0)

@@ -371,6 +371,20 @@ static contact *contact_get(contact *c, size_t *n, size_t *more, const sw_json *
 	return &c[(*n)++];
 }
 
+/* The name last looked up at or before event e (the pool a login went to,
+ * as far as the sinkhole can tell), or NULL. */
+static const sw_json *name_before(const sw_json *events, const sw_json *e)
+{
+	const sw_json *x, *last = NULL;
+	double te = 0, tx;
+
+	hw_num(e, "t", &te);
+	for (x = events->child; x && x != e; x = x->next)
+		if (is_kind(x, "dns") && hw_num(x, "t", &tx) && tx <= te)
+			last = sw_json_get(x, "name");
+	return last;
+}
+
 /* A name the peer was addressed by (Host, SNI), once per contact. */
 static void contact_name(contact *c, const sw_json *v)
 {
@@ -402,16 +416,16 @@ static void contact_add(contact *c, const sw_json *e)
 	contact_name(c, sw_json_get(e, is_kind(e, "tls") ? "sni" : "host"));
 }
 
-static void contact_row(hw *h, const contact *c)
+static void contact_row(hw *h, const sw_json *events, const contact *c)
 {
 	size_t k;
 
 	hw_raw(h, "<tr><td>");
-	for (k = 0; k < c->nnames; k++) {
-		hw_raw(h, k ? ", <code>" : "<code>");
-		hw_str(h, c->names[k], 300, 0);
-		hw_raw(h, "</code>");
-	}
+	for (k = 0; k < c->nnames; k++)
+		hw_wrapv(h, k ? ", <code>" : "<code>", c->names[k], 300, "</code>");
+	if (!c->nnames && name_before(events, c->first))
+		hw_wrapv(h, "<span class=\"note\">looked up just before: <code>", name_before(events, c->first), 300,
+			 "</code></span>");
 	hw_wrap(h, "</td><td><code>", c->proto, 16, " ");
 	hw_cstr(h, c->dst ? c->dst : c->path, 300, 0);
 	if (c->port >= 0)
@@ -459,10 +473,11 @@ static void contacts(hw *h, const sw_json *events)
 			  "<th>Protocol</th><th class=\"num\">Connections</th><th class=\"num\">Bytes out / in</th>"
 			  "<th class=\"num\">First (s)</th></tr></thead><tbody>");
 		for (i = 0; i < n; i++)
-			contact_row(h, &c[i]);
+			contact_row(h, events, &c[i]);
 		hw_raw(h, "</tbody></table><p class=\"note\">Every name resolves to the sinkhole's address, so the "
-			  "address says nothing about the host; the host column is what the program named in HTTP or "
-			  "TLS, and the names it looked up are listed below.</p>");
+			  "address says nothing about the host: the host column is what the program named in HTTP or "
+			  "TLS, else the name it looked up last before it connected; every name it looked up is listed "
+			  "below.</p>");
 	}
 	if (more)
 		hw_printf(h, "<p class=\"note\">and %zu more destinations (see the JSON report)</p>", more);
@@ -509,20 +524,6 @@ static void dns_names(hw *h, const sw_json *events)
 out:
 	free(seen);
 	free(count);
-}
-
-/* The name last looked up at or before event e (the pool a login went to,
- * as far as the sinkhole can tell), or NULL. */
-static const sw_json *name_before(const sw_json *events, const sw_json *e)
-{
-	const sw_json *x, *last = NULL;
-	double te = 0, tx;
-
-	hw_num(e, "t", &te);
-	for (x = events->child; x && x != e; x = x->next)
-		if (is_kind(x, "dns") && hw_num(x, "t", &tx) && tx <= te)
-			last = sw_json_get(x, "name");
-	return last;
 }
 
 /* A table of the events some test picks: a heading and the table's head

@@ -50,6 +50,8 @@ typedef struct hw {
 	int *lworst;             /* per layer: worst severity of its findings, -1: none */
 	size_t *lcount;          /* per layer: how many findings */
 	size_t sevcount[SW_HTML_SEVS];
+	bool run_first;          /* a sandbox run with no static scan of the layers
+				  * (detonate): the run before the layers */
 	size_t *hidden;          /* the SW-HIDDEN-PAYLOAD findings, indexes into f (at most
 				  * SW_HTML_MAX_HIDDEN) */
 	size_t nhidden;

@@ -31,8 +31,13 @@
 void sw_html__symbols(hw *h)
 {
 	hw_raw(h, "<svg width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\"><defs>"
-		  "<symbol id=\"sym-4\" viewBox=\"0 0 20 20\"><polygon points=\"6,1 14,1 19,6 19,14 14,19 6,19 1,14 1,6\"/>"
+		  "<symbol id=\"sym-4\" viewBox=\"0 0 20 20\"><rect x=\"1.5\" y=\"1.5\" width=\"17\" height=\"17\" rx=\"2\"/>"
 		  "</symbol>"
+		  /* the banners': a stop sign, a warning sign */
+		  "<symbol id=\"sym-stop\" viewBox=\"0 0 20 20\"><polygon points=\"6,1 14,1 19,6 19,14 14,19 6,19 1,14 1,6\"/>"
+		  "<path d=\"M6.5 6.5l7 7M13.5 6.5l-7 7\" stroke=\"#5c0a3c\" stroke-width=\"2.4\" fill=\"none\"/></symbol>"
+		  "<symbol id=\"sym-warn\" viewBox=\"0 0 20 20\"><polygon points=\"10,1 19.5,18.5 0.5,18.5\"/>"
+		  "<path d=\"M10 7v5.5M10 14.5v2\" stroke=\"#e0a030\" stroke-width=\"2.2\" fill=\"none\"/></symbol>"
 		  "<symbol id=\"sym-3\" viewBox=\"0 0 20 20\"><polygon points=\"10,1 19.5,18.5 0.5,18.5\"/></symbol>"
 		  "<symbol id=\"sym-2\" viewBox=\"0 0 20 20\"><polygon points=\"10,0.5 19.5,10 10,19.5 0.5,10\"/></symbol>"
 		  "<symbol id=\"sym-1\" viewBox=\"0 0 20 20\"><circle cx=\"10\" cy=\"10\" r=\"8\"/></symbol>"
