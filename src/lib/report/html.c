@@ -159,19 +159,6 @@ static const char *str_of(const sw_json *obj, const char *key)
 	return obj ? sw_json_get_str(obj, key) : NULL;
 }
 
-long hw_find(const hw *h, const char *id, const char *path, int layer)
-{
-	size_t i;
-
-	for (i = 0; i < h->nf; i++) {
-		const char *fid = str_of(h->f[i], "id"), *fp = str_of(h->f[i], "path");
-		if (fid && id && strcmp(fid, id) == 0 && (!path || (fp && strcmp(fp, path) == 0)) &&
-		    (layer < 0 || h->flayer[i] == layer))
-			return (long)i;
-	}
-	return -1;
-}
-
 /* A layer's link: "layer 3" to its card. */
 static void layer_link(hw *h, int l)
 {
@@ -661,7 +648,8 @@ static void layer_removed(hw *h, size_t l)
 		int a;
 		if (!hw_int(hf, "layer", &a) || a != (int)l)
 			continue;
-		hw_wrap(h, "<div class=\"gone\"><strong>Hidden payload:</strong> <code>", str_of(hf, "path"), TEXT, "</code> was added here and removed by ");
+		hw_wrap(h, "<div class=\"gone\"><strong>Hidden payload:</strong> <code>", str_of(hf, "path"), TEXT,
+			"</code> was added here and removed by ");
 		layer_ref(h, ev, "removed_in_layer", "a later layer");
 		hw_raw(h, " (<code>");
 		hw_cstr(h, str_of(ev, "removed_by"), 300, 0);
@@ -1105,7 +1093,8 @@ static void status(hw *h, size_t i)
 	if (hw_int(ev, "removed_in_layer", &d)) {
 		hw_raw(h, "<strong>removed by ");
 		layer_link(h, d);
-		hw_wrap(h, "</strong> (<code>", str_of(ev, "removed_by"), 300, "</code>): invisible in a running container, still shipped in every pull</dd>");
+		hw_wrap(h, "</strong> (<code>", str_of(ev, "removed_by"), 300,
+			"</code>): invisible in a running container, still shipped in every pull</dd>");
 	} else {
 		hw_raw(h, "<strong>not in the final filesystem</strong> (deleted or replaced by a later layer, or never "
 			  "placed): still shipped in every pull</dd>");
@@ -1165,7 +1154,8 @@ static void finding_card(hw *h, size_t i)
 	provenance(h, ev);
 	rs = ev && ev->type == SW_JSON_OBJ ? sw_json_get(ev, "runs_at_start") : NULL;
 	if (rs && rs->type == SW_JSON_BOOL && rs->b) {
-		hw_wrap(h, "<dt>At start</dt><dd><strong>runs when the container starts</strong>, started by <code>", str_of(ev, "started_by"), TEXT, "</code></dd>");
+		hw_wrap(h, "<dt>At start</dt><dd><strong>runs when the container starts</strong>, started by <code>",
+			str_of(ev, "started_by"), TEXT, "</code></dd>");
 	}
 	hw_wrap(h, "<dt>Category</dt><dd>", str_of(f, "category"), 100, " \xc2\xb7 detector ");
 	hw_cstr(h, str_of(f, "detector"), 100, 0);

@@ -577,7 +577,8 @@ static void stratum_row(hw *h, const sw_json *events, const sw_json *e)
 		hw_printf(h, ":%lld", port);
 	hw_raw(h, "</code>");
 	if (name_before(events, e)) {
-		hw_wrapv(h, "<br><span class=\"note\">name looked up before: <code>", name_before(events, e), 300, "</code></span>");
+		hw_wrapv(h, "<br><span class=\"note\">name looked up before: <code>", name_before(events, e), 300,
+			 "</code></span>");
 	}
 	hw_wrap(h, "</td><td class=\"nw\">", str_of(e, "method"), 64, "</td><td><code>");
 	hw_str(h, sw_json_get(e, "login"), 300, 0);

@@ -83,8 +83,6 @@ int hw_sev_parse(const char *s);
 bool hw_num(const sw_json *obj, const char *key, double *out);
 /* An integer member (false when absent, not an integer or out of int range). */
 bool hw_int(const sw_json *obj, const char *key, int *out);
-/* A finding's index in h->f with this id, path and layer, or -1. */
-long hw_find(const hw *h, const char *id, const char *path, int layer);
 
 /* ---- drawings (html_svg.c) ---- */
 /* The severity shapes as symbols (#sym-0 .. #sym-4, #sym-ok), once per page. */
