@@ -319,13 +319,20 @@ static int note(sw_finding *f, const pkgdb *db)
 	return rc;
 }
 
+/* A finding about a file's content in a layer (not one that says a path
+ * could not be read). */
+static bool on_a_file(const sw_finding *f)
+{
+	return f->path && f->layer >= 0 && strcmp(f->category, "incomplete") != 0;
+}
+
 int sw_scan__provenance(scan *s, const sw_merge *m, sw_report *r)
 {
 	pkgdb db = { 0 };
 	size_t l, k, i;
 	int rc = 0;
 
-	for (i = 0; i < r->nf && !(r->f[i].path && r->f[i].layer >= 0); i++)
+	for (i = 0; i < r->nf && !on_a_file(&r->f[i]); i++)
 		;
 	if (i == r->nf)
 		return 0; /* no finding on a file: nothing to look up */
@@ -340,7 +347,7 @@ int sw_scan__provenance(scan *s, const sw_merge *m, sw_report *r)
 	if (rc == 0 && db.manager) {
 		qsort(db.o, db.no, sizeof(*db.o), cmp_owner);
 		for (i = 0; i < r->nf && rc == 0; i++)
-			if (r->f[i].path && r->f[i].layer >= 0)
+			if (on_a_file(&r->f[i]))
 				rc = note(&r->f[i], &db);
 	}
 	db_release(&db);
