@@ -468,6 +468,45 @@ def saved_report_renders_as_the_scan():
     ok(p.returncode == 0 and p.stdout.startswith(b"<!DOCTYPE html>"), "report - (stdin)")
 
 
+@case
+def signatures_and_several_pages():
+    """The signatures and attestations next to the image are counted on the
+    page; several images make a page each in --output DIR."""
+    signed = path("signed")
+    if not os.path.exists(signed):
+        demo_image()
+        shutil.copytree(path("demo"), signed)
+        env = {"STOWAWAY_PASSWORD": "html-test"}
+        eq(run("keygen", "--output-key-prefix", path("k"), env=env)[0], 0, "keygen")
+        rc, _, err = run("sign", "oci:" + signed, "--key", path("k.key"), "--name", "docker.io/someuser/openjdk",
+                         env=env)
+        eq(rc, 0, "sign: " + err)
+        rc, _, err = run("scan", "-q", "--attest", "--key", path("k.key"), "--fail-on", "none", "-f", "json",
+                         "oci:" + signed, env=env)
+        eq(rc, 0, "scan --attest: " + err)
+    rc, out, err = run("scan", "-q", "--format", "html", "--fail-on", "none", "oci:" + signed)
+    eq(rc, 0, err)
+    dom = Dom(out.decode())
+    facts = Dom.text(dom.by_id("top"))
+    ok("1 cosign signature, 1 attestation found next to the image (in its OCI layout)" in facts, facts)
+    ok("counted, not verified" in facts, "says they were not verified")
+    # several images: a page each, named after them, in the directory
+    rc, _, err = run("scan", "-q", "--format", "html", "--fail-on", "none", "oci:" + signed, poisoned_image(),
+                     "--output", path("scan-pages"))
+    eq(rc, 0, err)
+    eq(sorted(os.listdir(path("scan-pages"))), ["01-docker.io-someuser-openjdk-latest.html",
+                                                "02-docker.io-someuser-app-1.0.html"], "the pages")
+    rc, _, err = run("check", "--format", "html", "oci:" + signed, poisoned_image(), "-o", path("check-pages"))
+    eq(rc, 1, err)
+    pages = sorted(os.listdir(path("check-pages")))
+    eq(len(pages), 2, "check's pages: %s" % pages)
+    for name in pages:
+        d = Dom(open(path("check-pages", name)).read())
+        eq(Dom.text(d.by_id("decision-word")), "denied", name)
+    rc, _, err = run("scan", "-q", "--format", "html", "oci:" + signed, poisoned_image())
+    ok(rc == 2 and "give --output DIR" in err, "several pages to stdout: " + err)
+
+
 # -------- hostile names: markup, quotes, invalid UTF-8, direction overrides
 
 MARK = "document.documentElement.setAttribute('data-pwned','%s')"
