@@ -11,19 +11,22 @@ the page, for people to look at. Every page is also parsed strictly by
 html5lib (no parse error at all) and checked to be self-contained: no
 script, no element that loads anything, no link but to its own fragments.
 
-Cases: the demo image (make demo), a Debian image, a poisoned image with a
-payload a later layer hides and an entrypoint chain to a miner, a sandbox
-run (detonate), check's decision, a saved report rendered by `stowaway
-report`, hostile names (script, markup, quotes, invalid UTF-8, a
-right-to-left override: no script may run, with or without the page's
-Content-Security-Policy, and a control page proves a script that runs is
-seen), pages of 1 and 200 layers and of 0 and 10,000 findings, and reports
-that are not what they claim.
+Cases: the demo image (make demo), also printed (Chromium's PDF, read with
+pdftotext: folded lists open, no navigation bar), a Debian image, a
+poisoned image with a payload a later layer hides and an entrypoint chain
+to a miner, a sandbox run (detonate), check's decision, a saved report
+rendered by `stowaway report`, the signatures counted next to a signed
+layout and a page per image in --output DIR, hostile names (script,
+markup, quotes, invalid UTF-8, a right-to-left override: no script may
+run, with or without the page's Content-Security-Policy, and a control
+page proves a script that runs is seen), pages of 1 and 200 layers and of
+0 and 10,000 findings, and reports that are not what they claim.
 
 usage: test_html.py STOWAWAY_BINARY [CASE...]
 Prints one line per case and ends with "html: N passed, N failed". Without
-chromium or html5lib (Debian: chromium, python3-html5lib; scripts/deps.sh
-installs both) the cases fail, saying so: they are never skipped.
+chromium, html5lib or pdftotext (Debian: chromium, python3-html5lib,
+poppler-utils; scripts/deps.sh installs them) the cases fail, saying so:
+they are never skipped.
 """
 import json
 import os
@@ -323,6 +326,30 @@ def demo_image_page():
     ok("/opt/app/dao.py" in Dom.text(chain) and "/usr/share/.java/jupdate" in Dom.text(chain), Dom.text(chain))
     ok(any(el.get("class", "").endswith("ghost") for el in chain.iter()), "the removed payload drawn dashed")
     return "%d bytes" % size
+
+
+@case
+def printed_with_folded_lists_open():
+    """Printed (Chromium's PDF), the page keeps what is folded on screen
+    (a layer's removed files) and drops the navigation bar."""
+    if not shutil.which("pdftotext"):
+        raise AssertionError("pdftotext is not installed (Debian: poppler-utils; scripts/deps.sh installs it)")
+    page = path("demo.html")
+    if not os.path.exists(page):
+        page_of("scan", "-q", "--format", "html", demo_image(), out=page)
+    pdf = os.path.join(artefacts(), "demo.pdf")
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=WORK)
+    argv = [chromium(), "--headless", "--disable-gpu", "--no-first-run", "--user-data-dir=" + profile,
+            "--no-pdf-header-footer", "--print-to-pdf=" + pdf, "file://" + page]
+    if os.geteuid() == 0:
+        argv.insert(1, "--no-sandbox")
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    ok(p.returncode == 0 and os.path.exists(pdf), "chromium --print-to-pdf: " + p.stderr.decode()[-800:])
+    text = subprocess.run(["pdftotext", "-layout", pdf, "-"], stdout=subprocess.PIPE, check=True).stdout.decode()
+    ok(re.search(r"/usr/share/\.java/jupdate\s+.\s+removed by layer 2 \(flagged\)", text),
+       "the folded list of removed files printed: " + text[:1500])
+    ok("Findings (4)" not in text.split("SUSPICIOUS")[0], "the navigation bar is not printed")
+    return "%d pages" % text.count("\f")
 
 
 @case
