@@ -9,25 +9,9 @@
 
 #include "../src/lib/util/util.h"
 #include "stowaway/term.h"
+#include "inert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void inert(const char *e)
-{
-	size_t n = strlen(e), i = 0, k;
-	uint32_t cp;
-
-	while (i < n) {
-		if ((unsigned char)e[i] < 0x20 || e[i] == 0x7f)
-			abort();
-		if (!(k = sw_utf8_decode(e + i, n - i, &cp)))
-			abort();
-		if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
-		    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
-			abort();
-		i += k;
-	}
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (sw_term_escape(e, whole, s, size) != size)
 		abort(); /* SW_TERM_ESCAPED_MAX must always be room enough */
-	inert(e);
+	sw_fuzz_inert(e, strlen(e), false);
 	len = strlen(e);
 	cut = size ? data[0] % (len + 2) : 0;
 	if ((part = malloc(cut + 1))) {

@@ -5,7 +5,8 @@ with tests/fixtures/imagelib.py). Re-run after changing formats; the seeds
 are committed so every CI run replays them.
     mkcorpus.py                   every deterministic group
     mkcorpus.py GROUP...          policy, manifests, challenge, term, bundle
-    mkcorpus.py keys STOWAWAY     private keys (random; needs openssl)"""
+    mkcorpus.py keys STOWAWAY     private keys (random; needs openssl)
+    mkcorpus.py html STOWAWAY     saved reports for the page (scans with STOWAWAY)"""
 import gzip
 import os
 import shutil
@@ -250,12 +251,86 @@ def bundle_seeds():
     put("bundle", "checkpoint-empty", b"\x03\n\n")
 
 
+WALLET = "48edfHu7V9Z84YzzMa6fUueoELZ9ZRXq9VetWzYGzKt52XU5xvqgzYnDK9URnRoJMk1j8nLwEVsaSWJ4fhdUyZijBGUicoD"
+SANDBOX = {"summary": {"command": {"exe": "/bin/behave", "argv": ["/bin/behave", "miner"], "cwd": "/", "uid": 0,
+                                   "gid": 0},
+                       "isolation": {"namespaces": ["user", "pid", "network"], "seccomp": "user-notification",
+                                     "network": "sinkhole", "cgroup": "none"},
+                       "run": {"exit": 0, "wall_seconds": 8.2, "cpu_seconds": 5.0, "busy_seconds": 6.5,
+                               "peak_processes": 3, "peak_rss": 909312, "timed_out": True}},
+           "events": [
+               {"t": 0.1, "kind": "exec", "pid": 2, "ppid": 1, "path": "/bin/behave", "argv": ["/bin/behave", "m"]},
+               {"t": 0.2, "kind": "dns", "name": "pool.example.invalid", "qtype": 1},
+               {"t": 0.2, "kind": "send", "pid": 2, "proto": "udp", "dst": "198.18.0.1", "port": 53},
+               {"t": 0.3, "kind": "connect", "pid": 2, "proto": "tcp", "dst": "198.18.0.1", "port": 3333},
+               {"t": 0.3, "kind": "stratum", "dst": "198.18.0.1", "port": 3333, "method": "login", "login": WALLET,
+                "pass": "x", "agent": "XMRig/6.21.0", "algo": "rx/0"},
+               {"t": 0.4, "kind": "http", "dst": "198.18.0.1", "port": 80, "request": "GET / HTTP/1.1",
+                "host": "<b>dl</b>.example", "user_agent": "Wget"},
+               {"t": 0.4, "kind": "tls", "dst": "198.18.0.1", "port": 443, "sni": "c2\u202e.example"},
+               {"t": 0.5, "kind": "tcp-session", "dst": "198.18.0.1", "port": 80, "protocol": "http",
+                "bytes_in": 10, "bytes_out": 20, "first_in": "GET /\r\n", "first_out": "HTTP/1.1 404"},
+               {"t": 0.6, "kind": "file-write", "pid": 3, "ppid": 2, "path": "/etc/cron.d/x", "create": 1,
+                "persistence": "/etc/cron"},
+               {"t": 0.7, "kind": "blocked", "pid": 3, "syscall": "mount", "what": "/proc"},
+               {"t": 0.8, "kind": "output", "text": "line one\nline two\u001b[2J"},
+               {"t": 8.2, "kind": "process", "pid": 3, "ppid": 2, "comm": "behave", "cpu_ms": 4000}]}
+
+
+def html_seeds(stowaway):
+    """Saved reports for the page (fuzz_html): the demo image's and a
+    hostile one's, as scan writes them (time and paths fixed), one with a
+    decision and a sandbox run, and documents of the right schema with
+    members of every wrong type. Run when asked (mkcorpus.py html
+    BUILD/stowaway)."""
+    import json
+    import subprocess
+    tmp = tempfile.mkdtemp()
+    try:
+        subprocess.run([sys.executable, os.path.join(HERE, "..", "tests", "fixtures", "demo.py"),
+                        os.path.join(tmp, "demo")], check=True, stdout=subprocess.DEVNULL)
+        hostile = os.path.join(tmp, "hostile")
+        oci_image(hostile, [Layer([E("opt/<script>x</script>/e", EICAR), E("opt/a\u202egpj.exe", EICAR)],
+                                  created_by="RUN <img src=x onerror=alert(1)>"),
+                            Layer([E("opt/.wh.a\u202egpj.exe")], created_by="RUN rm \"'&")],
+                  cfg_extra={"config": {"Entrypoint": ["/opt/<script>x</script>/e", "\u202e"]}})
+        for name, img in (("demo.json", "oci:%s/demo:latest" % tmp), ("hostile.json", "oci:" + hostile)):
+            p = subprocess.run([stowaway, "scan", "-q", "--no-cache", "-f", "json", img], stdout=subprocess.PIPE,
+                               env=dict(os.environ, XDG_CACHE_HOME=tmp))
+            rep = json.loads(p.stdout)
+            rep["stats"]["seconds"] = 0.5
+            rep["image"]["input"] = img.replace(tmp, "/corpus")
+            put("html", name, json.dumps(rep).encode())
+            if name == "demo.json":
+                rep["decision"] = {"allowed": False, "mode": "enforce", "policy": "policy.yaml",
+                                   "reasons": [{"kind": "deny", "text": "impersonation <b>", "policy_line": 3},
+                                               {"kind": "info", "text": "scanned"}],
+                                   "not_checked": ["signature not required"]}
+                rep["dynamic"] = SANDBOX
+                rep["image"]["attachments"] = {"where": "layout", "signatures": 1, "attestations": 0}
+                put("html", "decision-sandbox.json", json.dumps(rep).encode())
+    finally:
+        shutil.rmtree(tmp)
+    put("html", "odd.json", json.dumps({
+        "schema": "stowaway.report/v1", "tool": [], "verdict": 3, "incomplete": {"a": 1},
+        "image": {"layers": [1, "x", None, {"index": "0", "size": "big", "removed": {"files": [{"by": 99}]}}],
+                  "entrypoint": {"command": "sh", "chain": [{"parent": 1}, {"parent": 0}, "x"]}, "platforms": "x"},
+        "findings": [{"id": 1, "severity": "worst", "layer": 10 ** 12, "evidence": [1]}, "x", None,
+                     {"id": "SW-HIDDEN-PAYLOAD", "severity": "high", "layer": 3, "path": "/p",
+                      "evidence": {"added_in_layer": 3, "removed_in_layer": 0}}],
+        "dynamic": {"events": [{"kind": "exec", "pid": "one"}, 5, {"kind": "process", "pid": 2, "ppid": 2}]},
+        "decision": {"allowed": "yes", "reasons": [{"kind": {}, "text": 5}]}}).encode())
+    put("html", "minimal.json", b'{"schema":"stowaway.report/v1"}')
+
+
 def main():
     if len(sys.argv) > 1:
         groups = {"policy": policy_seeds, "manifests": manifest_seeds, "challenge": challenge_seeds,
                   "term": term_seeds, "bundle": bundle_seeds}
         if sys.argv[1] == "keys":
             key_seeds(sys.argv[2])
+        elif sys.argv[1] == "html":
+            html_seeds(sys.argv[2])
         else:
             for g in sys.argv[1:]:
                 groups[g]()

@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-harnesses=${*:-tar layer json reference yaml jobcache signature sink yaragate term docker_archive oci_archive policy containers_policy manifests challenge keys bundle}
+harnesses=${*:-tar layer json reference yaml jobcache signature sink yaragate term docker_archive oci_archive policy containers_policy manifests challenge keys bundle html}
 B=build-fuzz
 if [ ! -f $B/build.ninja ]; then
 	CC=clang meson setup $B -Dfuzzing=true -Db_sanitize=address,undefined \

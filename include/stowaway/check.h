@@ -36,9 +36,13 @@ typedef struct sw_check_opts {
 				       * is due, and the decision is not complete until
 				       * sw_check_run_scan has run it (a server runs
 				       * scans on workers of their own, or on its copy) */
+	bool keep_report;             /* r->report: the scan's report (or one naming the
+				       * image, when nothing was scanned) carrying the
+				       * decision, for a page of it (SW_FMT_HTML); not
+				       * with defer_scan */
 } sw_check_opts;
 
-#define SW_CHECK_OPTS_INIT { NULL, NULL, false, SW_CHECK_SCAN_AUTO, false }
+#define SW_CHECK_OPTS_INIT { NULL, NULL, false, SW_CHECK_SCAN_AUTO, false, false }
 
 /* A scan the policy did not bound admits findings up to this severity
  * (as `scan --fail-on high`: a high or critical finding denies). */
@@ -57,6 +61,8 @@ typedef struct sw_check_result {
 	size_t nunchecked;
 	bool scan_due;                /* defer_scan: a scan is required and
 				       * has not run; d is not final until it has */
+	struct sw_report *report;     /* keep_report: the caller's (sw_report_free);
+				       * NULL otherwise, or when out of memory */
 } sw_check_result;
 
 /*
@@ -68,7 +74,8 @@ typedef struct sw_check_result {
  * requires. When the policy requires both a scan and a signed scan
  * verdict (require.attestation), a valid verdict stands in for the scan.
  * It never fails open: whatever could not be checked is a deny reason in r. Returns 0 with the decision in r; SW_ENOMEM alone is an
- * error.
+ * error. With o->keep_report, r->report is the caller's to free (r is
+ * overwritten: free an earlier one first).
  */
 SW_API int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o, sw_check_result *r);
 

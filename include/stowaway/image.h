@@ -87,6 +87,11 @@ SW_API const char *sw_image_config_digest(const sw_image *img);
 SW_API const char *sw_image_config(const sw_image *img, size_t *len);
 SW_API size_t sw_image_layer_count(const sw_image *img);
 SW_API const sw_layer_info *sw_image_layer(const sw_image *img, size_t i);
+/* The platform its config declares, "os/arch[/variant]" (NULL: none). */
+SW_API const char *sw_image_platform(const sw_image *img);
+/* The platforms offered by the index the image was picked from (*n of
+ * them, borrowed; n 0 when it came from no index or one of one platform). */
+SW_API const char *const *sw_image_platforms(const sw_image *img, size_t *n);
 
 /* Normalise a registry reference the way Docker does ("alpine" ->
  * "docker.io/library/alpine:latest"). Writes into out (size n). */

@@ -95,11 +95,30 @@ SW_API int sw_report_add_incomplete(sw_report *r, const char *detector, const ch
  *                 runs, and "incomplete" items as tool execution notifications.
  *                 At most 25,000 results: beyond that the most severe are kept
  *                 and a notification counts the rest.
+ *   SW_FMT_HTML   one self-contained page for people (no script, nothing
+ *                 fetched; every string from the image escaped): verdict,
+ *                 layers as a timeline with their build steps and what later
+ *                 layers removed, the entrypoint chain as a graph, findings
+ *                 by severity with their evidence, what was incomplete, the
+ *                 sandbox run and the admission decision when there are
+ *                 any. Made from the report's JSON, as sw_report_render_html
+ *                 makes it from a saved one; long lists are cut with counts.
  */
-typedef enum { SW_FMT_TABLE, SW_FMT_JSON, SW_FMT_SARIF } sw_format;
-/* Write to f. SW_EIO when writing fails; for SARIF also SW_ELIMIT when the
- * document would exceed 1 GiB (then nothing is written). */
+typedef enum { SW_FMT_TABLE, SW_FMT_JSON, SW_FMT_SARIF, SW_FMT_HTML } sw_format;
+/* Write to f. SW_EIO when writing fails; also SW_ELIMIT when the document
+ * would exceed 1 GiB (then nothing is written). */
 SW_API int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_error *err);
+/* The HTML page (SW_FMT_HTML) of a saved report: one stowaway.report/v1
+ * JSON document of len bytes, as `--format json` writes it. SW_EFORMAT
+ * when it is not one (err says why), SW_EIO when writing fails. */
+SW_API int sw_report_render_html(const char *json, size_t len, FILE *f, sw_error *err);
+/* Record what was found next to the image: cosign signatures and
+ * attestations (counted, not verified) in its registry repository or its
+ * OCI layout (where: "registry", "layout"), or why they could not be
+ * looked for (error not NULL). The JSON report carries it as
+ * image.attachments. SW_ENOMEM. */
+SW_API int sw_report_set_attachments(sw_report *r, int signatures, int attestations, const char *where,
+				     const char *error);
 /* One SARIF 2.1.0 document with a run per report (reports borrowed), for
  * several images in one file. n is 1 to 20 (GitHub's runs per file), else
  * SW_EINVAL; errors otherwise as sw_report_write. */

@@ -259,6 +259,14 @@ typedef struct sw_att_result {
 	char ruleset[80];
 } sw_att_result;
 
+/* What is next to an image (ref: a registry reference, or oci:DIR[:TAG]):
+ * the cosign signatures and attestations in its repository's
+ * sha256-<hex>.sig / .att manifests or its layout, counted, not verified
+ * (a page shows what is there; `verify` says whether it counts). 0 with
+ * the counts, or an error (the registry, a damaged manifest). */
+SW_API int sw_attachments_count(const char *ref, const sw_image_opts *o, int *signatures, int *attestations,
+				sw_error *err);
+
 /* Read and verify the image's scan attestations; returns the number that
  * are valid (results malloc'd, one per attestation layer). */
 SW_API int sw_verify_attestations(const char *ref, const sw_image_opts *o, const sw_pubkeys *keys,

@@ -45,13 +45,22 @@ void cli_registry_free(cli_registry *r);
 /* Zero r, fill it from the settings and point io's registry options at it. */
 void cli_registry_init(cli_registry *r, sw_image_opts *io);
 
+/* Where an image keeps its signatures, as the signing functions name it
+ * (into buf): its registry reference, or oci:DIR[:TAG] for a layout also
+ * when named by its bare path; NULL for an archive or a directory. */
+const char *cli_sig_home(const char *arg, sw_source_kind kind, char *buf, size_t n);
+/* For a page: the signatures and attestations next to the image, counted
+ * into the report (a failed lookup is recorded, not an error). -1 on OOM
+ * (said). */
+int cli_note_attachments(sw_report *rep, const char *arg, sw_source_kind kind, const sw_image_opts *io);
+
 /* ---- one parser for every command (opts.c), over its cmdtab.c entry ---- */
 #define CLI_FAIL_NONE (-1)
 
 typedef struct cli_args {
 	const cli_cmd *cmd;
 	cli_registry *reg;       /* set before parsing to take the registry options */
-	const char *format;      /* "table", "json", "sarif"; NULL: the command's default */
+	const char *format;      /* "table", "json", "sarif", "html"; NULL: the command's default */
 	const char *output;      /* --output FILE, or NULL */
 	int fail_on;             /* a sw_severity, or CLI_FAIL_NONE */
 	char **ops;              /* the operands, once cli_next returned 0 */
@@ -85,6 +94,19 @@ FILE *cli_open(const cli_args *a);
 /* Close what cli_open gave (flush stdout); rc, or EXIT_ERROR when writing
  * failed (said). */
 int cli_close(const cli_args *a, FILE *f, int rc);
+/* --format html, a page per image. Several pages (n > 1) need --output
+ * DIR (made when missing): -1 (said) otherwise. */
+int cli_pages_check(const cli_args *a, size_t n);
+/* The page of image i of n, named after name (its reference or input):
+ * one page goes where cli_open says; several to DIR/NN-NAME.html (NAME
+ * reduced to a safe file name, never through a link). Its path (or
+ * "standard output") in path. NULL when it cannot be opened (said). */
+FILE *cli_page_open(const cli_args *a, size_t i, size_t n, const char *name, char *path, size_t size);
+/* Close it: rc, or EXIT_ERROR when writing failed (said). */
+int cli_page_close(const cli_args *a, FILE *f, size_t n, const char *path, int rc);
+/* The page of rep, image i of n: to out (opened by cli_open) when n is 1,
+ * else to a file of its own. 0, or EXIT_ERROR (said, naming name). */
+int cli_write_page(const cli_args *a, const sw_report *rep, FILE *out, size_t i, size_t n, const char *name);
 /* A JSON document {"schema": schema, key: [ ... (NULL when out of memory:
  * cli_json_end says so), and its end: closed, written to f, freed; rc, or
  * EXIT_ERROR (said). */
@@ -147,6 +169,7 @@ int cmd_sign(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_detonate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1

@@ -3,7 +3,8 @@
  * stowaway check: may these images run? For each image (named on the
  * command line, or found in Dockerfiles, Kubernetes manifests and compose
  * files), apply the look-alike name check and the policy, and the scan and
- * signature the policy asks for; print the decision with every reason.
+ * signature the policy asks for; print the decision with every reason (a
+ * table, JSON, or a page per image with the scan behind it).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,38 @@ static void json_source(sw_json_out *o, const item *it)
 	sw_json_out_end(o);
 }
 
+/* --format html: the decision's page, with the scan's report when there
+ * was one and the signatures found next to the image. 0 or EXIT_ERROR. */
+static int print_page(const cli_args *a, const item *it, sw_check_result *r, FILE *out, size_t i, size_t n,
+		      const sw_image_opts *io)
+{
+	sw_source_kind kind;
+	char *path = NULL, *sel = NULL;
+	int rc;
+
+	if (it->error) {
+		if (it->line)
+			cli_error("%s:%d: %s", it->file, it->line, it->error);
+		else
+			cli_error("%s: %s", it->file, it->error);
+		return EXIT_ERROR;
+	}
+	if (!r->report) {
+		cli_error("%s: out of memory", it->image);
+		return EXIT_ERROR;
+	}
+	/* a registry is asked only when the decision asked it already (a
+	 * digest known): a decision on the name alone stays offline */
+	if (!r->bad_input && sw_image_classify(it->image, &kind, &path, &sel, NULL) == 0 &&
+	    (kind != SW_SRC_REGISTRY || r->digest[0]) && cli_note_attachments(r->report, it->image, kind, io) < 0)
+		rc = EXIT_ERROR;
+	else
+		rc = cli_write_page(a, r->report, out, i, n, it->image);
+	free(path);
+	free(sel);
+	return rc;
+}
+
 static void print_json(sw_json_out *o, const sw_policy *pol, const item *it, const sw_check_result *r)
 {
 	size_t k;
@@ -134,7 +167,7 @@ static void print_json(sw_json_out *o, const sw_policy *pol, const item *it, con
 int cmd_check(int argc, char **argv)
 {
 	const char *policy = NULL, *cache_flag = NULL;
-	bool manifests = false, bad = false, denied = false, json, no_cache = false;
+	bool manifests = false, bad = false, denied = false, json, html, no_cache = false;
 	cli_args a;
 	FILE *out = NULL;
 	char **ops;
@@ -255,7 +288,13 @@ int cmd_check(int argc, char **argv)
 	if (!no_cache)
 		so.layer_cache = cache = cli_cache_path(cache_flag);
 	json = cli_format(&a) == SW_FMT_JSON;
-	if (!(out = cli_open(&a))) {
+	html = cli_format(&a) == SW_FMT_HTML;
+	co.keep_report = html;
+	if (html && cli_pages_check(&a, nitems) < 0) {
+		rc = EXIT_ERROR;
+		goto out;
+	}
+	if ((!html || nitems <= 1) && !(out = cli_open(&a))) {
 		rc = EXIT_ERROR;
 		goto out;
 	}
@@ -276,6 +315,8 @@ int cmd_check(int argc, char **argv)
 			bad = true;
 			if (json)
 				print_json(jo, pol, &items[i], NULL);
+			else if (html)
+				print_page(&a, &items[i], NULL, out, i, nitems, &io);
 			else
 				print_table(out, pol, &items[i], NULL);
 			continue;
@@ -291,8 +332,11 @@ int cmd_check(int argc, char **argv)
 			denied = true;
 		if (json)
 			print_json(jo, pol, &items[i], &r);
-		else
+		else if (html && print_page(&a, &items[i], &r, out, i, nitems, &io) != 0)
+			bad = true;
+		else if (!html)
 			print_table(out, pol, &items[i], &r);
+		sw_report_free(r.report);
 	}
 	if (rc == EXIT_CLEAN)
 		rc = cli_judged(&a, denied);

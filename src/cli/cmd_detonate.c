@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* stowaway detonate IMAGE: run it in the sandbox and report what it did. */
+/* stowaway detonate IMAGE: run it in the sandbox and report what it did
+ * (a table, JSON, SARIF or an HTML page). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,10 +99,13 @@ int cmd_detonate(int argc, char **argv)
 	if (!(out = cli_open(&a)))
 		goto out;
 	if (sw_image_open(&img, a.ops[0], &io, &err) < 0 || sw_detonate(img, &d, &rep, &err) < 0 ||
-	    sw_report_write(rep, fmt, cli_color(&a), out, &err) < 0) {
+	    (fmt != SW_FMT_HTML && sw_report_write(rep, fmt, cli_color(&a), out, &err) < 0)) {
 		cli_error("%s: %s", a.ops[0], err.msg);
 		goto out;
 	}
+	if (fmt == SW_FMT_HTML && (cli_note_attachments(rep, a.ops[0], sw_image_kind(img), &io) < 0 ||
+				   cli_write_page(&a, rep, out, 0, 1, a.ops[0]) != 0))
+		goto out; /* said */
 	rc = sw_report_max_severity(rep, &max) && cli_fails(&a, max) ? EXIT_FINDINGS : EXIT_CLEAN;
 out:
 	rc = cli_close(&a, out, rc);

@@ -2,7 +2,9 @@
 /*
  * stowaway scan: open each image, scan it, write the report, pick the exit
  * code. Table and JSON reports are written image by image; SARIF is one
- * document with a run per image, so those reports are kept until the end.
+ * document with a run per image, so those reports are kept until the end;
+ * HTML is a page per image (one to --output or stdout, several into
+ * --output DIR), with the signatures found next to the image.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +191,13 @@ static sw_format scan_settings(scan_args *a, char **cache_default)
 static int open_output(scan_args *a, sw_format fmt, int nimages, char *cache_default,
 		       sw_report ***reps, FILE **out)
 {
+	if (fmt == SW_FMT_HTML && nimages > 1) { /* a file per page, opened as it is written */
+		*out = NULL;
+		if (cli_pages_check(&a->args, (size_t)nimages) == 0)
+			return -1;
+		scan_args_release(a, cache_default);
+		return EXIT_ERROR;
+	}
 	if (fmt == SW_FMT_SARIF && nimages > SARIF_MAX_IMAGES) {
 		cli_error("--format sarif: at most %d images per file, not %d", SARIF_MAX_IMAGES,
 			  nimages);
@@ -241,14 +250,11 @@ static bool attest_one(const scan_args *a, const char *arg, const sw_image *img,
 {
 	char dg[80], where[4200];
 
-	if (sw_image_kind(img) != SW_SRC_REGISTRY && sw_image_kind(img) != SW_SRC_OCI) {
+	if (!cli_sig_home(arg, sw_image_kind(img), where, sizeof(where))) {
 		cli_error("%s: --attest attaches to a registry image or an OCI layout (oci:DIR): an archive or a "
 			  "directory has no place for it", arg);
 		return false;
 	}
-	/* a layout named by its bare path is still oci: to the signature store */
-	snprintf(where, sizeof(where), "%s%s", sw_image_kind(img) == SW_SRC_OCI && strncmp(arg, "oci:", 4) != 0 ?
-		 "oci:" : "", arg);
 	if (sw_attest_image(where, &a->io, akey, rep, dg, sizeof(dg), err) < 0) {
 		cli_error("%s: attestation: %s", arg, err->msg);
 		return false;
@@ -262,9 +268,10 @@ static bool attest_one(const scan_args *a, const char *arg, const sw_image *img,
 /* One image: opened, scanned (and run with --dynamic), its report written
  * (SARIF: kept in reps), attested with --attest. Returns worst, raised to
  * what this image asks for. */
-static int scan_one(scan_args *a, const char *arg, sw_format fmt, FILE *out, sw_privkey *akey,
+static int scan_one(scan_args *a, int idx, sw_format fmt, FILE *out, sw_privkey *akey,
 		    sw_report **reps, size_t *nreps, int worst)
 {
+	const char *arg = a->args.ops[idx];
 	sw_error err = SW_ERROR_INIT;
 	sw_image *img = NULL;
 	sw_report *rep = NULL;
@@ -278,8 +285,14 @@ static int scan_one(scan_args *a, const char *arg, sw_format fmt, FILE *out, sw_
 		rc = run_dynamic(a, img, rep, arg, &dyn_failed, &err);
 	if (a->so.progress)
 		fputs("\r\033[K", stderr);
-	if (rc == 0 && fmt != SW_FMT_SARIF)
+	if (rc == 0 && fmt == SW_FMT_HTML) {
+		const char *name = sw_image_reference(img) ? sw_image_reference(img) : arg;
+		if (cli_note_attachments(rep, arg, sw_image_kind(img), &a->io) < 0 ||
+		    cli_write_page(&a->args, rep, out, (size_t)idx, (size_t)a->args.nops, name) != 0)
+			worst = EXIT_ERROR; /* said */
+	} else if (rc == 0 && fmt != SW_FMT_SARIF) {
 		rc = sw_report_write(rep, fmt, cli_color(&a->args), out, &err);
+	}
 	if (rc < 0) {
 		cli_error("%s: %s", arg, err.msg);
 		worst = EXIT_ERROR;
@@ -351,7 +364,7 @@ int cmd_scan(int argc, char **argv)
 	if ((rc = open_output(&a, fmt, a.args.nops, cache_default, &reps, &out)) >= 0)
 		return rc;
 	for (i = 0; i < a.args.nops; i++)
-		worst = scan_one(&a, a.args.ops[i], fmt, out, akey, reps, &nreps, worst);
+		worst = scan_one(&a, i, fmt, out, akey, reps, &nreps, worst);
 	worst = scan_finish(&a, reps, nreps, out, worst);
 	sw_privkey_free(akey);
 	scan_args_release(&a, cache_default);

@@ -61,11 +61,15 @@
 
 #define EXIT_SEVERITY "0 nothing at or above --fail-on; 1 findings at or above it; 2 an error."
 
+/* An HTML page per image: the one text the commands that write them share. */
+#define HTML_PAGES "html is a page per image for people: one image\nto --output FILE (or stdout), several to\n" \
+	"--output DIR (made if missing), one file each"
+
 static const cli_opt scan_opts[] = {
 	{ CLI_O_FORMAT, "format", 'f', "FORMAT",
-	  "table, json or sarif (any case; default: table on\na terminal, json otherwise); sarif is SARIF\n"
-	  "2.1.0 for GitHub code scanning, one document\nwith a run per image (at most 20 images)",
-	  CLI_V_FORMATS3 },
+	  "table, json, sarif or html (any case; default:\ntable on a terminal, json otherwise); sarif is\n"
+	  "SARIF 2.1.0 for GitHub code scanning, one\ndocument with a run per image (at most 20\nimages); "
+	  HTML_PAGES, CLI_V_FORMATS_REPORT },
 	OPT_OUTPUT,
 	OPT_FAILON_SEV("high"),
 	OPT_PLATFORM,
@@ -135,7 +139,9 @@ static const cli_opt name_opts[] = {
 static const cli_opt check_opts[] = {
 	{ CLI_O_POLICY, "policy", 0, "FILE",
 	  "stowaway YAML or containers-policy.json (setting\npolicy; docs/policy.md)", CLI_V_FILE },
-	OPT_FORMAT2_AUTO,
+	{ CLI_O_FORMAT, "format", 'f', "FORMAT",
+	  "table, json or html (any case; default: table on\na terminal, json otherwise); " HTML_PAGES
+	  ",\nwith the decision and the scan", CLI_V_FORMATS_CHECK },
 	OPT_OUTPUT,
 	OPT_FAILON_JUDGE("an image is denied"),
 	{ CLI_O_MANIFESTS, "manifests", 0, NULL,
@@ -270,7 +276,8 @@ static const cli_opt detonate_opts[] = {
 	{ CLI_O_CPUS, "cpus", 0, "N", "CPUs for the sandbox (cgroup v2 where delegated;\ndefault all)", NULL },
 	{ CLI_O_KEEP, "keep", 0, "DIR", "keep the root filesystem and executed files under\nDIR", CLI_V_DIR },
 	{ CLI_O_FORMAT, "format", 'f', "FORMAT",
-	  "table, json or sarif (any case; default: table on\na terminal, json otherwise)", CLI_V_FORMATS3 },
+	  "table, json, sarif or html (any case; default:\ntable on a terminal, json otherwise); html is a\n"
+	  "page for people", CLI_V_FORMATS_REPORT },
 	OPT_OUTPUT,
 	OPT_FAILON_SEV("high"),
 	OPT_PLATFORM,
@@ -308,6 +315,13 @@ static const cli_opt serve_opts[] = {
 	END,
 };
 
+static const cli_opt report_opts[] = {
+	{ CLI_O_FORMAT, "format", 'f', "FORMAT", "html (any case; the default): " HTML_PAGES, CLI_V_FORMATS_HTML },
+	{ CLI_O_OUTPUT, "output", 'o', "PATH", "the page (FILE), or the directory of pages (DIR)", CLI_V_FILE },
+	OPT_HELP,
+	END,
+};
+
 static const cli_opt version_opts[] = {
 	{ CLI_O_VERBOSE, "verbose", 'v', NULL,
 	  "also every setting, its value and where it came\nfrom (default, config file, environment)", NULL },
@@ -335,8 +349,11 @@ const cli_cmd cli_cmds[] = {
 	  "  docker-archive:FILE[:REF|:@N]     docker save output\n"
 	  "  dir:ROOTFS                        a root filesystem directory\n"
 	  "  alpine:3.20, ghcr.io/org/app@...  a registry reference (docker://REF too)\n"
-	  "  PATH                              sniffed: a layout, a rootfs or an archive",
-	  CLI_V_FORMATS3, "high", EXIT_SEVERITY,
+	  "  PATH                              sniffed: a layout, a rootfs or an archive\n"
+	  "\n"
+	  "With --format html, the page also says which cosign signatures and\n"
+	  "attestations are next to the image (counted, not verified).",
+	  CLI_V_FORMATS_REPORT, "high", EXIT_SEVERITY,
 	  CLI_CMD_AUTOFMT | CLI_CMD_REGISTRY | CLI_CMD_CACHE | CLI_CMD_COLOR, scan_opts },
 	{ "detonate", "run an image in a rootless, sinkholed sandbox and report what it does",
 	  "detonate [options] IMAGE [-- CMD ARG...]", NULL, CLI_V_IMAGE,
@@ -349,7 +366,7 @@ const cli_cmd cli_cmds[] = {
 	  "The image's Entrypoint and Cmd run, or --cmd STRING, or the command line\n"
 	  "after \"--\" (options may come before or after IMAGE; everything after \"--\"\n"
 	  "is the command's).",
-	  CLI_V_FORMATS3, "high", EXIT_SEVERITY,
+	  CLI_V_FORMATS_REPORT, "high", EXIT_SEVERITY,
 	  CLI_CMD_AUTOFMT | CLI_CMD_PASSTHRU | CLI_CMD_REGISTRY | CLI_CMD_COLOR, detonate_opts },
 	{ "check", "may these images run? (names, policy, scan, signatures)",
 	  "check [options] IMAGE...\ncheck [options] --manifests PATH...", NULL, CLI_V_IMAGE,
@@ -365,8 +382,11 @@ const cli_cmd cli_cmds[] = {
 	  "\n"
 	  "Without --policy (or the policy setting): look-alike names are denied, and\n"
 	  "a scan (of local images, or with --scan) denies a high or critical finding\n"
-	  "or an incomplete scan. Every decision lists what it did not check.",
-	  CLI_V_FORMATS2, "any",
+	  "or an incomplete scan. Every decision lists what it did not check.\n"
+	  "\n"
+	  "--format html writes a page per image: the decision with its reasons, and\n"
+	  "the scan's layers, findings and entrypoint chain when it scanned.",
+	  CLI_V_FORMATS_CHECK, "any",
 	  "0 every image is allowed (or --fail-on none); 1 one is denied; 2 an error.",
 	  CLI_CMD_AUTOFMT | CLI_CMD_REGISTRY | CLI_CMD_CACHE | CLI_CMD_POLICY, check_opts },
 	{ "name", "flag look-alike image names (typosquats, impersonation)",
@@ -511,6 +531,16 @@ const cli_cmd cli_cmds[] = {
 	  "for images allowed. See docs/gate.md.",
 	  NULL, NULL, "0 after SIGTERM; 2 an error (it could not start).",
 	  CLI_CMD_REGISTRY | CLI_CMD_POLICY | CLI_CMD_CACHE, serve_opts },
+	{ "report", "render saved JSON reports as HTML pages",
+	  "report [options] FILE...", NULL, CLI_V_FILE,
+	  "Render reports that scan or detonate saved with --format json as the page\n"
+	  "--format html writes (check's JSON is a list of decisions, not a report).\n"
+	  "FILE holds one report, or one per line as scan writes several; - is\n"
+	  "standard input. The page is made from the JSON alone, so it is the page\n"
+	  "the scan would have written, except that nothing is looked up again (the\n"
+	  "signatures next to the image).",
+	  CLI_V_FORMATS_HTML, NULL, "0 every page written; 2 an error (a file that is not a stowaway report).",
+	  0, report_opts },
 	{ "version", "print the version and, with --verbose, the settings in force",
 	  "version [--verbose]", NULL, NULL,
 	  "Print the version and whether the YARA prefilter is built in. --verbose adds\n"

@@ -49,8 +49,10 @@ enum cli_optid {
 #define CLI_V_FILE "@file"
 #define CLI_V_DIR "@dir"
 #define CLI_V_IMAGE "@image"  /* an image: a file, a directory or a reference */
-#define CLI_V_FORMATS3 "table json sarif"
 #define CLI_V_FORMATS2 "table json"
+#define CLI_V_FORMATS_REPORT "table json sarif html"  /* scan, detonate */
+#define CLI_V_FORMATS_CHECK "table json html"
+#define CLI_V_FORMATS_HTML "html"                      /* report */
 #define CLI_V_SEVERITIES "none info low medium high critical"
 
 typedef struct cli_opt {

@@ -139,6 +139,34 @@ int cli_registry_opt(cli_registry *r, int c, const char *arg)
 	}
 }
 
+const char *cli_sig_home(const char *arg, sw_source_kind kind, char *buf, size_t n)
+{
+	if (kind == SW_SRC_REGISTRY)
+		snprintf(buf, n, "%s", strncmp(arg, "docker://", 9) == 0 ? arg + 9 : arg);
+	else if (kind == SW_SRC_OCI) /* a layout named by its bare path is still oci: to the signature store */
+		snprintf(buf, n, "%s%s", strncmp(arg, "oci:", 4) != 0 ? "oci:" : "", arg);
+	else
+		return NULL;
+	return buf;
+}
+
+int cli_note_attachments(sw_report *rep, const char *arg, sw_source_kind kind, const sw_image_opts *io)
+{
+	sw_error err = SW_ERROR_INIT;
+	char where[4200];
+	int s = 0, t = 0, rc;
+
+	if (!cli_sig_home(arg, kind, where, sizeof(where)))
+		rc = sw_report_set_attachments(rep, 0, 0, NULL, "an archive or a directory keeps no signatures");
+	else if (sw_attachments_count(where, io, &s, &t, &err) < 0)
+		rc = sw_report_set_attachments(rep, 0, 0, kind == SW_SRC_REGISTRY ? "registry" : "layout", err.msg);
+	else
+		rc = sw_report_set_attachments(rep, s, t, kind == SW_SRC_REGISTRY ? "registry" : "layout", NULL);
+	if (rc < 0)
+		cli_error("%s: out of memory", arg);
+	return rc;
+}
+
 void cli_registry_free(cli_registry *r)
 {
 	free(r->insecure);
@@ -214,7 +242,8 @@ static const struct {
 	{ "policy", cmd_policy }, { "rules", cmd_rules }, { "pull", cmd_pull }, { "unpack", cmd_unpack },
 	{ "cache", cmd_cache }, { "verify", cmd_verify }, { "verify-blob", cmd_verify_blob },
 	{ "verify-attestation", cmd_verify_attestation },
-	{ "sign", cmd_sign }, { "keygen", cmd_keygen }, { "serve", cmd_serve }, { "version", cmd_version },
+	{ "sign", cmd_sign }, { "keygen", cmd_keygen }, { "serve", cmd_serve }, { "report", cmd_report },
+	{ "version", cmd_version },
 	{ "help", cmd_help },
 };
 

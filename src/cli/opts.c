@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stowaway/stowaway.h"
@@ -141,7 +143,8 @@ static int shared_option(cli_args *a, int c)
 		buf[i] = '\0';
 		if (optarg[i] || !cli_word_in(a->cmd->formats, buf))
 			return bad_value(a, "--format", optarg);
-		a->format = strcmp(buf, "table") == 0 ? "table" : strcmp(buf, "json") == 0 ? "json" : "sarif";
+		a->format = strcmp(buf, "table") == 0 ? "table" : strcmp(buf, "json") == 0 ? "json" :
+			    strcmp(buf, "html") == 0 ? "html" : "sarif";
 		return 0;
 	case CLI_O_OUTPUT:
 		a->output = optarg;
@@ -211,9 +214,12 @@ sw_format cli_format(const cli_args *a)
 {
 	const char *f = a->format;
 
+	if (!f && a->cmd->formats && !strcmp(a->cmd->formats, CLI_V_FORMATS_HTML))
+		f = "html"; /* a command that makes pages only */
 	if (!f)
 		f = (a->cmd->flags & CLI_CMD_AUTOFMT) && (a->output || !isatty(STDOUT_FILENO)) ? "json" : "table";
-	return strcmp(f, "sarif") == 0 ? SW_FMT_SARIF : strcmp(f, "json") == 0 ? SW_FMT_JSON : SW_FMT_TABLE;
+	return strcmp(f, "sarif") == 0 ? SW_FMT_SARIF : strcmp(f, "json") == 0 ? SW_FMT_JSON :
+	       strcmp(f, "html") == 0 ? SW_FMT_HTML : SW_FMT_TABLE;
 }
 
 bool cli_color(const cli_args *a)
@@ -254,6 +260,102 @@ int cli_close(const cli_args *a, FILE *f, int rc)
 		return EXIT_ERROR;
 	}
 	return rc;
+}
+
+/* ---- HTML pages ---- */
+
+int cli_pages_check(const cli_args *a, size_t n)
+{
+	struct stat st;
+
+	if (n <= 1)
+		return 0;
+	if (!a->output) {
+		cli_error("--format html: %zu images make %zu pages: give --output DIR", n, n);
+		return -1;
+	}
+	if (mkdir(a->output, 0777) < 0 && errno != EEXIST) {
+		cli_error("--output %s: cannot make the directory: %s", a->output, strerror(errno));
+		return -1;
+	}
+	if (stat(a->output, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		cli_error("--output %s: several pages go into a directory, and this is not one", a->output);
+		return -1;
+	}
+	return 0;
+}
+
+/* name, reduced to what a file name may safely hold: letters, digits,
+ * '.', '_' and '-' (the rest one '-'), at most 80 bytes, never empty,
+ * never starting with '.' */
+static void page_slug(const char *name, char *out, size_t size)
+{
+	size_t o = 0;
+	const char *p;
+
+	for (p = name ? name : ""; *p && o + 1 < size && o < 80; p++) {
+		char c = *p;
+		bool keep = isalnum((unsigned char)c) || c == '_' || c == '-' || (c == '.' && o > 0);
+		if (!keep && (o == 0 || out[o - 1] == '-'))
+			continue;
+		out[o++] = keep ? (char)tolower((unsigned char)c) : '-';
+	}
+	while (o > 0 && out[o - 1] == '-')
+		o--;
+	if (o == 0)
+		o = (size_t)snprintf(out, size, "image");
+	out[o] = '\0';
+}
+
+FILE *cli_page_open(const cli_args *a, size_t i, size_t n, const char *name, char *path, size_t size)
+{
+	char slug[96];
+	int fd, width = n >= 100 ? 3 : 2;
+	FILE *f;
+
+	if (n <= 1) {
+		snprintf(path, size, "%s", a->output ? a->output : "standard output");
+		return cli_open(a);
+	}
+	page_slug(name, slug, sizeof(slug));
+	snprintf(path, size, "%s/%0*zu-%s.html", a->output, width, i + 1, slug);
+	/* O_NOFOLLOW: a link planted in the directory is not written through */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666)) < 0 ||
+	    !(f = fdopen(fd, "w"))) {
+		cli_error("%s: cannot open for writing: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	return f;
+}
+
+int cli_page_close(const cli_args *a, FILE *f, size_t n, const char *path, int rc)
+{
+	if (n <= 1)
+		return cli_close(a, f, rc);
+	if (f && fclose(f) != 0) {
+		cli_error("%s: write failed", path);
+		return EXIT_ERROR;
+	}
+	return rc;
+}
+
+int cli_write_page(const cli_args *a, const sw_report *rep, FILE *out, size_t i, size_t n, const char *name)
+{
+	sw_error err = SW_ERROR_INIT;
+	char path[4200];
+	FILE *f = n <= 1 ? out : cli_page_open(a, i, n, name, path, sizeof(path));
+	int rc;
+
+	if (!f)
+		return EXIT_ERROR;
+	if (n <= 1)
+		snprintf(path, sizeof(path), "%s", a->output ? a->output : "standard output");
+	rc = sw_report_write(rep, SW_FMT_HTML, false, f, &err) < 0 ? EXIT_ERROR : 0;
+	if (rc)
+		cli_error("%s: %s", name, err.msg);
+	return n <= 1 ? rc : cli_page_close(a, f, n, path, rc);
 }
 
 sw_json_out *cli_json_begin(const char *schema, const char *key)

@@ -39,6 +39,8 @@ def image(root):
     oci_image(root, [
         Layer([E("bin", kind="dir"), E("bin/sh", b"#!/bin/sh\necho hi\n", mode=0o755),
                E("etc", kind="dir"), E("etc/os-release", b"ID=test\n"), E("opt", kind="dir"),
+               E("var/lib/dpkg/status", b"Package: base\nStatus: install ok installed\nVersion: 1\n"),
+               E("var/lib/dpkg/info/base.list", b"/.\n/bin/sh\n/opt/eicar.com\n"),
                E("opt/eicar.com", EICAR), E("opt/vendor.tar.gz", inner.getvalue()),
                E("opt/link", kind="hardlink", link="opt/eicar.com"), E("../escape", b"x")]),
         Layer([E("opt/.wh.eicar.com"), E("opt/run.sh", b"#!/bin/sh\n/opt/link\n", mode=0o755)],

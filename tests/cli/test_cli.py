@@ -144,6 +144,15 @@ def signed_layout():
     return _memo["signed"]
 
 
+def saved_report():
+    """The demo image's report, saved as JSON (for `report`)."""
+    if "saved" not in _memo:
+        out = path("saved.json")
+        eq(run("scan", "-q", "-f", "json", "-o", out, "--fail-on", "none", demo()).rc, 0, "saved report")
+        _memo["saved"] = out
+    return _memo["saved"]
+
+
 def one_line_error(r, what):
     eq(r.rc, 2, what + ": %r" % r)
     lines = r.err.strip().split("\n")
@@ -204,10 +213,13 @@ def bad_options_are_one_line():
 @case
 def format_in_any_case():
     for c in with_option("--format"):
-        values = re.search(r"--format FORMAT\s+(table, json or sarif|table or json)", help_text(c))
+        values = re.search(r"--format FORMAT\s+(table, json, sarif or html|table, json or sarif|table, json or html|"
+                           r"table or json|html)", help_text(c))
         ok(values, c + ": --format's values in its help")
-        for fmt in ("JSON", "Table") + (("SARIF",) if "sarif" in values.group(1) else ()):
-            eq(run(c, "--format", fmt, "--help").rc, 0, "%s --format %s" % (c, fmt))
+        names = re.split(r", | or ", values.group(1))
+        for fmt in names:
+            eq(run(c, "--format", fmt.upper(), "--help").rc, 0, "%s --format %s" % (c, fmt.upper()))
+            eq(run(c, "--format", fmt.title(), "--help").rc, 0, "%s --format %s" % (c, fmt.title()))
         eq(run(c, "--format", "XML", "--help").rc, 2, c + " --format XML")
     eq(run("scan", "-f", "JSON", "-q", "--fail-on", "none", demo()).json()["schema"], "stowaway.report/v1", "scan")
     ok(run("scan", "-f", "SARIF", "-q", "--fail-on", "none", demo()).json()["version"] == "2.1.0", "sarif")
@@ -218,6 +230,8 @@ def format_in_any_case():
     eq(run("policy", "lint", "-f", "JSON", os.path.join(TOP, "examples", "policy.yaml")).json()["results"][0]["valid"],
        True, "policy lint")
     eq(run("cache", "stats", "-f", "JSON", "--cache", path("c.db")).json()["entries"], 0, "cache stats")
+    ok(run("scan", "-f", "HTML", "-q", "--fail-on", "none", demo()).out.startswith("<!DOCTYPE html>"), "html")
+    ok(run("check", "-f", "Html", "--no-scan", "nginx").out.startswith("<!DOCTYPE html>"), "check html")
 
 
 @case
@@ -339,10 +353,12 @@ def output_writes_the_result_there():
         "sign": ["sign", img, "--key", path("k.key")],
         "unpack": ["unpack", demo(), "TARGET"],
         "verify-blob": ["verify-blob"] + blob_args("happy-path-v0.3"),
+        "report": ["report", saved_report()],
     }
     eq(sorted(runs), sorted(with_option("--output")), "the commands that take --output")
     for c, argv in runs.items():
-        for fmt in ("table", "json"):
+        formats = re.search(r"--format FORMAT\s+([a-z ,]+)", help_text(c)).group(1)
+        for fmt in [f for f in ("table", "json", "html") if f in formats]:
             out = path("out-%s-%s" % (c, fmt))
             args = [a if a != "TARGET" else path("unpacked-" + fmt) for a in argv]
             r = run(*(args + ["--format", fmt, "--output", out]))
@@ -352,6 +368,8 @@ def output_writes_the_result_there():
             ok(text.strip(), c + ": the result is in the file")
             if fmt == "json":
                 ok(json.loads(text), c)
+            elif fmt == "html":
+                ok(text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>"), c + ": a page")
             else:
                 ok(not text.lstrip().startswith("{"), c + ": a table")
     one_line_error(run("name", "nginx", "-o", path("no", "such", "dir", "x")), "--output into nothing")
@@ -590,7 +608,8 @@ def bash_completion_loads_and_completes():
     ok(set(commands()) <= set(complete("stowaway", "")), "the commands")
     for c in commands():
         eq(sorted(o for o in complete("stowaway", c, "--") if o.startswith("--")), options(c), c + ": options")
-    eq(complete("stowaway", "scan", "--format", ""), ["json", "sarif", "table"], "scan's formats")
+    eq(complete("stowaway", "scan", "--format", ""), ["html", "json", "sarif", "table"], "scan's formats")
+    eq(complete("stowaway", "check", "--format", ""), ["html", "json", "table"], "check's formats")
     eq(complete("stowaway", "name", "-f", ""), ["json", "table"], "name's formats")
     eq(complete("stowaway", "check", "--fail-on", "CR"), [], "values are lower case")
     ok("critical" in complete("stowaway", "check", "--fail-on", "c"), "severities")

@@ -1008,6 +1008,58 @@ def entrypoint_chain_through_symlinks_and_scripts():
 
 
 @case
+def package_provenance_of_findings():
+    """A finding on a file says which installed package lists it, from the
+    package databases still in the final filesystem: dpkg (status and
+    info/*.list, through merged /usr), distroless (status.d), apk; a file
+    none lists says so; the same from the layer cache."""
+    status = (b"Package: coreutils\nStatus: install ok installed\nArchitecture: amd64\nVersion: 9.1-1\n\n"
+              b"Package: gone\nStatus: deinstall ok config-files\nVersion: 1\n")
+    lst = b"/.\n/bin\n/bin/tac\n/usr/bin/sort\n"
+    root = d("pkg-dpkg")
+    oci_image(root, [
+        base_layer([E("var/", kind="dir"), E("var/lib/dpkg/status", status),
+                    E("var/lib/dpkg/info/coreutils:amd64.list", lst), E("usr/bin/", kind="dir"),
+                    E("usr/bin/tac", EICAR, mode=0o755), E("usr/bin/sort", EICAR, mode=0o755)]),
+        Layer([E("opt/", kind="dir"), E("opt/eicar", EICAR)], created_by="COPY eicar /opt/"),
+        Layer([E("var/lib/dpkg/info/.wh.coreutils:amd64.list")], created_by="RUN rm coreutils.list")])
+    r = scan(root)
+    pk = {(f["path"], f["id"]): f["evidence"].get("package") for f in r.json["findings"]}
+    eq(pk[("/opt/eicar", "SW-IOC-SHA256")], {"manager": "dpkg", "name": None}, "a file no package lists")
+    eq(pk[("/usr/bin/tac", "SW-IOC-SHA256")], {"manager": "dpkg", "name": None},
+       "the list a later layer removed is not read")
+    root2 = d("pkg-dpkg2")
+    oci_image(root2, [
+        base_layer([E("var/", kind="dir"), E("var/lib/dpkg/status", status),
+                    E("var/lib/dpkg/info/coreutils:amd64.list", lst), E("usr/bin/", kind="dir"),
+                    E("usr/bin/tac", EICAR, mode=0o755)])])
+    for attempt in ("scanned", "from the cache"):
+        r = scan(root2)
+        f = one_finding(r, "SW-IOC-SHA256", "/usr/bin/tac", 0)
+        eq(f["evidence"]["package"], {"manager": "dpkg", "name": "coreutils", "version": "9.1-1",
+                                      "architecture": "amd64"}, "dpkg lists /bin/tac, merged /usr: " + attempt)
+    eq(r.json["stats"]["cache_hits"], 1, "the second scan came from the cache")
+    root3 = d("pkg-apk")
+    apk = b"P:busybox\nV:1.36.1-r15\nA:x86_64\nF:bin\nR:busybox\n\nP:musl\nV:1.2.4\nF:lib\nR:ld.so\n"
+    oci_image(root3, [Layer([E("lib/", kind="dir"), E("lib/apk/db/installed", apk), E("bin/", kind="dir"),
+                             E("bin/busybox", EICAR, mode=0o755)])])
+    eq(one_finding(scan(root3), "SW-IOC-SHA256", "/bin/busybox", 0)["evidence"]["package"],
+       {"manager": "apk", "name": "busybox", "version": "1.36.1-r15", "architecture": "x86_64"}, "apk")
+    root4 = d("pkg-distroless")
+    oci_image(root4, [Layer([E("var/lib/dpkg/status.d/base-files",
+                               b"Package: base-files\nVersion: 12.4\nArchitecture: amd64\n"),
+                             E("var/lib/dpkg/status.d/base-files.md5sums",
+                               b"d41d8cd98f00b204e9800998ecf8427e  usr/lib/os-release\n"),
+                             E("usr/lib/os-release", EICAR)])])
+    eq(one_finding(scan(root4), "SW-IOC-SHA256", "/usr/lib/os-release", 0)["evidence"]["package"]["name"],
+       "base-files", "distroless status.d")
+    root5 = d("pkg-none")
+    oci_image(root5, [Layer([E("opt/eicar", EICAR)])])
+    ok("package" not in one_finding(scan(root5), "SW-IOC-SHA256", "/opt/eicar", 0)["evidence"],
+       "no database: nothing said")
+
+
+@case
 def wallet_shape_without_mining_context_is_quiet():
     root = d("cfg2")
     oci_image(root, [base_layer(created_by="RUN apt-get install -y curl && curl -o /tmp/x https://example.invalid/x")],

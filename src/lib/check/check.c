@@ -22,6 +22,7 @@
 #include "stowaway/cache.h"
 #include "stowaway/names.h"
 #include "stowaway/sign.h"
+#include "../report/report_int.h"
 #include "../util/util.h"
 #include "../util/banned.h"
 
@@ -108,8 +109,56 @@ void sw_check_run_scan(const char *input, const sw_check_opts *o, sw_check_resul
 	if (sw_image_manifest_digest(img) && !r->digest[0])
 		snprintf(r->digest, sizeof(r->digest), "%s", sw_image_manifest_digest(img));
 	sw_check_add_scan(r, rep, NULL);
+	if (o->keep_report && !o->defer_scan) {
+		sw_report_free(r->report);
+		r->report = rep;
+		rep = NULL;
+	}
 	sw_report_free(rep);
 	sw_image_free(img);
+}
+
+static const char *kind_name(sw_reason_kind k)
+{
+	return k == SW_REASON_DENY ? "deny" : k == SW_REASON_WARN ? "warn" : "info";
+}
+
+/* keep_report: the decision in the report (the scan's, or one naming the
+ * image), as the JSON object a page shows. */
+static void keep_decision(const sw_policy *policy, const char *input, sw_check_result *r)
+{
+	sw_buf b = SW_BUF_INIT(1 << 20);
+	sw_jw w = SW_JW_INIT(&b);
+	size_t k;
+
+	if (!r->report && sw_report__new_bare(&r->report, input, r->reference[0] ? r->reference : NULL,
+					      r->digest[0] ? r->digest : NULL) < 0)
+		return; /* out of memory: no report, which the caller reports */
+	sw_jw_obj(&w);
+	sw_jw_kbool(&w, "allowed", r->d.allowed);
+	sw_jw_kstr(&w, "mode", r->d.enforce ? "enforce" : "warn");
+	sw_jw_kstr(&w, "policy", policy ? sw_policy_path(policy) : NULL);
+	sw_jw_kstr(&w, "digest", r->digest[0] ? r->digest : NULL);
+	sw_jw_karr(&w, "reasons");
+	for (k = 0; k < r->d.nreasons; k++) {
+		sw_jw_obj(&w);
+		sw_jw_kstr(&w, "kind", kind_name(r->d.reasons[k].kind));
+		sw_jw_kstr(&w, "text", r->d.reasons[k].text);
+		if (r->d.reasons[k].line)
+			sw_jw_kint(&w, "policy_line", r->d.reasons[k].line);
+		sw_jw_end(&w);
+	}
+	sw_jw_end(&w);
+	sw_jw_karr(&w, "not_checked");
+	for (k = 0; k < r->nunchecked; k++)
+		sw_jw_str(&w, r->unchecked[k]);
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	if (sw_jw_done(&w) < 0 || sw_report__set_decision(r->report, sw_buf_cstr(&b)) < 0) {
+		sw_report_free(r->report);
+		r->report = NULL;
+	}
+	sw_buf_release(&b);
 }
 
 /* One signature the policy requires: by one of its keys, for this digest,
@@ -406,6 +455,8 @@ int sw_check(const sw_policy *policy, const char *input, const sw_check_opts *o,
 	else if (!r->d.need_attestation)
 		unchecked(r, "signed scan verdict not required");
 out:
+	if (o->keep_report && !o->defer_scan)
+		keep_decision(policy, input, r);
 	free(path);
 	free(sel);
 	sw_policy_free(own);

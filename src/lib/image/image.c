@@ -66,6 +66,21 @@ bad:
 	return rc;
 }
 
+/* "os/arch[/variant]" of a platform object, kept by img; NULL when it names
+ * neither, or on OOM (*oom set). */
+static const char *platform_str(sw_image *img, const sw_json *pf, bool *oom)
+{
+	const char *os = sw_json_get_str(pf, "os"), *arch = sw_json_get_str(pf, "architecture");
+	const char *var = sw_json_get_str(pf, "variant");
+	char *s;
+
+	if (!os || !arch)
+		return NULL;
+	s = sw_image__keep(img, sw__asprintf("%s/%s%s%s", os, arch, var ? "/" : "", var ? var : ""));
+	*oom = !s;
+	return s;
+}
+
 static void map_history(sw_image *img, const sw_json *cfg)
 {
 	const sw_json *hist = sw_json_get_arr(cfg, "history"), *h;
@@ -111,6 +126,12 @@ int sw_image__load_config(sw_image *img, char *cfg, size_t len, sw_error *err)
 		img->layers[i].diff_id = d->s;
 	}
 	map_history(img, root);
+	{
+		bool oom = false;
+		img->platform = platform_str(img, root, &oom);
+		if (oom)
+			return sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
 	return 0;
 }
 
@@ -319,6 +340,7 @@ void sw_image_free(sw_image *img)
 	for (i = 0; i < img->nstrings; i++)
 		free(img->strings[i]);
 	free(img->strings);
+	free(img->platforms);
 	sw_json_free(img->config_doc);
 	free(img->config);
 	free(img->layers);
@@ -339,6 +361,59 @@ const char *sw_image_input(const sw_image *img) { return img->input; }
 const char *sw_image_reference(const sw_image *img) { return img->reference; }
 const char *sw_image_manifest_digest(const sw_image *img) { return img->manifest_digest; }
 const char *sw_image_config_digest(const sw_image *img) { return img->config_digest; }
+const char *sw_image_platform(const sw_image *img) { return img->platform; }
+
+const char *const *sw_image_platforms(const sw_image *img, size_t *n)
+{
+	*n = img->nplatforms;
+	return img->platforms;
+}
+
+
+/* Is this index entry an image of another platform to note (a BuildKit
+ * attestation or a cosign attachment is none; at the top of a layout, an
+ * entry of another tag is another image)? */
+static bool platform_entry(const sw_json *d, const char *tag)
+{
+	const sw_json *pf = sw_json_get_obj(d, "platform");
+	const char *os = sw_json_get_str(pf, "os");
+	const char *name = sw_json_get_str(sw_json_get_obj(d, "annotations"), "org.opencontainers.image.ref.name");
+
+	return os && strcmp(os, "unknown") != 0 && (!tag || !name || strcmp(name, tag) == 0);
+}
+
+int sw_image__note_platforms(sw_image *img, const sw_json *manifests, const char *tag)
+{
+	const sw_json *d;
+	const char *s;
+	size_t n = 0, i;
+	bool oom = false;
+
+	for (d = manifests->child; d; d = d->next)
+		n += platform_entry(d, tag);
+	if (n < 2)
+		return 0;
+	free(img->platforms);
+	img->nplatforms = 0;
+	if (!(img->platforms = calloc(n < SW_IMAGE_MAX_PLATFORMS ? n : SW_IMAGE_MAX_PLATFORMS, sizeof(*img->platforms))))
+		return SW_ENOMEM;
+	for (d = manifests->child; d && img->nplatforms < SW_IMAGE_MAX_PLATFORMS; d = d->next) {
+		if (!platform_entry(d, tag))
+			continue;
+		if (!(s = platform_str(img, sw_json_get_obj(d, "platform"), &oom))) {
+			if (oom)
+				return SW_ENOMEM;
+			continue;
+		}
+		for (i = 0; i < img->nplatforms && strcmp(img->platforms[i], s) != 0; i++)
+			;
+		if (i == img->nplatforms)
+			img->platforms[img->nplatforms++] = s;
+	}
+	if (img->nplatforms < 2) /* several images of one platform: not a choice of platforms */
+		img->nplatforms = 0;
+	return 0;
+}
 size_t sw_image_layer_count(const sw_image *img) { return img->nlayers; }
 const char *sw_image__rootfs(const sw_image *img) { return img->rootfs; }
 

@@ -43,10 +43,19 @@ struct sw_image {
 	struct sw_reg *reg;      /* registry source: the repository's client */
 	char *manifest;          /* the image manifest's bytes, as verified */
 	size_t manifest_len;
+	const char *platform;    /* "os/arch[/variant]" its config declares (kept), or NULL */
+	const char **platforms;  /* what the index it was picked from offers (strings kept) */
+	size_t nplatforms;
 };
 
 /* Keep `s` alive as long as the image; returns it (NULL on OOM). */
 char *sw_image__keep(sw_image *img, char *s);
+/* Note the platforms an index offers (its image entries that declare one,
+ * of tag when not NULL; at most SW_IMAGE_MAX_PLATFORMS), when it offers
+ * more than one: a report says which were there besides the one picked.
+ * SW_ENOMEM. */
+#define SW_IMAGE_MAX_PLATFORMS 64
+int sw_image__note_platforms(sw_image *img, const sw_json *manifests, const char *tag);
 /* Fill config fields, diff_ids and created_by from verified config bytes,
  * checking the diff_id count against the layer count. */
 int sw_image__load_config(sw_image *img, char *cfg, size_t len, sw_error *err);

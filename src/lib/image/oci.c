@@ -296,6 +296,10 @@ int sw_image__load_oci(sw_image *img, const char *tag, const sw_image_opts *o, s
 		}
 		if ((rc = choose(mans, &w, depth == 0, &desc, err)) < 0)
 			goto out;
+		if ((rc = sw_image__note_platforms(img, mans, depth == 0 ? w.tag : NULL)) < 0) {
+			sw_error_set(err, rc, "out of memory");
+			goto out;
+		}
 		if (depth == 0) {
 			const sw_json *ann = sw_json_get_obj(desc, "annotations");
 			const char *name = sw_json_get_str(ann, "io.containerd.image.name");
@@ -393,6 +397,10 @@ int sw_image__load_registry(sw_image *img, const char *input, const sw_image_opt
 		if ((rc = choose(sw_json_get_arr(root, "manifests"), &w, false, &desc, err)) < 0 ||
 		    (rc = desc_fields(desc, &next, &sz, "manifest", err)) < 0) {
 			sw_error_prefix(err, "%s", full);
+			break;
+		}
+		if ((rc = sw_image__note_platforms(img, sw_json_get_arr(root, "manifests"), NULL)) < 0) {
+			sw_error_set(err, rc, "out of memory");
 			break;
 		}
 		if (sz > 0 && (uint64_t)sz > o->max_manifest) {

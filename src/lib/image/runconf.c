@@ -97,8 +97,8 @@ int sw_runconf_parse(const char *config_json, size_t len, sw_runconf *rc)
 	rc->path = SW_RUNCONF_DEFAULT_PATH;
 	if (!config_json)
 		return 0;
-	if (sw_json_parse(config_json, len, &doc, NULL) < 0)
-		return SW_EFORMAT;
+	if ((r = sw_json_parse(config_json, len, &doc, NULL)) < 0)
+		return r == SW_ENOMEM ? r : SW_EFORMAT; /* out of memory is no verdict on the config */
 	r = sw_runconf_from(sw_json_get_obj(sw_json_root(doc), "config"), rc);
 	sw_json_free(doc);
 	return r;

@@ -62,6 +62,15 @@ int sw_report__new(sw_report **out, const sw_image *img, sw_error *err)
 	COPY(r->reference, sw_image_reference(img));
 	COPY(r->manifest_digest, sw_image_manifest_digest(img));
 	COPY(r->config_digest, sw_image_config_digest(img));
+	COPY(r->platform, sw_image_platform(img));
+	{
+		size_t np;
+		const char *const *pl = sw_image_platforms(img, &np);
+		if (np && !(r->platforms = calloc(np, sizeof(*r->platforms))))
+			goto oom;
+		for (i = 0; i < np; i++, r->nplatforms++)
+			COPY(r->platforms[i], pl[i]);
+	}
 	for (i = 0; i < n; i++) {
 		const sw_layer_info *li = sw_image_layer(img, i);
 		COPY(r->layers[i].digest, li->digest);
@@ -69,6 +78,7 @@ int sw_report__new(sw_report **out, const sw_image *img, sw_error *err)
 		COPY(r->layers[i].created_by, li->created_by);
 		COPY(r->layers[i].media_type, li->media_type);
 		r->layers[i].size = li->size;
+		r->layers[i].files = -1;
 	}
 #undef COPY
 	*out = r;
@@ -76,6 +86,130 @@ int sw_report__new(sw_report **out, const sw_image *img, sw_error *err)
 oom:
 	sw_report_free(r);
 	return sw_error_set(err, SW_ENOMEM, "out of memory");
+}
+
+int sw_report__new_bare(sw_report **out, const char *input, const char *reference, const char *digest)
+{
+	sw_report *r = calloc(1, sizeof(*r));
+
+	*out = NULL;
+	if (!r || !(r->input = sw__strdup(input)) || (reference && !(r->reference = sw__strdup(reference))) ||
+	    (digest && !(r->manifest_digest = sw__strdup(digest)))) {
+		sw_report_free(r);
+		return SW_ENOMEM;
+	}
+	*out = r;
+	return 0;
+}
+
+int sw_report__removed(sw_report *r, size_t layer, const char *path, int by)
+{
+	sw_rlayer *l = &r->layers[layer];
+	sw_rremoved *d;
+
+	l->nremoved++;
+	if (by >= 0 && (size_t)by < r->nlayers)
+		r->layers[by].nremoves++;
+	if (l->nlisted >= SW_REPORT_MAX_REMOVED)
+		return 0;
+	if (!l->removed && !(l->removed = calloc(SW_REPORT_MAX_REMOVED, sizeof(*l->removed))))
+		return SW_ENOMEM;
+	d = &l->removed[l->nlisted];
+	if (!(d->path = sw__strdup(path)))
+		return SW_ENOMEM;
+	d->by = by;
+	l->nlisted++;
+	return 0;
+}
+
+int sw_report__set_command(sw_report *r, char *const *argv, size_t n, const char *user)
+{
+	size_t i;
+
+	if (n && !(r->command = calloc(n, sizeof(*r->command))))
+		return SW_ENOMEM;
+	for (i = 0; i < n; i++, r->ncommand++)
+		if (!(r->command[i] = sw__strdup(argv[i])))
+			return SW_ENOMEM;
+	if (user && !(r->user = sw__strdup(user)))
+		return SW_ENOMEM;
+	return 0;
+}
+
+int sw_report__chain_add(sw_report *r, const char *path, int layer, int parent, int depth, bool present)
+{
+	sw_rchain *c;
+
+	if (SW_GROW(r->chain, r->nchain) < 0)
+		return SW_ENOMEM;
+	c = &r->chain[r->nchain];
+	if (!(c->path = sw__strdup(path)))
+		return SW_ENOMEM;
+	c->layer = layer;
+	c->parent = parent;
+	c->depth = depth;
+	c->present = present;
+	r->nchain++;
+	return 0;
+}
+
+int sw_report__set_decision(sw_report *r, const char *json)
+{
+	char *d = sw__strdup(json);
+
+	if (!d)
+		return SW_ENOMEM;
+	free(r->decision);
+	r->decision = d;
+	return 0;
+}
+
+int sw_report_set_attachments(sw_report *r, int signatures, int attestations, const char *where, const char *error)
+{
+	sw_buf b = SW_BUF_INIT(4096);
+	sw_jw w = SW_JW_INIT(&b);
+	int rc;
+
+	sw_jw_obj(&w);
+	sw_jw_kstr(&w, "where", where);
+	if (error) {
+		sw_jw_kstr(&w, "error", error);
+	} else {
+		sw_jw_kint(&w, "signatures", signatures);
+		sw_jw_kint(&w, "attestations", attestations);
+	}
+	sw_jw_end(&w);
+	if ((rc = sw_jw_done(&w)) == 0) {
+		free(r->attachments);
+		r->attachments = sw_buf_detach(&b, NULL);
+		rc = r->attachments ? 0 : SW_ENOMEM;
+	}
+	sw_buf_release(&b);
+	return rc;
+}
+
+int sw_report__evidence_add(sw_finding *f, const char *key, const char *json)
+{
+	size_t n = strlen(f->evidence);
+	sw_buf b = SW_BUF_INIT(SIZE_MAX);
+	sw_jw w = SW_JW_INIT(&b);
+	int rc;
+
+	/* callers add a key once: never search the text for it, evidence quotes
+	 * attacker bytes */
+	if (n < 2 || f->evidence[n - 1] != '}')
+		return 0;
+	sw_buf_append(&b, f->evidence, n - 1);
+	sw_jw_resume(&w, n > 2);
+	sw_jw_kraw(&w, key, json);
+	sw_jw_end(&w);
+	if ((rc = sw_jw_done(&w)) < 0) {
+		sw_buf_release(&b);
+		return rc;
+	}
+	free((char *)f->evidence);
+	f->evidence = sw_buf_detach(&b, NULL);
+	return f->evidence ? 0 : SW_ENOMEM;
 }
 
 static void finding_release(sw_finding *f)
@@ -112,12 +246,29 @@ void sw_report_free(sw_report *r)
 	free(r->event_lines);
 	free(r->dynamic);
 	for (i = 0; i < r->nlayers; i++) {
+		size_t k;
 		free(r->layers[i].digest);
 		free(r->layers[i].diff_id);
 		free(r->layers[i].created_by);
 		free(r->layers[i].media_type);
+		for (k = 0; k < r->layers[i].nlisted; k++)
+			free(r->layers[i].removed[k].path);
+		free(r->layers[i].removed);
 	}
 	free(r->layers);
+	for (i = 0; i < r->nplatforms; i++)
+		free(r->platforms[i]);
+	free(r->platforms);
+	free(r->platform);
+	for (i = 0; i < r->ncommand; i++)
+		free(r->command[i]);
+	free(r->command);
+	free(r->user);
+	for (i = 0; i < r->nchain; i++)
+		free(r->chain[i].path);
+	free(r->chain);
+	free(r->attachments);
+	free(r->decision);
 	free(r->input);
 	free(r->reference);
 	free(r->manifest_digest);

@@ -7,10 +7,33 @@
 #include "stowaway/image.h"
 #include "../util/util.h"
 
+/* A file a layer added that a later layer deleted or replaced. */
+typedef struct sw_rremoved {
+	char *path;
+	int by;                  /* the later layer */
+} sw_rremoved;
+
+#define SW_REPORT_MAX_REMOVED 50   /* listed per layer; the rest counted */
+
 typedef struct sw_rlayer {
 	char *digest, *diff_id, *created_by, *media_type;
 	int64_t size;
+	int64_t files;           /* files scanned in it (nested ones too); -1: not scanned */
+	uint64_t nremoved;       /* regular files it added that a later layer removed */
+	sw_rremoved *removed;    /* the first SW_REPORT_MAX_REMOVED of them */
+	size_t nlisted;
+	uint64_t nremoves;       /* regular files of earlier layers it removed */
 } sw_rlayer;
+
+/* A file of the entrypoint chain (scan/chain.c): what the image runs at
+ * start, and what those scripts start in turn. */
+typedef struct sw_rchain {
+	char *path;
+	int layer;               /* the layer its bytes come from */
+	int parent;              /* index of the script that names it; -1: Entrypoint/Cmd */
+	int depth;
+	bool present;            /* false: named, flagged, and removed by a later layer */
+} sw_rchain;
 
 struct sw_report {
 	char *input, *reference, *manifest_digest, *config_digest, *ruleset;
@@ -29,10 +52,37 @@ struct sw_report {
 	char **events, **event_lines;
 	size_t nevents, capevents;
 	char *dynamic;
+	/* what people read beside the findings (the HTML page): the platform
+	 * and the index's others, what the image runs (Entrypoint then Cmd,
+	 * User) and the chain followed from it (scanned: true when the layers
+	 * and image-level passes ran), signatures found next to the image and
+	 * the admission decision, each a JSON object (NULL: not looked at) */
+	char *platform, **platforms;
+	size_t nplatforms;
+	bool scanned;
+	char **command, *user;
+	size_t ncommand;
+	sw_rchain *chain;
+	size_t nchain;
+	char *attachments, *decision;
 };
 
 /* A report describing `img` (copied), with no findings yet. */
 int sw_report__new(sw_report **out, const sw_image *img, sw_error *err);
+/* A report on input that was not scanned (a registry image that `check`
+ * judged by its name and signatures): no layers, no image details. */
+int sw_report__new_bare(sw_report **out, const char *input, const char *reference, const char *digest);
+/* A regular file layer `layer` added that layer `by` removed. SW_ENOMEM. */
+int sw_report__removed(sw_report *r, size_t layer, const char *path, int by);
+/* What the image runs: argv (Entrypoint then Cmd) and User (may be NULL). */
+int sw_report__set_command(sw_report *r, char *const *argv, size_t n, const char *user);
+/* A file of the entrypoint chain (path copied). SW_ENOMEM. */
+int sw_report__chain_add(sw_report *r, const char *path, int layer, int parent, int depth, bool present);
+/* The admission decision, a JSON object (copied; replaces any). */
+int sw_report__set_decision(sw_report *r, const char *json);
+/* Append "key": json (a JSON value) to a finding's evidence object (the
+ * key must not be there yet). SW_ENOMEM. */
+int sw_report__evidence_add(sw_finding *f, const char *key, const char *json);
 /* Copy a finding in (all strings duplicated). */
 int sw_report__add(sw_report *r, const sw_finding *f);
 int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const char *reason);
@@ -48,6 +98,12 @@ void sw_report__sort(sw_report *r);
  * analysed: <reason>"), located as `where` says (detector, path, layer,
  * layer_digest, created_by, in_final_fs; the rest is set here). */
 int sw_report__incomplete(sw_report *r, const sw_finding *where, const char *reason);
+/* The report's JSON (stowaway.report/v1) appended to b (write.c); errors
+ * are b's (sw_buf_err). */
+void sw_report__json(const sw_report *r, sw_buf *b);
+/* An HTML page from a report's JSON document (html.c); SW_EFORMAT when
+ * the document is not a stowaway.report/v1, b's errors otherwise. */
+int sw_report__html(const char *json, size_t len, sw_buf *b, sw_error *err);
 /* Append a SARIF 2.1.0 document with one run per report (1 to 20) to b
  * (sarif.c). SW_EINVAL for a bad n, SW_ELIMIT past b's bound, SW_ENOMEM. */
 int sw_report__sarif(const sw_report *const *reps, size_t n, sw_buf *b, sw_error *err);

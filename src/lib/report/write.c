@@ -16,7 +16,57 @@
 
 #define MAX_REPORT (1u << 30)
 
-static void write_json(const sw_report *r, sw_buf *b)
+/* A layer's removed files: {"count": N, "files": [{"path", "by"}...]}
+ * (the first SW_REPORT_MAX_REMOVED), null when it was not scanned. */
+static void json_removed(sw_jw *w, const sw_rlayer *l)
+{
+	size_t k;
+
+	sw_jw_key(w, "removed");
+	if (l->files < 0) {
+		sw_jw_null(w);
+		return;
+	}
+	sw_jw_obj(w);
+	sw_jw_kuint(w, "count", l->nremoved);
+	sw_jw_karr(w, "files");
+	for (k = 0; k < l->nlisted; k++) {
+		sw_jw_obj(w);
+		sw_jw_kstr(w, "path", l->removed[k].path);
+		sw_jw_kint(w, "by", l->removed[k].by);
+		sw_jw_end(w);
+	}
+	sw_jw_end(w);
+	sw_jw_end(w);
+}
+
+/* What the image runs and the chain followed from it (a scan's). */
+static void json_entrypoint(sw_jw *w, const sw_report *r)
+{
+	size_t i;
+
+	sw_jw_kobj(w, "entrypoint");
+	sw_jw_karr(w, "command");
+	for (i = 0; i < r->ncommand; i++)
+		sw_jw_str(w, r->command[i]);
+	sw_jw_end(w);
+	sw_jw_kstr(w, "user", r->user);
+	sw_jw_karr(w, "chain");
+	for (i = 0; i < r->nchain; i++) {
+		const sw_rchain *c = &r->chain[i];
+		sw_jw_obj(w);
+		sw_jw_kstr(w, "path", c->path);
+		sw_jw_kint(w, "layer", c->layer);
+		sw_jw_kint(w, "parent", c->parent);
+		sw_jw_kint(w, "depth", c->depth);
+		sw_jw_kbool(w, "present", c->present);
+		sw_jw_end(w);
+	}
+	sw_jw_end(w);
+	sw_jw_end(w);
+}
+
+void sw_report__json(const sw_report *r, sw_buf *b)
 {
 	sw_jw w = SW_JW_INIT(b);
 	size_t i;
@@ -33,6 +83,11 @@ static void write_json(const sw_report *r, sw_buf *b)
 	sw_jw_kstr(&w, "reference", r->reference);
 	sw_jw_kstr(&w, "manifest_digest", r->manifest_digest);
 	sw_jw_kstr(&w, "config_digest", r->config_digest);
+	sw_jw_kstr(&w, "platform", r->platform);
+	sw_jw_karr(&w, "platforms");
+	for (i = 0; i < r->nplatforms; i++)
+		sw_jw_str(&w, r->platforms[i]);
+	sw_jw_end(&w);
 	sw_jw_karr(&w, "layers");
 	for (i = 0; i < r->nlayers; i++) {
 		const sw_rlayer *l = &r->layers[i];
@@ -46,11 +101,28 @@ static void write_json(const sw_report *r, sw_buf *b)
 		else
 			sw_jw_null(&w);
 		sw_jw_kstr(&w, "created_by", l->created_by);
+		sw_jw_key(&w, "files");
+		if (l->files >= 0)
+			sw_jw_int(&w, l->files);
+		else
+			sw_jw_null(&w);
+		json_removed(&w, l);
+		sw_jw_key(&w, "removes");
+		if (l->files >= 0)
+			sw_jw_uint(&w, l->nremoves);
+		else
+			sw_jw_null(&w);
 		sw_jw_end(&w);
 	}
 	sw_jw_end(&w);
+	if (r->scanned)
+		json_entrypoint(&w, r);
+	if (r->attachments)
+		sw_jw_kraw(&w, "attachments", r->attachments);
 	sw_jw_end(&w);
 	sw_jw_kstr(&w, "verdict", sw_verdict_name(sw_report_verdict(r)));
+	if (r->decision)
+		sw_jw_kraw(&w, "decision", r->decision);
 	sw_jw_karr(&w, "findings");
 	for (i = 0; i < r->nf; i++) {
 		const sw_finding *f = &r->f[i];
@@ -340,6 +412,24 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 	sw_buf_putc(b, '\n');
 }
 
+/* The page is made from the report's JSON, the one path a saved report
+ * takes too (sw_report_render_html): what a scan shows and what `stowaway
+ * report` shows of its JSON cannot differ. */
+static int html_page(const sw_report *r, sw_buf *b, sw_error *err)
+{
+	sw_buf j = SW_BUF_INIT(MAX_REPORT);
+	int rc;
+
+	sw_report__json(r, &j);
+	if ((rc = sw_buf_err(&j)) == 0)
+		rc = sw_report__html(j.data, j.len, b, err);
+	else
+		sw_error_set(err, rc, "%s", rc == SW_ELIMIT ? "the report is larger than 1 GiB" :
+			     "out of memory writing the report");
+	sw_buf_release(&j);
+	return rc;
+}
+
 int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_error *err)
 {
 	sw_buf b = SW_BUF_INIT(MAX_REPORT);
@@ -348,7 +438,9 @@ int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_e
 	if (fmt == SW_FMT_SARIF)
 		rc = sw_report__sarif(&r, 1, &b, err);
 	else if (fmt == SW_FMT_JSON)
-		write_json(r, &b);
+		sw_report__json(r, &b);
+	else if (fmt == SW_FMT_HTML)
+		rc = html_page(r, &b, err);
 	else
 		write_table(r, &b, color);
 	if (rc == 0 && sw_buf_err(&b)) /* never half a report */
@@ -359,6 +451,17 @@ int sw_report_write(const sw_report *r, sw_format fmt, bool color, FILE *f, sw_e
 				  (unsigned)(MAX_REPORT >> 20));
 	if (rc == 0 && b.len && (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0))
 		rc = sw_error_set(err, SW_EIO, "writing the report failed");
+	sw_buf_release(&b);
+	return rc;
+}
+
+int sw_report_render_html(const char *json, size_t len, FILE *f, sw_error *err)
+{
+	sw_buf b = SW_BUF_INIT(MAX_REPORT);
+	int rc = sw_report__html(json, len, &b, err);
+
+	if (rc == 0 && b.len && (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0))
+		rc = sw_error_set(err, SW_EIO, "writing the page failed");
 	sw_buf_release(&b);
 	return rc;
 }

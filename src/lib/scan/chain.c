@@ -32,6 +32,9 @@ typedef struct cnode {
 	size_t layer, rec;
 	int parent;              /* index of the launcher, -1 for the config */
 	int depth;
+	bool present;            /* false: a flagged file a later layer removed, which a
+				  * script still names (shown in the report's chain,
+				  * never followed or linked: it cannot run) */
 } cnode;
 
 static bool is_shell(const char *b)
@@ -242,17 +245,44 @@ static bool resolve(const sw_chain_env *env, const char *path, char *out, size_t
 	return false;
 }
 
-static int add_node(const sw_chain_env *env, cnode *nodes, int *nn, const char *path,
+/* A flagged file at path that a later layer removed (the report's findings
+ * say so): its layer in *layer. */
+static bool removed_flagged(const sw_report *r, const char *path, size_t *layer)
+{
+	char clean[4096];
+	size_t i;
+
+	if (sw_path_clean(path, strlen(path), clean, sizeof(clean)) < 0)
+		return false;
+	for (i = 0; i < r->nf; i++)
+		if (r->f[i].path && r->f[i].layer >= 0 && !r->f[i].in_final_fs && strcmp(r->f[i].path, clean) == 0) {
+			*layer = (size_t)r->f[i].layer;
+			return true;
+		}
+	return false;
+}
+
+static int add_node(const sw_chain_env *env, const sw_report *r, cnode *nodes, int *nn, const char *path,
 		    int parent, int depth)
 {
 	char real[4096];
-	size_t layer, rec;
+	size_t layer, rec = SIZE_MAX;
+	bool present = true;
 	int i;
 
-	if (*nn >= MAX_NODES || depth > MAX_DEPTH || !resolve(env, path, real, sizeof(real), &layer, &rec))
+	if (*nn >= MAX_NODES || depth > MAX_DEPTH)
 		return 0;
+	if (!resolve(env, path, real, sizeof(real), &layer, &rec)) {
+		/* a script that names a payload hidden under a whiteout: not
+		 * something that runs, but the reader should see the link */
+		if (parent < 0 || !removed_flagged(r, path, &layer) ||
+		    sw_path_clean(path, strlen(path), real, sizeof(real)) < 0)
+			return 0;
+		present = false;
+	}
 	for (i = 0; i < *nn; i++)
-		if (nodes[i].layer == layer && nodes[i].rec == rec)
+		if (present ? nodes[i].present && nodes[i].layer == layer && nodes[i].rec == rec
+			    : !nodes[i].present && strcmp(nodes[i].path, real) == 0)
 			return 0;
 	if (!(nodes[*nn].path = sw__strdup(real)))
 		return SW_ENOMEM;
@@ -260,17 +290,21 @@ static int add_node(const sw_chain_env *env, cnode *nodes, int *nn, const char *
 	nodes[*nn].rec = rec;
 	nodes[*nn].parent = parent;
 	nodes[*nn].depth = depth;
+	nodes[*nn].present = present;
 	(*nn)++;
 	return 0;
 }
 
 /* Absolute paths a script names: "/x/y" tokens after a separator. */
-static int script_paths(const sw_chain_env *env, cnode *nodes, int *nn, int self)
+static int script_paths(const sw_chain_env *env, const sw_report *r, cnode *nodes, int *nn, int self)
 {
 	size_t len, i = 0, found = 0;
-	const uint8_t *p = env->content(env->ctx, nodes[self].layer, nodes[self].rec, &len);
+	const uint8_t *p;
 	int rc;
 
+	if (!nodes[self].present)
+		return 0;
+	p = env->content(env->ctx, nodes[self].layer, nodes[self].rec, &len);
 	if (!p || len < 2)
 		return 0;
 	while (i < len && found < MAX_TOKENS) {
@@ -289,35 +323,10 @@ static int script_paths(const sw_chain_env *env, cnode *nodes, int *nn, int self
 		if (strlen(tok) < 2)
 			continue;
 		found++;
-		if ((rc = add_node(env, nodes, nn, tok, self, nodes[self].depth + 1)) < 0)
+		if ((rc = add_node(env, r, nodes, nn, tok, self, nodes[self].depth + 1)) < 0)
 			return rc;
 	}
 	return 0;
-}
-
-/* Append "key":value (a JSON value) to a finding's evidence object. */
-static int ev_add(sw_finding *f, const char *key, const char *json)
-{
-	size_t n = strlen(f->evidence);
-	sw_buf b = SW_BUF_INIT(SIZE_MAX);
-	sw_jw w = SW_JW_INIT(&b);
-	int rc;
-
-	/* each chain node is visited once, so a key is never added twice; do not
-	 * search the text for it: evidence quotes attacker bytes */
-	if (n < 2 || f->evidence[n - 1] != '}')
-		return 0;
-	sw_buf_append(&b, f->evidence, n - 1);
-	sw_jw_resume(&w, n > 2);
-	sw_jw_kraw(&w, key, json);
-	sw_jw_end(&w);
-	if ((rc = sw_jw_done(&w)) < 0) {
-		sw_buf_release(&b);
-		return rc;
-	}
-	free((char *)f->evidence);
-	f->evidence = sw_buf_detach(&b, NULL);
-	return f->evidence ? 0 : SW_ENOMEM;
 }
 
 static bool counts(const sw_finding *f)
@@ -344,8 +353,8 @@ static int link_node(sw_report *r, const cnode *nodes, int i)
 		sw_finding *x = &r->f[k];
 		if (!x->path || strcmp(x->path, c->path) != 0 || x->layer != (int)c->layer)
 			continue;
-		if ((rc = ev_add(x, "runs_at_start", "true")) == 0)
-			rc = ev_add(x, "started_by", sw_buf_cstr(&starter));
+		if ((rc = sw_report__evidence_add(x, "runs_at_start", "true")) == 0)
+			rc = sw_report__evidence_add(x, "started_by", sw_buf_cstr(&starter));
 		if (counts(x)) {
 			if (x->severity > sev || !cat) {
 				sev = x->severity > sev ? x->severity : sev;
@@ -389,21 +398,38 @@ out:
 	return rc;
 }
 
+/* What the image runs (Entrypoint then Cmd, and User), for the report. */
+static int record_command(const sw_chain_env *env, sw_report *r)
+{
+	sw_runconf rcf;
+	int rc;
+
+	if ((rc = sw_runconf_parse(env->config, env->config_len, &rcf)) == 0)
+		rc = sw_report__set_command(r, rcf.argv, rcf.argc, rcf.user);
+	sw_runconf_release(&rcf);
+	return rc == SW_EFORMAT ? 0 : rc; /* sources verified the config parses */
+}
+
 int sw_chain_link(const sw_chain_env *env, sw_report *r)
 {
 	char **start = NULL, **p;
 	cnode nodes[MAX_NODES];
 	int nn = 0, i, rc;
 
-	if ((rc = sw_chain_start_paths(env->config, env->config_len, &start)) < 0)
+	if ((rc = record_command(env, r)) < 0 ||
+	    (rc = sw_chain_start_paths(env->config, env->config_len, &start)) < 0)
 		return rc;
 	for (p = start; *p && rc == 0; p++)
-		rc = add_node(env, nodes, &nn, *p, -1, 0);
+		rc = add_node(env, r, nodes, &nn, *p, -1, 0);
 	/* breadth first: scripts append what they start */
 	for (i = 0; i < nn && rc == 0; i++)
-		rc = script_paths(env, nodes, &nn, i);
+		rc = script_paths(env, r, nodes, &nn, i);
 	for (i = 0; i < nn && rc == 0; i++)
-		rc = link_node(r, nodes, i);
+		if (nodes[i].present)
+			rc = link_node(r, nodes, i);
+	for (i = 0; i < nn && rc == 0; i++)
+		rc = sw_report__chain_add(r, nodes[i].path, (int)nodes[i].layer, nodes[i].parent, nodes[i].depth,
+					  nodes[i].present);
 	for (i = 0; i < nn; i++)
 		free(nodes[i].path);
 	sw_chain_free_paths(start);

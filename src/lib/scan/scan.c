@@ -239,6 +239,8 @@ static int build(scan *s, sw_report *r, sw_merge **m, sw_error *err)
 		return sw_error_set(err, rc, "out of memory building the report");
 	if ((rc = sw_scan__chain(s, *m, r)) < 0)
 		return sw_error_set(err, rc, "out of memory following the entrypoint chain");
+	if ((rc = sw_scan__provenance(s, *m, r)) < 0)
+		return sw_error_set(err, rc, "out of memory reading the package databases");
 	for (i = 0; i < NDET; i++) {
 		sw_emit e = { NULL, sw_scan__detectors[i]->name, r, s->img };
 		if (sw_scan__detectors[i]->image &&
@@ -298,6 +300,7 @@ int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out
 	r->cache_hits = s.cache_hits;
 	if ((rc = build(&s, r, &m, err)) < 0)
 		goto out;
+	r->scanned = true;
 	sw_report__sort(r);
 	r->files = atomic_load(&s.files);
 	r->bytes = atomic_load(&s.bytes_out);

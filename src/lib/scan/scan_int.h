@@ -29,7 +29,8 @@
 #define MAX_FINDINGS_PER_LAYER 10000
 #define MAX_NAME_BYTES_PER_LAYER (256u << 20) /* paths + link targets kept for the merge */
 #define MAX_RETAIN_FILE (64u << 10)   /* scripts kept for the entrypoint chain */
-#define MAX_RETAIN_TOTAL (16u << 20)
+#define MAX_RETAIN_PKGDB (8u << 20)   /* a package database kept (pkgdb.c) */
+#define MAX_RETAIN_TOTAL (16u << 20)  /* both, per image */
 #define LINK_FLOOD 1000                 /* hard links to one file in a layer */
 
 /* The detectors, in the order they see each file (scan.c). */
@@ -114,5 +115,10 @@ void sw_scan__cache_store(scan *s);
 int sw_scan__merge(scan *s, sw_merge **out);
 int sw_scan__build_report(scan *s, const sw_merge *m, sw_report *r);
 int sw_scan__chain(scan *s, const sw_merge *m, sw_report *r);
+/* Package provenance (pkgdb.c): is path a package database the engine
+ * keeps; and every finding on a file told which installed package lists
+ * it, from the databases still in the final filesystem. */
+bool sw_scan__is_pkgdb(const char *path);
+int sw_scan__provenance(scan *s, const sw_merge *m, sw_report *r);
 
 #endif

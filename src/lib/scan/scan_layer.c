@@ -55,20 +55,26 @@ static bool is_start_path(const scan *s, const char *path)
 }
 
 /* Keep the bytes of small scripts (executable with "#!", or named by
- * Entrypoint/Cmd) for the entrypoint chain, within a fixed budget. */
-static int keep_script(worker *w, const uint8_t *data, size_t len)
+ * Entrypoint/Cmd) for the entrypoint chain, and of the package databases
+ * for the findings' provenance (pkgdb.c), within a fixed budget. A
+ * database past it is only not read: what comes of it is a note on
+ * findings, never a reason to think the scan incomplete. */
+static int keep_file(worker *w, const uint8_t *data, size_t len)
 {
 	job *j = w->j;
 	kept *k;
+	bool db;
 
-	if (!w->s->want_content || w->truncated || len == 0 || len > MAX_RETAIN_FILE)
+	if (!w->s->want_content || w->truncated || len == 0)
 		return 0;
-	if (!(((w->cur.mode & 0111) && len > 2 && data[0] == '#' && data[1] == '!') ||
-	      is_start_path(w->s, w->cur.path)))
+	db = sw_scan__is_pkgdb(w->cur.path);
+	if (db ? len > MAX_RETAIN_PKGDB :
+		 len > MAX_RETAIN_FILE || !(((w->cur.mode & 0111) && len > 2 && data[0] == '#' && data[1] == '!') ||
+					    is_start_path(w->s, w->cur.path)))
 		return 0;
 	if (atomic_fetch_add(&w->s->kept_bytes, len) + len > MAX_RETAIN_TOTAL) {
 		j->transient = true; /* the budget is the image's, not the layer's */
-		return sw_scan__add_inc(j, w->cur.path, "script not kept for the entrypoint chain: budget spent");
+		return db ? 0 : sw_scan__add_inc(j, w->cur.path, "script not kept for the entrypoint chain: budget spent");
 	}
 	if (SW_GROW_CAP(j->kept, j->nkept, j->capkept) < 0)
 		return SW_ENOMEM;
@@ -303,7 +309,7 @@ static int file_end(worker *w)
 	w->cur.path = sw_scan__job_path(w->j, w->cur_rec);
 	if ((rc = run_detectors(w, data, len)) < 0)
 		return rc;
-	if ((rc = keep_script(w, data, len)) < 0)
+	if ((rc = keep_file(w, data, len)) < 0)
 		return rc;
 	return expand_nested(w, w->cur.path, data, len);
 }

@@ -198,6 +198,27 @@ static int layer_incomplete(scan *s, const sw_merge *m, sw_report *r, size_t l, 
 	return sw_report__incomplete(r, &where, reason);
 }
 
+/* The regular files layer l added that a later layer deleted or replaced
+ * (what a reader of the layers wants to see where it was added, with the
+ * layer that removed it). */
+static int removed_files(const scan *s, const sw_merge *m, sw_report *r, size_t l)
+{
+	const job *j = &s->jobs[l];
+	size_t i;
+	long by;
+	int rc;
+
+	for (i = 0; i < j->nrecs; i++) {
+		const rec *x = &j->recs[i];
+		if (x->type != '0' || (x->flags & (SW_MREC_UNPLACED | SW_MREC_WHITEOUT | SW_MREC_OPAQUE)) ||
+		    (by = sw_merge_removed_by(m, l, i)) <= (long)l)
+			continue;
+		if ((rc = sw_report__removed(r, l, sw_scan__job_path(j, i), (int)by)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int sw_scan__build_report(scan *s, const sw_merge *m, sw_report *r)
 {
 	size_t l, i;
@@ -206,6 +227,11 @@ int sw_scan__build_report(scan *s, const sw_merge *m, sw_report *r)
 	for (l = 0; l < s->njobs; l++) {
 		job *j = &s->jobs[l];
 		const sw_layer_info *li = sw_image_layer(s->img, l);
+		if (l < r->nlayers) {
+			r->layers[l].files = (int64_t)j->files;
+			if ((rc = removed_files(s, m, r, l)) < 0)
+				return rc;
+		}
 		for (i = 0; i < j->nf; i++) {
 			sw_finding f = j->fs[i].f;
 			size_t rr = j->fs[i].rec;

@@ -209,6 +209,21 @@ int sw_sig__each_bundle(sw_sigimage *si, const char *predicate, sw_sig_bundle_fn
 	return rc;
 }
 
+static int count_one(void *ctx, const char *dg, const char *bundle, size_t blen, const char *why)
+{
+	(void)dg;
+	(void)bundle;
+	(void)blen;
+	(void)why;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+int sw_sig__count_bundles(sw_sigimage *si, bool attestations, int *n, sw_error *err)
+{
+	return sw_sig__each_bundle(si, attestations ? SW_ATTEST_PREDICATE : PRED_SIGN, count_one, n, err);
+}
+
 typedef struct verify_ctx {
 	sw_sigimage *si;
 	const sw_sig_check *c;

@@ -74,6 +74,9 @@ void *sw_sig__one_more(void *pp, size_t *n, size_t elem);
 typedef int (*sw_sig_bundle_fn)(void *ctx, const char *digest, const char *bundle, size_t len, const char *why);
 int sw_sig__each_bundle(sw_sigimage *si, const char *predicate, sw_sig_bundle_fn fn, void *ctx, sw_error *err);
 int sw_sig__sign_bundle(sw_sigimage *si, EVP_PKEY *key, const sw_ref *identity, bool with_tag, sw_error *err);
+/* The bundles referring to si (signatures, or stowaway's verdicts), added
+ * to *n, unread and unverified. */
+int sw_sig__count_bundles(sw_sigimage *si, bool attestations, int *n, sw_error *err);
 
 /* Exactly these members (a NULL-terminated list), every one present but
  * may_lack (NULL: none may be absent); a value of null counts as absent. */

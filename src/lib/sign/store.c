@@ -290,3 +290,25 @@ out:
 	sw_buf_release(&out);
 	return rc;
 }
+
+int sw_attachments_count(const char *ref, const sw_image_opts *o, int *signatures, int *attestations, sw_error *err)
+{
+	static const char *const suffix[] = { "sig", "att" };
+	int *count[] = { signatures, attestations };
+	sw_sigimage si;
+	size_t k;
+	int rc;
+
+	*signatures = *attestations = 0;
+	for (k = 0; k < 2; k++) {
+		if ((rc = sw_sigimage_open(ref, o, suffix[k], &si, err)) < 0)
+			return rc;
+		*count[k] = si.layers ? (int)si.layers->n : 0;
+		/* and cosign v3's bundles, stored as referrers */
+		rc = sw_sig__count_bundles(&si, k == 1, count[k], err);
+		sw_sigimage_close(&si);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

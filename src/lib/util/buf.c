@@ -101,26 +101,41 @@ int sw_buf_putc(sw_buf *b, char c)
 	return sw_buf_append(b, &c, 1);
 }
 
-int sw_buf_printf(sw_buf *b, const char *fmt, ...)
+int sw_buf_vprintf(sw_buf *b, const char *fmt, va_list ap)
 {
-	va_list ap;
+	va_list again;
 	char small[256];
 	int n, rc;
 
-	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		va_end(again);
 		return b->err = SW_ERROR;
-	if ((size_t)n < sizeof(small))
+	}
+	if ((size_t)n < sizeof(small)) {
+		va_end(again);
 		return sw_buf_append(b, small, (size_t)n);
-	if ((rc = buf_grow(b, (size_t)n)) < 0)
+	}
+	if ((rc = buf_grow(b, (size_t)n)) < 0) {
+		va_end(again);
 		return rc;
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	}
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, again);
+	va_end(again);
 	b->len += (size_t)n;
 	return 0;
+}
+
+int sw_buf_printf(sw_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = sw_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 const char *sw_buf_cstr(sw_buf *b)

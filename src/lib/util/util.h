@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -39,6 +40,7 @@ int sw_buf_append(sw_buf *b, const void *p, size_t n);
 int sw_buf_reserve(sw_buf *b, size_t n);
 int sw_buf_putc(sw_buf *b, char c);
 int sw_buf_printf(sw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sw_buf_vprintf(sw_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 const char *sw_buf_cstr(sw_buf *b); /* NUL-terminates (without counting it) */
 void sw_buf_reset(sw_buf *b);
 void sw_buf_release(sw_buf *b);
