@@ -269,6 +269,8 @@ static const owner *lookup(const pkgdb *db, const char *path)
 {
 	owner key = { (char *)path, 0 };
 
+	if (!db->no) /* bsearch takes no NULL array, even of nothing */
+		return NULL;
 	return bsearch(&key, db->o, db->no, sizeof(*db->o), cmp_owner);
 }
 
@@ -345,7 +347,8 @@ int sw_scan__provenance(scan *s, const sw_merge *m, sw_report *r)
 		}
 	}
 	if (rc == 0 && db.manager) {
-		qsort(db.o, db.no, sizeof(*db.o), cmp_owner);
+		if (db.no) /* qsort takes no NULL array, even of nothing */
+			qsort(db.o, db.no, sizeof(*db.o), cmp_owner);
 		for (i = 0; i < r->nf && rc == 0; i++)
 			if (on_a_file(&r->f[i]))
 				rc = note(&r->f[i], &db);
