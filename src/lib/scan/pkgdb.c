@@ -115,7 +115,8 @@ static char *db_text(pkgdb *db, const uint8_t *data, size_t len)
 
 	if (SW_GROW(db->texts, db->ntexts) < 0 || !(t = malloc(len + 1)))
 		return NULL;
-	memcpy(t, data, len);
+	if (len) /* an empty database file may come with no buffer at all */
+		memcpy(t, data, len);
 	t[len] = '\0';
 	db->texts[db->ntexts++] = t;
 	return t;
