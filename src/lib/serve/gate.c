@@ -1175,6 +1175,14 @@ static sw_dc_entry *start_work(pull *p, const char *key, int kind, int jkind, bo
 
 /* ---- the steps of a manifest pull ---- */
 
+/* The upstream had no such thing (404) or failed (502): said, p is gone. */
+static void upstream_error(pull *p, int status, const char *msg)
+{
+	reg_error(p->req, status == 404 ? 404 : 502, status == 404 ? "MANIFEST_UNKNOWN" : "UNKNOWN",
+		  msg ? msg : status == 404 ? "not found" : "upstream error", NULL);
+	finish(p, D_ERROR, "upstream", msg);
+}
+
 /* The steps: true when p waits (for work under way), false when it was
  * answered (p is gone). */
 static bool judge_step(pull *p, double now)
@@ -1189,15 +1197,10 @@ static bool judge_step(pull *p, double now)
 	if (e && e->done) {
 		k = e->val;
 		if (!k->allowed) {
-			if (k->status == 404) {
-				reg_error(p->req, 404, "MANIFEST_UNKNOWN", k->message ? k->message : "not found", NULL);
-				finish(p, D_ERROR, "upstream", k->message);
-			} else if (k->status) {
-				reg_error(p->req, 502, "UNKNOWN", k->message ? k->message : "upstream error", NULL);
-				finish(p, D_ERROR, "upstream", k->message);
-			} else {
+			if (k->status)
+				upstream_error(p, k->status, k->message);
+			else
 				deny(p, k->message ? k->message : "denied");
-			}
 			return false;
 		}
 		if (p->stale)
@@ -1255,11 +1258,7 @@ static bool tag_step(pull *p, double now)
 			p->stale = true;
 			return judge_step(p, now);
 		}
-		if (k->status == 404)
-			reg_error(p->req, 404, "MANIFEST_UNKNOWN", k->message, NULL);
-		else
-			reg_error(p->req, 502, "UNKNOWN", k->message, NULL);
-		finish(p, D_ERROR, "upstream", k->message);
+		upstream_error(p, k->status, k->message);
 		return false;
 	}
 	snprintf(p->digest, sizeof(p->digest), "%s", k->digest);
@@ -1382,33 +1381,45 @@ out:
 	free(t);
 }
 
-/* n and last from the query (n at most 10,000, which is also the page
- * when none is asked for). */
-static void tags_query(sw_http_req *req, tags_job *t)
+/* The value of query parameter key (its first occurrence) into buf; false
+ * when absent or longer than buf holds (a value is never cut). */
+static bool query_value(sw_http_req *req, const char *key, char *buf, size_t n)
 {
-	size_t qlen;
+	size_t qlen, kl = strlen(key);
 	const char *q = sw_http_query(req, &qlen);
-	char v[200];
 
-	t->n = 10000;
 	while (qlen) {
 		const char *amp = memchr(q, '&', qlen);
 		size_t l = amp ? (size_t)(amp - q) : qlen;
-		if (l > 2 && memcmp(q, "n=", 2) == 0 && l - 2 < 8) {
-			snprintf(v, sizeof(v), "%.*s", (int)(l - 2), q + 2);
-			t->n = (unsigned)strtoul(v, NULL, 10);
-			if (t->n < 1 || t->n > 10000)
-				t->n = 10000;
-		} else if (l > 5 && memcmp(q, "last=", 5) == 0 && l - 5 < sizeof(v)) {
-			snprintf(v, sizeof(v), "%.*s", (int)(l - 5), q + 5);
-			if (valid_tag(v))
-				snprintf(t->last, sizeof(t->last), "%s", v);
+		if (l > kl && q[kl] == '=' && memcmp(q, key, kl) == 0) {
+			if (l - kl - 1 >= n)
+				return false;
+			memcpy(buf, q + kl + 1, l - kl - 1);
+			buf[l - kl - 1] = 0;
+			return true;
 		}
 		if (!amp)
 			break;
 		qlen -= l + 1;
 		q = amp + 1;
 	}
+	return false;
+}
+
+/* n and last from the query (n at most 10,000, which is also the page
+ * when none is asked for). */
+static void tags_query(sw_http_req *req, tags_job *t)
+{
+	char v[200];
+
+	t->n = 10000;
+	if (query_value(req, "n", v, 8)) {
+		t->n = (unsigned)strtoul(v, NULL, 10);
+		if (t->n < 1 || t->n > 10000)
+			t->n = 10000;
+	}
+	if (query_value(req, "last", v, sizeof(v)) && valid_tag(v))
+		snprintf(t->last, sizeof(t->last), "%s", v);
 }
 
 static void on_tags(gate *g, sw_http_req *req, const upstream *up, const char *repo, const char *name, size_t nlen)
@@ -1453,27 +1464,19 @@ static const upstream *find_upstream(const gate *g, const char *name, size_t len
  * else ?ns=, else the default one. */
 static const upstream *route(const gate *g, sw_http_req *req, const char *name, size_t len, char *repo, size_t rn)
 {
-	const char *slash = memchr(name, '/', len), *q;
+	const char *slash = memchr(name, '/', len);
 	const upstream *u = NULL;
-	size_t qlen, i;
+	char ns[300];
+	size_t i;
 
 	if (slash && (u = find_upstream(g, name, (size_t)(slash - name)))) {
 		len -= (size_t)(slash - name) + 1;
 		name = slash + 1;
 	} else {
-		q = sw_http_query(req, &qlen);
-		while (qlen) {
-			const char *amp = memchr(q, '&', qlen);
-			size_t l = amp ? (size_t)(amp - q) : qlen;
-			if (l > 3 && memcmp(q, "ns=", 3) == 0)
-				for (i = 0; i < g->nups && !u; i++)
-					if (strlen(g->ups[i].registry) == l - 3 && memcmp(g->ups[i].registry, q + 3, l - 3) == 0)
-						u = &g->ups[i];
-			if (!amp)
-				break;
-			qlen -= l + 1;
-			q = amp + 1;
-		}
+		if (query_value(req, "ns", ns, sizeof(ns)))
+			for (i = 0; i < g->nups && !u; i++)
+				if (strcmp(g->ups[i].registry, ns) == 0)
+					u = &g->ups[i];
 		if (!u)
 			u = g->dflt;
 	}
