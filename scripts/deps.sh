@@ -8,7 +8,8 @@ pkgs="gcc libc6-dev make meson ninja-build pkgconf libssl-dev libisal-dev libzst
       libcmocka-dev libyara-dev libyaml-dev libcurl4-openssl-dev libsqlite3-dev libsodium-dev libh2o-evloop-dev libbz2-dev liblzma-dev yara clang python3 zstd time skopeo umoci mmdebstrap docker-registry openssl python3-yaml python3-cryptography
       libdeflate-dev zlib1g-dev isal
       zsh man-db curl podman containerd
-      chromium fonts-dejavu-core python3-html5lib poppler-utils"
+      chromium fonts-dejavu-core python3-html5lib poppler-utils
+      postgresql libpq-dev"
 # Hyperscan, the YARA prefilter: Debian builds it for amd64 only (elsewhere
 # stowaway builds without it and gives every file to libyara)
 [ "$(dpkg --print-architecture)" = amd64 ] && pkgs="$pkgs libhyperscan-dev"
