@@ -1,47 +1,46 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The per-layer verdict cache in SQLite. One table of entries (key, layer
- * digest, zstd-compressed payload, size, last use) and one of counters.
- * Several processes may scan at once: the database runs in WAL mode with a
- * busy timeout, every write is one short transaction, and a reader that
- * finds the database locked for too long treats it as a miss (the scan
- * then simply does the work). Entries are opaque here; the scan engine
- * owns their format and checks it when it reads them back.
+ * The per-layer verdict cache: one table of entries (key, layer digest,
+ * zstd-compressed payload, size, last use) and one of counters, in SQLite
+ * for one machine or in PostgreSQL shared by many (the engines behind
+ * ../db/db.h; the SQL is the same). Several processes may use it at once:
+ * every write is one short transaction, and a reader that cannot read
+ * treats it as a miss (the scan then simply does the work). Entries are
+ * opaque here; the scan engine owns their format and checks it when it
+ * reads them back.
  */
-#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
-#include <sqlite3.h>
 #include <zstd.h>
 
 #include "stowaway/cache.h"
+#include "../db/db.h"
 #include "../util/util.h"
 #include "../util/banned.h"
 
 #define MAX_ENTRY (1u << 30)
 
 struct sw_cache {
-	sqlite3 *db;
+	sw_db *db;
 	uint64_t max_bytes;
 };
 
+/* the same tables in both engines; only the blob type differs */
 static const char SCHEMA[] =
-	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=NORMAL;"
 	"CREATE TABLE IF NOT EXISTS layers("
 	" key TEXT PRIMARY KEY,"
 	" layer_digest TEXT NOT NULL,"
-	" data BLOB NOT NULL,"
-	" size INTEGER NOT NULL,"
-	" raw_size INTEGER NOT NULL,"
-	" created INTEGER NOT NULL,"
-	" used INTEGER NOT NULL);"
+	" data %s NOT NULL,"
+	" size BIGINT NOT NULL,"
+	" raw_size BIGINT NOT NULL,"
+	" created BIGINT NOT NULL,"
+	" used BIGINT NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS layers_used ON layers(used);"
-	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-	"INSERT OR IGNORE INTO counters VALUES('hits', 0), ('misses', 0);";
+	"CREATE TABLE IF NOT EXISTS counters(name TEXT PRIMARY KEY, value BIGINT NOT NULL);"
+	"INSERT INTO counters VALUES('hits', 0), ('misses', 0) ON CONFLICT DO NOTHING;";
 
 static int64_t now_ns(void)
 {
@@ -49,18 +48,6 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void mkparents(char *path)
-{
-	char *p;
-
-	for (p = path + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(path, 0700);
-			*p = '/';
-		}
 }
 
 char *sw_cache_default_path(void)
@@ -74,31 +61,40 @@ char *sw_cache_default_path(void)
 	return NULL;
 }
 
+/* the database's message, said to be the cache's */
+static int cache_error(sw_error *err, int rc)
+{
+	char m[sizeof(err->msg)];
+
+	if (!err)
+		return rc;
+	snprintf(m, sizeof(m), "%s", err->msg);
+	return sw_error_set(err, rc, "cache %s", m);
+}
+
 int sw_cache_open(sw_cache **out, const char *path, uint64_t max_bytes, sw_error *err)
 {
 	sw_cache *c;
-	char *dir, *msg = NULL;
+	char *schema;
+	int rc;
 
 	*out = NULL;
-	if (!(c = calloc(1, sizeof(*c))) || !(dir = sw__strdup(path))) {
+	if (!(c = calloc(1, sizeof(*c))))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	c->max_bytes = max_bytes;
+	if ((rc = sw_db_open(&c->db, path, err)) < 0) {
 		free(c);
+		return cache_error(err, rc == SW_EINVAL ? rc : SW_EIO);
+	}
+	if (!(schema = sw__asprintf(SCHEMA, sw_db_pg(c->db) ? "BYTEA" : "BLOB"))) {
+		sw_cache_close(c);
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
-	mkparents(dir);
-	free(dir);
-	c->max_bytes = max_bytes;
-	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		sw_error_set(err, SW_EIO, "cache %s: %s", path, c->db ? sqlite3_errmsg(c->db) : "cannot open");
+	rc = sw_db_script(c->db, schema, err);
+	free(schema);
+	if (rc < 0) {
 		sw_cache_close(c);
-		return SW_EIO;
-	}
-	sqlite3_busy_timeout(c->db, 10000);
-	if (sqlite3_exec(c->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
-		sw_error_set(err, SW_EIO, "cache %s: %s", path, msg ? msg : "cannot create the tables");
-		sqlite3_free(msg);
-		sw_cache_close(c);
-		return SW_EIO;
+		return cache_error(err, SW_EIO);
 	}
 	*out = c;
 	return 0;
@@ -108,43 +104,37 @@ void sw_cache_close(sw_cache *c)
 {
 	if (!c)
 		return;
-	sqlite3_close(c->db);
+	sw_db_close(c->db);
 	free(c);
 }
 
 static void count(sw_cache *c, const char *name)
 {
-	sqlite3_stmt *st;
+	sw_dbv v[] = { DB_S(name) };
 
-	if (sqlite3_prepare_v2(c->db, "UPDATE counters SET value = value + 1 WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
+	sw_db_exec(c->db, "UPDATE counters SET value = value + 1 WHERE name = $1", v, 1, NULL, NULL);
 }
 
 int sw_cache_get(sw_cache *c, const char *key, uint8_t **out, size_t *len)
 {
-	sqlite3_stmt *st = NULL;
-	const void *blob;
-	int n, rc = SW_ENOTFOUND;
+	sw_dbv v[] = { DB_S(key), DB_I(now_ns()) };
+	sw_dbres *r = NULL;
+	const uint8_t *blob;
+	size_t n;
+	int rc = SW_ENOTFOUND;
 	unsigned long long raw;
-	sqlite3_int64 rawsz;
+	int64_t rawsz;
 
 	*out = NULL;
 	*len = 0;
-	if (sqlite3_prepare_v2(c->db, "SELECT data, raw_size FROM layers WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
-		return SW_ENOTFOUND;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		blob = sqlite3_column_blob(st, 0);
-		n = sqlite3_column_bytes(st, 0);
-		rawsz = sqlite3_column_int64(st, 1);
-		raw = blob && n > 0 ? ZSTD_getFrameContentSize(blob, (size_t)n) : ZSTD_CONTENTSIZE_ERROR;
+	if (sw_db_exec(c->db, "SELECT data, raw_size FROM layers WHERE key = $1", v, 1, &r, NULL) > 0) {
+		blob = sw_dbres_blob(r, 0, 0, &n);
+		rawsz = sw_dbres_int(r, 0, 1);
+		raw = blob && n > 0 ? ZSTD_getFrameContentSize(blob, n) : ZSTD_CONTENTSIZE_ERROR;
 		/* the stored size must agree with the frame, and stay bounded */
 		if (raw != ZSTD_CONTENTSIZE_ERROR && raw != ZSTD_CONTENTSIZE_UNKNOWN && raw == (unsigned long long)rawsz &&
 		    raw <= MAX_ENTRY && (*out = malloc(raw ? (size_t)raw : 1))) {
-			size_t got = ZSTD_decompress(*out, (size_t)raw, blob, (size_t)n);
+			size_t got = ZSTD_decompress(*out, (size_t)raw, blob, n);
 			if (!ZSTD_isError(got) && got == raw) {
 				*len = got;
 				rc = 0;
@@ -154,51 +144,43 @@ int sw_cache_get(sw_cache *c, const char *key, uint8_t **out, size_t *len)
 			}
 		}
 	}
-	sqlite3_finalize(st);
-	if (rc == 0 && sqlite3_prepare_v2(c->db, "UPDATE layers SET used = ? WHERE key = ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, now_ns());
-		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_finalize(st);
-	}
+	sw_dbres_free(r);
+	if (rc == 0)
+		sw_db_exec(c->db, "UPDATE layers SET used = $2 WHERE key = $1", v, 2, NULL, NULL);
 	count(c, rc == 0 ? "hits" : "misses");
 	return rc;
 }
 
+/* Drop the least recently used entries until at most max_bytes remain. */
 static int64_t prune(sw_cache *c, uint64_t max_bytes)
 {
-	sqlite3_stmt *st;
-	int64_t total = 0, dropped = 0;
+	sw_dbres *r = NULL;
+	int64_t total, dropped = 0;
+	size_t i;
 
-	if (sqlite3_prepare_v2(c->db, "SELECT COALESCE(SUM(size), 0) FROM layers", -1, &st, NULL) != SQLITE_OK)
+	if (sw_db_exec(c->db, "SELECT COALESCE(SUM(size), 0) FROM layers", NULL, 0, &r, NULL) < 0)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if ((uint64_t)total <= max_bytes)
-		return 0;
-	if (sqlite3_prepare_v2(c->db, "SELECT key, size FROM layers ORDER BY used ASC", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	while ((uint64_t)total > max_bytes && sqlite3_step(st) == SQLITE_ROW) {
-		sqlite3_stmt *del;
-		const unsigned char *k = sqlite3_column_text(st, 0);
-		int64_t sz = sqlite3_column_int64(st, 1);
-		if (sqlite3_prepare_v2(c->db, "DELETE FROM layers WHERE key = ?", -1, &del, NULL) != SQLITE_OK)
+	total = sw_dbres_int(r, 0, 0);
+	sw_dbres_free(r);
+	while ((uint64_t)total > max_bytes) {
+		if (sw_db_exec(c->db, "SELECT key, size FROM layers ORDER BY used ASC LIMIT 256", NULL, 0, &r, NULL) <= 0) {
+			sw_dbres_free(r);
 			break;
-		sqlite3_bind_text(del, 1, (const char *)k, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(del) == SQLITE_DONE) {
-			total -= sz;
-			dropped++;
 		}
-		sqlite3_finalize(del);
+		for (i = 0; i < sw_dbres_rows(r) && (uint64_t)total > max_bytes; i++) {
+			sw_dbv k[] = { DB_S(sw_dbres_text(r, i, 0)) };
+			if (sw_db_exec(c->db, "DELETE FROM layers WHERE key = $1", k, 1, NULL, NULL) > 0) {
+				total -= sw_dbres_int(r, i, 1);
+				dropped++;
+			}
+		}
+		sw_dbres_free(r);
 	}
-	sqlite3_finalize(st);
 	return dropped;
 }
 
 int sw_cache_put(sw_cache *c, const char *key, const char *layer_digest, const uint8_t *data, size_t len)
 {
-	sqlite3_stmt *st = NULL;
 	size_t bound = ZSTD_compressBound(len), n;
 	void *z;
 	int64_t t = now_ns();
@@ -222,56 +204,51 @@ int sw_cache_put(sw_cache *c, const char *key, const char *layer_digest, const u
 		free(z);
 		return SW_ERROR;
 	}
-	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+	if (sw_db_begin(c->db, NULL) < 0) {
 		free(z);
 		return SW_EIO;
 	}
-	if (sqlite3_prepare_v2(c->db,
-			       "INSERT OR REPLACE INTO layers(key, layer_digest, data, size, raw_size, created, used) "
-			       "VALUES(?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
-		rc = SW_EIO;
-	} else {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, layer_digest, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, z, (int)n, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)n);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)len);
-		sqlite3_bind_int64(st, 6, t);
-		sqlite3_bind_int64(st, 7, t);
-		if (sqlite3_step(st) != SQLITE_DONE)
+	{
+		sw_dbv v[] = { DB_S(key), DB_S(layer_digest), DB_B(z, n), DB_I(n), DB_I(len), DB_I(t) };
+		if (sw_db_exec(c->db,
+			       "INSERT INTO layers(key, layer_digest, data, size, raw_size, created, used) "
+			       "VALUES($1, $2, $3, $4, $5, $6, $6) ON CONFLICT(key) DO UPDATE SET "
+			       "layer_digest = excluded.layer_digest, data = excluded.data, size = excluded.size, "
+			       "raw_size = excluded.raw_size, used = excluded.used", v, 6, NULL, NULL) < 0)
 			rc = SW_EIO;
-		sqlite3_finalize(st);
 	}
 	if (rc == 0 && c->max_bytes)
 		prune(c, c->max_bytes);
-	sqlite3_exec(c->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	if (rc == 0 && sw_db_commit(c->db, NULL) < 0)
+		rc = SW_EIO;
+	if (rc < 0)
+		sw_db_rollback(c->db);
 	free(z);
 	return rc;
 }
 
 int sw_cache_stats_get(sw_cache *c, sw_cache_stats *s, sw_error *err)
 {
-	sqlite3_stmt *st;
+	sw_dbres *r = NULL;
+	size_t i;
 
 	memset(s, 0, sizeof(*s));
 	s->max_bytes = c->max_bytes;
-	if (sqlite3_prepare_v2(c->db, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM layers", -1, &st, NULL) != SQLITE_OK)
-		return sw_error_set(err, SW_EIO, "cache: %s", sqlite3_errmsg(c->db));
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		s->entries = (uint64_t)sqlite3_column_int64(st, 0);
-		s->bytes = (uint64_t)sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(c->db, "SELECT name, value FROM counters", -1, &st, NULL) != SQLITE_OK)
-		return sw_error_set(err, SW_EIO, "cache: %s", sqlite3_errmsg(c->db));
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
+	if (sw_db_exec(c->db, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM layers", NULL, 0, &r, err) < 0)
+		return SW_EIO;
+	s->entries = (uint64_t)sw_dbres_int(r, 0, 0);
+	s->bytes = (uint64_t)sw_dbres_int(r, 0, 1);
+	sw_dbres_free(r);
+	if (sw_db_exec(c->db, "SELECT name, value FROM counters", NULL, 0, &r, err) < 0)
+		return SW_EIO;
+	for (i = 0; i < sw_dbres_rows(r); i++) {
+		const char *name = sw_dbres_text(r, i, 0);
 		if (name && strcmp(name, "hits") == 0)
-			s->hits = (uint64_t)sqlite3_column_int64(st, 1);
+			s->hits = (uint64_t)sw_dbres_int(r, i, 1);
 		else if (name && strcmp(name, "misses") == 0)
-			s->misses = (uint64_t)sqlite3_column_int64(st, 1);
+			s->misses = (uint64_t)sw_dbres_int(r, i, 1);
 	}
-	sqlite3_finalize(st);
+	sw_dbres_free(r);
 	return 0;
 }
 
@@ -279,16 +256,21 @@ int64_t sw_cache_prune(sw_cache *c, uint64_t max_bytes, sw_error *err)
 {
 	int64_t n;
 
-	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return sw_error_set(err, SW_EIO, "cache: %s", sqlite3_errmsg(c->db));
+	if (sw_db_begin(c->db, err) < 0)
+		return SW_EIO;
 	if (max_bytes == 0)
-		n = sqlite3_exec(c->db, "DELETE FROM layers", NULL, NULL, NULL) == SQLITE_OK ? sqlite3_changes(c->db) : -1;
+		n = sw_db_exec(c->db, "DELETE FROM layers", NULL, 0, NULL, err);
 	else
 		n = prune(c, max_bytes);
-	sqlite3_exec(c->db, n >= 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
-	if (n < 0)
-		return sw_error_set(err, SW_EIO, "cache: %s", sqlite3_errmsg(c->db));
-	if (max_bytes == 0)
-		sqlite3_exec(c->db, "VACUUM", NULL, NULL, NULL);
+	if (n >= 0 && sw_db_commit(c->db, err) < 0)
+		n = -1;
+	if (n < 0) {
+		sw_db_rollback(c->db);
+		if (err && !err->msg[0])
+			sw_error_set(err, SW_EIO, "cache: cannot prune");
+		return SW_EIO;
+	}
+	if (max_bytes == 0 && !sw_db_pg(c->db))
+		sw_db_script(c->db, "VACUUM", NULL);
 	return n;
 }

@@ -1,0 +1,527 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * SQLite and PostgreSQL behind one small interface (db.h).
+ *
+ * SQLite: WAL mode, a busy timeout, BEGIN IMMEDIATE for transactions, so
+ * several processes on one machine share a file safely. PostgreSQL: one
+ * connection per sw_db (so one per thread), parameters sent as text except
+ * blobs (binary), results read as text. A connection that drops is
+ * re-established with backoff, bounded by the reconnect wait; what was
+ * being done outside a transaction is done again, what was inside one is
+ * handed back (SW_DB_RETRY) for the caller to redo whole.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "../util/util.h"
+#include "../util/banned.h"
+
+#define MAX_PARAMS 32
+
+struct sw_db {
+	sqlite3 *lite;
+	PGconn *pg;
+	char *where;          /* for messages: the path, or the host and database */
+	bool in_tx;
+	double reconnect_wait;
+	uint64_t reconnects;
+};
+
+typedef struct cell {
+	char *p;        /* NULL: SQL NULL */
+	size_t n;
+	uint8_t *bin;   /* PostgreSQL: the decoded bytea, made on demand */
+	size_t binlen;
+} cell;
+
+struct sw_dbres {
+	size_t rows, cols;
+	cell *cells;
+};
+
+bool sw_db_pg(const sw_db *db)
+{
+	return db->pg != NULL;
+}
+
+void sw_db_set_reconnect_wait(sw_db *db, double seconds)
+{
+	db->reconnect_wait = seconds;
+}
+
+uint64_t sw_db_reconnects(const sw_db *db)
+{
+	return db->reconnects;
+}
+
+static void mkparents(char *path)
+{
+	char *p;
+
+	for (p = path + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			mkdir(path, 0700);
+			*p = '/';
+		}
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* the host, port and database of a PostgreSQL connection, never its password */
+static char *pg_where(PGconn *c)
+{
+	return sw__asprintf("postgres %s:%s/%s", PQhost(c) ? PQhost(c) : "?", PQport(c) ? PQport(c) : "?",
+			    PQdb(c) ? PQdb(c) : "?");
+}
+
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+static int open_pg(sw_db *db, const char *url, sw_error *err)
+{
+	char *msg;
+
+	db->pg = PQconnectdb(url);
+	if (!db->pg)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	if (PQstatus(db->pg) != CONNECTION_OK) {
+		msg = sw__strdup(PQerrorMessage(db->pg));
+		if (msg && *msg && msg[strlen(msg) - 1] == '\n')
+			msg[strlen(msg) - 1] = '\0';
+		sw_error_set(err, SW_EIO, "postgres: cannot connect: %s", msg ? msg : "?");
+		free(msg);
+		return SW_EIO;
+	}
+	db->where = pg_where(db->pg);
+	/* notices (such as "relation already exists, skipping") are not errors */
+	PQsetNoticeProcessor(db->pg, quiet, NULL);
+	return 0;
+}
+
+static int open_lite(sw_db *db, const char *path, sw_error *err)
+{
+	char *dir = sw__strdup(path);
+
+	if (!dir)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	mkparents(dir);
+	free(dir);
+	db->where = sw__strdup(path);
+	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
+		return sw_error_set(err, SW_EIO, "%s: %s", path, db->lite ? sqlite3_errmsg(db->lite) : "cannot open");
+	sqlite3_busy_timeout(db->lite, 30000);
+	if (sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return sw_error_set(err, SW_EIO, "%s: %s", path, sqlite3_errmsg(db->lite));
+	return 0;
+}
+
+int sw_db_open(sw_db **out, const char *url, sw_error *err)
+{
+	sw_db *db;
+	int rc;
+
+	*out = NULL;
+	if (!url || !*url)
+		return sw_error_set(err, SW_EINVAL, "no database given");
+	if (!(db = calloc(1, sizeof(*db))))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	db->reconnect_wait = 300;
+	if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+		rc = open_pg(db, url, err);
+	else if (strncmp(url, "sqlite:", 7) == 0)
+		rc = url[7] ? open_lite(db, url + 7, err) : sw_error_set(err, SW_EINVAL, "sqlite: needs a path");
+	else if (strstr(url, "://"))
+		rc = sw_error_set(err, SW_EINVAL, "%.*s: not a database URL (postgres://... or sqlite:PATH)",
+				  (int)(strstr(url, "://") - url), url);
+	else
+		rc = open_lite(db, url, err);
+	if (rc < 0) {
+		sw_db_close(db);
+		return rc;
+	}
+	*out = db;
+	return 0;
+}
+
+void sw_db_close(sw_db *db)
+{
+	if (!db)
+		return;
+	if (db->lite)
+		sqlite3_close(db->lite);
+	if (db->pg)
+		PQfinish(db->pg);
+	free(db->where);
+	free(db);
+}
+
+void sw_dbres_free(sw_dbres *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->rows * r->cols; i++) {
+		free(r->cells[i].p);
+		free(r->cells[i].bin);
+	}
+	free(r->cells);
+	free(r);
+}
+
+size_t sw_dbres_rows(const sw_dbres *r)
+{
+	return r ? r->rows : 0;
+}
+
+static cell *at(const sw_dbres *r, size_t row, int col)
+{
+	if (!r || row >= r->rows || col < 0 || (size_t)col >= r->cols)
+		return NULL;
+	return &r->cells[row * r->cols + (size_t)col];
+}
+
+const char *sw_dbres_text(const sw_dbres *r, size_t row, int col)
+{
+	cell *c = at(r, row, col);
+
+	return c ? c->p : NULL;
+}
+
+int64_t sw_dbres_int(const sw_dbres *r, size_t row, int col)
+{
+	cell *c = at(r, row, col);
+
+	return c && c->p ? (int64_t)strtoll(c->p, NULL, 10) : 0;
+}
+
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = tolower(ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+const uint8_t *sw_dbres_blob(const sw_dbres *r, size_t row, int col, size_t *n)
+{
+	cell *c = at(r, row, col);
+	size_t i;
+
+	*n = 0;
+	if (!c || !c->p)
+		return NULL;
+	if (c->bin) {
+		*n = c->binlen;
+		return c->bin;
+	}
+	/* SQLite cells hold the bytes as they are; PostgreSQL's text form of a
+	 * bytea is "\x" and two hex digits per byte */
+	if (c->n < 2 || c->p[0] != '\\' || c->p[1] != 'x') {
+		*n = c->n;
+		return (const uint8_t *)c->p;
+	}
+	if ((c->n - 2) % 2 || !(c->bin = malloc((c->n - 2) / 2 + 1)))
+		return NULL;
+	for (i = 0; i < (c->n - 2) / 2; i++) {
+		int hi = hexval((unsigned char)c->p[2 + 2 * i]), lo = hexval((unsigned char)c->p[3 + 2 * i]);
+		if (hi < 0 || lo < 0) {
+			free(c->bin);
+			c->bin = NULL;
+			return NULL;
+		}
+		c->bin[i] = (uint8_t)(hi << 4 | lo);
+	}
+	c->binlen = (c->n - 2) / 2;
+	*n = c->binlen;
+	return c->bin;
+}
+
+/* ---- SQLite ---- */
+
+static int64_t lite_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_dbres **res, sw_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	sw_dbres *r = NULL;
+	size_t cap = 0;
+	int i, rc, cols;
+	char name[16];
+
+	if (sqlite3_prepare_v2(db->lite, sql, -1, &st, NULL) != SQLITE_OK)
+		return sw_error_set(err, SW_EIO, "%s: %s", db->where, sqlite3_errmsg(db->lite));
+	for (i = 0; i < nv; i++) {
+		int k;
+		snprintf(name, sizeof(name), "$%d", i + 1);
+		if (!(k = sqlite3_bind_parameter_index(st, name)))
+			continue;
+		switch (v[i].t) {
+		case 's': sqlite3_bind_text(st, k, v[i].s, -1, SQLITE_STATIC); break;
+		case 'i': sqlite3_bind_int64(st, k, v[i].i); break;
+		case 'b': sqlite3_bind_blob64(st, k, v[i].b ? v[i].b : "", v[i].n, SQLITE_STATIC); break;
+		default: sqlite3_bind_null(st, k); break;
+		}
+	}
+	cols = sqlite3_column_count(st);
+	if (res && !(r = calloc(1, sizeof(*r))))
+		goto nomem;
+	if (r)
+		r->cols = (size_t)(cols > 0 ? cols : 0);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!r)
+			continue;
+		if (r->rows == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			cell *nc = realloc(r->cells, ncap * r->cols * sizeof(*nc) + 1);
+			if (!nc)
+				goto nomem;
+			r->cells = nc;
+			cap = ncap;
+		}
+		for (i = 0; i < cols; i++) {
+			cell *c = &r->cells[r->rows * r->cols + (size_t)i];
+			int type = sqlite3_column_type(st, i);
+			memset(c, 0, sizeof(*c));
+			if (type == SQLITE_NULL)
+				continue;
+			if (type == SQLITE_BLOB) {
+				const void *b = sqlite3_column_blob(st, i);
+				c->n = (size_t)sqlite3_column_bytes(st, i);
+				if (!(c->p = malloc(c->n + 1)))
+					goto nomem_row;
+				if (c->n)
+					memcpy(c->p, b, c->n);
+				c->p[c->n] = '\0';
+			} else {
+				const unsigned char *t = sqlite3_column_text(st, i);
+				c->n = (size_t)sqlite3_column_bytes(st, i);
+				if (!(c->p = sw__strdup(t ? (const char *)t : "")))
+					goto nomem_row;
+			}
+			continue;
+nomem_row:
+			r->rows++;   /* so the cells made so far are freed */
+			goto nomem;
+		}
+		r->rows++;
+	}
+	if (rc != SQLITE_DONE) {
+		sw_error_set(err, rc == SQLITE_BUSY ? SW_ETIMEOUT : SW_EIO, "%s: %s", db->where,
+			     sqlite3_errmsg(db->lite));
+		sqlite3_finalize(st);
+		sw_dbres_free(r);
+		return rc == SQLITE_BUSY ? SW_DB_RETRY : SW_EIO;
+	}
+	sqlite3_finalize(st);
+	if (res) {
+		*res = r;
+		return (int64_t)r->rows;
+	}
+	return sqlite3_changes64(db->lite);
+nomem:
+	sqlite3_finalize(st);
+	sw_dbres_free(r);
+	return sw_error_set(err, SW_ENOMEM, "out of memory");
+}
+
+/* ---- PostgreSQL ---- */
+
+static bool pg_reconnect(sw_db *db)
+{
+	double end = sw_now() + db->reconnect_wait, wait = 0.1;
+
+	for (;;) {
+		PQreset(db->pg);
+		if (PQstatus(db->pg) == CONNECTION_OK) {
+			db->reconnects++;
+			PQsetNoticeProcessor(db->pg, quiet, NULL);
+			return true;
+		}
+		if (sw_now() + wait > end)
+			return false;
+		sleep_s(wait);
+		wait = wait * 2 > 5 ? 5 : wait * 2;
+	}
+}
+
+static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_dbres **res, sw_error *err)
+{
+	const char *vals[MAX_PARAMS];
+	int lens[MAX_PARAMS], fmts[MAX_PARAMS];
+	char ints[MAX_PARAMS][24];
+	PGresult *pr;
+	ExecStatusType es;
+	sw_dbres *r;
+	int i, attempt;
+	size_t row, k;
+
+	if (nv > MAX_PARAMS)
+		return sw_error_set(err, SW_EINVAL, "too many parameters");
+	for (i = 0; i < nv; i++) {
+		lens[i] = 0;
+		fmts[i] = 0;
+		switch (v[i].t) {
+		case 's': vals[i] = v[i].s; break;
+		case 'i':
+			snprintf(ints[i], sizeof(ints[i]), "%" PRId64, v[i].i);
+			vals[i] = ints[i];
+			break;
+		case 'b':
+			if (v[i].n > INT32_MAX)
+				return sw_error_set(err, SW_ELIMIT, "a blob of %zu bytes", v[i].n);
+			vals[i] = v[i].b ? v[i].b : "";
+			lens[i] = (int)v[i].n;
+			fmts[i] = 1;
+			break;
+		default: vals[i] = NULL; break;
+		}
+	}
+	for (attempt = 0;; attempt++) {
+		pr = PQexecParams(db->pg, sql, nv, NULL, vals, lens, fmts, 0);
+		es = pr ? PQresultStatus(pr) : PGRES_FATAL_ERROR;
+		if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK)
+			break;
+		if (PQstatus(db->pg) == CONNECTION_BAD) {
+			PQclear(pr);
+			if (db->in_tx) {
+				/* the transaction is gone with the connection: the caller redoes it */
+				db->in_tx = false;
+				if (!pg_reconnect(db))
+					return sw_error_set(err, SW_EIO, "%s: connection lost", db->where);
+				sw_error_set(err, SW_EIO, "%s: connection lost in a transaction", db->where);
+				return SW_DB_RETRY;
+			}
+			if (attempt < 3 && pg_reconnect(db))
+				continue;
+			return sw_error_set(err, SW_EIO, "%s: connection lost", db->where);
+		}
+		{
+			const char *state = pr ? PQresultErrorField(pr, PG_DIAG_SQLSTATE) : NULL;
+			bool retry = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
+			char *msg = sw__strdup(pr ? PQresultErrorMessage(pr) : PQerrorMessage(db->pg));
+			if (msg && *msg && msg[strlen(msg) - 1] == '\n')
+				msg[strlen(msg) - 1] = '\0';
+			sw_error_set(err, SW_EIO, "%s: %s", db->where, msg ? msg : "?");
+			free(msg);
+			PQclear(pr);
+			return retry ? SW_DB_RETRY : SW_EIO;
+		}
+	}
+	if (!res) {
+		const char *t = PQcmdTuples(pr);
+		int64_t n = es == PGRES_TUPLES_OK ? PQntuples(pr) : (t && *t ? strtoll(t, NULL, 10) : 0);
+		PQclear(pr);
+		return n;
+	}
+	if (!(r = calloc(1, sizeof(*r))))
+		goto nomem;
+	r->rows = (size_t)PQntuples(pr);
+	r->cols = (size_t)PQnfields(pr);
+	if (r->rows && r->cols && !(r->cells = calloc(r->rows * r->cols, sizeof(*r->cells))))
+		goto nomem;
+	for (row = 0; row < r->rows; row++)
+		for (k = 0; k < r->cols; k++) {
+			cell *c = &r->cells[row * r->cols + k];
+			if (PQgetisnull(pr, (int)row, (int)k))
+				continue;
+			c->n = (size_t)PQgetlength(pr, (int)row, (int)k);
+			if (!(c->p = malloc(c->n + 1)))
+				goto nomem;
+			memcpy(c->p, PQgetvalue(pr, (int)row, (int)k), c->n);
+			c->p[c->n] = '\0';
+		}
+	PQclear(pr);
+	*res = r;
+	return (int64_t)r->rows;
+nomem:
+	PQclear(pr);
+	sw_dbres_free(r);
+	return sw_error_set(err, SW_ENOMEM, "out of memory");
+}
+
+int64_t sw_db_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_dbres **res, sw_error *err)
+{
+	if (res)
+		*res = NULL;
+	return db->pg ? pg_exec(db, sql, v, nv, res, err) : lite_exec(db, sql, v, nv, res, err);
+}
+
+int sw_db_script(sw_db *db, const char *sql, sw_error *err)
+{
+	char *msg = NULL;
+
+	if (db->pg) {
+		PGresult *pr = PQexec(db->pg, sql);
+		ExecStatusType es = pr ? PQresultStatus(pr) : PGRES_FATAL_ERROR;
+		int rc = 0;
+		if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
+			msg = sw__strdup(pr ? PQresultErrorMessage(pr) : PQerrorMessage(db->pg));
+			if (msg && *msg && msg[strlen(msg) - 1] == '\n')
+				msg[strlen(msg) - 1] = '\0';
+			rc = sw_error_set(err, SW_EIO, "%s: %s", db->where, msg ? msg : "?");
+			free(msg);
+		}
+		PQclear(pr);
+		return rc;
+	}
+	if (sqlite3_exec(db->lite, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		sw_error_set(err, SW_EIO, "%s: %s", db->where, msg ? msg : sqlite3_errmsg(db->lite));
+		sqlite3_free(msg);
+		return SW_EIO;
+	}
+	return 0;
+}
+
+int sw_db_begin(sw_db *db, sw_error *err)
+{
+	int64_t rc = sw_db_exec(db, db->pg ? "BEGIN" : "BEGIN IMMEDIATE", NULL, 0, NULL, err);
+
+	if (rc < 0)
+		return (int)rc;
+	db->in_tx = true;
+	return 0;
+}
+
+int sw_db_commit(sw_db *db, sw_error *err)
+{
+	int64_t rc = sw_db_exec(db, "COMMIT", NULL, 0, NULL, err);
+
+	db->in_tx = false;
+	if (rc < 0 && !db->pg)
+		sqlite3_exec(db->lite, "ROLLBACK", NULL, NULL, NULL);
+	return rc < 0 ? (rc == SW_DB_RETRY ? SW_DB_RETRY : (int)rc) : 0;
+}
+
+void sw_db_rollback(sw_db *db)
+{
+	if (!db->in_tx)
+		return;
+	db->in_tx = false;
+	if (db->pg) {
+		PGresult *pr = PQexec(db->pg, "ROLLBACK");
+		PQclear(pr);
+	} else {
+		sqlite3_exec(db->lite, "ROLLBACK", NULL, NULL, NULL);
+	}
+}
