@@ -35,6 +35,13 @@ typedef struct sw_registry_opts {
 	double connect_timeout;       /* seconds; 0 = 15 */
 	double stall_timeout;         /* seconds without a byte; 0 = 30 */
 	unsigned retries;             /* on 429, 5xx, resets; 0 = 4 */
+	/* Around every HTTP request (rate limits, politeness, counters),
+	 * called from whatever thread makes it: before returns when the
+	 * request may go; after gets the HTTP status (0: no answer) and the
+	 * seconds of a Retry-After header (0: none). NULL: none. */
+	void (*before_request)(void *ctx, const char *host);
+	void (*after_request)(void *ctx, const char *host, long status, double retry_after);
+	void *request_ctx;
 } sw_registry_opts;
 
 typedef struct sw_image_opts {

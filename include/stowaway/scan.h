@@ -69,10 +69,18 @@ typedef struct sw_scan_opts {
 	 * A layer the layer cache answers is not read, so not passed. */
 	int (*layer_raw)(void *ctx, size_t layer, const uint8_t *p, size_t n);
 	void *layer_raw_ctx;
+	/* An open layer cache used instead of opening layer_cache (the caller
+	 * keeps and closes it; one scan at a time uses it). */
+	struct sw_cache *layer_cache_handle;
+	/* After a successful scan, once per layer, on the calling thread:
+	 * whether its result came from the layer cache, and whether it was
+	 * scanned and stored there (a shared store counts the scans). */
+	void (*layer_result)(void *ctx, size_t layer, bool cached, bool stored);
+	void *layer_result_ctx;
 } sw_scan_opts;
 
 #define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, false, NULL, 0, false, false, NULL, 0, false, NULL, NULL, \
-			    NULL, 0, NULL, NULL }
+			    NULL, 0, NULL, NULL, NULL, NULL, NULL }
 
 /* Scan an image. On success *out belongs to the caller (sw_report_free),
  * whatever the findings. Errors (SW_EVERIFY for a blob or diff_id that does

@@ -155,6 +155,7 @@ int cli_password(const char *file, bool confirm, char *buf, size_t n);
 void cli_wipe(char *p, size_t n);
 
 int cmd_scan(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 int cmd_name(int argc, char **argv);
 int cmd_check(int argc, char **argv);

@@ -315,6 +315,43 @@ static const cli_opt serve_opts[] = {
 	END,
 };
 
+static const cli_opt watch_opts[] = {
+	{ CLI_O_DB, "db", 0, "URL",
+	  "the shared store: postgres://USER@HOST/DB (libpq's\nURI) or sqlite:PATH (default sqlite:\n"
+	  "$XDG_CACHE_HOME/stowaway/watch.db)", NULL },
+	OPT_FORMAT2,
+	OPT_OUTPUT,
+	OPT_HELP,
+	HEADING("run: what to sweep, and how:"),
+	{ CLI_O_REGISTRY, "registry", 0, "HOST[:PORT]",
+	  "sweep this registry (repeatable): its _catalog,\nor the --repo names", NULL },
+	{ CLI_O_REPO, "repo", 0, "NAME", "sweep only this repository (repeatable;\nNAME or HOST/NAME)", NULL },
+	{ CLI_O_REPOSFILE, "repos-file", 0, "FILE", "repository names, one per line (# comments)", CLI_V_FILE },
+	{ CLI_O_NAMESAS, "names-as", 0, "REGISTRY",
+	  "judge repository names as if they were on\nREGISTRY (docker.io for a Docker Hub mirror)", NULL },
+	{ CLI_O_WORKERS, "workers", 0, "N", "jobs at once in this process (default 1)", NULL },
+	{ CLI_O_JOBS, "jobs", 'j', "N", "layers decoded in parallel per image (default:\nthe number of cores)",
+	  NULL },
+	{ CLI_O_UNTILIDLE, "until-idle", 0, NULL, "exit when no job is queued or running", NULL },
+	{ CLI_O_LEASE, "lease", 0, "DURATION",
+	  "a job given back unless its worker renews it in\nthis time (default 5m)", NULL },
+	{ CLI_O_RATE, "rate", 0, "N", "requests per second to each registry (default:\nno limit)", NULL },
+	{ CLI_O_CONCURRENCY, "concurrency", 0, "N", "requests at once to each registry (default 8)", NULL },
+	{ CLI_O_METRICS, "metrics", 0, "ADDR:PORT", "serve Prometheus' /metrics there", NULL },
+	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules (*.yar, *.yara in DIR;\nrepeatable)", CLI_V_DIR },
+	{ CLI_O_IOC, "ioc", 0, "FILE", "extra SHA-256 IOC list (repeatable)", CLI_V_FILE },
+	{ CLI_O_TIMEOUT, "timeout", 0, "DURATION", "per image (default 600s)", NULL },
+	{ CLI_O_QUIET, "quiet", 'q', NULL, "no progress line on stderr", NULL },
+	HEADING("events:"),
+	{ CLI_O_SINCE, "since", 0, "TIME",
+	  "only events at or after TIME: RFC 3339\n(2026-12-07T10:00:00Z) or a DURATION ago (10m)", NULL },
+	{ CLI_O_KIND, "kind", 0, "KIND",
+	  "only one kind: new_image, new_layer, verdict,\ntag_moved, lookalike, failed",
+	  "new_image new_layer verdict tag_moved lookalike failed" },
+	OPTS_REGISTRY,
+	END,
+};
+
 static const cli_opt report_opts[] = {
 	{ CLI_O_FORMAT, "format", 'f', "FORMAT", "html (any case; the default): " HTML_PAGES, CLI_V_FORMATS_HTML },
 	{ CLI_O_OUTPUT, "output", 'o', "PATH", "the page (FILE), or the directory of pages (DIR)", CLI_V_FILE },
@@ -531,6 +568,29 @@ const cli_cmd cli_cmds[] = {
 	  "for images allowed. See docs/gate.md.",
 	  NULL, NULL, "0 after SIGTERM; 2 an error (it could not start).",
 	  CLI_CMD_REGISTRY | CLI_CMD_POLICY | CLI_CMD_CACHE, serve_opts },
+	{ "watch", "sweep whole registries, on one machine or many",
+	  "watch run --registry HOST [--registry HOST]... [options]\n"
+	  "watch status|events|report [--db URL] [options]", "run status events report", NULL,
+	  "watch run: enumerate each registry (its _catalog, or the --repo names), resolve\n"
+	  "every tag to a digest with HEAD requests, and judge every image on every\n"
+	  "platform: names as 'name' judges them, layers as 'scan' scans them. The\n"
+	  "store (--db) is the work queue, the verdicts and the layer cache: any\n"
+	  "number of 'watch run' on any number of machines share one PostgreSQL\n"
+	  "database, a layer scanned by one is reused by all, a killed worker's job\n"
+	  "goes back to the queue when its lease runs out, and a run that stops is\n"
+	  "continued by the next. A sweep of a registry already running is joined; a\n"
+	  "new one finds what changed (new tags, tags moved) and judges only images\n"
+	  "not judged before. Requests to each registry are bounded (--rate,\n"
+	  "--concurrency) and 429 answers pause them.\n\n"
+	  "watch status: the queue and the store in figures. watch events: what\n"
+	  "happened (new images and layers, verdicts that changed, tags moved,\n"
+	  "look-alike repositories, jobs that failed), as JSON lines or a table.\n"
+	  "watch report: the malicious and suspicious images with their findings, and\n"
+	  "the look-alike repositories. See docs/SCALE.md.",
+	  CLI_V_FORMATS2, NULL,
+	  "run: 0 stopped or idle; 2 an error. status, events: 0; 2 an error. report: 0\n"
+	  "nothing found; 1 a malicious or suspicious image or a look-alike; 2 an\nerror.",
+	  CLI_CMD_REGISTRY, watch_opts },
 	{ "report", "render saved JSON reports as HTML pages",
 	  "report [options] FILE...", NULL, CLI_V_FILE,
 	  "Render reports that scan or detonate saved with --format json as the page\n"

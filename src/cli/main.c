@@ -242,7 +242,7 @@ static const struct {
 	{ "policy", cmd_policy }, { "rules", cmd_rules }, { "pull", cmd_pull }, { "unpack", cmd_unpack },
 	{ "cache", cmd_cache }, { "verify", cmd_verify }, { "verify-blob", cmd_verify_blob },
 	{ "verify-attestation", cmd_verify_attestation },
-	{ "sign", cmd_sign }, { "keygen", cmd_keygen }, { "serve", cmd_serve }, { "report", cmd_report },
+	{ "sign", cmd_sign }, { "keygen", cmd_keygen }, { "serve", cmd_serve }, { "watch", cmd_watch }, { "report", cmd_report },
 	{ "version", cmd_version },
 	{ "help", cmd_help },
 };

@@ -354,6 +354,7 @@ def output_writes_the_result_there():
         "unpack": ["unpack", demo(), "TARGET"],
         "verify-blob": ["verify-blob"] + blob_args("happy-path-v0.3"),
         "report": ["report", saved_report()],
+        "watch": ["watch", "status", "--db", "sqlite:" + path("watch.db")],
     }
     eq(sorted(runs), sorted(with_option("--output")), "the commands that take --output")
     for c, argv in runs.items():

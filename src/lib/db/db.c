@@ -365,6 +365,25 @@ static bool pg_reconnect(sw_db *db)
 	}
 }
 
+/* The highest $N the statement uses: PostgreSQL refuses parameters it
+ * does not use at the end of the list (SQLite ignores them). */
+static int max_param(const char *sql)
+{
+	int max = 0;
+	bool quoted = false;
+
+	for (; *sql; sql++) {
+		if (*sql == '\'')
+			quoted = !quoted;
+		else if (!quoted && *sql == '$' && sql[1] >= '1' && sql[1] <= '9') {
+			int n = (int)strtol(sql + 1, NULL, 10);
+			if (n > max)
+				max = n;
+		}
+	}
+	return max;
+}
+
 static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_dbres **res, sw_error *err)
 {
 	const char *vals[MAX_PARAMS];
@@ -376,6 +395,8 @@ static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_d
 	int i, attempt;
 	size_t row, k;
 
+	if (nv > max_param(sql))
+		nv = max_param(sql);
 	if (nv > MAX_PARAMS)
 		return sw_error_set(err, SW_EINVAL, "too many parameters");
 	for (i = 0; i < nv; i++) {

@@ -36,7 +36,11 @@ typedef struct sw_dbv {
 	size_t n;
 } sw_dbv;
 
-#define DB_S(x) ((sw_dbv){ .t = (x) ? 's' : 'n', .s = (x) })
+static inline sw_dbv DB_S(const char *s)
+{
+	return (sw_dbv){ .t = s ? 's' : 'n', .s = s };
+}
+
 #define DB_I(x) ((sw_dbv){ .t = 'i', .i = (int64_t)(x) })
 #define DB_B(p, len) ((sw_dbv){ .t = 'b', .b = (p), .n = (len) })
 

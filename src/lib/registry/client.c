@@ -53,6 +53,10 @@ struct sw_reg {
 	pthread_mutex_t mu;
 	char *token;             /* bearer token, shared */
 	char *token_for;         /* the base it was issued for */
+	char *host;              /* the registry's host[:port], for the hooks */
+	void (*before)(void *, const char *);
+	void (*after)(void *, const char *, long, double);
+	void *hook_ctx;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -153,6 +157,7 @@ typedef struct xfer {
 	size_t upload_len;
 	const char *req_type;    /* request Content-Type */
 	long want;               /* success status (200 for GET) */
+	bool head;               /* HEAD: headers only */
 } xfer;
 
 static void xfer_reset(xfer *x)
@@ -518,9 +523,17 @@ static int get(sw_reg *r, const char *what, const char *accept, xfer *x, sw_erro
 			}
 		}
 		curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, hdr);
+		if (x->head)
+			curl_easy_setopt(x->h, CURLOPT_NOBODY, 1L);
+		if (r->before)
+			r->before(r->hook_ctx, r->host);
 		cc = curl_easy_perform(x->h);
 		if (!x->status)
 			curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->status);
+		if (r->after)
+			r->after(r->hook_ctx, r->host, cc == CURLE_OK ? x->status : 0,
+				 x->retry_after && isdigit((unsigned char)x->retry_after[0]) ?
+				 strtod(x->retry_after, NULL) : 0);
 		curl_easy_cleanup(x->h);
 		x->h = NULL;
 		curl_slist_free_all(hdr);
@@ -638,6 +651,10 @@ int sw_reg_open(sw_reg **out, const char *domain, const char *repo, const sw_reg
 	r->stall_timeout = o->stall_timeout > 0 ? o->stall_timeout : 30;
 	r->retries = o->retries ? o->retries : 4;
 	r->repo = sw__strdup(repo);
+	r->host = sw__strdup(domain);
+	r->before = o->before_request;
+	r->after = o->after_request;
+	r->hook_ctx = o->request_ctx;
 	r->ca_file = o->ca_file ? sw__strdup(o->ca_file) : NULL;
 	if (strcmp(domain, "docker.io") == 0)
 		for (i = 0; i < o->n_mirrors && r->nbases < 7; i++)
@@ -659,7 +676,7 @@ int sw_reg_open(sw_reg **out, const char *domain, const char *repo, const sw_reg
 	} else {
 		creds_from_config(r, domain, o->docker_config);
 	}
-	if (!r->repo) {
+	if (!r->repo || !r->host) {
 		sw_reg_free(r);
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
@@ -676,6 +693,7 @@ void sw_reg_free(sw_reg *r)
 	for (i = 0; i < r->nbases; i++)
 		free(r->bases[i]);
 	free(r->repo);
+	free(r->host);
 	free(r->user);
 	sw_free_secret(r->pass);
 	free(r->ca_file);
@@ -807,18 +825,14 @@ int sw_reg_blob(sw_reg *r, const char *digest, int64_t size, uint64_t max, char 
 	return rc;
 }
 
-int sw_reg_tags(sw_reg *r, unsigned n, const char *last, uint64_t max, char **body, size_t *len, sw_error *err)
+/* GET a JSON listing (what: malloc'd, taken) into *body, at most max bytes. */
+static int get_listing(sw_reg *r, char *what, uint64_t max, char **body, size_t *len, sw_error *err)
 {
 	sw_buf b = SW_BUF_INIT(max + 1);
 	xfer x;
-	char *what;
 	int rc;
 
 	*body = NULL;
-	if (last && last[0])
-		what = sw__asprintf("tags/list?n=%u&last=%s", n, last);
-	else
-		what = sw__asprintf("tags/list?n=%u", n);
 	if (!what)
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	rc = get_into(r, what, "application/json", &b, max, &x, err);
@@ -827,6 +841,53 @@ int sw_reg_tags(sw_reg *r, unsigned n, const char *last, uint64_t max, char **bo
 		*len = b.len;
 		if (!(*body = sw_buf_detach(&b, NULL)))
 			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	xfer_done(&x, &b);
+	return rc;
+}
+
+int sw_reg_tags(sw_reg *r, unsigned n, const char *last, uint64_t max, char **body, size_t *len, sw_error *err)
+{
+	return get_listing(r, last && last[0] ? sw__asprintf("tags/list?n=%u&last=%s", n, last) :
+			   sw__asprintf("tags/list?n=%u", n), max, body, len, err);
+}
+
+int sw_reg_catalog(sw_reg *r, unsigned n, const char *last, uint64_t max, char **body, size_t *len, sw_error *err)
+{
+	/* the catalog is the registry's, not a repository's: an absolute URL */
+	return get_listing(r, last && last[0] ? sw__asprintf("%s/v2/_catalog?n=%u&last=%s", sw_reg_base(r), n, last) :
+			   sw__asprintf("%s/v2/_catalog?n=%u", sw_reg_base(r), n), max, body, len, err);
+}
+
+int sw_reg_head_manifest(sw_reg *r, const char *ref, char **digest, char **media_type, sw_error *err)
+{
+	sw_buf b = SW_BUF_INIT(1);
+	xfer x;
+	char *what = sw__asprintf("manifests/%s", ref);
+	int rc;
+
+	*digest = *media_type = NULL;
+	if (!what)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	memset(&x, 0, sizeof(x));
+	x.r = r;
+	x.body = &b;
+	x.max = 0;
+	x.head = true;
+	x.errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
+	rc = get(r, what, ACCEPT, &x, err);
+	free(what);
+	if (rc == 0 && (!x.docker_digest || !sw_digest_valid(x.docker_digest)))
+		rc = SW_ENOTFOUND;   /* no usable digest: the caller GETs the manifest */
+	if (rc == 0) {
+		*digest = sw__strdup(x.docker_digest);
+		*media_type = sw__strdup(x.content_type ? x.content_type : "");
+		if (!*digest || !*media_type) {
+			free(*digest);
+			free(*media_type);
+			*digest = *media_type = NULL;
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		}
 	}
 	xfer_done(&x, &b);
 	return rc;

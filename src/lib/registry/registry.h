@@ -38,6 +38,14 @@ int sw_reg_blob(sw_reg *r, const char *digest, int64_t size, uint64_t max, char 
  * most max bytes of JSON, as the registry sent it. */
 int sw_reg_tags(sw_reg *r, unsigned n, const char *last, uint64_t max, char **body, size_t *len, sw_error *err);
 
+/* GET /v2/_catalog?n=N[&last=LAST] of the registry, as it sent it. */
+int sw_reg_catalog(sw_reg *r, unsigned n, const char *last, uint64_t max, char **body, size_t *len, sw_error *err);
+
+/* HEAD a manifest: its Docker-Content-Digest and media type, malloc'd
+ * (free on Docker Hub's pull limit). SW_ENOTFOUND also when the registry
+ * sends no valid digest: GET it then (sw_reg_manifest). */
+int sw_reg_head_manifest(sw_reg *r, const char *ref, char **digest, char **media_type, sw_error *err);
+
 /* Stream a blob into sink as it arrives (no temporary file). The caller
  * hashes what it receives and checks the digest; a transfer that fails
  * after bytes were delivered is not retried (they cannot be taken back). */

@@ -265,7 +265,8 @@ static void scan_release(scan *s, worker *ws, size_t nw, sw_merge *m)
 		if (sw_scan__detectors[i]->release && s->dstate[i])
 			sw_scan__detectors[i]->release(s->dstate[i]);
 	sw_chain_free_paths(s->start_paths);
-	sw_cache_close(s->cache);
+	if (!s->cache_borrowed)
+		sw_cache_close(s->cache);
 	pthread_mutex_destroy(&s->plock);
 }
 

@@ -121,11 +121,12 @@ void sw_scan__cache_store(scan *s)
 		job *j = &s->jobs[i];
 		const sw_layer_info *li = sw_image_layer(s->img, i);
 		sw_buf b = SW_BUF_INIT((size_t)1 << 30);
-		if (!cacheable(j))
-			continue;
-		if (sw_job_encode(j, li->diff_id ? li->diff_id : "", &b) == 0)
-			sw_cache_put(s->cache, j->key, li->digest, (const uint8_t *)b.data, b.len);
+		bool stored = false;
+		if (cacheable(j) && sw_job_encode(j, li->diff_id ? li->diff_id : "", &b) == 0)
+			stored = sw_cache_put(s->cache, j->key, li->digest, (const uint8_t *)b.data, b.len) == 0;
 		sw_buf_release(&b);
+		if (s->o->layer_result)
+			s->o->layer_result(s->o->layer_result_ctx, i, j->cached, stored);
 	}
 }
 
@@ -133,8 +134,14 @@ void sw_scan__cache_open(scan *s, const char *ruleset)
 {
 	const sw_scan_opts *opts = s->o;
 
-	if (!opts->layer_cache || sw_image__rootfs(s->img))
+	if ((!opts->layer_cache && !opts->layer_cache_handle) || sw_image__rootfs(s->img))
 		return;
+	if (opts->layer_cache_handle) {
+		s->cache = opts->layer_cache_handle;
+		s->cache_borrowed = true;
+		cache_lookup(s, ruleset);
+		return;
+	}
 	/* a cache that cannot be opened is not used: the scan does the work */
 	if (sw_cache_open(&s->cache, opts->layer_cache,
 			  opts->layer_cache_max ? opts->layer_cache_max : LAYER_CACHE_DEFAULT_MAX, NULL) == 0)

@@ -54,6 +54,7 @@ typedef struct scan {
 	pthread_mutex_t plock;
 	double last_progress;
 	sw_cache *cache;
+	bool cache_borrowed;    /* the caller's (layer_cache_handle): not closed here */
 	uint64_t cache_hits;
 } scan;
 
