@@ -38,6 +38,7 @@ typedef struct sw_watch_opts {
 	const char *names_as;                  /* judge repository names as on this registry ("docker.io") */
 	unsigned workers;                      /* threads taking jobs; 0 = 1 */
 	bool until_idle;                       /* return when no job is queued or leased */
+	bool enqueue_only;                     /* start the sweeps and return (no worker) */
 	double lease;                          /* seconds a job is held without news; 0 = 300 */
 	double rate;                           /* requests per second per registry; 0 = no limit */
 	unsigned concurrency;                  /* requests at once per registry; 0 = 8 */
@@ -49,10 +50,11 @@ typedef struct sw_watch_opts {
 	void *progress_ctx;
 } sw_watch_opts;
 
-/* Run workers until stopped (SIGINT/SIGTERM: the jobs in hand are
- * finished first) or, with until_idle, until the queue is empty. Starts a
- * sweep of each registry that has none running, or joins the one that
- * does. SW_EIO when the database cannot be reached at the start. */
+/* Start a sweep of each registry that has none running (or join the one
+ * that does), then run workers until stopped (SIGINT/SIGTERM: the jobs in
+ * hand are finished first) or, with until_idle, until the queue is empty.
+ * With no registry, only work the queue; with enqueue_only, only start
+ * the sweeps. SW_EIO when the database cannot be reached at the start. */
 SW_API int sw_watch_run(const sw_watch_opts *o, sw_error *err);
 
 typedef enum { SW_WATCH_TABLE, SW_WATCH_JSON } sw_watch_format;

@@ -204,8 +204,8 @@ int cmd_watch(int argc, char **argv)
 		goto out;
 	}
 	verb = a.nops ? a.ops[0] : "";
-	if (a.nops != 1 || !cli_word_in("run status events report", verb)) {
-		cli_error("watch: expected run, status, events or report (try 'stowaway watch --help')");
+	if (a.nops != 1 || !cli_word_in("run sweep status events report", verb)) {
+		cli_error("watch: expected run, sweep, status, events or report (try 'stowaway watch --help')");
 		goto out;
 	}
 	if (!w.db && !(w.db = dflt = default_db())) {
@@ -213,11 +213,16 @@ int cmd_watch(int argc, char **argv)
 		goto out;
 	}
 	w.o.db = w.db;
-	if (strcmp(verb, "run") == 0) {
-		if (!w.nregistries) {
-			cli_error("watch run: give at least one --registry HOST[:PORT]");
+	if (strcmp(verb, "run") == 0 || strcmp(verb, "sweep") == 0) {
+		if (!w.nregistries && strcmp(verb, "sweep") == 0) {
+			cli_error("watch sweep: give at least one --registry HOST[:PORT]");
 			goto out;
 		}
+		if (w.nrepos && !w.nregistries) {
+			cli_error("watch run: --repo names repositories of a --registry");
+			goto out;
+		}
+		w.o.enqueue_only = strcmp(verb, "sweep") == 0;
 		if (w.repos_file && read_repos(&w) < 0)
 			goto out;
 		w.o.registries = w.registries;
@@ -231,14 +236,13 @@ int cmd_watch(int argc, char **argv)
 		w.o.registry = w.reg.o;
 		w.o.image = io;
 		w.o.image.registry = NULL;
-		if (!w.quiet && isatty(2)) {
+		if (!w.quiet && !w.o.enqueue_only && isatty(2))
 			w.o.progress = progress;
-		}
 		rc = sw_watch_run(&w.o, &err);
 		if (w.o.progress)
 			fputc('\n', stderr);
 		if (rc < 0) {
-			cli_error("watch run: %s", err.msg);
+			cli_error("watch %s: %s", verb, err.msg);
 			rc = EXIT_ERROR;
 		} else {
 			rc = EXIT_CLEAN;

@@ -322,7 +322,7 @@ static const cli_opt watch_opts[] = {
 	OPT_FORMAT2,
 	OPT_OUTPUT,
 	OPT_HELP,
-	HEADING("run: what to sweep, and how:"),
+	HEADING("run and sweep: what to sweep, and how:"),
 	{ CLI_O_REGISTRY, "registry", 0, "HOST[:PORT]",
 	  "sweep this registry (repeatable): its _catalog,\nor the --repo names", NULL },
 	{ CLI_O_REPO, "repo", 0, "NAME", "sweep only this repository (repeatable;\nNAME or HOST/NAME)", NULL },
@@ -569,8 +569,9 @@ const cli_cmd cli_cmds[] = {
 	  NULL, NULL, "0 after SIGTERM; 2 an error (it could not start).",
 	  CLI_CMD_REGISTRY | CLI_CMD_POLICY | CLI_CMD_CACHE, serve_opts },
 	{ "watch", "sweep whole registries, on one machine or many",
-	  "watch run --registry HOST [--registry HOST]... [options]\n"
-	  "watch status|events|report [--db URL] [options]", "run status events report", NULL,
+	  "watch run [--registry HOST]... [options]\n"
+	  "watch sweep --registry HOST [--registry HOST]... [options]\n"
+	  "watch status|events|report [--db URL] [options]", "run sweep status events report", NULL,
 	  "watch run: enumerate each registry (its _catalog, or the --repo names), resolve\n"
 	  "every tag to a digest with HEAD requests, and judge every image on every\n"
 	  "platform: names as 'name' judges them, layers as 'scan' scans them. The\n"
@@ -581,7 +582,9 @@ const cli_cmd cli_cmds[] = {
 	  "continued by the next. A sweep of a registry already running is joined; a\n"
 	  "new one finds what changed (new tags, tags moved) and judges only images\n"
 	  "not judged before. Requests to each registry are bounded (--rate,\n"
-	  "--concurrency) and 429 answers pause them.\n\n"
+	  "--concurrency) and 429 answers pause them. Without --registry, run only\n"
+	  "works the queue (the workers of a fleet); watch sweep only starts the\n"
+	  "sweeps (a periodic job) and exits.\n\n"
 	  "watch status: the queue and the store in figures. watch events: what\n"
 	  "happened (new images and layers, verdicts that changed, tags moved,\n"
 	  "look-alike repositories, jobs that failed), as JSON lines or a table.\n"

@@ -91,6 +91,25 @@ static char *pg_where(PGconn *c)
 			    PQdb(c) ? PQdb(c) : "?");
 }
 
+/* libpq's messages, made one line: its newlines and tabs become spaces */
+static char *one_line(const char *msg)
+{
+	char *s = sw__strdup(msg ? msg : "?"), *r, *w;
+
+	if (!s)
+		return NULL;
+	for (r = w = s; *r; r++) {
+		char c = *r == '\n' || *r == '\t' ? ' ' : *r;
+		if (c == ' ' && (w == s || w[-1] == ' '))
+			continue;
+		*w++ = c;
+	}
+	while (w > s && w[-1] == ' ')
+		w--;
+	*w = '\0';
+	return s;
+}
+
 static void quiet(void *arg, const char *message)
 {
 	(void)arg;
@@ -105,9 +124,7 @@ static int open_pg(sw_db *db, const char *url, sw_error *err)
 	if (!db->pg)
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	if (PQstatus(db->pg) != CONNECTION_OK) {
-		msg = sw__strdup(PQerrorMessage(db->pg));
-		if (msg && *msg && msg[strlen(msg) - 1] == '\n')
-			msg[strlen(msg) - 1] = '\0';
+		msg = one_line(PQerrorMessage(db->pg));
 		sw_error_set(err, SW_EIO, "postgres: cannot connect: %s", msg ? msg : "?");
 		free(msg);
 		return SW_EIO;
@@ -440,9 +457,7 @@ static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_d
 		{
 			const char *state = pr ? PQresultErrorField(pr, PG_DIAG_SQLSTATE) : NULL;
 			bool retry = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
-			char *msg = sw__strdup(pr ? PQresultErrorMessage(pr) : PQerrorMessage(db->pg));
-			if (msg && *msg && msg[strlen(msg) - 1] == '\n')
-				msg[strlen(msg) - 1] = '\0';
+			char *msg = one_line(pr ? PQresultErrorMessage(pr) : PQerrorMessage(db->pg));
 			sw_error_set(err, SW_EIO, "%s: %s", db->where, msg ? msg : "?");
 			free(msg);
 			PQclear(pr);
@@ -497,9 +512,7 @@ int sw_db_script(sw_db *db, const char *sql, sw_error *err)
 		ExecStatusType es = pr ? PQresultStatus(pr) : PGRES_FATAL_ERROR;
 		int rc = 0;
 		if (es != PGRES_COMMAND_OK && es != PGRES_TUPLES_OK) {
-			msg = sw__strdup(pr ? PQresultErrorMessage(pr) : PQerrorMessage(db->pg));
-			if (msg && *msg && msg[strlen(msg) - 1] == '\n')
-				msg[strlen(msg) - 1] = '\0';
+			msg = one_line(pr ? PQresultErrorMessage(pr) : PQerrorMessage(db->pg));
 			rc = sw_error_set(err, SW_EIO, "%s: %s", db->where, msg ? msg : "?");
 			free(msg);
 		}

@@ -1072,7 +1072,7 @@ int sw_watch_run(const sw_watch_opts *o, sw_error *err)
 	gethostname(hostname, sizeof(hostname) - 1);
 	if ((rc = sw_watch__open(&db, o->db, err)) < 0)
 		goto out;
-	if ((rc = seed(&w, db, err)) < 0)
+	if ((rc = seed(&w, db, err)) < 0 || o->enqueue_only)
 		goto out;
 	if (o->metrics && (ms.fd = rc = metrics_listen(o->metrics, err)) < 0)
 		goto out;
