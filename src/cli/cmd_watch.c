@@ -208,6 +208,9 @@ int cmd_watch(int argc, char **argv)
 		cli_error("watch: expected run, sweep, status, events or report (try 'stowaway watch --help')");
 		goto out;
 	}
+	/* the URL may carry a password: the environment keeps it off the command line */
+	if (!w.db && getenv("STOWAWAY_WATCH_DB") && *getenv("STOWAWAY_WATCH_DB"))
+		w.db = getenv("STOWAWAY_WATCH_DB");
 	if (!w.db && !(w.db = dflt = default_db())) {
 		cli_error("watch: no $XDG_CACHE_HOME or $HOME: give --db URL");
 		goto out;

@@ -317,8 +317,8 @@ static const cli_opt serve_opts[] = {
 
 static const cli_opt watch_opts[] = {
 	{ CLI_O_DB, "db", 0, "URL",
-	  "the shared store: postgres://USER@HOST/DB (libpq's\nURI) or sqlite:PATH (default sqlite:\n"
-	  "$XDG_CACHE_HOME/stowaway/watch.db)", NULL },
+	  "the shared store: postgres://USER@HOST/DB (libpq's\nURI) or sqlite:PATH (default:\n"
+	  "$STOWAWAY_WATCH_DB, else sqlite:\n$XDG_CACHE_HOME/stowaway/watch.db)", NULL },
 	OPT_FORMAT2,
 	OPT_OUTPUT,
 	OPT_HELP,

@@ -64,6 +64,8 @@ def objects():
     """Every object in deploy/kubernetes, by kind (one of each is expected)."""
     out = {}
     for dirpath, _, names in os.walk(DEPLOY):
+        if os.path.relpath(dirpath, DEPLOY).startswith("watch"):
+            continue   # the sweepers' workload: watch_* cases
         for n in sorted(names):
             if n.endswith(".yaml") and n != "kustomization.yaml":
                 for d in load(os.path.join(dirpath, n)):
@@ -150,7 +152,8 @@ def every_file_parses_and_names_an_object():
         for d in docs:
             ok(d.get("apiVersion") and d.get("kind"), f + ": a document without apiVersion and kind")
             if d["kind"] not in ("Kustomization", "Namespace") and "webhooks" not in f:
-                eq(d["metadata"].get("namespace"), NAMESPACE, f + ": namespace")
+                eq(d["metadata"].get("namespace"), "stowaway-watch" if "/watch/" in f else NAMESPACE,
+                   f + ": namespace")
     eq(set(objects()), {"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service",
                         "PodDisruptionBudget", "NetworkPolicy", "ValidatingWebhookConfiguration",
                         "MutatingWebhookConfiguration"}, "kinds")
@@ -344,7 +347,8 @@ def check_reads_the_deployments_image():
     for opts in ([], ["--policy", policy_file()]):
         res = run(BIN, "check", "--manifests", "--format", "json", *opts, DEPLOY)
         rows = json.loads(res.stdout)["results"]
-        eq([(r["image"], r["allowed"]) for r in rows], [(image, True)], "check --manifests %s" % " ".join(opts))
+        # the webhook's Deployment, the sweepers' Deployment and CronJob: one image
+        eq([(r["image"], r["allowed"]) for r in rows], [(image, True)] * 3, "check --manifests %s" % " ".join(opts))
 
 
 @case
@@ -488,6 +492,79 @@ def served_with_the_certificate_by_the_services_names():
         srv.terminate()
         srv.wait(timeout=30)
     eq(srv.returncode, 0, "exit after SIGTERM")
+
+
+# ---- deploy/kubernetes/watch: the sweepers ----
+
+WATCH = os.path.join(DEPLOY, "watch")
+
+
+def watch_objects():
+    out = {}
+    for n in sorted(os.listdir(WATCH)):
+        if n.endswith(".yaml") and n != "kustomization.yaml":
+            for d in load(os.path.join(WATCH, n)):
+                ok(d["kind"] not in out, "%s: a second %s" % (n, d["kind"]))
+                out[d["kind"]] = d
+    return out
+
+
+def watch_pods():
+    """(pod spec, container, what it runs) of the workers and of the sweep."""
+    o = watch_objects()
+    for spec in (o["Deployment"]["spec"]["template"]["spec"],
+                 o["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]):
+        eq(len(spec["containers"]), 1, "one container")
+        yield spec, spec["containers"][0]
+
+
+@case
+def watch_manifests_are_complete_and_in_order():
+    eq(set(watch_objects()), {"Namespace", "ServiceAccount", "Secret", "Deployment", "CronJob",
+                              "NetworkPolicy"}, "kinds")
+    k = load(os.path.join(WATCH, "kustomization.yaml"))[0]
+    numbered = sorted(n for n in os.listdir(WATCH) if re.match(r"[0-9]{2}-.*\.yaml$", n))
+    eq(k["resources"], numbered, "resources (the -f order)")
+
+
+@case
+def watch_pods_run_non_root_read_only_with_the_url_from_the_secret():
+    secret = watch_objects()["Secret"]["metadata"]["name"]
+    for ps, c in watch_pods():
+        for sc in (ps["securityContext"], c["securityContext"]):
+            eq(sc["runAsNonRoot"], True, "runAsNonRoot")
+            eq(sc["seccompProfile"]["type"], "RuntimeDefault", "seccomp")
+        eq(c["securityContext"]["readOnlyRootFilesystem"], True, "readOnlyRootFilesystem")
+        eq(c["securityContext"]["capabilities"]["drop"], ["ALL"], "capabilities")
+        eq(ps["automountServiceAccountToken"], False, "service account token")
+        env = {e["name"]: e for e in c["env"]}
+        eq(env["STOWAWAY_WATCH_DB"]["valueFrom"]["secretKeyRef"]["name"], secret, "the database URL's Secret")
+        ok(not any("postgres://" in a for a in c.get("args", [])), "no URL on the command line")
+
+
+@case
+def watch_commands_run_as_written():
+    """Each pod's command and arguments, run against a SQLite store: they
+    parse, the sweep starts a sweep, the worker (with --until-idle added)
+    works the queue and exits 0."""
+    db = "sqlite:" + os.path.join(WORK, "watch-deploy.db")
+    for ps, c in watch_pods():
+        cmd = c["command"]
+        eq(cmd[0], "/usr/bin/stowaway", "the image's binary")
+        args = [a for a in c.get("args", [])]
+        if "--metrics" in args:   # a free port here
+            args[args.index("--metrics") + 1] = "127.0.0.1:0"
+        if cmd[2] == "run":
+            args += ["--until-idle"]
+        else:
+            args = [a if a != "registry.example.com" else "127.0.0.1:1" for a in args]
+        env = dict(os.environ, STOWAWAY_WATCH_DB=db, XDG_CACHE_HOME=os.path.join(WORK, "xdg"))
+        r = subprocess.run([BIN] + cmd[1:] + args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=120)
+        eq(r.returncode, 0, "%s: %s" % (" ".join(cmd[1:] + args), r.stderr))
+    st = json.loads(subprocess.run([BIN, "watch", "status", "--db", db, "-f", "json"], stdout=subprocess.PIPE,
+                                   check=True, text=True).stdout)
+    eq([s["registry"] for s in st["sweeps"]], ["127.0.0.1:1"], "the CronJob started a sweep")
 
 
 def main():
