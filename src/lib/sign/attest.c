@@ -48,17 +48,7 @@ static void statement(sw_buf *st, const char *name, const char *hex, const struc
 {
 	sw_jw w = SW_JW_INIT(st);
 
-	sw_jw_obj(&w);
-	sw_jw_kstr(&w, "_type", "https://in-toto.io/Statement/v1");
-	sw_jw_karr(&w, "subject");
-	sw_jw_obj(&w);
-	sw_jw_kstr(&w, "name", name);
-	sw_jw_kobj(&w, "digest");
-	sw_jw_kstr(&w, "sha256", hex);
-	sw_jw_end(&w);
-	sw_jw_end(&w);
-	sw_jw_end(&w);
-	sw_jw_kstr(&w, "predicateType", SW_ATTEST_PREDICATE);
+	sw_sig__statement_head(&w, name, hex, SW_ATTEST_PREDICATE);
 	sw_jw_kobj(&w, "predicate");
 	sw_jw_kobj(&w, "scanner");
 	sw_jw_kstr(&w, "name", "stowaway");
@@ -223,7 +213,7 @@ typedef struct att_ctx {
 /* A Sigstore bundle of a stowaway verdict (cosign v3's storage): the bundle
  * verified with the keys (log entries checked when present), then its
  * envelope read as a .att layer's. */
-static int att_bundle(void *ctx, const char *dg, const char *bundle, size_t blen, const char *why)
+static int att_bundle(void *ctx, const char *dg, const char *pt, const char *bundle, size_t blen, const char *why)
 {
 	att_ctx *a = ctx;
 	sw_bundle_want want = SW_BUNDLE_WANT_INIT;
@@ -233,6 +223,7 @@ static int att_bundle(void *ctx, const char *dg, const char *bundle, size_t blen
 	sw_buf env = SW_BUF_INIT(MAX_ENVELOPE);
 	sw_att_result *r = sw_sig__one_more(a->results, a->n, sizeof(**a->results));
 
+	(void)pt;
 	if (!r)
 		return SW_ENOMEM;
 	r->status = SW_SIG_MALFORMED;
@@ -300,7 +291,7 @@ int sw_verify_attestations(const char *ref, const sw_image_opts *o, const sw_pub
 	a = (att_ctx){ &si, keys, NULL, results, n, 0 };
 	if ((rc = sw_trustroot_load(NULL, &tr, err)) == 0) {
 		a.tr = tr;
-		rc = sw_sig__each_bundle(&si, SW_ATTEST_PREDICATE, att_bundle, &a, err);
+		rc = sw_sig__each_bundle(&si, SW_SIG_KIND_ATTESTATIONS, att_bundle, &a, err);
 		if (rc == SW_ENOMEM)
 			sw_error_set(err, rc, "out of memory");
 	}
