@@ -80,9 +80,10 @@ static int referrers(sw_sigimage *si, sw_json_doc **doc, sw_error *err)
 	return rc;
 }
 
-/* The bundle a referrer manifest holds (malloc'd), or why not. */
+/* The bundle a referrer manifest holds (malloc'd), or why not; the
+ * predicate type its annotation names into pt (empty: none). */
 static const char *referrer_bundle(sw_sigimage *si, const char *mdigest, int64_t msize, char **bundle, size_t *blen,
-				   sw_error *err)
+				   char pt[256], sw_error *err)
 {
 	sw_json_doc *doc = NULL;
 	const sw_json *root, *layers;
@@ -107,6 +108,8 @@ static const char *referrer_bundle(sw_sigimage *si, const char *mdigest, int64_t
 		goto out;
 	}
 	root = sw_json_root(doc);
+	at = sw_json_get_str(sw_json_get_obj(root, "annotations"), ANN_PREDICATE);
+	snprintf(pt, 256, "%s", at ? at : "");
 	at = sw_json_get_str(root, "artifactType");
 	layers = sw_json_get_arr(root, "layers");
 	if (!at || strncmp(at, MT_BUNDLE_PREFIX, strlen(MT_BUNDLE_PREFIX)) != 0) {
@@ -234,6 +237,7 @@ static bool of_kind(const char *pt, sw_sig_kind kind)
 typedef struct fetch_ctx {
 	sw_sigimage *si;
 	sw_sig_kind kind;
+	const char *only;
 	sw_sig_bundle_fn fn;
 	void *ctx;
 } fetch_ctx;
@@ -242,7 +246,7 @@ static int fetch_one(void *ctx, const sw_json *m, const char *dg, const char *pt
 {
 	fetch_ctx *f = ctx;
 	sw_error berr = SW_ERROR_INIT;
-	char *bundle = NULL;
+	char *bundle = NULL, mpt[256] = "";
 	size_t blen = 0;
 	int64_t sz = -1;
 	const char *why;
@@ -250,17 +254,22 @@ static int fetch_one(void *ctx, const sw_json *m, const char *dg, const char *pt
 
 	if (!of_kind(pt, f->kind))
 		return 0;
+	if (pt && f->only && strcmp(pt, f->only) != 0)
+		return f->fn(f->ctx, dg, pt, NULL, 0, NULL); /* told apart unread */
 	sw_json_get_i64(m, "size", &sz);
-	why = referrer_bundle(f->si, dg, sz, &bundle, &blen, &berr);
+	why = referrer_bundle(f->si, dg, sz, &bundle, &blen, mpt, &berr);
+	/* the manifest's own annotation is what the referrer says (an index
+	 * entry may lack it: the fallback index is anyone's to write) */
 	if (!why || why[0])
-		rc = f->fn(f->ctx, dg, pt, bundle, blen, why);
+		rc = f->fn(f->ctx, dg, mpt[0] ? mpt : pt, bundle, blen, why);
 	free(bundle);
 	return rc;
 }
 
-int sw_sig__each_bundle(sw_sigimage *si, sw_sig_kind kind, sw_sig_bundle_fn fn, void *ctx, sw_error *err)
+int sw_sig__each_bundle(sw_sigimage *si, sw_sig_kind kind, const char *only, sw_sig_bundle_fn fn, void *ctx,
+			sw_error *err)
 {
-	fetch_ctx f = { si, kind, fn, ctx };
+	fetch_ctx f = { si, kind, only, fn, ctx };
 
 	return each_entry(si, fetch_one, &f, err);
 }
@@ -337,7 +346,7 @@ int sw_sig__verify_bundles(sw_sigimage *si, const sw_sig_check *c, const char *n
 		return rc;
 	if (!v.tr)
 		v.tr = own;
-	rc = sw_sig__each_bundle(si, SW_SIG_KIND_SIGNATURES, verify_one, &v, err);
+	rc = sw_sig__each_bundle(si, SW_SIG_KIND_SIGNATURES, PRED_SIGN, verify_one, &v, err);
 	if (rc == SW_ENOMEM)
 		sw_error_set(err, rc, "out of memory");
 	sw_trustroot_free(own);

@@ -73,12 +73,16 @@ typedef enum sw_sig_kind { SW_SIG_KIND_SIGNATURES, SW_SIG_KIND_ATTESTATIONS } sw
 
 /* Each bundle referring to si of the kind asked for (by the predicate type
  * its index entry's annotation names; an entry without one is read for
- * either kind): fn gets it, with that annotation (NULL: none) and why it
- * could not be read (NULL: it was). A negative return of fn stops, and is
+ * either kind): fn gets it, with the predicate type the referrer manifest's
+ * annotation names, else the index entry's (NULL: none), and why it could
+ * not be read (NULL: it was). An entry whose index annotation names
+ * another predicate type than only (NULL: any) is not fetched: fn gets
+ * that type, no bundle and no why. A negative return of fn stops, and is
  * returned. */
 typedef int (*sw_sig_bundle_fn)(void *ctx, const char *digest, const char *predicate, const char *bundle, size_t len,
 				const char *why);
-int sw_sig__each_bundle(sw_sigimage *si, sw_sig_kind kind, sw_sig_bundle_fn fn, void *ctx, sw_error *err);
+int sw_sig__each_bundle(sw_sigimage *si, sw_sig_kind kind, const char *only, sw_sig_bundle_fn fn, void *ctx,
+			sw_error *err);
 /* The bundles referring to si, added to *signatures and *attestations by
  * their index entries' annotations: unread and unverified, one request. */
 int sw_sig__count_bundles(sw_sigimage *si, int *signatures, int *attestations, sw_error *err);
@@ -139,9 +143,12 @@ char *sw_sig__sign_b64(EVP_PKEY *key, const sw_buf *bytes);
 int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *media_type, const char *ann_key,
 		   const char *ann_value, bool subject, sw_error *err);
 
-/* Check one DSSE envelope (bytes of the .att layer) for the image digest. */
+/* Check one DSSE envelope (bytes of the .att layer) for the image digest:
+ * signed by one of the keys, a statement of predicate type want (NULL:
+ * stowaway's) that agrees with ann (the layer's predicateType annotation;
+ * NULL: none). r filled. */
 void sw_att__verify_envelope(const sw_pubkeys *keys, const char *env, size_t len, const char *digest,
-			     sw_att_result *r);
+			     const char *want, const char *ann, sw_att_result *r);
 
 /* "annotations": the string members of ann (nothing when none). */
 void sw_sig__write_annotations(sw_jw *w, const sw_json *ann);
