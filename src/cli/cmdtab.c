@@ -489,13 +489,19 @@ const cli_cmd cli_cmds[] = {
 	  CLI_V_FORMATS2, "any",
 	  "0 verified (or --fail-on none); 1 refused, with the reason; 2 an error.",
 	  0, vblob_opts },
-	{ "verify-attestation", "check the signed scan verdicts of images (scan --attest)",
-	  "verify-attestation --key FILE [--key FILE]... [options] IMAGE...", NULL, CLI_V_IMAGE,
-	  "Check the signed scan verdicts attached to images by 'stowaway scan\n"
-	  "--attest': signature (DSSE, in-toto statement) by one of the keys, subject\n"
-	  "= the image's digest, and optionally the verdict and its age. Verdicts in\n"
-	  "Sigstore bundles (cosign v3's storage: OCI 1.1 referrers, or the\n"
-	  "sha256-<digest> tag) are read too.",
+	{ "verify-attestation", "check the attestations of images (scan --attest's verdicts, cosign's)",
+	  "verify-attestation --key FILE [--key FILE]... [options] IMAGE...\n"
+	  "verify-attestation --certificate-identity ID --certificate-oidc-issuer URL [options] IMAGE...", NULL,
+	  CLI_V_IMAGE,
+	  "Check the attestations of images: the signed scan verdicts 'stowaway scan\n"
+	  "--attest' attaches (the default --type), or any in-toto predicate type\n"
+	  "cosign attest stores (--type). Both formats are read: Sigstore bundles\n"
+	  "(cosign v3's, found through the referrers API or the sha256-<digest> tag),\n"
+	  "signed with one of the keys or keyless by a Fulcio certificate for the\n"
+	  "identity and issuer given (checked offline against the trusted root), and\n"
+	  "the legacy sha256-<digest>.att layers (keys). Each counts when its\n"
+	  "signature checks, its statement names the image's digest and it is of the\n"
+	  "type asked for; a verdict also by --verdict and --max-age.",
 	  CLI_V_FORMATS2, "any",
 	  "0 every image has one that passes (or --fail-on none); 1 one has none;\n2 an error.",
 	  CLI_CMD_REGISTRY, vatt_opts },
