@@ -103,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		EVP_EncodeBlock((unsigned char *)b64, data + 2, (int)(size - 2));
 		sw_buf_printf(&env, "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":\"%s\",\"signatures\":[{\"sig\":\"%s\"}]}",
 			      b64, sig);
-		sw_att__verify_envelope(pub, env.data, env.len, DIGEST, &r);
+		sw_att__verify_envelope(pub, env.data, env.len, DIGEST, NULL, NULL, &r);
 		if (r.status == SW_SIG_BAD_SIGNATURE)
 			abort(); /* we signed it */
 		free(b64);
@@ -114,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rekor((const char *)data + 2, size - 2);
 	} else {
 		sw_att_result r;
-		sw_att__verify_envelope(pub, (const char *)data + 2, size - 2, DIGEST, &r);
+		sw_att__verify_envelope(pub, (const char *)data + 2, size - 2, DIGEST, NULL, NULL, &r);
 		if (r.status == SW_SIG_VALID)
 			abort(); /* nobody but the harness holds the key */
 	}

@@ -34,6 +34,8 @@ typedef enum sw_sig_status {
 	SW_SIG_MALFORMED,       /* payload or annotation not as cosign writes them */
 	SW_SIG_BAD_REKOR,       /* a Rekor SET was required: missing, or not by a trusted log key,
 				 * or not for this key, signature and payload */
+	SW_SIG_OTHER_TYPE,      /* an attestation of another predicate type than the one asked
+				 * for (cosign's --type): not counted, not an error */
 } sw_sig_status;
 
 typedef struct sw_sig_result {
@@ -244,34 +246,75 @@ struct sw_report;
 
 /* Sign a statement about a registry image (subject: its digest; predicate:
  * the scan's verdict, counts per severity, incomplete count, ruleset and
- * scanner version, time) and attach it next to the image: an OCI manifest
- * with "subject" (an OCI 1.1 referrer) tagged sha256-<hex>.att (the
- * fallback for registries without the referrers API), appended to what is
- * there. The report must be of the image the reference resolves to. */
+ * scanner version, time) and attach it next to the image as cosign v2
+ * stores attestations: a DSSE layer of an OCI manifest with "subject" (an
+ * OCI 1.1 referrer) tagged sha256-<hex>.att (the fallback for registries
+ * without the referrers API), appended to what is there. The report must
+ * be of the image the reference resolves to. */
 SW_API int sw_attest_image(const char *ref, const sw_image_opts *o, const sw_privkey *key,
 				  const struct sw_report *rep, char *digest_out, size_t digest_n, sw_error *err);
 
+/* The same statement stored as cosign v3 stores attestations by default:
+ * its DSSE envelope in a Sigstore bundle v0.3 with the key's hint and no
+ * log entry (offline), an OCI 1.1 referrer of the image annotated with the
+ * predicate type, listed in the sha256-<hex> tag's index too (other
+ * entries kept). */
+SW_API int sw_attest_image_bundle(const char *ref, const sw_image_opts *o, const sw_privkey *key,
+				  const struct sw_report *rep, char *digest_out, size_t digest_n, sw_error *err);
+
+/* Where an attestation was found. */
+typedef enum sw_att_format {
+	SW_ATT_LEGACY,           /* a DSSE layer of the sha256-<hex>.att manifest (cosign v1/v2) */
+	SW_ATT_BUNDLE,           /* a Sigstore bundle referring to the image (cosign v3) */
+} sw_att_format;
+
 typedef struct sw_att_result {
-	sw_sig_status status;    /* VALID: signature, subject and predicate type check out */
+	sw_sig_status status;    /* VALID: signature, subject and predicate type check out;
+				  * OTHER_TYPE: signed or not, of another predicate type */
 	char reason[300];
-	char verdict[16];        /* clean | suspicious | malicious */
+	sw_att_format format;
+	char predicate_type[256]; /* the statement's (or, not read, its annotation's) */
+	char signer[400];        /* a keyless bundle's certificate: "SAN (issuer)"; else empty */
+	char verdict[16];        /* stowaway's predicate: clean | suspicious | malicious */
 	long long scanned_at;    /* seconds since the epoch */
 	char ruleset[80];
 } sw_att_result;
 
+/* Who must have signed an attestation, and what it must be about. */
+typedef struct sw_att_check {
+	const sw_pubkeys *keys;                 /* legacy layers and keyed bundles */
+	const struct sw_bundle_want *keyless;   /* keyless bundles: identity and issuer; NULL: refused */
+	const struct sw_trustroot *trust_root;  /* bundles are checked against it; NULL: the built-in one */
+	const char *predicate_type;             /* the statement's predicateType (a URI); NULL:
+						 * SW_ATTEST_PREDICATE, stowaway's scan verdict */
+} sw_att_check;
+
+#define SW_ATT_CHECK_INIT { NULL, NULL, NULL, NULL }
+
 /* What is next to an image (ref: a registry reference, or oci:DIR[:TAG]):
  * the cosign signatures and attestations in its repository's
- * sha256-<hex>.sig / .att manifests or its layout, counted, not verified
- * (a page shows what is there; `verify` says whether it counts). 0 with
- * the counts, or an error (the registry, a damaged manifest). */
+ * sha256-<hex>.sig / .att manifests or its layout, and the Sigstore
+ * bundles referring to it (by the predicate type its referrers index
+ * names: cosign's sign predicate is a signature, any other an
+ * attestation), counted, not verified (a page shows what is there;
+ * `verify` says whether it counts). 0 with the counts, or an error (the
+ * registry, a damaged manifest). */
 SW_API int sw_attachments_count(const char *ref, const sw_image_opts *o, int *signatures, int *attestations,
 				sw_error *err);
 
-/* Read and verify the image's scan attestations; returns the number that
- * are valid (results malloc'd, one per attestation layer). */
-SW_API int sw_verify_attestations(const char *ref, const sw_image_opts *o, const sw_pubkeys *keys,
-					 char *digest_out, size_t digest_n, sw_att_result **results, size_t *n,
-					 sw_error *err);
+/* Read and verify the image's attestations, both formats: the layers of
+ * the sha256-<hex>.att manifest (keyed) and the Sigstore bundles referring
+ * to it (the referrers API, else the sha256-<hex> tag's index; keyed or
+ * keyless, offline, as sw_bundle_verify for the image's digest). Each is
+ * signed as c asks, its in-toto statement names the image's digest among
+ * its subjects, and its predicate type is c's (others are OTHER_TYPE; a
+ * bundle whose index annotation names another type is not fetched). For
+ * stowaway's predicate the verdict, ruleset and time are read. Returns the
+ * number valid (results malloc'd, one per layer and per bundle; at most
+ * 256 and 64), or an error (the registry, the trusted root). */
+SW_API int sw_verify_attestations(const char *ref, const sw_image_opts *o, const sw_att_check *c,
+				  char *digest_out, size_t digest_n, sw_att_result **results, size_t *n,
+				  sw_error *err);
 
 #ifdef __cplusplus
 }

@@ -49,6 +49,9 @@ void cli_registry_init(cli_registry *r, sw_image_opts *io);
  * (into buf): its registry reference, or oci:DIR[:TAG] for a layout also
  * when named by its bare path; NULL for an archive or a directory. */
 const char *cli_sig_home(const char *arg, sw_source_kind kind, char *buf, size_t n);
+/* --bundle-format's value: *legacy set; -1 when it is neither new nor
+ * legacy (said). */
+int cli_bundle_format(const char *value, bool *legacy);
 /* For a page: the signatures and attestations next to the image, counted
  * into the report (a failed lookup is recorded, not an error). -1 on OOM
  * (said). */

@@ -36,7 +36,7 @@ typedef struct scan_args {
 	bool quiet;
 	cli_registry reg;
 	const char *cache, *keyfile, *pwfile;
-	bool no_cache, attest, dynamic;
+	bool no_cache, attest, dynamic, legacy_attest;
 	sw_detonate_opts dopts;
 } scan_args;
 
@@ -120,6 +120,10 @@ static int scan_option(scan_args *a, int c)
 	case CLI_O_NOPREFILTER: a->so.no_prefilter = true; break;
 	case CLI_O_CACHE: a->cache = optarg; break;
 	case CLI_O_ATTEST: a->attest = true; break;
+	case CLI_O_BUNDLEFMT:
+		if (cli_bundle_format(optarg, &a->legacy_attest) < 0)
+			return EXIT_ERROR;
+		break;
 	case CLI_O_DYNAMIC: a->dynamic = true; break;
 	case CLI_O_DYNTIMEOUT:
 		if (cli_duration_opt("--dynamic-timeout", optarg, 86400, &t) < 0)
@@ -243,7 +247,9 @@ static int run_dynamic(scan_args *a, const sw_image *img, sw_report *rep, const 
 }
 
 /* --attest: rep's verdict signed and attached next to the image: in its
- * registry repository, or in its OCI layout (as cosign save keeps them).
+ * registry repository, or in its OCI layout (as cosign save keeps them);
+ * a Sigstore bundle referring to it (cosign v3), or with --bundle-format
+ * legacy a layer of its .att manifest (cosign v2).
  * false on failure (reported). */
 static bool attest_one(const scan_args *a, const char *arg, const sw_image *img, sw_privkey *akey,
 		       const sw_report *rep, sw_error *err)
@@ -255,7 +261,8 @@ static bool attest_one(const scan_args *a, const char *arg, const sw_image *img,
 			  "directory has no place for it", arg);
 		return false;
 	}
-	if (sw_attest_image(where, &a->io, akey, rep, dg, sizeof(dg), err) < 0) {
+	if ((a->legacy_attest ? sw_attest_image : sw_attest_image_bundle)(where, &a->io, akey, rep, dg, sizeof(dg),
+									 err) < 0) {
 		cli_error("%s: attestation: %s", arg, err->msg);
 		return false;
 	} else if (!a->quiet) {

@@ -172,12 +172,10 @@ int cmd_sign(int argc, char **argv)
 		case CLI_O_PWFILE: pwfile = optarg; break;
 		case CLI_O_NAME: name = optarg; break;
 		case CLI_O_BUNDLEFMT:
-			if (strcmp(optarg, "new") != 0 && strcmp(optarg, "legacy") != 0) {
-				cli_error("--bundle-format: \"%s\" is not new or legacy", optarg);
+			if (cli_bundle_format(optarg, &legacy) < 0) {
 				rc = EXIT_ERROR;
 				goto out;
 			}
-			legacy = strcmp(optarg, "legacy") == 0;
 			break;
 		}
 	}

@@ -12,7 +12,7 @@
 static const char *status_str(sw_sig_status s)
 {
 	static const char *const n[] = { "valid", "bad-signature", "wrong-digest", "wrong-identity", "malformed",
-					 "bad-rekor-set" };
+					 "bad-rekor-set", "other-type" };
 	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
 }
 
@@ -197,8 +197,10 @@ static int verdict_rank(const char *v)
 }
 
 typedef struct vatt_args {
-	const char *verdict;
-	double max_age;    /* seconds; 0: any age */
+	const char *verdict;       /* NULL: not asked (any) */
+	double max_age;            /* seconds; 0: any age */
+	const char *type;          /* --type as given; NULL: stowaway's */
+	verify_args keyless;       /* --certificate-*, --trusted-root */
 } vatt_args;
 
 static int vatt_opt(void *ctx, int c)
@@ -219,16 +221,54 @@ static int vatt_opt(void *ctx, int c)
 			cli_error("--max-age: \"%s\" is not a duration (7 days: 7 or 7d; 12h, 90m)", optarg);
 			return -1;
 		}
+	} else if (c == CLI_O_TYPE) {
+		v->type = optarg;
+	} else {
+		return identity_opt(&v->keyless, c);
 	}
 	return 0;
 }
 
-/* Why attestation r does not pass (NULL: it passes), in buf if made up. */
+/* --type: cosign's names for predicate types, stowaway's own, or a URI
+ * (an absolute one, as cosign takes it); NULL when it is none of them. */
+static const char *predicate_uri(const char *type)
+{
+	static const char *const names[][2] = {
+		{ "stowaway", SW_ATTEST_PREDICATE },
+		{ "custom", "https://cosign.sigstore.dev/attestation/v1" },
+		{ "slsaprovenance", "https://slsa.dev/provenance/v0.2" },
+		{ "slsaprovenance02", "https://slsa.dev/provenance/v0.2" },
+		{ "slsaprovenance1", "https://slsa.dev/provenance/v1" },
+		{ "link", "https://in-toto.io/Link/v1" },
+		{ "spdx", "https://spdx.dev/Document" },
+		{ "spdxjson", "https://spdx.dev/Document" },
+		{ "cyclonedx", "https://cyclonedx.org/bom" },
+		{ "vuln", "https://cosign.sigstore.dev/attestation/vuln/v1" },
+		{ "openvex", "https://openvex.dev/ns" },
+	};
+	size_t i, scheme;
+
+	if (!type)
+		return SW_ATTEST_PREDICATE;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(type, names[i][0]) == 0)
+			return names[i][1];
+	scheme = strspn(type, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-");
+	if (scheme && ((type[0] >= 'a' && type[0] <= 'z') || (type[0] >= 'A' && type[0] <= 'Z')) &&
+	    type[scheme] == ':' && type[scheme + 1] && strlen(type) < 256 && !strpbrk(type, " \t\r\n"))
+		return type;
+	return NULL;
+}
+
+/* Why attestation r does not pass (NULL: it passes), in buf if made up:
+ * the verdict and the age are stowaway's scan predicate's. */
 static const char *vatt_why(const vatt_args *v, const sw_att_result *r, long long now, char *buf, size_t n)
 {
 	if (r->status != SW_SIG_VALID)
 		return r->reason;
-	if (verdict_rank(r->verdict) > verdict_rank(v->verdict)) {
+	if (strcmp(r->predicate_type, SW_ATTEST_PREDICATE) != 0)
+		return NULL;
+	if (v->verdict && verdict_rank(r->verdict) > verdict_rank(v->verdict)) {
 		snprintf(buf, n, "verdict %s is worse than %s", r->verdict, v->verdict);
 		return buf;
 	}
@@ -261,6 +301,12 @@ static void vatt_json(sw_json_out *jo, const char *image, const char *digest, co
 		sw_json_out_bool(jo, why[k] == NULL);
 		sw_json_out_key(jo, "reason");
 		sw_json_out_str(jo, why[k] ? why[k] : res[k].reason);
+		sw_json_out_key(jo, "format");
+		sw_json_out_str(jo, res[k].format == SW_ATT_BUNDLE ? "bundle" : "legacy");
+		sw_json_out_key(jo, "predicate_type");
+		sw_json_out_str(jo, res[k].predicate_type);
+		sw_json_out_key(jo, "signer");
+		sw_json_out_str(jo, res[k].signer);
 		sw_json_out_key(jo, "verdict");
 		sw_json_out_str(jo, res[k].verdict);
 		sw_json_out_key(jo, "scanned_at");
@@ -272,7 +318,7 @@ static void vatt_json(sw_json_out *jo, const char *image, const char *digest, co
 }
 
 /* One image's attestations, printed; -1 on error (said), else how many pass. */
-static long vatt_one(const vatt_args *v, const char *image, const sw_image_opts *io, const sw_pubkeys *pk, FILE *out,
+static long vatt_one(const vatt_args *v, const char *image, const sw_image_opts *io, const sw_att_check *ac, FILE *out,
 		     sw_json_out *jo, bool json)
 {
 	sw_att_result *res = NULL;
@@ -282,7 +328,7 @@ static long vatt_one(const vatt_args *v, const char *image, const sw_image_opts 
 	const char **why = NULL;
 	long long now = (long long)time(NULL);
 
-	if (sw_verify_attestations(image, io, pk, digest, sizeof(digest), &res, &n, &err) < 0) {
+	if (sw_verify_attestations(image, io, ac, digest, sizeof(digest), &res, &n, &err) < 0) {
 		cli_error("%s: %s", image, err.msg);
 		return -1;
 	}
@@ -299,7 +345,9 @@ static long vatt_one(const vatt_args *v, const char *image, const sw_image_opts 
 		vatt_json(jo, image, digest, res, n, why, passing);
 	} else {
 		for (k = 0; k < n; k++)
-			cli_line(out, "    %s %s", why[k] ? "no  " : "ok  ", why[k] ? why[k] : res[k].reason);
+			cli_line(out, "    %s %-6s %s%s%s", why[k] ? "no  " : "ok  ",
+				 res[k].format == SW_ATT_BUNDLE ? "bundle" : "legacy", why[k] ? why[k] : res[k].reason,
+				 res[k].signer[0] ? ", keyless: " : "", res[k].signer);
 		cli_line(out, "%s %s@%s  (%zu of %zu attestations pass)", passing ? "ATTESTED" : "NOT-ATTESTED", image,
 			 digest, passing, n);
 	}
@@ -309,14 +357,44 @@ static long vatt_one(const vatt_args *v, const char *image, const sw_image_opts 
 	return (long)passing;
 }
 
+/* After the options: --type known, the verdict's options only for
+ * stowaway's predicate, the trusted root loaded when keyless asks. -1 to
+ * go on, else the exit code. */
+static int vatt_setup(vatt_args *v, sw_att_check *ac, sw_trustroot **tr)
+{
+	sw_error err = SW_ERROR_INIT;
+	const sw_bundle_want *kl = &v->keyless.keyless;
+
+	if (!(ac->predicate_type = predicate_uri(v->type))) {
+		cli_error("--type: \"%s\" is neither a predicate type cosign names (custom, slsaprovenance, "
+			  "slsaprovenance02, slsaprovenance1, link, spdx, spdxjson, cyclonedx, vuln, openvex), stowaway, "
+			  "nor a URI", v->type);
+		return EXIT_ERROR;
+	}
+	if ((v->verdict || v->max_age > 0) && strcmp(ac->predicate_type, SW_ATTEST_PREDICATE) != 0) {
+		cli_error("--verdict and --max-age judge stowaway's scan verdicts, not %s", ac->predicate_type);
+		return EXIT_ERROR;
+	}
+	if (kl->identity || kl->identity_regexp)
+		ac->keyless = kl;
+	if ((v->keyless.root || ac->keyless) && sw_trustroot_load(v->keyless.root, tr, &err) < 0) {
+		cli_error("%s", err.msg);
+		return EXIT_ERROR;
+	}
+	ac->trust_root = *tr;
+	return -1;
+}
+
 int cmd_verify_attestation(int argc, char **argv)
 {
 	sw_image_opts io = SW_IMAGE_OPTS_INIT;
 	cli_registry reg;
 	cli_args a;
-	vatt_args v = { "malicious", 0 };
+	vatt_args v = { NULL, 0, NULL, { SW_IDENTITY_ANY, SW_BUNDLE_WANT_INIT, NULL } };
+	sw_att_check ac = SW_ATT_CHECK_INIT;
 	const char **keys = NULL;
 	size_t nkeys = 0;
+	sw_trustroot *tr = NULL;
 	sw_pubkeys *pk = NULL;
 	sw_json_out *jo = NULL;
 	FILE *out = NULL;
@@ -324,8 +402,10 @@ int cmd_verify_attestation(int argc, char **argv)
 	bool json, failed = false;
 
 	cli_registry_init(&reg, &io);
-	if ((rc = parse(&a, "verify-attestation", argc, argv, &reg, &keys, &nkeys, vatt_opt, &v, NULL, &pk)) >= 0)
+	if ((rc = parse(&a, "verify-attestation", argc, argv, &reg, &keys, &nkeys, vatt_opt, &v, &v.keyless.keyless,
+			&pk)) >= 0 || (rc = vatt_setup(&v, &ac, &tr)) >= 0)
 		goto out;
+	ac.keys = pk;
 	rc = EXIT_CLEAN;
 	if (!(out = cli_open(&a))) {
 		rc = EXIT_ERROR;
@@ -334,7 +414,7 @@ int cmd_verify_attestation(int argc, char **argv)
 	if ((json = cli_format(&a) == SW_FMT_JSON))
 		jo = cli_json_begin("stowaway.verify-attestation/v1", "results");
 	for (i = 0; i < a.nops; i++) {
-		long passing = vatt_one(&v, a.ops[i], &io, pk, out, jo, json);
+		long passing = vatt_one(&v, a.ops[i], &io, &ac, out, jo, json);
 		if (passing < 0)
 			rc = EXIT_ERROR;
 		else if (passing == 0)
@@ -346,6 +426,7 @@ int cmd_verify_attestation(int argc, char **argv)
 		rc = cli_json_end(jo, out, rc);
 	rc = cli_close(&a, out, rc);
 out:
+	sw_trustroot_free(tr);
 	sw_pubkeys_free(pk);
 	free(keys);
 	cli_registry_free(&reg);

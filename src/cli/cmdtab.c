@@ -103,6 +103,9 @@ static const cli_opt scan_opts[] = {
 	  "sign the verdict of each image (in-toto, DSSE)\nand attach it next to it: in its registry\n"
 	  "repository or its OCI layout (needs --key)", NULL },
 	{ CLI_O_KEY, "key", 0, "FILE", "private key for --attest (cosign format or PEM)", CLI_V_FILE },
+	{ CLI_O_BUNDLEFMT, "bundle-format", 0, "FORMAT",
+	  "--attest's: new, a Sigstore bundle stored as an\nOCI 1.1 referrer (cosign v3's default, the\n"
+	  "default); legacy, the sha256-<digest>.att tag\n(cosign v2)", "new legacy" },
 	{ CLI_O_PWFILE, "password-file", 0, "FILE",
 	  "its password (else $STOWAWAY_PASSWORD,\n$COSIGN_PASSWORD, a prompt)", CLI_V_FILE },
 	HEADING("layer cache (a layer already scanned with the same rules is not read again):"),
@@ -224,11 +227,16 @@ static const cli_opt vblob_opts[] = {
 
 static const cli_opt vatt_opts[] = {
 	{ CLI_O_KEY, "key", 0, "FILE", "a PEM public key (cosign.pub); repeatable", CLI_V_FILE },
+	OPTS_KEYLESS,
+	{ CLI_O_TYPE, "type", 0, "TYPE",
+	  "the predicate type: stowaway (the default: scan\nverdicts), cosign's names (custom,\n"
+	  "slsaprovenance, slsaprovenance1, link, spdx,\ncyclonedx, vuln, openvex ...) or a URI",
+	  "stowaway custom slsaprovenance slsaprovenance02 slsaprovenance1 link spdx spdxjson cyclonedx vuln openvex" },
 	{ CLI_O_VERDICT, "verdict", 0, "VERDICT",
-	  "the worst verdict that passes: clean, suspicious\nor malicious (default malicious: any)",
+	  "stowaway's: the worst verdict that passes: clean,\nsuspicious or malicious (default: any)",
 	  "clean suspicious malicious" },
 	{ CLI_O_MAXAGE, "max-age", 0, "DURATION",
-	  "the oldest scan that passes: 7 (days), 12h, 90m,\n7d (default: any age)", NULL },
+	  "stowaway's: the oldest scan that passes: 7\n(days), 12h, 90m, 7d (default: any age)", NULL },
 	OPT_FORMAT2,
 	OPT_OUTPUT,
 	OPT_FAILON_JUDGE("an image has no passing\nattestation"),
@@ -518,13 +526,19 @@ const cli_cmd cli_cmds[] = {
 	  CLI_V_FORMATS2, "any",
 	  "0 verified (or --fail-on none); 1 refused, with the reason; 2 an error.",
 	  0, vblob_opts },
-	{ "verify-attestation", "check the signed scan verdicts of images (scan --attest)",
-	  "verify-attestation --key FILE [--key FILE]... [options] IMAGE...", NULL, CLI_V_IMAGE,
-	  "Check the signed scan verdicts attached to images by 'stowaway scan\n"
-	  "--attest': signature (DSSE, in-toto statement) by one of the keys, subject\n"
-	  "= the image's digest, and optionally the verdict and its age. Verdicts in\n"
-	  "Sigstore bundles (cosign v3's storage: OCI 1.1 referrers, or the\n"
-	  "sha256-<digest> tag) are read too.",
+	{ "verify-attestation", "check the attestations of images (scan --attest's verdicts, cosign's)",
+	  "verify-attestation --key FILE [--key FILE]... [options] IMAGE...\n"
+	  "verify-attestation --certificate-identity ID --certificate-oidc-issuer URL [options] IMAGE...", NULL,
+	  CLI_V_IMAGE,
+	  "Check the attestations of images: the signed scan verdicts 'stowaway scan\n"
+	  "--attest' attaches (the default --type), or any in-toto predicate type\n"
+	  "cosign attest stores (--type). Both formats are read: Sigstore bundles\n"
+	  "(cosign v3's, found through the referrers API or the sha256-<digest> tag),\n"
+	  "signed with one of the keys or keyless by a Fulcio certificate for the\n"
+	  "identity and issuer given (checked offline against the trusted root), and\n"
+	  "the legacy sha256-<digest>.att layers (keys). Each counts when its\n"
+	  "signature checks, its statement names the image's digest and it is of the\n"
+	  "type asked for; a verdict also by --verdict and --max-age.",
 	  CLI_V_FORMATS2, "any",
 	  "0 every image has one that passes (or --fail-on none); 1 one has none;\n2 an error.",
 	  CLI_CMD_REGISTRY, vatt_opts },

@@ -139,6 +139,16 @@ int cli_registry_opt(cli_registry *r, int c, const char *arg)
 	}
 }
 
+int cli_bundle_format(const char *value, bool *legacy)
+{
+	if (strcmp(value, "new") != 0 && strcmp(value, "legacy") != 0) {
+		cli_error("--bundle-format: \"%s\" is not new or legacy", value);
+		return -1;
+	}
+	*legacy = strcmp(value, "legacy") == 0;
+	return 0;
+}
+
 const char *cli_sig_home(const char *arg, sw_source_kind kind, char *buf, size_t n)
 {
 	if (kind == SW_SRC_REGISTRY)

@@ -593,6 +593,42 @@ def new_keys(name):
     return prefix + ".key", prefix + ".pub", pw
 
 
+def key_files(*names):
+    """Fresh ECDSA P-256 keys, their public halves written to WORK/NAME.pub:
+    [(key, path)]."""
+    out = []
+    for n in names:
+        k, p = S.new_key(), os.path.join(WORK, n + ".pub")
+        with open(p, "wb") as f:
+            f.write(S.public_pem(k))
+        out.append((k, p))
+    return out
+
+
+def private_instance(name):
+    """A private Sigstore instance made now, its trusted root in WORK/NAME:
+    (instance, root path)."""
+    inst = S.Instance(time.time())
+    root = os.path.join(WORK, name)
+    with open(root, "w") as f:
+        json.dump(inst.trusted_root(), f)
+    return inst, root
+
+
+def referrer_tools(reg, repo, digest):
+    """What storing referrers of repo@digest by hand takes: the image's
+    descriptor (their subject) and a manifest PUT that must succeed."""
+    accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+    desc = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+            "size": len(R.urlopen("%s/v2/%s/manifests/%s" % (reg.url, repo, digest), headers=accept).body)}
+
+    def put(ref_, mt, body):
+        r = R.urlopen("%s/v2/%s/manifests/%s" % (reg.url, repo, ref_), method="PUT", data=body,
+                      headers={"Content-Type": mt})
+        ok(r.status == 201, "PUT %s: %s %s" % (ref_, r.status, r.body[:200]))
+    return desc, put
+
+
 @case
 def sigstore_bundles_through_the_referrers_fallback():
     """cosign v3's storage: sign (default: a Sigstore bundle as an OCI 1.1
@@ -633,20 +669,11 @@ def sigstore_bundles_through_the_referrers_fallback():
         v = run("verify", "--format", "json", "--key", pub, *opts, ref)
         eq([x["status"] for x in v.json["results"][0]["signatures"]], ["valid"] * 3, v.out)
         # keyless, from a private instance; the index now lists only it
-        inst = S.Instance(time.time())
-        root = os.path.join(WORK, "private_root.json")
-        with open(root, "w") as f:
-            json.dump(inst.trusted_root(), f)
+        inst, root = private_instance("private_root.json")
         ident = "https://github.com/example/app/.github/workflows/release.yml@refs/heads/main"
         iss = "https://token.actions.githubusercontent.com"
         stmt = S.statement("%s/team/bundled" % reg.host, digest[7:])
-        desc = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
-                "size": len(R.urlopen("%s/v2/team/bundled/manifests/%s" % (reg.url, digest), headers=accept).body)}
-
-        def put(ref_, mt, body):
-            r = R.urlopen("%s/v2/team/bundled/manifests/%s" % (reg.url, ref_), method="PUT", data=body,
-                          headers={"Content-Type": mt})
-            ok(r.status == 201, "PUT %s: %s %s" % (ref_, r.status, r.body[:200]))
+        desc, put = referrer_tools(reg, "team/bundled", digest)
 
         keyless = ["verify", "--format", "json", "--certificate-identity", ident, "--certificate-oidc-issuer", iss,
                    "--trusted-root", root] + opts
@@ -726,27 +753,16 @@ def scan_verdicts_in_sigstore_bundles():
     attestations too: a keyed Sigstore bundle (DSSE, in-toto statement) as an
     OCI 1.1 referrer, listed in the sha256-<hex> fallback index; under
     another key, or for a verdict the options refuse, it does not pass."""
-    key, other = S.new_key(), S.new_key()
-    pub, other_pub = os.path.join(WORK, "att-bundle.pub"), os.path.join(WORK, "att-other.pub")
-    for k, p in ((key, pub), (other, other_pub)):
-        with open(p, "wb") as f:
-            f.write(S.public_pem(k))
+    (key, pub), (_, other_pub) = key_files("att-bundle", "att-other")
     with R.Registry() as reg:
         digest = R.push(reg, image("img"), "latest", "team/attested", "v1")
         ref = "%s/team/attested:v1" % reg.host
-        accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
-        desc = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
-                "size": len(R.urlopen("%s/v2/team/attested/manifests/%s" % (reg.url, digest), headers=accept).body)}
+        desc, put = referrer_tools(reg, "team/attested", digest)
         stmt = S.statement("%s/team/attested" % reg.host, digest[7:], predicate_type="https://stowaway.dev/attestations/scan/v1")
         stmt = stmt.replace(b'"predicate":{}', json.dumps(
             {"verdict": "suspicious", "scanner": {"name": "stowaway", "ruleset": "sha256:" + "ab" * 32},
              "scanned_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, separators=(",", ":")).encode()
             .join([b'"predicate":', b""]))
-
-        def put(ref_, mt, body):
-            r = R.urlopen("%s/v2/team/attested/manifests/%s" % (reg.url, ref_), method="PUT", data=body,
-                          headers={"Content-Type": mt})
-            ok(r.status == 201, "PUT %s: %s" % (ref_, r.status))
 
         m = S.referrer(put, lambda b: C.upload_blob(reg, "team/attested", b), desc, S.keyed_bundle(stmt, key),
                        predicate="https://stowaway.dev/attestations/scan/v1")
@@ -763,6 +779,101 @@ def scan_verdicts_in_sigstore_bundles():
                         S.keyed_bundle(S.statement("x", digest[7:]), key))
         put("sha256-" + digest[7:], "application/vnd.oci.image.index.v1+json", S.referrers_index([m2]))
         eq(run("verify-attestation", "--key", pub, *opts, ref).rc, 1, "a signature is not an attestation")
+
+
+@case
+def attestation_bundles_keyless_and_keyed():
+    """verify-attestation finds attestations stored as cosign v3 attest stores
+    them (a Sigstore bundle, DSSE with an in-toto statement, an OCI 1.1
+    referrer annotated with its predicate type), here through the
+    sha256-<hex> fallback index of docker-registry 2.8: keyless, from a
+    private instance (test CA, CT log, Rekor-shaped log key), and keyed.
+    --type picks the predicate type as cosign's does (names or a URI);
+    others are listed, not counted. Each part tampered with is refused
+    with a reason naming it."""
+    slsa1 = "https://slsa.dev/provenance/v1"
+    inst, root = private_instance("att_private_root.json")
+    ident = "https://github.com/example/app/.github/workflows/release.yml@refs/tags/v1"
+    iss = "https://token.actions.githubusercontent.com"
+    (key, pub), (_, other_pub) = key_files("attb", "attb-other")
+    with R.Registry() as reg:
+        digest = R.push(reg, image("img"), "latest", "team/prov", "v1")
+        ref = "%s/team/prov:v1" % reg.host
+        opts = ["--insecure-registry", reg.host]
+        desc, put = referrer_tools(reg, "team/prov", digest)
+        stmt = S.statement("%s/team/prov" % reg.host, digest[7:], predicate_type=slsa1)
+
+        def store(*bundles, annotated=False):
+            ms = [S.referrer(put, lambda b: C.upload_blob(reg, "team/prov", b), desc, b, predicate=slsa1)
+                  for b in bundles]
+            put("sha256-" + digest[7:], "application/vnd.oci.image.index.v1+json",
+                S.referrers_index(ms, predicate=slsa1 if annotated else None))
+
+        def va(*args):
+            v = run("verify-attestation", "--format", "json", *opts, *args, ref)
+            ok(v.json is not None, "JSON: rc %d %s" % (v.rc, v.err))
+            return v, v.json["results"][0]["attestations"]
+
+        keyless = ["--certificate-identity", ident, "--certificate-oidc-issuer", iss, "--trusted-root", root]
+        store(inst.bundle(stmt, ident, iss))
+        v, att = va("--type", "slsaprovenance1", *keyless)
+        eq((v.rc, [(x["format"], x["status"], x["passes"], x["predicate_type"]) for x in att]),
+           (0, [("bundle", "valid", True, slsa1)]), v.out + v.err)
+        eq(att[0]["signer"], "%s (%s)" % (ident, iss), "the certificate's identity and issuer")
+        eq(va("--type", slsa1, *keyless)[0].rc, 0, "--type as a URI")
+        # the same issuer by regular expression; another identity, another root
+        eq(va("--type", slsa1, "--certificate-identity-regexp", "^https://github\\.com/example/",
+              "--certificate-oidc-issuer-regexp", "githubusercontent", "--trusted-root", root)[0].rc, 0, "regexp")
+        v, att = va("--type", slsa1, "--certificate-identity", ident + "x", "--certificate-oidc-issuer", iss,
+                    "--trusted-root", root)
+        eq(v.rc, 1, "another identity")
+        ok(att[0]["reason"].startswith("bundle: identity:"), att[0]["reason"])
+        eq(va("--type", slsa1, "--certificate-identity", ident, "--certificate-oidc-issuer", iss)[0].rc, 1,
+           "not under the built-in public-good root")
+        # other predicate types are listed, not counted: read when the index
+        # entry does not tell, else not fetched
+        for t in ([], ["--type", "custom"]):
+            v, att = va(*t, *keyless)
+            eq((v.rc, [(x["status"], x["passes"]) for x in att]), (1, [("other-type", False)]), v.out)
+            ok(att[0]["reason"].startswith("predicate type %s, not the one asked for" % slsa1), att[0]["reason"])
+        store(inst.bundle(stmt, ident, iss), annotated=True)
+        v, att = va(*keyless)
+        eq((v.rc, att[0]["status"]), (1, "other-type"), v.out)
+        ok(att[0]["reason"].startswith("predicate type %s (its annotation; not read)" % slsa1), att[0]["reason"])
+        eq(va("--type", "slsaprovenance1", *keyless)[0].rc, 0, "the annotated entry of the type asked for")
+        r = run("verify-attestation", "--type", "no such type", *keyless, *opts, ref)
+        eq(r.rc, 2, "--type neither a name nor a URI: " + r.err)
+        r = run("verify-attestation", "--type", "spdx", "--verdict", "clean", *keyless, *opts, ref)
+        ok(r.rc == 2 and "--verdict" in r.err, "--verdict is stowaway's: " + r.err)
+        # each part tampered with: refused, the reason naming it
+        for part in S.PARTS + S.ATTESTATION_PARTS:
+            store(inst.bundle(stmt, ident, iss, tamper=part))
+            v, att = va("--type", slsa1, *keyless)
+            eq((v.rc, len(att), att[0]["passes"]), (1, 1, False), "%s tampered: %s" % (part, v.out))
+            want = "predicate type: the statement's is %s/other" % slsa1 if part == "predicate" else \
+                "bundle: " + S.EXPECTED_REASON[part]
+            ok(att[0]["reason"].startswith(want), "%s tampered, the reason names it: %s" % (part, att[0]["reason"]))
+            if part == "subject":
+                eq(att[0]["status"], "wrong-digest", "a statement about another image")
+        # keyed (cosign attest --key --tlog-upload=false): the key, then the others
+        store(S.keyed_bundle(stmt, key))
+        v, att = va("--type", slsa1, "--key", pub)
+        eq((v.rc, [(x["format"], x["status"], x["signer"]) for x in att]), (0, [("bundle", "valid", "")]), v.out)
+        v, att = va("--type", slsa1, "--key", other_pub)
+        ok(v.rc == 1 and att[0]["reason"].startswith("bundle: DSSE: the envelope's signature"), v.out)
+        v, att = va("--type", slsa1, *keyless)
+        ok(v.rc == 1 and "signed with a key" in att[0]["reason"], "keyless options do not take a keyed bundle: " + v.out)
+        other_img = S.statement("%s/team/prov" % reg.host, "1" * 64, predicate_type=slsa1)
+        store(S.keyed_bundle(other_img, key))
+        v, att = va("--type", slsa1, "--key", pub)
+        eq((v.rc, att[0]["status"]), (1, "wrong-digest"), v.out)
+        ok("subject digest" in att[0]["reason"], att[0]["reason"])
+        # key and keyless given: each bundle is judged by what signed it; the text names the format
+        store(S.keyed_bundle(stmt, key), inst.bundle(stmt, ident, iss))
+        v, att = va("--type", slsa1, "--key", pub, *keyless)
+        eq((v.rc, [(x["status"], x["signer"] != "") for x in att]), (0, [("valid", False), ("valid", True)]), v.out)
+        t = run("verify-attestation", "--type", slsa1, "--key", pub, *keyless, *opts, ref)
+        ok(t.rc == 0 and "ok   bundle valid: %s, keyless: %s" % (slsa1, ident) in t.out, t.out)
 
 
 @case
@@ -785,7 +896,8 @@ def signed_scan_verdicts():
         R.push(reg, image("img"), "latest", "team/bad", "v1")
         opts = ["--insecure-registry", reg.host]
         for name in ("clean", "bad"):
-            r = scan("--attest", "--key", key, "--password-file", pw, *opts, "%s/team/%s:v1" % (reg.host, name))
+            r = scan("--attest", "--bundle-format", "legacy", "--key", key, "--password-file", pw, *opts,
+                     "%s/team/%s:v1" % (reg.host, name))
             ok(r.rc in (0, 1), r.err)
         # what is stored: cosign's attestation layout, with an OCI 1.1 subject
         m = json.loads(R.urlopen("%s/v2/team/clean/manifests/sha256-%s.att" % (reg.url, cd[7:]),
@@ -838,6 +950,13 @@ def signed_scan_verdicts():
         c = run("check", "--format", "json", "--policy", pol, *opts, "%s/team/clean:v1" % reg.host,
                 "%s/team/bad:v1" % reg.host)
         eq([x["allowed"] for x in c.json["results"]], [True, False], "policy: clean and attested, else refused")
+        # the default format beside it: a Sigstore bundle referring to the image; both are read
+        r = scan("--attest", "--key", key, "--password-file", pw, *opts, "%s/team/clean:v1" % reg.host)
+        eq(r.rc, 0, r.err)
+        v = va("--format", "json", "--key", pub, "--verdict", "clean", "%s/team/clean:v1" % reg.host)
+        eq((v.rc, [(x["format"], x["status"], x["predicate_type"]) for x in v.json["results"][0]["attestations"]]),
+           (0, [("legacy", "valid", "https://stowaway.dev/attestations/scan/v1"),
+                ("bundle", "valid", "https://stowaway.dev/attestations/scan/v1")]), v.out + v.err)
 
 
 @case

@@ -524,8 +524,8 @@ def certificate_rotation():
 
 def registry():
     """Debian's docker-registry on 127.0.0.1 with four images: clean:v1 (also
-    tagged v2..v6, and as attested:v1, v2), bad:v1 (a miner stand-in: a
-    critical finding)."""
+    tagged v2..v6, and as attested:v1, v2 and attested-legacy:v1, v2), bad:v1
+    (a miner stand-in: a critical finding)."""
     global REG
     if REG is None:
         REG = R.Registry()
@@ -539,6 +539,7 @@ def registry():
         REG.digests["bad:v1"] = R.push(REG, bad, "latest", "team/bad", "v1")
         for tag in ("v1", "v2"):
             R.push(REG, clean, "latest", "team/attested", tag)
+            R.push(REG, clean, "latest", "team/attested-legacy", tag)
     return REG
 
 
@@ -752,6 +753,10 @@ def on_timeout_allow_admits_with_a_warning():
 
 @case
 def signed_verdict_stands_in_for_the_scan():
+    """A clean verdict signed by scan --attest stands in for the scan, in
+    either format: a Sigstore bundle referring to the image (the default,
+    cosign v3's storage; found here through the sha256-<hex> index, as
+    docker-registry 2.8 has no referrers API) or the legacy .att tag."""
     reg = registry()
     pw = os.path.join(WORK, "att-pw")
     with open(pw, "w") as f:
@@ -761,27 +766,38 @@ def signed_verdict_stands_in_for_the_scan():
         subprocess.run([BIN, "keygen", "--output-key-prefix", prefix, "--password-file", pw], check=True,
                        stdout=subprocess.DEVNULL)
     env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache"))
-    p = subprocess.run([BIN, "scan", "--quiet", "--attest", "--key", prefix + ".key", "--password-file", pw,
-                        "--insecure-registry", reg.host, "%s/team/attested:v1" % reg.host], env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    eq(p.returncode, 0, p.stderr)
-    pol = reg_policy(reg) + """  - scope: %s/team/attested
+    digest = reg.digests["clean:v1"]
+    for repo, fmt in (("attested", []), ("attested-legacy", ["--bundle-format", "legacy"])):
+        p = subprocess.run([BIN, "scan", "--quiet", "--attest", "--key", prefix + ".key", "--password-file", pw,
+                            "--insecure-registry", reg.host, *fmt, "%s/team/%s:v1" % (reg.host, repo)], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        eq(p.returncode, 0, p.stderr)
+        accept = {"Accept": "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"}
+        att = R.urlopen("%s/v2/team/%s/manifests/sha256-%s.att" % (reg.url, repo, digest[7:]), headers=accept)
+        idx = R.urlopen("%s/v2/team/%s/manifests/sha256-%s" % (reg.url, repo, digest[7:]), headers=accept)
+        if fmt:
+            eq((att.status, idx.status), (200, 404), "legacy: the .att tag, no bundle")
+        else:
+            eq(att.status, 404, "a bundle: no .att tag")
+            eq([m["annotations"]["dev.sigstore.bundle.predicateType"] for m in json.loads(idx.body)["manifests"]],
+               ["https://stowaway.dev/attestations/scan/v1"], "the fallback index lists the verdict's bundle")
+        pol = reg_policy(reg) + """  - scope: %s/team/%s
     scan: {max_severity: high}
     require:
       attestation: {keys: [%s], verdict: clean}
-""" % (reg.host, prefix + ".pub")
-    srv = Server("attested", policy=pol, insecure=(reg.host,), deadline="20s")
-    try:
-        resp = srv.review(review("Pod", obj("Pod", pod_spec(["%s/team/attested:v1" % reg.host]))))
-        eq(resp["allowed"], True, json.dumps(resp))
-        eq(srv.work()["scan"], 0, "the signed verdict stood in for the scan")
-        resp = srv.review(review("Pod", obj("Pod", pod_spec(["%s/team/attested:v2" % reg.host]))))
-        eq(resp["allowed"], True, "the same digest under another tag: the verdict is the digest's")
-        resp = srv.review(review("Pod", obj("Pod", pod_spec(["%s/team/bad:v1" % reg.host]))))
-        eq(resp["allowed"], False, "an unattested image elsewhere is scanned")
-        eq(srv.work()["scan"], 1, "and that one was scanned")
-    finally:
-        eq(srv.stop(), 0, "exit status")
+""" % (reg.host, repo, prefix + ".pub")
+        srv = Server(repo, policy=pol, insecure=(reg.host,), deadline="20s")
+        try:
+            resp = srv.review(review("Pod", obj("Pod", pod_spec(["%s/team/%s:v1" % (reg.host, repo)]))))
+            eq(resp["allowed"], True, json.dumps(resp))
+            eq(srv.work()["scan"], 0, "%s: the signed verdict stood in for the scan" % repo)
+            resp = srv.review(review("Pod", obj("Pod", pod_spec(["%s/team/%s:v2" % (reg.host, repo)]))))
+            eq(resp["allowed"], True, "the same digest under another tag: the verdict is the digest's")
+            resp = srv.review(review("Pod", obj("Pod", pod_spec(["%s/team/bad:v1" % reg.host]))))
+            eq(resp["allowed"], False, "an unattested image elsewhere is scanned")
+            eq(srv.work()["scan"], 1, "and that one was scanned")
+        finally:
+            eq(srv.stop(), 0, "exit status")
 
 
 @case

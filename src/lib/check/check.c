@@ -240,6 +240,7 @@ static void check_signatures(const char *ref, bool remote, const sw_check_opts *
 static int check_attestation(const char *ref, bool remote, const sw_check_opts *o, sw_check_result *r)
 {
 	sw_pubkeys *pk = NULL;
+	sw_att_check ac = SW_ATT_CHECK_INIT;
 	sw_att_result *res = NULL;
 	size_t n = 0, k;
 	sw_error err = SW_ERROR_INIT;
@@ -258,7 +259,8 @@ static int check_attestation(const char *ref, bool remote, const sw_check_opts *
 		sw_decision_add(&r->d, SW_REASON_DENY, 0, "the policy's attestation keys: %s", err.msg);
 		return -1;
 	}
-	v = sw_verify_attestations(ref, o->image, pk, digest, sizeof(digest), &res, &n, &err);
+	ac.keys = pk;
+	v = sw_verify_attestations(ref, o->image, &ac, digest, sizeof(digest), &res, &n, &err);
 	for (k = 0; v > 0 && k < n; k++) {
 		sw_verdict got;
 		if (res[k].status != SW_SIG_VALID || sw_verdict_parse(res[k].verdict, &got) < 0 || got > bound ||

@@ -400,7 +400,7 @@ static int check_statement(const bundle *b, const uint8_t digest[32], sw_bundle_
 		snprintf(info->predicate_type, sizeof(info->predicate_type), "%s",
 			 sw_json_get_str(sw_json_root(doc), "predicateType"));
 	sw_json_free(doc);
-	return rc == 0 ? 0 : sw_error_set(err, SW_EVERIFY, "DSSE: no subject of the statement is the artifact");
+	return rc == 0 ? 0 : sw_error_set(err, SW_EVERIFY, "DSSE: no subject digest of the statement is the artifact's");
 }
 
 /* The signature over the artifact (or the PAE); the signer's key out. */

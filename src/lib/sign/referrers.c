@@ -10,10 +10,13 @@
  * sha256-<hex> that writers keep. An OCI layout keeps the same index
  * under that tag in its index.json.
  *
- * Reading: the index's bundle entries (at most 64; one whose annotation
- * names another predicate type than cosign's signature is an attestation
- * and is skipped unread) are fetched by digest (manifests 4 MiB, bundles 4
- * MiB), and count only when the subject is this image and the bundle
+ * Reading: one walk over the index (each_entry) serves every reader. Its
+ * bundle entries (at most 64) are of two kinds by the predicate type
+ * their annotation names: cosign's sign predicate is a signature, any
+ * other an attestation (an entry without the annotation may be either).
+ * Counting (the page's) reads the index only. Verifying fetches the
+ * entries of its kind by digest (manifests 4 MiB, bundles 4 MiB), and a
+ * bundle counts only when the subject is this image and the bundle
  * verifies for the image's digest (sw_bundle_verify: the DSSE statement's
  * subject is that digest). A statement of another predicate type is an
  * attestation, not a signature, and is reported as such. The identity the
@@ -47,6 +50,8 @@
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_EMPTY "application/vnd.oci.empty.v1+json"
 #define PRED_SIGN "https://sigstore.dev/cosign/sign/v1"
+#define ANN_PREDICATE "dev.sigstore.bundle.predicateType"
+#define PAYLOAD_TYPE "application/vnd.in-toto+json"
 #define MAX_INDEX (4u << 20)
 #define MAX_MANIFEST (4u << 20)
 #define MAX_BUNDLE (4u << 20)     /* an image signature's bundle is a few KiB */
@@ -75,9 +80,10 @@ static int referrers(sw_sigimage *si, sw_json_doc **doc, sw_error *err)
 	return rc;
 }
 
-/* The bundle a referrer manifest holds (malloc'd), or why not. */
+/* The bundle a referrer manifest holds (malloc'd), or why not; the
+ * predicate type its annotation names into pt (empty: none). */
 static const char *referrer_bundle(sw_sigimage *si, const char *mdigest, int64_t msize, char **bundle, size_t *blen,
-				   sw_error *err)
+				   char pt[256], sw_error *err)
 {
 	sw_json_doc *doc = NULL;
 	const sw_json *root, *layers;
@@ -102,6 +108,8 @@ static const char *referrer_bundle(sw_sigimage *si, const char *mdigest, int64_t
 		goto out;
 	}
 	root = sw_json_root(doc);
+	at = sw_json_get_str(sw_json_get_obj(root, "annotations"), ANN_PREDICATE);
+	snprintf(pt, 256, "%s", at ? at : "");
 	at = sw_json_get_str(root, "artifactType");
 	layers = sw_json_get_arr(root, "layers");
 	if (!at || strncmp(at, MT_BUNDLE_PREFIX, strlen(MT_BUNDLE_PREFIX)) != 0) {
@@ -130,29 +138,38 @@ out:
 	return why;
 }
 
+int sw_sig__bundle_check(const sw_trustroot *tr, const sw_pubkeys *keys, const sw_bundle_want *keyless, bool no_tlog,
+			 const char *bundle, size_t blen, const char *digest, sw_bundle_info *info, sw_error *err)
+{
+	sw_bundle_want want = SW_BUNDLE_WANT_INIT;
+	sw_error e2 = SW_ERROR_INIT;
+	int rc;
+
+	if (keyless)
+		want = *keyless;
+	want.keys = keys;
+	want.no_tlog = no_tlog;
+	rc = sw_bundle_verify(tr, bundle, blen, digest, &want, info, err);
+	if (rc < 0 && keyless && keys && keys->n && strstr(err->msg, "signed with a certificate")) {
+		/* the keys do not apply: a keyless bundle is judged without them */
+		want = *keyless;
+		if ((rc = sw_bundle_verify(tr, bundle, blen, digest, &want, info, &e2)) < 0)
+			*err = e2;
+	}
+	return rc;
+}
+
 static void judge(sw_sigimage *si, const sw_sig_check *c, const sw_trustroot *tr, const char *named,
 		  const char *bundle, size_t blen, sw_sig_result *res)
 {
-	sw_bundle_want want = SW_BUNDLE_WANT_INIT;
 	sw_bundle_info info;
 	sw_error err = SW_ERROR_INIT;
 	int rc;
 
 	res->key = -1;
 	snprintf(res->digest, sizeof(res->digest), "%s", si->digest);
-	if (c->keyless)
-		want = *c->keyless;
-	want.keys = c->keys;
-	want.no_tlog = c->keys && !c->rekor_keys;
-	rc = sw_bundle_verify(tr, bundle, blen, si->digest, &want, &info, &err);
-	if (rc < 0 && c->keyless && c->keys && c->keys->n) {
-		/* keyed failed: a keyless bundle is judged without the keys */
-		sw_bundle_want kl = *c->keyless;
-		sw_error e2 = SW_ERROR_INIT;
-		if (strstr(err.msg, "signed with a certificate") && (rc = sw_bundle_verify(tr, bundle, blen, si->digest, &kl,
-											     &info, &e2)) < 0)
-			err = e2;
-	}
+	rc = sw_sig__bundle_check(tr, c->keys, c->keyless, c->keys && !c->rekor_keys, bundle, blen, si->digest, &info,
+				  &err);
 	snprintf(res->identity, sizeof(res->identity), "%s", rc == 0 ? info.subject_name : "");
 	if (rc < 0) {
 		res->status = SW_SIG_BAD_SIGNATURE;
@@ -179,7 +196,14 @@ static void judge(sw_sigimage *si, const sw_sig_check *c, const sw_trustroot *tr
 			 info.issuer);
 }
 
-int sw_sig__each_bundle(sw_sigimage *si, const char *predicate, sw_sig_bundle_fn fn, void *ctx, sw_error *err)
+/* Each entry of si's referrers index that may hold a bundle (a digest,
+ * and no artifact type but a bundle's), at most MAX_REFERRERS: fn gets
+ * its descriptor and the predicate type its annotation names (NULL: none).
+ * The one walk over the index: fetching bundles and counting them go
+ * through it. A negative return of fn stops, and is returned. */
+typedef int (*entry_fn)(void *ctx, const sw_json *m, const char *digest, const char *predicate);
+
+static int each_entry(sw_sigimage *si, entry_fn fn, void *ctx, sw_error *err)
 {
 	sw_json_doc *idx = NULL;
 	const sw_json *m, *ms;
@@ -190,38 +214,81 @@ int sw_sig__each_bundle(sw_sigimage *si, const char *predicate, sw_sig_bundle_fn
 		return rc;
 	ms = sw_json_get_arr(sw_json_root(idx), "manifests");
 	for (m = ms ? ms->child : NULL; m && seen < MAX_REFERRERS && rc == 0; m = m->next, seen++) {
-		const char *dg = sw_json_get_str(m, "digest"), *at = sw_json_get_str(m, "artifactType"), *why;
-		const char *pt = sw_json_get_str(sw_json_get_obj(m, "annotations"), "dev.sigstore.bundle.predicateType");
-		sw_error berr = SW_ERROR_INIT;
-		char *bundle = NULL;
-		size_t blen = 0;
-		int64_t sz = -1;
-		if (!dg || (at && strncmp(at, MT_BUNDLE_PREFIX, strlen(MT_BUNDLE_PREFIX)) != 0) ||
-		    (pt && strcmp(pt, predicate) != 0))
-			continue;
-		sw_json_get_i64(m, "size", &sz);
-		why = referrer_bundle(si, dg, sz, &bundle, &blen, &berr);
-		if (!why || why[0])
-			rc = fn(ctx, dg, bundle, blen, why);
-		free(bundle);
+		const char *dg = sw_json_get_str(m, "digest"), *at = sw_json_get_str(m, "artifactType");
+		const char *pt = sw_json_get_str(sw_json_get_obj(m, "annotations"), ANN_PREDICATE);
+		if (dg && (!at || strncmp(at, MT_BUNDLE_PREFIX, strlen(MT_BUNDLE_PREFIX)) == 0))
+			rc = fn(ctx, m, dg, pt);
 	}
 	sw_json_free(idx);
 	return rc;
 }
 
-static int count_one(void *ctx, const char *dg, const char *bundle, size_t blen, const char *why)
+/* Whether an entry whose annotation names predicate type pt (NULL: none)
+ * is of the kind asked for: signatures are cosign's sign predicate,
+ * attestations every other; an entry without the annotation may be
+ * either, and is read. */
+static bool of_kind(const char *pt, sw_sig_kind kind)
 {
+	if (!pt)
+		return true;
+	return (strcmp(pt, PRED_SIGN) == 0) == (kind == SW_SIG_KIND_SIGNATURES);
+}
+
+typedef struct fetch_ctx {
+	sw_sigimage *si;
+	sw_sig_kind kind;
+	const char *only;
+	sw_sig_bundle_fn fn;
+	void *ctx;
+} fetch_ctx;
+
+static int fetch_one(void *ctx, const sw_json *m, const char *dg, const char *pt)
+{
+	fetch_ctx *f = ctx;
+	sw_error berr = SW_ERROR_INIT;
+	char *bundle = NULL, mpt[256] = "";
+	size_t blen = 0;
+	int64_t sz = -1;
+	const char *why;
+	int rc = 0;
+
+	if (!of_kind(pt, f->kind))
+		return 0;
+	if (pt && f->only && strcmp(pt, f->only) != 0)
+		return f->fn(f->ctx, dg, pt, NULL, 0, NULL); /* told apart unread */
+	sw_json_get_i64(m, "size", &sz);
+	why = referrer_bundle(f->si, dg, sz, &bundle, &blen, mpt, &berr);
+	/* the manifest's own annotation is what the referrer says (an index
+	 * entry may lack it: the fallback index is anyone's to write) */
+	if (!why || why[0])
+		rc = f->fn(f->ctx, dg, mpt[0] ? mpt : pt, bundle, blen, why);
+	free(bundle);
+	return rc;
+}
+
+int sw_sig__each_bundle(sw_sigimage *si, sw_sig_kind kind, const char *only, sw_sig_bundle_fn fn, void *ctx,
+			sw_error *err)
+{
+	fetch_ctx f = { si, kind, only, fn, ctx };
+
+	return each_entry(si, fetch_one, &f, err);
+}
+
+static int count_one(void *ctx, const sw_json *m, const char *dg, const char *pt)
+{
+	int **counts = ctx;
+
+	(void)m;
 	(void)dg;
-	(void)bundle;
-	(void)blen;
-	(void)why;
-	(*(int *)ctx)++;
+	(*counts[of_kind(pt, SW_SIG_KIND_SIGNATURES) ? 0 : 1])++;
 	return 0;
 }
 
-int sw_sig__count_bundles(sw_sigimage *si, bool attestations, int *n, sw_error *err)
+int sw_sig__count_bundles(sw_sigimage *si, int *signatures, int *attestations, sw_error *err)
 {
-	return sw_sig__each_bundle(si, attestations ? SW_ATTEST_PREDICATE : PRED_SIGN, count_one, n, err);
+	int *counts[] = { signatures, attestations };
+
+	return each_entry(si, count_one, counts, err);
 }
 
 typedef struct verify_ctx {
@@ -247,11 +314,12 @@ void *sw_sig__one_more(void *pp, size_t *n, size_t elem)
 	return p + (*n)++ * elem;
 }
 
-static int verify_one(void *ctx, const char *dg, const char *bundle, size_t blen, const char *why)
+static int verify_one(void *ctx, const char *dg, const char *pt, const char *bundle, size_t blen, const char *why)
 {
 	verify_ctx *v = ctx;
 	sw_sig_result *res = sw_sig__one_more(v->results, v->n, sizeof(**v->results));
 
+	(void)pt;
 	if (!res)
 		return SW_ENOMEM;
 	if (why) {
@@ -278,7 +346,7 @@ int sw_sig__verify_bundles(sw_sigimage *si, const sw_sig_check *c, const char *n
 		return rc;
 	if (!v.tr)
 		v.tr = own;
-	rc = sw_sig__each_bundle(si, PRED_SIGN, verify_one, &v, err);
+	rc = sw_sig__each_bundle(si, SW_SIG_KIND_SIGNATURES, PRED_SIGN, verify_one, &v, err);
 	if (rc == SW_ENOMEM)
 		sw_error_set(err, rc, "out of memory");
 	sw_trustroot_free(own);
@@ -296,35 +364,44 @@ static void descriptor(sw_jw *w, const char *mt, const char *digest, size_t size
 	sw_jw_end(w);
 }
 
-/* The bundle: statement, envelope, the key's hint. */
-static int make_bundle(sw_sigimage *si, EVP_PKEY *key, const char *name, sw_buf *out, sw_error *err)
+void sw_sig__statement_head(sw_jw *w, const char *name, const char *hex, const char *predicate_type)
 {
-	sw_buf st = SW_BUF_INIT(1u << 20), pae = SW_BUF_INIT(2u << 20);
-	sw_jw sw = SW_JW_INIT(&st), bw = SW_JW_INIT(out);
+	sw_jw_obj(w);
+	sw_jw_kstr(w, "_type", "https://in-toto.io/Statement/v1");
+	sw_jw_karr(w, "subject");
+	sw_jw_obj(w);
+	sw_jw_kstr(w, "name", name);
+	sw_jw_kobj(w, "digest");
+	sw_jw_kstr(w, "sha256", hex);
+	sw_jw_end(w);
+	sw_jw_end(w);
+	sw_jw_end(w);
+	sw_jw_kstr(w, "predicateType", predicate_type);
+}
+
+/* A member whose value is base64 of the bytes. */
+static void kb64(sw_jw *w, const char *key, const void *data, size_t len)
+{
+	sw_buf b = SW_BUF_INIT(4u << 20);
+
+	sw_b64_encode(&b, data, len);
+	sw_jw_key(w, key);
+	sw_jw_strn(w, b.data ? b.data : "", b.len);
+	sw_buf_release(&b);
+}
+
+/* The bundle: the statement's envelope signed with the key, its hint. */
+static int make_bundle(EVP_PKEY *key, const sw_buf *st, sw_buf *out, sw_error *err)
+{
+	sw_buf pae = SW_BUF_INIT(2u << 20);
+	sw_jw bw = SW_JW_INIT(out);
 	unsigned char *spki = NULL;
 	uint8_t hint[32];
 	char *sig = NULL;
 	int spkilen, rc = 0;
 
-	sw_jw_obj(&sw);
-	sw_jw_kstr(&sw, "_type", "https://in-toto.io/Statement/v1");
-	sw_jw_karr(&sw, "subject");
-	sw_jw_obj(&sw);
-	sw_jw_kstr(&sw, "name", name);
-	sw_jw_kobj(&sw, "digest");
-	sw_jw_kstr(&sw, "sha256", si->digest + 7);
-	sw_jw_end(&sw);
-	sw_jw_end(&sw);
-	sw_jw_end(&sw);
-	sw_jw_kstr(&sw, "predicateType", PRED_SIGN);
-	sw_jw_kobj(&sw, "predicate");
-	sw_jw_end(&sw);
-	sw_jw_end(&sw);
-	if ((rc = sw_jw_done(&sw)) < 0)
-		goto out;
-	sw_buf_printf(&pae, "DSSEv1 %zu %s %zu ", strlen("application/vnd.in-toto+json"), "application/vnd.in-toto+json",
-		      st.len);
-	sw_buf_append(&pae, st.data, st.len);
+	sw_buf_printf(&pae, "DSSEv1 %zu %s %zu ", strlen(PAYLOAD_TYPE), PAYLOAD_TYPE, st->len);
+	sw_buf_append(&pae, st->data, st->len);
 	if ((spkilen = i2d_PUBKEY(key, &spki)) <= 0 || sw_buf_err(&pae) || !(sig = sw_sig__sign_b64(key, &pae))) {
 		rc = sw_error_set(err, SW_ERROR, "signing failed (is the key an ECDSA/RSA/Ed25519 private key?)");
 		goto out;
@@ -334,26 +411,14 @@ static int make_bundle(sw_sigimage *si, EVP_PKEY *key, const char *name, sw_buf 
 	sw_jw_kstr(&bw, "mediaType", MT_BUNDLE);
 	sw_jw_kobj(&bw, "verificationMaterial");
 	sw_jw_kobj(&bw, "publicKey");
-	sw_jw_key(&bw, "hint");
-	{
-		sw_buf h = SW_BUF_INIT(128);
-		sw_b64_encode(&h, hint, sizeof(hint));
-		sw_jw_strn(&bw, h.data ? h.data : "", h.len);
-		sw_buf_release(&h);
-	}
+	kb64(&bw, "hint", hint, sizeof(hint));
 	sw_jw_end(&bw);
 	sw_jw_karr(&bw, "tlogEntries");
 	sw_jw_end(&bw);
 	sw_jw_end(&bw);
 	sw_jw_kobj(&bw, "dsseEnvelope");
-	sw_jw_key(&bw, "payload");
-	{
-		sw_buf p = SW_BUF_INIT(2u << 20);
-		sw_b64_encode(&p, st.data, st.len);
-		sw_jw_strn(&bw, p.data ? p.data : "", p.len);
-		sw_buf_release(&p);
-	}
-	sw_jw_kstr(&bw, "payloadType", "application/vnd.in-toto+json");
+	kb64(&bw, "payload", st->data, st->len);
+	sw_jw_kstr(&bw, "payloadType", PAYLOAD_TYPE);
 	sw_jw_karr(&bw, "signatures");
 	sw_jw_obj(&bw);
 	sw_jw_kstr(&bw, "sig", sig);
@@ -367,13 +432,25 @@ out:
 		sw_error_set(err, rc, "writing the bundle: %s", sw_code_name(rc));
 	OPENSSL_free(spki);
 	free(sig);
-	sw_buf_release(&st);
 	sw_buf_release(&pae);
 	return rc;
 }
 
+/* The annotations cosign v3 gives a bundle's referrer (and its entry in
+ * the fallback index). */
+static void bundle_annotations(sw_jw *w, const char *predicate, const char *created)
+{
+	sw_jw_kobj(w, "annotations");
+	sw_jw_kstr(w, "dev.sigstore.bundle.content", "dsse-envelope");
+	sw_jw_kstr(w, ANN_PREDICATE, predicate);
+	if (created)
+		sw_jw_kstr(w, "org.opencontainers.image.created", created);
+	sw_jw_end(w);
+}
+
 /* The referrer manifest for a stored bundle blob. */
-static int make_manifest(sw_sigimage *si, const char *bdig, size_t blen, const char *edig, sw_buf *out)
+static int make_manifest(sw_sigimage *si, const char *bdig, size_t blen, const char *edig, const char *predicate,
+			 sw_buf *out)
 {
 	sw_jw w = SW_JW_INIT(out);
 	char now[32];
@@ -393,17 +470,13 @@ static int make_manifest(sw_sigimage *si, const char *bdig, size_t blen, const c
 	sw_jw_end(&w);
 	sw_jw_key(&w, "subject");
 	descriptor(&w, si->media_type ? si->media_type : MT_OCI_MANIFEST, si->digest, si->manifest_len);
-	sw_jw_kobj(&w, "annotations");
-	sw_jw_kstr(&w, "dev.sigstore.bundle.content", "dsse-envelope");
-	sw_jw_kstr(&w, "dev.sigstore.bundle.predicateType", PRED_SIGN);
-	sw_jw_kstr(&w, "org.opencontainers.image.created", now);
-	sw_jw_end(&w);
+	bundle_annotations(&w, predicate, now);
 	sw_jw_end(&w);
 	return sw_jw_done(&w);
 }
 
 /* The fallback index under sha256-<hex>: what it held, and the new one. */
-static int update_index(sw_sigimage *si, const char *mdig, size_t mlen, sw_error *err)
+static int update_index(sw_sigimage *si, const char *mdig, size_t mlen, const char *predicate, sw_error *err)
 {
 	sw_buf out = SW_BUF_INIT(MAX_INDEX);
 	sw_jw w = SW_JW_INIT(&out);
@@ -437,10 +510,7 @@ static int update_index(sw_sigimage *si, const char *mdig, size_t mlen, sw_error
 	sw_jw_kstr(&w, "digest", mdig);
 	sw_jw_kuint(&w, "size", mlen);
 	sw_jw_kstr(&w, "artifactType", MT_BUNDLE);
-	sw_jw_kobj(&w, "annotations");
-	sw_jw_kstr(&w, "dev.sigstore.bundle.content", "dsse-envelope");
-	sw_jw_kstr(&w, "dev.sigstore.bundle.predicateType", PRED_SIGN);
-	sw_jw_end(&w);
+	bundle_annotations(&w, predicate, NULL);
 	sw_jw_end(&w);
 	sw_jw_end(&w);
 	sw_jw_end(&w);
@@ -456,28 +526,48 @@ out:
 	return rc;
 }
 
-int sw_sig__sign_bundle(sw_sigimage *si, EVP_PKEY *key, const sw_ref *identity, bool with_tag, sw_error *err)
+int sw_sig__put_bundle(sw_sigimage *si, EVP_PKEY *key, const sw_buf *statement, const char *predicate,
+		       sw_error *err)
 {
 	sw_buf bundle = SW_BUF_INIT(4u << 20), man = SW_BUF_INIT(1u << 20);
-	char name[1024], bdig[SW_DIGEST_STRLEN], edig[SW_DIGEST_STRLEN], mdig[SW_DIGEST_STRLEN];
+	char bdig[SW_DIGEST_STRLEN], edig[SW_DIGEST_STRLEN], mdig[SW_DIGEST_STRLEN];
 	int rc;
 
-	sw_sig__signed_name(identity, with_tag, name, sizeof(name));
-	if ((rc = make_bundle(si, key, name, &bundle, err)) < 0)
+	if ((rc = make_bundle(key, statement, &bundle, err)) < 0)
 		goto out;
 	if ((rc = sw_sigstore_put_blob(si, bundle.data, bundle.len, bdig, err)) < 0 ||
 	    (rc = sw_sigstore_put_blob(si, "{}", 2, edig, err)) < 0)
 		goto out;
-	if ((rc = make_manifest(si, bdig, bundle.len, edig, &man)) < 0) {
+	if ((rc = make_manifest(si, bdig, bundle.len, edig, predicate, &man)) < 0) {
 		rc = sw_error_set(err, rc, "writing the referrer manifest: %s", sw_code_name(rc));
 		goto out;
 	}
 	if ((rc = sw_sigstore_put_untagged(si, MT_OCI_MANIFEST, man.data, man.len, mdig, err)) < 0)
 		goto out;
-	rc = update_index(si, mdig, man.len, err);
+	rc = update_index(si, mdig, man.len, predicate, err);
 out:
 	sw_buf_release(&bundle);
 	sw_buf_release(&man);
+	return rc;
+}
+
+int sw_sig__sign_bundle(sw_sigimage *si, EVP_PKEY *key, const sw_ref *identity, bool with_tag, sw_error *err)
+{
+	sw_buf st = SW_BUF_INIT(1u << 20);
+	sw_jw w = SW_JW_INIT(&st);
+	char name[1024];
+	int rc;
+
+	sw_sig__signed_name(identity, with_tag, name, sizeof(name));
+	sw_sig__statement_head(&w, name, si->digest + 7, PRED_SIGN);
+	sw_jw_kobj(&w, "predicate");
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	if ((rc = sw_jw_done(&w)) < 0)
+		rc = sw_error_set(err, rc, "writing the statement: %s", sw_code_name(rc));
+	else
+		rc = sw_sig__put_bundle(si, key, &st, PRED_SIGN, err);
+	sw_buf_release(&st);
 	return rc;
 }
 

@@ -67,16 +67,41 @@ int sw_sig__verify_bundles(sw_sigimage *si, const sw_sig_check *c, const char *n
  * array unchanged). */
 void *sw_sig__one_more(void *pp, size_t *n, size_t elem);
 
-/* Each bundle referring to si whose predicate type (by the index's
- * annotation, when it has one) is predicate: fn gets it (why: NULL, or
- * why it could not be read). A negative return of fn stops, and is
+/* The two kinds of bundles beside an image: signatures (cosign's sign
+ * predicate) and attestations (any other predicate type). */
+typedef enum sw_sig_kind { SW_SIG_KIND_SIGNATURES, SW_SIG_KIND_ATTESTATIONS } sw_sig_kind;
+
+/* Each bundle referring to si of the kind asked for (by the predicate type
+ * its index entry's annotation names; an entry without one is read for
+ * either kind): fn gets it, with the predicate type the referrer manifest's
+ * annotation names, else the index entry's (NULL: none), and why it could
+ * not be read (NULL: it was). An entry whose index annotation names
+ * another predicate type than only (NULL: any) is not fetched: fn gets
+ * that type, no bundle and no why. A negative return of fn stops, and is
  * returned. */
-typedef int (*sw_sig_bundle_fn)(void *ctx, const char *digest, const char *bundle, size_t len, const char *why);
-int sw_sig__each_bundle(sw_sigimage *si, const char *predicate, sw_sig_bundle_fn fn, void *ctx, sw_error *err);
+typedef int (*sw_sig_bundle_fn)(void *ctx, const char *digest, const char *predicate, const char *bundle, size_t len,
+				const char *why);
+int sw_sig__each_bundle(sw_sigimage *si, sw_sig_kind kind, const char *only, sw_sig_bundle_fn fn, void *ctx,
+			sw_error *err);
+/* The bundles referring to si, added to *signatures and *attestations by
+ * their index entries' annotations: unread and unverified, one request. */
+int sw_sig__count_bundles(sw_sigimage *si, int *signatures, int *attestations, sw_error *err);
+/* A bundle verified for digest with the keys (keyed bundles; no_tlog: one
+ * without log entries is accepted) or as keyless asks (NULL: keyless
+ * bundles refused), as sw_bundle_verify; the keys do not stand in the way
+ * of a keyless bundle when both are given. */
+int sw_sig__bundle_check(const sw_trustroot *tr, const sw_pubkeys *keys, const sw_bundle_want *keyless, bool no_tlog,
+			 const char *bundle, size_t blen, const char *digest, sw_bundle_info *info, sw_error *err);
+
+/* An in-toto v1 statement opened in w: _type, one subject (name, sha256
+ * hex), predicateType; the caller writes "predicate" and closes it. */
+void sw_sig__statement_head(sw_jw *w, const char *name, const char *hex, const char *predicate_type);
+/* The statement signed with key in a DSSE envelope, in a keyed bundle v0.3
+ * (no log entry), stored as a referrer of si annotated with its predicate
+ * type, and listed in the sha256-<hex> fallback index (other entries kept). */
+int sw_sig__put_bundle(sw_sigimage *si, EVP_PKEY *key, const sw_buf *statement, const char *predicate,
+		       sw_error *err);
 int sw_sig__sign_bundle(sw_sigimage *si, EVP_PKEY *key, const sw_ref *identity, bool with_tag, sw_error *err);
-/* The bundles referring to si (signatures, or stowaway's verdicts), added
- * to *n, unread and unverified. */
-int sw_sig__count_bundles(sw_sigimage *si, bool attestations, int *n, sw_error *err);
 
 /* Exactly these members (a NULL-terminated list), every one present but
  * may_lack (NULL: none may be absent); a value of null counts as absent. */
@@ -118,9 +143,12 @@ char *sw_sig__sign_b64(EVP_PKEY *key, const sw_buf *bytes);
 int sw_sig__append(sw_sigimage *si, const void *blob, size_t len, const char *media_type, const char *ann_key,
 		   const char *ann_value, bool subject, sw_error *err);
 
-/* Check one DSSE envelope (bytes of the .att layer) for the image digest. */
+/* Check one DSSE envelope (bytes of the .att layer) for the image digest:
+ * signed by one of the keys, a statement of predicate type want (NULL:
+ * stowaway's) that agrees with ann (the layer's predicateType annotation;
+ * NULL: none). r filled. */
 void sw_att__verify_envelope(const sw_pubkeys *keys, const char *env, size_t len, const char *digest,
-			     sw_att_result *r);
+			     const char *want, const char *ann, sw_att_result *r);
 
 /* "annotations": the string members of ann (nothing when none). */
 void sw_sig__write_annotations(sw_jw *w, const sw_json *ann);

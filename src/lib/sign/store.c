@@ -297,18 +297,18 @@ int sw_attachments_count(const char *ref, const sw_image_opts *o, int *signature
 	int *count[] = { signatures, attestations };
 	sw_sigimage si;
 	size_t k;
-	int rc;
+	int rc = 0;
 
 	*signatures = *attestations = 0;
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 2 && rc == 0; k++) {
 		if ((rc = sw_sigimage_open(ref, o, suffix[k], &si, err)) < 0)
 			return rc;
-		*count[k] = si.layers ? (int)si.layers->n : 0;
-		/* and cosign v3's bundles, stored as referrers */
-		rc = sw_sig__count_bundles(&si, k == 1, count[k], err);
+		*count[k] += si.layers ? (int)si.layers->n : 0;
+		/* and cosign v3's bundles, stored as referrers: both kinds in one
+		 * walk over the index */
+		if (k == 1)
+			rc = sw_sig__count_bundles(&si, signatures, attestations, err);
 		sw_sigimage_close(&si);
-		if (rc < 0)
-			return rc;
 	}
-	return 0;
+	return rc;
 }
