@@ -27,6 +27,7 @@ typedef struct sw_watch_progress {
 	long long queued, leased, done, failed;   /* jobs, all workers */
 	long long images, layers_scanned, layers_reused;   /* by this process */
 	double seconds;
+	double db_seconds;      /* of the workers' time, waiting on the store (all threads) */
 } sw_watch_progress;
 
 typedef struct sw_watch_opts {
@@ -39,6 +40,7 @@ typedef struct sw_watch_opts {
 	unsigned workers;                      /* threads taking jobs; 0 = 1 */
 	bool until_idle;                       /* return when no job is queued or leased */
 	bool enqueue_only;                     /* start the sweeps and return (no worker) */
+	bool summary;                          /* one line on stderr at the end: work, time, store's share */
 	double lease;                          /* seconds a job is held without news; 0 = 300 */
 	double rate;                           /* requests per second per registry; 0 = no limit */
 	unsigned concurrency;                  /* requests at once per registry; 0 = 8 */

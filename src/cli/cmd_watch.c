@@ -241,6 +241,7 @@ int cmd_watch(int argc, char **argv)
 		w.o.image.registry = NULL;
 		if (!w.quiet && !w.o.enqueue_only && isatty(2))
 			w.o.progress = progress;
+		w.o.summary = !w.quiet && !w.o.enqueue_only;
 		rc = sw_watch_run(&w.o, &err);
 		if (w.o.progress)
 			fputc('\n', stderr);

@@ -26,7 +26,10 @@
 struct sw_cache {
 	sw_db *db;
 	uint64_t max_bytes;
+	uint64_t hits, misses;   /* not yet added to the counters table */
 };
+
+#define COUNT_BATCH 64
 
 /* the same tables in both engines; only the blob type differs */
 static const char SCHEMA[] =
@@ -100,19 +103,36 @@ int sw_cache_open(sw_cache **out, const char *path, uint64_t max_bytes, sw_error
 	return 0;
 }
 
+/* The hit and miss counters, added to the table in batches (one round
+ * trip per COUNT_BATCH lookups, and at close). */
+static void flush_counts(sw_cache *c)
+{
+	sw_dbv v[] = { DB_I(c->hits), DB_I(c->misses) };
+
+	if (!c->hits && !c->misses)
+		return;
+	if (sw_db_exec(c->db, "UPDATE counters SET value = value + CASE name WHEN 'hits' THEN $1 ELSE $2 END "
+		       "WHERE name IN ('hits', 'misses')", v, 2, NULL, NULL) >= 0)
+		c->hits = c->misses = 0;
+}
+
 void sw_cache_close(sw_cache *c)
 {
 	if (!c)
 		return;
+	flush_counts(c);
 	sw_db_close(c->db);
 	free(c);
 }
 
-static void count(sw_cache *c, const char *name)
+static void count(sw_cache *c, bool hit)
 {
-	sw_dbv v[] = { DB_S(name) };
-
-	sw_db_exec(c->db, "UPDATE counters SET value = value + 1 WHERE name = $1", v, 1, NULL, NULL);
+	if (hit)
+		c->hits++;
+	else
+		c->misses++;
+	if (c->hits + c->misses >= COUNT_BATCH)
+		flush_counts(c);
 }
 
 int sw_cache_get(sw_cache *c, const char *key, uint8_t **out, size_t *len)
@@ -127,7 +147,9 @@ int sw_cache_get(sw_cache *c, const char *key, uint8_t **out, size_t *len)
 
 	*out = NULL;
 	*len = 0;
-	if (sw_db_exec(c->db, "SELECT data, raw_size FROM layers WHERE key = $1", v, 1, &r, NULL) > 0) {
+	/* one round trip: the entry, marked used now */
+	if (sw_db_exec(c->db, "UPDATE layers SET used = $2 WHERE key = $1 RETURNING data, raw_size", v, 2, &r, NULL) >
+	    0) {
 		blob = sw_dbres_blob(r, 0, 0, &n);
 		rawsz = sw_dbres_int(r, 0, 1);
 		raw = blob && n > 0 ? ZSTD_getFrameContentSize(blob, n) : ZSTD_CONTENTSIZE_ERROR;
@@ -145,9 +167,7 @@ int sw_cache_get(sw_cache *c, const char *key, uint8_t **out, size_t *len)
 		}
 	}
 	sw_dbres_free(r);
-	if (rc == 0)
-		sw_db_exec(c->db, "UPDATE layers SET used = $2 WHERE key = $1", v, 2, NULL, NULL);
-	count(c, rc == 0 ? "hits" : "misses");
+	count(c, rc == 0);
 	return rc;
 }
 
@@ -204,7 +224,8 @@ int sw_cache_put(sw_cache *c, const char *key, const char *layer_digest, const u
 		free(z);
 		return SW_ERROR;
 	}
-	if (sw_db_begin(c->db, NULL) < 0) {
+	/* with a bound, the store and the pruning are one transaction */
+	if (c->max_bytes && sw_db_begin(c->db, NULL) < 0) {
 		free(z);
 		return SW_EIO;
 	}
@@ -217,10 +238,11 @@ int sw_cache_put(sw_cache *c, const char *key, const char *layer_digest, const u
 			       "raw_size = excluded.raw_size, used = excluded.used", v, 6, NULL, NULL) < 0)
 			rc = SW_EIO;
 	}
-	if (rc == 0 && c->max_bytes)
+	if (rc == 0 && c->max_bytes) {
 		prune(c, c->max_bytes);
-	if (rc == 0 && sw_db_commit(c->db, NULL) < 0)
-		rc = SW_EIO;
+		if (sw_db_commit(c->db, NULL) < 0)
+			rc = SW_EIO;
+	}
 	if (rc < 0)
 		sw_db_rollback(c->db);
 	free(z);
@@ -234,6 +256,7 @@ int sw_cache_stats_get(sw_cache *c, sw_cache_stats *s, sw_error *err)
 
 	memset(s, 0, sizeof(*s));
 	s->max_bytes = c->max_bytes;
+	flush_counts(c);
 	if (sw_db_exec(c->db, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM layers", NULL, 0, &r, err) < 0)
 		return SW_EIO;
 	s->entries = (uint64_t)sw_dbres_int(r, 0, 0);

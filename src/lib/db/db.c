@@ -11,6 +11,7 @@
  * handed back (SW_DB_RETRY) for the caller to redo whole.
  */
 #include <ctype.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,6 +49,18 @@ struct sw_dbres {
 	size_t rows, cols;
 	cell *cells;
 };
+
+static atomic_uint_fast64_t waited_ns;
+
+double sw_db_seconds(void)
+{
+	return (double)atomic_load(&waited_ns) / 1e9;
+}
+
+static void waited(double since)
+{
+	atomic_fetch_add(&waited_ns, (uint_fast64_t)((sw_now() - since) * 1e9));
+}
 
 bool sw_db_pg(const sw_db *db)
 {
@@ -498,9 +511,14 @@ nomem:
 
 int64_t sw_db_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_dbres **res, sw_error *err)
 {
+	double t0 = sw_now();
+	int64_t rc;
+
 	if (res)
 		*res = NULL;
-	return db->pg ? pg_exec(db, sql, v, nv, res, err) : lite_exec(db, sql, v, nv, res, err);
+	rc = db->pg ? pg_exec(db, sql, v, nv, res, err) : lite_exec(db, sql, v, nv, res, err);
+	waited(t0);
+	return rc;
 }
 
 int sw_db_script(sw_db *db, const char *sql, sw_error *err)

@@ -53,6 +53,9 @@ bool sw_db_pg(const sw_db *db);
 void sw_db_set_reconnect_wait(sw_db *db, double seconds);
 /* how many times the connection was re-established */
 uint64_t sw_db_reconnects(const sw_db *db);
+/* Seconds this process spent waiting on either engine, all connections
+ * together (the share of a sweep's time the store takes). */
+double sw_db_seconds(void);
 
 /* Run one statement. res (may be NULL) gets the rows. Returns the number
  * of rows changed or returned (>= 0), SW_DB_RETRY, or an error set in err. */

@@ -866,11 +866,24 @@ static void poll_queue(watch *w, sw_db *db)
 	p.layers_scanned = atomic_load(&w->scanned);
 	p.layers_reused = atomic_load(&w->reused);
 	p.seconds = sw_now() - w->start;
+	p.db_seconds = sw_db_seconds();
 	pthread_mutex_lock(&w->mu);
 	w->prog = p;
 	pthread_mutex_unlock(&w->mu);
 	if (w->o->progress)
 		w->o->progress(w->o->progress_ctx, &p);
+}
+
+/* What this process did, in one line on stderr at the end (o->summary). */
+static void summary(watch *w, unsigned nworkers)
+{
+	double secs = sw_now() - w->start, db = sw_db_seconds();
+
+	fprintf(stderr, "stowaway watch: %lld images, %lld layers scanned, %lld reused, %lld deferred in %.2f s; "
+		"%.2f s of %u workers' time waiting on the store (%.1f%%)\n", (long long)atomic_load(&w->images),
+		(long long)atomic_load(&w->scanned), (long long)atomic_load(&w->reused),
+		(long long)atomic_load(&w->deferred), secs, db, nworkers,
+		secs > 0 ? 100.0 * db / (secs * nworkers) : 0.0);
 }
 
 static void metrics_text(watch *w, sw_buf *b)
@@ -912,6 +925,9 @@ static void metrics_text(watch *w, sw_buf *b)
 		      "from the store.\n# TYPE stowaway_watch_layers_total counter\n"
 		      "stowaway_watch_layers_total{how=\"scanned\"} %lld\nstowaway_watch_layers_total{how=\"reused\"} %lld\n",
 		      (long long)atomic_load(&w->scanned), (long long)atomic_load(&w->reused));
+	sw_buf_printf(b, "# HELP stowaway_watch_db_seconds_total Time the workers waited on the store.\n"
+		      "# TYPE stowaway_watch_db_seconds_total counter\nstowaway_watch_db_seconds_total %.3f\n",
+		      sw_db_seconds());
 	sw_buf_printf(b, "# HELP stowaway_watch_jobs_deferred_total Jobs put back because a layer was being "
 		      "scanned elsewhere.\n# TYPE stowaway_watch_jobs_deferred_total counter\n"
 		      "stowaway_watch_jobs_deferred_total %lld\n", (long long)atomic_load(&w->deferred));
@@ -1122,6 +1138,8 @@ int sw_watch_run(const sw_watch_opts *o, sw_error *err)
 			sleep_s(0.1);
 		}
 		rc = 0;
+		if (o->summary)
+			summary(&w, started);
 	}
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
