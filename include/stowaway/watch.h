@@ -36,6 +36,9 @@ typedef struct sw_watch_opts {
 	size_t n_registries;
 	const char *const *repos;              /* sweep only these ("name" or "host/name") */
 	size_t n_repos;
+	const char *const *namespaces;         /* sweep the repositories of these namespaces, */
+	size_t n_namespaces;                   /* listed by hub_api */
+	const char *hub_api;                   /* a Docker Hub-shaped listing API ("https://hub.docker.com") */
 	const char *names_as;                  /* judge repository names as on this registry ("docker.io") */
 	unsigned workers;                      /* threads taking jobs; 0 = 1 */
 	bool until_idle;                       /* return when no job is queued or leased */

@@ -15,8 +15,8 @@
 typedef struct watch_args {
 	sw_watch_opts o;
 	cli_registry reg;
-	const char **registries, **repos, **rules, **iocs;
-	size_t nregistries, nrepos, nrules, niocs;
+	const char **registries, **repos, **rules, **iocs, **namespaces;
+	size_t nregistries, nrepos, nrules, niocs, nnamespaces;
 	const char *db, *repos_file, *since, *kind;
 	char *repo_lines;
 	bool quiet;
@@ -145,6 +145,11 @@ int cmd_watch(int argc, char **argv)
 				goto out;
 			break;
 		case CLI_O_REPOSFILE: w.repos_file = optarg; break;
+		case CLI_O_NAMESPACE:
+			if (cli_push(&w.namespaces, &w.nnamespaces, optarg) < 0)
+				goto out;
+			break;
+		case CLI_O_HUBAPI: w.o.hub_api = optarg; break;
 		case CLI_O_NAMESAS: w.o.names_as = optarg; break;
 		case CLI_O_UNTILIDLE: w.o.until_idle = true; break;
 		case CLI_O_QUIET: w.quiet = true; break;
@@ -221,8 +226,8 @@ int cmd_watch(int argc, char **argv)
 			cli_error("watch sweep: give at least one --registry HOST[:PORT]");
 			goto out;
 		}
-		if (w.nrepos && !w.nregistries) {
-			cli_error("watch run: --repo names repositories of a --registry");
+		if ((w.nrepos || w.nnamespaces) && !w.nregistries) {
+			cli_error("watch %s: --repo and --namespace name repositories of a --registry", verb);
 			goto out;
 		}
 		w.o.enqueue_only = strcmp(verb, "sweep") == 0;
@@ -232,6 +237,8 @@ int cmd_watch(int argc, char **argv)
 		w.o.n_registries = w.nregistries;
 		w.o.repos = w.repos;
 		w.o.n_repos = w.nrepos;
+		w.o.namespaces = w.namespaces;
+		w.o.n_namespaces = w.nnamespaces;
 		w.o.scan.rule_dirs = w.rules;
 		w.o.scan.n_rule_dirs = w.nrules;
 		w.o.scan.ioc_files = w.iocs;
@@ -283,6 +290,7 @@ out:
 	free(dflt);
 	free(w.registries);
 	free(w.repos);
+	free(w.namespaces);
 	free(w.rules);
 	free(w.iocs);
 	free(w.repo_lines);

@@ -335,6 +335,11 @@ static const cli_opt watch_opts[] = {
 	  "sweep this registry (repeatable): its _catalog,\nor the --repo names", NULL },
 	{ CLI_O_REPO, "repo", 0, "NAME", "sweep only this repository (repeatable;\nNAME or HOST/NAME)", NULL },
 	{ CLI_O_REPOSFILE, "repos-file", 0, "FILE", "repository names, one per line (# comments)", CLI_V_FILE },
+	{ CLI_O_NAMESPACE, "namespace", 0, "NS",
+	  "sweep the repositories of NS (repeatable), listed\nby --hub-api (registries without _catalog)", NULL },
+	{ CLI_O_HUBAPI, "hub-api", 0, "URL",
+	  "a Docker Hub-shaped listing API: URL/v2/\nrepositories/NS/ (default for docker.io:\n"
+	  "https://hub.docker.com)", NULL },
 	{ CLI_O_NAMESAS, "names-as", 0, "REGISTRY",
 	  "judge repository names as if they were on\nREGISTRY (docker.io for a Docker Hub mirror)", NULL },
 	{ CLI_O_WORKERS, "workers", 0, "N", "jobs at once in this process (default 1)", NULL },

@@ -859,6 +859,13 @@ int sw_reg_catalog(sw_reg *r, unsigned n, const char *last, uint64_t max, char *
 			   sw__asprintf("%s/v2/_catalog?n=%u", sw_reg_base(r), n), max, body, len, err);
 }
 
+int sw_reg_get_url(sw_reg *r, const char *url, uint64_t max, char **body, size_t *len, sw_error *err)
+{
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+		return sw_error_set(err, SW_EINVAL, "%.200s: not an http(s) URL", url);
+	return get_listing(r, sw__strdup(url), max, body, len, err);
+}
+
 int sw_reg_head_manifest(sw_reg *r, const char *ref, char **digest, char **media_type, sw_error *err)
 {
 	sw_buf b = SW_BUF_INIT(1);

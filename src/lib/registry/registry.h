@@ -41,6 +41,11 @@ int sw_reg_tags(sw_reg *r, unsigned n, const char *last, uint64_t max, char **bo
 /* GET /v2/_catalog?n=N[&last=LAST] of the registry, as it sent it. */
 int sw_reg_catalog(sw_reg *r, unsigned n, const char *last, uint64_t max, char **body, size_t *len, sw_error *err);
 
+/* GET an absolute URL's JSON (a listing API beside the registry's, such
+ * as Docker Hub's repositories API), with the client's auth, retries and
+ * hooks, at most max bytes. */
+int sw_reg_get_url(sw_reg *r, const char *url, uint64_t max, char **body, size_t *len, sw_error *err);
+
 /* HEAD a manifest: its Docker-Content-Digest and media type, malloc'd
  * (free on Docker Hub's pull limit). SW_ENOTFOUND also when the registry
  * sends no valid digest: GET it then (sw_reg_manifest). */

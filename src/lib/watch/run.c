@@ -329,6 +329,78 @@ static char *do_catalog(worker *k, const wjob *j)
 	return error;
 }
 
+/* ---- namespace (a Docker Hub-shaped listing API) ---- */
+
+/* "scheme://host[:port]" of a URL: its length, 0 when it has none */
+static size_t origin_len(const char *u)
+{
+	const char *p = strstr(u, "://");
+
+	return p ? (size_t)(p + 3 - u) + strcspn(p + 3, "/?#") : 0;
+}
+
+static char *do_namespace(worker *k, const wjob *j)
+{
+	const char *base = j->ref;
+	sw_reg *r = NULL;
+	sw_error err = SW_ERROR_INIT;
+	char *url, *error = NULL;
+	size_t npages, ol = origin_len(base);
+
+	if (!ol)
+		return sw__asprintf("%s: not a URL", base);
+	if (sw_reg_open(&r, j->registry, "", &k->w->reg, &err) < 0)
+		return sw__strdup(err.msg);
+	url = sw__asprintf("%.*s/v2/repositories/%s/?page_size=100", (int)strcspn(base + ol, "?#") + (int)ol, base,
+			   j->repo);
+	for (npages = 0; url && npages < MAX_PAGES && !error && !stopping(k->w); npages++) {
+		sw_json_doc *doc = NULL;
+		const sw_json *e;
+		const char *next;
+		char *body = NULL;
+		size_t len;
+		if (sw_reg_get_url(r, url, MAX_PAGE, &body, &len, &err) < 0 || sw_json_parse(body, len, &doc, &err) < 0) {
+			error = sw__asprintf("%s: %s", url, err.msg);
+			free(body);
+			break;
+		}
+		free(body);
+		e = sw_json_get_arr(sw_json_root(doc), "results");
+		for (e = e ? e->child : NULL; e && !error; e = e->next) {
+			const char *name = sw_json_get_str(e, "name"), *ns = sw_json_get_str(e, "namespace");
+			char *full;
+			if (!name || (ns && strcmp(ns, j->repo) != 0)) {
+				refused_name(k, j, "a listing entry of another namespace, or without a name",
+					     name ? name : "(none)");
+				continue;
+			}
+			if (!(full = sw__asprintf("%s/%s", j->repo, name))) {
+				error = sw__strdup("out of memory");
+				break;
+			}
+			if (each_repo(k, j, r, full) < 0)
+				error = sw__strdup("the store refused a write");
+			free(full);
+			renew(k);
+		}
+		next = sw_json_get_str(sw_json_root(doc), "next");
+		free(url);
+		url = NULL;
+		/* the next page must come from the same API: a listing cannot send
+		 * the sweeper elsewhere */
+		if (next && *next && !error) {
+			if (origin_len(next) != ol || strncmp(next, base, ol) != 0)
+				error = sw__asprintf("%s: its next page %.200s is on another host", base, next);
+			else
+				url = sw__strdup(next);
+		}
+		sw_json_free(doc);
+	}
+	free(url);
+	sw_reg_free(r);
+	return error;
+}
+
 /* ---- repo ---- */
 
 static void judge_name(worker *k, const wjob *j)
@@ -821,6 +893,8 @@ static void *work(void *arg)
 			error = do_catalog(k, &j);
 		else if (strcmp(j.kind, "repo") == 0)
 			error = do_repo(k, &j);
+		else if (strcmp(j.kind, "namespace") == 0)
+			error = do_namespace(k, &j);
 		else if (strcmp(j.kind, "image") == 0)
 			error = do_image(k, &j);
 		else
@@ -1029,8 +1103,19 @@ static int metrics_listen(const char *addr, sw_error *err)
 static int seed(watch *w, sw_db *db, sw_error *err)
 {
 	const sw_watch_opts *o = w->o;
+	const char *hub = o->hub_api;
 	size_t i, r;
 
+	if (o->n_namespaces && !hub) {
+		for (r = 0; r < o->n_registries && strcmp(o->registries[r], "docker.io"); r++)
+			;
+		if (r == o->n_registries)
+			return sw_error_set(err, SW_EINVAL, "--namespace lists repositories through a Docker Hub-shaped "
+					    "API: give --hub-api URL");
+		hub = "https://hub.docker.com";
+	}
+	if (hub && !origin_len(hub))
+		return sw_error_set(err, SW_EINVAL, "--hub-api %s: not a URL", hub);
 	for (r = 0; r < o->n_registries; r++) {
 		bool created;
 		int64_t sweep = sw_watch__sweep_start(db, o->registries[r], &created, err);
@@ -1055,8 +1140,16 @@ static int seed(watch *w, sw_db *db, sw_error *err)
 				return SW_EIO;
 			given++;
 		}
-		if (!o->n_repos && sw_watch__enqueue(db, "catalog", o->registries[r], NULL, NULL, NULL, NULL,
-						     o->names_as, sweep, PRIO_CATALOG, err) < 0)
+		for (i = 0; i < o->n_namespaces; i++) {
+			if (!repo_name_ok(o->namespaces[i]) || strchr(o->namespaces[i], '/'))
+				return sw_error_set(err, SW_EINVAL, "%s: not a namespace", o->namespaces[i]);
+			if (sw_watch__enqueue(db, "namespace", o->registries[r], o->namespaces[i], hub, NULL, NULL,
+					      o->names_as, sweep, PRIO_CATALOG, err) < 0)
+				return SW_EIO;
+		}
+		if (!o->n_repos && !o->n_namespaces &&
+		    sw_watch__enqueue(db, "catalog", o->registries[r], NULL, NULL, NULL, NULL, o->names_as, sweep,
+				      PRIO_CATALOG, err) < 0)
 			return SW_EIO;
 		if (o->n_repos && !given)
 			return sw_error_set(err, SW_EINVAL, "no --repo names a repository of %s", o->registries[r]);

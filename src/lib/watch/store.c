@@ -147,8 +147,9 @@ int64_t sw_watch__enqueue(sw_db *db, const char *kind, const char *registry, con
 	char *ukey;
 	int64_t n;
 
-	/* what makes a job the same job: enumeration once per sweep, an image
-	 * once ever (a new sweep finds it judged) */
+	/* what makes a job the same job: enumeration (catalog, namespace,
+	 * repo) once per sweep, an image once ever (a new sweep finds it
+	 * judged) */
 	if (strcmp(kind, "image") == 0)
 		ukey = sw__asprintf("image\n%s\n%s\n%s\n%s", registry, repo, ref, platform ? platform : "");
 	else
@@ -259,7 +260,8 @@ int sw_watch__finish(sw_db *db, const wjob *j, const char *me, const char *error
 			sw_jw_kint(&w, "attempts", j->attempts);
 			sw_jw_kstr(&w, "error", error);
 			sw_jw_end(&w);
-			sw_watch__event(db, "failed", j->registry, j->repo, j->tag, j->ref[0] ? j->ref : NULL,
+			sw_watch__event(db, "failed", j->registry, j->repo, j->tag,
+					strcmp(j->kind, "image") == 0 ? j->ref : NULL,
 					j->platform[0] ? j->platform : NULL, NULL, sw_buf_cstr(&b));
 			sw_buf_release(&b);
 		}
