@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 PREFIX ?= /usr/local
 
-.PHONY: all deps build demo image test test-fast test-asan bench bench-webhook bench-gate fuzz install clean
+.PHONY: all deps build demo image test test-fast test-asan bench bench-webhook bench-gate bench-watch fuzz install clean
 
 all: build
 
@@ -58,6 +58,12 @@ bench-webhook: build
 bench-gate: build
 	@scripts/deps.sh bench
 	bench/gate.sh $(BUILD)
+
+# registry-wide sweeps: the 300-image test registry with 1, 2 and 4 workers
+# against one PostgreSQL, a re-sweep, and a loop of scan as the peer
+bench-watch: build
+	@scripts/deps.sh bench
+	bench/watch.sh $(BUILD)
 
 fuzz: deps
 	fuzz/run.sh $(or $(SECONDS),60)

@@ -316,15 +316,26 @@ static int each_repo(worker *k, const wjob *j, sw_reg *r, const char *name)
 	       0 ? -1 : 0;
 }
 
-static char *do_catalog(worker *k, const wjob *j)
+static char *do_catalog(worker *k, wjob *j)
 {
 	sw_reg *r = NULL;
 	sw_error err = SW_ERROR_INIT;
-	char *error;
+	char *body = NULL, *error;
+	size_t len;
+	int rc;
 
 	if (sw_reg_open(&r, j->registry, "", &k->w->reg, &err) < 0)
 		return sw__strdup(err.msg);
-	error = pages(k, r, true, "repositories", each_repo, j);
+	/* a registry that refuses its catalog (Docker Hub does) will not change
+	 * its mind: said once, with what to do instead */
+	if ((rc = sw_reg_catalog(r, 1, NULL, MAX_PAGE, &body, &len, &err)) == SW_EVERIFY || rc == SW_ENOTFOUND) {
+		j->permanent = true;
+		error = sw__asprintf("%s refuses to list its repositories (_catalog: %s): name them with --repo, "
+				     "--repos-file or --namespace", j->registry, err.msg);
+	} else {
+		error = pages(k, r, true, "repositories", each_repo, j);
+	}
+	free(body);
 	sw_reg_free(r);
 	return error;
 }

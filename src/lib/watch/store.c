@@ -243,7 +243,7 @@ int sw_watch__finish(sw_db *db, const wjob *j, const char *me, const char *error
 		sw_dbv v[] = { DB_I(j->id), DB_S(me), DB_I(now) };
 		n = sw_db_exec(db, "UPDATE watch_jobs SET state = 'done', finished = $3, error = NULL "
 			       "WHERE id = $1 AND leased_by = $2 AND state = 'leased'", v, 3, NULL, err);
-	} else if (j->attempts < WATCH_MAX_ATTEMPTS) {
+	} else if (j->attempts < WATCH_MAX_ATTEMPTS && !j->permanent) {
 		/* again later: 2 s, then 8 s */
 		sw_dbv v[] = { DB_I(j->id), DB_S(me), DB_I(now + (2000ll << (2 * (j->attempts - 1)))), DB_S(error) };
 		n = sw_db_exec(db, "UPDATE watch_jobs SET state = 'queued', not_before = $3, error = $4, "

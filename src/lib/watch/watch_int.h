@@ -26,6 +26,7 @@ typedef struct wjob {
 	char *registry, *repo, *ref, *platform, *tag, *opt;
 	int64_t sweep;
 	int priority, attempts;
+	bool permanent;    /* set by a job that failed for good: no retry */
 } wjob;
 
 int64_t sw_watch__now(void);
