@@ -86,11 +86,17 @@ static int parse_since(const char *s, long long *ms)
 
 	memset(&tm, 0, sizeof(tm));
 	if ((rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))) {
-		if (*rest == '.')
-			rest += 1 + strspn(rest + 1, "0123456789");
+		long long frac = 0;
+		if (*rest == '.') {
+			/* milliseconds: the events' own times round-trip */
+			size_t n = strspn(rest + 1, "0123456789"), i;
+			for (i = 0; i < 3; i++)
+				frac = frac * 10 + (i < n ? rest[1 + i] - '0' : 0);
+			rest += 1 + n;
+		}
 		if (strcmp(rest, "Z") != 0 && strcmp(rest, "+00:00") != 0)
 			return -1;
-		*ms = (long long)timegm(&tm) * 1000;
+		*ms = (long long)timegm(&tm) * 1000 + frac;
 		return 0;
 	}
 	if (cli_parse_duration(s, 1, 3650.0 * 86400, &d) < 0)
@@ -155,7 +161,14 @@ int cmd_watch(int argc, char **argv)
 		case CLI_O_QUIET: w.quiet = true; break;
 		case CLI_O_METRICS: w.o.metrics = optarg; break;
 		case CLI_O_SINCE: w.since = optarg; break;
-		case CLI_O_KIND: w.kind = optarg; break;
+		case CLI_O_KIND:
+			if (!cli_word_in("new_image new_layer verdict tag_moved lookalike failed", optarg)) {
+				cli_error("--kind %s: one of new_image, new_layer, verdict, tag_moved, lookalike, failed",
+					  optarg);
+				goto out;
+			}
+			w.kind = optarg;
+			break;
 		case CLI_O_RULES:
 			if (cli_push(&w.rules, &w.nrules, optarg) < 0)
 				goto out;

@@ -93,7 +93,7 @@ int sw_cache_open(sw_cache **out, const char *path, uint64_t max_bytes, sw_error
 		sw_cache_close(c);
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
-	rc = sw_db_script(c->db, schema, err);
+	rc = sw_db_script_locked(c->db, schema, 7478232, err);
 	free(schema);
 	if (rc < 0) {
 		sw_cache_close(c);
@@ -111,7 +111,7 @@ static void flush_counts(sw_cache *c)
 
 	if (!c->hits && !c->misses)
 		return;
-	if (sw_db_exec(c->db, "UPDATE counters SET value = value + CASE name WHEN 'hits' THEN $1 ELSE $2 END "
+	if (sw_db_exec(c->db, "UPDATE counters SET value = value + CASE name WHEN 'hits' THEN CAST($1 AS BIGINT) ELSE CAST($2 AS BIGINT) END "
 		       "WHERE name IN ('hits', 'misses')", v, 2, NULL, NULL) >= 0)
 		c->hits = c->misses = 0;
 }

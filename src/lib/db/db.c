@@ -545,6 +545,21 @@ int sw_db_script(sw_db *db, const char *sql, sw_error *err)
 	return 0;
 }
 
+int sw_db_script_locked(sw_db *db, const char *sql, int64_t lock, sw_error *err)
+{
+	sw_dbv v[] = { DB_I(lock) };
+	int rc;
+
+	if ((rc = sw_db_begin(db, err)) < 0)
+		return rc;
+	if ((db->pg && sw_db_exec(db, "SELECT pg_advisory_xact_lock(CAST($1 AS BIGINT))", v, 1, NULL, err) < 0) ||
+	    (rc = sw_db_script(db, sql, err)) < 0) {
+		sw_db_rollback(db);
+		return rc < 0 ? rc : SW_EIO;
+	}
+	return sw_db_commit(db, err);
+}
+
 int sw_db_begin(sw_db *db, sw_error *err)
 {
 	int64_t rc = sw_db_exec(db, db->pg ? "BEGIN" : "BEGIN IMMEDIATE", NULL, 0, NULL, err);

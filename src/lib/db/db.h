@@ -62,6 +62,10 @@ double sw_db_seconds(void);
 int64_t sw_db_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_dbres **res, sw_error *err);
 /* Several statements without parameters (schemas). */
 int sw_db_script(sw_db *db, const char *sql, sw_error *err);
+/* The same in a transaction that holds lock (PostgreSQL: an advisory lock
+ * of that number; SQLite: the write lock), so that processes starting at
+ * once do not race to create the same tables. */
+int sw_db_script_locked(sw_db *db, const char *sql, int64_t lock, sw_error *err);
 /* BEGIN (SQLite: IMMEDIATE, so writers queue at the start), COMMIT, ROLLBACK */
 int sw_db_begin(sw_db *db, sw_error *err);
 int sw_db_commit(sw_db *db, sw_error *err);

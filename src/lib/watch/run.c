@@ -83,6 +83,9 @@ typedef struct worker {
 	/* the scan's per-layer outcome */
 	bool *cached, *stored;
 	size_t nlayers;
+	/* a repository's tags and their digests, HEADs made, not yet stored */
+	struct wtag { char *tag, *digest; } *tags;
+	size_t ntags;
 } worker;
 
 static atomic_int signalled;
@@ -439,14 +442,13 @@ static void judge_name(worker *k, const wjob *j)
 	free(name);
 }
 
+/* A tag as its HEAD answered: collected for the repository's one transaction. */
 static int each_tag(worker *k, const wjob *j, sw_reg *r, const char *tag)
 {
 	sw_error err = SW_ERROR_INIT;
-	char *digest = NULL, *mt = NULL, *body = NULL, *prev = NULL;
+	char *digest = NULL, *mt = NULL, *body = NULL;
 	size_t len;
-	sw_dbres *res = NULL;
-	int prio = PRIO_IMAGE, rc;
-	int64_t now = sw_watch__now();
+	int rc;
 
 	if (!tag_ok(tag)) {
 		refused_name(k, j, "not a tag", tag);
@@ -463,48 +465,87 @@ static int each_tag(worker *k, const wjob *j, sw_reg *r, const char *tag)
 			refused_name(k, j, err.msg, tag);
 		return 0;
 	}
-	{
-		sw_dbv v[] = { DB_S(j->registry), DB_S(j->repo), DB_S(tag), DB_S(digest), DB_I(now) };
-		if (sw_db_exec(k->db, "SELECT digest FROM watch_tags WHERE registry = $1 AND repo = $2 AND tag = $3",
-			       v, 3, &res, NULL) < 0)
-			goto fail;
-		if (sw_dbres_rows(res) == 0) {
-			prio = PRIO_IMAGE_NEW;
-			if (sw_db_exec(k->db, "INSERT INTO watch_tags(registry, repo, tag, digest, seen) "
-				       "VALUES($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING", v, 5, NULL, NULL) < 0)
-				goto fail;
-		} else {
-			const char *was = sw_dbres_text(res, 0, 0);
-			if (was && strcmp(was, digest) != 0) {
-				sw_buf b = SW_BUF_INIT(4096);
-				sw_jw w = SW_JW_INIT(&b);
-				prio = PRIO_IMAGE_NEW;
-				prev = sw__strdup(was);
-				sw_jw_obj(&w);
-				sw_jw_kstr(&w, "from", was);
-				sw_jw_kstr(&w, "to", digest);
-				sw_jw_end(&w);
-				sw_watch__event(k->db, "tag_moved", j->registry, j->repo, tag, digest, NULL, NULL,
-						sw_buf_cstr(&b));
-				sw_buf_release(&b);
-			}
-			if (sw_db_exec(k->db, "UPDATE watch_tags SET digest = $4, seen = $5 WHERE registry = $1 AND "
-				       "repo = $2 AND tag = $3", v, 5, NULL, NULL) < 0)
-				goto fail;
-		}
+	if (SW_GROW(k->tags, k->ntags) < 0 || !(k->tags[k->ntags].tag = sw__strdup(tag))) {
+		free(digest);
+		return -1;
+	}
+	k->tags[k->ntags++].digest = digest;
+	return 0;
+}
+
+/* One tag into the store: unchanged (one statement), new, or moved (an
+ * event, and the image job carries the digest it pointed at before). */
+static int write_tag(worker *k, const wjob *j, const char *tag, const char *digest, int64_t now)
+{
+	sw_dbv v[] = { DB_S(j->registry), DB_S(j->repo), DB_S(tag), DB_S(digest), DB_I(now) };
+	sw_dbres *res = NULL;
+	char *prev = NULL;
+	int prio = PRIO_IMAGE_NEW;
+	int64_t n;
+
+	if ((n = sw_db_exec(k->db, "UPDATE watch_tags SET seen = $5 WHERE registry = $1 AND repo = $2 AND tag = $3 "
+			    "AND digest = $4", v, 5, NULL, NULL)) != 0)
+		return n < 0 ? (int)n : 0;   /* as it was: its image job exists */
+	if ((n = sw_db_exec(k->db, "SELECT digest FROM watch_tags WHERE registry = $1 AND repo = $2 AND tag = $3",
+			    v, 3, &res, NULL)) < 0)
+		return (int)n;
+	if (sw_dbres_rows(res) == 0) {
+		n = sw_db_exec(k->db, "INSERT INTO watch_tags(registry, repo, tag, digest, seen) VALUES($1, $2, $3, $4, $5)",
+			       v, 5, NULL, NULL);
+	} else {
+		sw_buf b = SW_BUF_INIT(4096);
+		sw_jw w = SW_JW_INIT(&b);
+		prev = sw__strdup(sw_dbres_text(res, 0, 0));
+		sw_jw_obj(&w);
+		sw_jw_kstr(&w, "from", prev);
+		sw_jw_kstr(&w, "to", digest);
+		sw_jw_end(&w);
+		sw_watch__event(k->db, "tag_moved", j->registry, j->repo, tag, digest, NULL, NULL, sw_buf_cstr(&b));
+		sw_buf_release(&b);
+		n = sw_db_exec(k->db, "UPDATE watch_tags SET digest = $4, seen = $5 WHERE registry = $1 AND repo = $2 AND "
+			       "tag = $3", v, 5, NULL, NULL);
 	}
 	sw_dbres_free(res);
-	/* opt: the digest the tag pointed at before, to say whether the verdict changed */
-	rc = sw_watch__enqueue(k->db, "image", j->registry, j->repo, digest, NULL, tag, prev, j->sweep, prio, NULL) < 0 ?
-	     -1 : 0;
-	free(digest);
+	if (n >= 0)
+		n = sw_watch__enqueue(k->db, "image", j->registry, j->repo, digest, NULL, tag, prev, j->sweep, prio, NULL);
 	free(prev);
-	return rc;
-fail:
-	sw_dbres_free(res);
-	free(digest);
-	free(prev);
-	return -1;
+	return n < 0 ? (int)n : 0;
+}
+
+/* The repository's tags in one transaction (redone whole when the store
+ * asks: the HEADs are not made again). */
+static char *write_tags(worker *k, const wjob *j)
+{
+	sw_error err = SW_ERROR_INIT;
+	int64_t now = sw_watch__now();
+	size_t i;
+	int tries, rc = 0;
+
+	for (tries = 0; tries < 5; tries++) {
+		if ((rc = sw_db_begin(k->db, &err)) == 0) {
+			for (i = 0; i < k->ntags && rc == 0; i++)
+				rc = write_tag(k, j, k->tags[i].tag, k->tags[i].digest, now);
+			if (rc == 0 && (rc = sw_db_commit(k->db, &err)) == 0)
+				return NULL;
+		}
+		sw_db_rollback(k->db);
+		if (rc != SW_DB_RETRY)
+			break;
+	}
+	return sw__asprintf("the store refused the tags: %s", err.msg[0] ? err.msg : "a write failed");
+}
+
+static void tags_release(worker *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->ntags; i++) {
+		free(k->tags[i].tag);
+		free(k->tags[i].digest);
+	}
+	free(k->tags);
+	k->tags = NULL;
+	k->ntags = 0;
 }
 
 static char *do_repo(worker *k, const wjob *j)
@@ -518,6 +559,9 @@ static char *do_repo(worker *k, const wjob *j)
 		return sw__strdup(err.msg);
 	error = pages(k, r, false, "tags", each_tag, j);
 	sw_reg_free(r);
+	if (!error)
+		error = write_tags(k, j);
+	tags_release(k);
 	return error;
 }
 

@@ -86,13 +86,13 @@ static int migrate(sw_db *db, sw_error *err)
 	size_t i, want = sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]);
 	int rc;
 
-	if ((rc = sw_db_script(db, "CREATE TABLE IF NOT EXISTS watch_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-			       err)) < 0)
-		return rc;
 	/* one migrator at a time: the others wait, then find it done */
 	if ((rc = sw_db_begin(db, err)) < 0)
 		return rc;
 	if (sw_db_pg(db) && sw_db_exec(db, "SELECT pg_advisory_xact_lock(7478233)", NULL, 0, NULL, err) < 0)
+		goto fail;
+	if (sw_db_script(db, "CREATE TABLE IF NOT EXISTS watch_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+			 err) < 0)
 		goto fail;
 	if (sw_db_exec(db, "SELECT value FROM watch_meta WHERE key = 'schema_version'", NULL, 0, &r, err) < 0)
 		goto fail;
