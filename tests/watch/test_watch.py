@@ -274,7 +274,8 @@ def metrics(addr):
 def truth_matches_scan():
     """The fixture's ground truth is what `stowaway scan` says, image by
     image: every poisoned image and a few clean ones (both platforms of
-    the index among them)."""
+    the index among them); and its look-alikes are what `stowaway name`
+    says of every repository's name as Docker Hub's."""
     t = truth()
     c = t["counts"]
     ok(c["images"] >= 300 and 50 <= c["repos"] <= 80, "size: %r" % c)
@@ -288,6 +289,14 @@ def truth_matches_scan():
         eq(r["image"]["manifest_digest"], im["digest"], "digest of " + ref)
         eq(fset(r["findings"]), fset(im["findings"]), "findings of %s (%s)" % (ref, im["tags"]))
         eq(r["verdict"], im["verdict"], "verdict of " + ref)
+    # the look-alikes are what `stowaway name` says of the names on Docker Hub
+    p = subprocess.run([BIN, "name", "--format", "json"] + ["docker.io/" + r for r in t["repos"]],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, env=env())
+    ok(p.returncode in (0, 1), "stowaway name: " + p.stderr.decode()[-500:])
+    flagged = sorted((r["input"][len("docker.io/"):], r["verdict"], r["resembles"])
+                     for r in json.loads(p.stdout)["results"] if r["verdict"] != "ok")
+    eq(flagged, sorted((l["repo"], l["kind"], l["resembles"]) for l in t["lookalikes"]),
+       "names flagged among the %d repositories" % len(t["repos"]))
     return "%d images, %d poisoned, %d repos, %d layers; pushed in %.1fs" % (
         c["images"], c["poisoned"], c["repos"], c["layers"], t["push_seconds"])
 
