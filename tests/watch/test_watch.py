@@ -274,7 +274,8 @@ def metrics(addr):
 def truth_matches_scan():
     """The fixture's ground truth is what `stowaway scan` says, image by
     image: every poisoned image and a few clean ones (both platforms of
-    the index among them)."""
+    the index among them); and its look-alikes are what `stowaway name`
+    says of every repository's name as Docker Hub's."""
     t = truth()
     c = t["counts"]
     ok(c["images"] >= 300 and 50 <= c["repos"] <= 80, "size: %r" % c)
@@ -288,6 +289,14 @@ def truth_matches_scan():
         eq(r["image"]["manifest_digest"], im["digest"], "digest of " + ref)
         eq(fset(r["findings"]), fset(im["findings"]), "findings of %s (%s)" % (ref, im["tags"]))
         eq(r["verdict"], im["verdict"], "verdict of " + ref)
+    # the look-alikes are what `stowaway name` says of the names on Docker Hub
+    p = subprocess.run([BIN, "name", "--format", "json"] + ["docker.io/" + r for r in t["repos"]],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, env=env())
+    ok(p.returncode in (0, 1), "stowaway name: " + p.stderr.decode()[-500:])
+    flagged = sorted((r["input"][len("docker.io/"):], r["verdict"], r["resembles"])
+                     for r in json.loads(p.stdout)["results"] if r["verdict"] != "ok")
+    eq(flagged, sorted((l["repo"], l["kind"], l["resembles"]) for l in t["lookalikes"]),
+       "names flagged among the %d repositories" % len(t["repos"]))
     return "%d images, %d poisoned, %d repos, %d layers; pushed in %.1fs" % (
         c["images"], c["poisoned"], c["repos"], c["layers"], t["push_seconds"])
 
@@ -357,6 +366,24 @@ def each_layer_scanned_once_across_workers():
     ok(not never, "layer blobs never fetched: %s" % never[:5])
     check_verdicts(db, t["images"], "verdict events")
     return "%d layers scanned once, %d reuses" % (distinct, uses - distinct)
+
+
+@case
+def concurrent_first_runs_share_one_schema():
+    """Four runs (two workers each) started at once on an empty PostgreSQL
+    database: one of them creates the schema, none fails on it."""
+    repos = ["acme/billing", "team/plugins"]
+    db = new_db("schema")
+    procs = [spawn(db, workers=2, extra=[x for r in repos for x in ("--repo", r)]) for _ in range(4)]
+    try:
+        for p in procs:
+            eq(p.wait(timeout=120), 0, "watch run on a fresh database: " + logof(p))
+    finally:
+        for p in procs:
+            reap(p)
+    ims = images_of(repos)
+    check_status_complete(status(db), len(ims), sum(i["poisoned"] for i in ims), "status")
+    check_verdicts(db, ims, "verdict events")
 
 
 @case
@@ -526,24 +553,44 @@ def killed_worker_job_is_released():
     return "second run %.1fs (lease 3s), %d jobs" % (took, len(ims))
 
 
-@case
-def postgres_restart_mid_sweep():
-    db, t = new_db("restart"), truth()
+def interrupted_sweep(name, interrupt):
+    """A full sweep (2 workers) with interrupt() done to PostgreSQL once ten
+    images are judged: the run reconnects and finishes with the whole
+    result, every image judged once."""
+    db, t = new_db(name), truth()
     n = t["counts"]["images"]
-    p = spawn(db, workers=2)
+    p = spawn(db, workers=2, extra=["--lease", "10s"])
     try:
         done = wait_status(p, db, lambda st: st["images"]["total"] >= 10, "10 images judged")["images"]["total"]
-        ok(done < n, "restart mid-sweep (%d of %d done)" % (done, n))
-        PG.restart()
-        rc = p.wait(timeout=300)
-        eq(rc, 0, "watch run after the restart: " + logof(p))
+        ok(done < n, "interrupted mid-sweep (%d of %d done)" % (done, n))
+        t0 = time.monotonic()
+        interrupt()
+        outage = time.monotonic() - t0
+        rc = p.wait(timeout=180)
+        eq(rc, 0, "watch run after the interruption: " + logof(p))
     finally:
         reap(p)
     s = status(db)
     check_status_complete(s, n, t["counts"]["poisoned"], "status")
     check_verdicts(db, t["images"], "verdict events")
     eq(s["layers"]["scanned"], t["counts"]["layers"], "layers scanned")
-    return "restarted at %d of %d done" % (done, n)
+    return "interrupted at %d of %d done, PostgreSQL away %.1fs" % (done, n, outage)
+
+
+@case
+def postgres_restart_mid_sweep():
+    return interrupted_sweep("restart", PG.restart)
+
+
+@case
+def postgres_crash_mid_sweep():
+    """kill -9 of the postmaster, then crash recovery: in-flight
+    transactions are lost, the workers' retries must not lose or double
+    a job."""
+    def crash():
+        PG.kill()
+        PG.start()
+    return interrupted_sweep("crash", crash)
 
 
 @case
@@ -583,6 +630,28 @@ def rate_limit_429_is_honoured():
     ok(any(float(l.rsplit(" ", 1)[1]) == N for l in counted), "a metric counts the %d 429s: %r" % (N, counted))
     check_verdicts(db, ims, "verdicts")
     return "metrics: %s" % "; ".join(counted)
+
+
+@case
+def rate_option_paces_requests():
+    """--rate 5: five requests a second to the registry, after a burst of
+    at most five (a token bucket's depth)."""
+    RATE = 5
+    repos = ["acme/billing"]
+    db = "sqlite:" + os.path.join(WORK, "rate.db")
+    with R.FaultProxy(REG) as px:
+        sweep(db, host=px.host, workers=2, extra=["--rate", str(RATE), "--repo", repos[0]])
+        times = sorted(px.times)
+    n = len(times)
+    ok(n > 3 * RATE, "enough requests to measure: %d" % n)
+    span = times[-1] - times[0]
+    floor = (n - 1 - RATE) / RATE
+    ok(span >= 0.9 * floor, "%d requests in %.2fs: faster than %d/s (at least %.2fs expected)" % (
+        n, span, RATE, floor))
+    worst = max(sum(1 for u in times if t <= u < t + 1.0) for t in times)
+    ok(worst <= 2 * RATE, "%d requests within one second" % worst)
+    check_verdicts(db, images_of(repos), "verdicts")
+    return "%d requests in %.2fs, at most %d in one second" % (n, span, worst)
 
 
 # ---------------------------------------------------------------- drift
