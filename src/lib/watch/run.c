@@ -671,6 +671,11 @@ static char *findings_json(const sw_report *rep)
 	return sw_buf_detach(&b, NULL);
 }
 
+static int by_digest(const void *a, const void *b, void *img)
+{
+	return strcmp(sw_image_layer(img, *(const size_t *)a)->digest, sw_image_layer(img, *(const size_t *)b)->digest);
+}
+
 /* What the scan did with each layer, and the image's row and events, in
  * one transaction. */
 static int record(worker *k, const wjob *j, const sw_image *img, const char *platform, const sw_report *rep,
@@ -678,17 +683,26 @@ static int record(worker *k, const wjob *j, const sw_image *img, const char *pla
 {
 	const char *digest = sw_image_manifest_digest(img), *verdict = sw_verdict_name(sw_report_verdict(rep));
 	char *findings = findings_json(rep);
-	size_t i, n = sw_image_layer_count(img);
+	size_t o, n = sw_image_layer_count(img), *order = calloc(n + 1, sizeof(*order));
 	int tries, rc = SW_EIO;
 	long long scanned = 0, reused = 0;
 
-	if (!findings)
+	if (!findings || !order) {
+		free(findings);
+		free(order);
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	for (o = 0; o < n; o++)
+		order[o] = o;
+	qsort_r(order, n, sizeof(*order), by_digest, (void *)img);
 	for (tries = 0; tries < 5; tries++) {
 		scanned = reused = 0;
 		if ((rc = sw_db_begin(k->db, err)) < 0)
 			goto again;
-		for (i = 0; i < n; i++) {
+		for (o = 0; o < n; o++) {
+			/* in digest order, as the claims take them: two transactions
+			 * over one image's layers never wait on each other in a circle */
+			size_t i = order[o];
 			const sw_layer_info *li = sw_image_layer(img, i);
 			sw_dbv v[] = { DB_S(li->digest), DB_S(k->me) };
 			const char *sql;
@@ -757,6 +771,7 @@ again:
 			break;
 	}
 	free(findings);
+	free(order);
 	if (rc == 0) {
 		atomic_fetch_add(&k->w->images, 1);
 		atomic_fetch_add(&k->w->scanned, scanned);
