@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -687,6 +688,126 @@ def token_auth_registry_swept_through_repos_file():
         eq(len(rep["lookalikes"]), len(t["lookalikes"]), "look-alikes")
         tokens = len(reg.token_server.log)
     return "%d images, %d tokens issued" % (t["counts"]["images"], tokens)
+
+
+@case
+def catalog_refused_says_what_to_do():
+    """A registry that refuses _catalog (token auth, anonymous: as Docker
+    Hub does) fails the catalog job once, not three times, naming the
+    options that list repositories instead."""
+    with R.Registry(auth="token") as reg:
+        W.WatchRegistry(reg).plan(4).push_all()
+        db = "sqlite:" + os.path.join(WORK, "nocatalog.db")
+        r = sweep(db, host=reg.host, workers=1)
+        s = status(db)
+        eq((s["jobs"]["failed"], s["images"]["total"]), (1, 0), "one failed job, no image")
+        failed = events(db, "--kind", "failed")
+        eq(len(failed), 1, "one failed event")
+        d = failed[0]["detail"]
+        eq((d["job"], d["attempts"]), ("catalog", 1), "the catalog job, failed at its first attempt")
+        ok("--repo, --repos-file or --namespace" in d["error"], "what to do instead: %r" % d["error"])
+        ok(r.seconds < 2, "no retries after 2 s and 8 s: %.1fs" % r.seconds)
+    return d["error"][:90]
+
+
+class HubAPI:
+    """A Docker Hub-shaped repositories API (GET /v2/repositories/NS/?
+    page_size=N[&page=P]: {"count", "next", "results": [{"name",
+    "namespace"}]}) over the given repositories, 5 per page. hostile_next:
+    page 2's next link points at another host."""
+
+    def __init__(self, ns, names, hostile_next=False):
+        import http.server
+        import threading
+        self.pages = [names[i:i + 5] for i in range(0, len(names), 5)]
+        self.requests = []
+        api = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                u = urllib.parse.urlparse(self.path)
+                api.requests.append(self.path)
+                page = int(urllib.parse.parse_qs(u.query).get("page", ["1"])[0])
+                if u.path != "/v2/repositories/%s/" % ns or not 1 <= page <= len(api.pages):
+                    self.send_error(404)
+                    return
+                nxt = None
+                if page < len(api.pages):
+                    nxt = "http://%s/v2/repositories/%s/?page_size=5&page=%d" % (api.host, ns, page + 1)
+                    if hostile_next and page == 2:
+                        nxt = "http://evil.example/v2/repositories/%s/?page=3" % ns
+                body = json.dumps({"count": sum(map(len, api.pages)), "next": nxt,
+                                   "results": [{"name": n, "namespace": ns} for n in api.pages[page - 1]]})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.host = "127.0.0.1:%d" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+@case
+def namespaces_listed_through_a_hub_shaped_api():
+    """--namespace with --hub-api: the namespace's repositories from the
+    listing API, page by page; a next link to another host is refused (the
+    pages before it are swept)."""
+    team = sorted(r for r in truth()["repos"] if r.startswith("team/"))
+    ok(len(team) > 10, "the fixture has a namespace of several pages: %r" % team)
+    api = HubAPI("team", [r.split("/", 1)[1] for r in team])
+    try:
+        db = "sqlite:" + os.path.join(WORK, "hub.db")
+        sweep(db, workers=2, extra=["--namespace", "team", "--hub-api", "http://" + api.host])
+        check_verdicts(db, images_of(team), "team/*")
+        eq(status(db)["jobs"]["failed"], 0, "failed jobs")
+        eq(len(api.requests), len(api.pages), "one request per page")
+    finally:
+        api.close()
+    api = HubAPI("team", [r.split("/", 1)[1] for r in team], hostile_next=True)
+    try:
+        db = "sqlite:" + os.path.join(WORK, "hub-hostile.db")
+        sweep(db, workers=1, extra=["--namespace", "team", "--hub-api", "http://" + api.host])
+        failed = [e for e in events(db, "--kind", "failed") if e["detail"]["job"] == "namespace"]
+        eq(len(failed), 1, "the namespace job failed")
+        ok("evil.example" in failed[0]["detail"]["error"] and "another host" in failed[0]["detail"]["error"],
+           "the reason names the foreign link: %r" % failed[0]["detail"]["error"])
+        check_verdicts(db, images_of(team[:10]), "the repositories of pages 1 and 2")
+    finally:
+        api.close()
+    return "%d repositories in %d pages" % (len(team), len(api.pages))
+
+
+@case
+def sweep_starts_and_workers_without_registry_finish():
+    """`watch sweep` only starts the sweep (the CronJob); `watch run` with no
+    --registry and the store from STOWAWAY_WATCH_DB only works the queue
+    (the Deployment's workers)."""
+    db = "sqlite:" + os.path.join(WORK, "fleet.db")
+    repos = ["acme/payments", "team/multi"]
+    r = watch("sweep", "--db", db, "--registry", REG.host, "--insecure-registry", REG.host,
+              *sum((["--repo", x] for x in repos), []))
+    eq(r.rc, 0, "watch sweep: " + r.why())
+    s = status(db)
+    eq((s["images"]["total"], s["jobs"]["queued"], len(s["sweeps"])), (0, 2, 1),
+       "after sweep: no image, two repository jobs queued, one sweep")
+    e = env()
+    e["STOWAWAY_WATCH_DB"] = db
+    p = subprocess.run([BIN, "watch", "run", "--until-idle", "--workers", "2", "--insecure-registry", REG.host],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e, timeout=300)
+    eq(p.returncode, 0, "watch run (the store from the environment): %s" % p.stderr[-800:])
+    check_verdicts(db, images_of(repos), "the swept repositories")
+    ok(status(db)["sweeps"][0]["finished"], "the sweep finished")
+    r = watch("sweep", "--db", db)
+    eq(r.rc, 2, "watch sweep without --registry")
 
 
 @case

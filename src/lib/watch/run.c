@@ -353,7 +353,7 @@ static size_t origin_len(const char *u)
 	return p ? (size_t)(p + 3 - u) + strcspn(p + 3, "/?#") : 0;
 }
 
-static char *do_namespace(worker *k, const wjob *j)
+static char *do_namespace(worker *k, wjob *j)
 {
 	const char *base = j->ref;
 	sw_reg *r = NULL;
@@ -403,8 +403,10 @@ static char *do_namespace(worker *k, const wjob *j)
 		/* the next page must come from the same API: a listing cannot send
 		 * the sweeper elsewhere */
 		if (next && *next && !error) {
-			if (origin_len(next) != ol || strncmp(next, base, ol) != 0)
+			if (origin_len(next) != ol || strncmp(next, base, ol) != 0) {
+				j->permanent = true;   /* a lie the API will tell again */
 				error = sw__asprintf("%s: its next page %.200s is on another host", base, next);
+			}
 			else
 				url = sw__strdup(next);
 		}
