@@ -811,6 +811,29 @@ def sweep_starts_and_workers_without_registry_finish():
 
 
 @case
+def one_manifest_get_per_image():
+    """Tags are resolved by HEAD (free on Docker Hub); each image then costs
+    one manifest GET, and an index one more for itself (its platforms are
+    jobs by digest, the index not read again)."""
+    repos = ["team/multi", "acme/payments", "library/app"]
+    repos = [r for r in repos if r in truth()["repos"]]
+    db = "sqlite:" + os.path.join(WORK, "gets.db")
+    off = reg_offset()
+    sweep(db, workers=1, extra=sum((["--repo", r] for r in repos), []))
+    reqs = reg_requests(off)
+    gets = [u for m, u in reqs if m == "GET" and "/manifests/" in u]
+    images = images_of(repos)
+    indexes = [ix for ix in truth()["indexes"] if ix["repo"] in repos]
+    ok(indexes, "an index among %r" % repos)
+    check_verdicts(db, images, "the images")
+    eq(len(gets), len(images) + len(indexes), "manifest GETs (%d images, %d index): %r" % (
+        len(images), len(indexes), gets))
+    ok(all("sha256:" in u for u in gets), "every GET by digest: %r" % gets)
+    return "%d GETs for %d images and %d index; %d HEADs" % (len(gets), len(images), len(indexes),
+                                                           sum(m == "HEAD" for m, _ in reqs))
+
+
+@case
 def tag_moved_is_drift_and_rejudged():
     db = new_db("mover")
     extra = ["--repo", "team/mover"]

@@ -84,7 +84,7 @@ typedef struct worker {
 	bool *cached, *stored;
 	size_t nlayers;
 	/* a repository's tags and their digests, HEADs made, not yet stored */
-	struct wtag { char *tag, *digest; } *tags;
+	struct wtag { char *tag, *digest, *mtype; } *tags;
 	size_t ntags;
 } worker;
 
@@ -460,25 +460,28 @@ static int each_tag(worker *k, const wjob *j, sw_reg *r, const char *tag)
 		rc = sw_reg_manifest(r, tag, k->w->o->image.max_manifest ? k->w->o->image.max_manifest : 4u << 20,
 				     &body, &len, &mt, &digest, &err);
 	free(body);
-	free(mt);
 	if (rc < 0) {
 		free(digest);
+		free(mt);
 		if (rc != SW_ENOTFOUND)   /* a tag gone since the list was made is no news */
 			refused_name(k, j, err.msg, tag);
 		return 0;
 	}
 	if (SW_GROW(k->tags, k->ntags) < 0 || !(k->tags[k->ntags].tag = sw__strdup(tag))) {
 		free(digest);
+		free(mt);
 		return -1;
 	}
-	k->tags[k->ntags++].digest = digest;
+	k->tags[k->ntags].digest = digest;
+	k->tags[k->ntags++].mtype = mt;
 	return 0;
 }
 
 /* One tag into the store: unchanged (one statement), new, or moved (an
  * event, and the image job carries the digest it pointed at before). */
-static int write_tag(worker *k, const wjob *j, const char *tag, const char *digest, int64_t now)
+static int write_tag(worker *k, const wjob *j, const struct wtag *t, int64_t now)
 {
+	const char *tag = t->tag, *digest = t->digest;
 	sw_dbv v[] = { DB_S(j->registry), DB_S(j->repo), DB_S(tag), DB_S(digest), DB_I(now) };
 	sw_dbres *res = NULL;
 	char *prev = NULL;
@@ -508,8 +511,11 @@ static int write_tag(worker *k, const wjob *j, const char *tag, const char *dige
 			       "tag = $3", v, 5, NULL, NULL);
 	}
 	sw_dbres_free(res);
-	if (n >= 0)
-		n = sw_watch__enqueue(k->db, "image", j->registry, j->repo, digest, NULL, tag, prev, j->sweep, prio, NULL);
+	if (n >= 0) {
+		wjob im = { .kind = "image", .registry = j->registry, .repo = j->repo, .ref = (char *)digest,
+			    .tag = (char *)tag, .opt = prev, .mtype = t->mtype, .sweep = j->sweep, .priority = prio };
+		n = sw_watch__enqueue_job(k->db, &im, NULL);
+	}
 	free(prev);
 	return n < 0 ? (int)n : 0;
 }
@@ -526,7 +532,7 @@ static char *write_tags(worker *k, const wjob *j)
 	for (tries = 0; tries < 5; tries++) {
 		if ((rc = sw_db_begin(k->db, &err)) == 0) {
 			for (i = 0; i < k->ntags && rc == 0; i++)
-				rc = write_tag(k, j, k->tags[i].tag, k->tags[i].digest, now);
+				rc = write_tag(k, j, &k->tags[i], now);
 			if (rc == 0 && (rc = sw_db_commit(k->db, &err)) == 0)
 				return NULL;
 		}
@@ -544,6 +550,7 @@ static void tags_release(worker *k)
 	for (i = 0; i < k->ntags; i++) {
 		free(k->tags[i].tag);
 		free(k->tags[i].digest);
+		free(k->tags[i].mtype);
 	}
 	free(k->tags);
 	k->tags = NULL;
@@ -727,7 +734,8 @@ static int record(worker *k, const wjob *j, const sw_image *img, const char *pla
 		}
 		{
 			sw_dbv v[] = { DB_S(j->registry), DB_S(j->repo), DB_S(digest), DB_S(platform ? platform : ""),
-				       DB_S(j->ref), DB_S(verdict), DB_S(findings), DB_I(n), DB_I(sw_watch__now()),
+				       DB_S(j->parent ? j->parent : j->ref), DB_S(verdict), DB_S(findings), DB_I(n),
+				       DB_I(sw_watch__now()),
 				       { .t = 's', .s = NULL }, DB_S(k->me) };
 			char secs[32];
 			int64_t got;
@@ -850,14 +858,15 @@ out:
 	return error;
 }
 
-/* An index whose platforms the image opener would not pick from (none is
- * the default): its platforms, read from the manifest itself. */
+/* An index: each platform's image becomes a job of its own, by its
+ * digest (one manifest GET each later), the index's digest its parent.
+ * Attestation manifests (platform unknown/unknown) are not platforms. */
 static char *index_platforms(worker *k, const wjob *j)
 {
 	sw_reg *r = NULL;
 	sw_error err = SW_ERROR_INIT;
 	char *body = NULL, *mt = NULL, *digest = NULL, *error = NULL;
-	size_t len;
+	size_t len, n = 0;
 	sw_json_doc *doc = NULL;
 	const sw_json *e;
 
@@ -868,20 +877,34 @@ static char *index_platforms(worker *k, const wjob *j)
 		goto out;
 	}
 	e = sw_json_get_arr(sw_json_root(doc), "manifests");
-	for (e = e ? e->child : NULL; e; e = e->next) {
+	if (!e) {
+		error = sw__asprintf("%s@%s: not an index", j->repo, j->ref);
+		goto out;
+	}
+	for (e = e->child; e && n < WATCH_MAX_PLATFORMS; e = e->next) {
 		const sw_json *pf = sw_json_get_obj(e, "platform");
 		const char *os = sw_json_get_str(pf, "os"), *arch = sw_json_get_str(pf, "architecture"),
-			   *var = sw_json_get_str(pf, "variant");
+			   *var = sw_json_get_str(pf, "variant"), *d = sw_json_get_str(e, "digest");
 		char p[128];
+		wjob child = { .kind = "image", .registry = j->registry, .repo = j->repo, .platform = p, .tag = j->tag,
+			       .opt = j->opt, .parent = j->ref, .mtype = (char *)sw_json_get_str(e, "mediaType"),
+			       .sweep = j->sweep, .priority = j->priority };
 		if (!os || !arch || strcmp(os, "unknown") == 0)
 			continue;
+		if (!d || !sw_digest_valid(d) || strlen(os) + strlen(arch) + (var ? strlen(var) : 0) + 3 > sizeof(p)) {
+			refused_name(k, j, "an index entry without a valid digest or platform", d ? d : "(none)");
+			continue;
+		}
 		snprintf(p, sizeof(p), "%s/%s%s%s", os, arch, var ? "/" : "", var ? var : "");
-		if (sw_watch__enqueue(k->db, "image", j->registry, j->repo, j->ref, p, j->tag, j->opt, j->sweep,
-				      j->priority, &err) < 0) {
+		child.ref = (char *)d;
+		if (sw_watch__enqueue_job(k->db, &child, &err) < 0) {
 			error = sw__strdup(err.msg);
 			break;
 		}
+		n++;
 	}
+	if (e && !error)
+		refused_name(k, j, "an index with more platforms than a sweep reads", j->ref);
 out:
 	sw_json_free(doc);
 	free(body);
@@ -891,17 +914,25 @@ out:
 	return error;
 }
 
+static bool index_type(const char *mt)
+{
+	return mt && (strstr(mt, "image.index") || strstr(mt, "manifest.list"));
+}
+
 static char *do_image(worker *k, const wjob *j)
 {
 	sw_image_opts io = k->w->o->image;
 	sw_image *img = NULL;
 	sw_error err = SW_ERROR_INIT;
 	char *ref, *error = NULL;
-	size_t np, i;
+	size_t np;
 	int rc;
 
 	if (!sw_digest_valid(j->ref))
 		return sw__asprintf("%s: not a digest", j->ref);
+	/* the HEAD said it is an index: read its platforms, nothing else */
+	if (!j->platform[0] && index_type(j->mtype))
+		return index_platforms(k, j);
 	if (!(ref = sw__asprintf("%s/%s@%s", j->registry, j->repo, j->ref)))
 		return sw__strdup("out of memory");
 	io.registry = &k->w->reg;
@@ -909,20 +940,13 @@ static char *do_image(worker *k, const wjob *j)
 	rc = sw_image_open(&img, ref, &io, &err);
 	free(ref);
 	if (rc == SW_ENOTFOUND && !j->platform[0])
-		return index_platforms(k, j);
+		return index_platforms(k, j);   /* an index without the default platform */
 	if (rc < 0)
 		return sw__strdup(err.msg);
-	if (!j->platform[0]) {
-		const char *const *ps = sw_image_platforms(img, &np);
-		if (np > 0) {
-			/* an index: each platform is an image of its own */
-			for (i = 0; i < np && !error; i++)
-				if (sw_watch__enqueue(k->db, "image", j->registry, j->repo, j->ref, ps[i], j->tag, j->opt,
-						      j->sweep, j->priority, &err) < 0)
-					error = sw__strdup(err.msg);
-			sw_image_free(img);
-			return error;
-		}
+	if (!j->platform[0] && (sw_image_platforms(img, &np), np > 0)) {
+		/* an index the HEAD did not announce */
+		sw_image_free(img);
+		return index_platforms(k, j);
 	}
 	error = judge(k, j, img);
 	sw_image_free(img);

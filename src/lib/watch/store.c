@@ -36,7 +36,7 @@ static const char *const MIGRATIONS[] = {
 	"CREATE UNIQUE INDEX watch_sweeps_open ON watch_sweeps(registry) WHERE finished IS NULL;"
 	"CREATE TABLE watch_jobs(id @ID@, ukey TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
 	" registry TEXT NOT NULL, repo TEXT NOT NULL DEFAULT '', ref TEXT NOT NULL DEFAULT '',"
-	" platform TEXT NOT NULL DEFAULT '', tag TEXT, opt TEXT, sweep BIGINT NOT NULL DEFAULT 0,"
+	" platform TEXT NOT NULL DEFAULT '', tag TEXT, opt TEXT, parent TEXT, mtype TEXT, sweep BIGINT NOT NULL DEFAULT 0,"
 	" priority INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
 	" not_before BIGINT NOT NULL DEFAULT 0, leased_by TEXT, lease_until BIGINT NOT NULL DEFAULT 0,"
 	" error TEXT, created BIGINT NOT NULL, finished BIGINT);"
@@ -140,32 +140,42 @@ int sw_watch__open(sw_db **out, const char *url, sw_error *err)
 
 /* ---- jobs ---- */
 
-int64_t sw_watch__enqueue(sw_db *db, const char *kind, const char *registry, const char *repo, const char *ref,
-			  const char *platform, const char *tag, const char *opt, int64_t sweep, int priority,
-			  sw_error *err)
+int64_t sw_watch__enqueue_job(sw_db *db, const wjob *s, sw_error *err)
 {
 	char *ukey;
 	int64_t n;
+	const char *plat = s->platform ? s->platform : "";
 
 	/* what makes a job the same job: enumeration (catalog, namespace,
 	 * repo) once per sweep, an image once ever (a new sweep finds it
 	 * judged) */
-	if (strcmp(kind, "image") == 0)
-		ukey = sw__asprintf("image\n%s\n%s\n%s\n%s", registry, repo, ref, platform ? platform : "");
+	if (strcmp(s->kind, "image") == 0)
+		ukey = sw__asprintf("image\n%s\n%s\n%s\n%s", s->registry, s->repo, s->ref, plat);
 	else
-		ukey = sw__asprintf("%s\n%s\n%s\n%lld", kind, registry, repo ? repo : "", (long long)sweep);
+		ukey = sw__asprintf("%s\n%s\n%s\n%lld", s->kind, s->registry, s->repo ? s->repo : "", (long long)s->sweep);
 	if (!ukey)
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	{
-		sw_dbv v[] = { DB_S(ukey), DB_S(kind), DB_S(registry), DB_S(repo ? repo : ""), DB_S(ref ? ref : ""),
-			       DB_S(platform ? platform : ""), DB_S(tag), DB_S(opt), DB_I(sweep), DB_I(priority),
-			       DB_I(sw_watch__now()) };
+		sw_dbv v[] = { DB_S(ukey), DB_S(s->kind), DB_S(s->registry), DB_S(s->repo ? s->repo : ""),
+			       DB_S(s->ref ? s->ref : ""), DB_S(plat), DB_S(s->tag), DB_S(s->opt), DB_I(s->sweep),
+			       DB_I(s->priority), DB_I(sw_watch__now()), DB_S(s->parent), DB_S(s->mtype) };
 		n = sw_db_exec(db, "INSERT INTO watch_jobs(ukey, kind, registry, repo, ref, platform, tag, opt, sweep, "
-			       "priority, created) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-			       "ON CONFLICT(ukey) DO NOTHING", v, 11, NULL, err);
+			       "priority, created, parent, mtype) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+			       "$13) ON CONFLICT(ukey) DO NOTHING", v, 13, NULL, err);
 	}
 	free(ukey);
 	return n;
+}
+
+int64_t sw_watch__enqueue(sw_db *db, const char *kind, const char *registry, const char *repo, const char *ref,
+			  const char *platform, const char *tag, const char *opt, int64_t sweep, int priority,
+			  sw_error *err)
+{
+	wjob s = { .kind = (char *)kind, .registry = (char *)registry, .repo = (char *)repo, .ref = (char *)ref,
+		   .platform = (char *)platform, .tag = (char *)tag, .opt = (char *)opt, .sweep = sweep,
+		   .priority = priority };
+
+	return sw_watch__enqueue_job(db, &s, err);
 }
 
 void sw_watch__job_free(wjob *j)
@@ -177,6 +187,8 @@ void sw_watch__job_free(wjob *j)
 	free(j->platform);
 	free(j->tag);
 	free(j->opt);
+	free(j->parent);
+	free(j->mtype);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -197,11 +209,11 @@ int sw_watch__lease(sw_db *db, const char *me, int64_t lease_ms, wjob *j, sw_err
 		       "UPDATE watch_jobs SET state = 'leased', leased_by = $1, lease_until = $2, "
 		       "attempts = attempts + 1 WHERE id = (SELECT id FROM watch_jobs WHERE state = 'queued' AND "
 		       "not_before <= $3 ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-		       "RETURNING id, kind, registry, repo, ref, platform, tag, opt, sweep, priority, attempts" :
+		       "RETURNING id, kind, registry, repo, ref, platform, tag, opt, sweep, priority, attempts, parent, mtype" :
 		       "UPDATE watch_jobs SET state = 'leased', leased_by = $1, lease_until = $2, "
 		       "attempts = attempts + 1 WHERE id = (SELECT id FROM watch_jobs WHERE state = 'queued' AND "
 		       "not_before <= $3 ORDER BY priority DESC, id LIMIT 1) "
-		       "RETURNING id, kind, registry, repo, ref, platform, tag, opt, sweep, priority, attempts",
+		       "RETURNING id, kind, registry, repo, ref, platform, tag, opt, sweep, priority, attempts, parent, mtype",
 		       v, 3, &r, err);
 	if (n <= 0) {
 		sw_dbres_free(r);
@@ -218,6 +230,8 @@ int sw_watch__lease(sw_db *db, const char *me, int64_t lease_ms, wjob *j, sw_err
 	j->sweep = sw_dbres_int(r, 0, 8);
 	j->priority = (int)sw_dbres_int(r, 0, 9);
 	j->attempts = (int)sw_dbres_int(r, 0, 10);
+	j->parent = dup_or_null(sw_dbres_text(r, 0, 11));
+	j->mtype = dup_or_null(sw_dbres_text(r, 0, 12));
 	sw_dbres_free(r);
 	if (!j->kind || !j->registry || !j->repo || !j->ref || !j->platform) {
 		/* the job stays leased and comes back when its lease runs out */

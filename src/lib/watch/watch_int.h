@@ -16,6 +16,7 @@
 
 #define WATCH_SCHEMA_VERSION 1
 #define WATCH_MAX_ATTEMPTS 3
+#define WATCH_MAX_PLATFORMS 64    /* platform images read from one index */
 
 /* priorities: enumeration first, then tags new or moved, then the rest */
 enum { PRIO_CATALOG = 100, PRIO_REPO = 90, PRIO_IMAGE_NEW = 50, PRIO_IMAGE = 10 };
@@ -24,6 +25,8 @@ typedef struct wjob {
 	int64_t id;
 	char *kind;        /* "catalog", "repo", "image" */
 	char *registry, *repo, *ref, *platform, *tag, *opt;
+	char *parent;      /* an index's platform image: the index's digest */
+	char *mtype;       /* the manifest's media type, when a HEAD said it */
 	int64_t sweep;
 	int priority, attempts;
 	bool permanent;    /* set by a job that failed for good: no retry */
@@ -37,6 +40,8 @@ int64_t sw_watch__enqueue(sw_db *db, const char *kind, const char *registry, con
 			  sw_error *err);
 int sw_watch__lease(sw_db *db, const char *me, int64_t lease_ms, wjob *j, sw_error *err);  /* 1: got one */
 void sw_watch__job_free(wjob *j);
+/* the same with every field of a job (parent, mtype) */
+int64_t sw_watch__enqueue_job(sw_db *db, const wjob *spec, sw_error *err);
 int sw_watch__extend(sw_db *db, const wjob *j, const char *me, int64_t lease_ms);
 /* done, or failed for good after WATCH_MAX_ATTEMPTS (an event), or back
  * to the queue after a pause; defer: back without counting an attempt */
