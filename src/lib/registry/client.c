@@ -61,9 +61,45 @@ struct sw_reg {
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
+/* One pool of connections, DNS answers and TLS sessions for every request
+ * of the process, whatever thread makes it: a sweep's HEADs, a scan's
+ * layers and a gate's upstream fetches reuse kept-alive connections
+ * instead of a TCP and TLS handshake each. */
+static CURLSH *share;
+static pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ctx)
+{
+	(void)h;
+	(void)access;
+	(void)ctx;
+	if ((unsigned)data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&share_mu[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ctx)
+{
+	(void)h;
+	(void)ctx;
+	if ((unsigned)data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&share_mu[data]);
+}
+
 static void curl_init(void)
 {
+	unsigned i;
+
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&share_mu[i], NULL);
+	/* without it (out of memory) every request opens its own connection */
+	if ((share = curl_share_init())) {
+		curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
+		curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+		curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+		curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+		curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	}
 }
 
 /* ---- credentials ---- */
@@ -354,6 +390,8 @@ static CURL *easy(sw_reg *r, xfer *x)
 	if (!h)
 		return NULL;
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (share)
+		curl_easy_setopt(h, CURLOPT_SHARE, share);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(r->connect_timeout * 1000));
