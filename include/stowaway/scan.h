@@ -77,10 +77,15 @@ typedef struct sw_scan_opts {
 	 * scanned and stored there (a shared store counts the scans). */
 	void (*layer_result)(void *ctx, size_t layer, bool cached, bool stored);
 	void *layer_result_ctx;
+	/* Keep the loaded rules, IOC lists and prefilter for the rest of the
+	 * process and share them with every later scan with the same rule
+	 * options (a sweep's or a server's thousands of scans): a rule file
+	 * changed on disk is then not seen until the process restarts. */
+	bool share_detectors;
 } sw_scan_opts;
 
 #define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, false, NULL, 0, false, false, NULL, 0, false, NULL, NULL, \
-			    NULL, 0, NULL, NULL, NULL, NULL, NULL }
+			    NULL, 0, NULL, NULL, NULL, NULL, NULL, false }
 
 /* Scan an image. On success *out belongs to the caller (sw_report_free),
  * whatever the findings. Errors (SW_EVERIFY for a blob or diff_id that does

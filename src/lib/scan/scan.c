@@ -112,7 +112,8 @@ static void worker_release(worker *w)
 	free(w->clean2);
 }
 
-static int init_detectors(scan *s, char **ruleset, sw_error *err)
+static int load_detectors(void **dstate, const sw_scan_opts *o, bool *want_content, char **ruleset,
+			  sw_error *err)
 {
 	sw_buf rs = SW_BUF_INIT((size_t)1 << 31);
 	uint8_t d[SW_SHA256_LEN];
@@ -120,18 +121,96 @@ static int init_detectors(scan *s, char **ruleset, sw_error *err)
 	int rc;
 
 	for (i = 0; i < NDET; i++) {
-		if (sw_scan__detectors[i]->init && (rc = sw_scan__detectors[i]->init(&s->dstate[i], s->o, &rs, err)) < 0) {
+		if (sw_scan__detectors[i]->init && (rc = sw_scan__detectors[i]->init(&dstate[i], o, &rs, err)) < 0) {
 			sw_buf_release(&rs);
+			while (i-- > 0)
+				if (sw_scan__detectors[i]->release && dstate[i])
+					sw_scan__detectors[i]->release(dstate[i]);
+			memset(dstate, 0, NDET * sizeof(*dstate));
 			return rc;
 		}
 		if (sw_scan__detectors[i]->flags & SW_DET_CONTENT)
-			s->want_content = true;
+			*want_content = true;
 	}
 	sw_sha256_buf(rs.data ? rs.data : "", rs.len, d);
 	sw_buf_release(&rs);
 	if (!(*ruleset = malloc(SW_DIGEST_STRLEN)))
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	sw_digest_str(d, *ruleset);
+	return 0;
+}
+
+/* Detector states kept for the process (share_detectors), one per set of
+ * the options their init reads. They are read-only after init (detector.h),
+ * so any number of scans use one at once. Never freed: reachable from here
+ * until exit. */
+typedef struct detset {
+	char *key;
+	void *dstate[NDET];
+	bool want_content;
+	char *ruleset;
+	struct detset *next;
+} detset;
+
+static pthread_mutex_t detsets_mu = PTHREAD_MUTEX_INITIALIZER;
+static detset *detsets;
+
+/* Every option a detector's init reads (ioc.c, yara_rules.c), as one string. */
+static char *detset_key(const sw_scan_opts *o)
+{
+	sw_buf b = SW_BUF_INIT(1u << 20);
+	size_t i;
+
+	sw_buf_printf(&b, "%d %d %d %d %d %s\n", o->no_bundled_ioc, o->no_bundled_rules, o->no_rule_cache,
+		      o->no_prefilter, o->file_timeout, o->cache_dir ? o->cache_dir : "");
+	for (i = 0; i < o->n_ioc_files; i++)
+		sw_buf_printf(&b, "ioc %s\n", o->ioc_files[i]);
+	for (i = 0; i < o->n_rule_dirs; i++)
+		sw_buf_printf(&b, "rules %s\n", o->rule_dirs[i]);
+	if (sw_buf_err(&b)) {
+		sw_buf_release(&b);
+		return NULL;
+	}
+	return sw_buf_detach(&b, NULL);
+}
+
+static int init_detectors(scan *s, char **ruleset, sw_error *err)
+{
+	detset *d;
+	char *key;
+	int rc;
+
+	if (!s->o->share_detectors)
+		return load_detectors(s->dstate, s->o, &s->want_content, ruleset, err);
+	if (!(key = detset_key(s->o)))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	pthread_mutex_lock(&detsets_mu);
+	for (d = detsets; d && strcmp(d->key, key) != 0; d = d->next)
+		;
+	if (!d) {
+		/* loaded under the lock: scans starting at once load it once */
+		if (!(d = calloc(1, sizeof(*d)))) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		} else if ((rc = load_detectors(d->dstate, s->o, &d->want_content, &d->ruleset, err)) == 0) {
+			d->key = key;
+			key = NULL;
+			d->next = detsets;
+			detsets = d;
+		} else {
+			free(d->ruleset);
+			free(d);
+			d = NULL;
+		}
+	}
+	pthread_mutex_unlock(&detsets_mu);
+	free(key);
+	if (!d)
+		return rc;
+	if (!(*ruleset = sw__strdup(d->ruleset)))
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	memcpy(s->dstate, d->dstate, sizeof(s->dstate));
+	s->want_content = d->want_content;
+	s->shared_detectors = true;
 	return 0;
 }
 
@@ -261,7 +340,7 @@ static void scan_release(scan *s, worker *ws, size_t nw, sw_merge *m)
 	for (i = 0; s->jobs && i < s->njobs; i++)
 		sw_job_release(&s->jobs[i]);
 	free(s->jobs);
-	for (i = 0; i < NDET; i++)
+	for (i = 0; i < NDET && !s->shared_detectors; i++)
 		if (sw_scan__detectors[i]->release && s->dstate[i])
 			sw_scan__detectors[i]->release(s->dstate[i]);
 	sw_chain_free_paths(s->start_paths);

@@ -55,6 +55,7 @@ typedef struct scan {
 	double last_progress;
 	sw_cache *cache;
 	bool cache_borrowed;    /* the caller's (layer_cache_handle): not closed here */
+	bool shared_detectors;  /* dstate belongs to the process-wide set: not released here */
 	uint64_t cache_hits;
 } scan;
 

@@ -834,6 +834,7 @@ static char *judge(worker *k, const wjob *j, const sw_image *img)
 	}
 	so.layer_cache = NULL;
 	so.layer_cache_handle = k->cache;
+	so.share_detectors = true;   /* rules loaded once per process, not per image */
 	so.layer_result = layer_result;
 	so.layer_result_ctx = k;
 	so.progress = scan_progress;
