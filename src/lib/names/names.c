@@ -783,12 +783,12 @@ static bool check_hub_claims(sw_name_result *r, const char *ns, const char *repo
 	char res[320];
 	const known *w;
 	const pub *p;
+	bool ns_official = is_official(ns);
 	omatch m;
 
-	if (!own && (is_official(ns) || official_lookalike(ns, false, &m))) {
-		const char *o = is_official(ns) ? ns : m.o->k.name;
-		const official *of = is_official(ns) ? NULL : m.o;
-		if (of ? claims_official(repo, of) : (strcmp(repo, o) == 0 || is_official(repo))) {
+	if (!own && (ns_official || official_lookalike(ns, false, &m))) {
+		const char *o = ns_official ? ns : m.o->k.name;
+		if (ns_official ? strcmp(repo, o) == 0 || is_official(repo) : claims_official(repo, m.o)) {
 			snprintf(res, sizeof(res), "docker.io/library/%s", o);
 			set(r, SW_NAME_IMPERSONATION, res,
 			    "the namespace \"%s\" presents itself as the official image \"%s\", which is published only "
