@@ -85,8 +85,8 @@ static void test_labelled_rows(void **state)
 		{ "libary/nginx", SW_NAME_IMPERSONATION, "docker.io/library/nginx",
 		  "the namespace \"libary\" dresses up as Docker's official images" },
 		{ "docker-official/python", SW_NAME_IMPERSONATION, "docker.io/library/python", "dresses up" },
-		{ "python/python", SW_NAME_IMPERSONATION, "docker.io/library/python",
-		  "the namespace \"python\" presents itself as the official image \"python\"" },
+		{ "pyth0n/python", SW_NAME_IMPERSONATION, "docker.io/library/python",
+		  "the namespace \"pyth0n\" presents itself as the official image \"python\"" },
 		/* publishers: their distinctive repositories, look-alike namespaces */
 		{ "someuser/grafana", SW_NAME_IMPERSONATION, "docker.io/grafana/grafana",
 		  "\"grafana\" is grafana's image (docker.io/grafana/grafana); \"someuser\" is not its publisher" },
@@ -104,6 +104,63 @@ static void test_labelled_rows(void **state)
 		{ "public.ecr.aws/docker/library/ngnix", SW_NAME_TYPOSQUAT, "public.ecr.aws/docker/library/nginx",
 		  "\"ngnix\" is a typo" },
 		{ "public.ecr.aws/docker/library/nginx", SW_NAME_OK, "", "Amazon ECR Public mirror" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(rows); i++)
+		judge(&rows[i]);
+}
+
+/* Issue 20: ordinary names that were flagged, a missed typosquat, and the
+ * rules that now decide them. */
+static void test_precision(void **state)
+{
+	static const row rows[] = {
+		/* a publisher's repository two edits away earns no edits from "server" */
+		{ "my-company/api-server", SW_NAME_OK, "", "Docker Hub namespace \"my-company\"" },
+		{ "apps/portainer-cee", SW_NAME_TYPOSQUAT, "docker.io/portainer/portainer-ce", "a typo or look-alike away" },
+		{ "tools/terrafrom", SW_NAME_TYPOSQUAT, "docker.io/hashicorp/terraform", "a typo or look-alike away" },
+		/* the project's own namespace, official names included */
+		{ "phpmyadmin/phpmyadmin", SW_NAME_OK, "", "the project's own namespace" },
+		{ "cilium/cilium", SW_NAME_OK, "", "the project's own namespace" },
+		{ "keycloak/keycloak", SW_NAME_OK, "", "the project's own namespace" },
+		{ "openliberty/open-liberty", SW_NAME_OK, "", "the project's own namespace" },
+		{ "python/python", SW_NAME_OK, "", "the project's own namespace" },
+		/* ...unless its publisher on the same registry is another namespace */
+		{ "terraform/terraform", SW_NAME_IMPERSONATION, "docker.io/hashicorp/terraform",
+		  "\"terraform\" is hashicorp's image (docker.io/hashicorp/terraform)" },
+		/* a publisher's namespace name on another registry is the same project */
+		{ "argoproj/argocd", SW_NAME_OK, "", "Docker Hub namespace \"argoproj\"" },
+		{ "someuser/argocd", SW_NAME_IMPERSONATION, "quay.io/argoproj/argocd", "argoproj's image" },
+		/* ...and a look-alike stays one */
+		{ "ngnix/ngnix", SW_NAME_TYPOSQUAT, "docker.io/nginx", "look-alike of the publisher \"nginx\"" },
+		/* an official name as namespace claims nothing for other repositories */
+		{ "couchbase/server", SW_NAME_OK, "", "Docker Hub namespace \"couchbase\"" },
+		{ "zaproxy/zap-stable", SW_NAME_OK, "", "Docker Hub namespace \"zaproxy\"" },
+		/* generic and repackaged repositories prove nothing elsewhere */
+		{ "sysdig/agent", SW_NAME_OK, "", "Docker Hub namespace \"sysdig\"" },
+		{ "someuser/keycloak", SW_NAME_IMPERSONATION, "quay.io/keycloak/keycloak",
+		  "\"keycloak\" is keycloak's image (quay.io/keycloak/keycloak)" },
+		/* a namespace two edits from a publisher's needs that publisher's repository */
+		{ "kubernetes/pause", SW_NAME_OK, "", "Docker Hub namespace \"kubernetes\"" },
+		{ "linuxserver-io/sonarr", SW_NAME_TYPOSQUAT, "docker.io/linuxserver/sonarr", "look-alike of the publisher" },
+		{ "bitnarni/foo", SW_NAME_TYPOSQUAT, "docker.io/bitnami", "look-alike of the publisher \"bitnami\"" },
+		/* the names people expect, and their typos */
+		{ "mongdb", SW_NAME_TYPOSQUAT, "docker.io/library/mongo",
+		  "\"mongdb\" is not an official image; it is a typo or look-alike letters away from \"mongodb\", the "
+		  "name people expect for the official image \"mongo\"" },
+		{ "mongodb", SW_NAME_TYPOSQUAT, "docker.io/library/mongo", "the official image is called \"mongo\"" },
+		{ "someuser/mongodb", SW_NAME_OK, "", "Docker Hub namespace \"someuser\"" },
+		{ "wordpres-official", SW_NAME_TYPOSQUAT, "docker.io/library/wordpress",
+		  "a typo of the name, with a word glued on, of the official image \"wordpress\"" },
+		/* short and generic names under a namespace */
+		{ "requarks/wiki", SW_NAME_OK, "", "Docker Hub namespace" },
+		{ "almalinux/9-base", SW_NAME_OK, "", "Docker Hub namespace" },
+		{ "docker123321/tomcat11", SW_NAME_TYPOSQUAT, "docker.io/library/tomcat", "typo" },
+		/* Google's mirror of the official images */
+		{ "mirror.gcr.io/library/nginx", SW_NAME_OK, "", "mirror.gcr.io" },
+		{ "mirror.gcr.io/library/ngnix", SW_NAME_TYPOSQUAT, "mirror.gcr.io/library/nginx", "typo" },
 	};
 	size_t i;
 
@@ -281,6 +338,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_labelled_rows),
+		cmocka_unit_test(test_precision),
 		cmocka_unit_test(test_other_hosts),
 		cmocka_unit_test(test_edge_cases),
 		cmocka_unit_test(test_distance),

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Look-alike image names. A reference is judged against three bundled lists
- * (data/names/): the Docker Hub official images, known publisher namespaces
- * with their distinctive repositories, and registry hosts.
+ * (data/names/): the Docker Hub official images (with the names people
+ * expect for some of them: mongodb for mongo), known publisher namespaces
+ * with the repositories they publish, and registry hosts.
  *
  *   impersonation  a known name where its owner does not publish: an
  *                  official image name under a personal namespace
@@ -20,8 +21,36 @@
  * Exact matches always win: a name that is itself known is never called a
  * look-alike of another known name (mongo and mono are both official;
  * bitnami/postgresql is bitnami's). Distance allowed grows with length: none
- * for names of 3 characters or fewer (only look-alike letters), 1 up to 7,
+ * for names of 3 characters or fewer (4 under a namespace, where short names
+ * are mostly ordinary words: wiki, bind), only look-alike letters; 1 up to 7;
  * 2 from 8.
+ *
+ * Across namespaces, closeness has to be earned, because most names that
+ * resemble a known one are somebody else's ordinary name:
+ *   - a namespace two edits from a publisher's (kubernetes, kubernetesui)
+ *     counts only when the repository is one that publisher publishes; one
+ *     edit or look-alike letters (bitnarni) count on their own;
+ *   - a repository close to a publisher's counts only with the edits its
+ *     distinctive part allows: the letters outside generic words (server,
+ *     agent, operator...), so api-server is not cp-server (distinctive "cp":
+ *     no edits) while grafna is grafana;
+ *   - only distinctive repositories (the publisher's own product, not a
+ *     repackaged one or a common word: "~name" in publishers.txt) are
+ *     impersonated by the same name elsewhere;
+ *   - a namespace that is, or resembles, an official name impersonates it
+ *     only when the repository is an official name or close to that one
+ *     (couchbase/server, zaproxy/zap-stable are ordinary);
+ *   - a repository under the project's own namespace, the same name with
+ *     separators dropped (cilium/cilium, phpmyadmin/phpmyadmin,
+ *     openliberty/open-liberty), is that project's own image, unless a known
+ *     publisher on the same registry publishes that repository under another
+ *     namespace (terraform/terraform is not hashicorp/terraform); so is a
+ *     publisher's repository under a namespace of the publisher's name on
+ *     another registry (argoproj/argocd, as quay.io/argoproj/argocd).
+ *
+ * The judge runs once per image of an admission review, on the server's
+ * loop: the lists are parsed once, skeletons and lengths made at load, and
+ * every comparison is bounded (bench/names.c measures it).
  */
 #include <ctype.h>
 #include <pthread.h>
@@ -39,33 +68,102 @@ extern const char sw_bundled_names_publishers[];
 extern const char sw_bundled_names_registries[];
 
 #define MAX_WORDS 8192
+#define MAX_ALIASES 4
 #define NAME_MAX_LEN 256
+
+/* A known name and what is derived from it once, at load. */
+typedef struct known {
+	const char *name;
+	const char *sk;     /* its skeleton (see skeleton()) */
+	size_t len, sklen;
+	size_t dlen;        /* letters outside generic words (distinctive_len()) */
+	bool distinct;      /* a repository: the same name elsewhere is an impersonation */
+	bool plain;         /* the name is its own skeleton */
+} known;
+
+typedef struct official {
+	known k;
+	known alias[MAX_ALIASES];   /* names people expect for it: mongodb for mongo */
+	size_t nalias;
+} official;
 
 typedef struct pub {
 	const char *host;   /* "docker.io", "quay.io"... */
-	const char *ns;
-	const char *ns_sk;  /* its skeleton (see skeleton()) */
-	const char **repos;
-	const char **repos_sk;
+	known ns;
+	known *repos;
 	size_t nrepos;
 } pub;
 
 static struct {
-	char *text;                 /* owned copies of the lists, tokenised in place */
-	const char **official;
-	const char **official_sk;   /* the skeletons, made once (the names check runs on a server's loop) */
+	official *official;
 	size_t nofficial;
 	pub *pubs;
 	size_t npubs;
 	const char **hosts;         /* ".suffix" entries are domain suffixes */
 	size_t nhosts;
+	known deco[32];             /* decoration words, as skeletons */
+	size_t ndeco;
 	int rc;
 } D;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void skeleton(const char *s, char *out, size_t n, bool drop_sep);
-static const char *skel_dup(const char *s);
+
+/* Words that say what kind of thing an image is, not whose: they earn no
+ * edits when a name is compared with a publisher's repository elsewhere. */
+static const char *const generic_words[] = {
+	"server", "agent", "node", "hub", "operator", "controller", "cli", "api", "app", "web", "ui", "base",
+	"core", "stable", "connect", "runtime", "sdk", "proxy", "gateway", "worker", "manager", "community",
+	"enterprise", "edition", "team", "standalone", "plugin", "service", "daemon", "ce", "ee", "oss",
+	"runner", "docker", "all", "in", "one",
+};
+
+static bool is_generic(const char *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(generic_words) / sizeof(generic_words[0]); i++)
+		if (strlen(generic_words[i]) == n && memcmp(w, generic_words[i], n) == 0)
+			return true;
+	return false;
+}
+
+/* The letters of a name outside generic words: "cp-server" 2, "grafana" 7,
+ * "node-exporter" 8. */
+static size_t distinctive_len(const char *s)
+{
+	size_t total = 0;
+
+	while (*s) {
+		size_t n = strcspn(s, "-_.");
+		if (n && !is_generic(s, n))
+			total += n;
+		s += n;
+		if (*s)
+			s++;
+	}
+	return total;
+}
+
+/* Fill k for the word w; "~w" marks a repository that is not distinctive. */
+static int known_init(known *k, const char *w)
+{
+	char sk[NAME_MAX_LEN + 1];
+
+	k->distinct = w[0] != '~';
+	if (!k->distinct)
+		w++;
+	skeleton(w, sk, sizeof(sk), true);
+	if (!(k->sk = sw__strdup(sk)))
+		return -1;
+	k->name = w;
+	k->len = strlen(w);
+	k->sklen = strlen(sk);
+	k->dlen = distinctive_len(w);
+	k->plain = strcmp(w, sk) == 0;
+	return 0;
+}
 
 /* Split a list into lines of whitespace-separated words; '#' comments. Calls
  * fn(words, n) per non-empty line. Modifies text in place. */
@@ -92,10 +190,18 @@ static int each_line(char *text, int (*fn)(char **w, size_t n))
 
 static int add_official(char **w, size_t n)
 {
-	(void)n;
-	if (D.nofficial >= MAX_WORDS || !(D.official_sk[D.nofficial] = skel_dup(w[0])))
+	official *o;
+	size_t i;
+
+	if (D.nofficial >= MAX_WORDS)
 		return -1;
-	D.official[D.nofficial++] = w[0];
+	o = &D.official[D.nofficial];
+	if (known_init(&o->k, w[0]) < 0)
+		return -1;
+	for (i = 1; i < n && o->nalias < MAX_ALIASES; i++)
+		if (known_init(&o->alias[o->nalias++], w[i]) < 0)
+			return -1;
+	D.nofficial++;
 	return 0;
 }
 
@@ -121,42 +227,42 @@ static int add_pub(char **w, size_t n)
 	if (slash) {
 		*slash = '\0';
 		p->host = w[0];
-		p->ns = slash + 1;
+		w[0] = slash + 1;
 	} else {
 		p->host = "docker.io";
-		p->ns = w[0];
 	}
 	p->nrepos = n - 1;
-	if (!(p->ns_sk = skel_dup(p->ns)) ||
-	    (n > 1 && (!(p->repos = calloc(n - 1, sizeof(*p->repos))) ||
-		       !(p->repos_sk = calloc(n - 1, sizeof(*p->repos_sk))))))
+	if (known_init(&p->ns, w[0]) < 0 || (n > 1 && !(p->repos = calloc(n - 1, sizeof(*p->repos)))))
 		return -1;
-	for (i = 1; i < n; i++) {
-		p->repos[i - 1] = w[i];
-		if (!(p->repos_sk[i - 1] = skel_dup(w[i])))
+	for (i = 1; i < n; i++)
+		if (known_init(&p->repos[i - 1], w[i]) < 0)
 			return -1;
-	}
 	D.npubs++;
 	return 0;
 }
 
-static char *dup_list(const char *s)
-{
-	return sw__strdup(s);
-}
+/* Words glued to a known name to make a look-alike ("node-js",
+ * "nginx-official", "officialnginx"). */
+static const char *const decorations[] = {
+	"official", "offical", "oficial", "officail", "docker", "dockerhub", "hub", "library",
+	"libary", "image", "img", "js", "org", "inc", "latest",
+};
 
 static void load(void)
 {
-	char *a = dup_list(sw_bundled_names_official), *b = dup_list(sw_bundled_names_publishers),
-	     *c = dup_list(sw_bundled_names_registries);
+	char *a = sw__strdup(sw_bundled_names_official), *b = sw__strdup(sw_bundled_names_publishers),
+	     *c = sw__strdup(sw_bundled_names_registries);
+	size_t i;
 
 	D.official = calloc(MAX_WORDS, sizeof(*D.official));
-	D.official_sk = calloc(MAX_WORDS, sizeof(*D.official_sk));
 	D.hosts = calloc(MAX_WORDS, sizeof(*D.hosts));
 	D.pubs = calloc(MAX_WORDS, sizeof(*D.pubs));
-	if (!a || !b || !c || !D.official || !D.official_sk || !D.hosts || !D.pubs || each_line(a, add_official) < 0 ||
+	if (!a || !b || !c || !D.official || !D.hosts || !D.pubs || each_line(a, add_official) < 0 ||
 	    each_line(b, add_pub) < 0 || each_line(c, add_host) < 0)
 		D.rc = SW_ENOMEM;
+	for (i = 0; i < sizeof(decorations) / sizeof(decorations[0]) && !D.rc; i++)
+		if (known_init(&D.deco[D.ndeco++], decorations[i]) < 0)
+			D.rc = SW_ENOMEM;
 	/* the strings stay referenced for the life of the process */
 }
 
@@ -234,65 +340,136 @@ static void skeleton(const char *s, char *out, size_t n, bool drop_sep)
 	out[o] = '\0';
 }
 
-/* A known word's skeleton, kept for the life of the process. */
-static const char *skel_dup(const char *s)
-{
-	char sk[NAME_MAX_LEN + 1];
-
-	skeleton(s, sk, sizeof(sk), true);
-	return sw__strdup(sk);
-}
-
 static size_t allowed(size_t len)
 {
 	return len <= 3 ? 0 : len <= 7 ? 1 : 2;
 }
 
-/* Words glued to a known name to make a look-alike ("node-js",
- * "nginx-official", "officialnginx"). */
-static const char *const decorations[] = {
-	"official", "offical", "oficial", "officail", "docker", "dockerhub", "hub", "library",
-	"libary", "image", "img", "js", "org", "inc", "latest",
-};
+/* Edits allowed between a name of length ln and a known one of length lk;
+ * under a namespace, names of 4 characters or fewer get none. */
+static size_t edits(size_t ln, size_t lk, bool in_ns)
+{
+	if (in_ns && ln <= 4)
+		return 0;
+	return allowed(ln > lk ? ln : lk);
+}
 
-/* w is a skeleton: compare with the words' skeletons */
-static bool is_decoration(const char *w, size_t n)
+/* Edits the distinctive part of a known name earns against a name of length
+ * ln: generic words and separators earn none ("9-base" is not a typo of
+ * r-base, nor api-server of cp-server; tomcat11 still is one of tomcat). */
+static size_t earned(size_t ln, const known *k)
+{
+	size_t generic = k->len - k->dlen, l = ln > generic ? ln - generic : 0;
+
+	return allowed(l > k->dlen ? l : k->dlen);
+}
+
+/* Under a namespace, the edits a known name allows are also earned. */
+static size_t edits_earned(size_t ln, const known *k, bool in_ns)
+{
+	size_t e = edits(ln, k->len, in_ns), d = earned(ln, k);
+
+	return in_ns && d < e ? d : e;
+}
+
+typedef enum {
+	NOT_CLOSE,
+	CLOSE_LETTERS,    /* the same skeleton: look-alike letters, separators */
+	CLOSE_EDIT1,      /* one edit */
+	CLOSE_EDIT2,      /* two edits */
+	CLOSE_DECORATED,  /* a decoration word glued on */
+	CLOSE_DECORATED_TYPO, /* the same, on a typo of the name (wordpres-official) */
+	CLOSE_ALIAS,      /* the name people expect, which is not the official one */
+} closeness;
+
+#define MAX_STRIPS 4
+
+/* A name being judged, prepared once for all the known names it meets: its
+ * skeleton, lengths, and what is left of the skeleton when a decoration
+ * word comes off its start or end ("nginxofficial" -> "nginx"). */
+typedef struct cand {
+	const char *name;
+	char sk[NAME_MAX_LEN + 1];
+	size_t len, sklen;
+	bool plain;
+	char rest[MAX_STRIPS][NAME_MAX_LEN + 1];
+	size_t lrest[MAX_STRIPS], nrest;
+} cand;
+
+static void cand_strip(cand *c, const char *from, size_t n)
+{
+	if (c->nrest >= MAX_STRIPS)
+		return;
+	memcpy(c->rest[c->nrest], from, n);
+	c->rest[c->nrest][n] = '\0';
+	c->lrest[c->nrest++] = n;
+}
+
+static void cand_init(cand *c, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(decorations) / sizeof(decorations[0]); i++) {
-		char d[32];
-		skeleton(decorations[i], d, sizeof(d), true);
-		if (strlen(d) == n && memcmp(w, d, n) == 0)
-			return true;
+	c->name = name;
+	skeleton(name, c->sk, sizeof(c->sk), true);
+	c->len = strlen(name);
+	c->sklen = strlen(c->sk);
+	c->plain = strcmp(name, c->sk) == 0;
+	c->nrest = 0;
+	for (i = 0; i < D.ndeco; i++) {
+		const known *d = &D.deco[i];
+		if (c->sklen <= d->sklen)
+			continue;
+		if (memcmp(c->sk + c->sklen - d->sklen, d->sk, d->sklen) == 0)
+			cand_strip(c, c->sk, c->sklen - d->sklen);
+		if (memcmp(c->sk, d->sk, d->sklen) == 0)
+			cand_strip(c, c->sk + d->sklen, c->sklen - d->sklen);
 	}
-	return false;
 }
 
-typedef enum { NOT_CLOSE, CLOSE_TYPO, CLOSE_DECORATED } closeness;
-
-/* Is `name` a look-alike of `known` (and not known itself)? sn and sk are
- * their skeletons. */
-static closeness close_to(const char *name, const char *sn, const char *known, const char *sk, bool decorated)
+static size_t absdiff(size_t a, size_t b)
 {
-	size_t lk = strlen(known), ln = strlen(name), ls, lks, max = allowed(ln > lk ? ln : lk);
+	return a > b ? a - b : b - a;
+}
 
-	if (strcmp(name, known) == 0)
-		return NOT_CLOSE;
-	if (!sk[0])
-		return NOT_CLOSE;
-	if (strcmp(sn, sk) == 0 || sw_names_distance(name, known, max) <= max ||
-	    sw_names_distance(sn, sk, max) <= max)
-		return CLOSE_TYPO;
-	ls = strlen(sn);
-	lks = strlen(sk);
-	if (decorated && lk >= 3 && ls > lks) {
-		if (memcmp(sn, sk, lks) == 0 && is_decoration(sn + lks, ls - lks))
+/* A decoration taken off c leaves k (CLOSE_DECORATED) or a typo of k
+ * (CLOSE_DECORATED_TYPO, wordpres-official). */
+static closeness decorated(const cand *c, const known *k)
+{
+	closeness best = NOT_CLOSE;
+	size_t i;
+
+	for (i = 0; i < c->nrest; i++) {
+		size_t lr = c->lrest[i], max = allowed(lr);
+		if (absdiff(lr, k->sklen) > max)
+			continue;
+		if (lr == k->sklen && strcmp(c->rest[i], k->sk) == 0)
 			return CLOSE_DECORATED;
-		if (memcmp(sn + ls - lks, sk, lks) == 0 && is_decoration(sn, ls - lks))
-			return CLOSE_DECORATED;
+		if (lr >= 4 && sw_names_distance(c->rest[i], k->sk, max) <= max)
+			best = CLOSE_DECORATED_TYPO;
 	}
-	return NOT_CLOSE;
+	return best;
+}
+
+/* How the name c resembles the known name k, within max edits; an exact
+ * name is never close. */
+static closeness close_to(const cand *c, const known *k, size_t max, bool glued)
+{
+	size_t d = max + 1;
+
+	if (!k->sk[0] || (c->len == k->len && strcmp(c->name, k->name) == 0))
+		return NOT_CLOSE;
+	if (c->sklen == k->sklen && strcmp(c->sk, k->sk) == 0)
+		return CLOSE_LETTERS;
+	if (absdiff(c->len, k->len) <= max)
+		d = sw_names_distance(c->name, k->name, max);
+	/* both plain: the skeletons are the names, already compared */
+	if (d > max && !(c->plain && k->plain) && absdiff(c->sklen, k->sklen) <= max)
+		d = sw_names_distance(c->sk, k->sk, max);
+	if (d <= max)
+		return d <= 1 ? CLOSE_EDIT1 : CLOSE_EDIT2;
+	if (!glued || k->len < 3 || c->sklen <= k->sklen)
+		return NOT_CLOSE;
+	return decorated(c, k);
 }
 
 /* ---- lookups ---- */
@@ -302,9 +479,22 @@ static bool is_official(const char *name)
 	size_t i;
 
 	for (i = 0; i < D.nofficial; i++)
-		if (strcmp(D.official[i], name) == 0)
+		if (strcmp(D.official[i].k.name, name) == 0)
 			return true;
 	return false;
+}
+
+static const official *alias_of(const char *name, const known **alias)
+{
+	size_t i, j;
+
+	for (i = 0; i < D.nofficial; i++)
+		for (j = 0; j < D.official[i].nalias; j++)
+			if (strcmp(D.official[i].alias[j].name, name) == 0) {
+				*alias = &D.official[i].alias[j];
+				return &D.official[i];
+			}
+	return NULL;
 }
 
 static const pub *find_pub(const char *host, const char *ns)
@@ -312,65 +502,148 @@ static const pub *find_pub(const char *host, const char *ns)
 	size_t i;
 
 	for (i = 0; i < D.npubs; i++)
-		if (strcmp(D.pubs[i].host, host) == 0 && strcmp(D.pubs[i].ns, ns) == 0)
+		if (strcmp(D.pubs[i].host, host) == 0 && strcmp(D.pubs[i].ns.name, ns) == 0)
 			return &D.pubs[i];
 	return NULL;
 }
 
-/* The closest official name `name` looks like, or NULL. */
-static const char *official_lookalike(const char *name, bool decorated, closeness *how)
-{
-	char sn[NAME_MAX_LEN + 1];
-	size_t i;
+typedef struct omatch {
+	const official *o;
+	const known *alias;   /* the expected name it is (CLOSE_ALIAS) or resembles, or NULL */
+	closeness how;
+} omatch;
 
+/* Is `name` a look-alike of an official image? in_ns: it stands under a
+ * namespace, where the expected name itself (someuser/mongodb) is somebody's
+ * image of that name, not a look-alike. */
+static bool official_lookalike(const char *name, bool in_ns, omatch *m)
+{
+	cand c;
+	size_t i, j;
+
+	memset(m, 0, sizeof(*m));
 	if (is_official(name))
-		return NULL;
-	skeleton(name, sn, sizeof(sn), true);
-	for (i = 0; i < D.nofficial; i++)
-		if ((*how = close_to(name, sn, D.official[i], D.official_sk[i], decorated)) != NOT_CLOSE)
-			return D.official[i];
+		return false;
+	if ((m->o = alias_of(name, &m->alias))) {
+		m->how = CLOSE_ALIAS;
+		return !in_ns;
+	}
+	cand_init(&c, name);
+	for (i = 0; i < D.nofficial; i++) {
+		const official *o = &D.official[i];
+		if ((m->how = close_to(&c, &o->k, edits_earned(c.len, &o->k, in_ns), true)) != NOT_CLOSE) {
+			m->o = o;
+			return true;
+		}
+		for (j = 0; j < o->nalias; j++)
+			if ((m->how = close_to(&c, &o->alias[j], edits_earned(c.len, &o->alias[j], in_ns), true)) !=
+			    NOT_CLOSE) {
+				m->o = o;
+				m->alias = &o->alias[j];
+				return true;
+			}
+	}
+	return false;
+}
+
+/* One of p's repositories that repo is or resembles, or NULL. */
+static const known *pub_has(const pub *p, const cand *repo)
+{
+	size_t k;
+
+	for (k = 0; k < p->nrepos; k++)
+		if (strcmp(repo->name, p->repos[k].name) == 0 ||
+		    close_to(repo, &p->repos[k], edits(repo->len, p->repos[k].len, true), false) != NOT_CLOSE)
+			return &p->repos[k];
 	return NULL;
 }
 
-static const pub *pub_ns_lookalike(const char *host, const char *ns)
+/* The publisher on host whose namespace ns resembles; *which: the
+ * publisher's repository that repo is or resembles, or NULL. Two edits
+ * (kubernetes, kubernetesui) count only with such a repository. */
+static const pub *pub_ns_lookalike(const char *host, const char *ns, const char *repo, const known **which)
 {
-	char sn[NAME_MAX_LEN + 1];
+	cand c, r;
 	size_t i;
 
 	if (find_pub(host, ns))
 		return NULL;
-	skeleton(ns, sn, sizeof(sn), true);
-	for (i = 0; i < D.npubs; i++)
-		if (strcmp(D.pubs[i].host, host) == 0 && strlen(D.pubs[i].ns) >= 4 &&
-		    close_to(ns, sn, D.pubs[i].ns, D.pubs[i].ns_sk, true) != NOT_CLOSE)
-			return &D.pubs[i];
+	cand_init(&c, ns);
+	cand_init(&r, repo);
+	for (i = 0; i < D.npubs; i++) {
+		const pub *p = &D.pubs[i];
+		closeness how;
+		if (p->ns.len < 4 || strcmp(p->host, host) != 0)
+			continue;
+		if ((how = close_to(&c, &p->ns, edits(c.len, p->ns.len, false), true)) == NOT_CLOSE)
+			continue;
+		*which = pub_has(p, &r);
+		if (how != CLOSE_EDIT2 || *which)
+			return p;
+	}
 	return NULL;
 }
 
-/* A distinctive publisher repository equal to (exact) or close to repo. */
-static const pub *pub_repo(const char *repo, bool exact, const char **which)
+/* A publisher with the repository repo (only distinctive ones when
+ * distinct_only), preferring one on host. */
+static const pub *pub_repo_exact(const char *host, const char *repo, bool distinct_only, const known **which)
 {
-	char sn[NAME_MAX_LEN + 1];
+	const pub *other = NULL;
+	const known *ow = NULL;
 	size_t i, k;
 
-	skeleton(repo, sn, sizeof(sn), true);
 	for (i = 0; i < D.npubs; i++)
 		for (k = 0; k < D.pubs[i].nrepos; k++) {
-			const char *r = D.pubs[i].repos[k];
-			if (exact ? strcmp(repo, r) == 0
-				  : (strlen(r) >= 5 && close_to(repo, sn, r, D.pubs[i].repos_sk[k], false) == CLOSE_TYPO)) {
+			const known *r = &D.pubs[i].repos[k];
+			if ((distinct_only && !r->distinct) || strcmp(repo, r->name) != 0)
+				continue;
+			if (host && strcmp(D.pubs[i].host, host) == 0) {
+				*which = r;
+				return &D.pubs[i];
+			}
+			if (!other) {
+				other = &D.pubs[i];
+				ow = r;
+			}
+		}
+	*which = ow;
+	return other;
+}
+
+static bool any_pub_repo(const char *repo)
+{
+	const known *w;
+
+	return pub_repo_exact(NULL, repo, false, &w) != NULL;
+}
+
+/* A publisher's distinctive repository that repo, under the namespace ns,
+ * is a typo of: the edits must be earned by the repository's distinctive
+ * part (api-server is not cp-server), or the namespace must resemble the
+ * publisher's too. Look-alike letters always count. */
+static const pub *pub_repo_close(const char *ns, const char *repo, const known **which)
+{
+	cand c, n;
+	size_t i, k;
+
+	cand_init(&c, repo);
+	cand_init(&n, ns);
+	for (i = 0; i < D.npubs; i++)
+		for (k = 0; k < D.pubs[i].nrepos; k++) {
+			const known *r = &D.pubs[i].repos[k];
+			closeness how;
+			if (!r->distinct || r->len < 5)
+				continue;
+			how = close_to(&c, r, edits(c.len, r->len, true), false);
+			if (how == NOT_CLOSE)
+				continue;
+			if (how == CLOSE_LETTERS || (how == CLOSE_EDIT1 ? 1u : 2u) <= earned(c.len, r) ||
+			    close_to(&n, &D.pubs[i].ns, edits(n.len, D.pubs[i].ns.len, false), true) != NOT_CLOSE) {
 				*which = r;
 				return &D.pubs[i];
 			}
 		}
 	return NULL;
-}
-
-static bool any_pub_repo(const char *repo)
-{
-	const char *w;
-
-	return pub_repo(repo, true, &w) != NULL;
 }
 
 /* A namespace that presents itself as Docker's own official images. */
@@ -389,6 +662,35 @@ static bool mimics_library(const char *ns)
 			return true;
 	}
 	return sw_names_distance(s, "llbrary", 2) <= 2 || strcmp(s, "dockerhub") == 0;
+}
+
+/* The same name with separators dropped, letter for letter: a project's own
+ * namespace (Docker Hub namespaces have no separators: openliberty for
+ * open-liberty). */
+static bool same_project(const char *ns, const char *repo)
+{
+	for (;; ns++, repo++) {
+		while (*ns == '-' || *ns == '_' || *ns == '.')
+			ns++;
+		while (*repo == '-' || *repo == '_' || *repo == '.')
+			repo++;
+		if (*ns != *repo)
+			return false;
+		if (!*ns)
+			return true;
+	}
+}
+
+/* Does repo claim the official image o: o itself, another official name,
+ * or close to o? (zap-stable does not claim haproxy.) */
+static bool claims_official(const char *repo, const official *o)
+{
+	cand c;
+
+	if (strcmp(repo, o->k.name) == 0 || is_official(repo))
+		return true;
+	cand_init(&c, repo);
+	return close_to(&c, &o->k, edits(c.len, o->k.len, true), true) != NOT_CLOSE;
 }
 
 static bool hub_host(const char *h)
@@ -413,90 +715,156 @@ static void set(sw_name_result *r, sw_name_verdict v, const char *resembles, con
 	va_end(ap);
 }
 
-/* "<name> is <how> \"<known>\"" */
-static const char *how_str(closeness c)
+/* Flag repo as a typosquat of the official image m names; where: the
+ * official images' home ("docker.io/library", a mirror's path), which repo
+ * stands in when home (then it says it is not an official image). */
+static void set_official_typo(sw_name_result *r, const char *where, bool home, const char *repo,
+			      const omatch *m)
 {
-	return c == CLOSE_DECORATED ? "the name, with a word glued on, of" : "a typo or look-alike letters away from";
+	char res[320];
+	const char *is = home ? "is not an official image; it is" : "is";
+	const char *how = m->how == CLOSE_DECORATED	 ? "the name, with a word glued on, of"
+			  : m->how == CLOSE_DECORATED_TYPO ? "a typo of the name, with a word glued on, of"
+							   : "a typo or look-alike letters away from";
+
+	snprintf(res, sizeof(res), "%s/%s", where, m->o->k.name);
+	if (m->how == CLOSE_ALIAS)
+		set(r, SW_NAME_TYPOSQUAT, res, "\"%s\" is not an official image; the official image is called \"%s\"",
+		    repo, m->o->k.name);
+	else if (m->alias)
+		set(r, SW_NAME_TYPOSQUAT, res, "\"%s\" %s %s \"%s\", the name people expect for the official image \"%s\"",
+		    repo, is, how, m->alias->name, m->o->k.name);
+	else
+		set(r, SW_NAME_TYPOSQUAT, res, "\"%s\" %s %s the official image \"%s\"", repo, is, how, m->o->k.name);
 }
 
-static void check_hub(sw_name_result *r)
+static void check_library(sw_name_result *r, const char *repo)
 {
-	char ns[256], res[320];
-	const char *repo, *slash = strchr(r->ref.path, '/'), *w;
-	const pub *p;
-	closeness how = NOT_CLOSE;
+	omatch m;
 
-	snprintf(ns, sizeof(ns), "%.*s", (int)(slash ? slash - r->ref.path : 0), r->ref.path);
-	repo = strrchr(r->ref.path, '/') + 1;
-	if (strcmp(ns, "library") == 0 && !strchr(slash + 1, '/')) {
-		if (is_official(repo)) {
-			set(r, SW_NAME_OK, NULL, "Docker Hub official image");
-			return;
-		}
-		if ((w = official_lookalike(repo, true, &how))) {
-			snprintf(res, sizeof(res), "docker.io/library/%s", w);
-			set(r, SW_NAME_TYPOSQUAT, res,
-			    "\"%s\" is not an official image; it is %s the official image \"%s\"", repo,
-			    how_str(how), w);
-			return;
-		}
+	if (is_official(repo))
+		set(r, SW_NAME_OK, NULL, "Docker Hub official image");
+	else if (official_lookalike(repo, false, &m))
+		set_official_typo(r, "docker.io/library", true, repo, &m);
+	else
 		set(r, SW_NAME_OK, NULL,
 		    "not a Docker Hub official image: library/ holds only official images, so this name does not resolve there");
-		return;
-	}
-	if (strcmp(ns, "library") == 0) {
-		set(r, SW_NAME_OK, NULL, "not a Docker Hub official image (those have one name under library/)");
-		return;
-	}
-	if ((p = find_pub("docker.io", ns))) {
-		set(r, SW_NAME_OK, NULL, "published by %s, a known publisher", ns);
-		return;
-	}
+}
+
+/* The namespace: dressed as Docker's, or a publisher's look-alike. */
+static bool check_hub_ns(sw_name_result *r, const char *ns, const char *repo)
+{
+	char res[320];
+	const known *w = NULL;
+	const pub *p;
+
 	if (mimics_library(ns)) {
 		snprintf(res, sizeof(res), "docker.io/library/%s", repo);
 		set(r, SW_NAME_IMPERSONATION, res,
 		    "the namespace \"%s\" dresses up as Docker's official images, which live only under library/ "
 		    "(pull \"%s\" for the real one)", ns, repo);
-		return;
+		return true;
 	}
-	if ((p = pub_ns_lookalike("docker.io", ns))) {
-		snprintf(res, sizeof(res), "docker.io/%s/%s", p->ns, repo);
-		set(r, SW_NAME_TYPOSQUAT, res, "the namespace \"%s\" is a look-alike of the publisher \"%s\"", ns,
-		    p->ns);
-		return;
+	if (!(p = pub_ns_lookalike("docker.io", ns, repo, &w)))
+		return false;
+	if (w)
+		snprintf(res, sizeof(res), "docker.io/%s/%s", p->ns.name, w->name);
+	else
+		snprintf(res, sizeof(res), "docker.io/%s", p->ns.name);
+	set(r, SW_NAME_TYPOSQUAT, res, "the namespace \"%s\" is a look-alike of the publisher \"%s\"", ns,
+	    p->ns.name);
+	return true;
+}
+
+/* A known name where its owner does not publish. own: ns is the project's
+ * own namespace for repo. */
+static bool check_hub_claims(sw_name_result *r, const char *ns, const char *repo, bool own)
+{
+	char res[320];
+	const known *w;
+	const pub *p;
+	bool ns_official = is_official(ns);
+	omatch m;
+
+	if (!own && (ns_official || official_lookalike(ns, false, &m))) {
+		const char *o = ns_official ? ns : m.o->k.name;
+		if (ns_official ? strcmp(repo, o) == 0 || is_official(repo) : claims_official(repo, m.o)) {
+			snprintf(res, sizeof(res), "docker.io/library/%s", o);
+			set(r, SW_NAME_IMPERSONATION, res,
+			    "the namespace \"%s\" presents itself as the official image \"%s\", which is published only "
+			    "as docker.io/library/%s", ns, o, o);
+			return true;
+		}
 	}
-	if (is_official(ns) || official_lookalike(ns, true, &how)) {
-		const char *o = is_official(ns) ? ns : official_lookalike(ns, true, &how);
-		snprintf(res, sizeof(res), "docker.io/library/%s", o);
-		set(r, SW_NAME_IMPERSONATION, res,
-		    "the namespace \"%s\" presents itself as the official image \"%s\", which is published only as "
-		    "docker.io/library/%s", ns, o, o);
-		return;
-	}
-	if (is_official(repo)) {
+	if (!own && is_official(repo)) {
 		snprintf(res, sizeof(res), "docker.io/library/%s", repo);
 		set(r, SW_NAME_IMPERSONATION, res,
 		    "\"%s\" is a Docker Hub official image, published only as docker.io/library/%s; \"%s\" is not "
 		    "its publisher", repo, repo, ns);
+		return true;
+	}
+	/* the publisher's own namespace name on another registry is the same
+	 * project (argoproj/argocd on Docker Hub, quay.io/argoproj/argocd) */
+	if ((p = pub_repo_exact("docker.io", repo, true, &w)) && (!own || strcmp(p->host, "docker.io") == 0) &&
+	    strcmp(p->ns.name, ns) != 0) {
+		snprintf(res, sizeof(res), "%s/%s/%s", p->host, p->ns.name, w->name);
+		set(r, SW_NAME_IMPERSONATION, res, "\"%s\" is %s's image (%s); \"%s\" is not its publisher", repo,
+		    p->ns.name, res, ns);
+		return true;
+	}
+	return false;
+}
+
+/* A repository close to an official or a publisher's name. */
+static bool check_hub_typo(sw_name_result *r, const char *ns, const char *repo)
+{
+	char res[320];
+	const known *w;
+	const pub *p;
+	omatch m;
+
+	if (any_pub_repo(repo))
+		return false;
+	if (official_lookalike(repo, true, &m)) {
+		set_official_typo(r, "docker.io/library", false, repo, &m);
+		return true;
+	}
+	if (!(p = pub_repo_close(ns, repo, &w)))
+		return false;
+	snprintf(res, sizeof(res), "%s/%s/%s", p->host, p->ns.name, w->name);
+	set(r, SW_NAME_TYPOSQUAT, res, "\"%s\" is a typo or look-alike away from %s", repo, res);
+	return true;
+}
+
+static void check_hub(sw_name_result *r)
+{
+	char ns[256];
+	const char *repo, *slash = strchr(r->ref.path, '/');
+	bool own;
+
+	snprintf(ns, sizeof(ns), "%.*s", (int)(slash ? slash - r->ref.path : 0), r->ref.path);
+	repo = strrchr(r->ref.path, '/') + 1;
+	if (strcmp(ns, "library") == 0) {
+		if (!strchr(slash + 1, '/'))
+			check_library(r, repo);
+		else
+			set(r, SW_NAME_OK, NULL, "not a Docker Hub official image (those have one name under library/)");
 		return;
 	}
-	if ((p = pub_repo(repo, true, &w))) {
-		snprintf(res, sizeof(res), "%s/%s/%s", p->host, p->ns, w);
-		set(r, SW_NAME_IMPERSONATION, res,
-		    "\"%s\" is %s's image (%s); \"%s\" is not its publisher", repo, p->ns, res, ns);
+	if (find_pub("docker.io", ns)) {
+		set(r, SW_NAME_OK, NULL, "published by %s, a known publisher", ns);
 		return;
 	}
-	if (!any_pub_repo(repo) && (w = official_lookalike(repo, true, &how))) {
-		snprintf(res, sizeof(res), "docker.io/library/%s", w);
-		set(r, SW_NAME_TYPOSQUAT, res, "\"%s\" is %s the official image \"%s\"", repo, how_str(how), w);
+	if (check_hub_ns(r, ns, repo))
 		return;
-	}
-	if (!any_pub_repo(repo) && (p = pub_repo(repo, false, &w))) {
-		snprintf(res, sizeof(res), "%s/%s/%s", p->host, p->ns, w);
-		set(r, SW_NAME_TYPOSQUAT, res, "\"%s\" is a typo or look-alike away from %s", repo, res);
+	own = same_project(ns, repo);
+	if (check_hub_claims(r, ns, repo, own) || check_hub_typo(r, ns, repo))
 		return;
-	}
-	set(r, SW_NAME_OK, NULL, "Docker Hub namespace \"%s\" (not in the known-publisher list)", ns);
+	if (own)
+		set(r, SW_NAME_OK, NULL, "the project's own namespace (\"%s\" under \"%s\"), not in the known-publisher "
+		    "list", repo, ns);
+	else
+		set(r, SW_NAME_OK, NULL, "Docker Hub namespace \"%s\" (not in the known-publisher list)", ns);
 }
 
 /* The known host a host looks like, and how. */
@@ -555,13 +923,44 @@ static bool local_host(const char *h)
 	return digits_dots;
 }
 
+/* Mirrors of the Docker official images: HOST/PREFIX<official name>. */
+static const struct mirror {
+	const char *host, *prefix, *what;
+} mirrors[] = {
+	{ "public.ecr.aws", "docker/library/", "Amazon ECR Public mirror of the Docker official images" },
+	{ "mirror.gcr.io", "library/", "Google's mirror (mirror.gcr.io) of the Docker Hub official images" },
+};
+
+static bool check_mirror(sw_name_result *r, const char *host)
+{
+	char where[128];
+	const char *repo;
+	size_t i, pl;
+	omatch m;
+
+	for (i = 0; i < sizeof(mirrors) / sizeof(mirrors[0]); i++) {
+		pl = strlen(mirrors[i].prefix);
+		if (strcmp(host, mirrors[i].host) != 0 || strncmp(r->ref.path, mirrors[i].prefix, pl) != 0 ||
+		    strchr(r->ref.path + pl, '/'))
+			continue;
+		repo = r->ref.path + pl;
+		snprintf(where, sizeof(where), "%s/%.*s", host, (int)pl - 1, mirrors[i].prefix);
+		if (!is_official(repo) && official_lookalike(repo, false, &m))
+			set_official_typo(r, where, false, repo, &m);
+		else
+			set(r, SW_NAME_OK, NULL, "%s", mirrors[i].what);
+		return true;
+	}
+	return false;
+}
+
 static void check_other(sw_name_result *r, const char *host)
 {
 	char ns[256], res[320];
 	const char *slash = strchr(r->ref.path, '/'), *w;
+	const known *kw = NULL;
 	const pub *p;
 	bool prefix = false;
-	closeness how;
 
 	if (local_host(host)) {
 		set(r, SW_NAME_OK, NULL, "local or private registry");
@@ -585,26 +984,16 @@ static void check_other(sw_name_result *r, const char *host)
 		return;
 	}
 	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - r->ref.path), r->ref.path);
-	/* Amazon's mirror of the official images */
-	if (strcmp(host, "public.ecr.aws") == 0 && strncmp(r->ref.path, "docker/library/", 15) == 0 &&
-	    !strchr(r->ref.path + 15, '/')) {
-		const char *repo = r->ref.path + 15;
-		if (!is_official(repo) && (w = official_lookalike(repo, true, &how))) {
-			snprintf(res, sizeof(res), "public.ecr.aws/docker/library/%s", w);
-			set(r, SW_NAME_TYPOSQUAT, res, "\"%s\" is %s the official image \"%s\"", repo,
-			    how_str(how), w);
-			return;
-		}
-		set(r, SW_NAME_OK, NULL, "Amazon ECR Public mirror of the Docker official images");
+	if (check_mirror(r, host))
 		return;
-	}
 	if (find_pub(host, ns)) {
 		set(r, SW_NAME_OK, NULL, "published by %s on %s, a known publisher", ns, host);
 		return;
 	}
-	if ((p = pub_ns_lookalike(host, ns))) {
-		snprintf(res, sizeof(res), "%s/%s", host, p->ns);
-		set(r, SW_NAME_TYPOSQUAT, res, "the namespace \"%s\" on %s is a look-alike of \"%s\"", ns, host, p->ns);
+	if ((p = pub_ns_lookalike(host, ns, strrchr(r->ref.path, '/') + 1, &kw))) {
+		snprintf(res, sizeof(res), "%s/%s", host, p->ns.name);
+		set(r, SW_NAME_TYPOSQUAT, res, "the namespace \"%s\" on %s is a look-alike of \"%s\"", ns, host,
+		    p->ns.name);
 		return;
 	}
 	set(r, SW_NAME_OK, NULL, "known registry %s; namespace \"%s\" is not in the known-publisher list", host,
