@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Sweep benchmark: `stowaway watch` over the 300-image test registry.
 
-usage: bench/watch.py BUILD_DIR [N_IMAGES]   (run by bench/watch.sh)
+usage: bench/watch.py BUILD_DIR [N_IMAGES] [SCALE]   (run by bench/watch.sh)
+
+SCALE multiplies the shared layers' sizes (default 1: the test registry's
+600 KiB bases; 50 makes 30 MB bases, so that a first sweep pays for
+scanning as it does on real images).
 
 Debian's docker-registry on 127.0.0.1 holds the sweep registry the tests use
 (tests/fixtures/watchreg.py: ~300 images from a handful of base and app
@@ -70,14 +74,17 @@ def sweep(binary, url, reg, n):
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
     n_images = int(sys.argv[2]) if len(sys.argv) > 2 else 300
+    scale = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    watchreg.BASE_KIB *= scale
+    watchreg.APP_KIB *= scale
     binary = os.path.join(TOP, build, "stowaway")
     ok = True
     with R.Registry() as reg, P.Postgres() as pg, tempfile.TemporaryDirectory(prefix="stowaway-bench-watch-") as tmp:
         wr = watchreg.populate(reg, n_images)
         truth = wr.truth
-        print("registry: %d images, %d repositories, %d tags, %d distinct layers (pushed in %.1f s)"
-              % (truth["counts"]["images"], truth["counts"]["repos"], truth["counts"]["tags"],
-                 truth["counts"]["layers"], truth["push_seconds"]))
+        print("registry: %d images, %d repositories, %d tags, %d distinct layers, bases of %d KiB "
+              "(pushed in %.1f s)" % (truth["counts"]["images"], truth["counts"]["repos"], truth["counts"]["tags"],
+                                      truth["counts"]["layers"], watchreg.BASE_KIB, truth["push_seconds"]))
 
         # 1. the peer: scan every image, one after the other, local layer cache
         env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "xdg"))

@@ -977,11 +977,13 @@ static void *work(void *arg)
 			continue;
 		}
 		if (rc == 0) {
-			if (w->o->until_idle && sw_watch__pending(k->db, NULL) == 0) {
+			int64_t pending = sw_watch__pending(k->db, NULL);
+			if (w->o->until_idle && pending == 0) {
 				sw_watch__sweeps_close(k->db);
 				break;
 			}
-			sleep_s(0.2);
+			/* work in hand elsewhere may queue more soon: look again sooner */
+			sleep_s(pending > 0 ? 0.05 : 0.5);
 			continue;
 		}
 		k->job = &j;
