@@ -296,20 +296,36 @@ def lookalike_names_refused_through_a_docker_hub_mirror():
         eq(g.stop(), 0, "exit status")
 
 
+SIGNED = []
+
+
+def sign(reg, name=None):
+    """team/signed:v1 signed with WORK/signer.key (made once), for its own
+    name or for name (the registry as another host calls it)."""
+    pw = os.path.join(WORK, "sign-pw")
+    prefix = os.path.join(WORK, "signer")
+    if not os.path.exists(prefix + ".key"):
+        with open(pw, "w") as f:
+            f.write("pw\n")
+        subprocess.run([BIN, "keygen", "--output-key-prefix", prefix, "--password-file", pw], check=True,
+                       stdout=subprocess.DEVNULL)
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache"), SSL_CERT_FILE=reg.ca_file)
+    p = subprocess.run([BIN, "sign", "--key", prefix + ".key", "--password-file", pw, "--ca", reg.ca_file,
+                        "--creds", "%s:%s" % reg.creds] + (["--name", name] if name else []) +
+                       ["%s/team/signed:v1" % reg.host], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    eq(p.returncode, 0, p.stderr)
+
+
+def sign_once(reg):
+    if not SIGNED:
+        sign(reg)
+        SIGNED.append(True)
+
+
 @case
 def signatures_required_by_the_policy():
     reg = registry()
-    pw = os.path.join(WORK, "sign-pw")
-    with open(pw, "w") as f:
-        f.write("pw\n")
-    prefix = os.path.join(WORK, "signer")
-    subprocess.run([BIN, "keygen", "--output-key-prefix", prefix, "--password-file", pw], check=True,
-                   stdout=subprocess.DEVNULL)
-    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(WORK, "cache"), SSL_CERT_FILE=reg.ca_file)
-    p = subprocess.run([BIN, "sign", "--key", prefix + ".key", "--password-file", pw, "--ca", reg.ca_file,
-                        "--creds", "%s:%s" % reg.creds, "%s/team/signed:v1" % reg.host], env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    eq(p.returncode, 0, p.stderr)
+    sign_once(reg)
     g = signing_gate(reg)
     try:
         rc, err, _ = g.pull("up/team/signed:v1")
@@ -318,6 +334,39 @@ def signatures_required_by_the_policy():
         ok(rc != 0 and "requires a signature" in err and "has none" in err, "unsigned: " + err[-500:])
     finally:
         eq(g.stop(), 0, "exit status")
+
+
+def manifest_gets(px, repo):
+    """The GETs of repo's manifests the proxy saw, by reference (those with
+    a token: the one before it is only told to fetch one)."""
+    out = {}
+    for r in px.log:
+        m = R._MANIFEST_RE.fullmatch(r.path.split("?")[0])
+        if r.method == "GET" and m and m.group("name") == repo and "authorization" in r.headers:
+            out[m.group("ref")] = out.get(m.group("ref"), 0) + 1
+    return out
+
+
+@case
+def one_manifest_fetch_per_judgment():
+    """The decision (names, signatures) and the scan share one GET of the
+    manifest by its digest; the tag is resolved once."""
+    reg = registry()
+    px = R.FaultProxy(reg)
+    px.__enter__()
+    sign(reg, "%s/team/signed" % px.host)  # the name the gate knows the upstream by
+    g = Gate("once-%d" % time.time_ns(), [upstream(reg, url=px.url)],
+             policy="version: 1\nrequire:\n  signature: {keys: [%s]}\n" % os.path.join(WORK, "signer.pub"))
+    try:
+        rc, err, _ = g.pull("up/team/signed:v1")
+        eq(rc, 0, err[-400:])
+        dg = reg.d["team/signed:v1"]
+        got = manifest_gets(px, "team/signed")
+        eq((got.get("v1"), got.get(dg)), (1, 1), "one GET by tag, one by digest: %r" % got)
+        eq(g.work(), {"resolve": 1, "judge": 1}, "one lookup, one judgment")
+    finally:
+        eq(g.stop(), 0, "exit status")
+        px.close()
 
 
 @case

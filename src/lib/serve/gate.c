@@ -780,12 +780,15 @@ static int write_blob(int dfd, const char *digest, const void *p, size_t n)
 	return rc;
 }
 
-/* Fetch, verify, keep and scan the image in one pass: every layer's bytes
+/* Fetch, verify, keep and scan the image in one pass (its manifest, body,
+ * already fetched by its digest through *reg, which the image takes):
+ * every layer's bytes
  * go to the staging layout as the scan reads (and verifies) them; a layer
  * the layer cache answered (not read by the scan) is fetched apart and its
  * digest checked. The scan's verdict goes into r. 0, or an error in err
  * (nothing of the staging layout may be kept then). */
-static int fetch_and_scan(job *j, const char *input, sw_check_result *r, sw_error *err)
+static int fetch_and_scan(job *j, const char *input, sw_reg **reg, const char *body, size_t len,
+			  sw_check_result *r, sw_error *err)
 {
 	sw_scan_opts so = j->g->scan;
 	sw_image *img = NULL;
@@ -796,12 +799,10 @@ static int fetch_and_scan(job *j, const char *input, sw_check_result *r, sw_erro
 	const char *cfg;
 	int dfd = -1, rc;
 
-	if ((rc = sw_image_open(&img, input, &j->up->io, err)) < 0)
+	rc = sw_image__open_fetched(&img, input, *reg, j->digest, body, len, &j->up->io, err);
+	*reg = NULL; /* the image's now */
+	if (rc < 0)
 		goto out;
-	if (!img->manifest_digest || strcmp(img->manifest_digest, j->digest) != 0) {
-		rc = sw_error_set(err, SW_EVERIFY, "the upstream served another manifest than %s", j->digest);
-		goto out;
-	}
 	snprintf(dir, sizeof(dir), "%s/blobs", j->staging);
 	mkdir(dir, 0700);
 	snprintf(dir, sizeof(dir), "%s/blobs/sha256", j->staging);
@@ -917,6 +918,8 @@ static void run_judge(job *j)
 		goto out;
 	}
 	j->index = is_index(j->media_type);
+	/* the signatures' check asks for this manifest again: from memory */
+	sw_reg__memo(j->repo, j->digest, body, len, j->media_type);
 	co.image = &up->io;
 	co.scan = &j->g->scan;
 	co.scan_mode = j->index ? SW_CHECK_SCAN_NEVER : SW_CHECK_SCAN_ALWAYS;
@@ -934,6 +937,7 @@ static void run_judge(job *j)
 		if (sw_check(j->pol->p, input, &co, r) < 0)
 			goto oom;
 	}
+	sw_reg__memo(NULL, NULL, NULL, 0, NULL);
 	if (!r->d.allowed) {
 		reasons(j, r);
 		goto out;
@@ -945,7 +949,7 @@ static void run_judge(job *j)
 	}
 	set_phase(j, "fetching and scanning its layers from %s", up->name);
 	if (sw_store_staging(j->g->store, j->staging, sizeof(j->staging), &err) < 0 ||
-	    (j->stage_used = true, fetch_and_scan(j, input, r, &err)) < 0) {
+	    (j->stage_used = true, fetch_and_scan(j, input, &reg, body, len, r, &err)) < 0) {
 		sw_buf_printf(&j->msg, "the image could not be fetched whole, so it was not judged: %s", err.msg);
 		j->status = 0;
 		goto out;
@@ -957,6 +961,7 @@ static void run_judge(job *j)
 oom:
 	sw_buf_printf(&j->msg, "out of memory while judging");
 out:
+	sw_reg__memo(NULL, NULL, NULL, 0, NULL);
 	free(r);
 	free(body);
 	free(dg);
