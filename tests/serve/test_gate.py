@@ -483,21 +483,60 @@ def multi_platform_index():
     ok(rc != 0 and "critical" in err, "linux/arm64 carries the miner: " + err[-400:])
 
 
+def refused(g, ref, px_fault, want, status=502):
+    """A pull that must fail, the gate's error (skopeo prints only the
+    status of a 502: curl reads the body) saying `want`; nothing stored.
+    502: the manifest could not be had; 403: the image could not be
+    fetched whole, a denial (fail closed)."""
+    rc, err, _ = g.pull(ref)
+    ok(rc != 0, "%s: refused: %s" % (px_fault, err[-300:]))
+    repo, tag = ref.rsplit(":", 1)
+    st, _, body = g.curl("/v2/%s/manifests/%s" % (repo, tag))
+    ok(st == status and want in body.decode(), "%s: %d, %r in: %s" % (px_fault, st, want, body[-600:]))
+
+
+def layout_digests(d):
+    """(config digest, [layer digests]) of an OCI layout's image."""
+    with open(os.path.join(d, "blobs", "sha256", manifest_digest(d)[7:])) as f:
+        m = json.load(f)
+    return m["config"]["digest"], [l["digest"] for l in m["layers"]]
+
+
 @case
 def hostile_upstream():
+    """An upstream that lies (wrong digests: the manifest's header, its
+    body, a config, a layer), breaks (a truncated blob), floods (a 1 GiB
+    manifest) or redirects to another host: nothing unverified is served,
+    and each refusal says why."""
     reg = registry()
-    px = R.FaultProxy(reg, faults={"wrong_manifest_digest": {"value": "body", "match": "team/clean/manifests/sha256"}})
+    dg = {}
+    for name in ("hdr", "body", "cfg", "layer", "trunc", "huge"):
+        dg[name] = R.push(reg, reg.layouts["other" if name in ("layer", "trunc") else "clean"], "latest",
+                          "hostile/" + name, "v1", creds=reg.creds)
+    px = R.FaultProxy(reg, faults={"wrong_manifest_digest": {"value": "header", "match": "hostile/hdr/manifests"}})
     px.__enter__()
     g = Gate("hostile", [upstream(reg, url=px.url)])
     try:
-        rc, err, _ = g.pull("up/team/clean:v1")
-        ok(rc != 0, "a manifest whose bytes do not match its digest is not served: " + err[-300:])
-        px.faults = {"truncate_blob": {"match": "team/crowd/blobs"}}
-        rc, err, _ = g.pull("up/team/crowd:v1")
-        ok(rc != 0 and "could not be fetched whole" in err, "a truncated blob: nothing served: " + err[-400:])
-        px.faults = {"huge_manifest": {"bytes": 8 << 20, "match": "team/never"}}
-        rc, err, _ = g.pull("up/team/never:v1")
-        ok(rc != 0, "an 8 MiB manifest is refused")
+        refused(g, "up/hostile/hdr:v1", "a wrong Docker-Content-Digest", "but the registry says Docker-Content-Digest")
+        px.faults = {"wrong_manifest_digest": {"value": "body", "match": "hostile/body/manifests/sha256"}}
+        refused(g, "up/hostile/body:v1", "a manifest whose bytes are not its digest's",
+                "manifest %s hashes to sha256:" % dg["body"])
+        cfg, _ = layout_digests(reg.layouts["clean"])
+        px.faults = {"corrupt_blob": {"match": "hostile/cfg/blobs/" + cfg}}
+        refused(g, "up/hostile/cfg:v1", "a config whose bytes are not its digest's",
+                "could not be fetched whole, so it was not judged: blob %s: content hashes to" % cfg, 403)
+        _, layers = layout_digests(reg.layouts["other"])
+        px.faults = {"corrupt_blob": {"match": "hostile/layer/blobs/" + layers[0]}}
+        refused(g, "up/hostile/layer:v1", "a layer changed in one byte", "could not be fetched whole", 403)
+        eq(g.curl("/v2/up/hostile/layer/blobs/%s" % layers[0])[0], 404, "the changed layer is not served by digest")
+        px.faults = {"truncate_blob": {"match": "hostile/trunc/blobs"}}
+        refused(g, "up/hostile/trunc:v1", "a truncated blob", "could not be fetched whole", 403)
+        # a 1 GiB manifest: cut at the 4 MiB bound, not read to its end
+        px.faults = {"huge_manifest": {"bytes": 1 << 30, "stream": True, "match": "hostile/huge"}}
+        t0 = time.time()
+        refused(g, "up/hostile/huge:v1", "a 1 GiB manifest", "larger than the 4194304-byte limit")
+        ok(px.huge_sent < 64 << 20, "the gate stopped reading: %d bytes of 1 GiB left the upstream" % px.huge_sent)
+        took = time.time() - t0
         # blobs redirected to another host (as registries do to object
         # stores): followed, and the bytes still checked against the digest
         px.faults = {"redirect_blobs_to": {"match": "team/signed/blobs"}}
@@ -506,6 +545,7 @@ def hostile_upstream():
         ok(px.redirect_log, "the redirect was taken")
         ok(not any(px.redirect_saw_auth), "without the upstream's credentials")
         eq(g.metrics()['stowaway_gate_pulls_total{decision="allow"}'], 1, "nothing else was served")
+        return "1 GiB manifest refused after %d MiB, in %.1f s" % (px.huge_sent >> 20, took)
     finally:
         eq(g.stop(), 0, "exit status")
         px.close()
