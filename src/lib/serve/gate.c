@@ -1180,11 +1180,25 @@ static sw_dc_entry *start_work(pull *p, const char *key, int kind, int jkind, bo
 
 /* ---- the steps of a manifest pull ---- */
 
-/* The upstream had no such thing (404) or failed (502): said, p is gone. */
+/* The upstream had no such thing (404: MANIFEST_UNKNOWN) or failed: then
+ * nothing was judged and nothing is served, a denial (403 DENIED, the
+ * reason in the status line too) because clients print a 4xx's message
+ * (podman, skopeo: the body; ctr: the status line of its HEAD) and only
+ * the status of a 5xx. Said; p is gone. */
 static void upstream_error(pull *p, int status, const char *msg)
 {
-	reg_error(p->req, status == 404 ? 404 : 502, status == 404 ? "MANIFEST_UNKNOWN" : "UNKNOWN",
-		  msg ? msg : status == 404 ? "not found" : "upstream error", NULL);
+	char what[2400];
+
+	if (status == 404) {
+		reg_error(p->req, 404, "MANIFEST_UNKNOWN", msg ? msg : "not found", NULL);
+		finish(p, D_ERROR, "upstream", msg);
+		return;
+	}
+	snprintf(what, sizeof(what), "stowaway cannot judge %s/%s%s%s: the upstream failed (%s), and nothing unjudged "
+		 "is served", p->up->registry, p->repo, p->digest[0] ? "@" : ":", p->digest[0] ? p->digest : p->ref,
+		 msg ? msg : "no answer");
+	sw_http_set_reason(p->req, what);
+	reg_error(p->req, 403, "DENIED", what, NULL);
 	finish(p, D_ERROR, "upstream", msg);
 }
 
