@@ -370,6 +370,36 @@ def one_manifest_fetch_per_judgment():
 
 
 @case
+def stored_layers_are_not_fetched_again():
+    """An image whose layers the store already has (judged in another
+    repository) and the layer cache knows: its layers are linked from the
+    store, verified when stored; only its manifest and config come from the
+    upstream."""
+    reg = registry()
+    for name in ("first", "second"):
+        R.push(reg, reg.layouts["other"], "latest", "shared/" + name, "v1", creds=reg.creds)
+    px = R.FaultProxy(reg)
+    px.__enter__()
+    g = Gate("shared", [upstream(reg, url=px.url)])
+    try:
+        for name in ("first", "second"):
+            rc, err, out = g.pull("up/shared/%s:v1" % name)
+            eq(rc, 0, err[-300:])
+            for b in layout_blobs(out):
+                with open(os.path.join(out, "blobs", "sha256", b), "rb") as f:
+                    eq(hashlib.sha256(f.read()).hexdigest(), b, "blob content")
+        _, layers = layout_digests(reg.layouts["other"])
+        got = [r.path for r in px.log if r.method == "GET" and "authorization" in r.headers and "/blobs/" in r.path]
+        eq(sorted(p for p in got if p.startswith("/v2/shared/second/") and p.rsplit("/", 1)[1] in layers), [],
+           "the second image's layers: none fetched (%r)" % got)
+        eq(len([p for p in got if p.startswith("/v2/shared/second/")]), 1, "its config only")
+        eq(g.metrics()['stowaway_gate_blobs_total{result="served"}'] > 0, True, "served")
+    finally:
+        eq(g.stop(), 0, "exit status")
+        px.close()
+
+
+@case
 def concurrent_first_pulls_one_fetch_one_scan():
     g = main_gate()
     before = g.work()

@@ -39,6 +39,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@
 #define MAX_UPSTREAMS 16
 #define MAX_QUEUED 256
 #define MAX_CHILDREN 64          /* platform manifests of one index */
+#define MAX_FETCH_THREADS 16     /* layers fetched apart at once */
 #define STALE_TTL (7 * 86400.0)
 #define RELOAD_MS 2000
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -735,12 +737,16 @@ typedef struct kept {
 	int fd;
 	uint64_t n, size;
 	sw_sha256 *h;            /* only for a layer fetched apart (the scan verifies its own) */
-	bool failed;
+	bool failed, linked;
+	int rc;                  /* fetched apart: how it went */
+	sw_error err;
 } kept;
 
 typedef struct keeper {
 	kept *k;
 	size_t n;
+	const sw_image *img;
+	atomic_size_t next;      /* the next layer to fetch apart */
 } keeper;
 
 static int tee_raw(void *ctx, size_t layer, const uint8_t *p, size_t n)
@@ -780,13 +786,89 @@ static int write_blob(int dfd, const char *digest, const void *p, size_t n)
 	return rc;
 }
 
+/* A layer the layer cache answered (the scan did not read it), fetched
+ * apart and its digest checked, on its own thread. */
+static void *fetch_one(void *arg)
+{
+	keeper *t = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&t->next, 1)) < t->n) {
+		kept *k = &t->k[i];
+		uint8_t d[SW_SHA256_LEN];
+		char got[SW_DIGEST_STRLEN];
+		if (k->linked || k->n || !k->size)
+			continue;
+		if (!(k->h = sw_sha256_new())) {
+			k->rc = sw_error_set(&k->err, SW_ENOMEM, "out of memory");
+			continue;
+		}
+		if ((k->rc = sw_image__stream_layer(t->img, i, fetch_sink, k, &k->err)) < 0)
+			continue;
+		sw_sha256_final(k->h, d);
+		sw_digest_str(d, got);
+		if (strcmp(got, t->img->layers[i].digest))
+			k->rc = sw_error_set(&k->err, SW_EVERIFY, "layer %zu: the upstream sent %s for %s", i, got,
+					     t->img->layers[i].digest);
+	}
+	return NULL;
+}
+
+/* The layers the scan did not read (the layer cache knew them): a link to
+ * the store's copy when it has one (verified when stored; a variant of an
+ * image shares its base layers), else fetched from the upstream, up to
+ * `threads` at once. 0, or the first failure in err. */
+static int fetch_apart(job *j, keeper *t, int dfd, unsigned threads, sw_error *err)
+{
+	pthread_t th[MAX_FETCH_THREADS];
+	size_t i, nth = 0, todo = 0;
+
+	for (i = 0; i < t->n; i++) {
+		kept *k = &t->k[i];
+		const char *dg = t->img->layers[i].digest;
+		char name[32];
+		struct stat st;
+		if (k->n || !k->size)
+			continue;
+		if (sw_store_link_blob(j->g->store, dg, dfd, dg + 7) == 0) {
+			if (fstatat(dfd, dg + 7, &st, AT_SYMLINK_NOFOLLOW) < 0 || (uint64_t)st.st_size != k->size)
+				return sw_error_set(err, SW_EVERIFY, "layer %zu: %s is %lld bytes, the manifest says %llu", i,
+						    dg, (long long)st.st_size, (unsigned long long)k->size);
+			snprintf(name, sizeof(name), ".layer-%zu", i);
+			close(k->fd);
+			k->fd = -1;
+			unlinkat(dfd, name, 0);
+			k->linked = true;
+			continue;
+		}
+		todo++;
+	}
+	atomic_store(&t->next, 0);
+	if (threads > MAX_FETCH_THREADS)
+		threads = MAX_FETCH_THREADS;
+	for (; todo && nth < threads && nth < todo; nth++)
+		if (pthread_create(&th[nth], NULL, fetch_one, t) != 0)
+			break;
+	if (todo && !nth)
+		fetch_one(t); /* no thread to be had: on this one */
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < t->n; i++)
+		if (t->k[i].rc < 0) {
+			*err = t->k[i].err;
+			return err->code;
+		}
+	return 0;
+}
+
 /* Fetch, verify, keep and scan the image in one pass (its manifest, body,
- * already fetched by its digest through *reg, which the image takes):
- * every layer's bytes
- * go to the staging layout as the scan reads (and verifies) them; a layer
- * the layer cache answered (not read by the scan) is fetched apart and its
- * digest checked. The scan's verdict goes into r. 0, or an error in err
- * (nothing of the staging layout may be kept then). */
+ * already fetched by its digest through *reg, which the image takes): the
+ * layers stream from the upstream through the scan, up to `workers` of
+ * them at once, and each one's bytes go to the staging layout as the scan
+ * reads (and verifies) them; a layer the layer cache answered (not read by
+ * the scan) is linked from the store, or else fetched apart and its digest
+ * checked (fetch_apart). The scan's verdict goes into r. 0, or an error in
+ * err (nothing of the staging layout may be kept then). */
 static int fetch_and_scan(job *j, const char *input, sw_reg **reg, const char *body, size_t len,
 			  sw_check_result *r, sw_error *err)
 {
@@ -822,10 +904,12 @@ static int fetch_and_scan(job *j, const char *input, sw_reg **reg, const char *b
 		goto out;
 	}
 	t.n = img->nlayers;
+	t.img = img;
 	for (i = 0; i < t.n; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), ".layer-%zu", i);
 		t.k[i].size = (uint64_t)img->layers[i].size;
+		t.k[i].err = (sw_error)SW_ERROR_INIT;
 		if ((t.k[i].fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 			rc = sw_error_set(err, SW_EIO, "staging: %s", strerror(errno));
 			t.n = i;
@@ -833,30 +917,18 @@ static int fetch_and_scan(job *j, const char *input, sw_reg **reg, const char *b
 		}
 	}
 	so.progress = NULL;
+	if (!so.jobs) /* layers fetched, verified, kept and scanned at once: as many as the gate has workers */
+		so.jobs = j->g->workers;
 	so.layer_raw = tee_raw;
 	so.layer_raw_ctx = &t;
-	if ((rc = sw_scan_image(img, &so, &rep, err)) < 0)
+	if ((rc = sw_scan_image(img, &so, &rep, err)) < 0 ||
+	    (rc = fetch_apart(j, &t, dfd, so.jobs, err)) < 0)
 		goto out;
 	for (i = 0; i < t.n; i++) {
 		kept *k = &t.k[i];
 		char name[32];
-		if (k->n == 0 && k->size) { /* the layer cache answered: fetched apart */
-			uint8_t d[SW_SHA256_LEN];
-			char got[SW_DIGEST_STRLEN];
-			if (!(k->h = sw_sha256_new())) {
-				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-				goto out;
-			}
-			if ((rc = sw_image__stream_layer(img, i, fetch_sink, k, err)) < 0)
-				goto out;
-			sw_sha256_final(k->h, d);
-			sw_digest_str(d, got);
-			if (strcmp(got, img->layers[i].digest)) {
-				rc = sw_error_set(err, SW_EVERIFY, "layer %zu: the upstream sent %s for %s", i, got,
-						  img->layers[i].digest);
-				goto out;
-			}
-		}
+		if (k->linked)
+			continue;
 		if (k->failed || k->n != k->size) {
 			rc = sw_error_set(err, SW_EVERIFY, "layer %zu: %llu of %llu bytes kept", i, (unsigned long long)k->n,
 					  (unsigned long long)k->size);

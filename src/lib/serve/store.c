@@ -583,6 +583,13 @@ bool sw_store_blob(sw_store *s, const char *repo, const char *digest, char *path
 	return true;
 }
 
+int sw_store_link_blob(const sw_store *s, const char *digest, int dfd, const char *name)
+{
+	if (!sw_digest_valid(digest))
+		return -1;
+	return linkat(s->blobsfd, digest + 7, dfd, name, 0) == 0 ? 0 : -1;
+}
+
 uint64_t sw_store_bytes(const sw_store *s)
 {
 	return s->bytes;
