@@ -1817,6 +1817,10 @@ int sw_gate_serve(const sw_gate_opts *o, sw_error *err)
 	ho.key = g->key;
 	ho.max_body = 0; /* read-only: no request has a body */
 	ho.grace_ms = 5000;
+	/* a pull fetches blobs at once: over HTTP/1.1 a client opens a
+	 * connection for each and reads them in parallel, which h2 (one
+	 * connection, its frames read in turn) does not (docs/gate.md) */
+	ho.http1_only = true;
 	if ((rc = sw_http_new(&g->http, &ho, err)) < 0)
 		goto out;
 	if ((rc = sw_pool_new(&g->pool, g->http, g->workers, MAX_QUEUED)) < 0) {
