@@ -174,6 +174,7 @@ struct gate {
 	sw_pool *pool;
 	sw_dc *dc;
 	sw_store *store;
+	atomic_uint scan_threads;    /* held by the judgments running (take_threads) */
 	sw_http_timer reload;
 	bool reload_on;
 	gmetrics m;
@@ -861,13 +862,29 @@ static int fetch_apart(job *j, keeper *t, int dfd, unsigned threads, sw_error *e
 	return 0;
 }
 
+/* The scan threads of one judgment: what is left of `workers` for all the
+ * judgments running, at least one. So a lone judgment scans `workers`
+ * layers at once and several share them: the threads (and the memory each
+ * holds: inflate windows, the rules' scratch) stay under twice `workers`
+ * however many judgments run. Given back by the caller. */
+static unsigned take_threads(gate *g)
+{
+	unsigned used = atomic_load(&g->scan_threads), take;
+
+	do
+		take = used < g->workers ? g->workers - used : 1;
+	while (!atomic_compare_exchange_weak(&g->scan_threads, &used, used + take));
+	return take;
+}
+
 /* Fetch, verify, keep and scan the image in one pass (its manifest, body,
  * already fetched by its digest through *reg, which the image takes): the
  * layers stream from the upstream through the scan, up to `workers` of
- * them at once, and each one's bytes go to the staging layout as the scan
- * reads (and verifies) them; a layer the layer cache answered (not read by
- * the scan) is linked from the store, or else fetched apart and its digest
- * checked (fetch_apart). The scan's verdict goes into r. 0, or an error in
+ * them at once (shared by the judgments running: take_threads), and each
+ * one's bytes go to the staging layout as the scan reads (and verifies)
+ * them; a layer the layer cache answered (not read by the scan) is linked
+ * from the store, or else fetched apart and its digest checked
+ * (fetch_apart). The scan's verdict goes into r. 0, or an error in
  * err (nothing of the staging layout may be kept then). */
 static int fetch_and_scan(job *j, const char *input, sw_reg **reg, const char *body, size_t len,
 			  sw_check_result *r, sw_error *err)
@@ -879,6 +896,7 @@ static int fetch_and_scan(job *j, const char *input, sw_reg **reg, const char *b
 	char dir[4300];
 	size_t i, clen;
 	const char *cfg;
+	unsigned threads = 0;
 	int dfd = -1, rc;
 
 	rc = sw_image__open_fetched(&img, input, *reg, j->digest, body, len, &j->up->io, err);
@@ -917,8 +935,8 @@ static int fetch_and_scan(job *j, const char *input, sw_reg **reg, const char *b
 		}
 	}
 	so.progress = NULL;
-	if (!so.jobs) /* layers fetched, verified, kept and scanned at once: as many as the gate has workers */
-		so.jobs = j->g->workers;
+	if (!so.jobs) /* layers fetched, verified, kept and scanned at once */
+		so.jobs = threads = take_threads(j->g);
 	so.layer_raw = tee_raw;
 	so.layer_raw_ctx = &t;
 	if ((rc = sw_scan_image(img, &so, &rep, err)) < 0 ||
@@ -953,6 +971,8 @@ out:
 	free(t.k);
 	if (dfd >= 0)
 		close(dfd);
+	if (threads)
+		atomic_fetch_sub(&j->g->scan_threads, threads);
 	sw_report_free(rep);
 	sw_image_free(img);
 	return rc;
