@@ -21,7 +21,8 @@ In one run, with skopeo as the client (copy to an OCI layout):
      disk's read rate, not the page cache's);
   5. the gate's peak RSS (VmHWM).
 STOWAWAY_BENCH_QUICK=1: (1)-(3) and (5) only. STOWAWAY_BENCH_PERF=FILE: the
-gate runs under `perf record -g -o FILE`.
+gate runs under `perf record -g -o FILE`. STOWAWAY_BENCH_WORKERS=N: the
+gate's `workers`.
 Targets (issue 17): (2) <= 1.3x (1); (3) <= 1.0x (1); RSS <= 256 MB;
 (4) >= 80% of the disk's read rate.
 """
@@ -140,6 +141,8 @@ def main():
                 f.write("listen: %s\ntls: {cert: g.pem, key: g.key}\nstorage: {path: store, max_size: 8G}\n"
                         "first_pull_wait: 600s\nupstreams:\n  - {name: up, url: \"%s\", ca: \"%s\"}\n" % (
                             host, reg.url, reg.ca_file))
+                if os.environ.get("STOWAWAY_BENCH_WORKERS"):  # the gate's workers (default 4)
+                    f.write("workers: %d\n" % int(os.environ["STOWAWAY_BENCH_WORKERS"]))
             log = open(os.path.join(work, "gate.log"), "w")
             argv = [binary, "serve", "gate", "--config", os.path.join(work, "gate.yaml"), "--cache",
                     os.path.join(work, "layers.db")]

@@ -862,17 +862,23 @@ static int fetch_apart(job *j, keeper *t, int dfd, unsigned threads, sw_error *e
 	return 0;
 }
 
-/* The scan threads of one judgment: what is left of `workers` for all the
- * judgments running, at least one. So a lone judgment scans `workers`
- * layers at once and several share them: the threads (and the memory each
- * holds: inflate windows, the rules' scratch) stay under twice `workers`
- * however many judgments run. Given back by the caller. */
+/* The scan threads of one judgment: what is left of the budget (`workers`,
+ * at most one a core) for all the judgments running, at least one. So a
+ * lone judgment scans that many layers at once and several share them: the
+ * threads (and the memory each holds: inflate windows, the rules' scratch)
+ * stay under twice the budget however many judgments run. Not more than
+ * the cores: the scan is CPU-bound on a near upstream, and 4 threads on 2
+ * cores made the bench image's judgment 30% longer and cost 10-25% more
+ * CPU than 2 (bench/gate.sh, STOWAWAY_BENCH_WORKERS). Given back by the
+ * caller. */
 static unsigned take_threads(gate *g)
 {
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned budget = cores > 0 && (unsigned long)cores < g->workers ? (unsigned)cores : g->workers;
 	unsigned used = atomic_load(&g->scan_threads), take;
 
 	do
-		take = used < g->workers ? g->workers - used : 1;
+		take = used < budget ? budget - used : 1;
 	while (!atomic_compare_exchange_weak(&g->scan_threads, &used, used + take));
 	return take;
 }
@@ -880,7 +886,8 @@ static unsigned take_threads(gate *g)
 /* Fetch, verify, keep and scan the image in one pass (its manifest, body,
  * already fetched by its digest through *reg, which the image takes): the
  * layers stream from the upstream through the scan, up to `workers` of
- * them at once (shared by the judgments running: take_threads), and each
+ * them at once, at most one a core (shared by the judgments running:
+ * take_threads), and each
  * one's bytes go to the staging layout as the scan reads (and verifies)
  * them; a layer the layer cache answered (not read by the scan) is linked
  * from the store, or else fetched apart and its digest checked
