@@ -18,7 +18,8 @@ In one run, with skopeo as the client (copy to an OCI layout):
   4. 16 clients at once, each fetching another variant's manifest and blobs
      from the gate's store with curl (to /dev/null), against reading the
      same blob files from the disk with O_DIRECT (dd iflag=direct: the
-     disk's read rate, not the page cache's);
+     disk's read rate, not the page cache's), and against the same clients
+     fetching from the registry itself;
   5. the gate's peak RSS (VmHWM).
 STOWAWAY_BENCH_QUICK=1: (1)-(3) and (5) only. STOWAWAY_BENCH_PERF=FILE: the
 gate runs under `perf record -g -o FILE`. STOWAWAY_BENCH_WORKERS=N: the
@@ -211,6 +212,22 @@ def main():
                 serve_cpu = cpu_seconds(gpid) - c0
                 client_cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
                 rate = total[0] / served
+                # the peer: the same blobs from the registry itself, 16 clients at once
+                regtotal, errors = [0], []
+
+                def direct_client(i):
+                    for d in blobs[i]:
+                        p = subprocess.run(["curl", "-sSfL", "--cacert", reg.ca_file, "-o", "/dev/null", "-w",
+                                            "%{size_download}", "%s/v2/bench/v%d/blobs/%s" % (reg.url, i, d)],
+                                           capture_output=True)
+                        if p.returncode:
+                            errors.append("curl %s: %s" % (reg.url, p.stderr.decode()[-300:]))
+                        with lock:
+                            regtotal[0] += int(p.stdout or b"0")
+                reg_served = in_parallel(direct_client, VARIANTS)
+                if errors:
+                    raise SystemExit(errors[0])
+                reg_rate = regtotal[0] / reg_served
                 store = os.path.join(work, "store", "blobs", "sha256")
 
                 def disk(i):
@@ -248,8 +265,9 @@ def main():
                 print("16 clients from the store: %.0f MB in %.2f s = %.0f MB/s; the same files read from the disk "
                       "(16 x dd iflag=direct): %.0f MB/s (%.0f%%)" % (total[0] / 1e6, served, rate / 1e6,
                                                                      cat_rate / 1e6, 100 * rate / cat_rate))
-                print("   CPU seconds meanwhile: the gate %.2f (%.0f%% of one core), the 16 curls %.2f" % (
-                    serve_cpu, 100 * serve_cpu / served, client_cpu))
+                print("   CPU seconds meanwhile: the gate %.2f (%.0f%% of one core), the 16 curls %.2f; the same 16 "
+                      "clients from the registry directly: %.0f MB/s" % (serve_cpu, 100 * serve_cpu / served, client_cpu,
+                                                                         reg_rate / 1e6))
             print("gate peak RSS: %.0f MB" % (rss / 1e6))
             for name, ok in (("first pull <= 1.3x direct", first <= 1.3 * direct),
                              ("second pull <= 1.0x direct", second <= 1.0 * direct),
