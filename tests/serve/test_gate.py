@@ -374,7 +374,7 @@ def stored_layers_are_not_fetched_again():
     """An image whose layers the store already has (judged in another
     repository) and the layer cache knows: its layers are linked from the
     store, verified when stored; only its manifest and config come from the
-    upstream."""
+    upstream. A denial the layer cache knows fetches no layer at all."""
     reg = registry()
     for name in ("first", "second"):
         R.push(reg, reg.layouts["other"], "latest", "shared/" + name, "v1", creds=reg.creds)
@@ -394,6 +394,14 @@ def stored_layers_are_not_fetched_again():
            "the second image's layers: none fetched (%r)" % got)
         eq(len([p for p in got if p.startswith("/v2/shared/second/")]), 1, "its config only")
         eq(g.metrics()['stowaway_gate_blobs_total{result="served"}'] > 0, True, "served")
+        # a denial the layer cache already knows is said without fetching
+        # any layer (nothing of a denied image is kept)
+        for name in ("bad1", "bad2"):
+            R.push(reg, reg.layouts["bad"], "latest", "shared/" + name, "v1", creds=reg.creds)
+            rc, err, _ = g.pull("up/shared/%s:v1" % name)
+            ok(rc != 0 and "stowaway denied" in err and "critical" in err, name + ": " + err[-300:])
+        got = [r.path for r in px.log if r.method == "GET" and "authorization" in r.headers and "/blobs/" in r.path]
+        eq(len([p for p in got if p.startswith("/v2/shared/bad2/")]), 1, "the denied image: its config only (%r)" % got)
     finally:
         eq(g.stop(), 0, "exit status")
         px.close()

@@ -946,8 +946,14 @@ static int fetch_and_scan(job *j, const char *input, sw_reg **reg, const char *b
 		so.jobs = threads = take_threads(j->g);
 	so.layer_raw = tee_raw;
 	so.layer_raw_ctx = &t;
-	if ((rc = sw_scan_image(img, &so, &rep, err)) < 0 ||
-	    (rc = fetch_apart(j, &t, dfd, so.jobs, err)) < 0)
+	if ((rc = sw_scan_image(img, &so, &rep, err)) < 0)
+		goto out;
+	/* the verdict exists: a denial is said now, without fetching what
+	 * the scan did not read (nothing of a denied image is kept) */
+	sw_check_add_scan(r, rep, NULL);
+	if (!r->d.allowed)
+		goto out;
+	if ((rc = fetch_apart(j, &t, dfd, so.jobs, err)) < 0)
 		goto out;
 	for (i = 0; i < t.n; i++) {
 		kept *k = &t.k[i];
@@ -968,7 +974,6 @@ static int fetch_and_scan(job *j, const char *input, sw_reg **reg, const char *b
 		k->fd = -1;
 		j->bytes_in += k->n;
 	}
-	sw_check_add_scan(r, rep, NULL);
 out:
 	for (i = 0; i < t.n; i++) {
 		if (t.k[i].fd >= 0)
