@@ -332,6 +332,63 @@ static void store_eviction_order_and_shared_blobs(void **state)
 	remove_store(root);
 }
 
+/* Judgments run at once: each writes its own staging layout, and they are
+ * adopted one by one on the loop, in whatever order they finish. A blob
+ * both staged is kept once and counted once; the bound holds after each
+ * adoption, the image adopted last staying. */
+static void store_stagings_at_once(void **state)
+{
+	static const char *const a[] = { "manifest of A.......", "base layer 0123456789", "A's own layer 012345" };
+	static const char *const b[] = { "manifest of B.......", "base layer 0123456789", "B's own layer 012345" };
+	char root[] = "/tmp/stowaway-store-XXXXXX", sa[4200], sb[4200], path[200];
+	char da[3][SW_DIGEST_STRLEN], db[3][SW_DIGEST_STRLEN];
+	const char *mt;
+	sw_store *st;
+	sw_error err = SW_ERROR_INIT;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	/* A and B: 61 bytes each, 101 together (the base once) */
+	assert_int_equal(sw_store_open(&st, root, 110, &err), 0);
+	stage(st, sa, sizeof(sa), a, 3, da);
+	stage(st, sb, sizeof(sb), b, 3, db);
+	assert_string_not_equal(sa, sb);
+	assert_int_equal(sw_store_adopt(st, "up/b", db[0], "m", sb, &err), 0);
+	assert_int_equal(sw_store_adopt(st, "up/a", da[0], "m", sa, &err), 0);
+	assert_int_equal(sw_store_bytes(st), 20 * 4 + 21);
+	assert_int_equal(sw_store_images(st), 2);
+	assert_true(sw_store_blob(st, "up/a", da[1], path, sizeof(path)));
+	assert_true(sw_store_blob(st, "up/b", da[1], path, sizeof(path)));
+	/* B again from a third staging, and A from a fourth, at once: the
+	 * second copies are only counted, nothing is stored twice */
+	stage(st, sb, sizeof(sb), b, 3, db);
+	stage(st, sa, sizeof(sa), a, 3, da);
+	assert_int_equal(sw_store_adopt(st, "up/b", db[0], "m", sb, &err), 0);
+	assert_int_equal(sw_store_adopt(st, "up/a", da[0], "m", sa, &err), 0);
+	assert_int_equal(sw_store_bytes(st), 20 * 4 + 21);
+	assert_int_equal(sw_store_evicted(st), 0);
+	sw_store_free(st);
+	/* a bound for one of them: the one adopted first leaves when the
+	 * second arrives, whatever order they were staged in */
+	assert_int_equal(sw_store_open(&st, root, 70, &err), 0);
+	stage(st, sa, sizeof(sa), a, 3, da);
+	stage(st, sb, sizeof(sb), b, 3, db);
+	assert_int_equal(sw_store_adopt(st, "up/b", db[0], "m", sb, &err), 0);
+	assert_int_equal(sw_store_adopt(st, "up/a", da[0], "m", sa, &err), 0);
+	assert_int_equal(sw_store_images(st), 1);
+	assert_int_equal(sw_store_evicted(st), 1);
+	assert_true(sw_store_manifest(st, "up/a", da[0], path, sizeof(path), &mt));
+	assert_false(sw_store_blob(st, "up/b", db[2], path, sizeof(path)));
+	assert_true(sw_store_blob(st, "up/a", da[1], path, sizeof(path)));
+	assert_int_equal(sw_store_bytes(st), 20 + 21 + 20);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", root, db[2] + 7);
+	assert_int_not_equal(access(path, F_OK), 0);
+	sw_store_free(st);
+	assert_int_equal(sw_store_open(&st, root, 70, &err), 0);
+	sw_store_free(st);
+	remove_store(root);
+}
+
 /* Many images (the tables grow past their first 64 buckets three times): each
  * found by its repository and digest, each blob only under its own
  * repository; then all evicted down to the bound, oldest first. */
@@ -399,6 +456,7 @@ int main(void)
 		cmocka_unit_test(places_and_patch),
 		cmocka_unit_test(store_images_blobs_and_eviction),
 		cmocka_unit_test(store_eviction_order_and_shared_blobs),
+		cmocka_unit_test(store_stagings_at_once),
 		cmocka_unit_test(store_many_images),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
