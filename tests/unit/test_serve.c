@@ -198,6 +198,20 @@ static void stage(sw_store *st, char *dir, size_t n, const char *const *contents
 	fclose(fopen(path, "w"));
 }
 
+/* Remove the store's directories (empty by then): nothing left behind. */
+static void remove_store(const char *root)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/blobs/sha256", root);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/blobs", root);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/tmp", root);
+	rmdir(path);
+	assert_int_equal(rmdir(root), 0);
+}
+
 static void store_images_blobs_and_eviction(void **state)
 {
 	static const char *const a[] = { "manifest A", "shared layer 0123456789", "layer of A only" };
@@ -239,13 +253,198 @@ static void store_images_blobs_and_eviction(void **state)
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", root, db[1] + 7);
 	assert_int_not_equal(access(path, F_OK), 0);
 	sw_store_free(st);
-	snprintf(path, sizeof(path), "%s/blobs/sha256", root);
-	rmdir(path);
-	snprintf(path, sizeof(path), "%s/blobs", root);
-	rmdir(path);
-	snprintf(path, sizeof(path), "%s/tmp", root);
-	rmdir(path);
-	assert_int_equal(rmdir(root), 0); /* nothing left behind */
+	remove_store(root);
+}
+
+/* The least recently pulled image leaves first: a pull (sw_store_manifest)
+ * makes an image the most recent; a blob goes with the last image that
+ * holds it, and is served under a repository's name only while an image of
+ * that repository holds it. */
+static void store_eviction_order_and_shared_blobs(void **state)
+{
+	static const char *const a[] = { "manifest of A.......", "base layer 0123456789" };
+	static const char *const b[] = { "manifest of B.......", "base layer 0123456789" };
+	static const char *const c[] = { "manifest of C.......", "layer C 0123456789..." };
+	static const char *const d[] = { "manifest of D.......", "layer D 0123456789..." };
+	char root[] = "/tmp/stowaway-store-XXXXXX", dir[4200], path[200];
+	char da[2][SW_DIGEST_STRLEN], db[2][SW_DIGEST_STRLEN], dc[2][SW_DIGEST_STRLEN], dd[2][SW_DIGEST_STRLEN];
+	const char *mt;
+	sw_store *st;
+	sw_error err = SW_ERROR_INIT;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	/* 20 + 21 bytes an image, the base shared by A and B: A, B, C fit (102) */
+	assert_int_equal(sw_store_open(&st, root, 125, &err), 0);
+	stage(st, dir, sizeof(dir), a, 2, da);
+	assert_int_equal(sw_store_adopt(st, "up/x", da[0], "m", dir, &err), 0);
+	stage(st, dir, sizeof(dir), b, 2, db);
+	assert_int_equal(sw_store_adopt(st, "up/y", db[0], "m", dir, &err), 0);
+	stage(st, dir, sizeof(dir), c, 2, dc);
+	assert_int_equal(sw_store_adopt(st, "up/x", dc[0], "m", dir, &err), 0);
+	assert_int_equal(sw_store_bytes(st), 20 * 3 + 21 * 2);
+	/* the shared base, under each repository that has an image holding it */
+	assert_true(sw_store_blob(st, "up/x", da[1], path, sizeof(path)));
+	assert_true(sw_store_blob(st, "up/y", da[1], path, sizeof(path)));
+	assert_false(sw_store_blob(st, "up/y", dc[1], path, sizeof(path)));
+	/* A pulled again: B is now the least recent, and D pushes it out */
+	assert_true(sw_store_manifest(st, "up/x", da[0], path, sizeof(path), &mt));
+	stage(st, dir, sizeof(dir), d, 2, dd);
+	assert_int_equal(sw_store_adopt(st, "up/x", dd[0], "m", dir, &err), 0);
+	assert_int_equal(sw_store_evicted(st), 1);
+	assert_false(sw_store_manifest(st, "up/y", db[0], path, sizeof(path), &mt));
+	/* (looking at blobs does not count as a pull: the order stays D, A, C) */
+	assert_true(sw_store_blob(st, "up/x", dc[0], path, sizeof(path)));
+	assert_true(sw_store_blob(st, "up/x", dc[1], path, sizeof(path)));
+	assert_false(sw_store_blob(st, "up/y", da[1], path, sizeof(path))); /* y has no image left */
+	assert_true(sw_store_blob(st, "up/x", da[1], path, sizeof(path)));  /* A still holds it */
+	assert_int_equal(sw_store_bytes(st), 20 * 3 + 21 * 3);
+	/* B again: the next one out is C (pulled before A, and D came after);
+	 * the base is B's again, and only C's own layer leaves */
+	stage(st, dir, sizeof(dir), b, 2, db);
+	assert_int_equal(sw_store_adopt(st, "up/y", db[0], "m", dir, &err), 0);
+	assert_int_equal(sw_store_evicted(st), 2);
+	assert_false(sw_store_manifest(st, "up/x", dc[0], path, sizeof(path), &mt));
+	assert_true(sw_store_manifest(st, "up/x", da[0], path, sizeof(path), &mt));
+	assert_true(sw_store_manifest(st, "up/x", dd[0], path, sizeof(path), &mt));
+	assert_true(sw_store_blob(st, "up/y", db[1], path, sizeof(path)));
+	assert_true(sw_store_blob(st, "up/x", da[1], path, sizeof(path)));
+	assert_false(sw_store_blob(st, "up/x", dc[1], path, sizeof(path)));
+	assert_int_equal(sw_store_bytes(st), 20 * 3 + 21 * 2);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", root, dc[1] + 7);
+	assert_int_not_equal(access(path, F_OK), 0); /* C's own layer left the disk */
+	sw_store_free(st);
+	/* reopened: what the last process kept is gone, from the disk too */
+	assert_int_equal(sw_store_open(&st, root, 125, &err), 0);
+	assert_int_equal(sw_store_bytes(st), 0);
+	assert_int_equal(sw_store_images(st), 0);
+	assert_false(sw_store_manifest(st, "up/x", dd[0], path, sizeof(path), &mt));
+	assert_false(sw_store_blob(st, "up/y", db[1], path, sizeof(path)));
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", root, db[1] + 7);
+	assert_int_not_equal(access(path, F_OK), 0);
+	/* and it works as new: the same image adopted again */
+	stage(st, dir, sizeof(dir), b, 2, db);
+	assert_int_equal(sw_store_adopt(st, "up/y", db[0], "m", dir, &err), 0);
+	assert_true(sw_store_blob(st, "up/y", db[1], path, sizeof(path)));
+	sw_store_free(st);
+	assert_int_equal(sw_store_open(&st, root, 125, &err), 0);
+	sw_store_free(st);
+	remove_store(root);
+}
+
+/* Judgments run at once: each writes its own staging layout, and they are
+ * adopted one by one on the loop, in whatever order they finish. A blob
+ * both staged is kept once and counted once; the bound holds after each
+ * adoption, the image adopted last staying. */
+static void store_stagings_at_once(void **state)
+{
+	static const char *const a[] = { "manifest of A.......", "base layer 0123456789", "A's own layer 012345" };
+	static const char *const b[] = { "manifest of B.......", "base layer 0123456789", "B's own layer 012345" };
+	char root[] = "/tmp/stowaway-store-XXXXXX", sa[4200], sb[4200], path[200];
+	char da[3][SW_DIGEST_STRLEN], db[3][SW_DIGEST_STRLEN];
+	const char *mt;
+	sw_store *st;
+	sw_error err = SW_ERROR_INIT;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	/* A and B: 61 bytes each, 101 together (the base once) */
+	assert_int_equal(sw_store_open(&st, root, 110, &err), 0);
+	stage(st, sa, sizeof(sa), a, 3, da);
+	stage(st, sb, sizeof(sb), b, 3, db);
+	assert_string_not_equal(sa, sb);
+	assert_int_equal(sw_store_adopt(st, "up/b", db[0], "m", sb, &err), 0);
+	assert_int_equal(sw_store_adopt(st, "up/a", da[0], "m", sa, &err), 0);
+	assert_int_equal(sw_store_bytes(st), 20 * 4 + 21);
+	assert_int_equal(sw_store_images(st), 2);
+	assert_true(sw_store_blob(st, "up/a", da[1], path, sizeof(path)));
+	assert_true(sw_store_blob(st, "up/b", da[1], path, sizeof(path)));
+	/* B again from a third staging, and A from a fourth, at once: the
+	 * second copies are only counted, nothing is stored twice */
+	stage(st, sb, sizeof(sb), b, 3, db);
+	stage(st, sa, sizeof(sa), a, 3, da);
+	assert_int_equal(sw_store_adopt(st, "up/b", db[0], "m", sb, &err), 0);
+	assert_int_equal(sw_store_adopt(st, "up/a", da[0], "m", sa, &err), 0);
+	assert_int_equal(sw_store_bytes(st), 20 * 4 + 21);
+	assert_int_equal(sw_store_evicted(st), 0);
+	sw_store_free(st);
+	/* a bound for one of them: the one adopted first leaves when the
+	 * second arrives, whatever order they were staged in */
+	assert_int_equal(sw_store_open(&st, root, 70, &err), 0);
+	stage(st, sa, sizeof(sa), a, 3, da);
+	stage(st, sb, sizeof(sb), b, 3, db);
+	assert_int_equal(sw_store_adopt(st, "up/b", db[0], "m", sb, &err), 0);
+	assert_int_equal(sw_store_adopt(st, "up/a", da[0], "m", sa, &err), 0);
+	assert_int_equal(sw_store_images(st), 1);
+	assert_int_equal(sw_store_evicted(st), 1);
+	assert_true(sw_store_manifest(st, "up/a", da[0], path, sizeof(path), &mt));
+	assert_false(sw_store_blob(st, "up/b", db[2], path, sizeof(path)));
+	assert_true(sw_store_blob(st, "up/a", da[1], path, sizeof(path)));
+	assert_int_equal(sw_store_bytes(st), 20 + 21 + 20);
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", root, db[2] + 7);
+	assert_int_not_equal(access(path, F_OK), 0);
+	sw_store_free(st);
+	assert_int_equal(sw_store_open(&st, root, 70, &err), 0);
+	sw_store_free(st);
+	remove_store(root);
+}
+
+/* Many images (the tables grow past their first 64 buckets three times): each
+ * found by its repository and digest, each blob only under its own
+ * repository; then all evicted down to the bound, oldest first. */
+static void store_many_images(void **state)
+{
+	enum { N = 500 };
+	char root[] = "/tmp/stowaway-store-XXXXXX", dir[4200], path[200], txt[2][64];
+	char (*dg)[2][SW_DIGEST_STRLEN] = calloc(N, sizeof(*dg));
+	const char *contents[2] = { txt[0], txt[1] };
+	const char *mt;
+	char repo[64], other[64];
+	sw_store *st;
+	sw_error err = SW_ERROR_INIT;
+	int i;
+
+	(void)state;
+	assert_non_null(dg);
+	assert_non_null(mkdtemp(root));
+	assert_int_equal(sw_store_open(&st, root, 1u << 30, &err), 0);
+	for (i = 0; i < N; i++) {
+		snprintf(txt[0], sizeof(txt[0]), "manifest %06d", i); /* 15 bytes */
+		snprintf(txt[1], sizeof(txt[1]), "layer %06d", i);    /* 12 bytes */
+		snprintf(repo, sizeof(repo), "up/r%d", i % 97);
+		stage(st, dir, sizeof(dir), contents, 2, dg[i]);
+		assert_int_equal(sw_store_adopt(st, repo, dg[i][0], "m", dir, &err), 0);
+	}
+	assert_int_equal(sw_store_images(st), N);
+	for (i = 0; i < N; i++) {
+		snprintf(repo, sizeof(repo), "up/r%d", i % 97);
+		snprintf(other, sizeof(other), "up/r%d", (i + 1) % 97);
+		assert_true(sw_store_manifest(st, repo, dg[i][0], path, sizeof(path), &mt));
+		assert_true(sw_store_blob(st, repo, dg[i][1], path, sizeof(path)));
+		assert_false(sw_store_blob(st, other, dg[i][1], path, sizeof(path)));
+	}
+	sw_store_free(st);
+	/* reopened with room for 100 images: the first 400 adopted leave */
+	assert_int_equal(sw_store_open(&st, root, 2700, &err), 0);
+	for (i = 0; i < N; i++) {
+		snprintf(txt[0], sizeof(txt[0]), "manifest %06d", i);
+		snprintf(txt[1], sizeof(txt[1]), "layer %06d", i);
+		snprintf(repo, sizeof(repo), "up/r%d", i % 97);
+		stage(st, dir, sizeof(dir), contents, 2, dg[i]);
+		assert_int_equal(sw_store_adopt(st, repo, dg[i][0], "m", dir, &err), 0);
+		assert_true(sw_store_bytes(st) <= 2700);
+	}
+	assert_int_equal(sw_store_images(st), 100);
+	assert_int_equal(sw_store_evicted(st), N - 100);
+	for (i = 0; i < N; i++) {
+		snprintf(repo, sizeof(repo), "up/r%d", i % 97);
+		assert_int_equal(sw_store_blob(st, repo, dg[i][1], path, sizeof(path)), i >= N - 100);
+	}
+	sw_store_free(st);
+	assert_int_equal(sw_store_open(&st, root, 2700, &err), 0);
+	sw_store_free(st);
+	remove_store(root);
+	free(dg);
 }
 
 int main(void)
@@ -256,6 +455,9 @@ int main(void)
 		cmocka_unit_test(expiry_and_byte_bound),
 		cmocka_unit_test(places_and_patch),
 		cmocka_unit_test(store_images_blobs_and_eviction),
+		cmocka_unit_test(store_eviction_order_and_shared_blobs),
+		cmocka_unit_test(store_stagings_at_once),
+		cmocka_unit_test(store_many_images),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

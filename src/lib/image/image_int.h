@@ -64,6 +64,13 @@ int sw_image__load_docker(sw_image *img, const char *sel, const sw_image_opts *o
 /* A registry reference: manifest (or index, by platform), config, layer
  * descriptors; layer bytes are streamed later (sw_image__stream_layer). */
 int sw_image__load_registry(sw_image *img, const char *ref, const sw_image_opts *o, sw_error *err);
+/* A registry image from a manifest already fetched and verified by its
+ * digest (body, len bytes) through reg, the repository's client, which the
+ * image takes (freed with it, or here on failure): nothing is asked of the
+ * registry again but the config (and, when scanned, the layers). An index
+ * is SW_EINVAL. */
+int sw_image__open_fetched(sw_image **out, const char *input, struct sw_reg *reg, const char *digest,
+			   const char *body, size_t len, const sw_image_opts *o, sw_error *err);
 /* Registry layers (locs[i].fd < 0): stream the blob into sink. */
 int sw_image__stream_layer(const sw_image *img, size_t i, int (*sink)(void *ctx, const uint8_t *p, size_t n),
 			   void *ctx, sw_error *err);

@@ -434,6 +434,54 @@ int sw_image__load_registry(sw_image *img, const char *input, const sw_image_opt
 	return rc;
 }
 
+int sw_image__open_fetched(sw_image **out, const char *input, struct sw_reg *reg, const char *digest,
+			   const char *body, size_t len, const sw_image_opts *o, sw_error *err)
+{
+	sw_image_opts defo = SW_IMAGE_OPTS_INIT;
+	sw_image *img = calloc(1, sizeof(*img));
+	sw_json_doc *doc = NULL;
+	sw_ref ref;
+	char *copy = NULL, full[1024];
+	int rc;
+
+	*out = NULL;
+	if (!o)
+		o = &defo;
+	if (!img) {
+		sw_reg_free(reg);
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	}
+	img->kind = SW_SRC_REGISTRY;
+	img->reg = reg;
+	if (strncmp(input, "docker://", 9) == 0)
+		input += 9;
+	if ((rc = sw_ref_parse(input, &ref, err)) < 0)
+		goto out;
+	sw_ref_format(&ref, SW_REF_DEFAULT, full, sizeof(full));
+	if (!(img->input = sw__strdup(input)) || !(img->reference = sw__strdup(full)) ||
+	    !(copy = sw__strndup(body, len))) {
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = sw_json_parse(body, len, &doc, err)) < 0) {
+		sw_error_prefix(err, "%s: manifest %s", full, digest);
+		goto out;
+	}
+	if (body_is_index(NULL, sw_json_root(doc))) {
+		rc = sw_error_set(err, SW_EINVAL, "%s: %s is an index, not an image manifest", full, digest);
+		goto out;
+	}
+	if ((rc = load_manifest(img, digest, copy, len, o, err)) < 0)
+		goto out;
+	*out = img;
+	img = NULL;
+out:
+	free(copy);
+	sw_json_free(doc);
+	sw_image_free(img);
+	return rc;
+}
+
 int sw_image__stream_layer(const sw_image *img, size_t i, int (*sink)(void *ctx, const uint8_t *p, size_t n),
 			   void *ctx, sw_error *err)
 {

@@ -25,6 +25,14 @@ void sw_reg_free(sw_reg *r);
 int sw_reg_manifest(sw_reg *r, const char *tag_or_digest, uint64_t max, char **body, size_t *len,
 		    char **media_type, char **digest, sw_error *err);
 
+/* Until called again (with NULLs to end it), sw_reg_manifest on this
+ * thread answers a request for `digest` in repository `repo` with body
+ * (len bytes, media_type) from memory, without the registry: the caller
+ * fetched and verified it (sw_reg_manifest) and keeps the strings alive.
+ * The gate fetches a manifest once for the decision, the signatures and
+ * the scan. The bytes are content-addressed: the same whoever asks. */
+void sw_reg__memo(const char *repo, const char *digest, const char *body, size_t len, const char *media_type);
+
 /* GET the referrers index of a manifest (OCI 1.1: /v2/<repo>/referrers/
  * <digest>), at most max bytes, malloc'd. SW_ENOTFOUND when the registry
  * has no referrers API (404): use the sha256-<hex> tag instead. */

@@ -39,6 +39,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@
 #define MAX_UPSTREAMS 16
 #define MAX_QUEUED 256
 #define MAX_CHILDREN 64          /* platform manifests of one index */
+#define MAX_FETCH_THREADS 16     /* layers fetched apart at once */
 #define STALE_TTL (7 * 86400.0)
 #define RELOAD_MS 2000
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
@@ -172,6 +174,7 @@ struct gate {
 	sw_pool *pool;
 	sw_dc *dc;
 	sw_store *store;
+	atomic_uint scan_threads;    /* held by the judgments running (take_threads) */
 	sw_http_timer reload;
 	bool reload_on;
 	gmetrics m;
@@ -735,12 +738,16 @@ typedef struct kept {
 	int fd;
 	uint64_t n, size;
 	sw_sha256 *h;            /* only for a layer fetched apart (the scan verifies its own) */
-	bool failed;
+	bool failed, linked;
+	int rc;                  /* fetched apart: how it went */
+	sw_error err;
 } kept;
 
 typedef struct keeper {
 	kept *k;
 	size_t n;
+	const sw_image *img;
+	atomic_size_t next;      /* the next layer to fetch apart */
 } keeper;
 
 static int tee_raw(void *ctx, size_t layer, const uint8_t *p, size_t n)
@@ -780,12 +787,114 @@ static int write_blob(int dfd, const char *digest, const void *p, size_t n)
 	return rc;
 }
 
-/* Fetch, verify, keep and scan the image in one pass: every layer's bytes
- * go to the staging layout as the scan reads (and verifies) them; a layer
- * the layer cache answered (not read by the scan) is fetched apart and its
- * digest checked. The scan's verdict goes into r. 0, or an error in err
- * (nothing of the staging layout may be kept then). */
-static int fetch_and_scan(job *j, const char *input, sw_check_result *r, sw_error *err)
+/* A layer the layer cache answered (the scan did not read it), fetched
+ * apart and its digest checked, on its own thread. */
+static void *fetch_one(void *arg)
+{
+	keeper *t = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&t->next, 1)) < t->n) {
+		kept *k = &t->k[i];
+		uint8_t d[SW_SHA256_LEN];
+		char got[SW_DIGEST_STRLEN];
+		if (k->linked || k->n || !k->size)
+			continue;
+		if (!(k->h = sw_sha256_new())) {
+			k->rc = sw_error_set(&k->err, SW_ENOMEM, "out of memory");
+			continue;
+		}
+		if ((k->rc = sw_image__stream_layer(t->img, i, fetch_sink, k, &k->err)) < 0)
+			continue;
+		sw_sha256_final(k->h, d);
+		sw_digest_str(d, got);
+		if (strcmp(got, t->img->layers[i].digest))
+			k->rc = sw_error_set(&k->err, SW_EVERIFY, "layer %zu: the upstream sent %s for %s", i, got,
+					     t->img->layers[i].digest);
+	}
+	return NULL;
+}
+
+/* The layers the scan did not read (the layer cache knew them): a link to
+ * the store's copy when it has one (verified when stored; a variant of an
+ * image shares its base layers), else fetched from the upstream, up to
+ * `threads` at once. 0, or the first failure in err. */
+static int fetch_apart(job *j, keeper *t, int dfd, unsigned threads, sw_error *err)
+{
+	pthread_t th[MAX_FETCH_THREADS];
+	size_t i, nth = 0, todo = 0;
+
+	for (i = 0; i < t->n; i++) {
+		kept *k = &t->k[i];
+		const char *dg = t->img->layers[i].digest;
+		char name[32];
+		struct stat st;
+		if (k->n || !k->size)
+			continue;
+		if (sw_store_link_blob(j->g->store, dg, dfd, dg + 7) == 0) {
+			if (fstatat(dfd, dg + 7, &st, AT_SYMLINK_NOFOLLOW) < 0 || (uint64_t)st.st_size != k->size)
+				return sw_error_set(err, SW_EVERIFY, "layer %zu: %s is %lld bytes, the manifest says %llu", i,
+						    dg, (long long)st.st_size, (unsigned long long)k->size);
+			snprintf(name, sizeof(name), ".layer-%zu", i);
+			close(k->fd);
+			k->fd = -1;
+			unlinkat(dfd, name, 0);
+			k->linked = true;
+			continue;
+		}
+		todo++;
+	}
+	atomic_store(&t->next, 0);
+	if (threads > MAX_FETCH_THREADS)
+		threads = MAX_FETCH_THREADS;
+	for (; todo && nth < threads && nth < todo; nth++)
+		if (pthread_create(&th[nth], NULL, fetch_one, t) != 0)
+			break;
+	if (todo && !nth)
+		fetch_one(t); /* no thread to be had: on this one */
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < t->n; i++)
+		if (t->k[i].rc < 0) {
+			*err = t->k[i].err;
+			return err->code;
+		}
+	return 0;
+}
+
+/* The scan threads of one judgment: what is left of the budget (`workers`,
+ * at most one a core) for all the judgments running, at least one. So a
+ * lone judgment scans that many layers at once and several share them: the
+ * threads (and the memory each holds: inflate windows, the rules' scratch)
+ * stay under twice the budget however many judgments run. Not more than
+ * the cores: the scan is CPU-bound on a near upstream, and 4 threads on 2
+ * cores made the bench image's judgment 30% longer and cost 10-25% more
+ * CPU than 2 (bench/gate.sh, STOWAWAY_BENCH_WORKERS). Given back by the
+ * caller. */
+static unsigned take_threads(gate *g)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned budget = cores > 0 && (unsigned long)cores < g->workers ? (unsigned)cores : g->workers;
+	unsigned used = atomic_load(&g->scan_threads), take;
+
+	do
+		take = used < budget ? budget - used : 1;
+	while (!atomic_compare_exchange_weak(&g->scan_threads, &used, used + take));
+	return take;
+}
+
+/* Fetch, verify, keep and scan the image in one pass (its manifest, body,
+ * already fetched by its digest through *reg, which the image takes): the
+ * layers stream from the upstream through the scan, up to `workers` of
+ * them at once, at most one a core (shared by the judgments running:
+ * take_threads), and each
+ * one's bytes go to the staging layout as the scan reads (and verifies)
+ * them; a layer the layer cache answered (not read by the scan) is linked
+ * from the store, or else fetched apart and its digest checked
+ * (fetch_apart). The scan's verdict goes into r. 0, or an error in
+ * err (nothing of the staging layout may be kept then). */
+static int fetch_and_scan(job *j, const char *input, sw_reg **reg, const char *body, size_t len,
+			  sw_check_result *r, sw_error *err)
 {
 	sw_scan_opts so = j->g->scan;
 	sw_image *img = NULL;
@@ -794,14 +903,13 @@ static int fetch_and_scan(job *j, const char *input, sw_check_result *r, sw_erro
 	char dir[4300];
 	size_t i, clen;
 	const char *cfg;
+	unsigned threads = 0;
 	int dfd = -1, rc;
 
-	if ((rc = sw_image_open(&img, input, &j->up->io, err)) < 0)
+	rc = sw_image__open_fetched(&img, input, *reg, j->digest, body, len, &j->up->io, err);
+	*reg = NULL; /* the image's now */
+	if (rc < 0)
 		goto out;
-	if (!img->manifest_digest || strcmp(img->manifest_digest, j->digest) != 0) {
-		rc = sw_error_set(err, SW_EVERIFY, "the upstream served another manifest than %s", j->digest);
-		goto out;
-	}
 	snprintf(dir, sizeof(dir), "%s/blobs", j->staging);
 	mkdir(dir, 0700);
 	snprintf(dir, sizeof(dir), "%s/blobs/sha256", j->staging);
@@ -821,10 +929,12 @@ static int fetch_and_scan(job *j, const char *input, sw_check_result *r, sw_erro
 		goto out;
 	}
 	t.n = img->nlayers;
+	t.img = img;
 	for (i = 0; i < t.n; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), ".layer-%zu", i);
 		t.k[i].size = (uint64_t)img->layers[i].size;
+		t.k[i].err = (sw_error)SW_ERROR_INIT;
 		if ((t.k[i].fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
 			rc = sw_error_set(err, SW_EIO, "staging: %s", strerror(errno));
 			t.n = i;
@@ -832,30 +942,24 @@ static int fetch_and_scan(job *j, const char *input, sw_check_result *r, sw_erro
 		}
 	}
 	so.progress = NULL;
+	if (!so.jobs) /* layers fetched, verified, kept and scanned at once */
+		so.jobs = threads = take_threads(j->g);
 	so.layer_raw = tee_raw;
 	so.layer_raw_ctx = &t;
 	if ((rc = sw_scan_image(img, &so, &rep, err)) < 0)
 		goto out;
+	/* the verdict exists: a denial is said now, without fetching what
+	 * the scan did not read (nothing of a denied image is kept) */
+	sw_check_add_scan(r, rep, NULL);
+	if (!r->d.allowed)
+		goto out;
+	if ((rc = fetch_apart(j, &t, dfd, so.jobs, err)) < 0)
+		goto out;
 	for (i = 0; i < t.n; i++) {
 		kept *k = &t.k[i];
 		char name[32];
-		if (k->n == 0 && k->size) { /* the layer cache answered: fetched apart */
-			uint8_t d[SW_SHA256_LEN];
-			char got[SW_DIGEST_STRLEN];
-			if (!(k->h = sw_sha256_new())) {
-				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
-				goto out;
-			}
-			if ((rc = sw_image__stream_layer(img, i, fetch_sink, k, err)) < 0)
-				goto out;
-			sw_sha256_final(k->h, d);
-			sw_digest_str(d, got);
-			if (strcmp(got, img->layers[i].digest)) {
-				rc = sw_error_set(err, SW_EVERIFY, "layer %zu: the upstream sent %s for %s", i, got,
-						  img->layers[i].digest);
-				goto out;
-			}
-		}
+		if (k->linked)
+			continue;
 		if (k->failed || k->n != k->size) {
 			rc = sw_error_set(err, SW_EVERIFY, "layer %zu: %llu of %llu bytes kept", i, (unsigned long long)k->n,
 					  (unsigned long long)k->size);
@@ -870,7 +974,6 @@ static int fetch_and_scan(job *j, const char *input, sw_check_result *r, sw_erro
 		k->fd = -1;
 		j->bytes_in += k->n;
 	}
-	sw_check_add_scan(r, rep, NULL);
 out:
 	for (i = 0; i < t.n; i++) {
 		if (t.k[i].fd >= 0)
@@ -880,6 +983,8 @@ out:
 	free(t.k);
 	if (dfd >= 0)
 		close(dfd);
+	if (threads)
+		atomic_fetch_sub(&j->g->scan_threads, threads);
 	sw_report_free(rep);
 	sw_image_free(img);
 	return rc;
@@ -917,6 +1022,8 @@ static void run_judge(job *j)
 		goto out;
 	}
 	j->index = is_index(j->media_type);
+	/* the signatures' check asks for this manifest again: from memory */
+	sw_reg__memo(j->repo, j->digest, body, len, j->media_type);
 	co.image = &up->io;
 	co.scan = &j->g->scan;
 	co.scan_mode = j->index ? SW_CHECK_SCAN_NEVER : SW_CHECK_SCAN_ALWAYS;
@@ -934,6 +1041,7 @@ static void run_judge(job *j)
 		if (sw_check(j->pol->p, input, &co, r) < 0)
 			goto oom;
 	}
+	sw_reg__memo(NULL, NULL, NULL, 0, NULL);
 	if (!r->d.allowed) {
 		reasons(j, r);
 		goto out;
@@ -945,7 +1053,7 @@ static void run_judge(job *j)
 	}
 	set_phase(j, "fetching and scanning its layers from %s", up->name);
 	if (sw_store_staging(j->g->store, j->staging, sizeof(j->staging), &err) < 0 ||
-	    (j->stage_used = true, fetch_and_scan(j, input, r, &err)) < 0) {
+	    (j->stage_used = true, fetch_and_scan(j, input, &reg, body, len, r, &err)) < 0) {
 		sw_buf_printf(&j->msg, "the image could not be fetched whole, so it was not judged: %s", err.msg);
 		j->status = 0;
 		goto out;
@@ -957,6 +1065,7 @@ static void run_judge(job *j)
 oom:
 	sw_buf_printf(&j->msg, "out of memory while judging");
 out:
+	sw_reg__memo(NULL, NULL, NULL, 0, NULL);
 	free(r);
 	free(body);
 	free(dg);
@@ -1175,11 +1284,25 @@ static sw_dc_entry *start_work(pull *p, const char *key, int kind, int jkind, bo
 
 /* ---- the steps of a manifest pull ---- */
 
-/* The upstream had no such thing (404) or failed (502): said, p is gone. */
+/* The upstream had no such thing (404: MANIFEST_UNKNOWN) or failed: then
+ * nothing was judged and nothing is served, a denial (403 DENIED, the
+ * reason in the status line too) because clients print a 4xx's message
+ * (podman, skopeo: the body; ctr: the status line of its HEAD) and only
+ * the status of a 5xx. Said; p is gone. */
 static void upstream_error(pull *p, int status, const char *msg)
 {
-	reg_error(p->req, status == 404 ? 404 : 502, status == 404 ? "MANIFEST_UNKNOWN" : "UNKNOWN",
-		  msg ? msg : status == 404 ? "not found" : "upstream error", NULL);
+	char what[2400];
+
+	if (status == 404) {
+		reg_error(p->req, 404, "MANIFEST_UNKNOWN", msg ? msg : "not found", NULL);
+		finish(p, D_ERROR, "upstream", msg);
+		return;
+	}
+	snprintf(what, sizeof(what), "stowaway cannot judge %s/%s%s%s: the upstream failed (%s), and nothing unjudged "
+		 "is served", p->up->registry, p->repo, p->digest[0] ? "@" : ":", p->digest[0] ? p->digest : p->ref,
+		 msg ? msg : "no answer");
+	sw_http_set_reason(p->req, what);
+	reg_error(p->req, 403, "DENIED", what, NULL);
 	finish(p, D_ERROR, "upstream", msg);
 }
 
@@ -1726,6 +1849,10 @@ int sw_gate_serve(const sw_gate_opts *o, sw_error *err)
 	ho.key = g->key;
 	ho.max_body = 0; /* read-only: no request has a body */
 	ho.grace_ms = 5000;
+	/* a pull fetches blobs at once: over HTTP/1.1 a client opens a
+	 * connection for each and reads them in parallel, which h2 (one
+	 * connection, its frames read in turn) does not (docs/gate.md) */
+	ho.http1_only = true;
 	if ((rc = sw_http_new(&g->http, &ho, err)) < 0)
 		goto out;
 	if ((rc = sw_pool_new(&g->pool, g->http, g->workers, MAX_QUEUED)) < 0) {

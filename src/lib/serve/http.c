@@ -188,9 +188,11 @@ static bool same_pair(const pair_stat *a, const pair_stat *b)
 }
 
 /* A server context for the pair: TLS 1.2 and up, h2 and http/1.1 by
- * ALPN. NULL (with the reason in err) when it does not load or match. */
+ * ALPN (http/1.1 alone with http1_only). NULL (with the reason in err)
+ * when it does not load or match. */
 static SSL_CTX *load_pair(const sw_http *h, sw_error *err)
 {
+	static const h2o_iovec_t http1[] = { { H2O_STRLIT("http/1.1") }, { NULL, 0 } };
 	SSL_CTX *c = SSL_CTX_new(TLS_server_method());
 
 	if (!c) {
@@ -211,7 +213,7 @@ static SSL_CTX *load_pair(const sw_http *h, sw_error *err)
 		sw_error_set(err, SW_EIO, "%s does not belong to the certificate in %s", h->o.key, h->o.cert);
 		goto fail;
 	}
-	h2o_ssl_register_alpn_protocols(c, h2o_http2_alpn_protocols);
+	h2o_ssl_register_alpn_protocols(c, h->o.http1_only ? http1 : h2o_http2_alpn_protocols);
 	ERR_clear_error();
 	return c;
 fail:

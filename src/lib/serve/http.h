@@ -32,9 +32,12 @@ typedef struct sw_http_opts {
 	unsigned max_conns;            /* past it, new connections wait in the backlog */
 	unsigned reload_ms;            /* how often the certificate files are looked at */
 	unsigned grace_ms;             /* after SIGTERM, at most this long for answers in flight */
+	bool http1_only;               /* ALPN offers http/1.1 alone (not h2): clients that
+					* pull large bodies at once open a connection each,
+					* and decrypt them in parallel (the gate's blobs) */
 } sw_http_opts;
 
-#define SW_HTTP_OPTS_INIT { NULL, NULL, NULL, SW_HTTP_MAX_BODY, 10000, 10000, 4096, 2000, 10000 }
+#define SW_HTTP_OPTS_INIT { NULL, NULL, NULL, SW_HTTP_MAX_BODY, 10000, 10000, 4096, 2000, 10000, false }
 
 /* A route's handler: answer now (sw_http_reply) or keep the request
  * (sw_http_hold) and answer later from the loop. */

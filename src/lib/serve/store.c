@@ -2,10 +2,20 @@
 /*
  * The gate's content store (store.h). Files are reached through directory
  * descriptors (openat, renameat, unlinkat), never through a path an
- * upstream named: blob names are the hex of a validated digest. Blobs are
- * counted by the images that hold them (a chained hash by digest); images
- * are a recency list, the least recently pulled evicted first when the
- * store is over its bound (never the one just adopted).
+ * upstream named: blob names are the hex of a validated digest.
+ *
+ * Three hash tables, chained, that double as they fill (every lookup is
+ * O(1) whatever the store holds):
+ *  - blobs by digest, each counted by the images that hold it (the file
+ *    goes with the last of them);
+ *  - images by repository and digest (a manifest pulled);
+ *  - members: (repository, blob) with the number of that repository's
+ *    images that hold the blob: a blob is served under a repository's name
+ *    only while an allowed image of it needs the blob.
+ * Images are also a recency list, the least recently pulled evicted first
+ * when the store is over its bound (never the one just adopted). Everything
+ * runs on one thread (the server's loop): no lock, and an eviction is
+ * never seen half done.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,18 +28,30 @@
 
 #include "store.h"
 
-#define NBUCKETS 4096
 #define MAX_DEPTH 4           /* staging/blobs/sha256/FILE */
 #define MAX_BLOBS_PER_IMAGE 4096
+#define MIN_BUCKETS 64
+
+/* A node of a table: the entry's hash, the next in its chain. */
+typedef struct hnode {
+	struct hnode *next;
+	uint32_t hash;
+} hnode;
+
+typedef struct htab {
+	hnode **b;
+	size_t n, cap;               /* entries; buckets (a power of two) */
+} htab;
 
 typedef struct blob {
+	hnode node;                  /* first: a node is its blob */
 	char hex[65];
 	uint64_t size;
 	unsigned refs;
-	struct blob *next;
 } blob;
 
 typedef struct image {
+	hnode node;
 	char *repo, *media_type;
 	char digest[SW_DIGEST_STRLEN];
 	blob **blobs;
@@ -37,23 +59,95 @@ typedef struct image {
 	struct image *prev, *next;   /* most recently pulled first */
 } image;
 
+typedef struct member {
+	hnode node;
+	char *repo;
+	const blob *b;
+	unsigned images;             /* the repository's images that hold b */
+} member;
+
 struct sw_store {
 	int dirfd, blobsfd, tmpfd;
 	char *tmp;                   /* DIR/tmp, for the pulls that write a staging layout */
 	uint64_t bytes, max;
-	blob *buckets[NBUCKETS];
+	htab blobs, images, members;
 	image *head, *tail;
 	size_t nimages, evicted;
 	unsigned seq;
 };
 
-static unsigned hash_hex(const char *hex)
-{
-	unsigned h = 2166136261u;
+/* ---- the tables ---- */
 
-	for (; *hex; hex++)
-		h = (h ^ (unsigned char)*hex) * 16777619u;
-	return h % NBUCKETS;
+static uint32_t fnv(uint32_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+#define FNV0 2166136261u
+
+static uint32_t hash_hex(const char *hex)
+{
+	return fnv(FNV0, hex);
+}
+
+/* repository and a digest's hex (or a digest), a 0 byte between */
+static uint32_t hash_pair(const char *repo, const char *s)
+{
+	return fnv(fnv(FNV0, repo) * 16777619u, s);
+}
+
+static hnode *ht_first(const htab *t, uint32_t h)
+{
+	return t->cap ? t->b[h & (t->cap - 1)] : NULL;
+}
+
+/* Twice the buckets, when the table is as full as it has buckets. */
+static int ht_grow(htab *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : MIN_BUCKETS, i;
+	hnode **b;
+
+	if (t->n < t->cap)
+		return 0;
+	if (!(b = calloc(cap, sizeof(*b))))
+		return t->cap ? 0 : SW_ENOMEM; /* a full table still works, only slower */
+	for (i = 0; i < t->cap; i++) {
+		hnode *n = t->b[i], *next;
+		for (; n; n = next) {
+			next = n->next;
+			n->next = b[n->hash & (cap - 1)];
+			b[n->hash & (cap - 1)] = n;
+		}
+	}
+	free(t->b);
+	t->b = b;
+	t->cap = cap;
+	return 0;
+}
+
+static int ht_add(htab *t, hnode *n, uint32_t h)
+{
+	if (ht_grow(t) < 0)
+		return SW_ENOMEM;
+	n->hash = h;
+	n->next = t->b[h & (t->cap - 1)];
+	t->b[h & (t->cap - 1)] = n;
+	t->n++;
+	return 0;
+}
+
+static void ht_del(htab *t, hnode *n)
+{
+	hnode **p = &t->b[n->hash & (t->cap - 1)];
+
+	while (*p && *p != n)
+		p = &(*p)->next;
+	if (*p) {
+		*p = n->next;
+		t->n--;
+	}
 }
 
 static bool valid_hex(const char *s)
@@ -68,12 +162,73 @@ static bool valid_hex(const char *s)
 
 static blob *find_blob(const sw_store *s, const char *hex)
 {
-	blob *b;
+	uint32_t h = hash_hex(hex);
+	hnode *n;
 
-	for (b = s->buckets[hash_hex(hex)]; b; b = b->next)
-		if (strcmp(b->hex, hex) == 0)
-			return b;
+	for (n = ht_first(&s->blobs, h); n; n = n->next)
+		if (n->hash == h && strcmp(((blob *)n)->hex, hex) == 0)
+			return (blob *)n;
 	return NULL;
+}
+
+static image *find_image(const sw_store *s, const char *repo, const char *digest)
+{
+	uint32_t h = hash_pair(repo, digest);
+	hnode *n;
+
+	for (n = ht_first(&s->images, h); n; n = n->next) {
+		image *im = (image *)n;
+		if (n->hash == h && strcmp(im->digest, digest) == 0 && strcmp(im->repo, repo) == 0)
+			return im;
+	}
+	return NULL;
+}
+
+static member *find_member(const sw_store *s, const char *repo, const char *hex)
+{
+	uint32_t h = hash_pair(repo, hex);
+	hnode *n;
+
+	for (n = ht_first(&s->members, h); n; n = n->next) {
+		member *m = (member *)n;
+		if (n->hash == h && strcmp(m->b->hex, hex) == 0 && strcmp(m->repo, repo) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+/* One more image of repo holds b. */
+static int member_ref(sw_store *s, const char *repo, const blob *b)
+{
+	member *m = find_member(s, repo, b->hex);
+
+	if (m) {
+		m->images++;
+		return 0;
+	}
+	if (!(m = calloc(1, sizeof(*m))) || !(m->repo = sw__strdup(repo))) {
+		free(m);
+		return SW_ENOMEM;
+	}
+	m->b = b;
+	m->images = 1;
+	if (ht_add(&s->members, &m->node, hash_pair(repo, b->hex)) < 0) {
+		free(m->repo);
+		free(m);
+		return SW_ENOMEM;
+	}
+	return 0;
+}
+
+static void member_unref(sw_store *s, const char *repo, const blob *b)
+{
+	member *m = find_member(s, repo, b->hex);
+
+	if (m && --m->images == 0) {
+		ht_del(&s->members, &m->node);
+		free(m->repo);
+		free(m);
+	}
 }
 
 /* Remove what is under fd (a directory we made), not following links. */
@@ -165,13 +320,24 @@ void sw_store_free(sw_store *s)
 		next = im->next;
 		free_image(im);
 	}
-	for (i = 0; i < NBUCKETS; i++) {
-		blob *b = s->buckets[i], *nb;
-		for (; b; b = nb) {
-			nb = b->next;
-			free(b);
+	for (i = 0; i < s->blobs.cap; i++) {
+		hnode *n = s->blobs.b[i], *nn;
+		for (; n; n = nn) {
+			nn = n->next;
+			free(n);
 		}
 	}
+	for (i = 0; i < s->members.cap; i++) {
+		hnode *n = s->members.b[i], *nn;
+		for (; n; n = nn) {
+			nn = n->next;
+			free(((member *)n)->repo);
+			free(n);
+		}
+	}
+	free(s->blobs.b);
+	free(s->images.b);
+	free(s->members.b);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	if (s->blobsfd >= 0)
@@ -238,14 +404,9 @@ static void push_front(sw_store *s, image *im)
 
 static void drop_blob(sw_store *s, blob *b)
 {
-	blob **p = &s->buckets[hash_hex(b->hex)];
-
 	if (--b->refs)
 		return;
-	while (*p && *p != b)
-		p = &(*p)->next;
-	if (*p)
-		*p = b->next;
+	ht_del(&s->blobs, &b->node);
 	unlinkat(s->blobsfd, b->hex, 0);
 	s->bytes -= b->size;
 	free(b);
@@ -256,8 +417,11 @@ static void evict(sw_store *s, image *im)
 	size_t i;
 
 	unlink_lru(s, im);
-	for (i = 0; i < im->nblobs; i++)
+	ht_del(&s->images, &im->node);
+	for (i = 0; i < im->nblobs; i++) {
+		member_unref(s, im->repo, im->blobs[i]);
 		drop_blob(s, im->blobs[i]);
+	}
 	s->nimages--;
 	s->evicted++;
 	free_image(im);
@@ -271,16 +435,6 @@ static bool image_has(const image *im, const char *hex)
 		if (strcmp(im->blobs[i]->hex, hex) == 0)
 			return true;
 	return false;
-}
-
-static image *find_image(const sw_store *s, const char *repo, const char *digest)
-{
-	image *im;
-
-	for (im = s->head; im; im = im->next)
-		if (strcmp(im->digest, digest) == 0 && strcmp(im->repo, repo) == 0)
-			return im;
-	return NULL;
 }
 
 /* One blob of the staging layout into the store (or counted again). */
@@ -307,8 +461,12 @@ static blob *take_blob(sw_store *s, int from, const char *hex, sw_error *err)
 	memcpy(b->hex, hex, 65);
 	b->size = (uint64_t)st.st_size;
 	b->refs = 1;
-	b->next = s->buckets[hash_hex(hex)];
-	s->buckets[hash_hex(hex)] = b;
+	if (ht_add(&s->blobs, &b->node, hash_hex(hex)) < 0) {
+		unlinkat(s->blobsfd, hex, 0);
+		free(b);
+		sw_error_set(err, SW_ENOMEM, "out of memory");
+		return NULL;
+	}
 	s->bytes += b->size;
 	return b;
 }
@@ -318,6 +476,7 @@ int sw_store_adopt(sw_store *s, const char *repo, const char *digest, const char
 {
 	const char *name = staging_name(staging);
 	image *im = find_image(s, repo, digest);
+	size_t nm = 0;               /* members counted */
 	int sfd = -1, rc = 0;
 	DIR *d = NULL;
 	struct dirent *de;
@@ -372,6 +531,13 @@ int sw_store_adopt(sw_store *s, const char *repo, const char *digest, const char
 		rc = sw_error_set(err, SW_EIO, "staging %s: the manifest %s is not in it", name, digest);
 		goto out;
 	}
+	for (nm = 0; nm < im->nblobs; nm++)
+		if (member_ref(s, repo, im->blobs[nm]) < 0) {
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+			goto out;
+		}
+	if (ht_add(&s->images, &im->node, hash_pair(repo, digest)) < 0)
+		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 out:
 	if (d)
 		closedir(d);
@@ -380,8 +546,11 @@ out:
 	sw_store_discard(s, staging);
 	if (rc < 0) {
 		size_t i;
-		for (i = 0; i < im->nblobs; i++)
+		for (i = 0; i < im->nblobs; i++) {
+			if (i < nm)
+				member_unref(s, repo, im->blobs[i]);
 			drop_blob(s, im->blobs[i]);
+		}
 		free_image(im);
 		return rc;
 	}
@@ -408,16 +577,17 @@ bool sw_store_manifest(sw_store *s, const char *repo, const char *digest, char *
 
 bool sw_store_blob(sw_store *s, const char *repo, const char *digest, char *path, size_t n)
 {
-	const image *im;
-
-	if (!sw_digest_valid(digest) || !find_blob(s, digest + 7))
+	if (!sw_digest_valid(digest) || !find_member(s, repo, digest + 7))
 		return false;
-	for (im = s->head; im; im = im->next)
-		if (strcmp(im->repo, repo) == 0 && image_has(im, digest + 7)) {
-			snprintf(path, n, "/proc/self/fd/%d/%s", s->blobsfd, digest + 7);
-			return true;
-		}
-	return false;
+	snprintf(path, n, "/proc/self/fd/%d/%s", s->blobsfd, digest + 7);
+	return true;
+}
+
+int sw_store_link_blob(const sw_store *s, const char *digest, int dfd, const char *name)
+{
+	if (!sw_digest_valid(digest))
+		return -1;
+	return linkat(s->blobsfd, digest + 7, dfd, name, 0) == 0 ? 0 : -1;
 }
 
 uint64_t sw_store_bytes(const sw_store *s)

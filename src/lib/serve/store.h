@@ -7,7 +7,7 @@
  * repository with the blobs it needs. Images arrive whole, from a staging
  * directory (an OCI layout a pull wrote under DIR/tmp), and leave whole,
  * the least recently pulled first, when the store is over its size bound.
- * Everything runs on the server's loop thread.
+ * Everything runs on the server's loop thread but sw_store_link_blob.
  *
  * The store holds what this process judged: it is emptied when opened (a
  * decision made under another policy, or by another build, is not
@@ -45,6 +45,13 @@ bool sw_store_manifest(sw_store *s, const char *repo, const char *digest, char *
 		       const char **media_type);
 /* A blob of an image of repo that is stored: its file into path. */
 bool sw_store_blob(sw_store *s, const char *repo, const char *digest, char *path, size_t n);
+
+/* A hard link to the stored blob `digest` as dfd/name, when the store has
+ * its file: bytes verified when they were stored (a store file is never
+ * changed in place, only renamed in and unlinked), so a judgment need not
+ * fetch them again. Safe on any thread (it reads nothing that changes: the
+ * link either finds the file or fails). 0, or -1 (fetch it). */
+int sw_store_link_blob(const sw_store *s, const char *digest, int dfd, const char *name);
 
 uint64_t sw_store_bytes(const sw_store *s);
 size_t sw_store_images(const sw_store *s);
