@@ -329,10 +329,12 @@ static int64_t lite_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw
 			r->cells = nc;
 			cap = ncap;
 		}
+		/* the whole row zeroed first: a row left half made (out of
+		 * memory) frees only what it holds */
+		memset(&r->cells[r->rows * r->cols], 0, r->cols * sizeof(*r->cells));
 		for (i = 0; i < cols; i++) {
 			cell *c = &r->cells[r->rows * r->cols + (size_t)i];
 			int type = sqlite3_column_type(st, i);
-			memset(c, 0, sizeof(*c));
 			if (type == SQLITE_NULL)
 				continue;
 			if (type == SQLITE_BLOB) {
