@@ -197,7 +197,11 @@ def multi_platform_index_and_platform_selection():
     with R.Registry() as reg:
         R.push(reg, multi, "multi", "team/multi", "v1", all_platforms=True)
         r = scan("--insecure-registry", reg.host, "%s/team/multi:v1" % reg.host)
-        eq((r.rc, [f[0] for f in findings(r)]), (0, []), "linux/amd64 by default: clean")
+        eq((r.rc, [f[:2] for f in findings(r)]), (0, [("SW-IOC-SHA256", "/opt/eicar.com"),
+                                                       ("SW-TEST-EICAR", "/opt/eicar.com")]),
+           "every platform by default: arm64's file found")
+        r = scan("--insecure-registry", reg.host, "--platform", "linux/amd64", "%s/team/multi:v1" % reg.host)
+        eq((r.rc, [f[0] for f in findings(r)]), (0, []), "--platform linux/amd64: clean")
         r = scan("--insecure-registry", reg.host, "--platform", "linux/arm64", "%s/team/multi:v1" % reg.host)
         eq([f[:2] for f in findings(r)], [("SW-IOC-SHA256", "/opt/eicar.com"), ("SW-TEST-EICAR", "/opt/eicar.com")],
            "linux/arm64 picked from the index")
