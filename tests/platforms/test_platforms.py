@@ -21,7 +21,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 from caserun import collector, drive_module, eq, ok  # noqa: E402
-from imagelib import MINER_STANDIN, MT_INDEX, E, Layer, config_for, jdump, sha, write_oci  # noqa: E402
+from imagelib import MINER_STANDIN, E, Layer, config_for, oci_index, sha, write_oci  # noqa: E402
 import registry as R  # noqa: E402
 
 BIN = None
@@ -66,16 +66,13 @@ def multi(name, arches=("amd64", "arm64"), poisoned="arm64", attestation=True, n
         images.append((att, config_for(att, arch="unknown"),
                        {"platform": {"architecture": "unknown", "os": "unknown"},
                         "annotations": {"vnd.docker.reference.type": "attestation-manifest"}}))
-    blobs = write_oci(root, images)
-    with open(os.path.join(root, "index.json"), "rb") as f:
-        inner = f.read()
-    digests = {m["platform"]["architecture"]: m["digest"] for m in json.loads(inner)["manifests"]}
     if nested:
-        idx = blobs.put(inner)
-        with open(os.path.join(root, "index.json"), "wb") as f:
-            f.write(jdump({"schemaVersion": 2, "mediaType": MT_INDEX,
-                           "manifests": [{"mediaType": MT_INDEX, "digest": idx, "size": len(inner),
-                                          "annotations": {"org.opencontainers.image.ref.name": "multi"}}]}))
+        _, inner = oci_index(root, images)
+    else:
+        write_oci(root, images)
+        with open(os.path.join(root, "index.json"), "rb") as f:
+            inner = f.read()
+    digests = {m["platform"]["architecture"]: m["digest"] for m in json.loads(inner)["manifests"]}
     return root, digests, sha(b.blob)
 
 
