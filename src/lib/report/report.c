@@ -588,10 +588,12 @@ int sw_report__absorb(sw_report *into, sw_report *from, const char *platform)
 	    !(p = new_plat(into, platform, from->manifest_digest)) ||
 	    (from->config_digest && !(p->config_digest = sw__strdup(from->config_digest))))
 		return SW_ENOMEM;
-	memcpy(into->f + into->nf, from->f, from->nf * sizeof(*from->f));
+	if (from->nf)
+		memcpy(into->f + into->nf, from->f, from->nf * sizeof(*from->f));
 	into->nf += from->nf;
 	from->nf = 0;
-	memcpy(into->inc + into->ninc, from->inc, from->ninc * sizeof(*from->inc));
+	if (from->ninc)
+		memcpy(into->inc + into->ninc, from->inc, from->ninc * sizeof(*from->inc));
 	into->ninc += from->ninc;
 	from->ninc = 0;
 	p->layers = from->layers;

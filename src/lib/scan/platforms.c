@@ -131,10 +131,12 @@ int sw_scan_platforms(const sw_image *img, const sw_scan_opts *opts, sw_report *
 		return sw_error_set(err, SW_EINVAL, "the image is not among its index's manifests");
 	so = *opts;
 	/* no cache of the caller's: a private one, so shared layers are read once
-	 * (without it, they are read again: slower, never wrong) */
-	if (!sw_image_platform_named(img) && !so.layer_cache && !so.layer_cache_handle &&
-	    sw_cache_open(&mem, ":memory:", MEMORY_CACHE_MAX, NULL) == 0)
+	 * (an in-memory database fails to open only when memory is short) */
+	if (!sw_image_platform_named(img) && !so.layer_cache && !so.layer_cache_handle) {
+		if ((rc = sw_cache_open(&mem, ":memory:", MEMORY_CACHE_MAX, err)) < 0)
+			return rc;
 		so.layer_cache_handle = mem;
+	}
 	if ((rc = sw_scan_image(img, &so, &r, err)) < 0)
 		goto out;
 	if (sw_report__platform_first(r, label(&v[mine], img), sw_image_index_digest(img)) < 0) {
