@@ -99,7 +99,9 @@ SW_API int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_repor
  * when img was opened for a platform its caller named
  * (sw_image_platform_named: `--platform`), every other; an image manifest
  * the source does not hold (a layout with some platforms' blobs only:
- * nothing of it can run from there). More than SW_IMAGE_MAX_PLATFORMS
+ * nothing of it can run from there); those opts->limits.timeout, which
+ * bounds the whole call, left no time for (then also an incomplete entry
+ * and its medium finding). More than SW_IMAGE_MAX_PLATFORMS
  * image manifests: the rest are not read, and an incomplete entry (with
  * its medium finding) says how many. img from no index of several: as
  * sw_scan_image. Other platforms are opened with the options img was

@@ -21,7 +21,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 from caserun import collector, drive_module, eq, ok  # noqa: E402
-from imagelib import MINER_STANDIN, E, Layer, config_for, oci_index, sha, write_oci  # noqa: E402
+from imagelib import MINER_STANDIN, E, Layer, config_for, oci_index, sha, write_oci, zeros_layer  # noqa: E402
 import registry as R  # noqa: E402
 
 BIN = None
@@ -227,6 +227,26 @@ def at_most_64_platforms():
     inc = [x for x in doc["incomplete"] if "2 more image manifests" in x["reason"]]
     eq(len(inc), 1, "the rest counted: %s" % doc["incomplete"])
     eq(doc["verdict"], "suspicious", "never clean for what was not read")
+
+
+@case
+def one_timeout_for_the_whole_index():
+    """--timeout bounds the scan of the index, not each platform: a first
+    platform that spends it leaves the next not scanned, and incomplete."""
+    root = os.path.join(WORK, "slow")
+    shutil.rmtree(root, ignore_errors=True)
+    slow, quick = [zeros_layer(20)], [Layer([E(MINER_PATH[1:], MINER_STANDIN, mode=0o755)])]
+    write_oci(root, [(slow, config_for(slow), {"platform": {"architecture": "amd64", "os": "linux"}}),
+                     (quick, config_for(quick, arch="arm64"), {"platform": {"architecture": "arm64", "os": "linux"}})])
+    rc, doc, err = scan("--timeout", "1", "--max-ratio", "1000000", "--max-image-size", "1T", "oci:" + root)
+    eq(rc, 0, "incomplete is medium: " + err)
+    ns = doc["image"]["platforms_not_scanned"]
+    eq([p["platform"] for p in ns], ["linux/arm64"], "arm64 had no time left")
+    ok("--timeout" in ns[0]["reason"], ns[0]["reason"])
+    ok(any("linux/arm64" in x["reason"] and "--timeout" in x["reason"] for x in doc["incomplete"]),
+       "an incomplete entry: %s" % doc["incomplete"])
+    eq(doc["verdict"], "suspicious", "never clean")
+    ok(doc["stats"]["seconds"] < 10, "bounded: %.1f s" % doc["stats"]["seconds"])
 
 
 def main():

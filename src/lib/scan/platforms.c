@@ -80,12 +80,41 @@ static int scan_variant(const sw_image *img, size_t i, const sw_scan_opts *so, s
 	return rc;
 }
 
-/* The other platforms, img's report r holding the first. */
-static int others(const sw_image *img, size_t mine, const sw_scan_opts *so, sw_report *r, sw_error *err)
+/* The time left of the whole scan's --timeout for the next platform: 0
+ * when it is spent (then the platform is incomplete, never clean). */
+static double time_left(const sw_scan_opts *opts, double start)
+{
+	double left = opts->limits.timeout - (sw_now() - start);
+
+	if (opts->limits.timeout <= 0)
+		return 1e12;
+	return left > 0.5 ? left : 0;
+}
+
+/* A platform the --timeout left no time for: not scanned, and incomplete. */
+static int out_of_time(sw_report *r, const sw_image_variant *v, double timeout, sw_error *err)
+{
+	const char *p = v->platform ? v->platform : "unknown";
+	char why[200];
+
+	snprintf(why, sizeof(why), "the --timeout of %.0f s was spent on the platforms before it", timeout);
+	if (sw_report__not_scanned(r, p, v->digest, why) < 0)
+		return sw_error_set(err, SW_ENOMEM, "out of memory");
+	snprintf(why, sizeof(why), "platform %s (%s) not scanned: the --timeout of %.0f s was spent", p, v->digest,
+		 timeout);
+	return sw_report_add_incomplete(r, "limits", NULL, -1, why) < 0 ? sw_error_set(err, SW_ENOMEM, "out of memory")
+									  : 0;
+}
+
+/* The other platforms, img's report r holding the first; start: when the
+ * first began (one --timeout bounds them all). */
+static int others(const sw_image *img, size_t mine, const sw_scan_opts *opts, double start, sw_report *r,
+		  sw_error *err)
 {
 	size_t n, over, i;
 	const sw_image_variant *v = sw_image_variants(img, &n, &over);
-	char why[128];
+	sw_scan_opts so = *opts;
+	char why[160];
 	int rc;
 
 	snprintf(why, sizeof(why), "only %s was asked for (--platform)",
@@ -93,11 +122,14 @@ static int others(const sw_image *img, size_t mine, const sw_scan_opts *so, sw_r
 	for (i = 0; i < n; i++) {
 		if (i == mine || listed_before(v, i) || strcmp(v[i].digest, v[mine].digest) == 0)
 			continue;
-		if (sw_image_platform_named(img))
+		if (sw_image_platform_named(img)) {
 			rc = sw_report__not_scanned(r, v[i].platform ? v[i].platform : "unknown", v[i].digest, why) < 0
 				     ? sw_error_set(err, SW_ENOMEM, "out of memory") : 0;
-		else
-			rc = scan_variant(img, i, so, r, err);
+		} else if ((so.limits.timeout = time_left(opts, start)) == 0) {
+			rc = out_of_time(r, &v[i], opts->limits.timeout, err);
+		} else {
+			rc = scan_variant(img, i, &so, r, err);
+		}
 		if (rc < 0)
 			return rc;
 	}
@@ -118,6 +150,7 @@ int sw_scan_platforms(const sw_image *img, const sw_scan_opts *opts, sw_report *
 	const char *md = sw_image_manifest_digest(img);
 	sw_cache *mem = NULL;
 	sw_report *r = NULL;
+	double start = sw_now();
 	int rc;
 
 	*out = NULL;
@@ -147,7 +180,7 @@ int sw_scan_platforms(const sw_image *img, const sw_scan_opts *opts, sw_report *
 	so.layer_raw_ctx = NULL;
 	so.layer_result = NULL;
 	so.layer_result_ctx = NULL;
-	if ((rc = others(img, mine, &so, r, err)) < 0)
+	if ((rc = others(img, mine, &so, start, r, err)) < 0)
 		goto out;
 	sw_report__sort(r);
 	*out = r;
