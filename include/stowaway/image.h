@@ -11,6 +11,7 @@
 #ifndef STOWAWAY_IMAGE_H
 #define STOWAWAY_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,9 +51,17 @@ typedef struct sw_image_opts {
 	uint64_t max_config;      /* bytes of an image config */
 	uint32_t max_layers;      /* layers per image */
 	const sw_registry_opts *registry;  /* NULL = defaults */
+	/* platform NULL and an index without linux/amd64: take its first
+	 * image rather than fail (for a caller that reads every platform of
+	 * the index anyway: sw_scan_platforms) */
+	bool any_platform;
 } sw_image_opts;
 
-#define SW_IMAGE_OPTS_INIT { NULL, 4u << 20, 16u << 20, 1024, NULL }
+#define SW_IMAGE_OPTS_INIT { NULL, 4u << 20, 16u << 20, 1024, NULL, false }
+
+/* Image manifests one index may list that are read (sw_image_variants);
+ * those beyond are counted, never read. */
+#define SW_IMAGE_MAX_PLATFORMS 64
 
 typedef enum { SW_SRC_OCI, SW_SRC_OCI_ARCHIVE, SW_SRC_DOCKER_ARCHIVE,
 	       SW_SRC_DIR, SW_SRC_REGISTRY } sw_source_kind;
@@ -99,6 +108,35 @@ SW_API const char *sw_image_platform(const sw_image *img);
 /* The platforms offered by the index the image was picked from (*n of
  * them, borrowed; n 0 when it came from no index or one of one platform). */
 SW_API const char *const *sw_image_platforms(const sw_image *img, size_t *n);
+
+/* One image manifest of the index an image was picked from. */
+typedef struct sw_image_variant {
+	const char *platform;    /* "os/arch[/variant]" its descriptor declares; NULL: none */
+	const char *digest;      /* the manifest's digest */
+} sw_image_variant;
+
+/* Every image manifest of the index img was picked from (the deepest one,
+ * when indexes nest), in the index's order, img's own among them:
+ * attestation manifests (platform unknown/unknown), cosign attachments,
+ * nested indexes and, at the top of a layout, other tags' images are
+ * none. At most SW_IMAGE_MAX_PLATFORMS; *over (may be NULL) counts those
+ * beyond. Borrowed, valid until sw_image_free; *n is 0 when img came from
+ * no index or from one listing a single image. */
+SW_API const sw_image_variant *sw_image_variants(const sw_image *img, size_t *n, size_t *over);
+/* Was img opened for a platform its caller named (sw_image_opts.platform)? */
+SW_API bool sw_image_platform_named(const sw_image *img);
+/* The digest of the index the variants were listed in; NULL when it was a
+ * layout's index.json, or img came from no index. Borrowed. */
+SW_API const char *sw_image_index_digest(const sw_image *img);
+
+/* Open variant i of img (sw_image_variants): the same input read again
+ * with the options img was opened with (their registry options must still
+ * be alive), that manifest taken by its digest (a registry image: the
+ * repository @digest, so a tag moved meanwhile changes nothing). *out
+ * belongs to the caller. Errors as sw_image_open; SW_ENOTFOUND also when
+ * the manifest or a blob of it is not there (a layout that holds only some
+ * platforms' blobs), SW_EINVAL for i out of range. */
+SW_API int sw_image_open_variant(const sw_image *img, size_t i, sw_image **out, sw_error *err);
 
 /* Normalise a registry reference the way Docker does ("alpine" ->
  * "docker.io/library/alpine:latest"). Writes into out (size n). */

@@ -37,12 +37,16 @@ typedef struct sw_finding {
 	const char *created_by;
 	bool in_final_fs;
 	const char *evidence;      /* a JSON object ("{}" when empty) */
+	const char *platform;      /* "os/arch[/variant]" of the image it is in, when the
+				    * image came from an index of several (sw_scan_platforms);
+				    * NULL otherwise. layer counts that platform's layers. */
 } sw_finding;
 
 typedef struct sw_incomplete {
 	const char *path;          /* NULL when a whole layer or image is concerned */
 	int layer;                 /* -1 for the image */
 	const char *reason;
+	const char *platform;      /* as sw_finding's */
 } sw_incomplete;
 
 typedef enum { SW_VERDICT_CLEAN, SW_VERDICT_SUSPICIOUS, SW_VERDICT_MALICIOUS } sw_verdict;

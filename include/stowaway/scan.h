@@ -93,6 +93,28 @@ typedef struct sw_scan_opts {
 SW_API int sw_scan_image(const sw_image *img, const sw_scan_opts *opts, sw_report **out,
 			 sw_error *err);
 
+/* Scan every platform of the index img was picked from (sw_image_variants):
+ * img first, then each other image manifest the index lists (attestations
+ * are none), each once, into one report. A layer the platforms share is
+ * read once: through the layer cache when opts names one, else through one
+ * kept in memory for this call. Every finding and incomplete entry says its
+ * platform (sw_finding.platform); the verdict and the worst severity are
+ * those of the worst platform; the report lists each platform scanned
+ * (digests, layers, counts) and each not scanned with why. Not scanned:
+ * when img was opened for a platform its caller named
+ * (sw_image_platform_named: `--platform`), every other; an image manifest
+ * the source does not hold (a layout with some platforms' blobs only:
+ * nothing of it can run from there); those opts->limits.timeout, which
+ * bounds the whole call, left no time for (then also an incomplete entry
+ * and its medium finding). More than SW_IMAGE_MAX_PLATFORMS
+ * image manifests: the rest are not read, and an incomplete entry (with
+ * its medium finding) says how many. img from no index of several: as
+ * sw_scan_image. Other platforms are opened with the options img was
+ * opened with; their scans get opts without layer_raw and layer_result
+ * (those see img's layers only). Errors as sw_scan_image, for any
+ * platform (err names it). */
+SW_API int sw_scan_platforms(const sw_image *img, const sw_scan_opts *opts, sw_report **out, sw_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -198,6 +198,7 @@ int cmd_check(int argc, char **argv)
 		case CLI_O_POLICY: policy = optarg; break;
 		case CLI_O_MANIFESTS: manifests = true; break;
 		case CLI_O_RESOLVE: co.resolve = true; break;
+		case CLI_O_PLATFORM: io.platform = optarg; break;
 		case CLI_O_SCAN: co.scan_mode = SW_CHECK_SCAN_ALWAYS; break;
 		case CLI_O_NOSCAN: co.scan_mode = SW_CHECK_SCAN_NEVER; break;
 		case CLI_O_CACHE: cache_flag = optarg; break;

@@ -287,7 +287,7 @@ static int scan_one(scan_args *a, int idx, sw_format fmt, FILE *out, sw_privkey 
 	int rc = sw_image_open(&img, arg, &a->io, &err);
 
 	if (rc == 0)
-		rc = sw_scan_image(img, &a->so, &rep, &err);
+		rc = sw_scan_platforms(img, &a->so, &rep, &err);
 	if (rc == 0 && a->dynamic)
 		rc = run_dynamic(a, img, rep, arg, &dyn_failed, &err);
 	if (a->so.progress)
@@ -347,6 +347,9 @@ int cmd_scan(int argc, char **argv)
 	sw_privkey *akey = NULL;
 	int c, i, rc, worst = EXIT_CLEAN;
 
+	/* an index is scanned whole (sw_scan_platforms): one without
+	 * linux/amd64 is no error */
+	a.io.any_platform = true;
 	cli_registry_init(&a.reg, &a.io);
 	if (cli_args_init(&a.args, "scan") < 0) {
 		scan_args_release(&a, NULL);

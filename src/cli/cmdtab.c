@@ -58,6 +58,8 @@
 
 #define OPT_PLATFORM { CLI_O_PLATFORM, "platform", 0, "OS/ARCH[/V]", \
 		       "image to pick from a multi-platform index\n(default linux/amd64)", NULL }
+#define OPT_PLATFORM_SCAN { CLI_O_PLATFORM, "platform", 0, "OS/ARCH[/V]", \
+		       "scan only this platform of a multi-platform index\n(default: every platform)", NULL }
 
 #define EXIT_SEVERITY "0 nothing at or above --fail-on; 1 findings at or above it; 2 an error."
 
@@ -72,7 +74,7 @@ static const cli_opt scan_opts[] = {
 	  HTML_PAGES, CLI_V_FORMATS_REPORT },
 	OPT_OUTPUT,
 	OPT_FAILON_SEV("high"),
-	OPT_PLATFORM,
+	OPT_PLATFORM_SCAN,
 	{ CLI_O_JOBS, "jobs", 'j', "N", "layers decoded in parallel (default: the number\nof cores)", NULL },
 	{ CLI_O_IOC, "ioc", 0, "FILE",
 	  "extra SHA-256 IOC list: \"sha256 severity category\nname\" per line (repeatable)", CLI_V_FILE },
@@ -154,6 +156,8 @@ static const cli_opt check_opts[] = {
 	{ CLI_O_SCAN, "scan", 0, NULL, "scan registry images too (local images always\nare)", NULL },
 	{ CLI_O_NOSCAN, "no-scan", 0, NULL, "scan only where the policy requires it", NULL },
 	{ CLI_O_RESOLVE, "resolve", 0, NULL, "ask the registry what each tag points to (digest)", NULL },
+	{ CLI_O_PLATFORM, "platform", 0, "OS/ARCH[/V]",
+	  "scan only this platform of a multi-platform index\n(default: every platform; the worst decides)", NULL },
 	{ CLI_O_CACHE, "cache", 0, "PATH", "the layer cache scans use (setting cache)", CLI_V_FILE },
 	{ CLI_O_NOCACHE, "no-cache", 0, NULL, "neither read nor write the layer cache", NULL },
 	OPT_HELP,

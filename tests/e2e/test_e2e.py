@@ -275,9 +275,12 @@ def multi_platform_index_and_tags():
     ])
     r = scan("oci:%s:multi" % root)
     eq(r.rc, 0, r.err)
-    one_finding(r, "SW-IOC-SHA256", "/amd64-eicar", 0)
+    # every platform of the index, each finding saying its own
+    eq(one_finding(r, "SW-IOC-SHA256", "/amd64-eicar", 0)["platform"], "linux/amd64", "platform")
+    eq(one_finding(r, "SW-IOC-SHA256", "/arm64-eicar", 0)["platform"], "linux/arm64/v8", "platform")
     r = scan("--platform", "linux/arm64", "oci:%s:multi" % root)
     one_finding(r, "SW-IOC-SHA256", "/arm64-eicar", 0)
+    eq([f["path"] for f in r.findings("SW-IOC-SHA256")], ["/arm64-eicar"], "--platform: arm64 alone")
     r = scan("oci:%s:armonly" % root)
     one_finding(r, "SW-IOC-SHA256", "/arm64-eicar", 0)
     error_run(scan("oci:%s:nosuch" % root), "tag \"nosuch\" not in index.json")

@@ -18,7 +18,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 
-from imagelib import E, Layer, MT_INDEX, MT_MANIFEST, config_for, jdump, oci_image, sha, write_oci  # noqa: E402
+from imagelib import E, Layer, MT_MANIFEST, config_for, oci_image, oci_index, sha  # noqa: E402
 import registry as R  # noqa: E402
 
 PASSED = FAILED = 0
@@ -55,24 +55,15 @@ def build_images(tmp):
     with open(os.path.join(single, "blobs", "sha256", desc["digest"][7:]), "rb") as f:
         manifest = f.read()
 
-    # write_oci puts both images in index.json; move that index into a blob
-    # and point a one-entry index.json at it, as a multi-platform layout.
+    # a multi-platform layout: index.json -> the index -> both images
     multi = os.path.join(tmp, "multi")
     images = []
     for arch in ("amd64", "arm64"):
         layers = [Layer([E("etc/arch", arch.encode() + b"\n")])]
         images.append((layers, config_for(layers, arch=arch),
                        {"platform": {"architecture": arch, "os": "linux"}}))
-    blobs = write_oci(multi, images)
-    with open(os.path.join(multi, "index.json"), "rb") as f:
-        inner = f.read()
-    idx_digest = blobs.put(inner)
-    outer = {"schemaVersion": 2, "mediaType": MT_INDEX,
-             "manifests": [{"mediaType": MT_INDEX, "digest": idx_digest, "size": len(inner),
-                            "annotations": {"org.opencontainers.image.ref.name": "multi"}}]}
-    with open(os.path.join(multi, "index.json"), "wb") as f:
-        f.write(jdump(outer))
-    return single, manifest, multi, idx_digest
+    _, inner = oci_index(multi, images)
+    return single, manifest, multi, sha(inner)
 
 
 # ---------------------------------------------------------------- registry modes

@@ -18,7 +18,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 from caserun import collector, drive_module, eq, ok  # noqa: E402
-from imagelib import EICAR, MINER_STANDIN as MINER, E, Layer, MT_INDEX, config_for, jdump, oci_image, tar_dir, write_oci  # noqa: E402
+from imagelib import EICAR, MINER_STANDIN as MINER, E, Layer, config_for, oci_image, oci_index, tar_dir, write_oci  # noqa: E402
 import registry as R  # noqa: E402
 import cosignlib as C  # noqa: E402
 import sigstorelib as S  # noqa: E402
@@ -186,18 +186,15 @@ def multi_platform_index_and_platform_selection():
         payload = [E("opt/eicar.com", EICAR)] if arch == "arm64" else [E("etc/arch", b"amd64\n")]
         layers = [Layer(payload)]
         images.append((layers, config_for(layers, arch=arch), {"platform": {"architecture": arch, "os": "linux"}}))
-    blobs = write_oci(multi, images)
-    with open(os.path.join(multi, "index.json"), "rb") as f:
-        inner = f.read()
-    idx = blobs.put(inner)
-    with open(os.path.join(multi, "index.json"), "wb") as f:
-        f.write(jdump({"schemaVersion": 2, "mediaType": MT_INDEX,
-                       "manifests": [{"mediaType": MT_INDEX, "digest": idx, "size": len(inner),
-                                      "annotations": {"org.opencontainers.image.ref.name": "multi"}}]}))
+    oci_index(multi, images)
     with R.Registry() as reg:
         R.push(reg, multi, "multi", "team/multi", "v1", all_platforms=True)
         r = scan("--insecure-registry", reg.host, "%s/team/multi:v1" % reg.host)
-        eq((r.rc, [f[0] for f in findings(r)]), (0, []), "linux/amd64 by default: clean")
+        eq((r.rc, [f[:2] for f in findings(r)]), (0, [("SW-IOC-SHA256", "/opt/eicar.com"),
+                                                       ("SW-TEST-EICAR", "/opt/eicar.com")]),
+           "every platform by default: arm64's file found")
+        r = scan("--insecure-registry", reg.host, "--platform", "linux/amd64", "%s/team/multi:v1" % reg.host)
+        eq((r.rc, [f[0] for f in findings(r)]), (0, []), "--platform linux/amd64: clean")
         r = scan("--insecure-registry", reg.host, "--platform", "linux/arm64", "%s/team/multi:v1" % reg.host)
         eq([f[:2] for f in findings(r)], [("SW-IOC-SHA256", "/opt/eicar.com"), ("SW-TEST-EICAR", "/opt/eicar.com")],
            "linux/arm64 picked from the index")

@@ -34,7 +34,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 from caserun import eq, ok, run_cases  # noqa: E402
-from imagelib import E, EICAR, Layer, oci_image, sha  # noqa: E402
+from imagelib import E, EICAR, Layer, config_for, oci_image, sha, write_oci  # noqa: E402
 
 AJV = "8.17.1"
 AJV_FORMATS = "3.0.1"
@@ -462,6 +462,28 @@ def clean_image_is_an_empty_run():
     eq(run["invocations"], [{"executionSuccessful": True, "toolExecutionNotifications": []}], "invocations")
     eq(run["automationDetails"]["id"], "stowaway/docker.io/acme/clean:2/", "automationDetails.id")
     eq(run["properties"]["verdict"], "clean", "verdict")
+    schema_valid(r)
+
+
+@case
+def every_platform_of_an_index():
+    """The same file flagged in two platforms of an index: two results, each
+    located under its platform and saying it, fingerprints apart."""
+    root = d("platforms")
+    images = []
+    for arch in ("amd64", "arm64"):
+        layers = [Layer([E("opt/eicar.com", EICAR), E("etc/arch", arch.encode())])]
+        images.append((layers, config_for(layers, arch=arch), {"platform": {"architecture": arch, "os": "linux"}}))
+    write_oci(root, images)
+    r = scan(root)
+    eq(r.rc, 0, "exit code (stderr: %s)" % r.err.strip())
+    github_ok(r.doc)
+    got = sorted((x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], x["properties"]["platform"])
+                 for x in results(r.run, "SW-IOC-SHA256"))
+    eq(got, [("image/linux/amd64/0/opt/eicar.com", "linux/amd64"), ("image/linux/arm64/0/opt/eicar.com", "linux/arm64")],
+       "a result per platform")
+    eq(len({fp(x) for x in results(r.run, "SW-IOC-SHA256")}), 2, "distinct fingerprints")
+    ok(all("of the platform linux/" in x["message"]["text"] for x in results(r.run, "SW-IOC-SHA256")), "message")
     schema_valid(r)
 
 

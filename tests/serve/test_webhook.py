@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "fixtures"))
 from caserun import collector, drive_module, eq, ok  # noqa: E402
-from imagelib import MINER_STANDIN, E, Layer, oci_image  # noqa: E402
+from imagelib import MINER_STANDIN, E, Layer, config_for, oci_image, oci_index  # noqa: E402
 import registry as R  # noqa: E402
 
 BIN = None
@@ -667,6 +667,31 @@ def denials_are_cached_briefly():
         r3 = srv.review(review("Pod", obj("Pod", pod_spec([img]))))
         eq(r3["allowed"], False, "still denied")
         eq(srv.work()["decide"], w["decide"] + 1, "decided again once the denial expired")
+    finally:
+        eq(srv.stop(), 0, "exit status")
+
+
+@case
+def a_poisoned_platform_denies_the_index():
+    """An index whose linux/arm64 carries the miner beside a clean
+    linux/amd64: the node that will run it is not known at admission, so
+    the index is judged by its worst platform, and the denial names it."""
+    reg = registry()
+    multi = os.path.join(WORK, "multi")
+    images = []
+    for arch in ("amd64", "arm64"):
+        layers = [Layer([E("usr/share/.java/jupdate", MINER_STANDIN, mode=0o755)] if arch == "arm64" else
+                        [E("etc/arch", b"amd64\n")])]
+        images.append((layers, config_for(layers, arch=arch), {"platform": {"architecture": arch, "os": "linux"}}))
+    oci_index(multi, images)
+    R.push(reg, multi, "multi", "team/multi", "v1", all_platforms=True)
+    srv = Server("platforms", policy=reg_policy(reg), insecure=(reg.host,), deadline="20s")
+    try:
+        img = "%s/team/multi:v1" % reg.host
+        resp = srv.review(review("Pod", obj("Pod", pod_spec([img]))))
+        eq(resp["allowed"], False, json.dumps(resp))
+        msg = resp["status"]["message"]
+        ok("the scan found a critical finding in its platform linux/arm64" in msg, msg)
     finally:
         eq(srv.stop(), 0, "exit status")
 

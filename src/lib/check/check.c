@@ -63,12 +63,28 @@ static char *resolve_local(const char *path)
 	return out;
 }
 
-/* Scan the image (local, or streamed from its registry) and hold its worst
- * finding against the policy's bound. */
+/* The platform of the first finding of severity max, when the scan read
+ * an index's platforms (NULL otherwise). */
+static const char *worst_platform(const sw_report *rep, sw_severity max)
+{
+	size_t i;
+
+	for (i = 0; i < sw_report_finding_count(rep); i++)
+		if (sw_report_finding(rep, i)->severity == max)
+			return sw_report_finding(rep, i)->platform;
+	return NULL;
+}
+
+/* Hold a scan's worst finding against the policy's bound. A report of
+ * every platform of an index (sw_scan_platforms) is judged by its worst
+ * platform: a node runs one of them, but which one is not known when the
+ * index is admitted, and a poisoned sibling means whoever built the index
+ * was compromised. */
 void sw_check_add_scan(sw_check_result *r, const sw_report *rep, const char *why)
 {
 	sw_decision *d = &r->d;
 	sw_severity max;
+	size_t i, n;
 
 	r->scan_due = false;
 	if (!rep) {
@@ -79,19 +95,26 @@ void sw_check_add_scan(sw_check_result *r, const sw_report *rep, const char *why
 		sw_decision_add(d, SW_REASON_DENY, 0, "the scan could not read all of the image (%zu incomplete, the first: %s)",
 				sw_report_incomplete_count(rep), sw_report_incomplete(rep, 0)->reason);
 	if (sw_report_max_severity(rep, &max) && (d->max_severity < 0 || (int)max > d->max_severity))
-		sw_decision_add(d, SW_REASON_DENY, 0, "the scan found a %s finding; the policy allows at most %s",
-				sw_severity_name(max),
+		sw_decision_add(d, SW_REASON_DENY, 0, "the scan found a %s finding%s%s%s; the policy allows at most %s",
+				sw_severity_name(max), worst_platform(rep, max) ? " in its platform " : "",
+				worst_platform(rep, max) ? worst_platform(rep, max) : "",
+				worst_platform(rep, max) ? " (an index is judged by its worst platform)" : "",
 				d->max_severity < 0 ? "none" : sw_severity_name((sw_severity)d->max_severity));
 	else
 		sw_decision_add(d, SW_REASON_INFO, 0, "scanned: no finding above what the policy allows");
+	for (i = 0, n = 0; i < rep->nplats; i++)
+		if (rep->plats[i].reason && n++ < 4) /* what a narrowed scan left out */
+			sw_decision_add(d, SW_REASON_INFO, 0, "platform %s not scanned: %s", rep->plats[i].platform,
+					rep->plats[i].reason);
 }
 
-/* Scan the image (local, or streamed from its registry) and hold its worst
- * finding against the policy's bound. */
+/* Scan the image (local, or streamed from its registry; every platform
+ * of an index) and hold its worst finding against the policy's bound. */
 void sw_check_run_scan(const char *input, const sw_check_opts *o, sw_check_result *r)
 {
 	static const sw_check_opts defo = SW_CHECK_OPTS_INIT;
 	sw_scan_opts so = SW_SCAN_OPTS_INIT;
+	sw_image_opts io = SW_IMAGE_OPTS_INIT;
 	sw_image *img = NULL;
 	sw_report *rep = NULL;
 	sw_error err = SW_ERROR_INIT;
@@ -100,8 +123,11 @@ void sw_check_run_scan(const char *input, const sw_check_opts *o, sw_check_resul
 		o = &defo;
 	if (o->scan)
 		so = *o->scan;
+	if (o->image)
+		io = *o->image;
+	io.any_platform = true; /* every platform of an index is scanned */
 	so.progress = NULL;
-	if (sw_image_open(&img, input, o->image, &err) < 0 || sw_scan_image(img, &so, &rep, &err) < 0) {
+	if (sw_image_open(&img, input, &io, &err) < 0 || sw_scan_platforms(img, &so, &rep, &err) < 0) {
 		sw_check_add_scan(r, NULL, err.msg);
 		sw_image_free(img);
 		return;

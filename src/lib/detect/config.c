@@ -192,7 +192,8 @@ static int emit(ctx *c, const char *id, sw_severity sev, const char *cat, const 
 		sw_jw_strn(&w, decoded, strlen(decoded) > 2048 ? 2048 : strlen(decoded));
 	}
 	sw_jw_end(&w);
-	rc = sw_emit_step_finding(c->out, c->layer, c->step, id, sev, cat, title, sw_buf_cstr(&ev));
+	if ((rc = sw_jw_done(&w)) == 0) /* never half an object as evidence */
+		rc = sw_emit_step_finding(c->out, c->layer, c->step, id, sev, cat, title, sw_buf_cstr(&ev));
 	sw_buf_release(&ev);
 	return rc;
 }

@@ -352,11 +352,13 @@ static int heur_file(void *state, void *wstate, const sw_file *f, const uint8_t 
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)(f->mode & 07777));
 	sw_jw_kstr(&w, "mode", mode);
 	sw_jw_end(&w);
-	rc = sw_emit_finding(out, s.packed ? "SW-HEUR-PACKED" : "SW-HEUR-SUSPICIOUS-FILE", sev,
-			     s.packed ? "packed" : "suspicious-config",
-			     s.packed ? "Packed executable with suspicious traits" :
-			     "Executable with suspicious traits (place, name or permissions)",
-			     sw_buf_cstr(&ev));
+	/* a failed append leaves half an object: never emitted as evidence */
+	if ((rc = sw_jw_done(&w)) == 0)
+		rc = sw_emit_finding(out, s.packed ? "SW-HEUR-PACKED" : "SW-HEUR-SUSPICIOUS-FILE", sev,
+				     s.packed ? "packed" : "suspicious-config",
+				     s.packed ? "Packed executable with suspicious traits" :
+				     "Executable with suspicious traits (place, name or permissions)",
+				     sw_buf_cstr(&ev));
 	sw_buf_release(&ev);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "image_int.h"
+#include "stowaway/reference.h"
 #include "../registry/registry.h"
 #include "../util/banned.h"
 
@@ -66,9 +67,7 @@ bad:
 	return rc;
 }
 
-/* "os/arch[/variant]" of a platform object, kept by img; NULL when it names
- * neither, or on OOM (*oom set). */
-static const char *platform_str(sw_image *img, const sw_json *pf, bool *oom)
+const char *sw_image__platform_str(sw_image *img, const sw_json *pf, bool *oom)
 {
 	const char *os = sw_json_get_str(pf, "os"), *arch = sw_json_get_str(pf, "architecture");
 	const char *var = sw_json_get_str(pf, "variant");
@@ -128,7 +127,7 @@ int sw_image__load_config(sw_image *img, char *cfg, size_t len, sw_error *err)
 	map_history(img, root);
 	{
 		bool oom = false;
-		img->platform = platform_str(img, root, &oom);
+		img->platform = sw_image__platform_str(img, root, &oom);
 		if (oom)
 			return sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
@@ -279,8 +278,10 @@ int sw_image_classify(const char *input, sw_source_kind *kind, char **path, char
 	return rc;
 }
 
-int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts,
-		  sw_error *err)
+/* sw_image_open, or with want a variant: that manifest digest taken from
+ * whichever index lists it. */
+static int open_image(sw_image **out, const char *input, const sw_image_opts *opts, const char *want,
+		      sw_error *err)
 {
 	sw_image_opts defo = SW_IMAGE_OPTS_INIT;
 	sw_image *img = NULL;
@@ -290,10 +291,13 @@ int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts,
 	*out = NULL;
 	if (!opts)
 		opts = &defo;
-	if (!(img = calloc(1, sizeof(*img))) || !(img->input = sw__strdup(input))) {
+	if (!(img = calloc(1, sizeof(*img))) || !(img->input = sw__strdup(input)) ||
+	    (want && !(img->want = sw_image__keep(img, sw__strdup(want))))) {
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;
 	}
+	img->opts = *opts;
+	img->platform_named = opts->platform != NULL;
 	if ((rc = sw_image_classify(input, &img->kind, &path, &sel, err)) < 0)
 		goto out;
 	if (img->kind == SW_SRC_REGISTRY) {
@@ -322,6 +326,10 @@ int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts,
 done:
 	if (rc < 0)
 		goto out;
+	if (want && (!img->manifest_digest || strcmp(img->manifest_digest, want) != 0)) {
+		rc = sw_error_set(err, SW_ENOTFOUND, "%s: the index no longer lists manifest %s", input, want);
+		goto out;
+	}
 	*out = img;
 	img = NULL;
 out:
@@ -330,6 +338,53 @@ out:
 	sw_image_free(img);
 	return rc;
 }
+
+int sw_image_open(sw_image **out, const char *input, const sw_image_opts *opts, sw_error *err)
+{
+	return open_image(out, input, opts, NULL, err);
+}
+
+int sw_image_open_variant(const sw_image *img, size_t i, sw_image **out, sw_error *err)
+{
+	sw_image_opts o = img->opts;
+	char in[1200];
+	sw_ref ref;
+	int rc;
+
+	*out = NULL;
+	if (i >= img->nvariants)
+		return sw_error_set(err, SW_EINVAL, "variant %zu of %zu", i, img->nvariants);
+	/* the variant is the manifest by its digest, whatever its platform */
+	o.platform = NULL;
+	o.any_platform = true;
+	if (img->kind != SW_SRC_REGISTRY)
+		return open_image(out, img->input, &o, img->variants[i].digest, err);
+	/* a registry: the repository @digest, so a tag that moved meanwhile
+	 * cannot change what is read */
+	if ((rc = sw_ref_parse(img->reference, &ref, err)) < 0)
+		return rc;
+	ref.tag[0] = '\0';
+	snprintf(ref.digest, sizeof(ref.digest), "%s", img->variants[i].digest);
+	sw_ref_format(&ref, SW_REF_FULL, in, sizeof(in));
+	if ((rc = open_image(out, in, &o, NULL, err)) == 0 &&
+	    strcmp(sw_image_manifest_digest(*out) ? sw_image_manifest_digest(*out) : "", ref.digest) != 0) {
+		sw_image_free(*out);
+		*out = NULL;
+		rc = sw_error_set(err, SW_EVERIFY, "%s: not the image manifest the index lists", in);
+	}
+	return rc;
+}
+
+const sw_image_variant *sw_image_variants(const sw_image *img, size_t *n, size_t *over)
+{
+	*n = img->nvariants;
+	if (over)
+		*over = img->variants_over;
+	return img->variants;
+}
+
+bool sw_image_platform_named(const sw_image *img) { return img->platform_named; }
+const char *sw_image_index_digest(const sw_image *img) { return img->index_digest; }
 
 void sw_image_free(sw_image *img)
 {
@@ -341,6 +396,7 @@ void sw_image_free(sw_image *img)
 		free(img->strings[i]);
 	free(img->strings);
 	free(img->platforms);
+	free(img->variants);
 	sw_json_free(img->config_doc);
 	free(img->config);
 	free(img->layers);
@@ -400,7 +456,7 @@ int sw_image__note_platforms(sw_image *img, const sw_json *manifests, const char
 	for (d = manifests->child; d && img->nplatforms < SW_IMAGE_MAX_PLATFORMS; d = d->next) {
 		if (!platform_entry(d, tag))
 			continue;
-		if (!(s = platform_str(img, sw_json_get_obj(d, "platform"), &oom))) {
+		if (!(s = sw_image__platform_str(img, sw_json_get_obj(d, "platform"), &oom))) {
 			if (oom)
 				return SW_ENOMEM;
 			continue;

@@ -46,6 +46,12 @@ struct sw_image {
 	const char *platform;    /* "os/arch[/variant]" its config declares (kept), or NULL */
 	const char **platforms;  /* what the index it was picked from offers (strings kept) */
 	size_t nplatforms;
+	sw_image_opts opts;      /* as opened (a variant is opened with them) */
+	bool platform_named;     /* opts.platform was given */
+	const char *want;        /* a variant being opened: the manifest digest to take (kept) */
+	sw_image_variant *variants; /* the image manifests of that index (strings kept) */
+	size_t nvariants, variants_over;
+	const char *index_digest;   /* the index that listed them (kept), NULL: index.json */
 };
 
 /* Keep `s` alive as long as the image; returns it (NULL on OOM). */
@@ -54,8 +60,10 @@ char *sw_image__keep(sw_image *img, char *s);
  * of tag when not NULL; at most SW_IMAGE_MAX_PLATFORMS), when it offers
  * more than one: a report says which were there besides the one picked.
  * SW_ENOMEM. */
-#define SW_IMAGE_MAX_PLATFORMS 64
 int sw_image__note_platforms(sw_image *img, const sw_json *manifests, const char *tag);
+/* "os/arch[/variant]" of a platform object, kept by img; NULL when it names
+ * neither, or on OOM (*oom set). */
+const char *sw_image__platform_str(sw_image *img, const sw_json *pf, bool *oom);
 /* Fill config fields, diff_ids and created_by from verified config bytes,
  * checking the diff_id count against the layer count. */
 int sw_image__load_config(sw_image *img, char *cfg, size_t len, sw_error *err);

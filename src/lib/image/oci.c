@@ -26,7 +26,9 @@
 
 typedef struct want {
 	const char *tag;
+	const char *digest;      /* a variant: the manifest to take, wherever it is listed */
 	bool explicit_platform;
+	bool any_platform;       /* no explicit platform and none matches: the first image */
 	char os[32], arch[32], variant[32];
 } want;
 
@@ -97,30 +99,56 @@ static const char *ref_name(const sw_json *desc)
 			       "org.opencontainers.image.ref.name");
 }
 
+/* Does choose() look at this entry: an image or index of the tag asked for
+ * (at the top of a layout), not an attestation or attachment? */
+static bool considered(const sw_json *d, const want *w, bool top)
+{
+	const char *t;
+
+	if (d->type != SW_JSON_OBJ || is_attestation(d))
+		return false;
+	if (!top || !w->tag)
+		return true;
+	t = ref_name(d);
+	return t && strcmp(t, w->tag) == 0;
+}
+
+/* The entry whose digest a variant's opening asks for, NULL: none here. */
+static const sw_json *by_digest(const sw_json *manifests, const want *w, bool top)
+{
+	const sw_json *d;
+	const char *dg;
+
+	for (d = manifests->child; w->digest && d; d = d->next)
+		if (considered(d, w, top) && (dg = sw_json_get_str(d, "digest")) && strcmp(dg, w->digest) == 0)
+			return d;
+	return NULL;
+}
+
 /* Choose one descriptor from an index's manifests. */
 static int choose(const sw_json *manifests, const want *w, bool top,
 		  const sw_json **out, sw_error *err)
 {
-	const sw_json *d, *only = NULL, *plat = NULL;
+	const sw_json *d, *only = NULL, *first = NULL, *plat = NULL;
 	size_t n = 0, named = 0;
 	sw_buf tags = SW_BUF_INIT(512);
 	int rc = 0;
 
-	*out = NULL;
+	if ((*out = by_digest(manifests, w, top)))
+		return 0;
 	for (d = manifests->child; d; d = d->next) {
 		if (d->type != SW_JSON_OBJ || is_attestation(d))
 			continue;
-		if (top) {
-			const char *t = ref_name(d);
-			if (t) {
-				sw_buf_printf(&tags, "%s%s", tags.len ? ", " : "", t);
-				named++;
-			}
-			if (w->tag && (!t || strcmp(t, w->tag) != 0))
-				continue;
+		if (top && ref_name(d)) {
+			sw_buf_printf(&tags, "%s%s", tags.len ? ", " : "", ref_name(d));
+			named++;
 		}
+		if (!considered(d, w, top))
+			continue;
 		n++;
 		only = d;
+		if (!first)
+			first = d;
 		if (!plat && platform_ok(d, w))
 			plat = d;
 	}
@@ -143,12 +171,50 @@ static int choose(const sw_json *manifests, const want *w, bool top,
 	if (!*out && top && !w->tag && named > 1) /* several images, not several platforms */
 		rc = sw_error_set(err, SW_ENOTFOUND,
 				  "index.json holds %zu images (tags: %s): name one as DIR:TAG", n, sw_buf_cstr(&tags));
+	else if (!*out && w->any_platform && !w->explicit_platform)
+		*out = first;
 	else if (!*out)
 		rc = sw_error_set(err, SW_ENOTFOUND,
 				  "no manifest for platform %s/%s%s%s among %zu; use --platform",
 				  w->os, w->arch, w->variant[0] ? "/" : "", w->variant, n);
 	sw_buf_release(&tags);
 	return rc;
+}
+
+/* The image manifests of the index a manifest was chosen from (every
+ * entry choose() considered that is not an index), when there are several:
+ * what a scan of every platform reads. */
+static int note_variants(sw_image *img, const sw_json *manifests, const want *w, bool top, const char *index_digest)
+{
+	const sw_json *d;
+	size_t n = 0;
+	bool oom = false;
+
+	for (d = manifests->child; d; d = d->next)
+		n += considered(d, w, top) && !is_index(d) && sw_json_get_str(d, "digest");
+	img->nvariants = img->variants_over = 0;
+	if (n < 2)
+		return 0;
+	free(img->variants);
+	if (!(img->variants = calloc(n < SW_IMAGE_MAX_PLATFORMS ? n : SW_IMAGE_MAX_PLATFORMS, sizeof(*img->variants))))
+		return SW_ENOMEM;
+	if (index_digest && !(img->index_digest = sw_image__keep(img, sw__strdup(index_digest))))
+		return SW_ENOMEM;
+	for (d = manifests->child; d; d = d->next) {
+		sw_image_variant *v = &img->variants[img->nvariants];
+		const sw_json *pf = sw_json_get_obj(d, "platform");
+		if (!considered(d, w, top) || is_index(d) || !sw_json_get_str(d, "digest"))
+			continue;
+		if (img->nvariants == SW_IMAGE_MAX_PLATFORMS) {
+			img->variants_over++;
+			continue;
+		}
+		v->platform = pf ? sw_image__platform_str(img, pf, &oom) : NULL;
+		if (oom || !(v->digest = sw_image__keep(img, sw__strdup(sw_json_get_str(d, "digest")))))
+			return SW_ENOMEM;
+		img->nvariants++;
+	}
+	return 0;
 }
 
 static int desc_fields(const sw_json *d, const char **digest, int64_t *size,
@@ -259,13 +325,16 @@ int sw_image__load_oci(sw_image *img, const char *tag, const sw_image_opts *o, s
 	char *idx = NULL, *body = NULL, *lay = NULL;
 	sw_json_doc *docs[MAX_INDEX_DEPTH + 1] = { 0 };
 	const sw_json *cur, *desc = NULL, *lv;
+	const char *cur_dg = NULL, *dg = NULL;
 	size_t len, laylen;
 	int depth, rc;
 	want w;
 
 	memset(&w, 0, sizeof(w));
 	w.tag = tag && *tag ? tag : NULL;
+	w.digest = img->want;
 	w.explicit_platform = o->platform != NULL;
+	w.any_platform = o->any_platform;
 	if ((rc = parse_platform(o->platform, &w, err)) < 0)
 		return rc;
 	if ((rc = sw_fsview_read(img->fs, "oci-layout", 4096, &lay, &laylen, err)) < 0)
@@ -285,9 +354,8 @@ int sw_image__load_oci(sw_image *img, const char *tag, const sw_image_opts *o, s
 		goto out;
 	}
 	cur = sw_json_root(docs[0]);
-	for (depth = 0;; depth++) {
+	for (depth = 0;; depth++, cur_dg = dg) {
 		const sw_json *mans = sw_json_get_arr(cur, "manifests");
-		const char *dg;
 		int64_t sz;
 		if (!mans) {
 			rc = sw_error_set(err, SW_EFORMAT, "%s: manifests array missing",
@@ -296,7 +364,8 @@ int sw_image__load_oci(sw_image *img, const char *tag, const sw_image_opts *o, s
 		}
 		if ((rc = choose(mans, &w, depth == 0, &desc, err)) < 0)
 			goto out;
-		if ((rc = sw_image__note_platforms(img, mans, depth == 0 ? w.tag : NULL)) < 0) {
+		if ((rc = sw_image__note_platforms(img, mans, depth == 0 ? w.tag : NULL)) < 0 ||
+		    (!is_index(desc) && (rc = note_variants(img, mans, &w, depth == 0, cur_dg)) < 0)) {
 			sw_error_set(err, rc, "out of memory");
 			goto out;
 		}
@@ -360,6 +429,7 @@ int sw_image__load_registry(sw_image *img, const char *input, const sw_image_opt
 
 	memset(&w, 0, sizeof(w));
 	w.explicit_platform = o->platform != NULL;
+	w.any_platform = o->any_platform;
 	if ((rc = parse_platform(o->platform, &w, err)) < 0)
 		return rc;
 	if ((rc = sw_ref_parse(input, &ref, err)) < 0)
@@ -399,7 +469,8 @@ int sw_image__load_registry(sw_image *img, const char *input, const sw_image_opt
 			sw_error_prefix(err, "%s", full);
 			break;
 		}
-		if ((rc = sw_image__note_platforms(img, sw_json_get_arr(root, "manifests"), NULL)) < 0) {
+		if ((rc = sw_image__note_platforms(img, sw_json_get_arr(root, "manifests"), NULL)) < 0 ||
+		    (!is_index(desc) && (rc = note_variants(img, sw_json_get_arr(root, "manifests"), &w, false, dg)) < 0)) {
 			sw_error_set(err, rc, "out of memory");
 			break;
 		}

@@ -195,6 +195,26 @@ static void digest(hw *h, const char *d)
 
 /* ---- the document indexed ---- */
 
+/* Does a finding's layer number count image.layers (another platform's
+ * count its own layers, which the page does not draw)? */
+static bool own_layers(const hw *h, const sw_json *f)
+{
+	const char *p = str_of(f, "platform");
+
+	return !p || !h->own_platform || strcmp(p, h->own_platform) == 0;
+}
+
+/* "linux/arm64 layer 2" for a finding in a layer of another platform. */
+static void other_layer(hw *h, const sw_json *f)
+{
+	int l;
+
+	if (own_layers(h, f) || !hw_int(f, "layer", &l) || l < 0)
+		return;
+	hw_wrap(h, " in <code>", str_of(f, "platform"), 200, "</code>");
+	hw_printf(h, " layer %d", l);
+}
+
 static int index_doc(hw *h)
 {
 	const sw_json *v;
@@ -209,6 +229,10 @@ static int index_doc(hw *h)
 	h->entry = h->image ? sw_json_get_obj(h->image, "entrypoint") : NULL;
 	h->decision = sw_json_get_obj(h->root, "decision");
 	h->nlay = h->layers ? h->layers->n : 0;
+	{
+		const sw_json *ps = h->image ? sw_json_get_arr(h->image, "platforms_scanned") : NULL;
+		h->own_platform = ps && ps->child ? str_of(ps->child, "platform") : NULL;
+	}
 	h->nf = h->findings ? h->findings->n : 0;
 	h->lay = calloc(h->nlay + 1, sizeof(*h->lay));
 	h->lworst = calloc(h->nlay + 1, sizeof(*h->lworst));
@@ -227,7 +251,7 @@ static int index_doc(hw *h)
 		const char *id = str_of(v, "id");
 		h->f[i] = v->type == SW_JSON_OBJ ? v : NULL;
 		h->fsev[i] = hw_sev_parse(str_of(v, "severity"));
-		h->flayer[i] = hw_int(v, "layer", &l) && l >= 0 && (size_t)l < h->nlay ? l : -1;
+		h->flayer[i] = hw_int(v, "layer", &l) && l >= 0 && (size_t)l < h->nlay && own_layers(h, v) ? l : -1;
 		if (h->fsev[i] >= 0)
 			h->sevcount[h->fsev[i]]++;
 		if (h->flayer[i] >= 0) {
@@ -321,6 +345,29 @@ static void fact(hw *h, const char *label, const sw_json *v, bool code)
 	hw_printf(h, "%s</dd>", code ? "</code>" : "");
 }
 
+/* An index's platforms: each scanned with its verdict, each not with why. */
+static void platforms_scanned(hw *h)
+{
+	const sw_json *sc = sw_json_get_arr(h->image, "platforms_scanned");
+	const sw_json *ns = sw_json_get_arr(h->image, "platforms_not_scanned"), *p;
+	size_t k = 0;
+
+	if (sc && sc->n) {
+		hw_raw(h, "<dt>Platforms</dt><dd>");
+		for (p = sc->child; p && k < 64; p = p->next, k++) {
+			hw_raw(h, k ? ", " : "");
+			hw_wrap(h, "<code>", str_of(p, "platform"), 200, "</code> ");
+			hw_cstr(h, str_of(p, "verdict"), 20, 0);
+		}
+		hw_raw(h, "</dd>");
+	}
+	for (p = ns ? ns->child : NULL, k = 0; p && k < 64; p = p->next, k++) {
+		hw_wrap(h, "<dt>Not scanned</dt><dd><code>", str_of(p, "platform"), 200, "</code>: ");
+		hw_cstr(h, str_of(p, "reason"), TEXT, 0);
+		hw_raw(h, "</dd>");
+	}
+}
+
 static void platforms(hw *h)
 {
 	const sw_json *all = sw_json_get_arr(h->image, "platforms"), *p;
@@ -337,6 +384,7 @@ static void platforms(hw *h)
 		hw_raw(h, all->n > 32 ? ", \xe2\x80\xa6)</span>" : ")</span>");
 	}
 	hw_raw(h, "</dd>");
+	platforms_scanned(h);
 }
 
 static void attachments(hw *h)
@@ -1146,7 +1194,10 @@ static void finding_card(hw *h, size_t i)
 		hw_raw(h, " in ");
 		layer_link(h, h->flayer[i]);
 	}
+	other_layer(h, f);
 	hw_raw(h, "</dd>");
+	if (str_of(f, "platform"))
+		hw_wrap(h, "<dt>Platform</dt><dd><code>", str_of(f, "platform"), 200, "</code></dd>");
 	if (str_of(f, "created_by")) {
 		hw_wrap(h, "<dt>Added by</dt><dd><code>", str_of(f, "created_by"), 600, "</code></dd>");
 	}
@@ -1179,6 +1230,7 @@ static void compact_row(hw *h, size_t i)
 	hw_raw(h, "</code></td><td>");
 	if (h->flayer[i] >= 0)
 		layer_link(h, h->flayer[i]);
+	other_layer(h, f);
 	hw_wrap(h, "</td><td>", str_of(f, "title"), 300, "</td></tr>\n");
 }
 

@@ -55,6 +55,8 @@ typedef struct hw {
 	size_t *hidden;          /* the SW-HIDDEN-PAYLOAD findings, indexes into f (at most
 				  * SW_HTML_MAX_HIDDEN) */
 	size_t nhidden;
+	const char *own_platform; /* the platform whose layers image.layers are, when the
+				   * report spans an index's platforms (else NULL) */
 } hw;
 
 #define SW_HTML_MAX_HIDDEN 1000

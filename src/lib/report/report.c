@@ -222,6 +222,23 @@ static void finding_release(sw_finding *f)
 	free((char *)f->layer_digest);
 	free((char *)f->created_by);
 	free((char *)f->evidence);
+	free((char *)f->platform);
+}
+
+static void layers_release(sw_rlayer *ls, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		free(ls[i].digest);
+		free(ls[i].diff_id);
+		free(ls[i].created_by);
+		free(ls[i].media_type);
+		for (k = 0; k < ls[i].nlisted; k++)
+			free(ls[i].removed[k].path);
+		free(ls[i].removed);
+	}
+	free(ls);
 }
 
 void sw_report_free(sw_report *r)
@@ -236,8 +253,18 @@ void sw_report_free(sw_report *r)
 	for (i = 0; i < r->ninc; i++) {
 		free((char *)r->inc[i].path);
 		free((char *)r->inc[i].reason);
+		free((char *)r->inc[i].platform);
 	}
 	free(r->inc);
+	for (i = 0; i < r->nplats; i++) {
+		free(r->plats[i].platform);
+		free(r->plats[i].manifest_digest);
+		free(r->plats[i].config_digest);
+		free(r->plats[i].reason);
+		layers_release(r->plats[i].layers, r->plats[i].nlayers);
+	}
+	free(r->plats);
+	free(r->index_digest);
 	for (i = 0; i < r->nevents; i++) {
 		free(r->events[i]);
 		free(r->event_lines[i]);
@@ -245,17 +272,7 @@ void sw_report_free(sw_report *r)
 	free(r->events);
 	free(r->event_lines);
 	free(r->dynamic);
-	for (i = 0; i < r->nlayers; i++) {
-		size_t k;
-		free(r->layers[i].digest);
-		free(r->layers[i].diff_id);
-		free(r->layers[i].created_by);
-		free(r->layers[i].media_type);
-		for (k = 0; k < r->layers[i].nlisted; k++)
-			free(r->layers[i].removed[k].path);
-		free(r->layers[i].removed);
-	}
-	free(r->layers);
+	layers_release(r->layers, r->nlayers);
 	for (i = 0; i < r->nplatforms; i++)
 		free(r->platforms[i]);
 	free(r->platforms);
@@ -302,8 +319,10 @@ int sw_report__add(sw_report *r, const sw_finding *f)
 	d->layer_digest = sw__strdup(f->layer_digest);
 	d->created_by = sw__strdup(f->created_by);
 	d->evidence = sw__strdup(f->evidence ? f->evidence : "{}");
+	d->platform = sw__strdup(f->platform);
 	if (!d->id || !d->category || !d->title || !d->detector || !d->evidence ||
-	    (f->path && !d->path) || (f->layer_digest && !d->layer_digest) || (f->created_by && !d->created_by)) {
+	    (f->path && !d->path) || (f->layer_digest && !d->layer_digest) || (f->created_by && !d->created_by) ||
+	    (f->platform && !d->platform)) {
 		finding_release(d);
 		return SW_ENOMEM;
 	}
@@ -324,6 +343,7 @@ int sw_report__add_incomplete(sw_report *r, const char *path, int layer, const c
 		r->capinc = cap;
 	}
 	d = &r->inc[r->ninc];
+	d->platform = NULL;
 	d->path = sw__strdup(path);
 	d->layer = layer;
 	d->reason = sw__strdup(reason);
@@ -344,6 +364,8 @@ int sw_report__incomplete(sw_report *r, const sw_finding *where, const char *rea
 
 	if ((rc = sw_report__add_incomplete(r, where->path, where->layer, reason)) < 0)
 		return rc;
+	if (where->platform && !(r->inc[r->ninc - 1].platform = sw__strdup(where->platform)))
+		return SW_ENOMEM;
 	snprintf(title, sizeof(title), "Not fully analysed: %s", reason);
 	f.id = "SW-INCOMPLETE";
 	f.severity = SW_SEV_MEDIUM;
@@ -380,6 +402,8 @@ static int cmp_finding(const void *pa, const void *pb)
 
 	if (a->severity != b->severity)
 		return a->severity > b->severity ? -1 : 1;
+	if ((c = cmp_str(a->platform, b->platform)))
+		return c;
 	if (a->layer != b->layer)
 		return a->layer < b->layer ? -1 : 1;
 	if ((c = cmp_str(a->path, b->path)))
@@ -420,19 +444,29 @@ bool sw_report_max_severity(const sw_report *r, sw_severity *out)
 	return any;
 }
 
-sw_verdict sw_report_verdict(const sw_report *r)
+sw_verdict sw_report__verdict_of(const sw_report *r, const char *platform, size_t *count)
 {
 	sw_verdict v = SW_VERDICT_CLEAN;
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 0; i < r->nf; i++) {
 		const sw_finding *f = &r->f[i];
+		if (platform && (!f->platform || strcmp(f->platform, platform) != 0))
+			continue;
+		n++;
 		if (f->severity >= SW_SEV_HIGH && sw_category_malware(f->category))
-			return SW_VERDICT_MALICIOUS;
-		if (f->severity >= SW_SEV_MEDIUM)
+			v = SW_VERDICT_MALICIOUS;
+		else if (f->severity >= SW_SEV_MEDIUM && v == SW_VERDICT_CLEAN)
 			v = SW_VERDICT_SUSPICIOUS;
 	}
+	if (count)
+		*count = n;
 	return v;
+}
+
+sw_verdict sw_report_verdict(const sw_report *r)
+{
+	return sw_report__verdict_of(r, NULL, NULL);
 }
 
 int sw_report__add_event(sw_report *r, const char *json, const char *line)
@@ -476,9 +510,13 @@ int sw_report__merge(sw_report *into, const sw_report *from)
 		if (j == into->nf && (rc = sw_report__add(into, f)) < 0)
 			return rc;
 	}
-	for (i = 0; i < from->ninc; i++)
+	for (i = 0; i < from->ninc; i++) {
 		if ((rc = sw_report__add_incomplete(into, from->inc[i].path, from->inc[i].layer, from->inc[i].reason)) < 0)
 			return rc;
+		if (from->inc[i].platform &&
+		    !(into->inc[into->ninc - 1].platform = sw__strdup(from->inc[i].platform)))
+			return SW_ENOMEM;
+	}
 	for (i = 0; i < from->nevents; i++)
 		if ((rc = sw_report__add_event(into, from->events[i], from->event_lines[i])) < 0)
 			return rc;
@@ -489,4 +527,116 @@ int sw_report__merge(sw_report *into, const sw_report *from)
 	}
 	sw_report__sort(into);
 	return 0;
+}
+
+/* ---- the platforms of an index (sw_scan_platforms) ---- */
+
+static sw_rplatform *new_plat(sw_report *r, const char *platform, const char *digest)
+{
+	sw_rplatform *p;
+
+	if (SW_GROW(r->plats, r->nplats) < 0)
+		return NULL;
+	p = &r->plats[r->nplats];
+	memset(p, 0, sizeof(*p));
+	if (!(p->platform = sw__strdup(platform)) || (digest && !(p->manifest_digest = sw__strdup(digest)))) {
+		free(p->platform);
+		return NULL;
+	}
+	r->nplats++;
+	return p;
+}
+
+/* Every finding and incomplete entry of r from the first to say nothing
+ * of its platform on says platform. */
+static int tag_platform(sw_report *r, size_t f0, size_t i0, const char *platform)
+{
+	size_t i;
+
+	for (i = f0; i < r->nf; i++)
+		if (!r->f[i].platform && !(r->f[i].platform = sw__strdup(platform)))
+			return SW_ENOMEM;
+	for (i = i0; i < r->ninc; i++)
+		if (!r->inc[i].platform && !(r->inc[i].platform = sw__strdup(platform)))
+			return SW_ENOMEM;
+	return 0;
+}
+
+int sw_report__platform_first(sw_report *r, const char *platform, const char *index_digest)
+{
+	sw_rplatform *p;
+
+	if ((index_digest && !(r->index_digest = sw__strdup(index_digest))) ||
+	    !(p = new_plat(r, platform, r->manifest_digest)) ||
+	    (r->config_digest && !(p->config_digest = sw__strdup(r->config_digest))))
+		return SW_ENOMEM;
+	p->files = r->files;
+	p->bytes = r->bytes;
+	p->cache_hits = r->cache_hits;
+	p->seconds = r->seconds;
+	return tag_platform(r, 0, 0, platform);
+}
+
+int sw_report__absorb(sw_report *into, sw_report *from, const char *platform)
+{
+	sw_rplatform *p;
+	size_t f0 = into->nf, i0 = into->ninc;
+
+	/* room for all of them (and one more) at once: nothing moves half */
+	if (SW_GROW_CAP(into->f, into->nf + from->nf, into->capf) < 0 ||
+	    SW_GROW_CAP(into->inc, into->ninc + from->ninc, into->capinc) < 0 ||
+	    !(p = new_plat(into, platform, from->manifest_digest)) ||
+	    (from->config_digest && !(p->config_digest = sw__strdup(from->config_digest))))
+		return SW_ENOMEM;
+	if (from->nf)
+		memcpy(into->f + into->nf, from->f, from->nf * sizeof(*from->f));
+	into->nf += from->nf;
+	from->nf = 0;
+	if (from->ninc)
+		memcpy(into->inc + into->ninc, from->inc, from->ninc * sizeof(*from->inc));
+	into->ninc += from->ninc;
+	from->ninc = 0;
+	p->layers = from->layers;
+	p->nlayers = from->nlayers;
+	from->layers = NULL;
+	from->nlayers = 0;
+	p->files = from->files;
+	p->bytes = from->bytes;
+	p->cache_hits = from->cache_hits;
+	p->seconds = from->seconds;
+	into->files += from->files;
+	into->bytes += from->bytes;
+	into->cache_hits += from->cache_hits;
+	into->seconds += from->seconds;
+	return tag_platform(into, f0, i0, platform);
+}
+
+int sw_report__not_scanned(sw_report *r, const char *platform, const char *digest, const char *reason)
+{
+	sw_rplatform *p = new_plat(r, platform, digest);
+
+	if (!p)
+		return SW_ENOMEM;
+	if (!(p->reason = sw__strdup(reason)))
+		return SW_ENOMEM;
+	return 0;
+}
+
+bool sw_report__multi(const sw_report *r)
+{
+	return r->nplats > 1;
+}
+
+const sw_rlayer *sw_report__layer(const sw_report *r, const char *platform, int layer)
+{
+	const sw_rlayer *ls = r->layers;
+	size_t n = r->nlayers, i;
+
+	for (i = 1; platform && i < r->nplats; i++)
+		if (!r->plats[i].reason && strcmp(r->plats[i].platform, platform) == 0) {
+			ls = r->plats[i].layers;
+			n = r->plats[i].nlayers;
+			break;
+		}
+	return layer >= 0 && (size_t)layer < n ? &ls[layer] : NULL;
 }

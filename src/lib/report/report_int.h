@@ -35,6 +35,17 @@ typedef struct sw_rchain {
 	bool present;            /* false: named, flagged, and removed by a later layer */
 } sw_rchain;
 
+/* A platform of the index the image came from (sw_scan_platforms):
+ * scanned (reason NULL), or not and why. */
+typedef struct sw_rplatform {
+	char *platform, *manifest_digest, *config_digest;
+	char *reason;            /* not scanned: why */
+	sw_rlayer *layers;       /* scanned: its layers; NULL for the report's own (r->layers) */
+	size_t nlayers;
+	uint64_t files, bytes, cache_hits;
+	double seconds;
+} sw_rplatform;
+
 struct sw_report {
 	char *input, *reference, *manifest_digest, *config_digest, *ruleset;
 	sw_rlayer *layers;
@@ -65,6 +76,12 @@ struct sw_report {
 	sw_rchain *chain;
 	size_t nchain;
 	char *attachments, *decision;
+	/* the platforms of its index (sw_scan_platforms): the report's own
+	 * image first, then the others scanned, then those not scanned;
+	 * nplats 0 when the image came from no index of several */
+	sw_rplatform *plats;
+	size_t nplats;
+	char *index_digest;
 };
 
 /* A report describing `img` (copied), with no findings yet. */
@@ -92,6 +109,25 @@ int sw_report__add_event(sw_report *r, const char *json, const char *line);
 /* Findings, incompletes and the timeline of `from` appended to `into`;
  * a finding with the same id and path as one already there is skipped. */
 int sw_report__merge(sw_report *into, const sw_report *from);
+/* The report's own image is platform `platform` of an index (its digest
+ * index_digest, may be NULL): every finding and incomplete entry so far
+ * says so, and it is the first platform listed. SW_ENOMEM. */
+int sw_report__platform_first(sw_report *r, const char *platform, const char *index_digest);
+/* The findings, incompletes, layers and counts of `from`, the scan of
+ * another platform of the same index, moved into `into` (from keeps
+ * nothing of them), each finding saying its platform. SW_ENOMEM (then
+ * into holds what was moved before). */
+int sw_report__absorb(sw_report *into, sw_report *from, const char *platform);
+/* A platform of the index not scanned, and why. SW_ENOMEM. */
+int sw_report__not_scanned(sw_report *r, const char *platform, const char *digest, const char *reason);
+/* The verdict of the findings of one platform (NULL: all), and how many
+ * there are (*count, when not NULL). */
+sw_verdict sw_report__verdict_of(const sw_report *r, const char *platform, size_t *count);
+/* Layer `layer` of the platform a finding or incomplete entry names
+ * (NULL: the report's own image); NULL when there is none. */
+const sw_rlayer *sw_report__layer(const sw_report *r, const char *platform, int layer);
+/* Its platforms of several: nplats > 0 and more than one scanned or listed. */
+bool sw_report__multi(const sw_report *r);
 /* Stable order: severity (highest first), then layer, path, id. */
 void sw_report__sort(sw_report *r);
 /* An incomplete entry and its medium SW-INCOMPLETE finding ("Not fully

@@ -338,7 +338,8 @@ static void run_release(run *u)
 	free(u->fp);
 }
 
-/* Hash of rule id, path and layer digest (and `nth` when nth > 0). */
+/* Hash of rule id, path and layer digest (the platform's name too when
+ * the finding has one, and `nth` when nth > 0). */
 static void fingerprint(sw_sha256 *h, const sw_finding *f, size_t nth, char hex_out[FP_HEX + 1])
 {
 	uint8_t d[SW_SHA256_LEN];
@@ -349,6 +350,10 @@ static void fingerprint(sw_sha256 *h, const sw_finding *f, size_t nth, char hex_
 	sw_sha256_update(h, f->id, strlen(f->id) + 1);
 	sw_sha256_update(h, path, strlen(path) + 1);
 	sw_sha256_update(h, ld, strlen(ld));
+	if (f->platform) { /* the same file in two platforms: two results */
+		sw_sha256_update(h, "", 1);
+		sw_sha256_update(h, f->platform, strlen(f->platform));
+	}
 	if (nth) {
 		snprintf(num, sizeof(num), "#%zu", nth);
 		sw_sha256_update(h, "", 1);
@@ -498,10 +503,13 @@ static void write_rule(out *o, const run *u, const rule *ru)
 	sw_buf_release(&t);
 }
 
-/* Where a finding or incomplete item is: see the comment at the top. */
-static void location_uri(out *o, const char *path, int layer)
+/* Where a finding or incomplete item is: see the comment at the top; a
+ * platform of several goes first ("image/linux/arm64/1/usr/bin/x"),
+ * encoded like the path. */
+static void location_uri(out *o, const char *platform, const char *path, int layer)
 {
-	char pre[32];
+	char pre[40];
+	char *full;
 
 	if (layer >= 0 && path)
 		snprintf(pre, sizeof(pre), "image/%d/", layer);
@@ -509,19 +517,31 @@ static void location_uri(out *o, const char *path, int layer)
 		snprintf(pre, sizeof(pre), "image/%d", layer);
 	else
 		snprintf(pre, sizeof(pre), "%s", path ? "image/fs/" : "image/config");
-	if (path)
-		uri(o, pre, path);
-	else
-		sw_jw_str(o, pre);
+	if (!platform) {
+		if (path)
+			uri(o, pre, path);
+		else
+			sw_jw_str(o, pre);
+		return;
+	}
+	while (path && *path == '/')
+		path++;
+	if (!(full = sw__asprintf("%s/%s%s", platform, pre + 6, path ? path : ""))) {
+		if (!o->b->err)
+			o->b->err = SW_ENOMEM;
+		return;
+	}
+	uri(o, "image/", full);
+	free(full);
 }
 
-static void physical(out *o, const char *path, int layer)
+static void physical(out *o, const char *platform, const char *path, int layer)
 {
 	sw_jw_obj(o);
 	sw_jw_kobj(o, "physicalLocation");
 	sw_jw_kobj(o, "artifactLocation");
 	sw_jw_key(o, "uri");
-	location_uri(o, path, layer);
+	location_uri(o, platform, path, layer);
 	sw_jw_end(o);
 	sw_jw_kobj(o, "region");
 	sw_jw_kint(o, "startLine", 1);
@@ -559,6 +579,10 @@ static void write_result(out *o, const run *u, size_t pos)
 	text(&t, nonempty(f->title, f->id), MAX_PART);
 	lit(&t, ": ");
 	where(&t, u, f->path, f->layer, f->layer_digest);
+	if (f->platform) {
+		lit(&t, " of the platform ");
+		text(&t, f->platform, MAX_PART);
+	}
 	if (f->layer >= 0) {
 		if (f->created_by) {
 			lit(&t, ", added by the build step \"");
@@ -579,7 +603,7 @@ static void write_result(out *o, const run *u, size_t pos)
 	sw_jw_strn(o, sw_buf_cstr(&t), t.len);
 	sw_jw_end(o);
 	sw_jw_karr(o, "locations");
-	physical(o, f->path, f->layer);
+	physical(o, f->platform, f->path, f->layer);
 	sw_jw_karr(o, "logicalLocations");
 	sw_jw_obj(o);
 	sw_jw_kstr(o, "kind", "module");
@@ -623,12 +647,14 @@ static void write_result(out *o, const run *u, size_t pos)
 	else
 		sw_jw_null(o);
 	sw_jw_kraw(o, "evidence", nonempty(f->evidence, "{}"));
+	if (f->platform)
+		sw_jw_kstr(o, "platform", f->platform);
 	sw_jw_end(o);
 	sw_jw_end(o);
 	sw_buf_release(&t);
 }
 
-static void notification(out *o, const char *msg, size_t len, const char *path, int layer)
+static void notification(out *o, const char *msg, size_t len, const char *platform, const char *path, int layer)
 {
 	sw_jw_obj(o);
 	sw_jw_kstr(o, "level", "warning");
@@ -641,7 +667,7 @@ static void notification(out *o, const char *msg, size_t len, const char *path, 
 	sw_jw_end(o);
 	if (path || layer >= 0) {
 		sw_jw_karr(o, "locations");
-		physical(o, path, layer);
+		physical(o, platform, path, layer);
 		sw_jw_end(o);
 		sw_jw_end(o);
 	}
@@ -657,8 +683,8 @@ static void write_notifications(out *o, const run *u)
 	sw_jw_arr(o);
 	for (i = 0; i < n; i++) {
 		const sw_incomplete *c = &r->inc[i];
-		const char *digest = c->layer >= 0 && (size_t)c->layer < r->nlayers ?
-				     r->layers[c->layer].digest : NULL;
+		const sw_rlayer *l = sw_report__layer(r, c->platform, c->layer);
+		const char *digest = l ? l->digest : NULL;
 		sw_buf_reset(&t);
 		text(&t, nonempty(c->reason, "not fully scanned"), MAX_PART);
 		lit(&t, ": ");
@@ -669,13 +695,13 @@ static void write_notifications(out *o, const run *u)
 			where(&t, u, c->path, c->layer, digest);
 		}
 		lit(&t, ". Not fully scanned: not known to be clean.");
-		notification(o, sw_buf_cstr(&t), t.len, c->path, c->layer);
+		notification(o, sw_buf_cstr(&t), t.len, c->platform, c->path, c->layer);
 	}
 	if (r->ninc > n) {
 		sw_buf_reset(&t);
 		sw_buf_printf(&t, "%zu more items were not fully scanned (see --format json for all).",
 			      r->ninc - n);
-		notification(o, sw_buf_cstr(&t), t.len, NULL, -1);
+		notification(o, sw_buf_cstr(&t), t.len, NULL, NULL, -1);
 	}
 	if (r->nf > u->nkept) {
 		sw_buf_reset(&t);

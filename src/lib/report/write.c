@@ -66,6 +66,101 @@ static void json_entrypoint(sw_jw *w, const sw_report *r)
 	sw_jw_end(w);
 }
 
+/* "layers": [{index, digest, diff_id, size, created_by, files, removed,
+ * removes}] */
+static void json_layers(sw_jw *w, const sw_rlayer *ls, size_t n)
+{
+	size_t i;
+
+	sw_jw_karr(w, "layers");
+	for (i = 0; i < n; i++) {
+		const sw_rlayer *l = &ls[i];
+		sw_jw_obj(w);
+		sw_jw_kuint(w, "index", i);
+		sw_jw_kstr(w, "digest", l->digest);
+		sw_jw_kstr(w, "diff_id", l->diff_id);
+		sw_jw_key(w, "size");
+		if (l->size >= 0)
+			sw_jw_int(w, l->size);
+		else
+			sw_jw_null(w);
+		sw_jw_kstr(w, "created_by", l->created_by);
+		sw_jw_key(w, "files");
+		if (l->files >= 0)
+			sw_jw_int(w, l->files);
+		else
+			sw_jw_null(w);
+		json_removed(w, l);
+		sw_jw_key(w, "removes");
+		if (l->files >= 0)
+			sw_jw_uint(w, l->nremoves);
+		else
+			sw_jw_null(w);
+		sw_jw_end(w);
+	}
+	sw_jw_end(w);
+}
+
+/* The index's platforms: index_digest, platforms_scanned (each with its
+ * digests, verdict, findings, counts and layers) and platforms_not_scanned
+ * (with why). */
+static void json_platforms(sw_jw *w, const sw_report *r)
+{
+	size_t i, nf;
+
+	sw_jw_kstr(w, "index_digest", r->index_digest);
+	sw_jw_karr(w, "platforms_scanned");
+	for (i = 0; i < r->nplats; i++) {
+		const sw_rplatform *p = &r->plats[i];
+		if (p->reason)
+			continue;
+		sw_jw_obj(w);
+		sw_jw_kstr(w, "platform", p->platform);
+		sw_jw_kstr(w, "manifest_digest", p->manifest_digest);
+		sw_jw_kstr(w, "config_digest", p->config_digest);
+		sw_jw_kstr(w, "verdict", sw_verdict_name(sw_report__verdict_of(r, p->platform, &nf)));
+		sw_jw_kuint(w, "findings", nf);
+		sw_jw_kuint(w, "files", p->files);
+		sw_jw_kuint(w, "bytes", p->bytes);
+		sw_jw_kuint(w, "cache_hits", p->cache_hits);
+		if (p->layers || i == 0)
+			json_layers(w, i == 0 ? r->layers : p->layers, i == 0 ? r->nlayers : p->nlayers);
+		sw_jw_end(w);
+	}
+	sw_jw_end(w);
+	sw_jw_karr(w, "platforms_not_scanned");
+	for (i = 0; i < r->nplats; i++) {
+		const sw_rplatform *p = &r->plats[i];
+		if (!p->reason)
+			continue;
+		sw_jw_obj(w);
+		sw_jw_kstr(w, "platform", p->platform);
+		sw_jw_kstr(w, "manifest_digest", p->manifest_digest);
+		sw_jw_kstr(w, "reason", p->reason);
+		sw_jw_end(w);
+	}
+	sw_jw_end(w);
+}
+
+static size_t not_scanned(const sw_report *r)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < r->nplats; i++)
+		n += r->plats[i].reason != NULL;
+	return n;
+}
+
+/* Layers of every platform scanned. */
+static size_t all_layers(const sw_report *r)
+{
+	size_t n = r->nlayers, i;
+
+	for (i = 1; i < r->nplats; i++)
+		n += r->plats[i].nlayers;
+	return n;
+}
+
 void sw_report__json(const sw_report *r, sw_buf *b)
 {
 	sw_jw w = SW_JW_INIT(b);
@@ -88,33 +183,9 @@ void sw_report__json(const sw_report *r, sw_buf *b)
 	for (i = 0; i < r->nplatforms; i++)
 		sw_jw_str(&w, r->platforms[i]);
 	sw_jw_end(&w);
-	sw_jw_karr(&w, "layers");
-	for (i = 0; i < r->nlayers; i++) {
-		const sw_rlayer *l = &r->layers[i];
-		sw_jw_obj(&w);
-		sw_jw_kuint(&w, "index", i);
-		sw_jw_kstr(&w, "digest", l->digest);
-		sw_jw_kstr(&w, "diff_id", l->diff_id);
-		sw_jw_key(&w, "size");
-		if (l->size >= 0)
-			sw_jw_int(&w, l->size);
-		else
-			sw_jw_null(&w);
-		sw_jw_kstr(&w, "created_by", l->created_by);
-		sw_jw_key(&w, "files");
-		if (l->files >= 0)
-			sw_jw_int(&w, l->files);
-		else
-			sw_jw_null(&w);
-		json_removed(&w, l);
-		sw_jw_key(&w, "removes");
-		if (l->files >= 0)
-			sw_jw_uint(&w, l->nremoves);
-		else
-			sw_jw_null(&w);
-		sw_jw_end(&w);
-	}
-	sw_jw_end(&w);
+	json_layers(&w, r->layers, r->nlayers);
+	if (r->nplats)
+		json_platforms(&w, r);
 	if (r->scanned)
 		json_entrypoint(&w, r);
 	if (r->attachments)
@@ -146,6 +217,7 @@ void sw_report__json(const sw_report *r, sw_buf *b)
 		else
 			sw_jw_null(&w);
 		sw_jw_kraw(&w, "evidence", f->evidence);
+		sw_jw_kstr(&w, "platform", f->platform);
 		sw_jw_end(&w);
 	}
 	sw_jw_end(&w);
@@ -160,6 +232,7 @@ void sw_report__json(const sw_report *r, sw_buf *b)
 		else
 			sw_jw_null(&w);
 		sw_jw_kstr(&w, "reason", c->reason);
+		sw_jw_kstr(&w, "platform", c->platform);
 		sw_jw_end(&w);
 	}
 	sw_jw_end(&w);
@@ -173,7 +246,9 @@ void sw_report__json(const sw_report *r, sw_buf *b)
 		sw_jw_end(&w);
 	}
 	sw_jw_kobj(&w, "stats");
-	sw_jw_kuint(&w, "layers", r->nlayers);
+	sw_jw_kuint(&w, "layers", all_layers(r));
+	if (r->nplats)
+		sw_jw_kuint(&w, "platforms", r->nplats - not_scanned(r));
 	sw_jw_kuint(&w, "files", r->files);
 	sw_jw_kuint(&w, "bytes", r->bytes);
 	sw_jw_key(&w, "seconds");
@@ -311,6 +386,36 @@ static void evidence_lines(sw_buf *b, const sw_finding *f)
 	sw_json_free(d);
 }
 
+/* The index's platforms, each scanned with its verdict, then those not
+ * scanned with why. Returns whether findings need a platform column
+ * (more than one was scanned). */
+static bool table_platforms(const sw_report *r, sw_buf *b, const char *bold, const char *off)
+{
+	size_t i, nf, scanned = 0;
+
+	for (i = 0; i < r->nplats; i++) {
+		const sw_rplatform *p = &r->plats[i];
+		if (p->reason)
+			continue;
+		sw_buf_printf(b, "%s", scanned++ ? ", " : "platforms scanned: ");
+		text(b, p->platform);
+		sw_buf_printf(b, " %s", sw_verdict_name(sw_report__verdict_of(r, p->platform, &nf)));
+	}
+	if (scanned)
+		sw_buf_putc(b, '\n');
+	for (i = 0; i < r->nplats; i++) {
+		const sw_rplatform *p = &r->plats[i];
+		if (!p->reason)
+			continue;
+		sw_buf_printf(b, "%snot scanned%s: ", bold, off);
+		text(b, p->platform);
+		sw_buf_printf(b, " (");
+		text(b, p->reason);
+		sw_buf_printf(b, ")\n");
+	}
+	return scanned > 1;
+}
+
 static void write_table(const sw_report *r, sw_buf *b, bool color)
 {
 	const char *bold = color ? "\033[1m" : "", *off = color ? "\033[0m" : "";
@@ -318,6 +423,7 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 	int counts[5] = { 0 };
 	char sz[32], lay[16];
 	size_t i;
+	bool pcol;
 
 	human(sz, sizeof(sz), r->bytes);
 	sw_buf_printf(b, "%sstowaway %s%s  ", bold, SW_VERSION, off);
@@ -327,8 +433,10 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 		text(b, r->reference);
 		sw_buf_putc(b, ')');
 	}
-	sw_buf_printf(b, "\n%zu layers, %llu files, %s in %.2f s\n\n", r->nlayers,
+	sw_buf_printf(b, "\n%zu layers, %llu files, %s in %.2f s\n", all_layers(r),
 		      (unsigned long long)r->files, sz, r->seconds);
+	pcol = table_platforms(r, b, bold, off);
+	sw_buf_putc(b, '\n');
 	if (r->dynamic)
 		sandbox_line(r->dynamic, b, bold, off);
 	if (r->nevents) {
@@ -342,8 +450,10 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 		sw_buf_putc(b, '\n');
 	}
 	if (r->nf) {
-		sw_buf_printf(b, "%s%-9s %-24s %-5s %-44s %s%s\n", bold, "SEVERITY", "ID", "LAYER",
-			      "PATH", "TITLE", off);
+		sw_buf_printf(b, "%s%-9s %-24s ", bold, "SEVERITY", "ID");
+		if (pcol)
+			sw_buf_printf(b, "%-14s ", "PLATFORM");
+		sw_buf_printf(b, "%-5s %-44s %s%s\n", "LAYER", "PATH", "TITLE", off);
 		for (i = 0; i < r->nf; i++) {
 			const sw_finding *f = &r->f[i];
 			counts[f->severity]++;
@@ -351,6 +461,10 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 				      sw_severity_name(f->severity), off);
 			cell(b, f->id, 24);
 			sw_buf_putc(b, ' ');
+			if (pcol) {
+				cell(b, f->platform ? f->platform : "-", 14);
+				sw_buf_putc(b, ' ');
+			}
 			if (f->layer >= 0)
 				snprintf(lay, sizeof(lay), "%d", f->layer);
 			else
@@ -377,10 +491,15 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 		sw_buf_printf(b, "%sNot fully scanned%s\n", bold, off);
 		for (i = 0; i < r->ninc && i < 50; i++) {
 			const sw_incomplete *c = &r->inc[i];
+			sw_buf_printf(b, "  ");
+			if (c->platform && pcol) {
+				text(b, c->platform);
+				sw_buf_putc(b, ' ');
+			}
 			if (c->layer >= 0)
-				sw_buf_printf(b, "  layer %d ", c->layer);
+				sw_buf_printf(b, "layer %d ", c->layer);
 			else
-				sw_buf_printf(b, "  image ");
+				sw_buf_printf(b, "image ");
 			if (c->path) {
 				cell(b, c->path, 60);
 				while (b->len && b->data[b->len - 1] == ' ')

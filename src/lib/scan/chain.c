@@ -390,7 +390,8 @@ static int link_node(sw_report *r, const cnode *nodes, int i)
 	f.created_by = par && par->layer < r->nlayers ? r->layers[par->layer].created_by : NULL;
 	f.in_final_fs = par != NULL;
 	f.evidence = sw_buf_cstr(&ev);
-	rc = sw_report__add(r, &f);
+	if ((rc = sw_jw_done(&w)) == 0) /* never half an object as evidence */
+		rc = sw_report__add(r, &f);
 out:
 	sw_buf_release(&ids);
 	sw_buf_release(&ev);
