@@ -336,13 +336,13 @@ def signatures_required_by_the_policy():
         eq(g.stop(), 0, "exit status")
 
 
-def manifest_gets(px, repo):
-    """The GETs of repo's manifests the proxy saw, by reference (those with
-    a token: the one before it is only told to fetch one)."""
+def manifest_gets(px, repo, method="GET"):
+    """The GETs (or HEADs) of repo's manifests the proxy saw, by reference
+    (those with a token: the one before it is only told to fetch one)."""
     out = {}
     for r in px.log:
         m = R._MANIFEST_RE.fullmatch(r.path.split("?")[0])
-        if r.method == "GET" and m and m.group("name") == repo and "authorization" in r.headers:
+        if r.method == method and m and m.group("name") == repo and "authorization" in r.headers:
             out[m.group("ref")] = out.get(m.group("ref"), 0) + 1
     return out
 
@@ -350,7 +350,8 @@ def manifest_gets(px, repo):
 @case
 def one_manifest_fetch_per_judgment():
     """The decision (names, signatures) and the scan share one GET of the
-    manifest by its digest; the tag is resolved once."""
+    manifest by its digest; the tag is resolved once, by a HEAD (which
+    Docker Hub does not count as a pull)."""
     reg = registry()
     px = R.FaultProxy(reg)
     px.__enter__()
@@ -361,8 +362,9 @@ def one_manifest_fetch_per_judgment():
         rc, err, _ = g.pull("up/team/signed:v1")
         eq(rc, 0, err[-400:])
         dg = reg.d["team/signed:v1"]
-        got = manifest_gets(px, "team/signed")
-        eq((got.get("v1"), got.get(dg)), (1, 1), "one GET by tag, one by digest: %r" % got)
+        got, heads = manifest_gets(px, "team/signed"), manifest_gets(px, "team/signed", "HEAD")
+        eq((heads.get("v1"), got.get("v1"), got.get(dg)), (1, None, 1),
+           "one HEAD by tag, no GET by tag, one GET by digest: GET %r, HEAD %r" % (got, heads))
         eq(g.work(), {"resolve": 1, "judge": 1}, "one lookup, one judgment")
     finally:
         eq(g.stop(), 0, "exit status")
@@ -554,7 +556,13 @@ def hostile_upstream():
     px.__enter__()
     g = Gate("hostile", [upstream(reg, url=px.url)])
     try:
-        refused(g, "up/hostile/hdr:v1", "a wrong Docker-Content-Digest", "but the registry says Docker-Content-Digest")
+        # the tag resolves (HEAD) to the digest the header claims; the
+        # upstream has no such manifest: nothing is served
+        rc, err, _ = g.pull("up/hostile/hdr:v1")
+        ok(rc != 0 and "not found" in err and dg["hdr"] not in err,
+           "a wrong Docker-Content-Digest: refused, the claimed digest not found: %s" % err[-600:])
+        st, _, body = g.curl("/v2/up/hostile/hdr/manifests/v1")
+        ok(st in (403, 404), "a wrong Docker-Content-Digest: not served afterwards: %d %s" % (st, body[-300:]))
         px.faults = {"wrong_manifest_digest": {"value": "body", "match": "hostile/body/manifests/sha256"}}
         refused(g, "up/hostile/body:v1", "a manifest whose bytes are not its digest's",
                 "manifest %s hashes to sha256:" % dg["body"])
@@ -817,7 +825,8 @@ def hard_cases(label, route, pull, concurrent=4):
             if r.method == "GET" and "authorization" in r.headers and "/blobs/" in r.path:
                 gets[r.path] = gets.get(r.path, 0) + 1
         ok(gets and set(gets.values()) == {1}, "each blob fetched from the upstream once: %r" % gets)
-        eq(manifest_gets(px, ns + "/crowd"), {"v1": 1, dg["crowd"]: 1}, "the manifest once by tag, once by digest")
+        eq((manifest_gets(px, ns + "/crowd", "HEAD"), manifest_gets(px, ns + "/crowd")),
+           ({"v1": 1}, {dg["crowd"]: 1}), "the tag resolved once (HEAD), the manifest fetched once by digest")
         # a tag that moves upstream: judged again, the client gets the new verdict
         eq(pull(0, ref("mover"))[0], 0, "the tag's first image")
         R.push(reg, reg.layouts["bad"], "latest", ns + "/mover", "v1", creds=reg.creds)

@@ -945,11 +945,12 @@ int sw_reg_get_url(sw_reg *r, const char *url, uint64_t max, char **body, size_t
 	return get_listing(r, sw__strdup(url), max, body, len, err);
 }
 
-int sw_reg_head_manifest(sw_reg *r, const char *ref, char **digest, char **media_type, sw_error *err)
+int sw_reg_resolve(sw_reg *r, const char *ref, uint64_t max, char **digest, char **media_type, sw_error *err)
 {
 	sw_buf b = SW_BUF_INIT(1);
 	xfer x;
-	char *what = sw__asprintf("manifests/%s", ref);
+	char *what = sw__asprintf("manifests/%s", ref), *body = NULL;
+	size_t len;
 	int rc;
 
 	*digest = *media_type = NULL;
@@ -963,9 +964,7 @@ int sw_reg_head_manifest(sw_reg *r, const char *ref, char **digest, char **media
 	x.errbody = (sw_buf)SW_BUF_INIT(MAX_ERR_BODY);
 	rc = get(r, what, ACCEPT, &x, err);
 	free(what);
-	if (rc == 0 && (!x.docker_digest || !sw_digest_valid(x.docker_digest)))
-		rc = SW_ENOTFOUND;   /* no usable digest: the caller GETs the manifest */
-	if (rc == 0) {
+	if (rc == 0 && x.docker_digest && sw_digest_valid(x.docker_digest)) {
 		*digest = sw__strdup(x.docker_digest);
 		*media_type = sw__strdup(x.content_type ? x.content_type : "");
 		if (!*digest || !*media_type) {
@@ -974,8 +973,18 @@ int sw_reg_head_manifest(sw_reg *r, const char *ref, char **digest, char **media
 			*digest = *media_type = NULL;
 			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		}
+		xfer_done(&x, &b);
+		return rc;
 	}
 	xfer_done(&x, &b);
+	if (rc < 0 && rc != SW_EVERIFY && rc != SW_EIO && rc != SW_ETIMEOUT)
+		return rc;   /* not found, too large...: a GET would say the same */
+	/* no usable digest in the answer (or a registry that refuses HEAD):
+	 * the manifest itself, hashed */
+	if (err)
+		err->msg[0] = '\0';
+	rc = sw_reg_manifest(r, ref, max, &body, &len, media_type, digest, err);
+	free(body);
 	return rc;
 }
 

@@ -54,10 +54,11 @@ int sw_reg_catalog(sw_reg *r, unsigned n, const char *last, uint64_t max, char *
  * hooks, at most max bytes. */
 int sw_reg_get_url(sw_reg *r, const char *url, uint64_t max, char **body, size_t *len, sw_error *err);
 
-/* HEAD a manifest: its Docker-Content-Digest and media type, malloc'd
- * (free on Docker Hub's pull limit). SW_ENOTFOUND also when the registry
- * sends no valid digest: GET it then (sw_reg_manifest). */
-int sw_reg_head_manifest(sw_reg *r, const char *ref, char **digest, char **media_type, sw_error *err);
+/* A tag's digest and media type (malloc'd) by HEAD, which Docker Hub does
+ * not count as a pull, or by GET (at most max bytes, hashed) when the
+ * registry sends no valid Docker-Content-Digest or refuses the HEAD. The
+ * digest is what the caller fetches and verifies next. */
+int sw_reg_resolve(sw_reg *r, const char *ref, uint64_t max, char **digest, char **media_type, sw_error *err);
 
 /* Stream a blob into sink as it arrives (no temporary file). The caller
  * hashes what it receives and checks the digest; a transfer that fails

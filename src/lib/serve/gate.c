@@ -647,18 +647,18 @@ static void run_resolve(job *j)
 {
 	sw_error err = SW_ERROR_INIT;
 	sw_reg *reg = NULL;
-	char *body = NULL, *dg = NULL;
-	size_t len;
+	char *dg = NULL;
 
 	set_phase(j, "resolving the tag at %s", j->up->name);
+	/* HEAD (no pull counted): the manifest itself is fetched once, by
+	 * digest, when the image is judged */
 	if (sw_reg_open(&reg, j->up->registry, j->repo, &j->up->ro, &err) < 0 ||
-	    sw_reg_manifest(reg, j->ref, j->up->io.max_manifest, &body, &len, &j->media_type, &dg, &err) < 0) {
+	    sw_reg_resolve(reg, j->ref, j->up->io.max_manifest, &dg, &j->media_type, &err) < 0) {
 		j->status = err.code == SW_ENOTFOUND ? 404 : 502;
 		sw_buf_printf(&j->msg, "%s", err.msg);
 	} else {
 		snprintf(j->digest, sizeof(j->digest), "%s", dg);
 	}
-	free(body);
 	free(dg);
 	sw_reg_free(reg);
 }

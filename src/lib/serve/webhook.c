@@ -602,18 +602,16 @@ static void run_resolve(job *j)
 	sw_error err = SW_ERROR_INIT;
 	sw_reg *reg = NULL;
 	sw_ref ref;
-	char *body = NULL, *mt = NULL, *dg = NULL;
-	size_t len;
+	char *mt = NULL, *dg = NULL;
 
 	snprintf(j->phase, sizeof(j->phase), "resolving its tag at the registry");
 	atomic_store_explicit(&j->state, 1, memory_order_release);
 	if (sw_ref_parse(j->input, &ref, &err) < 0 ||
 	    sw_reg_open(&reg, ref.domain, ref.path, io->registry, &err) < 0 ||
-	    sw_reg_manifest(reg, ref.tag[0] ? ref.tag : "latest", io->max_manifest, &body, &len, &mt, &dg, &err) < 0)
+	    sw_reg_resolve(reg, ref.tag[0] ? ref.tag : "latest", io->max_manifest, &dg, &mt, &err) < 0)
 		snprintf(j->error, sizeof(j->error), "%s", err.msg[0] ? err.msg : "cannot resolve");
 	else
 		snprintf(j->digest, sizeof(j->digest), "%s", dg);
-	free(body);
 	free(mt);
 	free(dg);
 	sw_reg_free(reg);

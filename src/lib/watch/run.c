@@ -448,18 +448,15 @@ static void judge_name(worker *k, const wjob *j)
 static int each_tag(worker *k, const wjob *j, sw_reg *r, const char *tag)
 {
 	sw_error err = SW_ERROR_INIT;
-	char *digest = NULL, *mt = NULL, *body = NULL;
-	size_t len;
+	char *digest = NULL, *mt = NULL;
 	int rc;
 
 	if (!tag_ok(tag)) {
 		refused_name(k, j, "not a tag", tag);
 		return 0;
 	}
-	if ((rc = sw_reg_head_manifest(r, tag, &digest, &mt, &err)) == SW_ENOTFOUND)
-		rc = sw_reg_manifest(r, tag, k->w->o->image.max_manifest ? k->w->o->image.max_manifest : 4u << 20,
-				     &body, &len, &mt, &digest, &err);
-	free(body);
+	rc = sw_reg_resolve(r, tag, k->w->o->image.max_manifest ? k->w->o->image.max_manifest : 4u << 20, &digest, &mt,
+			    &err);
 	if (rc < 0) {
 		free(digest);
 		free(mt);
