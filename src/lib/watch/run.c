@@ -84,7 +84,7 @@ typedef struct worker {
 	bool *cached, *stored;
 	size_t nlayers;
 	/* a repository's tags and their digests, HEADs made, not yet stored */
-	struct wtag { char *tag, *digest, *mtype; } *tags;
+	struct wtag { char *tag, *digest, *mtype; bool same; } *tags;
 	size_t ntags;
 } worker;
 
@@ -474,8 +474,9 @@ static int each_tag(worker *k, const wjob *j, sw_reg *r, const char *tag)
 	return 0;
 }
 
-/* One tag into the store: unchanged (one statement), new, or moved (an
- * event, and the image job carries the digest it pointed at before). */
+/* One tag that is new or moved into the store (a moved tag is an event,
+ * and its image job carries the digest it pointed at before). `seen` is
+ * when the tag was first seen at its digest. */
 static int write_tag(worker *k, const wjob *j, const struct wtag *t, int64_t now)
 {
 	const char *tag = t->tag, *digest = t->digest;
@@ -485,9 +486,6 @@ static int write_tag(worker *k, const wjob *j, const struct wtag *t, int64_t now
 	int prio = PRIO_IMAGE_NEW;
 	int64_t n;
 
-	if ((n = sw_db_exec(k->db, "UPDATE watch_tags SET seen = $5 WHERE registry = $1 AND repo = $2 AND tag = $3 "
-			    "AND digest = $4", v, 5, NULL, NULL)) != 0)
-		return n < 0 ? (int)n : 0;   /* as it was: its image job exists */
 	if ((n = sw_db_exec(k->db, "SELECT digest FROM watch_tags WHERE registry = $1 AND repo = $2 AND tag = $3",
 			    v, 3, &res, NULL)) < 0)
 		return (int)n;
@@ -519,17 +517,59 @@ static int write_tag(worker *k, const wjob *j, const struct wtag *t, int64_t now
 
 /* The repository's tags in one transaction (redone whole when the store
  * asks: the HEADs are not made again). */
+static int cmp_wtag(const void *a, const void *b)
+{
+	return strcmp(((const struct wtag *)a)->tag, ((const struct wtag *)b)->tag);
+}
+
+/* Is tag known at digest? (known: rows of (tag, digest) sorted by tag) */
+static bool known_at(const sw_dbres *known, const char *tag, const char *digest)
+{
+	size_t lo = 0, hi = sw_dbres_rows(known);
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(sw_dbres_text(known, mid, 0), tag);
+		if (c == 0)
+			return strcmp(sw_dbres_text(known, mid, 1), digest) == 0;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 static char *write_tags(worker *k, const wjob *j)
 {
 	sw_error err = SW_ERROR_INIT;
+	sw_dbv v[] = { DB_S(j->registry), DB_S(j->repo) };
+	sw_dbres *known = NULL;
 	int64_t now = sw_watch__now();
-	size_t i;
+	size_t i, changed = 0;
 	int tries, rc = 0;
 
+	/* the repository's tags as the store knows them, in one statement: a
+	 * tag at the same digest needs no write (a re-sweep with nothing new
+	 * costs a statement per repository, not per tag) */
+	if (sw_db_exec(k->db, sw_db_pg(k->db) ?
+		       "SELECT tag, digest FROM watch_tags WHERE registry = $1 AND repo = $2 ORDER BY tag COLLATE \"C\"" :
+		       "SELECT tag, digest FROM watch_tags WHERE registry = $1 AND repo = $2 ORDER BY tag",
+		       v, 2, &known, &err) < 0)
+		return sw__asprintf("the store: %s", err.msg);
+	qsort(k->tags, k->ntags, sizeof(*k->tags), cmp_wtag);
+	for (i = 0; i < k->ntags; i++) {
+		k->tags[i].same = known_at(known, k->tags[i].tag, k->tags[i].digest);
+		changed += !k->tags[i].same;
+	}
+	sw_dbres_free(known);
+	if (!changed)
+		return NULL;
 	for (tries = 0; tries < 5; tries++) {
 		if ((rc = sw_db_begin(k->db, &err)) == 0) {
 			for (i = 0; i < k->ntags && rc == 0; i++)
-				rc = write_tag(k, j, &k->tags[i], now);
+				if (!k->tags[i].same)
+					rc = write_tag(k, j, &k->tags[i], now);
 			if (rc == 0 && (rc = sw_db_commit(k->db, &err)) == 0)
 				return NULL;
 		}
