@@ -737,7 +737,9 @@ class HubAPI:
                 nxt = None
                 if page < len(api.pages):
                     nxt = "http://%s/v2/repositories/%s/?page_size=5&page=%d" % (api.host, ns, page + 1)
-                    if hostile_next and page == 2:
+                    if hostile_next == "loop" and page == 2:
+                        nxt = "http://%s%s" % (api.host, self.path)   # itself
+                    elif hostile_next and page == 2:
                         nxt = "http://evil.example/v2/repositories/%s/?page=3" % ns
                 body = json.dumps({"count": sum(map(len, api.pages)), "next": nxt,
                                    "results": [{"name": n, "namespace": ns} for n in api.pages[page - 1]]})
@@ -781,6 +783,16 @@ def namespaces_listed_through_a_hub_shaped_api():
         ok("evil.example" in failed[0]["detail"]["error"] and "another host" in failed[0]["detail"]["error"],
            "the reason names the foreign link: %r" % failed[0]["detail"]["error"])
         check_verdicts(db, images_of(team[:10]), "the repositories of pages 1 and 2")
+    finally:
+        api.close()
+    api = HubAPI("team", [r.split("/", 1)[1] for r in team], hostile_next="loop")
+    try:
+        db = "sqlite:" + os.path.join(WORK, "hub-loop.db")
+        r = sweep(db, workers=1, extra=["--namespace", "team", "--hub-api", "http://" + api.host])
+        failed = [e for e in events(db, "--kind", "failed") if e["detail"]["job"] == "namespace"]
+        eq([(e["detail"]["attempts"], "the page itself" in e["detail"]["error"]) for e in failed], [(1, True)],
+           "a next link to the same page: refused at once")
+        eq(len(api.requests), 2, "pages fetched before the loop was seen")
     finally:
         api.close()
     return "%d repositories in %d pages" % (len(team), len(api.pages))

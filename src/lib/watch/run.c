@@ -46,6 +46,7 @@
 #define MAX_PAGE (16u << 20)      /* bytes of one _catalog or tags/list page */
 #define MAX_PAGES 100000
 #define PAGE_N 1000
+#define MAX_TAGS 100000           /* tags of one repository a sweep resolves */
 
 typedef struct gate {
 	char *host;
@@ -286,6 +287,14 @@ static char *pages(worker *k, sw_reg *r, bool catalog, const char *key,
 		free(body);
 		body = NULL;
 		arr = sw_json_get_arr(sw_json_root(doc), key);
+		/* lists come in lexical order: a page that does not start past the
+		 * last one would make a hostile registry's pages go round for ever */
+		if (last && arr && arr->child && arr->child->type == SW_JSON_STR && strcmp(arr->child->s, last) <= 0) {
+			error = sw__asprintf("%s: the registry's pages do not advance (a page after \"%.100s\" starts "
+					     "at \"%.100s\")", catalog ? "_catalog" : "tags/list", last, arr->child->s);
+			sw_json_free(doc);
+			break;
+		}
 		for (e = arr ? arr->child : NULL; e; e = e->next, n++) {
 			if (e->type != SW_JSON_STR || strlen(e->s) != e->slen)
 				continue;
@@ -371,7 +380,7 @@ static char *do_namespace(worker *k, wjob *j)
 		sw_json_doc *doc = NULL;
 		const sw_json *e;
 		const char *next;
-		char *body = NULL;
+		char *body = NULL, *cur;
 		size_t len;
 		if (sw_reg_get_url(r, url, MAX_PAGE, &body, &len, &err) < 0 || sw_json_parse(body, len, &doc, &err) < 0) {
 			error = sw__asprintf("%s: %s", url, err.msg);
@@ -398,18 +407,22 @@ static char *do_namespace(worker *k, wjob *j)
 			renew(k);
 		}
 		next = sw_json_get_str(sw_json_root(doc), "next");
-		free(url);
+		cur = url;
 		url = NULL;
 		/* the next page must come from the same API: a listing cannot send
 		 * the sweeper elsewhere */
 		if (next && *next && !error) {
-			if (origin_len(next) != ol || strncmp(next, base, ol) != 0) {
+			if (strcmp(next, cur) == 0) {
+				j->permanent = true;
+				error = sw__asprintf("%s: its next page is the page itself", base);
+			} else if (origin_len(next) != ol || strncmp(next, base, ol) != 0) {
 				j->permanent = true;   /* a lie the API will tell again */
 				error = sw__asprintf("%s: its next page %.200s is on another host", base, next);
 			}
 			else
 				url = sw__strdup(next);
 		}
+		free(cur);
 		sw_json_free(doc);
 	}
 	free(url);
@@ -462,6 +475,12 @@ static int each_tag(worker *k, const wjob *j, sw_reg *r, const char *tag)
 		free(mt);
 		if (rc != SW_ENOTFOUND)   /* a tag gone since the list was made is no news */
 			refused_name(k, j, err.msg, tag);
+		return 0;
+	}
+	if (k->ntags == MAX_TAGS) {
+		refused_name(k, j, "a repository with more tags than a sweep reads (100000): the rest skipped", tag);
+		free(digest);
+		free(mt);
 		return 0;
 	}
 	if (SW_GROW(k->tags, k->ntags) < 0 || !(k->tags[k->ntags].tag = sw__strdup(tag))) {
