@@ -789,6 +789,32 @@ def script_whose_interpreter_is_the_payload():
 
 
 @case
+def interpreter_script_in_the_chain():
+    """python3 given a script the run wrote: the exec is python's (by the
+    file the kernel ran, /usr/bin/python3.11), the script is in its chain,
+    hashed, and a dropped file that ran; sh -c has no file to record; a
+    #! script of the run's is recorded once."""
+    import hashlib
+    rc, rep, err = run_cmd(debian("python3", "python3"),
+                           ["/bin/sh", "-c", "printf 'print(6*7)\\n' > /tmp/s.py && python3 /tmp/s.py && "
+                            "printf '#!/bin/sh\\necho from-t\\n' > /tmp/t.sh && chmod +x /tmp/t.sh && /tmp/t.sh"])
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("42" in out, "the script ran: " + out + err)
+    ex = [e for e in events(rep, "exec") if not e.get("failed") and "python" in e["path"]]
+    ok(len(ex) == 1 and ex[0]["path"].startswith("/usr/bin/python3."), "python's exec: %s" % events(rep, "exec"))
+    eq([(c["role"], c["path"], c["sha256"], c.get("dropped")) for c in ex[0].get("chain", [])],
+       [("script", "/tmp/s.py", hashlib.sha256(b"print(6*7)\n").hexdigest(), 1)], "chain")
+    sh = [e for e in events(rep, "exec") if e["path"] == "/usr/bin/dash" and "asked" in e]
+    ok(len(sh) == 2 and "chain" not in sh[0], "sh -c: %s" % sh)
+    # a #! script: the interpreter ran, the script once in the chain
+    ok("from-t" in out, out)
+    eq((sh[1]["asked"], [(c["role"], c["path"], c["sha256"], c.get("dropped")) for c in sh[1].get("chain", [])]),
+       ("/tmp/t.sh", [("script", "/tmp/t.sh", hashlib.sha256(b"#!/bin/sh\necho from-t\n").hexdigest(), 1)]),
+       "the #! script's exec")
+    the(rep, "SW-DYN-DROPPED-EXEC", "/tmp/s.py")
+
+
+@case
 def tricks_unprivileged():
     """The same attribution when stowaway runs as an ordinary user."""
     rc, rep, ran, sha, quiet, out = run_trick("procroot", user=NOBODY)
