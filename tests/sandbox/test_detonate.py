@@ -758,6 +758,19 @@ def exec_of_a_link_to_a_memfd():
 
 
 @case
+def exec_of_a_deleted_file():
+    """The same through a descriptor of a file already deleted: recorded
+    by its old name, as deleted, with its content."""
+    rc, rep, ran, sha, quiet, out = run_trick("deleted")
+    eq(rc, 1, "exit code")
+    ex = [e for e in ran if e["argv"] == ["evil", "sleep0"]]
+    ok(len(ex) == 1, "the payload's exec: %s" % ran)
+    eq((ex[0]["path"], ex[0]["asked"], ex[0]["sha256"], ex[0].get("deleted"), ex[0].get("dropped")),
+       ("/tmp/evil", "/tmp/run", sha, 1, 1), "exec")
+    miner_ran(rep, "/tmp/evil", sha)
+
+
+@case
 def loader_with_the_program_as_argument():
     """/lib64/ld-linux-x86-64.so.2 /tmp/evil: the loader is what the kernel
     ran, the program it was given is in the chain, hashed and scanned."""
