@@ -45,6 +45,17 @@ def standin(quiet=False):
     return _built[key]
 
 
+def miner_standin():
+    """tests/fixtures/standins/miner.c, statically linked: what the static
+    detectors take for XMRig; run, it prints its usage."""
+    if "miner" not in _built:
+        out = os.path.join(WORK, "miner-standin")
+        subprocess.run(["gcc", "-static", "-O2", "-o", out, os.path.join(HERE, "..", "fixtures", "standins", "miner.c")],
+                       check=True, stderr=subprocess.DEVNULL)
+        _built["miner"] = open(out, "rb").read()
+    return _built["miner"]
+
+
 def image(name, cmd, quiet=False):
     """A one-layer image: the stand-in as /bin/behave and as /bin/sh (a
     pretend shell), with the directories a runtime expects."""
@@ -671,6 +682,178 @@ def supervisor_killed_is_incomplete():
 def unprivileged_binary():
     """A copy of stowaway nobody can run (the build tree may be private)."""
     return runnable_copy(BIN, WORK)
+
+
+def trick_image():
+    """The quiet stand-in as /bin/behave, /bin/sh and a pretend loader
+    /lib64/ld-linux-x86-64.so.2; the miner stand-in as /opt/payload, not
+    executable; /opt/run.sh, a script whose interpreter is /tmp/evil."""
+    root = os.path.join(WORK, "img-tricks")
+    if not os.path.exists(root):
+        q, full = standin(quiet=True), miner_standin()
+        ents = [E("bin/", kind="dir"), E("bin/behave", q, mode=0o755), E("bin/sh", q, mode=0o755),
+                E("lib64/", kind="dir"), E("lib64/ld-linux-x86-64.so.2", q, mode=0o755),
+                E("opt/", kind="dir"), E("opt/payload", full, mode=0o644),
+                E("opt/run.sh", b"#!/tmp/evil\n", mode=0o755),
+                E("etc/", kind="dir"), E("tmp/", kind="dir", mode=0o1777), E("root/", kind="dir", mode=0o700)]
+        oci_image(root, [Layer(ents, created_by="COPY . /")],
+                  cfg_extra={"config": {"Entrypoint": ["/bin/behave"], "Cmd": ["trick", "procroot"]}})
+        for d, _, fs in os.walk(WORK):
+            os.chmod(d, 0o755)
+            for f in fs:
+                os.chmod(os.path.join(d, f), 0o644 if not f.startswith("stowaway") else 0o755)
+    return "oci:" + root
+
+
+def run_trick(how, user=None):
+    """detonate the trick image with `behave trick HOW`: the report, the
+    exec events that ran (not failed), the sha256 of the payload and of
+    the quiet stand-in, and the command's output."""
+    import hashlib
+    rc, rep, err = run_cmd(trick_image(), ["/bin/behave", "trick", how], user=user)
+    ok(rep is not None, "a report: " + err)
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("trick " + how in out, "the trick ran: " + out)
+    ran = [e for e in events(rep, "exec") if not e.get("failed")]
+    sha = hashlib.sha256(miner_standin()).hexdigest()
+    quiet = hashlib.sha256(standin(quiet=True)).hexdigest()
+    return rc, rep, ran, sha, quiet, out
+
+
+def miner_ran(rep, path, sha, ran=True):
+    """The payload's static finding reached the report at the path it ran
+    as, with its hash, and the dynamic miner finding with it."""
+    f = the(rep, "SW-DYN-MINER-RUN", path)
+    eq(f["severity"], "critical", "severity")
+    st = [(x["id"], x["evidence"]["sha256"]) for x in rep["findings"] if x["path"] == path and x["detector"] == "yara"]
+    eq(st, [("SW-MINER-XMRIG", sha)], "static findings of " + path)
+    if ran:
+        ok("Usage: standin" in "".join(e["text"] for e in events(rep, "output")), "the miner stand-in ran")
+
+
+@case
+def exec_through_proc_self_root():
+    """exec /proc/self/root/tmp/evil: the supervisor could not open that
+    name (its /proc/self is not the sandbox's); the file is what ran."""
+    rc, rep, ran, sha, quiet, out = run_trick("procroot")
+    eq(rc, 1, "exit code")
+    ex = [e for e in ran if e["argv"] == ["evil", "sleep0"]]
+    ok(len(ex) == 1, "the payload's exec: %s" % ran)
+    eq((ex[0]["path"], ex[0]["asked"], ex[0]["sha256"]), ("/tmp/evil", "/proc/self/root/tmp/evil", sha), "exec")
+    miner_ran(rep, "/tmp/evil", sha)
+
+
+@case
+def exec_of_a_link_to_a_memfd():
+    """A symlink to /proc/self/fd/N of a memfd, run by its name: the memfd
+    is what ran, recorded as one, with its content."""
+    rc, rep, ran, sha, quiet, out = run_trick("fdlink")
+    eq(rc, 1, "exit code")
+    ex = [e for e in ran if e["argv"] == ["evil", "sleep0"]]
+    ok(len(ex) == 1, "the payload's exec: %s" % ran)
+    eq((ex[0]["path"], ex[0]["asked"], ex[0]["sha256"], ex[0].get("memfd")),
+       ("/memfd:x (deleted)", "/tmp/run", sha, 1), "exec")
+    the(rep, "SW-DYN-MEMFD-EXEC", "/memfd:x (deleted)")
+    miner_ran(rep, "/memfd:x (deleted)", sha)
+
+
+@case
+def exec_of_a_deleted_file():
+    """The same through a descriptor of a file already deleted: recorded
+    by its old name, as deleted, with its content."""
+    rc, rep, ran, sha, quiet, out = run_trick("deleted")
+    eq(rc, 1, "exit code")
+    ex = [e for e in ran if e["argv"] == ["evil", "sleep0"]]
+    ok(len(ex) == 1, "the payload's exec: %s" % ran)
+    eq((ex[0]["path"], ex[0]["asked"], ex[0]["sha256"], ex[0].get("deleted"), ex[0].get("dropped")),
+       ("/tmp/evil", "/tmp/run", sha, 1, 1), "exec")
+    miner_ran(rep, "/tmp/evil", sha)
+
+
+@case
+def loader_with_the_program_as_argument():
+    """/lib64/ld-linux-x86-64.so.2 /tmp/evil: the loader is what the kernel
+    ran, the program it was given is in the chain, hashed and scanned."""
+    rc, rep, ran, sha, quiet, out = run_trick("ldso")
+    eq(rc, 1, "exit code")
+    ex = [e for e in ran if e["path"] == "/lib64/ld-linux-x86-64.so.2"]
+    ok(len(ex) == 1, "the loader's exec: %s" % ran)
+    eq(ex[0]["sha256"], quiet, "the loader's hash")
+    ch = ex[0].get("chain", [])
+    eq([(c["role"], c["path"], c["sha256"], c.get("dropped")) for c in ch], [("program", "/tmp/evil", sha, 1)], "chain")
+    ok("loader: /tmp/evil" in out, out)
+    the(rep, "SW-DYN-DROPPED-EXEC", "/tmp/evil")
+    miner_ran(rep, "/tmp/evil", sha, ran=False)  # the loader is a pretend one
+
+
+@case
+def script_whose_interpreter_is_the_payload():
+    """/opt/run.sh, shipped in the image, says #!/tmp/evil: the interpreter
+    is what ran (hashed and scanned), the script is in the chain."""
+    import hashlib
+    rc, rep, ran, sha, quiet, out = run_trick("shebang")
+    eq(rc, 1, "exit code")
+    ex = [e for e in ran if e.get("asked") == "/opt/run.sh"]
+    ok(len(ex) == 1, "the script's exec: %s" % ran)
+    eq((ex[0]["path"], ex[0]["sha256"]), ("/tmp/evil", sha), "exec")
+    eq([(c["role"], c["path"], c["sha256"]) for c in ex[0].get("chain", [])],
+       [("script", "/opt/run.sh", hashlib.sha256(b"#!/tmp/evil\n").hexdigest())], "chain")
+    miner_ran(rep, "/tmp/evil", sha)
+
+
+@case
+def interpreter_script_in_the_chain():
+    """python3 given a script the run wrote: the exec is python's (by the
+    file the kernel ran, /usr/bin/python3.11), the script is in its chain,
+    hashed, and a dropped file that ran; sh -c has no file to record; a
+    #! script of the run's is recorded once."""
+    import hashlib
+    rc, rep, err = run_cmd(debian("python3", "python3"),
+                           ["/bin/sh", "-c", "printf 'print(6*7)\\n' > /tmp/s.py && python3 /tmp/s.py && "
+                            "printf '#!/bin/sh\\necho from-t\\n' > /tmp/t.sh && chmod +x /tmp/t.sh && /tmp/t.sh"])
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("42" in out, "the script ran: " + out + err)
+    ex = [e for e in events(rep, "exec") if not e.get("failed") and "python" in e["path"]]
+    ok(len(ex) == 1 and ex[0]["path"].startswith("/usr/bin/python3."), "python's exec: %s" % events(rep, "exec"))
+    eq([(c["role"], c["path"], c["sha256"], c.get("dropped")) for c in ex[0].get("chain", [])],
+       [("script", "/tmp/s.py", hashlib.sha256(b"print(6*7)\n").hexdigest(), 1)], "chain")
+    sh = [e for e in events(rep, "exec") if e["path"] == "/usr/bin/dash" and "asked" in e]
+    ok(len(sh) == 2 and "chain" not in sh[0], "sh -c: %s" % sh)
+    # a #! script: the interpreter ran, the script once in the chain
+    ok("from-t" in out, out)
+    eq((sh[1]["asked"], [(c["role"], c["path"], c["sha256"], c.get("dropped")) for c in sh[1].get("chain", [])]),
+       ("/tmp/t.sh", [("script", "/tmp/t.sh", hashlib.sha256(b"#!/bin/sh\necho from-t\n").hexdigest(), 1)]),
+       "the #! script's exec")
+    the(rep, "SW-DYN-DROPPED-EXEC", "/tmp/s.py")
+
+
+@case
+def tricks_unprivileged():
+    """The same attribution when stowaway runs as an ordinary user."""
+    rc, rep, ran, sha, quiet, out = run_trick("procroot", user=NOBODY)
+    ex = [e for e in ran if e["argv"] == ["evil", "sleep0"]]
+    ok(len(ex) == 1 and (ex[0]["path"], ex[0]["sha256"]) == ("/tmp/evil", sha), "the payload's exec: %s" % ran)
+    miner_ran(rep, "/tmp/evil", sha)
+    rc, rep, ran, sha, quiet, out = run_trick("fdlink", user=NOBODY)
+    ex = [e for e in ran if e["argv"] == ["evil", "sleep0"]]
+    ok(len(ex) == 1 and (ex[0]["path"], ex[0]["sha256"]) == ("/memfd:x (deleted)", sha), "the payload's exec: %s" % ran)
+    miner_ran(rep, "/memfd:x (deleted)", sha)
+
+
+@case
+def path_swapped_under_exec():
+    """Another thread flips the name between a decoy and the payload while
+    exec runs: whichever the kernel read, the event has its file."""
+    rc, rep, ran, sha, quiet, out = run_trick("swap")
+    ex = [e for e in ran if e["argv"] == ["evil", "sleep0"]]
+    ok(len(ex) == 1, "the one exec that ran: %s" % ran)
+    print("  swap: the kernel ran %s" % ex[0]["path"])
+    if "payload running (quiet)" in out:
+        eq((ex[0]["path"], ex[0]["sha256"]), ("/bin/behave", quiet), "the decoy ran")
+        eq(findings(rep, "SW-DYN-MINER-RUN"), [], "no miner ran")
+    else:
+        eq((ex[0]["path"], ex[0]["sha256"]), ("/tmp/evil", sha), "the payload ran")
+        miner_ran(rep, "/tmp/evil", sha)
 
 
 @case

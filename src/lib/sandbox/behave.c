@@ -325,12 +325,22 @@ static void on_connect(judge *j, const sw_json *e, const char *k)
 static void on_exec(judge *j, const sw_json *e)
 {
 	const char *p = str(e, "path"), *bn = base(p);
+	const sw_json *chain = sw_json_get_arr(e, "chain"), *c;
 	bool inet_io = !strcmp(str(e, "stdin"), "inet") || !strcmp(str(e, "stdout"), "inet");
 
 	if (num(e, "memfd")) {
 		evidence(&j->b, e, -1);
 		add(j, "SW-DYN-MEMFD-EXEC", SW_SEV_HIGH, "dropper", p, &j->b,
 		    "Executed a program from memory (memfd): nothing on disk to scan");
+	}
+	for (c = chain ? chain->child : NULL; c; c = c->next) {
+		/* a file the run wrote, given to a loader or an interpreter */
+		const char *cp = str(c, "path");
+		if (c->type != SW_JSON_OBJ || !num(c, "dropped"))
+			continue;
+		evidence(&j->b, e, -1);
+		add(j, "SW-DYN-DROPPED-EXEC", SW_SEV_HIGH, "dropper", cp, &j->b,
+		    "Ran a file it had written during the run: %s (the %s of %s)", cp, str(c, "role"), p);
 	}
 	if (num(e, "dropped")) {
 		evidence(&j->b, e, j->downloaded ? j->download_t : -1);

@@ -406,8 +406,23 @@ static const char *exec_path_of(const runlog *g, const char *sha)
 }
 
 /* An exec: where its file went (for the static findings' paths), and an
- * incomplete when the tracer did not keep it for the scan. */
+ * incomplete when the tracer did not keep it for the scan; the same for
+ * each file of its chain (a #! script, the program a loader or an
+ * interpreter was given). */
+static int on_exec_file(runlog *g, const sw_json *e);
+
 static int on_exec_event(runlog *g, const sw_json *e)
+{
+	const sw_json *chain = sw_json_get_arr(e, "chain"), *c;
+	int rc = on_exec_file(g, e);
+
+	for (c = chain ? chain->child : NULL; c && rc == 0; c = c->next)
+		if (c->type == SW_JSON_OBJ)
+			rc = on_exec_file(g, c);
+	return rc;
+}
+
+static int on_exec_file(runlog *g, const sw_json *e)
 {
 	const char *sha = sw_json_get_str(e, "sha256"), *path = sw_json_get_str(e, "path");
 	const char *ns = sw_json_get_str(e, "not_scanned");

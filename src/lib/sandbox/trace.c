@@ -11,6 +11,12 @@
  * change the memory between our read and the kernel's): what the tracer
  * records is evidence, and isolation does not rest on it. The namespaces,
  * the missing network and the refused syscalls are what hold.
+ *
+ * Execs are not left to that race: the calling thread is seized with
+ * ptrace (PTRACE_O_TRACEEXEC only) before the call goes on, and the
+ * record is made at the exec stop, from the file the kernel ran
+ * (/proc/<pid>/exe) and the interpreter chain; then it is let go. An exec
+ * that fails is recorded from what it asked for.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -154,6 +161,27 @@ int sw_seccomp_install(int *listener)
  * 24 KiB escaped) plus this stays well inside SW_EV_LINE_MAX. */
 #define ARGV_TEXT (24u << 10)
 
+/* Execs being followed to the kernel's exec stop (at most MAX_PENDING
+ * at once; beyond, recorded from their request). */
+#define MAX_PENDING 64
+typedef struct exec_req exec_req;
+
+/* What an exec asked for, read from the caller at its stop: the name,
+ * the arguments (JSON), the descriptor's target for an fd exec. */
+struct exec_req {
+	pid_t tid, tgid;        /* tid 0: a free slot */
+	uint64_t since;         /* monotonic ns of the request */
+	bool failed;            /* the thread made another call: the exec returned */
+	bool interrupted;       /* PTRACE_INTERRUPT sent */
+	bool cut;               /* argv truncated */
+	bool at_empty;          /* execveat(fd, "", AT_EMPTY_PATH) */
+	int dirfd;
+	char path[4096];        /* as asked */
+	char absp[4200];        /* made absolute, lexically */
+	char target[256];       /* fd exec: the descriptor's target */
+	char *argv;             /* JSON array text */
+};
+
 typedef struct pident {
 	pid_t host;             /* 0 empty, -1 forgotten */
 	pid_t tgid;
@@ -178,6 +206,8 @@ struct sw_tracer {
 	size_t ncopied;
 	uint64_t copied_bytes;     /* bounded: 16 times the per-file bound */
 	struct timespec start;     /* files modified since were written by the sandbox */
+	exec_req *pending;         /* MAX_PENDING */
+	size_t npending;
 	sw_evb ev;
 };
 
@@ -189,11 +219,13 @@ int sw_tracer_new(sw_tracer **out, int notify_fd, sw_evlog *log, sw_sink *sink, 
 
 	*out = NULL;
 	if (!t || syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0 ||
+	    !(t->pending = calloc(MAX_PENDING, sizeof(*t->pending))) ||
 	    !(t->req = calloc(1, sz.seccomp_notif > sizeof(*t->req) ? sz.seccomp_notif : sizeof(*t->req))) ||
 	    !(t->resp = calloc(1, sz.seccomp_notif_resp > sizeof(*t->resp) ? sz.seccomp_notif_resp
 									 : sizeof(*t->resp)))) {
 		if (t) {
 			free(t->req);
+			free(t->pending);
 			free(t);
 		}
 		return -1;
@@ -613,21 +645,22 @@ static void exec_file(sw_tracer *t, int fd, sw_evb *b, bool *dropped)
 	}
 }
 
-static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
+
+static void exec_req_read(sw_tracer *t, pid_t pid, const struct seccomp_data *sd, exec_req *q)
 {
 	bool at = sd->nr == SYS_execveat;
-	int dirfd = at ? (int)sd->args[0] : AT_FDCWD, flags = at ? (int)sd->args[4] : 0, fd;
+	int flags = at ? (int)sd->args[4] : 0;
 	uint64_t argvp = sd->args[at ? 2 : 1];
-	char path[4096], absp[4200], arg[ARG_BYTES], target[256];
-	sw_evb *b = &t->ev;
+	char arg[ARG_BYTES];
 	sw_buf av = SW_BUF_INIT(ARGV_TEXT), one = SW_BUF_INIT(ARG_BYTES * 6 + 8); /* every byte escaped */
 	sw_jw avw = SW_JW_INIT(&av);
-	const char *k0, *k1;
 	unsigned i;
-	bool dropped, cut = false;
 
-	if (mem_str(pid, sd->args[at ? 1 : 0], path, sizeof(path)) < 0)
-		path[0] = 0;
+	q->dirfd = at ? (int)sd->args[0] : AT_FDCWD;
+	q->cut = false;
+	if (mem_str(pid, sd->args[at ? 1 : 0], q->path, sizeof(q->path)) < 0)
+		q->path[0] = 0;
+	q->at_empty = q->path[0] == 0 && (flags & AT_EMPTY_PATH);
 	sw_jw_arr(&avw);
 	for (i = 0; i <= MAX_ARGV; i++) {
 		uint64_t p;
@@ -635,48 +668,392 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 		if (mem_read(pid, argvp + 8 * i, &p, 8) != 8 || p == 0)
 			break;
 		if (i == MAX_ARGV || (l = mem_str(pid, p, arg, sizeof(arg))) < 0) {
-			cut = i == MAX_ARGV;
+			q->cut |= i == MAX_ARGV;
 			break;
 		}
 		sw_buf_reset(&one);
 		sw_jsonw_strn(&one, arg, (size_t)l);
 		if (av.len + one.len + 2 > ARGV_TEXT) {
-			cut = true;
+			q->cut = true;
 			break;
 		}
-		cut |= (size_t)l == sizeof(arg) - 1;
+		q->cut |= (size_t)l == sizeof(arg) - 1;
 		sw_jw_raw(&avw, sw_buf_cstr(&one));
 	}
 	sw_buf_release(&one);
 	sw_jw_end(&avw);
-	if (!still_valid(t)) {
-		sw_buf_release(&av);
-		return;
-	}
-	pid_forget(t, pid);
-	abs_path(t, pid, dirfd, path, absp, sizeof(absp));
-	sw_ev_begin(t->log, b, "exec", sw_tracer_nspid(t, pid), nsppid(t, pid));
-	sw_ev_str(b, "path", path[0] ? absp : "", sizeof(absp));
-	sw_ev_raw(b, "argv", sw_jw_done(&avw) < 0 ? "[]" : sw_buf_cstr(&av));
+	q->argv = sw_jw_done(&avw) < 0 ? NULL : sw_buf_detach(&av, NULL);
 	sw_buf_release(&av);
-	if (cut)
+	abs_path(t, pid, q->dirfd, q->path, q->absp, sizeof(q->absp));
+	q->target[0] = 0;
+	if (q->at_empty && fd_path(t, pid, q->dirfd, q->target, sizeof(q->target)) < 0)
+		q->target[0] = 0;
+}
+
+/* The fields both kinds of exec event share: what was asked, and the
+ * descriptors 0 and 1 of who runs (a socket there: a reverse shell). */
+static void exec_common(sw_tracer *t, pid_t pid, const exec_req *q, sw_evb *b)
+{
+	const char *k0, *k1;
+
+	sw_ev_raw(b, "argv", q->argv ? q->argv : "[]");
+	if (q->cut)
 		sw_ev_int(b, "argv_truncated", 1); /* more arguments, or longer, than kept */
-	if (path[0] == 0 && (flags & AT_EMPTY_PATH) && fd_path(t, pid, dirfd, target, sizeof(target)) == 0)
-		sw_ev_str(b, "fd_target", target, sizeof(target));
-	dropped = in_list(t->written, t->nwritten, absp);
+	if (q->target[0])
+		sw_ev_str(b, "fd_target", q->target, sizeof(q->target));
 	if ((k0 = socket_kind(t, pid, 0)))
 		sw_ev_str(b, "stdin", k0, 16);
 	if ((k1 = socket_kind(t, pid, 1)))
 		sw_ev_str(b, "stdout", k1, 16);
-	if ((fd = open_as(t, pid, dirfd, path, path[0] == 0 && (flags & AT_EMPTY_PATH))) >= 0) {
+}
+
+/* The file fd (closed here; -1: missing, and why) hashed and kept,
+ * "dropped" when it was written during the run. */
+static void file_fields(sw_tracer *t, sw_evb *b, int fd, bool dropped, const char *missing)
+{
+	if (fd >= 0) {
 		exec_file(t, fd, b, &dropped);
 		close(fd);
 	} else {
-		sw_ev_str(b, "file", "not found", 16);
+		sw_ev_str(b, "file", missing, 16);
 	}
 	if (dropped)
 		sw_ev_int(b, "dropped", 1);
+}
+
+/* An exec the kernel did not confirm (it failed, or the tracer could not
+ * follow it): recorded from what it asked for, the file opened by name. */
+static void exec_asked(sw_tracer *t, pid_t pid, const exec_req *q, bool failed)
+{
+	sw_evb *b = &t->ev;
+
+	sw_ev_begin(t->log, b, "exec", sw_tracer_nspid(t, pid), nsppid(t, pid));
+	sw_ev_str(b, "path", q->path[0] ? q->absp : "", sizeof(q->absp));
+	exec_common(t, pid, q, b);
+	if (failed)
+		sw_ev_int(b, "failed", 1);
+	file_fields(t, b, open_as(t, pid, q->dirfd, q->path, q->at_empty), in_list(t->written, t->nwritten, q->absp),
+		    "not found");
 	sw_ev_end(t->log, b);
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* A path a process names, opened as that process would: its /proc/self
+ * is the sandbox's /proc/<its pid there> (ours does not resolve), and a
+ * relative path starts at its working directory. */
+static int open_proc_path(sw_tracer *t, pid_t pid, const char *path)
+{
+	static const char *const self[] = { "/proc/self/", "/proc/thread-self/" };
+	char p[4200];
+	size_t i;
+
+	for (i = 0; i < sizeof(self) / sizeof(self[0]); i++) {
+		size_t l = strlen(self[i]);
+		if (strncmp(path, self[i], l) == 0 && self_fd_path(path) < 0) {
+			snprintf(p, sizeof(p), "/proc/%d/%s", sw_tracer_nspid(t, pid), path + l);
+			return open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		}
+	}
+	return open_as(t, pid, AT_FDCWD, path, false);
+}
+
+/* The file an interpreter was given: the first argument after its
+ * options (those in takes_arg take the next argument), or NULL when an
+ * option in no_file means a command string or a module, not a file. */
+static const char *script_arg(char **av, int ac, const char *const *takes_arg, const char *const *no_file)
+{
+	int i;
+	size_t k;
+
+	for (i = 1; i < ac; i++) {
+		const char *a = av[i];
+		if (strcmp(a, "--") == 0)
+			return i + 1 < ac ? av[i + 1] : NULL;
+		if (a[0] != '-' && a[0] != '+')
+			return a;
+		for (k = 0; no_file[k]; k++)
+			if (strcmp(a, no_file[k]) == 0 || (no_file[k][1] != '-' && strncmp(a, no_file[k], 2) == 0 && a[1] != '-'))
+				return NULL;
+		for (k = 0; takes_arg[k]; k++)
+			if (strcmp(a, takes_arg[k]) == 0) {
+				i++;
+				break;
+			}
+	}
+	return NULL;
+}
+
+/* The program an interpreter or loader runs, by the executable's name:
+ * ld.so's first non-option argument, a script given to a shell, python,
+ * node, perl or ruby. NULL: none (or not an interpreter). */
+static const char *interpreted(const char *exe, char **av, int ac, const char **role)
+{
+	static const char *const ld_arg[] = { "--library-path", "--inhibit-rpath", "--audit", "--preload", "--argv0",
+					       "--glibc-hwcaps-prepend", "--glibc-hwcaps-mask", NULL };
+	static const char *const ld_nofile[] = { NULL };
+	static const char *const sh_arg[] = { "-o", "+o", NULL };
+	static const char *const sh_nofile[] = { "-c", NULL };
+	static const char *const py_arg[] = { "-W", "-X", "-Q", "--check-hash-based-pycs", NULL };
+	static const char *const py_nofile[] = { "-c", "-m", NULL };
+	static const char *const js_arg[] = { "-r", "--require", "--import", "--loader", "--experimental-loader", NULL };
+	static const char *const js_nofile[] = { "-e", "-p", "--eval", "--print", NULL };
+	static const char *const pl_arg[] = { "-I", "-M", "-m", NULL };
+	static const char *const pl_nofile[] = { "-e", "-E", NULL };
+	const char *bn = base_name(exe);
+
+	if (strncmp(bn, "ld-linux", 8) == 0 || strncmp(bn, "ld.so", 5) == 0 || strncmp(bn, "ld-musl", 7) == 0) {
+		*role = "program";
+		return script_arg(av, ac, ld_arg, ld_nofile);
+	}
+	*role = "script";
+	if (!strcmp(bn, "sh") || !strcmp(bn, "bash") || !strcmp(bn, "dash") || !strcmp(bn, "ash") ||
+	    !strcmp(bn, "zsh") || !strcmp(bn, "ksh") || !strcmp(bn, "mksh"))
+		return script_arg(av, ac, sh_arg, sh_nofile);
+	if (strncmp(bn, "python", 6) == 0 || strncmp(bn, "pypy", 4) == 0)
+		return script_arg(av, ac, py_arg, py_nofile);
+	if (!strcmp(bn, "node") || !strcmp(bn, "nodejs") || !strcmp(bn, "bun") || !strcmp(bn, "deno"))
+		return script_arg(av, ac, js_arg, js_nofile);
+	if (strncmp(bn, "perl", 4) == 0 || strncmp(bn, "ruby", 4) == 0)
+		return script_arg(av, ac, pl_arg, pl_nofile);
+	return NULL;
+}
+
+/* One file of the chain, fd (closed here):
+ * {"role":..,"path":..,"sha256":..,"size":..}. */
+static void chain_file(sw_tracer *t, sw_evb *b, const char *role, const char *path, int fd)
+{
+	sw_jw_obj(&b->w);
+	sw_jw_kstr(&b->w, "role", role);
+	sw_ev_str(b, "path", path, 4096);
+	file_fields(t, b, fd, in_list(t->written, t->nwritten, path), "not found");
+	sw_jw_end(&b->w);
+}
+
+/* /proc/<pid>/cmdline after the exec: the arguments the kernel built
+ * (for a #! script: interpreter, its argument, the script). At most
+ * MAX_ARGV of them, into buf. */
+static int kernel_argv(sw_tracer *t, pid_t pid, char *buf, size_t n, char **av)
+{
+	char name[64];
+	ssize_t r;
+	int fd, ac = 0;
+	size_t i = 0;
+
+	snprintf(name, sizeof(name), "%d/cmdline", (int)pid);
+	if ((fd = openat(t->hostproc, name, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	r = read(fd, buf, n - 1);
+	close(fd);
+	if (r <= 0)
+		return 0;
+	buf[r] = 0;
+	while (i < (size_t)r && ac < MAX_ARGV) {
+		av[ac++] = buf + i;
+		i += strlen(buf + i) + 1;
+	}
+	return ac;
+}
+
+/* The files an exec ran besides its executable: a #! script (the name
+ * asked for, when the kernel ran an interpreter for it), then the script
+ * or program the interpreter was given; each hashed and kept once. */
+static void exec_chain(sw_tracer *t, pid_t pid, const exec_req *q, const char *exe, sw_evb *b)
+{
+	char cmd[8192], head[2], *av[MAX_ARGV];
+	const char *role, *arg, *done = NULL;
+	int ac = kernel_argv(t, pid, cmd, sizeof(cmd), av), fd;
+	bool open_arr = false;
+
+	if (q->path[0] && strcmp(q->absp, exe) != 0 &&
+	    (fd = open_as(t, pid, q->dirfd, q->path, false)) >= 0) {
+		if (pread(fd, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!') {
+			sw_jw_karr(&b->w, "chain");
+			open_arr = true;
+			chain_file(t, b, "script", q->absp, fd);
+			done = q->absp;
+		} else {
+			close(fd);
+		}
+	}
+	if (ac > 0 && (arg = interpreted(exe, av, ac, &role)) && (!done || strcmp(arg, done) != 0)) {
+		char absa[4200];
+		abs_path(t, pid, AT_FDCWD, arg, absa, sizeof(absa));
+		if ((!done || strcmp(absa, done) != 0) && (fd = open_proc_path(t, pid, arg)) >= 0) {
+			if (!open_arr)
+				sw_jw_karr(&b->w, "chain");
+			open_arr = true;
+			chain_file(t, b, role, absa, fd);
+		}
+	}
+	if (open_arr)
+		sw_jw_end(&b->w);
+}
+
+/* An exec the kernel made, at its ptrace exec stop (the new image loaded,
+ * nothing of it run yet): the file is the process's own executable,
+ * whatever name was asked or swapped in; a memfd or a deleted file is
+ * recorded as such, with its content. */
+static void exec_done(sw_tracer *t, pid_t pid, const exec_req *q)
+{
+	sw_evb *b = &t->ev;
+	char name[64], exe[4200];
+	ssize_t r;
+	bool dropped = false, deleted = false;
+
+	pid_forget(t, pid);
+	pid_forget(t, q->tid);
+	snprintf(name, sizeof(name), "%d/exe", (int)pid);
+	/* the tracer thread's root is the sandbox's: the name is as it sees it */
+	if ((r = readlinkat(t->hostproc, name, exe, sizeof(exe) - 1)) <= 0) {
+		exec_asked(t, pid, q, false);
+		return;
+	}
+	exe[r] = 0;
+	if (r > 10 && strcmp(exe + r - 10, " (deleted)") == 0) {
+		deleted = true;
+		if (strncmp(exe, "/memfd:", 7) != 0)
+			exe[r - 10] = 0;
+	}
+	sw_ev_begin(t->log, b, "exec", sw_tracer_nspid(t, pid), nsppid(t, pid));
+	sw_ev_str(b, "path", exe, sizeof(exe));
+	if (q->path[0] && strcmp(q->absp, exe) != 0)
+		sw_ev_str(b, "asked", q->absp, sizeof(q->absp));
+	exec_common(t, pid, q, b);
+	if (deleted && exe[0] == '/' && strncmp(exe, "/memfd:", 7) != 0)
+		sw_ev_int(b, "deleted", 1);
+	dropped = in_list(t->written, t->nwritten, exe) || in_list(t->written, t->nwritten, q->absp);
+	file_fields(t, b, openat(t->hostproc, name, O_RDONLY | O_CLOEXEC), dropped, "not readable");
+	exec_chain(t, pid, q, exe, b);
+	sw_ev_end(t->log, b);
+}
+
+static exec_req *pending_of(sw_tracer *t, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_PENDING; i++)
+		if (t->pending[i].tid == tid)
+			return &t->pending[i];
+	return NULL;
+}
+
+static void pending_drop(sw_tracer *t, exec_req *q)
+{
+	free(q->argv);
+	q->argv = NULL;
+	q->tid = 0;
+	t->npending--;
+}
+
+/* An exec: followed through the kernel when the thread can be seized
+ * (PTRACE_O_TRACEEXEC: it stops once the new image is in place, and
+ * exec_reap records it there); else recorded now, from its request. */
+static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
+{
+	exec_req *q = pending_of(t, pid), now;
+	const pident *e;
+
+	if (q) {
+		/* seized still, after an exec that failed (execvp trying the
+		 * next directory of PATH): the same thread, followed again */
+		pid_t tgid = q->tgid;
+		free(q->argv);
+		memset(q, 0, sizeof(*q));
+		exec_req_read(t, pid, sd, q);
+		q->tid = pid;
+		q->tgid = tgid;
+		q->since = sw_sbx_now();
+		return;
+	}
+	if (!(q = pending_of(t, 0)))
+		q = &now;
+	memset(q, 0, sizeof(*q));
+	exec_req_read(t, pid, sd, q);
+	if (!still_valid(t)) {
+		free(q->argv);
+		q->argv = NULL;
+		return;
+	}
+	if (q != &now && (e = pid_entry(t, pid)) &&
+	    ptrace(PTRACE_SEIZE, pid, 0, (void *)(uintptr_t)PTRACE_O_TRACEEXEC) == 0) {
+		q->tid = pid;
+		q->tgid = e->tgid;
+		q->since = sw_sbx_now();
+		t->npending++;
+		return;
+	}
+	pid_forget(t, pid);
+	exec_asked(t, pid, q, false);
+	free(q->argv);
+	if (q != &now)
+		q->argv = NULL;
+}
+
+/* One stop or exit of a seized thread (from waitid): an exec recorded, a
+ * signal passed on, a failed exec's thread let go. */
+static void reap_one(sw_tracer *t, exec_req *q, const siginfo_t *si)
+{
+	pid_t pid = si->si_pid;
+	int st = si->si_status, ev;
+
+	if (si->si_code == CLD_EXITED || si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED) {
+		if (!q->failed)
+			exec_asked(t, q->tid, q, true);
+		pending_drop(t, q);
+		return;
+	}
+	if (si->si_code != CLD_TRAPPED && si->si_code != CLD_STOPPED)
+		return;
+	ev = st >> 8;
+	if (ev == PTRACE_EVENT_EXEC && !q->failed) {
+		exec_done(t, pid, q);
+		(void)ptrace(PTRACE_DETACH, pid, 0, 0);
+		pending_drop(t, q);
+		return;
+	}
+	/* any other stop comes on the way back to user space, so before an
+	 * exec stop it means the exec returned: let the thread go, with the
+	 * signal it stopped for (a group stop stays a stop) */
+	if (!q->failed)
+		exec_asked(t, pid, q, true);
+	(void)ptrace(PTRACE_DETACH, pid, 0, (void *)(uintptr_t)(ev == 0 ? (st & 0x7f) : 0));
+	pending_drop(t, q);
+}
+
+/* Every seized thread that stopped or exited, handled; one whose exec
+ * has not come for a while is interrupted (a failed exec that made no
+ * traced call since), and let go at that stop. */
+static void exec_reap(sw_tracer *t)
+{
+	uint64_t now = sw_sbx_now();
+	size_t i;
+
+	for (i = 0; i < MAX_PENDING && t->npending; i++) {
+		exec_req *q = &t->pending[i];
+		siginfo_t si;
+		if (!q->tid)
+			continue;
+		memset(&si, 0, sizeof(si));
+		if ((waitid(P_PID, (id_t)q->tid, &si, WEXITED | WSTOPPED | WNOHANG | __WALL) == 0 && si.si_pid) ||
+		    (q->tgid != q->tid && (memset(&si, 0, sizeof(si)),
+					   waitid(P_PID, (id_t)q->tgid, &si, WEXITED | WSTOPPED | WNOHANG | __WALL) == 0) &&
+		     si.si_pid)) {
+			reap_one(t, q, &si);
+			continue;
+		}
+		if ((q->failed || now - q->since > 500000000ull) && !q->interrupted) {
+			q->interrupted = true;
+			if (ptrace(PTRACE_INTERRUPT, q->tid, 0, 0) < 0 && errno == ESRCH && now - q->since > 5000000000ull)
+				pending_drop(t, q);
+		} else if (q->interrupted && now - q->since > 10000000000ull) {
+			pending_drop(t, q); /* never stopped: forgotten (its exit goes to us) */
+		}
+	}
 }
 
 static void sockaddr_fields(sw_evb *b, const uint8_t *sa, size_t len, unsigned *port, int *family)
@@ -1041,15 +1418,34 @@ int sw_tracer_handle(sw_tracer *t, pthread_mutex_t *mu)
 {
 	const struct seccomp_data *sd = &t->req->data;
 	const sys_entry *e;
+	exec_req *q = NULL;
 	pid_t pid;
 	int refuse = 0, rc = 0; /* refuse: the errno to answer with */
 
+	if (t->npending) {
+		/* execs being followed: their stops are looked at between
+		 * notifications, every 200 us until none is left (an exec
+		 * stop waits for this: 2 ms cost each exec 2 ms more) */
+		struct pollfd pf = { t->fd, POLLIN, 0 };
+		const struct timespec wait = { 0, 200000 };
+		int r = ppoll(&pf, 1, &wait, NULL);
+		pthread_mutex_lock(mu);
+		exec_reap(t);
+		pthread_mutex_unlock(mu);
+		if (r <= 0)
+			return r < 0 && errno != EINTR ? -1 : 0;
+	}
 	memset(t->req, 0, sizeof(*t->req));
 	if (ioctl(t->fd, SECCOMP_IOCTL_NOTIF_RECV, t->req) < 0)
 		return errno == EINTR || errno == ENOENT ? 0 : -1;
 	pthread_mutex_lock(mu);
 	pid = (pid_t)t->req->pid;
 	e = sys_of(sd->nr);
+	if (t->npending && (q = pending_of(t, pid)) && !q->failed) {
+		/* a seized thread makes a call: its exec returned, failed */
+		exec_asked(t, pid, q, true);
+		q->failed = true;
+	}
 	if (sd->arch != AUDIT_ARCH_X86_64 || (sd->nr & 0x40000000)) {
 		char what[48];
 		snprintf(what, sizeof(what), "%s:%d", sd->arch != AUDIT_ARCH_X86_64 ? "i386" : "x32",
@@ -1097,5 +1493,10 @@ int sw_tracer_handle(sw_tracer *t, pthread_mutex_t *mu)
 	pthread_mutex_unlock(mu);
 	if (ioctl(t->fd, SECCOMP_IOCTL_NOTIF_SEND, t->resp) < 0 && errno != ENOENT && errno != EINTR)
 		rc = -1;
+	if (q && q->failed && !q->interrupted && q->tid == pid) {
+		/* answered: now stop it, to let it go (exec_reap) */
+		q->interrupted = true;
+		(void)ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+	}
 	return rc;
 }
