@@ -85,7 +85,7 @@ typedef struct worker {
 	bool *cached, *stored;
 	size_t nlayers;
 	/* a repository's tags and their digests, HEADs made, not yet stored */
-	struct wtag { char *tag, *digest, *mtype; bool same; } *tags;
+	struct wtag { char *tag, *digest, *mtype, *error; bool same; } *tags;
 	size_t ntags;
 } worker;
 
@@ -457,40 +457,96 @@ static void judge_name(worker *k, const wjob *j)
 	free(name);
 }
 
-/* A tag as its HEAD answered: collected for the repository's one transaction. */
+/* A tag of the listing, collected; its HEAD is made later, with the
+ * others, a few at a time (resolve_tags). */
 static int each_tag(worker *k, const wjob *j, sw_reg *r, const char *tag)
 {
-	sw_error err = SW_ERROR_INIT;
-	char *digest = NULL, *mt = NULL;
-	int rc;
-
+	(void)r;
 	if (!tag_ok(tag)) {
 		refused_name(k, j, "not a tag", tag);
 		return 0;
 	}
-	rc = sw_reg_resolve(r, tag, k->w->o->image.max_manifest ? k->w->o->image.max_manifest : 4u << 20, &digest, &mt,
-			    &err);
-	if (rc < 0) {
-		free(digest);
-		free(mt);
-		if (rc != SW_ENOTFOUND)   /* a tag gone since the list was made is no news */
-			refused_name(k, j, err.msg, tag);
-		return 0;
-	}
 	if (k->ntags == MAX_TAGS) {
 		refused_name(k, j, "a repository with more tags than a sweep reads (100000): the rest skipped", tag);
-		free(digest);
-		free(mt);
 		return 0;
 	}
-	if (SW_GROW(k->tags, k->ntags) < 0 || !(k->tags[k->ntags].tag = sw__strdup(tag))) {
-		free(digest);
-		free(mt);
+	if (SW_GROW(k->tags, k->ntags) < 0)
 		return -1;
-	}
-	k->tags[k->ntags].digest = digest;
-	k->tags[k->ntags++].mtype = mt;
+	memset(&k->tags[k->ntags], 0, sizeof(k->tags[0]));
+	if (!(k->tags[k->ntags].tag = sw__strdup(tag)))
+		return -1;
+	k->ntags++;
 	return 0;
+}
+
+/* The tags' HEADs, a few at once: a re-sweep with nothing new is a HEAD
+ * per tag and little else, so its time is the registry's latency divided
+ * by how many are in flight. The per-registry gate (before_request) still
+ * bounds requests at once across all the process's workers. */
+#define MAX_RESOLVERS 8
+
+typedef struct resolving {
+	worker *k;
+	sw_reg *r;
+	pthread_t owner;             /* the worker's thread: it renews the lease */
+	atomic_size_t next;
+} resolving;
+
+static void *resolver(void *arg)
+{
+	resolving *rs = arg;
+	worker *k = rs->k;
+	uint64_t max = k->w->o->image.max_manifest ? k->w->o->image.max_manifest : 4u << 20;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&rs->next, 1)) < k->ntags && !stopping(k->w)) {
+		struct wtag *t = &k->tags[i];
+		sw_error err = SW_ERROR_INIT;
+		int rc = sw_reg_resolve(rs->r, t->tag, max, &t->digest, &t->mtype, &err);
+		if (rc < 0) {
+			t->digest = t->mtype = NULL;
+			/* a tag gone since the list was made is no news */
+			t->error = rc == SW_ENOTFOUND ? NULL : sw__strdup(err.msg[0] ? err.msg : "failed");
+		}
+		if (pthread_equal(pthread_self(), rs->owner))
+			renew(k);
+	}
+	return NULL;
+}
+
+static void resolve_tags(worker *k, const wjob *j, sw_reg *r)
+{
+	resolving rs = { .k = k, .r = r, .owner = pthread_self() };
+	pthread_t t[MAX_RESOLVERS];
+	unsigned want = k->w->o->concurrency ? k->w->o->concurrency : 8, n = 0, i;
+	size_t kept = 0;
+
+	if (want > MAX_RESOLVERS)
+		want = MAX_RESOLVERS;
+	if (want > k->ntags)
+		want = (unsigned)k->ntags;
+	atomic_init(&rs.next, 0);
+	/* this thread resolves too; helpers as far as they can be had */
+	while (n + 1 < want && pthread_create(&t[n], NULL, resolver, &rs) == 0)
+		n++;
+	resolver(&rs);
+	for (i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	/* events from this thread only (the store's connection is ours), and
+	 * the tags that did not resolve dropped */
+	for (size_t x = 0; x < k->ntags; x++) {
+		struct wtag *tg = &k->tags[x];
+		if (tg->error)
+			refused_name(k, j, tg->error, tg->tag);
+		if (tg->digest) {
+			k->tags[kept++] = *tg;
+			continue;
+		}
+		free(tg->tag);
+		free(tg->mtype);
+		free(tg->error);
+	}
+	k->ntags = kept;
 }
 
 /* One tag that is new or moved into the store (a moved tag is an event,
@@ -607,6 +663,7 @@ static void tags_release(worker *k)
 		free(k->tags[i].tag);
 		free(k->tags[i].digest);
 		free(k->tags[i].mtype);
+		free(k->tags[i].error);
 	}
 	free(k->tags);
 	k->tags = NULL;
@@ -623,6 +680,8 @@ static char *do_repo(worker *k, const wjob *j)
 	if (sw_reg_open(&r, j->registry, j->repo, &k->w->reg, &err) < 0)
 		return sw__strdup(err.msg);
 	error = pages(k, r, false, "tags", each_tag, j);
+	if (!error && !stopping(k->w))
+		resolve_tags(k, j, r);
 	sw_reg_free(r);
 	if (!error)
 		error = write_tags(k, j);
