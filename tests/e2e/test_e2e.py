@@ -406,6 +406,44 @@ def custom_ioc_list_malicious_verdict():
     error_run(scan("--ioc", os.path.join(WORK, "nope.txt"), root), "cannot open")
 
 
+@case
+def sized_ioc_entries_hash_only_their_sizes():
+    """An IOC entry may carry the file's size ("sha256:size", as ClamAV's
+    .hdb does): files of that size are hashed and found; a wrong size in
+    the list means the entry cannot match (the list, not the scan, is
+    wrong); a malformed size is an error naming the line. YARA evidence
+    still carries the hash of what matched, computed when it matched."""
+    root = d("iocsz")
+    miner = b"\x7fELF fake miner stand-in: stratum+tcp://pool.example.invalid:3333 --donate-level 1\n"
+    other = b"same length? no: a different file entirely, with its own bytes....\n"
+    oci_image(root, [base_layer([E("usr/bin/.kworker", miner, mode=0o755), E("usr/bin/other", other)])])
+    lst = os.path.join(WORK, "iocs-sized.txt")
+    with open(lst, "w") as f:
+        f.write("%s:%d critical miner XMRig stand-in (test)\n" % (sha(miner)[7:], len(miner)))
+        f.write("%s:%d high miner another (test)\n" % (sha(other)[7:], len(other)))
+    r = scan("--ioc", lst, "--no-bundled-rules", root)
+    eq(r.rc, 1, "rc " + r.err)
+    f = one_finding(r, "SW-IOC-SHA256", "/usr/bin/.kworker", 0)
+    eq((f["severity"], f["evidence"]["sha256"]), ("critical", sha(miner)[7:]), "severity, sha256")
+    one_finding(r, "SW-IOC-SHA256", "/usr/bin/other", 0)
+    with open(lst, "w") as f:
+        f.write("%s:%d critical miner wrong size (test)\n" % (sha(miner)[7:], len(miner) + 1))
+    r = scan("--ioc", lst, "--no-bundled-rules", root)
+    eq([x for x in r.json["findings"] if x["id"] == "SW-IOC-SHA256"], [], "an entry of another size")
+    for bad in ("%s: critical miner x\n", "%s:12k critical miner x\n", "%s:99999999999999999999999 critical miner x\n"):
+        with open(lst, "w") as f:
+            f.write(bad % sha(miner)[7:])
+        error_run(scan("--ioc", lst, root), "iocs-sized.txt:1: the size after")
+    # the bundled list's EICAR entry is sized: EICAR is still found, and a
+    # YARA finding's evidence still names the hash of the file it matched
+    oci_image(root, [base_layer([E("opt/eicar.com", EICAR), E("usr/share/.java/jupdate", MINER_STANDIN, mode=0o755)])])
+    r = scan(root)
+    one_finding(r, "SW-IOC-SHA256", "/opt/eicar.com", 0)
+    y = [x for x in r.json["findings"] if x["path"] == "/usr/share/.java/jupdate" and x["detector"] == "yara"]
+    ok(y, "a YARA finding on the miner stand-in: %r" % [x["id"] for x in r.json["findings"]])
+    eq({x["evidence"]["sha256"] for x in y}, {sha(MINER_STANDIN)[7:]}, "YARA evidence sha256")
+
+
 # ---------------------------------------------------------------- YARA
 
 # Harmless stand-ins in the shape of the real thing: option and protocol

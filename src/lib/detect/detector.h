@@ -26,7 +26,8 @@ typedef struct sw_file {
 	uint64_t uid, gid, size;
 	const char *link;            /* link target or "" */
 	size_t layer;
-	const uint8_t *sha256;       /* whole content, regular files only (else NULL) */
+	const uint8_t *sha256;       /* whole content, regular files, when a detector
+				      * asked for it (wants_sha256); else NULL */
 	const sw_tar_xattr *xattrs;
 	size_t nxattrs;
 	bool truncated;              /* content exceeded max-file-size: data is NULL */
@@ -62,6 +63,10 @@ typedef struct sw_detector {
 	int (*file)(void *state, void *wstate, const sw_file *f, const uint8_t *data,
 		    size_t len, sw_emit *out);
 	int (*image)(void *state, const sw_image *img, sw_emit *out);
+	/* Does this detector need the SHA-256 of a regular file of this size
+	 * (sw_file.sha256)? The engine hashes a file's content only when one
+	 * says yes; a detector without it never gets the hash. */
+	bool (*wants_sha256)(void *state, uint64_t size);
 } sw_detector;
 
 extern const sw_detector sw_detector_ioc;

@@ -2,12 +2,15 @@
 /*
  * Hash IOCs: SHA-256 lists of known-bad files. The bundled list
  * (data/ioc/sha256.txt) is compiled into the library; users add their own
- * with --ioc FILE. Line format: "<sha256-hex> <severity> <category> <name>",
- * '#' starts a comment. A malformed line is an error naming file and line:
- * a typo in a blocklist must not silently disable it.
+ * with --ioc FILE. Line format: "<sha256-hex>[:<size>] <severity> <category>
+ * <name>", '#' starts a comment. A malformed line is an error naming file
+ * and line: a typo in a blocklist must not silently disable it.
  *
- * The engine hashes every regular file while it streams (whatever its size),
- * so lookup is a binary search in a sorted array.
+ * The size, when given (as ClamAV's .hdb lists carry it), narrows hashing:
+ * the engine hashes a file only when some entry could match it
+ * (wants_sha256), and a list whose every entry has a size costs nothing
+ * for files of other sizes. One entry without a size makes every regular
+ * file hashed. Lookup is a binary search in a sorted array.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -30,6 +33,9 @@ typedef struct ioc {
 typedef struct iocs {
 	ioc *v;
 	size_t n;
+	uint64_t *sizes;             /* of the entries that give one: sorted, unique */
+	size_t nsizes;
+	bool unsized;                /* an entry without a size: hash every file */
 	char **pool;
 	size_t npool;
 } iocs;
@@ -106,8 +112,22 @@ static int parse_list(iocs *s, const char *text, size_t len, const char *source,
 		if (SW_GROW(s->v, s->n) < 0)
 			return sw_error_set(err, SW_ENOMEM, "out of memory");
 		x = &s->v[s->n];
-		if (fl[0] != 64 || hexbytes(f[0], SW_SHA256_LEN, x->h) < 0)
+		if (fl[0] < 64 || hexbytes(f[0], SW_SHA256_LEN, x->h) < 0 || (fl[0] > 64 && f[0][64] != ':'))
 			return sw_error_set(err, SW_EFORMAT, "%s:%zu: not a 64-hex-digit SHA-256", source, line);
+		if (fl[0] == 64) {
+			s->unsized = true;
+		} else {
+			uint64_t size = 0;
+			size_t i;
+			for (i = 65; i < fl[0] && isdigit((unsigned char)f[0][i]) && size <= UINT64_MAX / 10 - 1; i++)
+				size = size * 10 + (uint64_t)(f[0][i] - '0');
+			if (i == 65 || i != fl[0])
+				return sw_error_set(err, SW_EFORMAT, "%s:%zu: the size after \"sha256:\" must be a "
+						    "decimal number of bytes", source, line);
+			if (SW_GROW(s->sizes, s->nsizes) < 0)
+				return sw_error_set(err, SW_ENOMEM, "out of memory");
+			s->sizes[s->nsizes++] = size;
+		}
 		{
 			char sev[16];
 			snprintf(sev, sizeof(sev), "%.*s", (int)(fl[1] < 15 ? fl[1] : 15), f[1]);
@@ -149,7 +169,22 @@ static void ioc_release(void *state)
 		free(s->pool[i]);
 	free(s->pool);
 	free(s->v);
+	free(s->sizes);
 	free(s);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool ioc_wants(void *state, uint64_t size)
+{
+	const iocs *s = state;
+
+	return s->unsized || (s->nsizes && bsearch(&size, s->sizes, s->nsizes, sizeof(*s->sizes), cmp_u64));
 }
 
 static int ioc_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_error *err)
@@ -192,6 +227,14 @@ static int ioc_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_err
 	}
 	if (s->n > 1)
 		qsort(s->v, s->n, sizeof(*s->v), cmp_ioc);
+	if (s->nsizes > 1) {
+		size_t j, k = 1;
+		qsort(s->sizes, s->nsizes, sizeof(*s->sizes), cmp_u64);
+		for (j = 1; j < s->nsizes; j++)
+			if (s->sizes[j] != s->sizes[k - 1])
+				s->sizes[k++] = s->sizes[j];
+		s->nsizes = k;
+	}
 	*state = s;
 	return 0;
 out:
@@ -235,4 +278,5 @@ const sw_detector sw_detector_ioc = {
 	.init = ioc_init,
 	.release = ioc_release,
 	.file = ioc_file,
+	.wants_sha256 = ioc_wants,
 };

@@ -140,6 +140,8 @@ static int yara_worker_init(void *state, void **wstate, sw_error *err)
 typedef struct match_ctx {
 	sw_emit *out;
 	const sw_file *f;
+	const uint8_t *data;         /* the bytes scanned: the evidence's hash when */
+	size_t len;                  /* the engine did not compute one (f->sha256) */
 	int rc;
 } match_ctx;
 
@@ -178,8 +180,11 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 	sw_jw_obj(&w);
 	sw_jw_kstr(&w, "rule", rule->identifier);
 	sw_jw_kstr(&w, "namespace", rule->ns->name);
-	if (m->f->sha256) {
-		sw_hex(m->f->sha256, SW_SHA256_LEN, hex);
+	{
+		uint8_t d[SW_SHA256_LEN];
+		if (!m->f->sha256)
+			sw_sha256_buf(m->data, m->len, d);
+		sw_hex(m->f->sha256 ? m->f->sha256 : d, SW_SHA256_LEN, hex);
 		sw_jw_kstr(&w, "sha256", hex);
 	}
 	sw_jw_karr(&w, "strings");
@@ -217,7 +222,7 @@ static int yara_file(void *state, void *wstate, const sw_file *f, const uint8_t 
 	ystate *s = state;
 	yworker *w = wstate;
 	YR_SCANNER *sc;
-	match_ctx m = { out, f, 0 };
+	match_ctx m = { out, f, data, len, 0 };
 	const char *base, *ext;
 	int r;
 

@@ -74,7 +74,7 @@ typedef struct worker {
 	/* the file being streamed */
 	sw_tar_xattr xa[64];     /* copies: the tar parser frees its own after the header */
 	size_t nxa;
-	bool in_file, truncated;
+	bool in_file, truncated, hashing;
 	size_t cur_rec;
 	sw_file cur;
 	uint8_t digest[SW_SHA256_LEN];

@@ -25,6 +25,20 @@
 
 /* ---- files ---- */
 
+/* Does any detector need this file's SHA-256? (Only the hash IOCs do, and
+ * only for sizes their lists name: hashing every byte a second time, after
+ * the diff_id, was a third of a scan's CPU.) */
+static bool want_sha256(const worker *w, uint64_t size)
+{
+	size_t d;
+
+	for (d = 0; d < NDET; d++)
+		if (sw_scan__detectors[d]->wants_sha256 && w->s->dstate[d] &&
+		    sw_scan__detectors[d]->wants_sha256(w->s->dstate[d], size))
+			return true;
+	return false;
+}
+
 static int run_detectors(worker *w, const uint8_t *data, size_t len)
 {
 	size_t d;
@@ -203,13 +217,16 @@ static int nested_member(void *ctx, const char *path, uint32_t mode, const uint8
 	int rc;
 
 	/* the outer file's hash is final by now: its hasher is free */
-	sw_sha256_reset(w->fh);
-	sw_sha256_update(w->fh, data, len);
-	sw_sha256_final(w->fh, digest);
+	w->cur.sha256 = NULL;
+	if (want_sha256(w, len)) {
+		sw_sha256_reset(w->fh);
+		sw_sha256_update(w->fh, data, len);
+		sw_sha256_final(w->fh, digest);
+		w->cur.sha256 = digest;
+	}
 	w->cur.path = path;
 	w->cur.mode = mode;
 	w->cur.size = len;
-	w->cur.sha256 = digest;
 	w->cur.xattrs = NULL;
 	w->cur.nxattrs = 0;
 	w->nested_path = path;
@@ -261,7 +278,8 @@ static int file_begin(worker *w, const char *path, const char *link, char type,
 	    (rc = sw_scan__add_inc(j, path, "file is %llu bytes, over max-file-size %llu: content detectors skipped",
 				   (unsigned long long)size, (unsigned long long)w->s->lim.max_file_size)) < 0)
 		return rc;
-	sw_sha256_reset(w->fh);
+	if ((w->hashing = want_sha256(w, size)))
+		sw_sha256_reset(w->fh);
 	sw_buf_reset(&w->content);
 	w->direct = NULL;
 	return 0;
@@ -276,7 +294,8 @@ static int file_data(worker *w, const uint8_t *p, size_t n, bool stable)
 
 	if (!w->in_file)
 		return 0;
-	sw_sha256_update(w->fh, p, n);
+	if (w->hashing)
+		sw_sha256_update(w->fh, p, n);
 	if (!w->s->want_content || w->truncated)
 		return 0;
 	if (stable && !w->direct && w->content.len == 0 && n == w->cur.size) {
@@ -303,8 +322,11 @@ static int file_end(worker *w)
 		return 0;
 	w->in_file = false;
 	w->direct = NULL;
-	sw_sha256_final(w->fh, w->digest);
-	w->cur.sha256 = w->digest;
+	w->cur.sha256 = NULL;
+	if (w->hashing) {
+		sw_sha256_final(w->fh, w->digest);
+		w->cur.sha256 = w->digest;
+	}
 	/* cur.path points into a buffer that add_rec may have moved */
 	w->cur.path = sw_scan__job_path(w->j, w->cur_rec);
 	if ((rc = run_detectors(w, data, len)) < 0)
