@@ -24,7 +24,10 @@ In one run, with skopeo as the client (copy to an OCI layout):
   5. the gate's peak RSS (VmHWM).
 STOWAWAY_BENCH_QUICK=1: (1)-(3) and (5) only. STOWAWAY_BENCH_PERF=FILE: the
 gate runs under `perf record -g -o FILE`. STOWAWAY_BENCH_WORKERS=N: the
-gate's `workers`.
+gate's `workers`. STOWAWAY_BENCH_LINK_MBPS=N: the registry is reached, by
+the direct pull and by the gate alike, through a TCP relay that passes N MB/s
+from the registry in all (one link shared by every connection, as a site's
+line to a public registry is); the gate and its clients stay on loopback.
 Targets (issue 17): (2) <= 1.3x (1); (3) <= 1.0x (1); RSS <= 256 MB;
 (4) >= 80% of the disk's read rate.
 """
@@ -56,6 +59,60 @@ CACHE = os.environ.get("STOWAWAY_TEST_CACHE") or os.path.join(
 IMAGE_A = os.path.join(CACHE, "bench-image-v2")
 VARIANTS = 16
 ROUNDS = 3
+
+
+class Link:
+    """A TCP relay to (host, port) whose registry-to-client direction passes
+    at most rate bytes/s over all its connections together (a token bucket
+    refilled every 10 ms); the other direction is not limited."""
+
+    def __init__(self, port, rate):
+        self.rate, self.dst = rate, ("127.0.0.1", port)
+        self.lock = threading.Lock()
+        self.tokens, self.last = 0.0, time.monotonic()
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(64)
+        self.port = self.srv.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def take(self, want):
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                self.tokens = min(self.tokens + (now - self.last) * self.rate, self.rate / 50)
+                self.last = now
+                if self.tokens >= 1:
+                    n = int(min(want, self.tokens))
+                    self.tokens -= n
+                    return n
+            time.sleep(0.01)
+
+    def pump(self, a, b, limited):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                off = 0
+                while off < len(data):
+                    n = self.take(len(data) - off) if limited else len(data) - off
+                    b.sendall(data[off:off + n])
+                    off += n
+        except OSError:
+            pass
+        for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def accept(self):
+        while True:
+            c, _ = self.srv.accept()
+            u = socket.create_connection(self.dst)
+            threading.Thread(target=self.pump, args=(c, u, False), daemon=True).start()
+            threading.Thread(target=self.pump, args=(u, c, True), daemon=True).start()
 
 
 def free_port():
@@ -148,10 +205,16 @@ def main():
                 shutil.rmtree(b)
             port = free_port()
             host = "127.0.0.1:%d" % port
+            link_mbps = float(os.environ.get("STOWAWAY_BENCH_LINK_MBPS") or 0)
+            up_host, up_url = reg.host, reg.url
+            if link_mbps:
+                link = Link(int(reg.host.rsplit(":", 1)[1]), link_mbps * 1e6)
+                up_host = "127.0.0.1:%d" % link.port
+                up_url = reg.url.replace(reg.host, up_host)
             with open(os.path.join(work, "gate.yaml"), "w") as f:
                 f.write("listen: %s\ntls: {cert: g.pem, key: g.key}\nstorage: {path: store, max_size: 8G}\n"
                         "first_pull_wait: 600s\nupstreams:\n  - {name: up, url: \"%s\", ca: \"%s\"}\n" % (
-                            host, reg.url, reg.ca_file))
+                            host, up_url, reg.ca_file))
                 if os.environ.get("STOWAWAY_BENCH_WORKERS"):  # the gate's workers (default 4)
                     f.write("workers: %d\n" % int(os.environ["STOWAWAY_BENCH_WORKERS"]))
             log = open(os.path.join(work, "gate.log"), "w")
@@ -166,7 +229,7 @@ def main():
                                    "https://%s/readyz" % host], capture_output=True).returncode == 0:
                     break
                 time.sleep(0.05)
-            src_direct = ("docker://%s/bench/a:1" % reg.host, os.path.join(work, "d"), ["--src-cert-dir", reg.ca_dir])
+            src_direct = ("docker://%s/bench/a:1" % up_host, os.path.join(work, "d"), ["--src-cert-dir", reg.ca_dir])
             directs = [skopeo(*src_direct)]
             via = ["--src-cert-dir", os.path.join(work, "certs")]
             src_gate = ("docker://%s/up/bench/a:1" % host, os.path.join(work, "s"), via)
@@ -252,8 +315,10 @@ def main():
             scan_alone, scan_cpu = timed([binary, "scan", "--quiet", "--no-cache", "--format", "json", "oci:" + IMAGE_A])
             # the same fetch and scan without the gate: stowaway scan of the registry's copy
             scan_reg, scan_reg_cpu = timed([binary, "scan", "--quiet", "--no-cache", "--format", "json", "--ca",
-                                            reg.ca_file, "%s/bench/a:1" % reg.host])
-            print("gate benchmark: bench image %.0f MB of blobs; registry and gate on 127.0.0.1, both over TLS" % mb)
+                                            reg.ca_file, "%s/bench/a:1" % up_host])
+            print("gate benchmark: bench image %.0f MB of blobs; registry and gate on 127.0.0.1, both over TLS%s" % (
+                mb, "; the registry behind a %.0f MB/s link (direct pulls and the gate alike)" % link_mbps
+                if link_mbps else ""))
             print("%-60s %8s %8s" % ("", "seconds", "x direct"))
             for name, dt in (("direct from the registry (skopeo, TLS; best of %d)" % (ROUNDS + 1), direct),
                              ("first pull through the gate (fetch+verify+store+scan)", first),

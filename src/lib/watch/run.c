@@ -1116,7 +1116,11 @@ static void *work(void *arg)
 		k->job = NULL;
 		if (error == DEFER) {
 			atomic_fetch_add(&w->deferred, 1);
-			sw_watch__defer(k->db, &j, k->me, 300 + (int64_t)(k->index * 97 % 400));
+			/* another worker is scanning one of its layers: back soon
+			 * (a layer of the bench registry takes 20-200 ms; a job
+			 * put back for 300-700 ms left 4 workers idle at the end
+			 * of a sweep), spread so the waiters do not come at once */
+			sw_watch__defer(k->db, &j, k->me, 60 + (int64_t)(k->index * 37 % 80));
 		} else {
 			if (sw_watch__finish(k->db, &j, k->me, error, &err) == 0)
 				atomic_fetch_add(error && j.attempts >= WATCH_MAX_ATTEMPTS ? &w->jobs_failed : &w->jobs_done,
