@@ -1100,6 +1100,88 @@ def package_provenance_of_findings():
        "no database: nothing said")
 
 
+def md5hex(b):
+    import hashlib
+    return hashlib.md5(b).hexdigest()
+
+
+@case
+def package_digests_judge_findings_and_programs():
+    """dpkg's md5sums against the files' bytes: a text pattern in data an
+    installed package shipped, unmodified (nmap's NSE script with a bind
+    shell line), is lowered to low and says so; the same file changed
+    stays critical; an ELF in /usr/bin that its package recorded with
+    another digest (a replaced ps) is SW-PKG-MODIFIED, high, unless
+    dpkg-divert moved the package's file aside; a database that lists a
+    planted miner or a planted script with their right digests lowers
+    neither; the same from the layer cache."""
+    nse = (b'description = [[Checks the UnrealIRCd backdoor.]]\n'
+           b'-- the backdoor command used for the check:\nlocal cmd = "nc -l -p 4444 -e /bin/sh"\n')
+    ps = b"\x7fELF\x02\x01\x01" + bytes(57) + b"procps ps stand-in, original\n" + bytes(200)
+    trojan = b"\x7fELF\x02\x01\x01" + bytes(57) + b"procps ps stand-in, replaced\n" + bytes(200)
+    shell = b"#!/bin/sh\nnc -l -p 4444 -e /bin/sh\n"
+    status = (b"Package: nmap-common\nStatus: install ok installed\nArchitecture: all\nVersion: 7.93+dfsg1-1\n\n"
+              b"Package: procps\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2:4.0.2-3\n\n")
+
+    def image(name, nse_bytes, ps_bytes, extra_sums=b"", extra_files=(), diversions=None):
+        sums_nmap = b"%s  usr/share/nmap/scripts/irc-unrealircd-backdoor.nse\n" % md5hex(nse).encode()
+        sums_ps = b"%s  bin/ps\n" % md5hex(ps).encode() + extra_sums
+        files = [E("var/", kind="dir"), E("var/lib/dpkg/status", status),
+                 E("var/lib/dpkg/info/nmap-common.list", b"/usr/share/nmap/scripts/irc-unrealircd-backdoor.nse\n"),
+                 E("var/lib/dpkg/info/nmap-common.md5sums", sums_nmap),
+                 E("var/lib/dpkg/info/procps.list", b"/bin/ps\n/usr/bin/.kworker\n/usr/bin/helper\n"),
+                 E("var/lib/dpkg/info/procps.md5sums", sums_ps),
+                 E("usr/share/nmap/scripts/irc-unrealircd-backdoor.nse", nse_bytes),
+                 E("usr/bin/ps", ps_bytes, mode=0o755)] + list(extra_files)
+        if diversions is not None:
+            files.append(E("var/lib/dpkg/diversions", diversions))
+        root = d(name)
+        oci_image(root, [base_layer(files)])
+        return root
+
+    # unmodified: lowered, and the evidence says from what
+    root = image("pkgsum-ok", nse, ps)
+    for attempt in ("scanned", "from the cache"):
+        r = scan(root)
+        f = one_finding(r, "SW-REVSHELL-NETCAT", "/usr/share/nmap/scripts/irc-unrealircd-backdoor.nse", 0)
+        eq((f["severity"], f["evidence"].get("lowered_from"), f["evidence"]["package"].get("unmodified"),
+            f["evidence"]["package"].get("name")), ("low", "critical", True, "nmap-common"), "nse: " + attempt)
+        eq([x for x in r.json["findings"] if x["id"] == "SW-PKG-MODIFIED"], [], "ps as installed: " + attempt)
+    eq(r.json["stats"]["cache_hits"], 1, "the second scan came from the cache")
+    # changed after installation: stays critical
+    r = scan(image("pkgsum-changed", nse + b"-- edited\n", ps))
+    f = one_finding(r, "SW-REVSHELL-NETCAT", "/usr/share/nmap/scripts/irc-unrealircd-backdoor.nse", 0)
+    eq((f["severity"], f["evidence"]["package"].get("unmodified"), "lowered_from" in f["evidence"]),
+       ("critical", False, False), "a changed nse")
+    # a replaced ps: found, with both digests, in the layer that wrote it
+    root = image("pkgsum-trojan", nse, trojan)
+    for attempt in ("scanned", "from the cache"):
+        r = scan(root)
+        f = one_finding(r, "SW-PKG-MODIFIED", "/usr/bin/ps", 0)
+        eq((f["severity"], f["category"], f["evidence"]["md5"], f["evidence"]["recorded_md5"],
+            f["evidence"]["package"]["name"]), ("high", "backdoor", md5hex(trojan), md5hex(ps), "procps"),
+           "replaced ps: " + attempt)
+    eq(r.json["verdict"], "malicious", "a replaced ps is a malicious verdict")
+    # dpkg-divert moved procps's ps aside: the file at /bin/ps is another's
+    r = scan(image("pkgsum-diverted", nse, trojan, diversions=b"/bin/ps\n/bin/ps.procps\nother-pkg\n"))
+    eq([x for x in r.json["findings"] if x["id"] == "SW-PKG-MODIFIED"], [], "a diverted ps")
+    # the database is the attacker's too: a planted miner and a planted
+    # script listed with their right digests keep their severity
+    helper = b"#!/bin/sh\n" + shell[10:]
+    r = scan(image("pkgsum-planted", nse, ps,
+                   extra_sums=b"%s  usr/bin/.kworker\n%s  usr/bin/helper\n" % (md5hex(MINER_STANDIN).encode(),
+                                                                         md5hex(helper).encode()),
+                   extra_files=[E("usr/bin/.kworker", MINER_STANDIN, mode=0o755),
+                                E("usr/bin/helper", helper, mode=0o755)]))
+    miner = [x for x in r.json["findings"] if x["path"] == "/usr/bin/.kworker" and x["detector"] == "yara"]
+    ok(miner and all(x["severity"] in ("high", "critical") and "lowered_from" not in x["evidence"] and
+                     x["evidence"]["package"]["unmodified"] is True for x in miner),
+       "a planted miner the database lists keeps its severity: %r" % [(x["id"], x["severity"]) for x in miner])
+    f = one_finding(r, "SW-REVSHELL-NETCAT", "/usr/bin/helper", 0)
+    eq((f["severity"], "lowered_from" in f["evidence"]), ("critical", False), "a planted script the database lists")
+    eq(r.json["verdict"], "malicious", "verdict")
+
+
 @case
 def wallet_shape_without_mining_context_is_quiet():
     root = d("cfg2")

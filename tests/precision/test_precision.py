@@ -29,6 +29,9 @@ IMAGES = {
     "postgresql": "postgresql",
     "redis": "redis-server",
     "nettools": "curl,wget,netcat-openbsd,socat,openssh-client,cron,busybox,clamav,yara",
+    # nmap's NSE scripts hold exploit-check lines (a bind shell through nc):
+    # unmodified files of an installed package, lowered to low (pkgdb.c)
+    "nmap": "nmap",
 }
 
 

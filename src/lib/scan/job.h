@@ -33,6 +33,13 @@ typedef struct kept {
 	size_t len;
 } kept;
 
+/* The MD5 of an ELF file in a system binary directory, for pkgdb.c to
+ * compare with the package database's record (a replaced ps or sshd). */
+typedef struct psum {
+	size_t rec;
+	uint8_t md5[SW_MD5_LEN];
+} psum;
+
 typedef struct pinc {
 	char *path, *reason;
 } pinc;
@@ -50,6 +57,8 @@ typedef struct job {
 	size_t ninc, capinc, inc_dropped, f_dropped;
 	kept *kept;
 	size_t nkept, capkept;
+	psum *sums;
+	size_t nsums, capsums;
 	uint64_t entries, bytes_out;  /* what it counted against the image's limits */
 	uint64_t files;               /* files it scanned (nested ones too): the
 				       * report's count, also on a cache hit */

@@ -2,13 +2,14 @@
 /*
  * The layer cache's payload: a job written as length-prefixed fields.
  *
- *   "SWJOB3\0" | str diff_id | u64 entries | u64 bytes_out | u64 files
+ *   "SWJOB4\0" | str diff_id | u64 entries | u64 bytes_out | u64 files
  *   u64 nrecs  | nrecs x (u8 type, u8 flags, str path, u8 has_link, str link)
  *   u64 nf     | nf x (u64 rec, str id, u8 severity, str category, str title,
  *                      str detector, str evidence, u8 has_path, str path)
  *   u64 ninc   | ninc x (u8 has_path, str path, str reason)
  *   u64 inc_dropped, u64 f_dropped
  *   u64 nkept  | nkept x (u64 rec, str data)
+ *   u64 nsums  | nsums x (u64 rec, 16 bytes MD5)
  *   str: u32 length + bytes (no NUL inside names; data may hold anything)
  *
  * The reader trusts nothing: every count and length is checked against
@@ -21,7 +22,7 @@
 #include "job.h"
 #include "../util/banned.h"
 
-#define MAGIC "SWJOB3"
+#define MAGIC "SWJOB4"
 
 static int put_u64(sw_buf *b, uint64_t v)
 {
@@ -95,6 +96,11 @@ int sw_job_encode(const job *j, const char *diff_id, sw_buf *b)
 	for (i = 0; i < j->nkept && rc == 0; i++) {
 		rc |= put_u64(b, j->kept[i].rec);
 		rc |= put_str(b, j->kept[i].data, j->kept[i].len);
+	}
+	rc |= put_u64(b, j->nsums);
+	for (i = 0; i < j->nsums && rc == 0; i++) {
+		rc |= put_u64(b, j->sums[i].rec);
+		rc |= sw_buf_append(b, j->sums[i].md5, SW_MD5_LEN);
 	}
 	return rc ? SW_ENOMEM : 0;
 }
@@ -285,6 +291,22 @@ int sw_job_decode(job *j, const uint8_t *p, size_t n, char **diff_id, size_t max
 		j->kept[i].rec = (size_t)rr;
 		j->nkept++;
 	}
+	cnt = get_u64(&r);
+	if (r.bad || cnt > (uint64_t)(r.end - r.p) / (8 + SW_MD5_LEN))
+		return SW_EFORMAT;
+	if (cnt && !(j->sums = calloc((size_t)cnt, sizeof(*j->sums))))
+		return SW_ENOMEM;
+	for (i = 0; i < cnt && !r.bad; i++) {
+		uint64_t rr = get_u64(&r);
+		if (r.bad || rr >= j->nrecs || r.end - r.p < SW_MD5_LEN) {
+			r.bad = true;
+			break;
+		}
+		memcpy(j->sums[i].md5, r.p, SW_MD5_LEN);
+		r.p += SW_MD5_LEN;
+		j->sums[i].rec = (size_t)rr;
+		j->nsums++;
+	}
 	if (r.bad || r.p != r.end)
 		return SW_EFORMAT;
 	return 0;
@@ -311,6 +333,7 @@ void sw_job_release(job *j)
 	for (i = 0; i < j->nkept; i++)
 		free(j->kept[i].data);
 	free(j->kept);
+	free(j->sums);
 	free(j->recs);
 	free(j->key);
 	sw_buf_release(&j->strings);

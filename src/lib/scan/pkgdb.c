@@ -16,6 +16,21 @@
  * architecture}, or name null when the image has a database that lists no
  * such file. Merged /usr is looked through: dpkg lists /bin/bash, the
  * image holds /usr/bin/bash.
+ *
+ * dpkg also records each file's MD5 (info/NAME.md5sums). The engine
+ * computes it for the files with findings (evidence "md5") and for every
+ * ELF in /bin, /sbin, /usr/bin and /usr/sbin (job.sums); here:
+ *   - an ELF there that its package recorded with another digest is
+ *     SW-PKG-MODIFIED, high: a replaced ps, ls or sshd is how a rootkit
+ *     hides, and no rule sees it (files dpkg-divert moved aside excepted);
+ *   - a finding's package evidence says "unmodified": true or false;
+ *   - a text-pattern finding (a YARA rule, not a miner or packer rule, on
+ *     a file that is not ELF) on an unmodified file under /usr/share/ is
+ *     lowered to low, saying so ("lowered_from"): nmap's NSE scripts, test
+ *     suites, documentation. The database is the attacker's too, so this
+ *     never touches hashes, miner rules, heuristics, executables' content,
+ *     or files where a planted one would run (the lowering is confined to
+ *     data a package reads, and its evidence keeps the original severity).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +47,8 @@ typedef struct pkg {
 typedef struct owner {
 	char *path;              /* absolute, NUL-terminated (in a copy of the database) */
 	size_t pkg;
+	bool has_md5;
+	uint8_t md5[SW_MD5_LEN];  /* from info/NAME.md5sums */
 } owner;
 
 typedef struct pkgdb {
@@ -41,6 +58,8 @@ typedef struct pkgdb {
 	size_t no;
 	char **texts;            /* the databases' copies the entries point into */
 	size_t ntexts;
+	char **diverted;         /* dpkg-divert's sources: not the package's file any more */
+	size_t ndiverted;
 	const char *manager;     /* the first database read: a file none lists is "not from it" */
 } pkgdb;
 
@@ -51,10 +70,13 @@ bool sw_scan__is_pkgdb(const char *path)
 {
 	size_t n = strlen(path);
 
-	if (!strcmp(path, "/var/lib/dpkg/status") || !strcmp(path, "/lib/apk/db/installed"))
+	if (!strcmp(path, "/var/lib/dpkg/status") || !strcmp(path, "/lib/apk/db/installed") ||
+	    !strcmp(path, "/var/lib/dpkg/diversions"))
 		return true;
 	if (!strncmp(path, DPKG_INFO, strlen(DPKG_INFO)))
-		return n > strlen(DPKG_INFO) + 5 && !strcmp(path + n - 5, ".list") && !strchr(path + strlen(DPKG_INFO), '/');
+		return !strchr(path + strlen(DPKG_INFO), '/') &&
+		       ((n > strlen(DPKG_INFO) + 5 && !strcmp(path + n - 5, ".list")) ||
+			(n > strlen(DPKG_INFO) + 8 && !strcmp(path + n - 8, ".md5sums")));
 	return !strncmp(path, DPKG_STATUS_D, strlen(DPKG_STATUS_D)) && n > strlen(DPKG_STATUS_D) &&
 	       !strchr(path + strlen(DPKG_STATUS_D), '/');
 }
@@ -66,6 +88,7 @@ static void db_release(pkgdb *db)
 	for (i = 0; i < db->ntexts; i++)
 		free(db->texts[i]);
 	free(db->texts);
+	free(db->diverted);
 	free(db->p);
 	free(db->o);
 }
@@ -96,15 +119,35 @@ static int db_pkg(pkgdb *db, const char *manager, const char *name, size_t n, si
 	return 0;
 }
 
-static int db_owner(pkgdb *db, char *path, size_t pk)
+static int db_owner(pkgdb *db, char *path, size_t pk, const uint8_t *md5)
 {
 	if (path[0] != '/' || !path[1])
 		return 0; /* "/." and relative junk */
 	if (SW_GROW(db->o, db->no) < 0)
 		return SW_ENOMEM;
+	memset(&db->o[db->no], 0, sizeof(db->o[db->no]));
 	db->o[db->no].path = path;
 	db->o[db->no].pkg = pk;
+	if ((db->o[db->no].has_md5 = md5 != NULL))
+		memcpy(db->o[db->no].md5, md5, SW_MD5_LEN);
 	db->no++;
+	return 0;
+}
+
+static int unhex(const char *p, uint8_t *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * n; i++) {
+		int c = p[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+				  c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (v < 0)
+			return -1;
+		if (i % 2 == 0)
+			out[i / 2] = (uint8_t)(v << 4);
+		else
+			out[i / 2] |= (uint8_t)v;
+	}
 	return 0;
 }
 
@@ -192,13 +235,16 @@ static int read_list(pkgdb *db, char *text, const char *name, size_t nlen, bool 
 	if ((rc = db_pkg(db, "dpkg", name, nlen, &k)) < 0)
 		return rc;
 	while ((l = next_line(&p))) {
+		uint8_t md5[SW_MD5_LEN];
+		bool have = false;
 		if (md5sums) {
 			if (!(sp = strstr(l, "  ")) || sp[2] == '\0')
 				continue;
+			have = sp - l == 2 * SW_MD5_LEN && unhex(l, md5, SW_MD5_LEN) == 0;
 			l = sp + 1; /* "md5 /path": the second blank becomes the root */
 			*l = '/';
 		}
-		if ((rc = db_owner(db, l, k)) < 0)
+		if ((rc = db_owner(db, l, k, have ? md5 : NULL)) < 0)
 			return rc;
 	}
 	return 0;
@@ -235,11 +281,39 @@ static int read_apk(pkgdb *db, char *text)
 				return SW_ENOMEM;
 			}
 			db->texts[db->ntexts++] = path;
-			if ((rc = db_owner(db, path, k)) < 0)
+			if ((rc = db_owner(db, path, k, NULL)) < 0)
 				return rc;
 		}
 	}
 	return 0;
+}
+
+/* dpkg-divert's record: three lines a diversion (the path, where its
+ * package's file went, the diverting package). */
+static int read_diversions(pkgdb *db, char *text)
+{
+	char *l, *p = text;
+	size_t i;
+
+	for (i = 0; (l = next_line(&p)); i++) {
+		if (i % 3 || l[0] != '/')
+			continue;
+		if (SW_GROW(db->diverted, db->ndiverted) < 0)
+			return SW_ENOMEM;
+		db->diverted[db->ndiverted++] = l;
+	}
+	return 0;
+}
+
+static bool diverted(const pkgdb *db, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < db->ndiverted; i++)
+		if (!strcmp(db->diverted[i], path) ||
+		    (!strncmp(path, "/usr/", 5) && !strcmp(db->diverted[i], path + 4)))
+			return true;
+	return false;
 }
 
 static int read_db(pkgdb *db, const char *path, const uint8_t *data, size_t len)
@@ -254,7 +328,9 @@ static int read_db(pkgdb *db, const char *path, const uint8_t *data, size_t len)
 		return read_control(db, t, true);
 	if (!strcmp(path, "/lib/apk/db/installed"))
 		return read_apk(db, t);
-	if (!strncmp(path, DPKG_INFO, strlen(DPKG_INFO)))
+	if (!strcmp(path, "/var/lib/dpkg/diversions"))
+		return read_diversions(db, t);
+	if (!strncmp(path, DPKG_INFO, strlen(DPKG_INFO)) && n > 5 && !strcmp(base + n - 5, ".list"))
 		return read_list(db, t, base, n - 5, false);
 	if (n > 8 && !strcmp(base + n - 8, ".md5sums"))
 		return read_list(db, t, base, n - 8, true);
@@ -295,29 +371,120 @@ static const owner *owner_of(const pkgdb *db, const char *path)
 	return NULL;
 }
 
+/* What the engine computed for a finding's file (evidence md5, elf). */
+static bool finding_md5(const sw_finding *f, uint8_t md5[SW_MD5_LEN], bool *elf)
+{
+	sw_json_doc *doc = NULL;
+	const char *h;
+	const sw_json *e;
+	bool ok = false;
+
+	*elf = false;
+	if (sw_json_parse(f->evidence, strlen(f->evidence), &doc, NULL) < 0)
+		return false;
+	h = sw_json_get_str(sw_json_root(doc), "md5");
+	ok = h && strlen(h) == 2 * SW_MD5_LEN && unhex(h, md5, SW_MD5_LEN) == 0;
+	e = sw_json_get(sw_json_root(doc), "elf");
+	*elf = e && e->type == SW_JSON_BOOL && e->b;
+	sw_json_free(doc);
+	return ok;
+}
+
+static int pkg_json(sw_jw *w, const pkgdb *db, const pkg *p)
+{
+	sw_jw_kstr(w, "manager", p ? p->manager : db->manager);
+	sw_jw_key(w, "name");
+	if (p)
+		sw_jw_strn(w, p->name, p->nlen);
+	else
+		sw_jw_null(w);
+	if (p && p->version)
+		sw_jw_kstr(w, "version", p->version);
+	if (p && p->arch)
+		sw_jw_kstr(w, "architecture", p->arch);
+	return 0;
+}
+
+/* A text pattern on data a package installed, unmodified: at most low. */
+static bool lowerable(const sw_finding *f, bool elf)
+{
+	return !elf && !strcmp(f->detector, "yara") && strcmp(f->category, "miner") != 0 &&
+	       strcmp(f->category, "packed") != 0 && !strncmp(f->path, "/usr/share/", 11) && !strchr(f->path, '!') &&
+	       f->severity > SW_SEV_LOW;
+}
+
 static int note(sw_finding *f, const pkgdb *db)
 {
 	const owner *o = owner_of(db, f->path);
 	const pkg *p = o ? &db->p[o->pkg] : NULL;
 	sw_buf b = SW_BUF_INIT(4096);
 	sw_jw w = SW_JW_INIT(&b);
+	uint8_t md5[SW_MD5_LEN];
+	bool elf, have = o && o->has_md5 && finding_md5(f, md5, &elf), same = have && !memcmp(md5, o->md5, SW_MD5_LEN);
 	int rc;
 
 	sw_jw_obj(&w);
-	sw_jw_kstr(&w, "manager", p ? p->manager : db->manager);
-	sw_jw_key(&w, "name");
-	if (p)
-		sw_jw_strn(&w, p->name, p->nlen);
-	else
-		sw_jw_null(&w);
-	if (p && p->version)
-		sw_jw_kstr(&w, "version", p->version);
-	if (p && p->arch)
-		sw_jw_kstr(&w, "architecture", p->arch);
+	pkg_json(&w, db, p);
+	if (have)
+		sw_jw_kbool(&w, "unmodified", same);
 	sw_jw_end(&w);
 	rc = sw_jw_done(&w);
 	if (rc == 0)
 		rc = sw_report__evidence_add(f, "package", sw_buf_cstr(&b));
+	sw_buf_release(&b);
+	if (rc == 0 && same && lowerable(f, elf)) {
+		char was[32];
+		snprintf(was, sizeof(was), "\"%s\"", sw_severity_name(f->severity));
+		if ((rc = sw_report__evidence_add(f, "lowered_from", was)) == 0)
+			f->severity = SW_SEV_LOW;
+	}
+	return rc;
+}
+
+/* An ELF in a system binary directory that its package recorded with
+ * another digest. */
+static int modified(sw_report *r, const pkgdb *db, const char *path, size_t layer, const uint8_t *md5)
+{
+	const owner *o = owner_of(db, path);
+	const pkg *p;
+	sw_buf b = SW_BUF_INIT(4096);
+	sw_jw w = SW_JW_INIT(&b);
+	char hex[2 * SW_MD5_LEN + 1], title[512];
+	sw_finding f = { 0 };
+	int rc;
+
+	if (!o || !o->has_md5 || !memcmp(o->md5, md5, SW_MD5_LEN) || diverted(db, path))
+		return 0;
+	p = &db->p[o->pkg];
+	sw_jw_obj(&w);
+	sw_hex(md5, SW_MD5_LEN, hex);
+	sw_jw_kstr(&w, "md5", hex);
+	sw_hex(o->md5, SW_MD5_LEN, hex);
+	sw_jw_kstr(&w, "recorded_md5", hex);
+	sw_jw_key(&w, "package");
+	sw_jw_obj(&w);
+	pkg_json(&w, db, p);
+	sw_jw_kbool(&w, "unmodified", false);
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	if ((rc = sw_jw_done(&w)) < 0) {
+		sw_buf_release(&b);
+		return rc;
+	}
+	snprintf(title, sizeof(title), "Replaced program: %s is not the file package %.*s%s%s installed", path,
+		 (int)(p->nlen > 100 ? 100 : p->nlen), p->name, p->version ? " " : "", p->version ? p->version : "");
+	f.id = "SW-PKG-MODIFIED";
+	f.severity = SW_SEV_HIGH;
+	f.category = "backdoor";
+	f.title = title;
+	f.detector = "provenance";
+	f.path = path;
+	f.layer = (int)layer;
+	f.layer_digest = layer < r->nlayers ? r->layers[layer].digest : NULL;
+	f.created_by = layer < r->nlayers ? r->layers[layer].created_by : NULL;
+	f.in_final_fs = true;
+	f.evidence = sw_buf_cstr(&b);
+	rc = sw_report__add(r, &f);
 	sw_buf_release(&b);
 	return rc;
 }
@@ -332,13 +499,15 @@ static bool on_a_file(const sw_finding *f)
 int sw_scan__provenance(scan *s, const sw_merge *m, sw_report *r)
 {
 	pkgdb db = { 0 };
-	size_t l, k, i;
+	size_t l, k, i, nf = r->nf, sums = 0;
 	int rc = 0;
 
+	for (l = 0; l < s->njobs; l++)
+		sums += s->jobs[l].nsums;
 	for (i = 0; i < r->nf && !on_a_file(&r->f[i]); i++)
 		;
-	if (i == r->nf)
-		return 0; /* no finding on a file: nothing to look up */
+	if (i == r->nf && !sums)
+		return 0; /* no finding on a file, no program to compare: nothing to look up */
 	for (l = 0; l < s->njobs && rc == 0; l++) {
 		const job *j = &s->jobs[l];
 		for (k = 0; k < j->nkept && rc == 0; k++) {
@@ -348,11 +517,29 @@ int sw_scan__provenance(scan *s, const sw_merge *m, sw_report *r)
 		}
 	}
 	if (rc == 0 && db.manager) {
-		if (db.no) /* qsort takes no NULL array, even of nothing */
+		if (db.no) { /* qsort takes no NULL array, even of nothing */
 			qsort(db.o, db.no, sizeof(*db.o), cmp_owner);
-		for (i = 0; i < r->nf && rc == 0; i++)
+			/* a path's .list entry and its .md5sums entry: one digest for both */
+			for (i = 1; i < db.no; i++)
+				if (!strcmp(db.o[i].path, db.o[i - 1].path) && db.o[i - 1].has_md5 && !db.o[i].has_md5) {
+					db.o[i].has_md5 = true;
+					memcpy(db.o[i].md5, db.o[i - 1].md5, SW_MD5_LEN);
+				}
+			for (i = db.no - 1; i > 0; i--)
+				if (!strcmp(db.o[i].path, db.o[i - 1].path) && db.o[i].has_md5 && !db.o[i - 1].has_md5) {
+					db.o[i - 1].has_md5 = true;
+					memcpy(db.o[i - 1].md5, db.o[i].md5, SW_MD5_LEN);
+				}
+		}
+		for (i = 0; i < nf && rc == 0; i++)
 			if (on_a_file(&r->f[i]))
 				rc = note(&r->f[i], &db);
+		for (l = 0; l < s->njobs && rc == 0; l++) {
+			const job *j = &s->jobs[l];
+			for (k = 0; k < j->nsums && rc == 0; k++)
+				if (sw_merge_live(m, l, j->sums[k].rec))
+					rc = modified(r, &db, sw_scan__job_path(j, j->sums[k].rec), l, j->sums[k].md5);
+		}
 	}
 	db_release(&db);
 	return rc;

@@ -21,6 +21,7 @@
 #include "scan_int.h"
 #include "nested.h"
 #include "../image/image_int.h"
+#include "../report/report_int.h"
 #include "../util/banned.h"
 
 /* ---- files ---- */
@@ -285,6 +286,47 @@ static int file_begin(worker *w, const char *path, const char *link, char type,
 	return 0;
 }
 
+/* The MD5 a package database would have recorded for this file (dpkg's
+ * md5sums), for pkgdb.c to compare after the merge: for the findings on
+ * it (evidence "md5", and "elf" for an ELF: an unmodified file a package
+ * shipped says so on its findings), and for every ELF in a system binary
+ * directory (a replaced ps or sshd raises no rule; its package's digest
+ * gives it away). Computed from the content in hand, so only for files
+ * the content detectors saw whole. */
+static int package_digest(worker *w, const uint8_t *data, size_t len, size_t nf)
+{
+	static const char *const bins[] = { "/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/" };
+	job *j = w->j;
+	bool elf = len >= 4 && memcmp(data, "\x7f" "ELF", 4) == 0, bin = false;
+	uint8_t md5[SW_MD5_LEN];
+	char hex[2 * SW_MD5_LEN + 3];
+	size_t i;
+	int rc;
+
+	for (i = 0; elf && i < sizeof(bins) / sizeof(bins[0]); i++)
+		bin |= strncmp(w->cur.path, bins[i], strlen(bins[i])) == 0;
+	if (j->nf == nf && !bin)
+		return 0;
+	sw_md5_buf(data, len, md5);
+	hex[0] = '"';
+	sw_hex(md5, SW_MD5_LEN, hex + 1);
+	memcpy(hex + 1 + 2 * SW_MD5_LEN, "\"", 2);
+	for (i = nf; i < j->nf; i++) {
+		if (j->fs[i].rec != w->cur_rec || j->fs[i].path)
+			continue;
+		if ((rc = sw_report__evidence_add(&j->fs[i].f, "md5", hex)) < 0 ||
+		    (elf && (rc = sw_report__evidence_add(&j->fs[i].f, "elf", "true")) < 0))
+			return rc;
+	}
+	if (!bin)
+		return 0;
+	if (SW_GROW_CAP(j->sums, j->nsums, j->capsums) < 0)
+		return SW_ENOMEM;
+	j->sums[j->nsums].rec = w->cur_rec;
+	memcpy(j->sums[j->nsums++].md5, md5, SW_MD5_LEN);
+	return 0;
+}
+
 /* stable: p stays valid until file_end when it is the whole file (the tar
  * parser's chunk: file_end comes from the same call); then it is used
  * where it is instead of copied. */
@@ -315,7 +357,7 @@ static int file_data(worker *w, const uint8_t *p, size_t n, bool stable)
 static int file_end(worker *w)
 {
 	const uint8_t *data = w->direct ? w->direct : (const uint8_t *)w->content.data;
-	size_t len = w->direct ? w->direct_len : w->content.len;
+	size_t len = w->direct ? w->direct_len : w->content.len, nf;
 	int rc;
 
 	if (!w->in_file)
@@ -329,7 +371,10 @@ static int file_end(worker *w)
 	}
 	/* cur.path points into a buffer that add_rec may have moved */
 	w->cur.path = sw_scan__job_path(w->j, w->cur_rec);
+	nf = w->j->nf;
 	if ((rc = run_detectors(w, data, len)) < 0)
+		return rc;
+	if (data && len == w->cur.size && (rc = package_digest(w, data, len, nf)) < 0)
 		return rc;
 	if ((rc = keep_file(w, data, len)) < 0)
 		return rc;

@@ -80,6 +80,15 @@ void sw_sha256_buf(const void *p, size_t n, uint8_t out[SW_SHA256_LEN])
 	EVP_Digest(p, n, out, &len, sha256_md(), NULL);
 }
 
+/* MD5, only to compare a file with the digest a package database recorded
+ * for it (dpkg's md5sums): never to identify content on its own. */
+void sw_md5_buf(const void *p, size_t n, uint8_t out[SW_MD5_LEN])
+{
+	unsigned int len = SW_MD5_LEN;
+
+	EVP_Digest(p, n, out, &len, EVP_md5(), NULL);
+}
+
 void sw_hex(const uint8_t *in, size_t n, char *out)
 {
 	static const char hx[] = "0123456789abcdef";
