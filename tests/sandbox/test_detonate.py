@@ -901,6 +901,24 @@ def unprivileged_benign_python():
         BIN = saved
 
 
+@case
+def sink_fair_under_a_flood_of_slow_sessions():
+    """128 sessions to the pool, each sent a byte every 200 ms (never
+    idle), then a stratum login: a destination holds at most 32 sessions
+    (its longest idle give way), so the login is read and reported (it was
+    accepted and closed unread while 128 sessions filled the sinkhole)."""
+    rc, rep, err = run(image("flood", ["flood", "128"]), "--timeout", "20")
+    eq(rc, 1, "exit code: " + err)
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("128 sessions held" in out and "job received" in out, out)
+    f = the(rep, "SW-DYN-STRATUM-LOGIN")
+    eq((f["evidence"]["login"], f["evidence"]["pass"]), (WALLET, "rig-7"), "wallet and worker")
+    ref = events(rep, "sink-refused")
+    ok(len(ref) == 1 and ref[0]["connections"] == 0 and ref[0]["evicted"] >= 96, "refused/evicted: %s" % ref)
+    sess = events(rep, "tcp-session")
+    ok(sum(1 for e in sess if e.get("evicted")) >= 96, "evicted sessions recorded: %d" % len(sess))
+
+
 def main():
     return drive_module("detonate", "stowaway-detonate-test-", globals())
 

@@ -32,9 +32,11 @@
 
 #define MAX_PORTS 256        /* distinct listening ports (two sockets for UDP) */
 #define MAX_CONNS 128        /* open TCP sessions (SW_SINK_MAX_FDS counts both) */
+#define MAX_PER_DST 32       /* of them to one destination address and port */
 #define REC_BYTES 512        /* first bytes recorded each way */
 #define IN_MAX (64 * 1024)   /* a session's buffered input */
 #define IDLE_NS (5ull * 1000000000ull)
+#define FRESH_NS (1000000000ull) /* a new session's time to send its first bytes */
 
 enum { P_UNKNOWN, P_RAW, P_HTTP, P_TLS, P_STRATUM, P_DNS };
 
@@ -47,8 +49,8 @@ typedef struct conn {
 	size_t inlen, served, total_in, total_out;
 	uint8_t out_rec[REC_BYTES];
 	size_t out_reclen;
-	uint64_t last;
-	bool closing, logged;
+	uint64_t last, born;
+	bool closing, logged, evicted;
 	unsigned requests;
 } conn;
 
@@ -66,7 +68,8 @@ struct sw_sink {
 	size_t nls;
 	conn cs[MAX_CONNS];
 	size_t ncs;
-	uint64_t refused;      /* sessions beyond MAX_CONNS */
+	uint64_t refused;      /* sessions no slot could be made for */
+	uint64_t evicted;      /* sessions closed to make room */
 	sw_evb ev;
 };
 
@@ -388,6 +391,8 @@ static void conn_log(sw_sink *s, conn *c)
 	sw_ev_int(b, "bytes_out", (int64_t)c->total_out);
 	sw_ev_bytes(b, "first_in", (const char *)c->in, c->inlen < REC_BYTES ? c->inlen : REC_BYTES);
 	sw_ev_bytes(b, "first_out", (const char *)c->out_rec, c->out_reclen);
+	if (c->evicted)
+		sw_jw_kbool(&b->w, "evicted", true);
 	sw_ev_end(s->log, b);
 }
 
@@ -689,16 +694,58 @@ static void conn_close(sw_sink *s, size_t i)
 	s->cs[i] = s->cs[--s->ncs];
 }
 
+/* The session to close for a new one, or -1. A destination holding
+ * MAX_PER_DST sessions gives up its own longest idle one; otherwise, when
+ * every slot is taken, the longest idle of all, sparing those still
+ * within FRESH_NS of their start that have sent nothing (their first
+ * bytes are yet to be read) unless every session is such a one. So a
+ * flood of slow sessions costs only itself, and a new session's first
+ * bytes are read whatever came before it. */
+static ssize_t victim(sw_sink *s, const char *dst, unsigned port, uint64_t now)
+{
+	ssize_t best = -1, any = -1;
+	size_t i, same = 0;
+
+	for (i = 0; i < s->ncs; i++)
+		if (s->cs[i].port == port && strcmp(s->cs[i].dst, dst) == 0)
+			same++;
+	for (i = 0; i < s->ncs; i++) {
+		const conn *c = &s->cs[i];
+		bool fresh = c->total_in == 0 && c->born + FRESH_NS > now;
+		if (same >= MAX_PER_DST && (c->port != port || strcmp(c->dst, dst) != 0))
+			continue;
+		if (any < 0 || c->last < s->cs[any].last)
+			any = (ssize_t)i;
+		if (!fresh && (best < 0 || c->last < s->cs[best].last))
+			best = (ssize_t)i;
+	}
+	if (same < MAX_PER_DST && s->ncs < MAX_CONNS)
+		return -1;
+	return best >= 0 ? best : any;
+}
+
 static void accept_one(sw_sink *s, int lfd, unsigned port)
 {
 	struct sockaddr_storage dst;
 	socklen_t dl = sizeof(dst);
 	unsigned dport;
+	char where[sizeof(((conn *)0)->dst)];
+	uint64_t now = sw_sbx_now();
+	ssize_t v;
 	conn *c;
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
+	if (getsockname(fd, (struct sockaddr *)&dst, &dl) == 0)
+		addr_str(&dst, where, sizeof(where), &dport); /* the address the sandbox dialled */
+	else
+		snprintf(where, sizeof(where), "?");
+	if ((v = victim(s, where, port, now)) >= 0) {
+		s->cs[v].evicted = true;
+		s->evicted++;
+		conn_close(s, (size_t)v);
+	}
 	if (s->ncs >= MAX_CONNS || !(s->cs[s->ncs].in = malloc(IN_MAX))) {
 		s->refused++;
 		close(fd);
@@ -709,13 +756,10 @@ static void accept_one(sw_sink *s, int lfd, unsigned port)
 	c->proto = P_UNKNOWN;
 	c->port = port;
 	c->inlen = c->served = c->total_in = c->total_out = c->out_reclen = 0;
-	c->closing = c->logged = false;
+	c->closing = c->logged = c->evicted = false;
 	c->requests = 0;
-	c->last = sw_sbx_now();
-	if (getsockname(fd, (struct sockaddr *)&dst, &dl) == 0)
-		addr_str(&dst, c->dst, sizeof(c->dst), &dport); /* the address the sandbox dialled */
-	else
-		snprintf(c->dst, sizeof(c->dst), "?");
+	c->last = c->born = now;
+	memcpy(c->dst, where, sizeof(c->dst));
 }
 
 /* One control message into m's (large enough) control buffer; its length. */
@@ -898,9 +942,10 @@ void sw_sink_close(sw_sink *s)
 		return;
 	while (s->ncs)
 		conn_close(s, s->ncs - 1);
-	if (s->refused) {
+	if (s->refused || s->evicted) {
 		sw_ev_begin(s->log, &s->ev, "sink-refused", 0, 0);
 		sw_ev_int(&s->ev, "connections", (int64_t)s->refused);
+		sw_ev_int(&s->ev, "evicted", (int64_t)s->evicted);
 		sw_ev_end(s->log, &s->ev);
 	}
 	for (i = 0; i < s->nls; i++)
