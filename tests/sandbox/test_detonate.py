@@ -919,6 +919,18 @@ def sink_fair_under_a_flood_of_slow_sessions():
     ok(sum(1 for e in sess if e.get("evicted")) >= 96, "evicted sessions recorded: %d" % len(sess))
 
 
+@case
+def sink_tls_hello_over_two_records():
+    """A ClientHello split over two handshake records, the server name in
+    the second: reassembled, its SNI recorded (it was "not a TLS
+    ClientHello")."""
+    rc, rep, err = run(image("tlssplit", ["tlssplit"]))
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("split hello sent" in out, out)
+    eq([(e["sni"], e["port"], e.get("error")) for e in events(rep, "tls")], [("split.example.org", 443, None)],
+       "TLS server name")
+
+
 def main():
     return drive_module("detonate", "stowaway-detonate-test-", globals())
 

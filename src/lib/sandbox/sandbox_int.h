@@ -103,7 +103,14 @@ int sw_dns_answer(const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char 
 /* One TCP session's client bytes through the protocol handlers as if they
  * came to port (answers go nowhere); events to log. For fuzzing. */
 int sw_sink_feed(const uint8_t *p, size_t n, unsigned port, sw_evlog *log);
-/* The SNI host name of a TLS ClientHello record; 1 found, 0 none, -1 bad. */
+/* A TLS ClientHello handshake message (header included) gathered from the
+ * handshake records it spans (p: the session's first bytes) into hs, at
+ * most hsmax bytes, its length in hslen. 1 whole, 0 more bytes needed,
+ * -1 not a ClientHello (or longer than hsmax). */
+#define SW_TLS_HELLO_MAX (32u << 10)
+int sw_tls_hello(const uint8_t *p, size_t n, uint8_t *hs, size_t hsmax, size_t *hslen);
+/* The SNI host name of a TLS ClientHello, from its records (as many as it
+ * spans; what has come of it so far); 1 found, 0 none, -1 bad. */
 int sw_tls_sni(const uint8_t *p, size_t n, char out[256]);
 
 /* ---- tracing (trace.c) ---- */

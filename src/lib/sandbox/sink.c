@@ -70,6 +70,7 @@ struct sw_sink {
 	size_t ncs;
 	uint64_t refused;      /* sessions no slot could be made for */
 	uint64_t evicted;      /* sessions closed to make room */
+	uint8_t hello[SW_TLS_HELLO_MAX]; /* a ClientHello, reassembled */
 	sw_evb ev;
 };
 
@@ -285,17 +286,13 @@ int sw_dns_answer(const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char 
 	return (int)o;
 }
 
-int sw_tls_sni(const uint8_t *p, size_t n, char out[256])
+/* The SNI of a ClientHello handshake message (its 4-byte header first),
+ * whole or cut short. */
+static int hello_sni(const uint8_t *p, size_t end, char out[256])
 {
-	size_t off, end, l;
+	size_t off = 0, l;
 
 	out[0] = 0;
-	if (n < 5 || p[0] != 0x16 || p[1] != 3)
-		return -1;
-	end = 5 + (size_t)be16(p + 3);
-	if (end > n)
-		end = n;
-	off = 5;
 	if (off + 4 > end || p[off] != 1) /* ClientHello */
 		return -1;
 	off += 4 + 2 + 32;                /* header, version, random */
@@ -333,6 +330,53 @@ int sw_tls_sni(const uint8_t *p, size_t n, char out[256])
 		off = x + len;
 	}
 	return 0;
+}
+
+int sw_tls_hello(const uint8_t *p, size_t n, uint8_t *hs, size_t hsmax, size_t *hslen)
+{
+	size_t off = 0, want = 0;
+
+	*hslen = 0;
+	while (off + 5 <= n) {
+		size_t rl = be16(p + off + 3), k;
+		if (p[off] != 0x16 || p[off + 1] != 3 || rl == 0 || rl > 16384 + 2048)
+			return -1; /* a handshake record of TLS 1.x, at most 2^14 (+ slack) */
+		k = n - off - 5 < rl ? n - off - 5 : rl;
+		if (*hslen + k > hsmax)
+			k = hsmax - *hslen;
+		memcpy(hs + *hslen, p + off + 5, k);
+		*hslen += k;
+		if (!want && *hslen >= 4) {
+			if (hs[0] != 1)
+				return -1;
+			want = 4 + ((size_t)hs[1] << 16 | (size_t)hs[2] << 8 | hs[3]);
+			if (want > hsmax)
+				return -1;
+		}
+		if (want && *hslen >= want) {
+			*hslen = want;
+			return 1;
+		}
+		if (k < rl)
+			return 0; /* this record is still coming */
+		off += 5 + rl;
+	}
+	return 0;
+}
+
+int sw_tls_sni(const uint8_t *p, size_t n, char out[256])
+{
+	uint8_t *hs = malloc(SW_TLS_HELLO_MAX);
+	size_t hl;
+	int r;
+
+	out[0] = 0;
+	if (!hs)
+		return -1;
+	r = sw_tls_hello(p, n, hs, SW_TLS_HELLO_MAX, &hl);
+	r = r < 0 ? -1 : hello_sni(hs, hl, out);
+	free(hs);
+	return r;
 }
 
 /* ---- sessions ---- */
@@ -444,12 +488,12 @@ static void tls_serve(sw_sink *s, conn *c)
 {
 	char sni[256];
 	sw_evb *b = &s->ev;
-	size_t need = c->inlen >= 5 ? 5 + (size_t)be16(c->in + 3) : 5;
-	int r;
+	size_t hl;
+	int r = sw_tls_hello(c->in, c->inlen, s->hello, sizeof(s->hello), &hl);
 
-	if (c->inlen < need && c->inlen < IN_MAX)
-		return;
-	r = sw_tls_sni(c->in, c->inlen, sni);
+	if (r == 0 && c->inlen < IN_MAX)
+		return; /* the ClientHello may span records: wait for all of it */
+	r = r < 0 ? -1 : hello_sni(s->hello, hl, sni);
 	sw_ev_begin(s->log, b, "tls", 0, 0);
 	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
 	sw_ev_int(b, "port", c->port);
