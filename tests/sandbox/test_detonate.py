@@ -32,14 +32,17 @@ NOBODY = 65534
 _built = {}
 
 
-def standin(quiet=False):
+def standin(quiet=False, tls=False):
     """The behaviour stand-in, statically linked (built once). quiet: with
-    no pool name in it, so that no static detector finds anything."""
-    key = "behave-quiet" if quiet else "behave"
+    no pool name in it, so that no static detector finds anything. tls:
+    with OpenSSL linked in (libssl.a), for the TLS clients."""
+    key = "behave" + ("-quiet" if quiet else "") + ("-tls" if tls else "")
     if key not in _built:
         out = os.path.join(WORK, key)
         subprocess.run(["gcc", "-static", "-O2"] + (["-DSTANDIN_QUIET"] if quiet else []) +
-                       ["-o", out, os.path.join(HERE, "..", "fixtures", "standins", "behave.c")],
+                       (["-DSTANDIN_TLS"] if tls else []) +
+                       ["-o", out, os.path.join(HERE, "..", "fixtures", "standins", "behave.c")] +
+                       (["-lssl", "-lcrypto", "-lpthread"] if tls else []),
                        check=True, stderr=subprocess.DEVNULL)
         _built[key] = open(out, "rb").read()
     return _built[key]
@@ -56,12 +59,12 @@ def miner_standin():
     return _built["miner"]
 
 
-def image(name, cmd, quiet=False):
+def image(name, cmd, quiet=False, tls=False):
     """A one-layer image: the stand-in as /bin/behave and as /bin/sh (a
     pretend shell), with the directories a runtime expects."""
-    root = os.path.join(WORK, "img-" + name + ("-quiet" if quiet else ""))
+    root = os.path.join(WORK, "img-" + name + ("-quiet" if quiet else "") + ("-tls" if tls else ""))
     if not os.path.exists(root):
-        data = standin(quiet)
+        data = standin(quiet, tls)
         ents = [E("bin/", kind="dir"), E("bin/behave", data, mode=0o755), E("bin/sh", data, mode=0o755),
                 E("etc/", kind="dir"), E("tmp/", kind="dir", mode=0o1777), E("root/", kind="dir", mode=0o700),
                 E("var/", kind="dir"), E("var/run/", kind="dir")]
@@ -927,8 +930,38 @@ def sink_tls_hello_over_two_records():
     rc, rep, err = run(image("tlssplit", ["tlssplit"]))
     out = "".join(e["text"] for e in events(rep, "output"))
     ok("split hello sent" in out, out)
-    eq([(e["sni"], e["port"], e.get("error")) for e in events(rep, "tls")], [("split.example.org", 443, None)],
-       "TLS server name")
+    tls = events(rep, "tls")
+    eq([(e["sni"], e["port"]) for e in tls], [("split.example.org", 443)], "TLS server name")
+    ok(tls[0].get("error") != "not a TLS ClientHello", tls)
+
+
+@case
+def sink_tls_opened_stratum_inside():
+    """A miner that speaks stratum over TLS without verifying (XMRig's
+    "tls": true): the sink presents a certificate of the run's own
+    authority for the name asked, the client takes it, and its login is
+    read in the clear: wallet, worker, pool host, `tls: intercepted`. A
+    client that verifies refuses the certificate: recorded as verifying.
+    Built quiet: the findings are the run's alone."""
+    rc, rep, err = run(image("tlsminer", ["tlsminer"], quiet=True, tls=True))
+    eq(rc, 1, "exit code: " + err)
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("tls: job received" in out, out)
+    f = the(rep, "SW-DYN-STRATUM-LOGIN")
+    ev = f["evidence"]
+    eq((ev["login"], ev["pass"], ev["tls"], ev["sni"]), (WALLET, "rig-tls", "intercepted", "pool.example.net"),
+       "wallet, worker, TLS opened, the pool's name")
+    ok("pool.example.net" in f["title"] or "pool.example.net" in json.dumps(ev), f)
+    tls = events(rep, "tls")
+    eq([(e["sni"], e["tls"]) for e in tls], [("pool.example.net", "intercepted")], "TLS")
+    sess = [e for e in events(rep, "tcp-session") if e["port"] == 443]
+    eq([(e["protocol"], e["tls"]) for e in sess], [("stratum", "intercepted")], "the session: stratum inside TLS")
+    ok(sess[0]["first_in"].startswith('{"id":1'), "the plain text recorded: %s" % sess[0]["first_in"][:80])
+    rc, rep, err = run(image("tlsverify", ["tlsverify"], quiet=True, tls=True))
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("tls: handshake refused" in out and "accepted!" not in out, out)
+    tls = events(rep, "tls")
+    eq([(e["sni"], e["tls"]) for e in tls], [("api.example.com", "verifying")], "a client that verifies: %s" % tls)
 
 
 def main():

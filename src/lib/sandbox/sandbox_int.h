@@ -113,6 +113,22 @@ int sw_tls_hello(const uint8_t *p, size_t n, uint8_t *hs, size_t hsmax, size_t *
  * spans; what has come of it so far); 1 found, 0 none, -1 bad. */
 int sw_tls_sni(const uint8_t *p, size_t n, char out[256]);
 
+/* ---- TLS opened (intercept.c) ---- */
+/* A certificate authority made in memory for one run, and the
+ * certificates it signs for server names. */
+typedef struct sw_tls_ca sw_tls_ca;
+struct ssl_st;
+struct bio_st;
+/* A new authority and its server context. SW_ENOMEM, SW_ERROR. */
+int sw_tls_ca_new(sw_tls_ca **out, sw_error *err);
+void sw_tls_ca_free(sw_tls_ca *t); /* NULL: no-op */
+/* A server-side TLS session presenting a certificate for name (a DNS
+ * name or an IP address, printable, at most 255 bytes) over two memory
+ * BIOs: the caller writes what the client sent into *rbio and sends what
+ * appears in *wbio. The SSL owns the BIOs (SSL_free frees them); NULL on
+ * failure. */
+struct ssl_st *sw_tls_ca_accept(sw_tls_ca *t, const char *name, struct bio_st **rbio, struct bio_st **wbio);
+
 /* ---- tracing (trace.c) ---- */
 typedef struct sw_tracer sw_tracer;
 int sw_tracer_new(sw_tracer **out, int notify_fd, sw_evlog *log, sw_sink *sink, int artifacts_dir,

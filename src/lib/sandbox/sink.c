@@ -27,6 +27,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "sandbox_int.h"
 
@@ -39,6 +41,9 @@
 #define FRESH_NS (1000000000ull) /* a new session's time to send its first bytes */
 
 enum { P_UNKNOWN, P_RAW, P_HTTP, P_TLS, P_STRATUM, P_DNS };
+/* a TLS session's state: none; our side of the handshake under way;
+ * opened (what follows is the client's plain text); refused or failed */
+enum { T_NONE, T_HANDSHAKE, T_OPEN, T_DONE };
 
 typedef struct conn {
 	int fd;
@@ -52,6 +57,11 @@ typedef struct conn {
 	uint64_t last, born;
 	bool closing, logged, evicted;
 	unsigned requests;
+	int tls;
+	bool tls_logged, tls_sent;  /* its event written; our certificate sent */
+	SSL *ssl;                   /* owns rbio (what came in) and wbio */
+	BIO *rbio, *wbio;
+	char sni[256];
 } conn;
 
 typedef struct listener {
@@ -71,6 +81,8 @@ struct sw_sink {
 	uint64_t refused;      /* sessions no slot could be made for */
 	uint64_t evicted;      /* sessions closed to make room */
 	uint8_t hello[SW_TLS_HELLO_MAX]; /* a ClientHello, reassembled */
+	sw_tls_ca *ca;         /* made at the first TLS session */
+	bool ca_failed;
 	sw_evb ev;
 };
 
@@ -400,17 +412,51 @@ static void addr_str(const struct sockaddr_storage *ss, char *out, size_t n, uns
 	}
 }
 
-static void conn_send(conn *c, const char *p, size_t n)
+static void sock_send(conn *c, const void *p, size_t n)
 {
 	ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	size_t k;
 
-	if (w <= 0)
-		return;
-	c->total_out += (size_t)w;
-	k = (size_t)w < REC_BYTES - c->out_reclen ? (size_t)w : REC_BYTES - c->out_reclen;
+	if (w > 0)
+		c->total_out += (size_t)w;
+}
+
+/* What TLS has for the client, onto the socket. */
+static void tls_flush(conn *c)
+{
+	char buf[16384];
+	int n;
+
+	while (BIO_ctrl_pending(c->wbio) > 0 && (n = BIO_read(c->wbio, buf, sizeof(buf))) > 0)
+		sock_send(c, buf, (size_t)n);
+}
+
+/* An answer of the sink's: recorded (the first bytes), then sent, through
+ * TLS on an opened session. */
+static void conn_send(conn *c, const char *p, size_t n)
+{
+	size_t k = n < REC_BYTES - c->out_reclen ? n : REC_BYTES - c->out_reclen;
+
 	memcpy(c->out_rec + c->out_reclen, p, k);
 	c->out_reclen += k;
+	if (c->tls == T_OPEN) {
+		if (SSL_write(c->ssl, p, (int)n) <= 0)
+			ERR_clear_error();
+		tls_flush(c);
+	} else {
+		sock_send(c, p, n);
+	}
+}
+
+/* An event about session c: where it went, and whether TLS was opened. */
+static void conn_ev(sw_sink *s, conn *c, const char *kind)
+{
+	sw_ev_begin(s->log, &s->ev, kind, 0, 0);
+	sw_ev_str(&s->ev, "dst", c->dst, sizeof(c->dst));
+	sw_ev_int(&s->ev, "port", c->port);
+	if (c->tls == T_OPEN) {
+		sw_ev_str(&s->ev, "tls", "intercepted", 16);
+		sw_ev_str(&s->ev, "sni", c->sni, sizeof(c->sni) - 1);
+	}
 }
 
 static const char *proto_name(int p)
@@ -427,10 +473,9 @@ static void conn_log(sw_sink *s, conn *c)
 	if (c->logged)
 		return;
 	c->logged = true;
-	sw_ev_begin(s->log, b, "tcp-session", 0, 0);
-	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-	sw_ev_int(b, "port", c->port);
-	sw_ev_str(b, "protocol", proto_name(c->proto), 16);
+	conn_ev(s, c, "tcp-session");
+	/* a TLS session not opened has no protocol of its own to show */
+	sw_ev_str(b, "protocol", proto_name(c->tls != T_NONE && c->proto == P_UNKNOWN ? P_TLS : c->proto), 16);
 	sw_ev_int(b, "bytes_in", (int64_t)c->total_in);
 	sw_ev_int(b, "bytes_out", (int64_t)c->total_out);
 	sw_ev_bytes(b, "first_in", (const char *)c->in, c->inlen < REC_BYTES ? c->inlen : REC_BYTES);
@@ -473,9 +518,7 @@ static void http_serve(sw_sink *s, conn *c)
 		host++, hl--;
 	while (ua && ul && *ua == ' ')
 		ua++, ul--;
-	sw_ev_begin(s->log, b, "http", 0, 0);
-	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-	sw_ev_int(b, "port", c->port);
+	conn_ev(s, c, "http");
 	sw_ev_str(b, "request", p, (size_t)(eol - p) < 1024 ? (size_t)(eol - p) : 1024);
 	sw_ev_str(b, "host", host ? host : "", host ? (hl < 256 ? hl : 256) : 0);
 	sw_ev_str(b, "user_agent", ua ? ua : "", ua ? (ul < 256 ? ul : 256) : 0);
@@ -484,24 +527,124 @@ static void http_serve(sw_sink *s, conn *c)
 	c->closing = true;
 }
 
+/* The session's "tls" event, once: the server name, and what came of
+ * the handshake: "intercepted" (the client took our certificate),
+ * "verifying" (it refused it: a certificate alert, or it closed once our
+ * certificate was sent), "failed" (anything else: alert or error given). */
+static void tls_event(sw_sink *s, conn *c, const char *outcome, int alert, const char *error)
+{
+	sw_evb *b = &s->ev;
+
+	if (c->tls_logged)
+		return;
+	c->tls_logged = true;
+	sw_ev_begin(s->log, b, "tls", 0, 0);
+	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
+	sw_ev_int(b, "port", c->port);
+	sw_ev_str(b, "sni", c->sni, sizeof(c->sni) - 1);
+	sw_ev_str(b, "tls", outcome, 16);
+	if (c->ssl && c->tls == T_OPEN) {
+		sw_ev_str(b, "version", SSL_get_version(c->ssl), 16);
+		sw_ev_str(b, "cipher", SSL_get_cipher_name(c->ssl), 64);
+	}
+	if (alert >= 0)
+		sw_ev_int(b, "alert", alert);
+	if (error)
+		sw_ev_str(b, "error", error, 128);
+	sw_ev_end(s->log, b);
+}
+
+/* The handshake ended in an error: a certificate alert from the client
+ * means it verifies; anything else is a failure. */
+static void tls_failed(sw_sink *s, conn *c)
+{
+	unsigned long e = ERR_peek_last_error();
+	int reason = ERR_GET_REASON(e), alert = -1;
+	const char *why = ERR_reason_error_string(e);
+
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256)
+		alert = reason - SSL_AD_REASON_OFFSET;
+	/* bad_certificate, unsupported, revoked, expired, unknown, unknown_ca */
+	if ((alert >= 42 && alert <= 46) || alert == 48)
+		tls_event(s, c, "verifying", alert, NULL);
+	else
+		tls_event(s, c, "failed", alert, why ? why : "TLS handshake failed");
+	ERR_clear_error();
+	c->tls = T_DONE;
+	c->closing = true;
+}
+
+static void conn_input(sw_sink *s, conn *c);
+
+/* The TLS session's new input: the handshake taken on, or the client's
+ * plain text read into c->in and served as a session of its own. */
+static void tls_pump(sw_sink *s, conn *c)
+{
+	size_t before;
+	int r;
+
+	if (c->tls == T_HANDSHAKE) {
+		r = SSL_do_handshake(c->ssl);
+		if (BIO_ctrl_pending(c->wbio) > 0)
+			c->tls_sent = true;
+		tls_flush(c);
+		if (r != 1) {
+			if (SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ)
+				tls_failed(s, c);
+			return;
+		}
+		c->tls = T_OPEN;
+		tls_event(s, c, "intercepted", -1, NULL);
+	}
+	if (c->tls != T_OPEN)
+		return;
+	before = c->inlen;
+	while (c->inlen < IN_MAX) {
+		r = SSL_read(c->ssl, c->in + c->inlen, (int)(IN_MAX - c->inlen));
+		if (r <= 0) {
+			if (SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ)
+				c->closing = true; /* close_notify, or an error */
+			ERR_clear_error();
+			break;
+		}
+		c->inlen += (size_t)r;
+	}
+	tls_flush(c);
+	if (c->inlen > before)
+		conn_input(s, c);
+}
+
+/* A ClientHello, whole: its server name recorded, then TLS opened with a
+ * certificate for that name (or for the address dialled, without one). */
 static void tls_serve(sw_sink *s, conn *c)
 {
-	char sni[256];
-	sw_evb *b = &s->ev;
 	size_t hl;
+	sw_error err = SW_ERROR_INIT;
 	int r = sw_tls_hello(c->in, c->inlen, s->hello, sizeof(s->hello), &hl);
 
 	if (r == 0 && c->inlen < IN_MAX)
 		return; /* the ClientHello may span records: wait for all of it */
-	r = r < 0 ? -1 : hello_sni(s->hello, hl, sni);
-	sw_ev_begin(s->log, b, "tls", 0, 0);
-	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-	sw_ev_int(b, "port", c->port);
-	sw_ev_str(b, "sni", r == 1 ? sni : "", 255);
-	if (r < 0)
-		sw_ev_str(b, "error", "not a TLS ClientHello", 64);
-	sw_ev_end(s->log, b);
-	c->closing = true; /* no certificate to offer: the client gives up */
+	r = r < 0 ? -1 : hello_sni(s->hello, hl, c->sni);
+	if (r < 0) {
+		c->sni[0] = 0;
+		tls_event(s, c, "failed", -1, "not a TLS ClientHello");
+		c->closing = true;
+		return;
+	}
+	if (!s->ca && !s->ca_failed && sw_tls_ca_new(&s->ca, &err) < 0)
+		s->ca_failed = true;
+	if (!s->ca || !(c->ssl = sw_tls_ca_accept(s->ca, c->sni[0] ? c->sni : c->dst, &c->rbio, &c->wbio))) {
+		tls_event(s, c, "failed", -1, s->ca ? "no certificate for the name" : "no certificate authority");
+		c->closing = true;
+		return;
+	}
+	/* the hello goes to TLS; what the session holds from now on is the
+	 * client's plain text, classified afresh */
+	c->tls = T_HANDSHAKE;
+	c->proto = P_UNKNOWN;
+	(void)BIO_write(c->rbio, c->in, (int)c->inlen);
+	c->inlen = c->served = 0;
+	tls_pump(s, c);
 }
 
 /* A reply's fixed members after its id: the Monero dialect's "jsonrpc",
@@ -555,9 +698,7 @@ static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
 		for (const sw_json *a = algo ? algo->child : NULL; a; a = a->next)
 			if (a->type == SW_JSON_STR)
 				sw_buf_printf(&al, "%s%s", al.len ? "," : "", a->s);
-		sw_ev_begin(s->log, b, "stratum", 0, 0);
-		sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-		sw_ev_int(b, "port", c->port);
+		conn_ev(s, c, "stratum");
 		sw_ev_str(b, "method", method, 64);
 		sw_ev_str(b, "login", lg ? lg : "", 512);
 		sw_ev_str(b, "pass", pw ? pw : "", 256);
@@ -596,18 +737,14 @@ static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
 		sw_jw_int(&w, 4);
 		sw_jw_end(&w);
 		reply_head(&w, false);
-		sw_ev_begin(s->log, b, "stratum", 0, 0);
-		sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-		sw_ev_int(b, "port", c->port);
+		conn_ev(s, c, "stratum");
 		sw_ev_str(b, "method", method, 64);
 		if (params && params->type == SW_JSON_ARR && params->child && params->child->type == SW_JSON_STR)
 			sw_ev_str(b, "agent", params->child->s, 256);
 		sw_ev_end(s->log, b);
 	} else if (sw_stratum_is(method, "authorize")) {
 		const sw_json *wk = params && params->type == SW_JSON_ARR ? params->child : NULL;
-		sw_ev_begin(s->log, b, "stratum", 0, 0);
-		sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-		sw_ev_int(b, "port", c->port);
+		conn_ev(s, c, "stratum");
 		sw_ev_str(b, "method", method, 64);
 		sw_ev_str(b, "login", wk && wk->type == SW_JSON_STR ? wk->s : "", 512);
 		sw_ev_str(b, "pass", wk && wk->next && wk->next->type == SW_JSON_STR ? wk->next->s : "", 256);
@@ -618,9 +755,7 @@ static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
 		reply_status(&w, "KEEPALIVED");
 	} else if (strcmp(method, "submit") == 0 || sw_stratum_is(method, "submit")) {
 		if (c->requests < 64) {
-			sw_ev_begin(s->log, b, "stratum", 0, 0);
-			sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-			sw_ev_int(b, "port", c->port);
+			conn_ev(s, c, "stratum");
 			sw_ev_str(b, "method", method, 64);
 			sw_ev_end(s->log, b);
 		}
@@ -707,7 +842,7 @@ static void conn_input(sw_sink *s, conn *c)
 	if (c->proto == P_UNKNOWN && c->inlen) {
 		if (c->port == 53)
 			c->proto = P_DNS;
-		else if (c->in[0] == 0x16)
+		else if (c->in[0] == 0x16 && c->tls == T_NONE)
 			c->proto = P_TLS;
 		else if (http_method(c->in, c->inlen))
 			c->proto = P_HTTP;
@@ -728,11 +863,43 @@ static void conn_input(sw_sink *s, conn *c)
 	}
 }
 
+/* Bytes from the client: into TLS on a session it carries, else into
+ * c->in; then served. n at most IN_MAX. */
+static void conn_bytes(sw_sink *s, conn *c, const uint8_t *p, size_t n)
+{
+	c->total_in += n;
+	if (c->ssl) {
+		if (BIO_write(c->rbio, p, (int)n) != (int)n || BIO_ctrl_pending(c->rbio) > IN_MAX)
+			c->closing = true; /* TLS bytes the session does not take */
+		else
+			tls_pump(s, c);
+		return;
+	}
+	if (n > IN_MAX - c->inlen)
+		n = IN_MAX - c->inlen;
+	memcpy(c->in + c->inlen, p, n);
+	c->inlen += n;
+	conn_input(s, c);
+}
+
+/* The session's records (a handshake cut short by the client's close
+ * after our certificate is a refusal of it), its TLS state freed. */
+static void conn_end(sw_sink *s, conn *c)
+{
+	if (c->tls == T_HANDSHAKE)
+		tls_event(s, c, c->tls_sent ? "verifying" : "failed", -1,
+			  c->tls_sent ? "closed after our certificate" : "closed during the handshake");
+	conn_log(s, c);
+	SSL_free(c->ssl); /* and its BIOs */
+	c->ssl = NULL;
+	ERR_clear_error();
+}
+
 static void conn_close(sw_sink *s, size_t i)
 {
 	conn *c = &s->cs[i];
 
-	conn_log(s, c);
+	conn_end(s, c);
 	close(c->fd);
 	free(c->in);
 	s->cs[i] = s->cs[--s->ncs];
@@ -802,6 +969,11 @@ static void accept_one(sw_sink *s, int lfd, unsigned port)
 	c->inlen = c->served = c->total_in = c->total_out = c->out_reclen = 0;
 	c->closing = c->logged = c->evicted = false;
 	c->requests = 0;
+	c->tls = T_NONE;
+	c->tls_logged = c->tls_sent = false;
+	c->ssl = NULL;
+	c->rbio = c->wbio = NULL;
+	c->sni[0] = 0;
 	c->last = c->born = now;
 	memcpy(c->dst, where, sizeof(c->dst));
 }
@@ -909,20 +1081,16 @@ int sw_sink_feed(const uint8_t *p, size_t n, unsigned port, sw_evlog *log)
 	/* in pieces, as a network delivers them */
 	while (off < n && !c.closing && c.inlen < IN_MAX) {
 		size_t k = n - off < 700 ? n - off : 700;
-		if (k > IN_MAX - c.inlen)
-			k = IN_MAX - c.inlen;
-		memcpy(c.in + c.inlen, p + off, k);
-		c.inlen += k;
-		c.total_in += k;
+		conn_bytes(&s, &c, p + off, k);
 		off += k;
-		conn_input(&s, &c);
 		while (read(sv[1], drain, sizeof(drain)) > 0)
 			;
 	}
-	conn_log(&s, &c);
+	conn_end(&s, &c);
 	close(sv[0]);
 	close(sv[1]);
 	free(c.in);
+	sw_tls_ca_free(s.ca);
 	sw_buf_release(&s.ev.b);
 	return 0;
 }
@@ -959,15 +1127,20 @@ void sw_sink_serve(sw_sink *s, const struct pollfd *p, size_t n)
 			ssize_t r;
 			if (c->fd != p[i].fd)
 				continue;
-			r = recv(c->fd, c->in + c->inlen, IN_MAX - c->inlen, MSG_DONTWAIT);
-			if (r > 0) {
+			if (c->ssl) { /* TLS records, for the session to open */
+				uint8_t buf[16384];
+				if ((r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+					c->last = now;
+					conn_bytes(s, c, buf, (size_t)r);
+				}
+			} else if ((r = recv(c->fd, c->in + c->inlen, IN_MAX - c->inlen, MSG_DONTWAIT)) > 0) {
 				c->inlen += (size_t)r;
 				c->total_in += (size_t)r;
 				c->last = now;
 				conn_input(s, c);
-			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				c->closing = true;
 			}
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				c->closing = true;
 		}
 	}
 	for (j = 0; j < s->ncs;) {
@@ -994,6 +1167,7 @@ void sw_sink_close(sw_sink *s)
 	}
 	for (i = 0; i < s->nls; i++)
 		close(s->ls[i].fd);
+	sw_tls_ca_free(s->ca);
 	sw_buf_release(&s->ev.b);
 	free(s);
 }
