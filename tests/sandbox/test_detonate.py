@@ -214,10 +214,13 @@ def miner_stratum_login_pool_and_cpu():
     eq(ev["pass"], "rig-7", "worker")
     eq(ev["algo"], "rx/0,cn/r", "algorithms")
     ok(ev["agent"].startswith("XMRig/6.21.0"), ev["agent"])
-    eq((ev["dst"], ev["port"]), ("198.18.0.1", 3333), "where the login went (the name resolved to the sink)")
+    eq((ev["name"], ev["port"]), ("pool.supportxmr.com", 3333), "where the login went, by the name resolved")
+    ok(ev["dst"].startswith("198.18.") and ev["dst"] != "198.18.0.1", "the name's own sink address: %s" % ev["dst"])
+    ok("at pool.supportxmr.com:3333)" in f["title"], f["title"])
     the(rep, "SW-DYN-POOL-HOST")
     eq([e["name"] for e in events(rep, "dns")], ["pool.supportxmr.com"], "DNS names")
-    eq([(e["proto"], e["port"]) for e in events(rep, "connect")], [("tcp", 3333)], "connections")
+    eq([(e["proto"], e["name"], e["port"]) for e in events(rep, "connect")], [("tcp", "pool.supportxmr.com", 3333)],
+       "connections")
     # the process tree: the burn workers never exec, the sampler still sees them, under the miner
     procs = events(rep, "process")
     miner_pid = [e["pid"] for e in events(rep, "exec") if e["path"] == "/bin/behave"][0]
@@ -962,6 +965,40 @@ def sink_tls_opened_stratum_inside():
     ok("tls: handshake refused" in out and "accepted!" not in out, out)
     tls = events(rep, "tls")
     eq([(e["sni"], e["tls"]) for e in tls], [("api.example.com", "verifying")], "a client that verifies: %s" % tls)
+
+
+@case
+def sink_an_address_per_name():
+    """Every name resolved gets its own sink address (198.18.0.0/15 for A,
+    fd53::/64 for AAAA), so the connect, the session and what was said
+    name the host the program asked for, over v4 and v6."""
+    rc, rep, err = run(image("names", ["names", "3"]))
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("v6.example.net is fd53::" in out, out)
+    conn = [(e.get("name"), e["port"]) for e in events(rep, "connect") if e["proto"] == "tcp"]
+    eq(conn, [("last.example.net", 8080), ("v6.example.net", 8443)], "connects by name")
+    sess = {e["port"]: e for e in events(rep, "tcp-session")}
+    eq((sess[8080].get("name"), sess[8080]["first_in"]), ("last.example.net", "hello last\n"), "v4 session")
+    eq((sess[8443].get("name"), sess[8443]["first_in"]), ("v6.example.net", "hello v6\n"), "v6 session")
+    d4, d6 = sess[8080]["dst"], sess[8443]["dst"]
+    ok(d4.startswith("198.18.") and d4 != "198.18.0.1" and d6.startswith("fd53::") and d6 != "fd53::1",
+       "own addresses: %s %s" % (d4, d6))
+    eq(len({e["dst"] for e in events(rep, "connect")}), 2, "two names, two addresses")
+    eq(events(rep, "sink-names"), [], "within the bound")
+
+
+@case
+def sink_names_past_the_bound():
+    """Past 4,096 names a run's names share the resolver's address: said
+    in the report (incomplete), and such a connect has no name."""
+    rc, rep, err = run(image("names4100", ["names", "4100"]), "--timeout", "60")
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("last.example.net is 198.18.0.1\n" in out, out)
+    eq([e.get("name") for e in events(rep, "connect") if e["port"] == 8080], [None], "no name past the bound")
+    ev = events(rep, "sink-names")
+    ok(len(ev) == 1 and ev[0]["names"] == 4096 and ev[0]["over"] == 6, ev)
+    inc = [i for i in rep["incomplete"] if "names" in i["reason"]]
+    ok(len(inc) == 1 and "4096" in inc[0]["reason"], rep["incomplete"])
 
 
 def main():

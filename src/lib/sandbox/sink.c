@@ -8,7 +8,9 @@
  * (sw_sink_ensure). No packet can leave: there is no other interface.
  *
  * The sink plays the server side of what matters: DNS (every A/AAAA
- * answered with the sink address, names recorded), stratum (a login
+ * answered with an address of its own for that name, from 198.18.0.0/15
+ * and fd53::/64, so that whatever later reaches the address is known to
+ * be for the name; names recorded), stratum (a login
  * answered with a job so the miner shows wallet, worker, agent and
  * algorithm), HTTP (request line and Host recorded, 404), TLS (SNI from
  * the ClientHello); other TCP and UDP is recorded (first bytes both ways).
@@ -39,6 +41,7 @@
 #define IN_MAX (64 * 1024)   /* a session's buffered input */
 #define IDLE_NS (5ull * 1000000000ull)
 #define FRESH_NS (1000000000ull) /* a new session's time to send its first bytes */
+#define MAX_NAMES SW_SINK_MAX_NAMES
 
 enum { P_UNKNOWN, P_RAW, P_HTTP, P_TLS, P_STRATUM, P_DNS };
 /* a TLS session's state: none; our side of the handshake under way;
@@ -50,6 +53,7 @@ typedef struct conn {
 	int proto;
 	unsigned port;
 	char dst[INET6_ADDRSTRLEN + 8];
+	char name[256];       /* the name dst was given for, or "" */
 	uint8_t *in;
 	size_t inlen, served, total_in, total_out;
 	uint8_t out_rec[REC_BYTES];
@@ -83,6 +87,10 @@ struct sw_sink {
 	uint8_t hello[SW_TLS_HELLO_MAX]; /* a ClientHello, reassembled */
 	sw_tls_ca *ca;         /* made at the first TLS session */
 	bool ca_failed;
+	char (*names)[256];    /* name i has address SW_SINK_NAMED + i */
+	uint16_t name_at[2 * MAX_NAMES]; /* open addressing: index + 1, 0 empty */
+	size_t nnames;
+	uint64_t names_over;   /* answers past MAX_NAMES: the shared address */
 	sw_evb ev;
 };
 
@@ -237,11 +245,100 @@ int sw_sink_open(sw_sink **out, sw_evlog *log, int wake_fd, sw_error *err)
 	return 0;
 }
 
+/* ---- names and their addresses ---- */
+
+static uint32_t name_hash(const char *n)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *n; n++)
+		h = (h ^ (uint8_t)*n) * 16777619u;
+	return h;
+}
+
+/* The index of name (lowercase, no final dot) in the table, added when
+ * new; -1 when it is empty or the table is full (counted). */
+static long name_index(sw_sink *s, const char *name)
+{
+	size_t x;
+
+	if (!name[0])
+		return -1;
+	for (x = name_hash(name) & (2 * MAX_NAMES - 1); s->name_at[x]; x = (x + 1) & (2 * MAX_NAMES - 1))
+		if (strcmp(s->names[s->name_at[x] - 1u], name) == 0)
+			return (long)s->name_at[x] - 1;
+	if (s->nnames >= MAX_NAMES || (!s->names && !(s->names = malloc(MAX_NAMES * sizeof(*s->names))))) {
+		s->names_over++;
+		return -1;
+	}
+	snprintf(s->names[s->nnames], sizeof(s->names[0]), "%s", name);
+	s->name_at[x] = (uint16_t)++s->nnames;
+	return (long)s->nnames - 1;
+}
+
+/* Address number v (1: the shared address, 2 + k: name k) of the sink's
+ * networks: 198.18.0.0 + v, fd53:: + v. */
+static void sink_addr(uint32_t v, bool v6, uint8_t *out)
+{
+	uint8_t *p = out;
+
+	if (v6) {
+		inet_pton(AF_INET6, SW_SINK_V6, out);
+		p = out + 12;
+	} else {
+		v += 198u << 24 | 18u << 16;
+	}
+	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* The address a name is given: v4 (4 bytes) or v6 (16) into out. Without
+ * a sink, or past the table, the shared one. */
+static void name_addr(sw_sink *s, const char *qname, bool v6, uint8_t *out)
+{
+	char name[256];
+	size_t i, l = strnlen(qname, 255);
+	long k;
+
+	for (i = 0; i < l; i++)
+		name[i] = (char)(qname[i] >= 'A' && qname[i] <= 'Z' ? qname[i] + 32 : qname[i]);
+	while (l && name[l - 1] == '.')
+		l--;
+	name[l] = 0;
+	k = s ? name_index(s, name) : -1;
+	sink_addr(k >= 0 ? (uint32_t)(2 + k) : 1, v6, out);
+}
+
+const char *sw_sink_host(const sw_sink *s, int family, const void *addr)
+{
+	const uint8_t *a = addr;
+	uint8_t net[16];
+	uint32_t v;
+
+	if (!s || !s->nnames)
+		return NULL;
+	if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr)) {
+		family = AF_INET;
+		a += 12;
+	}
+	if (family == AF_INET6) {
+		sink_addr(0, true, net);
+		if (memcmp(a, net, 12) != 0)
+			return NULL;
+		v = (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
+	} else if (family == AF_INET && a[0] == 198 && (a[1] & 0xfe) == 18) { /* 198.18.0.0/15 */
+		v = (uint32_t)(a[1] - 18) << 16 | (uint32_t)a[2] << 8 | a[3];
+	} else {
+		return NULL;
+	}
+	return v >= 2 && v - 2 < s->nnames ? s->names[v - 2] : NULL;
+}
+
 /* ---- protocol readers ---- */
 
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
-int sw_dns_answer(const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char name[256], unsigned *qtype)
+int sw_dns_answer(sw_sink *s, const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char name[256],
+		  unsigned *qtype)
 {
 	size_t off = 12, nl = 0, qend;
 	unsigned qclass, labels = 0;
@@ -288,10 +385,7 @@ int sw_dns_answer(const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char 
 		out[o + 4] = 0; out[o + 5] = 1;
 		out[o + 6] = 0; out[o + 7] = 0; out[o + 8] = 0; out[o + 9] = 60; /* TTL */
 		out[o + 10] = 0; out[o + 11] = v6 ? 16 : 4;
-		if (v6)
-			inet_pton(AF_INET6, SW_SINK_V6, out + o + 12);
-		else
-			inet_pton(AF_INET, SW_SINK_V4, out + o + 12);
+		name_addr(s, name, v6, out + o + 12);
 		o += 12 + (v6 ? 16 : 4);
 		out[7] = 1;
 	}
@@ -452,6 +546,8 @@ static void conn_ev(sw_sink *s, conn *c, const char *kind)
 {
 	sw_ev_begin(s->log, &s->ev, kind, 0, 0);
 	sw_ev_str(&s->ev, "dst", c->dst, sizeof(c->dst));
+	if (c->name[0])
+		sw_ev_str(&s->ev, "name", c->name, sizeof(c->name) - 1);
 	sw_ev_int(&s->ev, "port", c->port);
 	if (c->tls == T_OPEN) {
 		sw_ev_str(&s->ev, "tls", "intercepted", 16);
@@ -540,6 +636,8 @@ static void tls_event(sw_sink *s, conn *c, const char *outcome, int alert, const
 	c->tls_logged = true;
 	sw_ev_begin(s->log, b, "tls", 0, 0);
 	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
+	if (c->name[0])
+		sw_ev_str(b, "name", c->name, sizeof(c->name) - 1);
 	sw_ev_int(b, "port", c->port);
 	sw_ev_str(b, "sni", c->sni, sizeof(c->sni) - 1);
 	sw_ev_str(b, "tls", outcome, 16);
@@ -633,7 +731,8 @@ static void tls_serve(sw_sink *s, conn *c)
 	}
 	if (!s->ca && !s->ca_failed && sw_tls_ca_new(&s->ca, &err) < 0)
 		s->ca_failed = true;
-	if (!s->ca || !(c->ssl = sw_tls_ca_accept(s->ca, c->sni[0] ? c->sni : c->dst, &c->rbio, &c->wbio))) {
+	if (!s->ca || !(c->ssl = sw_tls_ca_accept(s->ca, c->sni[0] ? c->sni : c->name[0] ? c->name : c->dst,
+						&c->rbio, &c->wbio))) {
 		tls_event(s, c, "failed", -1, s->ca ? "no certificate for the name" : "no certificate authority");
 		c->closing = true;
 		return;
@@ -806,7 +905,7 @@ static void dns_tcp_serve(sw_sink *s, conn *c)
 		int n;
 		if (c->inlen < 2 + l)
 			return;
-		n = sw_dns_answer(c->in + 2, l, ans + 2, sizeof(ans) - 2, name, &qt);
+		n = sw_dns_answer(s, c->in + 2, l, ans + 2, sizeof(ans) - 2, name, &qt);
 		sw_ev_begin(s->log, &s->ev, "dns", 0, 0);
 		sw_ev_str(&s->ev, "name", name, 255);
 		sw_ev_int(&s->ev, "qtype", qt);
@@ -941,6 +1040,7 @@ static void accept_one(sw_sink *s, int lfd, unsigned port)
 	socklen_t dl = sizeof(dst);
 	unsigned dport;
 	char where[sizeof(((conn *)0)->dst)];
+	const char *host = NULL;
 	uint64_t now = sw_sbx_now();
 	ssize_t v;
 	conn *c;
@@ -948,10 +1048,14 @@ static void accept_one(sw_sink *s, int lfd, unsigned port)
 
 	if (fd < 0)
 		return;
-	if (getsockname(fd, (struct sockaddr *)&dst, &dl) == 0)
+	if (getsockname(fd, (struct sockaddr *)&dst, &dl) == 0) {
 		addr_str(&dst, where, sizeof(where), &dport); /* the address the sandbox dialled */
-	else
+		host = sw_sink_host(s, dst.ss_family, dst.ss_family == AF_INET6 ?
+				   (const void *)&((struct sockaddr_in6 *)&dst)->sin6_addr :
+				   (const void *)&((struct sockaddr_in *)&dst)->sin_addr);
+	} else {
 		snprintf(where, sizeof(where), "?");
+	}
 	if ((v = victim(s, where, port, now)) >= 0) {
 		s->cs[v].evicted = true;
 		s->evicted++;
@@ -976,6 +1080,7 @@ static void accept_one(sw_sink *s, int lfd, unsigned port)
 	c->sni[0] = 0;
 	c->last = c->born = now;
 	memcpy(c->dst, where, sizeof(c->dst));
+	snprintf(c->name, sizeof(c->name), "%s", host ? host : "");
 }
 
 /* One control message into m's (large enough) control buffer; its length. */
@@ -1003,6 +1108,7 @@ static void udp_one(sw_sink *s, listener *l)
 	struct in_pktinfo pi4;
 	struct in6_pktinfo pi6;
 	bool have4 = false, have6 = false;
+	const char *host;
 	ssize_t n = recvmsg(l->fd, &m, MSG_DONTWAIT);
 	unsigned qt;
 	char name[256];
@@ -1021,7 +1127,7 @@ static void udp_one(sw_sink *s, listener *l)
 		}
 	}
 	if (l->port == 53) {
-		int a = sw_dns_answer(buf, (size_t)n, ans, sizeof(ans), name, &qt);
+		int a = sw_dns_answer(s, buf, (size_t)n, ans, sizeof(ans), name, &qt);
 		sw_ev_begin(s->log, &s->ev, "dns", 0, 0);
 		sw_ev_str(&s->ev, "name", name, 255);
 		sw_ev_int(&s->ev, "qtype", qt);
@@ -1049,6 +1155,9 @@ static void udp_one(sw_sink *s, listener *l)
 	}
 	sw_ev_begin(s->log, &s->ev, "udp", 0, 0);
 	sw_ev_str(&s->ev, "dst", dst, sizeof(dst));
+	if ((host = have4 ? sw_sink_host(s, AF_INET, &pi4.ipi_addr) :
+		    have6 ? sw_sink_host(s, AF_INET6, &pi6.ipi6_addr) : NULL))
+		sw_ev_str(&s->ev, "name", host, 255);
 	sw_ev_int(&s->ev, "port", l->port);
 	sw_ev_int(&s->ev, "bytes", n);
 	sw_ev_bytes(&s->ev, "first", (const char *)buf, (size_t)n < REC_BYTES ? (size_t)n : REC_BYTES);
@@ -1091,6 +1200,7 @@ int sw_sink_feed(const uint8_t *p, size_t n, unsigned port, sw_evlog *log)
 	close(sv[1]);
 	free(c.in);
 	sw_tls_ca_free(s.ca);
+	free(s.names);
 	sw_buf_release(&s.ev.b);
 	return 0;
 }
@@ -1165,9 +1275,16 @@ void sw_sink_close(sw_sink *s)
 		sw_ev_int(&s->ev, "evicted", (int64_t)s->evicted);
 		sw_ev_end(s->log, &s->ev);
 	}
+	if (s->names_over) {
+		sw_ev_begin(s->log, &s->ev, "sink-names", 0, 0);
+		sw_ev_int(&s->ev, "names", (int64_t)s->nnames);
+		sw_ev_int(&s->ev, "over", (int64_t)s->names_over);
+		sw_ev_end(s->log, &s->ev);
+	}
 	for (i = 0; i < s->nls; i++)
 		close(s->ls[i].fd);
 	sw_tls_ca_free(s->ca);
+	free(s->names);
 	sw_buf_release(&s->ev.b);
 	free(s);
 }
