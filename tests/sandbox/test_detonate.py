@@ -954,7 +954,7 @@ def sink_tls_opened_stratum_inside():
     ev = f["evidence"]
     eq((ev["login"], ev["pass"], ev["tls"], ev["sni"]), (WALLET, "rig-tls", "intercepted", "pool.example.net"),
        "wallet, worker, TLS opened, the pool's name")
-    ok("pool.example.net" in f["title"] or "pool.example.net" in json.dumps(ev), f)
+    ok("at pool.example.net:443, inside TLS)" in f["title"] and ev["name"] == "pool.example.net", f)
     tls = events(rep, "tls")
     eq([(e["sni"], e["tls"]) for e in tls], [("pool.example.net", "intercepted")], "TLS")
     sess = [e for e in events(rep, "tcp-session") if e["port"] == 443]
@@ -999,6 +999,25 @@ def sink_names_past_the_bound():
     ok(len(ev) == 1 and ev[0]["names"] == 4096 and ev[0]["over"] == 6, ev)
     inc = [i for i in rep["incomplete"] if "names" in i["reason"]]
     ok(len(inc) == 1 and "4096" in inc[0]["reason"], rep["incomplete"])
+
+
+@case
+def unprivileged_sink():
+    """The sinkhole's fairness, TLS and names as an unprivileged user."""
+    global BIN
+    saved, BIN = BIN, unprivileged_binary()
+    try:
+        rc, rep, err = run(image("tlsminer", ["tlsminer"], quiet=True, tls=True), user=NOBODY)
+        ev = the(rep, "SW-DYN-STRATUM-LOGIN")["evidence"]
+        eq((ev["login"], ev["pass"], ev["tls"], ev["name"]), (WALLET, "rig-tls", "intercepted", "pool.example.net"),
+           "the login inside TLS")
+        rc, rep, err = run(image("flood", ["flood", "128"]), "--timeout", "20", user=NOBODY)
+        eq(the(rep, "SW-DYN-STRATUM-LOGIN")["evidence"]["login"], WALLET, "the login after the flood")
+        rc, rep, err = run(image("names", ["names", "3"]), user=NOBODY)
+        eq([(e.get("name"), e["port"]) for e in events(rep, "connect") if e["proto"] == "tcp"],
+           [("last.example.net", 8080), ("v6.example.net", 8443)], "connects by name")
+    finally:
+        BIN = saved
 
 
 def main():
