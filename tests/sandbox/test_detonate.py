@@ -526,7 +526,8 @@ def events_beyond_the_bound(user=None):
     eq(rc, 1, "exit code (findings): " + err)
     # judged although the timeline stops long before it
     f = the(rep, "SW-DYN-STRATUM-LOGIN")
-    eq((f["evidence"]["login"], f["evidence"]["dst"], f["evidence"]["port"]), (WALLET, "198.18.0.1", 3333), "the login")
+    eq((f["evidence"]["login"], f["evidence"]["name"], f["evidence"]["port"]), (WALLET, "pool.example.net", 3333),
+       "the login")
     eq(events(rep, "stratum"), [], "the login is past the recorded timeline")
     ok(len(rep["dynamic"]["events"]) <= 20000 + 64, "recorded %d events" % len(rep["dynamic"]["events"]))
     incomplete_raised(rep, "25,000 events")

@@ -63,6 +63,7 @@ typedef struct conn {
 	unsigned requests;
 	int tls;
 	bool tls_logged, tls_sent;  /* its event written; our certificate sent */
+	bool eof;                   /* the client closed (or reset) it */
 	SSL *ssl;                   /* owns rbio (what came in) and wbio */
 	BIO *rbio, *wbio;
 	char sni[256];
@@ -541,14 +542,21 @@ static void conn_send(conn *c, const char *p, size_t n)
 	}
 }
 
-/* An event about session c: where it went, and whether TLS was opened. */
-static void conn_ev(sw_sink *s, conn *c, const char *kind)
+/* An event about session c: where it went (the address, the name it was
+ * given for, the port). */
+static void conn_ev_where(sw_sink *s, conn *c, const char *kind)
 {
 	sw_ev_begin(s->log, &s->ev, kind, 0, 0);
 	sw_ev_str(&s->ev, "dst", c->dst, sizeof(c->dst));
 	if (c->name[0])
 		sw_ev_str(&s->ev, "name", c->name, sizeof(c->name) - 1);
 	sw_ev_int(&s->ev, "port", c->port);
+}
+
+/* The same, and whether TLS was opened on it. */
+static void conn_ev(sw_sink *s, conn *c, const char *kind)
+{
+	conn_ev_where(s, c, kind);
 	if (c->tls == T_OPEN) {
 		sw_ev_str(&s->ev, "tls", "intercepted", 16);
 		sw_ev_str(&s->ev, "sni", c->sni, sizeof(c->sni) - 1);
@@ -634,11 +642,7 @@ static void tls_event(sw_sink *s, conn *c, const char *outcome, int alert, const
 	if (c->tls_logged)
 		return;
 	c->tls_logged = true;
-	sw_ev_begin(s->log, b, "tls", 0, 0);
-	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-	if (c->name[0])
-		sw_ev_str(b, "name", c->name, sizeof(c->name) - 1);
-	sw_ev_int(b, "port", c->port);
+	conn_ev_where(s, c, "tls");
 	sw_ev_str(b, "sni", c->sni, sizeof(c->sni) - 1);
 	sw_ev_str(b, "tls", outcome, 16);
 	if (c->ssl && c->tls == T_OPEN) {
@@ -982,12 +986,15 @@ static void conn_bytes(sw_sink *s, conn *c, const uint8_t *p, size_t n)
 }
 
 /* The session's records (a handshake cut short by the client's close
- * after our certificate is a refusal of it), its TLS state freed. */
+ * after our certificate is a refusal of it; one cut short by us, idle,
+ * evicted or at the run's end, is not), its TLS state freed. */
 static void conn_end(sw_sink *s, conn *c)
 {
-	if (c->tls == T_HANDSHAKE)
+	if (c->tls == T_HANDSHAKE && c->eof)
 		tls_event(s, c, c->tls_sent ? "verifying" : "failed", -1,
 			  c->tls_sent ? "closed after our certificate" : "closed during the handshake");
+	else if (c->tls == T_HANDSHAKE)
+		tls_event(s, c, "failed", -1, "the handshake did not finish");
 	conn_log(s, c);
 	SSL_free(c->ssl); /* and its BIOs */
 	c->ssl = NULL;
@@ -1074,7 +1081,7 @@ static void accept_one(sw_sink *s, int lfd, unsigned port)
 	c->closing = c->logged = c->evicted = false;
 	c->requests = 0;
 	c->tls = T_NONE;
-	c->tls_logged = c->tls_sent = false;
+	c->tls_logged = c->tls_sent = c->eof = false;
 	c->ssl = NULL;
 	c->rbio = c->wbio = NULL;
 	c->sni[0] = 0;
@@ -1195,6 +1202,7 @@ int sw_sink_feed(const uint8_t *p, size_t n, unsigned port, sw_evlog *log)
 		while (read(sv[1], drain, sizeof(drain)) > 0)
 			;
 	}
+	c.eof = true; /* the input ends as the client closes */
 	conn_end(&s, &c);
 	close(sv[0]);
 	close(sv[1]);
@@ -1250,7 +1258,7 @@ void sw_sink_serve(sw_sink *s, const struct pollfd *p, size_t n)
 				conn_input(s, c);
 			}
 			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
-				c->closing = true;
+				c->closing = c->eof = true;
 		}
 	}
 	for (j = 0; j < s->ncs;) {
