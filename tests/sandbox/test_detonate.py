@@ -961,6 +961,11 @@ def sink_tls_opened_stratum_inside():
     sess = [e for e in events(rep, "tcp-session") if e["port"] == 443]
     eq([(e["protocol"], e["tls"]) for e in sess], [("stratum", "intercepted")], "the session: stratum inside TLS")
     ok(sess[0]["first_in"].startswith('{"id":1'), "the plain text recorded: %s" % sess[0]["first_in"][:80])
+    # older clients too: TLS 1.2, and 1.0 with its old suites
+    for v, want in (("1.2", "TLSv1.2"), ("1.0", "TLSv1")):
+        rc, rep, err = run(image("tlsminer" + v, ["tlsminer", v], quiet=True, tls=True))
+        eq([(e["tls"], e.get("version")) for e in events(rep, "tls")], [("intercepted", want)], "TLS " + v)
+        eq(the(rep, "SW-DYN-STRATUM-LOGIN")["evidence"]["login"], WALLET, "the login over TLS " + v)
     rc, rep, err = run(image("tlsverify", ["tlsverify"], quiet=True, tls=True))
     out = "".join(e["text"] for e in events(rep, "output"))
     ok("tls: handshake refused" in out and "accepted!" not in out, out)

@@ -142,7 +142,10 @@ int sw_tls_ca_new(sw_tls_ca **out, sw_error *err)
 	if (!(t->ca_key = EVP_EC_gen("P-256")) || !(t->leaf_key = EVP_EC_gen("P-256")) ||
 	    !(t->ca = make_cert(t, t->ca_key, cn, NULL)) || !(t->ctx = SSL_CTX_new(TLS_server_method())))
 		goto fail;
-	/* whatever the client offers that the library still speaks */
+	/* whatever the client offers that the library still speaks: an old
+	 * miner's TLS 1.0 and weak suites too (nothing here is secret) */
+	SSL_CTX_set_security_level(t->ctx, 0);
+	(void)SSL_CTX_set_cipher_list(t->ctx, "ALL:@SECLEVEL=0");
 	SSL_CTX_set_min_proto_version(t->ctx, TLS1_VERSION);
 	SSL_CTX_set_options(t->ctx, SSL_OP_NO_TICKET);
 	SSL_CTX_set_num_tickets(t->ctx, 0);
