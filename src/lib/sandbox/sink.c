@@ -10,10 +10,18 @@
  * The sink plays the server side of what matters: DNS (every A/AAAA
  * answered with an address of its own for that name, from 198.18.0.0/15
  * and fd53::/64, so that whatever later reaches the address is known to
- * be for the name; names recorded), stratum (a login
- * answered with a job so the miner shows wallet, worker, agent and
- * algorithm), HTTP (request line and Host recorded, 404), TLS (SNI from
- * the ClientHello); other TCP and UDP is recorded (first bytes both ways).
+ * be for the name; names recorded), stratum (a login answered with a job
+ * so the miner shows wallet, worker, agent and algorithm), HTTP (request
+ * line and Host recorded, 404), TLS (the SNI from the ClientHello, however
+ * many records it spans, then TLS opened with a certificate of the run's
+ * own authority, intercept.c, and what the client says inside served as
+ * a session of its own); other TCP and UDP is recorded (first bytes both
+ * ways).
+ *
+ * Sessions are shared fairly: a new one always gets a slot (a destination
+ * past its share, or else the longest idle session, gives way), so the
+ * first bytes of every connection are read however many slow ones came
+ * before it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
