@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (data[0] == 0) {
-		n = sw_dns_answer(data + 1, size - 1, out, sizeof(out), name, &qt);
+		n = sw_dns_answer(NULL, data + 1, size - 1, out, sizeof(out), name, &qt);
 		if (n > (int)sizeof(out))
 			abort();
 		if (n >= 0)

@@ -430,7 +430,8 @@ def detonate_run_page():
     tree = " ".join(Dom.text(t) for t in sandbox.iter() if local(t.tag) == "text")
     ok("sandbox init (PID 1)" in tree and "/bin/behave" in tree, "the process tree: " + tree[:300])
     contacts = Dom.text(dom.by_id("contacts"))
-    ok("198.18.0.1:3333" in contacts and "stratum" in contacts, "contacts by host and port: " + contacts)
+    ok("pool.supportxmr.com" in contacts and ":3333" in contacts and "stratum" in contacts,
+       "contacts by host and port: " + contacts)
     ok("pool.supportxmr.com" in Dom.text(dom.by_id("dns")), "names looked up")
     stratum = Dom.text(dom.by_id("stratum"))
     ok(WALLET in stratum and "rig-7" in stratum and "pool.supportxmr.com" in stratum, "the login: " + stratum)

@@ -32,14 +32,17 @@ NOBODY = 65534
 _built = {}
 
 
-def standin(quiet=False):
+def standin(quiet=False, tls=False):
     """The behaviour stand-in, statically linked (built once). quiet: with
-    no pool name in it, so that no static detector finds anything."""
-    key = "behave-quiet" if quiet else "behave"
+    no pool name in it, so that no static detector finds anything. tls:
+    with OpenSSL linked in (libssl.a), for the TLS clients."""
+    key = "behave" + ("-quiet" if quiet else "") + ("-tls" if tls else "")
     if key not in _built:
         out = os.path.join(WORK, key)
         subprocess.run(["gcc", "-static", "-O2"] + (["-DSTANDIN_QUIET"] if quiet else []) +
-                       ["-o", out, os.path.join(HERE, "..", "fixtures", "standins", "behave.c")],
+                       (["-DSTANDIN_TLS"] if tls else []) +
+                       ["-o", out, os.path.join(HERE, "..", "fixtures", "standins", "behave.c")] +
+                       (["-lssl", "-lcrypto", "-lpthread"] if tls else []),
                        check=True, stderr=subprocess.DEVNULL)
         _built[key] = open(out, "rb").read()
     return _built[key]
@@ -56,12 +59,12 @@ def miner_standin():
     return _built["miner"]
 
 
-def image(name, cmd, quiet=False):
+def image(name, cmd, quiet=False, tls=False):
     """A one-layer image: the stand-in as /bin/behave and as /bin/sh (a
     pretend shell), with the directories a runtime expects."""
-    root = os.path.join(WORK, "img-" + name + ("-quiet" if quiet else ""))
+    root = os.path.join(WORK, "img-" + name + ("-quiet" if quiet else "") + ("-tls" if tls else ""))
     if not os.path.exists(root):
-        data = standin(quiet)
+        data = standin(quiet, tls)
         ents = [E("bin/", kind="dir"), E("bin/behave", data, mode=0o755), E("bin/sh", data, mode=0o755),
                 E("etc/", kind="dir"), E("tmp/", kind="dir", mode=0o1777), E("root/", kind="dir", mode=0o700),
                 E("var/", kind="dir"), E("var/run/", kind="dir")]
@@ -211,10 +214,13 @@ def miner_stratum_login_pool_and_cpu():
     eq(ev["pass"], "rig-7", "worker")
     eq(ev["algo"], "rx/0,cn/r", "algorithms")
     ok(ev["agent"].startswith("XMRig/6.21.0"), ev["agent"])
-    eq((ev["dst"], ev["port"]), ("198.18.0.1", 3333), "where the login went (the name resolved to the sink)")
+    eq((ev["name"], ev["port"]), ("pool.supportxmr.com", 3333), "where the login went, by the name resolved")
+    ok(ev["dst"].startswith("198.18.") and ev["dst"] != "198.18.0.1", "the name's own sink address: %s" % ev["dst"])
+    ok("at pool.supportxmr.com:3333)" in f["title"], f["title"])
     the(rep, "SW-DYN-POOL-HOST")
     eq([e["name"] for e in events(rep, "dns")], ["pool.supportxmr.com"], "DNS names")
-    eq([(e["proto"], e["port"]) for e in events(rep, "connect")], [("tcp", 3333)], "connections")
+    eq([(e["proto"], e["name"], e["port"]) for e in events(rep, "connect")], [("tcp", "pool.supportxmr.com", 3333)],
+       "connections")
     # the process tree: the burn workers never exec, the sampler still sees them, under the miner
     procs = events(rep, "process")
     miner_pid = [e["pid"] for e in events(rep, "exec") if e["path"] == "/bin/behave"][0]
@@ -520,7 +526,8 @@ def events_beyond_the_bound(user=None):
     eq(rc, 1, "exit code (findings): " + err)
     # judged although the timeline stops long before it
     f = the(rep, "SW-DYN-STRATUM-LOGIN")
-    eq((f["evidence"]["login"], f["evidence"]["dst"], f["evidence"]["port"]), (WALLET, "198.18.0.1", 3333), "the login")
+    eq((f["evidence"]["login"], f["evidence"]["name"], f["evidence"]["port"]), (WALLET, "pool.example.net", 3333),
+       "the login")
     eq(events(rep, "stratum"), [], "the login is past the recorded timeline")
     ok(len(rep["dynamic"]["events"]) <= 20000 + 64, "recorded %d events" % len(rep["dynamic"]["events"]))
     incomplete_raised(rep, "25,000 events")
@@ -897,6 +904,124 @@ def unprivileged_benign_python():
         eq(rc, 0, err)
         eq(high(rep), [], "high findings")
         eq("".join(e["text"] for e in events(rep, "output")), "1\n", "output")
+    finally:
+        BIN = saved
+
+
+@case
+def sink_fair_under_a_flood_of_slow_sessions():
+    """128 sessions to the pool, each sent a byte every 200 ms (never
+    idle), then a stratum login: a destination holds at most 32 sessions
+    (its longest idle give way), so the login is read and reported (it was
+    accepted and closed unread while 128 sessions filled the sinkhole)."""
+    rc, rep, err = run(image("flood", ["flood", "128"]), "--timeout", "20")
+    eq(rc, 1, "exit code: " + err)
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("128 sessions held" in out and "job received" in out, out)
+    f = the(rep, "SW-DYN-STRATUM-LOGIN")
+    eq((f["evidence"]["login"], f["evidence"]["pass"]), (WALLET, "rig-7"), "wallet and worker")
+    ref = events(rep, "sink-refused")
+    ok(len(ref) == 1 and ref[0]["connections"] == 0 and ref[0]["evicted"] >= 96, "refused/evicted: %s" % ref)
+    sess = events(rep, "tcp-session")
+    ok(sum(1 for e in sess if e.get("evicted")) >= 96, "evicted sessions recorded: %d" % len(sess))
+
+
+@case
+def sink_tls_hello_over_two_records():
+    """A ClientHello split over two handshake records, the server name in
+    the second: reassembled, its SNI recorded (it was "not a TLS
+    ClientHello")."""
+    rc, rep, err = run(image("tlssplit", ["tlssplit"]))
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("split hello sent" in out, out)
+    tls = events(rep, "tls")
+    eq([(e["sni"], e["port"]) for e in tls], [("split.example.org", 443)], "TLS server name")
+    ok(tls[0].get("error") != "not a TLS ClientHello", tls)
+
+
+@case
+def sink_tls_opened_stratum_inside():
+    """A miner that speaks stratum over TLS without verifying (XMRig's
+    "tls": true): the sink presents a certificate of the run's own
+    authority for the name asked, the client takes it, and its login is
+    read in the clear: wallet, worker, pool host, `tls: intercepted`. A
+    client that verifies refuses the certificate: recorded as verifying.
+    Built quiet: the findings are the run's alone."""
+    rc, rep, err = run(image("tlsminer", ["tlsminer"], quiet=True, tls=True))
+    eq(rc, 1, "exit code: " + err)
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("tls: job received" in out, out)
+    f = the(rep, "SW-DYN-STRATUM-LOGIN")
+    ev = f["evidence"]
+    eq((ev["login"], ev["pass"], ev["tls"], ev["sni"]), (WALLET, "rig-tls", "intercepted", "pool.example.net"),
+       "wallet, worker, TLS opened, the pool's name")
+    ok("at pool.example.net:443, inside TLS)" in f["title"] and ev["name"] == "pool.example.net", f)
+    tls = events(rep, "tls")
+    eq([(e["sni"], e["tls"]) for e in tls], [("pool.example.net", "intercepted")], "TLS")
+    sess = [e for e in events(rep, "tcp-session") if e["port"] == 443]
+    eq([(e["protocol"], e["tls"]) for e in sess], [("stratum", "intercepted")], "the session: stratum inside TLS")
+    ok(sess[0]["first_in"].startswith('{"id":1'), "the plain text recorded: %s" % sess[0]["first_in"][:80])
+    # older clients too: TLS 1.2, and 1.0 with its old suites
+    for v, want in (("1.2", "TLSv1.2"), ("1.0", "TLSv1")):
+        rc, rep, err = run(image("tlsminer" + v, ["tlsminer", v], quiet=True, tls=True))
+        eq([(e["tls"], e.get("version")) for e in events(rep, "tls")], [("intercepted", want)], "TLS " + v)
+        eq(the(rep, "SW-DYN-STRATUM-LOGIN")["evidence"]["login"], WALLET, "the login over TLS " + v)
+    rc, rep, err = run(image("tlsverify", ["tlsverify"], quiet=True, tls=True))
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("tls: handshake refused" in out and "accepted!" not in out, out)
+    tls = events(rep, "tls")
+    eq([(e["sni"], e["tls"]) for e in tls], [("api.example.com", "verifying")], "a client that verifies: %s" % tls)
+
+
+@case
+def sink_an_address_per_name():
+    """Every name resolved gets its own sink address (198.18.0.0/15 for A,
+    fd53::/64 for AAAA), so the connect, the session and what was said
+    name the host the program asked for, over v4 and v6."""
+    rc, rep, err = run(image("names", ["names", "3"]))
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("v6.example.net is fd53::" in out, out)
+    conn = [(e.get("name"), e["port"]) for e in events(rep, "connect") if e["proto"] == "tcp"]
+    eq(conn, [("last.example.net", 8080), ("v6.example.net", 8443)], "connects by name")
+    sess = {e["port"]: e for e in events(rep, "tcp-session")}
+    eq((sess[8080].get("name"), sess[8080]["first_in"]), ("last.example.net", "hello last\n"), "v4 session")
+    eq((sess[8443].get("name"), sess[8443]["first_in"]), ("v6.example.net", "hello v6\n"), "v6 session")
+    d4, d6 = sess[8080]["dst"], sess[8443]["dst"]
+    ok(d4.startswith("198.18.") and d4 != "198.18.0.1" and d6.startswith("fd53::") and d6 != "fd53::1",
+       "own addresses: %s %s" % (d4, d6))
+    eq(len({e["dst"] for e in events(rep, "connect")}), 2, "two names, two addresses")
+    eq(events(rep, "sink-names"), [], "within the bound")
+
+
+@case
+def sink_names_past_the_bound():
+    """Past 4,096 names a run's names share the resolver's address: said
+    in the report (incomplete), and such a connect has no name."""
+    rc, rep, err = run(image("names4100", ["names", "4100"]), "--timeout", "60")
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok("last.example.net is 198.18.0.1\n" in out, out)
+    eq([e.get("name") for e in events(rep, "connect") if e["port"] == 8080], [None], "no name past the bound")
+    ev = events(rep, "sink-names")
+    ok(len(ev) == 1 and ev[0]["names"] == 4096 and ev[0]["over"] == 6, ev)
+    inc = [i for i in rep["incomplete"] if "names" in i["reason"]]
+    ok(len(inc) == 1 and "4096" in inc[0]["reason"], rep["incomplete"])
+
+
+@case
+def unprivileged_sink():
+    """The sinkhole's fairness, TLS and names as an unprivileged user."""
+    global BIN
+    saved, BIN = BIN, unprivileged_binary()
+    try:
+        rc, rep, err = run(image("tlsminer", ["tlsminer"], quiet=True, tls=True), user=NOBODY)
+        ev = the(rep, "SW-DYN-STRATUM-LOGIN")["evidence"]
+        eq((ev["login"], ev["pass"], ev["tls"], ev["name"]), (WALLET, "rig-tls", "intercepted", "pool.example.net"),
+           "the login inside TLS")
+        rc, rep, err = run(image("flood", ["flood", "128"]), "--timeout", "20", user=NOBODY)
+        eq(the(rep, "SW-DYN-STRATUM-LOGIN")["evidence"]["login"], WALLET, "the login after the flood")
+        rc, rep, err = run(image("names", ["names", "3"]), user=NOBODY)
+        eq([(e.get("name"), e["port"]) for e in events(rep, "connect") if e["proto"] == "tcp"],
+           [("last.example.net", 8080), ("v6.example.net", 8443)], "connects by name")
     finally:
         BIN = saved
 

@@ -413,6 +413,7 @@ static void contact_add(contact *c, const sw_json *e)
 		if (pid_of(e, "bytes_out", &v))
 			c->out += v;
 	}
+	contact_name(c, sw_json_get(e, "name")); /* the name the sink gave the address for */
 	contact_name(c, sw_json_get(e, is_kind(e, "tls") ? "sni" : "host"));
 }
 
@@ -474,10 +475,10 @@ static void contacts(hw *h, const sw_json *events)
 			  "<th class=\"num\">First (s)</th></tr></thead><tbody>");
 		for (i = 0; i < n; i++)
 			contact_row(h, events, &c[i]);
-		hw_raw(h, "</tbody></table><p class=\"note\">Every name resolves to the sinkhole's address, so the "
-			  "address says nothing about the host: the host column is what the program named in HTTP or "
-			  "TLS, else the name it looked up last before it connected; every name it looked up is listed "
-			  "below.</p>");
+		hw_raw(h, "</tbody></table><p class=\"note\">Every name resolves to an address of its own on the "
+			  "sinkhole, so the host column is the name the program looked up for the address it reached, "
+			  "and what it named in HTTP or TLS (for an address it did not look up, the name it looked up "
+			  "last before it connected); every name it looked up is listed below.</p>");
 	}
 	if (more)
 		hw_printf(h, "<p class=\"note\">and %zu more destinations (see the JSON report)</p>", more);

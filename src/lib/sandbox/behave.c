@@ -81,7 +81,7 @@ struct sw_judge {
 	double download_t;
 	bool have_summary;
 	double busy, cpu, run;     /* the summary's figures */
-	char (*seen)[128];         /* TCP destinations, "addr:port" */
+	char (*seen)[128];         /* TCP destinations, "name:port" (else "addr:port") */
 	uint16_t seen_at[2 * MAX_DESTINATIONS]; /* open addressing: index + 1, 0 empty */
 	size_t ndst;
 	sw_buf b;                  /* evidence being built */
@@ -250,20 +250,27 @@ void sw_judge_free(sw_judge *j)
 	free(j);
 }
 
+/* Where a session went: the name the program resolved (the sink gives
+ * each its own address), else the address. */
+static const char *where(const sw_json *e)
+{
+	return *str(e, "name") ? str(e, "name") : str(e, "dst");
+}
+
 static void on_stratum(judge *j, const sw_json *e)
 {
-	const char *m = str(e, "method");
+	const char *m = str(e, "method"), *tls = !strcmp(str(e, "tls"), "intercepted") ? ", inside TLS" : "";
 
 	evidence(&j->b, e, -1);
 	if (!strcmp(m, "login") || sw_stratum_is(m, "authorize")) {
 		j->miner_signal = true;
 		add(j, "SW-DYN-STRATUM-LOGIN", SW_SEV_CRITICAL, "miner", NULL, &j->b,
-		    "Logged in to a mining pool (stratum %s at %s:%lld) as \"%.80s\"", m, str(e, "dst"),
-		    (long long)num(e, "port"), str(e, "login"));
+		    "Logged in to a mining pool (stratum %s at %s:%lld%s) as \"%.80s\"", m, where(e),
+		    (long long)num(e, "port"), tls, str(e, "login"));
 	} else if (sw_stratum_is(m, "subscribe")) {
 		j->miner_signal = true;
-		add(j, "SW-DYN-STRATUM", SW_SEV_HIGH, "miner", NULL, &j->b, "Spoke the stratum mining protocol (%s at %s:%lld)",
-		    m, str(e, "dst"), (long long)num(e, "port"));
+		add(j, "SW-DYN-STRATUM", SW_SEV_HIGH, "miner", NULL, &j->b, "Spoke the stratum mining protocol (%s at %s:%lld%s)",
+		    m, where(e), (long long)num(e, "port"), tls);
 	}
 }
 
@@ -308,7 +315,7 @@ static void on_connect(judge *j, const sw_json *e, const char *k)
 	}
 	if (!strcmp(k, "connect") && *d && strcmp(str(e, "proto"), "tcp") == 0) {
 		uint32_t h = 2166136261u;
-		snprintf(key, sizeof(key), "%s:%lld", d, (long long)num(e, "port"));
+		snprintf(key, sizeof(key), "%s:%lld", where(e), (long long)num(e, "port"));
 		/* hashed: every connect may name a new destination */
 		for (const char *c = key; *c; c++)
 			h = (h ^ (uint8_t)*c) * 16777619u;
@@ -448,6 +455,13 @@ int sw_judge_event(sw_judge *j, const sw_json *e)
 		on_blocked(j, e);
 	} else if (!strcmp(k, "limit")) {
 		on_limit(j, e);
+	} else if (!strcmp(k, "sink-names") && num(e, "over") > 0) {
+		char why[160];
+		snprintf(why, sizeof(why), "%lld DNS answers past the sinkhole's %d names got the shared address "
+			 SW_SINK_V4 ": their connections are not told apart by name", (long long)num(e, "over"),
+			 SW_SINK_MAX_NAMES);
+		if (sw_judge_incomplete(j, NULL, why) < 0)
+			j->rc = SW_ENOMEM;
 	}
 	return j->rc;
 }

@@ -70,8 +70,13 @@ void sw_ev_bytes(sw_evb *e, const char *key, const char *v, size_t n);
 void sw_ev_raw(sw_evb *e, const char *key, const char *json);
 
 /* ---- the sinkhole (sink.c) ---- */
-#define SW_SINK_V4 "198.18.0.1"   /* what every A query resolves to */
-#define SW_SINK_V6 "fd53::1"      /* and every AAAA query */
+/* The resolver's address, and the one every name past the table gets;
+ * each other name gets its own: 198.18.0.2 onwards (198.18.0.0/15,
+ * RFC 2544's benchmarking range, never routed) and fd53::2 onwards
+ * (fd53::/64, a unique local prefix of ours), the same number in both. */
+#define SW_SINK_V4 "198.18.0.1"
+#define SW_SINK_V6 "fd53::1"
+#define SW_SINK_MAX_NAMES 4096 /* names given an address of their own, a run */
 
 typedef struct sw_sink sw_sink;
 #define SW_SINK_MAX_FDS (512 + 128) /* listeners + sessions */
@@ -95,16 +100,47 @@ static inline bool sw_stratum_is(const char *method, const char *verb)
 	return strncmp(method, "mining.", 7) == 0 && strcmp(method + 7, verb) == 0;
 }
 
-/* Protocol readers, pure functions (exposed for tests and fuzzing). */
-/* DNS query -> answer in out (at most outmax); the question's name and
- * type in name/qtype. Returns the answer length, 0 when there is none to
- * give, -1 for a malformed query. */
-int sw_dns_answer(const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char name[256], unsigned *qtype);
+/* The name the sandbox resolved to addr (family AF_INET: 4 bytes,
+ * AF_INET6: 16, v4-mapped read as v4), or NULL: an address no name was
+ * given. Borrowed: lives as long as s. */
+const char *sw_sink_host(const sw_sink *s, int family, const void *addr);
+
+/* Protocol readers (exposed for tests and fuzzing). */
+/* DNS query -> answer in out (at most outmax): A and AAAA get the name's
+ * own address from s (added to its table), or the shared one when s is
+ * NULL or its table is full; the question's name and type in name/qtype.
+ * Returns the answer length, 0 when there is none to give, -1 for a
+ * malformed query. */
+int sw_dns_answer(sw_sink *s, const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char name[256],
+		  unsigned *qtype);
 /* One TCP session's client bytes through the protocol handlers as if they
  * came to port (answers go nowhere); events to log. For fuzzing. */
 int sw_sink_feed(const uint8_t *p, size_t n, unsigned port, sw_evlog *log);
-/* The SNI host name of a TLS ClientHello record; 1 found, 0 none, -1 bad. */
+/* A TLS ClientHello handshake message (header included) gathered from the
+ * handshake records it spans (p: the session's first bytes) into hs, at
+ * most hsmax bytes, its length in hslen. 1 whole, 0 more bytes needed,
+ * -1 not a ClientHello (or longer than hsmax). */
+#define SW_TLS_HELLO_MAX (32u << 10)
+int sw_tls_hello(const uint8_t *p, size_t n, uint8_t *hs, size_t hsmax, size_t *hslen);
+/* The SNI host name of a TLS ClientHello, from its records (as many as it
+ * spans; what has come of it so far); 1 found, 0 none, -1 bad. */
 int sw_tls_sni(const uint8_t *p, size_t n, char out[256]);
+
+/* ---- TLS opened (intercept.c) ---- */
+/* A certificate authority made in memory for one run, and the
+ * certificates it signs for server names. */
+typedef struct sw_tls_ca sw_tls_ca;
+struct ssl_st;
+struct bio_st;
+/* A new authority and its server context. SW_ENOMEM, SW_ERROR. */
+int sw_tls_ca_new(sw_tls_ca **out, sw_error *err);
+void sw_tls_ca_free(sw_tls_ca *t); /* NULL: no-op */
+/* A server-side TLS session presenting a certificate for name (a DNS
+ * name or an IP address, printable, at most 255 bytes) over two memory
+ * BIOs: the caller writes what the client sent into *rbio and sends what
+ * appears in *wbio. The SSL owns the BIOs (SSL_free frees them); NULL on
+ * failure. */
+struct ssl_st *sw_tls_ca_accept(sw_tls_ca *t, const char *name, struct bio_st **rbio, struct bio_st **wbio);
 
 /* ---- tracing (trace.c) ---- */
 typedef struct sw_tracer sw_tracer;

@@ -8,10 +8,20 @@
  * (sw_sink_ensure). No packet can leave: there is no other interface.
  *
  * The sink plays the server side of what matters: DNS (every A/AAAA
- * answered with the sink address, names recorded), stratum (a login
- * answered with a job so the miner shows wallet, worker, agent and
- * algorithm), HTTP (request line and Host recorded, 404), TLS (SNI from
- * the ClientHello); other TCP and UDP is recorded (first bytes both ways).
+ * answered with an address of its own for that name, from 198.18.0.0/15
+ * and fd53::/64, so that whatever later reaches the address is known to
+ * be for the name; names recorded), stratum (a login answered with a job
+ * so the miner shows wallet, worker, agent and algorithm), HTTP (request
+ * line and Host recorded, 404), TLS (the SNI from the ClientHello, however
+ * many records it spans, then TLS opened with a certificate of the run's
+ * own authority, intercept.c, and what the client says inside served as
+ * a session of its own); other TCP and UDP is recorded (first bytes both
+ * ways).
+ *
+ * Sessions are shared fairly: a new one always gets a slot (a destination
+ * past its share, or else the longest idle session, gives way), so the
+ * first bytes of every connection are read however many slow ones came
+ * before it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,29 +37,44 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "sandbox_int.h"
 
 #define MAX_PORTS 256        /* distinct listening ports (two sockets for UDP) */
 #define MAX_CONNS 128        /* open TCP sessions (SW_SINK_MAX_FDS counts both) */
+#define MAX_PER_DST 32       /* of them to one destination address and port */
 #define REC_BYTES 512        /* first bytes recorded each way */
 #define IN_MAX (64 * 1024)   /* a session's buffered input */
 #define IDLE_NS (5ull * 1000000000ull)
+#define FRESH_NS (1000000000ull) /* a new session's time to send its first bytes */
+#define MAX_NAMES SW_SINK_MAX_NAMES
 
 enum { P_UNKNOWN, P_RAW, P_HTTP, P_TLS, P_STRATUM, P_DNS };
+/* a TLS session's state: none; our side of the handshake under way;
+ * opened (what follows is the client's plain text); refused or failed */
+enum { T_NONE, T_HANDSHAKE, T_OPEN, T_DONE };
 
 typedef struct conn {
 	int fd;
 	int proto;
 	unsigned port;
 	char dst[INET6_ADDRSTRLEN + 8];
+	char name[256];       /* the name dst was given for, or "" */
 	uint8_t *in;
 	size_t inlen, served, total_in, total_out;
 	uint8_t out_rec[REC_BYTES];
 	size_t out_reclen;
-	uint64_t last;
-	bool closing, logged;
+	uint64_t last, born;
+	bool closing, logged, evicted;
 	unsigned requests;
+	int tls;
+	bool tls_logged, tls_sent;  /* its event written; our certificate sent */
+	bool eof;                   /* the client closed (or reset) it */
+	SSL *ssl;                   /* owns rbio (what came in) and wbio */
+	BIO *rbio, *wbio;
+	char sni[256];
 } conn;
 
 typedef struct listener {
@@ -66,7 +91,15 @@ struct sw_sink {
 	size_t nls;
 	conn cs[MAX_CONNS];
 	size_t ncs;
-	uint64_t refused;      /* sessions beyond MAX_CONNS */
+	uint64_t refused;      /* sessions no slot could be made for */
+	uint64_t evicted;      /* sessions closed to make room */
+	uint8_t hello[SW_TLS_HELLO_MAX]; /* a ClientHello, reassembled */
+	sw_tls_ca *ca;         /* made at the first TLS session */
+	bool ca_failed;
+	char (*names)[256];    /* name i has address SW_SINK_NAMED + i */
+	uint16_t name_at[2 * MAX_NAMES]; /* open addressing: index + 1, 0 empty */
+	size_t nnames;
+	uint64_t names_over;   /* answers past MAX_NAMES: the shared address */
 	sw_evb ev;
 };
 
@@ -221,11 +254,100 @@ int sw_sink_open(sw_sink **out, sw_evlog *log, int wake_fd, sw_error *err)
 	return 0;
 }
 
+/* ---- names and their addresses ---- */
+
+static uint32_t name_hash(const char *n)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *n; n++)
+		h = (h ^ (uint8_t)*n) * 16777619u;
+	return h;
+}
+
+/* The index of name (lowercase, no final dot) in the table, added when
+ * new; -1 when it is empty or the table is full (counted). */
+static long name_index(sw_sink *s, const char *name)
+{
+	size_t x;
+
+	if (!name[0])
+		return -1;
+	for (x = name_hash(name) & (2 * MAX_NAMES - 1); s->name_at[x]; x = (x + 1) & (2 * MAX_NAMES - 1))
+		if (strcmp(s->names[s->name_at[x] - 1u], name) == 0)
+			return (long)s->name_at[x] - 1;
+	if (s->nnames >= MAX_NAMES || (!s->names && !(s->names = malloc(MAX_NAMES * sizeof(*s->names))))) {
+		s->names_over++;
+		return -1;
+	}
+	snprintf(s->names[s->nnames], sizeof(s->names[0]), "%s", name);
+	s->name_at[x] = (uint16_t)++s->nnames;
+	return (long)s->nnames - 1;
+}
+
+/* Address number v (1: the shared address, 2 + k: name k) of the sink's
+ * networks: 198.18.0.0 + v, fd53:: + v. */
+static void sink_addr(uint32_t v, bool v6, uint8_t *out)
+{
+	uint8_t *p = out;
+
+	if (v6) {
+		inet_pton(AF_INET6, SW_SINK_V6, out);
+		p = out + 12;
+	} else {
+		v += 198u << 24 | 18u << 16;
+	}
+	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* The address a name is given: v4 (4 bytes) or v6 (16) into out. Without
+ * a sink, or past the table, the shared one. */
+static void name_addr(sw_sink *s, const char *qname, bool v6, uint8_t *out)
+{
+	char name[256];
+	size_t i, l = strnlen(qname, 255);
+	long k;
+
+	for (i = 0; i < l; i++)
+		name[i] = (char)(qname[i] >= 'A' && qname[i] <= 'Z' ? qname[i] + 32 : qname[i]);
+	while (l && name[l - 1] == '.')
+		l--;
+	name[l] = 0;
+	k = s ? name_index(s, name) : -1;
+	sink_addr(k >= 0 ? (uint32_t)(2 + k) : 1, v6, out);
+}
+
+const char *sw_sink_host(const sw_sink *s, int family, const void *addr)
+{
+	const uint8_t *a = addr;
+	uint8_t net[16];
+	uint32_t v;
+
+	if (!s || !s->nnames)
+		return NULL;
+	if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)addr)) {
+		family = AF_INET;
+		a += 12;
+	}
+	if (family == AF_INET6) {
+		sink_addr(0, true, net);
+		if (memcmp(a, net, 12) != 0)
+			return NULL;
+		v = (uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8 | a[15];
+	} else if (family == AF_INET && a[0] == 198 && (a[1] & 0xfe) == 18) { /* 198.18.0.0/15 */
+		v = (uint32_t)(a[1] - 18) << 16 | (uint32_t)a[2] << 8 | a[3];
+	} else {
+		return NULL;
+	}
+	return v >= 2 && v - 2 < s->nnames ? s->names[v - 2] : NULL;
+}
+
 /* ---- protocol readers ---- */
 
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
-int sw_dns_answer(const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char name[256], unsigned *qtype)
+int sw_dns_answer(sw_sink *s, const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char name[256],
+		  unsigned *qtype)
 {
 	size_t off = 12, nl = 0, qend;
 	unsigned qclass, labels = 0;
@@ -272,27 +394,20 @@ int sw_dns_answer(const uint8_t *q, size_t n, uint8_t *out, size_t outmax, char 
 		out[o + 4] = 0; out[o + 5] = 1;
 		out[o + 6] = 0; out[o + 7] = 0; out[o + 8] = 0; out[o + 9] = 60; /* TTL */
 		out[o + 10] = 0; out[o + 11] = v6 ? 16 : 4;
-		if (v6)
-			inet_pton(AF_INET6, SW_SINK_V6, out + o + 12);
-		else
-			inet_pton(AF_INET, SW_SINK_V4, out + o + 12);
+		name_addr(s, name, v6, out + o + 12);
 		o += 12 + (v6 ? 16 : 4);
 		out[7] = 1;
 	}
 	return (int)o;
 }
 
-int sw_tls_sni(const uint8_t *p, size_t n, char out[256])
+/* The SNI of a ClientHello handshake message (its 4-byte header first),
+ * whole or cut short. */
+static int hello_sni(const uint8_t *p, size_t end, char out[256])
 {
-	size_t off, end, l;
+	size_t off = 0, l;
 
 	out[0] = 0;
-	if (n < 5 || p[0] != 0x16 || p[1] != 3)
-		return -1;
-	end = 5 + (size_t)be16(p + 3);
-	if (end > n)
-		end = n;
-	off = 5;
 	if (off + 4 > end || p[off] != 1) /* ClientHello */
 		return -1;
 	off += 4 + 2 + 32;                /* header, version, random */
@@ -332,6 +447,53 @@ int sw_tls_sni(const uint8_t *p, size_t n, char out[256])
 	return 0;
 }
 
+int sw_tls_hello(const uint8_t *p, size_t n, uint8_t *hs, size_t hsmax, size_t *hslen)
+{
+	size_t off = 0, want = 0;
+
+	*hslen = 0;
+	while (off + 5 <= n) {
+		size_t rl = be16(p + off + 3), k;
+		if (p[off] != 0x16 || p[off + 1] != 3 || rl == 0 || rl > 16384 + 2048)
+			return -1; /* a handshake record of TLS 1.x, at most 2^14 (+ slack) */
+		k = n - off - 5 < rl ? n - off - 5 : rl;
+		if (*hslen + k > hsmax)
+			k = hsmax - *hslen;
+		memcpy(hs + *hslen, p + off + 5, k);
+		*hslen += k;
+		if (!want && *hslen >= 4) {
+			if (hs[0] != 1)
+				return -1;
+			want = 4 + ((size_t)hs[1] << 16 | (size_t)hs[2] << 8 | hs[3]);
+			if (want > hsmax)
+				return -1;
+		}
+		if (want && *hslen >= want) {
+			*hslen = want;
+			return 1;
+		}
+		if (k < rl)
+			return 0; /* this record is still coming */
+		off += 5 + rl;
+	}
+	return 0;
+}
+
+int sw_tls_sni(const uint8_t *p, size_t n, char out[256])
+{
+	uint8_t *hs = malloc(SW_TLS_HELLO_MAX);
+	size_t hl;
+	int r;
+
+	out[0] = 0;
+	if (!hs)
+		return -1;
+	r = sw_tls_hello(p, n, hs, SW_TLS_HELLO_MAX, &hl);
+	r = r < 0 ? -1 : hello_sni(hs, hl, out);
+	free(hs);
+	return r;
+}
+
 /* ---- sessions ---- */
 
 static void addr_str(const struct sockaddr_storage *ss, char *out, size_t n, unsigned *port)
@@ -353,17 +515,60 @@ static void addr_str(const struct sockaddr_storage *ss, char *out, size_t n, uns
 	}
 }
 
-static void conn_send(conn *c, const char *p, size_t n)
+static void sock_send(conn *c, const void *p, size_t n)
 {
 	ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	size_t k;
 
-	if (w <= 0)
-		return;
-	c->total_out += (size_t)w;
-	k = (size_t)w < REC_BYTES - c->out_reclen ? (size_t)w : REC_BYTES - c->out_reclen;
+	if (w > 0)
+		c->total_out += (size_t)w;
+}
+
+/* What TLS has for the client, onto the socket. */
+static void tls_flush(conn *c)
+{
+	char buf[16384];
+	int n;
+
+	while (BIO_ctrl_pending(c->wbio) > 0 && (n = BIO_read(c->wbio, buf, sizeof(buf))) > 0)
+		sock_send(c, buf, (size_t)n);
+}
+
+/* An answer of the sink's: recorded (the first bytes), then sent, through
+ * TLS on an opened session. */
+static void conn_send(conn *c, const char *p, size_t n)
+{
+	size_t k = n < REC_BYTES - c->out_reclen ? n : REC_BYTES - c->out_reclen;
+
 	memcpy(c->out_rec + c->out_reclen, p, k);
 	c->out_reclen += k;
+	if (c->tls == T_OPEN) {
+		if (SSL_write(c->ssl, p, (int)n) <= 0)
+			ERR_clear_error();
+		tls_flush(c);
+	} else {
+		sock_send(c, p, n);
+	}
+}
+
+/* An event about session c: where it went (the address, the name it was
+ * given for, the port). */
+static void conn_ev_where(sw_sink *s, conn *c, const char *kind)
+{
+	sw_ev_begin(s->log, &s->ev, kind, 0, 0);
+	sw_ev_str(&s->ev, "dst", c->dst, sizeof(c->dst));
+	if (c->name[0])
+		sw_ev_str(&s->ev, "name", c->name, sizeof(c->name) - 1);
+	sw_ev_int(&s->ev, "port", c->port);
+}
+
+/* The same, and whether TLS was opened on it. */
+static void conn_ev(sw_sink *s, conn *c, const char *kind)
+{
+	conn_ev_where(s, c, kind);
+	if (c->tls == T_OPEN) {
+		sw_ev_str(&s->ev, "tls", "intercepted", 16);
+		sw_ev_str(&s->ev, "sni", c->sni, sizeof(c->sni) - 1);
+	}
 }
 
 static const char *proto_name(int p)
@@ -380,14 +585,15 @@ static void conn_log(sw_sink *s, conn *c)
 	if (c->logged)
 		return;
 	c->logged = true;
-	sw_ev_begin(s->log, b, "tcp-session", 0, 0);
-	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-	sw_ev_int(b, "port", c->port);
-	sw_ev_str(b, "protocol", proto_name(c->proto), 16);
+	conn_ev(s, c, "tcp-session");
+	/* a TLS session not opened has no protocol of its own to show */
+	sw_ev_str(b, "protocol", proto_name(c->tls != T_NONE && c->proto == P_UNKNOWN ? P_TLS : c->proto), 16);
 	sw_ev_int(b, "bytes_in", (int64_t)c->total_in);
 	sw_ev_int(b, "bytes_out", (int64_t)c->total_out);
 	sw_ev_bytes(b, "first_in", (const char *)c->in, c->inlen < REC_BYTES ? c->inlen : REC_BYTES);
 	sw_ev_bytes(b, "first_out", (const char *)c->out_rec, c->out_reclen);
+	if (c->evicted)
+		sw_jw_kbool(&b->w, "evicted", true);
 	sw_ev_end(s->log, b);
 }
 
@@ -424,9 +630,7 @@ static void http_serve(sw_sink *s, conn *c)
 		host++, hl--;
 	while (ua && ul && *ua == ' ')
 		ua++, ul--;
-	sw_ev_begin(s->log, b, "http", 0, 0);
-	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-	sw_ev_int(b, "port", c->port);
+	conn_ev(s, c, "http");
 	sw_ev_str(b, "request", p, (size_t)(eol - p) < 1024 ? (size_t)(eol - p) : 1024);
 	sw_ev_str(b, "host", host ? host : "", host ? (hl < 256 ? hl : 256) : 0);
 	sw_ev_str(b, "user_agent", ua ? ua : "", ua ? (ul < 256 ? ul : 256) : 0);
@@ -435,24 +639,123 @@ static void http_serve(sw_sink *s, conn *c)
 	c->closing = true;
 }
 
-static void tls_serve(sw_sink *s, conn *c)
+/* The session's "tls" event, once: the server name, and what came of
+ * the handshake: "intercepted" (the client took our certificate),
+ * "verifying" (it refused it: a certificate alert, or it closed once our
+ * certificate was sent), "failed" (anything else: alert or error given). */
+static void tls_event(sw_sink *s, conn *c, const char *outcome, int alert, const char *error)
 {
-	char sni[256];
 	sw_evb *b = &s->ev;
-	size_t need = c->inlen >= 5 ? 5 + (size_t)be16(c->in + 3) : 5;
+
+	if (c->tls_logged)
+		return;
+	c->tls_logged = true;
+	conn_ev_where(s, c, "tls");
+	sw_ev_str(b, "sni", c->sni, sizeof(c->sni) - 1);
+	sw_ev_str(b, "tls", outcome, 16);
+	if (c->ssl && c->tls == T_OPEN) {
+		sw_ev_str(b, "version", SSL_get_version(c->ssl), 16);
+		sw_ev_str(b, "cipher", SSL_get_cipher_name(c->ssl), 64);
+	}
+	if (alert >= 0)
+		sw_ev_int(b, "alert", alert);
+	if (error)
+		sw_ev_str(b, "error", error, 128);
+	sw_ev_end(s->log, b);
+}
+
+/* The handshake ended in an error: a certificate alert from the client
+ * means it verifies; anything else is a failure. */
+static void tls_failed(sw_sink *s, conn *c)
+{
+	unsigned long e = ERR_peek_last_error();
+	int reason = ERR_GET_REASON(e), alert = -1;
+	const char *why = ERR_reason_error_string(e);
+
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256)
+		alert = reason - SSL_AD_REASON_OFFSET;
+	/* bad_certificate, unsupported, revoked, expired, unknown, unknown_ca */
+	if ((alert >= 42 && alert <= 46) || alert == 48)
+		tls_event(s, c, "verifying", alert, NULL);
+	else
+		tls_event(s, c, "failed", alert, why ? why : "TLS handshake failed");
+	ERR_clear_error();
+	c->tls = T_DONE;
+	c->closing = true;
+}
+
+static void conn_input(sw_sink *s, conn *c);
+
+/* The TLS session's new input: the handshake taken on, or the client's
+ * plain text read into c->in and served as a session of its own. */
+static void tls_pump(sw_sink *s, conn *c)
+{
+	size_t before;
 	int r;
 
-	if (c->inlen < need && c->inlen < IN_MAX)
+	if (c->tls == T_HANDSHAKE) {
+		r = SSL_do_handshake(c->ssl);
+		if (BIO_ctrl_pending(c->wbio) > 0)
+			c->tls_sent = true;
+		tls_flush(c);
+		if (r != 1) {
+			if (SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ)
+				tls_failed(s, c);
+			return;
+		}
+		c->tls = T_OPEN;
+		tls_event(s, c, "intercepted", -1, NULL);
+	}
+	if (c->tls != T_OPEN)
 		return;
-	r = sw_tls_sni(c->in, c->inlen, sni);
-	sw_ev_begin(s->log, b, "tls", 0, 0);
-	sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-	sw_ev_int(b, "port", c->port);
-	sw_ev_str(b, "sni", r == 1 ? sni : "", 255);
-	if (r < 0)
-		sw_ev_str(b, "error", "not a TLS ClientHello", 64);
-	sw_ev_end(s->log, b);
-	c->closing = true; /* no certificate to offer: the client gives up */
+	before = c->inlen;
+	while (c->inlen < IN_MAX) {
+		r = SSL_read(c->ssl, c->in + c->inlen, (int)(IN_MAX - c->inlen));
+		if (r <= 0) {
+			if (SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ)
+				c->closing = true; /* close_notify, or an error */
+			ERR_clear_error();
+			break;
+		}
+		c->inlen += (size_t)r;
+	}
+	tls_flush(c);
+	if (c->inlen > before)
+		conn_input(s, c);
+}
+
+/* A ClientHello, whole: its server name recorded, then TLS opened with a
+ * certificate for that name (or for the address dialled, without one). */
+static void tls_serve(sw_sink *s, conn *c)
+{
+	size_t hl;
+	sw_error err = SW_ERROR_INIT;
+	int r = sw_tls_hello(c->in, c->inlen, s->hello, sizeof(s->hello), &hl);
+
+	if (r == 0 && c->inlen < IN_MAX)
+		return; /* the ClientHello may span records: wait for all of it */
+	r = r < 0 ? -1 : hello_sni(s->hello, hl, c->sni);
+	if (r < 0) {
+		c->sni[0] = 0;
+		tls_event(s, c, "failed", -1, "not a TLS ClientHello");
+		c->closing = true;
+		return;
+	}
+	if (!s->ca && !s->ca_failed && sw_tls_ca_new(&s->ca, &err) < 0)
+		s->ca_failed = true;
+	if (!s->ca || !(c->ssl = sw_tls_ca_accept(s->ca, c->sni[0] ? c->sni : c->name[0] ? c->name : c->dst,
+						&c->rbio, &c->wbio))) {
+		tls_event(s, c, "failed", -1, s->ca ? "no certificate for the name" : "no certificate authority");
+		c->closing = true;
+		return;
+	}
+	/* the hello goes to TLS; what the session holds from now on is the
+	 * client's plain text, classified afresh */
+	c->tls = T_HANDSHAKE;
+	c->proto = P_UNKNOWN;
+	(void)BIO_write(c->rbio, c->in, (int)c->inlen);
+	c->inlen = c->served = 0;
+	tls_pump(s, c);
 }
 
 /* A reply's fixed members after its id: the Monero dialect's "jsonrpc",
@@ -506,9 +809,7 @@ static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
 		for (const sw_json *a = algo ? algo->child : NULL; a; a = a->next)
 			if (a->type == SW_JSON_STR)
 				sw_buf_printf(&al, "%s%s", al.len ? "," : "", a->s);
-		sw_ev_begin(s->log, b, "stratum", 0, 0);
-		sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-		sw_ev_int(b, "port", c->port);
+		conn_ev(s, c, "stratum");
 		sw_ev_str(b, "method", method, 64);
 		sw_ev_str(b, "login", lg ? lg : "", 512);
 		sw_ev_str(b, "pass", pw ? pw : "", 256);
@@ -547,18 +848,14 @@ static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
 		sw_jw_int(&w, 4);
 		sw_jw_end(&w);
 		reply_head(&w, false);
-		sw_ev_begin(s->log, b, "stratum", 0, 0);
-		sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-		sw_ev_int(b, "port", c->port);
+		conn_ev(s, c, "stratum");
 		sw_ev_str(b, "method", method, 64);
 		if (params && params->type == SW_JSON_ARR && params->child && params->child->type == SW_JSON_STR)
 			sw_ev_str(b, "agent", params->child->s, 256);
 		sw_ev_end(s->log, b);
 	} else if (sw_stratum_is(method, "authorize")) {
 		const sw_json *wk = params && params->type == SW_JSON_ARR ? params->child : NULL;
-		sw_ev_begin(s->log, b, "stratum", 0, 0);
-		sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-		sw_ev_int(b, "port", c->port);
+		conn_ev(s, c, "stratum");
 		sw_ev_str(b, "method", method, 64);
 		sw_ev_str(b, "login", wk && wk->type == SW_JSON_STR ? wk->s : "", 512);
 		sw_ev_str(b, "pass", wk && wk->next && wk->next->type == SW_JSON_STR ? wk->next->s : "", 256);
@@ -569,9 +866,7 @@ static void stratum_line(sw_sink *s, conn *c, const char *line, size_t n)
 		reply_status(&w, "KEEPALIVED");
 	} else if (strcmp(method, "submit") == 0 || sw_stratum_is(method, "submit")) {
 		if (c->requests < 64) {
-			sw_ev_begin(s->log, b, "stratum", 0, 0);
-			sw_ev_str(b, "dst", c->dst, sizeof(c->dst));
-			sw_ev_int(b, "port", c->port);
+			conn_ev(s, c, "stratum");
 			sw_ev_str(b, "method", method, 64);
 			sw_ev_end(s->log, b);
 		}
@@ -622,7 +917,7 @@ static void dns_tcp_serve(sw_sink *s, conn *c)
 		int n;
 		if (c->inlen < 2 + l)
 			return;
-		n = sw_dns_answer(c->in + 2, l, ans + 2, sizeof(ans) - 2, name, &qt);
+		n = sw_dns_answer(s, c->in + 2, l, ans + 2, sizeof(ans) - 2, name, &qt);
 		sw_ev_begin(s->log, &s->ev, "dns", 0, 0);
 		sw_ev_str(&s->ev, "name", name, 255);
 		sw_ev_int(&s->ev, "qtype", qt);
@@ -658,7 +953,7 @@ static void conn_input(sw_sink *s, conn *c)
 	if (c->proto == P_UNKNOWN && c->inlen) {
 		if (c->port == 53)
 			c->proto = P_DNS;
-		else if (c->in[0] == 0x16)
+		else if (c->in[0] == 0x16 && c->tls == T_NONE)
 			c->proto = P_TLS;
 		else if (http_method(c->in, c->inlen))
 			c->proto = P_HTTP;
@@ -679,14 +974,79 @@ static void conn_input(sw_sink *s, conn *c)
 	}
 }
 
+/* Bytes from the client: into TLS on a session it carries, else into
+ * c->in; then served. n at most IN_MAX. */
+static void conn_bytes(sw_sink *s, conn *c, const uint8_t *p, size_t n)
+{
+	c->total_in += n;
+	if (c->ssl) {
+		if (BIO_write(c->rbio, p, (int)n) != (int)n || BIO_ctrl_pending(c->rbio) > IN_MAX)
+			c->closing = true; /* TLS bytes the session does not take */
+		else
+			tls_pump(s, c);
+		return;
+	}
+	if (n > IN_MAX - c->inlen)
+		n = IN_MAX - c->inlen;
+	memcpy(c->in + c->inlen, p, n);
+	c->inlen += n;
+	conn_input(s, c);
+}
+
+/* The session's records (a handshake cut short by the client's close
+ * after our certificate is a refusal of it; one cut short by us, idle,
+ * evicted or at the run's end, is not), its TLS state freed. */
+static void conn_end(sw_sink *s, conn *c)
+{
+	if (c->tls == T_HANDSHAKE && c->eof)
+		tls_event(s, c, c->tls_sent ? "verifying" : "failed", -1,
+			  c->tls_sent ? "closed after our certificate" : "closed during the handshake");
+	else if (c->tls == T_HANDSHAKE)
+		tls_event(s, c, "failed", -1, "the handshake did not finish");
+	conn_log(s, c);
+	SSL_free(c->ssl); /* and its BIOs */
+	c->ssl = NULL;
+	ERR_clear_error();
+}
+
 static void conn_close(sw_sink *s, size_t i)
 {
 	conn *c = &s->cs[i];
 
-	conn_log(s, c);
+	conn_end(s, c);
 	close(c->fd);
 	free(c->in);
 	s->cs[i] = s->cs[--s->ncs];
+}
+
+/* The session to close for a new one, or -1. A destination holding
+ * MAX_PER_DST sessions gives up its own longest idle one; otherwise, when
+ * every slot is taken, the longest idle of all, sparing those still
+ * within FRESH_NS of their start that have sent nothing (their first
+ * bytes are yet to be read) unless every session is such a one. So a
+ * flood of slow sessions costs only itself, and a new session's first
+ * bytes are read whatever came before it. */
+static ssize_t victim(sw_sink *s, const char *dst, unsigned port, uint64_t now)
+{
+	ssize_t best = -1, any = -1;
+	size_t i, same = 0;
+
+	for (i = 0; i < s->ncs; i++)
+		if (s->cs[i].port == port && strcmp(s->cs[i].dst, dst) == 0)
+			same++;
+	for (i = 0; i < s->ncs; i++) {
+		const conn *c = &s->cs[i];
+		bool fresh = c->total_in == 0 && c->born + FRESH_NS > now;
+		if (same >= MAX_PER_DST && (c->port != port || strcmp(c->dst, dst) != 0))
+			continue;
+		if (any < 0 || c->last < s->cs[any].last)
+			any = (ssize_t)i;
+		if (!fresh && (best < 0 || c->last < s->cs[best].last))
+			best = (ssize_t)i;
+	}
+	if (same < MAX_PER_DST && s->ncs < MAX_CONNS)
+		return -1;
+	return best >= 0 ? best : any;
 }
 
 static void accept_one(sw_sink *s, int lfd, unsigned port)
@@ -694,11 +1054,28 @@ static void accept_one(sw_sink *s, int lfd, unsigned port)
 	struct sockaddr_storage dst;
 	socklen_t dl = sizeof(dst);
 	unsigned dport;
+	char where[sizeof(((conn *)0)->dst)];
+	const char *host = NULL;
+	uint64_t now = sw_sbx_now();
+	ssize_t v;
 	conn *c;
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
+	if (getsockname(fd, (struct sockaddr *)&dst, &dl) == 0) {
+		addr_str(&dst, where, sizeof(where), &dport); /* the address the sandbox dialled */
+		host = sw_sink_host(s, dst.ss_family, dst.ss_family == AF_INET6 ?
+				   (const void *)&((struct sockaddr_in6 *)&dst)->sin6_addr :
+				   (const void *)&((struct sockaddr_in *)&dst)->sin_addr);
+	} else {
+		snprintf(where, sizeof(where), "?");
+	}
+	if ((v = victim(s, where, port, now)) >= 0) {
+		s->cs[v].evicted = true;
+		s->evicted++;
+		conn_close(s, (size_t)v);
+	}
 	if (s->ncs >= MAX_CONNS || !(s->cs[s->ncs].in = malloc(IN_MAX))) {
 		s->refused++;
 		close(fd);
@@ -709,13 +1086,16 @@ static void accept_one(sw_sink *s, int lfd, unsigned port)
 	c->proto = P_UNKNOWN;
 	c->port = port;
 	c->inlen = c->served = c->total_in = c->total_out = c->out_reclen = 0;
-	c->closing = c->logged = false;
+	c->closing = c->logged = c->evicted = false;
 	c->requests = 0;
-	c->last = sw_sbx_now();
-	if (getsockname(fd, (struct sockaddr *)&dst, &dl) == 0)
-		addr_str(&dst, c->dst, sizeof(c->dst), &dport); /* the address the sandbox dialled */
-	else
-		snprintf(c->dst, sizeof(c->dst), "?");
+	c->tls = T_NONE;
+	c->tls_logged = c->tls_sent = c->eof = false;
+	c->ssl = NULL;
+	c->rbio = c->wbio = NULL;
+	c->sni[0] = 0;
+	c->last = c->born = now;
+	memcpy(c->dst, where, sizeof(c->dst));
+	snprintf(c->name, sizeof(c->name), "%s", host ? host : "");
 }
 
 /* One control message into m's (large enough) control buffer; its length. */
@@ -743,6 +1123,7 @@ static void udp_one(sw_sink *s, listener *l)
 	struct in_pktinfo pi4;
 	struct in6_pktinfo pi6;
 	bool have4 = false, have6 = false;
+	const char *host;
 	ssize_t n = recvmsg(l->fd, &m, MSG_DONTWAIT);
 	unsigned qt;
 	char name[256];
@@ -761,7 +1142,7 @@ static void udp_one(sw_sink *s, listener *l)
 		}
 	}
 	if (l->port == 53) {
-		int a = sw_dns_answer(buf, (size_t)n, ans, sizeof(ans), name, &qt);
+		int a = sw_dns_answer(s, buf, (size_t)n, ans, sizeof(ans), name, &qt);
 		sw_ev_begin(s->log, &s->ev, "dns", 0, 0);
 		sw_ev_str(&s->ev, "name", name, 255);
 		sw_ev_int(&s->ev, "qtype", qt);
@@ -789,6 +1170,9 @@ static void udp_one(sw_sink *s, listener *l)
 	}
 	sw_ev_begin(s->log, &s->ev, "udp", 0, 0);
 	sw_ev_str(&s->ev, "dst", dst, sizeof(dst));
+	if ((host = have4 ? sw_sink_host(s, AF_INET, &pi4.ipi_addr) :
+		    have6 ? sw_sink_host(s, AF_INET6, &pi6.ipi6_addr) : NULL))
+		sw_ev_str(&s->ev, "name", host, 255);
 	sw_ev_int(&s->ev, "port", l->port);
 	sw_ev_int(&s->ev, "bytes", n);
 	sw_ev_bytes(&s->ev, "first", (const char *)buf, (size_t)n < REC_BYTES ? (size_t)n : REC_BYTES);
@@ -821,20 +1205,18 @@ int sw_sink_feed(const uint8_t *p, size_t n, unsigned port, sw_evlog *log)
 	/* in pieces, as a network delivers them */
 	while (off < n && !c.closing && c.inlen < IN_MAX) {
 		size_t k = n - off < 700 ? n - off : 700;
-		if (k > IN_MAX - c.inlen)
-			k = IN_MAX - c.inlen;
-		memcpy(c.in + c.inlen, p + off, k);
-		c.inlen += k;
-		c.total_in += k;
+		conn_bytes(&s, &c, p + off, k);
 		off += k;
-		conn_input(&s, &c);
 		while (read(sv[1], drain, sizeof(drain)) > 0)
 			;
 	}
-	conn_log(&s, &c);
+	c.eof = true; /* the input ends as the client closes */
+	conn_end(&s, &c);
 	close(sv[0]);
 	close(sv[1]);
 	free(c.in);
+	sw_tls_ca_free(s.ca);
+	free(s.names);
 	sw_buf_release(&s.ev.b);
 	return 0;
 }
@@ -871,15 +1253,20 @@ void sw_sink_serve(sw_sink *s, const struct pollfd *p, size_t n)
 			ssize_t r;
 			if (c->fd != p[i].fd)
 				continue;
-			r = recv(c->fd, c->in + c->inlen, IN_MAX - c->inlen, MSG_DONTWAIT);
-			if (r > 0) {
+			if (c->ssl) { /* TLS records, for the session to open */
+				uint8_t buf[16384];
+				if ((r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+					c->last = now;
+					conn_bytes(s, c, buf, (size_t)r);
+				}
+			} else if ((r = recv(c->fd, c->in + c->inlen, IN_MAX - c->inlen, MSG_DONTWAIT)) > 0) {
 				c->inlen += (size_t)r;
 				c->total_in += (size_t)r;
 				c->last = now;
 				conn_input(s, c);
-			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				c->closing = true;
 			}
+			if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+				c->closing = c->eof = true;
 		}
 	}
 	for (j = 0; j < s->ncs;) {
@@ -898,13 +1285,22 @@ void sw_sink_close(sw_sink *s)
 		return;
 	while (s->ncs)
 		conn_close(s, s->ncs - 1);
-	if (s->refused) {
+	if (s->refused || s->evicted) {
 		sw_ev_begin(s->log, &s->ev, "sink-refused", 0, 0);
 		sw_ev_int(&s->ev, "connections", (int64_t)s->refused);
+		sw_ev_int(&s->ev, "evicted", (int64_t)s->evicted);
+		sw_ev_end(s->log, &s->ev);
+	}
+	if (s->names_over) {
+		sw_ev_begin(s->log, &s->ev, "sink-names", 0, 0);
+		sw_ev_int(&s->ev, "names", (int64_t)s->nnames);
+		sw_ev_int(&s->ev, "over", (int64_t)s->names_over);
 		sw_ev_end(s->log, &s->ev);
 	}
 	for (i = 0; i < s->nls; i++)
 		close(s->ls[i].fd);
+	sw_tls_ca_free(s->ca);
+	free(s->names);
 	sw_buf_release(&s->ev.b);
 	free(s);
 }

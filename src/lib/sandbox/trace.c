@@ -1138,6 +1138,12 @@ static void net_addr(sw_tracer *t, pid_t pid, const char *kind, int fd, uint64_t
 	sw_jw_resume(&tmp.w, true);
 	sockaddr_fields(&tmp, sa, alen, &port, &fam);
 	if (fam == AF_INET || fam == AF_INET6) {
+		/* the name the program resolved to this address (the sink gave
+		 * it that name's own) */
+		const char *host = alen >= (fam == AF_INET ? 8u : 24u) ?
+				   sw_sink_host(t->sink, fam, fam == AF_INET ? sa + 4 : sa + 8) : NULL;
+		if (host)
+			sw_ev_str(&tmp, "name", host, 255);
 		if (strcmp(kind, "bind") != 0)
 			sw_sink_ensure(t->sink, type == SOCK_STREAM ? SOCK_STREAM : SOCK_DGRAM, port);
 	} else if (fam != AF_UNIX) {
