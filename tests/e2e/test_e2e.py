@@ -1183,6 +1183,45 @@ def package_digests_judge_findings_and_programs():
 
 
 @case
+def apk_digests_judge_programs():
+    """apk records each file's SHA-1 (Z:Q1, base64): a replaced busybox is
+    SW-PKG-MODIFIED with both digests; the original is not; a finding on an
+    unmodified file says so."""
+    import base64
+    import hashlib
+    orig = b"\x7fELF\x02\x01\x01" + bytes(57) + b"busybox stand-in, original\n" + bytes(100)
+    evil = b"\x7fELF\x02\x01\x01" + bytes(57) + b"busybox stand-in, replaced\n" + bytes(100)
+
+    def q1(b):
+        return "Q1" + base64.b64encode(hashlib.sha1(b).digest()).decode()
+    apk = ("C:Q1xxxx\nP:busybox\nV:1.36.1-r15\nA:x86_64\nF:bin\nR:busybox\na:0:0:755\nZ:%s\n\n"
+           "P:eicar-data\nV:1\nA:noarch\nF:usr/share/eicar\nR:eicar.com\nZ:%s\n" % (q1(orig), q1(EICAR))).encode()
+    for name, content, want in (("apk-ok", orig, []), ("apk-evil", evil, ["/bin/busybox"])):
+        root = d(name)
+        oci_image(root, [Layer([E("lib/", kind="dir"), E("lib/apk/db/installed", apk), E("bin/", kind="dir"),
+                                E("bin/busybox", content, mode=0o755),
+                                E("usr/share/eicar/eicar.com", EICAR)])])
+        r = scan(root)
+        mods = [f for f in r.json["findings"] if f["id"] == "SW-PKG-MODIFIED"]
+        eq([f["path"] for f in mods], want, name)
+        for f in mods:
+            eq((f["evidence"]["sha1"], f["evidence"]["recorded_sha1"], f["evidence"]["package"]["name"]),
+               (hashlib.sha1(evil).hexdigest(), hashlib.sha1(orig).hexdigest(), "busybox"), "evidence")
+        f = one_finding(r, "SW-IOC-SHA256", "/usr/share/eicar/eicar.com", 0)
+        eq((f["evidence"]["package"]["name"], f["evidence"]["package"].get("unmodified"), f["severity"]),
+           ("eicar-data", True, "medium"), "an IOC hit on an unmodified apk file is not lowered")
+    # rpm's databases are not read yet: said at info, the verdict untouched
+    root = d("rpmdb")
+    oci_image(root, [Layer([E("var/lib/rpm/rpmdb.sqlite", b"SQLite format 3\0" + bytes(100)),
+                            E("usr/lib/sysimage/rpm/Packages", bytes(64))])])
+    r = scan(root)
+    eq(sorted((f["path"], f["severity"], f["evidence"]["format"]) for f in r.json["findings"]),
+       [("/usr/lib/sysimage/rpm/Packages", "info", "bdb"), ("/var/lib/rpm/rpmdb.sqlite", "info", "sqlite")],
+       "rpm databases named")
+    eq(r.json["verdict"], "clean", "verdict")
+
+
+@case
 def wallet_shape_without_mining_context_is_quiet():
     root = d("cfg2")
     oci_image(root, [base_layer(created_by="RUN apt-get install -y curl && curl -o /tmp/x https://example.invalid/x")],

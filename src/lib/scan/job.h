@@ -33,11 +33,13 @@ typedef struct kept {
 	size_t len;
 } kept;
 
-/* The MD5 of an ELF file in a system binary directory, for pkgdb.c to
- * compare with the package database's record (a replaced ps or sshd). */
+/* The digests of an ELF file in a system binary directory, for pkgdb.c to
+ * compare with the package database's record (a replaced ps or sshd):
+ * dpkg records MD5, apk SHA-1. */
 typedef struct psum {
 	size_t rec;
 	uint8_t md5[SW_MD5_LEN];
+	uint8_t sha1[SW_SHA1_LEN];
 } psum;
 
 typedef struct pinc {

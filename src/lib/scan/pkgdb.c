@@ -17,9 +17,10 @@
  * such file. Merged /usr is looked through: dpkg lists /bin/bash, the
  * image holds /usr/bin/bash.
  *
- * dpkg also records each file's MD5 (info/NAME.md5sums). The engine
- * computes it for the files with findings (evidence "md5") and for every
- * ELF in /bin, /sbin, /usr/bin and /usr/sbin (job.sums); here:
+ * dpkg also records each file's MD5 (info/NAME.md5sums), apk its SHA-1
+ * (Z:Q1..., base64). The engine computes both for the files with findings
+ * (evidence "md5", "sha1") and for every ELF in /bin, /sbin, /usr/bin and
+ * /usr/sbin (job.sums); here:
  *   - an ELF there that its package recorded with another digest is
  *     SW-PKG-MODIFIED, high: a replaced ps, ls or sshd is how a rootkit
  *     hides, and no rule sees it (files dpkg-divert moved aside excepted);
@@ -47,8 +48,9 @@ typedef struct pkg {
 typedef struct owner {
 	char *path;              /* absolute, NUL-terminated (in a copy of the database) */
 	size_t pkg;
-	bool has_md5;
+	bool has_md5, has_sha1;
 	uint8_t md5[SW_MD5_LEN];  /* from info/NAME.md5sums */
+	uint8_t sha1[SW_SHA1_LEN]; /* from apk's Z:Q1... */
 } owner;
 
 typedef struct pkgdb {
@@ -255,7 +257,7 @@ static int read_list(pkgdb *db, char *text, const char *name, size_t nlen, bool 
 static int read_apk(pkgdb *db, char *text)
 {
 	char *l, *p = text, *folder = NULL, *path;
-	size_t k = 0;
+	size_t k = 0, last = 0;   /* last: 1 + the owner entry an R: line just made */
 	bool have = false;
 	int rc;
 
@@ -263,6 +265,7 @@ static int read_apk(pkgdb *db, char *text)
 		if (!*l) {
 			have = false;
 			folder = NULL;
+			last = 0;
 		} else if (l[0] == 'P' && l[1] == ':') {
 			if ((rc = db_pkg(db, "apk", l + 2, strlen(l + 2), &k)) < 0)
 				return rc;
@@ -281,8 +284,21 @@ static int read_apk(pkgdb *db, char *text)
 				return SW_ENOMEM;
 			}
 			db->texts[db->ntexts++] = path;
+			last = db->no + 1;
 			if ((rc = db_owner(db, path, k, NULL)) < 0)
 				return rc;
+			if (db->no != last)
+				last = 0; /* not an entry (db_owner skipped it) */
+		} else if (have && last && l[0] == 'Z' && l[1] == ':' && l[2] == 'Q' && l[3] == '1') {
+			/* the SHA-1 of the file the R: line above named, base64 */
+			uint8_t *d = NULL;
+			size_t dn = 0;
+			if (sw_b64_decode(l + 4, strlen(l + 4), &d, &dn) == 0 && dn == SW_SHA1_LEN) {
+				db->o[last - 1].has_sha1 = true;
+				memcpy(db->o[last - 1].sha1, d, SW_SHA1_LEN);
+			}
+			free(d);
+			last = 0;
 		}
 	}
 	return 0;
@@ -371,23 +387,39 @@ static const owner *owner_of(const pkgdb *db, const char *path)
 	return NULL;
 }
 
-/* What the engine computed for a finding's file (evidence md5, elf). */
-static bool finding_md5(const sw_finding *f, uint8_t md5[SW_MD5_LEN], bool *elf)
+/* The digests the engine took of a finding's file (evidence md5, sha1, elf). */
+typedef struct fdig {
+	bool has_md5, has_sha1, elf;
+	uint8_t md5[SW_MD5_LEN], sha1[SW_SHA1_LEN];
+} fdig;
+
+static void finding_digests(const sw_finding *f, fdig *d)
 {
 	sw_json_doc *doc = NULL;
 	const char *h;
 	const sw_json *e;
-	bool ok = false;
 
-	*elf = false;
+	memset(d, 0, sizeof(*d));
 	if (sw_json_parse(f->evidence, strlen(f->evidence), &doc, NULL) < 0)
-		return false;
+		return;
 	h = sw_json_get_str(sw_json_root(doc), "md5");
-	ok = h && strlen(h) == 2 * SW_MD5_LEN && unhex(h, md5, SW_MD5_LEN) == 0;
+	d->has_md5 = h && strlen(h) == 2 * SW_MD5_LEN && unhex(h, d->md5, SW_MD5_LEN) == 0;
+	h = sw_json_get_str(sw_json_root(doc), "sha1");
+	d->has_sha1 = h && strlen(h) == 2 * SW_SHA1_LEN && unhex(h, d->sha1, SW_SHA1_LEN) == 0;
 	e = sw_json_get(sw_json_root(doc), "elf");
-	*elf = e && e->type == SW_JSON_BOOL && e->b;
+	d->elf = e && e->type == SW_JSON_BOOL && e->b;
 	sw_json_free(doc);
-	return ok;
+}
+
+/* Is the file as its package recorded it? 1 yes, 0 no, -1 nothing to
+ * compare (the database records no digest the engine took). */
+static int as_recorded(const owner *o, const uint8_t *md5, const uint8_t *sha1)
+{
+	if (o && o->has_md5 && md5)
+		return !memcmp(o->md5, md5, SW_MD5_LEN);
+	if (o && o->has_sha1 && sha1)
+		return !memcmp(o->sha1, sha1, SW_SHA1_LEN);
+	return -1;
 }
 
 static int pkg_json(sw_jw *w, const pkgdb *db, const pkg *p)
@@ -419,20 +451,22 @@ static int note(sw_finding *f, const pkgdb *db)
 	const pkg *p = o ? &db->p[o->pkg] : NULL;
 	sw_buf b = SW_BUF_INIT(4096);
 	sw_jw w = SW_JW_INIT(&b);
-	uint8_t md5[SW_MD5_LEN];
-	bool elf, have = o && o->has_md5 && finding_md5(f, md5, &elf), same = have && !memcmp(md5, o->md5, SW_MD5_LEN);
-	int rc;
+	fdig d;
+	int rc, same;
+
+	finding_digests(f, &d);
+	same = as_recorded(o, d.has_md5 ? d.md5 : NULL, d.has_sha1 ? d.sha1 : NULL);
 
 	sw_jw_obj(&w);
 	pkg_json(&w, db, p);
-	if (have)
-		sw_jw_kbool(&w, "unmodified", same);
+	if (same >= 0)
+		sw_jw_kbool(&w, "unmodified", same == 1);
 	sw_jw_end(&w);
 	rc = sw_jw_done(&w);
 	if (rc == 0)
 		rc = sw_report__evidence_add(f, "package", sw_buf_cstr(&b));
 	sw_buf_release(&b);
-	if (rc == 0 && same && lowerable(f, elf)) {
+	if (rc == 0 && same == 1 && lowerable(f, d.elf)) {
 		char was[32];
 		snprintf(was, sizeof(was), "\"%s\"", sw_severity_name(f->severity));
 		if ((rc = sw_report__evidence_add(f, "lowered_from", was)) == 0)
@@ -443,24 +477,31 @@ static int note(sw_finding *f, const pkgdb *db)
 
 /* An ELF in a system binary directory that its package recorded with
  * another digest. */
-static int modified(sw_report *r, const pkgdb *db, const char *path, size_t layer, const uint8_t *md5)
+static int modified(sw_report *r, const pkgdb *db, const char *path, size_t layer, const psum *sum)
 {
 	const owner *o = owner_of(db, path);
 	const pkg *p;
 	sw_buf b = SW_BUF_INIT(4096);
 	sw_jw w = SW_JW_INIT(&b);
-	char hex[2 * SW_MD5_LEN + 1], title[512];
+	char hex[2 * SW_SHA1_LEN + 1], title[512];
 	sw_finding f = { 0 };
 	int rc;
 
-	if (!o || !o->has_md5 || !memcmp(o->md5, md5, SW_MD5_LEN) || diverted(db, path))
+	if (as_recorded(o, sum->md5, sum->sha1) != 0 || diverted(db, path))
 		return 0;
 	p = &db->p[o->pkg];
 	sw_jw_obj(&w);
-	sw_hex(md5, SW_MD5_LEN, hex);
-	sw_jw_kstr(&w, "md5", hex);
-	sw_hex(o->md5, SW_MD5_LEN, hex);
-	sw_jw_kstr(&w, "recorded_md5", hex);
+	if (o->has_md5) {
+		sw_hex(sum->md5, SW_MD5_LEN, hex);
+		sw_jw_kstr(&w, "md5", hex);
+		sw_hex(o->md5, SW_MD5_LEN, hex);
+		sw_jw_kstr(&w, "recorded_md5", hex);
+	} else {
+		sw_hex(sum->sha1, SW_SHA1_LEN, hex);
+		sw_jw_kstr(&w, "sha1", hex);
+		sw_hex(o->sha1, SW_SHA1_LEN, hex);
+		sw_jw_kstr(&w, "recorded_sha1", hex);
+	}
 	sw_jw_key(&w, "package");
 	sw_jw_obj(&w);
 	pkg_json(&w, db, p);
@@ -530,6 +571,7 @@ int sw_scan__provenance(scan *s, const sw_merge *m, sw_report *r)
 					db.o[i - 1].has_md5 = true;
 					memcpy(db.o[i - 1].md5, db.o[i].md5, SW_MD5_LEN);
 				}
+			/* (apk writes a path once, with its digest: nothing to join) */
 		}
 		for (i = 0; i < nf && rc == 0; i++)
 			if (on_a_file(&r->f[i]))
@@ -538,7 +580,7 @@ int sw_scan__provenance(scan *s, const sw_merge *m, sw_report *r)
 			const job *j = &s->jobs[l];
 			for (k = 0; k < j->nsums && rc == 0; k++)
 				if (sw_merge_live(m, l, j->sums[k].rec))
-					rc = modified(r, &db, sw_scan__job_path(j, j->sums[k].rec), l, j->sums[k].md5);
+					rc = modified(r, &db, sw_scan__job_path(j, j->sums[k].rec), l, &j->sums[k]);
 		}
 	}
 	db_release(&db);

@@ -286,20 +286,20 @@ static int file_begin(worker *w, const char *path, const char *link, char type,
 	return 0;
 }
 
-/* The MD5 a package database would have recorded for this file (dpkg's
- * md5sums), for pkgdb.c to compare after the merge: for the findings on
- * it (evidence "md5", and "elf" for an ELF: an unmodified file a package
- * shipped says so on its findings), and for every ELF in a system binary
- * directory (a replaced ps or sshd raises no rule; its package's digest
- * gives it away). Computed from the content in hand, so only for files
- * the content detectors saw whole. */
+/* The digests a package database would have recorded for this file
+ * (dpkg's MD5, apk's SHA-1), for pkgdb.c to compare after the merge: for
+ * the findings on it (evidence "md5", "sha1", and "elf" for an ELF: an
+ * unmodified file a package shipped says so on its findings), and for
+ * every ELF in a system binary directory (a replaced ps or sshd raises no
+ * rule; its package's digest gives it away). Computed from the content in
+ * hand, so only for files the content detectors saw whole. */
 static int package_digest(worker *w, const uint8_t *data, size_t len, size_t nf)
 {
 	static const char *const bins[] = { "/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/" };
 	job *j = w->j;
 	bool elf = len >= 4 && memcmp(data, "\x7f" "ELF", 4) == 0, bin = false;
-	uint8_t md5[SW_MD5_LEN];
-	char hex[2 * SW_MD5_LEN + 3];
+	uint8_t md5[SW_MD5_LEN], sha1[SW_SHA1_LEN];
+	char m[2 * SW_MD5_LEN + 3], h[2 * SW_SHA1_LEN + 3];
 	size_t i;
 	int rc;
 
@@ -308,13 +308,17 @@ static int package_digest(worker *w, const uint8_t *data, size_t len, size_t nf)
 	if (j->nf == nf && !bin)
 		return 0;
 	sw_md5_buf(data, len, md5);
-	hex[0] = '"';
-	sw_hex(md5, SW_MD5_LEN, hex + 1);
-	memcpy(hex + 1 + 2 * SW_MD5_LEN, "\"", 2);
+	sw_sha1_buf(data, len, sha1);
+	m[0] = h[0] = '"';
+	sw_hex(md5, SW_MD5_LEN, m + 1);
+	memcpy(m + 1 + 2 * SW_MD5_LEN, "\"", 2);
+	sw_hex(sha1, SW_SHA1_LEN, h + 1);
+	memcpy(h + 1 + 2 * SW_SHA1_LEN, "\"", 2);
 	for (i = nf; i < j->nf; i++) {
 		if (j->fs[i].rec != w->cur_rec || j->fs[i].path)
 			continue;
-		if ((rc = sw_report__evidence_add(&j->fs[i].f, "md5", hex)) < 0 ||
+		if ((rc = sw_report__evidence_add(&j->fs[i].f, "md5", m)) < 0 ||
+		    (rc = sw_report__evidence_add(&j->fs[i].f, "sha1", h)) < 0 ||
 		    (elf && (rc = sw_report__evidence_add(&j->fs[i].f, "elf", "true")) < 0))
 			return rc;
 	}
@@ -323,7 +327,32 @@ static int package_digest(worker *w, const uint8_t *data, size_t len, size_t nf)
 	if (SW_GROW_CAP(j->sums, j->nsums, j->capsums) < 0)
 		return SW_ENOMEM;
 	j->sums[j->nsums].rec = w->cur_rec;
-	memcpy(j->sums[j->nsums++].md5, md5, SW_MD5_LEN);
+	memcpy(j->sums[j->nsums].md5, md5, SW_MD5_LEN);
+	memcpy(j->sums[j->nsums++].sha1, sha1, SW_SHA1_LEN);
+	return 0;
+}
+
+/* An rpm database: its files' owners and digests are not read yet (the
+ * Berkeley DB and ndb formats, and rpmdb.sqlite's header blobs), so the
+ * report says the image's packages were not checked, at info: it changes
+ * no verdict, and it is not silence. */
+static int rpm_database(worker *w)
+{
+	static const char *const dbs[] = { "/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db",
+					   "/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/Packages",
+					   "/usr/lib/sysimage/rpm/Packages.db", "/usr/lib/sysimage/rpm/rpmdb.sqlite" };
+	sw_emit e = { w, "provenance", NULL, NULL };
+	const char *base = strrchr(w->cur.path, '/') + 1;
+	size_t i;
+
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		if (!strcmp(w->cur.path, dbs[i]))
+			return sw_emit_finding(&e, "SW-PKGDB-NOT-READ", SW_SEV_INFO, "incomplete",
+					       "rpm database not read: the image's rpm packages were not checked "
+					       "for which files they own or whether those changed",
+					       !strcmp(base, "rpmdb.sqlite") ? "{\"format\":\"sqlite\"}" :
+					       !strcmp(base, "Packages.db") ? "{\"format\":\"ndb\"}" :
+					       "{\"format\":\"bdb\"}");
 	return 0;
 }
 
@@ -375,6 +404,8 @@ static int file_end(worker *w)
 	if ((rc = run_detectors(w, data, len)) < 0)
 		return rc;
 	if (data && len == w->cur.size && (rc = package_digest(w, data, len, nf)) < 0)
+		return rc;
+	if ((rc = rpm_database(w)) < 0)
 		return rc;
 	if ((rc = keep_file(w, data, len)) < 0)
 		return rc;

@@ -89,6 +89,14 @@ void sw_md5_buf(const void *p, size_t n, uint8_t out[SW_MD5_LEN])
 	EVP_Digest(p, n, out, &len, EVP_md5(), NULL);
 }
 
+/* SHA-1, only to compare a file with apk's record of it (Z:Q1...). */
+void sw_sha1_buf(const void *p, size_t n, uint8_t out[SW_SHA1_LEN])
+{
+	unsigned int len = SW_SHA1_LEN;
+
+	EVP_Digest(p, n, out, &len, EVP_sha1(), NULL);
+}
+
 void sw_hex(const uint8_t *in, size_t n, char *out)
 {
 	static const char hx[] = "0123456789abcdef";

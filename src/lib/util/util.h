@@ -85,6 +85,8 @@ void sw_sha256_final(sw_sha256 *h, uint8_t out[SW_SHA256_LEN]);
 void sw_sha256_buf(const void *p, size_t n, uint8_t out[SW_SHA256_LEN]);
 #define SW_MD5_LEN 16
 void sw_md5_buf(const void *p, size_t n, uint8_t out[SW_MD5_LEN]);
+#define SW_SHA1_LEN 20
+void sw_sha1_buf(const void *p, size_t n, uint8_t out[SW_SHA1_LEN]);
 void sw_hex(const uint8_t *in, size_t n, char *out); /* out: 2n+1 */
 void sw_digest_str(const uint8_t d[SW_SHA256_LEN], char out[SW_DIGEST_STRLEN]);
 /* Validate "sha256:<64 lowercase hex>" and decode it. */
