@@ -9,7 +9,8 @@ pkgs="gcc libc6-dev make meson ninja-build pkgconf libssl-dev libisal-dev libzst
       libdeflate-dev zlib1g-dev isal
       zsh man-db curl podman containerd
       chromium fonts-dejavu-core python3-html5lib poppler-utils
-      postgresql libpq-dev"
+      postgresql libpq-dev
+      rpm"
 # Hyperscan, the YARA prefilter: Debian builds it for amd64 only (elsewhere
 # stowaway builds without it and gives every file to libyara)
 [ "$(dpkg --print-architecture)" = amd64 ] && pkgs="$pkgs libhyperscan-dev"

@@ -1212,13 +1212,113 @@ def apk_digests_judge_programs():
            ("eicar-data", True, "medium"), "an IOC hit on an unmodified apk file is not lowered")
     # rpm's databases are not read yet: said at info, the verdict untouched
     root = d("rpmdb")
-    oci_image(root, [Layer([E("var/lib/rpm/rpmdb.sqlite", b"SQLite format 3\0" + bytes(100)),
-                            E("usr/lib/sysimage/rpm/Packages", bytes(64))])])
+    oci_image(root, [Layer([E("var/lib/rpm/Packages.db", bytes(100)),
+                            E("usr/lib/sysimage/rpm/Packages", bytes(64)),
+                            E("var/lib/rpm/rpmdb.sqlite", b"not a database at all")])])
     r = scan(root)
     eq(sorted((f["path"], f["severity"], f["evidence"]["format"]) for f in r.json["findings"]),
-       [("/usr/lib/sysimage/rpm/Packages", "info", "bdb"), ("/var/lib/rpm/rpmdb.sqlite", "info", "sqlite")],
-       "rpm databases named")
+       [("/usr/lib/sysimage/rpm/Packages", "info", "bdb"), ("/var/lib/rpm/Packages.db", "info", "ndb")],
+       "rpm databases named (an rpmdb.sqlite is read; one that is not a database says nothing)")
     eq(r.json["verdict"], "clean", "verdict")
+
+
+RPM_SPEC = """%global debug_package %{nil}
+%global __os_install_post %{nil}
+Name: hello-standin
+Version: 1.0
+Release: 1
+Summary: a test package
+License: Apache-2.0
+%description
+A test package.
+%install
+mkdir -p %{buildroot}/usr/bin %{buildroot}/usr/share/hello
+install -m 0755 %{_sourcedir}/hello %{buildroot}/usr/bin/hello
+install -m 0644 %{_sourcedir}/check.nse %{buildroot}/usr/share/hello/check.nse
+%files
+/usr/bin/hello
+/usr/share/hello/check.nse
+"""
+
+
+@case
+def rpm_database_read_through_sqlite():
+    """A real rpmdb.sqlite (rpmbuild and rpm --root, Debian's rpm 4.18):
+    its headers give owners, versions and SHA-256s; a replaced program is
+    SW-PKG-MODIFIED, an unmodified data file's text pattern is lowered."""
+    import hashlib
+    if not shutil.which("rpmbuild"):
+        raise AssertionError("rpmbuild missing (Debian package rpm)")
+    top = os.path.join(WORK, "rpm")
+    src = os.path.join(top, "src")
+    os.makedirs(src, exist_ok=True)
+    hello = b"\x7fELF\x02\x01\x01" + bytes(57) + b"hello stand-in, original\n" + bytes(100)
+    nse = b'local cmd = "nc -l -p 4444 -e /bin/sh"\n'
+    with open(os.path.join(src, "hello"), "wb") as f:
+        f.write(hello)
+    with open(os.path.join(src, "check.nse"), "wb") as f:
+        f.write(nse)
+    with open(os.path.join(top, "hello.spec"), "w") as f:
+        f.write(RPM_SPEC)
+    p = subprocess.run(["rpmbuild", "-bb", "--define", "_topdir " + os.path.join(top, "top"), "--define",
+                        "_sourcedir " + src, "--define", "_build_id_links none", os.path.join(top, "hello.spec")],
+                       capture_output=True, text=True)
+    eq(p.returncode, 0, "rpmbuild: " + p.stderr[-600:])
+    import glob
+    pkg = glob.glob(os.path.join(top, "top", "RPMS", "*", "hello-standin-1.0-1.*.rpm"))[0]
+    root = os.path.join(top, "root")
+    p = subprocess.run(["rpm", "--root", root, "--dbpath", "/var/lib/rpm", "-i", "--nodeps", "--noscripts",
+                        "--nosignature", "--ignorearch", pkg], capture_output=True, text=True)
+    eq(p.returncode, 0, "rpm -i: " + p.stderr[-600:])
+    with open(os.path.join(root, "var/lib/rpm/rpmdb.sqlite"), "rb") as f:
+        db = f.read()
+    for name, prog, want in (("rpm-ok", hello, []), ("rpm-evil", hello.replace(b"original", b"replaced"),
+                                                        ["/usr/bin/hello"])):
+        img = d(name)
+        oci_image(img, [Layer([E("var/lib/rpm/rpmdb.sqlite", db), E("usr/bin/hello", prog, mode=0o755),
+                               E("usr/share/hello/check.nse", nse)])])
+        r = scan(img)
+        mods = [f for f in r.json["findings"] if f["id"] == "SW-PKG-MODIFIED"]
+        eq([f["path"] for f in mods], want, name)
+        for f in mods:
+            eq((f["evidence"]["sha256"], f["evidence"]["recorded_sha256"], f["evidence"]["package"]["name"],
+                f["evidence"]["package"]["version"]),
+               (hashlib.sha256(prog).hexdigest(), hashlib.sha256(hello).hexdigest(), "hello-standin", "1.0-1"),
+               "evidence")
+        f = one_finding(r, "SW-REVSHELL-NETCAT", "/usr/share/hello/check.nse", 0)
+        eq((f["severity"], f["evidence"]["package"]["manager"], f["evidence"]["package"].get("unmodified")),
+           ("low", "rpm", True), "the data file's text pattern: " + name)
+        eq([x for x in r.json["findings"] if x["id"] == "SW-PKGDB-NOT-READ"], [], "the sqlite database was read")
+    # hostile headers: counts and offsets past the blob, strings without
+    # their NUL, a directory index out of range: read as far as they are
+    # sound, never past them
+    import random
+    import sqlite3
+    bad = os.path.join(top, "bad.sqlite")
+    c = sqlite3.connect(bad)
+    c.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
+    rnd = random.Random(7)
+
+    def entry(tag, typ, off, cnt):
+        return struct.pack(">IIII", tag, typ, off, cnt)
+    data = b"evil\0" + b"/usr/bin/\0" + b"hello\0" + b"ab" * 40
+    blobs = [struct.pack(">II", 0xFFFFFFFF, 0xFFFFFFFF), struct.pack(">II", 3, 1 << 30) + bytes(48),
+             struct.pack(">II", 4, len(data)) + entry(1000, 6, 0, 1) + entry(1118, 8, 5, 1000) +
+             entry(1117, 8, 15, 1) + entry(1116, 4, 0, 1) + data,
+             struct.pack(">II", 2, 4) + entry(1000, 6, 0, 1) + entry(1117, 8, 0x7FFFFFFF, 5) + b"abcd"]
+    blobs += [bytes(rnd.getrandbits(8) for _ in range(rnd.randrange(1, 300))) for _ in range(50)]
+    c.executemany("INSERT INTO Packages(blob) VALUES (?)", [(b,) for b in blobs])
+    c.commit()
+    c.close()
+    with open(bad, "rb") as f:
+        baddb = f.read()
+    img = d("rpm-hostile")
+    oci_image(img, [Layer([E("var/lib/rpm/rpmdb.sqlite", baddb), E("usr/bin/hello", hello, mode=0o755),
+                           E("usr/share/hello/check.nse", nse)])])
+    r = scan(img)
+    eq(r.rc, 1, "the scan of a hostile rpm database completes: " + r.err)
+    f = one_finding(r, "SW-REVSHELL-NETCAT", "/usr/share/hello/check.nse", 0)
+    eq(f["severity"], "critical", "nothing a hostile database says lowers a finding it does not vouch for")
 
 
 @case

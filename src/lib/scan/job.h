@@ -35,11 +35,12 @@ typedef struct kept {
 
 /* The digests of an ELF file in a system binary directory, for pkgdb.c to
  * compare with the package database's record (a replaced ps or sshd):
- * dpkg records MD5, apk SHA-1. */
+ * dpkg records MD5, apk SHA-1, rpm SHA-256 (or what its header names). */
 typedef struct psum {
 	size_t rec;
 	uint8_t md5[SW_MD5_LEN];
 	uint8_t sha1[SW_SHA1_LEN];
+	uint8_t sha256[SW_SHA256_LEN];
 } psum;
 
 typedef struct pinc {

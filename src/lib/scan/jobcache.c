@@ -9,7 +9,7 @@
  *   u64 ninc   | ninc x (u8 has_path, str path, str reason)
  *   u64 inc_dropped, u64 f_dropped
  *   u64 nkept  | nkept x (u64 rec, str data)
- *   u64 nsums  | nsums x (u64 rec, 16 bytes MD5, 20 bytes SHA-1)
+ *   u64 nsums  | nsums x (u64 rec, 16 bytes MD5, 20 bytes SHA-1, 32 bytes SHA-256)
  *   str: u32 length + bytes (no NUL inside names; data may hold anything)
  *
  * The reader trusts nothing: every count and length is checked against
@@ -102,6 +102,7 @@ int sw_job_encode(const job *j, const char *diff_id, sw_buf *b)
 		rc |= put_u64(b, j->sums[i].rec);
 		rc |= sw_buf_append(b, j->sums[i].md5, SW_MD5_LEN);
 		rc |= sw_buf_append(b, j->sums[i].sha1, SW_SHA1_LEN);
+		rc |= sw_buf_append(b, j->sums[i].sha256, SW_SHA256_LEN);
 	}
 	return rc ? SW_ENOMEM : 0;
 }
@@ -293,19 +294,20 @@ int sw_job_decode(job *j, const uint8_t *p, size_t n, char **diff_id, size_t max
 		j->nkept++;
 	}
 	cnt = get_u64(&r);
-	if (r.bad || cnt > (uint64_t)(r.end - r.p) / (8 + SW_MD5_LEN + SW_SHA1_LEN))
+	if (r.bad || cnt > (uint64_t)(r.end - r.p) / (8 + SW_MD5_LEN + SW_SHA1_LEN + SW_SHA256_LEN))
 		return SW_EFORMAT;
 	if (cnt && !(j->sums = calloc((size_t)cnt, sizeof(*j->sums))))
 		return SW_ENOMEM;
 	for (i = 0; i < cnt && !r.bad; i++) {
 		uint64_t rr = get_u64(&r);
-		if (r.bad || rr >= j->nrecs || r.end - r.p < SW_MD5_LEN + SW_SHA1_LEN) {
+		if (r.bad || rr >= j->nrecs || r.end - r.p < SW_MD5_LEN + SW_SHA1_LEN + SW_SHA256_LEN) {
 			r.bad = true;
 			break;
 		}
 		memcpy(j->sums[i].md5, r.p, SW_MD5_LEN);
 		memcpy(j->sums[i].sha1, r.p + SW_MD5_LEN, SW_SHA1_LEN);
-		r.p += SW_MD5_LEN + SW_SHA1_LEN;
+		memcpy(j->sums[i].sha256, r.p + SW_MD5_LEN + SW_SHA1_LEN, SW_SHA256_LEN);
+		r.p += SW_MD5_LEN + SW_SHA1_LEN + SW_SHA256_LEN;
 		j->sums[i].rec = (size_t)rr;
 		j->nsums++;
 	}

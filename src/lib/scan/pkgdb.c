@@ -33,6 +33,7 @@
  *     or files where a planted one would run (the lowering is confined to
  *     data a package reads, and its evidence keeps the original severity).
  */
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,9 +49,10 @@ typedef struct pkg {
 typedef struct owner {
 	char *path;              /* absolute, NUL-terminated (in a copy of the database) */
 	size_t pkg;
-	bool has_md5, has_sha1;
-	uint8_t md5[SW_MD5_LEN];  /* from info/NAME.md5sums */
-	uint8_t sha1[SW_SHA1_LEN]; /* from apk's Z:Q1... */
+	bool has_md5, has_sha1, has_sha256;
+	uint8_t md5[SW_MD5_LEN];  /* from info/NAME.md5sums, or an rpm header */
+	uint8_t sha1[SW_SHA1_LEN]; /* from apk's Z:Q1..., or an rpm header */
+	uint8_t sha256[SW_SHA256_LEN]; /* from an rpm header */
 } owner;
 
 typedef struct pkgdb {
@@ -66,6 +68,10 @@ typedef struct pkgdb {
 } pkgdb;
 
 #define DPKG_INFO "/var/lib/dpkg/info/"
+#define RPM_SQLITE "/var/lib/rpm/rpmdb.sqlite"
+#define RPM_SQLITE_SYSIMAGE "/usr/lib/sysimage/rpm/rpmdb.sqlite"
+#define RPM_MAX_PACKAGES 100000
+#define RPM_MAX_FILES 4000000     /* in all the headers together */
 #define DPKG_STATUS_D "/var/lib/dpkg/status.d/"
 
 bool sw_scan__is_pkgdb(const char *path)
@@ -73,7 +79,7 @@ bool sw_scan__is_pkgdb(const char *path)
 	size_t n = strlen(path);
 
 	if (!strcmp(path, "/var/lib/dpkg/status") || !strcmp(path, "/lib/apk/db/installed") ||
-	    !strcmp(path, "/var/lib/dpkg/diversions"))
+	    !strcmp(path, "/var/lib/dpkg/diversions") || !strcmp(path, RPM_SQLITE) || !strcmp(path, RPM_SQLITE_SYSIMAGE))
 		return true;
 	if (!strncmp(path, DPKG_INFO, strlen(DPKG_INFO)))
 		return !strchr(path + strlen(DPKG_INFO), '/') &&
@@ -332,13 +338,215 @@ static bool diverted(const pkgdb *db, const char *path)
 	return false;
 }
 
+/* ---- rpm: rpmdb.sqlite's Packages(hnum, blob), each blob a header ----
+ *
+ * A header: be32 il (index entries), be32 dl (data bytes), il entries of
+ * be32 (tag, type, offset, count), then the data. The tags read: NAME
+ * 1000, VERSION 1001, RELEASE 1002, ARCH 1022, FILEDIGESTS 1035 (hex, one
+ * per file), DIRINDEXES 1116, BASENAMES 1117, DIRNAMES 1118,
+ * FILEDIGESTALGO 5011 (1 MD5, 2 SHA-1, 8 SHA-256; MD5 when absent).
+ * Everything is bounds-checked: the database is the image's. */
+
+enum { RPM_INT32 = 4, RPM_STRING = 6, RPM_STRING_ARRAY = 8, RPM_I18NSTRING = 9 };
+
+typedef struct rhdr {
+	const uint8_t *idx, *data;
+	uint32_t il, dl;
+} rhdr;
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The tag's entry: type, offset and count, checked against the data. */
+static bool rpm_tag(const rhdr *h, uint32_t tag, uint32_t *type, uint32_t *off, uint32_t *count)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->il; i++) {
+		const uint8_t *e = h->idx + 16 * (size_t)i;
+		if (be32(e) != tag)
+			continue;
+		*type = be32(e + 4);
+		*off = be32(e + 8);
+		*count = be32(e + 12);
+		return *off < h->dl && *count > 0 && *count <= h->dl;
+	}
+	return false;
+}
+
+/* The n-th string of a STRING / STRING_ARRAY tag (each NUL-ended inside
+ * the data), walking from *pos (the caller's cursor); NULL past the end. */
+static const char *rpm_next_str(const rhdr *h, uint32_t *pos)
+{
+	const uint8_t *s = h->data + *pos, *nul;
+
+	if (*pos >= h->dl || !(nul = memchr(s, '\0', h->dl - *pos)))
+		return NULL;
+	*pos += (uint32_t)(nul - s) + 1;
+	return (const char *)s;
+}
+
+static const char *rpm_str(const rhdr *h, uint32_t tag)
+{
+	uint32_t type, off, count;
+
+	if (!rpm_tag(h, tag, &type, &off, &count) || (type != RPM_STRING && type != RPM_I18NSTRING &&
+						      type != RPM_STRING_ARRAY))
+		return NULL;
+	return rpm_next_str(h, &off);
+}
+
+static char *db_strdup(pkgdb *db, const char *str)
+{
+	char *t;
+
+	if (SW_GROW(db->texts, db->ntexts) < 0 || !(t = sw__strdup(str)))
+		return NULL;
+	db->texts[db->ntexts++] = t;
+	return t;
+}
+
+static int rpm_header(pkgdb *db, const uint8_t *blob, size_t n, size_t *files)
+{
+	rhdr h;
+	const char *name, *v, *rel, *arch, **dirs = NULL;
+	uint32_t type, off, count, ndirs, nbase, bpos, dpos = 0, ipos, i, algo = 1, digpos = 0, ndig = 0;
+	size_t k;
+	int rc = 0;
+
+	if (n < 8)
+		return 0;
+	h.il = be32(blob);
+	h.dl = be32(blob + 4);
+	if (h.il > (n - 8) / 16 || h.dl > n - 8 - 16 * (size_t)h.il)
+		return 0; /* not a header: nothing read from it */
+	h.idx = blob + 8;
+	h.data = h.idx + 16 * (size_t)h.il;
+	if (!(name = rpm_str(&h, 1000)) || !*name)
+		return 0;
+	v = rpm_str(&h, 1001);
+	rel = rpm_str(&h, 1002);
+	arch = rpm_str(&h, 1022);
+	if (!(name = db_strdup(db, name)))
+		return SW_ENOMEM;
+	if ((rc = db_pkg(db, "rpm", name, strlen(name), &k)) < 0)
+		return rc;
+	if (v) {
+		char *ver = sw__asprintf("%s%s%s", v, rel ? "-" : "", rel ? rel : "");
+		if (!ver || SW_GROW(db->texts, db->ntexts) < 0) {
+			free(ver);
+			return SW_ENOMEM;
+		}
+		db->texts[db->ntexts++] = ver;
+		db->p[k].version = ver;
+	}
+	if (arch && !(db->p[k].arch = db_strdup(db, arch)))
+		return SW_ENOMEM;
+	if (rpm_tag(&h, 5011, &type, &off, &count) && type == RPM_INT32 && off % 4 == 0 && (size_t)off + 4 <= h.dl)
+		algo = be32(h.data + off);
+	if (rpm_tag(&h, 1035, &type, &off, &count) && type == RPM_STRING_ARRAY) {
+		digpos = off;
+		ndig = count;
+	}
+	if (!rpm_tag(&h, 1118, &type, &dpos, &ndirs) || type != RPM_STRING_ARRAY ||
+	    !rpm_tag(&h, 1117, &type, &bpos, &nbase) || type != RPM_STRING_ARRAY ||
+	    !rpm_tag(&h, 1116, &type, &ipos, &count) || type != RPM_INT32 || count != nbase || ipos % 4 ||
+	    (size_t)ipos + 4 * (size_t)count > h.dl)
+		return 0; /* a package with no files */
+	if (*files + nbase > RPM_MAX_FILES)
+		return 0;
+	*files += nbase;
+	if (!(dirs = calloc(ndirs, sizeof(*dirs))))
+		return SW_ENOMEM;
+	for (i = 0; i < ndirs; i++)
+		if (!(dirs[i] = rpm_next_str(&h, &dpos)))
+			break;
+	for (i = 0; i < nbase && rc == 0; i++) {
+		uint32_t di = be32(h.data + ipos + 4 * (size_t)i);
+		const char *base = rpm_next_str(&h, &bpos), *dig = ndig == nbase ? rpm_next_str(&h, &digpos) : NULL;
+		char *path;
+		if (!base)
+			break;
+		if (di >= ndirs || !dirs[di])
+			continue;
+		if (!(path = sw__asprintf("%s%s", dirs[di], base)) || SW_GROW(db->texts, db->ntexts) < 0) {
+			free(path);
+			rc = SW_ENOMEM;
+			break;
+		}
+		db->texts[db->ntexts++] = path;
+		if ((rc = db_owner(db, path, k, NULL)) < 0 || db->no == 0 || db->o[db->no - 1].path != path || !dig)
+			continue;
+		{
+			owner *o = &db->o[db->no - 1];
+			size_t dl = strlen(dig);
+			if (algo == 8 && dl == 2 * SW_SHA256_LEN)
+				o->has_sha256 = unhex(dig, o->sha256, SW_SHA256_LEN) == 0;
+			else if (algo == 2 && dl == 2 * SW_SHA1_LEN)
+				o->has_sha1 = unhex(dig, o->sha1, SW_SHA1_LEN) == 0;
+			else if (algo == 1 && dl == 2 * SW_MD5_LEN)
+				o->has_md5 = unhex(dig, o->md5, SW_MD5_LEN) == 0;
+		}
+	}
+	free(dirs);
+	return rc;
+}
+
+static int read_rpm(pkgdb *db, const uint8_t *data, size_t len)
+{
+	sqlite3 *q = NULL;
+	sqlite3_stmt *st = NULL;
+	unsigned char *copy;
+	size_t rows = 0, files = 0;
+	int rc = 0, sr;
+
+	if (!len || !(copy = sqlite3_malloc64(len)))
+		return len ? SW_ENOMEM : 0;
+	memcpy(copy, data, len);
+	/* rpm keeps its database in WAL mode; an image in memory cannot be,
+	 * and its log was folded in when rpm closed it: read as a rollback
+	 * database (the header's read and write versions, 2 -> 1) */
+	if (len >= 20 && copy[18] == 2 && copy[19] == 2)
+		copy[18] = copy[19] = 1;
+	if (sqlite3_open_v2(":memory:", &q, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		sqlite3_free(copy);
+		sqlite3_close(q);
+		return 0;
+	}
+	/* a hostile file: no triggers or views run, no schema writes, bounded */
+	sqlite3_db_config(q, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(q, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+	sqlite3_db_config(q, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
+	sqlite3_db_config(q, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_limit(q, SQLITE_LIMIT_LENGTH, (int)(len < (size_t)INT32_MAX ? len + 1 : INT32_MAX));
+	if (sqlite3_deserialize(q, "main", copy, (sqlite3_int64)len, (sqlite3_int64)len,
+				SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY) != SQLITE_OK ||
+	    sqlite3_prepare_v2(q, "SELECT blob FROM Packages", -1, &st, NULL) != SQLITE_OK)
+		goto out; /* not an rpm database we can read: nothing from it */
+	while (rc == 0 && rows < RPM_MAX_PACKAGES && (sr = sqlite3_step(st)) == SQLITE_ROW) {
+		const void *b = sqlite3_column_blob(st, 0);
+		int n = sqlite3_column_bytes(st, 0);
+		rows++;
+		if (b && n > 0)
+			rc = rpm_header(db, b, (size_t)n, &files);
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(q);
+	return rc;
+}
+
 static int read_db(pkgdb *db, const char *path, const uint8_t *data, size_t len)
 {
 	const char *base = strrchr(path, '/') + 1;
 	size_t n = strlen(base);
-	char *t = db_text(db, data, len);
+	char *t;
 
-	if (!t)
+	if (!strcmp(path, RPM_SQLITE) || !strcmp(path, RPM_SQLITE_SYSIMAGE))
+		return read_rpm(db, data, len);
+	if (!(t = db_text(db, data, len)))
 		return SW_ENOMEM;
 	if (!strcmp(path, "/var/lib/dpkg/status"))
 		return read_control(db, t, true);
@@ -389,8 +597,8 @@ static const owner *owner_of(const pkgdb *db, const char *path)
 
 /* The digests the engine took of a finding's file (evidence md5, sha1, elf). */
 typedef struct fdig {
-	bool has_md5, has_sha1, elf;
-	uint8_t md5[SW_MD5_LEN], sha1[SW_SHA1_LEN];
+	bool has_md5, has_sha1, has_sha256, elf;
+	uint8_t md5[SW_MD5_LEN], sha1[SW_SHA1_LEN], sha256[SW_SHA256_LEN];
 } fdig;
 
 static void finding_digests(const sw_finding *f, fdig *d)
@@ -406,6 +614,8 @@ static void finding_digests(const sw_finding *f, fdig *d)
 	d->has_md5 = h && strlen(h) == 2 * SW_MD5_LEN && unhex(h, d->md5, SW_MD5_LEN) == 0;
 	h = sw_json_get_str(sw_json_root(doc), "sha1");
 	d->has_sha1 = h && strlen(h) == 2 * SW_SHA1_LEN && unhex(h, d->sha1, SW_SHA1_LEN) == 0;
+	h = sw_json_get_str(sw_json_root(doc), "sha256");
+	d->has_sha256 = h && strlen(h) == 2 * SW_SHA256_LEN && unhex(h, d->sha256, SW_SHA256_LEN) == 0;
 	e = sw_json_get(sw_json_root(doc), "elf");
 	d->elf = e && e->type == SW_JSON_BOOL && e->b;
 	sw_json_free(doc);
@@ -413,8 +623,10 @@ static void finding_digests(const sw_finding *f, fdig *d)
 
 /* Is the file as its package recorded it? 1 yes, 0 no, -1 nothing to
  * compare (the database records no digest the engine took). */
-static int as_recorded(const owner *o, const uint8_t *md5, const uint8_t *sha1)
+static int as_recorded(const owner *o, const uint8_t *md5, const uint8_t *sha1, const uint8_t *sha256)
 {
+	if (o && o->has_sha256 && sha256)
+		return !memcmp(o->sha256, sha256, SW_SHA256_LEN);
 	if (o && o->has_md5 && md5)
 		return !memcmp(o->md5, md5, SW_MD5_LEN);
 	if (o && o->has_sha1 && sha1)
@@ -455,7 +667,7 @@ static int note(sw_finding *f, const pkgdb *db)
 	int rc, same;
 
 	finding_digests(f, &d);
-	same = as_recorded(o, d.has_md5 ? d.md5 : NULL, d.has_sha1 ? d.sha1 : NULL);
+	same = as_recorded(o, d.has_md5 ? d.md5 : NULL, d.has_sha1 ? d.sha1 : NULL, d.has_sha256 ? d.sha256 : NULL);
 
 	sw_jw_obj(&w);
 	pkg_json(&w, db, p);
@@ -487,11 +699,17 @@ static int modified(sw_report *r, const pkgdb *db, const char *path, size_t laye
 	sw_finding f = { 0 };
 	int rc;
 
-	if (as_recorded(o, sum->md5, sum->sha1) != 0 || diverted(db, path))
+	if (as_recorded(o, sum->md5, sum->sha1, sum->sha256) != 0 || diverted(db, path))
 		return 0;
 	p = &db->p[o->pkg];
 	sw_jw_obj(&w);
-	if (o->has_md5) {
+	if (o->has_sha256) {
+		char h2[2 * SW_SHA256_LEN + 1];
+		sw_hex(sum->sha256, SW_SHA256_LEN, h2);
+		sw_jw_kstr(&w, "sha256", h2);
+		sw_hex(o->sha256, SW_SHA256_LEN, h2);
+		sw_jw_kstr(&w, "recorded_sha256", h2);
+	} else if (o->has_md5) {
 		sw_hex(sum->md5, SW_MD5_LEN, hex);
 		sw_jw_kstr(&w, "md5", hex);
 		sw_hex(o->md5, SW_MD5_LEN, hex);

@@ -286,9 +286,23 @@ static int file_begin(worker *w, const char *path, const char *link, char type,
 	return 0;
 }
 
+/* Does a detector's evidence (JSON we wrote) already carry key? Parsed,
+ * never searched: it quotes the file's bytes. */
+static bool evidence_has(const char *evidence, const char *key)
+{
+	sw_json_doc *doc = NULL;
+	bool has;
+
+	if (sw_json_parse(evidence, strlen(evidence), &doc, NULL) < 0)
+		return true; /* not ours to add to */
+	has = sw_json_get(sw_json_root(doc), key) != NULL;
+	sw_json_free(doc);
+	return has;
+}
+
 /* The digests a package database would have recorded for this file
- * (dpkg's MD5, apk's SHA-1), for pkgdb.c to compare after the merge: for
- * the findings on it (evidence "md5", "sha1", and "elf" for an ELF: an
+ * (dpkg's MD5, apk's SHA-1, rpm's SHA-256 mostly), for pkgdb.c to compare after the merge: for
+ * the findings on it (evidence "md5", "sha1", "sha256", and "elf" for an ELF: an
  * unmodified file a package shipped says so on its findings), and for
  * every ELF in a system binary directory (a replaced ps or sshd raises no
  * rule; its package's digest gives it away). Computed from the content in
@@ -298,8 +312,8 @@ static int package_digest(worker *w, const uint8_t *data, size_t len, size_t nf)
 	static const char *const bins[] = { "/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/" };
 	job *j = w->j;
 	bool elf = len >= 4 && memcmp(data, "\x7f" "ELF", 4) == 0, bin = false;
-	uint8_t md5[SW_MD5_LEN], sha1[SW_SHA1_LEN];
-	char m[2 * SW_MD5_LEN + 3], h[2 * SW_SHA1_LEN + 3];
+	uint8_t md5[SW_MD5_LEN], sha1[SW_SHA1_LEN], sha256[SW_SHA256_LEN];
+	char m[2 * SW_MD5_LEN + 3], h[2 * SW_SHA1_LEN + 3], h2[2 * SW_SHA256_LEN + 3];
 	size_t i;
 	int rc;
 
@@ -309,16 +323,24 @@ static int package_digest(worker *w, const uint8_t *data, size_t len, size_t nf)
 		return 0;
 	sw_md5_buf(data, len, md5);
 	sw_sha1_buf(data, len, sha1);
-	m[0] = h[0] = '"';
+	if (w->cur.sha256)
+		memcpy(sha256, w->cur.sha256, SW_SHA256_LEN);
+	else
+		sw_sha256_buf(data, len, sha256);
+	m[0] = h[0] = h2[0] = '"';
 	sw_hex(md5, SW_MD5_LEN, m + 1);
 	memcpy(m + 1 + 2 * SW_MD5_LEN, "\"", 2);
 	sw_hex(sha1, SW_SHA1_LEN, h + 1);
 	memcpy(h + 1 + 2 * SW_SHA1_LEN, "\"", 2);
+	sw_hex(sha256, SW_SHA256_LEN, h2 + 1);
+	memcpy(h2 + 1 + 2 * SW_SHA256_LEN, "\"", 2);
 	for (i = nf; i < j->nf; i++) {
 		if (j->fs[i].rec != w->cur_rec || j->fs[i].path)
 			continue;
 		if ((rc = sw_report__evidence_add(&j->fs[i].f, "md5", m)) < 0 ||
 		    (rc = sw_report__evidence_add(&j->fs[i].f, "sha1", h)) < 0 ||
+		    (!evidence_has(j->fs[i].f.evidence, "sha256") &&
+		     (rc = sw_report__evidence_add(&j->fs[i].f, "sha256", h2)) < 0) ||
 		    (elf && (rc = sw_report__evidence_add(&j->fs[i].f, "elf", "true")) < 0))
 			return rc;
 	}
@@ -328,14 +350,15 @@ static int package_digest(worker *w, const uint8_t *data, size_t len, size_t nf)
 		return SW_ENOMEM;
 	j->sums[j->nsums].rec = w->cur_rec;
 	memcpy(j->sums[j->nsums].md5, md5, SW_MD5_LEN);
+	memcpy(j->sums[j->nsums].sha256, sha256, SW_SHA256_LEN);
 	memcpy(j->sums[j->nsums++].sha1, sha1, SW_SHA1_LEN);
 	return 0;
 }
 
-/* An rpm database: its files' owners and digests are not read yet (the
- * Berkeley DB and ndb formats, and rpmdb.sqlite's header blobs), so the
- * report says the image's packages were not checked, at info: it changes
- * no verdict, and it is not silence. */
+/* An rpm database pkgdb.c cannot read (the Berkeley DB and ndb formats;
+ * an rpmdb.sqlite larger than a kept database may be): the report says
+ * the image's packages were not checked, at info: it changes no verdict,
+ * and it is not silence. */
 static int rpm_database(worker *w)
 {
 	static const char *const dbs[] = { "/var/lib/rpm/Packages", "/var/lib/rpm/Packages.db",
@@ -345,6 +368,8 @@ static int rpm_database(worker *w)
 	const char *base = strrchr(w->cur.path, '/') + 1;
 	size_t i;
 
+	if (!strcmp(base, "rpmdb.sqlite") && w->cur.size <= MAX_RETAIN_PKGDB && !w->truncated)
+		return 0; /* kept, and read after the merge */
 	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
 		if (!strcmp(w->cur.path, dbs[i]))
 			return sw_emit_finding(&e, "SW-PKGDB-NOT-READ", SW_SEV_INFO, "incomplete",
