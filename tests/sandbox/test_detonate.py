@@ -1024,6 +1024,16 @@ def runtime_socket_through_a_link():
 
 
 @case
+def write_by_a_thread_that_cannot_be_followed():
+    """A child its parent traces (PTRACE_TRACEME) cannot be seized: its
+    write through /tmp/c3, a link to /etc/cron.d/w, is judged by where the
+    name led when the supervisor read it."""
+    rep, out = run_objs("traced")
+    the(rep, "SW-DYN-PERSISTENCE", "/etc/cron.d/w")
+    object_event(rep, "file-write", "/etc/cron.d/w", "/tmp/c3")
+
+
+@case
 def objects_unprivileged():
     """The same when stowaway runs as an ordinary user."""
     global BIN

@@ -1379,38 +1379,56 @@ static int open_at_caller(sw_tracer *t, pid_t pid, int dirfd, const char *name, 
 
 /* Where name leads now, for the caller: the object's path (deref: the
  * last component too), or, when it does not exist, the path of the
- * directory that would hold it and the last name. Empty when not even
- * that resolves. */
+ * directory that would hold it and the last name; through a link to what
+ * does not exist yet (deref), where creating through it would land, as
+ * the kernel's O_CREAT does (40 links at most, as the kernel). Empty when
+ * not even the directory resolves. */
 static void resolve_name(sw_tracer *t, pid_t pid, int dirfd, const char *name, bool deref, char *out, size_t n)
 {
-	char dir[4096], got[4096];
-	const char *last = name, *s;
-	int fd;
+	char cur[4200], dir[4200], got[4200], link[4096];
+	const char *last, *s;
+	ssize_t l;
+	int fd, hops;
 
 	out[0] = 0;
-	if (!name[0])
+	if (!name[0] || strlen(name) >= sizeof(cur))
 		return;
-	if ((fd = open_at_caller(t, pid, dirfd, name, O_PATH | (deref ? 0 : O_NOFOLLOW))) >= 0) {
-		if (own_fd_path(t, fd, out, n) < 0)
-			out[0] = 0;
-		close(fd);
-		return;
-	}
-	snprintf(dir, sizeof(dir), ".");
-	if ((s = strrchr(name, '/'))) {
-		size_t l = s == name ? 1 : (size_t)(s - name);
-		if (l >= sizeof(dir))
+	snprintf(cur, sizeof(cur), "%s", name);
+	for (hops = 0; hops <= 40; hops++) {
+		if ((fd = open_at_caller(t, pid, dirfd, cur, O_PATH | (deref ? 0 : O_NOFOLLOW))) >= 0) {
+			if (own_fd_path(t, fd, out, n) < 0)
+				out[0] = 0;
+			close(fd);
 			return;
-		memcpy(dir, name, l);
-		dir[l] = 0;
-		last = s + 1;
+		}
+		last = cur;
+		snprintf(dir, sizeof(dir), ".");
+		if ((s = strrchr(cur, '/'))) {
+			size_t k = s == cur ? 1 : (size_t)(s - cur);
+			memcpy(dir, cur, k);
+			dir[k] = 0;
+			last = s + 1;
+		}
+		if (!*last || strcmp(last, ".") == 0 || strcmp(last, "..") == 0 ||
+		    (fd = open_at_caller(t, pid, dirfd, dir, O_PATH | O_DIRECTORY)) < 0)
+			return;
+		l = deref ? readlinkat(fd, last, link, sizeof(link) - 1) : -1;
+		if (own_fd_path(t, fd, got, sizeof(got)) < 0 || got[0] != '/')
+			l = -2;
+		close(fd);
+		if (l == -2)
+			return;
+		if (l <= 0) {
+			if ((size_t)snprintf(out, n, "%s%s%s", got, strcmp(got, "/") == 0 ? "" : "/", last) >= n)
+				out[0] = 0; /* too long to be a name */
+			return;
+		}
+		link[l] = 0; /* a dangling link: on to its target */
+		if ((size_t)snprintf(cur, sizeof(cur), "%s%s%s", link[0] == '/' ? "" : got,
+				     link[0] == '/' || strcmp(got, "/") == 0 ? "" : "/", link) >= sizeof(cur))
+			return;
+		dirfd = AT_FDCWD;
 	}
-	if (!*last || strcmp(last, ".") == 0 || strcmp(last, "..") == 0 ||
-	    (fd = open_at_caller(t, pid, dirfd, dir, O_PATH | O_DIRECTORY)) < 0)
-		return;
-	if (own_fd_path(t, fd, got, sizeof(got)) == 0 && got[0] == '/')
-		snprintf(out, n, "%s%s%s", got, strcmp(got, "/") == 0 ? "" : "/", last);
-	close(fd);
 }
 
 /* A path of the caller's own /proc directory (its thread names, its
