@@ -70,10 +70,7 @@ def image(name, cmd, quiet=False, tls=False):
                 E("var/", kind="dir"), E("var/run/", kind="dir")]
         oci_image(root, [Layer(ents, created_by="COPY behave /bin/")],
                   cfg_extra={"config": {"Entrypoint": ["/bin/behave"], "Cmd": cmd}})
-        for d, _, fs in os.walk(WORK):
-            os.chmod(d, 0o755)
-            for f in fs:
-                os.chmod(os.path.join(d, f), 0o644 if not f.startswith("stowaway") else 0o755)
+        readable_work()
     return "oci:" + root
 
 
@@ -705,10 +702,7 @@ def trick_image():
                 E("etc/", kind="dir"), E("tmp/", kind="dir", mode=0o1777), E("root/", kind="dir", mode=0o700)]
         oci_image(root, [Layer(ents, created_by="COPY . /")],
                   cfg_extra={"config": {"Entrypoint": ["/bin/behave"], "Cmd": ["trick", "procroot"]}})
-        for d, _, fs in os.walk(WORK):
-            os.chmod(d, 0o755)
-            for f in fs:
-                os.chmod(os.path.join(d, f), 0o644 if not f.startswith("stowaway") else 0o755)
+        readable_work()
     return "oci:" + root
 
 
@@ -1022,6 +1016,161 @@ def unprivileged_sink():
         rc, rep, err = run(image("names", ["names", "3"]), user=NOBODY)
         eq([(e.get("name"), e["port"]) for e in events(rep, "connect") if e["proto"] == "tcp"],
            [("last.example.net", 8080), ("v6.example.net", 8443)], "connects by name")
+    finally:
+        BIN = saved
+
+
+def objs_image():
+    """The quiet stand-in as /bin/behave, with an /etc/shadow and a root's
+    id_rsa for it to read."""
+    root = os.path.join(WORK, "img-objs")
+    if not os.path.exists(root):
+        ents = [E("bin/", kind="dir"), E("bin/behave", standin(quiet=True), mode=0o755),
+                E("etc/", kind="dir"), E("etc/shadow", b"root:*:19000:0:99999:7:::\n", mode=0o640),
+                E("tmp/", kind="dir", mode=0o1777), E("root/", kind="dir", mode=0o700),
+                E("root/.ssh/", kind="dir", mode=0o700),
+                E("root/.ssh/id_rsa", b"-----BEGIN OPENSSH PRIVATE KEY-----\nstand-in\n", mode=0o600)]
+        oci_image(root, [Layer(ents, created_by="COPY . /")],
+                  cfg_extra={"config": {"Entrypoint": ["/bin/behave"], "Cmd": ["objs", "cronlink"]}})
+        readable_work()
+    return "oci:" + root
+
+
+def readable_work():
+    """Everything under WORK readable (and stowaway's copies runnable) by
+    the unprivileged runs."""
+    for d, _, fs in os.walk(WORK):
+        os.chmod(d, 0o755)
+        for f in fs:
+            os.chmod(os.path.join(d, f), 0o644 if not f.startswith("stowaway") else 0o755)
+
+
+def run_objs(how, user=None):
+    """detonate the objs image with `behave objs HOW`: the report and the
+    command's output, which must say it got there."""
+    rc, rep, err = run_cmd(objs_image(), ["/bin/behave", "objs", how], user=user)
+    ok(rep is not None, "a report: " + err)
+    out = "".join(e["text"] for e in events(rep, "output"))
+    ok(("objs %s: done" % how) in out or (how == "flip" and "profile.d after" in out), "it ran: " + out + err)
+    eq(rc, 1, "exit code: " + err)
+    return rep, out
+
+
+def object_event(rep, kind, path, asked):
+    """The one event of kind recorded at the object's path, with the name
+    it was asked by."""
+    got = [(e["path"], e.get("asked")) for e in events(rep, kind) if e["path"] == path]
+    eq(got, [(path, asked)], "%s events at %s (all: %s)" % (kind, path, [(e["path"], e.get("asked")) for e in events(rep, kind)]))
+
+
+@case
+def write_through_a_link_made_at_run_time():
+    """/tmp/c, a link to /etc/cron.d/x made by the run, opened for writing:
+    the cron file is what was written."""
+    rep, out = run_objs("cronlink")
+    eq(the(rep, "SW-DYN-PERSISTENCE", "/etc/cron.d/x")["severity"], "high", "severity")
+    object_event(rep, "file-write", "/etc/cron.d/x", "/tmp/c")
+
+
+@case
+def write_through_a_linked_directory():
+    """/tmp/s links to /root/.ssh: /tmp/s/authorized_keys is root's."""
+    rep, out = run_objs("sshdir")
+    the(rep, "SW-DYN-PERSISTENCE", "/root/.ssh/authorized_keys")
+    object_event(rep, "file-write", "/root/.ssh/authorized_keys", "/tmp/s/authorized_keys")
+
+
+@case
+def write_by_a_relative_name_after_chdir():
+    """In /tmp, x/../ld.so.preload with x a link to /etc/x.d: the kernel
+    walks the link, then up, to /etc/ld.so.preload (a lexical reading says
+    /tmp/ld.so.preload)."""
+    rep, out = run_objs("preload")
+    the(rep, "SW-DYN-PERSISTENCE", "/etc/ld.so.preload")
+    object_event(rep, "file-write", "/etc/ld.so.preload", "/tmp/ld.so.preload")
+
+
+@case
+def secrets_read_through_links():
+    """/tmp/a -> ../etc/shadow and /tmp/k -> /root/.ssh: the files read
+    are /etc/shadow and root's id_rsa."""
+    rep, out = run_objs("secrets")
+    the(rep, "SW-DYN-CREDENTIALS", "/etc/shadow")
+    the(rep, "SW-DYN-CREDENTIALS", "/root/.ssh/id_rsa")
+    object_event(rep, "file-read", "/etc/shadow", "/tmp/a")
+    object_event(rep, "file-read", "/root/.ssh/id_rsa", "/tmp/k/id_rsa")
+
+
+@case
+def openat_name_flipped_by_another_thread():
+    """Another thread flips the name between a temp file and
+    /etc/profile.d/x.sh while openat runs, until profile.d's file was
+    opened: that write is recorded, every run (three here)."""
+    for i in range(3):
+        rep, out = run_objs("flip")
+        print("  flip run %d: %s" % (i + 1, out.strip().splitlines()[-1]))
+        eq(the(rep, "SW-DYN-PERSISTENCE", "/etc/profile.d/x.sh")["severity"], "high", "run %d" % (i + 1))
+        # (a name torn mid-flip makes other files; those are recorded as they are)
+        ok("/etc/profile.d/x.sh" in [e["path"] for e in events(rep, "file-write")], "run %d: the write" % (i + 1))
+
+
+def job_into_cron(how, kind, name):
+    """behave objs HOW (rename or link): /var/tmp/job given the name
+    /tmp/d/NAME, /tmp/d a link to /etc/cron.d; the event of kind is at
+    /etc/cron.d/NAME, and persistence found there."""
+    rep, out = run_objs(how)
+    the(rep, "SW-DYN-PERSISTENCE", "/etc/cron.d/" + name)
+    got = [(e["from"], e["path"], e.get("asked"), e.get("unconfirmed")) for e in events(rep, kind)]
+    eq(got, [("/var/tmp/job", "/etc/cron.d/" + name, "/tmp/d/" + name, None)], kind)
+
+
+@case
+def rename_onto_cron_through_a_linked_directory():
+    """A temp file renamed to /tmp/d/y: it is /etc/cron.d/y now (where the
+    file went, by our descriptor of it)."""
+    job_into_cron("rename", "file-rename", "y")
+
+
+@case
+def hard_link_into_cron_through_a_linked_directory():
+    """link(/var/tmp/job, /tmp/d/z): a new name /etc/cron.d/z for the job
+    (the new name checked to be the job's inode)."""
+    job_into_cron("link", "file-link", "z")
+
+@case
+def runtime_socket_through_a_link():
+    """connect to /tmp/ds, a link to /var/run/docker.sock (a socket bound
+    there by the run, standing in for a runtime's socket mounted in): the
+    runtime's socket is what it reached."""
+    rep, out = run_objs("sock")
+    the(rep, "SW-DYN-ESCAPE", "/var/run/docker.sock")
+    got = [(e["unix"], e.get("object")) for e in events(rep, "connect") if "unix" in e]
+    eq(got, [("/tmp/ds", "/var/run/docker.sock")], "the connect")
+
+
+@case
+def write_by_a_thread_that_cannot_be_followed():
+    """A child its parent traces (PTRACE_TRACEME) cannot be seized: its
+    write through /tmp/c3, a link to /etc/cron.d/w, is judged by where the
+    name led when the supervisor read it."""
+    rep, out = run_objs("traced")
+    the(rep, "SW-DYN-PERSISTENCE", "/etc/cron.d/w")
+    object_event(rep, "file-write", "/etc/cron.d/w", "/tmp/c3")
+
+
+@case
+def objects_unprivileged():
+    """The same when stowaway runs as an ordinary user."""
+    global BIN
+    saved, BIN = BIN, unprivileged_binary()
+    try:
+        rep, out = run_objs("secrets", user=NOBODY)
+        the(rep, "SW-DYN-CREDENTIALS", "/etc/shadow")
+        the(rep, "SW-DYN-CREDENTIALS", "/root/.ssh/id_rsa")
+        rep, out = run_objs("flip", user=NOBODY)
+        the(rep, "SW-DYN-PERSISTENCE", "/etc/profile.d/x.sh")
+        rep, out = run_objs("rename", user=NOBODY)
+        the(rep, "SW-DYN-PERSISTENCE", "/etc/cron.d/y")
     finally:
         BIN = saved
 

@@ -600,7 +600,8 @@ static const etable stratum_table = {
 
 static bool want_file(const sw_json *e)
 {
-	return is_kind(e, "file-write") || is_kind(e, "file-rename") || is_kind(e, "chmod-exec") || is_kind(e, "symlink");
+	return is_kind(e, "file-write") || is_kind(e, "file-rename") || is_kind(e, "file-link") || is_kind(e, "chmod-exec") ||
+	       is_kind(e, "symlink");
 }
 
 static void file_row(hw *h, const sw_json *events, const sw_json *e)

@@ -298,9 +298,14 @@ static void on_host(judge *j, const sw_json *e, const char *k)
 	}
 }
 
+static bool runtime_socket(const char *u)
+{
+	return *u && (strstr(u, "docker.sock") || strstr(u, "containerd") || strstr(u, "crio.sock"));
+}
+
 static void on_connect(judge *j, const sw_json *e, const char *k)
 {
-	const char *d = str(e, "dst"), *u = str(e, "unix");
+	const char *d = str(e, "dst"), *u = str(e, "unix"), *o = str(e, "object");
 	char key[128];
 	size_t x;
 
@@ -309,7 +314,9 @@ static void on_connect(judge *j, const sw_json *e, const char *k)
 		add(j, "SW-DYN-METADATA", SW_SEV_HIGH, "credential-theft", NULL, &j->b,
 		    "Reached for the cloud metadata service (%s): where instance credentials are", d);
 	}
-	if (*u && (strstr(u, "docker.sock") || strstr(u, "containerd") || strstr(u, "crio.sock"))) {
+	if (runtime_socket(o)) /* what the name led to */
+		u = o;
+	if (runtime_socket(u)) {
 		evidence(&j->b, e, -1);
 		add(j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", u, &j->b, "Tried to reach a container runtime's socket (%s)", u);
 	}
@@ -372,7 +379,7 @@ static void on_file(judge *j, const sw_json *e, const char *k)
 {
 	const char *p = str(e, "path");
 
-	if (!strcmp(k, "file-write") || !strcmp(k, "file-rename")) {
+	if (!strcmp(k, "file-write") || !strcmp(k, "file-rename") || !strcmp(k, "file-link")) {
 		if (*str(e, "persistence")) {
 			evidence(&j->b, e, -1);
 			add(j, "SW-DYN-PERSISTENCE", SW_SEV_HIGH, "persistence", p, &j->b, "Wrote to a persistence location: %s", p);
@@ -448,8 +455,8 @@ int sw_judge_event(sw_judge *j, const sw_json *e)
 		}
 	} else if (!strcmp(k, "exec")) {
 		on_exec(j, e);
-	} else if (!strcmp(k, "file-write") || !strcmp(k, "file-rename") || !strcmp(k, "file-read") ||
-		   !strcmp(k, "symlink")) {
+	} else if (!strcmp(k, "file-write") || !strcmp(k, "file-rename") || !strcmp(k, "file-link") ||
+		   !strcmp(k, "file-read") || !strcmp(k, "symlink")) {
 		on_file(j, e, k);
 	} else if (!strcmp(k, "blocked")) {
 		on_blocked(j, e);

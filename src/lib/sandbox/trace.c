@@ -17,6 +17,10 @@
  * record is made at the exec stop, from the file the kernel ran
  * (/proc/<pid>/exe) and the interpreter chain; then it is let go. An exec
  * that fails is recorded from what it asked for.
+ *
+ * Nor are file calls: an open, rename, link or symlink is followed to its
+ * return the same way (seized, interrupted, stopped on its way back) and
+ * judged by the object it reached ("objects" below).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +42,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 #include <sys/un.h>
 #include <time.h>
@@ -53,6 +58,7 @@ enum { T_TRACE, T_BLOCK };
 #define SW_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOCTL_NOTIF_SET_FLAGS
 #endif
 #define SW_NOTIF_FD_SYNC_WAKE_UP 1
+#define SW_FILTER_WAIT_KILLABLE_RECV (1UL << 5)
 
 typedef struct sys_entry {
 	int nr;
@@ -67,7 +73,7 @@ static const sys_entry systab[] = {
 	S(openat, T_TRACE), S(openat2, T_TRACE), S(creat, T_TRACE), S(rename, T_TRACE),
 	S(renameat, T_TRACE), S(renameat2, T_TRACE), S(memfd_create, T_TRACE), S(chmod, T_TRACE),
 	S(fchmodat, T_TRACE), S(fchmod, T_TRACE), S(symlink, T_TRACE), S(symlinkat, T_TRACE),
-	S(ptrace, T_TRACE),
+	S(link, T_TRACE), S(linkat, T_TRACE), S(ptrace, T_TRACE),
 	/* refused: what a container never needs, and the ways out */
 	S(mount, T_BLOCK), S(umount2, T_BLOCK), S(pivot_root, T_BLOCK), S(chroot, T_BLOCK),
 	S(unshare, T_BLOCK), S(setns, T_BLOCK), S(init_module, T_BLOCK), S(finit_module, T_BLOCK),
@@ -143,7 +149,15 @@ int sw_seccomp_install(int *listener)
 #undef ADD
 	prog.len = (unsigned short)n;
 	prog.filter = f;
-	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	/* once the supervisor has a notification, the caller's wait for the
+	 * answer is killable only (Linux 5.19): the interrupt that follows a
+	 * call to its return (follow_begin) then waits for the answer instead
+	 * of abandoning the call. Older kernels: without, and a followed call
+	 * is restarted once, then recorded by its name. */
+	fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  SECCOMP_FILTER_FLAG_NEW_LISTENER | SW_FILTER_WAIT_KILLABLE_RECV, &prog);
+	if (fd < 0 && errno == EINVAL)
+		fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 	if (fd < 0)
 		return -1;
 	*listener = fd;
@@ -165,6 +179,7 @@ int sw_seccomp_install(int *listener)
  * at once; beyond, recorded from their request). */
 #define MAX_PENDING 64
 typedef struct exec_req exec_req;
+typedef struct follow follow;
 
 /* What an exec asked for, read from the caller at its stop: the name,
  * the arguments (JSON), the descriptor's target for an fd exec. */
@@ -180,6 +195,27 @@ struct exec_req {
 	char absp[4200];        /* made absolute, lexically */
 	char target[256];       /* fd exec: the descriptor's target */
 	char *argv;             /* JSON array text */
+};
+
+/* Calls followed to their return (opens, renames, links, symlinks; see
+ * "objects" below). */
+#define MAX_FOLLOW 32
+#define MAX_RESTARTED 16
+
+struct follow {
+	pid_t tid;              /* 0: a free slot */
+	bool dying;             /* recorded, killed before we let it go: to be reaped */
+	int nr;                 /* the call */
+	uint64_t since;         /* monotonic ns */
+	uint64_t flags;         /* an open's */
+	int dirfd;              /* the name's (rename, link, symlink: the new name's) */
+	int fromdirfd;          /* rename, link: the source's */
+	int src;                /* ours, O_PATH: a rename's or link's source, or -1 */
+	dev_t dev;              /* a link's source */
+	ino_t ino;
+	char srcpath[4200];     /* where src was before the call */
+	char name[4096];        /* as read */
+	char from[4096];        /* rename, link: the source's name; symlink: the target */
 };
 
 typedef struct pident {
@@ -208,6 +244,11 @@ struct sw_tracer {
 	struct timespec start;     /* files modified since were written by the sandbox */
 	exec_req *pending;         /* MAX_PENDING */
 	size_t npending;
+	follow *fl;                /* MAX_FOLLOW calls followed to their return */
+	size_t nfollow;
+	follow *cur;               /* the one the notification being answered began */
+	pid_t restarted[MAX_RESTARTED]; /* threads whose followed call was cut short */
+	unsigned nrestarted;
 	sw_evb ev;
 };
 
@@ -220,11 +261,13 @@ int sw_tracer_new(sw_tracer **out, int notify_fd, sw_evlog *log, sw_sink *sink, 
 	*out = NULL;
 	if (!t || syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0 ||
 	    !(t->pending = calloc(MAX_PENDING, sizeof(*t->pending))) ||
+	    !(t->fl = calloc(MAX_FOLLOW, sizeof(*t->fl))) ||
 	    !(t->req = calloc(1, sz.seccomp_notif > sizeof(*t->req) ? sz.seccomp_notif : sizeof(*t->req))) ||
 	    !(t->resp = calloc(1, sz.seccomp_notif_resp > sizeof(*t->resp) ? sz.seccomp_notif_resp
 									 : sizeof(*t->resp)))) {
 		if (t) {
 			free(t->req);
+			free(t->fl);
 			free(t->pending);
 			free(t);
 		}
@@ -471,6 +514,24 @@ static int self_fd_path(const char *path)
 	return -1;
 }
 
+/* A relative name opened (with flags) from the caller's cwd (dirfd
+ * AT_FDCWD) or its descriptor dirfd, reached through the host's /proc. */
+static int open_from(sw_tracer *t, pid_t pid, int dirfd, const char *name, int flags)
+{
+	char base[64];
+	int d, fd;
+
+	if (dirfd == AT_FDCWD)
+		snprintf(base, sizeof(base), "%d/cwd", (int)pid);
+	else
+		snprintf(base, sizeof(base), "%d/fd/%d", (int)pid, dirfd);
+	if ((d = openat(t->hostproc, base, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	fd = openat(d, name, flags | O_CLOEXEC);
+	close(d);
+	return fd;
+}
+
 /* Open what the caller names, as it would: the tracer thread lives in the
  * sandbox's mount namespace, so absolute paths and ".." stay inside it;
  * only the caller's own descriptors are reached through the host's /proc,
@@ -478,7 +539,7 @@ static int self_fd_path(const char *path)
 static int open_as(sw_tracer *t, pid_t pid, int dirfd, const char *path, bool empty_path)
 {
 	char name[64];
-	int d, fd, n = empty_path ? dirfd : self_fd_path(path);
+	int n = empty_path ? dirfd : self_fd_path(path);
 
 	if (empty_path || n >= 0) {
 		if (n < 0)
@@ -488,15 +549,7 @@ static int open_as(sw_tracer *t, pid_t pid, int dirfd, const char *path, bool em
 	}
 	if (path[0] == '/')
 		return open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (dirfd == AT_FDCWD)
-		snprintf(name, sizeof(name), "%d/cwd", (int)pid);
-	else
-		snprintf(name, sizeof(name), "%d/fd/%d", (int)pid, dirfd);
-	if ((d = openat(t->hostproc, name, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	fd = openat(d, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	close(d);
-	return fd;
+	return open_from(t, pid, dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 }
 
 static bool in_list(char *const *v, size_t n, const char *s)
@@ -1114,8 +1167,26 @@ static int sock_type(sw_tracer *t, pid_t pid, int fd)
 	return type;
 }
 
-/* connect, sendto, sendmsg, sendmmsg, bind: the address; the sink gets
- * a listener on the port before the call goes on. */
+static void resolve_name(sw_tracer *t, pid_t pid, int dirfd, const char *name, bool deref, char *out, size_t n);
+
+/* A unix socket's path: what it leads to, when that is not the name (a
+ * link to a runtime's socket), as "object". Resolved when the call is
+ * made, not followed to its return: the kernel reads the address again. */
+static void unix_object(sw_tracer *t, pid_t pid, const uint8_t *sa, size_t alen, sw_evb *b)
+{
+	char p[112], absp[4200], obj[4200];
+	size_t l = alen - 2 > 108 ? 108 : alen - 2;
+
+	if (l == 0 || sa[2] == 0)
+		return; /* abstract: no file */
+	memcpy(p, sa + 2, l);
+	p[l] = 0;
+	resolve_name(t, pid, AT_FDCWD, p, true, obj, sizeof(obj));
+	abs_path(t, pid, AT_FDCWD, p, absp, sizeof(absp));
+	if (obj[0] == '/' && strcmp(obj, absp) != 0)
+		sw_ev_str(b, "object", obj, sizeof(obj));
+}
+
 /* One address a socket call names: recorded (first few times), and for
  * inet a sink listener on its port before the call goes on. */
 static void net_addr(sw_tracer *t, pid_t pid, const char *kind, int fd, uint64_t addr, uint64_t alen)
@@ -1160,6 +1231,8 @@ static void net_addr(sw_tracer *t, pid_t pid, const char *kind, int fd, uint64_t
 			sw_ev_str(b, "proto", type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "other", 8);
 		if (tmp.b.len && !sw_buf_err(&tmp.b)) /* members after members: the comma is in tmp */
 			sw_buf_append(&b->b, tmp.b.data, tmp.b.len);
+		if (fam == AF_UNIX)
+			unix_object(t, pid, sa, (size_t)alen, b);
 		sw_ev_end(t->log, b);
 	}
 	sw_buf_release(&tmp.b);
@@ -1258,13 +1331,462 @@ static const char *sensitive_read(const char *p)
 	return NULL;
 }
 
+/* ---- objects: what a file call reached ---- */
+
+/*
+ * An open, rename, link or symlink is judged by the object it reached,
+ * not by the name it gave: a name can go through links made at run time,
+ * a linked directory or "..", or be rewritten by another thread between
+ * our read and the kernel's. So the call is followed to its return: the
+ * calling thread is seized and interrupted while it waits for our answer
+ * (the filter makes that wait killable once we hold the notification, so
+ * the interrupt waits for the answer instead of abandoning the call), the
+ * call goes on, and the thread stops on its way back to user space with
+ * the result in its registers. An open's object is its new descriptor,
+ * /proc/<tid>/fd/N as the tracer thread reads it (its root is the
+ * sandbox's); a rename's is where the source is now (an O_PATH descriptor
+ * of ours, taken before the call, moves with it); a link's is the new
+ * name, checked to be the source's inode; a symlink's is what the new link
+ * leads to. Then the thread is let go. A call that cannot be followed (no
+ * free slot, the thread seized already) is judged by where its name leads
+ * when we read it.
+ */
+/* Our own descriptor's path, as the tracer thread sees it. */
+static int own_fd_path(sw_tracer *t, int fd, char *out, size_t n)
+{
+	char name[64];
+	ssize_t r;
+
+	snprintf(name, sizeof(name), "%d/fd/%d", (int)getpid(), fd);
+	if ((r = readlinkat(t->hostproc, name, out, n - 1)) < 0)
+		return -1;
+	out[r] = 0;
+	return 0;
+}
+
+/* name opened (O_PATH) as the caller reaches it: a relative name from its
+ * cwd or dirfd, an absolute one from our root (the sandbox's), its
+ * /proc/self being /proc/<its pid there>. Symlinks are followed as the
+ * kernel follows them for the caller, since the walk is the same. */
+static int open_at_caller(sw_tracer *t, pid_t pid, int dirfd, const char *name, int flags)
+{
+	char p[4200];
+
+	if (name[0] == '/') {
+		if (strncmp(name, "/proc/self/", 11) == 0) {
+			const pident *e = pid_entry(t, pid);
+			snprintf(p, sizeof(p), "/proc/%d%s", e ? sw_tracer_nspid(t, e->tgid) : 0, name + 10);
+			name = p;
+		}
+		return open(name, flags | O_CLOEXEC);
+	}
+	return open_from(t, pid, dirfd, name, flags);
+}
+
+/* Where name leads now, for the caller: the object's path (deref: the
+ * last component too), or, when it does not exist, the path of the
+ * directory that would hold it and the last name; through a link to what
+ * does not exist yet (deref), where creating through it would land, as
+ * the kernel's O_CREAT does (40 links at most, as the kernel). Empty when
+ * not even the directory resolves. */
+static void resolve_name(sw_tracer *t, pid_t pid, int dirfd, const char *name, bool deref, char *out, size_t n)
+{
+	char cur[4200], dir[4200], got[4200], link[4096];
+	const char *last, *s;
+	ssize_t l;
+	int fd, hops;
+
+	out[0] = 0;
+	if (!name[0] || strlen(name) >= sizeof(cur))
+		return;
+	snprintf(cur, sizeof(cur), "%s", name);
+	for (hops = 0; hops <= 40; hops++) {
+		if ((fd = open_at_caller(t, pid, dirfd, cur, O_PATH | (deref ? 0 : O_NOFOLLOW))) >= 0) {
+			if (own_fd_path(t, fd, out, n) < 0)
+				out[0] = 0;
+			close(fd);
+			return;
+		}
+		last = cur;
+		snprintf(dir, sizeof(dir), ".");
+		if ((s = strrchr(cur, '/'))) {
+			size_t k = s == cur ? 1 : (size_t)(s - cur);
+			memcpy(dir, cur, k);
+			dir[k] = 0;
+			last = s + 1;
+		}
+		if (!*last || strcmp(last, ".") == 0 || strcmp(last, "..") == 0 ||
+		    (fd = open_at_caller(t, pid, dirfd, dir, O_PATH | O_DIRECTORY)) < 0)
+			return;
+		l = deref ? readlinkat(fd, last, link, sizeof(link) - 1) : -1;
+		if (own_fd_path(t, fd, got, sizeof(got)) < 0 || got[0] != '/')
+			l = -2;
+		close(fd);
+		if (l == -2)
+			return;
+		if (l <= 0) {
+			if ((size_t)snprintf(out, n, "%s%s%s", got, strcmp(got, "/") == 0 ? "" : "/", last) >= n)
+				out[0] = 0; /* too long to be a name */
+			return;
+		}
+		link[l] = 0; /* a dangling link: on to its target */
+		if ((size_t)snprintf(cur, sizeof(cur), "%s%s%s", link[0] == '/' ? "" : got,
+				     link[0] == '/' || strcmp(got, "/") == 0 ? "" : "/", link) >= sizeof(cur))
+			return;
+		dirfd = AT_FDCWD;
+	}
+}
+
+/* A path of the caller's own /proc directory (its thread names, its
+ * descriptors): writes there are not news. */
+static bool own_proc(sw_tracer *t, pid_t pid, const char *p)
+{
+	const pident *e;
+	char own[32];
+	size_t l;
+
+	if (strncmp(p, "/proc/self/", 11) == 0 || strncmp(p, "/proc/thread-self/", 18) == 0)
+		return true;
+	if (strncmp(p, "/proc/", 6) != 0 || !(e = pid_entry(t, pid)))
+		return false;
+	l = (size_t)snprintf(own, sizeof(own), "/proc/%d/", sw_tracer_nspid(t, e->tgid));
+	return strncmp(p, own, l) == 0;
+}
+
+/* What a path means: written, persistence; written or read, "credentials"
+ * or "escape". The object's path is judged first, then the name's (a
+ * name can show an attempt that stays inside: /proc/1/root/...); path is
+ * the one with a meaning, else the object's. */
+typedef struct objclass {
+	const char *path;
+	const char *persist;
+	const char *sensitive;
+} objclass;
+
+static void classify(const char *obj, const char *asked, bool write, objclass *c)
+{
+	const char *cand[2] = { obj, asked };
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < 2 && !c->path; i++) {
+		if (cand[i][0] != '/')
+			continue;
+		if (write && (c->persist = sw_sbx_persist_path(cand[i])))
+			c->path = cand[i];
+		else if ((c->sensitive = sensitive_read(cand[i])))
+			c->path = cand[i];
+	}
+	if (!c->path)
+		c->path = obj[0] == '/' ? obj : asked;
+}
+
+/* "path" (judged), "asked" (the name, made absolute, when it is not the
+ * path), "object" (what it reached, when it is not the path). */
+static void object_fields(sw_evb *b, const objclass *c, const char *asked, const char *obj)
+{
+	sw_ev_str(b, "path", c->path, 4200);
+	if (asked[0] && strcmp(asked, c->path) != 0)
+		sw_ev_str(b, "asked", asked, 4200);
+	if (obj[0] && strcmp(obj, c->path) != 0)
+		sw_ev_str(b, "object", obj, 4200);
+	if (c->persist)
+		sw_ev_str(b, "persistence", c->persist, 64);
+	else if (c->sensitive)
+		sw_ev_str(b, "sensitive", c->sensitive, 16);
+}
+
+/* An open: a write anywhere but our devices and the caller's own /proc, a
+ * read of something sensitive; once per path. */
+static void open_record(sw_tracer *t, pid_t pid, uint64_t flags, const char *asked, const char *obj, bool failed)
+{
+	bool write = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0;
+	objclass c;
+
+	if (write) {
+		if (our_dev(asked) || our_dev(obj) || own_proc(t, pid, asked) || own_proc(t, pid, obj))
+			return;
+		if (!failed && obj[0] == '/')
+			remember(t->written, &t->nwritten, MAX_SEEN, obj);
+		if (!failed)
+			remember(t->written, &t->nwritten, MAX_SEEN, asked);
+	}
+	classify(obj, asked, write, &c);
+	if ((!write && !c.sensitive) || !first_time(t, c.path, 1))
+		return;
+	sw_ev_begin(t->log, &t->ev, write ? "file-write" : "file-read", sw_tracer_nspid(t, pid), nsppid(t, pid));
+	object_fields(&t->ev, &c, asked, obj);
+	if (write && (flags & O_CREAT))
+		sw_ev_int(&t->ev, "create", 1);
+	if (failed)
+		sw_ev_int(&t->ev, "failed", 1);
+	sw_ev_end(t->log, &t->ev);
+}
+
+/* A rename or a hard link (kind): the source's name, where the new name
+ * leads (obj), made or not. unconfirmed: the call succeeded but not on
+ * the source we resolved (another thread changed a name meanwhile). */
+static void pair_record(sw_tracer *t, pid_t pid, const char *kind, const follow *f, const char *obj, bool failed,
+			bool unconfirmed)
+{
+	char from[4200], asked[4200];
+	objclass c;
+	sw_evb *b = &t->ev;
+
+	abs_path(t, pid, f->fromdirfd, f->from, from, sizeof(from));
+	abs_path(t, pid, f->dirfd, f->name, asked, sizeof(asked));
+	if (!failed && obj[0] == '/')
+		remember(t->written, &t->nwritten, MAX_SEEN, obj);
+	if (!failed)
+		remember(t->written, &t->nwritten, MAX_SEEN, asked);
+	classify(obj, asked, true, &c);
+	sw_ev_begin(t->log, b, kind, sw_tracer_nspid(t, pid), nsppid(t, pid));
+	sw_ev_str(b, "from", from, sizeof(from));
+	object_fields(b, &c, asked, obj);
+	if (failed)
+		sw_ev_int(b, "failed", 1);
+	if (unconfirmed)
+		sw_ev_int(b, "unconfirmed", 1);
+	sw_ev_end(t->log, b);
+}
+
+/* A symlink: recorded when its target names something sensitive, climbs
+ * out ("../../"), or leads to something sensitive (obj, once made). */
+static void symlink_record(sw_tracer *t, pid_t pid, const follow *f, const char *obj)
+{
+	char at[4200];
+	const char *why = sensitive_read(f->from);
+	sw_evb *b = &t->ev;
+
+	if (!why && obj[0] == '/')
+		why = sensitive_read(obj);
+	if (!why && strncmp(f->from, "../../", 6) != 0)
+		return;
+	resolve_name(t, pid, f->dirfd, f->name, false, at, sizeof(at));
+	if (!at[0])
+		abs_path(t, pid, f->dirfd, f->name, at, sizeof(at));
+	sw_ev_begin(t->log, b, "symlink", sw_tracer_nspid(t, pid), nsppid(t, pid));
+	sw_ev_str(b, "target", f->from, sizeof(f->from));
+	sw_ev_str(b, "path", at, sizeof(at));
+	if (obj[0] == '/' && strcmp(obj, at) != 0)
+		sw_ev_str(b, "object", obj, 4200);
+	sw_ev_str(b, "sensitive", why ? why : "escape", 16);
+	sw_ev_end(t->log, b);
+}
+
+static bool is_open(int nr)
+{
+	return nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat;
+}
+
+/* The record of a followed call: known, its result res; else (it exited
+ * first, or stopped elsewhere) judged by where its names lead now. */
+static void follow_done(sw_tracer *t, follow *f, bool known, long long res)
+{
+	char obj[4200], now[4200], asked[4200], name[64];
+	bool done = known && res >= 0, unconfirmed = false;
+	struct stat st;
+	ssize_t r;
+	int fd;
+
+	obj[0] = 0;
+	if (is_open(f->nr)) {
+		abs_path(t, f->tid, f->dirfd, f->name, asked, sizeof(asked));
+		snprintf(name, sizeof(name), "%d/fd/%lld", (int)f->tid, res);
+		if (done && (r = readlinkat(t->hostproc, name, obj, sizeof(obj) - 1)) >= 0)
+			obj[r] = 0;
+		else
+			resolve_name(t, f->tid, f->dirfd, f->name, !(f->flags & O_NOFOLLOW), obj, sizeof(obj));
+		open_record(t, f->tid, f->flags, asked, obj, known && res < 0);
+	} else if (f->nr == SYS_symlink || f->nr == SYS_symlinkat) {
+		if (done)
+			resolve_name(t, f->tid, f->dirfd, f->name, true, obj, sizeof(obj));
+		symlink_record(t, f->tid, f, obj);
+	} else {
+		bool rename = f->nr == SYS_rename || f->nr == SYS_renameat || f->nr == SYS_renameat2;
+		if (done && rename && f->src >= 0 && own_fd_path(t, f->src, now, sizeof(now)) == 0 &&
+		    strcmp(now, f->srcpath) != 0)
+			snprintf(obj, sizeof(obj), "%s", now); /* where the source went */
+		if (!obj[0]) {
+			resolve_name(t, f->tid, f->dirfd, f->name, false, obj, sizeof(obj));
+			unconfirmed = done && rename;
+			if (done && !rename) { /* the new name must be the source's inode */
+				fd = open_at_caller(t, f->tid, f->dirfd, f->name, O_PATH | O_NOFOLLOW);
+				unconfirmed = fd < 0 || f->src < 0 || fstat(fd, &st) < 0 || st.st_dev != f->dev ||
+					      st.st_ino != f->ino;
+				if (fd >= 0)
+					close(fd);
+			}
+		}
+		pair_record(t, f->tid, rename ? "file-rename" : "file-link", f, obj, known && res < 0, unconfirmed);
+	}
+}
+
+/* Not followed by us already, as an exec (exec_reap waits on its thread
+ * and on its leader). */
+static bool exec_followed(sw_tracer *t, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < MAX_PENDING && t->npending; i++)
+		if (t->pending[i].tid && (t->pending[i].tid == tid || t->pending[i].tgid == tid))
+			return true;
+	return false;
+}
+
+/* Seize and interrupt the caller, to see its call return (answered and
+ * waited for by sw_tracer_handle). NULL: not followed; recorded now. */
+static follow *follow_begin(sw_tracer *t, pid_t pid, int nr)
+{
+	follow *f = NULL;
+	size_t i;
+
+	for (i = 0; i < MAX_RESTARTED; i++)
+		if (t->restarted[i] == pid) {
+			/* the same call again, after our stop cut it short (a
+			 * FIFO's wait; a kernel without the killable wait):
+			 * let it run, or it would be cut short for ever */
+			t->restarted[i] = 0;
+			return NULL;
+		}
+	if (t->nfollow >= MAX_FOLLOW || exec_followed(t, pid))
+		return NULL;
+	for (i = 0; i < MAX_FOLLOW && !f; i++)
+		if (!t->fl[i].tid)
+			f = &t->fl[i];
+	if (!f || ptrace(PTRACE_SEIZE, pid, 0, 0) < 0)
+		return NULL;
+	(void)ptrace(PTRACE_INTERRUPT, pid, 0, 0); /* gone already: its exit is reaped */
+	f->tid = pid;
+	f->dying = false;
+	f->nr = nr;
+	f->since = sw_sbx_now();
+	f->flags = 0;
+	f->dirfd = f->fromdirfd = AT_FDCWD;
+	f->src = -1;
+	f->srcpath[0] = f->name[0] = f->from[0] = 0;
+	t->nfollow++;
+	t->cur = f;
+	return f;
+}
+
+static void follow_end(sw_tracer *t, follow *f)
+{
+	if (f->src >= 0)
+		close(f->src);
+	f->src = -1;
+	f->tid = 0;
+	t->nfollow--;
+}
+
+/* One stop or exit of a followed thread: its call's result read, the
+ * record made, the thread let go (with the signal it stopped for). */
+static void follow_stop(sw_tracer *t, follow *f, const siginfo_t *si)
+{
+	struct user_regs_struct r;
+	int st = si->si_status, ev = st >> 8;
+	long long res;
+
+	if (si->si_code == CLD_EXITED || si->si_code == CLD_KILLED || si->si_code == CLD_DUMPED) {
+		if (!f->dying)
+			follow_done(t, f, false, 0);
+		follow_end(t, f);
+		return;
+	}
+	if (si->si_code != CLD_TRAPPED && si->si_code != CLD_STOPPED)
+		return;
+	if (f->dying)
+		return;
+	if (ptrace(PTRACE_GETREGS, f->tid, 0, &r) == 0 && (long long)r.orig_rax == f->nr) {
+		res = (long long)r.rax;
+		if (res <= -512 && res >= -516) /* -ERESTART*: made again, recorded then */
+			t->restarted[t->nrestarted++ % MAX_RESTARTED] = f->tid;
+		else
+			follow_done(t, f, true, res);
+	} else {
+		follow_done(t, f, false, 0);
+	}
+	if (ptrace(PTRACE_DETACH, f->tid, 0, (void *)(uintptr_t)(ev == 0 ? (st & 0x7f) : 0)) < 0 && errno == ESRCH) {
+		/* killed meanwhile (the run's end, while the record waited
+		 * for main): a tracee's exit is its tracer's to reap, or its
+		 * parent (the sandbox's init) waits for ever */
+		f->dying = true;
+		return;
+	}
+	follow_end(t, f);
+}
+
+/* What waitid (rc, si) said of a followed thread: its stop or exit
+ * handled (true), or nothing yet. */
+static bool follow_got(sw_tracer *t, follow *f, int rc, const siginfo_t *si)
+{
+	if (rc < 0) {
+		if (errno != ECHILD)
+			return false;
+		if (!f->dying)
+			follow_done(t, f, false, 0); /* not ours any more */
+		follow_end(t, f);
+		return true;
+	}
+	if (!si->si_pid)
+		return false;
+	follow_stop(t, f, si);
+	return true;
+}
+
+static bool follow_poll(sw_tracer *t, follow *f)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return follow_got(t, f, waitid(P_PID, (id_t)f->tid, &si, WEXITED | WSTOPPED | WNOHANG | __WALL), &si);
+}
+
+/* After the answer: the followed thread's stop, waited for without the
+ * lock. It comes as soon as the call returns, and the call returns soon:
+ * the interrupt pending on the thread ends any interruptible wait in it
+ * (a FIFO's: the call is cut short and made again, see follow_begin),
+ * and the run's deadline kills whatever else could hold it (the sandbox's
+ * PID 1, killed by the supervisor's loop, which does not wait for us). */
+static void follow_wait(sw_tracer *t, follow *f, pthread_mutex_t *mu)
+{
+	siginfo_t si;
+	int rc;
+
+	do {
+		memset(&si, 0, sizeof(si));
+		rc = waitid(P_PID, (id_t)f->tid, &si, WEXITED | WSTOPPED | __WALL);
+	} while (rc < 0 && errno == EINTR);
+	pthread_mutex_lock(mu);
+	(void)follow_got(t, f, rc, &si);
+	pthread_mutex_unlock(mu);
+}
+
+/* Every followed thread that stopped or exited since; one that never
+ * stops (10 s) is forgotten, recorded by its names. */
+static void follow_reap(sw_tracer *t)
+{
+	uint64_t now = sw_sbx_now();
+	size_t i;
+
+	for (i = 0; i < MAX_FOLLOW && t->nfollow; i++) {
+		follow *f = &t->fl[i];
+		if (!f->tid || follow_poll(t, f))
+			continue;
+		if (now - f->since > 10000000000ull) {
+			if (!f->dying)
+				follow_done(t, f, false, 0);
+			follow_end(t, f);
+		}
+	}
+}
+
 static void on_open(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 {
-	char path[4096], absp[4200];
+	char path[4096], asked[4200], obj[4200];
 	int dirfd = AT_FDCWD;
 	uint64_t flags = 0, paddr;
-	const char *why = NULL;
-	bool write;
+	follow *f;
 
 	switch (sd->nr) {
 	case SYS_open: paddr = sd->args[0]; flags = sd->args[1]; break;
@@ -1283,57 +1805,61 @@ static void on_open(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 	}
 	if (mem_str(pid, paddr, path, sizeof(path)) <= 0 || !still_valid(t))
 		return;
-	write = (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0;
-	if (!write && path[0] == '/' && !sensitive_read(path) && strncmp(path, "/proc/", 6) != 0)
-		return; /* the common case: a plain read, nothing to record */
-	abs_path(t, pid, dirfd, path, absp, sizeof(absp));
-	if (write) {
-		if (our_dev(absp) || strncmp(absp, "/proc/self/", 11) == 0)
-			return;
-		remember(t->written, &t->nwritten, MAX_SEEN, absp);
-		if (!first_time(t, absp, 1))
-			return;
-		sw_ev_begin(t->log, &t->ev, "file-write", sw_tracer_nspid(t, pid), nsppid(t, pid));
-		sw_ev_str(&t->ev, "path", absp, sizeof(absp));
-		if (flags & O_CREAT)
-			sw_ev_int(&t->ev, "create", 1);
-		if ((why = sw_sbx_persist_path(absp)))
-			sw_ev_str(&t->ev, "persistence", why, 64);
-		else if ((why = sensitive_read(absp)))
-			sw_ev_str(&t->ev, "sensitive", why, 16);
-		sw_ev_end(t->log, &t->ev);
+	if ((f = follow_begin(t, pid, sd->nr))) {
+		f->flags = flags;
+		f->dirfd = dirfd;
+		memcpy(f->name, path, sizeof(path));
 		return;
 	}
-	if (!(why = sensitive_read(absp)))
+	abs_path(t, pid, dirfd, path, asked, sizeof(asked));
+	resolve_name(t, pid, dirfd, path, !(flags & O_NOFOLLOW), obj, sizeof(obj));
+	open_record(t, pid, flags, asked, obj, false);
+}
+
+/* rename, link: the source resolved now (O_PATH, ours: a rename's moves
+ * with it), the call followed; else recorded now. */
+static void on_pair(sw_tracer *t, pid_t pid, int nr, int fdir, const char *from, int tdir, const char *to,
+		    bool follow_src)
+{
+	follow *f = follow_begin(t, pid, nr), now;
+	struct stat st;
+	char obj[4200];
+
+	if (!f)
+		f = &now;
+	f->fromdirfd = fdir;
+	f->dirfd = tdir;
+	snprintf(f->from, sizeof(f->from), "%s", from);
+	snprintf(f->name, sizeof(f->name), "%s", to);
+	if (f != &now) {
+		f->src = open_at_caller(t, pid, fdir, from, O_PATH | (follow_src ? 0 : O_NOFOLLOW));
+		if (f->src >= 0 && (own_fd_path(t, f->src, f->srcpath, sizeof(f->srcpath)) < 0 || fstat(f->src, &st) < 0)) {
+			close(f->src);
+			f->src = -1;
+		} else if (f->src >= 0) {
+			f->dev = st.st_dev;
+			f->ino = st.st_ino;
+		}
 		return;
-	if (!first_time(t, absp, 1))
-		return;
-	sw_ev_begin(t->log, &t->ev, "file-read", sw_tracer_nspid(t, pid), nsppid(t, pid));
-	sw_ev_str(&t->ev, "path", absp, sizeof(absp));
-	sw_ev_str(&t->ev, "sensitive", why, 16);
-	sw_ev_end(t->log, &t->ev);
+	}
+	resolve_name(t, pid, tdir, to, false, obj, sizeof(obj));
+	pair_record(t, pid, nr == SYS_link || nr == SYS_linkat ? "file-link" : "file-rename", f, obj, false, false);
 }
 
 static void on_file_misc(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 {
 	char a[4096], bpath[4096], absb[4200];
 	sw_evb *b = &t->ev;
-	const char *why;
+	follow *f, now;
 
 	switch (sd->nr) {
-	case SYS_rename: case SYS_renameat: case SYS_renameat2: {
-		bool at = sd->nr != SYS_rename;
+	case SYS_rename: case SYS_renameat: case SYS_renameat2: case SYS_link: case SYS_linkat: {
+		bool at = sd->nr != SYS_rename && sd->nr != SYS_link;
 		if (mem_str(pid, sd->args[at ? 1 : 0], a, sizeof(a)) < 0 ||
 		    mem_str(pid, sd->args[at ? 3 : 1], bpath, sizeof(bpath)) < 0 || !still_valid(t))
 			return;
-		abs_path(t, pid, at ? (int)sd->args[2] : AT_FDCWD, bpath, absb, sizeof(absb));
-		remember(t->written, &t->nwritten, MAX_SEEN, absb);
-		sw_ev_begin(t->log, b, "file-rename", sw_tracer_nspid(t, pid), nsppid(t, pid));
-		sw_ev_str(b, "from", a, sizeof(a));
-		sw_ev_str(b, "path", absb, sizeof(absb));
-		if ((why = sw_sbx_persist_path(absb)))
-			sw_ev_str(b, "persistence", why, 64);
-		sw_ev_end(t->log, b);
+		on_pair(t, pid, (int)sd->nr, at ? (int)sd->args[0] : AT_FDCWD, a, at ? (int)sd->args[2] : AT_FDCWD, bpath,
+			sd->nr == SYS_linkat && (sd->args[4] & AT_SYMLINK_FOLLOW));
 		return;
 	}
 	case SYS_chmod: case SYS_fchmodat: case SYS_fchmod: {
@@ -1368,14 +1894,13 @@ static void on_file_misc(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 		if (mem_str(pid, sd->args[0], a, sizeof(a)) < 0 ||
 		    mem_str(pid, sd->args[at ? 2 : 1], bpath, sizeof(bpath)) < 0 || !still_valid(t))
 			return;
-		if (!((why = sensitive_read(a)) || strncmp(a, "../../", 6) == 0))
-			return;
-		abs_path(t, pid, at ? (int)sd->args[1] : AT_FDCWD, bpath, absb, sizeof(absb));
-		sw_ev_begin(t->log, b, "symlink", sw_tracer_nspid(t, pid), nsppid(t, pid));
-		sw_ev_str(b, "target", a, sizeof(a));
-		sw_ev_str(b, "path", absb, sizeof(absb));
-		sw_ev_str(b, "sensitive", why ? why : "escape", 16);
-		sw_ev_end(t->log, b);
+		if (!(f = follow_begin(t, pid, (int)sd->nr)))
+			f = &now;
+		f->dirfd = at ? (int)sd->args[1] : AT_FDCWD;
+		snprintf(f->from, sizeof(f->from), "%s", a);
+		snprintf(f->name, sizeof(f->name), "%s", bpath);
+		if (f == &now)
+			symlink_record(t, pid, f, ""); /* the link is not made yet */
 		return;
 	}
 	default:
@@ -1425,18 +1950,20 @@ int sw_tracer_handle(sw_tracer *t, pthread_mutex_t *mu)
 	const struct seccomp_data *sd = &t->req->data;
 	const sys_entry *e;
 	exec_req *q = NULL;
+	follow *f = NULL;
 	pid_t pid;
 	int refuse = 0, rc = 0; /* refuse: the errno to answer with */
 
-	if (t->npending) {
-		/* execs being followed: their stops are looked at between
-		 * notifications, every 200 us until none is left (an exec
-		 * stop waits for this: 2 ms cost each exec 2 ms more) */
+	if (t->npending || t->nfollow) {
+		/* execs (and calls) being followed: their stops are looked at
+		 * between notifications, every 200 us until none is left (an
+		 * exec stop waits for this: 2 ms cost each exec 2 ms more) */
 		struct pollfd pf = { t->fd, POLLIN, 0 };
 		const struct timespec wait = { 0, 200000 };
 		int r = ppoll(&pf, 1, &wait, NULL);
 		pthread_mutex_lock(mu);
 		exec_reap(t);
+		follow_reap(t);
 		pthread_mutex_unlock(mu);
 		if (r <= 0)
 			return r < 0 && errno != EINTR ? -1 : 0;
@@ -1445,6 +1972,7 @@ int sw_tracer_handle(sw_tracer *t, pthread_mutex_t *mu)
 	if (ioctl(t->fd, SECCOMP_IOCTL_NOTIF_RECV, t->req) < 0)
 		return errno == EINTR || errno == ENOENT ? 0 : -1;
 	pthread_mutex_lock(mu);
+	t->cur = NULL;
 	pid = (pid_t)t->req->pid;
 	e = sys_of(sd->nr);
 	if (t->npending && (q = pending_of(t, pid)) && !q->failed) {
@@ -1488,6 +2016,7 @@ int sw_tracer_handle(sw_tracer *t, pthread_mutex_t *mu)
 		case SYS_open: case SYS_openat: case SYS_openat2: case SYS_creat: on_open(t, pid, sd); break;
 		default: on_file_misc(t, pid, sd); break;
 		}
+		f = t->cur;
 	}
 	memset(t->resp, 0, sizeof(*t->resp));
 	t->resp->id = t->req->id;
@@ -1497,8 +2026,14 @@ int sw_tracer_handle(sw_tracer *t, pthread_mutex_t *mu)
 		t->resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 	}
 	pthread_mutex_unlock(mu);
-	if (ioctl(t->fd, SECCOMP_IOCTL_NOTIF_SEND, t->resp) < 0 && errno != ENOENT && errno != EINTR)
-		rc = -1;
+	if (ioctl(t->fd, SECCOMP_IOCTL_NOTIF_SEND, t->resp) < 0) {
+		if (errno != ENOENT && errno != EINTR)
+			rc = -1;
+		if (errno != ENOENT)
+			f = NULL; /* unanswered: it cannot stop; follow_reap sees its end */
+	}
+	if (f)
+		follow_wait(t, f, mu); /* the call returns: what it reached */
 	if (q && q->failed && !q->interrupted && q->tid == pid) {
 		/* answered: now stop it, to let it go (exec_reap) */
 		q->interrupted = true;
