@@ -901,6 +901,39 @@ def unprivileged_benign_python():
         BIN = saved
 
 
+FAKE_WALLET = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+
+
+@case
+def miner_command_line_that_did_not_run():
+    """A miner's command line is news even when its binary is not there
+    (ENOENT): the pool, the wallet and the options in the exec's argv, or
+    in its environment, read as the static config analysis reads them."""
+    rc, rep, err = run(image("askminer", ["askminer"], quiet=True), "--timeout", "20")
+    eq(rc, 1, err)
+    got = {f["path"]: f for f in findings(rep, "SW-DYN-MINER-COMMAND")}
+    eq(sorted(got), ["/opt/worker", "/usr/bin/xmrig"], "miner command findings")
+    f = got["/usr/bin/xmrig"]
+    eq(f["severity"], "critical", "pool with wallet and options")
+    ev = f["evidence"]
+    eq(ev["argv"], "xmrig -o stratum+tcp://pool.example:3333 -u %s --donate-level=1" % FAKE_WALLET, "argv")
+    eq(ev["pool"], "pool.example:3333", "pool")
+    eq(ev["wallet"], FAKE_WALLET, "wallet")
+    eq(ev["option"], "--donate-level", "option")
+    eq(ev["ran"], False, "it did not run")
+    ok("pool.example:3333" in f["title"] and "Tried to start" in f["title"], f["title"])
+    ex = [e for e in events(rep, "exec") if e["path"] == "/usr/bin/xmrig"]
+    ok(ex and ex[0].get("failed") == 1, "the failed exec recorded: %s" % ex)
+    # the settings in the environment only
+    ev = got["/opt/worker"]["evidence"]
+    eq(ev["pool"], "pool.example:4444", "pool from the environment")
+    eq(ev["wallet"], FAKE_WALLET, "wallet from the environment")
+    eq(ev["env"], ["POOL_URL=stratum+tcp://pool.example:4444", "WALLET=" + FAKE_WALLET], "env kept")
+    eq(got["/opt/worker"]["severity"], "critical", "pool and wallet")
+    # an exec without mining settings keeps no environment
+    ok(all("env" not in e for e in events(rep, "exec") if e["path"] == "/bin/behave"), events(rep, "exec"))
+
+
 def main():
     return drive_module("detonate", "stowaway-detonate-test-", globals())
 

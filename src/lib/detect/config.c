@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "detector.h"
+#include "mining.h"
 #include "../image/runconf.h"
 #include "../util/banned.h"
 
@@ -118,19 +119,27 @@ static const char *fetch_exec(const char *t, size_t n)
 	return NULL;
 }
 
-static const char *pool_of(const char *t, size_t n)
+/* The stratum scheme or pool domain t names, NULL if none; where in t. */
+static const char *pool_at(const char *t, size_t n, const char **at)
 {
 	static const char *const schemes[] = { "stratum+tcp://", "stratum+ssl://", "stratum+tls://",
 					       "stratum2+tcp://", "stratum1+tcp://" };
 	size_t i;
 
 	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-		if (find_ci(t, n, schemes[i]))
+		if ((*at = find_ci(t, n, schemes[i])))
 			return schemes[i];
 	for (i = 0; i < sizeof(pools) / sizeof(pools[0]); i++)
-		if (find_ci(t, n, pools[i]))
+		if ((*at = find_ci(t, n, pools[i])))
 			return pools[i];
 	return NULL;
+}
+
+static const char *pool_of(const char *t, size_t n)
+{
+	const char *at;
+
+	return pool_at(t, n, &at);
 }
 
 static const char *miner_opt(const char *t, size_t n)
@@ -163,6 +172,36 @@ static const char *wallet_of(const char *t, size_t n)
 		i = j + 1;
 	}
 	return NULL;
+}
+
+static bool host_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
+}
+
+void sw_detect__mining(const char *t, size_t n, sw_mining_hit *h)
+{
+	const char *at = NULL, *s, *e, *end;
+
+	if (n > MAX_TEXT)
+		n = MAX_TEXT;
+	end = t + n;
+	memset(h, 0, sizeof(*h));
+	if ((h->pool = pool_at(t, n, &at))) {
+		/* the address: after a scheme, else the word around the domain */
+		bool scheme = strncmp(h->pool, "stratum", 7) == 0;
+		s = scheme ? at + strlen(h->pool) : at;
+		while (!scheme && s > t && host_char(s[-1]) && s[-1] != ':')
+			s--;
+		for (e = s; e < end && host_char(*e); e++)
+			;
+		h->host = s;
+		h->host_len = (size_t)(e - s);
+	}
+	h->option = miner_opt(t, n);
+	if ((h->wallet = wallet_of(t, n)))
+		for (; h->wallet + h->wallet_len < end && base58(h->wallet[h->wallet_len]); h->wallet_len++)
+			;
 }
 
 typedef struct ctx {

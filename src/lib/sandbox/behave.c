@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "sandbox_int.h"
+#include "../detect/mining.h"
 #include "../report/report_int.h"
 
 /* Mining pools' domains (a name or its parent). */
@@ -322,12 +323,91 @@ static void on_connect(judge *j, const sw_json *e, const char *k)
 	}
 }
 
+/* What an exec asked to run, whether or not it ran (a miner's command
+ * line raises this when its binary is not there): its arguments, joined,
+ * and the environment entries the tracer kept, read as the static config
+ * analysis reads an Entrypoint and an Env. The pool, option and wallet may
+ * come from different places; a wallet counts only next to a pool or an
+ * option. */
+static void on_exec_asked(judge *j, const sw_json *e)
+{
+	const sw_json *av = sw_json_get_arr(e, "argv"), *env = sw_json_get_arr(e, "env"), *a;
+	sw_buf line = SW_BUF_INIT(64u << 10);
+	sw_mining_hit h, best = { 0 };
+	sw_jw w = SW_JW_INIT(&j->b);
+
+	for (a = av ? av->child : NULL; a; a = a->next)
+		if (a->type == SW_JSON_STR) {
+			if (line.len)
+				sw_buf_putc(&line, ' ');
+			sw_buf_append(&line, a->s, a->slen);
+		}
+	sw_detect__mining(line.data ? line.data : "", line.len, &best);
+	for (a = env ? env->child : NULL; a; a = a->next) {
+		if (a->type != SW_JSON_STR)
+			continue;
+		sw_detect__mining(a->s, a->slen, &h);
+		if (!best.pool && h.pool) {
+			best.pool = h.pool;
+			best.host = h.host;
+			best.host_len = h.host_len;
+		}
+		if (!best.option)
+			best.option = h.option;
+		if (!best.wallet && h.wallet) {
+			best.wallet = h.wallet;
+			best.wallet_len = h.wallet_len;
+		}
+	}
+	if (sw_mining_context(&best)) {
+		bool strong = best.pool && (best.option || best.wallet);
+		j->miner_signal = true;
+		sw_buf_reset(&j->b);
+		sw_jw_obj(&w);
+		sw_jw_key(&w, "time");
+		sw_jw_real(&w, dnum(e, "t"), 3);
+		if (num(e, "pid"))
+			sw_jw_kint(&w, "pid", num(e, "pid"));
+		sw_jw_kstr(&w, "path", str(e, "path"));
+		sw_jw_key(&w, "argv");
+		sw_jw_strn(&w, line.data ? line.data : "", line.len > 2048 ? 2048 : line.len);
+		if (env && env->child) {
+			sw_jw_karr(&w, "env");
+			for (a = env->child; a; a = a->next)
+				if (a->type == SW_JSON_STR)
+					sw_jw_strn(&w, a->s, a->slen > 1024 ? 1024 : a->slen);
+			sw_jw_end(&w);
+		}
+		if (best.pool) {
+			sw_jw_key(&w, "pool");
+			sw_jw_strn(&w, best.host, best.host_len);
+			sw_jw_kstr(&w, "pool_match", best.pool);
+		}
+		if (best.option)
+			sw_jw_kstr(&w, "option", best.option);
+		if (best.wallet) {
+			sw_jw_key(&w, "wallet");
+			sw_jw_strn(&w, best.wallet, best.wallet_len);
+		}
+		sw_jw_kbool(&w, "ran", !num(e, "failed") && strcmp(str(e, "file"), "not found") != 0);
+		sw_jw_end(&w);
+		add(j, "SW-DYN-MINER-COMMAND", strong ? SW_SEV_CRITICAL : SW_SEV_HIGH, "miner", str(e, "path"), &j->b,
+		    "%s a cryptocurrency miner: %.60s%s%.*s%s%.12s%s",
+		    num(e, "failed") ? "Tried to start" : "Started", base(str(e, "path")),
+		    best.pool ? ", pool " : "", best.pool ? (int)(best.host_len > 80 ? 80 : best.host_len) : 0,
+		    best.pool ? best.host : "", best.wallet ? ", wallet " : "", best.wallet ? best.wallet : "",
+		    best.wallet ? "..." : "");
+	}
+	sw_buf_release(&line);
+}
+
 static void on_exec(judge *j, const sw_json *e)
 {
 	const char *p = str(e, "path"), *bn = base(p);
 	const sw_json *chain = sw_json_get_arr(e, "chain"), *c;
 	bool inet_io = !strcmp(str(e, "stdin"), "inet") || !strcmp(str(e, "stdout"), "inet");
 
+	on_exec_asked(j, e);
 	if (num(e, "memfd")) {
 		evidence(&j->b, e, -1);
 		add(j, "SW-DYN-MEMFD-EXEC", SW_SEV_HIGH, "dropper", p, &j->b,
