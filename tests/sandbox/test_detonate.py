@@ -186,14 +186,11 @@ def burn_counted_beside_a_cpu_hog():
     """On a host whose other CPUs are taken (a CI machine running other
     jobs), the miner gets less than it asks; what it could have had is
     what counts."""
-    n = os.cpu_count() or 2
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    hogs = cpu_hogs(os.cpu_count() or 2)
     try:
         rc, rep, err = run(image("miner", ["miner", "9"]), "--timeout", "20")
     finally:
-        for h in hogs:
-            h.kill()
-            h.wait()
+        stop(hogs)
     eq(rc, 1, err)
     cpu = the(rep, "SW-DYN-CPU-BURN")
     eq(cpu["severity"], "high", "with the stratum login: high")
@@ -932,6 +929,83 @@ def miner_command_line_that_did_not_run():
     eq(got["/opt/worker"]["severity"], "critical", "pool and wallet")
     # an exec without mining settings keeps no environment
     ok(all("env" not in e for e in events(rep, "exec") if e["path"] == "/bin/behave"), events(rep, "exec"))
+
+
+def cpu_hogs(n):
+    """n busy loops on the host, beside the sandbox (at the sandbox's own
+    priority: the stowaway under test is not niced)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def stop(procs):
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def burn_threads(rep):
+    cpu = the(rep, "SW-DYN-CPU-BURN")
+    return cpu, cpu["evidence"]["threads"]
+
+
+@case
+def one_saturated_thread_named():
+    """One thread at 100%: a burn, and the evidence names the thread (its
+    own CPU time, from its schedstat), not a share of the host."""
+    rc, rep, err = run(image("duty1", ["duty", "1", "1", "100", "7"], quiet=True), "--timeout", "20")
+    cpu, thr = burn_threads(rep)
+    eq(cpu["severity"], "medium", "CPU alone is medium")
+    ok(cpu["evidence"]["busy_seconds"] >= 5, cpu["evidence"])
+    ok(thr and thr[0]["comm"] == "behave" and thr[0]["cpu_seconds"] + thr[0]["wait_seconds"] >= 5, thr)
+    ok("busiest thread: behave" in cpu["title"], cpu["title"])
+
+
+@case
+def two_processes_at_seventy_percent():
+    """Two workers, each busy 70% of the time (a throttled miner): 1.4 CPUs
+    wanted, a burn on any number of CPUs. The old rule (75% of every CPU,
+    or one process at 75% of one) saw neither."""
+    rc, rep, err = run(image("duty70", ["duty", "2", "1", "70", "8"], quiet=True), "--timeout", "20")
+    cpu, thr = burn_threads(rep)
+    ok(cpu["evidence"]["busy_seconds"] >= 5, cpu["evidence"])
+    busy = [t for t in thr if t["cpu_seconds"] + t["wait_seconds"] >= 3.5]
+    eq(len(busy), 2, "two busy threads: %s" % thr)
+    eq(len({t["pid"] for t in busy}), 2, "in two processes: %s" % thr)
+
+
+@case
+def two_threads_at_seventy_percent():
+    rc, rep, err = run(image("duty70t", ["duty", "1", "2", "70", "8"], quiet=True), "--timeout", "20")
+    cpu, thr = burn_threads(rep)
+    busy = [t for t in thr if t["cpu_seconds"] + t["wait_seconds"] >= 3.5]
+    eq(len(busy), 2, "two busy threads: %s" % thr)
+    eq(len({t["pid"] for t in busy}), 1, "in one process: %s" % thr)
+    ok(len({t["tid"] for t in busy}) == 2 and all(t["tid"] > 0 for t in busy), "their numbers in the sandbox: %s" % thr)
+
+
+@case
+def idle_program_is_no_burn():
+    """Busy 10% of the time for 8 s, and asleep: no CPU finding."""
+    rc, rep, err = run(image("duty10", ["duty", "1", "1", "10", "8"], quiet=True), "--timeout", "20")
+    eq(findings(rep, "SW-DYN-CPU-BURN"), [], "no CPU burn")
+    eq(rc, 0, err)
+    rc, rep, err = run(image("sleep", ["sleep"], quiet=True), "--timeout", "6")
+    eq(findings(rep, "SW-DYN-CPU-BURN"), [], "no CPU burn while asleep")
+
+
+@case
+def one_thread_burn_beside_cpu_hogs():
+    """Two busy loops per CPU on the host: the sandbox's thread gets about a
+    third of a CPU, and still wants all of it (on a CPU or waiting for
+    one): counted."""
+    hogs = cpu_hogs(2 * (os.cpu_count() or 2))
+    try:
+        rc, rep, err = run(image("duty1", ["duty", "1", "1", "100", "7"], quiet=True), "--timeout", "20")
+    finally:
+        stop(hogs)
+    cpu, thr = burn_threads(rep)
+    ok(cpu["evidence"]["busy_seconds"] >= 5, cpu["evidence"])
+    ok(thr[0]["wait_seconds"] > 0.5, "it waited for a CPU: %s" % thr)
 
 
 def main():

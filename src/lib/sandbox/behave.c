@@ -82,6 +82,12 @@ struct sw_judge {
 	double download_t;
 	bool have_summary;
 	double busy, cpu, run;     /* the summary's figures */
+	struct {
+		int64_t tid, pid;
+		char comm[20];
+		double cpu, wait, seen;
+	} thr[8];                  /* and its busiest threads */
+	size_t nthr;
 	char (*seen)[128];         /* TCP destinations, "addr:port" */
 	uint16_t seen_at[2 * MAX_DESTINATIONS]; /* open addressing: index + 1, 0 empty */
 	size_t ndst;
@@ -504,10 +510,21 @@ int sw_judge_event(sw_judge *j, const sw_json *e)
 	const char *k = str(e, "kind");
 
 	if (!strcmp(k, "summary")) {
+		const sw_json *t = sw_json_get_arr(e, "threads");
 		j->have_summary = true;
 		j->busy = dnum(e, "busy_seconds");
 		j->cpu = dnum(e, "cpu_seconds");
 		j->run = dnum(e, "wall_seconds");
+		for (t = t ? t->child : NULL, j->nthr = 0; t && j->nthr < 8; t = t->next) {
+			if (t->type != SW_JSON_OBJ)
+				continue;
+			j->thr[j->nthr].tid = num(t, "tid");
+			j->thr[j->nthr].pid = num(t, "pid");
+			snprintf(j->thr[j->nthr].comm, sizeof(j->thr[0].comm), "%s", str(t, "comm"));
+			j->thr[j->nthr].cpu = dnum(t, "cpu_seconds");
+			j->thr[j->nthr].wait = dnum(t, "wait_seconds");
+			j->thr[j->nthr++].seen = dnum(t, "seen_seconds");
+		}
 	} else if (!strcmp(k, "stratum")) {
 		on_stratum(j, e);
 	} else if (!strcmp(k, "dns") || !strcmp(k, "tls") || !strcmp(k, "http")) {
@@ -563,6 +580,52 @@ int sw_judge_incomplete(sw_judge *j, const char *path, const char *reason)
 	return incomplete(j, path, reason, false);
 }
 
+/* The CPU rule: the intervals in which the sandbox's threads wanted
+ * three quarters of a CPU or more (box.c, burning) add up to 5 s, or to
+ * 60% of a run of 4 s or more. The evidence names the threads. */
+static void cpu_burn(judge *j, double run)
+{
+	sw_jw w = SW_JW_INIT(&j->b);
+	size_t k;
+
+	if (!(j->busy >= 5 || (run >= 4 && j->busy >= 0.6 * run)))
+		return;
+	sw_buf_reset(&j->b);
+	sw_jw_obj(&w);
+	sw_jw_key(&w, "busy_seconds");
+	sw_jw_real(&w, j->busy, 2);
+	sw_jw_key(&w, "cpu_seconds");
+	sw_jw_real(&w, j->cpu, 2);
+	sw_jw_key(&w, "wall_seconds");
+	sw_jw_real(&w, run, 2);
+	sw_jw_kuint(&w, "cpus", j->ncpu);
+	sw_jw_karr(&w, "threads");
+	for (k = 0; k < j->nthr; k++) {
+		sw_jw_obj(&w);
+		sw_jw_kint(&w, "pid", j->thr[k].pid);
+		sw_jw_kint(&w, "tid", j->thr[k].tid);
+		sw_jw_kstr(&w, "comm", j->thr[k].comm);
+		sw_jw_key(&w, "cpu_seconds");
+		sw_jw_real(&w, j->thr[k].cpu, 2);
+		sw_jw_key(&w, "wait_seconds");
+		sw_jw_real(&w, j->thr[k].wait, 2);
+		sw_jw_key(&w, "seen_seconds");
+		sw_jw_real(&w, j->thr[k].seen, 2);
+		sw_jw_end(&w);
+	}
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	if (j->nthr)
+		add(j, "SW-DYN-CPU-BURN", j->miner_signal ? SW_SEV_HIGH : SW_SEV_MEDIUM, "miner", NULL, &j->b,
+		    "Wanted the CPU for %.0f s of %.0f s (busiest thread: %s, pid %lld, %.0f s on a CPU)%s", j->busy,
+		    run, j->thr[0].comm, (long long)j->thr[0].pid, j->thr[0].cpu,
+		    j->miner_signal ? ", with other mining signs" : "");
+	else
+		add(j, "SW-DYN-CPU-BURN", j->miner_signal ? SW_SEV_HIGH : SW_SEV_MEDIUM, "miner", NULL, &j->b,
+		    "Wanted the CPU for %.0f s of %.0f s%s", j->busy, run,
+		    j->miner_signal ? ", with other mining signs" : "");
+}
+
 int sw_judge_end(sw_judge *j, double wall)
 {
 	char why[160];
@@ -581,25 +644,8 @@ int sw_judge_end(sw_judge *j, double wall)
 		add(j, "SW-DYN-SCANNING", j->ndst >= 64 ? SW_SEV_HIGH : SW_SEV_MEDIUM, "scanning", NULL, &j->b,
 		    "Tried %zu different network destinations: scanning", j->ndst);
 	}
-	if (j->rc == 0 && j->have_summary) {
-		double run = j->run > 0 ? j->run : wall;
-		if (j->busy >= 5 || (run >= 4 && j->busy >= 0.6 * run)) {
-			sw_jw w = SW_JW_INIT(&j->b);
-			sw_buf_reset(&j->b);
-			sw_jw_obj(&w);
-			sw_jw_key(&w, "busy_seconds");
-			sw_jw_real(&w, j->busy, 2);
-			sw_jw_key(&w, "cpu_seconds");
-			sw_jw_real(&w, j->cpu, 2);
-			sw_jw_key(&w, "wall_seconds");
-			sw_jw_real(&w, run, 2);
-			sw_jw_kuint(&w, "cpus", j->ncpu);
-			sw_jw_end(&w);
-			add(j, "SW-DYN-CPU-BURN", j->miner_signal ? SW_SEV_HIGH : SW_SEV_MEDIUM, "miner", NULL, &j->b,
-			    "Kept the CPUs busy for %.0f s of %.0f s%s", j->busy, run,
-			    j->miner_signal ? ", with other mining signs" : "");
-		}
-	}
+	if (j->rc == 0 && j->have_summary)
+		cpu_burn(j, j->run > 0 ? j->run : wall);
 	for (k = 0; k < MAX_IDS && j->ids[k].id && j->rc == 0; k++)
 		if (j->ids[k].more) {
 			snprintf(why, sizeof(why), "sandbox: %llu more %s findings not listed (at most %d)",

@@ -466,15 +466,33 @@ typedef struct proc_rec {
 	uint64_t ticks;
 } proc_rec;
 
+/* Threads are judged one by one: a miner may run one thread, or a few
+ * at less than full speed, on a host with many CPUs. */
+#define MAX_THREADS_TRACKED 4096
+#define TOP_THREADS 8
+
+typedef struct thr_rec {
+	int tid, host;          /* on the host: the thread, its process */
+	int ns;                 /* the thread as the sandbox sees it */
+	char comm[20];
+	uint64_t run, wait;     /* ns on a CPU and waiting for one (schedstat), last read */
+	uint64_t first, last;   /* monotonic ns: first and last seen */
+} thr_rec;
+
 typedef struct sampler {
 	int hostproc;
 	char nsid[64];
 	proc_rec procs[MAX_PROCS_TRACKED];
 	size_t nprocs;
 	uint64_t total_ticks, last_ticks, live, peak_live, rss_pages, peak_rss;
-	uint64_t last_max;         /* the busiest process's ticks in the last interval */
-	uint64_t host_idle, last_idle; /* the host's idle+iowait ticks (all CPUs): total, last interval */
-	unsigned busy_samples, samples;
+	thr_rec thr[MAX_THREADS_TRACKED];
+	size_t nthr;
+	uint16_t thr_at[2 * MAX_THREADS_TRACKED]; /* open addressing by tid: index + 1, 0 empty */
+	uint64_t thr_untracked;    /* threads seen past the table */
+	uint64_t at, dwall;        /* monotonic ns of the last sample, and since the one before */
+	double demand;             /* CPUs the sandbox's threads wanted in the last interval */
+	uint64_t busy_ns;          /* time in intervals that were a burn */
+	unsigned samples;
 	int64_t shmem0, shmem;     /* the host's Shmem (kB), first and last seen: memfds
 				    * and tmpfs files the sandbox holds, that no RSS shows */
 	int rootfs_fd;
@@ -482,19 +500,117 @@ typedef struct sampler {
 	int64_t inodes0, inodes;   /* and inodes (0 where it does not count them) */
 } sampler;
 
-/* Was the last interval a burn? tpi: clock ticks per CPU in an interval.
- * Any of: 75% of every CPU the sandbox may use; one process at 75% of a
- * CPU (a miner on one thread, or throttled to one); or, on a host where
- * others took the rest, at least half a CPU and 75% of what the sandbox
- * could have had (its own use plus the host's idle time, within its CPUs). */
-static bool burning(const sampler *s, double tpi, long ncpu)
+/* Was the last interval a burn? What the sandbox's threads wanted is what
+ * counts, not what they got: each thread's time on a CPU plus its time
+ * waiting for one (its own schedstat), against the wall time, whatever
+ * else the host runs. A burn: three quarters of one CPU or more, capped
+ * at the CPUs the sandbox may use; one saturated thread is one, two
+ * threads at 70% are 1.4. */
+static bool burning(const sampler *s, long ncpu)
 {
-	double used = (double)s->last_ticks, could = used + (double)s->last_idle;
+	double d = s->demand > (double)ncpu ? (double)ncpu : s->demand;
 
-	if (could > (double)ncpu * tpi)
-		could = (double)ncpu * tpi;
-	return used >= 0.75 * (double)ncpu * tpi || (double)s->last_max >= 0.75 * tpi ||
-	       (used >= 0.5 * tpi && used >= 0.75 * could);
+	return d >= 0.75;
+}
+
+static thr_rec *thr_find(sampler *s, int tid, int host, bool *fresh)
+{
+	size_t x = ((unsigned)tid * 2654435761u) & (2 * MAX_THREADS_TRACKED - 1);
+
+	*fresh = false;
+	for (; s->thr_at[x]; x = (x + 1) & (2 * MAX_THREADS_TRACKED - 1))
+		if (s->thr[s->thr_at[x] - 1].tid == tid)
+			return &s->thr[s->thr_at[x] - 1];
+	if (s->nthr >= MAX_THREADS_TRACKED) {
+		s->thr_untracked++;
+		return NULL;
+	}
+	memset(&s->thr[s->nthr], 0, sizeof(s->thr[0]));
+	s->thr[s->nthr].tid = tid;
+	s->thr[s->nthr].host = host;
+	s->thr_at[x] = (uint16_t)++s->nthr;
+	*fresh = true;
+	return &s->thr[s->nthr - 1];
+}
+
+/* A small /proc file dir/name into buf (NUL-terminated): its length, or
+ * <= 0 when it cannot be read. */
+static ssize_t read_small(int dir, const char *name, char *buf, size_t n)
+{
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = read(fd, buf, n - 1);
+	close(fd);
+	buf[r > 0 ? r : 0] = 0;
+	return r;
+}
+
+/* A new thread's name and its number in the sandbox (the last NSpid). */
+static void thr_name(int tdir, thr_rec *r)
+{
+	char path[64], st[2048], *q;
+
+	snprintf(path, sizeof(path), "%d/status", r->tid);
+	if (read_small(tdir, path, st, sizeof(st)) <= 0)
+		return;
+	if (strncmp(st, "Name:\t", 6) == 0)
+		snprintf(r->comm, sizeof(r->comm), "%.*s", (int)strcspn(st + 6, "\n"), st + 6);
+	if ((q = strstr(st, "\nNSpid:"))) {
+		char *end = q + 7 + strcspn(q + 7, "\n"), *sp;
+		*end = 0;
+		r->ns = (sp = strrchr(q + 7, '\t')) ? (int)strtol(sp + 1, NULL, 10) : 0;
+	}
+}
+
+/* Every thread of the process host: what it wanted of the CPU since the
+ * last sample, added to the interval's demand (a thread never counts for
+ * more than the interval: it is on one CPU at a time). */
+static void sample_threads(sampler *s, int host, uint64_t now, uint64_t dwall)
+{
+	char name[64];
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+
+	snprintf(name, sizeof(name), "%d/task", host);
+	if ((dfd = openat(s->hostproc, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if (!(d = fdopendir(dfd))) {
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char path[64], buf[128];
+		unsigned long long run, wait;
+		uint64_t was = 0, got;
+		int tid = (int)strtol(de->d_name, NULL, 10);
+		bool fresh;
+		thr_rec *r;
+		if (tid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "%d/schedstat", tid);
+		if (read_small(dirfd(d), path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%llu %llu", &run, &wait) != 2 || !(r = thr_find(s, tid, host, &fresh)))
+			continue;
+		if (fresh || r->host != host || run < r->run || wait < r->wait) {
+			/* new, or its number reused: all of it is since the last sample */
+			memset(r, 0, sizeof(*r));
+			r->tid = tid;
+			r->host = host;
+			r->first = now - (dwall < now ? dwall : 0);
+			thr_name(dirfd(d), r);
+		} else {
+			was = r->run + r->wait;
+		}
+		got = run + wait - was;
+		s->demand += dwall ? (double)(got < dwall ? got : dwall) / (double)dwall : 0;
+		r->run = run;
+		r->wait = wait;
+		r->last = now;
+	}
+	closedir(d);
 }
 
 static void sample(sampler *s, sw_tracer *t)
@@ -502,7 +618,8 @@ static void sample(sampler *s, sw_tracer *t)
 	DIR *d;
 	struct dirent *de;
 	int dfd = dup(s->hostproc);
-	uint64_t ticks = 0, rss = 0, live = 0, most = 0;
+	uint64_t ticks = 0, rss = 0, live = 0, now = sw_sbx_now();
+	uint64_t dwall = s->at && now > s->at ? now - s->at : 0;
 
 	if (dfd < 0 || !(d = fdopendir(dfd))) {
 		if (dfd >= 0)
@@ -510,10 +627,11 @@ static void sample(sampler *s, sw_tracer *t)
 		return;
 	}
 	rewinddir(d);
+	s->demand = 0;
 	while ((de = readdir(d))) {
 		char name[300], link[64], stat[1024], *rp;
 		ssize_t n;
-		int fd, host = (int)strtol(de->d_name, NULL, 10);
+		int host = (int)strtol(de->d_name, NULL, 10);
 		unsigned long long ut = 0, stt = 0, rs = 0;
 		int ppid = 0;
 		size_t i;
@@ -526,13 +644,8 @@ static void sample(sampler *s, sw_tracer *t)
 		if (strcmp(link, s->nsid) != 0)
 			continue;
 		snprintf(name, sizeof(name), "%d/stat", host);
-		if ((fd = openat(s->hostproc, name, O_RDONLY | O_CLOEXEC)) < 0)
+		if (read_small(s->hostproc, name, stat, sizeof(stat)) <= 0)
 			continue;
-		n = read(fd, stat, sizeof(stat) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		stat[n] = 0;
 		/* comm may hold spaces and parentheses: fields follow the last ')' */
 		if (!(rp = strrchr(stat, ')')) ||
 		    sscanf(rp + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %llu",
@@ -557,29 +670,13 @@ static void sample(sampler *s, sw_tracer *t)
 		if (i < s->nprocs) {
 			uint64_t dt = ut + stt >= s->procs[i].ticks ? ut + stt - s->procs[i].ticks : 0;
 			ticks += dt;
-			most = dt > most ? dt : most;
 			s->procs[i].ticks = ut + stt;
 		}
+		sample_threads(s, host, now, dwall);
 	}
 	closedir(d);
-	s->last_max = most;
-	{
-		/* the host's idle time: what the sandbox could have had besides
-		 * what it used (a busy host leaves a miner less than it asks) */
-		char st[512];
-		unsigned long long us, ni, sy, idle = 0, iow = 0;
-		int fd = openat(s->hostproc, "stat", O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, st, sizeof(st) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			st[n] = 0;
-			if (sscanf(st, "cpu %llu %llu %llu %llu %llu", &us, &ni, &sy, &idle, &iow) == 5) {
-				s->last_idle = s->samples && idle + iow >= s->host_idle ? idle + iow - s->host_idle : 0;
-				s->host_idle = idle + iow;
-			}
-		}
-	}
+	s->at = now;
+	s->dwall = dwall;
 	{
 		char mi[8192], *q;
 		int fd = openat(s->hostproc, "meminfo", O_RDONLY | O_CLOEXEC);
@@ -921,8 +1018,8 @@ static void check_limits(supervisor *s)
 	const sw_box_params *p = s->p;
 	sampler *smp = s->smp;
 
-	if (burning(smp, (double)s->tck * ((double)s->interval / 1e9), s->ncpu))
-		smp->busy_samples++;
+	if (burning(smp, s->ncpu))
+		smp->busy_ns += smp->dwall;
 	uint64_t used = smp->rss_pages * (uint64_t)s->page +
 			(smp->shmem > smp->shmem0 ? (uint64_t)(smp->shmem - smp->shmem0) * 1024 : 0);
 	if (smp->disk - smp->disk0 > (int64_t)p->max_disk && !s->disk_killed) {
@@ -1048,6 +1145,43 @@ static void process_events(supervisor *s)
 	}
 }
 
+/* The threads that wanted the CPU most (on it, or waiting for it), at
+ * most TOP_THREADS, as "threads" in the summary: who burned it. */
+static void busiest_threads(supervisor *s)
+{
+	const sampler *smp = s->smp;
+	size_t top[TOP_THREADS], ntop = 0, i, k;
+
+	for (i = 0; i < smp->nthr; i++) {
+		uint64_t v = smp->thr[i].run + smp->thr[i].wait;
+		for (k = ntop; k > 0 && smp->thr[top[k - 1]].run + smp->thr[top[k - 1]].wait < v; k--)
+			if (k < TOP_THREADS)
+				top[k] = top[k - 1];
+		if (k < TOP_THREADS) {
+			top[k] = i;
+			ntop += ntop < TOP_THREADS;
+		}
+	}
+	sw_ev_int(&s->b, "threads_seen", (int64_t)(smp->nthr + smp->thr_untracked));
+	sw_jw_karr(&s->b.w, "threads");
+	for (k = 0; k < ntop; k++) {
+		const thr_rec *r = &smp->thr[top[k]];
+		double life = (double)(r->last - r->first) / 1e9;
+		sw_jw_obj(&s->b.w);
+		sw_jw_kint(&s->b.w, "tid", r->ns);
+		sw_jw_kint(&s->b.w, "pid", sw_tracer_nspid(s->tr, r->host));
+		sw_jw_kstr(&s->b.w, "comm", r->comm);
+		sw_jw_key(&s->b.w, "cpu_seconds");
+		sw_jw_real(&s->b.w, (double)r->run / 1e9, 2);
+		sw_jw_key(&s->b.w, "wait_seconds");
+		sw_jw_real(&s->b.w, (double)r->wait / 1e9, 2);
+		sw_jw_key(&s->b.w, "seen_seconds");
+		sw_jw_real(&s->b.w, life, 2);
+		sw_jw_end(&s->b.w);
+	}
+	sw_jw_end(&s->b.w);
+}
+
 /* The summary is never dropped: nothing is (main decides what the
  * timeline keeps); it says how many events came before it. */
 static void summary_event(supervisor *s)
@@ -1069,7 +1203,8 @@ static void summary_event(supervisor *s)
 	sw_jw_key(&s->b.w, "cpu_seconds");
 	sw_jw_real(&s->b.w, (double)smp->total_ticks / (double)s->tck, 3);
 	sw_jw_key(&s->b.w, "busy_seconds");
-	sw_jw_real(&s->b.w, smp->busy_samples * ((double)s->interval / 1e9), 2);
+	sw_jw_real(&s->b.w, (double)smp->busy_ns / 1e9, 2);
+	busiest_threads(s);
 	sw_ev_int(&s->b, "cpus", s->ncpu);
 	sw_ev_int(&s->b, "peak_processes", (int64_t)smp->peak_live);
 	sw_ev_int(&s->b, "processes_seen", (int64_t)smp->nprocs);
