@@ -1008,6 +1008,82 @@ def one_thread_burn_beside_cpu_hogs():
     ok(thr[0]["wait_seconds"] > 0.5, "it waited for a CPU: %s" % thr)
 
 
+def kernel_memory_hog(mode, mb, memory, user=None):
+    """A hog of kernel-held memory against a small limit: (report, the
+    limit event, the isolation description). It must be stopped at the
+    limit, not by the timeout, and leave nothing behind."""
+    global BIN
+    saved = BIN
+    if user is not None:
+        BIN = unprivileged_binary()
+    try:
+        t0 = time.time()
+        rc, rep, err = run(image(mode, [mode, str(mb)], quiet=True), "--memory", memory, "--timeout", "60",
+                           user=user)
+    finally:
+        BIN = saved
+    ok(rep is not None, err)
+    s = summary(rep)
+    ok(s["memory_killed"] and not s["timed_out"] and time.time() - t0 < 50, s)
+    lim = [e for e in events(rep, "limit") if e["limit"] in ("memory", "descriptors")]
+    eq(len(lim), 1, "one limit acted: %s" % events(rep, "limit"))
+    the(rep, "SW-DYN-MEMORY")
+    no_process_left(mode)
+    return rep, lim[0], rep["dynamic"]["summary"]["isolation"]
+
+
+def expect_cgroup_or(iso, lim, sampled_key):
+    """As root on a cgroup v1 host, v1's memory controller held the
+    sandbox: its OOM killer acted, or the supervisor's samples came first
+    (both run; sampled_key says what the samples saw); elsewhere the
+    samples alone."""
+    if iso["cgroup"].startswith("v1"):
+        ok(os.geteuid() == 0, iso)
+        ok(any("cgroup v1" in e for e in iso["memory"]["enforced_by"]), iso["memory"])
+        ok((lim["limit"] == "memory" and lim.get("oom_kills", 0) >= 1) or sampled_key(lim),
+           "the cgroup's OOM killer or the samples acted: %s" % lim)
+        return True
+    ok(iso["cgroup"].startswith("none"), iso)
+    ok(sampled_key(lim), lim)
+    return False
+
+
+def v1_memory_here():
+    return os.geteuid() == 0 and any(":memory:" in l for l in open("/proc/self/cgroup"))
+
+
+@case
+def socket_buffer_hog_stopped():
+    """512 MiB asked of unix socket buffers (written, never read) against
+    a 128 MiB limit: no RSS shows them. As root on this cgroup v1 host the
+    memory controller counts them; unprivileged, the supervisor samples
+    the sandbox's unix sockets (sock_diag) and kills it."""
+    rep, lim, iso = kernel_memory_hog("sockhog", 512, "128M")
+    eq(expect_cgroup_or(iso, lim, lambda l: l["limit"] == "memory" and l["socket_bytes"] > 64 << 20),
+       v1_memory_here(), "v1's memory controller used where it is there")
+    rep, lim, iso = kernel_memory_hog("sockhog", 512, "128M", user=NOBODY)
+    eq(lim["limit"], "memory", lim)
+    ok(lim["socket_bytes"] > 64 << 20 and lim["bytes"] > 128 << 20, "socket buffers counted: %s" % lim)
+    ok("socket buffers" in the(rep, "SW-DYN-MEMORY")["title"], the(rep, "SW-DYN-MEMORY")["title"])
+    ok(summary(rep)["peak_socket_buffers"] >= lim["socket_bytes"], summary(rep))
+    eq(iso["memory"]["descriptors"]["per_process"], 4096, iso["memory"])
+
+
+@case
+def pipe_hog_stopped():
+    """Pipes filled and never read, against a 64 MiB limit: as root on a v1
+    host the memory controller (pipe pages are charged to it); unprivileged
+    the descriptors in total (1024 for this limit), which is what bounds
+    pipe buffers no sample sees."""
+    rep, lim, iso = kernel_memory_hog("pipehog", 512, "64M")
+    eq(expect_cgroup_or(iso, lim, lambda l: l["limit"] == "descriptors"), v1_memory_here(), "v1 used")
+    rep, lim, iso = kernel_memory_hog("pipehog", 512, "64M", user=NOBODY)
+    eq((lim["limit"], lim["max"]), ("descriptors", 1024), lim)
+    ok(lim["descriptors"] > 1024, lim)
+    eq(iso["memory"]["descriptors"]["total"], 1024, iso["memory"])
+    ok("descriptors" in the(rep, "SW-DYN-MEMORY")["title"], the(rep, "SW-DYN-MEMORY")["title"])
+
+
 def main():
     return drive_module("detonate", "stowaway-detonate-test-", globals())
 

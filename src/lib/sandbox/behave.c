@@ -500,6 +500,18 @@ static void on_limit(judge *j, const sw_json *e)
 	else if (!strcmp(l, "inodes"))
 		add(j, "SW-DYN-DISK", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
 		    "Made more files than the sandbox allows (%lld), killed", (long long)num(e, "max"));
+	else if (!strcmp(l, "descriptors"))
+		add(j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
+		    "Held more descriptors than the sandbox allows (%lld): kernel buffers (pipes, sockets) no sample "
+		    "sees, killed", (long long)num(e, "max"));
+	else if (num(e, "oom_kills") > 0)
+		add(j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
+		    "Used more memory than the sandbox allows (%lld MiB): the cgroup's OOM killer acted",
+		    (long long)(num(e, "max") >> 20));
+	else if (num(e, "socket_bytes") > num(e, "max") / 4)
+		add(j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
+		    "Used more memory than the sandbox allows (%lld MiB), %lld MiB of it in socket buffers, killed",
+		    (long long)(num(e, "max") >> 20), (long long)(num(e, "socket_bytes") >> 20));
 	else
 		add(j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
 		    "Used more memory than the sandbox allows (%lld MiB), killed", (long long)(num(e, "max") >> 20));

@@ -9,6 +9,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <linux/openat2.h>
 #include <linux/securebits.h>
 #include <poll.h>
@@ -333,7 +337,7 @@ static void run_command(const sw_box_params *p, int ctl, int out, int execd)
 		die_msg(ctl, "close_range");
 	rl.rlim_cur = rl.rlim_max = p->max_procs;
 	(void)setrlimit(RLIMIT_NPROC, &rl);
-	rl.rlim_cur = rl.rlim_max = 4096;
+	rl.rlim_cur = rl.rlim_max = 4096; /* SANDBOX_NOFILE in detonate.c */
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max = 0;
 	(void)setrlimit(RLIMIT_CORE, &rl);
@@ -415,6 +419,16 @@ static void init_main(const sw_box_params *p, int ctl, int out)
 	/* the supervisor's id change left this mm undumpable, which would keep
 	 * it from our namespaces; until the command runs only */
 	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	/* the sandbox goes first when a memory cgroup's OOM killer picks (the
+	 * supervisor is in the group too): kernel-held memory, socket buffers
+	 * say, is nobody's RSS, and the supervisor would look the largest.
+	 * Raising one's own score needs no privilege; children inherit it. */
+	{
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "1000", 4) != 4)
+			die_msg(ctl, "oom_score_adj");
+		close(fd);
+	}
 	if (fchdir(p->rootfs_fd) < 0)
 		die_msg(ctl, "entering the root filesystem");
 	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) < 0)
@@ -495,6 +509,11 @@ typedef struct sampler {
 	unsigned samples;
 	int64_t shmem0, shmem;     /* the host's Shmem (kB), first and last seen: memfds
 				    * and tmpfs files the sandbox holds, that no RSS shows */
+	int nl;                    /* sock_diag, in the sandbox's network namespace (or -1) */
+	int live_host[MAX_PROCS_TRACKED]; /* the sandbox's processes at the last sample */
+	size_t nlive;
+	uint64_t sock_bytes, peak_sock; /* bytes queued in the sandbox's unix sockets */
+	uint64_t fds, peak_fds;    /* descriptors open in the sandbox */
 	int rootfs_fd;
 	int64_t disk0, disk;       /* bytes used on the work directory's filesystem */
 	int64_t inodes0, inodes;   /* and inodes (0 where it does not count them) */
@@ -613,6 +632,95 @@ static void sample_threads(sampler *s, int host, uint64_t now, uint64_t dwall)
 	closedir(d);
 }
 
+/* The bytes queued in every unix socket of the network namespace, which
+ * is the sandbox's (and the supervisor's few): memory the kernel holds for
+ * the sandbox that no RSS shows. A unix socket's queued data is charged to
+ * its sender (its wmem), so the sum counts each byte once. sock_diag
+ * (UDIAG_SHOW_MEMINFO) answers without privilege, per namespace. */
+static uint64_t unix_queued(int nl)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct unix_diag_req r;
+	} req;
+	static char buf[32768] __attribute__((aligned(8)));
+	uint64_t sum = 0, msgs = 0;
+
+	if (nl < 0)
+		return 0;
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.r.sdiag_family = AF_UNIX;
+	req.r.udiag_states = ~0u;
+	req.r.udiag_show = UDIAG_SHOW_MEMINFO;
+	if (send(nl, &req, sizeof(req), 0) < 0)
+		return 0;
+	while (msgs < (1u << 22)) { /* bounded: more sockets than descriptors allowed */
+		ssize_t n = recv(nl, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+		if (n <= 0)
+			return sum;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct unix_diag_msg *m = NLMSG_DATA(h);
+			struct rtattr *a;
+			int alen;
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+				return sum;
+			msgs++;
+			alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+			for (a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+				if (a->rta_type == UNIX_DIAG_MEMINFO && RTA_PAYLOAD(a) >= (int)(SK_MEMINFO_VARS * sizeof(uint32_t))) {
+					const uint32_t *mem = RTA_DATA(a);
+					sum += (uint64_t)mem[SK_MEMINFO_WMEM_ALLOC] + mem[SK_MEMINFO_RMEM_ALLOC];
+				}
+		}
+	}
+	return sum;
+}
+
+/* The descriptors process host has open (its fd directory's entries). */
+static uint64_t fds_of(int hostproc, int host);
+
+/* What the kernel holds for the sandbox that no RSS shows: the unix
+ * socket buffers of its network namespace, and the descriptors of the
+ * processes the last sample found (which bound its pipes). Cheap: it
+ * runs between samples too. */
+static void sample_kernel(sampler *s)
+{
+	uint64_t fds = 0;
+	size_t i;
+
+	for (i = 0; i < s->nlive; i++)
+		fds += fds_of(s->hostproc, s->live_host[i]);
+	s->fds = fds;
+	s->peak_fds = fds > s->peak_fds ? fds : s->peak_fds;
+	s->sock_bytes = unix_queued(s->nl);
+	s->peak_sock = s->sock_bytes > s->peak_sock ? s->sock_bytes : s->peak_sock;
+}
+
+static uint64_t fds_of(int hostproc, int host)
+{
+	char name[64];
+	struct dirent *de;
+	uint64_t n = 0;
+	DIR *d;
+	int dfd;
+
+	snprintf(name, sizeof(name), "%d/fd", host);
+	if ((dfd = openat(hostproc, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return 0;
+	if (!(d = fdopendir(dfd))) {
+		close(dfd);
+		return 0;
+	}
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 static void sample(sampler *s, sw_tracer *t)
 {
 	DIR *d;
@@ -651,6 +759,8 @@ static void sample(sampler *s, sw_tracer *t)
 		    sscanf(rp + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %llu",
 			   &ppid, &ut, &stt, &rs) != 4)
 			continue;
+		if (live < MAX_PROCS_TRACKED)
+			s->live_host[live] = host;
 		live++;
 		rss += rs;
 		for (i = 0; i < s->nprocs; i++)
@@ -677,6 +787,8 @@ static void sample(sampler *s, sw_tracer *t)
 	closedir(d);
 	s->at = now;
 	s->dwall = dwall;
+	s->nlive = live < MAX_PROCS_TRACKED ? live : MAX_PROCS_TRACKED;
+	sample_kernel(s);
 	{
 		char mi[8192], *q;
 		int fd = openat(s->hostproc, "meminfo", O_RDONLY | O_CLOEXEC);
@@ -789,6 +901,7 @@ typedef struct supervisor {
 	uint64_t start, deadline, interval;
 	long ncpu, tck, page;
 	bool timed_out, log_timeout, mem_killed, procs_hit, exited, disk_killed;
+	int oomfd;              /* our cgroup's OOM kill count (v2 memory.events, v1 memory.oom_control), or -1 */
 	unsigned outputs;
 	uint64_t out_bytes;
 	sw_evb b;               /* the event being built */
@@ -847,11 +960,50 @@ static void sup_init(supervisor *s, const sw_box_params *p)
 	s->p = p;
 	s->log = (sw_evlog){ p->events_fd, sw_sbx_now(), 0, 0, 0, false, NULL };
 	s->smp = calloc(1, sizeof(*s->smp));
-	s->interval = 250000000ull;
+	s->interval = 100000000ull;
 	s->ncpu = p->cpus ? (long)p->cpus : sysconf(_SC_NPROCESSORS_ONLN);
 	s->tck = sysconf(_SC_CLK_TCK);
 	s->page = sysconf(_SC_PAGESIZE);
 	s->b.b = (sw_buf)SW_BUF_INIT(1 << 20);
+}
+
+/* The file that counts our cgroup's OOM kills, when main made us one
+ * (named stowaway-detonate-<pid>): v2's memory.events, or v1's
+ * memory.oom_control. -1 when there is none. */
+static int cgroup_oom_fd(void)
+{
+	char line[4096], path[4400];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	int fd = -1;
+
+	while (f && fd < 0 && fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL, *last;
+		if (!p)
+			continue;
+		*c = *p++ = 0;
+		p[strcspn(p, "\n")] = 0;
+		if (!(last = strrchr(p, '/')) || strncmp(last + 1, "stowaway-detonate-", 18) != 0)
+			continue;
+		if (!strcmp(line, "0") && c[1] == 0)
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.events", p);
+		else if (strstr(c + 1, "memory"))
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.oom_control", p);
+		else
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (f)
+		fclose(f);
+	return fd;
+}
+
+static long oom_kills(int fd)
+{
+	char buf[1024], *p;
+	ssize_t r = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+
+	buf[r > 0 ? r : 0] = 0;
+	return (p = strstr(buf, "oom_kill ")) ? strtol(p + 9, NULL, 10) : 0;
 }
 
 /* M's own user and network namespaces (main writes their id maps), the
@@ -875,6 +1027,8 @@ static void enter_namespaces(supervisor *s)
 		FAIL("opening /proc");
 	s->smp->hostproc = s->hostproc;
 	s->smp->rootfs_fd = p->rootfs_fd;
+	s->smp->nl = -1;
+	s->oomfd = -1;
 	sample(s->smp, NULL); /* the baselines, before anything of the sandbox runs */
 	if (geteuid() == 0 && setgroups(0, NULL) < 0) /* root's groups stay outside */
 		FAIL("dropping supplementary groups");
@@ -885,10 +1039,14 @@ static void enter_namespaces(supervisor *s)
 		FAIL("writing the user namespace's id maps");
 	}
 	close(p->sync_fd);
+	s->oomfd = cgroup_oom_fd(); /* main has put us in our group by now */
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		FAIL("becoming root in the user namespace");
 	if ((s->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		FAIL("eventfd");
+	/* the sandbox's socket buffers, seen from inside its namespace */
+	if ((s->smp->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) < 0)
+		FAIL("sock_diag");
 	if (sw_sink_open(&s->sink, &s->log, s->wake, &err) < 0) {
 		fail_event(&s->log, "sinkhole", err.msg);
 		_exit(3);
@@ -998,21 +1156,58 @@ static void timeout_event(supervisor *s)
 }
 
 /* A limit passed: its event (which limit, the figure under key, the
- * bound), and the sandbox killed when kill_it. */
-static void limit_event(supervisor *s, const char *limit, const char *key, int64_t v, int64_t max,
+ * bound, and for memory the part of it in socket buffers, sock >= 0), and
+ * the sandbox killed when kill_it. */
+static void limit_event(supervisor *s, const char *limit, const char *key, int64_t v, int64_t max, int64_t sock,
 			bool kill_it)
 {
 	sw_ev_begin(&s->log, &s->b, "limit", 0, 0);
 	sw_ev_str(&s->b, "limit", limit, 16);
 	sw_ev_int(&s->b, key, v);
+	if (sock >= 0)
+		sw_ev_int(&s->b, "socket_bytes", sock);
 	sw_ev_int(&s->b, "max", max);
 	sw_ev_end(&s->log, &s->b);
 	if (kill_it)
 		kill(s->w, SIGKILL);
 }
 
+/* The kernel's memory limit acted (the cgroup's OOM killer, on one
+ * process): the run ends there, as at a sampled limit. Once per sample,
+ * and once more after the run (the kill may have ended it first). */
+static void oom_check(supervisor *s)
+{
+	long k;
+
+	if (s->mem_killed || s->oomfd < 0 || (k = oom_kills(s->oomfd)) <= 0)
+		return;
+	s->mem_killed = true;
+	limit_event(s, "memory", "oom_kills", k, (int64_t)s->p->memory, (int64_t)s->smp->sock_bytes, !s->exited);
+}
+
 /* After a sample: a busy interval counted, and an event for each limit
  * the sandbox passed, once (disk, inodes and memory kill it too). */
+/* Memory and descriptors against their limits: after every sample, and
+ * between samples after sample_kernel (socket and pipe buffers grow
+ * faster than a sample comes round). */
+static void check_memory(supervisor *s)
+{
+	const sw_box_params *p = s->p;
+	sampler *smp = s->smp;
+	uint64_t used = smp->rss_pages * (uint64_t)s->page +
+			(smp->shmem > smp->shmem0 ? (uint64_t)(smp->shmem - smp->shmem0) * 1024 : 0) + smp->sock_bytes;
+
+	if (used > p->memory && !s->mem_killed) {
+		s->mem_killed = true;
+		limit_event(s, "memory", "bytes", (int64_t)used, (int64_t)p->memory, (int64_t)smp->sock_bytes, true);
+	}
+	oom_check(s);
+	if (p->max_fds && smp->fds > p->max_fds && !s->mem_killed) {
+		s->mem_killed = true;
+		limit_event(s, "descriptors", "descriptors", (int64_t)smp->fds, (int64_t)p->max_fds, -1, true);
+	}
+}
+
 static void check_limits(supervisor *s)
 {
 	const sw_box_params *p = s->p;
@@ -1020,23 +1215,18 @@ static void check_limits(supervisor *s)
 
 	if (burning(smp, s->ncpu))
 		smp->busy_ns += smp->dwall;
-	uint64_t used = smp->rss_pages * (uint64_t)s->page +
-			(smp->shmem > smp->shmem0 ? (uint64_t)(smp->shmem - smp->shmem0) * 1024 : 0);
 	if (smp->disk - smp->disk0 > (int64_t)p->max_disk && !s->disk_killed) {
 		s->disk_killed = true;
-		limit_event(s, "disk", "bytes", smp->disk - smp->disk0, (int64_t)p->max_disk, true);
+		limit_event(s, "disk", "bytes", smp->disk - smp->disk0, (int64_t)p->max_disk, -1, true);
 	}
 	if (smp->inodes - smp->inodes0 > (int64_t)p->max_inodes && !s->disk_killed) {
 		s->disk_killed = true;
-		limit_event(s, "inodes", "inodes", smp->inodes - smp->inodes0, (int64_t)p->max_inodes, true);
+		limit_event(s, "inodes", "inodes", smp->inodes - smp->inodes0, (int64_t)p->max_inodes, -1, true);
 	}
-	if (used > p->memory && !s->mem_killed) {
-		s->mem_killed = true;
-		limit_event(s, "memory", "bytes", (int64_t)used, (int64_t)p->memory, true);
-	}
+	check_memory(s);
 	if (smp->live + 8 >= p->max_procs && !s->procs_hit) {
 		s->procs_hit = true;
-		limit_event(s, "processes", "processes", (int64_t)smp->live, p->max_procs, false);
+		limit_event(s, "processes", "processes", (int64_t)smp->live, p->max_procs, -1, false);
 	}
 }
 
@@ -1060,20 +1250,23 @@ static void read_output(supervisor *s)
 	}
 }
 
+/* Kernel-held memory is looked at this often between samples. */
+#define FAST_INTERVAL 40000000ull
+
 /* Until init exits: the deadline kept, the command's output read, the
  * sinkhole served, and every interval a sample and its limits. Returns
  * with the lock held: the tracer thread stops there, and goes with this
  * process. */
 static void watch(supervisor *s)
 {
-	uint64_t next_sample;
+	uint64_t next_sample, next_fast;
 
 	s->deadline = s->start + (uint64_t)s->p->timeout * 1000000000ull;
 	pthread_mutex_lock(&big);
 	s->log.stop_pid = s->w;
 	s->log.stop_at = s->deadline;
 	pthread_mutex_unlock(&big);
-	next_sample = sw_sbx_now() + s->interval;
+	next_sample = next_fast = sw_sbx_now() + FAST_INTERVAL; /* the first sample early: a baseline */
 	while (!s->exited) {
 		struct pollfd pf[3 + SW_SINK_MAX_FDS];
 		size_t np = 0, ns, i;
@@ -1090,7 +1283,7 @@ static void watch(supervisor *s)
 			s->log_timeout = false;
 			timeout_event(s);
 		}
-		to = (int)((next_sample > now ? next_sample - now : 0) / 1000000ull) + 1;
+		to = (int)((next_fast > now ? next_fast - now : 0) / 1000000ull) + 1;
 		pf[np++] = (struct pollfd){ s->wpidfd, POLLIN, 0 };
 		pf[np++] = (struct pollfd){ s->wake, POLLIN, 0 };
 		pf[np++] = (struct pollfd){ s->outp[0], POLLIN, 0 };
@@ -1110,8 +1303,13 @@ static void watch(supervisor *s)
 		sw_sink_serve(s->sink, pf + np, ns);
 		if (sw_sbx_now() >= next_sample) {
 			sample(s->smp, s->tr);
-			next_sample += s->interval;
+			next_sample = sw_sbx_now() + s->interval;
+			next_fast = sw_sbx_now() + FAST_INTERVAL;
 			check_limits(s);
+		} else if (sw_sbx_now() >= next_fast) {
+			sample_kernel(s->smp);
+			next_fast = sw_sbx_now() + FAST_INTERVAL;
+			check_memory(s);
 		}
 		if (pf[0].revents & POLLIN) {
 			if (waitpid(s->w, &s->st, 0) == s->w) {
@@ -1209,6 +1407,8 @@ static void summary_event(supervisor *s)
 	sw_ev_int(&s->b, "peak_processes", (int64_t)smp->peak_live);
 	sw_ev_int(&s->b, "processes_seen", (int64_t)smp->nprocs);
 	sw_ev_int(&s->b, "peak_rss", (int64_t)(smp->peak_rss * (uint64_t)s->page));
+	sw_ev_int(&s->b, "peak_socket_buffers", (int64_t)smp->peak_sock);
+	sw_ev_int(&s->b, "peak_descriptors", (int64_t)smp->peak_fds);
 	sw_ev_int(&s->b, "output_bytes", (int64_t)s->out_bytes);
 	sw_ev_int(&s->b, "events", (int64_t)n_events);
 	sw_ev_end(&s->log, &s->b);
@@ -1224,6 +1424,7 @@ void sw_box_supervise(const sw_box_params *p)
 	take_command(&s);
 	start_tracer(&s);
 	watch(&s);
+	oom_check(&s);
 	process_events(&s);
 	sw_sink_close(s.sink);
 	summary_event(&s);
