@@ -1084,6 +1084,19 @@ def pipe_hog_stopped():
     ok("descriptors" in the(rep, "SW-DYN-MEMORY")["title"], the(rep, "SW-DYN-MEMORY")["title"])
 
 
+@case
+def tcp_buffer_hog_stopped():
+    """TCP connections over loopback to a listener of the hog's own,
+    written full and never read: the socket buffers of the sandbox's
+    network namespace are counted (inet sock_diag), unprivileged too."""
+    rep, lim, iso = kernel_memory_hog("tcphog", 512, "128M")
+    expect_cgroup_or(iso, lim, lambda l: l["limit"] == "memory" and l["socket_bytes"] > 64 << 20)
+    rep, lim, iso = kernel_memory_hog("tcphog", 512, "128M", user=NOBODY)
+    eq(lim["limit"], "memory", lim)
+    ok(lim["socket_bytes"] > 64 << 20, "socket buffers counted: %s" % lim)
+    ok("socket buffers" in the(rep, "SW-DYN-MEMORY")["title"], the(rep, "SW-DYN-MEMORY")["title"])
+
+
 def main():
     return drive_module("detonate", "stowaway-detonate-test-", globals())
 

@@ -12,7 +12,9 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
 #include <linux/unix_diag.h>
+#include <netinet/in.h>
 #include <linux/openat2.h>
 #include <linux/securebits.h>
 #include <poll.h>
@@ -512,7 +514,7 @@ typedef struct sampler {
 	int nl;                    /* sock_diag, in the sandbox's network namespace (or -1) */
 	int live_host[MAX_PROCS_TRACKED]; /* the sandbox's processes at the last sample */
 	size_t nlive;
-	uint64_t sock_bytes, peak_sock; /* bytes queued in the sandbox's unix sockets */
+	uint64_t sock_bytes, peak_sock; /* bytes queued in the sandbox's sockets */
 	uint64_t fds, peak_fds;    /* descriptors open in the sandbox */
 	int rootfs_fd;
 	int64_t disk0, disk;       /* bytes used on the work directory's filesystem */
@@ -632,50 +634,84 @@ static void sample_threads(sampler *s, int host, uint64_t now, uint64_t dwall)
 	closedir(d);
 }
 
-/* The bytes queued in every unix socket of the network namespace, which
- * is the sandbox's (and the supervisor's few): memory the kernel holds for
- * the sandbox that no RSS shows. A unix socket's queued data is charged to
- * its sender (its wmem), so the sum counts each byte once. sock_diag
- * (UDIAG_SHOW_MEMINFO) answers without privilege, per namespace. */
-static uint64_t unix_queued(int nl)
+/* One sock_diag dump (req, of len bytes): the sum, over the sockets it
+ * lists, of the two meminfo counters a and b in attribute attr, which
+ * follows a message header of hdr bytes. Bounded: at most 2^22 sockets. */
+static uint64_t diag_sum(int nl, const void *req, size_t len, size_t hdr, unsigned short attr, int a, int b)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct unix_diag_req r;
-	} req;
 	static char buf[32768] __attribute__((aligned(8)));
 	uint64_t sum = 0, msgs = 0;
 
-	if (nl < 0)
+	if (send(nl, req, len, 0) < 0)
 		return 0;
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = sizeof(req);
-	req.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.r.sdiag_family = AF_UNIX;
-	req.r.udiag_states = ~0u;
-	req.r.udiag_show = UDIAG_SHOW_MEMINFO;
-	if (send(nl, &req, sizeof(req), 0) < 0)
-		return 0;
-	while (msgs < (1u << 22)) { /* bounded: more sockets than descriptors allowed */
+	while (msgs < (1u << 22)) {
 		ssize_t n = recv(nl, buf, sizeof(buf), 0);
 		struct nlmsghdr *h;
 		if (n <= 0)
 			return sum;
 		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-			struct unix_diag_msg *m = NLMSG_DATA(h);
-			struct rtattr *a;
+			struct rtattr *at;
 			int alen;
 			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
 				return sum;
 			msgs++;
-			alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
-			for (a = (struct rtattr *)(m + 1); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
-				if (a->rta_type == UNIX_DIAG_MEMINFO && RTA_PAYLOAD(a) >= (int)(SK_MEMINFO_VARS * sizeof(uint32_t))) {
-					const uint32_t *mem = RTA_DATA(a);
-					sum += (uint64_t)mem[SK_MEMINFO_WMEM_ALLOC] + mem[SK_MEMINFO_RMEM_ALLOC];
+			alen = (int)h->nlmsg_len - (int)NLMSG_LENGTH(hdr);
+			for (at = (struct rtattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(hdr)); RTA_OK(at, alen);
+			     at = RTA_NEXT(at, alen))
+				if (at->rta_type == attr && RTA_PAYLOAD(at) >= (int)(SK_MEMINFO_VARS * sizeof(uint32_t))) {
+					const uint32_t *mem = RTA_DATA(at);
+					sum += (uint64_t)mem[a] + mem[b];
 				}
 		}
+	}
+	return sum;
+}
+
+/* The bytes queued in the sockets of the network namespace, which is the
+ * sandbox's (the supervisor's sinkhole sockets count too: they hold what
+ * the sandbox sent): memory the kernel holds that no RSS shows. sock_diag
+ * answers without privilege, per namespace. A unix socket's queued data is
+ * charged to its sender (wmem); TCP's send queue (wmem_queued) and every
+ * receive queue (rmem) are counted for inet sockets, so that loopback
+ * data may count twice, on the safe side. */
+static uint64_t sockets_queued(int nl)
+{
+	static const struct { unsigned char family, proto; } inet[] = {
+		{ AF_INET, IPPROTO_TCP }, { AF_INET6, IPPROTO_TCP }, { AF_INET, IPPROTO_UDP }, { AF_INET6, IPPROTO_UDP },
+	};
+	struct {
+		struct nlmsghdr nh;
+		struct unix_diag_req r;
+	} ureq;
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} ireq;
+	uint64_t sum;
+	size_t i;
+
+	if (nl < 0)
+		return 0;
+	memset(&ureq, 0, sizeof(ureq));
+	ureq.nh.nlmsg_len = sizeof(ureq);
+	ureq.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	ureq.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ureq.r.sdiag_family = AF_UNIX;
+	ureq.r.udiag_states = ~0u;
+	ureq.r.udiag_show = UDIAG_SHOW_MEMINFO;
+	sum = diag_sum(nl, &ureq, sizeof(ureq), sizeof(struct unix_diag_msg), UNIX_DIAG_MEMINFO,
+		       SK_MEMINFO_WMEM_ALLOC, SK_MEMINFO_RMEM_ALLOC);
+	for (i = 0; i < sizeof(inet) / sizeof(inet[0]); i++) {
+		memset(&ireq, 0, sizeof(ireq));
+		ireq.nh.nlmsg_len = sizeof(ireq);
+		ireq.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+		ireq.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		ireq.r.sdiag_family = inet[i].family;
+		ireq.r.sdiag_protocol = inet[i].proto;
+		ireq.r.idiag_ext = 1 << (INET_DIAG_SKMEMINFO - 1);
+		ireq.r.idiag_states = ~0u;
+		sum += diag_sum(nl, &ireq, sizeof(ireq), sizeof(struct inet_diag_msg), INET_DIAG_SKMEMINFO,
+				SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_WMEM_QUEUED);
 	}
 	return sum;
 }
@@ -696,7 +732,7 @@ static void sample_kernel(sampler *s)
 		fds += fds_of(s->hostproc, s->live_host[i]);
 	s->fds = fds;
 	s->peak_fds = fds > s->peak_fds ? fds : s->peak_fds;
-	s->sock_bytes = unix_queued(s->nl);
+	s->sock_bytes = sockets_queued(s->nl);
 	s->peak_sock = s->sock_bytes > s->peak_sock ? s->sock_bytes : s->peak_sock;
 }
 

@@ -805,10 +805,12 @@ fail:
 
 /* As root where v2 is not delegated: v1's memory controller, whose
  * memory.limit_in_bytes counts the kernel memory a group's processes make
- * the kernel hold (socket and pipe buffers among it) as well as their
+ * the kernel hold (unix socket and pipe buffers among it) as well as their
  * pages; memory.memsw.limit_in_bytes the same, where swap is accounted,
- * so that nothing goes to swap; and pids.max where the pids hierarchy is
- * there. 0 with the groups' paths (pids may be empty), or -1. */
+ * so that nothing goes to swap; memory.kmem.tcp.limit_in_bytes, without
+ * which v1 does not count TCP buffers; and pids.max where the pids
+ * hierarchy is there. 0 with the groups' paths (pids may be empty), or
+ * -1. */
 static int cgroup_v1_setup(pid_t m, uint64_t memory, unsigned procs, char *mem, char *pids, size_t n)
 {
 	char lim[32], np[32];
@@ -822,6 +824,7 @@ static int cgroup_v1_setup(pid_t m, uint64_t memory, unsigned procs, char *mem, 
 	if (v1_group("memory", m, mset, 2, mem, n) < 0)
 		return -1;
 	(void)put(mem, "memory.memsw.limit_in_bytes", lim); /* where swap is accounted */
+	(void)put(mem, "memory.kmem.tcp.limit_in_bytes", lim); /* v1 counts TCP buffers once this is set */
 	(void)v1_group("pids", m, pset, 2, pids, n);
 	return 0;
 }
