@@ -909,7 +909,7 @@ def miner_command_line_that_did_not_run():
     rc, rep, err = run(image("askminer", ["askminer"], quiet=True), "--timeout", "20")
     eq(rc, 1, err)
     got = {f["path"]: f for f in findings(rep, "SW-DYN-MINER-COMMAND")}
-    eq(sorted(got), ["/opt/worker", "/usr/bin/xmrig"], "miner command findings")
+    eq(sorted(got), ["/bin/sh", "/opt/worker", "/usr/bin/xmrig"], "miner command findings")
     f = got["/usr/bin/xmrig"]
     eq(f["severity"], "critical", "pool with wallet and options")
     ev = f["evidence"]
@@ -918,7 +918,7 @@ def miner_command_line_that_did_not_run():
     eq(ev["wallet"], FAKE_WALLET, "wallet")
     eq(ev["option"], "--donate-level", "option")
     eq(ev["ran"], False, "it did not run")
-    ok("pool.example:3333" in f["title"] and "Tried to start" in f["title"], f["title"])
+    ok("pool.example:3333" in f["title"] and "Tried to run" in f["title"], f["title"])
     ex = [e for e in events(rep, "exec") if e["path"] == "/usr/bin/xmrig"]
     ok(ex and ex[0].get("failed") == 1, "the failed exec recorded: %s" % ex)
     # the settings in the environment only
@@ -927,6 +927,11 @@ def miner_command_line_that_did_not_run():
     eq(ev["wallet"], FAKE_WALLET, "wallet from the environment")
     eq(ev["env"], ["POOL_URL=stratum+tcp://pool.example:4444", "WALLET=" + FAKE_WALLET], "env kept")
     eq(got["/opt/worker"]["severity"], "critical", "pool and wallet")
+    # the settings in base64, given to a shell that ran
+    ev = got["/bin/sh"]["evidence"]
+    eq((ev["pool"], ev["wallet"], ev["base64"], ev["ran"]), ("pool.example:5555", FAKE_WALLET, True, True), ev)
+    ok(ev["argv"].startswith("sh -c echo ") and "base64 -d" in ev["argv"], ev["argv"])
+    eq(got["/bin/sh"]["severity"], "critical", "pool and wallet")
     # an exec without mining settings keeps no environment
     ok(all("env" not in e for e in events(rep, "exec") if e["path"] == "/bin/behave"), events(rep, "exec"))
 

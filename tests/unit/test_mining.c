@@ -4,7 +4,8 @@
  * (src/lib/detect/mining.h), which the static config analysis and the
  * sandbox's exec findings share: the pool's address as written after a
  * stratum scheme or around a pool's domain, miner options, a wallet's
- * exact extent, and texts that hold none of them.
+ * exact extent, settings found in a base64 token, and texts that hold
+ * none of them.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,6 +54,21 @@ static void test_pool_domain(void **state)
 	assert_null(h.wallet);
 }
 
+static void test_base64(void **state)
+{
+	/* "xmrig -o stratum+tcp://pool.example:5555 -u WALLET", encoded */
+	const char *t = "sh -c 'echo eG1yaWcgLW8gc3RyYXR1bSt0Y3A6Ly9wb29sLmV4YW1wbGU6NTU1NSAtdSA0NEFGRnE1a1NpR0JvWjROTUR3WXROMThvYmM4QWVtUzMzREJMV3MzSDdvdFhmdDNYanJwRHRRR3Y3U3FTc2FCWUJiOTh1TmJyMlZCQkV0N2Yyd2ZuM1JWR1FCRVAzQQ== | base64 -d | sh'";
+	sw_mining_hit h;
+
+	(void)state;
+	sw_detect__mining(t, strlen(t), &h);
+	assert_true(h.decoded);
+	assert_string_equal(h.pool, "stratum+tcp://");
+	span(h.host, h.host_len, "pool.example:5555");
+	span(h.wallet, h.wallet_len, WALLET);
+	assert_ptr_equal(h.host, h.dec + strlen("xmrig -o stratum+tcp://"));
+}
+
 static void test_none(void **state)
 {
 	/* a wallet-shaped string alone is no context; nor is an ordinary line */
@@ -77,6 +93,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_command_line),
 		cmocka_unit_test(test_pool_domain),
+		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_none),
 	};
 

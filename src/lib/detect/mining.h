@@ -19,12 +19,17 @@ typedef struct sw_mining_hit {
 	const char *option;     /* a miner option (a literal), NULL: none */
 	const char *wallet;     /* a Monero-shaped address, in the text; NULL: none */
 	size_t wallet_len;
+	bool decoded;           /* found in a base64 token: the pointers are into dec */
+	char dec[2048];         /* that token, decoded */
 } sw_mining_hit;
 
 /* What of the above the first n bytes of t hold (at most 64 KiB are
- * read). Pointers into t are borrowed from it. A wallet alone is no
- * evidence: callers report it only with mining context (a pool or an
- * option) somewhere in what they examine. */
+ * read), or, when they hold no pool and no option, the first of their
+ * base64 tokens (20+ characters, decoding to at most 2 KiB of text) that
+ * does, as the config analysis reads them. Pointers are borrowed from t,
+ * or from h->dec when h->decoded: h is not to be copied. A wallet alone
+ * is no evidence: callers report it only with mining context (a pool or
+ * an option) somewhere in what they examine. */
 void sw_detect__mining(const char *t, size_t n, sw_mining_hit *h);
 
 static inline bool sw_mining_context(const sw_mining_hit *h)

@@ -329,44 +329,65 @@ static void on_connect(judge *j, const sw_json *e, const char *k)
 	}
 }
 
+/* The settings an exec asked for, gathered from its arguments and its
+ * environment: copies, since each reading reuses its hit. */
+typedef struct asked {
+	char pool[256], wallet[128];
+	const char *pool_match, *option;
+	bool decoded;
+} asked;
+
+static void asked_take(asked *a, const sw_mining_hit *h)
+{
+	if (!a->pool_match && h->pool) {
+		a->pool_match = h->pool;
+		snprintf(a->pool, sizeof(a->pool), "%.*s", (int)(h->host_len < 255 ? h->host_len : 255), h->host);
+		a->decoded |= h->decoded;
+	}
+	if (!a->option && h->option) {
+		a->option = h->option;
+		a->decoded |= h->decoded;
+	}
+	if (!a->wallet[0] && h->wallet)
+		snprintf(a->wallet, sizeof(a->wallet), "%.*s", (int)(h->wallet_len < 127 ? h->wallet_len : 127),
+			 h->wallet);
+}
+
 /* What an exec asked to run, whether or not it ran (a miner's command
  * line raises this when its binary is not there): its arguments, joined,
  * and the environment entries the tracer kept, read as the static config
- * analysis reads an Entrypoint and an Env. The pool, option and wallet may
- * come from different places; a wallet counts only next to a pool or an
- * option. */
+ * analysis reads an Entrypoint and an Env (base64 tokens decoded). The
+ * pool, option and wallet may come from different places; a wallet counts
+ * only next to a pool or an option. */
 static void on_exec_asked(judge *j, const sw_json *e)
 {
 	const sw_json *av = sw_json_get_arr(e, "argv"), *env = sw_json_get_arr(e, "env"), *a;
 	sw_buf line = SW_BUF_INIT(64u << 10);
-	sw_mining_hit h, best = { 0 };
+	sw_mining_hit *h = malloc(sizeof(*h));
 	sw_jw w = SW_JW_INIT(&j->b);
+	asked got;
 
+	memset(&got, 0, sizeof(got));
+	if (!h) {
+		j->rc = SW_ENOMEM;
+		return;
+	}
 	for (a = av ? av->child : NULL; a; a = a->next)
 		if (a->type == SW_JSON_STR) {
 			if (line.len)
 				sw_buf_putc(&line, ' ');
 			sw_buf_append(&line, a->s, a->slen);
 		}
-	sw_detect__mining(line.data ? line.data : "", line.len, &best);
-	for (a = env ? env->child : NULL; a; a = a->next) {
-		if (a->type != SW_JSON_STR)
-			continue;
-		sw_detect__mining(a->s, a->slen, &h);
-		if (!best.pool && h.pool) {
-			best.pool = h.pool;
-			best.host = h.host;
-			best.host_len = h.host_len;
+	sw_detect__mining(line.data ? line.data : "", line.len, h);
+	asked_take(&got, h);
+	for (a = env ? env->child : NULL; a; a = a->next)
+		if (a->type == SW_JSON_STR) {
+			sw_detect__mining(a->s, a->slen, h);
+			asked_take(&got, h);
 		}
-		if (!best.option)
-			best.option = h.option;
-		if (!best.wallet && h.wallet) {
-			best.wallet = h.wallet;
-			best.wallet_len = h.wallet_len;
-		}
-	}
-	if (sw_mining_context(&best)) {
-		bool strong = best.pool && (best.option || best.wallet);
+	free(h);
+	if (got.pool_match || got.option) {
+		bool strong = got.pool_match && (got.option || got.wallet[0]);
 		j->miner_signal = true;
 		sw_buf_reset(&j->b);
 		sw_jw_obj(&w);
@@ -384,25 +405,23 @@ static void on_exec_asked(judge *j, const sw_json *e)
 					sw_jw_strn(&w, a->s, a->slen > 1024 ? 1024 : a->slen);
 			sw_jw_end(&w);
 		}
-		if (best.pool) {
-			sw_jw_key(&w, "pool");
-			sw_jw_strn(&w, best.host, best.host_len);
-			sw_jw_kstr(&w, "pool_match", best.pool);
+		if (got.pool_match) {
+			sw_jw_kstr(&w, "pool", got.pool);
+			sw_jw_kstr(&w, "pool_match", got.pool_match);
 		}
-		if (best.option)
-			sw_jw_kstr(&w, "option", best.option);
-		if (best.wallet) {
-			sw_jw_key(&w, "wallet");
-			sw_jw_strn(&w, best.wallet, best.wallet_len);
-		}
+		if (got.option)
+			sw_jw_kstr(&w, "option", got.option);
+		if (got.wallet[0])
+			sw_jw_kstr(&w, "wallet", got.wallet);
+		if (got.decoded)
+			sw_jw_kbool(&w, "base64", true);
 		sw_jw_kbool(&w, "ran", !num(e, "failed") && strcmp(str(e, "file"), "not found") != 0);
 		sw_jw_end(&w);
 		add(j, "SW-DYN-MINER-COMMAND", strong ? SW_SEV_CRITICAL : SW_SEV_HIGH, "miner", str(e, "path"), &j->b,
-		    "%s a cryptocurrency miner: %.60s%s%.*s%s%.12s%s",
-		    num(e, "failed") ? "Tried to start" : "Started", base(str(e, "path")),
-		    best.pool ? ", pool " : "", best.pool ? (int)(best.host_len > 80 ? 80 : best.host_len) : 0,
-		    best.pool ? best.host : "", best.wallet ? ", wallet " : "", best.wallet ? best.wallet : "",
-		    best.wallet ? "..." : "");
+		    "%s a miner's command line (%.60s%s)%s%.80s%s%.12s%s%s", num(e, "failed") ? "Tried to run" : "Ran",
+		    base(str(e, "path")), num(e, "failed") ? ", not there" : "", got.pool_match ? ": pool " : "",
+		    got.pool, got.wallet[0] ? ", wallet " : "", got.wallet, got.wallet[0] ? "..." : "",
+		    got.decoded ? " (base64-encoded)" : "");
 	}
 	sw_buf_release(&line);
 }
