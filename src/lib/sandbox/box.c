@@ -504,7 +504,8 @@ typedef struct sampler {
 	thr_rec thr[MAX_THREADS_TRACKED];
 	size_t nthr;
 	uint16_t thr_at[2 * MAX_THREADS_TRACKED]; /* open addressing by tid: index + 1, 0 empty */
-	uint64_t thr_untracked;    /* threads seen past the table */
+	uint64_t thr_untracked;    /* threads past the table: the most in one sample */
+	uint64_t untracked_now;    /* and in this one */
 	uint64_t at, dwall;        /* monotonic ns of the last sample, and since the one before */
 	double demand;             /* CPUs the sandbox's threads wanted in the last interval */
 	uint64_t busy_ns;          /* time in intervals that were a burn */
@@ -543,7 +544,7 @@ static thr_rec *thr_find(sampler *s, int tid, int host, bool *fresh)
 		if (s->thr[s->thr_at[x] - 1].tid == tid)
 			return &s->thr[s->thr_at[x] - 1];
 	if (s->nthr >= MAX_THREADS_TRACKED) {
-		s->thr_untracked++;
+		s->untracked_now++;
 		return NULL;
 	}
 	memset(&s->thr[s->nthr], 0, sizeof(s->thr[0]));
@@ -613,7 +614,8 @@ static void sample_threads(sampler *s, int host, uint64_t now, uint64_t dwall)
 		if (tid <= 0)
 			continue;
 		snprintf(path, sizeof(path), "%d/schedstat", tid);
-		if (read_small(dirfd(d), path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%llu %llu", &run, &wait) != 2 || !(r = thr_find(s, tid, host, &fresh)))
+		if (read_small(dirfd(d), path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%llu %llu", &run, &wait) != 2 ||
+		    !(r = thr_find(s, tid, host, &fresh)))
 			continue;
 		if (fresh || r->host != host || run < r->run || wait < r->wait) {
 			/* new, or its number reused: all of it is since the last sample */
@@ -717,25 +719,6 @@ static uint64_t sockets_queued(int nl)
 }
 
 /* The descriptors process host has open (its fd directory's entries). */
-static uint64_t fds_of(int hostproc, int host);
-
-/* What the kernel holds for the sandbox that no RSS shows: the unix
- * socket buffers of its network namespace, and the descriptors of the
- * processes the last sample found (which bound its pipes). Cheap: it
- * runs between samples too. */
-static void sample_kernel(sampler *s)
-{
-	uint64_t fds = 0;
-	size_t i;
-
-	for (i = 0; i < s->nlive; i++)
-		fds += fds_of(s->hostproc, s->live_host[i]);
-	s->fds = fds;
-	s->peak_fds = fds > s->peak_fds ? fds : s->peak_fds;
-	s->sock_bytes = sockets_queued(s->nl);
-	s->peak_sock = s->sock_bytes > s->peak_sock ? s->sock_bytes : s->peak_sock;
-}
-
 static uint64_t fds_of(int hostproc, int host)
 {
 	char name[64];
@@ -757,6 +740,24 @@ static uint64_t fds_of(int hostproc, int host)
 	return n;
 }
 
+/* What the kernel holds for the sandbox that no RSS shows: the socket
+ * buffers of its network namespace, and the descriptors of the
+ * processes the last sample found (which bound its pipes). Cheap: it
+ * runs between samples too. */
+static void sample_kernel(sampler *s)
+{
+	uint64_t fds = 0;
+	size_t i;
+
+	for (i = 0; i < s->nlive; i++)
+		fds += fds_of(s->hostproc, s->live_host[i]);
+	s->fds = fds;
+	s->peak_fds = fds > s->peak_fds ? fds : s->peak_fds;
+	s->sock_bytes = sockets_queued(s->nl);
+	s->peak_sock = s->sock_bytes > s->peak_sock ? s->sock_bytes : s->peak_sock;
+}
+
+
 static void sample(sampler *s, sw_tracer *t)
 {
 	DIR *d;
@@ -772,6 +773,7 @@ static void sample(sampler *s, sw_tracer *t)
 	}
 	rewinddir(d);
 	s->demand = 0;
+	s->untracked_now = 0;
 	while ((de = readdir(d))) {
 		char name[300], link[64], stat[1024], *rp;
 		ssize_t n;
@@ -823,6 +825,8 @@ static void sample(sampler *s, sw_tracer *t)
 	closedir(d);
 	s->at = now;
 	s->dwall = dwall;
+	if (s->untracked_now > s->thr_untracked)
+		s->thr_untracked = s->untracked_now;
 	s->nlive = live < MAX_PROCS_TRACKED ? live : MAX_PROCS_TRACKED;
 	sample_kernel(s);
 	{
