@@ -811,7 +811,8 @@ fail:
  * which v1 does not count TCP buffers; and pids.max where the pids
  * hierarchy is there. 0 with the groups' paths (pids may be empty), or
  * -1. */
-static int cgroup_v1_setup(pid_t m, uint64_t memory, unsigned procs, char *mem, char *pids, size_t n)
+static int cgroup_v1_setup(pid_t m, uint64_t memory, unsigned procs, char *mem, char *pids, size_t n, bool *memsw,
+			   bool *tcp)
 {
 	char lim[32], np[32];
 	const char *mset[] = { "memory.limit_in_bytes", lim };
@@ -823,8 +824,8 @@ static int cgroup_v1_setup(pid_t m, uint64_t memory, unsigned procs, char *mem, 
 	snprintf(np, sizeof(np), "%u", procs);
 	if (v1_group("memory", m, mset, 2, mem, n) < 0)
 		return -1;
-	(void)put(mem, "memory.memsw.limit_in_bytes", lim); /* where swap is accounted */
-	(void)put(mem, "memory.kmem.tcp.limit_in_bytes", lim); /* v1 counts TCP buffers once this is set */
+	*memsw = put(mem, "memory.memsw.limit_in_bytes", lim) == 0; /* where swap is accounted */
+	*tcp = put(mem, "memory.kmem.tcp.limit_in_bytes", lim) == 0; /* v1 counts TCP buffers once this is set */
 	(void)v1_group("pids", m, pset, 2, pids, n);
 	return 0;
 }
@@ -925,7 +926,7 @@ typedef struct detonation {
 	runlog g;
 	sw_report *r;
 	int evp[2], sp[2], root, artfd, status, read_rc;
-	bool is_root, have_cmd, have_cg, cg_v1;
+	bool is_root, have_cmd, have_cg, cg_v1, cg_memsw, cg_tcp; /* v1: which limits were written */
 	uid_t hid;                 /* who the sandbox is on the host */
 	gid_t hgid;
 	pid_t m;                   /* the supervisor */
@@ -1082,7 +1083,7 @@ static int start_run(detonation *d, const sw_image *img, const sw_detonate_opts 
 	d->have_cg = cgroup_setup(d->m, d->bp.memory, d->bp.max_procs, o->cpus, d->cg, sizeof(d->cg)) == 0;
 	if (!d->have_cg)
 		d->have_cg = d->cg_v1 = cgroup_v1_setup(d->m, d->bp.memory, d->bp.max_procs, d->cg, d->cg_pids,
-							sizeof(d->cg)) == 0;
+							sizeof(d->cg), &d->cg_memsw, &d->cg_tcp) == 0;
 	write_id_maps(d);
 	return 0;
 }
@@ -1139,12 +1140,17 @@ static void describe_memory(detonation *d)
 	sw_jw_kobj(w, "memory");
 	sw_jw_kuint(w, "limit", d->bp.memory);
 	sw_jw_karr(w, "enforced_by");
-	if (d->have_cg)
-		sw_jw_str(w, d->cg_v1 ? "cgroup v1 memory controller: memory.limit_in_bytes (pages and kernel memory, "
-				       "socket and pipe buffers among it)"
-				     : "cgroup v2: memory.max (pages and kernel memory, socket and pipe buffers among it)");
-	sw_jw_str(w, "sampled every 100 ms: resident pages, Shmem; every 40 ms: unix socket buffers (sock_diag in the "
-		     "sandbox's network namespace)");
+	if (d->have_cg && !d->cg_v1)
+		sw_jw_str(w, "cgroup v2: memory.max (pages and kernel memory, socket and pipe buffers among it)");
+	if (d->cg_v1)
+		sw_jw_str(w, "cgroup v1 memory controller: memory.limit_in_bytes (pages and kernel memory, unix socket "
+			     "and pipe buffers among it)");
+	if (d->cg_v1 && d->cg_memsw)
+		sw_jw_str(w, "cgroup v1: memory.memsw.limit_in_bytes (no swap past the limit)");
+	if (d->cg_v1 && d->cg_tcp)
+		sw_jw_str(w, "cgroup v1: memory.kmem.tcp.limit_in_bytes (TCP buffers)");
+	sw_jw_str(w, "sampled every 100 ms: resident pages, Shmem; every 40 ms: socket buffers, unix, TCP and UDP "
+		     "(sock_diag in the sandbox's network namespace)");
 	sw_jw_end(w);
 	sw_jw_kobj(w, "descriptors");
 	sw_jw_kuint(w, "per_process", SANDBOX_NOFILE);
