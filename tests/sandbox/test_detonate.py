@@ -186,14 +186,11 @@ def burn_counted_beside_a_cpu_hog():
     """On a host whose other CPUs are taken (a CI machine running other
     jobs), the miner gets less than it asks; what it could have had is
     what counts."""
-    n = os.cpu_count() or 2
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    hogs = cpu_hogs(os.cpu_count() or 2)
     try:
         rc, rep, err = run(image("miner", ["miner", "9"]), "--timeout", "20")
     finally:
-        for h in hogs:
-            h.kill()
-            h.wait()
+        stop(hogs)
     eq(rc, 1, err)
     cpu = the(rep, "SW-DYN-CPU-BURN")
     eq(cpu["severity"], "high", "with the stratum login: high")
@@ -1173,6 +1170,210 @@ def objects_unprivileged():
         the(rep, "SW-DYN-PERSISTENCE", "/etc/cron.d/y")
     finally:
         BIN = saved
+
+
+FAKE_WALLET = "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+
+
+@case
+def miner_command_line_that_did_not_run():
+    """A miner's command line is news even when its binary is not there
+    (ENOENT): the pool, the wallet and the options in the exec's argv, or
+    in its environment, read as the static config analysis reads them."""
+    rc, rep, err = run(image("askminer", ["askminer"], quiet=True), "--timeout", "20")
+    eq(rc, 1, err)
+    got = {f["path"]: f for f in findings(rep, "SW-DYN-MINER-COMMAND")}
+    eq(sorted(got), ["/bin/sh", "/opt/worker", "/usr/bin/xmrig"], "miner command findings")
+    f = got["/usr/bin/xmrig"]
+    eq(f["severity"], "critical", "pool with wallet and options")
+    ev = f["evidence"]
+    eq(ev["argv"], "xmrig -o stratum+tcp://pool.example:3333 -u %s --donate-level=1" % FAKE_WALLET, "argv")
+    eq(ev["pool"], "pool.example:3333", "pool")
+    eq(ev["wallet"], FAKE_WALLET, "wallet")
+    eq(ev["option"], "--donate-level", "option")
+    eq(ev["ran"], False, "it did not run")
+    ok("pool.example:3333" in f["title"] and "Tried to run" in f["title"], f["title"])
+    ex = [e for e in events(rep, "exec") if e["path"] == "/usr/bin/xmrig"]
+    ok(ex and ex[0].get("failed") == 1, "the failed exec recorded: %s" % ex)
+    # the settings in the environment only
+    ev = got["/opt/worker"]["evidence"]
+    eq(ev["pool"], "pool.example:4444", "pool from the environment")
+    eq(ev["wallet"], FAKE_WALLET, "wallet from the environment")
+    eq(ev["env"], ["POOL_URL=stratum+tcp://pool.example:4444", "WALLET=" + FAKE_WALLET], "env kept")
+    eq(got["/opt/worker"]["severity"], "critical", "pool and wallet")
+    # the settings in base64, given to a shell that ran
+    ev = got["/bin/sh"]["evidence"]
+    eq((ev["pool"], ev["wallet"], ev["base64"], ev["ran"]), ("pool.example:5555", FAKE_WALLET, True, True), ev)
+    ok(ev["argv"].startswith("sh -c echo ") and "base64 -d" in ev["argv"], ev["argv"])
+    eq(got["/bin/sh"]["severity"], "critical", "pool and wallet")
+    # an exec without mining settings keeps no environment
+    ok(all("env" not in e for e in events(rep, "exec") if e["path"] == "/bin/behave"), events(rep, "exec"))
+
+
+def cpu_hogs(n):
+    """n busy loops on the host, beside the sandbox (at the sandbox's own
+    priority: the stowaway under test is not niced)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def stop(procs):
+    for p in procs:
+        p.kill()
+        p.wait()
+
+
+def burn_threads(rep):
+    cpu = the(rep, "SW-DYN-CPU-BURN")
+    return cpu, cpu["evidence"]["threads"]
+
+
+@case
+def one_saturated_thread_named():
+    """One thread at 100%: a burn, and the evidence names the thread (its
+    own CPU time, from its schedstat), not a share of the host."""
+    rc, rep, err = run(image("duty1", ["duty", "1", "1", "100", "7"], quiet=True), "--timeout", "20")
+    cpu, thr = burn_threads(rep)
+    eq(cpu["severity"], "medium", "CPU alone is medium")
+    ok(cpu["evidence"]["busy_seconds"] >= 5, cpu["evidence"])
+    ok(thr and thr[0]["comm"] == "behave" and thr[0]["cpu_seconds"] + thr[0]["wait_seconds"] >= 5, thr)
+    ok("busiest thread: behave" in cpu["title"], cpu["title"])
+
+
+@case
+def two_processes_at_seventy_percent():
+    """Two workers, each busy 70% of the time (a throttled miner): 1.4 CPUs
+    wanted, a burn on any number of CPUs. The old rule (75% of every CPU,
+    or one process at 75% of one) saw neither."""
+    rc, rep, err = run(image("duty70", ["duty", "2", "1", "70", "8"], quiet=True), "--timeout", "20")
+    cpu, thr = burn_threads(rep)
+    ok(cpu["evidence"]["busy_seconds"] >= 5, cpu["evidence"])
+    busy = [t for t in thr if t["cpu_seconds"] + t["wait_seconds"] >= 3.5]
+    eq(len(busy), 2, "two busy threads: %s" % thr)
+    eq(len({t["pid"] for t in busy}), 2, "in two processes: %s" % thr)
+
+
+@case
+def two_threads_at_seventy_percent():
+    rc, rep, err = run(image("duty70t", ["duty", "1", "2", "70", "8"], quiet=True), "--timeout", "20")
+    cpu, thr = burn_threads(rep)
+    busy = [t for t in thr if t["cpu_seconds"] + t["wait_seconds"] >= 3.5]
+    eq(len(busy), 2, "two busy threads: %s" % thr)
+    eq(len({t["pid"] for t in busy}), 1, "in one process: %s" % thr)
+    ok(len({t["tid"] for t in busy}) == 2 and all(t["tid"] > 0 for t in busy), "their numbers in the sandbox: %s" % thr)
+
+
+@case
+def idle_program_is_no_burn():
+    """Busy 10% of the time for 8 s, and asleep: no CPU finding."""
+    rc, rep, err = run(image("duty10", ["duty", "1", "1", "10", "8"], quiet=True), "--timeout", "20")
+    eq(findings(rep, "SW-DYN-CPU-BURN"), [], "no CPU burn")
+    eq(rc, 0, err)
+    rc, rep, err = run(image("sleep", ["sleep"], quiet=True), "--timeout", "6")
+    eq(findings(rep, "SW-DYN-CPU-BURN"), [], "no CPU burn while asleep")
+
+
+@case
+def one_thread_burn_beside_cpu_hogs():
+    """Two busy loops per CPU on the host: the sandbox's thread gets about a
+    third of a CPU, and still wants all of it (on a CPU or waiting for
+    one): counted."""
+    hogs = cpu_hogs(2 * (os.cpu_count() or 2))
+    try:
+        rc, rep, err = run(image("duty1", ["duty", "1", "1", "100", "7"], quiet=True), "--timeout", "20")
+    finally:
+        stop(hogs)
+    cpu, thr = burn_threads(rep)
+    ok(cpu["evidence"]["busy_seconds"] >= 5, cpu["evidence"])
+    ok(thr[0]["wait_seconds"] > 0.5, "it waited for a CPU: %s" % thr)
+
+
+def kernel_memory_hog(mode, mb, memory, user=None):
+    """A hog of kernel-held memory against a small limit: (report, the
+    limit event, the isolation description). It must be stopped at the
+    limit, not by the timeout, and leave nothing behind."""
+    global BIN
+    saved = BIN
+    if user is not None:
+        BIN = unprivileged_binary()
+    try:
+        t0 = time.time()
+        rc, rep, err = run(image(mode, [mode, str(mb)], quiet=True), "--memory", memory, "--timeout", "60",
+                           user=user)
+    finally:
+        BIN = saved
+    ok(rep is not None, err)
+    s = summary(rep)
+    ok(s["memory_killed"] and not s["timed_out"] and time.time() - t0 < 50, s)
+    lim = [e for e in events(rep, "limit") if e["limit"] in ("memory", "descriptors")]
+    eq(len(lim), 1, "one limit acted: %s" % events(rep, "limit"))
+    the(rep, "SW-DYN-MEMORY")
+    no_process_left(mode)
+    return rep, lim[0], rep["dynamic"]["summary"]["isolation"]
+
+
+def expect_cgroup_or(iso, lim, sampled_key):
+    """As root on a cgroup v1 host, v1's memory controller held the
+    sandbox: its OOM killer acted, or the supervisor's samples came first
+    (both run; sampled_key says what the samples saw); elsewhere the
+    samples alone."""
+    if iso["cgroup"].startswith("v1"):
+        ok(os.geteuid() == 0, iso)
+        ok(any("cgroup v1" in e for e in iso["memory"]["enforced_by"]), iso["memory"])
+        ok((lim["limit"] == "memory" and lim.get("oom_kills", 0) >= 1) or sampled_key(lim),
+           "the cgroup's OOM killer or the samples acted: %s" % lim)
+        return True
+    ok(iso["cgroup"].startswith("none"), iso)
+    ok(sampled_key(lim), lim)
+    return False
+
+
+def v1_memory_here():
+    return os.geteuid() == 0 and any(":memory:" in l for l in open("/proc/self/cgroup"))
+
+
+@case
+def socket_buffer_hog_stopped():
+    """512 MiB asked of unix socket buffers (written, never read) against
+    a 128 MiB limit: no RSS shows them. As root on this cgroup v1 host the
+    memory controller counts them; unprivileged, the supervisor samples
+    the sandbox's unix sockets (sock_diag) and kills it."""
+    rep, lim, iso = kernel_memory_hog("sockhog", 512, "128M")
+    eq(expect_cgroup_or(iso, lim, lambda l: l["limit"] == "memory" and l["socket_bytes"] > 64 << 20),
+       v1_memory_here(), "v1's memory controller used where it is there")
+    rep, lim, iso = kernel_memory_hog("sockhog", 512, "128M", user=NOBODY)
+    eq(lim["limit"], "memory", lim)
+    ok(lim["socket_bytes"] > 64 << 20 and lim["bytes"] > 128 << 20, "socket buffers counted: %s" % lim)
+    ok("socket buffers" in the(rep, "SW-DYN-MEMORY")["title"], the(rep, "SW-DYN-MEMORY")["title"])
+    ok(summary(rep)["peak_socket_buffers"] >= lim["socket_bytes"], summary(rep))
+    eq(iso["memory"]["descriptors"]["per_process"], 4096, iso["memory"])
+
+
+@case
+def pipe_hog_stopped():
+    """Pipes filled and never read, against a 64 MiB limit: as root on a v1
+    host the memory controller (pipe pages are charged to it); unprivileged
+    the descriptors in total (1024 for this limit), which is what bounds
+    pipe buffers no sample sees."""
+    rep, lim, iso = kernel_memory_hog("pipehog", 512, "64M")
+    eq(expect_cgroup_or(iso, lim, lambda l: l["limit"] == "descriptors"), v1_memory_here(), "v1 used")
+    rep, lim, iso = kernel_memory_hog("pipehog", 512, "64M", user=NOBODY)
+    eq((lim["limit"], lim["max"]), ("descriptors", 1024), lim)
+    ok(lim["descriptors"] > 1024, lim)
+    eq(iso["memory"]["descriptors"]["total"], 1024, iso["memory"])
+    ok("descriptors" in the(rep, "SW-DYN-MEMORY")["title"], the(rep, "SW-DYN-MEMORY")["title"])
+
+
+@case
+def tcp_buffer_hog_stopped():
+    """TCP connections over loopback to a listener of the hog's own,
+    written full and never read: the socket buffers of the sandbox's
+    network namespace are counted (inet sock_diag), unprivileged too."""
+    rep, lim, iso = kernel_memory_hog("tcphog", 512, "128M")
+    expect_cgroup_or(iso, lim, lambda l: l["limit"] == "memory" and l["socket_bytes"] > 64 << 20)
+    rep, lim, iso = kernel_memory_hog("tcphog", 512, "128M", user=NOBODY)
+    eq(lim["limit"], "memory", lim)
+    ok(lim["socket_bytes"] > 64 << 20, "socket buffers counted: %s" % lim)
+    ok("socket buffers" in the(rep, "SW-DYN-MEMORY")["title"], the(rep, "SW-DYN-MEMORY")["title"])
 
 
 def main():

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "detector.h"
+#include "mining.h"
 #include "../image/runconf.h"
 #include "../util/banned.h"
 
@@ -118,19 +119,27 @@ static const char *fetch_exec(const char *t, size_t n)
 	return NULL;
 }
 
-static const char *pool_of(const char *t, size_t n)
+/* The stratum scheme or pool domain t names, NULL if none; where in t. */
+static const char *pool_at(const char *t, size_t n, const char **at)
 {
 	static const char *const schemes[] = { "stratum+tcp://", "stratum+ssl://", "stratum+tls://",
 					       "stratum2+tcp://", "stratum1+tcp://" };
 	size_t i;
 
 	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-		if (find_ci(t, n, schemes[i]))
+		if ((*at = find_ci(t, n, schemes[i])))
 			return schemes[i];
 	for (i = 0; i < sizeof(pools) / sizeof(pools[0]); i++)
-		if (find_ci(t, n, pools[i]))
+		if ((*at = find_ci(t, n, pools[i])))
 			return pools[i];
 	return NULL;
+}
+
+static const char *pool_of(const char *t, size_t n)
+{
+	const char *at;
+
+	return pool_at(t, n, &at);
 }
 
 static const char *miner_opt(const char *t, size_t n)
@@ -163,6 +172,11 @@ static const char *wallet_of(const char *t, size_t n)
 		i = j + 1;
 	}
 	return NULL;
+}
+
+static bool host_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
 }
 
 typedef struct ctx {
@@ -211,47 +225,127 @@ static int b64val(int ch)
 	return -1;
 }
 
+/* The base64 token t[i..j) decoded into dec (room for (j - i) * 3 / 4 + 1
+ * bytes, NUL-terminated): its length when it is text (nine tenths
+ * printable, no NUL), else 0. */
+static size_t b64_text(const char *t, size_t i, size_t j, char *dec)
+{
+	size_t k, o = 0, printable = 0;
+	unsigned acc = 0;
+	int bits = 0;
+
+	for (k = i; k < j; k++) {
+		acc = acc << 6 | (unsigned)b64val((unsigned char)t[k]);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			dec[o] = (char)((acc >> bits) & 0xFF);
+			printable += (unsigned char)dec[o] >= 0x20 || dec[o] == '\n' || dec[o] == '\t';
+			o++;
+		}
+	}
+	dec[o] = '\0';
+	return o && printable * 10 >= o * 9 && !memchr(dec, '\0', o) ? o : 0;
+}
+
+/* The next base64-looking token of 20+ characters in t[*at..n): its
+ * start and end in *i, *j, the scan moved past it. false when none. */
+static bool b64_next(const char *t, size_t n, size_t *at, size_t *i, size_t *j)
+{
+	while (*at < n) {
+		size_t s = *at, e = s, k;
+		while (e < n && b64val((unsigned char)t[e]) >= 0)
+			e++;
+		k = e;
+		while (k < n && t[k] == '=')
+			k++;
+		*at = k > e ? k : e + 1; /* the next token starts after the '=' run */
+		if (e - s >= 20) {
+			*i = s;
+			*j = e;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void mining_plain(const char *t, size_t n, sw_mining_hit *h)
+{
+	const char *at = NULL, *s, *e, *end;
+
+	if (n > MAX_TEXT)
+		n = MAX_TEXT;
+	end = t + n;
+	h->pool = h->host = h->option = h->wallet = NULL;
+	h->host_len = h->wallet_len = 0;
+	if ((h->pool = pool_at(t, n, &at))) {
+		/* the address: after a scheme, else the word around the domain */
+		bool scheme = strncmp(h->pool, "stratum", 7) == 0;
+		s = scheme ? at + strlen(h->pool) : at;
+		while (!scheme && s > t && host_char(s[-1]) && s[-1] != ':')
+			s--;
+		for (e = s; e < end && host_char(*e); e++)
+			;
+		h->host = s;
+		h->host_len = (size_t)(e - s);
+	}
+	h->option = miner_opt(t, n);
+	if ((h->wallet = wallet_of(t, n)))
+		for (; h->wallet + h->wallet_len < end && base58(h->wallet[h->wallet_len]); h->wallet_len++)
+			;
+}
+
+/* As the config analysis: the text, and when it holds no pool and no
+ * option, its base64 tokens that decode to text (the first with either,
+ * decoded into h->dec). */
+void sw_detect__mining(const char *t, size_t n, sw_mining_hit *h)
+{
+	size_t at = 0, i, j;
+
+	h->decoded = false;
+	h->dec[0] = 0;
+	mining_plain(t, n > MAX_TEXT ? MAX_TEXT : n, h);
+	if (sw_mining_context(h))
+		return;
+	if (n > MAX_TEXT)
+		n = MAX_TEXT;
+	while (b64_next(t, n, &at, &i, &j)) {
+		sw_mining_hit d;
+		size_t o;
+		if ((j - i) * 3 / 4 + 1 > sizeof(h->dec) || !(o = b64_text(t, i, j, d.dec)))
+			continue;
+		mining_plain(d.dec, o, &d);
+		if (!sw_mining_context(&d))
+			continue;
+		memcpy(h->dec, d.dec, o + 1);
+		h->pool = d.pool;
+		h->option = d.option;
+		h->host = d.host ? h->dec + (d.host - d.dec) : NULL;
+		h->host_len = d.host_len;
+		if (d.wallet) { /* a wallet beside the decoded settings wins over one outside */
+			h->wallet = h->dec + (d.wallet - d.dec);
+			h->wallet_len = d.wallet_len;
+		}
+		h->decoded = true;
+		return;
+	}
+}
+
 /* Decode every base64-looking token of 20+ characters that decodes to text
  * and look inside it: attackers hide the pool and the wallet that way. */
 static int check_base64(ctx *c, where w, const char *field, const char *t, size_t n, int depth)
 {
-	size_t i = 0;
+	size_t at = 0, i, j, o;
 	int rc;
 
-	while (i < n) {
-		size_t j = i, k, o = 0, printable = 0;
-		char *dec;
-		unsigned acc = 0;
-		int bits = 0;
-		while (j < n && b64val((unsigned char)t[j]) >= 0)
-			j++;
-		k = j;
-		while (k < n && t[k] == '=')
-			k++;
-		if (j - i < 20) {
-			i = k > i ? k : i + 1; /* next token starts after the '=' run */
-			continue;
-		}
-		if (!(dec = malloc((j - i) * 3 / 4 + 1)))
+	while (b64_next(t, n, &at, &i, &j)) {
+		char *dec = malloc((j - i) * 3 / 4 + 1);
+		if (!dec)
 			return SW_ENOMEM;
-		for (k = i; k < j; k++) {
-			acc = acc << 6 | (unsigned)b64val((unsigned char)t[k]);
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				dec[o] = (char)((acc >> bits) & 0xFF);
-				printable += (unsigned char)dec[o] >= 0x20 || dec[o] == '\n' || dec[o] == '\t';
-				o++;
-			}
-		}
-		dec[o] = '\0';
-		rc = 0;
-		if (o && printable * 10 >= o * 9 && !memchr(dec, '\0', o))
-			rc = check_text(c, w, field, dec, o, depth + 1, t, n);
+		rc = (o = b64_text(t, i, j, dec)) ? check_text(c, w, field, dec, o, depth + 1, t, n) : 0;
 		free(dec);
 		if (rc < 0)
 			return rc;
-		i = k > j ? k : j + 1;
 	}
 	return 0;
 }

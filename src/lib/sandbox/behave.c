@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "sandbox_int.h"
+#include "../detect/mining.h"
 #include "../report/report_int.h"
 
 /* Mining pools' domains (a name or its parent). */
@@ -81,6 +82,12 @@ struct sw_judge {
 	double download_t;
 	bool have_summary;
 	double busy, cpu, run;     /* the summary's figures */
+	struct {
+		int64_t tid, pid;
+		char comm[20];
+		double cpu, wait, seen;
+	} thr[8];                  /* and its busiest threads */
+	size_t nthr;
 	char (*seen)[128];         /* TCP destinations, "name:port" (else "addr:port") */
 	uint16_t seen_at[2 * MAX_DESTINATIONS]; /* open addressing: index + 1, 0 empty */
 	size_t ndst;
@@ -336,12 +343,110 @@ static void on_connect(judge *j, const sw_json *e, const char *k)
 	}
 }
 
+/* The settings an exec asked for, gathered from its arguments and its
+ * environment: copies, since each reading reuses its hit. */
+typedef struct asked {
+	char pool[256], wallet[128];
+	const char *pool_match, *option;
+	bool decoded;
+} asked;
+
+static void asked_take(asked *a, const sw_mining_hit *h)
+{
+	if (!a->pool_match && h->pool) {
+		a->pool_match = h->pool;
+		snprintf(a->pool, sizeof(a->pool), "%.*s", (int)(h->host_len < 255 ? h->host_len : 255), h->host);
+		a->decoded |= h->decoded;
+	}
+	if (!a->option && h->option) {
+		a->option = h->option;
+		a->decoded |= h->decoded;
+	}
+	if (!a->wallet[0] && h->wallet)
+		snprintf(a->wallet, sizeof(a->wallet), "%.*s", (int)(h->wallet_len < 127 ? h->wallet_len : 127),
+			 h->wallet);
+}
+
+/* What an exec asked to run, whether or not it ran (a miner's command
+ * line raises this when its binary is not there): its arguments, joined,
+ * and the environment entries the tracer kept, read as the static config
+ * analysis reads an Entrypoint and an Env (base64 tokens decoded). The
+ * pool, option and wallet may come from different places; a wallet counts
+ * only next to a pool or an option. */
+static void on_exec_asked(judge *j, const sw_json *e)
+{
+	const sw_json *av = sw_json_get_arr(e, "argv"), *env = sw_json_get_arr(e, "env"), *a;
+	sw_buf line = SW_BUF_INIT(64u << 10);
+	sw_mining_hit *h = malloc(sizeof(*h));
+	sw_jw w = SW_JW_INIT(&j->b);
+	asked got;
+
+	memset(&got, 0, sizeof(got));
+	if (!h) {
+		j->rc = SW_ENOMEM;
+		return;
+	}
+	for (a = av ? av->child : NULL; a; a = a->next)
+		if (a->type == SW_JSON_STR) {
+			if (line.len)
+				sw_buf_putc(&line, ' ');
+			sw_buf_append(&line, a->s, a->slen);
+		}
+	sw_detect__mining(line.data ? line.data : "", line.len, h);
+	asked_take(&got, h);
+	for (a = env ? env->child : NULL; a; a = a->next)
+		if (a->type == SW_JSON_STR) {
+			sw_detect__mining(a->s, a->slen, h);
+			asked_take(&got, h);
+		}
+	free(h);
+	if (got.pool_match || got.option) {
+		bool strong = got.pool_match && (got.option || got.wallet[0]);
+		j->miner_signal = true;
+		sw_buf_reset(&j->b);
+		sw_jw_obj(&w);
+		sw_jw_key(&w, "time");
+		sw_jw_real(&w, dnum(e, "t"), 3);
+		if (num(e, "pid"))
+			sw_jw_kint(&w, "pid", num(e, "pid"));
+		sw_jw_kstr(&w, "path", str(e, "path"));
+		sw_jw_key(&w, "argv");
+		sw_jw_strn(&w, line.data ? line.data : "", line.len > 2048 ? 2048 : line.len);
+		if (env && env->child) {
+			sw_jw_karr(&w, "env");
+			for (a = env->child; a; a = a->next)
+				if (a->type == SW_JSON_STR)
+					sw_jw_strn(&w, a->s, a->slen > 1024 ? 1024 : a->slen);
+			sw_jw_end(&w);
+		}
+		if (got.pool_match) {
+			sw_jw_kstr(&w, "pool", got.pool);
+			sw_jw_kstr(&w, "pool_match", got.pool_match);
+		}
+		if (got.option)
+			sw_jw_kstr(&w, "option", got.option);
+		if (got.wallet[0])
+			sw_jw_kstr(&w, "wallet", got.wallet);
+		if (got.decoded)
+			sw_jw_kbool(&w, "base64", true);
+		sw_jw_kbool(&w, "ran", !num(e, "failed") && strcmp(str(e, "file"), "not found") != 0);
+		sw_jw_end(&w);
+		add(j, "SW-DYN-MINER-COMMAND", strong ? SW_SEV_CRITICAL : SW_SEV_HIGH, "miner", str(e, "path"), &j->b,
+		    "%s a miner's command line (%.60s%s)%s%.80s%s%.12s%s%s", num(e, "failed") ? "Tried to run" : "Ran",
+		    base(str(e, "path")), num(e, "failed") ? ", not there" : "", got.pool_match ? ": pool " : "",
+		    got.pool, got.wallet[0] ? ", wallet " : "", got.wallet, got.wallet[0] ? "..." : "",
+		    got.decoded ? " (base64-encoded)" : "");
+	}
+	sw_buf_release(&line);
+}
+
 static void on_exec(judge *j, const sw_json *e)
 {
 	const char *p = str(e, "path"), *bn = base(p);
 	const sw_json *chain = sw_json_get_arr(e, "chain"), *c;
 	bool inet_io = !strcmp(str(e, "stdin"), "inet") || !strcmp(str(e, "stdout"), "inet");
 
+	on_exec_asked(j, e);
 	if (num(e, "memfd")) {
 		evidence(&j->b, e, -1);
 		add(j, "SW-DYN-MEMFD-EXEC", SW_SEV_HIGH, "dropper", p, &j->b,
@@ -428,6 +533,18 @@ static void on_limit(judge *j, const sw_json *e)
 	else if (!strcmp(l, "inodes"))
 		add(j, "SW-DYN-DISK", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
 		    "Made more files than the sandbox allows (%lld), killed", (long long)num(e, "max"));
+	else if (!strcmp(l, "descriptors"))
+		add(j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
+		    "Held more descriptors than the sandbox allows (%lld): kernel buffers (pipes, sockets) no sample "
+		    "sees, killed", (long long)num(e, "max"));
+	else if (num(e, "oom_kills") > 0)
+		add(j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
+		    "Used more memory than the sandbox allows (%lld MiB): the cgroup's OOM killer acted",
+		    (long long)(num(e, "max") >> 20));
+	else if (num(e, "socket_bytes") > num(e, "max") / 4)
+		add(j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
+		    "Used more memory than the sandbox allows (%lld MiB), %lld MiB of it in socket buffers, killed",
+		    (long long)(num(e, "max") >> 20), (long long)(num(e, "socket_bytes") >> 20));
 	else
 		add(j, "SW-DYN-MEMORY", SW_SEV_MEDIUM, "resource-abuse", NULL, &j->b,
 		    "Used more memory than the sandbox allows (%lld MiB), killed", (long long)(num(e, "max") >> 20));
@@ -438,10 +555,21 @@ int sw_judge_event(sw_judge *j, const sw_json *e)
 	const char *k = str(e, "kind");
 
 	if (!strcmp(k, "summary")) {
+		const sw_json *t = sw_json_get_arr(e, "threads");
 		j->have_summary = true;
 		j->busy = dnum(e, "busy_seconds");
 		j->cpu = dnum(e, "cpu_seconds");
 		j->run = dnum(e, "wall_seconds");
+		for (t = t ? t->child : NULL, j->nthr = 0; t && j->nthr < 8; t = t->next) {
+			if (t->type != SW_JSON_OBJ)
+				continue;
+			j->thr[j->nthr].tid = num(t, "tid");
+			j->thr[j->nthr].pid = num(t, "pid");
+			snprintf(j->thr[j->nthr].comm, sizeof(j->thr[0].comm), "%s", str(t, "comm"));
+			j->thr[j->nthr].cpu = dnum(t, "cpu_seconds");
+			j->thr[j->nthr].wait = dnum(t, "wait_seconds");
+			j->thr[j->nthr++].seen = dnum(t, "seen_seconds");
+		}
 	} else if (!strcmp(k, "stratum")) {
 		on_stratum(j, e);
 	} else if (!strcmp(k, "dns") || !strcmp(k, "tls") || !strcmp(k, "http")) {
@@ -504,6 +632,52 @@ int sw_judge_incomplete(sw_judge *j, const char *path, const char *reason)
 	return incomplete(j, path, reason, false);
 }
 
+/* The CPU rule: the intervals in which the sandbox's threads wanted
+ * three quarters of a CPU or more (box.c, burning) add up to 5 s, or to
+ * 60% of a run of 4 s or more. The evidence names the threads. */
+static void cpu_burn(judge *j, double run)
+{
+	sw_jw w = SW_JW_INIT(&j->b);
+	size_t k;
+
+	if (!(j->busy >= 5 || (run >= 4 && j->busy >= 0.6 * run)))
+		return;
+	sw_buf_reset(&j->b);
+	sw_jw_obj(&w);
+	sw_jw_key(&w, "busy_seconds");
+	sw_jw_real(&w, j->busy, 2);
+	sw_jw_key(&w, "cpu_seconds");
+	sw_jw_real(&w, j->cpu, 2);
+	sw_jw_key(&w, "wall_seconds");
+	sw_jw_real(&w, run, 2);
+	sw_jw_kuint(&w, "cpus", j->ncpu);
+	sw_jw_karr(&w, "threads");
+	for (k = 0; k < j->nthr; k++) {
+		sw_jw_obj(&w);
+		sw_jw_kint(&w, "pid", j->thr[k].pid);
+		sw_jw_kint(&w, "tid", j->thr[k].tid);
+		sw_jw_kstr(&w, "comm", j->thr[k].comm);
+		sw_jw_key(&w, "cpu_seconds");
+		sw_jw_real(&w, j->thr[k].cpu, 2);
+		sw_jw_key(&w, "wait_seconds");
+		sw_jw_real(&w, j->thr[k].wait, 2);
+		sw_jw_key(&w, "seen_seconds");
+		sw_jw_real(&w, j->thr[k].seen, 2);
+		sw_jw_end(&w);
+	}
+	sw_jw_end(&w);
+	sw_jw_end(&w);
+	if (j->nthr)
+		add(j, "SW-DYN-CPU-BURN", j->miner_signal ? SW_SEV_HIGH : SW_SEV_MEDIUM, "miner", NULL, &j->b,
+		    "Wanted the CPU for %.0f s of %.0f s (busiest thread: %s, pid %lld, %.0f s on a CPU)%s", j->busy,
+		    run, j->thr[0].comm, (long long)j->thr[0].pid, j->thr[0].cpu,
+		    j->miner_signal ? ", with other mining signs" : "");
+	else
+		add(j, "SW-DYN-CPU-BURN", j->miner_signal ? SW_SEV_HIGH : SW_SEV_MEDIUM, "miner", NULL, &j->b,
+		    "Wanted the CPU for %.0f s of %.0f s%s", j->busy, run,
+		    j->miner_signal ? ", with other mining signs" : "");
+}
+
 int sw_judge_end(sw_judge *j, double wall)
 {
 	char why[160];
@@ -522,25 +696,8 @@ int sw_judge_end(sw_judge *j, double wall)
 		add(j, "SW-DYN-SCANNING", j->ndst >= 64 ? SW_SEV_HIGH : SW_SEV_MEDIUM, "scanning", NULL, &j->b,
 		    "Tried %zu different network destinations: scanning", j->ndst);
 	}
-	if (j->rc == 0 && j->have_summary) {
-		double run = j->run > 0 ? j->run : wall;
-		if (j->busy >= 5 || (run >= 4 && j->busy >= 0.6 * run)) {
-			sw_jw w = SW_JW_INIT(&j->b);
-			sw_buf_reset(&j->b);
-			sw_jw_obj(&w);
-			sw_jw_key(&w, "busy_seconds");
-			sw_jw_real(&w, j->busy, 2);
-			sw_jw_key(&w, "cpu_seconds");
-			sw_jw_real(&w, j->cpu, 2);
-			sw_jw_key(&w, "wall_seconds");
-			sw_jw_real(&w, run, 2);
-			sw_jw_kuint(&w, "cpus", j->ncpu);
-			sw_jw_end(&w);
-			add(j, "SW-DYN-CPU-BURN", j->miner_signal ? SW_SEV_HIGH : SW_SEV_MEDIUM, "miner", NULL, &j->b,
-			    "Kept the CPUs busy for %.0f s of %.0f s%s", j->busy, run,
-			    j->miner_signal ? ", with other mining signs" : "");
-		}
-	}
+	if (j->rc == 0 && j->have_summary)
+		cpu_burn(j, j->run > 0 ? j->run : wall);
 	for (k = 0; k < MAX_IDS && j->ids[k].id && j->rc == 0; k++)
 		if (j->ids[k].more) {
 			snprintf(why, sizeof(why), "sandbox: %llu more %s findings not listed (at most %d)",

@@ -9,6 +9,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
 #include <linux/openat2.h>
 #include <linux/securebits.h>
 #include <poll.h>
@@ -333,7 +339,7 @@ static void run_command(const sw_box_params *p, int ctl, int out, int execd)
 		die_msg(ctl, "close_range");
 	rl.rlim_cur = rl.rlim_max = p->max_procs;
 	(void)setrlimit(RLIMIT_NPROC, &rl);
-	rl.rlim_cur = rl.rlim_max = 4096;
+	rl.rlim_cur = rl.rlim_max = 4096; /* SANDBOX_NOFILE in detonate.c */
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max = 0;
 	(void)setrlimit(RLIMIT_CORE, &rl);
@@ -415,6 +421,16 @@ static void init_main(const sw_box_params *p, int ctl, int out)
 	/* the supervisor's id change left this mm undumpable, which would keep
 	 * it from our namespaces; until the command runs only */
 	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	/* the sandbox goes first when a memory cgroup's OOM killer picks (the
+	 * supervisor is in the group too): kernel-held memory, socket buffers
+	 * say, is nobody's RSS, and the supervisor would look the largest.
+	 * Raising one's own score needs no privilege; children inherit it. */
+	{
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "1000", 4) != 4)
+			die_msg(ctl, "oom_score_adj");
+		close(fd);
+	}
 	if (fchdir(p->rootfs_fd) < 0)
 		die_msg(ctl, "entering the root filesystem");
 	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) < 0)
@@ -466,43 +482,289 @@ typedef struct proc_rec {
 	uint64_t ticks;
 } proc_rec;
 
+/* Threads are judged one by one: a miner may run one thread, or a few
+ * at less than full speed, on a host with many CPUs. */
+#define MAX_THREADS_TRACKED 4096
+#define TOP_THREADS 8
+
+typedef struct thr_rec {
+	int tid, host;          /* on the host: the thread, its process */
+	int ns;                 /* the thread as the sandbox sees it */
+	char comm[20];
+	uint64_t run, wait;     /* ns on a CPU and waiting for one (schedstat), last read */
+	uint64_t first, last;   /* monotonic ns: first and last seen */
+} thr_rec;
+
 typedef struct sampler {
 	int hostproc;
 	char nsid[64];
 	proc_rec procs[MAX_PROCS_TRACKED];
 	size_t nprocs;
 	uint64_t total_ticks, last_ticks, live, peak_live, rss_pages, peak_rss;
-	uint64_t last_max;         /* the busiest process's ticks in the last interval */
-	uint64_t host_idle, last_idle; /* the host's idle+iowait ticks (all CPUs): total, last interval */
-	unsigned busy_samples, samples;
+	thr_rec thr[MAX_THREADS_TRACKED];
+	size_t nthr;
+	uint16_t thr_at[2 * MAX_THREADS_TRACKED]; /* open addressing by tid: index + 1, 0 empty */
+	uint64_t thr_untracked;    /* threads past the table: the most in one sample */
+	uint64_t untracked_now;    /* and in this one */
+	uint64_t at, dwall;        /* monotonic ns of the last sample, and since the one before */
+	double demand;             /* CPUs the sandbox's threads wanted in the last interval */
+	uint64_t busy_ns;          /* time in intervals that were a burn */
+	unsigned samples;
 	int64_t shmem0, shmem;     /* the host's Shmem (kB), first and last seen: memfds
 				    * and tmpfs files the sandbox holds, that no RSS shows */
+	int nl;                    /* sock_diag, in the sandbox's network namespace (or -1) */
+	int live_host[MAX_PROCS_TRACKED]; /* the sandbox's processes at the last sample */
+	size_t nlive;
+	uint64_t sock_bytes, peak_sock; /* bytes queued in the sandbox's sockets */
+	uint64_t fds, peak_fds;    /* descriptors open in the sandbox */
 	int rootfs_fd;
 	int64_t disk0, disk;       /* bytes used on the work directory's filesystem */
 	int64_t inodes0, inodes;   /* and inodes (0 where it does not count them) */
 } sampler;
 
-/* Was the last interval a burn? tpi: clock ticks per CPU in an interval.
- * Any of: 75% of every CPU the sandbox may use; one process at 75% of a
- * CPU (a miner on one thread, or throttled to one); or, on a host where
- * others took the rest, at least half a CPU and 75% of what the sandbox
- * could have had (its own use plus the host's idle time, within its CPUs). */
-static bool burning(const sampler *s, double tpi, long ncpu)
+/* Was the last interval a burn? What the sandbox's threads wanted is what
+ * counts, not what they got: each thread's time on a CPU plus its time
+ * waiting for one (its own schedstat), against the wall time, whatever
+ * else the host runs. A burn: three quarters of one CPU or more, capped
+ * at the CPUs the sandbox may use; one saturated thread is one, two
+ * threads at 70% are 1.4. */
+static bool burning(const sampler *s, long ncpu)
 {
-	double used = (double)s->last_ticks, could = used + (double)s->last_idle;
+	double d = s->demand > (double)ncpu ? (double)ncpu : s->demand;
 
-	if (could > (double)ncpu * tpi)
-		could = (double)ncpu * tpi;
-	return used >= 0.75 * (double)ncpu * tpi || (double)s->last_max >= 0.75 * tpi ||
-	       (used >= 0.5 * tpi && used >= 0.75 * could);
+	return d >= 0.75;
 }
+
+static thr_rec *thr_find(sampler *s, int tid, int host, bool *fresh)
+{
+	size_t x = ((unsigned)tid * 2654435761u) & (2 * MAX_THREADS_TRACKED - 1);
+
+	*fresh = false;
+	for (; s->thr_at[x]; x = (x + 1) & (2 * MAX_THREADS_TRACKED - 1))
+		if (s->thr[s->thr_at[x] - 1].tid == tid)
+			return &s->thr[s->thr_at[x] - 1];
+	if (s->nthr >= MAX_THREADS_TRACKED) {
+		s->untracked_now++;
+		return NULL;
+	}
+	memset(&s->thr[s->nthr], 0, sizeof(s->thr[0]));
+	s->thr[s->nthr].tid = tid;
+	s->thr[s->nthr].host = host;
+	s->thr_at[x] = (uint16_t)++s->nthr;
+	*fresh = true;
+	return &s->thr[s->nthr - 1];
+}
+
+/* A small /proc file dir/name into buf (NUL-terminated): its length, or
+ * <= 0 when it cannot be read. */
+static ssize_t read_small(int dir, const char *name, char *buf, size_t n)
+{
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = read(fd, buf, n - 1);
+	close(fd);
+	buf[r > 0 ? r : 0] = 0;
+	return r;
+}
+
+/* A new thread's name and its number in the sandbox (the last NSpid). */
+static void thr_name(int tdir, thr_rec *r)
+{
+	char path[64], st[2048], *q;
+
+	snprintf(path, sizeof(path), "%d/status", r->tid);
+	if (read_small(tdir, path, st, sizeof(st)) <= 0)
+		return;
+	if (strncmp(st, "Name:\t", 6) == 0)
+		snprintf(r->comm, sizeof(r->comm), "%.*s", (int)strcspn(st + 6, "\n"), st + 6);
+	if ((q = strstr(st, "\nNSpid:"))) {
+		char *end = q + 7 + strcspn(q + 7, "\n"), *sp;
+		*end = 0;
+		r->ns = (sp = strrchr(q + 7, '\t')) ? (int)strtol(sp + 1, NULL, 10) : 0;
+	}
+}
+
+/* Every thread of the process host: what it wanted of the CPU since the
+ * last sample, added to the interval's demand (a thread never counts for
+ * more than the interval: it is on one CPU at a time). */
+static void sample_threads(sampler *s, int host, uint64_t now, uint64_t dwall)
+{
+	char name[64];
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+
+	snprintf(name, sizeof(name), "%d/task", host);
+	if ((dfd = openat(s->hostproc, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if (!(d = fdopendir(dfd))) {
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		char path[64], buf[128];
+		unsigned long long run, wait;
+		uint64_t was = 0, got;
+		int tid = (int)strtol(de->d_name, NULL, 10);
+		bool fresh;
+		thr_rec *r;
+		if (tid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "%d/schedstat", tid);
+		if (read_small(dirfd(d), path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%llu %llu", &run, &wait) != 2 ||
+		    !(r = thr_find(s, tid, host, &fresh)))
+			continue;
+		if (fresh || r->host != host || run < r->run || wait < r->wait) {
+			/* new, or its number reused: all of it is since the last sample */
+			memset(r, 0, sizeof(*r));
+			r->tid = tid;
+			r->host = host;
+			r->first = now - (dwall < now ? dwall : 0);
+			thr_name(dirfd(d), r);
+		} else {
+			was = r->run + r->wait;
+		}
+		got = run + wait - was;
+		s->demand += dwall ? (double)(got < dwall ? got : dwall) / (double)dwall : 0;
+		r->run = run;
+		r->wait = wait;
+		r->last = now;
+	}
+	closedir(d);
+}
+
+/* One sock_diag dump (req, of len bytes): the sum, over the sockets it
+ * lists, of the two meminfo counters a and b in attribute attr, which
+ * follows a message header of hdr bytes. Bounded: at most 2^22 sockets. */
+static uint64_t diag_sum(int nl, const void *req, size_t len, size_t hdr, unsigned short attr, int a, int b)
+{
+	static char buf[32768] __attribute__((aligned(8)));
+	uint64_t sum = 0, msgs = 0;
+
+	if (send(nl, req, len, 0) < 0)
+		return 0;
+	while (msgs < (1u << 22)) {
+		ssize_t n = recv(nl, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+		if (n <= 0)
+			return sum;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct rtattr *at;
+			int alen;
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+				return sum;
+			msgs++;
+			alen = (int)h->nlmsg_len - (int)NLMSG_LENGTH(hdr);
+			for (at = (struct rtattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(hdr)); RTA_OK(at, alen);
+			     at = RTA_NEXT(at, alen))
+				if (at->rta_type == attr && RTA_PAYLOAD(at) >= (int)(SK_MEMINFO_VARS * sizeof(uint32_t))) {
+					const uint32_t *mem = RTA_DATA(at);
+					sum += (uint64_t)mem[a] + mem[b];
+				}
+		}
+	}
+	return sum;
+}
+
+/* The bytes queued in the sockets of the network namespace, which is the
+ * sandbox's (the supervisor's sinkhole sockets count too: they hold what
+ * the sandbox sent): memory the kernel holds that no RSS shows. sock_diag
+ * answers without privilege, per namespace. A unix socket's queued data is
+ * charged to its sender (wmem); TCP's send queue (wmem_queued) and every
+ * receive queue (rmem) are counted for inet sockets, so that loopback
+ * data may count twice, on the safe side. */
+static uint64_t sockets_queued(int nl)
+{
+	static const struct { unsigned char family, proto; } inet[] = {
+		{ AF_INET, IPPROTO_TCP }, { AF_INET6, IPPROTO_TCP }, { AF_INET, IPPROTO_UDP }, { AF_INET6, IPPROTO_UDP },
+	};
+	struct {
+		struct nlmsghdr nh;
+		struct unix_diag_req r;
+	} ureq;
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} ireq;
+	uint64_t sum;
+	size_t i;
+
+	if (nl < 0)
+		return 0;
+	memset(&ureq, 0, sizeof(ureq));
+	ureq.nh.nlmsg_len = sizeof(ureq);
+	ureq.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	ureq.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ureq.r.sdiag_family = AF_UNIX;
+	ureq.r.udiag_states = ~0u;
+	ureq.r.udiag_show = UDIAG_SHOW_MEMINFO;
+	sum = diag_sum(nl, &ureq, sizeof(ureq), sizeof(struct unix_diag_msg), UNIX_DIAG_MEMINFO,
+		       SK_MEMINFO_WMEM_ALLOC, SK_MEMINFO_RMEM_ALLOC);
+	for (i = 0; i < sizeof(inet) / sizeof(inet[0]); i++) {
+		memset(&ireq, 0, sizeof(ireq));
+		ireq.nh.nlmsg_len = sizeof(ireq);
+		ireq.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+		ireq.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		ireq.r.sdiag_family = inet[i].family;
+		ireq.r.sdiag_protocol = inet[i].proto;
+		ireq.r.idiag_ext = 1 << (INET_DIAG_SKMEMINFO - 1);
+		ireq.r.idiag_states = ~0u;
+		sum += diag_sum(nl, &ireq, sizeof(ireq), sizeof(struct inet_diag_msg), INET_DIAG_SKMEMINFO,
+				SK_MEMINFO_RMEM_ALLOC, SK_MEMINFO_WMEM_QUEUED);
+	}
+	return sum;
+}
+
+/* The descriptors process host has open (its fd directory's entries). */
+static uint64_t fds_of(int hostproc, int host)
+{
+	char name[64];
+	struct dirent *de;
+	uint64_t n = 0;
+	DIR *d;
+	int dfd;
+
+	snprintf(name, sizeof(name), "%d/fd", host);
+	if ((dfd = openat(hostproc, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return 0;
+	if (!(d = fdopendir(dfd))) {
+		close(dfd);
+		return 0;
+	}
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* What the kernel holds for the sandbox that no RSS shows: the socket
+ * buffers of its network namespace, and the descriptors of the
+ * processes the last sample found (which bound its pipes). Cheap: it
+ * runs between samples too. */
+static void sample_kernel(sampler *s)
+{
+	uint64_t fds = 0;
+	size_t i;
+
+	for (i = 0; i < s->nlive; i++)
+		fds += fds_of(s->hostproc, s->live_host[i]);
+	s->fds = fds;
+	s->peak_fds = fds > s->peak_fds ? fds : s->peak_fds;
+	s->sock_bytes = sockets_queued(s->nl);
+	s->peak_sock = s->sock_bytes > s->peak_sock ? s->sock_bytes : s->peak_sock;
+}
+
 
 static void sample(sampler *s, sw_tracer *t)
 {
 	DIR *d;
 	struct dirent *de;
 	int dfd = dup(s->hostproc);
-	uint64_t ticks = 0, rss = 0, live = 0, most = 0;
+	uint64_t ticks = 0, rss = 0, live = 0, now = sw_sbx_now();
+	uint64_t dwall = s->at && now > s->at ? now - s->at : 0;
 
 	if (dfd < 0 || !(d = fdopendir(dfd))) {
 		if (dfd >= 0)
@@ -510,10 +772,12 @@ static void sample(sampler *s, sw_tracer *t)
 		return;
 	}
 	rewinddir(d);
+	s->demand = 0;
+	s->untracked_now = 0;
 	while ((de = readdir(d))) {
 		char name[300], link[64], stat[1024], *rp;
 		ssize_t n;
-		int fd, host = (int)strtol(de->d_name, NULL, 10);
+		int host = (int)strtol(de->d_name, NULL, 10);
 		unsigned long long ut = 0, stt = 0, rs = 0;
 		int ppid = 0;
 		size_t i;
@@ -526,18 +790,15 @@ static void sample(sampler *s, sw_tracer *t)
 		if (strcmp(link, s->nsid) != 0)
 			continue;
 		snprintf(name, sizeof(name), "%d/stat", host);
-		if ((fd = openat(s->hostproc, name, O_RDONLY | O_CLOEXEC)) < 0)
+		if (read_small(s->hostproc, name, stat, sizeof(stat)) <= 0)
 			continue;
-		n = read(fd, stat, sizeof(stat) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		stat[n] = 0;
 		/* comm may hold spaces and parentheses: fields follow the last ')' */
 		if (!(rp = strrchr(stat, ')')) ||
 		    sscanf(rp + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %llu",
 			   &ppid, &ut, &stt, &rs) != 4)
 			continue;
+		if (live < MAX_PROCS_TRACKED)
+			s->live_host[live] = host;
 		live++;
 		rss += rs;
 		for (i = 0; i < s->nprocs; i++)
@@ -557,29 +818,17 @@ static void sample(sampler *s, sw_tracer *t)
 		if (i < s->nprocs) {
 			uint64_t dt = ut + stt >= s->procs[i].ticks ? ut + stt - s->procs[i].ticks : 0;
 			ticks += dt;
-			most = dt > most ? dt : most;
 			s->procs[i].ticks = ut + stt;
 		}
+		sample_threads(s, host, now, dwall);
 	}
 	closedir(d);
-	s->last_max = most;
-	{
-		/* the host's idle time: what the sandbox could have had besides
-		 * what it used (a busy host leaves a miner less than it asks) */
-		char st[512];
-		unsigned long long us, ni, sy, idle = 0, iow = 0;
-		int fd = openat(s->hostproc, "stat", O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, st, sizeof(st) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n > 0) {
-			st[n] = 0;
-			if (sscanf(st, "cpu %llu %llu %llu %llu %llu", &us, &ni, &sy, &idle, &iow) == 5) {
-				s->last_idle = s->samples && idle + iow >= s->host_idle ? idle + iow - s->host_idle : 0;
-				s->host_idle = idle + iow;
-			}
-		}
-	}
+	s->at = now;
+	s->dwall = dwall;
+	if (s->untracked_now > s->thr_untracked)
+		s->thr_untracked = s->untracked_now;
+	s->nlive = live < MAX_PROCS_TRACKED ? live : MAX_PROCS_TRACKED;
+	sample_kernel(s);
 	{
 		char mi[8192], *q;
 		int fd = openat(s->hostproc, "meminfo", O_RDONLY | O_CLOEXEC);
@@ -692,6 +941,7 @@ typedef struct supervisor {
 	uint64_t start, deadline, interval;
 	long ncpu, tck, page;
 	bool timed_out, log_timeout, mem_killed, procs_hit, exited, disk_killed;
+	int oomfd;              /* our cgroup's OOM kill count (v2 memory.events, v1 memory.oom_control), or -1 */
 	unsigned outputs;
 	uint64_t out_bytes;
 	sw_evb b;               /* the event being built */
@@ -750,11 +1000,50 @@ static void sup_init(supervisor *s, const sw_box_params *p)
 	s->p = p;
 	s->log = (sw_evlog){ p->events_fd, sw_sbx_now(), 0, 0, 0, false, NULL };
 	s->smp = calloc(1, sizeof(*s->smp));
-	s->interval = 250000000ull;
+	s->interval = 100000000ull;
 	s->ncpu = p->cpus ? (long)p->cpus : sysconf(_SC_NPROCESSORS_ONLN);
 	s->tck = sysconf(_SC_CLK_TCK);
 	s->page = sysconf(_SC_PAGESIZE);
 	s->b.b = (sw_buf)SW_BUF_INIT(1 << 20);
+}
+
+/* The file that counts our cgroup's OOM kills, when main made us one
+ * (named stowaway-detonate-<pid>): v2's memory.events, or v1's
+ * memory.oom_control. -1 when there is none. */
+static int cgroup_oom_fd(void)
+{
+	char line[4096], path[4400];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	int fd = -1;
+
+	while (f && fd < 0 && fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL, *last;
+		if (!p)
+			continue;
+		*c = *p++ = 0;
+		p[strcspn(p, "\n")] = 0;
+		if (!(last = strrchr(p, '/')) || strncmp(last + 1, "stowaway-detonate-", 18) != 0)
+			continue;
+		if (!strcmp(line, "0") && c[1] == 0)
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/memory.events", p);
+		else if (strstr(c + 1, "memory"))
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s/memory.oom_control", p);
+		else
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (f)
+		fclose(f);
+	return fd;
+}
+
+static long oom_kills(int fd)
+{
+	char buf[1024], *p;
+	ssize_t r = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+
+	buf[r > 0 ? r : 0] = 0;
+	return (p = strstr(buf, "oom_kill ")) ? strtol(p + 9, NULL, 10) : 0;
 }
 
 /* M's own user and network namespaces (main writes their id maps), the
@@ -778,6 +1067,8 @@ static void enter_namespaces(supervisor *s)
 		FAIL("opening /proc");
 	s->smp->hostproc = s->hostproc;
 	s->smp->rootfs_fd = p->rootfs_fd;
+	s->smp->nl = -1;
+	s->oomfd = -1;
 	sample(s->smp, NULL); /* the baselines, before anything of the sandbox runs */
 	if (geteuid() == 0 && setgroups(0, NULL) < 0) /* root's groups stay outside */
 		FAIL("dropping supplementary groups");
@@ -788,10 +1079,14 @@ static void enter_namespaces(supervisor *s)
 		FAIL("writing the user namespace's id maps");
 	}
 	close(p->sync_fd);
+	s->oomfd = cgroup_oom_fd(); /* main has put us in our group by now */
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		FAIL("becoming root in the user namespace");
 	if ((s->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 		FAIL("eventfd");
+	/* the sandbox's socket buffers, seen from inside its namespace */
+	if ((s->smp->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) < 0)
+		FAIL("sock_diag");
 	if (sw_sink_open(&s->sink, &s->log, s->wake, &err) < 0) {
 		fail_event(&s->log, "sinkhole", err.msg);
 		_exit(3);
@@ -901,45 +1196,77 @@ static void timeout_event(supervisor *s)
 }
 
 /* A limit passed: its event (which limit, the figure under key, the
- * bound), and the sandbox killed when kill_it. */
-static void limit_event(supervisor *s, const char *limit, const char *key, int64_t v, int64_t max,
+ * bound, and for memory the part of it in socket buffers, sock >= 0), and
+ * the sandbox killed when kill_it. */
+static void limit_event(supervisor *s, const char *limit, const char *key, int64_t v, int64_t max, int64_t sock,
 			bool kill_it)
 {
 	sw_ev_begin(&s->log, &s->b, "limit", 0, 0);
 	sw_ev_str(&s->b, "limit", limit, 16);
 	sw_ev_int(&s->b, key, v);
+	if (sock >= 0)
+		sw_ev_int(&s->b, "socket_bytes", sock);
 	sw_ev_int(&s->b, "max", max);
 	sw_ev_end(&s->log, &s->b);
 	if (kill_it)
 		kill(s->w, SIGKILL);
 }
 
+/* The kernel's memory limit acted (the cgroup's OOM killer, on one
+ * process): the run ends there, as at a sampled limit. Once per sample,
+ * and once more after the run (the kill may have ended it first). */
+static void oom_check(supervisor *s)
+{
+	long k;
+
+	if (s->mem_killed || s->oomfd < 0 || (k = oom_kills(s->oomfd)) <= 0)
+		return;
+	s->mem_killed = true;
+	limit_event(s, "memory", "oom_kills", k, (int64_t)s->p->memory, (int64_t)s->smp->sock_bytes, !s->exited);
+}
+
 /* After a sample: a busy interval counted, and an event for each limit
  * the sandbox passed, once (disk, inodes and memory kill it too). */
+/* Memory and descriptors against their limits: after every sample, and
+ * between samples after sample_kernel (socket and pipe buffers grow
+ * faster than a sample comes round). */
+static void check_memory(supervisor *s)
+{
+	const sw_box_params *p = s->p;
+	sampler *smp = s->smp;
+	uint64_t used = smp->rss_pages * (uint64_t)s->page +
+			(smp->shmem > smp->shmem0 ? (uint64_t)(smp->shmem - smp->shmem0) * 1024 : 0) + smp->sock_bytes;
+
+	if (used > p->memory && !s->mem_killed) {
+		s->mem_killed = true;
+		limit_event(s, "memory", "bytes", (int64_t)used, (int64_t)p->memory, (int64_t)smp->sock_bytes, true);
+	}
+	oom_check(s);
+	if (p->max_fds && smp->fds > p->max_fds && !s->mem_killed) {
+		s->mem_killed = true;
+		limit_event(s, "descriptors", "descriptors", (int64_t)smp->fds, (int64_t)p->max_fds, -1, true);
+	}
+}
+
 static void check_limits(supervisor *s)
 {
 	const sw_box_params *p = s->p;
 	sampler *smp = s->smp;
 
-	if (burning(smp, (double)s->tck * ((double)s->interval / 1e9), s->ncpu))
-		smp->busy_samples++;
-	uint64_t used = smp->rss_pages * (uint64_t)s->page +
-			(smp->shmem > smp->shmem0 ? (uint64_t)(smp->shmem - smp->shmem0) * 1024 : 0);
+	if (burning(smp, s->ncpu))
+		smp->busy_ns += smp->dwall;
 	if (smp->disk - smp->disk0 > (int64_t)p->max_disk && !s->disk_killed) {
 		s->disk_killed = true;
-		limit_event(s, "disk", "bytes", smp->disk - smp->disk0, (int64_t)p->max_disk, true);
+		limit_event(s, "disk", "bytes", smp->disk - smp->disk0, (int64_t)p->max_disk, -1, true);
 	}
 	if (smp->inodes - smp->inodes0 > (int64_t)p->max_inodes && !s->disk_killed) {
 		s->disk_killed = true;
-		limit_event(s, "inodes", "inodes", smp->inodes - smp->inodes0, (int64_t)p->max_inodes, true);
+		limit_event(s, "inodes", "inodes", smp->inodes - smp->inodes0, (int64_t)p->max_inodes, -1, true);
 	}
-	if (used > p->memory && !s->mem_killed) {
-		s->mem_killed = true;
-		limit_event(s, "memory", "bytes", (int64_t)used, (int64_t)p->memory, true);
-	}
+	check_memory(s);
 	if (smp->live + 8 >= p->max_procs && !s->procs_hit) {
 		s->procs_hit = true;
-		limit_event(s, "processes", "processes", (int64_t)smp->live, p->max_procs, false);
+		limit_event(s, "processes", "processes", (int64_t)smp->live, p->max_procs, -1, false);
 	}
 }
 
@@ -963,20 +1290,23 @@ static void read_output(supervisor *s)
 	}
 }
 
+/* Kernel-held memory is looked at this often between samples. */
+#define FAST_INTERVAL 40000000ull
+
 /* Until init exits: the deadline kept, the command's output read, the
  * sinkhole served, and every interval a sample and its limits. Returns
  * with the lock held: the tracer thread stops there, and goes with this
  * process. */
 static void watch(supervisor *s)
 {
-	uint64_t next_sample;
+	uint64_t next_sample, next_fast;
 
 	s->deadline = s->start + (uint64_t)s->p->timeout * 1000000000ull;
 	pthread_mutex_lock(&big);
 	s->log.stop_pid = s->w;
 	s->log.stop_at = s->deadline;
 	pthread_mutex_unlock(&big);
-	next_sample = sw_sbx_now() + s->interval;
+	next_sample = next_fast = sw_sbx_now() + FAST_INTERVAL; /* the first sample early: a baseline */
 	while (!s->exited) {
 		struct pollfd pf[3 + SW_SINK_MAX_FDS];
 		size_t np = 0, ns, i;
@@ -993,7 +1323,7 @@ static void watch(supervisor *s)
 			s->log_timeout = false;
 			timeout_event(s);
 		}
-		to = (int)((next_sample > now ? next_sample - now : 0) / 1000000ull) + 1;
+		to = (int)((next_fast > now ? next_fast - now : 0) / 1000000ull) + 1;
 		pf[np++] = (struct pollfd){ s->wpidfd, POLLIN, 0 };
 		pf[np++] = (struct pollfd){ s->wake, POLLIN, 0 };
 		pf[np++] = (struct pollfd){ s->outp[0], POLLIN, 0 };
@@ -1013,8 +1343,13 @@ static void watch(supervisor *s)
 		sw_sink_serve(s->sink, pf + np, ns);
 		if (sw_sbx_now() >= next_sample) {
 			sample(s->smp, s->tr);
-			next_sample += s->interval;
+			next_sample = sw_sbx_now() + s->interval;
+			next_fast = sw_sbx_now() + FAST_INTERVAL;
 			check_limits(s);
+		} else if (sw_sbx_now() >= next_fast) {
+			sample_kernel(s->smp);
+			next_fast = sw_sbx_now() + FAST_INTERVAL;
+			check_memory(s);
 		}
 		if (pf[0].revents & POLLIN) {
 			if (waitpid(s->w, &s->st, 0) == s->w) {
@@ -1048,6 +1383,43 @@ static void process_events(supervisor *s)
 	}
 }
 
+/* The threads that wanted the CPU most (on it, or waiting for it), at
+ * most TOP_THREADS, as "threads" in the summary: who burned it. */
+static void busiest_threads(supervisor *s)
+{
+	const sampler *smp = s->smp;
+	size_t top[TOP_THREADS], ntop = 0, i, k;
+
+	for (i = 0; i < smp->nthr; i++) {
+		uint64_t v = smp->thr[i].run + smp->thr[i].wait;
+		for (k = ntop; k > 0 && smp->thr[top[k - 1]].run + smp->thr[top[k - 1]].wait < v; k--)
+			if (k < TOP_THREADS)
+				top[k] = top[k - 1];
+		if (k < TOP_THREADS) {
+			top[k] = i;
+			ntop += ntop < TOP_THREADS;
+		}
+	}
+	sw_ev_int(&s->b, "threads_seen", (int64_t)(smp->nthr + smp->thr_untracked));
+	sw_jw_karr(&s->b.w, "threads");
+	for (k = 0; k < ntop; k++) {
+		const thr_rec *r = &smp->thr[top[k]];
+		double life = (double)(r->last - r->first) / 1e9;
+		sw_jw_obj(&s->b.w);
+		sw_jw_kint(&s->b.w, "tid", r->ns);
+		sw_jw_kint(&s->b.w, "pid", sw_tracer_nspid(s->tr, r->host));
+		sw_jw_kstr(&s->b.w, "comm", r->comm);
+		sw_jw_key(&s->b.w, "cpu_seconds");
+		sw_jw_real(&s->b.w, (double)r->run / 1e9, 2);
+		sw_jw_key(&s->b.w, "wait_seconds");
+		sw_jw_real(&s->b.w, (double)r->wait / 1e9, 2);
+		sw_jw_key(&s->b.w, "seen_seconds");
+		sw_jw_real(&s->b.w, life, 2);
+		sw_jw_end(&s->b.w);
+	}
+	sw_jw_end(&s->b.w);
+}
+
 /* The summary is never dropped: nothing is (main decides what the
  * timeline keeps); it says how many events came before it. */
 static void summary_event(supervisor *s)
@@ -1069,11 +1441,14 @@ static void summary_event(supervisor *s)
 	sw_jw_key(&s->b.w, "cpu_seconds");
 	sw_jw_real(&s->b.w, (double)smp->total_ticks / (double)s->tck, 3);
 	sw_jw_key(&s->b.w, "busy_seconds");
-	sw_jw_real(&s->b.w, smp->busy_samples * ((double)s->interval / 1e9), 2);
+	sw_jw_real(&s->b.w, (double)smp->busy_ns / 1e9, 2);
+	busiest_threads(s);
 	sw_ev_int(&s->b, "cpus", s->ncpu);
 	sw_ev_int(&s->b, "peak_processes", (int64_t)smp->peak_live);
 	sw_ev_int(&s->b, "processes_seen", (int64_t)smp->nprocs);
 	sw_ev_int(&s->b, "peak_rss", (int64_t)(smp->peak_rss * (uint64_t)s->page));
+	sw_ev_int(&s->b, "peak_socket_buffers", (int64_t)smp->peak_sock);
+	sw_ev_int(&s->b, "peak_descriptors", (int64_t)smp->peak_fds);
 	sw_ev_int(&s->b, "output_bytes", (int64_t)s->out_bytes);
 	sw_ev_int(&s->b, "events", (int64_t)n_events);
 	sw_ev_end(&s->log, &s->b);
@@ -1089,6 +1464,7 @@ void sw_box_supervise(const sw_box_params *p)
 	take_command(&s);
 	start_tracer(&s);
 	watch(&s);
+	oom_check(&s);
 	process_events(&s);
 	sw_sink_close(s.sink);
 	summary_event(&s);

@@ -40,6 +40,7 @@
 #define TIMELINE_BYTES (64u << 20)
 #define TIMELINE_RESERVED 64
 #define MAX_EXECS 1024          /* the tracer keeps at most as many files */
+#define SANDBOX_NOFILE 4096     /* its RLIMIT_NOFILE (box.c) */
 
 /* ---- the command, as a runtime would run it ---- */
 
@@ -742,14 +743,102 @@ fail:
 	return -1;
 }
 
-/* OOM kills the group's memory.events counted, after the run. */
-static long cgroup_oom_kills(const char *dir)
+/* ---- cgroup v1, as root on a host without the unified hierarchy ---- */
+
+/* Our own group in v1 hierarchy ctl (mounted at /sys/fs/cgroup/<ctl>),
+ * from /proc/self/cgroup ("N:controllers:path"). 0, or -1 when there is
+ * none. */
+static int v1_self(const char *ctl, char *out, size_t n)
+{
+	char line[4096], probe[4400];
+	size_t l = strlen(ctl);
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	bool found = false;
+
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL, *k;
+		if (!p)
+			continue;
+		*p++ = 0;
+		p[strcspn(p, "\n")] = 0;
+		for (k = c + 1; k && *k; k = strchr(k, ',') ? strchr(k, ',') + 1 : NULL)
+			if (strncmp(k, ctl, l) == 0 && (k[l] == ',' || k[l] == 0)) {
+				snprintf(out, n, "/sys/fs/cgroup/%s%s", ctl, strcmp(p, "/") ? p : "");
+				found = true;
+				break;
+			}
+	}
+	fclose(f);
+	snprintf(probe, sizeof(probe), "%s/cgroup.procs", out);
+	return found && access(probe, W_OK) == 0 ? 0 : -1;
+}
+
+/* A child of our v1 group of ctl, named for the supervisor m, with the
+ * files in set (name, value pairs) written and m put in. 0 and its path
+ * in out, or -1 (nothing left behind). */
+static int v1_group(const char *ctl, pid_t m, const char *const *set, size_t nset, char *out, size_t n)
+{
+	char self[4200], num[32];
+	size_t i;
+
+	out[0] = 0;
+	if (v1_self(ctl, self, sizeof(self)) < 0)
+		return -1;
+	snprintf(out, n, "%s/stowaway-detonate-%d", self, (int)m);
+	if (mkdir(out, 0755) < 0) {
+		out[0] = 0;
+		return -1;
+	}
+	for (i = 0; i + 1 < nset; i += 2)
+		if (set[i + 1] && put(out, set[i], set[i + 1]) < 0)
+			goto fail;
+	snprintf(num, sizeof(num), "%d", (int)m);
+	if (put(out, "cgroup.procs", num) == 0)
+		return 0;
+fail:
+	rmdir(out);
+	out[0] = 0;
+	return -1;
+}
+
+/* As root where v2 is not delegated: v1's memory controller, whose
+ * memory.limit_in_bytes counts the kernel memory a group's processes make
+ * the kernel hold (unix socket and pipe buffers among it) as well as their
+ * pages; memory.memsw.limit_in_bytes the same, where swap is accounted,
+ * so that nothing goes to swap; memory.kmem.tcp.limit_in_bytes, without
+ * which v1 does not count TCP buffers; and pids.max where the pids
+ * hierarchy is there. 0 with the groups' paths (pids may be empty), or
+ * -1. */
+static int cgroup_v1_setup(pid_t m, uint64_t memory, unsigned procs, char *mem, char *pids, size_t n, bool *memsw,
+			   bool *tcp)
+{
+	char lim[32], np[32];
+	const char *mset[] = { "memory.limit_in_bytes", lim };
+	const char *pset[] = { "pids.max", np };
+
+	if (geteuid() != 0)
+		return -1;
+	snprintf(lim, sizeof(lim), "%llu", (unsigned long long)memory);
+	snprintf(np, sizeof(np), "%u", procs);
+	if (v1_group("memory", m, mset, 2, mem, n) < 0)
+		return -1;
+	*memsw = put(mem, "memory.memsw.limit_in_bytes", lim) == 0; /* where swap is accounted */
+	*tcp = put(mem, "memory.kmem.tcp.limit_in_bytes", lim) == 0; /* v1 counts TCP buffers once this is set */
+	(void)v1_group("pids", m, pset, 2, pids, n);
+	return 0;
+}
+
+/* OOM kills counted, after the run: "oom_kill N" in v2's memory.events
+ * and in v1's memory.oom_control. */
+static long cgroup_oom_kills(const char *dir, bool v1)
 {
 	char path[4400], buf[1024], *p;
 	int fd;
 	ssize_t r;
 
-	snprintf(path, sizeof(path), "%s/memory.events", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, v1 ? "memory.oom_control" : "memory.events");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
 	r = read(fd, buf, sizeof(buf) - 1);
@@ -837,12 +926,13 @@ typedef struct detonation {
 	runlog g;
 	sw_report *r;
 	int evp[2], sp[2], root, artfd, status, read_rc;
-	bool is_root, have_cmd, have_cg;
+	bool is_root, have_cmd, have_cg, cg_v1, cg_memsw, cg_tcp; /* v1: which limits were written */
 	uid_t hid;                 /* who the sandbox is on the host */
 	gid_t hgid;
 	pid_t m;                   /* the supervisor */
 	uint64_t t0, t_run;
-	char cg[4300];             /* its cgroup, when one is delegated to us */
+	char cg[4300];             /* its cgroup, when one is delegated to us (v1: memory) */
+	char cg_pids[4300];        /* v1: its pids group, when there is one */
 } detonation;
 
 static void detonation_init(detonation *d)
@@ -907,6 +997,20 @@ static int prepare_sandbox(detonation *d, const sw_image *img, const sw_detonate
 	return 0;
 }
 
+/* The descriptors the sandbox may hold in all, for a memory limit: what
+ * bounds its pipe buffers where no cgroup counts them (no sample sees
+ * them). An unprivileged process's pipes get up to 1 MiB each while its
+ * user holds less than fs.pipe-user-pages-soft (16384 pages, 64 MiB, by
+ * default), and 2 pages each past it: pipes hold at most that plus 8 KiB
+ * a pipe, 4 KiB a descriptor. Half of what the limit leaves past the soft
+ * limit goes to descriptors; at least 1024, at most 2^20. */
+static uint64_t descriptors_for(uint64_t memory)
+{
+	uint64_t room = memory > (64ull << 20) ? memory - (64ull << 20) : 0, d = room / 4096 / 2;
+
+	return d < 1024 ? 1024 : d > (1u << 20) ? 1u << 20 : d;
+}
+
 /* What the supervisor is given: the root, the command, the bounds. */
 static void box_params(detonation *d, const sw_detonate_opts *o)
 {
@@ -918,6 +1022,7 @@ static void box_params(detonation *d, const sw_detonate_opts *o)
 	bp->cmd = &d->cmd;
 	bp->timeout = o->timeout ? o->timeout : 30;
 	bp->memory = o->memory ? o->memory : 1ull << 30;
+	bp->max_fds = descriptors_for(bp->memory);
 	bp->max_procs = o->max_procs ? o->max_procs : 256;
 	bp->max_artifact = o->max_artifact ? o->max_artifact : 64ull << 20;
 	bp->max_disk = o->max_disk ? o->max_disk : 4ull << 30;
@@ -976,6 +1081,9 @@ static int start_run(detonation *d, const sw_image *img, const sw_detonate_opts 
 	close(d->sp[1]);
 	d->evp[1] = d->sp[1] = -1;
 	d->have_cg = cgroup_setup(d->m, d->bp.memory, d->bp.max_procs, o->cpus, d->cg, sizeof(d->cg)) == 0;
+	if (!d->have_cg)
+		d->have_cg = d->cg_v1 = cgroup_v1_setup(d->m, d->bp.memory, d->bp.max_procs, d->cg, d->cg_pids,
+							sizeof(d->cg), &d->cg_memsw, &d->cg_tcp) == 0;
 	write_id_maps(d);
 	return 0;
 }
@@ -992,9 +1100,12 @@ static int finish_run(detonation *d, sw_error *err)
 	if (d->read_rc == -2)
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	if (d->have_cg) {
-		long oom = cgroup_oom_kills(d->cg);
+		long oom = cgroup_oom_kills(d->cg, d->cg_v1);
 		(void)rmdir(d->cg); /* empty now: the sandbox's processes are gone */
-		if (oom > 0) {
+		if (d->cg_pids[0])
+			(void)rmdir(d->cg_pids);
+		/* the supervisor saw it, unless it came after its last sample */
+		if (oom > 0 && !(d->g.summary && strstr(d->g.summary, "\"memory_killed\":true"))) {
 			sw_buf ev = SW_BUF_INIT(256);
 			sw_jw w = SW_JW_INIT(&ev);
 			int orc;
@@ -1006,7 +1117,7 @@ static int finish_run(detonation *d, sw_error *err)
 			sw_jw_kint(&w, "oom_kills", oom);
 			sw_jw_kuint(&w, "max", d->bp.memory);
 			sw_jw_end(&w);
-			orc = sw_jw_done(&w) < 0 ? SW_ENOMEM : on_line(&d->g, ev.data, ev.len);
+			orc = sw_jw_done(&w) < 0 ? SW_ENOMEM : on_line(&d->g, sw_buf_cstr(&ev), ev.len);
 			sw_buf_release(&ev);
 			if (orc < 0)
 				return sw_error_set(err, SW_ENOMEM, "out of memory");
@@ -1015,6 +1126,41 @@ static int finish_run(detonation *d, sw_error *err)
 	if (d->g.err_what)
 		return sw_error_set(err, SW_ERROR, "sandbox: %s: %s", d->g.err_what, d->g.err_reason);
 	return 0;
+}
+
+/* Which limits held the sandbox's memory, and how: the kernel's (a
+ * cgroup counts pages and kernel memory both: socket and pipe buffers),
+ * and the supervisor's samples, which always run (pages, Shmem, the unix
+ * socket buffers of the sandbox's network namespace, the descriptors
+ * open, which bound its pipe buffers). */
+static void describe_memory(detonation *d)
+{
+	sw_jw *w = &d->descw;
+
+	sw_jw_kobj(w, "memory");
+	sw_jw_kuint(w, "limit", d->bp.memory);
+	sw_jw_karr(w, "enforced_by");
+	if (d->have_cg && !d->cg_v1)
+		sw_jw_str(w, "cgroup v2: memory.max (pages and kernel memory, socket and pipe buffers among it)");
+	if (d->cg_v1)
+		sw_jw_str(w, "cgroup v1 memory controller: memory.limit_in_bytes (pages and kernel memory, unix socket "
+			     "and pipe buffers among it)");
+	if (d->cg_v1 && d->cg_memsw)
+		sw_jw_str(w, "cgroup v1: memory.memsw.limit_in_bytes (no swap past the limit)");
+	if (d->cg_v1 && d->cg_tcp)
+		sw_jw_str(w, "cgroup v1: memory.kmem.tcp.limit_in_bytes (TCP buffers)");
+	sw_jw_str(w, "sampled every 100 ms: resident pages, Shmem; every 40 ms: socket buffers, unix, TCP and UDP "
+		     "(sock_diag in the sandbox's network namespace)");
+	sw_jw_end(w);
+	sw_jw_kobj(w, "descriptors");
+	sw_jw_kuint(w, "per_process", SANDBOX_NOFILE);
+	sw_jw_kuint(w, "total", d->bp.max_fds);
+	sw_jw_kstr(w, "how", "RLIMIT_NOFILE; the total sampled every 40 ms: past it the sandbox is killed");
+	sw_jw_end(w);
+	sw_jw_kstr(w, "pipes", d->have_cg ? "counted by the cgroup" :
+		   "not sampled: at most fs.pipe-user-pages-soft (no CAP_SYS_RESOURCE in the sandbox) and 8 KiB a "
+		   "pipe past it, pipes bounded by the descriptors");
+	sw_jw_end(w);
 }
 
 /* The isolation the run had, and its summary event, in the description. */
@@ -1039,13 +1185,16 @@ static void describe_isolation(detonation *d)
 	sw_jw_kuint(w, "ids", d->is_root ? 65536u : 1u);
 	sw_jw_kobj(w, "rlimits");
 	sw_jw_kuint(w, "nproc", d->bp.max_procs);
-	sw_jw_kuint(w, "nofile", 4096);
+	sw_jw_kuint(w, "nofile", SANDBOX_NOFILE);
 	sw_jw_kuint(w, "fsize", 1073741824);
 	sw_jw_kuint(w, "core", 0);
 	sw_jw_end(w);
 	sw_jw_kuint(w, "memory_limit", d->bp.memory);
 	sw_jw_kuint(w, "timeout", d->bp.timeout);
-	sw_jw_kstr(w, "cgroup", d->have_cg ? "v2: memory.max, pids.max, cpu.max" : "none: memory sampled, processes by rlimit");
+	sw_jw_kstr(w, "cgroup", !d->have_cg ? "none: memory sampled, processes by rlimit" :
+		   d->cg_v1 ? (d->cg_pids[0] ? "v1: memory.limit_in_bytes, pids.max" : "v1: memory.limit_in_bytes") :
+		   "v2: memory.max, pids.max, cpu.max");
+	describe_memory(d);
 	sw_jw_end(w);
 	sw_jw_kraw(w, "run", d->g.summary);
 }
@@ -1080,8 +1229,11 @@ static void detonation_release(detonation *d, const sw_detonate_opts *o)
 		kill(d->m, SIGKILL);
 		waitpid(d->m, NULL, 0);
 	}
-	if (d->have_cg && d->m > 0)
+	if (d->have_cg && d->m > 0) {
 		(void)rmdir(d->cg);
+		if (d->cg_pids[0])
+			(void)rmdir(d->cg_pids);
+	}
 	for (i = 0; i < 2; i++) {
 		if (d->evp[i] >= 0)
 			close(d->evp[i]);

@@ -179,7 +179,10 @@ typedef struct sw_box_params {
 	int artifacts_dir;      /* where executed files are copied */
 	const sw_box_cmd *cmd;
 	unsigned timeout;       /* seconds */
-	uint64_t memory;        /* bytes, summed over the sandbox (sampled) */
+	uint64_t memory;        /* bytes, summed over the sandbox (sampled: pages,
+				 * Shmem and unix socket buffers) */
+	uint64_t max_fds;       /* descriptors open in the sandbox in all (sampled):
+				 * what bounds its pipe buffers, which no sample sees */
 	unsigned max_procs;
 	uint64_t max_artifact;  /* bytes of one copied executable */
 	uint64_t max_disk;      /* bytes the sandbox may add to the work directory's disk */

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "sandbox_int.h"
+#include "../detect/mining.h"
 
 enum { T_TRACE, T_BLOCK };
 
@@ -174,6 +175,10 @@ int sw_seccomp_install(int *listener)
  * six, so 64 arguments of 1 KiB could take 384 KiB; a name (4 KiB, up to
  * 24 KiB escaped) plus this stays well inside SW_EV_LINE_MAX. */
 #define ARGV_TEXT (24u << 10)
+/* Of an exec's environment, at most MAX_ENV entries are read and those
+ * that name mining settings kept, in at most ENV_TEXT bytes. */
+#define MAX_ENV 128
+#define ENV_TEXT (8u << 10)
 
 /* Execs being followed to the kernel's exec stop (at most MAX_PENDING
  * at once; beyond, recorded from their request). */
@@ -195,6 +200,7 @@ struct exec_req {
 	char absp[4200];        /* made absolute, lexically */
 	char target[256];       /* fd exec: the descriptor's target */
 	char *argv;             /* JSON array text */
+	char *env;              /* the entries with mining settings (JSON array), or NULL */
 };
 
 /* Calls followed to their return (opens, renames, links, symlinks; see
@@ -698,6 +704,48 @@ static void exec_file(sw_tracer *t, int fd, sw_evb *b, bool *dropped)
 	}
 }
 
+/* The entries of the environment at envp that name mining settings (a
+ * pool, miner options, a wallet: the static config analysis's reading),
+ * as a JSON array; NULL when none. The rest of an environment is not news
+ * and would fill every exec event. */
+static char *env_read(pid_t pid, uint64_t envp)
+{
+	char v[ARG_BYTES], *out = NULL;
+	sw_buf ev = SW_BUF_INIT(ENV_TEXT), one = SW_BUF_INIT(ARG_BYTES * 6 + 8);
+	sw_jw w = SW_JW_INIT(&ev);
+	unsigned i, kept = 0;
+
+	sw_jw_arr(&w);
+	for (i = 0; i < MAX_ENV; i++) {
+		sw_mining_hit h;
+		uint64_t p;
+		ssize_t l;
+		if (mem_read(pid, envp + 8 * i, &p, 8) != 8 || p == 0 || (l = mem_str(pid, p, v, sizeof(v))) < 0)
+			break;
+		sw_detect__mining(v, (size_t)l, &h);
+		if (!h.pool && !h.option && !h.wallet)
+			continue;
+		sw_buf_reset(&one);
+		sw_jsonw_strn(&one, v, (size_t)l);
+		if (ev.len + one.len + 2 > ENV_TEXT)
+			break;
+		sw_jw_raw(&w, sw_buf_cstr(&one));
+		kept++;
+	}
+	sw_jw_end(&w);
+	if (kept && sw_jw_done(&w) == 0)
+		out = sw_buf_detach(&ev, NULL);
+	sw_buf_release(&ev);
+	sw_buf_release(&one);
+	return out;
+}
+
+static void exec_req_free(exec_req *q)
+{
+	free(q->argv);
+	free(q->env);
+	q->argv = q->env = NULL;
+}
 
 static void exec_req_read(sw_tracer *t, pid_t pid, const struct seccomp_data *sd, exec_req *q)
 {
@@ -737,6 +785,7 @@ static void exec_req_read(sw_tracer *t, pid_t pid, const struct seccomp_data *sd
 	sw_jw_end(&avw);
 	q->argv = sw_jw_done(&avw) < 0 ? NULL : sw_buf_detach(&av, NULL);
 	sw_buf_release(&av);
+	q->env = env_read(pid, sd->args[at ? 3 : 2]);
 	abs_path(t, pid, q->dirfd, q->path, q->absp, sizeof(q->absp));
 	q->target[0] = 0;
 	if (q->at_empty && fd_path(t, pid, q->dirfd, q->target, sizeof(q->target)) < 0)
@@ -752,6 +801,8 @@ static void exec_common(sw_tracer *t, pid_t pid, const exec_req *q, sw_evb *b)
 	sw_ev_raw(b, "argv", q->argv ? q->argv : "[]");
 	if (q->cut)
 		sw_ev_int(b, "argv_truncated", 1); /* more arguments, or longer, than kept */
+	if (q->env)
+		sw_ev_raw(b, "env", q->env);
 	if (q->target[0])
 		sw_ev_str(b, "fd_target", q->target, sizeof(q->target));
 	if ((k0 = socket_kind(t, pid, 0)))
@@ -997,8 +1048,7 @@ static exec_req *pending_of(sw_tracer *t, pid_t tid)
 
 static void pending_drop(sw_tracer *t, exec_req *q)
 {
-	free(q->argv);
-	q->argv = NULL;
+	exec_req_free(q);
 	q->tid = 0;
 	t->npending--;
 }
@@ -1015,7 +1065,7 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 		/* seized still, after an exec that failed (execvp trying the
 		 * next directory of PATH): the same thread, followed again */
 		pid_t tgid = q->tgid;
-		free(q->argv);
+		exec_req_free(q);
 		memset(q, 0, sizeof(*q));
 		exec_req_read(t, pid, sd, q);
 		q->tid = pid;
@@ -1028,8 +1078,7 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 	memset(q, 0, sizeof(*q));
 	exec_req_read(t, pid, sd, q);
 	if (!still_valid(t)) {
-		free(q->argv);
-		q->argv = NULL;
+		exec_req_free(q);
 		return;
 	}
 	if (q != &now && (e = pid_entry(t, pid)) &&
@@ -1042,9 +1091,7 @@ static void on_exec(sw_tracer *t, pid_t pid, const struct seccomp_data *sd)
 	}
 	pid_forget(t, pid);
 	exec_asked(t, pid, q, false);
-	free(q->argv);
-	if (q != &now)
-		q->argv = NULL;
+	exec_req_free(q);
 }
 
 /* One stop or exit of a seized thread (from waitid): an exec recorded, a
