@@ -16,7 +16,8 @@
 
 #define LAYER_CACHE_DEFAULT_MAX (2ull << 30)
 
-/* Everything a layer's result depends on besides its bytes: the engine,
+/* Everything a layer's result depends on besides its bytes: the engine
+ * (its generation: 3 since executables are searched for compressed payloads),
  * the rules and IOC lists (the ruleset digest), the per-layer limits. */
 static char *cache_key(const scan *s, const char *ruleset, const char *digest)
 {
@@ -26,7 +27,7 @@ static char *cache_key(const scan *s, const char *ruleset, const char *digest)
 
 	if (!h)
 		return NULL;
-	text = sw__asprintf("stowaway layer cache 2\n%s\n%s\n%s\n%llu %u %u %u %d\n", SW_VERSION, ruleset, digest,
+	text = sw__asprintf("stowaway layer cache 3\n%s\n%s\n%s\n%llu %u %u %u %d\n", SW_VERSION, ruleset, digest,
 			    (unsigned long long)s->lim.max_file_size, s->lim.max_ratio, s->lim.max_path,
 			    s->lim.max_depth, s->want_content);
 	if (text)
