@@ -220,17 +220,36 @@ static void elf_segments(const sw_elf *e, bool *interp, bool *load0_bss, int *lo
 }
 
 /* `mov` of a syscall number followed, within 32 bytes, by the syscall
- * instruction: how a static binary calls memfd_create or execveat. */
-static bool syscall_near(const uint8_t *p, size_t n, const char *mov, size_t ml, const char *sys,
-			 size_t sl)
+ * instruction: how a static binary calls memfd_create or execveat.
+ * x86-64: "mov eax, imm32" (b8 NN NN 00 00) then "syscall" (0f 05), found
+ * with memchr on b8 (many bytes a cycle, where memmem runs one). arm64:
+ * "movz x8, #NR" then "svc #0", both 4-byte aligned words. */
+static bool syscall_x64(const uint8_t *p, size_t n, uint16_t nr)
 {
 	const uint8_t *at = p, *end = p + n;
 
-	while ((at = memmem(at, (size_t)(end - at), mov, ml))) {
-		size_t room = (size_t)(end - at) - ml;
-		if (memmem(at + ml, room < 32 ? room : 32, sys, sl))
+	while (at < end && (at = memchr(at, 0xb8, (size_t)(end - at)))) {
+		size_t room = (size_t)(end - at);
+		if (room >= 5 && at[1] == (nr & 0xff) && at[2] == nr >> 8 && !at[3] && !at[4] &&
+		    memmem(at + 5, room - 5 < 32 ? room - 5 : 32, "\x0f\x05", 2))
 			return true;
-		at += ml;
+		at++;
+	}
+	return false;
+}
+
+static bool syscall_a64(const uint8_t *p, size_t n, uint16_t nr)
+{
+	uint32_t mov = 0xd2800008u | (uint32_t)nr << 5, w;
+	size_t i, j;
+
+	for (i = 0; i + 4 <= n; i += 4) {
+		w = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24;
+		if (w != mov)
+			continue;
+		for (j = i + 4; j + 4 <= n && j <= i + 32; j += 4)
+			if (!memcmp(p + j, "\x01\x00\x00\xd4", 4))
+				return true;
 	}
 	return false;
 }
@@ -244,8 +263,6 @@ static bool syscall_near(const uint8_t *p, size_t n, const char *mov, size_t ml,
  * either half alone is common (memfd_create for shared memory). */
 static bool runs_from_memory(const sw_elf *e, bool interp)
 {
-	static const char mfd_x64[] = "\xb8\x3f\x01\x00\x00", exa_x64[] = "\xb8\x42\x01\x00\x00";
-	static const char mfd_a64[] = "\xe8\x22\x80\xd2", exa_a64[] = "\x28\x23\x80\xd2";
 	bool mfd = false, exe = false;
 	uint64_t budget = MAX_CODE;
 	sw_elf_seg g;
@@ -264,12 +281,13 @@ static bool runs_from_memory(const sw_elf *e, bool interp)
 		len = g.filesz > e->n - g.off ? e->n - g.off : g.filesz;
 		len = len > budget ? budget : len;
 		budget -= len;
+		/* memfd_create and execveat: 319 and 322 on x86-64, 279 and 281 on arm64 */
 		if (e->machine == 62) {
-			mfd = mfd || syscall_near(q, len, mfd_x64, 5, "\x0f\x05", 2);
-			exe = exe || syscall_near(q, len, exa_x64, 5, "\x0f\x05", 2);
+			mfd = mfd || syscall_x64(q, len, 319);
+			exe = exe || syscall_x64(q, len, 322);
 		} else {
-			mfd = mfd || syscall_near(q, len, mfd_a64, 4, "\x01\x00\x00\xd4", 4);
-			exe = exe || syscall_near(q, len, exa_a64, 4, "\x01\x00\x00\xd4", 4);
+			mfd = mfd || syscall_a64(q, len, 279);
+			exe = exe || syscall_a64(q, len, 281);
 		}
 	}
 	return mfd && exe;
@@ -291,8 +309,10 @@ static void loader_signals(const sw_elf *e, bool interp, const dense *d, bool de
 		    d->dense * 2 >= d->windows ? 2 : 1);
 		region = true;
 	}
+	/* a dynamic program's imports are weaker than a static one's syscalls:
+	 * Python imports both for os.memfd_create and os.execve(fd) */
 	if (mem) {
-		add(s, "runs a program from a memory file (memfd_create, then fexecve/execveat)", 2);
+		add(s, "runs a program from a memory file (memfd_create, then fexecve/execveat)", interp ? 1 : 2);
 		s->loader = true;
 	}
 	if ((mem || region) && !interp && !sw_elf_section(e, ".symtab", &off, &size))
