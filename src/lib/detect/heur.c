@@ -81,14 +81,21 @@ static void entropy(const uint8_t *p, size_t n, dense *d)
 	for (w = 0; w < nw; w++) {
 		const uint8_t *q = p + w * step;
 		size_t len = n - w * step < WIN ? n - w * step : WIN;
-		uint16_t c[256];
+		uint16_t c[4][256]; /* four tables: a run of equal bytes does not wait on its own increments */
 		double s = 0;
 		memset(c, 0, sizeof(c));
-		for (i = 0; i < len; i++)
-			c[q[i]]++;
+		for (i = 0; i + 4 <= len; i += 4) {
+			c[0][q[i]]++;
+			c[1][q[i + 1]]++;
+			c[2][q[i + 2]]++;
+			c[3][q[i + 3]]++;
+		}
+		for (; i < len; i++)
+			c[0][q[i]]++;
 		for (i = 0; i < 256; i++) {
-			total[i] += c[i];
-			s += klogk[c[i]];
+			unsigned k = (unsigned)c[0][i] + c[1][i] + c[2][i] + c[3][i];
+			total[i] += k;
+			s += klogk[k];
 		}
 		sum += len;
 		if (len == WIN) {

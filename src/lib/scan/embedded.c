@@ -12,6 +12,13 @@
  * engine as a member "outer!zlib@OFFSET", scanned like any file and
  * searched again one level deeper, up to --max-depth.
  *
+ * Every ELF file is searched, so the search must cost little: in a file
+ * over 256 KiB only the 64 KiB blocks whose middle 1 KiB is dense (nearly
+ * every byte value, none far above its share), and the block before each,
+ * are searched; an ordinary program has a handful of such blocks at most,
+ * a payload of 128 KiB or more always covers one. Magic is found with
+ * memchr on its first byte.
+ *
  * Nothing is run. Bounds: what nested archives have (bytes per member,
  * the shared budget, the ratio), 64 streams per file (Prometheus carries
  * two dozen small gzip'd assets), 65,536 candidate headers per file, and
@@ -38,6 +45,9 @@
 #define MAX_RANGES 16
 #define PROBE 4096            /* output a candidate must yield before a failure counts */
 #define CHUNK 65536
+#define WHOLE (256u << 10)   /* files up to this are searched whole */
+#define BLOCK (64u << 10)    /* larger ones: blocks gated by a sample's density */
+#define SAMPLE 1024u
 #define MIN_OUT 16            /* a stream that yields less is not handed on (chance, or nothing to scan) */
 
 typedef enum { K_XZ, K_ZSTD, K_GZIP, K_LZMA, K_ZLIB, K_N } kind;
@@ -254,6 +264,7 @@ typedef struct search {
 	const sw_nested_limits *lim;
 	const sw_nested_cb *cb;
 	dec *d;                 /* one decoder for every candidate */
+	bool *dense;            /* per block, once per file (files over WHOLE) */
 	span found[MAX_STREAMS];
 	size_t nfound, tries;
 	int members;
@@ -387,10 +398,50 @@ static size_t ranges(const sw_elf *e, span *r)
 	return m + 1;
 }
 
+/* Is the 1 KiB in the middle of block b dense (compressed or encrypted)?
+ * Uniform bytes: nearly every value present, none much above its share of
+ * 4; code, tables and text all have a few values far above it. */
+static bool dense_block(const uint8_t *p, size_t n, size_t b)
+{
+	size_t mid = b * BLOCK + BLOCK / 2, i, distinct = 0, most = 0;
+	uint16_t c[256];
+
+	if (mid < SAMPLE / 2 || mid + SAMPLE / 2 > n)
+		return false;
+	memset(c, 0, sizeof(c));
+	for (i = mid - SAMPLE / 2; i < mid + SAMPLE / 2; i++)
+		c[p[i]]++;
+	for (i = 0; i < 256; i++) {
+		distinct += c[i] != 0;
+		most = c[i] > most ? c[i] : most;
+	}
+	return distinct >= 192 && most <= 20;
+}
+
+/* Search [from, to) for every kind: whole when the file is small, else
+ * only the blocks that are dense or precede a dense one (a stream's header
+ * may sit at the end of the block before its body). */
+static int search_all(search *s, kind k, size_t from, size_t to)
+{
+	size_t b;
+	int rc;
+
+	if (s->len <= WHOLE)
+		return search_range(s, k, from, to);
+	for (b = from / BLOCK; b * BLOCK < to && !s->over && s->tries <= MAX_TRIES; b++) {
+		size_t lo = b * BLOCK > from ? b * BLOCK : from, hi = (b + 1) * BLOCK < to ? (b + 1) * BLOCK : to;
+		if (!s->dense[b] && !s->dense[b + 1])
+			continue;
+		if ((rc = search_range(s, k, lo, hi)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int sw_nested_embedded(const char *outer, const uint8_t *data, size_t len,
 		       const sw_nested_limits *lim, const sw_nested_cb *cb)
 {
-	search s = { outer, data, len, lim, cb, NULL, { { 0, 0 } }, 0, 0, 0, false };
+	search s = { outer, data, len, lim, cb, NULL, NULL, { { 0, 0 } }, 0, 0, 0, false };
 	span r[MAX_RANGES];
 	size_t nr, i;
 	sw_elf e;
@@ -400,10 +451,20 @@ int sw_nested_embedded(const char *outer, const uint8_t *data, size_t len,
 		return 0;
 	if (!(s.d = malloc(sizeof(*s.d))))
 		return SW_ENOMEM;
+	if (len > WHOLE) {
+		size_t b, nb = len / BLOCK + 2;
+		if (!(s.dense = malloc(nb))) {
+			free(s.d);
+			return SW_ENOMEM;
+		}
+		for (b = 0; b < nb; b++)
+			s.dense[b] = dense_block(data, len, b);
+	}
 	nr = ranges(&e, r);
 	for (k = 0, rc = 0; k < K_N && !s.over && s.tries <= MAX_TRIES && rc == 0; k++)
 		for (i = 0; i < nr && !s.over && s.tries <= MAX_TRIES && rc == 0; i++)
-			rc = search_range(&s, (kind)k, r[i].from < 64 ? 64 : r[i].from, r[i].to);
+			rc = search_all(&s, (kind)k, r[i].from < 64 ? 64 : r[i].from, r[i].to);
 	free(s.d);
+	free(s.dense);
 	return rc < 0 ? rc : s.members;
 }
