@@ -14,9 +14,11 @@
  * memory and no file, high entropy).
  */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "detector.h"
+#include "../util/elf.h"
 #include "../util/banned.h"
 
 #define MAX_SIGNALS 12
@@ -26,7 +28,8 @@ typedef struct signals {
 	int weight[MAX_SIGNALS];
 	size_t n;
 	int score;
-	bool packed;
+	int dense_pct;          /* share of dense windows, -1 when not a signal */
+	bool packed, loader;
 } signals;
 
 static void add(signals *s, const char *name, int w)
@@ -38,149 +41,75 @@ static void add(signals *s, const char *name, int w)
 	s->score += w;
 }
 
-/* Shannon entropy in bits per byte. Large files are sampled (eight spread
- * 32 KiB windows): packed code is dense throughout, and a full pass over
- * every library would cost as much as decompressing it. */
-/* Count byte values into four tables (a run of equal bytes then does not
- * wait on its own increments). */
-static void histogram(const uint8_t *p, size_t n, uint32_t c[4][256])
-{
-	size_t i = 0;
+/* Entropy in bits per byte, over 4 KiB windows: every window of a file up
+ * to 512 KiB, 64 windows spread evenly over a larger one (packed code is
+ * dense throughout, and a full pass over every library would cost as much
+ * as decompressing it). The windows give the whole sample's entropy and
+ * how many windows are dense on their own: a compressed payload that fills
+ * a fifth of a loader shows there, while the average stays low. */
+#define WIN 4096u
+#define MAX_WIN 128u
+#define DENSE_BITS 7.5
 
-	for (; i + 4 <= n; i += 4) {
-		c[0][p[i]]++;
-		c[1][p[i + 1]]++;
-		c[2][p[i + 2]]++;
-		c[3][p[i + 3]]++;
-	}
-	for (; i < n; i++)
-		c[0][p[i]]++;
+typedef struct dense {
+	double h;               /* the sample's entropy */
+	unsigned windows, dense;
+} dense;
+
+static double klogk[WIN + 1];   /* k * log2(k) for a count k in one window */
+static pthread_once_t klogk_once = PTHREAD_ONCE_INIT;
+
+static void klogk_init(void)
+{
+	unsigned k;
+
+	for (k = 1; k <= WIN; k++)
+		klogk[k] = k * log2((double)k);
 }
 
-static double entropy(const uint8_t *p, size_t n)
+static void entropy(const uint8_t *p, size_t n, dense *d)
 {
-	uint32_t c[4][256];
-	size_t i, total;
-	double h = 0;
+	uint32_t total[256];
+	uint64_t sum = 0;
+	size_t w, nw, step, i;
 
-	memset(c, 0, sizeof(c));
-	if (n > 512u << 10) {
-		size_t w, step = (n - (32u << 10)) / 7;
-		for (w = 0; w < 8; w++)
-			histogram(p + w * step, 32u << 10, c);
-		total = 8u * (32u << 10);
-	} else {
-		histogram(p, n, c);
-		total = n;
-	}
-	for (i = 0; i < 256; i++) {
-		uint32_t k = c[0][i] + c[1][i] + c[2][i] + c[3][i];
-		if (k) {
-			double q = (double)k / (double)total;
-			h -= q * log2(q);
+	pthread_once(&klogk_once, klogk_init);
+	memset(total, 0, sizeof(total));
+	memset(d, 0, sizeof(*d));
+	nw = n <= MAX_WIN * WIN ? (n + WIN - 1) / WIN : 64;
+	step = n <= MAX_WIN * WIN ? WIN : (n - WIN) / 63;
+	for (w = 0; w < nw; w++) {
+		const uint8_t *q = p + w * step;
+		size_t len = n - w * step < WIN ? n - w * step : WIN;
+		uint16_t c[4][256]; /* four tables: a run of equal bytes does not wait on its own increments */
+		double s = 0;
+		memset(c, 0, sizeof(c));
+		for (i = 0; i + 4 <= len; i += 4) {
+			c[0][q[i]]++;
+			c[1][q[i + 1]]++;
+			c[2][q[i + 2]]++;
+			c[3][q[i + 3]]++;
+		}
+		for (; i < len; i++)
+			c[0][q[i]]++;
+		for (i = 0; i < 256; i++) {
+			unsigned k = (unsigned)c[0][i] + c[1][i] + c[2][i] + c[3][i];
+			total[i] += k;
+			s += klogk[k];
+		}
+		sum += len;
+		if (len == WIN) {
+			d->windows++;
+			/* H = log2(W) - sum(k log2 k) / W */
+			if (12.0 - s / WIN > DENSE_BITS)
+				d->dense++;
 		}
 	}
-	return h;
-}
-
-static uint64_t rd(const uint8_t *p, size_t n, bool be)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		v |= (uint64_t)p[be ? n - 1 - i : i] << (8 * i);
-	return v;
-}
-
-typedef struct elf {
-	bool is64, be;
-	uint16_t type, phnum, shnum, shstrndx;
-	uint64_t phoff, shoff;
-	uint16_t phentsize, shentsize;
-} elf;
-
-static bool elf_header(const uint8_t *p, size_t n, elf *e)
-{
-	if (n < 52 || memcmp(p, "\x7f" "ELF", 4) != 0 || (p[4] != 1 && p[4] != 2) ||
-	    (p[5] != 1 && p[5] != 2))
-		return false;
-	e->is64 = p[4] == 2;
-	e->be = p[5] == 2;
-	if (e->is64 && n < 64)
-		return false;
-	e->type = (uint16_t)rd(p + 16, 2, e->be);
-	if (e->is64) {
-		e->phoff = rd(p + 32, 8, e->be);
-		e->shoff = rd(p + 40, 8, e->be);
-		e->phentsize = (uint16_t)rd(p + 54, 2, e->be);
-		e->phnum = (uint16_t)rd(p + 56, 2, e->be);
-		e->shentsize = (uint16_t)rd(p + 58, 2, e->be);
-		e->shnum = (uint16_t)rd(p + 60, 2, e->be);
-		e->shstrndx = (uint16_t)rd(p + 62, 2, e->be);
-	} else {
-		e->phoff = rd(p + 28, 4, e->be);
-		e->shoff = rd(p + 32, 4, e->be);
-		e->phentsize = (uint16_t)rd(p + 42, 2, e->be);
-		e->phnum = (uint16_t)rd(p + 44, 2, e->be);
-		e->shentsize = (uint16_t)rd(p + 46, 2, e->be);
-		e->shnum = (uint16_t)rd(p + 48, 2, e->be);
-		e->shstrndx = (uint16_t)rd(p + 50, 2, e->be);
-	}
-	return true;
-}
-
-/* Program headers: interpreter present? first PT_LOAD memory-only? */
-static void elf_segments(const uint8_t *p, size_t n, const elf *e, bool *interp,
-			 bool *load0_bss, int *loads)
-{
-	uint16_t i;
-
-	*interp = *load0_bss = false;
-	*loads = 0;
-	if (e->phentsize < (e->is64 ? 56 : 32) || e->phoff >= n)
-		return;
-	for (i = 0; i < e->phnum && i < 256; i++) {
-		uint64_t off = e->phoff + (uint64_t)i * e->phentsize, filesz, memsz;
-		uint32_t type;
-		if (off + e->phentsize > n)
-			return;
-		type = (uint32_t)rd(p + off, 4, e->be);
-		filesz = e->is64 ? rd(p + off + 32, 8, e->be) : rd(p + off + 16, 4, e->be);
-		memsz = e->is64 ? rd(p + off + 40, 8, e->be) : rd(p + off + 20, 4, e->be);
-		if (type == 3)
-			*interp = true;
-		if (type == 1 && (*loads)++ == 0 && filesz == 0 && memsz > 0)
-			*load0_bss = true;
-	}
-}
-
-/* Is there a section called `want` (e.g. "UPX0")? */
-static bool elf_section(const uint8_t *p, size_t n, const elf *e, const char *want)
-{
-	uint64_t str_off, str_size, base;
-	uint16_t i;
-
-	if (!e->shnum || e->shstrndx >= e->shnum || e->shentsize < (e->is64 ? 64 : 40) ||
-	    e->shoff >= n)
-		return false;
-	base = e->shoff + (uint64_t)e->shstrndx * e->shentsize;
-	if (base + e->shentsize > n)
-		return false;
-	str_off = e->is64 ? rd(p + base + 24, 8, e->be) : rd(p + base + 16, 4, e->be);
-	str_size = e->is64 ? rd(p + base + 32, 8, e->be) : rd(p + base + 20, 4, e->be);
-	if (str_off >= n || str_size > n - str_off)
-		return false;
-	for (i = 0; i < e->shnum && i < 4096; i++) {
-		uint64_t off = e->shoff + (uint64_t)i * e->shentsize, name;
-		if (off + 4 > n)
-			return false;
-		name = rd(p + off, 4, e->be);
-		if (name < str_size && str_size - name > strlen(want) &&
-		    memcmp(p + str_off + name, want, strlen(want) + 1) == 0)
-			return true;
-	}
-	return false;
+	for (i = 0; i < 256; i++)
+		if (total[i]) {
+			double q = (double)total[i] / (double)sum;
+			d->h -= q * log2(q);
+		}
 }
 
 static bool has(const uint8_t *p, size_t n, const char *s)
@@ -281,26 +210,146 @@ static void place_signals(const sw_file *f, bool exec, bool is_elf, signals *s)
 		}
 }
 
+/* Program headers: interpreter present? first PT_LOAD memory-only? */
+static void elf_segments(const sw_elf *e, bool *interp, bool *load0_bss, int *loads)
+{
+	sw_elf_seg g;
+	unsigned i;
+
+	*interp = *load0_bss = false;
+	*loads = 0;
+	for (i = 0; sw_elf_segment(e, i, &g); i++) {
+		if (g.type == SW_PT_INTERP)
+			*interp = true;
+		if (g.type == SW_PT_LOAD && (*loads)++ == 0 && g.filesz == 0 && g.memsz > 0)
+			*load0_bss = true;
+	}
+}
+
+/* `mov` of a syscall number followed, within 32 bytes, by the syscall
+ * instruction: how a static binary calls memfd_create or execveat.
+ * x86-64: "mov eax, imm32" (b8 NN NN 00 00) then "syscall" (0f 05), found
+ * with memchr on b8 (many bytes a cycle, where memmem runs one). arm64:
+ * "movz x8, #NR" then "svc #0", both 4-byte aligned words. */
+static bool syscall_x64(const uint8_t *p, size_t n, uint16_t nr)
+{
+	const uint8_t *at = p, *end = p + n;
+
+	while (at < end && (at = memchr(at, 0xb8, (size_t)(end - at)))) {
+		size_t room = (size_t)(end - at);
+		if (room >= 5 && at[1] == (nr & 0xff) && at[2] == nr >> 8 && !at[3] && !at[4] &&
+		    memmem(at + 5, room - 5 < 32 ? room - 5 : 32, "\x0f\x05", 2))
+			return true;
+		at++;
+	}
+	return false;
+}
+
+static bool syscall_a64(const uint8_t *p, size_t n, uint16_t nr)
+{
+	uint32_t mov = 0xd2800008u | (uint32_t)nr << 5, w;
+	size_t i, j;
+
+	for (i = 0; i + 4 <= n; i += 4) {
+		w = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24;
+		if (w != mov)
+			continue;
+		for (j = i + 4; j + 4 <= n && j <= i + 32; j += 4)
+			if (!memcmp(p + j, "\x01\x00\x00\xd4", 4))
+				return true;
+	}
+	return false;
+}
+
+#define MAX_CODE (32u << 20) /* bytes of code searched for syscalls */
+
+/* Does the program create a memory file and execute it (memfd_create, then
+ * fexecve or execveat)? A dynamic program imports them by name (.dynsym);
+ * a static one carries the syscalls in its code (x86-64, arm64). Running a
+ * program that never touches the disk is what loaders of packed miners do;
+ * either half alone is common (memfd_create for shared memory). */
+static bool runs_from_memory(const sw_elf *e, bool interp)
+{
+	bool mfd = false, exe = false;
+	uint64_t budget = MAX_CODE;
+	sw_elf_seg g;
+	unsigned i;
+
+	if (interp)
+		return sw_elf_imports(e, "memfd_create") &&
+		       (sw_elf_imports(e, "fexecve") || sw_elf_imports(e, "execveat"));
+	if (e->machine != 62 && e->machine != 183) /* x86-64, arm64 */
+		return false;
+	for (i = 0; sw_elf_segment(e, i, &g) && budget && !(mfd && exe); i++) {
+		const uint8_t *q = e->p + g.off;
+		size_t len;
+		if (g.type != SW_PT_LOAD || !(g.flags & SW_PF_X) || g.off >= e->n)
+			continue;
+		len = g.filesz > e->n - g.off ? e->n - g.off : g.filesz;
+		len = len > budget ? budget : len;
+		budget -= len;
+		/* memfd_create and execveat: 319 and 322 on x86-64, 279 and 281 on arm64 */
+		if (e->machine == 62) {
+			mfd = mfd || syscall_x64(q, len, 319);
+			exe = exe || syscall_x64(q, len, 322);
+		} else {
+			mfd = mfd || syscall_a64(q, len, 279);
+			exe = exe || syscall_a64(q, len, 281);
+		}
+	}
+	return mfd && exe;
+}
+
+/* A loader: runs a program from memory, carries a dense (compressed or
+ * encrypted) payload over a fifth of its bytes, and, static, has no symbol
+ * table left. Each alone is ordinary (busybox-static, Go programs, runc's
+ * memfd re-exec); the weights add up to medium only together, and the
+ * entrypoint chain raises a loader the image starts to high. */
+static void loader_signals(const sw_elf *e, bool interp, const dense *d, bool dense_all, signals *s)
+{
+	uint64_t off, size;
+	bool mem = runs_from_memory(e, interp), region = false;
+
+	if (d->windows && !dense_all && d->dense * 5 >= d->windows) {
+		s->dense_pct = (int)(100u * d->dense / d->windows);
+		add(s, "dense data (compressed or encrypted) over a fifth of the file or more",
+		    d->dense * 2 >= d->windows ? 2 : 1);
+		region = true;
+	}
+	/* a dynamic program's imports are weaker than a static one's syscalls:
+	 * Python imports both for os.memfd_create and os.execve(fd) */
+	if (mem) {
+		add(s, "runs a program from a memory file (memfd_create, then fexecve/execveat)", interp ? 1 : 2);
+		s->loader = true;
+	}
+	if ((mem || region) && !interp && !sw_elf_section(e, ".symtab", &off, &size))
+		add(s, "stripped: no symbol table", 1);
+}
+
 static void elf_signals(const uint8_t *p, size_t n, signals *s)
 {
-	bool interp, load0_bss, upx_marks;
+	bool interp, load0_bss, upx_marks, dense_all;
+	uint64_t off, size;
 	int loads;
-	elf e;
+	dense d;
+	sw_elf e;
 
-	if (!elf_header(p, n, &e))
+	if (!sw_elf_open(&e, p, n))
 		return;
-	elf_segments(p, n, &e, &interp, &load0_bss, &loads);
-	if (!interp && e.type == 2)
+	elf_segments(&e, &interp, &load0_bss, &loads);
+	if (!interp && e.type == SW_ET_EXEC)
 		add(s, "statically linked executable", 1);
-	upx_marks = has(p, n < 4096 ? n : 4096, "UPX!") || elf_section(p, n, &e, "UPX0") ||
-		    elf_section(p, n, &e, "UPX1") || has_notice(p, n);
+	upx_marks = has(p, n < 4096 ? n : 4096, "UPX!") || sw_elf_section(&e, "UPX0", &off, &size) ||
+		    sw_elf_section(&e, "UPX1", &off, &size) || has_notice(p, n);
 	if (upx_marks) {
 		add(s, "UPX packer marks", 3);
 		s->packed = true;
 	}
 	/* Entropy alone is weak: data tables (iconv, locales) are dense too.
 	 * Without section headers it is the shape packers leave. */
-	if (n >= 4096 && entropy(p, n) > 7.3) {
+	entropy(p, n, &d);
+	dense_all = n >= 4096 && d.h > 7.3;
+	if (dense_all) {
 		add(s, "high entropy (compressed or encrypted content)", 1);
 		if (e.shnum == 0) {
 			add(s, "no section headers", 1);
@@ -309,12 +358,16 @@ static void elf_signals(const uint8_t *p, size_t n, signals *s)
 		if (!upx_marks && e.shnum == 0 && load0_bss && loads >= 2)
 			add(s, "UPX-shaped layout with the packer magic removed", 3);
 	}
+	/* programs, not libraries: a position-independent program names its
+	 * interpreter, a library does not */
+	if (e.type == SW_ET_EXEC || (e.type == SW_ET_DYN && interp))
+		loader_signals(&e, interp, &d, dense_all, s);
 }
 
 static int heur_file(void *state, void *wstate, const sw_file *f, const uint8_t *data,
 		     size_t len, sw_emit *out)
 {
-	signals s = { { 0 }, { 0 }, 0, 0, false };
+	signals s = { { 0 }, { 0 }, 0, 0, -1, false, false };
 	sw_buf ev = SW_BUF_INIT(4096);
 	sw_jw w = SW_JW_INIT(&ev);
 	char mode[16];
@@ -349,14 +402,18 @@ static int heur_file(void *state, void *wstate, const sw_file *f, const uint8_t 
 		sw_jw_end(&w);
 	}
 	sw_jw_end(&w);
+	if (s.dense_pct >= 0)
+		sw_jw_kint(&w, "dense_percent", s.dense_pct);
 	snprintf(mode, sizeof(mode), "%04o", (unsigned)(f->mode & 07777));
 	sw_jw_kstr(&w, "mode", mode);
 	sw_jw_end(&w);
 	/* a failed append leaves half an object: never emitted as evidence */
 	if ((rc = sw_jw_done(&w)) == 0)
-		rc = sw_emit_finding(out, s.packed ? "SW-HEUR-PACKED" : "SW-HEUR-SUSPICIOUS-FILE", sev,
-				     s.packed ? "packed" : "suspicious-config",
+		rc = sw_emit_finding(out, s.packed ? "SW-HEUR-PACKED" : s.loader ? "SW-HEUR-LOADER" :
+				     "SW-HEUR-SUSPICIOUS-FILE", sev,
+				     s.packed || s.loader ? "packed" : "suspicious-config",
 				     s.packed ? "Packed executable with suspicious traits" :
+				     s.loader ? "Loader: runs a program from memory, with packer traits" :
 				     "Executable with suspicious traits (place, name or permissions)",
 				     sw_buf_cstr(&ev));
 	sw_buf_release(&ev);

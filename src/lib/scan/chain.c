@@ -335,6 +335,24 @@ static bool counts(const sw_finding *f)
 	       strcmp(f->id, "SW-LAUNCHER") != 0 && strcmp(f->id, "SW-HIDDEN-PAYLOAD") != 0;
 }
 
+/* Packer and loader traits are medium on a file that merely sits in the
+ * image (a vendor may ship a packed tool); the same file started at every
+ * container start is the attack's shape: raised to high. */
+static int raise_at_start(sw_finding *x)
+{
+	static const char *const ids[] = { "SW-HEUR-PACKED", "SW-HEUR-LOADER", "SW-HEUR-EMBEDDED-EXEC" };
+	size_t k;
+
+	if (x->severity != SW_SEV_MEDIUM)
+		return 0;
+	for (k = 0; k < sizeof(ids) / sizeof(ids[0]); k++)
+		if (!strcmp(x->id, ids[k])) {
+			x->severity = SW_SEV_HIGH;
+			return sw_report__evidence_add(x, "raised", "\"medium to high: runs at container start\"");
+		}
+	return 0;
+}
+
 static int link_node(sw_report *r, const cnode *nodes, int i)
 {
 	const cnode *c = &nodes[i], *par = c->parent >= 0 ? &nodes[c->parent] : NULL;
@@ -355,6 +373,8 @@ static int link_node(sw_report *r, const cnode *nodes, int i)
 			continue;
 		if ((rc = sw_report__evidence_add(x, "runs_at_start", "true")) == 0)
 			rc = sw_report__evidence_add(x, "started_by", sw_buf_cstr(&starter));
+		if (rc == 0)
+			rc = raise_at_start(x);
 		if (counts(x)) {
 			if (x->severity > sev || !cat) {
 				sev = x->severity > sev ? x->severity : sev;

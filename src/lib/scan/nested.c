@@ -42,15 +42,9 @@ const char *sw_nested_kind(const uint8_t *p, size_t n)
 
 /* ---- decompression into a bounded buffer ---- */
 
-typedef struct dctx {
-	sw_buf out;
-	size_t hint;            /* the size the archive says, bounded */
-	uint64_t in;
-	const sw_nested_limits *lim;
-	const char *why;
-} dctx;
+typedef sw_nested_out dctx;
 
-static int collect(void *c, const uint8_t *p, size_t n)
+int sw_nested__collect(void *c, const uint8_t *p, size_t n)
 {
 	dctx *d = c;
 	int rc;
@@ -117,7 +111,7 @@ static int decompress(sw_comp kind, const uint8_t *p, size_t n, dctx *d)
 	if (d->hint > (16u << 20) && d->hint / (n ? n : 1) > d->lim->max_ratio)
 		d->hint = 16u << 20;
 	sw_inflate_set_output(z, into_out);
-	rc = sw_inflate_feed(z, p, n, collect, d, &err);
+	rc = sw_inflate_feed(z, p, n, sw_nested__collect, d, &err);
 	if (rc == 0)
 		rc = sw_inflate_finish(z, &err);
 	if (rc < 0 && !d->why)
@@ -149,7 +143,7 @@ static int decompress_bz2(const uint8_t *p, size_t n, dctx *d)
 			rc = SW_EFORMAT;
 			break;
 		}
-		if ((rc = collect(d, out, sizeof(out) - bz.avail_out)) < 0)
+		if ((rc = sw_nested__collect(d, out, sizeof(out) - bz.avail_out)) < 0)
 			break;
 		if (r == BZ_OK && bz.avail_in == 0 && bz.avail_out != 0) {
 			d->why = "truncated bzip2 data";
@@ -184,7 +178,7 @@ static int decompress_xz(const uint8_t *p, size_t n, dctx *d)
 			rc = r == LZMA_MEMLIMIT_ERROR ? SW_ELIMIT : SW_EFORMAT;
 			break;
 		}
-		if ((rc = collect(d, out, sizeof(out) - xz.avail_out)) < 0)
+		if ((rc = sw_nested__collect(d, out, sizeof(out) - xz.avail_out)) < 0)
 			break;
 	} while (r != LZMA_STREAM_END);
 	lzma_end(&xz);
@@ -421,8 +415,8 @@ int sw_nested_expand(const char *outer, const uint8_t *data, size_t len,
 		snprintf(name, sizeof(name), "%s!payload", outer);
 		return sw_nested_expand(name, at, len - (size_t)(at - data), lim, cb);
 	}
-	if (!kind)
-		return 0;
+	if (!kind) /* not an archive: an executable may still carry a compressed payload */
+		return sw_nested_embedded(outer, data, len, lim, cb);
 	if (!strcmp(kind, "tar"))
 		return expand_tar(outer, data, len, lim, cb);
 	if (!strcmp(kind, "zip"))

@@ -21,6 +21,12 @@ typedef struct sw_nested_cb {
 	 * applies this tar as a layer deletes outside its directory (may be
 	 * NULL). base is the member's last component. */
 	int (*hostile)(void *ctx, const char *path, const char *base);
+	/* An executable carries a compressed stream (kind "zlib", "gzip",
+	 * "zstd", "xz", "lzma") at `offset`, `clen` bytes that decompress to
+	 * data[0..len); called before the stream is given to member (may be
+	 * NULL). path is the outer file's. */
+	int (*embedded)(void *ctx, const char *path, const char *kind, size_t offset, size_t clen,
+			const uint8_t *data, size_t len);
 } sw_nested_cb;
 
 typedef struct sw_nested_limits {
@@ -29,6 +35,31 @@ typedef struct sw_nested_limits {
 	uint32_t max_ratio;
 	uint32_t max_members;  /* per archive */
 } sw_nested_limits;
+
+/* Decompressed bytes collected under the limits (shared by nested.c and
+ * embedded.c): `in` is the compressed bytes read so far, for the ratio;
+ * `why` says what stopped it. */
+typedef struct sw_nested_out {
+	sw_buf out;
+	size_t hint;            /* the size the archive says, bounded */
+	uint64_t in;
+	const sw_nested_limits *lim;
+	const char *why;
+} sw_nested_out;
+
+/* A sink (sw_sink_fn) appending to a sw_nested_out within max_member, the
+ * budget and the ratio; SW_ELIMIT or SW_ENOMEM with `why` set. */
+int sw_nested__collect(void *c, const uint8_t *p, size_t n);
+
+/* The compressed streams inside an ELF file (a packer's payload, in its
+ * loadable segments or appended after them): each one whose header is
+ * valid and that decompresses is given to cb->embedded and cb->member as
+ * "outer!KIND@OFFSET"; a gzip, zstd or xz stream that breaks off after
+ * yielding data, any stream over the limits, and streams past 64 per file
+ * are reported through cb->incomplete. Returns the number of members or a callback's error.
+ * 0 when data is not ELF. */
+int sw_nested_embedded(const char *outer, const uint8_t *data, size_t len,
+		       const sw_nested_limits *lim, const sw_nested_cb *cb);
 
 /* The archive kind of data ("tar", "gzip", "zstd", "zip"), or NULL. */
 const char *sw_nested_kind(const uint8_t *data, size_t len);

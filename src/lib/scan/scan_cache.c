@@ -16,7 +16,8 @@
 
 #define LAYER_CACHE_DEFAULT_MAX (2ull << 30)
 
-/* Everything a layer's result depends on besides its bytes: the engine,
+/* Everything a layer's result depends on besides its bytes: the engine
+ * (its generation: 3 since executables are searched for compressed payloads),
  * the rules and IOC lists (the ruleset digest), the per-layer limits. */
 static char *cache_key(const scan *s, const char *ruleset, const char *digest)
 {

@@ -20,6 +20,7 @@
 
 #include "scan_int.h"
 #include "nested.h"
+#include "../util/elf.h"
 #include "../image/image_int.h"
 #include "../report/report_int.h"
 #include "../util/banned.h"
@@ -143,25 +144,53 @@ static int nested_incomplete(void *ctx, const char *path, const char *reason)
 	return sw_scan__add_inc(w->j, path, "nested archive: %s", reason);
 }
 
-static int nested_sfx(void *ctx, const char *path, size_t offset)
+/* A heuristic finding about the file being expanded, with the evidence
+ * the caller wrote into jw (released here). */
+static int nested_finding(worker *w, sw_jw *jw, sw_buf *ev, const char *id, sw_severity sev,
+			  const char *category, const char *title)
 {
-	worker *w = ctx;
-	sw_buf ev = SW_BUF_INIT(96);
-	sw_jw jw = SW_JW_INIT(&ev);
 	sw_emit e = { w, "heuristic", NULL, NULL };
 	int rc;
+
+	sw_jw_end(jw);
+	if ((rc = sw_jw_done(jw)) == 0)
+		rc = sw_emit_finding(&e, id, sev, category, title, sw_buf_cstr(ev));
+	sw_buf_release(ev);
+	return rc;
+}
+
+static int nested_sfx(void *ctx, const char *path, size_t offset)
+{
+	sw_buf ev = SW_BUF_INIT(96);
+	sw_jw jw = SW_JW_INIT(&ev);
 
 	(void)path;
 	sw_jw_obj(&jw);
 	sw_jw_kuint(&jw, "payload_offset", offset);
-	sw_jw_end(&jw);
-	rc = sw_jw_done(&jw);
-	if (rc == 0)
-		rc = sw_emit_finding(&e, "SW-HEUR-SELF-EXTRACTING", SW_SEV_LOW, "suspicious-config",
-				     "Script with an archive appended (self-extracting); its payload is scanned",
-				     sw_buf_cstr(&ev));
-	sw_buf_release(&ev);
-	return rc;
+	return nested_finding(ctx, &jw, &ev, "SW-HEUR-SELF-EXTRACTING", SW_SEV_LOW, "suspicious-config",
+			      "Script with an archive appended (self-extracting); its payload is scanned");
+}
+
+/* An executable carrying a compressed executable: the shape of a packer's
+ * loader. Medium on its own (the payload is scanned as a member and its
+ * own findings say what it is); raised to high when the image starts the
+ * carrier (chain.c). */
+static int nested_embedded(void *ctx, const char *path, const char *kind, size_t offset, size_t clen,
+			   const uint8_t *data, size_t len)
+{
+	sw_buf ev = SW_BUF_INIT(256);
+	sw_jw jw = SW_JW_INIT(&ev);
+
+	(void)path;
+	if (!sw_elf_is(data, len))
+		return 0;
+	sw_jw_obj(&jw);
+	sw_jw_kstr(&jw, "stream", kind);
+	sw_jw_kuint(&jw, "offset", offset);
+	sw_jw_kuint(&jw, "compressed_bytes", clen);
+	sw_jw_kuint(&jw, "bytes", len);
+	return nested_finding(ctx, &jw, &ev, "SW-HEUR-EMBEDDED-EXEC", SW_SEV_MEDIUM, "packed",
+			      "Executable carries a compressed executable (unpacked and scanned)");
 }
 
 static int hostile_marker(worker *w, const char *base);
@@ -183,7 +212,7 @@ static int nested_hostile(void *ctx, const char *path, const char *base)
  * limit is not passed as read: it is listed as incomplete. */
 static int expand_nested(worker *w, const char *path, const uint8_t *data, size_t len)
 {
-	sw_nested_cb cb = { w, nested_member, nested_incomplete, nested_sfx, nested_hostile };
+	sw_nested_cb cb = { w, nested_member, nested_incomplete, nested_sfx, nested_hostile, nested_embedded };
 	sw_nested_limits lim;
 	int rc;
 
