@@ -27,7 +27,7 @@ static char *cache_key(const scan *s, const char *ruleset, const char *digest)
 
 	if (!h)
 		return NULL;
-	text = sw__asprintf("stowaway layer cache 3\n%s\n%s\n%s\n%llu %u %u %u %d\n", SW_VERSION, ruleset, digest,
+	text = sw__asprintf("stowaway layer cache 4\n%s\n%s\n%s\n%llu %u %u %u %d\n", SW_VERSION, ruleset, digest,
 			    (unsigned long long)s->lim.max_file_size, s->lim.max_ratio, s->lim.max_path,
 			    s->lim.max_depth, s->want_content);
 	if (text)
