@@ -413,15 +413,22 @@ size_t sw_ygate_open_rules(const sw_ygate *g)
 	return g->open;
 }
 
-int sw_ygate_rule_gated(const sw_ygate *g, const char *ns, const char *name)
+long sw_ygate_rule_index(const sw_ygate *g, const char *ns, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < g->nrules; i++)
 		if (strcmp(g->rules[i].ns, ns) == 0 && g->rules[i].namelen == strlen(name) &&
 		    memcmp(g->rules[i].name, name, g->rules[i].namelen) == 0)
-			return !g->rules[i].open;
+			return (long)i;
 	return -1;
+}
+
+int sw_ygate_rule_gated(const sw_ygate *g, const char *ns, const char *name)
+{
+	long i = sw_ygate_rule_index(g, ns, name);
+
+	return i < 0 ? -1 : !g->rules[i].open;
 }
 
 /* ---- evaluation ---- */
@@ -503,6 +510,14 @@ static bool eval(const sw_ygate *g, const gnode *n, const grule *r, const uint64
 	default:
 		return true;
 	}
+}
+
+void sw_ygate_eval_all(const sw_ygate *g, const uint64_t *hits, const sw_ygate_file *f, uint8_t *scratch)
+{
+	size_t i;
+
+	for (i = 0; i < g->nrules; i++)
+		scratch[i] = eval(g, g->rules[i].cond, &g->rules[i], hits, f, scratch);
 }
 
 bool sw_ygate_may_match(const sw_ygate *g, const uint64_t *hits, const sw_ygate_file *f,
