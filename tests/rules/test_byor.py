@@ -297,8 +297,143 @@ rule Marker { strings: $m = "BYOR-AFTER" condition: $m }
     eq(rc, 1, "an incomplete file is never clean")
 
 
+def gate_takes_rarest_run_and_offset_bounds():
+    """The UPX rule's gate looks for "UPX!" (not the twelve 00 bytes, far
+    longer but common) and only in the first 255 bytes: closed on an ELF
+    full of zeros and on one with UPX! too late."""
+    s = samples()
+    rc, out, err = run("rules", "list", "--no-bundled-rules", "--rules-skip-broken", "--rules", ruleset(),
+                       "-f", "json", "--corpus", s + "/upx.elf", "--corpus", s + "/upx-late.elf",
+                       "--corpus", s + "/zeros.elf", "--corpus", s + "/one.txt")
+    eq(rc, 0, err)
+    rules = {r["rule"]: r for r in json.loads(out)["rules"]}
+    upx = rules["Linux_Packer_Byor_Upx"]
+    eq((upx["corpus_files"], upx["gate_open"]), (4, 1), "open on upx.elf alone")
+    eq(rules["Idx_A"]["gate_open"], 0, "a text rule's gate closed where its text is not")
+    rc, out, err = run("rules", "list", "--no-bundled-rules", "--rules-skip-broken", "--rules", ruleset())
+    ok("gate open" not in out, "no corpus, no rate")
+
+
+def gen_ruleset(rng, n):
+    """n rules in many shapes, their literals, for the differential run."""
+    words = ["DIFF%04d%s" % (i, "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(5)))
+             for i in range(n * 2)]
+    rules, plants = [], []
+    for i in range(n):
+        a, b = words[2 * i], words[2 * i + 1]
+        kind = i % 12
+        hexa = " ".join("%02X" % c for c in a.encode())
+        if kind == 0:
+            body, cond = '$a = "%s"' % a, "$a"
+        elif kind == 1:
+            body, cond = '$a = "%s" nocase' % a, "$a"
+        elif kind == 2:
+            body, cond = '$a = "%s" wide' % a, "$a"
+        elif kind == 3:
+            body, cond = '$a = "%s" ascii wide fullword' % a, "$a"
+        elif kind == 4:
+            h = a.encode()
+            body = "$a = { %s ?? %s [1-4] 00 00 00 00 00 00 00 00 00 00 00 00 }" % (
+                " ".join("%02X" % c for c in h[:6]), " ".join("%02X" % c for c in h[7:]))
+            cond = "$a in (0 .. 255)"
+        elif kind == 5:
+            body, cond = '$a = "%s"\n        $b = "%s"' % (a, b), "any of them"
+        elif kind == 6:
+            body, cond = '$a = "%s"\n        $b = "%s"' % (a, b), "all of them"
+        elif kind == 7:
+            body, cond = "$a = { %s }" % hexa, "$a at 0"
+        elif kind == 8:
+            body, cond = '$a = "%s"' % a, "$a and filesize < 2KB"
+        elif kind == 9:
+            body, cond = '$a = "%s"' % a, "uint16(0) == 0x5a4d and #a >= 2"
+        elif kind == 10:
+            body, cond = '$a = /%s[0-9]{2,4}x/' % a, "$a"
+        else:
+            body, cond = '$a = "%s"\n        $b = "%s"' % (a, b), "$a and not $b"
+        rules.append("rule Gen_%d {\n    meta:\n        description = \"generated %d\"\n"
+                     "    strings:\n        %s\n    condition:\n        %s\n}\n" % (i, i, body, cond))
+        plants.append((kind, a, b))
+    return "".join(rules), plants
+
+
+def gen_files(rng, plants, d, n):
+    os.makedirs(d, exist_ok=True)
+    for k in range(n):
+        size = rng.choice([200, 1500, 3000, 9000])
+        data = bytearray(rng.getrandbits(8) for _ in range(size))
+        if k % 5 == 0:
+            data[:4] = b"\x7fELF"
+            data[4:size // 2] = b"\0" * (size // 2 - 4)
+        if k % 7 == 0:
+            data[:2] = b"MZ"
+        for _ in range(rng.choice([0, 1, 2, 3, 4])):
+            kind, a, b = rng.choice(plants)
+            form = rng.choice(["plain", "upper", "wide", "both", "digits", "hex", "twice"])
+            if form == "upper":
+                piece = a.upper().encode()
+            elif form == "wide":
+                piece = a.encode("utf-16-le")
+            elif form == "both":
+                piece = (a + " " + b).encode()
+            elif form == "digits":
+                piece = (a + "%dx" % rng.randint(0, 99999)).encode()
+            elif form == "hex":
+                h = a.encode()
+                piece = h[:6] + b"!" + h[7:] + b"\x55" * rng.randint(1, 5) + b"\0" * 12
+            elif form == "twice":
+                piece = (a + " " + a).encode()
+            else:
+                piece = a.encode()
+            at = rng.choice([0, rng.randint(0, 255), rng.randint(0, max(0, size - len(piece)))])
+            at = min(at, max(0, size - len(piece)))
+            data[at:at + len(piece)] = piece
+        with open(os.path.join(d, "f%04d.bin" % k), "wb") as f:
+            f.write(bytes(data))
+
+
+def yara_pairs(rules_file, d):
+    p = subprocess.run(["yara", "-r", "-w", rules_file, d], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=600)
+    eq(p.returncode, 0, "yara: " + p.stderr.decode())
+    out = set()
+    for line in p.stdout.decode().splitlines():
+        rule, path = line.split(" ", 1)
+        out.add((rule, os.path.abspath(path)))
+    return out
+
+
+def stowaway_pairs(rules_dir, paths, *extra):
+    rc, out, err = run("rules", "test", "--no-bundled-rules", "--rules", rules_dir, "-f", "json", *extra, *paths)
+    ok(rc in (0, 1), "rules test: " + err)
+    return {(m["rule"], os.path.abspath(m["path"])) for m in matches(out)}
+
+
+def differential_against_yara():
+    """A few hundred generated rules and files: `yara -r` and `stowaway
+    rules test`, with and without the prefilter, find the same (rule, file)
+    pairs."""
+    if not shutil.which("yara"):
+        raise AssertionError("yara (the command) is needed for the differential test")
+    rng = random.Random(20)
+    text, plants = gen_ruleset(rng, 300)
+    rdir = os.path.join(WORK, "gen-rules")
+    rules_file = w(os.path.join(rdir, "gen.yar"), text)
+    fdir = os.path.join(WORK, "gen-files")
+    gen_files(rng, plants, fdir, 600)
+    paths = files(fdir)
+    want = yara_pairs(rules_file, fdir)
+    ok(len(want) > 150, "the files match many rules (%d pairs)" % len(want))
+    ok(len({r for r, _ in want}) > 100, "many rules match")
+    got = stowaway_pairs(rdir, paths)
+    eq(sorted(got ^ want)[:10], [], "prefilter on: same pairs as yara (%d)" % len(want))
+    got = stowaway_pairs(rdir, paths, "--no-prefilter")
+    eq(sorted(got ^ want)[:10], [], "prefilter off: same pairs as yara")
+    return "%d rules, %d files, %d (rule, file) pairs agree" % (len(plants), len(paths), len(want))
+
+
 CASES = [lint_reports_every_problem, broken_file_fails_unless_skipped, derived_meta_namespaces_externals,
-         scan_uses_them, file_timeout_incomplete_and_go_on]
+         scan_uses_them, file_timeout_incomplete_and_go_on, gate_takes_rarest_run_and_offset_bounds,
+         differential_against_yara]
 
 if __name__ == "__main__":
     sys.exit(drive_module("byor", "stowaway-byor-", globals()))

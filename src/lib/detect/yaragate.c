@@ -452,6 +452,42 @@ static bool str_may(const sw_ygate *g, const gstr *s, const uint64_t *hits)
 	return false;
 }
 
+/* Whether one of s's literals starts where a match of s at an offset in
+ * [lo, hi] would hold it (true when that is not known). */
+static bool str_in_range(const sw_ygate *g, const gstr *s, uint64_t lo, uint64_t hi, const sw_ygate_file *f)
+{
+	uint32_t i;
+
+	if (has_rx(g, s) || s->nlits == 0 || s->off_max == UINT32_MAX || !f->data)
+		return true;
+	for (i = 0; i < s->nlits; i++) {
+		const glit *l = &g->lits[s->lits[i]];
+		uint64_t from = lo + s->off_min, to = hi + s->off_max; /* the literal's first byte */
+		uint64_t k;
+		if (l->flags & SW_YGATE_REGEX)
+			return true;
+		if (from >= f->len || l->len > f->len)
+			continue;
+		if (to > f->len - l->len)
+			to = f->len - l->len;
+		for (k = from; k <= to; k++) {
+			uint32_t j;
+			if (l->flags & SW_YGATE_CASELESS) {
+				for (j = 0; j < l->len && tolower(f->data[k + j]) == tolower(l->b[j]); j++)
+					;
+			} else {
+				if (f->data[k] != l->b[0])
+					continue;
+				for (j = 0; j < l->len && f->data[k + j] == l->b[j]; j++)
+					;
+			}
+			if (j == l->len)
+				return true;
+		}
+	}
+	return false;
+}
+
 static bool compare(uint64_t a, int op, uint64_t b)
 {
 	switch (op) {
@@ -485,7 +521,9 @@ static bool eval(const sw_ygate *g, const gnode *n, const grule *r, const uint64
 				return true;
 		return false;
 	case G_STR:
-		return str_may(g, &r->strs[n->ref], hits);
+		if (!str_may(g, &r->strs[n->ref], hits))
+			return false;
+		return !n->ranged || str_in_range(g, &r->strs[n->ref], n->off, n->val, f);
 	case G_NOF:
 		for (i = 0; i < n->n && cnt < n->val; i++)
 			cnt += str_may(g, &r->strs[n->set[i]], hits);

@@ -288,6 +288,17 @@ static gnode *parse_unit(cparse *c, size_t a, size_t b)
 		if (!(g = node(c, G_STR)))
 			return NULL;
 		g->ref = (uint32_t)si;
+		/* `$a at N`, `$a in (A .. B)`: where it must be */
+		if (n == 3 && tok_is(&t[a + 1], "at") && t[a + 2].kind == T_NUM && t[a + 2].num_ok) {
+			g->ranged = true;
+			g->off = g->val = t[a + 2].num;
+		} else if (n == 7 && tok_is(&t[a + 1], "in") && tok_is(&t[a + 2], "(") && t[a + 3].kind == T_NUM &&
+			   t[a + 3].num_ok && tok_is(&t[a + 4], "..") && t[a + 5].kind == T_NUM && t[a + 5].num_ok &&
+			   tok_is(&t[a + 6], ")") && t[a + 3].num <= t[a + 5].num) {
+			g->ranged = true;
+			g->off = t[a + 3].num;
+			g->val = t[a + 5].num;
+		}
 		return g;
 	}
 	if (n == 3 && t[a].kind == T_SCOUNT && !t[a].wild && (op = cmp_op(&t[a + 1])) >= 0 &&

@@ -1,0 +1,120 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Bring-your-own-rules benchmark (issue 20, item 5) on real public rulesets,
+# fetched by you into RULESETS (one directory per ruleset, any layout:
+# e.g. signature-base's yara/, Yara-Rules' tree, Elastic's yara/rules/).
+# None of them is in this repository (their licences are their own).
+#
+# For each ruleset:
+#   1. `stowaway rules lint`: how many rules load, how many files are broken;
+#   2. the files yara can take alone (no stowaway problem, no include, no
+#      externals: `yara` defines them once per run, stowaway per file)
+#      compiled with yarac, every file its own namespace;
+#   3. over the corpus (default /usr/bin /usr/sbin /usr/lib/x86_64-linux-gnu,
+#      regular files up to 64 MiB): `yara -p 1 -C --scan-list` against
+#      `stowaway rules test` with and without the prefilter: the (rule, file)
+#      pairs each finds, the differences, and the wall time of each.
+# usage: bench/rules.sh RULESETS [BUILD_DIR] [CORPUS_DIR...]
+set -eu
+[ $# -ge 1 ] || { echo "usage: bench/rules.sh RULESETS [BUILD_DIR] [CORPUS_DIR...]" >&2; exit 2; }
+sets=$1
+cd "$(dirname "$0")/.."
+B=${2:-build}
+[ $# -ge 2 ] && shift 2 || shift $#
+[ $# -gt 0 ] || set -- /usr/bin /usr/sbin /usr/lib/x86_64-linux-gnu
+work=$(mktemp -d "${TMPDIR:-/tmp}/stowaway-rules-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export XDG_CACHE_HOME="$work/cache"
+exec python3 - "$sets" "$B/stowaway" "$work" "$@" <<'EOF'
+import json, os, re, shutil, subprocess, sys, time
+
+sets, binary, work, corpus_dirs = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3], sys.argv[4:]
+EXTERNALS = re.compile(rb"\b(filename|filepath|extension|filetype|owner)\b\s*(==|!=|contains|matches|icontains|iequals|startswith|endswith|istartswith|iendswith)")
+
+corpus = []
+for d in corpus_dirs:
+    for top, _, names in os.walk(d):
+        for n in sorted(names):
+            p = os.path.join(top, n)
+            if os.path.isfile(p) and not os.path.islink(p) and os.path.getsize(p) <= 64 << 20:
+                corpus.append(os.path.realpath(p))
+corpus = sorted(set(corpus))
+size = sum(os.path.getsize(p) for p in corpus)
+listfile = os.path.join(work, "corpus.list")
+open(listfile, "w").write("\n".join(corpus) + "\n")
+print("corpus: %d files, %.0f MB (%s)" % (len(corpus), size / 1e6, " ".join(corpus_dirs)))
+
+
+def timed(cmd, **kw):
+    t0 = time.time()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    return time.time() - t0, p
+
+
+def stowaway_pairs(rules, extra):
+    pairs, total = set(), 0.0
+    for i in range(0, len(corpus), 4000):
+        t, p = timed([binary, "rules", "test", "--no-bundled-rules", "--rules", rules, "-f", "json",
+                      "--fail-on", "none"] + extra + corpus[i:i + 4000])
+        total += t
+        if p.returncode not in (0, 1):
+            sys.exit("stowaway rules test: " + p.stderr.decode()[-2000:])
+        for m in json.loads(p.stdout)["matches"]:
+            if "rule" in m:
+                pairs.add((m["namespace"] + ":" + m["rule"], m["path"]))
+    return pairs, total
+
+
+for name in sorted(os.listdir(sets)):
+    root = os.path.join(sets, name)
+    if not os.path.isdir(root):
+        continue
+    t, p = timed([binary, "rules", "lint", "--no-bundled-rules", "--rules", root])
+    summary = p.stderr.decode().strip().splitlines()[-1]
+    broken = {l.split(":", 1)[0] for l in p.stdout.decode().splitlines() if ": error: " in l}
+    print("\n%s: lint %s (%.1f s, %d broken files)" % (name, summary, t, len(broken)))
+    # the files yara alone can take, copied as they are
+    kept = os.path.join(work, "kept-" + name)
+    files = []
+    for top, _, names in os.walk(root):
+        for n in sorted(names):
+            if not n.endswith((".yar", ".yara")):
+                continue
+            p_ = os.path.join(top, n)
+            text = open(p_, "rb").read()
+            if p_ in broken or re.search(rb"^\s*include\s", text, re.M) or EXTERNALS.search(text):
+                continue
+            rel = os.path.relpath(p_, root)
+            os.makedirs(os.path.dirname(os.path.join(kept, rel)), exist_ok=True)
+            shutil.copy(p_, os.path.join(kept, rel))
+            files.append(rel)
+    files.sort()
+    ns = {"n%d" % i: "user:" + rel for i, rel in enumerate(files)}
+    compiled = os.path.join(work, name + ".yarc")
+    p = subprocess.run(["yarac", "-w"] + ["n%d:%s" % (i, os.path.join(kept, rel)) for i, rel in enumerate(files)]
+                       + [compiled], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        print("  yarac refused the kept files: " + p.stderr.decode()[:500])
+        continue
+    subprocess.run([binary, "rules", "list", "--no-bundled-rules", "--rules", kept], stdout=subprocess.DEVNULL,
+                   check=True)  # compiled once and cached, as yarac did
+    t_yara, p = timed(["yara", "-w", "-e", "-p", "1", "-C", compiled, "--scan-list", listfile])
+    want = set()
+    for line in p.stdout.decode().splitlines():
+        rule, path = line.split(" ", 1)
+        n_, r = rule.split(":", 1)
+        want.add((ns[n_] + ":" + r, os.path.realpath(path)))
+    got, t_pf = stowaway_pairs(kept, [])
+    got_nopf, t_nopf = stowaway_pairs(kept, ["--no-prefilter"])
+    got = {(r, os.path.realpath(f)) for r, f in got}
+    got_nopf = {(r, os.path.realpath(f)) for r, f in got_nopf}
+    nrules = subprocess.run([binary, "rules", "list", "--no-bundled-rules", "--rules", kept],
+                            stdout=subprocess.PIPE).stdout.decode().count("\n")
+    print("  compared: %d files, %d rules; yara found %d (rule, file) pairs" % (len(files), nrules, len(want)))
+    for label, s in (("prefilter", got), ("no prefilter", got_nopf)):
+        print("  stowaway (%s): %d pairs, %d missing, %d extra%s" % (
+            label, len(s), len(want - s), len(s - want),
+            "" if s == want else "  e.g. " + repr(sorted(want ^ s)[:3])))
+    print("  time: yara -p 1 %.2f s; stowaway rules test %.2f s (prefilter), %.2f s (no prefilter)"
+          % (t_yara, t_pf, t_nopf))
+EOF
