@@ -224,6 +224,39 @@ static void test_text_strings(void **state)
 	sw_ygate_free(g);
 }
 
+/* Issue 20: twelve 00 bytes are longer than "UPX!" but tell nothing; and
+ * `in (0 .. 255)` bounds where the run may start. */
+static void test_rarest_run_and_bounds(void **state)
+{
+	static const char elf_late[] = "\x7f" "ELF" "0123456789" "UPX!" "abcd" "\0\0\0\0\0\0\0\0\0\0\0\0";
+	char buf[600];
+	sw_ygate *g;
+
+	(void)state;
+	g = build("rule u {\n strings:\n"
+		  "  $h = { 55 50 58 21 [4] 00 00 00 00 00 00 00 00 00 00 00 00 }\n"
+		  " condition: $h in (0 .. 255)\n}\n"
+		  "rule t { strings: $t = \"MARK\" condition: $t at 8 }\n");
+	assert_non_null(g);
+	assert_true(pattern_n(g, S("UPX!"), 0));
+	assert_false(pattern_n(g, "\0\0\0\0\0\0\0\0\0\0\0\0", 12, 0));
+	assert_true(may(g, elf_late, sizeof(elf_late) - 1, "/x", false));
+	/* UPX! at 300: the string would start past 255 */
+	memset(buf, 'A', sizeof(buf));
+	memcpy(buf + 300, "UPX!", 4);
+	assert_false(may(g, buf, sizeof(buf), "/x", false));
+	/* at 255 exactly: may */
+	memcpy(buf + 255, "UPX!", 4);
+	assert_true(may(g, buf, sizeof(buf), "/x", false));
+	/* `at 8`: only there */
+	memset(buf, 'A', sizeof(buf));
+	memcpy(buf + 9, "MARK", 4);
+	assert_false(may(g, buf, sizeof(buf), "/x", false));
+	memcpy(buf + 8, "MARK", 4);
+	assert_true(may(g, buf, sizeof(buf), "/x", false));
+	sw_ygate_free(g);
+}
+
 static void test_hex_and_regex(void **state)
 {
 	sw_ygate *g;
@@ -234,12 +267,14 @@ static void test_hex_and_regex(void **state)
 		  "  $r = /ab\\s+c{2,40}d/ nocase\n"
 		  " condition: $h or $r\n}\n");
 	assert_non_null(g);
-	/* hex: the longest fixed run */
-	assert_true(pattern_n(g, S("PE\0\0"), 0));
+	/* hex: the rarest fixed run in ordinary files ("MZ" over "PE\0\0",
+	 * whose zero bytes say little) */
+	assert_true(pattern_n(g, S("MZ"), 0));
+	assert_false(pattern_n(g, S("PE\0\0"), 0));
 	/* regex: as Hyperscan reads it, bounds above 16 dropped */
 	assert_true(pattern(g, "ab[\\t\\n\\x0b\\f\\r ]+c{2,}d", SW_YGATE_REGEX | SW_YGATE_CASELESS));
-	assert_false(may(g, S("MZ nothing"), "/x", false));
-	assert_true(may(g, S("xxPE\0\0yy"), "/x", false));
+	assert_false(may(g, S("PE\0\0 nothing"), "/x", false));
+	assert_true(may(g, S("xxMZyy"), "/x", false));
 	assert_true(may(g, S("whatever"), "/x", true)); /* the regex hit */
 	sw_ygate_free(g);
 	/* a wide regex: each character followed by a zero byte */
@@ -390,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_regex_lits),
 		cmocka_unit_test(test_text_strings),
 		cmocka_unit_test(test_hex_and_regex),
+		cmocka_unit_test(test_rarest_run_and_bounds),
 		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_conditions),
 		cmocka_unit_test(test_open_gates),

@@ -400,6 +400,7 @@ int sw_rules_list(const sw_scan_opts *o, const char *const *corpus_paths, size_t
 
 	if (yr_initialize() != ERROR_SUCCESS)
 		return sw_error_set(err, SW_ENOMEM, "yara: initialisation failed");
+	pf.measure = ncorpus > 0;
 	if ((rc = sw_yara__load_tiers(o, &rules, 1, NULL, &pf, NULL, err)) < 0 || !rules)
 		goto out;
 	/* the gates' open rate over a corpus: how often each rule alone

@@ -58,6 +58,8 @@ typedef struct prefilter {
 	sw_ygate *gate;            /* kept for `rules list` even when not used */
 	bool active;               /* files are skipped on its word */
 	bool measurable;           /* patterns compiled: gates can be judged */
+	bool measure;              /* set before building: compile the patterns
+				    * even when the prefilter cannot be used */
 #ifdef SW_HAVE_HYPERSCAN
 	/* the file's bytes (one database per size tier, leaving out what no
 	 * rule needs in files that large), then filepath, filename, extension */

@@ -322,10 +322,12 @@ static void pf_cache_save(const prefilter *pf, const char *path)
 int sw_yara__pf_build(prefilter *pf, const src *v, size_t n, const char *cpath, sw_error *err)
 {
 	const char **texts, **nss;
+	bool measure = pf->measure;
 	size_t i;
 	int rc;
 
 	memset(pf, 0, sizeof(*pf));
+	pf->measure = measure;
 	if (!(texts = calloc(n, sizeof(*texts))) || !(nss = calloc(n, sizeof(*nss)))) {
 		free(texts);
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
@@ -337,11 +339,11 @@ int sw_yara__pf_build(prefilter *pf, const src *v, size_t n, const char *cpath, 
 	rc = sw_ygate_build(texts, nss, n, &pf->gate, err);
 	free(texts);
 	free(nss);
-	if (rc < 0 || !pf->gate)
+	if (rc < 0 || !pf->gate || (sw_ygate_open_rules(pf->gate) > 0 && !pf->measure))
 		return rc;
-	/* (compiled even when some rule's gate is always open, and the
-	 * prefilter is then not used: `rules list --corpus` still measures
-	 * every gate, to find that rule) */
+	/* (with measure, compiled even when some rule's gate is always open
+	 * and the prefilter is then not used: `rules list --corpus` still
+	 * measures every gate, to find that rule) */
 #ifdef SW_HAVE_HYPERSCAN
 	{
 		int k;

@@ -232,6 +232,7 @@ typedef struct cerr {
 	const src *s;
 	sw_yprobs *probs;          /* NULL: nothing recorded (a tier past the first) */
 	int failed;
+	char first[512];           /* the first error, as recorded */
 } cerr;
 
 static void on_compile_msg(int level, const char *file, int line, const YR_RULE *rule,
@@ -243,8 +244,10 @@ static void on_compile_msg(int level, const char *file, int line, const YR_RULE 
 
 	(void)file, (void)rule;
 	sw_yara__where(c->s, line, &f, &fl);
-	if (level == YARA_ERROR_LEVEL_ERROR && !c->failed++)
+	if (level == YARA_ERROR_LEVEL_ERROR && !c->failed++) {
 		sw_error_set(c->err, SW_EFORMAT, "rules %s:%d: %s", f, fl, msg);
+		snprintf(c->first, sizeof(c->first), "%s:%d: %s", f, fl, msg);
+	}
 	/* the bundled rules' warnings are ours, not the user's */
 	if (c->probs && (level == YARA_ERROR_LEVEL_ERROR || strcmp(c->s->ns, "bundled") != 0))
 		sw_yara__problem(c->probs, level == YARA_ERROR_LEVEL_ERROR, f, fl, "%s", msg);
@@ -367,7 +370,7 @@ static long add_units(YR_COMPILER *c, cerr *ce, const src *v, size_t n, const bo
 static int compile(const src *v, size_t n, bool *broken, sw_yprobs *probs, YR_RULES **out, sw_error *err)
 {
 	YR_COMPILER *c = NULL;
-	cerr ce = { err, NULL, probs, 0 };
+	cerr ce = { err, NULL, probs, 0, "" };
 	size_t tries;
 	long bad;
 	int rc = 0;
@@ -384,6 +387,9 @@ static int compile(const src *v, size_t n, bool *broken, sw_yprobs *probs, YR_RU
 		if (!probs || strncmp(v[bad].ns, "bundled", 7) == 0)
 			return err ? err->code : SW_EFORMAT;
 		broken[bad] = true;
+		if (!ce.probs) /* failed only together with the others */
+			sw_yara__problem(probs, true, v[bad].name, 0, "does not compile with the other files: %s",
+					 ce.first);
 		/* the rest, each alone: every broken file in one run */
 		for (size_t j = (size_t)bad + 1; j < n; j++) {
 			YR_COMPILER *one = NULL;
