@@ -11,7 +11,9 @@
 #      externals: `yara` defines them once per run, stowaway per file)
 #      compiled with yarac, every file its own namespace;
 #   3. over the corpus (default /usr/bin /usr/sbin /usr/lib/x86_64-linux-gnu,
-#      regular files up to 64 MiB): `yara -p 1 -C --scan-list` against
+#      regular files up to 64 MiB) plus files generated to match the
+#      ruleset (per rule, its text and fixed hex strings together, after an
+#      ELF or MZ header as its condition asks, up to 3000 rules): `yara -p 1 -C --scan-list` against
 #      `stowaway rules test` with and without the prefilter: the (rule, file)
 #      pairs each finds, the differences, and the wall time of each.
 # usage: bench/rules.sh RULESETS [BUILD_DIR] [CORPUS_DIR...]
@@ -25,7 +27,7 @@ B=${2:-build}
 work=$(mktemp -d "${TMPDIR:-/tmp}/stowaway-rules-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export XDG_CACHE_HOME="$work/cache"
-exec python3 - "$sets" "$B/stowaway" "$work" "$@" <<'EOF'
+python3 - "$sets" "$B/stowaway" "$work" "$@" <<'EOF'
 import json, os, re, shutil, subprocess, sys, time
 
 sets, binary, work, corpus_dirs = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3], sys.argv[4:]
@@ -40,9 +42,65 @@ for d in corpus_dirs:
                 corpus.append(os.path.realpath(p))
 corpus = sorted(set(corpus))
 size = sum(os.path.getsize(p) for p in corpus)
-listfile = os.path.join(work, "corpus.list")
-open(listfile, "w").write("\n".join(corpus) + "\n")
 print("corpus: %d files, %.0f MB (%s)" % (len(corpus), size / 1e6, " ".join(corpus_dirs)))
+
+
+STR = re.compile(rb'^\s*\$\w*\s*=\s*(?:"((?:[^"\\]|\\.)*)"([^\n]*)|\{([0-9A-Fa-f\s]+)\})', re.M)
+RULE = re.compile(rb"^\s*(?:private\s+|global\s+)*rule\s+(\w+)[^{]*\{(.*?)^\s*condition:(.*?)^\s*\}", re.M | re.S)
+
+
+def unescape(b):
+    out, i = bytearray(), 0
+    while i < len(b):
+        c = b[i]
+        if c == 0x5c and i + 1 < len(b):
+            n = b[i + 1:i + 2]
+            if n == b"x" and i + 3 < len(b):
+                out.append(int(b[i + 2:i + 4], 16))
+                i += 4
+                continue
+            out += {b"n": b"\n", b"t": b"\t", b"r": b"\r"}.get(n, n)
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return bytes(out)
+
+
+def generate(kept, files, outdir, limit=3000):
+    """Per rule, a file holding its plain strings and fixed hex strings
+    (ascii, and UTF-16 for `wide`), after the header its condition names."""
+    os.makedirs(outdir, exist_ok=True)
+    made = []
+    for rel in files:
+        text = open(os.path.join(kept, rel), "rb").read()
+        for m in RULE.finditer(text):
+            if len(made) >= limit:
+                return made
+            body, cond = m.group(2), m.group(3)
+            pieces = []
+            for sm in STR.finditer(body):
+                if sm.group(1) is not None:
+                    mods = sm.group(2)
+                    if re.search(rb"\b(xor|base64|base64wide)\b", mods):
+                        continue
+                    v = unescape(sm.group(1))
+                    pieces.append(v.decode("latin-1").encode("utf-16-le") if b"wide" in mods and b"ascii" not in mods
+                                  else v)
+                else:
+                    pieces.append(bytes.fromhex(sm.group(3).decode()))
+            if not pieces:
+                continue
+            head = b""
+            if b"0x5a4d" in cond.lower() or b"mz" in cond.lower():
+                head = b"MZ" + b"\0" * 62
+            elif b"0x464c457f" in cond.lower():
+                head = b"\x7fELF\x02\x01\x01" + b"\0" * 57
+            data = head + b"  ".join(pieces) + b"\n"
+            path = os.path.join(outdir, "g%05d-%s" % (len(made), m.group(1).decode()[:60]))
+            open(path, "wb").write(data)
+            made.append(os.path.realpath(path))
+    return made
 
 
 def timed(cmd, **kw):
@@ -51,7 +109,7 @@ def timed(cmd, **kw):
     return time.time() - t0, p
 
 
-def stowaway_pairs(rules, extra):
+def stowaway_pairs(rules, extra, corpus):
     """(pairs, seconds, files incomplete); the per-file timeout raised
     to ten minutes, as yara has none."""
     pairs, total, incomplete = set(), 0.0, 0
@@ -102,19 +160,25 @@ for name in sorted(os.listdir(sets)):
         continue
     subprocess.run([binary, "rules", "list", "--no-bundled-rules", "--rules", kept], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    check=True)  # compiled once and cached, as yarac did
+    gen = generate(kept, files, os.path.join(work, "gen-" + name))
+    these = corpus + gen
+    listfile = os.path.join(work, "list-" + name)
+    open(listfile, "w").write("\n".join(these) + "\n")
     t_yara, p = timed(["yara", "-w", "-e", "-p", "1", "-C", compiled, "--scan-list", listfile])
     want = set()
     for line in p.stdout.decode().splitlines():
         rule, path = line.split(" ", 1)
         n_, r = rule.split(":", 1)
         want.add((ns[n_] + ":" + r, os.path.realpath(path)))
-    got, t_pf, inc = stowaway_pairs(kept, [])
-    got_nopf, t_nopf, inc_nopf = stowaway_pairs(kept, ["--no-prefilter"])
+    got, t_pf, inc = stowaway_pairs(kept, [], these)
+    got_nopf, t_nopf, inc_nopf = stowaway_pairs(kept, ["--no-prefilter"], these)
     got = {(r, os.path.realpath(f)) for r, f in got}
     got_nopf = {(r, os.path.realpath(f)) for r, f in got_nopf}
     nrules = subprocess.run([binary, "rules", "list", "--no-bundled-rules", "--rules", kept],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode().count("\n")
-    print("  compared: %d files, %d rules; yara found %d (rule, file) pairs" % (len(files), nrules, len(want)))
+    print("  compared: %d rule files, %d rules, %d files (%d generated to match); yara found %d (rule, file) pairs"
+          " (%d on generated files)" % (len(files), nrules, len(these), len(gen), len(want),
+                                         sum(1 for _, f in want if f in set(gen))))
     for label, s, n_inc in (("prefilter", got, inc), ("no prefilter", got_nopf, inc_nopf)):
         print("  stowaway (%s): %d pairs, %d missing, %d extra, %d files incomplete%s" % (
             label, len(s), len(want - s), len(s - want), n_inc,

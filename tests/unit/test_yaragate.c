@@ -384,8 +384,16 @@ static void test_open_gates(void **state)
 	t[0] = "rule a { strings: $a = \"x\" condition: $a";
 	assert_int_equal(sw_ygate_build(t, ns, 1, &g, &err), 0);
 	assert_null(g);
-	/* a comment inside a hex string could hide its end */
-	t[0] = "rule h { strings: $h = { 4D 5A /* } condition: false */ 90 } condition: $h }";
+	/* comments inside a hex string (a '}' in one does not end it), as
+	 * signature-base writes them */
+	t[0] = "rule h { strings: $h = { 4D 5A /* } condition: false */ 90 // } x\n 91 } condition: $h }";
+	assert_int_equal(sw_ygate_build(t, ns, 1, &g, &err), 0);
+	assert_non_null(g);
+	assert_true(pattern_n(g, "MZ\x90\x91", 4, 0));
+	sw_ygate_free(g);
+	g = NULL;
+	/* a '/' that starts no comment: not followed */
+	t[0] = "rule h { strings: $h = { 4D 5A / 90 } condition: $h }";
 	assert_int_equal(sw_ygate_build(t, ns, 1, &g, &err), 0);
 	assert_null(g);
 	/* rule references resolve in their own namespace only */

@@ -4,7 +4,7 @@
  * each string's patterns (text strings, hex strings' longest fixed runs,
  * regexes through yaragate_regex.c), the condition handed to
  * yaragate_cond.c. Whatever it does not follow at top level (an include,
- * a comment in a hex string) leaves no gate at all.
+ * a '/' in a hex string that starts no comment) leaves no gate at all.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -236,6 +236,36 @@ static size_t hex_lit(const char *p, size_t n, uint8_t *best, uint32_t *omin, ui
 	return nbest;
 }
 
+/* hex_lit on a body whose comments are blanked first. */
+static size_t hex_lit_text(const char *p, size_t n, uint8_t *best, uint32_t *omin, uint32_t *omax)
+{
+	char *c;
+	size_t i, len;
+
+	if (!memchr(p, '/', n))
+		return hex_lit(p, n, best, omin, omax);
+	if (!(c = malloc(n + 1)))
+		return 0;
+	memcpy(c, p, n);
+	c[n] = '\0';
+	for (i = 0; i < n; i++) {
+		if (c[i] == '/' && i + 1 < n && c[i + 1] == '/') {
+			while (i < n && c[i] != '\n')
+				c[i++] = ' ';
+		} else if (c[i] == '/' && i + 1 < n && c[i + 1] == '*') {
+			while (i < n && !(c[i] == '*' && i + 1 < n && c[i + 1] == '/'))
+				c[i++] = ' ';
+			if (i < n)
+				c[i++] = ' ';
+			if (i < n)
+				c[i] = ' ';
+		}
+	}
+	len = hex_lit(c, n, best, omin, omax);
+	free(c);
+	return len;
+}
+
 /* ---- rules ---- */
 
 /* The strings: section. l at its first '$'; stops before `condition`.
@@ -277,10 +307,24 @@ static bool parse_strings(sw_ygate *g, grule *r, sw_ylex *l)
 					l->i++;
 			}
 		} else if (kind == '{') {
-			/* a comment in a hex string could hide a '}': no gate */
-			while (l->i < l->n && l->s[l->i] != '}')
-				if (l->s[l->i++] == '/')
+			/* comments may stand in a hex string (signature-base
+			 * annotates its opcodes): skipped, as YARA does */
+			l->i++;
+			while (l->i < l->n && l->s[l->i] != '}') {
+				if (l->s[l->i] == '/' && l->i + 1 < l->n && l->s[l->i + 1] == '/') {
+					while (l->i < l->n && l->s[l->i] != '\n')
+						l->i++;
+				} else if (l->s[l->i] == '/' && l->i + 1 < l->n && l->s[l->i + 1] == '*') {
+					const char *e = l->i + 2 < l->n ? strstr(l->s + l->i + 2, "*/") : NULL;
+					if (!e || (size_t)(e - l->s) >= l->n)
+						return false;
+					l->i = (size_t)(e - l->s) + 2;
+				} else if (l->s[l->i] == '/') {
 					return false;
+				} else {
+					l->i++;
+				}
+			}
 			if (l->i >= l->n)
 				return false;
 			v1 = l->i++;
@@ -356,7 +400,7 @@ static bool parse_strings(sw_ygate *g, grule *r, sw_ylex *l)
 				s->off_max = 0; /* the literal is the string: at its start */
 		} else if (kind == '{') {
 			uint32_t omin, omax;
-			size_t len = hex_lit(l->s + v0, v1 - v0, buf, &omin, &omax);
+			size_t len = hex_lit_text(l->s + v0, v1 - v0, buf, &omin, &omax);
 			if (len < MIN_HEX_LIT || !str_add(g, ids, &nids, 128, buf, len, true, false, false)) {
 				nids = 0;
 			} else {
