@@ -321,7 +321,7 @@ def gen_ruleset(rng, n):
     rules, plants = [], []
     for i in range(n):
         a, b = words[2 * i], words[2 * i + 1]
-        kind = i % 12
+        kind = i % 14
         hexa = " ".join("%02X" % c for c in a.encode())
         if kind == 0:
             body, cond = '$a = "%s"' % a, "$a"
@@ -348,12 +348,16 @@ def gen_ruleset(rng, n):
             body, cond = '$a = "%s"' % a, "uint16(0) == 0x5a4d and #a >= 2"
         elif kind == 10:
             body, cond = '$a = /%s[0-9]{2,4}x/' % a, "$a"
-        else:
+        elif kind == 11:
             body, cond = '$a = "%s"\n        $b = "%s"' % (a, b), "$a and not $b"
+        elif kind == 12:
+            body, cond = '$a = "%s"' % a, "uint8(@a) == 0x44 and uint8(@a + 1) == 0x49"
+        else:
+            body, cond = '$a = "%s"' % a, "pe.is_pe or $a"
         rules.append("rule Gen_%d {\n    meta:\n        description = \"generated %d\"\n"
                      "    strings:\n        %s\n    condition:\n        %s\n}\n" % (i, i, body, cond))
         plants.append((kind, a, b))
-    return "".join(rules), plants
+    return 'import "pe"\n' + "".join(rules), plants
 
 
 def gen_files(rng, plants, d, n):

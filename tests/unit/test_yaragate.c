@@ -368,7 +368,36 @@ static void test_open_gates(void **state)
 	assert_true(may(g, S("beta"), "/x", false));
 	assert_false(may(g, S("alpha"), "/x", false));
 	sw_ygate_free(g);
+	g = build("rule m { strings: $a = \"alpha\" condition: $a or math.entropy(0, filesize) > 7 }");
+	assert_int_equal(sw_ygate_open_rules(g), 1);
+	sw_ygate_free(g);
+	/* (pe.is_dll() needs a PE: see below) */
 	g = build("rule m { strings: $a = \"alpha\" condition: $a or pe.is_dll() }");
+	assert_int_equal(sw_ygate_open_rules(g), 0);
+	sw_ygate_free(g);
+	/* a magic number and a module call (signature-base's imphash rules):
+	 * not open on every file, closed on those without the magic */
+	g = build("rule z { strings: $a = \"alpha\" condition: uint16(0) == 0x5a4d and "
+		  "filesize < 500KB and (pe.imphash() == \"x\" or $a) }");
+	assert_int_equal(sw_ygate_open_rules(g), 0);
+	assert_false(may(g, S("ELF and nothing"), "/x", false));
+	assert_true(may(g, S("MZ and nothing"), "/x", false));
+	sw_ygate_free(g);
+	/* a term reading @h needs $h (undefined, so false, without it) */
+	g = build("rule o { strings: $h = { 90 90 } $s = \"alpha\" condition: uint32(@h + 0x20) == 0x07002600 }");
+	assert_int_equal(sw_ygate_open_rules(g), 0);
+	assert_false(may(g, S("alpha"), "/x", false));
+	assert_true(may(g, S("\x90\x90"), "/x", false));
+	sw_ygate_free(g);
+	/* the pe module's terms need a PE (MZ), elf's an ELF */
+	g = build("rule p { condition: pe.exports(\"VncStartServer\") and pe.exports(\"VncStopServer\") }\n"
+		  "rule e { condition: elf.type == 2 and filesize < 1MB }");
+	assert_int_equal(sw_ygate_open_rules(g), 0);
+	assert_false(may(g, S("#!/bin/sh"), "/x", false));
+	assert_true(may(g, S("MZ\x90"), "/x", false));
+	assert_true(may(g, S("\x7f" "ELF\x02"), "/x", false));
+	sw_ygate_free(g);
+	g = build("rule o { strings: $h = \"alpha\" condition: not (@h > 10) }");
 	assert_int_equal(sw_ygate_open_rules(g), 1);
 	sw_ygate_free(g);
 	/* a private rule open alone does not open the set */

@@ -195,9 +195,10 @@ static bool str_open(const sw_ygate *g, const gstr *s)
 }
 
 /* Whether a condition may hold with none of its patterns found. With
- * path_open false, a path test (filepath == or matches) counts as closed:
- * that is a rule open for (almost) every file, whose gate saves nothing
- * (sizes and magic numbers let most files through). With path_open true,
+ * path_open false, a path test (filepath == or matches) and a magic number
+ * (uint16(0) == 0x5a4d) count as closed: what is left is a rule open for
+ * (almost) every file, whose gate saves nothing (sizes let most files
+ * through). With path_open true,
  * path tests count as open: the question for a file in which no content
  * pattern was found, whatever its name. Rules referenced come earlier and
  * have their answers already. */
@@ -230,8 +231,14 @@ static bool unfound(const gnode *n, const grule *r, const sw_ygate *g, bool path
 		return path_open;
 	case G_VARRE:
 		return path_open || g->lits[n->ref].dropped;
+	case G_UINT:
+		/* a magic number is judged on every file's own bytes: a rule
+		 * that needs one is not open on every file (the question
+		 * without path_open), though it may hold where no pattern was
+		 * found (with it) */
+		return path_open;
 	default:
-		return true; /* true, filesize, a magic number */
+		return true; /* true, filesize */
 	}
 }
 
