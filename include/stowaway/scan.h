@@ -47,8 +47,20 @@ typedef struct sw_scan_opts {
 	const char *const *ioc_files;     /* extra IOC lists ("sha256 severity category name") */
 	size_t n_ioc_files;
 	bool no_bundled_ioc;
-	const char *const *rule_dirs;     /* extra YARA rule directories (*.yar, *.yara) */
+	/* extra YARA rules: directories (read recursively for *.yar, *.yara)
+	 * or files; docs/rules.md says how they are read */
+	const char *const *rule_dirs;
 	size_t n_rule_dirs;
+	/* A --rules file that does not compile is left out, its problem
+	 * reported, instead of failing the scan. */
+	bool rules_skip_broken;
+	/* The severity of --rules rules whose meta names none ("medium" when
+	 * NULL; info, low, medium, high or critical). */
+	const char *rules_severity;
+	/* Every problem met loading --rules ("file:line: error|warning: why"
+	 * lines, all at once), before the scan starts; NULL: not told. */
+	void (*rules_problems)(void *ctx, const char *lines);
+	void *rules_problems_ctx;
 	bool no_bundled_rules;
 	bool no_rule_cache;               /* always compile; never read or write the cache */
 	const char *cache_dir;            /* NULL = $XDG_CACHE_HOME/stowaway or ~/.cache/stowaway */
@@ -84,7 +96,7 @@ typedef struct sw_scan_opts {
 	bool share_detectors;
 } sw_scan_opts;
 
-#define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, false, NULL, 0, false, false, NULL, 0, false, NULL, NULL, \
+#define SW_SCAN_OPTS_INIT { SW_LIMITS_INIT, 0, NULL, 0, false, NULL, 0, false, NULL, NULL, NULL, false, false, NULL, 0, false, NULL, NULL, \
 			    NULL, 0, NULL, NULL, NULL, NULL, NULL, false }
 
 /* Scan an image. On success *out belongs to the caller (sw_report_free),

@@ -129,6 +129,11 @@ bool cli_word_in(const char *list, const char *w);
 /* A severity in any case ("CRITICAL"), or "none" when none is true
  * (CLI_FAIL_NONE); -1 otherwise. */
 int cli_parse_severity(const char *s, bool none, int *out);
+/* --rules-severity into o (2 printed on a bad value); the --rules
+ * problems printed on stderr (sw_scan_opts.rules_problems). */
+struct sw_scan_opts;
+int cli_rules_severity(const char *arg, struct sw_scan_opts *o);
+void cli_rules_problems(void *ctx, const char *lines);
 /* A duration: a number (in units of `unit` seconds: 1, or 86400 for days)
  * or a number with ms, s, m, h or d ("90", "90s", "5m", "1.5h"), above 0
  * and at most max seconds, into *out (seconds). -1 otherwise. */

@@ -118,6 +118,11 @@ static int scan_option(scan_args *a, int c)
 		break;
 	case CLI_O_NORULES: a->so.no_bundled_rules = true; break;
 	case CLI_O_NOPREFILTER: a->so.no_prefilter = true; break;
+	case CLI_O_RULESSKIP: a->so.rules_skip_broken = true; break;
+	case CLI_O_RULESSEV:
+		if (cli_rules_severity(optarg, &a->so) < 0)
+			return EXIT_ERROR;
+		break;
 	case CLI_O_CACHE: a->cache = optarg; break;
 	case CLI_O_ATTEST: a->attest = true; break;
 	case CLI_O_BUNDLEFMT:
@@ -185,6 +190,7 @@ static sw_format scan_settings(scan_args *a, char **cache_default)
 	a->so.n_ioc_files = a->niocs;
 	a->so.rule_dirs = a->rdirs;
 	a->so.n_rule_dirs = a->nrdirs;
+	a->so.rules_problems = cli_rules_problems;
 	if (!a->quiet && isatty(STDERR_FILENO))
 		a->so.progress = on_progress;
 	return cli_format(&a->args);

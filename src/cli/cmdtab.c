@@ -79,8 +79,12 @@ static const cli_opt scan_opts[] = {
 	{ CLI_O_IOC, "ioc", 0, "FILE",
 	  "extra SHA-256 IOC list: \"sha256 severity category\nname\" per line (repeatable)", CLI_V_FILE },
 	{ CLI_O_NOIOC, "no-bundled-ioc", 0, NULL, "do not load the bundled IOC list", NULL },
-	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules (*.yar, *.yara in DIR;\nrepeatable)", CLI_V_DIR },
+	{ CLI_O_RULES, "rules", 0, "PATH", "extra YARA rules: a file, or a directory read\nrecursively for *.yar, *.yara (repeatable)", CLI_V_FILE },
 	{ CLI_O_NORULES, "no-bundled-rules", 0, NULL, "do not load the bundled YARA rules", NULL },
+	{ CLI_O_RULESSKIP, "rules-skip-broken", 0, NULL,
+	  "leave out --rules files that do not compile\n(each problem still listed) instead of failing", NULL },
+	{ CLI_O_RULESSEV, "rules-severity", 0, "SEVERITY",
+	  "severity of --rules rules whose meta gives none\n(default medium)", CLI_V_SEVERITIES },
 	{ CLI_O_FILETIMEOUT, "file-timeout", 0, "DURATION", "YARA time per file (default 10s)", NULL },
 	{ CLI_O_NOPREFILTER, "no-prefilter", 0, NULL,
 	  "give every file to libyara (the prefilter skips\nfiles no rule can match; the findings are the\nsame)",
@@ -121,9 +125,18 @@ static const cli_opt scan_opts[] = {
 };
 
 static const cli_opt rules_opts[] = {
-	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules (*.yar, *.yara in DIR;\nrepeatable)", CLI_V_DIR },
+	{ CLI_O_RULES, "rules", 0, "PATH", "extra YARA rules: a file, or a directory read\nrecursively for *.yar, *.yara (repeatable)", CLI_V_FILE },
 	{ CLI_O_NORULES, "no-bundled-rules", 0, NULL, "do not load the bundled YARA rules", NULL },
 	{ CLI_O_NOPREFILTER, "no-prefilter", 0, NULL, "test: give every file to libyara", NULL },
+	{ CLI_O_RULESSKIP, "rules-skip-broken", 0, NULL,
+	  "leave out --rules files that do not compile\n(each problem still listed) instead of failing", NULL },
+	{ CLI_O_RULESSEV, "rules-severity", 0, "SEVERITY",
+	  "severity of --rules rules whose meta gives none\n(default medium)", CLI_V_SEVERITIES },
+	{ CLI_O_FILETIMEOUT, "file-timeout", 0, "DURATION",
+	  "test: YARA time per file (default 10s); a file\nover it is reported incomplete, the rest tested", NULL },
+	{ CLI_O_CORPUS, "corpus", 0, "PATH",
+	  "list: measure each rule's prefilter gate over\nthese files (directories read recursively;\nrepeatable)",
+	  CLI_V_FILE },
 	OPT_FORMAT2,
 	OPT_OUTPUT,
 	{ CLI_O_FAILON, "fail-on", 0, "SEVERITY",
@@ -355,7 +368,7 @@ static const cli_opt watch_opts[] = {
 	{ CLI_O_RATE, "rate", 0, "N", "requests per second to each registry (default:\nno limit)", NULL },
 	{ CLI_O_CONCURRENCY, "concurrency", 0, "N", "requests at once to each registry (default 8)", NULL },
 	{ CLI_O_METRICS, "metrics", 0, "ADDR:PORT", "serve Prometheus' /metrics there", NULL },
-	{ CLI_O_RULES, "rules", 0, "DIR", "extra YARA rules (*.yar, *.yara in DIR;\nrepeatable)", CLI_V_DIR },
+	{ CLI_O_RULES, "rules", 0, "PATH", "extra YARA rules: a file, or a directory read\nrecursively for *.yar, *.yara (repeatable)", CLI_V_FILE },
 	{ CLI_O_IOC, "ioc", 0, "FILE", "extra SHA-256 IOC list (repeatable)", CLI_V_FILE },
 	{ CLI_O_TIMEOUT, "timeout", 0, "DURATION", "per image (default 600s)", NULL },
 	{ CLI_O_QUIET, "quiet", 'q', NULL, "no progress line on stderr", NULL },
@@ -466,14 +479,20 @@ const cli_cmd cli_cmds[] = {
 	  CLI_V_FORMATS2, NULL, "0 all are valid (warnings or not); 2 one is not, or an error.",
 	  0, policy_opts },
 	{ "rules", "the YARA rules a scan uses: list them, test them on files",
-	  "rules list [options]\nrules test [options] FILE...", "list test", CLI_V_FILE,
+	  "rules list [options]\nrules lint [options]\nrules test [options] FILE...", "list lint test", CLI_V_FILE,
 	  "list: every rule with its id, severity, category and title; a rule marked\n"
 	  "      \"(every file)\" requires no literal the prefilter can look for, so\n"
 	  "      every file goes to libyara while it is loaded (slower, never wrong).\n"
-	  "test: run the rules over local files; one line per match.",
+	  "      With --corpus, the share of those files on which each rule's gate\n"
+	  "      was open (the rule alone would send them to libyara).\n"
+	  "lint: read every --rules file and print every problem as FILE:LINE:\n"
+	  "      error|warning: why; the files that compile still load.\n"
+	  "test: run the rules over local files; one line per match, and one per\n"
+	  "      file the rules could not finish (incomplete).",
 	  CLI_V_FORMATS2, "info",
-	  "list: 0, or 2 on an error. test: 0 nothing matched at or above --fail-on;\n"
-	  "1 something did; 2 an error.",
+	  "list: 0, or 2 on an error. lint: 0 no error (warnings or not); 2 a file\n"
+	  "does not compile. test: 0 nothing matched at or above --fail-on; 1\n"
+	  "something did (an incomplete file counts as medium); 2 an error.",
 	  0, rules_opts },
 	{ "pull", "copy a registry image into an OCI layout",
 	  "pull [options] IMAGE oci:DIR[:TAG]", NULL, CLI_V_IMAGE,

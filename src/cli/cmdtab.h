@@ -47,6 +47,8 @@ enum cli_optid {
 	CLI_O_RATE, CLI_O_CONCURRENCY, CLI_O_METRICS, CLI_O_SINCE, CLI_O_KIND, CLI_O_NAMESPACE, CLI_O_HUBAPI,
 	/* version */
 	CLI_O_VERBOSE,
+	/* rules */
+	CLI_O_RULESSKIP, CLI_O_RULESSEV, CLI_O_CORPUS,
 };
 
 /* How an option's value or an operand completes (the completions). */

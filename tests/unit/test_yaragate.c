@@ -224,6 +224,39 @@ static void test_text_strings(void **state)
 	sw_ygate_free(g);
 }
 
+/* Issue 20: twelve 00 bytes are longer than "UPX!" but tell nothing; and
+ * `in (0 .. 255)` bounds where the run may start. */
+static void test_rarest_run_and_bounds(void **state)
+{
+	static const char elf_late[] = "\x7f" "ELF" "0123456789" "UPX!" "abcd" "\0\0\0\0\0\0\0\0\0\0\0\0";
+	char buf[600];
+	sw_ygate *g;
+
+	(void)state;
+	g = build("rule u {\n strings:\n"
+		  "  $h = { 55 50 58 21 [4] 00 00 00 00 00 00 00 00 00 00 00 00 }\n"
+		  " condition: $h in (0 .. 255)\n}\n"
+		  "rule t { strings: $t = \"MARK\" condition: $t at 8 }\n");
+	assert_non_null(g);
+	assert_true(pattern_n(g, S("UPX!"), 0));
+	assert_false(pattern_n(g, "\0\0\0\0\0\0\0\0\0\0\0\0", 12, 0));
+	assert_true(may(g, elf_late, sizeof(elf_late) - 1, "/x", false));
+	/* UPX! at 300: the string would start past 255 */
+	memset(buf, 'A', sizeof(buf));
+	memcpy(buf + 300, "UPX!", 4);
+	assert_false(may(g, buf, sizeof(buf), "/x", false));
+	/* at 255 exactly: may */
+	memcpy(buf + 255, "UPX!", 4);
+	assert_true(may(g, buf, sizeof(buf), "/x", false));
+	/* `at 8`: only there */
+	memset(buf, 'A', sizeof(buf));
+	memcpy(buf + 9, "MARK", 4);
+	assert_false(may(g, buf, sizeof(buf), "/x", false));
+	memcpy(buf + 8, "MARK", 4);
+	assert_true(may(g, buf, sizeof(buf), "/x", false));
+	sw_ygate_free(g);
+}
+
 static void test_hex_and_regex(void **state)
 {
 	sw_ygate *g;
@@ -234,12 +267,14 @@ static void test_hex_and_regex(void **state)
 		  "  $r = /ab\\s+c{2,40}d/ nocase\n"
 		  " condition: $h or $r\n}\n");
 	assert_non_null(g);
-	/* hex: the longest fixed run */
-	assert_true(pattern_n(g, S("PE\0\0"), 0));
+	/* hex: the rarest fixed run in ordinary files ("MZ" over "PE\0\0",
+	 * whose zero bytes say little) */
+	assert_true(pattern_n(g, S("MZ"), 0));
+	assert_false(pattern_n(g, S("PE\0\0"), 0));
 	/* regex: as Hyperscan reads it, bounds above 16 dropped */
 	assert_true(pattern(g, "ab[\\t\\n\\x0b\\f\\r ]+c{2,}d", SW_YGATE_REGEX | SW_YGATE_CASELESS));
-	assert_false(may(g, S("MZ nothing"), "/x", false));
-	assert_true(may(g, S("xxPE\0\0yy"), "/x", false));
+	assert_false(may(g, S("PE\0\0 nothing"), "/x", false));
+	assert_true(may(g, S("xxMZyy"), "/x", false));
 	assert_true(may(g, S("whatever"), "/x", true)); /* the regex hit */
 	sw_ygate_free(g);
 	/* a wide regex: each character followed by a zero byte */
@@ -333,7 +368,36 @@ static void test_open_gates(void **state)
 	assert_true(may(g, S("beta"), "/x", false));
 	assert_false(may(g, S("alpha"), "/x", false));
 	sw_ygate_free(g);
+	g = build("rule m { strings: $a = \"alpha\" condition: $a or math.entropy(0, filesize) > 7 }");
+	assert_int_equal(sw_ygate_open_rules(g), 1);
+	sw_ygate_free(g);
+	/* (pe.is_dll() needs a PE: see below) */
 	g = build("rule m { strings: $a = \"alpha\" condition: $a or pe.is_dll() }");
+	assert_int_equal(sw_ygate_open_rules(g), 0);
+	sw_ygate_free(g);
+	/* a magic number and a module call (signature-base's imphash rules):
+	 * not open on every file, closed on those without the magic */
+	g = build("rule z { strings: $a = \"alpha\" condition: uint16(0) == 0x5a4d and "
+		  "filesize < 500KB and (pe.imphash() == \"x\" or $a) }");
+	assert_int_equal(sw_ygate_open_rules(g), 0);
+	assert_false(may(g, S("ELF and nothing"), "/x", false));
+	assert_true(may(g, S("MZ and nothing"), "/x", false));
+	sw_ygate_free(g);
+	/* a term reading @h needs $h (undefined, so false, without it) */
+	g = build("rule o { strings: $h = { 90 90 } $s = \"alpha\" condition: uint32(@h + 0x20) == 0x07002600 }");
+	assert_int_equal(sw_ygate_open_rules(g), 0);
+	assert_false(may(g, S("alpha"), "/x", false));
+	assert_true(may(g, S("\x90\x90"), "/x", false));
+	sw_ygate_free(g);
+	/* the pe module's terms need a PE (MZ), elf's an ELF */
+	g = build("rule p { condition: pe.exports(\"VncStartServer\") and pe.exports(\"VncStopServer\") }\n"
+		  "rule e { condition: elf.type == 2 and filesize < 1MB }");
+	assert_int_equal(sw_ygate_open_rules(g), 0);
+	assert_false(may(g, S("#!/bin/sh"), "/x", false));
+	assert_true(may(g, S("MZ\x90"), "/x", false));
+	assert_true(may(g, S("\x7f" "ELF\x02"), "/x", false));
+	sw_ygate_free(g);
+	g = build("rule o { strings: $h = \"alpha\" condition: not (@h > 10) }");
 	assert_int_equal(sw_ygate_open_rules(g), 1);
 	sw_ygate_free(g);
 	/* a private rule open alone does not open the set */
@@ -349,8 +413,16 @@ static void test_open_gates(void **state)
 	t[0] = "rule a { strings: $a = \"x\" condition: $a";
 	assert_int_equal(sw_ygate_build(t, ns, 1, &g, &err), 0);
 	assert_null(g);
-	/* a comment inside a hex string could hide its end */
-	t[0] = "rule h { strings: $h = { 4D 5A /* } condition: false */ 90 } condition: $h }";
+	/* comments inside a hex string (a '}' in one does not end it), as
+	 * signature-base writes them */
+	t[0] = "rule h { strings: $h = { 4D 5A /* } condition: false */ 90 // } x\n 91 } condition: $h }";
+	assert_int_equal(sw_ygate_build(t, ns, 1, &g, &err), 0);
+	assert_non_null(g);
+	assert_true(pattern_n(g, "MZ\x90\x91", 4, 0));
+	sw_ygate_free(g);
+	g = NULL;
+	/* a '/' that starts no comment: not followed */
+	t[0] = "rule h { strings: $h = { 4D 5A / 90 } condition: $h }";
 	assert_int_equal(sw_ygate_build(t, ns, 1, &g, &err), 0);
 	assert_null(g);
 	/* rule references resolve in their own namespace only */
@@ -390,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_regex_lits),
 		cmocka_unit_test(test_text_strings),
 		cmocka_unit_test(test_hex_and_regex),
+		cmocka_unit_test(test_rarest_run_and_bounds),
 		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_conditions),
 		cmocka_unit_test(test_open_gates),

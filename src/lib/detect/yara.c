@@ -30,10 +30,12 @@
  * gates of yaragate.c), and this file: the detector, `rules list` and
  * `rules test`.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <yara.h>
 #ifdef SW_HAVE_HYPERSCAN
@@ -50,6 +52,7 @@
 typedef struct ystate {
 	YR_RULES *rules[NTIERS];
 	int timeout;
+	sw_severity dflt;          /* of --rules rules that name none */
 	prefilter pf;
 } ystate;
 
@@ -83,7 +86,8 @@ static int yara_init(void **state, const sw_scan_opts *o, sw_buf *ruleset, sw_er
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
 	s->timeout = o->file_timeout > 0 ? o->file_timeout : 10;
-	if ((rc = sw_yara__load_tiers(o, s->rules, NTIERS, ruleset, &s->pf, err)) < 0) {
+	s->dflt = sw_yara__default_sev(o);
+	if ((rc = sw_yara__load_tiers(o, s->rules, NTIERS, ruleset, &s->pf, NULL, err)) < 0) {
 		yara_release(s);
 		return rc;
 	}
@@ -142,6 +146,7 @@ typedef struct match_ctx {
 	const sw_file *f;
 	const uint8_t *data;         /* the bytes scanned: the evidence's hash when */
 	size_t len;                  /* the engine did not compute one (f->sha256) */
+	sw_severity dflt;
 	int rc;
 } match_ctx;
 
@@ -171,12 +176,12 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 	sw_buf ev = SW_BUF_INIT(16384);
 	sw_jw w = SW_JW_INIT(&ev);
 	char hex[2 * SW_SHA256_LEN + 1];
-	sw_severity sev = SW_SEV_MEDIUM;
+	sw_yrmeta rm;
 	size_t shown = 0;
 
 	if (msg != CALLBACK_MSG_RULE_MATCHING)
 		return CALLBACK_CONTINUE;
-	sw_severity_parse(sw_yara__meta_str(rule, "severity"), &sev);
+	sw_yara__rule_meta(rule, m->dflt, &rm);
 	sw_jw_obj(&w);
 	sw_jw_kstr(&w, "rule", rule->identifier);
 	sw_jw_kstr(&w, "namespace", rule->ns->name);
@@ -210,8 +215,7 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 	sw_jw_end(&w);
 	sw_jw_end(&w);
 	m->rc = sw_jw_done(&w) < 0 ? sw_jw_done(&w) :
-		sw_emit_finding(m->out, sw_yara__meta_str(rule, "id"), sev, sw_yara__meta_str(rule, "category"),
-				sw_yara__meta_str(rule, "title"), sw_buf_cstr(&ev));
+		sw_emit_finding(m->out, rm.id, rm.sev, rm.category, rm.title, sw_buf_cstr(&ev));
 	sw_buf_release(&ev);
 	return m->rc < 0 ? CALLBACK_ERROR : CALLBACK_CONTINUE;
 }
@@ -222,8 +226,9 @@ static int yara_file(void *state, void *wstate, const sw_file *f, const uint8_t 
 	ystate *s = state;
 	yworker *w = wstate;
 	YR_SCANNER *sc;
-	match_ctx m = { out, f, data, len, 0 };
+	match_ctx m = { out, f, data, len, s->dflt, 0 };
 	const char *base, *ext;
+	char owner[24];
 	int r;
 
 	if (!w || f->type != '0' || !data || !len)
@@ -237,6 +242,9 @@ static int yara_file(void *state, void *wstate, const sw_file *f, const uint8_t 
 	yr_scanner_define_string_variable(sc, "filepath", f->path);
 	yr_scanner_define_string_variable(sc, "filename", base);
 	yr_scanner_define_string_variable(sc, "extension", ext ? ext + 1 : "");
+	yr_scanner_define_string_variable(sc, "filetype", sw_yara__filetype(data, len, ext ? ext + 1 : ""));
+	sw_yara__owner(f->uid, owner);
+	yr_scanner_define_string_variable(sc, "owner", owner);
 	yr_scanner_set_callback(sc, on_match, &m);
 	r = yr_scanner_scan_mem(sc, data, len);
 	if (m.rc < 0)
@@ -277,40 +285,198 @@ const char *sw_rules_prefilter(void)
 	return "none";
 }
 
-static void rule_info(const YR_RULE *rule, sw_rule_info *ri)
+static void rule_info(const YR_RULE *rule, sw_severity dflt, sw_yrmeta *rm, sw_rule_info *ri)
 {
+	sw_yara__rule_meta(rule, dflt, rm);
+	memset(ri, 0, sizeof(*ri));
 	ri->ns = rule->ns->name;
 	ri->name = rule->identifier;
-	ri->id = sw_yara__meta_str(rule, "id");
-	ri->severity = sw_yara__meta_str(rule, "severity");
-	ri->category = sw_yara__meta_str(rule, "category");
-	ri->title = sw_yara__meta_str(rule, "title");
+	ri->id = rm->id;
+	ri->severity = sw_severity_name(rm->sev);
+	ri->category = rm->category;
+	ri->title = rm->title;
 	ri->prefilter = -1;
 }
 
-int sw_rules_list(const sw_scan_opts *o, int (*fn)(void *ctx, const sw_rule_info *r),
-		  void *ctx, sw_error *err)
+/* The files of a corpus: each path a file, or a directory read
+ * recursively (links not followed), at most MAX_CORPUS in all. */
+#define MAX_CORPUS 1000000
+#define MAX_CORPUS_DEPTH 64
+
+typedef struct corpus {
+	char **p;
+	size_t n;
+} corpus;
+
+static int corpus_add(corpus *c, const char *path, int depth, sw_error *err)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (lstat(path, &st) < 0)
+		return sw_error_set(err, SW_ENOTFOUND, "%s: %s", path, strerror(errno));
+	if (S_ISREG(st.st_mode)) {
+		if (c->n >= MAX_CORPUS)
+			return sw_error_set(err, SW_ELIMIT, "--corpus: more than %d files", MAX_CORPUS);
+		if (SW_GROW(c->p, c->n) < 0 || !(c->p[c->n] = sw__strdup(path)))
+			return sw_error_set(err, SW_ENOMEM, "out of memory");
+		c->n++;
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode) || depth > MAX_CORPUS_DEPTH || !(d = opendir(path)))
+		return 0; /* links, devices, unreadable directories: not files to test */
+	while (rc == 0 && (de = readdir(d))) {
+		char *sub;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!(sub = sw__asprintf("%s/%s", path, de->d_name)))
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		else
+			rc = corpus_add(c, sub, depth + 1, err);
+		free(sub);
+	}
+	closedir(d);
+	return rc;
+}
+
+static void corpus_free(corpus *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->p[i]);
+	free(c->p);
+}
+
+/* A local file's bytes, its names and the externals, as a scan sees them. */
+typedef struct lfile {
+	sw_buf b;
+	const char *path, *base, *ext;
+	char owner[24];
+} lfile;
+
+static int lfile_read(lfile *f, const char *path, uint64_t max, sw_error *err)
+{
+	struct stat st;
+	int rc;
+
+	f->b = (sw_buf)SW_BUF_INIT(max);
+	f->path = path;
+	f->base = strrchr(path, '/');
+	f->base = f->base ? f->base + 1 : path;
+	f->ext = strrchr(f->base, '.');
+	f->ext = f->ext ? f->ext + 1 : "";
+	sw_yara__owner(stat(path, &st) == 0 ? st.st_uid : 0, f->owner);
+	if ((rc = sw_file_read(path, &f->b)) < 0) {
+		sw_buf_release(&f->b);
+		return sw_error_set(err, rc, "%s: %s", path,
+				    rc == SW_ELIMIT ? "larger than max-file-size" : strerror(errno));
+	}
+	return 0;
+}
+
+static const uint8_t *lfile_data(const lfile *f)
+{
+	return (const uint8_t *)(f->b.data ? f->b.data : "");
+}
+
+static void define_vars(YR_SCANNER *sc, const lfile *f)
+{
+	yr_scanner_define_string_variable(sc, "filepath", f->path);
+	yr_scanner_define_string_variable(sc, "filename", f->base);
+	yr_scanner_define_string_variable(sc, "extension", f->ext);
+	yr_scanner_define_string_variable(sc, "filetype", sw_yara__filetype(lfile_data(f), f->b.len, f->ext));
+	yr_scanner_define_string_variable(sc, "owner", f->owner);
+}
+
+int sw_rules_list(const sw_scan_opts *o, const char *const *corpus_paths, size_t ncorpus,
+		  int (*fn)(void *ctx, const sw_rule_info *r), void *ctx, sw_error *err)
 {
 	YR_RULES *rules = NULL;
 	const YR_RULE *rule;
 	prefilter pf = { 0 };
+	pf_worker pw = { 0 };
+	corpus c = { NULL, 0 };
+	uint64_t *opens = NULL;
+	size_t i;
 	int rc;
 
 	if (yr_initialize() != ERROR_SUCCESS)
 		return sw_error_set(err, SW_ENOMEM, "yara: initialisation failed");
-	if ((rc = sw_yara__load_tiers(o, &rules, 1, NULL, &pf, err)) == 0 && rules) {
-		yr_rules_foreach(rules, rule) {
-			sw_rule_info ri;
-			if (RULE_IS_PRIVATE(rule))
-				continue;
-			rule_info(rule, &ri);
-			if (pf.gate)
-				ri.prefilter = sw_ygate_rule_gated(pf.gate, rule->ns->name, rule->identifier);
-			if ((rc = fn(ctx, &ri)) < 0)
-				break;
+	pf.measure = ncorpus > 0;
+	if ((rc = sw_yara__load_tiers(o, &rules, 1, NULL, &pf, NULL, err)) < 0 || !rules)
+		goto out;
+	/* the gates' open rate over a corpus: how often each rule alone
+	 * would send a file to libyara */
+	for (i = 0; i < ncorpus && rc == 0; i++)
+		rc = corpus_add(&c, corpus_paths[i], 0, err);
+	if (rc == 0 && ncorpus && pf.gate) {
+		if (!(opens = calloc(sw_ygate_nrules(pf.gate) + 1, sizeof(*opens))))
+			rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+		else
+			rc = sw_yara__pf_worker_init(&pf, &pw, err);
+		for (i = 0; rc == 0 && i < c.n; i++) {
+			lfile f;
+			size_t r;
+			if (lfile_read(&f, c.p[i], o->limits.max_file_size, NULL) < 0)
+				continue; /* a file too large or unreadable: not counted */
+			sw_yara__pf_each(&pf, &pw, f.path, f.base, f.ext, lfile_data(&f), f.b.len);
+			for (r = 0; r < sw_ygate_nrules(pf.gate); r++)
+				opens[r] += pw.rv[r];
+			sw_buf_release(&f.b);
 		}
 	}
+	if (rc < 0)
+		goto out;
+	yr_rules_foreach(rules, rule) {
+		sw_rule_info ri;
+		sw_yrmeta rm;
+		long gi;
+		if (RULE_IS_PRIVATE(rule))
+			continue;
+		rule_info(rule, sw_yara__default_sev(o), &rm, &ri);
+		if (pf.gate) {
+			ri.prefilter = sw_ygate_rule_gated(pf.gate, rule->ns->name, rule->identifier);
+			gi = sw_ygate_rule_index(pf.gate, rule->ns->name, rule->identifier);
+			if (opens && gi >= 0 && c.n) {
+				ri.corpus_files = c.n;
+				ri.corpus_open = opens[gi];
+			}
+		}
+		if ((rc = fn(ctx, &ri)) < 0)
+			break;
+	}
+out:
+	free(opens);
+	corpus_free(&c);
+	sw_yara__pf_worker_release(&pw);
 	sw_yara__pf_release(&pf);
+	if (rules)
+		yr_rules_destroy(rules);
+	yr_finalize();
+	return rc;
+}
+
+int sw_rules_lint(const sw_scan_opts *o, sw_rules_lint_result *res, sw_error *err)
+{
+	sw_scan_opts lo = *o;
+	YR_RULES *rules = NULL;
+	const YR_RULE *rule;
+	sw_yprobs probs = { SW_BUF_INIT(4u << 20), 0, 0 };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	lo.rules_skip_broken = true;
+	if (yr_initialize() != ERROR_SUCCESS)
+		return sw_error_set(err, SW_ENOMEM, "yara: initialisation failed");
+	if ((rc = sw_yara__load_tiers(&lo, &rules, 1, NULL, NULL, &probs, err)) == 0 && rules)
+		yr_rules_foreach(rules, rule)
+			res->rules += !RULE_IS_PRIVATE(rule);
+	res->errors = probs.nerr;
+	res->warnings = probs.nwarn;
+	sw_buf_release(&probs.text);
 	if (rules)
 		yr_rules_destroy(rules);
 	yr_finalize();
@@ -321,6 +487,7 @@ typedef struct test_ctx {
 	const char *path;
 	int (*fn)(void *ctx, const char *path, const sw_rule_info *r);
 	void *ctx;
+	sw_severity dflt;
 	int matches, rc;
 } test_ctx;
 
@@ -328,11 +495,12 @@ static int on_test_match(YR_SCAN_CONTEXT *yctx, int msg, void *data, void *user)
 {
 	test_ctx *t = user;
 	sw_rule_info ri;
+	sw_yrmeta rm;
 
 	(void)yctx;
 	if (msg != CALLBACK_MSG_RULE_MATCHING)
 		return CALLBACK_CONTINUE;
-	rule_info(data, &ri);
+	rule_info(data, t->dflt, &rm, &ri);
 	t->matches++;
 	if ((t->rc = t->fn(t->ctx, t->path, &ri)) < 0)
 		return CALLBACK_ERROR;
@@ -341,11 +509,13 @@ static int on_test_match(YR_SCAN_CONTEXT *yctx, int msg, void *data, void *user)
 
 int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
 		  int (*fn)(void *ctx, const char *path, const sw_rule_info *r),
+		  int (*incomplete)(void *ctx, const char *path, const char *why),
 		  void *ctx, sw_error *err)
 {
 	YR_RULES *rules[NTIERS] = { NULL };
 	YR_SCANNER *scs[NTIERS] = { NULL };
-	test_ctx t = { NULL, fn, ctx, 0, 0 };
+	test_ctx t = { NULL, fn, ctx, sw_yara__default_sev(o), 0, 0 };
+	int timeout = o->file_timeout > 0 ? o->file_timeout : 10;
 	prefilter pf = { 0 };
 	pf_worker pw = { 0 };
 	size_t i;
@@ -353,7 +523,7 @@ int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
 
 	if (yr_initialize() != ERROR_SUCCESS)
 		return sw_error_set(err, SW_ENOMEM, "yara: initialisation failed");
-	if ((rc = sw_yara__load_tiers(o, rules, NTIERS, NULL, &pf, err)) < 0 ||
+	if ((rc = sw_yara__load_tiers(o, rules, NTIERS, NULL, &pf, NULL, err)) < 0 ||
 	    (rc = sw_yara__pf_worker_init(&pf, &pw, err)) < 0)
 		goto out;
 	if (!rules[0]) {
@@ -365,37 +535,44 @@ int sw_rules_test(const sw_scan_opts *o, const char *const *paths, size_t n,
 			rc = sw_error_set(err, SW_ENOMEM, "yara: cannot create a scanner");
 			goto out;
 		}
-		yr_scanner_set_timeout(scs[k], o->file_timeout > 0 ? o->file_timeout : 10);
+		yr_scanner_set_timeout(scs[k], timeout);
 		yr_scanner_set_callback(scs[k], on_test_match, &t);
 	}
 	for (i = 0; i < n && rc == 0; i++) {
 		YR_SCANNER *sc;
-		sw_buf b = SW_BUF_INIT(o->limits.max_file_size);
-		const char *base = strrchr(paths[i], '/'), *ext;
-		if ((rc = sw_file_read(paths[i], &b)) < 0) {
-			sw_buf_release(&b);
-			rc = sw_error_set(err, rc, "%s: %s", paths[i],
-					  rc == SW_ELIMIT ? "larger than max-file-size" : strerror(errno));
+		lfile f;
+		int r;
+		char why[96];
+		if ((rc = lfile_read(&f, paths[i], o->limits.max_file_size, err)) < 0)
 			break;
-		}
 		/* the tier a scan would use: same result as `stowaway scan` */
-		sc = scs[sw_yara__tier_of(b.len)];
-		base = base ? base + 1 : paths[i];
-		ext = strrchr(base, '.');
-		yr_scanner_define_string_variable(sc, "filepath", paths[i]);
-		yr_scanner_define_string_variable(sc, "filename", base);
-		yr_scanner_define_string_variable(sc, "extension", ext ? ext + 1 : "");
+		sc = scs[sw_yara__tier_of(f.b.len)];
+		define_vars(sc, &f);
 		t.path = paths[i];
 		/* the same prefilter as a scan (--no-prefilter to compare) */
-		if (sw_yara__pf_skip(&pf, &pw, paths[i], base, ext ? ext + 1 : "",
-				     (const uint8_t *)(b.data ? b.data : ""), b.len)) {
-			sw_buf_release(&b);
+		if (sw_yara__pf_skip(&pf, &pw, f.path, f.base, f.ext, lfile_data(&f), f.b.len)) {
+			sw_buf_release(&f.b);
 			continue;
 		}
-		if (yr_scanner_scan_mem(sc, (const uint8_t *)(b.data ? b.data : ""), b.len) != ERROR_SUCCESS)
-			rc = t.rc < 0 ? t.rc : sw_error_set(err, SW_ERROR, "%s: YARA scan failed or timed out",
-							    paths[i]);
-		sw_buf_release(&b);
+		r = yr_scanner_scan_mem(sc, lfile_data(&f), f.b.len);
+		sw_buf_release(&f.b);
+		if (t.rc < 0) {
+			rc = t.rc;
+			break;
+		}
+		if (r == ERROR_SUCCESS)
+			continue;
+		/* a file the rules could not finish is incomplete, never clean;
+		 * the others are still tested */
+		if (r == ERROR_SCAN_TIMEOUT)
+			snprintf(why, sizeof(why), "YARA rules exceeded the per-file timeout (%ds)", timeout);
+		else if (r == ERROR_TOO_MANY_MATCHES)
+			snprintf(why, sizeof(why), "YARA: too many string matches; rules not fully evaluated");
+		else
+			snprintf(why, sizeof(why), "YARA scan failed on this file (error %d)", r);
+		if (incomplete && (rc = incomplete(ctx, paths[i], why)) < 0)
+			break;
+		rc = 0;
 	}
 out:
 	for (k = 0; k < NTIERS; k++) {

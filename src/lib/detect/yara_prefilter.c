@@ -35,6 +35,7 @@ static void pf_disable(prefilter *pf)
 	}
 #endif
 	pf->active = false;
+	pf->measurable = false;
 }
 
 void sw_yara__pf_release(prefilter *pf)
@@ -42,11 +43,6 @@ void sw_yara__pf_release(prefilter *pf)
 	pf_disable(pf);
 	sw_ygate_free(pf->gate);
 	pf->gate = NULL;
-}
-
-static const char *ns_of(const src *v)
-{
-	return strncmp(v->name, "bundled:", 8) == 0 ? "bundled" : "user";
 }
 
 #ifdef SW_HAVE_HYPERSCAN
@@ -326,23 +322,28 @@ static void pf_cache_save(const prefilter *pf, const char *path)
 int sw_yara__pf_build(prefilter *pf, const src *v, size_t n, const char *cpath, sw_error *err)
 {
 	const char **texts, **nss;
+	bool measure = pf->measure;
 	size_t i;
 	int rc;
 
 	memset(pf, 0, sizeof(*pf));
+	pf->measure = measure;
 	if (!(texts = calloc(n, sizeof(*texts))) || !(nss = calloc(n, sizeof(*nss)))) {
 		free(texts);
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < n; i++) {
 		texts[i] = v[i].text;
-		nss[i] = ns_of(&v[i]);
+		nss[i] = v[i].ns;
 	}
 	rc = sw_ygate_build(texts, nss, n, &pf->gate, err);
 	free(texts);
 	free(nss);
-	if (rc < 0 || !pf->gate || sw_ygate_open_rules(pf->gate) > 0)
+	if (rc < 0 || !pf->gate || (sw_ygate_open_rules(pf->gate) > 0 && !pf->measure))
 		return rc;
+	/* (with measure, compiled even when some rule's gate is always open
+	 * and the prefilter is then not used: `rules list --corpus` still
+	 * measures every gate, to find that rule) */
 #ifdef SW_HAVE_HYPERSCAN
 	{
 		int k;
@@ -364,6 +365,7 @@ int sw_yara__pf_build(prefilter *pf, const src *v, size_t n, const char *cpath, 
 		}
 	}
 	pf->active = sw_ygate_open_rules(pf->gate) == 0;
+	pf->measurable = true;
 #else
 	(void)cpath;
 	pf->active = sw_ygate_npatterns(pf->gate) == 0;
@@ -385,7 +387,7 @@ void sw_yara__pf_worker_release(pf_worker *w)
 int sw_yara__pf_worker_init(const prefilter *pf, pf_worker *w, sw_error *err)
 {
 	memset(w, 0, sizeof(*w));
-	if (!pf->active)
+	if (!pf->active && !pf->measurable)
 		return 0;
 	if (!(w->hits = calloc(sw_ygate_hitwords(pf->gate), sizeof(*w->hits))) ||
 	    !(w->rv = calloc(sw_ygate_nrules(pf->gate) + 1, 1)))
@@ -414,19 +416,19 @@ static int on_literal(unsigned id, unsigned long long from, unsigned long long t
 }
 #endif
 
-/* True when no public rule can match this file: libyara need not see it. */
-bool sw_yara__pf_skip(const prefilter *pf, pf_worker *w, const char *path, const char *name,
-		      const char *ext, const uint8_t *data, size_t len)
+/* The patterns found in the file into w->hits; -1 when a scan failed.
+ * With quick, 1 when the names' patterns, taken as found, already close
+ * every public gate (a gate only opens as more is found): on most files
+ * that is so, and the names need no scan. */
+static int pf_scan(const prefilter *pf, pf_worker *w, const char *path, const char *name,
+		   const char *ext, const uint8_t *data, size_t len, bool quick)
 {
-	sw_ygate_file gf = { data, len, path, name, ext };
-	size_t words;
+	size_t words = sw_ygate_hitwords(pf->gate);
 
-	if (!pf->active || !w->hits || len > UINT_MAX)
-		return false;
-	words = sw_ygate_hitwords(pf->gate);
 	memset(w->hits, 0, words * sizeof(*w->hits));
 #ifdef SW_HAVE_HYPERSCAN
 	{
+		sw_ygate_file gf = { data, len, path, name, ext };
 		const char *in[3] = { path, name, ext };
 		const uint64_t *names = sw_ygate_namebits(pf->gate);
 		hs_database_t *db = pf->db[sw_yara__tier_of(len)];
@@ -434,21 +436,52 @@ bool sw_yara__pf_skip(const prefilter *pf, pf_worker *w, const char *path, const
 		int k;
 		if (db && hs_scan(db, (const char *)data, (unsigned)len, 0, w->hs, on_literal, w->hits) !=
 		    HS_SUCCESS)
-			return false;
-		/* the names' patterns taken as found first (a gate only opens
-		 * as more is found): on most files that already closes every
-		 * gate, and the names need no scan */
-		for (i = 0; i < words; i++)
-			w->hits[i] |= names[i];
-		if (!sw_ygate_may_match(pf->gate, w->hits, &gf, w->rv))
-			return true;
-		for (i = 0; i < words; i++)
-			w->hits[i] &= ~names[i];
+			return -1;
+		if (quick) {
+			for (i = 0; i < words; i++)
+				w->hits[i] |= names[i];
+			if (!sw_ygate_may_match(pf->gate, w->hits, &gf, w->rv))
+				return 1;
+			for (i = 0; i < words; i++)
+				w->hits[i] &= ~names[i];
+		}
 		for (k = 0; k < 3; k++)
 			if (pf->db[NTIERS + k] && hs_scan(pf->db[NTIERS + k], in[k], (unsigned)strlen(in[k]), 0,
 							  w->hs, on_literal, w->hits) != HS_SUCCESS)
-				return false;
+				return -1;
 	}
+#else
+	(void)path, (void)name, (void)ext, (void)data, (void)len, (void)quick;
 #endif
+	return 0;
+}
+
+/* True when no public rule can match this file: libyara need not see it. */
+bool sw_yara__pf_skip(const prefilter *pf, pf_worker *w, const char *path, const char *name,
+		      const char *ext, const uint8_t *data, size_t len)
+{
+	sw_ygate_file gf = { data, len, path, name, ext };
+	int r;
+
+	if (!pf->active || !w->hits || len > UINT_MAX)
+		return false;
+	if ((r = pf_scan(pf, w, path, name, ext, data, len, true)) != 0)
+		return r > 0;
 	return !sw_ygate_may_match(pf->gate, w->hits, &gf, w->rv);
+}
+
+/* Every rule's gate on this file into w->rv (all open when the patterns
+ * could not be looked for). */
+void sw_yara__pf_each(const prefilter *pf, pf_worker *w, const char *path, const char *name,
+		      const char *ext, const uint8_t *data, size_t len)
+{
+	sw_ygate_file gf = { data, len, path, name, ext };
+
+	if (!w->hits || !w->rv)
+		return;
+	if (len > UINT_MAX || pf_scan(pf, w, path, name, ext, data, len, false) < 0) {
+		memset(w->rv, 1, sw_ygate_nrules(pf->gate));
+		return;
+	}
+	sw_ygate_eval_all(pf->gate, w->hits, &gf, w->rv);
 }

@@ -195,9 +195,10 @@ static bool str_open(const sw_ygate *g, const gstr *s)
 }
 
 /* Whether a condition may hold with none of its patterns found. With
- * path_open false, a path test (filepath == or matches) counts as closed:
- * that is a rule open for (almost) every file, whose gate saves nothing
- * (sizes and magic numbers let most files through). With path_open true,
+ * path_open false, a path test (filepath == or matches) and a magic number
+ * (uint16(0) == 0x5a4d) count as closed: what is left is a rule open for
+ * (almost) every file, whose gate saves nothing (sizes let most files
+ * through). With path_open true,
  * path tests count as open: the question for a file in which no content
  * pattern was found, whatever its name. Rules referenced come earlier and
  * have their answers already. */
@@ -230,8 +231,14 @@ static bool unfound(const gnode *n, const grule *r, const sw_ygate *g, bool path
 		return path_open;
 	case G_VARRE:
 		return path_open || g->lits[n->ref].dropped;
+	case G_UINT:
+		/* a magic number is judged on every file's own bytes: a rule
+		 * that needs one is not open on every file (the question
+		 * without path_open), though it may hold where no pattern was
+		 * found (with it) */
+		return path_open;
 	default:
-		return true; /* true, filesize, a magic number */
+		return true; /* true, filesize */
 	}
 }
 
@@ -413,15 +420,22 @@ size_t sw_ygate_open_rules(const sw_ygate *g)
 	return g->open;
 }
 
-int sw_ygate_rule_gated(const sw_ygate *g, const char *ns, const char *name)
+long sw_ygate_rule_index(const sw_ygate *g, const char *ns, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < g->nrules; i++)
 		if (strcmp(g->rules[i].ns, ns) == 0 && g->rules[i].namelen == strlen(name) &&
 		    memcmp(g->rules[i].name, name, g->rules[i].namelen) == 0)
-			return !g->rules[i].open;
+			return (long)i;
 	return -1;
+}
+
+int sw_ygate_rule_gated(const sw_ygate *g, const char *ns, const char *name)
+{
+	long i = sw_ygate_rule_index(g, ns, name);
+
+	return i < 0 ? -1 : !g->rules[i].open;
 }
 
 /* ---- evaluation ---- */
@@ -442,6 +456,42 @@ static bool str_may(const sw_ygate *g, const gstr *s, const uint64_t *hits)
 	for (i = 0; i < s->nlits; i++)
 		if (bit(hits, s->lits[i]))
 			return true;
+	return false;
+}
+
+/* Whether one of s's literals starts where a match of s at an offset in
+ * [lo, hi] would hold it (true when that is not known). */
+static bool str_in_range(const sw_ygate *g, const gstr *s, uint64_t lo, uint64_t hi, const sw_ygate_file *f)
+{
+	uint32_t i;
+
+	if (has_rx(g, s) || s->nlits == 0 || s->off_max == UINT32_MAX || !f->data)
+		return true;
+	for (i = 0; i < s->nlits; i++) {
+		const glit *l = &g->lits[s->lits[i]];
+		uint64_t from = lo + s->off_min, to = hi + s->off_max; /* the literal's first byte */
+		uint64_t k;
+		if (l->flags & SW_YGATE_REGEX)
+			return true;
+		if (from >= f->len || l->len > f->len)
+			continue;
+		if (to > f->len - l->len)
+			to = f->len - l->len;
+		for (k = from; k <= to; k++) {
+			uint32_t j;
+			if (l->flags & SW_YGATE_CASELESS) {
+				for (j = 0; j < l->len && tolower(f->data[k + j]) == tolower(l->b[j]); j++)
+					;
+			} else {
+				if (f->data[k] != l->b[0])
+					continue;
+				for (j = 0; j < l->len && f->data[k + j] == l->b[j]; j++)
+					;
+			}
+			if (j == l->len)
+				return true;
+		}
+	}
 	return false;
 }
 
@@ -478,7 +528,9 @@ static bool eval(const sw_ygate *g, const gnode *n, const grule *r, const uint64
 				return true;
 		return false;
 	case G_STR:
-		return str_may(g, &r->strs[n->ref], hits);
+		if (!str_may(g, &r->strs[n->ref], hits))
+			return false;
+		return !n->ranged || str_in_range(g, &r->strs[n->ref], n->off, n->val, f);
 	case G_NOF:
 		for (i = 0; i < n->n && cnt < n->val; i++)
 			cnt += str_may(g, &r->strs[n->set[i]], hits);
@@ -503,6 +555,14 @@ static bool eval(const sw_ygate *g, const gnode *n, const grule *r, const uint64
 	default:
 		return true;
 	}
+}
+
+void sw_ygate_eval_all(const sw_ygate *g, const uint64_t *hits, const sw_ygate_file *f, uint8_t *scratch)
+{
+	size_t i;
+
+	for (i = 0; i < g->nrules; i++)
+		scratch[i] = eval(g, g->rules[i].cond, &g->rules[i], hits, f, scratch);
 }
 
 bool sw_ygate_may_match(const sw_ygate *g, const uint64_t *hits, const sw_ygate_file *f,

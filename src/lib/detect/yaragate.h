@@ -60,6 +60,11 @@ size_t sw_ygate_open_rules(const sw_ygate *g);
 /* Whether rule ns:name has a gate that can close: 1 yes, 0 always open
  * (every file a candidate), -1 no such rule. */
 int sw_ygate_rule_gated(const sw_ygate *g, const char *ns, const char *name);
+/* The index of rule ns:name in a scratch (-1 when there is none). */
+long sw_ygate_rule_index(const sw_ygate *g, const char *ns, const char *name);
+/* Every rule's gate on this file (not only until one public gate is
+ * open): scratch[i] 1 when rule i may match. */
+void sw_ygate_eval_all(const sw_ygate *g, const uint64_t *hits, const sw_ygate_file *f, uint8_t *scratch);
 
 /* False only when no public rule can match this file: for every rule, its
  * condition read with each string "present" when one of its patterns is

@@ -243,6 +243,50 @@ static gnode *parse_of(cparse *c, size_t a, size_t b)
 
 static gnode *parse_or(cparse *c, size_t a, size_t b);
 
+/* A term that reads @a or !a (an offset or length of $a's matches, as in
+ * `uint32(@h + 0x203) == 0x07002600`) is undefined, so false, where $a
+ * has no match: the term needs $a. Likewise a term of the pe or elf
+ * module needs the file to start as one. Only for a term with no or, not,
+ * for, of or defined in it; anything else is taken as true. */
+static gnode *needs_str(cparse *c, size_t a, size_t b)
+{
+	static const char *const words[] = { "or", "not", "for", "of", "defined", "them", "all", "any", "none" };
+	const tok *t = c->t;
+	long si = -1;
+	size_t k, w;
+	gnode *g;
+
+	for (k = a; k < b; k++) {
+		for (w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+			if (tok_is(&t[k], words[w]))
+				return node(c, G_TRUE);
+		if (si < 0 && t[k].kind == T_SOTHER && !t[k].wild)
+			si = find_str(c->rule, t[k].p, t[k].n);
+	}
+	if (si >= 0) {
+		if (!(g = node(c, G_STR)))
+			return NULL;
+		g->ref = (uint32_t)si;
+		return g;
+	}
+	/* pe.* and elf.* are undefined (false) in a file that is not one:
+	 * the term needs its magic number */
+	for (k = a; k < b; k++) {
+		bool pe = t[k].kind == T_ID && t[k].n > 3 && memcmp(t[k].p, "pe.", 3) == 0;
+		bool elf = t[k].kind == T_ID && t[k].n > 4 && memcmp(t[k].p, "elf.", 4) == 0;
+		if (!pe && !elf)
+			continue;
+		if (!(g = node(c, G_UINT)))
+			return NULL;
+		g->width = pe ? 2 : 4;
+		g->op = OP_EQ;
+		g->off = 0;
+		g->val = pe ? 0x5a4d : 0x464c457f;
+		return g;
+	}
+	return node(c, G_TRUE);
+}
+
 /* One term between top-level and/or. */
 static gnode *parse_unit(cparse *c, size_t a, size_t b)
 {
@@ -288,6 +332,17 @@ static gnode *parse_unit(cparse *c, size_t a, size_t b)
 		if (!(g = node(c, G_STR)))
 			return NULL;
 		g->ref = (uint32_t)si;
+		/* `$a at N`, `$a in (A .. B)`: where it must be */
+		if (n == 3 && tok_is(&t[a + 1], "at") && t[a + 2].kind == T_NUM && t[a + 2].num_ok) {
+			g->ranged = true;
+			g->off = g->val = t[a + 2].num;
+		} else if (n == 7 && tok_is(&t[a + 1], "in") && tok_is(&t[a + 2], "(") && t[a + 3].kind == T_NUM &&
+			   t[a + 3].num_ok && tok_is(&t[a + 4], "..") && t[a + 5].kind == T_NUM && t[a + 5].num_ok &&
+			   tok_is(&t[a + 6], ")") && t[a + 3].num <= t[a + 5].num) {
+			g->ranged = true;
+			g->off = t[a + 3].num;
+			g->val = t[a + 5].num;
+		}
 		return g;
 	}
 	if (n == 3 && t[a].kind == T_SCOUNT && !t[a].wild && (op = cmp_op(&t[a + 1])) >= 0 &&
@@ -361,7 +416,7 @@ static gnode *parse_unit(cparse *c, size_t a, size_t b)
 		g->var = tok_is(&t[a], "filepath") ? V_PATH : tok_is(&t[a], "filename") ? V_NAME : V_EXT;
 		return g;
 	}
-	return node(c, G_TRUE);
+	return needs_str(c, a, b);
 }
 
 /* Split t[a..b) at top-level `word`; parse each part with sub. */

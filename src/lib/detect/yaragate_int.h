@@ -31,7 +31,9 @@ typedef struct gnode {
 	struct gnode **kids;
 	uint32_t *set;             /* NOF: string indices */
 	uint32_t ref;              /* STR: string; RULE: rule; VARRE: pattern */
-	uint64_t off, val;         /* SIZE: val; UINT: off, val; NOF: val = needed */
+	uint64_t off, val;         /* SIZE: val; UINT: off, val; NOF: val = needed;
+				    * STR with ranged: the string's offset in [off, val] */
+	bool ranged;
 	char *text;                /* VAREQ */
 } gnode;
 
@@ -40,6 +42,9 @@ typedef struct gstr {
 	size_t namelen;
 	long rx;                   /* its regex as the matcher takes it, or -1 */
 	uint32_t *lits, nlits;     /* else: nlits 0, nothing to look for, always possible */
+	/* where its literals start, from the string's start (a regex's:
+	 * off_max UINT32_MAX, unknown) */
+	uint32_t off_min, off_max;
 } gstr;
 
 typedef struct grule {

@@ -43,6 +43,20 @@ static const sw_category table[] = {
 	  "bytes stay in the earlier layer and ship with every pull. Find out why the file was added, "
 	  "then create and delete temporary files in one build step (or use a multi-stage build) "
 	  "and rebuild." },
+	{ "webshell", true, true,
+	  "A web shell lets whoever can reach the web server run commands in the "
+	  "container. Do not deploy the image; rebuild it without the build step that added the "
+	  "file and review the hosts and data the application could reach." },
+	{ "hacktool", false, true,
+	  "A tool for attacking or scanning other systems (credential dumpers, "
+	  "scanners, post-exploitation kits). Confirm that the image is meant to carry it; "
+	  "otherwise rebuild without it." },
+	{ "exploit", false, true,
+	  "Code that exploits a vulnerability. Confirm that the image is meant to carry it "
+	  "(a security test suite); otherwise treat it as hostile and rebuild without it." },
+	{ "custom", false, true,
+	  "A finding of a rule you supplied (--rules) whose meta names no category: its "
+	  "description says what it looks for." },
 	{ "escape", true, false,
 	  "The image reaches for what is outside its container: the host's files, a "
 	  "container runtime's socket, or the machine that unpacks it. Do not run or unpack it; "

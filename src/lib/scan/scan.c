@@ -161,8 +161,9 @@ static char *detset_key(const sw_scan_opts *o)
 	sw_buf b = SW_BUF_INIT(1u << 20);
 	size_t i;
 
-	sw_buf_printf(&b, "%d %d %d %d %d %s\n", o->no_bundled_ioc, o->no_bundled_rules, o->no_rule_cache,
-		      o->no_prefilter, o->file_timeout, o->cache_dir ? o->cache_dir : "");
+	sw_buf_printf(&b, "%d %d %d %d %d %d %s %s\n", o->no_bundled_ioc, o->no_bundled_rules, o->no_rule_cache,
+		      o->no_prefilter, o->file_timeout, o->rules_skip_broken,
+		      o->rules_severity ? o->rules_severity : "-", o->cache_dir ? o->cache_dir : "");
 	for (i = 0; i < o->n_ioc_files; i++)
 		sw_buf_printf(&b, "ioc %s\n", o->ioc_files[i]);
 	for (i = 0; i < o->n_rule_dirs; i++)
