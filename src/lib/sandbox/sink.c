@@ -1279,10 +1279,21 @@ void sw_sink_serve(sw_sink *s, const struct pollfd *p, size_t n)
 
 void sw_sink_close(sw_sink *s)
 {
-	size_t i;
+	struct pollfd pf[SW_SINK_MAX_FDS];
+	size_t i, n;
+	int round;
 
 	if (!s)
 		return;
+	/* what was sent just before the run ended (a line then exit) is still
+	 * in the sockets, and connections may wait in a backlog: read them
+	 * first, a bounded number of rounds, never waiting */
+	for (round = 0; round < 64; round++) {
+		n = sw_sink_fds(s, pf, SW_SINK_MAX_FDS);
+		if (n == 0 || poll(pf, n, 0) <= 0)
+			break;
+		sw_sink_serve(s, pf, n);
+	}
 	while (s->ncs)
 		conn_close(s, s->ncs - 1);
 	if (s->refused || s->evicted) {
