@@ -614,7 +614,7 @@ def bash_completion_loads_and_completes():
     eq(complete("stowaway", "name", "-f", ""), ["json", "table"], "name's formats")
     eq(complete("stowaway", "check", "--fail-on", "CR"), [], "values are lower case")
     ok("critical" in complete("stowaway", "check", "--fail-on", "c"), "severities")
-    eq(complete("stowaway", "rules", ""), ["list", "test"], "subcommands")
+    eq(complete("stowaway", "rules", ""), ["lint", "list", "test"], "subcommands")
     eq(complete("stowaway", "cache", "--cache", "x", "p"), ["prune"], "subcommand after an option's value")
 
 
