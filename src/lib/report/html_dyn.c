@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "html_int.h"
+#include "report_int.h"
 #include "../util/banned.h"
 
 #define MAX_PROCS 200        /* in the table */
@@ -700,15 +701,19 @@ static void event_text(hw *h, const sw_json *e)
 	}
 }
 
-static void timeline(hw *h, const sw_json *events)
+static void timeline(hw *h, const sw_json *events, bool story)
 {
 	const sw_json *e;
-	size_t k = 0;
+	size_t k = 0, noise = 0;
 
 	hw_printf(h, "<h3>Timeline</h3><details%s><summary>%zu event%s recorded</summary><table id=\"timeline\"><thead>"
 		     "<tr><th class=\"num\">t (s)</th><th class=\"num\">PID</th><th>Event</th><th>What</th></tr></thead>"
 		     "<tbody>", events->n <= 60 ? " open" : "", events->n, events->n == 1 ? "" : "s");
 	for (e = events->child; e && k < MAX_EVENTS; e = e->next, k++) {
+		if (story && sw_story__noise(e, h->findings)) {
+			noise++; /* counted in the story's noise table */
+			continue;
+		}
 		hw_raw(h, "<tr>");
 		when_who(h, e);
 		hw_wrap(h, "<td class=\"nw\">", str_of(e, "kind"), 32, "</td><td>");
@@ -716,6 +721,9 @@ static void timeline(hw *h, const sw_json *events)
 		hw_raw(h, "</td></tr>\n");
 	}
 	hw_raw(h, "</tbody></table></details>");
+	if (noise)
+		hw_printf(h, "<p class=\"note\" id=\"noise-left-out\">%zu noise event%s left out (see Noise above).</p>",
+			  noise, noise == 1 ? " is" : "s are");
 	if (events->n > k)
 		hw_printf(h, "<p class=\"note\">The first %zu events are shown; %zu more are in the JSON report.</p>", k,
 			  events->n - k);
@@ -724,17 +732,20 @@ static void timeline(hw *h, const sw_json *events)
 void sw_html__dynamic(hw *h)
 {
 	const sw_json *sum = sw_json_get_obj(h->dynamic, "summary"), *events = sw_json_get_arr(h->dynamic, "events");
+	const sw_json *story = sw_json_get_obj(h->dynamic, "story");
 
 	hw_raw(h, "<section id=\"sandbox\"><h2>The sandbox run</h2>");
 	summary(h, sum);
 	processes(h, events);
+	sw_html__story(h, story);
 	if (events) {
-		contacts(h, events);
+		if (!sw_html__story_contacts(h, story))
+			contacts(h, events);
 		dns_names(h, events);
 		event_table(h, events, &stratum_table);
 		event_table(h, events, &file_table);
 		event_table(h, events, &blocked_table);
-		timeline(h, events);
+		timeline(h, events, story != NULL);
 	}
 	hw_raw(h, "</section>\n");
 }
