@@ -768,7 +768,7 @@ def detonate_story_on_the_page():
     ok("behave miner 9 -> [" in ct and "SW-DYN-STRATUM-LOGIN" in ct, "the miner's chain: " + ct)
     rows = [Dom.text(r) for r in dom.by_id("contacts").iter() if local(r.tag) == "tr"]
     pool = [r for r in rows if "pool.supportxmr.com:3333" in r]
-    ok(len(pool) == 1 and WALLET in pool[0] and "rig-7" in pool[0] and "198.18.0.1:3333" in pool[0],
+    ok(len(pool) == 1 and WALLET in pool[0] and "rig-7" in pool[0] and re.search(r"198\.18\.0\.\d+:3333", pool[0]),
        "the pool's row: %s" % rows)
     script = ("mkdir -p /tmp/app /etc/cron.d/__pycache__ && cd /tmp/app && for m in a b c d e f; do echo X=1 > $m.py; "
               "done && python3 -c 'import a,b,c,d,e,f' && echo x > /etc/cron.d/__pycache__/job.pyc")

@@ -44,7 +44,8 @@
 #define ST_CONTACTS 256         /* host:port groups */
 #define ST_SAID 8               /* different things said per contact */
 #define ST_ADDRS 1024           /* address -> name */
-#define ST_TEXT 200             /* a label or a line said, in bytes */
+#define ST_TEXT 256             /* a label, a name or a line said, in bytes */
+#define ST_PATH 4096            /* a path (what findings name), in bytes */
 
 /* The noise: what every program does that says nothing about it. A path
  * is of the first class one of whose patterns it matches: "/x/" anywhere
@@ -159,10 +160,10 @@ static const char *base_of(const char *p)
 	return s && s[1] ? s + 1 : p;
 }
 
-/* A copy of at most ST_TEXT bytes of s, control bytes shown as '.'. */
-static char *copy(sw_story *s, const char *v)
+/* A copy of at most max bytes of v, control bytes shown as '.'. */
+static char *copyn(sw_story *s, const char *v, size_t max)
 {
-	size_t n = strnlen(v, ST_TEXT), i;
+	size_t n = strnlen(v, max), i;
 	char *c = malloc(n + 1);
 
 	if (!c) {
@@ -173,6 +174,11 @@ static char *copy(sw_story *s, const char *v)
 		c[i] = (unsigned char)v[i] < 0x20 || v[i] == 0x7f ? '.' : v[i];
 	c[n] = 0;
 	return c;
+}
+
+static char *copy(sw_story *s, const char *v)
+{
+	return copyn(s, v, ST_TEXT);
 }
 
 static char *copy_buf(sw_story *s, sw_buf *b)
@@ -332,14 +338,14 @@ static void on_process(sw_story *s, const sw_json *e, const char *k)
 			p->comm = copy(s, comm);
 		p->cpu_ms = int_of(e, "cpu_ms") > p->cpu_ms ? int_of(e, "cpu_ms") : p->cpu_ms;
 	} else if (!strcmp(k, "exec")) {
-		sw_buf b = SW_BUF_INIT(ST_TEXT * 2);
+		sw_buf b = SW_BUF_INIT(4096);
 		if (p->nex >= ST_EXECS) {
 			p->exmore++;
 			return;
 		}
 		exec_label(&b, e);
 		p->ex[p->nex].label = copy_buf(s, &b);
-		p->ex[p->nex].path = copy(s, sw_json_get_str(e, "path") ? sw_json_get_str(e, "path") : "");
+		p->ex[p->nex].path = copyn(s, sw_json_get_str(e, "path") ? sw_json_get_str(e, "path") : "", ST_PATH);
 		p->ex[p->nex++].failed = int_of(e, "failed") != 0;
 		sw_buf_release(&b);
 	}
@@ -511,7 +517,7 @@ static void said_of(sw_buf *b, const sw_json *e, const char *k)
 
 static void said_add(sw_story *s, st_contact *c, const sw_json *e, const char *k)
 {
-	sw_buf b = SW_BUF_INIT(ST_TEXT * 2);
+	sw_buf b = SW_BUF_INIT(4096);
 	size_t i;
 
 	said_of(&b, e, k);
@@ -778,6 +784,11 @@ static void chain_text(sw_story *s, st_proc *p, sw_buf *b)
 		for (k = 0; k < line[i]->nex; k++) {
 			if (line[i]->ex[k].failed)
 				continue;
+			if (b->len > 12000) { /* a deep chain: cut, its findings still said */
+				sw_buf_printf(b, " -> ...");
+				i = n - 1;
+				break;
+			}
 			sw_buf_printf(b, "%s%s", any ? " -> " : "", line[i]->ex[k].label ? line[i]->ex[k].label : "?");
 			any = true;
 		}
