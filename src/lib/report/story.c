@@ -200,8 +200,11 @@ static bool matches(const char *path, const char *pat)
 	case '^': return strncmp(path, pat + 1, l) == 0;
 	case '$': return n >= l && strcmp(path + n - l, pat + 1) == 0;
 	case '.': { /* lib*.so, *.so.N */
-		const char *b = base_of(path), *so = strstr(b, ".so");
-		return so && (so[3] == 0 || (so[3] == '.' && so[4] >= '0' && so[4] <= '9'));
+		const char *so;
+		for (so = strstr(base_of(path), ".so"); so; so = strstr(so + 3, ".so"))
+			if (so[3] == 0 || (so[3] == '.' && so[4] >= '0' && so[4] <= '9'))
+				return true;
+		return false;
 	}
 	default: return strstr(path, pat) != NULL;
 	}
