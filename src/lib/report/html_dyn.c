@@ -3,7 +3,9 @@
  * The sandbox run on a report page (detonate, scan --dynamic): what ran and
  * how it ended, the process tree, who it talked to (by host and port, and
  * the names it looked up), stratum logins with their wallet and pool, the
- * files it wrote, what the sandbox refused, and the timeline.
+ * files it wrote, what the sandbox refused, and the timeline. The story
+ * (dynamic.story: the chains to findings, contacts by the host asked for,
+ * the noise) is html_story.c's; the timeline leaves out what it collapsed.
  *
  * Everything comes from dynamic.summary and dynamic.events, which are
  * themselves a bounded prefix of the run (the sandbox says what it left
