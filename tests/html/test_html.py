@@ -303,10 +303,7 @@ def behave_image(mode):
             E("var/", kind="dir"), E("var/run/", kind="dir")]
     oci_image(root, [Layer(ents, created_by="COPY behave /bin/")],
               cfg_extra={"config": {"Entrypoint": ["/bin/behave"], "Cmd": [mode, "9"]}})
-    for d, _, fs in os.walk(WORK):  # the sandbox's ids read it
-        os.chmod(d, 0o755)
-        for f in fs:
-            os.chmod(os.path.join(d, f), 0o644 if not f.startswith("stowaway") else 0o755)
+    readable_by_the_sandbox()
     return "oci:" + root
 
 
@@ -731,6 +728,68 @@ def reports_that_are_not_reports():
     rc, out, err = run("report", p)
     eq(rc, 0, err)
     check_page(out.decode(), "odd", 60 * KB)
+
+
+def python_image():
+    """Debian with python3 (tests/fixtures/debian-rootfs.sh), as an image."""
+    root = path("python3-image")
+    if not os.path.exists(root):
+        p = subprocess.run([os.path.join(TOP, "tests", "fixtures", "debian-rootfs.sh"), "python3", "python3"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        ok(p.returncode == 0, "the Debian python3 root filesystem: " + p.stderr.decode()[-800:])
+        with open(p.stdout.decode().strip(), "rb") as f:
+            oci_image(root, [Layer(raw=f.read(), comp="none", created_by="mmdebstrap python3")],
+                      cfg_extra={"config": {"Cmd": ["/bin/sh"]}})
+        readable_by_the_sandbox()
+    return "oci:" + root
+
+
+def readable_by_the_sandbox():
+    """Everything under WORK readable by the sandbox's ids."""
+    for d, _, fs in os.walk(WORK):
+        os.chmod(d, 0o755)
+        for f in fs:
+            os.chmod(os.path.join(d, f), 0o644 if not f.startswith("stowaway") else 0o755)
+
+
+@case
+def detonate_story_on_the_page():
+    """The run told for people: the chain from the entrypoint to the
+    process that logged in to the pool, the contact by the pool's name and
+    port with the wallet and worker said there; then a Python run whose
+    .pyc writes are one row with their count, not timeline rows, and a
+    .pyc written where persistence lives still listed."""
+    text = page_of("detonate", "--timeout", "20", "--format", "html", behave_image("miner"),
+                   out=path("detonate-story.html"))
+    check_page(text, "detonate-story", 200 * KB)
+    dom = browse(path("detonate-story.html"), "detonate-story", height=3000)
+    chains = dom.by_id("chains")
+    ok(chains is not None, "the chains to the findings")
+    ct = Dom.text(chains)
+    ok("behave miner 9 -> [" in ct and "SW-DYN-STRATUM-LOGIN" in ct, "the miner's chain: " + ct)
+    rows = [Dom.text(r) for r in dom.by_id("contacts").iter() if local(r.tag) == "tr"]
+    pool = [r for r in rows if "pool.supportxmr.com:3333" in r]
+    ok(len(pool) == 1 and WALLET in pool[0] and "rig-7" in pool[0] and re.search(r"198\.18\.0\.\d+:3333", pool[0]),
+       "the pool's row: %s" % rows)
+    script = ("mkdir -p /tmp/app /etc/cron.d/__pycache__ && cd /tmp/app && for m in a b c d e f; do echo X=1 > $m.py; "
+              "done && python3 -c 'import a,b,c,d,e,f' && echo x > /etc/cron.d/__pycache__/job.pyc")
+    rc, _, err = run("detonate", "--timeout", "30", "--format", "html", "--output", path("detonate-noise.html"),
+                     python_image(), "--", "/bin/sh", "-c", script)
+    ok(rc in (0, 1), "detonate: exit %d: %s" % (rc, err))
+    text = open(path("detonate-noise.html"), "rb").read().decode("utf-8")
+    check_page(text, "detonate-noise", 400 * KB)
+    dom = browse(path("detonate-noise.html"), "detonate-noise", height=3000)
+    noise = dom.by_id("noise")
+    ok(noise is not None, "the noise table")
+    row = [Dom.text(r) for r in noise.iter() if local(r.tag) == "tr" and "python-bytecode" in Dom.text(r)]
+    ok(len(row) == 1, "one python-bytecode row: %s" % Dom.text(noise))
+    count = int([Dom.text(td) for td in noise.iter() if local(td.tag) == "td"][1])
+    ok(count >= 6, "six modules' .pyc at least: %d" % count)
+    tl = Dom.text(dom.by_id("timeline"))
+    ok("/tmp/app/__pycache__/" not in tl, "a .pyc write in the timeline")
+    ok("/etc/cron.d/__pycache__/job.pyc" in tl, "the persistence write kept in the timeline")
+    ok(("%d noise events are left out" % count) in Dom.text(dom.by_id("noise-left-out")), "the timeline's note")
+    return "noise %d" % count
 
 
 def main():

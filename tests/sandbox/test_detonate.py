@@ -1388,6 +1388,119 @@ def tcp_buffer_hog_stopped():
     ok("socket buffers" in the(rep, "SW-DYN-MEMORY")["title"], the(rep, "SW-DYN-MEMORY")["title"])
 
 
+# ---- the report a person reads: dynamic.story and the table's story
+
+
+def story(rep):
+    ok("story" in rep["dynamic"], "no story in the report: %s" % list(rep["dynamic"]))
+    return rep["dynamic"]["story"]
+
+
+def table_of(img, cmd=(), *args):
+    """detonate IMAGE in the table format: its text."""
+    tmp = os.path.join(WORK, "tmp")
+    os.makedirs(tmp, exist_ok=True)
+    argv = [BIN, "detonate", "--format", "table"] + list(args) + [img] + (["--"] + list(cmd) if cmd else [])
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, TMPDIR=tmp),
+                       timeout=120)
+    ok(p.returncode in (0, 1), "detonate --format table: %d %s" % (p.returncode, p.stderr.decode()))
+    return p.stdout.decode()
+
+
+@case
+def story_chain_from_the_entrypoint_to_the_memfd_payload():
+    """A memfd reached through a symlink, exec'd: the chain from the
+    entrypoint to the payload, with its findings at its end, in JSON and
+    in the table."""
+    rc, rep, ran, sha, quiet, out = run_trick("fdlink")
+    st = story(rep)
+    ex = [e for e in ran if e["argv"] == ["evil", "sleep0"]][0]
+    chains = [c for c in st["chains"] if c["pid"] == ex["pid"]]
+    ok(len(chains) == 1, "one chain to the payload's process %d: %s" % (ex["pid"], st["chains"]))
+    c = chains[0]
+    ok("SW-DYN-MEMFD-EXEC" in c["findings"] and "SW-DYN-MINER-RUN" in c["findings"], c)
+    ok(c["text"].startswith("behave trick fdlink -> evil sleep0 (/memfd:x (deleted)) -> ["), c["text"])
+    ok("SW-DYN-MEMFD-EXEC" in c["text"], c["text"])
+    proc = [p for p in st["processes"] if p["pid"] == ex["pid"]][0]
+    eq([r["path"] for r in proc["ran"] if not r.get("failed")][-1], "/memfd:x (deleted)", "what the process ran")
+    text = table_of(trick_image(), ["/bin/behave", "trick", "fdlink"])
+    ok("From the entrypoint to each finding" in text, text[:2000])
+    ok("behave trick fdlink -> evil sleep0 (/memfd:x (deleted)) -> [" in text, text[:3000])
+
+
+@case
+def story_contacts_by_host_with_what_was_said():
+    """The miner: its one contact is the pool's name and port (not the
+    sinkhole's address), with the stratum login, wallet and worker said
+    there; the login's finding is on the process that connected, and the
+    chain leads to it."""
+    rc, rep, err = run(image("miner", ["miner", "9"]), "--timeout", "20")
+    st = story(rep)
+    pool = [c for c in st["contacts"] if c["port"] == 3333]
+    eq(len(pool), 1, "one contact on port 3333: %s" % st["contacts"])
+    c = pool[0]
+    eq((c["host"], c["proto"], c["connects"]), ("pool.supportxmr.com", "tcp", 1), "the pool contact")
+    said = " | ".join(s["text"] for s in c["said"])
+    ok("stratum login: login " + WALLET in said and "pass rig-7" in said and "agent XMRig/6.21.0" in said, said)
+    ok(0 < c["first"] <= c["last"], c)
+    miner_pid = [e["pid"] for e in events(rep, "exec") if e["path"] == "/bin/behave"][0]
+    mine = [ch for ch in st["chains"] if ch["pid"] == miner_pid]
+    ok(mine and "SW-DYN-STRATUM-LOGIN" in mine[0]["findings"] and "SW-DYN-POOL-HOST" in mine[0]["findings"] and
+       mine[0]["text"].startswith("behave miner 9 -> ["), "the login and lookup on the miner's process: %s" % st["chains"])
+    text = table_of(image("miner", ["miner", "9"]), (), "--timeout", "20")
+    ok("Network contacts (by host and port)" in text and "tcp pool.supportxmr.com:3333" in text, text[:3000])
+    ok("stratum login: login " + WALLET in text, text[:3000])
+
+
+@case
+def story_tls_miner_wallet_worker_and_pool_host():
+    """The TLS stratum stand-in (XMRig's "tls": true, not verifying): the
+    report a person reads names the pool's host and port, says TLS was
+    opened, and shows the wallet and the worker said inside it."""
+    rc, rep, err = run(image("tlsminer", ["tlsminer"], quiet=True, tls=True))
+    st = story(rep)
+    pool = [c for c in st["contacts"] if c["port"] == 443]
+    eq([c["host"] for c in pool], ["pool.example.net"], "one contact, by the pool's name: %s" % st["contacts"])
+    said = " | ".join(x["text"] for x in pool[0]["said"])
+    ok("login " + WALLET in said and "pass rig-tls" in said and "TLS intercepted" in said, said)
+    text = table_of(image("tlsminer", ["tlsminer"], quiet=True, tls=True))
+    ok("pool.example.net:443" in text and "login " + WALLET in text and "rig-tls" in text, text[:3000])
+
+
+@case
+def story_noise_collapsed_with_counts():
+    """A Python program importing the modules it wrote: the .pyc writes are
+    one line with their count, gone from the table's timeline; a .pyc
+    written where persistence lives raised a finding and stays listed."""
+    n = 12
+    mods = " ".join("m%d" % i for i in range(n))
+    script = ("mkdir -p /tmp/app /etc/cron.d/__pycache__ && cd /tmp/app && "
+              "for m in %s; do echo \"X=1\" > $m.py; done && "
+              "python3 -c 'import %s' && echo x > /etc/cron.d/__pycache__/job.pyc && echo imported"
+              % (mods, ",".join("m%d" % i for i in range(n))))
+    img = debian("python3", "python3")
+    rc, rep, err = run_cmd(img, ["/bin/sh", "-c", script])
+    ok(any("imported" in e["text"] for e in events(rep, "output")), "the script ran: %s" % err)
+    st = story(rep)
+    noise = {x["class"]: x for x in st["noise"]}
+    ok("python-bytecode" in noise, "noise: %s" % st["noise"])
+    pyc = [e for e in rep["dynamic"]["events"] if e["kind"].startswith("file-") and
+           ("/__pycache__/" in e.get("path", "") or e.get("path", "").endswith(".pyc"))]
+    ok(len([e for e in pyc if e["path"].startswith("/tmp/app/__pycache__/m")]) >= n, "the .pyc writes: %s" % pyc)
+    writes = [e for e in pyc if "persistence" not in e]
+    eq(noise["python-bytecode"]["count"], len(writes), "collapsed: every .pyc event, counted")
+    ok(st["noise_kept"] >= 1, "the persistence write is kept: %s" % st)
+    the(rep, "SW-DYN-PERSISTENCE", "/etc/cron.d/__pycache__/job.pyc")
+    text = table_of(img, ["/bin/sh", "-c", script])
+    ok("Noise (collapsed from the timeline)" in text, text[:3000])
+    line = [l for l in text.splitlines() if l.strip().startswith("python-bytecode")]
+    ok(line and (" %d events" % len(writes)) in line[0], line)
+    tl = text[text.index("Timeline (sandbox)"):]
+    ok("/tmp/app/__pycache__/" not in tl, "a .pyc write in the timeline")
+    ok("/etc/cron.d/__pycache__/job.pyc" in tl, "the persistence write kept in the timeline")
+    ok("noise events not listed" in tl, tl[-400:])
+
+
 def main():
     # STOWAWAY_TEST_CPU_HOG=N: N busy loops on the host for the whole run
     # (tests/run.sh sets 1 in the normal build): the suite must pass on a

@@ -3,7 +3,9 @@
  * The sandbox run on a report page (detonate, scan --dynamic): what ran and
  * how it ended, the process tree, who it talked to (by host and port, and
  * the names it looked up), stratum logins with their wallet and pool, the
- * files it wrote, what the sandbox refused, and the timeline.
+ * files it wrote, what the sandbox refused, and the timeline. The story
+ * (dynamic.story: the chains to findings, contacts by the host asked for,
+ * the noise) is html_story.c's; the timeline leaves out what it collapsed.
  *
  * Everything comes from dynamic.summary and dynamic.events, which are
  * themselves a bounded prefix of the run (the sandbox says what it left
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "html_int.h"
+#include "report_int.h"
 #include "../util/banned.h"
 
 #define MAX_PROCS 200        /* in the table */
@@ -702,15 +705,19 @@ static void event_text(hw *h, const sw_json *e)
 	}
 }
 
-static void timeline(hw *h, const sw_json *events)
+static void timeline(hw *h, const sw_json *events, bool story)
 {
 	const sw_json *e;
-	size_t k = 0;
+	size_t k = 0, noise = 0;
 
 	hw_printf(h, "<h3>Timeline</h3><details%s><summary>%zu event%s recorded</summary><table id=\"timeline\"><thead>"
 		     "<tr><th class=\"num\">t (s)</th><th class=\"num\">PID</th><th>Event</th><th>What</th></tr></thead>"
 		     "<tbody>", events->n <= 60 ? " open" : "", events->n, events->n == 1 ? "" : "s");
 	for (e = events->child; e && k < MAX_EVENTS; e = e->next, k++) {
+		if (story && sw_story__noise(e, h->findings)) {
+			noise++; /* counted in the story's noise table */
+			continue;
+		}
 		hw_raw(h, "<tr>");
 		when_who(h, e);
 		hw_wrap(h, "<td class=\"nw\">", str_of(e, "kind"), 32, "</td><td>");
@@ -718,6 +725,9 @@ static void timeline(hw *h, const sw_json *events)
 		hw_raw(h, "</td></tr>\n");
 	}
 	hw_raw(h, "</tbody></table></details>");
+	if (noise)
+		hw_printf(h, "<p class=\"note\" id=\"noise-left-out\">%zu noise event%s left out (see Noise above).</p>",
+			  noise, noise == 1 ? " is" : "s are");
 	if (events->n > k)
 		hw_printf(h, "<p class=\"note\">The first %zu events are shown; %zu more are in the JSON report.</p>", k,
 			  events->n - k);
@@ -726,17 +736,20 @@ static void timeline(hw *h, const sw_json *events)
 void sw_html__dynamic(hw *h)
 {
 	const sw_json *sum = sw_json_get_obj(h->dynamic, "summary"), *events = sw_json_get_arr(h->dynamic, "events");
+	const sw_json *story = sw_json_get_obj(h->dynamic, "story");
 
 	hw_raw(h, "<section id=\"sandbox\"><h2>The sandbox run</h2>");
 	summary(h, sum);
 	processes(h, events);
+	sw_html__story(h, story);
 	if (events) {
-		contacts(h, events);
+		if (!sw_html__story_contacts(h, story))
+			contacts(h, events);
 		dns_names(h, events);
 		event_table(h, events, &stratum_table);
 		event_table(h, events, &file_table);
 		event_table(h, events, &blocked_table);
-		timeline(h, events);
+		timeline(h, events, story != NULL);
 	}
 	hw_raw(h, "</section>\n");
 }

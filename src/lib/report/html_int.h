@@ -115,4 +115,11 @@ void sw_html__tree(hw *h, const sw_html_tree *t);
 /* ---- the sandbox run (html_dyn.c) ---- */
 void sw_html__dynamic(hw *h);
 
+/* The sandbox run's story (html_story.c), from dynamic.story (NULL: none):
+ * the chains to each finding and the collapsed noise; the contacts by
+ * host and port, false when the story has none to draw (the caller draws
+ * its own table). */
+void sw_html__story(hw *h, const sw_json *story);
+bool sw_html__story_contacts(hw *h, const sw_json *story);
+
 #endif

@@ -128,6 +128,24 @@ sw_verdict sw_report__verdict_of(const sw_report *r, const char *platform, size_
 const sw_rlayer *sw_report__layer(const sw_report *r, const char *platform, int layer);
 /* Its platforms of several: nplats > 0 and more than one scanned or listed. */
 bool sw_report__multi(const sw_report *r);
+/* The sandbox run told for people (story.c): the process tree with the
+ * chain from the entrypoint to each process that raised a finding, file
+ * noise collapsed by kind with counts, contacts by host and port with
+ * what was said. Read from r's events and findings (r must outlive it).
+ * 0 or SW_ENOMEM; *out is the caller's (sw_story__free, NULL a no-op). */
+typedef struct sw_story sw_story;
+int sw_story__new(const sw_report *r, sw_story **out);
+void sw_story__free(sw_story *s);
+/* The story as one JSON value (dynamic.story), and as the table's lines
+ * (every value through the terminal escaper). */
+void sw_story__json(sw_story *s, sw_jw *w);
+void sw_story__table(sw_story *s, sw_buf *b, const char *bold, const char *off);
+/* Whether event `event` (its index in r->events) is collapsed noise. */
+bool sw_story__hidden(const sw_story *s, size_t event);
+/* The noise class of a timeline event e ("python-bytecode", ...), or NULL
+ * when it is none or it raised a finding (a path one of `findings`, the
+ * report's JSON findings array, names): for pages drawn from JSON. */
+const char *sw_story__noise(const sw_json *e, const sw_json *findings);
 /* Stable order: severity (highest first), then layer, path, id. */
 void sw_report__sort(sw_report *r);
 /* An incomplete entry and its medium SW-INCOMPLETE finding ("Not fully

@@ -161,6 +161,20 @@ static size_t all_layers(const sw_report *r)
 	return n;
 }
 
+/* dynamic.story: the run told for people (story.c). */
+static void story_json(const sw_report *r, sw_jw *w, sw_buf *b)
+{
+	sw_story *st = NULL;
+
+	if (sw_story__new(r, &st) < 0) {
+		b->err = b->err ? b->err : SW_ENOMEM;
+		return;
+	}
+	sw_jw_key(w, "story");
+	sw_story__json(st, w);
+	sw_story__free(st);
+}
+
 void sw_report__json(const sw_report *r, sw_buf *b)
 {
 	sw_jw w = SW_JW_INIT(b);
@@ -243,6 +257,7 @@ void sw_report__json(const sw_report *r, sw_buf *b)
 		for (i = 0; i < r->nevents; i++)
 			sw_jw_raw(&w, r->events[i]);
 		sw_jw_end(&w);
+		story_json(r, &w, b);
 		sw_jw_end(&w);
 	}
 	sw_jw_kobj(&w, "stats");
@@ -416,6 +431,35 @@ static bool table_platforms(const sw_report *r, sw_buf *b, const char *bold, con
 	return scanned > 1;
 }
 
+/* The sandbox run told for people, then its timeline without the events
+ * the story collapsed as noise (the first 400 others). */
+static void table_timeline(const sw_report *r, sw_buf *b, const char *bold, const char *off)
+{
+	sw_story *st = NULL;
+	size_t i, shown = 0, hidden = 0;
+
+	if (sw_story__new(r, &st) < 0) {
+		b->err = b->err ? b->err : SW_ENOMEM;
+		return;
+	}
+	sw_story__table(st, b, bold, off);
+	sw_buf_printf(b, "%sTimeline (sandbox)%s\n", bold, off);
+	/* event lines are escaped where they are rendered (detonate.c:
+	 * render), where each value's length is known */
+	for (i = 0; i < r->nevents; i++) {
+		if (sw_story__hidden(st, i))
+			hidden++;
+		else if (shown++ < 400)
+			sw_buf_printf(b, "  %s\n", r->event_lines[i]);
+	}
+	if (shown > 400)
+		sw_buf_printf(b, "  ... and %zu more events (see --format json)\n", shown - 400);
+	if (hidden)
+		sw_buf_printf(b, "  (%zu noise events not listed: counted under Noise above)\n", hidden);
+	sw_buf_putc(b, '\n');
+	sw_story__free(st);
+}
+
 static void write_table(const sw_report *r, sw_buf *b, bool color)
 {
 	const char *bold = color ? "\033[1m" : "", *off = color ? "\033[0m" : "";
@@ -439,16 +483,8 @@ static void write_table(const sw_report *r, sw_buf *b, bool color)
 	sw_buf_putc(b, '\n');
 	if (r->dynamic)
 		sandbox_line(r->dynamic, b, bold, off);
-	if (r->nevents) {
-		sw_buf_printf(b, "%sTimeline (sandbox)%s\n", bold, off);
-		/* event lines are escaped where they are rendered (detonate.c:
-		 * render), where each value's length is known */
-		for (i = 0; i < r->nevents && i < 400; i++)
-			sw_buf_printf(b, "  %s\n", r->event_lines[i]);
-		if (r->nevents > 400)
-			sw_buf_printf(b, "  ... and %zu more events (see --format json)\n", r->nevents - 400);
-		sw_buf_putc(b, '\n');
-	}
+	if (r->nevents)
+		table_timeline(r, b, bold, off);
 	if (r->nf) {
 		sw_buf_printf(b, "%s%-9s %-24s ", bold, "SEVERITY", "ID");
 		if (pcol)
