@@ -9,6 +9,14 @@
  *
  * Memory is fixed (slots x slot size). When the consumer fails, put() returns
  * its error so the producer stops at once; finish() returns it too.
+ *
+ * A side task (the diff_id's hash) runs once on every chunk, in order,
+ * before the consumer takes it, on whichever thread would otherwise wait:
+ * the producer, when the pipe is full, hashes the oldest chunk not hashed
+ * yet instead of sleeping; the consumer hashes a chunk itself when the
+ * producer has not. So the work goes to the side with time to spare: on a
+ * one-layer image the consumer (tar and every detector) is the slower, and
+ * the decompressing thread takes the hashing off it.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,6 +34,10 @@ struct sw_pipe {
 	bool closed, reserved;  /* reserved: the producer writes into the tail slot */
 	int rc;                 /* consumer's first error */
 	int (*fn)(void *, const uint8_t *, size_t);
+	void (*side)(void *, const uint8_t *, size_t);
+	size_t sided;           /* chunks from head on that the side task has done */
+	bool side_busy;         /* a thread runs it now (on chunk head + sided) */
+	pthread_cond_t side_done;
 	void *ctx;
 	pthread_t th;
 };
@@ -45,6 +57,18 @@ static void *consume(void *arg)
 			break;
 		buf = p->slot[p->head];
 		n = p->len[p->head];
+		while (p->side && p->sided == 0) {
+			if (p->side_busy) { /* the producer is on this chunk */
+				pthread_cond_wait(&p->side_done, &p->mu);
+				continue;
+			}
+			p->side_busy = true;
+			pthread_mutex_unlock(&p->mu);
+			p->side(p->ctx, buf, n);
+			pthread_mutex_lock(&p->mu);
+			p->side_busy = false;
+			p->sided = 1;
+		}
 		pthread_mutex_unlock(&p->mu);
 		rc = p->rc < 0 ? 0 : p->fn(p->ctx, buf, n);
 		pthread_mutex_lock(&p->mu);
@@ -52,6 +76,8 @@ static void *consume(void *arg)
 			p->rc = rc;
 		p->head = (p->head + 1) % p->nslots;
 		p->count--;
+		if (p->side)
+			p->sided--;
 		pthread_cond_signal(&p->can_put);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -68,12 +94,14 @@ static void pipe_free(sw_pipe *p)
 	free(p->len);
 	pthread_cond_destroy(&p->can_put);
 	pthread_cond_destroy(&p->can_get);
+	pthread_cond_destroy(&p->side_done);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 }
 
 int sw_pipe_start(sw_pipe **out, size_t nslots, size_t slot_size,
-		  int (*fn)(void *, const uint8_t *, size_t), void *ctx)
+		  int (*fn)(void *, const uint8_t *, size_t), void (*side)(void *, const uint8_t *, size_t),
+		  void *ctx)
 {
 	sw_pipe *p = calloc(1, sizeof(*p));
 	size_t i;
@@ -84,6 +112,8 @@ int sw_pipe_start(sw_pipe **out, size_t nslots, size_t slot_size,
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->can_put, NULL);
 	pthread_cond_init(&p->can_get, NULL);
+	pthread_cond_init(&p->side_done, NULL);
+	p->side = side;
 	p->nslots = nslots;
 	p->slot_size = slot_size;
 	p->fn = fn;
@@ -107,8 +137,21 @@ int sw_pipe_reserve(sw_pipe *p, uint8_t **buf, size_t *cap)
 	int rc;
 
 	pthread_mutex_lock(&p->mu);
-	while (p->count == p->nslots && p->rc == 0)
+	while (p->count == p->nslots && p->rc == 0) {
+		if (p->side && !p->side_busy && p->sided < p->count) {
+			/* full: the oldest chunk not hashed yet, instead of waiting */
+			size_t i = (p->head + p->sided) % p->nslots;
+			p->side_busy = true;
+			pthread_mutex_unlock(&p->mu);
+			p->side(p->ctx, p->slot[i], p->len[i]);
+			pthread_mutex_lock(&p->mu);
+			p->side_busy = false;
+			p->sided++;
+			pthread_cond_signal(&p->side_done);
+			continue;
+		}
 		pthread_cond_wait(&p->can_put, &p->mu);
+	}
 	rc = p->rc;
 	/* the slot at tail is ours until count says otherwise */
 	*buf = p->slot[(p->head + p->count) % p->nslots];

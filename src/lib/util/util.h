@@ -241,9 +241,12 @@ int sw_open_regular(int dfd, const char *name, bool follow);
 /* ---- a bounded chunk pipe with its own consumer thread (pipe.c) ---- */
 typedef struct sw_pipe sw_pipe;
 /* Start a thread that calls fn(ctx, bytes, n) for every chunk put, in order.
+ * side (may be NULL) runs on every chunk too, in order and before fn, on
+ * the producer's thread when the pipe is full or else the consumer's.
  * nslots x slot_size bytes are allocated once. SW_ENOMEM on failure. */
 int sw_pipe_start(sw_pipe **out, size_t nslots, size_t slot_size,
-		  int (*fn)(void *ctx, const uint8_t *p, size_t n), void *ctx);
+		  int (*fn)(void *ctx, const uint8_t *p, size_t n),
+		  void (*side)(void *ctx, const uint8_t *p, size_t n), void *ctx);
 /* Queue bytes (copied; split into slots). Blocks while the pipe is full.
  * Returns the consumer's error, if it has failed, instead of queueing. */
 int sw_pipe_put(sw_pipe *p, const uint8_t *data, size_t n);
