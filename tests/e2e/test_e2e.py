@@ -1331,6 +1331,37 @@ def rpm_database_read_through_sqlite():
 
 
 @case
+def unowned_system_program_raises_its_heuristic():
+    """A program with suspicious traits in /usr/bin that no installed
+    package lists, in an image whose dpkg database lists its files, was
+    put there by hand: its heuristic finding is raised one step (and says
+    why); the same file listed by a package, or in an image without a
+    database, is not."""
+    elf = b"\x7fELF\x02\x01\x01" + bytes(57) + b"a program" + bytes(200)
+    status = b"Package: coreutils\nStatus: install ok installed\nArchitecture: amd64\nVersion: 9.1-1\n\n"
+    listed = b"".join(b"/usr/bin/tool%d\n" % i for i in range(60))
+
+    def sev(name, files, lst):
+        root = d(name)
+        ents = [E("usr/", kind="dir"), E("usr/bin/", kind="dir"), E("usr/bin/kworker", elf, mode=0o755)] + files
+        if lst is not None:
+            ents += [E("var/", kind="dir"), E("var/lib/dpkg/status", status),
+                     E("var/lib/dpkg/info/coreutils.list", lst)]
+        oci_image(root, [Layer(ents)])
+        f = [x for x in scan(root).json["findings"] if x["path"] == "/usr/bin/kworker" and x["detector"] == "heuristic"]
+        eq(len(f), 1, "one heuristic finding on /usr/bin/kworker in %s: %r" % (name, f))
+        return f[0]
+    alone = sev("unowned-nodb", [], None)
+    unowned = sev("unowned-db", [], listed)
+    owned = sev("owned-db", [], listed + b"/usr/bin/kworker\n")
+    order = ["info", "low", "medium", "high", "critical"]
+    eq(order.index(unowned["severity"]), order.index(alone["severity"]) + 1,
+       "raised one step: %s -> %s" % (alone["severity"], unowned["severity"]))
+    ok("no installed package lists" in unowned["evidence"].get("raised_unowned", ""), unowned["evidence"])
+    eq((owned["severity"], "raised_unowned" in owned["evidence"]), (alone["severity"], False), "a listed program")
+
+
+@case
 def wallet_shape_without_mining_context_is_quiet():
     root = d("cfg2")
     oci_image(root, [base_layer(created_by="RUN apt-get install -y curl && curl -o /tmp/x https://example.invalid/x")],

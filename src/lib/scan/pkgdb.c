@@ -25,6 +25,9 @@
  *     SW-PKG-MODIFIED, high: a replaced ps, ls or sshd is how a rootkit
  *     hides, and no rule sees it (files dpkg-divert moved aside excepted);
  *   - a finding's package evidence says "unmodified": true or false;
+ *   - a heuristic finding (low or medium) on a file in a system directory
+ *     that no package lists, in an image whose database lists files, is
+ *     raised one step ("raised_unowned"): put there by hand;
  *   - a text-pattern finding (a YARA rule, not a miner or packer rule, on
  *     a file that is not ELF) on an unmodified file under /usr/share/ is
  *     lowered to low, saying so ("lowered_from"): nmap's NSE scripts, test
@@ -657,6 +660,25 @@ static bool lowerable(const sw_finding *f, bool elf)
 	       f->severity > SW_SEV_LOW;
 }
 
+/* A heuristic finding (suspicious or packed traits) at low or medium on a
+ * file in a system directory: what an unowned file raises one step. */
+#define UNOWNED_MIN_OWNERS 50      /* a database that lists an image's files, not a stub */
+
+static bool raisable(const sw_finding *f)
+{
+	static const char *const dirs[] = { "/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/lib/", "/lib64/",
+					    "/usr/lib/", "/usr/lib64/", "/usr/libexec/" };
+	size_t i;
+
+	if (strcmp(f->detector, "heuristic") != 0 || (f->severity != SW_SEV_LOW && f->severity != SW_SEV_MEDIUM) ||
+	    strchr(f->path, '!'))
+		return false;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (!strncmp(f->path, dirs[i], strlen(dirs[i])))
+			return true;
+	return false;
+}
+
 static int note(sw_finding *f, const pkgdb *db)
 {
 	const owner *o = owner_of(db, f->path);
@@ -678,6 +700,16 @@ static int note(sw_finding *f, const pkgdb *db)
 	if (rc == 0)
 		rc = sw_report__evidence_add(f, "package", sw_buf_cstr(&b));
 	sw_buf_release(&b);
+	if (rc == 0 && !p && db->no >= UNOWNED_MIN_OWNERS && raisable(f)) {
+		/* a database that lists files, and not this program in a system
+		 * directory: put there by hand, which the heuristic's traits make
+		 * worse (a build that installs by hand leaves no such traits) */
+		const char *was = f->severity == SW_SEV_LOW ? "\"low to medium: in a system directory no installed "
+							      "package lists\"" :
+					"\"medium to high: in a system directory no installed package lists\"";
+		if ((rc = sw_report__evidence_add(f, "raised_unowned", was)) == 0)
+			f->severity = f->severity == SW_SEV_LOW ? SW_SEV_MEDIUM : SW_SEV_HIGH;
+	}
 	if (rc == 0 && same == 1 && lowerable(f, d.elf)) {
 		char was[32];
 		snprintf(was, sizeof(was), "\"%s\"", sw_severity_name(f->severity));
