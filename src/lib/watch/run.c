@@ -831,7 +831,12 @@ static int record(worker *k, const wjob *j, const sw_image *img, const char *pla
 			sw_dbv v[] = { DB_S(li->digest), DB_S(k->me) };
 			const char *sql;
 			if (k->cached[i]) {
-				sql = "UPDATE watch_layers SET reuses = reuses + 1, state = 'done' WHERE digest = $1";
+				/* a layer whose scan reached the layer cache (its own
+				 * connection) while the image's record was lost (the
+				 * store crashed before that commit): the retry finds
+				 * it cached, but it was scanned once and never counted */
+				sql = "UPDATE watch_layers SET reuses = reuses + CASE WHEN scans > 0 THEN 1 ELSE 0 END, "
+				      "scans = CASE WHEN scans > 0 THEN scans ELSE 1 END, state = 'done' WHERE digest = $1";
 				reused++;
 			} else if (k->stored[i]) {
 				sql = "UPDATE watch_layers SET scans = scans + 1, state = 'done', worker = $2 WHERE digest = $1";
