@@ -1341,12 +1341,14 @@ def unowned_system_program_raises_its_heuristic():
     status = b"Package: coreutils\nStatus: install ok installed\nArchitecture: amd64\nVersion: 9.1-1\n\n"
     listed = b"".join(b"/usr/bin/tool%d\n" % i for i in range(60))
 
-    def sev(name, files, lst):
+    def sev(name, files, lst, other=None):
         root = d(name)
         ents = [E("usr/", kind="dir"), E("usr/bin/", kind="dir"), E("usr/bin/kworker", elf, mode=0o755)] + files
         if lst is not None:
             ents += [E("var/", kind="dir"), E("var/lib/dpkg/status", status),
                      E("var/lib/dpkg/info/coreutils.list", lst)]
+        if other is not None:
+            ents.append(E("var/lib/dpkg/info/bigpkg.list", other))
         oci_image(root, [Layer(ents)])
         f = [x for x in scan(root).json["findings"] if x["path"] == "/usr/bin/kworker" and x["detector"] == "heuristic"]
         eq(len(f), 1, "one heuristic finding on /usr/bin/kworker in %s: %r" % (name, f))
@@ -1359,6 +1361,31 @@ def unowned_system_program_raises_its_heuristic():
        "raised one step: %s -> %s" % (alone["severity"], unowned["severity"]))
     ok("no installed package lists" in unowned["evidence"].get("raised_unowned", ""), unowned["evidence"])
     eq((owned["severity"], "raised_unowned" in owned["evidence"]), (alone["severity"], False), "a listed program")
+    # a package list past what is kept (over 8 MiB) may list the program:
+    # its owners are unknown, so nothing is raised, the 60 read ones aside
+    big = b"/usr/bin/kworker\n" + b"".join(b"/usr/share/doc/pad/%07d\n" % i for i in range(330000))
+    ok(len(big) > 8 << 20, "the list is past the kept bound: %d bytes" % len(big))
+    unread = sev("unowned-unread", [], listed, big)
+    eq((unread["severity"], "raised_unowned" in unread["evidence"]), (alone["severity"], False),
+       "a database not read whole")
+
+
+@case
+def package_database_of_many_packages_stays_linear():
+    """A dpkg status of 140,000 tiny paragraphs (8 MB, just under what is
+    kept): reading it must cost its size, not its square (a scan of it took
+    54 s when each package was looked up by a scan of the others). The
+    bound is loose: it catches the square, not a slow machine."""
+    st = b"".join(b"Package: p%d\nStatus: install ok installed\nVersion: 1\n\n" % i for i in range(140000))
+    ok(len(st) < 8 << 20, "under the kept bound: %d" % len(st))
+    root = d("pkg-many")
+    oci_image(root, [Layer([E("var/", kind="dir"), E("var/lib/dpkg/status", st), E("opt/eicar", EICAR)])])
+    try:
+        r = scan("--no-cache", root, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the scan of a database of 140,000 packages took over 30 s")
+    eq(one_finding(r, "SW-IOC-SHA256", "/opt/eicar", 0)["evidence"]["package"], {"manager": "dpkg", "name": None},
+       "the database was read")
 
 
 @case

@@ -51,22 +51,6 @@ static char *pool_add(iocs *s, char *str)
 	return str;
 }
 
-static int hexbytes(const char *p, size_t n, uint8_t *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		int hi = isxdigit((unsigned char)p[2 * i]) ? p[2 * i] : -1;
-		int lo = isxdigit((unsigned char)p[2 * i + 1]) ? p[2 * i + 1] : -1;
-		if (hi < 0 || lo < 0)
-			return SW_EFORMAT;
-		hi = isdigit(hi) ? hi - '0' : tolower(hi) - 'a' + 10;
-		lo = isdigit(lo) ? lo - '0' : tolower(lo) - 'a' + 10;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 static int parse_list(iocs *s, const char *text, size_t len, const char *source,
 		      sw_error *err)
 {
@@ -112,7 +96,7 @@ static int parse_list(iocs *s, const char *text, size_t len, const char *source,
 		if (SW_GROW(s->v, s->n) < 0)
 			return sw_error_set(err, SW_ENOMEM, "out of memory");
 		x = &s->v[s->n];
-		if (fl[0] < 64 || hexbytes(f[0], SW_SHA256_LEN, x->h) < 0 || (fl[0] > 64 && f[0][64] != ':'))
+		if (fl[0] < 64 || sw_unhex(f[0], SW_SHA256_LEN, x->h) < 0 || (fl[0] > 64 && f[0][64] != ':'))
 			return sw_error_set(err, SW_EFORMAT, "%s:%zu: not a 64-hex-digit SHA-256", source, line);
 		if (fl[0] == 64) {
 			s->unsized = true;

@@ -49,13 +49,28 @@ typedef struct pkg {
 	size_t nlen;
 } pkg;
 
+/* The digests a database may record for a file: dpkg's MD5 (md5sums), apk's
+ * SHA-1 (Z:Q1...), rpm's by the header's algorithm (SHA-256 mostly). */
+enum { DG_MD5, DG_SHA1, DG_SHA256, NDG };
+static const struct { const char *name, *recorded; size_t len; } dgs[NDG] = {
+	{ "md5", "recorded_md5", SW_MD5_LEN }, { "sha1", "recorded_sha1", SW_SHA1_LEN },
+	{ "sha256", "recorded_sha256", SW_SHA256_LEN },
+};
+
+typedef struct digest {
+	uint8_t algo;            /* DG_* */
+	uint8_t b[SW_SHA256_LEN];
+} digest;
+
+/* A file's own digests as the engine took them: d[algo], NULL when not. */
+typedef struct fdigs {
+	const uint8_t *d[NDG];
+} fdigs;
+
 typedef struct owner {
 	char *path;              /* absolute, NUL-terminated (in a copy of the database) */
-	size_t pkg;
-	bool has_md5, has_sha1, has_sha256;
-	uint8_t md5[SW_MD5_LEN];  /* from info/NAME.md5sums, or an rpm header */
-	uint8_t sha1[SW_SHA1_LEN]; /* from apk's Z:Q1..., or an rpm header */
-	uint8_t sha256[SW_SHA256_LEN]; /* from an rpm header */
+	uint32_t pkg;
+	uint32_t dig;            /* 1 + its index in pkgdb.dg; 0: no digest recorded */
 } owner;
 
 typedef struct pkgdb {
@@ -65,16 +80,22 @@ typedef struct pkgdb {
 	size_t no;
 	char **texts;            /* the databases' copies the entries point into */
 	size_t ntexts;
-	char **diverted;         /* dpkg-divert's sources: not the package's file any more */
+	digest *dg;              /* the digests owners point to (most lines record none) */
+	size_t ndg;
+	uint32_t *pidx;          /* hash index of p by (manager, name): 1 + index, 0 empty */
+	size_t pcap;             /* its slots, a power of two, at least twice np */
+	char **diverted;         /* dpkg-divert's sources, sorted: not the package's file any more */
 	size_t ndiverted;
 	const char *manager;     /* the first database read: a file none lists is "not from it" */
+	bool partial;            /* a database only partly read (a bound, or not kept): an
+				  * unlisted file may be listed in what was not read */
 } pkgdb;
 
 #define DPKG_INFO "/var/lib/dpkg/info/"
 #define RPM_SQLITE "/var/lib/rpm/rpmdb.sqlite"
 #define RPM_SQLITE_SYSIMAGE "/usr/lib/sysimage/rpm/rpmdb.sqlite"
 #define RPM_MAX_PACKAGES 100000
-#define RPM_MAX_FILES 4000000     /* in all the headers together */
+#define RPM_MAX_FILES 1000000     /* in all the headers together (each an owner and a path) */
 #define DPKG_STATUS_D "/var/lib/dpkg/status.d/"
 
 bool sw_scan__is_pkgdb(const char *path)
@@ -100,8 +121,40 @@ static void db_release(pkgdb *db)
 		free(db->texts[i]);
 	free(db->texts);
 	free(db->diverted);
+	free(db->dg);
+	free(db->pidx);
 	free(db->p);
 	free(db->o);
+}
+
+static size_t pkg_hash(const char *manager, const char *name, size_t n)
+{
+	size_t h = (size_t)(uintptr_t)manager * 31u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	return h;
+}
+
+/* The hash index of the packages, rebuilt at twice the size when half full. */
+static int pidx_grow(pkgdb *db)
+{
+	size_t cap = db->pcap ? 2 * db->pcap : 256, i;
+	uint32_t *t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return SW_ENOMEM;
+	for (i = 0; i < db->np; i++) {
+		size_t h = pkg_hash(db->p[i].manager, db->p[i].name, db->p[i].nlen) & (cap - 1);
+		while (t[h])
+			h = (h + 1) & (cap - 1);
+		t[h] = (uint32_t)i + 1;
+	}
+	free(db->pidx);
+	db->pidx = t;
+	db->pcap = cap;
+	return 0;
 }
 
 /* The package called name (n bytes; ":arch" ignored) of manager, made
@@ -113,13 +166,20 @@ static int db_pkg(pkgdb *db, const char *manager, const char *name, size_t n, si
 
 	if (colon)
 		n = (size_t)(colon - name);
-	for (i = 0; i < db->np; i++)
-		if (db->p[i].manager == manager && db->p[i].nlen == n && !strncmp(db->p[i].name, name, n)) {
-			*out = i;
+	/* a hash index, not a scan: a database of a hundred thousand packages
+	 * (the image's to make) must not cost their square */
+	if (2 * (db->np + 1) > db->pcap && pidx_grow(db) < 0)
+		return SW_ENOMEM;
+	for (i = pkg_hash(manager, name, n) & (db->pcap - 1); db->pidx[i]; i = (i + 1) & (db->pcap - 1)) {
+		const pkg *q = &db->p[db->pidx[i] - 1];
+		if (q->manager == manager && q->nlen == n && !strncmp(q->name, name, n)) {
+			*out = db->pidx[i] - 1;
 			return 0;
 		}
-	if (SW_GROW(db->p, db->np) < 0)
+	}
+	if (db->np >= UINT32_MAX - 1 || SW_GROW(db->p, db->np) < 0)
 		return SW_ENOMEM;
+	db->pidx[i] = (uint32_t)db->np + 1;
 	memset(&db->p[db->np], 0, sizeof(db->p[db->np]));
 	db->p[db->np].manager = manager;
 	db->p[db->np].name = name;
@@ -130,36 +190,34 @@ static int db_pkg(pkgdb *db, const char *manager, const char *name, size_t n, si
 	return 0;
 }
 
-static int db_owner(pkgdb *db, char *path, size_t pk, const uint8_t *md5)
+/* A digest the database recorded for owner entry o. */
+static int db_digest(pkgdb *db, size_t o, int algo, const uint8_t *b)
 {
+	if (SW_GROW(db->dg, db->ndg) < 0 || db->ndg >= UINT32_MAX - 1)
+		return SW_ENOMEM;
+	db->dg[db->ndg].algo = (uint8_t)algo;
+	memcpy(db->dg[db->ndg].b, b, dgs[algo].len);
+	db->o[o].dig = (uint32_t)++db->ndg;
+	return 0;
+}
+
+/* Path p owned by package pk (with the digest the database recorded for
+ * it, algo -1 for none). *made: whether it became an entry. */
+static int db_owner(pkgdb *db, char *path, size_t pk, int algo, const uint8_t *b, bool *made)
+{
+	if (made)
+		*made = false;
 	if (path[0] != '/' || !path[1])
 		return 0; /* "/." and relative junk */
 	if (SW_GROW(db->o, db->no) < 0)
 		return SW_ENOMEM;
-	memset(&db->o[db->no], 0, sizeof(db->o[db->no]));
 	db->o[db->no].path = path;
-	db->o[db->no].pkg = pk;
-	if ((db->o[db->no].has_md5 = md5 != NULL))
-		memcpy(db->o[db->no].md5, md5, SW_MD5_LEN);
+	db->o[db->no].pkg = (uint32_t)pk;
+	db->o[db->no].dig = 0;
 	db->no++;
-	return 0;
-}
-
-static int unhex(const char *p, uint8_t *out, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < 2 * n; i++) {
-		int c = p[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-				  c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-		if (v < 0)
-			return -1;
-		if (i % 2 == 0)
-			out[i / 2] = (uint8_t)(v << 4);
-		else
-			out[i / 2] |= (uint8_t)v;
-	}
-	return 0;
+	if (made)
+		*made = true;
+	return algo >= 0 ? db_digest(db, db->no - 1, algo, b) : 0;
 }
 
 /* A copy of the database's bytes, NUL-terminated, kept until the end. */
@@ -251,11 +309,11 @@ static int read_list(pkgdb *db, char *text, const char *name, size_t nlen, bool 
 		if (md5sums) {
 			if (!(sp = strstr(l, "  ")) || sp[2] == '\0')
 				continue;
-			have = sp - l == 2 * SW_MD5_LEN && unhex(l, md5, SW_MD5_LEN) == 0;
+			have = sp - l == 2 * SW_MD5_LEN && sw_unhex(l, SW_MD5_LEN, md5) == 0;
 			l = sp + 1; /* "md5 /path": the second blank becomes the root */
 			*l = '/';
 		}
-		if ((rc = db_owner(db, l, k, have ? md5 : NULL)) < 0)
+		if ((rc = db_owner(db, l, k, have ? DG_MD5 : -1, md5, NULL)) < 0)
 			return rc;
 	}
 	return 0;
@@ -266,15 +324,15 @@ static int read_list(pkgdb *db, char *text, const char *name, size_t nlen, bool 
 static int read_apk(pkgdb *db, char *text)
 {
 	char *l, *p = text, *folder = NULL, *path;
-	size_t k = 0, last = 0;   /* last: 1 + the owner entry an R: line just made */
-	bool have = false;
+	size_t k = 0;
+	bool have = false, last = false;  /* last: the R: line above made an owner entry */
 	int rc;
 
 	while ((l = next_line(&p))) {
 		if (!*l) {
 			have = false;
 			folder = NULL;
-			last = 0;
+			last = false;
 		} else if (l[0] == 'P' && l[1] == ':') {
 			if ((rc = db_pkg(db, "apk", l + 2, strlen(l + 2), &k)) < 0)
 				return rc;
@@ -293,21 +351,18 @@ static int read_apk(pkgdb *db, char *text)
 				return SW_ENOMEM;
 			}
 			db->texts[db->ntexts++] = path;
-			last = db->no + 1;
-			if ((rc = db_owner(db, path, k, NULL)) < 0)
+			if ((rc = db_owner(db, path, k, -1, NULL, &last)) < 0)
 				return rc;
-			if (db->no != last)
-				last = 0; /* not an entry (db_owner skipped it) */
 		} else if (have && last && l[0] == 'Z' && l[1] == ':' && l[2] == 'Q' && l[3] == '1') {
 			/* the SHA-1 of the file the R: line above named, base64 */
 			uint8_t *d = NULL;
 			size_t dn = 0;
-			if (sw_b64_decode(l + 4, strlen(l + 4), &d, &dn) == 0 && dn == SW_SHA1_LEN) {
-				db->o[last - 1].has_sha1 = true;
-				memcpy(db->o[last - 1].sha1, d, SW_SHA1_LEN);
-			}
+			if (sw_b64_decode(l + 4, strlen(l + 4), &d, &dn) == 0 && dn == SW_SHA1_LEN)
+				rc = db_digest(db, db->no - 1, DG_SHA1, d);
 			free(d);
-			last = 0;
+			if (rc < 0)
+				return rc;
+			last = false;
 		}
 	}
 	return 0;
@@ -330,15 +385,20 @@ static int read_diversions(pkgdb *db, char *text)
 	return 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Was path (or, under merged /usr, what it was before) moved aside by
+ * dpkg-divert? (diverted sorted by read_dbs) */
 static bool diverted(const pkgdb *db, const char *path)
 {
-	size_t i;
+	const char *again = !strncmp(path, "/usr/", 5) ? path + 4 : NULL;
 
-	for (i = 0; i < db->ndiverted; i++)
-		if (!strcmp(db->diverted[i], path) ||
-		    (!strncmp(path, "/usr/", 5) && !strcmp(db->diverted[i], path + 4)))
-			return true;
-	return false;
+	return db->ndiverted && (bsearch(&path, db->diverted, db->ndiverted, sizeof(*db->diverted), cmp_str) ||
+				 (again && bsearch(&again, db->diverted, db->ndiverted, sizeof(*db->diverted),
+						   cmp_str)));
 }
 
 /* ---- rpm: rpmdb.sqlite's Packages(hnum, blob), each blob a header ----
@@ -458,8 +518,10 @@ static int rpm_header(pkgdb *db, const uint8_t *blob, size_t n, size_t *files)
 	    !rpm_tag(&h, 1116, &type, &ipos, &count) || type != RPM_INT32 || count != nbase || ipos % 4 ||
 	    (size_t)ipos + 4 * (size_t)count > h.dl)
 		return 0; /* a package with no files */
-	if (*files + nbase > RPM_MAX_FILES)
+	if (*files + nbase > RPM_MAX_FILES) {
+		db->partial = true;
 		return 0;
+	}
 	*files += nbase;
 	if (!(dirs = calloc(ndirs, sizeof(*dirs))))
 		return SW_ENOMEM;
@@ -480,17 +542,13 @@ static int rpm_header(pkgdb *db, const uint8_t *blob, size_t n, size_t *files)
 			break;
 		}
 		db->texts[db->ntexts++] = path;
-		if ((rc = db_owner(db, path, k, NULL)) < 0 || db->no == 0 || db->o[db->no - 1].path != path || !dig)
-			continue;
 		{
-			owner *o = &db->o[db->no - 1];
-			size_t dl = strlen(dig);
-			if (algo == 8 && dl == 2 * SW_SHA256_LEN)
-				o->has_sha256 = unhex(dig, o->sha256, SW_SHA256_LEN) == 0;
-			else if (algo == 2 && dl == 2 * SW_SHA1_LEN)
-				o->has_sha1 = unhex(dig, o->sha1, SW_SHA1_LEN) == 0;
-			else if (algo == 1 && dl == 2 * SW_MD5_LEN)
-				o->has_md5 = unhex(dig, o->md5, SW_MD5_LEN) == 0;
+			/* rpm's algorithm numbers (PGPHASHALGO): 1 MD5, 2 SHA-1, 8 SHA-256 */
+			int a = algo == 1 ? DG_MD5 : algo == 2 ? DG_SHA1 : algo == 8 ? DG_SHA256 : -1;
+			uint8_t b[SW_SHA256_LEN];
+			if (a < 0 || !dig || strlen(dig) != 2 * dgs[a].len || sw_unhex(dig, dgs[a].len, b) < 0)
+				a = -1;
+			rc = db_owner(db, path, k, a, b, NULL);
 		}
 	}
 	free(dirs);
@@ -503,7 +561,7 @@ static int read_rpm(pkgdb *db, const uint8_t *data, size_t len)
 	sqlite3_stmt *st = NULL;
 	unsigned char *copy;
 	size_t rows = 0, files = 0;
-	int rc = 0, sr;
+	int rc = 0, sr = SQLITE_DONE;
 
 	if (!len || !(copy = sqlite3_malloc64(len)))
 		return len ? SW_ENOMEM : 0;
@@ -516,6 +574,7 @@ static int read_rpm(pkgdb *db, const uint8_t *data, size_t len)
 	if (sqlite3_open_v2(":memory:", &q, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		sqlite3_free(copy);
 		sqlite3_close(q);
+		db->partial = true;
 		return 0;
 	}
 	/* a hostile file: no triggers or views run, no schema writes, bounded */
@@ -528,14 +587,22 @@ static int read_rpm(pkgdb *db, const uint8_t *data, size_t len)
 				SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY) != SQLITE_OK ||
 	    sqlite3_prepare_v2(q, "SELECT blob FROM Packages", -1, &st, NULL) != SQLITE_OK)
 		goto out; /* not an rpm database we can read: nothing from it */
-	while (rc == 0 && rows < RPM_MAX_PACKAGES && (sr = sqlite3_step(st)) == SQLITE_ROW) {
+	while (rc == 0 && (sr = sqlite3_step(st)) == SQLITE_ROW) {
 		const void *b = sqlite3_column_blob(st, 0);
 		int n = sqlite3_column_bytes(st, 0);
-		rows++;
+		if (++rows > RPM_MAX_PACKAGES) {
+			db->partial = true;
+			break;
+		}
 		if (b && n > 0)
 			rc = rpm_header(db, b, (size_t)n, &files);
 	}
+	if (rc == 0 && sr != SQLITE_DONE)
+		db->partial = true; /* a corrupt page, or the bound: the rest unread */
+	goto done;
 out:
+	db->partial = true;
+done:
 	sqlite3_finalize(st);
 	sqlite3_close(q);
 	return rc;
@@ -598,43 +665,43 @@ static const owner *owner_of(const pkgdb *db, const char *path)
 	return NULL;
 }
 
-/* The digests the engine took of a finding's file (evidence md5, sha1, elf). */
-typedef struct fdig {
-	bool has_md5, has_sha1, has_sha256, elf;
-	uint8_t md5[SW_MD5_LEN], sha1[SW_SHA1_LEN], sha256[SW_SHA256_LEN];
-} fdig;
-
-static void finding_digests(const sw_finding *f, fdig *d)
+/* The digests the engine took of a finding's file (evidence md5, sha1,
+ * sha256) and whether it is an ELF; fd points into b. */
+static void finding_digests(const sw_finding *f, uint8_t b[NDG][SW_SHA256_LEN], fdigs *fd, bool *elf)
 {
 	sw_json_doc *doc = NULL;
-	const char *h;
 	const sw_json *e;
+	int a;
 
-	memset(d, 0, sizeof(*d));
+	memset(fd, 0, sizeof(*fd));
+	*elf = false;
 	if (sw_json_parse(f->evidence, strlen(f->evidence), &doc, NULL) < 0)
 		return;
-	h = sw_json_get_str(sw_json_root(doc), "md5");
-	d->has_md5 = h && strlen(h) == 2 * SW_MD5_LEN && unhex(h, d->md5, SW_MD5_LEN) == 0;
-	h = sw_json_get_str(sw_json_root(doc), "sha1");
-	d->has_sha1 = h && strlen(h) == 2 * SW_SHA1_LEN && unhex(h, d->sha1, SW_SHA1_LEN) == 0;
-	h = sw_json_get_str(sw_json_root(doc), "sha256");
-	d->has_sha256 = h && strlen(h) == 2 * SW_SHA256_LEN && unhex(h, d->sha256, SW_SHA256_LEN) == 0;
+	for (a = 0; a < NDG; a++) {
+		const char *h = sw_json_get_str(sw_json_root(doc), dgs[a].name);
+		if (h && strlen(h) == 2 * dgs[a].len && sw_unhex(h, dgs[a].len, b[a]) == 0)
+			fd->d[a] = b[a];
+	}
 	e = sw_json_get(sw_json_root(doc), "elf");
-	d->elf = e && e->type == SW_JSON_BOOL && e->b;
+	*elf = e && e->type == SW_JSON_BOOL && e->b;
 	sw_json_free(doc);
 }
 
-/* Is the file as its package recorded it? 1 yes, 0 no, -1 nothing to
- * compare (the database records no digest the engine took). */
-static int as_recorded(const owner *o, const uint8_t *md5, const uint8_t *sha1, const uint8_t *sha256)
+/* The digest the database recorded for o, or NULL. */
+static const digest *recorded(const pkgdb *db, const owner *o)
 {
-	if (o && o->has_sha256 && sha256)
-		return !memcmp(o->sha256, sha256, SW_SHA256_LEN);
-	if (o && o->has_md5 && md5)
-		return !memcmp(o->md5, md5, SW_MD5_LEN);
-	if (o && o->has_sha1 && sha1)
-		return !memcmp(o->sha1, sha1, SW_SHA1_LEN);
-	return -1;
+	return o && o->dig ? &db->dg[o->dig - 1] : NULL;
+}
+
+/* Is the file as its package recorded it? 1 yes, 0 no, -1 nothing to
+ * compare (no digest recorded, or not one the engine took). */
+static int as_recorded(const pkgdb *db, const owner *o, const fdigs *fd)
+{
+	const digest *d = recorded(db, o);
+
+	if (!d || !fd->d[d->algo])
+		return -1;
+	return !memcmp(d->b, fd->d[d->algo], dgs[d->algo].len);
 }
 
 static int pkg_json(sw_jw *w, const pkgdb *db, const pkg *p)
@@ -685,11 +752,13 @@ static int note(sw_finding *f, const pkgdb *db)
 	const pkg *p = o ? &db->p[o->pkg] : NULL;
 	sw_buf b = SW_BUF_INIT(4096);
 	sw_jw w = SW_JW_INIT(&b);
-	fdig d;
+	uint8_t bytes[NDG][SW_SHA256_LEN];
+	fdigs fd;
+	bool elf;
 	int rc, same;
 
-	finding_digests(f, &d);
-	same = as_recorded(o, d.has_md5 ? d.md5 : NULL, d.has_sha1 ? d.sha1 : NULL, d.has_sha256 ? d.sha256 : NULL);
+	finding_digests(f, bytes, &fd, &elf);
+	same = as_recorded(db, o, &fd);
 
 	sw_jw_obj(&w);
 	pkg_json(&w, db, p);
@@ -700,7 +769,7 @@ static int note(sw_finding *f, const pkgdb *db)
 	if (rc == 0)
 		rc = sw_report__evidence_add(f, "package", sw_buf_cstr(&b));
 	sw_buf_release(&b);
-	if (rc == 0 && !p && db->no >= UNOWNED_MIN_OWNERS && raisable(f)) {
+	if (rc == 0 && !p && !db->partial && db->no >= UNOWNED_MIN_OWNERS && raisable(f)) {
 		/* a database that lists files, and not this program in a system
 		 * directory: put there by hand, which the heuristic's traits make
 		 * worse (a build that installs by hand leaves no such traits) */
@@ -710,7 +779,7 @@ static int note(sw_finding *f, const pkgdb *db)
 		if ((rc = sw_report__evidence_add(f, "raised_unowned", was)) == 0)
 			f->severity = f->severity == SW_SEV_LOW ? SW_SEV_MEDIUM : SW_SEV_HIGH;
 	}
-	if (rc == 0 && same == 1 && lowerable(f, d.elf)) {
+	if (rc == 0 && same == 1 && lowerable(f, elf)) {
 		char was[32];
 		snprintf(was, sizeof(was), "\"%s\"", sw_severity_name(f->severity));
 		if ((rc = sw_report__evidence_add(f, "lowered_from", was)) == 0)
@@ -724,34 +793,23 @@ static int note(sw_finding *f, const pkgdb *db)
 static int modified(sw_report *r, const pkgdb *db, const char *path, size_t layer, const psum *sum)
 {
 	const owner *o = owner_of(db, path);
+	const digest *d = recorded(db, o);
+	const fdigs fd = { { sum->md5, sum->sha1, sum->sha256 } };
 	const pkg *p;
 	sw_buf b = SW_BUF_INIT(4096);
 	sw_jw w = SW_JW_INIT(&b);
-	char hex[2 * SW_SHA1_LEN + 1], title[512];
+	char hex[2 * SW_SHA256_LEN + 1], title[512];
 	sw_finding f = { 0 };
 	int rc;
 
-	if (as_recorded(o, sum->md5, sum->sha1, sum->sha256) != 0 || diverted(db, path))
+	if (as_recorded(db, o, &fd) != 0 || diverted(db, path))
 		return 0;
 	p = &db->p[o->pkg];
 	sw_jw_obj(&w);
-	if (o->has_sha256) {
-		char h2[2 * SW_SHA256_LEN + 1];
-		sw_hex(sum->sha256, SW_SHA256_LEN, h2);
-		sw_jw_kstr(&w, "sha256", h2);
-		sw_hex(o->sha256, SW_SHA256_LEN, h2);
-		sw_jw_kstr(&w, "recorded_sha256", h2);
-	} else if (o->has_md5) {
-		sw_hex(sum->md5, SW_MD5_LEN, hex);
-		sw_jw_kstr(&w, "md5", hex);
-		sw_hex(o->md5, SW_MD5_LEN, hex);
-		sw_jw_kstr(&w, "recorded_md5", hex);
-	} else {
-		sw_hex(sum->sha1, SW_SHA1_LEN, hex);
-		sw_jw_kstr(&w, "sha1", hex);
-		sw_hex(o->sha1, SW_SHA1_LEN, hex);
-		sw_jw_kstr(&w, "recorded_sha1", hex);
-	}
+	sw_hex(fd.d[d->algo], dgs[d->algo].len, hex);
+	sw_jw_kstr(&w, dgs[d->algo].name, hex);
+	sw_hex(d->b, dgs[d->algo].len, hex);
+	sw_jw_kstr(&w, dgs[d->algo].recorded, hex);
 	sw_jw_key(&w, "package");
 	sw_jw_obj(&w);
 	pkg_json(&w, db, p);
@@ -803,26 +861,28 @@ int sw_scan__provenance(scan *s, const sw_merge *m, sw_report *r)
 		const job *j = &s->jobs[l];
 		for (k = 0; k < j->nkept && rc == 0; k++) {
 			const char *path = sw_scan__job_path(j, j->kept[k].rec);
-			if (sw_scan__is_pkgdb(path) && sw_merge_live(m, l, j->kept[k].rec))
+			if (!sw_scan__is_pkgdb(path) || !sw_merge_live(m, l, j->kept[k].rec))
+				continue;
+			if (j->kept[k].len == 0)
+				db.partial = true; /* there, but past what is kept (scan_layer.c) */
+			else
 				rc = read_db(&db, path, j->kept[k].data, j->kept[k].len);
 		}
 	}
 	if (rc == 0 && db.manager) {
 		if (db.no) { /* qsort takes no NULL array, even of nothing */
 			qsort(db.o, db.no, sizeof(*db.o), cmp_owner);
-			/* a path's .list entry and its .md5sums entry: one digest for both */
+			/* a path's .list entry and its .md5sums entry: one digest for
+			 * both, whichever of them a lookup lands on */
 			for (i = 1; i < db.no; i++)
-				if (!strcmp(db.o[i].path, db.o[i - 1].path) && db.o[i - 1].has_md5 && !db.o[i].has_md5) {
-					db.o[i].has_md5 = true;
-					memcpy(db.o[i].md5, db.o[i - 1].md5, SW_MD5_LEN);
-				}
+				if (!db.o[i].dig && !strcmp(db.o[i].path, db.o[i - 1].path))
+					db.o[i].dig = db.o[i - 1].dig;
 			for (i = db.no - 1; i > 0; i--)
-				if (!strcmp(db.o[i].path, db.o[i - 1].path) && db.o[i].has_md5 && !db.o[i - 1].has_md5) {
-					db.o[i - 1].has_md5 = true;
-					memcpy(db.o[i - 1].md5, db.o[i].md5, SW_MD5_LEN);
-				}
-			/* (apk writes a path once, with its digest: nothing to join) */
+				if (!db.o[i - 1].dig && !strcmp(db.o[i].path, db.o[i - 1].path))
+					db.o[i - 1].dig = db.o[i].dig;
 		}
+		if (db.ndiverted)
+			qsort(db.diverted, db.ndiverted, sizeof(*db.diverted), cmp_str);
 		for (i = 0; i < nf && rc == 0; i++)
 			if (on_a_file(&r->f[i]))
 				rc = note(&r->f[i], &db);

@@ -75,33 +75,46 @@ static bool is_start_path(const scan *s, const char *path)
  * for the findings' provenance (pkgdb.c), within a fixed budget. A
  * database past it is only not read: what comes of it is a note on
  * findings, never a reason to think the scan incomplete. */
-static int keep_file(worker *w, const uint8_t *data, size_t len)
+static int keep(worker *w, const uint8_t *data, size_t len)
 {
 	job *j = w->j;
 	kept *k;
-	bool db;
 
-	if (!w->s->want_content || w->truncated || len == 0)
-		return 0;
-	db = sw_scan__is_pkgdb(w->cur.path);
-	if (db ? len > MAX_RETAIN_PKGDB :
-		 len > MAX_RETAIN_FILE || !(((w->cur.mode & 0111) && len > 2 && data[0] == '#' && data[1] == '!') ||
-					    is_start_path(w->s, w->cur.path)))
-		return 0;
-	if (atomic_fetch_add(&w->s->kept_bytes, len) + len > MAX_RETAIN_TOTAL) {
-		j->transient = true; /* the budget is the image's, not the layer's */
-		return db ? 0 : sw_scan__add_inc(j, w->cur.path, "script not kept for the entrypoint chain: budget spent");
-	}
 	if (SW_GROW_CAP(j->kept, j->nkept, j->capkept) < 0)
 		return SW_ENOMEM;
 	k = &j->kept[j->nkept];
-	if (!(k->data = malloc(len)))
+	if (!(k->data = malloc(len ? len : 1)))
 		return SW_ENOMEM;
-	memcpy(k->data, data, len);
+	if (len)
+		memcpy(k->data, data, len);
 	k->len = len;
 	k->rec = w->cur_rec;
 	j->nkept++;
 	return 0;
+}
+
+static int keep_file(worker *w, const uint8_t *data, size_t len)
+{
+	job *j = w->j;
+	bool db = sw_scan__is_pkgdb(w->cur.path);
+
+	if (!w->s->want_content || (len == 0 && !w->truncated))
+		return 0;
+	/* a database not kept is kept as nothing: its owners are unknown, so
+	 * pkgdb.c must not take a file it does not list for one put there by
+	 * hand (an image can grow its databases past the budget on purpose) */
+	if (db && (w->truncated || len > MAX_RETAIN_PKGDB))
+		return keep(w, NULL, 0);
+	if (w->truncated || (!db && (len > MAX_RETAIN_FILE ||
+				     !(((w->cur.mode & 0111) && len > 2 && data[0] == '#' && data[1] == '!') ||
+				       is_start_path(w->s, w->cur.path)))))
+		return 0;
+	if (atomic_fetch_add(&w->s->kept_bytes, len) + len > MAX_RETAIN_TOTAL) {
+		j->transient = true; /* the budget is the image's, not the layer's */
+		return db ? keep(w, NULL, 0) :
+			    sw_scan__add_inc(j, w->cur.path, "script not kept for the entrypoint chain: budget spent");
+	}
+	return keep(w, data, len);
 }
 
 void sw_scan__free_xattrs(worker *w)
@@ -329,6 +342,18 @@ static bool evidence_has(const char *evidence, const char *key)
 	return has;
 }
 
+/* A digest into a finding's evidence, as a JSON string of hex. */
+static int evidence_hex(sw_finding *f, const char *key, const uint8_t *b, size_t n)
+{
+	char q[2 * SW_SHA256_LEN + 3];
+
+	q[0] = '"';
+	sw_hex(b, n, q + 1);
+	q[2 * n + 1] = '"';
+	q[2 * n + 2] = '\0';
+	return sw_report__evidence_add(f, key, q);
+}
+
 /* The digests a package database would have recorded for this file
  * (dpkg's MD5, apk's SHA-1, rpm's SHA-256 mostly), for pkgdb.c to compare after the merge: for
  * the findings on it (evidence "md5", "sha1", "sha256", and "elf" for an ELF: an
@@ -340,9 +365,8 @@ static int package_digest(worker *w, const uint8_t *data, size_t len, size_t nf)
 {
 	static const char *const bins[] = { "/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/" };
 	job *j = w->j;
-	bool elf = len >= 4 && memcmp(data, "\x7f" "ELF", 4) == 0, bin = false;
-	uint8_t md5[SW_MD5_LEN], sha1[SW_SHA1_LEN], sha256[SW_SHA256_LEN];
-	char m[2 * SW_MD5_LEN + 3], h[2 * SW_SHA1_LEN + 3], h2[2 * SW_SHA256_LEN + 3];
+	bool elf = sw_elf_is(data, len), bin = false;
+	psum d;
 	size_t i;
 	int rc;
 
@@ -350,37 +374,28 @@ static int package_digest(worker *w, const uint8_t *data, size_t len, size_t nf)
 		bin |= strncmp(w->cur.path, bins[i], strlen(bins[i])) == 0;
 	if (j->nf == nf && !bin)
 		return 0;
-	sw_md5_buf(data, len, md5);
-	sw_sha1_buf(data, len, sha1);
+	d.rec = w->cur_rec;
+	sw_md5_buf(data, len, d.md5);
+	sw_sha1_buf(data, len, d.sha1);
 	if (w->cur.sha256)
-		memcpy(sha256, w->cur.sha256, SW_SHA256_LEN);
+		memcpy(d.sha256, w->cur.sha256, SW_SHA256_LEN);
 	else
-		sw_sha256_buf(data, len, sha256);
-	m[0] = h[0] = h2[0] = '"';
-	sw_hex(md5, SW_MD5_LEN, m + 1);
-	memcpy(m + 1 + 2 * SW_MD5_LEN, "\"", 2);
-	sw_hex(sha1, SW_SHA1_LEN, h + 1);
-	memcpy(h + 1 + 2 * SW_SHA1_LEN, "\"", 2);
-	sw_hex(sha256, SW_SHA256_LEN, h2 + 1);
-	memcpy(h2 + 1 + 2 * SW_SHA256_LEN, "\"", 2);
+		sw_sha256_buf(data, len, d.sha256);
 	for (i = nf; i < j->nf; i++) {
+		sw_finding *f = &j->fs[i].f;
 		if (j->fs[i].rec != w->cur_rec || j->fs[i].path)
 			continue;
-		if ((rc = sw_report__evidence_add(&j->fs[i].f, "md5", m)) < 0 ||
-		    (rc = sw_report__evidence_add(&j->fs[i].f, "sha1", h)) < 0 ||
-		    (!evidence_has(j->fs[i].f.evidence, "sha256") &&
-		     (rc = sw_report__evidence_add(&j->fs[i].f, "sha256", h2)) < 0) ||
-		    (elf && (rc = sw_report__evidence_add(&j->fs[i].f, "elf", "true")) < 0))
+		if ((rc = evidence_hex(f, "md5", d.md5, SW_MD5_LEN)) < 0 ||
+		    (rc = evidence_hex(f, "sha1", d.sha1, SW_SHA1_LEN)) < 0 ||
+		    (!evidence_has(f->evidence, "sha256") && (rc = evidence_hex(f, "sha256", d.sha256, SW_SHA256_LEN)) < 0) ||
+		    (elf && (rc = sw_report__evidence_add(f, "elf", "true")) < 0))
 			return rc;
 	}
 	if (!bin)
 		return 0;
 	if (SW_GROW_CAP(j->sums, j->nsums, j->capsums) < 0)
 		return SW_ENOMEM;
-	j->sums[j->nsums].rec = w->cur_rec;
-	memcpy(j->sums[j->nsums].md5, md5, SW_MD5_LEN);
-	memcpy(j->sums[j->nsums].sha256, sha256, SW_SHA256_LEN);
-	memcpy(j->sums[j->nsums++].sha1, sha1, SW_SHA1_LEN);
+	j->sums[j->nsums++] = d;
 	return 0;
 }
 

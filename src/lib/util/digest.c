@@ -109,6 +109,23 @@ void sw_hex(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+int sw_unhex(const char *p, size_t n, uint8_t *out)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * n; i++) {
+		int c = (unsigned char)p[i], v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+						 c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (v < 0)
+			return SW_EFORMAT;
+		if (i % 2 == 0)
+			out[i / 2] = (uint8_t)(v << 4);
+		else
+			out[i / 2] |= (uint8_t)v;
+	}
+	return 0;
+}
+
 void sw_digest_str(const uint8_t d[SW_SHA256_LEN], char out[SW_DIGEST_STRLEN])
 {
 	memcpy(out, "sha256:", 7);

@@ -88,6 +88,9 @@ void sw_md5_buf(const void *p, size_t n, uint8_t out[SW_MD5_LEN]);
 #define SW_SHA1_LEN 20
 void sw_sha1_buf(const void *p, size_t n, uint8_t out[SW_SHA1_LEN]);
 void sw_hex(const uint8_t *in, size_t n, char *out); /* out: 2n+1 */
+/* n bytes from the 2n hex digits at p (either case); SW_EFORMAT on any other
+ * character (a NUL included, so a short string fails too). */
+int sw_unhex(const char *p, size_t n, uint8_t *out);
 void sw_digest_str(const uint8_t d[SW_SHA256_LEN], char out[SW_DIGEST_STRLEN]);
 /* Validate "sha256:<64 lowercase hex>" and decode it. */
 int sw_digest_parse(const char *s, uint8_t out[SW_SHA256_LEN]);
