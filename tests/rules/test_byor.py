@@ -15,6 +15,7 @@ filename, filepath and extension, a hex string of twelve 00 bytes with
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -435,8 +436,33 @@ def differential_against_yara():
     return "%d rules, %d files, %d (rule, file) pairs agree" % (len(plants), len(paths), len(want))
 
 
-CASES = [lint_reports_every_problem, broken_file_fails_unless_skipped, derived_meta_namespaces_externals,
-         scan_uses_them, file_timeout_incomplete_and_go_on, gate_takes_rarest_run_and_offset_bounds,
+def include_and_walk_bounds():
+    """Includes that multiply (a file included many times over, nested),
+    a FIFO named like a rule file, and a directory link back to its parent:
+    each a problem of its own unit, never a hang; the other files load."""
+    d = os.path.join(WORK, "bounds")
+    for k in range(6):
+        w(os.path.join(d, "deep", "l%d.yar" % k),
+          "".join('include "l%d.yar"\n' % (k + 1) for _ in range(8)) + "rule L%d { condition: false }\n" % k)
+    w(os.path.join(d, "deep", "l6.yar"), "// the leaf\n")
+    w(os.path.join(d, "fine.yar"), 'rule Bounds_Fine { strings: $f = "bounds-fine" condition: $f }\n')
+    os.mkfifo(os.path.join(d, "pipe.yar"))
+    w(os.path.join(d, "viapipe.yar"), 'include "pipe.yar"\nrule ViaPipe { condition: false }\n')
+    os.symlink("..", os.path.join(d, "deep", "loop"))
+    rc, out, err = run("rules", "lint", "--no-bundled-rules", "--rules", d)
+    eq(rc, 2, "lint: " + err)
+    ok(re.search(r"^%s/deep/l[0-6]\.yar:[1-8]: error: more than 1024 includes expanded for one file$"
+                 % re.escape(d), out, re.M),
+       "8 includes at each of 6 levels are refused at the bound: " + out)
+    ok(d + "/viapipe.yar:1: error: include \"pipe.yar\": not a regular file" in out,
+       "an include of a FIFO is refused, not read: " + out)
+    ok("/pipe.yar" not in out.replace("include \"pipe.yar\"", ""), "a FIFO is no rule file: " + out)
+    ok("loop" not in out, "a directory link is not followed: " + out)
+    ok("1 rules load; 2 errors" in err, "the good file loads: " + err)
+
+
+CASES = [lint_reports_every_problem, include_and_walk_bounds, broken_file_fails_unless_skipped,
+         derived_meta_namespaces_externals, scan_uses_them, file_timeout_incomplete_and_go_on, gate_takes_rarest_run_and_offset_bounds,
          differential_against_yara]
 
 if __name__ == "__main__":
