@@ -325,6 +325,8 @@ typedef struct cand {
 	size_t root;               /* which --rules argument */
 	char *text;
 	bool index, included;
+	char **tgt;                /* real paths of its includes (that resolve) */
+	size_t ntgt;
 	size_t *inc, ninc;         /* the candidates it includes */
 } cand;
 
@@ -427,26 +429,28 @@ static int walk_dir(walk *w, const char *dir, const char *shown, size_t root, in
 
 static void free_cands(walk *w)
 {
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < w->n; i++) {
 		free(w->c[i].real);
 		free(w->c[i].shown);
 		free(w->c[i].text);
 		free(w->c[i].inc);
+		for (k = 0; k < w->c[i].ntgt; k++)
+			free(w->c[i].tgt[k]);
+		free(w->c[i].tgt);
 	}
 	free(w->c);
 }
 
-/* Read candidate i; find its includes (marking their targets included, or
- * adding an index's targets as candidates). */
+/* Read candidate i; resolve its includes once (kept in tgt; an index's
+ * targets added as candidates). */
 static int classify(walk *w, size_t i)
 {
 	sw_buf b = SW_BUF_INIT(MAX_RULE_FILE);
 	const char *p;
 	bool cmt = false, other = false;
-	char **targets = NULL;
-	size_t nt = 0, k;
+	size_t k;
 	int rc, line = 1;
 
 	if ((rc = sw_file_read_regular(w->c[i].real, &b)) < 0 || (rc = sw_buf_append(&b, "", 1)) < 0) {
@@ -471,8 +475,9 @@ static int classify(walk *w, size_t i)
 			sw_yprobs quiet = { SW_BUF_INIT(1024), 0, 0 };
 			char *t = resolve(w->roots[w->c[i].root], w->c[i].real, inc, incn, "", line, &quiet);
 			sw_buf_release(&quiet.text);
-			if (t && SW_GROW(targets, nt) == 0)
-				targets[nt++] = t;
+			/* past MAX_INCLUDES the expansion refuses the file */
+			if (t && w->c[i].ntgt < MAX_INCLUDES && SW_GROW(w->c[i].tgt, w->c[i].ntgt) == 0)
+				w->c[i].tgt[w->c[i].ntgt++] = t;
 			else
 				free(t);
 		}
@@ -480,15 +485,51 @@ static int classify(walk *w, size_t i)
 			break;
 		p = e + 1;
 	}
-	w->c[i].index = nt > 0 && !other;
-	rc = 0;
-	for (k = 0; k < nt; k++) {
-		if (w->c[i].index && rc == 0)
-			rc = add_cand(w, targets[k], w->c[i].root);
-		free(targets[k]);
-	}
-	free(targets);
+	w->c[i].index = w->c[i].ntgt > 0 && !other;
+	for (k = 0, rc = 0; w->c[i].index && rc == 0 && k < w->c[i].ntgt; k++)
+		rc = add_cand(w, w->c[i].tgt[k], w->c[i].root);
 	return rc;
+}
+
+/* Candidates by real path, to find an include's target. */
+typedef struct byreal {
+	const char *real;
+	size_t i;
+} byreal;
+
+static int cmp_real(const void *a, const void *b)
+{
+	return strcmp(((const byreal *)a)->real, ((const byreal *)b)->real);
+}
+
+/* Mark what each non-index candidate includes (compiled through it only). */
+static int link_includes(walk *w)
+{
+	byreal *o = calloc(w->n + 1, sizeof(*o));
+	size_t i, k;
+
+	if (!o)
+		return sw_error_set(w->err, SW_ENOMEM, "out of memory");
+	for (i = 0; i < w->n; i++)
+		o[i] = (byreal){ w->c[i].real, i };
+	qsort(o, w->n, sizeof(*o), cmp_real);
+	for (i = 0; i < w->n; i++) {
+		if (w->c[i].index)
+			continue;
+		for (k = 0; k < w->c[i].ntgt; k++) {
+			byreal key = { w->c[i].tgt[k], 0 }, *f = bsearch(&key, o, w->n, sizeof(*o), cmp_real);
+			if (!f || f->i == i)
+				continue;
+			if (SW_GROW(w->c[i].inc, w->c[i].ninc) < 0) {
+				free(o);
+				return sw_error_set(w->err, SW_ENOMEM, "out of memory");
+			}
+			w->c[f->i].included = true;
+			w->c[i].inc[w->c[i].ninc++] = f->i;
+		}
+	}
+	free(o);
+	return 0;
 }
 
 static void reach(walk *w, size_t i, bool *seen)
@@ -571,30 +612,8 @@ int sw_yara__user_sources(const sw_scan_opts *o, src **v, size_t *n, sw_yprobs *
 	for (i = 0; rc == 0 && i < w.n; i++)
 		rc = classify(&w, i);
 	/* included by a non-index file: compiled through it only */
-	for (i = 0; rc == 0 && i < w.n; i++) {
-		bool cmt = false, other = false;
-		const char *p;
-		if (w.c[i].index || !w.c[i].text)
-			continue;
-		for (p = w.c[i].text; *p;) {
-			const char *e = strchr(p, '\n'), *inc = NULL;
-			size_t ln = e ? (size_t)(e - p) : strlen(p), incn = 0;
-			if (scan_line(p, ln, &cmt, &other, &inc, &incn)) {
-				sw_yprobs quiet = { SW_BUF_INIT(1024), 0, 0 };
-				char *t = resolve(w.roots[w.c[i].root], w.c[i].real, inc, incn, "", 0, &quiet);
-				sw_buf_release(&quiet.text);
-				for (j = 0; t && j < w.n; j++)
-					if (j != i && strcmp(w.c[j].real, t) == 0 && SW_GROW(w.c[i].inc, w.c[i].ninc) == 0) {
-						w.c[j].included = true;
-						w.c[i].inc[w.c[i].ninc++] = j;
-					}
-				free(t);
-			}
-			if (!e)
-				break;
-			p = e + 1;
-		}
-	}
+	if (rc == 0)
+		rc = link_includes(&w);
 	/* files that only include each other (a cycle no unit reaches) are
 	 * units after all: their expansion then says what is wrong */
 	unreached(&w);
