@@ -461,9 +461,28 @@ def include_and_walk_bounds():
     ok("1 rules load; 2 errors" in err, "the good file loads: " + err)
 
 
-CASES = [lint_reports_every_problem, include_and_walk_bounds, broken_file_fails_unless_skipped,
-         derived_meta_namespaces_externals, scan_uses_them, file_timeout_incomplete_and_go_on, gate_takes_rarest_run_and_offset_bounds,
-         differential_against_yara]
+def problems_escaped_for_terminal():
+    """A problem line quotes the rules files (a file name, a meta string):
+    control bytes reach the terminal escaped, as lint and as a scan's
+    stderr."""
+    d = os.path.join(WORK, "esc")
+    w(os.path.join(d, "e.yar"), 'rule Esc_Sev {\n meta:\n  severity = "\\x1b]0;owned\\x07"\n'
+      ' strings:\n  $a = "esc-sev"\n condition:\n  $a\n}\n')
+    w(os.path.join(d, "f\x1b[31m.yar"), "rule Esc_Name { condition: $nosuch }\n")
+    rc, out, err = run("rules", "lint", "--no-bundled-rules", "--rules", d)
+    eq(rc, 2, "lint: " + err)
+    ok("\x1b" not in out and "\x07" not in out, "no raw control byte: %r" % out)
+    ok(d + "/f\\x1b[31m.yar:1: error: undefined string \"$nosuch\"" in out, "the name escaped: %r" % out)
+    ok('rule Esc_Sev: severity "\\x1b]0;owned\\x07" is not' in out, "the meta escaped: %r" % out)
+    rc, out, err = run("rules", "test", "--no-bundled-rules", "--rules", d, samples() + "/one.txt")
+    eq(rc, 2, "a broken file is an error")
+    ok("\x1b" not in err and "\x07" not in err and "f\\x1b[31m.yar:1: error:" in err,
+       "stderr escaped too: %r" % err)
+
+
+CASES = [lint_reports_every_problem, include_and_walk_bounds, problems_escaped_for_terminal,
+         broken_file_fails_unless_skipped, derived_meta_namespaces_externals, scan_uses_them,
+         file_timeout_incomplete_and_go_on, gate_takes_rarest_run_and_offset_bounds, differential_against_yara]
 
 if __name__ == "__main__":
     sys.exit(drive_module("byor", "stowaway-byor-", globals()))
