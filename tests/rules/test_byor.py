@@ -12,6 +12,7 @@ an index file of includes, subdirectories, the externals filetype, owner,
 filename, filepath and extension, a hex string of twelve 00 bytes with
 "UPX!" bounded by `in (0 .. 255)`, and one broken file among good ones.
 """
+import hashlib
 import json
 import os
 import random
@@ -274,6 +275,12 @@ def scan_uses_them():
              ("/opt/one.txt", "apt/apt_one.yar:Shared_Name", "high", "custom"),
              ("/srv/www/shell.php", "webshells/ws.yar:WEBSHELL_PHP_Byor", "medium", "webshell")],
        "scan findings")
+    # each finding's evidence names the hash of the file it matched
+    # (computed once per file however many rules match it)
+    body = {"/srv/www/shell.php": b"<?php byor_eval($_POST['x']); ?>\n", "/opt/hktl.bin": b"BYOR-HKTL-ROOT\n",
+            "/opt/one.txt": b"BYOR-MARK-ONE\n"}
+    eq(sorted((f["path"], f["evidence"]["sha256"]) for f in json.loads(out)["findings"] if f["detector"] == "yara"),
+       sorted((p, hashlib.sha256(b).hexdigest()) for p, b in body.items()), "evidence sha256")
     rc, out, err = run("scan", "-q", "-f", "json", "--no-cache", "--rules", ruleset(), "oci:" + img)
     eq(rc, 2, "broken without --rules-skip-broken: an error")
     ok("broken.yar:6: error:" in err, err)
