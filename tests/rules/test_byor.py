@@ -466,6 +466,19 @@ def include_and_walk_bounds():
     ok("/pipe.yar" not in out.replace("include \"pipe.yar\"", ""), "a FIFO is no rule file: " + out)
     ok("loop" not in out, "a directory link is not followed: " + out)
     ok("1 rules load; 2 errors" in err, "the good file loads: " + err)
+    # includes our reading does not take (an escape in the name, one after
+    # a rule on its line) reach libyara, which opens none: errors, and the
+    # file they name outside the directory is never read
+    esc = os.path.join(WORK, "incesc")
+    w(os.path.join(esc, "out.yar"), "rule Inc_Outside { condition: true }\n")
+    w(os.path.join(esc, "r", "a.yar"), 'include "..\\x2fout.yar"\nrule Inc_A { condition: false }\n')
+    w(os.path.join(esc, "r", "b.yar"), 'rule Inc_B { condition: false } include "../out.yar"\n')
+    w(os.path.join(esc, "r", "c.yar"), 'rule Inc_C { strings: $c = "inc-c" condition: $c }\n')
+    rc, out, err = run("rules", "list", "--no-bundled-rules", "--rules-skip-broken", "--rules", esc + "/r")
+    eq(rc, 0, "list: " + err)
+    eq([ln.split()[0] for ln in out.splitlines()], ["c.yar:Inc_C"], "only the good file's rule")
+    ok(esc + "/r/a.yar:1: error: callback failed to provide include resource" in err and
+       esc + "/r/b.yar:1: error: callback failed to provide include resource" in err, err)
 
 
 def problems_escaped_for_terminal():
