@@ -88,34 +88,39 @@ int cli_rules_severity(const char *arg, struct sw_scan_opts *o)
 	return 0;
 }
 
-void cli_rules_problems(void *ctx, const char *lines)
-{
-	(void)ctx;
-	fputs(lines, stderr);
-}
-
-/* lint: the problems are its output */
+/* lint: the problems are its output. A line quotes the rules files (a
+ * name, a meta string, libyara's message about the text): each is
+ * escaped for the terminal as it is printed. */
 static void lint_problems(void *ctx, const char *lines)
 {
 	sink *s = ctx;
 
-	if (!s->jo) {
-		fputs(lines, s->f);
-		return;
-	}
 	while (*lines) {
 		const char *e = strchr(lines, '\n');
 		size_t n = e ? (size_t)(e - lines) : strlen(lines);
-		char line[1200];
-		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), lines);
-		sw_json_out_obj(s->jo);
-		sw_json_out_key(s->jo, "problem");
-		sw_json_out_str(s->jo, line);
-		sw_json_out_key(s->jo, "error");
-		sw_json_out_bool(s->jo, strstr(line, ": error: ") != NULL);
-		sw_json_out_end(s->jo);
+		if (!s->jo) {
+			cli_line(s->f, "%.*s", (int)n, lines);
+		} else {
+			char line[1200];
+			snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1),
+				 lines);
+			sw_json_out_obj(s->jo);
+			sw_json_out_key(s->jo, "problem");
+			sw_json_out_str(s->jo, line);
+			sw_json_out_key(s->jo, "error");
+			sw_json_out_bool(s->jo, strstr(line, ": error: ") != NULL);
+			sw_json_out_end(s->jo);
+		}
 		lines += n + (e != NULL);
 	}
+}
+
+void cli_rules_problems(void *ctx, const char *lines)
+{
+	sink err = { stderr, NULL, -1 };
+
+	(void)ctx;
+	lint_problems(&err, lines);
 }
 
 static int print_match(void *ctx, const char *path, const sw_rule_info *r)

@@ -12,9 +12,11 @@ an index file of includes, subdirectories, the externals filetype, owner,
 filename, filepath and extension, a hex string of twelve 00 bytes with
 "UPX!" bounded by `in (0 .. 255)`, and one broken file among good ones.
 """
+import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -273,6 +275,12 @@ def scan_uses_them():
              ("/opt/one.txt", "apt/apt_one.yar:Shared_Name", "high", "custom"),
              ("/srv/www/shell.php", "webshells/ws.yar:WEBSHELL_PHP_Byor", "medium", "webshell")],
        "scan findings")
+    # each finding's evidence names the hash of the file it matched
+    # (computed once per file however many rules match it)
+    body = {"/srv/www/shell.php": b"<?php byor_eval($_POST['x']); ?>\n", "/opt/hktl.bin": b"BYOR-HKTL-ROOT\n",
+            "/opt/one.txt": b"BYOR-MARK-ONE\n"}
+    eq(sorted((f["path"], f["evidence"]["sha256"]) for f in json.loads(out)["findings"] if f["detector"] == "yara"),
+       sorted((p, hashlib.sha256(b).hexdigest()) for p, b in body.items()), "evidence sha256")
     rc, out, err = run("scan", "-q", "-f", "json", "--no-cache", "--rules", ruleset(), "oci:" + img)
     eq(rc, 2, "broken without --rules-skip-broken: an error")
     ok("broken.yar:6: error:" in err, err)
@@ -435,9 +443,66 @@ def differential_against_yara():
     return "%d rules, %d files, %d (rule, file) pairs agree" % (len(plants), len(paths), len(want))
 
 
-CASES = [lint_reports_every_problem, broken_file_fails_unless_skipped, derived_meta_namespaces_externals,
-         scan_uses_them, file_timeout_incomplete_and_go_on, gate_takes_rarest_run_and_offset_bounds,
-         differential_against_yara]
+def include_and_walk_bounds():
+    """Includes that multiply (a file included many times over, nested),
+    a FIFO named like a rule file, and a directory link back to its parent:
+    each a problem of its own unit, never a hang; the other files load."""
+    d = os.path.join(WORK, "bounds")
+    for k in range(6):
+        w(os.path.join(d, "deep", "l%d.yar" % k),
+          "".join('include "l%d.yar"\n' % (k + 1) for _ in range(8)) + "rule L%d { condition: false }\n" % k)
+    w(os.path.join(d, "deep", "l6.yar"), "// the leaf\n")
+    w(os.path.join(d, "fine.yar"), 'rule Bounds_Fine { strings: $f = "bounds-fine" condition: $f }\n')
+    os.mkfifo(os.path.join(d, "pipe.yar"))
+    w(os.path.join(d, "viapipe.yar"), 'include "pipe.yar"\nrule ViaPipe { condition: false }\n')
+    os.symlink("..", os.path.join(d, "deep", "loop"))
+    rc, out, err = run("rules", "lint", "--no-bundled-rules", "--rules", d)
+    eq(rc, 2, "lint: " + err)
+    ok(re.search(r"^%s/deep/l[0-6]\.yar:[1-8]: error: more than 1024 includes expanded for one file$"
+                 % re.escape(d), out, re.M),
+       "8 includes at each of 6 levels are refused at the bound: " + out)
+    ok(d + "/viapipe.yar:1: error: include \"pipe.yar\": not a regular file" in out,
+       "an include of a FIFO is refused, not read: " + out)
+    ok("/pipe.yar" not in out.replace("include \"pipe.yar\"", ""), "a FIFO is no rule file: " + out)
+    ok("loop" not in out, "a directory link is not followed: " + out)
+    ok("1 rules load; 2 errors" in err, "the good file loads: " + err)
+    # includes our reading does not take (an escape in the name, one after
+    # a rule on its line) reach libyara, which opens none: errors, and the
+    # file they name outside the directory is never read
+    esc = os.path.join(WORK, "incesc")
+    w(os.path.join(esc, "out.yar"), "rule Inc_Outside { condition: true }\n")
+    w(os.path.join(esc, "r", "a.yar"), 'include "..\\x2fout.yar"\nrule Inc_A { condition: false }\n')
+    w(os.path.join(esc, "r", "b.yar"), 'rule Inc_B { condition: false } include "../out.yar"\n')
+    w(os.path.join(esc, "r", "c.yar"), 'rule Inc_C { strings: $c = "inc-c" condition: $c }\n')
+    rc, out, err = run("rules", "list", "--no-bundled-rules", "--rules-skip-broken", "--rules", esc + "/r")
+    eq(rc, 0, "list: " + err)
+    eq([ln.split()[0] for ln in out.splitlines()], ["c.yar:Inc_C"], "only the good file's rule")
+    ok(esc + "/r/a.yar:1: error: callback failed to provide include resource" in err and
+       esc + "/r/b.yar:1: error: callback failed to provide include resource" in err, err)
+
+
+def problems_escaped_for_terminal():
+    """A problem line quotes the rules files (a file name, a meta string):
+    control bytes reach the terminal escaped, as lint and as a scan's
+    stderr."""
+    d = os.path.join(WORK, "esc")
+    w(os.path.join(d, "e.yar"), 'rule Esc_Sev {\n meta:\n  severity = "\\x1b]0;owned\\x07"\n'
+      ' strings:\n  $a = "esc-sev"\n condition:\n  $a\n}\n')
+    w(os.path.join(d, "f\x1b[31m.yar"), "rule Esc_Name { condition: $nosuch }\n")
+    rc, out, err = run("rules", "lint", "--no-bundled-rules", "--rules", d)
+    eq(rc, 2, "lint: " + err)
+    ok("\x1b" not in out and "\x07" not in out, "no raw control byte: %r" % out)
+    ok(d + "/f\\x1b[31m.yar:1: error: undefined string \"$nosuch\"" in out, "the name escaped: %r" % out)
+    ok('rule Esc_Sev: severity "\\x1b]0;owned\\x07" is not' in out, "the meta escaped: %r" % out)
+    rc, out, err = run("rules", "test", "--no-bundled-rules", "--rules", d, samples() + "/one.txt")
+    eq(rc, 2, "a broken file is an error")
+    ok("\x1b" not in err and "\x07" not in err and "f\\x1b[31m.yar:1: error:" in err,
+       "stderr escaped too: %r" % err)
+
+
+CASES = [lint_reports_every_problem, include_and_walk_bounds, problems_escaped_for_terminal,
+         broken_file_fails_unless_skipped, derived_meta_namespaces_externals, scan_uses_them,
+         file_timeout_incomplete_and_go_on, gate_takes_rarest_run_and_offset_bounds, differential_against_yara]
 
 if __name__ == "__main__":
     sys.exit(drive_module("byor", "stowaway-byor-", globals()))

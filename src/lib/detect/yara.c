@@ -146,6 +146,7 @@ typedef struct match_ctx {
 	const sw_file *f;
 	const uint8_t *data;         /* the bytes scanned: the evidence's hash when */
 	size_t len;                  /* the engine did not compute one (f->sha256) */
+	char hex[2 * SW_SHA256_LEN + 1]; /* the hash, once a rule matched ("" before) */
 	sw_severity dflt;
 	int rc;
 } match_ctx;
@@ -175,7 +176,6 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 	const YR_STRING *str;
 	sw_buf ev = SW_BUF_INIT(16384);
 	sw_jw w = SW_JW_INIT(&ev);
-	char hex[2 * SW_SHA256_LEN + 1];
 	sw_yrmeta rm;
 	size_t shown = 0;
 
@@ -185,13 +185,13 @@ static int on_match(YR_SCAN_CONTEXT *ctx, int msg, void *data, void *user)
 	sw_jw_obj(&w);
 	sw_jw_kstr(&w, "rule", rule->identifier);
 	sw_jw_kstr(&w, "namespace", rule->ns->name);
-	{
+	if (!m->hex[0]) { /* once per file, however many rules match */
 		uint8_t d[SW_SHA256_LEN];
 		if (!m->f->sha256)
 			sw_sha256_buf(m->data, m->len, d);
-		sw_hex(m->f->sha256 ? m->f->sha256 : d, SW_SHA256_LEN, hex);
-		sw_jw_kstr(&w, "sha256", hex);
+		sw_hex(m->f->sha256 ? m->f->sha256 : d, SW_SHA256_LEN, m->hex);
 	}
+	sw_jw_kstr(&w, "sha256", m->hex);
 	sw_jw_karr(&w, "strings");
 	yr_rule_strings_foreach(rule, str) {
 		const YR_MATCH *mt;
@@ -226,7 +226,7 @@ static int yara_file(void *state, void *wstate, const sw_file *f, const uint8_t 
 	ystate *s = state;
 	yworker *w = wstate;
 	YR_SCANNER *sc;
-	match_ctx m = { out, f, data, len, s->dflt, 0 };
+	match_ctx m = { out, f, data, len, "", s->dflt, 0 };
 	const char *base, *ext;
 	char owner[24];
 	int r;

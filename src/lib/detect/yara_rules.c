@@ -120,10 +120,23 @@ static bool number(const char *s)
 	return i > 0;
 }
 
+/* A meta that is a score: an integer, or digits as text. */
+static bool meta_score(const YR_META *m, int64_t *v)
+{
+	if (m && m->type == META_TYPE_INTEGER)
+		*v = m->integer;
+	else if (m && m->type == META_TYPE_STRING && number(m->string))
+		*v = strtol(m->string, NULL, 10);
+	else
+		return false;
+	return true;
+}
+
 void sw_yara__rule_meta(const YR_RULE *rule, sw_severity dflt, sw_yrmeta *m)
 {
 	const YR_META *sev = meta_get(rule, "severity"), *score = meta_get(rule, "score");
 	const char *t;
+	int64_t v;
 
 	m->id = sw_yara__meta_str(rule, "id");
 	if (!m->id) {
@@ -143,14 +156,8 @@ void sw_yara__rule_meta(const YR_RULE *rule, sw_severity dflt, sw_yrmeta *m)
 	if (sev && sev->type == META_TYPE_STRING && sw_severity_parse(sev->string, &m->sev) == 0)
 		return;
 	m->sev = dflt;
-	if (sev && sev->type == META_TYPE_STRING && number(sev->string))
-		m->sev = sev_of_score(strtol(sev->string, NULL, 10));
-	else if (sev && sev->type == META_TYPE_INTEGER)
-		m->sev = sev_of_score(sev->integer);
-	else if (score && score->type == META_TYPE_INTEGER)
-		m->sev = sev_of_score(score->integer);
-	else if (score && score->type == META_TYPE_STRING && number(score->string))
-		m->sev = sev_of_score(strtol(score->string, NULL, 10));
+	if (meta_score(sev, &v) || meta_score(score, &v))
+		m->sev = sev_of_score(v);
 }
 
 sw_severity sw_yara__default_sev(const sw_scan_opts *o)
@@ -169,27 +176,17 @@ const char *sw_yara__filetype(const uint8_t *d, size_t n, const char *ext)
 		{ "py", "Python" }, { "bat", "BATCH" }, { "cmd", "BATCH" }, { "vbs", "VBS" },
 		{ "sh", "SHELL" }, { "pl", "PERL" }, { "js", "JS" }, { "ps1", "POWERSHELL" },
 	};
+	static const struct { const char *magic; size_t n; const char *type; } magics[] = {
+		{ "\x7f" "ELF", 4, "ELF" }, { "MZ", 2, "EXE" }, { "\xcf\xfa\xed\xfe", 4, "MACH-O" },
+		{ "\xce\xfa\xed\xfe", 4, "MACH-O" }, { "\xca\xfe\xba\xbe", 4, "MACH-O" },
+		{ "PK\x03\x04", 4, "ZIP" }, { "\x1f\x8b", 2, "GZIP" }, { "%PDF-", 5, "PDF" },
+		{ "{\\rtf", 5, "RTF" }, { "MDMP", 4, "MDMP" }, { "<?php", 5, "PHP" },
+	};
 	size_t i;
 
-	if (n >= 4 && memcmp(d, "\x7f" "ELF", 4) == 0)
-		return "ELF";
-	if (n >= 2 && memcmp(d, "MZ", 2) == 0)
-		return "EXE";
-	if (n >= 4 && (memcmp(d, "\xcf\xfa\xed\xfe", 4) == 0 || memcmp(d, "\xce\xfa\xed\xfe", 4) == 0 ||
-		       memcmp(d, "\xca\xfe\xba\xbe", 4) == 0))
-		return "MACH-O";
-	if (n >= 4 && memcmp(d, "PK\x03\x04", 4) == 0)
-		return "ZIP";
-	if (n >= 2 && memcmp(d, "\x1f\x8b", 2) == 0)
-		return "GZIP";
-	if (n >= 5 && memcmp(d, "%PDF-", 5) == 0)
-		return "PDF";
-	if (n >= 5 && memcmp(d, "{\\rtf", 5) == 0)
-		return "RTF";
-	if (n >= 4 && memcmp(d, "MDMP", 4) == 0)
-		return "MDMP";
-	if (n >= 5 && memcmp(d, "<?php", 5) == 0)
-		return "PHP";
+	for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+		if (n >= magics[i].n && memcmp(d, magics[i].magic, magics[i].n) == 0)
+			return magics[i].type;
 	for (i = 0; ext && i < sizeof(exts) / sizeof(exts[0]); i++)
 		if (strcasecmp(ext, exts[i].ext) == 0)
 			return exts[i].type;

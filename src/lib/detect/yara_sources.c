@@ -33,6 +33,8 @@
 #define MAX_RULE_FILES 8192
 #define MAX_WALK_DEPTH 32
 #define MAX_DEPTH 16
+#define MAX_INCLUDES 1024          /* include lines expanded for one unit */
+#define MAX_RULES_TEXT (256u << 20) /* all --rules files read, together */
 #define MAX_PROBLEMS (4u << 20)
 
 /* ---- problems ---- */
@@ -85,6 +87,16 @@ void sw_yara__where(const src *s, int line, const char **file, int *fline)
 		*file = s->map[i].file;
 		*fline = (int)(s->map[i].line + ((uint32_t)line - s->map[i].at));
 	}
+}
+
+/* Why a rule file could not be read (sw_file_read_regular's code). */
+static const char *read_why(int rc)
+{
+	if (rc == SW_ELIMIT)
+		return "larger than 16 MiB";
+	if (rc == SW_EFORMAT)
+		return "not a regular file";
+	return strerror(errno);
 }
 
 /* ---- includes ---- */
@@ -157,6 +169,7 @@ typedef struct xctx {
 	uint32_t line;             /* lines in out so far */
 	char *stack[MAX_DEPTH];
 	int depth;
+	unsigned nincl;            /* include lines expanded so far */
 	sw_yprobs *probs;
 	bool failed;
 } xctx;
@@ -261,16 +274,24 @@ static int expand(xctx *x, const char *real, const char *text)
 		size_t n = e ? (size_t)(e - p) : strlen(p), incn = 0;
 		bool other = false;
 		if (scan_line(p, n, &cmt, &other, &inc, &incn)) {
-			char *t = resolve(x->root, real, inc, incn, shown, (int)fline, x->probs);
+			char *t;
 			sw_buf b = SW_BUF_INIT(MAX_RULE_FILE);
 			int rc;
-			if (!t) {
+			/* a file included many times over, nested, would
+			 * multiply: the unit's includes are counted */
+			if (++x->nincl > MAX_INCLUDES) {
+				sw_yara__problem(x->probs, true, shown, (int)fline,
+						 "more than %d includes expanded for one file", MAX_INCLUDES);
 				x->failed = true;
 				break;
 			}
-			if ((rc = sw_file_read(t, &b)) < 0) {
+			if (!(t = resolve(x->root, real, inc, incn, shown, (int)fline, x->probs))) {
+				x->failed = true;
+				break;
+			}
+			if ((rc = sw_file_read_regular(t, &b)) < 0) {
 				sw_yara__problem(x->probs, true, shown, (int)fline, "include \"%.*s\": %s",
-						 (int)incn, inc, rc == SW_ELIMIT ? "larger than 16 MiB" : strerror(errno));
+						 (int)incn, inc, read_why(rc));
 				x->failed = true;
 			} else if (sw_buf_append(&b, "", 1) < 0 || expand(x, t, b.data) < 0) {
 				sw_buf_release(&b);
@@ -304,6 +325,8 @@ typedef struct cand {
 	size_t root;               /* which --rules argument */
 	char *text;
 	bool index, included;
+	char **tgt;                /* real paths of its includes (that resolve) */
+	size_t ntgt;
 	size_t *inc, ninc;         /* the candidates it includes */
 } cand;
 
@@ -312,6 +335,7 @@ typedef struct walk {
 	size_t n;
 	char **roots;              /* real paths of the --rules arguments (directories) */
 	char **shownroots;         /* as named on the command line */
+	size_t total;              /* bytes of the files read so far */
 	sw_yprobs *probs;
 	sw_error *err;
 } walk;
@@ -405,35 +429,42 @@ static int walk_dir(walk *w, const char *dir, const char *shown, size_t root, in
 
 static void free_cands(walk *w)
 {
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < w->n; i++) {
 		free(w->c[i].real);
 		free(w->c[i].shown);
 		free(w->c[i].text);
 		free(w->c[i].inc);
+		for (k = 0; k < w->c[i].ntgt; k++)
+			free(w->c[i].tgt[k]);
+		free(w->c[i].tgt);
 	}
 	free(w->c);
 }
 
-/* Read candidate i; find its includes (marking their targets included, or
- * adding an index's targets as candidates). */
+/* Read candidate i; resolve its includes once (kept in tgt; an index's
+ * targets added as candidates). */
 static int classify(walk *w, size_t i)
 {
 	sw_buf b = SW_BUF_INIT(MAX_RULE_FILE);
 	const char *p;
 	bool cmt = false, other = false;
-	char **targets = NULL;
-	size_t nt = 0, k;
+	size_t k;
 	int rc, line = 1;
 
-	if ((rc = sw_file_read(w->c[i].real, &b)) < 0 || sw_buf_append(&b, "", 1) < 0) {
+	if ((rc = sw_file_read_regular(w->c[i].real, &b)) < 0 || (rc = sw_buf_append(&b, "", 1)) < 0) {
 		sw_buf_release(&b);
 		if (rc == SW_ENOMEM)
 			return sw_error_set(w->err, SW_ENOMEM, "out of memory");
-		sw_yara__problem(w->probs, true, w->c[i].shown, 0, "%s",
-				 rc == SW_ELIMIT ? "larger than 16 MiB" : strerror(errno));
+		sw_yara__problem(w->probs, true, w->c[i].shown, 0, "%s", read_why(rc));
 		return 0;
+	}
+	/* every file's text is held until the units are built */
+	if ((w->total += b.len) > MAX_RULES_TEXT) {
+		sw_buf_release(&b);
+		return sw_error_set(w->err, SW_ELIMIT, "--rules: the rule files hold more than %u MiB together",
+				    MAX_RULES_TEXT >> 20);
 	}
 	w->c[i].text = sw_buf_detach(&b, NULL);
 	for (p = w->c[i].text; p && *p; line++) {
@@ -444,8 +475,9 @@ static int classify(walk *w, size_t i)
 			sw_yprobs quiet = { SW_BUF_INIT(1024), 0, 0 };
 			char *t = resolve(w->roots[w->c[i].root], w->c[i].real, inc, incn, "", line, &quiet);
 			sw_buf_release(&quiet.text);
-			if (t && SW_GROW(targets, nt) == 0)
-				targets[nt++] = t;
+			/* past MAX_INCLUDES the expansion refuses the file */
+			if (t && w->c[i].ntgt < MAX_INCLUDES && SW_GROW(w->c[i].tgt, w->c[i].ntgt) == 0)
+				w->c[i].tgt[w->c[i].ntgt++] = t;
 			else
 				free(t);
 		}
@@ -453,15 +485,51 @@ static int classify(walk *w, size_t i)
 			break;
 		p = e + 1;
 	}
-	w->c[i].index = nt > 0 && !other;
-	rc = 0;
-	for (k = 0; k < nt; k++) {
-		if (w->c[i].index && rc == 0)
-			rc = add_cand(w, targets[k], w->c[i].root);
-		free(targets[k]);
-	}
-	free(targets);
+	w->c[i].index = w->c[i].ntgt > 0 && !other;
+	for (k = 0, rc = 0; w->c[i].index && rc == 0 && k < w->c[i].ntgt; k++)
+		rc = add_cand(w, w->c[i].tgt[k], w->c[i].root);
 	return rc;
+}
+
+/* Candidates by real path, to find an include's target. */
+typedef struct byreal {
+	const char *real;
+	size_t i;
+} byreal;
+
+static int cmp_real(const void *a, const void *b)
+{
+	return strcmp(((const byreal *)a)->real, ((const byreal *)b)->real);
+}
+
+/* Mark what each non-index candidate includes (compiled through it only). */
+static int link_includes(walk *w)
+{
+	byreal *o = calloc(w->n + 1, sizeof(*o));
+	size_t i, k;
+
+	if (!o)
+		return sw_error_set(w->err, SW_ENOMEM, "out of memory");
+	for (i = 0; i < w->n; i++)
+		o[i] = (byreal){ w->c[i].real, i };
+	qsort(o, w->n, sizeof(*o), cmp_real);
+	for (i = 0; i < w->n; i++) {
+		if (w->c[i].index)
+			continue;
+		for (k = 0; k < w->c[i].ntgt; k++) {
+			byreal key = { w->c[i].tgt[k], 0 }, *f = bsearch(&key, o, w->n, sizeof(*o), cmp_real);
+			if (!f || f->i == i)
+				continue;
+			if (SW_GROW(w->c[i].inc, w->c[i].ninc) < 0) {
+				free(o);
+				return sw_error_set(w->err, SW_ENOMEM, "out of memory");
+			}
+			w->c[f->i].included = true;
+			w->c[i].inc[w->c[i].ninc++] = f->i;
+		}
+	}
+	free(o);
+	return 0;
 }
 
 static void reach(walk *w, size_t i, bool *seen)
@@ -497,7 +565,7 @@ static void unreached(walk *w)
  * that is not an index, includes inlined. Appended to *v. */
 int sw_yara__user_sources(const sw_scan_opts *o, src **v, size_t *n, sw_yprobs *probs, sw_error *err)
 {
-	walk w = { NULL, 0, NULL, NULL, probs, err };
+	walk w = { NULL, 0, NULL, NULL, 0, probs, err };
 	size_t i, j, r, first = *n;
 	int rc = 0;
 
@@ -544,30 +612,8 @@ int sw_yara__user_sources(const sw_scan_opts *o, src **v, size_t *n, sw_yprobs *
 	for (i = 0; rc == 0 && i < w.n; i++)
 		rc = classify(&w, i);
 	/* included by a non-index file: compiled through it only */
-	for (i = 0; rc == 0 && i < w.n; i++) {
-		bool cmt = false, other = false;
-		const char *p;
-		if (w.c[i].index || !w.c[i].text)
-			continue;
-		for (p = w.c[i].text; *p;) {
-			const char *e = strchr(p, '\n'), *inc = NULL;
-			size_t ln = e ? (size_t)(e - p) : strlen(p), incn = 0;
-			if (scan_line(p, ln, &cmt, &other, &inc, &incn)) {
-				sw_yprobs quiet = { SW_BUF_INIT(1024), 0, 0 };
-				char *t = resolve(w.roots[w.c[i].root], w.c[i].real, inc, incn, "", 0, &quiet);
-				sw_buf_release(&quiet.text);
-				for (j = 0; t && j < w.n; j++)
-					if (j != i && strcmp(w.c[j].real, t) == 0 && SW_GROW(w.c[i].inc, w.c[i].ninc) == 0) {
-						w.c[j].included = true;
-						w.c[i].inc[w.c[i].ninc++] = j;
-					}
-				free(t);
-			}
-			if (!e)
-				break;
-			p = e + 1;
-		}
-	}
+	if (rc == 0)
+		rc = link_includes(&w);
 	/* files that only include each other (a cycle no unit reaches) are
 	 * units after all: their expansion then says what is wrong */
 	unreached(&w);
@@ -607,10 +653,17 @@ int sw_yara__user_sources(const sw_scan_opts *o, src **v, size_t *n, sw_yprobs *
 		x.probs = probs;
 		x.out = (sw_buf)SW_BUF_INIT(MAX_UNIT_TEXT);
 		if (expand(&x, w.c[i].real, w.c[i].text) < 0 || sw_buf_append(&x.out, "", 1) < 0) {
+			bool big = sw_buf_err(&x.out) == SW_ELIMIT;
 			sw_buf_release(&x.out);
 			sw_yara__src_free(s);
-			rc = sw_error_set(err, SW_ENOMEM, "out of memory or larger than 64 MiB: %s", w.c[i].shown);
-			break;
+			if (!big) {
+				rc = sw_error_set(err, SW_ENOMEM, "out of memory");
+				break;
+			}
+			/* too large with its includes: this unit out, as a
+			 * missing include would leave it */
+			sw_yara__problem(probs, true, w.c[i].shown, 0, "larger than 64 MiB with its includes");
+			continue;
 		}
 		if (x.failed) {
 			sw_buf_release(&x.out);
