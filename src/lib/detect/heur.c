@@ -291,10 +291,12 @@ static bool runs_from_memory(const sw_elf *e, bool interp)
 	if (e->machine != 62 && e->machine != 183) /* x86-64, arm64 */
 		return false;
 	for (i = 0; sw_elf_segment(e, i, &g) && budget && found != 3; i++) {
-		const uint8_t *q = e->p + g.off;
+		const uint8_t *q;
 		size_t len;
+		/* the offset is the file's: checked before it makes a pointer */
 		if (g.type != SW_PT_LOAD || !(g.flags & SW_PF_X) || g.off >= e->n)
 			continue;
+		q = e->p + g.off;
 		len = g.filesz > e->n - g.off ? e->n - g.off : g.filesz;
 		len = len > budget ? budget : len;
 		budget -= len;
