@@ -15,7 +15,8 @@ decompressible) is still high at start from the loader's own traits; a
 dynamic loader is seen through its imports; a payload appended after the
 ELF (an overlay) is read; a stream that breaks off or goes over the limits
 is reported as not fully read; and near misses stay quiet: a static
-program with gzip'd assets, one that only uses memfd_create.
+program with gzip'd assets, one that only uses memfd_create; and ELF
+headers whose offsets and counts point outside the file are read safely.
 
 usage: test_packed.py STOWAWAY_BINARY [CASE...]
 Ends with "packed: N passed, N failed".
@@ -24,6 +25,7 @@ import gzip
 import json
 import lzma
 import os
+import struct
 import subprocess
 import sys
 import zlib
@@ -304,6 +306,34 @@ def near_misses_stay_quiet():
     eq(doc["incomplete"], [], "nothing left unread")
     bare = scan("quiet-bare", [("/usr/bin/web", HELLO.encode())] + files[1:], "/usr/bin/web")
     eq(doc["stats"]["files"] - bare["stats"]["files"], 1, "the assets read as a member")
+
+
+@case
+def hostile_headers_stay_bounded():
+    """ELF headers whose offsets and counts point outside the file: an
+    executable segment at an offset that wraps a pointer (the syscall
+    search), 65535 sections past the end, 65535 program headers of 65535
+    bytes, and a 32-bit file that is its header and nothing more. Each is
+    read without a crash (run it with the sanitizer build too) and is
+    nothing: no finding, nothing left unread."""
+    def elf64(phoff, phnum, phentsize, shoff, shnum, shentsize, shstrndx):
+        return (b"\x7fELF\x02\x01\x01" + bytes(9) +
+                struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0x401000, phoff, shoff, 0, 64, phentsize, phnum,
+                            shentsize, shnum, shstrndx))
+
+    # PT_LOAD, R+X, at 2^64 - 4096, 8 KiB in the file
+    wrap = elf64(64, 1, 56, 0, 0, 64, 0) + struct.pack("<IIQQQQQQ", 1, 5, (1 << 64) - 4096, 0, 0, 8192, 8192, 4096)
+    sections = elf64(0, 0, 56, 4096 - 64, 65535, 64, 65534) + bytes(4096 - 64)
+    phdrs = elf64(64, 65535, 65535, 0, 0, 64, 0) + bytes(4096)
+    tiny = b"\x7fELF\x01\x01\x01" + bytes(9) + struct.pack("<HHIIIIIHHHHHH", 2, 3, 1, 0, 0, 0, 0, 52, 32, 0,
+                                                              40, 0, 0)
+    eq(len(tiny), 52, "a 32-bit header alone")
+    files = [("/usr/local/bin/wrap", wrap), ("/usr/local/bin/sections", sections),
+             ("/usr/local/bin/phdrs", phdrs), ("/usr/local/bin/tiny", tiny)]
+    doc = scan("hostile-headers", files)
+    eq([(f["id"], f["path"]) for f in doc["findings"]], [], "findings")
+    eq(doc["incomplete"], [], "nothing left unread")
+    eq(doc["verdict"], "clean", "verdict")
 
 
 def main():

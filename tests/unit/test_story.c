@@ -208,12 +208,54 @@ static void contacts_by_name(void **state)
 	done(d, st, r);
 }
 
+/* What the events say beyond the story's bounds is counted, not kept: a
+ * sandboxed program writes the events and can make any number of them. */
+static void bounds(void **state)
+{
+	sw_report *r = NULL;
+	sw_story *st = NULL;
+	sw_json_doc *d;
+	const sw_json *ps, *cs;
+	char ev[256];
+	int i;
+
+	(void)state;
+	assert_int_equal(sw_report__new_bare(&r, "oci:x", NULL, NULL), 0);
+	for (i = 0; i < 1100; i++) { /* 1024 processes kept */
+		snprintf(ev, sizeof(ev), "{\"t\":0.1,\"kind\":\"process\",\"pid\":%d,\"ppid\":1,\"comm\":\"p\"}", 100 + i);
+		assert_int_equal(sw_report__add_event(r, ev, "line"), 0);
+	}
+	for (i = 0; i < 20; i++) { /* 8 programs kept per process */
+		snprintf(ev, sizeof(ev), "{\"t\":0.2,\"kind\":\"exec\",\"pid\":100,\"path\":\"/bin/x%d\",\"argv\":[\"x\"]}", i);
+		assert_int_equal(sw_report__add_event(r, ev, "line"), 0);
+	}
+	for (i = 0; i < 300; i++) { /* 256 contacts kept */
+		snprintf(ev, sizeof(ev), "{\"t\":0.3,\"kind\":\"connect\",\"proto\":\"tcp\",\"dst\":\"198.18.0.9\",\"port\":%d}",
+			 1000 + i);
+		assert_int_equal(sw_report__add_event(r, ev, "line"), 0);
+	}
+	d = story_of(r, &st);
+	ps = sw_json_get_arr(sw_json_root(d), "processes");
+	cs = sw_json_get_arr(sw_json_root(d), "contacts");
+	assert_non_null(ps);
+	assert_non_null(cs);
+	assert_int_equal(ps->n, 1024);
+	assert_int_equal(num(sw_json_root(d), "processes_more"), 76);
+	assert_int_equal(num(nth(ps, 0), "pid"), 100);
+	assert_int_equal(sw_json_get_arr(nth(ps, 0), "ran")->n, 8);
+	assert_int_equal(num(nth(ps, 0), "ran_more"), 12);
+	assert_int_equal(cs->n, 256);
+	assert_int_equal(num(sw_json_root(d), "contacts_more"), 44);
+	done(d, st, r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(noise_collapsed_by_class),
 		cmocka_unit_test(chain_to_the_memfd),
 		cmocka_unit_test(contacts_by_name),
+		cmocka_unit_test(bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -230,35 +230,43 @@ static void elf_segments(const sw_elf *e, bool *interp, bool *load0_bss, int *lo
  * instruction: how a static binary calls memfd_create or execveat.
  * x86-64: "mov eax, imm32" (b8 NN NN 00 00) then "syscall" (0f 05), found
  * with memchr on b8 (many bytes a cycle, where memmem runs one). arm64:
- * "movz x8, #NR" then "svc #0", both 4-byte aligned words. */
-static bool syscall_x64(const uint8_t *p, size_t n, uint16_t nr)
+ * "movz x8, #NR" then "svc #0", both 4-byte aligned words. One pass looks
+ * for both numbers: bit i of the result is set when nr[i] is called. */
+static unsigned syscalls_x64(const uint8_t *p, size_t n, const uint16_t nr[2])
 {
 	const uint8_t *at = p, *end = p + n;
+	unsigned found = 0, i;
 
-	while (at < end && (at = memchr(at, 0xb8, (size_t)(end - at)))) {
+	while (found != 3 && at < end && (at = memchr(at, 0xb8, (size_t)(end - at)))) {
 		size_t room = (size_t)(end - at);
-		if (room >= 5 && at[1] == (nr & 0xff) && at[2] == nr >> 8 && !at[3] && !at[4] &&
-		    memmem(at + 5, room - 5 < 32 ? room - 5 : 32, "\x0f\x05", 2))
-			return true;
+		for (i = 0; i < 2 && room >= 5; i++)
+			if (!(found & 1u << i) && at[1] == (nr[i] & 0xff) && at[2] == nr[i] >> 8 &&
+			    !at[3] && !at[4] && memmem(at + 5, room - 5 < 32 ? room - 5 : 32, "\x0f\x05", 2))
+				found |= 1u << i;
 		at++;
 	}
-	return false;
+	return found;
 }
 
-static bool syscall_a64(const uint8_t *p, size_t n, uint16_t nr)
+static unsigned syscalls_a64(const uint8_t *p, size_t n, const uint16_t nr[2])
 {
-	uint32_t mov = 0xd2800008u | (uint32_t)nr << 5, w;
+	unsigned found = 0, b;
 	size_t i, j;
 
-	for (i = 0; i + 4 <= n; i += 4) {
-		w = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24;
-		if (w != mov)
-			continue;
-		for (j = i + 4; j + 4 <= n && j <= i + 32; j += 4)
-			if (!memcmp(p + j, "\x01\x00\x00\xd4", 4))
-				return true;
+	for (i = 0; i + 4 <= n && found != 3; i += 4) {
+		uint32_t w = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 |
+			     (uint32_t)p[i + 3] << 24;
+		for (b = 0; b < 2; b++) {
+			if ((found & 1u << b) || w != (0xd2800008u | (uint32_t)nr[b] << 5))
+				continue;
+			for (j = i + 4; j + 4 <= n && j <= i + 32; j += 4)
+				if (!memcmp(p + j, "\x01\x00\x00\xd4", 4)) {
+					found |= 1u << b;
+					break;
+				}
+		}
 	}
-	return false;
+	return found;
 }
 
 #define MAX_CODE (32u << 20) /* bytes of code searched for syscalls */
@@ -270,8 +278,10 @@ static bool syscall_a64(const uint8_t *p, size_t n, uint16_t nr)
  * either half alone is common (memfd_create for shared memory). */
 static bool runs_from_memory(const sw_elf *e, bool interp)
 {
-	bool mfd = false, exe = false;
+	/* memfd_create and execveat: 319 and 322 on x86-64, 279 and 281 on arm64 */
+	static const uint16_t x64[2] = { 319, 322 }, a64[2] = { 279, 281 };
 	uint64_t budget = MAX_CODE;
+	unsigned found = 0;
 	sw_elf_seg g;
 	unsigned i;
 
@@ -280,24 +290,19 @@ static bool runs_from_memory(const sw_elf *e, bool interp)
 		       (sw_elf_imports(e, "fexecve") || sw_elf_imports(e, "execveat"));
 	if (e->machine != 62 && e->machine != 183) /* x86-64, arm64 */
 		return false;
-	for (i = 0; sw_elf_segment(e, i, &g) && budget && !(mfd && exe); i++) {
-		const uint8_t *q = e->p + g.off;
+	for (i = 0; sw_elf_segment(e, i, &g) && budget && found != 3; i++) {
+		const uint8_t *q;
 		size_t len;
+		/* the offset is the file's: checked before it makes a pointer */
 		if (g.type != SW_PT_LOAD || !(g.flags & SW_PF_X) || g.off >= e->n)
 			continue;
+		q = e->p + g.off;
 		len = g.filesz > e->n - g.off ? e->n - g.off : g.filesz;
 		len = len > budget ? budget : len;
 		budget -= len;
-		/* memfd_create and execveat: 319 and 322 on x86-64, 279 and 281 on arm64 */
-		if (e->machine == 62) {
-			mfd = mfd || syscall_x64(q, len, 319);
-			exe = exe || syscall_x64(q, len, 322);
-		} else {
-			mfd = mfd || syscall_a64(q, len, 279);
-			exe = exe || syscall_a64(q, len, 281);
-		}
+		found |= e->machine == 62 ? syscalls_x64(q, len, x64) : syscalls_a64(q, len, a64);
 	}
-	return mfd && exe;
+	return found == 3;
 }
 
 /* A loader: runs a program from memory, carries a dense (compressed or

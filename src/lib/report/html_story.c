@@ -17,6 +17,8 @@
 #define MAX_CHAINS 64
 #define MAX_CONTACTS 200
 #define MAX_SAID 8
+#define MAX_NOISE 64            /* kinds of noise (story.c has a dozen) */
+#define MAX_RUN 64              /* findings of the run as a whole, named */
 
 static bool num_of(const sw_json *o, const char *k, double *out)
 {
@@ -31,7 +33,7 @@ static const char *str_of(const sw_json *o, const char *k)
 static void chains(hw *h, const sw_json *story)
 {
 	const sw_json *arr = sw_json_get_arr(story, "chains"), *run = sw_json_get_arr(story, "run_findings"), *c;
-	size_t n = 0;
+	size_t n = 0, k = 0;
 
 	if (!arr || !arr->n)
 		return;
@@ -49,9 +51,11 @@ static void chains(hw *h, const sw_json *story)
 	hw_raw(h, "</ol>");
 	if (run && run->n) {
 		hw_raw(h, "<p class=\"note\">Of the run as a whole, on no one process: ");
-		for (c = run->child; c; c = c->next)
+		for (c = run->child; c && k < MAX_RUN; c = c->next, k++)
 			if (c->type == SW_JSON_STR)
 				hw_wrapv(h, c == run->child ? "<code>" : ", <code>", c, 80, "</code>");
+		if (run->n > k)
+			hw_printf(h, " and %zu more (see the JSON report)", run->n - k);
 		hw_raw(h, "</p>");
 	}
 }
@@ -124,12 +128,13 @@ bool sw_html__story_contacts(hw *h, const sw_json *story)
 static void noise(hw *h, const sw_json *story)
 {
 	const sw_json *arr = sw_json_get_arr(story, "noise"), *c;
+	size_t k = 0;
 
 	if (!arr || !arr->n)
 		return;
 	hw_raw(h, "<h3>Noise</h3><table id=\"noise\"><thead><tr><th>Kind</th><th class=\"num\">Events</th>"
 		  "<th>The first</th></tr></thead><tbody>");
-	for (c = arr->child; c; c = c->next) {
+	for (c = arr->child; c && k < MAX_NOISE; c = c->next, k++) {
 		double n = 0;
 		if (c->type != SW_JSON_OBJ)
 			continue;

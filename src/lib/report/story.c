@@ -807,6 +807,17 @@ static void chain_text(sw_story *s, st_proc *p, sw_buf *b)
 
 /* ---- JSON ---- */
 
+/* "findings": the ids of the findings attributed to p. */
+static void json_fids(const sw_story *s, const st_proc *p, sw_jw *w)
+{
+	size_t k;
+
+	sw_jw_karr(w, "findings");
+	for (k = 0; k < p->nfid; k++)
+		sw_jw_str(w, s->r->f[p->fid[k]].id);
+	sw_jw_end(w);
+}
+
 static void json_procs(sw_story *s, sw_jw *w)
 {
 	size_t i, k;
@@ -834,12 +845,8 @@ static void json_procs(sw_story *s, sw_jw *w)
 		sw_jw_end(w);
 		if (p->exmore)
 			sw_jw_kuint(w, "ran_more", p->exmore);
-		if (p->nfid) {
-			sw_jw_karr(w, "findings");
-			for (k = 0; k < p->nfid; k++)
-				sw_jw_str(w, s->r->f[p->fid[k]].id);
-			sw_jw_end(w);
-		}
+		if (p->nfid)
+			json_fids(s, p, w);
 		sw_jw_end(w);
 	}
 	sw_jw_end(w);
@@ -861,10 +868,7 @@ static void json_chains(sw_story *s, sw_jw *w)
 		chain_text(s, p, &b);
 		sw_jw_obj(w);
 		sw_jw_kint(w, "pid", p->pid);
-		sw_jw_karr(w, "findings");
-		for (k = 0; k < p->nfid; k++)
-			sw_jw_str(w, s->r->f[p->fid[k]].id);
-		sw_jw_end(w);
+		json_fids(s, p, w);
 		sw_jw_karr(w, "pids");
 		for (k = 0; k < nl; k++)
 			sw_jw_int(w, line[k]->pid);

@@ -463,7 +463,8 @@ int sw_nested_embedded(const char *outer, const uint8_t *data, size_t len,
 	nr = ranges(&e, r);
 	for (k = 0, rc = 0; k < K_N && !s.over && s.tries <= MAX_TRIES && rc == 0; k++)
 		for (i = 0; i < nr && !s.over && s.tries <= MAX_TRIES && rc == 0; i++)
-			rc = search_all(&s, (kind)k, r[i].from < 64 ? 64 : r[i].from, r[i].to);
+			if (r[i].to > 64) /* past the file header (a 32-bit one of 52..64 bytes has nothing after it) */
+				rc = search_all(&s, (kind)k, r[i].from < 64 ? 64 : r[i].from, r[i].to);
 	free(s.d);
 	free(s.dense);
 	return rc < 0 ? rc : s.members;
