@@ -281,6 +281,33 @@ def stream_over_the_budget():
 
 
 @case
+def chance_headers_bounded():
+    """Thousands of zlib headers that each decode 60 KB and then break (a
+    chance header looks just like that): what they decode is not a stream's
+    and is charged to no budget, so past 256 MiB of it per file the search
+    stops and says so, and the image is never clean."""
+    host = small_program("hello", HELLO)
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    cand = b"\x78\x9c" + c.compress(bytes(60000)) + c.flush(zlib.Z_FULL_FLUSH) + b"\x07\x00"
+    blocks, total = [], 0
+    while total < 4600:
+        # a 64 KiB block: candidates around 2 KiB of random bytes in its
+        # middle, so the block's sample reads dense and it is searched
+        per = (32768 - 1024) // len(cand)
+        half = cand * per
+        blk = half + os.urandom(32768 - 1024 - len(half) + 2048) + half
+        blk += os.urandom(65536 - len(blk))
+        blocks.append(blk)
+        total += 2 * per
+    pad = (-len(host)) % 65536
+    doc = scan("chance", [(APP, host + os.urandom(pad) + b"".join(blocks))])
+    r = incompletes(doc)
+    ok(any("over 256 MiB decoded from candidate headers that were not streams" in x for x in r),
+       "%d candidates: %s" % (total, r))
+    eq(doc["verdict"], "suspicious", "never clean")
+
+
+@case
 def near_misses_stay_quiet():
     """A static, stripped program with gzip'd assets (as Go programs embed
     web UIs), one that uses memfd_create for shared memory without

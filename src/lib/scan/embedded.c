@@ -42,6 +42,7 @@
 
 #define MAX_STREAMS 64
 #define MAX_TRIES 65536
+#define MAX_WASTE (256ull << 20) /* bytes decoded from candidates that came to nothing, per file */
 #define MAX_RANGES 16
 #define PROBE 4096            /* output a candidate must yield before a failure counts */
 #define CHUNK 65536
@@ -267,6 +268,7 @@ typedef struct search {
 	bool *dense;            /* per block, once per file (files over WHOLE) */
 	span found[MAX_STREAMS];
 	size_t nfound, tries;
+	uint64_t wasted;        /* output of candidates that were not streams */
 	int members;
 	bool over;              /* the stream limit was reported */
 } search;
@@ -307,8 +309,13 @@ static int candidate(search *s, kind k, size_t at, size_t *skip)
 	 * stream that breaks off indistinguishable from chance (a run of 0xff
 	 * decodes as literals for a long way): only a limit counts there */
 	if (t == T_NONE || (t == T_BROKEN && d->rc == 0 && (k == K_ZLIB || k == K_LZMA)) ||
-	    (t == T_OK && d->o.out.len < MIN_OUT))
+	    (t == T_OK && d->o.out.len < MIN_OUT)) {
+		/* chance headers decode a little before they fail: a file made
+		 * of them must not buy gigabytes of decoding (65,536 tries of up
+		 * to a chunk each, uncharged to the shared budget) */
+		s->wasted += d->produced;
 		goto out;
+	}
 	snprintf(name, sizeof(name), "%s!%s@%zu", s->outer, kind_name[k], at);
 	if (s->nfound == MAX_STREAMS) {
 		if (!s->over)
@@ -355,6 +362,12 @@ static int search_range(search *s, kind k, size_t from, size_t to)
 		if (++s->tries > MAX_TRIES)
 			return s->cb->incomplete(s->cb->ctx, s->outer,
 						 "more than 65536 candidate compressed-stream headers: search stopped");
+		if (s->wasted > MAX_WASTE) {
+			s->tries = MAX_TRIES + 1; /* stop every range */
+			return s->cb->incomplete(s->cb->ctx, s->outer,
+						 "over 256 MiB decoded from candidate headers that were not streams: "
+						 "search stopped");
+		}
 		if ((rc = candidate(s, k, off, &skip)) < 0)
 			return rc;
 		if (skip >= s->len - off)
