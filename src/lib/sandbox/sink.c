@@ -256,15 +256,6 @@ int sw_sink_open(sw_sink **out, sw_evlog *log, int wake_fd, sw_error *err)
 
 /* ---- names and their addresses ---- */
 
-static uint32_t name_hash(const char *n)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *n; n++)
-		h = (h ^ (uint8_t)*n) * 16777619u;
-	return h;
-}
-
 /* The index of name (lowercase, no final dot) in the table, added when
  * new; -1 when it is empty or the table is full (counted). */
 static long name_index(sw_sink *s, const char *name)
@@ -273,7 +264,7 @@ static long name_index(sw_sink *s, const char *name)
 
 	if (!name[0])
 		return -1;
-	for (x = name_hash(name) & (2 * MAX_NAMES - 1); s->name_at[x]; x = (x + 1) & (2 * MAX_NAMES - 1))
+	for (x = sw_sbx_hash(name) & (2 * MAX_NAMES - 1); s->name_at[x]; x = (x + 1) & (2 * MAX_NAMES - 1))
 		if (strcmp(s->names[s->name_at[x] - 1u], name) == 0)
 			return (long)s->name_at[x] - 1;
 	if (s->nnames >= MAX_NAMES || (!s->names && !(s->names = malloc(MAX_NAMES * sizeof(*s->names))))) {

@@ -579,14 +579,10 @@ static void remember(char **v, size_t *n, size_t max, const char *s)
 /* First few occurrences of a key are recorded, the rest only counted. */
 static bool first_time(sw_tracer *t, const char *key, unsigned keep)
 {
-	uint32_t h = 2166136261u;
 	size_t k;
-	const char *c;
 
 	/* hashed: a program can make every traced call a new key */
-	for (c = key; *c; c++)
-		h = (h ^ (uint8_t)*c) * 16777619u;
-	for (k = h & (2 * MAX_SEEN - 1); t->seen_at[k]; k = (k + 1) & (2 * MAX_SEEN - 1)) {
+	for (k = sw_sbx_hash(key) & (2 * MAX_SEEN - 1); t->seen_at[k]; k = (k + 1) & (2 * MAX_SEEN - 1)) {
 		size_t i = t->seen_at[k] - 1u;
 		if (strcmp(t->seen[i], key) == 0)
 			return ++t->seen_count[i] <= keep;
