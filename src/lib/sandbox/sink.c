@@ -49,6 +49,7 @@
 #define IN_MAX (64 * 1024)   /* a session's buffered input */
 #define IDLE_NS (5ull * 1000000000ull)
 #define FRESH_NS (1000000000ull) /* a new session's time to send its first bytes */
+#define DRAIN_NS (500000000ull) /* the final reading of the sockets, at close */
 #define MAX_NAMES SW_SINK_MAX_NAMES
 
 enum { P_UNKNOWN, P_RAW, P_HTTP, P_TLS, P_STRATUM, P_DNS };
@@ -1273,13 +1274,17 @@ void sw_sink_close(sw_sink *s)
 	struct pollfd pf[SW_SINK_MAX_FDS];
 	size_t i, n;
 	int round;
+	uint64_t until;
 
 	if (!s)
 		return;
 	/* what was sent just before the run ended (a line then exit) is still
 	 * in the sockets, and connections may wait in a backlog: read them
-	 * first, a bounded number of rounds, never waiting */
-	for (round = 0; round < 64; round++) {
+	 * first, a bounded number of rounds within DRAIN_NS, never waiting (a
+	 * round may open TLS on every session: the rounds alone do not bound
+	 * the time) */
+	until = sw_sbx_now() + DRAIN_NS;
+	for (round = 0; round < 64 && sw_sbx_now() < until; round++) {
 		n = sw_sink_fds(s, pf, SW_SINK_MAX_FDS);
 		if (n == 0 || poll(pf, n, 0) <= 0)
 			break;
