@@ -1299,6 +1299,20 @@ def one_thread_burn_beside_cpu_hogs():
     return "on a CPU %.2f s, waiting %.2f s" % (thr[0]["cpu_seconds"], thr[0]["wait_seconds"])
 
 
+@case
+def burn_after_thousands_of_threads():
+    """A program that first makes more threads than the sampler's table
+    holds (each alive long enough to be seen), then burns one: the new
+    thread is still counted (ended threads make room), and is named."""
+    rc, rep, err = run(image("churn", ["churn", "30", "180", "7"], quiet=True), "--timeout", "30")
+    cpu, thr = burn_threads(rep)
+    ok(cpu["evidence"]["busy_seconds"] >= 5, cpu["evidence"])
+    ok(thr and thr[0]["comm"] == "behave" and thr[0]["cpu_seconds"] + thr[0]["wait_seconds"] >= 5, thr)
+    seen = summary(rep).get("threads_seen", 0)
+    ok(seen > 4096, "more threads than the table: %s" % seen)
+    return "threads seen %d" % seen
+
+
 def kernel_memory_hog(mode, mb, memory, user=None):
     """A hog of kernel-held memory against a small limit: (report, the
     limit event, the isolation description). It must be stopped at the

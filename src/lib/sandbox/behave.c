@@ -328,12 +328,9 @@ static void on_connect(judge *j, const sw_json *e, const char *k)
 		add(j, "SW-DYN-ESCAPE", SW_SEV_HIGH, "escape", u, &j->b, "Tried to reach a container runtime's socket (%s)", u);
 	}
 	if (!strcmp(k, "connect") && *d && strcmp(str(e, "proto"), "tcp") == 0) {
-		uint32_t h = 2166136261u;
 		snprintf(key, sizeof(key), "%s:%lld", where(e), (long long)num(e, "port"));
 		/* hashed: every connect may name a new destination */
-		for (const char *c = key; *c; c++)
-			h = (h ^ (uint8_t)*c) * 16777619u;
-		for (x = h & (2 * MAX_DESTINATIONS - 1); j->seen_at[x]; x = (x + 1) & (2 * MAX_DESTINATIONS - 1))
+		for (x = sw_sbx_hash(key) & (2 * MAX_DESTINATIONS - 1); j->seen_at[x]; x = (x + 1) & (2 * MAX_DESTINATIONS - 1))
 			if (strcmp(j->seen[j->seen_at[x] - 1u], key) == 0)
 				return;
 		if (j->ndst < MAX_DESTINATIONS) {

@@ -506,6 +506,8 @@ typedef struct sampler {
 	uint16_t thr_at[2 * MAX_THREADS_TRACKED]; /* open addressing by tid: index + 1, 0 empty */
 	uint64_t thr_untracked;    /* threads past the table: the most in one sample */
 	uint64_t untracked_now;    /* and in this one */
+	uint64_t thr_forgotten;    /* records of ended threads dropped to make room */
+	uint64_t compacted_at;     /* the sample (s->at) the table was last compacted in */
 	uint64_t at, dwall;        /* monotonic ns of the last sample, and since the one before */
 	double demand;             /* CPUs the sandbox's threads wanted in the last interval */
 	uint64_t busy_ns;          /* time in intervals that were a burn */
@@ -535,14 +537,75 @@ static bool burning(const sampler *s, long ncpu)
 	return d >= 0.75;
 }
 
-static thr_rec *thr_find(sampler *s, int tid, int host, bool *fresh)
+static size_t thr_slot(const sampler *s, int tid)
 {
 	size_t x = ((unsigned)tid * 2654435761u) & (2 * MAX_THREADS_TRACKED - 1);
 
-	*fresh = false;
 	for (; s->thr_at[x]; x = (x + 1) & (2 * MAX_THREADS_TRACKED - 1))
 		if (s->thr[s->thr_at[x] - 1].tid == tid)
-			return &s->thr[s->thr_at[x] - 1];
+			break;
+	return x;
+}
+
+/* The records that wanted the CPU most (on it or waiting for it), at most
+ * TOP_THREADS, busiest first, into top; only those of threads last seen
+ * before the sample at when at is not 0. Their number. */
+static size_t thr_top(const sampler *s, uint64_t at, size_t top[TOP_THREADS])
+{
+	size_t ntop = 0, i, k;
+
+	for (i = 0; i < s->nthr; i++) {
+		uint64_t v = s->thr[i].run + s->thr[i].wait;
+		if (at && s->thr[i].last >= at)
+			continue;
+		for (k = ntop; k > 0 && s->thr[top[k - 1]].run + s->thr[top[k - 1]].wait < v; k--)
+			if (k < TOP_THREADS)
+				top[k] = top[k - 1];
+		if (k < TOP_THREADS) {
+			top[k] = i;
+			ntop += ntop < TOP_THREADS;
+		}
+	}
+	return ntop;
+}
+
+/* The table is full: a program can make threads without end, and one
+ * made past the table would want the CPU unseen. Kept: the threads seen
+ * at the last sample (alive then; the ones seen in this one are among
+ * them) and the TOP_THREADS busiest of those that ended (the summary
+ * names them); the others are forgotten (counted). Once a sample. */
+static void thr_compact(sampler *s)
+{
+	bool keep[MAX_THREADS_TRACKED] = { false };
+	size_t top[TOP_THREADS], ntop, i, n = 0;
+
+	if (!s->at || s->compacted_at == s->at)
+		return;
+	s->compacted_at = s->at;
+	ntop = thr_top(s, s->at, top);
+	for (i = 0; i < ntop; i++)
+		keep[top[i]] = true;
+	for (i = 0; i < s->nthr; i++)
+		if (keep[i] || s->thr[i].last >= s->at)
+			s->thr[n++] = s->thr[i];
+	s->thr_forgotten += s->nthr - n;
+	s->nthr = n;
+	memset(s->thr_at, 0, sizeof(s->thr_at));
+	for (i = 0; i < n; i++)
+		s->thr_at[thr_slot(s, s->thr[i].tid)] = (uint16_t)(i + 1);
+}
+
+static thr_rec *thr_find(sampler *s, int tid, int host, bool *fresh)
+{
+	size_t x = thr_slot(s, tid);
+
+	*fresh = false;
+	if (s->thr_at[x])
+		return &s->thr[s->thr_at[x] - 1];
+	if (s->nthr >= MAX_THREADS_TRACKED) {
+		thr_compact(s);
+		x = thr_slot(s, tid);
+	}
 	if (s->nthr >= MAX_THREADS_TRACKED) {
 		s->untracked_now++;
 		return NULL;
@@ -1388,19 +1451,9 @@ static void process_events(supervisor *s)
 static void busiest_threads(supervisor *s)
 {
 	const sampler *smp = s->smp;
-	size_t top[TOP_THREADS], ntop = 0, i, k;
+	size_t top[TOP_THREADS], ntop = thr_top(smp, 0, top), k;
 
-	for (i = 0; i < smp->nthr; i++) {
-		uint64_t v = smp->thr[i].run + smp->thr[i].wait;
-		for (k = ntop; k > 0 && smp->thr[top[k - 1]].run + smp->thr[top[k - 1]].wait < v; k--)
-			if (k < TOP_THREADS)
-				top[k] = top[k - 1];
-		if (k < TOP_THREADS) {
-			top[k] = i;
-			ntop += ntop < TOP_THREADS;
-		}
-	}
-	sw_ev_int(&s->b, "threads_seen", (int64_t)(smp->nthr + smp->thr_untracked));
+	sw_ev_int(&s->b, "threads_seen", (int64_t)(smp->nthr + smp->thr_forgotten + smp->thr_untracked));
 	sw_jw_karr(&s->b.w, "threads");
 	for (k = 0; k < ntop; k++) {
 		const thr_rec *r = &smp->thr[top[k]];

@@ -93,6 +93,17 @@ size_t sw_sink_fds(sw_sink *s, struct pollfd *p, size_t max);
 void sw_sink_serve(sw_sink *s, const struct pollfd *p, size_t n);
 void sw_sink_close(sw_sink *s);
 
+/* FNV-1a of a string: the hash of the open-addressed tables that hold
+ * what a sandboxed program chooses (names, destinations, call keys). */
+static inline uint32_t sw_sbx_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
 /* "mining.<verb>", compared in two parts: stowaway's own binary must not
  * carry the protocol's method names whole, or miner rules would match it. */
 static inline bool sw_stratum_is(const char *method, const char *verb)

@@ -49,6 +49,7 @@
 #define IN_MAX (64 * 1024)   /* a session's buffered input */
 #define IDLE_NS (5ull * 1000000000ull)
 #define FRESH_NS (1000000000ull) /* a new session's time to send its first bytes */
+#define DRAIN_NS (500000000ull) /* the final reading of the sockets, at close */
 #define MAX_NAMES SW_SINK_MAX_NAMES
 
 enum { P_UNKNOWN, P_RAW, P_HTTP, P_TLS, P_STRATUM, P_DNS };
@@ -256,15 +257,6 @@ int sw_sink_open(sw_sink **out, sw_evlog *log, int wake_fd, sw_error *err)
 
 /* ---- names and their addresses ---- */
 
-static uint32_t name_hash(const char *n)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *n; n++)
-		h = (h ^ (uint8_t)*n) * 16777619u;
-	return h;
-}
-
 /* The index of name (lowercase, no final dot) in the table, added when
  * new; -1 when it is empty or the table is full (counted). */
 static long name_index(sw_sink *s, const char *name)
@@ -273,7 +265,7 @@ static long name_index(sw_sink *s, const char *name)
 
 	if (!name[0])
 		return -1;
-	for (x = name_hash(name) & (2 * MAX_NAMES - 1); s->name_at[x]; x = (x + 1) & (2 * MAX_NAMES - 1))
+	for (x = sw_sbx_hash(name) & (2 * MAX_NAMES - 1); s->name_at[x]; x = (x + 1) & (2 * MAX_NAMES - 1))
 		if (strcmp(s->names[s->name_at[x] - 1u], name) == 0)
 			return (long)s->name_at[x] - 1;
 	if (s->nnames >= MAX_NAMES || (!s->names && !(s->names = malloc(MAX_NAMES * sizeof(*s->names))))) {
@@ -1282,13 +1274,17 @@ void sw_sink_close(sw_sink *s)
 	struct pollfd pf[SW_SINK_MAX_FDS];
 	size_t i, n;
 	int round;
+	uint64_t until;
 
 	if (!s)
 		return;
 	/* what was sent just before the run ended (a line then exit) is still
 	 * in the sockets, and connections may wait in a backlog: read them
-	 * first, a bounded number of rounds, never waiting */
-	for (round = 0; round < 64; round++) {
+	 * first, a bounded number of rounds within DRAIN_NS, never waiting (a
+	 * round may open TLS on every session: the rounds alone do not bound
+	 * the time) */
+	until = sw_sbx_now() + DRAIN_NS;
+	for (round = 0; round < 64 && sw_sbx_now() < until; round++) {
 		n = sw_sink_fds(s, pf, SW_SINK_MAX_FDS);
 		if (n == 0 || poll(pf, n, 0) <= 0)
 			break;

@@ -579,14 +579,10 @@ static void remember(char **v, size_t *n, size_t max, const char *s)
 /* First few occurrences of a key are recorded, the rest only counted. */
 static bool first_time(sw_tracer *t, const char *key, unsigned keep)
 {
-	uint32_t h = 2166136261u;
 	size_t k;
-	const char *c;
 
 	/* hashed: a program can make every traced call a new key */
-	for (c = key; *c; c++)
-		h = (h ^ (uint8_t)*c) * 16777619u;
-	for (k = h & (2 * MAX_SEEN - 1); t->seen_at[k]; k = (k + 1) & (2 * MAX_SEEN - 1)) {
+	for (k = sw_sbx_hash(key) & (2 * MAX_SEEN - 1); t->seen_at[k]; k = (k + 1) & (2 * MAX_SEEN - 1)) {
 		size_t i = t->seen_at[k] - 1u;
 		if (strcmp(t->seen[i], key) == 0)
 			return ++t->seen_count[i] <= keep;
@@ -704,40 +700,58 @@ static void exec_file(sw_tracer *t, int fd, sw_evb *b, bool *dropped)
 	}
 }
 
-/* The entries of the environment at envp that name mining settings (a
- * pool, miner options, a wallet: the static config analysis's reading),
- * as a JSON array; NULL when none. The rest of an environment is not news
- * and would fill every exec event. */
-static char *env_read(pid_t pid, uint64_t envp)
+/* The strings of the NULL-terminated array at vp in pid's memory, as a
+ * JSON array of at most limit bytes: at most max of them (each cut at
+ * ARG_BYTES - 1), those keep declines left out (keep NULL: all); the
+ * number kept in *kept. *cut is set when the array or a string was cut
+ * short. NULL when the array cannot be written. */
+static char *strv_read(pid_t pid, uint64_t vp, unsigned max, size_t limit, bool (*keep)(const char *, size_t),
+		       unsigned *kept, bool *cut)
 {
-	char v[ARG_BYTES], *out = NULL;
-	sw_buf ev = SW_BUF_INIT(ENV_TEXT), one = SW_BUF_INIT(ARG_BYTES * 6 + 8);
-	sw_jw w = SW_JW_INIT(&ev);
-	unsigned i, kept = 0;
+	char arg[ARG_BYTES], *out;
+	sw_buf av = SW_BUF_INIT(limit), one = SW_BUF_INIT(ARG_BYTES * 6 + 8); /* every byte escaped */
+	sw_jw w = SW_JW_INIT(&av);
+	unsigned i;
 
+	*kept = 0;
 	sw_jw_arr(&w);
-	for (i = 0; i < MAX_ENV; i++) {
-		sw_mining_hit h;
+	for (i = 0; i <= max; i++) {
 		uint64_t p;
 		ssize_t l;
-		if (mem_read(pid, envp + 8 * i, &p, 8) != 8 || p == 0 || (l = mem_str(pid, p, v, sizeof(v))) < 0)
+		if (mem_read(pid, vp + 8 * i, &p, 8) != 8 || p == 0)
 			break;
-		sw_detect__mining(v, (size_t)l, &h);
-		if (!h.pool && !h.option && !h.wallet)
+		if (i == max || (l = mem_str(pid, p, arg, sizeof(arg))) < 0) {
+			*cut |= i == max;
+			break;
+		}
+		if (keep && !keep(arg, (size_t)l))
 			continue;
 		sw_buf_reset(&one);
-		sw_jsonw_strn(&one, v, (size_t)l);
-		if (ev.len + one.len + 2 > ENV_TEXT)
+		sw_jsonw_strn(&one, arg, (size_t)l);
+		if (av.len + one.len + 2 > limit) {
+			*cut = true;
 			break;
+		}
+		*cut |= (size_t)l == sizeof(arg) - 1;
 		sw_jw_raw(&w, sw_buf_cstr(&one));
-		kept++;
+		(*kept)++;
 	}
-	sw_jw_end(&w);
-	if (kept && sw_jw_done(&w) == 0)
-		out = sw_buf_detach(&ev, NULL);
-	sw_buf_release(&ev);
 	sw_buf_release(&one);
+	sw_jw_end(&w);
+	out = sw_jw_done(&w) < 0 ? NULL : sw_buf_detach(&av, NULL);
+	sw_buf_release(&av);
 	return out;
+}
+
+/* An environment entry that names mining settings (a pool, miner
+ * options, a wallet: the static config analysis's reading). The rest of
+ * an environment is not news and would fill every exec event. */
+static bool env_mining(const char *v, size_t l)
+{
+	sw_mining_hit h;
+
+	sw_detect__mining(v, l, &h);
+	return h.pool || h.option || h.wallet;
 }
 
 static void exec_req_free(exec_req *q)
@@ -752,40 +766,21 @@ static void exec_req_read(sw_tracer *t, pid_t pid, const struct seccomp_data *sd
 	bool at = sd->nr == SYS_execveat;
 	int flags = at ? (int)sd->args[4] : 0;
 	uint64_t argvp = sd->args[at ? 2 : 1];
-	char arg[ARG_BYTES];
-	sw_buf av = SW_BUF_INIT(ARGV_TEXT), one = SW_BUF_INIT(ARG_BYTES * 6 + 8); /* every byte escaped */
-	sw_jw avw = SW_JW_INIT(&av);
-	unsigned i;
+	unsigned n;
+	bool env_cut = false;
 
 	q->dirfd = at ? (int)sd->args[0] : AT_FDCWD;
 	q->cut = false;
 	if (mem_str(pid, sd->args[at ? 1 : 0], q->path, sizeof(q->path)) < 0)
 		q->path[0] = 0;
 	q->at_empty = q->path[0] == 0 && (flags & AT_EMPTY_PATH);
-	sw_jw_arr(&avw);
-	for (i = 0; i <= MAX_ARGV; i++) {
-		uint64_t p;
-		ssize_t l;
-		if (mem_read(pid, argvp + 8 * i, &p, 8) != 8 || p == 0)
-			break;
-		if (i == MAX_ARGV || (l = mem_str(pid, p, arg, sizeof(arg))) < 0) {
-			q->cut |= i == MAX_ARGV;
-			break;
-		}
-		sw_buf_reset(&one);
-		sw_jsonw_strn(&one, arg, (size_t)l);
-		if (av.len + one.len + 2 > ARGV_TEXT) {
-			q->cut = true;
-			break;
-		}
-		q->cut |= (size_t)l == sizeof(arg) - 1;
-		sw_jw_raw(&avw, sw_buf_cstr(&one));
+	q->argv = strv_read(pid, argvp, MAX_ARGV, ARGV_TEXT, NULL, &n, &q->cut);
+	/* of the environment, only the entries with mining settings */
+	q->env = strv_read(pid, sd->args[at ? 3 : 2], MAX_ENV, ENV_TEXT, env_mining, &n, &env_cut);
+	if (q->env && !n) {
+		free(q->env);
+		q->env = NULL;
 	}
-	sw_buf_release(&one);
-	sw_jw_end(&avw);
-	q->argv = sw_jw_done(&avw) < 0 ? NULL : sw_buf_detach(&av, NULL);
-	sw_buf_release(&av);
-	q->env = env_read(pid, sd->args[at ? 3 : 2]);
 	abs_path(t, pid, q->dirfd, q->path, q->absp, sizeof(q->absp));
 	q->target[0] = 0;
 	if (q->at_empty && fd_path(t, pid, q->dirfd, q->target, sizeof(q->target)) < 0)
