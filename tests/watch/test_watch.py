@@ -572,10 +572,29 @@ def interrupted_sweep(name, interrupt):
     finally:
         reap(p)
     s = status(db)
-    check_status_complete(s, n, t["counts"]["poisoned"], "status")
-    check_verdicts(db, t["images"], "verdict events")
-    eq(s["layers"]["scanned"], t["counts"]["layers"], "layers scanned")
+    try:
+        check_verdicts(db, t["images"], "verdict events")
+        check_status_complete(s, n, t["counts"]["poisoned"], "status")
+        eq(s["layers"]["scanned"], t["counts"]["layers"], "layers scanned")
+    except AssertionError:
+        print(interruption_story(name, db, t["images"]), file=sys.stderr)
+        raise
     return "interrupted at %d of %d done, PostgreSQL away %.1fs" % (done, n, outage)
+
+
+def interruption_story(name, db, images):
+    """What the store says of the images a sweep lost: their jobs, tags and
+    the sweep's failure events (printed when an interrupted sweep fails)."""
+    got = verdict_events(db)
+    lines = ["-- %s: the store after the sweep" % name]
+    for im in [t for t in images if key(t) not in got][:5]:
+        lines.append("missing %r" % (key(im),))
+        for q in ("SELECT kind, ref, platform, tag, state, attempts, error FROM watch_jobs WHERE repo = '%s' "
+                  "ORDER BY id" % im["repo"].replace("'", "''"),
+                  "SELECT tag, digest FROM watch_tags WHERE repo = '%s'" % im["repo"].replace("'", "''")):
+            lines += ["  " + " | ".join(r) for r in PG.sql(q, db=name)]
+    lines += ["event " + json.dumps(e) for e in events(db, "--kind", "failed")][:40]
+    return "\n".join(lines)
 
 
 @case
@@ -592,6 +611,23 @@ def postgres_crash_mid_sweep():
         PG.kill()
         PG.start()
     return interrupted_sweep("crash", crash)
+
+
+@case
+def store_transactions_all_or_nothing():
+    """The store's SQL layer against this PostgreSQL (tests/unit/test_db.c):
+    a statement that fails in a transaction, or a connection lost in the
+    middle of one, fails the whole transaction even when the caller goes
+    on; PostgreSQL's silent ROLLBACK at COMMIT is reported."""
+    exe = os.environ.get("STOWAWAY_TEST_DB") or os.path.join(os.path.dirname(BIN), "tests", "test_db")
+    env = dict(os.environ, STOWAWAY_TEST_PG_URL=new_db("unit_db"))
+    p = subprocess.run([exe], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=120)
+    out = p.stdout.decode(errors="replace")
+    eq(p.returncode, 0, "test_db: exit status\n" + out[-3000:])
+    ok("SKIPPED" not in out, "test_db ran every case against PostgreSQL:\n" + out[-3000:])
+    passed = re.search(r"PASSED\s*\]\s+(\d+) test", out)
+    ok(passed and int(passed.group(1)) >= 5, "test_db: cases passed:\n" + out[-3000:])
+    return "%s cases" % passed.group(1)
 
 
 @case

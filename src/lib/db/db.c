@@ -9,6 +9,14 @@
  * re-established with backoff, bounded by the reconnect wait; what was
  * being done outside a transaction is done again, what was inside one is
  * handed back (SW_DB_RETRY) for the caller to redo whole.
+ *
+ * A transaction is all or nothing even when its caller ignores a failed
+ * statement (an event it writes on the side): after the first failure
+ * every statement of the transaction and its COMMIT fail the same way,
+ * without reaching the server. PostgreSQL alone would answer a COMMIT of
+ * an aborted transaction with "ROLLBACK" and no error, and after a lost
+ * connection the statements that followed would each commit on their own
+ * on the new one: a job marked done whose image row was never written.
  */
 #include <ctype.h>
 #include <stdatomic.h>
@@ -34,6 +42,8 @@ struct sw_db {
 	PGconn *pg;
 	char *where;          /* for messages: the path, or the host and database */
 	bool in_tx;
+	int tx_failed;        /* 0, or what the transaction's first failure returned */
+	char tx_why[200];     /* and its message */
 	double reconnect_wait;
 	uint64_t reconnects;
 };
@@ -458,8 +468,8 @@ static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_d
 		if (PQstatus(db->pg) == CONNECTION_BAD) {
 			PQclear(pr);
 			if (db->in_tx) {
-				/* the transaction is gone with the connection: the caller redoes it */
-				db->in_tx = false;
+				/* the transaction is gone with the connection: the caller
+				 * redoes it (sw_db_exec refuses the rest of it meanwhile) */
 				if (!pg_reconnect(db))
 					return sw_error_set(err, SW_EIO, "%s: connection lost", db->where);
 				sw_error_set(err, SW_EIO, "%s: connection lost in a transaction", db->where);
@@ -511,14 +521,31 @@ nomem:
 	return sw_error_set(err, SW_ENOMEM, "out of memory");
 }
 
+/* A statement of a transaction that failed already: refused as the
+ * failure was (SW_DB_RETRY: redo the whole transaction). */
+static int64_t tx_refused(sw_db *db, sw_error *err)
+{
+	sw_error_set(err, SW_EIO, "%s (the transaction failed earlier)", db->tx_why);
+	return db->tx_failed;
+}
+
 int64_t sw_db_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_dbres **res, sw_error *err)
 {
 	double t0 = sw_now();
+	sw_error mine = SW_ERROR_INIT;
 	int64_t rc;
 
 	if (res)
 		*res = NULL;
+	if (db->in_tx && db->tx_failed)
+		return tx_refused(db, err);
+	if (!err)
+		err = &mine;   /* the transaction keeps the message of its failure */
 	rc = db->pg ? pg_exec(db, sql, v, nv, res, err) : lite_exec(db, sql, v, nv, res, err);
+	if (rc < 0 && db->in_tx) {
+		db->tx_failed = rc == SW_DB_RETRY ? SW_DB_RETRY : SW_EIO;
+		snprintf(db->tx_why, sizeof(db->tx_why), "%.199s", err->msg[0] ? err->msg : "a statement failed");
+	}
 	waited(t0);
 	return rc;
 }
@@ -569,17 +596,63 @@ int sw_db_begin(sw_db *db, sw_error *err)
 	if (rc < 0)
 		return (int)rc;
 	db->in_tx = true;
+	db->tx_failed = 0;
 	return 0;
+}
+
+/* PostgreSQL's COMMIT: its command tag says whether it committed (an
+ * aborted transaction "commits" as ROLLBACK, without an error). A
+ * connection lost here leaves it unknown whether the commit landed: the
+ * caller redoes the transaction, which must find its own work done. */
+static int pg_commit(sw_db *db, sw_error *err)
+{
+	double t0 = sw_now();
+	PGresult *pr = PQexec(db->pg, "COMMIT");
+	ExecStatusType es = pr ? PQresultStatus(pr) : PGRES_FATAL_ERROR;
+	int rc = 0;
+
+	if (es == PGRES_COMMAND_OK && strcmp(PQcmdStatus(pr), "COMMIT") == 0) {
+		/* committed */
+	} else if (es == PGRES_COMMAND_OK) {
+		rc = sw_error_set(err, SW_EIO, "%s: the transaction was rolled back (COMMIT answered %s)", db->where,
+				  PQcmdStatus(pr));
+	} else if (PQstatus(db->pg) == CONNECTION_BAD) {
+		sw_error_set(err, SW_EIO, "%s: connection lost at COMMIT", db->where);
+		rc = pg_reconnect(db) ? SW_DB_RETRY : SW_EIO;
+	} else {
+		const char *state = PQresultErrorField(pr, PG_DIAG_SQLSTATE);
+		char *msg = one_line(PQresultErrorMessage(pr));
+		sw_error_set(err, SW_EIO, "%s: %s", db->where, msg ? msg : "?");
+		free(msg);
+		rc = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) ? SW_DB_RETRY : SW_EIO;
+	}
+	PQclear(pr);
+	waited(t0);
+	return rc;
 }
 
 int sw_db_commit(sw_db *db, sw_error *err)
 {
-	int64_t rc = sw_db_exec(db, "COMMIT", NULL, 0, NULL, err);
+	int rc;
 
+	if (!db->in_tx)
+		return sw_error_set(err, SW_EINVAL, "%s: COMMIT outside a transaction", db->where);
+	if (db->tx_failed) {
+		rc = (int)tx_refused(db, err);
+		sw_db_rollback(db);
+		return rc;
+	}
+	if (db->pg) {
+		rc = pg_commit(db, err);
+	} else {
+		int64_t n = sw_db_exec(db, "COMMIT", NULL, 0, NULL, err);
+		rc = n < 0 ? (n == SW_DB_RETRY ? SW_DB_RETRY : (int)n) : 0;
+		if (rc < 0)
+			sqlite3_exec(db->lite, "ROLLBACK", NULL, NULL, NULL);
+	}
 	db->in_tx = false;
-	if (rc < 0 && !db->pg)
-		sqlite3_exec(db->lite, "ROLLBACK", NULL, NULL, NULL);
-	return rc < 0 ? (rc == SW_DB_RETRY ? SW_DB_RETRY : (int)rc) : 0;
+	db->tx_failed = 0;
+	return rc;
 }
 
 void sw_db_rollback(sw_db *db)
@@ -587,6 +660,7 @@ void sw_db_rollback(sw_db *db)
 	if (!db->in_tx)
 		return;
 	db->in_tx = false;
+	db->tx_failed = 0;
 	if (db->pg) {
 		PGresult *pr = PQexec(db->pg, "ROLLBACK");
 		PQclear(pr);

@@ -10,7 +10,12 @@
  *   - a statement lost to a dropped PostgreSQL connection outside a
  *     transaction is retried once the connection is back (bounded wait);
  *     inside one, or on a serialization failure or deadlock, the call
- *     returns SW_DB_RETRY and the caller runs the transaction again.
+ *     returns SW_DB_RETRY and the caller runs the transaction again;
+ *   - a transaction is all or nothing: once one of its statements failed,
+ *     the rest and its COMMIT fail the same way (a caller may ignore a
+ *     side write's failure without committing half a transaction). A
+ *     COMMIT whose connection was lost returns SW_DB_RETRY though it may
+ *     have landed: a redone transaction must find its own work done.
  * What differs between the dialects (auto-increment keys, blob type,
  * SKIP LOCKED) the caller asks with sw_db_pg().
  */

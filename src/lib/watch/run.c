@@ -571,6 +571,14 @@ static int write_tag(worker *k, const wjob *j, const struct wtag *t, int64_t now
 		sw_buf b = SW_BUF_INIT(4096);
 		sw_jw w = SW_JW_INIT(&b);
 		prev = sw__strdup(sw_dbres_text(res, 0, 0));
+		if (prev && strcmp(prev, digest) == 0) {
+			/* written already: the transaction is being redone after
+			 * a COMMIT whose answer was lost */
+			sw_buf_release(&b);
+			sw_dbres_free(res);
+			free(prev);
+			return 0;
+		}
 		sw_jw_obj(&w);
 		sw_jw_kstr(&w, "from", prev);
 		sw_jw_kstr(&w, "to", digest);
@@ -800,6 +808,19 @@ static int by_digest(const void *a, const void *b, void *img)
 	return strcmp(sw_image_layer(img, *(const size_t *)a)->digest, sw_image_layer(img, *(const size_t *)b)->digest);
 }
 
+/* Did this worker's record of the image land? (a COMMIT whose connection
+ * was lost may have) */
+static bool recorded_by_me(worker *k, const wjob *j, const char *digest)
+{
+	sw_dbv v[] = { DB_S(j->registry), DB_S(j->repo), DB_S(digest), DB_S(k->me) };
+	sw_dbres *r = NULL;
+	bool mine = sw_db_exec(k->db, "SELECT 1 FROM watch_images WHERE registry = $1 AND repo = $2 AND digest = $3 "
+			       "AND worker = $4", v, 4, &r, NULL) > 0;
+
+	sw_dbres_free(r);
+	return mine;
+}
+
 /* What the scan did with each layer, and the image's row and events, in
  * one transaction. */
 static int record(worker *k, const wjob *j, const sw_image *img, const char *platform, const sw_report *rep,
@@ -821,6 +842,16 @@ static int record(worker *k, const wjob *j, const sw_image *img, const char *pla
 	qsort_r(order, n, sizeof(*order), by_digest, (void *)img);
 	for (tries = 0; tries < 5; tries++) {
 		scanned = reused = 0;
+		/* redone after a lost COMMIT that landed: its counts are in */
+		if (tries > 0 && recorded_by_me(k, j, digest)) {
+			rc = 0;
+			for (o = 0; o < n; o++)
+				if (k->cached[o])
+					reused++;
+				else
+					scanned++;
+			break;
+		}
 		if ((rc = sw_db_begin(k->db, err)) < 0)
 			goto again;
 		for (o = 0; o < n; o++) {
