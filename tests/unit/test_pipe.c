@@ -5,7 +5,10 @@
  * layer stream) runs once on every chunk, in order, and before the
  * consumer takes it, whichever thread runs it: the producer when the
  * consumer is slow and the pipe full, the consumer when the producer is
- * slow. A failing consumer stops the producer with its error.
+ * slow. A failing consumer stops the producer with its error. Deferred
+ * work (the compressed blob's hash) runs once on every buffer, in order,
+ * before the producer reuses it and before finish returns: on the consumer
+ * while it waits for chunks, else on the producer.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -169,6 +172,88 @@ static void test_consumer_error_stops_the_producer(void **state)
 	free(r);
 }
 
+/* ---- deferred work ---- */
+
+#define RING 4
+
+typedef struct drec {
+	pthread_mutex_t mu;
+	uint32_t seen[CHUNKS];
+	size_t n, by_consumer;
+	pthread_t producer;
+	unsigned consume_ns;
+} drec;
+
+static void deferred(void *ctx, const uint8_t *p, size_t len)
+{
+	drec *d = ctx;
+	uint32_t v;
+
+	assert_int_equal(len, sizeof(v));
+	memcpy(&v, p, sizeof(v));
+	pthread_mutex_lock(&d->mu);
+	d->seen[d->n++] = v;
+	if (!pthread_equal(pthread_self(), d->producer))
+		d->by_consumer++;
+	pthread_mutex_unlock(&d->mu);
+}
+
+static int dconsume(void *ctx, const uint8_t *p, size_t n)
+{
+	(void)p, (void)n;
+	nap(((drec *)ctx)->consume_ns);
+	return 0;
+}
+
+/* The producer writes value i into ring buffer i % RING, defers it (at
+ * most RING - 1 left queued, as the layer stream does) and puts a chunk.
+ * A buffer reused before its deferred run would show a later value. */
+static void run_deferred(drec *d, unsigned produce_ns, unsigned consume_ns)
+{
+	uint32_t ring[RING];
+	uint8_t chunk[64] = { 0 };
+	sw_pipe *p = NULL;
+	uint32_t i;
+
+	pthread_mutex_init(&d->mu, NULL);
+	d->producer = pthread_self();
+	d->consume_ns = consume_ns;
+	assert_int_equal(sw_pipe_start(&p, 4, sizeof(chunk), dconsume, NULL, d), 0);
+	sw_pipe_set_defer(p, deferred);
+	for (i = 0; i < CHUNKS; i++) {
+		nap(produce_ns);
+		ring[i % RING] = i + 1;
+		sw_pipe_defer(p, (const uint8_t *)&ring[i % RING], sizeof(ring[0]), RING - 1);
+		assert_int_equal(sw_pipe_put(p, chunk, sizeof(chunk)), 0);
+	}
+	assert_int_equal(sw_pipe_finish(p), 0);
+	assert_int_equal(d->n, CHUNKS);
+	for (i = 0; i < CHUNKS; i++)
+		assert_int_equal(d->seen[i], i + 1);
+	pthread_mutex_destroy(&d->mu);
+}
+
+static void test_deferred_slow_producer_consumer_does_it(void **state)
+{
+	drec *d = calloc(1, sizeof(*d));
+
+	(void)state;
+	run_deferred(d, 200000, 0);
+	/* the consumer had nothing else to do */
+	assert_true(d->by_consumer > CHUNKS / 4);
+	free(d);
+}
+
+static void test_deferred_slow_consumer_producer_does_it(void **state)
+{
+	drec *d = calloc(1, sizeof(*d));
+
+	(void)state;
+	run_deferred(d, 0, 200000);
+	assert_true(d->by_consumer < CHUNKS / 4);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +261,8 @@ int main(void)
 		cmocka_unit_test(test_slow_producer_consumer_does_it),
 		cmocka_unit_test(test_no_side_task),
 		cmocka_unit_test(test_consumer_error_stops_the_producer),
+		cmocka_unit_test(test_deferred_slow_producer_consumer_does_it),
+		cmocka_unit_test(test_deferred_slow_consumer_producer_does_it),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

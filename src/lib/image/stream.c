@@ -34,11 +34,14 @@
 					 * one-layer bench median 2.06 s at 8 slots,
 					 * 1.91 s at 32, 1.88 s at 128 */
 #define PIPE_SLOT (256u << 10)
+#define HASH_RING 4               /* read buffers whose hash may wait: 4 MiB */
 #define RATIO_GRACE (16ull << 20) /* the ratio is judged once this much came out */
 
 struct sw_lstream {
 	sw_sha256 *bh, *dh;
-	uint8_t *rbuf;
+	uint8_t *ring[HASH_RING];  /* the blob as read, kept until hashed */
+	unsigned rcur;             /* the buffer being filled */
+	size_t rlen;               /* and how much of it */
 	/* one run */
 	const sw_lstream_opts *o;
 	const sw_lstream_cb *cb;
@@ -56,10 +59,17 @@ sw_lstream *sw_lstream_new(void)
 {
 	sw_lstream *ls = calloc(1, sizeof(*ls));
 
-	if (!ls || !(ls->bh = sw_sha256_new()) || !(ls->dh = sw_sha256_new()) || !(ls->rbuf = malloc(READ_CHUNK))) {
+	unsigned i;
+
+	if (!ls || !(ls->bh = sw_sha256_new()) || !(ls->dh = sw_sha256_new())) {
 		sw_lstream_free(ls);
 		return NULL;
 	}
+	for (i = 0; i < HASH_RING; i++)
+		if (!(ls->ring[i] = malloc(READ_CHUNK))) {
+			sw_lstream_free(ls);
+			return NULL;
+		}
 	return ls;
 }
 
@@ -69,7 +79,8 @@ void sw_lstream_free(sw_lstream *ls)
 		return;
 	sw_sha256_free(ls->bh);
 	sw_sha256_free(ls->dh);
-	free(ls->rbuf);
+	for (unsigned i = 0; i < HASH_RING; i++)
+		free(ls->ring[i]);
 	free(ls);
 }
 
@@ -80,6 +91,45 @@ static void hash_tar(void *ctx, const uint8_t *p, size_t n)
 	sw_lstream *ls = ctx;
 
 	sw_sha256_update(ls->dh, p, n);
+}
+
+/* The blob's hash: inline, or deferred to whichever thread has time
+ * (pipe.c): on a layer whose decompression is the slower side, the
+ * consumer does it while it waits. The bytes are kept in the ring until
+ * hashed; read_blob reads into it, a registry's body is copied in. */
+static void hash_blob_now(void *ctx, const uint8_t *p, size_t n)
+{
+	sw_lstream *ls = ctx;
+
+	sw_sha256_update(ls->bh, p, n);
+}
+
+static void hash_flush(sw_lstream *ls)
+{
+	if (!ls->rlen)
+		return;
+	sw_pipe_defer(ls->pipe, ls->ring[ls->rcur], ls->rlen, HASH_RING - 1);
+	ls->rcur = (ls->rcur + 1) % HASH_RING;
+	ls->rlen = 0;
+}
+
+static void hash_blob(sw_lstream *ls, const uint8_t *p, size_t n)
+{
+	if (!ls->pipe) {
+		sw_sha256_update(ls->bh, p, n);
+		return;
+	}
+	while (n) {
+		uint8_t *b = ls->ring[ls->rcur] + ls->rlen;
+		size_t k = READ_CHUNK - ls->rlen < n ? READ_CHUNK - ls->rlen : n;
+		if (p != b)
+			memcpy(b, p, k);
+		ls->rlen += k;
+		p += k;
+		n -= k;
+		if (ls->rlen == READ_CHUNK)
+			hash_flush(ls);
+	}
 }
 
 /* The tar stage: on the pipe's thread, or inline. */
@@ -144,7 +194,7 @@ static int feed(void *ctx, const uint8_t *p, size_t n)
 			sw_inflate_set_output(ls->z, outbuf);
 	}
 	ls->in += n;
-	sw_sha256_update(ls->bh, p, n);
+	hash_blob(ls, p, n);
 	if (ls->cb->raw && (rc = ls->cb->raw(ls->cb->ctx, p, n, &ls->perr)) < 0)
 		return rc;
 	return sw_inflate_feed(ls->z, p, n, sink, ls, &ls->perr);
@@ -164,10 +214,15 @@ static int read_blob(sw_lstream *ls, const sw_image *img, size_t i, const sw_blo
 	}
 	while (off < loc->size) {
 		size_t n = loc->size - off < READ_CHUNK ? (size_t)(loc->size - off) : READ_CHUNK;
-		if ((rc = sw_pread_all(loc->fd, ls->rbuf, n, loc->off + off)) < 0)
+		uint8_t *b;
+		if (ls->rlen)
+			hash_flush(ls);
+		/* into the ring's free buffer: hashed there later, not copied */
+		b = ls->ring[ls->rcur];
+		if ((rc = sw_pread_all(loc->fd, b, n, loc->off + off)) < 0)
 			return sw_error_set(&ls->perr, rc, "read failed at offset %llu", (unsigned long long)off);
 		off += n;
-		if ((rc = feed(ls, ls->rbuf, n)) < 0)
+		if ((rc = feed(ls, b, n)) < 0)
 			return rc;
 	}
 	return 0;
@@ -214,7 +269,13 @@ int sw_lstream_run(sw_lstream *ls, const sw_image *img, size_t i, const sw_lstre
 		sw_tar_free(ls->t);
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	}
+	if (ls->pipe)
+		sw_pipe_set_defer(ls->pipe, hash_blob_now);
+	ls->rcur = 0;
+	ls->rlen = 0;
 	rc = read_blob(ls, img, i, loc);
+	if (ls->pipe)
+		hash_flush(ls);
 	if (rc == 0 && ls->in != ls->size)
 		rc = sw_error_set(&ls->perr, SW_EVERIFY, "blob %s: %llu bytes, the manifest says %llu", li->digest ? li->digest : "",
 				  (unsigned long long)ls->in, (unsigned long long)ls->size);
@@ -260,13 +321,13 @@ int sw_lstream_verify(sw_lstream *ls, const sw_image *img, size_t i, sw_error *e
 	sw_sha256_reset(ls->bh);
 	while (off < loc->size) {
 		size_t n = loc->size - off < READ_CHUNK ? (size_t)(loc->size - off) : READ_CHUNK;
-		if ((rc = sw_pread_all(loc->fd, ls->rbuf, n, loc->off + off)) < 0)
+		if ((rc = sw_pread_all(loc->fd, ls->ring[0], n, loc->off + off)) < 0)
 			return sw_error_set(err, rc, "read failed at offset %llu", (unsigned long long)off);
 		/* a source that does not name the blob's digest (docker save's
 		 * layer.tar) still names an uncompressed layer's: the diff_id */
 		if (off == 0)
-			want = loc->verify ? li->digest : sw_comp_sniff(ls->rbuf, n) == SW_COMP_NONE ? li->diff_id : NULL;
-		sw_sha256_update(ls->bh, ls->rbuf, n);
+			want = loc->verify ? li->digest : sw_comp_sniff(ls->ring[0], n) == SW_COMP_NONE ? li->diff_id : NULL;
+		sw_sha256_update(ls->bh, ls->ring[0], n);
 		off += n;
 	}
 	if (!want)

@@ -17,6 +17,12 @@
  * producer has not. So the work goes to the side with time to spare: on a
  * one-layer image the consumer (tar and every detector) is the slower, and
  * the decompressing thread takes the hashing off it.
+ *
+ * Deferred work (the compressed blob's hash) goes the other way: the
+ * producer queues its own buffers (sw_pipe_defer), and the consumer, when
+ * it would otherwise wait for a chunk, runs the oldest; the producer runs
+ * them itself when too many are queued, or when the pipe is full. On a
+ * layer whose decompression is the slower side, the hash leaves it.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -38,9 +44,30 @@ struct sw_pipe {
 	size_t sided;           /* chunks from head on that the side task has done */
 	bool side_busy;         /* a thread runs it now (on chunk head + sided) */
 	pthread_cond_t side_done;
+	void (*dfn)(void *, const uint8_t *, size_t);
+	struct { const uint8_t *p; size_t n; } dq[SW_PIPE_DEFER_MAX];
+	size_t dhead, dcount;   /* deferred: queued from dhead on */
+	bool dbusy;             /* a thread runs the one at dhead */
 	void *ctx;
 	pthread_t th;
 };
+
+/* The oldest deferred entry, run by the caller (mutex held on entry and
+ * exit; false when there is none or another thread has it). */
+static bool run_deferred(sw_pipe *p)
+{
+	if (!p->dcount || p->dbusy)
+		return false;
+	p->dbusy = true;
+	pthread_mutex_unlock(&p->mu);
+	p->dfn(p->ctx, p->dq[p->dhead].p, p->dq[p->dhead].n);
+	pthread_mutex_lock(&p->mu);
+	p->dbusy = false;
+	p->dhead = (p->dhead + 1) % SW_PIPE_DEFER_MAX;
+	p->dcount--;
+	pthread_cond_broadcast(&p->side_done);
+	return true;
+}
 
 static void *consume(void *arg)
 {
@@ -52,7 +79,8 @@ static void *consume(void *arg)
 		size_t n;
 		int rc;
 		while (p->count == 0 && !p->closed)
-			pthread_cond_wait(&p->can_get, &p->mu);
+			if (!run_deferred(p))   /* the producer's work while it has none for us */
+				pthread_cond_wait(&p->can_get, &p->mu);
 		if (p->count == 0)
 			break;
 		buf = p->slot[p->head];
@@ -138,6 +166,8 @@ int sw_pipe_reserve(sw_pipe *p, uint8_t **buf, size_t *cap)
 
 	pthread_mutex_lock(&p->mu);
 	while (p->count == p->nslots && p->rc == 0) {
+		if (run_deferred(p))
+			continue;
 		if (p->side && !p->side_busy && p->sided < p->count) {
 			/* full: the oldest chunk not hashed yet, instead of waiting */
 			size_t i = (p->head + p->sided) % p->nslots;
@@ -147,7 +177,7 @@ int sw_pipe_reserve(sw_pipe *p, uint8_t **buf, size_t *cap)
 			pthread_mutex_lock(&p->mu);
 			p->side_busy = false;
 			p->sided++;
-			pthread_cond_signal(&p->side_done);
+			pthread_cond_broadcast(&p->side_done);
 			continue;
 		}
 		pthread_cond_wait(&p->can_put, &p->mu);
@@ -199,6 +229,30 @@ int sw_pipe_put(sw_pipe *p, const uint8_t *data, size_t n)
 	return 0;
 }
 
+void sw_pipe_set_defer(sw_pipe *p, void (*fn)(void *ctx, const uint8_t *buf, size_t n))
+{
+	p->dfn = fn;
+}
+
+void sw_pipe_defer(sw_pipe *p, const uint8_t *buf, size_t n, size_t keep)
+{
+	if (keep >= SW_PIPE_DEFER_MAX)
+		keep = SW_PIPE_DEFER_MAX - 1;
+	pthread_mutex_lock(&p->mu);
+	/* room first: the queue holds at most keep entries after this one */
+	while (p->dcount > keep || p->dcount == SW_PIPE_DEFER_MAX)
+		if (!run_deferred(p))
+			pthread_cond_wait(&p->side_done, &p->mu);
+	p->dq[(p->dhead + p->dcount) % SW_PIPE_DEFER_MAX].p = buf;
+	p->dq[(p->dhead + p->dcount) % SW_PIPE_DEFER_MAX].n = n;
+	p->dcount++;
+	while (p->dcount > keep)
+		if (!run_deferred(p))
+			pthread_cond_wait(&p->side_done, &p->mu);
+	pthread_cond_signal(&p->can_get);
+	pthread_mutex_unlock(&p->mu);
+}
+
 int sw_pipe_finish(sw_pipe *p)
 {
 	int rc;
@@ -208,6 +262,10 @@ int sw_pipe_finish(sw_pipe *p)
 	pthread_mutex_lock(&p->mu);
 	p->closed = true;
 	pthread_cond_signal(&p->can_get);
+	/* what was deferred is done before the caller reads its result */
+	while (p->dcount)
+		if (!run_deferred(p))
+			pthread_cond_wait(&p->side_done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->th, NULL);
 	rc = p->rc;

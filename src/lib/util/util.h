@@ -259,8 +259,18 @@ int sw_pipe_put(sw_pipe *p, const uint8_t *data, size_t n);
  * a copy). Both return the consumer's error, if it has failed. */
 int sw_pipe_reserve(sw_pipe *p, uint8_t **buf, size_t *cap);
 int sw_pipe_commit(sw_pipe *p, size_t n);
-/* No more input: wait for the consumer to drain, free the pipe, and return
- * the consumer's first error (0 if none). NULL is a no-op. */
+/* Deferred work of the producer's own: fn(ctx, buf, n) for every buffer
+ * given to sw_pipe_defer, in order, on the consumer's thread while it waits
+ * for a chunk, else on the producer's. defer returns once at most keep
+ * entries are left queued (running the oldest itself): buf stays the
+ * caller's and must stay valid until keep more have been deferred after it,
+ * or until finish. */
+#define SW_PIPE_DEFER_MAX 8
+void sw_pipe_set_defer(sw_pipe *p, void (*fn)(void *ctx, const uint8_t *buf, size_t n));
+void sw_pipe_defer(sw_pipe *p, const uint8_t *buf, size_t n, size_t keep);
+/* No more input: run what was deferred, wait for the consumer to drain,
+ * free the pipe, and return the consumer's first error (0 if none). NULL
+ * is a no-op. */
 int sw_pipe_finish(sw_pipe *p);
 
 /* ---- time ---- */
