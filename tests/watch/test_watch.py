@@ -614,6 +614,30 @@ def postgres_crash_mid_sweep():
 
 
 @case
+def lost_commit_answers_are_not_done_twice():
+    """The answer to a COMMIT lost after the server committed (a relay
+    closes the connection between them, tests/fixtures/postgres.py): the
+    worker redoes the transaction, which finds its own work done. Each
+    layer counted once, each image judged once, no tag "moved" to the
+    digest it already had."""
+    t = truth()
+    n = t["counts"]["images"]
+    direct = new_db("lostcommit")
+    targets = {"INSERT INTO watch_images": 3, "INSERT INTO watch_tags": 2, "INSERT INTO watch_layers": 2}
+    with P.LostCommitProxy(PG, targets) as px:
+        sweep(px.url_for("lostcommit"), workers=2)
+        lost = dict(px.lost)
+    eq(lost, targets, "COMMIT answers lost, by what the transaction wrote")
+    s = status(direct)
+    check_status_complete(s, n, t["counts"]["poisoned"], "status")
+    check_verdicts(direct, t["images"], "verdict events")
+    eq(s["layers"]["scanned"], t["counts"]["layers"], "layers scanned")
+    moved = events(direct, "--kind", "tag_moved")
+    eq(len(moved), 0, "tag_moved events (the tags never moved), e.g. %r" % moved[:1])
+    return "answers lost: %s" % ", ".join("%d after %s" % (v, k) for k, v in sorted(lost.items()))
+
+
+@case
 def store_transactions_all_or_nothing():
     """The store's SQL layer against this PostgreSQL (tests/unit/test_db.c):
     a statement that fails in a transaction, or a connection lost in the
