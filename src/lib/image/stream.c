@@ -265,7 +265,8 @@ int sw_lstream_run(sw_lstream *ls, const sw_image *img, size_t i, const sw_lstre
 	ls->crc = 0;
 	if (!(ls->t = sw_tar_new(&cb->tar, 1u << 20)))
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
-	if (o->pipelined && sw_pipe_start(&ls->pipe, PIPE_SLOTS, PIPE_SLOT, consume, hash_tar, ls) < 0) {
+	if (o->pipelined && sw_pipe_start(&ls->pipe, o->pipe_bytes >= PIPE_SLOT ? o->pipe_bytes / PIPE_SLOT : PIPE_SLOTS,
+					  PIPE_SLOT, consume, hash_tar, ls) < 0) {
 		sw_tar_free(ls->t);
 		return sw_error_set(err, SW_ENOMEM, "out of memory");
 	}

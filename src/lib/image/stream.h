@@ -22,6 +22,9 @@ typedef struct sw_lstream_opts {
 	double deadline;          /* a sw_now() time; 0: none */
 	double timeout;           /* the budget that deadline came from, for the message */
 	bool pipelined;           /* decompression and the tar stage on two threads */
+	size_t pipe_bytes;        /* the pipe between them (0: 8 MiB): more lets the
+				   * decompressor run further ahead of a big file's
+				   * detectors, when memory allows */
 } sw_lstream_opts;
 
 typedef struct sw_lstream_cb {

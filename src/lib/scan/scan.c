@@ -268,6 +268,7 @@ static int run_workers(scan *s, worker **ws, size_t *nw, sw_error *err)
 	*nw = s->o->jobs ? s->o->jobs : ncores();
 	if (*nw > s->njobs)
 		*nw = s->njobs ? s->njobs : 1;
+	s->nworkers = *nw;
 	if (!(*ws = calloc(*nw, sizeof(**ws))) || !(th = calloc(*nw, sizeof(*th)))) {
 		rc = sw_error_set(err, SW_ENOMEM, "out of memory");
 		goto out;

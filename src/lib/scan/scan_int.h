@@ -45,6 +45,7 @@ typedef struct scan {
 	bool want_content;
 	job *jobs;
 	size_t njobs;
+	size_t nworkers;          /* layers decoded at once */
 	atomic_size_t next, done;
 	atomic_uint_fast64_t entries, bytes_in, bytes_out, files;
 	atomic_bool stop;

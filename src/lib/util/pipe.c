@@ -35,6 +35,7 @@ struct sw_pipe {
 	pthread_mutex_t mu;
 	pthread_cond_t can_put, can_get;
 	uint8_t **slot;
+	uint8_t *mem;           /* every slot, in one allocation */
 	size_t *len;
 	size_t nslots, slot_size, head, count;
 	bool closed, reserved;  /* reserved: the producer writes into the tail slot */
@@ -114,10 +115,7 @@ static void *consume(void *arg)
 
 static void pipe_free(sw_pipe *p)
 {
-	size_t i;
-
-	for (i = 0; p->slot && i < p->nslots; i++)
-		free(p->slot[i]);
+	free(p->mem);
 	free(p->slot);
 	free(p->len);
 	pthread_cond_destroy(&p->can_put);
@@ -146,11 +144,12 @@ int sw_pipe_start(sw_pipe **out, size_t nslots, size_t slot_size,
 	p->slot_size = slot_size;
 	p->fn = fn;
 	p->ctx = ctx;
-	if (!(p->slot = calloc(nslots, sizeof(*p->slot))) || !(p->len = calloc(nslots, sizeof(*p->len))))
+	if (!nslots || !slot_size || nslots > SIZE_MAX / slot_size ||
+	    !(p->slot = calloc(nslots, sizeof(*p->slot))) || !(p->len = calloc(nslots, sizeof(*p->len))) ||
+	    !(p->mem = malloc(nslots * slot_size)))
 		goto oom;
 	for (i = 0; i < nslots; i++)
-		if (!(p->slot[i] = malloc(slot_size)))
-			goto oom;
+		p->slot[i] = p->mem + i * slot_size;
 	if (pthread_create(&p->th, NULL, consume, p) != 0)
 		goto oom;
 	*out = p;
