@@ -426,6 +426,19 @@ static int max_param(const char *sql)
 	return max;
 }
 
+/* A statement the server refused: its message into err; SW_DB_RETRY for
+ * a serialization failure or a deadlock (redo the transaction), else
+ * SW_EIO. */
+static int pg_failure(sw_db *db, const PGresult *pr, sw_error *err)
+{
+	const char *state = pr ? PQresultErrorField(pr, PG_DIAG_SQLSTATE) : NULL;
+	char *msg = one_line(pr ? PQresultErrorMessage(pr) : PQerrorMessage(db->pg));
+
+	sw_error_set(err, SW_EIO, "%s: %s", db->where, msg ? msg : "?");
+	free(msg);
+	return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) ? SW_DB_RETRY : SW_EIO;
+}
+
 static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_dbres **res, sw_error *err)
 {
 	const char *vals[MAX_PARAMS];
@@ -480,13 +493,9 @@ static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_d
 			return sw_error_set(err, SW_EIO, "%s: connection lost", db->where);
 		}
 		{
-			const char *state = pr ? PQresultErrorField(pr, PG_DIAG_SQLSTATE) : NULL;
-			bool retry = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
-			char *msg = one_line(pr ? PQresultErrorMessage(pr) : PQerrorMessage(db->pg));
-			sw_error_set(err, SW_EIO, "%s: %s", db->where, msg ? msg : "?");
-			free(msg);
+			int rc = pg_failure(db, pr, err);
 			PQclear(pr);
-			return retry ? SW_DB_RETRY : SW_EIO;
+			return rc;
 		}
 	}
 	if (!res) {
@@ -620,11 +629,7 @@ static int pg_commit(sw_db *db, sw_error *err)
 		sw_error_set(err, SW_EIO, "%s: connection lost at COMMIT", db->where);
 		rc = pg_reconnect(db) ? SW_DB_RETRY : SW_EIO;
 	} else {
-		const char *state = PQresultErrorField(pr, PG_DIAG_SQLSTATE);
-		char *msg = one_line(PQresultErrorMessage(pr));
-		sw_error_set(err, SW_EIO, "%s: %s", db->where, msg ? msg : "?");
-		free(msg);
-		rc = state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) ? SW_DB_RETRY : SW_EIO;
+		rc = pg_failure(db, pr, err);
 	}
 	PQclear(pr);
 	waited(t0);

@@ -238,8 +238,8 @@ void sw_pipe_defer(sw_pipe *p, const uint8_t *buf, size_t n, size_t keep)
 	if (keep >= SW_PIPE_DEFER_MAX)
 		keep = SW_PIPE_DEFER_MAX - 1;
 	pthread_mutex_lock(&p->mu);
-	/* room first: the queue holds at most keep entries after this one */
-	while (p->dcount > keep || p->dcount == SW_PIPE_DEFER_MAX)
+	/* room (a caller whose keep grew between calls may find it full) */
+	while (p->dcount == SW_PIPE_DEFER_MAX)
 		if (!run_deferred(p))
 			pthread_cond_wait(&p->side_done, &p->mu);
 	p->dq[(p->dhead + p->dcount) % SW_PIPE_DEFER_MAX].p = buf;

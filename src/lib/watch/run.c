@@ -564,6 +564,12 @@ static int write_tag(worker *k, const wjob *j, const struct wtag *t, int64_t now
 	if ((n = sw_db_exec(k->db, "SELECT digest FROM watch_tags WHERE registry = $1 AND repo = $2 AND tag = $3",
 			    v, 3, &res, NULL)) < 0)
 		return (int)n;
+	if (sw_dbres_rows(res) && sw_dbres_text(res, 0, 0) && strcmp(sw_dbres_text(res, 0, 0), digest) == 0) {
+		/* written already (the transaction redone after a COMMIT whose
+		 * answer was lost), its image job with it */
+		sw_dbres_free(res);
+		return 0;
+	}
 	if (sw_dbres_rows(res) == 0) {
 		n = sw_db_exec(k->db, "INSERT INTO watch_tags(registry, repo, tag, digest, seen) VALUES($1, $2, $3, $4, $5)",
 			       v, 5, NULL, NULL);
@@ -571,14 +577,6 @@ static int write_tag(worker *k, const wjob *j, const struct wtag *t, int64_t now
 		sw_buf b = SW_BUF_INIT(4096);
 		sw_jw w = SW_JW_INIT(&b);
 		prev = sw__strdup(sw_dbres_text(res, 0, 0));
-		if (prev && strcmp(prev, digest) == 0) {
-			/* written already: the transaction is being redone after
-			 * a COMMIT whose answer was lost */
-			sw_buf_release(&b);
-			sw_dbres_free(res);
-			free(prev);
-			return 0;
-		}
 		sw_jw_obj(&w);
 		sw_jw_kstr(&w, "from", prev);
 		sw_jw_kstr(&w, "to", digest);
@@ -840,16 +838,15 @@ static int record(worker *k, const wjob *j, const sw_image *img, const char *pla
 	for (o = 0; o < n; o++)
 		order[o] = o;
 	qsort_r(order, n, sizeof(*order), by_digest, (void *)img);
+	for (o = 0; o < n; o++)
+		if (k->cached[o])
+			reused++;
+		else
+			scanned++;
 	for (tries = 0; tries < 5; tries++) {
-		scanned = reused = 0;
 		/* redone after a lost COMMIT that landed: its counts are in */
 		if (tries > 0 && recorded_by_me(k, j, digest)) {
 			rc = 0;
-			for (o = 0; o < n; o++)
-				if (k->cached[o])
-					reused++;
-				else
-					scanned++;
 			break;
 		}
 		if ((rc = sw_db_begin(k->db, err)) < 0)
@@ -868,15 +865,12 @@ static int record(worker *k, const wjob *j, const sw_image *img, const char *pla
 				 * it cached, but it was scanned once and never counted */
 				sql = "UPDATE watch_layers SET reuses = reuses + CASE WHEN scans > 0 THEN 1 ELSE 0 END, "
 				      "scans = CASE WHEN scans > 0 THEN scans ELSE 1 END, state = 'done' WHERE digest = $1";
-				reused++;
 			} else if (k->stored[i]) {
 				sql = "UPDATE watch_layers SET scans = scans + 1, state = 'done', worker = $2 WHERE digest = $1";
-				scanned++;
 			} else {
 				/* scanned, but the result depends on more than the layer: the next image scans it too */
 				sql = "UPDATE watch_layers SET scans = scans + 1, state = 'free', lease_until = 0 "
 				      "WHERE digest = $1";
-				scanned++;
 			}
 			if ((rc = (int)sw_db_exec(k->db, sql, v, 2, NULL, err)) < 0)
 				goto again;
