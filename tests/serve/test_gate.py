@@ -73,13 +73,17 @@ def registry():
                         Layer([E("usr/share/.java/jupdate", MINER_STANDIN, mode=0o755)])])
         other = os.path.join(WORK, "other")
         oci_image(other, [Layer([E("etc/hostname", b"other\n")])])
-        REG.layouts = {"clean": clean, "bad": bad, "other": other}
+        # a layer of over two of the gate's 4 MiB serving windows
+        # (http.c: mapped a window at a time), incompressible
+        big = os.path.join(WORK, "big")
+        oci_image(big, [Layer([E("srv/blob.bin", os.urandom(9 << 20) + b"end")])])
+        REG.layouts = {"clean": clean, "bad": bad, "other": other, "big": big}
         for name, tag, src in (("team/clean", "v1", clean), ("team/clean", "v2", clean), ("team/bad", "v1", bad),
                                ("team/crowd", "v1", other), ("team/mover", "v1", clean),
                                ("someuser/openjdk", "17", clean), ("library/busybox", "1.36", clean),
                                ("team/slow", "v1", other), ("team/signed", "v1", clean),
                                ("team/unsigned", "v1", other), ("team/kept", "v1", clean),
-                               ("team/never", "v1", other)):
+                               ("team/never", "v1", other), ("team/big", "v1", big)):
             REG.d[name + ":" + tag] = R.push(REG, src, "latest", name, tag, creds=REG.creds)
         pw = os.path.join(WORK, "upstream-pw")
         with open(pw, "w") as f:
@@ -230,6 +234,29 @@ def clean_image_pulled_byte_identical():
     rc, err, _ = g.pull("up/team/clean:v2")
     eq(rc, 0, err)
     eq(g.work()["judge"], 1, "the same digest under another tag: judged already")
+
+
+@case
+def large_blob_served_whole():
+    g = main_gate()
+    rc, err, out = g.pull("up/team/big:v1")
+    eq(rc, 0, err)
+    with open(os.path.join(out, "blobs", "sha256", manifest_digest(out)[7:])) as f:
+        layer = json.load(f)["layers"][0]
+    ok(layer["size"] > (8 << 20) and layer["size"] % (4 << 20), "a layer over two windows, ending mid-window")
+    # the gate is HTTP/1.1 only (gate.c): a client that offers h2 gets 1.1
+    for proto in ("--http1.1", "--http2"):
+        dest = os.path.join(g.dir, "big" + proto)
+        p = subprocess.run(["curl", "-sSf", proto, "--cacert", os.path.join(WORK, "gate.pem"), "-o", dest, "-w",
+                            "%{http_version} %{size_download}",
+                            "https://%s/v2/up/team/big/blobs/%s" % (g.host, layer["digest"])],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        eq(p.returncode, 0, p.stderr)
+        eq(p.stdout.decode(), "1.1 %d" % layer["size"], proto)
+        with open(dest, "rb") as f:
+            eq("sha256:" + hashlib.sha256(f.read()).hexdigest(), layer["digest"], proto + ": the bytes")
+    st, hdrs, _ = g.curl("/v2/up/team/big/blobs/%s" % layer["digest"], head=True)
+    eq((st, int(hdrs.get("content-length", "0"))), (200, layer["size"]), "HEAD: the length, no body")
 
 
 @case
