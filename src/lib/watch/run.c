@@ -61,7 +61,8 @@ typedef struct watch {
 	sw_registry_opts reg;        /* o->registry with the gate's hooks */
 	int64_t lease_ms;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;           /* the gates' waits, and a worker's end (ended) */
+	unsigned ended;              /* workers returned, under mu */
 	gate *gates;
 	atomic_bool stop;
 	double start;
@@ -1159,6 +1160,12 @@ static void *work(void *arg)
 		}
 		sw_watch__job_free(&j);
 	}
+	/* the supervisor waits on this, not on a timer: a run that finds
+	 * nothing to do (a re-sweep) ends when its last worker does */
+	pthread_mutex_lock(&w->mu);
+	w->ended++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
@@ -1465,18 +1472,33 @@ int sw_watch_run(const sw_watch_opts *o, sw_error *err)
 		double last = 0;
 		for (;;) {
 			bool alive = false;
-			for (i = 0; i < started; i++)
+			unsigned joined = 0;
+			for (i = 0; i < started; i++) {
 				if (!ks[i].joined && pthread_tryjoin_np(ks[i].t, NULL) == EBUSY)
 					alive = true;
 				else
 					ks[i].joined = true;
+				joined += ks[i].joined;
+			}
 			if (!alive || sw_now() - last >= 1) {
 				poll_queue(&w, db);
 				last = sw_now();
 			}
 			if (!alive)
 				break;
-			sleep_s(0.1);
+			/* until a worker not joined yet ends (one that ended
+			 * since the joins above is not waited for), or the next
+			 * progress line is due */
+			{
+				struct timespec ts;
+				pthread_mutex_lock(&w.mu);
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += 1;
+				while (w.ended <= joined && !atomic_load(&signalled) &&
+				       pthread_cond_timedwait(&w.cv, &w.mu, &ts) == 0)
+					;
+				pthread_mutex_unlock(&w.mu);
+			}
 		}
 		rc = 0;
 		if (o->summary)
