@@ -113,7 +113,12 @@ def main():
         rate, runs = {}, {}
         for workers in (1, 2, 4):
             url = pg.create_db("bench%d" % workers)
+            rc0, pc0 = cpu_seconds(reg.proc.pid), cpu_seconds(pg.pid(), children=True)
+            ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             wall, db = sweep(binary, url, reg, workers)
+            ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, cpu_seconds(reg.proc.pid) - rc0,
+                   cpu_seconds(pg.pid(), children=True) - pc0)
             st = status(binary, url)
             rate[workers] = st["images"]["total"] / wall
             runs[workers] = (url, verdicts(binary, url))
@@ -123,6 +128,8 @@ def main():
                   % (workers, "s" if workers > 1 else "", wall, rate[workers], peer / wall, st["images"]["total"],
                      lay["scanned"], lay["reused"], lay["distinct"], lay["scanned_twice"],
                      100 * db / (wall * workers)))
+            print("   CPU seconds: the workers %.2f, the registry %.2f, PostgreSQL %.2f: %.0f%% of the 2 cores"
+                  % (cpu[0], cpu[1], cpu[2], 100 * sum(cpu) / (2 * wall)))
             if st["images"]["total"] != n or lay["scanned_twice"] or lay["scanned"] != lay["distinct"]:
                 print("  MISS: every image judged, each layer scanned once")
                 ok = False
