@@ -29,8 +29,8 @@ int64_t sw_watch__now(void)
 }
 
 /* Migrations, in order: migration i takes the schema from version i to
- * i + 1. "@ID@" is each engine's auto-increment key. Never edit one that
- * shipped; add the next. */
+ * i + 1. "@ID@" is each engine's auto-increment key, "@BLOB@" its bytes
+ * type. Never edit one that shipped; add the next. */
 static const char *const MIGRATIONS[] = {
 	"CREATE TABLE watch_sweeps(id @ID@, registry TEXT NOT NULL, started BIGINT NOT NULL, finished BIGINT);"
 	"CREATE UNIQUE INDEX watch_sweeps_open ON watch_sweeps(registry) WHERE finished IS NULL;"
@@ -58,18 +58,35 @@ static const char *const MIGRATIONS[] = {
 	"CREATE TABLE watch_lookalikes(registry TEXT NOT NULL, repo TEXT NOT NULL, kind TEXT NOT NULL,"
 	" resembles TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY(registry, repo));"
 	"CREATE TABLE watch_counters(name TEXT PRIMARY KEY, value BIGINT NOT NULL);",
+	/* version 2: a new tag's manifest, fetched by the repository's job (a GET by
+	 * tag instead of a HEAD), carried to its image's job and dropped
+	 * when that job is done */
+	"ALTER TABLE watch_jobs ADD COLUMN manifest @BLOB@;",
 };
 
 static char *dialect(const sw_db *db, const char *sql)
 {
-	const char *id = sw_db_pg(db) ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY";
+	static const char *const marks[2] = { "@ID@", "@BLOB@" };
+	const char *with[2] = { sw_db_pg(db) ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY",
+				sw_db_pg(db) ? "BYTEA" : "BLOB" };
 	sw_buf b = SW_BUF_INIT(1u << 20);
-	const char *p = sql, *q;
+	const char *p = sql;
 
-	while ((q = strstr(p, "@ID@"))) {
+	for (;;) {
+		const char *q = NULL;
+		int m, which = 0;
+		for (m = 0; m < 2; m++) {
+			const char *at = strstr(p, marks[m]);
+			if (at && (!q || at < q)) {
+				q = at;
+				which = m;
+			}
+		}
+		if (!q)
+			break;
 		sw_buf_append(&b, p, (size_t)(q - p));
-		sw_buf_append(&b, id, strlen(id));
-		p = q + 4;
+		sw_buf_append(&b, with[which], strlen(with[which]));
+		p = q + strlen(marks[which]);
 	}
 	sw_buf_append(&b, p, strlen(p));
 	if (sw_buf_err(&b)) {
@@ -158,10 +175,11 @@ int64_t sw_watch__enqueue_job(sw_db *db, const wjob *s, sw_error *err)
 	{
 		sw_dbv v[] = { DB_S(ukey), DB_S(s->kind), DB_S(s->registry), DB_S(s->repo ? s->repo : ""),
 			       DB_S(s->ref ? s->ref : ""), DB_S(plat), DB_S(s->tag), DB_S(s->opt), DB_I(s->sweep),
-			       DB_I(s->priority), DB_I(sw_watch__now()), DB_S(s->parent), DB_S(s->mtype) };
+			       DB_I(s->priority), DB_I(sw_watch__now()), DB_S(s->parent), DB_S(s->mtype),
+			       s->manifest ? DB_B(s->manifest, s->manifest_len) : DB_S(NULL) };
 		n = sw_db_exec(db, "INSERT INTO watch_jobs(ukey, kind, registry, repo, ref, platform, tag, opt, sweep, "
-			       "priority, created, parent, mtype) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
-			       "$13) ON CONFLICT(ukey) DO NOTHING", v, 13, NULL, err);
+			       "priority, created, parent, mtype, manifest) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+			       "$11, $12, $13, $14) ON CONFLICT(ukey) DO NOTHING", v, 14, NULL, err);
 	}
 	free(ukey);
 	return n;
@@ -189,6 +207,7 @@ void sw_watch__job_free(wjob *j)
 	free(j->opt);
 	free(j->parent);
 	free(j->mtype);
+	free(j->manifest);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -209,12 +228,13 @@ int sw_watch__lease(sw_db *db, const char *me, int64_t lease_ms, wjob *j, sw_err
 		       "UPDATE watch_jobs SET state = 'leased', leased_by = $1, lease_until = $2, "
 		       "attempts = attempts + 1 WHERE id = (SELECT id FROM watch_jobs WHERE state = 'queued' AND "
 		       "not_before <= $3 ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-		       "RETURNING id, kind, registry, repo, ref, platform, tag, opt, sweep, priority, attempts, parent, mtype" :
+		       "RETURNING id, kind, registry, repo, ref, platform, tag, opt, sweep, priority, attempts, parent, mtype, "
+		       "manifest" :
 		       "UPDATE watch_jobs SET state = 'leased', leased_by = $1, lease_until = $2, "
 		       "attempts = attempts + 1 WHERE id = (SELECT id FROM watch_jobs WHERE state = 'queued' AND "
 		       "not_before <= $3 ORDER BY priority DESC, id LIMIT 1) "
-		       "RETURNING id, kind, registry, repo, ref, platform, tag, opt, sweep, priority, attempts, parent, mtype",
-		       v, 3, &r, err);
+		       "RETURNING id, kind, registry, repo, ref, platform, tag, opt, sweep, priority, attempts, parent, mtype, "
+		       "manifest", v, 3, &r, err);
 	if (n <= 0) {
 		sw_dbres_free(r);
 		return n < 0 ? (int)n : 0;
@@ -232,6 +252,14 @@ int sw_watch__lease(sw_db *db, const char *me, int64_t lease_ms, wjob *j, sw_err
 	j->attempts = (int)sw_dbres_int(r, 0, 10);
 	j->parent = dup_or_null(sw_dbres_text(r, 0, 11));
 	j->mtype = dup_or_null(sw_dbres_text(r, 0, 12));
+	{
+		size_t len = 0;
+		const uint8_t *m = sw_dbres_blob(r, 0, 13, &len);
+		if (m && len && len <= WATCH_MAX_CARRIED && (j->manifest = malloc(len))) {
+			memcpy(j->manifest, m, len);
+			j->manifest_len = len;
+		}
+	}
 	sw_dbres_free(r);
 	if (!j->kind || !j->registry || !j->repo || !j->ref || !j->platform) {
 		/* the job stays leased and comes back when its lease runs out */
@@ -255,7 +283,7 @@ int sw_watch__finish(sw_db *db, const wjob *j, const char *me, const char *error
 
 	if (!error) {
 		sw_dbv v[] = { DB_I(j->id), DB_S(me), DB_I(now) };
-		n = sw_db_exec(db, "UPDATE watch_jobs SET state = 'done', finished = $3, error = NULL "
+		n = sw_db_exec(db, "UPDATE watch_jobs SET state = 'done', finished = $3, error = NULL, manifest = NULL "
 			       "WHERE id = $1 AND leased_by = $2 AND state = 'leased'", v, 3, NULL, err);
 	} else if (j->attempts < WATCH_MAX_ATTEMPTS && !j->permanent) {
 		/* again later: 2 s, then 8 s */
@@ -264,7 +292,7 @@ int sw_watch__finish(sw_db *db, const wjob *j, const char *me, const char *error
 			       "leased_by = NULL WHERE id = $1 AND leased_by = $2 AND state = 'leased'", v, 4, NULL, err);
 	} else {
 		sw_dbv v[] = { DB_I(j->id), DB_S(me), DB_I(now), DB_S(error) };
-		n = sw_db_exec(db, "UPDATE watch_jobs SET state = 'failed', finished = $3, error = $4 "
+		n = sw_db_exec(db, "UPDATE watch_jobs SET state = 'failed', finished = $3, error = $4, manifest = NULL "
 			       "WHERE id = $1 AND leased_by = $2 AND state = 'leased'", v, 4, NULL, err);
 		if (n == 1) {
 			sw_buf b = SW_BUF_INIT(8192);

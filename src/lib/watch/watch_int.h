@@ -21,12 +21,18 @@
 /* priorities: enumeration first, then tags new or moved, then the rest */
 enum { PRIO_CATALOG = 100, PRIO_REPO = 90, PRIO_IMAGE_NEW = 50, PRIO_IMAGE = 10 };
 
+/* the largest manifest a repository's job carries to its image's job in
+ * the queue (a larger one is fetched again by digest) */
+#define WATCH_MAX_CARRIED (64u << 10)
+
 typedef struct wjob {
 	int64_t id;
 	char *kind;        /* "catalog", "repo", "image" */
 	char *registry, *repo, *ref, *platform, *tag, *opt;
 	char *parent;      /* an index's platform image: the index's digest */
 	char *mtype;       /* the manifest's media type, when a HEAD said it */
+	uint8_t *manifest; /* an image job's manifest, fetched with its tag (or NULL) */
+	size_t manifest_len;
 	int64_t sweep;
 	int priority, attempts;
 	bool permanent;    /* set by a job that failed for good: no retry */
