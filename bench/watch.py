@@ -119,6 +119,7 @@ def main():
             rc0, pc0 = cpu_seconds(reg.proc.pid), cpu_seconds(pg.pid(), children=True)
             ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             wall, db = sweep(binary, url, reg, workers)
+            time.sleep(0.5)  # PostgreSQL's backends counted once the postmaster has reaped them
             ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, cpu_seconds(reg.proc.pid) - rc0,
                    cpu_seconds(pg.pid(), children=True) - pc0)
@@ -149,6 +150,7 @@ def main():
         rc0, pc0 = cpu_seconds(reg.proc.pid), cpu_seconds(pg.pid(), children=True)
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall, _ = sweep(binary, url, reg, 2)
+        time.sleep(0.5)
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         rcpu, pcpu = cpu_seconds(reg.proc.pid) - rc0, cpu_seconds(pg.pid(), children=True) - pc0
         wcpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
