@@ -693,12 +693,6 @@ static bool claims_official(const char *repo, const official *o)
 	return close_to(&c, &o->k, edits(c.len, o->k.len, true), true) != NOT_CLOSE;
 }
 
-static bool hub_host(const char *h)
-{
-	return strcmp(h, "docker.io") == 0 || strcmp(h, "registry-1.docker.io") == 0 ||
-	       strcmp(h, "registry.hub.docker.com") == 0;
-}
-
 /* ---- verdicts ---- */
 
 static void set(sw_name_result *r, sw_name_verdict v, const char *resembles, const char *fmt, ...)
@@ -1017,7 +1011,7 @@ int sw_names_check(const char *s, sw_name_result *r, sw_error *err)
 		*colon = '\0';
 	for (colon = host; *colon; colon++)
 		*colon = (char)tolower((unsigned char)*colon);
-	if (hub_host(host) && strchr(r->ref.path, '/'))
+	if (sw_docker_hub_host(host) && strchr(r->ref.path, '/'))
 		check_hub(r);
 	else
 		check_other(r, host);

@@ -84,3 +84,15 @@ int sw_open_regular(int dfd, const char *name, bool follow)
 	}
 	return fd;
 }
+
+bool sw_docker_hub_host(const char *h)
+{
+	static const char *const hub[] = { "docker.io", "registry-1.docker.io", "index.docker.io",
+					   "registry.hub.docker.com" };
+	size_t i;
+
+	for (i = 0; i < sizeof(hub) / sizeof(hub[0]); i++)
+		if (strcmp(h, hub[i]) == 0)
+			return true;
+	return false;
+}

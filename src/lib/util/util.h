@@ -229,6 +229,11 @@ size_t sw_term_unit(const char *s, size_t n, char out[SW_TERM_UNIT_MAX]);
  * when all did). Errors of sw_buf_append (what went in before stays). */
 int sw_buf_term(sw_buf *b, const char *s, size_t n, size_t max, size_t *taken);
 
+/* ---- registry hosts (path.c) ---- */
+/* Docker Hub's: docker.io, and the hosts its registry answers at
+ * (registry-1.docker.io, index.docker.io, registry.hub.docker.com). */
+bool sw_docker_hub_host(const char *host);
+
 /* ---- paths ---- */
 /* Normalise a tar entry name to "/a/b": strips "./" and leading "/",
  * folds "." and "//", resolves ".." lexically. Returns SW_EFORMAT when the

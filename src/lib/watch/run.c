@@ -88,7 +88,8 @@ typedef struct worker {
 	/* a repository's tags and their digests, HEADs made, not yet stored */
 	struct wtag {
 		char *tag, *digest, *mtype, *error;
-		bool known, same;    /* in the store (at any digest); at this digest */
+		const char *was;     /* the digest the store has for it (known_tags), or NULL */
+		bool same;           /* was == digest: nothing to write */
 		char *body;          /* a new tag's manifest (GET), carried to its image job */
 		size_t len;
 	} *tags;
@@ -492,16 +493,21 @@ static int each_tag(worker *k, const wjob *j, sw_reg *r, const char *tag)
  *
  * A tag the store does not know is read with a GET instead: its image job
  * needs the manifest anyway, so the GET replaces a HEAD and a GET by
- * digest (a first sweep of the test registry: 1,196 requests became 896),
- * and the manifest rides in the job's row (WATCH_MAX_CARRIED). Not on
- * Docker Hub, where a HEAD is free and a GET counts against the pull
- * limit, which a tag at an image already judged would spend for nothing. */
+ * digest (a first sweep of the test registry: 1,195 requests became 899),
+ * and the manifest rides in the job's row (WATCH_MAX_CARRIED each, and
+ * MAX_CARRIED_REPO for a repository's tags together: a registry choosing
+ * how many tags and how large their manifests are does not choose how much
+ * memory a worker holds). Not on Docker Hub, where a HEAD is free and a GET
+ * counts against the pull limit, which a tag at an image already judged
+ * would spend for nothing. */
 #define MAX_RESOLVERS 8
+#define MAX_CARRIED_REPO (16u << 20)
 
 typedef struct resolving {
 	worker *k;
 	sw_reg *r;
 	bool get_new;                /* a tag not in the store: GET, not HEAD */
+	atomic_size_t carried;       /* bytes of manifests kept, at most MAX_CARRIED_REPO */
 	pthread_t owner;             /* the worker's thread: it renews the lease */
 	atomic_size_t next;
 } resolving;
@@ -517,9 +523,10 @@ static void *resolver(void *arg)
 		struct wtag *t = &k->tags[i];
 		sw_error err = SW_ERROR_INIT;
 		int rc;
-		if (!t->known && rs->get_new) {
+		if (!t->was && rs->get_new) {
 			rc = sw_reg_manifest(rs->r, t->tag, max, &t->body, &t->len, &t->mtype, &t->digest, &err);
-			if (rc >= 0 && t->len > WATCH_MAX_CARRIED) {
+			if (rc >= 0 && (t->len > WATCH_MAX_CARRIED ||
+					atomic_fetch_add(&rs->carried, t->len) + t->len > MAX_CARRIED_REPO)) {
 				free(t->body); /* the image job fetches it again, by digest */
 				t->body = NULL;
 				t->len = 0;
@@ -539,17 +546,9 @@ static void *resolver(void *arg)
 	return NULL;
 }
 
-/* Docker Hub's registry, where a manifest GET counts against the pull
- * limit and a HEAD does not */
-static bool docker_hub(const char *registry)
-{
-	return !strcmp(registry, "docker.io") || !strcmp(registry, "registry-1.docker.io") ||
-	       !strcmp(registry, "index.docker.io");
-}
-
 static void resolve_tags(worker *k, const wjob *j, sw_reg *r)
 {
-	resolving rs = { .k = k, .r = r, .owner = pthread_self(), .get_new = !docker_hub(j->registry) };
+	resolving rs = { .k = k, .r = r, .owner = pthread_self(), .get_new = !sw_docker_hub_host(j->registry) };
 	pthread_t t[MAX_RESOLVERS];
 	unsigned want = k->w->o->concurrency ? k->w->o->concurrency : 8, n = 0, i;
 	size_t kept = 0;
@@ -559,6 +558,7 @@ static void resolve_tags(worker *k, const wjob *j, sw_reg *r)
 	if (want > k->ntags)
 		want = (unsigned)k->ntags;
 	atomic_init(&rs.next, 0);
+	atomic_init(&rs.carried, 0);
 	/* this thread resolves too; helpers as far as they can be had */
 	while (n + 1 < want && pthread_create(&t[n], NULL, resolver, &rs) == 0)
 		n++;
@@ -661,7 +661,8 @@ static const char *known_digest(const sw_dbres *known, const char *tag)
  * they are resolved: a known tag gets a HEAD, a new one a GET
  * (resolve_tags); a tag at the same digest needs no write (write_tags: a
  * re-sweep with nothing new costs a statement per repository, not per
- * tag). NULL when the store did not answer (every tag then looks new). */
+ * tag). Each tag's `was` points into the result, which the caller frees
+ * after write_tags. NULL when the store did not answer. */
 static sw_dbres *known_tags(worker *k, const wjob *j, sw_error *err)
 {
 	sw_dbv v[] = { DB_S(j->registry), DB_S(j->repo) };
@@ -674,11 +675,11 @@ static sw_dbres *known_tags(worker *k, const wjob *j, sw_error *err)
 		       v, 2, &known, err) < 0)
 		return NULL;
 	for (i = 0; i < k->ntags; i++)
-		k->tags[i].known = known_digest(known, k->tags[i].tag) != NULL;
+		k->tags[i].was = known_digest(known, k->tags[i].tag);
 	return known;
 }
 
-static char *write_tags(worker *k, const wjob *j, const sw_dbres *known)
+static char *write_tags(worker *k, const wjob *j)
 {
 	sw_error err = SW_ERROR_INIT;
 	int64_t now = sw_watch__now();
@@ -687,8 +688,7 @@ static char *write_tags(worker *k, const wjob *j, const sw_dbres *known)
 
 	qsort(k->tags, k->ntags, sizeof(*k->tags), cmp_wtag);
 	for (i = 0; i < k->ntags; i++) {
-		const char *d = known_digest(known, k->tags[i].tag);
-		k->tags[i].same = d && strcmp(d, k->tags[i].digest) == 0;
+		k->tags[i].same = k->tags[i].was && strcmp(k->tags[i].was, k->tags[i].digest) == 0;
 		changed += !k->tags[i].same;
 	}
 	if (!changed)
@@ -728,9 +728,8 @@ static char *do_repo(worker *k, const wjob *j)
 {
 	sw_reg *r = NULL;
 	sw_error err = SW_ERROR_INIT;
-	char *error;
-
 	sw_dbres *known = NULL;
+	char *error;
 
 	judge_name(k, j);
 	if (sw_reg_open(&r, j->registry, j->repo, &k->w->reg, &err) < 0)
@@ -742,7 +741,7 @@ static char *do_repo(worker *k, const wjob *j)
 		resolve_tags(k, j, r);
 	sw_reg_free(r);
 	if (!error)
-		error = write_tags(k, j, known);
+		error = write_tags(k, j);
 	sw_dbres_free(known);
 	tags_release(k);
 	return error;
@@ -809,8 +808,9 @@ static bool all_digests(const char **ds, size_t n)
 	return true;
 }
 
-/* Claim every layer not yet judged, all or none. 1: go on (mine[i] says
- * which are this worker's to scan), 0: one is being scanned elsewhere. */
+/* Claim every layer not yet judged, all or none. 1: go on (the scan then
+ * finds the ones done in the store's layer cache), 0: one is being scanned
+ * elsewhere. */
 static int claim(worker *k, const char **ds, size_t n, sw_error *err)
 {
 	int64_t now = sw_watch__now();
@@ -1224,13 +1224,10 @@ static char *do_image(worker *k, const wjob *j)
 	char *error;
 	bool memo = false;
 
-	if (j->manifest && sw_digest_valid(j->ref)) {
-		char have[8 + 2 * SW_SHA256_LEN];
-		uint8_t d[SW_SHA256_LEN];
-		sw_sha256_buf(j->manifest, j->manifest_len, d);
-		memcpy(have, "sha256:", 7);
-		sw_hex(d, SW_SHA256_LEN, have + 7);
-		if ((memo = strcmp(have, j->ref) == 0))
+	if (j->manifest) {
+		uint8_t want[SW_SHA256_LEN], have[SW_SHA256_LEN];
+		sw_sha256_buf(j->manifest, j->manifest_len, have);
+		if ((memo = sw_digest_parse(j->ref, want) == 0 && memcmp(want, have, SW_SHA256_LEN) == 0))
 			sw_reg__memo(j->repo, j->ref, (const char *)j->manifest, j->manifest_len, j->mtype);
 	}
 	error = open_and_judge(k, j);
