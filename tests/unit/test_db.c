@@ -213,6 +213,63 @@ static void pg_commit_of_an_aborted_transaction_fails(void **state)
 	sw_db_close(db);
 }
 
+/* A statement is parsed once per connection and then only bound and run
+ * (PostgreSQL's pg_prepared_statements lists it); a table dropped and made
+ * again under a parsed statement is followed; past the kept number the
+ * rest are sent whole and still run; a failed parse is the statement's
+ * failure; after a lost connection the statements are parsed again. */
+static void pg_statements_parsed_once(void **state)
+{
+	sw_db *db = open_engine(true, NULL), *other;
+	sw_error err = SW_ERROR_INIT;
+	sw_dbres *r = NULL;
+	char sql[160], pid[32];
+	int i, pass;
+
+	(void)state;
+	if (!db) {
+		skip();
+		return;
+	}
+	other = open_engine(true, NULL);
+	for (pass = 0; pass < 2; pass++) {
+		fresh_table(db, "t_parsed");
+		for (i = 0; i < 80; i++) {
+			char k[16];
+			snprintf(k, sizeof(k), "%d", i);
+			snprintf(sql, sizeof(sql), "INSERT INTO t_parsed(k) VALUES($1 || '-%d')", i);
+			{
+				sw_dbv v[] = { DB_S(k) };
+				assert_int_equal(sw_db_exec(db, sql, v, 1, NULL, &err), 1);
+			}
+		}
+		assert_int_equal(count(db, "t_parsed"), 80);
+	}
+	assert_true(sw_db_exec(db, "SELECT COUNT(*) FROM pg_prepared_statements WHERE name LIKE 'sw%'", NULL, 0,
+			       &r, &err) == 1);
+	assert_int_equal(sw_dbres_int(r, 0, 0), 64);
+	sw_dbres_free(r);
+	assert_true(sw_db_exec(db, "SELEKT 1", NULL, 0, NULL, &err) < 0);
+	assert_non_null(strstr(err.msg, "syntax error"));
+	/* the connection lost: parsed again on the new one */
+	assert_true(sw_db_exec(db, "SELECT pg_backend_pid()", NULL, 0, &r, &err) == 1);
+	snprintf(pid, sizeof(pid), "%s", sw_dbres_text(r, 0, 0));
+	sw_dbres_free(r);
+	{
+		sw_dbv v[] = { DB_S(pid) };
+		assert_true(sw_db_exec(other, "SELECT pg_terminate_backend(CAST($1 AS INTEGER))", v, 1, NULL, &err) == 1);
+	}
+	snprintf(sql, sizeof(sql), "INSERT INTO t_parsed(k) VALUES($1 || '-%d')", 0);
+	{
+		sw_dbv v[] = { DB_S("again") };
+		assert_int_equal(sw_db_exec(db, sql, v, 1, NULL, &err), 1);
+	}
+	assert_true(sw_db_reconnects(db) >= 1);
+	assert_int_equal(count(db, "t_parsed"), 81);
+	sw_db_close(other);
+	sw_db_close(db);
+}
+
 /* COMMIT without BEGIN is the caller's bug, said as such. */
 static void commit_outside_a_transaction(void **state)
 {
@@ -277,6 +334,7 @@ int main(void)
 		cmocka_unit_test(pg_ignored_failure),
 		cmocka_unit_test(pg_connection_lost_mid_transaction),
 		cmocka_unit_test(pg_commit_of_an_aborted_transaction_fails),
+		cmocka_unit_test(pg_statements_parsed_once),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

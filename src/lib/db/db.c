@@ -36,6 +36,15 @@
 #include "../util/banned.h"
 
 #define MAX_PARAMS 32
+#define MAX_PREPARED 64 /* statements a PostgreSQL connection keeps parsed */
+
+/* A statement PostgreSQL parsed once for this connection (named "swN"):
+ * sent again it is only bound and run, not parsed, analysed and planned
+ * each time (a first sweep sends about 20 statements per image). */
+typedef struct prepared {
+	uint64_t hash;
+	char *sql;
+} prepared;
 
 struct sw_db {
 	sqlite3 *lite;
@@ -46,6 +55,8 @@ struct sw_db {
 	char tx_why[200];     /* and its message */
 	double reconnect_wait;
 	uint64_t reconnects;
+	prepared prep[MAX_PREPARED]; /* PostgreSQL: this session's; gone with it */
+	int nprep;
 };
 
 typedef struct cell {
@@ -61,6 +72,13 @@ struct sw_dbres {
 };
 
 static atomic_uint_fast64_t waited_ns;
+
+/* The session's prepared statements end with it (a reset or a close). */
+static void prep_forget(sw_db *db)
+{
+	while (db->nprep > 0)
+		free(db->prep[--db->nprep].sql);
+}
 
 double sw_db_seconds(void)
 {
@@ -222,6 +240,7 @@ void sw_db_close(sw_db *db)
 		return;
 	if (db->lite)
 		sqlite3_close(db->lite);
+	prep_forget(db);
 	if (db->pg)
 		PQfinish(db->pg);
 	free(db->where);
@@ -405,6 +424,7 @@ static bool pg_reconnect(sw_db *db)
 	double end = sw_now() + db->reconnect_wait, wait = 0.1;
 
 	for (;;) {
+		prep_forget(db);
 		PQreset(db->pg);
 		if (PQstatus(db->pg) == CONNECTION_OK) {
 			db->reconnects++;
@@ -450,6 +470,42 @@ static int pg_failure(sw_db *db, const PGresult *pr, sw_error *err)
 	return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) ? SW_DB_RETRY : SW_EIO;
 }
 
+/* sql run with these parameters, by the name PostgreSQL parsed it under
+ * for this session; the first time it is parsed (PQprepare) and kept, up
+ * to MAX_PREPARED statements, after which the rest are sent whole. A
+ * failed parse is answered as a failed statement. */
+static PGresult *pg_run(sw_db *db, const char *sql, int nv, const char *const *vals, const int *lens,
+			const int *fmts)
+{
+	uint64_t h = 1469598103934665603ull;
+	const char *c;
+	char name[16];
+	PGresult *pr;
+	int i;
+
+	for (c = sql; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211ull;
+	for (i = 0; i < db->nprep; i++)
+		if (db->prep[i].hash == h && strcmp(db->prep[i].sql, sql) == 0)
+			break;
+	snprintf(name, sizeof(name), "sw%d", i);
+	if (i == db->nprep) {
+		char *copy = i < MAX_PREPARED ? sw__strdup(sql) : NULL;
+		if (!copy) /* all names taken (or no memory for one): sent whole */
+			return PQexecParams(db->pg, sql, nv, NULL, vals, lens, fmts, 0);
+		pr = PQprepare(db->pg, name, sql, nv, NULL);
+		if (!pr || PQresultStatus(pr) != PGRES_COMMAND_OK) {
+			free(copy);
+			return pr;
+		}
+		PQclear(pr);
+		db->prep[i].sql = copy;
+		db->prep[i].hash = h;
+		db->nprep++;
+	}
+	return PQexecPrepared(db->pg, name, nv, vals, lens, fmts, 0);
+}
+
 static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_dbres **res, sw_error *err)
 {
 	const char *vals[MAX_PARAMS];
@@ -485,7 +541,7 @@ static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_d
 		}
 	}
 	for (attempt = 0;; attempt++) {
-		pr = PQexecParams(db->pg, sql, nv, NULL, vals, lens, fmts, 0);
+		pr = pg_run(db, sql, nv, vals, lens, fmts);
 		es = pr ? PQresultStatus(pr) : PGRES_FATAL_ERROR;
 		if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK)
 			break;
