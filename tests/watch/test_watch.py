@@ -218,10 +218,10 @@ def reg_offset():
     return os.path.getsize(REG.log_path)
 
 
-def reg_requests(since=0):
-    """[(method, uri)] of the requests the registry answered since `since`
-    (a byte offset in its log)."""
-    with open(REG.log_path, "rb") as f:
+def reg_requests(since=0, reg=None):
+    """[(method, uri)] of the requests the registry (the shared one unless
+    reg is given) answered since `since` (a byte offset in its log)."""
+    with open((reg or REG).log_path, "rb") as f:
         f.seek(since)
         text = f.read().decode(errors="replace")
     return [m.groups() for m in _LOG_RE.finditer(text)]
@@ -914,6 +914,56 @@ def one_manifest_get_per_image():
     eq([u for m, u in again if m == "GET" and "/manifests/" in u], [], "the re-sweep: no manifest GET")
     return "%d GETs for %d tags and %d platform manifests; re-sweep %d HEADs" % (
         first, len(tags), len(children), len(again) - sum(m == "GET" for m, _ in again))
+
+
+@case
+def carried_manifests_bounded_per_repository():
+    """A new tag's manifest rides in its image job only while the
+    repository's carried manifests stay within 16 MiB together (64 KiB
+    each): past that, the image job fetches it again by digest, and a
+    manifest not kept gives its bytes back to the budget. Own registry:
+    262 tags at 64,000-byte manifests (16,768,000 bytes), one more at
+    64,000 (over: fetched again), then four small ones (which fit only if
+    the dropped one's bytes came back); tags are resolved in tag order."""
+    size, repo = 64000, "bulk/many-tags"
+    with R.Registry() as reg:
+        pusher = W.Pusher(reg)
+        src = next(im for im in WR.images if not im.poisoned and im.index is None)
+        cfg = {"mediaType": W.MT_CONFIG, "digest": pusher.blob(repo, src.config), "size": len(src.config)}
+        layers = [{"mediaType": l.media_type, "digest": pusher.blob(repo, l.blob), "size": len(l.blob)}
+                  for l in src.layers]
+
+        def body(tag, n):
+            m = {"schemaVersion": 2, "mediaType": W.MT_MANIFEST, "config": cfg, "layers": layers,
+                 "annotations": {"org.example.tag": tag, "org.example.pad": ""}}
+            if n:
+                m["annotations"]["org.example.pad"] = "x" * (n - len(W.jdump(m)))
+            return W.jdump(m)
+
+        tags = {}
+        for i in range(262):
+            tags["a%03d" % i] = body("a%03d" % i, size)
+        tags["b000"] = body("b000", size)
+        for i in range(4):
+            tags["c%03d" % i] = body("c%03d" % i, 0)
+        eq({len(b) for t, b in tags.items() if t[0] != "c"}, {size}, "padded manifests' sizes")
+        small = sum(len(b) for t, b in tags.items() if t[0] == "c")
+        ok(small <= (16 << 20) - 262 * size, "the small manifests (%d bytes) fit in what the 262 leave" % small)
+        for t, b in tags.items():
+            pusher.manifest(repo, t, b, W.MT_MANIFEST)
+        off = os.path.getsize(reg.log_path)
+        db = "sqlite:" + os.path.join(WORK, "carried.db")
+        sweep(db, host=reg.host, workers=1, names=False,
+              extra=["--repo", repo, "--concurrency", "1"])
+        reqs = reg_requests(off, reg)
+    s = status(db)
+    check_status_complete(s, len(tags), 0, "the repository's images")
+    by_tag = sorted(u.rsplit("/", 1)[1] for m, u in reqs if m == "GET" and "/manifests/" in u and "sha256:" not in u)
+    again = sorted(u.rsplit("/", 1)[1] for m, u in reqs if m == "GET" and "/manifests/sha256:" in u)
+    eq(by_tag, sorted(tags), "one GET per tag")
+    names = {W.sha(b): t for t, b in tags.items()}
+    eq([names.get(d, d) for d in again], ["b000"], "fetched again by digest: the one tag past the budget, and only it")
+    return "%d tags, %d manifest bytes; 1 fetched again" % (len(tags), sum(len(b) for b in tags.values()))
 
 
 @case

@@ -527,7 +527,11 @@ static void *resolver(void *arg)
 			rc = sw_reg_manifest(rs->r, t->tag, max, &t->body, &t->len, &t->mtype, &t->digest, &err);
 			if (rc >= 0 && (t->len > WATCH_MAX_CARRIED ||
 					atomic_fetch_add(&rs->carried, t->len) + t->len > MAX_CARRIED_REPO)) {
-				free(t->body); /* the image job fetches it again, by digest */
+				/* not kept: its bytes back to the budget (a smaller one may
+				 * still fit), and the image job fetches it again by digest */
+				if (t->len <= WATCH_MAX_CARRIED)
+					atomic_fetch_sub(&rs->carried, t->len);
+				free(t->body);
 				t->body = NULL;
 				t->len = 0;
 			}
@@ -686,8 +690,7 @@ static char *write_tags(worker *k, const wjob *j)
 	size_t i, changed = 0;
 	int tries, rc = 0;
 
-	qsort(k->tags, k->ntags, sizeof(*k->tags), cmp_wtag);
-	for (i = 0; i < k->ntags; i++) {
+	for (i = 0; i < k->ntags; i++) { /* in tag order (do_repo): rows locked in one order */
 		k->tags[i].same = k->tags[i].was && strcmp(k->tags[i].was, k->tags[i].digest) == 0;
 		changed += !k->tags[i].same;
 	}
@@ -735,6 +738,10 @@ static char *do_repo(worker *k, const wjob *j)
 	if (sw_reg_open(&r, j->registry, j->repo, &k->w->reg, &err) < 0)
 		return sw__strdup(err.msg);
 	error = pages(k, r, false, "tags", each_tag, j);
+	/* in tag order from here on: resolved in it (a registry's listing order
+	 * does not choose which manifests fit the carried budget) and written
+	 * in it (every worker locks a repository's tag rows in one order) */
+	qsort(k->tags, k->ntags, sizeof(*k->tags), cmp_wtag);
 	if (!error && !(known = known_tags(k, j, &err)))
 		error = sw__asprintf("the store: %s", err.msg);
 	if (!error && !stopping(k->w))
