@@ -217,7 +217,8 @@ static void pg_commit_of_an_aborted_transaction_fails(void **state)
  * (PostgreSQL's pg_prepared_statements lists it); a table dropped and made
  * again under a parsed statement is followed; past the kept number the
  * rest are sent whole and still run; a failed parse is the statement's
- * failure; after a lost connection the statements are parsed again. */
+ * failure; after a lost connection, or when the session drops them, the
+ * statements are parsed again. */
 static void pg_statements_parsed_once(void **state)
 {
 	sw_db *db = open_engine(true, NULL), *other;
@@ -266,6 +267,26 @@ static void pg_statements_parsed_once(void **state)
 	}
 	assert_true(sw_db_reconnects(db) >= 1);
 	assert_int_equal(count(db, "t_parsed"), 81);
+	/* the session drops what it parsed behind the layer's back (DISCARD
+	 * ALL, as a pooler may; a pooler's other server connection looks the
+	 * same): a statement on its own is parsed again and runs; one in a
+	 * transaction makes the transaction be redone, and the redo lands */
+	assert_int_equal(sw_db_script(db, "DEALLOCATE ALL", &err), 0);
+	{
+		sw_dbv v[] = { DB_S("after discard") };
+		assert_int_equal(sw_db_exec(db, sql, v, 1, NULL, &err), 1);
+	}
+	assert_int_equal(sw_db_script(db, "DEALLOCATE ALL", &err), 0);
+	assert_int_equal(sw_db_begin(db, &err), 0);
+	{
+		sw_dbv v[] = { DB_S("in a transaction") };
+		assert_int_equal(sw_db_exec(db, sql, v, 1, NULL, &err), SW_DB_RETRY);
+		assert_int_equal(sw_db_commit(db, &err), SW_DB_RETRY);
+		assert_int_equal(sw_db_begin(db, &err), 0);
+		assert_int_equal(sw_db_exec(db, sql, v, 1, NULL, &err), 1);
+		assert_int_equal(sw_db_commit(db, &err), 0);
+	}
+	assert_int_equal(count(db, "t_parsed"), 83);
 	sw_db_close(other);
 	sw_db_close(db);
 }

@@ -57,6 +57,8 @@ struct sw_db {
 	uint64_t reconnects;
 	prepared prep[MAX_PREPARED]; /* PostgreSQL: this session's; gone with it */
 	int nprep;
+	unsigned prepgen;             /* in the names: statements forgotten while the
+				       * server may still hold them are never named again */
 };
 
 typedef struct cell {
@@ -78,6 +80,7 @@ static void prep_forget(sw_db *db)
 {
 	while (db->nprep > 0)
 		free(db->prep[--db->nprep].sql);
+	db->prepgen++;
 }
 
 double sw_db_seconds(void)
@@ -479,7 +482,7 @@ static PGresult *pg_run(sw_db *db, const char *sql, int nv, const char *const *v
 {
 	uint64_t h = 1469598103934665603ull;
 	const char *c;
-	char name[16];
+	char name[32];
 	PGresult *pr;
 	int i;
 
@@ -488,7 +491,7 @@ static PGresult *pg_run(sw_db *db, const char *sql, int nv, const char *const *v
 	for (i = 0; i < db->nprep; i++)
 		if (db->prep[i].hash == h && strcmp(db->prep[i].sql, sql) == 0)
 			break;
-	snprintf(name, sizeof(name), "sw%d", i);
+	snprintf(name, sizeof(name), "sw%u_%d", db->prepgen, i);
 	if (i == db->nprep) {
 		char *copy = i < MAX_PREPARED ? sw__strdup(sql) : NULL;
 		if (!copy) /* all names taken (or no memory for one): sent whole */
@@ -560,8 +563,21 @@ static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_d
 			return sw_error_set(err, SW_EIO, "%s: connection lost", db->where);
 		}
 		{
+			const char *state = pr ? PQresultErrorField(pr, PG_DIAG_SQLSTATE) : NULL;
 			int rc = pg_failure(db, pr, err);
+			/* the session lost our parsed statements (a pooler handed us
+			 * another server connection, or DISCARD ALL), or one's plan no
+			 * longer fits its tables: parsed again under new names, the
+			 * statement at once, a transaction redone whole */
+			bool stale = state && (strcmp(state, "26000") == 0 || strcmp(state, "0A000") == 0);
 			PQclear(pr);
+			if (stale && db->nprep > 0) {
+				prep_forget(db);
+				if (db->in_tx)
+					return SW_DB_RETRY;
+				if (attempt < 3)
+					continue;
+			}
 			return rc;
 		}
 	}
