@@ -547,7 +547,8 @@ static void map_proceed(h2o_generator_t *g, h2o_req_t *req)
 			h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
 			return;
 		}
-		(void)madvise(p, m->win_len, MADV_SEQUENTIAL | MADV_WILLNEED);
+		(void)madvise(p, m->win_len, MADV_WILLNEED); /* advice values, not flags: one call each */
+		(void)madvise(p, m->win_len, MADV_SEQUENTIAL);
 		m->win = p;
 	}
 	n = m->win_off + m->win_len - m->off < MAP_CHUNK ? (size_t)(m->win_off + m->win_len - m->off) : MAP_CHUNK;
