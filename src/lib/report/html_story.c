@@ -39,12 +39,11 @@ static void chains(hw *h, const sw_json *story)
 		return;
 	hw_raw(h, "<h3>From the entrypoint to each finding</h3><ol id=\"chains\">");
 	for (c = arr->child; c && n < MAX_CHAINS; c = c->next, n++) {
-		double pid = 0;
+		int pid = 0; /* an integer in int's range, else 0: a saved report is anyone's */
 		if (c->type != SW_JSON_OBJ)
 			continue;
-		num_of(c, "pid", &pid);
-		hw_printf(h, "<li data-pid=\"%lld\"><span class=\"note\">process %lld:</span> <code>", (long long)pid,
-			  (long long)pid);
+		hw_int(c, "pid", &pid);
+		hw_printf(h, "<li data-pid=\"%d\"><span class=\"note\">process %d:</span> <code>", pid, pid);
 		hw_cstr(h, str_of(c, "text") ? str_of(c, "text") : "?", 2000, 0);
 		hw_raw(h, "</code></li>");
 	}
@@ -63,17 +62,18 @@ static void chains(hw *h, const sw_json *story)
 static void contact_row(hw *h, const sw_json *c)
 {
 	const sw_json *said = sw_json_get_arr(c, "said"), *s;
-	double port = 0, v = 0, w = 0;
+	double v = 0, w = 0;
+	int port = 0; /* as pid above: 1e30 made a double-to-integer overflow */
 	size_t k = 0;
 
-	num_of(c, "port", &port);
+	hw_int(c, "port", &port);
 	hw_raw(h, "<tr><td><code>");
 	hw_cstr(h, str_of(c, "host") ? str_of(c, "host") : "?", 300, 0);
-	hw_printf(h, ":%lld</code></td><td><code>", (long long)port);
+	hw_printf(h, ":%d</code></td><td><code>", port);
 	hw_cstr(h, str_of(c, "proto") ? str_of(c, "proto") : "tcp", 8, 0);
 	hw_raw(h, " ");
 	hw_cstr(h, str_of(c, "address") ? str_of(c, "address") : "?", 300, 0);
-	hw_printf(h, ":%lld</code></td><td class=\"num\">", (long long)port);
+	hw_printf(h, ":%d</code></td><td class=\"num\">", port);
 	num_of(c, "connects", &v);
 	num_of(c, "sessions", &w);
 	hw_printf(h, "%.0f / %.0f</td><td class=\"num\">", v, w);
