@@ -741,7 +741,8 @@ static char *do_repo(worker *k, const wjob *j)
 	/* in tag order from here on: resolved in it (a registry's listing order
 	 * does not choose which manifests fit the carried budget) and written
 	 * in it (every worker locks a repository's tag rows in one order) */
-	qsort(k->tags, k->ntags, sizeof(*k->tags), cmp_wtag);
+	if (k->ntags > 1)
+		qsort(k->tags, k->ntags, sizeof(*k->tags), cmp_wtag);
 	if (!error && !(known = known_tags(k, j, &err)))
 		error = sw__asprintf("the store: %s", err.msg);
 	if (!error && !stopping(k->w))
