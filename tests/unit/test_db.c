@@ -287,6 +287,13 @@ static void pg_statements_parsed_once(void **state)
 		assert_int_equal(sw_db_commit(db, &err), 0);
 	}
 	assert_int_equal(count(db, "t_parsed"), 83);
+	/* the same codes from a statement parsed just now are its own error
+	 * (0A000, feature not supported): failed, not redone */
+	assert_int_equal(sw_db_begin(db, &err), 0);
+	err = (sw_error)SW_ERROR_INIT;
+	assert_int_equal(sw_db_exec(db, "SELECT COUNT(*) FROM t_parsed FOR UPDATE", NULL, 0, NULL, &err), SW_EIO);
+	assert_non_null(strstr(err.msg, "FOR UPDATE"));
+	sw_db_rollback(db);
 	sw_db_close(other);
 	sw_db_close(db);
 }

@@ -38,7 +38,8 @@
 #define MAX_PARAMS 32
 #define MAX_PREPARED 64 /* statements a PostgreSQL connection keeps parsed */
 
-/* A statement PostgreSQL parsed once for this connection (named "swN"):
+/* A statement PostgreSQL parsed once for this connection (named
+ * "sw<generation>_<index>"):
  * sent again it is only bound and run, not parsed, analysed and planned
  * each time (a first sweep sends about 20 statements per image). */
 typedef struct prepared {
@@ -476,9 +477,10 @@ static int pg_failure(sw_db *db, const PGresult *pr, sw_error *err)
 /* sql run with these parameters, by the name PostgreSQL parsed it under
  * for this session; the first time it is parsed (PQprepare) and kept, up
  * to MAX_PREPARED statements, after which the rest are sent whole. A
- * failed parse is answered as a failed statement. */
+ * failed parse is answered as a failed statement. *reused: it ran under a
+ * name parsed by an earlier call (which the session may have lost since). */
 static PGresult *pg_run(sw_db *db, const char *sql, int nv, const char *const *vals, const int *lens,
-			const int *fmts)
+			const int *fmts, bool *reused)
 {
 	uint64_t h = 1469598103934665603ull;
 	const char *c;
@@ -492,6 +494,7 @@ static PGresult *pg_run(sw_db *db, const char *sql, int nv, const char *const *v
 		if (db->prep[i].hash == h && strcmp(db->prep[i].sql, sql) == 0)
 			break;
 	snprintf(name, sizeof(name), "sw%u_%d", db->prepgen, i);
+	*reused = i < db->nprep;
 	if (i == db->nprep) {
 		char *copy = i < MAX_PREPARED ? sw__strdup(sql) : NULL;
 		if (!copy) /* all names taken (or no memory for one): sent whole */
@@ -517,6 +520,7 @@ static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_d
 	PGresult *pr;
 	ExecStatusType es;
 	sw_dbres *r;
+	bool reused;
 	int i, attempt;
 	size_t row, k;
 
@@ -544,7 +548,7 @@ static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_d
 		}
 	}
 	for (attempt = 0;; attempt++) {
-		pr = pg_run(db, sql, nv, vals, lens, fmts);
+		pr = pg_run(db, sql, nv, vals, lens, fmts, &reused);
 		es = pr ? PQresultStatus(pr) : PGRES_FATAL_ERROR;
 		if (es == PGRES_COMMAND_OK || es == PGRES_TUPLES_OK)
 			break;
@@ -565,13 +569,15 @@ static int64_t pg_exec(sw_db *db, const char *sql, const sw_dbv *v, int nv, sw_d
 		{
 			const char *state = pr ? PQresultErrorField(pr, PG_DIAG_SQLSTATE) : NULL;
 			int rc = pg_failure(db, pr, err);
-			/* the session lost our parsed statements (a pooler handed us
-			 * another server connection, or DISCARD ALL), or one's plan no
-			 * longer fits its tables: parsed again under new names, the
-			 * statement at once, a transaction redone whole */
-			bool stale = state && (strcmp(state, "26000") == 0 || strcmp(state, "0A000") == 0);
+			/* a name parsed earlier that the session lost (a pooler handed
+			 * us another server connection, or DISCARD ALL), or whose plan
+			 * no longer fits its tables: parsed again under new names, the
+			 * statement at once, a transaction redone whole. Only for a
+			 * name parsed earlier: the same codes from a statement just
+			 * parsed are its own error (0A000 is any unsupported feature) */
+			bool stale = reused && state && (strcmp(state, "26000") == 0 || strcmp(state, "0A000") == 0);
 			PQclear(pr);
-			if (stale && db->nprep > 0) {
+			if (stale) {
 				prep_forget(db);
 				if (db->in_tx)
 					return SW_DB_RETRY;

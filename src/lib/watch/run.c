@@ -512,6 +512,19 @@ typedef struct resolving {
 	atomic_size_t next;
 } resolving;
 
+/* Keep a manifest of len bytes in its image job's row? Not past
+ * WATCH_MAX_CARRIED, nor past MAX_CARRIED_REPO for the repository's tags
+ * together (a manifest not kept leaves its bytes to a smaller one). */
+static bool carry(resolving *rs, size_t len)
+{
+	if (len > WATCH_MAX_CARRIED)
+		return false;
+	if (atomic_fetch_add(&rs->carried, len) + len <= MAX_CARRIED_REPO)
+		return true;
+	atomic_fetch_sub(&rs->carried, len);
+	return false;
+}
+
 static void *resolver(void *arg)
 {
 	resolving *rs = arg;
@@ -525,13 +538,8 @@ static void *resolver(void *arg)
 		int rc;
 		if (!t->was && rs->get_new) {
 			rc = sw_reg_manifest(rs->r, t->tag, max, &t->body, &t->len, &t->mtype, &t->digest, &err);
-			if (rc >= 0 && (t->len > WATCH_MAX_CARRIED ||
-					atomic_fetch_add(&rs->carried, t->len) + t->len > MAX_CARRIED_REPO)) {
-				/* not kept: its bytes back to the budget (a smaller one may
-				 * still fit), and the image job fetches it again by digest */
-				if (t->len <= WATCH_MAX_CARRIED)
-					atomic_fetch_sub(&rs->carried, t->len);
-				free(t->body);
+			if (rc >= 0 && !carry(rs, t->len)) {
+				free(t->body); /* the image job fetches it again, by digest */
 				t->body = NULL;
 				t->len = 0;
 			}
@@ -741,7 +749,7 @@ static char *do_repo(worker *k, const wjob *j)
 	/* in tag order from here on: resolved in it (a registry's listing order
 	 * does not choose which manifests fit the carried budget) and written
 	 * in it (every worker locks a repository's tag rows in one order) */
-	if (k->ntags > 1)
+	if (!error && k->ntags > 1)
 		qsort(k->tags, k->ntags, sizeof(*k->tags), cmp_wtag);
 	if (!error && !(known = known_tags(k, j, &err)))
 		error = sw__asprintf("the store: %s", err.msg);
