@@ -325,6 +325,10 @@ static int file_begin(worker *w, const char *path, const char *link, char type,
 		sw_sha256_reset(w->fh);
 	sw_buf_reset(&w->content);
 	w->direct = NULL;
+	/* the whole file's room at once (the header gave its size, within
+	 * max-file-size): growing while appending copied it at each doubling */
+	if (w->s->want_content && !w->truncated && size > 0 && (rc = sw_buf_reserve(&w->content, (size_t)size)) < 0)
+		return sw_error_set(w->err, rc, "%s: out of memory for its %llu bytes", path, (unsigned long long)size);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +54,28 @@ char *sw__asprintf(const char *fmt, ...)
 	return n < 0 ? NULL : s;
 }
 
+/* A buffer of many MiB filled once and then read (a big file's content,
+ * the layer pipe) took a page fault per 4 KiB: over 40,000 on a one-layer
+ * image, each a trip through the hypervisor on a VM, 0.2 s of a 3.3 s
+ * scan. With MADV_HUGEPAGE (where THP is "madvise", Debian's default) a
+ * fault brings 2 MiB. The flag stays with the mapping when realloc moves
+ * it with mremap. */
+#define HUGE_PAGE (2u << 20)
+
+void sw_mem_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+	uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE_PAGE - 1);
+
+	if (p && e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
 static int buf_grow(sw_buf *b, size_t extra)
 {
 	size_t need, cap;
@@ -70,11 +93,20 @@ static int buf_grow(sw_buf *b, size_t extra)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	if (b->max < SIZE_MAX && cap > b->max + 1)
 		cap = b->max + 1;
-	p = realloc(b->data, cap);
+	if (b->len == 0) { /* nothing to keep: realloc would copy the old bytes */
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+		p = malloc(cap);
+	} else {
+		p = realloc(b->data, cap);
+	}
 	if (!p)
 		return b->err = SW_ENOMEM;
 	b->data = p;
 	b->cap = cap;
+	if (cap >= 2 * HUGE_PAGE)
+		sw_mem_huge(p, cap);
 	return 0;
 }
 

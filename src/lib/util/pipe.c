@@ -148,6 +148,7 @@ int sw_pipe_start(sw_pipe **out, size_t nslots, size_t slot_size,
 	    !(p->slot = calloc(nslots, sizeof(*p->slot))) || !(p->len = calloc(nslots, sizeof(*p->len))) ||
 	    !(p->mem = malloc(nslots * slot_size)))
 		goto oom;
+	sw_mem_huge(p->mem, nslots * slot_size);
 	for (i = 0; i < nslots; i++)
 		p->slot[i] = p->mem + i * slot_size;
 	if (pthread_create(&p->th, NULL, consume, p) != 0)

@@ -20,6 +20,9 @@
 void *sw__xmalloc(size_t n);          /* abort on OOM: only for tiny fixed sizes */
 char *sw__strdup(const char *s);      /* NULL on OOM */
 char *sw__strndup(const char *s, size_t n);
+/* Ask for transparent huge pages on the 2 MiB-aligned interior of a big
+ * buffer (a hint: ignored where the kernel has none). */
+void sw_mem_huge(void *p, size_t n);
 char *sw__asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- bounded buffer: grows up to `max`, then refuses with SW_ELIMIT ----
