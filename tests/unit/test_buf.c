@@ -195,6 +195,32 @@ static void test_growth_large(void **state)
 	sw_buf_release(&b);
 }
 
+/* A reset buffer grows without keeping its stale bytes; one that holds
+ * bytes keeps them across growth; big ones ask for huge pages (a hint
+ * that must not disturb anything, even on a buffer it cannot align). */
+static void test_reserve_after_reset(void **state)
+{
+	sw_buf b = SW_BUF_INIT(64u << 20);
+	size_t i;
+
+	(void)state;
+	assert_int_equal(sw_buf_append(&b, "stale", 5), 0);
+	sw_buf_reset(&b);
+	assert_int_equal(sw_buf_reserve(&b, 8u << 20), 0);
+	assert_true(b.cap > (8u << 20));
+	assert_int_equal(b.len, 0);
+	for (i = 0; i < (8u << 20); i += 4096)
+		b.data[i] = (char)(i >> 12);
+	b.len = 8u << 20;
+	assert_int_equal(sw_buf_reserve(&b, 16u << 20), 0); /* keeps what it holds */
+	for (i = 0; i < (8u << 20); i += 4096)
+		assert_int_equal(b.data[i], (char)(i >> 12));
+	assert_int_equal(sw_buf_reserve(&b, 64u << 20), SW_ELIMIT);
+	sw_mem_huge(NULL, 0);
+	sw_mem_huge(b.data + 1, 3);
+	sw_buf_release(&b);
+}
+
 static void test_helpers(void **state)
 {
 	char *s;
@@ -266,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_printf_limit),
 		cmocka_unit_test(test_detach),
 		cmocka_unit_test(test_growth_large),
+		cmocka_unit_test(test_reserve_after_reset),
 		cmocka_unit_test(test_helpers),
 		/* last: the bug it guards against aborts sanitizer builds */
 		cmocka_unit_test(test_unbounded_max),
