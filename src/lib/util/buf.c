@@ -54,12 +54,13 @@ char *sw__asprintf(const char *fmt, ...)
 	return n < 0 ? NULL : s;
 }
 
-/* A buffer of many MiB filled once and then read (a big file's content,
- * the layer pipe) took a page fault per 4 KiB: over 40,000 on a one-layer
- * image, each a trip through the hypervisor on a VM, 0.2 s of a 3.3 s
- * scan. With MADV_HUGEPAGE (where THP is "madvise", Debian's default) a
- * fault brings 2 MiB. The flag stays with the mapping when realloc moves
- * it with mremap. */
+/* A buffer of many MiB written once and then read (a big file's content,
+ * the layer pipe) takes a page fault per 4 KiB it first touches, each a
+ * trip through the hypervisor on a VM. With MADV_HUGEPAGE (where THP is
+ * "madvise", Debian's default) a fault brings 2 MiB: the one-layer bench
+ * scan took 1.56-1.73 s with it and 1.89-2.18 s without (docs/ARCHITECTURE.md,
+ * performance notes). Only the 2 MiB-aligned part of the range can have
+ * them; the kernel ignores the hint where it has no THP. */
 #define HUGE_PAGE (2u << 20)
 
 void sw_mem_huge(void *p, size_t n)
